@@ -1,0 +1,77 @@
+/**
+ * Typed errors with stable string codes.
+ *
+ * Every error dagctl raises on purpose is a DagctlError whose `code` is one of ErrorCode. Tests and
+ * callers branch on the code, never on message text. `details` carries machine-readable context
+ * (file, path, offending value) for `--json` output.
+ */
+
+export const ERROR_CODES = [
+  // DAG files (validation issues use their own codes, see spec/issues.ts)
+  'DAG_INVALID',
+  'DAG_READ_FAILED',
+  'PARAM_INVALID',
+  // planning / cost model
+  'PLAN_FAILED',
+  'COST_INVALID',
+  // run engine
+  'RUN_NOT_FOUND',
+  'RUN_STATE_INVALID',
+  'TASK_NOT_FOUND',
+  'TASK_TIMEOUT',
+  'TASK_CANCELLED',
+  'TASK_FAILED',
+  'WORKER_CRASHED',
+  // storage
+  'STORAGE_NOT_FOUND',
+  'STORAGE_CONFLICT',
+  'STORAGE_PRECONDITION_FAILED',
+  'STORAGE_IO',
+  'STORAGE_URI_INVALID',
+  'DATASET_NOT_FOUND',
+  'DATASET_SCHEMA_MISMATCH',
+  'PARQUET_INVALID',
+  // operators
+  'OPERATOR_UNKNOWN',
+  'OPERATOR_PARAMS_INVALID',
+  'OPERATOR_INPUT_INVALID',
+  // distributed
+  'REDIS_UNAVAILABLE',
+  'QUEUE_FAILED',
+  // cli
+  'USAGE',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class DagctlError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DagctlError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isDagctlError(e: unknown, code?: ErrorCode): e is DagctlError {
+  return e instanceof DagctlError && (code === undefined || e.code === code);
+}
+
+/** Best-effort message of an unknown thrown value, for logs and task error fields. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** Error code of an unknown thrown value; INTERNAL when it is not a DagctlError. */
+export function errorCode(e: unknown): ErrorCode {
+  return e instanceof DagctlError ? e.code : 'INTERNAL';
+}

@@ -1,0 +1,53 @@
+/**
+ * noop: the built-in operator for tests and benchmarks. It reads nothing and writes nothing.
+ * `sleepMs` waits (honouring the abort signal), `cpuMs` burns CPU in a tight loop (for CPU-bound
+ * scaling benchmarks; it ignores the signal on purpose, to test that timeouts kill it),
+ * `failTimes` fails the first N attempts, and `buckets` fans the task out to that many instances.
+ */
+import { z } from 'zod';
+import { DagctlError } from '../core/errors.js';
+import type { OperatorDef, StageSpec } from './types.js';
+
+const NoopParams = z
+  .object({
+    sleepMs: z.number().int().min(0).default(0),
+    cpuMs: z.number().int().min(0).default(0),
+    failTimes: z.number().int().min(0).default(0),
+    buckets: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .strict();
+type NoopParams = z.infer<typeof NoopParams>;
+
+export const noop: OperatorDef<NoopParams> = {
+  name: 'noop',
+  version: '1',
+  summary: 'Does nothing (sleeps, burns CPU or fails on request): for tests and benchmarks.',
+  params: NoopParams,
+  cost: { overheadMs: 1, perUnitMs: 0, driver: 'rows' },
+  inputs: { min: 0, max: 16 },
+  outputs: { min: 0, max: 0 },
+  stages(p): StageSpec[] {
+    return [{ name: 'main', fanout: p.buckets !== undefined ? 'bucket' : 'partition' }];
+  },
+  async run(ctx) {
+    if (ctx.attempt <= ctx.params.failTimes) {
+      throw new DagctlError('TASK_FAILED', `noop: failing attempt ${ctx.attempt} of ${ctx.params.failTimes} on purpose`);
+    }
+    if (ctx.params.cpuMs > 0) {
+      const end = performance.now() + ctx.params.cpuMs;
+      let x = 0;
+      while (performance.now() < end) for (let i = 0; i < 10_000; i++) x = (x * 31 + i) | 0;
+      if (x === 42) ctx.log('unlikely');
+    }
+    if (ctx.params.sleepMs > 0) {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, ctx.params.sleepMs);
+        ctx.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          reject(new DagctlError('TASK_CANCELLED', 'noop: aborted'));
+        }, { once: true });
+      });
+    }
+    return { metrics: {} };
+  },
+};

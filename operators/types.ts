@@ -1,0 +1,132 @@
+/**
+ * The operator contract. An operator is pure data processing: it declares its params (zod), its
+ * cost defaults (T = O + P×H), its stages, and a `run` per stage that reads rows from input
+ * handles and writes rows to output handles. It knows nothing of how it is scheduled (embedded
+ * thread pool or BullMQ worker), where data lives (local or S3), or how outputs are committed —
+ * the task runner (workers/task-runner.ts) binds the handles to storage and commits atomically.
+ *
+ * Stages and fan-out (how one DAG task becomes task instances):
+ *   - 'partition': one instance per partition of the task's primary input (inputs[0]) when that
+ *     dataset is date-partitioned; a single instance otherwise.
+ *   - 'bucket':    B instances (B = params.buckets, else the planner's choice); instance i reads
+ *     bucket i of every instance of the previous stage (the shuffle).
+ *   - 'single':    one instance.
+ * A stage with `iterate` repeats in rounds (round r reads round r−1's buckets) while the sum of
+ * `metrics[iterate.metric]` over the round's instances is > 0, up to maxRounds.
+ */
+import type { ZodType } from 'zod';
+import type { Row, Schema } from '../storage/types.js';
+
+export type Fanout = 'partition' | 'bucket' | 'single';
+
+export interface StageSpec {
+  name: string;
+  fanout: Fanout;
+  iterate?: { metric: string; maxRounds: number };
+  /** Whether this stage writes the task's declared outputs (usually only the last stage). */
+  writesOutputs?: boolean;
+}
+
+/** Which size drives the per-unit cost P: input bytes (per MiB) or input rows (per 1,000). */
+export type CostDriver = 'bytes' | 'rows';
+
+export interface CostDefaults {
+  /** O: fixed overhead per instance, milliseconds. */
+  overheadMs: number;
+  /** P: milliseconds per unit of H (per MiB when driver = bytes, per 1,000 rows when rows). */
+  perUnitMs: number;
+  driver: CostDriver;
+}
+
+/** Rows read by one instance: the files it was assigned, streamed in batches. */
+export interface InputHandle {
+  readonly name: string;
+  readonly bytes: number;
+  readonly rows: number;
+  readonly files: number;
+  batches(opts?: { columns?: string[] }): AsyncIterable<Row[]>;
+  /** Text datasets (format: text): lines, in batches. */
+  lines(): AsyncIterable<string[]>;
+}
+
+export interface OutputWriter {
+  write(rows: Row[]): Promise<void>;
+}
+
+export interface OutputHandle {
+  readonly name: string;
+  /** Opens the instance's writer for this output with the given schema (once per instance). */
+  open(schema: Schema): OutputWriter;
+  /** The previously published version of this dataset (views: partial recompute), or null. */
+  previous(): Promise<InputHandle | null>;
+}
+
+/** Bucketed output of a non-final stage, read by the next stage (the shuffle). */
+export interface ShuffleWriter {
+  readonly buckets: number;
+  write(bucket: number, rows: Row[]): Promise<void>;
+}
+
+export interface ShuffleOutput {
+  readonly buckets: number;
+  open(schema: Schema): ShuffleWriter;
+}
+
+export interface PriorStage {
+  /** Rows of the given bucket from every instance of the prior stage (or prior round). */
+  bucket(b: number): InputHandle;
+  /** All rows of every instance of the prior stage. */
+  all(): InputHandle;
+  /** A blob written by the prior stage's instances (concatenated per instance, in instance order). */
+  blobs(name: string): Uint8Array[];
+}
+
+export interface StageContext<P> {
+  readonly params: P;
+  readonly stage: StageSpec;
+  readonly stageIndex: number;
+  /** 1-based round for iterative stages, else 1. */
+  readonly round: number;
+  /** The date partition of a 'partition' instance ('' when the input is unpartitioned). */
+  readonly partition: string;
+  /** The bucket of a 'bucket' instance, else -1. */
+  readonly bucket: number;
+  /** Bucket count B of the task (for shuffles). */
+  readonly buckets: number;
+  /** Task inputs in declared order. For 'partition' stages, inputs[0] holds just this partition. */
+  readonly inputs: InputHandle[];
+  /** Task outputs in declared order (only for stages with writesOutputs). */
+  readonly outputs: OutputHandle[];
+  /** Bucketed output for the next stage. */
+  readonly shuffle: ShuffleOutput;
+  /** The previous stage (or round) of this task; null for the first stage's first round. */
+  readonly prior: PriorStage | null;
+  /** Small named byte outputs for later stages (e.g. a Bloom filter built once). */
+  putBlob(name: string, bytes: Uint8Array): void;
+  /** 1-based attempt number of this instance (retries increase it). */
+  readonly attempt: number;
+  readonly signal: AbortSignal;
+  log(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface StageResult {
+  /** Counters reported to status and run history (rows in/out, rejects, rounds, false positives…). */
+  metrics?: Record<string, number>;
+}
+
+export interface OperatorDef<P = unknown> {
+  readonly name: string;
+  /** Bumped when the operator's output changes for the same input: part of every fingerprint. */
+  readonly version: string;
+  readonly summary: string;
+  readonly params: ZodType<P>;
+  readonly cost: CostDefaults;
+  /** Outputs the operator expects (e.g. normalize: [main, rejects?]); validation checks the count. */
+  readonly outputs: { min: number; max: number };
+  readonly inputs: { min: number; max: number };
+  stages(params: P): StageSpec[];
+  run(ctx: StageContext<P>): Promise<StageResult>;
+}
+
+/** The registry's element type: stages/run are methods, so any OperatorDef<P> is assignable. */
+export type AnyOperator = OperatorDef<unknown>;

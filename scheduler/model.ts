@@ -1,0 +1,112 @@
+/**
+ * The run model shared by the planner, the pure run-state reducer, the run stores and the
+ * executors: planned task instances, their states, results and run phases. Plain JSON data.
+ *
+ * Instance ids are deterministic and contain no ':' (they become BullMQ job ids):
+ *   <task>.<stage>[.r<round>][.p<partition>|.b<bucket>]   e.g. rollup.map.p2024-01-03, rollup.reduce.b007
+ *   <task>.publish                                         publication of the task's outputs
+ */
+import type { FileEntry } from '../storage/types.js';
+
+export type InstanceState =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'upstream_failed'
+  | 'skipped'
+  | 'cancelled';
+
+export type RunPhase = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export const TERMINAL_STATES: ReadonlySet<InstanceState> = new Set(['succeeded', 'failed', 'upstream_failed', 'skipped', 'cancelled']);
+/** States that satisfy a dependency. */
+export const DONE_OK: ReadonlySet<InstanceState> = new Set(['succeeded', 'skipped']);
+
+export type InstanceKind = 'work' | 'publish';
+
+/** A planned task instance: static, decided before the run starts. */
+export interface PlannedInstance {
+  id: string;
+  task: string;
+  operator: string;
+  kind: InstanceKind;
+  stage: string;
+  stageIndex: number;
+  /** 1-based round of an iterative stage, else 1. */
+  round: number;
+  /** Rounds planned for the stage (maxRounds for iterative stages, else 1). */
+  rounds: number;
+  /** Date partition ('YYYY-MM-DD'), an upstream bucket label ('bucket=NNN'), or ''. */
+  partition: string;
+  /** Bucket of a 'bucket' stage instance, else -1. */
+  bucket: number;
+  /** Bucket count B of the task. */
+  buckets: number;
+  deps: string[];
+  /** Estimated input size H of this instance. */
+  inputBytes: number;
+  inputRows: number;
+  /** Cost model estimate T = O + P×H, and its parts, in milliseconds. */
+  predictedMs: number;
+  overheadMs: number;
+  workMs: number;
+  /** Where O and P came from: the operator's defaults or a fit over run history. */
+  costSource: 'default' | 'fitted';
+  queue?: string;
+}
+
+/** The output an instance committed to one dataset (or to its task's stage work area). */
+export interface CommittedOutput {
+  /** Dataset name, or `stage:<task>.<stage>` for shuffle/stage outputs. */
+  dataset: string;
+  /** Root URI the file paths are relative to. */
+  uri: string;
+  /** Key of the commit marker under uri. */
+  marker: string;
+  files: FileEntry[];
+  blobs?: string[];
+}
+
+export interface InstanceResult {
+  /** Skipped because an identical earlier commit exists (memoized) — outputs reused. */
+  memoized: boolean;
+  fingerprint: string;
+  outputs: CommittedOutput[];
+  metrics: Record<string, number>;
+  inputBytes: number;
+  inputRows: number;
+  outputRows: number;
+  durationMs: number;
+  /** Time before the first row was processed (resolving inputs, opening files): the O-ish part. */
+  setupMs: number;
+  worker?: string;
+}
+
+export interface InstanceStatus {
+  state: InstanceState;
+  attempts: number;
+  queuedAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Earliest time of the next attempt (retry backoff). */
+  notBefore?: number;
+  error?: string;
+  errorCode?: string;
+  /** Why a skipped instance was skipped. */
+  skipReason?: 'memoized' | 'converged';
+  result?: InstanceResult;
+  worker?: string;
+}
+
+/** One completed instance's cost sample, recorded in run history for calibration. */
+export interface CostSample {
+  operator: string;
+  stage: string;
+  inputBytes: number;
+  inputRows: number;
+  durationMs: number;
+  setupMs: number;
+  at: number;
+}

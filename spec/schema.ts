@@ -1,0 +1,72 @@
+/**
+ * The DAG file format, v1: the structural (first) validation layer, as zod schemas.
+ *
+ * This layer checks shapes and types only. Everything that needs the whole document — names,
+ * references, cycles, durations, `${params.x}` interpolation, operator params — is a semantic rule
+ * in spec/rules.ts, so each problem gets its own stable code. The JSON Schema that editors use
+ * (`dagctl schema`) is generated from these same schemas.
+ */
+import { z } from 'zod';
+
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const durationLike = z
+  .union([z.string(), z.number()])
+  .describe('Duration: 500ms, 30s, 10m, 2h, 1d or a compound such as 1h30m (a bare number is milliseconds).');
+
+export const DatasetSchema = z
+  .object({
+    uri: z.string().describe('file://path, a relative path, or s3://bucket/prefix; may use ${params.x}.'),
+    format: z.enum(['parquet', 'text']).default('parquet').describe('parquet datasets, or text (lines, e.g. access logs) for sources.'),
+    partitionBy: z.enum(['date']).optional().describe('Vertical partitioning by date: date=YYYY-MM-DD/ folders.'),
+    view: z.boolean().default(false).describe('A batch view: versioned, published atomically through _CURRENT.'),
+    description: z.string().optional(),
+    retention: z.number().int().positive().optional().describe('Views: how many published versions `dataset vacuum` keeps.'),
+  })
+  .strict();
+
+export const TaskSchema = z
+  .object({
+    name: z.string().describe('Task name: ^[a-z0-9][a-z0-9-]{0,62}$, unique in the DAG.'),
+    operator: z.string().describe('Operator name from the registry (`dagctl operators`).'),
+    description: z.string().optional(),
+    inputs: z.array(z.string()).default([]).describe('Dataset names read by the task. The first is the primary input.'),
+    outputs: z.array(z.string()).default([]).describe('Dataset names written by the task; each dataset has at most one producer.'),
+    dependsOn: z.array(z.string()).default([]).describe('Extra ordering edges to other tasks, beside the data edges.'),
+    params: z.record(z.string(), z.unknown()).default({}).describe("Operator params, validated by the operator's own schema."),
+    retries: z.number().int().min(0).max(100).optional(),
+    timeout: durationLike.optional(),
+    queue: z.string().optional().describe('Distributed runs: the worker queue this task is sent to.'),
+  })
+  .strict();
+
+export const DefaultsSchema = z
+  .object({
+    retries: z.number().int().min(0).max(100).default(2),
+    timeout: durationLike.default('10m'),
+    retryBackoff: durationLike.default('1s').describe('Base of the exponential backoff between attempts.'),
+    retryBackoffMax: durationLike.default('5m'),
+  })
+  .strict();
+
+export const DagFileSchema = z
+  .object({
+    apiVersion: z.literal('dagctl/v1'),
+    kind: z.literal('Dag'),
+    metadata: z
+      .object({
+        name: z.string(),
+        description: z.string().optional(),
+        labels: z.record(z.string(), z.string()).optional(),
+      })
+      .strict(),
+    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    defaults: DefaultsSchema.default({ retries: 2, timeout: '10m', retryBackoff: '1s', retryBackoffMax: '5m' }),
+    datasets: z.record(z.string(), DatasetSchema).default({}),
+    tasks: z.array(TaskSchema).min(1),
+  })
+  .strict();
+
+export type DagFile = z.infer<typeof DagFileSchema>;
+export type DatasetDecl = z.infer<typeof DatasetSchema>;
+export type TaskDecl = z.infer<typeof TaskSchema>;

@@ -1,0 +1,110 @@
+/**
+ * Storage contracts: rows and schemas, the low-level ObjectStore port (local filesystem, S3), the
+ * Parquet codec port, and the on-storage layout of datasets (commit markers, manifests, _CURRENT).
+ *
+ * Layout of a dataset at URI (see docs/architecture.md, "Datasets"):
+ *   date=YYYY-MM-DD/part-NNNNN-<hash>.parquet   data files of date-partitioned datasets
+ *   bucket=NNN/part-NNNNN-<hash>.parquet        data files written by per-bucket stages
+ *   part-NNNNN-<hash>.parquet                   data files of unpartitioned datasets
+ *   _commits/<instance-id>@<fp16>.json          commit marker of one task instance (create-only)
+ *   _versions/<version>/_MANIFEST.json          the files of one published version
+ *   _CURRENT                                    { "version", "path" } → the published version
+ * Data files, markers and manifests are create-only; only _CURRENT is replaced (compare-and-swap).
+ */
+
+export type Value = string | number | bigint | boolean | null | Uint8Array;
+export type Row = Record<string, Value>;
+
+/** int64 values are JS numbers inside dagctl (codecs convert); they must be safe integers. */
+export type ColumnType = 'string' | 'int64' | 'int32' | 'double' | 'boolean' | 'bytes';
+export interface Field {
+  name: string;
+  type: ColumnType;
+  nullable?: boolean;
+}
+export type Schema = Field[];
+
+export interface ObjectInfo {
+  /** Key relative to the store root, '/'-separated, no leading slash. */
+  key: string;
+  size: number;
+  /** Opaque version tag: the S3 ETag, or size+mtime+inode on the local filesystem. */
+  etag: string;
+}
+
+/**
+ * A flat key → bytes store rooted at a URI. Keys are '/'-separated paths relative to the root.
+ * Implementations: storage/local/ (filesystem), storage/s3/ (S3 and compatibles). All must pass
+ * test/conformance/object-store.ts.
+ */
+export interface ObjectStore {
+  readonly rootUri: string;
+  /** Every object whose key starts with prefix (recursive), sorted by key. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Immediate child "folders" of prefix (prefix ends with '/' or is ''), sorted: for partition pruning. */
+  listDirs(prefix: string): Promise<string[]>;
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Throws DagctlError STORAGE_NOT_FOUND when absent. */
+  get(key: string): Promise<Uint8Array>;
+  /**
+   * Create-only write. If the key already exists with identical bytes (a retried write of our own)
+   * it succeeds; with different bytes it throws STORAGE_CONFLICT. Never overwrites.
+   */
+  putIfAbsent(key: string, body: Uint8Array): Promise<ObjectInfo>;
+  /**
+   * Compare-and-swap write for pointers (_CURRENT): succeeds only when the object's current etag is
+   * `expectedEtag` (null: the object must not exist). Otherwise STORAGE_PRECONDITION_FAILED.
+   */
+  putIfMatch(key: string, body: Uint8Array, expectedEtag: string | null): Promise<ObjectInfo>;
+  /** Only for uncommitted staging garbage and `dataset vacuum`; master data is never deleted. */
+  delete(key: string): Promise<void>;
+}
+
+/** Encodes/decodes one Parquet file. Implementations: storage/parquet/*.ts. */
+export interface ParquetCodec {
+  readonly name: string;
+  encode(schema: Schema, rows: Row[]): Promise<Uint8Array>;
+  /** Reads rows in batches; `columns` projects. */
+  decode(bytes: Uint8Array, opts?: { columns?: string[]; batchSize?: number }): AsyncIterable<Row[]>;
+  readSchema(bytes: Uint8Array): Promise<Schema>;
+  rowCount(bytes: Uint8Array): Promise<number>;
+}
+
+/** One data file as recorded in commit markers and manifests. */
+export interface FileEntry {
+  /** Relative to the dataset URI. */
+  path: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  /** date=… partition value, when the file is in a date partition. */
+  partition?: string;
+  /** bucket number, when the file is in a bucket=NNN folder. */
+  bucket?: number;
+}
+
+/** Written create-only when a task instance commits its output to a dataset. */
+export interface CommitMarker {
+  instanceId: string;
+  fingerprint: string;
+  runId: string;
+  committedAt: string;
+  files: FileEntry[];
+  /** Small operator outputs (bloom filter bytes as base64, metrics) that downstream stages read. */
+  blobs?: Record<string, string>;
+}
+
+export interface Manifest {
+  version: string;
+  dataset: string;
+  createdAt: string;
+  files: FileEntry[];
+  rows: number;
+  bytes: number;
+}
+
+export interface CurrentPointer {
+  version: string;
+  /** Relative to the dataset URI: the version folder holding _MANIFEST.json. */
+  path: string;
+}
