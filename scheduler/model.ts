@@ -38,6 +38,8 @@ export interface PlannedInstance {
   round: number;
   /** Rounds planned for the stage (maxRounds for iterative stages, else 1). */
   rounds: number;
+  /** Iterative stages: the metric whose round sum decides whether another round runs. */
+  iterateMetric?: string;
   /** Date partition ('YYYY-MM-DD'), an upstream bucket label ('bucket=NNN'), or ''. */
   partition: string;
   /** Bucket of a 'bucket' stage instance, else -1. */

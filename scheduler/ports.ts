@@ -1,0 +1,75 @@
+/**
+ * The run engine's ports. RunStore owns run records and run state and applies events through the
+ * reducer atomically; TaskExecutor runs dispatched instances and reports back. Implementations:
+ *   RunStore:     MemoryRunStore (tests), LocalRunStore (.dagctl/, the embedded default),
+ *                 RedisRunStore (distributed runs; applies events with a Lua script).
+ *   TaskExecutor: EmbeddedExecutor (worker_threads pool), BullMQ queue + `dagctl worker`.
+ * Every RunStore passes test/conformance/run-store.ts.
+ */
+import type { DagSpec } from '../spec/types.js';
+import type { CostSample, PlannedInstance, RunPhase } from './model.js';
+import type { Effect, RunEvent } from './engine/events.js';
+import type { RunState } from './engine/state.js';
+import type { SourceSnapshot } from './plan/sources.js';
+
+/** Everything fixed when a run is created: enough to explain or resume it later. */
+export interface RunRecord {
+  runId: string;
+  dag: DagSpec;
+  /** The exact DAG file text and its sha256. */
+  dagText: string;
+  dagHash: string;
+  plan: PlannedInstance[];
+  sources: SourceSnapshot;
+  createdAt: number;
+  options: RunOptions;
+}
+
+export interface RunOptions {
+  force: boolean;
+  rerunFrom?: string;
+  concurrency?: number;
+  params: Record<string, string>;
+  executor: 'embedded' | 'bullmq';
+}
+
+export interface RunSummary {
+  runId: string;
+  dag: string;
+  phase: RunPhase;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  instances: number;
+  counts: Record<string, number>;
+}
+
+export interface RunStore {
+  createRun(record: RunRecord, state: RunState): Promise<void>;
+  getRecord(runId: string): Promise<RunRecord | null>;
+  getState(runId: string): Promise<RunState | null>;
+  /**
+   * Applies events through the reducer atomically and durably (all or none), returning the
+   * effects. Replaying an already-applied instance event is a no-op (the reducer ignores stale
+   * attempts).
+   */
+  apply(runId: string, events: RunEvent[]): Promise<Effect[]>;
+  listRuns(opts?: { dag?: string; limit?: number }): Promise<RunSummary[]>;
+  latestRunId(dag?: string): Promise<string | null>;
+  appendSamples(samples: CostSample[]): Promise<void>;
+  history(opts?: { operator?: string; limit?: number }): Promise<CostSample[]>;
+  close(): Promise<void>;
+}
+
+export function summarize(state: RunState, createdAt = state.createdAt): RunSummary {
+  const counts: Record<string, number> = {};
+  let n = 0;
+  for (const s of Object.values(state.instances)) {
+    counts[s.state] = (counts[s.state] ?? 0) + 1;
+    n++;
+  }
+  const out: RunSummary = { runId: state.runId, dag: state.dag, phase: state.phase, createdAt, instances: n, counts };
+  if (state.startedAt !== undefined) out.startedAt = state.startedAt;
+  if (state.finishedAt !== undefined) out.finishedAt = state.finishedAt;
+  return out;
+}

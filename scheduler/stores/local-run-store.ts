@@ -1,0 +1,278 @@
+/**
+ * LocalRunStore: the embedded default RunStore, durable on the local filesystem under
+ * DAGCTL_HOME (default ./.dagctl). Survives a crash of the process driving the run.
+ *
+ * Layout: runs/<runId>/record.json   the RunRecord (written once)
+ *         runs/<runId>/events.jsonl  the journal: one line per applied batch {seq, events}
+ *         runs/<runId>/state.json    a snapshot {state} taken between batches (tmp + rename)
+ *         history.jsonl              cost samples, appended
+ * apply() writes the batch to the journal and fsyncs before the reducer applies it in memory, so
+ * an acknowledged batch is never lost; concurrent apply() calls share one write and one fsync
+ * (group commit). Loading replays the journal after the snapshot; a torn last line (a crash
+ * mid-write, never acknowledged) is ignored.
+ *
+ * Precondition: one process drives a run at a time (the one holding runs/<runId>/lock); other
+ * processes (status, runs) only read.
+ */
+import { mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DagctlError } from '../../core/errors.js';
+import type { CostSample } from '../model.js';
+import type { Effect, RunEvent } from '../engine/events.js';
+import { applyEvents, mergeEffects } from '../engine/reducer.js';
+import { indexPlan, type PlanIndex, type RunState } from '../engine/state.js';
+import { summarize, type RunRecord, type RunStore, type RunSummary } from '../ports.js';
+import { policiesOf } from './policies.js';
+
+interface Live {
+  record: RunRecord;
+  state: RunState;
+  index: PlanIndex;
+  journal: FileHandle;
+  sinceSnapshot: number;
+  lastSnapshotAt: number;
+  queue: Array<{ events: RunEvent[]; resolve: (fx: Effect[]) => void; reject: (e: unknown) => void }>;
+  flushing: boolean;
+}
+
+const SNAPSHOT_EVERY_EVENTS = 5000;
+const SNAPSHOT_EVERY_MS = 2000;
+
+export class LocalRunStore implements RunStore {
+  private live = new Map<string, Live>();
+  private opening = new Map<string, Promise<Live>>();
+
+  constructor(readonly home: string) {}
+
+  private runDir(runId: string): string {
+    if (!/^[A-Za-z0-9._-]+$/.test(runId)) throw new DagctlError('RUN_NOT_FOUND', `invalid run id "${runId}"`);
+    return join(this.home, 'runs', runId);
+  }
+
+  async createRun(record: RunRecord, state: RunState): Promise<void> {
+    const dir = this.runDir(record.runId);
+    await mkdir(dir, { recursive: true });
+    await writeAtomic(join(dir, 'record.json'), JSON.stringify(record));
+    await writeAtomic(join(dir, 'state.json'), JSON.stringify(state));
+  }
+
+  async getRecord(runId: string): Promise<RunRecord | null> {
+    const l = this.live.get(runId);
+    if (l !== undefined) return l.record;
+    return readJson<RunRecord>(join(this.runDir(runId), 'record.json'));
+  }
+
+  /** The state as of the last acknowledged batch (replays the journal; works from any process). */
+  async getState(runId: string): Promise<RunState | null> {
+    const l = this.live.get(runId);
+    if (l !== undefined) return structuredClone(l.state);
+    const record = await this.getRecord(runId);
+    if (record === null) return null;
+    return (await this.load(runId, record)).state;
+  }
+
+  private async load(runId: string, record: RunRecord): Promise<{ state: RunState; index: PlanIndex }> {
+    const dir = this.runDir(runId);
+    const snap = await readJson<RunState>(join(dir, 'state.json'));
+    if (snap === null) throw new DagctlError('RUN_STATE_INVALID', `run ${runId} has no state`);
+    const index = indexPlan(record.plan, policiesOf(record.dag));
+    let text = '';
+    try {
+      text = await readFile(join(dir, 'events.jsonl'), 'utf8');
+    } catch {
+      // no journal yet
+    }
+    const state = snap;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      let batch: { seq: number; events: RunEvent[] };
+      try {
+        batch = JSON.parse(line) as { seq: number; events: RunEvent[] };
+      } catch {
+        break; // torn tail
+      }
+      if (batch.seq < state.seq) continue;
+      applyEvents(index, state, batch.events);
+    }
+    return { state, index };
+  }
+
+  private async ensureLive(runId: string): Promise<Live> {
+    const l = this.live.get(runId);
+    if (l !== undefined) return l;
+    let p = this.opening.get(runId);
+    if (p === undefined) {
+      p = (async () => {
+        const record = await this.getRecord(runId);
+        if (record === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId} under ${this.home}`);
+        const { state, index } = await this.load(runId, record);
+        const journal = await open(join(this.runDir(runId), 'events.jsonl'), 'a');
+        const live: Live = { record, state, index, journal, sinceSnapshot: 0, lastSnapshotAt: Date.now(), queue: [], flushing: false };
+        this.live.set(runId, live);
+        return live;
+      })();
+      this.opening.set(runId, p);
+    }
+    try {
+      return await p;
+    } finally {
+      this.opening.delete(runId);
+    }
+  }
+
+  async apply(runId: string, events: RunEvent[]): Promise<Effect[]> {
+    const live = await this.ensureLive(runId);
+    return new Promise<Effect[]>((resolve, reject) => {
+      live.queue.push({ events, resolve, reject });
+      if (!live.flushing) void this.flush(live);
+    });
+  }
+
+  /** Group commit: everything queued while the previous fsync ran goes out in one write. */
+  private async flush(live: Live): Promise<void> {
+    live.flushing = true;
+    try {
+      while (live.queue.length > 0) {
+        const batch = live.queue.splice(0, live.queue.length);
+        const events = batch.flatMap((b) => b.events);
+        try {
+          await live.journal.appendFile(JSON.stringify({ seq: live.state.seq, events }) + '\n');
+          await live.journal.datasync();
+        } catch (e) {
+          const err = new DagctlError('RUN_STATE_INVALID', `cannot write the run journal: ${String(e)}`);
+          for (const b of batch) b.reject(err);
+          continue;
+        }
+        // Per-caller effects: apply each caller's events in order on the live state.
+        for (const b of batch) {
+          try {
+            b.resolve(mergeEffects(applyEvents(live.index, live.state, b.events)));
+          } catch (e) {
+            b.reject(e);
+          }
+        }
+        live.sinceSnapshot += events.length;
+        const done = live.state.phase === 'succeeded' || live.state.phase === 'failed' || live.state.phase === 'cancelled';
+        if (done || live.sinceSnapshot >= SNAPSHOT_EVERY_EVENTS || Date.now() - live.lastSnapshotAt > SNAPSHOT_EVERY_MS) {
+          await this.snapshot(live);
+        }
+      }
+    } finally {
+      live.flushing = false;
+    }
+  }
+
+  private async snapshot(live: Live): Promise<void> {
+    const dir = this.runDir(live.record.runId);
+    await writeAtomic(join(dir, 'state.json'), JSON.stringify(live.state));
+    // The snapshot covers the whole journal: start a fresh one (the old one stays valid if we die here,
+    // since replay skips batches older than the snapshot's seq).
+    await live.journal.close();
+    await rm(join(dir, 'events.jsonl'), { force: true });
+    live.journal = await open(join(dir, 'events.jsonl'), 'a');
+    live.sinceSnapshot = 0;
+    live.lastSnapshotAt = Date.now();
+  }
+
+  async listRuns(opts: { dag?: string; limit?: number } = {}): Promise<RunSummary[]> {
+    let ids: string[] = [];
+    try {
+      ids = await readdir(join(this.home, 'runs'));
+    } catch {
+      return [];
+    }
+    const out: RunSummary[] = [];
+    for (const id of ids) {
+      const record = await readJson<RunRecord>(join(this.home, 'runs', id, 'record.json'));
+      if (record === null || (opts.dag !== undefined && record.dag.name !== opts.dag)) continue;
+      const state = await this.getState(id);
+      if (state !== null) out.push(summarize(state, record.createdAt));
+    }
+    out.sort((a, b) => b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : -1));
+    return out.slice(0, opts.limit ?? out.length);
+  }
+
+  async latestRunId(dag?: string): Promise<string | null> {
+    // Cheap path: run ids start with a sortable timestamp, so only the newest records are read.
+    let ids: string[] = [];
+    try {
+      ids = await readdir(join(this.home, 'runs'));
+    } catch {
+      return null;
+    }
+    let best: { id: string; at: number } | null = null;
+    for (const id of ids) {
+      const record = await readJson<RunRecord>(join(this.home, 'runs', id, 'record.json'));
+      if (record === null || (dag !== undefined && record.dag.name !== dag)) continue;
+      if (best === null || record.createdAt > best.at || (record.createdAt === best.at && id > best.id)) best = { id, at: record.createdAt };
+    }
+    return best?.id ?? null;
+  }
+
+  async appendSamples(samples: CostSample[]): Promise<void> {
+    if (samples.length === 0) return;
+    await mkdir(this.home, { recursive: true });
+    const fh = await open(join(this.home, 'history.jsonl'), 'a');
+    try {
+      await fh.appendFile(samples.map((s) => JSON.stringify(s)).join('\n') + '\n');
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async history(opts: { operator?: string; limit?: number } = {}): Promise<CostSample[]> {
+    let text = '';
+    try {
+      text = await readFile(join(this.home, 'history.jsonl'), 'utf8');
+    } catch {
+      return [];
+    }
+    const out: CostSample[] = [];
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      try {
+        const s = JSON.parse(line) as CostSample;
+        if (opts.operator === undefined || s.operator === opts.operator) out.push(s);
+      } catch {
+        // torn line from a crash
+      }
+    }
+    return opts.limit === undefined ? out : out.slice(-opts.limit);
+  }
+
+  /** Snapshots and closes live runs. */
+  async close(): Promise<void> {
+    for (const live of this.live.values()) {
+      while (live.flushing || live.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+      await this.snapshot(live);
+      await live.journal.close();
+    }
+    this.live.clear();
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new DagctlError('RUN_STATE_INVALID', `cannot read ${path}: ${String(e)}`);
+  }
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  await writeAtomic(path, text);
+}
+

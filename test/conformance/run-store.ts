@@ -1,0 +1,172 @@
+/**
+ * RunStore conformance suite: every RunStore implementation (memory, local, Redis) must pass it.
+ * It drives runs through the store's apply() and checks the results against the pure reducer,
+ * replay idempotence, atomic batches, listing and cost history.
+ */
+import assert from 'node:assert/strict';
+import type { InstanceResult } from '../../scheduler/model.js';
+import { applyEvents } from '../../scheduler/engine/reducer.js';
+import { indexPlan, initialState } from '../../scheduler/engine/state.js';
+import type { RunEvent } from '../../scheduler/engine/events.js';
+import type { RunStore } from '../../scheduler/ports.js';
+import { policiesOf } from '../../scheduler/stores/policies.js';
+import { chain, diamond, noopTask, dagOf, recordOf } from '../helpers/dags.js';
+
+export interface RunStoreFactory {
+  make(): Promise<RunStore>;
+  /** A second handle on the same underlying storage (another process's view). */
+  reopen?(store: RunStore): Promise<RunStore>;
+  cleanup?(): Promise<void>;
+}
+
+export function okResult(over: Partial<InstanceResult> = {}): InstanceResult {
+  return { memoized: false, fingerprint: 'fp', outputs: [], metrics: {}, inputBytes: 0, inputRows: 0, outputRows: 0, durationMs: 1, setupMs: 0, ...over };
+}
+
+export function runStoreConformance(name: string, factory: RunStoreFactory): void {
+  describe(`RunStore conformance: ${name}`, function () {
+    let store: RunStore;
+    let n = 0;
+    const rid = (p: string): string => `${p}-${Date.now().toString(36)}-${n++}`;
+    beforeEach(async () => {
+      store = await factory.make();
+    });
+    afterEach(async () => {
+      await store.close();
+      await factory.cleanup?.();
+    });
+
+    it('creates a run and returns its record and initial state', async () => {
+      const runId = rid('create');
+      const rec = recordOf(diamond(), runId);
+      await store.createRun(rec, initialState(runId, 'diamond', rec.plan, 1000));
+      const got = await store.getRecord(runId);
+      assert.equal(got?.runId, runId);
+      assert.deepEqual(got?.plan.map((p) => p.id), rec.plan.map((p) => p.id));
+      const st = await store.getState(runId);
+      assert.equal(st?.phase, 'pending');
+      assert.equal(Object.keys(st?.instances ?? {}).length, 4);
+    });
+
+    it('returns null for unknown runs', async () => {
+      assert.equal(await store.getRecord('no-such-run'), null);
+      assert.equal(await store.getState('no-such-run'), null);
+    });
+
+    it('applies a diamond to success and agrees with the pure reducer at every step', async () => {
+      const runId = rid('diamond');
+      const dag = diamond();
+      const rec = recordOf(dag, runId);
+      await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+      const index = indexPlan(rec.plan, policiesOf(dag));
+      const shadow = initialState(runId, dag.name, rec.plan, 1000);
+      const step = async (events: RunEvent[]) => {
+        const fx = await store.apply(runId, events);
+        const want = applyEvents(index, shadow, events);
+        assert.deepEqual(fx, want);
+        const st = await store.getState(runId);
+        assert.deepEqual(st?.instances, shadow.instances);
+        assert.equal(st?.phase, shadow.phase);
+        return fx;
+      };
+      let fx = await step([{ type: 'start', at: 1 }]);
+      assert.deepEqual(fx, [{ type: 'dispatch', ids: ['a.main'] }]);
+      await step([{ type: 'started', id: 'a.main', attempt: 1, at: 2 }]);
+      fx = await step([{ type: 'succeeded', id: 'a.main', attempt: 1, at: 3, result: okResult() }]);
+      assert.deepEqual(fx, [{ type: 'dispatch', ids: ['b.main', 'c.main'] }]);
+      await step([
+        { type: 'succeeded', id: 'b.main', attempt: 1, at: 4, result: okResult() },
+        { type: 'succeeded', id: 'c.main', attempt: 1, at: 5, result: okResult({ memoized: true }) },
+      ]);
+      fx = await step([{ type: 'succeeded', id: 'd.main', attempt: 1, at: 6, result: okResult() }]);
+      assert.deepEqual(fx, [{ type: 'finished', phase: 'succeeded' }]);
+      const st = await store.getState(runId);
+      assert.equal(st?.instances['c.main']?.state, 'skipped');
+      assert.equal(st?.finishedAt, 6);
+    });
+
+    it('ignores a replayed completion and stale attempts', async () => {
+      const runId = rid('replay');
+      const dag = chain(3, { retries: 2 });
+      const rec = recordOf(dag, runId);
+      await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+      await store.apply(runId, [{ type: 'start', at: 1 }]);
+      const done: RunEvent = { type: 'succeeded', id: 't0.main', attempt: 1, at: 2, result: okResult() };
+      const fx1 = await store.apply(runId, [done]);
+      assert.deepEqual(fx1, [{ type: 'dispatch', ids: ['t1.main'] }]);
+      const fx2 = await store.apply(runId, [done]);
+      assert.deepEqual(fx2, []);
+      await store.apply(runId, [{ type: 'failed', id: 't1.main', attempt: 1, at: 3, error: 'boom', code: 'TASK_FAILED', retryable: true }]);
+      // attempt 1 is stale now: its late success must not count
+      assert.deepEqual(await store.apply(runId, [{ type: 'succeeded', id: 't1.main', attempt: 1, at: 4, result: okResult() }]), []);
+      const st = await store.getState(runId);
+      assert.equal(st?.instances['t1.main']?.state, 'pending');
+      assert.equal(st?.instances['t2.main']?.state, 'pending');
+    });
+
+    it('fails a task after its retries and marks downstream upstream_failed', async () => {
+      const runId = rid('fail');
+      const dag = dagOf('f', [noopTask('a', { retries: 1, retryBackoffMs: 100 }), noopTask('b', { dependsOn: ['a'] }), noopTask('c')]);
+      const rec = recordOf(dag, runId);
+      await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+      await store.apply(runId, [{ type: 'start', at: 0 }]);
+      const fx = await store.apply(runId, [{ type: 'failed', id: 'a.main', attempt: 1, at: 10, error: 'x', code: 'TASK_FAILED', retryable: true }]);
+      assert.deepEqual(fx, [{ type: 'wake', at: 110 }]);
+      assert.deepEqual(await store.apply(runId, [{ type: 'tick', at: 50 }]), [{ type: 'wake', at: 110 }]);
+      assert.deepEqual(await store.apply(runId, [{ type: 'tick', at: 110 }]), [{ type: 'dispatch', ids: ['a.main'] }]);
+      await store.apply(runId, [{ type: 'succeeded', id: 'c.main', attempt: 1, at: 111, result: okResult() }]);
+      const end = await store.apply(runId, [{ type: 'failed', id: 'a.main', attempt: 2, at: 120, error: 'x', code: 'TASK_FAILED', retryable: true }]);
+      assert.deepEqual(end, [{ type: 'finished', phase: 'failed' }]);
+      const st = await store.getState(runId);
+      assert.equal(st?.instances['a.main']?.state, 'failed');
+      assert.equal(st?.instances['a.main']?.attempts, 2);
+      assert.equal(st?.instances['b.main']?.state, 'upstream_failed');
+      assert.equal(st?.instances['c.main']?.state, 'succeeded');
+    });
+
+    it('lists runs newest first and finds the latest', async () => {
+      const a = rid('list-a');
+      const b = rid('list-b');
+      const ra = recordOf(diamond(), a, 1000);
+      const rb = recordOf(chain(2), b, 2000);
+      await store.createRun(ra, initialState(a, 'diamond', ra.plan, 1000));
+      await store.createRun(rb, initialState(b, 'chain', rb.plan, 2000));
+      const runs = await store.listRuns();
+      const ids = runs.map((r) => r.runId);
+      assert.ok(ids.indexOf(b) < ids.indexOf(a));
+      assert.equal(await store.latestRunId('diamond'), a);
+      const chainRuns = await store.listRuns({ dag: 'chain' });
+      assert.ok(chainRuns.every((r) => r.dag === 'chain'));
+      assert.equal(chainRuns.find((r) => r.runId === b)?.instances, 2);
+    });
+
+    it('records and filters cost history', async () => {
+      await store.appendSamples([
+        { operator: 'noop', stage: 'main', inputBytes: 1, inputRows: 1, durationMs: 2, setupMs: 1, at: 1 },
+        { operator: 'rollup', stage: 'map', inputBytes: 10, inputRows: 5, durationMs: 20, setupMs: 2, at: 2 },
+      ]);
+      const all = await store.history();
+      assert.ok(all.length >= 2);
+      const r = await store.history({ operator: 'rollup' });
+      assert.ok(r.length >= 1 && r.every((s) => s.operator === 'rollup'));
+    });
+
+    if (factory.reopen !== undefined) {
+      it('is durable: another handle sees every acknowledged batch', async () => {
+        const runId = rid('durable');
+        const dag = chain(5);
+        const rec = recordOf(dag, runId);
+        await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+        await store.apply(runId, [{ type: 'start', at: 1 }]);
+        for (let i = 0; i < 3; i++) {
+          await store.apply(runId, [{ type: 'succeeded', id: `t${i}.main`, attempt: 1, at: 2 + i, result: okResult() }]);
+        }
+        const other = await factory.reopen!(store);
+        const st = await other.getState(runId);
+        assert.equal(st?.instances['t2.main']?.state, 'succeeded');
+        assert.equal(st?.instances['t3.main']?.state, 'queued');
+        await other.close();
+      });
+    }
+  });
+}
