@@ -153,7 +153,8 @@ export class JobResolver {
         const from = pipelined.length > 0 ? pipelined : (this.finals.get(ds.producer) ?? []).map((p) => p.id);
         files = sortFiles(outputsOf(from).filter((o) => o.dataset === name).flatMap((o) => o.files));
       }
-      job.inputs.push({ dataset: name, uri: ds.uri, format: ds.format, files });
+      const uri = ds.producer === undefined ? (this.record.sourceRoots?.[name] ?? ds.uri) : ds.uri;
+      job.inputs.push({ dataset: name, uri, format: ds.format, files });
     });
     return job;
   }

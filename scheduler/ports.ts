@@ -21,6 +21,8 @@ export interface RunRecord {
   dagHash: string;
   plan: PlannedInstance[];
   sources: SourceSnapshot;
+  /** Store roots of sources whose URI names one file (their folder); others use the dataset URI. */
+  sourceRoots?: Record<string, string>;
   createdAt: number;
   options: RunOptions;
 }

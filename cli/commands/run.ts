@@ -1,16 +1,152 @@
 /**
- * `dagctl run` — Run a DAG (embedded executor, or on Redis/BullMQ with --redis). (Placeholder until implemented.)
+ * `dagctl run FILE` — validate, plan and run a DAG. Embedded by default (worker threads in this
+ * process, run state under .dagctl/); with --redis (or DAGCTL_REDIS_URL) the run is submitted to
+ * Redis and executed by `dagctl worker` processes, and this command follows it (or exits at once
+ * with --detach). `--resume RUN_ID` continues an embedded run whose process died.
+ * Exit: 0 the run succeeded, 1 it failed or was cancelled, 2 invalid input.
  */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { DagctlError } from '../../core/errors.js';
-import type { CommandDef } from '../command.js';
+import { loadDag } from '../../spec/load.js';
+import { formatIssue } from '../../spec/format-issues.js';
+import { createRunRecord, newRunId } from '../../scheduler/create-run.js';
+import { driveRun } from '../../scheduler/driver.js';
+import { loadPlanningContext } from '../../scheduler/plan/context.js';
+import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
+import { buildStatus } from '../../scheduler/status-view.js';
+import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
+import { flag, str, strs, writeJson, type CliIO, type CommandDef } from '../command.js';
+import { ProgressReporter } from '../progress.js';
+import { localStore, openRunStoreFor, parseParamFlags, redisUrlOf, renderStatus } from '../shared.js';
 
 export const runCommand: CommandDef = {
   name: 'run',
   summary: 'Run a DAG (embedded executor, or on Redis/BullMQ with --redis)',
-  usage: 'dagctl run',
-  options: {},
+  usage: `dagctl run FILE [--param k=v]... [--concurrency N] [--force] [--rerun-from TASK] [--json]
+dagctl run --resume RUN_ID [--concurrency N] [--json]
+dagctl run FILE --redis URL [--detach]
+
+  --param k=v        override a DAG param (repeatable)
+  --concurrency N    worker threads (default: one per core)
+  --force            ignore memoized results: run every instance
+  --rerun-from TASK  re-run TASK and everything downstream of it; the rest may be memoized
+  --resume RUN_ID    continue an embedded run whose process died, without redoing committed work
+  --redis URL        submit to Redis (also DAGCTL_REDIS_URL); workers execute it
+  --detach           with --redis: submit and exit; the run goes on without this process
+  --json             print the final status as JSON (no progress output)`,
+  options: {
+    param: { type: 'string', multiple: true },
+    concurrency: { type: 'string' },
+    force: { type: 'boolean' },
+    'rerun-from': { type: 'string' },
+    resume: { type: 'string' },
+    redis: { type: 'string' },
+    detach: { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
   allowPositionals: true,
-  async run() {
-    throw new DagctlError('USAGE', 'run is not implemented yet');
+  async run(args, io) {
+    const json = flag(args, 'json');
+    const concurrency = parseConcurrency(str(args, 'concurrency'));
+    const redisUrl = redisUrlOf(io, str(args, 'redis'));
+    const resume = str(args, 'resume');
+
+    let record: RunRecord;
+    let store: RunStore;
+    if (resume !== undefined) {
+      store = await openRunStoreFor(io, redisUrl);
+      const r = await store.getRecord(resume);
+      if (r === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${resume}`);
+      record = r;
+    } else {
+      const file = args.positionals[0];
+      if (file === undefined || args.positionals.length > 1) throw new DagctlError('USAGE', `expected one DAG file\n${runCommand.usage}`);
+      const params = parseParamFlags(strs(args, 'param'));
+      const loaded = await loadDag(file, { paramOverrides: params });
+      const errors = loaded.issues.filter((i) => i.severity === 'error');
+      if (loaded.dag === undefined || errors.length > 0) {
+        if (json) writeJson(io, { valid: false, issues: loaded.issues });
+        else for (const i of loaded.issues) io.stderr.write(formatIssue(i) + '\n');
+        return 2;
+      }
+      const rerunFrom = str(args, 'rerun-from');
+      if (rerunFrom !== undefined && !loaded.dag.tasks.some((t) => t.name === rerunFrom)) {
+        throw new DagctlError('USAGE', `--rerun-from: no task "${rerunFrom}" in ${loaded.dag.name}`);
+      }
+      store = await openRunStoreFor(io, redisUrl);
+      const ctx = await loadPlanningContext(loaded.dag, undefined, redisUrl === undefined ? store : localStore(io));
+      const now = Date.now();
+      const options: RunOptions = { force: flag(args, 'force'), params, executor: redisUrl === undefined ? 'embedded' : 'bullmq' };
+      if (rerunFrom !== undefined) options.rerunFrom = rerunFrom;
+      if (concurrency !== undefined) options.concurrency = concurrency;
+      const created = createRunRecord({ dag: loaded.dag, text: loaded.text, ctx, options, now, runId: newRunId(loaded.dag.name, now, randomBytes(8).toString('hex')) });
+      record = created.record;
+      await store.createRun(record, created.state);
+      if (redisUrl !== undefined) {
+        return await submitDistributed(io, store, record, redisUrl, flag(args, 'detach'), json);
+      }
+    }
+
+    if (!json) io.stdout.write(`run ${record.runId} (${record.plan.length} instances, dag ${record.dag.name} ${record.dagHash.slice(0, 12)})\n`);
+    const threads = concurrency ?? record.options.concurrency ?? availableParallelism();
+    const progress = json ? null : new ProgressReporter(io, record, threads);
+    try {
+      const final = await driveRun({
+        store,
+        record,
+        resume: resume !== undefined,
+        cancel: io.interrupted,
+        makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, { concurrency: threads }),
+        onProgress: (s) => progress?.update(s),
+      });
+      progress?.finish(final);
+      const view = buildStatus(record, final, Date.now());
+      if (json) writeJson(io, view);
+      else io.stdout.write('\n' + renderStatus(view));
+      return final.phase === 'succeeded' ? 0 : 1;
+    } finally {
+      await store.close();
+    }
   },
 };
+
+function parseConcurrency(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new DagctlError('USAGE', `--concurrency expects an integer 1..1024, got "${v}"`);
+  return n;
+}
+
+interface DistributedModule {
+  submitRun(store: RunStore, record: RunRecord, redisUrl: string): Promise<void>;
+  followRun(store: RunStore, record: RunRecord, onUpdate: (s: import('../../scheduler/engine/state.js').RunState) => void, signal: AbortSignal): Promise<import('../../scheduler/engine/state.js').RunState>;
+}
+
+async function submitDistributed(io: CliIO, store: RunStore, record: RunRecord, redisUrl: string, detach: boolean, json: boolean): Promise<number> {
+  const mod = (await import(DISTRIBUTED_MODULE)) as DistributedModule;
+  try {
+    await mod.submitRun(store, record, redisUrl);
+    if (!json) io.stdout.write(`run ${record.runId} submitted to ${redactUrl(redisUrl)} (${record.plan.length} instances)\n`);
+    if (detach) {
+      if (json) writeJson(io, { runId: record.runId, submitted: true });
+      return 0;
+    }
+    const progress = json ? null : new ProgressReporter(io, record, 1);
+    const final = await mod.followRun(store, record, (s) => progress?.update(s), io.interrupted);
+    progress?.finish(final);
+    const view = buildStatus(record, final, Date.now());
+    if (json) writeJson(io, view);
+    else io.stdout.write('\n' + renderStatus(view));
+    return final.phase === 'succeeded' ? 0 : 1;
+  } finally {
+    await store.close();
+  }
+}
+
+// Variable specifiers keep the Redis/BullMQ code (and its connections) out of embedded runs.
+const DISTRIBUTED_MODULE = '../../workers/bullmq/submit.js';
+
+function redactUrl(u: string): string {
+  return u.replace(/\/\/([^@/]*)@/, '//***@');
+}

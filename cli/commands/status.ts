@@ -1,16 +1,57 @@
 /**
- * `dagctl status` — Show where a run stands. (Placeholder until implemented.)
+ * `dagctl status [RUN_ID]` — where a run stands (the latest run by default): phase, per-instance
+ * state, attempts, durations, predicted vs actual time, errors and why instances wait.
+ * `--watch` redraws until the run finishes; `--json` prints the status view.
  */
 import { DagctlError } from '../../core/errors.js';
-import type { CommandDef } from '../command.js';
+import { buildStatus } from '../../scheduler/status-view.js';
+import { flag, str, writeJson, type CommandDef } from '../command.js';
+import { openRunStoreFor, redisUrlOf, renderStatus } from '../shared.js';
 
 export const statusCommand: CommandDef = {
   name: 'status',
   summary: 'Show where a run stands',
-  usage: 'dagctl status',
-  options: {},
+  usage: `dagctl status [RUN_ID] [--dag NAME] [--watch] [--all] [--json] [--redis URL]
+
+  RUN_ID       the run (default: the latest, of --dag if given)
+  --watch      refresh every second until the run finishes
+  --all        list every instance, not only unfinished or failed ones
+  --json       machine-readable status`,
+  options: {
+    dag: { type: 'string' },
+    watch: { type: 'boolean' },
+    all: { type: 'boolean' },
+    json: { type: 'boolean' },
+    redis: { type: 'string' },
+  },
   allowPositionals: true,
-  async run() {
-    throw new DagctlError('USAGE', 'status is not implemented yet');
+  async run(args, io) {
+    const store = await openRunStoreFor(io, redisUrlOf(io, str(args, 'redis')));
+    try {
+      const dag = str(args, 'dag');
+      const runId = args.positionals[0] ?? (await store.latestRunId(dag));
+      if (runId === null || runId === undefined) throw new DagctlError('RUN_NOT_FOUND', dag === undefined ? 'no runs yet' : `no runs of ${dag} yet`);
+      const record = await store.getRecord(runId);
+      if (record === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId}`);
+      for (;;) {
+        const state = await store.getState(runId);
+        if (state === null) throw new DagctlError('RUN_NOT_FOUND', `no state for run ${runId}`);
+        const view = buildStatus(record, state, Date.now());
+        const finished = state.phase === 'succeeded' || state.phase === 'failed' || state.phase === 'cancelled';
+        if (flag(args, 'json')) {
+          if (!flag(args, 'watch') || finished) {
+            writeJson(io, view);
+            return 0;
+          }
+        } else {
+          if (flag(args, 'watch') && io.stdout.isTTY === true) io.stdout.write('\x1b[2J\x1b[H');
+          io.stdout.write(renderStatus(view, { all: flag(args, 'all') }));
+        }
+        if (!flag(args, 'watch') || finished || io.interrupted.aborted) return 0;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    } finally {
+      await store.close();
+    }
   },
 };

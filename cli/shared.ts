@@ -1,0 +1,60 @@
+/**
+ * Helpers shared by the run-related commands: `--param k=v` parsing, opening the run store
+ * (local .dagctl by default), and rendering a status view as a table.
+ */
+import { DagctlError } from '../core/errors.js';
+import { formatDuration } from '../core/duration.js';
+import { dagctlHome } from '../scheduler/plan/context.js';
+import type { RunStore } from '../scheduler/ports.js';
+import type { StatusView } from '../scheduler/status-view.js';
+import { LocalRunStore } from '../scheduler/stores/local-run-store.js';
+import type { CliIO } from './command.js';
+
+export function parseParamFlags(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new DagctlError('PARAM_INVALID', `--param expects name=value, got "${kv}"`, { param: kv });
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+export function localStore(io: CliIO): LocalRunStore {
+  return new LocalRunStore(dagctlHome(io.env, io.cwd));
+}
+
+export function redisUrlOf(io: CliIO, flagValue: string | undefined): string | undefined {
+  const v = flagValue ?? io.env.DAGCTL_REDIS_URL;
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export async function openRunStoreFor(io: CliIO, redisUrl: string | undefined): Promise<RunStore> {
+  if (redisUrl === undefined) return localStore(io);
+  const mod = (await import(REDIS_STORE_MODULE)) as { openRedisRunStore(url: string): Promise<RunStore> };
+  return mod.openRedisRunStore(redisUrl);
+}
+
+const REDIS_STORE_MODULE = '../scheduler/redis/open.js';
+
+export function renderStatus(view: StatusView, opts: { all?: boolean } = {}): string {
+  const lines: string[] = [];
+  lines.push(`run ${view.runId}  dag ${view.dag}  phase ${view.phase.toUpperCase()}`);
+  lines.push(`started ${view.startedAt ?? '-'}  finished ${view.finishedAt ?? '-'}  duration ${view.durationMs === null ? '-' : formatDuration(view.durationMs)}`);
+  lines.push(`instances: ${Object.entries(view.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  lines.push('');
+  lines.push(`${'TASK'.padEnd(22)} ${'OPERATOR'.padEnd(18)} ${'STATE'.padEnd(16)} ${'INST'.padStart(6)} ${'PREDICTED'.padStart(10)} ${'ACTUAL'.padStart(10)}`);
+  for (const t of view.taskSummary) {
+    lines.push(`${t.name.padEnd(22)} ${t.operator.padEnd(18)} ${t.state.padEnd(16)} ${String(t.instances).padStart(6)} ${formatDuration(t.predictedMs).padStart(10)} ${formatDuration(t.actualMs).padStart(10)}`);
+  }
+  const interesting = view.tasks.filter((t) => opts.all === true || (t.state !== 'succeeded' && t.state !== 'skipped'));
+  if (interesting.length > 0) {
+    lines.push('');
+    lines.push(`${'INSTANCE'.padEnd(40)} ${'STATE'.padEnd(16)} ${'ATT'.padStart(3)} ${'TIME'.padStart(8)} ${'PRED'.padStart(8)}  WHY`);
+    for (const t of interesting.slice(0, opts.all === true ? interesting.length : 40)) {
+      lines.push(`${t.instance.padEnd(40)} ${t.state.padEnd(16)} ${String(t.attempts).padStart(3)} ${(t.durationMs === null ? '-' : formatDuration(t.durationMs)).padStart(8)} ${formatDuration(t.predictedMs).padStart(8)}  ${t.why ?? ''}`);
+    }
+    if (opts.all !== true && interesting.length > 40) lines.push(`… ${interesting.length - 40} more (use --all)`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,35 @@
+/**
+ * Creating a run (pure): the run id, the plan (expandDag with the cost model fitted on history),
+ * the record that keeps the exact DAG text, its hash and the source snapshot, and the initial
+ * state. The caller does the I/O (listing sources, reading history, storing the run).
+ */
+import { fingerprint } from '../core/hash.js';
+import type { DagSpec } from '../spec/types.js';
+import { initialState, type RunState } from './engine/state.js';
+import { createCostModel } from './plan/cost.js';
+import type { PlanningContext } from './plan/context.js';
+import { expandDag } from './plan/expand.js';
+import type { RunOptions, RunRecord } from './ports.js';
+
+/** Sortable, unique, no ':' (it becomes part of BullMQ job ids): <dag>-<yyyymmddThhmmssZ>-<6 hex>. */
+export function newRunId(dag: string, now: number, entropy: string): string {
+  const ts = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${dag}-${ts}-${fingerprint({ dag, now, entropy }).slice(0, 6)}`;
+}
+
+export function createRunRecord(args: { dag: DagSpec; text: string; ctx: PlanningContext; options: RunOptions; now: number; runId: string }): { record: RunRecord; state: RunState } {
+  const cost = createCostModel(args.ctx.history);
+  const plan = expandDag(args.dag, args.ctx.sources, cost);
+  const record: RunRecord = {
+    runId: args.runId,
+    dag: args.dag,
+    dagText: args.text,
+    dagHash: args.dag.sourceHash,
+    plan,
+    sources: args.ctx.sources,
+    sourceRoots: args.ctx.sourceRoots,
+    createdAt: args.now,
+    options: args.options,
+  };
+  return { record, state: initialState(args.runId, args.dag.name, plan, args.now) };
+}

@@ -1,0 +1,16 @@
+/**
+ * Messages between the embedded pool (main thread) and its worker threads. Structured-clone data.
+ */
+import type { InstanceResult } from '../../scheduler/model.js';
+import type { InstanceJob } from '../../scheduler/jobs.js';
+import type { RunRecord } from '../../scheduler/ports.js';
+
+export type ToThread =
+  | { type: 'run'; job: InstanceJob; record?: RunRecord }
+  | { type: 'abort'; instanceId: string; attempt: number };
+
+export type FromThread =
+  | { type: 'started'; instanceId: string; attempt: number }
+  | { type: 'done'; instanceId: string; attempt: number; result: InstanceResult }
+  | { type: 'error'; instanceId: string; attempt: number; code: string; message: string; retryable: boolean }
+  | { type: 'log'; line: string };

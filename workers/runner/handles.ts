@@ -1,0 +1,143 @@
+/**
+ * Operator-facing handles over storage: InputHandle (stream rows or lines of a file list),
+ * OutputHandle (a DataFileWriter per output), the ShuffleOutput (a BucketedWriter into the task's
+ * work area) and PriorStage (bucket b of the previous stage's committed files, and its blobs).
+ * Counts rows read and written for the instance's result and cost sample.
+ */
+import type { InputHandle, OutputHandle, OutputWriter, PriorStage, ShuffleOutput, ShuffleWriter } from '../../operators/types.js';
+import type { CommittedOutput } from '../../scheduler/model.js';
+import { BucketedWriter } from '../../storage/dataset/bucketed.js';
+import { parseJson } from '../../storage/dataset/layout.js';
+import { readLines, readRows } from '../../storage/dataset/read.js';
+import { DataFileWriter } from '../../storage/dataset/writer.js';
+import type { CommitMarker, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
+import { DagctlError } from '../../core/errors.js';
+import { storeFor } from './stores.js';
+
+export class Counters {
+  rowsIn = 0;
+  rowsOut = 0;
+  firstReadAt = 0;
+}
+
+export function inputHandle(name: string, uri: string, files: FileEntry[], codec: ParquetCodec, counters: Counters, now: () => number): InputHandle {
+  let bytes = 0;
+  let rows = 0;
+  for (const f of files) {
+    bytes += f.bytes;
+    if (f.rows > 0) rows += f.rows;
+  }
+  const mark = (n: number): void => {
+    if (counters.firstReadAt === 0) counters.firstReadAt = now();
+    counters.rowsIn += n;
+  };
+  return {
+    name,
+    bytes,
+    rows,
+    files: files.length,
+    async *batches(opts) {
+      if (files.length === 0) return;
+      const store = await storeFor(uri);
+      for await (const b of readRows(store, files, codec, opts ?? {})) {
+        mark(b.length);
+        yield b;
+      }
+    },
+    async *lines() {
+      if (files.length === 0) return;
+      const store = await storeFor(uri);
+      for await (const b of readLines(store, files)) {
+        mark(b.length);
+        yield b;
+      }
+    },
+  };
+}
+
+/** One output dataset of one instance: at most one writer, opened by the operator. */
+export class OutputBinding implements OutputHandle {
+  private writer: DataFileWriter | null = null;
+  constructor(
+    readonly name: string,
+    readonly uri: string,
+    private readonly store: ObjectStore,
+    private readonly codec: ParquetCodec,
+    private readonly folder: string,
+    private readonly salt: string,
+    private readonly counters: Counters,
+    private readonly previousFn: () => Promise<InputHandle | null>,
+  ) {}
+
+  open(schema: Schema): OutputWriter {
+    if (this.writer !== null) throw new DagctlError('INTERNAL', `output ${this.name} opened twice`);
+    const w = new DataFileWriter({ store: this.store, codec: this.codec, schema, folder: this.folder, salt: this.salt });
+    this.writer = w;
+    const counters = this.counters;
+    return {
+      async write(rows: Row[]) {
+        counters.rowsOut += rows.length;
+        await w.write(rows);
+      },
+    };
+  }
+
+  previous(): Promise<InputHandle | null> {
+    return this.previousFn();
+  }
+
+  async close(): Promise<FileEntry[]> {
+    return this.writer === null ? [] : this.writer.close();
+  }
+}
+
+export class ShuffleBinding implements ShuffleOutput {
+  private writer: BucketedWriter | null = null;
+  constructor(
+    readonly buckets: number,
+    private readonly store: ObjectStore,
+    private readonly codec: ParquetCodec,
+    private readonly folder: string,
+    private readonly salt: string,
+  ) {}
+
+  open(schema: Schema): ShuffleWriter {
+    if (this.writer !== null) throw new DagctlError('INTERNAL', 'shuffle output opened twice');
+    const w = new BucketedWriter({ store: this.store, codec: this.codec, schema, buckets: this.buckets, folder: this.folder, salt: this.salt });
+    this.writer = w;
+    return { buckets: this.buckets, write: (b, rows) => w.write(b, rows) };
+  }
+
+  async close(): Promise<FileEntry[]> {
+    return this.writer === null ? [] : this.writer.close();
+  }
+}
+
+export function priorStage(outputs: CommittedOutput[], codec: ParquetCodec, counters: Counters, now: () => number, blobCache: Map<string, Record<string, string>>): PriorStage {
+  const uri = outputs[0]?.uri ?? '';
+  const files = outputs.flatMap((o) => o.files);
+  return {
+    bucket: (b) => inputHandle(`prior.bucket${b}`, uri, files.filter((f) => f.bucket === b), codec, counters, now),
+    all: () => inputHandle('prior', uri, files, codec, counters, now),
+    blobs: (name) => {
+      const out: Uint8Array[] = [];
+      for (const o of outputs) {
+        const b = blobCache.get(`${o.uri}|${o.marker}`)?.[name];
+        if (b !== undefined) out.push(Buffer.from(b, 'base64'));
+      }
+      return out;
+    },
+  };
+}
+
+/** Blobs live inside stage commit markers; they are loaded before the operator runs (blobs() is sync). */
+export async function loadPriorBlobs(outputs: CommittedOutput[]): Promise<Map<string, Record<string, string>>> {
+  const cache = new Map<string, Record<string, string>>();
+  for (const o of outputs) {
+    if (o.blobs === undefined || o.blobs.length === 0) continue;
+    const store = await storeFor(o.uri);
+    const marker = parseJson<CommitMarker>(await store.get(o.marker), o.marker);
+    cache.set(`${o.uri}|${o.marker}`, marker.blobs ?? {});
+  }
+  return cache;
+}

@@ -1,0 +1,244 @@
+/**
+ * runInstance: executes one attempt of one task instance, wherever it is scheduled (an embedded
+ * worker thread or a BullMQ worker), and commits its outputs exactly once in effect.
+ *
+ *  1. fingerprint = operator name+version, stage, round, partition/bucket, params and the identity
+ *     of every input file (sha256 or etag) — never the run id or attempt;
+ *  2. memoization: unless forced, an existing commit marker for (instance, fingerprint) in the
+ *     task's work area and in every output dataset means the work is done: return it (skipped);
+ *  3. run the operator's stage with handles bound to storage; every data file is written
+ *     create-only under a content-derived name, so a retried or duplicated attempt rewrites nothing;
+ *  4. commit: a marker per output dataset, then the work-area marker — the instance's commit
+ *     point. Markers are create-only and the first one wins, so two racing attempts commit once.
+ * `publish` instances write each output's manifest and swap its _CURRENT pointer instead.
+ */
+import { performance } from 'node:perf_hooks';
+import { DagctlError, isDagctlError } from '../core/errors.js';
+import { fingerprint } from '../core/hash.js';
+import { requireOperator } from '../operators/registry.js';
+import type { StageContext, StageSpec } from '../operators/types.js';
+import { NON_RETRYABLE_CODES } from '../scheduler/engine/events.js';
+import type { InstanceJob } from '../scheduler/jobs.js';
+import type { CommittedOutput, InstanceResult, PlannedInstance } from '../scheduler/model.js';
+import type { RunRecord } from '../scheduler/ports.js';
+import { bucketFolder, dateFolder, isDate, markerKey } from '../storage/dataset/layout.js';
+import { readCommitMarker, writeCommitMarker } from '../storage/dataset/markers.js';
+import { publishVersion, readCurrent } from '../storage/dataset/publish.js';
+import { defaultCodec } from '../storage/parquet/registry.js';
+import type { CommitMarker, FileEntry } from '../storage/types.js';
+import { Counters, OutputBinding, ShuffleBinding, inputHandle, loadPriorBlobs, priorStage } from './runner/handles.js';
+import { joinUri, storeFor } from './runner/stores.js';
+
+export interface RunInstanceOptions {
+  signal: AbortSignal;
+  worker: string;
+  log?: (line: string) => void;
+}
+
+export function isRetryable(e: unknown): boolean {
+  return !(isDagctlError(e) && NON_RETRYABLE_CODES.has(e.code));
+}
+
+/** Where a task keeps its stage outputs and commit points. */
+export function workUri(record: RunRecord, task: string): string {
+  const t = record.dag.tasks.find((x) => x.name === task);
+  const first = t?.outputs[0];
+  const uri = first !== undefined ? record.dag.datasets[first]?.uri : undefined;
+  if (uri !== undefined) return joinUri(uri, '_work', task);
+  const home = process.env.DAGCTL_HOME ?? '.dagctl';
+  return joinUri(home.startsWith('/') ? `file://${home}` : home, 'work', record.dag.name, task);
+}
+
+export async function runInstance(record: RunRecord, job: InstanceJob, opts: RunInstanceOptions): Promise<InstanceResult> {
+  const started = performance.now();
+  const inst = planIndex(record).get(job.instanceId);
+  if (inst === undefined) throw new DagctlError('TASK_NOT_FOUND', `no instance ${job.instanceId} in run ${record.runId}`);
+  if (inst.kind === 'publish') return publish(record, job, inst, started, opts);
+
+  const task = record.dag.tasks.find((t) => t.name === inst.task);
+  if (task === undefined) throw new DagctlError('TASK_NOT_FOUND', `no task ${inst.task}`);
+  const op = requireOperator(task.operator);
+  const parsed = op.params.safeParse(task.params);
+  if (!parsed.success) throw new DagctlError('OPERATOR_PARAMS_INVALID', `task ${task.name}: ${parsed.error.message}`);
+  const params = parsed.data;
+  const stages = op.stages(params);
+  const stage = stages[inst.stageIndex];
+  if (stage === undefined) throw new DagctlError('INTERNAL', `operator ${op.name} has no stage ${inst.stageIndex}`);
+  const isLast = inst.stageIndex === stages.length - 1;
+  const writesOutputs = stage.writesOutputs ?? isLast;
+
+  const fp = fingerprint({
+    op: op.name,
+    v: op.version,
+    stage: stage.name,
+    round: inst.round,
+    partition: inst.partition,
+    bucket: inst.bucket,
+    buckets: inst.buckets,
+    params,
+    inputs: job.inputs.map((i) => ({ d: i.dataset, f: i.files.map(fileIdentity) })),
+    prior: job.prior.map((o) => o.files.map(fileIdentity)),
+  });
+
+  const hasOutputs = writesOutputs && task.outputs.length > 0;
+  const needsWork = hasOutputs || !isLast || task.outputs.length > 0;
+  const work = workUri(record, task.name);
+  const stageName = `stage:${task.name}.${stage.name}`;
+
+  if (needsWork && !job.force) {
+    const memo = await memoized(record, task.outputs, hasOutputs, work, stageName, job.instanceId, fp);
+    if (memo !== null) {
+      return { memoized: true, fingerprint: fp, outputs: memo, metrics: {}, inputBytes: 0, inputRows: 0, outputRows: 0, durationMs: performance.now() - started, setupMs: 0, worker: opts.worker };
+    }
+  }
+
+  const codec = defaultCodec();
+  const counters = new Counters();
+  const now = (): number => performance.now();
+  const salt = job.instanceId;
+
+  const inputs = job.inputs.map((i) => inputHandle(i.dataset, i.uri, i.files, codec, counters, now));
+  const outputs: OutputBinding[] = [];
+  if (writesOutputs) {
+    for (const name of task.outputs) {
+      const ds = record.dag.datasets[name];
+      if (ds === undefined) throw new DagctlError('DATASET_NOT_FOUND', `no dataset ${name}`);
+      const folder = ds.partitionBy === 'date' && isDate(inst.partition) ? dateFolder(inst.partition) : inst.bucket >= 0 ? bucketFolder(inst.bucket) : '';
+      const store = await storeFor(ds.uri);
+      outputs.push(
+        new OutputBinding(name, ds.uri, store, codec, folder, `${salt}|${name}`, counters, async () => {
+          const cur = await readCurrent(store);
+          return cur === null ? null : inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
+        }),
+      );
+    }
+  }
+  const workStore = needsWork ? await storeFor(work) : null;
+  const shuffle = new ShuffleBinding(inst.buckets, workStore ?? (await storeFor(work)), codec, `${stage.name}/r${inst.round}/`, salt);
+  const blobs: Record<string, string> = {};
+  const blobCache = await loadPriorBlobs(job.prior);
+  const ctx: StageContext<unknown> = {
+    params,
+    stage,
+    stageIndex: inst.stageIndex,
+    round: inst.round,
+    partition: inst.partition,
+    bucket: inst.bucket,
+    buckets: inst.buckets,
+    inputs,
+    outputs,
+    shuffle,
+    prior: job.prior.length > 0 || inst.stageIndex > 0 || inst.round > 1 ? priorStage(job.prior, codec, counters, now, blobCache) : null,
+    putBlob(name, bytes) {
+      blobs[name] = Buffer.from(bytes).toString('base64');
+    },
+    attempt: job.attempt,
+    signal: opts.signal,
+    log(message, fields) {
+      opts.log?.(JSON.stringify({ instance: job.instanceId, message, ...fields }));
+    },
+  };
+
+  const runStart = performance.now();
+  const res = await op.run(ctx);
+  if (opts.signal.aborted) throw new DagctlError('TASK_CANCELLED', `${job.instanceId}: aborted`);
+
+  // Commit: data files are already written create-only; now the markers, work-area marker last.
+  const committed: CommittedOutput[] = [];
+  const committedAt = new Date().toISOString();
+  for (const o of outputs) {
+    const files = await o.close();
+    const marker = await writeCommitMarker(await storeFor(o.uri), { instanceId: job.instanceId, fingerprint: fp, runId: record.runId, committedAt, files });
+    committed.push({ dataset: o.name, uri: o.uri, marker: markerKey(job.instanceId, fp), files: marker.files });
+  }
+  const stageFiles = await shuffle.close();
+  if (workStore !== null) {
+    const m: CommitMarker = { instanceId: job.instanceId, fingerprint: fp, runId: record.runId, committedAt, files: stageFiles };
+    if (Object.keys(blobs).length > 0) m.blobs = blobs;
+    const marker = await writeCommitMarker(workStore, m);
+    const out: CommittedOutput = { dataset: stageName, uri: work, marker: markerKey(job.instanceId, fp), files: marker.files };
+    if (marker.blobs !== undefined) out.blobs = Object.keys(marker.blobs);
+    committed.push(out);
+  }
+  const end = performance.now();
+  return {
+    memoized: false,
+    fingerprint: fp,
+    outputs: committed,
+    metrics: res.metrics ?? {},
+    inputBytes: inputs.reduce((s, i) => s + i.bytes, 0),
+    inputRows: counters.rowsIn,
+    outputRows: counters.rowsOut,
+    durationMs: end - started,
+    setupMs: (counters.firstReadAt > 0 ? counters.firstReadAt : runStart) - started,
+    worker: opts.worker,
+  };
+}
+
+const planIndexes = new WeakMap<RunRecord, Map<string, PlannedInstance>>();
+function planIndex(record: RunRecord): Map<string, PlannedInstance> {
+  let m = planIndexes.get(record);
+  if (m === undefined) {
+    m = new Map(record.plan.map((p) => [p.id, p]));
+    planIndexes.set(record, m);
+  }
+  return m;
+}
+
+function fileIdentity(f: FileEntry): string {
+  return `${f.path}|${f.sha256 !== '' ? f.sha256 : (f.etag ?? '')}|${f.bytes}`;
+}
+
+async function memoized(record: RunRecord, outputNames: string[], hasOutputs: boolean, work: string, stageName: string, instanceId: string, fp: string): Promise<CommittedOutput[] | null> {
+  const workMarker = await readCommitMarker(await storeFor(work), instanceId, fp);
+  if (workMarker === null) return null;
+  const out: CommittedOutput[] = [];
+  if (hasOutputs) {
+    for (const name of outputNames) {
+      const uri = record.dag.datasets[name]?.uri ?? '';
+      const m = await readCommitMarker(await storeFor(uri), instanceId, fp);
+      if (m === null) return null;
+      out.push({ dataset: name, uri, marker: markerKey(instanceId, fp), files: m.files });
+    }
+  }
+  const stageOut: CommittedOutput = { dataset: stageName, uri: work, marker: markerKey(instanceId, fp), files: workMarker.files };
+  if (workMarker.blobs !== undefined) stageOut.blobs = Object.keys(workMarker.blobs);
+  out.push(stageOut);
+  return out;
+}
+
+async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstance, started: number, opts: RunInstanceOptions): Promise<InstanceResult> {
+  let changed = 0;
+  let rows = 0;
+  for (const p of job.publish ?? []) {
+    const store = await storeFor(p.uri);
+    const cur = await readCurrent(store);
+    const same = cur !== null && sameFiles(cur.manifest.files, p.files);
+    rows += p.files.reduce((s, f) => s + Math.max(0, f.rows), 0);
+    if (same && !job.force) continue;
+    await publishVersion(store, { version: record.runId, dataset: p.dataset, files: p.files });
+    changed++;
+  }
+  void inst;
+  const fp = fingerprint({ publish: (job.publish ?? []).map((p) => ({ d: p.dataset, f: p.files.map(fileIdentity) })) });
+  return {
+    memoized: changed === 0 && (job.publish ?? []).length > 0,
+    fingerprint: fp,
+    outputs: [],
+    metrics: { published: changed, rows },
+    inputBytes: 0,
+    inputRows: 0,
+    outputRows: rows,
+    durationMs: performance.now() - started,
+    setupMs: 0,
+    worker: opts.worker,
+  };
+}
+
+function sameFiles(a: FileEntry[], b: FileEntry[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a.map((f) => `${f.path}|${f.sha256}`));
+  return b.every((f) => set.has(`${f.path}|${f.sha256}`));
+}
+
+export type { StageSpec };
