@@ -89,8 +89,9 @@ export function applyEvent(index: PlanIndex, state: RunState, event: RunEvent): 
       s.result = event.result;
       delete s.error;
       delete s.errorCode;
-      onDone(index, state, event.id, event.at, fx);
+      // Convergence first: the next round must be skipped before this completion releases it.
       checkConvergence(index, state, event.id, event.at, fx);
+      onDone(index, state, event.id, event.at, fx);
       break;
     }
     case 'failed': {

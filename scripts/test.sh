@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`npm test`): type-check and build, lint, start the real
+# servers the integration tests talk to on loopback (redis-server from Debian packages, an
+# S3-compatible server built from the Go module proxy), run every mocha test, stop the servers.
+# Extra arguments go to mocha (e.g. `npm test -- --grep reducer`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cleanup() {
+  scripts/provision/redis.sh stop >/dev/null 2>&1 || true
+  scripts/provision/s3.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT INT TERM
+
+echo "== build"
+npx tsc -p tsconfig.json
+echo "== lint"
+npx eslint --max-warnings 0 .
+
+echo "== servers"
+eval "$(scripts/provision/redis.sh start)"
+eval "$(scripts/provision/s3.sh start)"
+
+echo "== tests"
+export DAGCTL_HOME="${DAGCTL_HOME:-$PWD/.tmp/dagctl-home}"
+if [[ $# -eq 0 ]]; then set -- "dist/test/**/*.test.js"; fi
+npx mocha --reporter ./scripts/mocha-reporter.cjs "$@"
