@@ -28,8 +28,10 @@ export interface ObjectInfo {
   /** Key relative to the store root, '/'-separated, no leading slash. */
   key: string;
   size: number;
-  /** Opaque version tag: the S3 ETag, or size+mtime+inode on the local filesystem. */
+  /** Opaque version tag: the S3 ETag; locally sha256 of small objects, else size+mtime+inode. */
   etag: string;
+  /** Last modification, epoch ms, when the store knows it (vacuum keeps objects it cannot age). */
+  lastModified?: number;
 }
 
 /**
@@ -81,7 +83,15 @@ export interface FileEntry {
   partition?: string;
   /** bucket number, when the file is in a bucket=NNN folder. */
   bucket?: number;
+  /**
+   * Store etag of the file when it was listed (source datasets, where rows = -1 and sha256 = ''
+   * until read): lets callers detect a source file replaced under them.
+   */
+  etag?: string;
 }
+
+/** How a dataset's files are encoded: Parquet data files, or text lines (access logs). */
+export type DatasetFormat = 'parquet' | 'text';
 
 /** Written create-only when a task instance commits its output to a dataset. */
 export interface CommitMarker {

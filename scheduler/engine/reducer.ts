@@ -82,7 +82,7 @@ export function applyEvent(index: PlanIndex, state: RunState, event: RunEvent): 
     case 'succeeded': {
       const s = state.instances[event.id];
       if (s === undefined || s.attempts !== event.attempt || (s.state !== 'queued' && s.state !== 'running')) break;
-      s.state = event.result.memoized ? 'skipped' : 'succeeded';
+      settle(state, s, event.result.memoized ? 'skipped' : 'succeeded');
       if (event.result.memoized) s.skipReason = 'memoized';
       s.finishedAt = event.at;
       s.startedAt ??= event.at;
@@ -112,9 +112,9 @@ export function applyEvent(index: PlanIndex, state: RunState, event: RunEvent): 
         delete s.queuedAt;
         fx.wake(s.notBefore);
       } else if (state.cancelRequested && event.code === 'TASK_CANCELLED') {
-        s.state = 'cancelled';
+        settle(state, s, 'cancelled');
       } else {
-        s.state = 'failed';
+        settle(state, s, 'failed');
         failDownstream(index, state, event.id);
       }
       break;
@@ -157,6 +157,7 @@ export function applyEvent(index: PlanIndex, state: RunState, event: RunEvent): 
         const p = index.byId.get(id);
         get(state, id).pendingDeps = (p?.deps ?? []).filter((d) => !DONE_OK.has(get(state, d).state)).length;
       }
+      counters.delete(state);
       state.cancelRequested = false;
       state.phase = 'running';
       delete state.finishedAt;
@@ -166,6 +167,38 @@ export function applyEvent(index: PlanIndex, state: RunState, event: RunEvent): 
   }
   finishIfDone(index, state, event.at, fx);
   return fx.list();
+}
+
+/**
+ * Derived counters (not part of the stored state): instances not yet terminal, and failed or
+ * upstream_failed ones. Computed by one scan the first time a state object is seen, then kept up to
+ * date by `settle`, so deciding whether the run is finished costs O(1) per event instead of O(n).
+ */
+interface Counters {
+  open: number;
+  bad: number;
+}
+const counters = new WeakMap<RunState, Counters>();
+
+function countersOf(state: RunState): Counters {
+  let c = counters.get(state);
+  if (c === undefined) {
+    c = { open: 0, bad: 0 };
+    for (const s of Object.values(state.instances)) {
+      if (!TERMINAL_STATES.has(s.state)) c.open++;
+      else if (s.state === 'failed' || s.state === 'upstream_failed') c.bad++;
+    }
+    counters.set(state, c);
+  }
+  return c;
+}
+
+/** Moves a non-terminal instance to a terminal state, keeping the counters. */
+function settle(state: RunState, s: Status, to: 'succeeded' | 'skipped' | 'failed' | 'upstream_failed' | 'cancelled'): void {
+  const c = countersOf(state);
+  if (!TERMINAL_STATES.has(s.state)) c.open--;
+  if (to === 'failed' || to === 'upstream_failed') c.bad++;
+  s.state = to;
 }
 
 function get(state: RunState, id: string): Status {
@@ -203,7 +236,7 @@ function failDownstream(index: PlanIndex, state: RunState, id: string): void {
     const d = stack.pop() as string;
     const s = get(state, d);
     if (TERMINAL_STATES.has(s.state) || s.state === 'running' || s.state === 'queued') continue;
-    s.state = 'upstream_failed';
+    settle(state, s, 'upstream_failed');
     s.error = `upstream ${id} failed`;
     s.errorCode = 'UPSTREAM_FAILED';
     stack.push(...(index.dependents.get(d) ?? []));
@@ -215,7 +248,7 @@ function cancelPending(index: PlanIndex, state: RunState, at: number): void {
   for (const id of index.order) {
     const s = get(state, id);
     if (s.state === 'pending') {
-      s.state = 'cancelled';
+      settle(state, s, 'cancelled');
       s.finishedAt = at;
     }
   }
@@ -237,7 +270,7 @@ function checkConvergence(index: PlanIndex, state: RunState, id: string, at: num
     for (const g of index.rounds.get(roundKey({ task: p.task, stage: p.stage, round: r })) ?? []) {
       const s = get(state, g);
       if (s.state !== 'pending') continue;
-      s.state = 'skipped';
+      settle(state, s, 'skipped');
       s.skipReason = 'converged';
       s.finishedAt = at;
       onDone(index, state, g, at, fx);
@@ -245,15 +278,11 @@ function checkConvergence(index: PlanIndex, state: RunState, id: string, at: num
   }
 }
 
-function finishIfDone(index: PlanIndex, state: RunState, at: number, fx: Effects): void {
+function finishIfDone(_index: PlanIndex, state: RunState, at: number, fx: Effects): void {
   if (state.phase !== 'running') return;
-  let failed = false;
-  for (const id of index.order) {
-    const s = get(state, id).state;
-    if (!TERMINAL_STATES.has(s)) return;
-    if (s === 'failed' || s === 'upstream_failed') failed = true;
-  }
-  state.phase = state.cancelRequested ? 'cancelled' : failed ? 'failed' : 'succeeded';
+  const c = countersOf(state);
+  if (c.open > 0) return;
+  state.phase = state.cancelRequested ? 'cancelled' : c.bad > 0 ? 'failed' : 'succeeded';
   state.finishedAt = at;
   fx.finished(state.phase);
 }

@@ -2,11 +2,13 @@
  * EmbeddedExecutor: the default TaskExecutor — a pool of worker threads (one per core unless told
  * otherwise) in the `dagctl run` process, so CPU-bound operators use every core with no servers.
  *
- * Each thread runs one attempt at a time. Per attempt the pool arms the task's timeout: on expiry
- * (or on abort) it aborts the attempt's signal, and if the thread has not answered within the
- * grace period it terminates the thread — which is how a CPU-bound operator ignoring its signal
- * is stopped — reports the attempt failed (TASK_TIMEOUT / TASK_CANCELLED) and starts a new thread.
- * A thread that dies on its own reports WORKER_CRASHED (retryable).
+ * Each thread runs one attempt at a time but holds up to `prefetch` jobs, so it never waits for a
+ * round trip to the main thread between two short instances. The timeout of an attempt is armed
+ * when the thread reports that it started. On expiry (or abort) the pool aborts the attempt's
+ * signal; if the thread has not answered within the grace period it terminates the thread — which
+ * is how a CPU-bound operator ignoring its signal is stopped — reports the attempt failed
+ * (TASK_TIMEOUT / TASK_CANCELLED), puts the thread's not-yet-started jobs back in the queue and
+ * starts a new thread. A thread that dies on its own reports WORKER_CRASHED (retryable).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -18,29 +20,35 @@ import type { FromThread, ToThread } from './protocol.js';
 
 export interface EmbeddedOptions {
   concurrency?: number;
+  /** Jobs a thread holds at once (default 4; 1 disables prefetch). */
+  prefetch?: number;
   /** How long an aborted attempt may take to stop before its thread is terminated. */
   graceMs?: number;
   now?: () => number;
-  onLog?: (line: string) => void;
 }
 
 interface Slot {
   worker: Worker;
+  ready: Promise<void>;
   recordsSent: Set<string>;
-  job: InstanceJob | null;
+  /** Jobs sent to the thread, in order; jobs[0] is running once `running` is true. */
+  jobs: InstanceJob[];
+  running: boolean;
   timer: NodeJS.Timeout | null;
   killTimer: NodeJS.Timeout | null;
-  /** Why the attempt is being stopped, if it is. */
   stopping: 'TASK_TIMEOUT' | 'TASK_CANCELLED' | null;
+  dead: boolean;
 }
 
 const THREAD_URL = new URL('./thread.js', import.meta.url);
+const sameJob = (j: InstanceJob | undefined, id: string, attempt: number): boolean => j !== undefined && j.instanceId === id && j.attempt === attempt;
 
 export class EmbeddedExecutor implements TaskExecutor {
   readonly concurrency: number;
   private readonly slots: Slot[] = [];
   private readonly waiting: InstanceJob[] = [];
   private readonly graceMs: number;
+  private readonly prefetch: number;
   private readonly now: () => number;
   private closed = false;
 
@@ -51,16 +59,25 @@ export class EmbeddedExecutor implements TaskExecutor {
   ) {
     this.concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
     this.graceMs = opts.graceMs ?? 2000;
+    this.prefetch = Math.max(1, opts.prefetch ?? 4);
     this.now = opts.now ?? Date.now;
     for (let i = 0; i < this.concurrency; i++) this.slots.push(this.spawn());
   }
 
+  /** Resolves when every thread has loaded the runtime (module graph): for warm benchmarks. */
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(THREAD_URL), recordsSent: new Set(), job: null, timer: null, killTimer: null, stopping: null };
-    slot.worker.on('message', (m: FromThread) => this.onMessage(slot, m));
-    slot.worker.on('error', (e) => this.onCrash(slot, `worker thread error: ${e.message}`));
-    slot.worker.on('exit', (code) => {
-      if (!this.closed && slot.job !== null && slot.stopping === null) this.onCrash(slot, `worker thread exited with code ${code}`);
+    const worker = new Worker(THREAD_URL);
+    let markReady: () => void = () => undefined;
+    const slot: Slot = { worker, ready: new Promise<void>((r) => (markReady = r)), recordsSent: new Set(), jobs: [], running: false, timer: null, killTimer: null, stopping: null, dead: false };
+    worker.on('message', (m: FromThread) => (m.type === 'ready' ? markReady() : this.onMessage(slot, m)));
+    worker.on('error', (e) => this.onCrash(slot, `worker thread error: ${e.message}`));
+    worker.on('exit', (code) => {
+      markReady();
+      if (!this.closed && !slot.dead) this.onCrash(slot, `worker thread exited with code ${code}`);
     });
     return slot;
   }
@@ -70,54 +87,66 @@ export class EmbeddedExecutor implements TaskExecutor {
     this.pump();
   }
 
+  /** Fills threads up to `prefetch` jobs, least loaded first, so work spreads before it queues. */
   private pump(): void {
-    for (const slot of this.slots) {
-      if (this.waiting.length === 0) return;
-      if (slot.job !== null) continue;
-      const job = this.waiting.shift() as InstanceJob;
-      slot.job = job;
-      slot.stopping = null;
-      const msg: ToThread = { type: 'run', job };
-      if (!slot.recordsSent.has(job.runId)) {
-        msg.record = this.record;
-        slot.recordsSent.add(job.runId);
-      }
-      slot.worker.postMessage(msg);
-      if (job.timeoutMs > 0 && Number.isFinite(job.timeoutMs)) {
-        slot.timer = setTimeout(() => this.stop(slot, 'TASK_TIMEOUT'), job.timeoutMs);
+    for (let depth = 1; depth <= this.prefetch && this.waiting.length > 0; depth++) {
+      for (const slot of this.slots) {
+        if (this.waiting.length === 0) return;
+        if (slot.dead || slot.stopping !== null || slot.jobs.length >= depth) continue;
+        const job = this.waiting.shift() as InstanceJob;
+        slot.jobs.push(job);
+        const msg: ToThread = { type: 'run', job };
+        if (!slot.recordsSent.has(job.runId)) {
+          msg.record = this.record;
+          slot.recordsSent.add(job.runId);
+        }
+        slot.worker.postMessage(msg);
       }
     }
   }
 
   abort(instanceIds: string[]): void {
     const ids = new Set(instanceIds);
-    // Not started yet: report cancelled right away.
     for (let i = this.waiting.length - 1; i >= 0; i--) {
       const job = this.waiting[i] as InstanceJob;
       if (!ids.has(job.instanceId)) continue;
       this.waiting.splice(i, 1);
       this.onEvent({ type: 'failed', id: job.instanceId, attempt: job.attempt, at: this.now(), error: 'cancelled before it started', code: 'TASK_CANCELLED', retryable: false });
     }
-    for (const slot of this.slots) if (slot.job !== null && ids.has(slot.job.instanceId)) this.stop(slot, 'TASK_CANCELLED');
+    for (const slot of this.slots) {
+      slot.jobs.forEach((job, i) => {
+        if (!ids.has(job.instanceId)) return;
+        if (i === 0 && slot.running) this.stop(slot, 'TASK_CANCELLED');
+        else slot.worker.postMessage({ type: 'abort', instanceId: job.instanceId, attempt: job.attempt } satisfies ToThread);
+      });
+    }
   }
 
   private stop(slot: Slot, why: 'TASK_TIMEOUT' | 'TASK_CANCELLED'): void {
-    const job = slot.job;
-    if (job === null || slot.stopping !== null) return;
+    const job = slot.jobs[0];
+    if (job === undefined || !slot.running || slot.stopping !== null) return;
     slot.stopping = why;
     slot.worker.postMessage({ type: 'abort', instanceId: job.instanceId, attempt: job.attempt } satisfies ToThread);
     slot.killTimer = setTimeout(() => {
-      // The operator ignored its signal: terminate the thread and replace it.
-      if (slot.job !== job) return;
-      const idx = this.slots.indexOf(slot);
-      this.clearTimers(slot);
-      slot.job = null;
-      void slot.worker.terminate();
+      if (slot.jobs[0] !== job || slot.dead) return;
+      // The operator ignored its signal: terminate the thread, re-queue what it had not started.
       const message = why === 'TASK_TIMEOUT' ? `timed out after ${job.timeoutMs} ms (thread terminated)` : 'cancelled (thread terminated)';
+      this.replace(slot);
       this.onEvent({ type: 'failed', id: job.instanceId, attempt: job.attempt, at: this.now(), error: message, code: why, retryable: why === 'TASK_TIMEOUT' });
-      if (!this.closed && idx >= 0) this.slots[idx] = this.spawn();
       this.pump();
     }, this.graceMs);
+  }
+
+  /** Retires a slot's thread: its unstarted jobs go back to the front of the queue. */
+  private replace(slot: Slot): void {
+    slot.dead = true;
+    this.clearTimers(slot);
+    const unstarted = slot.running ? slot.jobs.slice(1) : slot.jobs;
+    slot.jobs = [];
+    this.waiting.unshift(...unstarted);
+    void slot.worker.terminate();
+    const idx = this.slots.indexOf(slot);
+    if (!this.closed && idx >= 0) this.slots[idx] = this.spawn();
   }
 
   private clearTimers(slot: Slot): void {
@@ -127,19 +156,28 @@ export class EmbeddedExecutor implements TaskExecutor {
     slot.killTimer = null;
   }
 
-  private onMessage(slot: Slot, m: FromThread): void {
-    if (m.type === 'log') return;
-    const job = slot.job;
-    if (job === null || job.instanceId !== m.instanceId || job.attempt !== m.attempt) return;
+  private onMessage(slot: Slot, m: Exclude<FromThread, { type: 'ready' }>): void {
+    if (slot.dead) return;
     const at = this.now();
     if (m.type === 'started') {
+      const job = slot.jobs[0];
+      if (!sameJob(job, m.instanceId, m.attempt) || job === undefined) return;
+      slot.running = true;
+      if (job.timeoutMs > 0 && Number.isFinite(job.timeoutMs)) slot.timer = setTimeout(() => this.stop(slot, 'TASK_TIMEOUT'), job.timeoutMs);
       this.onEvent({ type: 'started', id: m.instanceId, attempt: m.attempt, at });
       return;
     }
-    const stopping = slot.stopping;
-    this.clearTimers(slot);
-    slot.job = null;
-    slot.stopping = null;
+    const idx = slot.jobs.findIndex((j) => sameJob(j, m.instanceId, m.attempt));
+    if (idx < 0) return;
+    const job = slot.jobs[idx] as InstanceJob;
+    slot.jobs.splice(idx, 1);
+    let stopping: Slot['stopping'] = null;
+    if (idx === 0 && slot.running) {
+      stopping = slot.stopping;
+      this.clearTimers(slot);
+      slot.running = false;
+      slot.stopping = null;
+    }
     if (m.type === 'done') {
       this.onEvent({ type: 'succeeded', id: m.instanceId, attempt: m.attempt, at, result: m.result });
     } else if (stopping === 'TASK_TIMEOUT') {
@@ -151,21 +189,19 @@ export class EmbeddedExecutor implements TaskExecutor {
   }
 
   private onCrash(slot: Slot, message: string): void {
-    const job = slot.job;
-    const idx = this.slots.indexOf(slot);
-    this.clearTimers(slot);
-    slot.job = null;
-    if (job !== null) this.onEvent({ type: 'failed', id: job.instanceId, attempt: job.attempt, at: this.now(), error: message, code: 'WORKER_CRASHED', retryable: true });
-    if (!this.closed && idx >= 0) {
-      void slot.worker.terminate();
-      this.slots[idx] = this.spawn();
-      this.pump();
-    }
+    if (slot.dead) return;
+    const job = slot.running ? slot.jobs[0] : undefined;
+    this.replace(slot);
+    if (job !== undefined) this.onEvent({ type: 'failed', id: job.instanceId, attempt: job.attempt, at: this.now(), error: message, code: 'WORKER_CRASHED', retryable: true });
+    this.pump();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const slot of this.slots) this.clearTimers(slot);
+    for (const slot of this.slots) {
+      slot.dead = true;
+      this.clearTimers(slot);
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -1,5 +1,7 @@
 /**
  * Messages between the embedded pool (main thread) and its worker threads. Structured-clone data.
+ * A thread may hold several jobs (prefetch): it runs them one at a time, in order, and says
+ * `started` when each one begins, so timeouts count from the real start.
  */
 import type { InstanceResult } from '../../scheduler/model.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
@@ -10,7 +12,7 @@ export type ToThread =
   | { type: 'abort'; instanceId: string; attempt: number };
 
 export type FromThread =
+  | { type: 'ready' }
   | { type: 'started'; instanceId: string; attempt: number }
   | { type: 'done'; instanceId: string; attempt: number; result: InstanceResult }
-  | { type: 'error'; instanceId: string; attempt: number; code: string; message: string; retryable: boolean }
-  | { type: 'log'; line: string };
+  | { type: 'error'; instanceId: string; attempt: number; code: string; message: string; retryable: boolean };

@@ -1,0 +1,55 @@
+/**
+ * Reading a dataset's files as a stream.
+ *
+ *   readRows(store, files, codec, { columns?, batchSize? }) → AsyncIterable<Row[]>
+ *   readLines(store, files, { batchSize? })                 → AsyncIterable<string[]>
+ *
+ * Files are read one at a time in the given order; memory holds one file's bytes plus one row
+ * group's rows. Parquet files are decoded with the given codec, falling back to the other codec
+ * when it cannot open the file (storage/parquet/registry.ts). Text files are split on '\n' (a
+ * trailing '\r' is dropped; `.gz` files are gunzipped), decoded as UTF-8 in chunks so one huge
+ * string never exists; the last line of a file without a final newline is still returned.
+ */
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { decodeWithFallback } from '../parquet/registry.js';
+import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../types.js';
+
+export async function* readRows(store: ObjectStore, files: FileEntry[], codec: ParquetCodec, opts: { columns?: string[]; batchSize?: number } = {}): AsyncIterable<Row[]> {
+  for (const f of files) {
+    const bytes = await store.get(f.path);
+    for await (const batch of decodeWithFallback(codec, bytes, opts)) if (batch.length > 0) yield batch;
+  }
+}
+
+const CHUNK = 1 << 20;
+
+export async function* readLines(store: ObjectStore, files: FileEntry[], opts: { batchSize?: number } = {}): AsyncIterable<string[]> {
+  const batchSize = opts.batchSize ?? 10_000;
+  let batch: string[] = [];
+  for (const f of files) {
+    const bytes = await store.get(f.path);
+    const chunks: AsyncIterable<Uint8Array> = f.path.endsWith('.gz') ? Readable.from([Buffer.from(bytes)]).pipe(createGunzip()) : slices(bytes);
+    const decoder = new TextDecoder('utf-8');
+    let rest = '';
+    for await (const chunk of chunks) {
+      const text = rest + decoder.decode(chunk, { stream: true });
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) {
+        batch.push(l.endsWith('\r') ? l.slice(0, -1) : l);
+        if (batch.length >= batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    rest += decoder.decode();
+    if (rest !== '') batch.push(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+  }
+  if (batch.length > 0) yield batch;
+}
+
+async function* slices(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  for (let i = 0; i < bytes.byteLength; i += CHUNK) yield bytes.subarray(i, i + CHUNK);
+}

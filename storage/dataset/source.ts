@@ -1,0 +1,57 @@
+/**
+ * Listing a source (master) dataset's data files, with partition pruning.
+ *
+ *   listSource(store, { format, partitionBy?, range?, only? }) → FileEntry[] sorted by path
+ *
+ * - Data files: `*.parquet` (format parquet) or any file (format text), skipping every path with a
+ *   segment starting with '_' or '.' (markers, versions, temps).
+ * - partitionBy 'date': listDirs('') once, keep the `date=YYYY-MM-DD/` folders inside range
+ *   (from/to inclusive, either optional), then list inside each kept folder only — the dataset is
+ *   never listed whole, which is what makes a one-day run over years of data cheap.
+ * - only: the URI named one file (storage/open.ts openSource): just that object (DATASET_NOT_FOUND
+ *   when absent).
+ * Source entries carry bytes and etag from the listing; rows = -1 and sha256 = '' (unknown without
+ * reading the file).
+ */
+import { DagctlError } from '../../core/errors.js';
+import type { DatasetFormat, FileEntry, ObjectInfo, ObjectStore } from '../types.js';
+import { bucketOfKey, isDate, isVisibleDataKey, partitionOf } from './layout.js';
+
+export interface ListSourceOptions {
+  format: DatasetFormat;
+  partitionBy?: 'date';
+  range?: { from?: string; to?: string };
+  only?: string;
+}
+
+export async function listSource(store: ObjectStore, opts: ListSourceOptions): Promise<FileEntry[]> {
+  const { from, to } = opts.range ?? {};
+  for (const d of [from, to]) if (d !== undefined && !isDate(d)) throw new DagctlError('PARAM_INVALID', `range bound "${d}" is not YYYY-MM-DD`, { date: d });
+  if (opts.only !== undefined) {
+    const info = await store.head(opts.only);
+    if (info === null) throw new DagctlError('DATASET_NOT_FOUND', `no file ${opts.only} in ${store.rootUri}`, { key: opts.only, root: store.rootUri });
+    return [entry(info)];
+  }
+  const wanted = (o: ObjectInfo): boolean => isVisibleDataKey(o.key) && (opts.format === 'text' || o.key.endsWith('.parquet'));
+  if (opts.partitionBy !== 'date') {
+    return (await store.list('')).filter(wanted).map(entry);
+  }
+  const out: FileEntry[] = [];
+  for (const dir of await store.listDirs('')) {
+    const m = /^date=(\d{4}-\d{2}-\d{2})\/$/.exec(dir);
+    const date = m?.[1];
+    if (date === undefined) continue;
+    if ((from !== undefined && date < from) || (to !== undefined && date > to)) continue;
+    for (const o of await store.list(dir)) if (wanted(o)) out.push(entry(o));
+  }
+  return out;
+}
+
+function entry(o: ObjectInfo): FileEntry {
+  const e: FileEntry = { path: o.key, rows: -1, bytes: o.size, sha256: '', etag: o.etag };
+  const p = partitionOf(o.key);
+  if (p !== undefined) e.partition = p;
+  const b = bucketOfKey(o.key);
+  if (b !== undefined) e.bucket = b;
+  return e;
+}

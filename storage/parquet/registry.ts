@@ -1,0 +1,67 @@
+/**
+ * Codec registry. `defaultCodec()` is what dagctl writes and reads with unless told otherwise:
+ * hyparquet (hyparquet-writer + hyparquet, Snappy), chosen by measurement (bench/parquet.ts,
+ * docs/storage.md). DAGCTL_PARQUET_CODEC=<name> overrides it process-wide.
+ *
+ * `decodeWithFallback` reads a file with the given codec and, if that codec refuses it
+ * (PARQUET_INVALID before the first batch), retries with hyparquet: with
+ * DAGCTL_PARQUET_CODEC=parquetjs-lite, files of other writers (which parquetjs-lite refuses, see
+ * parquetjs.ts) are still read correctly. hyparquet has no fallback: parquetjs-lite reads nothing
+ * hyparquet cannot. Errors after rows were yielded are never retried (no duplicated rows).
+ */
+import { DagctlError, isDagctlError } from '../../core/errors.js';
+import type { ParquetCodec, Row } from '../types.js';
+import { createHyparquetCodec } from './hyparquet.js';
+import { createParquetjsCodec } from './parquetjs.js';
+
+export const CODEC_NAMES = ['hyparquet', 'hyparquet-uncompressed', 'parquetjs-lite'] as const;
+export type CodecName = (typeof CODEC_NAMES)[number];
+export const DEFAULT_CODEC: CodecName = 'hyparquet';
+
+const cache = new Map<string, ParquetCodec>();
+
+export function getCodec(name: string): ParquetCodec {
+  const hit = cache.get(name);
+  if (hit !== undefined) return hit;
+  let codec: ParquetCodec;
+  switch (name) {
+    case 'hyparquet':
+      codec = createHyparquetCodec({ compression: 'SNAPPY' });
+      break;
+    case 'hyparquet-uncompressed':
+      codec = createHyparquetCodec({ compression: 'UNCOMPRESSED', name });
+      break;
+    case 'parquetjs-lite':
+      codec = createParquetjsCodec({ compression: 'SNAPPY' });
+      break;
+    default:
+      throw new DagctlError('PARAM_INVALID', `unknown parquet codec "${name}" (known: ${CODEC_NAMES.join(', ')})`, { codec: name });
+  }
+  cache.set(name, codec);
+  return codec;
+}
+
+/** The process default: DAGCTL_PARQUET_CODEC when set, else hyparquet. */
+export function defaultCodec(env: NodeJS.ProcessEnv = process.env): ParquetCodec {
+  const name = env.DAGCTL_PARQUET_CODEC;
+  return getCodec(name !== undefined && name !== '' ? name : DEFAULT_CODEC);
+}
+
+/** The codec to retry with when `codec` refuses a file, or null. */
+export function fallbackCodec(codec: ParquetCodec): ParquetCodec | null {
+  return codec.name === 'parquetjs-lite' ? getCodec('hyparquet') : null;
+}
+
+export async function* decodeWithFallback(codec: ParquetCodec, bytes: Uint8Array, opts: { columns?: string[]; batchSize?: number } = {}): AsyncIterable<Row[]> {
+  let yielded = false;
+  try {
+    for await (const batch of codec.decode(bytes, opts)) {
+      yielded = true;
+      yield batch;
+    }
+  } catch (e) {
+    const fallback = fallbackCodec(codec);
+    if (yielded || fallback === null || !isDagctlError(e, 'PARQUET_INVALID')) throw e;
+    yield* fallback.decode(bytes, opts);
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The dataset-layer conformance suite (storage/dataset/) over any ObjectStore: run for memory and
+ * local in test/storage/, and for S3 by the S3 tests.
+ *
+ *   datasetStoreConformance('local', async () => ({ store, cleanup }))
+ *
+ * Covers: commit markers first-commit-wins, publication never mixed under 2 concurrent publishers
+ * × 20 versions with a reader loop, partition pruning (list calls counted by a wrapping store),
+ * views never observed half-written by a concurrent reader, writers/readers round trip, vacuum.
+ */
+import assert from 'node:assert/strict';
+import { readCommitMarker, writeCommitMarker } from '../../storage/dataset/markers.js';
+import { publishVersion, readCurrent } from '../../storage/dataset/publish.js';
+import { readRows } from '../../storage/dataset/read.js';
+import { listSource } from '../../storage/dataset/source.js';
+import { vacuum } from '../../storage/dataset/vacuum.js';
+import { BucketedWriter } from '../../storage/dataset/bucketed.js';
+import { DataFileWriter } from '../../storage/dataset/writer.js';
+import { getCodec } from '../../storage/parquet/registry.js';
+import type { CommitMarker, FileEntry, ObjectInfo, ObjectStore, Row, Schema } from '../../storage/types.js';
+import { rejectsWith } from './object-store.js';
+
+/** Wraps a store and records list/listDirs calls (partition pruning assertions). */
+export class CountingStore implements ObjectStore {
+  readonly calls: { op: 'list' | 'listDirs'; prefix: string }[] = [];
+  constructor(private readonly inner: ObjectStore) {}
+  get rootUri(): string {
+    return this.inner.rootUri;
+  }
+  list(prefix: string): Promise<ObjectInfo[]> {
+    this.calls.push({ op: 'list', prefix });
+    return this.inner.list(prefix);
+  }
+  listDirs(prefix: string): Promise<string[]> {
+    this.calls.push({ op: 'listDirs', prefix });
+    return this.inner.listDirs(prefix);
+  }
+  head(key: string): Promise<ObjectInfo | null> {
+    return this.inner.head(key);
+  }
+  get(key: string): Promise<Uint8Array> {
+    return this.inner.get(key);
+  }
+  putIfAbsent(key: string, body: Uint8Array): Promise<ObjectInfo> {
+    return this.inner.putIfAbsent(key, body);
+  }
+  putIfMatch(key: string, body: Uint8Array, expectedEtag: string | null): Promise<ObjectInfo> {
+    return this.inner.putIfMatch(key, body, expectedEtag);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+}
+
+const SCHEMA: Schema = [
+  { name: 'k', type: 'string' },
+  { name: 'n', type: 'int64' },
+];
+const codec = getCodec('hyparquet');
+
+function rows(tag: string, count: number): Row[] {
+  return Array.from({ length: count }, (_, i) => ({ k: `${tag}-${i}`, n: i }));
+}
+
+async function writeFiles(store: ObjectStore, folder: string, tag: string, count: number, maxRows = 1000): Promise<FileEntry[]> {
+  const w = new DataFileWriter({ store, codec, schema: SCHEMA, folder, salt: tag, maxRows });
+  await w.write(rows(tag, count));
+  return w.close();
+}
+
+async function readAll(store: ObjectStore, files: FileEntry[]): Promise<Row[]> {
+  const out: Row[] = [];
+  for await (const b of readRows(store, files, codec)) out.push(...b);
+  return out;
+}
+
+function marker(instanceId: string, fp: string, files: FileEntry[], runId: string): CommitMarker {
+  return { instanceId, fingerprint: fp, runId, committedAt: new Date().toISOString(), files };
+}
+
+export function datasetStoreConformance(name: string, make: () => Promise<{ store: ObjectStore; cleanup(): Promise<void> }>): void {
+  describe(`dataset layer conformance: ${name}`, function () {
+    this.timeout(60_000);
+    let store: ObjectStore;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await make());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    it('DataFileWriter rolls files at maxRows and readRows returns every row in order', async () => {
+      const files = await writeFiles(store, 'date=2024-01-01/', 'w', 2500, 1000);
+      assert.deepEqual(files.map((f) => f.rows), [1000, 1000, 500]);
+      assert.ok(files.every((f) => f.partition === '2024-01-01' && /^date=2024-01-01\/part-\d{5}-[0-9a-f]{16}\.parquet$/.test(f.path)));
+      assert.deepEqual(await readAll(store, files), rows('w', 2500));
+      // a retried attempt with the same rows is idempotent (same names, same bytes)
+      assert.deepEqual(await writeFiles(store, 'date=2024-01-01/', 'w', 2500, 1000), files);
+    });
+
+    it('BucketedWriter routes by key into bucket=NNN folders', async () => {
+      const w = new BucketedWriter({ store, codec, schema: SCHEMA, buckets: 4, folder: 'stage/', salt: 's' });
+      await w.writeByKey(rows('b', 400), (r) => String(r.k));
+      const files = await w.close();
+      assert.ok(files.length >= 2 && files.every((f) => f.path.startsWith(`stage/bucket=00${f.bucket}/`)));
+      assert.equal((await readAll(store, files)).length, 400);
+    });
+
+    it('commit markers: first commit wins, retries get the winner, memoization reads it', async () => {
+      const fp = 'a'.repeat(64);
+      const a = await writeFiles(store, '', 'attempt-a', 10);
+      const b = await writeFiles(store, '', 'attempt-b', 10);
+      assert.equal(await readCommitMarker(store, 'task.map.p2024-01-01', fp), null);
+      const [ra, rb] = await Promise.all([writeCommitMarker(store, marker('task.map.p2024-01-01', fp, a, 'r1')), writeCommitMarker(store, marker('task.map.p2024-01-01', fp, b, 'r1'))]);
+      assert.deepEqual(ra, rb);
+      const read = await readCommitMarker(store, 'task.map.p2024-01-01', fp);
+      assert.deepEqual(read, ra);
+      assert.equal(await readCommitMarker(store, 'task.map.p2024-01-01', 'b'.repeat(64)), null);
+      assert.equal(await readCommitMarker(store, 'task.map.p2024-01-01', 'a'.repeat(16) + 'c'.repeat(48)), null);
+    });
+
+    it('partition pruning lists only the requested date folders', async () => {
+      for (let d = 1; d <= 9; d++) await writeFiles(store, `date=2024-01-0${d}/`, `d${d}`, 5);
+      await store.putIfAbsent('_commits/x@0123456789abcdef.json', new TextEncoder().encode('{}'));
+      await store.putIfAbsent('date=2024-01-03/_SUCCESS', new Uint8Array());
+      const counting = new CountingStore(store);
+      const files = await listSource(counting, { format: 'parquet', partitionBy: 'date', range: { from: '2024-01-03', to: '2024-01-04' } });
+      assert.deepEqual([...new Set(files.map((f) => f.partition))], ['2024-01-03', '2024-01-04']);
+      assert.ok(files.every((f) => f.rows === -1 && f.etag !== undefined && f.bytes > 0));
+      assert.deepEqual(counting.calls, [
+        { op: 'listDirs', prefix: '' },
+        { op: 'list', prefix: 'date=2024-01-03/' },
+        { op: 'list', prefix: 'date=2024-01-04/' },
+      ]);
+      const all = await listSource(store, { format: 'parquet' });
+      assert.equal(all.length, 9);
+      const open = await listSource(store, { format: 'parquet', partitionBy: 'date', range: { from: '2024-01-08' } });
+      assert.equal(open.length, 2);
+    });
+
+    it('publication is never mixed: 2 publishers × 20 versions with a concurrent reader', async () => {
+      const fileSets = new Map<string, string[]>();
+      const publisher = async (p: string): Promise<void> => {
+        for (let i = 0; i < 20; i++) {
+          const version = `v${String(i).padStart(3, '0')}-${p}`;
+          const files: FileEntry[] = Array.from({ length: 3 }, (_, j) => ({ path: `${version}/f${j}.parquet`, rows: 1, bytes: 1, sha256: version }));
+          fileSets.set(version, files.map((f) => f.path));
+          await publishVersion(store, { version, dataset: 'view', files });
+        }
+      };
+      let done = false;
+      let observed = 0;
+      const reader = async (): Promise<void> => {
+        while (!done) {
+          const cur = await readCurrent(store);
+          if (cur === null) continue;
+          observed++;
+          assert.equal(cur.manifest.version, cur.pointer.version);
+          assert.deepEqual(cur.manifest.files.map((f) => f.path), fileSets.get(cur.pointer.version));
+        }
+      };
+      const r = reader();
+      await Promise.all([publisher('A'), publisher('B')]);
+      done = true;
+      await r;
+      assert.ok(observed > 0);
+      const final = await readCurrent(store);
+      assert.ok(final?.pointer.version === 'v019-A' || final?.pointer.version === 'v019-B');
+    });
+
+    it('monotonic publication: the greatest version wins regardless of order', async () => {
+      await publishVersion(store, { version: 'v002', dataset: 'view', files: [], monotonic: true });
+      const r = await publishVersion(store, { version: 'v001', dataset: 'view', files: [], monotonic: true });
+      assert.equal(r.swapped, false);
+      assert.equal((await readCurrent(store))?.pointer.version, 'v002');
+    });
+
+    it('a republished version with other files is STORAGE_CONFLICT; an identical retry is fine', async () => {
+      const files: FileEntry[] = [{ path: 'a.parquet', rows: 1, bytes: 1, sha256: 'x' }];
+      await publishVersion(store, { version: 'v1', dataset: 'view', files, now: new Date(1000) });
+      await publishVersion(store, { version: 'v1', dataset: 'view', files, now: new Date(2000) });
+      await rejectsWith(publishVersion(store, { version: 'v1', dataset: 'view', files: [] }), 'STORAGE_CONFLICT');
+    });
+
+    it('views are never observed half-written: every file a reader sees in a manifest is readable', async () => {
+      let done = false;
+      let reads = 0;
+      const reader = async (): Promise<void> => {
+        while (!done) {
+          const cur = await readCurrent(store);
+          if (cur === null) {
+            await new Promise((r) => setImmediate(r));
+            continue;
+          }
+          const got = await readAll(store, cur.manifest.files);
+          assert.equal(got.length, cur.manifest.rows);
+          reads++;
+        }
+      };
+      const r = reader();
+      for (let v = 0; v < 6; v++) {
+        const files = await writeFiles(store, `run${v}/`, `v${v}`, 50 + v * 10, 40);
+        await writeCommitMarker(store, marker(`t.reduce.b00${v}`, `${v}`.repeat(64), files, `run${v}`));
+        await publishVersion(store, { version: `v${v}`, dataset: 'view', files });
+      }
+      done = true;
+      await r;
+      assert.ok(reads > 0);
+    });
+
+    it('vacuum keeps retained versions and their files, deletes the rest, refuses without _CURRENT', async () => {
+      await writeFiles(store, 'date=2024-01-01/', 'src', 5);
+      await rejectsWith(vacuum(store, { keepVersions: 1, olderThanMs: 0 }), 'DATASET_NOT_FOUND');
+      const sets: FileEntry[][] = [];
+      for (let v = 0; v < 4; v++) {
+        const files = await writeFiles(store, '', `ver${v}`, 5);
+        sets.push(files);
+        await writeCommitMarker(store, marker(`t.single`, String(v).repeat(64), files, `r${v}`));
+        await publishVersion(store, { version: `v${v}`, dataset: 'view', files, now: new Date(Date.UTC(2024, 0, 1 + v)) });
+      }
+      const orphan = await writeFiles(store, '', 'orphan', 3);
+      const later = Date.now() + 60_000;
+      const dry = await vacuum(store, { keepVersions: 2, olderThanMs: 1000, now: later, dryRun: true });
+      assert.deepEqual(dry.deletedVersions.sort(), ['v0', 'v1']);
+      assert.ok((await store.head('_versions/v0/_MANIFEST.json')) !== null, 'dry run deletes nothing');
+      const lines: string[] = [];
+      const rep = await vacuum(store, { keepVersions: 2, olderThanMs: 1000, now: later, log: (l) => lines.push(l) });
+      assert.deepEqual(rep.keptVersions, ['v2', 'v3']);
+      assert.equal(await store.head('_versions/v1/_MANIFEST.json'), null);
+      for (const f of [...(sets[0] ?? []), ...(sets[1] ?? []), ...orphan]) assert.equal(await store.head(f.path), null, f.path);
+      for (const f of [...(sets[2] ?? []), ...(sets[3] ?? [])]) assert.ok((await store.head(f.path)) !== null, f.path);
+      assert.equal(await readCommitMarker(store, 't.single', '0'.repeat(64)), null);
+      assert.ok((await readCommitMarker(store, 't.single', '3'.repeat(64))) !== null);
+      assert.ok(lines.length >= rep.deletedFiles.length);
+      const cur = await readCurrent(store);
+      assert.equal(cur?.pointer.version, 'v3');
+      assert.equal((await readAll(store, cur?.manifest.files ?? [])).length, 5);
+    });
+  });
+}

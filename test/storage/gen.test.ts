@@ -1,0 +1,94 @@
+/**
+ * Data generator: deterministic per seed, exact schemas, date partitions with commit markers,
+ * appending a day leaves existing files untouched, re-running is a no-op, a conflicting re-run is
+ * STORAGE_CONFLICT; pageviews and equivs agree on persons (checked with DuckDB as the oracle).
+ */
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { generate } from '../../gen/generate.js';
+import { SCHEMAS } from '../../gen/kinds.js';
+import { readRows } from '../../storage/dataset/read.js';
+import { listSource } from '../../storage/dataset/source.js';
+import { LocalObjectStore } from '../../storage/local/store.js';
+import { MemoryObjectStore } from '../../storage/memory/store.js';
+import { getCodec } from '../../storage/parquet/registry.js';
+import type { ObjectStore, Row } from '../../storage/types.js';
+import { rejectsWith } from '../conformance/object-store.js';
+import { duckRows, sqlPath, tempDir } from './helpers.js';
+
+async function allRows(store: ObjectStore): Promise<Row[]> {
+  const out: Row[] = [];
+  for await (const b of readRows(store, await listSource(store, { format: 'parquet', partitionBy: 'date' }), getCodec('hyparquet'))) out.push(...b);
+  return out;
+}
+
+describe('data generator', function () {
+  this.timeout(60_000);
+
+  it('is deterministic per seed and differs across seeds', async () => {
+    const a = new MemoryObjectStore();
+    const b = new MemoryObjectStore();
+    const c = new MemoryObjectStore();
+    await generate('pageviews', { store: a, rows: 3000, seed: 1, days: 2, persons: 200 });
+    await generate('pageviews', { store: b, rows: 3000, seed: 1, days: 2, persons: 200 });
+    await generate('pageviews', { store: c, rows: 3000, seed: 2, days: 2, persons: 200 });
+    const ra = await allRows(a);
+    assert.equal(ra.length, 3000);
+    assert.deepEqual(ra, await allRows(b));
+    assert.notDeepEqual(ra, await allRows(c));
+    assert.deepEqual((await a.list('')).map((o) => o.key), (await b.list('')).map((o) => o.key));
+  });
+
+  for (const kind of ['pageviews', 'equivs', 'ages'] as const) {
+    it(`${kind}: exact schema, ts within the row's date partition`, async () => {
+      const store = new MemoryObjectStore();
+      await generate(kind, { store, rows: 2000, seed: 3, start: '2024-02-28', days: 2, persons: 100 });
+      const files = await listSource(store, { format: 'parquet', partitionBy: 'date' });
+      assert.deepEqual([...new Set(files.map((f) => f.partition))], ['2024-02-28', '2024-02-29']);
+      const bytes = await store.get(files[0]?.path ?? '');
+      assert.deepEqual(await getCodec('hyparquet').readSchema(bytes), SCHEMAS[kind].map((f) => ({ ...f, nullable: false })));
+      for (const f of files) {
+        for await (const batch of readRows(store, [f], getCodec('hyparquet'))) {
+          for (const r of batch) {
+            assert.equal(new Date(Number(r.ts) * 1000).toISOString().slice(0, 10), f.partition);
+          }
+        }
+      }
+    });
+  }
+
+  it('appending a day adds a partition without touching existing files; re-runs are no-ops; conflicts refused', async () => {
+    const store = new MemoryObjectStore();
+    await generate('equivs', { store, rows: 1000, seed: 5, start: '2024-01-01', days: 2, persons: 100 });
+    const before = await store.list('');
+    const again = await generate('equivs', { store, rows: 1000, seed: 5, start: '2024-01-01', days: 2, persons: 100 });
+    assert.ok(again.days.every((d) => d.skipped));
+    await generate('equivs', { store, rows: 500, seed: 5, start: '2024-01-03', days: 1, persons: 100 });
+    const after = await store.list('');
+    for (const o of before) assert.deepEqual(after.find((x) => x.key === o.key), o);
+    assert.deepEqual(await store.listDirs(''), ['_commits/', 'date=2024-01-01/', 'date=2024-01-02/', 'date=2024-01-03/']);
+    assert.ok((await store.list('_commits/')).every((o) => /^_commits\/gen-equivs-2024-01-0[123]-5@[0-9a-f]{16}\.json$/.test(o.key)));
+    await rejectsWith(generate('equivs', { store, rows: 999, seed: 5, start: '2024-01-03', days: 1, persons: 100 }), 'STORAGE_CONFLICT');
+  });
+
+  it('pageviews and equivs share persons; equivs contain chains, stars and self-loops (DuckDB oracle)', async () => {
+    const dir = await tempDir('gen');
+    try {
+      await generate('pageviews', { store: new LocalObjectStore(join(dir, 'pv')), rows: 5000, seed: 9, persons: 300 });
+      await generate('equivs', { store: new LocalObjectStore(join(dir, 'eq')), rows: 3000, seed: 9, persons: 300 });
+      const pv = sqlPath(join(dir, 'pv', '*', '*.parquet'));
+      const eq = sqlPath(join(dir, 'eq', '*', '*.parquet'));
+      const [overlap] = await duckRows(`SELECT count(DISTINCT p.person) AS n FROM read_parquet(${pv}) p JOIN read_parquet(${eq}) e ON p.person IN (e.id1, e.id2)`);
+      assert.ok(Number(overlap?.n) > 100, `overlap ${String(overlap?.n)}`);
+      const [loops] = await duckRows(`SELECT count(*) AS n FROM read_parquet(${eq}) WHERE id1 = id2`);
+      assert.ok(Number(loops?.n) > 0);
+      const [cc] = await duckRows(`SELECT count(*) AS n FROM read_parquet(${eq}) WHERE id1 LIKE 'cookie:%' AND id2 LIKE 'cookie:%'`);
+      assert.ok(Number(cc?.n) > 50, 'cookie chains');
+      const [garbage] = await duckRows(`SELECT count(*) FILTER (WHERE url = '' OR url NOT LIKE '%://%') AS g, count(*) FILTER (WHERE url LIKE '%utm_source%' OR url LIKE '%gclid%') AS t, count(*) FILTER (WHERE person LIKE ' %') AS sp FROM read_parquet(${pv})`);
+      assert.ok(Number(garbage?.g) > 0 && Number(garbage?.t) > 0 && Number(garbage?.sp) > 0);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
