@@ -3,5 +3,21 @@
  */
 import type { AnyOperator } from './types.js';
 import { noop } from './noop.js';
+import { normalize } from './normalize.js';
+import { dedupe } from './dedupe.js';
+import { equivComponents } from './equiv-components.js';
+import { rollup } from './rollup.js';
+import { bloomJoin } from './bloom-join.js';
+import { partialRecompute } from './partial-recompute.js';
+import { parseAccessLog } from './parse-access-log.js';
 
-export const BUILTIN_OPERATORS: AnyOperator[] = [noop as AnyOperator];
+export const BUILTIN_OPERATORS: AnyOperator[] = [
+  noop as AnyOperator,
+  parseAccessLog as AnyOperator,
+  normalize as AnyOperator,
+  dedupe as AnyOperator,
+  equivComponents as AnyOperator,
+  rollup as AnyOperator,
+  bloomJoin as AnyOperator,
+  partialRecompute as AnyOperator,
+];

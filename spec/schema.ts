@@ -49,23 +49,31 @@ export const DefaultsSchema = z
   })
   .strict();
 
+export const MetadataSchema = z
+  .object({
+    name: z.string().describe('DAG name: ^[a-z0-9][a-z0-9-]{0,62}$.'),
+    description: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+
+export const ParamsSchema = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .default({})
+  .describe('Named values used as ${params.name} in datasets and tasks; `--param name=value` overrides them.');
+
 export const DagFileSchema = z
   .object({
     apiVersion: z.literal('dagctl/v1'),
     kind: z.literal('Dag'),
-    metadata: z
-      .object({
-        name: z.string(),
-        description: z.string().optional(),
-        labels: z.record(z.string(), z.string()).optional(),
-      })
-      .strict(),
-    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-    defaults: DefaultsSchema.default({ retries: 2, timeout: '10m', retryBackoff: '1s', retryBackoffMax: '5m' }),
-    datasets: z.record(z.string(), DatasetSchema).default({}),
-    tasks: z.array(TaskSchema).min(1),
+    metadata: MetadataSchema,
+    params: ParamsSchema,
+    defaults: DefaultsSchema.default({ retries: 2, timeout: '10m', retryBackoff: '1s', retryBackoffMax: '5m' }).describe('Task settings used where a task sets none.'),
+    datasets: z.record(z.string(), DatasetSchema).default({}).describe('Datasets by name: sources (no producer task) and task outputs.'),
+    tasks: z.array(TaskSchema).min(1).describe('The tasks, in file order.'),
   })
-  .strict();
+  .strict()
+  .meta({ title: 'dagctl DAG file (dagctl/v1)', description: 'A DAG of data operators over partitioned datasets.' });
 
 export type DagFile = z.infer<typeof DagFileSchema>;
 export type DatasetDecl = z.infer<typeof DatasetSchema>;

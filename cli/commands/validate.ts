@@ -1,16 +1,48 @@
 /**
- * `dagctl validate` — Validate DAG files (schema, then semantic rules). (Placeholder until implemented.)
+ * `dagctl validate FILE... [--json] [--param k=v]...` — validates DAG files: structure (zod), then
+ * the semantic rules, reporting every issue of every file.
+ *
+ * Output: one line per issue, `file:line:col: error CODE path: message`, and `file: valid` for a
+ * file without errors; `--json` prints { valid, issues } (valid is the AND over the files, issues
+ * are concatenated). Exit 0 when every file is valid (warnings allowed), 2 otherwise.
  */
 import { DagctlError } from '../../core/errors.js';
+import { formatIssue, issueJson } from '../../spec/format-issues.js';
+import { hasErrors } from '../../spec/issues.js';
+import type { ValidationIssue } from '../../spec/issues.js';
+import { loadDag } from '../../spec/load.js';
+import { parseParamArgs } from '../../spec/params.js';
+import { flag, strs, writeJson } from '../command.js';
 import type { CommandDef } from '../command.js';
+import path from 'node:path';
 
 export const validateCommand: CommandDef = {
   name: 'validate',
   summary: 'Validate DAG files (schema, then semantic rules)',
-  usage: 'dagctl validate',
-  options: {},
+  usage: 'dagctl validate FILE... [--json] [--param k=v]...\n  Exit 0 when every file is valid, 2 otherwise.',
+  options: {
+    json: { type: 'boolean' },
+    param: { type: 'string', multiple: true },
+  },
   allowPositionals: true,
-  async run() {
-    throw new DagctlError('USAGE', 'validate is not implemented yet');
+  async run(args, io) {
+    if (args.positionals.length === 0) throw new DagctlError('USAGE', `no DAG file given\n${this.usage}`);
+    const paramOverrides = parseParamArgs(strs(args, 'param'));
+    const all: ValidationIssue[] = [];
+    let valid = true;
+    const lines: string[] = [];
+    for (const file of args.positionals) {
+      // Paths are relative to the caller's cwd (io.cwd), but issues keep the name as typed.
+      const r = await loadDag(path.resolve(io.cwd, file), { paramOverrides });
+      const issues = r.issues.map((i) => ({ ...i, file }));
+      all.push(...issues);
+      const ok = !hasErrors(issues);
+      valid &&= ok;
+      for (const i of issues) lines.push(formatIssue(i));
+      if (ok) lines.push(`${file}: valid${r.dag !== undefined ? ` (${r.dag.tasks.length} tasks, ${Object.keys(r.dag.datasets).length} datasets)` : ''}`);
+    }
+    if (flag(args, 'json')) writeJson(io, { valid, issues: all.map(issueJson) });
+    else io.stdout.write(lines.join('\n') + '\n');
+    return valid ? 0 : 2;
   },
 };

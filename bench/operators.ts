@@ -1,0 +1,127 @@
+/**
+ * Operator benchmarks: the sketch/graph kernels (HLL updates/s, Bloom lookups/s, union-find edges/s
+ * against graphology + graphology-components) and per-operator rows/s through the in-memory
+ * harness (test/operators/harness.ts) against DuckDB doing the same work on the same rows in the
+ * same run (DuckDB time = the query over a preloaded in-memory table). Medians of RUNS runs.
+ * Goals: HLL ≥ 2M/s, Bloom ≥ 3M/s, union-find ≥ 3M/s.
+ */
+import { MultiUndirectedGraph } from 'graphology';
+import { connectedComponents } from 'graphology-components';
+import type { BenchResult } from './types.js';
+import { median } from './types.js';
+import { HyperLogLog } from '../operators/lib/hll.js';
+import { BloomFilter } from '../operators/lib/bloom.js';
+import { UnionFind } from '../operators/lib/union-find.js';
+import { runOperator } from '../test/operators/harness.js';
+import { dedupe } from '../operators/dedupe.js';
+import { rollup } from '../operators/rollup.js';
+import { bloomJoin } from '../operators/bloom-join.js';
+import { equivComponents } from '../operators/equiv-components.js';
+import type { Row } from '../storage/types.js';
+
+const RUNS = 5;
+const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+async function timeMs(fn: () => unknown | Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+async function medianMs(fn: () => unknown | Promise<unknown>, runs = RUNS): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) xs.push(await timeMs(fn));
+  return median(xs);
+}
+
+function lcg(seed: number): (k: number) => number {
+  let s = seed;
+  return (k) => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+}
+
+function pageviews(n: number): Row[] {
+  const r = lcg(42);
+  return Array.from({ length: n }, () => ({ url: `http://site.com/p${r(200)}`, person: `cookie:${r(50_000).toString(16)}`, ts: 1_438_912_800 + r(60 * 86400) }));
+}
+
+export async function benchOperators(): Promise<BenchResult> {
+  const metrics: Record<string, number> = {};
+  const lines: string[] = [`operators (medians of ${RUNS} runs)`];
+
+  // HLL updates/s
+  const keys = Array.from({ length: 1_000_000 }, (_, i) => `cookie:${(i * 2654435761 >>> 0).toString(16)}`);
+  const hllMs = await medianMs(() => { const h = new HyperLogLog(14); for (const k of keys) h.add(k); return h.estimate(); });
+  metrics['hll.updates_s'] = (keys.length / hllMs) * 1000;
+  lines.push(`  hll p=14 add             ${fmt((keys.length / hllMs) * 1000)} updates/s (goal ≥ 2,000,000)`);
+
+  // Bloom lookups/s
+  const f = BloomFilter.forCapacity(100_000, 0.01);
+  for (let i = 0; i < 100_000; i++) f.add(keys[i]!);
+  const bloomMs = await medianMs(() => { let hits = 0; for (const k of keys) if (f.has(k)) hits++; return hits; });
+  metrics['bloom.lookups_s'] = (keys.length / bloomMs) * 1000;
+  lines.push(`  bloom p=0.01 has         ${fmt((keys.length / bloomMs) * 1000)} lookups/s (goal ≥ 3,000,000)`);
+
+  // union-find vs graphology-components: 300k edges over 200k ids.
+  const r = lcg(7);
+  const edges: Array<[string, string]> = Array.from({ length: 300_000 }, () => [`user:${r(200_000)}`, `user:${r(200_000)}`]);
+  const ufMs = await medianMs(() => { const uf = new UnionFind(); for (const [a, b] of edges) uf.union(a, b); let n = 0; uf.forEachComponentMin(() => { n++; }); return n; });
+  const grMs = await medianMs(() => {
+    const g = new MultiUndirectedGraph({ allowSelfLoops: true });
+    for (const [a, b] of edges) { g.mergeNode(a); g.mergeNode(b); g.addEdge(a, b); }
+    return connectedComponents(g).length;
+  }, 3);
+  metrics['unionfind.edges_s'] = (edges.length / ufMs) * 1000;
+  metrics['graphology.edges_s'] = (edges.length / grMs) * 1000;
+  lines.push(`  union-find               ${fmt((edges.length / ufMs) * 1000)} edges/s (goal ≥ 3,000,000)`);
+  lines.push(`  graphology-components    ${fmt((edges.length / grMs) * 1000)} edges/s  → union-find ×${(grMs / ufMs).toFixed(1)}`);
+
+  // Operators vs DuckDB on the same rows.
+  const N = 50_000;
+  const rows = pageviews(N);
+  const parts: Record<string, Row[]> = {};
+  rows.forEach((row, i) => { (parts[`d${i % 4}`] ??= []).push(row); });
+  let duck: { q(sql: string): Promise<number> } | null = null;
+  try {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const con = await (await DuckDBInstance.create(':memory:')).connect();
+    await con.run('SET threads TO 1');
+    await con.run('CREATE TABLE pv (url VARCHAR, person VARCHAR, ts BIGINT)');
+    const app = await con.createAppender('pv');
+    for (const x of [...rows, ...rows.slice(0, N / 10)]) {
+      app.appendVarchar(x.url as string);
+      app.appendVarchar(x.person as string);
+      app.appendBigInt(BigInt(x.ts as number));
+      app.endRow();
+    }
+    app.closeSync();
+    await con.run('CREATE TABLE small AS SELECT DISTINCT person, 1 AS v FROM pv USING SAMPLE 2000 ROWS');
+    duck = { async q(sql: string) { return (await con.runAndReadAll(sql)).getRows().length; } };
+  } catch (e) {
+    lines.push(`  (duckdb unavailable: ${e instanceof Error ? e.message : String(e)})`);
+  }
+  const withDups = { d0: [...parts.d0!, ...rows.slice(0, N / 10)], d1: parts.d1!, d2: parts.d2!, d3: parts.d3! };
+  const small: Row[] = rows.filter((_, i) => i % 25 === 0).map((x) => ({ person: x.person as string, v: 1 }));
+  const cases: Array<{ name: string; run: () => Promise<unknown>; sql: string; n: number }> = [
+    { name: 'dedupe', n: N * 1.1, run: () => runOperator(dedupe, {}, { inputs: [{ partitions: withDups }], buckets: 4, batchSize: 4096 }), sql: 'SELECT DISTINCT url, person, ts FROM pv' },
+    {
+      name: 'rollup', n: N,
+      run: () => runOperator(rollup, {}, { inputs: [{ partitions: parts }], buckets: 4, batchSize: 4096 }),
+      sql: `SELECT url, g, b, count(*), approx_count_distinct(person) FROM (${[3600, 86400, 604800, 2419200].map((s) => `SELECT url, '${s}' AS g, ts - ts % ${s} AS b, person FROM pv`).join(' UNION ALL ')}) GROUP BY ALL`,
+    },
+    { name: 'bloom-join', n: N, run: () => runOperator(bloomJoin, { largeKey: ['person'], smallKey: ['person'] }, { inputs: [{ partitions: parts }, { rows: small }], buckets: 4, batchSize: 4096 }), sql: 'SELECT * FROM pv JOIN small USING (person)' },
+    { name: 'equiv-components', n: N, run: () => runOperator(equivComponents, {}, { inputs: [{ rows: rows.map((x, i): Row => ({ id1: x.person as string, id2: `user:${i % 20_000}`, ts: 0 })) }], buckets: 4, batchSize: 4096 }), sql: '' },
+  ];
+  for (const c of cases) {
+    const ms = await medianMs(c.run, 3);
+    metrics[`${c.name}.rows_s`] = (c.n / ms) * 1000;
+    let line = `  ${c.name.padEnd(24)} ${fmt((c.n / ms) * 1000)} rows/s`;
+    if (duck !== null && c.sql !== '') {
+      const d = duck;
+      const dms = await medianMs(() => d.q(c.sql), 3);
+      metrics[`${c.name}.duckdb_rows_s`] = (c.n / dms) * 1000;
+      metrics[`${c.name}.ratio_vs_duckdb`] = dms / ms;
+      line += `  duckdb (1 thread) ${fmt((c.n / dms) * 1000)} rows/s  → ×${(dms / ms).toFixed(3)}`;
+    }
+    lines.push(line);
+  }
+  return { name: 'operators', lines, metrics };
+}

@@ -1,0 +1,45 @@
+/**
+ * Typed person identifiers: `cookie:<hex>`, `user:<digits>`, `email:<addr>`, `ip:<address>`.
+ * Normal form: the whole value and the part after the colon trimmed, the type lowercased;
+ * cookie hex lowercased (dashes allowed, for UUID cookies); user digits without leading zeros
+ * (when `stripUserZeros`; "user:000" → "user:0"); email lowercased with exactly one '@' and no
+ * spaces; ip lowercased (IPv4, IPv6 or a resolved host name, as web servers may log). Idempotent.
+ */
+
+export const ID_REJECT_REASONS = ['id_empty', 'id_untyped', 'id_unknown_type', 'id_bad_cookie', 'id_bad_user', 'id_bad_email', 'id_bad_ip'] as const;
+export type IdRejectReason = (typeof ID_REJECT_REASONS)[number];
+export type IdResult = { ok: true; id: string } | { ok: false; reason: IdRejectReason };
+
+export interface IdOptions {
+  stripUserZeros: boolean;
+}
+
+export function normalizeIdentifier(raw: string, opts: IdOptions): IdResult {
+  const s = raw.trim();
+  if (s === '') return { ok: false, reason: 'id_empty' };
+  const colon = s.indexOf(':');
+  if (colon <= 0) return { ok: false, reason: 'id_untyped' };
+  const type = s.slice(0, colon).trim().toLowerCase();
+  const v = s.slice(colon + 1).trim();
+  switch (type) {
+    case 'cookie': {
+      const h = v.toLowerCase();
+      return /^[0-9a-f][0-9a-f-]*$/.test(h) ? { ok: true, id: `cookie:${h}` } : { ok: false, reason: 'id_bad_cookie' };
+    }
+    case 'user': {
+      if (!/^\d+$/.test(v)) return { ok: false, reason: 'id_bad_user' };
+      const d = opts.stripUserZeros ? v.replace(/^0+(?=\d)/, '') : v;
+      return { ok: true, id: `user:${d}` };
+    }
+    case 'email': {
+      const e = v.toLowerCase();
+      return /^[^\s@]+@[^\s@]+$/.test(e) ? { ok: true, id: `email:${e}` } : { ok: false, reason: 'id_bad_email' };
+    }
+    case 'ip': {
+      const a = v.toLowerCase();
+      return /^[0-9a-z][0-9a-z.:_-]*$/.test(a) ? { ok: true, id: `ip:${a}` } : { ok: false, reason: 'id_bad_ip' };
+    }
+    default:
+      return { ok: false, reason: 'id_unknown_type' };
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * `${params.name}` interpolation in the strings of a DAG's datasets and tasks.
+ *
+ * A string that is exactly one reference takes the param's typed value (so `buckets:
+ * ${params.buckets}` stays a number); a reference inside a longer string is replaced by the
+ * value's text. `$${` writes a literal `${`. A reference to a missing param, or any `${…}` that is
+ * not `params.<name>`, is left as written and reported through `onUnresolved`.
+ *
+ * Precondition: `value` is plain data (from YAML/JSON); object keys are never interpolated.
+ */
+
+export type ParamValue = string | number | boolean;
+
+const WHOLE = /^\$\{params\.([^}]*)\}$/;
+const REF = /\$\$\{|\$\{([^}]*)\}/g;
+
+export interface InterpolateHooks {
+  onUnresolved(segments: PropertyKey[], reference: string): void;
+  onUsed(name: string): void;
+}
+
+export function interpolate(value: unknown, params: Readonly<Record<string, ParamValue>>, segments: PropertyKey[], hooks: InterpolateHooks): unknown {
+  if (typeof value === 'string') return interpolateString(value, params, segments, hooks);
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, params, [...segments, i], hooks));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, params, [...segments, k], hooks);
+    return out;
+  }
+  return value;
+}
+
+function lookup(params: Readonly<Record<string, ParamValue>>, name: string): ParamValue | undefined {
+  return Object.hasOwn(params, name) ? params[name] : undefined;
+}
+
+function interpolateString(s: string, params: Readonly<Record<string, ParamValue>>, segments: PropertyKey[], hooks: InterpolateHooks): unknown {
+  const whole = WHOLE.exec(s);
+  if (whole !== null) {
+    const name = whole[1] ?? '';
+    const v = lookup(params, name);
+    if (v !== undefined) {
+      hooks.onUsed(name);
+      return v;
+    }
+  }
+  return s.replace(REF, (match, inner: string | undefined) => {
+    if (inner === undefined) return '${'; // the `$${` escape
+    const m = /^params\.(.+)$/.exec(inner);
+    const v = m?.[1] !== undefined ? lookup(params, m[1]) : undefined;
+    if (m?.[1] === undefined || v === undefined) {
+      hooks.onUnresolved(segments, match);
+      return match;
+    }
+    hooks.onUsed(m[1]);
+    return String(v);
+  });
+}

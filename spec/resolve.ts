@@ -1,0 +1,69 @@
+/**
+ * The last step of validation: a draft with no errors becomes the resolved DagSpec
+ * (spec/types.ts) — durations in ms, task defaults applied, operator params parsed by the
+ * operator's schema (so its defaults are filled in), dataset producers filled in, and dataset URIs
+ * made absolute against the DAG file's directory (spec/uri.ts).
+ *
+ * Precondition: the draft passed the structural schema and every rule without errors; anything
+ * else here is a bug and throws INTERNAL.
+ */
+import { DagctlError } from '../core/errors.js';
+import { durationMs } from './durations.js';
+import { producers } from './rules/producers.js';
+import type { DagDraft } from './structure.js';
+import type { DagSpec, DatasetSpec, TaskSpec } from './types.js';
+import { resolveDatasetUri } from './uri.js';
+
+export interface ResolveContext {
+  sourceHash: string;
+  /** Absolute path of the DAG file. */
+  sourceFile: string;
+  /** Absolute directory relative dataset URIs are resolved against. */
+  dagDir: string;
+}
+
+function ms(value: string | number, what: string): number {
+  const v = durationMs(value);
+  if (v === null) throw new DagctlError('INTERNAL', `resolve: ${what} is not a duration after validation`);
+  return v;
+}
+
+export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
+  const defaults = draft.defaults;
+  if (!draft.structureValid || draft.name === undefined || defaults === undefined) {
+    throw new DagctlError('INTERNAL', 'resolve: called on a draft that is not structurally valid');
+  }
+  const prod = producers(draft);
+  const datasets: Record<string, DatasetSpec> = {};
+  for (const [name, d] of draft.datasets) {
+    const uri = resolveDatasetUri(d.uri, ctx.dagDir);
+    if (!uri.ok) throw new DagctlError('INTERNAL', `resolve: dataset ${name} has a bad URI after validation`);
+    const spec: DatasetSpec = { name, uri: uri.uri, format: d.format, view: d.view };
+    if (d.partitionBy !== undefined) spec.partitionBy = d.partitionBy;
+    if (d.retention !== undefined) spec.retention = d.retention;
+    const producer = prod.get(name)?.decl.name;
+    if (producer !== undefined) spec.producer = producer;
+    datasets[name] = spec;
+  }
+  const tasks: TaskSpec[] = draft.tasks.map(({ decl }) => {
+    const op = draft.operators(decl.operator);
+    if (op === undefined) throw new DagctlError('INTERNAL', `resolve: unknown operator ${decl.operator} after validation`);
+    const task: TaskSpec = {
+      name: decl.name,
+      operator: decl.operator,
+      inputs: [...decl.inputs],
+      outputs: [...decl.outputs],
+      dependsOn: [...decl.dependsOn],
+      params: op.params.parse(decl.params) as Record<string, unknown>,
+      retries: decl.retries ?? defaults.retries,
+      timeoutMs: ms(decl.timeout ?? defaults.timeout, `${decl.name}.timeout`),
+      retryBackoffMs: ms(defaults.retryBackoff, 'defaults.retryBackoff'),
+      retryBackoffMaxMs: ms(defaults.retryBackoffMax, 'defaults.retryBackoffMax'),
+    };
+    if (decl.queue !== undefined) task.queue = decl.queue;
+    return task;
+  });
+  const dag: DagSpec = { name: draft.name, params: { ...draft.params }, datasets, tasks, sourceHash: ctx.sourceHash, sourceFile: ctx.sourceFile };
+  if (draft.description !== undefined) dag.description = draft.description;
+  return dag;
+}

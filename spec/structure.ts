@@ -1,0 +1,108 @@
+/**
+ * Layer 1: the structural check (spec/schema.ts, zod) and the "draft" the semantic rules read.
+ *
+ * Every zod issue becomes a SCHEMA_INVALID issue at its zod path (unknown keys: one issue per key,
+ * placed on the key). So that one bad task does not hide the semantic issues of the others, the
+ * draft is built part by part: each dataset and each task is kept when it alone is well-formed,
+ * and the names of all declared datasets/tasks are kept even when their bodies are not (so a
+ * reference to them is not reported as unknown).
+ *
+ * Precondition: `raw` is plain data from spec/yaml-source.ts, with params already interpolated.
+ */
+import type { z } from 'zod';
+import { DagFileSchema, DatasetSchema, DefaultsSchema, ParamsSchema, TaskSchema } from './schema.js';
+import type { DatasetDecl, TaskDecl } from './schema.js';
+import type { ParamValue } from './interpolate.js';
+import type { IssueReporter } from './reporter.js';
+import type { AnyOperator } from '../operators/types.js';
+
+/** How rules find operators: operators/registry.ts getOperator, or a stand-in in tests. */
+export type OperatorLookup = (name: string) => AnyOperator | undefined;
+
+export type DefaultsDecl = z.infer<typeof DefaultsSchema>;
+
+export interface TaskEntry {
+  /** Index in the file's `tasks` list: issue paths use it. */
+  index: number;
+  decl: TaskDecl;
+}
+
+export interface DagDraft {
+  /** metadata.name when it is a string. */
+  name?: string;
+  description?: string;
+  params: Record<string, ParamValue>;
+  /** Params some ${params.x} refers to. */
+  usedParams: Set<string>;
+  operators: OperatorLookup;
+  defaults?: DefaultsDecl;
+  /** Well-formed dataset declarations. */
+  datasets: Map<string, DatasetDecl>;
+  /** Every declared dataset name, well-formed or not. */
+  datasetNames: Set<string>;
+  /** Well-formed tasks, in file order. */
+  tasks: TaskEntry[];
+  /** Every string task name in the file, well-formed task or not. */
+  taskNames: Set<string>;
+  /** The whole document passed the structural schema. */
+  structureValid: boolean;
+}
+
+type ZodIssueLike = { code: string; path: PropertyKey[]; message: string; keys?: string[] };
+
+/** Reports zod issues as `code`, with `prefix` before each zod path. */
+export function reportZodIssues(issues: readonly ZodIssueLike[], prefix: readonly PropertyKey[], code: 'SCHEMA_INVALID' | 'OPERATOR_PARAMS_INVALID', report: IssueReporter): void {
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys' && issue.keys !== undefined) {
+      for (const key of issue.keys) report.add(code, [...path, key], `unknown key "${key}"`, { onKey: true });
+    } else report.add(code, path, issue.message);
+  }
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return x !== null && typeof x === 'object' && !Array.isArray(x);
+}
+
+export interface StructureContext {
+  params: Record<string, ParamValue>;
+  usedParams: Set<string>;
+  operators: OperatorLookup;
+}
+
+export function checkStructure(raw: unknown, ctx: StructureContext, report: IssueReporter): DagDraft {
+  const whole = DagFileSchema.safeParse(raw);
+  if (!whole.success) reportZodIssues(whole.error.issues, [], 'SCHEMA_INVALID', report);
+  const doc = isRecord(raw) ? raw : {};
+  const draft: DagDraft = { ...ctx, datasets: new Map(), datasetNames: new Set(), tasks: [], taskNames: new Set(), structureValid: whole.success };
+
+  const metadata = doc.metadata;
+  if (isRecord(metadata)) {
+    if (typeof metadata.name === 'string') draft.name = metadata.name;
+    if (typeof metadata.description === 'string') draft.description = metadata.description;
+  }
+  const defaults = DefaultsSchema.safeParse(doc.defaults ?? {});
+  if (defaults.success) draft.defaults = defaults.data;
+
+  if (isRecord(doc.datasets)) {
+    for (const [name, body] of Object.entries(doc.datasets)) {
+      draft.datasetNames.add(name);
+      const d = DatasetSchema.safeParse(body);
+      if (d.success) draft.datasets.set(name, d.data);
+    }
+  }
+  if (Array.isArray(doc.tasks)) {
+    doc.tasks.forEach((body: unknown, index) => {
+      if (isRecord(body) && typeof body.name === 'string') draft.taskNames.add(body.name);
+      const t = TaskSchema.safeParse(body);
+      if (t.success) draft.tasks.push({ index, decl: t.data });
+    });
+  }
+  return draft;
+}
+
+/** The file's declared params (before overrides), or {} when they are malformed (reported later). */
+export function declaredParams(raw: unknown): Record<string, ParamValue> {
+  const p = ParamsSchema.safeParse(isRecord(raw) ? raw.params : undefined);
+  return p.success ? p.data : {};
+}

@@ -1,0 +1,79 @@
+/**
+ * validateDagText: the whole validation pipeline over a DAG file's text, pure (no I/O):
+ *   0. safe YAML/JSON reading (spec/yaml-source.ts, spec/json-source.ts): YAML_SYNTAX, YAML_UNSAFE_TAG,
+ *      YAML_FORBIDDEN_KEY — these stop validation, the content is not trusted further;
+ *   1. params: the file's params with --param overrides, then ${params.x} interpolation in
+ *      datasets and tasks (UNKNOWN_PARAM_OVERRIDE, PARAM_OVERRIDE_INVALID, UNRESOLVED_PARAM);
+ *   2. structure (zod, SCHEMA_INVALID) and 3. semantic rules (spec/rules.ts);
+ *   4. with no errors, resolution into a DagSpec.
+ * Every issue is collected and returned sorted by position; warnings never block the DagSpec.
+ *
+ * Precondition: `file` is the name issues should carry; relative dataset URIs resolve against its
+ * directory (from the process's cwd) unless `baseDir` says otherwise.
+ */
+import path from 'node:path';
+import { sha256Hex } from '../core/hash.js';
+import { getOperator } from '../operators/registry.js';
+import { interpolate } from './interpolate.js';
+import type { ValidationIssue } from './issues.js';
+import { applyParamOverrides } from './params.js';
+import { IssueReporter } from './reporter.js';
+import { resolveDag } from './resolve.js';
+import { runRules } from './rules.js';
+import { checkStructure, declaredParams } from './structure.js';
+import type { OperatorLookup } from './structure.js';
+import type { DagSpec } from './types.js';
+import { readYamlSource } from './yaml-source.js';
+import { readJsonSource } from './json-source.js';
+
+export interface ValidateOptions {
+  /** `--param k=v` overrides, values as typed on the command line. */
+  paramOverrides?: Readonly<Record<string, string>>;
+  /** Directory relative dataset URIs resolve against; default: the DAG file's directory. */
+  baseDir?: string;
+  /** Operator lookup; default the registry (tests pass stand-ins instead of registering). */
+  operators?: OperatorLookup;
+}
+
+export interface ValidationResult {
+  /** Present when there is no error issue. */
+  dag?: DagSpec;
+  issues: ValidationIssue[];
+}
+
+export function validateDagText(text: string, file: string, opts: ValidateOptions = {}): ValidationResult {
+  // JSON (generated DAGs) takes the fast path; everything else, and broken JSON, the YAML one.
+  const source = readJsonSource(text) ?? readYamlSource(text);
+  const report = new IssueReporter(file, source.locate);
+  for (const i of source.issues) report.addAt(i.code, i.pos, i.path, i.message);
+  if (source.value === undefined) return { issues: sorted(report.issues) };
+
+  const raw = source.value;
+  const params = applyParamOverrides(declaredParams(raw), opts.paramOverrides ?? {}, report);
+  const used = new Set<string>();
+  const hooks = {
+    onUnresolved: (segments: PropertyKey[], ref: string) => report.add('UNRESOLVED_PARAM', segments, `${ref} does not name a param`),
+    onUsed: (name: string) => used.add(name),
+  };
+  let doc = raw;
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const r = raw as Record<string, unknown>;
+    doc = { ...r, datasets: interpolate(r.datasets, params, ['datasets'], hooks), tasks: interpolate(r.tasks, params, ['tasks'], hooks) };
+    // Absent sections stay absent, so zod applies its defaults / reports them as missing.
+    if (!('datasets' in r)) delete (doc as Record<string, unknown>).datasets;
+    if (!('tasks' in r)) delete (doc as Record<string, unknown>).tasks;
+  }
+
+  const draft = checkStructure(doc, { params, usedParams: used, operators: opts.operators ?? getOperator }, report);
+  runRules(draft, report);
+  const issues = sorted(report.issues);
+  if (report.errorCount() > 0 || !draft.structureValid) return { issues };
+  const sourceFile = path.resolve(file);
+  const dag = resolveDag(draft, { sourceHash: sha256Hex(text), sourceFile, dagDir: opts.baseDir ?? path.dirname(sourceFile) });
+  return { dag, issues };
+}
+
+/** Stable sort by position, so output reads top to bottom like the file. */
+function sorted(issues: ValidationIssue[]): ValidationIssue[] {
+  return issues.map((issue, i) => ({ issue, i })).sort((a, b) => a.issue.line - b.issue.line || a.issue.column - b.issue.column || a.i - b.i).map((x) => x.issue);
+}

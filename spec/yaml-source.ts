@@ -1,0 +1,148 @@
+/**
+ * Safe reading of a DAG file's text (YAML 1.2, or JSON, which is YAML) into plain data, keeping a
+ * map from document paths back to line:column.
+ *
+ * Safety: the `core` schema only, with no custom tags and no known-but-exotic ones (!!binary,
+ * !!set, !!timestamp…): any explicit tag outside str/int/float/bool/null/map/seq is reported
+ * (YAML_UNSAFE_TAG), and keys that could reach object prototypes (`__proto__`, `constructor`,
+ * `prototype`) are reported anywhere (YAML_FORBIDDEN_KEY). When the text has syntax errors or
+ * unsafe content, no value is produced: the content is not trusted further.
+ *
+ * Precondition: none; any string is accepted.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document, Node } from 'yaml';
+import { formatPath } from './issues.js';
+
+export interface SourcePos {
+  line: number;
+  column: number;
+}
+
+export interface RawIssue {
+  code: 'YAML_SYNTAX' | 'YAML_UNSAFE_TAG' | 'YAML_FORBIDDEN_KEY';
+  message: string;
+  pos: SourcePos;
+  path: string;
+}
+
+export interface YamlSource {
+  /** The document as plain data; undefined when `issues` is not empty. */
+  value?: unknown;
+  issues: RawIssue[];
+  /**
+   * Position of the node at `segments`, or of its nearest existing ancestor. With `key`, the
+   * position of the map key naming the last segment (for issues about the key itself).
+   */
+  locate(segments: readonly PropertyKey[], opts?: { key?: boolean }): SourcePos;
+}
+
+const SAFE_TAGS: ReadonlySet<string> = new Set(
+  ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`),
+);
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+/** Bounds alias expansion ("billion laughs"); yaml's own default, made explicit. */
+const MAX_ALIAS_COUNT = 100;
+
+export function readYamlSource(text: string): YamlSource {
+  const lineCounter = new LineCounter();
+  // resolveKnownTags: false keeps !!binary/!!timestamp… unresolved, so the tag check sees them.
+  const doc = parseDocument(text, { schema: 'core', keepSourceTokens: true, lineCounter, uniqueKeys: true, merge: false, resolveKnownTags: false, prettyErrors: false });
+  const posOf = (offset: number): SourcePos => {
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const locate = (segments: readonly PropertyKey[], opts: { key?: boolean } = {}): SourcePos =>
+    posOf(offsetAt(doc, segments, opts.key === true));
+
+  const issues: RawIssue[] = doc.errors.map((e) => ({
+    code: 'YAML_SYNTAX' as const,
+    message: `${e.code}: ${firstLine(e.message)}`,
+    pos: posOf(e.pos[0]),
+    path: '',
+  }));
+  if (issues.length > 0) return { issues, locate };
+
+  walk(doc, doc.contents, [], (node, segs) => {
+    const tag = node.tag;
+    if (tag !== undefined && !SAFE_TAGS.has(tag)) {
+      issues.push({ code: 'YAML_UNSAFE_TAG', message: `tag ${tag} is not allowed (only plain YAML/JSON data)`, pos: posOf(startOf(node)), path: formatPath(segs) });
+    }
+  }, (keyNode, key, segs) => {
+    if (FORBIDDEN_KEYS.has(key)) {
+      issues.push({ code: 'YAML_FORBIDDEN_KEY', message: `key "${key}" is not allowed`, pos: posOf(startOf(keyNode)), path: formatPath([...segs, key]) });
+    }
+  });
+  if (issues.length > 0) return { issues, locate };
+
+  try {
+    return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown, issues, locate };
+  } catch (e) {
+    // Excessive alias expansion and similar resource limits end up here.
+    issues.push({ code: 'YAML_SYNTAX', message: e instanceof Error ? e.message : String(e), pos: { line: 1, column: 1 }, path: '' });
+    return { issues, locate };
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+function startOf(node: Node): number {
+  return node.range?.[0] ?? 0;
+}
+
+/** Depth-first over the AST (aliases are not followed: their anchors are visited where defined). */
+function walk(
+  doc: Document,
+  node: unknown,
+  segs: PropertyKey[],
+  onNode: (node: Node, segs: PropertyKey[]) => void,
+  onKey: (keyNode: Node, key: string, segs: PropertyKey[]) => void,
+): void {
+  if (isScalar(node)) onNode(node, segs);
+  else if (isMap(node)) {
+    onNode(node, segs);
+    for (const pair of node.items) {
+      const keyNode = pair.key;
+      const key = isScalar(keyNode) ? String(keyNode.value) : '';
+      if (isScalar(keyNode)) {
+        onNode(keyNode, segs);
+        onKey(keyNode, key, segs);
+      } else walk(doc, keyNode, segs, onNode, onKey);
+      walk(doc, pair.value, [...segs, key], onNode, onKey);
+    }
+  } else if (isSeq(node)) {
+    onNode(node, segs);
+    node.items.forEach((item, i) => walk(doc, item, [...segs, i], onNode, onKey));
+  }
+}
+
+/** Source offset of the node at `segments`, falling back to the nearest existing ancestor. */
+function offsetAt(doc: Document, segments: readonly PropertyKey[], wantKey: boolean): number {
+  let node: unknown = doc.contents;
+  let best = isNodeLike(node) ? startOf(node) : 0;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i];
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (pair === undefined) return best;
+      const keyStart = isNodeLike(pair.key) ? startOf(pair.key) : best;
+      if (wantKey && i === segments.length - 1) return keyStart;
+      // A null value (`x:`) has no node of its own: the key is the place.
+      best = isNodeLike(pair.value) && pair.value.range !== undefined && !(isScalar(pair.value) && pair.value.value === null) ? startOf(pair.value) : keyStart;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg];
+      if (!isNodeLike(item)) return best;
+      best = startOf(item);
+      node = item;
+    } else return best;
+  }
+  return best;
+}
+
+function isNodeLike(x: unknown): x is Node {
+  return isScalar(x) || isMap(x) || isSeq(x) || isAlias(x);
+}

@@ -1,0 +1,83 @@
+/**
+ * equiv-components through the harness against a plain union-find oracle (written here, not
+ * lib/union-find.ts): long chains, stars, many tiny components, self-loops, duplicate edges, and
+ * a fast-check property that the partition of identifiers equals the oracle's.
+ */
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { equivComponents } from '../../operators/equiv-components.js';
+import { runOperator } from './harness.js';
+import type { Row } from '../../storage/types.js';
+
+function oracle(edges: Array<[string, string]>): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    while (parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  for (const [a, b] of edges) {
+    if (!parent.has(a)) parent.set(a, a);
+    if (!parent.has(b)) parent.set(b, b);
+    const ra = find(a), rb = find(b);
+    // Keep the smaller id as the root so the root is the component minimum.
+    if (ra !== rb) { if (ra < rb) parent.set(rb, ra); else parent.set(ra, rb); }
+  }
+  return new Map([...parent.keys()].map((x) => [x, find(x)]));
+}
+
+async function run(edges: Array<[string, string]>, parts: number, buckets: number): Promise<{ got: Map<string, string>; rounds: number }> {
+  const partitions: Record<string, Row[]> = {};
+  edges.forEach(([a, b], i) => { (partitions[`d${String(i % parts).padStart(3, '0')}`] ??= []).push({ id1: a, id2: b, ts: i }); });
+  const r = await runOperator(equivComponents, {}, { inputs: [{ partitions }], buckets, batchSize: 500 });
+  const got = new Map<string, string>();
+  for (const row of r.outputs[0]!.rows) {
+    assert.ok(!got.has(row.id as string), `duplicate id ${String(row.id)}`);
+    got.set(row.id as string, row.person as string);
+  }
+  return { got, rounds: r.metrics.rounds ?? -1 };
+}
+
+const pad = (i: number): string => `user:${String(i).padStart(5, '0')}`;
+function shuffled<T>(xs: T[], seed: number): T[] {
+  const a = [...xs];
+  let s = seed;
+  for (let i = a.length - 1; i > 0; i--) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    const j = s % (i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+describe('operators/equiv-components', () => {
+  it('a 10k-long path spread over 16 partitions and 8 buckets converges to one component', async () => {
+    const edges: Array<[string, string]> = [];
+    for (let i = 0; i < 10_000; i++) edges.push(i % 2 === 0 ? [pad(i), pad(i + 1)] : [pad(i + 1), pad(i)]);
+    const { got, rounds } = await run(shuffled(edges, 7), 16, 8);
+    assert.equal(got.size, 10_001);
+    for (const v of got.values()) assert.equal(v, pad(0));
+    assert.ok(rounds >= 1 && rounds < 64, `rounds=${rounds}`);
+  });
+
+  it('stars, many tiny components, self-loops and duplicate edges', async () => {
+    const edges: Array<[string, string]> = [];
+    for (let i = 1; i <= 500; i++) edges.push([`email:hub`, `cookie:${i.toString(16)}`]);
+    for (let i = 0; i < 1000; i++) edges.push([`user:a${i}`, `user:b${i}`], [`user:b${i}`, `user:a${i}`]);
+    for (let i = 0; i < 50; i++) edges.push([`ip:10.0.0.${i}`, `ip:10.0.0.${i}`]);
+    edges.push(['email:hub', 'email:hub']);
+    const { got } = await run(shuffled(edges, 3), 5, 4);
+    assert.deepEqual(new Map([...got].sort()), new Map([...oracle(edges)].sort()));
+    assert.equal(got.get('ip:10.0.0.7'), 'ip:10.0.0.7');
+    assert.equal(got.get('cookie:1f4'), 'cookie:1');
+  });
+
+  it('partition equals union-find for random graphs, partitionings and buckets (fast-check)', async () => {
+    const node = fc.integer({ min: 0, max: 40 }).map((i) => `n${i}`);
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.tuple(node, node), { maxLength: 60 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 7 }),
+      async (edges, parts, buckets) => {
+        const { got } = await run(edges, parts, buckets);
+        assert.deepEqual(new Map([...got].sort()), new Map([...oracle(edges)].sort()));
+      }), { numRuns: 150 });
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * In-memory executor of an operator's stages, built to the contract in operators/types.ts, so
+ * operator tests run the real stage code without the engine:
+ *  - params parsed with the operator's zod schema (defaults applied);
+ *  - 'partition' stages: one instance per partition of inputs[0] (sorted; a single instance with
+ *    partition '' when inputs[0] is unpartitioned), inputs[0] narrowed to that partition;
+ *    'bucket': B instances reading bucket b of every instance of the prior stage/round;
+ *    'single': one instance;
+ *  - iterative stages repeat while Σ metrics[iterate.metric] > 0, up to maxRounds;
+ *  - shuffles, blobs and outputs kept in memory; every written row is checked against the schema
+ *    it was opened with (exact columns, types, nullability) and open() twice throws;
+ *  - outputs[i].previous() returns the given previous rows (or null); outputs are only given to
+ *    stages with writesOutputs;
+ *  - batches are small (batchSize, default 7) to exercise batch boundaries.
+ */
+import { DagctlError } from '../../core/errors.js';
+import type { Row, Schema, Value } from '../../storage/types.js';
+import type {
+  AnyOperator, InputHandle, OperatorDef, OutputHandle, PriorStage, ShuffleOutput, StageContext, StageResult, StageSpec,
+} from '../../operators/types.js';
+
+export type MemInput =
+  | { name?: string; rows: Row[] }
+  | { name?: string; partitions: Record<string, Row[]> }
+  | { name?: string; lines: string[] };
+
+export interface RunOptions {
+  inputs: MemInput[];
+  /** Number of declared outputs (default: the operator's outputs.min). */
+  outputs?: number;
+  /** previous() rows per output (null/absent: no previous version). */
+  previous?: Array<Row[] | null>;
+  buckets?: number;
+  batchSize?: number;
+}
+
+export interface InstanceRecord { stage: string; round: number; partition: string; bucket: number; metrics: Record<string, number> }
+
+export interface RunResult {
+  outputs: Array<{ schema: Schema | null; rows: Row[] }>;
+  /** Metrics summed over every instance of every stage and round. */
+  metrics: Record<string, number>;
+  instances: InstanceRecord[];
+  /** Rounds run per stage name. */
+  rounds: Record<string, number>;
+}
+
+function approxBytes(rows: Row[]): number {
+  let n = 0;
+  for (const r of rows) for (const v of Object.values(r)) n += v instanceof Uint8Array ? v.length : typeof v === 'string' ? v.length : 8;
+  return n;
+}
+
+export function memInput(name: string, rows: Row[], batchSize: number, lines: string[] = []): InputHandle {
+  return {
+    name,
+    bytes: approxBytes(rows) + lines.reduce((a, l) => a + l.length + 1, 0),
+    rows: rows.length + lines.length,
+    files: 1,
+    async *batches(opts?: { columns?: string[] }): AsyncIterable<Row[]> {
+      for (let i = 0; i < rows.length; i += batchSize) {
+        const slice = rows.slice(i, i + batchSize);
+        const cols = opts?.columns;
+        yield cols === undefined ? slice.map((r) => ({ ...r })) : slice.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null])));
+      }
+    },
+    async *lines(): AsyncIterable<string[]> {
+      for (let i = 0; i < lines.length; i += batchSize) yield lines.slice(i, i + batchSize);
+    },
+  };
+}
+
+function checkRow(schema: Schema, row: Row, where: string): void {
+  const names = Object.keys(row);
+  if (names.length !== schema.length || schema.some((f) => !(f.name in row))) {
+    throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: columns [${names.join(',')}] ≠ schema [${schema.map((f) => f.name).join(',')}]`);
+  }
+  for (const f of schema) {
+    const v: Value | undefined = row[f.name];
+    const ok =
+      v === null ? f.nullable === true
+      : f.type === 'string' ? typeof v === 'string'
+      : f.type === 'int64' || f.type === 'int32' ? typeof v === 'number' && Number.isSafeInteger(v)
+      : f.type === 'double' ? typeof v === 'number'
+      : f.type === 'boolean' ? typeof v === 'boolean'
+      : v instanceof Uint8Array;
+    if (!ok) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: column ${f.name} (${f.type}) got ${String(v)}`);
+  }
+}
+
+interface StageOutput {
+  /** Per instance: per bucket rows. */
+  shuffles: Row[][][];
+  blobs: Array<Map<string, Uint8Array>>;
+}
+
+function priorOf(out: StageOutput, B: number, batchSize: number): PriorStage {
+  return {
+    bucket(b: number): InputHandle {
+      if (!Number.isInteger(b) || b < 0 || b >= B) throw new DagctlError('INTERNAL', `prior.bucket(${b}) out of range`);
+      return memInput(`prior-bucket-${b}`, out.shuffles.flatMap((s) => s[b] ?? []), batchSize);
+    },
+    all(): InputHandle {
+      return memInput('prior-all', out.shuffles.flatMap((s) => s.flat()), batchSize);
+    },
+    blobs(name: string): Uint8Array[] {
+      return out.blobs.flatMap((m) => (m.has(name) ? [m.get(name)!] : []));
+    },
+  };
+}
+
+export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opts: RunOptions): Promise<RunResult> {
+  const parsed = op.params.safeParse(rawParams);
+  if (!parsed.success) throw new DagctlError('OPERATOR_PARAMS_INVALID', parsed.error.message);
+  const params = parsed.data;
+  const batchSize = opts.batchSize ?? 7;
+  const rawB = (params as { buckets?: unknown }).buckets;
+  const B = typeof rawB === 'number' ? rawB : opts.buckets ?? 4;
+  const nOut = opts.outputs ?? op.outputs.min;
+  if (opts.inputs.length < op.inputs.min || opts.inputs.length > op.inputs.max) throw new DagctlError('OPERATOR_INPUT_INVALID', 'input count');
+  const inputName = (i: number): string => opts.inputs[i]!.name ?? `in${i}`;
+  const wholeInput = (i: number): InputHandle => {
+    const inp = opts.inputs[i]!;
+    if ('lines' in inp) return memInput(inputName(i), [], batchSize, inp.lines);
+    if ('rows' in inp) return memInput(inputName(i), inp.rows, batchSize);
+    return memInput(inputName(i), Object.keys(inp.partitions).sort().flatMap((k) => inp.partitions[k]!), batchSize);
+  };
+  const collected: Array<{ schema: Schema | null; rows: Row[] }> = Array.from({ length: nOut }, () => ({ schema: null, rows: [] }));
+  const instances: InstanceRecord[] = [];
+  const metrics: Record<string, number> = {};
+  const rounds: Record<string, number> = {};
+  const stages: StageSpec[] = op.stages(params);
+  let prior: StageOutput | null = null;
+  for (let si = 0; si < stages.length; si++) {
+    const stage = stages[si]!;
+    const maxRounds = stage.iterate?.maxRounds ?? 1;
+    for (let round = 1; round <= maxRounds; round++) {
+      // Instances of this stage (or round).
+      const units: Array<{ partition: string; bucket: number; inputs: InputHandle[] }> = [];
+      const all = opts.inputs.map((_, i) => wholeInput(i));
+      if (stage.fanout === 'partition') {
+        const first = opts.inputs[0];
+        if (first !== undefined && 'partitions' in first) {
+          for (const part of Object.keys(first.partitions).sort()) {
+            units.push({ partition: part, bucket: -1, inputs: [memInput(inputName(0), first.partitions[part]!, batchSize), ...all.slice(1)] });
+          }
+        } else units.push({ partition: '', bucket: -1, inputs: all });
+      } else if (stage.fanout === 'bucket') {
+        for (let b = 0; b < B; b++) units.push({ partition: '', bucket: b, inputs: all });
+      } else units.push({ partition: '', bucket: -1, inputs: all });
+
+      const out: StageOutput = { shuffles: [], blobs: [] };
+      let metricSum = 0;
+      for (const u of units) {
+        const shuffleRows: Row[][] = Array.from({ length: B }, () => []);
+        const blobs = new Map<string, Uint8Array>();
+        let shuffleOpened = false;
+        const shuffle: ShuffleOutput = {
+          buckets: B,
+          open(schema: Schema) {
+            if (shuffleOpened) throw new DagctlError('INTERNAL', 'shuffle opened twice');
+            shuffleOpened = true;
+            return {
+              buckets: B,
+              async write(bucket: number, rows: Row[]) {
+                if (!Number.isInteger(bucket) || bucket < 0 || bucket >= B) throw new DagctlError('INTERNAL', `shuffle bucket ${bucket} out of range`);
+                for (const r of rows) checkRow(schema, r, `${op.name}/${stage.name} shuffle`);
+                shuffleRows[bucket]!.push(...rows);
+              },
+            };
+          },
+        };
+        const outputs: OutputHandle[] = stage.writesOutputs === true
+          ? collected.map((c, i) => {
+              let opened = false;
+              return {
+                name: `out${i}`,
+                open(schema: Schema) {
+                  if (opened) throw new DagctlError('INTERNAL', `output ${i} opened twice by one instance`);
+                  opened = true;
+                  c.schema ??= schema;
+                  return {
+                    async write(rows: Row[]) {
+                      for (const r of rows) checkRow(schema, r, `${op.name}/${stage.name} output ${i}`);
+                      c.rows.push(...rows);
+                    },
+                  };
+                },
+                async previous() {
+                  const prev = opts.previous?.[i];
+                  return prev === null || prev === undefined ? null : memInput(`previous-${i}`, prev, batchSize);
+                },
+              };
+            })
+          : [];
+        const ctx: StageContext<P> = {
+          params, stage, stageIndex: si, round, partition: u.partition, bucket: u.bucket, buckets: B,
+          inputs: u.inputs, outputs, shuffle,
+          prior: prior === null ? null : priorOf(prior, B, batchSize),
+          putBlob(name: string, bytes: Uint8Array) { blobs.set(name, bytes.slice()); },
+          attempt: 1,
+          signal: new AbortController().signal,
+          log() {},
+        };
+        const res: StageResult = await op.run(ctx);
+        const m = res.metrics ?? {};
+        instances.push({ stage: stage.name, round, partition: u.partition, bucket: u.bucket, metrics: m });
+        for (const [k, v] of Object.entries(m)) metrics[k] = (metrics[k] ?? 0) + v;
+        if (stage.iterate !== undefined) metricSum += m[stage.iterate.metric] ?? 0;
+        out.shuffles.push(shuffleRows);
+        out.blobs.push(blobs);
+      }
+      prior = out;
+      rounds[stage.name] = round;
+      if (stage.iterate === undefined || metricSum <= 0) break;
+    }
+  }
+  return { outputs: collected, metrics, instances, rounds };
+}
+
+/** Convenience for the registry's erased type. */
+export function runAny(op: AnyOperator, rawParams: unknown, opts: RunOptions): Promise<RunResult> {
+  return runOperator(op, rawParams, opts);
+}
+
+/** Sorts rows by their JSON (bytes as arrays) for order-insensitive comparison. */
+export function sortRows(rows: Row[]): Row[] {
+  const key = (r: Row): string => JSON.stringify(Object.keys(r).sort().map((k) => { const v = r[k]; return v instanceof Uint8Array ? [...v] : v; }));
+  return [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}

@@ -1,0 +1,86 @@
+/**
+ * partial-recompute (birthday inference): the birthday definition on hand-checked samples,
+ * choosePartialOrFull, and the invariant partial == full recompute, row for row (fast-check),
+ * including the fallback when no previous view exists.
+ */
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { partialRecompute, choosePartialOrFull } from '../../operators/partial-recompute.js';
+import { inferBirthday, YEAR_SECONDS } from '../../operators/lib/birthday.js';
+import { runOperator } from './harness.js';
+import type { Row } from '../../storage/types.js';
+
+const T = 1_700_000_000;
+
+describe('lib/birthday', () => {
+  it('intersects agreeing samples', () => {
+    const b = inferBirthday([{ age: 30, ts: T }, { age: 30, ts: T + 100 }, { age: 31, ts: T + YEAR_SECONDS + 50 }])!;
+    // [T−31Y+1, T−30Y] ∩ [T+100−31Y+1, T+100−30Y] ∩ [T+50−31Y+1, T+50−30Y] = [T+100−31Y+1, T−30Y]
+    assert.deepEqual(b, { birth_from: T + 100 - 31 * YEAR_SECONDS + 1, birth_to: T - 30 * YEAR_SECONDS, samples: 3, support: 3 });
+  });
+  it('picks the earliest most-supported region when samples conflict; counts duplicates once', () => {
+    const b = inferBirthday([{ age: 30, ts: T }, { age: 30, ts: T }, { age: 40, ts: T }, { age: 40, ts: T + 1 }])!;
+    assert.equal(b.samples, 3);
+    assert.equal(b.support, 2);
+    assert.deepEqual([b.birth_from, b.birth_to], [T + 1 - 41 * YEAR_SECONDS + 1, T - 40 * YEAR_SECONDS]);
+    assert.equal(inferBirthday([]), null);
+    assert.deepEqual(inferBirthday([{ age: 30, ts: T }, { age: 50, ts: T }]), inferBirthday([{ age: 50, ts: T }, { age: 30, ts: T }]));
+  });
+});
+
+describe('choosePartialOrFull', () => {
+  it('prefers partial for a small batch and full for a batch touching most persons', () => {
+    assert.equal(choosePartialOrFull(1000, 10_000_000, 1_000_000).mode, 'partial');
+    assert.equal(choosePartialOrFull(5_000_000, 10_000_000, 1_000_000).mode, 'full');
+    assert.equal(choosePartialOrFull(10, 1000, 0).mode, 'full');
+  });
+});
+
+const sample = fc.record({ person: fc.integer({ min: 0, max: 30 }).map((i) => `user:${i}`), age: fc.integer({ min: 0, max: 4 }), ts: fc.integer({ min: 0, max: 5 }).map((k) => T + k * 20_000_000) }, { noNullPrototype: true });
+
+async function view(mode: string, master: Row[], batch: Row[], previous: Row[] | null, buckets: number, parts: number): Promise<{ rows: Row[]; metrics: Record<string, number> }> {
+  const partitions: Record<string, Row[]> = {};
+  master.forEach((r, i) => { (partitions[`d${i % parts}`] ??= []).push(r); });
+  if (parts > 0 && master.length === 0) partitions.d0 = [];
+  const r = await runOperator(partialRecompute, { mode }, { inputs: [{ partitions }, { rows: batch }], previous: [previous], buckets });
+  const rows = [...r.outputs[0]!.rows].sort((a, b) => ((a.person as string) < (b.person as string) ? -1 : 1));
+  return { rows, metrics: r.metrics };
+}
+
+describe('operators/partial-recompute', () => {
+  it('partial == full recompute, row for row (fast-check)', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(sample, { maxLength: 40 }), fc.array(sample, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }),
+      async (master, batch, buckets, parts) => {
+        const old = (await view('full', master, [], null, buckets, parts)).rows;
+        const full = await view('full', master, batch, null, buckets, parts);
+        const partial = await view('partial', master, batch, old, buckets, parts);
+        assert.deepEqual(partial.rows, full.rows);
+        assert.equal(partial.metrics.fallbackFull, 0);
+        // The batch already appended to the master gives the same view (samples are a set).
+        const appended = await view('partial', [...master, ...batch], batch, old, buckets, parts);
+        assert.deepEqual(appended.rows, full.rows);
+      }), { numRuns: 80 });
+  });
+
+  it('partial recomputes only the persons with new samples and keeps the others', async () => {
+    const master = Array.from({ length: 200 }, (_, i) => ({ person: `user:${i % 50}`, age: 30, ts: T + (i % 4) * 1000 }));
+    const old = (await view('full', master, [], null, 4, 2)).rows;
+    const batch = [{ person: 'user:3', age: 31, ts: T + YEAR_SECONDS }, { person: 'user:new', age: 20, ts: T }];
+    const p = await view('partial', master, batch, old, 4, 2);
+    assert.equal(p.metrics.recomputed, 2);
+    assert.equal(p.metrics.kept, 49);
+    assert.equal(p.metrics.matched, 4);
+    assert.equal(p.metrics.fetched, 4 + p.metrics.falsePositives!);
+    assert.deepEqual(p.rows, (await view('full', master, batch, null, 4, 2)).rows);
+    const auto = await view('auto', master, batch, old, 4, 2);
+    assert.deepEqual(auto.rows, p.rows);
+  });
+
+  it('falls back to full when there is no previous view', async () => {
+    const master = [{ person: 'user:1', age: 30, ts: T }, { person: 'user:2', age: 40, ts: T }];
+    const p = await view('partial', master, [{ person: 'user:1', age: 30, ts: T + 5 }], null, 2, 1);
+    assert.equal(p.metrics.fallbackFull! > 0, true);
+    assert.deepEqual(p.rows, (await view('full', master, [{ person: 'user:1', age: 30, ts: T + 5 }], null, 2, 1)).rows);
+  });
+});

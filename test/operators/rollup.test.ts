@@ -1,0 +1,92 @@
+/**
+ * rollup through the harness against a plain reference: exact pageviews per (url, granularity,
+ * bucket) and exact distinct persons (uniques must be within the HLL bound); the equiv-component
+ * join (uniques by component person); mergeRange against exact counts over arbitrary ranges.
+ */
+import assert from 'node:assert/strict';
+import { rollup, mergeRange } from '../../operators/rollup.js';
+import { runOperator } from './harness.js';
+import { HyperLogLog } from '../../operators/lib/hll.js';
+import type { Row } from '../../storage/types.js';
+import { isDagctlError } from '../../core/errors.js';
+
+const G: Record<string, number> = { h: 3600, d: 86400, w: 604800, m: 2419200 };
+const T0 = 1_438_912_800; // the book's example hour
+
+function gen(n: number, urls: number, persons: number, seed: number): Row[] {
+  let s = seed;
+  const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+  return Array.from({ length: n }, () => ({ url: `http://site.com/p${rnd(urls)}`, person: `cookie:${rnd(persons).toString(16)}`, ts: T0 + rnd(60 * 86400) }));
+}
+
+function reference(rows: Row[], map: Map<string, string> = new Map()): Map<string, { pv: number; people: Set<string> }> {
+  const out = new Map<string, { pv: number; people: Set<string> }>();
+  for (const r of rows) {
+    for (const [g, s] of Object.entries(G)) {
+      const ts = r.ts as number;
+      const k = `${String(r.url)}|${g}|${ts - (ts % s)}`;
+      let e = out.get(k);
+      if (e === undefined) out.set(k, (e = { pv: 0, people: new Set() }));
+      e.pv++;
+      const p = r.person as string;
+      e.people.add(map.get(p) ?? p);
+    }
+  }
+  return out;
+}
+
+function within(est: number, exact: number): boolean {
+  return Math.abs(est - exact) <= Math.max(0.02 * exact, 1);
+}
+
+describe('operators/rollup', () => {
+  it('pageviews exact and uniques within 2% for every (url, granularity, bucket)', async () => {
+    const rows = gen(20_000, 5, 8000, 1);
+    const parts = { '2015-08-07': rows.slice(0, 7000), '2015-08-08': rows.slice(7000) };
+    const r = await runOperator(rollup, {}, { inputs: [{ partitions: parts }], buckets: 3, batchSize: 1000 });
+    const ref = reference(rows);
+    const view = r.outputs[0]!.rows;
+    assert.equal(view.length, ref.size);
+    for (const v of view) {
+      const e = ref.get(`${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`);
+      assert.ok(e !== undefined);
+      assert.equal(v.pageviews, e.pv);
+      assert.ok(within(v.uniques as number, e.people.size), `${String(v.granularity)} ${v.uniques} vs ${e.people.size}`);
+      assert.equal(HyperLogLog.deserialize(v.hll as Uint8Array).count(), v.uniques);
+    }
+  });
+
+  it('counts uniques by equiv component when given the components input', async () => {
+    const rows: Row[] = [
+      { url: 'http://foo.com/about', person: 'ip:11.11.11.111', ts: T0 + 5400 },
+      { url: 'http://foo.com/about', person: 'user:sally', ts: T0 + 6000 },
+      { url: 'http://foo.com/about', person: 'user:bob', ts: T0 + 6100 },
+    ];
+    const components = [{ id: 'ip:11.11.11.111', person: 'ip:11.11.11.111' }, { id: 'user:sally', person: 'ip:11.11.11.111' }];
+    const withC = await runOperator(rollup, { components: true, granularities: ['h'] }, { inputs: [{ rows }, { rows: components }], buckets: 4 });
+    assert.deepEqual(withC.outputs[0]!.rows.map((v) => [v.bucket, v.pageviews, v.uniques]), [[T0 + 3600, 3, 2]]);
+    assert.equal(withC.metrics.joined, 2);
+    const without = await runOperator(rollup, { granularities: ['h'] }, { inputs: [{ rows }] });
+    assert.deepEqual(without.outputs[0]!.rows.map((v) => [v.bucket, v.pageviews, v.uniques]), [[T0 + 3600, 3, 3]]);
+  });
+
+  it('fails with OPERATOR_INPUT_INVALID when components and the input count disagree', async () => {
+    await assert.rejects(runOperator(rollup, { components: true }, { inputs: [{ rows: gen(5, 1, 1, 2) }] }), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+  });
+
+  it('mergeRange: pageviews exact and uniques within 2% over arbitrary hour-aligned ranges', async () => {
+    const rows = gen(30_000, 1, 20_000, 9);
+    const r = await runOperator(rollup, {}, { inputs: [{ rows }], buckets: 2, batchSize: 2000 });
+    const view = r.outputs[0]!.rows;
+    const h0 = T0 - (T0 % 3600);
+    for (const [a, b] of [[0, 1], [5, 900], [0, 24 * 60], [37, 24 * 45 + 3], [100, 101]] as Array<[number, number]>) {
+      const from = h0 + a * 3600, to = h0 + b * 3600;
+      const inRange = rows.filter((x) => (x.ts as number) >= from && (x.ts as number) < to);
+      const got = mergeRange(view, from, to);
+      assert.equal(got.pageviews, inRange.length);
+      assert.ok(within(got.uniques, new Set(inRange.map((x) => x.person)).size), `[${a},${b}) ${got.uniques}`);
+      assert.ok(got.rowsMerged <= 2 * 24 + 2 * 6 + 2 * 3 + 60, `cover uses ${got.rowsMerged} rows`);
+    }
+    assert.throws(() => mergeRange(view, h0 + 1, h0 + 3600), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+  });
+});

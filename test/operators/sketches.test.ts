@@ -1,0 +1,101 @@
+/**
+ * Tests of operators/lib: MurmurHash3 x86_128 (SMHasher verification value), HyperLogLog
+ * (accuracy against exact distinct counts, serialization, merge), Bloom filter (no false
+ * negatives, measured false-positive rate near the target), union-find (vs a naive labelling).
+ */
+import assert from 'node:assert/strict';
+import { murmur3x86_128 } from '../../operators/lib/murmur3.js';
+import { HyperLogLog } from '../../operators/lib/hll.js';
+import { BloomFilter, optimalBloomSize } from '../../operators/lib/bloom.js';
+import { UnionFind } from '../../operators/lib/union-find.js';
+import { isDagctlError } from '../../core/errors.js';
+
+describe('lib/murmur3', () => {
+  it('matches the SMHasher verification value of MurmurHash3_x86_128 (0xB3ECE62A)', () => {
+    const key = new Uint8Array(256);
+    const hashes = new Uint8Array(256 * 16);
+    const out = new Uint32Array(4);
+    for (let i = 0; i < 256; i++) {
+      key[i] = i;
+      murmur3x86_128(key, i, 256 - i, out);
+      const dv = new DataView(hashes.buffer, i * 16, 16);
+      for (let w = 0; w < 4; w++) dv.setUint32(w * 4, out[w]!, true);
+    }
+    murmur3x86_128(hashes, hashes.length, 0, out);
+    assert.equal(out[0]! >>> 0, 0xb3ece62a);
+  });
+});
+
+describe('lib/hll', () => {
+  for (const n of [0, 1, 10, 100, 1000, 5000, 20_000, 40_000, 50_000]) {
+    it(`estimates ${n} distinct values within 2%`, () => {
+      const h = new HyperLogLog(14);
+      for (let i = 0; i < n; i++) {
+        h.add(`user:${i}`);
+        if (i % 3 === 0) h.add(`user:${i}`); // repeats do not count
+      }
+      const est = h.estimate();
+      assert.ok(Math.abs(est - n) <= Math.max(0.02 * n, 0.5), `n=${n} est=${est}`);
+    });
+  }
+
+  it('serializes sparse and dense sketches losslessly and deterministically', () => {
+    for (const n of [0, 50, 30_000]) {
+      const h = new HyperLogLog(12);
+      for (let i = 0; i < n; i++) h.add(`c${i}`);
+      const bytes = h.serialize();
+      const back = HyperLogLog.deserialize(bytes);
+      assert.equal(back.estimate(), h.estimate());
+      assert.deepEqual(back.serialize(), bytes);
+    }
+  });
+
+  it('merge equals the sketch of the union', () => {
+    const a = new HyperLogLog(14), b = new HyperLogLog(14), u = new HyperLogLog(14);
+    for (let i = 0; i < 8000; i++) { a.add(`x${i}`); u.add(`x${i}`); }
+    for (let i = 4000; i < 12_000; i++) { b.add(`x${i}`); u.add(`x${i}`); }
+    assert.deepEqual(a.merge(b).serialize(), u.serialize());
+  });
+
+  it('rejects corrupt bytes and mismatched precisions with stable codes', () => {
+    assert.throws(() => HyperLogLog.deserialize(new Uint8Array([1, 2, 3])), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+    assert.throws(() => new HyperLogLog(12).merge(new HyperLogLog(14)), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+    assert.throws(() => new HyperLogLog(3), (e) => isDagctlError(e, 'OPERATOR_PARAMS_INVALID'));
+  });
+});
+
+describe('lib/bloom', () => {
+  it('computes optimal m and k', () => {
+    const { m, k } = optimalBloomSize(1000, 0.01);
+    assert.equal(m, 9586);
+    assert.equal(k, 7);
+  });
+
+  it('has no false negatives and a false-positive rate near the target', () => {
+    for (const p of [0.01, 0.05]) {
+      const f = BloomFilter.forCapacity(10_000, p);
+      for (let i = 0; i < 10_000; i++) f.add(`in:${i}`);
+      for (let i = 0; i < 10_000; i++) assert.ok(f.has(`in:${i}`));
+      let fp = 0;
+      const probes = 40_000;
+      for (let i = 0; i < probes; i++) if (f.has(`out:${i}`)) fp++;
+      const rate = fp / probes;
+      assert.ok(rate > p * 0.5 && rate < p * 1.5, `p=${p} measured=${rate}`);
+      const g = BloomFilter.deserialize(f.serialize());
+      for (let i = 0; i < 100; i++) assert.equal(g.has(`out:${i}`), f.has(`out:${i}`));
+    }
+  });
+});
+
+describe('lib/union-find', () => {
+  it('labels each id with the smallest id of its component', () => {
+    const uf = new UnionFind();
+    uf.union('b', 'c');
+    uf.union('d', 'c');
+    uf.union('z', 'z');
+    uf.union('y', 'a');
+    const got: Record<string, string> = {};
+    uf.forEachComponentMin((id, min) => { got[id] = min; });
+    assert.deepEqual(got, { b: 'b', c: 'b', d: 'b', z: 'z', y: 'a', a: 'a' });
+  });
+});

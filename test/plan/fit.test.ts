@@ -1,0 +1,121 @@
+/**
+ * Calibration of T = O + P×H: non-negative least squares is optimal under its constraints (KKT),
+ * handles all-equal H, and the cost model recovers O and P within 5% from noisy synthetic history.
+ */
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { isDagctlError } from '../../core/errors.js';
+import type { AnyOperator } from '../../operators/types.js';
+import type { CostSample } from '../../scheduler/model.js';
+import { createCostModel } from '../../scheduler/plan/cost.js';
+import { fitNonNegativeLine } from '../../scheduler/plan/fit.js';
+import { mulberry32, normal } from './support/prng.js';
+
+const MIB = 1024 * 1024;
+
+function stub(name: string, driver: 'bytes' | 'rows'): AnyOperator {
+  return {
+    name, version: '1', summary: 'stub', params: z.object({}) as z.ZodType<unknown>,
+    cost: { overheadMs: 100, perUnitMs: 10, driver },
+    inputs: { min: 0, max: 1 }, outputs: { min: 0, max: 1 },
+    stages: () => [{ name: 'main', fanout: 'single' }], run: async () => ({}),
+  };
+}
+const OPS = new Map([['scan', stub('scan', 'bytes')], ['count', stub('count', 'rows')]]);
+const operators = (n: string): AnyOperator | undefined => OPS.get(n);
+
+function samples(seed: number, n: number, o: number, p: number, noise: number, opts: { operator?: string; stage?: string; rows?: boolean } = {}): CostSample[] {
+  const rand = mulberry32(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const h = 1 + rand() * 499; // MiB, or thousands of rows
+    const t = (o + p * h) * (1 + noise * normal(rand));
+    return {
+      operator: opts.operator ?? 'scan', stage: opts.stage ?? 'main',
+      inputBytes: opts.rows === true ? 0 : Math.round(h * MIB), inputRows: opts.rows === true ? Math.round(h * 1000) : 0,
+      durationMs: Math.max(0, t), setupMs: 0, at: i,
+    };
+  });
+}
+
+describe('plan: non-negative least squares', () => {
+  it('satisfies the KKT conditions on random data, including data that wants O < 0 or P < 0', () => {
+    const rand = mulberry32(7);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 2 + Math.floor(rand() * 20);
+      const slope = (rand() - 0.5) * 20, icpt = (rand() - 0.5) * 500;
+      const h = Array.from({ length: n }, () => rand() * 100);
+      const t = h.map((x) => icpt + slope * x + normal(rand) * 30);
+      const f = fitNonNegativeLine(h, t, 1);
+      assert.ok(f.overhead >= 0 && f.perUnit >= 0);
+      if (f.degenerate) continue;
+      let gO = 0, gP = 0; // gradient of ½·SSE = −Σr, −Σr·h
+      h.forEach((x, i) => {
+        const r = (t[i] as number) - f.overhead - f.perUnit * x;
+        gO -= r;
+        gP -= r * x;
+      });
+      const tol = 1e-6 * (1 + t.reduce((s, x) => s + Math.abs(x), 0) * 100);
+      if (f.overhead > 0) assert.ok(Math.abs(gO) < tol, `trial ${trial}: gO=${gO}`);
+      else assert.ok(gO > -tol, `trial ${trial}: O at bound but gO=${gO}`);
+      if (f.perUnit > 0) assert.ok(Math.abs(gP) < tol, `trial ${trial}: gP=${gP}`);
+      else assert.ok(gP > -tol, `trial ${trial}: P at bound but gP=${gP}`);
+    }
+  });
+
+  it('refits P when O is held at 0 rather than clamping the free solution', () => {
+    // Exact line t = −50 + 2h: free fit O = −50. With O = 0 the best P is Σht/Σh², not 2.
+    const h = [10, 20, 30, 40];
+    const t = h.map((x) => -50 + 2 * x);
+    const f = fitNonNegativeLine(h, t, 1);
+    const sht = h.reduce((s, x, i) => s + x * (t[i] as number), 0);
+    const shh = h.reduce((s, x) => s + x * x, 0);
+    assert.equal(f.overhead, 0);
+    assert.ok(Math.abs(f.perUnit - sht / shh) < 1e-12);
+  });
+
+  it('falls back to the prior P when every H is equal', () => {
+    const f = fitNonNegativeLine([5, 5, 5], [30, 32, 34], 4);
+    assert.equal(f.degenerate, true);
+    assert.equal(f.perUnit, 4);
+    assert.ok(Math.abs(f.overhead - 12) < 1e-9);
+    assert.equal(fitNonNegativeLine([5, 5], [10, 10], 4).overhead, 0); // mean(t − P·h) < 0 → 0
+  });
+});
+
+describe('plan: cost model', () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    it(`recovers O and P within 5% from noisy samples (seed ${seed})`, () => {
+      const O = 2000, P = 37;
+      const model = createCostModel(samples(seed, 200, O, P, 0.03), { operators });
+      const e = model.estimate('scan', 'main', 100 * MIB, 0);
+      assert.equal(e.source, 'fitted');
+      assert.equal(e.samples, 200);
+      assert.ok(Math.abs(e.overheadMs - O) / O < 0.05, `O = ${e.overheadMs}`);
+      assert.ok(Math.abs(e.workMs / 100 - P) / P < 0.05, `P = ${e.workMs / 100}`);
+      assert.ok(e.fitError !== undefined && e.fitError > 0);
+      assert.ok(e.relativeError !== undefined && e.relativeError < 0.1);
+    });
+  }
+
+  it('uses thousands of rows as H for the rows driver', () => {
+    const model = createCostModel(samples(9, 50, 300, 2, 0, { operator: 'count', rows: true }), { operators });
+    const e = model.estimate('count', 'main', 123 * MIB, 10_000);
+    assert.ok(Math.abs(e.overheadMs - 300) < 0.01 && Math.abs(e.workMs - 20) < 0.01, JSON.stringify(e));
+  });
+
+  it('uses defaults below 3 samples, then the stage fit, then the operator pool', () => {
+    const two = createCostModel(samples(1, 2, 500, 5, 0), { operators });
+    assert.deepEqual(two.estimate('scan', 'main', 2 * MIB, 0), { overheadMs: 100, workMs: 20, predictedMs: 120, source: 'default', samples: 0 });
+    const history = [...samples(2, 10, 500, 5, 0, { stage: 'map' }), ...samples(3, 10, 900, 1, 0, { stage: 'reduce' })];
+    const model = createCostModel(history, { operators });
+    const map = model.estimate('scan', 'map', 10 * MIB, 0);
+    assert.ok(Math.abs(map.overheadMs - 500) < 1e-6 && map.samples === 10);
+    const pooled = model.estimate('scan', 'publish', 10 * MIB, 0);
+    assert.equal(pooled.source, 'fitted');
+    assert.equal(pooled.samples, 20);
+  });
+
+  it('rejects unknown operators with PLAN_FAILED', () => {
+    assert.throws(() => createCostModel([], { operators }).estimate('nope', 'main', 0, 0), (e) => isDagctlError(e, 'PLAN_FAILED'));
+  });
+});
