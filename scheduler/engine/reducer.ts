@@ -266,6 +266,9 @@ function checkConvergence(index: PlanIndex, state: RunState, id: string, at: num
     sum += s.result?.metrics[p.iterateMetric] ?? 0;
   }
   if (sum > 0 || p.round >= p.rounds) return;
+  // Skip every later round first, then release only dependents outside those rounds: releasing
+  // round r+2 because round r+1 was skipped would run it.
+  const skipped = new Set<string>();
   for (let r = p.round + 1; r <= p.rounds; r++) {
     for (const g of index.rounds.get(roundKey({ task: p.task, stage: p.stage, round: r })) ?? []) {
       const s = get(state, g);
@@ -273,7 +276,14 @@ function checkConvergence(index: PlanIndex, state: RunState, id: string, at: num
       settle(state, s, 'skipped');
       s.skipReason = 'converged';
       s.finishedAt = at;
-      onDone(index, state, g, at, fx);
+      skipped.add(g);
+    }
+  }
+  for (const g of skipped) {
+    for (const d of index.dependents.get(g) ?? []) {
+      if (skipped.has(d)) continue;
+      get(state, d).pendingDeps--;
+      dispatchIfReady(index, state, d, at, fx);
     }
   }
 }

@@ -4,7 +4,7 @@
  * replay idempotence, atomic batches, listing and cost history.
  */
 import assert from 'node:assert/strict';
-import type { InstanceResult } from '../../scheduler/model.js';
+import type { InstanceResult, PlannedInstance } from '../../scheduler/model.js';
 import { applyEvents } from '../../scheduler/engine/reducer.js';
 import { indexPlan, initialState } from '../../scheduler/engine/state.js';
 import type { RunEvent } from '../../scheduler/engine/events.js';
@@ -122,6 +122,38 @@ export function runStoreConformance(name: string, factory: RunStoreFactory): voi
       assert.equal(st?.instances['a.main']?.attempts, 2);
       assert.equal(st?.instances['b.main']?.state, 'upstream_failed');
       assert.equal(st?.instances['c.main']?.state, 'succeeded');
+    });
+
+    it('iterative rounds: convergence skips every later round and releases the next stage', async () => {
+      const runId = rid('iter');
+      const dag = dagOf('iter', [noopTask('c')]);
+      const id = (r: number, b: number): string => `c.iter.r${r}.b00${b}`;
+      const mk = (round: number, bucket: number): PlannedInstance => ({
+        id: id(round, bucket), task: 'c', operator: 'noop', kind: 'work', stage: 'iter', stageIndex: 0, round, rounds: 4, iterateMetric: 'changed',
+        partition: '', bucket, buckets: 2, deps: round === 1 ? [] : [id(round - 1, 0), id(round - 1, 1)],
+        inputBytes: 0, inputRows: 0, predictedMs: 1, overheadMs: 1, workMs: 0, costSource: 'default',
+      });
+      const plan: PlannedInstance[] = [];
+      for (let r = 1; r <= 4; r++) plan.push(mk(r, 0), mk(r, 1));
+      plan.push({ ...mk(1, 0), id: 'c.final', stage: 'final', stageIndex: 1, rounds: 1, bucket: -1, deps: [id(4, 0), id(4, 1)] });
+      const rec = { ...recordOf(dag, runId), plan };
+      await store.createRun(rec, initialState(runId, dag.name, plan, 1000));
+      const index = indexPlan(plan, policiesOf(dag));
+      const shadow = initialState(runId, dag.name, plan, 1000);
+      const events: RunEvent[][] = [
+        [{ type: 'start', at: 1 }],
+        [{ type: 'succeeded', id: id(1, 0), attempt: 1, at: 2, result: okResult({ metrics: { changed: 2 } }) }],
+        [{ type: 'succeeded', id: id(1, 1), attempt: 1, at: 3, result: okResult({ metrics: { changed: 0 } }) }],
+        [{ type: 'succeeded', id: id(2, 0), attempt: 1, at: 4, result: okResult({ metrics: { changed: 0 } }) }],
+        [{ type: 'succeeded', id: id(2, 1), attempt: 1, at: 5, result: okResult({ metrics: { changed: 0 } }) }],
+        [{ type: 'succeeded', id: 'c.final', attempt: 1, at: 6, result: okResult() }],
+      ];
+      for (const batch of events) assert.deepEqual(await store.apply(runId, batch), applyEvents(index, shadow, batch));
+      const st = await store.getState(runId);
+      assert.deepEqual(st?.instances, shadow.instances);
+      assert.equal(st?.phase, 'succeeded');
+      assert.equal(st?.instances[id(3, 0)]?.skipReason, 'converged');
+      assert.equal(st?.instances[id(4, 1)]?.attempts, 0);
     });
 
     it('lists runs newest first and finds the latest', async () => {

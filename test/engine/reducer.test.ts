@@ -158,27 +158,33 @@ describe('reducer', () => {
     assert.equal(state.instances['t2.main']?.pendingDeps, 1);
   });
 
-  it('iterative rounds: a round whose metric sums to 0 skips the later rounds (converged)', () => {
+  it('iterative rounds: a round whose metric sums to 0 skips every later round (converged)', () => {
     const dag = dagOf('it', [noopTask('c')]);
-    const mk = (id: string, round: number, deps: string[], bucket: number): PlannedInstance => ({
-      id, task: 'c', operator: 'noop', kind: 'work', stage: 'iter', stageIndex: 0, round, rounds: 3, iterateMetric: 'changed',
-      partition: '', bucket, buckets: 2, deps, inputBytes: 0, inputRows: 0, predictedMs: 1, overheadMs: 1, workMs: 0, costSource: 'default',
+    const ROUNDS = 5;
+    const id = (r: number, b: number): string => `c.iter.r${r}.b00${b}`;
+    const mk = (round: number, bucket: number): PlannedInstance => ({
+      id: id(round, bucket), task: 'c', operator: 'noop', kind: 'work', stage: 'iter', stageIndex: 0, round, rounds: ROUNDS, iterateMetric: 'changed',
+      partition: '', bucket, buckets: 2, deps: round === 1 ? [] : [id(round - 1, 0), id(round - 1, 1)],
+      inputBytes: 0, inputRows: 0, predictedMs: 1, overheadMs: 1, workMs: 0, costSource: 'default',
     });
-    const plan: PlannedInstance[] = [
-      mk('c.iter.r1.b000', 1, [], 0), mk('c.iter.r1.b001', 1, [], 1),
-      mk('c.iter.r2.b000', 2, ['c.iter.r1.b000', 'c.iter.r1.b001'], 0), mk('c.iter.r2.b001', 2, ['c.iter.r1.b000', 'c.iter.r1.b001'], 1),
-      mk('c.iter.r3.b000', 3, ['c.iter.r2.b000', 'c.iter.r2.b001'], 0), mk('c.iter.r3.b001', 3, ['c.iter.r2.b000', 'c.iter.r2.b001'], 1),
-      { ...mk('c.final', 1, ['c.iter.r3.b000', 'c.iter.r3.b001'], -1), stage: 'final', rounds: 1, stageIndex: 1 },
-    ];
+    const plan: PlannedInstance[] = [];
+    for (let r = 1; r <= ROUNDS; r++) plan.push(mk(r, 0), mk(r, 1));
+    plan.push({ ...mk(1, 0), id: 'c.final', stage: 'final', stageIndex: 1, rounds: 1, bucket: -1, deps: [id(ROUNDS, 0), id(ROUNDS, 1)] });
     const { state, ev } = setup(dag, plan);
     ev({ type: 'start', at: 0 });
-    ev({ type: 'succeeded', id: 'c.iter.r1.b000', attempt: 1, at: 1, result: okResult({ metrics: { changed: 3 } }) });
-    assert.deepEqual(dispatched(ev({ type: 'succeeded', id: 'c.iter.r1.b001', attempt: 1, at: 2, result: okResult({ metrics: { changed: 0 } }) })).sort(), ['c.iter.r2.b000', 'c.iter.r2.b001']);
-    ev({ type: 'succeeded', id: 'c.iter.r2.b000', attempt: 1, at: 3, result: okResult({ metrics: { changed: 0 } }) });
-    const fx = ev({ type: 'succeeded', id: 'c.iter.r2.b001', attempt: 1, at: 4, result: okResult({ metrics: { changed: 0 } }) });
+    ev({ type: 'succeeded', id: id(1, 0), attempt: 1, at: 1, result: okResult({ metrics: { changed: 3 } }) });
+    assert.deepEqual(dispatched(ev({ type: 'succeeded', id: id(1, 1), attempt: 1, at: 2, result: okResult({ metrics: { changed: 0 } }) })).sort(), [id(2, 0), id(2, 1)]);
+    ev({ type: 'succeeded', id: id(2, 0), attempt: 1, at: 3, result: okResult({ metrics: { changed: 0 } }) });
+    const fx = ev({ type: 'succeeded', id: id(2, 1), attempt: 1, at: 4, result: okResult({ metrics: { changed: 0 } }) });
     assert.deepEqual(dispatched(fx), ['c.final']);
-    assert.equal(state.instances['c.iter.r3.b000']?.state, 'skipped');
-    assert.equal(state.instances['c.iter.r3.b000']?.skipReason, 'converged');
+    for (let r = 3; r <= ROUNDS; r++) {
+      for (const b of [0, 1]) {
+        assert.equal(state.instances[id(r, b)]?.state, 'skipped', `round ${r} ran`);
+        assert.equal(state.instances[id(r, b)]?.skipReason, 'converged');
+        assert.equal(state.instances[id(r, b)]?.attempts, 0);
+      }
+    }
+    assert.deepEqual(ev({ type: 'succeeded', id: 'c.final', attempt: 1, at: 5, result: okResult() }), [{ type: 'finished', phase: 'succeeded' }]);
   });
 
   it('reduce() does not mutate its input state', () => {
