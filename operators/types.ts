@@ -45,6 +45,8 @@ export interface InputHandle {
   readonly rows: number;
   readonly files: number;
   batches(opts?: { columns?: string[] }): AsyncIterable<Row[]>;
+  /** The Parquet schema of the input (from its first file's footer); null when it has no files. */
+  schema(): Promise<Schema | null>;
   /** Text datasets (format: text): lines, in batches. */
   lines(): AsyncIterable<string[]>;
 }
@@ -101,6 +103,10 @@ export interface StageContext<P> {
   readonly shuffle: ShuffleOutput;
   /** The previous stage (or round) of this task; null for the first stage's first round. */
   readonly prior: PriorStage | null;
+  /** Any earlier stage of this task by name (its last round, for iterative stages); null if none ran. */
+  stageOutput(name: string): PriorStage | null;
+  /** The previously published version of output i (views), available in every stage; null if none. */
+  previous(output: number): Promise<InputHandle | null>;
   /** Small named byte outputs for later stages (e.g. a Bloom filter built once). */
   putBlob(name: string, bytes: Uint8Array): void;
   /** 1-based attempt number of this instance (retries increase it). */
@@ -114,6 +120,10 @@ export interface StageResult {
   metrics?: Record<string, number>;
 }
 
+export interface StagesInfo {
+  inputs: number;
+}
+
 export interface OperatorDef<P = unknown> {
   readonly name: string;
   /** Bumped when the operator's output changes for the same input: part of every fingerprint. */
@@ -124,7 +134,8 @@ export interface OperatorDef<P = unknown> {
   /** Outputs the operator expects (e.g. normalize: [main, rejects?]); validation checks the count. */
   readonly outputs: { min: number; max: number };
   readonly inputs: { min: number; max: number };
-  stages(params: P): StageSpec[];
+  /** `info.inputs`: how many inputs the task declares (an optional second input may add stages). */
+  stages(params: P, info: StagesInfo): StageSpec[];
   run(ctx: StageContext<P>): Promise<StageResult>;
 }
 

@@ -28,6 +28,8 @@ export interface InstanceJob {
   inputs: ResolvedInput[];
   /** Outputs of the previous stage (or round) of this task, from every instance of that stage. */
   prior: CommittedOutput[];
+  /** Outputs of every earlier stage of this task by stage name (last round that ran, if iterative). */
+  stages: Record<string, CommittedOutput[]>;
   /** publish instances: the files of each output dataset to publish. */
   publish?: Array<{ dataset: string; uri: string; files: FileEntry[] }>;
   timeoutMs: number;
@@ -80,6 +82,7 @@ export class JobResolver {
       if (dp !== undefined && dp.kind === 'publish' && dp.task !== inst.task) for (const p of this.finals.get(dp.task) ?? []) out.add(p.id);
     }
     if (inst.kind === 'publish') for (const p of this.finals.get(inst.task) ?? []) out.add(p.id);
+    for (const p of this.earlierStageInstances(inst)) out.add(p.id);
     // Later stages of a task that reads produced inputs reach them through the first stage's deps.
     if (inst.kind === 'work' && inst.stageIndex > 0) {
       const task = this.task(inst.task);
@@ -89,6 +92,18 @@ export class JobResolver {
       }
     }
     return [...out];
+  }
+
+  /** Every instance of the stages before this instance's stage, in the same task. */
+  private earlierStageInstances(inst: PlannedInstance): PlannedInstance[] {
+    if (inst.kind !== 'work' || inst.stageIndex === 0) return [];
+    const out: PlannedInstance[] = [];
+    for (const [k, list] of this.stageInstances) {
+      if (!k.startsWith(`${inst.task}.`)) continue;
+      const first = list[0];
+      if (first !== undefined && first.task === inst.task && first.stageIndex < inst.stageIndex) out.push(...list);
+    }
+    return out;
   }
 
   private task(name: string): TaskSpec {
@@ -106,6 +121,7 @@ export class JobResolver {
       attempt,
       inputs: [],
       prior: [],
+      stages: {},
       timeoutMs: task.timeoutMs,
       force: this.record.options.force || this.forced.has(inst.task),
     };
@@ -139,6 +155,18 @@ export class JobResolver {
           job.prior = outputsOf(all.filter((p) => p.round === r).map((p) => p.id)).filter((o) => o.dataset.startsWith('stage:'));
         }
       }
+    }
+
+    // Earlier stages by name; for iterative ones, the last round that produced outputs.
+    const byStage = new Map<string, PlannedInstance[]>();
+    for (const p of this.earlierStageInstances(inst)) byStage.set(p.stage, [...(byStage.get(p.stage) ?? []), p]);
+    for (const [stage, list] of byStage) {
+      const maxRound = Math.max(...list.map((p) => p.round));
+      let outs: CommittedOutput[] = [];
+      for (let r = maxRound; r >= 1 && outs.length === 0; r--) {
+        outs = outputsOf(list.filter((p) => p.round === r).map((p) => p.id)).filter((o) => o.dataset.startsWith('stage:'));
+      }
+      job.stages[stage] = outs;
     }
 
     task.inputs.forEach((name, i) => {

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { DagctlError, isDagctlError } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
 import { requireOperator } from '../operators/registry.js';
-import type { StageContext, StageSpec } from '../operators/types.js';
+import type { InputHandle, StageContext, StageSpec } from '../operators/types.js';
 import { NON_RETRYABLE_CODES } from '../scheduler/engine/events.js';
 import type { InstanceJob } from '../scheduler/jobs.js';
 import type { CommittedOutput, InstanceResult, PlannedInstance } from '../scheduler/model.js';
@@ -61,7 +61,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const parsed = op.params.safeParse(task.params);
   if (!parsed.success) throw new DagctlError('OPERATOR_PARAMS_INVALID', `task ${task.name}: ${parsed.error.message}`);
   const params = parsed.data;
-  const stages = op.stages(params);
+  const stages = op.stages(params, { inputs: task.inputs.length });
   const stage = stages[inst.stageIndex];
   if (stage === undefined) throw new DagctlError('INTERNAL', `operator ${op.name} has no stage ${inst.stageIndex}`);
   const isLast = inst.stageIndex === stages.length - 1;
@@ -78,6 +78,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     params,
     inputs: job.inputs.map((i) => ({ d: i.dataset, f: i.files.map(fileIdentity) })),
     prior: job.prior.map((o) => o.files.map(fileIdentity)),
+    stages: Object.entries(job.stages ?? {}).map(([k, outs]) => [k, outs.map((o) => o.files.map(fileIdentity))]),
   });
 
   const hasOutputs = writesOutputs && task.outputs.length > 0;
@@ -98,25 +99,29 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const salt = job.instanceId;
 
   const inputs = job.inputs.map((i) => inputHandle(i.dataset, i.uri, i.files, codec, counters, now));
+  // The version published before this run started: later versions are this run's own.
+  const previous = async (i: number): Promise<InputHandle | null> => {
+    const name = task.outputs[i];
+    const ds = name === undefined ? undefined : record.dag.datasets[name];
+    if (name === undefined || ds === undefined) return null;
+    const cur = await readCurrent(await storeFor(ds.uri));
+    if (cur === null || cur.pointer.version === record.runId) return null;
+    return inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
+  };
   const outputs: OutputBinding[] = [];
   if (writesOutputs) {
-    for (const name of task.outputs) {
+    for (const [i, name] of task.outputs.entries()) {
       const ds = record.dag.datasets[name];
       if (ds === undefined) throw new DagctlError('DATASET_NOT_FOUND', `no dataset ${name}`);
       const folder = ds.partitionBy === 'date' && isDate(inst.partition) ? dateFolder(inst.partition) : inst.bucket >= 0 ? bucketFolder(inst.bucket) : '';
       const store = await storeFor(ds.uri);
-      outputs.push(
-        new OutputBinding(name, ds.uri, store, codec, folder, `${salt}|${name}`, counters, async () => {
-          const cur = await readCurrent(store);
-          return cur === null ? null : inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
-        }),
-      );
+      outputs.push(new OutputBinding(name, ds.uri, store, codec, folder, `${salt}|${name}`, counters, () => previous(i)));
     }
   }
   const workStore = needsWork ? await storeFor(work) : null;
   const shuffle = new ShuffleBinding(inst.buckets, workStore ?? (await storeFor(work)), codec, `${stage.name}/r${inst.round}/`, salt);
   const blobs: Record<string, string> = {};
-  const blobCache = await loadPriorBlobs(job.prior);
+  const blobCache = await loadPriorBlobs([...job.prior, ...Object.values(job.stages ?? {}).flat()]);
   const ctx: StageContext<unknown> = {
     params,
     stage,
@@ -129,6 +134,11 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     outputs,
     shuffle,
     prior: job.prior.length > 0 || inst.stageIndex > 0 || inst.round > 1 ? priorStage(job.prior, codec, counters, now, blobCache) : null,
+    stageOutput(name) {
+      const outs = job.stages?.[name];
+      return outs === undefined ? null : priorStage(outs, codec, counters, now, blobCache);
+    },
+    previous,
     putBlob(name, bytes) {
       blobs[name] = Buffer.from(bytes).toString('base64');
     },

@@ -18,7 +18,7 @@ export const operatorsCommand: CommandDef = {
       if (op === undefined) return { name: n, error: 'unknown operator' };
       let stages: unknown = null;
       try {
-        stages = op.stages(op.params.parse({}));
+        stages = op.stages(op.params.parse({}), { inputs: op.inputs.min });
       } catch {
         stages = 'depends on params';
       }

@@ -108,7 +108,7 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
   for (const task of taskOrder(dag)) {
     const op = requireOperator(task.operator);
     const params = op.params.parse(task.params);
-    const stages = op.stages(params);
+    const stages = op.stages(params, { inputs: task.inputs.length });
     if (stages.length === 0) throw new DagctlError('PLAN_FAILED', `operator ${op.name} declares no stages`);
 
     // Extra edges every first-stage instance carries: dependsOn, and non-primary inputs.

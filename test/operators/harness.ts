@@ -51,9 +51,23 @@ function approxBytes(rows: Row[]): number {
   return n;
 }
 
-export function memInput(name: string, rows: Row[], batchSize: number, lines: string[] = []): InputHandle {
+/** Column types as the in-memory rows suggest them (the harness has no Parquet footer to read). */
+function inferSchema(rows: Row[]): Schema | null {
+  const first = rows[0];
+  if (first === undefined) return null;
+  return Object.entries(first).map(([name, v]) => ({
+    name,
+    type: v instanceof Uint8Array ? 'bytes' : typeof v === 'number' ? (Number.isInteger(v) ? 'int64' : 'double') : typeof v === 'boolean' ? 'boolean' : 'string',
+    nullable: true,
+  }));
+}
+
+export function memInput(name: string, rows: Row[], batchSize: number, lines: string[] = [], schema?: Schema): InputHandle {
   return {
     name,
+    async schema(): Promise<Schema | null> {
+      return schema ?? inferSchema(rows);
+    },
     bytes: approxBytes(rows) + lines.reduce((a, l) => a + l.length + 1, 0),
     rows: rows.length + lines.length,
     files: 1,
@@ -129,8 +143,13 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
   const instances: InstanceRecord[] = [];
   const metrics: Record<string, number> = {};
   const rounds: Record<string, number> = {};
-  const stages: StageSpec[] = op.stages(params);
+  const stages: StageSpec[] = op.stages(params, { inputs: opts.inputs.length });
   let prior: StageOutput | null = null;
+  const byStage = new Map<string, StageOutput>();
+  const previousOf = async (i: number): Promise<InputHandle | null> => {
+    const prev = opts.previous?.[i];
+    return prev === null || prev === undefined ? null : memInput(`previous-${i}`, prev, batchSize);
+  };
   for (let si = 0; si < stages.length; si++) {
     const stage = stages[si]!;
     const maxRounds = stage.iterate?.maxRounds ?? 1;
@@ -186,10 +205,7 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
                     },
                   };
                 },
-                async previous() {
-                  const prev = opts.previous?.[i];
-                  return prev === null || prev === undefined ? null : memInput(`previous-${i}`, prev, batchSize);
-                },
+                previous: () => previousOf(i),
               };
             })
           : [];
@@ -197,6 +213,11 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
           params, stage, stageIndex: si, round, partition: u.partition, bucket: u.bucket, buckets: B,
           inputs: u.inputs, outputs, shuffle,
           prior: prior === null ? null : priorOf(prior, B, batchSize),
+          stageOutput(name: string) {
+            const o = byStage.get(name);
+            return o === undefined ? null : priorOf(o, B, batchSize);
+          },
+          previous: previousOf,
           putBlob(name: string, bytes: Uint8Array) { blobs.set(name, bytes.slice()); },
           attempt: 1,
           signal: new AbortController().signal,
@@ -211,6 +232,7 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
         out.blobs.push(blobs);
       }
       prior = out;
+      byStage.set(stage.name, out);
       rounds[stage.name] = round;
       if (stage.iterate === undefined || metricSum <= 0) break;
     }

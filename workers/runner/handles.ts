@@ -31,11 +31,21 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
     if (counters.firstReadAt === 0) counters.firstReadAt = now();
     counters.rowsIn += n;
   };
+  let schemaMemo: Promise<Schema | null> | null = null;
   return {
     name,
     bytes,
     rows,
     files: files.length,
+    schema() {
+      schemaMemo ??= (async () => {
+        const first = files[0];
+        if (first === undefined) return null;
+        const store = await storeFor(uri);
+        return codec.readSchema(await store.get(first.path));
+      })();
+      return schemaMemo;
+    },
     async *batches(opts) {
       if (files.length === 0) return;
       const store = await storeFor(uri);
