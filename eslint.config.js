@@ -13,4 +13,6 @@ export default tseslint.config(
     },
   },
   { files: ['eslint.config.js'], rules: { 'no-restricted-syntax': 'off' } },
+  // CommonJS on purpose: mocha loads custom reporters with require().
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly' } }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );
