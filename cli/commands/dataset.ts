@@ -2,9 +2,10 @@
  * `dagctl dataset ls|current|vacuum URI` — Inspect datasets and vacuum old view versions.
  *   ls URI [--from D] [--to D] [--text]      data files of a source dataset (date-pruned when a range is given)
  *   current URI                              the published version (_CURRENT) and its manifest summary
- *   vacuum URI [--keep N] [--older-than-hours H] [--dry-run]
+ *   vacuum URI [--keep N] [--older-than D] [--dry-run]
  * All take --json.
  */
+import { parseDuration } from '../../core/duration.js';
 import { DagctlError } from '../../core/errors.js';
 import { readCurrent } from '../../storage/dataset/publish.js';
 import { listSource, type ListSourceOptions } from '../../storage/dataset/source.js';
@@ -14,7 +15,7 @@ import { flag, str, writeJson, type CommandDef } from '../command.js';
 
 const USAGE = `dagctl dataset ls URI [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--text] [--json]
 dagctl dataset current URI [--json]
-dagctl dataset vacuum URI [--keep N] [--older-than-hours H] [--dry-run] [--json]`;
+dagctl dataset vacuum URI [--keep N] [--older-than D] [--dry-run] [--json]`;
 
 export const datasetCommand: CommandDef = {
   name: 'dataset',
@@ -25,7 +26,7 @@ export const datasetCommand: CommandDef = {
     to: { type: 'string' },
     text: { type: 'boolean' },
     keep: { type: 'string' },
-    'older-than-hours': { type: 'string' },
+    'older-than': { type: 'string' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
   },
@@ -67,10 +68,10 @@ export const datasetCommand: CommandDef = {
       case 'vacuum': {
         const store = await openObjectStore(uri, { baseDir: io.cwd });
         const keep = Number(str(args, 'keep') ?? '2');
-        const hours = Number(str(args, 'older-than-hours') ?? '24');
+        const olderThanMs = parseDuration(str(args, 'older-than') ?? '24h');
         if (!Number.isInteger(keep) || keep < 1) throw new DagctlError('USAGE', '--keep must be a positive integer');
-        if (!Number.isFinite(hours) || hours < 0) throw new DagctlError('USAGE', '--older-than-hours must be a non-negative number');
-        const report = await vacuum(store, { keepVersions: keep, olderThanMs: hours * 3_600_000, dryRun: flag(args, 'dry-run'), log: json ? undefined : (l) => io.stderr.write(`${l}\n`) });
+        if (olderThanMs === null || olderThanMs < 0) throw new DagctlError('USAGE', '--older-than expects a duration such as 12h or 7d');
+        const report = await vacuum(store, { keepVersions: keep, olderThanMs, dryRun: flag(args, 'dry-run'), log: json ? undefined : (l) => io.stderr.write(`${l}\n`) });
         if (json) writeJson(io, report);
         else io.stdout.write(`${report.dryRun ? 'would delete' : 'deleted'} ${report.deletedVersions.length} versions, ${report.deletedMarkers.length} markers, ${report.deletedFiles.length} files; kept ${report.keptVersions.join(', ')}\n`);
         return 0;
