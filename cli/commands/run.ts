@@ -13,6 +13,7 @@ import { formatIssue } from '../../spec/format-issues.js';
 import { createRunRecord, newRunId } from '../../scheduler/create-run.js';
 import { driveRun } from '../../scheduler/driver.js';
 import { loadPlanningContext } from '../../scheduler/plan/context.js';
+import type { RunState } from '../../scheduler/engine/state.js';
 import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
 import { buildStatus } from '../../scheduler/status-view.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
@@ -100,16 +101,21 @@ dagctl run FILE --redis URL [--detach]
         makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, { concurrency: threads }),
         onProgress: (s) => progress?.update(s),
       });
-      progress?.finish(final);
-      const view = buildStatus(record, final, Date.now());
-      if (json) writeJson(io, view);
-      else io.stdout.write('\n' + renderStatus(view));
-      return final.phase === 'succeeded' ? 0 : 1;
+      return report(io, record, final, progress, json);
     } finally {
       await store.close();
     }
   },
 };
+
+/** Prints the final status (table or JSON); the exit code says whether the run succeeded. */
+function report(io: CliIO, record: RunRecord, final: RunState, progress: ProgressReporter | null, json: boolean): number {
+  progress?.finish(final);
+  const view = buildStatus(record, final, Date.now());
+  if (json) writeJson(io, view);
+  else io.stdout.write('\n' + renderStatus(view));
+  return final.phase === 'succeeded' ? 0 : 1;
+}
 
 function parseConcurrency(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -120,7 +126,7 @@ function parseConcurrency(v: string | undefined): number | undefined {
 
 interface DistributedModule {
   submitRun(store: RunStore, record: RunRecord, redisUrl: string): Promise<void>;
-  followRun(store: RunStore, record: RunRecord, onUpdate: (s: import('../../scheduler/engine/state.js').RunState) => void, signal: AbortSignal): Promise<import('../../scheduler/engine/state.js').RunState>;
+  followRun(store: RunStore, record: RunRecord, onUpdate: (s: RunState) => void, signal: AbortSignal): Promise<RunState>;
 }
 
 async function submitDistributed(io: CliIO, store: RunStore, record: RunRecord, redisUrl: string, detach: boolean, json: boolean): Promise<number> {
@@ -134,11 +140,7 @@ async function submitDistributed(io: CliIO, store: RunStore, record: RunRecord, 
     }
     const progress = json ? null : new ProgressReporter(io, record, 1);
     const final = await mod.followRun(store, record, (s) => progress?.update(s), io.interrupted);
-    progress?.finish(final);
-    const view = buildStatus(record, final, Date.now());
-    if (json) writeJson(io, view);
-    else io.stdout.write('\n' + renderStatus(view));
-    return final.phase === 'succeeded' ? 0 : 1;
+    return report(io, record, final, progress, json);
   } finally {
     await store.close();
   }

@@ -1,0 +1,116 @@
+/**
+ * Every Redis key dagctl uses, built here and nowhere else.
+ *
+ * All keys of one run share the hash tag `{runId}`, so the run's Lua scripts touch a single slot
+ * and work on Redis Cluster. The few global keys (run index, cost history, active runs) are only
+ * ever touched by single commands, never inside a run's script.
+ *
+ * Run keys (prefix `dagctl:run:{R}:`):
+ *   record   string  the RunRecord JSON (immutable)
+ *   meta     hash    dag, phase, createdAt, startedAt, finishedAt, cancelRequested (0/1), seq, total
+ *   cnt      hash    instance state → count (summaries and the O(1) "is the run done" check)
+ *   st       hash    instance id → status JSON (InstanceStatus + pendingDeps, without `result`)
+ *   res      hash    instance id → InstanceResult JSON exactly as the client sent it
+ *   plan     hash    instance id → static plan entry JSON {i, t, dn, r, n, m?, k?}
+ *   order    list    instance ids in plan order
+ *   rounds   hash    `<task>.<stage>.r<round>` → JSON array of instance ids (iterative stages)
+ *   policy   hash    task → RetryPolicy JSON
+ *   backoff  zset    ids waiting out a retry backoff (score = plan order, for deterministic ticks)
+ *   active   set     ids in state queued or running (what the sweeper checks against BullMQ)
+ *   sweep    string  the sweeper's short lease (one sweeper per run per interval)
+ *
+ * Precondition: run ids match [A-Za-z0-9._-]+ (no braces, no ':'), checked by runKeys().
+ */
+import { DagctlError } from '../../core/errors.js';
+
+export const KEY_PREFIX = 'dagctl';
+
+/** Prefix of BullMQ's own keys. Queue names are wrapped in a hash tag (see queueName). */
+export const BULL_PREFIX = `${KEY_PREFIX}:bull`;
+
+export interface RunKeys {
+  record: string;
+  meta: string;
+  cnt: string;
+  st: string;
+  res: string;
+  plan: string;
+  order: string;
+  rounds: string;
+  policy: string;
+  backoff: string;
+  active: string;
+  sweep: string;
+}
+
+const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
+
+export function assertRunId(runId: string): void {
+  if (!RUN_ID.test(runId)) throw new DagctlError('RUN_NOT_FOUND', `invalid run id "${runId}"`);
+}
+
+export function runKeys(runId: string): RunKeys {
+  assertRunId(runId);
+  const base = `${KEY_PREFIX}:run:{${runId}}:`;
+  return {
+    record: `${base}record`,
+    meta: `${base}meta`,
+    cnt: `${base}cnt`,
+    st: `${base}st`,
+    res: `${base}res`,
+    plan: `${base}plan`,
+    order: `${base}order`,
+    rounds: `${base}rounds`,
+    policy: `${base}policy`,
+    backoff: `${base}backoff`,
+    active: `${base}active`,
+    sweep: `${base}sweep`,
+  };
+}
+
+/** The KEYS array of the apply script, in its header's order. */
+export function applyScriptKeys(k: RunKeys): string[] {
+  return [k.meta, k.cnt, k.st, k.res, k.plan, k.order, k.rounds, k.policy, k.backoff, k.active];
+}
+
+/** The KEYS array of the create script, in its header's order. */
+export function createScriptKeys(k: RunKeys): string[] {
+  return [k.record, k.meta, k.cnt, k.st, k.res, k.plan, k.order, k.rounds, k.policy, k.backoff, k.active];
+}
+
+/** Global: every run, score = createdAt. */
+export const RUNS_INDEX = `${KEY_PREFIX}:runs`;
+
+/** Global: the runs of one DAG, score = createdAt. */
+export function runsOfDagKey(dag: string): string {
+  return `${KEY_PREFIX}:runs:dag:${dag}`;
+}
+
+/** Global: runs not finished yet (what sweepers look at). */
+export const ACTIVE_RUNS = `${KEY_PREFIX}:active-runs`;
+
+/** Global: cost samples (JSON list), all operators and per operator. */
+export const HISTORY = `${KEY_PREFIX}:history`;
+export function historyOfKey(operator: string): string {
+  return `${KEY_PREFIX}:history:op:${operator}`;
+}
+
+/**
+ * BullMQ queue name for a dagctl queue. The hash tag keeps all of one queue's BullMQ keys in one
+ * Cluster slot (BullMQ's scripts need that); the name has no ':' (BullMQ forbids it).
+ */
+export function queueName(queue: string): string {
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(queue)) throw new DagctlError('QUEUE_FAILED', `invalid queue name "${queue}"`);
+  return `{dagctl-${queue}}`;
+}
+
+export const DEFAULT_QUEUE = 'default';
+
+/**
+ * Deterministic BullMQ job id of one attempt: `<runId>.<instanceId>.a<attempt>`, with every ':'
+ * (and anything else BullMQ or Redis might mind) replaced. Equal inputs give equal ids, so
+ * re-enqueueing an attempt is a no-op while its job exists.
+ */
+export function jobId(runId: string, instanceId: string, attempt: number): string {
+  return `${runId}.${instanceId}.a${attempt}`.replace(/[^A-Za-z0-9._=-]/g, '_');
+}

@@ -1,0 +1,308 @@
+/**
+ * RedisRunStore: the RunStore of distributed runs. Run state lives in Redis (layout in keys.ts,
+ * every key of a run under the hash tag {runId}); events are applied by the apply Lua script,
+ * the reducer's twin, so any number of processes (workers, the submitting CLI, `dagctl cancel`)
+ * can apply events to the same run concurrently and each gets the effects of its own batch.
+ *
+ * Besides the RunStore port it offers the reads the BullMQ dispatcher and sweeper need, each in
+ * one round trip: statuses of a set of instances (JobResolver.needs), the active (queued/running)
+ * instances, and the runs not finished yet.
+ *
+ * Preconditions: Redis ≥ 6.2 with Lua; the connection is owned by the caller when passed in
+ * (close() then leaves it open), else by the store.
+ */
+import type { Redis } from 'ioredis';
+import { DagctlError, errorMessage } from '../../core/errors.js';
+import type { CostSample, InstanceResult, InstanceStatus } from '../model.js';
+import { NON_RETRYABLE_CODES, type Effect, type RunEvent } from '../engine/events.js';
+import { indexPlan, type RunState } from '../engine/state.js';
+import { type RunRecord, type RunStore, type RunSummary } from '../ports.js';
+import { policiesOf } from '../stores/policies.js';
+import { ACTIVE_RUNS, HISTORY, RUNS_INDEX, applyScriptKeys, createScriptKeys, historyOfKey, runKeys, runsOfDagKey } from './keys.js';
+import { LuaScript } from './script.js';
+import { APPLY_LUA } from './lua/apply.js';
+import { CREATE_LUA } from './lua/create.js';
+
+const applyScript = new LuaScript('apply', APPLY_LUA);
+const createScript = new LuaScript('create', CREATE_LUA);
+const NON_RETRYABLE_ARG = [...NON_RETRYABLE_CODES].join(',');
+const STATES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'upstream_failed', 'skipped', 'cancelled'] as const;
+/** Cost history is a capped list: calibration only needs recent samples. */
+const HISTORY_CAP = 100_000;
+
+export type Status = InstanceStatus & { pendingDeps: number };
+
+export interface RunMeta {
+  runId: string;
+  dag: string;
+  phase: RunState['phase'];
+  cancelRequested: boolean;
+  createdAt: number;
+}
+
+export class RedisRunStore implements RunStore {
+  constructor(
+    readonly redis: Redis,
+    private readonly ownsConnection = false,
+  ) {}
+
+  async createRun(record: RunRecord, state: RunState): Promise<void> {
+    const k = runKeys(record.runId);
+    const index = indexPlan(record.plan, policiesOf(record.dag));
+    const argv: string[] = [JSON.stringify(record)];
+    const meta: string[] = ['dag', state.dag, 'phase', state.phase, 'createdAt', String(record.createdAt), 'cancelRequested', state.cancelRequested ? '1' : '0', 'seq', String(state.seq)];
+    if (state.startedAt !== undefined) meta.push('startedAt', String(state.startedAt));
+    if (state.finishedAt !== undefined) meta.push('finishedAt', String(state.finishedAt));
+    argv.push(JSON.stringify(meta), String(record.plan.length));
+    for (const [i, p] of record.plan.entries()) {
+      const s = state.instances[p.id] ?? { state: 'pending', attempts: 0, pendingDeps: p.deps.length };
+      const { result, ...status } = s;
+      const entry: Record<string, unknown> = { i, t: p.task, d: p.deps, dn: index.dependents.get(p.id) ?? [], r: p.round, n: p.rounds };
+      if (p.iterateMetric !== undefined) entry.m = p.iterateMetric;
+      if (p.rounds > 1) entry.b = `${p.task}.${p.stage}`;
+      argv.push(p.id, s.state, JSON.stringify(status), JSON.stringify(entry), result === undefined ? '' : JSON.stringify(result), s.notBefore !== undefined ? '1' : '');
+    }
+    argv.push(String(index.rounds.size));
+    for (const [key, ids] of index.rounds) argv.push(key, JSON.stringify(ids));
+    const policies = Object.entries(index.policies);
+    argv.push(String(policies.length));
+    for (const [task, pol] of policies) argv.push(task, JSON.stringify(pol));
+    try {
+      await createScript.run(this.redis, createScriptKeys(k), argv);
+    } catch (e) {
+      if (errorMessage(e).includes('RUN_EXISTS')) throw new DagctlError('RUN_STATE_INVALID', `run ${record.runId} exists`);
+      throw storeError(e, `cannot create run ${record.runId}`);
+    }
+    // Global indexes: separate commands (another slot on Cluster). A crash here leaves a run that
+    // is complete but unlisted; createRun is not retried with the same id, so that is acceptable.
+    await this.redis
+      .multi()
+      .zadd(RUNS_INDEX, record.createdAt, record.runId)
+      .zadd(runsOfDagKey(record.dag.name), record.createdAt, record.runId)
+      .sadd(ACTIVE_RUNS, record.runId)
+      .exec();
+  }
+
+  async getRecord(runId: string): Promise<RunRecord | null> {
+    const text = await this.redis.get(runKeys(runId).record).catch((e: unknown) => {
+      throw storeError(e, `cannot read run ${runId}`);
+    });
+    return text === null ? null : (JSON.parse(text) as RunRecord);
+  }
+
+  async getState(runId: string): Promise<RunState | null> {
+    const k = runKeys(runId);
+    const out = await this.redis.multi().hgetall(k.meta).lrange(k.order, 0, -1).hgetall(k.st).hgetall(k.res).exec();
+    if (out === null) throw new DagctlError('REDIS_UNAVAILABLE', `cannot read run ${runId}: transaction aborted`);
+    const [meta, order, st, res] = out.map(([err, v]) => {
+      if (err) throw storeError(err, `cannot read run ${runId}`);
+      return v;
+    }) as [Record<string, string>, string[], Record<string, string>, Record<string, string>];
+    if (meta.phase === undefined) return null;
+    const instances: RunState['instances'] = {};
+    for (const id of order) {
+      const raw = st[id];
+      if (raw === undefined) continue;
+      instances[id] = decodeStatus(raw, res[id]);
+    }
+    const state: RunState = {
+      runId,
+      dag: meta.dag ?? '',
+      phase: meta.phase as RunState['phase'],
+      createdAt: Number(meta.createdAt),
+      cancelRequested: meta.cancelRequested === '1',
+      seq: Number(meta.seq ?? 0),
+      instances,
+    };
+    if (meta.startedAt !== undefined) state.startedAt = Number(meta.startedAt);
+    if (meta.finishedAt !== undefined) state.finishedAt = Number(meta.finishedAt);
+    return state;
+  }
+
+  async apply(runId: string, events: RunEvent[]): Promise<Effect[]> {
+    if (events.length === 0) return [];
+    return (await this.applyAndView(runId, events, '')).effects;
+  }
+
+  /**
+   * Applies the events and returns, from the same atomic step, the run's phase and cancel flag and
+   * the status of `viewId` (a worker's `started` and its "may I run this attempt?" in one trip).
+   */
+  async applyAndView(runId: string, events: RunEvent[], viewId: string): Promise<{ effects: Effect[]; phase: RunState['phase']; cancelRequested: boolean; status: Status | null }> {
+    const k = runKeys(runId);
+    const wire = events.map(encodeEvent);
+    let reply: unknown;
+    try {
+      reply = await applyScript.run(this.redis, applyScriptKeys(k), [JSON.stringify(wire), NON_RETRYABLE_ARG, viewId]);
+    } catch (e) {
+      if (errorMessage(e).includes('RUN_NOT_FOUND')) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId}`);
+      throw storeError(e, `cannot apply events to run ${runId}`);
+    }
+    const [dispatch, abort, wake, finished, phase, cancel, view] = reply as [string[], string[], string, string, string, string, string];
+    const fx: Effect[] = [];
+    if (dispatch.length > 0) fx.push({ type: 'dispatch', ids: dispatch });
+    if (abort.length > 0) fx.push({ type: 'abort', ids: abort });
+    if (wake !== '') fx.push({ type: 'wake', at: Number(wake) });
+    if (finished !== '') {
+      fx.push({ type: 'finished', phase: finished as RunState['phase'] });
+      await this.redis.srem(ACTIVE_RUNS, runId);
+    } else if (events.some((e) => e.type === 'reset' || e.type === 'recover' || e.type === 'start')) {
+      await this.redis.sadd(ACTIVE_RUNS, runId);
+    }
+    return { effects: fx, phase: phase as RunState['phase'], cancelRequested: cancel === '1', status: view === '' ? null : decodeStatus(view, undefined) };
+  }
+
+  async listRuns(opts: { dag?: string; limit?: number } = {}): Promise<RunSummary[]> {
+    const key = opts.dag === undefined ? RUNS_INDEX : runsOfDagKey(opts.dag);
+    const ids = await this.redis.zrevrange(key, 0, opts.limit === undefined ? -1 : opts.limit - 1);
+    if (ids.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const id of ids) p.hgetall(runKeys(id).meta).hgetall(runKeys(id).cnt);
+    const out = (await p.exec()) ?? [];
+    const list: RunSummary[] = [];
+    ids.forEach((runId, i) => {
+      const meta = out[2 * i]?.[1] as Record<string, string> | undefined;
+      const cnt = out[2 * i + 1]?.[1] as Record<string, string> | undefined;
+      if (meta?.phase === undefined || cnt === undefined) return;
+      list.push(summaryOf(runId, meta, cnt));
+    });
+    return list;
+  }
+
+  async latestRunId(dag?: string): Promise<string | null> {
+    const [id] = await this.redis.zrevrange(dag === undefined ? RUNS_INDEX : runsOfDagKey(dag), 0, 0);
+    return id ?? null;
+  }
+
+  async appendSamples(samples: CostSample[]): Promise<void> {
+    if (samples.length === 0) return;
+    const m = this.redis.multi();
+    m.rpush(HISTORY, ...samples.map((s) => JSON.stringify(s))).ltrim(HISTORY, -HISTORY_CAP, -1);
+    const byOp = new Map<string, string[]>();
+    for (const s of samples) byOp.set(s.operator, [...(byOp.get(s.operator) ?? []), JSON.stringify(s)]);
+    for (const [op, list] of byOp) m.rpush(historyOfKey(op), ...list).ltrim(historyOfKey(op), -HISTORY_CAP, -1);
+    await m.exec();
+  }
+
+  async history(opts: { operator?: string; limit?: number } = {}): Promise<CostSample[]> {
+    const key = opts.operator === undefined ? HISTORY : historyOfKey(opts.operator);
+    const list = await this.redis.lrange(key, opts.limit === undefined ? 0 : -opts.limit, -1);
+    return list.map((s) => JSON.parse(s) as CostSample);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsConnection) await this.redis.quit().catch(() => undefined);
+  }
+
+  // ---- beyond the port: what dispatch, sweeping and the CLI need ----
+
+  /** Statuses (with results) of the given instances, in one round trip. */
+  async statuses(runId: string, ids: readonly string[]): Promise<Map<string, Status>> {
+    const out = new Map<string, Status>();
+    if (ids.length === 0) return out;
+    const k = runKeys(runId);
+    const r = await this.redis.multi().hmget(k.st, ...ids).hmget(k.res, ...ids).exec();
+    const st = (r?.[0]?.[1] ?? []) as Array<string | null>;
+    const res = (r?.[1]?.[1] ?? []) as Array<string | null>;
+    ids.forEach((id, i) => {
+      const raw = st[i];
+      if (raw !== null && raw !== undefined) out.set(id, decodeStatus(raw, res[i] ?? undefined));
+    });
+    return out;
+  }
+
+  /** Phase and cancel flag of a run, or null. */
+  async meta(runId: string): Promise<RunMeta | null> {
+    const [dag, phase, cancel, createdAt] = await this.redis.hmget(runKeys(runId).meta, 'dag', 'phase', 'cancelRequested', 'createdAt');
+    if (phase === null || phase === undefined) return null;
+    return { runId, dag: dag ?? '', phase: phase as RunState['phase'], cancelRequested: cancel === '1', createdAt: Number(createdAt) };
+  }
+
+  /** Instances in state queued or running, with their statuses (no results). */
+  async activeInstances(runId: string): Promise<Map<string, Status>> {
+    const k = runKeys(runId);
+    const ids = await this.redis.smembers(k.active);
+    const out = new Map<string, Status>();
+    if (ids.length === 0) return out;
+    const raw = await this.redis.hmget(k.st, ...ids);
+    ids.forEach((id, i) => {
+      const s = raw[i];
+      if (s !== null && s !== undefined) out.set(id, decodeStatus(s, undefined));
+    });
+    return out;
+  }
+
+  /** Whether any instance waits out a retry backoff (the sweeper then fires `tick`). */
+  async hasBackoff(runId: string): Promise<boolean> {
+    return (await this.redis.zcard(runKeys(runId).backoff)) > 0;
+  }
+
+  /** Runs not finished yet. */
+  async activeRuns(): Promise<string[]> {
+    return this.redis.smembers(ACTIVE_RUNS);
+  }
+
+  /** The run's sequence number (count of applied events), or null: a cheap "did it change?". */
+  async seq(runId: string): Promise<number | null> {
+    const v = await this.redis.hget(runKeys(runId).meta, 'seq');
+    return v === null ? null : Number(v);
+  }
+
+  /** Drops a finished (or vanished) run from the active-runs set. */
+  async forgetActive(runId: string): Promise<void> {
+    await this.redis.srem(ACTIVE_RUNS, runId);
+  }
+
+  /** What a worker checks before running an attempt, in one round trip: run meta + the status. */
+  async attemptView(runId: string, id: string): Promise<{ meta: RunMeta | null; status: Status | null }> {
+    const k = runKeys(runId);
+    const r = await this.redis.multi().hmget(k.meta, 'dag', 'phase', 'cancelRequested', 'createdAt').hget(k.st, id).exec();
+    const [dag, phase, cancel, createdAt] = (r?.[0]?.[1] ?? []) as Array<string | null>;
+    const raw = (r?.[1]?.[1] ?? null) as string | null;
+    const meta: RunMeta | null = phase === null || phase === undefined ? null : { runId, dag: dag ?? '', phase: phase as RunState['phase'], cancelRequested: cancel === '1', createdAt: Number(createdAt) };
+    return { meta, status: raw === null ? null : decodeStatus(raw, undefined) };
+  }
+
+  /** Takes the run's sweep lease for `ms` (one sweeper per run per interval); false if held. */
+  async takeSweepLease(runId: string, owner: string, ms: number): Promise<boolean> {
+    return (await this.redis.set(runKeys(runId).sweep, owner, 'PX', ms, 'NX')) === 'OK';
+  }
+}
+
+/** RunEvent → the apply script's wire form (results travel as opaque JSON strings). */
+function encodeEvent(e: RunEvent): Record<string, unknown> {
+  if (e.type === 'succeeded') {
+    const { result, ...rest } = e;
+    return { ...rest, resultJson: JSON.stringify(result), memo: result.memoized };
+  }
+  return e;
+}
+
+function decodeStatus(raw: string, result: string | undefined): Status {
+  const s = JSON.parse(raw) as Status;
+  if (result !== undefined) s.result = JSON.parse(result) as InstanceResult;
+  return s;
+}
+
+function summaryOf(runId: string, meta: Record<string, string>, cnt: Record<string, string>): RunSummary {
+  const counts: Record<string, number> = {};
+  let n = 0;
+  for (const s of STATES) {
+    const c = Number(cnt[s] ?? 0);
+    if (c > 0) counts[s] = c;
+    n += c;
+  }
+  const out: RunSummary = { runId, dag: meta.dag ?? '', phase: meta.phase as RunSummary['phase'], createdAt: Number(meta.createdAt), instances: n, counts };
+  if (meta.startedAt !== undefined) out.startedAt = Number(meta.startedAt);
+  if (meta.finishedAt !== undefined) out.finishedAt = Number(meta.finishedAt);
+  return out;
+}
+
+function storeError(e: unknown, what: string): DagctlError {
+  if (e instanceof DagctlError) return e;
+  const msg = errorMessage(e);
+  // A script error is a bug or a corrupt run, not an outage.
+  if (msg.includes('Error running script') || msg.includes('ERR user_script')) return new DagctlError('RUN_STATE_INVALID', `${what}: ${msg}`, {}, { cause: e });
+  return new DagctlError('REDIS_UNAVAILABLE', `${what}: ${msg}`, {}, { cause: e });
+}
+

@@ -1,0 +1,268 @@
+/**
+ * Distributed runs end to end: real Redis, several real `dagctl worker` processes, runs submitted
+ * like `dagctl run --redis`. Shapes (diamond, wide ≥ 1,000 instances, deep) must end exactly like
+ * the embedded executor's run of the same DAG; faults (kill -9 workers repeatedly, SIGTERM hand-off,
+ * a Redis restart, the submitting CLI killed, a task that always fails) must not change that.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { driveRun } from '../../scheduler/driver.js';
+import { initialState, type RunState } from '../../scheduler/engine/state.js';
+import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
+import { runKeys } from '../../scheduler/redis/keys.js';
+import { MemoryRunStore } from '../../scheduler/stores/memory-run-store.js';
+import type { DagSpec } from '../../spec/types.js';
+import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
+import { Queues } from '../../workers/bullmq/queues.js';
+import { chain, dagOf, diamond, noopTask, recordOf } from '../helpers/dags.js';
+import { BIN, Cluster, submit, waitFinished } from './cluster.js';
+import { redisUrl, requireRedis, testRedis, uniqueRunId } from './redis-env.js';
+import { PrivateRedis } from './redis-server.js';
+
+/** What must be identical between two runs of the same DAG: phase, and per instance its state, attempts and outputs. */
+function outcome(s: RunState): unknown {
+  return {
+    phase: s.phase,
+    instances: Object.fromEntries(Object.entries(s.instances).map(([id, x]) => [id, { state: x.state, attempts: x.attempts, errorCode: x.errorCode, outputs: x.result?.outputs ?? null }])),
+  };
+}
+
+async function embedded(dag: DagSpec): Promise<RunState> {
+  const store = new MemoryRunStore();
+  const record = recordOf(dag, uniqueRunId('emb'));
+  await store.createRun(record, initialState(record.runId, dag.name, record.plan, Date.now()));
+  return driveRun({ store, record, makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, { concurrency: 2 }) });
+}
+
+async function nothingActive(redis: Redis, store: RedisRunStore, runId: string): Promise<void> {
+  assert.equal(await redis.scard(runKeys(runId).active), 0, 'instances left queued/running');
+  const q = new Queues(redis);
+  try {
+    // Jobs of this run still in BullMQ (finished ones are removed on completion).
+    const counts = await q.get('default').getJobCounts('active', 'waiting', 'delayed', 'prioritized');
+    const jobs = await q.get('default').getJobs(['active', 'waiting', 'delayed', 'prioritized']);
+    assert.deepEqual(jobs.filter((j) => j?.data?.runId === runId).map((j) => j.id), [], `jobs left: ${JSON.stringify(counts)}`);
+  } finally {
+    await q.close();
+  }
+  void store;
+}
+
+describe('distributed runs (Redis + BullMQ + worker processes)', function () {
+  requireRedis(this);
+  this.timeout(120_000);
+  let redis: Redis;
+  let store: RedisRunStore;
+  let cluster: Cluster;
+
+  before(async () => {
+    redis = await testRedis();
+    store = new RedisRunStore(redis);
+  });
+  after(() => redis?.disconnect());
+  afterEach(async () => {
+    await cluster?.stopAll();
+  });
+
+  async function run(dag: DagSpec, timeoutMs = 60_000): Promise<RunState> {
+    const record = recordOf(dag, uniqueRunId(dag.name));
+    await submit(store, record);
+    return waitFinished(store, record.runId, timeoutMs);
+  }
+
+  it('diamond, wide (1,002 instances) and deep (30) DAGs complete on 3 workers, like the embedded executor', async () => {
+    cluster = new Cluster();
+    await Promise.all([cluster.startWorker(['--concurrency', '2']), cluster.startWorker(['--concurrency', '2']), cluster.startWorker(['--concurrency', '2'])]);
+    const shapes: DagSpec[] = [
+      diamond({ params: { sleepMs: 20 } }),
+      dagOf('wide', [noopTask('root'), noopTask('fan', { dependsOn: ['root'], params: { buckets: 1000 } }), noopTask('sink', { dependsOn: ['fan'] })]),
+      chain(30),
+    ];
+    for (const dag of shapes) {
+      const dist = await run(dag);
+      assert.equal(dist.phase, 'succeeded', dag.name);
+      assert.deepEqual(outcome(dist), outcome(await embedded(dag)), dag.name);
+      await nothingActive(redis, store, dist.runId);
+    }
+    // Work was spread: more than one worker ran instances of the wide DAG.
+    assert.ok(cluster.workers.filter((w) => w.logs.some((l) => l.includes('"instance succeeded"'))).length >= 2);
+  });
+
+  it('a task that always fails is retried, then its downstream is upstream_failed, and `status` says why', async () => {
+    cluster = new Cluster();
+    await cluster.startWorker(['--concurrency', '2']);
+    await cluster.startWorker();
+    const dag = dagOf('failing', [noopTask('bad', { retries: 2, retryBackoffMs: 50, params: { failTimes: 99 } }), noopTask('after', { dependsOn: ['bad'] }), noopTask('ok')]);
+    const dist = await run(dag);
+    assert.deepEqual(outcome(dist), outcome(await embedded(dag)));
+    assert.equal(dist.phase, 'failed');
+    assert.equal(dist.instances['bad.main']?.attempts, 3);
+    assert.equal(dist.instances['bad.main']?.errorCode, 'TASK_FAILED');
+    assert.equal(dist.instances['after.main']?.state, 'upstream_failed');
+    const st = spawn(process.execPath, [BIN, 'status', dist.runId, '--redis', redisUrl(), '--json', '--all'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    st.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const [code] = await once(st, 'exit');
+    assert.equal(code, 0, out);
+    const view = JSON.parse(out) as { tasks: Array<{ instance: string; state: string; why: string | null }> };
+    const bad = view.tasks.find((t) => t.instance === 'bad.main');
+    const after = view.tasks.find((t) => t.instance === 'after.main');
+    assert.equal(bad?.state, 'failed');
+    assert.ok(bad?.why !== null && bad?.why !== undefined && bad.why.length > 0, 'no reason for the failure');
+    assert.equal(after?.state, 'upstream_failed');
+    assert.match(after?.why ?? '', /bad/);
+  });
+
+  it('kill -9 of workers at random points: the run completes, same outcome, nothing left active', async () => {
+    cluster = new Cluster();
+    for (let i = 0; i < 3; i++) await cluster.startWorker(['--concurrency', '2']);
+    const dag = dagOf('killed', [
+      noopTask('a', { params: { sleepMs: 300 } }),
+      noopTask('fan', { dependsOn: ['a'], params: { buckets: 24, sleepMs: 250 } }),
+      ...chain(6, { params: { sleepMs: 300 } }).tasks.map((t) => ({ ...t, dependsOn: t.dependsOn.length === 0 ? ['fan'] : t.dependsOn })),
+    ]);
+    const record = recordOf(dag, uniqueRunId('killed'));
+    await submit(store, record);
+    let kills = 0;
+    let nextKill = Date.now() + 400;
+    const final = await waitFinished(store, record.runId, 90_000, async () => {
+      if (kills >= 5 || Date.now() < nextKill) return;
+      const alive = cluster.alive();
+      const victim = alive[Math.floor(Math.random() * alive.length)];
+      if (victim === undefined) return;
+      victim.child.kill('SIGKILL');
+      kills++;
+      nextKill = Date.now() + 500 + Math.random() * 1000;
+      await cluster.startWorker(['--concurrency', '2']);
+    });
+    assert.equal(kills, 5, 'the run ended before the faults were injected');
+    assert.deepEqual(outcome(final), outcome(await embedded(dag)));
+    await nothingActive(redis, store, record.runId);
+  });
+
+  it('SIGTERM: in-flight attempts past the grace period are handed back and finished elsewhere', async () => {
+    cluster = new Cluster(redisUrl(), ['--lock', '10s', '--sweep', '1s', '--grace', '500ms']);
+    const first = await cluster.startWorker();
+    const dag = dagOf('handoff', [noopTask('long', { params: { sleepMs: 2500 } }), noopTask('next', { dependsOn: ['long'] })]);
+    const record = recordOf(dag, uniqueRunId('handoff'));
+    await submit(store, record);
+    for (;;) {
+      const s = await store.getState(record.runId);
+      if (s?.instances['long.main']?.state === 'running') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const t0 = Date.now();
+    first.child.kill('SIGTERM');
+    const code = await first.exited;
+    assert.equal(code, 0);
+    assert.ok(Date.now() - t0 < 5000, `shutdown took ${Date.now() - t0} ms`);
+    assert.ok(first.logs.some((l) => l.includes('attempt handed back')), first.logs.join('\n'));
+    // The lock is 10 s: finishing well before that proves the job went back to the queue at once.
+    const t1 = Date.now();
+    await cluster.startWorker();
+    const final = await waitFinished(store, record.runId, 20_000);
+    assert.ok(Date.now() - t1 < 8000, 'hand-back waited for the lock to expire');
+    assert.equal(final.phase, 'succeeded');
+    assert.equal(final.instances['long.main']?.attempts, 1, 'a hand-back is not a retry');
+  });
+
+  it('a graceful SIGTERM lets a short in-flight attempt finish', async () => {
+    cluster = new Cluster(redisUrl(), ['--lock', '10s', '--sweep', '1s', '--grace', '5s']);
+    const w = await cluster.startWorker();
+    const dag = dagOf('graceful', [noopTask('short', { params: { sleepMs: 800 } })]);
+    const record = recordOf(dag, uniqueRunId('graceful'));
+    await submit(store, record);
+    for (;;) {
+      const s = await store.getState(record.runId);
+      if (s?.instances['short.main']?.state === 'running') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    w.child.kill('SIGTERM');
+    assert.equal(await w.exited, 0);
+    const s = await store.getState(record.runId);
+    assert.equal(s?.phase, 'succeeded');
+    assert.equal(s?.instances['short.main']?.worker, w.name);
+  });
+
+  it('a Redis restart mid-run (AOF): the run completes', async () => {
+    const pr = new PrivateRedis();
+    await pr.start();
+    const conn = await (await import('../../scheduler/redis/connection.js')).connectRedis(pr.url, 'worker');
+    const pstore = new RedisRunStore(conn);
+    cluster = new Cluster(pr.url);
+    try {
+      await cluster.startWorker(['--concurrency', '2']);
+      await cluster.startWorker(['--concurrency', '2']);
+      const dag = dagOf('restart', [noopTask('fan', { params: { buckets: 12, sleepMs: 150 } }), ...chain(8, { params: { sleepMs: 150 } }).tasks.map((t) => ({ ...t, dependsOn: t.dependsOn.length === 0 ? ['fan'] : t.dependsOn }))]);
+      const record = recordOf(dag, uniqueRunId('restart'));
+      await submit(pstore, record, pr.url);
+      await new Promise((r) => setTimeout(r, 700));
+      await pr.restart();
+      const final = await waitFinished(pstore, record.runId, 60_000);
+      assert.deepEqual(outcome(final), outcome(await embedded(dag)));
+    } finally {
+      await cluster.stopAll();
+      conn.disconnect();
+      await pr.destroy();
+    }
+  });
+
+  it('the submitting `dagctl run --redis` killed: the run completes', async () => {
+    cluster = new Cluster();
+    await cluster.startWorker(['--concurrency', '2']);
+    const dir = mkdtempSync(join(tmpdir(), 'dagctl-cli-'));
+    const name = `clikill${Date.now().toString(36)}`;
+    const file = join(dir, 'dag.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: dagctl/v1\nkind: Dag\nmetadata:\n  name: ${name}\ntasks:\n  - name: a\n    operator: noop\n    params: { sleepMs: 400 }\n  - name: b\n    operator: noop\n    dependsOn: [a]\n    params: { sleepMs: 400 }\n  - name: c\n    operator: noop\n    dependsOn: [b]\n`,
+    );
+    const cli = spawn(process.execPath, [BIN, 'run', file, '--redis', redisUrl()], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, env: { ...process.env, DAGCTL_HOME: join(dir, '.dagctl') } });
+    let out = '';
+    let err = '';
+    cli.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const runId = await new Promise<string>((resolve, reject) => {
+      cli.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        const m = /run (\S+) submitted/.exec(out);
+        if (m?.[1] !== undefined) resolve(m[1]);
+      });
+      cli.once('exit', (code) => reject(new Error(`dagctl run exited ${code} before submitting: ${out} ${err}`)));
+    });
+    cli.kill('SIGKILL');
+    const final = await waitFinished(store, runId, 30_000);
+    assert.equal(final.phase, 'succeeded');
+  });
+
+  it('`dagctl cancel` stops a run; `dagctl retry` re-runs its cancelled part to success', async () => {
+    cluster = new Cluster();
+    await cluster.startWorker(['--concurrency', '2']);
+    const dag = dagOf('cancelme', [noopTask('slow', { params: { sleepMs: 1500 } }), noopTask('later', { dependsOn: ['slow'] }), noopTask('wide', { params: { buckets: 4, sleepMs: 1500 } })]);
+    const record = recordOf(dag, uniqueRunId('cancel'));
+    await submit(store, record);
+    await new Promise((r) => setTimeout(r, 500));
+    const cli = async (args: string[]): Promise<{ code: number; out: string }> => {
+      const p = spawn(process.execPath, [BIN, ...args, '--redis', redisUrl(), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      const [code] = await once(p, 'exit');
+      return { code: code as number, out };
+    };
+    const c = await cli(['cancel', record.runId, '--wait']);
+    assert.equal(c.code, 0, c.out);
+    assert.equal((JSON.parse(c.out) as { phase: string }).phase, 'cancelled');
+    const st = await store.getState(record.runId);
+    assert.equal(st?.instances['later.main']?.state, 'cancelled');
+    await nothingActive(redis, store, record.runId);
+    const r = await cli(['retry', record.runId]);
+    assert.equal(r.code, 0, r.out);
+    const final = await store.getState(record.runId);
+    assert.equal(final?.phase, 'succeeded');
+    assert.deepEqual(outcome(final as RunState), outcome(await embedded(dag)));
+  });
+});

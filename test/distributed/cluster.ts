@@ -1,0 +1,92 @@
+/**
+ * Test harness for multi-process distributed runs: spawns real `dagctl worker` processes (the
+ * built CLI) against the test Redis, submits runs through the same client code as `dagctl run
+ * --redis`, and waits for them. Every process it starts is tracked and killed in stopAll().
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { initialState, type RunState } from '../../scheduler/engine/state.js';
+import type { RunRecord } from '../../scheduler/ports.js';
+import type { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
+import { submitRun } from '../../workers/bullmq/submit.js';
+import { redisUrl } from './redis-env.js';
+
+export const BIN = fileURLToPath(new URL('../../cli/bin.js', import.meta.url));
+
+export interface WorkerProc {
+  name: string;
+  child: ChildProcess;
+  port: number;
+  logs: string[];
+  exited: Promise<number | null>;
+}
+
+export class Cluster {
+  readonly workers: WorkerProc[] = [];
+  private n = 0;
+
+  constructor(
+    private readonly url: string = redisUrl(),
+    private readonly extraArgs: string[] = ['--lock', '2s', '--sweep', '1s', '--grace', '5s'],
+  ) {}
+
+  async startWorker(args: string[] = []): Promise<WorkerProc> {
+    const name = `tw${this.n++}-${process.pid}`;
+    const child = spawn(process.execPath, [BIN, 'worker', '--redis', this.url, '--port', '0', '--host', '127.0.0.1', '--name', name, ...this.extraArgs, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DAGCTL_LOG_LEVEL: 'info' },
+    });
+    const logs: string[] = [];
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => logs.push(...d.split('\n').filter((l) => l !== '')));
+    const exited = once(child, 'exit').then(([code]) => code as number | null);
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      const t = setTimeout(() => reject(new Error(`worker ${name} did not start: ${logs.join('\n')}`)), 20_000);
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        const m = /"port":(\d+)/.exec(buf);
+        if (m !== null) {
+          clearTimeout(t);
+          resolve(Number(m[1]));
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`worker ${name} exited (${code}) before starting: ${logs.join('\n')}`)));
+    });
+    const w: WorkerProc = { name, child, port, logs, exited };
+    this.workers.push(w);
+    return w;
+  }
+
+  alive(): WorkerProc[] {
+    return this.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const w of this.alive()) w.child.kill('SIGKILL');
+    await Promise.all(this.workers.map((w) => w.exited));
+  }
+}
+
+/** Stores and starts a run the way `dagctl run --redis` does. */
+export async function submit(store: RedisRunStore, record: RunRecord, url = redisUrl()): Promise<void> {
+  await store.createRun(record, initialState(record.runId, record.dag.name, record.plan, record.createdAt));
+  await submitRun(store, record, url);
+}
+
+/** Polls until the run finishes (or the deadline passes: then fails with the last state). */
+export async function waitFinished(store: RedisRunStore, runId: string, timeoutMs: number, onTick?: (s: RunState) => void | Promise<void>): Promise<RunState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RunState | null = null;
+  while (Date.now() < deadline) {
+    last = await store.getState(runId);
+    if (last !== null) {
+      await onTick?.(last);
+      if (last.phase === 'succeeded' || last.phase === 'failed' || last.phase === 'cancelled') return last;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const counts: Record<string, number> = {};
+  for (const s of Object.values(last?.instances ?? {})) counts[s.state] = (counts[s.state] ?? 0) + 1;
+  throw new Error(`run ${runId} did not finish in ${timeoutMs} ms: phase ${last?.phase}, ${JSON.stringify(counts)}`);
+}

@@ -1,0 +1,143 @@
+/**
+ * The RunStore conformance suite against RedisRunStore on a real Redis, plus what the suite does
+ * not cover: iterative-round convergence, cancel/recover/reset, and batch effects compared with
+ * the pure reducer event by event.
+ */
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { applyEvents } from '../../scheduler/engine/reducer.js';
+import { indexPlan, initialState, type RunState } from '../../scheduler/engine/state.js';
+import type { RunEvent } from '../../scheduler/engine/events.js';
+import type { PlannedInstance } from '../../scheduler/model.js';
+import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
+import { policiesOf } from '../../scheduler/stores/policies.js';
+import { isDagctlError } from '../../core/errors.js';
+import { runStoreConformance, okResult } from '../conformance/run-store.js';
+import { dagOf, diamond, noopTask, recordOf } from '../helpers/dags.js';
+import { REDIS_URL, requireRedis, testRedis, uniqueRunId } from './redis-env.js';
+
+if (REDIS_URL !== undefined && REDIS_URL !== '') {
+  let conns: Redis[] = [];
+  // The suite assumes an empty store (it checks which run is the latest): a dedicated database of
+  // the throwaway test server, flushed for every test.
+  const CONFORMANCE_DB = 15;
+  runStoreConformance('redis', {
+    make: async () => {
+      const r = await testRedis(CONFORMANCE_DB);
+      await r.flushdb();
+      conns.push(r);
+      return new RedisRunStore(r);
+    },
+    reopen: async () => {
+      const r = await testRedis(CONFORMANCE_DB);
+      conns.push(r);
+      return new RedisRunStore(r);
+    },
+    cleanup: async () => {
+      for (const c of conns) c.disconnect();
+      conns = [];
+    },
+  });
+}
+
+describe('RedisRunStore beyond the conformance suite', function () {
+  requireRedis(this);
+  let redis: Redis;
+  let store: RedisRunStore;
+  before(async () => {
+    // Its own database: worker processes of the cluster tests (db 0) must not sweep these runs.
+    redis = await testRedis(14);
+    store = new RedisRunStore(redis);
+  });
+  after(() => redis?.disconnect());
+
+  /** Applies events to the store and to a shadow reducer state; both must agree after each step. */
+  async function lockstep(plan: PlannedInstance[] | null, dag = diamond(), steps: RunEvent[][]): Promise<RunState> {
+    const runId = uniqueRunId('lock');
+    const rec = recordOf(dag, runId);
+    if (plan !== null) rec.plan = plan;
+    await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+    const index = indexPlan(rec.plan, policiesOf(dag));
+    const shadow = initialState(runId, dag.name, rec.plan, 1000);
+    for (const events of steps) {
+      const fx = await store.apply(runId, events);
+      assert.deepEqual(fx, applyEvents(index, shadow, events), `effects after ${JSON.stringify(events.map((e) => e.type))}`);
+      const st = await store.getState(runId);
+      assert.deepEqual(st, shadow);
+    }
+    return shadow;
+  }
+
+  it('rejects a second createRun with the same id (RUN_STATE_INVALID)', async () => {
+    const runId = uniqueRunId('dup');
+    const rec = recordOf(diamond(), runId);
+    await store.createRun(rec, initialState(runId, 'diamond', rec.plan, 1));
+    await assert.rejects(store.createRun(rec, initialState(runId, 'diamond', rec.plan, 1)), (e) => isDagctlError(e, 'RUN_STATE_INVALID'));
+  });
+
+  it('apply on an unknown run fails with RUN_NOT_FOUND', async () => {
+    await assert.rejects(store.apply('no-such-run-x', [{ type: 'tick', at: 1 }]), (e) => isDagctlError(e, 'RUN_NOT_FOUND'));
+  });
+
+  it('agrees with the reducer on cancel, recover and reset (deep-equal states, seq included)', async () => {
+    const dag = diamond({ retries: 1, retryBackoffMs: 50 });
+    await lockstep(null, dag, [
+      [{ type: 'start', at: 1 }],
+      [{ type: 'started', id: 'a.main', attempt: 1, at: 2, worker: 'w1' }],
+      [{ type: 'recover', at: 3 }],
+      [{ type: 'failed', id: 'a.main', attempt: 1, at: 4, error: 'e', code: 'TASK_FAILED', retryable: true }],
+      [{ type: 'tick', at: 20 }, { type: 'tick', at: 60 }],
+      [{ type: 'succeeded', id: 'a.main', attempt: 2, at: 61, result: okResult({ durationMs: 1.2345678901234567 }) }],
+      [{ type: 'started', id: 'b.main', attempt: 1, at: 62 }, { type: 'cancel', at: 63 }],
+      [{ type: 'failed', id: 'b.main', attempt: 1, at: 64, error: 'x', code: 'TASK_CANCELLED', retryable: false }, { type: 'failed', id: 'c.main', attempt: 1, at: 64, error: 'x', code: 'TASK_CANCELLED', retryable: false }],
+      [{ type: 'reset', ids: ['a.main'], at: 70 }],
+      [{ type: 'succeeded', id: 'a.main', attempt: 1, at: 71, result: okResult({ outputs: [] }) }],
+      [{ type: 'failed', id: 'b.main', attempt: 1, at: 72, error: 'non', code: 'OPERATOR_PARAMS_INVALID', retryable: true }],
+    ]);
+  });
+
+  it('converges iterative rounds: later rounds skipped, dependents dispatched', async () => {
+    const dag = dagOf('iter', [noopTask('it'), noopTask('after', { dependsOn: ['it'] })]);
+    const base = recordOf(dag, 'x').plan;
+    const after = base.find((p) => p.task === 'after');
+    const mk = (round: number, bucket: number, deps: string[]): PlannedInstance => ({
+      ...(base[0] as PlannedInstance),
+      id: `it.loop.r${round}.b${bucket}`,
+      stage: 'loop',
+      round,
+      rounds: 3,
+      iterateMetric: 'changed',
+      bucket,
+      deps,
+    });
+    const r1 = [mk(1, 0, []), mk(1, 1, [])];
+    const r2 = [mk(2, 0, r1.map((p) => p.id)), mk(2, 1, r1.map((p) => p.id))];
+    const r3 = [mk(3, 0, r2.map((p) => p.id)), mk(3, 1, r2.map((p) => p.id))];
+    const last = { ...(after as PlannedInstance), deps: r3.map((p) => p.id) };
+    const plan = [...r1, ...r2, ...r3, last];
+    const final = await lockstep(plan, dag, [
+      [{ type: 'start', at: 1 }],
+      [{ type: 'succeeded', id: 'it.loop.r1.b0', attempt: 1, at: 2, result: okResult({ metrics: { changed: 3 } }) }],
+      [{ type: 'succeeded', id: 'it.loop.r1.b1', attempt: 1, at: 3, result: okResult({ metrics: { changed: 0 } }) }],
+      [{ type: 'succeeded', id: 'it.loop.r2.b0', attempt: 1, at: 4, result: okResult({ metrics: { changed: 0 } }) }],
+      [{ type: 'succeeded', id: 'it.loop.r2.b1', attempt: 1, at: 5, result: okResult({ metrics: {} }) }],
+      [{ type: 'succeeded', id: last.id, attempt: 1, at: 6, result: okResult() }],
+    ]);
+    assert.equal(final.instances['it.loop.r3.b0']?.skipReason, 'converged');
+    assert.equal(final.phase, 'succeeded');
+  });
+
+  it('lists run summaries with counts from Redis', async () => {
+    const runId = uniqueRunId('sum');
+    const dag = dagOf(`sum-${runId}`, [noopTask('a'), noopTask('b')]);
+    const rec = recordOf(dag, runId);
+    await store.createRun(rec, initialState(runId, dag.name, rec.plan, 5));
+    await store.apply(runId, [{ type: 'start', at: 6 }]);
+    const [s] = await store.listRuns({ dag: dag.name });
+    assert.equal(s?.runId, runId);
+    assert.deepEqual(s?.counts, { queued: 2 });
+    assert.equal(s?.instances, 2);
+    assert.equal((await store.activeInstances(runId)).size, 2);
+    assert.ok((await store.activeRuns()).includes(runId));
+  });
+});
