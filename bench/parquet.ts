@@ -5,7 +5,7 @@
  * only.
  *   write: JS rows → Parquet bytes (DuckDB: appender from the JS rows + COPY TO parquet, snappy)
  *   read:  Parquet bytes → JS row objects (DuckDB: read_parquet + materialize JS objects)
- * Each figure is the best of RUNS runs. Env BENCH_PARQUET_ROWS overrides the row count.
+ * Each figure is the median of RUNS runs (the machine is shared: medians, not best cases). Env BENCH_PARQUET_ROWS overrides the row count.
  */
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { dayRows } from '../gen/kinds.js';
 import { getCodec } from '../storage/parquet/registry.js';
 import type { Row, Schema } from '../storage/types.js';
-import type { BenchResult } from './types.js';
+import { median, type BenchResult } from './types.js';
 
-const RUNS = 3;
+const RUNS = 5;
 const SCHEMA: Schema = [
   { name: 'url', type: 'string' },
   { name: 'person', type: 'string' },
@@ -23,13 +23,13 @@ const SCHEMA: Schema = [
 ];
 
 async function best(fn: () => Promise<void>): Promise<number> {
-  let min = Infinity;
+  const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t = performance.now();
     await fn();
-    min = Math.min(min, performance.now() - t);
+    times.push(performance.now() - t);
   }
-  return min;
+  return median(times);
 }
 
 export async function benchParquet(): Promise<BenchResult> {
@@ -38,7 +38,7 @@ export async function benchParquet(): Promise<BenchResult> {
   for (const c of dayRows({ kind: 'pageviews', seed: 1, date: '2024-01-01', rows: n, persons: 10_000 })) rows.push(...c);
   const dir = await fs.mkdtemp(join(tmpdir(), 'dagctl-bench-pq-'));
   const metrics: Record<string, number> = {};
-  const lines: string[] = [`parquet codecs, ${n.toLocaleString('en-US')} pageview rows (url, person, ts), best of ${RUNS}`];
+  const lines: string[] = [`parquet codecs, ${n.toLocaleString('en-US')} pageview rows (url, person, ts), median of ${RUNS}`];
   try {
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const con = await (await DuckDBInstance.create(':memory:')).connect();
