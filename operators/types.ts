@@ -22,7 +22,11 @@ export type Fanout = 'partition' | 'bucket' | 'single';
 export interface StageSpec {
   name: string;
   fanout: Fanout;
-  iterate?: { metric: string; maxRounds: number };
+  /**
+   * Repeat in rounds while the round's summed metric is > 0, at most maxRounds. The planner
+   * charges only `expectedRounds` of them (default 4): later rounds are planned but usually skipped.
+   */
+  iterate?: { metric: string; maxRounds: number; expectedRounds?: number };
   /** Whether this stage writes the task's declared outputs (usually only the last stage). */
   writesOutputs?: boolean;
 }

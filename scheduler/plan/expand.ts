@@ -143,8 +143,11 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
         const prevBytes = prev.reduce((s, p) => s + p.inputBytes, 0);
         const prevRows = prev.reduce((s, p) => s + p.inputRows, 0);
         const first = stageIndex === 0 && round === 1;
+        // Rounds past the expected count are planned (the engine skips them once converged) but not charged.
+        const charged = stage.iterate === undefined || round <= Math.min(rounds, stage.iterate.expectedRounds ?? 4);
         const make = (partition: string, bucket: number, deps: string[], bytes: number, rows: number): void => {
-          const est = cost.estimate(op.name, stage.name, bytes, rows);
+          const full = cost.estimate(op.name, stage.name, bytes, rows);
+          const est = charged ? full : { ...full, overheadMs: 0, workMs: 0, predictedMs: 0 };
           const inst: PlannedInstance = {
             id: instanceId(task.name, stage.name, round, rounds, partition, bucket),
             task: task.name,
