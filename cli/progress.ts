@@ -113,10 +113,13 @@ export class ProgressReporter {
     if (running.length > 8) lines.push(`  … and ${running.length - 8} more running`);
     let out = '';
     if (this.drawnLines > 0) out += `\x1b[${this.drawnLines}A`;
-    for (const l of lines) out += `\x1b[2K${l}\n`;
-    for (let i = lines.length; i < this.drawnLines; i++) out += '\x1b[2K\n';
-    if (this.drawnLines > lines.length) out += `\x1b[${this.drawnLines - lines.length}A`;
+    // Never wrap: a wrapped line would throw off the cursor-up count of the next redraw.
+    const cols = Math.max(20, (this.io.stdout.columns ?? 80) - 1);
+    for (const l of lines) out += `\x1b[2K${[...l].slice(0, cols).join('')}\n`;
+    // A shorter block than last time: blank the leftover lines, then return to the block's end.
+    const extra = this.drawnLines - lines.length;
+    if (extra > 0) out += '\x1b[2K\n'.repeat(extra) + `\x1b[${extra}A`;
     this.io.stdout.write(out);
-    this.drawnLines = Math.max(lines.length, this.drawnLines);
+    this.drawnLines = lines.length;
   }
 }

@@ -39,6 +39,11 @@ export const ERROR_CODES = [
   // distributed
   'REDIS_UNAVAILABLE',
   'QUEUE_FAILED',
+  // ingest (Kafka → master dataset)
+  'KAFKA_UNAVAILABLE',
+  'KAFKA_TOPIC_NOT_FOUND',
+  'INGEST_CONFLICT',
+  'INGEST_OFFSET_GAP',
   // cli
   'USAGE',
   'INTERNAL',

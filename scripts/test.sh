@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`npm test`): type-check and build, lint, start the real
 # servers the integration tests talk to on loopback (redis-server from Debian packages, an
-# S3-compatible server built from the Go module proxy), run every mocha test, stop the servers.
+# S3-compatible server built from the Go module proxy, Apache Kafka from Maven Central), run every
+# mocha test, stop the servers.
 # Extra arguments go to mocha (e.g. `npm test -- --grep reducer`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 cleanup() {
   scripts/provision/redis.sh stop >/dev/null 2>&1 || true
   scripts/provision/s3.sh stop >/dev/null 2>&1 || true
+  scripts/provision/kafka.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM
 
@@ -20,6 +22,7 @@ npx eslint --max-warnings 0 .
 echo "== servers"
 eval "$(scripts/provision/redis.sh start)"
 eval "$(scripts/provision/s3.sh start)"
+eval "$(scripts/provision/kafka.sh start)"
 
 echo "== tests"
 export DAGCTL_HOME="${DAGCTL_HOME:-$PWD/.tmp/dagctl-home}"

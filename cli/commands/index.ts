@@ -13,6 +13,7 @@ import { cancelCommand } from './cancel.js';
 import { retryCommand } from './retry.js';
 import { workerCommand } from './worker.js';
 import { genCommand } from './gen.js';
+import { ingestCommand } from './ingest.js';
 import { datasetCommand } from './dataset.js';
 import { operatorsCommand } from './operators.js';
 import { demoCommand } from './demo.js';
@@ -29,6 +30,7 @@ export const COMMANDS: CommandDef[] = [
   retryCommand,
   workerCommand,
   genCommand,
+  ingestCommand,
   datasetCommand,
   operatorsCommand,
   demoCommand,

@@ -35,7 +35,7 @@ export async function snapshotSources(dag: DagSpec, range?: { from?: string; to?
     const loc = await openSource(ds.uri);
     let files: FileEntry[];
     try {
-      const opts: Parameters<typeof listSource>[1] = { format: ds.format };
+      const opts: Parameters<typeof listSource>[1] = { format: ds.format, committed: 'auto' };
       if (ds.partitionBy !== undefined) opts.partitionBy = ds.partitionBy;
       if (range !== undefined) opts.range = range;
       if (loc.only !== undefined) {

@@ -14,6 +14,7 @@
  * reading the file).
  */
 import { DagctlError } from '../../core/errors.js';
+import { listCommitMarkers } from './markers.js';
 import type { DatasetFormat, FileEntry, ObjectInfo, ObjectStore } from '../types.js';
 import { bucketOfKey, isDate, isVisibleDataKey, partitionOf } from './layout.js';
 
@@ -22,9 +23,32 @@ export interface ListSourceOptions {
   partitionBy?: 'date';
   range?: { from?: string; to?: string };
   only?: string;
+  /**
+   * 'auto': when the dataset has commit markers (written by `dagctl gen` or `dagctl ingest`), list
+   * only the files some marker names — a writer that crashed between its files and its marker
+   * leaves nothing visible. Datasets without markers (files dropped in by other tools) list every
+   * data file. Default false: plain listing.
+   */
+  committed?: 'auto' | false;
 }
 
 export async function listSource(store: ObjectStore, opts: ListSourceOptions): Promise<FileEntry[]> {
+  const files = await listFiles(store, opts);
+  if (opts.committed !== 'auto' || opts.only !== undefined) return files;
+  const committed = await committedPaths(store);
+  return committed === null ? files : files.filter((f) => committed.has(f.path));
+}
+
+/** Paths named by the dataset's commit markers, or null when it has none. */
+async function committedPaths(store: ObjectStore): Promise<Set<string> | null> {
+  const markers = await listCommitMarkers(store);
+  if (markers.length === 0) return null;
+  const out = new Set<string>();
+  for (const { marker } of markers) for (const f of marker.files) out.add(f.path);
+  return out;
+}
+
+async function listFiles(store: ObjectStore, opts: ListSourceOptions): Promise<FileEntry[]> {
   const { from, to } = opts.range ?? {};
   for (const d of [from, to]) if (d !== undefined && !isDate(d)) throw new DagctlError('PARAM_INVALID', `range bound "${d}" is not YYYY-MM-DD`, { date: d });
   if (opts.only !== undefined) {

@@ -1,0 +1,128 @@
+/**
+ * Where an ingest stands, stored with the data (the "batch id stored with the state" trick): per
+ * topic-partition, which offset ranges are committed to the dataset and which are claimed.
+ *
+ *   batchId(topic, p, first, last)       → 'ingest-<topic>-p<p>-<first>-<last>' (the marker's instance id)
+ *   readResume(store, topic, p)          → { committedThrough, pending } from markers and claims
+ *   claimRange(store, claim)             → the claim that holds for its first offset (first writer wins)
+ *
+ * Keys in the dataset:
+ *   _commits/ingest-<topic>-p<p>-<first>-<last>@<fp16>.json   commit marker (storage/dataset/markers.ts)
+ *   _ingest/claims/<topic>/p<p>/<first, 20 digits>.json        claim: this batch is exactly [first, last]
+ * A claim is written create-only BEFORE any data file of the batch, so a batch's boundaries are
+ * fixed once anything of it can exist: a restarted (or concurrent) ingester that reaches the same
+ * first offset redoes exactly that range, produces the same files (same names, same bytes) and the
+ * same marker id. Without claims, a time-bounded batch replayed after a crash would be cut
+ * elsewhere, and its id (and files) would differ from the first attempt's.
+ * Preconditions: topic names match TOPIC_RE (Kafka allows [A-Za-z0-9._-]; a leading '.' or '_'
+ * would clash with the store's reserved names); offsets are non-negative safe integers.
+ */
+import { DagctlError, isDagctlError } from '../core/errors.js';
+import { fingerprint } from '../core/hash.js';
+import { COMMITS_PREFIX, jsonBytes, parseJson } from '../storage/dataset/layout.js';
+import type { CommitMarker, FileEntry, ObjectStore } from '../storage/types.js';
+
+/** Bump when the conversion or file layout of a batch changes (part of every batch fingerprint). */
+export const INGEST_VERSION = '1';
+export const TOPIC_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+export const CLAIMS_PREFIX = '_ingest/claims/';
+
+export interface Claim {
+  batchId: string;
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+}
+
+/** What an ingest marker carries on top of a CommitMarker: the batch's offsets and outcome. */
+export interface IngestInfo {
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+  /** Kafka records in the range (≤ lastOffset - firstOffset + 1: compaction and control records leave gaps). */
+  records: number;
+  rows: number;
+  rejects: Record<string, number>;
+  /** Rejected records (REJECT_SCHEMA), under _rejects/: never data files, never in `files`. */
+  rejectFiles: FileEntry[];
+}
+export interface IngestMarker extends CommitMarker {
+  ingest: IngestInfo;
+}
+
+export interface PartitionResume {
+  /** Last offset committed to the dataset (-1 when nothing is). */
+  committedThrough: number;
+  /** Claims past committedThrough, in offset order: ranges to redo exactly, before anything new. */
+  pending: Claim[];
+  /** Committed batches found (for reporting). */
+  committedBatches: number;
+}
+
+export function checkTopic(topic: string): void {
+  if (!TOPIC_RE.test(topic) || topic === '.' || topic === '..') throw new DagctlError('PARAM_INVALID', `topic "${topic}" must match ${TOPIC_RE.source}`, { topic });
+}
+
+export function batchId(topic: string, partition: number, first: number, last: number): string {
+  return `ingest-${topic}-p${partition}-${first}-${last}`;
+}
+
+export function batchFingerprint(topic: string, partition: number, first: number, last: number): string {
+  return fingerprint({ ingest: INGEST_VERSION, kind: 'pageviews', topic, partition, first, last });
+}
+
+export function claimKey(topic: string, partition: number, first: number): string {
+  return `${CLAIMS_PREFIX}${topic}/p${partition}/${String(first).padStart(20, '0')}.json`;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+}
+
+/**
+ * Reads markers and claims of one topic-partition. Marker offsets come from the key names (one
+ * listing, no marker bodies read); only pending claims are read. Overlapping committed ranges mean
+ * two writers disagreed on boundaries, which claims exclude: INGEST_CONFLICT.
+ */
+export async function readResume(store: ObjectStore, topic: string, partition: number): Promise<PartitionResume> {
+  const prefix = `${COMMITS_PREFIX}ingest-${topic}-p${partition}-`;
+  // The exact shape, so topic "a" partition 1 never picks up topic "a-p1"'s markers.
+  const re = new RegExp(`^${escapeRe(prefix)}(\\d+)-(\\d+)@[0-9a-f]{16}\\.json$`);
+  const ranges: [number, number][] = [];
+  for (const o of await store.list(prefix)) {
+    const m = re.exec(o.key);
+    if (m === null) continue;
+    ranges.push([Number(m[1]), Number(m[2])]);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  let through = -1;
+  for (const [first, last] of ranges) {
+    if (first <= through) throw new DagctlError('INGEST_CONFLICT', `committed ingest batches overlap at ${topic}/${partition} offset ${first}`, { topic, partition, first, last, through });
+    through = last;
+  }
+  const pending: Claim[] = [];
+  for (const o of await store.list(`${CLAIMS_PREFIX}${topic}/p${partition}/`)) {
+    const m = /\/(\d{20})\.json$/.exec(o.key);
+    if (m === null || Number(m[1]) <= through) continue;
+    pending.push(parseJson<Claim>(await store.get(o.key), o.key));
+  }
+  return { committedThrough: through, pending, committedBatches: ranges.length };
+}
+
+/**
+ * Claims [first, last] create-only. When another claim already holds for `first` (a crashed
+ * attempt, or a concurrent ingester), that claim is returned and the caller must batch exactly
+ * its range instead.
+ */
+export async function claimRange(store: ObjectStore, claim: Claim): Promise<Claim> {
+  const key = claimKey(claim.topic, claim.partition, claim.firstOffset);
+  try {
+    await store.putIfAbsent(key, jsonBytes(claim));
+    return claim;
+  } catch (e) {
+    if (!isDagctlError(e, 'STORAGE_CONFLICT')) throw e;
+    return parseJson<Claim>(await store.get(key), key);
+  }
+}
