@@ -226,7 +226,8 @@ async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstanc
     const same = cur !== null && sameFiles(cur.manifest.files, p.files);
     rows += p.files.reduce((s, f) => s + Math.max(0, f.rows), 0);
     if (same && !job.force) continue;
-    await publishVersion(store, { version: record.runId, dataset: p.dataset, files: p.files });
+    // Run ids sort by start time: a slow older run never replaces a newer run's view.
+    await publishVersion(store, { version: record.runId, dataset: p.dataset, files: p.files, monotonic: true });
     changed++;
   }
   void inst;
