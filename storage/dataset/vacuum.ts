@@ -12,13 +12,17 @@
  * Data files (visible keys, see layout.ts) are deleted when no retained manifest and no live marker
  * references them and they are older than `olderThanMs` (or of unknown age: kept) — this also
  * collects files of attempts that lost the first-commit race. Every deletion is logged.
+ * Work areas (`_work/<task>/`: shuffle files and stage markers of the tasks writing this dataset):
+ * a stage marker is live when its run published a retained version, when it is the newest marker of
+ * its instance (the one the next run's memoization would reuse), or when it is younger than the
+ * cutoff; work files no live stage marker references are deleted once older than the cutoff.
  */
 import { DagctlError } from '../../core/errors.js';
 import type { ObjectStore } from '../types.js';
 import { COMMITS_PREFIX, isVisibleDataKey, manifestKey, parseJson, versionFolder } from './layout.js';
 import { listCommitMarkers } from './markers.js';
 import { listVersions, readPointer } from './publish.js';
-import type { Manifest } from '../types.js';
+import type { CommitMarker, Manifest } from '../types.js';
 
 export interface VacuumOptions {
   keepVersions: number;
@@ -34,6 +38,8 @@ export interface VacuumReport {
   deletedVersions: string[];
   deletedMarkers: string[];
   deletedFiles: string[];
+  deletedWorkMarkers: string[];
+  deletedWorkFiles: string[];
   dryRun: boolean;
 }
 
@@ -63,7 +69,7 @@ export async function vacuum(store: ObjectStore, opts: VacuumOptions): Promise<V
   const referenced = new Set<string>();
   for (const v of versions) if (keep.has(v.version)) for (const f of v.manifest?.files ?? []) referenced.add(f.path);
 
-  const report: VacuumReport = { current: pointer.version, keptVersions: [...keep].sort(), deletedVersions: [], deletedMarkers: [], deletedFiles: [], dryRun };
+  const report: VacuumReport = { current: pointer.version, keptVersions: [...keep].sort(), deletedVersions: [], deletedMarkers: [], deletedFiles: [], deletedWorkMarkers: [], deletedWorkFiles: [], dryRun };
   const del = async (key: string, why: string): Promise<void> => {
     log(`${dryRun ? 'would delete' : 'delete'} ${key} (${why})`);
     if (!dryRun) await store.delete(key);
@@ -93,5 +99,39 @@ export async function vacuum(store: ObjectStore, opts: VacuumOptions): Promise<V
     await del(o.key, 'data file referenced by no retained version or live marker');
     report.deletedFiles.push(o.key);
   }
+  await vacuumWork(store, keep, cutoff, del, report);
   return report;
+}
+
+const WORK_PREFIX = '_work/';
+
+async function vacuumWork(store: ObjectStore, keepRuns: Set<string>, cutoff: number, del: (key: string, why: string) => Promise<void>, report: VacuumReport): Promise<void> {
+  for (const dir of await store.listDirs(WORK_PREFIX)) {
+    const objects = await store.list(dir);
+    const markers: Array<{ key: string; marker: CommitMarker; at: number }> = [];
+    for (const o of objects) {
+      if (!o.key.startsWith(`${dir}${COMMITS_PREFIX}`) || !o.key.endsWith('.json')) continue;
+      const marker = parseJson<CommitMarker>(await store.get(o.key), o.key);
+      markers.push({ key: o.key, marker, at: o.lastModified ?? Date.parse(marker.committedAt) });
+    }
+    const newest = new Map<string, number>();
+    for (const m of markers) newest.set(m.marker.instanceId, Math.max(newest.get(m.marker.instanceId) ?? -Infinity, Date.parse(m.marker.committedAt)));
+    const referenced = new Set<string>();
+    for (const m of markers) {
+      const live = keepRuns.has(m.marker.runId) || Date.parse(m.marker.committedAt) >= (newest.get(m.marker.instanceId) ?? Infinity) || !(m.at <= cutoff);
+      if (live) {
+        for (const f of m.marker.files) referenced.add(`${dir}${f.path}`);
+        continue;
+      }
+      await del(m.key, 'stage marker superseded by a newer one of its instance, of no retained run');
+      report.deletedWorkMarkers.push(m.key);
+    }
+    for (const o of objects) {
+      const rel = o.key.slice(dir.length);
+      if (!isVisibleDataKey(rel) || referenced.has(o.key)) continue;
+      if (!(o.lastModified !== undefined && o.lastModified <= cutoff)) continue;
+      await del(o.key, 'work file referenced by no live stage marker');
+      report.deletedWorkFiles.push(o.key);
+    }
+  }
 }

@@ -96,7 +96,16 @@ describe('e2e: dataset vacuum on S3', function () {
     const real = await dagctl(['dataset', 'vacuum', viewUri, '--keep', '2', '--older-than', '0s', '--json'], { home });
     assert.equal(real.code, 0, real.stderr);
     const report = jsonOut<VacuumReport>(real);
-    assert.deepEqual([report.deletedVersions, report.deletedMarkers, report.deletedFiles], [dry.deletedVersions, dry.deletedMarkers, dry.deletedFiles]);
+    assert.deepEqual(
+      [report.deletedVersions, report.deletedMarkers, report.deletedFiles, report.deletedWorkMarkers, report.deletedWorkFiles],
+      [dry.deletedVersions, dry.deletedMarkers, dry.deletedFiles, dry.deletedWorkMarkers, dry.deletedWorkFiles],
+    );
+    // Stage outputs recomputed by later runs (the shuffle of every run's reduce) are reclaimed too.
+    // Every run recomputed the aggregate stage (the master grew): the older runs' stage markers go;
+    // the map markers stay, as the newest of their instances (the next run memoizes on them).
+    assert.equal(report.deletedWorkMarkers.length, 4, 'one superseded aggregate stage marker per bucket (2) per old version (2)');
+    assert.ok(report.deletedWorkMarkers.every((k) => k.includes('.aggregate.')));
+    assert.ok([...report.deletedWorkMarkers, ...report.deletedWorkFiles].every((k) => k.startsWith('_work/')));
     assert.equal(report.current, v4);
     assert.deepEqual(report.keptVersions, [v3, v4].sort());
     assert.deepEqual([...report.deletedVersions].sort(), [v1, v2].sort());
@@ -105,11 +114,11 @@ describe('e2e: dataset vacuum on S3', function () {
     assert.equal(report.deletedMarkers.length, 4, 'one rollup aggregate marker per bucket (2) per old version (2)');
 
     // Exactly those keys are gone; every other object is byte-for-byte what it was.
-    const gone = new Set([...deletedFiles, ...report.deletedMarkers.map((k) => VIEW + k)]);
+    const gone = new Set([...deletedFiles, ...[...report.deletedMarkers, ...report.deletedWorkMarkers, ...report.deletedWorkFiles].map((k) => VIEW + k)]);
     for (const v of [v1, v2]) for (const o of before) if (o.key.startsWith(`${VIEW}_versions/${v}/`)) gone.add(o.key);
     const after = await store.list('');
     assert.deepEqual(snapshot(after), snapshot(before.filter((o) => !gone.has(o.key))));
-    assert.ok(before.some((o) => o.key.startsWith(`${VIEW}_work/`)), 'the work area exists (and was kept)');
+    assert.ok(after.some((o) => o.key.startsWith(`${VIEW}_work/`)), 'the live part of the work area was kept');
     for (const k of retainedFiles) assert.ok(after.some((o) => o.key === k), `retained file ${k} was deleted`);
     assert.ok(after.every((o) => !isVisibleDataKey(o.key.slice(VIEW.length)) || !o.key.startsWith(VIEW) || retainedFiles.has(o.key)), 'an unreferenced view file survived');
 
