@@ -21,7 +21,7 @@ import { NON_RETRYABLE_CODES } from '../scheduler/engine/events.js';
 import type { InstanceJob } from '../scheduler/jobs.js';
 import type { CommittedOutput, InstanceResult, PlannedInstance } from '../scheduler/model.js';
 import type { RunRecord } from '../scheduler/ports.js';
-import { bucketFolder, dateFolder, isDate, markerKey } from '../storage/dataset/layout.js';
+import { dateFolder, isDate, markerKey } from '../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../storage/dataset/markers.js';
 import { publishVersion, readCurrent } from '../storage/dataset/publish.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
@@ -113,7 +113,10 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     for (const [i, name] of task.outputs.entries()) {
       const ds = record.dag.datasets[name];
       if (ds === undefined) throw new DagctlError('DATASET_NOT_FOUND', `no dataset ${name}`);
-      const folder = ds.partitionBy === 'date' && isDate(inst.partition) ? dateFolder(inst.partition) : inst.bucket >= 0 ? bucketFolder(inst.bucket) : '';
+      // Declared datasets get date= folders only: a bucket=NNN/ folder would read as a Hive partition
+      // column in DuckDB or Spark and shadow a real column (the rollup view has one named bucket).
+      // File names are salted with the instance id, so bucket instances never collide at the root.
+      const folder = ds.partitionBy === 'date' && isDate(inst.partition) ? dateFolder(inst.partition) : '';
       const store = await storeFor(ds.uri);
       outputs.push(new OutputBinding(name, ds.uri, store, codec, folder, `${salt}|${name}`, counters, () => previous(i)));
     }
