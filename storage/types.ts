@@ -4,7 +4,7 @@
  *
  * Layout of a dataset at URI (see docs/architecture.md, "Datasets"):
  *   date=YYYY-MM-DD/part-NNNNN-<hash>.parquet   data files of date-partitioned datasets
- *   bucket=NNN/part-NNNNN-<hash>.parquet        data files written by per-bucket stages
+ *   bucket=NNN/part-NNNNN-<hash>.parquet        shuffle files, in task work areas (_work/<task>/…) only
  *   part-NNNNN-<hash>.parquet                   data files of unpartitioned datasets
  *   _commits/<instance-id>@<fp16>.json          commit marker of one task instance (create-only)
  *   _versions/<version>/_MANIFEST.json          the files of one published version
