@@ -2,15 +2,16 @@
  * bloom-join: inner join of a large dataset (inputs[0]) with a small one (inputs[1]) that ships
  * only the large rows that may match (the book's Bloom join).
  *   'build'  ('single'): Bloom filter (lib/bloom.ts, m and k optimal for the small side's row count
- *            and `falsePositiveRate`) of the small side's keys → blob 'bloom'.
+ *            and `falsePositiveRate`) of the small side's keys → blob 'bloom'; in the same pass
+ *            the small rows are shuffled by bucket(key) for 'reduce' (one read of the small side).
  *   'map'    ('partition' over the large side): probe the filter (deserialized once per instance);
  *            survivors are shuffled by bucket(key). Blob 'counts' = [rows in, survivors].
- *   'reduce' ('bucket'): loads the small rows of its bucket (streamed from inputs[1], keeping
- *            bucket(key) = b: the small side is small, and the contract has no way to read the
- *            'build' stage's shuffle two stages later — see docs/operators.md), exact hash join.
+ *   'reduce' ('bucket'): loads the small rows of its bucket (ctx.stageOutput('build').bucket(b)),
+ *            exact hash join.
  * Keys: one or more columns per side, compared by canonical value (lib/rows.ts keyOf); a null key
  * part never matches (SQL semantics). Output: the large row's columns, then the small row's
- * non-key columns (prefixed with `smallPrefix` when the name is taken).
+ * non-key columns (prefixed with `smallPrefix` when the name is taken); types from both inputs'
+ * Parquet schemas (`columnTypes` overrides).
  * Metrics: rowsIn, survivors (map); falsePositives (survivors without a match), rowsOut (reduce);
  * selectivity (survivors / rowsIn, reported once by bucket 0).
  */
@@ -20,7 +21,7 @@ import { bucketOf } from '../core/hash.js';
 import type { Row, Schema } from '../storage/types.js';
 import type { OperatorDef, StageResult, StageSpec } from './types.js';
 import { BloomFilter } from './lib/bloom.js';
-import { BucketedWriter, ChunkedWriter, inferSchema, keyOf } from './lib/rows.js';
+import { BucketedWriter, ChunkedWriter, keyOf, schemaOf } from './lib/rows.js';
 import { BucketsParam, ColumnTypesParam } from './lib/params.js';
 
 const BloomJoinParams = z
@@ -44,7 +45,7 @@ function hasNull(row: Row, cols: string[]): boolean {
 
 export const bloomJoin: OperatorDef<BloomJoinParams> = {
   name: 'bloom-join',
-  version: '1',
+  version: '2',
   summary: 'Inner join of a large and a small dataset, filtering the large side with a Bloom filter first.',
   params: BloomJoinParams,
   cost: { overheadMs: 200, perUnitMs: 3, driver: 'rows' },
@@ -63,14 +64,19 @@ export const bloomJoin: OperatorDef<BloomJoinParams> = {
     const small = ctx.inputs[1]!;
     if (ctx.stage.name === 'build') {
       const f = BloomFilter.forCapacity(small.rows, p.falsePositiveRate);
+      const schema = await schemaOf(small, p.columnTypes);
+      const w = schema === null ? null : new BucketedWriter(ctx.shuffle.open(schema));
       let keys = 0;
-      for await (const batch of small.batches({ columns: p.smallKey })) {
+      for await (const batch of small.batches()) {
         for (const row of batch) {
           if (hasNull(row, p.smallKey)) continue;
-          f.add(keyOf(row, p.smallKey));
+          const k = keyOf(row, p.smallKey);
+          f.add(k);
           keys++;
+          if (w!.push(bucketOf(k, B), row)) await w!.drain();
         }
       }
+      await w?.flush();
       ctx.putBlob('bloom', f.serialize());
       return { metrics: { smallRows: keys, filterBits: f.m, filterHashes: f.k } };
     }
@@ -78,16 +84,17 @@ export const bloomJoin: OperatorDef<BloomJoinParams> = {
       const blob = ctx.prior!.blobs('bloom')[0];
       if (blob === undefined) throw new DagctlError('OPERATOR_INPUT_INVALID', 'bloom-join: no bloom filter from the build stage');
       const f = BloomFilter.deserialize(blob);
-      let w = null as BucketedWriter | null;
+      const large = ctx.inputs[0]!;
+      const schema = await schemaOf(large, p.columnTypes);
+      const w = schema === null ? null : new BucketedWriter(ctx.shuffle.open(schema));
       let rowsIn = 0;
-      for await (const batch of ctx.inputs[0]!.batches()) {
+      for await (const batch of large.batches()) {
         for (const row of batch) {
           rowsIn++;
           if (hasNull(row, p.largeKey)) continue;
           const k = keyOf(row, p.largeKey);
           if (!f.has(k)) continue;
-          w ??= new BucketedWriter(ctx.shuffle.open(inferSchema(batch, p.columnTypes)));
-          await w.add(bucketOf(k, B), row);
+          if (w!.push(bucketOf(k, B), row)) await w!.drain();
         }
       }
       await w?.flush();
@@ -99,16 +106,17 @@ export const bloomJoin: OperatorDef<BloomJoinParams> = {
       ctx.putBlob('counts', counts);
       return { metrics: { rowsIn, survivors } };
     }
-    // reduce: the small rows of this bucket, then stream the survivors.
+    // reduce: the small rows of this bucket (bucketed once by 'build'), then stream the survivors.
     const smallRows = new Map<string, Row[]>();
-    for await (const batch of small.batches()) {
-      for (const row of batch) {
-        if (hasNull(row, p.smallKey)) continue;
-        const k = keyOf(row, p.smallKey);
-        if (bucketOf(k, B) !== ctx.bucket) continue;
-        const list = smallRows.get(k);
-        if (list === undefined) smallRows.set(k, [row]);
-        else list.push(row);
+    const built = ctx.stageOutput('build');
+    if (built !== null) {
+      for await (const batch of built.bucket(ctx.bucket).batches()) {
+        for (const row of batch) {
+          const k = keyOf(row, p.smallKey);
+          const list = smallRows.get(k);
+          if (list === undefined) smallRows.set(k, [row]);
+          else list.push(row);
+        }
       }
     }
     let w = null as ChunkedWriter | null;
@@ -122,9 +130,9 @@ export const bloomJoin: OperatorDef<BloomJoinParams> = {
           continue;
         }
         if (w === null) {
-          const ls = inferSchema(batch, p.columnTypes);
+          const ls = (await schemaOf(ctx.inputs[0]!, p.columnTypes)) ?? [];
           const taken = new Set(ls.map((f) => f.name));
-          const ss = inferSchema([...smallRows.values()].flat(), p.columnTypes).filter((f) => !p.smallKey.includes(f.name));
+          const ss = ((await schemaOf(small, p.columnTypes)) ?? []).filter((f) => !p.smallKey.includes(f.name));
           rename = ss.map((f) => [f.name, taken.has(f.name) ? p.smallPrefix + f.name : f.name]);
           const schema: Schema = [...ls, ...ss.map((f, i) => ({ ...f, name: rename[i]![1] }))];
           w = new ChunkedWriter(ctx.outputs[0]!.open(schema));
@@ -132,7 +140,7 @@ export const bloomJoin: OperatorDef<BloomJoinParams> = {
         for (const m of matches) {
           const out: Row = { ...row };
           for (const [from, to] of rename) out[to] = m[from] ?? null;
-          await w.add(out);
+          if (w.push(out)) await w.flush();
         }
       }
     }

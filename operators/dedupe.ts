@@ -4,13 +4,18 @@
  * one survivor per key, chosen deterministically — the smallest (`keep: first`) or largest
  * (`keep: last`) `orderBy` value, ties (and the no-orderBy case) broken by the smallest canonical
  * row (lib/rows.ts canonicalRow) — so the result never depends on arrival order. Output rows are
- * sorted by key within a bucket. Memory: a reduce instance holds its bucket's distinct keys.
+ * ordered by key hash, then key values (RowIndex.sortedRows) within a bucket. Rows are routed and
+ * indexed by a numeric hash of the key columns (lib/row-index.ts: no per-row key string). Memory:
+ * a reduce instance holds its bucket's survivors.
+ * Schemas come from the input's Parquet schema (InputHandle.schema(); `columnTypes` overrides).
+ * Fast paths (same result): when the key covers every column, rows with equal keys are equal, so
+ * the first one is kept with no comparison; canonical rows are computed only on ties.
  */
 import { z } from 'zod';
-import { bucketOf } from '../core/hash.js';
 import type { Row } from '../storage/types.js';
 import type { OperatorDef, StageResult, StageSpec } from './types.js';
-import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, inferSchema, keyOf } from './lib/rows.js';
+import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from './lib/rows.js';
+import { hashKey, RowIndex } from './lib/row-index.js';
 import { BucketsParam, ColumnTypesParam } from './lib/params.js';
 
 const DedupeParams = z
@@ -25,11 +30,10 @@ const DedupeParams = z
   .strict();
 export type DedupeParams = z.infer<typeof DedupeParams>;
 
-interface Survivor { row: Row; canon: string }
 
 export const dedupe: OperatorDef<DedupeParams> = {
   name: 'dedupe',
-  version: '1',
+  version: '2',
   summary: 'Removes duplicate rows on a key across partitions, with a deterministic survivor.',
   params: DedupeParams,
   cost: { overheadMs: 100, perUnitMs: 4, driver: 'rows' },
@@ -43,48 +47,68 @@ export const dedupe: OperatorDef<DedupeParams> = {
   },
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
-    const keyCols = (row: Row): string[] => p.key ?? Object.keys(row).sort();
+    const input = ctx.stage.name === 'map' ? ctx.inputs[0]! : ctx.prior!.bucket(ctx.bucket);
+    const schema = await schemaOf(input, p.columnTypes);
+    if (schema === null) return { metrics: ctx.stage.name === 'map' ? { rowsIn: 0 } : { rowsOut: 0, removed: 0 } };
+    const cols = schema.map((f) => f.name);
+    const keyCols = p.key ?? [...cols].sort();
     if (ctx.stage.name === 'map') {
-      let w = null as BucketedWriter | null;
-      for await (const batch of ctx.inputs[0]!.batches()) {
-        if (batch.length === 0) continue;
-        w ??= new BucketedWriter(ctx.shuffle.open(inferSchema(batch, p.columnTypes)));
-        for (const row of batch) await w.add(bucketOf(keyOf(row, keyCols(row)), ctx.buckets), row);
+      const w = new BucketedWriter(ctx.shuffle.open(schema));
+      const B = ctx.buckets;
+      for await (const batch of input.batches()) {
+        for (const row of batch) if (w.push(hashKey(row, keyCols) % B, row)) await w.drain();
       }
-      await w?.flush();
-      return { metrics: { rowsIn: w?.rows ?? 0 } };
+      await w.flush();
+      return { metrics: { rowsIn: w.rows } };
     }
     // reduce
-    const best = new Map<string, Survivor>();
+    const wholeRow = cols.every((c) => keyCols.includes(c));
+    const index = new RowIndex(keyCols, input.rows);
+    // Tie-break state, parallel to index.rows: canonical strings, computed only on ties.
+    const canon: Array<string | null> = [];
     let seen = 0;
-    for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
+    for await (const batch of input.batches()) {
       for (const row of batch) {
         seen++;
-        const k = keyOf(row, keyCols(row));
-        const cur = best.get(k);
-        if (cur === undefined) {
-          best.set(k, { row, canon: canonicalRow(row) });
+        const at = index.findOrAdd(row);
+        if (at === -1) {
+          if (!wholeRow) canon.push(null);
           continue;
         }
+        if (wholeRow) continue;
+        const cur = index.rows[at]!;
         let c = 0;
         if (p.orderBy !== null) {
-          c = compareValues(row[p.orderBy], cur.row[p.orderBy]);
+          c = compareValues(row[p.orderBy], cur[p.orderBy]);
           if (p.keep === 'last') c = -c;
         }
-        if (c < 0) best.set(k, { row, canon: canonicalRow(row) });
-        else if (c === 0) {
-          const canon = canonicalRow(row);
-          if (canon < cur.canon) best.set(k, { row, canon });
+        if (c < 0) {
+          index.rows[at] = row;
+          canon[at] = null;
+        } else if (c === 0) {
+          const cr = canonicalRow(row);
+          const cc = canon[at] ?? canonicalRow(cur);
+          canon[at] = cc;
+          if (cr < cc) {
+            index.rows[at] = row;
+            canon[at] = cr;
+          }
         }
       }
     }
-    if (best.size > 0) {
-      const keys = [...best.keys()].sort();
-      const rows = keys.map((k) => best.get(k)!.row);
-      const w = new ChunkedWriter(ctx.outputs[0]!.open(inferSchema(rows, p.columnTypes)));
-      for (const r of rows) await w.add(r);
+    const n = index.size;
+    if (n > 0) {
+      const rows = index.sortedRows((x, y) => {
+        for (const col of keyCols) {
+          const c = compareValues(x[col], y[col]);
+          if (c !== 0) return c;
+        }
+        return 0;
+      });
+      const w = new ChunkedWriter(ctx.outputs[0]!.open(schema));
+      for (const r of rows) if (w.push(r)) await w.flush();
       await w.flush();
     }
-    return { metrics: { rowsOut: best.size, removed: seen - best.size } };
+    return { metrics: { rowsOut: n, removed: seen - n } };
   },
 };

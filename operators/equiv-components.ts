@@ -23,6 +23,7 @@ import { bucketOf } from '../core/hash.js';
 import type { Schema } from '../storage/types.js';
 import type { OperatorDef, StageResult, StageSpec } from './types.js';
 import { UnionFind } from './lib/union-find.js';
+import { IntPairSet } from './lib/int-pair-set.js';
 import { BucketedWriter, ChunkedWriter } from './lib/rows.js';
 import { BucketsParam } from './lib/params.js';
 
@@ -41,23 +42,27 @@ const EDGE_SCHEMA: Schema = [
   { name: 'b', type: 'string' },
 ];
 
-/** Emits (x, min) for every node of `uf` to bucket(x) and bucket(min); returns emitted pair keys. */
-async function emitStars(uf: UnionFind, w: BucketedWriter, buckets: number, received: Set<string> | null): Promise<number> {
+/**
+ * Emits (x, min) for every node of `uf` to bucket(x) and bucket(min); returns how many emitted
+ * edges are not in `received` (pairs of uf ints).
+ */
+async function emitStars(uf: UnionFind, w: BucketedWriter, buckets: number, received: IntPairSet | null): Promise<number> {
   let changed = 0;
-  const tasks: Array<[string, string]> = [];
-  // Star edges (x, min) for x ≠ min; a self-loop (x, x) only for a singleton component, so that
-  // isolated ids survive — a bucket that is not x's owner never needs to emit (x, x), and emitting
-  // it there would count as a change forever (x's self-loop is only ever sent to bucket(x)).
-  uf.forEachComponentMin((x, m, size) => {
-    if (x !== m || size === 1) tasks.push([x, m]);
-  });
-  for (const [x, m] of tasks) {
-    if (received !== null && !received.has(x + '\u0000' + m)) changed++;
-    const row = { a: x, b: m };
-    const bx = bucketOf(x, buckets);
-    await w.add(bx, row);
-    const bm = bucketOf(m, buckets);
-    if (bm !== bx) await w.add(bm, row);
+  const mins = uf.componentMins();
+  // Bucket of each node, computed once per node (a node appears as x and, often, as min).
+  const bucket = new Int32Array(mins.length);
+  for (let i = 0; i < mins.length; i++) bucket[i] = bucketOf(uf.name(i), buckets);
+  for (let x = 0; x < mins.length; x++) {
+    const m = mins[x]!;
+    // Star edges (x, min) for x ≠ min; a self-loop (x, x) only for a singleton component, so that
+    // isolated ids survive — a bucket that is not x's owner never needs to emit (x, x), and
+    // emitting it there would count as a change forever (x's self-loop only goes to bucket(x)).
+    if (x === m && uf.componentSize(x) !== 1) continue;
+    if (received !== null && !received.has(x, m)) changed++;
+    const row = { a: uf.name(x), b: uf.name(m) };
+    const bx = bucket[x]!, bm = bucket[m]!;
+    if (w.push(bx, row)) await w.drain();
+    if (bm !== bx && w.push(bm, row)) await w.drain();
   }
   return changed;
 }
@@ -87,7 +92,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
         for (const row of batch) {
           const a = row[p.id1], b = row[p.id2];
           if (typeof a !== 'string' || typeof b !== 'string' || a === '' || b === '') { invalid++; continue; }
-          uf.union(a, b);
+          uf.unionInts(uf.id(a), uf.id(b));
           edges++;
         }
       }
@@ -97,15 +102,13 @@ export const equivComponents: OperatorDef<EquivParams> = {
       return { metrics: { edges, invalid, nodes: uf.count } };
     }
     if (ctx.stage.name === 'propagate') {
-      const uf = new UnionFind();
-      const received = new Set<string>();
-      for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
+      const input = ctx.prior!.bucket(ctx.bucket);
+      const uf = new UnionFind(input.rows);
+      const received = new IntPairSet(input.rows);
+      for await (const batch of input.batches()) {
         for (const row of batch) {
-          const a = row.a as string, b = row.b as string;
-          const k = a + '\u0000' + b;
-          if (received.has(k)) continue;
-          received.add(k);
-          uf.union(a, b);
+          const a = uf.id(row.a as string), b = uf.id(row.b as string);
+          if (received.add(a, b)) uf.unionInts(a, b);
         }
       }
       const w = new BucketedWriter(ctx.shuffle.open(EDGE_SCHEMA));
@@ -140,7 +143,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
     }
     if (best.size > 0) {
       const w = new ChunkedWriter(ctx.outputs[0]!.open([{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }]));
-      for (const id of [...best.keys()].sort()) await w.add({ id, person: best.get(id)! });
+      for (const id of [...best.keys()].sort()) if (w.push({ id, person: best.get(id)! })) await w.flush();
       await w.flush();
     }
     let components = 0;

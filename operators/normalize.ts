@@ -12,7 +12,7 @@ import type { OperatorDef, StageResult, OutputWriter, StageSpec } from './types.
 import { DEFAULT_TRACKING_PARAMS, urlNormalizer, type UrlResult } from './lib/url.js';
 import { normalizeIdentifier } from './lib/identifiers.js';
 import { LruCache } from './lib/lru.js';
-import { ChunkedWriter, inferSchema } from './lib/rows.js';
+import { ChunkedWriter, schemaOf } from './lib/rows.js';
 import { ColumnTypesParam } from './lib/params.js';
 
 const NormalizeParams = z
@@ -33,7 +33,7 @@ export type NormalizeParams = z.infer<typeof NormalizeParams>;
 
 export const normalize: OperatorDef<NormalizeParams> = {
   name: 'normalize',
-  version: '1',
+  version: '2',
   summary: 'Canonical URLs and typed identifiers; unparseable rows to the rejects output.',
   params: NormalizeParams,
   cost: { overheadMs: 50, perUnitMs: 2, driver: 'rows' },
@@ -50,17 +50,19 @@ export const normalize: OperatorDef<NormalizeParams> = {
     let main: ChunkedWriter | null = null;
     let rejects: ChunkedWriter | null = null;
     const rejectsHandle = ctx.outputs[1];
-    for await (const batch of ctx.inputs[0]!.batches()) {
-      if (batch.length === 0) continue;
-      if (main === null) {
-        const schema = inferSchema(batch, p.columnTypes);
-        for (const f of schema) if (p.urlColumns.includes(f.name) || p.idColumns.includes(f.name)) f.type = 'string';
-        main = new ChunkedWriter(ctx.outputs[0]!.open(schema));
-        if (rejectsHandle !== undefined) {
-          const rs = [...schema.filter((f) => f.name !== 'reason').map((f) => ({ ...f, nullable: true })), { name: 'reason', type: 'string' as const }];
-          rejects = new ChunkedWriter(rejectsHandle.open(rs) as OutputWriter);
-        }
+    // Output schema: the input's Parquet schema, normalized columns as strings; the rejects
+    // output keeps every column nullable (a reject may be a null URL) plus `reason`.
+    const schema = await schemaOf(ctx.inputs[0]!, p.columnTypes);
+    if (schema !== null) {
+      for (const f of schema) if (p.urlColumns.includes(f.name) || p.idColumns.includes(f.name)) f.type = 'string';
+      main = new ChunkedWriter(ctx.outputs[0]!.open(schema));
+      if (rejectsHandle !== undefined) {
+        const rs = [...schema.filter((f) => f.name !== 'reason').map((f) => ({ ...f, nullable: true })), { name: 'reason', type: 'string' as const }];
+        rejects = new ChunkedWriter(rejectsHandle.open(rs) as OutputWriter);
       }
+    }
+    for await (const batch of ctx.inputs[0]!.batches()) {
+      if (main === null) continue;
       for (const row of batch) {
         metrics.rowsIn!++;
         const out: Row = { ...row };
@@ -82,7 +84,7 @@ export const normalize: OperatorDef<NormalizeParams> = {
           }
         }
         if (reason === null) {
-          await main.add(out);
+          if (main.push(out)) await main.flush();
         } else {
           metrics.rejected!++;
           metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;

@@ -4,21 +4,21 @@
  * partial recomputation) — or everything (`mode: full`, or `auto` when lib/partial-plan.ts says
  * full is cheaper). Samples are a set: a sample present in both inputs counts once, so the result
  * is the same whether or not the batch was already appended to the master.
- *   'plan'      ('single'): distinct persons of the new batch → Bloom filter (blob 'bloom'),
- *               the chosen mode (blob 'plan').
+ *   'plan'      ('single'): one pass over the new batch: distinct persons → Bloom filter (blob
+ *               'bloom'), and the samples shuffled by bucket(person) for 'recompute'. The mode
+ *               (blob 'plan'): `auto` weighs partial vs full with the old view's exact row count
+ *               (ctx.previous(0)); partial without a previous view is full (metric fallbackFull).
  *   'fetch'     ('partition' over the master): partial: the rows whose person passes the filter
  *               (the Bloom join of step 2); full: every row. Shuffled by bucket(person).
- *   'recompute' ('bucket', writes the view): the bucket's new samples (streamed from inputs[1],
- *               bucket(person) = b — contract gap, see docs), then partial: old view rows of the
- *               bucket (outputs[0].previous()) with the affected persons' rows replaced and new
- *               persons added; full: every person of the bucket. Partial without a previous view
- *               falls back to full for the bucket by streaming the master (metric fallbackFull).
+ *   'recompute' ('bucket', writes the view): the bucket's new samples (ctx.stageOutput('plan')),
+ *               then partial: old view rows of the bucket (ctx.previous(0)) with the affected
+ *               persons' rows replaced and new persons added; full: every person of the bucket.
  * Invariant (property-tested): partial result == full recompute, row for row.
  */
 import { z } from 'zod';
 import { bucketOf } from '../core/hash.js';
 import type { Row, Schema } from '../storage/types.js';
-import type { InputHandle, OperatorDef, StageResult, StageSpec } from './types.js';
+import type { OperatorDef, StageResult, StageSpec } from './types.js';
 import { BloomFilter } from './lib/bloom.js';
 import { BucketedWriter, ChunkedWriter, int, str } from './lib/rows.js';
 import { BucketsParam } from './lib/params.js';
@@ -70,7 +70,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   name: 'partial-recompute',
-  version: '1',
+  version: '2',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
@@ -90,26 +90,32 @@ export const partialRecompute: OperatorDef<PartialParams> = {
     const cols = [p.personColumn, p.ageColumn, p.tsColumn];
     if (ctx.stage.name === 'plan') {
       const persons = new Set<string>();
-      let newRows = 0;
-      for await (const batch of ctx.inputs[1]!.batches({ columns: [p.personColumn] })) {
+      const w = new BucketedWriter(ctx.shuffle.open(SAMPLE_SCHEMA));
+      for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
         for (const row of batch) {
-          persons.add(str(row, p.personColumn));
-          newRows++;
+          const person = str(row, p.personColumn);
+          persons.add(person);
+          if (w.push(bucketOf(person, B), { person, ...sample(row) })) await w.drain();
         }
       }
-      const masterRows = ctx.inputs[0]!.rows;
-      let mode: Mode;
-      if (p.mode === 'auto') {
-        // The old view's size is not visible to this stage (contract gap): estimate it as
-        // master rows / samples per person, the latter measured on the new batch.
-        const perPerson = persons.size === 0 ? 1 : newRows / persons.size;
-        mode = choosePartialOrFull(newRows, masterRows, Math.ceil(masterRows / perPerson), { ...p.cost, falsePositiveRate: p.falsePositiveRate }, persons.size).mode;
-      } else mode = p.mode;
+      await w.flush();
+      const newRows = w.rows;
+      // Source datasets list files without row counts (rows unknown → 0): estimate the master's
+      // rows from its bytes at the new batch's bytes per row (same schema).
+      const master = ctx.inputs[0]!, fresh = ctx.inputs[1]!;
+      const masterRows = master.rows > 0 || master.bytes === 0 ? master.rows : Math.round((master.bytes * Math.max(1, newRows)) / Math.max(1, fresh.bytes));
+      const previous = p.mode === 'full' ? null : await ctx.previous(0);
+      let mode: Mode = p.mode === 'auto'
+        ? choosePartialOrFull(newRows, masterRows, previous?.rows ?? 0, { ...p.cost, falsePositiveRate: p.falsePositiveRate }, persons.size).mode
+        : p.mode;
+      // Nothing to patch without a previous view: partial is a full recompute.
+      const fallbackFull = mode === 'partial' && previous === null ? 1 : 0;
+      if (fallbackFull === 1) mode = 'full';
       const f = BloomFilter.forCapacity(persons.size, p.falsePositiveRate);
       for (const s of persons) f.add(s);
       ctx.putBlob('plan', enc.encode(mode));
       ctx.putBlob('bloom', f.serialize());
-      return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0 } };
+      return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull } };
     }
     if (ctx.stage.name === 'fetch') {
       const mode = readPlan(ctx.prior!.blobs('plan'));
@@ -122,7 +128,7 @@ export const partialRecompute: OperatorDef<PartialParams> = {
           rowsIn++;
           const person = str(row, p.personColumn);
           if (f !== null && !f.has(person)) continue;
-          await w.add(bucketOf(person, B), { person, ...sample(row) });
+          if (w.push(bucketOf(person, B), { person, ...sample(row) })) await w.drain();
         }
       }
       await w.flush();
@@ -130,7 +136,7 @@ export const partialRecompute: OperatorDef<PartialParams> = {
       return { metrics: { masterRows: rowsIn, fetched: w.rows } };
     }
     // recompute
-    let mode = readPlan(ctx.prior!.blobs('plan'));
+    const mode = readPlan(ctx.prior!.blobs('plan'));
     const samples = new Map<string, AgeSample[]>();
     const addSample = (person: string, s: AgeSample): void => {
       const l = samples.get(person);
@@ -138,33 +144,27 @@ export const partialRecompute: OperatorDef<PartialParams> = {
       else l.push(s);
     };
     const affected = new Set<string>();
-    for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
-      for (const row of batch) {
-        const person = str(row, p.personColumn);
-        if (bucketOf(person, B) !== ctx.bucket) continue;
-        affected.add(person);
-        addSample(person, sample(row));
+    const batchOfBucket = ctx.stageOutput('plan');
+    if (batchOfBucket !== null) {
+      for await (const batch of batchOfBucket.bucket(ctx.bucket).batches()) {
+        for (const row of batch) {
+          const person = row.person as string;
+          affected.add(person);
+          addSample(person, { age: row.age as number, ts: row.ts as number });
+        }
       }
     }
-    const previous = mode === 'partial' ? await ctx.outputs[0]!.previous() : null;
-    let fallbackFull = 0;
-    let master: InputHandle = ctx.prior!.bucket(ctx.bucket);
-    if (mode === 'partial' && previous === null) {
-      mode = 'full';
-      fallbackFull = 1;
-      master = ctx.inputs[0]!;
-    }
+    const previous = mode === 'partial' ? await ctx.previous(0) : null;
     let matched = 0, falsePositives = 0;
-    for await (const batch of master.batches({ columns: cols })) {
+    for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
       for (const row of batch) {
-        const person = str(row, p.personColumn);
-        if (master === ctx.inputs[0] && bucketOf(person, B) !== ctx.bucket) continue;
+        const person = row.person as string;
         if (mode === 'partial' && !affected.has(person)) {
           falsePositives++;
           continue;
         }
         matched++;
-        addSample(person, sample(row));
+        addSample(person, { age: row.age as number, ts: row.ts as number });
       }
     }
     const out = new Map<string, Row>();
@@ -185,10 +185,10 @@ export const partialRecompute: OperatorDef<PartialParams> = {
     }
     if (out.size > 0) {
       const w = new ChunkedWriter(ctx.outputs[0]!.open(BIRTHDAY_SCHEMA));
-      for (const person of [...out.keys()].sort()) await w.add(out.get(person)!);
+      for (const person of [...out.keys()].sort()) if (w.push(out.get(person)!)) await w.flush();
       await w.flush();
     }
-    return { metrics: { recomputed: samples.size, kept, matched, falsePositives, fallbackFull, viewRows: out.size } };
+    return { metrics: { recomputed: samples.size, kept, matched, falsePositives, viewRows: out.size } };
   },
 };
 

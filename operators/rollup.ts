@@ -4,24 +4,27 @@
  * (operators/lib/hll.ts); each row keeps its sketch (`hll: bytes`) so coarser buckets and arbitrary
  * ranges merge sketches (mergeRange, re-exported here) instead of rescanning.
  *
- * With `components: true` the task's second input is the equiv-components output (id, person) and
- * uniques count component person ids (the book's user-id normalization):
- *   'map'  ('partition' over pageviews)  → shuffle (url, person, ts) by bucket(person)
- *   'join' ('bucket')  loads the components of its bucket (ids with bucket(id) = b, streamed from
- *          inputs[1] — see "Contract gaps" in docs/operators.md), maps person → component id,
- *          re-shuffles by bucket(url)
- *   'aggregate' ('bucket') per (url, granularity, bucket): count + HLL; writes the view.
- * Without components: 'map' shuffles by bucket(url) straight to 'aggregate'.
- * Memory: the aggregate instance holds its URLs' keys and sketches (sparse while small).
+ * With a second input (the equiv-components output id, person) uniques count component person
+ * ids (the book's user-id normalization); stages come from the input count (`components` is still
+ * accepted, and must then agree with it):
+ *   'index'     ('single')  streams the components once, shuffled by bucket(id)
+ *   'map'       ('partition' over pageviews) → (url, person, ts) by bucket(person)
+ *   'join'      ('bucket')  loads the index's bucket b (ctx.stageOutput('index')), maps
+ *               person → component id, hashes it once per distinct person (MurmurHash3, first 64
+ *               bits as two int32 columns) and shuffles (url, ts, h1, h2) by bucket(url)
+ *   'aggregate' ('bucket')  per (url, granularity, bucket): count + HLL; writes the view.
+ * Without components: 'map' hashes the person and shuffles (url, ts, h1, h2) straight to
+ * 'aggregate'. Shuffling the hash instead of the person string: smaller Parquet, no re-hashing.
+ * Memory: join holds its bucket's id → hash map; aggregate its URLs' sketches (sparse while small).
  */
 import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
 import { bucketOf } from '../core/hash.js';
-import type { Schema } from '../storage/types.js';
+import type { Row, Schema } from '../storage/types.js';
 import type { OperatorDef, StageResult, StageSpec } from './types.js';
 import { BucketedWriter, ChunkedWriter, int, str } from './lib/rows.js';
 import { BucketsParam } from './lib/params.js';
-import { bucketStart, GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from './lib/granularity.js';
+import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from './lib/granularity.js';
 import { HyperLogLog } from './lib/hll.js';
 import { hashString } from './lib/murmur3.js';
 
@@ -34,8 +37,8 @@ const RollupParams = z
     tsColumn: z.string().default('ts'),
     granularities: z.array(z.enum(['h', 'd', 'w', 'm'])).min(1).default(['h', 'd', 'w', 'm']),
     precision: z.number().int().min(4).max(16).default(14),
-    /** Join persons to component ids through the second input (equiv-components output). */
-    components: z.boolean().default(false),
+    /** Deprecated: implied by the input count; when given it must agree (2 inputs ⇔ true). */
+    components: z.boolean().optional(),
     componentIdColumn: z.string().default('id'),
     componentPersonColumn: z.string().default('person'),
     buckets: BucketsParam,
@@ -48,6 +51,17 @@ const PV_SCHEMA: Schema = [
   { name: 'person', type: 'string' },
   { name: 'ts', type: 'int64' },
 ];
+const INDEX_SCHEMA: Schema = [
+  { name: 'id', type: 'string' },
+  { name: 'person', type: 'string' },
+];
+/** Hashed pageviews: h1/h2 = MurmurHash3 x86_128 words 0 and 1 of the (component) person, as int32. */
+const HASHED_SCHEMA: Schema = [
+  { name: 'url', type: 'string' },
+  { name: 'ts', type: 'int64' },
+  { name: 'h1', type: 'int32' },
+  { name: 'h2', type: 'int32' },
+];
 export const VIEW_SCHEMA: Schema = [
   { name: 'url', type: 'string' },
   { name: 'granularity', type: 'string' },
@@ -57,92 +71,164 @@ export const VIEW_SCHEMA: Schema = [
   { name: 'hll', type: 'bytes' },
 ];
 
-interface Agg { url: string; g: Granularity; bucket: number; count: number; hll: HyperLogLog }
+interface Agg { bucket: number; count: number; hll: HyperLogLog }
+/** One URL's aggregates: per configured granularity, bucket index (ts div g, a small int) → Agg. */
+interface UrlAggs { url: string; byG: Array<Map<number, Agg>> }
 const hashOut = new Uint32Array(4);
+
+function usesComponents(p: RollupParams, inputs: number): boolean {
+  return p.components ?? inputs === 2;
+}
 
 export const rollup: OperatorDef<RollupParams> = {
   name: 'rollup',
-  version: '1',
+  version: '2',
   summary: 'Pageviews and HyperLogLog uniques per (url, granularity, bucket), optionally by equiv component.',
   params: RollupParams,
   cost: { overheadMs: 200, perUnitMs: 8, driver: 'rows' },
   inputs: { min: 1, max: 2 },
   outputs: { min: 1, max: 1 },
-  stages(p): StageSpec[] {
-    return [
-      { name: 'map', fanout: 'partition' },
-      ...(p.components ? [{ name: 'join', fanout: 'bucket' as const }] : []),
-      { name: 'aggregate', fanout: 'bucket', writesOutputs: true },
-    ];
+  stages(p, info): StageSpec[] {
+    return usesComponents(p, info.inputs)
+      ? [
+          { name: 'index', fanout: 'single' },
+          { name: 'map', fanout: 'partition' },
+          { name: 'join', fanout: 'bucket' },
+          { name: 'aggregate', fanout: 'bucket', writesOutputs: true },
+        ]
+      : [
+          { name: 'map', fanout: 'partition' },
+          { name: 'aggregate', fanout: 'bucket', writesOutputs: true },
+        ];
   },
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
     const B = ctx.buckets;
-    if (p.components !== (ctx.inputs.length === 2)) {
+    const components = usesComponents(p, ctx.inputs.length);
+    if (components !== (ctx.inputs.length === 2)) {
       throw new DagctlError('OPERATOR_INPUT_INVALID', 'rollup: components: true needs exactly 2 inputs (pageviews, components), false needs 1', { inputs: ctx.inputs.length });
     }
+    if (ctx.stage.name === 'index') {
+      const w = new BucketedWriter(ctx.shuffle.open(INDEX_SCHEMA));
+      for await (const batch of ctx.inputs[1]!.batches({ columns: [p.componentIdColumn, p.componentPersonColumn] })) {
+        for (const row of batch) {
+          const id = str(row, p.componentIdColumn);
+          if (w.push(bucketOf(id, B), { id, person: str(row, p.componentPersonColumn) })) await w.drain();
+        }
+      }
+      await w.flush();
+      return { metrics: { componentIds: w.rows } };
+    }
     if (ctx.stage.name === 'map') {
-      const w = new BucketedWriter(ctx.shuffle.open(PV_SCHEMA));
+      const w = new BucketedWriter(ctx.shuffle.open(components ? PV_SCHEMA : HASHED_SCHEMA));
       for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
         for (const row of batch) {
           const url = str(row, p.urlColumn), person = str(row, p.personColumn), ts = int(row, p.tsColumn);
-          await w.add(bucketOf(p.components ? person : url, B), { url, person, ts });
+          let full: boolean;
+          if (components) full = w.push(bucketOf(person, B), { url, person, ts });
+          else {
+            hashString(person, hashOut);
+            full = w.push(bucketOf(url, B), { url, ts, h1: hashOut[0]! | 0, h2: hashOut[1]! | 0 });
+          }
+          if (full) await w.drain();
         }
       }
       await w.flush();
       return { metrics: { rowsIn: w.rows } };
     }
     if (ctx.stage.name === 'join') {
-      const comp = new Map<string, string>();
-      for await (const batch of ctx.inputs[1]!.batches({ columns: [p.componentIdColumn, p.componentPersonColumn] })) {
-        for (const row of batch) {
-          const id = str(row, p.componentIdColumn);
-          if (bucketOf(id, B) === ctx.bucket) comp.set(id, str(row, p.componentPersonColumn));
+      // id → slot; slot → hash words of its component person (filled lazily, once per slot).
+      const slot = new Map<string, number>();
+      const comp: string[] = [];
+      const index = ctx.stageOutput('index');
+      if (index !== null) {
+        for await (const batch of index.bucket(ctx.bucket).batches()) {
+          for (const row of batch) {
+            slot.set(row.id as string, comp.length);
+            comp.push(row.person as string);
+          }
         }
       }
-      const w = new BucketedWriter(ctx.shuffle.open(PV_SCHEMA));
-      let mapped = 0;
+      const mappedIds = comp.length;
+      let h1s = new Int32Array(Math.max(1024, comp.length)), h2s = new Int32Array(h1s.length), hashed = new Uint8Array(h1s.length);
+      const w = new BucketedWriter(ctx.shuffle.open(HASHED_SCHEMA));
+      let mapped = 0, rows = 0;
       for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
         for (const row of batch) {
+          rows++;
           const person = row.person as string;
-          const c = comp.get(person);
-          if (c !== undefined) mapped++;
-          await w.add(bucketOf(row.url as string, B), { url: row.url as string, person: c ?? person, ts: row.ts as number });
+          let s = slot.get(person);
+          if (s === undefined) {
+            // Unmapped persons count as themselves; give them a slot too (hash once).
+            s = comp.length;
+            slot.set(person, s);
+            comp.push(person);
+          } else if (s < mappedIds) mapped++;
+          if (s >= h1s.length) {
+            const n = h1s.length * 2;
+            const a = new Int32Array(n), b = new Int32Array(n), c = new Uint8Array(n);
+            a.set(h1s); b.set(h2s); c.set(hashed);
+            h1s = a; h2s = b; hashed = c;
+          }
+          if (hashed[s] === 0) {
+            hashString(comp[s]!, hashOut);
+            h1s[s] = hashOut[0]! | 0;
+            h2s[s] = hashOut[1]! | 0;
+            hashed[s] = 1;
+          }
+          const url = row.url as string;
+          if (w.push(bucketOf(url, B), { url, ts: row.ts as number, h1: h1s[s]!, h2: h2s[s]! })) await w.drain();
         }
       }
       await w.flush();
-      return { metrics: { joined: mapped, unmapped: w.rows - mapped } };
+      return { metrics: { joined: mapped, unmapped: rows - mapped } };
     }
     // aggregate
-    const aggs = new Map<string, Agg>();
+    const grans = [...new Set(p.granularities)];
+    const gs = grans.map((g) => GRANULARITY_SECONDS[g]);
+    const byUrl = new Map<string, UrlAggs>();
     let rows = 0;
     for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
       for (const row of batch) {
         rows++;
         const url = row.url as string, ts = row.ts as number;
-        hashString(row.person as string, hashOut);
-        const hi = hashOut[0]!, lo = hashOut[1]!;
-        for (const g of p.granularities) {
-          const bucket = bucketStart(ts, g);
-          const k = `${url}\u0000${g}\u0000${bucket}`;
-          let a = aggs.get(k);
-          if (a === undefined) aggs.set(k, (a = { url, g, bucket, count: 0, hll: new HyperLogLog(p.precision) }));
+        const hi = (row.h1 as number) >>> 0, lo = (row.h2 as number) >>> 0;
+        let u = byUrl.get(url);
+        if (u === undefined) byUrl.set(url, (u = { url, byG: gs.map(() => new Map<number, Agg>()) }));
+        for (let i = 0; i < gs.length; i++) {
+          const g = gs[i]!;
+          const bi = Math.floor(ts / g);
+          const m = u.byG[i]!;
+          let a = m.get(bi);
+          if (a === undefined) m.set(bi, (a = { bucket: bi * g, count: 0, hll: new HyperLogLog(p.precision) }));
           a.count++;
           a.hll.addHash(hi, lo);
         }
       }
     }
-    const sorted = [...aggs.values()].sort((x, y) =>
-      x.url < y.url ? -1 : x.url > y.url ? 1 : GRANULARITY_SECONDS[x.g] - GRANULARITY_SECONDS[y.g] || x.bucket - y.bucket);
-    if (sorted.length > 0) {
+    // Output order: url, then granularity (finest first), then bucket.
+    const order = grans.map((g, i) => ({ g, i })).sort((x, y) => GRANULARITY_SECONDS[x.g] - GRANULARITY_SECONDS[y.g]);
+    let viewRows = 0;
+    if (byUrl.size > 0) {
       const w = new ChunkedWriter(ctx.outputs[0]!.open(VIEW_SCHEMA));
-      for (const a of sorted) {
-        await w.add({ url: a.url, granularity: a.g, bucket: a.bucket, pageviews: a.count, uniques: a.hll.count(), hll: a.hll.serialize() });
+      for (const url of [...byUrl.keys()].sort()) {
+        const u = byUrl.get(url)!;
+        for (const { g, i } of order) {
+          const m = u.byG[i]!;
+          for (const bi of [...m.keys()].sort((x, y) => x - y)) {
+            const a = m.get(bi)!;
+            const out: Row = { url, granularity: g, bucket: a.bucket, pageviews: a.count, uniques: a.hll.count(), hll: a.hll.serialize() };
+            viewRows++;
+            if (w.push(out)) await w.flush();
+          }
+        }
+        byUrl.delete(url); // release sketches as they are written
       }
       await w.flush();
     }
-    return { metrics: { rowsIn: rows, viewRows: sorted.length } };
+    return { metrics: { rowsIn: rows, viewRows } };
   },
 };
 
 export { GRANULARITIES };
+export type { Granularity };

@@ -1,42 +1,46 @@
 /**
- * Row helpers shared by the operators: schema inference (InputHandle carries no schema yet — see
- * docs/operators.md "Contract gaps"), canonical keys and a total order on rows (for deterministic
- * survivors and outputs), and a bucketed writer that buffers per bucket and flushes in chunks so a
- * map instance's memory stays bounded by the chunk size, not by its input.
+ * Row helpers shared by the operators: the output schema from an input's Parquet schema (with
+ * optional `columnTypes` overrides), a cheap injective key string per row (bucket routing and hash
+ * maps), the canonical row and a total order on values (for deterministic survivors), and writers
+ * that buffer per bucket and flush in chunks so a map instance's memory stays bounded by the chunk
+ * size, not by its input. The writers' `push` is synchronous and says when a chunk is full, so the
+ * per-row path costs no promise/microtask: `if (w.push(b, row)) await w.drain()`.
  */
 import { DagctlError } from '../../core/errors.js';
 import type { ColumnType, Row, Schema, Value } from '../../storage/types.js';
-import type { ShuffleWriter } from '../types.js';
+import type { InputHandle, ShuffleWriter } from '../types.js';
 
-/** Infers a schema from sample rows: column order of the first row, types from non-null values. */
-export function inferSchema(rows: Row[], overrides: Record<string, ColumnType> = {}): Schema {
-  const first = rows[0];
-  if (first === undefined) return [];
-  const schema: Schema = [];
-  for (const name of Object.keys(first)) {
-    let type: ColumnType | undefined = overrides[name];
-    let nullable = false;
-    let allInt = true;
-    let seen: string | undefined;
-    for (const r of rows) {
-      const v = r[name];
-      if (v === null || v === undefined) {
-        nullable = true;
-        continue;
-      }
-      seen ??= v instanceof Uint8Array ? 'bytes' : typeof v;
-      if (typeof v === 'number' && !Number.isInteger(v)) allInt = false;
-    }
-    if (type === undefined) {
-      if (seen === 'string') type = 'string';
-      else if (seen === 'boolean') type = 'boolean';
-      else if (seen === 'bytes') type = 'bytes';
-      else if (seen === 'number' || seen === 'bigint') type = allInt ? 'int64' : 'double';
-      else type = 'string';
-    }
-    schema.push(nullable ? { name, type, nullable: true } : { name, type });
+/**
+ * The schema rows of `input` are written back with: its Parquet schema (exact types: int32 stays
+ * int32, an all-null column keeps its type), `overrides` applied by column name; null when the
+ * input has no files (then it has no rows either).
+ */
+export async function schemaOf(input: InputHandle, overrides: Record<string, ColumnType> = {}): Promise<Schema | null> {
+  const s = await input.schema();
+  if (s === null) return null;
+  return s.map((f) => {
+    const t = overrides[f.name];
+    return t === undefined ? { ...f } : { ...f, type: t };
+  });
+}
+
+/**
+ * Key string of the given columns' values, injective (each value is self-delimiting: strings are
+ * length-prefixed, numbers end with ';', null is 'z', bytes base64). Replaces JSON.stringify of an
+ * array of values: one concatenation chain per row instead of an array, a JSON walk and escapes.
+ */
+export function keyOf(row: Row, columns: readonly string[]): string {
+  let k = '';
+  for (let i = 0; i < columns.length; i++) {
+    const v = row[columns[i]!];
+    if (typeof v === 'string') k += 's' + v.length + ':' + v;
+    else if (typeof v === 'number') k += 'n' + v + ';';
+    else if (v === null || v === undefined) k += 'z';
+    else if (typeof v === 'bigint') k += 'n' + v + ';';
+    else if (typeof v === 'boolean') k += v ? 't' : 'f';
+    else k += 'b' + Buffer.from(v).toString('base64') + ';';
   }
-  return schema;
+  return k;
 }
 
 function encodeValue(v: Value | undefined): unknown {
@@ -45,14 +49,10 @@ function encodeValue(v: Value | undefined): unknown {
   return v ?? null;
 }
 
-/** Canonical string of the given columns' values (JSON array; bytes/bigint tagged). */
-export function keyOf(row: Row, columns: string[]): string {
-  return JSON.stringify(columns.map((c) => encodeValue(row[c])));
-}
-
-/** Canonical string of a whole row: columns sorted by name. Equal rows ⇔ equal strings. */
+/** Canonical string of a whole row (JSON of the values, columns sorted by name): the documented
+ * tie-break order of dedupe. Equal rows ⇔ equal strings. */
 export function canonicalRow(row: Row): string {
-  return keyOf(row, Object.keys(row).sort());
+  return JSON.stringify(Object.keys(row).sort().map((c) => encodeValue(row[c])));
 }
 
 /** Total order on values: null first, then numbers, strings (UTF-16 order), booleans, bytes. */
@@ -88,23 +88,36 @@ export function int(row: Row, col: string): number {
   return v;
 }
 
-/** Buffers rows per bucket and writes a bucket's chunk once it reaches `chunk` rows. */
+/** Buffers rows per bucket; `push` returns true once some bucket holds a full chunk (then drain). */
 export class BucketedWriter {
   private readonly pending: Row[][];
+  private full: number[] = [];
   rows = 0;
-  constructor(private readonly w: ShuffleWriter, private readonly chunk = 4096) {
+  constructor(private readonly w: ShuffleWriter, private readonly chunk = 8192) {
     this.pending = Array.from({ length: w.buckets }, () => []);
   }
-  async add(bucket: number, row: Row): Promise<void> {
+  push(bucket: number, row: Row): boolean {
     const p = this.pending[bucket]!;
     p.push(row);
     this.rows++;
-    if (p.length >= this.chunk) {
-      this.pending[bucket] = [];
-      await this.w.write(bucket, p);
+    if (p.length === this.chunk) this.full.push(bucket);
+    return this.full.length > 0;
+  }
+  /** Writes the full chunks. */
+  async drain(): Promise<void> {
+    const full = this.full;
+    this.full = [];
+    for (const b of full) {
+      const p = this.pending[b]!;
+      this.pending[b] = [];
+      await this.w.write(b, p);
     }
   }
+  async add(bucket: number, row: Row): Promise<void> {
+    if (this.push(bucket, row)) await this.drain();
+  }
   async flush(): Promise<void> {
+    this.full = [];
     for (let b = 0; b < this.pending.length; b++) {
       const p = this.pending[b]!;
       if (p.length > 0) {
@@ -115,15 +128,18 @@ export class BucketedWriter {
   }
 }
 
-/** Buffers output rows and writes them in chunks. */
+/** Buffers output rows and writes them in chunks; `push` returns true when a chunk is full. */
 export class ChunkedWriter {
   private pending: Row[] = [];
   rows = 0;
-  constructor(private readonly w: { write(rows: Row[]): Promise<void> }, private readonly chunk = 4096) {}
-  async add(row: Row): Promise<void> {
+  constructor(private readonly w: { write(rows: Row[]): Promise<void> }, private readonly chunk = 8192) {}
+  push(row: Row): boolean {
     this.pending.push(row);
     this.rows++;
-    if (this.pending.length >= this.chunk) await this.flush();
+    return this.pending.length >= this.chunk;
+  }
+  async add(row: Row): Promise<void> {
+    if (this.push(row)) await this.flush();
   }
   async flush(): Promise<void> {
     if (this.pending.length === 0) return;

@@ -19,9 +19,10 @@ import type {
   AnyOperator, InputHandle, OperatorDef, OutputHandle, PriorStage, ShuffleOutput, StageContext, StageResult, StageSpec,
 } from '../../operators/types.js';
 
+/** `schema`: what the input's schema() reports (its Parquet footer); default: inferred from rows. */
 export type MemInput =
-  | { name?: string; rows: Row[] }
-  | { name?: string; partitions: Record<string, Row[]> }
+  | { name?: string; rows: Row[]; schema?: Schema }
+  | { name?: string; partitions: Record<string, Row[]>; schema?: Schema }
   | { name?: string; lines: string[] };
 
 export interface RunOptions {
@@ -106,16 +107,20 @@ interface StageOutput {
   /** Per instance: per bucket rows. */
   shuffles: Row[][][];
   blobs: Array<Map<string, Uint8Array>>;
+  /** The schema the stage's shuffle was opened with (what its Parquet files would carry). */
+  schema?: Schema;
 }
 
 function priorOf(out: StageOutput, B: number, batchSize: number): PriorStage {
   return {
     bucket(b: number): InputHandle {
       if (!Number.isInteger(b) || b < 0 || b >= B) throw new DagctlError('INTERNAL', `prior.bucket(${b}) out of range`);
-      return memInput(`prior-bucket-${b}`, out.shuffles.flatMap((s) => s[b] ?? []), batchSize);
+      const rows = out.shuffles.flatMap((s) => s[b] ?? []);
+      return memInput(`prior-bucket-${b}`, rows, batchSize, [], rows.length > 0 ? out.schema : undefined);
     },
     all(): InputHandle {
-      return memInput('prior-all', out.shuffles.flatMap((s) => s.flat()), batchSize);
+      const rows = out.shuffles.flatMap((s) => s.flat());
+      return memInput('prior-all', rows, batchSize, [], rows.length > 0 ? out.schema : undefined);
     },
     blobs(name: string): Uint8Array[] {
       return out.blobs.flatMap((m) => (m.has(name) ? [m.get(name)!] : []));
@@ -136,8 +141,8 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
   const wholeInput = (i: number): InputHandle => {
     const inp = opts.inputs[i]!;
     if ('lines' in inp) return memInput(inputName(i), [], batchSize, inp.lines);
-    if ('rows' in inp) return memInput(inputName(i), inp.rows, batchSize);
-    return memInput(inputName(i), Object.keys(inp.partitions).sort().flatMap((k) => inp.partitions[k]!), batchSize);
+    if ('rows' in inp) return memInput(inputName(i), inp.rows, batchSize, [], inp.schema);
+    return memInput(inputName(i), Object.keys(inp.partitions).sort().flatMap((k) => inp.partitions[k]!), batchSize, [], inp.schema);
   };
   const collected: Array<{ schema: Schema | null; rows: Row[] }> = Array.from({ length: nOut }, () => ({ schema: null, rows: [] }));
   const instances: InstanceRecord[] = [];
@@ -161,7 +166,7 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
         const first = opts.inputs[0];
         if (first !== undefined && 'partitions' in first) {
           for (const part of Object.keys(first.partitions).sort()) {
-            units.push({ partition: part, bucket: -1, inputs: [memInput(inputName(0), first.partitions[part]!, batchSize), ...all.slice(1)] });
+            units.push({ partition: part, bucket: -1, inputs: [memInput(inputName(0), first.partitions[part]!, batchSize, [], first.schema), ...all.slice(1)] });
           }
         } else units.push({ partition: '', bucket: -1, inputs: all });
       } else if (stage.fanout === 'bucket') {
@@ -179,6 +184,7 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
           open(schema: Schema) {
             if (shuffleOpened) throw new DagctlError('INTERNAL', 'shuffle opened twice');
             shuffleOpened = true;
+            out.schema ??= schema;
             return {
               buckets: B,
               async write(bucket: number, rows: Row[]) {

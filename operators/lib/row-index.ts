@@ -1,0 +1,159 @@
+/**
+ * Hashing and indexing rows by key columns without building key strings. A per-row key string
+ * (concatenation, or JSON before that) costs an allocation, a flatten and a string hash in every
+ * Map lookup — ~3 µs per row, the bulk of dedupe's reduce. Here:
+ *   hashKey(row, cols): 32-bit FNV-1a over each value's type tag and content (strings by UTF-16
+ *     code unit, integers by their two 32-bit halves, other numbers/bigints by their decimal
+ *     string, bytes by byte), stable across processes — used for bucket routing too;
+ *   RowIndex: open addressing (linear probing, load ≤ 1/2) of row slots by that hash, equality by
+ *     comparing the key columns' values (sameValue), so a lookup allocates nothing.
+ * Values that compare equal hash equally (a number and the bigint of the same integer included).
+ */
+import type { Row, Value } from '../../storage/types.js';
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+function mixInt(h: number, x: number): number {
+  h = Math.imul(h ^ (x & 0xff), FNV_PRIME);
+  h = Math.imul(h ^ ((x >>> 8) & 0xff), FNV_PRIME);
+  h = Math.imul(h ^ ((x >>> 16) & 0xff), FNV_PRIME);
+  return Math.imul(h ^ (x >>> 24), FNV_PRIME);
+}
+
+function mixString(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+function mixValue(h: number, v: Value | undefined): number {
+  if (typeof v === 'string') return mixString(mixInt(Math.imul(h ^ 0x73, FNV_PRIME), v.length), v);
+  if (v === null || v === undefined) return Math.imul(h ^ 0x7a, FNV_PRIME);
+  if (typeof v === 'bigint') {
+    const n = Number(v);
+    return Number.isSafeInteger(n) ? mixValue(h, n) : mixString(Math.imul(h ^ 0x6e, FNV_PRIME), v.toString());
+  }
+  if (typeof v === 'number') {
+    h = Math.imul(h ^ 0x6e, FNV_PRIME);
+    if (Number.isSafeInteger(v)) return mixInt(mixInt(h, v | 0), Math.floor(v / 4294967296) | 0);
+    return mixString(h, String(v));
+  }
+  if (typeof v === 'boolean') return Math.imul(h ^ (v ? 0x74 : 0x66), FNV_PRIME);
+  h = mixInt(Math.imul(h ^ 0x62, FNV_PRIME), v.length);
+  for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v[i]!, FNV_PRIME);
+  return h;
+}
+
+/** 32-bit hash (unsigned) of the row's values in `cols`. */
+export function hashKey(row: Row, cols: readonly string[]): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < cols.length; i++) h = mixValue(h, row[cols[i]!]);
+  return h >>> 0;
+}
+
+/** Equality of key values: ===, both null/undefined, number vs bigint of the same value, equal bytes. */
+export function sameValue(a: Value | undefined, b: Value | undefined): boolean {
+  if (a === b) return true;
+  if (a === null || a === undefined) return b === null || b === undefined;
+  if (b === null || b === undefined) return false;
+  if ((typeof a === 'bigint' && typeof b === 'number') || (typeof a === 'number' && typeof b === 'bigint')) return BigInt(a) === BigInt(b);
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b) === 0;
+  return false;
+}
+
+/** Rows with distinct keys, found by key without key strings. */
+export class RowIndex {
+  readonly rows: Row[] = [];
+  private slots: Int32Array;
+  private hashes: Int32Array;
+  private mask: number;
+  /** Key hash of rows[i]. */
+  private rowHash = new Uint32Array(1024);
+
+  constructor(private readonly cols: readonly string[], capacity = 1024) {
+    let n = 16;
+    while (n < capacity * 2) n *= 2;
+    this.slots = new Int32Array(n).fill(-1);
+    this.hashes = new Int32Array(n);
+    this.mask = n - 1;
+  }
+
+  get size(): number {
+    return this.rows.length;
+  }
+
+  /** Index of the row with the same key as `row`, or -1 after adding `row` (a new key). */
+  findOrAdd(row: Row, h = hashKey(row, this.cols)): number {
+    const slots = this.slots, hashes = this.hashes, cols = this.cols;
+    let i = h & this.mask;
+    for (;;) {
+      const s = slots[i]!;
+      if (s === -1) break;
+      if (hashes[i] === (h | 0)) {
+        const other = this.rows[s]!;
+        let eq = true;
+        for (let c = 0; c < cols.length; c++) {
+          if (!sameValue(row[cols[c]!], other[cols[c]!])) { eq = false; break; }
+        }
+        if (eq) return s;
+      }
+      i = (i + 1) & this.mask;
+    }
+    const n = this.rows.length;
+    slots[i] = n;
+    hashes[i] = h | 0;
+    if (n === this.rowHash.length) {
+      const g = new Uint32Array(n * 2);
+      g.set(this.rowHash);
+      this.rowHash = g;
+    }
+    this.rowHash[n] = h >>> 0;
+    this.rows.push(row);
+    if (this.rows.length * 2 > this.mask + 1) this.grow();
+    return -1;
+  }
+
+  /**
+   * The rows in key-hash order, equal hashes by key values (`compare`): deterministic, whatever
+   * the arrival order, and a native typed-array sort (packed hash·2^32 + index) instead of a
+   * comparator sort over strings with long common prefixes (~3× slower on URLs).
+   */
+  sortedRows(compare: (a: Row, b: Row) => number): Row[] {
+    const n = this.rows.length;
+    const packed = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) packed[i] = (BigInt(this.rowHash[i]!) << 32n) | BigInt(i);
+    packed.sort();
+    const out = new Array<Row>(n);
+    for (let i = 0; i < n; i++) out[i] = this.rows[Number(packed[i]! & 0xffffffffn)]!;
+    // Runs of equal hashes (collisions) are ordered by value.
+    for (let i = 0; i < n; ) {
+      const h = packed[i]! >> 32n;
+      let j = i + 1;
+      while (j < n && packed[j]! >> 32n === h) j++;
+      if (j - i > 1) {
+        const run = out.slice(i, j).sort(compare);
+        for (let k = i; k < j; k++) out[k] = run[k - i]!;
+      }
+      i = j;
+    }
+    return out;
+  }
+
+  private grow(): void {
+    const n = (this.mask + 1) * 2;
+    const slots = new Int32Array(n).fill(-1), hashes = new Int32Array(n);
+    const mask = n - 1;
+    for (let j = 0; j <= this.mask; j++) {
+      const s = this.slots[j]!;
+      if (s === -1) continue;
+      const h = this.hashes[j]!;
+      let i = h & mask;
+      while (slots[i] !== -1) i = (i + 1) & mask;
+      slots[i] = s;
+      hashes[i] = h;
+    }
+    this.slots = slots;
+    this.hashes = hashes;
+    this.mask = mask;
+  }
+}
