@@ -11,6 +11,8 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   embedded: { module: './embedded.js', fn: 'benchEmbedded' },
   parquet: { module: './parquet.js', fn: 'benchParquet' },
   operators: { module: './operators.js', fn: 'benchOperators' },
+  pipeline: { module: './pipeline.js', fn: 'benchPipeline' },
+  memory: { module: './memory.js', fn: 'benchMemory' },
   scheduler: { module: './scheduler.js', fn: 'benchScheduler' },
   s3: { module: './s3.js', fn: 'benchS3' },
 };
