@@ -122,7 +122,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     }
   }
   const workStore = needsWork ? await storeFor(work) : null;
-  const shuffle = new ShuffleBinding(inst.buckets, workStore ?? (await storeFor(work)), codec, `${stage.name}/r${inst.round}/`, salt);
+  const shuffle = new ShuffleBinding(inst.buckets, workStore ?? (await storeFor(work)), `${stage.name}/r${inst.round}/`, salt);
   const blobs: Record<string, string> = {};
   const blobCache = await loadPriorBlobs([...job.prior, ...Object.values(job.stages ?? {}).flat()]);
   const ctx: StageContext<unknown> = {

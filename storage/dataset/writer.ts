@@ -56,9 +56,12 @@ export class DataFileWriter {
 
   async write(rows: Row[]): Promise<void> {
     if (this.closed) throw new DagctlError('INTERNAL', 'DataFileWriter.write after close');
+    // Sizes are estimated from a few sample rows per batch: measuring every row cost more CPU than
+    // the Parquet encoding itself, and the byte bound only needs to be roughly right.
+    const perRow = sampleRowBytes(rows);
     for (const r of rows) {
       this.buffer.push(r);
-      this.bufferBytes += approxRowBytes(r);
+      this.bufferBytes += perRow;
       if (this.buffer.length >= this.maxRows || this.bufferBytes >= this.maxBytes) await this.flush();
     }
   }
@@ -90,6 +93,15 @@ export class DataFileWriter {
 }
 
 /** Cheap estimate of a row's in-memory size, to bound the buffer in bytes as well as rows. */
+function sampleRowBytes(rows: Row[]): number {
+  const n = rows.length;
+  if (n === 0) return 0;
+  const a = rows[0] as Row;
+  const b = rows[n >> 1] as Row;
+  const c = rows[n - 1] as Row;
+  return (approxRowBytes(a) + approxRowBytes(b) + approxRowBytes(c)) / 3;
+}
+
 function approxRowBytes(r: Row): number {
   let n = 16;
   for (const k in r) {

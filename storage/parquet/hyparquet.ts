@@ -18,15 +18,16 @@ import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBig
 export const ROW_GROUP_ROWS = 65_536;
 const DEFAULT_BATCH = 8_192;
 
-export function createHyparquetCodec(opts: { compression?: Compression; name?: string } = {}): ParquetCodec {
+export function createHyparquetCodec(opts: { compression?: Compression; name?: string; statistics?: boolean } = {}): ParquetCodec {
   const compression = opts.compression ?? 'SNAPPY';
+  const statistics = opts.statistics ?? true;
   return {
     name: opts.name ?? 'hyparquet',
     async encode(schema, rows) {
       checkSchema(schema);
       const columnData = schema.map((f) => column(f, rows));
       try {
-        const ab = parquetWriteBuffer({ columnData, codec: compression, rowGroupSize: ROW_GROUP_ROWS, statistics: true });
+        const ab = parquetWriteBuffer({ columnData, codec: compression, rowGroupSize: ROW_GROUP_ROWS, statistics });
         return new Uint8Array(ab);
       } catch (e) {
         throw new DagctlError('PARQUET_INVALID', `hyparquet-writer failed: ${String(e)}`, {}, { cause: e });
