@@ -32,6 +32,14 @@ const HISTORY_CAP = 100_000;
 
 export type Status = InstanceStatus & { pendingDeps: number };
 
+export interface BatchResult {
+  effects: Effect[];
+  phase: RunState['phase'];
+  cancelRequested: boolean;
+  /** Statuses of the requested ids after the batch (no results). */
+  statuses: Map<string, Status>;
+}
+
 export interface RunMeta {
   runId: string;
   dag: string;
@@ -84,10 +92,15 @@ export class RedisRunStore implements RunStore {
   }
 
   async getRecord(runId: string): Promise<RunRecord | null> {
-    const text = await this.redis.get(runKeys(runId).record).catch((e: unknown) => {
+    const text = await this.getRecordText(runId);
+    return text === null ? null : (JSON.parse(text) as RunRecord);
+  }
+
+  /** The record's JSON text as stored (workers hand it to their threads as is: a string clones cheaply). */
+  async getRecordText(runId: string): Promise<string | null> {
+    return this.redis.get(runKeys(runId).record).catch((e: unknown) => {
       throw storeError(e, `cannot read run ${runId}`);
     });
-    return text === null ? null : (JSON.parse(text) as RunRecord);
   }
 
   async getState(runId: string): Promise<RunState | null> {
@@ -121,7 +134,7 @@ export class RedisRunStore implements RunStore {
 
   async apply(runId: string, events: RunEvent[]): Promise<Effect[]> {
     if (events.length === 0) return [];
-    return (await this.applyAndView(runId, events, '')).effects;
+    return (await this.applyBatch(runId, events)).effects;
   }
 
   /**
@@ -129,16 +142,31 @@ export class RedisRunStore implements RunStore {
    * the status of `viewId` (a worker's `started` and its "may I run this attempt?" in one trip).
    */
   async applyAndView(runId: string, events: RunEvent[], viewId: string): Promise<{ effects: Effect[]; phase: RunState['phase']; cancelRequested: boolean; status: Status | null }> {
+    const r = await this.applyBatch(runId, events, viewId === '' ? [] : [viewId]);
+    return { effects: r.effects, phase: r.phase, cancelRequested: r.cancelRequested, status: r.statuses.get(viewId) ?? null };
+  }
+
+  /**
+   * Applies a batch of events (several workers' jobs' `started` and completions, in the order
+   * given) in one atomic step, and returns the merged effects, the run's phase and cancel flag, and
+   * the statuses of `viewIds` after the batch (absent when unknown).
+   */
+  async applyBatch(runId: string, events: readonly RunEvent[], viewIds: readonly string[] = []): Promise<BatchResult> {
     const k = runKeys(runId);
-    const wire = events.map(encodeEvent);
+    // Results go as ARGV of their own (see the script's header), after the view ids.
+    const results: string[] = [];
+    const firstResult = 4 + viewIds.length;
+    let wire = '[';
+    events.forEach((e, i) => (wire += (i === 0 ? '' : ',') + encodeEvent(e, results, firstResult)));
+    wire += ']';
     let reply: unknown;
     try {
-      reply = await applyScript.run(this.redis, applyScriptKeys(k), [JSON.stringify(wire), NON_RETRYABLE_ARG, viewId]);
+      reply = await applyScript.run(this.redis, applyScriptKeys(k), [wire, NON_RETRYABLE_ARG, String(viewIds.length), ...viewIds, ...results]);
     } catch (e) {
       if (errorMessage(e).includes('RUN_NOT_FOUND')) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId}`);
       throw storeError(e, `cannot apply events to run ${runId}`);
     }
-    const [dispatch, abort, wake, finished, phase, cancel, view] = reply as [string[], string[], string, string, string, string, string];
+    const [dispatch, abort, wake, finished, phase, cancel, views] = reply as [string[], string[], string, string, string, string, string[]];
     const fx: Effect[] = [];
     if (dispatch.length > 0) fx.push({ type: 'dispatch', ids: dispatch });
     if (abort.length > 0) fx.push({ type: 'abort', ids: abort });
@@ -149,7 +177,12 @@ export class RedisRunStore implements RunStore {
     } else if (events.some((e) => e.type === 'reset' || e.type === 'recover' || e.type === 'start')) {
       await this.redis.sadd(ACTIVE_RUNS, runId);
     }
-    return { effects: fx, phase: phase as RunState['phase'], cancelRequested: cancel === '1', status: view === '' ? null : decodeStatus(view, undefined) };
+    const statuses = new Map<string, Status>();
+    viewIds.forEach((id, i) => {
+      const v = views[i];
+      if (v !== undefined && v !== '') statuses.set(id, decodeStatus(v, undefined));
+    });
+    return { effects: fx, phase: phase as RunState['phase'], cancelRequested: cancel === '1', statuses };
   }
 
   async listRuns(opts: { dag?: string; limit?: number } = {}): Promise<RunSummary[]> {
@@ -269,13 +302,17 @@ export class RedisRunStore implements RunStore {
   }
 }
 
-/** RunEvent → the apply script's wire form (results travel as opaque JSON strings). */
-function encodeEvent(e: RunEvent): Record<string, unknown> {
+/**
+ * RunEvent → the apply script's wire form, as JSON text. A result is appended to `results` (its
+ * own ARGV, 1-based Lua index `first + position`) instead of being escaped into the event.
+ */
+function encodeEvent(e: RunEvent, results: string[], first: number): string {
   if (e.type === 'succeeded') {
     const { result, ...rest } = e;
-    return { ...rest, resultJson: JSON.stringify(result), memo: result.memoized };
+    results.push(JSON.stringify(result));
+    return JSON.stringify({ ...rest, ri: first + results.length - 1, memo: result.memoized });
   }
-  return e;
+  return JSON.stringify(e);
 }
 
 function decodeStatus(raw: string, result: string | undefined): Status {

@@ -127,6 +127,49 @@ describe('RedisRunStore beyond the conformance suite', function () {
     assert.equal(final.phase, 'succeeded');
   });
 
+  it('applyBatch: a worker batch (started + completions of several instances) agrees with the reducer, views after the batch', async () => {
+    const dag = dagOf('batch', [noopTask('a'), noopTask('b'), noopTask('c', { dependsOn: ['a', 'b'] }), noopTask('d', { retries: 1, retryBackoffMs: 10 })]);
+    const runId = uniqueRunId('batch');
+    const rec = recordOf(dag, runId);
+    await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+    const index = indexPlan(rec.plan, policiesOf(dag));
+    const shadow = initialState(runId, dag.name, rec.plan, 1000);
+    const steps: RunEvent[][] = [
+      [{ type: 'start', at: 1 }],
+      [
+        { type: 'started', id: 'a.main', attempt: 1, at: 2, worker: 'w1' },
+        { type: 'started', id: 'b.main', attempt: 1, at: 2, worker: 'w1' },
+        { type: 'started', id: 'd.main', attempt: 1, at: 2, worker: 'w2' },
+      ],
+      [
+        { type: 'succeeded', id: 'a.main', attempt: 1, at: 3, result: okResult() },
+        { type: 'failed', id: 'd.main', attempt: 1, at: 3, error: 'x', code: 'TASK_FAILED', retryable: true },
+        { type: 'succeeded', id: 'b.main', attempt: 1, at: 4, result: okResult({ memoized: true }) },
+        // A duplicate delivery of a finished attempt inside the same batch: a no-op.
+        { type: 'started', id: 'a.main', attempt: 1, at: 5, worker: 'w3' },
+      ],
+    ];
+    for (const events of steps) {
+      const views = ['a.main', 'c.main', 'd.main', 'nope'];
+      const r = await store.applyBatch(runId, events, views);
+      assert.deepEqual(r.effects, applyEvents(index, shadow, events));
+      assert.equal(r.phase, shadow.phase);
+      assert.equal(r.cancelRequested, shadow.cancelRequested);
+      const want = new Map<string, unknown>();
+      for (const id of views) {
+        const st = shadow.instances[id];
+        if (st === undefined) continue;
+        const { result, ...rest } = st;
+        void result;
+        want.set(id, rest);
+      }
+      assert.deepEqual(r.statuses, want);
+      assert.deepEqual(await store.getState(runId), shadow);
+    }
+    assert.equal(shadow.instances['c.main']?.state, 'queued');
+    assert.equal(shadow.instances['a.main']?.worker, 'w1');
+  });
+
   it('lists run summaries with counts from Redis', async () => {
     const runId = uniqueRunId('sum');
     const dag = dagOf(`sum-${runId}`, [noopTask('a'), noopTask('b')]);

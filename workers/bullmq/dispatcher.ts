@@ -22,6 +22,8 @@ const CACHE_RUNS = 32;
 
 export interface RunContext {
   record: RunRecord;
+  /** The record as stored (what worker threads get). */
+  recordJson: string;
   resolver: JobResolver;
 }
 
@@ -42,9 +44,10 @@ export class Dispatcher {
     let p = this.runs.get(runId);
     if (p === undefined) {
       p = (async () => {
-        const record = await this.store.getRecord(runId);
-        if (record === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId}`);
-        return { record, resolver: new JobResolver(record) };
+        const recordJson = await this.store.getRecordText(runId);
+        if (recordJson === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId}`);
+        const record = JSON.parse(recordJson) as RunRecord;
+        return { record, recordJson, resolver: new JobResolver(record) };
       })();
       p.catch(() => this.runs.delete(runId));
       this.runs.set(runId, p);

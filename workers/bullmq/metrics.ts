@@ -10,6 +10,8 @@ export class WorkerMetrics {
   failed = 0;
   stale = 0;
   handedBack = 0;
+  /** Events applied and apply calls made by the worker's EventBatcher (set by the worker). */
+  batches: () => { events: number; calls: number } = () => ({ events: 0, calls: 0 });
   private readonly hist = new Array<number>(BUCKETS_S.length).fill(0);
   private sum = 0;
   private count = 0;
@@ -40,6 +42,12 @@ export class WorkerMetrics {
       '# HELP dagctl_instances_handed_back_total In-flight attempts handed back to the queue at shutdown.',
       '# TYPE dagctl_instances_handed_back_total counter',
       `dagctl_instances_handed_back_total{${l}} ${this.handedBack}`,
+      '# HELP dagctl_run_events_applied_total Run events applied by this worker (started, succeeded, failed).',
+      '# TYPE dagctl_run_events_applied_total counter',
+      `dagctl_run_events_applied_total{${l}} ${this.batches().events}`,
+      '# HELP dagctl_run_event_batches_total Apply-script calls that carried them (events / batches = mean batch size).',
+      '# TYPE dagctl_run_event_batches_total counter',
+      `dagctl_run_event_batches_total{${l}} ${this.batches().calls}`,
       '# HELP dagctl_instances_in_flight Attempts this worker is running now.',
       '# TYPE dagctl_instances_in_flight gauge',
       `dagctl_instances_in_flight{${l}} ${inFlight}`,

@@ -3,14 +3,16 @@
  * reports it to the run through RedisRunStore, then enqueues what became ready.
  *
  *   1. apply `started` and read back the run phase, cancel flag and the instance status in the
- *      same atomic step. The job is stale — done, its work skipped — when the run finished or the
- *      status is not running with this attempt (a duplicate job, an attempt superseded by a retry
- *      or a reset). A redelivered job (its worker was killed) finds the attempt already running
- *      and runs it again: the staged commit makes the rerun safe, and the reducer accepts its
- *      report because the attempt number is the same;
+ *      same atomic step (batched with the worker's other jobs' events: event-batcher.ts). The job
+ *      is stale — done, its work skipped — when the run finished or the status is not running
+ *      with this attempt (a duplicate job, an attempt superseded by a retry or a reset). A
+ *      redelivered job (its worker was killed) finds the attempt already running and runs it
+ *      again: the staged commit makes the rerun safe, and the reducer accepts its report because
+ *      the attempt number is the same;
  *   2. a run with a cancel requested: report the attempt cancelled without running it;
- *   3. run it on the thread pool, polling the run's cancel flag to abort it;
- *   4. report `succeeded`/`failed` and dispatch the effects (dispatch → jobs, wake → tick timer).
+ *   3. run it on the thread pool; the worker's CancelWatch aborts it if the run is cancelled;
+ *   4. report `succeeded`/`failed` (batched too); the batcher dispatches the effects (dispatch →
+ *      jobs, wake → tick timer) before the report resolves.
  * At shutdown past the grace period an in-flight attempt is handed back: its job goes back to the
  * wait list (moveToWait + WaitingError) without a report, and another worker reruns the attempt.
  */
@@ -18,8 +20,9 @@ import { WaitingError, type Job } from 'bullmq';
 import type { RunEvent } from '../../scheduler/engine/events.js';
 import type { CostSample } from '../../scheduler/model.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
-import type { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
+import type { CancelWatch } from './cancel-watch.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { EventBatcher } from './event-batcher.js';
 import type { Logger } from './log.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { ThreadPool } from './thread-pool.js';
@@ -32,14 +35,14 @@ export interface InFlight {
 }
 
 export interface ProcessorDeps {
-  store: RedisRunStore;
+  batcher: EventBatcher;
   dispatcher: Dispatcher;
   pool: ThreadPool;
+  cancelWatch: CancelWatch;
   metrics: WorkerMetrics;
   log: Logger;
   worker: string;
   inFlight: Map<string, InFlight>;
-  cancelPollMs: number;
   /** Cost samples, flushed to the run history in batches by the worker (not one write per instance). */
   samples: CostSample[];
   now?: () => number;
@@ -55,10 +58,10 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<InstanceJob>, token?:
     const key = job.id ?? `${runId}.${id}.a${attempt}`;
     const entry: InFlight = { job, token, ac: new AbortController(), handBack: false };
     d.inFlight.set(key, entry);
-    let poll: NodeJS.Timeout | null = null;
+    let unwatch: (() => void) | null = null;
     try {
       // `started` (ignored unless the attempt is queued) and the checks, in one atomic round trip.
-      const view = await d.store.applyAndView(runId, [{ type: 'started', id, attempt, at: now(), worker: d.worker }], id);
+      const view = await d.batcher.submit(runId, { type: 'started', id, attempt, at: now(), worker: d.worker }, id);
       const s = view.status;
       const finished = view.phase === 'succeeded' || view.phase === 'failed' || view.phase === 'cancelled';
       if (finished || s === null || s.attempts !== attempt || s.state !== 'running') {
@@ -73,16 +76,9 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<InstanceJob>, token?:
       if (s.worker !== d.worker) d.log.log('info', 'redelivered attempt: running it again', { runId, instance: id, attempt, previousWorker: s.worker });
 
       const ctx = await d.dispatcher.run(runId);
-      poll = setInterval(() => {
-        d.store
-          .meta(runId)
-          .then((m) => {
-            if (m === null || m.cancelRequested || m.phase !== 'running') entry.ac.abort();
-          })
-          .catch(() => undefined);
-      }, d.cancelPollMs);
+      unwatch = d.cancelWatch.add(runId, entry.ac);
       const t0 = performance.now();
-      const outcome = await d.pool.run(ctx.record, data, entry.ac.signal);
+      const outcome = await d.pool.run(ctx.recordJson, data, entry.ac.signal);
       const ms = performance.now() - t0;
       if (entry.handBack) {
         // Shutdown past the grace period: give the attempt back, unreported.
@@ -107,13 +103,12 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<InstanceJob>, token?:
       d.log.log('warn', 'instance failed', { runId, instance: id, attempt, code: outcome.code, error: outcome.message });
       return outcome.code === 'TASK_CANCELLED' ? 'cancelled' : 'failed';
     } finally {
-      if (poll !== null) clearInterval(poll);
+      unwatch?.();
       d.inFlight.delete(key);
     }
   };
 
   async function report(runId: string, e: RunEvent): Promise<void> {
-    const fx = await d.store.apply(runId, [e]);
-    await d.dispatcher.handle(runId, fx);
+    await d.batcher.submit(runId, e);
   }
 }

@@ -5,6 +5,8 @@
  *
  *   submitRun   store the run, apply `start`, enqueue the dispatched instances. After it returns
  *               the run progresses with no client at all (`--detach`).
+ *   resumeRun   `run --resume RUN --redis`: make sure an unfinished run is moving again (start
+ *               it, sweep it, or apply `recover` when nothing is in flight); the CLI then follows.
  *   followRun   poll the run until it finishes, calling onUpdate when it changed; also sweeps
  *               (backoff ticks, lost jobs) so a following CLI helps a run along.
  *   cancelRun   apply `cancel`; queued jobs are removed and reported cancelled at once, running
@@ -72,6 +74,58 @@ export async function submitRun(store: RunStore, record: RunRecord, redisUrl: st
     const fx = await s.store.apply(record.runId, [{ type: 'start', at: Date.now() }]);
     // If we die between apply and enqueue, the sweeper of any worker enqueues the jobs.
     await s.dispatcher.handle(record.runId, fx);
+  } finally {
+    await s.close();
+  }
+}
+
+/** What resumeRun found and did. */
+export interface ResumeOutcome {
+  /** The run's phase after resuming (a finished run is left as it is: `dagctl retry` re-runs it). */
+  phase: RunState['phase'];
+  /**
+   * none: the run had finished; started: it had never started (its submitter died before
+   * `start`); swept: instances were in flight, lost jobs were re-added now instead of at the next
+   * worker sweep; recovered: nothing was in flight or waiting out a backoff, so `recover` was
+   * applied (queued/running attempts run again uncharged, ready instances are dispatched).
+   */
+  action: 'none' | 'started' | 'swept' | 'recovered';
+  /** Jobs added by this call. */
+  enqueued: number;
+}
+
+/**
+ * `dagctl run --resume RUN_ID --redis URL`. A distributed run needs no client to go on (workers
+ * apply its events, their sweepers re-add lost jobs), so resuming it means checking it is moving
+ * and then following it; see ResumeOutcome for the cases. Idempotent: job ids are deterministic,
+ * and `recover` is only applied when no attempt is queued or running, so no live attempt is
+ * disturbed. Fails with RUN_NOT_FOUND when the run is not in Redis.
+ */
+export async function resumeRun(store: RunStore, record: RunRecord, redisUrl: string, env: NodeJS.ProcessEnv = process.env): Promise<ResumeOutcome> {
+  // `store` is the CLI's (same signature as submitRun); the work happens on a session of its own.
+  void store;
+  const s = await session(redisUrl, env, 'client');
+  try {
+    const runId = record.runId;
+    const meta = await s.store.meta(runId);
+    if (meta === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId} in Redis`);
+    if (meta.phase === 'succeeded' || meta.phase === 'failed' || meta.phase === 'cancelled') return { phase: meta.phase, action: 'none', enqueued: 0 };
+    if (meta.phase === 'pending') {
+      const fx = await s.store.apply(runId, [{ type: 'start', at: Date.now() }]);
+      const ids = fx.flatMap((e) => (e.type === 'dispatch' ? e.ids : []));
+      const enqueued = await s.dispatcher.enqueue(runId, ids);
+      return { phase: (await s.store.meta(runId))?.phase ?? 'running', action: 'started', enqueued };
+    }
+    const active = await s.store.activeInstances(runId);
+    if (active.size > 0 || (await s.store.hasBackoff(runId))) {
+      // Grace 0: the process that dispatched them is gone or done; re-adding is idempotent.
+      const stats = await new Sweeper(s.dispatcher, { owner: `resume-${hostname()}-${process.pid}`, graceMs: 0 }).sweepRun(runId);
+      return { phase: 'running', action: 'swept', enqueued: stats.requeued };
+    }
+    const fx = await s.store.apply(runId, [{ type: 'recover', at: Date.now() }]);
+    const ids = fx.flatMap((e) => (e.type === 'dispatch' ? e.ids : []));
+    const enqueued = await s.dispatcher.enqueue(runId, ids);
+    return { phase: (await s.store.meta(runId))?.phase ?? 'running', action: 'recovered', enqueued };
   } finally {
     await s.close();
   }

@@ -5,7 +5,9 @@
  *
  * Promise-based (one promise per attempt) rather than the TaskExecutor's event sink, because a
  * BullMQ processor is a function that returns when its job is done. The run record goes to each
- * thread once per run. Timeouts and aborts: the attempt's signal is aborted in the thread; if the
+ * thread once per run, as JSON text. `ready()` resolves once every thread has loaded its modules
+ * (about a second of CPU per thread): a worker takes jobs only then, so thread start-up never
+ * competes with the first attempts. Timeouts and aborts: the attempt's signal is aborted in the thread; if the
  * thread has not answered within `graceMs` it is terminated and replaced (a CPU loop ignoring its
  * signal), and the attempt fails with TASK_TIMEOUT / TASK_CANCELLED. A thread that dies on its own
  * fails its attempt with WORKER_CRASHED (retryable).
@@ -13,7 +15,6 @@
 import { Worker } from 'node:worker_threads';
 import type { InstanceResult } from '../../scheduler/model.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
-import type { RunRecord } from '../../scheduler/ports.js';
 import type { FromPoolThread as FromThread, ToPoolThread as ToThread } from './thread-protocol.js';
 
 export type Outcome =
@@ -21,7 +22,7 @@ export type Outcome =
   | { ok: false; code: string; message: string; retryable: boolean };
 
 interface Task {
-  record: RunRecord;
+  recordJson: string;
   job: InstanceJob;
   signal: AbortSignal;
   resolve: (o: Outcome) => void;
@@ -29,6 +30,7 @@ interface Task {
 
 interface Slot {
   worker: Worker;
+  ready: Promise<void>;
   records: Set<string>;
   task: Task | null;
   timer: NodeJS.Timeout | null;
@@ -53,14 +55,19 @@ export class ThreadPool {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
-  /** Runs one attempt; never rejects (failures are Outcomes). */
-  run(record: RunRecord, job: InstanceJob, signal: AbortSignal): Promise<Outcome> {
+  /** Resolves once every thread has started (loaded its modules); never rejects. */
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  /** Runs one attempt of the run whose record JSON is given; never rejects (failures are Outcomes). */
+  run(recordJson: string, job: InstanceJob, signal: AbortSignal): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       if (signal.aborted) {
         resolve({ ok: false, code: 'TASK_CANCELLED', message: 'aborted before it started', retryable: false });
         return;
       }
-      this.waiting.push({ record, job, signal, resolve });
+      this.waiting.push({ recordJson, job, signal, resolve });
       this.pump();
     });
   }
@@ -70,8 +77,13 @@ export class ThreadPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(THREAD_URL), records: new Set(), task: null, timer: null, killTimer: null, stopping: null, onAbort: null };
-    slot.worker.on('message', (m: FromThread) => this.onMessage(slot, m));
+    const worker = new Worker(THREAD_URL);
+    let started: () => void = () => {};
+    const ready = new Promise<void>((r) => (started = r));
+    const slot: Slot = { worker, ready, records: new Set(), task: null, timer: null, killTimer: null, stopping: null, onAbort: null };
+    worker.on('message', (m: FromThread) => (m.type === 'ready' ? started() : this.onMessage(slot, m)));
+    // A thread that dies while starting must not hold ready() forever.
+    worker.once('exit', () => started());
     slot.worker.on('error', (e) => this.onCrash(slot, `worker thread error: ${e.message}`));
     slot.worker.on('exit', (code) => {
       if (!this.closed && slot.task !== null && slot.stopping === null) this.onCrash(slot, `worker thread exited with code ${code}`);
@@ -92,8 +104,10 @@ export class ThreadPool {
       slot.stopping = null;
       const msg: ToThread = { type: 'run', job: task.job, worker: this.worker };
       if (!slot.records.has(task.job.runId)) {
-        msg.record = task.record;
+        msg.recordJson = task.recordJson;
         slot.records.add(task.job.runId);
+        // Mirrors thread.ts, which keeps the 8 latest records: forget what the thread forgets.
+        if (slot.records.size > 8) slot.records.delete(slot.records.values().next().value as string);
       }
       slot.worker.postMessage(msg);
       const { timeoutMs } = task.job;
@@ -137,7 +151,7 @@ export class ThreadPool {
     task?.resolve(outcome);
   }
 
-  private onMessage(slot: Slot, m: FromThread): void {
+  private onMessage(slot: Slot, m: Exclude<FromThread, { type: 'ready' }>): void {
     const task = slot.task;
     if (task === null || task.job.instanceId !== m.instanceId || task.job.attempt !== m.attempt) return;
     const stopping = slot.stopping;

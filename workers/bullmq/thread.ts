@@ -1,7 +1,8 @@
 /**
  * Worker-thread entry of the `dagctl worker` thread pool (thread-pool.ts): runs one attempt at a
- * time with the task runner and answers `done` or `error`. Records arrive once per run and are
- * cached (a few runs at most). `abort` aborts the current attempt's signal; an operator that
+ * time with the task runner and answers `done` or `error`. Records arrive once per run (as JSON
+ * text, parsed here, off the worker's event loop) and are cached (a few runs at most). Posts
+ * `ready` once its modules are loaded: the pool waits for that before the worker takes jobs. `abort` aborts the current attempt's signal; an operator that
  * ignores it is terminated by the pool.
  */
 import { parentPort, threadId } from 'node:worker_threads';
@@ -21,8 +22,9 @@ port.on('message', (msg: ToPoolThread) => {
     if (current !== null && current.id === msg.instanceId && current.attempt === msg.attempt) current.ac.abort();
     return;
   }
-  if (msg.record !== undefined) {
-    records.set(msg.record.runId, msg.record);
+  if (msg.recordJson !== undefined) {
+    const record = JSON.parse(msg.recordJson) as RunRecord;
+    records.set(record.runId, record);
     if (records.size > 8) records.delete(records.keys().next().value as string);
   }
   const { job, worker } = msg;
@@ -45,3 +47,6 @@ port.on('message', (msg: ToPoolThread) => {
     },
   );
 });
+
+// Static imports above are loaded: this thread can take attempts without a cold start.
+post({ type: 'ready' });

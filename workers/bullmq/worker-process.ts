@@ -18,7 +18,9 @@ import type { CostSample } from '../../scheduler/model.js';
 import { bullConnection, checkEvictionPolicy, connectRedis } from '../../scheduler/redis/connection.js';
 import { BULL_PREFIX, DEFAULT_QUEUE, queueName } from '../../scheduler/redis/keys.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
+import { CancelWatch } from './cancel-watch.js';
 import { Dispatcher } from './dispatcher.js';
+import { EventBatcher } from './event-batcher.js';
 import { startHealthServer } from './health.js';
 import { jsonLogger, type Logger } from './log.js';
 import { WorkerMetrics } from './metrics.js';
@@ -82,7 +84,10 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   };
   const sampleTimer = setInterval(() => void flushSamples(), 1000);
   sampleTimer.unref();
-  const processor = makeProcessor({ store, dispatcher, pool, metrics, log, worker: name, inFlight, samples, cancelPollMs: opts.cancelPollMs ?? 1000 });
+  const cancelWatch = new CancelWatch(store, opts.cancelPollMs ?? 1000, onError);
+  const batcher = new EventBatcher(store, dispatcher, { onApplied: (runId, r) => cancelWatch.observe(runId, r.phase, r.cancelRequested) });
+  metrics.batches = () => ({ events: batcher.events, calls: batcher.calls });
+  const processor = makeProcessor({ batcher, dispatcher, pool, cancelWatch, metrics, log, worker: name, inFlight, samples });
   const sweeper = new Sweeper(dispatcher, { owner: name, intervalMs: opts.sweepIntervalMs ?? 3000, onError });
 
   let ready = false;
@@ -92,6 +97,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   redis.on('close', () => (redisUp = false));
   redis.on('reconnecting', () => (redisUp = false));
 
+  // Threads first: a BullMQ Worker starts taking jobs as soon as it is created.
+  await pool.ready();
   const workers = queues.map((q) => {
     const w = new Worker<InstanceJob>(queueName(q), (job: Job<InstanceJob>, token?: string) => processor(job, token), {
       connection,
@@ -159,6 +166,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
         await closingWorkers;
       }
       dispatcher.close();
+      cancelWatch.stop();
       clearInterval(sampleTimer);
       await flushSamples();
       await pool.close();

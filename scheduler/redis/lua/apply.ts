@@ -17,17 +17,21 @@ export const APPLY_LUA = String.raw`
   KEYS[8]  policy   hash  task -> {"retries":n,"backoffMs":n,"backoffMaxMs":n}
   KEYS[9]  backoff  zset  ids whose status has notBefore (score = plan order)
   KEYS[10] active   set   ids in state queued or running
-  ARGV[1]  JSON array of events: RunEvent, except that 'succeeded' carries "resultJson" (the
-           result as a JSON string, stored verbatim) and "memo" (result.memoized) instead of "result".
-           Every "at" is integer milliseconds.
+  ARGV[1]  JSON array of events: RunEvent, except that 'succeeded' carries "ri" (the ARGV index
+           of its result's JSON, stored verbatim: never escaped into ARGV[1], never decoded here)
+           and "memo" (result.memoized) instead of "result". Every "at" is integer milliseconds.
   ARGV[2]  comma-separated error codes that are never retried (NON_RETRYABLE_CODES)
-  ARGV[3]  optional instance id: also return its status JSON after the batch (a worker's
-           "started" + "may I run it?" in one round trip)
+  ARGV[3]  V, the number of view ids that follow
+  ARGV[4 .. 3+V]  instance ids: also return their status JSON after the batch (workers'
+           "started" + "may I run it?" in one round trip, for every job of a batch)
+  ARGV[4+V ..]    result JSON texts, referenced by the events' "ri"
 
   Returns { dispatchIds, abortIds, wakeAt ('' if none), finishedPhase ('' if none), phase,
-  cancelRequested ('1'|'0'), status JSON of ARGV[3] ('' if none) }: the merged effects of the
-  batch exactly as reducer.applyEvents computes them, then the run's phase; or an error reply
-  "RUN_NOT_FOUND" when the run does not exist.
+  cancelRequested ('1'|'0'), { status JSON of each view id, in order ('' where none) } }: the
+  merged effects of the batch exactly as reducer.applyEvents computes them, then the run's phase;
+  or an error reply "RUN_NOT_FOUND" when the run does not exist.
+  Writes only what changed: touched statuses, changed counters, changed meta fields (the fixed
+  cost of a call matters: workers call it once per batch of completions).
   Replaying an applied completion is a no-op: it names an attempt that is no longer queued/running.
   Atomic: Redis runs the script alone; it only raises (leaving partial writes) on a broken
   invariant the pure reducer would also throw on (an unknown instance in the plan).
@@ -66,12 +70,16 @@ local function enc(s)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
-local CNT = {}
+-- Counters as read (CNT0) and as changed (CNT): only changed fields are written back.
+local CNT, CNT0 = {}, {}
 do
-  local raw = redis.call('HGETALL', cntKey)
-  for i = 1, #raw, 2 do CNT[raw[i]] = tonumber(raw[i + 1]) end
-  for _, s in ipairs(STATES) do CNT[s] = CNT[s] or 0 end
+  local raw = redis.call('HMGET', cntKey, unpack(STATES))
+  for i, s in ipairs(STATES) do
+    CNT[s] = tonumber(raw[i]) or 0
+    CNT0[s] = raw[i] and CNT[s] or nil
+  end
 end
+local phase0, startedAt0, finishedAt0, cancel0 = phase, startedAt, finishedAt, cancelRequested
 
 local S, DIRTY = {}, {}
 local function find(id)
@@ -297,7 +305,7 @@ for _, e in ipairs(EVENTS) do
         end
         s.finishedAt = at
         if s.startedAt == nil then s.startedAt = at end
-        redis.call('HSET', resKey, e.id, e.resultJson)
+        redis.call('HSET', resKey, e.id, ARGV[e.ri])
         s.error = nil
         s.errorCode = nil
         touch(e.id)
@@ -385,18 +393,29 @@ for id in pairs(DIRTY) do
 end
 if #batch > 0 then redis.call('HSET', stKey, unpack(batch)) end
 local cnt = {}
-for _, s in ipairs(STATES) do cnt[#cnt + 1] = s; cnt[#cnt + 1] = CNT[s] end
-redis.call('HSET', cntKey, unpack(cnt))
-redis.call('HSET', metaKey, 'phase', phase, 'cancelRequested', cancelRequested and '1' or '0', 'seq', num(seq))
-if startedAt ~= nil then redis.call('HSET', metaKey, 'startedAt', num(startedAt)) else redis.call('HDEL', metaKey, 'startedAt') end
-if finishedAt ~= nil then redis.call('HSET', metaKey, 'finishedAt', num(finishedAt)) else redis.call('HDEL', metaKey, 'finishedAt') end
+for _, s in ipairs(STATES) do
+  if CNT[s] ~= CNT0[s] then cnt[#cnt + 1] = s; cnt[#cnt + 1] = CNT[s] end
+end
+if #cnt > 0 then redis.call('HSET', cntKey, unpack(cnt)) end
+local mw = { 'seq', num(seq) }
+if phase ~= phase0 then mw[#mw + 1] = 'phase'; mw[#mw + 1] = phase end
+if cancelRequested ~= cancel0 then mw[#mw + 1] = 'cancelRequested'; mw[#mw + 1] = cancelRequested and '1' or '0' end
+if startedAt ~= nil and startedAt ~= startedAt0 then mw[#mw + 1] = 'startedAt'; mw[#mw + 1] = num(startedAt) end
+if finishedAt ~= nil and finishedAt ~= finishedAt0 then mw[#mw + 1] = 'finishedAt'; mw[#mw + 1] = num(finishedAt) end
+redis.call('HSET', metaKey, unpack(mw))
+if startedAt == nil and startedAt0 ~= nil then redis.call('HDEL', metaKey, 'startedAt') end
+if finishedAt == nil and finishedAt0 ~= nil then redis.call('HDEL', metaKey, 'finishedAt') end
 
 local w = ''
 if wakeAt ~= nil and finished == nil then w = num(wakeAt) end
-local view = ''
-if ARGV[3] ~= nil and ARGV[3] ~= '' then
-  local s = find(ARGV[3])
-  if s ~= nil then view = enc(s) end
+local views = {}
+for i = 4, 3 + (tonumber(ARGV[3]) or 0) do
+  local v = ''
+  if ARGV[i] ~= '' then
+    local s = find(ARGV[i])
+    if s ~= nil then v = enc(s) end
+  end
+  views[#views + 1] = v
 end
-return { FX_D, FX_A, w, finished or '', phase, cancelRequested and '1' or '0', view }
+return { FX_D, FX_A, w, finished or '', phase, cancelRequested and '1' or '0', views }
 `;
