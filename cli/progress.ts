@@ -27,7 +27,11 @@ export class ProgressReporter {
   ) {
     this.tty = io.stdout.isTTY === true && io.env.CI === undefined;
     this.started = now();
-    for (const p of record.plan) this.byTask.set(p.task, [...(this.byTask.get(p.task) ?? []), p.id]);
+    for (const p of record.plan) {
+      const list = this.byTask.get(p.task);
+      if (list === undefined) this.byTask.set(p.task, [p.id]);
+      else list.push(p.id);
+    }
   }
 
   update(state: RunState, _index?: PlanIndex, force = false): void {

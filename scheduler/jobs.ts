@@ -55,11 +55,15 @@ export class JobResolver {
       this.plan.set(p.id, p);
       if (p.kind === 'work') lastStage.set(p.task, Math.max(lastStage.get(p.task) ?? 0, p.stageIndex));
     }
+    const push = <K>(m: Map<K, PlannedInstance[]>, k: K, p: PlannedInstance): void => {
+      const list = m.get(k);
+      if (list === undefined) m.set(k, [p]);
+      else list.push(p);
+    };
     for (const p of record.plan) {
       if (p.kind !== 'work') continue;
-      const k = `${p.task}.${p.stage}`;
-      this.stageInstances.set(k, [...(this.stageInstances.get(k) ?? []), p]);
-      if (p.stageIndex === lastStage.get(p.task)) this.finals.set(p.task, [...(this.finals.get(p.task) ?? []), p]);
+      push(this.stageInstances, `${p.task}.${p.stage}`, p);
+      if (p.stageIndex === lastStage.get(p.task)) push(this.finals, p.task, p);
     }
     this.forced = forcedTasks(record);
   }
@@ -159,7 +163,11 @@ export class JobResolver {
 
     // Earlier stages by name; for iterative ones, the last round that produced outputs.
     const byStage = new Map<string, PlannedInstance[]>();
-    for (const p of this.earlierStageInstances(inst)) byStage.set(p.stage, [...(byStage.get(p.stage) ?? []), p]);
+    for (const p of this.earlierStageInstances(inst)) {
+      const list = byStage.get(p.stage);
+      if (list === undefined) byStage.set(p.stage, [p]);
+      else list.push(p);
+    }
     for (const [stage, list] of byStage) {
       const maxRound = Math.max(...list.map((p) => p.round));
       let outs: CommittedOutput[] = [];

@@ -16,7 +16,8 @@ import { performance } from 'node:perf_hooks';
 import { DagctlError, isDagctlError } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
 import { requireOperator } from '../operators/registry.js';
-import type { InputHandle, StageContext, StageSpec } from '../operators/types.js';
+import type { AnyOperator, InputHandle, StageContext, StageSpec } from '../operators/types.js';
+import type { TaskSpec } from '../spec/types.js';
 import { NON_RETRYABLE_CODES } from '../scheduler/engine/events.js';
 import type { InstanceJob } from '../scheduler/jobs.js';
 import type { CommittedOutput, InstanceResult, PlannedInstance } from '../scheduler/model.js';
@@ -55,13 +56,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   if (inst === undefined) throw new DagctlError('TASK_NOT_FOUND', `no instance ${job.instanceId} in run ${record.runId}`);
   if (inst.kind === 'publish') return publish(record, job, inst, started, opts);
 
-  const task = record.dag.tasks.find((t) => t.name === inst.task);
-  if (task === undefined) throw new DagctlError('TASK_NOT_FOUND', `no task ${inst.task}`);
-  const op = requireOperator(task.operator);
-  const parsed = op.params.safeParse(task.params);
-  if (!parsed.success) throw new DagctlError('OPERATOR_PARAMS_INVALID', `task ${task.name}: ${parsed.error.message}`);
-  const params = parsed.data;
-  const stages = op.stages(params, { inputs: task.inputs.length });
+  const { task, op, params, stages } = taskInfo(record, inst.task);
   const stage = stages[inst.stageIndex];
   if (stage === undefined) throw new DagctlError('INTERNAL', `operator ${op.name} has no stage ${inst.stageIndex}`);
   const isLast = inst.stageIndex === stages.length - 1;
@@ -186,6 +181,34 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     setupMs: (counters.firstReadAt > 0 ? counters.firstReadAt : runStart) - started,
     worker: opts.worker,
   };
+}
+
+interface TaskInfo {
+  task: TaskSpec;
+  op: AnyOperator;
+  params: unknown;
+  stages: StageSpec[];
+}
+const taskInfos = new WeakMap<RunRecord, Map<string, TaskInfo>>();
+
+/** A task's spec, operator, parsed params and stages: resolved once per run record and task. */
+function taskInfo(record: RunRecord, name: string): TaskInfo {
+  let m = taskInfos.get(record);
+  if (m === undefined) {
+    m = new Map();
+    taskInfos.set(record, m);
+  }
+  let info = m.get(name);
+  if (info === undefined) {
+    const task = record.dag.tasks.find((t) => t.name === name);
+    if (task === undefined) throw new DagctlError('TASK_NOT_FOUND', `no task ${name}`);
+    const op = requireOperator(task.operator);
+    const parsed = op.params.safeParse(task.params);
+    if (!parsed.success) throw new DagctlError('OPERATOR_PARAMS_INVALID', `task ${task.name}: ${parsed.error.message}`);
+    info = { task, op, params: parsed.data, stages: op.stages(parsed.data, { inputs: task.inputs.length }) };
+    m.set(name, info);
+  }
+  return info;
 }
 
 const planIndexes = new WeakMap<RunRecord, Map<string, PlannedInstance>>();

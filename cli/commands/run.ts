@@ -2,7 +2,8 @@
  * `dagctl run FILE` — validate, plan and run a DAG. Embedded by default (worker threads in this
  * process, run state under .dagctl/); with --redis (or DAGCTL_REDIS_URL) the run is submitted to
  * Redis and executed by `dagctl worker` processes, and this command follows it (or exits at once
- * with --detach). `--resume RUN_ID` continues an embedded run whose process died.
+ * with --detach). `--resume RUN_ID` continues an embedded run whose process died; with --redis it
+ * makes sure the distributed run is moving (workers carry it on) and follows it.
  * Exit: 0 the run succeeded, 1 it failed or was cancelled, 2 invalid input.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,12 +28,14 @@ export const runCommand: CommandDef = {
   usage: `dagctl run FILE [--param k=v]... [--concurrency N] [--force] [--rerun-from TASK] [--json]
 dagctl run --resume RUN_ID [--concurrency N] [--json]
 dagctl run FILE --redis URL [--detach]
+dagctl run --resume RUN_ID --redis URL [--detach]
 
   --param k=v        override a DAG param (repeatable)
   --concurrency N    worker threads (default: one per core)
   --force            ignore memoized results: run every instance
   --rerun-from TASK  re-run TASK and everything downstream of it; the rest may be memoized
-  --resume RUN_ID    continue an embedded run whose process died, without redoing committed work
+  --resume RUN_ID    continue an embedded run whose process died, without redoing committed work;
+                     with --redis: restart a distributed run's progress if needed and follow it
   --redis URL        submit to Redis (also DAGCTL_REDIS_URL); workers execute it
   --detach           with --redis: submit and exit; the run goes on without this process
   --json             print the final status as JSON (no progress output)`,
@@ -60,6 +63,7 @@ dagctl run FILE --redis URL [--detach]
       const r = await store.getRecord(resume);
       if (r === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${resume}`);
       record = r;
+      if (redisUrl !== undefined) return await resumeDistributed(io, store, record, redisUrl, flag(args, 'detach'), json);
     } else {
       const file = args.positionals[0];
       if (file === undefined || args.positionals.length > 1) throw new DagctlError('USAGE', `expected one DAG file\n${runCommand.usage}`);
@@ -126,6 +130,7 @@ function parseConcurrency(v: string | undefined): number | undefined {
 
 interface DistributedModule {
   submitRun(store: RunStore, record: RunRecord, redisUrl: string): Promise<void>;
+  resumeRun(store: RunStore, record: RunRecord, redisUrl: string): Promise<{ phase: RunState['phase']; action: 'none' | 'started' | 'swept' | 'recovered'; enqueued: number }>;
   followRun(store: RunStore, record: RunRecord, onUpdate: (s: RunState) => void, signal: AbortSignal): Promise<RunState>;
 }
 
@@ -136,6 +141,24 @@ async function submitDistributed(io: CliIO, store: RunStore, record: RunRecord, 
     if (!json) io.stdout.write(`run ${record.runId} submitted to ${redactUrl(redisUrl)} (${record.plan.length} instances)\n`);
     if (detach) {
       if (json) writeJson(io, { runId: record.runId, submitted: true });
+      return 0;
+    }
+    const progress = json ? null : new ProgressReporter(io, record, 1);
+    const final = await mod.followRun(store, record, (s) => progress?.update(s), io.interrupted);
+    return report(io, record, final, progress, json);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `--resume RUN --redis`: workers carry a distributed run; make sure it moves, then follow it like a submit. */
+async function resumeDistributed(io: CliIO, store: RunStore, record: RunRecord, redisUrl: string, detach: boolean, json: boolean): Promise<number> {
+  const mod = (await import(DISTRIBUTED_MODULE)) as DistributedModule;
+  try {
+    const r = await mod.resumeRun(store, record, redisUrl);
+    if (!json) io.stdout.write(`run ${record.runId} resumed on ${redactUrl(redisUrl)}: ${r.action}${r.enqueued > 0 ? `, ${r.enqueued} job(s) enqueued` : ''}\n`);
+    if (detach) {
+      if (json) writeJson(io, { runId: record.runId, resumed: r.action, phase: r.phase });
       return 0;
     }
     const progress = json ? null : new ProgressReporter(io, record, 1);
