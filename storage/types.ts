@@ -102,6 +102,11 @@ export interface CommitMarker {
   files: FileEntry[];
   /** Small operator outputs (bloom filter bytes as base64, metrics) that downstream stages read. */
   blobs?: Record<string, string>;
+  /**
+   * The instance's metrics when it committed. A memoized instance reports them again: the engine
+   * decides whether an iterative stage converged from them, so they must not be lost on a re-run.
+   */
+  metrics?: Record<string, number>;
 }
 
 export interface Manifest {

@@ -84,7 +84,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   if (needsWork && !job.force) {
     const memo = await memoized(record, task.outputs, hasOutputs, work, stageName, job.instanceId, fp);
     if (memo !== null) {
-      return { memoized: true, fingerprint: fp, outputs: memo, metrics: {}, inputBytes: 0, inputRows: 0, outputRows: 0, durationMs: performance.now() - started, setupMs: 0, worker: opts.worker };
+      return { memoized: true, fingerprint: fp, outputs: memo.outputs, metrics: memo.metrics, inputBytes: 0, inputRows: 0, outputRows: 0, durationMs: performance.now() - started, setupMs: 0, worker: opts.worker };
     }
   }
 
@@ -163,6 +163,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   if (workStore !== null) {
     const m: CommitMarker = { instanceId: job.instanceId, fingerprint: fp, runId: record.runId, committedAt, files: stageFiles };
     if (Object.keys(blobs).length > 0) m.blobs = blobs;
+    if (res.metrics !== undefined && Object.keys(res.metrics).length > 0) m.metrics = res.metrics;
     const marker = await writeCommitMarker(workStore, m);
     const out: CommittedOutput = { dataset: stageName, uri: work, marker: markerKey(job.instanceId, fp), files: marker.files };
     if (marker.blobs !== undefined) out.blobs = Object.keys(marker.blobs);
@@ -225,7 +226,8 @@ function fileIdentity(f: FileEntry): string {
   return `${f.path}|${f.sha256 !== '' ? f.sha256 : (f.etag ?? '')}|${f.bytes}`;
 }
 
-async function memoized(record: RunRecord, outputNames: string[], hasOutputs: boolean, work: string, stageName: string, instanceId: string, fp: string): Promise<CommittedOutput[] | null> {
+/** The committed outputs and metrics of an earlier identical attempt, or null (run it). */
+async function memoized(record: RunRecord, outputNames: string[], hasOutputs: boolean, work: string, stageName: string, instanceId: string, fp: string): Promise<{ outputs: CommittedOutput[]; metrics: Record<string, number> } | null> {
   const workMarker = await readCommitMarker(await storeFor(work), instanceId, fp);
   if (workMarker === null) return null;
   const out: CommittedOutput[] = [];
@@ -240,7 +242,7 @@ async function memoized(record: RunRecord, outputNames: string[], hasOutputs: bo
   const stageOut: CommittedOutput = { dataset: stageName, uri: work, marker: markerKey(instanceId, fp), files: workMarker.files };
   if (workMarker.blobs !== undefined) stageOut.blobs = Object.keys(workMarker.blobs);
   out.push(stageOut);
-  return out;
+  return { outputs: out, metrics: workMarker.metrics ?? {} };
 }
 
 async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstance, started: number, opts: RunInstanceOptions): Promise<InstanceResult> {
