@@ -12,7 +12,6 @@
  * the first one is kept with no comparison; canonical rows are computed only on ties.
  */
 import { z } from 'zod';
-import type { Row } from '../storage/types.js';
 import type { OperatorDef, StageResult, StageSpec } from './types.js';
 import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from './lib/rows.js';
 import { hashKey, RowIndex } from './lib/row-index.js';

@@ -5,14 +5,17 @@
  * full is cheaper). Samples are a set: a sample present in both inputs counts once, so the result
  * is the same whether or not the batch was already appended to the master.
  *   'plan'      ('single'): one pass over the new batch: distinct persons → Bloom filter (blob
- *               'bloom'), and the samples shuffled by bucket(person) for 'recompute'. The mode
- *               (blob 'plan'): `auto` weighs partial vs full with the old view's exact row count
- *               (ctx.previous(0)); partial without a previous view is full (metric fallbackFull).
+ *               'bloom'), and the samples shuffled by bucket(person). The mode (blob 'plan'):
+ *               `auto` weighs partial vs full with the old view's exact row count (ctx.previous(0));
+ *               partial without a previous view is full (metric fallbackFull). Partial (v3): the
+ *               old view is read here once and its rows of unaffected persons are shuffled by
+ *               bucket(person) into the same shuffle (kind column, PLAN_SCHEMA), so each recompute
+ *               instance reads only its bucket — v2 had every bucket re-read the whole view (B×).
  *   'fetch'     ('partition' over the master): partial: the rows whose person passes the filter
  *               (the Bloom join of step 2); full: every row. Shuffled by bucket(person).
- *   'recompute' ('bucket', writes the view): the bucket's new samples (ctx.stageOutput('plan')),
- *               then partial: old view rows of the bucket (ctx.previous(0)) with the affected
- *               persons' rows replaced and new persons added; full: every person of the bucket.
+ *   'recompute' ('bucket', writes the view): the bucket of 'plan' (new samples, and in partial
+ *               mode the kept old view rows), the bucket of 'fetch' (false positives dropped),
+ *               then the recomputed persons replace/extend the kept rows.
  * Invariant (property-tested): partial result == full recompute, row for row.
  */
 import { z } from 'zod';
@@ -58,6 +61,22 @@ const SAMPLE_SCHEMA: Schema = [
   { name: 'age', type: 'int64' },
   { name: 'ts', type: 'int64' },
 ];
+/**
+ * The plan stage's shuffle: new samples (kind 0: age, ts) and kept old view rows (kind 1: the view
+ * columns) in one schema, so a recompute instance reads both with one bucket read. The fields a
+ * kind does not use are null.
+ */
+const KIND_SAMPLE = 0, KIND_VIEW = 1;
+const PLAN_SCHEMA: Schema = [
+  { name: 'person', type: 'string' },
+  { name: 'kind', type: 'int32' },
+  { name: 'age', type: 'int64', nullable: true },
+  { name: 'ts', type: 'int64', nullable: true },
+  { name: 'birth_from', type: 'int64', nullable: true },
+  { name: 'birth_to', type: 'int64', nullable: true },
+  { name: 'samples', type: 'int64', nullable: true },
+  { name: 'support', type: 'int64', nullable: true },
+];
 
 type Mode = 'partial' | 'full';
 const enc = new TextEncoder();
@@ -70,7 +89,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   name: 'partial-recompute',
-  version: '2',
+  version: '3',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
@@ -90,15 +109,15 @@ export const partialRecompute: OperatorDef<PartialParams> = {
     const cols = [p.personColumn, p.ageColumn, p.tsColumn];
     if (ctx.stage.name === 'plan') {
       const persons = new Set<string>();
-      const w = new BucketedWriter(ctx.shuffle.open(SAMPLE_SCHEMA));
+      const w = new BucketedWriter(ctx.shuffle.open(PLAN_SCHEMA));
       for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
         for (const row of batch) {
           const person = str(row, p.personColumn);
           persons.add(person);
-          if (w.push(bucketOf(person, B), { person, ...sample(row) })) await w.drain();
+          const row2: Row = { person, kind: KIND_SAMPLE, age: int(row, p.ageColumn), ts: int(row, p.tsColumn), birth_from: null, birth_to: null, samples: null, support: null };
+          if (w.push(bucketOf(person, B), row2)) await w.drain();
         }
       }
-      await w.flush();
       const newRows = w.rows;
       // Source datasets list files without row counts (rows unknown → 0): estimate the master's
       // rows from its bytes at the new batch's bytes per row (same schema).
@@ -111,11 +130,26 @@ export const partialRecompute: OperatorDef<PartialParams> = {
       // Nothing to patch without a previous view: partial is a full recompute.
       const fallbackFull = mode === 'partial' && previous === null ? 1 : 0;
       if (fallbackFull === 1) mode = 'full';
+      // Partial: the old view, read once, bucketed like the samples. Rows of persons with new
+      // samples are dropped here (recompute replaces them), so they are not shuffled at all.
+      let viewRows = 0;
+      if (mode === 'partial' && previous !== null) {
+        for await (const batch of previous.batches()) {
+          for (const row of batch) {
+            const person = str(row, 'person');
+            if (persons.has(person)) continue;
+            viewRows++;
+            const row2: Row = { person, kind: KIND_VIEW, age: null, ts: null, birth_from: int(row, 'birth_from'), birth_to: int(row, 'birth_to'), samples: int(row, 'samples'), support: int(row, 'support') };
+            if (w.push(bucketOf(person, B), row2)) await w.drain();
+          }
+        }
+      }
+      await w.flush();
       const f = BloomFilter.forCapacity(persons.size, p.falsePositiveRate);
       for (const s of persons) f.add(s);
       ctx.putBlob('plan', enc.encode(mode));
       ctx.putBlob('bloom', f.serialize());
-      return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull } };
+      return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, viewShuffled: viewRows } };
     }
     if (ctx.stage.name === 'fetch') {
       const mode = readPlan(ctx.prior!.blobs('plan'));
@@ -144,17 +178,24 @@ export const partialRecompute: OperatorDef<PartialParams> = {
       else l.push(s);
     };
     const affected = new Set<string>();
-    const batchOfBucket = ctx.stageOutput('plan');
-    if (batchOfBucket !== null) {
-      for await (const batch of batchOfBucket.bucket(ctx.bucket).batches()) {
+    const out = new Map<string, Row>();
+    let kept = 0;
+    const planOfBucket = ctx.stageOutput('plan');
+    if (planOfBucket !== null) {
+      for await (const batch of planOfBucket.bucket(ctx.bucket).batches()) {
         for (const row of batch) {
           const person = row.person as string;
+          if (row.kind === KIND_VIEW) {
+            // An old view row of a person without new samples (plan dropped the others).
+            out.set(person, { person, birth_from: row.birth_from as number, birth_to: row.birth_to as number, samples: row.samples as number, support: row.support as number });
+            kept++;
+            continue;
+          }
           affected.add(person);
           addSample(person, { age: row.age as number, ts: row.ts as number });
         }
       }
     }
-    const previous = mode === 'partial' ? await ctx.previous(0) : null;
     let matched = 0, falsePositives = 0;
     for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
       for (const row of batch) {
@@ -165,18 +206,6 @@ export const partialRecompute: OperatorDef<PartialParams> = {
         }
         matched++;
         addSample(person, { age: row.age as number, ts: row.ts as number });
-      }
-    }
-    const out = new Map<string, Row>();
-    let kept = 0;
-    if (mode === 'partial' && previous !== null) {
-      for await (const batch of previous.batches()) {
-        for (const row of batch) {
-          const person = str(row, 'person');
-          if (bucketOf(person, B) !== ctx.bucket || affected.has(person)) continue;
-          out.set(person, row);
-          kept++;
-        }
       }
     }
     for (const [person, list] of samples) {

@@ -9,7 +9,8 @@
  *  - iterative stages repeat while Σ metrics[iterate.metric] > 0, up to maxRounds;
  *  - shuffles, blobs and outputs kept in memory; every written row is checked against the schema
  *    it was opened with (exact columns, types, nullability) and open() twice throws;
- *  - outputs[i].previous() returns the given previous rows (or null); outputs are only given to
+ *  - outputs[i].previous() returns the given previous rows (or null), counting the rows streamed
+ *    from it (previousRowsRead); outputs are only given to
  *    stages with writesOutputs;
  *  - batches are small (batchSize, default 7) to exercise batch boundaries.
  */
@@ -44,6 +45,8 @@ export interface RunResult {
   instances: InstanceRecord[];
   /** Rounds run per stage name. */
   rounds: Record<string, number>;
+  /** Rows streamed from previous() handles, over every instance (read amplification checks). */
+  previousRowsRead: number;
 }
 
 function approxBytes(rows: Row[]): number {
@@ -151,9 +154,20 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
   const stages: StageSpec[] = op.stages(params, { inputs: opts.inputs.length });
   let prior: StageOutput | null = null;
   const byStage = new Map<string, StageOutput>();
+  let previousRowsRead = 0;
   const previousOf = async (i: number): Promise<InputHandle | null> => {
     const prev = opts.previous?.[i];
-    return prev === null || prev === undefined ? null : memInput(`previous-${i}`, prev, batchSize);
+    if (prev === null || prev === undefined) return null;
+    const h = memInput(`previous-${i}`, prev, batchSize);
+    return {
+      ...h,
+      async *batches(o?: { columns?: string[] }): AsyncIterable<Row[]> {
+        for await (const b of h.batches(o)) {
+          previousRowsRead += b.length;
+          yield b;
+        }
+      },
+    };
   };
   for (let si = 0; si < stages.length; si++) {
     const stage = stages[si]!;
@@ -243,7 +257,7 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
       if (stage.iterate === undefined || metricSum <= 0) break;
     }
   }
-  return { outputs: collected, metrics, instances, rounds };
+  return { outputs: collected, metrics, instances, rounds, previousRowsRead };
 }
 
 /** Convenience for the registry's erased type. */

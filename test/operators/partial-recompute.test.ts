@@ -38,13 +38,13 @@ describe('choosePartialOrFull', () => {
 
 const sample = fc.record({ person: fc.integer({ min: 0, max: 30 }).map((i) => `user:${i}`), age: fc.integer({ min: 0, max: 4 }), ts: fc.integer({ min: 0, max: 5 }).map((k) => T + k * 20_000_000) }, { noNullPrototype: true });
 
-async function view(mode: string, master: Row[], batch: Row[], previous: Row[] | null, buckets: number, parts: number): Promise<{ rows: Row[]; metrics: Record<string, number> }> {
+async function view(mode: string, master: Row[], batch: Row[], previous: Row[] | null, buckets: number, parts: number): Promise<{ rows: Row[]; metrics: Record<string, number>; previousRowsRead: number }> {
   const partitions: Record<string, Row[]> = {};
   master.forEach((r, i) => { (partitions[`d${i % parts}`] ??= []).push(r); });
   if (parts > 0 && master.length === 0) partitions.d0 = [];
   const r = await runOperator(partialRecompute, { mode }, { inputs: [{ partitions }, { rows: batch }], previous: [previous], buckets });
   const rows = [...r.outputs[0]!.rows].sort((a, b) => ((a.person as string) < (b.person as string) ? -1 : 1));
-  return { rows, metrics: r.metrics };
+  return { rows, metrics: r.metrics, previousRowsRead: r.previousRowsRead };
 }
 
 describe('operators/partial-recompute', () => {
@@ -73,6 +73,12 @@ describe('operators/partial-recompute', () => {
     assert.equal(p.metrics.matched, 4);
     assert.equal(p.metrics.fetched, 4 + p.metrics.falsePositives!);
     assert.deepEqual(p.rows, (await view('full', master, batch, null, 4, 2)).rows);
+    // The old view is read once (by 'plan', then shuffled), not once per recompute bucket (v2: B×).
+    assert.equal(p.previousRowsRead, old.length);
+    assert.equal(p.metrics.viewShuffled, 49);
+    const wide = await view('partial', master, batch, old, 16, 2);
+    assert.equal(wide.previousRowsRead, old.length);
+    assert.deepEqual(wide.rows, p.rows);
     const auto = await view('auto', master, batch, old, 4, 2);
     assert.deepEqual(auto.rows, p.rows);
   });
