@@ -2,7 +2,8 @@
  * noop: the built-in operator for tests and benchmarks. It reads nothing and writes nothing.
  * `sleepMs` waits (honouring the abort signal), `cpuMs` burns CPU in a tight loop (for CPU-bound
  * scaling benchmarks; it ignores the signal on purpose, to test that timeouts kill it),
- * `failTimes` fails the first N attempts, and `buckets` fans the task out to that many instances.
+ * `failTimes` fails the first N attempts, `allocMb` holds that much live JS memory (to test heap
+ * limits), and `buckets` fans the task out to that many instances.
  */
 import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
@@ -13,6 +14,7 @@ const NoopParams = z
     sleepMs: z.number().int().min(0).default(0),
     cpuMs: z.number().int().min(0).default(0),
     failTimes: z.number().int().min(0).default(0),
+    allocMb: z.number().int().min(0).max(65_536).default(0),
     buckets: z.number().int().min(1).max(1_000_000).optional(),
   })
   .strict();
@@ -32,6 +34,12 @@ export const noop: OperatorDef<NoopParams> = {
   async run(ctx) {
     if (ctx.attempt <= ctx.params.failTimes) {
       throw new DagctlError('TASK_FAILED', `noop: failing attempt ${ctx.attempt} of ${ctx.params.failTimes} on purpose`);
+    }
+    if (ctx.params.allocMb > 0) {
+      // Live objects (not one big buffer, which would live outside the V8 heap).
+      const held: number[][] = [];
+      for (let mb = 0; mb < ctx.params.allocMb; mb++) held.push(Array.from({ length: 131_072 }, (_, i) => i + mb));
+      if (held.length < 0) ctx.log('unreachable');
     }
     if (ctx.params.cpuMs > 0) {
       const end = performance.now() + ctx.params.cpuMs;

@@ -32,6 +32,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
 
   --param k=v        override a DAG param (repeatable)
   --concurrency N    worker threads (default: one per core)
+  --thread-heap-mb M heap limit of each worker thread, MB (default 384; also DAGCTL_THREAD_HEAP_MB)
   --force            ignore memoized results: run every instance
   --rerun-from TASK  re-run TASK and everything downstream of it; the rest may be memoized
   --resume RUN_ID    continue an embedded run whose process died, without redoing committed work;
@@ -42,6 +43,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
   options: {
     param: { type: 'string', multiple: true },
     concurrency: { type: 'string' },
+    'thread-heap-mb': { type: 'string' },
     force: { type: 'boolean' },
     'rerun-from': { type: 'string' },
     resume: { type: 'string' },
@@ -95,6 +97,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
 
     if (!json) io.stdout.write(`run ${record.runId} (${record.plan.length} instances, dag ${record.dag.name} ${record.dagHash.slice(0, 12)})\n`);
     const threads = concurrency ?? record.options.concurrency ?? availableParallelism();
+    const heapMb = parseHeap(str(args, 'thread-heap-mb'));
     const progress = json ? null : new ProgressReporter(io, record, threads);
     try {
       const final = await driveRun({
@@ -102,7 +105,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
         record,
         resume: resume !== undefined,
         cancel: io.interrupted,
-        makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, { concurrency: threads }),
+        makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, heapMb === undefined ? { concurrency: threads } : { concurrency: threads, maxThreadHeapMb: heapMb }),
         onProgress: (s) => progress?.update(s),
       });
       return report(io, record, final, progress, json);
@@ -119,6 +122,13 @@ function report(io: CliIO, record: RunRecord, final: RunState, progress: Progres
   if (json) writeJson(io, view);
   else io.stdout.write('\n' + renderStatus(view));
   return final.phase === 'succeeded' ? 0 : 1;
+}
+
+function parseHeap(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 32 || n > 65_536) throw new DagctlError('USAGE', `--thread-heap-mb expects an integer 32..65536, got "${v}"`);
+  return n;
 }
 
 function parseConcurrency(v: string | undefined): number | undefined {

@@ -10,7 +10,7 @@ import type { DagSpec } from '../../spec/types.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { chain, dagOf, diamond, noopTask, recordOf } from '../helpers/dags.js';
 
-async function runDag(dag: DagSpec, opts: { concurrency?: number; cancelAfterMs?: number; graceMs?: number } = {}) {
+async function runDag(dag: DagSpec, opts: { concurrency?: number; cancelAfterMs?: number; graceMs?: number; heapMb?: number } = {}) {
   const store = new MemoryRunStore();
   const record = recordOf(dag, `t-${dag.name}-${Math.random().toString(36).slice(2, 8)}`);
   await store.createRun(record, initialState(record.runId, dag.name, record.plan, Date.now()));
@@ -20,7 +20,7 @@ async function runDag(dag: DagSpec, opts: { concurrency?: number; cancelAfterMs?
     store,
     record,
     cancel: ac.signal,
-    makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, { concurrency: opts.concurrency ?? 2, graceMs: opts.graceMs ?? 300 }),
+    makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, { concurrency: opts.concurrency ?? 2, graceMs: opts.graceMs ?? 300, ...(opts.heapMb !== undefined ? { maxThreadHeapMb: opts.heapMb } : {}) }),
   });
   return { state, store, record };
 }
@@ -69,6 +69,14 @@ describe('embedded executor', function () {
     assert.equal(state.instances['t0.main']?.state, 'cancelled');
     assert.equal(state.instances['t1.main']?.state, 'cancelled');
     assert.equal(state.instances['t2.main']?.attempts, 0);
+  });
+
+  it('fails an instance that outgrows the thread heap limit with WORKER_OUT_OF_MEMORY, without retrying it', async () => {
+    const { state } = await runDag(dagOf('oom', [noopTask('hog', { retries: 2, params: { allocMb: 400 } }), noopTask('fine', { params: { allocMb: 8 } })]), { heapMb: 64 });
+    assert.equal(state.phase, 'failed');
+    assert.equal(state.instances['hog.main']?.errorCode, 'WORKER_OUT_OF_MEMORY');
+    assert.equal(state.instances['hog.main']?.attempts, 1);
+    assert.equal(state.instances['fine.main']?.state, 'succeeded');
   });
 
   it('records a cost sample per executed instance', async () => {

