@@ -34,6 +34,8 @@ ENVFILE="$STATE/env.sh"
 HEAP="${DAGCTL_KAFKA_HEAP:--Xmx512m -Xms128m}"
 
 log() { echo "kafka.sh: $*" >&2; }
+# shellcheck source=scripts/provision/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 build() {
   if [[ -f "$HOME_DIR/.complete" ]]; then
@@ -78,16 +80,7 @@ EOF
   log "fetched $(ls "$LIBS" | wc -l) jars in $((SECONDS - start))s"
 }
 
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid
-  pid="$(cat "$PIDFILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
-}
 
 # Readiness: a kafkajs admin can connect and list topics (metadata served = broker registered).
 probe() {
@@ -162,19 +155,7 @@ EOF
   cat "$ENVFILE"
 }
 
-stop() {
-  local pid
-  if pid="$(running_pid)"; then
-    kill "$pid"
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    log "stopped pid $pid"
-  else
-    log "not running"
-  fi
-  if [[ -f "$STATE/datadir" ]]; then rm -rf "$(cat "$STATE/datadir")"; fi
-  rm -f "$PIDFILE" "$ENVFILE" "$STATE/datadir"
-}
+stop() { stop_server 100; }
 
 case "${1:-}" in
   build) build ;;

@@ -22,6 +22,8 @@ PIDFILE="$STATE/redis.pid"
 ENVFILE="$STATE/env.sh"
 
 log() { echo "redis.sh: $*" >&2; }
+# shellcheck source=scripts/provision/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install() {
   command -v redis-server >/dev/null && return
@@ -33,16 +35,7 @@ install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends redis-server >&2
 }
 
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid
-  pid="$(cat "$PIDFILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
-}
 
 start() {
   if running_pid >/dev/null; then
@@ -85,19 +78,7 @@ start() {
   cat "$ENVFILE"
 }
 
-stop() {
-  local pid
-  if pid="$(running_pid)"; then
-    kill "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    log "stopped pid $pid"
-  else
-    log "not running"
-  fi
-  if [[ -f "$STATE/datadir" ]]; then rm -rf "$(cat "$STATE/datadir")"; fi
-  rm -f "$PIDFILE" "$ENVFILE" "$STATE/datadir"
-}
+stop() { stop_server 50; }
 
 case "${1:-}" in
   start) start ;;

@@ -31,6 +31,8 @@ ENVFILE="$STATE/env.sh"
 BUCKETS="${DAGCTL_S3_BUCKETS:-dagctl-test dagctl-bench}"
 
 log() { echo "s3.sh: $*" >&2; }
+# shellcheck source=scripts/provision/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 build() {
   if [[ -x "$BIN" ]]; then
@@ -52,16 +54,7 @@ build() {
   log "built in $((SECONDS - start))s"
 }
 
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid
-  pid="$(cat "$PIDFILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
-}
 
 start() {
   if running_pid >/dev/null; then
@@ -124,19 +117,7 @@ ENV
   cat "$ENVFILE"
 }
 
-stop() {
-  local pid
-  if pid="$(running_pid)"; then
-    kill "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    log "stopped pid $pid"
-  else
-    log "not running"
-  fi
-  if [[ -f "$STATE/datadir" ]]; then rm -rf "$(cat "$STATE/datadir")"; fi
-  rm -f "$PIDFILE" "$ENVFILE" "$STATE/datadir"
-}
+stop() { stop_server 50; }
 
 case "${1:-}" in
   build) build ;;
