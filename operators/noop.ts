@@ -31,6 +31,9 @@ export const noop: OperatorDef<NoopParams> = {
   stages(p): StageSpec[] {
     return [{ name: 'main', fanout: p.buckets !== undefined ? 'bucket' : 'partition' }];
   },
+  inline(p) {
+    return p.cpuMs === 0 && p.allocMb === 0;
+  },
   async run(ctx) {
     if (ctx.attempt <= ctx.params.failTimes) {
       throw new DagctlError('TASK_FAILED', `noop: failing attempt ${ctx.attempt} of ${ctx.params.failTimes} on purpose`);

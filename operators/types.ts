@@ -140,6 +140,12 @@ export interface OperatorDef<P = unknown> {
   readonly inputs: { min: number; max: number };
   /** `info.inputs`: how many inputs the task declares (an optional second input may add stages). */
   stages(params: P, info: StagesInfo): StageSpec[];
+  /**
+   * True when an instance with these params does no CPU-heavy work and holds little memory (a
+   * sensor, a no-op): workers may then run it on their event loop instead of a worker thread,
+   * saving the thread hop. Absent: always a thread.
+   */
+  inline?(params: P): boolean;
   run(ctx: StageContext<P>): Promise<StageResult>;
 }
 

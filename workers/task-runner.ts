@@ -184,6 +184,14 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   };
 }
 
+/** Whether this instance may run on a worker's event loop (its operator declares it trivial). */
+export function runsInline(record: RunRecord, instanceId: string): boolean {
+  const inst = planIndex(record).get(instanceId);
+  if (inst === undefined || inst.kind !== 'work') return false;
+  const { op, params } = taskInfo(record, inst.task);
+  return op.inline?.(params) === true;
+}
+
 interface TaskInfo {
   task: TaskSpec;
   op: AnyOperator;

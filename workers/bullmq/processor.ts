@@ -25,7 +25,10 @@ import type { Dispatcher } from './dispatcher.js';
 import type { EventBatcher } from './event-batcher.js';
 import type { Logger } from './log.js';
 import type { WorkerMetrics } from './metrics.js';
-import type { ThreadPool } from './thread-pool.js';
+import type { Outcome, ThreadPool } from './thread-pool.js';
+import { errorCode, errorMessage } from '../../core/errors.js';
+import type { RunRecord } from '../../scheduler/ports.js';
+import { isRetryable, runInstance, runsInline } from '../task-runner.js';
 
 export interface InFlight {
   job: Job<InstanceJob>;
@@ -78,7 +81,7 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<InstanceJob>, token?:
       const ctx = await d.dispatcher.run(runId);
       unwatch = d.cancelWatch.add(runId, entry.ac);
       const t0 = performance.now();
-      const outcome = await d.pool.run(ctx.recordJson, data, entry.ac.signal);
+      const outcome = runsInline(ctx.record, id) ? await runOnEventLoop(ctx.record, data, entry.ac.signal, d.worker) : await d.pool.run(ctx.recordJson, data, entry.ac.signal);
       const ms = performance.now() - t0;
       if (entry.handBack) {
         // Shutdown past the grace period: give the attempt back, unreported.
@@ -110,5 +113,18 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<InstanceJob>, token?:
 
   async function report(runId: string, e: RunEvent): Promise<void> {
     await d.batcher.submit(runId, e);
+  }
+}
+
+/** A trivial instance (operators/types.ts `inline`) runs here, without the worker-thread hop. */
+async function runOnEventLoop(record: RunRecord, job: InstanceJob, signal: AbortSignal, worker: string): Promise<Outcome> {
+  // Inline operators honour their signal (they are declared trivial), so a timeout is an abort.
+  const timeout = job.timeoutMs > 0 && Number.isFinite(job.timeoutMs) ? AbortSignal.timeout(job.timeoutMs) : null;
+  const combined = timeout === null ? signal : AbortSignal.any([signal, timeout]);
+  try {
+    return { ok: true, result: await runInstance(record, job, { signal: combined, worker }) };
+  } catch (e) {
+    if (timeout?.aborted === true) return { ok: false, code: 'TASK_TIMEOUT', message: `timed out after ${job.timeoutMs} ms`, retryable: true };
+    return { ok: false, code: combined.aborted && errorCode(e) === 'INTERNAL' ? 'TASK_CANCELLED' : errorCode(e), message: errorMessage(e), retryable: isRetryable(e) };
   }
 }
