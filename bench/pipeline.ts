@@ -125,8 +125,8 @@ async function duckPipeline(duck: Duck, pd: PipelineData, out: string): Promise<
   const pv = `read_parquet('${pd.data}/master/pageviews/date=*/*.parquet')`;
   const eq = `read_parquet('${pd.data}/master/equivs/date=*/*.parquet')`;
   const norm = `read_parquet('${pd.data}/batch/pageviews-normalized/date=*/*.parquet')`;
-  const distinct = `read_parquet('${pd.data}/batch/pageviews-distinct/bucket=*/*.parquet')`;
-  const ids = `read_parquet('${pd.data}/batch/person-ids/bucket=*/*.parquet')`;
+  const distinct = `read_parquet('${pd.data}/batch/pageviews-distinct/part-*.parquet')`;
+  const ids = `read_parquet('${pd.data}/batch/person-ids/part-*.parquet')`;
   const ms: Record<string, number> = {};
   // normalize: lower-case scheme/host, drop fragment and tracking params, strip trailing slash and
   // www., typed ids trimmed and lower-cased — string functions of the same order of work.
