@@ -20,7 +20,7 @@ import { readRows } from '../../storage/dataset/read.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import { S3ObjectStore } from '../../storage/s3/store.js';
 import type { Manifest } from '../../storage/types.js';
-import { deletePrefix, freshUri, rawClient, requireS3, testBucket } from '../s3/env.js';
+import { deleteUri, freshUri, requireS3 } from '../s3/env.js';
 import { failures, generateInto, ROLLUP_DAG, runDag, SWA_INPUT, tempDir, writeText } from './harness.js';
 
 interface Observation {
@@ -42,13 +42,7 @@ describe('e2e: concurrent publishers of one view on S3', function () {
   });
   after(async () => {
     tmp?.dispose();
-    if (root === undefined) return;
-    const c = rawClient();
-    try {
-      await deletePrefix(c, root.slice(`s3://${testBucket()}/`.length) + '/');
-    } finally {
-      c.destroy();
-    }
+    await deleteUri(root);
   });
 
   it('two `dagctl run` chains (granularity d vs h) flip the view; every observed view is one whole version', async () => {

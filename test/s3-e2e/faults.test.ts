@@ -17,7 +17,7 @@ import { sha256Hex } from '../../core/hash.js';
 import { jsonBytes } from '../../storage/dataset/layout.js';
 import { S3ObjectStore } from '../../storage/s3/store.js';
 import { startFaultProxy, type FaultProxy } from '../s3/fault-proxy.js';
-import { deletePrefix, freshUri, rawClient, requireS3, testBucket } from '../s3/env.js';
+import { deleteUri, freshUri, requireS3 } from '../s3/env.js';
 import { auditTree } from './audit.js';
 import { DAGS, failures, generateInto, readAllDatasets, runDag, SWA_INPUT, tempDir } from './harness.js';
 
@@ -37,13 +37,7 @@ describe('e2e: a DAG run through S3 faults', function () {
   after(async () => {
     await proxy?.close();
     tmp?.dispose();
-    if (root === undefined) return;
-    const c = rawClient();
-    try {
-      await deletePrefix(c, root.slice(`s3://${testBucket()}/`.length) + '/');
-    } finally {
-      c.destroy();
-    }
+    await deleteUri(root);
   });
 
   it('superwebanalytics succeeds through 5xx and lost PUT responses; no duplicate, partial or lost file', async () => {

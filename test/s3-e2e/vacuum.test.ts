@@ -18,7 +18,7 @@ import { isVisibleDataKey, manifestKey, parseJson } from '../../storage/dataset/
 import type { VacuumReport } from '../../storage/dataset/vacuum.js';
 import { S3ObjectStore } from '../../storage/s3/store.js';
 import type { Manifest, ObjectInfo } from '../../storage/types.js';
-import { deletePrefix, freshUri, rawClient, requireS3, testBucket } from '../s3/env.js';
+import { deleteUri, freshUri, requireS3 } from '../s3/env.js';
 import { auditTree } from './audit.js';
 import { dagctl, failures, GEN, generateInto, jsonOut, readDataset, ROLLUP_DAG, runDag, SWA_INPUT, tempDir, writeText } from './harness.js';
 
@@ -40,13 +40,7 @@ describe('e2e: dataset vacuum on S3', function () {
   after(async () => {
     store?.close();
     tmp?.dispose();
-    if (root === undefined) return;
-    const c = rawClient();
-    try {
-      await deletePrefix(c, root.slice(`s3://${testBucket()}/`.length) + '/');
-    } finally {
-      c.destroy();
-    }
+    await deleteUri(root);
   });
 
   it('removes only old versions and unreferenced files, never master data; the current view still reads', async () => {

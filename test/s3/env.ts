@@ -91,3 +91,14 @@ export async function makeTestStore(label: string, opts: S3ObjectStoreOptions = 
     },
   };
 }
+
+/** Deletes everything under an s3:// URI of the test bucket (suite cleanup); undefined is a no-op. */
+export async function deleteUri(uri: string | undefined): Promise<void> {
+  if (uri === undefined) return;
+  const c = rawClient();
+  try {
+    await deletePrefix(c, uri.slice(`s3://${testBucket()}/`.length) + '/');
+  } finally {
+    c.destroy();
+  }
+}

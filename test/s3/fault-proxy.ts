@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mulberry32 } from '../../gen/prng.js';
 
 export interface FaultOptions {
   /** Fraction of all requests answered 500/503 without reaching the server. */
@@ -35,18 +36,6 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-/** mulberry32: tiny deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function s3Error(res: http.ServerResponse, status: number, code: string): void {
   const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected by fault proxy</Message></Error>`;
   res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), connection: 'close' });
@@ -56,7 +45,7 @@ function s3Error(res: http.ServerResponse, status: number, code: string): void {
 export async function startFaultProxy(upstream: string, opts: FaultOptions): Promise<FaultProxy> {
   const target = new URL(upstream);
   if (target.protocol !== 'http:') throw new Error(`fault proxy forwards to http:// only, got ${upstream}`);
-  const random = prng(opts.seed ?? 42);
+  const random = mulberry32(opts.seed ?? 42);
   let errorRate = opts.errorRate;
   let dropPutRate = opts.dropPutRate;
   const stats: FaultStats = { requests: 0, injectedErrors: 0, droppedAfterApply: 0, forwarded: 0 };
