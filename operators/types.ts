@@ -42,6 +42,16 @@ export interface CostDefaults {
   driver: CostDriver;
 }
 
+/**
+ * One file of an input, its bytes fetched on demand: for operators that decode Parquet column by
+ * column (late materialization, storage/parquet/column-scan.ts) instead of streaming rows.
+ */
+export interface RawFile {
+  readonly path: string;
+  readonly bytes: number;
+  read(): Promise<Uint8Array>;
+}
+
 /** Rows read by one instance: the files it was assigned, streamed in batches. */
 export interface InputHandle {
   readonly name: string;
@@ -53,6 +63,12 @@ export interface InputHandle {
   schema(): Promise<Schema | null>;
   /** Text datasets (format: text): lines, in batches. */
   lines(): AsyncIterable<string[]>;
+  /**
+   * The files batches() streams, in the same order, unread (Parquet datasets). Optional: handles
+   * without files to hand out (in-memory inputs) omit it and operators fall back to batches().
+   * Rows decoded from raw files are not counted in the instance's rowsIn.
+   */
+  rawFiles?(): RawFile[];
 }
 
 export interface OutputWriter {

@@ -6,9 +6,11 @@
  * doubles (h1 + i·h2 < 2^38). Serialized form: 'B' 1 k 0, u32 m, u32 n, then the bit words.
  */
 import { DagctlError } from '../../core/errors.js';
-import { hashString } from './murmur3.js';
+import { hashString, murmur3x86_128 } from './murmur3.js';
 
 const out = new Uint32Array(4);
+/** hasBytes' copy of the probed value (murmur3x86_128 hashes from index 0). */
+let scratch = new Uint8Array(256);
 
 export function optimalBloomSize(n: number, p: number): { m: number; k: number } {
   if (!(p > 0 && p < 1)) throw new DagctlError('OPERATOR_PARAMS_INVALID', `bloom false-positive rate ${p} not in (0, 1)`);
@@ -50,6 +52,28 @@ export class BloomFilter {
   has(key: string): boolean {
     hashString(key, out);
     const h1 = out[0]!, h2 = (out[1]! | 1) >>> 0, m = this.m, w = this.words;
+    for (let i = 0; i < this.k; i++) {
+      const bit = (h1 + i * h2) % m;
+      if ((w[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
+    }
+    return true;
+  }
+
+  /**
+   * has() on raw UTF-8 bytes bytes[start, start+len) — e.g. a value inside a decoded Parquet page —
+   * without building a JS string. Agrees with has(s) for the string s whose UTF-8 encoding those
+   * bytes are, because hashString hashes a string's UTF-8 bytes (murmur3.ts).
+   */
+  hasBytes(bytes: Uint8Array, start: number, len: number): boolean {
+    if (scratch.length < len) scratch = new Uint8Array(Math.max(len, scratch.length * 2));
+    const s = scratch;
+    for (let i = 0; i < len; i++) s[i] = bytes[start + i]!;
+    murmur3x86_128(s, len, 0, out);
+    return this.test(out[0]!, (out[1]! | 1) >>> 0);
+  }
+
+  private test(h1: number, h2: number): boolean {
+    const m = this.m, w = this.words;
     for (let i = 0; i < this.k; i++) {
       const bit = (h1 + i * h2) % m;
       if ((w[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;

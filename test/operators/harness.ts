@@ -12,12 +12,16 @@
  *  - outputs[i].previous() returns the given previous rows (or null), counting the rows streamed
  *    from it (previousRowsRead); outputs are only given to
  *    stages with writesOutputs;
- *  - batches are small (batchSize, default 7) to exercise batch boundaries.
+ *  - batches are small (batchSize, default 7) to exercise batch boundaries;
+ *  - rawFiles(): partitions of an input given with an explicit `schema`, and previous() versions,
+ *    also hand out Parquet files (hyparquet codec; previous versions split into files of
+ *    `fileRows`, default 3 rows) so late-materializing / per-file readers run on real bytes.
  */
 import { DagctlError } from '../../core/errors.js';
 import type { Row, Schema, Value } from '../../storage/types.js';
+import { createHyparquetCodec } from '../../storage/parquet/hyparquet.js';
 import type {
-  AnyOperator, InputHandle, OperatorDef, OutputHandle, PriorStage, ShuffleOutput, StageContext, StageResult, StageSpec,
+  AnyOperator, RawFile, InputHandle, OperatorDef, OutputHandle, PriorStage, ShuffleOutput, StageContext, StageResult, StageSpec,
 } from '../../operators/types.js';
 
 /** `schema`: what the input's schema() reports (its Parquet footer); default: inferred from rows. */
@@ -34,6 +38,8 @@ export interface RunOptions {
   previous?: Array<Row[] | null>;
   buckets?: number;
   batchSize?: number;
+  /** Rows per Parquet file handed out by previous() handles' rawFiles() (default 3). */
+  fileRows?: number;
 }
 
 export interface InstanceRecord { stage: string; round: number; partition: string; bucket: number; metrics: Record<string, number> }
@@ -66,8 +72,21 @@ function inferSchema(rows: Row[]): Schema | null {
   }));
 }
 
-export function memInput(name: string, rows: Row[], batchSize: number, lines: string[] = [], schema?: Schema): InputHandle {
+const codec = createHyparquetCodec();
+
+/** The rows as Parquet files of at most `fileRows` rows each (lazily encoded). */
+export function memRawFiles(rows: Row[], schema: Schema, fileRows: number, onRead: (rows: number) => void = () => undefined): RawFile[] {
+  const files: RawFile[] = [];
+  for (let i = 0; i < rows.length; i += fileRows) {
+    const part = rows.slice(i, i + fileRows);
+    files.push({ path: `part-${files.length}.parquet`, bytes: approxBytes(part), read: async () => { onRead(part.length); return codec.encode(schema, part); } });
+  }
+  return files;
+}
+
+export function memInput(name: string, rows: Row[], batchSize: number, lines: string[] = [], schema?: Schema, rawFiles?: () => RawFile[]): InputHandle {
   return {
+    ...(rawFiles === undefined ? {} : { rawFiles }),
     name,
     async schema(): Promise<Schema | null> {
       return schema ?? inferSchema(rows);
@@ -159,8 +178,10 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
     const prev = opts.previous?.[i];
     if (prev === null || prev === undefined) return null;
     const h = memInput(`previous-${i}`, prev, batchSize);
+    const schema = inferSchema(prev);
     return {
       ...h,
+      rawFiles: () => (schema === null ? [] : memRawFiles(prev, schema, opts.fileRows ?? 3, (n) => { previousRowsRead += n; })),
       async *batches(o?: { columns?: string[] }): AsyncIterable<Row[]> {
         for await (const b of h.batches(o)) {
           previousRowsRead += b.length;
@@ -180,7 +201,9 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
         const first = opts.inputs[0];
         if (first !== undefined && 'partitions' in first) {
           for (const part of Object.keys(first.partitions).sort()) {
-            units.push({ partition: part, bucket: -1, inputs: [memInput(inputName(0), first.partitions[part]!, batchSize, [], first.schema), ...all.slice(1)] });
+            const rows = first.partitions[part]!, schema = first.schema;
+            const raw = schema === undefined ? undefined : () => memRawFiles(rows, schema, Math.max(1, rows.length));
+            units.push({ partition: part, bucket: -1, inputs: [memInput(inputName(0), rows, batchSize, [], schema, raw), ...all.slice(1)] });
           }
         } else units.push({ partition: '', bucket: -1, inputs: all });
       } else if (stage.fanout === 'bucket') {

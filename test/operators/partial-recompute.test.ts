@@ -1,14 +1,18 @@
 /**
  * partial-recompute (birthday inference): the birthday definition on hand-checked samples,
  * choosePartialOrFull, and the invariant partial == full recompute, row for row (fast-check),
- * including the fallback when no previous view exists.
+ * including the fallback when no previous view exists. The master is given with a Parquet schema
+ * (non-nullable person) so its partitions carry raw files and 'fetch' takes the late-materializing
+ * path (lib/late-scan.ts); without one it takes the row path — both are checked.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { partialRecompute, choosePartialOrFull } from '../../operators/partial-recompute.js';
 import { inferBirthday, YEAR_SECONDS } from '../../operators/lib/birthday.js';
 import { runOperator } from './harness.js';
-import type { Row } from '../../storage/types.js';
+import type { Row, Schema } from '../../storage/types.js';
+
+const MASTER_SCHEMA: Schema = [{ name: 'person', type: 'string' }, { name: 'age', type: 'int64' }, { name: 'ts', type: 'int64' }];
 
 const T = 1_700_000_000;
 
@@ -38,11 +42,14 @@ describe('choosePartialOrFull', () => {
 
 const sample = fc.record({ person: fc.integer({ min: 0, max: 30 }).map((i) => `user:${i}`), age: fc.integer({ min: 0, max: 4 }), ts: fc.integer({ min: 0, max: 5 }).map((k) => T + k * 20_000_000) }, { noNullPrototype: true });
 
-async function view(mode: string, master: Row[], batch: Row[], previous: Row[] | null, buckets: number, parts: number): Promise<{ rows: Row[]; metrics: Record<string, number>; previousRowsRead: number }> {
+interface ViewOpts { raw?: boolean; params?: Record<string, unknown>; fileRows?: number }
+
+async function view(mode: string, master: Row[], batch: Row[], previous: Row[] | null, buckets: number, parts: number, o: ViewOpts = {}): Promise<{ rows: Row[]; metrics: Record<string, number>; previousRowsRead: number }> {
   const partitions: Record<string, Row[]> = {};
   master.forEach((r, i) => { (partitions[`d${i % parts}`] ??= []).push(r); });
   if (parts > 0 && master.length === 0) partitions.d0 = [];
-  const r = await runOperator(partialRecompute, { mode }, { inputs: [{ partitions }, { rows: batch }], previous: [previous], buckets });
+  const m = o.raw === false ? { partitions } : { partitions, schema: MASTER_SCHEMA };
+  const r = await runOperator(partialRecompute, { mode, ...o.params }, { inputs: [m, { rows: batch }], previous: [previous], buckets, ...(o.fileRows === undefined ? {} : { fileRows: o.fileRows }) });
   const rows = [...r.outputs[0]!.rows].sort((a, b) => ((a.person as string) < (b.person as string) ? -1 : 1));
   return { rows, metrics: r.metrics, previousRowsRead: r.previousRowsRead };
 }
@@ -51,14 +58,18 @@ describe('operators/partial-recompute', () => {
   it('partial == full recompute, row for row (fast-check)', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(sample, { maxLength: 40 }), fc.array(sample, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }),
-      async (master, batch, buckets, parts) => {
-        const old = (await view('full', master, [], null, buckets, parts)).rows;
-        const full = await view('full', master, batch, null, buckets, parts);
-        const partial = await view('partial', master, batch, old, buckets, parts);
+      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }),
+      async (master, batch, buckets, parts, raw, perBucket, fileRows) => {
+        // perBucket small → partial routes to several recompute buckets (partialBuckets > 1).
+        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket }, fileRows };
+        const old = (await view('full', master, [], null, buckets, parts, o)).rows;
+        const full = await view('full', master, batch, null, buckets, parts, o);
+        const partial = await view('partial', master, batch, old, buckets, parts, o);
         assert.deepEqual(partial.rows, full.rows);
         assert.equal(partial.metrics.fallbackFull, 0);
+        if (raw && master.length > 0) assert.equal(partial.metrics.lateScanGroups! > 0, true);
         // The batch already appended to the master gives the same view (samples are a set).
-        const appended = await view('partial', [...master, ...batch], batch, old, buckets, parts);
+        const appended = await view('partial', [...master, ...batch], batch, old, buckets, parts, o);
         assert.deepEqual(appended.rows, full.rows);
       }), { numRuns: 80 });
   });
@@ -73,14 +84,28 @@ describe('operators/partial-recompute', () => {
     assert.equal(p.metrics.matched, 4);
     assert.equal(p.metrics.fetched, 4 + p.metrics.falsePositives!);
     assert.deepEqual(p.rows, (await view('full', master, batch, null, 4, 2)).rows);
-    // The old view is read once (by 'plan', then shuffled), not once per recompute bucket (v2: B×).
+    // The old view is read once — its files split over the recompute instances — not once per
+    // recompute bucket (v2: B×), and not shuffled (v3).
     assert.equal(p.previousRowsRead, old.length);
-    assert.equal(p.metrics.viewShuffled, 49);
+    assert.equal(p.metrics.routeBuckets, 1);
     const wide = await view('partial', master, batch, old, 16, 2);
     assert.equal(wide.previousRowsRead, old.length);
     assert.deepEqual(wide.rows, p.rows);
     const auto = await view('auto', master, batch, old, 4, 2);
     assert.deepEqual(auto.rows, p.rows);
+    const rowPath = await view('partial', master, batch, old, 4, 2, { raw: false });
+    assert.deepEqual(rowPath.rows, p.rows);
+    assert.equal(rowPath.metrics.lateScanGroups, 0);
+  });
+
+  it('the property can fail: a partial run that keeps a stale row differs from full', async () => {
+    const master = [{ person: 'user:1', age: 30, ts: T }, { person: 'user:2', age: 40, ts: T }];
+    const old = (await view('full', master, [], null, 2, 1)).rows;
+    const batch = [{ person: 'user:1', age: 31, ts: T + YEAR_SECONDS }];
+    const full = (await view('full', master, batch, null, 2, 1)).rows;
+    // Wrong old view (user:2 missing): partial must carry that over, so it no longer equals full.
+    const partial = (await view('partial', master, batch, old.filter((r) => r.person !== 'user:2'), 2, 1)).rows;
+    assert.notDeepEqual(partial, full);
   });
 
   it('falls back to full when there is no previous view', async () => {

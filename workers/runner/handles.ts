@@ -55,6 +55,9 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
         yield b;
       }
     },
+    rawFiles() {
+      return files.map((f) => ({ path: f.path, bytes: f.bytes, read: async () => (await storeFor(uri)).get(f.path) }));
+    },
     async *lines() {
       if (files.length === 0) return;
       const store = await storeFor(uri);

@@ -1,0 +1,112 @@
+/**
+ * Late-materializing filtered scan of one Parquet file: probe the key column alone, then decode the
+ * other (integer) columns only for the row groups with hits, and build row objects only for hits.
+ *
+ *   for await (const rows of lateScan(bytes, { key: 'person', columns: ['age', 'ts'], probe, probeString })) …
+ *
+ * Yields `{ [key]: string, [column]: number… }` rows, in file order, exactly the rows a full
+ * decode followed by `probeString(row[key])` would keep (test/operators/late-scan.test.ts).
+ * Fast path (storage/parquet/column-scan.ts): a REQUIRED, PLAIN, BYTE_ARRAY key column —
+ * `probe(bytes, start, len)` sees the value's raw UTF-8 bytes, no JS string is built for a miss
+ * (the cost that dominated partial-recompute's fetch: decoding every master person string).
+ * Any other layout (dictionary-encoded or nullable key) falls back, from that row group to the
+ * file's end, to decoding rows with the default codec and calling probeString. Preconditions: `columns` are integer
+ * columns (OPERATOR_INPUT_INVALID otherwise, as lib/rows.ts int()); probe and probeString agree.
+ */
+import { DagctlError } from '../../core/errors.js';
+import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
+import type { Row } from '../../storage/types.js';
+import { int, str } from './rows.js';
+
+export interface LateScanOptions {
+  key: string;
+  columns: string[];
+  probe(bytes: Uint8Array, start: number, len: number): boolean;
+  probeString(key: string): boolean;
+}
+
+export interface LateScanStats {
+  rows: number;
+  /** Row groups probed on raw bytes / decoded as rows (fallback). */
+  fastGroups: number;
+  slowGroups: number;
+}
+
+export async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 }): AsyncIterable<Row[]> {
+  const f = openColumnFile(bytes);
+  for (let g = 0; g < f.rowGroups.length; g++) {
+    const rg = f.rowGroups[g]!;
+    stats.rows += rg.rows;
+    const pages = f.byteArrayPages(g, o.key);
+    if (pages === null) {
+      // The rest of the file through the row decoder (a layout rarely changes between groups).
+      stats.slowGroups += f.rowGroups.length - g;
+      for (let r = g + 1; r < f.rowGroups.length; r++) stats.rows += f.rowGroups[r]!.rows;
+      yield* slowFrom(bytes, rg.rowStart, o);
+      return;
+    }
+    stats.fastGroups++;
+    // Pass 1: probe raw bytes; remember (page, index) of hits.
+    const hitPage: number[] = [], hitIdx: number[] = [];
+    for (let p = 0; p < pages.length; p++) {
+      const { data, start, len, count } = pages[p]!;
+      for (let i = 0; i < count; i++) if (o.probe(data, start[i]!, len[i]!)) { hitPage.push(p); hitIdx.push(i); }
+    }
+    if (hitPage.length === 0) continue;
+    // Pass 2: the other columns of this row group (typed arrays), rows for hits only.
+    const nums = o.columns.length > 0 ? await f.numbers(g, o.columns) : {};
+    const cols = o.columns.map((c) => nums[c]!);
+    const pageRow: number[] = [];
+    let r0 = 0;
+    for (const pg of pages) { pageRow.push(r0); r0 += pg.count; }
+    const out: Row[] = [];
+    for (let h = 0; h < hitPage.length; h++) {
+      const pg = pages[hitPage[h]!]!, i = hitIdx[h]!;
+      const s = pg.start[i]!;
+      const row: Row = { [o.key]: decodeKey(pg.data, s, pg.len[i]!, o.key) };
+      const r = pageRow[hitPage[h]!]! + i;
+      for (let c = 0; c < cols.length; c++) {
+        const v = cols[c]![r]!;
+        if (!Number.isInteger(v)) throw new DagctlError('OPERATOR_INPUT_INVALID', `column ${o.columns[c]!} is not an integer`, { column: o.columns[c]!, value: String(v) });
+        row[o.columns[c]!] = v;
+      }
+      out.push(row);
+    }
+    yield out;
+  }
+}
+
+/** ASCII keys (the common case) without TextDecoder; anything else strictly as UTF-8. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeKey(data: Uint8Array, start: number, len: number, key: string): string {
+  let ascii = true;
+  for (let i = 0; i < len; i++) if (data[start + i]! >= 0x80) { ascii = false; break; }
+  if (ascii) return String.fromCharCode.apply(null, data.subarray(start, start + len) as unknown as number[]);
+  try {
+    return utf8.decode(data.subarray(start, start + len));
+  } catch (e) {
+    throw new DagctlError('OPERATOR_INPUT_INVALID', `column ${key} holds invalid UTF-8`, { column: key }, { cause: e });
+  }
+}
+
+/** Rows from `fromRow` on, through the row decoder (the rows before are decoded and skipped). */
+async function* slowFrom(bytes: Uint8Array, fromRow: number, o: LateScanOptions): AsyncIterable<Row[]> {
+  let at = 0;
+  for await (const batch of decodeWithFallback(defaultCodec(), bytes, { columns: [o.key, ...o.columns] })) {
+    const first = at;
+    at += batch.length;
+    if (at <= fromRow) continue;
+    const out: Row[] = [];
+    for (let i = Math.max(0, fromRow - first); i < batch.length; i++) {
+      const row = batch[i]!;
+      const k = str(row, o.key);
+      if (!o.probeString(k)) continue;
+      const r: Row = { [o.key]: k };
+      for (const c of o.columns) r[c] = int(row, c);
+      out.push(r);
+    }
+    if (out.length > 0) yield out;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Column-at-a-time reads of one Parquet file, for operators that filter on one column before
+ * materializing the others (late materialization; partial-recompute's Bloom-join fetch):
+ *
+ *   const f = openColumnFile(bytes)
+ *   f.byteArrayPages(rg, 'person') → raw PLAIN pages of a REQUIRED BYTE_ARRAY column, or null
+ *   await f.numbers(rg, ['age', 'ts']) → those columns of row group rg as Float64Arrays
+ *
+ * byteArrayPages never builds JS strings: each page is decompressed once and the values are
+ * addressed as (start, length) into its bytes (UTF-8 for STRING columns), so a probe can hash the
+ * raw bytes. It returns null when the column is not REQUIRED + PLAIN (dictionary-encoded, nullable
+ * or nested columns, other codecs): callers then fall back to the row decoder (storage/dataset/read).
+ * numbers() decodes with hyparquet column by column (typed arrays, no row objects); int64 values
+ * must be safe integers (else PARQUET_INVALID).
+ * A new file beside the codecs (hyparquet.ts, registry.ts), which stay unchanged.
+ */
+import { parquetMetadata, parquetRead, snappyUncompress } from 'hyparquet';
+import { DagctlError } from '../../core/errors.js';
+import { exactArrayBuffer } from './values.js';
+
+type FileMetaData = ReturnType<typeof parquetMetadata>;
+
+/** One decoded data page: value i is data[start[i] .. start[i] + len[i]). */
+export interface ByteArrayPage {
+  data: Uint8Array;
+  start: Int32Array;
+  len: Int32Array;
+  count: number;
+}
+
+export interface ColumnFile {
+  readonly metadata: FileMetaData;
+  readonly rowGroups: ReadonlyArray<{ rowStart: number; rows: number }>;
+  byteArrayPages(rowGroup: number, column: string): ByteArrayPage[] | null;
+  numbers(rowGroup: number, columns: string[]): Promise<Record<string, Float64Array>>;
+}
+
+const invalid = (msg: string, e?: unknown): DagctlError => new DagctlError('PARQUET_INVALID', msg, {}, e === undefined ? undefined : { cause: e });
+
+export function openColumnFile(bytes: Uint8Array): ColumnFile {
+  const file = exactArrayBuffer(bytes);
+  let metadata: FileMetaData;
+  try {
+    metadata = parquetMetadata(file);
+  } catch (e) {
+    throw invalid(`not a readable parquet file: ${String(e)}`, e);
+  }
+  const u8 = new Uint8Array(file);
+  const rowGroups: Array<{ rowStart: number; rows: number }> = [];
+  let at = 0;
+  for (const rg of metadata.row_groups) {
+    rowGroups.push({ rowStart: at, rows: Number(rg.num_rows) });
+    at += Number(rg.num_rows);
+  }
+  return {
+    metadata,
+    rowGroups,
+    byteArrayPages(rgi, column) {
+      const rg = metadata.row_groups[rgi];
+      const el = metadata.schema.find((s) => s.name === column && s.num_children === undefined);
+      if (rg === undefined || el === undefined || el.type !== 'BYTE_ARRAY' || el.repetition_type !== 'REQUIRED') return null;
+      const chunk = rg.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column)?.meta_data;
+      if (chunk === undefined || (chunk.codec !== 'SNAPPY' && chunk.codec !== 'UNCOMPRESSED')) return null;
+      if (chunk.dictionary_page_offset !== undefined && Number(chunk.dictionary_page_offset) > 0) return null;
+      const begin = Number(chunk.data_page_offset);
+      const end = begin + Number(chunk.total_compressed_size);
+      if (end > u8.length) throw invalid(`column ${column}: chunk past end of file`);
+      const pages: ByteArrayPage[] = [];
+      let pos = begin;
+      let values = 0;
+      const total = Number(chunk.num_values);
+      while (pos < end && values < total) {
+        const h = readPageHeader(u8, pos);
+        pos = h.next;
+        const body = u8.subarray(pos, pos + h.compressed);
+        pos += h.compressed;
+        if (h.type === PAGE_DICTIONARY || h.type === PAGE_INDEX) return null;
+        if (h.type !== PAGE_DATA && h.type !== PAGE_DATA_V2) return null;
+        if (h.encoding !== ENC_PLAIN || h.levelBytes !== 0) return null;
+        const data = chunk.codec === 'SNAPPY' && h.compressedValues ? snappy(body, h.uncompressed) : body;
+        pages.push(splitPlain(data, h.numValues, column));
+        values += h.numValues;
+      }
+      if (values !== total) throw invalid(`column ${column}: ${values} values in pages, ${total} in footer`);
+      return pages;
+    },
+    async numbers(rgi, columns) {
+      const g = rowGroups[rgi];
+      if (g === undefined) throw invalid(`no row group ${rgi}`);
+      const out: Record<string, Float64Array> = {};
+      for (const c of columns) out[c] = new Float64Array(g.rows);
+      try {
+        await parquetRead({
+          file, metadata, columns, rowStart: g.rowStart, rowEnd: g.rowStart + g.rows, utf8: false,
+          onChunk: ({ columnName, columnData, rowStart, rowEnd }) => {
+            const dst = out[columnName];
+            if (dst === undefined) return;
+            // Chunks may extend past the requested range: keep only this row group's rows.
+            const from = Math.max(rowStart, g.rowStart), to = Math.min(rowEnd, g.rowStart + g.rows);
+            for (let r = from; r < to; r++) {
+              const v: unknown = columnData[r - rowStart];
+              const n = typeof v === 'bigint' ? Number(v) : v;
+              if (typeof n !== 'number' || (typeof v === 'bigint' && !Number.isSafeInteger(n))) throw invalid(`column ${columnName}: not a number / unsafe integer at row ${r}`);
+              dst[r - g.rowStart] = n;
+            }
+          },
+        });
+      } catch (e) {
+        if (e instanceof DagctlError) throw e;
+        throw invalid(`hyparquet failed to decode: ${String(e)}`, e);
+      }
+      return out;
+    },
+  };
+}
+
+const PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3;
+const ENC_PLAIN = 0;
+
+function snappy(body: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  try {
+    snappyUncompress(body, out);
+  } catch (e) {
+    throw invalid(`snappy: ${String(e)}`, e);
+  }
+  return out;
+}
+
+/** PLAIN BYTE_ARRAY: u32 little-endian length, then the bytes, per value. */
+function splitPlain(data: Uint8Array, n: number, column: string): ByteArrayPage {
+  const start = new Int32Array(n), len = new Int32Array(n);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    if (p + 4 > data.length) throw invalid(`column ${column}: page truncated`);
+    const l = (data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16) | (data[p + 3]! << 24)) >>> 0;
+    p += 4;
+    if (p + l > data.length) throw invalid(`column ${column}: value past end of page`);
+    start[i] = p;
+    len[i] = l;
+    p += l;
+  }
+  return { data, start, len, count: n };
+}
+
+interface PageHeader {
+  type: number;
+  uncompressed: number;
+  compressed: number;
+  numValues: number;
+  encoding: number;
+  /** Bytes of (uncompressed) rep/def levels before the values (v2 pages); v1 REQUIRED: none. */
+  levelBytes: number;
+  compressedValues: boolean;
+  next: number;
+}
+
+/**
+ * The Thrift compact-protocol PageHeader at `pos`: fields 1 type, 2 uncompressed size,
+ * 3 compressed size, 5 DataPageHeader {1 num_values, 2 encoding}, 7 DictionaryPageHeader,
+ * 8 DataPageHeaderV2 {1 num_values, 4 encoding, 5/6 level byte lengths, 7 is_compressed};
+ * everything else is skipped.
+ */
+function readPageHeader(u8: Uint8Array, pos: number): PageHeader {
+  const r = new Compact(u8, pos);
+  const h: PageHeader = { type: -1, uncompressed: 0, compressed: 0, numValues: 0, encoding: -1, levelBytes: 0, compressedValues: true, next: 0 };
+  r.struct((id, t) => {
+    if (id === 1 && t === T_I32) h.type = r.int();
+    else if (id === 2 && t === T_I32) h.uncompressed = r.int();
+    else if (id === 3 && t === T_I32) h.compressed = r.int();
+    else if (id === 5 && t === T_STRUCT) {
+      r.struct((f, ft) => {
+        if (f === 1 && ft === T_I32) h.numValues = r.int();
+        else if (f === 2 && ft === T_I32) h.encoding = r.int();
+        else r.skip(ft);
+      });
+    } else if (id === 8 && t === T_STRUCT) {
+      r.struct((f, ft) => {
+        if (f === 1 && ft === T_I32) h.numValues = r.int();
+        else if (f === 4 && ft === T_I32) h.encoding = r.int();
+        else if ((f === 5 || f === 6) && ft === T_I32) h.levelBytes += r.int();
+        else if (f === 7 && (ft === T_TRUE || ft === T_FALSE)) h.compressedValues = ft === T_TRUE;
+        else r.skip(ft);
+      });
+    } else r.skip(t);
+  });
+  if (h.type < 0 || h.compressed < 0 || h.uncompressed < 0) throw invalid('bad page header');
+  h.next = r.pos;
+  return h;
+}
+
+const T_TRUE = 1, T_FALSE = 2, T_BYTE = 3, T_I16 = 4, T_I32 = 5, T_I64 = 6, T_DOUBLE = 7, T_BINARY = 8, T_LIST = 9, T_SET = 10, T_MAP = 11, T_STRUCT = 12;
+
+/** Minimal Thrift compact-protocol reader (only what page headers need, plus skipping). */
+class Compact {
+  constructor(private readonly u8: Uint8Array, public pos: number) {}
+  private byte(): number {
+    const b = this.u8[this.pos++];
+    if (b === undefined) throw invalid('page header past end of file');
+    return b;
+  }
+  private varint(): number {
+    let v = 0, mul = 1;
+    for (let i = 0; i < 10; i++) {
+      const b = this.byte();
+      v += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return v;
+      mul *= 128;
+    }
+    throw invalid('bad varint in page header');
+  }
+  int(): number {
+    const z = this.varint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+  struct(field: (id: number, type: number) => void): void {
+    let last = 0;
+    for (;;) {
+      const b = this.byte();
+      if (b === 0) return;
+      const delta = b >> 4, type = b & 0x0f;
+      const id = delta === 0 ? this.int() : last + delta;
+      last = id;
+      field(id, type);
+    }
+  }
+  skip(type: number): void {
+    switch (type) {
+      case T_TRUE: case T_FALSE: return;
+      case T_BYTE: this.pos++; return;
+      case T_I16: case T_I32: case T_I64: this.varint(); return;
+      case T_DOUBLE: this.pos += 8; return;
+      case T_BINARY: this.pos += this.varint(); return;
+      case T_STRUCT: this.struct((_, t) => this.skip(t)); return;
+      case T_LIST: case T_SET: {
+        const b = this.byte();
+        const n = (b >> 4) === 15 ? this.varint() : b >> 4;
+        for (let i = 0; i < n; i++) this.skip((b & 0x0f) === T_TRUE ? T_BYTE : b & 0x0f);
+        return;
+      }
+      case T_MAP: {
+        const n = this.varint();
+        if (n === 0) return;
+        const kv = this.byte();
+        for (let i = 0; i < n; i++) { this.skip(kv >> 4); this.skip(kv & 0x0f); }
+        return;
+      }
+      default: throw invalid(`bad thrift type ${type} in page header`);
+    }
+  }
+}
