@@ -1,0 +1,266 @@
+/**
+ * Radix-partitioned string interning: string → dense int, the radix hash join trick applied to
+ * interning. One big open-addressing table (lib/intern.ts) costs a cache miss per probe once it
+ * outgrows L2, plus a second one to confirm the match against the stored characters. Instead:
+ *  - stage(s) (pass 1) reads s once: packs its UTF-16 code units two per int32 word while hashing
+ *    the words, then appends (hash, length, sequence number) and the words to one of P = 256
+ *    partitions chosen by the hash's top bits — P sequential write streams, no random reads;
+ *  - flush(out) (pass 2) interns partition by partition, each against its own table and word pool,
+ *    small enough to stay in L1/L2 while the partition's staged strings stream through;
+ *    out[seq] = the int of the seq-th staged string.
+ * Identity is exact: a match needs equal 32-bit hash, equal length and equal words (the hash only
+ * rejects mismatches early), so a hash collision costs a comparison, never a wrong int.
+ * Ints are dense (0 … size−1) but NOT in first-seen order: a flush assigns them partition by
+ * partition. Preconditions: ints exist only after flush(); out.length ≥ pending. Strings are kept
+ * as words, not as JS strings: name(i) decodes once (cached); less(i, j) is JS string order
+ * (UTF-16 code units) computed on the words. Words are read back as code units through a
+ * Uint16Array view, which assumes a little-endian host (checked at load: INTERNAL otherwise).
+ * `hash` is injectable so tests can force collisions.
+ */
+import { DagctlError } from '../../core/errors.js';
+
+const P_BITS = 8;
+const P = 1 << P_BITS;
+
+if (new Uint16Array(new Int32Array([1]).buffer)[0] !== 1) throw new DagctlError('INTERNAL', 'lib/radix-intern.ts assumes a little-endian host');
+
+/** Hash of a string's packed words: FNV-1a over int32 words (two code units each), then length. */
+export type WordHash = (words: Int32Array, n: number, length: number) => number;
+
+/** FNV-1a over the words, the length mixed in, then a murmur3 finalizer so that the partition (top
+ * bits) and the slot (low bits) both depend on every character. */
+export function fnvWords(w: Int32Array, n: number, length: number): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < n; k++) h = Math.imul(h ^ w[k]!, 0x01000193);
+  h = Math.imul(h ^ length, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** One partition: persistent slots [hash, int + 1 (0 = empty), pool offset, length] over its word
+ * pool, plus the staging area of the current flush ([hash, length, seq] triples and their words). */
+interface Part {
+  slots: Int32Array;
+  mask: number;
+  count: number;
+  pool: Int32Array;
+  poolUsed: number;
+  meta: Int32Array;
+  metaUsed: number;
+  words: Int32Array;
+  wordsUsed: number;
+}
+
+/** Words per string assumed when sizing buffers from a string count (they grow past it). */
+const WORDS_PER_STRING = 6;
+
+/**
+ * An Int32Array of n uninitialized ints (Buffer.allocUnsafeSlow: its own ArrayBuffer, offset 0).
+ * For the pools, staging areas and per-int arrays, which are only read where written: zeroing
+ * tens of MiB that a flush may never touch cost as much as the lookups (measured).
+ */
+function uninit(n: number): Int32Array<ArrayBuffer> {
+  const b = Buffer.allocUnsafeSlow(4 * n);
+  return new Int32Array(b.buffer, 0, n);
+}
+
+function tableSize(ids: number): number {
+  let n = 16;
+  while (n < ids * 2) n *= 2;
+  return n;
+}
+
+/** A partition sized for `ids` distinct and `staged` staged strings: growing 256 partitions' typed
+ * arrays from tiny cost more than the lookups did (an off-heap allocation per doubling). */
+function newPart(ids: number, staged: number): Part {
+  const n = tableSize(ids);
+  return {
+    slots: new Int32Array(4 * n), mask: n - 1, count: 0,
+    pool: uninit(Math.max(64, ids * WORDS_PER_STRING)), poolUsed: 0,
+    meta: uninit(Math.max(48, 3 * staged)), metaUsed: 0,
+    words: uninit(Math.max(128, staged * WORDS_PER_STRING)), wordsUsed: 0,
+  };
+}
+
+function grown(a: Int32Array, need: number): Int32Array<ArrayBuffer> {
+  const b = uninit(Math.max(a.length * 2, need));
+  b.set(a);
+  return b;
+}
+
+export class RadixInterner {
+  private readonly parts: Part[];
+  private scratch = new Int32Array(64);
+  private staged = 0;
+  private n = 0;
+  /** Per int: partition, offset of its words in that partition's pool, length in code units. */
+  private idPart: Uint8Array;
+  private idOff: Int32Array;
+  private idLen: Int32Array;
+  private readonly names: Array<string | undefined> = [];
+
+  /**
+   * `capacity`: expected distinct strings; `batch`: expected strings staged per flush (both only
+   * size the buffers, which grow past them).
+   */
+  constructor(capacity = 1024, batch = capacity, private readonly hash: WordHash = fnvWords) {
+    const ids = Math.ceil((capacity * 1.25) / P) + 4, staged = Math.ceil((batch * 1.25) / P) + 4;
+    this.parts = Array.from({ length: P }, () => newPart(ids, staged));
+    const n = Math.max(1024, capacity);
+    this.idPart = new Uint8Array(n);
+    this.idOff = uninit(n);
+    this.idLen = uninit(n);
+  }
+
+  /** Number of distinct strings interned by the flushes so far. */
+  get size(): number {
+    return this.n;
+  }
+
+  /** Strings staged since the last flush. */
+  get pending(): number {
+    return this.staged;
+  }
+
+  /** Pass 1: stages s; returns its sequence number in the current flush (0, 1, 2, …). */
+  stage(s: string): number {
+    const len = s.length, nw = (len + 1) >> 1;
+    if (nw > this.scratch.length) this.scratch = new Int32Array(nw * 2);
+    const w = this.scratch;
+    // One charCodeAt pass, two code units per word: half the stores, copies and compares later.
+    let i = 0, k = 0;
+    for (; i + 1 < len; i += 2) w[k++] = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
+    if (i < len) w[k] = s.charCodeAt(i);
+    const h = this.hash(w, nw, len);
+    const p = this.parts[h >>> (32 - P_BITS)]!;
+    if (p.metaUsed + 3 > p.meta.length) p.meta = grown(p.meta, p.metaUsed + 3);
+    const m = p.meta, mk = p.metaUsed;
+    m[mk] = h;
+    m[mk + 1] = len;
+    m[mk + 2] = this.staged;
+    p.metaUsed = mk + 3;
+    if (p.wordsUsed + nw > p.words.length) p.words = grown(p.words, p.wordsUsed + nw);
+    const dst = p.words, o = p.wordsUsed;
+    for (let j = 0; j < nw; j++) dst[o + j] = w[j]!;
+    p.wordsUsed = o + nw;
+    return this.staged++;
+  }
+
+  /** Pass 2: interns every staged string, out[seq] = its int; empties the staging area. */
+  flush(out: Int32Array): void {
+    if (out.length < this.staged) throw new DagctlError('INTERNAL', `RadixInterner.flush: ${out.length} slots for ${this.staged} staged strings`);
+    for (let q = 0; q < P; q++) {
+      const p = this.parts[q]!;
+      const m = p.meta, u = p.words;
+      let uo = 0;
+      for (let k = 0; k < p.metaUsed; k += 3) {
+        const len = m[k + 1]!, nw = (len + 1) >> 1;
+        out[m[k + 2]!] = this.lookup(p, q, m[k]!, u, uo, len, nw);
+        uo += nw;
+      }
+      p.metaUsed = 0;
+      p.wordsUsed = 0;
+    }
+    this.staged = 0;
+  }
+
+  /** The int of the string whose nw words are u[uo…] (hash h, len code units); new → interned. */
+  private lookup(p: Part, q: number, h: number, u: Int32Array, uo: number, len: number, nw: number): number {
+    const slots = p.slots, mask = p.mask;
+    let i = h & mask;
+    for (;;) {
+      const s = 4 * i;
+      const v = slots[s + 1]!;
+      if (v === 0) break;
+      if (slots[s] === h && slots[s + 3] === len) {
+        const pool = p.pool, off = slots[s + 2]!;
+        let j = 0;
+        while (j < nw && pool[off + j] === u[uo + j]) j++;
+        if (j === nw) return v - 1;
+      }
+      i = (i + 1) & mask;
+    }
+    const id = this.n++;
+    if (p.poolUsed + nw > p.pool.length) p.pool = grown(p.pool, p.poolUsed + nw);
+    const pool = p.pool, off = p.poolUsed;
+    for (let j = 0; j < nw; j++) pool[off + j] = u[uo + j]!;
+    p.poolUsed = off + nw;
+    const s = 4 * i;
+    slots[s] = h;
+    slots[s + 1] = id + 1;
+    slots[s + 2] = off;
+    slots[s + 3] = len;
+    if (id === this.idOff.length) this.growIds();
+    this.idPart[id] = q;
+    this.idOff[id] = off;
+    this.idLen[id] = len;
+    if (++p.count * 2 > mask + 1) this.growTable(p);
+    return id;
+  }
+
+  private growIds(): void {
+    const n = this.idOff.length * 2;
+    const a = new Uint8Array(n);
+    a.set(this.idPart);
+    this.idPart = a;
+    this.idOff = grown(this.idOff, n);
+    this.idLen = grown(this.idLen, n);
+  }
+
+  /** Quadruples p's table (fewer re-inserts than doubling), re-inserting by the stored hashes. */
+  private growTable(p: Part): void {
+    const old = p.slots;
+    const n = (p.mask + 1) * 4;
+    const slots = new Int32Array(4 * n);
+    const mask = n - 1;
+    for (let k = 0; k < old.length; k += 4) {
+      if (old[k + 1] === 0) continue;
+      let i = old[k]! & mask;
+      while (slots[4 * i + 1] !== 0) i = (i + 1) & mask;
+      const d = 4 * i;
+      slots[d] = old[k]!;
+      slots[d + 1] = old[k + 1]!;
+      slots[d + 2] = old[k + 2]!;
+      slots[d + 3] = old[k + 3]!;
+    }
+    p.slots = slots;
+    p.mask = mask;
+  }
+
+  /** The string of int i (decoded from its words once, then cached). */
+  name(i: number): string {
+    const c = this.names[i];
+    if (c !== undefined) return c;
+    const pool = this.parts[this.idPart[i]!]!.pool, off = this.idOff[i]!, len = this.idLen[i]!;
+    const units = new Uint16Array(pool.buffer, pool.byteOffset + off * 4, len);
+    let s = '';
+    // fromCharCode over chunks: one call per ≤ 4096 units keeps the argument count bounded.
+    for (let j = 0; j < len; j += 4096) s += String.fromCharCode(...units.subarray(j, Math.min(len, j + 4096)));
+    this.names[i] = s;
+    return s;
+  }
+
+  /** Length in code units of the string of int i. */
+  length(i: number): number {
+    return this.idLen[i]!;
+  }
+
+  /** Whether string(i) < string(j) in JS order (UTF-16 code units), compared on the words. */
+  less(i: number, j: number): boolean {
+    const a = this.parts[this.idPart[i]!]!.pool, b = this.parts[this.idPart[j]!]!.pool;
+    const ao = this.idOff[i]!, bo = this.idOff[j]!, al = this.idLen[i]!, bl = this.idLen[j]!;
+    const nw = ((al < bl ? al : bl) + 1) >> 1;
+    for (let k = 0; k < nw; k++) {
+      const x = a[ao + k]!, y = b[bo + k]!;
+      if (x === y) continue;
+      // Low half = the earlier code unit. A missing unit (odd length) is a 0 high half: if it
+      // ties with a real U+0000, the lengths below decide, which is what JS order says too.
+      const xl = x & 0xffff, yl = y & 0xffff;
+      return xl !== yl ? xl < yl : x >>> 16 < y >>> 16;
+    }
+    return al < bl;
+  }
+}
