@@ -165,7 +165,7 @@ export async function benchComponents(): Promise<BenchResult> {
     return xs;
   };
   const lookups: Record<string, (xs: string[]) => number> = {
-    radix: (xs) => { const it = new RadixInterner(1024, xs.length); for (const x of xs) it.stage(x); const out = new Int32Array(xs.length); it.flush(out); return it.size; },
+    radix: (xs) => { const it = new RadixInterner(xs.length / 2, xs.length); for (const x of xs) it.stage(x); const out = new Int32Array(xs.length); it.flush(out); return it.size; },
     interner: (xs) => { const it = new Interner(); const out = new Int32Array(xs.length); for (let i = 0; i < xs.length; i++) out[i] = it.id(xs[i]!); return it.size; },
     map: (xs) => { const m = new Map<string, number>(); const out = new Int32Array(xs.length); for (let i = 0; i < xs.length; i++) { const x = xs[i]!; let v = m.get(x); if (v === undefined) { v = m.size; m.set(x, v); } out[i] = v; } return m.size; },
   };
@@ -187,7 +187,7 @@ export async function benchComponents(): Promise<BenchResult> {
       times[k]!.push(cpuMs(() => fn(xs)));
     }
     // EdgeComponents' parts: interning is `radix` above; unions and labels timed alone here.
-    const c = new RadixInterner(1024, 2 * E);
+    const c = new RadixInterner(E, 2 * E);
     for (const x of fresh()) c.stage(x);
     const ids = new Int32Array(2 * E);
     c.flush(ids);

@@ -3,8 +3,11 @@
  * interning. One big open-addressing table (lib/intern.ts) costs a cache miss per probe once it
  * outgrows L2, plus a second one to confirm the match against the stored characters. Instead:
  *  - stage(s) (pass 1) reads s once: packs its UTF-16 code units two per int32 word while hashing
- *    the words, then appends (hash, length, sequence number) and the words to one of P = 256
- *    partitions chosen by the hash's top bits — P sequential write streams, no random reads;
+ *    the words, then appends (hash, length, sequence number) and the words to one of P partitions
+ *    chosen by the hash's top bits — P sequential write streams, no random reads; P = 2 … 256,
+ *    about one partition per IDS_PER_PART expected distinct strings (`capacity`): a small
+ *    interner's one table is cache-resident anyway, and 256 partitions' buffers were a fixed
+ *    cost that made small instances slower than lib/intern.ts (measured in the operator);
  *  - flush(out) (pass 2) interns partition by partition, each against its own table and word pool,
  *    small enough to stay in L1/L2 while the partition's staged strings stream through;
  *    out[seq] = the int of the seq-th staged string.
@@ -19,8 +22,10 @@
  */
 import { DagctlError } from '../../core/errors.js';
 
-const P_BITS = 8;
-const P = 1 << P_BITS;
+/** Expected distinct strings per partition: its table (16 bytes a slot, load ≤ 3/4) and word
+ * pool stay well inside L2 (1 MiB here) next to the staged records streaming through. */
+const IDS_PER_PART = 1024;
+const MAX_BITS = 8;
 
 if (new Uint16Array(new Int32Array([1]).buffer)[0] !== 1) throw new DagctlError('INTERNAL', 'lib/radix-intern.ts assumes a little-endian host');
 
@@ -96,6 +101,8 @@ function grown(a: Int32Array, need: number): Int32Array<ArrayBuffer> {
 
 export class RadixInterner {
   private readonly parts: Part[];
+  /** log2 of the partition count (1 … MAX_BITS); a string's partition is hash >>> (32 − bits). */
+  private readonly bits: number;
   private scratch = new Int32Array(64);
   private staged = 0;
   private n = 0;
@@ -110,6 +117,10 @@ export class RadixInterner {
    * size the buffers, which grow past them).
    */
   constructor(capacity = 1024, batch = capacity, private readonly hash: WordHash = fnvWords) {
+    let bits = 1;
+    while (bits < MAX_BITS && capacity > IDS_PER_PART << bits) bits++;
+    this.bits = bits;
+    const P = 1 << bits;
     const ids = Math.ceil((capacity * 1.25) / P) + 4, staged = Math.ceil((batch * 1.25) / P) + 4;
     this.parts = Array.from({ length: P }, () => newPart(ids, staged));
     const n = Math.max(1024, capacity);
@@ -138,7 +149,7 @@ export class RadixInterner {
     for (; i + 1 < len; i += 2) w[k++] = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
     if (i < len) w[k] = s.charCodeAt(i);
     const h = this.hash(w, nw, len);
-    const p = this.parts[h >>> (32 - P_BITS)]!;
+    const p = this.parts[h >>> (32 - this.bits)]!;
     const o = p.stagedUsed;
     if (o + 3 + nw > p.staged.length) p.staged = grown(p.staged, o + 3 + nw);
     const dst = p.staged;
@@ -153,7 +164,7 @@ export class RadixInterner {
   /** Pass 2: interns every staged string, out[seq] = its int; empties the staging area. */
   flush(out: Int32Array): void {
     if (out.length < this.staged) throw new DagctlError('INTERNAL', `RadixInterner.flush: ${out.length} slots for ${this.staged} staged strings`);
-    for (let q = 0; q < P; q++) {
+    for (let q = 0; q < this.parts.length; q++) {
       const p = this.parts[q]!;
       const st = p.staged, end = p.stagedUsed;
       for (let k = 0; k < end;) {

@@ -11,8 +11,8 @@ import { RadixInterner, fnvWords, type WordHash } from '../../operators/lib/radi
 import { EdgeComponents } from '../../operators/lib/edge-components.js';
 
 /** Interns xs in flushes split at `cuts`; checks ids against a Map oracle; returns the interner. */
-function check(xs: string[], cuts: number[], hash?: WordHash): RadixInterner {
-  const it = hash === undefined ? new RadixInterner(4, 4) : new RadixInterner(4, 4, hash);
+function check(xs: string[], cuts: number[], hash?: WordHash, capacity = 4): RadixInterner {
+  const it = hash === undefined ? new RadixInterner(capacity, 4) : new RadixInterner(capacity, 4, hash);
   const byString = new Map<string, number>();
   const byId = new Map<number, string>();
   const bounds = [...new Set([0, ...cuts.map((c) => c % (xs.length + 1)), xs.length])].sort((a, b) => a - b);
@@ -49,7 +49,10 @@ describe('lib/radix-intern', () => {
     fc.assert(fc.property(
       fc.array(fc.oneof(fc.string({ maxLength: 9, unit: 'binary' }), fc.constantFrom(...tricky), fc.string({ maxLength: 40, unit: 'grapheme' })), { maxLength: 300 }),
       fc.array(fc.nat(), { maxLength: 4 }),
-      (xs, cuts) => { check(xs, cuts); }), { numRuns: 200 });
+      (xs, cuts) => {
+        check(xs, cuts);
+        check(xs, cuts, undefined, 70_000); // 128 partitions (2 for capacity 4)
+      }), { numRuns: 200 });
   });
 
   it('less(i, j) is JS string order, names round-trip (odd lengths, U+0000 tails, surrogates)', () => {
@@ -68,6 +71,7 @@ describe('lib/radix-intern', () => {
     fc.assert(fc.property(fc.array(fc.oneof(fc.string({ maxLength: 5, unit: 'binary' }), fc.constantFrom(...tricky)), { maxLength: 120 }), fc.array(fc.nat(), { maxLength: 3 }), (xs, cuts) => {
       check(xs, cuts, constant);
       check(xs, cuts, twoBits);
+      check(xs, cuts, twoBits, 70_000);
     }), { numRuns: 100 });
   });
 
@@ -98,7 +102,7 @@ describe('lib/radix-intern', () => {
   });
 
   it('200k ids over 2 flushes: dense ints, fresh copies agree, flush rejects a short output', () => {
-    const it = new RadixInterner();
+    const it = new RadixInterner(100_000);
     const xs = Array.from({ length: 200_000 }, (_, i) => `user:${i}`);
     const out = new Int32Array(xs.length);
     xs.forEach((s) => it.stage(s));
