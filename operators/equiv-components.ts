@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
 import { bucketOf } from '../core/hash.js';
 import type { Schema } from '../storage/types.js';
-import type { OperatorDef, StageResult, StageSpec } from './types.js';
+import type { InputHandle, OperatorDef, StageResult, StageSpec } from './types.js';
 import { EdgeComponents } from './lib/edge-components.js';
 import { IntPairSet } from './lib/int-pair-set.js';
 import { BucketedWriter, ChunkedWriter } from './lib/rows.js';
@@ -41,6 +41,15 @@ const EDGE_SCHEMA: Schema = [
   { name: 'a', type: 'string' },
   { name: 'b', type: 'string' },
 ];
+
+/**
+ * Expected edges of an input, to size lib/edge-components.ts (its partition count follows it):
+ * the row count, or when that is unknown (master datasets: their file entries carry rows −1, so
+ * `rows` is 0) bytes / 16, an over-estimate for Parquet equiv edges that only costs presizing.
+ */
+function edgeHint(input: InputHandle): number {
+  return input.rows > 0 ? input.rows : Math.min(1 << 22, Math.max(1024, Math.floor(input.bytes / 16)));
+}
 
 /**
  * Emits (x, min) for every node of `uf` to bucket(x) and bucket(min); returns how many emitted
@@ -86,7 +95,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
     const p = ctx.params;
     const B = ctx.buckets;
     if (ctx.stage.name === 'local') {
-      const uf = new EdgeComponents(ctx.inputs[0]!.rows);
+      const uf = new EdgeComponents(edgeHint(ctx.inputs[0]!));
       let edges = 0, invalid = 0;
       for await (const batch of ctx.inputs[0]!.batches({ columns: [p.id1, p.id2] })) {
         for (const row of batch) {
@@ -105,7 +114,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
     if (ctx.stage.name === 'propagate') {
       const input = ctx.prior!.bucket(ctx.bucket);
       const received = new IntPairSet(input.rows);
-      const uf = new EdgeComponents(input.rows, (a, b) => received.add(a, b));
+      const uf = new EdgeComponents(edgeHint(input), (a, b) => received.add(a, b));
       for await (const batch of input.batches()) {
         for (const row of batch) uf.add(row.a as string, row.b as string);
       }

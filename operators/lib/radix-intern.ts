@@ -26,6 +26,7 @@ import { DagctlError } from '../../core/errors.js';
  * pool stay well inside L2 (1 MiB here) next to the staged records streaming through. */
 const IDS_PER_PART = 1024;
 const MAX_BITS = 8;
+const PRESIZE_MAX = 1 << 19;
 
 if (new Uint16Array(new Int32Array([1]).buffer)[0] !== 1) throw new DagctlError('INTERNAL', 'lib/radix-intern.ts assumes a little-endian host');
 
@@ -121,7 +122,10 @@ export class RadixInterner {
     while (bits < MAX_BITS && capacity > IDS_PER_PART << bits) bits++;
     this.bits = bits;
     const P = 1 << bits;
-    const ids = Math.ceil((capacity * 1.25) / P) + 4, staged = Math.ceil((batch * 1.25) / P) + 4;
+    // Presized for at most PRESIZE_MAX strings: an over-estimated hint must not zero 100+ MiB of
+    // tables up front (they grow ×4 when needed, cheaply: re-inserts by stored hashes).
+    const ids = Math.ceil((Math.min(capacity, PRESIZE_MAX) * 1.25) / P) + 4;
+    const staged = Math.ceil((Math.min(batch, PRESIZE_MAX) * 1.25) / P) + 4;
     this.parts = Array.from({ length: P }, () => newPart(ids, staged));
     const n = Math.max(1024, capacity);
     this.idPart = new Uint8Array(n);
