@@ -22,6 +22,8 @@ import { bloomJoin } from '../operators/bloom-join.js';
 import { equivComponents } from '../operators/equiv-components.js';
 import type { Row } from '../storage/types.js';
 import { spawn } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -145,9 +147,18 @@ export async function benchOperators(): Promise<BenchResult> {
  *  - graphology-components on the same edges (reused strings: it is 20× off anyway).
  * Times are process CPU time (user + system, GC threads included), not wall time: the goal is per
  * core, and on a shared 2-core machine wall time mostly measured the neighbours (spreads of 5×).
+ * A full GC (and its concurrent sweeping) runs before each timed candidate, outside its time: else whichever candidate
+ * happened to run when the 600k setup strings or the previous candidate's Map were collected paid
+ * for it (bimodal runs: 2.6 vs 7.5 M lookups/s for the same code). A candidate's own garbage and
+ * its GC stay inside its time.
  */
 export async function benchComponents(): Promise<BenchResult> {
   const KRUNS = 9;
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  // After a full GC, V8 sweeps on helper threads: let that finish too, or its CPU time lands in
+  // the next timed region (measured: unions over ints 25 → 8–11 M edges/s).
+  const fullGc = async (): Promise<void> => { gc(); await new Promise((res) => setTimeout(res, 50)); };
   const cpuMs = (fn: () => unknown): number => {
     const t = process.cpuUsage();
     fn();
@@ -184,6 +195,7 @@ export async function benchComponents(): Promise<BenchResult> {
   for (let run = 0; run < KRUNS; run++) {
     for (const [k, fn] of [...Object.entries(lookups), ...Object.entries(e2e)]) {
       const xs = fresh();
+      await fullGc();
       times[k]!.push(cpuMs(() => fn(xs)));
     }
     // EdgeComponents' parts: interning is `radix` above; unions and labels timed alone here.
@@ -193,6 +205,7 @@ export async function benchComponents(): Promise<BenchResult> {
     c.flush(ids);
     const uf = new IntUnionFind(c.size);
     uf.ensure(c.size);
+    await fullGc();
     times.unions!.push(cpuMs(() => { for (let i = 0; i < ids.length; i += 2) uf.union(ids[i]!, ids[i + 1]!); }));
     times.labels!.push(cpuMs(() => uf.componentMins((i, j) => c.less(i, j))));
   }
