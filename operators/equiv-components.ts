@@ -21,8 +21,8 @@ import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
 import { bucketOf } from '../core/hash.js';
 import type { Schema } from '../storage/types.js';
-import type { OperatorDef, StageResult, StageSpec } from './types.js';
-import { UnionFind } from './lib/union-find.js';
+import type { InputHandle, OperatorDef, StageResult, StageSpec } from './types.js';
+import { EdgeComponents } from './lib/edge-components.js';
 import { IntPairSet } from './lib/int-pair-set.js';
 import { BucketedWriter, ChunkedWriter } from './lib/rows.js';
 import { BucketsParam } from './lib/params.js';
@@ -43,10 +43,19 @@ const EDGE_SCHEMA: Schema = [
 ];
 
 /**
+ * Expected edges of an input, to size lib/edge-components.ts (its partition count follows it):
+ * the row count, or when that is unknown (master datasets: their file entries carry rows −1, so
+ * `rows` is 0) bytes / 16, an over-estimate for Parquet equiv edges that only costs presizing.
+ */
+function edgeHint(input: InputHandle): number {
+  return input.rows > 0 ? input.rows : Math.min(1 << 22, Math.max(1024, Math.floor(input.bytes / 16)));
+}
+
+/**
  * Emits (x, min) for every node of `uf` to bucket(x) and bucket(min); returns how many emitted
  * edges are not in `received` (pairs of uf ints).
  */
-async function emitStars(uf: UnionFind, w: BucketedWriter, buckets: number, received: IntPairSet | null): Promise<number> {
+async function emitStars(uf: EdgeComponents, w: BucketedWriter, buckets: number, received: IntPairSet | null): Promise<number> {
   let changed = 0;
   const mins = uf.componentMins();
   // Bucket of each node, computed once per node (a node appears as x and, often, as min).
@@ -86,16 +95,17 @@ export const equivComponents: OperatorDef<EquivParams> = {
     const p = ctx.params;
     const B = ctx.buckets;
     if (ctx.stage.name === 'local') {
-      const uf = new UnionFind();
+      const uf = new EdgeComponents(edgeHint(ctx.inputs[0]!));
       let edges = 0, invalid = 0;
       for await (const batch of ctx.inputs[0]!.batches({ columns: [p.id1, p.id2] })) {
         for (const row of batch) {
           const a = row[p.id1], b = row[p.id2];
           if (typeof a !== 'string' || typeof b !== 'string' || a === '' || b === '') { invalid++; continue; }
-          uf.unionInts(uf.id(a), uf.id(b));
+          uf.add(a, b);
           edges++;
         }
       }
+      uf.finish();
       const w = new BucketedWriter(ctx.shuffle.open(EDGE_SCHEMA));
       await emitStars(uf, w, B, null);
       await w.flush();
@@ -103,14 +113,12 @@ export const equivComponents: OperatorDef<EquivParams> = {
     }
     if (ctx.stage.name === 'propagate') {
       const input = ctx.prior!.bucket(ctx.bucket);
-      const uf = new UnionFind(input.rows);
       const received = new IntPairSet(input.rows);
+      const uf = new EdgeComponents(edgeHint(input), (a, b) => received.add(a, b));
       for await (const batch of input.batches()) {
-        for (const row of batch) {
-          const a = uf.id(row.a as string), b = uf.id(row.b as string);
-          if (received.add(a, b)) uf.unionInts(a, b);
-        }
+        for (const row of batch) uf.add(row.a as string, row.b as string);
       }
+      uf.finish();
       const w = new BucketedWriter(ctx.shuffle.open(EDGE_SCHEMA));
       const changed = await emitStars(uf, w, B, received);
       await w.flush();

@@ -1,23 +1,104 @@
 /**
- * Union-find over string identifiers on typed arrays: ids are interned once to dense ints
- * (lib/intern.ts: an open-addressing table over FNV-1a hashes, about 3× a Map<string, number>
- * on fresh strings — interning was 85% of the per-edge cost; see docs/operators.md), parents and
- * sizes live in Int32Arrays (union by size, path halving), so a union costs a few array accesses.
- * Callers that already hold ints (interned via id()) use unionInts and skip the lookup.
- * forEachComponentMin labels every id with the smallest id (JS string order, i.e. UTF-16 code
- * units) of its component — the person id equiv-components publishes.
+ * Union-find on typed arrays. IntUnionFind is the core over dense ints 0 … n−1 (parents and sizes
+ * in Int32Arrays, union by size, path halving: a union costs a few array accesses); it grows to n
+ * on ensure(n), so callers that intern in batches (lib/radix-intern.ts, lib/edge-components.ts)
+ * add the new ints after each flush. componentMins labels every int with its component's smallest
+ * member under a caller's order — the smallest identifier (JS string order) for equiv-components.
+ * UnionFind is the one-string-at-a-time form (ids interned by lib/intern.ts as they come), kept
+ * for callers that interleave lookups and unions.
  */
 import { Interner } from './intern.js';
 
-export class UnionFind {
-  private readonly index: Interner;
+export class IntUnionFind {
   private parent: Int32Array;
   private size: Int32Array;
+  private n = 0;
+
+  constructor(capacity = 1024) {
+    this.parent = new Int32Array(Math.max(16, capacity));
+    this.size = new Int32Array(this.parent.length);
+  }
+
+  /** Number of ints (0 … count−1), each in some component. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** Makes ints count … n−1 singleton components. */
+  ensure(n: number): void {
+    if (n <= this.n) return;
+    if (n > this.parent.length) {
+      let cap = this.parent.length * 2;
+      while (cap < n) cap *= 2;
+      const p = new Int32Array(cap);
+      p.set(this.parent);
+      this.parent = p;
+      const z = new Int32Array(cap);
+      z.set(this.size);
+      this.size = z;
+    }
+    const p = this.parent, z = this.size;
+    for (let i = this.n; i < n; i++) {
+      p[i] = i;
+      z[i] = 1;
+    }
+    this.n = n;
+  }
+
+  find(i: number): number {
+    const p = this.parent;
+    while (p[i]! !== i) {
+      const gp = p[p[i]!]!;
+      p[i] = gp;
+      i = gp;
+    }
+    return i;
+  }
+
+  union(a: number, b: number): void {
+    let ra = this.find(a), rb = this.find(b);
+    if (ra === rb) return;
+    const sz = this.size;
+    if (sz[ra]! < sz[rb]!) {
+      const t = ra;
+      ra = rb;
+      rb = t;
+    }
+    this.parent[rb] = ra;
+    sz[ra]! += sz[rb]!;
+  }
+
+  /** Size of the component of int i. */
+  componentSize(i: number): number {
+    return this.size[this.find(i)]!;
+  }
+
+  /**
+   * Per int: the component's smallest int under `less`. One pass finds roots and minima (less is
+   * called once per int), one labels.
+   */
+  componentMins(less: (i: number, j: number) => boolean): Int32Array {
+    const n = this.n;
+    const minOfRoot = new Int32Array(n).fill(-1);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = this.find(i);
+      out[i] = r;
+      const cur = minOfRoot[r]!;
+      if (cur === -1 || less(i, cur)) minOfRoot[r] = i;
+    }
+    for (let i = 0; i < n; i++) out[i] = minOfRoot[out[i]!]!;
+    return out;
+  }
+}
+
+export class UnionFind {
+  private readonly index: Interner;
+  private readonly uf: IntUnionFind;
 
   constructor(capacity = 1024) {
     this.index = new Interner(capacity);
-    this.parent = new Int32Array(Math.max(16, capacity));
-    this.size = new Int32Array(this.parent.length);
+    this.uf = new IntUnionFind(capacity);
   }
 
   get count(): number {
@@ -31,81 +112,38 @@ export class UnionFind {
 
   /** Interns `id` (a singleton component if new) and returns its int. */
   id(s: string): number {
-    const n = this.index.size;
     const i = this.index.id(s);
-    if (i === n) this.add(i);
+    this.uf.ensure(i + 1);
     return i;
-  }
-
-  /** Makes the new int i (= the previous count) a singleton component. */
-  private add(i: number): void {
-    if (i === this.parent.length) {
-      const p = new Int32Array(i * 2);
-      p.set(this.parent);
-      this.parent = p;
-      const z = new Int32Array(i * 2);
-      z.set(this.size);
-      this.size = z;
-    }
-    this.parent[i] = i;
-    this.size[i] = 1;
   }
 
   find(i: number): number {
-    const p = this.parent;
-    while (p[i]! !== i) {
-      const gp = p[p[i]!]!;
-      p[i] = gp;
-      i = gp;
-    }
-    return i;
+    return this.uf.find(i);
   }
 
   union(a: string, b: string): void {
-    this.unionInts(this.id(a), this.id(b));
+    this.uf.union(this.id(a), this.id(b));
   }
 
   unionInts(a: number, b: number): void {
-    let ra = this.find(a), rb = this.find(b);
-    if (ra === rb) return;
-    const sz = this.size;
-    if (sz[ra]! < sz[rb]!) {
-      const t = ra;
-      ra = rb;
-      rb = t;
-    }
-    this.parent[rb] = ra;
-    sz[ra]! += sz[rb]!;
+    this.uf.union(a, b);
   }
 
-  /**
-   * Per interned int: the int of its component's smallest id (string order). One pass to find
-   * roots and minima, one to label; ints compare through `names` only when roots collide.
-   */
+  /** Per interned int: the int of its component's smallest id (JS string order). */
   componentMins(): Int32Array {
-    const n = this.index.size;
-    const names = this.index;
-    const minOfRoot = new Int32Array(n).fill(-1);
-    const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const r = this.find(i);
-      out[i] = r;
-      const cur = minOfRoot[r]!;
-      if (cur === -1 || names.name(i) < names.name(cur)) minOfRoot[r] = i;
-    }
-    for (let i = 0; i < n; i++) out[i] = minOfRoot[out[i]!]!;
-    return out;
+    const ix = this.index;
+    return this.uf.componentMins((i, j) => ix.name(i) < ix.name(j));
   }
 
   /** Size of the component of int i. */
   componentSize(i: number): number {
-    return this.size[this.find(i)]!;
+    return this.uf.componentSize(i);
   }
 
   /** Calls fn(id, smallest id of its component, component size) for every id, in interning order. */
   forEachComponentMin(fn: (id: string, min: string, size: number) => void): void {
     const mins = this.componentMins();
-    for (let i = 0; i < mins.length; i++) fn(this.index.name(i), this.index.name(mins[i]!), this.size[this.find(i)]!);
+    for (let i = 0; i < mins.length; i++) fn(this.index.name(i), this.index.name(mins[i]!), this.uf.componentSize(i));
   }
 
   has(s: string): boolean {
