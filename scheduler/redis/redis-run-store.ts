@@ -296,6 +296,31 @@ export class RedisRunStore implements RunStore {
     return { meta, status: raw === null ? null : decodeStatus(raw, undefined) };
   }
 
+  /**
+   * Bundle membership (keys.ts `bundles`): records that these instances' current dispatch rides
+   * in a bundle job. Written before the bundle is added, so a crash in between leaves an entry
+   * naming a missing job — which the sweeper treats as lost and re-adds.
+   */
+  async recordBundles(runId: string, entries: ReadonlyArray<{ id: string; attempt: number; queuedAt: number; jobId: string }>): Promise<void> {
+    if (entries.length === 0) return;
+    const flat: string[] = [];
+    for (const e of entries) flat.push(e.id, `${e.attempt}|${e.queuedAt}|${e.jobId}`);
+    await this.redis.hset(runKeys(runId).bundles, ...flat);
+  }
+
+  /** Raw membership entries of the given instances (null: none), in one round trip. */
+  async bundleEntries(runId: string, ids: readonly string[]): Promise<Array<string | null>> {
+    if (ids.length === 0) return [];
+    return this.redis.hmget(runKeys(runId).bundles, ...ids);
+  }
+
+  /** Drops membership entries (members re-added as single jobs), or the whole map (ids omitted). */
+  async forgetBundles(runId: string, ids?: readonly string[]): Promise<void> {
+    const k = runKeys(runId).bundles;
+    if (ids === undefined) await this.redis.del(k);
+    else if (ids.length > 0) await this.redis.hdel(k, ...ids);
+  }
+
   /** Takes the run's sweep lease for `ms` (one sweeper per run per interval); false if held. */
   async takeSweepLease(runId: string, owner: string, ms: number): Promise<boolean> {
     return (await this.redis.set(runKeys(runId).sweep, owner, 'PX', ms, 'NX')) === 'OK';
