@@ -210,9 +210,15 @@ export class RedisRunStore implements RunStore {
   async appendSamples(samples: CostSample[]): Promise<void> {
     if (samples.length === 0) return;
     const m = this.redis.multi();
-    m.rpush(HISTORY, ...samples.map((s) => JSON.stringify(s))).ltrim(HISTORY, -HISTORY_CAP, -1);
+    const texts = samples.map((s) => JSON.stringify(s));
+    m.rpush(HISTORY, ...texts).ltrim(HISTORY, -HISTORY_CAP, -1);
+    // Grouped by pushing into each operator's list (a worker flushes thousands at a time: no copies).
     const byOp = new Map<string, string[]>();
-    for (const s of samples) byOp.set(s.operator, [...(byOp.get(s.operator) ?? []), JSON.stringify(s)]);
+    samples.forEach((s, i) => {
+      const list = byOp.get(s.operator);
+      if (list === undefined) byOp.set(s.operator, [texts[i] as string]);
+      else list.push(texts[i] as string);
+    });
     for (const [op, list] of byOp) m.rpush(historyOfKey(op), ...list).ltrim(historyOfKey(op), -HISTORY_CAP, -1);
     await m.exec();
   }
