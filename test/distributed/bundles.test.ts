@@ -3,12 +3,13 @@
  * processes. A wide DAG is bundled (fewer jobs than instances, per the workers' metrics) and ends
  * like the embedded executor; one always-failing member retries and fails alone; the sweeper
  * repairs bundles whose job is missing (the crash window between recording membership and adding
- * the job); kill -9 and a SIGTERM hand-off in the middle of bundles lose nothing.
+ * the job); kill -9, a SIGTERM hand-off and a Redis restart in the middle of bundles lose nothing.
  * Precondition: DAGCTL_TEST_REDIS_URL (else skipped, or failed under CI), a built dist/.
  */
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { initialState } from '../../scheduler/engine/state.js';
+import { connectRedis } from '../../scheduler/redis/connection.js';
 import { runKeys } from '../../scheduler/redis/keys.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import type { DagSpec, TaskSpec } from '../../spec/types.js';
@@ -19,6 +20,7 @@ import { Sweeper } from '../../workers/bullmq/sweeper.js';
 import { dagOf, noopTask, recordOf } from '../helpers/dags.js';
 import { Cluster, embedded, metricSum, nothingActive, outcome, submit, waitFinished } from './cluster.js';
 import { redisUrl, requireRedis, testRedis, uniqueRunId } from './redis-env.js';
+import { PrivateRedis } from './redis-server.js';
 
 const wide = (name: string, buckets: number, params: Record<string, unknown> = {}, fan: Partial<TaskSpec> = {}): DagSpec =>
   dagOf(name, [noopTask('root'), noopTask('fan', { dependsOn: ['root'], params: { buckets, ...params }, ...fan }), noopTask('sink', { dependsOn: ['fan'] })]);
@@ -181,5 +183,34 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
     assert.ok(byFirst >= 1 && byFirst < 8, `first worker finished ${byFirst}`);
     assert.equal(Object.values(final.instances).filter((s) => s.worker === second.name).length, 8 - byFirst);
     await nothingActive(redis, record.runId);
+  });
+
+  it('a Redis restart (AOF) while bundles run: the run completes like the embedded one', async () => {
+    const pr = new PrivateRedis();
+    await pr.start();
+    const conn = await connectRedis(pr.url, 'worker');
+    const pstore = new RedisRunStore(conn);
+    const local = new Cluster(pr.url);
+    try {
+      await local.startWorker(['--concurrency', '2']);
+      await local.startWorker(['--concurrency', '2']);
+      const dag = wide('restartbundles', 320, { sleepMs: 15 });
+      const record = recordOf(dag, uniqueRunId('restartbundles'));
+      await submit(pstore, record, pr.url);
+      for (;;) {
+        const s = await pstore.getState(record.runId);
+        if (Object.values(s?.instances ?? {}).filter((x) => x.state === 'succeeded').length >= 40) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok((await conn.hlen(runKeys(record.runId).bundles)) > 0, 'nothing was bundled');
+      await pr.restart();
+      const final = await waitFinished(pstore, record.runId, 60_000);
+      assert.deepEqual(outcome(final), outcome(await embedded(dag)));
+      await nothingActive(conn, record.runId);
+    } finally {
+      await local.stopAll();
+      conn.disconnect();
+      await pr.destroy();
+    }
   });
 });

@@ -38,9 +38,6 @@ export interface EnqueueOptions {
 }
 
 export class Dispatcher {
-  /** Jobs and bundles added by this process (metrics). */
-  added = { jobs: 0, bundles: 0, instances: 0 };
-
   private readonly runs = new Map<string, Promise<RunContext>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
@@ -127,14 +124,11 @@ export class Dispatcher {
         const jobId = specJobId(spec);
         for (const it of list) members.push({ id: it.job.instanceId, attempt: it.job.attempt, queuedAt: it.queuedAt, jobId });
         specs.push(spec);
-        this.added.bundles++;
       }
     }
     // Membership first: a crash before the add leaves entries naming a missing job (the sweeper re-adds).
     await this.store.recordBundles(runId, members);
     await this.queues.add(specs);
-    this.added.jobs += specs.length;
-    this.added.instances += n;
     return n;
   }
 
