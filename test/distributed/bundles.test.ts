@@ -94,7 +94,7 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
     await nothingActive(redis, record.runId);
   });
 
-  it('the sweeper re-adds the members of bundles whose job is missing (crash between recording and adding), and leaves live bundles alone', async () => {
+  it('the sweeper re-adds the members of bundles whose job is missing (crash between recording and adding) or finished without reporting, and leaves live bundles alone', async () => {
     // Roots only, dispatched by the submitter with no worker running: 320 → 32 bundles of 10.
     const dag = dagOf('swept', [noopTask('fan', { params: { buckets: 320 } })]);
     const record = recordOf(dag, uniqueRunId('swept'));
@@ -107,7 +107,11 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
     const queues = new Queues(redis);
     const dropped = bundleIds.slice(0, 5);
     for (const id of dropped) assert.equal(await queues.get('default').remove(id), 1);
-    const lostMembers = Object.values(members).filter((v) => dropped.includes(v.split('|')[2] ?? '')).length;
+    // And one that "finished without reporting" (its worker failed it after a lost report).
+    const finished = bundleIds[5] ?? '';
+    await redis.hset(queues.jobKey('default', finished), 'finishedOn', String(Date.now()));
+    const lostMembers = Object.values(members).filter((v) => [...dropped, finished].includes(v.split('|')[2] ?? '')).length;
+    assert.equal(lostMembers, 60);
     const dispatcher = new Dispatcher(store, queues);
     const sweeper = new Sweeper(dispatcher, { owner: 'test', graceMs: 0 });
     try {
@@ -117,6 +121,7 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
       // Re-added as singles, entries dropped: a second sweep finds every job alive.
       assert.equal((await sweeper.sweepRun(record.runId)).requeued, 0);
       assert.equal(Object.keys(await redis.hgetall(runKeys(record.runId).bundles)).length, 320 - lostMembers);
+      assert.equal(await redis.exists(queues.jobKey('default', finished)), 0, 'the finished bundle job was not removed');
     } finally {
       dispatcher.close();
       await queues.close();

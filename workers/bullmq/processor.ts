@@ -155,8 +155,11 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<WorkJob>, token?: str
     return report(runId, { type: 'failed', id: m.instanceId, attempt: m.attempt, at: now(), error, code: 'TASK_CANCELLED', retryable: false });
   }
 
-  async function report(runId: string, e: RunEvent): Promise<void> {
-    await d.batcher.submit(runId, e);
+  function report(runId: string, e: RunEvent): Promise<void> {
+    const p = d.batcher.submit(runId, e).then(() => undefined);
+    // Handled now (a bundle awaits its reports only after its last member): settleAll rethrows.
+    p.catch(() => {});
+    return p;
   }
 }
 
