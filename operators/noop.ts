@@ -2,7 +2,8 @@
  * noop: the built-in operator for tests and benchmarks. It reads nothing and writes nothing.
  * `sleepMs` waits (honouring the abort signal), `cpuMs` burns CPU in a tight loop (for CPU-bound
  * scaling benchmarks; it ignores the signal on purpose, to test that timeouts kill it),
- * `failTimes` fails the first N attempts, `allocMb` holds that much live JS memory (to test heap
+ * `failTimes` fails the first N attempts, `failBucket` fails every attempt of that one bucket's
+ * instance (one bad member among its siblings), `allocMb` holds that much live JS memory (to test heap
  * limits), and `buckets` fans the task out to that many instances.
  */
 import { z } from 'zod';
@@ -16,6 +17,7 @@ const NoopParams = z
     failTimes: z.number().int().min(0).default(0),
     allocMb: z.number().int().min(0).max(65_536).default(0),
     buckets: z.number().int().min(1).max(1_000_000).optional(),
+    failBucket: z.number().int().min(0).optional(),
   })
   .strict();
 type NoopParams = z.infer<typeof NoopParams>;
@@ -35,6 +37,9 @@ export const noop: OperatorDef<NoopParams> = {
     return p.cpuMs === 0 && p.allocMb === 0;
   },
   async run(ctx) {
+    if (ctx.params.failBucket !== undefined && ctx.bucket === ctx.params.failBucket) {
+      throw new DagctlError('TASK_FAILED', `noop: bucket ${ctx.bucket} always fails (failBucket)`);
+    }
     if (ctx.attempt <= ctx.params.failTimes) {
       throw new DagctlError('TASK_FAILED', `noop: failing attempt ${ctx.attempt} of ${ctx.params.failTimes} on purpose`);
     }

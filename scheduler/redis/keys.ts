@@ -18,6 +18,10 @@
  *   backoff  zset    ids waiting out a retry backoff (score = plan order, for deterministic ticks)
  *   active   set     ids in state queued or running (what the sweeper checks against BullMQ)
  *   sweep    string  the sweeper's short lease (one sweeper per run per interval)
+ *   bundles  hash    instance id → `<attempt>|<queuedAt>|<bundle job id>`: the bundle job that
+ *                    carries that dispatch of the instance (written before the job is added; the
+ *                    sweeper checks that job instead of the instance's own; stale entries — another
+ *                    attempt or dispatch — are ignored)
  *
  * Precondition: run ids match [A-Za-z0-9._-]+ (no braces, no ':'), checked by runKeys().
  */
@@ -41,6 +45,7 @@ export interface RunKeys {
   backoff: string;
   active: string;
   sweep: string;
+  bundles: string;
 }
 
 const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
@@ -65,6 +70,7 @@ export function runKeys(runId: string): RunKeys {
     backoff: `${base}backoff`,
     active: `${base}active`,
     sweep: `${base}sweep`,
+    bundles: `${base}bundles`,
   };
 }
 
@@ -113,4 +119,13 @@ export const DEFAULT_QUEUE = 'default';
  */
 export function jobId(runId: string, instanceId: string, attempt: number): string {
   return `${runId}.${instanceId}.a${attempt}`.replace(/[^A-Za-z0-9._=-]/g, '_');
+}
+
+/**
+ * Deterministic BullMQ job id of a bundle (several instances' attempts in one job): its first
+ * member's attempt id plus a member-count tag, `<runId>.<first>.a<attempt>.bundle<n>`. A member is
+ * dispatched once per attempt, so its first member names a bundle uniquely; re-adding is a no-op.
+ */
+export function bundleJobId(runId: string, firstInstanceId: string, attempt: number, members: number): string {
+  return `${jobId(runId, firstInstanceId, attempt)}.bundle${members}`;
 }

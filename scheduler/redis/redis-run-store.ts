@@ -210,9 +210,15 @@ export class RedisRunStore implements RunStore {
   async appendSamples(samples: CostSample[]): Promise<void> {
     if (samples.length === 0) return;
     const m = this.redis.multi();
-    m.rpush(HISTORY, ...samples.map((s) => JSON.stringify(s))).ltrim(HISTORY, -HISTORY_CAP, -1);
+    const texts = samples.map((s) => JSON.stringify(s));
+    m.rpush(HISTORY, ...texts).ltrim(HISTORY, -HISTORY_CAP, -1);
+    // Grouped by pushing into each operator's list (a worker flushes thousands at a time: no copies).
     const byOp = new Map<string, string[]>();
-    for (const s of samples) byOp.set(s.operator, [...(byOp.get(s.operator) ?? []), JSON.stringify(s)]);
+    samples.forEach((s, i) => {
+      const list = byOp.get(s.operator);
+      if (list === undefined) byOp.set(s.operator, [texts[i] as string]);
+      else list.push(texts[i] as string);
+    });
     for (const [op, list] of byOp) m.rpush(historyOfKey(op), ...list).ltrim(historyOfKey(op), -HISTORY_CAP, -1);
     await m.exec();
   }
@@ -294,6 +300,31 @@ export class RedisRunStore implements RunStore {
     const raw = (r?.[1]?.[1] ?? null) as string | null;
     const meta: RunMeta | null = phase === null || phase === undefined ? null : { runId, dag: dag ?? '', phase: phase as RunState['phase'], cancelRequested: cancel === '1', createdAt: Number(createdAt) };
     return { meta, status: raw === null ? null : decodeStatus(raw, undefined) };
+  }
+
+  /**
+   * Bundle membership (keys.ts `bundles`): records that these instances' current dispatch rides
+   * in a bundle job. Written before the bundle is added, so a crash in between leaves an entry
+   * naming a missing job — which the sweeper treats as lost and re-adds.
+   */
+  async recordBundles(runId: string, entries: ReadonlyArray<{ id: string; attempt: number; queuedAt: number; jobId: string }>): Promise<void> {
+    if (entries.length === 0) return;
+    const flat: string[] = [];
+    for (const e of entries) flat.push(e.id, `${e.attempt}|${e.queuedAt}|${e.jobId}`);
+    await this.redis.hset(runKeys(runId).bundles, ...flat);
+  }
+
+  /** Raw membership entries of the given instances (null: none), in one round trip. */
+  async bundleEntries(runId: string, ids: readonly string[]): Promise<Array<string | null>> {
+    if (ids.length === 0) return [];
+    return this.redis.hmget(runKeys(runId).bundles, ...ids);
+  }
+
+  /** Drops membership entries (members re-added as single jobs), or the whole map (ids omitted). */
+  async forgetBundles(runId: string, ids?: readonly string[]): Promise<void> {
+    const k = runKeys(runId).bundles;
+    if (ids === undefined) await this.redis.del(k);
+    else if (ids.length > 0) await this.redis.hdel(k, ...ids);
   }
 
   /** Takes the run's sweep lease for `ms` (one sweeper per run per interval); false if held. */

@@ -11,47 +11,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { driveRun } from '../../scheduler/driver.js';
-import { initialState, type RunState } from '../../scheduler/engine/state.js';
+import type { RunState } from '../../scheduler/engine/state.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
-import { runKeys } from '../../scheduler/redis/keys.js';
-import { MemoryRunStore } from '../../scheduler/stores/memory-run-store.js';
 import type { DagSpec } from '../../spec/types.js';
-import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
-import { Queues } from '../../workers/bullmq/queues.js';
 import { chain, dagOf, diamond, noopTask, recordOf } from '../helpers/dags.js';
-import { BIN, Cluster, submit, waitFinished } from './cluster.js';
+import { BIN, Cluster, embedded, nothingActive, outcome, submit, waitFinished } from './cluster.js';
 import { redisUrl, requireRedis, testRedis, uniqueRunId } from './redis-env.js';
 import { PrivateRedis } from './redis-server.js';
-
-/** What must be identical between two runs of the same DAG: phase, and per instance its state, attempts and outputs. */
-function outcome(s: RunState): unknown {
-  return {
-    phase: s.phase,
-    instances: Object.fromEntries(Object.entries(s.instances).map(([id, x]) => [id, { state: x.state, attempts: x.attempts, errorCode: x.errorCode, outputs: x.result?.outputs ?? null }])),
-  };
-}
-
-async function embedded(dag: DagSpec): Promise<RunState> {
-  const store = new MemoryRunStore();
-  const record = recordOf(dag, uniqueRunId('emb'));
-  await store.createRun(record, initialState(record.runId, dag.name, record.plan, Date.now()));
-  return driveRun({ store, record, makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, { concurrency: 2 }) });
-}
-
-async function nothingActive(redis: Redis, store: RedisRunStore, runId: string): Promise<void> {
-  assert.equal(await redis.scard(runKeys(runId).active), 0, 'instances left queued/running');
-  const q = new Queues(redis);
-  try {
-    // Jobs of this run still in BullMQ (finished ones are removed on completion).
-    const counts = await q.get('default').getJobCounts('active', 'waiting', 'delayed', 'prioritized');
-    const jobs = await q.get('default').getJobs(['active', 'waiting', 'delayed', 'prioritized']);
-    assert.deepEqual(jobs.filter((j) => j?.data?.runId === runId).map((j) => j.id), [], `jobs left: ${JSON.stringify(counts)}`);
-  } finally {
-    await q.close();
-  }
-  void store;
-}
 
 describe('distributed runs (Redis + BullMQ + worker processes)', function () {
   requireRedis(this);
@@ -87,7 +53,7 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
       const dist = await run(dag);
       assert.equal(dist.phase, 'succeeded', dag.name);
       assert.deepEqual(outcome(dist), outcome(await embedded(dag)), dag.name);
-      await nothingActive(redis, store, dist.runId);
+      await nothingActive(redis, dist.runId);
     }
     // Work was spread: more than one worker ran instances of the wide DAG.
     assert.ok(cluster.workers.filter((w) => w.logs.some((l) => l.includes('"instance succeeded"'))).length >= 2);
@@ -142,7 +108,7 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     });
     assert.equal(kills, 5, 'the run ended before the faults were injected');
     assert.deepEqual(outcome(final), outcome(await embedded(dag)));
-    await nothingActive(redis, store, record.runId);
+    await nothingActive(redis, record.runId);
   });
 
   it('SIGTERM: in-flight attempts past the grace period are handed back and finished elsewhere', async () => {
@@ -258,7 +224,7 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     assert.equal((JSON.parse(c.out) as { phase: string }).phase, 'cancelled');
     const st = await store.getState(record.runId);
     assert.equal(st?.instances['later.main']?.state, 'cancelled');
-    await nothingActive(redis, store, record.runId);
+    await nothingActive(redis, record.runId);
     const r = await cli(['retry', record.runId]);
     assert.equal(r.code, 0, r.out);
     const final = await store.getState(record.runId);

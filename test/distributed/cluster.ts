@@ -3,14 +3,23 @@
  * built CLI) against the test Redis, submits runs through the same client code as `dagctl run
  * --redis`, and waits for them. Every process it starts is tracked and killed in stopAll().
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { driveRun } from '../../scheduler/driver.js';
 import { initialState, type RunState } from '../../scheduler/engine/state.js';
 import type { RunRecord } from '../../scheduler/ports.js';
+import { runKeys } from '../../scheduler/redis/keys.js';
 import type { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
+import { MemoryRunStore } from '../../scheduler/stores/memory-run-store.js';
+import type { DagSpec } from '../../spec/types.js';
+import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
+import { Queues } from '../../workers/bullmq/queues.js';
 import { submitRun } from '../../workers/bullmq/submit.js';
-import { redisUrl } from './redis-env.js';
+import { recordOf } from '../helpers/dags.js';
+import { redisUrl, uniqueRunId } from './redis-env.js';
 
 export const BIN = fileURLToPath(new URL('../../cli/bin.js', import.meta.url));
 
@@ -89,4 +98,45 @@ export async function waitFinished(store: RedisRunStore, runId: string, timeoutM
   const counts: Record<string, number> = {};
   for (const s of Object.values(last?.instances ?? {})) counts[s.state] = (counts[s.state] ?? 0) + 1;
   throw new Error(`run ${runId} did not finish in ${timeoutMs} ms: phase ${last?.phase}, ${JSON.stringify(counts)}`);
+}
+
+/** What must be identical between two runs of the same DAG: phase, and per instance its state, attempts and outputs. */
+export function outcome(s: RunState): unknown {
+  return {
+    phase: s.phase,
+    instances: Object.fromEntries(Object.entries(s.instances).map(([id, x]) => [id, { state: x.state, attempts: x.attempts, errorCode: x.errorCode, outputs: x.result?.outputs ?? null }])),
+  };
+}
+
+/** The same DAG run by the embedded executor (the reference outcome). */
+export async function embedded(dag: DagSpec): Promise<RunState> {
+  const store = new MemoryRunStore();
+  const record = recordOf(dag, uniqueRunId('emb'));
+  await store.createRun(record, initialState(record.runId, dag.name, record.plan, Date.now()));
+  return driveRun({ store, record, makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, { concurrency: 2 }) });
+}
+
+/** Asserts nothing of the run is left queued/running, nor any of its jobs (single or bundle) in BullMQ. */
+export async function nothingActive(redis: Redis, runId: string): Promise<void> {
+  assert.equal(await redis.scard(runKeys(runId).active), 0, 'instances left queued/running');
+  const q = new Queues(redis);
+  try {
+    // Jobs of this run still in BullMQ (finished ones are removed on completion).
+    const counts = await q.get('default').getJobCounts('active', 'waiting', 'delayed', 'prioritized');
+    const jobs = await q.get('default').getJobs(['active', 'waiting', 'delayed', 'prioritized']);
+    assert.deepEqual(jobs.filter((j) => (j?.data as { runId?: string } | undefined)?.runId === runId).map((j) => j.id), [], `jobs left: ${JSON.stringify(counts)}`);
+  } finally {
+    await q.close();
+  }
+}
+
+/** Sums one counter over the workers' /metrics endpoints. */
+export async function metricSum(workers: readonly WorkerProc[], name: string): Promise<number> {
+  let sum = 0;
+  for (const w of workers) {
+    const text = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
+    const m = new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(text);
+    sum += Number(m?.[1] ?? 0);
+  }
+  return sum;
 }

@@ -3,7 +3,10 @@
  * it (a worker after finishing an instance, `dagctl run` for `start`, the sweeper for `tick`).
  *
  *   dispatch → build each InstanceJob with the run's JobResolver from the statuses `needs(id)`
- *              lists (fetched in one round trip) and add the jobs (deterministic ids);
+ *              lists (fetched in one round trip) and add the jobs (deterministic ids). Short
+ *              instances of the same queue/task/stage are packed into bundle jobs by the bundle
+ *              policy (scheduler/bundle-policy.ts); their membership is recorded in the run's
+ *              `bundles` hash before the bundles are added, so the sweeper can check them;
  *   wake     → a local timer applies `tick` at that time (best effort: if this process dies, the
  *              sweeper fires the tick instead);
  *   abort    → nothing here: running attempts see the run's cancel flag (processor polls it).
@@ -13,10 +16,12 @@
 import type { Effect } from '../../scheduler/engine/events.js';
 import { JobResolver } from '../../scheduler/jobs.js';
 import type { RunRecord } from '../../scheduler/ports.js';
+import { DEFAULT_BUNDLE_POLICY, planBundles, type BundlePolicy } from '../../scheduler/bundle-policy.js';
+import type { InstanceJob } from '../../scheduler/jobs.js';
 import { DEFAULT_QUEUE } from '../../scheduler/redis/keys.js';
 import type { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import { DagctlError } from '../../core/errors.js';
-import type { InstanceJobSpec, Queues } from './queues.js';
+import { specJobId, type Queues, type WorkJobSpec } from './queues.js';
 
 const CACHE_RUNS = 32;
 
@@ -25,6 +30,11 @@ export interface RunContext {
   /** The record as stored (what worker threads get). */
   recordJson: string;
   resolver: JobResolver;
+}
+
+export interface EnqueueOptions {
+  /** false: one job per instance (the sweeper re-adding lost bundle members). Default true. */
+  bundle?: boolean;
 }
 
 export class Dispatcher {
@@ -37,6 +47,7 @@ export class Dispatcher {
     readonly queues: Queues,
     private readonly onError: (e: unknown) => void = () => {},
     private readonly now: () => number = Date.now,
+    readonly policy: BundlePolicy = DEFAULT_BUNDLE_POLICY,
   ) {}
 
   /** The run's record and resolver (cached). */
@@ -72,23 +83,53 @@ export class Dispatcher {
 
   /**
    * Enqueues the current attempt of each instance (its `attempts` in Redis). Instances no longer
-   * queued/running are left out (a stale dispatch).
+   * queued/running are left out (a stale dispatch). Returns how many instances were enqueued.
    */
-  async enqueue(runId: string, ids: readonly string[]): Promise<number> {
+  async enqueue(runId: string, ids: readonly string[], opts: EnqueueOptions = {}): Promise<number> {
     if (ids.length === 0) return 0;
     const ctx = await this.run(runId);
     const need = new Set<string>(ids);
     for (const id of ids) for (const n of ctx.resolver.needs(id)) need.add(n);
     const statuses = await this.store.statuses(runId, [...need]);
     const lookup = (id: string) => statuses.get(id);
-    const specs: InstanceJobSpec[] = [];
+    // Ready instances grouped by queue/task/stage (dispatch order kept): bundles never mix them.
+    const groups = new Map<string, Array<{ job: InstanceJob; queuedAt: number; predictedMs: number }>>();
+    let n = 0;
     for (const id of ids) {
       const s = statuses.get(id);
       if (s === undefined || (s.state !== 'queued' && s.state !== 'running')) continue;
-      specs.push({ queue: this.queueOf(ctx, id), job: ctx.resolver.build(id, s.attempts, lookup) });
+      const p = ctx.resolver.instance(id);
+      const key = `${p.queue ?? DEFAULT_QUEUE}\u0000${p.task}\u0000${p.stage}`;
+      const item = { job: ctx.resolver.build(id, s.attempts, lookup), queuedAt: s.queuedAt ?? 0, predictedMs: p.predictedMs };
+      const g = groups.get(key);
+      if (g === undefined) groups.set(key, [item]);
+      else g.push(item);
+      n++;
     }
+    const specs: WorkJobSpec[] = [];
+    const members: Array<{ id: string; attempt: number; queuedAt: number; jobId: string }> = [];
+    for (const [key, items] of groups) {
+      const queue = key.slice(0, key.indexOf('\u0000'));
+      const byId = new Map(items.map((it) => [it.job.instanceId, it]));
+      const plan = opts.bundle === false ? items.map((it) => [it.job.instanceId]) : planBundles(items.map((it) => ({ id: it.job.instanceId, predictedMs: it.predictedMs })), this.policy);
+      for (const jobIds of plan) {
+        const list = jobIds.map((id) => byId.get(id)).filter((it) => it !== undefined);
+        const first = list[0];
+        if (first === undefined) continue;
+        if (list.length === 1) {
+          specs.push({ queue, job: first.job });
+          continue;
+        }
+        const spec: WorkJobSpec = { queue, members: list.map((it) => it.job) };
+        const jobId = specJobId(spec);
+        for (const it of list) members.push({ id: it.job.instanceId, attempt: it.job.attempt, queuedAt: it.queuedAt, jobId });
+        specs.push(spec);
+      }
+    }
+    // Membership first: a crash before the add leaves entries naming a missing job (the sweeper re-adds).
+    await this.store.recordBundles(runId, members);
     await this.queues.add(specs);
-    return specs.length;
+    return n;
   }
 
   private wakeAt(runId: string, at: number): void {

@@ -10,6 +10,9 @@ export class WorkerMetrics {
   failed = 0;
   stale = 0;
   handedBack = 0;
+  /** Queue jobs taken, and how many of them were bundles (instances counted above: per member). */
+  jobs = 0;
+  bundles = 0;
   /** Events applied and apply calls made by the worker's EventBatcher (set by the worker). */
   batches: () => { events: number; calls: number } = () => ({ events: 0, calls: 0 });
   private readonly hist = new Array<number>(BUCKETS_S.length).fill(0);
@@ -39,16 +42,22 @@ export class WorkerMetrics {
       '# HELP dagctl_instances_stale_total Jobs whose attempt was already finished or superseded (duplicates), skipped.',
       '# TYPE dagctl_instances_stale_total counter',
       `dagctl_instances_stale_total{${l}} ${this.stale}`,
-      '# HELP dagctl_instances_handed_back_total In-flight attempts handed back to the queue at shutdown.',
+      '# HELP dagctl_instances_handed_back_total In-flight jobs (single or bundle) handed back to the queue at shutdown.',
       '# TYPE dagctl_instances_handed_back_total counter',
       `dagctl_instances_handed_back_total{${l}} ${this.handedBack}`,
+      '# HELP dagctl_jobs_processed_total Queue jobs taken by this worker (a bundle job carries several instances).',
+      '# TYPE dagctl_jobs_processed_total counter',
+      `dagctl_jobs_processed_total{${l}} ${this.jobs}`,
+      '# HELP dagctl_bundles_processed_total Bundle jobs (several short instances in one job) taken by this worker.',
+      '# TYPE dagctl_bundles_processed_total counter',
+      `dagctl_bundles_processed_total{${l}} ${this.bundles}`,
       '# HELP dagctl_run_events_applied_total Run events applied by this worker (started, succeeded, failed).',
       '# TYPE dagctl_run_events_applied_total counter',
       `dagctl_run_events_applied_total{${l}} ${this.batches().events}`,
       '# HELP dagctl_run_event_batches_total Apply-script calls that carried them (events / batches = mean batch size).',
       '# TYPE dagctl_run_event_batches_total counter',
       `dagctl_run_event_batches_total{${l}} ${this.batches().calls}`,
-      '# HELP dagctl_instances_in_flight Attempts this worker is running now.',
+      '# HELP dagctl_instances_in_flight Jobs (single or bundle) this worker is running now.',
       '# TYPE dagctl_instances_in_flight gauge',
       `dagctl_instances_in_flight{${l}} ${inFlight}`,
       '# HELP dagctl_instance_duration_seconds Duration of instance attempts on this worker.',

@@ -5,11 +5,15 @@
  * BullMQ's own retries are off (attempts: 1): dagctl's reducer owns retries and backoff. A job id
  * names one attempt (keys.jobId), so adding a job that exists is a no-op — enqueueing twice (a
  * crash between apply and enqueue, the sweeper racing a worker) duplicates nothing.
+ *
+ * A job carries one InstanceJob, or a bundle of them (scheduler/bundle-policy.ts): short ready
+ * instances of one run/queue/task/stage share a job (keys.bundleJobId), each member keeping its
+ * own attempt. Payloads are references only (InstanceJobs hold URIs and file lists, never data).
  */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { DagctlError, errorMessage } from '../../core/errors.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
-import { BULL_PREFIX, jobId, queueName } from '../../scheduler/redis/keys.js';
+import { BULL_PREFIX, bundleJobId, jobId, queueName } from '../../scheduler/redis/keys.js';
 
 export const JOB_OPTIONS: JobsOptions = {
   attempts: 1,
@@ -26,6 +30,40 @@ export const JOB_OPTIONS: JobsOptions = {
 export interface InstanceJobSpec {
   queue: string;
   job: InstanceJob;
+}
+
+/** Several attempts of one run in one queue job; its members run in order on one worker slot. */
+export interface BundleJob {
+  runId: string;
+  bundle: InstanceJob[];
+}
+
+/** What a dagctl queue job carries. */
+export type WorkJob = InstanceJob | BundleJob;
+
+export interface BundleJobSpec {
+  queue: string;
+  /** ≥ 2 members (a bundle of one is a plain InstanceJobSpec). */
+  members: InstanceJob[];
+}
+
+export type WorkJobSpec = InstanceJobSpec | BundleJobSpec;
+
+export function isBundle(data: WorkJob): data is BundleJob {
+  return 'bundle' in data;
+}
+
+/** The InstanceJobs a queue job carries, in order. */
+export function membersOf(data: WorkJob): InstanceJob[] {
+  return isBundle(data) ? data.bundle : [data];
+}
+
+/** The deterministic id of a job spec (keys.jobId or keys.bundleJobId). */
+export function specJobId(spec: WorkJobSpec): string {
+  if ('job' in spec) return jobId(spec.job.runId, spec.job.instanceId, spec.job.attempt);
+  const first = spec.members[0];
+  if (first === undefined) throw new DagctlError('INTERNAL', 'empty bundle');
+  return bundleJobId(first.runId, first.instanceId, first.attempt, spec.members.length);
 }
 
 export class Queues {
@@ -45,17 +83,21 @@ export class Queues {
   }
 
   /** Adds the jobs (grouped per queue, one round trip per queue). Existing ids are no-ops. */
-  async add(specs: readonly InstanceJobSpec[]): Promise<void> {
-    const byQueue = new Map<string, InstanceJobSpec[]>();
-    for (const s of specs) byQueue.set(s.queue, [...(byQueue.get(s.queue) ?? []), s]);
+  async add(specs: readonly WorkJobSpec[]): Promise<void> {
+    const byQueue = new Map<string, WorkJobSpec[]>();
+    for (const s of specs) {
+      const list = byQueue.get(s.queue);
+      if (list === undefined) byQueue.set(s.queue, [s]);
+      else list.push(s);
+    }
     try {
       await Promise.all(
         [...byQueue].map(([queue, list]) =>
           this.get(queue).addBulk(
-            list.map(({ job }) => ({
-              name: job.instanceId,
-              data: job,
-              opts: { ...JOB_OPTIONS, jobId: jobId(job.runId, job.instanceId, job.attempt) },
+            list.map((spec) => ({
+              name: 'job' in spec ? spec.job.instanceId : `bundle of ${spec.members.length}`,
+              data: 'job' in spec ? (spec.job as WorkJob) : ({ runId: spec.members[0]?.runId ?? '', bundle: spec.members } as WorkJob),
+              opts: { ...JOB_OPTIONS, jobId: specJobId(spec) },
             })),
           ),
         ),

@@ -21,6 +21,7 @@ import { initialState, type RunState } from '../../scheduler/engine/state.js';
 import type { RunRecord, RunStore } from '../../scheduler/ports.js';
 import { connectRedis, type RedisRole } from '../../scheduler/redis/connection.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
+import { bundlePolicyFromEnv } from '../../scheduler/bundle-policy.js';
 import { Dispatcher } from './dispatcher.js';
 import { Queues } from './queues.js';
 import { Sweeper } from './sweeper.js';
@@ -39,14 +40,15 @@ interface Session {
 }
 
 async function session(redisUrl: string, env: NodeJS.ProcessEnv, role: RedisRole): Promise<Session> {
-  return sessionOn(await connectRedis(redisUrl, role, env), true);
+  return sessionOn(await connectRedis(redisUrl, role, env), true, env);
 }
 
 /** A session on an existing connection (BullMQ shares it); `owns`: close() disconnects it. */
-function sessionOn(redis: Redis, owns: boolean): Session {
+function sessionOn(redis: Redis, owns: boolean, env: NodeJS.ProcessEnv = process.env): Session {
   const store = new RedisRunStore(redis);
   const queues = new Queues(redis);
-  const dispatcher = new Dispatcher(store, queues);
+  // The submitter dispatches the roots: it bundles them like a worker would (DAGCTL_BUNDLE_*).
+  const dispatcher = new Dispatcher(store, queues, undefined, undefined, bundlePolicyFromEnv(env));
   return {
     redis,
     store,

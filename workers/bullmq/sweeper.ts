@@ -11,9 +11,15 @@
  *   - for a run with a cancel requested, finishes queued instances whose job is still waiting:
  *     the job is removed and the attempt reported cancelled, so a cancel completes even with no
  *     worker running.
+ * Bundles: an instance whose current dispatch rides in a bundle job (the run's `bundles` hash,
+ * written before the bundle is added; the entry must name the same attempt and queuedAt) is
+ * checked against that bundle job, not its own id — a live bundle keeps all its members, and a
+ * missing or finished one (a crash between recording and adding, a worker that failed it) has
+ * its still-active members re-added as single jobs (their entries dropped first).
  */
 import { DagctlError } from '../../core/errors.js';
 import { jobId } from '../../scheduler/redis/keys.js';
+import type { Status } from '../../scheduler/redis/redis-run-store.js';
 import type { Dispatcher } from './dispatcher.js';
 
 export interface SweeperOptions {
@@ -87,6 +93,7 @@ export class Sweeper {
     const meta = await store.meta(runId);
     if (meta === null || meta.phase === 'succeeded' || meta.phase === 'failed' || meta.phase === 'cancelled') {
       await store.forgetActive(runId);
+      await store.forgetBundles(runId);
       return stats;
     }
     if (meta.phase === 'pending') return stats;
@@ -106,30 +113,47 @@ export class Sweeper {
       throw e;
     }
     const queues = this.dispatcher.queues;
+    const entries = await store.bundleEntries(runId, due.map(([id]) => id));
+    const jobs = due.map(([id, s], i) => this.jobOf(runId, id, s, entries[i] ?? null, this.dispatcher.queueOf(ctx, id)));
+    // Each distinct job (a bundle is shared by its members) is checked once.
+    const keyOf = (j: JobRef): string => `${j.queue}\u0000${j.jobId}`;
+    const distinct = [...new Map(jobs.map((j) => [keyOf(j), j])).values()];
     const pipe = store.redis.pipeline();
-    for (const [id, s] of due) pipe.hmget(queues.jobKey(this.dispatcher.queueOf(ctx, id), jobId(runId, id, s.attempts)), 'timestamp', 'finishedOn', 'processedOn');
+    for (const j of distinct) pipe.hmget(queues.jobKey(j.queue, j.jobId), 'timestamp', 'finishedOn', 'processedOn');
     const replies = (await pipe.exec()) ?? [];
+    const seen = new Map<string, { gone: boolean; processed: boolean }>();
+    distinct.forEach((j, i) => {
+      const [ts, finishedOn, processedOn] = (replies[i]?.[1] ?? [null, null, null]) as Array<string | null>;
+      seen.set(keyOf(j), { gone: ts === null || finishedOn !== null, processed: processedOn !== null });
+    });
     const lost: string[] = [];
-    const cancelNow: Array<{ id: string; attempt: number; queue: string }> = [];
+    const cancelNow: Array<{ id: string; attempt: number; job: JobRef }> = [];
     due.forEach(([id, s], i) => {
       stats.checked++;
-      const [ts, finishedOn, processedOn] = (replies[i]?.[1] ?? [null, null, null]) as Array<string | null>;
-      const queue = this.dispatcher.queueOf(ctx, id);
-      if (ts === null || finishedOn !== null) lost.push(id);
-      else if (meta.cancelRequested && s.state === 'queued' && processedOn === null) cancelNow.push({ id, attempt: s.attempts, queue });
+      const job = jobs[i] as JobRef;
+      const st = seen.get(keyOf(job)) ?? { gone: true, processed: false };
+      if (st.gone) lost.push(id);
+      else if (meta.cancelRequested && s.state === 'queued' && !st.processed) cancelNow.push({ id, attempt: s.attempts, job });
     });
+    const jobById = new Map(due.map(([id], i) => [id, jobs[i] as JobRef]));
     if (meta.cancelRequested) {
       // Lost attempts of a cancelled run are not re-run: they are reported cancelled.
       for (const id of lost) {
         const s = active.get(id);
-        if (s !== undefined) cancelNow.push({ id, attempt: s.attempts, queue: this.dispatcher.queueOf(ctx, id) });
+        const job = jobById.get(id);
+        if (s !== undefined && job !== undefined) cancelNow.push({ id, attempt: s.attempts, job });
       }
+      const removedJobs = new Map<string, number>();
       for (const c of cancelNow) {
-        const removed = await queues
-          .get(c.queue)
-          .remove(jobId(runId, c.id, c.attempt))
-          .catch(() => 0);
-        // remove() refuses a locked (active) job: a worker holds it and will report.
+        let removed = removedJobs.get(keyOf(c.job));
+        if (removed === undefined) {
+          // remove() refuses a locked (active) job: a worker holds it and will report.
+          removed = await queues
+            .get(c.job.queue)
+            .remove(c.job.jobId)
+            .catch(() => 0);
+          removedJobs.set(keyOf(c.job), removed);
+        }
         if (removed === 1 || lost.includes(c.id)) {
           await store.apply(runId, [{ type: 'failed', id: c.id, attempt: c.attempt, at: this.now(), error: 'cancelled before it ran', code: 'TASK_CANCELLED', retryable: false }]);
           stats.cancelled++;
@@ -139,19 +163,37 @@ export class Sweeper {
     }
     if (lost.length > 0) {
       // A finished job of an attempt that is still active: remove it so the same id can be re-added.
+      const gone = [...new Map(lost.map((id) => jobById.get(id)).filter((j) => j !== undefined).map((j) => [keyOf(j), j])).values()];
       await Promise.all(
-        lost.map((id) => {
-          const s = active.get(id);
-          return s === undefined
-            ? Promise.resolve(0)
-            : queues
-                .get(this.dispatcher.queueOf(ctx, id))
-                .remove(jobId(runId, id, s.attempts))
-                .catch(() => 0);
-        }),
+        gone.map((j) =>
+          queues
+            .get(j.queue)
+            .remove(j.jobId)
+            .catch(() => 0),
+        ),
       );
-      stats.requeued = await this.dispatcher.enqueue(runId, lost);
+      // Lost bundle members come back as single jobs: drop their entries first, so the next sweep checks those.
+      await store.forgetBundles(
+        runId,
+        lost.filter((id) => jobById.get(id)?.bundled === true),
+      );
+      stats.requeued = await this.dispatcher.enqueue(runId, lost, { bundle: false });
     }
     return stats;
   }
+
+  /** The job that carries this dispatch of the instance: its bundle (entry matching) or its own. */
+  private jobOf(runId: string, id: string, s: Status, entry: string | null, queue: string): JobRef {
+    if (entry !== null) {
+      const [attempt, queuedAt, bundle] = entry.split('|');
+      if (bundle !== undefined && Number(attempt) === s.attempts && Number(queuedAt) === (s.queuedAt ?? 0)) return { queue, jobId: bundle, bundled: true };
+    }
+    return { queue, jobId: jobId(runId, id, s.attempts), bundled: false };
+  }
+}
+
+interface JobRef {
+  queue: string;
+  jobId: string;
+  bundled: boolean;
 }

@@ -13,7 +13,7 @@
 import { hostname } from 'node:os';
 import { Worker, type Job, type RedisOptions as BullRedisOptions } from 'bullmq';
 import { errorMessage } from '../../core/errors.js';
-import type { InstanceJob } from '../../scheduler/jobs.js';
+import { bundlePolicyFromEnv, type BundlePolicy } from '../../scheduler/bundle-policy.js';
 import type { CostSample } from '../../scheduler/model.js';
 import { bullConnection, checkEvictionPolicy, connectRedis } from '../../scheduler/redis/connection.js';
 import { BULL_PREFIX, DEFAULT_QUEUE, queueName } from '../../scheduler/redis/keys.js';
@@ -25,7 +25,7 @@ import { startHealthServer } from './health.js';
 import { jsonLogger, type Logger } from './log.js';
 import { WorkerMetrics } from './metrics.js';
 import { makeProcessor, type InFlight } from './processor.js';
-import { Queues } from './queues.js';
+import { Queues, type WorkJob } from './queues.js';
 import { Sweeper } from './sweeper.js';
 import { ThreadPool } from './thread-pool.js';
 
@@ -44,6 +44,8 @@ export interface StartWorkerOptions {
   stalledIntervalMs?: number;
   sweepIntervalMs?: number;
   cancelPollMs?: number;
+  /** Bundling of short ready instances (default: DAGCTL_BUNDLE_* over the policy's defaults). */
+  bundlePolicy?: BundlePolicy;
   log?: Logger;
   env?: NodeJS.ProcessEnv;
 }
@@ -73,7 +75,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   const connection: BullRedisOptions = bullConnection(opts.redisUrl, 'worker', env);
   const bullQueues = new Queues(connection);
   const onError = (e: unknown): void => log.log('error', 'background error', { error: errorMessage(e) });
-  const dispatcher = new Dispatcher(store, bullQueues, onError);
+  const dispatcher = new Dispatcher(store, bullQueues, onError, Date.now, opts.bundlePolicy ?? bundlePolicyFromEnv(env));
   const pool = new ThreadPool(concurrency, name);
   const metrics = new WorkerMetrics();
   const inFlight = new Map<string, InFlight>();
@@ -100,7 +102,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   // Threads first: a BullMQ Worker starts taking jobs as soon as it is created.
   await pool.ready();
   const workers = queues.map((q) => {
-    const w = new Worker<InstanceJob>(queueName(q), (job: Job<InstanceJob>, token?: string) => processor(job, token), {
+    const w = new Worker<WorkJob>(queueName(q), (job: Job<WorkJob>, token?: string) => processor(job, token), {
       connection,
       prefix: BULL_PREFIX,
       concurrency,
