@@ -90,7 +90,9 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     const dag = dagOf('killed', [
       noopTask('a', { params: { sleepMs: 300 } }),
       noopTask('fan', { dependsOn: ['a'], params: { buckets: 24, sleepMs: 250 } }),
-      ...chain(6, { params: { sleepMs: 300 } }).tasks.map((t) => ({ ...t, dependsOn: t.dependsOn.length === 0 ? ['fan'] : t.dependsOn })),
+      // A chain long enough (≥ 7 s of sleeps, which load cannot shorten) that all five kills land
+      // mid-run even when restarting a worker is slow on a loaded machine.
+      ...chain(24, { params: { sleepMs: 300 } }).tasks.map((t) => ({ ...t, dependsOn: t.dependsOn.length === 0 ? ['fan'] : t.dependsOn })),
     ]);
     const record = recordOf(dag, uniqueRunId('killed'));
     await submit(store, record);
@@ -103,7 +105,7 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
       if (victim === undefined) return;
       victim.child.kill('SIGKILL');
       kills++;
-      nextKill = Date.now() + 500 + Math.random() * 1000;
+      nextKill = Date.now() + 300 + Math.random() * 700;
       await cluster.startWorker(['--concurrency', '2']);
     });
     assert.equal(kills, 5, 'the run ended before the faults were injected');
