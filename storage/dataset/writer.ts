@@ -6,7 +6,7 @@
  *
  * Rows are buffered until `maxRows` (default 100,000) or roughly `maxBytes` (default 64 MiB of
  * in-memory row size) and flushed as one Parquet file `<folder>part-NNNNN-<hash16>.parquet`
- * written create-only (putIfAbsent). NNNNN counts this writer's files; hash16 is over `salt`
+ * written create-only (putIfAbsent) — or `.<codec.extension>` (shuffle files: `.dgsh`). NNNNN counts this writer's files; hash16 is over `salt`
  * (the writer's identity, e.g. the instance id and output name) and the content sha256, so:
  *   - a retried attempt writing the same rows produces the same names and bytes (idempotent);
  *   - two instances writing identical rows into one folder never share a file name (no file is
@@ -81,7 +81,7 @@ export class DataFileWriter {
     this.bufferBytes = 0;
     const bytes = await this.opts.codec.encode(this.opts.schema, rows);
     const sha256 = sha256Hex(bytes);
-    const path = this.opts.folder + partFileName(this.seq++, sha256, this.opts.salt ?? '');
+    const path = this.opts.folder + partFileName(this.seq++, sha256, this.opts.salt ?? '', this.opts.codec.extension);
     await this.opts.store.putIfAbsent(path, bytes);
     const e: FileEntry = { path, rows: rows.length, bytes: bytes.byteLength, sha256 };
     const p = partitionOf(path);
