@@ -4,16 +4,18 @@
  * Encoding is column-oriented: rows are transposed into one typed array per column (BigInt64Array,
  * Int32Array, Float64Array for non-nullable numeric columns; plain arrays with nulls otherwise).
  * Row groups hold ROW_GROUP_ROWS rows, which bounds decode memory: `decode` reads one row group at a
- * time (rowStart/rowEnd over the footer's row groups) and yields it in batches of `batchSize`.
+ * time (rowStart/rowEnd over the footer's row groups), column by column (whole int64 columns
+ * converted to numbers at once), and builds rows per batch of `batchSize` (storage/row-builder.ts).
  * BYTE_ARRAY columns without a UTF8/STRING annotation decode as Uint8Array (utf8: false).
  */
-import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { parquetMetadata, parquetRead } from 'hyparquet';
 import type { ColumnSource } from 'hyparquet-writer';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { Field, ParquetCodec, Row, Schema, Value } from '../types.js';
 import { schemaFromElements } from './schema-map.js';
-import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBigint, int64ToNumber } from './values.js';
+import { type ColumnData, RowBuilder } from '../row-builder.js';
+import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBigint } from './values.js';
 
 export const ROW_GROUP_ROWS = 65_536;
 const DEFAULT_BATCH = 8_192;
@@ -98,27 +100,71 @@ async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, bat
   const metadata = metadataOf(bytes);
   const schema: Schema = schemaFromElements(metadata.schema);
   const wanted = columns ?? schema.map((f) => f.name);
-  for (const c of wanted) {
-    if (!schema.some((f) => f.name === c)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `no column ${c} in parquet file`, { column: c });
-  }
-  const int64 = schema.filter((f) => f.type === 'int64' && wanted.includes(f.name)).map((f) => f.name);
+  const fields = wanted.map((c) => {
+    const f = schema.find((x) => x.name === c);
+    if (f === undefined) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `no column ${c} in parquet file`, { column: c });
+    return f;
+  });
   let start = 0;
   for (const rg of metadata.row_groups) {
-    const end = start + Number(rg.num_rows);
-    let rows: Row[];
+    const n = Number(rg.num_rows);
+    const end = start + n;
+    // Columnar: collect each column's decoded chunks (onChunk), convert whole columns, then build
+    // rows with one generated literal per schema — instead of hyparquet's row objects (a keyed
+    // store per value) followed by a per-row int64 BigInt → number pass.
+    const chunks = new Map<string, Array<{ rowStart: number; data: ArrayLike<unknown> }>>();
     try {
-      rows = (await parquetReadObjects({ file, metadata, columns: wanted, rowStart: start, rowEnd: end, utf8: false })) as Row[];
+      await parquetRead({
+        file, metadata, columns: wanted, rowStart: start, rowEnd: end, utf8: false,
+        onChunk: (c) => {
+          let list = chunks.get(c.columnName);
+          if (list === undefined) chunks.set(c.columnName, (list = []));
+          list.push({ rowStart: c.rowStart, data: c.columnData as ArrayLike<unknown> });
+        },
+      });
     } catch (e) {
       if (isDagctlError(e)) throw e;
       throw new DagctlError('PARQUET_INVALID', `hyparquet failed to decode: ${String(e)}`, {}, { cause: e });
     }
+    const cols: ColumnData[] = fields.map((f) => ({ kind: 'values', values: columnValues(f, chunks.get(f.name) ?? [], start, n) }));
+    const b = new RowBuilder(wanted, cols);
     start = end;
-    if (int64.length > 0) {
-      for (const r of rows) for (const c of int64) {
-        const v = r[c];
-        if (v !== null && v !== undefined) r[c] = int64ToNumber(v as bigint, c);
-      }
-    }
-    for (let i = 0; i < rows.length; i += batchSize) yield rows.slice(i, i + batchSize);
+    for (let i = 0; i < n; i += batchSize) yield b.rows(i, Math.min(n, i + batchSize));
   }
+}
+
+/** One row group's values of field `f` (n rows from `start`), int64 as numbers, nulls as null. */
+function columnValues(f: Field, chunks: Array<{ rowStart: number; data: ArrayLike<unknown> }>, start: number, n: number): ArrayLike<Value> {
+  const only = chunks.length === 1 ? chunks[0]! : undefined;
+  if (f.type === 'int64') {
+    const src = only !== undefined && only.rowStart === start && only.data.length === n ? only.data : gather(chunks, start, n);
+    let out: Float64Array | Value[] = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      if (v === null || v === undefined) {
+        if (out instanceof Float64Array) out = Array.from(out, (x, j) => (j < i ? x : null));
+        out[i] = null;
+        continue;
+      }
+      const x = Number(v as bigint);
+      if (!Number.isSafeInteger(x)) throw new DagctlError('PARQUET_INVALID', `column ${f.name}: ${String(v)} is not a safe integer`, { field: f.name, value: String(v) });
+      out[i] = x;
+    }
+    return out;
+  }
+  if (only !== undefined && only.rowStart === start && only.data.length === n && (ArrayBuffer.isView(only.data) || f.nullable !== true)) return only.data as ArrayLike<Value>;
+  const src = gather(chunks, start, n);
+  const out = new Array<Value>(n);
+  for (let i = 0; i < n; i++) out[i] = (src[i] as Value | undefined) ?? null;
+  return out;
+}
+
+/** Concatenates decoded chunks into one array of n values (absent rows: undefined). */
+function gather(chunks: Array<{ rowStart: number; data: ArrayLike<unknown> }>, start: number, n: number): ArrayLike<unknown> {
+  const out = new Array<unknown>(n);
+  for (const c of chunks) {
+    const off = c.rowStart - start;
+    for (let i = 0; i < c.data.length; i++) if (off + i >= 0 && off + i < n) out[off + i] = c.data[i];
+  }
+  return out;
 }

@@ -8,29 +8,37 @@
  *     round trip is exact and no BigInt is ever built), read back as zero-copy views;
  *   - strings are UTF-8 with one dictionary per file: each distinct string is encoded and decoded
  *     once (URLs repeat a lot), and every row holding it gets the same JS string back — which also
- *     makes Map lookups on it cheap (V8 caches a string's hash in the string);
- *   - rows are built lazily, one batch at a time, by a row constructor generated for the schema
- *     (a monomorphic object literal instead of a row of keyed stores).
+ *     makes Map lookups on it cheap (V8 caches a string's hash in the string); columns whose first
+ *     rows are mostly distinct (person ids) skip the dictionary;
+ *   - each string column is one UTF-8 encode / decode of all its values joined, sliced by length;
+ *   - rows are built lazily, one batch at a time (storage/row-builder.ts: one generated object
+ *     literal per schema instead of a row of keyed stores).
  *
  * Layout (little-endian; every section starts at a multiple of 8 bytes, so typed arrays are views):
  *   header   'DGSH' u8 version(1) u8×3 0 | u32 rows | u32 columns | u32 schemaBytes | u32 0
  *            schema JSON (storage/types.ts Schema), padded
- *   column   u32 bodyBytes | u32 flags (bit 0: a null mask follows) — then, padded to 8 each:
+ *   column   u32 bodyBytes | u32 flags (bit 0: a null mask follows; bit 1: plain strings) — then,
+ *            padded to 8 each:
  *     [null mask: u8 per row, 1 = null]
  *     int64, double: f64 per row · int32: i32 per row · boolean: u8 per row
- *     string: u32 dictCount | u32 utf8Bytes | u32 UTF-16 length per entry | the entries' UTF-8,
- *             concatenated | u32 index per row (index = dictCount means null; no null mask)
+ *     string (dictionary): u32 dictCount | u32 utf8Bytes | u32 UTF-16 length per entry | the
+ *             entries' UTF-8, concatenated | u32 index per row (index = dictCount means null)
+ *     string (plain, when the first rows are mostly distinct: a dictionary would share nothing):
+ *             u32 utf8Bytes | u32 0 | u32 UTF-16 length per row (0xffffffff = null) | UTF-8
  *     bytes:  u32 offsets (rows + 1) | the values' bytes, concatenated
  * Preconditions: values fit their fields (checked as for Parquet: PARQUET_INVALID otherwise).
  * A file that is not DGSH or is truncated is SHUFFLE_INVALID.
  */
 import { DagctlError } from '../../core/errors.js';
 import { checkSchema, checkValue, int64ToNumber } from '../parquet/values.js';
+import { type ColumnData, RowBuilder } from '../row-builder.js';
 import type { Field, Row, Schema, Value } from '../types.js';
 
 const MAGIC = [0x44, 0x47, 0x53, 0x48] as const; // 'DGSH'
 const VERSION = 1;
 const FLAG_NULLS = 1;
+const FLAG_PLAIN = 2;
+const NULL_LEN = 0xffffffff;
 
 /** True when `bytes` starts like a shuffle file (readers dispatch on this, not on file names). */
 export function isShuffleFile(bytes: Uint8Array): boolean {
@@ -85,39 +93,75 @@ export function encodeShuffle(schema: Schema, rows: Row[]): Uint8Array {
   return Buffer.concat(out.parts, out.size);
 }
 
+/**
+ * Whether a string column's values look mostly distinct (over its first rows): then a dictionary
+ * would cost a Map entry per row and share nothing (person ids), so the column is stored plain.
+ */
+function mostlyDistinct(rows: Row[], name: string): boolean {
+  const k = Math.min(rows.length, 1024);
+  const seen = new Set<unknown>();
+  for (let i = 0; i < k; i++) seen.add(rows[i]![name]);
+  return seen.size * 2 > k;
+}
+
+function encodeDictStrings(f: Field, rows: Row[], n: number, body: Sections): number {
+  const name = f.name;
+  const dict = new Map<string, number>();
+  const entries: string[] = [];
+  const idx = new Uint32Array(n);
+  const nulls: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = rows[i]![name];
+    if (typeof v === 'string') {
+      let d = dict.get(v);
+      if (d === undefined) {
+        d = entries.length;
+        dict.set(v, d);
+        entries.push(v);
+      }
+      idx[i] = d;
+    } else {
+      checkValue(f, v);
+      nulls.push(i);
+    }
+  }
+  for (const i of nulls) idx[i] = entries.length; // null = one past the dictionary
+  const lens = new Uint32Array(entries.length);
+  for (let i = 0; i < entries.length; i++) lens[i] = entries[i]!.length;
+  const utf8 = Buffer.from(entries.join(''), 'utf8');
+  body.u32s(entries.length, utf8.byteLength);
+  body.typed(lens);
+  body.add(utf8);
+  body.typed(idx);
+  return 0;
+}
+
+/** Plain strings: u32 utf8Bytes | u32 0 | UTF-16 length per row (NULL_LEN: null) | the UTF-8. */
+function encodePlainStrings(f: Field, rows: Row[], n: number, body: Sections): number {
+  const name = f.name;
+  const lens = new Uint32Array(n);
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = rows[i]![name];
+    if (typeof v === 'string') {
+      lens[i] = v.length;
+      parts.push(v);
+    } else {
+      checkValue(f, v);
+      lens[i] = NULL_LEN;
+    }
+  }
+  const utf8 = Buffer.from(parts.join(''), 'utf8');
+  body.u32s(utf8.byteLength, 0);
+  body.typed(lens);
+  body.add(utf8);
+  return FLAG_PLAIN;
+}
+
 /** Appends column `f` of `rows` to `body`; returns its flags. */
 function encodeColumn(f: Field, rows: Row[], n: number, body: Sections): number {
   const name = f.name;
-  if (f.type === 'string') {
-    const dict = new Map<string, number>();
-    const entries: string[] = [];
-    const idx = new Uint32Array(n);
-    const nulls: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const v = rows[i]![name];
-      if (typeof v === 'string') {
-        let d = dict.get(v);
-        if (d === undefined) {
-          d = entries.length;
-          dict.set(v, d);
-          entries.push(v);
-        }
-        idx[i] = d;
-      } else {
-        checkValue(f, v);
-        nulls.push(i);
-      }
-    }
-    for (const i of nulls) idx[i] = entries.length; // null = one past the dictionary
-    const lens = new Uint32Array(entries.length);
-    for (let i = 0; i < entries.length; i++) lens[i] = entries[i]!.length;
-    const utf8 = Buffer.from(entries.join(''), 'utf8');
-    body.u32s(entries.length, utf8.byteLength);
-    body.typed(lens);
-    body.add(utf8);
-    body.typed(idx);
-    return 0;
-  }
+  if (f.type === 'string') return mostlyDistinct(rows, name) ? encodePlainStrings(f, rows, n, body) : encodeDictStrings(f, rows, n, body);
   // Non-string columns: a null mask only when some value is null.
   let mask: Uint8Array | null = null;
   for (let i = 0; i < n; i++) {
@@ -171,8 +215,6 @@ function encodeColumn(f: Field, rows: Row[], n: number, body: Sections): number 
   return mask === null ? 0 : FLAG_NULLS;
 }
 
-/** A decoded column: values by dictionary index (strings) or directly by row. */
-type Column = { kind: 'dict'; dict: Array<string | null>; idx: Uint32Array } | { kind: 'values'; values: ArrayLike<Value> };
 
 /** Reads the file's header: schema, row count and where each column's section starts. */
 interface Parsed {
@@ -216,7 +258,7 @@ function parse(bytes: Uint8Array): Parsed {
   return { buf, rows, schema, at };
 }
 
-function decodeColumn(p: Parsed, c: number): Column {
+function decodeColumn(p: Parsed, c: number): ColumnData {
   const f = p.schema[c]!;
   const { buf, rows: n } = p;
   const base = buf.byteOffset;
@@ -224,6 +266,26 @@ function decodeColumn(p: Parsed, c: number): Column {
   let off = p.at[c]!;
   const flags = dv.getUint32(off + 4, true);
   off += 8;
+  if (f.type === 'string' && (flags & FLAG_PLAIN) !== 0) {
+    const utf8Bytes = dv.getUint32(off, true);
+    off += 8;
+    const lens = new Uint32Array(buf.buffer, base + off, n);
+    off += pad8(n * 4);
+    const joined = Buffer.from(buf.buffer, base + off, utf8Bytes).toString('utf8');
+    const values = new Array<string | null>(n);
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const len = lens[i]!;
+      if (len === NULL_LEN) {
+        values[i] = null;
+        continue;
+      }
+      values[i] = joined.slice(s, s + len);
+      s += len;
+    }
+    if (s !== joined.length) throw invalid('string lengths do not match the column bytes', { column: f.name });
+    return { kind: 'values', values };
+  }
   if (f.type === 'string') {
     const count = dv.getUint32(off, true), utf8Bytes = dv.getUint32(off + 4, true);
     off += 8;
@@ -280,32 +342,6 @@ function decodeColumn(p: Parsed, c: number): Column {
   return { kind: 'values', values: withNulls };
 }
 
-type RowBuilder = (cols: ReadonlyArray<Array<string | null> | Uint32Array | ArrayLike<Value>>, start: number, end: number) => Row[];
-const builders = new Map<string, RowBuilder>();
-
-/**
- * A function building rows start..end-1 as object literals with the given keys, taking for each
- * column either (dict, idx) or (values). Generated once per (names, kinds): one object shape and a
- * monomorphic literal per schema. Names are embedded with JSON.stringify (quoted property keys),
- * so no column name can inject code.
- */
-function rowBuilder(names: string[], kinds: Array<Column['kind']>): RowBuilder {
-  const key = JSON.stringify([names, kinds]);
-  let b = builders.get(key);
-  if (b === undefined) {
-    let a = 0;
-    const props = names.map((nm, j) => {
-      const expr = kinds[j] === 'dict' ? `c${a}[c${a + 1}[i]]` : `c${a}[i]`;
-      a += kinds[j] === 'dict' ? 2 : 1;
-      return `${JSON.stringify(nm)}: ${expr}`;
-    });
-    const binds = Array.from({ length: a }, (_, k) => `const c${k} = cols[${k}];`).join(' ');
-    b = new Function('cols', 'start', 'end', `${binds} const out = new Array(end - start); for (let i = start; i < end; i++) out[i - start] = { ${props.join(', ')} }; return out;`) as RowBuilder;
-    builders.set(key, b);
-  }
-  return b;
-}
-
 export function readShuffleSchema(bytes: Uint8Array): Schema {
   return parse(bytes).schema;
 }
@@ -318,16 +354,11 @@ export function shuffleRowCount(bytes: Uint8Array): number {
 export function* decodeShuffle(bytes: Uint8Array, columns?: string[], batchSize = 8192): Iterable<Row[]> {
   const p = parse(bytes);
   const names = columns ?? p.schema.map((f) => f.name);
-  const decoded: Column[] = names.map((name) => {
+  const decoded: ColumnData[] = names.map((name) => {
     const c = p.schema.findIndex((f) => f.name === name);
     if (c === -1) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `no column ${name} in shuffle file`, { column: name });
     return decodeColumn(p, c);
   });
-  const args: Array<Array<string | null> | Uint32Array | ArrayLike<Value>> = [];
-  for (const d of decoded) {
-    if (d.kind === 'dict') args.push(d.dict, d.idx);
-    else args.push(d.values);
-  }
-  const build = rowBuilder(names, decoded.map((d) => d.kind));
-  for (let i = 0; i < p.rows; i += batchSize) yield build(args, i, Math.min(p.rows, i + batchSize));
+  const b = new RowBuilder(names, decoded);
+  for (let i = 0; i < p.rows; i += batchSize) yield b.rows(i, Math.min(p.rows, i + batchSize));
 }
