@@ -15,8 +15,11 @@
  *     literal per schema instead of a row of keyed stores).
  *
  * Layout (little-endian; every section starts at a multiple of 8 bytes, so typed arrays are views):
- *   header   'DGSH' u8 version(1) u8×3 0 | u32 rows | u32 columns | u32 schemaBytes | u32 0
+ *   header   'DGSH' u8 version(1) u8×3 0 | u32 columns | u32 schemaBytes
  *            schema JSON (storage/types.ts Schema), padded
+ *   blocks   until the end of the file, each: u32 rows | u32 blockBytes | one section per column.
+ *            Writers encode a block per chunk of rows as it arrives (storage/shuffle/writer.ts), so
+ *            they buffer compact bytes, not row objects; dictionaries are per block.
  *   column   u32 bodyBytes | u32 flags (bit 0: a null mask follows; bit 1: plain strings) — then,
  *            padded to 8 each:
  *     [null mask: u8 per row, 1 = null]
@@ -73,24 +76,44 @@ class Sections {
   }
 }
 
-export function encodeShuffle(schema: Schema, rows: Row[]): Uint8Array {
+/** Rows per block when a whole row list is encoded at once (encodeShuffle). */
+export const BLOCK_ROWS = 8192;
+
+/** The file header: magic, version, the schema. */
+export function encodeHeader(schema: Schema): Uint8Array {
   checkSchema(schema);
-  const n = rows.length;
   const out = new Sections();
   const head = new Uint8Array(8);
   head.set(MAGIC);
   head[4] = VERSION;
   out.add(head);
   const schemaJson = Buffer.from(JSON.stringify(schema.map((f) => ({ name: f.name, type: f.type, nullable: f.nullable === true }))), 'utf8');
-  out.u32s(n, schema.length, schemaJson.byteLength, 0);
+  out.u32s(schema.length, schemaJson.byteLength);
   out.add(schemaJson);
+  return Buffer.concat(out.parts, out.size);
+}
+
+/** One block of rows (all columns of `schema`); a file is a header followed by blocks. */
+export function encodeBlock(schema: Schema, rows: Row[]): Uint8Array {
+  const n = rows.length;
+  const cols = new Sections();
   for (const f of schema) {
     const body = new Sections();
     const flags = encodeColumn(f, rows, n, body);
-    out.u32s(body.size, flags);
-    out.append(body);
+    cols.u32s(body.size, flags);
+    cols.append(body);
   }
+  const out = new Sections();
+  out.u32s(n, cols.size);
+  out.append(cols);
   return Buffer.concat(out.parts, out.size);
+}
+
+/** A whole file: header + blocks of BLOCK_ROWS rows. */
+export function encodeShuffle(schema: Schema, rows: Row[]): Uint8Array {
+  const parts = [encodeHeader(schema)];
+  for (let i = 0; i < rows.length; i += BLOCK_ROWS) parts.push(encodeBlock(schema, rows.slice(i, i + BLOCK_ROWS)));
+  return Buffer.concat(parts);
 }
 
 /**
@@ -216,13 +239,19 @@ function encodeColumn(f: Field, rows: Row[], n: number, body: Sections): number 
 }
 
 
-/** Reads the file's header: schema, row count and where each column's section starts. */
-interface Parsed {
-  buf: Uint8Array;
+/** One block of a parsed file: its row count and where each column's section starts. */
+interface Block {
   rows: number;
-  schema: Schema;
   /** Offset of each column's 8-byte section header. */
   at: number[];
+}
+
+/** A file's header and block index (validated against the file's length). */
+interface Parsed {
+  buf: Uint8Array;
+  schema: Schema;
+  blocks: Block[];
+  rows: number;
 }
 
 function invalid(message: string, details: Record<string, unknown> = {}): DagctlError {
@@ -237,33 +266,44 @@ function parse(bytes: Uint8Array): Parsed {
   const len = buf.byteLength;
   const u32 = (off: number): number => {
     if (off + 4 > len) throw invalid('truncated', { offset: off, bytes: len });
-    return buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | ((buf[off + 3]! << 24) >>> 0);
+    return (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0;
   };
-  const rows = u32(8) >>> 0, ncols = u32(12), schemaBytes = u32(16);
-  if (24 + schemaBytes > len) throw invalid('truncated schema', { bytes: len });
+  const ncols = u32(8), schemaBytes = u32(12);
+  if (16 + schemaBytes > len) throw invalid('truncated schema', { bytes: len });
   let schema: Schema;
   try {
-    schema = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 24, schemaBytes).toString('utf8')) as Schema;
+    schema = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 16, schemaBytes).toString('utf8')) as Schema;
   } catch (e) {
     throw new DagctlError('SHUFFLE_INVALID', 'shuffle file: corrupt schema', {}, { cause: e });
   }
   if (!Array.isArray(schema) || schema.length !== ncols) throw invalid('schema does not match the column count', { columns: ncols });
-  const at: number[] = [];
-  let off = 24 + pad8(schemaBytes);
-  for (let c = 0; c < ncols; c++) {
-    at.push(off);
-    off += 8 + u32(off);
-    if (off > len) throw invalid('truncated column', { column: schema[c]?.name, bytes: len });
+  const blocks: Block[] = [];
+  let rows = 0;
+  let off = 16 + pad8(schemaBytes);
+  while (off < len) {
+    const n = u32(off), size = u32(off + 4);
+    const end = off + 8 + size;
+    if (end > len) throw invalid('truncated block', { offset: off, bytes: len });
+    const at: number[] = [];
+    let c = off + 8;
+    for (let k = 0; k < ncols; k++) {
+      at.push(c);
+      c += 8 + u32(c);
+      if (c > end) throw invalid('truncated column', { column: schema[k]?.name, bytes: len });
+    }
+    blocks.push({ rows: n, at });
+    rows += n;
+    off = end;
   }
-  return { buf, rows, schema, at };
+  return { buf, schema, blocks, rows };
 }
 
-function decodeColumn(p: Parsed, c: number): ColumnData {
+function decodeColumn(p: Parsed, block: Block, c: number): ColumnData {
   const f = p.schema[c]!;
-  const { buf, rows: n } = p;
+  const buf = p.buf, n = block.rows;
   const base = buf.byteOffset;
   const dv = new DataView(buf.buffer, base, buf.byteLength);
-  let off = p.at[c]!;
+  let off = block.at[c]!;
   const flags = dv.getUint32(off + 4, true);
   off += 8;
   if (f.type === 'string' && (flags & FLAG_PLAIN) !== 0) {
@@ -350,15 +390,17 @@ export function shuffleRowCount(bytes: Uint8Array): number {
   return parse(bytes).rows;
 }
 
-/** Rows of a shuffle file in batches of `batchSize`, projected to `columns` (in that order). */
+/** Rows of a shuffle file in batches of at most `batchSize` (per block), projected to `columns` (in that order). */
 export function* decodeShuffle(bytes: Uint8Array, columns?: string[], batchSize = 8192): Iterable<Row[]> {
   const p = parse(bytes);
   const names = columns ?? p.schema.map((f) => f.name);
-  const decoded: ColumnData[] = names.map((name) => {
+  const index = names.map((name) => {
     const c = p.schema.findIndex((f) => f.name === name);
     if (c === -1) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `no column ${name} in shuffle file`, { column: name });
-    return decodeColumn(p, c);
+    return c;
   });
-  const b = new RowBuilder(names, decoded);
-  for (let i = 0; i < p.rows; i += batchSize) yield b.rows(i, Math.min(p.rows, i + batchSize));
+  for (const block of p.blocks) {
+    const b = new RowBuilder(names, index.map((c) => decodeColumn(p, block, c)));
+    for (let i = 0; i < block.rows; i += batchSize) yield b.rows(i, Math.min(block.rows, i + batchSize));
+  }
 }

@@ -4,13 +4,18 @@
  * ±2^53−1, bytes, unicode and lone-surrogate-free strings, projection and batching; repeated
  * strings come back as one dictionary entry; readers given a Parquet codec still read DGSH files
  * (decodeWithFallback / readSchemaOf dispatch on the magic); corrupt or truncated files fail with
- * SHUFFLE_INVALID and unsafe integers with PARQUET_INVALID.
+ * SHUFFLE_INVALID and unsafe integers with PARQUET_INVALID. ShuffleFileWriter: per-bucket files,
+ * rows in write order, content-derived names (a retry rewrites the same files).
  */
 import assert from 'node:assert/strict';
 import { decodeWithFallback, getCodec, readSchemaOf } from '../../storage/parquet/registry.js';
 import { SHUFFLE_CODEC } from '../../storage/shuffle/codec.js';
 import { decodeShuffle, encodeShuffle, isShuffleFile } from '../../storage/shuffle/format.js';
-import type { ParquetCodec, Row, Schema } from '../../storage/types.js';
+import type { FileEntry, ParquetCodec, Row, Schema } from '../../storage/types.js';
+import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
+import { MemoryObjectStore } from '../../storage/memory/store.js';
+import { readRows } from '../../storage/dataset/read.js';
+import { sha256Hex } from '../../core/hash.js';
 import { mulberry32 } from '../../gen/prng.js';
 import { rejectsWith } from '../conformance/object-store.js';
 
@@ -102,5 +107,53 @@ describe('shuffle format (DGSH)', () => {
     await rejectsWith(decodeAll(SHUFFLE_CODEC, await getCodec('hyparquet').encode(SCHEMA, sampleRows(5, 1))), 'SHUFFLE_INVALID');
     await rejectsWith(SHUFFLE_CODEC.encode([{ name: 'x', type: 'int64' }], [{ x: 2 ** 60 }]), 'PARQUET_INVALID');
     await rejectsWith(SHUFFLE_CODEC.encode([{ name: 'x', type: 'string' }], [{ x: null }]), 'PARQUET_INVALID');
+  });
+});
+
+describe('ShuffleFileWriter', () => {
+  const schema: Schema = [
+    { name: 'url', type: 'string' },
+    { name: 'ts', type: 'int64' },
+  ];
+  async function writeAll(store: MemoryObjectStore, rows: Row[], maxBytes: number): Promise<FileEntry[]> {
+    const w = new ShuffleFileWriter({ store, schema, buckets: 4, folder: 'map/r1/', salt: 'inst-1', maxBytes });
+    // Routed by ts mod 4, written in chunks of 700 per bucket as operators do.
+    const pending: Row[][] = [[], [], [], []];
+    for (const r of rows) {
+      const b = (r.ts as number) % 4;
+      pending[b]!.push(r);
+      if (pending[b]!.length === 700) await w.write(b, pending[b]!.splice(0));
+    }
+    for (let b = 0; b < 4; b++) await w.write(b, pending[b]!);
+    return w.close();
+  }
+
+  it('writes each bucket\'s rows, in order, into create-only .dgsh files that readRows reads back', async () => {
+    const rnd = mulberry32(42);
+    const rows: Row[] = Array.from({ length: 20_000 }, () => ({ url: `u${Math.floor(rnd() * 50)}`, ts: Math.floor(rnd() * 1e9) }));
+    const store = new MemoryObjectStore('shuffle-writer-test');
+    const files = await writeAll(store, rows, 4096);
+    assert.ok(files.length > 4, 'small maxBytes splits buckets into several files');
+    assert.deepEqual(files.map((f) => f.bucket), [...files.map((f) => f.bucket!)].sort((a, b) => a - b));
+    for (const f of files) {
+      assert.match(f.path, /^map\/r1\/bucket=00\d\/part-\d{5}-[0-9a-f]{16}\.dgsh$/);
+      assert.equal(f.sha256, sha256Hex(await store.get(f.path)));
+      assert.equal(f.rows, await SHUFFLE_CODEC.rowCount(await store.get(f.path)));
+    }
+    for (let b = 0; b < 4; b++) {
+      const got: Row[] = [];
+      for await (const batch of readRows(store, files.filter((f) => f.bucket === b), getCodec('hyparquet'))) got.push(...batch);
+      assert.deepEqual(got, rows.filter((r) => (r.ts as number) % 4 === b));
+    }
+    // A retried attempt writes the same names and bytes (idempotent), nothing else.
+    const again = await writeAll(store, rows, 4096);
+    assert.deepEqual(again, files);
+  });
+
+  it('refuses out-of-range buckets and writes after close', async () => {
+    const w = new ShuffleFileWriter({ store: new MemoryObjectStore('sw2'), schema, buckets: 2, folder: '' });
+    await rejectsWith(w.write(2, [{ url: 'a', ts: 1 }]), 'PARAM_INVALID');
+    await w.close();
+    await rejectsWith(w.write(0, [{ url: 'a', ts: 1 }]), 'INTERNAL');
   });
 });

@@ -1,14 +1,13 @@
 /**
  * Operator-facing handles over storage: InputHandle (stream rows or lines of a file list),
- * OutputHandle (a DataFileWriter per output), the ShuffleOutput (a BucketedWriter into the task's
+ * OutputHandle (a DataFileWriter per output), the ShuffleOutput (a ShuffleFileWriter into the task's
  * work area) and PriorStage (bucket b of the previous stage's committed files, and its blobs).
  * Counts rows read and written for the instance's result and cost sample.
  */
 import type { InputHandle, OutputHandle, OutputWriter, PriorStage, ShuffleOutput, ShuffleWriter } from '../../operators/types.js';
 import type { CommittedOutput } from '../../scheduler/model.js';
-import { BucketedWriter } from '../../storage/dataset/bucketed.js';
 import { readSchemaOf } from '../../storage/parquet/registry.js';
-import { SHUFFLE_CODEC } from '../../storage/shuffle/codec.js';
+import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
 import { parseJson } from '../../storage/dataset/layout.js';
 import { readLines, readRows } from '../../storage/dataset/read.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
@@ -106,10 +105,11 @@ export class OutputBinding implements OutputHandle {
 /**
  * Shuffle files live for one run (they are re-read by the next stage, then only kept for
  * memoization) and are read only by dagctl: written in the DGSH format (storage/shuffle), which
- * writes and reads several times faster than Parquet from JS (no BigInt, strings via a dictionary).
+ * writes and reads several times faster than Parquet from JS (no BigInt, strings via a dictionary),
+ * each chunk encoded as it is written (ShuffleFileWriter: bytes buffered, not rows).
  */
 export class ShuffleBinding implements ShuffleOutput {
-  private writer: BucketedWriter | null = null;
+  private writer: ShuffleFileWriter | null = null;
   constructor(
     readonly buckets: number,
     private readonly store: ObjectStore,
@@ -119,7 +119,7 @@ export class ShuffleBinding implements ShuffleOutput {
 
   open(schema: Schema): ShuffleWriter {
     if (this.writer !== null) throw new DagctlError('INTERNAL', 'shuffle output opened twice');
-    const w = new BucketedWriter({ store: this.store, codec: SHUFFLE_CODEC, schema, buckets: this.buckets, folder: this.folder, salt: this.salt });
+    const w = new ShuffleFileWriter({ store: this.store, schema, buckets: this.buckets, folder: this.folder, salt: this.salt });
     this.writer = w;
     return { buckets: this.buckets, write: (b, rows) => w.write(b, rows) };
   }
