@@ -76,6 +76,30 @@ export class HyperLogLog {
     this.setSparse(idx, lz < 7 ? lz + 1 : 7 + Math.clz32(lo) + 1);
   }
 
+  /**
+   * The register positions of a 64-bit hash, computed once to add it to several sketches of the
+   * same precision (addAt): [sparse index, sparse rank, dense index, dense rank] into `out`.
+   */
+  static positions(p: number, hi: number, lo: number, out: Int32Array): void {
+    const lz25 = Math.clz32((hi << 25) >>> 0);
+    out[0] = hi >>> 7;
+    out[1] = lz25 < 7 ? lz25 + 1 : 7 + Math.clz32(lo) + 1;
+    const lz = Math.clz32((hi << p) >>> 0);
+    out[2] = hi >>> (32 - p);
+    out[3] = lz < 32 - p ? lz + 1 : 32 - p + Math.clz32(lo) + 1;
+  }
+
+  /** addHash with positions from HyperLogLog.positions(this.p, hi, lo, pos): the same effect. */
+  addAt(pos: Int32Array): void {
+    const d = this.dense;
+    if (d !== null) {
+      const idx = pos[2]!, rank = pos[3]!;
+      if (d[idx]! < rank) d[idx] = rank;
+      return;
+    }
+    this.setSparse(pos[0]!, pos[1]!);
+  }
+
   private setSparse(idx: number, rank: number): void {
     const s = this.sparse!;
     const cur = s.get(idx);

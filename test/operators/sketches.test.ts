@@ -57,6 +57,22 @@ describe('lib/hll', () => {
     assert.deepEqual(a.merge(b).serialize(), u.serialize());
   });
 
+  it('addAt with positions() is addHash: identical bytes through the sparse → dense switch', () => {
+    for (const p of [4, 10, 14, 16]) {
+      const a = new HyperLogLog(p), b = new HyperLogLog(p);
+      const pos = new Int32Array(4);
+      const h = new Uint32Array(4);
+      for (let i = 0; i < 6000; i++) {
+        const bytes = new TextEncoder().encode(`v${i}`);
+        murmur3x86_128(bytes, bytes.length, 0, h);
+        a.addHash(h[0]!, h[1]!);
+        HyperLogLog.positions(p, h[0]!, h[1]!, pos);
+        b.addAt(pos);
+        if (i === 40 || i === 5999) assert.deepEqual(b.serialize(), a.serialize(), `p=${p} after ${i + 1}`);
+      }
+    }
+  });
+
   it('rejects corrupt bytes and mismatched precisions with stable codes', () => {
     assert.throws(() => HyperLogLog.deserialize(new Uint8Array([1, 2, 3])), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
     assert.throws(() => new HyperLogLog(12).merge(new HyperLogLog(14)), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
