@@ -12,11 +12,14 @@
  *   - two instances writing identical rows into one folder never share a file name (no file is
  *     referenced by two commit markers, so no row is read twice).
  * Nothing is visible to readers until the caller commits the returned entries in a marker. An
- * empty writer writes no file. `write` after `close` throws INTERNAL.
+ * empty writer writes no file. `write` after `close` throws INTERNAL. A file's store write overlaps
+ * the buffering and encoding of the next one (storage/background.ts); close() returns once all
+ * are written.
  */
 import { DagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../types.js';
+import { background, type Background, settle } from '../background.js';
 import { bucketOfKey, partFileName, partitionOf } from './layout.js';
 
 export interface DataFileWriterOptions {
@@ -39,6 +42,7 @@ export class DataFileWriter {
   private seq: number;
   private readonly files: FileEntry[] = [];
   private closed = false;
+  private put: Background | null = null;
   private readonly maxRows: number;
   private readonly maxBytes: number;
 
@@ -68,8 +72,10 @@ export class DataFileWriter {
 
   async close(): Promise<FileEntry[]> {
     if (!this.closed) {
-      await this.flush();
       this.closed = true;
+      await this.flush();
+      if (this.put !== null) await settle(this.put);
+      this.put = null;
     }
     return [...this.files];
   }
@@ -82,7 +88,10 @@ export class DataFileWriter {
     const bytes = await this.opts.codec.encode(this.opts.schema, rows);
     const sha256 = sha256Hex(bytes);
     const path = this.opts.folder + partFileName(this.seq++, sha256, this.opts.salt ?? '', this.opts.codec.extension);
-    await this.opts.store.putIfAbsent(path, bytes);
+    // The store write runs in the background while the next rows are buffered and encoded; one at a
+    // time (the previous one is awaited first), and close() awaits the last.
+    if (this.put !== null) await settle(this.put);
+    this.put = background(this.opts.store.putIfAbsent(path, bytes));
     const e: FileEntry = { path, rows: rows.length, bytes: bytes.byteLength, sha256 };
     const p = partitionOf(path);
     if (p !== undefined) e.partition = p;

@@ -84,7 +84,14 @@ function column(f: Field, rows: Row[]): ColumnSource {
       // garbage). Views of one buffer write the same bytes (statistics compare bytes in UTF-8 order,
       // which is the order it uses for strings).
       const strs = new Array<string | null>(n);
-      for (let i = 0; i < n; i++) strs[i] = get(i) as string | null;
+      for (let i = 0; i < n; i++) {
+        const v = rows[i]?.[f.name];
+        if (typeof v === 'string') strs[i] = v;
+        else {
+          checkValue(f, v); // throws unless a null in a nullable column
+          strs[i] = null;
+        }
+      }
       return { name: f.name, data: utf8Views(strs), type: 'STRING', nullable };
     }
     default:
@@ -97,39 +104,34 @@ function column(f: Field, rows: Row[]): ColumnSource {
 }
 
 /**
- * UTF-8 bytes of each string, as subarrays of one buffer encoded at once. UTF-8 lengths are counted
- * in JS; a column holding any surrogate code unit is encoded value by value instead (a lone
- * surrogate must become U+FFFD on its own, not pair up with its neighbour in the joined string).
+ * UTF-8 bytes of each string, as subarrays of one buffer encoded at once. When the encoded length
+ * equals the joined string's length every value is ASCII, so each value's byte length is its
+ * length; otherwise (any non-ASCII value) values are encoded one by one — that also keeps a lone
+ * surrogate from pairing up with its neighbour in the joined string.
  */
 function utf8Views(strs: Array<string | null>): Array<Uint8Array | null> {
   const n = strs.length;
-  const lens = new Int32Array(n);
   let total = 0;
+  const parts: string[] = [];
   for (let i = 0; i < n; i++) {
     const s = strs[i];
     if (s === null || s === undefined) continue;
-    let b = s.length;
-    for (let k = 0; k < s.length; k++) {
-      const c = s.charCodeAt(k);
-      if (c < 0x80) continue;
-      if (c >= 0xd800 && c <= 0xdfff) return strs.map((x) => (x === null ? null : textEncoder.encode(x)));
-      b += c < 0x800 ? 1 : 2;
-    }
-    lens[i] = b;
-    total += b;
+    total += s.length;
+    parts.push(s);
   }
-  const buf = Buffer.from(strs.filter((x): x is string => x !== null).join(''), 'utf8');
-  if (buf.byteLength !== total) throw new DagctlError('INTERNAL', 'UTF-8 length mismatch', { expected: total, got: buf.byteLength });
+  const buf = Buffer.from(parts.join(''), 'utf8');
+  if (buf.byteLength !== total) return strs.map((x) => (x === null ? null : textEncoder.encode(x)));
   const plain = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const out = new Array<Uint8Array | null>(n);
   let off = 0;
   for (let i = 0; i < n; i++) {
-    if (strs[i] === null) {
+    const s = strs[i];
+    if (s === null || s === undefined) {
       out[i] = null;
       continue;
     }
-    out[i] = plain.subarray(off, off + lens[i]!);
-    off += lens[i]!;
+    out[i] = plain.subarray(off, off + s.length);
+    off += s.length;
   }
   return out;
 }
