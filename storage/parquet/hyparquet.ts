@@ -58,8 +58,20 @@ function column(f: Field, rows: Row[]): ColumnSource {
   switch (f.type) {
     case 'int64': {
       if (!nullable) {
+        // Safe-integer numbers are stored as their two 32-bit halves through an Int32Array view
+        // (two's complement: lo = v mod 2^32, hi = floor(v / 2^32)) — no BigInt per value.
         const data = new BigInt64Array(n);
-        for (let i = 0; i < n; i++) data[i] = int64ToBigint(get(i) as number | bigint, f.name);
+        const words = new Int32Array(data.buffer);
+        for (let i = 0; i < n; i++) {
+          const v = rows[i]?.[f.name];
+          if (typeof v === 'number' && Number.isSafeInteger(v)) {
+            words[2 * i] = v | 0;
+            words[2 * i + 1] = Math.floor(v / 4294967296);
+          } else {
+            checkValue(f, v);
+            data[i] = int64ToBigint(v as number | bigint, f.name);
+          }
+        }
         return { name: f.name, data, type: 'INT64', nullable };
       }
       const data: (bigint | null)[] = new Array<bigint | null>(n);
@@ -119,8 +131,26 @@ function utf8Views(strs: Array<string | null>): Array<Uint8Array | null> {
     total += s.length;
     parts.push(s);
   }
-  const buf = Buffer.from(parts.join(''), 'utf8');
-  if (buf.byteLength !== total) return strs.map((x) => (x === null ? null : textEncoder.encode(x)));
+  let buf = Buffer.from(parts.join(''), 'utf8');
+  if (buf.byteLength !== total) {
+    // Some value is not ASCII: each value is encoded on its own (Buffer.write: a lone surrogate
+    // becomes U+FFFD, as TextEncoder does) into one buffer of at most 3 bytes per UTF-16 unit.
+    buf = Buffer.allocUnsafe(total * 3);
+    const out = new Array<Uint8Array | null>(n);
+    const plain = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    let off = 0;
+    for (let i = 0; i < n; i++) {
+      const s = strs[i];
+      if (s === null || s === undefined) {
+        out[i] = null;
+        continue;
+      }
+      const len = buf.write(s, off, 'utf8');
+      out[i] = plain.subarray(off, off + len);
+      off += len;
+    }
+    return out;
+  }
   const plain = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const out = new Array<Uint8Array | null>(n);
   let off = 0;
@@ -135,7 +165,6 @@ function utf8Views(strs: Array<string | null>): Array<Uint8Array | null> {
   }
   return out;
 }
-const textEncoder = new TextEncoder();
 
 function metadataOf(bytes: Uint8Array): ReturnType<typeof parquetMetadata> {
   try {
