@@ -104,7 +104,9 @@ function column(f: Field, rows: Row[]): ColumnSource {
           strs[i] = null;
         }
       }
-      return { name: f.name, data: utf8Views(strs), type: 'STRING', nullable };
+      // Repetitive columns (URLs) stay strings: hyparquet-writer dictionary-encodes them, keyed by the
+      // string itself (cached hashes), and encodes only the distinct values.
+      return { name: f.name, data: repetitive(strs) ? strs : utf8Views(strs), type: 'STRING', nullable };
     }
     default:
       break;
@@ -113,6 +115,15 @@ function column(f: Field, rows: Row[]): ColumnSource {
   for (let i = 0; i < n; i++) data[i] = get(i);
   const type = f.type === 'bytes' ? 'BYTE_ARRAY' : f.type === 'boolean' ? 'BOOLEAN' : f.type === 'int32' ? 'INT32' : 'DOUBLE';
   return { name: f.name, data, type, nullable };
+}
+
+/** Whether a sample of the values (256, spread over the column) holds under half distinct values. */
+function repetitive(strs: Array<string | null>): boolean {
+  const n = strs.length, k = Math.min(n, 256);
+  if (k === 0) return false;
+  const seen = new Set<string | null>();
+  for (let i = 0; i < k; i++) seen.add(strs[Math.floor((i * n) / k)]!);
+  return seen.size * 2 < k;
 }
 
 /**

@@ -121,7 +121,7 @@ export function encodeShuffle(schema: Schema, rows: Row[]): Uint8Array {
  * would cost a Map entry per row and share nothing (person ids), so the column is stored plain.
  */
 function mostlyDistinct(rows: Row[], name: string): boolean {
-  const k = Math.min(rows.length, 1024);
+  const k = Math.min(rows.length, 256);
   const seen = new Set<unknown>();
   for (let i = 0; i < k; i++) seen.add(rows[i]![name]);
   return seen.size * 2 > k;
