@@ -72,8 +72,11 @@ export const VIEW_SCHEMA: Schema = [
 ];
 
 interface Agg { bucket: number; count: number; hll: HyperLogLog }
-/** One URL's aggregates: per configured granularity, bucket index (ts div g, a small int) → Agg. */
-interface UrlAggs { url: string; byG: Array<Map<number, Agg>> }
+/**
+ * One URL's aggregates: per configured granularity, bucket index (ts div g, a small int) → Agg;
+ * `fine`: bucket index of the finest granularity → its Agg in every granularity (in byG order).
+ */
+interface UrlAggs { url: string; byG: Array<Map<number, Agg>>; fine: Map<number, Agg[]> }
 const hashOut = new Uint32Array(4);
 
 function usesComponents(p: RollupParams, inputs: number): boolean {
@@ -121,11 +124,14 @@ export const rollup: OperatorDef<RollupParams> = {
     }
     if (ctx.stage.name === 'map') {
       const w = new BucketedWriter(ctx.shuffle.open(components ? PV_SCHEMA : HASHED_SCHEMA));
+      // With the default column names the projected input row already is the (url, person, ts)
+      // shuffle row: it is validated and passed on instead of copied (one allocation less per row).
+      const asIs = p.urlColumn === 'url' && p.personColumn === 'person' && p.tsColumn === 'ts';
       for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
         for (const row of batch) {
           const url = str(row, p.urlColumn), person = str(row, p.personColumn), ts = int(row, p.tsColumn);
           let full: boolean;
-          if (components) full = w.push(bucketOf(person, B), { url, person, ts });
+          if (components) full = w.push(bucketOf(person, B), asIs && row.ts === ts ? row : { url, person, ts });
           else {
             hashString(person, hashOut);
             full = w.push(bucketOf(url, B), { url, ts, h1: hashOut[0]! | 0, h2: hashOut[1]! | 0 });
@@ -152,6 +158,9 @@ export const rollup: OperatorDef<RollupParams> = {
       const mappedIds = comp.length;
       let h1s = new Int32Array(Math.max(1024, comp.length)), h2s = new Int32Array(h1s.length), hashed = new Uint8Array(h1s.length);
       const w = new BucketedWriter(ctx.shuffle.open(HASHED_SCHEMA));
+      // url → bucket: URLs repeat a lot and arrive as the same strings (shuffle dictionaries), whose
+      // cached hash makes this lookup cheaper than hashing the URL again (one entry per URL).
+      const urlBucket = new Map<string, number>();
       let mapped = 0, rows = 0;
       for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
         for (const row of batch) {
@@ -177,7 +186,9 @@ export const rollup: OperatorDef<RollupParams> = {
             hashed[s] = 1;
           }
           const url = row.url as string;
-          if (w.push(bucketOf(url, B), { url, ts: row.ts as number, h1: h1s[s]!, h2: h2s[s]! })) await w.drain();
+          let ub = urlBucket.get(url);
+          if (ub === undefined) urlBucket.set(url, (ub = bucketOf(url, B)));
+          if (w.push(ub, { url, ts: row.ts as number, h1: h1s[s]!, h2: h2s[s]! })) await w.drain();
         }
       }
       await w.flush();
@@ -186,23 +197,40 @@ export const rollup: OperatorDef<RollupParams> = {
     // aggregate
     const grans = [...new Set(p.granularities)];
     const gs = grans.map((g) => GRANULARITY_SECONDS[g]);
+    // Every granularity is a multiple of the finest (h | d | w | m), so floor(ts / g) =
+    // floor(floor(ts / fine) / (g / fine)): rows are grouped once, by their fine bucket, whose group
+    // links to its Agg in every granularity — one Map lookup per row instead of one per granularity.
+    const fine = Math.min(...gs);
+    if (!gs.every((g) => g % fine === 0)) throw new DagctlError('INTERNAL', 'rollup: granularities are not multiples of the finest', { granularities: grans });
+    const ratio = gs.map((g) => g / fine);
     const byUrl = new Map<string, UrlAggs>();
+    const pos = new Int32Array(4);
     let rows = 0;
     for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
       for (const row of batch) {
         rows++;
-        const url = row.url as string, ts = row.ts as number;
-        const hi = (row.h1 as number) >>> 0, lo = (row.h2 as number) >>> 0;
+        const url = row.url as string;
+        const fb = Math.floor((row.ts as number) / fine);
         let u = byUrl.get(url);
-        if (u === undefined) byUrl.set(url, (u = { url, byG: gs.map(() => new Map<number, Agg>()) }));
-        for (let i = 0; i < gs.length; i++) {
-          const g = gs[i]!;
-          const bi = Math.floor(ts / g);
-          const m = u.byG[i]!;
-          let a = m.get(bi);
-          if (a === undefined) m.set(bi, (a = { bucket: bi * g, count: 0, hll: new HyperLogLog(p.precision) }));
+        if (u === undefined) byUrl.set(url, (u = { url, byG: gs.map(() => new Map<number, Agg>()), fine: new Map() }));
+        let links = u.fine.get(fb);
+        if (links === undefined) {
+          links = [];
+          for (let i = 0; i < gs.length; i++) {
+            const bi = Math.floor(fb / ratio[i]!);
+            const m = u.byG[i]!;
+            let a = m.get(bi);
+            if (a === undefined) m.set(bi, (a = { bucket: bi * gs[i]!, count: 0, hll: new HyperLogLog(p.precision) }));
+            links.push(a);
+          }
+          u.fine.set(fb, links);
+        }
+        // The register positions of this row's hash, once for all its granularities.
+        HyperLogLog.positions(p.precision, (row.h1 as number) >>> 0, (row.h2 as number) >>> 0, pos);
+        for (let i = 0; i < links.length; i++) {
+          const a = links[i]!;
           a.count++;
-          a.hll.addHash(hi, lo);
+          a.hll.addAt(pos);
         }
       }
     }

@@ -4,7 +4,7 @@
  *
  * Layout of a dataset at URI (see docs/architecture.md, "Datasets"):
  *   date=YYYY-MM-DD/part-NNNNN-<hash>.parquet   data files of date-partitioned datasets
- *   bucket=NNN/part-NNNNN-<hash>.parquet        shuffle files, in task work areas (_work/<task>/…) only
+ *   bucket=NNN/part-NNNNN-<hash>.dgsh           shuffle files (storage/shuffle), in task work areas (_work/<task>/…) only
  *   part-NNNNN-<hash>.parquet                   data files of unpartitioned datasets
  *   _commits/<instance-id>@<fp16>.json          commit marker of one task instance (create-only)
  *   _versions/<version>/_MANIFEST.json          the files of one published version
@@ -65,6 +65,8 @@ export interface ObjectStore {
 /** Encodes/decodes one Parquet file. Implementations: storage/parquet/*.ts. */
 export interface ParquetCodec {
   readonly name: string;
+  /** File name extension of the files it writes (default 'parquet'; shuffle files: 'dgsh'). */
+  readonly extension?: string;
   encode(schema: Schema, rows: Row[]): Promise<Uint8Array>;
   /** Reads rows in batches; `columns` projects. */
   decode(bytes: Uint8Array, opts?: { columns?: string[]; batchSize?: number }): AsyncIterable<Row[]>;

@@ -2,7 +2,7 @@
  * HyperLogLog distinct counter (Flajolet et al. 2007) over MurmurHash3 x86_128's first 64 bits.
  *
  * - precision p ∈ [4, 16] (m = 2^p registers, standard error ≈ 1.04/√m: 0.81% at p = 14).
- * - Registers start sparse (HLL++ style: a Map over 2^25 virtual registers, estimated by linear
+ * - Registers start sparse (HLL++ style: a table (hll-sparse.ts) over 2^25 virtual registers, estimated by linear
  *   counting, near-exact for small sets — most hourly buckets are small) and turn dense
  *   (Uint8Array(m)) once the Map would cost more memory than the array, so a rollup holding one
  *   sketch per (url, granularity, bucket) stays small for the many low-traffic keys.
@@ -13,6 +13,7 @@
  *   (sketches must share p); a sparse sketch merged into a dense one is mapped down to p first.
  */
 import { DagctlError } from '../../core/errors.js';
+import { SparseRegisters } from './hll-sparse.js';
 import { hashString } from './murmur3.js';
 
 function sigma(x: number): number {
@@ -44,7 +45,7 @@ const out = new Uint32Array(4);
 export class HyperLogLog {
   readonly p: number;
   readonly m: number;
-  private sparse: Map<number, number> | null = new Map();
+  private sparse: SparseRegisters | null = new SparseRegisters();
   private dense: Uint8Array | null = null;
 
   constructor(p = 14) {
@@ -76,13 +77,42 @@ export class HyperLogLog {
     this.setSparse(idx, lz < 7 ? lz + 1 : 7 + Math.clz32(lo) + 1);
   }
 
+  /**
+   * The register positions of a 64-bit hash, computed once to add it to several sketches of the
+   * same precision (addAt): [sparse index, sparse rank, dense index, dense rank] into `out`.
+   */
+  static positions(p: number, hi: number, lo: number, out: Int32Array): void {
+    const lz25 = Math.clz32((hi << 25) >>> 0);
+    out[0] = hi >>> 7;
+    out[1] = lz25 < 7 ? lz25 + 1 : 7 + Math.clz32(lo) + 1;
+    const lz = Math.clz32((hi << p) >>> 0);
+    out[2] = hi >>> (32 - p);
+    out[3] = lz < 32 - p ? lz + 1 : 32 - p + Math.clz32(lo) + 1;
+  }
+
+  /** addHash with positions from HyperLogLog.positions(this.p, hi, lo, pos): the same effect. */
+  addAt(pos: Int32Array): void {
+    const d = this.dense;
+    if (d !== null) {
+      const idx = pos[2]!, rank = pos[3]!;
+      if (d[idx]! < rank) d[idx] = rank;
+      return;
+    }
+    this.setSparse(pos[0]!, pos[1]!);
+  }
+
   private setSparse(idx: number, rank: number): void {
     const s = this.sparse!;
-    const cur = s.get(idx);
-    if (cur === undefined || cur < rank) {
-      s.set(idx, rank);
-      // A Map entry costs ~40 bytes: past m/32 entries the dense array is smaller.
-      if (s.size > this.m >>> 5) this.toDense();
+    // Past m/32 entries the dense array is cheaper to update and estimate (and about as small).
+    if (s.raise(idx, rank) && s.size > this.m >>> 5) this.toDense();
+  }
+
+  /** Calls fn(idx25, rank25) for every sparse entry (unordered). */
+  private eachSparse(s: SparseRegisters, fn: (i25: number, r25: number) => void): void {
+    const keys = s.keys, ranks = s.ranks;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j]!;
+      if (k !== 0) fn(k - 1, ranks[j]!);
     }
   }
 
@@ -97,10 +127,10 @@ export class HyperLogLog {
   private toDense(): Uint8Array {
     if (this.dense !== null) return this.dense;
     const d = new Uint8Array(this.m);
-    for (const [i25, r25] of this.sparse!) {
+    this.eachSparse(this.sparse!, (i25, r25) => {
       const [i, r] = this.denseOf(i25, r25);
       if (d[i]! < r) d[i] = r;
-    }
+    });
     this.dense = d;
     this.sparse = null;
     return d;
@@ -114,19 +144,21 @@ export class HyperLogLog {
       for (let i = 0; i < d.length; i++) if (o[i]! > d[i]!) d[i] = o[i]!;
     } else if (this.dense !== null) {
       const d = this.dense;
-      for (const [i25, r25] of other.sparse!) {
+      this.eachSparse(other.sparse!, (i25, r25) => {
         const [i, r] = this.denseOf(i25, r25);
         if (d[i]! < r) d[i] = r;
-      }
+      });
     } else {
-      for (const [i, r] of other.sparse!) {
+      // Entries are visited in table order; the result does not depend on it (max per register;
+      // the sketch turns dense iff the union has more than m/32 entries).
+      this.eachSparse(other.sparse!, (i, r) => {
         // setSparse may turn this sketch dense midway.
         const d = this.dense as Uint8Array | null;
         if (d !== null) {
           const [di, dr] = this.denseOf(i, r);
           if (d[di]! < dr) d[di] = dr;
         } else this.setSparse(i, r);
-      }
+      });
     }
     return this;
   }
@@ -137,10 +169,10 @@ export class HyperLogLog {
     if (this.dense !== null) for (const r of this.dense) c[r]!++;
     else {
       const d = new Uint8Array(this.m);
-      for (const [i25, r25] of this.sparse!) {
+      this.eachSparse(this.sparse!, (i25, r25) => {
         const [i, r] = this.denseOf(i25, r25);
         if (d[i]! < r) d[i] = r;
-      }
+      });
       for (const r of d) c[r]!++;
     }
     return c;
@@ -186,15 +218,20 @@ export class HyperLogLog {
   /** Sparse: 'H' 1 p 0, u32 count, count × (u32 idx25, u8 rank); dense: 'H' 1 p 1, m bytes. */
   serialize(): Uint8Array {
     if (this.sparse !== null) {
-      const entries = [...this.sparse].sort((a, b) => a[0] - b[0]);
-      const buf = new Uint8Array(8 + entries.length * 5);
+      // Entries ascending by index: idx25 (< 2^25) · 64 + rank (< 64) packed in a double, sorted natively.
+      const packed = new Float64Array(this.sparse.size);
+      let n = 0;
+      this.eachSparse(this.sparse, (i, r) => (packed[n++] = i * 64 + r));
+      packed.sort();
+      const buf = new Uint8Array(8 + n * 5);
       const dv = new DataView(buf.buffer);
       buf.set([0x48, 1, this.p, 0]);
-      dv.setUint32(4, entries.length, true);
+      dv.setUint32(4, n, true);
       let o = 8;
-      for (const [i, r] of entries) {
-        dv.setUint32(o, i, true);
-        buf[o + 4] = r;
+      for (let k = 0; k < n; k++) {
+        const x = packed[k]!;
+        dv.setUint32(o, Math.floor(x / 64), true);
+        buf[o + 4] = x % 64;
         o += 5;
       }
       return buf;

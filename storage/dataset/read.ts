@@ -4,21 +4,32 @@
  *   readRows(store, files, codec, { columns?, batchSize? }) → AsyncIterable<Row[]>
  *   readLines(store, files, { batchSize? })                 → AsyncIterable<string[]>
  *
- * Files are read one at a time in the given order; memory holds one file's bytes plus one row
- * group's rows. Parquet files are decoded with the given codec, falling back to the other codec
+ * Files are read in the given order, the next one prefetched while the current one is decoded;
+ * memory holds two files' bytes plus one row group's rows. Parquet files are decoded with the given codec, falling back to the other codec
  * when it cannot open the file (storage/parquet/registry.ts). Text files are split on '\n' (a
  * trailing '\r' is dropped; `.gz` files are gunzipped), decoded as UTF-8 in chunks so one huge
  * string never exists; the last line of a file without a final newline is still returned.
  */
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
+import { Failure } from '../background.js';
 import { decodeWithFallback } from '../parquet/registry.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../types.js';
 
 export async function* readRows(store: ObjectStore, files: FileEntry[], codec: ParquetCodec, opts: { columns?: string[]; batchSize?: number } = {}): AsyncIterable<Row[]> {
-  for (const f of files) {
-    const bytes = await store.get(f.path);
-    for await (const batch of decodeWithFallback(codec, bytes, opts)) if (batch.length > 0) yield batch;
+  // The next file is fetched while this one is decoded (reads overlap compute; memory: two files'
+  // bytes). A prefetch that fails is rethrown when its turn comes, never left unhandled.
+  let next: Promise<Uint8Array | Failure> | null = null;
+  const fetch = (i: number): Promise<Uint8Array | Failure> | null => {
+    const f = files[i];
+    return f === undefined ? null : store.get(f.path).then((b) => b, (e: unknown) => new Failure(e));
+  };
+  next = fetch(0);
+  for (let i = 0; next !== null; i++) {
+    const got = await next;
+    if (got instanceof Failure) throw got.error;
+    next = fetch(i + 1);
+    for await (const batch of decodeWithFallback(codec, got, opts)) if (batch.length > 0) yield batch;
   }
 }
 

@@ -6,17 +6,20 @@
  *
  * Rows are buffered until `maxRows` (default 100,000) or roughly `maxBytes` (default 64 MiB of
  * in-memory row size) and flushed as one Parquet file `<folder>part-NNNNN-<hash16>.parquet`
- * written create-only (putIfAbsent). NNNNN counts this writer's files; hash16 is over `salt`
+ * written create-only (putIfAbsent) — or `.<codec.extension>` (shuffle files: `.dgsh`). NNNNN counts this writer's files; hash16 is over `salt`
  * (the writer's identity, e.g. the instance id and output name) and the content sha256, so:
  *   - a retried attempt writing the same rows produces the same names and bytes (idempotent);
  *   - two instances writing identical rows into one folder never share a file name (no file is
  *     referenced by two commit markers, so no row is read twice).
  * Nothing is visible to readers until the caller commits the returned entries in a marker. An
- * empty writer writes no file. `write` after `close` throws INTERNAL.
+ * empty writer writes no file. `write` after `close` throws INTERNAL. A file's store write overlaps
+ * the buffering and encoding of the next one (storage/background.ts); close() returns once all
+ * are written.
  */
 import { DagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../types.js';
+import { background, type Background, settle } from '../background.js';
 import { bucketOfKey, partFileName, partitionOf } from './layout.js';
 
 export interface DataFileWriterOptions {
@@ -39,6 +42,7 @@ export class DataFileWriter {
   private seq: number;
   private readonly files: FileEntry[] = [];
   private closed = false;
+  private put: Background | null = null;
   private readonly maxRows: number;
   private readonly maxBytes: number;
 
@@ -68,8 +72,10 @@ export class DataFileWriter {
 
   async close(): Promise<FileEntry[]> {
     if (!this.closed) {
-      await this.flush();
       this.closed = true;
+      await this.flush();
+      if (this.put !== null) await settle(this.put);
+      this.put = null;
     }
     return [...this.files];
   }
@@ -81,8 +87,11 @@ export class DataFileWriter {
     this.bufferBytes = 0;
     const bytes = await this.opts.codec.encode(this.opts.schema, rows);
     const sha256 = sha256Hex(bytes);
-    const path = this.opts.folder + partFileName(this.seq++, sha256, this.opts.salt ?? '');
-    await this.opts.store.putIfAbsent(path, bytes);
+    const path = this.opts.folder + partFileName(this.seq++, sha256, this.opts.salt ?? '', this.opts.codec.extension);
+    // The store write runs in the background while the next rows are buffered and encoded; one at a
+    // time (the previous one is awaited first), and close() awaits the last.
+    if (this.put !== null) await settle(this.put);
+    this.put = background(this.opts.store.putIfAbsent(path, bytes));
     const e: FileEntry = { path, rows: rows.length, bytes: bytes.byteLength, sha256 };
     const p = partitionOf(path);
     if (p !== undefined) e.partition = p;

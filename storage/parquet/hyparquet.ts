@@ -4,16 +4,18 @@
  * Encoding is column-oriented: rows are transposed into one typed array per column (BigInt64Array,
  * Int32Array, Float64Array for non-nullable numeric columns; plain arrays with nulls otherwise).
  * Row groups hold ROW_GROUP_ROWS rows, which bounds decode memory: `decode` reads one row group at a
- * time (rowStart/rowEnd over the footer's row groups) and yields it in batches of `batchSize`.
+ * time (rowStart/rowEnd over the footer's row groups), column by column (whole int64 columns
+ * converted to numbers at once), and builds rows per batch of `batchSize` (storage/row-builder.ts).
  * BYTE_ARRAY columns without a UTF8/STRING annotation decode as Uint8Array (utf8: false).
  */
-import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { parquetMetadata, parquetRead } from 'hyparquet';
 import type { ColumnSource } from 'hyparquet-writer';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { Field, ParquetCodec, Row, Schema, Value } from '../types.js';
 import { schemaFromElements } from './schema-map.js';
-import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBigint, int64ToNumber } from './values.js';
+import { type ColumnData, RowBuilder } from '../row-builder.js';
+import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBigint } from './values.js';
 
 export const ROW_GROUP_ROWS = 65_536;
 const DEFAULT_BATCH = 8_192;
@@ -56,8 +58,20 @@ function column(f: Field, rows: Row[]): ColumnSource {
   switch (f.type) {
     case 'int64': {
       if (!nullable) {
+        // Safe-integer numbers are stored as their two 32-bit halves through an Int32Array view
+        // (two's complement: lo = v mod 2^32, hi = floor(v / 2^32)) — no BigInt per value.
         const data = new BigInt64Array(n);
-        for (let i = 0; i < n; i++) data[i] = int64ToBigint(get(i) as number | bigint, f.name);
+        const words = new Int32Array(data.buffer);
+        for (let i = 0; i < n; i++) {
+          const v = rows[i]?.[f.name];
+          if (typeof v === 'number' && Number.isSafeInteger(v)) {
+            words[2 * i] = v | 0;
+            words[2 * i + 1] = Math.floor(v / 4294967296);
+          } else {
+            checkValue(f, v);
+            data[i] = int64ToBigint(v as number | bigint, f.name);
+          }
+        }
         return { name: f.name, data, type: 'INT64', nullable };
       }
       const data: (bigint | null)[] = new Array<bigint | null>(n);
@@ -76,13 +90,91 @@ function column(f: Field, rows: Row[]): ColumnSource {
       }
       break;
     }
+    case 'string': {
+      // Strings go in as UTF-8 views of one buffer: hyparquet-writer would otherwise run a new
+      // TextEncoder per value (an allocation and a native call each: ~15% of the encode time, plus
+      // garbage). Views of one buffer write the same bytes (statistics compare bytes in UTF-8 order,
+      // which is the order it uses for strings).
+      const strs = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) {
+        const v = rows[i]?.[f.name];
+        if (typeof v === 'string') strs[i] = v;
+        else {
+          checkValue(f, v); // throws unless a null in a nullable column
+          strs[i] = null;
+        }
+      }
+      // Repetitive columns (URLs) stay strings: hyparquet-writer dictionary-encodes them, keyed by the
+      // string itself (cached hashes), and encodes only the distinct values.
+      return { name: f.name, data: repetitive(strs) ? strs : utf8Views(strs), type: 'STRING', nullable };
+    }
     default:
       break;
   }
   const data: Value[] = new Array<Value>(n);
   for (let i = 0; i < n; i++) data[i] = get(i);
-  const type = f.type === 'string' ? 'STRING' : f.type === 'bytes' ? 'BYTE_ARRAY' : f.type === 'boolean' ? 'BOOLEAN' : f.type === 'int32' ? 'INT32' : 'DOUBLE';
+  const type = f.type === 'bytes' ? 'BYTE_ARRAY' : f.type === 'boolean' ? 'BOOLEAN' : f.type === 'int32' ? 'INT32' : 'DOUBLE';
   return { name: f.name, data, type, nullable };
+}
+
+/** Whether a sample of the values (256, spread over the column) holds under half distinct values. */
+function repetitive(strs: Array<string | null>): boolean {
+  const n = strs.length, k = Math.min(n, 256);
+  if (k === 0) return false;
+  const seen = new Set<string | null>();
+  for (let i = 0; i < k; i++) seen.add(strs[Math.floor((i * n) / k)]!);
+  return seen.size * 2 < k;
+}
+
+/**
+ * UTF-8 bytes of each string, as subarrays of one buffer encoded at once. When the encoded length
+ * equals the joined string's length every value is ASCII, so each value's byte length is its
+ * length; otherwise (any non-ASCII value) values are encoded one by one — that also keeps a lone
+ * surrogate from pairing up with its neighbour in the joined string.
+ */
+function utf8Views(strs: Array<string | null>): Array<Uint8Array | null> {
+  const n = strs.length;
+  let total = 0;
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = strs[i];
+    if (s === null || s === undefined) continue;
+    total += s.length;
+    parts.push(s);
+  }
+  let buf = Buffer.from(parts.join(''), 'utf8');
+  if (buf.byteLength !== total) {
+    // Some value is not ASCII: each value is encoded on its own (Buffer.write: a lone surrogate
+    // becomes U+FFFD, as TextEncoder does) into one buffer of at most 3 bytes per UTF-16 unit.
+    buf = Buffer.allocUnsafe(total * 3);
+    const out = new Array<Uint8Array | null>(n);
+    const plain = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    let off = 0;
+    for (let i = 0; i < n; i++) {
+      const s = strs[i];
+      if (s === null || s === undefined) {
+        out[i] = null;
+        continue;
+      }
+      const len = buf.write(s, off, 'utf8');
+      out[i] = plain.subarray(off, off + len);
+      off += len;
+    }
+    return out;
+  }
+  const plain = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out = new Array<Uint8Array | null>(n);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    const s = strs[i];
+    if (s === null || s === undefined) {
+      out[i] = null;
+      continue;
+    }
+    out[i] = plain.subarray(off, off + s.length);
+    off += s.length;
+  }
+  return out;
 }
 
 function metadataOf(bytes: Uint8Array): ReturnType<typeof parquetMetadata> {
@@ -98,27 +190,71 @@ async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, bat
   const metadata = metadataOf(bytes);
   const schema: Schema = schemaFromElements(metadata.schema);
   const wanted = columns ?? schema.map((f) => f.name);
-  for (const c of wanted) {
-    if (!schema.some((f) => f.name === c)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `no column ${c} in parquet file`, { column: c });
-  }
-  const int64 = schema.filter((f) => f.type === 'int64' && wanted.includes(f.name)).map((f) => f.name);
+  const fields = wanted.map((c) => {
+    const f = schema.find((x) => x.name === c);
+    if (f === undefined) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `no column ${c} in parquet file`, { column: c });
+    return f;
+  });
   let start = 0;
   for (const rg of metadata.row_groups) {
-    const end = start + Number(rg.num_rows);
-    let rows: Row[];
+    const n = Number(rg.num_rows);
+    const end = start + n;
+    // Columnar: collect each column's decoded chunks (onChunk), convert whole columns, then build
+    // rows with one generated literal per schema — instead of hyparquet's row objects (a keyed
+    // store per value) followed by a per-row int64 BigInt → number pass.
+    const chunks = new Map<string, Array<{ rowStart: number; data: ArrayLike<unknown> }>>();
     try {
-      rows = (await parquetReadObjects({ file, metadata, columns: wanted, rowStart: start, rowEnd: end, utf8: false })) as Row[];
+      await parquetRead({
+        file, metadata, columns: wanted, rowStart: start, rowEnd: end, utf8: false,
+        onChunk: (c) => {
+          let list = chunks.get(c.columnName);
+          if (list === undefined) chunks.set(c.columnName, (list = []));
+          list.push({ rowStart: c.rowStart, data: c.columnData as ArrayLike<unknown> });
+        },
+      });
     } catch (e) {
       if (isDagctlError(e)) throw e;
       throw new DagctlError('PARQUET_INVALID', `hyparquet failed to decode: ${String(e)}`, {}, { cause: e });
     }
+    const cols: ColumnData[] = fields.map((f) => ({ kind: 'values', values: columnValues(f, chunks.get(f.name) ?? [], start, n) }));
+    const b = new RowBuilder(wanted, cols);
     start = end;
-    if (int64.length > 0) {
-      for (const r of rows) for (const c of int64) {
-        const v = r[c];
-        if (v !== null && v !== undefined) r[c] = int64ToNumber(v as bigint, c);
-      }
-    }
-    for (let i = 0; i < rows.length; i += batchSize) yield rows.slice(i, i + batchSize);
+    for (let i = 0; i < n; i += batchSize) yield b.rows(i, Math.min(n, i + batchSize));
   }
+}
+
+/** One row group's values of field `f` (n rows from `start`), int64 as numbers, nulls as null. */
+function columnValues(f: Field, chunks: Array<{ rowStart: number; data: ArrayLike<unknown> }>, start: number, n: number): ArrayLike<Value> {
+  const only = chunks.length === 1 ? chunks[0]! : undefined;
+  if (f.type === 'int64') {
+    const src = only !== undefined && only.rowStart === start && only.data.length === n ? only.data : gather(chunks, start, n);
+    let out: Float64Array | Value[] = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      if (v === null || v === undefined) {
+        if (out instanceof Float64Array) out = Array.from(out, (x, j) => (j < i ? x : null));
+        out[i] = null;
+        continue;
+      }
+      const x = Number(v as bigint);
+      if (!Number.isSafeInteger(x)) throw new DagctlError('PARQUET_INVALID', `column ${f.name}: ${String(v)} is not a safe integer`, { field: f.name, value: String(v) });
+      out[i] = x;
+    }
+    return out;
+  }
+  if (only !== undefined && only.rowStart === start && only.data.length === n && (ArrayBuffer.isView(only.data) || f.nullable !== true)) return only.data as ArrayLike<Value>;
+  const src = gather(chunks, start, n);
+  const out = new Array<Value>(n);
+  for (let i = 0; i < n; i++) out[i] = (src[i] as Value | undefined) ?? null;
+  return out;
+}
+
+/** Concatenates decoded chunks into one array of n values (absent rows: undefined). */
+function gather(chunks: Array<{ rowStart: number; data: ArrayLike<unknown> }>, start: number, n: number): ArrayLike<unknown> {
+  const out = new Array<unknown>(n);
+  for (const c of chunks) {
+    const off = c.rowStart - start;
+    for (let i = 0; i < c.data.length; i++) if (off + i >= 0 && off + i < n) out[off + i] = c.data[i];
+  }
+  return out;
 }

@@ -8,9 +8,13 @@
  * DAGCTL_PARQUET_CODEC=parquetjs-lite, files of other writers (which parquetjs-lite refuses, see
  * parquetjs.ts) are still read correctly. hyparquet has no fallback: parquetjs-lite reads nothing
  * hyparquet cannot. Errors after rows were yielded are never retried (no duplicated rows).
+ * Files starting with the DGSH magic (stage outputs, storage/shuffle) are decoded as shuffle files
+ * by `decodeWithFallback` and `readSchemaOf`, whatever codec is given.
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
-import type { ParquetCodec, Row } from '../types.js';
+import type { ParquetCodec, Row, Schema } from '../types.js';
+import { SHUFFLE_CODEC } from '../shuffle/codec.js';
+import { isShuffleFile } from '../shuffle/format.js';
 import { createHyparquetCodec } from './hyparquet.js';
 import { createParquetjsCodec } from './parquetjs.js';
 
@@ -47,12 +51,22 @@ export function defaultCodec(env: NodeJS.ProcessEnv = process.env): ParquetCodec
   return getCodec(name !== undefined && name !== '' ? name : DEFAULT_CODEC);
 }
 
+/** The schema of a data file: DGSH shuffle files by their header, others by `codec`. */
+export function readSchemaOf(codec: ParquetCodec, bytes: Uint8Array): Promise<Schema> {
+  return isShuffleFile(bytes) ? SHUFFLE_CODEC.readSchema(bytes) : codec.readSchema(bytes);
+}
+
 /** The codec to retry with when `codec` refuses a file, or null. */
 export function fallbackCodec(codec: ParquetCodec): ParquetCodec | null {
   return codec.name === 'parquetjs-lite' ? getCodec('hyparquet') : null;
 }
 
 export async function* decodeWithFallback(codec: ParquetCodec, bytes: Uint8Array, opts: { columns?: string[]; batchSize?: number } = {}): AsyncIterable<Row[]> {
+  // Stage outputs (shuffle files) are DGSH, whatever codec the reader was given.
+  if (isShuffleFile(bytes)) {
+    yield* SHUFFLE_CODEC.decode(bytes, opts);
+    return;
+  }
   let yielded = false;
   try {
     for await (const batch of codec.decode(bytes, opts)) {

@@ -57,6 +57,49 @@ describe('lib/hll', () => {
     assert.deepEqual(a.merge(b).serialize(), u.serialize());
   });
 
+  it('sparse bytes equal a Map model of the documented format (idx25 = hi >>> 7, max rank, ascending)', () => {
+    const h = new Uint32Array(4);
+    for (const n of [1, 7, 300, 511]) {
+      const sk = new HyperLogLog(14);
+      const model = new Map<number, number>();
+      for (let i = 0; i < n; i++) {
+        const bytes = new TextEncoder().encode(`k${i % 97 === 0 ? 0 : i}-${n}`);
+        murmur3x86_128(bytes, bytes.length, 0, h);
+        sk.addHash(h[0]!, h[1]!);
+        const idx = h[0]! >>> 7, lz = Math.clz32((h[0]! << 25) >>> 0);
+        const rank = lz < 7 ? lz + 1 : 7 + Math.clz32(h[1]!) + 1;
+        model.set(idx, Math.max(rank, model.get(idx) ?? 0));
+      }
+      const entries = [...model].sort((a, b) => a[0] - b[0]);
+      const want = new Uint8Array(8 + entries.length * 5);
+      const dv = new DataView(want.buffer);
+      want.set([0x48, 1, 14, 0]);
+      dv.setUint32(4, entries.length, true);
+      entries.forEach(([i, r], k) => {
+        dv.setUint32(8 + k * 5, i, true);
+        want[12 + k * 5] = r;
+      });
+      assert.deepEqual(sk.serialize(), want, `n=${n}`);
+      assert.deepEqual(HyperLogLog.deserialize(want).serialize(), want);
+    }
+  });
+
+  it('addAt with positions() is addHash: identical bytes through the sparse → dense switch', () => {
+    for (const p of [4, 10, 14, 16]) {
+      const a = new HyperLogLog(p), b = new HyperLogLog(p);
+      const pos = new Int32Array(4);
+      const h = new Uint32Array(4);
+      for (let i = 0; i < 6000; i++) {
+        const bytes = new TextEncoder().encode(`v${i}`);
+        murmur3x86_128(bytes, bytes.length, 0, h);
+        a.addHash(h[0]!, h[1]!);
+        HyperLogLog.positions(p, h[0]!, h[1]!, pos);
+        b.addAt(pos);
+        if (i === 40 || i === 5999) assert.deepEqual(b.serialize(), a.serialize(), `p=${p} after ${i + 1}`);
+      }
+    }
+  });
+
   it('rejects corrupt bytes and mismatched precisions with stable codes', () => {
     assert.throws(() => HyperLogLog.deserialize(new Uint8Array([1, 2, 3])), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
     assert.throws(() => new HyperLogLog(12).merge(new HyperLogLog(14)), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));

@@ -1,13 +1,13 @@
 /**
  * Operator-facing handles over storage: InputHandle (stream rows or lines of a file list),
- * OutputHandle (a DataFileWriter per output), the ShuffleOutput (a BucketedWriter into the task's
+ * OutputHandle (a DataFileWriter per output), the ShuffleOutput (a ShuffleFileWriter into the task's
  * work area) and PriorStage (bucket b of the previous stage's committed files, and its blobs).
  * Counts rows read and written for the instance's result and cost sample.
  */
 import type { InputHandle, OutputHandle, OutputWriter, PriorStage, ShuffleOutput, ShuffleWriter } from '../../operators/types.js';
 import type { CommittedOutput } from '../../scheduler/model.js';
-import { BucketedWriter } from '../../storage/dataset/bucketed.js';
-import { createHyparquetCodec } from '../../storage/parquet/hyparquet.js';
+import { readSchemaOf } from '../../storage/parquet/registry.js';
+import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
 import { parseJson } from '../../storage/dataset/layout.js';
 import { readLines, readRows } from '../../storage/dataset/read.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
@@ -43,7 +43,7 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
         const first = files[0];
         if (first === undefined) return null;
         const store = await storeFor(uri);
-        return codec.readSchema(await store.get(first.path));
+        return readSchemaOf(codec, await store.get(first.path));
       })();
       return schemaMemo;
     },
@@ -107,13 +107,12 @@ export class OutputBinding implements OutputHandle {
 
 /**
  * Shuffle files live for one run (they are re-read by the next stage, then only kept for
- * memoization): written uncompressed and without column statistics, which encodes about twice as
- * fast as the Snappy + statistics used for datasets.
+ * memoization) and are read only by dagctl: written in the DGSH format (storage/shuffle), which
+ * writes and reads several times faster than Parquet from JS (no BigInt, strings via a dictionary),
+ * each chunk encoded as it is written (ShuffleFileWriter: bytes buffered, not rows).
  */
-const SHUFFLE_CODEC = createHyparquetCodec({ compression: 'UNCOMPRESSED', statistics: false, name: 'hyparquet-shuffle' });
-
 export class ShuffleBinding implements ShuffleOutput {
-  private writer: BucketedWriter | null = null;
+  private writer: ShuffleFileWriter | null = null;
   constructor(
     readonly buckets: number,
     private readonly store: ObjectStore,
@@ -123,7 +122,7 @@ export class ShuffleBinding implements ShuffleOutput {
 
   open(schema: Schema): ShuffleWriter {
     if (this.writer !== null) throw new DagctlError('INTERNAL', 'shuffle output opened twice');
-    const w = new BucketedWriter({ store: this.store, codec: SHUFFLE_CODEC, schema, buckets: this.buckets, folder: this.folder, salt: this.salt });
+    const w = new ShuffleFileWriter({ store: this.store, schema, buckets: this.buckets, folder: this.folder, salt: this.salt });
     this.writer = w;
     return { buckets: this.buckets, write: (b, rows) => w.write(b, rows) };
   }

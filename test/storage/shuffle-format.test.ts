@@ -1,0 +1,171 @@
+/**
+ * The DGSH shuffle format (storage/shuffle): what it writes reads back exactly as the same rows
+ * written through Parquet (hyparquet, the independent oracle) — nulls in every type, int64 at
+ * ±2^53−1, bytes, unicode and lone-surrogate-free strings, projection and batching; repeated
+ * strings come back as one dictionary entry; readers given a Parquet codec still read DGSH files
+ * (decodeWithFallback / readSchemaOf dispatch on the magic); corrupt or truncated files fail with
+ * SHUFFLE_INVALID and unsafe integers with PARQUET_INVALID. ShuffleFileWriter: per-bucket files,
+ * rows in write order, content-derived names (a retry rewrites the same files).
+ */
+import assert from 'node:assert/strict';
+import { decodeWithFallback, getCodec, readSchemaOf } from '../../storage/parquet/registry.js';
+import { SHUFFLE_CODEC } from '../../storage/shuffle/codec.js';
+import { decodeShuffle, encodeShuffle, isShuffleFile } from '../../storage/shuffle/format.js';
+import type { FileEntry, ParquetCodec, Row, Schema } from '../../storage/types.js';
+import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
+import { MemoryObjectStore } from '../../storage/memory/store.js';
+import { readRows } from '../../storage/dataset/read.js';
+import { sha256Hex } from '../../core/hash.js';
+import { mulberry32 } from '../../gen/prng.js';
+import { rejectsWith } from '../conformance/object-store.js';
+
+const SCHEMA: Schema = [
+  { name: 's', type: 'string', nullable: true },
+  { name: 'url', type: 'string' },
+  { name: 'i64', type: 'int64' },
+  { name: 'n64', type: 'int64', nullable: true },
+  { name: 'i32', type: 'int32', nullable: true },
+  { name: 'd', type: 'double', nullable: true },
+  { name: 'b', type: 'boolean', nullable: true },
+  { name: 'bytes', type: 'bytes', nullable: true },
+];
+
+function sampleRows(n: number, seed: number): Row[] {
+  const rnd = mulberry32(seed);
+  const words = ['plain', 'ünïcödé', '日本語', '😀 emoji', '', 'quote\'s "x"', 'tab\tnew\nline'];
+  const pick = (): string => words[Math.floor(rnd() * words.length)] ?? '';
+  return Array.from({ length: n }, (_, i) => ({
+    s: rnd() < 0.15 ? null : `${pick()}-${Math.floor(rnd() * 1e6)}`,
+    url: `https://example.com/${pick()}/${Math.floor(rnd() * 20)}`,
+    i64: i === 0 ? Number.MAX_SAFE_INTEGER : i === 1 ? Number.MIN_SAFE_INTEGER : Math.floor((rnd() - 0.5) * 2 ** 53),
+    n64: rnd() < 0.2 ? null : 1_700_000_000 + Math.floor(rnd() * 1e6),
+    i32: rnd() < 0.1 ? null : (Math.floor(rnd() * 2 ** 32) | 0),
+    d: rnd() < 0.1 ? null : (rnd() - 0.5) * 1e9,
+    b: rnd() < 0.3 ? null : rnd() < 0.5,
+    bytes: rnd() < 0.25 ? null : new Uint8Array(Array.from({ length: Math.floor(rnd() * 9) }, () => Math.floor(rnd() * 256))),
+  }));
+}
+
+async function decodeAll(codec: ParquetCodec, bytes: Uint8Array, opts: { columns?: string[]; batchSize?: number } = {}): Promise<Row[]> {
+  const out: Row[] = [];
+  for await (const b of codec.decode(bytes, opts)) out.push(...b);
+  return out;
+}
+
+describe('shuffle format (DGSH)', () => {
+  for (const n of [0, 1, 1000, 20_000]) {
+    it(`${n} rows read back as Parquet reads them back (rows, schema, rowCount)`, async () => {
+      const rows = sampleRows(n, 7 + n);
+      const bytes = await SHUFFLE_CODEC.encode(SCHEMA, rows);
+      const pq = getCodec('hyparquet');
+      const oracle = n === 0 ? [] : await decodeAll(pq, await pq.encode(SCHEMA, rows));
+      assert.ok(isShuffleFile(bytes));
+      assert.deepEqual(await decodeAll(SHUFFLE_CODEC, bytes, { batchSize: 333 }), oracle);
+      assert.equal(await SHUFFLE_CODEC.rowCount(bytes), n);
+      assert.deepEqual(await SHUFFLE_CODEC.readSchema(bytes), SCHEMA.map((f) => ({ ...f, nullable: f.nullable === true })));
+    });
+  }
+
+  it('projects columns in the requested order and batches as asked', async () => {
+    const rows = sampleRows(2500, 3);
+    const bytes = encodeShuffle(SCHEMA, rows);
+    const batches = [...decodeShuffle(bytes, ['i64', 's'], 1000)];
+    assert.deepEqual(batches.map((b) => b.length), [1000, 1000, 500]);
+    const got = batches.flat();
+    assert.deepEqual(got, rows.map((r) => ({ i64: r.i64, s: r.s })));
+    assert.deepEqual(Object.keys(got[0]!), ['i64', 's']);
+    assert.throws(() => [...decodeShuffle(bytes, ['nope'])], (e: unknown) => (e as { code?: string }).code === 'DATASET_SCHEMA_MISMATCH');
+  });
+
+  it('repeated strings are decoded once: equal values are the same dictionary entry', () => {
+    const rows = sampleRows(3000, 5);
+    const got = [...decodeShuffle(encodeShuffle(SCHEMA, rows))].flat();
+    const distinct = new Set(rows.map((r) => r.url)).size;
+    assert.ok(distinct < 200, `sample has ${distinct} distinct urls`);
+    // The file is smaller than the urls' total UTF-8: each distinct url is stored once.
+    const urlBytes = rows.reduce((s, r) => s + Buffer.byteLength(r.url as string), 0);
+    assert.ok(encodeShuffle([{ name: 'url', type: 'string' }], rows).byteLength < urlBytes / 2);
+    assert.deepEqual(got.map((r) => r.url), rows.map((r) => r.url));
+  });
+
+  it('readers handed a Parquet codec dispatch DGSH files on their magic', async () => {
+    const rows = sampleRows(500, 9);
+    const bytes = encodeShuffle(SCHEMA, rows);
+    const out: Row[] = [];
+    for await (const b of decodeWithFallback(getCodec('parquetjs-lite'), bytes)) out.push(...b);
+    assert.deepEqual(out, [...decodeShuffle(bytes)].flat());
+    assert.deepEqual(await readSchemaOf(getCodec('hyparquet'), bytes), await SHUFFLE_CODEC.readSchema(bytes));
+  });
+
+  it('corrupt, truncated and foreign files fail with SHUFFLE_INVALID; unsafe integers with PARQUET_INVALID', async () => {
+    const bytes = encodeShuffle(SCHEMA, sampleRows(100, 11));
+    await rejectsWith(decodeAll(SHUFFLE_CODEC, bytes.subarray(0, bytes.byteLength - 64)), 'SHUFFLE_INVALID');
+    await rejectsWith(decodeAll(SHUFFLE_CODEC, bytes.subarray(0, 30)), 'SHUFFLE_INVALID');
+    const v2 = bytes.slice();
+    v2[4] = 99;
+    await rejectsWith(decodeAll(SHUFFLE_CODEC, v2), 'SHUFFLE_INVALID');
+    await rejectsWith(decodeAll(SHUFFLE_CODEC, await getCodec('hyparquet').encode(SCHEMA, sampleRows(5, 1))), 'SHUFFLE_INVALID');
+    await rejectsWith(SHUFFLE_CODEC.encode([{ name: 'x', type: 'int64' }], [{ x: 2 ** 60 }]), 'PARQUET_INVALID');
+    await rejectsWith(SHUFFLE_CODEC.encode([{ name: 'x', type: 'string' }], [{ x: null }]), 'PARQUET_INVALID');
+  });
+});
+
+describe('hyparquet string encoding (UTF-8 views of one buffer)', () => {
+  it('writes what TextEncoder writes: ASCII, non-ASCII, lone surrogates (as U+FFFD), nulls', async () => {
+    const schema: Schema = [{ name: 's', type: 'string', nullable: true }];
+    const roundTrip = (s: string): string => new TextDecoder().decode(new TextEncoder().encode(s));
+    for (const values of [['a', 'bc', '', 'def'], ['a\ud800', '\udc00b', '😀', null, 'é', 'x\udfff\ud800y']]) {
+      const rows = values.map((s) => ({ s }));
+      const got = await decodeAll(getCodec('hyparquet'), await getCodec('hyparquet').encode(schema, rows));
+      assert.deepEqual(got, values.map((s) => ({ s: s === null ? null : roundTrip(s) })));
+    }
+  });
+});
+
+describe('ShuffleFileWriter', () => {
+  const schema: Schema = [
+    { name: 'url', type: 'string' },
+    { name: 'ts', type: 'int64' },
+  ];
+  async function writeAll(store: MemoryObjectStore, rows: Row[], maxBytes: number): Promise<FileEntry[]> {
+    const w = new ShuffleFileWriter({ store, schema, buckets: 4, folder: 'map/r1/', salt: 'inst-1', maxBytes });
+    // Routed by ts mod 4, written in chunks of 700 per bucket as operators do.
+    const pending: Row[][] = [[], [], [], []];
+    for (const r of rows) {
+      const b = (r.ts as number) % 4;
+      pending[b]!.push(r);
+      if (pending[b]!.length === 700) await w.write(b, pending[b]!.splice(0));
+    }
+    for (let b = 0; b < 4; b++) await w.write(b, pending[b]!);
+    return w.close();
+  }
+
+  it('writes each bucket\'s rows, in order, into create-only .dgsh files that readRows reads back', async () => {
+    const rnd = mulberry32(42);
+    const rows: Row[] = Array.from({ length: 20_000 }, () => ({ url: `u${Math.floor(rnd() * 50)}`, ts: Math.floor(rnd() * 1e9) }));
+    const store = new MemoryObjectStore('shuffle-writer-test');
+    const files = await writeAll(store, rows, 4096);
+    assert.ok(files.length > 4, 'small maxBytes splits buckets into several files');
+    assert.deepEqual(files.map((f) => f.bucket), [...files.map((f) => f.bucket!)].sort((a, b) => a - b));
+    for (const f of files) {
+      assert.match(f.path, /^map\/r1\/bucket=00\d\/part-\d{5}-[0-9a-f]{16}\.dgsh$/);
+      assert.equal(f.sha256, sha256Hex(await store.get(f.path)));
+      assert.equal(f.rows, await SHUFFLE_CODEC.rowCount(await store.get(f.path)));
+    }
+    for (let b = 0; b < 4; b++) {
+      const got: Row[] = [];
+      for await (const batch of readRows(store, files.filter((f) => f.bucket === b), getCodec('hyparquet'))) got.push(...batch);
+      assert.deepEqual(got, rows.filter((r) => (r.ts as number) % 4 === b));
+    }
+    // A retried attempt writes the same names and bytes (idempotent), nothing else.
+    const again = await writeAll(store, rows, 4096);
+    assert.deepEqual(again, files);
+  });
+
+  it('refuses out-of-range buckets and writes after close', async () => {
+    const w = new ShuffleFileWriter({ store: new MemoryObjectStore('sw2'), schema, buckets: 2, folder: '' });
+    await rejectsWith(w.write(2, [{ url: 'a', ts: 1 }]), 'PARAM_INVALID');
+    await w.close();
+    await rejectsWith(w.write(0, [{ url: 'a', ts: 1 }]), 'INTERNAL');
+  });
+});
