@@ -13,6 +13,7 @@ import type { ColumnSource } from 'hyparquet-writer';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { Field, ParquetCodec, Row, Schema, Value } from '../types.js';
+import { writeFlatParquet } from './flat/file.js';
 import { schemaFromElements } from './schema-map.js';
 import { type ColumnData, RowBuilder } from '../row-builder.js';
 import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBigint } from './values.js';
@@ -20,13 +21,19 @@ import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBig
 export const ROW_GROUP_ROWS = 65_536;
 const DEFAULT_BATCH = 8_192;
 
-export function createHyparquetCodec(opts: { compression?: Compression; name?: string; statistics?: boolean } = {}): ParquetCodec {
+/**
+ * `writer`: 'flat' (storage/parquet/flat, dagctl's own writer for flat schemas) or
+ * 'hyparquet-writer' (the library; kept as the `hyparquet-writer*` codecs). Both read with hyparquet.
+ */
+export function createHyparquetCodec(opts: { compression?: Compression; name?: string; statistics?: boolean; writer?: 'flat' | 'hyparquet-writer' } = {}): ParquetCodec {
   const compression = opts.compression ?? 'SNAPPY';
   const statistics = opts.statistics ?? true;
+  const flat = opts.writer === 'flat';
   return {
     name: opts.name ?? 'hyparquet',
     async encode(schema, rows) {
       checkSchema(schema);
+      if (flat) return writeFlatParquet(schema, rows, { compression, rowGroupRows: ROW_GROUP_ROWS });
       const columnData = schema.map((f) => column(f, rows));
       try {
         const ab = parquetWriteBuffer({ columnData, codec: compression, rowGroupSize: ROW_GROUP_ROWS, statistics });

@@ -18,7 +18,7 @@ import { isShuffleFile } from '../shuffle/format.js';
 import { createHyparquetCodec } from './hyparquet.js';
 import { createParquetjsCodec } from './parquetjs.js';
 
-export const CODEC_NAMES = ['hyparquet', 'hyparquet-uncompressed', 'parquetjs-lite'] as const;
+export const CODEC_NAMES = ['flat', 'flat-uncompressed', 'hyparquet', 'hyparquet-uncompressed', 'parquetjs-lite'] as const;
 export type CodecName = (typeof CODEC_NAMES)[number];
 export const DEFAULT_CODEC: CodecName = 'hyparquet';
 
@@ -29,6 +29,12 @@ export function getCodec(name: string): ParquetCodec {
   if (hit !== undefined) return hit;
   let codec: ParquetCodec;
   switch (name) {
+    case 'flat':
+      codec = createHyparquetCodec({ compression: 'SNAPPY', name, writer: 'flat' });
+      break;
+    case 'flat-uncompressed':
+      codec = createHyparquetCodec({ compression: 'UNCOMPRESSED', name, writer: 'flat' });
+      break;
     case 'hyparquet':
       codec = createHyparquetCodec({ compression: 'SNAPPY' });
       break;
