@@ -8,8 +8,8 @@
  * copied as Parquet's little-endian PLAIN bytes; flat/file.ts checks).
  *
  * Why it is cheaper than hyparquet-writer: no per-value objects (UTF-8 goes straight into the page
- * buffer, numbers into typed arrays), strings are dictionary-encoded only when a sample says they
- * repeat, and string statistics compare JS strings — falling back to UTF-8 byte order only when a
+ * buffer, numbers into typed arrays), the dictionary of a string column is given up after 1024
+ * values when they barely repeat (no full dictionary for ids), and string statistics compare JS strings — falling back to UTF-8 byte order only when a
  * value holds a char >= U+D800, the one range where UTF-16 and UTF-8 orders differ.
  */
 import type { Field, Row, Value } from '../../types.js';
@@ -61,7 +61,7 @@ export function encodeColumn(f: Field, rows: Row[], start: number, end: number, 
     case 'boolean':
       return booleans(f, rows, start, end, count, page, col);
     case 'string':
-      return repetitive(rows, name, start, end) ? dictStrings(f, rows, start, end, count, page, dict, col) : plainStrings(f, rows, start, end, page, col);
+      return dictStrings(f, rows, start, end, count, page, dict, col) ?? plainStrings(f, rows, start, end, page, col);
     case 'bytes':
       return bytesColumn(f, rows, start, end, page, col);
   }
@@ -176,15 +176,6 @@ function booleans(f: Field, rows: Row[], start: number, end: number, count: numb
   return col;
 }
 
-/** Whether a sample of the range (256 values, spread out) holds under half distinct values. */
-function repetitive(rows: Row[], name: string, start: number, end: number): boolean {
-  const n = end - start, k = Math.min(n, 256);
-  if (k === 0) return false;
-  const seen = new Set<Value | undefined>();
-  for (let i = 0; i < k; i++) seen.add(rows[start + Math.floor((i * n) / k)]![name]);
-  return seen.size * 2 < k;
-}
-
 /**
  * Writes s as UTF-8 at sink.pos (no length prefix); returns its byte length, negated when s holds
  * a char >= U+D800 (where UTF-16 order and UTF-8 byte order can disagree). ASCII is copied by a JS
@@ -268,9 +259,15 @@ function copyValue(buf: Buffer, o: number): Uint8Array {
   return Uint8Array.from(buf.subarray(o + 4, o + 4 + buf.readUInt32LE(o)));
 }
 
-function dictStrings(f: Field, rows: Row[], start: number, end: number, count: number, page: ByteSink, dict: ByteSink, col: EncodedColumn): EncodedColumn {
+/**
+ * Dictionary-encodes the range, or returns null (nothing written to `page`) when the dictionary
+ * would hold over half the values, or 1000 of the first 1024 (a near-unique column: give up
+ * early, little work wasted): then PLAIN is about as small and cheaper to write.
+ */
+function dictStrings(f: Field, rows: Row[], start: number, end: number, count: number, page: ByteSink, dict: ByteSink, col: EncodedColumn): EncodedColumn | null {
   // Keyed by the JS string (V8 caches string hashes): only distinct values are UTF-8 encoded,
   // and statistics compare distinct values only.
+  const limit = Math.max(16, count >>> 1);
   const index = new Map<string, number>();
   const indices = new Int32Array(count);
   const offs: number[] = [];
@@ -281,15 +278,23 @@ function dictStrings(f: Field, rows: Row[], start: number, end: number, count: n
     let id = index.get(s);
     if (id === undefined) {
       id = index.size;
+      if (id >= limit || (k < 1024 && id >= 1000)) {
+        dict.reset();
+        return null;
+      }
       index.set(s, id);
       const at = dict.pos;
       dict.ensure(4);
       dict.pos += 4;
-      dict.buf.writeUInt32LE(Math.abs(writeUtf8(dict, s)), at);
+      // Length first, into a local: writeUtf8 may grow (replace) dict.buf, and `dict.buf.write…(
+      // writeUtf8(…))` would read the old buffer before the call.
+      const len = Math.abs(writeUtf8(dict, s));
+      dict.buf.writeUInt32LE(len, at);
       offs.push(at);
     }
     indices[k++] = id;
   }
+  if (index.size === 0) return null; // all null: an RLE_DICTIONARY page needs a dictionary page
   col.dictCount = index.size;
   col.encoding = ENC_RLE_DICTIONARY;
   const width = bitWidthFor(Math.max(0, index.size - 1));
