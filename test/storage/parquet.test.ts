@@ -120,8 +120,8 @@ describe('parquet codecs', function () {
     await rejectsWith(decodeAll(getCodec('parquetjs-lite'), new Uint8Array(await fs.readFile(file))), 'PARQUET_INVALID');
   });
 
-  it('registry: default is hyparquet, DAGCTL_PARQUET_CODEC overrides, unknown names are PARAM_INVALID', () => {
-    assert.equal(defaultCodec({}).name, 'hyparquet');
+  it('registry: default is flat, DAGCTL_PARQUET_CODEC overrides, unknown names are PARAM_INVALID', () => {
+    assert.equal(defaultCodec({}).name, 'flat');
     assert.equal(defaultCodec({ DAGCTL_PARQUET_CODEC: 'parquetjs-lite' }).name, 'parquetjs-lite');
     assert.throws(() => getCodec('nope'), (e: unknown) => isDagctlError(e, 'PARAM_INVALID'));
   });
