@@ -266,10 +266,11 @@ function copyValue(buf: Buffer, o: number): Uint8Array {
  */
 function dictStrings(f: Field, rows: Row[], start: number, end: number, count: number, page: ByteSink, dict: ByteSink, col: EncodedColumn): EncodedColumn | null {
   // Keyed by the JS string (V8 caches string hashes): only distinct values are UTF-8 encoded,
-  // and statistics compare distinct values only.
+  // and statistics compare distinct values only (as JS strings unless a char >= U+D800 shows up).
   const limit = Math.max(16, count >>> 1);
   const index = new Map<string, number>();
   const indices = new Int32Array(count);
+  let min: string | null = null, max: string | null = null, high = false;
   const offs: number[] = [];
   let k = 0;
   for (let i = start; i < end; i++) {
@@ -288,9 +289,15 @@ function dictStrings(f: Field, rows: Row[], start: number, end: number, count: n
       dict.pos += 4;
       // Length first, into a local: writeUtf8 may grow (replace) dict.buf, and `dict.buf.write…(
       // writeUtf8(…))` would read the old buffer before the call.
-      const len = Math.abs(writeUtf8(dict, s));
+      let len = writeUtf8(dict, s);
+      if (len < 0) {
+        high = true;
+        len = -len;
+      }
       dict.buf.writeUInt32LE(len, at);
       offs.push(at);
+      if (min === null || s < min) min = s;
+      if (max === null || s > max) max = s;
     }
     indices[k++] = id;
   }
@@ -302,11 +309,16 @@ function dictStrings(f: Field, rows: Row[], start: number, end: number, count: n
   if (index.size <= 1) {
     if (count > 0) writeRleRun(page, count, 0, width);
   } else writeBitPacked(page, indices, count, width);
-  if (offs.length > 0) {
-    const [lo, hi] = byteExtremes(dict.buf, offs);
-    col.min = copyValue(dict.buf, lo);
-    col.max = copyValue(dict.buf, hi);
+  if (min === null || max === null) return col;
+  if (!high) {
+    col.min = Buffer.from(min, 'utf8');
+    col.max = Buffer.from(max, 'utf8');
+    return col;
   }
+  // Some value is outside the range where JS order is UTF-8 byte order: compare the bytes.
+  const [lo, hi] = byteExtremes(dict.buf, offs);
+  col.min = copyValue(dict.buf, lo);
+  col.max = copyValue(dict.buf, hi);
   return col;
 }
 

@@ -44,14 +44,18 @@ interface ChunkMeta {
 
 interface GroupMeta { columns: ChunkMeta[]; rows: number; offset: number }
 
+// Scratch buffers (page payloads, compressed pages), reused across calls: writeFlatParquet runs
+// to completion synchronously, so no two writes share them, and a large write's buffers need not
+// be regrown (and collected) by the next. They keep the largest page seen (a few MB at most).
+const page = new ByteSink(1 << 16);
+const dict = new ByteSink(1 << 12);
+const z = { buf: new Uint8Array(1 << 16) };
+
 export function writeFlatParquet(schema: Schema, rows: Row[], opts: { compression: Compression; rowGroupRows: number }): Uint8Array {
   if (endianness() !== 'LE') throw new DagctlError('PARQUET_INVALID', 'the flat parquet writer needs a little-endian host');
   const snappy = opts.compression === 'SNAPPY';
   const out = new ByteSink(1 << 16);
   out.bytes(MAGIC);
-  const page = new ByteSink(1 << 16);
-  const dict = new ByteSink(1 << 12);
-  const z = { buf: new Uint8Array(1 << 16) };
   const groups: GroupMeta[] = [];
   for (let start = 0; start < rows.length; start += opts.rowGroupRows) {
     const end = Math.min(rows.length, start + opts.rowGroupRows);
