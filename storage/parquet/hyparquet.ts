@@ -1,7 +1,8 @@
 /**
- * The `hyparquet` codec: hyparquet-writer encodes, hyparquet decodes. Pure JS, no native code.
+ * The hyparquet-read codecs: hyparquet decodes; hyparquet-writer (`hyparquet*` codecs) or dagctl's
+ * flat writer (`flat*` codecs, storage/parquet/flat, the default) encodes. Pure JS, no native code.
  *
- * Encoding is column-oriented: rows are transposed into one typed array per column (BigInt64Array,
+ * For hyparquet-writer, rows are transposed into one typed array per column (BigInt64Array,
  * Int32Array, Float64Array for non-nullable numeric columns; plain arrays with nulls otherwise).
  * Row groups hold ROW_GROUP_ROWS rows, which bounds decode memory: `decode` reads one row group at a
  * time (rowStart/rowEnd over the footer's row groups), column by column (whole int64 columns
@@ -22,8 +23,9 @@ export const ROW_GROUP_ROWS = 65_536;
 const DEFAULT_BATCH = 8_192;
 
 /**
- * `writer`: 'flat' (storage/parquet/flat, dagctl's own writer for flat schemas) or
- * 'hyparquet-writer' (the library; kept as the `hyparquet-writer*` codecs). Both read with hyparquet.
+ * `writer`: 'flat' (storage/parquet/flat, dagctl's own writer for flat schemas; always writes
+ * statistics, `statistics` is ignored) or 'hyparquet-writer' (the library, the default here; the
+ * `hyparquet*` codecs). Both read with hyparquet.
  */
 export function createHyparquetCodec(opts: { compression?: Compression; name?: string; statistics?: boolean; writer?: 'flat' | 'hyparquet-writer' } = {}): ParquetCodec {
   const compression = opts.compression ?? 'SNAPPY';
