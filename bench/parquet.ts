@@ -65,7 +65,7 @@ export async function benchParquet(): Promise<BenchResult> {
     metrics['duckdb.write_rows_s'] = Math.round(duckW);
     metrics['duckdb.read_rows_s'] = Math.round(duckR);
     lines.push(`  ${'duckdb'.padEnd(24)} write ${fmt(duckW)} rows/s  read ${fmt(duckR)} rows/s  ${fmt(duckBytes)} bytes`);
-    for (const name of ['hyparquet', 'hyparquet-uncompressed', 'parquetjs-lite']) {
+    for (const name of ['flat', 'flat-uncompressed', 'hyparquet', 'hyparquet-uncompressed', 'parquetjs-lite']) {
       const codec = getCodec(name);
       let bytes: Uint8Array = new Uint8Array();
       const w = await best(async () => {

@@ -11,9 +11,14 @@ import type { PlanningContext } from './plan/context.js';
 import { expandDag } from './plan/expand.js';
 import type { RunOptions, RunRecord } from './ports.js';
 
-/** Sortable, unique, no ':' (it becomes part of BullMQ job ids): <dag>-<yyyymmddThhmmssZ>-<6 hex>. */
+/**
+ * Sortable, unique, no ':' (it becomes part of BullMQ job ids): <dag>-<yyyymmddThhmmssSSSZ>-<6 hex>.
+ * Milliseconds, not seconds: views are published monotonically by run id (string order), so two
+ * runs started within one second used to be ordered by their random suffix — a later run could
+ * lose to an earlier one and leave the older view current.
+ */
 export function newRunId(dag: string, now: number, entropy: string): string {
-  const ts = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const ts = new Date(now).toISOString().replace(/[-:.]/g, '');
   return `${dag}-${ts}-${fingerprint({ dag, now, entropy }).slice(0, 6)}`;
 }
 

@@ -1,7 +1,8 @@
 /**
- * The `hyparquet` codec: hyparquet-writer encodes, hyparquet decodes. Pure JS, no native code.
+ * The hyparquet-read codecs: hyparquet decodes; hyparquet-writer (`hyparquet*` codecs) or dagctl's
+ * flat writer (`flat*` codecs, storage/parquet/flat, the default) encodes. Pure JS, no native code.
  *
- * Encoding is column-oriented: rows are transposed into one typed array per column (BigInt64Array,
+ * For hyparquet-writer, rows are transposed into one typed array per column (BigInt64Array,
  * Int32Array, Float64Array for non-nullable numeric columns; plain arrays with nulls otherwise).
  * Row groups hold ROW_GROUP_ROWS rows, which bounds decode memory: `decode` reads one row group at a
  * time (rowStart/rowEnd over the footer's row groups), column by column (whole int64 columns
@@ -13,6 +14,7 @@ import type { ColumnSource } from 'hyparquet-writer';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { Field, ParquetCodec, Row, Schema, Value } from '../types.js';
+import { writeFlatParquet } from './flat/file.js';
 import { schemaFromElements } from './schema-map.js';
 import { type ColumnData, RowBuilder } from '../row-builder.js';
 import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBigint } from './values.js';
@@ -20,13 +22,20 @@ import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBig
 export const ROW_GROUP_ROWS = 65_536;
 const DEFAULT_BATCH = 8_192;
 
-export function createHyparquetCodec(opts: { compression?: Compression; name?: string; statistics?: boolean } = {}): ParquetCodec {
+/**
+ * `writer`: 'flat' (storage/parquet/flat, dagctl's own writer for flat schemas; always writes
+ * statistics, `statistics` is ignored) or 'hyparquet-writer' (the library, the default here; the
+ * `hyparquet*` codecs). Both read with hyparquet.
+ */
+export function createHyparquetCodec(opts: { compression?: Compression; name?: string; statistics?: boolean; writer?: 'flat' | 'hyparquet-writer' } = {}): ParquetCodec {
   const compression = opts.compression ?? 'SNAPPY';
   const statistics = opts.statistics ?? true;
+  const flat = opts.writer === 'flat';
   return {
     name: opts.name ?? 'hyparquet',
     async encode(schema, rows) {
       checkSchema(schema);
+      if (flat) return writeFlatParquet(schema, rows, { compression, rowGroupRows: ROW_GROUP_ROWS });
       const columnData = schema.map((f) => column(f, rows));
       try {
         const ab = parquetWriteBuffer({ columnData, codec: compression, rowGroupSize: ROW_GROUP_ROWS, statistics });

@@ -12,7 +12,7 @@ import type { ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { rejectsWith } from '../conformance/object-store.js';
 import { duckRows, sqlPath, tempDir } from './helpers.js';
 
-const CODECS = ['hyparquet', 'hyparquet-uncompressed', 'parquetjs-lite'];
+const CODECS = ['flat', 'flat-uncompressed', 'hyparquet', 'hyparquet-uncompressed', 'parquetjs-lite'];
 
 const SCHEMA: Schema = [
   { name: 's', type: 'string', nullable: true },
@@ -100,7 +100,7 @@ describe('parquet codecs', function () {
     });
   }
 
-  for (const reader of ['hyparquet', 'hyparquet-uncompressed']) {
+  for (const reader of ['flat', 'hyparquet', 'hyparquet-uncompressed']) {
     it(`${reader} reads a DuckDB-written file (snappy, dictionary pages) and rejects unsafe int64`, async () => {
       const file = join(dir, `duck-for-${reader}.parquet`);
       await duckRows(`COPY (SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE 'url-' || (i % 17) END AS url, i::BIGINT * 1000 AS ts, (i % 100)::INTEGER AS age FROM range(3000) t(i)) TO ${sqlPath(file)} (FORMAT parquet, COMPRESSION snappy)`);
@@ -120,8 +120,8 @@ describe('parquet codecs', function () {
     await rejectsWith(decodeAll(getCodec('parquetjs-lite'), new Uint8Array(await fs.readFile(file))), 'PARQUET_INVALID');
   });
 
-  it('registry: default is hyparquet, DAGCTL_PARQUET_CODEC overrides, unknown names are PARAM_INVALID', () => {
-    assert.equal(defaultCodec({}).name, 'hyparquet');
+  it('registry: default is flat, DAGCTL_PARQUET_CODEC overrides, unknown names are PARAM_INVALID', () => {
+    assert.equal(defaultCodec({}).name, 'flat');
     assert.equal(defaultCodec({ DAGCTL_PARQUET_CODEC: 'parquetjs-lite' }).name, 'parquetjs-lite');
     assert.throws(() => getCodec('nope'), (e: unknown) => isDagctlError(e, 'PARAM_INVALID'));
   });
