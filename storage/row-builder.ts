@@ -8,7 +8,8 @@
  *
  * A column is either 'values' (values[i] is row i's value: a typed array or an array) or 'dict'
  * (dict[idx[i]]: a string dictionary and one index per row). Names are embedded with
- * JSON.stringify (quoted property keys), so no column name can inject code. Values are taken as
+ * JSON.stringify (quoted property keys), so no column name can inject code; a `__proto__` column
+ * (which a literal would turn into the prototype) gets a generic builder. Values are taken as
  * they are: callers convert (int64 → number, undefined → null) before building.
  */
 import type { Row, Value } from './types.js';
@@ -19,6 +20,9 @@ type Built = (cols: ReadonlyArray<ArrayLike<Value> | ArrayLike<number>>, start: 
 const cache = new Map<string, Built>();
 
 function builderFor(names: readonly string[], kinds: ReadonlyArray<ColumnData['kind']>): Built {
+  // In an object literal a quoted "__proto__" key sets the prototype instead of a property, and
+  // so would `row[name] =`; such a column (possible in a foreign Parquet file) takes the slow path.
+  if (names.includes('__proto__')) return genericBuilder(names, kinds);
   const key = JSON.stringify([names, kinds]);
   let b = cache.get(key);
   if (b === undefined) {
@@ -33,6 +37,27 @@ function builderFor(names: readonly string[], kinds: ReadonlyArray<ColumnData['k
     cache.set(key, b);
   }
   return b;
+}
+
+/** Any column names: each property defined as an own data property (no setters involved). */
+function genericBuilder(names: readonly string[], kinds: ReadonlyArray<ColumnData['kind']>): Built {
+  return (cols, start, end) => {
+    const out: Row[] = new Array<Row>(end - start);
+    for (let i = start; i < end; i++) {
+      const row: Row = {};
+      let a = 0;
+      for (let j = 0; j < names.length; j++) {
+        let v: Value;
+        if (kinds[j] === 'dict') {
+          v = (cols[a] as ArrayLike<Value>)[(cols[a + 1] as ArrayLike<number>)[i]!]!;
+          a += 2;
+        } else v = (cols[a++] as ArrayLike<Value>)[i]!;
+        Object.defineProperty(row, names[j]!, { value: v, enumerable: true, writable: true, configurable: true });
+      }
+      out[i - start] = row;
+    }
+    return out;
+  };
 }
 
 /** Builds rows [start, end) of the given columns (names[j] ← columns[j]). */
