@@ -212,7 +212,9 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   const affectedAll = new Set<string>();
   if (planOut !== null) {
     const src = mode === 'partial' ? planOut.all() : planOut.bucket(ctx.bucket);
-    for await (const batch of src.batches()) {
+    // An instance that recomputes nobody (b ≥ R) needs only the affected persons, not their samples.
+    const columns = mode === 'partial' && ctx.bucket >= R ? ['person'] : undefined;
+    for await (const batch of src.batches(columns === undefined ? {} : { columns })) {
       for (const row of batch) {
         const person = row.person as string;
         if (mode === 'partial') {

@@ -149,13 +149,7 @@ async function submitDistributed(io: CliIO, store: RunStore, record: RunRecord, 
   try {
     await mod.submitRun(store, record, redisUrl);
     if (!json) io.stdout.write(`run ${record.runId} submitted to ${redactUrl(redisUrl)} (${record.plan.length} instances)\n`);
-    if (detach) {
-      if (json) writeJson(io, { runId: record.runId, submitted: true });
-      return 0;
-    }
-    const progress = json ? null : new ProgressReporter(io, record, 1);
-    const final = await mod.followRun(store, record, (s) => progress?.update(s), io.interrupted);
-    return report(io, record, final, progress, json);
+    return await followOrDetach(io, mod, store, record, detach, json, { runId: record.runId, submitted: true });
   } finally {
     await store.close();
   }
@@ -167,16 +161,21 @@ async function resumeDistributed(io: CliIO, store: RunStore, record: RunRecord, 
   try {
     const r = await mod.resumeRun(store, record, redisUrl);
     if (!json) io.stdout.write(`run ${record.runId} resumed on ${redactUrl(redisUrl)}: ${r.action}${r.enqueued > 0 ? `, ${r.enqueued} job(s) enqueued` : ''}\n`);
-    if (detach) {
-      if (json) writeJson(io, { runId: record.runId, resumed: r.action, phase: r.phase });
-      return 0;
-    }
-    const progress = json ? null : new ProgressReporter(io, record, 1);
-    const final = await mod.followRun(store, record, (s) => progress?.update(s), io.interrupted);
-    return report(io, record, final, progress, json);
+    return await followOrDetach(io, mod, store, record, detach, json, { runId: record.runId, resumed: r.action, phase: r.phase });
   } finally {
     await store.close();
   }
+}
+
+/** After submit/resume: with --detach print `detached` (--json) and return; else follow to the end. */
+async function followOrDetach(io: CliIO, mod: DistributedModule, store: RunStore, record: RunRecord, detach: boolean, json: boolean, detached: Record<string, unknown>): Promise<number> {
+  if (detach) {
+    if (json) writeJson(io, detached);
+    return 0;
+  }
+  const progress = json ? null : new ProgressReporter(io, record, 1);
+  const final = await mod.followRun(store, record, (s) => progress?.update(s), io.interrupted);
+  return report(io, record, final, progress, json);
 }
 
 // Variable specifiers keep the Redis/BullMQ code (and its connections) out of embedded runs.
