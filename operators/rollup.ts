@@ -6,16 +6,26 @@
  *
  * With a second input (the equiv-components output id, person) uniques count component person
  * ids (the book's user-id normalization); stages come from the input count (`components` is still
- * accepted, and must then agree with it):
- *   'index'     ('single')  streams the components once, shuffled by bucket(id)
- *   'map'       ('partition' over pageviews) → (url, person, ts) by bucket(person)
- *   'join'      ('bucket')  loads the index's bucket b (ctx.stageOutput('index')), maps
- *               person → component id, hashes it once per distinct person (MurmurHash3, first 64
- *               bits as two int32 columns) and shuffles (url, ts, h1, h2) by bucket(url)
- *   'aggregate' ('bucket')  per (url, granularity, bucket): count + HLL; writes the view.
+ * accepted, and must then agree with it). The join is a broadcast join while the index fits
+ * `maxBroadcastBytes` (default 64 MiB), else a shuffle join; the index stage decides and says so
+ * with blob 'broadcast':
+ *   'index'     ('single')  streams the components once. Broadcast: MurmurHash3-128 of each id →
+ *               first 64 bits of its person's hash, as a BroadcastIndex (lib/broadcast-index.ts:
+ *               flat typed arrays, 24 bytes per id, hash keys: collision odds ~n²/2^129) written
+ *               as byte chunks to bucket 0. Past the cap (or cap 0): re-streams them shuffled by bucket(id).
+ *   'map'       ('partition' over pageviews). Broadcast: loads the index, hashes each person once,
+ *               probes, shuffles (url, ts, h1, h2) by bucket(url) for 'aggregate'. Shuffle join:
+ *               (url, person, ts) by bucket(person).
+ *   'join'      ('bucket')  broadcast: nothing. Shuffle join: loads the index's bucket b
+ *               (ctx.stageOutput('index')), maps person → component id, hashes it once per
+ *               distinct person (MurmurHash3, first 64 bits as two int32 columns) and shuffles
+ *               (url, ts, h1, h2) by bucket(url)
+ *   'aggregate' ('bucket')  per (url, granularity, bucket): count + HLL; writes the view. Reads
+ *               'map' (broadcast) or 'join'. Both modes give the same view (same hashes).
  * Without components: 'map' hashes the person and shuffles (url, ts, h1, h2) straight to
  * 'aggregate'. Shuffling the hash instead of the person string: smaller Parquet, no re-hashing.
- * Memory: join holds its bucket's id → hash map; aggregate its URLs' sketches (sparse while small).
+ * Memory: index and each map instance hold at most maxBroadcastBytes of table (broadcast); join
+ * its bucket's id → hash map (shuffle join); aggregate its URLs' sketches (sparse while small).
  */
 import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
@@ -27,6 +37,7 @@ import { BucketsParam } from './lib/params.js';
 import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from './lib/granularity.js';
 import { HyperLogLog } from './lib/hll.js';
 import { hashString } from './lib/murmur3.js';
+import { BroadcastBuilder, BroadcastIndex } from './lib/broadcast-index.js';
 
 export { mergeRange } from './lib/merge-range.js';
 
@@ -42,6 +53,12 @@ const RollupParams = z
     componentIdColumn: z.string().default('id'),
     componentPersonColumn: z.string().default('person'),
     buckets: BucketsParam,
+    /**
+     * Broadcast join cap: the index is shipped whole to the map instances while its probe-side
+     * size (BroadcastIndex: 24 bytes per id + its slot table, ≤ 40 bytes per id) stays within this;
+     * beyond it (or at 0) the components are shuffled and joined per bucket instead.
+     */
+    maxBroadcastBytes: z.number().int().min(0).default(64 * 1024 * 1024),
   })
   .strict();
 export type RollupParams = z.infer<typeof RollupParams>;
@@ -55,6 +72,10 @@ const INDEX_SCHEMA: Schema = [
   { name: 'id', type: 'string' },
   { name: 'person', type: 'string' },
 ];
+/** Broadcast mode: the BroadcastIndex entries as byte chunks, all in bucket 0. */
+const BROADCAST_SCHEMA: Schema = [{ name: 'chunk', type: 'bytes' }];
+/** Blob the index stage puts in broadcast mode (its presence is the mode). */
+const BROADCAST_BLOB = 'broadcast';
 /** Hashed pageviews: h1/h2 = MurmurHash3 x86_128 words 0 and 1 of the (component) person, as int32. */
 const HASHED_SCHEMA: Schema = [
   { name: 'url', type: 'string' },
@@ -112,8 +133,41 @@ export const rollup: OperatorDef<RollupParams> = {
       throw new DagctlError('OPERATOR_INPUT_INVALID', 'rollup: components: true needs exactly 2 inputs (pageviews, components), false needs 1', { inputs: ctx.inputs.length });
     }
     if (ctx.stage.name === 'index') {
+      const cols = [p.componentIdColumn, p.componentPersonColumn];
+      if (p.maxBroadcastBytes > 0) {
+        // Broadcast attempt: hash every mapping while the table fits the cap; past it, fall back
+        // below. Identity mappings (id = person) are kept although an unmapped person counts as
+        // itself anyway: they cost 24 bytes each but keep `joined` (rows whose person is a known
+        // id) the same in both modes.
+        const b = new BroadcastBuilder();
+        const key = new Uint32Array(4);
+        let ids = 0, fits = true;
+        scan: for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
+          for (const row of batch) {
+            ids++;
+            const id = str(row, p.componentIdColumn), person = str(row, p.componentPersonColumn);
+            hashString(id, key);
+            if (id === person) b.add(key, key[0]!, key[1]!);
+            else {
+              hashString(person, hashOut);
+              b.add(key, hashOut[0]!, hashOut[1]!);
+            }
+            if (b.bytes() > p.maxBroadcastBytes) {
+              fits = false;
+              break scan;
+            }
+          }
+        }
+        if (fits) {
+          const w = ctx.shuffle.open(BROADCAST_SCHEMA);
+          const chunks = b.chunks();
+          for (const chunk of chunks) await w.write(0, [{ chunk }]);
+          ctx.putBlob(BROADCAST_BLOB, Uint8Array.of(1));
+          return { metrics: { componentIds: ids, broadcastIds: b.size, broadcastBytes: b.bytes() } };
+        }
+      }
       const w = new BucketedWriter(ctx.shuffle.open(INDEX_SCHEMA));
-      for await (const batch of ctx.inputs[1]!.batches({ columns: [p.componentIdColumn, p.componentPersonColumn] })) {
+      for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
         for (const row of batch) {
           const id = str(row, p.componentIdColumn);
           if (w.push(bucketOf(id, B), { id, person: str(row, p.componentPersonColumn) })) await w.drain();
@@ -122,27 +176,47 @@ export const rollup: OperatorDef<RollupParams> = {
       await w.flush();
       return { metrics: { componentIds: w.rows } };
     }
+    // Broadcast mode (decided by the index stage): map joins, join is a no-op, aggregate reads map.
+    const indexOut = components ? ctx.stageOutput('index') : null;
+    const broadcast = indexOut !== null && indexOut.blobs(BROADCAST_BLOB).length > 0;
     if (ctx.stage.name === 'map') {
-      const w = new BucketedWriter(ctx.shuffle.open(components ? PV_SCHEMA : HASHED_SCHEMA));
+      const shuffleJoin = components && !broadcast;
+      let table: BroadcastIndex | null = null;
+      if (broadcast) {
+        const chunks: Uint8Array[] = [];
+        for await (const batch of indexOut!.bucket(0).batches()) for (const row of batch) chunks.push(row.chunk as Uint8Array);
+        table = BroadcastIndex.fromChunks(chunks);
+      }
+      const w = new BucketedWriter(ctx.shuffle.open(shuffleJoin ? PV_SCHEMA : HASHED_SCHEMA));
       // With the default column names the projected input row already is the (url, person, ts)
       // shuffle row: it is validated and passed on instead of copied (one allocation less per row).
       const asIs = p.urlColumn === 'url' && p.personColumn === 'person' && p.tsColumn === 'ts';
+      // url → bucket: URLs repeat a lot and arrive as the same strings (dictionary pages), whose
+      // cached hash makes this lookup cheaper than hashing the URL again (one entry per URL).
+      const urlBucket = new Map<string, number>();
+      let mapped = 0;
       for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
         for (const row of batch) {
           const url = str(row, p.urlColumn), person = str(row, p.personColumn), ts = int(row, p.tsColumn);
           let full: boolean;
-          if (components) full = w.push(bucketOf(person, B), asIs && row.ts === ts ? row : { url, person, ts });
+          if (shuffleJoin) full = w.push(bucketOf(person, B), asIs && row.ts === ts ? row : { url, person, ts });
           else {
+            // 128 bits of the person: the broadcast key; its first 64 bits (or its component
+            // person's, when mapped) are what the HLL takes.
             hashString(person, hashOut);
-            full = w.push(bucketOf(url, B), { url, ts, h1: hashOut[0]! | 0, h2: hashOut[1]! | 0 });
+            if (table !== null && table.mapInPlace(hashOut)) mapped++;
+            let ub = urlBucket.get(url);
+            if (ub === undefined) urlBucket.set(url, (ub = bucketOf(url, B)));
+            full = w.push(ub, { url, ts, h1: hashOut[0]! | 0, h2: hashOut[1]! | 0 });
           }
           if (full) await w.drain();
         }
       }
       await w.flush();
-      return { metrics: { rowsIn: w.rows } };
+      return { metrics: broadcast ? { rowsIn: w.rows, joined: mapped, unmapped: w.rows - mapped } : { rowsIn: w.rows } };
     }
     if (ctx.stage.name === 'join') {
+      if (broadcast) return { metrics: {} }; // the map stage joined already
       // id → slot; slot → hash words of its component person (filled lazily, once per slot).
       const slot = new Map<string, number>();
       const comp: string[] = [];
@@ -206,7 +280,8 @@ export const rollup: OperatorDef<RollupParams> = {
     const byUrl = new Map<string, UrlAggs>();
     const pos = new Int32Array(4);
     let rows = 0;
-    for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
+    const source = broadcast ? ctx.stageOutput('map')! : ctx.prior!;
+    for await (const batch of source.bucket(ctx.bucket).batches()) {
       for (const row of batch) {
         rows++;
         const url = row.url as string;

@@ -70,6 +70,44 @@ describe('operators/rollup', () => {
     assert.deepEqual(without.outputs[0]!.rows.map((v) => [v.bucket, v.pageviews, v.uniques]), [[T0 + 3600, 3, 3]]);
   });
 
+  it('broadcast and shuffle joins: the same view, matching the reference by component person', async () => {
+    const rows = gen(12_000, 4, 3000, 5);
+    // Components: every 3rd person maps to another person's id (some chains end on themselves),
+    // a few identity rows, and ids no pageview uses.
+    const components: Row[] = [];
+    const map = new Map<string, string>();
+    for (let i = 0; i < 3000; i++) {
+      const id = `cookie:${i.toString(16)}`;
+      if (i % 3 === 0) {
+        const person = `user:${(i % 97).toString(16)}`;
+        components.push({ id, person });
+        map.set(id, person);
+      } else if (i % 7 === 0) components.push({ id, person: id });
+    }
+    for (let i = 0; i < 50; i++) components.push({ id: `email:x${i}`, person: 'user:0' });
+    const ref = reference(rows, map);
+    const views: Row[][] = [];
+    // default cap → broadcast; 0 → shuffle join; a cap the index outgrows midway → shuffle join.
+    for (const [cap, broadcast] of [[undefined, true], [0, false], [2000, false]] as Array<[number | undefined, boolean]>) {
+      const params = cap === undefined ? {} : { maxBroadcastBytes: cap };
+      const parts = { '2015-08-07': rows.slice(0, 5000), '2015-08-08': rows.slice(5000) };
+      const r = await runOperator(rollup, params, { inputs: [{ partitions: parts }, { rows: components }], buckets: 3, batchSize: 700 });
+      assert.equal(r.metrics.broadcastIds !== undefined, broadcast, `cap ${String(cap)}`);
+      assert.equal(r.metrics.joined, rows.filter((x) => components.some((c) => c.id === x.person)).length);
+      const view = r.outputs[0]!.rows;
+      assert.equal(view.length, ref.size);
+      for (const v of view) {
+        const e = ref.get(`${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`);
+        assert.ok(e !== undefined);
+        assert.equal(v.pageviews, e.pv);
+        assert.ok(within(v.uniques as number, e.people.size), `${String(v.granularity)} ${v.uniques} vs ${e.people.size}`);
+      }
+      views.push(view);
+    }
+    assert.deepEqual(views[1], views[0]);
+    assert.deepEqual(views[2], views[0]);
+  });
+
   it('fails with OPERATOR_INPUT_INVALID when components and the input count disagree', async () => {
     await assert.rejects(runOperator(rollup, { components: true }, { inputs: [{ rows: gen(5, 1, 1, 2) }] }), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
   });
