@@ -38,6 +38,7 @@ import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from './lib/gran
 import { HyperLogLog } from './lib/hll.js';
 import { hashString } from './lib/murmur3.js';
 import { BroadcastBuilder, BroadcastIndex } from './lib/broadcast-index.js';
+import { decodePackedBlock, PACKED_SCHEMA, PackedPageviewsWriter } from './lib/packed-pageviews.js';
 
 export { mergeRange } from './lib/merge-range.js';
 
@@ -76,13 +77,6 @@ const INDEX_SCHEMA: Schema = [
 const BROADCAST_SCHEMA: Schema = [{ name: 'chunk', type: 'bytes' }];
 /** Blob the index stage puts in broadcast mode (its presence is the mode). */
 const BROADCAST_BLOB = 'broadcast';
-/** Hashed pageviews: h1/h2 = MurmurHash3 x86_128 words 0 and 1 of the (component) person, as int32. */
-const HASHED_SCHEMA: Schema = [
-  { name: 'url', type: 'string' },
-  { name: 'ts', type: 'int64' },
-  { name: 'h1', type: 'int32' },
-  { name: 'h2', type: 'int32' },
-];
 export const VIEW_SCHEMA: Schema = [
   { name: 'url', type: 'string' },
   { name: 'granularity', type: 'string' },
@@ -106,7 +100,7 @@ function usesComponents(p: RollupParams, inputs: number): boolean {
 
 export const rollup: OperatorDef<RollupParams> = {
   name: 'rollup',
-  version: '2',
+  version: '3',
   summary: 'Pageviews and HyperLogLog uniques per (url, granularity, bucket), optionally by equiv component.',
   params: RollupParams,
   cost: { overheadMs: 200, perUnitMs: 8, driver: 'rows' },
@@ -187,13 +181,12 @@ export const rollup: OperatorDef<RollupParams> = {
         for await (const batch of indexOut!.bucket(0).batches()) for (const row of batch) chunks.push(row.chunk as Uint8Array);
         table = BroadcastIndex.fromChunks(chunks);
       }
-      const w = new BucketedWriter(ctx.shuffle.open(shuffleJoin ? PV_SCHEMA : HASHED_SCHEMA));
+      const sh = ctx.shuffle.open(shuffleJoin ? PV_SCHEMA : PACKED_SCHEMA);
+      const w = new BucketedWriter(sh);
+      const pw = shuffleJoin ? null : new PackedPageviewsWriter(sh, (url) => bucketOf(url, B));
       // With the default column names the projected input row already is the (url, person, ts)
       // shuffle row: it is validated and passed on instead of copied (one allocation less per row).
       const asIs = p.urlColumn === 'url' && p.personColumn === 'person' && p.tsColumn === 'ts';
-      // url → bucket: URLs repeat a lot and arrive as the same strings (dictionary pages), whose
-      // cached hash makes this lookup cheaper than hashing the URL again (one entry per URL).
-      const urlBucket = new Map<string, number>();
       let mapped = 0;
       for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
         for (const row of batch) {
@@ -205,15 +198,17 @@ export const rollup: OperatorDef<RollupParams> = {
             // person's, when mapped) are what the HLL takes.
             hashString(person, hashOut);
             if (table !== null && table.mapInPlace(hashOut)) mapped++;
-            let ub = urlBucket.get(url);
-            if (ub === undefined) urlBucket.set(url, (ub = bucketOf(url, B)));
-            full = w.push(ub, { url, ts, h1: hashOut[0]! | 0, h2: hashOut[1]! | 0 });
+            full = pw!.push(url, ts, hashOut[0]! | 0, hashOut[1]! | 0);
           }
-          if (full) await w.drain();
+          if (full) await (pw ?? w).drain();
         }
       }
+      if (pw !== null) {
+        await pw.flush();
+        return { metrics: broadcast ? { rowsIn: pw.rows, joined: mapped, unmapped: pw.rows - mapped } : { rowsIn: pw.rows } };
+      }
       await w.flush();
-      return { metrics: broadcast ? { rowsIn: w.rows, joined: mapped, unmapped: w.rows - mapped } : { rowsIn: w.rows } };
+      return { metrics: { rowsIn: w.rows } };
     }
     if (ctx.stage.name === 'join') {
       if (broadcast) return { metrics: {} }; // the map stage joined already
@@ -231,10 +226,7 @@ export const rollup: OperatorDef<RollupParams> = {
       }
       const mappedIds = comp.length;
       let h1s = new Int32Array(Math.max(1024, comp.length)), h2s = new Int32Array(h1s.length), hashed = new Uint8Array(h1s.length);
-      const w = new BucketedWriter(ctx.shuffle.open(HASHED_SCHEMA));
-      // url → bucket: URLs repeat a lot and arrive as the same strings (shuffle dictionaries), whose
-      // cached hash makes this lookup cheaper than hashing the URL again (one entry per URL).
-      const urlBucket = new Map<string, number>();
+      const w = new PackedPageviewsWriter(ctx.shuffle.open(PACKED_SCHEMA), (url) => bucketOf(url, B));
       let mapped = 0, rows = 0;
       for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
         for (const row of batch) {
@@ -259,10 +251,7 @@ export const rollup: OperatorDef<RollupParams> = {
             h2s[s] = hashOut[1]! | 0;
             hashed[s] = 1;
           }
-          const url = row.url as string;
-          let ub = urlBucket.get(url);
-          if (ub === undefined) urlBucket.set(url, (ub = bucketOf(url, B)));
-          if (w.push(ub, { url, ts: row.ts as number, h1: h1s[s]!, h2: h2s[s]! })) await w.drain();
+          if (w.push(row.url as string, row.ts as number, h1s[s]!, h2s[s]!)) await w.drain();
         }
       }
       await w.flush();
@@ -282,30 +271,38 @@ export const rollup: OperatorDef<RollupParams> = {
     let rows = 0;
     const source = broadcast ? ctx.stageOutput('map')! : ctx.prior!;
     for await (const batch of source.bucket(ctx.bucket).batches()) {
-      for (const row of batch) {
-        rows++;
-        const url = row.url as string;
-        const fb = Math.floor((row.ts as number) / fine);
-        let u = byUrl.get(url);
-        if (u === undefined) byUrl.set(url, (u = { url, byG: gs.map(() => new Map<number, Agg>()), fine: new Map() }));
-        let links = u.fine.get(fb);
-        if (links === undefined) {
-          links = [];
-          for (let i = 0; i < gs.length; i++) {
-            const bi = Math.floor(fb / ratio[i]!);
-            const m = u.byG[i]!;
-            let a = m.get(bi);
-            if (a === undefined) m.set(bi, (a = { bucket: bi * gs[i]!, count: 0, hll: new HyperLogLog(p.precision) }));
-            links.push(a);
+      for (const blockRow of batch) {
+        const blk = decodePackedBlock(blockRow.block as Uint8Array);
+        // The block's URL dictionary, resolved once per entry.
+        const aggs = blk.urls.map((url) => {
+          let u = byUrl.get(url);
+          if (u === undefined) byUrl.set(url, (u = { url, byG: gs.map(() => new Map<number, Agg>()), fine: new Map() }));
+          return u;
+        });
+        const { n, ts, h1, h2, u: ui } = blk;
+        rows += n;
+        for (let r = 0; r < n; r++) {
+          const u = aggs[ui[r]!]!;
+          const fb = Math.floor(ts[r]! / fine);
+          let links = u.fine.get(fb);
+          if (links === undefined) {
+            links = [];
+            for (let i = 0; i < gs.length; i++) {
+              const bi = Math.floor(fb / ratio[i]!);
+              const m = u.byG[i]!;
+              let a = m.get(bi);
+              if (a === undefined) m.set(bi, (a = { bucket: bi * gs[i]!, count: 0, hll: new HyperLogLog(p.precision) }));
+              links.push(a);
+            }
+            u.fine.set(fb, links);
           }
-          u.fine.set(fb, links);
-        }
-        // The register positions of this row's hash, once for all its granularities.
-        HyperLogLog.positions(p.precision, (row.h1 as number) >>> 0, (row.h2 as number) >>> 0, pos);
-        for (let i = 0; i < links.length; i++) {
-          const a = links[i]!;
-          a.count++;
-          a.hll.addAt(pos);
+          // The register positions of this row's hash, once for all its granularities.
+          HyperLogLog.positions(p.precision, h1[r]! >>> 0, h2[r]! >>> 0, pos);
+          for (let i = 0; i < links.length; i++) {
+            const a = links[i]!;
+            a.count++;
+            a.hll.addAt(pos);
+          }
         }
       }
     }
