@@ -87,11 +87,8 @@ export const VIEW_SCHEMA: Schema = [
 ];
 
 interface Agg { bucket: number; count: number; hll: HyperLogLog }
-/**
- * One URL's aggregates: per configured granularity, bucket index (ts div g, a small int) → Agg;
- * `fine`: bucket index of the finest granularity → its Agg in every granularity (in byG order).
- */
-interface UrlAggs { url: string; byG: Array<Map<number, Agg>>; fine: Map<number, Agg[]> }
+/** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg. */
+interface UrlAggs { url: string; fine: Map<number, Agg> }
 const hashOut = new Uint32Array(4);
 
 function usesComponents(p: RollupParams, inputs: number): boolean {
@@ -258,16 +255,19 @@ export const rollup: OperatorDef<RollupParams> = {
       return { metrics: { joined: mapped, unmapped: rows - mapped } };
     }
     // aggregate
-    const grans = [...new Set(p.granularities)];
-    const gs = grans.map((g) => GRANULARITY_SECONDS[g]);
-    // Every granularity is a multiple of the finest (h | d | w | m), so floor(ts / g) =
-    // floor(floor(ts / fine) / (g / fine)): rows are grouped once, by their fine bucket, whose group
-    // links to its Agg in every granularity — one Map lookup per row instead of one per granularity.
-    const fine = Math.min(...gs);
-    if (!gs.every((g) => g % fine === 0)) throw new DagctlError('INTERNAL', 'rollup: granularities are not multiples of the finest', { granularities: grans });
-    const ratio = gs.map((g) => g / fine);
+    // Rows go only into their finest-granularity bucket (count + HLL); each coarser level is built
+    // at output time by merging the level below (h → d → w → m: each divides the next). HLL merge
+    // is a register-wise max and a sketch turns dense iff its union has more than m/32 sparse
+    // entries, so the merged sketch is the one adding every row would give (same bytes), at one
+    // register update per row instead of one per granularity.
+    const order = [...new Set(p.granularities)].map((g) => ({ g, s: GRANULARITY_SECONDS[g] })).sort((x, y) => x.s - y.s);
+    for (let k = 1; k < order.length; k++) {
+      if (order[k]!.s % order[k - 1]!.s !== 0) throw new DagctlError('INTERNAL', 'rollup: granularities do not divide each other', { granularities: p.granularities });
+    }
+    const fine = order[0]!.s;
     const byUrl = new Map<string, UrlAggs>();
     const pos = new Int32Array(4);
+    const precision = p.precision;
     let rows = 0;
     const source = broadcast ? ctx.stageOutput('map')! : ctx.prior!;
     for await (const batch of source.bucket(ctx.bucket).batches()) {
@@ -276,53 +276,48 @@ export const rollup: OperatorDef<RollupParams> = {
         // The block's URL dictionary, resolved once per entry.
         const aggs = blk.urls.map((url) => {
           let u = byUrl.get(url);
-          if (u === undefined) byUrl.set(url, (u = { url, byG: gs.map(() => new Map<number, Agg>()), fine: new Map() }));
-          return u;
+          if (u === undefined) byUrl.set(url, (u = { url, fine: new Map() }));
+          return u.fine;
         });
         const { n, ts, h1, h2, u: ui } = blk;
         rows += n;
         for (let r = 0; r < n; r++) {
-          const u = aggs[ui[r]!]!;
+          const m = aggs[ui[r]!]!;
           const fb = Math.floor(ts[r]! / fine);
-          let links = u.fine.get(fb);
-          if (links === undefined) {
-            links = [];
-            for (let i = 0; i < gs.length; i++) {
-              const bi = Math.floor(fb / ratio[i]!);
-              const m = u.byG[i]!;
-              let a = m.get(bi);
-              if (a === undefined) m.set(bi, (a = { bucket: bi * gs[i]!, count: 0, hll: new HyperLogLog(p.precision) }));
-              links.push(a);
-            }
-            u.fine.set(fb, links);
-          }
-          // The register positions of this row's hash, once for all its granularities.
-          HyperLogLog.positions(p.precision, h1[r]! >>> 0, h2[r]! >>> 0, pos);
-          for (let i = 0; i < links.length; i++) {
-            const a = links[i]!;
-            a.count++;
-            a.hll.addAt(pos);
-          }
+          let a = m.get(fb);
+          if (a === undefined) m.set(fb, (a = { bucket: fb * fine, count: 0, hll: new HyperLogLog(precision) }));
+          a.count++;
+          HyperLogLog.positions(precision, h1[r]! >>> 0, h2[r]! >>> 0, pos);
+          a.hll.addAt(pos);
         }
       }
     }
     // Output order: url, then granularity (finest first), then bucket.
-    const order = grans.map((g, i) => ({ g, i })).sort((x, y) => GRANULARITY_SECONDS[x.g] - GRANULARITY_SECONDS[y.g]);
     let viewRows = 0;
     if (byUrl.size > 0) {
       const w = new ChunkedWriter(ctx.outputs[0]!.open(VIEW_SCHEMA));
       for (const url of [...byUrl.keys()].sort()) {
-        const u = byUrl.get(url)!;
-        for (const { g, i } of order) {
-          const m = u.byG[i]!;
-          for (const bi of [...m.keys()].sort((x, y) => x - y)) {
-            const a = m.get(bi)!;
+        let level = [...byUrl.get(url)!.fine.values()].sort((x, y) => x.bucket - y.bucket);
+        byUrl.delete(url); // release sketches as they are written
+        for (let k = 0; k < order.length; k++) {
+          const { g, s } = order[k]!;
+          if (k > 0) {
+            const next: Agg[] = [];
+            let last: Agg | undefined;
+            for (const a of level) {
+              const start = Math.floor(a.bucket / s) * s;
+              if (last === undefined || last.bucket !== start) next.push((last = { bucket: start, count: 0, hll: new HyperLogLog(precision) }));
+              last.count += a.count;
+              last.hll.merge(a.hll);
+            }
+            level = next;
+          }
+          for (const a of level) {
             const out: Row = { url, granularity: g, bucket: a.bucket, pageviews: a.count, uniques: a.hll.count(), hll: a.hll.serialize() };
             viewRows++;
             if (w.push(out)) await w.flush();
           }
         }
-        byUrl.delete(url); // release sketches as they are written
       }
       await w.flush();
     }

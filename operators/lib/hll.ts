@@ -142,23 +142,25 @@ export class HyperLogLog {
       const d = this.toDense();
       const o = other.dense;
       for (let i = 0; i < d.length; i++) if (o[i]! > d[i]!) d[i] = o[i]!;
-    } else if (this.dense !== null) {
+      return this;
+    }
+    // Other is sparse. Entries are visited in table order; the result does not depend on it (max
+    // per register; the sketch turns dense iff the union has more than m/32 entries). Plain loops
+    // over the typed arrays, no per-entry tuples: rollup merges every bucket into coarser ones.
+    const keys = other.sparse!.keys, ranks = other.sparse!.ranks;
+    const extra = 25 - this.p, lowMask = (1 << extra) - 1;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j]!;
+      if (k === 0) continue;
+      const i25 = k - 1, r25 = ranks[j]!;
+      // setSparse may turn this sketch dense midway.
       const d = this.dense;
-      this.eachSparse(other.sparse!, (i25, r25) => {
-        const [i, r] = this.denseOf(i25, r25);
+      if (d !== null) {
+        const low = i25 & lowMask;
+        const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;
+        const i = i25 >>> extra;
         if (d[i]! < r) d[i] = r;
-      });
-    } else {
-      // Entries are visited in table order; the result does not depend on it (max per register;
-      // the sketch turns dense iff the union has more than m/32 entries).
-      this.eachSparse(other.sparse!, (i, r) => {
-        // setSparse may turn this sketch dense midway.
-        const d = this.dense as Uint8Array | null;
-        if (d !== null) {
-          const [di, dr] = this.denseOf(i, r);
-          if (d[di]! < dr) d[di] = dr;
-        } else this.setSparse(i, r);
-      });
+      } else this.setSparse(i25, r25);
     }
     return this;
   }
@@ -166,8 +168,12 @@ export class HyperLogLog {
   /** Register-value histogram C[0..q+1] (q = 64 − p). */
   private histogram(): number[] {
     const c = new Array<number>(64 - this.p + 2).fill(0);
-    if (this.dense !== null) for (const r of this.dense) c[r]!++;
-    else {
+    if (this.dense !== null) {
+      // Indexed loop into a typed counter (an iterator over 2^p bytes was a top cost of rollup).
+      const d = this.dense, t = new Int32Array(c.length);
+      for (let i = 0; i < d.length; i++) t[d[i]!]!++;
+      for (let k = 0; k < c.length; k++) c[k] = t[k]!;
+    } else {
       const d = new Uint8Array(this.m);
       this.eachSparse(this.sparse!, (i25, r25) => {
         const [i, r] = this.denseOf(i25, r25);
@@ -218,20 +224,23 @@ export class HyperLogLog {
   /** Sparse: 'H' 1 p 0, u32 count, count × (u32 idx25, u8 rank); dense: 'H' 1 p 1, m bytes. */
   serialize(): Uint8Array {
     if (this.sparse !== null) {
-      // Entries ascending by index: idx25 (< 2^25) · 64 + rank (< 64) packed in a double, sorted natively.
-      const packed = new Float64Array(this.sparse.size);
+      // Entries ascending by index: idx25 (< 2^25) · 64 + rank (< 64) packed in an int32, sorted natively.
+      const s = this.sparse, keys = s.keys, ranks = s.ranks;
+      const packed = new Int32Array(s.size);
       let n = 0;
-      this.eachSparse(this.sparse, (i, r) => (packed[n++] = i * 64 + r));
+      for (let j = 0; j < keys.length; j++) {
+        const k = keys[j]!;
+        if (k !== 0) packed[n++] = ((k - 1) << 6) | ranks[j]!;
+      }
       packed.sort();
       const buf = new Uint8Array(8 + n * 5);
-      const dv = new DataView(buf.buffer);
-      buf.set([0x48, 1, this.p, 0]);
-      dv.setUint32(4, n, true);
+      buf[0] = 0x48; buf[1] = 1; buf[2] = this.p; buf[3] = 0;
+      buf[4] = n & 0xff; buf[5] = (n >>> 8) & 0xff; buf[6] = (n >>> 16) & 0xff; buf[7] = n >>> 24;
       let o = 8;
       for (let k = 0; k < n; k++) {
-        const x = packed[k]!;
-        dv.setUint32(o, Math.floor(x / 64), true);
-        buf[o + 4] = x % 64;
+        const x = packed[k]!, i = x >>> 6;
+        buf[o] = i & 0xff; buf[o + 1] = (i >>> 8) & 0xff; buf[o + 2] = (i >>> 16) & 0xff; buf[o + 3] = i >>> 24;
+        buf[o + 4] = x & 63;
         o += 5;
       }
       return buf;
