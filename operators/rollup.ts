@@ -36,7 +36,9 @@ import { BucketedWriter, ChunkedWriter, int, str } from './lib/rows.js';
 import { BucketsParam } from './lib/params.js';
 import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from './lib/granularity.js';
 import { HyperLogLog } from './lib/hll.js';
-import { hashString } from './lib/murmur3.js';
+import { hashString, murmur3x86_128 } from './lib/murmur3.js';
+import { openColumnFile, type ByteArrayPage } from '../storage/parquet/column-scan.js';
+import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
 import { BroadcastBuilder, BroadcastIndex } from './lib/broadcast-index.js';
 import { decodePackedBlock, PACKED_SCHEMA, PackedPageviewsWriter } from './lib/packed-pageviews.js';
 
@@ -90,6 +92,18 @@ interface Agg { bucket: number; count: number; hll: HyperLogLog }
 /** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg. */
 interface UrlAggs { url: string; fine: Map<number, Agg> }
 const hashOut = new Uint32Array(4);
+
+/** Every PLAIN page of a REQUIRED BYTE_ARRAY column, all row groups in order; null if any is not. */
+function plainPages(bytes: Uint8Array, column: string): ByteArrayPage[] | null {
+  const f = openColumnFile(bytes);
+  const out: ByteArrayPage[] = [];
+  for (let g = 0; g < f.rowGroups.length; g++) {
+    const pages = f.byteArrayPages(g, column);
+    if (pages === null) return null;
+    for (const pg of pages) out.push(pg);
+  }
+  return out;
+}
 
 function usesComponents(p: RollupParams, inputs: number): boolean {
   return p.components ?? inputs === 2;
@@ -185,19 +199,61 @@ export const rollup: OperatorDef<RollupParams> = {
       // shuffle row: it is validated and passed on instead of copied (one allocation less per row).
       const asIs = p.urlColumn === 'url' && p.personColumn === 'person' && p.tsColumn === 'ts';
       let mapped = 0;
-      for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
-        for (const row of batch) {
-          const url = str(row, p.urlColumn), person = str(row, p.personColumn), ts = int(row, p.tsColumn);
-          let full: boolean;
-          if (shuffleJoin) full = w.push(bucketOf(person, B), asIs && row.ts === ts ? row : { url, person, ts });
-          else {
-            // 128 bits of the person: the broadcast key; its first 64 bits (or its component
-            // person's, when mapped) are what the HLL takes.
-            hashString(person, hashOut);
-            if (table !== null && table.mapInPlace(hashOut)) mapped++;
-            full = pw!.push(url, ts, hashOut[0]! | 0, hashOut[1]! | 0);
+      // Hashed path, after hashOut holds the person's 128-bit hash: broadcast probe, then pack.
+      const emit = (url: string, ts: number): boolean => {
+        if (table !== null && table.mapInPlace(hashOut)) mapped++;
+        return pw!.push(url, ts, hashOut[0]! | 0, hashOut[1]! | 0);
+      };
+      const files = pw !== null ? ctx.inputs[0]!.rawFiles?.() : undefined;
+      if (files !== undefined) {
+        // Raw Parquet files: the person column's PLAIN pages are hashed as raw UTF-8 (what
+        // hashString hashes), so no person string is built; url and ts come from the row decoder.
+        const codec = defaultCodec();
+        for (const rf of files) {
+          const bytes = await rf.read();
+          const pages = plainPages(bytes, p.personColumn);
+          if (pages === null) {
+            for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
+              for (const row of batch) {
+                hashString(str(row, p.personColumn), hashOut);
+                if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
+              }
+            }
+            continue;
           }
-          if (full) await (pw ?? w).drain();
+          let pi = 0, vi = 0, page = pages[0];
+          for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.tsColumn] })) {
+            for (const row of batch) {
+              while (page !== undefined && vi === page.count) {
+                page = pages[++pi];
+                vi = 0;
+              }
+              if (page === undefined) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`);
+              murmur3x86_128(page.data, page.len[vi]!, 0, hashOut, page.start[vi]!);
+              vi++;
+              if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
+            }
+          }
+          while (page !== undefined && vi === page.count) {
+            page = pages[++pi];
+            vi = 0;
+          }
+          if (page !== undefined) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`);
+        }
+      } else {
+        for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
+          for (const row of batch) {
+            const url = str(row, p.urlColumn), person = str(row, p.personColumn), ts = int(row, p.tsColumn);
+            let full: boolean;
+            if (pw === null) full = w.push(bucketOf(person, B), asIs && row.ts === ts ? row : { url, person, ts });
+            else {
+              // 128 bits of the person: the broadcast key; its first 64 bits (or its component
+              // person's, when mapped) are what the HLL takes.
+              hashString(person, hashOut);
+              full = emit(url, ts);
+            }
+            if (full) await (pw ?? w).drain();
+          }
         }
       }
       if (pw !== null) {

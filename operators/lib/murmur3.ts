@@ -24,11 +24,14 @@ function fmix(h: number): number {
   return h;
 }
 
-/** Hashes bytes[0..len) with `seed`; writes the 4 uint32 words (h1..h4) into `out`. */
-export function murmur3x86_128(bytes: Uint8Array, len: number, seed: number, out: Uint32Array): void {
+/**
+ * Hashes bytes[off..off+len) with `seed`; writes the 4 uint32 words (h1..h4) into `out`. `off`
+ * lets callers hash a value inside a page (rollup hashes Parquet's raw UTF-8 without a string).
+ */
+export function murmur3x86_128(bytes: Uint8Array, len: number, seed: number, out: Uint32Array, off = 0): void {
   let h1 = seed | 0, h2 = seed | 0, h3 = seed | 0, h4 = seed | 0;
   const nblocks = len >>> 4;
-  let i = 0;
+  let i = off;
   for (let b = 0; b < nblocks; b++, i += 16) {
     let k1 = (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
     let k2 = (bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24));

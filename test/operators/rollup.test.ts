@@ -9,6 +9,8 @@ import { runOperator } from './harness.js';
 import { HyperLogLog } from '../../operators/lib/hll.js';
 import type { Row } from '../../storage/types.js';
 import { isDagctlError } from '../../core/errors.js';
+import { BroadcastBuilder, BroadcastIndex } from '../../operators/lib/broadcast-index.js';
+import { hashString } from '../../operators/lib/murmur3.js';
 
 const G: Record<string, number> = { h: 3600, d: 86400, w: 604800, m: 2419200 };
 const T0 = 1_438_912_800; // the book's example hour
@@ -106,6 +108,34 @@ describe('operators/rollup', () => {
     }
     assert.deepEqual(views[1], views[0]);
     assert.deepEqual(views[2], views[0]);
+  });
+
+  it('BroadcastIndex: finds exactly the ids a Map holds (later duplicates win), across chunks', () => {
+    const ref = new Map<string, string>();
+    const b = new BroadcastBuilder();
+    const key = new Uint32Array(4), v = new Uint32Array(4);
+    for (let i = 0; i < 5000; i++) {
+      const id = `id:${(i * 7919) % 4000}`, person = `p:${i}`; // ids 0..3999 repeat: later wins
+      ref.set(id, person);
+      hashString(id, key);
+      hashString(person, v);
+      b.add(key, v[0]!, v[1]!);
+    }
+    const t = BroadcastIndex.fromChunks(b.chunks(24 * 333));
+    assert.equal(t.size, 4000);
+    for (let i = 0; i < 6000; i++) {
+      const id = `id:${i}`;
+      hashString(id, key);
+      const k = key.slice();
+      const hit = t.mapInPlace(key);
+      const want = ref.get(id);
+      assert.equal(hit, want !== undefined, id);
+      if (want === undefined) assert.deepEqual(key, k);
+      else {
+        hashString(want, v);
+        assert.deepEqual([key[0], key[1], key[2], key[3]], [v[0], v[1], k[2], k[3]], id);
+      }
+    }
   });
 
   it('fails with OPERATOR_INPUT_INVALID when components and the input count disagree', async () => {
