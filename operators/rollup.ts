@@ -13,19 +13,26 @@
  *               first 64 bits of its person's hash, as a BroadcastIndex (lib/broadcast-index.ts:
  *               flat typed arrays, 24 bytes per id, hash keys: collision odds ~n²/2^129) written
  *               as byte chunks to bucket 0. Past the cap (or cap 0): re-streams them shuffled by bucket(id).
- *   'map'       ('partition' over pageviews). Broadcast: loads the index, hashes each person once,
- *               probes, shuffles (url, ts, h1, h2) by bucket(url) for 'aggregate'. Shuffle join:
- *               (url, person, ts) by bucket(person).
+ *   'map'       ('partition' over pageviews). Broadcast: loads the index, hashes each person once
+ *               (from the raw UTF-8 of PLAIN Parquet pages when it can: no person string; the
+ *               same bytes hashString hashes, for valid UTF-8), probes, and sends (url, ts, h1, h2)
+ *               by bucket(url) for 'aggregate'. Shuffle join: (url, person, ts) by bucket(person).
  *   'join'      ('bucket')  broadcast: nothing. Shuffle join: loads the index's bucket b
  *               (ctx.stageOutput('index')), maps person → component id, hashes it once per
- *               distinct person (MurmurHash3, first 64 bits as two int32 columns) and shuffles
- *               (url, ts, h1, h2) by bucket(url)
- *   'aggregate' ('bucket')  per (url, granularity, bucket): count + HLL; writes the view. Reads
- *               'map' (broadcast) or 'join'. Both modes give the same view (same hashes).
- * Without components: 'map' hashes the person and shuffles (url, ts, h1, h2) straight to
- * 'aggregate'. Shuffling the hash instead of the person string: smaller Parquet, no re-hashing.
+ *               distinct person (MurmurHash3, first 64 bits as two int32) and sends (url, ts, h1,
+ *               h2) by bucket(url)
+ *   'aggregate' ('bucket')  reads 'map' (broadcast) or 'join'; each row goes to its finest
+ *               bucket only (count + HLL), coarser levels are merged from the level below at
+ *               output (HLL merge = register max, dense iff the union passes m/32 entries: the same
+ *               sketch as adding every row); writes the view. Both join modes give the same view.
+ * Without components: 'map' hashes the person and sends (url, ts, h1, h2) straight to 'aggregate'.
+ * (url, ts, h1, h2) travel as packed columnar blocks (lib/packed-pageviews.ts): no row object per
+ * pageview on either side, the hash instead of the person string (smaller, no re-hashing).
+ * Version 3: the intermediate stage formats changed (view unchanged), so old memoized stage
+ * outputs are not mixed with new stages.
  * Memory: index and each map instance hold at most maxBroadcastBytes of table (broadcast); join
- * its bucket's id → hash map (shuffle join); aggregate its URLs' sketches (sparse while small).
+ * its bucket's id → hash map (shuffle join); aggregate its URLs' finest sketches (sparse while small)
+ * and, while writing one URL, its coarser ones.
  */
 import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
