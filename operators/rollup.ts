@@ -112,6 +112,30 @@ function plainPages(bytes: Uint8Array, column: string): ByteArrayPage[] | null {
   return out;
 }
 
+/** Walks the values of PLAIN pages in order (pages may hold 0 values). */
+class PageCursor {
+  private pi = 0;
+  private vi = -1;
+  constructor(private readonly pages: ByteArrayPage[], private readonly path: string) {}
+  /** Moves to the next value; false past the last. */
+  next(): boolean {
+    this.vi++;
+    for (;;) {
+      const pg = this.pages[this.pi];
+      if (pg === undefined) return false;
+      if (this.vi < pg.count) return true;
+      this.pi++;
+      this.vi = 0;
+    }
+  }
+  /** MurmurHash3 x86_128 of the current value's bytes (what hashString gives its string). */
+  hash(out: Uint32Array): void {
+    const pg = this.pages[this.pi];
+    if (pg === undefined) throw new DagctlError('INTERNAL', `${this.path}: page cursor past the end`);
+    murmur3x86_128(pg.data, pg.len[this.vi]!, 0, out, pg.start[this.vi]!);
+  }
+}
+
 function usesComponents(p: RollupParams, inputs: number): boolean {
   return p.components ?? inputs === 2;
 }
@@ -150,23 +174,65 @@ export const rollup: OperatorDef<RollupParams> = {
         // Broadcast attempt: hash every mapping while the table fits the cap; past it, fall back
         // below. Identity mappings (id = person) are kept although an unmapped person counts as
         // itself anyway: they cost 24 bytes each but keep `joined` (rows whose person is a known
-        // id) the same in both modes.
+        // id) the same in both modes;
+        // hash(person) is the value for identities too (id = person), so no comparison is needed.
         const b = new BroadcastBuilder();
         const key = new Uint32Array(4);
         let ids = 0, fits = true;
-        scan: for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
-          for (const row of batch) {
-            ids++;
-            const id = str(row, p.componentIdColumn), person = str(row, p.componentPersonColumn);
-            hashString(id, key);
-            if (id === person) b.add(key, key[0]!, key[1]!);
-            else {
-              hashString(person, hashOut);
-              b.add(key, hashOut[0]!, hashOut[1]!);
+        /** Adds key → hashOut[0..1]; false once the table outgrows the cap. */
+        const add = (): boolean => {
+          ids++;
+          b.add(key, hashOut[0]!, hashOut[1]!);
+          return b.bytes() <= p.maxBroadcastBytes;
+        };
+        const files = ctx.inputs[1]!.rawFiles?.();
+        if (files !== undefined) {
+          // Raw Parquet: PLAIN id / person pages are hashed as raw UTF-8, no strings built.
+          const codec = defaultCodec();
+          scanFiles: for (const rf of files) {
+            const bytes = await rf.read();
+            const ida = plainPages(bytes, p.componentIdColumn);
+            const pa = ida === null ? null : plainPages(bytes, p.componentPersonColumn);
+            if (ida !== null && pa !== null) {
+              const ic = new PageCursor(ida, rf.path), pc = new PageCursor(pa, rf.path);
+              while (ic.next()) {
+                if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
+                ic.hash(key);
+                pc.hash(hashOut);
+                if (!add()) {
+                  fits = false;
+                  break scanFiles;
+                }
+              }
+              if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
+              continue;
             }
-            if (b.bytes() > p.maxBroadcastBytes) {
-              fits = false;
-              break scan;
+            const ic = ida === null ? null : new PageCursor(ida, rf.path);
+            for await (const batch of decodeWithFallback(codec, bytes, { columns: ic === null ? cols : [p.componentPersonColumn] })) {
+              for (const row of batch) {
+                if (ic === null) hashString(str(row, p.componentIdColumn), key);
+                else {
+                  if (!ic.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentIdColumn} values than rows`);
+                  ic.hash(key);
+                }
+                hashString(str(row, p.componentPersonColumn), hashOut);
+                if (!add()) {
+                  fits = false;
+                  break scanFiles;
+                }
+              }
+            }
+            if (ic?.next() === true) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentIdColumn} values than rows`);
+          }
+        } else {
+          scan: for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
+            for (const row of batch) {
+              hashString(str(row, p.componentIdColumn), key);
+              hashString(str(row, p.componentPersonColumn), hashOut);
+              if (!add()) {
+                fits = false;
+                break scan;
+              }
             }
           }
         }
