@@ -176,7 +176,8 @@ export const rollup: OperatorDef<RollupParams> = {
         // itself anyway: they cost 24 bytes each but keep `joined` (rows whose person is a known
         // id) the same in both modes;
         // hash(person) is the value for identities too (id = person), so no comparison is needed.
-        const b = new BroadcastBuilder();
+        // Sized from the row count (the footers'), capped just past what the cap admits: no regrowth.
+        const b = new BroadcastBuilder(Math.min(ctx.inputs[1]!.rows, Math.floor(p.maxBroadcastBytes / 24) + 1));
         const key = new Uint32Array(4);
         let ids = 0, fits = true;
         /** Adds key → hashOut[0..1]; false once the table outgrows the cap. */

@@ -14,8 +14,10 @@
  * - Byte order: the chunks are the platform's Int32Array bytes; writer and reader run the same
  *   code on the same kind of machine (little-endian in practice), within one run.
  * - Duplicate keys: the later entry wins (the same as the shuffle join's Map.set).
- * Memory: `bytesFor(n)` = 24·n (entries) + 4·slots (slots = the power of two ≥ 2n); rollup
- * broadcasts only while that is ≤ its maxBroadcastBytes param.
+ * Memory: `broadcastBytes(n)` = 24·n (entries) + 4·slots (slots = the power of two ≥ 2n, so
+ * < 40·n in all); rollup broadcasts only while that is ≤ its maxBroadcastBytes param. Transient
+ * extra: the builder's array when it must grow (rollup sizes it from the input's row count), and
+ * on the probe side the chunk bytes read, until fromChunks has copied them.
  */
 
 import { DagctlError } from '../../core/errors.js';
@@ -36,8 +38,13 @@ export function broadcastBytes(n: number): number {
 
 /** Accumulates entries (append only); `chunks()` hands them out as byte views. */
 export class BroadcastBuilder {
-  private entries = new Int32Array(WORDS * 1024);
+  private entries: Int32Array;
   size = 0;
+
+  /** `expected`: entries to allocate up front (e.g. the input's row count, capped): no regrowth. */
+  constructor(expected = 1024) {
+    this.entries = new Int32Array(WORDS * Math.max(16, expected));
+  }
 
   /** Adds key (4 hash words of the id) → value (first 2 hash words of its person). */
   add(key: Uint32Array, v0: number, v1: number): void {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { rollup, mergeRange } from '../../operators/rollup.js';
 import { runOperator } from './harness.js';
 import { HyperLogLog } from '../../operators/lib/hll.js';
-import type { Row } from '../../storage/types.js';
+import type { Row, Schema } from '../../storage/types.js';
 import { isDagctlError } from '../../core/errors.js';
 import { BroadcastBuilder, BroadcastIndex } from '../../operators/lib/broadcast-index.js';
 import { hashString } from '../../operators/lib/murmur3.js';
@@ -74,6 +74,8 @@ describe('operators/rollup', () => {
 
   it('broadcast and shuffle joins: the same view, matching the reference by component person', async () => {
     const rows = gen(12_000, 4, 3000, 5);
+    // Non-ASCII persons: the raw-UTF-8 hashing path must agree with hashString.
+    for (let i = 0; i < 300; i++) rows.push({ url: `http://site.com/p${i % 4}`, person: `user:zoë${i % 40}→`, ts: T0 + i * 977 });
     // Components: every 3rd person maps to another person's id (some chains end on themselves),
     // a few identity rows, and ids no pageview uses.
     const components: Row[] = [];
@@ -87,13 +89,21 @@ describe('operators/rollup', () => {
       } else if (i % 7 === 0) components.push({ id, person: id });
     }
     for (let i = 0; i < 50; i++) components.push({ id: `email:x${i}`, person: 'user:0' });
+    for (let i = 0; i < 40; i += 3) {
+      components.push({ id: `user:zoë${i}→`, person: 'user:zoë0→' });
+      map.set(`user:zoë${i}→`, 'user:zoë0→');
+    }
     const ref = reference(rows, map);
     const views: Row[][] = [];
-    // default cap → broadcast; 0 → shuffle join; a cap the index outgrows midway → shuffle join.
-    for (const [cap, broadcast] of [[undefined, true], [0, false], [2000, false]] as Array<[number | undefined, boolean]>) {
+    // default cap → broadcast; 0 → shuffle join; a cap the index outgrows midway → shuffle join;
+    // with a schema the map reads Parquet files (rawFiles: the person hashed from raw pages).
+    const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
+    const cases: Array<[number | undefined, boolean, boolean]> = [[undefined, true, false], [undefined, true, true], [0, false, false], [0, false, true], [2000, false, false]];
+    for (const [cap, broadcast, raw] of cases) {
       const params = cap === undefined ? {} : { maxBroadcastBytes: cap };
       const parts = { '2015-08-07': rows.slice(0, 5000), '2015-08-08': rows.slice(5000) };
-      const r = await runOperator(rollup, params, { inputs: [{ partitions: parts }, { rows: components }], buckets: 3, batchSize: 700 });
+      const pv = raw ? { partitions: parts, schema } : { partitions: parts };
+      const r = await runOperator(rollup, params, { inputs: [pv, { rows: components }], buckets: 3, batchSize: 700 });
       assert.equal(r.metrics.broadcastIds !== undefined, broadcast, `cap ${String(cap)}`);
       assert.equal(r.metrics.joined, rows.filter((x) => components.some((c) => c.id === x.person)).length);
       const view = r.outputs[0]!.rows;
@@ -106,8 +116,7 @@ describe('operators/rollup', () => {
       }
       views.push(view);
     }
-    assert.deepEqual(views[1], views[0]);
-    assert.deepEqual(views[2], views[0]);
+    for (let i = 1; i < views.length; i++) assert.deepEqual(views[i], views[0], `case ${i}`);
   });
 
   it('BroadcastIndex: finds exactly the ids a Map holds (later duplicates win), across chunks', () => {
