@@ -396,7 +396,6 @@ export const rollup: OperatorDef<RollupParams> = {
     }
     const fine = order[0]!.s;
     const byUrl = new Map<string, UrlAggs>();
-    const pos = new Int32Array(4);
     const precision = p.precision;
     let rows = 0;
     const source = broadcast ? ctx.stageOutput('map')! : ctx.prior!;
@@ -417,8 +416,7 @@ export const rollup: OperatorDef<RollupParams> = {
           let a = m.get(fb);
           if (a === undefined) m.set(fb, (a = { bucket: fb * fine, count: 0, hll: new HyperLogLog(precision) }));
           a.count++;
-          HyperLogLog.positions(precision, h1[r]! >>> 0, h2[r]! >>> 0, pos);
-          a.hll.addAt(pos);
+          a.hll.addHash(h1[r]! >>> 0, h2[r]! >>> 0);
         }
       }
     }
