@@ -96,8 +96,8 @@ export const VIEW_SCHEMA: Schema = [
 ];
 
 interface Agg { bucket: number; count: number; hll: HyperLogLog }
-/** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg. */
-interface UrlAggs { url: string; fine: Map<number, Agg> }
+/** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg id. */
+interface UrlAggs { url: string; fine: Map<number, number> }
 const hashOut = new Uint32Array(4);
 
 /** Every PLAIN page of a REQUIRED BYTE_ARRAY column, all row groups in order; null if any is not. */
@@ -397,6 +397,39 @@ export const rollup: OperatorDef<RollupParams> = {
     const fine = order[0]!.s;
     const byUrl = new Map<string, UrlAggs>();
     const precision = p.precision;
+    // Rows are not added to their sketch as they arrive: (agg id, h1, h2) are buffered and applied
+    // in agg-id order (counting sort) every FLUSH rows and at the end, so each sketch takes its
+    // updates back to back while its table is in cache. Adding in arrival order cost ~4 dependent
+    // cache misses per row (sketch → registers → keys → ranks over thousands of sketches). Order
+    // does not change a sketch (register max). Memory: 12 bytes per buffered row, ≤ FLUSH rows.
+    const aggList: Array<Agg | null> = [];
+    const FLUSH = 1 << 19;
+    const bufId = new Int32Array(FLUSH), bufH1 = new Int32Array(FLUSH), bufH2 = new Int32Array(FLUSH);
+    const sortedId = new Int32Array(FLUSH), sortedH1 = new Int32Array(FLUSH), sortedH2 = new Int32Array(FLUSH);
+    let nb = 0;
+    const flush = (): void => {
+      const K = aggList.length;
+      const start = new Int32Array(K + 1);
+      for (let i = 0; i < nb; i++) start[bufId[i]! + 1]!++;
+      for (let k = 0; k < K; k++) start[k + 1]! += start[k]!;
+      for (let i = 0; i < nb; i++) {
+        const j = start[bufId[i]!]!++;
+        sortedId[j] = bufId[i]!;
+        sortedH1[j] = bufH1[i]!;
+        sortedH2[j] = bufH2[i]!;
+      }
+      let a: Agg | undefined, at = -1;
+      for (let j = 0; j < nb; j++) {
+        const id = sortedId[j]!;
+        if (id !== at) {
+          at = id;
+          a = aggList[id]!;
+        }
+        a!.count++;
+        a!.hll.addHash(sortedH1[j]! >>> 0, sortedH2[j]! >>> 0);
+      }
+      nb = 0;
+    };
     let rows = 0;
     const source = broadcast ? ctx.stageOutput('map')! : ctx.prior!;
     for await (const batch of source.bucket(ctx.bucket).batches()) {
@@ -413,19 +446,30 @@ export const rollup: OperatorDef<RollupParams> = {
         for (let r = 0; r < n; r++) {
           const m = aggs[ui[r]!]!;
           const fb = Math.floor(ts[r]! / fine);
-          let a = m.get(fb);
-          if (a === undefined) m.set(fb, (a = { bucket: fb * fine, count: 0, hll: new HyperLogLog(precision) }));
-          a.count++;
-          a.hll.addHash(h1[r]! >>> 0, h2[r]! >>> 0);
+          let id = m.get(fb);
+          if (id === undefined) {
+            id = aggList.length;
+            aggList.push({ bucket: fb * fine, count: 0, hll: new HyperLogLog(precision) });
+            m.set(fb, id);
+          }
+          bufId[nb] = id;
+          bufH1[nb] = h1[r]!;
+          bufH2[nb] = h2[r]!;
+          if (++nb === FLUSH) flush();
         }
       }
     }
+    flush();
     // Output order: url, then granularity (finest first), then bucket.
     let viewRows = 0;
     if (byUrl.size > 0) {
       const w = new ChunkedWriter(ctx.outputs[0]!.open(VIEW_SCHEMA));
       for (const url of [...byUrl.keys()].sort()) {
-        let level = [...byUrl.get(url)!.fine.values()].sort((x, y) => x.bucket - y.bucket);
+        let level = [...byUrl.get(url)!.fine.values()].map((id) => {
+          const a = aggList[id]!;
+          aggList[id] = null; // released with its URL
+          return a;
+        }).sort((x, y) => x.bucket - y.bucket);
         byUrl.delete(url); // release sketches as they are written
         for (let k = 0; k < order.length; k++) {
           const { g, s } = order[k]!;
