@@ -401,7 +401,8 @@ export const rollup: OperatorDef<RollupParams> = {
     // in agg-id order (counting sort) every FLUSH rows and at the end, so each sketch takes its
     // updates back to back while its table is in cache. Adding in arrival order cost ~4 dependent
     // cache misses per row (sketch → registers → keys → ranks over thousands of sketches). Order
-    // does not change a sketch (register max). Memory: 12 bytes per buffered row, ≤ FLUSH rows.
+    // does not change a sketch (register max). Memory: 24 bytes per buffered row (with the sort
+    // scratch), ≤ FLUSH rows: 12 MiB.
     const aggList: Array<Agg | null> = [];
     const FLUSH = 1 << 19;
     const bufId = new Int32Array(FLUSH), bufH1 = new Int32Array(FLUSH), bufH2 = new Int32Array(FLUSH);
