@@ -405,10 +405,11 @@ export const rollup: OperatorDef<RollupParams> = {
     // scratch), ≤ FLUSH rows: 12 MiB.
     const aggList: Array<Agg | null> = [];
     const FLUSH = 1 << 19;
-    const bufId = new Int32Array(FLUSH), bufH1 = new Int32Array(FLUSH), bufH2 = new Int32Array(FLUSH);
-    const sortedId = new Int32Array(FLUSH), sortedH1 = new Int32Array(FLUSH), sortedH2 = new Int32Array(FLUSH);
+    // Buffers grow ×2 up to FLUSH (small inputs stay small).
+    let bufId = new Int32Array(1 << 14), bufH1 = new Int32Array(bufId.length), bufH2 = new Int32Array(bufId.length);
     let nb = 0;
     const flush = (): void => {
+      const sortedId = new Int32Array(nb), sortedH1 = new Int32Array(nb), sortedH2 = new Int32Array(nb);
       const K = aggList.length;
       const start = new Int32Array(K + 1);
       for (let i = 0; i < nb; i++) start[bufId[i]! + 1]!++;
@@ -453,10 +454,22 @@ export const rollup: OperatorDef<RollupParams> = {
             aggList.push({ bucket: fb * fine, count: 0, hll: new HyperLogLog(precision) });
             m.set(fb, id);
           }
+          if (nb === bufId.length) {
+            if (nb === FLUSH) flush();
+            else {
+              const a = new Int32Array(nb * 2), b = new Int32Array(nb * 2), c = new Int32Array(nb * 2);
+              a.set(bufId);
+              b.set(bufH1);
+              c.set(bufH2);
+              bufId = a;
+              bufH1 = b;
+              bufH2 = c;
+            }
+          }
           bufId[nb] = id;
           bufH1[nb] = h1[r]!;
           bufH2[nb] = h2[r]!;
-          if (++nb === FLUSH) flush();
+          nb++;
         }
       }
     }
