@@ -174,8 +174,7 @@ export const rollup: OperatorDef<RollupParams> = {
         // Broadcast attempt: hash every mapping while the table fits the cap; past it, fall back
         // below. Identity mappings (id = person) are kept although an unmapped person counts as
         // itself anyway: they cost 24 bytes each but keep `joined` (rows whose person is a known
-        // id) the same in both modes;
-        // hash(person) is the value for identities too (id = person), so no comparison is needed.
+        // id) the same in both modes; their value is hash(person) like any other (no comparison).
         // Sized from the row count (the footers'), capped just past what the cap admits: no regrowth.
         const b = new BroadcastBuilder(Math.min(ctx.inputs[1]!.rows, Math.floor(p.maxBroadcastBytes / 24) + 1));
         const key = new Uint32Array(4);
