@@ -16,6 +16,24 @@ import type { OperatorDef, StageResult, StageSpec } from './types.js';
 import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from './lib/rows.js';
 import { hashKey, RowIndex } from './lib/row-index.js';
 import { BucketsParam, ColumnTypesParam } from './lib/params.js';
+import { ShuffleDistinct } from './lib/distinct-merge.js';
+import type { InputHandle } from './types.js';
+import { isShuffleFile } from '../storage/shuffle/format.js';
+
+/**
+ * The whole-row reduce over the input's raw DGSH files (lib/distinct-merge.ts), or null when the
+ * input has no raw files or one is not a shuffle file holding every column (then rows are read).
+ */
+async function distinctFromShuffle(input: InputHandle, cols: readonly string[], keyCols: readonly string[]): Promise<ShuffleDistinct | null> {
+  const files = input.rawFiles?.();
+  if (files === undefined || files.length === 0) return null;
+  const d = new ShuffleDistinct(cols, keyCols);
+  for (const f of files) {
+    const bytes = await f.read();
+    if (!isShuffleFile(bytes) || !d.add(bytes)) return null;
+  }
+  return d;
+}
 
 const DedupeParams = z
   .object({
@@ -62,6 +80,14 @@ export const dedupe: OperatorDef<DedupeParams> = {
     }
     // reduce
     const wholeRow = cols.every((c) => keyCols.includes(c));
+    if (wholeRow && keyCols.length === cols.length && new Set(keyCols).size === cols.length) {
+      const fast = await distinctFromShuffle(input, cols, keyCols);
+      if (fast !== null) {
+        const w = ctx.outputs[0]!.open(schema);
+        for (const rows of fast.rows()) await w.write(rows);
+        return { metrics: { rowsOut: fast.emitted, removed: fast.seen - fast.emitted } };
+      }
+    }
     const index = new RowIndex(keyCols, input.rows);
     // Tie-break state, parallel to index.rows: canonical strings, computed only on ties.
     const canon: Array<string | null> = [];

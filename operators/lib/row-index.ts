@@ -26,7 +26,8 @@ function mixString(h: number, s: string): number {
   return h;
 }
 
-function mixValue(h: number, v: Value | undefined): number {
+/** Mixes one key value into the hash state h (hashKey is this over the key columns from FNV_OFFSET). */
+export function mixValue(h: number, v: Value | undefined): number {
   if (typeof v === 'string') return mixString(mixInt(Math.imul(h ^ 0x73, FNV_PRIME), v.length), v);
   if (v === null || v === undefined) return Math.imul(h ^ 0x7a, FNV_PRIME);
   if (typeof v === 'bigint') {
@@ -43,6 +44,24 @@ function mixValue(h: number, v: Value | undefined): number {
   for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v[i]!, FNV_PRIME);
   return h;
 }
+
+/**
+ * mixValue(h, s) of the string s = joined.slice(start, start + len), without slicing it out
+ * (columnar readers hash a whole column's joined text in place).
+ */
+export function mixStringAt(h: number, joined: string, start: number, len: number): number {
+  h = mixInt(Math.imul(h ^ 0x73, FNV_PRIME), len);
+  const end = start + len;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ joined.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+/** The hash state mixValue of a null starts from (columnar readers mix nulls without a value). */
+export function mixNull(h: number): number {
+  return Math.imul(h ^ 0x7a, FNV_PRIME);
+}
+
+export const HASH_SEED = FNV_OFFSET;
 
 /** 32-bit hash (unsigned) of the row's values in `cols`. */
 export function hashKey(row: Row, cols: readonly string[]): number {
