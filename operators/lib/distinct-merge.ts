@@ -146,6 +146,9 @@ function permute(c: ShuffleColumn, start: Uint32Array | null, order: Uint32Array
 export class ShuffleDistinct {
   private readonly blocks: SortedBlock[] = [];
   private readonly key: number[];
+  /** One JS string per distinct dictionary entry across blocks: the Parquet writer's dictionary
+   * (a Map keyed by string) then finds each by identity instead of comparing characters. */
+  private readonly interned = new Map<string, string>();
   /** Rows added. */
   seen = 0;
   /** Distinct rows emitted so far. */
@@ -165,6 +168,7 @@ export class ShuffleDistinct {
       const n = b.rows;
       if (n === 0) continue;
       const cols = at.map((c) => b.columns[c]!);
+      for (const c of cols) if (c.kind === 'dict') this.intern(c.dict);
       const starts = cols.map((c) => (c.kind === 'plain' ? startsOf(c.lens) : null));
       const hash = blockHashes(cols, starts, this.key, n);
       const order = hashOrder(hash);
@@ -176,33 +180,53 @@ export class ShuffleDistinct {
     return true;
   }
 
+  private intern(dict: Array<string | null>): void {
+    const m = this.interned;
+    for (let e = 0; e < dict.length; e++) {
+      const s = dict[e];
+      if (s === null || s === undefined) continue;
+      const t = m.get(s);
+      if (t === undefined) m.set(s, s);
+      else dict[e] = t;
+    }
+  }
+
   /** The distinct rows in output order, in chunks of at most `chunk` rows. */
   *rows(chunk = 8192): Generator<Row[]> {
     const blocks = this.blocks, nb = blocks.length, names = this.names, key = this.key;
     const width = names.length;
     const pos = new Int32Array(nb);
-    const heap = new Int32Array(nb);
+    // Min-heap of blocks keyed by hash·2^21 + block (exact in a double while nb ≤ 2^21, else by
+    // hash, then block): one number comparison per step, no indirection to the block.
+    const packed = nb <= 1 << 21;
+    const heapB = new Int32Array(nb);
+    const heapK = new Float64Array(nb);
     let hn = 0;
-    const hashAt = (b: number): number => blocks[b]!.hash[pos[b]!]!;
-    // Min-heap of blocks by (current hash, block index).
-    const less = (a: number, b: number): boolean => {
-      const x = hashAt(a), y = hashAt(b);
-      return x < y || (x === y && a < b);
+    const keyOf = (b: number): number => {
+      const h = blocks[b]!.hash[pos[b]!]!;
+      return packed ? h * 2097152 + b : h;
     };
+    const less = (ka: number, a: number, kb: number, b: number): boolean => ka < kb || (ka === kb && a < b);
     const siftDown = (i: number): void => {
-      const v = heap[i]!;
+      const b = heapB[i]!, k = heapK[i]!;
       for (;;) {
         let c = 2 * i + 1;
         if (c >= hn) break;
-        if (c + 1 < hn && less(heap[c + 1]!, heap[c]!)) c++;
-        if (!less(heap[c]!, v)) break;
-        heap[i] = heap[c]!;
+        if (c + 1 < hn && less(heapK[c + 1]!, heapB[c + 1]!, heapK[c]!, heapB[c]!)) c++;
+        if (!less(heapK[c]!, heapB[c]!, k, b)) break;
+        heapB[i] = heapB[c]!;
+        heapK[i] = heapK[c]!;
         i = c;
       }
-      heap[i] = v;
+      heapB[i] = b;
+      heapK[i] = k;
     };
-    for (let b = 0; b < nb; b++) heap[hn++] = b;
+    for (let b = 0; b < nb; b++) {
+      heapB[hn] = b;
+      heapK[hn++] = keyOf(b);
+    }
     for (let i = (hn >> 1) - 1; i >= 0; i--) siftDown(i);
+    const topHash = (): number => blocks[heapB[0]!]!.hash[pos[heapB[0]!]!]!;
 
     const out: Value[][] = names.map(() => new Array<Value>(chunk));
     let k = 0;
@@ -211,24 +235,34 @@ export class ShuffleDistinct {
       k = 0;
       return rows;
     };
-    const runB: number[] = [], runP: number[] = [];
+    let runB = new Int32Array(64), runP = new Int32Array(64);
     while (hn > 0) {
-      const h = hashAt(heap[0]!);
-      runB.length = 0;
-      runP.length = 0;
+      const h = topHash();
+      let rn = 0;
       do {
-        const b = heap[0]!, blk = blocks[b]!;
+        const b = heapB[0]!, blk = blocks[b]!;
         let p = pos[b]!;
         do {
-          runB.push(b);
-          runP.push(p);
+          if (rn === runB.length) {
+            const gb = new Int32Array(rn * 2), gp = new Int32Array(rn * 2);
+            gb.set(runB);
+            gp.set(runP);
+            runB = gb;
+            runP = gp;
+          }
+          runB[rn] = b;
+          runP[rn++] = p;
           p++;
         } while (p < blk.n && blk.hash[p] === h);
         pos[b] = p;
-        if (p === blk.n) heap[0] = heap[--hn]!;
+        if (p === blk.n) {
+          hn--;
+          heapB[0] = heapB[hn]!;
+          heapK[0] = heapK[hn]!;
+        } else heapK[0] = keyOf(b);
         if (hn > 0) siftDown(0);
-      } while (hn > 0 && hashAt(heap[0]!) === h);
-      if (runB.length === 1) {
+      } while (hn > 0 && topHash() === h);
+      if (rn === 1) {
         const cols = blocks[runB[0]!]!.cols, p = runP[0]!;
         for (let j = 0; j < width; j++) out[j]![k] = valueAt(cols[j]!, p);
         k++;
@@ -238,7 +272,7 @@ export class ShuffleDistinct {
       }
       // Duplicates or a collision: the first arrival of each key, ordered by key values.
       const kept: Value[][] = [];
-      for (let r = 0; r < runB.length; r++) {
+      for (let r = 0; r < rn; r++) {
         const cols = blocks[runB[r]!]!.cols, p = runP[r]!;
         const vals = cols.map((c) => valueAt(c, p));
         if (!kept.some((o) => key.every((c) => sameValue(o[c], vals[c])))) kept.push(vals);
