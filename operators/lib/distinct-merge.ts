@@ -125,13 +125,26 @@ function permute(c: ShuffleColumn, start: Uint32Array | null, order: Uint32Array
     return { kind: 'dict', dict: c.dict, idx };
   }
   if (c.kind === 'plain') {
+    // The text itself is re-joined in hash order too (while the block is in cache), so the merge
+    // and the Parquet writer read it sequentially instead of jumping around every block's text.
     const st = new Uint32Array(n), lens = new Uint32Array(n);
+    const parts = new Array<string>(n);
+    const joined = c.joined;
+    let s = 0;
     for (let i = 0; i < n; i++) {
       const r = order[i]!;
-      st[i] = start![r]!;
-      lens[i] = c.lens[r]!;
+      const len = c.lens[r]!;
+      lens[i] = len;
+      st[i] = s;
+      if (len === PLAIN_NULL) {
+        parts[i] = '';
+        continue;
+      }
+      const from = start![r]!;
+      parts[i] = joined.slice(from, from + len);
+      s += len;
     }
-    return { kind: 'plain', joined: c.joined, start: st, lens };
+    return { kind: 'plain', joined: parts.join(''), start: st, lens };
   }
   const src = c.values;
   let values: Float64Array | Int32Array | Value[];
