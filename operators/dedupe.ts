@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import type { OperatorDef, StageResult, StageSpec } from './types.js';
 import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from './lib/rows.js';
-import { hashKey, RowIndex } from './lib/row-index.js';
+import { KeyHasher, RowIndex } from './lib/row-index.js';
 import { BucketsParam, ColumnTypesParam } from './lib/params.js';
 import { ShuffleDistinct } from './lib/distinct-merge.js';
 import type { InputHandle } from './types.js';
@@ -72,8 +72,9 @@ export const dedupe: OperatorDef<DedupeParams> = {
     if (ctx.stage.name === 'map') {
       const w = new BucketedWriter(ctx.shuffle.open(schema));
       const B = ctx.buckets;
+      const hasher = new KeyHasher(keyCols);
       for await (const batch of input.batches()) {
-        for (const row of batch) if (w.push(hashKey(row, keyCols) % B, row)) await w.drain();
+        for (const row of batch) if (w.push(hasher.hash(row) % B, row)) await w.drain();
       }
       await w.flush();
       return { metrics: { rowsIn: w.rows } };

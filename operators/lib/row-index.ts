@@ -70,6 +70,45 @@ export function hashKey(row: Row, cols: readonly string[]): number {
   return h >>> 0;
 }
 
+/**
+ * hashKey with the first key column's share memoized per string value: the hash state after the
+ * first column depends on its value only, and in dedupe's map that column (url) takes a few
+ * hundred distinct values while each is tens of characters — hashing it per row was most of the
+ * key hashing. The memo is bounded (CACHE_MAX values) and dropped when the column barely repeats.
+ * Same results as hashKey.
+ */
+export class KeyHasher {
+  private cache: Map<string, number> | null = new Map();
+  private lookups = 0;
+  private misses = 0;
+  constructor(private readonly cols: readonly string[]) {}
+
+  hash(row: Row): number {
+    const cols = this.cols;
+    if (cols.length === 0) return FNV_OFFSET >>> 0;
+    const v = row[cols[0]!];
+    const cache = this.cache;
+    let h: number;
+    if (cache !== null && typeof v === 'string') {
+      const c = cache.get(v);
+      if (c !== undefined) h = c;
+      else {
+        h = mixValue(FNV_OFFSET, v);
+        if (cache.size < CACHE_MAX) cache.set(v, h);
+        else this.misses++;
+      }
+      // Once full, a memo that misses on over a quarter of the rows costs more than it saves.
+      if (++this.lookups >= 4 * CACHE_MAX && cache.size >= CACHE_MAX) {
+        if (this.misses * 4 > this.lookups) this.cache = null;
+        this.lookups = this.misses = 0;
+      }
+    } else h = mixValue(FNV_OFFSET, v);
+    for (let i = 1; i < cols.length; i++) h = mixValue(h, row[cols[i]!]);
+    return h >>> 0;
+  }
+}
+const CACHE_MAX = 4096;
+
 /** Equality of key values: ===, both null/undefined, number vs bigint of the same value, equal bytes. */
 export function sameValue(a: Value | undefined, b: Value | undefined): boolean {
   if (a === b) return true;

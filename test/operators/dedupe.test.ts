@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dedupe, type DedupeParams } from '../../operators/dedupe.js';
-import { hashKey } from '../../operators/lib/row-index.js';
+import { hashKey, KeyHasher } from '../../operators/lib/row-index.js';
 import type { InputHandle, StageContext } from '../../operators/types.js';
 import { decodeShuffle, encodeBlock, encodeHeader } from '../../storage/shuffle/format.js';
 import { memInput, runOperator, sortRows } from './harness.js';
@@ -91,6 +91,21 @@ describe('operators/dedupe', () => {
         const r = await runOperator(dedupe, { key, orderBy, keep }, { inputs: [{ partitions }], buckets });
         assert.deepEqual(sortRows(r.outputs[0]!.rows), sortRows(oracle(rows, key, orderBy, keep)));
       }), { numRuns: 150 });
+  });
+
+  it('routes by KeyHasher, which equals hashKey (memo hit, miss, full and dropped)', () => {
+    const cols = ['url', 'person', 'ts'];
+    const h = new KeyHasher(cols);
+    const rows: Row[] = [];
+    // Repeating first values (memo hits), then 30k distinct ones (memo full, then dropped), then repeats again.
+    for (let i = 0; i < 5000; i++) rows.push({ url: `u${i % 37}`, person: `p${i}`, ts: i });
+    for (let i = 0; i < 30000; i++) rows.push({ url: `v${i}`, person: i % 3 === 0 ? null : `p${i}`, ts: i % 5 === 0 ? 2 ** 40 + i : i });
+    for (let i = 0; i < 5000; i++) rows.push({ url: i % 7 === 0 ? null : `u${i % 37}`, person: 'é', ts: -i });
+    for (const r of rows) assert.equal(h.hash(r), hashKey(r, cols));
+    fc.assert(fc.property(fc.array(fc.record({ url: fc.option(fc.string({ maxLength: 3 }), { nil: null }), person: fc.string(), ts: fc.integer() }, { noNullPrototype: true })), (rs) => {
+      const k = new KeyHasher(cols);
+      for (const r of rs) assert.equal(k.hash(r), hashKey(r, cols));
+    }));
   });
 
   describe('whole-row reduce over shuffle files (columnar path)', () => {
