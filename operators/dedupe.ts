@@ -6,10 +6,12 @@
  * row (lib/rows.ts canonicalRow) — so the result never depends on arrival order. Output rows are
  * ordered by key hash, then key values (RowIndex.sortedRows) within a bucket. Rows are routed and
  * indexed by a numeric hash of the key columns (lib/row-index.ts: no per-row key string). Memory:
- * a reduce instance holds its bucket's survivors.
+ * a reduce instance holds its bucket's survivors (the columnar path: its whole input, decoded, ~40 B per
+ * pageview row).
  * Schemas come from the input's Parquet schema (InputHandle.schema(); `columnTypes` overrides).
  * Fast paths (same result): when the key covers every column, rows with equal keys are equal, so
- * the first one is kept with no comparison; canonical rows are computed only on ties.
+ * the first one is kept with no comparison; canonical rows are computed only on ties; and when the
+ * reduce input is DGSH shuffle files, lib/distinct-merge.ts dedupes columnar (no row per input row).
  */
 import { z } from 'zod';
 import type { OperatorDef, StageResult, StageSpec } from './types.js';
