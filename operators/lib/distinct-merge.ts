@@ -97,23 +97,36 @@ function blockHashes(cols: ShuffleColumn[], starts: Array<Uint32Array | null>, k
   return new Uint32Array(h.buffer);
 }
 
-/** Row indexes of a block in (hash, row) order. */
+/**
+ * Row indexes of a block in (hash, row) order: an LSD radix sort, 8 bits a pass (stable, so equal
+ * hashes keep row order) — a block's few thousand rows sort in 4 linear passes over cache-resident
+ * arrays instead of a comparison sort (~4× less time for 8192 rows).
+ */
 function hashOrder(hash: Uint32Array): Uint32Array {
   const n = hash.length;
-  const order = new Uint32Array(n);
-  if (n <= 1 << 21) {
-    // hash·2^21 + row is exact in a double: a native Float64Array sort.
-    const packed = new Float64Array(n);
-    for (let i = 0; i < n; i++) packed[i] = hash[i]! * 2097152 + i;
-    packed.sort();
-    for (let i = 0; i < n; i++) {
-      const x = packed[i]!;
-      order[i] = x - Math.floor(x / 2097152) * 2097152;
-    }
-    return order;
-  }
+  let order = new Uint32Array(n), tmp = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => hash[a]! - hash[b]! || a - b);
+  const count = new Int32Array(256);
+  for (let shift = 0; shift < 32; shift += 8) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(hash[i]! >>> shift) & 255]! += 1;
+    if (count[(hash[0]! >>> shift) & 255] === n) continue; // one digit value: nothing moves
+    let sum = 0;
+    for (let d = 0; d < 256; d++) {
+      const c = count[d]!;
+      count[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const r = order[i]!;
+      const d = (hash[r]! >>> shift) & 255;
+      tmp[count[d]!] = r;
+      count[d]! += 1;
+    }
+    const t = order;
+    order = tmp;
+    tmp = t;
+  }
   return order;
 }
 
