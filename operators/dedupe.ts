@@ -6,16 +6,36 @@
  * row (lib/rows.ts canonicalRow) — so the result never depends on arrival order. Output rows are
  * ordered by key hash, then key values (RowIndex.sortedRows) within a bucket. Rows are routed and
  * indexed by a numeric hash of the key columns (lib/row-index.ts: no per-row key string). Memory:
- * a reduce instance holds its bucket's survivors.
+ * a reduce instance holds its bucket's survivors (the columnar path: its whole input, decoded, ~40 B per
+ * pageview row).
  * Schemas come from the input's Parquet schema (InputHandle.schema(); `columnTypes` overrides).
  * Fast paths (same result): when the key covers every column, rows with equal keys are equal, so
- * the first one is kept with no comparison; canonical rows are computed only on ties.
+ * the first one is kept with no comparison; canonical rows are computed only on ties; and when the
+ * reduce input is DGSH shuffle files, lib/distinct-merge.ts dedupes columnar (no row per input row).
  */
 import { z } from 'zod';
 import type { OperatorDef, StageResult, StageSpec } from './types.js';
 import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from './lib/rows.js';
-import { hashKey, RowIndex } from './lib/row-index.js';
+import { KeyHasher, RowIndex } from './lib/row-index.js';
 import { BucketsParam, ColumnTypesParam } from './lib/params.js';
+import { ShuffleDistinct } from './lib/distinct-merge.js';
+import type { InputHandle } from './types.js';
+import { isShuffleFile } from '../storage/shuffle/format.js';
+
+/**
+ * The whole-row reduce over the input's raw DGSH files (lib/distinct-merge.ts), or null when the
+ * input has no raw files or one is not a shuffle file holding every column (then rows are read).
+ */
+async function distinctFromShuffle(input: InputHandle, cols: readonly string[], keyCols: readonly string[]): Promise<ShuffleDistinct | null> {
+  const files = input.rawFiles?.();
+  if (files === undefined || files.length === 0) return null;
+  const d = new ShuffleDistinct(cols, keyCols);
+  for (const f of files) {
+    const bytes = await f.read();
+    if (!isShuffleFile(bytes) || !d.add(bytes)) return null;
+  }
+  return d;
+}
 
 const DedupeParams = z
   .object({
@@ -54,14 +74,23 @@ export const dedupe: OperatorDef<DedupeParams> = {
     if (ctx.stage.name === 'map') {
       const w = new BucketedWriter(ctx.shuffle.open(schema));
       const B = ctx.buckets;
+      const hasher = new KeyHasher(keyCols);
       for await (const batch of input.batches()) {
-        for (const row of batch) if (w.push(hashKey(row, keyCols) % B, row)) await w.drain();
+        for (const row of batch) if (w.push(hasher.hash(row) % B, row)) await w.drain();
       }
       await w.flush();
       return { metrics: { rowsIn: w.rows } };
     }
     // reduce
     const wholeRow = cols.every((c) => keyCols.includes(c));
+    if (wholeRow && keyCols.length === cols.length && new Set(keyCols).size === cols.length) {
+      const fast = await distinctFromShuffle(input, cols, keyCols);
+      if (fast !== null) {
+        const w = ctx.outputs[0]!.open(schema);
+        for (const rows of fast.rows()) await w.write(rows);
+        return { metrics: { rowsOut: fast.emitted, removed: fast.seen - fast.emitted } };
+      }
+    }
     const index = new RowIndex(keyCols, input.rows);
     // Tie-break state, parallel to index.rows: canonical strings, computed only on ties.
     const canon: Array<string | null> = [];

@@ -26,7 +26,8 @@ function mixString(h: number, s: string): number {
   return h;
 }
 
-function mixValue(h: number, v: Value | undefined): number {
+/** Mixes one key value into the hash state h (hashKey is this over the key columns from FNV_OFFSET). */
+export function mixValue(h: number, v: Value | undefined): number {
   if (typeof v === 'string') return mixString(mixInt(Math.imul(h ^ 0x73, FNV_PRIME), v.length), v);
   if (v === null || v === undefined) return Math.imul(h ^ 0x7a, FNV_PRIME);
   if (typeof v === 'bigint') {
@@ -44,12 +45,69 @@ function mixValue(h: number, v: Value | undefined): number {
   return h;
 }
 
+/**
+ * mixValue(h, s) of the string s = joined.slice(start, start + len), without slicing it out
+ * (columnar readers hash a whole column's joined text in place).
+ */
+export function mixStringAt(h: number, joined: string, start: number, len: number): number {
+  h = mixInt(Math.imul(h ^ 0x73, FNV_PRIME), len);
+  const end = start + len;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ joined.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+/** The hash state mixValue of a null starts from (columnar readers mix nulls without a value). */
+export function mixNull(h: number): number {
+  return Math.imul(h ^ 0x7a, FNV_PRIME);
+}
+
+export const HASH_SEED = FNV_OFFSET;
+
 /** 32-bit hash (unsigned) of the row's values in `cols`. */
 export function hashKey(row: Row, cols: readonly string[]): number {
   let h = FNV_OFFSET;
   for (let i = 0; i < cols.length; i++) h = mixValue(h, row[cols[i]!]);
   return h >>> 0;
 }
+
+/**
+ * hashKey with the first key column's share memoized per string value: the hash state after the
+ * first column depends on its value only, and in dedupe's map that column (url) takes a few
+ * hundred distinct values while each is tens of characters — hashing it per row was most of the
+ * key hashing. The memo is bounded (CACHE_MAX values) and dropped when the column barely repeats.
+ * Same results as hashKey.
+ */
+export class KeyHasher {
+  private cache: Map<string, number> | null = new Map();
+  private lookups = 0;
+  private misses = 0;
+  constructor(private readonly cols: readonly string[]) {}
+
+  hash(row: Row): number {
+    const cols = this.cols;
+    if (cols.length === 0) return FNV_OFFSET >>> 0;
+    const v = row[cols[0]!];
+    const cache = this.cache;
+    let h: number;
+    if (cache !== null && typeof v === 'string') {
+      const c = cache.get(v);
+      if (c !== undefined) h = c;
+      else {
+        h = mixValue(FNV_OFFSET, v);
+        if (cache.size < CACHE_MAX) cache.set(v, h);
+        else this.misses++;
+      }
+      // Once full, a memo that misses on over a quarter of the rows costs more than it saves.
+      if (++this.lookups >= 4 * CACHE_MAX && cache.size >= CACHE_MAX) {
+        if (this.misses * 4 > this.lookups) this.cache = null;
+        this.lookups = this.misses = 0;
+      }
+    } else h = mixValue(FNV_OFFSET, v);
+    for (let i = 1; i < cols.length; i++) h = mixValue(h, row[cols[i]!]);
+    return h >>> 0;
+  }
+}
+const CACHE_MAX = 4096;
 
 /** Equality of key values: ===, both null/undefined, number vs bigint of the same value, equal bytes. */
 export function sameValue(a: Value | undefined, b: Value | undefined): boolean {

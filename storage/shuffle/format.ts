@@ -298,7 +298,53 @@ function parse(bytes: Uint8Array): Parsed {
   return { buf, schema, blocks, rows };
 }
 
+/**
+ * A decoded column of one block, strings left as stored: 'dict' (dictionary + index per row, the
+ * entry at dict.length - 1 is null), 'plain' (all values' UTF-16 text joined into one string, the
+ * UTF-16 length per row, NULL_LEN for null — no string per row until one is sliced out), or
+ * 'values' (values[i], typed arrays where the format has them).
+ */
+export type ShuffleColumn =
+  | { kind: 'dict'; dict: Array<string | null>; idx: Uint32Array }
+  | { kind: 'plain'; joined: string; lens: Uint32Array }
+  | { kind: 'values'; values: ArrayLike<Value> };
+
+/** UTF-16 length of a null value of a 'plain' string column. */
+export const PLAIN_NULL = NULL_LEN;
+
+/** One block's columns (schema order) for columnar consumers; typed arrays may view `bytes`. */
+export interface ShuffleBlock {
+  rows: number;
+  columns: ShuffleColumn[];
+}
+
+/** A shuffle file decoded block by block into columns, without row objects. */
+export function decodeShuffleBlocks(bytes: Uint8Array): { schema: Schema; blocks: ShuffleBlock[] } {
+  const p = parse(bytes);
+  const blocks = p.blocks.map((b) => ({ rows: b.rows, columns: p.schema.map((_, c) => decodeColumnRaw(p, b, c)) }));
+  return { schema: p.schema, blocks };
+}
+
 function decodeColumn(p: Parsed, block: Block, c: number): ColumnData {
+  const raw = decodeColumnRaw(p, block, c);
+  if (raw.kind !== 'plain') return raw;
+  const { joined, lens } = raw;
+  const n = lens.length;
+  const values = new Array<string | null>(n);
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const len = lens[i]!;
+    if (len === NULL_LEN) {
+      values[i] = null;
+      continue;
+    }
+    values[i] = joined.slice(s, s + len);
+    s += len;
+  }
+  return { kind: 'values', values };
+}
+
+function decodeColumnRaw(p: Parsed, block: Block, c: number): ShuffleColumn {
   const f = p.schema[c]!;
   const buf = p.buf, n = block.rows;
   const base = buf.byteOffset;
@@ -312,19 +358,13 @@ function decodeColumn(p: Parsed, block: Block, c: number): ColumnData {
     const lens = new Uint32Array(buf.buffer, base + off, n);
     off += pad8(n * 4);
     const joined = Buffer.from(buf.buffer, base + off, utf8Bytes).toString('utf8');
-    const values = new Array<string | null>(n);
     let s = 0;
     for (let i = 0; i < n; i++) {
       const len = lens[i]!;
-      if (len === NULL_LEN) {
-        values[i] = null;
-        continue;
-      }
-      values[i] = joined.slice(s, s + len);
-      s += len;
+      if (len !== NULL_LEN) s += len;
     }
     if (s !== joined.length) throw invalid('string lengths do not match the column bytes', { column: f.name });
-    return { kind: 'values', values };
+    return { kind: 'plain', joined, lens };
   }
   if (f.type === 'string') {
     const count = dv.getUint32(off, true), utf8Bytes = dv.getUint32(off + 4, true);

@@ -138,6 +138,21 @@ describe('flat parquet writer (properties)', function () {
     assert.deepEqual(sample, rows.slice(70_000, 75_000));
   });
 
+  it('plain (non-dictionary) string statistics are in UTF-8 byte order when UTF-16 order differs', async () => {
+    // 40 distinct values: too many for a dictionary. JS order puts U+FF61 above 😀 (a surrogate
+    // pair, 0xD83D…); UTF-8 order puts 😀 (F0…) above U+FF61 (EF…). Min 'x0' is not the first value.
+    for (const order of [['😀', '\uFF61'], ['\uFF61', '😀']]) {
+      const vals = ['x5', ...order, ...Array.from({ length: 37 }, (_, i) => `x${i}`).filter((v) => v !== 'x5')];
+      const rows = vals.map((s) => ({ s }));
+      const schema: Schema = [{ name: 's', type: 'string', nullable: true }];
+      const md = parquetMetadata(exactArrayBuffer(writeFlatParquet(schema, rows, { compression: 'UNCOMPRESSED', rowGroupRows: 1000 })));
+      const c = md.row_groups[0]!.columns[0]!.meta_data!;
+      assert.equal(c.encodings.includes('RLE_DICTIONARY'), false);
+      assert.equal(c.statistics?.min_value, 'x0');
+      assert.equal(c.statistics?.max_value, '😀');
+    }
+  });
+
   it('the flat codec writes what its codec name promises (Snappy, statistics, UTF8 annotation)', async () => {
     const rows = Array.from({ length: 1000 }, (_, i) => ({ url: `u${i % 7}`, ts: i }));
     const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'ts', type: 'int64' }];

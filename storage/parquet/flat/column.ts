@@ -209,23 +209,42 @@ function stringValue(f: Field, v: Value | undefined): string | null {
 }
 
 function plainStrings(f: Field, rows: Row[], start: number, end: number, page: ByteSink, col: EncodedColumn): EncodedColumn {
+  // The per-value path is inlined (one ensure, the length prefix as byte stores, no offset list:
+  // values are contiguous, so the rare byte-order fallback walks them) — it runs once per row of
+  // every string column that is not dictionary-encoded (ids).
   let min: string | null = null, max: string | null = null, high = false;
-  const offs: number[] = [];
+  const name = f.name;
+  const first = page.pos;
   for (let i = start; i < end; i++) {
-    const s = stringValue(f, rows[i]![f.name]);
+    const s = stringValue(f, rows[i]![name]);
     if (s === null) continue;
-    const at = page.pos;
-    page.ensure(4);
-    page.pos += 4;
-    let len = writeUtf8(page, s);
-    if (len < 0) {
-      high = true;
-      len = -len;
+    const len = s.length;
+    page.ensure(4 + 3 * len);
+    const buf = page.buf, at = page.pos;
+    let j = 0;
+    for (; j < len; j++) {
+      const c = s.charCodeAt(j);
+      if (c >= 0x80) break;
+      buf[at + 4 + j] = c;
     }
-    page.buf.writeUInt32LE(len, at);
-    offs.push(at);
-    if (min === null || s < min) min = s;
-    if (max === null || s > max) max = s;
+    let n = len;
+    if (j < len) {
+      n = buf.write(s, at + 4, 'utf8');
+      for (; j < len; j++) {
+        if (s.charCodeAt(j) >= 0xd800) {
+          high = true;
+          break;
+        }
+      }
+    }
+    buf[at] = n & 0xff;
+    buf[at + 1] = (n >>> 8) & 0xff;
+    buf[at + 2] = (n >>> 16) & 0xff;
+    buf[at + 3] = n >>> 24;
+    page.pos = at + 4 + n;
+    if (min === null || max === null) min = max = s;
+    else if (s < min) min = s;
+    else if (s > max) max = s;
   }
   if (min === null || max === null) return col;
   if (!high) {
@@ -234,6 +253,8 @@ function plainStrings(f: Field, rows: Row[], start: number, end: number, page: B
     return col;
   }
   // Some value is outside the range where JS order is UTF-8 byte order: compare the bytes.
+  const offs: number[] = [];
+  for (let o = first; o < page.pos; o += 4 + page.buf.readUInt32LE(o)) offs.push(o);
   const [lo, hi] = byteExtremes(page.buf, offs);
   col.min = copyValue(page.buf, lo);
   col.max = copyValue(page.buf, hi);
