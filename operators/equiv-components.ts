@@ -30,7 +30,7 @@ import { DagctlError } from '../core/errors.js';
 import { openColumnFile, type ByteArrayPage } from '../storage/parquet/column-scan.js';
 import { stringColumnPages } from '../storage/parquet/string-column.js';
 import type { InputHandle, OperatorDef, StageResult, StageSpec } from './types.js';
-import { ByteEdgeComponents } from './lib/byte-components.js';
+import { addPageEdges, ByteEdgeComponents } from './lib/byte-components.js';
 import type { ByteInterner } from './lib/byte-intern.js';
 import { EDGE_CHUNK_SCHEMA, EdgeChunkWriter, readEdgeChunk } from './lib/edge-chunks.js';
 import { IntPairSet } from './lib/int-pair-set.js';
@@ -54,6 +54,15 @@ export type EquivParams = z.infer<typeof EquivParams>;
  */
 function edgeHint(input: InputHandle): number {
   return input.rows > 0 ? input.rows : Math.min(1 << 22, Math.max(1024, Math.floor(input.bytes / 16)));
+}
+
+/**
+ * Expected edges of a bucket of edge chunks: its rows are chunks, not edges; an edge is two
+ * (4-byte length + id) records, so bytes / 24 over-estimates for ids of 8+ bytes. Under-sizing
+ * cost more (growing the tables and pools of every instance, and their garbage) than presizing.
+ */
+function chunkEdgeHint(input: InputHandle): number {
+  return Math.min(1 << 22, Math.max(1024, Math.floor(input.bytes / 24)));
 }
 
 /** The bucket that owns id i: its byte hash (the same in every instance and round) mod B. */
@@ -104,27 +113,9 @@ async function addFromPages(input: InputHandle, id1: string, id2: string, uf: By
   }
   let edges = 0, invalid = 0;
   for (const [pa, pb] of cols) {
-    // The two columns' pages need not break at the same rows: walk them with two cursors.
-    let ia = 0, ib = 0, ka = 0, kb = 0;
-    for (;;) {
-      while (ia < pa.length && ka === pa[ia]!.count) { ia++; ka = 0; }
-      while (ib < pb.length && kb === pb[ib]!.count) { ib++; kb = 0; }
-      const A = pa[ia], B = pb[ib];
-      if (A === undefined || B === undefined) {
-        if (A !== undefined || B !== undefined) throw new DagctlError('PARQUET_INVALID', `equiv-components: columns ${id1} and ${id2} differ in length`);
-        break;
-      }
-      const n = Math.min(A.count - ka, B.count - kb);
-      const as = A.start, al = A.len, bs = B.start, bl = B.len, ad = A.data, bd = B.data;
-      for (let k = 0; k < n; k++) {
-        const la = al[ka + k]!, lb = bl[kb + k]!;
-        if (la === 0 || lb === 0) { invalid++; continue; }
-        uf.add(ad, as[ka + k]!, la, bd, bs[kb + k]!, lb);
-        edges++;
-      }
-      ka += n;
-      kb += n;
-    }
+    const c = addPageEdges(uf, pa, pb);
+    edges += c.edges;
+    invalid += c.invalid;
   }
   return { edges, invalid };
 }
@@ -172,8 +163,9 @@ export const equivComponents: OperatorDef<EquivParams> = {
     }
     if (ctx.stage.name === 'propagate') {
       const input = ctx.prior!.bucket(ctx.bucket);
-      const received = new IntPairSet(edgeHint(input));
-      const uf = new ByteEdgeComponents(edgeHint(input), (a, b) => received.add(a, b));
+      const hint = chunkEdgeHint(input);
+      const received = new IntPairSet(hint);
+      const uf = new ByteEdgeComponents(hint, (a, b) => received.add(a, b));
       for await (const batch of input.batches()) {
         for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
       }
@@ -196,7 +188,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
     }
     if (changed > 0) throw new DagctlError('TASK_FAILED', `equiv-components did not converge in ${rounds} rounds`, { rounds, changed });
     const input = ctx.prior!.bucket(ctx.bucket);
-    const uf = new ByteEdgeComponents(edgeHint(input), () => false, { record: true });
+    const uf = new ByteEdgeComponents(chunkEdgeHint(input), () => false, { record: true });
     for await (const batch of input.batches()) {
       for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
     }

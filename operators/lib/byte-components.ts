@@ -9,6 +9,7 @@
  * decides whether it is unioned.
  */
 import { DagctlError } from '../../core/errors.js';
+import type { ByteArrayPage } from '../../storage/parquet/column-scan.js';
 import { ByteInterner } from './byte-intern.js';
 import type { WordHash } from './radix-intern.js';
 import { IntUnionFind } from './union-find.js';
@@ -111,4 +112,34 @@ export class ByteEdgeComponents {
     const ids = this.ids;
     return this.uf.componentMins((i, j) => ids.less(i, j));
   }
+}
+
+/**
+ * Adds the edges (a[r], b[r]) of two columns' pages of one row group (storage/parquet/
+ * string-column.ts) to `uf`; an edge with an empty id is counted as invalid, not added. The two
+ * columns' pages need not break at the same rows: they are walked with two cursors.
+ */
+export function addPageEdges(uf: ByteEdgeComponents, pa: ByteArrayPage[], pb: ByteArrayPage[]): { edges: number; invalid: number } {
+  let edges = 0, invalid = 0;
+  let ia = 0, ib = 0, ka = 0, kb = 0;
+  for (;;) {
+    while (ia < pa.length && ka === pa[ia]!.count) { ia++; ka = 0; }
+    while (ib < pb.length && kb === pb[ib]!.count) { ib++; kb = 0; }
+    const A = pa[ia], B = pb[ib];
+    if (A === undefined || B === undefined) {
+      if (A !== undefined || B !== undefined) throw new DagctlError('PARQUET_INVALID', 'edge columns differ in length');
+      break;
+    }
+    const n = Math.min(A.count - ka, B.count - kb);
+    const as = A.start, al = A.len, bs = B.start, bl = B.len, ad = A.data, bd = B.data;
+    for (let k = 0; k < n; k++) {
+      const la = al[ka + k]!, lb = bl[kb + k]!;
+      if (la === 0 || lb === 0) { invalid++; continue; }
+      uf.add(ad, as[ka + k]!, la, bd, bs[kb + k]!, lb);
+      edges++;
+    }
+    ka += n;
+    kb += n;
+  }
+  return { edges, invalid };
 }

@@ -35,7 +35,9 @@ export class EdgeChunkWriter {
     const need = at + 8 + lx + ly;
     let buf = this.bufs[bucket]!;
     if (need > buf.length) {
-      const b = new Uint8Array(Math.max(need, Math.min(2 * buf.length, this.chunkBytes + 64), 1024));
+      // First use: room for a whole chunk (one allocation, no regrowth); later only for an edge
+      // of ids longer than the chunk's remaining room.
+      const b = new Uint8Array(Math.max(need + (at === 0 ? 0 : this.chunkBytes), this.chunkBytes + 1024));
       b.set(buf.subarray(0, at));
       buf = this.bufs[bucket] = b;
     }
@@ -52,7 +54,10 @@ export class EdgeChunkWriter {
   private async write(b: number): Promise<void> {
     const n = this.used[b]!;
     if (n === 0) return;
-    const chunk = this.bufs[b]!.slice(0, n);
+    // The chunk is handed over (the writer may keep it: the test harness keeps rows as they
+    // are); the bucket starts a new buffer on its next push.
+    const chunk = this.bufs[b]!.subarray(0, n);
+    this.bufs[b] = new Uint8Array(0);
     this.used[b] = 0;
     await this.w.write(b, [{ edges: chunk }]);
   }
