@@ -138,6 +138,9 @@ export const equivComponents: OperatorDef<EquivParams> = {
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
     const B = ctx.buckets;
+    // Phase times (metrics ms.*): reading + interning + union-find, then emitting; the rest of an
+    // instance's duration is the runner's (opening inputs, committing files).
+    const t0 = performance.now();
     if (ctx.stage.name === 'local') {
       const input = ctx.inputs[0]!;
       let uf = new ByteEdgeComponents(edgeHint(input));
@@ -156,10 +159,11 @@ export const equivComponents: OperatorDef<EquivParams> = {
         }
       }
       uf.finish();
+      const t1 = performance.now();
       const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
       await emitStars(uf, w, B, null);
       await w.flush();
-      return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes: uf.count, fromPages } };
+      return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes: uf.count, fromPages, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     if (ctx.stage.name === 'propagate') {
       const input = ctx.prior!.bucket(ctx.bucket);
@@ -170,6 +174,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
         for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
       }
       uf.finish();
+      const t1 = performance.now();
       const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
       const changed = await emitStars(uf, w, B, received);
       await w.flush();
@@ -177,7 +182,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
       new DataView(state.buffer).setUint32(0, ctx.round, true);
       new DataView(state.buffer).setUint32(4, changed, true);
       ctx.putBlob('state', state);
-      return { metrics: { changed, edgesIn: received.size } };
+      return { metrics: { changed, edgesIn: received.size, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     // emit
     let rounds = 0, changed = 0;
@@ -193,6 +198,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
       for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
     }
     uf.finish();
+    const t1 = performance.now();
     // best[x] = min over x's closed neighbourhood, for the ids this bucket owns (−1: not owned).
     const ids = uf.ids, n = uf.count;
     const best = new Int32Array(n).fill(-1);
@@ -215,6 +221,6 @@ export const equivComponents: OperatorDef<EquivParams> = {
     }
     let components = 0;
     for (const id of owned) if (best[id] === id) components++;
-    return { metrics: { ids: owned.length, components, ...(ctx.bucket === 0 ? { rounds } : {}) } };
+    return { metrics: { ids: owned.length, components, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
   },
 };
