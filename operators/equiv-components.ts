@@ -7,7 +7,7 @@
  *  - 'local' ('partition'): union-find over the partition's edges, then each node x emits the star
  *    edge (x, min of its local component) (x ≠ min; singletons emit their self-loop). Each edge goes to bucket(x) and bucket(min), so a node's
  *    bucket always holds every edge incident to it.
- *  - 'propagate' ('bucket', iterative): union-find over the bucket's (deduplicated) edges; emit the
+ *  - 'propagate' ('bucket', iterative): union-find over the bucket's edges; emit the
  *    star edge of every node seen. `changed` counts emitted edges the bucket did not receive; the
  *    engine repeats rounds while Σchanged > 0. At the fixpoint (no bucket emits a new edge) the
  *    global minimum g of each component is adjacent to every node of the component (proof in
@@ -33,7 +33,6 @@ import type { InputHandle, OperatorDef, StageResult, StageSpec } from './types.j
 import { addPageEdges, ByteEdgeComponents } from './lib/byte-components.js';
 import type { ByteInterner } from './lib/byte-intern.js';
 import { EDGE_CHUNK_SCHEMA, EdgeChunkWriter, readEdgeChunk } from './lib/edge-chunks.js';
-import { IntPairSet } from './lib/int-pair-set.js';
 import { ChunkedWriter } from './lib/rows.js';
 import { BucketsParam } from './lib/params.js';
 
@@ -72,11 +71,11 @@ function ownerOf(ids: ByteInterner, i: number, buckets: number): number {
 
 /**
  * Emits (x, min) for every node of `uf` to bucket(x) and bucket(min); returns how many emitted
- * edges are not in `received` (pairs of uf ints).
+ * edges the bucket did not receive: `received[x]` = 1 when (x, min of x) was among them (null:
+ * 'local', nothing received).
  */
-async function emitStars(uf: ByteEdgeComponents, w: EdgeChunkWriter, buckets: number, received: IntPairSet | null): Promise<number> {
+async function emitStars(uf: ByteEdgeComponents, mins: Int32Array, w: EdgeChunkWriter, buckets: number, received: Uint8Array | null): Promise<number> {
   let changed = 0;
-  const mins = uf.componentMins();
   const ids = uf.ids;
   for (let x = 0; x < mins.length; x++) {
     const m = mins[x]!;
@@ -84,12 +83,27 @@ async function emitStars(uf: ByteEdgeComponents, w: EdgeChunkWriter, buckets: nu
     // isolated ids survive — a bucket that is not x's owner never needs to emit (x, x), and
     // emitting it there would count as a change forever (x's self-loop only goes to bucket(x)).
     if (x === m && uf.componentSize(x) !== 1) continue;
-    if (received !== null && !received.has(x, m)) changed++;
+    if (received !== null && received[x] === 0) changed++;
     const bx = ownerOf(ids, x, buckets), bm = ownerOf(ids, m, buckets);
     if (w.push(bx, ids, x, m)) await w.drain();
     if (bm !== bx && w.push(bm, ids, x, m)) await w.drain();
   }
   return changed;
+}
+
+/**
+ * Per node x: 1 when the edge (x, mins[x]) — the star edge x will emit — is among the received
+ * `edges` (a, b, a, b, …). One sequential pass over the edge list and a byte per node: a hash set
+ * of the received pairs (lib/int-pair-set.ts) cost a cache miss per edge to build and one per node
+ * to probe. Duplicate received edges need no dedupe: a union of joined nodes is a no-op.
+ */
+function receivedStars(edges: Int32Array, mins: Int32Array): Uint8Array {
+  const got = new Uint8Array(mins.length);
+  for (let k = 0; k < edges.length; k += 2) {
+    const a = edges[k]!;
+    if (mins[a] === edges[k + 1]) got[a] = 1;
+  }
+  return got;
 }
 
 /**
@@ -161,28 +175,29 @@ export const equivComponents: OperatorDef<EquivParams> = {
       uf.finish();
       const t1 = performance.now();
       const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
-      await emitStars(uf, w, B, null);
+      await emitStars(uf, uf.componentMins(), w, B, null);
       await w.flush();
       return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes: uf.count, fromPages, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     if (ctx.stage.name === 'propagate') {
       const input = ctx.prior!.bucket(ctx.bucket);
-      const hint = chunkEdgeHint(input);
-      const received = new IntPairSet(hint);
-      const uf = new ByteEdgeComponents(hint, (a, b) => received.add(a, b));
+      const uf = new ByteEdgeComponents(chunkEdgeHint(input), null, { record: true });
       for await (const batch of input.batches()) {
         for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
       }
       uf.finish();
+      const mins = uf.componentMins();
+      const edgesIn = uf.edgeList().length / 2;
+      const received = receivedStars(uf.edgeList(), mins);
       const t1 = performance.now();
       const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
-      const changed = await emitStars(uf, w, B, received);
+      const changed = await emitStars(uf, mins, w, B, received);
       await w.flush();
       const state = new Uint8Array(8);
       new DataView(state.buffer).setUint32(0, ctx.round, true);
       new DataView(state.buffer).setUint32(4, changed, true);
       ctx.putBlob('state', state);
-      return { metrics: { changed, edgesIn: received.size, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
+      return { metrics: { changed, edgesIn, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     // emit
     let rounds = 0, changed = 0;
