@@ -39,6 +39,8 @@ interface Part {
   pool: Int32Array<ArrayBuffer>;
   /** Byte view of `pool` (rebuilt when it grows). */
   bytes: Uint8Array;
+  /** A Buffer over `pool` for name() (made on first use, dropped when the pool grows). */
+  buf: Buffer | null;
   poolUsed: number;
   /** Staged records [hash, length, seq, words…], back to back. */
   staged: Int32Array;
@@ -67,7 +69,7 @@ function newPart(ids: number, staged: number): Part {
   const pool = uninit(Math.max(64, ids * WORDS_PER_STRING));
   return {
     slots: new Int32Array(4 * n), mask: n - 1, count: 0,
-    pool, bytes: new Uint8Array(pool.buffer), poolUsed: 0,
+    pool, bytes: new Uint8Array(pool.buffer), buf: null, poolUsed: 0,
     staged: uninit(Math.max(256, staged * (3 + WORDS_PER_STRING))), stagedUsed: 0,
   };
 }
@@ -213,6 +215,7 @@ export class ByteInterner {
     if (p.poolUsed + nw > p.pool.length) {
       p.pool = grown(p.pool, p.poolUsed + nw);
       p.bytes = new Uint8Array(p.pool.buffer);
+      p.buf = null;
     }
     const pool = p.pool, off = p.poolUsed;
     for (let j = 0; j < nw; j++) pool[off + j] = u[uo + j]!;
@@ -283,7 +286,8 @@ export class ByteInterner {
     const c = this.names[i];
     if (c !== undefined) return c;
     const p = this.parts[this.idPart[i]!]!, off = 4 * this.idOff[i]!;
-    const s = Buffer.from(p.pool.buffer).toString('utf8', off, off + this.idLen[i]!);
+    p.buf ??= Buffer.from(p.pool.buffer);
+    const s = p.buf.toString('utf8', off, off + this.idLen[i]!);
     this.names[i] = s;
     return s;
   }
