@@ -64,7 +64,8 @@ function chunkEdgeHint(input: InputHandle): number {
   return Math.min(1 << 22, Math.max(1024, Math.floor(input.bytes / 24)));
 }
 
-/** The bucket that owns id i: its byte hash (the same in every instance and round) mod B. */
+/** The bucket that owns id i: its byte hash (the same in every instance and round) mod B. Not
+ * core/hash.ts bucketOf, which hashes a JS string: only this operator's own stages use it. */
 function ownerOf(ids: ByteInterner, i: number, buckets: number): number {
   return (ids.hashOf(i) >>> 0) % buckets;
 }
@@ -108,8 +109,9 @@ function receivedStars(edges: Int32Array, mins: Int32Array): Uint8Array {
 
 /**
  * Adds the input's edges straight from its Parquet files' pages (storage/parquet/string-column.ts,
- * PLAIN or dictionary-encoded: no JS string per id). Returns null, having added nothing, when the input has no
- * raw files or one of them is not REQUIRED + PLAIN for both columns (the caller then reads rows).
+ * PLAIN or dictionary-encoded: no JS string per id). Returns null, having added nothing, when the
+ * input has no raw files or a file's id columns cannot be read as pages (nullable, missing, other
+ * encodings or codecs): the caller then reads rows. Holds the partition's decompressed id pages.
  */
 async function addFromPages(input: InputHandle, id1: string, id2: string, uf: ByteEdgeComponents): Promise<{ edges: number; invalid: number } | null> {
   const files = input.rawFiles?.();
