@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { equivComponents } from '../../operators/equiv-components.js';
 import { runOperator } from './harness.js';
-import type { Row } from '../../storage/types.js';
+import type { Row, Schema } from '../../storage/types.js';
 
 function oracle(edges: Array<[string, string]>): Map<string, string> {
   const parent = new Map<string, string>();
@@ -25,10 +25,18 @@ function oracle(edges: Array<[string, string]>): Map<string, string> {
   return new Map([...parent.keys()].map((x) => [x, find(x)]));
 }
 
-async function run(edges: Array<[string, string]>, parts: number, buckets: number): Promise<{ got: Map<string, string>; rounds: number }> {
+/** The equivs' Parquet schema: REQUIRED strings, so 'local' reads the ids from PLAIN pages. */
+const EQUIV_SCHEMA: Schema = [{ name: 'id1', type: 'string' }, { name: 'id2', type: 'string' }, { name: 'ts', type: 'int64' }];
+
+/**
+ * Runs the operator; `pages`: give the input as Parquet files (one per partition) so that 'local'
+ * reads the ids' bytes from the pages (checked through its fromPages metric), else as rows only.
+ */
+async function run(edges: Array<[string, string]>, parts: number, buckets: number, pages = false): Promise<{ got: Map<string, string>; rounds: number }> {
   const partitions: Record<string, Row[]> = {};
   edges.forEach(([a, b], i) => { (partitions[`d${String(i % parts).padStart(3, '0')}`] ??= []).push({ id1: a, id2: b, ts: i }); });
-  const r = await runOperator(equivComponents, {}, { inputs: [{ partitions }], buckets, batchSize: 500 });
+  const r = await runOperator(equivComponents, {}, { inputs: [pages ? { partitions, schema: EQUIV_SCHEMA } : { partitions }], buckets, batchSize: 500 });
+  if (edges.length > 0) assert.equal(r.metrics.fromPages ?? 0, pages ? Object.keys(partitions).length : 0, 'fromPages');
   const got = new Map<string, string>();
   for (const row of r.outputs[0]!.rows) {
     assert.ok(!got.has(row.id as string), `duplicate id ${String(row.id)}`);
@@ -53,7 +61,7 @@ describe('operators/equiv-components', () => {
   it('a 10k-long path spread over 16 partitions and 8 buckets converges to one component', async () => {
     const edges: Array<[string, string]> = [];
     for (let i = 0; i < 10_000; i++) edges.push(i % 2 === 0 ? [pad(i), pad(i + 1)] : [pad(i + 1), pad(i)]);
-    const { got, rounds } = await run(shuffled(edges, 7), 16, 8);
+    const { got, rounds } = await run(shuffled(edges, 7), 16, 8, true);
     assert.equal(got.size, 10_001);
     for (const v of got.values()) assert.equal(v, pad(0));
     assert.ok(rounds >= 1 && rounds < 64, `rounds=${rounds}`);
@@ -71,12 +79,31 @@ describe('operators/equiv-components', () => {
     assert.equal(got.get('cookie:1f4'), 'cookie:1');
   });
 
+  it('stars and self-loops read from Parquet pages', async () => {
+    const edges: Array<[string, string]> = [];
+    for (let i = 1; i <= 300; i++) edges.push([`email:hub`, `cookie:${i.toString(16)}`]);
+    for (let i = 0; i < 40; i++) edges.push([`ip:10.0.0.${i}`, `ip:10.0.0.${i}`]);
+    const { got } = await run(shuffled(edges, 5), 3, 4, true);
+    assert.deepEqual(new Map([...got].sort()), new Map([...oracle(edges)].sort()));
+  });
+
+  it('JS string order on non-ASCII ids: supplementary characters sort before U+E000–U+FFFF', async () => {
+    // UTF-8 byte order would pick 'x\uFFFD' (EF BF BD) / 'x\uE000' over 'x😀' (F0 9F 98 80).
+    const edges: Array<[string, string]> = [['x\u{1F600}', 'x\uFFFD'], ['x\uE000', 'x\u{1F600}'], ['é', 'e\u0301'], ['y\uFFFF', 'y\u{10000}'], ['zä', 'z\u{20000}']];
+    for (const pages of [false, true]) {
+      const { got } = await run(edges, 2, 3, pages);
+      assert.deepEqual(new Map([...got].sort()), new Map([...oracle(edges)].sort()));
+      assert.equal(got.get('x\uE000'), 'x\u{1F600}');
+    }
+  });
+
   it('partition equals union-find for random graphs, partitionings and buckets (fast-check)', async () => {
-    const node = fc.integer({ min: 0, max: 40 }).map((i) => `n${i}`);
+    const chars = ['a', 'b', 'Z', '0', 'é', '\u00ff', '\u4e2d', '\uE000', '\uFFFD', '\u{1F600}', '\u{10000}'];
+    const node = fc.oneof(fc.integer({ min: 0, max: 40 }).map((i) => `n${i}`), fc.array(fc.constantFrom(...chars), { minLength: 1, maxLength: 3 }).map((cs) => cs.join('')));
     await fc.assert(fc.asyncProperty(
-      fc.array(fc.tuple(node, node), { maxLength: 60 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 7 }),
-      async (edges, parts, buckets) => {
-        const { got } = await run(edges, parts, buckets);
+      fc.array(fc.tuple(node, node), { maxLength: 60 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 7 }), fc.boolean(),
+      async (edges, parts, buckets, pages) => {
+        const { got } = await run(edges, parts, buckets, pages);
         assert.deepEqual(new Map([...got].sort()), new Map([...oracle(edges)].sort()));
       }), { numRuns: 150 });
   });
