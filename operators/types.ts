@@ -66,7 +66,7 @@ export interface InputHandle {
   /**
    * The files batches() streams, in the same order, unread (Parquet datasets). Optional: handles
    * without files to hand out (in-memory inputs) omit it and operators fall back to batches().
-   * Rows decoded from raw files are not counted in the instance's rowsIn.
+   * Each file's rows count once in the instance's rowsIn (the cost model's input rows) when read.
    */
   rawFiles?(): RawFile[];
 }

@@ -22,6 +22,9 @@ export interface InstanceView {
   errorCode: string | null;
   why: string | null;
   metrics?: Record<string, number>;
+  /** Rows the instance read and wrote (what its cost sample records); once it has a result. */
+  inputRows?: number;
+  outputRows?: number;
   worker?: string;
 }
 
@@ -79,6 +82,10 @@ export function buildStatus(record: RunRecord, state: RunState, now: number): St
       why: whyOf(p, s, state, byId, now),
     };
     if (s.result !== undefined && Object.keys(s.result.metrics).length > 0) view.metrics = s.result.metrics;
+    if (s.result !== undefined) {
+      view.inputRows = s.result.inputRows;
+      view.outputRows = s.result.outputRows;
+    }
     if (s.worker !== undefined) view.worker = s.worker;
     tasks.push(view);
     const tv = perTask.get(p.task);

@@ -16,7 +16,8 @@
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { ParquetCodec, Row, Schema } from '../types.js';
 import { SHUFFLE_CODEC } from '../shuffle/codec.js';
-import { isShuffleFile } from '../shuffle/format.js';
+import { isShuffleFile, shuffleRowCount } from '../shuffle/format.js';
+import { parquetMetadata } from 'hyparquet';
 import { createHyparquetCodec } from './hyparquet.js';
 import { createParquetjsCodec } from './parquetjs.js';
 
@@ -62,6 +63,18 @@ export function defaultCodec(env: NodeJS.ProcessEnv = process.env): ParquetCodec
 /** The schema of a data file: DGSH shuffle files by their header, others by `codec`. */
 export function readSchemaOf(codec: ParquetCodec, bytes: Uint8Array): Promise<Schema> {
   return isShuffleFile(bytes) ? SHUFFLE_CODEC.readSchema(bytes) : codec.readSchema(bytes);
+}
+
+/**
+ * Rows in a data file, from its header (DGSH) or footer (Parquet) alone — for counting the rows of
+ * files an operator reads raw (InputHandle.rawFiles); 0 when the file is neither.
+ */
+export function fileRowCount(bytes: Uint8Array): number {
+  try {
+    return isShuffleFile(bytes) ? shuffleRowCount(bytes) : Number(parquetMetadata(bytes).num_rows);
+  } catch {
+    return 0;
+  }
 }
 
 /** The codec to retry with when `codec` refuses a file, or null. */

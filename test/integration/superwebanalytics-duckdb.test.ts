@@ -37,7 +37,19 @@ describe('superwebanalytics.yaml against DuckDB', function () {
     const dag = resolve('dags/superwebanalytics.yaml');
     const r = await runCli(ws, ['run', dag, '--param', `data=${ws.dataUri}`, '--param', 'buckets=3', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const first = JSON.parse(r.stdout) as { tasks: Array<{ state: string; instance: string; stage: string }> };
+    const first = JSON.parse(r.stdout) as { tasks: Array<{ name: string; state: string; instance: string; stage: string; inputRows?: number; metrics?: Record<string, number> }> };
+    // Instances that read their inputs as raw files (dedupe's reduce over shuffle files, rollup's
+    // map over source Parquet) count those rows as input too: the cost model fits P per input row.
+    const sum = (task: string, stage: string, f: (t: (typeof first.tasks)[number]) => number): number =>
+      first.tasks.filter((t) => t.name === task && t.stage === stage).reduce((s, t) => s + f(t), 0);
+    const mapped = sum('dedupe-pageviews', 'map', (t) => t.metrics?.rowsIn ?? 0);
+    assert.ok(mapped > 1000);
+    assert.equal(sum('dedupe-pageviews', 'reduce', (t) => t.inputRows ?? 0), mapped);
+    // rollup's map also reads the broadcast table (a few rows of bytes from the index stage).
+    for (const t of first.tasks.filter((x) => x.name === 'rollup' && x.stage === 'map')) {
+      const rowsIn = t.metrics?.rowsIn ?? 0;
+      assert.ok(rowsIn > 100 && (t.inputRows ?? 0) >= rowsIn && (t.inputRows ?? 0) <= rowsIn + 10, `${t.instance}: inputRows ${String(t.inputRows)} for ${rowsIn} pageviews`);
+    }
     const rounds = first.tasks.filter((t) => t.stage === 'propagate' && t.state === 'succeeded' && t.instance.endsWith('.b000')).length;
     assert.ok(rounds >= 2, `components converged in ${rounds} round(s): too few to test memoized rounds`);
 

@@ -6,7 +6,7 @@
  */
 import type { InputHandle, OutputHandle, OutputWriter, PriorStage, ShuffleOutput, ShuffleWriter } from '../../operators/types.js';
 import type { CommittedOutput } from '../../scheduler/model.js';
-import { readSchemaOf } from '../../storage/parquet/registry.js';
+import { fileRowCount, readSchemaOf } from '../../storage/parquet/registry.js';
 import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
 import { parseJson } from '../../storage/dataset/layout.js';
 import { readLines, readRows } from '../../storage/dataset/read.js';
@@ -56,7 +56,21 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
       }
     },
     rawFiles() {
-      return files.map((f) => ({ path: f.path, bytes: f.bytes, read: async () => (await storeFor(uri)).get(f.path) }));
+      // Raw reads count too (the cost model fits P per input row): each file's rows once, from its
+      // entry, or from its header/footer when the entry does not know them (source datasets).
+      const counted = new Set<string>();
+      return files.map((f) => ({
+        path: f.path,
+        bytes: f.bytes,
+        read: async () => {
+          const bytes = await (await storeFor(uri)).get(f.path);
+          if (!counted.has(f.path)) {
+            counted.add(f.path);
+            mark(f.rows >= 0 ? f.rows : fileRowCount(bytes));
+          }
+          return bytes;
+        },
+      }));
     },
     async *lines() {
       if (files.length === 0) return;
