@@ -199,7 +199,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
       new DataView(state.buffer).setUint32(0, ctx.round, true);
       new DataView(state.buffer).setUint32(4, changed, true);
       ctx.putBlob('state', state);
-      return { metrics: { changed, edgesIn, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
+      return { metrics: { changed, edgesIn, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
     }
     // emit
     let rounds = 0, changed = 0;
@@ -242,6 +242,6 @@ export const equivComponents: OperatorDef<EquivParams> = {
     }
     let components = 0;
     for (const id of owned) if (best[id] === id) components++;
-    return { metrics: { ids: owned.length, components, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
+    return { metrics: { ids: owned.length, components, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: uf.edgeList().length / 2 };
   },
 };

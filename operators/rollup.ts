@@ -506,7 +506,7 @@ export const rollup: OperatorDef<RollupParams> = {
       }
       await w.flush();
     }
-    return { metrics: { rowsIn: rows, viewRows } };
+    return { metrics: { rowsIn: rows, viewRows }, inputRows: rows };
   },
 };
 

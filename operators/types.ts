@@ -138,6 +138,12 @@ export interface StageContext<P> {
 export interface StageResult {
   /** Counters reported to status and run history (rows in/out, rejects, rounds, false positives…). */
   metrics?: Record<string, number>;
+  /**
+   * The logical rows this instance consumed, when its stored input rows pack many (e.g. columnar
+   * blocks of pageviews, chunks of edges): the cost sample then counts these instead of stored
+   * rows, so P stays per logical row — the unit the planner estimates in. Absent: rows read.
+   */
+  inputRows?: number;
 }
 
 export interface StagesInfo {

@@ -176,7 +176,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     outputs: committed,
     metrics: res.metrics ?? {},
     inputBytes: inputs.reduce((s, i) => s + i.bytes, 0),
-    inputRows: counters.rowsIn,
+    inputRows: res.inputRows ?? counters.rowsIn,
     outputRows: counters.rowsOut,
     durationMs: end - started,
     setupMs: (counters.firstReadAt > 0 ? counters.firstReadAt : runStart) - started,

@@ -45,6 +45,8 @@ describe('superwebanalytics.yaml against DuckDB', function () {
     const mapped = sum('dedupe-pageviews', 'map', (t) => t.metrics?.rowsIn ?? 0);
     assert.ok(mapped > 1000);
     assert.equal(sum('dedupe-pageviews', 'reduce', (t) => t.inputRows ?? 0), mapped);
+    // rollup's aggregate reads packed blocks of pageviews and reports the pageviews (StageResult.inputRows).
+    assert.equal(sum('rollup', 'aggregate', (t) => t.inputRows ?? 0), sum('rollup', 'map', (t) => t.metrics?.rowsIn ?? 0));
     // rollup's map also reads the broadcast table (a few rows of bytes from the index stage).
     for (const t of first.tasks.filter((x) => x.name === 'rollup' && x.stage === 'map')) {
       const rowsIn = t.metrics?.rowsIn ?? 0;
