@@ -25,12 +25,11 @@ import { z } from 'zod';
 import { bucketOf } from '../core/hash.js';
 import type { Row, Schema } from '../storage/types.js';
 import type { OperatorDef, StageContext, StageResult, StageSpec } from './types.js';
-import { BloomFilter } from './lib/bloom.js';
+import { SplitBlockBloom } from './lib/split-bloom.js';
 import { BucketedWriter, ChunkedWriter, int, str } from './lib/rows.js';
 import { lateScan, type LateScanStats } from './lib/late-scan.js';
-import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
 import { BucketsParam } from './lib/params.js';
-import { inferBirthday, type AgeSample } from './lib/birthday.js';
+import { SampleTable } from './lib/sample-table.js';
 import { choosePartialOrFull } from './lib/partial-plan.js';
 
 export { choosePartialOrFull } from './lib/partial-plan.js';
@@ -44,6 +43,8 @@ const PartialParams = z
     falsePositiveRate: z.number().gt(0).lt(1).default(0.01),
     /** Partial mode: expected fetched master rows per recompute bucket (partialBuckets). */
     partialRowsPerBucket: z.number().int().positive().default(500_000),
+    /** Partial mode: old view rows copied per recompute instance (copyBuckets). */
+    partialViewRowsPerBucket: z.number().int().positive().default(500_000),
     cost: z
       .object({
         scanUs: z.number().min(0), keyScanUs: z.number().min(0), probeUs: z.number().min(0), shuffleUs: z.number().min(0), computeUs: z.number().min(0), rewriteUs: z.number().min(0),
@@ -91,6 +92,16 @@ export function partialBuckets(masterRows: number, newPersons: number, oldViewRo
   return Math.max(1, Math.min(B, Math.ceil(fetched / perBucket)));
 }
 
+/**
+ * Recompute instances that copy the old view's unaffected rows in a partial run: one per
+ * `perBucket` (param partialViewRowsPerBucket) old view rows, at most B. The others (beyond this
+ * and the route's count) return at once: each instance costs a fixed overhead (prior blobs,
+ * commit markers, an output file), which at 1M master rows was most of a partial run's time.
+ */
+export function copyBuckets(oldViewRows: number, B: number, perBucket: number): number {
+  return Math.max(1, Math.min(B, Math.ceil(oldViewRows / perBucket)));
+}
+
 function readPlan(blobs: Uint8Array[]): Mode {
   const b = blobs[0];
   return b !== undefined && dec.decode(b) === 'partial' ? 'partial' : 'full';
@@ -98,7 +109,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   name: 'partial-recompute',
-  version: '4',
+  version: '5',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
@@ -145,13 +156,15 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   // Nothing to patch without a previous view: partial is a full recompute.
   const fallbackFull = mode === 'partial' && previous === null ? 1 : 0;
   if (fallbackFull === 1) mode = 'full';
-  const f = BloomFilter.forCapacity(persons.size, p.falsePositiveRate);
+  const f = SplitBlockBloom.forCapacity(persons.size, p.falsePositiveRate);
   for (const s of persons) f.add(s);
   const routeBuckets = mode === 'partial' ? partialBuckets(masterRows, persons.size, previous?.rows ?? 0, p.falsePositiveRate, B, p.partialRowsPerBucket) : B;
   ctx.putBlob('plan', enc.encode(mode));
+  const copy = mode === 'partial' ? copyBuckets(previous?.rows ?? 0, B, p.partialViewRowsPerBucket) : B;
   ctx.putBlob('route', enc.encode(String(routeBuckets)));
+  ctx.putBlob('copy', enc.encode(String(copy)));
   ctx.putBlob('bloom', f.serialize());
-  return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets } };
+  return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy } };
 }
 
 async function fetch(ctx: Ctx): Promise<StageResult> {
@@ -160,7 +173,7 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   const mode = readPlan(ctx.prior!.blobs('plan'));
   const blob = ctx.prior!.blobs('bloom')[0];
   const R = readRoute(ctx.prior!.blobs('route'), B);
-  const f = mode === 'partial' && blob !== undefined ? BloomFilter.deserialize(blob) : null;
+  const f = mode === 'partial' && blob !== undefined ? SplitBlockBloom.deserialize(blob) : null;
   const w = new BucketedWriter(ctx.shuffle.open(SAMPLE_SCHEMA));
   const master = ctx.inputs[0]!;
   const cols = [p.personColumn, p.ageColumn, p.tsColumn];
@@ -199,58 +212,55 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
 async function recompute(ctx: Ctx): Promise<StageResult> {
   const mode = readPlan(ctx.prior!.blobs('plan'));
   const planOut = ctx.stageOutput('plan');
-  const t0 = performance.now();
-  const samples = new Map<string, AgeSample[]>();
-  const addSample = (person: string, s: AgeSample): void => {
-    const l = samples.get(person);
-    if (l === undefined) samples.set(person, [s]);
-    else l.push(s);
-  };
-  // Partial: every instance needs the set of all persons with new samples (their old rows are
-  // dropped wherever they are); instance b < R recomputes those with bucketOf(person, R) = b.
+  // Partial: instance b < R recomputes the persons with bucketOf(person, R) = b; instance b < C
+  // copies the old view's files f ≡ b (mod C). An instance with neither has nothing to do.
   const R = mode === 'partial' && planOut !== null ? readRoute(planOut.blobs('route'), ctx.buckets) : ctx.buckets;
+  const C = mode === 'partial' && planOut !== null ? readRoute(planOut.blobs('copy'), ctx.buckets) : 0;
+  if (mode === 'partial' && ctx.bucket >= R && ctx.bucket >= C) return { metrics: { recomputed: 0, kept: 0, matched: 0, falsePositives: 0, viewRows: 0, idle: 1 } };
+  const t0 = performance.now();
+  const samples = new SampleTable();
+  // Partial: a copying instance needs the set of all persons with new samples (their old rows are
+  // dropped wherever they are).
   const affectedAll = new Set<string>();
+  const recomputes = mode === 'full' || ctx.bucket < R;
   if (planOut !== null) {
     const src = mode === 'partial' ? planOut.all() : planOut.bucket(ctx.bucket);
     // An instance that recomputes nobody (b ≥ R) needs only the affected persons, not their samples.
-    const columns = mode === 'partial' && ctx.bucket >= R ? ['person'] : undefined;
+    const columns = recomputes ? undefined : ['person'];
     for await (const batch of src.batches(columns === undefined ? {} : { columns })) {
       for (const row of batch) {
         const person = row.person as string;
         if (mode === 'partial') {
           affectedAll.add(person);
-          if (ctx.bucket >= R || (R > 1 && bucketOf(person, R) !== ctx.bucket)) continue;
+          if (!recomputes || (R > 1 && bucketOf(person, R) !== ctx.bucket)) continue;
         }
-        addSample(person, { age: row.age as number, ts: row.ts as number });
+        samples.add(person, row.age as number, row.ts as number);
       }
     }
   }
-  // This instance's persons with new samples: in partial mode only their master rows count.
-  const affected = new Set(samples.keys());
+  // This instance's persons with new samples (samples.has): in partial mode only their master rows count.
   const t1 = performance.now();
   let matched = 0, falsePositives = 0;
-  if (mode === 'full' || ctx.bucket < R) {
+  if (recomputes) {
+    const partial = mode === 'partial';
     for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
       for (const row of batch) {
         const person = row.person as string;
-        if (mode === 'partial' && !affected.has(person)) {
+        if (partial && !samples.has(person)) {
           falsePositives++;
           continue;
         }
         matched++;
-        addSample(person, { age: row.age as number, ts: row.ts as number });
+        samples.add(person, row.age as number, row.ts as number);
       }
     }
   }
   const t2 = performance.now();
   const out: Row[] = [];
-  for (const [person, list] of samples) {
-    const b = inferBirthday(list);
-    if (b !== null) out.push({ person, ...b });
-  }
+  samples.infer((person, birth_from, birth_to, n, support) => { out.push({ person, birth_from, birth_to, samples: n, support }); });
   const recomputed = out.length;
   const t3 = performance.now();
-  const kept = mode === 'partial' ? await keptViewRows(ctx, affectedAll, out) : 0;
+  const kept = mode === 'partial' && ctx.bucket < C ? await keptViewRows(ctx, affectedAll, C, out) : 0;
   const t4 = performance.now();
   if (out.length > 0) {
     out.sort((a, b) => (a.person as string) < (b.person as string) ? -1 : 1);
@@ -266,15 +276,16 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
 
 /**
  * Appends to `out` this instance's share of the old view minus the persons with new samples: the
- * old view's files f ≡ bucket (mod B), or — when the handle hands out no files — all of it in
- * instance 0. Every old row is read by exactly one instance, so the union over instances is the
- * old view with the affected persons' rows removed. Returns the rows kept.
+ * old view's files f ≡ bucket (mod C), C the copying instances (blob 'copy'), or — when the handle
+ * hands out no files — all of it in instance 0. Every old row is read by exactly one instance, so
+ * the union over instances is the old view with the affected persons' rows removed. Returns the
+ * rows kept.
  */
-async function keptViewRows(ctx: Ctx, affected: ReadonlySet<string>, out: Row[]): Promise<number> {
+async function keptViewRows(ctx: Ctx, affected: ReadonlySet<string>, C: number, out: Row[]): Promise<number> {
   const previous = await ctx.previous(0);
   if (previous === null) return 0;
   const raw = previous.rawFiles?.();
-  const mine = raw === undefined ? null : raw.filter((_, i) => i % ctx.buckets === ctx.bucket);
+  const mine = raw === undefined ? null : raw.filter((_, i) => i % C === ctx.bucket);
   if ((mine !== null && mine.length === 0) || (mine === null && ctx.bucket !== 0)) return 0;
   let kept = 0;
   const keep = (rows: Row[]): void => {
@@ -289,7 +300,19 @@ async function keptViewRows(ctx: Ctx, affected: ReadonlySet<string>, out: Row[])
   if (mine === null) {
     for await (const batch of previous.batches({ columns })) keep(batch);
   } else {
-    for (const file of mine) for await (const batch of decodeWithFallback(defaultCodec(), await file.read(), { columns })) keep(batch);
+    // Column at a time (lib/late-scan.ts with an always-true probe): the rows come out as
+    // { person, birth_from, birth_to, samples, support } with integers checked, no row decoder.
+    const all = (): boolean => true;
+    const opts = { key: 'person', columns: columns.slice(1), probe: all, probeString: all };
+    for (const file of mine) {
+      for await (const rows of lateScan(await file.read(), opts)) {
+        for (const row of rows) {
+          if (affected.has(row.person as string)) continue;
+          out.push(row);
+          kept++;
+        }
+      }
+    }
   }
   return kept;
 }

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { partialRecompute, choosePartialOrFull } from '../../operators/partial-recompute.js';
-import { inferBirthday, YEAR_SECONDS } from '../../operators/lib/birthday.js';
+import { inferBirthday, YEAR_SECONDS, type AgeSample } from '../../operators/lib/birthday.js';
+import { SampleTable } from '../../operators/lib/sample-table.js';
 import { runOperator } from './harness.js';
 import type { Row, Schema } from '../../storage/types.js';
 
@@ -29,6 +30,27 @@ describe('lib/birthday', () => {
     assert.deepEqual([b.birth_from, b.birth_to], [T + 1 - 41 * YEAR_SECONDS + 1, T - 40 * YEAR_SECONDS]);
     assert.equal(inferBirthday([]), null);
     assert.deepEqual(inferBirthday([{ age: 30, ts: T }, { age: 50, ts: T }]), inferBirthday([{ age: 50, ts: T }, { age: 30, ts: T }]));
+  });
+});
+
+/** Every person's birthday through SampleTable / inferBirthdayInto (the hot path). */
+function viaTable(samples: Array<AgeSample & { person: string }>): Map<string, unknown> {
+  const t = new SampleTable();
+  for (const s of samples) t.add(s.person, s.age, s.ts);
+  const out = new Map<string, unknown>();
+  t.infer((person, birth_from, birth_to, n, support) => out.set(person, { birth_from, birth_to, samples: n, support }));
+  return out;
+}
+
+describe('lib/sample-table + inferBirthdayInto', () => {
+  it('== inferBirthday per person (fast-check), short and long sample lists', () => {
+    // Timestamps half a year apart (± 1 s): intervals that touch ([x, y], [y+1, z]), nest and repeat.
+    const s = fc.record({ person: fc.integer({ min: 0, max: 3 }).map((i) => `p${i}`), age: fc.integer({ min: 0, max: 6 }), ts: fc.tuple(fc.integer({ min: -3, max: 8 }), fc.integer({ min: -1, max: 1 })).map(([k, j]) => T + k * (YEAR_SECONDS / 2) + j) }, { noNullPrototype: true });
+    fc.assert(fc.property(fc.array(s, { maxLength: 300 }), (samples) => {
+      const expected = new Map<string, unknown>();
+      for (const p of new Set(samples.map((x) => x.person))) expected.set(p, inferBirthday(samples.filter((x) => x.person === p)));
+      assert.deepEqual(viaTable(samples), expected);
+    }), { numRuns: 300 });
   });
 });
 
