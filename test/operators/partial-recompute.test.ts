@@ -80,10 +80,11 @@ describe('operators/partial-recompute', () => {
   it('partial == full recompute, row for row (fast-check)', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(sample, { maxLength: 40 }), fc.array(sample, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }),
-      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }),
-      async (master, batch, buckets, parts, raw, perBucket, fileRows) => {
-        // perBucket small → partial routes to several recompute buckets (partialBuckets > 1).
-        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket }, fileRows };
+      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }),
+      async (master, batch, buckets, parts, raw, perBucket, fileRows, viewPerBucket) => {
+        // perBucket small → partial routes to several recompute buckets (partialBuckets > 1);
+        // viewPerBucket small → several instances copy the old view (copyBuckets > 1).
+        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket }, fileRows };
         const old = (await view('full', master, [], null, buckets, parts, o)).rows;
         const full = await view('full', master, batch, null, buckets, parts, o);
         const partial = await view('partial', master, batch, old, buckets, parts, o);
