@@ -4,21 +4,25 @@
  * partial recomputation) — or everything (`mode: full`, or `auto` when lib/partial-plan.ts says
  * full is cheaper). Samples are a set: a sample present in both inputs counts once, so the result
  * is the same whether or not the batch was already appended to the master.
- *   'plan'      ('single'): one pass over the new batch: distinct persons → Bloom filter (blob
- *               'bloom'), and the samples shuffled by bucket(person). The mode (blob 'plan'):
- *               `auto` weighs partial vs full with the old view's exact row count (ctx.previous(0));
- *               partial without a previous view is full (metric fallbackFull).
+ *   'plan'      ('single'): one pass over the new batch: distinct persons → split-block Bloom filter
+ *               (lib/split-bloom.ts, blob 'bloom'), and the samples shuffled by bucket(person). The
+ *               mode (blob 'plan'): `auto` weighs partial vs full with the old view's exact row
+ *               count (ctx.previous(0)); partial without a previous view is full (metric
+ *               fallbackFull). Partial also fixes R (blob 'route': recompute buckets for the
+ *               fetched rows) and C (blob 'copy': instances copying the old view), both by rows.
  *   'fetch'     ('partition' over the master): partial: the rows whose person passes the filter
  *               (the Bloom join of step 2), by a late-materializing scan (lib/late-scan.ts: the
- *               person column probed as raw UTF-8 bytes, age/ts decoded only for hits); full: every
- *               row. Shuffled by bucket(person).
+ *               person column probed as raw UTF-8 bytes in place, age/ts decoded only for row
+ *               groups with hits, rows only for hits); full: every row. Shuffled by bucket(person).
  *   'recompute' ('bucket', writes the view): the bucket of 'plan' (new samples) and of 'fetch'
- *               (false positives dropped) → the bucket's recomputed persons. Partial (v4): instance
- *               b also copies the old view's rows of unaffected persons from the old view's files
- *               f ≡ b (mod B) (InputHandle.rawFiles; without it instance 0 reads the whole old
- *               view) — v3 shuffled the whole old view through 'plan' first, which cost more than
- *               the rest of a partial run. The exact set of affected persons (to drop their old
- *               rows, whatever file holds them) is the person column of all of 'plan's shuffle.
+ *               (false positives dropped) → the bucket's recomputed persons (lib/sample-table.ts:
+ *               typed arrays per person, allocation-free inference). Partial (v5): instance b < R
+ *               recomputes the persons routed to b; instance b < C copies the old view's rows of
+ *               unaffected persons from its files f ≡ b (mod C) (InputHandle.rawFiles; without it
+ *               instance 0 reads the whole old view); the others return at once (each instance
+ *               has a fixed cost, which v4's B copying instances paid at every scale). The exact
+ *               set of affected persons (to drop their old rows, whatever file holds them) is the
+ *               person column of all of 'plan's shuffle.
  * Invariant (property-tested): partial result == full recompute, row for row.
  */
 import { z } from 'zod';
@@ -43,9 +47,9 @@ const PartialParams = z
     mode: z.enum(['auto', 'partial', 'full']).default('auto'),
     falsePositiveRate: z.number().gt(0).lt(1).default(0.01),
     /** Partial mode: expected fetched master rows per recompute bucket (partialBuckets). */
-    partialRowsPerBucket: z.number().int().positive().default(500_000),
+    partialRowsPerBucket: z.number().int().positive().default(250_000),
     /** Partial mode: old view rows copied per recompute instance (copyBuckets). */
-    partialViewRowsPerBucket: z.number().int().positive().default(500_000),
+    partialViewRowsPerBucket: z.number().int().positive().default(150_000),
     cost: z
       .object({
         scanUs: z.number().min(0), keyScanUs: z.number().min(0), probeUs: z.number().min(0), shuffleUs: z.number().min(0), computeUs: z.number().min(0), rewriteUs: z.number().min(0),
@@ -86,7 +90,9 @@ function readRoute(blobs: Uint8Array[], B: number): number {
  * Recompute buckets for a partial run: one per `perBucket` (param partialRowsPerBucket) expected fetched master
  * rows, at most B. A 1% batch fetches ~10% of the master: at 1M rows that is one bucket, so each
  * fetch instance writes one shuffle file instead of B (per-file encode + commit cost dominated a
- * partial fetch) and one instance recomputes; the old view is still copied by all B instances.
+ * partial fetch) and one instance recomputes. The default (250k) keeps an instance's rows near a
+ * full run's (at 4M master rows, 500k put ~480k fetched rows and 400k view rows in one instance,
+ * whose heap then made it ~2× slower per row).
  */
 export function partialBuckets(masterRows: number, newPersons: number, oldViewRows: number, fpRate: number, B: number, perBucket: number): number {
   const fetched = masterRows * Math.min(1, newPersons / Math.max(1, oldViewRows) + fpRate);
@@ -95,7 +101,8 @@ export function partialBuckets(masterRows: number, newPersons: number, oldViewRo
 
 /**
  * Recompute instances that copy the old view's unaffected rows in a partial run: one per
- * `perBucket` (param partialViewRowsPerBucket) old view rows, at most B. The others (beyond this
+ * `perBucket` (param partialViewRowsPerBucket, 150k: ~100k-row view → 1 at 1M master rows, 3 at
+ * 4M) old view rows, at most B. The others (beyond this
  * and the route's count) return at once: each instance costs a fixed overhead (prior blobs,
  * commit markers, an output file), which at 1M master rows was most of a partial run's time.
  */

@@ -9,8 +9,9 @@
  * Fast path (storage/parquet/column-scan.ts): a REQUIRED, PLAIN, BYTE_ARRAY key column —
  * `probe(bytes, start, len)` sees the value's raw UTF-8 bytes, no JS string is built for a miss
  * (the cost that dominated partial-recompute's fetch: decoding every master person string).
- * Any other layout (dictionary-encoded or nullable key) falls back, from that row group to the
- * file's end, to decoding rows with the default codec and calling probeString. Preconditions: `columns` are integer
+ * Hits become rows in one pass (their keys and values gathered as columns, then storage/
+ * row-builder.ts: one object literal per row). Any other layout (dictionary-encoded or nullable
+ * key) falls back, from that row group to the file's end, to decoding rows with the default codec and calling probeString. Preconditions: `columns` are integer
  * columns (OPERATOR_INPUT_INVALID otherwise, as lib/rows.ts int()); probe and probeString agree.
  */
 import { DagctlError } from '../../core/errors.js';

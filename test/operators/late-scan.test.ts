@@ -1,7 +1,8 @@
 /**
  * lib/late-scan.ts and BloomFilter.hasBytes: the late-materializing scan returns exactly the rows
  * a full decode + filter returns (fast path on REQUIRED PLAIN keys across pages and row groups,
- * fallback on nullable / dictionary keys), and the byte-level probe agrees with the string probe.
+ * fallback on nullable / dictionary keys), and the byte-level probe agrees with the string probe
+ * (BloomFilter and SplitBlockBloom); column-scan's own PLAIN INT32/INT64 decoding == the values.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
