@@ -4,33 +4,37 @@
  * partial recomputation) — or everything (`mode: full`, or `auto` when lib/partial-plan.ts says
  * full is cheaper). Samples are a set: a sample present in both inputs counts once, so the result
  * is the same whether or not the batch was already appended to the master.
- *   'plan'      ('single'): one pass over the new batch: distinct persons → Bloom filter (blob
- *               'bloom'), and the samples shuffled by bucket(person). The mode (blob 'plan'):
- *               `auto` weighs partial vs full with the old view's exact row count (ctx.previous(0));
- *               partial without a previous view is full (metric fallbackFull).
+ *   'plan'      ('single'): one pass over the new batch: distinct persons → split-block Bloom filter
+ *               (lib/split-bloom.ts, blob 'bloom'), and the samples shuffled by bucket(person). The
+ *               mode (blob 'plan'): `auto` weighs partial vs full with the old view's exact row
+ *               count (ctx.previous(0)); partial without a previous view is full (metric
+ *               fallbackFull). Partial also fixes R (blob 'route': recompute buckets for the
+ *               fetched rows) and C (blob 'copy': instances copying the old view), both by rows.
  *   'fetch'     ('partition' over the master): partial: the rows whose person passes the filter
  *               (the Bloom join of step 2), by a late-materializing scan (lib/late-scan.ts: the
- *               person column probed as raw UTF-8 bytes, age/ts decoded only for hits); full: every
- *               row. Shuffled by bucket(person).
+ *               person column probed as raw UTF-8 bytes in place, age/ts decoded only for row
+ *               groups with hits, rows only for hits); full: every row. Shuffled by bucket(person).
  *   'recompute' ('bucket', writes the view): the bucket of 'plan' (new samples) and of 'fetch'
- *               (false positives dropped) → the bucket's recomputed persons. Partial (v4): instance
- *               b also copies the old view's rows of unaffected persons from the old view's files
- *               f ≡ b (mod B) (InputHandle.rawFiles; without it instance 0 reads the whole old
- *               view) — v3 shuffled the whole old view through 'plan' first, which cost more than
- *               the rest of a partial run. The exact set of affected persons (to drop their old
- *               rows, whatever file holds them) is the person column of all of 'plan's shuffle.
+ *               (false positives dropped) → the bucket's recomputed persons (lib/sample-table.ts:
+ *               typed arrays per person, allocation-free inference). Partial (v5): instance b < R
+ *               recomputes the persons routed to b; instance b < C copies the old view's rows of
+ *               unaffected persons from its files f ≡ b (mod C) (InputHandle.rawFiles; without it
+ *               instance 0 reads the whole old view); the others return at once (each instance
+ *               has a fixed cost, which v4's B copying instances paid at every scale). The exact
+ *               set of affected persons (to drop their old rows, whatever file holds them) is the
+ *               person column of all of 'plan's shuffle.
  * Invariant (property-tested): partial result == full recompute, row for row.
  */
 import { z } from 'zod';
 import { bucketOf } from '../core/hash.js';
 import type { Row, Schema } from '../storage/types.js';
 import type { OperatorDef, StageContext, StageResult, StageSpec } from './types.js';
-import { BloomFilter } from './lib/bloom.js';
+import { SplitBlockBloom } from './lib/split-bloom.js';
 import { BucketedWriter, ChunkedWriter, int, str } from './lib/rows.js';
 import { lateScan, type LateScanStats } from './lib/late-scan.js';
 import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
 import { BucketsParam } from './lib/params.js';
-import { inferBirthday, type AgeSample } from './lib/birthday.js';
+import { SampleTable } from './lib/sample-table.js';
 import { choosePartialOrFull } from './lib/partial-plan.js';
 
 export { choosePartialOrFull } from './lib/partial-plan.js';
@@ -43,7 +47,9 @@ const PartialParams = z
     mode: z.enum(['auto', 'partial', 'full']).default('auto'),
     falsePositiveRate: z.number().gt(0).lt(1).default(0.01),
     /** Partial mode: expected fetched master rows per recompute bucket (partialBuckets). */
-    partialRowsPerBucket: z.number().int().positive().default(500_000),
+    partialRowsPerBucket: z.number().int().positive().default(250_000),
+    /** Partial mode: old view rows copied per recompute instance (copyBuckets). */
+    partialViewRowsPerBucket: z.number().int().positive().default(150_000),
     cost: z
       .object({
         scanUs: z.number().min(0), keyScanUs: z.number().min(0), probeUs: z.number().min(0), shuffleUs: z.number().min(0), computeUs: z.number().min(0), rewriteUs: z.number().min(0),
@@ -84,11 +90,24 @@ function readRoute(blobs: Uint8Array[], B: number): number {
  * Recompute buckets for a partial run: one per `perBucket` (param partialRowsPerBucket) expected fetched master
  * rows, at most B. A 1% batch fetches ~10% of the master: at 1M rows that is one bucket, so each
  * fetch instance writes one shuffle file instead of B (per-file encode + commit cost dominated a
- * partial fetch) and one instance recomputes; the old view is still copied by all B instances.
+ * partial fetch) and one instance recomputes. The default (250k) keeps an instance's rows near a
+ * full run's (at 4M master rows, 500k put ~480k fetched rows and 400k view rows in one instance,
+ * whose heap then made it ~2× slower per row).
  */
 export function partialBuckets(masterRows: number, newPersons: number, oldViewRows: number, fpRate: number, B: number, perBucket: number): number {
   const fetched = masterRows * Math.min(1, newPersons / Math.max(1, oldViewRows) + fpRate);
   return Math.max(1, Math.min(B, Math.ceil(fetched / perBucket)));
+}
+
+/**
+ * Recompute instances that copy the old view's unaffected rows in a partial run: one per
+ * `perBucket` (param partialViewRowsPerBucket, 150k: ~100k-row view → 1 at 1M master rows, 3 at
+ * 4M) old view rows, at most B. The others (beyond this
+ * and the route's count) return at once: each instance costs a fixed overhead (prior blobs,
+ * commit markers, an output file), which at 1M master rows was most of a partial run's time.
+ */
+export function copyBuckets(oldViewRows: number, B: number, perBucket: number): number {
+  return Math.max(1, Math.min(B, Math.ceil(oldViewRows / perBucket)));
 }
 
 function readPlan(blobs: Uint8Array[]): Mode {
@@ -98,7 +117,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   name: 'partial-recompute',
-  version: '4',
+  version: '5',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
@@ -145,13 +164,15 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   // Nothing to patch without a previous view: partial is a full recompute.
   const fallbackFull = mode === 'partial' && previous === null ? 1 : 0;
   if (fallbackFull === 1) mode = 'full';
-  const f = BloomFilter.forCapacity(persons.size, p.falsePositiveRate);
+  const f = SplitBlockBloom.forCapacity(persons.size, p.falsePositiveRate);
   for (const s of persons) f.add(s);
   const routeBuckets = mode === 'partial' ? partialBuckets(masterRows, persons.size, previous?.rows ?? 0, p.falsePositiveRate, B, p.partialRowsPerBucket) : B;
   ctx.putBlob('plan', enc.encode(mode));
+  const copy = mode === 'partial' ? copyBuckets(previous?.rows ?? 0, B, p.partialViewRowsPerBucket) : B;
   ctx.putBlob('route', enc.encode(String(routeBuckets)));
+  ctx.putBlob('copy', enc.encode(String(copy)));
   ctx.putBlob('bloom', f.serialize());
-  return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets } };
+  return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy } };
 }
 
 async function fetch(ctx: Ctx): Promise<StageResult> {
@@ -160,7 +181,7 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   const mode = readPlan(ctx.prior!.blobs('plan'));
   const blob = ctx.prior!.blobs('bloom')[0];
   const R = readRoute(ctx.prior!.blobs('route'), B);
-  const f = mode === 'partial' && blob !== undefined ? BloomFilter.deserialize(blob) : null;
+  const f = mode === 'partial' && blob !== undefined ? SplitBlockBloom.deserialize(blob) : null;
   const w = new BucketedWriter(ctx.shuffle.open(SAMPLE_SCHEMA));
   const master = ctx.inputs[0]!;
   const cols = [p.personColumn, p.ageColumn, p.tsColumn];
@@ -171,11 +192,14 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   if (f !== null && raw !== undefined) {
     // Partial: only hits become rows (late materialization over raw person bytes).
     const opts = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b: Uint8Array, s: number, l: number) => f.hasBytes(b, s, l), probeString: (s: string) => f.has(s) };
+    const sameNames = p.personColumn === 'person' && p.ageColumn === 'age' && p.tsColumn === 'ts';
     for (const file of raw) {
       for await (const hits of lateScan(await file.read(), opts, stats)) {
         for (const row of hits) {
           const person = row[p.personColumn] as string;
-          if (w.push(R === 1 ? 0 : bucketOf(person, R), { person, age: row[p.ageColumn] as number, ts: row[p.tsColumn] as number })) await w.drain();
+          // lateScan's rows are { [key], ...columns }: with the default names already a sample row.
+          const sample = sameNames ? row : { person, age: row[p.ageColumn] as number, ts: row[p.tsColumn] as number };
+          if (w.push(R === 1 ? 0 : bucketOf(person, R), sample)) await w.drain();
         }
       }
     }
@@ -199,58 +223,56 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
 async function recompute(ctx: Ctx): Promise<StageResult> {
   const mode = readPlan(ctx.prior!.blobs('plan'));
   const planOut = ctx.stageOutput('plan');
-  const t0 = performance.now();
-  const samples = new Map<string, AgeSample[]>();
-  const addSample = (person: string, s: AgeSample): void => {
-    const l = samples.get(person);
-    if (l === undefined) samples.set(person, [s]);
-    else l.push(s);
-  };
-  // Partial: every instance needs the set of all persons with new samples (their old rows are
-  // dropped wherever they are); instance b < R recomputes those with bucketOf(person, R) = b.
+  // Partial: instance b < R recomputes the persons with bucketOf(person, R) = b; instance b < C
+  // copies the old view's files f ≡ b (mod C). An instance with neither has nothing to do.
   const R = mode === 'partial' && planOut !== null ? readRoute(planOut.blobs('route'), ctx.buckets) : ctx.buckets;
+  const C = mode === 'partial' && planOut !== null ? readRoute(planOut.blobs('copy'), ctx.buckets) : 0;
+  if (mode === 'partial' && ctx.bucket >= R && ctx.bucket >= C) return { metrics: { recomputed: 0, kept: 0, matched: 0, falsePositives: 0, viewRows: 0, idle: 1 } };
+  const t0 = performance.now();
+  const samples = new SampleTable();
+  // Partial: a copying instance needs the set of all persons with new samples (their old rows are
+  // dropped wherever they are).
   const affectedAll = new Set<string>();
+  const recomputes = mode === 'full' || ctx.bucket < R;
   if (planOut !== null) {
     const src = mode === 'partial' ? planOut.all() : planOut.bucket(ctx.bucket);
     // An instance that recomputes nobody (b ≥ R) needs only the affected persons, not their samples.
-    const columns = mode === 'partial' && ctx.bucket >= R ? ['person'] : undefined;
+    const columns = recomputes ? undefined : ['person'];
     for await (const batch of src.batches(columns === undefined ? {} : { columns })) {
       for (const row of batch) {
         const person = row.person as string;
         if (mode === 'partial') {
           affectedAll.add(person);
-          if (ctx.bucket >= R || (R > 1 && bucketOf(person, R) !== ctx.bucket)) continue;
+          if (!recomputes || (R > 1 && bucketOf(person, R) !== ctx.bucket)) continue;
         }
-        addSample(person, { age: row.age as number, ts: row.ts as number });
+        samples.add(person, row.age as number, row.ts as number);
       }
     }
   }
-  // This instance's persons with new samples: in partial mode only their master rows count.
-  const affected = new Set(samples.keys());
+  // This instance's persons with new samples (samples.has): in partial mode only their master rows count.
   const t1 = performance.now();
   let matched = 0, falsePositives = 0;
-  if (mode === 'full' || ctx.bucket < R) {
+  if (recomputes) {
+    const partial = mode === 'partial';
     for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
       for (const row of batch) {
         const person = row.person as string;
-        if (mode === 'partial' && !affected.has(person)) {
+        if (partial && !samples.has(person)) {
           falsePositives++;
           continue;
         }
         matched++;
-        addSample(person, { age: row.age as number, ts: row.ts as number });
+        samples.add(person, row.age as number, row.ts as number);
       }
     }
   }
   const t2 = performance.now();
   const out: Row[] = [];
-  for (const [person, list] of samples) {
-    const b = inferBirthday(list);
-    if (b !== null) out.push({ person, ...b });
-  }
+  samples.infer((person, birth_from, birth_to, n, support) => { out.push({ person, birth_from, birth_to, samples: n, support }); });
   const recomputed = out.length;
   const t3 = performance.now();
-  const kept = mode === 'partial' ? await keptViewRows(ctx, affectedAll, out) : 0;
+  const readMs = { v: 0 };
+  const kept = mode === 'partial' && ctx.bucket < C ? await keptViewRows(ctx, affectedAll, C, out, readMs) : 0;
   const t4 = performance.now();
   if (out.length > 0) {
     out.sort((a, b) => (a.person as string) < (b.person as string) ? -1 : 1);
@@ -260,28 +282,30 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   }
   const t5 = performance.now();
   // Phase times (ms): where a recompute instance spends its time (bench/operators.ts prints them).
-  const ms = { 'ms.newSamples': t1 - t0, 'ms.fetched': t2 - t1, 'ms.infer': t3 - t2, 'ms.oldView': t4 - t3, 'ms.write': t5 - t4 };
+  const ms = { 'ms.newSamples': t1 - t0, 'ms.fetched': t2 - t1, 'ms.infer': t3 - t2, 'ms.oldView': t4 - t3, 'ms.oldViewRead': readMs.v, 'ms.write': t5 - t4 };
   return { metrics: { recomputed, kept, matched, falsePositives, viewRows: out.length, ...ms } };
 }
 
 /**
  * Appends to `out` this instance's share of the old view minus the persons with new samples: the
- * old view's files f ≡ bucket (mod B), or — when the handle hands out no files — all of it in
- * instance 0. Every old row is read by exactly one instance, so the union over instances is the
- * old view with the affected persons' rows removed. Returns the rows kept.
+ * old view's files f ≡ bucket (mod C), C the copying instances (blob 'copy'), or — when the handle
+ * hands out no files — all of it in instance 0. Every old row is read by exactly one instance, so
+ * the union over instances is the old view with the affected persons' rows removed. Returns the
+ * rows kept.
  */
-async function keptViewRows(ctx: Ctx, affected: ReadonlySet<string>, out: Row[]): Promise<number> {
+async function keptViewRows(ctx: Ctx, affected: ReadonlySet<string>, C: number, out: Row[], readMs: { v: number }): Promise<number> {
   const previous = await ctx.previous(0);
   if (previous === null) return 0;
   const raw = previous.rawFiles?.();
-  const mine = raw === undefined ? null : raw.filter((_, i) => i % ctx.buckets === ctx.bucket);
+  const mine = raw === undefined ? null : raw.filter((_, i) => i % C === ctx.bucket);
   if ((mine !== null && mine.length === 0) || (mine === null && ctx.bucket !== 0)) return 0;
   let kept = 0;
   const keep = (rows: Row[]): void => {
     for (const row of rows) {
-      const person = str(row, 'person');
-      if (affected.has(person)) continue;
-      out.push({ person, birth_from: int(row, 'birth_from'), birth_to: int(row, 'birth_to'), samples: int(row, 'samples'), support: int(row, 'support') });
+      // The decoded row itself (checked: a string person, integer counts) — no copy.
+      if (affected.has(str(row, 'person'))) continue;
+      int(row, 'birth_from'); int(row, 'birth_to'); int(row, 'samples'); int(row, 'support');
+      out.push(row);
       kept++;
     }
   };
@@ -289,7 +313,15 @@ async function keptViewRows(ctx: Ctx, affected: ReadonlySet<string>, out: Row[])
   if (mine === null) {
     for await (const batch of previous.batches({ columns })) keep(batch);
   } else {
-    for (const file of mine) for await (const batch of decodeWithFallback(defaultCodec(), await file.read(), { columns })) keep(batch);
+    // Through the default codec's row decoder, not lib/late-scan.ts: that decoder is the one
+    // full-mode runs keep hot, and a code path a worker runs once per partial run stays cold
+    // (measured: a 100k-row view file 4× slower through a cold late scan in the task runner).
+    for (const file of mine) {
+      const r0 = performance.now();
+      const bytes = await file.read();
+      readMs.v += performance.now() - r0;
+      for await (const batch of decodeWithFallback(defaultCodec(), bytes, { columns })) keep(batch);
+    }
   }
   return kept;
 }

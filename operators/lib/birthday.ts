@@ -8,6 +8,10 @@
  * support wins — deterministic, and independent of sample order.
  * View row: person, birth_from, birth_to (inclusive), samples (distinct samples), support (samples
  * agreeing with the region).
+ * Two implementations of the one definition: inferBirthday (sample objects; the readable
+ * reference, kept for tests and callers) and inferBirthdayInto (parallel number arrays and a
+ * reusable scratch, allocation-free — partial-recompute's hot path; property-tested equal).
+ * Preconditions: ages and timestamps are safe integers, and the interval ends stay safe integers.
  */
 export const YEAR_SECONDS = 31_556_952;
 
@@ -47,4 +51,71 @@ export function inferBirthday(samples: Iterable<AgeSample>): Birthday | null {
     }
   }
   return { birth_from: bestFrom, birth_to: bestTo, samples: distinct.size, support: best };
+}
+
+/** Reusable work arrays for inferBirthdayInto (grown on demand). */
+export class BirthdayScratch {
+  age = new Float64Array(64);
+  ts = new Float64Array(64);
+  starts = new Float64Array(64);
+  ends = new Float64Array(64);
+  /** Result of the last inferBirthdayInto: [birth_from, birth_to, samples, support]. */
+  readonly out = new Float64Array(4);
+  ensure(n: number): void {
+    if (this.age.length >= n) return;
+    const size = Math.max(n, this.age.length * 2);
+    const grow = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => { const b = new Float64Array(size); b.set(a); return b; };
+    this.age = grow(this.age);
+    this.ts = grow(this.ts);
+    this.starts = new Float64Array(size);
+    this.ends = new Float64Array(size);
+  }
+}
+
+/**
+ * inferBirthday over the n samples (scratch.age[i], scratch.ts[i]), i < n (the caller fills them,
+ * after scratch.ensure(n)); the result lands in scratch.out. Returns false when n = 0.
+ * Same definition: distinct (age, ts) pairs (sorted by ts then age, neighbours compared), starts
+ * and ends (to + 1) sorted separately, then merged with ends first at equal positions.
+ */
+export function inferBirthdayInto(s: BirthdayScratch, n: number): boolean {
+  if (n === 0) return false;
+  const age = s.age, ts = s.ts;
+  // Sort the pairs by (ts, age): insertion sort (a person has a handful of samples).
+  if (n <= 48) {
+    for (let i = 1; i < n; i++) {
+      const a = age[i]!, t = ts[i]!;
+      let j = i - 1;
+      while (j >= 0 && (ts[j]! > t || (ts[j] === t && age[j]! > a))) { age[j + 1] = age[j]!; ts[j + 1] = ts[j]!; j--; }
+      age[j + 1] = a;
+      ts[j + 1] = t;
+    }
+  } else {
+    const idx = Array.from({ length: n }, (_, i) => i).sort((x, y) => ts[x]! - ts[y]! || age[x]! - age[y]!);
+    const a2 = idx.map((i) => age[i]!), t2 = idx.map((i) => ts[i]!);
+    for (let i = 0; i < n; i++) { age[i] = a2[i]!; ts[i] = t2[i]!; }
+  }
+  const starts = s.starts, ends = s.ends;
+  let d = 0;
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && ts[i] === ts[i - 1] && age[i] === age[i - 1]) continue;
+    const t = ts[i]!, a = age[i]!;
+    starts[d] = t - (a + 1) * YEAR_SECONDS + 1;
+    ends[d] = t - a * YEAR_SECONDS + 1;
+    d++;
+  }
+  const st = starts.subarray(0, d).sort(), en = ends.subarray(0, d).sort();
+  // Merge: ends first at equal positions; after each event, the region up to the next event's
+  // position (exclusive) has the current depth.
+  let i = 0, j = 0, depth = 0, best = 0, bestFrom = 0, bestTo = 0;
+  while (j < d) {
+    let pos: number;
+    if (i < d && st[i]! < en[j]!) { pos = st[i]!; depth++; i++; } else { pos = en[j]!; depth--; j++; }
+    if (j >= d) break;
+    const next = i < d && st[i]! < en[j]! ? st[i]! : en[j]!;
+    if (next > pos && depth > best) { best = depth; bestFrom = pos; bestTo = next - 1; }
+  }
+  const o = s.out;
+  o[0] = bestFrom; o[1] = bestTo; o[2] = d; o[3] = best;
+  return true;
 }

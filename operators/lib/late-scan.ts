@@ -9,8 +9,9 @@
  * Fast path (storage/parquet/column-scan.ts): a REQUIRED, PLAIN, BYTE_ARRAY key column —
  * `probe(bytes, start, len)` sees the value's raw UTF-8 bytes, no JS string is built for a miss
  * (the cost that dominated partial-recompute's fetch: decoding every master person string).
- * Any other layout (dictionary-encoded or nullable key) falls back, from that row group to the
- * file's end, to decoding rows with the default codec and calling probeString. Preconditions: `columns` are integer
+ * Hits become rows in one pass (their keys and values gathered as columns, then storage/
+ * row-builder.ts: one object literal per row). Any other layout (dictionary-encoded or nullable
+ * key) falls back, from that row group to the file's end, to decoding rows with the default codec and calling probeString. Preconditions: `columns` are integer
  * columns (OPERATOR_INPUT_INVALID otherwise, as lib/rows.ts int()); probe and probeString agree.
  */
 import { DagctlError } from '../../core/errors.js';
@@ -18,6 +19,7 @@ import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import type { Row } from '../../storage/types.js';
 import { int, str } from './rows.js';
+import { RowBuilder } from '../../storage/row-builder.js';
 
 export interface LateScanOptions {
   key: string;
@@ -48,42 +50,52 @@ export async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: La
     }
     stats.fastGroups++;
     // Pass 1: probe raw bytes; remember (page, index) of hits.
-    const hitPage: number[] = [], hitIdx: number[] = [];
+    let values = 0;
+    for (const pg of pages) values += pg.count;
+    if (values !== rg.rows) throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${values} values in a row group of ${rg.rows} rows`, { column: o.key });
+    const hitPage = new Int32Array(values), hitIdx = new Int32Array(values);
+    let nh = 0;
+    const probe = o.probe;
     for (let p = 0; p < pages.length; p++) {
       const { data, start, len, count } = pages[p]!;
-      for (let i = 0; i < count; i++) if (o.probe(data, start[i]!, len[i]!)) { hitPage.push(p); hitIdx.push(i); }
+      for (let i = 0; i < count; i++) {
+        if (probe(data, start[i]!, len[i]!)) { hitPage[nh] = p; hitIdx[nh] = i; nh++; }
+      }
     }
-    if (hitPage.length === 0) continue;
+    if (nh === 0) continue;
     // Pass 2: the other columns of this row group (typed arrays), rows for hits only.
     const nums = o.columns.length > 0 ? await f.numbers(g, o.columns) : {};
     const cols = o.columns.map((c) => nums[c]!);
     const pageRow: number[] = [];
     let r0 = 0;
     for (const pg of pages) { pageRow.push(r0); r0 += pg.count; }
-    const out: Row[] = [];
-    for (let h = 0; h < hitPage.length; h++) {
-      const pg = pages[hitPage[h]!]!, i = hitIdx[h]!;
-      const s = pg.start[i]!;
-      const row: Row = { [o.key]: decodeKey(pg.data, s, pg.len[i]!, o.key) };
-      const r = pageRow[hitPage[h]!]! + i;
+    // Hits' keys and values as columns, then rows in one generated literal each (RowBuilder: one
+    // shape, no per-row keyed stores — objects built key by key were most of a scan's time).
+    const keys = new Array<string>(nh);
+    const vals = cols.map(() => new Float64Array(nh));
+    let buf: Buffer | null = null, bufPage = -1;
+    for (let h = 0; h < nh; h++) {
+      const p = hitPage[h]!, pg = pages[p]!, i = hitIdx[h]!;
+      if (p !== bufPage) { buf = Buffer.from(pg.data.buffer, pg.data.byteOffset, pg.data.byteLength); bufPage = p; }
+      keys[h] = decodeKey(buf!, pg.start[i]!, pg.len[i]!, o.key);
+      const r = pageRow[p]! + i;
       for (let c = 0; c < cols.length; c++) {
         const v = cols[c]![r]!;
         if (!Number.isInteger(v)) throw new DagctlError('OPERATOR_INPUT_INVALID', `column ${o.columns[c]!} is not an integer`, { column: o.columns[c]!, value: String(v) });
-        row[o.columns[c]!] = v;
+        vals[c]![h] = v;
       }
-      out.push(row);
     }
-    yield out;
+    yield new RowBuilder([o.key, ...o.columns], [{ kind: 'values', values: keys }, ...vals.map((values) => ({ kind: 'values' as const, values }))]).rows(0, nh);
   }
 }
 
 /** ASCII keys (the common case) without TextDecoder; anything else strictly as UTF-8. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function decodeKey(data: Uint8Array, start: number, len: number, key: string): string {
+function decodeKey(data: Buffer, start: number, len: number, key: string): string {
   let ascii = true;
   for (let i = 0; i < len; i++) if (data[start + i]! >= 0x80) { ascii = false; break; }
-  if (ascii) return String.fromCharCode.apply(null, data.subarray(start, start + len) as unknown as number[]);
+  if (ascii) return data.toString('latin1', start, start + len);
   try {
     return utf8.decode(data.subarray(start, start + len));
   } catch (e) {

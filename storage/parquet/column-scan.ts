@@ -10,8 +10,9 @@
  * addressed as (start, length) into its bytes (UTF-8 for STRING columns), so a probe can hash the
  * raw bytes. It returns null when the column is not REQUIRED + PLAIN (dictionary-encoded, nullable
  * or nested columns, other codecs): callers then fall back to the row decoder (storage/dataset/read).
- * numbers() decodes with hyparquet column by column (typed arrays, no row objects); int64 values
- * must be safe integers (else PARQUET_INVALID).
+ * numbers() decodes REQUIRED PLAIN INT32/INT64 columns (no logical type) itself, page by page
+ * into Float64Arrays, and any other column with hyparquet (typed arrays, no row objects); int64
+ * values must be safe integers (else PARQUET_INVALID).
  * A new file beside the codecs (hyparquet.ts, registry.ts), which stay unchanged.
  */
 import { parquetMetadata, parquetRead, snappyUncompress } from 'hyparquet';
@@ -52,46 +53,92 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     rowGroups.push({ rowStart: at, rows: Number(rg.num_rows) });
     at += Number(rg.num_rows);
   }
+  /**
+   * The decompressed data pages of a REQUIRED, PLAIN, un-dictionaried flat column of row group
+   * rgi (v1 pages, or v2 pages without levels), or null for any other layout.
+   */
+  const plainPages = (rgi: number, column: string): Array<{ data: Uint8Array; count: number }> | null => {
+    const rg = metadata.row_groups[rgi];
+    const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
+    if (rg === undefined || el === undefined || el.repetition_type !== 'REQUIRED') return null;
+    const chunk = rg.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column)?.meta_data;
+    if (chunk === undefined || (chunk.codec !== 'SNAPPY' && chunk.codec !== 'UNCOMPRESSED')) return null;
+    if (chunk.dictionary_page_offset !== undefined && Number(chunk.dictionary_page_offset) > 0) return null;
+    const begin = Number(chunk.data_page_offset);
+    const end = begin + Number(chunk.total_compressed_size);
+    if (end > u8.length) throw invalid(`column ${column}: chunk past end of file`);
+    const pages: Array<{ data: Uint8Array; count: number }> = [];
+    let pos = begin;
+    let values = 0;
+    const total = Number(chunk.num_values);
+    while (pos < end && values < total) {
+      const h = readPageHeader(u8, pos);
+      pos = h.next;
+      const body = u8.subarray(pos, pos + h.compressed);
+      pos += h.compressed;
+      if (h.type === PAGE_DICTIONARY || h.type === PAGE_INDEX) return null;
+      if (h.type !== PAGE_DATA && h.type !== PAGE_DATA_V2) return null;
+      if (h.encoding !== ENC_PLAIN || h.levelBytes !== 0) return null;
+      const data = chunk.codec === 'SNAPPY' && h.compressedValues ? snappy(body, h.uncompressed) : body;
+      pages.push({ data, count: h.numValues });
+      values += h.numValues;
+    }
+    if (values !== total) throw invalid(`column ${column}: ${values} values in pages, ${total} in footer`);
+    return pages;
+  };
+  /**
+   * A REQUIRED PLAIN INT32 / INT64 column without a logical type (plain signed integers) of row
+   * group rgi as doubles, or null for any other layout (numbers() then asks hyparquet).
+   */
+  const plainIntegers = (rgi: number, column: string, rows: number): Float64Array | null => {
+    const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
+    if (el === undefined || (el.type !== 'INT32' && el.type !== 'INT64')) return null;
+    if (el.logical_type !== undefined || (el.converted_type !== undefined && el.converted_type !== 'INT_32' && el.converted_type !== 'INT_64')) return null;
+    const pages = plainPages(rgi, column);
+    if (pages === null) return null;
+    const width = el.type === 'INT32' ? 4 : 8;
+    const out = new Float64Array(rows);
+    let r = 0;
+    for (const { data, count } of pages) {
+      if (r + count > rows) throw invalid(`column ${column}: more values than rows`);
+      if (data.length < count * width) throw invalid(`column ${column}: page truncated`);
+      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      if (width === 4) {
+        for (let i = 0; i < count; i++) out[r++] = dv.getInt32(i * 4, true);
+      } else {
+        for (let i = 0; i < count; i++) {
+          const v = dv.getUint32(i * 8, true) + dv.getInt32(i * 8 + 4, true) * 4294967296;
+          if (!Number.isSafeInteger(v)) throw invalid(`column ${column}: not a number / unsafe integer at row ${r}`);
+          out[r++] = v;
+        }
+      }
+    }
+    if (r !== rows) throw invalid(`column ${column}: ${r} values, ${rows} rows`);
+    return out;
+  };
   return {
     metadata,
     rowGroups,
     byteArrayPages(rgi, column) {
-      const rg = metadata.row_groups[rgi];
-      const el = metadata.schema.find((s) => s.name === column && s.num_children === undefined);
-      if (rg === undefined || el === undefined || el.type !== 'BYTE_ARRAY' || el.repetition_type !== 'REQUIRED') return null;
-      const chunk = rg.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column)?.meta_data;
-      if (chunk === undefined || (chunk.codec !== 'SNAPPY' && chunk.codec !== 'UNCOMPRESSED')) return null;
-      if (chunk.dictionary_page_offset !== undefined && Number(chunk.dictionary_page_offset) > 0) return null;
-      const begin = Number(chunk.data_page_offset);
-      const end = begin + Number(chunk.total_compressed_size);
-      if (end > u8.length) throw invalid(`column ${column}: chunk past end of file`);
-      const pages: ByteArrayPage[] = [];
-      let pos = begin;
-      let values = 0;
-      const total = Number(chunk.num_values);
-      while (pos < end && values < total) {
-        const h = readPageHeader(u8, pos);
-        pos = h.next;
-        const body = u8.subarray(pos, pos + h.compressed);
-        pos += h.compressed;
-        if (h.type === PAGE_DICTIONARY || h.type === PAGE_INDEX) return null;
-        if (h.type !== PAGE_DATA && h.type !== PAGE_DATA_V2) return null;
-        if (h.encoding !== ENC_PLAIN || h.levelBytes !== 0) return null;
-        const data = chunk.codec === 'SNAPPY' && h.compressedValues ? snappy(body, h.uncompressed) : body;
-        pages.push(splitPlain(data, h.numValues, column));
-        values += h.numValues;
-      }
-      if (values !== total) throw invalid(`column ${column}: ${values} values in pages, ${total} in footer`);
-      return pages;
+      const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
+      if (el === undefined || el.type !== 'BYTE_ARRAY') return null;
+      const pages = plainPages(rgi, column);
+      return pages === null ? null : pages.map((pg) => splitPlain(pg.data, pg.count, column));
     },
     async numbers(rgi, columns) {
       const g = rowGroups[rgi];
       if (g === undefined) throw invalid(`no row group ${rgi}`);
       const out: Record<string, Float64Array> = {};
-      for (const c of columns) out[c] = new Float64Array(g.rows);
+      const slow: string[] = [];
+      for (const c of columns) {
+        const fast = plainIntegers(rgi, c, g.rows);
+        if (fast !== null) out[c] = fast;
+        else { out[c] = new Float64Array(g.rows); slow.push(c); }
+      }
+      if (slow.length === 0) return out;
       try {
         await parquetRead({
-          file, metadata, columns, rowStart: g.rowStart, rowEnd: g.rowStart + g.rows, utf8: false,
+          file, metadata, columns: slow, rowStart: g.rowStart, rowEnd: g.rowStart + g.rows, utf8: false,
           onChunk: ({ columnName, columnData, rowStart, rowEnd }) => {
             const dst = out[columnName];
             if (dst === undefined) return;

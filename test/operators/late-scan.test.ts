@@ -1,13 +1,16 @@
 /**
  * lib/late-scan.ts and BloomFilter.hasBytes: the late-materializing scan returns exactly the rows
  * a full decode + filter returns (fast path on REQUIRED PLAIN keys across pages and row groups,
- * fallback on nullable / dictionary keys), and the byte-level probe agrees with the string probe.
+ * fallback on nullable / dictionary keys), and the byte-level probe agrees with the string probe
+ * (BloomFilter and SplitBlockBloom); column-scan's own PLAIN INT32/INT64 decoding == the values.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { lateScan, type LateScanStats } from '../../operators/lib/late-scan.js';
 import { BloomFilter } from '../../operators/lib/bloom.js';
+import { SplitBlockBloom, murmur3x86_32 } from '../../operators/lib/split-bloom.js';
+import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import { createHyparquetCodec } from '../../storage/parquet/hyparquet.js';
 import type { Row } from '../../storage/types.js';
 
@@ -66,5 +69,63 @@ describe('BloomFilter.hasBytes', () => {
         }
         for (const s of added) assert.equal(f.hasBytes(enc.encode(s), 0, enc.encode(s).length), true);
       }), { numRuns: 100 });
+  });
+});
+
+describe('SplitBlockBloom', () => {
+  it('MurmurHash3 x86_32 reference values', () => {
+    const h = (s: string): number => { const b = enc.encode(s); return murmur3x86_32(b, 0, b.length); };
+    assert.equal(h(''), 0);
+    assert.equal(h('hello'), 0x248bfa47);
+    assert.equal(h('The quick brown fox jumps over the lazy dog'), 0x2e4ff723);
+  });
+  it('hasBytes agrees with has() on the UTF-8 bytes; no false negatives; survives serialization (fast-check)', () => {
+    fc.assert(fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }), { maxLength: 60 }), fc.array(fc.string({ unit: 'grapheme', maxLength: 300 }), { maxLength: 40 }), fc.nat(8),
+      (added, probes, pad) => {
+        const f = SplitBlockBloom.forCapacity(Math.max(1, added.length), 0.2);
+        for (const s of added) f.add(s);
+        const g = SplitBlockBloom.deserialize(f.serialize());
+        for (const s of [...added, ...probes]) {
+          const b = enc.encode(s);
+          const buf = new Uint8Array(pad + b.length + 3);
+          buf.set(b, pad);
+          assert.equal(f.hasBytes(buf, pad, b.length), f.has(s));
+          assert.equal(g.has(s), f.has(s));
+        }
+        for (const s of added) assert.equal(f.has(s), true);
+      }), { numRuns: 100 });
+  });
+  it('keeps its false-positive rate near the target', () => {
+    const f = SplitBlockBloom.forCapacity(5000, 0.01);
+    for (let i = 0; i < 5000; i++) f.add(`user:${i}`);
+    let fp = 0;
+    for (let i = 0; i < 100_000; i++) if (f.has(`other:${i}`)) fp++;
+    assert.ok(fp / 100_000 < 0.02, `false-positive rate ${fp / 100_000}`);
+  });
+});
+
+describe('column-scan numbers()', () => {
+  it('decodes PLAIN INT32/INT64 itself, == hyparquet; refuses unsafe int64', async () => {
+    const ints = [0, -1, 1, 2 ** 31 - 1, -(2 ** 31)];
+    const longs = [0, -1, 2 ** 32, -(2 ** 32) - 5, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 1_700_000_000];
+    const n = longs.length;
+    const bytes = new Uint8Array(parquetWriteBuffer({
+      columnData: [
+        { name: 'a', data: Int32Array.from({ length: n }, (_, i) => ints[i % ints.length]!), type: 'INT32', nullable: false, encoding: 'PLAIN' },
+        { name: 'b', data: BigInt64Array.from(longs.map((v) => BigInt(v))), type: 'INT64', nullable: false, encoding: 'PLAIN' },
+      ],
+      codec: 'SNAPPY', rowGroupSize: 4,
+    }));
+    const f = openColumnFile(bytes);
+    const got: number[][] = [[], []];
+    for (let g = 0; g < f.rowGroups.length; g++) {
+      const c = await f.numbers(g, ['a', 'b']);
+      got[0]!.push(...c.a!);
+      got[1]!.push(...c.b!);
+    }
+    assert.deepEqual(got[0], Array.from({ length: n }, (_, i) => ints[i % ints.length]!));
+    assert.deepEqual(got[1], longs);
+    const bad = new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'b', data: BigInt64Array.from([1n, 2n ** 60n]), type: 'INT64', nullable: false, encoding: 'PLAIN' }], codec: 'SNAPPY' }));
+    await assert.rejects(openColumnFile(bad).numbers(0, ['b']), (e: Error & { code?: string }) => e.code === 'PARQUET_INVALID');
   });
 });
