@@ -7,7 +7,7 @@
  * SNAPPY or UNCOMPRESSED. Returns null for anything else (nullable or nested columns, other codecs
  * or encodings): callers fall back to the row decoder. Values are the stored bytes (UTF-8 for
  * STRING columns, not validated here). Malformed pages are PARQUET_INVALID.
- * A new file beside column-scan.ts (owned elsewhere), reusing its page type.
+ * Kept beside column-scan.ts (PLAIN-only, probed in place by partial-recompute), reusing its page type.
  */
 import { snappyUncompress } from 'hyparquet';
 import { DagctlError } from '../../core/errors.js';
