@@ -28,7 +28,6 @@
 import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
 import { openColumnFile, type ByteArrayPage } from '../storage/parquet/column-scan.js';
-import { stringColumnPages } from '../storage/parquet/string-column.js';
 import type { InputHandle, OperatorDef, StageResult, StageSpec } from './types.js';
 import { addPageEdges, ByteEdgeComponents } from './lib/byte-components.js';
 import type { ByteInterner } from './lib/byte-intern.js';
@@ -122,7 +121,7 @@ async function addFromPages(input: InputHandle, id1: string, id2: string, uf: By
     const bytes = await f.read();
     const cf = openColumnFile(bytes);
     for (let rg = 0; rg < cf.rowGroups.length; rg++) {
-      const a = stringColumnPages(cf, bytes, rg, id1), b = stringColumnPages(cf, bytes, rg, id2);
+      const a = cf.byteArrayPages(rg, id1), b = cf.byteArrayPages(rg, id2);
       if (a === null || b === null) return null;
       cols.push([a, b]);
     }

@@ -14,7 +14,7 @@
  *               flat typed arrays, 24 bytes per id, hash keys: collision odds ~n²/2^129) written
  *               as byte chunks to bucket 0. Past the cap (or cap 0): re-streams them shuffled by bucket(id).
  *   'map'       ('partition' over pageviews). Broadcast: loads the index, hashes each person once
- *               (from the raw UTF-8 of PLAIN Parquet pages when it can: no person string; the
+ *               (from the raw UTF-8 of its Parquet pages, plain or dictionary, when it can: no person string; the
  *               same bytes hashString hashes, for valid UTF-8), probes, and sends (url, ts, h1, h2)
  *               by bucket(url) for 'aggregate'. Shuffle join: (url, person, ts) by bucket(person).
  *   'join'      ('bucket')  broadcast: nothing. Shuffle join: loads the index's bucket b
@@ -100,8 +100,12 @@ interface Agg { bucket: number; count: number; hll: HyperLogLog }
 interface UrlAggs { url: string; fine: Map<number, number> }
 const hashOut = new Uint32Array(4);
 
-/** Every PLAIN page of a REQUIRED BYTE_ARRAY column, all row groups in order; null if any is not. */
-function plainPages(bytes: Uint8Array, column: string): ByteArrayPage[] | null {
+/**
+ * Every page of a REQUIRED string column as raw bytes (plain or dictionary-encoded: column-scan.ts
+ * byteArrayPages), all row groups in order; null if any row group's layout is not supported (the
+ * caller then decodes rows).
+ */
+function bytePages(bytes: Uint8Array, column: string): ByteArrayPage[] | null {
   const f = openColumnFile(bytes);
   const out: ByteArrayPage[] = [];
   for (let g = 0; g < f.rowGroups.length; g++) {
@@ -112,7 +116,7 @@ function plainPages(bytes: Uint8Array, column: string): ByteArrayPage[] | null {
   return out;
 }
 
-/** Walks the values of PLAIN pages in order (pages may hold 0 values). */
+/** Walks the values of byte pages in order (pages may hold 0 values). */
 class PageCursor {
   private pi = 0;
   private vi = -1;
@@ -187,12 +191,12 @@ export const rollup: OperatorDef<RollupParams> = {
         };
         const files = ctx.inputs[1]!.rawFiles?.();
         if (files !== undefined) {
-          // Raw Parquet: PLAIN id / person pages are hashed as raw UTF-8, no strings built.
+          // Raw Parquet: id / person pages are hashed as raw UTF-8, no strings built.
           const codec = defaultCodec();
           scanFiles: for (const rf of files) {
             const bytes = await rf.read();
-            const ida = plainPages(bytes, p.componentIdColumn);
-            const pa = ida === null ? null : plainPages(bytes, p.componentPersonColumn);
+            const ida = bytePages(bytes, p.componentIdColumn);
+            const pa = ida === null ? null : bytePages(bytes, p.componentPersonColumn);
             if (ida !== null && pa !== null) {
               const ic = new PageCursor(ida, rf.path), pc = new PageCursor(pa, rf.path);
               while (ic.next()) {
@@ -279,12 +283,12 @@ export const rollup: OperatorDef<RollupParams> = {
       };
       const files = pw !== null ? ctx.inputs[0]!.rawFiles?.() : undefined;
       if (files !== undefined) {
-        // Raw Parquet files: the person column's PLAIN pages are hashed as raw UTF-8 (what
-        // hashString hashes), so no person string is built; url and ts come from the row decoder.
+        // Raw Parquet files: the person column's pages are hashed as raw UTF-8 (what hashString
+        // hashes), so no person string is built; url and ts come from the row decoder.
         const codec = defaultCodec();
         for (const rf of files) {
           const bytes = await rf.read();
-          const pages = plainPages(bytes, p.personColumn);
+          const pages = bytePages(bytes, p.personColumn);
           if (pages === null) {
             for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
               for (const row of batch) {
@@ -294,24 +298,15 @@ export const rollup: OperatorDef<RollupParams> = {
             }
             continue;
           }
-          let pi = 0, vi = 0, page = pages[0];
+          const pc = new PageCursor(pages, rf.path);
           for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.tsColumn] })) {
             for (const row of batch) {
-              while (page !== undefined && vi === page.count) {
-                page = pages[++pi];
-                vi = 0;
-              }
-              if (page === undefined) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`);
-              murmur3x86_128(page.data, page.len[vi]!, 0, hashOut, page.start[vi]!);
-              vi++;
+              if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`);
+              pc.hash(hashOut);
               if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
             }
           }
-          while (page !== undefined && vi === page.count) {
-            page = pages[++pi];
-            vi = 0;
-          }
-          if (page !== undefined) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`);
+          if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`);
         }
       } else {
         for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {

@@ -6,12 +6,14 @@
  *
  * Yields `{ [key]: string, [column]: number… }` rows, in file order, exactly the rows a full
  * decode followed by `probeString(row[key])` would keep (test/operators/late-scan.test.ts).
- * Fast path (storage/parquet/column-scan.ts): a REQUIRED, PLAIN, BYTE_ARRAY key column —
+ * Fast path (storage/parquet/column-scan.ts): a REQUIRED BYTE_ARRAY key column, PLAIN or
+ * dictionary-encoded —
  * `probe(bytes, start, len)` sees the value's raw UTF-8 bytes, no JS string is built for a miss
  * (the cost that dominated partial-recompute's fetch: decoding every master person string).
  * Hits become rows in one pass (their keys and values gathered as columns, then storage/
- * row-builder.ts: one object literal per row). Any other layout (dictionary-encoded or nullable
- * key) falls back, from that row group to the file's end, to decoding rows with the default codec and calling probeString. Preconditions: `columns` are integer
+ * row-builder.ts: one object literal per row). Any other layout (a nullable key, another codec)
+ * falls back, from that row group to the file's end, to decoding rows with the default codec and
+ * calling probeString. Preconditions: `columns` are integer
  * columns (OPERATOR_INPUT_INVALID otherwise, as lib/rows.ts int()); probe and probeString agree.
  */
 import { DagctlError } from '../../core/errors.js';

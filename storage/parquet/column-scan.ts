@@ -3,13 +3,14 @@
  * materializing the others (late materialization; partial-recompute's Bloom-join fetch):
  *
  *   const f = openColumnFile(bytes)
- *   f.byteArrayPages(rg, 'person') → raw PLAIN pages of a REQUIRED BYTE_ARRAY column, or null
+ *   f.byteArrayPages(rg, 'person') → raw pages of a REQUIRED BYTE_ARRAY column, or null
  *   await f.numbers(rg, ['age', 'ts']) → those columns of row group rg as Float64Arrays
  *
  * byteArrayPages never builds JS strings: each page is decompressed once and the values are
  * addressed as (start, length) into its bytes (UTF-8 for STRING columns), so a probe can hash the
- * raw bytes. It returns null when the column is not REQUIRED + PLAIN (dictionary-encoded, nullable
- * or nested columns, other codecs): callers then fall back to the row decoder (storage/dataset/read).
+ * raw bytes; dictionary-encoded pages address the dictionary page's bytes (string-column.ts). It
+ * returns null for nullable or nested columns and other codecs or encodings: callers then fall
+ * back to the row decoder (storage/dataset/read).
  * numbers() decodes REQUIRED PLAIN INT32/INT64 columns (no logical type) itself, page by page
  * into Float64Arrays, and any other column with hyparquet (typed arrays, no row objects); int64
  * values must be safe integers (else PARQUET_INVALID).
@@ -17,7 +18,8 @@
  */
 import { parquetMetadata, parquetRead } from 'hyparquet';
 import { DagctlError } from '../../core/errors.js';
-import { ENC_PLAIN, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY, PAGE_INDEX, readPageHeader, snappy, splitPlain } from './pages.js';
+import { ENC_PLAIN, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY, PAGE_INDEX, readPageHeader, snappy } from './pages.js';
+import { stringColumnPages } from './string-column.js';
 import { exactArrayBuffer } from './values.js';
 
 type FileMetaData = ReturnType<typeof parquetMetadata>;
@@ -117,15 +119,10 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     if (r !== rows) throw invalid(`column ${column}: ${r} values, ${rows} rows`);
     return out;
   };
-  return {
+  const cf: ColumnFile = {
     metadata,
     rowGroups,
-    byteArrayPages(rgi, column) {
-      const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
-      if (el === undefined || el.type !== 'BYTE_ARRAY') return null;
-      const pages = plainPages(rgi, column);
-      return pages === null ? null : pages.map((pg) => splitPlain(pg.data, pg.count, column));
-    },
+    byteArrayPages: (rgi, column) => stringColumnPages(cf, u8, rgi, column),
     async numbers(rgi, columns) {
       const g = rowGroups[rgi];
       if (g === undefined) throw invalid(`no row group ${rgi}`);
@@ -160,4 +157,5 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
       return out;
     },
   };
+  return cf;
 }
