@@ -17,8 +17,10 @@
  * Rounds: each propagate instance puts blob 'state' = [round, changed]; emit reports `rounds`.
  * Representation (version 2): ids are never JS strings between the input and the output. 'local'
  * reads the ids' UTF-8 bytes straight from the Parquet files' pages when it can
- * (storage/parquet/string-column.ts: REQUIRED, PLAIN or dictionary; else rows), every stage interns bytes (lib/byte-intern.ts, ids
- * compared in JS string order on the bytes), and the edge set travels between stages as packed
+ * (storage/parquet/string-column.ts: REQUIRED, PLAIN or dictionary; else rows) and runs union-find
+ * on them in the WebAssembly kernel (lib/wasm-components.ts; param kernel: 'js' for the JS one,
+ * which also takes ids that are not UTF-8 and row input); every other stage interns bytes
+ * (lib/byte-intern.ts, ids compared in JS string order on the bytes), and the edge set travels between stages as packed
  * byte chunks (lib/edge-chunks.ts: one shuffle row per ~256 KiB of edges). A node's bucket is its
  * byte hash mod B. Only emit decodes names, once per output id. Ids are compared as UTF-8: an id
  * that is not well-formed (lone surrogates, invalid UTF-8 bytes) is taken as its U+FFFD-replaced
@@ -30,7 +32,8 @@ import { DagctlError } from '../core/errors.js';
 import { openColumnFile, type ByteArrayPage } from '../storage/parquet/column-scan.js';
 import type { InputHandle, OperatorDef, StageResult, StageSpec } from './types.js';
 import { addPageEdges, ByteEdgeComponents } from './lib/byte-components.js';
-import type { ByteInterner } from './lib/byte-intern.js';
+import { WasmEdgeComponents } from './lib/wasm-components.js';
+import type { ByteIds } from './lib/byte-ids.js';
 import { EDGE_CHUNK_SCHEMA, EdgeChunkWriter, readEdgeChunk } from './lib/edge-chunks.js';
 import { ChunkedWriter } from './lib/rows.js';
 import { BucketsParam } from './lib/params.js';
@@ -40,6 +43,8 @@ const EquivParams = z
     id1: z.string().default('id1'),
     id2: z.string().default('id2'),
     maxRounds: z.number().int().min(1).max(1000).default(64),
+    /** 'local' on Parquet pages: the WebAssembly kernel (lib/wasm-components.ts) or the JS one. */
+    kernel: z.enum(['wasm', 'js']).default('wasm'),
     buckets: BucketsParam,
   })
   .strict();
@@ -65,7 +70,7 @@ function chunkEdgeHint(input: InputHandle): number {
 
 /** The bucket that owns id i: its byte hash (the same in every instance and round) mod B. Not
  * core/hash.ts bucketOf, which hashes a JS string: only this operator's own stages use it. */
-function ownerOf(ids: ByteInterner, i: number, buckets: number): number {
+function ownerOf(ids: ByteIds, i: number, buckets: number): number {
   return (ids.hashOf(i) >>> 0) % buckets;
 }
 
@@ -74,7 +79,13 @@ function ownerOf(ids: ByteInterner, i: number, buckets: number): number {
  * edges the bucket did not receive: `received[x]` = 1 when (x, min of x) was among them (null:
  * 'local', nothing received).
  */
-async function emitStars(uf: ByteEdgeComponents, mins: Int32Array, w: EdgeChunkWriter, buckets: number, received: Uint8Array | null): Promise<number> {
+/** What emitStars reads of a components result (either kernel's). */
+interface Components {
+  readonly ids: ByteIds;
+  componentSize(i: number): number;
+}
+
+async function emitStars(uf: Components, mins: Int32Array, w: EdgeChunkWriter, buckets: number, received: Uint8Array | null): Promise<number> {
   let changed = 0;
   const ids = uf.ids;
   for (let x = 0; x < mins.length; x++) {
@@ -107,15 +118,15 @@ function receivedStars(edges: Int32Array, mins: Int32Array): Uint8Array {
 }
 
 /**
- * Adds the input's edges straight from its Parquet files' pages (storage/parquet/string-column.ts,
- * PLAIN or dictionary-encoded: no JS string per id). Returns null, having added nothing, when the
- * input has no raw files or a file's id columns cannot be read as pages (nullable, missing, other
- * encodings or codecs): the caller then reads rows. Holds the partition's decompressed id pages.
+ * The input's id columns as Parquet pages, per row group (storage/parquet/string-column.ts, PLAIN
+ * or dictionary-encoded: no JS string per id), or null when the input has no raw files or a file's
+ * id columns cannot be read as pages (nullable, missing, other encodings or codecs): the caller
+ * then reads rows. Every file is checked before any edge is added, so a fallback starts from
+ * nothing. Holds the partition's decompressed id pages.
  */
-async function addFromPages(input: InputHandle, id1: string, id2: string, uf: ByteEdgeComponents): Promise<{ edges: number; invalid: number } | null> {
+async function edgePages(input: InputHandle, id1: string, id2: string): Promise<Array<[ByteArrayPage[], ByteArrayPage[]]> | null> {
   const files = input.rawFiles?.();
   if (files === undefined || files.length === 0) return null;
-  // Every file checked before any edge is added: a fallback must start from nothing.
   const cols: Array<[ByteArrayPage[], ByteArrayPage[]]> = [];
   for (const f of files) {
     const bytes = await f.read();
@@ -126,13 +137,32 @@ async function addFromPages(input: InputHandle, id1: string, id2: string, uf: By
       cols.push([a, b]);
     }
   }
+  return cols;
+}
+
+/**
+ * The WebAssembly kernel over the pages, or null (released, nothing kept) when an id is not valid
+ * UTF-8: the JS kernel then takes the pages (it canonicalizes such ids as the row decoder would).
+ */
+function wasmFromPages(cols: Array<[ByteArrayPage[], ByteArrayPage[]]>, hint: number): { uf: WasmEdgeComponents; edges: number; invalid: number } | null {
+  const uf = new WasmEdgeComponents(hint);
   let edges = 0, invalid = 0;
-  for (const [pa, pb] of cols) {
-    const c = addPageEdges(uf, pa, pb);
-    edges += c.edges;
-    invalid += c.invalid;
+  try {
+    for (const [pa, pb] of cols) {
+      const c = uf.addPages(pa, pb);
+      if (c === null) {
+        uf.release();
+        return null;
+      }
+      edges += c.edges;
+      invalid += c.invalid;
+    }
+  } catch (e) {
+    uf.release();
+    throw e;
   }
-  return { edges, invalid };
+  uf.finish();
+  return { uf, edges, invalid };
 }
 
 export const equivComponents: OperatorDef<EquivParams> = {
@@ -158,27 +188,44 @@ export const equivComponents: OperatorDef<EquivParams> = {
     const t0 = performance.now();
     if (ctx.stage.name === 'local') {
       const input = ctx.inputs[0]!;
-      let uf = new ByteEdgeComponents(edgeHint(input));
-      let counts = await addFromPages(input, p.id1, p.id2, uf);
-      const fromPages = counts === null ? 0 : 1;
-      if (counts === null) {
-        uf = new ByteEdgeComponents(edgeHint(input));
-        counts = { edges: 0, invalid: 0 };
+      const cols = await edgePages(input, p.id1, p.id2);
+      const fast = cols !== null && p.kernel === 'wasm' ? wasmFromPages(cols, edgeHint(input)) : null;
+      let uf: ByteEdgeComponents | WasmEdgeComponents;
+      const counts = { edges: 0, invalid: 0 };
+      if (fast !== null) {
+        uf = fast.uf;
+        counts.edges = fast.edges;
+        counts.invalid = fast.invalid;
+      } else if (cols !== null) {
+        const js = (uf = new ByteEdgeComponents(edgeHint(input)));
+        for (const [pa, pb] of cols) {
+          const c = addPageEdges(js, pa, pb);
+          counts.edges += c.edges;
+          counts.invalid += c.invalid;
+        }
+        js.finish();
+      } else {
+        const js = (uf = new ByteEdgeComponents(edgeHint(input)));
         for await (const batch of input.batches({ columns: [p.id1, p.id2] })) {
           for (const row of batch) {
             const a = row[p.id1], b = row[p.id2];
             if (typeof a !== 'string' || typeof b !== 'string' || a === '' || b === '') { counts.invalid++; continue; }
-            uf.addStrings(a, b);
+            js.addStrings(a, b);
             counts.edges++;
           }
         }
+        js.finish();
       }
-      uf.finish();
+      const fromPages = cols === null ? 0 : 1, wasm = fast === null ? 0 : 1, nodes = uf.count;
       const t1 = performance.now();
       const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
-      await emitStars(uf, uf.componentMins(), w, B, null);
+      try {
+        await emitStars(uf, uf.componentMins(), w, B, null);
+      } finally {
+        if (fast !== null) fast.uf.release();
+      }
       await w.flush();
-      return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes: uf.count, fromPages, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
+      return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes, fromPages, wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     if (ctx.stage.name === 'propagate') {
       const input = ctx.prior!.bucket(ctx.bucket);

@@ -1,7 +1,7 @@
 /**
  * Packed edge chunks: how equiv-components hands its edge set from one stage (or round) to the
  * next. A shuffle row is one `bytes` value holding many edges, each endpoint as
- * [u32 little-endian byte length][UTF-8 bytes] — copied from and staged back into a ByteInterner
+ * [u32 little-endian byte length][UTF-8 bytes] — copied from and staged back into a ByteInterner (or the WebAssembly kernel's ids, lib/byte-ids.ts)
  * (lib/byte-intern.ts) without a JS string or a row object per edge (a row of two strings per
  * edge cost an encode, a decode and an object per edge, every round).
  * EdgeChunkWriter buffers one chunk per bucket and writes it as a row when it reaches CHUNK_BYTES;
@@ -10,7 +10,7 @@
 import { DagctlError } from '../../core/errors.js';
 import type { Schema } from '../../storage/types.js';
 import type { ShuffleWriter } from '../types.js';
-import type { ByteInterner } from './byte-intern.js';
+import type { ByteIds } from './byte-ids.js';
 
 export const EDGE_CHUNK_SCHEMA: Schema = [{ name: 'edges', type: 'bytes' }];
 
@@ -29,7 +29,7 @@ export class EdgeChunkWriter {
   }
 
   /** Appends the edge (ids' x, ids' y) to `bucket`'s chunk; true when a chunk is full (drain()). */
-  push(bucket: number, ids: ByteInterner, x: number, y: number): boolean {
+  push(bucket: number, ids: ByteIds, x: number, y: number): boolean {
     const lx = ids.byteLength(x), ly = ids.byteLength(y);
     let at = this.used[bucket]!;
     const need = at + 8 + lx + ly;

@@ -1,7 +1,8 @@
 /**
  * equiv-components through the harness against a plain union-find oracle (written here, not
  * lib/union-find.ts): long chains, stars, many tiny components, self-loops, duplicate edges, and
- * a fast-check property that the partition of identifiers equals the oracle's.
+ * a fast-check property that the partition of identifiers equals the oracle's — with 'local' on
+ * rows, on Parquet pages through the WebAssembly kernel, and on pages through the JS kernel.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -32,11 +33,15 @@ const EQUIV_SCHEMA: Schema = [{ name: 'id1', type: 'string' }, { name: 'id2', ty
  * Runs the operator; `pages`: give the input as Parquet files (one per partition) so that 'local'
  * reads the ids' bytes from the pages (checked through its fromPages metric), else as rows only.
  */
-async function run(edges: Array<[string, string]>, parts: number, buckets: number, pages = false): Promise<{ got: Map<string, string>; rounds: number }> {
+async function run(edges: Array<[string, string]>, parts: number, buckets: number, pages = false, kernel: 'wasm' | 'js' = 'wasm'): Promise<{ got: Map<string, string>; rounds: number }> {
   const partitions: Record<string, Row[]> = {};
   edges.forEach(([a, b], i) => { (partitions[`d${String(i % parts).padStart(3, '0')}`] ??= []).push({ id1: a, id2: b, ts: i }); });
-  const r = await runOperator(equivComponents, {}, { inputs: [pages ? { partitions, schema: EQUIV_SCHEMA } : { partitions }], buckets, batchSize: 500 });
-  if (edges.length > 0) assert.equal(r.metrics.fromPages ?? 0, pages ? Object.keys(partitions).length : 0, 'fromPages');
+  const r = await runOperator(equivComponents, { kernel }, { inputs: [pages ? { partitions, schema: EQUIV_SCHEMA } : { partitions }], buckets, batchSize: 500 });
+  if (edges.length > 0) {
+    assert.equal(r.metrics.fromPages ?? 0, pages ? Object.keys(partitions).length : 0, 'fromPages');
+    // Pages go to the WebAssembly kernel unless the JS one is asked for (ids here are valid UTF-8).
+    assert.equal(r.metrics.wasm ?? 0, pages && kernel === 'wasm' ? Object.keys(partitions).length : 0, 'wasm');
+  }
   const got = new Map<string, string>();
   for (const row of r.outputs[0]!.rows) {
     assert.ok(!got.has(row.id as string), `duplicate id ${String(row.id)}`);
@@ -90,8 +95,8 @@ describe('operators/equiv-components', () => {
   it('JS string order on non-ASCII ids: supplementary characters sort before U+E000–U+FFFF', async () => {
     // UTF-8 byte order would pick 'x\uFFFD' (EF BF BD) / 'x\uE000' over 'x😀' (F0 9F 98 80).
     const edges: Array<[string, string]> = [['x\u{1F600}', 'x\uFFFD'], ['x\uE000', 'x\u{1F600}'], ['é', 'e\u0301'], ['y\uFFFF', 'y\u{10000}'], ['zä', 'z\u{20000}']];
-    for (const pages of [false, true]) {
-      const { got } = await run(edges, 2, 3, pages);
+    for (const [pages, kernel] of [[false, 'js'], [true, 'js'], [true, 'wasm']] as const) {
+      const { got } = await run(edges, 2, 3, pages, kernel);
       assert.deepEqual(new Map([...got].sort()), new Map([...oracle(edges)].sort()));
       assert.equal(got.get('x\uE000'), 'x\u{1F600}');
     }
@@ -101,9 +106,9 @@ describe('operators/equiv-components', () => {
     const chars = ['a', 'b', 'Z', '0', 'é', '\u00ff', '\u4e2d', '\uE000', '\uFFFD', '\u{1F600}', '\u{10000}'];
     const node = fc.oneof(fc.integer({ min: 0, max: 40 }).map((i) => `n${i}`), fc.array(fc.constantFrom(...chars), { minLength: 1, maxLength: 3 }).map((cs) => cs.join('')));
     await fc.assert(fc.asyncProperty(
-      fc.array(fc.tuple(node, node), { maxLength: 60 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 7 }), fc.boolean(),
-      async (edges, parts, buckets, pages) => {
-        const { got } = await run(edges, parts, buckets, pages);
+      fc.array(fc.tuple(node, node), { maxLength: 60 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 7 }), fc.boolean(), fc.constantFrom('wasm' as const, 'js' as const),
+      async (edges, parts, buckets, pages, kernel) => {
+        const { got } = await run(edges, parts, buckets, pages, kernel);
         assert.deepEqual(new Map([...got].sort()), new Map([...oracle(edges)].sort()));
       }), { numRuns: 150 });
   });

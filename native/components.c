@@ -1,0 +1,360 @@
+/*
+ * Connected components of byte-string edges, as a WebAssembly kernel (built by
+ * scripts/build-wasm.mjs into operators/lib/wasm/components-wasm.ts; driven by
+ * operators/lib/wasm-components.ts). The same algorithm as operators/lib/byte-intern.ts +
+ * union-find.ts, without JS typed-array bounds checks and with its tables reused across instances:
+ *  - staging: per id (UTF-8 bytes somewhere in linear memory) its 32-bit hash — the exact hash of
+ *    byte-intern.ts (FNV-1a over little-endian 4-byte words, zero-padded tail, then the length,
+ *    then the murmur3 finalizer), so ids route to the same bucket whichever kernel read them;
+ *  - flush: records [hash, length, seq, bytes…] scattered into 256 partitions by the hash's top
+ *    bits (a counting sort), then interned partition by partition against cache-sized open-addressing
+ *    tables with their own byte pools; exact identity (hash, length, bytes);
+ *  - union by size with path halving; labels: per id the id of its component's smallest member in
+ *    JS string order (UTF-16 code units), compared on UTF-8 bytes as byte-intern.ts less() does.
+ *
+ * Exports (all sizes in bytes unless named otherwise; pointers are offsets into linear memory):
+ *   reset()                                  forget everything (the memory is kept for reuse)
+ *   init(capIds, hashMask)                   size the tables; hashMask ANDs the hash used for
+ *                                            partitions and slots (tests force collisions with it;
+ *                                            hashOf still reports the full hash)
+ *   scratch(n) -> ptr                        n bytes for the caller's input (page bytes, ranges);
+ *                                            valid until the next scratch() or unionHalves()
+ *   stageRanges(data, starts, lens, count)   stage count ids at data + starts[k], lens[k] (i32
+ *                                            arrays at `starts`, `lens`); 0, or -1 when a range
+ *                                            lies outside memory
+ *   unionHalves(rows) -> invalid             seqs k and rows + k for k < rows are an edge (the two
+ *                                            columns of a row group, staged one after the other):
+ *                                            intern every staged id of an edge without an empty id
+ *                                            (ids get dense ints), union the edges, count the others
+ *                                            (their ids are not interned); then forget the staged
+ *   labels() -> ptr                          i32[count()]: each id's component minimum
+ *   count(), componentSize(i), less(i, j)
+ *   idHash(), idLen(), idOff(), idPart() -> ptr of the u32 per-id arrays; poolOf(q) -> ptr of
+ *                                            partition q's byte pool (id i's bytes: poolOf(idPart[i])
+ *                                            + idOff[i], idLen[i] of them)
+ * Preconditions: init() after reset() and before anything else; stage at most the rows of one row
+ * group between unionHalves() calls (memory grows as needed). Traps (unreachable) when memory cannot grow.
+ */
+typedef unsigned int u32;
+typedef int i32;
+typedef unsigned char u8;
+typedef unsigned long size_t;
+
+extern unsigned char __heap_base;
+
+#define EXPORT(name) __attribute__((export_name(name)))
+#define PB 8
+#define NP (1u << PB)
+
+/* A bump allocator over linear memory: reset() rewinds it, so a reused instance allocates from
+ * memory it has already touched (fresh pages cost a fault each; growing memory per run doubled the
+ * caller's garbage-collection time). Regrown arrays leave their old copy behind until reset(). */
+static size_t top;
+
+static void *alloc(size_t n) {
+  size_t at = (top + 15) & ~(size_t)15, end = at + n, have = __builtin_wasm_memory_size(0) * 65536;
+  if (end > have && __builtin_wasm_memory_grow(0, (end - have + 65535) / 65536) == (size_t)-1) __builtin_trap();
+  top = end;
+  return (void *)at;
+}
+
+static void *zalloc(size_t n) {
+  void *p = alloc(n);
+  __builtin_memset(p, 0, n);
+  return p;
+}
+
+static void *regrow(void *old, size_t used, size_t n) {
+  void *p = alloc(n);
+  __builtin_memcpy(p, old, used);
+  return p;
+}
+
+typedef struct {
+  u32 *slots; /* 4 per slot: masked hash, id + 1 (0: empty), pool offset, length */
+  u32 mask, count;
+  u8 *pool;
+  u32 used, cap;
+} Part;
+
+static Part parts[NP];
+static u32 mask_;
+static u32 *idPart_, *idOff_, *idLen_, *idHash_;
+static i32 *parent, *size_;
+static u32 nIds, idCap;
+/* Staged ids: hash, bytes pointer, length, and (after flush) their int. */
+static u32 *sH, *sP, *sL, *sOut;
+static u32 nStaged, stageCap;
+static u32 *rec;
+static u32 recCap;
+static u32 cnt[NP + 1];
+static u8 *scratch_;
+static u32 scratchCap;
+static i32 *labels_;
+
+EXPORT("reset") void reset(void) {
+  top = (size_t)&__heap_base;
+  nIds = idCap = nStaged = stageCap = recCap = scratchCap = 0;
+  labels_ = 0;
+}
+
+static void growIds(u32 need) {
+  u32 n = idCap < 1024 ? 1024 : idCap;
+  while (n < need) n *= 2;
+  idPart_ = regrow(idPart_, 4 * (size_t)nIds, 4 * (size_t)n);
+  idOff_ = regrow(idOff_, 4 * (size_t)nIds, 4 * (size_t)n);
+  idLen_ = regrow(idLen_, 4 * (size_t)nIds, 4 * (size_t)n);
+  idHash_ = regrow(idHash_, 4 * (size_t)nIds, 4 * (size_t)n);
+  parent = regrow(parent, 4 * (size_t)nIds, 4 * (size_t)n);
+  size_ = regrow(size_, 4 * (size_t)nIds, 4 * (size_t)n);
+  idCap = n;
+}
+
+EXPORT("init") void init(u32 capIds, u32 hashMask) {
+  mask_ = hashMask;
+  /* Tables two-thirds full at the expected ids (they double past 3/4): smaller tables stay in cache. */
+  u32 per = capIds / NP + 16, n = 16;
+  while (n < per + per / 2) n <<= 1;
+  for (u32 q = 0; q < NP; q++) {
+    Part *p = &parts[q];
+    p->slots = zalloc(16 * (size_t)n);
+    p->mask = n - 1;
+    p->count = 0;
+    p->cap = per * 16;
+    p->pool = alloc(p->cap);
+    p->used = 0;
+  }
+  growIds(capIds);
+}
+
+EXPORT("scratch") u8 *scratch(u32 n) {
+  if (n > scratchCap) {
+    scratchCap = n + n / 2;
+    scratch_ = alloc(scratchCap + 16); /* copyWords may read 3 bytes past a value */
+  }
+  return scratch_;
+}
+
+static inline u32 hashBytes(const u8 *s, u32 len) {
+  u32 h = 0x811c9dc5u, i = 0;
+  for (; i + 4 <= len; i += 4) {
+    u32 v;
+    __builtin_memcpy(&v, s + i, 4);
+    h = (h ^ v) * 0x01000193u;
+  }
+  if (i < len) {
+    u32 v = 0;
+    for (u32 k = 0; i < len; i++, k += 8) v |= (u32)s[i] << k;
+    h = (h ^ v) * 0x01000193u;
+  }
+  h = (h ^ len) * 0x01000193u;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  return h ^ (h >> 16);
+}
+
+EXPORT("stageRanges") i32 stageRanges(u32 data, const i32 *starts, const i32 *lens, u32 count) {
+  if (nStaged + count > stageCap) {
+    u32 n = stageCap < 4096 ? 4096 : stageCap;
+    while (n < nStaged + count) n *= 2;
+    sH = regrow(sH, 4 * (size_t)nStaged, 4 * (size_t)n);
+    sP = regrow(sP, 4 * (size_t)nStaged, 4 * (size_t)n);
+    sL = regrow(sL, 4 * (size_t)nStaged, 4 * (size_t)n);
+    sOut = alloc(4 * (size_t)n);
+    stageCap = n;
+  }
+  size_t mem = __builtin_wasm_memory_size(0) * 65536;
+  u32 s = nStaged;
+  for (u32 k = 0; k < count; k++, s++) {
+    i32 st = starts[k], l = lens[k];
+    if (st < 0 || l < 0 || (size_t)data + (size_t)st + (size_t)l > mem) return -1;
+    const u8 *p = (const u8 *)(size_t)data + st;
+    sH[s] = hashBytes(p, (u32)l);
+    sP[s] = data + (u32)st;
+    sL[s] = (u32)l;
+  }
+  nStaged = s;
+  return 0;
+}
+
+/* Copies len bytes in 4-byte words (it may write up to 3 bytes past dst + len, into room the
+ * callers keep). Not memcpy: in WebAssembly a variable-length memcpy is a memory.copy, which V8
+ * runs as a call out of the module — for ids of a dozen bytes that call cost more than the copy. */
+static inline void copyWords(u8 *dst, const u8 *src, u32 len) {
+  for (u32 i = 0; i < len; i += 4) {
+    u32 v;
+    __builtin_memcpy(&v, src + i, 4);
+    __builtin_memcpy(dst + i, &v, 4);
+  }
+}
+
+static inline int same(const u8 *a, const u8 *b, u32 len) {
+  u32 i = 0;
+  for (; i + 4 <= len; i += 4) {
+    u32 x, y;
+    __builtin_memcpy(&x, a + i, 4);
+    __builtin_memcpy(&y, b + i, 4);
+    if (x != y) return 0;
+  }
+  for (; i < len; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+static void growTable(Part *p) {
+  u32 n = (p->mask + 1) * 2, m = n - 1;
+  u32 *slots = zalloc(16 * (size_t)n), *old = p->slots;
+  for (u32 k = 0; k <= p->mask; k++) {
+    if (old[4 * k + 1] == 0) continue;
+    u32 i = old[4 * k] & m;
+    while (slots[4 * i + 1] != 0) i = (i + 1) & m;
+    __builtin_memcpy(slots + 4 * i, old + 4 * k, 16);
+  }
+  p->slots = slots;
+  p->mask = m;
+}
+
+static u32 insert(Part *p, u32 q, u32 slot, u32 h, const u8 *src, u32 len, u32 fullHash) {
+  if (p->used + len + 4 > p->cap) {
+    u32 c = p->cap * 2 + len + 4;
+    p->pool = regrow(p->pool, p->used, c);
+    p->cap = c;
+  }
+  copyWords(p->pool + p->used, src, len);
+  if (nIds == idCap) growIds(nIds + 1);
+  u32 id = nIds++;
+  idPart_[id] = q;
+  idOff_[id] = p->used;
+  idLen_[id] = len;
+  idHash_[id] = fullHash;
+  parent[id] = (i32)id;
+  size_[id] = 1;
+  u32 *e = p->slots + 4 * slot;
+  e[0] = h;
+  e[1] = id + 1;
+  e[2] = p->used;
+  e[3] = len;
+  p->used += len;
+  if (4 * ++p->count > 3 * (p->mask + 1)) growTable(p);
+  return id;
+}
+
+#define SKIP 0xffffffffu
+
+/* Interns every staged id whose length is not SKIP; sOut[seq] = its int. */
+static void flush(void) {
+  u32 n = nStaged;
+  __builtin_memset(cnt, 0, sizeof cnt);
+  /* Records [masked hash, length, seq, full hash, bytes… (whole words)], counted then scattered:
+   * each partition's records end up contiguous, with their bytes, so interning reads them in order. */
+  for (u32 s = 0; s < n; s++)
+    if (sL[s] != SKIP) cnt[((sH[s] & mask_) >> (32 - PB)) + 1] += 4 + ((sL[s] + 3) >> 2);
+  for (u32 q = 0; q < NP; q++) cnt[q + 1] += cnt[q];
+  if (cnt[NP] > recCap) {
+    recCap = cnt[NP] + cnt[NP] / 2;
+    rec = alloc(4 * (size_t)recCap);
+  }
+  for (u32 s = 0; s < n; s++) {
+    if (sL[s] == SKIP) continue;
+    u32 h = sH[s] & mask_, len = sL[s], nw = (len + 3) >> 2, q = h >> (32 - PB);
+    u32 *r = rec + cnt[q];
+    cnt[q] += 4 + nw;
+    r[0] = h;
+    r[1] = len;
+    r[2] = s;
+    r[3] = sH[s];
+    copyWords((u8 *)(r + 4), (const u8 *)(size_t)sP[s], len);
+  }
+  /* cnt[q] is now the end of partition q. */
+  for (u32 q = 0, k = 0; q < NP; q++) {
+    Part *p = &parts[q];
+    for (u32 end = cnt[q]; k < end;) {
+      u32 *r = rec + k;
+      u32 h = r[0], len = r[1], nw = (len + 3) >> 2;
+      const u8 *src = (const u8 *)(r + 4);
+      k += 4 + nw;
+      u32 *slots = p->slots, m = p->mask, i = h & m, id;
+      for (;;) {
+        u32 *e = slots + 4 * i, v = e[1];
+        if (v == 0) {
+          id = insert(p, q, i, h, src, len, r[3]);
+          break;
+        }
+        if (e[0] == h && e[3] == len && same(p->pool + e[2], src, len)) {
+          id = v - 1;
+          break;
+        }
+        i = (i + 1) & m;
+      }
+      sOut[r[2]] = id;
+    }
+  }
+}
+
+static inline i32 find(i32 x) {
+  while (parent[x] != x) {
+    parent[x] = parent[parent[x]];
+    x = parent[x];
+  }
+  return x;
+}
+
+EXPORT("unionHalves") u32 unionHalves(u32 rows) {
+  u32 invalid = 0;
+  for (u32 k = 0; k < rows; k++)
+    if (sL[k] == 0 || sL[rows + k] == 0) sL[k] = sL[rows + k] = SKIP;
+  flush();
+  for (u32 k = 0; k < rows; k++) {
+    if (sL[k] == SKIP) {
+      invalid++;
+      continue;
+    }
+    i32 x = find((i32)sOut[k]), y = find((i32)sOut[rows + k]);
+    if (x == y) continue;
+    if (size_[x] < size_[y]) {
+      i32 t = x;
+      x = y;
+      y = t;
+    }
+    parent[y] = x;
+    size_[x] += size_[y];
+  }
+  nStaged = 0;
+  return invalid;
+}
+
+EXPORT("less") i32 less(u32 i, u32 j) {
+  const u8 *a = parts[idPart_[i]].pool + idOff_[i], *b = parts[idPart_[j]].pool + idOff_[j];
+  u32 al = idLen_[i], bl = idLen_[j], n = al < bl ? al : bl, k = 0;
+  while (k < n && a[k] == b[k]) k++;
+  if (k == n) return al < bl;
+  u8 x = a[k], y = b[k];
+  /* Equal prefixes: k starts a character in both. A supplementary character (lead F0-F4, a
+   * surrogate pair in UTF-16) sorts before U+E000-U+FFFF (lead EE, EF) in UTF-16 order. */
+  if (x >= 0xf0 && (y == 0xee || y == 0xef)) return 1;
+  if (y >= 0xf0 && (x == 0xee || x == 0xef)) return 0;
+  return x < y;
+}
+
+EXPORT("labels") i32 *labels(void) {
+  i32 *minOf = alloc(4 * (size_t)nIds), *out = alloc(4 * (size_t)nIds);
+  for (u32 i = 0; i < nIds; i++) minOf[i] = -1;
+  for (u32 i = 0; i < nIds; i++) {
+    i32 r = find((i32)i), c = minOf[r];
+    out[i] = r;
+    if (c == -1 || less(i, (u32)c)) minOf[r] = (i32)i;
+  }
+  for (u32 i = 0; i < nIds; i++) out[i] = minOf[out[i]];
+  labels_ = out;
+  return out;
+}
+
+EXPORT("count") u32 count(void) { return nIds; }
+EXPORT("componentSize") i32 componentSize(u32 i) { return size_[find((i32)i)]; }
+EXPORT("idHash") u32 *idHash(void) { return idHash_; }
+EXPORT("idLen") u32 *idLen(void) { return idLen_; }
+EXPORT("idOff") u32 *idOff(void) { return idOff_; }
+EXPORT("idPart") u32 *idPart(void) { return idPart_; }
+EXPORT("poolOf") u8 *poolOf(u32 q) { return parts[q].pool; }

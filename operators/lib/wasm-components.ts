@@ -1,0 +1,233 @@
+/**
+ * Connected components of byte-string edges on the WebAssembly kernel (native/components.c,
+ * embedded by scripts/build-wasm.mjs as wasm/components-wasm.ts): what equiv-components' 'local'
+ * stage runs on edges read as Parquet pages. The same results as lib/byte-components.ts
+ * ByteEdgeComponents (the JS kernel, kept for row input, packed edge chunks and as the reference):
+ * exact interning of the ids' UTF-8 bytes with the same 32-bit hash (hashOf — ids route to the same
+ * bucket whichever kernel read them), union-find, and per id its component's smallest member in JS
+ * string order. Why a kernel: the JS path spent ~60% of its time in bounds-checked hash-table
+ * probes and staging copies; in C they run 2–3× faster (BENCHMARKS.md, components kernel).
+ *
+ *   const uf = WasmEdgeComponents.open(edgesHint);
+ *   for (each row group) if (uf.addPages(id1Pages, id2Pages) === null) → ids not valid UTF-8: release, use the JS kernel
+ *   uf.finish(); const mins = uf.componentMins(); … uf.ids.hashOf(i) / copyBytes / name …
+ *   uf.release();   // hands the instance (and its grown memory) to the next user on this thread
+ *
+ * Canonical form: ids must be valid UTF-8 (the JS kernel rewrites invalid bytes as the row decoder
+ * would; this one refuses them: addPages returns null having added nothing). Instances are reused
+ * per thread (module state): a fresh instance per stage grew its memory page by page and left
+ * tens of MB for the garbage collector each time. Preconditions: addPages until finish(), then the
+ * readers; nothing after release().
+ */
+import { isUtf8 } from 'node:buffer';
+import { DagctlError } from '../../core/errors.js';
+import type { ByteArrayPage } from '../../storage/parquet/column-scan.js';
+import type { ByteIds } from './byte-ids.js';
+import { COMPONENTS_WASM_BASE64 } from './wasm/components-wasm.js';
+
+type Fn = (...args: number[]) => number;
+
+interface Kernel {
+  memory: WebAssembly.Memory;
+  reset: Fn; init: Fn; scratch: Fn; stageRanges: Fn; unionHalves: Fn; labels: Fn;
+  count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
+}
+
+const PARTS = 256;
+const FUNCS = ['reset', 'init', 'scratch', 'stageRanges', 'unionHalves', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf'] as const;
+
+let compiled: WebAssembly.Module | null = null;
+/** At most one idle instance per thread: its memory is the largest partition's, kept for reuse. */
+let idle: Kernel | null = null;
+
+function instantiate(): Kernel {
+  compiled ??= new WebAssembly.Module(Buffer.from(COMPONENTS_WASM_BASE64, 'base64'));
+  const e = new WebAssembly.Instance(compiled, {}).exports;
+  const memory = e.memory;
+  if (!(memory instanceof WebAssembly.Memory)) throw new DagctlError('INTERNAL', 'components kernel: no memory export');
+  const k: Partial<Record<(typeof FUNCS)[number], Fn>> = {};
+  for (const name of FUNCS) {
+    const f = e[name];
+    if (typeof f !== 'function') throw new DagctlError('INTERNAL', `components kernel: no export ${name}`);
+    k[name] = f as Fn;
+  }
+  return { memory, ...(k as Record<(typeof FUNCS)[number], Fn>) };
+}
+
+class WasmIds implements ByteIds {
+  private buf: ArrayBuffer | null = null;
+  private hash = new Uint32Array(0);
+  private len = new Uint32Array(0);
+  private off = new Uint32Array(0);
+  private part = new Uint32Array(0);
+  private pools = new Uint32Array(PARTS);
+  private bytes = new Uint8Array(0);
+  private readonly names: Array<string | undefined> = [];
+
+  constructor(private readonly owner: WasmEdgeComponents) {}
+
+  get size(): number {
+    return this.owner.count;
+  }
+
+  /** Views over the kernel's per-id arrays, rebuilt when its memory has grown (detached). */
+  private sync(): void {
+    const k = this.owner.kernel();
+    if (this.buf === k.memory.buffer && this.hash.length === k.count()) return;
+    const buf = k.memory.buffer, n = k.count();
+    this.buf = buf;
+    this.hash = new Uint32Array(buf, k.idHash(), n);
+    this.len = new Uint32Array(buf, k.idLen(), n);
+    this.off = new Uint32Array(buf, k.idOff(), n);
+    this.part = new Uint32Array(buf, k.idPart(), n);
+    for (let q = 0; q < PARTS; q++) this.pools[q] = k.poolOf(q);
+    this.bytes = new Uint8Array(buf);
+  }
+
+  hashOf(i: number): number {
+    this.sync();
+    return this.hash[i]! | 0;
+  }
+
+  byteLength(i: number): number {
+    this.sync();
+    return this.len[i]!;
+  }
+
+  copyBytes(i: number, dst: Uint8Array, at: number): number {
+    this.sync();
+    const src = this.bytes, o = this.pools[this.part[i]!]! + this.off[i]!, n = this.len[i]!;
+    // A byte loop, as ByteInterner.copyBytes: ids are short and subarray + set cost more.
+    for (let k = 0; k < n; k++) dst[at + k] = src[o + k]!;
+    return at + n;
+  }
+
+  name(i: number): string {
+    const c = this.names[i];
+    if (c !== undefined) return c;
+    this.sync();
+    const o = this.pools[this.part[i]!]! + this.off[i]!;
+    const s = Buffer.from(this.bytes.buffer, o, this.len[i]!).toString('utf8');
+    this.names[i] = s;
+    return s;
+  }
+
+  less(i: number, j: number): boolean {
+    return this.owner.kernel().less(i, j) !== 0;
+  }
+}
+
+export class WasmEdgeComponents {
+  readonly ids: ByteIds;
+  private k: Kernel | null;
+  private finished = false;
+  private mins: Int32Array | null = null;
+
+  /**
+   * `edges`: expected edge count (presizes the tables; they grow past it). `hashMask` (tests) ANDs
+   * the hash the tables use, to force collisions; hashOf still reports the full hash.
+   */
+  constructor(edges = 1024, opts: { hashMask?: number } = {}) {
+    const k = idle ?? instantiate();
+    idle = null;
+    k.reset();
+    k.init(Math.max(1024, Math.min(edges, 1 << 22)), opts.hashMask ?? -1);
+    this.k = k;
+    this.ids = new WasmIds(this);
+  }
+
+  /** The live kernel (INTERNAL after release()). */
+  kernel(): Kernel {
+    if (this.k === null) throw new DagctlError('INTERNAL', 'WasmEdgeComponents used after release()');
+    return this.k;
+  }
+
+  /**
+   * Adds the edges (a[r], b[r]) of one row group's two id columns (storage/parquet/string-column.ts
+   * pages; they need not break at the same rows). An edge with an empty id is counted invalid, not
+   * added. Returns null, having added nothing, when an id is not valid UTF-8.
+   */
+  addPages(pa: ByteArrayPage[], pb: ByteArrayPage[]): { edges: number; invalid: number } | null {
+    if (this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.addPages after finish()');
+    const k = this.kernel();
+    let rows = 0, rowsB = 0;
+    for (const p of pa) rows += p.count;
+    for (const p of pb) rowsB += p.count;
+    if (rows !== rowsB) throw new DagctlError('PARQUET_INVALID', 'edge columns differ in length');
+    if (rows === 0) return { edges: 0, invalid: 0 };
+    // Each distinct byte buffer once (dictionary pages share their dictionary's), then per page
+    // its (start, len) arrays — all written before staging, which may grow (detach) the memory.
+    const bufs = new Map<Uint8Array, number>(), whole = new Map<Uint8Array, boolean>();
+    let bytes = 0;
+    for (const p of [...pa, ...pb]) {
+      let ok = whole.get(p.data);
+      if (ok === undefined) whole.set(p.data, (ok = isUtf8(p.data)));
+      if (!ok && !valuesUtf8(p)) return null;
+      if (bufs.has(p.data)) continue;
+      bufs.set(p.data, bytes);
+      bytes += (p.data.length + 3) & ~3;
+    }
+    const base = k.scratch(bytes + 16 * rows);
+    const mem = new Uint8Array(k.memory.buffer);
+    for (const [data, at] of bufs) mem.set(data, base + at);
+    const ranges = new Int32Array(k.memory.buffer, base + bytes, 4 * rows);
+    const staged: Array<[number, number, number]> = [];
+    let r = 0;
+    for (const p of [...pa, ...pb]) {
+      ranges.set(p.start.subarray(0, p.count), r);
+      ranges.set(p.len.subarray(0, p.count), r + p.count);
+      staged.push([base + bufs.get(p.data)!, base + bytes + 4 * r, p.count]);
+      r += 2 * p.count;
+    }
+    for (const [data, at, n] of staged) {
+      if (k.stageRanges(data, at, at + 4 * n, n) !== 0) throw new DagctlError('PARQUET_INVALID', 'string page value outside its page');
+    }
+    const invalid = k.unionHalves(rows);
+    return { edges: rows - invalid, invalid };
+  }
+
+  finish(): void {
+    this.finished = true;
+  }
+
+  get count(): number {
+    return this.kernel().count();
+  }
+
+  componentSize(i: number): number {
+    return this.kernel().componentSize(i);
+  }
+
+  name(i: number): string {
+    return this.ids.name(i);
+  }
+
+  /** Per int: the int of its component's smallest identifier (JS string order); a JS copy. */
+  componentMins(): Int32Array {
+    if (!this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.componentMins before finish()');
+    if (this.mins === null) {
+      const k = this.kernel();
+      const at = k.labels();
+      this.mins = new Int32Array(k.memory.buffer, at, k.count()).slice();
+    }
+    return this.mins;
+  }
+
+  /** Hands the instance back for reuse on this thread; this object is dead afterwards. */
+  release(): void {
+    if (this.k !== null && idle === null) idle = this.k;
+    this.k = null;
+  }
+}
+
+/**
+ * Whether every value of page p is valid UTF-8, value by value (called only when its whole buffer
+ * is not: a PLAIN buffer's 4-byte length prefixes are ASCII only for values under 128 bytes).
+ */
+function valuesUtf8(p: ByteArrayPage): boolean {
+  for (let i = 0; i < p.count; i++) {
+    const s = p.start[i]!;
+    if (!isUtf8(p.data.subarray(s, s + p.len[i]!))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,217 @@
+/**
+ * lib/wasm-components.ts (the WebAssembly components kernel) against a plain union-find oracle
+ * written here, on pages built here by hand (PLAIN: length-prefixed values; dictionary: indices
+ * into a shared dictionary buffer), with the two columns' pages breaking at different rows:
+ * labels, hashes equal to the JS kernel's (lib/byte-intern.ts), forced hash collisions, empty ids,
+ * ids that are not UTF-8, instance reuse, and that the embedded module is built from the current
+ * C source.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { ByteInterner } from '../../operators/lib/byte-intern.js';
+import { WasmEdgeComponents } from '../../operators/lib/wasm-components.js';
+import { COMPONENTS_SOURCE_SHA256 } from '../../operators/lib/wasm/components-wasm.js';
+import { isDagctlError } from '../../core/errors.js';
+import type { ByteArrayPage } from '../../storage/parquet/column-scan.js';
+
+const enc = new TextEncoder();
+
+/** PLAIN page: [u32 LE length][bytes] per value, (start, len) after each prefix. */
+function plainPage(values: Uint8Array[]): ByteArrayPage {
+  const data = new Uint8Array(values.reduce((n, v) => n + 4 + v.length, 0));
+  const start = new Int32Array(values.length), len = new Int32Array(values.length);
+  let at = 0;
+  values.forEach((v, i) => {
+    new DataView(data.buffer).setUint32(at, v.length, true);
+    start[i] = at + 4;
+    len[i] = v.length;
+    data.set(v, at + 4);
+    at += 4 + v.length;
+  });
+  return { data, start, len, count: values.length };
+}
+
+/** Dictionary pages: one dictionary buffer of the distinct values, each page's values point into it. */
+function dictPages(values: Uint8Array[], cuts: number[]): ByteArrayPage[] {
+  const distinct = new Map<string, number>();
+  const dictVals: Uint8Array[] = [];
+  for (const v of values) {
+    const k = Buffer.from(v).toString('hex');
+    if (!distinct.has(k)) { distinct.set(k, dictVals.length); dictVals.push(v); }
+  }
+  const dict = plainPage(dictVals);
+  return slices(values.length, cuts).map(([a, b]) => {
+    const start = new Int32Array(b - a), len = new Int32Array(b - a);
+    for (let i = a; i < b; i++) {
+      const d = distinct.get(Buffer.from(values[i]!).toString('hex'))!;
+      start[i - a] = dict.start[d]!;
+      len[i - a] = dict.len[d]!;
+    }
+    return { data: dict.data, start, len, count: b - a };
+  });
+}
+
+function slices(n: number, cuts: number[]): Array<[number, number]> {
+  const at = [...new Set(cuts.map((c) => c % (n + 1)))].filter((c) => c > 0 && c < n).sort((x, y) => x - y);
+  const bounds = [0, ...at, n];
+  return bounds.slice(1).map((b, i) => [bounds[i]!, b]);
+}
+
+function pages(values: Uint8Array[], cuts: number[], dict: boolean): ByteArrayPage[] {
+  return dict ? dictPages(values, cuts) : slices(values.length, cuts).map(([a, b]) => plainPage(values.slice(a, b)));
+}
+
+/** Component minimum (JS string order) per id, ignoring edges with an empty id. */
+function oracle(edges: Array<[string, string]>): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    while (parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  for (const [a, b] of edges) {
+    if (a === '' || b === '') continue;
+    if (!parent.has(a)) parent.set(a, a);
+    if (!parent.has(b)) parent.set(b, b);
+    const ra = find(a), rb = find(b);
+    if (ra !== rb) { if (ra < rb) parent.set(rb, ra); else parent.set(ra, rb); }
+  }
+  return new Map([...parent.keys()].map((x) => [x, find(x)]));
+}
+
+function labelsOf(uf: WasmEdgeComponents): Map<string, string> {
+  const mins = uf.componentMins();
+  const got = new Map<string, string>();
+  for (let i = 0; i < uf.count; i++) got.set(uf.name(i), uf.name(mins[i]!));
+  return got;
+}
+
+/** Adds row groups of edges (each group's columns cut into pages at their own rows). */
+function addGroups(uf: WasmEdgeComponents, groups: Array<Array<[string, string]>>, cuts: number[], dict: boolean): { edges: number; invalid: number } {
+  let edges = 0, invalid = 0;
+  for (const g of groups) {
+    const c = uf.addPages(pages(g.map(([a]) => enc.encode(a)), cuts, dict), pages(g.map(([, b]) => enc.encode(b)), cuts.map((x) => x * 7 + 3), dict));
+    assert.ok(c !== null);
+    edges += c.edges;
+    invalid += c.invalid;
+  }
+  return { edges, invalid };
+}
+
+const sorted = (m: Map<string, string>): Array<[string, string]> => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+describe('lib/wasm-components (WebAssembly kernel)', () => {
+  const chars = ['a', 'b', 'Z', '0', ':', 'é', '\u00ff', '\u4e2d', '\uE000', '\uFFFD', '\u{1F600}', '\u{10000}'];
+  const node = fc.oneof(
+    fc.integer({ min: 0, max: 60 }).map((i) => `user:${i}`),
+    fc.array(fc.constantFrom(...chars), { minLength: 0, maxLength: 6 }).map((cs) => cs.join('')),
+  );
+
+  it('labels equal union-find: PLAIN and dictionary pages, row groups, page breaks, empty ids, forced collisions (fast-check)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.array(fc.tuple(node, node), { maxLength: 40 }), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.nat(60), { maxLength: 4 }), fc.boolean(), fc.constantFrom(-1, 0, 0xff000000, 0x3),
+      (groups, cuts, dict, hashMask) => {
+        const uf = new WasmEdgeComponents(16, { hashMask });
+        try {
+          const c = addGroups(uf, groups, cuts, dict);
+          uf.finish();
+          const all = groups.flat();
+          const empty = all.filter(([a, b]) => a === '' || b === '').length;
+          assert.deepEqual(c, { edges: all.length - empty, invalid: empty });
+          assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(all)));
+        } finally {
+          uf.release();
+        }
+      }), { numRuns: 300 });
+  });
+
+  it('hashes, bytes and order agree with the JS kernel (ByteInterner)', () => {
+    const names = ['user:1', 'user:22', '', 'é', 'x\u{1F600}', 'x\uFFFD', 'a'.repeat(200), 'cookie:0123456789abcdef'];
+    const uf = new WasmEdgeComponents();
+    try {
+      assert.ok(uf.addPages([plainPage(names.map((s) => enc.encode(s)))], [plainPage(names.map((s) => enc.encode(`${s}!`)))]) !== null);
+      uf.finish();
+      const js = new ByteInterner();
+      const all = [...names.filter((s) => s !== ''), ...names.filter((s) => s !== '').map((s) => `${s}!`)];
+      for (const s of all) js.stageString(s);
+      js.flush(new Int32Array(all.length));
+      const jsByName = new Map<string, number>();
+      for (let i = 0; i < js.size; i++) jsByName.set(js.name(i), i);
+      assert.equal(uf.count, js.size);
+      for (let i = 0; i < uf.count; i++) {
+        const name = uf.ids.name(i), j = jsByName.get(name);
+        assert.ok(j !== undefined, name);
+        assert.equal(uf.ids.hashOf(i), js.hashOf(j), `hash of ${name}`);
+        assert.equal(uf.ids.byteLength(i), enc.encode(name).length);
+        const dst = new Uint8Array(uf.ids.byteLength(i) + 2);
+        assert.equal(uf.ids.copyBytes(i, dst, 2), dst.length);
+        assert.deepEqual(dst.subarray(2), enc.encode(name));
+        for (let k = 0; k < uf.count; k++) assert.equal(uf.ids.less(i, k), name < uf.ids.name(k), `${name} < ${uf.ids.name(k)}`);
+      }
+    } finally {
+      uf.release();
+    }
+  });
+
+  it('ids that are not UTF-8: addPages returns null and adds nothing', () => {
+    const uf = new WasmEdgeComponents();
+    try {
+      assert.ok(uf.addPages([plainPage([enc.encode('a')])], [plainPage([enc.encode('b')])]) !== null);
+      const bad = new Uint8Array([0x61, 0xff, 0x62]);
+      assert.equal(uf.addPages([plainPage([enc.encode('c'), enc.encode('d')])], [plainPage([enc.encode('e'), bad])]), null);
+      assert.ok(uf.addPages([plainPage([enc.encode('b')])], [plainPage([enc.encode('f')])]) !== null);
+      uf.finish();
+      assert.deepEqual(sorted(labelsOf(uf)), [['a', 'a'], ['b', 'a'], ['f', 'a']]);
+    } finally {
+      uf.release();
+    }
+  });
+
+  it('columns of different lengths are PARQUET_INVALID; a released instance is INTERNAL; a reused one starts empty', () => {
+    const a = new WasmEdgeComponents();
+    assert.throws(() => a.addPages([plainPage([enc.encode('x')])], []), (e: unknown) => isDagctlError(e, 'PARQUET_INVALID'));
+    assert.ok(a.addPages([plainPage([enc.encode('p'), enc.encode('q')])], [plainPage([enc.encode('q'), enc.encode('r')])]) !== null);
+    a.finish();
+    assert.equal(a.count, 3);
+    a.release();
+    assert.throws(() => a.count, (e: unknown) => isDagctlError(e, 'INTERNAL'));
+    const b = new WasmEdgeComponents();
+    try {
+      assert.ok(b.addPages([plainPage([enc.encode('z')])], [plainPage([enc.encode('y')])]) !== null);
+      b.finish();
+      assert.deepEqual(sorted(labelsOf(b)), [['y', 'y'], ['z', 'y']]);
+    } finally {
+      b.release();
+    }
+  });
+
+  it('a large graph (200k edges, one giant component and many small ones) equals the oracle', () => {
+    const edges: Array<[string, string]> = [];
+    let s = 7;
+    const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+    for (let i = 0; i < 200_000; i++) edges.push([`user:${rnd(150_000)}`, `user:${rnd(150_000)}`]);
+    const uf = new WasmEdgeComponents(1000);
+    try {
+      for (let g = 0; g < edges.length; g += 65_536) addGroups(uf, [edges.slice(g, g + 65_536)], [1000, 30_000], g % 2 === 0);
+      uf.finish();
+      assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
+    } finally {
+      uf.release();
+    }
+  });
+
+  it('the embedded module is built from the current native/components.c', function () {
+    const src = fileURLToPath(new URL('../../../native/components.c', import.meta.url));
+    assert.equal(createHash('sha256').update(readFileSync(src)).digest('hex'), COMPONENTS_SOURCE_SHA256, 'run node scripts/build-wasm.mjs');
+    try {
+      execFileSync('clang', ['--version'], { stdio: 'ignore' });
+    } catch {
+      this.skip(); // no C toolchain here: the source hash above is the check
+    }
+    execFileSync(process.execPath, [fileURLToPath(new URL('../../../scripts/build-wasm.mjs', import.meta.url)), '--check'], { stdio: 'inherit' });
+  });
+});
