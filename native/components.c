@@ -27,6 +27,14 @@
  *                                            intern every staged id of an edge without an empty id
  *                                            (ids get dense ints), union the edges, count the others
  *                                            (their ids are not interned); then forget the staged
+ *   stageChunk(data, len) -> edges           stage a packed edge chunk's ids (lib/edge-chunks.ts:
+ *                                            [u32 LE length][bytes], two per edge); -1 when
+ *                                            truncated
+ *   unionPairs(record, join) -> invalid      seqs 2k, 2k + 1 are an edge: intern their ids (not
+ *                                            those of an edge with an empty id: skipped, counted),
+ *                                            append the edges' ints to the edge list (record), union
+ *                                            them (join); then forget the staged seqs
+ *   edges(), edgeCount()                     the recorded edge list (u32 pairs) and its length
  *   labels() -> ptr                          i32[count()]: each id's component minimum
  *   count(), componentSize(i), less(i, j)
  *   idHash(), idLen(), idOff(), idPart() -> ptr of the u32 per-id arrays; poolOf(q) -> ptr of
@@ -91,10 +99,13 @@ static u32 cnt[NP + 1];
 static u8 *scratch_;
 static u32 scratchCap;
 static i32 *labels_;
+/* The recorded edge list (unionPairs with record): 2 ints per edge, in staging order. */
+static u32 *edgeList_;
+static u32 nEdges, edgeCap;
 
 EXPORT("reset") void reset(void) {
   top = (size_t)&__heap_base;
-  nIds = idCap = nStaged = stageCap = recCap = scratchCap = 0;
+  nIds = idCap = nStaged = stageCap = recCap = scratchCap = nEdges = edgeCap = 0;
   labels_ = 0;
 }
 
@@ -155,16 +166,19 @@ static inline u32 hashBytes(const u8 *s, u32 len) {
   return h ^ (h >> 16);
 }
 
+static void roomToStage(u32 count) {
+  if (nStaged + count <= stageCap) return;
+  u32 n = stageCap < 4096 ? 4096 : stageCap;
+  while (n < nStaged + count) n *= 2;
+  sH = regrow(sH, 4 * (size_t)nStaged, 4 * (size_t)n);
+  sP = regrow(sP, 4 * (size_t)nStaged, 4 * (size_t)n);
+  sL = regrow(sL, 4 * (size_t)nStaged, 4 * (size_t)n);
+  sOut = alloc(4 * (size_t)n);
+  stageCap = n;
+}
+
 EXPORT("stageRanges") i32 stageRanges(u32 data, const i32 *starts, const i32 *lens, u32 count) {
-  if (nStaged + count > stageCap) {
-    u32 n = stageCap < 4096 ? 4096 : stageCap;
-    while (n < nStaged + count) n *= 2;
-    sH = regrow(sH, 4 * (size_t)nStaged, 4 * (size_t)n);
-    sP = regrow(sP, 4 * (size_t)nStaged, 4 * (size_t)n);
-    sL = regrow(sL, 4 * (size_t)nStaged, 4 * (size_t)n);
-    sOut = alloc(4 * (size_t)n);
-    stageCap = n;
-  }
+  roomToStage(count);
   size_t mem = __builtin_wasm_memory_size(0) * 65536;
   u32 s = nStaged;
   for (u32 k = 0; k < count; k++, s++) {
@@ -324,6 +338,72 @@ EXPORT("unionHalves") u32 unionHalves(u32 rows) {
   nStaged = 0;
   return invalid;
 }
+
+/* Packed edge chunk (operators/lib/edge-chunks.ts): [u32 LE length][bytes] twice per edge. */
+EXPORT("stageChunk") i32 stageChunk(u32 data, u32 len) {
+  const u8 *p = (const u8 *)(size_t)data, *end = p + len;
+  u32 edges = 0;
+  while (p < end) {
+    roomToStage(2);
+    for (u32 side = 0; side < 2; side++) {
+      u32 l;
+      if (end - p < 4) return -1;
+      __builtin_memcpy(&l, p, 4);
+      p += 4;
+      if (l > (u32)(end - p)) return -1;
+      sH[nStaged] = hashBytes(p, l);
+      sP[nStaged] = (u32)(size_t)p;
+      sL[nStaged] = l;
+      nStaged++;
+      p += l;
+    }
+    edges++;
+  }
+  return (i32)edges;
+}
+
+/* Seqs 2k and 2k + 1 are an edge (stageChunk): intern them (an edge with an empty id is skipped
+ * and counted), append the edge's ints to the edge list when `record`, union them when `join`.
+ * Returns the skipped edges; forgets the staged seqs. */
+EXPORT("unionPairs") u32 unionPairs(u32 record, u32 join) {
+  u32 invalid = 0, n = nStaged;
+  for (u32 k = 0; k + 1 < n; k += 2)
+    if (sL[k] == 0 || sL[k + 1] == 0) sL[k] = sL[k + 1] = SKIP;
+  flush();
+  if (record && nEdges + n / 2 > edgeCap) {
+    u32 c = edgeCap < 4096 ? 4096 : edgeCap;
+    while (c < nEdges + n / 2) c *= 2;
+    edgeList_ = regrow(edgeList_, 8 * (size_t)nEdges, 8 * (size_t)c);
+    edgeCap = c;
+  }
+  for (u32 k = 0; k + 1 < n; k += 2) {
+    if (sL[k] == SKIP) {
+      invalid++;
+      continue;
+    }
+    u32 a = sOut[k], b = sOut[k + 1];
+    if (record) {
+      edgeList_[2 * nEdges] = a;
+      edgeList_[2 * nEdges + 1] = b;
+      nEdges++;
+    }
+    if (!join) continue;
+    i32 x = find((i32)a), y = find((i32)b);
+    if (x == y) continue;
+    if (size_[x] < size_[y]) {
+      i32 t = x;
+      x = y;
+      y = t;
+    }
+    parent[y] = x;
+    size_[x] += size_[y];
+  }
+  nStaged = 0;
+  return invalid;
+}
+
+EXPORT("edges") u32 *edges(void) { return edgeList_; }
+EXPORT("edgeCount") u32 edgeCount(void) { return nEdges; }
 
 EXPORT("less") i32 less(u32 i, u32 j) {
   const u8 *a = parts[idPart_[i]].pool + idOff_[i], *b = parts[idPart_[j]].pool + idOff_[j];

@@ -30,7 +30,7 @@
 import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
 import { openColumnFile, type ByteArrayPage } from '../storage/parquet/column-scan.js';
-import type { InputHandle, OperatorDef, StageResult, StageSpec } from './types.js';
+import type { InputHandle, OperatorDef, StageContext, StageResult, StageSpec } from './types.js';
 import { addPageEdges, ByteEdgeComponents } from './lib/byte-components.js';
 import { WasmEdgeComponents } from './lib/wasm-components.js';
 import type { ByteIds } from './lib/byte-ids.js';
@@ -165,6 +165,21 @@ function wasmFromPages(cols: Array<[ByteArrayPage[], ByteArrayPage[]]>, hint: nu
   return { uf, edges, invalid };
 }
 
+/**
+ * The components structure of a stage reading packed edge chunks, on the chosen kernel: every
+ * edge's int pair recorded; `join` false interns only (emit).
+ */
+function chunkComponents(kernel: 'wasm' | 'js', hint: number, join: boolean): ByteEdgeComponents | WasmEdgeComponents {
+  return kernel === 'wasm' ? new WasmEdgeComponents(hint, { record: true, join }) : new ByteEdgeComponents(hint, join ? null : () => false, { record: true });
+}
+
+async function addChunks(uf: ByteEdgeComponents | WasmEdgeComponents, input: InputHandle): Promise<void> {
+  for await (const batch of input.batches()) {
+    if (uf instanceof WasmEdgeComponents) uf.addChunks(batch.map((row) => row.edges));
+    else for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
+  }
+}
+
 export const equivComponents: OperatorDef<EquivParams> = {
   name: 'equiv-components',
   version: '2',
@@ -229,23 +244,25 @@ export const equivComponents: OperatorDef<EquivParams> = {
     }
     if (ctx.stage.name === 'propagate') {
       const input = ctx.prior!.bucket(ctx.bucket);
-      const uf = new ByteEdgeComponents(chunkEdgeHint(input), null, { record: true });
-      for await (const batch of input.batches()) {
-        for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
+      const uf = chunkComponents(p.kernel, chunkEdgeHint(input), true);
+      try {
+        await addChunks(uf, input);
+        uf.finish();
+        const mins = uf.componentMins();
+        const edgesIn = uf.edgeList().length / 2;
+        const received = receivedStars(uf.edgeList(), mins);
+        const t1 = performance.now();
+        const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
+        const changed = await emitStars(uf, mins, w, B, received);
+        await w.flush();
+        const state = new Uint8Array(8);
+        new DataView(state.buffer).setUint32(0, ctx.round, true);
+        new DataView(state.buffer).setUint32(4, changed, true);
+        ctx.putBlob('state', state);
+        return { metrics: { changed, edgesIn, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
+      } finally {
+        if (uf instanceof WasmEdgeComponents) uf.release();
       }
-      uf.finish();
-      const mins = uf.componentMins();
-      const edgesIn = uf.edgeList().length / 2;
-      const received = receivedStars(uf.edgeList(), mins);
-      const t1 = performance.now();
-      const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
-      const changed = await emitStars(uf, mins, w, B, received);
-      await w.flush();
-      const state = new Uint8Array(8);
-      new DataView(state.buffer).setUint32(0, ctx.round, true);
-      new DataView(state.buffer).setUint32(4, changed, true);
-      ctx.putBlob('state', state);
-      return { metrics: { changed, edgesIn, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
     }
     // emit
     let rounds = 0, changed = 0;
@@ -256,38 +273,45 @@ export const equivComponents: OperatorDef<EquivParams> = {
     }
     if (changed > 0) throw new DagctlError('TASK_FAILED', `equiv-components did not converge in ${rounds} rounds`, { rounds, changed });
     const input = ctx.prior!.bucket(ctx.bucket);
-    const uf = new ByteEdgeComponents(chunkEdgeHint(input), () => false, { record: true });
-    for await (const batch of input.batches()) {
-      for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
+    const uf = chunkComponents(p.kernel, chunkEdgeHint(input), false);
+    try {
+      await addChunks(uf, input);
+      uf.finish();
+      return await emitOwned(ctx, uf, B, rounds, t0);
+    } finally {
+      if (uf instanceof WasmEdgeComponents) uf.release();
     }
-    uf.finish();
-    const t1 = performance.now();
-    // best[x] = min over x's closed neighbourhood, for the ids this bucket owns (−1: not owned).
-    const ids = uf.ids, n = uf.count;
-    const best = new Int32Array(n).fill(-1);
-    for (let i = 0; i < n; i++) if (ownerOf(ids, i, B) === ctx.bucket) best[i] = i;
-    const e = uf.edgeList();
-    for (let k = 0; k < e.length; k += 2) {
-      const a = e[k]!, b = e[k + 1]!;
-      const ca = best[a]!;
-      if (ca !== -1 && ids.less(b, ca)) best[a] = b;
-      const cb = best[b]!;
-      if (cb !== -1 && ids.less(a, cb)) best[b] = a;
-    }
-    const owned: number[] = [];
-    for (let i = 0; i < n; i++) if (best[i] !== -1) owned.push(i);
-    // Sorted by the decoded names (needed for the output anyway; ids are distinct, so no ties):
-    // V8's string compare beat ids.less on the bytes by ~40% here.
-    const names: string[] = new Array<string>(n);
-    for (const id of owned) names[id] = ids.name(id);
-    owned.sort((x, y) => (names[x]! < names[y]! ? -1 : 1));
-    if (owned.length > 0) {
-      const w = new ChunkedWriter(ctx.outputs[0]!.open([{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }]));
-      for (const id of owned) if (w.push({ id: names[id]!, person: ids.name(best[id]!) })) await w.flush();
-      await w.flush();
-    }
-    let components = 0;
-    for (const id of owned) if (best[id] === id) components++;
-    return { metrics: { ids: owned.length, components, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: uf.edgeList().length / 2 };
   },
 };
+
+/** emit's work once its bucket's edges are interned: owned ids → min over the closed neighbourhood. */
+async function emitOwned(ctx: StageContext<EquivParams>, uf: ByteEdgeComponents | WasmEdgeComponents, B: number, rounds: number, t0: number): Promise<StageResult> {
+  const t1 = performance.now();
+  // best[x] = min over x's closed neighbourhood, for the ids this bucket owns (−1: not owned).
+  const ids = uf.ids, n = uf.count;
+  const best = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) if (ownerOf(ids, i, B) === ctx.bucket) best[i] = i;
+  const e = uf.edgeList();
+  for (let k = 0; k < e.length; k += 2) {
+    const a = e[k]!, b = e[k + 1]!;
+    const ca = best[a]!;
+    if (ca !== -1 && ids.less(b, ca)) best[a] = b;
+    const cb = best[b]!;
+    if (cb !== -1 && ids.less(a, cb)) best[b] = a;
+  }
+  const owned: number[] = [];
+  for (let i = 0; i < n; i++) if (best[i] !== -1) owned.push(i);
+  // Sorted by the decoded names (needed for the output anyway; ids are distinct, so no ties):
+  // V8's string compare beat ids.less on the bytes by ~40% here.
+  const names: string[] = new Array<string>(n);
+  for (const id of owned) names[id] = ids.name(id);
+  owned.sort((x, y) => (names[x]! < names[y]! ? -1 : 1));
+  if (owned.length > 0) {
+    const w = new ChunkedWriter(ctx.outputs[0]!.open([{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }]));
+    for (const id of owned) if (w.push({ id: names[id]!, person: ids.name(best[id]!) })) await w.flush();
+    await w.flush();
+  }
+  let components = 0;
+  for (const id of owned) if (best[id] === id) components++;
+  return { metrics: { ids: owned.length, components, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: uf.edgeList().length / 2 };
+}

@@ -29,12 +29,12 @@ type Fn = (...args: number[]) => number;
 
 interface Kernel {
   memory: WebAssembly.Memory;
-  reset: Fn; init: Fn; scratch: Fn; stageRanges: Fn; unionHalves: Fn; labels: Fn;
+  reset: Fn; init: Fn; scratch: Fn; stageRanges: Fn; unionHalves: Fn; stageChunk: Fn; unionPairs: Fn; edges: Fn; edgeCount: Fn; labels: Fn;
   count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
 }
 
 const PARTS = 256;
-const FUNCS = ['reset', 'init', 'scratch', 'stageRanges', 'unionHalves', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf'] as const;
+const FUNCS = ['reset', 'init', 'scratch', 'stageRanges', 'unionHalves', 'stageChunk', 'unionPairs', 'edges', 'edgeCount', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf'] as const;
 
 let compiled: WebAssembly.Module | null = null;
 /** At most one idle instance per thread: its memory is the largest partition's, kept for reuse. */
@@ -122,12 +122,19 @@ export class WasmEdgeComponents {
   private k: Kernel | null;
   private finished = false;
   private mins: Int32Array | null = null;
+  private list: Int32Array | null = null;
+  private readonly record: boolean;
+  private readonly join: boolean;
 
   /**
    * `edges`: expected edge count (presizes the tables; they grow past it). `hashMask` (tests) ANDs
-   * the hash the tables use, to force collisions; hashOf still reports the full hash.
+   * the hash the tables use, to force collisions; hashOf still reports the full hash. For chunk
+   * input (addChunks): `record` keeps every edge's int pair (edgeList()), `join: false` interns
+   * without unioning (as ByteEdgeComponents' keep = () => false).
    */
-  constructor(edges = 1024, opts: { hashMask?: number } = {}) {
+  constructor(edges = 1024, opts: { hashMask?: number; record?: boolean; join?: boolean } = {}) {
+    this.record = opts.record === true;
+    this.join = opts.join !== false;
     const k = idle ?? instantiate();
     idle = null;
     k.reset();
@@ -184,6 +191,49 @@ export class WasmEdgeComponents {
     }
     const invalid = k.unionHalves(rows);
     return { edges: rows - invalid, invalid };
+  }
+
+  /**
+   * Adds the edges of packed edge chunks (lib/edge-chunks.ts; their ids are interned UTF-8, never
+   * empty); returns the edge count. A truncated chunk is SHUFFLE_INVALID.
+   */
+  addChunks(chunks: unknown[]): number {
+    if (this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.addChunks after finish()');
+    const k = this.kernel();
+    let bytes = 0;
+    for (const c of chunks) {
+      if (!(c instanceof Uint8Array)) throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: not bytes');
+      bytes += (c.length + 3) & ~3;
+    }
+    if (bytes === 0) return 0;
+    const base = k.scratch(bytes);
+    const mem = new Uint8Array(k.memory.buffer);
+    const at: number[] = [];
+    let o = 0;
+    for (const c of chunks as Uint8Array[]) {
+      mem.set(c, base + o);
+      at.push(o);
+      o += (c.length + 3) & ~3;
+    }
+    let edges = 0;
+    for (let i = 0; i < at.length; i++) {
+      const n = k.stageChunk(base + at[i]!, (chunks[i] as Uint8Array).length);
+      if (n < 0) throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: truncated');
+      edges += n;
+    }
+    k.unionPairs(this.record ? 1 : 0, this.join ? 1 : 0);
+    return edges;
+  }
+
+  /** Every added chunk edge as ints (a, b, a, b, …), in add order; only with `record` (a JS copy). */
+  edgeList(): Int32Array {
+    if (!this.record || !this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.edgeList needs record and finish()');
+    if (this.list === null) {
+      const k = this.kernel();
+      const n = k.edgeCount();
+      this.list = n === 0 ? new Int32Array(0) : new Int32Array(k.memory.buffer, k.edges(), 2 * n).slice();
+    }
+    return this.list;
   }
 
   finish(): void {
