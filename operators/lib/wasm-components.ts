@@ -37,8 +37,16 @@ const PARTS = 256;
 const FUNCS = ['reset', 'init', 'scratch', 'stageRanges', 'unionHalves', 'stageChunk', 'unionPairs', 'edges', 'edgeCount', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf'] as const;
 
 let compiled: WebAssembly.Module | null = null;
-/** At most one idle instance per thread: its memory is the largest partition's, kept for reuse. */
+/**
+ * At most one idle instance per thread, kept for reuse while its memory (which never shrinks) is
+ * at most IDLE_MAX_BYTES; a larger one is left to the garbage collector, so a thread does not hold
+ * a big partition's memory for the rest of the run.
+ */
 let idle: Kernel | null = null;
+const IDLE_MAX_BYTES = 64 << 20;
+/** Tables are presized for at most this many ids (they grow past it): a hint from file sizes can
+ * be far too high, and presized memory is never given back while the instance lives. */
+const PRESIZE_MAX = 1 << 19;
 
 function instantiate(): Kernel {
   compiled ??= new WebAssembly.Module(Buffer.from(COMPONENTS_WASM_BASE64, 'base64'));
@@ -138,7 +146,7 @@ export class WasmEdgeComponents {
     const k = idle ?? instantiate();
     idle = null;
     k.reset();
-    k.init(Math.max(1024, Math.min(edges, 1 << 22)), opts.hashMask ?? -1);
+    k.init(Math.max(1024, Math.min(edges, PRESIZE_MAX)), opts.hashMask ?? -1);
     this.k = k;
     this.ids = new WasmIds(this);
   }
@@ -265,7 +273,7 @@ export class WasmEdgeComponents {
 
   /** Hands the instance back for reuse on this thread; this object is dead afterwards. */
   release(): void {
-    if (this.k !== null && idle === null) idle = this.k;
+    if (this.k !== null && idle === null && this.k.memory.buffer.byteLength <= IDLE_MAX_BYTES) idle = this.k;
     this.k = null;
   }
 }
