@@ -63,7 +63,6 @@ function instantiate(): Kernel {
 }
 
 class WasmIds implements ByteIds {
-  private buf: ArrayBuffer | null = null;
   private hash = new Uint32Array(0);
   private len = new Uint32Array(0);
   private off = new Uint32Array(0);
@@ -78,18 +77,22 @@ class WasmIds implements ByteIds {
     return this.owner.count;
   }
 
-  /** Views over the kernel's per-id arrays, rebuilt when its memory has grown (detached). */
+  /** Set by the owner after any kernel call that adds ids or may grow (detach) the memory. */
+  stale = true;
+
+  /** Views over the kernel's per-id arrays, rebuilt when stale (checking the memory's buffer on
+   * every read cost more than the reads: the `buffer` getter is not cheap). */
   private sync(): void {
+    if (!this.stale) return;
     const k = this.owner.kernel();
-    if (this.buf === k.memory.buffer && this.hash.length === k.count()) return;
     const buf = k.memory.buffer, n = k.count();
-    this.buf = buf;
     this.hash = new Uint32Array(buf, k.idHash(), n);
     this.len = new Uint32Array(buf, k.idLen(), n);
     this.off = new Uint32Array(buf, k.idOff(), n);
     this.part = new Uint32Array(buf, k.idPart(), n);
     for (let q = 0; q < PARTS; q++) this.pools[q] = k.poolOf(q);
     this.bytes = new Uint8Array(buf);
+    this.stale = false;
   }
 
   hashOf(i: number): number {
@@ -127,6 +130,7 @@ class WasmIds implements ByteIds {
 
 export class WasmEdgeComponents {
   readonly ids: ByteIds;
+  private readonly wids: WasmIds;
   private k: Kernel | null;
   private finished = false;
   private mins: Int32Array | null = null;
@@ -148,7 +152,7 @@ export class WasmEdgeComponents {
     k.reset();
     k.init(Math.max(1024, Math.min(edges, PRESIZE_MAX)), opts.hashMask ?? -1);
     this.k = k;
-    this.ids = new WasmIds(this);
+    this.ids = this.wids = new WasmIds(this);
   }
 
   /** The live kernel (INTERNAL after release()). */
@@ -165,6 +169,7 @@ export class WasmEdgeComponents {
   addPages(pa: ByteArrayPage[], pb: ByteArrayPage[]): { edges: number; invalid: number } | null {
     if (this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.addPages after finish()');
     const k = this.kernel();
+    this.wids.stale = true;
     let rows = 0, rowsB = 0;
     for (const p of pa) rows += p.count;
     for (const p of pb) rowsB += p.count;
@@ -208,6 +213,7 @@ export class WasmEdgeComponents {
   addChunks(chunks: unknown[]): number {
     if (this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.addChunks after finish()');
     const k = this.kernel();
+    this.wids.stale = true;
     let bytes = 0;
     for (const c of chunks) {
       if (!(c instanceof Uint8Array)) throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: not bytes');
@@ -266,6 +272,7 @@ export class WasmEdgeComponents {
     if (this.mins === null) {
       const k = this.kernel();
       const at = k.labels();
+      this.wids.stale = true;
       this.mins = new Int32Array(k.memory.buffer, at, k.count()).slice();
     }
     return this.mins;
