@@ -17,31 +17,35 @@
  *   init(capIds, hashMask)                   size the tables; hashMask ANDs the hash used for
  *                                            partitions and slots (tests force collisions with it;
  *                                            hashOf still reports the full hash)
- *   scratch(n) -> ptr                        n bytes for the caller's input (page bytes, ranges);
- *                                            valid until the next scratch() or unionHalves()
+ *   scratch(n) -> ptr                        n bytes for the caller's input (page bytes, ranges,
+ *                                            chunks), kept until the next flushPairs(): staged ids
+ *                                            point into it, so staging can span many calls
  *   stageRanges(data, starts, lens, count)   stage count ids at data + starts[k], lens[k] (i32
  *                                            arrays at `starts`, `lens`); 0, or -1 when a range
  *                                            lies outside memory
- *   unionHalves(rows) -> invalid             seqs k and rows + k for k < rows are an edge (the two
- *                                            columns of a row group, staged one after the other):
- *                                            intern every staged id of an edge without an empty id
- *                                            (ids get dense ints), union the edges, count the others
- *                                            (their ids are not interned); then forget the staged
  *   stageChunk(data, len) -> edges           stage a packed edge chunk's ids (lib/edge-chunks.ts:
  *                                            [u32 LE length][bytes], two per edge); -1 when
  *                                            truncated
- *   unionPairs(record, join) -> invalid      seqs 2k, 2k + 1 are an edge: intern their ids (not
- *                                            those of an edge with an empty id: skipped, counted),
- *                                            append the edges' ints to the edge list (record), union
- *                                            them (join); then forget the staged seqs
+ *   staged() -> n                            ids staged since the last flushPairs()
+ *   pairHalves(first, rows) -> invalid       seqs first + k and first + rows + k (k < rows) are an
+ *                                            edge (a row group's two columns, staged one after the
+ *                                            other); edges with an empty id are dropped and counted
+ *   pairAdjacent(first, edges) -> invalid    seqs first + 2k and first + 2k + 1 are an edge (chunks)
+ *   flushPairs(record, join)                 intern the ids of every paired edge (ids of dropped
+ *                                            edges are not interned; ints are dense), append the
+ *                                            edges' ints to the edge list (record), union them
+ *                                            (join); then forget the staged ids and the scratch
  *   edges(), edgeCount()                     the recorded edge list (u32 pairs) and its length
  *   labels() -> ptr                          i32[count()]: each id's component minimum
  *   count(), componentSize(i), less(i, j)
  *   idHash(), idLen(), idOff(), idPart() -> ptr of the u32 per-id arrays; poolOf(q) -> ptr of
  *                                            partition q's byte pool (id i's bytes: poolOf(idPart[i])
  *                                            + idOff[i], idLen[i] of them)
- * Preconditions: init() after reset() and before anything else; stage at most the rows of one row
- * group between unionHalves() calls (memory grows as needed). Traps (unreachable) when memory cannot grow.
+ * Why stage across calls: interning is fast only when a flush brings many ids per partition, so
+ * that a partition's table is loaded into cache once for many lookups (flushing every ~20k ids
+ * made each lookup a cache miss: 2x slower than the JS kernel, which flushes every 512k).
+ * Preconditions: init() after reset() and before anything else; every staged id paired before
+ * flushPairs(). Traps (unreachable) when memory cannot grow (wasm32: 4 GiB).
  */
 typedef unsigned int u32;
 typedef int i32;
@@ -61,7 +65,15 @@ static size_t top;
 
 static void *alloc(size_t n) {
   size_t at = (top + 15) & ~(size_t)15, end = at + n, have = __builtin_wasm_memory_size(0) * 65536;
-  if (end > have && __builtin_wasm_memory_grow(0, (end - have + 65535) / 65536) == (size_t)-1) __builtin_trap();
+  if (end > have) {
+    /* Grow by at least half the memory: each memory.grow is a call into the engine (and a report
+     * to its garbage collector), which page-sized steps made a visible cost. */
+    size_t want = end - have, half = have / 2;
+    if (want < half) want = half;
+    if (__builtin_wasm_memory_grow(0, (want + 65535) / 65536) == (size_t)-1 &&
+        __builtin_wasm_memory_grow(0, (end - have + 65535) / 65536) == (size_t)-1)
+      __builtin_trap();
+  }
   top = end;
   return (void *)at;
 }
@@ -96,16 +108,22 @@ static u32 nStaged, stageCap;
 static u32 *rec;
 static u32 recCap;
 static u32 cnt[NP + 1];
+/* The scratch arena: [scratch_, scratch_ + scratchCap), filled up to scratchUsed since the last
+ * flushPairs(). When it runs out, a larger region is taken and the old one left in place (staged
+ * ids still point into it) until reset(). */
 static u8 *scratch_;
-static u32 scratchCap;
+static u32 scratchCap, scratchUsed;
+/* Paired edges: 2 staged seqs per edge. */
+static u32 *pairs;
+static u32 nPairs, pairCap;
 static i32 *labels_;
-/* The recorded edge list (unionPairs with record): 2 ints per edge, in staging order. */
+/* The recorded edge list (flushPairs with record): 2 ints per edge, in pairing order. */
 static u32 *edgeList_;
 static u32 nEdges, edgeCap;
 
 EXPORT("reset") void reset(void) {
   top = (size_t)&__heap_base;
-  nIds = idCap = nStaged = stageCap = recCap = scratchCap = nEdges = edgeCap = 0;
+  nIds = idCap = nStaged = stageCap = recCap = scratchCap = scratchUsed = nEdges = edgeCap = nPairs = pairCap = 0;
   labels_ = 0;
 }
 
@@ -139,11 +157,16 @@ EXPORT("init") void init(u32 capIds, u32 hashMask) {
 }
 
 EXPORT("scratch") u8 *scratch(u32 n) {
-  if (n > scratchCap) {
-    scratchCap = n + n / 2;
-    scratch_ = alloc(scratchCap + 16); /* copyWords may read 3 bytes past a value */
+  n = (n + 15) & ~15u;
+  if (scratchUsed + n > scratchCap) {
+    u32 c = scratchCap * 2 > n ? scratchCap * 2 : n + n / 2;
+    scratch_ = alloc((size_t)c + 16); /* copyWords may read 3 bytes past a value */
+    scratchCap = c;
+    scratchUsed = 0;
   }
-  return scratch_;
+  u8 *p = scratch_ + scratchUsed;
+  scratchUsed += n;
+  return p;
 }
 
 static inline u32 hashBytes(const u8 *s, u32 len) {
@@ -315,27 +338,47 @@ static inline i32 find(i32 x) {
   return x;
 }
 
-EXPORT("unionHalves") u32 unionHalves(u32 rows) {
+static void roomToPair(u32 n) {
+  if (nPairs + n <= pairCap) return;
+  u32 c = pairCap < 4096 ? 4096 : pairCap;
+  while (c < nPairs + n) c *= 2;
+  pairs = regrow(pairs, 8 * (size_t)nPairs, 8 * (size_t)c);
+  pairCap = c;
+}
+
+EXPORT("staged") u32 staged(void) { return nStaged; }
+
+EXPORT("pairHalves") u32 pairHalves(u32 first, u32 rows) {
   u32 invalid = 0;
-  for (u32 k = 0; k < rows; k++)
-    if (sL[k] == 0 || sL[rows + k] == 0) sL[k] = sL[rows + k] = SKIP;
-  flush();
+  roomToPair(rows);
   for (u32 k = 0; k < rows; k++) {
-    if (sL[k] == SKIP) {
+    u32 a = first + k, b = first + rows + k;
+    if (sL[a] == 0 || sL[b] == 0) {
+      sL[a] = sL[b] = SKIP;
       invalid++;
       continue;
     }
-    i32 x = find((i32)sOut[k]), y = find((i32)sOut[rows + k]);
-    if (x == y) continue;
-    if (size_[x] < size_[y]) {
-      i32 t = x;
-      x = y;
-      y = t;
-    }
-    parent[y] = x;
-    size_[x] += size_[y];
+    pairs[2 * nPairs] = a;
+    pairs[2 * nPairs + 1] = b;
+    nPairs++;
   }
-  nStaged = 0;
+  return invalid;
+}
+
+EXPORT("pairAdjacent") u32 pairAdjacent(u32 first, u32 edges) {
+  u32 invalid = 0;
+  roomToPair(edges);
+  for (u32 k = 0; k < edges; k++) {
+    u32 a = first + 2 * k, b = a + 1;
+    if (sL[a] == 0 || sL[b] == 0) {
+      sL[a] = sL[b] = SKIP;
+      invalid++;
+      continue;
+    }
+    pairs[2 * nPairs] = a;
+    pairs[2 * nPairs + 1] = b;
+    nPairs++;
+  }
   return invalid;
 }
 
@@ -362,26 +405,16 @@ EXPORT("stageChunk") i32 stageChunk(u32 data, u32 len) {
   return (i32)edges;
 }
 
-/* Seqs 2k and 2k + 1 are an edge (stageChunk): intern them (an edge with an empty id is skipped
- * and counted), append the edge's ints to the edge list when `record`, union them when `join`.
- * Returns the skipped edges; forgets the staged seqs. */
-EXPORT("unionPairs") u32 unionPairs(u32 record, u32 join) {
-  u32 invalid = 0, n = nStaged;
-  for (u32 k = 0; k + 1 < n; k += 2)
-    if (sL[k] == 0 || sL[k + 1] == 0) sL[k] = sL[k + 1] = SKIP;
+EXPORT("flushPairs") void flushPairs(u32 record, u32 join) {
   flush();
-  if (record && nEdges + n / 2 > edgeCap) {
+  if (record && nEdges + nPairs > edgeCap) {
     u32 c = edgeCap < 4096 ? 4096 : edgeCap;
-    while (c < nEdges + n / 2) c *= 2;
+    while (c < nEdges + nPairs) c *= 2;
     edgeList_ = regrow(edgeList_, 8 * (size_t)nEdges, 8 * (size_t)c);
     edgeCap = c;
   }
-  for (u32 k = 0; k + 1 < n; k += 2) {
-    if (sL[k] == SKIP) {
-      invalid++;
-      continue;
-    }
-    u32 a = sOut[k], b = sOut[k + 1];
+  for (u32 k = 0; k < nPairs; k++) {
+    u32 a = sOut[pairs[2 * k]], b = sOut[pairs[2 * k + 1]];
     if (record) {
       edgeList_[2 * nEdges] = a;
       edgeList_[2 * nEdges + 1] = b;
@@ -398,8 +431,7 @@ EXPORT("unionPairs") u32 unionPairs(u32 record, u32 join) {
     parent[y] = x;
     size_[x] += size_[y];
   }
-  nStaged = 0;
-  return invalid;
+  nStaged = nPairs = scratchUsed = 0;
 }
 
 EXPORT("edges") u32 *edges(void) { return edgeList_; }

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'native/components.c');
 const target = join(root, 'operators/lib/wasm/components-wasm.ts');
-const FLAGS = ['--target=wasm32', '-O3', '-nostdlib', '-mbulk-memory', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--strip-all'];
+const FLAGS = ['--target=wasm32', '-O3', '-nostdlib', '-mbulk-memory', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--strip-debug'];
 
 export function compile() {
   const dir = mkdtempSync(join(tmpdir(), 'dagctl-wasm-'));

@@ -29,12 +29,12 @@ type Fn = (...args: number[]) => number;
 
 interface Kernel {
   memory: WebAssembly.Memory;
-  reset: Fn; init: Fn; scratch: Fn; stageRanges: Fn; unionHalves: Fn; stageChunk: Fn; unionPairs: Fn; edges: Fn; edgeCount: Fn; labels: Fn;
+  reset: Fn; init: Fn; scratch: Fn; stageRanges: Fn; stageChunk: Fn; staged: Fn; pairHalves: Fn; pairAdjacent: Fn; flushPairs: Fn; edges: Fn; edgeCount: Fn; labels: Fn;
   count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
 }
 
 const PARTS = 256;
-const FUNCS = ['reset', 'init', 'scratch', 'stageRanges', 'unionHalves', 'stageChunk', 'unionPairs', 'edges', 'edgeCount', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf'] as const;
+const FUNCS = ['reset', 'init', 'scratch', 'stageRanges', 'stageChunk', 'staged', 'pairHalves', 'pairAdjacent', 'flushPairs', 'edges', 'edgeCount', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf'] as const;
 
 let compiled: WebAssembly.Module | null = null;
 /**
@@ -43,10 +43,13 @@ let compiled: WebAssembly.Module | null = null;
  * a big partition's memory for the rest of the run.
  */
 let idle: Kernel | null = null;
-const IDLE_MAX_BYTES = 64 << 20;
+const IDLE_MAX_BYTES = 256 << 20;
 /** Tables are presized for at most this many ids (they grow past it): a hint from file sizes can
  * be far too high, and presized memory is never given back while the instance lives. */
 const PRESIZE_MAX = 1 << 19;
+/** Ids staged before they are interned: a flush must bring many ids per table partition, so that
+ * each partition's table is read into cache once for many lookups (as lib/byte-components.ts). */
+const FLUSH_EVERY = 1 << 19;
 
 function instantiate(): Kernel {
   compiled ??= new WebAssembly.Module(Buffer.from(COMPONENTS_WASM_BASE64, 'base64'));
@@ -134,17 +137,21 @@ export class WasmEdgeComponents {
   private k: Kernel | null;
   private finished = false;
   private mins: Int32Array | null = null;
+  private sizes: Int32Array | null = null;
   private list: Int32Array | null = null;
   private readonly record: boolean;
   private readonly join: boolean;
+  private readonly flushEvery: number;
 
   /**
    * `edges`: expected edge count (presizes the tables; they grow past it). `hashMask` (tests) ANDs
    * the hash the tables use, to force collisions; hashOf still reports the full hash. For chunk
    * input (addChunks): `record` keeps every edge's int pair (edgeList()), `join: false` interns
-   * without unioning (as ByteEdgeComponents' keep = () => false).
+   * without unioning (as ByteEdgeComponents' keep = () => false). `flushEvery` (tests): staged
+   * ids before they are interned.
    */
-  constructor(edges = 1024, opts: { hashMask?: number; record?: boolean; join?: boolean } = {}) {
+  constructor(edges = 1024, opts: { hashMask?: number; record?: boolean; join?: boolean; flushEvery?: number } = {}) {
+    this.flushEvery = opts.flushEvery ?? FLUSH_EVERY;
     this.record = opts.record === true;
     this.join = opts.join !== false;
     const k = idle ?? instantiate();
@@ -199,10 +206,12 @@ export class WasmEdgeComponents {
       staged.push([base + bufs.get(p.data)!, base + bytes + 4 * r, p.count]);
       r += 2 * p.count;
     }
+    const first = k.staged();
     for (const [data, at, n] of staged) {
       if (k.stageRanges(data, at, at + 4 * n, n) !== 0) throw new DagctlError('PARQUET_INVALID', 'string page value outside its page');
     }
-    const invalid = k.unionHalves(rows);
+    const invalid = k.pairHalves(first, rows);
+    this.flushIfFull();
     return { edges: rows - invalid, invalid };
   }
 
@@ -230,13 +239,24 @@ export class WasmEdgeComponents {
       o += (c.length + 3) & ~3;
     }
     let edges = 0;
+    const first = k.staged();
     for (let i = 0; i < at.length; i++) {
       const n = k.stageChunk(base + at[i]!, (chunks[i] as Uint8Array).length);
-      if (n < 0) throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: truncated');
+      if (n < 0) {
+        // Pair what was staged (the kernel's invariant), then fail.
+        k.pairAdjacent(first, edges);
+        throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: truncated');
+      }
       edges += n;
     }
-    k.unionPairs(this.record ? 1 : 0, this.join ? 1 : 0);
+    k.pairAdjacent(first, edges);
+    this.flushIfFull();
     return edges;
+  }
+
+  private flushIfFull(): void {
+    const k = this.kernel();
+    if (k.staged() >= this.flushEvery) k.flushPairs(this.record ? 1 : 0, this.join ? 1 : 0);
   }
 
   /** Every added chunk edge as ints (a, b, a, b, …), in add order; only with `record` (a JS copy). */
@@ -251,6 +271,8 @@ export class WasmEdgeComponents {
   }
 
   finish(): void {
+    if (!this.finished) this.kernel().flushPairs(this.record ? 1 : 0, this.join ? 1 : 0);
+    this.wids.stale = true;
     this.finished = true;
   }
 
@@ -258,8 +280,16 @@ export class WasmEdgeComponents {
     return this.kernel().count();
   }
 
+  /** Members of i's component (after componentMins: counted once from the labels, not a call
+   * into the kernel per node). */
   componentSize(i: number): number {
-    return this.kernel().componentSize(i);
+    if (this.mins === null) return this.kernel().componentSize(i);
+    if (this.sizes === null) {
+      const m = this.mins, sizes = new Int32Array(m.length);
+      for (let x = 0; x < m.length; x++) sizes[m[x]!]!++;
+      this.sizes = sizes;
+    }
+    return this.sizes[this.mins[i]!]!;
   }
 
   name(i: number): string {

@@ -124,12 +124,12 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
     fc.array(fc.constantFrom(...chars), { minLength: 0, maxLength: 6 }).map((cs) => cs.join('')),
   );
 
-  it('labels equal union-find: PLAIN and dictionary pages, row groups, page breaks, empty ids, forced collisions (fast-check)', () => {
+  it('labels equal union-find: PLAIN and dictionary pages, row groups, page breaks, empty ids, forced collisions, flushes across calls (fast-check)', () => {
     fc.assert(fc.property(
       fc.array(fc.array(fc.tuple(node, node), { maxLength: 40 }), { minLength: 1, maxLength: 4 }),
-      fc.array(fc.nat(60), { maxLength: 4 }), fc.boolean(), fc.constantFrom(-1, 0, 0xff000000, 0x3),
-      (groups, cuts, dict, hashMask) => {
-        const uf = new WasmEdgeComponents(16, { hashMask });
+      fc.array(fc.nat(60), { maxLength: 4 }), fc.boolean(), fc.constantFrom(-1, 0, 0xff000000, 0x3), fc.constantFrom(1, 7, 100, undefined),
+      (groups, cuts, dict, hashMask, flushEvery) => {
+        const uf = new WasmEdgeComponents(16, { hashMask, flushEvery });
         try {
           const c = addGroups(uf, groups, cuts, dict);
           uf.finish();
@@ -208,7 +208,7 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
     let s = 7;
     const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
     for (let i = 0; i < 200_000; i++) edges.push([`user:${rnd(150_000)}`, `user:${rnd(150_000)}`]);
-    const uf = new WasmEdgeComponents(1000);
+    const uf = new WasmEdgeComponents(1000, { flushEvery: 150_000 });
     try {
       for (let g = 0; g < edges.length; g += 65_536) addGroups(uf, [edges.slice(g, g + 65_536)], [1000, 30_000], g % 2 === 0);
       uf.finish();
@@ -221,9 +221,9 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
   it('packed edge chunks: labels, recorded edges and intern-only mode equal the oracle (fast-check)', () => {
     const nonEmpty = node.filter((x) => x !== '');
     fc.assert(fc.property(
-      fc.array(fc.array(fc.tuple(nonEmpty, nonEmpty), { maxLength: 30 }), { maxLength: 4 }), fc.constantFrom(-1, 0, 0x3), fc.boolean(),
-      (chunkEdges, hashMask, join) => {
-        const uf = new WasmEdgeComponents(16, { hashMask, record: true, join });
+      fc.array(fc.array(fc.tuple(nonEmpty, nonEmpty), { maxLength: 30 }), { maxLength: 4 }), fc.constantFrom(-1, 0, 0x3), fc.boolean(), fc.constantFrom(1, 9, undefined),
+      (chunkEdges, hashMask, join, flushEvery) => {
+        const uf = new WasmEdgeComponents(16, { hashMask, record: true, join, flushEvery });
         try {
           let n = 0;
           for (let i = 0; i < chunkEdges.length; i += 2) n += uf.addChunks(chunkEdges.slice(i, i + 2).map(chunk));
