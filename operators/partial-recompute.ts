@@ -117,7 +117,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   name: 'partial-recompute',
-  version: '5',
+  version: '6',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
@@ -216,13 +216,15 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   }
   const t1 = performance.now();
   await w.flush();
-  ctx.putBlob('plan', enc.encode(mode));
+  // No blobs here (v6): every recompute instance loads the blobs of every prior instance it is
+  // given (fetch's, twice: as its prior stage and by name), one commit-marker read each; the
+  // mode is the 'plan' stage's blob.
   return { metrics: { masterRows: rowsIn, fetched: w.rows, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups, 'ms.scan': t1 - t0, 'ms.flush': performance.now() - t1 } };
 }
 
 async function recompute(ctx: Ctx): Promise<StageResult> {
-  const mode = readPlan(ctx.prior!.blobs('plan'));
   const planOut = ctx.stageOutput('plan');
+  const mode = planOut === null ? 'full' : readPlan(planOut.blobs('plan'));
   // Partial: instance b < R recomputes the persons with bucketOf(person, R) = b; instance b < C
   // copies the old view's files f ≡ b (mod C). An instance with neither has nothing to do.
   const R = mode === 'partial' && planOut !== null ? readRoute(planOut.blobs('route'), ctx.buckets) : ctx.buckets;
