@@ -27,6 +27,12 @@ export interface LateScanOptions {
   key: string;
   columns: string[];
   probe(bytes: Uint8Array, start: number, len: number): boolean;
+  /**
+   * Optional: probe for values i < count of a page at once (one call per page instead of per
+   * value), appending the passing i to `hits` from `at`, returning the new end; must agree with
+   * probe (e.g. SplitBlockBloom.probeRanges).
+   */
+  probePage?(bytes: Uint8Array, start: Int32Array, len: Int32Array, count: number, hits: Int32Array, at: number): number;
   probeString(key: string): boolean;
 }
 
@@ -57,9 +63,15 @@ export async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: La
     if (values !== rg.rows) throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${values} values in a row group of ${rg.rows} rows`, { column: o.key });
     const hitPage = new Int32Array(values), hitIdx = new Int32Array(values);
     let nh = 0;
-    const probe = o.probe;
+    const probe = o.probe, probePage = o.probePage;
     for (let p = 0; p < pages.length; p++) {
       const { data, start, len, count } = pages[p]!;
+      if (probePage !== undefined) {
+        const end = probePage(data, start, len, count, hitIdx, nh);
+        hitPage.fill(p, nh, end);
+        nh = end;
+        continue;
+      }
       for (let i = 0; i < count; i++) {
         if (probe(data, start[i]!, len[i]!)) { hitPage[nh] = p; hitIdx[nh] = i; nh++; }
       }

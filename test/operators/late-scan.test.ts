@@ -17,10 +17,15 @@ import type { Row } from '../../storage/types.js';
 const enc = new TextEncoder();
 const codec = createHyparquetCodec();
 
-async function collect(bytes: Uint8Array, keep: (s: string) => boolean, stats: LateScanStats): Promise<Row[]> {
+async function collect(bytes: Uint8Array, keep: (s: string) => boolean, stats: LateScanStats, paged = false): Promise<Row[]> {
   const out: Row[] = [];
   const probe = (b: Uint8Array, s: number, l: number): boolean => keep(new TextDecoder().decode(b.subarray(s, s + l)));
-  for await (const rows of lateScan(bytes, { key: 'person', columns: ['age', 'ts'], probe, probeString: keep }, stats)) out.push(...rows);
+  // probePage: the same test a page at a time (as SplitBlockBloom.probeRanges).
+  const probePage = (b: Uint8Array, st: Int32Array, ln: Int32Array, n: number, hits: Int32Array, at: number): number => {
+    for (let i = 0; i < n; i++) if (probe(b, st[i]!, ln[i]!)) hits[at++] = i;
+    return at;
+  };
+  for await (const rows of lateScan(bytes, { key: 'person', columns: ['age', 'ts'], probe, ...(paged ? { probePage } : {}), probeString: keep }, stats)) out.push(...rows);
   return out;
 }
 
@@ -47,7 +52,9 @@ describe('lib/late-scan', () => {
         }));
         const keep = (s: string): boolean => s.length % 2 === 0;
         const stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 };
-        assert.deepEqual(await collect(bytes, keep, stats), await expected(bytes, keep));
+        const want = await expected(bytes, keep);
+        assert.deepEqual(await collect(bytes, keep, stats), want);
+        assert.deepEqual(await collect(bytes, keep, { rows: 0, fastGroups: 0, slowGroups: 0 }, true), want);
         assert.equal(stats.rows, rows.length);
         if (!nullable && rows.length > 0) assert.equal(stats.slowGroups, 0);
         if (nullable && rows.length > 0) assert.equal(stats.fastGroups, 0);
@@ -94,6 +101,32 @@ describe('SplitBlockBloom', () => {
         }
         for (const s of added) assert.equal(f.has(s), true);
       }), { numRuns: 100 });
+  });
+  it('probeRanges == hasBytes value by value, over pages of values at any offsets (fast-check)', () => {
+    fc.assert(fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 12 }), { maxLength: 40 }), fc.array(fc.tuple(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.nat(5)), { maxLength: 200 }), fc.integer({ min: 1, max: 3000 }), fc.nat(4),
+      (added, values, capacity, at) => {
+        // Few keys in a filter sized for `capacity` at a 30% rate: many hits and many misses, and
+        // block counts that are not powers of two.
+        const f = SplitBlockBloom.forCapacity(capacity, 0.3);
+        for (const s of added) f.add(s);
+        for (const [v] of values.slice(0, values.length >> 1)) f.add(v);
+        const parts: number[] = [];
+        const start = new Int32Array(values.length), len = new Int32Array(values.length);
+        values.forEach(([v, gap], i) => {
+          for (let k = 0; k < gap; k++) parts.push(0xff);
+          const b = enc.encode(v);
+          start[i] = parts.length;
+          len[i] = b.length;
+          parts.push(...b);
+        });
+        const bytes = Uint8Array.from(parts);
+        const hits = new Int32Array(at + values.length).fill(-1);
+        const end = f.probeRanges(bytes, start, len, values.length, hits, at);
+        const want: number[] = [];
+        for (let i = 0; i < values.length; i++) if (f.hasBytes(bytes, start[i]!, len[i]!)) want.push(i);
+        assert.deepEqual([...hits.subarray(at, end)], want);
+        assert.equal(end, at + want.length);
+      }), { numRuns: 200 });
   });
   it('keeps its false-positive rate near the target', () => {
     const f = SplitBlockBloom.forCapacity(5000, 0.01);
