@@ -16,7 +16,8 @@
  *               groups with hits, rows only for hits); full: every row. Shuffled by bucket(person).
  *   'recompute' ('bucket', writes the view): the bucket of 'plan' (new samples) and of 'fetch'
  *               (false positives dropped) → the bucket's recomputed persons (lib/sample-table.ts:
- *               typed arrays per person, allocation-free inference). Partial (v5): instance b < R
+ *               typed arrays per person, allocation-free inference; fetched rows read column at a
+ *               time by lib/shuffle-samples.ts). Partial (v5): instance b < R
  *               recomputes the persons routed to b; instance b < C copies the old view's rows of
  *               unaffected persons from its files f ≡ b (mod C) (InputHandle.rawFiles; without it
  *               instance 0 reads the whole old view); the others return at once (each instance
@@ -35,6 +36,7 @@ import { lateScan, type LateScanStats } from './lib/late-scan.js';
 import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
 import { BucketsParam } from './lib/params.js';
 import { SampleTable } from './lib/sample-table.js';
+import { addShuffleSamples } from './lib/shuffle-samples.js';
 import { choosePartialOrFull } from './lib/partial-plan.js';
 
 export { choosePartialOrFull } from './lib/partial-plan.js';
@@ -253,10 +255,10 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   }
   // This instance's persons with new samples (samples.has): in partial mode only their master rows count.
   const t1 = performance.now();
-  let matched = 0, falsePositives = 0;
+  let matched = 0, falsePositives = 0, fetchedColumnar = 0, fetchedRowFiles = 0;
   if (recomputes) {
     const partial = mode === 'partial';
-    for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
+    const addRows = (batch: Row[]): void => {
       for (const row of batch) {
         const person = row.person as string;
         if (partial && !samples.has(person)) {
@@ -265,6 +267,26 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
         }
         matched++;
         samples.add(person, row.age as number, row.ts as number);
+      }
+    };
+    const fetched = ctx.prior!.bucket(ctx.bucket);
+    const raw = fetched.rawFiles?.();
+    if (raw === undefined) {
+      for await (const batch of fetched.batches()) addRows(batch);
+    } else {
+      // Column at a time (lib/shuffle-samples.ts: no row object per fetched sample), the same
+      // samples in the same order as the rows; a file it does not take is read as rows.
+      for (const file of raw) {
+        const bytes = await file.read();
+        const c = addShuffleSamples(bytes, samples, partial);
+        if (c !== null) {
+          matched += c.matched;
+          falsePositives += c.dropped;
+          fetchedColumnar++;
+          continue;
+        }
+        fetchedRowFiles++;
+        for await (const batch of decodeWithFallback(defaultCodec(), bytes)) addRows(batch);
       }
     }
   }
@@ -285,7 +307,7 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   const t5 = performance.now();
   // Phase times (ms): where a recompute instance spends its time (bench/operators.ts prints them).
   const ms = { 'ms.newSamples': t1 - t0, 'ms.fetched': t2 - t1, 'ms.infer': t3 - t2, 'ms.oldView': t4 - t3, 'ms.oldViewRead': readMs.v, 'ms.write': t5 - t4 };
-  return { metrics: { recomputed, kept, matched, falsePositives, viewRows: out.length, ...ms } };
+  return { metrics: { recomputed, kept, matched, falsePositives, viewRows: out.length, fetchedColumnar, fetchedRowFiles, ...ms } };
 }
 
 /**
