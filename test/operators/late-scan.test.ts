@@ -2,7 +2,8 @@
  * lib/late-scan.ts and BloomFilter.hasBytes: the late-materializing scan returns exactly the rows
  * a full decode + filter returns (fast path on REQUIRED keys, PLAIN or dictionary-encoded, across
  * pages and row groups; fallback on nullable keys), and the byte-level probe agrees with the string probe
- * (BloomFilter and SplitBlockBloom); column-scan's own PLAIN INT32/INT64 decoding == the values.
+ * (BloomFilter and SplitBlockBloom); column-scan's own PLAIN INT32/INT64 decoding == the values,
+ * and numbersAt == numbers() at the rows asked for.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -160,5 +161,34 @@ describe('column-scan numbers()', () => {
     assert.deepEqual(got[1], longs);
     const bad = new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'b', data: BigInt64Array.from([1n, 2n ** 60n]), type: 'INT64', nullable: false, encoding: 'PLAIN' }], codec: 'SNAPPY' }));
     await assert.rejects(openColumnFile(bad).numbers(0, ['b']), (e: Error & { code?: string }) => e.code === 'PARQUET_INVALID');
+    // numbersAt reads only the rows asked for: the unsafe value is refused only when asked.
+    assert.deepEqual([...(await openColumnFile(bad).numbersAt(0, ['b'], Int32Array.from([0]), 1)).b!], [1]);
+    await assert.rejects(openColumnFile(bad).numbersAt(0, ['b'], Int32Array.from([0, 1]), 2), (e: Error & { code?: string }) => e.code === 'PARQUET_INVALID');
+  });
+
+  it('numbersAt == numbers() gathered at ascending rows, over pages and row groups, PLAIN or not (fast-check)', async () => {
+    const long = fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), long, fc.boolean()), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 0, max: 100 }), fc.boolean(),
+      async (rows, rowGroupSize, pageSize, dict) => {
+        // dict: dictionary-encoded INT64 (numbers() asks hyparquet; numbersAt gathers from it).
+        const bytes = new Uint8Array(parquetWriteBuffer({
+          columnData: [
+            { name: 'a', data: Int32Array.from(rows.map((r) => r[0])), type: 'INT32', nullable: false, encoding: 'PLAIN' },
+            { name: 'b', data: BigInt64Array.from(rows.map((r) => BigInt(r[1]))), type: 'INT64', nullable: false, encoding: dict ? 'RLE_DICTIONARY' : 'PLAIN' },
+          ],
+          codec: 'SNAPPY', rowGroupSize, ...(pageSize > 0 ? { pageSize } : {}),
+        }));
+        const f = openColumnFile(bytes);
+        for (let g = 0; g < f.rowGroups.length; g++) {
+          const { rowStart, rows: n } = f.rowGroups[g]!;
+          const pick: number[] = [];
+          for (let r = 0; r < n; r++) if (rows[rowStart + r]![2]) pick.push(r);
+          const all = await f.numbers(g, ['a', 'b']);
+          const at = await f.numbersAt(g, ['a', 'b'], Int32Array.from(pick), pick.length);
+          assert.deepEqual([...at.a!], pick.map((r) => all.a![r]!));
+          assert.deepEqual([...at.b!], pick.map((r) => all.b![r]!));
+          assert.deepEqual([...at.b!], pick.map((r) => rows[rowStart + r]![1]));
+        }
+      }), { numRuns: 80 });
   });
 });
