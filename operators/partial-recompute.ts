@@ -16,7 +16,8 @@
  *               groups with hits, rows only for hits); full: every row. Shuffled by bucket(person).
  *   'recompute' ('bucket', writes the view): the bucket of 'plan' (new samples) and of 'fetch'
  *               (false positives dropped) → the bucket's recomputed persons (lib/sample-table.ts:
- *               typed arrays per person, allocation-free inference). Partial (v5): instance b < R
+ *               typed arrays per person, allocation-free inference; fetched rows read column at a
+ *               time by lib/shuffle-samples.ts). Partial (v5): instance b < R
  *               recomputes the persons routed to b; instance b < C copies the old view's rows of
  *               unaffected persons from its files f ≡ b (mod C) (InputHandle.rawFiles; without it
  *               instance 0 reads the whole old view); the others return at once (each instance
@@ -35,6 +36,7 @@ import { lateScan, type LateScanStats } from './lib/late-scan.js';
 import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
 import { BucketsParam } from './lib/params.js';
 import { SampleTable } from './lib/sample-table.js';
+import { addShuffleSamples } from './lib/shuffle-samples.js';
 import { choosePartialOrFull } from './lib/partial-plan.js';
 
 export { choosePartialOrFull } from './lib/partial-plan.js';
@@ -117,7 +119,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   name: 'partial-recompute',
-  version: '5',
+  version: '6',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
@@ -191,7 +193,7 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   const raw = f !== null ? master.rawFiles?.() : undefined;
   if (f !== null && raw !== undefined) {
     // Partial: only hits become rows (late materialization over raw person bytes).
-    const opts = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b: Uint8Array, s: number, l: number) => f.hasBytes(b, s, l), probeString: (s: string) => f.has(s) };
+    const opts = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b: Uint8Array, s: number, l: number) => f.hasBytes(b, s, l), probePage: (b: Uint8Array, s: Int32Array, l: Int32Array, n: number, h: Int32Array, at: number) => f.probeRanges(b, s, l, n, h, at), probeString: (s: string) => f.has(s) };
     const sameNames = p.personColumn === 'person' && p.ageColumn === 'age' && p.tsColumn === 'ts';
     for (const file of raw) {
       for await (const hits of lateScan(await file.read(), opts, stats)) {
@@ -216,13 +218,15 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   }
   const t1 = performance.now();
   await w.flush();
-  ctx.putBlob('plan', enc.encode(mode));
+  // No blobs here (v6): every recompute instance loads the blobs of every prior instance it is
+  // given (fetch's, twice: as its prior stage and by name), one commit-marker read each; the
+  // mode is the 'plan' stage's blob.
   return { metrics: { masterRows: rowsIn, fetched: w.rows, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups, 'ms.scan': t1 - t0, 'ms.flush': performance.now() - t1 } };
 }
 
 async function recompute(ctx: Ctx): Promise<StageResult> {
-  const mode = readPlan(ctx.prior!.blobs('plan'));
   const planOut = ctx.stageOutput('plan');
+  const mode = planOut === null ? 'full' : readPlan(planOut.blobs('plan'));
   // Partial: instance b < R recomputes the persons with bucketOf(person, R) = b; instance b < C
   // copies the old view's files f ≡ b (mod C). An instance with neither has nothing to do.
   const R = mode === 'partial' && planOut !== null ? readRoute(planOut.blobs('route'), ctx.buckets) : ctx.buckets;
@@ -251,10 +255,10 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   }
   // This instance's persons with new samples (samples.has): in partial mode only their master rows count.
   const t1 = performance.now();
-  let matched = 0, falsePositives = 0;
+  let matched = 0, falsePositives = 0, fetchedColumnar = 0, fetchedRowFiles = 0;
   if (recomputes) {
     const partial = mode === 'partial';
-    for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
+    const addRows = (batch: Row[]): void => {
       for (const row of batch) {
         const person = row.person as string;
         if (partial && !samples.has(person)) {
@@ -263,6 +267,26 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
         }
         matched++;
         samples.add(person, row.age as number, row.ts as number);
+      }
+    };
+    const fetched = ctx.prior!.bucket(ctx.bucket);
+    const raw = fetched.rawFiles?.();
+    if (raw === undefined) {
+      for await (const batch of fetched.batches()) addRows(batch);
+    } else {
+      // Column at a time (lib/shuffle-samples.ts: no row object per fetched sample), the same
+      // samples in the same order as the rows; a file it does not take is read as rows.
+      for (const file of raw) {
+        const bytes = await file.read();
+        const c = addShuffleSamples(bytes, samples, partial);
+        if (c !== null) {
+          matched += c.matched;
+          falsePositives += c.dropped;
+          fetchedColumnar++;
+          continue;
+        }
+        fetchedRowFiles++;
+        for await (const batch of decodeWithFallback(defaultCodec(), bytes)) addRows(batch);
       }
     }
   }
@@ -283,7 +307,7 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   const t5 = performance.now();
   // Phase times (ms): where a recompute instance spends its time (bench/operators.ts prints them).
   const ms = { 'ms.newSamples': t1 - t0, 'ms.fetched': t2 - t1, 'ms.infer': t3 - t2, 'ms.oldView': t4 - t3, 'ms.oldViewRead': readMs.v, 'ms.write': t5 - t4 };
-  return { metrics: { recomputed, kept, matched, falsePositives, viewRows: out.length, ...ms } };
+  return { metrics: { recomputed, kept, matched, falsePositives, viewRows: out.length, fetchedColumnar, fetchedRowFiles, ...ms } };
 }
 
 /**

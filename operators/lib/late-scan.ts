@@ -1,6 +1,7 @@
 /**
  * Late-materializing filtered scan of one Parquet file: probe the key column alone, then decode the
- * other (integer) columns only for the row groups with hits, and build row objects only for hits.
+ * other (integer) columns only for the row groups with hits, at the hit rows only
+ * (ColumnFile.numbersAt), and build row objects only for hits.
  *
  *   for await (const rows of lateScan(bytes, { key: 'person', columns: ['age', 'ts'], probe, probeString })) …
  *
@@ -27,6 +28,12 @@ export interface LateScanOptions {
   key: string;
   columns: string[];
   probe(bytes: Uint8Array, start: number, len: number): boolean;
+  /**
+   * Optional: probe for values i < count of a page at once (one call per page instead of per
+   * value), appending the passing i to `hits` from `at`, returning the new end; must agree with
+   * probe (e.g. SplitBlockBloom.probeRanges).
+   */
+  probePage?(bytes: Uint8Array, start: Int32Array, len: Int32Array, count: number, hits: Int32Array, at: number): number;
   probeString(key: string): boolean;
 }
 
@@ -57,34 +64,40 @@ export async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: La
     if (values !== rg.rows) throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${values} values in a row group of ${rg.rows} rows`, { column: o.key });
     const hitPage = new Int32Array(values), hitIdx = new Int32Array(values);
     let nh = 0;
-    const probe = o.probe;
+    const probe = o.probe, probePage = o.probePage;
     for (let p = 0; p < pages.length; p++) {
       const { data, start, len, count } = pages[p]!;
+      if (probePage !== undefined) {
+        const end = probePage(data, start, len, count, hitIdx, nh);
+        hitPage.fill(p, nh, end);
+        nh = end;
+        continue;
+      }
       for (let i = 0; i < count; i++) {
         if (probe(data, start[i]!, len[i]!)) { hitPage[nh] = p; hitIdx[nh] = i; nh++; }
       }
     }
     if (nh === 0) continue;
-    // Pass 2: the other columns of this row group (typed arrays), rows for hits only.
-    const nums = o.columns.length > 0 ? await f.numbers(g, o.columns) : {};
-    const cols = o.columns.map((c) => nums[c]!);
+    // Pass 2: the other columns of this row group (typed arrays) at the hit rows only
+    // (numbersAt: only those values decoded), rows for hits only.
     const pageRow: number[] = [];
     let r0 = 0;
     for (const pg of pages) { pageRow.push(r0); r0 += pg.count; }
+    const hitRow = new Int32Array(nh);
+    for (let h = 0; h < nh; h++) hitRow[h] = pageRow[hitPage[h]!]! + hitIdx[h]!;
+    const nums = o.columns.length > 0 ? await f.numbersAt(g, o.columns, hitRow, nh) : {};
+    const vals = o.columns.map((c) => nums[c]!);
     // Hits' keys and values as columns, then rows in one generated literal each (RowBuilder: one
     // shape, no per-row keyed stores — objects built key by key were most of a scan's time).
     const keys = new Array<string>(nh);
-    const vals = cols.map(() => new Float64Array(nh));
     let buf: Buffer | null = null, bufPage = -1;
     for (let h = 0; h < nh; h++) {
       const p = hitPage[h]!, pg = pages[p]!, i = hitIdx[h]!;
       if (p !== bufPage) { buf = Buffer.from(pg.data.buffer, pg.data.byteOffset, pg.data.byteLength); bufPage = p; }
       keys[h] = decodeKey(buf!, pg.start[i]!, pg.len[i]!, o.key);
-      const r = pageRow[p]! + i;
-      for (let c = 0; c < cols.length; c++) {
-        const v = cols[c]![r]!;
+      for (let c = 0; c < vals.length; c++) {
+        const v = vals[c]![h]!;
         if (!Number.isInteger(v)) throw new DagctlError('OPERATOR_INPUT_INVALID', `column ${o.columns[c]!} is not an integer`, { column: o.columns[c]!, value: String(v) });
-        vals[c]![h] = v;
       }
     }
     yield new RowBuilder([o.key, ...o.columns], [{ kind: 'values', values: keys }, ...vals.map((values) => ({ kind: 'values' as const, values }))]).rows(0, nh);

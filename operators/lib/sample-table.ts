@@ -3,6 +3,8 @@
  * (age, ts, next) in growable typed arrays chained per person (newest first). partial-recompute's
  * recompute stage collects its new and fetched samples here, then infers each person's birthday
  * with lib/birthday.ts inferBirthdayInto (no per-person allocation but the view row).
+ * idOf / idOrAdd / addAt: add() split, so a columnar reader (lib/shuffle-samples.ts) looks a
+ * dictionary-encoded person up once per entry, not once per sample.
  * Preconditions: ages and timestamps are numbers (the shuffle's int64 columns).
  */
 import { BirthdayScratch, inferBirthdayInto } from './birthday.js';
@@ -23,6 +25,16 @@ export class SampleTable {
   }
 
   add(person: string, age: number, ts: number): void {
+    this.addAt(this.idOrAdd(person), age, ts);
+  }
+
+  /** The person's id, or -1 when it has no samples. */
+  idOf(person: string): number {
+    return this.ids.get(person) ?? -1;
+  }
+
+  /** The person's id, a new one (no samples yet) when it has none. */
+  idOrAdd(person: string): number {
     let id = this.ids.get(person);
     if (id === undefined) {
       id = this.persons.length;
@@ -32,6 +44,11 @@ export class SampleTable {
       this.head[id] = -1;
       this.count[id] = 0;
     }
+    return id;
+  }
+
+  /** add() for an id from idOf / idOrAdd. */
+  addAt(id: number, age: number, ts: number): void {
     const k = this.size++;
     if (k >= this.age.length) { this.next = grow32(this.next, k + 1); this.age = grow64(this.age, k + 1); this.ts = grow64(this.ts, k + 1); }
     this.age[k] = age;

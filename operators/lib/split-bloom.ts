@@ -9,6 +9,10 @@
  * block filter needs a few more bits for the same rate), in whole blocks.
  * has(s) == hasBytes(utf8(s)) for every string s (strings are hashed over their UTF-8 encoding,
  * TextEncoder's, lone surrogates as U+FFFD; test/operators/late-scan.test.ts).
+ * probeRanges(bytes, start, len, count, hits) tests a whole page of values in one call (the hot loop
+ * of lib/late-scan.ts: the hash and the block test inlined, 4-byte loads through a DataView, the
+ * words read as int32 — a per-value closure → hasBytes → murmur3x86_32 → test chain cost ~2.5×).
+ * Same answers as hasBytes value by value (test/operators/late-scan.test.ts).
  * Serialized form: 'S' 1 0 0, u32 blocks, u32 n (keys added), then the words (little-endian).
  */
 import { DagctlError } from '../../core/errors.js';
@@ -16,6 +20,8 @@ import { optimalBloomSize } from './bloom.js';
 
 /** Odd multipliers (Parquet's SBBF salts): word i of a block gets bit (h2 · SALT[i]) >>> 27. */
 const SALT = new Uint32Array([0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31]);
+/** SALT as int32 (Math.imul reads its operands as int32 either way). */
+const SALT_I = new Int32Array(SALT.buffer);
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(256);
 
@@ -63,12 +69,15 @@ function rehash(h: number): number {
 export class SplitBlockBloom {
   readonly blocks: number;
   private readonly words: Uint32Array;
+  /** The same bits as int32 (probeRanges: no uint32 → double conversions in the hot loop). */
+  private readonly iwords: Int32Array;
   /** Keys added (with repeats). */
   n = 0;
 
   constructor(blocks: number, words?: Uint32Array) {
     this.blocks = blocks;
     this.words = words ?? new Uint32Array(blocks * 8);
+    this.iwords = new Int32Array(this.words.buffer, this.words.byteOffset, this.words.length);
   }
 
   static forCapacity(n: number, p: number): SplitBlockBloom {
@@ -95,6 +104,64 @@ export class SplitBlockBloom {
   /** has() on the raw UTF-8 bytes bytes[start, start+len), without building a string. */
   hasBytes(bytes: Uint8Array, start: number, len: number): boolean {
     return this.test(murmur3x86_32(bytes, start, len));
+  }
+
+  /**
+   * hasBytes for values i < count of one page (value i = bytes[start[i], start[i] + len[i]), in
+   * bounds: the caller's page split checked them): appends the indices i that pass to `hits` from
+   * index `at` (room: count) and returns the new end.
+   */
+  probeRanges(bytes: Uint8Array, start: Int32Array, len: Int32Array, count: number, hits: Int32Array, at: number): number {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const w = this.iwords, blocks = this.blocks;
+    const s0 = SALT_I[0]!, s1 = SALT_I[1]!, s2 = SALT_I[2]!, s3 = SALT_I[3]!, s4 = SALT_I[4]!, s5 = SALT_I[5]!, s6 = SALT_I[6]!, s7 = SALT_I[7]!;
+    let nh = at;
+    for (let v = 0; v < count; v++) {
+      const st = start[v]!, ln = len[v]!;
+      // MurmurHash3 x86_32 (as murmur3x86_32), blocks as little-endian int32 loads.
+      let h = 0, i = st;
+      const end4 = st + (ln & ~3);
+      for (; i < end4; i += 4) {
+        let k = dv.getInt32(i, true);
+        k = Math.imul(k, 0xcc9e2d51);
+        k = (k << 15) | (k >>> 17);
+        k = Math.imul(k, 0x1b873593);
+        h ^= k;
+        h = (h << 13) | (h >>> 19);
+        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      }
+      const tail = ln & 3;
+      if (tail > 0) {
+        let k = bytes[i]!;
+        if (tail > 1) k ^= bytes[i + 1]! << 8;
+        if (tail > 2) k ^= bytes[i + 2]! << 16;
+        k = Math.imul(k, 0xcc9e2d51);
+        k = (k << 15) | (k >>> 17);
+        k = Math.imul(k, 0x1b873593);
+        h ^= k;
+      }
+      h ^= ln;
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+      // test(h >>> 0): the block, then one bit per word (rehash inlined, as int32).
+      // floor((h / 2^32) · blocks) · 8 as test() computes it (scaling by 2^-32 is exact, and the
+      // value is a non-negative int32, so | 0 floors).
+      const base = (((h >>> 0) * blocks * 2.3283064365386963e-10) | 0) * 8;
+      let x = h ^ 0x9e3779b9;
+      x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d);
+      x = Math.imul(x ^ (x >>> 12), 0x297a2d39);
+      x = x ^ (x >>> 15);
+      // All eight words, no early exit: a miss fails at an unpredictable word, and the branches
+      // cost more than the loads (measured).
+      const ok = (w[base]! >>> (Math.imul(x, s0) >>> 27)) & (w[base + 1]! >>> (Math.imul(x, s1) >>> 27)) & (w[base + 2]! >>> (Math.imul(x, s2) >>> 27)) & (w[base + 3]! >>> (Math.imul(x, s3) >>> 27))
+        & (w[base + 4]! >>> (Math.imul(x, s4) >>> 27)) & (w[base + 5]! >>> (Math.imul(x, s5) >>> 27)) & (w[base + 6]! >>> (Math.imul(x, s6) >>> 27)) & (w[base + 7]! >>> (Math.imul(x, s7) >>> 27));
+      if ((ok & 1) === 0) continue;
+      hits[nh++] = v;
+    }
+    return nh;
   }
 
   private addHash(h: number): void {

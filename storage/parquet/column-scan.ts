@@ -5,6 +5,7 @@
  *   const f = openColumnFile(bytes)
  *   f.byteArrayPages(rg, 'person') → raw pages of a REQUIRED BYTE_ARRAY column, or null
  *   await f.numbers(rg, ['age', 'ts']) → those columns of row group rg as Float64Arrays
+ *   await f.numbersAt(rg, ['age', 'ts'], rows, n) → the same, only at rows[0..n) (ascending)
  *
  * byteArrayPages never builds JS strings: each page is decompressed once and the values are
  * addressed as (start, length) into its bytes (UTF-8 for STRING columns), so a probe can hash the
@@ -13,7 +14,10 @@
  * back to the row decoder (storage/dataset/read).
  * numbers() decodes REQUIRED PLAIN INT32/INT64 columns (no logical type) itself, page by page
  * into Float64Arrays, and any other column with hyparquet (typed arrays, no row objects); int64
- * values must be safe integers (else PARQUET_INVALID).
+ * values must be safe integers (else PARQUET_INVALID). numbersAt() is numbers() gathered at some
+ * rows (a late scan's hits): PLAIN integer pages are still decompressed whole, but only the hit
+ * rows are decoded (and checked: an unsafe int64 elsewhere in the group is not read); any other
+ * layout goes through numbers() and is gathered.
  * A new file beside the codecs (hyparquet.ts, registry.ts), which stay unchanged.
  */
 import { parquetMetadata, parquetRead } from 'hyparquet';
@@ -37,6 +41,8 @@ export interface ColumnFile {
   readonly rowGroups: ReadonlyArray<{ rowStart: number; rows: number }>;
   byteArrayPages(rowGroup: number, column: string): ByteArrayPage[] | null;
   numbers(rowGroup: number, columns: string[]): Promise<Record<string, Float64Array>>;
+  /** numbers() at rows[0..n) only (row indices within the group, ascending): out[c][j] = row rows[j]'s value. */
+  numbersAt(rowGroup: number, columns: string[], rows: Int32Array, n: number): Promise<Record<string, Float64Array>>;
 }
 
 const invalid = (msg: string, e?: unknown): DagctlError => new DagctlError('PARQUET_INVALID', msg, {}, e === undefined ? undefined : { cause: e });
@@ -119,6 +125,37 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     if (r !== rows) throw invalid(`column ${column}: ${r} values, ${rows} rows`);
     return out;
   };
+  /** plainIntegers at rows[0..n) only (ascending), or null for any other layout. */
+  const plainIntegersAt = (rgi: number, column: string, groupRows: number, rows: Int32Array, n: number): Float64Array | null => {
+    const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
+    if (el === undefined || (el.type !== 'INT32' && el.type !== 'INT64')) return null;
+    if (el.logical_type !== undefined || (el.converted_type !== undefined && el.converted_type !== 'INT_32' && el.converted_type !== 'INT_64')) return null;
+    const pages = plainPages(rgi, column);
+    if (pages === null) return null;
+    const width = el.type === 'INT32' ? 4 : 8;
+    const out = new Float64Array(n);
+    let r0 = 0, j = 0;
+    for (const { data, count } of pages) {
+      if (r0 + count > groupRows) throw invalid(`column ${column}: more values than rows`);
+      if (data.length < count * width) throw invalid(`column ${column}: page truncated`);
+      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      const end = r0 + count;
+      for (; j < n && rows[j]! < end; j++) {
+        const i = rows[j]! - r0;
+        if (i < 0) throw invalid(`column ${column}: rows not ascending`);
+        if (width === 4) out[j] = dv.getInt32(i * 4, true);
+        else {
+          const v = dv.getUint32(i * 8, true) + dv.getInt32(i * 8 + 4, true) * 4294967296;
+          if (!Number.isSafeInteger(v)) throw invalid(`column ${column}: not a number / unsafe integer at row ${rows[j]!}`);
+          out[j] = v;
+        }
+      }
+      r0 = end;
+    }
+    if (r0 !== groupRows) throw invalid(`column ${column}: ${r0} values, ${groupRows} rows`);
+    if (j !== n) throw invalid(`column ${column}: row ${rows[j]!} past the row group`);
+    return out;
+  };
   const cf: ColumnFile = {
     metadata,
     rowGroups,
@@ -153,6 +190,29 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
       } catch (e) {
         if (e instanceof DagctlError) throw e;
         throw invalid(`hyparquet failed to decode: ${String(e)}`, e);
+      }
+      return out;
+    },
+    async numbersAt(rgi, columns, rows, n) {
+      const g = rowGroups[rgi];
+      if (g === undefined) throw invalid(`no row group ${rgi}`);
+      const out: Record<string, Float64Array> = {};
+      const slow: string[] = [];
+      for (const c of columns) {
+        const fast = plainIntegersAt(rgi, c, g.rows, rows, n);
+        if (fast !== null) out[c] = fast;
+        else slow.push(c);
+      }
+      if (slow.length === 0) return out;
+      const all = await cf.numbers(rgi, slow);
+      for (const c of slow) {
+        const src = all[c]!, dst = new Float64Array(n);
+        for (let j = 0; j < n; j++) {
+          const r = rows[j]!;
+          if (r < 0 || r >= g.rows) throw invalid(`column ${c}: row ${r} outside the row group`);
+          dst[j] = src[r]!;
+        }
+        out[c] = dst;
       }
       return out;
     },

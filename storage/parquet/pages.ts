@@ -2,12 +2,13 @@
  * Parquet pages read in place from a column chunk's bytes, for the raw column readers that skip
  * hyparquet's row decoding (column-scan.ts: PLAIN pages probed in place; string-column.ts: string
  * columns as bytes + offsets, dictionary pages included): page headers (Thrift compact protocol —
- * only the fields those readers need, every other field skipped), Snappy page bodies, and PLAIN
+ * only the fields those readers need, every other field skipped), Snappy page bodies
+ * (snappy-decode.ts, word-at-a-time; hyparquet's decoder is its test oracle), and PLAIN
  * BYTE_ARRAY values split into (start, length). Malformed input is PARQUET_INVALID.
  */
-import { snappyUncompress } from 'hyparquet';
 import { DagctlError } from '../../core/errors.js';
 import type { ByteArrayPage } from './column-scan.js';
+import { snappyDecompress } from './snappy-decode.js';
 
 export const PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3;
 export const ENC_PLAIN = 0, ENC_PLAIN_DICTIONARY = 2, ENC_RLE_DICTIONARY = 8;
@@ -17,7 +18,7 @@ const invalid = (msg: string, e?: unknown): DagctlError => new DagctlError('PARQ
 export function snappy(body: Uint8Array, size: number): Uint8Array {
   const out = new Uint8Array(size);
   try {
-    snappyUncompress(body, out);
+    snappyDecompress(body, out);
   } catch (e) {
     throw invalid(`snappy: ${String(e)}`, e);
   }

@@ -15,11 +15,13 @@
  *  - batches are small (batchSize, default 7) to exercise batch boundaries;
  *  - rawFiles(): partitions of an input given with an explicit `schema`, and previous() versions,
  *    also hand out Parquet files (hyparquet codec; previous versions split into files of
- *    `fileRows`, default 3 rows) so late-materializing / per-file readers run on real bytes.
+ *    `fileRows`, default 3 rows) so late-materializing / per-file readers run on real bytes; with
+ *    priorRawFiles, prior-stage handles hand out one DGSH shuffle file per prior instance.
  */
 import { DagctlError } from '../../core/errors.js';
 import type { Row, Schema, Value } from '../../storage/types.js';
 import { createHyparquetCodec } from '../../storage/parquet/hyparquet.js';
+import { encodeShuffle } from '../../storage/shuffle/format.js';
 import type {
   AnyOperator, RawFile, InputHandle, OperatorDef, OutputHandle, PriorStage, ShuffleOutput, StageContext, StageResult, StageSpec,
 } from '../../operators/types.js';
@@ -40,6 +42,11 @@ export interface RunOptions {
   batchSize?: number;
   /** Rows per Parquet file handed out by previous() handles' rawFiles() (default 3). */
   fileRows?: number;
+  /**
+   * Prior-stage handles (prior.bucket(b), all(), stageOutput()) also hand out rawFiles(): one DGSH
+   * shuffle file per prior instance, as the task runner's do (default false: rows only).
+   */
+  priorRawFiles?: boolean;
 }
 
 export interface InstanceRecord { stage: string; round: number; partition: string; bucket: number; metrics: Record<string, number> }
@@ -133,16 +140,30 @@ interface StageOutput {
   schema?: Schema;
 }
 
-function priorOf(out: StageOutput, B: number, batchSize: number): PriorStage {
+/** One DGSH file per prior instance's rows (instances without rows: no file). */
+function shuffleRawFiles(perInstance: Row[][], schema: Schema | undefined): RawFile[] {
+  const files: RawFile[] = [];
+  if (schema === undefined) return files;
+  perInstance.forEach((rows, i) => {
+    if (rows.length === 0) return;
+    const bytes = encodeShuffle(schema, rows);
+    files.push({ path: `prior-${i}.dgsh`, bytes: bytes.length, read: () => Promise.resolve(bytes) });
+  });
+  return files;
+}
+
+function priorOf(out: StageOutput, B: number, batchSize: number, raw: boolean): PriorStage {
   return {
     bucket(b: number): InputHandle {
       if (!Number.isInteger(b) || b < 0 || b >= B) throw new DagctlError('INTERNAL', `prior.bucket(${b}) out of range`);
       const rows = out.shuffles.flatMap((s) => s[b] ?? []);
-      return memInput(`prior-bucket-${b}`, rows, batchSize, [], rows.length > 0 ? out.schema : undefined);
+      const files = raw ? (): RawFile[] => shuffleRawFiles(out.shuffles.map((s) => s[b] ?? []), out.schema) : undefined;
+      return memInput(`prior-bucket-${b}`, rows, batchSize, [], rows.length > 0 ? out.schema : undefined, files);
     },
     all(): InputHandle {
       const rows = out.shuffles.flatMap((s) => s.flat());
-      return memInput('prior-all', rows, batchSize, [], rows.length > 0 ? out.schema : undefined);
+      const files = raw ? (): RawFile[] => shuffleRawFiles(out.shuffles.map((s) => s.flat()), out.schema) : undefined;
+      return memInput('prior-all', rows, batchSize, [], rows.length > 0 ? out.schema : undefined, files);
     },
     blobs(name: string): Uint8Array[] {
       return out.blobs.flatMap((m) => (m.has(name) ? [m.get(name)!] : []));
@@ -255,10 +276,10 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
         const ctx: StageContext<P> = {
           params, stage, stageIndex: si, round, partition: u.partition, bucket: u.bucket, buckets: B,
           inputs: u.inputs, outputs, shuffle,
-          prior: prior === null ? null : priorOf(prior, B, batchSize),
+          prior: prior === null ? null : priorOf(prior, B, batchSize, opts.priorRawFiles === true),
           stageOutput(name: string) {
             const o = byStage.get(name);
-            return o === undefined ? null : priorOf(o, B, batchSize);
+            return o === undefined ? null : priorOf(o, B, batchSize, opts.priorRawFiles === true);
           },
           previous: previousOf,
           putBlob(name: string, bytes: Uint8Array) { blobs.set(name, bytes.slice()); },

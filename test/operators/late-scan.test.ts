@@ -2,7 +2,8 @@
  * lib/late-scan.ts and BloomFilter.hasBytes: the late-materializing scan returns exactly the rows
  * a full decode + filter returns (fast path on REQUIRED keys, PLAIN or dictionary-encoded, across
  * pages and row groups; fallback on nullable keys), and the byte-level probe agrees with the string probe
- * (BloomFilter and SplitBlockBloom); column-scan's own PLAIN INT32/INT64 decoding == the values.
+ * (BloomFilter and SplitBlockBloom); column-scan's own PLAIN INT32/INT64 decoding == the values,
+ * and numbersAt == numbers() at the rows asked for.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -17,10 +18,15 @@ import type { Row } from '../../storage/types.js';
 const enc = new TextEncoder();
 const codec = createHyparquetCodec();
 
-async function collect(bytes: Uint8Array, keep: (s: string) => boolean, stats: LateScanStats): Promise<Row[]> {
+async function collect(bytes: Uint8Array, keep: (s: string) => boolean, stats: LateScanStats, paged = false): Promise<Row[]> {
   const out: Row[] = [];
   const probe = (b: Uint8Array, s: number, l: number): boolean => keep(new TextDecoder().decode(b.subarray(s, s + l)));
-  for await (const rows of lateScan(bytes, { key: 'person', columns: ['age', 'ts'], probe, probeString: keep }, stats)) out.push(...rows);
+  // probePage: the same test a page at a time (as SplitBlockBloom.probeRanges).
+  const probePage = (b: Uint8Array, st: Int32Array, ln: Int32Array, n: number, hits: Int32Array, at: number): number => {
+    for (let i = 0; i < n; i++) if (probe(b, st[i]!, ln[i]!)) hits[at++] = i;
+    return at;
+  };
+  for await (const rows of lateScan(bytes, { key: 'person', columns: ['age', 'ts'], probe, ...(paged ? { probePage } : {}), probeString: keep }, stats)) out.push(...rows);
   return out;
 }
 
@@ -47,7 +53,9 @@ describe('lib/late-scan', () => {
         }));
         const keep = (s: string): boolean => s.length % 2 === 0;
         const stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 };
-        assert.deepEqual(await collect(bytes, keep, stats), await expected(bytes, keep));
+        const want = await expected(bytes, keep);
+        assert.deepEqual(await collect(bytes, keep, stats), want);
+        assert.deepEqual(await collect(bytes, keep, { rows: 0, fastGroups: 0, slowGroups: 0 }, true), want);
         assert.equal(stats.rows, rows.length);
         if (!nullable && rows.length > 0) assert.equal(stats.slowGroups, 0);
         if (nullable && rows.length > 0) assert.equal(stats.fastGroups, 0);
@@ -95,6 +103,32 @@ describe('SplitBlockBloom', () => {
         for (const s of added) assert.equal(f.has(s), true);
       }), { numRuns: 100 });
   });
+  it('probeRanges == hasBytes value by value, over pages of values at any offsets (fast-check)', () => {
+    fc.assert(fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 12 }), { maxLength: 40 }), fc.array(fc.tuple(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.nat(5)), { maxLength: 200 }), fc.integer({ min: 1, max: 3000 }), fc.nat(4),
+      (added, values, capacity, at) => {
+        // Few keys in a filter sized for `capacity` at a 30% rate: many hits and many misses, and
+        // block counts that are not powers of two.
+        const f = SplitBlockBloom.forCapacity(capacity, 0.3);
+        for (const s of added) f.add(s);
+        for (const [v] of values.slice(0, values.length >> 1)) f.add(v);
+        const parts: number[] = [];
+        const start = new Int32Array(values.length), len = new Int32Array(values.length);
+        values.forEach(([v, gap], i) => {
+          for (let k = 0; k < gap; k++) parts.push(0xff);
+          const b = enc.encode(v);
+          start[i] = parts.length;
+          len[i] = b.length;
+          parts.push(...b);
+        });
+        const bytes = Uint8Array.from(parts);
+        const hits = new Int32Array(at + values.length).fill(-1);
+        const end = f.probeRanges(bytes, start, len, values.length, hits, at);
+        const want: number[] = [];
+        for (let i = 0; i < values.length; i++) if (f.hasBytes(bytes, start[i]!, len[i]!)) want.push(i);
+        assert.deepEqual([...hits.subarray(at, end)], want);
+        assert.equal(end, at + want.length);
+      }), { numRuns: 200 });
+  });
   it('keeps its false-positive rate near the target', () => {
     const f = SplitBlockBloom.forCapacity(5000, 0.01);
     for (let i = 0; i < 5000; i++) f.add(`user:${i}`);
@@ -127,5 +161,34 @@ describe('column-scan numbers()', () => {
     assert.deepEqual(got[1], longs);
     const bad = new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'b', data: BigInt64Array.from([1n, 2n ** 60n]), type: 'INT64', nullable: false, encoding: 'PLAIN' }], codec: 'SNAPPY' }));
     await assert.rejects(openColumnFile(bad).numbers(0, ['b']), (e: Error & { code?: string }) => e.code === 'PARQUET_INVALID');
+    // numbersAt reads only the rows asked for: the unsafe value is refused only when asked.
+    assert.deepEqual([...(await openColumnFile(bad).numbersAt(0, ['b'], Int32Array.from([0]), 1)).b!], [1]);
+    await assert.rejects(openColumnFile(bad).numbersAt(0, ['b'], Int32Array.from([0, 1]), 2), (e: Error & { code?: string }) => e.code === 'PARQUET_INVALID');
+  });
+
+  it('numbersAt == numbers() gathered at ascending rows, over pages and row groups, PLAIN or not (fast-check)', async () => {
+    const long = fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), long, fc.boolean()), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 0, max: 100 }), fc.boolean(),
+      async (rows, rowGroupSize, pageSize, dict) => {
+        // dict: dictionary-encoded INT64 (numbers() asks hyparquet; numbersAt gathers from it).
+        const bytes = new Uint8Array(parquetWriteBuffer({
+          columnData: [
+            { name: 'a', data: Int32Array.from(rows.map((r) => r[0])), type: 'INT32', nullable: false, encoding: 'PLAIN' },
+            { name: 'b', data: BigInt64Array.from(rows.map((r) => BigInt(r[1]))), type: 'INT64', nullable: false, encoding: dict ? 'RLE_DICTIONARY' : 'PLAIN' },
+          ],
+          codec: 'SNAPPY', rowGroupSize, ...(pageSize > 0 ? { pageSize } : {}),
+        }));
+        const f = openColumnFile(bytes);
+        for (let g = 0; g < f.rowGroups.length; g++) {
+          const { rowStart, rows: n } = f.rowGroups[g]!;
+          const pick: number[] = [];
+          for (let r = 0; r < n; r++) if (rows[rowStart + r]![2]) pick.push(r);
+          const all = await f.numbers(g, ['a', 'b']);
+          const at = await f.numbersAt(g, ['a', 'b'], Int32Array.from(pick), pick.length);
+          assert.deepEqual([...at.a!], pick.map((r) => all.a![r]!));
+          assert.deepEqual([...at.b!], pick.map((r) => all.b![r]!));
+          assert.deepEqual([...at.b!], pick.map((r) => rows[rowStart + r]![1]));
+        }
+      }), { numRuns: 80 });
   });
 });

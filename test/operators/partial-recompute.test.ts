@@ -64,14 +64,14 @@ describe('choosePartialOrFull', () => {
 
 const sample = fc.record({ person: fc.integer({ min: 0, max: 30 }).map((i) => `user:${i}`), age: fc.integer({ min: 0, max: 4 }), ts: fc.integer({ min: 0, max: 5 }).map((k) => T + k * 20_000_000) }, { noNullPrototype: true });
 
-interface ViewOpts { raw?: boolean; params?: Record<string, unknown>; fileRows?: number }
+interface ViewOpts { raw?: boolean; params?: Record<string, unknown>; fileRows?: number; priorRaw?: boolean }
 
 async function view(mode: string, master: Row[], batch: Row[], previous: Row[] | null, buckets: number, parts: number, o: ViewOpts = {}): Promise<{ rows: Row[]; metrics: Record<string, number>; previousRowsRead: number }> {
   const partitions: Record<string, Row[]> = {};
   master.forEach((r, i) => { (partitions[`d${i % parts}`] ??= []).push(r); });
   if (parts > 0 && master.length === 0) partitions.d0 = [];
   const m = o.raw === false ? { partitions } : { partitions, schema: MASTER_SCHEMA };
-  const r = await runOperator(partialRecompute, { mode, ...o.params }, { inputs: [m, { rows: batch }], previous: [previous], buckets, ...(o.fileRows === undefined ? {} : { fileRows: o.fileRows }) });
+  const r = await runOperator(partialRecompute, { mode, ...o.params }, { inputs: [m, { rows: batch }], previous: [previous], buckets, ...(o.fileRows === undefined ? {} : { fileRows: o.fileRows }), ...(o.priorRaw === true ? { priorRawFiles: true } : {}) });
   const rows = [...r.outputs[0]!.rows].sort((a, b) => ((a.person as string) < (b.person as string) ? -1 : 1));
   return { rows, metrics: r.metrics, previousRowsRead: r.previousRowsRead };
 }
@@ -80,11 +80,12 @@ describe('operators/partial-recompute', () => {
   it('partial == full recompute, row for row (fast-check)', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(sample, { maxLength: 40 }), fc.array(sample, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }),
-      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }),
-      async (master, batch, buckets, parts, raw, perBucket, fileRows, viewPerBucket) => {
+      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.boolean(),
+      async (master, batch, buckets, parts, raw, perBucket, fileRows, viewPerBucket, priorRaw) => {
         // perBucket small → partial routes to several recompute buckets (partialBuckets > 1);
-        // viewPerBucket small → several instances copy the old view (copyBuckets > 1).
-        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket }, fileRows };
+        // viewPerBucket small → several instances copy the old view (copyBuckets > 1);
+        // priorRaw → fetched rows come as DGSH files, read column at a time (lib/shuffle-samples.ts).
+        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket }, fileRows, priorRaw };
         const old = (await view('full', master, [], null, buckets, parts, o)).rows;
         const full = await view('full', master, batch, null, buckets, parts, o);
         const partial = await view('partial', master, batch, old, buckets, parts, o);
@@ -93,6 +94,12 @@ describe('operators/partial-recompute', () => {
         // Raw files: every row group goes through lib/late-scan.ts on raw bytes (PLAIN or
         // dictionary-encoded person pages alike), never its row fallback.
         if (raw && master.length > 0) assert.deepEqual([partial.metrics.lateScanGroups! > 0, partial.metrics.rowScanGroups], [true, 0]);
+        // Fetched rows as DGSH files: all read by columns, none as rows.
+        if (priorRaw) {
+          for (const r of [full, partial]) assert.deepEqual([r.metrics.fetchedColumnar! > 0, r.metrics.fetchedRowFiles], [r.metrics.fetched! > 0, 0]);
+          // And the full view equals the row path's (an oracle independent of the columnar reader).
+          assert.deepEqual(full.rows, (await view('full', master, batch, null, buckets, parts, { ...o, priorRaw: false })).rows);
+        }
         // The batch already appended to the master gives the same view (samples are a set).
         const appended = await view('partial', [...master, ...batch], batch, old, buckets, parts, o);
         assert.deepEqual(appended.rows, full.rows);

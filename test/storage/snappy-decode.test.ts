@@ -1,0 +1,114 @@
+/**
+ * storage/parquet/snappy-decode.ts against hyparquet's snappyUncompress (the oracle): compressed
+ * random, repetitive and string-page-like inputs decode to the original bytes; hand-built streams
+ * exercise what the compressor rarely emits (overlapping copies with offsets 1..40, 1-, 2- and
+ * 4-byte-offset copies, long literals with 1..2 length bytes); any byte string — mostly malformed —
+ * the oracle refuses is refused, and one both accept decodes to the oracle's bytes (the decoder
+ * also refuses 4-byte copy offsets ≥ 2^31, which the oracle misreads).
+ */
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { snappyUncompress } from 'hyparquet';
+import { maxCompressedLength, snappyCompressInto } from '../../storage/parquet/flat/snappy.js';
+import { snappyDecompress } from '../../storage/parquet/snappy-decode.js';
+
+function compress(input: Uint8Array): Uint8Array {
+  const z = new Uint8Array(maxCompressedLength(input.length));
+  return z.subarray(0, snappyCompressInto(input, z, 0));
+}
+
+/**
+ * Both decoders on one stream: the same bytes, or both refuse — except that with `stricter` the
+ * decoder may refuse what the oracle accepts (the oracle reads a 4-byte copy offset ≥ 2^31 as
+ * negative and copies from past its output).
+ */
+function agree(stream: Uint8Array, size: number, stricter = false): Uint8Array | null {
+  const a = new Uint8Array(size), b = new Uint8Array(size);
+  let aErr = false, bErr = false;
+  try { snappyUncompress(stream, a); } catch { aErr = true; }
+  try { snappyDecompress(stream, b); } catch { bErr = true; }
+  if (!(stricter && bErr)) assert.equal(bErr, aErr, `refusal differs (oracle ${aErr ? 'refuses' : 'accepts'}) on ${Buffer.from(stream).toString('hex')} → ${size}`);
+  if (bErr) return null;
+  assert.deepEqual(b, a);
+  return b;
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128); }
+  out.push(n);
+  return out;
+}
+
+/** A literal element (1..4 length bytes past 60). */
+function literal(bytes: number[]): number[] {
+  const n = bytes.length - 1;
+  if (n < 60) return [n << 2, ...bytes];
+  const len: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) len.push(v & 0xff);
+  return [(59 + len.length) << 2, ...len, ...bytes];
+}
+
+function copy(offset: number, len: number, kind: 1 | 2 | 4): number[] {
+  if (kind === 1) return [1 | ((len - 4) << 2) | ((offset >> 8) << 5), offset & 0xff];
+  if (kind === 2) return [2 | ((len - 1) << 2), offset & 0xff, offset >> 8];
+  return [3 | ((len - 1) << 2), offset & 0xff, (offset >> 8) & 0xff, (offset >> 16) & 0xff, offset >>> 24];
+}
+
+describe('storage/parquet/snappy-decode', () => {
+  it('decodes compressed random, repetitive and string-page-like inputs (fast-check)', () => {
+    const page = fc.array(fc.stringMatching(/^cookie:[0-9a-f]{0,16}$/), { maxLength: 300 }).map((ss) => {
+      const parts = ss.map((s) => { const b = Buffer.from(s); const l = Buffer.alloc(4); l.writeUInt32LE(b.length); return Buffer.concat([l, b]); });
+      return new Uint8Array(Buffer.concat(parts));
+    });
+    const repetitive = fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 3000 })).map(([u, k]) => {
+      const out = new Uint8Array(u.length * k);
+      for (let i = 0; i < k; i++) out.set(u, i * u.length);
+      return out;
+    });
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 5000 }), repetitive, page), (input) => {
+      assert.deepEqual(agree(compress(input), input.length), input);
+    }), { numRuns: 300 });
+  });
+
+  it('decodes hand-built streams: overlapping copies, every offset width, long literals (fast-check)', () => {
+    const element = fc.oneof(
+      fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 300 }).map((b) => ({ lit: b })),
+      fc.record({ off: fc.integer({ min: 1, max: 40 }), len: fc.integer({ min: 1, max: 64 }), kind: fc.constantFrom<1 | 2 | 4>(1, 2, 4) }),
+    );
+    fc.assert(fc.property(fc.array(element, { minLength: 1, maxLength: 30 }), (els) => {
+      const body: number[] = [];
+      const expect: number[] = [];
+      for (const e of els) {
+        if ('lit' in e) { body.push(...literal(e.lit)); expect.push(...e.lit); continue; }
+        if (e.off > expect.length) continue;
+        // 1-byte-offset copies: length 4..11, offset < 2048.
+        const len = e.kind === 1 ? 4 + (e.len % 8) : e.len;
+        body.push(...copy(e.off, len, e.kind));
+        for (let i = 0; i < len; i++) expect.push(expect[expect.length - e.off]!);
+      }
+      const stream = new Uint8Array([...varint(expect.length), ...body]);
+      assert.deepEqual(agree(stream, expect.length), new Uint8Array(expect));
+    }), { numRuns: 400 });
+  });
+
+  it('refuses a copy offset ≥ 2^31 (which the oracle reads as negative)', () => {
+    assert.throws(() => snappyDecompress(new Uint8Array([4, 15, 0, 0, 0, 128]), new Uint8Array(4)));
+  });
+
+  it('refuses whatever hyparquet refuses; what it accepts, decodes to the same bytes (fast-check)', () => {
+    const corrupted = fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 400 }), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([u, at, v]) => {
+      const z = compress(u);
+      const c = z.slice();
+      c[at % c.length] = v;
+      return { stream: c, size: u.length };
+    });
+    const arbitrary = fc.record({ stream: fc.uint8Array({ maxLength: 64 }), size: fc.integer({ min: 0, max: 200 }) });
+    // No 0xfc byte (a literal tag with 4 length bytes): the oracle reads such a length as a signed
+    // int32 and, when negative, walks backwards through its input for seconds.
+    fc.assert(fc.property(fc.oneof(corrupted, arbitrary), ({ stream, size }) => {
+      fc.pre(!stream.includes(0xfc));
+      agree(stream, size, true);
+    }), { numRuns: 2000 });
+  });
+});
