@@ -17,25 +17,19 @@
  *   init(capIds, hashMask)                   size the tables; hashMask ANDs the hash used for
  *                                            partitions and slots (tests force collisions with it;
  *                                            hashOf still reports the full hash)
- *   scratch(n) -> ptr                        n bytes for the caller's input (page bytes, ranges,
- *                                            chunks), kept until the next flushPairs(): staged ids
+ *   scratch(n) -> ptr                        n bytes for the caller's input (page bytes and ranges),
+ *                                            kept until the next flushPairs(): staged ids
  *                                            point into it, so staging can span many calls
  *   stageRanges(data, starts, lens, count)   stage count ids at data + starts[k], lens[k] (i32
  *                                            arrays at `starts`, `lens`); 0, or -1 when a range
  *                                            lies outside memory
- *   stageChunk(data, len) -> edges           stage a packed edge chunk's ids (lib/edge-chunks.ts:
- *                                            [u32 LE length][bytes], two per edge); -1 when
- *                                            truncated
  *   staged() -> n                            ids staged since the last flushPairs()
  *   pairHalves(first, rows) -> invalid       seqs first + k and first + rows + k (k < rows) are an
  *                                            edge (a row group's two columns, staged one after the
  *                                            other); edges with an empty id are dropped and counted
- *   pairAdjacent(first, edges) -> invalid    seqs first + 2k and first + 2k + 1 are an edge (chunks)
- *   flushPairs(record, join)                 intern the ids of every paired edge (ids of dropped
- *                                            edges are not interned; ints are dense), append the
- *                                            edges' ints to the edge list (record), union them
- *                                            (join); then forget the staged ids and the scratch
- *   edges(), edgeCount()                     the recorded edge list (u32 pairs) and its length
+ *   flushPairs()                             intern the ids of every paired edge (ids of dropped
+ *                                            edges are not interned; ints are dense) and union
+ *                                            them; then forget the staged ids and the scratch
  *   labels() -> ptr                          i32[count()]: each id's component minimum
  *   count(), componentSize(i), less(i, j)
  *   idHash(), idLen(), idOff(), idPart() -> ptr of the u32 per-id arrays; poolOf(q) -> ptr of
@@ -66,10 +60,11 @@ static size_t top;
 static void *alloc(size_t n) {
   size_t at = (top + 15) & ~(size_t)15, end = at + n, have = __builtin_wasm_memory_size(0) * 65536;
   if (end > have) {
-    /* Grow by at least half the memory: each memory.grow is a call into the engine (and a report
-     * to its garbage collector), which page-sized steps made a visible cost. */
-    size_t want = end - have, half = have / 2;
-    if (want < half) want = half;
+    /* Grow by at least a quarter of the memory (and 4 MiB): each memory.grow is a call into the
+     * engine (and a report to its garbage collector), which page-sized steps made a visible cost;
+     * more than a quarter raised the process's peak RSS at 10M rows past 512 MB. */
+    size_t want = end - have, step = have / 4 > (4u << 20) ? have / 4 : (4u << 20);
+    if (want < step) want = step;
     if (__builtin_wasm_memory_grow(0, (want + 65535) / 65536) == (size_t)-1 &&
         __builtin_wasm_memory_grow(0, (end - have + 65535) / 65536) == (size_t)-1)
       __builtin_trap();
@@ -117,13 +112,10 @@ static u32 scratchCap, scratchUsed;
 static u32 *pairs;
 static u32 nPairs, pairCap;
 static i32 *labels_;
-/* The recorded edge list (flushPairs with record): 2 ints per edge, in pairing order. */
-static u32 *edgeList_;
-static u32 nEdges, edgeCap;
 
 EXPORT("reset") void reset(void) {
   top = (size_t)&__heap_base;
-  nIds = idCap = nStaged = stageCap = recCap = scratchCap = scratchUsed = nEdges = edgeCap = nPairs = pairCap = 0;
+  nIds = idCap = nStaged = stageCap = recCap = scratchCap = scratchUsed = nPairs = pairCap = 0;
   labels_ = 0;
 }
 
@@ -365,63 +357,10 @@ EXPORT("pairHalves") u32 pairHalves(u32 first, u32 rows) {
   return invalid;
 }
 
-EXPORT("pairAdjacent") u32 pairAdjacent(u32 first, u32 edges) {
-  u32 invalid = 0;
-  roomToPair(edges);
-  for (u32 k = 0; k < edges; k++) {
-    u32 a = first + 2 * k, b = a + 1;
-    if (sL[a] == 0 || sL[b] == 0) {
-      sL[a] = sL[b] = SKIP;
-      invalid++;
-      continue;
-    }
-    pairs[2 * nPairs] = a;
-    pairs[2 * nPairs + 1] = b;
-    nPairs++;
-  }
-  return invalid;
-}
-
-/* Packed edge chunk (operators/lib/edge-chunks.ts): [u32 LE length][bytes] twice per edge. */
-EXPORT("stageChunk") i32 stageChunk(u32 data, u32 len) {
-  const u8 *p = (const u8 *)(size_t)data, *end = p + len;
-  u32 edges = 0;
-  while (p < end) {
-    roomToStage(2);
-    for (u32 side = 0; side < 2; side++) {
-      u32 l;
-      if (end - p < 4) return -1;
-      __builtin_memcpy(&l, p, 4);
-      p += 4;
-      if (l > (u32)(end - p)) return -1;
-      sH[nStaged] = hashBytes(p, l);
-      sP[nStaged] = (u32)(size_t)p;
-      sL[nStaged] = l;
-      nStaged++;
-      p += l;
-    }
-    edges++;
-  }
-  return (i32)edges;
-}
-
-EXPORT("flushPairs") void flushPairs(u32 record, u32 join) {
+EXPORT("flushPairs") void flushPairs(void) {
   flush();
-  if (record && nEdges + nPairs > edgeCap) {
-    u32 c = edgeCap < 4096 ? 4096 : edgeCap;
-    while (c < nEdges + nPairs) c *= 2;
-    edgeList_ = regrow(edgeList_, 8 * (size_t)nEdges, 8 * (size_t)c);
-    edgeCap = c;
-  }
   for (u32 k = 0; k < nPairs; k++) {
-    u32 a = sOut[pairs[2 * k]], b = sOut[pairs[2 * k + 1]];
-    if (record) {
-      edgeList_[2 * nEdges] = a;
-      edgeList_[2 * nEdges + 1] = b;
-      nEdges++;
-    }
-    if (!join) continue;
-    i32 x = find((i32)a), y = find((i32)b);
+    i32 x = find((i32)sOut[pairs[2 * k]]), y = find((i32)sOut[pairs[2 * k + 1]]);
     if (x == y) continue;
     if (size_[x] < size_[y]) {
       i32 t = x;
@@ -433,9 +372,6 @@ EXPORT("flushPairs") void flushPairs(u32 record, u32 join) {
   }
   nStaged = nPairs = scratchUsed = 0;
 }
-
-EXPORT("edges") u32 *edges(void) { return edgeList_; }
-EXPORT("edgeCount") u32 edgeCount(void) { return nEdges; }
 
 EXPORT("less") i32 less(u32 i, u32 j) {
   const u8 *a = parts[idPart_[i]].pool + idOff_[i], *b = parts[idPart_[j]].pool + idOff_[j];

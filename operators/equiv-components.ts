@@ -19,7 +19,7 @@
  * reads the ids' UTF-8 bytes straight from the Parquet files' pages when it can
  * (storage/parquet/string-column.ts: REQUIRED, PLAIN or dictionary; else rows) and runs union-find
  * on them in the WebAssembly kernel (lib/wasm-components.ts; param kernel: 'js' for the JS one,
- * which also takes ids that are not UTF-8 and row input); every other stage interns bytes
+ * which also takes ids that are not UTF-8 and row input); propagate and emit intern bytes
  * (lib/byte-intern.ts, ids compared in JS string order on the bytes), and the edge set travels between stages as packed
  * byte chunks (lib/edge-chunks.ts: one shuffle row per ~256 KiB of edges). A node's bucket is its
  * byte hash mod B. Only emit decodes names, once per output id. Ids are compared as UTF-8: an id
@@ -43,7 +43,8 @@ const EquivParams = z
     id1: z.string().default('id1'),
     id2: z.string().default('id2'),
     maxRounds: z.number().int().min(1).max(1000).default(64),
-    /** 'local' on Parquet pages: the WebAssembly kernel (lib/wasm-components.ts) or the JS one. */
+    /** 'local' on Parquet pages: the WebAssembly kernel (lib/wasm-components.ts) or the JS one
+     * (propagate and emit always run the JS kernel). */
     kernel: z.enum(['wasm', 'js']).default('wasm'),
     buckets: BucketsParam,
   })
@@ -166,18 +167,18 @@ function wasmFromPages(cols: Array<[ByteArrayPage[], ByteArrayPage[]]>, hint: nu
 }
 
 /**
- * The components structure of a stage reading packed edge chunks, on the chosen kernel: every
- * edge's int pair recorded; `join` false interns only (emit).
+ * A stage reading packed edge chunks (propagate, emit): the JS kernel, every edge's int pair
+ * recorded; `join` false interns only (emit). Not the WebAssembly one: at scale these instances
+ * outgrow the memory a thread may keep for reuse, and a fresh instance per stage (its memory grown
+ * and reported to the GC) was slower than JS (docs/operators.md).
  */
-function chunkComponents(kernel: 'wasm' | 'js', hint: number, join: boolean): ByteEdgeComponents | WasmEdgeComponents {
-  return kernel === 'wasm' ? new WasmEdgeComponents(hint, { record: true, join }) : new ByteEdgeComponents(hint, join ? null : () => false, { record: true });
-}
-
-async function addChunks(uf: ByteEdgeComponents | WasmEdgeComponents, input: InputHandle): Promise<void> {
+async function chunkComponents(input: InputHandle, join: boolean): Promise<ByteEdgeComponents> {
+  const uf = new ByteEdgeComponents(chunkEdgeHint(input), join ? null : () => false, { record: true });
   for await (const batch of input.batches()) {
-    if (uf instanceof WasmEdgeComponents) uf.addChunks(batch.map((row) => row.edges));
-    else for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
+    for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
   }
+  uf.finish();
+  return uf;
 }
 
 export const equivComponents: OperatorDef<EquivParams> = {
@@ -243,26 +244,19 @@ export const equivComponents: OperatorDef<EquivParams> = {
       return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes, fromPages, wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     if (ctx.stage.name === 'propagate') {
-      const input = ctx.prior!.bucket(ctx.bucket);
-      const uf = chunkComponents(p.kernel, chunkEdgeHint(input), true);
-      try {
-        await addChunks(uf, input);
-        uf.finish();
-        const mins = uf.componentMins();
-        const edgesIn = uf.edgeList().length / 2;
-        const received = receivedStars(uf.edgeList(), mins);
-        const t1 = performance.now();
-        const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
-        const changed = await emitStars(uf, mins, w, B, received);
-        await w.flush();
-        const state = new Uint8Array(8);
-        new DataView(state.buffer).setUint32(0, ctx.round, true);
-        new DataView(state.buffer).setUint32(4, changed, true);
-        ctx.putBlob('state', state);
-        return { metrics: { changed, edgesIn, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
-      } finally {
-        if (uf instanceof WasmEdgeComponents) uf.release();
-      }
+      const uf = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true);
+      const mins = uf.componentMins();
+      const edgesIn = uf.edgeList().length / 2;
+      const received = receivedStars(uf.edgeList(), mins);
+      const t1 = performance.now();
+      const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
+      const changed = await emitStars(uf, mins, w, B, received);
+      await w.flush();
+      const state = new Uint8Array(8);
+      new DataView(state.buffer).setUint32(0, ctx.round, true);
+      new DataView(state.buffer).setUint32(4, changed, true);
+      ctx.putBlob('state', state);
+      return { metrics: { changed, edgesIn, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
     }
     // emit
     let rounds = 0, changed = 0;
@@ -272,20 +266,12 @@ export const equivComponents: OperatorDef<EquivParams> = {
       changed += v.getUint32(4, true);
     }
     if (changed > 0) throw new DagctlError('TASK_FAILED', `equiv-components did not converge in ${rounds} rounds`, { rounds, changed });
-    const input = ctx.prior!.bucket(ctx.bucket);
-    const uf = chunkComponents(p.kernel, chunkEdgeHint(input), false);
-    try {
-      await addChunks(uf, input);
-      uf.finish();
-      return await emitOwned(ctx, uf, B, rounds, t0);
-    } finally {
-      if (uf instanceof WasmEdgeComponents) uf.release();
-    }
+    return emitOwned(ctx, await chunkComponents(ctx.prior!.bucket(ctx.bucket), false), B, rounds, t0);
   },
 };
 
 /** emit's work once its bucket's edges are interned: owned ids → min over the closed neighbourhood. */
-async function emitOwned(ctx: StageContext<EquivParams>, uf: ByteEdgeComponents | WasmEdgeComponents, B: number, rounds: number, t0: number): Promise<StageResult> {
+async function emitOwned(ctx: StageContext<EquivParams>, uf: ByteEdgeComponents, B: number, rounds: number, t0: number): Promise<StageResult> {
   const t1 = performance.now();
   // best[x] = min over x's closed neighbourhood, for the ids this bucket owns (−1: not owned).
   const ids = uf.ids, n = uf.count;

@@ -2,7 +2,8 @@
  * Connected components of byte-string edges on the WebAssembly kernel (native/components.c,
  * embedded by scripts/build-wasm.mjs as wasm/components-wasm.ts): what equiv-components' 'local'
  * stage runs on edges read as Parquet pages. The same results as lib/byte-components.ts
- * ByteEdgeComponents (the JS kernel, kept for row input, packed edge chunks and as the reference):
+ * ByteEdgeComponents (the JS kernel, kept for row input, the packed edge chunks of the later
+ * stages — docs/operators.md says why — and as the reference):
  * exact interning of the ids' UTF-8 bytes with the same 32-bit hash (hashOf — ids route to the same
  * bucket whichever kernel read them), union-find, and per id its component's smallest member in JS
  * string order. Why a kernel: the JS path spent ~60% of its time in bounds-checked hash-table
@@ -29,12 +30,12 @@ type Fn = (...args: number[]) => number;
 
 interface Kernel {
   memory: WebAssembly.Memory;
-  reset: Fn; init: Fn; scratch: Fn; stageRanges: Fn; stageChunk: Fn; staged: Fn; pairHalves: Fn; pairAdjacent: Fn; flushPairs: Fn; edges: Fn; edgeCount: Fn; labels: Fn;
+  reset: Fn; init: Fn; scratch: Fn; stageRanges: Fn; staged: Fn; pairHalves: Fn; flushPairs: Fn; labels: Fn;
   count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
 }
 
 const PARTS = 256;
-const FUNCS = ['reset', 'init', 'scratch', 'stageRanges', 'stageChunk', 'staged', 'pairHalves', 'pairAdjacent', 'flushPairs', 'edges', 'edgeCount', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf'] as const;
+const FUNCS = ['reset', 'init', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf'] as const;
 
 let compiled: WebAssembly.Module | null = null;
 /**
@@ -43,7 +44,7 @@ let compiled: WebAssembly.Module | null = null;
  * a big partition's memory for the rest of the run.
  */
 let idle: Kernel | null = null;
-const IDLE_MAX_BYTES = 256 << 20;
+const IDLE_MAX_BYTES = 64 << 20;
 /** Tables are presized for at most this many ids (they grow past it): a hint from file sizes can
  * be far too high, and presized memory is never given back while the instance lives. */
 const PRESIZE_MAX = 1 << 19;
@@ -138,22 +139,15 @@ export class WasmEdgeComponents {
   private finished = false;
   private mins: Int32Array | null = null;
   private sizes: Int32Array | null = null;
-  private list: Int32Array | null = null;
-  private readonly record: boolean;
-  private readonly join: boolean;
   private readonly flushEvery: number;
 
   /**
    * `edges`: expected edge count (presizes the tables; they grow past it). `hashMask` (tests) ANDs
-   * the hash the tables use, to force collisions; hashOf still reports the full hash. For chunk
-   * input (addChunks): `record` keeps every edge's int pair (edgeList()), `join: false` interns
-   * without unioning (as ByteEdgeComponents' keep = () => false). `flushEvery` (tests): staged
-   * ids before they are interned.
+   * the hash the tables use, to force collisions; hashOf still reports the full hash.
+   * `flushEvery` (tests): staged ids before they are interned.
    */
-  constructor(edges = 1024, opts: { hashMask?: number; record?: boolean; join?: boolean; flushEvery?: number } = {}) {
+  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number } = {}) {
     this.flushEvery = opts.flushEvery ?? FLUSH_EVERY;
-    this.record = opts.record === true;
-    this.join = opts.join !== false;
     const k = idle ?? instantiate();
     idle = null;
     k.reset();
@@ -215,63 +209,13 @@ export class WasmEdgeComponents {
     return { edges: rows - invalid, invalid };
   }
 
-  /**
-   * Adds the edges of packed edge chunks (lib/edge-chunks.ts; their ids are interned UTF-8, never
-   * empty); returns the edge count. A truncated chunk is SHUFFLE_INVALID.
-   */
-  addChunks(chunks: unknown[]): number {
-    if (this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.addChunks after finish()');
-    const k = this.kernel();
-    this.wids.stale = true;
-    let bytes = 0;
-    for (const c of chunks) {
-      if (!(c instanceof Uint8Array)) throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: not bytes');
-      bytes += (c.length + 3) & ~3;
-    }
-    if (bytes === 0) return 0;
-    const base = k.scratch(bytes);
-    const mem = new Uint8Array(k.memory.buffer);
-    const at: number[] = [];
-    let o = 0;
-    for (const c of chunks as Uint8Array[]) {
-      mem.set(c, base + o);
-      at.push(o);
-      o += (c.length + 3) & ~3;
-    }
-    let edges = 0;
-    const first = k.staged();
-    for (let i = 0; i < at.length; i++) {
-      const n = k.stageChunk(base + at[i]!, (chunks[i] as Uint8Array).length);
-      if (n < 0) {
-        // Pair what was staged (the kernel's invariant), then fail.
-        k.pairAdjacent(first, edges);
-        throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: truncated');
-      }
-      edges += n;
-    }
-    k.pairAdjacent(first, edges);
-    this.flushIfFull();
-    return edges;
-  }
-
   private flushIfFull(): void {
     const k = this.kernel();
-    if (k.staged() >= this.flushEvery) k.flushPairs(this.record ? 1 : 0, this.join ? 1 : 0);
-  }
-
-  /** Every added chunk edge as ints (a, b, a, b, …), in add order; only with `record` (a JS copy). */
-  edgeList(): Int32Array {
-    if (!this.record || !this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.edgeList needs record and finish()');
-    if (this.list === null) {
-      const k = this.kernel();
-      const n = k.edgeCount();
-      this.list = n === 0 ? new Int32Array(0) : new Int32Array(k.memory.buffer, k.edges(), 2 * n).slice();
-    }
-    return this.list;
+    if (k.staged() >= this.flushEvery) k.flushPairs();
   }
 
   finish(): void {
-    if (!this.finished) this.kernel().flushPairs(this.record ? 1 : 0, this.join ? 1 : 0);
+    if (!this.finished) this.kernel().flushPairs();
     this.wids.stale = true;
     this.finished = true;
   }

@@ -3,7 +3,6 @@
  * written here, on pages built here by hand (PLAIN: length-prefixed values; dictionary: indices
  * into a shared dictionary buffer), with the two columns' pages breaking at different rows:
  * labels, hashes equal to the JS kernel's (lib/byte-intern.ts), forced hash collisions, empty ids,
- * packed edge chunks (recorded edge lists, intern-only mode),
  * ids that are not UTF-8, instance reuse, and that the embedded module is built from the current
  * C source.
  */
@@ -100,19 +99,6 @@ function addGroups(uf: WasmEdgeComponents, groups: Array<Array<[string, string]>
     invalid += c.invalid;
   }
   return { edges, invalid };
-}
-
-/** A packed edge chunk, written here: [u32 LE length][UTF-8] for each end of each edge. */
-function chunk(edges: Array<[string, string]>): Uint8Array {
-  const parts = edges.flat().map((x) => enc.encode(x));
-  const out = new Uint8Array(parts.reduce((n, b) => n + 4 + b.length, 0));
-  let at = 0;
-  for (const b of parts) {
-    new DataView(out.buffer).setUint32(at, b.length, true);
-    out.set(b, at + 4);
-    at += 4 + b.length;
-  }
-  return out;
 }
 
 const sorted = (m: Map<string, string>): Array<[string, string]> => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -213,39 +199,6 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
       for (let g = 0; g < edges.length; g += 65_536) addGroups(uf, [edges.slice(g, g + 65_536)], [1000, 30_000], g % 2 === 0);
       uf.finish();
       assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
-    } finally {
-      uf.release();
-    }
-  });
-
-  it('packed edge chunks: labels, recorded edges and intern-only mode equal the oracle (fast-check)', () => {
-    const nonEmpty = node.filter((x) => x !== '');
-    fc.assert(fc.property(
-      fc.array(fc.array(fc.tuple(nonEmpty, nonEmpty), { maxLength: 30 }), { maxLength: 4 }), fc.constantFrom(-1, 0, 0x3), fc.boolean(), fc.constantFrom(1, 9, undefined),
-      (chunkEdges, hashMask, join, flushEvery) => {
-        const uf = new WasmEdgeComponents(16, { hashMask, record: true, join, flushEvery });
-        try {
-          let n = 0;
-          for (let i = 0; i < chunkEdges.length; i += 2) n += uf.addChunks(chunkEdges.slice(i, i + 2).map(chunk));
-          const all = chunkEdges.flat();
-          assert.equal(n, all.length);
-          uf.finish();
-          const list = uf.edgeList();
-          assert.deepEqual([...Array(list.length / 2).keys()].map((k) => [uf.name(list[2 * k]!), uf.name(list[2 * k + 1]!)]), all);
-          if (join) assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(all)));
-          else for (let i = 0; i < uf.count; i++) assert.equal(uf.componentSize(i), 1);
-        } finally {
-          uf.release();
-        }
-      }), { numRuns: 200 });
-  });
-
-  it('a truncated chunk is SHUFFLE_INVALID', () => {
-    const uf = new WasmEdgeComponents();
-    try {
-      const c = chunk([['a', 'bb']]);
-      assert.throws(() => uf.addChunks([c.subarray(0, c.length - 1)]), (e: unknown) => isDagctlError(e, 'SHUFFLE_INVALID'));
-      assert.throws(() => uf.addChunks(['not bytes']), (e: unknown) => isDagctlError(e, 'SHUFFLE_INVALID'));
     } finally {
       uf.release();
     }
