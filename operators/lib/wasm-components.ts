@@ -9,7 +9,7 @@
  * string order. Why a kernel: the JS path spent ~60% of its time in bounds-checked hash-table
  * probes and staging copies; in C they run 2–3× faster (BENCHMARKS.md, components kernel).
  *
- *   const uf = WasmEdgeComponents.open(edgesHint);
+ *   const uf = new WasmEdgeComponents(edgesHint);
  *   for (each row group) if (uf.addPages(id1Pages, id2Pages) === null) → ids not valid UTF-8: release, use the JS kernel
  *   uf.finish(); const mins = uf.componentMins(); … uf.ids.hashOf(i) / copyBytes / name …
  *   uf.release();   // hands the instance (and its grown memory) to the next user on this thread

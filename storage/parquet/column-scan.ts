@@ -95,17 +95,21 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     if (values !== total) throw invalid(`column ${column}: ${values} values in pages, ${total} in footer`);
     return pages;
   };
-  /**
-   * A REQUIRED PLAIN INT32 / INT64 column without a logical type (plain signed integers) of row
-   * group rgi as doubles, or null for any other layout (numbers() then asks hyparquet).
-   */
-  const plainIntegers = (rgi: number, column: string, rows: number): Float64Array | null => {
+  /** The PLAIN pages and value width of a REQUIRED INT32 / INT64 column without a logical type
+   * (plain signed integers) in row group rgi, or null for any other layout. */
+  const integerPages = (rgi: number, column: string): { pages: NonNullable<ReturnType<typeof plainPages>>; width: 4 | 8 } | null => {
     const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
     if (el === undefined || (el.type !== 'INT32' && el.type !== 'INT64')) return null;
     if (el.logical_type !== undefined || (el.converted_type !== undefined && el.converted_type !== 'INT_32' && el.converted_type !== 'INT_64')) return null;
     const pages = plainPages(rgi, column);
-    if (pages === null) return null;
-    const width = el.type === 'INT32' ? 4 : 8;
+    return pages === null ? null : { pages, width: el.type === 'INT32' ? 4 : 8 };
+  };
+  /** Such a column of row group rgi as doubles, or null for any other layout (numbers() then asks
+   * hyparquet). */
+  const plainIntegers = (rgi: number, column: string, rows: number): Float64Array | null => {
+    const ip = integerPages(rgi, column);
+    if (ip === null) return null;
+    const { pages, width } = ip;
     const out = new Float64Array(rows);
     let r = 0;
     for (const { data, count } of pages) {
@@ -127,12 +131,9 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
   };
   /** plainIntegers at rows[0..n) only (ascending), or null for any other layout. */
   const plainIntegersAt = (rgi: number, column: string, groupRows: number, rows: Int32Array, n: number): Float64Array | null => {
-    const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
-    if (el === undefined || (el.type !== 'INT32' && el.type !== 'INT64')) return null;
-    if (el.logical_type !== undefined || (el.converted_type !== undefined && el.converted_type !== 'INT_32' && el.converted_type !== 'INT_64')) return null;
-    const pages = plainPages(rgi, column);
-    if (pages === null) return null;
-    const width = el.type === 'INT32' ? 4 : 8;
+    const ip = integerPages(rgi, column);
+    if (ip === null) return null;
+    const { pages, width } = ip;
     const out = new Float64Array(n);
     let r0 = 0, j = 0;
     for (const { data, count } of pages) {
