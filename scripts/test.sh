@@ -20,9 +20,11 @@ echo "== lint"
 npx eslint --max-warnings 0 .
 
 echo "== servers"
-eval "$(scripts/provision/redis.sh start)"
-eval "$(scripts/provision/s3.sh start)"
-eval "$(scripts/provision/kafka.sh start)"
+# Each start's output is captured first: `eval "$(… start)"` would run on even when a start
+# failed (eval of nothing succeeds), and the tests would then fail without saying why.
+env_lines="$(scripts/provision/redis.sh start)"; eval "$env_lines"
+env_lines="$(scripts/provision/s3.sh start)"; eval "$env_lines"
+env_lines="$(scripts/provision/kafka.sh start)"; eval "$env_lines"
 
 echo "== tests"
 export DAGCTL_HOME="${DAGCTL_HOME:-$PWD/.tmp/dagctl-home}"

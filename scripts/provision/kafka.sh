@@ -126,9 +126,15 @@ EOF
     local cp="$LIBS/*" jvm=($HEAP -XX:+UseSerialGC -Djava.awt.headless=true -Dkafka.logs.dir="$data" -Dlog4j.configuration="file:$HOME_DIR/log4j.properties")
     local cluster
     # A cluster id is a UUID's 16 bytes in unpadded base64url (what `StorageTool random-uuid`
-    # prints); made by node, it saves a JVM start.
-    cluster="$(node -e 'const b=Buffer.alloc(16);require("crypto").randomFillSync(b);process.stdout.write(b.toString("base64url"))')"
-    java "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$cluster" -c "$data/server.properties" >>"$data/stderr.log" 2>&1
+    # prints); made by node, it saves a JVM start. Like Kafka's Uuid.randomUuid, never one that
+    # starts with '-': the format tool's argument parser takes it for an option (1 start in 64
+    # failed so, silently, before this).
+    cluster="$(node -e 'const c=require("crypto");let s;do{s=c.randomBytes(16).toString("base64url")}while(s[0]==="-");process.stdout.write(s)')"
+    if ! java "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format --cluster-id="$cluster" -c "$data/server.properties" >>"$data/stderr.log" 2>&1; then
+      log "formatting the log dir failed; its output follows"
+      tail -20 "$data/stderr.log" >&2 || true
+      exit 1
+    fi
     # setsid: the broker outlives this script; `stop` signals only its pid.
     setsid java "${jvm[@]}" -cp "$cp" kafka.Kafka "$data/server.properties" </dev/null >>"$data/stdout.log" 2>>"$data/stderr.log" &
     local pid=$!
