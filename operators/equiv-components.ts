@@ -18,8 +18,9 @@
  * Representation (version 2): ids are never JS strings between the input and the output. 'local'
  * reads the ids' UTF-8 bytes straight from the Parquet files' pages when it can
  * (storage/parquet/string-column.ts: REQUIRED, PLAIN or dictionary; else rows) and runs union-find
- * on them in the WebAssembly kernel (lib/wasm-components.ts; param kernel: 'js' for the JS one,
- * which also takes ids that are not UTF-8 and row input); propagate and emit intern bytes
+ * on them in the JS kernel (lib/byte-components.ts) or, with param kernel: 'wasm', in the
+ * WebAssembly one (lib/wasm-components.ts; ids that are not UTF-8 and row input stay on JS);
+ * propagate and emit intern bytes
  * (lib/byte-intern.ts, ids compared in JS string order on the bytes), and the edge set travels between stages as packed
  * byte chunks (lib/edge-chunks.ts: one shuffle row per ~256 KiB of edges). A node's bucket is its
  * byte hash mod B. Only emit decodes names, once per output id. Ids are compared as UTF-8: an id
@@ -43,9 +44,10 @@ const EquivParams = z
     id1: z.string().default('id1'),
     id2: z.string().default('id2'),
     maxRounds: z.number().int().min(1).max(1000).default(64),
-    /** 'local' on Parquet pages: the WebAssembly kernel (lib/wasm-components.ts) or the JS one
-     * (propagate and emit always run the JS kernel). */
-    kernel: z.enum(['wasm', 'js']).default('wasm'),
+    /** 'local' on Parquet pages: the JS kernel or the WebAssembly one (lib/wasm-components.ts;
+     * propagate and emit always run the JS kernel). Not wasm by default: the kernel alone is ~3×
+     * faster, but the whole operator measured 5–10% slower with it (docs/operators.md). */
+    kernel: z.enum(['wasm', 'js']).default('js'),
     buckets: BucketsParam,
   })
   .strict();
