@@ -111,12 +111,10 @@ static u32 scratchCap, scratchUsed;
 /* Paired edges: 2 staged seqs per edge. */
 static u32 *pairs;
 static u32 nPairs, pairCap;
-static i32 *labels_;
 
 EXPORT("reset") void reset(void) {
   top = (size_t)&__heap_base;
   nIds = idCap = nStaged = stageCap = recCap = scratchCap = scratchUsed = nPairs = pairCap = 0;
-  labels_ = 0;
 }
 
 static void growIds(u32 need) {
@@ -395,7 +393,6 @@ EXPORT("labels") i32 *labels(void) {
     if (c == -1 || less(i, (u32)c)) minOf[r] = (i32)i;
   }
   for (u32 i = 0; i < nIds; i++) out[i] = minOf[out[i]];
-  labels_ = out;
   return out;
 }
 

@@ -21,7 +21,7 @@ const source = join(root, 'native/components.c');
 const target = join(root, 'operators/lib/wasm/components-wasm.ts');
 const FLAGS = ['--target=wasm32', '-O3', '-nostdlib', '-mbulk-memory', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--strip-debug'];
 
-export function compile() {
+function compile() {
   const dir = mkdtempSync(join(tmpdir(), 'dagctl-wasm-'));
   try {
     const out = join(dir, 'components.wasm');
@@ -32,7 +32,7 @@ export function compile() {
   }
 }
 
-export function sourceSha256() {
+function sourceSha256() {
   return createHash('sha256').update(readFileSync(source)).digest('hex');
 }
 
@@ -61,7 +61,10 @@ if (args[0] === '--out') {
     process.stderr.write(`${target} is stale: run node scripts/build-wasm.mjs\n`);
     process.exit(1);
   }
-} else if (import.meta.url === `file://${process.argv[1]}` || args.length === 0) {
+} else if (args.length === 0) {
   writeFileSync(target, render(compile()));
   process.stdout.write(`wrote ${target}\n`);
+} else {
+  process.stderr.write('usage: node scripts/build-wasm.mjs [--check | --out FILE]\n');
+  process.exit(2);
 }

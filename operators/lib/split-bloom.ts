@@ -118,7 +118,8 @@ export class SplitBlockBloom {
     let nh = at;
     for (let v = 0; v < count; v++) {
       const st = start[v]!, ln = len[v]!;
-      // MurmurHash3 x86_32 (as murmur3x86_32), blocks as little-endian int32 loads.
+      // MurmurHash3 x86_32, the same as murmur3x86_32 (tests hold them equal) but written out here:
+      // blocks as little-endian int32 loads and no call per value are most of this method's gain.
       let h = 0, i = st;
       const end4 = st + (ln & ~3);
       for (; i < end4; i += 4) {

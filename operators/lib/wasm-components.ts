@@ -178,9 +178,10 @@ export class WasmEdgeComponents {
     if (rows === 0) return { edges: 0, invalid: 0 };
     // Each distinct byte buffer once (dictionary pages share their dictionary's), then per page
     // its (start, len) arrays — all written before staging, which may grow (detach) the memory.
+    const all = [...pa, ...pb];
     const bufs = new Map<Uint8Array, number>(), whole = new Map<Uint8Array, boolean>();
     let bytes = 0;
-    for (const p of [...pa, ...pb]) {
+    for (const p of all) {
       let ok = whole.get(p.data);
       if (ok === undefined) whole.set(p.data, (ok = isUtf8(p.data)));
       if (!ok && !valuesUtf8(p)) return null;
@@ -194,7 +195,7 @@ export class WasmEdgeComponents {
     const ranges = new Int32Array(k.memory.buffer, base + bytes, 4 * rows);
     const staged: Array<[number, number, number]> = [];
     let r = 0;
-    for (const p of [...pa, ...pb]) {
+    for (const p of all) {
       ranges.set(p.start.subarray(0, p.count), r);
       ranges.set(p.len.subarray(0, p.count), r + p.count);
       staged.push([base + bufs.get(p.data)!, base + bytes + 4 * r, p.count]);

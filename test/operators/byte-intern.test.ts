@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { ByteInterner } from '../../operators/lib/byte-intern.js';
 import { addPageEdges, ByteEdgeComponents } from '../../operators/lib/byte-components.js';
 import { EdgeChunkWriter, readEdgeChunk } from '../../operators/lib/edge-chunks.js';
+import { componentMinsOracle as oracle } from './components-oracle.js';
 import { fnvWords, type WordHash } from '../../operators/lib/radix-intern.js';
 import { openColumnFile, type ByteArrayPage } from '../../storage/parquet/column-scan.js';
 import { stringColumnPages } from '../../storage/parquet/string-column.js';
@@ -110,20 +111,6 @@ describe('lib/byte-intern', () => {
   });
 });
 
-function oracle(edges: Array<[string, string]>): Map<string, string> {
-  const parent = new Map<string, string>();
-  const find = (x: string): string => {
-    while (parent.get(x) !== x) x = parent.get(x)!;
-    return x;
-  };
-  for (const [a, b] of edges) {
-    if (!parent.has(a)) parent.set(a, a);
-    if (!parent.has(b)) parent.set(b, b);
-    const ra = find(a), rb = find(b);
-    if (ra !== rb) { if (ra < rb) parent.set(rb, ra); else parent.set(ra, rb); }
-  }
-  return new Map([...parent.keys()].map((x) => [x, find(x)]));
-}
 
 describe('lib/byte-components', () => {
   it('labels equal a union-find oracle across small flushes and forced collisions (fast-check)', () => {

@@ -1,5 +1,5 @@
 /**
- * equiv-components through the harness against a plain union-find oracle (written here, not
+ * equiv-components through the harness against a plain union-find oracle (./components-oracle.ts, not
  * lib/union-find.ts): long chains, stars, many tiny components, self-loops, duplicate edges, and
  * a fast-check property that the partition of identifiers equals the oracle's — with 'local' on
  * rows, on Parquet pages through the WebAssembly kernel, and on pages through the JS kernel.
@@ -8,23 +8,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { equivComponents } from '../../operators/equiv-components.js';
 import { runOperator } from './harness.js';
+import { componentMinsOracle as oracle } from './components-oracle.js';
 import type { Row, Schema } from '../../storage/types.js';
 
-function oracle(edges: Array<[string, string]>): Map<string, string> {
-  const parent = new Map<string, string>();
-  const find = (x: string): string => {
-    while (parent.get(x) !== x) x = parent.get(x)!;
-    return x;
-  };
-  for (const [a, b] of edges) {
-    if (!parent.has(a)) parent.set(a, a);
-    if (!parent.has(b)) parent.set(b, b);
-    const ra = find(a), rb = find(b);
-    // Keep the smaller id as the root so the root is the component minimum.
-    if (ra !== rb) { if (ra < rb) parent.set(rb, ra); else parent.set(ra, rb); }
-  }
-  return new Map([...parent.keys()].map((x) => [x, find(x)]));
-}
 
 /** The equivs' Parquet schema: REQUIRED strings, so 'local' reads the ids from PLAIN pages. */
 const EQUIV_SCHEMA: Schema = [{ name: 'id1', type: 'string' }, { name: 'id2', type: 'string' }, { name: 'ts', type: 'int64' }];

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RadixInterner, fnvWords, type WordHash } from '../../operators/lib/radix-intern.js';
 import { EdgeComponents } from '../../operators/lib/edge-components.js';
+import { componentMinsOracle as oracle } from './components-oracle.js';
 
 /** Interns xs in flushes split at `cuts`; checks ids against a Map oracle; returns the interner. */
 function check(xs: string[], cuts: number[], hash?: WordHash, capacity = 4): RadixInterner {
@@ -120,17 +121,6 @@ describe('lib/radix-intern', () => {
   });
 });
 
-function oracle(edges: Array<[string, string]>): Map<string, string> {
-  const parent = new Map<string, string>();
-  const find = (x: string): string => { while (parent.get(x) !== x) x = parent.get(x)!; return x; };
-  for (const [a, b] of edges) {
-    if (!parent.has(a)) parent.set(a, a);
-    if (!parent.has(b)) parent.set(b, b);
-    const ra = find(a), rb = find(b);
-    if (ra !== rb) { if (ra < rb) parent.set(rb, ra); else parent.set(ra, rb); }
-  }
-  return new Map([...parent.keys()].map((x) => [x, find(x)]));
-}
 
 describe('lib/edge-components', () => {
   it('labels equal a union-find oracle, with many small flushes and with one (fast-check)', () => {
