@@ -16,11 +16,14 @@ import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { Field, ParquetCodec, Row, Schema, Value } from '../types.js';
 import { writeFlatParquet } from './flat/file.js';
 import { schemaFromElements } from './schema-map.js';
+import { snappyDecompressWasm } from './snappy-wasm.js';
 import { type ColumnData, RowBuilder } from '../row-builder.js';
 import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBigint } from './values.js';
 
 export const ROW_GROUP_ROWS = 65_536;
 const DEFAULT_BATCH = 8_192;
+/** Pages through the WebAssembly kernel instead of hyparquet's byte-at-a-time decoder (~3× faster). */
+const SNAPPY = { SNAPPY: snappyDecompressWasm };
 
 /**
  * `writer`: 'flat' (storage/parquet/flat, dagctl's own writer for flat schemas; always writes
@@ -214,7 +217,7 @@ async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, bat
     const chunks = new Map<string, Array<{ rowStart: number; data: ArrayLike<unknown> }>>();
     try {
       await parquetRead({
-        file, metadata, columns: wanted, rowStart: start, rowEnd: end, utf8: false,
+        file, metadata, columns: wanted, rowStart: start, rowEnd: end, utf8: false, compressors: SNAPPY,
         onChunk: (c) => {
           let list = chunks.get(c.columnName);
           if (list === undefined) chunks.set(c.columnName, (list = []));

@@ -1,5 +1,5 @@
 /**
- * The part of the WebAssembly JS API that lib/wasm-components.ts uses. Node has the global at run
+ * The part of the WebAssembly JS API that lib/wasm-components.ts and storage/parquet/snappy-wasm.ts use. Node has the global at run
  * time, but this project compiles with lib ES2023 and @types/node, neither of which declares it
  * (lib.dom would, with the whole DOM).
  */

@@ -1,16 +1,22 @@
 /**
- * storage/parquet/snappy-decode.ts against hyparquet's snappyUncompress (the oracle): compressed
+ * storage/parquet/snappy-wasm.ts (the WebAssembly kernel native/snappy.c) against hyparquet's
+ * snappyUncompress (the oracle): compressed
  * random, repetitive and string-page-like inputs decode to the original bytes; hand-built streams
  * exercise what the compressor rarely emits (overlapping copies with offsets 1..40, 1-, 2- and
  * 4-byte-offset copies, long literals with 1..2 length bytes); any byte string — mostly malformed —
  * the oracle refuses is refused, and one both accept decodes to the oracle's bytes (the decoder
- * also refuses 4-byte copy offsets ≥ 2^31, which the oracle misreads).
+ * also refuses 4-byte copy offsets ≥ 2^31, which the oracle misreads); a page larger than the
+ * thread's kept instance; the committed module's source hash.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { snappyUncompress } from 'hyparquet';
 import { maxCompressedLength, snappyCompressInto } from '../../storage/parquet/flat/snappy.js';
-import { snappyDecompress } from '../../storage/parquet/snappy-decode.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { snappyDecompressWasm } from '../../storage/parquet/snappy-wasm.js';
+import { SNAPPY_SOURCE_SHA256 } from '../../storage/parquet/wasm/snappy-wasm.js';
 
 function compress(input: Uint8Array): Uint8Array {
   const z = new Uint8Array(maxCompressedLength(input.length));
@@ -23,10 +29,11 @@ function compress(input: Uint8Array): Uint8Array {
  * negative and copies from past its output).
  */
 function agree(stream: Uint8Array, size: number, stricter = false): Uint8Array | null {
-  const a = new Uint8Array(size), b = new Uint8Array(size);
+  const a = new Uint8Array(size);
+  let b: Uint8Array = new Uint8Array(0);
   let aErr = false, bErr = false;
   try { snappyUncompress(stream, a); } catch { aErr = true; }
-  try { snappyDecompress(stream, b); } catch { bErr = true; }
+  try { b = snappyDecompressWasm(stream, size); } catch { bErr = true; }
   if (!(stricter && bErr)) assert.equal(bErr, aErr, `refusal differs (oracle ${aErr ? 'refuses' : 'accepts'}) on ${Buffer.from(stream).toString('hex')} → ${size}`);
   if (bErr) return null;
   assert.deepEqual(b, a);
@@ -55,7 +62,7 @@ function copy(offset: number, len: number, kind: 1 | 2 | 4): number[] {
   return [3 | ((len - 1) << 2), offset & 0xff, (offset >> 8) & 0xff, (offset >> 16) & 0xff, offset >>> 24];
 }
 
-describe('storage/parquet/snappy-decode', () => {
+describe('storage/parquet/snappy-wasm', () => {
   it('decodes compressed random, repetitive and string-page-like inputs (fast-check)', () => {
     const page = fc.array(fc.stringMatching(/^cookie:[0-9a-f]{0,16}$/), { maxLength: 300 }).map((ss) => {
       const parts = ss.map((s) => { const b = Buffer.from(s); const l = Buffer.alloc(4); l.writeUInt32LE(b.length); return Buffer.concat([l, b]); });
@@ -93,7 +100,22 @@ describe('storage/parquet/snappy-decode', () => {
   });
 
   it('refuses a copy offset ≥ 2^31 (which the oracle reads as negative)', () => {
-    assert.throws(() => snappyDecompress(new Uint8Array([4, 15, 0, 0, 0, 128]), new Uint8Array(4)));
+    assert.throws(() => snappyDecompressWasm(new Uint8Array([4, 15, 0, 0, 0, 128]), 4), /before start/);
+  });
+
+  it('decodes pages past the kept instance size, then small ones again (memory regrown, views renewed)', () => {
+    const big = new Uint8Array(70 << 20);
+    for (let i = 0; i < big.length; i += 4096) big[i] = (i >>> 12) & 0xff;
+    assert.deepEqual(snappyDecompressWasm(compress(big), big.length), big);
+    const small = new TextEncoder().encode('cookie:abc cookie:abd cookie:abe');
+    assert.deepEqual(snappyDecompressWasm(compress(small), small.length), small);
+    assert.deepEqual(snappyDecompressWasm(compress(new Uint8Array(0)), 0), new Uint8Array(0));
+  });
+
+  it('the committed module is built from the current native/snappy.c', () => {
+    // Its bytes: test/operators/wasm-components.test.ts runs build-wasm.mjs --check (every module) where clang is present.
+    const src = fileURLToPath(new URL('../../../native/snappy.c', import.meta.url));
+    assert.equal(createHash('sha256').update(readFileSync(src)).digest('hex'), SNAPPY_SOURCE_SHA256, 'run node scripts/build-wasm.mjs');
   });
 
   it('refuses whatever hyparquet refuses; what it accepts, decodes to the same bytes (fast-check)', () => {
