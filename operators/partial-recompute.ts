@@ -193,7 +193,7 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   const raw = f !== null ? master.rawFiles?.() : undefined;
   if (f !== null && raw !== undefined) {
     // Partial: only hits become rows (late materialization over raw person bytes).
-    const opts = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b: Uint8Array, s: number, l: number) => f.hasBytes(b, s, l), probePage: (b: Uint8Array, s: Int32Array, l: Int32Array, n: number, h: Int32Array, at: number) => f.probeRanges(b, s, l, n, h, at), probeString: (s: string) => f.has(s) };
+    const opts = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b: Uint8Array, s: number, l: number) => f.hasBytes(b, s, l), probePage: (b: Uint8Array, s: Int32Array, l: Int32Array, n: number, h: Int32Array, at: number) => f.probeRanges(b, s, l, n, h, at), probeString: (s: string) => f.has(s), bloom: f.layout() };
     const sameNames = p.personColumn === 'person' && p.ageColumn === 'age' && p.tsColumn === 'ts';
     for (const file of raw) {
       for await (const hits of lateScan(await file.read(), opts, stats)) {

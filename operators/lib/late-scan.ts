@@ -14,8 +14,11 @@
  * Hits become rows in one pass (their keys and values gathered as columns, then storage/
  * row-builder.ts: one object literal per row). Any other layout (a nullable key, another codec)
  * falls back, from that row group to the file's end, to decoding rows with the default codec and
- * calling probeString. Preconditions: `columns` are integer
- * columns (OPERATOR_INPUT_INVALID otherwise, as lib/rows.ts int()); probe and probeString agree.
+ * calling probeString. With `bloom` (the probe is that split-block filter's), a PLAIN key column's
+ * pages go through the page kernel (storage/parquet/page-kernel.ts probePlainPage: decompressed and
+ * probed in WebAssembly, only hits come back), ~3× the JS probe over decoded pages; other layouts
+ * take the paths above. Preconditions: `columns` are integer columns (OPERATOR_INPUT_INVALID
+ * otherwise, as lib/rows.ts int()); probe, probePage, probeString and bloom agree.
  */
 import { DagctlError } from '../../core/errors.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
@@ -23,6 +26,8 @@ import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry
 import type { Row } from '../../storage/types.js';
 import { int, str } from './rows.js';
 import { RowBuilder } from '../../storage/row-builder.js';
+import { type BloomWords, probePlainPage } from '../../storage/parquet/page-kernel.js';
+import type { ColumnFile, PageBody } from '../../storage/parquet/column-scan.js';
 
 export interface LateScanOptions {
   key: string;
@@ -35,6 +40,8 @@ export interface LateScanOptions {
    */
   probePage?(bytes: Uint8Array, start: Int32Array, len: Int32Array, count: number, hits: Int32Array, at: number): number;
   probeString(key: string): boolean;
+  /** Optional: the split-block Bloom filter probe/probePage test (SplitBlockBloom.layout()). */
+  bloom?: BloomWords;
 }
 
 export interface LateScanStats {
@@ -49,6 +56,13 @@ export async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: La
   for (let g = 0; g < f.rowGroups.length; g++) {
     const rg = f.rowGroups[g]!;
     stats.rows += rg.rows;
+    const bodies = o.bloom !== undefined ? f.plainByteArrayBodies(g, o.key) : null;
+    if (bodies !== null) {
+      stats.fastGroups++;
+      const hits = kernelHits(bodies, rg.rows, o);
+      if (hits.n > 0) yield await materialize(f, g, o, hits.rows, hits.keys, hits.n);
+      continue;
+    }
     const pages = f.byteArrayPages(g, o.key);
     if (pages === null) {
       // The rest of the file through the row decoder (a layout rarely changes between groups).
@@ -85,23 +99,54 @@ export async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: La
     for (const pg of pages) { pageRow.push(r0); r0 += pg.count; }
     const hitRow = new Int32Array(nh);
     for (let h = 0; h < nh; h++) hitRow[h] = pageRow[hitPage[h]!]! + hitIdx[h]!;
-    const nums = o.columns.length > 0 ? await f.numbersAt(g, o.columns, hitRow, nh) : {};
-    const vals = o.columns.map((c) => nums[c]!);
-    // Hits' keys and values as columns, then rows in one generated literal each (RowBuilder: one
-    // shape, no per-row keyed stores — objects built key by key were most of a scan's time).
     const keys = new Array<string>(nh);
     let buf: Buffer | null = null, bufPage = -1;
     for (let h = 0; h < nh; h++) {
       const p = hitPage[h]!, pg = pages[p]!, i = hitIdx[h]!;
       if (p !== bufPage) { buf = Buffer.from(pg.data.buffer, pg.data.byteOffset, pg.data.byteLength); bufPage = p; }
       keys[h] = decodeKey(buf!, pg.start[i]!, pg.len[i]!, o.key);
-      for (let c = 0; c < vals.length; c++) {
-        const v = vals[c]![h]!;
-        if (!Number.isInteger(v)) throw new DagctlError('OPERATOR_INPUT_INVALID', `column ${o.columns[c]!} is not an integer`, { column: o.columns[c]!, value: String(v) });
-      }
     }
-    yield new RowBuilder([o.key, ...o.columns], [{ kind: 'values', values: keys }, ...vals.map((values) => ({ kind: 'values' as const, values }))]).rows(0, nh);
+    yield await materialize(f, g, o, hitRow, keys, nh);
   }
+}
+
+/** The key column's pages through the page kernel: hit rows (within the group) and their keys. */
+function kernelHits(bodies: PageBody[], rows: number, o: LateScanOptions): { rows: Int32Array; keys: string[]; n: number } {
+  let values = 0;
+  for (const b of bodies) values += b.count;
+  if (values !== rows) throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${values} values in a row group of ${rows} rows`, { column: o.key });
+  const hitRow = new Int32Array(values), keys: string[] = [];
+  let r0 = 0, n = 0;
+  for (const b of bodies) {
+    try {
+      probePlainPage(b.body, b.compressed, b.size, b.count, o.bloom!, (bytes, start, len, i) => {
+        hitRow[n++] = r0 + i;
+        keys.push(decodeKey(bytes, start, len, o.key));
+      });
+    } catch (e) {
+      if (e instanceof DagctlError) throw e;
+      throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${String(e)}`, { column: o.key }, { cause: e });
+    }
+    r0 += b.count;
+  }
+  return { rows: hitRow, keys, n };
+}
+
+/**
+ * Rows for the hits: the other columns at the hit rows only (numbersAt), then the keys and values
+ * as columns into rows, one generated literal each (RowBuilder: one shape, no per-row keyed
+ * stores — objects built key by key were most of a scan's time).
+ */
+async function materialize(f: ColumnFile, g: number, o: LateScanOptions, hitRow: Int32Array, keys: string[], nh: number): Promise<Row[]> {
+  const nums = o.columns.length > 0 ? await f.numbersAt(g, o.columns, hitRow, nh) : {};
+  const vals = o.columns.map((c) => nums[c]!);
+  for (let c = 0; c < vals.length; c++) {
+    const col = vals[c]!;
+    for (let h = 0; h < nh; h++) {
+      if (!Number.isInteger(col[h]!)) throw new DagctlError('OPERATOR_INPUT_INVALID', `column ${o.columns[c]!} is not an integer`, { column: o.columns[c]!, value: String(col[h]) });
+    }
+  }
+  return new RowBuilder([o.key, ...o.columns], [{ kind: 'values', values: keys }, ...vals.map((values) => ({ kind: 'values' as const, values }))]).rows(0, nh);
 }
 
 /** ASCII keys (the common case) without TextDecoder; anything else strictly as UTF-8. */

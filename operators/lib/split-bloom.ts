@@ -12,7 +12,8 @@
  * probeRanges(bytes, start, len, count, hits) tests a whole page of values in one call (the hot loop
  * of lib/late-scan.ts: the hash and the block test inlined, 4-byte loads through a DataView, the
  * words read as int32 — a per-value closure → hasBytes → murmur3x86_32 → test chain cost ~2.5×).
- * Same answers as hasBytes value by value (test/operators/late-scan.test.ts).
+ * Same answers as hasBytes value by value (test/operators/late-scan.test.ts). The page kernel
+ * (native/pages.c probePlain, via layout()) runs the same hash and test on whole compressed pages.
  * Serialized form: 'S' 1 0 0, u32 blocks, u32 n (keys added), then the words (little-endian).
  */
 import { DagctlError } from '../../core/errors.js';
@@ -163,6 +164,11 @@ export class SplitBlockBloom {
       hits[nh++] = v;
     }
     return nh;
+  }
+
+  /** The filter's blocks and words, for storage/parquet/page-kernel.ts probePlainPage (read-only). */
+  layout(): { blocks: number; words: Uint32Array } {
+    return { blocks: this.blocks, words: this.words };
   }
 
   private addHash(h: number): void {

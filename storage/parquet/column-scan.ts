@@ -40,10 +40,19 @@ export interface ColumnFile {
   readonly metadata: FileMetaData;
   readonly rowGroups: ReadonlyArray<{ rowStart: number; rows: number }>;
   byteArrayPages(rowGroup: number, column: string): ByteArrayPage[] | null;
+  /**
+   * The stored (not yet decompressed) data pages of a REQUIRED, PLAIN, un-dictionaried BYTE_ARRAY
+   * column of the row group — for page-kernel.ts probePlainPage, which decompresses and probes
+   * in one call — or null for any other layout.
+   */
+  plainByteArrayBodies(rowGroup: number, column: string): PageBody[] | null;
   numbers(rowGroup: number, columns: string[]): Promise<Record<string, Float64Array>>;
   /** numbers() at rows[0..n) only (row indices within the group, ascending): out[c][j] = row rows[j]'s value. */
   numbersAt(rowGroup: number, columns: string[], rows: Int32Array, n: number): Promise<Record<string, Float64Array>>;
 }
+
+/** A data page as stored: `body` is Snappy-compressed to `size` bytes when `compressed`. */
+export interface PageBody { body: Uint8Array; compressed: boolean; size: number; count: number }
 
 const invalid = (msg: string, e?: unknown): DagctlError => new DagctlError('PARQUET_INVALID', msg, {}, e === undefined ? undefined : { cause: e });
 
@@ -66,7 +75,9 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
    * The decompressed data pages of a REQUIRED, PLAIN, un-dictionaried flat column of row group
    * rgi (v1 pages, or v2 pages without levels), or null for any other layout.
    */
-  const plainPages = (rgi: number, column: string): Array<{ data: Uint8Array; count: number }> | null => {
+  const plainPages = (rgi: number, column: string): Array<{ data: Uint8Array; count: number }> | null =>
+    plainBodies(rgi, column)?.map((b) => ({ data: b.compressed ? snappy(b.body, b.size) : b.body, count: b.count })) ?? null;
+  function plainBodies(rgi: number, column: string): PageBody[] | null {
     const rg = metadata.row_groups[rgi];
     const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
     if (rg === undefined || el === undefined || el.repetition_type !== 'REQUIRED') return null;
@@ -76,7 +87,7 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     const begin = Number(chunk.data_page_offset);
     const end = begin + Number(chunk.total_compressed_size);
     if (end > u8.length) throw invalid(`column ${column}: chunk past end of file`);
-    const pages: Array<{ data: Uint8Array; count: number }> = [];
+    const pages: PageBody[] = [];
     let pos = begin;
     let values = 0;
     const total = Number(chunk.num_values);
@@ -88,13 +99,12 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
       if (h.type === PAGE_DICTIONARY || h.type === PAGE_INDEX) return null;
       if (h.type !== PAGE_DATA && h.type !== PAGE_DATA_V2) return null;
       if (h.encoding !== ENC_PLAIN || h.levelBytes !== 0) return null;
-      const data = chunk.codec === 'SNAPPY' && h.compressedValues ? snappy(body, h.uncompressed) : body;
-      pages.push({ data, count: h.numValues });
+      pages.push({ body, compressed: chunk.codec === 'SNAPPY' && h.compressedValues, size: h.uncompressed, count: h.numValues });
       values += h.numValues;
     }
     if (values !== total) throw invalid(`column ${column}: ${values} values in pages, ${total} in footer`);
     return pages;
-  };
+  }
   /** The PLAIN pages and value width of a REQUIRED INT32 / INT64 column without a logical type
    * (plain signed integers) in row group rgi, or null for any other layout. */
   const integerPages = (rgi: number, column: string): { pages: NonNullable<ReturnType<typeof plainPages>>; width: 4 | 8 } | null => {
@@ -161,6 +171,7 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     metadata,
     rowGroups,
     byteArrayPages: (rgi, column) => stringColumnPages(cf, u8, rgi, column),
+    plainByteArrayBodies: (rgi, column) => (metadata.schema.find((e) => e.name === column && e.num_children === undefined)?.type === 'BYTE_ARRAY' ? plainBodies(rgi, column) : null),
     async numbers(rgi, columns) {
       const g = rowGroups[rgi];
       if (g === undefined) throw invalid(`no row group ${rgi}`);

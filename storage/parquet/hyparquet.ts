@@ -16,7 +16,7 @@ import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { Field, ParquetCodec, Row, Schema, Value } from '../types.js';
 import { writeFlatParquet } from './flat/file.js';
 import { schemaFromElements } from './schema-map.js';
-import { snappyDecompressWasm } from './snappy-wasm.js';
+import { snappyDecompressWasm } from './page-kernel.js';
 import { type ColumnData, RowBuilder } from '../row-builder.js';
 import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBigint } from './values.js';
 

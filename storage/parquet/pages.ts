@@ -3,12 +3,12 @@
  * hyparquet's row decoding (column-scan.ts: PLAIN pages probed in place; string-column.ts: string
  * columns as bytes + offsets, dictionary pages included): page headers (Thrift compact protocol —
  * only the fields those readers need, every other field skipped), Snappy page bodies
- * (snappy-wasm.ts, the WebAssembly kernel; hyparquet's decoder is its test oracle), and PLAIN
+ * (page-kernel.ts, the WebAssembly kernel; hyparquet's decoder is its test oracle), and PLAIN
  * BYTE_ARRAY values split into (start, length). Malformed input is PARQUET_INVALID.
  */
 import { DagctlError } from '../../core/errors.js';
 import type { ByteArrayPage } from './column-scan.js';
-import { snappyDecompressWasm } from './snappy-wasm.js';
+import { snappyDecompressWasm } from './page-kernel.js';
 
 export const PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3;
 export const ENC_PLAIN = 0, ENC_PLAIN_DICTIONARY = 2, ENC_RLE_DICTIONARY = 8;

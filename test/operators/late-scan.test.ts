@@ -59,6 +59,14 @@ describe('lib/late-scan', () => {
         assert.equal(stats.rows, rows.length);
         if (!nullable && rows.length > 0) assert.equal(stats.slowGroups, 0);
         if (nullable && rows.length > 0) assert.equal(stats.fastGroups, 0);
+        // A split-block filter with `bloom` set: PLAIN pages through the page kernel.
+        const f = SplitBlockBloom.forCapacity(Math.max(1, rows.length), 0.3);
+        for (const r of rows) if (r.person.length % 2 === 0) f.add(r.person);
+        const bs: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 };
+        const got: Row[] = [];
+        for await (const b of lateScan(bytes, { key: 'person', columns: ['age', 'ts'], probe: (x, s, l) => f.hasBytes(x, s, l), probeString: (s) => f.has(s), bloom: f.layout() }, bs)) got.push(...b);
+        assert.deepEqual(got, await expected(bytes, (s) => f.has(s)));
+        if (!nullable && rows.length > 0) assert.equal(bs.slowGroups, 0);
       }), { numRuns: 60 });
   });
 });

@@ -1,7 +1,7 @@
 /**
- * The part of the WebAssembly JS API that lib/wasm-components.ts and storage/parquet/snappy-wasm.ts use. Node has the global at run
- * time, but this project compiles with lib ES2023 and @types/node, neither of which declares it
- * (lib.dom would, with the whole DOM).
+ * The part of the WebAssembly JS API that lib/wasm-components.ts and storage/parquet/page-kernel.ts
+ * use. Node has the global at run time, but this project compiles with lib ES2023 and @types/node,
+ * neither of which declares it (lib.dom would, with the whole DOM).
  */
 declare namespace WebAssembly {
   class Module {

@@ -1,7 +1,6 @@
 /**
- * storage/parquet/snappy-wasm.ts (the WebAssembly kernel native/snappy.c) against hyparquet's
- * snappyUncompress (the oracle): compressed
- * random, repetitive and string-page-like inputs decode to the original bytes; hand-built streams
+ * storage/parquet/page-kernel.ts (the WebAssembly kernel native/pages.c), its Snappy half, against
+ * hyparquet's snappyUncompress (the oracle): compressed random, repetitive and string-page-like inputs decode to the original bytes; hand-built streams
  * exercise what the compressor rarely emits (overlapping copies with offsets 1..40, 1-, 2- and
  * 4-byte-offset copies, long literals with 1..2 length bytes); any byte string — mostly malformed —
  * the oracle refuses is refused, and one both accept decodes to the oracle's bytes (the decoder
@@ -15,8 +14,9 @@ import { maxCompressedLength, snappyCompressInto } from '../../storage/parquet/f
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { snappyDecompressWasm } from '../../storage/parquet/snappy-wasm.js';
-import { SNAPPY_SOURCE_SHA256 } from '../../storage/parquet/wasm/snappy-wasm.js';
+import { probePlainPage, snappyDecompressWasm } from '../../storage/parquet/page-kernel.js';
+import { SplitBlockBloom } from '../../operators/lib/split-bloom.js';
+import { PAGES_SOURCE_SHA256 } from '../../storage/parquet/wasm/pages-wasm.js';
 
 function compress(input: Uint8Array): Uint8Array {
   const z = new Uint8Array(maxCompressedLength(input.length));
@@ -62,7 +62,7 @@ function copy(offset: number, len: number, kind: 1 | 2 | 4): number[] {
   return [3 | ((len - 1) << 2), offset & 0xff, (offset >> 8) & 0xff, (offset >> 16) & 0xff, offset >>> 24];
 }
 
-describe('storage/parquet/snappy-wasm', () => {
+describe('storage/parquet/page-kernel (Snappy)', () => {
   it('decodes compressed random, repetitive and string-page-like inputs (fast-check)', () => {
     const page = fc.array(fc.stringMatching(/^cookie:[0-9a-f]{0,16}$/), { maxLength: 300 }).map((ss) => {
       const parts = ss.map((s) => { const b = Buffer.from(s); const l = Buffer.alloc(4); l.writeUInt32LE(b.length); return Buffer.concat([l, b]); });
@@ -112,10 +112,10 @@ describe('storage/parquet/snappy-wasm', () => {
     assert.deepEqual(snappyDecompressWasm(compress(new Uint8Array(0)), 0), new Uint8Array(0));
   });
 
-  it('the committed module is built from the current native/snappy.c', () => {
+  it('the committed module is built from the current native/pages.c', () => {
     // Its bytes: test/operators/wasm-components.test.ts runs build-wasm.mjs --check (every module) where clang is present.
-    const src = fileURLToPath(new URL('../../../native/snappy.c', import.meta.url));
-    assert.equal(createHash('sha256').update(readFileSync(src)).digest('hex'), SNAPPY_SOURCE_SHA256, 'run node scripts/build-wasm.mjs');
+    const src = fileURLToPath(new URL('../../../native/pages.c', import.meta.url));
+    assert.equal(createHash('sha256').update(readFileSync(src)).digest('hex'), PAGES_SOURCE_SHA256, 'run node scripts/build-wasm.mjs');
   });
 
   it('refuses whatever hyparquet refuses; what it accepts, decodes to the same bytes (fast-check)', () => {
@@ -132,5 +132,40 @@ describe('storage/parquet/snappy-wasm', () => {
       fc.pre(!stream.includes(0xfc));
       agree(stream, size, true);
     }), { numRuns: 2000 });
+  });
+});
+
+/** A PLAIN BYTE_ARRAY page: u32 length, then the UTF-8 bytes, per value. */
+function plainPage(values: string[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(values.map((v) => { const b = Buffer.from(v); const l = Buffer.alloc(4); l.writeUInt32LE(b.length); return Buffer.concat([l, b]); })));
+}
+
+describe('storage/parquet/page-kernel (PLAIN Bloom probe)', () => {
+  it('== SplitBlockBloom.hasBytes value by value, compressed or stored pages (fast-check)', () => {
+    fc.assert(fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 30 }), { maxLength: 300 }), fc.array(fc.string({ unit: 'grapheme', maxLength: 8 }), { maxLength: 40 }), fc.integer({ min: 1, max: 5000 }), fc.boolean(),
+      (values, extra, capacity, compressed) => {
+        // Half the page's values and a few others in a filter at a 30% rate: hits, misses and
+        // false positives, block counts that are not powers of two.
+        const f = SplitBlockBloom.forCapacity(capacity, 0.3);
+        for (const v of values.slice(0, values.length >> 1)) f.add(v);
+        for (const v of extra) f.add(v);
+        const page = plainPage(values);
+        const got: Array<[number, string]> = [];
+        const body = compressed ? compress(page) : page;
+        const n = probePlainPage(body, compressed, page.length, values.length, f.layout(), (b, s, l, i) => got.push([i, b.toString('utf8', s, s + l)]));
+        const want: Array<[number, string]> = [];
+        values.forEach((v, i) => { if (f.has(v)) want.push([i, Buffer.from(v).toString('utf8')]); });
+        assert.deepEqual(got, want);
+        assert.equal(n, want.length);
+      }), { numRuns: 200 });
+  });
+
+  it('refuses a page whose values run past its end, and a malformed Snappy body', () => {
+    const f = SplitBlockBloom.forCapacity(10, 0.01);
+    const page = plainPage(['cookie:a', 'cookie:b']);
+    assert.throws(() => probePlainPage(page.subarray(0, page.length - 1), false, page.length - 1, 2, f.layout(), () => undefined), /past end of page/);
+    assert.throws(() => probePlainPage(page, false, page.length, 3, f.layout(), () => undefined), /past end of page/);
+    const z = compress(page);
+    assert.throws(() => probePlainPage(z.subarray(0, z.length - 2), true, page.length, 2, f.layout(), () => undefined));
   });
 });

@@ -1,10 +1,15 @@
 /*
- * Snappy block decompression (the raw format Parquet's SNAPPY codec stores pages in), as a
- * WebAssembly kernel: built by scripts/build-wasm.mjs into storage/parquet/wasm/snappy-wasm.ts,
- * driven by storage/parquet/snappy-wasm.ts. The same output and refusals as hyparquet's
- * snappyUncompress (the tests' oracle) and the JS decoder it replaced, ~2.3× faster than the latter:
- * 8-byte loads and stores with no bounds checks, where JS pays a checked DataView access per 4
- * bytes.
+ * The page kernel, WebAssembly (built by scripts/build-wasm.mjs into
+ * storage/parquet/wasm/pages-wasm.ts, driven by storage/parquet/page-kernel.ts):
+ *  - Snappy block decompression (the raw format Parquet's SNAPPY codec stores pages in). The same
+ *    output and refusals as hyparquet's
+    snappyUncompress (the tests' oracle) and the JS decoder it replaced, ~2.3× faster than the
+ *    latter: 8-byte loads and stores with no bounds checks, where JS pays a checked DataView
+ *    access per 4 bytes.
+ *  - A split-block Bloom probe of every value of a PLAIN BYTE_ARRAY page (partial-recompute's
+ *    Bloom join of the master's persons): MurmurHash3 x86_32 and the block test exactly as
+ *    operators/lib/split-bloom.ts probeRanges, on the page where decompress left it, so the
+ *    values never become JS arrays; only the hits' positions go back.
  *
  * Exports:
  *   reserve(bytes) -> ptr     a region of `bytes` at the heap base, memory grown to hold it (0 when
@@ -12,6 +17,11 @@
  *   decompress(in, n, out, olen) -> 0 | error code < 0
  *                             decompress in[0, n) into out[0, olen), olen the exact
  *                             uncompressed size; error codes: the driver's ERRORS table
+ *   probePlain(data, size, count, words, blocks, hits, starts, lens) -> hits found | error < 0
+ *                             the count PLAIN values (u32 length, bytes) of data[0, size) tested
+ *                             against the filter's blocks × 8 u32 words; per hit k: hits[k] the
+ *                             value's index, starts[k] / lens[k] its bytes (offsets into data);
+ *                             -10 when a value runs past size
  *
  * Preconditions: 16 readable bytes after in + n and 16 writable bytes after out + olen (short
  * literals move 16 bytes at once, copies 8 at a time; the extra bytes written past a value are
@@ -107,4 +117,57 @@ __attribute__((export_name("decompress"))) int decompress(const u8 *in, u32 n, u
     op += len;
   }
   return op == olen ? 0 : -9;
+}
+
+static const u32 SALT[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289du, 0x705495c7u, 0x2df1424bu, 0x9efc4947u, 0x5c6bfb31u};
+
+static inline u32 rotl(u32 x, u32 r) { return (x << r) | (x >> (32 - r)); }
+
+static inline u32 murmur3(const u8 *p, u32 len) {
+  u32 h = 0, i = 0;
+  for (; i + 4 <= len; i += 4) {
+    u32 k = ld32(p + i) * 0xcc9e2d51u;
+    h ^= rotl(k, 15) * 0x1b873593u;
+    h = rotl(h, 13) * 5 + 0xe6546b64u;
+  }
+  u32 tail = len & 3;
+  if (tail > 0) {
+    u32 k = p[i];
+    if (tail > 1) k ^= (u32)p[i + 1] << 8;
+    if (tail > 2) k ^= (u32)p[i + 2] << 16;
+    h ^= rotl(k * 0xcc9e2d51u, 15) * 0x1b873593u;
+  }
+  h ^= len;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  return h ^ (h >> 16);
+}
+
+__attribute__((export_name("probePlain"))) int probePlain(const u8 *data, u32 size, u32 count, const u32 *words, u32 blocks, u32 *hits, u32 *starts, u32 *lens) {
+  u32 pos = 0, nh = 0;
+  for (u32 v = 0; v < count; v++) {
+    if (size - pos < 4) return -10;
+    u32 len = ld32(data + pos);
+    pos += 4;
+    if (len > size - pos) return -10;
+    u32 h = murmur3(data + pos, len);
+    /* The block: floor(h / 2^32 · blocks), as split-bloom.ts computes it in doubles (exact). */
+    const u32 *w = words + (u32)(((u64)h * blocks) >> 32) * 8;
+    u32 x = h ^ 0x9e3779b9u;
+    x = (x ^ (x >> 15)) * 0x2c1b3c6du;
+    x = (x ^ (x >> 12)) * 0x297a2d39u;
+    x ^= x >> 15;
+    u32 ok = 1;
+    for (u32 i = 0; i < 8; i++) ok &= w[i] >> ((x * SALT[i]) >> 27);
+    if (ok & 1) {
+      hits[nh] = v;
+      starts[nh] = pos;
+      lens[nh] = len;
+      nh++;
+    }
+    pos += len;
+  }
+  return (int)nh;
 }
