@@ -16,9 +16,10 @@
  * falls back, from that row group to the file's end, to decoding rows with the default codec and
  * calling probeString. With `bloom` (the probe is that split-block filter's), a PLAIN key column's
  * pages go through the page kernel (storage/parquet/page-kernel.ts probePlainPage: decompressed and
- * probed in WebAssembly, only hits come back), ~3× the JS probe over decoded pages; other layouts
- * take the paths above. Preconditions: `columns` are integer columns (OPERATOR_INPUT_INVALID
- * otherwise, as lib/rows.ts int()); probe, probePage, probeString and bloom agree.
+ * probed in WebAssembly, only hits come back; ×1.6–1.8 the JS page probe in `npm run bench --
+ * operators`); other layouts take the paths above. Preconditions: `columns` are integer columns
+ * (OPERATOR_INPUT_INVALID otherwise, as lib/rows.ts int()); probe, probePage, probeString and
+ * bloom agree.
  */
 import { DagctlError } from '../../core/errors.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';

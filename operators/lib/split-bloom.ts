@@ -18,6 +18,7 @@
  */
 import { DagctlError } from '../../core/errors.js';
 import { optimalBloomSize } from './bloom.js';
+import type { BloomWords } from '../../storage/parquet/page-kernel.js';
 
 /** Odd multipliers (Parquet's SBBF salts): word i of a block gets bit (h2 · SALT[i]) >>> 27. */
 const SALT = new Uint32Array([0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31]);
@@ -167,7 +168,7 @@ export class SplitBlockBloom {
   }
 
   /** The filter's blocks and words, for storage/parquet/page-kernel.ts probePlainPage (read-only). */
-  layout(): { blocks: number; words: Uint32Array } {
+  layout(): BloomWords {
     return { blocks: this.blocks, words: this.words };
   }
 
