@@ -14,7 +14,8 @@
  *
  * Exports (all sizes in bytes unless named otherwise; pointers are offsets into linear memory):
  *   reset()                                  forget everything (the memory is kept for reuse)
- *   init(capIds, hashMask)                   size the tables; hashMask ANDs the hash used for
+ *   init(capIds, hashMask, capStaged)        size the tables for capIds ids and the staging arrays
+ *                                            for capStaged ids; hashMask ANDs the hash used for
  *                                            partitions and slots (tests force collisions with it;
  *                                            hashOf still reports the full hash)
  *   scratch(n) -> ptr                        n bytes for the caller's input (page bytes and ranges),
@@ -31,6 +32,8 @@
  *                                            edges are not interned; ints are dense) and union
  *                                            them; then forget the staged ids and the scratch
  *   labels() -> ptr                          i32[count()]: each id's component minimum
+ *   used() -> bytes                          the allocator's high-water mark since reset(): the
+ *                                            memory this instance has touched (its resident size)
  *   count(), componentSize(i), less(i, j)
  *   idHash(), idLen(), idOff(), idPart() -> ptr of the u32 per-id arrays; poolOf(q) -> ptr of
  *                                            partition q's byte pool (id i's bytes: poolOf(idPart[i])
@@ -103,19 +106,25 @@ static u32 nStaged, stageCap;
 static u32 *rec;
 static u32 recCap;
 static u32 cnt[NP + 1];
-/* The scratch arena: [scratch_, scratch_ + scratchCap), filled up to scratchUsed since the last
- * flushPairs(). When it runs out, a larger region is taken and the old one left in place (staged
- * ids still point into it) until reset(). */
-static u8 *scratch_;
-static u32 scratchCap, scratchUsed;
+/* The scratch arena: regions [region[r], region[r] + regionCap[r]), the current one (scratchAt)
+ * filled up to scratchUsed since the last flushPairs(). When it runs out the next region is used
+ * (allocated when new); flushPairs() rewinds to region 0, so later chunks reuse the regions of the
+ * first instead of leaving a doubled-and-abandoned arena behind at each growth (which, with the
+ * staging arrays' doublings, made a 300k-edge partition's memory 96 MiB for ~35 MiB of live data). */
+#define MAX_REGIONS 64
+static u8 *region[MAX_REGIONS];
+static u32 regionCap[MAX_REGIONS];
+static u32 nRegions, scratchAt, scratchUsed;
 /* Paired edges: 2 staged seqs per edge. */
 static u32 *pairs;
 static u32 nPairs, pairCap;
 
 EXPORT("reset") void reset(void) {
   top = (size_t)&__heap_base;
-  nIds = idCap = nStaged = stageCap = recCap = scratchCap = scratchUsed = nPairs = pairCap = 0;
+  nIds = idCap = nStaged = stageCap = recCap = nRegions = scratchAt = scratchUsed = nPairs = pairCap = 0;
 }
+
+EXPORT("used") u32 used(void) { return (u32)(top - (size_t)&__heap_base); }
 
 static void growIds(u32 need) {
   u32 n = idCap < 1024 ? 1024 : idCap;
@@ -129,7 +138,9 @@ static void growIds(u32 need) {
   idCap = n;
 }
 
-EXPORT("init") void init(u32 capIds, u32 hashMask) {
+static void roomToStage(u32 count);
+
+EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged) {
   mask_ = hashMask;
   /* Tables two-thirds full at the expected ids (they double past 3/4): smaller tables stay in cache. */
   u32 per = capIds / NP + 16, n = 16;
@@ -144,17 +155,26 @@ EXPORT("init") void init(u32 capIds, u32 hashMask) {
     p->used = 0;
   }
   growIds(capIds);
+  roomToStage(capStaged);
 }
 
 EXPORT("scratch") u8 *scratch(u32 n) {
   n = (n + 15) & ~15u;
-  if (scratchUsed + n > scratchCap) {
-    u32 c = scratchCap * 2 > n ? scratchCap * 2 : n + n / 2;
-    scratch_ = alloc((size_t)c + 16); /* copyWords may read 3 bytes past a value */
-    scratchCap = c;
+  if (nRegions == 0 || scratchUsed + n > regionCap[scratchAt]) {
+    /* The next region that holds n (a too-small one is skipped: it stays for later rewinds). */
+    u32 r = nRegions == 0 ? 0 : scratchAt + 1;
+    while (r < nRegions && regionCap[r] < n) r++;
+    if (r >= nRegions) {
+      if (nRegions == MAX_REGIONS) __builtin_trap();
+      u32 c = n < (4u << 20) ? (4u << 20) : n;
+      region[nRegions] = alloc((size_t)c + 16); /* copyWords may read 3 bytes past a value */
+      regionCap[nRegions] = c;
+      r = nRegions++;
+    }
+    scratchAt = r;
     scratchUsed = 0;
   }
-  u8 *p = scratch_ + scratchUsed;
+  u8 *p = region[scratchAt] + scratchUsed;
   scratchUsed += n;
   return p;
 }
@@ -181,8 +201,9 @@ static inline u32 hashBytes(const u8 *s, u32 len) {
 
 static void roomToStage(u32 count) {
   if (nStaged + count <= stageCap) return;
+  /* Presized by init(); past that, grow by half (each regrow leaves the old arrays behind). */
   u32 n = stageCap < 4096 ? 4096 : stageCap;
-  while (n < nStaged + count) n *= 2;
+  while (n < nStaged + count) n += n / 2;
   sH = regrow(sH, 4 * (size_t)nStaged, 4 * (size_t)n);
   sP = regrow(sP, 4 * (size_t)nStaged, 4 * (size_t)n);
   sL = regrow(sL, 4 * (size_t)nStaged, 4 * (size_t)n);
@@ -280,7 +301,7 @@ static void flush(void) {
     if (sL[s] != SKIP) cnt[((sH[s] & mask_) >> (32 - PB)) + 1] += 4 + ((sL[s] + 3) >> 2);
   for (u32 q = 0; q < NP; q++) cnt[q + 1] += cnt[q];
   if (cnt[NP] > recCap) {
-    recCap = cnt[NP] + cnt[NP] / 2;
+    recCap = cnt[NP] + cnt[NP] / 8;
     rec = alloc(4 * (size_t)recCap);
   }
   for (u32 s = 0; s < n; s++) {
@@ -368,7 +389,7 @@ EXPORT("flushPairs") void flushPairs(void) {
     parent[y] = x;
     size_[x] += size_[y];
   }
-  nStaged = nPairs = scratchUsed = 0;
+  nStaged = nPairs = scratchAt = scratchUsed = 0;
 }
 
 EXPORT("less") i32 less(u32 i, u32 j) {

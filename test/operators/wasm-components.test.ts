@@ -190,6 +190,35 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
     }
   });
 
+  it('a 300k-edge partition stays under the per-thread reuse cap, so the next instance reuses its memory', () => {
+    // Over the cap (64 MiB touched) the instance is dropped and the next one regrows a fresh memory,
+    // which V8's external-memory accounting answered with mark-compacts: ~3× slower (BENCHMARKS.md).
+    let s = 7;
+    const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+    const a = new WasmEdgeComponents(300_000);
+    let memory: WebAssembly.Memory;
+    try {
+      for (let g = 0; g < 300_000; g += 65_536) {
+        const n = Math.min(65_536, 300_000 - g);
+        const ids = (): Uint8Array[] => Array.from({ length: n }, () => enc.encode(`user:${rnd(200_000)}`));
+        assert.ok(a.addPages([plainPage(ids())], [plainPage(ids())]) !== null);
+      }
+      a.finish();
+      a.componentMins();
+      const touched = a.kernel().used();
+      assert.ok(touched <= 64 << 20, `touched ${(touched / 2 ** 20).toFixed(1)} MiB`);
+      memory = a.kernel().memory;
+    } finally {
+      a.release();
+    }
+    const b = new WasmEdgeComponents();
+    try {
+      assert.equal(b.kernel().memory, memory);
+    } finally {
+      b.release();
+    }
+  });
+
   it('the embedded module is built from the current native/components.c', function () {
     const src = fileURLToPath(new URL('../../../native/components.c', import.meta.url));
     assert.equal(createHash('sha256').update(readFileSync(src)).digest('hex'), COMPONENTS_SOURCE_SHA256, 'run node scripts/build-wasm.mjs');
