@@ -21,7 +21,9 @@
  *               recomputes the persons routed to b; instance b < C copies the old view's rows of
  *               unaffected persons from its files f ≡ b (mod C) (InputHandle.rawFiles; without it
  *               instance 0 reads the whole old view); the others return at once (each instance
- *               has a fixed cost, which v4's B copying instances paid at every scale). The exact
+ *               has a fixed cost, which v4's B copying instances paid at every scale). v7: a
+ *               copying instance whose output takes columns copies the old view through in
+ *               column form (lib/view-copy.ts: no row objects, merged instead of sorted); else rows. The exact
  *               set of affected persons (to drop their old rows, whatever file holds them) is the
  *               person column of all of 'plan's shuffle.
  * Invariant (property-tested): partial result == full recompute, row for row.
@@ -38,6 +40,7 @@ import { BucketsParam } from './lib/params.js';
 import { SampleTable } from './lib/sample-table.js';
 import { addShuffleSamples } from './lib/shuffle-samples.js';
 import { choosePartialOrFull } from './lib/partial-plan.js';
+import { copyThrough, type CopyResult } from './lib/view-copy.js';
 
 export { choosePartialOrFull } from './lib/partial-plan.js';
 
@@ -119,7 +122,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   name: 'partial-recompute',
-  version: '6',
+  version: '7',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
@@ -296,18 +299,51 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   const recomputed = out.length;
   const t3 = performance.now();
   const readMs = { v: 0 };
-  const kept = mode === 'partial' && ctx.bucket < C ? await keptViewRows(ctx, affectedAll, C, out, readMs) : 0;
+  const writer = ctx.outputs[0]!.open(BIRTHDAY_SCHEMA);
+  const byPerson = (a: Row, b: Row): number => ((a.person as string) < (b.person as string) ? -1 : 1);
+  // Copy-through (v7): the old view in column form, merged with the sorted recomputed rows.
+  const copied = mode === 'partial' && ctx.bucket < C && writer.writeColumns !== undefined ? await copyOldView(ctx, affectedAll, C, out.sort(byPerson), readMs) : null;
   const t4 = performance.now();
-  if (out.length > 0) {
-    out.sort((a, b) => (a.person as string) < (b.person as string) ? -1 : 1);
-    const w = new ChunkedWriter(ctx.outputs[0]!.open(BIRTHDAY_SCHEMA));
-    for (const row of out) if (w.push(row)) await w.flush();
-    await w.flush();
+  let kept = 0, viewRows = 0;
+  if (copied !== null && writer.writeColumns !== undefined) {
+    kept = copied.kept;
+    viewRows = copied.batch.rows;
+    if (viewRows > 0) await writer.writeColumns(copied.batch);
+  } else {
+    kept = mode === 'partial' && ctx.bucket < C ? await keptViewRows(ctx, affectedAll, C, out, readMs) : 0;
+    viewRows = out.length;
+    if (out.length > 0) {
+      out.sort(byPerson);
+      const w = new ChunkedWriter(writer);
+      for (const row of out) if (w.push(row)) await w.flush();
+      await w.flush();
+    }
   }
   const t5 = performance.now();
   // Phase times (ms): where a recompute instance spends its time (bench/operators.ts prints them).
   const ms = { 'ms.newSamples': t1 - t0, 'ms.fetched': t2 - t1, 'ms.infer': t3 - t2, 'ms.oldView': t4 - t3, 'ms.oldViewRead': readMs.v, 'ms.write': t5 - t4 };
-  return { metrics: { recomputed, kept, matched, falsePositives, viewRows: out.length, fetchedColumnar, fetchedRowFiles, ...ms } };
+  return { metrics: { recomputed, kept, matched, falsePositives, viewRows, viewCopiedColumnar: copied !== null ? 1 : 0, fetchedColumnar, fetchedRowFiles, ...ms } };
+}
+
+/**
+ * The copying instance's share of the old view (files f ≡ bucket mod C) minus the affected
+ * persons, merged with `recomputed` (sorted), in column form (lib/view-copy.ts), the plan's Bloom
+ * filter of the new persons as its pre-filter; null when the old view hands out no files or a
+ * file is not readable in column form (then keptViewRows does it with rows).
+ */
+async function copyOldView(ctx: Ctx, affected: ReadonlySet<string>, C: number, recomputed: Row[], readMs: { v: number }): Promise<CopyResult | null> {
+  const previous = await ctx.previous(0);
+  const raw = previous?.rawFiles?.();
+  if (previous === null || raw === undefined) return null;
+  const blob = ctx.stageOutput('plan')?.blobs('bloom')[0];
+  const mine = raw.filter((_, i) => i % C === ctx.bucket).map((f) => async () => {
+    const r0 = performance.now();
+    const bytes = await f.read();
+    readMs.v += performance.now() - r0;
+    return bytes;
+  });
+  const ints = BIRTHDAY_SCHEMA.filter((f) => f.type === 'int64').map((f) => f.name);
+  return copyThrough(mine, { key: 'person', ints, drop: affected, bloom: blob === undefined ? null : SplitBlockBloom.deserialize(blob) }, recomputed);
 }
 
 /**

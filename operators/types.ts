@@ -15,7 +15,7 @@
  * `metrics[iterate.metric]` over the round's instances is > 0, up to maxRounds.
  */
 import type { ZodType } from 'zod';
-import type { Row, Schema } from '../storage/types.js';
+import type { ColumnBatch, Row, Schema } from '../storage/types.js';
 
 export type Fanout = 'partition' | 'bucket' | 'single';
 
@@ -73,6 +73,11 @@ export interface InputHandle {
 
 export interface OutputWriter {
   write(rows: Row[]): Promise<void>;
+  /**
+   * Column-at-a-time rows (REQUIRED string and int64 fields only), present when the output's codec
+   * can write them (the default flat codec): no row objects are built or encoded.
+   */
+  writeColumns?(batch: ColumnBatch): Promise<void>;
 }
 
 export interface OutputHandle {

@@ -63,11 +63,29 @@ export interface ObjectStore {
 }
 
 /** Encodes/decodes one Parquet file. Implementations: storage/parquet/*.ts. */
+/**
+ * Column-at-a-time rows for writers that take them (ParquetCodec.encodeColumns): a REQUIRED
+ * string column as UTF-8 byte ranges (value i is data[start[i], start[i] + len[i]) — copied as
+ * they are, never decoded), an int64 column as safe integers. `rows` values in every column.
+ */
+export type ColumnValues =
+  | { type: 'string'; data: Uint8Array; start: Int32Array; len: Int32Array }
+  | { type: 'int64'; values: Float64Array };
+export interface ColumnBatch {
+  rows: number;
+  columns: Record<string, ColumnValues>;
+}
+
 export interface ParquetCodec {
   readonly name: string;
   /** File name extension of the files it writes (default 'parquet'; shuffle files: 'dgsh'). */
   readonly extension?: string;
   encode(schema: Schema, rows: Row[]): Promise<Uint8Array>;
+  /**
+   * The same file as encode() would write for the same rows, from columns (codecs that can: the
+   * flat writer). Only REQUIRED string and int64 fields; anything else is PARQUET_INVALID.
+   */
+  encodeColumns?(schema: Schema, batch: ColumnBatch): Promise<Uint8Array>;
   /** Reads rows in batches; `columns` projects. */
   decode(bytes: Uint8Array, opts?: { columns?: string[]; batchSize?: number }): AsyncIterable<Row[]>;
   readSchema(bytes: Uint8Array): Promise<Schema>;

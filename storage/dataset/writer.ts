@@ -11,6 +11,7 @@
  *   - a retried attempt writing the same rows produces the same names and bytes (idempotent);
  *   - two instances writing identical rows into one folder never share a file name (no file is
  *     referenced by two commit markers, so no row is read twice).
+ * `writeColumns(batch)` writes column-at-a-time rows the same way (codecs with encodeColumns).
  * Nothing is visible to readers until the caller commits the returned entries in a marker. An
  * empty writer writes no file. `write` after `close` throws INTERNAL. A file's store write overlaps
  * the buffering and encoding of the next one (storage/background.ts); close() returns once all
@@ -18,7 +19,7 @@
  */
 import { DagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
-import type { FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../types.js';
+import type { ColumnBatch, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../types.js';
 import { background, type Background, settle } from '../background.js';
 import { bucketOfKey, partFileName, partitionOf } from './layout.js';
 
@@ -70,6 +71,25 @@ export class DataFileWriter {
     }
   }
 
+  /**
+   * Writes `batch` as files of at most maxRows rows (after any buffered rows), encoded by the
+   * codec's encodeColumns (PARQUET_INVALID when it has none) and stored like any other file.
+   */
+  async writeColumns(batch: ColumnBatch): Promise<void> {
+    if (this.closed) throw new DagctlError('INTERNAL', 'DataFileWriter.writeColumns after close');
+    const encodeColumns = this.opts.codec.encodeColumns;
+    if (encodeColumns === undefined) throw new DagctlError('PARQUET_INVALID', `codec ${this.opts.codec.name} cannot write columns`);
+    await this.flush();
+    for (let at = 0; at < batch.rows; at += this.maxRows) {
+      const n = Math.min(this.maxRows, batch.rows - at);
+      const columns: ColumnBatch['columns'] = {};
+      for (const [name, c] of Object.entries(batch.columns)) {
+        columns[name] = c.type === 'string' ? { type: 'string', data: c.data, start: c.start.subarray(at, at + n), len: c.len.subarray(at, at + n) } : { type: 'int64', values: c.values.subarray(at, at + n) };
+      }
+      await this.store(await encodeColumns.call(this.opts.codec, this.opts.schema, { rows: n, columns }), n);
+    }
+  }
+
   async close(): Promise<FileEntry[]> {
     if (!this.closed) {
       this.closed = true;
@@ -85,14 +105,17 @@ export class DataFileWriter {
     const rows = this.buffer;
     this.buffer = [];
     this.bufferBytes = 0;
-    const bytes = await this.opts.codec.encode(this.opts.schema, rows);
+    await this.store(await this.opts.codec.encode(this.opts.schema, rows), rows.length);
+  }
+
+  private async store(bytes: Uint8Array, rows: number): Promise<void> {
     const sha256 = sha256Hex(bytes);
     const path = this.opts.folder + partFileName(this.seq++, sha256, this.opts.salt ?? '', this.opts.codec.extension);
     // The store write runs in the background while the next rows are buffered and encoded; one at a
     // time (the previous one is awaited first), and close() awaits the last.
     if (this.put !== null) await settle(this.put);
     this.put = background(this.opts.store.putIfAbsent(path, bytes));
-    const e: FileEntry = { path, rows: rows.length, bytes: bytes.byteLength, sha256 };
+    const e: FileEntry = { path, rows, bytes: bytes.byteLength, sha256 };
     const p = partitionOf(path);
     if (p !== undefined) e.partition = p;
     const b = bucketOfKey(path);

@@ -13,8 +13,8 @@ import { parquetMetadata, parquetRead } from 'hyparquet';
 import type { ColumnSource } from 'hyparquet-writer';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DagctlError, isDagctlError } from '../../core/errors.js';
-import type { Field, ParquetCodec, Row, Schema, Value } from '../types.js';
-import { writeFlatParquet } from './flat/file.js';
+import type { ColumnBatch, Field, ParquetCodec, Row, Schema, Value } from '../types.js';
+import { writeFlatColumns, writeFlatParquet } from './flat/file.js';
 import { schemaFromElements } from './schema-map.js';
 import { snappyDecompressWasm } from './page-kernel.js';
 import { type ColumnData, RowBuilder } from '../row-builder.js';
@@ -47,6 +47,14 @@ export function createHyparquetCodec(opts: { compression?: Compression; name?: s
         throw new DagctlError('PARQUET_INVALID', `hyparquet-writer failed: ${String(e)}`, {}, { cause: e });
       }
     },
+    ...(flat
+      ? {
+          async encodeColumns(schema: Schema, batch: ColumnBatch): Promise<Uint8Array> {
+            checkSchema(schema);
+            return writeFlatColumns(schema, batch, { compression, rowGroupRows: ROW_GROUP_ROWS });
+          },
+        }
+      : {}),
     decode(bytes, o = {}) {
       return decodeRows(bytes, o.columns, o.batchSize ?? DEFAULT_BATCH);
     },

@@ -19,11 +19,11 @@
  *    priorRawFiles, prior-stage handles hand out one DGSH shuffle file per prior instance.
  */
 import { DagctlError } from '../../core/errors.js';
-import type { Row, Schema, Value } from '../../storage/types.js';
+import type { ColumnBatch, Row, Schema, Value } from '../../storage/types.js';
 import { createHyparquetCodec } from '../../storage/parquet/hyparquet.js';
 import { encodeShuffle } from '../../storage/shuffle/format.js';
 import type {
-  AnyOperator, RawFile, InputHandle, OperatorDef, OutputHandle, PriorStage, ShuffleOutput, StageContext, StageResult, StageSpec,
+  AnyOperator, RawFile, InputHandle, OperatorDef, OutputHandle, OutputWriter, PriorStage, ShuffleOutput, StageContext, StageResult, StageSpec,
 } from '../../operators/types.js';
 
 /** `schema`: what the input's schema() reports (its Parquet footer); default: inferred from rows. */
@@ -38,6 +38,8 @@ export interface RunOptions {
   outputs?: number;
   /** previous() rows per output (null/absent: no previous version). */
   previous?: Array<Row[] | null>;
+  /** The schema previous() files are written with, per output (default: inferred, every field nullable). */
+  previousSchemas?: Array<Schema | undefined>;
   buckets?: number;
   batchSize?: number;
   /** Rows per Parquet file handed out by previous() handles' rawFiles() (default 3). */
@@ -47,6 +49,11 @@ export interface RunOptions {
    * shuffle file per prior instance, as the task runner's do (default false: rows only).
    */
   priorRawFiles?: boolean;
+  /**
+   * Output writers also take writeColumns(): each batch is encoded by the flat codec's
+   * encodeColumns and read back with hyparquet into the collected rows (default false: rows only).
+   */
+  columnOutputs?: boolean;
 }
 
 export interface InstanceRecord { stage: string; round: number; partition: string; bucket: number; metrics: Record<string, number> }
@@ -80,6 +87,7 @@ function inferSchema(rows: Row[]): Schema | null {
 }
 
 const codec = createHyparquetCodec();
+const flatCodec = createHyparquetCodec({ writer: 'flat', name: 'flat' });
 
 /** The rows as Parquet files of at most `fileRows` rows each (lazily encoded). */
 export function memRawFiles(rows: Row[], schema: Schema, fileRows: number, onRead: (rows: number) => void = () => undefined): RawFile[] {
@@ -199,7 +207,7 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
     const prev = opts.previous?.[i];
     if (prev === null || prev === undefined) return null;
     const h = memInput(`previous-${i}`, prev, batchSize);
-    const schema = inferSchema(prev);
+    const schema = opts.previousSchemas?.[i] ?? inferSchema(prev);
     return {
       ...h,
       rawFiles: () => (schema === null ? [] : memRawFiles(prev, schema, opts.fileRows ?? 3, (n) => { previousRowsRead += n; })),
@@ -262,12 +270,19 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
                   if (opened) throw new DagctlError('INTERNAL', `output ${i} opened twice by one instance`);
                   opened = true;
                   c.schema ??= schema;
-                  return {
+                  const w: OutputWriter = {
                     async write(rows: Row[]) {
                       for (const r of rows) checkRow(schema, r, `${op.name}/${stage.name} output ${i}`);
                       c.rows.push(...rows);
                     },
                   };
+                  if (opts.columnOutputs === true) {
+                    w.writeColumns = async (batch: ColumnBatch) => {
+                      const bytes = await flatCodec.encodeColumns!(schema, batch);
+                      for await (const rows of flatCodec.decode(bytes)) await w.write(rows);
+                    };
+                  }
+                  return w;
                 },
                 previous: () => previousOf(i),
               };

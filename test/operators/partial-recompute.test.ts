@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { partialRecompute, choosePartialOrFull } from '../../operators/partial-recompute.js';
+import { partialRecompute, choosePartialOrFull, BIRTHDAY_SCHEMA } from '../../operators/partial-recompute.js';
 import { inferBirthday, YEAR_SECONDS, type AgeSample } from '../../operators/lib/birthday.js';
 import { SampleTable } from '../../operators/lib/sample-table.js';
 import { runOperator } from './harness.js';
@@ -64,33 +64,42 @@ describe('choosePartialOrFull', () => {
 
 const sample = fc.record({ person: fc.integer({ min: 0, max: 30 }).map((i) => `user:${i}`), age: fc.integer({ min: 0, max: 4 }), ts: fc.integer({ min: 0, max: 5 }).map((k) => T + k * 20_000_000) }, { noNullPrototype: true });
 
-interface ViewOpts { raw?: boolean; params?: Record<string, unknown>; fileRows?: number; priorRaw?: boolean }
+interface ViewOpts { raw?: boolean; params?: Record<string, unknown>; fileRows?: number; priorRaw?: boolean; columnOutputs?: boolean }
 
-async function view(mode: string, master: Row[], batch: Row[], previous: Row[] | null, buckets: number, parts: number, o: ViewOpts = {}): Promise<{ rows: Row[]; metrics: Record<string, number>; previousRowsRead: number }> {
+async function view(mode: string, master: Row[], batch: Row[], previous: Row[] | null, buckets: number, parts: number, o: ViewOpts = {}): Promise<{ rows: Row[]; written: Row[]; metrics: Record<string, number>; previousRowsRead: number }> {
   const partitions: Record<string, Row[]> = {};
   master.forEach((r, i) => { (partitions[`d${i % parts}`] ??= []).push(r); });
   if (parts > 0 && master.length === 0) partitions.d0 = [];
   const m = o.raw === false ? { partitions } : { partitions, schema: MASTER_SCHEMA };
-  const r = await runOperator(partialRecompute, { mode, ...o.params }, { inputs: [m, { rows: batch }], previous: [previous], buckets, ...(o.fileRows === undefined ? {} : { fileRows: o.fileRows }), ...(o.priorRaw === true ? { priorRawFiles: true } : {}) });
+  const r = await runOperator(partialRecompute, { mode, ...o.params }, { inputs: [m, { rows: batch }], previous: [previous], buckets, ...(o.fileRows === undefined ? {} : { fileRows: o.fileRows }), ...(o.priorRaw === true ? { priorRawFiles: true } : {}), ...(o.columnOutputs === true ? { columnOutputs: true, previousSchemas: [BIRTHDAY_SCHEMA] } : {}) });
   const rows = [...r.outputs[0]!.rows].sort((a, b) => ((a.person as string) < (b.person as string) ? -1 : 1));
-  return { rows, metrics: r.metrics, previousRowsRead: r.previousRowsRead };
+  return { rows, written: r.outputs[0]!.rows, metrics: r.metrics, previousRowsRead: r.previousRowsRead };
 }
 
 describe('operators/partial-recompute', () => {
   it('partial == full recompute, row for row (fast-check)', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(sample, { maxLength: 40 }), fc.array(sample, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }),
-      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.boolean(),
-      async (master, batch, buckets, parts, raw, perBucket, fileRows, viewPerBucket, priorRaw) => {
+      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.boolean(), fc.boolean(),
+      async (master, batch, buckets, parts, raw, perBucket, fileRows, viewPerBucket, priorRaw, columnOutputs) => {
         // perBucket small → partial routes to several recompute buckets (partialBuckets > 1);
         // viewPerBucket small → several instances copy the old view (copyBuckets > 1);
-        // priorRaw → fetched rows come as DGSH files, read column at a time (lib/shuffle-samples.ts).
-        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket }, fileRows, priorRaw };
+        // priorRaw → fetched rows come as DGSH files, read column at a time (lib/shuffle-samples.ts);
+        // columnOutputs → the old view is copied through in column form (lib/view-copy.ts).
+        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket }, fileRows, priorRaw, columnOutputs };
         const old = (await view('full', master, [], null, buckets, parts, o)).rows;
         const full = await view('full', master, batch, null, buckets, parts, o);
         const partial = await view('partial', master, batch, old, buckets, parts, o);
         assert.deepEqual(partial.rows, full.rows);
         assert.equal(partial.metrics.fallbackFull, 0);
+        // Column outputs: every copying instance took the column path (old view files are
+        // hyparquet-writer's here, PLAIN or dictionary-encoded), none fell back to rows.
+        if (!columnOutputs) assert.equal(partial.metrics.viewCopiedColumnar ?? 0, 0);
+        else if (old.length > 0) {
+          assert.ok(partial.metrics.viewCopiedColumnar! > 0);
+          // One instance wrote the whole view: its merge kept JS string order (as the row path's sort).
+          if (partial.metrics.routeBuckets === 1 && partial.metrics.copyBuckets === 1) assert.deepEqual(partial.written, partial.rows);
+        }
         // Raw files: every row group goes through lib/late-scan.ts on raw bytes (PLAIN or
         // dictionary-encoded person pages alike), never its row fallback.
         if (raw && master.length > 0) assert.deepEqual([partial.metrics.lateScanGroups! > 0, partial.metrics.rowScanGroups], [true, 0]);

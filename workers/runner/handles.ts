@@ -11,7 +11,7 @@ import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
 import { parseJson } from '../../storage/dataset/layout.js';
 import { readLines, readRows } from '../../storage/dataset/read.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
-import type { CommitMarker, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
+import type { ColumnBatch, CommitMarker, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { DagctlError } from '../../core/errors.js';
 import { storeFor } from './stores.js';
 
@@ -102,12 +102,19 @@ export class OutputBinding implements OutputHandle {
     const w = new DataFileWriter({ store: this.store, codec: this.codec, schema, folder: this.folder, salt: this.salt });
     this.writer = w;
     const counters = this.counters;
-    return {
+    const out: OutputWriter = {
       async write(rows: Row[]) {
         counters.rowsOut += rows.length;
         await w.write(rows);
       },
     };
+    if (this.codec.encodeColumns !== undefined) {
+      out.writeColumns = async (batch: ColumnBatch) => {
+        counters.rowsOut += batch.rows;
+        await w.writeColumns(batch);
+      };
+    }
+    return out;
   }
 
   previous(): Promise<InputHandle | null> {

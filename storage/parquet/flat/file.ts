@@ -9,13 +9,16 @@
  * so DuckDB prunes row groups by them. String columns carry STRING/UTF8 annotations; bytes columns
  * none (read back as BLOB / Uint8Array).
  *
+ * writeFlatColumns writes the same file from column-at-a-time input (flat/columns.ts).
+ *
  * Preconditions: checkSchema(schema) passed (non-empty, unique names); little-endian host (checked).
  */
 import { endianness } from 'node:os';
 import { DagctlError } from '../../../core/errors.js';
-import type { ColumnType, Row, Schema } from '../../types.js';
+import type { ColumnBatch, ColumnType, Field, Row, Schema } from '../../types.js';
 import type { Compression } from '../values.js';
-import { encodeColumn, ENC_PLAIN, ENC_RLE, ENC_RLE_DICTIONARY } from './column.js';
+import { encodeColumn, ENC_PLAIN, ENC_RLE, ENC_RLE_DICTIONARY, type EncodedColumn } from './column.js';
+import { encodeColumnValues } from './columns.js';
 import { ByteSink } from './sink.js';
 import { maxCompressedLength, snappyCompressInto } from './snappy.js';
 import { CompactWriter, T_BINARY, T_I32, T_STRUCT } from './thrift.js';
@@ -52,18 +55,37 @@ const dict = new ByteSink(1 << 12);
 const z = { buf: new Uint8Array(1 << 16) };
 
 export function writeFlatParquet(schema: Schema, rows: Row[], opts: { compression: Compression; rowGroupRows: number }): Uint8Array {
+  return writeFlat(schema, rows.length, (f, start, end) => encodeColumn(f, rows, start, end, page, dict), opts);
+}
+
+/**
+ * The file writeFlatParquet writes for the rows `batch` holds (byte for byte, except that a string
+ * column whose rows would have been dictionary-encoded is PLAIN here: flat/columns.ts).
+ */
+export function writeFlatColumns(schema: Schema, batch: ColumnBatch, opts: { compression: Compression; rowGroupRows: number }): Uint8Array {
+  const cols = schema.map((f) => {
+    const c = batch.columns[f.name];
+    if (c === undefined) throw new DagctlError('PARQUET_INVALID', `column ${f.name}: missing from the column batch`, { column: f.name });
+    const n = c.type === 'string' ? Math.min(c.start.length, c.len.length) : c.values.length;
+    if (n < batch.rows) throw new DagctlError('PARQUET_INVALID', `column ${f.name}: ${n} values for ${batch.rows} rows`, { column: f.name });
+    return c;
+  });
+  return writeFlat(schema, batch.rows, (f, start, end, i) => encodeColumnValues(f, cols[i]!, start, end, page), opts);
+}
+
+function writeFlat(schema: Schema, rowCount: number, encode: (f: Field, start: number, end: number, index: number) => EncodedColumn, opts: { compression: Compression; rowGroupRows: number }): Uint8Array {
   if (endianness() !== 'LE') throw new DagctlError('PARQUET_INVALID', 'the flat parquet writer needs a little-endian host');
   const snappy = opts.compression === 'SNAPPY';
   const out = new ByteSink(1 << 16);
   out.bytes(MAGIC);
   const groups: GroupMeta[] = [];
-  for (let start = 0; start < rows.length; start += opts.rowGroupRows) {
-    const end = Math.min(rows.length, start + opts.rowGroupRows);
+  for (let start = 0; start < rowCount; start += opts.rowGroupRows) {
+    const end = Math.min(rowCount, start + opts.rowGroupRows);
     const group: GroupMeta = { columns: [], rows: end - start, offset: out.pos };
-    for (const f of schema) {
+    for (const [i, f] of schema.entries()) {
       page.reset();
       dict.reset();
-      const enc = encodeColumn(f, rows, start, end, page, dict);
+      const enc = encode(f, start, end, i);
       const chunkStart = out.pos;
       let uncompressed = 0;
       let dictOffset: number | undefined;
@@ -85,7 +107,7 @@ export function writeFlatParquet(schema: Schema, rows: Row[], opts: { compressio
     groups.push(group);
   }
   const footerStart = out.pos;
-  writeFooter(new CompactWriter(out), schema, rows.length, groups, snappy ? CODEC_SNAPPY : CODEC_UNCOMPRESSED);
+  writeFooter(new CompactWriter(out), schema, rowCount, groups, snappy ? CODEC_SNAPPY : CODEC_UNCOMPRESSED);
   out.u32le(out.pos - footerStart);
   out.bytes(MAGIC);
   return new Uint8Array(out.buf.buffer, out.buf.byteOffset, out.pos);
