@@ -302,13 +302,14 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   const writer = ctx.outputs[0]!.open(BIRTHDAY_SCHEMA);
   const byPerson = (a: Row, b: Row): number => ((a.person as string) < (b.person as string) ? -1 : 1);
   // Copy-through (v7): the old view in column form, merged with the sorted recomputed rows.
-  const copied = mode === 'partial' && ctx.bucket < C && writer.writeColumns !== undefined ? await copyOldView(ctx, affectedAll, C, out.sort(byPerson), readMs) : null;
+  const writeColumns = writer.writeColumns;
+  const copied = mode === 'partial' && ctx.bucket < C && writeColumns !== undefined ? await copyOldView(ctx, affectedAll, C, out.sort(byPerson), readMs) : null;
   const t4 = performance.now();
   let kept = 0, viewRows = 0;
-  if (copied !== null && writer.writeColumns !== undefined) {
+  if (copied !== null && writeColumns !== undefined) {
     kept = copied.kept;
     viewRows = copied.batch.rows;
-    if (viewRows > 0) await writer.writeColumns(copied.batch);
+    if (viewRows > 0) await writeColumns.call(writer, copied.batch);
   } else {
     kept = mode === 'partial' && ctx.bucket < C ? await keptViewRows(ctx, affectedAll, C, out, readMs) : 0;
     viewRows = out.length;

@@ -295,16 +295,24 @@ export class ByteInterner {
   /** Whether string(i) < string(j) in JS order (UTF-16 code units), compared on the UTF-8 bytes. */
   less(i: number, j: number): boolean {
     const a = this.parts[this.idPart[i]!]!.bytes, b = this.parts[this.idPart[j]!]!.bytes;
-    const ao = 4 * this.idOff[i]!, bo = 4 * this.idOff[j]!, al = this.idLen[i]!, bl = this.idLen[j]!;
-    const n = al < bl ? al : bl;
-    let k = 0;
-    while (k < n && a[ao + k] === b[bo + k]) k++;
-    if (k === n) return al < bl;
-    const x = a[ao + k]!, y = b[bo + k]!;
-    // Equal prefixes: position k starts a character in both or in neither. Lead bytes of a
-    // supplementary character (F0–F4) against U+E000–U+FFFF (EE, EF): UTF-16 order flips.
-    if (x >= 0xf0 && (y === 0xee || y === 0xef)) return true;
-    if (y >= 0xf0 && (x === 0xee || x === 0xef)) return false;
-    return x < y;
+    return compareUtf8Js(a, 4 * this.idOff[i]!, this.idLen[i]!, b, 4 * this.idOff[j]!, this.idLen[j]!) < 0;
   }
+}
+
+/**
+ * JS string order (UTF-16 code units) of two UTF-8 byte strings a[ao, ao + al) and b[bo, bo + bl):
+ * negative, 0 or positive. Byte order is code point order, which differs from UTF-16 order only
+ * between a supplementary character and U+E000–U+FFFF; that case is flipped.
+ */
+export function compareUtf8Js(a: Uint8Array, ao: number, al: number, b: Uint8Array, bo: number, bl: number): number {
+  const n = al < bl ? al : bl;
+  let k = 0;
+  while (k < n && a[ao + k] === b[bo + k]) k++;
+  if (k === n) return al - bl;
+  const x = a[ao + k]!, y = b[bo + k]!;
+  // Equal prefixes: position k starts a character in both or in neither. Lead bytes of a
+  // supplementary character (F0–F4) against U+E000–U+FFFF (EE, EF): UTF-16 order flips.
+  if (x >= 0xf0 && (y === 0xee || y === 0xef)) return -1;
+  if (y >= 0xf0 && (x === 0xee || x === 0xef)) return 1;
+  return x - y;
 }

@@ -10,8 +10,8 @@
  *     the reader refuses, ids that are not UTF-8 …): the caller takes the row path, nothing written.
  *
  * Order: every old row group and the recomputed rows (sorted by the caller) are sorted runs,
- * merged by key in JS string order (UTF-16 code units, compared on UTF-8 bytes as
- * lib/byte-intern.ts `less` does) — the order the row path's sort gives. Preconditions: `bloom`,
+ * merged by key in JS string order (UTF-16 code units, compared on UTF-8 bytes by
+ * lib/byte-intern.ts compareUtf8Js) — the order the row path's sort gives. Preconditions: `bloom`,
  * when given, holds every key of `drop` (it is only a pre-filter: a hit is dropped only if its
  * decoded key is in `drop`); `recomputed` sorted by key, its keys strings and ints safe integers.
  */
@@ -19,6 +19,7 @@ import { isUtf8 } from 'node:buffer';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import type { ColumnBatch, Row } from '../../storage/types.js';
 import type { SplitBlockBloom } from './split-bloom.js';
+import { compareUtf8Js } from './byte-intern.js';
 
 export interface CopySpec {
   key: string;
@@ -75,20 +76,6 @@ class Gather {
     this.used += l;
     this.rows++;
   }
-}
-
-/** JS string order (UTF-16 code units) of two UTF-8 byte strings; see the banner. */
-export function compareUtf8Js(a: Uint8Array, as: number, al: number, bs: number, bl: number): number {
-  const n = al < bl ? al : bl;
-  let k = 0;
-  while (k < n && a[as + k] === a[bs + k]) k++;
-  if (k === n) return al - bl;
-  const x = a[as + k]!, y = a[bs + k]!;
-  // Equal prefixes: k starts a character in both. A supplementary character (lead F0–F4, a
-  // surrogate pair in UTF-16) sorts before U+E000–U+FFFF (lead EE, EF) in UTF-16 order.
-  if (x >= 0xf0 && (y === 0xee || y === 0xef)) return -1;
-  if (y >= 0xf0 && (x === 0xee || x === 0xef)) return 1;
-  return x - y;
 }
 
 /** The old view `files` (their bytes) minus spec.drop, merged with `recomputed`; or null (see banner). */
@@ -172,7 +159,7 @@ function merge(g: Gather, runs: Array<[number, number]>): Int32Array {
   const heap: number[] = runs.map((_, i) => i);
   const less = (r: number, q: number): boolean => {
     const a = head[r]!, b = head[q]!;
-    const c = compareUtf8Js(g.pool, g.start[a]!, g.len[a]!, g.start[b]!, g.len[b]!);
+    const c = compareUtf8Js(g.pool, g.start[a]!, g.len[a]!, g.pool, g.start[b]!, g.len[b]!);
     return c < 0 || (c === 0 && r < q);
   };
   const down = (i: number): void => {

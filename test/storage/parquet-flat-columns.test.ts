@@ -2,13 +2,16 @@
  * storage/parquet/flat/columns.ts (writeFlatColumns) against the row writer as its oracle: the
  * same values as columns and as rows give byte-identical files (PLAIN strings — near-unique ids,
  * for which the row writer gives its dictionary up — and int64s, several row groups, Snappy or
- * not); bad input is PARQUET_INVALID. And lib/view-copy.ts compareUtf8Js equals JS string order.
+ * not); bad input is PARQUET_INVALID; DataFileWriter.writeColumns splits at maxRows. And lib/byte-intern.ts compareUtf8Js equals JS string order.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { writeFlatColumns, writeFlatParquet } from '../../storage/parquet/flat/file.js';
-import { compareUtf8Js } from '../../operators/lib/view-copy.js';
+import { compareUtf8Js } from '../../operators/lib/byte-intern.js';
 import { isDagctlError } from '../../core/errors.js';
+import { DataFileWriter } from '../../storage/dataset/writer.js';
+import { MemoryObjectStore } from '../../storage/memory/store.js';
+import { getCodec } from '../../storage/parquet/registry.js';
 import type { ColumnBatch, Row, Schema } from '../../storage/types.js';
 
 const SCHEMA: Schema = [{ name: 'id', type: 'string' }, { name: 'a', type: 'int64' }, { name: 'b', type: 'int64' }];
@@ -33,10 +36,9 @@ describe('flat parquet writer from columns', () => {
         // Unique ids (the index as a prefix), every row group over 16 rows: the row writer gives
         // its dictionary up (over half the values distinct), as for ids; a smaller group it would
         // dictionary-encode, which the column writer never does (its banner).
-        const n = vals.length - (vals.length % groupRows);
-        const rows = vals.slice(0, Math.max(groupRows, n)).map(([s, a, b], i) => ({ id: `${i.toString(36)}-${s}`, a, b }));
-        if (rows.length % groupRows !== 0) return;
-        const opts = { compression: snappy ? 'SNAPPY' as const : 'UNCOMPRESSED' as const, rowGroupRows: groupRows };
+        const g = Math.min(groupRows, vals.length);
+        const rows = vals.slice(0, vals.length - (vals.length % g)).map(([s, a, b], i) => ({ id: `${i.toString(36)}-${s}`, a, b }));
+        const opts = { compression: snappy ? 'SNAPPY' as const : 'UNCOMPRESSED' as const, rowGroupRows: g };
         assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, columnsOf(rows), opts)), Buffer.from(writeFlatParquet(SCHEMA, rows, opts)));
       }), { numRuns: 150 });
   });
@@ -53,11 +55,26 @@ describe('flat parquet writer from columns', () => {
     bad(SCHEMA, unsafe);
   });
 
+  it('DataFileWriter.writeColumns: files of at most maxRows rows, read back as the rows; a codec without encodeColumns refuses', async () => {
+    const store = new MemoryObjectStore();
+    const rows = Array.from({ length: 7 }, (_, i) => ({ id: `id-${i}`, a: i * 1000, b: 3 - i }));
+    const w = new DataFileWriter({ store, codec: getCodec('flat'), schema: SCHEMA, folder: '', salt: 's', maxRows: 3 });
+    await w.write(rows.slice(0, 1));
+    await w.writeColumns(columnsOf(rows.slice(1)));
+    const files = await w.close();
+    assert.deepEqual(files.map((f) => f.rows), [1, 3, 3]);
+    const back: Row[] = [];
+    for (const f of files) for await (const b of getCodec('flat').decode(await store.get(f.path))) back.push(...b);
+    assert.deepEqual(back, rows);
+    const h = new DataFileWriter({ store, codec: getCodec('hyparquet'), schema: SCHEMA, folder: '', salt: 's' });
+    await assert.rejects(h.writeColumns(columnsOf(rows)), (e: unknown) => isDagctlError(e, 'PARQUET_INVALID'));
+  });
+
   it('compareUtf8Js orders UTF-8 bytes as JS orders the strings (UTF-16 code units)', () => {
     fc.assert(fc.property(fc.array(fc.constantFrom(...chars), { maxLength: 6 }), fc.array(fc.constantFrom(...chars), { maxLength: 6 }), (x, y) => {
       const a = x.join(''), b = y.join('');
       const buf = Buffer.concat([Buffer.from(a), Buffer.from(b)]);
-      const c = compareUtf8Js(buf, 0, Buffer.byteLength(a), Buffer.byteLength(a), Buffer.byteLength(b));
+      const c = compareUtf8Js(buf, 0, Buffer.byteLength(a), buf, Buffer.byteLength(a), Buffer.byteLength(b));
       assert.equal(Math.sign(c), a < b ? -1 : a > b ? 1 : 0);
     }), { numRuns: 500 });
   });

@@ -120,12 +120,15 @@ function int64s(f: Field, rows: Row[], start: number, end: number, count: number
     if (x > max) max = x;
   }
   page.bytes(new Uint8Array(data.buffer));
-  if (count > 0) {
-    const s = new BigInt64Array([BigInt(min), BigInt(max)]);
-    col.min = new Uint8Array(s.buffer, 0, 8);
-    col.max = new Uint8Array(s.buffer, 8, 8);
-  }
+  if (count > 0) setInt64Stats(col, min, max);
   return col;
+}
+
+/** An int64 chunk's min/max statistics as Parquet's PLAIN bytes (also flat/columns.ts). */
+export function setInt64Stats(col: EncodedColumn, min: number, max: number): void {
+  const s = new BigInt64Array([BigInt(min), BigInt(max)]);
+  col.min = new Uint8Array(s.buffer, 0, 8);
+  col.max = new Uint8Array(s.buffer, 8, 8);
 }
 
 function doubles(f: Field, rows: Row[], start: number, end: number, count: number, page: ByteSink, col: EncodedColumn): EncodedColumn {

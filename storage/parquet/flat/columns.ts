@@ -15,7 +15,7 @@
  */
 import { DagctlError } from '../../../core/errors.js';
 import type { ColumnValues, Field } from '../../types.js';
-import { ENC_PLAIN, type EncodedColumn } from './column.js';
+import { ENC_PLAIN, setInt64Stats, type EncodedColumn } from './column.js';
 import type { ByteSink } from './sink.js';
 
 const invalid = (f: Field, why: string): DagctlError => new DagctlError('PARQUET_INVALID', `column ${f.name}: ${why}`, { column: f.name });
@@ -81,10 +81,6 @@ function int64s(f: Field, values: Float64Array, from: number, to: number, page: 
     if (x > max) max = x;
   }
   page.bytes(new Uint8Array(data.buffer));
-  if (count > 0) {
-    const s = new BigInt64Array([BigInt(min), BigInt(max)]);
-    col.min = new Uint8Array(s.buffer, 0, 8);
-    col.max = new Uint8Array(s.buffer, 8, 8);
-  }
+  if (count > 0) setInt64Stats(col, min, max);
   return col;
 }
