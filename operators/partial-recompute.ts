@@ -40,7 +40,11 @@ import { BucketsParam } from './lib/params.js';
 import { SampleTable } from './lib/sample-table.js';
 import { addShuffleSamples } from './lib/shuffle-samples.js';
 import { choosePartialOrFull } from './lib/partial-plan.js';
-import { copyThrough, type CopyResult } from './lib/view-copy.js';
+import { copyThrough, type CopyFile, type CopyResult } from './lib/view-copy.js';
+import { keyRows } from './lib/key-rows.js';
+import { decodeLive } from '../storage/dataset/read.js';
+import { unionDeletes } from '../storage/dataset/deletes.js';
+import type { InputHandle, OutputWriter } from './types.js';
 
 export { choosePartialOrFull } from './lib/partial-plan.js';
 
@@ -53,8 +57,18 @@ const PartialParams = z
     falsePositiveRate: z.number().gt(0).lt(1).default(0.01),
     /** Partial mode: expected fetched master rows per recompute bucket (partialBuckets). */
     partialRowsPerBucket: z.number().int().positive().default(250_000),
-    /** Partial mode: old view rows copied per recompute instance (copyBuckets). */
+    /** Partial mode: old view rows copied (or scanned, merge-on-read) per recompute instance (copyBuckets). */
     partialViewRowsPerBucket: z.number().int().positive().default(150_000),
+    /**
+     * Partial mode, how the new view version is made: `merge-on-read` lists the old version's
+     * files again with deletion vectors for the recomputed persons' rows, plus a file of the
+     * recomputed rows (nothing rewritten); `rewrite` copies the old view's other rows into new
+     * files (compaction); `auto` merges on read until the version would have more than
+     * maxViewFiles files or more than maxDeletedFraction of its rows deleted, then rewrites.
+     */
+    viewUpdate: z.enum(['auto', 'merge-on-read', 'rewrite']).default('auto'),
+    maxViewFiles: z.number().int().positive().default(64),
+    maxDeletedFraction: z.number().gt(0).max(1).default(0.5),
     cost: z
       .object({
         scanUs: z.number().min(0), keyScanUs: z.number().min(0), probeUs: z.number().min(0), shuffleUs: z.number().min(0), computeUs: z.number().min(0), rewriteUs: z.number().min(0),
@@ -115,6 +129,20 @@ export function copyBuckets(oldViewRows: number, B: number, perBucket: number): 
   return Math.max(1, Math.min(B, Math.ceil(oldViewRows / perBucket)));
 }
 
+type Update = 'merge-on-read' | 'rewrite';
+
+/**
+ * How a partial run makes the new view version (param viewUpdate; see PartialParams). The
+ * deletions it will add are at most one row per new person (a view row per person).
+ */
+export function viewUpdateOf(p: Pick<PartialParams, 'viewUpdate' | 'maxViewFiles' | 'maxDeletedFraction'>, previous: Pick<InputHandle, 'rows' | 'files' | 'deletedRows' | 'filesWithDeletes'> | null, newPersons: number, newFiles: number): Update {
+  if (p.viewUpdate === 'rewrite' || previous === null || previous.filesWithDeletes === undefined) return 'rewrite';
+  if (p.viewUpdate === 'merge-on-read') return 'merge-on-read';
+  const deleted = (previous.deletedRows ?? 0) + Math.min(newPersons, previous.rows);
+  const physical = previous.rows + (previous.deletedRows ?? 0) + newPersons;
+  return previous.files + newFiles <= p.maxViewFiles && deleted <= p.maxDeletedFraction * physical ? 'merge-on-read' : 'rewrite';
+}
+
 function readPlan(blobs: Uint8Array[]): Mode {
   const b = blobs[0];
   return b !== undefined && dec.decode(b) === 'partial' ? 'partial' : 'full';
@@ -122,7 +150,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   name: 'partial-recompute',
-  version: '7',
+  version: '8',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
@@ -174,10 +202,12 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   const routeBuckets = mode === 'partial' ? partialBuckets(masterRows, persons.size, previous?.rows ?? 0, p.falsePositiveRate, B, p.partialRowsPerBucket) : B;
   ctx.putBlob('plan', enc.encode(mode));
   const copy = mode === 'partial' ? copyBuckets(previous?.rows ?? 0, B, p.partialViewRowsPerBucket) : B;
+  const update = mode === 'partial' ? viewUpdateOf(p, previous, persons.size, routeBuckets) : 'rewrite';
   ctx.putBlob('route', enc.encode(String(routeBuckets)));
   ctx.putBlob('copy', enc.encode(String(copy)));
+  ctx.putBlob('update', enc.encode(update));
   ctx.putBlob('bloom', f.serialize());
-  return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy } };
+  return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy, mergeOnRead: update === 'merge-on-read' ? 1 : 0 } };
 }
 
 async function fetch(ctx: Ctx): Promise<StageResult> {
@@ -301,29 +331,84 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   const readMs = { v: 0 };
   const writer = ctx.outputs[0]!.open(BIRTHDAY_SCHEMA);
   const byPerson = (a: Row, b: Row): number => ((a.person as string) < (b.person as string) ? -1 : 1);
+  // Merge-on-read (v8): the old files carried with deletion vectors, the recomputed rows a file of their own.
+  const update = mode === 'partial' && planOut !== null && planOut.blobs('update')[0] !== undefined && dec.decode(planOut.blobs('update')[0]) === 'merge-on-read' ? 'merge-on-read' : 'rewrite';
+  const carried = update === 'merge-on-read' && ctx.bucket < C ? await carryOldView(ctx, affectedAll, C, writer, readMs) : null;
   // Copy-through (v7): the old view in column form, merged with the sorted recomputed rows.
   const writeColumns = writer.writeColumns;
-  const copied = mode === 'partial' && ctx.bucket < C && writeColumns !== undefined ? await copyOldView(ctx, affectedAll, C, out.sort(byPerson), readMs) : null;
+  const copied = carried === null && mode === 'partial' && ctx.bucket < C && writeColumns !== undefined ? await copyOldView(ctx, affectedAll, C, out.sort(byPerson), readMs) : null;
   const t4 = performance.now();
   let kept = 0, viewRows = 0;
-  if (copied !== null && writeColumns !== undefined) {
+  if (carried !== null) {
+    kept = carried.kept;
+    viewRows = out.length;
+    if (out.length > 0) await writeSorted(writer, out.sort(byPerson));
+  } else if (copied !== null && writeColumns !== undefined) {
     kept = copied.kept;
     viewRows = copied.batch.rows;
     if (viewRows > 0) await writeColumns.call(writer, copied.batch);
   } else {
     kept = mode === 'partial' && ctx.bucket < C ? await keptViewRows(ctx, affectedAll, C, out, readMs) : 0;
     viewRows = out.length;
-    if (out.length > 0) {
-      out.sort(byPerson);
-      const w = new ChunkedWriter(writer);
-      for (const row of out) if (w.push(row)) await w.flush();
-      await w.flush();
-    }
+    if (out.length > 0) await writeSorted(writer, out.sort(byPerson));
   }
   const t5 = performance.now();
   // Phase times (ms): where a recompute instance spends its time (bench/operators.ts prints them).
   const ms = { 'ms.newSamples': t1 - t0, 'ms.fetched': t2 - t1, 'ms.infer': t3 - t2, 'ms.oldView': t4 - t3, 'ms.oldViewRead': readMs.v, 'ms.write': t5 - t4 };
-  return { metrics: { recomputed, kept, matched, falsePositives, viewRows, viewCopiedColumnar: copied !== null ? 1 : 0, fetchedColumnar, fetchedRowFiles, ...ms } };
+  const mor: Record<string, number> = carried === null ? {} : { viewCarriedFiles: carried.files, viewDroppedFiles: carried.droppedFiles, viewDeletedRows: carried.deleted };
+  return { metrics: { recomputed, kept, matched, falsePositives, viewRows, viewCopiedColumnar: copied !== null ? 1 : 0, fetchedColumnar, fetchedRowFiles, ...mor, ...ms } };
+}
+
+async function writeSorted(writer: OutputWriter, rows: Row[]): Promise<void> {
+  const w = new ChunkedWriter(writer);
+  for (const row of rows) if (w.push(row)) await w.flush();
+  await w.flush();
+}
+
+/**
+ * Merge-on-read: this instance's share of the old view's files (f ≡ bucket mod C) listed again in
+ * the new version, each with its deletion vector widened by the rows of the affected persons
+ * (lib/key-rows.ts: the person column probed with the plan's Bloom filter, hits checked exactly;
+ * a file it cannot read that way is decoded as rows). A file left with no live row is not listed.
+ * null when the old version hands out no files or the output cannot carry them (then the caller
+ * rewrites). Returns the live rows kept, rows newly deleted, files carried and files left out.
+ */
+async function carryOldView(ctx: Ctx, affected: ReadonlySet<string>, C: number, writer: OutputWriter, readMs: { v: number }): Promise<{ kept: number; deleted: number; files: number; droppedFiles: number } | null> {
+  const previous = await ctx.previous(0);
+  const files = previous?.filesWithDeletes?.();
+  const carry = writer.carry;
+  const blob = ctx.stageOutput('plan')?.blobs('bloom')[0];
+  if (files === undefined || carry === undefined || blob === undefined || files.some((f) => f.entry.rows < 0)) return null;
+  const bloom = SplitBlockBloom.deserialize(blob);
+  let kept = 0, deleted = 0, carried = 0, droppedFiles = 0;
+  for (const [i, f] of files.entries()) {
+    if (i % C !== ctx.bucket) continue;
+    const r0 = performance.now();
+    const bytes = await f.read();
+    readMs.v += performance.now() - r0;
+    let hits = keyRows(bytes, { key: 'person', drop: affected, bloom });
+    if (hits === null) {
+      const at: number[] = [];
+      let row = 0;
+      for await (const batch of decodeWithFallback(defaultCodec(), bytes, { columns: ['person'] })) {
+        for (const r of batch) {
+          if (affected.has(str(r, 'person'))) at.push(row);
+          row++;
+        }
+      }
+      hits = Int32Array.from(at);
+    }
+    const all = unionDeletes(f.deleted, hits);
+    deleted += all.length - (f.deleted?.length ?? 0);
+    if (all.length >= f.entry.rows) {
+      droppedFiles++;
+      continue;
+    }
+    kept += f.entry.rows - all.length;
+    await carry.call(writer, f, all);
+    carried++;
+  }
+  return { kept, deleted, files: carried, droppedFiles };
 }
 
 /**
@@ -334,15 +419,18 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
  */
 async function copyOldView(ctx: Ctx, affected: ReadonlySet<string>, C: number, recomputed: Row[], readMs: { v: number }): Promise<CopyResult | null> {
   const previous = await ctx.previous(0);
-  const raw = previous?.rawFiles?.();
+  const raw = previous?.filesWithDeletes?.() ?? previous?.rawFiles?.().map((f) => ({ ...f, deleted: null }));
   if (previous === null || raw === undefined) return null;
   const blob = ctx.stageOutput('plan')?.blobs('bloom')[0];
-  const mine = raw.filter((_, i) => i % C === ctx.bucket).map((f) => async () => {
-    const r0 = performance.now();
-    const bytes = await f.read();
-    readMs.v += performance.now() - r0;
-    return bytes;
-  });
+  const mine = raw.filter((_, i) => i % C === ctx.bucket).map((f): CopyFile => ({
+    deleted: f.deleted,
+    read: async () => {
+      const r0 = performance.now();
+      const bytes = await f.read();
+      readMs.v += performance.now() - r0;
+      return bytes;
+    },
+  }));
   const ints = BIRTHDAY_SCHEMA.filter((f) => f.type === 'int64').map((f) => f.name);
   return copyThrough(mine, { key: 'person', ints, drop: affected, bloom: blob === undefined ? null : SplitBlockBloom.deserialize(blob) }, recomputed);
 }
@@ -357,7 +445,7 @@ async function copyOldView(ctx: Ctx, affected: ReadonlySet<string>, C: number, r
 async function keptViewRows(ctx: Ctx, affected: ReadonlySet<string>, C: number, out: Row[], readMs: { v: number }): Promise<number> {
   const previous = await ctx.previous(0);
   if (previous === null) return 0;
-  const raw = previous.rawFiles?.();
+  const raw = previous.filesWithDeletes?.() ?? previous.rawFiles?.().map((f) => ({ ...f, deleted: null }));
   const mine = raw === undefined ? null : raw.filter((_, i) => i % C === ctx.bucket);
   if ((mine !== null && mine.length === 0) || (mine === null && ctx.bucket !== 0)) return 0;
   let kept = 0;
@@ -381,7 +469,7 @@ async function keptViewRows(ctx: Ctx, affected: ReadonlySet<string>, C: number, 
       const r0 = performance.now();
       const bytes = await file.read();
       readMs.v += performance.now() - r0;
-      for await (const batch of decodeWithFallback(defaultCodec(), bytes, { columns })) keep(batch);
+      for await (const batch of decodeLive(defaultCodec(), bytes, file.deleted, { columns })) keep(batch);
     }
   }
   return kept;

@@ -15,7 +15,7 @@
  * `metrics[iterate.metric]` over the round's instances is > 0, up to maxRounds.
  */
 import type { ZodType } from 'zod';
-import type { ColumnBatch, Row, Schema } from '../storage/types.js';
+import type { ColumnBatch, FileEntry, Row, Schema } from '../storage/types.js';
 
 export type Fanout = 'partition' | 'bucket' | 'single';
 
@@ -52,12 +52,25 @@ export interface RawFile {
   read(): Promise<Uint8Array>;
 }
 
+/**
+ * A file of a view version as that version lists it: its bytes on demand, the entry to carry it
+ * into the next version (OutputWriter.carry) and the rows the version has deleted from it.
+ */
+export interface VersionFile extends RawFile {
+  readonly entry: FileEntry;
+  /** Sorted row positions the version no longer holds (storage/dataset/deletes.ts), or null. */
+  readonly deleted: Int32Array | null;
+}
+
 /** Rows read by one instance: the files it was assigned, streamed in batches. */
 export interface InputHandle {
   readonly name: string;
   readonly bytes: number;
+  /** Live rows: deleted rows (merge-on-read view versions) not counted. */
   readonly rows: number;
   readonly files: number;
+  /** Rows of its files that the version has deleted (merge-on-read view versions); 0 or absent otherwise. */
+  readonly deletedRows?: number;
   batches(opts?: { columns?: string[] }): AsyncIterable<Row[]>;
   /** The Parquet schema of the input (from its first file's footer); null when it has no files. */
   schema(): Promise<Schema | null>;
@@ -67,8 +80,11 @@ export interface InputHandle {
    * The files batches() streams, in the same order, unread (Parquet datasets). Optional: handles
    * without files to hand out (in-memory inputs) omit it and operators fall back to batches().
    * Each file's rows count once in the instance's rowsIn (the cost model's input rows) when read.
+   * Absent when a file has deleted rows: a raw reader would see them (use filesWithDeletes).
    */
   rawFiles?(): RawFile[];
+  /** The files with their deletion vectors (file-backed handles): for readers that apply them. */
+  filesWithDeletes?(): VersionFile[];
 }
 
 export interface OutputWriter {
@@ -78,6 +94,14 @@ export interface OutputWriter {
    * can write them (the default flat codec): no row objects are built or encoded.
    */
   writeColumns?(batch: ColumnBatch): Promise<void>;
+  /**
+   * Lists a file of the output's previous version (OutputHandle.previous → filesWithDeletes) in
+   * this instance's output again, with `deleted` (sorted positions, a superset of the file's
+   * earlier deletions) as its deletion vector: a merge-on-read view version shares the file
+   * instead of rewriting it. Present for file-backed outputs; a file not in the previous version
+   * is INTERNAL.
+   */
+  carry?(file: VersionFile, deleted: Int32Array): Promise<void>;
 }
 
 export interface OutputHandle {

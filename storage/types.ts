@@ -108,6 +108,19 @@ export interface FileEntry {
    * until read): lets callers detect a source file replaced under them.
    */
   etag?: string;
+  /**
+   * Rows of the file this version no longer holds (merge-on-read view versions: a file of an
+   * earlier version listed again instead of rewritten; storage/dataset/deletes.ts). Readers skip
+   * them; `rows` stays the file's physical row count.
+   */
+  deletes?: DeletionVector;
+}
+
+/** Sorted, distinct row positions of a file, varint-coded (storage/dataset/deletes.ts). */
+export interface DeletionVector {
+  count: number;
+  /** base64 of LEB128 varints: the first position, then the gaps. */
+  positions: string;
 }
 
 /** How a dataset's files are encoded: Parquet data files, or text lines (access logs). */

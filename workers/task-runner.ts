@@ -25,6 +25,7 @@ import type { RunRecord } from '../scheduler/ports.js';
 import { dateFolder, isDate, markerKey } from '../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../storage/dataset/markers.js';
 import { publishVersion, readCurrent } from '../storage/dataset/publish.js';
+import { liveRows } from '../storage/dataset/deletes.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
 import type { CommitMarker, FileEntry } from '../storage/types.js';
 import { Counters, OutputBinding, ShuffleBinding, inputHandle, loadPriorBlobs, priorStage } from './runner/handles.js';
@@ -94,14 +95,23 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const salt = job.instanceId;
 
   const inputs = job.inputs.map((i) => inputHandle(i.dataset, i.uri, i.files, codec, counters, now));
-  // The version published before this run started: later versions are this run's own.
-  const previous = async (i: number): Promise<InputHandle | null> => {
-    const name = task.outputs[i];
-    const ds = name === undefined ? undefined : record.dag.datasets[name];
-    if (name === undefined || ds === undefined) return null;
-    const cur = await readCurrent(await storeFor(ds.uri));
-    if (cur === null || cur.pointer.version === record.runId) return null;
-    return inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
+  // The version published before this run started: later versions are this run's own. Read once
+  // per instance, so every call (and OutputWriter.carry's check) sees the same version.
+  const previousMemo = new Map<number, Promise<InputHandle | null>>();
+  const previous = (i: number): Promise<InputHandle | null> => {
+    let p = previousMemo.get(i);
+    if (p === undefined) {
+      p = (async () => {
+        const name = task.outputs[i];
+        const ds = name === undefined ? undefined : record.dag.datasets[name];
+        if (name === undefined || ds === undefined) return null;
+        const cur = await readCurrent(await storeFor(ds.uri));
+        if (cur === null || cur.pointer.version === record.runId) return null;
+        return inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
+      })();
+      previousMemo.set(i, p);
+    }
+    return p;
   };
   const outputs: OutputBinding[] = [];
   if (writesOutputs) {
@@ -231,7 +241,7 @@ function planIndex(record: RunRecord): Map<string, PlannedInstance> {
 }
 
 function fileIdentity(f: FileEntry): string {
-  return `${f.path}|${f.sha256 !== '' ? f.sha256 : (f.etag ?? '')}|${f.bytes}`;
+  return `${f.path}|${f.sha256 !== '' ? f.sha256 : (f.etag ?? '')}|${f.bytes}${f.deletes === undefined ? '' : `|${f.deletes.count}:${f.deletes.positions}`}`;
 }
 
 /** The committed outputs and metrics of an earlier identical attempt, or null (run it). */
@@ -260,7 +270,7 @@ async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstanc
     const store = await storeFor(p.uri);
     const cur = await readCurrent(store);
     const same = cur !== null && sameFiles(cur.manifest.files, p.files);
-    rows += p.files.reduce((s, f) => s + Math.max(0, f.rows), 0);
+    rows += p.files.reduce((s, f) => s + liveRows(f), 0);
     if (same && !job.force) continue;
     // Run ids sort by start time: a slow older run never replaces a newer run's view.
     await publishVersion(store, { version: record.runId, dataset: p.dataset, files: p.files, monotonic: true });
@@ -284,8 +294,8 @@ async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstanc
 
 function sameFiles(a: FileEntry[], b: FileEntry[]): boolean {
   if (a.length !== b.length) return false;
-  const set = new Set(a.map((f) => `${f.path}|${f.sha256}`));
-  return b.every((f) => set.has(`${f.path}|${f.sha256}`));
+  const set = new Set(a.map(fileIdentity));
+  return b.every((f) => set.has(fileIdentity(f)));
 }
 
 export type { StageSpec };

@@ -78,13 +78,19 @@ class Gather {
   }
 }
 
-/** The old view `files` (their bytes) minus spec.drop, merged with `recomputed`; or null (see banner). */
-export async function copyThrough(files: Array<() => Promise<Uint8Array>>, spec: CopySpec, recomputed: Row[]): Promise<CopyResult | null> {
+/** One old view file: its bytes, and the rows its version has deleted (sorted positions) or null. */
+export interface CopyFile {
+  read(): Promise<Uint8Array>;
+  deleted: Int32Array | null;
+}
+
+/** The old view `files` (their bytes, minus their deleted rows) minus spec.drop, merged with `recomputed`; or null (see banner). */
+export async function copyThrough(files: CopyFile[], spec: CopySpec, recomputed: Row[]): Promise<CopyResult | null> {
   const opened = [];
   let rows = recomputed.length, keyBytes = 0;
-  for (const read of files) {
-    const f = openColumnFile(await read());
-    opened.push(f);
+  for (const file of files) {
+    const f = openColumnFile(await file.read());
+    opened.push({ f, deleted: file.deleted });
     for (const rg of f.metadata.row_groups) {
       rows += Number(rg.num_rows);
       const c = rg.columns.find((x) => x.meta_data?.path_in_schema.length === 1 && x.meta_data.path_in_schema[0] === spec.key);
@@ -94,8 +100,10 @@ export async function copyThrough(files: Array<() => Promise<Uint8Array>>, spec:
   const g = new Gather(spec.ints.length, rows, keyBytes + 32 * recomputed.length);
   const runs: Array<[number, number]> = [];
   let dropped = 0;
-  for (const f of opened) {
+  for (const { f, deleted } of opened) {
+    let di = 0;
     for (let rg = 0; rg < f.rowGroups.length; rg++) {
+      const rowStart = f.rowGroups[rg]!.rowStart;
       const pages = f.byteArrayPages(rg, spec.key);
       if (pages === null) return null;
       const nums = await f.numbers(rg, spec.ints);
@@ -120,9 +128,15 @@ export async function copyThrough(files: Array<() => Promise<Uint8Array>>, spec:
         } else {
           for (let i = 0; i < p.count; i++) check(i);
         }
+        if (deleted !== null) {
+          // Rows the old version already deleted are not in it: neither kept nor counted as dropped.
+          const at = rowStart + row;
+          while (di < deleted.length && deleted[di]! < at) di++;
+          for (; di < deleted.length && deleted[di]! < at + p.count; di++) drop[deleted[di]! - at] = 2;
+        }
         for (let i = 0; i < p.count; i++) {
           if (drop[i] === 1) dropped++;
-          else g.add(p.data, p.start[i]!, p.len[i]!, cols, row + i);
+          else if (drop[i] === 0) g.add(p.data, p.start[i]!, p.len[i]!, cols, row + i);
         }
         row += p.count;
       }

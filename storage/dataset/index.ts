@@ -2,7 +2,8 @@
  * The dataset layer's public API in one import (each concept lives in its own module).
  */
 export { listSource, type ListSourceOptions } from './source.js';
-export { readLines, readRows } from './read.js';
+export { decodeLive, readLines, readRows } from './read.js';
+export { decodeDeletes, dropDeleted, encodeDeletes, liveRows, unionDeletes } from './deletes.js';
 export { DataFileWriter, type DataFileWriterOptions } from './writer.js';
 export { BucketedWriter, type BucketedWriterOptions } from './bucketed.js';
 export { listCommitMarkers, readCommitMarker, writeCommitMarker } from './markers.js';

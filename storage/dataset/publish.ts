@@ -20,6 +20,7 @@
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
 import type { CurrentPointer, FileEntry, Manifest, ObjectStore } from '../types.js';
+import { liveRows } from './deletes.js';
 import { CURRENT_KEY, jsonBytes, MANIFEST_NAME, manifestKey, parseJson, versionFolder, VERSIONS_PREFIX } from './layout.js';
 
 export interface PublishOptions {
@@ -69,7 +70,7 @@ async function writeManifest(store: ObjectStore, opts: PublishOptions): Promise<
     dataset: opts.dataset,
     createdAt: (opts.now ?? new Date()).toISOString(),
     files,
-    rows: files.reduce((n, f) => n + Math.max(0, f.rows), 0),
+    rows: files.reduce((n, f) => n + liveRows(f), 0),
     bytes: files.reduce((n, f) => n + f.bytes, 0),
   };
   const key = manifestKey(opts.version);

@@ -4,7 +4,7 @@
  *   readRows(store, files, codec, { columns?, batchSize? }) → AsyncIterable<Row[]>
  *   readLines(store, files, { batchSize? })                 → AsyncIterable<string[]>
  *
- * Files are read in the given order, the next one prefetched while the current one is decoded;
+ * Files are read in the given order, minus the rows their deletion vectors name (entry.deletes), the next one prefetched while the current one is decoded;
  * memory holds two files' bytes plus one row group's rows. Parquet files are decoded with the given codec, falling back to the other codec
  * when it cannot open the file (storage/parquet/registry.ts). Text files are split on '\n' (a
  * trailing '\r' is dropped; `.gz` files are gunzipped), decoded as UTF-8 in chunks so one huge
@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import { Failure } from '../background.js';
 import { decodeWithFallback } from '../parquet/registry.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../types.js';
+import { decodeDeletes, dropDeleted } from './deletes.js';
 
 export async function* readRows(store: ObjectStore, files: FileEntry[], codec: ParquetCodec, opts: { columns?: string[]; batchSize?: number } = {}): AsyncIterable<Row[]> {
   // The next file is fetched while this one is decoded (reads overlap compute; memory: two files'
@@ -29,7 +30,20 @@ export async function* readRows(store: ObjectStore, files: FileEntry[], codec: P
     const got = await next;
     if (got instanceof Failure) throw got.error;
     next = fetch(i + 1);
-    for await (const batch of decodeWithFallback(codec, got, opts)) if (batch.length > 0) yield batch;
+    const f = files[i]!;
+    const deleted = f.deletes === undefined ? null : decodeDeletes(f.deletes, f.rows, f.path);
+    for await (const batch of decodeLive(codec, got, deleted, opts)) yield batch;
+  }
+}
+
+/** One file's rows (decodeWithFallback) minus the positions in `deleted` (sorted), non-empty batches. */
+export async function* decodeLive(codec: ParquetCodec, bytes: Uint8Array, deleted: Int32Array | null, opts: { columns?: string[]; batchSize?: number } = {}): AsyncIterable<Row[]> {
+  let at = 0;
+  const cursor = { i: 0 };
+  for await (const batch of decodeWithFallback(codec, bytes, opts)) {
+    const live = deleted === null ? batch : dropDeleted(batch, at, deleted, cursor);
+    at += batch.length;
+    if (live.length > 0) yield live;
   }
 }
 

@@ -9,9 +9,10 @@
  *  - iterative stages repeat while Σ metrics[iterate.metric] > 0, up to maxRounds;
  *  - shuffles, blobs and outputs kept in memory; every written row is checked against the schema
  *    it was opened with (exact columns, types, nullability) and open() twice throws;
- *  - outputs[i].previous() returns the given previous rows (or null), counting the rows streamed
- *    from it (previousRowsRead); outputs are only given to
- *    stages with writesOutputs;
+ *  - outputs[i].previous() returns the given previous version (rows, or files with deletion
+ *    vectors: a merge-on-read version) or null, counting the rows streamed from it
+ *    (previousRowsRead); outputs are only given to stages with writesOutputs; an output's carry()
+ *    takes a previous file into the result (its live rows join `rows`, the file joins `files`);
  *  - batches are small (batchSize, default 7) to exercise batch boundaries;
  *  - rawFiles(): partitions of an input given with an explicit `schema`, and previous() versions,
  *    also hand out Parquet files (hyparquet codec; previous versions split into files of
@@ -19,11 +20,12 @@
  *    priorRawFiles, prior-stage handles hand out one DGSH shuffle file per prior instance.
  */
 import { DagctlError } from '../../core/errors.js';
+import { encodeDeletes } from '../../storage/dataset/deletes.js';
 import type { ColumnBatch, Row, Schema, Value } from '../../storage/types.js';
 import { createHyparquetCodec } from '../../storage/parquet/hyparquet.js';
 import { encodeShuffle } from '../../storage/shuffle/format.js';
 import type {
-  AnyOperator, RawFile, InputHandle, OperatorDef, OutputHandle, OutputWriter, PriorStage, ShuffleOutput, StageContext, StageResult, StageSpec,
+  AnyOperator, RawFile, VersionFile, InputHandle, OperatorDef, OutputHandle, OutputWriter, PriorStage, ShuffleOutput, StageContext, StageResult, StageSpec,
 } from '../../operators/types.js';
 
 /** `schema`: what the input's schema() reports (its Parquet footer); default: inferred from rows. */
@@ -32,12 +34,15 @@ export type MemInput =
   | { name?: string; partitions: Record<string, Row[]>; schema?: Schema }
   | { name?: string; lines: string[] };
 
+/** A view version as files, each with the row positions the version has deleted from it. */
+export interface MemVersion { files: Array<{ rows: Row[]; deleted?: number[]; carriedFrom?: number }> }
+
 export interface RunOptions {
   inputs: MemInput[];
   /** Number of declared outputs (default: the operator's outputs.min). */
   outputs?: number;
-  /** previous() rows per output (null/absent: no previous version). */
-  previous?: Array<Row[] | null>;
+  /** previous() version per output: rows (split into files of fileRows) or files (null/absent: none). */
+  previous?: Array<Row[] | MemVersion | null>;
   /** The schema previous() files are written with, per output (default: inferred, every field nullable). */
   previousSchemas?: Array<Schema | undefined>;
   buckets?: number;
@@ -59,7 +64,8 @@ export interface RunOptions {
 export interface InstanceRecord { stage: string; round: number; partition: string; bucket: number; metrics: Record<string, number> }
 
 export interface RunResult {
-  outputs: Array<{ schema: Schema | null; rows: Row[] }>;
+  /** rows: the output version's live rows; files: it as a version (one file per writing instance, then carried files). */
+  outputs: Array<{ schema: Schema | null; rows: Row[]; files: MemVersion['files'] }>;
   /** Metrics summed over every instance of every stage and round. */
   metrics: Record<string, number>;
   instances: InstanceRecord[];
@@ -195,7 +201,7 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
     if ('rows' in inp) return memInput(inputName(i), inp.rows, batchSize, [], inp.schema);
     return memInput(inputName(i), Object.keys(inp.partitions).sort().flatMap((k) => inp.partitions[k]!), batchSize, [], inp.schema);
   };
-  const collected: Array<{ schema: Schema | null; rows: Row[] }> = Array.from({ length: nOut }, () => ({ schema: null, rows: [] }));
+  const collected: RunResult['outputs'] = Array.from({ length: nOut }, () => ({ schema: null, rows: [], files: [] }));
   const instances: InstanceRecord[] = [];
   const metrics: Record<string, number> = {};
   const rounds: Record<string, number> = {};
@@ -203,14 +209,33 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
   let prior: StageOutput | null = null;
   const byStage = new Map<string, StageOutput>();
   let previousRowsRead = 0;
-  const previousOf = async (i: number): Promise<InputHandle | null> => {
+  const versionOf = (i: number): MemVersion | null => {
     const prev = opts.previous?.[i];
     if (prev === null || prev === undefined) return null;
-    const h = memInput(`previous-${i}`, prev, batchSize);
-    const schema = opts.previousSchemas?.[i] ?? inferSchema(prev);
+    if (!Array.isArray(prev)) return prev;
+    const per = opts.fileRows ?? 3, files: MemVersion['files'] = [];
+    for (let k = 0; k < prev.length; k += per) files.push({ rows: prev.slice(k, k + per) });
+    return { files };
+  };
+  const previousOf = async (i: number): Promise<InputHandle | null> => {
+    const version = versionOf(i);
+    if (version === null) return null;
+    const live = version.files.flatMap((f) => f.rows.filter((_, k) => !(f.deleted ?? []).includes(k)));
+    const h = memInput(`previous-${i}`, live, batchSize);
+    const schema = opts.previousSchemas?.[i] ?? inferSchema(live) ?? inferSchema(version.files.flatMap((f) => f.rows));
+    const deletedRows = version.files.reduce((n, f) => n + (f.deleted?.length ?? 0), 0);
+    const versionFiles = (): VersionFile[] => (schema === null ? [] : version.files.map((f, k) => {
+      const rows = f.rows;
+      const deleted = f.deleted === undefined || f.deleted.length === 0 ? null : Int32Array.from(f.deleted);
+      const entry = { path: `part-${k}.parquet`, rows: rows.length, bytes: approxBytes(rows), sha256: `mem-${k}`, ...(deleted === null ? {} : { deletes: encodeDeletes(deleted) }) };
+      return { path: entry.path, bytes: entry.bytes, entry, deleted, read: async () => { previousRowsRead += rows.length - (deleted?.length ?? 0); return codec.encode(schema, rows); } };
+    }));
     return {
       ...h,
-      rawFiles: () => (schema === null ? [] : memRawFiles(prev, schema, opts.fileRows ?? 3, (n) => { previousRowsRead += n; })),
+      files: version.files.length,
+      deletedRows,
+      ...(deletedRows > 0 ? {} : { rawFiles: (): RawFile[] => versionFiles() }),
+      filesWithDeletes: versionFiles,
       async *batches(o?: { columns?: string[] }): AsyncIterable<Row[]> {
         for await (const b of h.batches(o)) {
           previousRowsRead += b.length;
@@ -264,6 +289,7 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
         const outputs: OutputHandle[] = stage.writesOutputs === true
           ? collected.map((c, i) => {
               let opened = false;
+              let file: Row[] | null = null;
               return {
                 name: `out${i}`,
                 open(schema: Schema) {
@@ -274,6 +300,20 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
                     async write(rows: Row[]) {
                       for (const r of rows) checkRow(schema, r, `${op.name}/${stage.name} output ${i}`);
                       c.rows.push(...rows);
+                      if (file === null) c.files.push({ rows: (file = []) });
+                      file.push(...rows);
+                    },
+                    async carry(f: VersionFile, deleted: Int32Array) {
+                      // As the task runner's OutputBinding: a file of the previous version, its deletions only widened.
+                      const k = Number(/^part-(\d+)\.parquet$/.exec(f.entry.path)?.[1] ?? -1);
+                      const prev = versionOf(i)?.files[k];
+                      if (prev === undefined) throw new DagctlError('INTERNAL', `carried ${f.entry.path} is not in the previous version`);
+                      const del = [...deleted];
+                      if (del.some((p, j) => !Number.isInteger(p) || p < 0 || p >= prev.rows.length || (j > 0 && p <= del[j - 1]!))) throw new DagctlError('INTERNAL', `bad deletion vector for ${f.entry.path}`);
+                      if ((prev.deleted ?? []).some((p) => !del.includes(p))) throw new DagctlError('INTERNAL', `carrying ${f.entry.path} would restore a deleted row`);
+                      if (c.files.some((x) => x.carriedFrom === k)) throw new DagctlError('INTERNAL', `${f.entry.path} carried twice`);
+                      c.files.push({ rows: prev.rows, deleted: del, carriedFrom: k });
+                      c.rows.push(...prev.rows.filter((_, j) => !del.includes(j)));
                     },
                   };
                   if (opts.columnOutputs === true) {

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { partialRecompute, choosePartialOrFull, BIRTHDAY_SCHEMA } from '../../operators/partial-recompute.js';
 import { inferBirthday, YEAR_SECONDS, type AgeSample } from '../../operators/lib/birthday.js';
 import { SampleTable } from '../../operators/lib/sample-table.js';
-import { runOperator } from './harness.js';
+import { runOperator, type MemVersion } from './harness.js';
 import type { Row, Schema } from '../../storage/types.js';
 
 const MASTER_SCHEMA: Schema = [{ name: 'person', type: 'string' }, { name: 'age', type: 'int64' }, { name: 'ts', type: 'int64' }];
@@ -66,36 +66,46 @@ const sample = fc.record({ person: fc.integer({ min: 0, max: 30 }).map((i) => `u
 
 interface ViewOpts { raw?: boolean; params?: Record<string, unknown>; fileRows?: number; priorRaw?: boolean; columnOutputs?: boolean }
 
-async function view(mode: string, master: Row[], batch: Row[], previous: Row[] | null, buckets: number, parts: number, o: ViewOpts = {}): Promise<{ rows: Row[]; written: Row[]; metrics: Record<string, number>; previousRowsRead: number }> {
+async function view(mode: string, master: Row[], batch: Row[], previous: Row[] | MemVersion | null, buckets: number, parts: number, o: ViewOpts = {}): Promise<{ rows: Row[]; written: Row[]; version: MemVersion; metrics: Record<string, number>; previousRowsRead: number }> {
   const partitions: Record<string, Row[]> = {};
   master.forEach((r, i) => { (partitions[`d${i % parts}`] ??= []).push(r); });
   if (parts > 0 && master.length === 0) partitions.d0 = [];
   const m = o.raw === false ? { partitions } : { partitions, schema: MASTER_SCHEMA };
   const r = await runOperator(partialRecompute, { mode, ...o.params }, { inputs: [m, { rows: batch }], previous: [previous], buckets, ...(o.fileRows === undefined ? {} : { fileRows: o.fileRows }), ...(o.priorRaw === true ? { priorRawFiles: true } : {}), ...(o.columnOutputs === true ? { columnOutputs: true, previousSchemas: [BIRTHDAY_SCHEMA] } : {}) });
   const rows = [...r.outputs[0]!.rows].sort((a, b) => ((a.person as string) < (b.person as string) ? -1 : 1));
-  return { rows, written: r.outputs[0]!.rows, metrics: r.metrics, previousRowsRead: r.previousRowsRead };
+  return { rows, written: r.outputs[0]!.rows, version: { files: r.outputs[0]!.files }, metrics: r.metrics, previousRowsRead: r.previousRowsRead };
 }
 
 describe('operators/partial-recompute', () => {
-  it('partial == full recompute, row for row (fast-check)', async () => {
+  it('partial == full recompute, row for row (fast-check), over two batches, merge-on-read and rewrite', async () => {
+    const update = fc.constantFrom('auto', 'merge-on-read', 'rewrite');
     await fc.assert(fc.asyncProperty(
-      fc.array(sample, { maxLength: 40 }), fc.array(sample, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }),
-      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.boolean(), fc.boolean(),
-      async (master, batch, buckets, parts, raw, perBucket, fileRows, viewPerBucket, priorRaw, columnOutputs) => {
+      fc.array(sample, { maxLength: 40 }), fc.array(sample, { maxLength: 12 }), fc.array(sample, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }),
+      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.boolean(), fc.boolean(), update, update,
+      async (master, batch, batch2, buckets, parts, raw, perBucket, fileRows, viewPerBucket, priorRaw, columnOutputs, update1, update2) => {
         // perBucket small → partial routes to several recompute buckets (partialBuckets > 1);
-        // viewPerBucket small → several instances copy the old view (copyBuckets > 1);
+        // viewPerBucket small → several instances copy (or carry) the old view (copyBuckets > 1);
         // priorRaw → fetched rows come as DGSH files, read column at a time (lib/shuffle-samples.ts);
-        // columnOutputs → the old view is copied through in column form (lib/view-copy.ts).
-        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket }, fileRows, priorRaw, columnOutputs };
-        const old = (await view('full', master, [], null, buckets, parts, o)).rows;
+        // columnOutputs → a rewritten old view is copied through in column form (lib/view-copy.ts);
+        // update → merge-on-read (old files carried with deletion vectors) or rewrite; the second
+        // batch patches the first's version, so it reads (and widens, or compacts) deletion vectors.
+        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket, viewUpdate: update1 }, fileRows, priorRaw, columnOutputs };
+        const old = await view('full', master, [], null, buckets, parts, o);
         const full = await view('full', master, batch, null, buckets, parts, o);
-        const partial = await view('partial', master, batch, old, buckets, parts, o);
+        const partial = await view('partial', master, batch, old.rows, buckets, parts, o);
         assert.deepEqual(partial.rows, full.rows);
         assert.equal(partial.metrics.fallbackFull, 0);
-        // Column outputs: every copying instance took the column path (old view files are
-        // hyparquet-writer's here, PLAIN or dictionary-encoded), none fell back to rows.
-        if (!columnOutputs) assert.equal(partial.metrics.viewCopiedColumnar ?? 0, 0);
-        else if (old.length > 0) {
+        assert.equal(partial.metrics.mergeOnRead, update1 === 'rewrite' ? 0 : 1);
+        if (update1 !== 'rewrite') {
+          // Merge-on-read: every old file carried or (all its rows deleted) left out; nothing copied.
+          const oldFiles = Math.ceil(old.rows.length / fileRows);
+          assert.equal((partial.metrics.viewCarriedFiles ?? 0) + (partial.metrics.viewDroppedFiles ?? 0), oldFiles);
+          assert.equal(partial.metrics.viewCopiedColumnar ?? 0, 0);
+          assert.equal(partial.version.files.filter((f) => f.carriedFrom !== undefined).length, partial.metrics.viewCarriedFiles ?? 0);
+        } else if (!columnOutputs) assert.equal(partial.metrics.viewCopiedColumnar ?? 0, 0);
+        else if (old.rows.length > 0) {
+          // Column outputs: every copying instance took the column path (old view files are
+          // hyparquet-writer's here, PLAIN or dictionary-encoded), none fell back to rows.
           assert.ok(partial.metrics.viewCopiedColumnar! > 0);
           // One instance wrote the whole view: its merge kept JS string order (as the row path's sort).
           if (partial.metrics.routeBuckets === 1 && partial.metrics.copyBuckets === 1) assert.deepEqual(partial.written, partial.rows);
@@ -110,9 +120,41 @@ describe('operators/partial-recompute', () => {
           assert.deepEqual(full.rows, (await view('full', master, batch, null, buckets, parts, { ...o, priorRaw: false })).rows);
         }
         // The batch already appended to the master gives the same view (samples are a set).
-        const appended = await view('partial', [...master, ...batch], batch, old, buckets, parts, o);
+        const appended = await view('partial', [...master, ...batch], batch, old.rows, buckets, parts, o);
         assert.deepEqual(appended.rows, full.rows);
+        // The next batch patches this version (files with deletion vectors after merge-on-read).
+        const o2: ViewOpts = { ...o, params: { ...o.params, viewUpdate: update2 } };
+        const master2 = [...master, ...batch];
+        const partial2 = await view('partial', master2, batch2, partial.version, buckets, parts, o2);
+        assert.deepEqual(partial2.rows, (await view('full', master2, batch2, null, buckets, parts, o2)).rows);
+        assert.equal(partial2.metrics.mergeOnRead, update2 === 'rewrite' ? 0 : 1);
       }), { numRuns: 80 });
+  });
+
+  it('merge-on-read widens deletion vectors and auto compacts past maxDeletedFraction / maxViewFiles', async () => {
+    const master = Array.from({ length: 40 }, (_, i) => ({ person: `user:${i % 20}`, age: 30, ts: T + (i % 2) * 1000 }));
+    const old = (await view('full', master, [], null, 2, 1)).rows;
+    assert.equal(old.length, 20);
+    const b1 = [{ person: 'user:3', age: 31, ts: T + YEAR_SECONDS }];
+    const o: ViewOpts = { fileRows: 5, params: { viewUpdate: 'auto' } };
+    const p1 = await view('partial', master, b1, old, 2, 1, o);
+    assert.equal(p1.metrics.mergeOnRead, 1);
+    assert.equal(p1.metrics.viewDeletedRows, 1);
+    // Four old files of 5 rows carried (user:3's file with one deletion), plus the recomputed row.
+    assert.deepEqual(p1.version.files.map((f) => [f.rows.length, f.deleted?.length ?? 0]).sort(), [[1, 0], [5, 0], [5, 0], [5, 0], [5, 1]]);
+    const m2 = [...master, ...b1], b2 = [{ person: 'user:3', age: 32, ts: T + 2 * YEAR_SECONDS }, { person: 'user:4', age: 30, ts: T + 5 }];
+    const p2 = await view('partial', m2, b2, p1.version, 2, 1, o);
+    assert.deepEqual(p2.rows, (await view('full', m2, b2, null, 2, 1)).rows);
+    // user:3's row in the first delta file is deleted: that file has no live row left and is not listed.
+    assert.equal(p2.metrics.viewDroppedFiles, 1);
+    assert.equal(p2.metrics.viewDeletedRows, 2);
+    // Past maxDeletedFraction (or maxViewFiles), auto rewrites: no deletion vector survives.
+    for (const params of [{ viewUpdate: 'auto', maxDeletedFraction: 0.05 }, { viewUpdate: 'auto', maxViewFiles: 5 }]) {
+      const p3 = await view('partial', m2, b2, p1.version, 2, 1, { ...o, params });
+      assert.equal(p3.metrics.mergeOnRead, 0);
+      assert.deepEqual(p3.rows, p2.rows);
+      assert.ok(p3.version.files.every((f) => f.carriedFrom === undefined && (f.deleted ?? []).length === 0));
+    }
   });
 
   it('partial recomputes only the persons with new samples and keeps the others', async () => {

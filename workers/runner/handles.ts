@@ -4,12 +4,13 @@
  * work area) and PriorStage (bucket b of the previous stage's committed files, and its blobs).
  * Counts rows read and written for the instance's result and cost sample.
  */
-import type { InputHandle, OutputHandle, OutputWriter, PriorStage, ShuffleOutput, ShuffleWriter } from '../../operators/types.js';
+import type { InputHandle, OutputHandle, OutputWriter, PriorStage, RawFile, ShuffleOutput, ShuffleWriter, VersionFile } from '../../operators/types.js';
 import type { CommittedOutput } from '../../scheduler/model.js';
 import { fileRowCount, readSchemaOf } from '../../storage/parquet/registry.js';
 import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
 import { parseJson } from '../../storage/dataset/layout.js';
 import { readLines, readRows } from '../../storage/dataset/read.js';
+import { decodeDeletes, encodeDeletes, liveRows } from '../../storage/dataset/deletes.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
 import type { ColumnBatch, CommitMarker, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { DagctlError } from '../../core/errors.js';
@@ -24,19 +25,39 @@ export class Counters {
 export function inputHandle(name: string, uri: string, files: FileEntry[], codec: ParquetCodec, counters: Counters, now: () => number): InputHandle {
   let bytes = 0;
   let rows = 0;
+  let deletedRows = 0;
   for (const f of files) {
     bytes += f.bytes;
-    if (f.rows > 0) rows += f.rows;
+    rows += liveRows(f);
+    deletedRows += f.deletes?.count ?? 0;
   }
   const mark = (n: number): void => {
     if (counters.firstReadAt === 0) counters.firstReadAt = now();
     counters.rowsIn += n;
   };
   let schemaMemo: Promise<Schema | null> | null = null;
+  // Raw reads count too (the cost model fits P per input row): each file's rows once, from its
+  // entry, or from its header/footer when the entry does not know them (source datasets).
+  const counted = new Set<string>();
+  const versionFiles = (): VersionFile[] => files.map((f) => ({
+    path: f.path,
+    bytes: f.bytes,
+    entry: f,
+    deleted: f.deletes === undefined ? null : decodeDeletes(f.deletes, f.rows, `${uri}/${f.path}`),
+    read: async () => {
+      const bytes = await (await storeFor(uri)).get(f.path);
+      if (!counted.has(f.path)) {
+        counted.add(f.path);
+        mark(f.rows >= 0 ? liveRows(f) : fileRowCount(bytes));
+      }
+      return bytes;
+    },
+  }));
   return {
     name,
     bytes,
     rows,
+    deletedRows,
     files: files.length,
     schema() {
       schemaMemo ??= (async () => {
@@ -55,23 +76,8 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
         yield b;
       }
     },
-    rawFiles() {
-      // Raw reads count too (the cost model fits P per input row): each file's rows once, from its
-      // entry, or from its header/footer when the entry does not know them (source datasets).
-      const counted = new Set<string>();
-      return files.map((f) => ({
-        path: f.path,
-        bytes: f.bytes,
-        read: async () => {
-          const bytes = await (await storeFor(uri)).get(f.path);
-          if (!counted.has(f.path)) {
-            counted.add(f.path);
-            mark(f.rows >= 0 ? f.rows : fileRowCount(bytes));
-          }
-          return bytes;
-        },
-      }));
-    },
+    ...(deletedRows > 0 ? {} : { rawFiles: (): RawFile[] => versionFiles() }),
+    filesWithDeletes: versionFiles,
     async *lines() {
       if (files.length === 0) return;
       const store = await storeFor(uri);
@@ -86,6 +92,7 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
 /** One output dataset of one instance: at most one writer, opened by the operator. */
 export class OutputBinding implements OutputHandle {
   private writer: DataFileWriter | null = null;
+  private readonly carried: FileEntry[] = [];
   constructor(
     readonly name: string,
     readonly uri: string,
@@ -114,7 +121,28 @@ export class OutputBinding implements OutputHandle {
         await w.writeColumns(batch);
       };
     }
+    out.carry = (file, deleted) => this.carry(file, deleted);
     return out;
+  }
+
+  /** A file of the previous version listed again with a (wider) deletion vector; see OutputWriter.carry. */
+  private async carry(file: VersionFile, deleted: Int32Array): Promise<void> {
+    const prev = await this.previousFn();
+    const entry = prev?.filesWithDeletes?.().find((f) => f.entry.path === file.entry.path && f.entry.sha256 === file.entry.sha256)?.entry;
+    if (entry === undefined) throw new DagctlError('INTERNAL', `output ${this.name}: carried file ${file.entry.path} is not in the previous version`, { path: file.entry.path });
+    if (this.carried.some((f) => f.path === entry.path)) throw new DagctlError('INTERNAL', `output ${this.name}: file ${entry.path} carried twice`, { path: entry.path });
+    const last = deleted[deleted.length - 1];
+    if (last !== undefined && entry.rows >= 0 && last >= entry.rows) throw new DagctlError('INTERNAL', `output ${this.name}: row ${last} of ${entry.path} deleted, the file has ${entry.rows}`, { path: entry.path });
+    const before = entry.deletes === undefined ? new Int32Array(0) : decodeDeletes(entry.deletes, entry.rows, entry.path);
+    // The new vector must keep every earlier deletion (a version never resurrects a row).
+    let j = 0;
+    for (const p of before) {
+      while (j < deleted.length && deleted[j]! < p) j++;
+      if (deleted[j] !== p) throw new DagctlError('INTERNAL', `output ${this.name}: carrying ${entry.path} would restore deleted row ${p}`, { path: entry.path });
+    }
+    const { deletes: _old, ...rest } = entry;
+    void _old;
+    this.carried.push(deleted.length === 0 ? rest : { ...rest, deletes: encodeDeletes(deleted) });
   }
 
   previous(): Promise<InputHandle | null> {
@@ -122,7 +150,7 @@ export class OutputBinding implements OutputHandle {
   }
 
   async close(): Promise<FileEntry[]> {
-    return this.writer === null ? [] : this.writer.close();
+    return [...(this.writer === null ? [] : await this.writer.close()), ...this.carried];
   }
 }
 

@@ -1,0 +1,71 @@
+/**
+ * The positions of a Parquet file's rows whose key is in a set: what a merge-on-read view version
+ * deletes from a file it carries over (partial-recompute: the old rows of the persons it
+ * recomputes). Only the key column is read; nothing is decoded but the Bloom filter's hits.
+ *
+ *   keyRows(bytes, { key, drop, bloom }) → Int32Array (sorted file row positions) | null
+ *
+ * A PLAIN, REQUIRED, un-dictionaried key column goes through the page kernel
+ * (storage/parquet/page-kernel.ts probePlainPage: decompressed and probed where it lies); other
+ * byte-array layouts are probed page by page in JS (SplitBlockBloom.probeRanges). A hit counts only
+ * if its decoded key is in `drop` (the filter is a pre-filter). null when the key column cannot be
+ * read that way (nullable, not UTF-8, …): the caller decodes rows instead.
+ * Preconditions: `bloom` holds every key of `drop`.
+ */
+import { isUtf8 } from 'node:buffer';
+import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import { probePlainPage } from '../../storage/parquet/page-kernel.js';
+import type { SplitBlockBloom } from './split-bloom.js';
+
+export interface KeyRowsSpec {
+  key: string;
+  drop: ReadonlySet<string>;
+  bloom: SplitBlockBloom;
+}
+
+export function keyRows(bytes: Uint8Array, spec: KeyRowsSpec): Int32Array | null {
+  const f = openColumnFile(bytes);
+  let out = new Int32Array(64);
+  let n = 0;
+  const push = (p: number): void => {
+    if (n === out.length) {
+      const g = new Int32Array(n * 2);
+      g.set(out);
+      out = g;
+    }
+    out[n++] = p;
+  };
+  const layout = spec.bloom.layout();
+  for (let g = 0; g < f.rowGroups.length; g++) {
+    let row = f.rowGroups[g]!.rowStart;
+    const bodies = f.plainByteArrayBodies(g, spec.key);
+    if (bodies !== null) {
+      for (const b of bodies) {
+        let utf8 = true;
+        const at = row;
+        probePlainPage(b.body, b.compressed, b.size, b.count, layout, (buf, s, l, i) => {
+          const v = buf.subarray(s, s + l);
+          if (!isUtf8(v)) utf8 = false;
+          else if (spec.drop.has(buf.toString('utf8', s, s + l))) push(at + i);
+        });
+        if (!utf8) return null;
+        row += b.count;
+      }
+      continue;
+    }
+    const pages = f.byteArrayPages(g, spec.key);
+    if (pages === null) return null;
+    for (const p of pages) {
+      const hits = new Int32Array(p.count);
+      const nh = spec.bloom.probeRanges(p.data, p.start, p.len, p.count, hits, 0);
+      const buf = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+      for (let h = 0; h < nh; h++) {
+        const i = hits[h]!, s = p.start[i]!, l = p.len[i]!;
+        if (!isUtf8(p.data.subarray(s, s + l))) return null;
+        if (spec.drop.has(buf.toString('utf8', s, s + l))) push(row + i);
+      }
+      row += p.count;
+    }
+  }
+  return out.slice(0, n);
+}
