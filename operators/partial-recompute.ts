@@ -176,12 +176,17 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   const p = ctx.params;
   const B = ctx.buckets;
   const persons = new Set<string>();
+  const previous = p.mode === 'full' ? null : await ctx.previous(0);
+  // A partial run's recompute instances read every new sample (plan.all()): with the mode known
+  // before reading (mode partial and a previous view) they go to one shuffle file, not B (each
+  // file is a create-only, fsynced write).
+  const oneFile = p.mode === 'partial' && previous !== null;
   const w = new BucketedWriter(ctx.shuffle.open(SAMPLE_SCHEMA));
   for await (const batch of ctx.inputs[1]!.batches({ columns: [p.personColumn, p.ageColumn, p.tsColumn] })) {
     for (const row of batch) {
       const person = str(row, p.personColumn);
       persons.add(person);
-      if (w.push(bucketOf(person, B), { person, age: int(row, p.ageColumn), ts: int(row, p.tsColumn) })) await w.drain();
+      if (w.push(oneFile ? 0 : bucketOf(person, B), { person, age: int(row, p.ageColumn), ts: int(row, p.tsColumn) })) await w.drain();
     }
   }
   await w.flush();
@@ -190,9 +195,10 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   // rows from its bytes at the new batch's bytes per row (same schema).
   const master = ctx.inputs[0]!, fresh = ctx.inputs[1]!;
   const masterRows = master.rows > 0 || master.bytes === 0 ? master.rows : Math.round((master.bytes * Math.max(1, newRows)) / Math.max(1, fresh.bytes));
-  const previous = p.mode === 'full' ? null : await ctx.previous(0);
+  // auto: weighed as the view would be updated (merge-on-read scans the old view's person column only).
+  const morIfPartial = viewUpdateOf(p, previous, persons.size, 1) === 'merge-on-read';
   let mode: Mode = p.mode === 'auto'
-    ? choosePartialOrFull(newRows, masterRows, previous?.rows ?? 0, { ...p.cost, falsePositiveRate: p.falsePositiveRate }, persons.size).mode
+    ? choosePartialOrFull(newRows, masterRows, previous?.rows ?? 0, { ...p.cost, falsePositiveRate: p.falsePositiveRate }, persons.size, morIfPartial).mode
     : p.mode;
   // Nothing to patch without a previous view: partial is a full recompute.
   const fallbackFull = mode === 'partial' && previous === null ? 1 : 0;

@@ -62,7 +62,13 @@ export const datasetCommand: CommandDef = {
         const cur = await readCurrent(store);
         if (cur === null) throw new DagctlError('DATASET_NOT_FOUND', `${store.rootUri} has no published version (_CURRENT)`);
         if (json) writeJson(io, cur);
-        else io.stdout.write(`${cur.manifest.dataset} version ${cur.pointer.version} (${cur.manifest.createdAt}): ${cur.manifest.files.length} files, ${cur.manifest.rows.toLocaleString('en-US')} rows, ${cur.manifest.bytes.toLocaleString('en-US')} bytes\n`);
+        else {
+          // Merge-on-read versions list shared files with deletion vectors: say how many rows they hide.
+          const withDeletes = cur.manifest.files.filter((f) => (f.deletes?.count ?? 0) > 0);
+          const deleted = withDeletes.reduce((n, f) => n + (f.deletes?.count ?? 0), 0);
+          const mor = withDeletes.length > 0 ? ` (${deleted.toLocaleString('en-US')} deleted rows in ${withDeletes.length} files)` : '';
+          io.stdout.write(`${cur.manifest.dataset} version ${cur.pointer.version} (${cur.manifest.createdAt}): ${cur.manifest.files.length} files, ${cur.manifest.rows.toLocaleString('en-US')} rows${mor}, ${cur.manifest.bytes.toLocaleString('en-US')} bytes\n`);
+        }
         return 0;
       }
       case 'vacuum': {

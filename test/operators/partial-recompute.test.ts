@@ -60,6 +60,15 @@ describe('choosePartialOrFull', () => {
     assert.equal(choosePartialOrFull(5_000_000, 10_000_000, 1_000_000).mode, 'full');
     assert.equal(choosePartialOrFull(10, 1000, 0).mode, 'full');
   });
+  it('merge-on-read costs partial less (the old view scanned by key, not rewritten), full the same', () => {
+    const rw = choosePartialOrFull(10_000, 1_000_000, 100_000, {}, 8_500);
+    const mor = choosePartialOrFull(10_000, 1_000_000, 100_000, {}, 8_500, true);
+    assert.ok(mor.partialUs < rw.partialUs);
+    assert.equal(mor.fullUs, rw.fullUs);
+    // Somewhere between a tiny and a huge batch, only merge-on-read makes partial worth it.
+    const sizes = Array.from({ length: 200 }, (_, i) => 1000 * (i + 1));
+    assert.ok(sizes.some((n) => choosePartialOrFull(n, 1_000_000, 100_000, {}, n, true).mode === 'partial' && choosePartialOrFull(n, 1_000_000, 100_000, {}, n).mode === 'full'));
+  });
 });
 
 const sample = fc.record({ person: fc.integer({ min: 0, max: 30 }).map((i) => `user:${i}`), age: fc.integer({ min: 0, max: 4 }), ts: fc.integer({ min: 0, max: 5 }).map((k) => T + k * 20_000_000) }, { noNullPrototype: true });

@@ -81,6 +81,19 @@ describe('e2e: DAGs on S3 through the CLI', function () {
     const full = await readDataset(`${tmp.uri}/bday/views/birthdays-full`, 'published');
     assert.ok(full.rows.length > 50, `birthdays-full has ${full.rows.length} rows`);
     assert.deepEqual(partial.rows, full.rows);
+    // A second batch on S3: the partial run merges on read (the first version's files listed again
+    // with deletion vectors) and still equals the full recompute.
+    const root = s3Root('bday');
+    await generateInto(root, [...BIRTHDAY_INPUT, { kind: 'ages', dir: 'incoming/ages2', rows: 150, start: '2024-01-05', days: 1 }]);
+    for (const batch of ['ages', 'ages2']) {
+      // As production would: the first batch has joined the master before the second is patched in.
+      if (batch === 'ages2') await generateInto(root, [{ kind: 'ages', dir: 'master/ages', rows: 150, start: '2024-01-04', days: 1 }]);
+      const r = await runDag(file, { data: root, batch: `${root}/incoming/${batch}`, buckets: 2, mode: 'partial' }, { home: join(tmp.dir, 'home') });
+      assert.equal(r.status.phase, 'succeeded', failures(r.status));
+    }
+    const mor = await readDataset(`${root}/views/birthdays`, 'published');
+    assert.ok(mor.files.some((f) => (f.deletes?.count ?? 0) > 0), 'the second version has no deletion vector');
+    assert.deepEqual(mor.rows, (await readDataset(`${root}/views/birthdays-full`, 'published')).rows);
   });
 
   // One DAG, datasets on two kinds of store: `src` and `out` roots are chosen per run.
