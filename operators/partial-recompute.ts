@@ -23,7 +23,11 @@
  *               instance 0 reads the whole old view); the others return at once (each instance
  *               has a fixed cost, which v4's B copying instances paid at every scale). v7: a
  *               copying instance whose output takes columns copies the old view through in
- *               column form (lib/view-copy.ts: no row objects, merged instead of sorted); else rows. The exact
+ *               column form (lib/view-copy.ts: no row objects, merged instead of sorted); else rows. v8
+ *               (default, param viewUpdate): merge-on-read — a copying instance lists its old
+ *               files again with deletion vectors for the affected persons' rows (OutputWriter.carry,
+ *               lib/key-rows.ts reads the person column only) and the recomputed rows are a new
+ *               file; `auto` rewrites (compacts) past maxViewFiles / maxDeletedFraction. The exact
  *               set of affected persons (to drop their old rows, whatever file holds them) is the
  *               person column of all of 'plan's shuffle.
  * Invariant (property-tested): partial result == full recompute, row for row.
@@ -338,7 +342,8 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   const writer = ctx.outputs[0]!.open(BIRTHDAY_SCHEMA);
   const byPerson = (a: Row, b: Row): number => ((a.person as string) < (b.person as string) ? -1 : 1);
   // Merge-on-read (v8): the old files carried with deletion vectors, the recomputed rows a file of their own.
-  const update = mode === 'partial' && planOut !== null && planOut.blobs('update')[0] !== undefined && dec.decode(planOut.blobs('update')[0]) === 'merge-on-read' ? 'merge-on-read' : 'rewrite';
+  const updateBlob = mode === 'partial' ? planOut?.blobs('update')[0] : undefined;
+  const update: Update = updateBlob !== undefined && dec.decode(updateBlob) === 'merge-on-read' ? 'merge-on-read' : 'rewrite';
   const carried = update === 'merge-on-read' && ctx.bucket < C ? await carryOldView(ctx, affectedAll, C, writer, readMs) : null;
   // Copy-through (v7): the old view in column form, merged with the sorted recomputed rows.
   const writeColumns = writer.writeColumns;

@@ -39,7 +39,9 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
   // Raw reads count too (the cost model fits P per input row): each file's rows once, from its
   // entry, or from its header/footer when the entry does not know them (source datasets).
   const counted = new Set<string>();
-  const versionFiles = (): VersionFile[] => files.map((f) => ({
+  let memo: VersionFile[] | null = null;
+  // Built once per handle: OutputWriter.carry looks its file up here, once per carried file.
+  const versionFiles = (): VersionFile[] => (memo ??= files.map((f) => ({
     path: f.path,
     bytes: f.bytes,
     entry: f,
@@ -52,7 +54,7 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
       }
       return bytes;
     },
-  }));
+  })));
   return {
     name,
     bytes,
