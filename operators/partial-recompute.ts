@@ -48,7 +48,7 @@ import { copyThrough, type CopyFile, type CopyResult } from './lib/view-copy.js'
 import { keyRows } from './lib/key-rows.js';
 import { decodeLive } from '../storage/dataset/read.js';
 import { unionDeletes } from '../storage/dataset/deletes.js';
-import type { InputHandle, OutputWriter } from './types.js';
+import type { InputHandle, OutputWriter, RawFile } from './types.js';
 
 export { choosePartialOrFull } from './lib/partial-plan.js';
 
@@ -199,20 +199,22 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   // rows from its bytes at the new batch's bytes per row (same schema).
   const master = ctx.inputs[0]!, fresh = ctx.inputs[1]!;
   const masterRows = master.rows > 0 || master.bytes === 0 ? master.rows : Math.round((master.bytes * Math.max(1, newRows)) / Math.max(1, fresh.bytes));
-  // auto: weighed as the view would be updated (merge-on-read scans the old view's person column only).
-  const morIfPartial = viewUpdateOf(p, previous, persons.size, 1) === 'merge-on-read';
+  // What a partial run would do: R recompute buckets, and the view update it would make — auto
+  // weighs partial as that update (merge-on-read scans the old view's person column only).
+  const routeIfPartial = partialBuckets(masterRows, persons.size, previous?.rows ?? 0, p.falsePositiveRate, B, p.partialRowsPerBucket);
+  const updateIfPartial = viewUpdateOf(p, previous, persons.size, routeIfPartial);
   let mode: Mode = p.mode === 'auto'
-    ? choosePartialOrFull(newRows, masterRows, previous?.rows ?? 0, { ...p.cost, falsePositiveRate: p.falsePositiveRate }, persons.size, morIfPartial).mode
+    ? choosePartialOrFull(newRows, masterRows, previous?.rows ?? 0, { ...p.cost, falsePositiveRate: p.falsePositiveRate }, persons.size, updateIfPartial === 'merge-on-read').mode
     : p.mode;
   // Nothing to patch without a previous view: partial is a full recompute.
   const fallbackFull = mode === 'partial' && previous === null ? 1 : 0;
   if (fallbackFull === 1) mode = 'full';
   const f = SplitBlockBloom.forCapacity(persons.size, p.falsePositiveRate);
   for (const s of persons) f.add(s);
-  const routeBuckets = mode === 'partial' ? partialBuckets(masterRows, persons.size, previous?.rows ?? 0, p.falsePositiveRate, B, p.partialRowsPerBucket) : B;
+  const routeBuckets = mode === 'partial' ? routeIfPartial : B;
   ctx.putBlob('plan', enc.encode(mode));
   const copy = mode === 'partial' ? copyBuckets(previous?.rows ?? 0, B, p.partialViewRowsPerBucket) : B;
-  const update = mode === 'partial' ? viewUpdateOf(p, previous, persons.size, routeBuckets) : 'rewrite';
+  const update = mode === 'partial' ? updateIfPartial : 'rewrite';
   ctx.putBlob('route', enc.encode(String(routeBuckets)));
   ctx.putBlob('copy', enc.encode(String(copy)));
   ctx.putBlob('update', enc.encode(update));
@@ -370,6 +372,11 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   return { metrics: { recomputed, kept, matched, falsePositives, viewRows, viewCopiedColumnar: copied !== null ? 1 : 0, fetchedColumnar, fetchedRowFiles, ...mor, ...ms } };
 }
 
+/** The old view's files with their deletion vectors (handles without filesWithDeletes have none), or undefined. */
+function oldViewFiles(previous: InputHandle | null): Array<RawFile & { deleted: Int32Array | null }> | undefined {
+  return previous?.filesWithDeletes?.() ?? previous?.rawFiles?.().map((f) => ({ ...f, deleted: null }));
+}
+
 async function writeSorted(writer: OutputWriter, rows: Row[]): Promise<void> {
   const w = new ChunkedWriter(writer);
   for (const row of rows) if (w.push(row)) await w.flush();
@@ -430,8 +437,8 @@ async function carryOldView(ctx: Ctx, affected: ReadonlySet<string>, C: number, 
  */
 async function copyOldView(ctx: Ctx, affected: ReadonlySet<string>, C: number, recomputed: Row[], readMs: { v: number }): Promise<CopyResult | null> {
   const previous = await ctx.previous(0);
-  const raw = previous?.filesWithDeletes?.() ?? previous?.rawFiles?.().map((f) => ({ ...f, deleted: null }));
-  if (previous === null || raw === undefined) return null;
+  const raw = oldViewFiles(previous);
+  if (raw === undefined) return null;
   const blob = ctx.stageOutput('plan')?.blobs('bloom')[0];
   const mine = raw.filter((_, i) => i % C === ctx.bucket).map((f): CopyFile => ({
     deleted: f.deleted,
@@ -456,7 +463,7 @@ async function copyOldView(ctx: Ctx, affected: ReadonlySet<string>, C: number, r
 async function keptViewRows(ctx: Ctx, affected: ReadonlySet<string>, C: number, out: Row[], readMs: { v: number }): Promise<number> {
   const previous = await ctx.previous(0);
   if (previous === null) return 0;
-  const raw = previous.filesWithDeletes?.() ?? previous.rawFiles?.().map((f) => ({ ...f, deleted: null }));
+  const raw = oldViewFiles(previous);
   const mine = raw === undefined ? null : raw.filter((_, i) => i % C === ctx.bucket);
   if ((mine !== null && mine.length === 0) || (mine === null && ctx.bucket !== 0)) return 0;
   let kept = 0;

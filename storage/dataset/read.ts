@@ -4,9 +4,10 @@
  *   readRows(store, files, codec, { columns?, batchSize? }) → AsyncIterable<Row[]>
  *   readLines(store, files, { batchSize? })                 → AsyncIterable<string[]>
  *
- * Files are read in the given order, minus the rows their deletion vectors name (entry.deletes), the next one prefetched while the current one is decoded;
- * memory holds two files' bytes plus one row group's rows. Parquet files are decoded with the given codec, falling back to the other codec
- * when it cannot open the file (storage/parquet/registry.ts). Text files are split on '\n' (a
+ * Files are read in the given order, minus the rows their deletion vectors name (entry.deletes,
+ * storage/dataset/deletes.ts), the next one prefetched while the current one is decoded; memory
+ * holds two files' bytes plus one row group's rows. Parquet files are decoded with the given
+ * codec, falling back to the other codec when it cannot open the file (storage/parquet/registry.ts). Text files are split on '\n' (a
  * trailing '\r' is dropped; `.gz` files are gunzipped), decoded as UTF-8 in chunks so one huge
  * string never exists; the last line of a file without a final newline is still returned.
  */

@@ -10,7 +10,7 @@ import { fileRowCount, readSchemaOf } from '../../storage/parquet/registry.js';
 import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
 import { parseJson } from '../../storage/dataset/layout.js';
 import { readLines, readRows } from '../../storage/dataset/read.js';
-import { decodeDeletes, encodeDeletes, liveRows } from '../../storage/dataset/deletes.js';
+import { decodeDeletes, encodeDeletes, liveRows, unionDeletes } from '../../storage/dataset/deletes.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
 import type { ColumnBatch, CommitMarker, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { DagctlError } from '../../core/errors.js';
@@ -129,22 +129,16 @@ export class OutputBinding implements OutputHandle {
 
   /** A file of the previous version listed again with a (wider) deletion vector; see OutputWriter.carry. */
   private async carry(file: VersionFile, deleted: Int32Array): Promise<void> {
-    const prev = await this.previousFn();
-    const entry = prev?.filesWithDeletes?.().find((f) => f.entry.path === file.entry.path && f.entry.sha256 === file.entry.sha256)?.entry;
-    if (entry === undefined) throw new DagctlError('INTERNAL', `output ${this.name}: carried file ${file.entry.path} is not in the previous version`, { path: file.entry.path });
+    const prev = (await this.previousFn())?.filesWithDeletes?.().find((f) => f.entry.path === file.entry.path && f.entry.sha256 === file.entry.sha256);
+    if (prev === undefined) throw new DagctlError('INTERNAL', `output ${this.name}: carried file ${file.entry.path} is not in the previous version`, { path: file.entry.path });
+    const entry = prev.entry;
     if (this.carried.some((f) => f.path === entry.path)) throw new DagctlError('INTERNAL', `output ${this.name}: file ${entry.path} carried twice`, { path: entry.path });
     const last = deleted[deleted.length - 1];
     if (last !== undefined && entry.rows >= 0 && last >= entry.rows) throw new DagctlError('INTERNAL', `output ${this.name}: row ${last} of ${entry.path} deleted, the file has ${entry.rows}`, { path: entry.path });
-    const before = entry.deletes === undefined ? new Int32Array(0) : decodeDeletes(entry.deletes, entry.rows, entry.path);
     // The new vector must keep every earlier deletion (a version never resurrects a row).
-    let j = 0;
-    for (const p of before) {
-      while (j < deleted.length && deleted[j]! < p) j++;
-      if (deleted[j] !== p) throw new DagctlError('INTERNAL', `output ${this.name}: carrying ${entry.path} would restore deleted row ${p}`, { path: entry.path });
-    }
-    const { deletes: _old, ...rest } = entry;
-    void _old;
-    this.carried.push(deleted.length === 0 ? rest : { ...rest, deletes: encodeDeletes(deleted) });
+    if (prev.deleted !== null && unionDeletes(prev.deleted, deleted).length !== deleted.length) throw new DagctlError('INTERNAL', `output ${this.name}: carrying ${entry.path} would restore a deleted row`, { path: entry.path });
+    // Empty `deleted` ⊇ the earlier vector means the entry had none: it is carried as it is.
+    this.carried.push(deleted.length === 0 ? entry : { ...entry, deletes: encodeDeletes(deleted) });
   }
 
   previous(): Promise<InputHandle | null> {
