@@ -71,6 +71,12 @@ const PartialParams = z
      * maxViewFiles files or more than maxDeletedFraction of its rows deleted, then rewrites.
      */
     viewUpdate: z.enum(['auto', 'merge-on-read', 'rewrite']).default('auto'),
+    /**
+     * Partial mode: with one recompute bucket (R = 1) and at most this many master rows, the
+     * recompute instance scans the master itself (fused: no fetch instances, no shuffle of the
+     * fetched rows); above it (or with 0) the fetch stage fans out over the master's partitions.
+     */
+    fuseScanRows: z.number().int().min(0).default(2_000_000),
     maxViewFiles: z.number().int().positive().default(64),
     maxDeletedFraction: z.number().gt(0).max(1).default(0.5),
     cost: z
@@ -154,7 +160,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   name: 'partial-recompute',
-  version: '8',
+  version: '9',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
@@ -180,7 +186,9 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   const p = ctx.params;
   const B = ctx.buckets;
   const persons = new Set<string>();
+  const t0 = performance.now();
   const previous = p.mode === 'full' ? null : await ctx.previous(0);
+  const t1 = performance.now();
   // A partial run's recompute instances read every new sample (plan.all()): with the mode known
   // before reading (mode partial and a previous view) they go to one shuffle file, not B (each
   // file is a create-only, fsynced write).
@@ -193,7 +201,9 @@ async function plan(ctx: Ctx): Promise<StageResult> {
       if (w.push(oneFile ? 0 : bucketOf(person, B), { person, age: int(row, p.ageColumn), ts: int(row, p.tsColumn) })) await w.drain();
     }
   }
+  const t2 = performance.now();
   await w.flush();
+  const t3 = performance.now();
   const newRows = w.rows;
   // Source datasets list files without row counts (rows unknown → 0): estimate the master's
   // rows from its bytes at the new batch's bytes per row (same schema).
@@ -219,7 +229,14 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   ctx.putBlob('copy', enc.encode(String(copy)));
   ctx.putBlob('update', enc.encode(update));
   ctx.putBlob('bloom', f.serialize());
-  return { metrics: { newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy, mergeOnRead: update === 'merge-on-read' ? 1 : 0 } };
+  // Dynamic fan-out: a partial run needs recompute instances b < max(R, C) only, and no fetch
+  // instance when fused (the recompute instance scans the master itself).
+  const fused = mode === 'partial' && routeBuckets === 1 && masterRows <= p.fuseScanRows && p.fuseScanRows > 0;
+  ctx.putBlob('fuse', enc.encode(fused ? '1' : '0'));
+  const narrow: Record<string, number[]> | undefined = mode === 'partial' ? { recompute: Array.from({ length: Math.max(routeBuckets, copy) }, (_, b) => b) } : undefined;
+  if (narrow !== undefined && fused) narrow.fetch = [];
+  const ms = { 'ms.previous': t1 - t0, 'ms.read': t2 - t1, 'ms.flush': t3 - t2, 'ms.bloom': performance.now() - t3 };
+  return { ...(narrow === undefined ? {} : { narrow }), metrics: { ...ms, fused: fused ? 1 : 0, newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy, mergeOnRead: update === 'merge-on-read' ? 1 : 0 } };
 }
 
 async function fetch(ctx: Ctx): Promise<StageResult> {
@@ -229,26 +246,18 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   const blob = ctx.prior!.blobs('bloom')[0];
   const R = readRoute(ctx.prior!.blobs('route'), B);
   const f = mode === 'partial' && blob !== undefined ? SplitBlockBloom.deserialize(blob) : null;
+  // Fused (blob 'fuse'): the recompute instance scans the master; this instance, when the engine
+  // runs it at all (the plan pruned it), has nothing to do.
+  if (f !== null && isFused(ctx.prior!.blobs('fuse'))) return { metrics: { masterRows: 0, fetched: 0, idle: 1 } };
   const w = new BucketedWriter(ctx.shuffle.open(SAMPLE_SCHEMA));
   const master = ctx.inputs[0]!;
   const cols = [p.personColumn, p.ageColumn, p.tsColumn];
   const stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 };
   let rowsIn = 0;
   const t0 = performance.now();
-  const raw = f !== null ? master.rawFiles?.() : undefined;
-  if (f !== null && raw !== undefined) {
-    // Partial: only hits become rows (late materialization over raw person bytes).
-    const opts = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b: Uint8Array, s: number, l: number) => f.hasBytes(b, s, l), probePage: (b: Uint8Array, s: Int32Array, l: Int32Array, n: number, h: Int32Array, at: number) => f.probeRanges(b, s, l, n, h, at), probeString: (s: string) => f.has(s), bloom: f.layout() };
-    const sameNames = p.personColumn === 'person' && p.ageColumn === 'age' && p.tsColumn === 'ts';
-    for (const file of raw) {
-      for await (const hits of lateScan(await file.read(), opts, stats)) {
-        for (const row of hits) {
-          const person = row[p.personColumn] as string;
-          // lateScan's rows are { [key], ...columns }: with the default names already a sample row.
-          const sample = sameNames ? row : { person, age: row[p.ageColumn] as number, ts: row[p.tsColumn] as number };
-          if (w.push(R === 1 ? 0 : bucketOf(person, R), sample)) await w.drain();
-        }
-      }
+  if (f !== null) {
+    for await (const hits of masterHits(master, p, f, stats)) {
+      for (const row of hits) if (w.push(R === 1 ? 0 : bucketOf(row.person as string, R), row)) await w.drain();
     }
     rowsIn = stats.rows;
   } else {
@@ -256,8 +265,7 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
       for (const row of batch) {
         rowsIn++;
         const person = str(row, p.personColumn);
-        if (f !== null && !f.has(person)) continue;
-        if (w.push(bucketOf(person, f !== null ? R : B), { person, age: int(row, p.ageColumn), ts: int(row, p.tsColumn) })) await w.drain();
+        if (w.push(bucketOf(person, B), { person, age: int(row, p.ageColumn), ts: int(row, p.tsColumn) })) await w.drain();
       }
     }
   }
@@ -267,6 +275,40 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   // given (fetch's, twice: as its prior stage and by name), one commit-marker read each; the
   // mode is the 'plan' stage's blob.
   return { metrics: { masterRows: rowsIn, fetched: w.rows, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups, 'ms.scan': t1 - t0, 'ms.flush': performance.now() - t1 } };
+}
+
+/**
+ * A partial run's Bloom join over the master: sample rows `{ person, age, ts }` of the persons
+ * passing `f` (false positives included), by late materialization over raw person bytes
+ * (lib/late-scan.ts) when the handle hands out files, else from decoded rows.
+ */
+async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockBloom, stats: LateScanStats): AsyncIterable<Row[]> {
+  const raw = master.rawFiles?.();
+  if (raw === undefined) {
+    for await (const batch of master.batches({ columns: [p.personColumn, p.ageColumn, p.tsColumn] })) {
+      stats.rows += batch.length;
+      const hits: Row[] = [];
+      for (const row of batch) {
+        const person = str(row, p.personColumn);
+        if (f.has(person)) hits.push({ person, age: int(row, p.ageColumn), ts: int(row, p.tsColumn) });
+      }
+      yield hits;
+    }
+    return;
+  }
+  const opts = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b: Uint8Array, s: number, l: number) => f.hasBytes(b, s, l), probePage: (b: Uint8Array, s: Int32Array, l: Int32Array, n: number, h: Int32Array, at: number) => f.probeRanges(b, s, l, n, h, at), probeString: (s: string) => f.has(s), bloom: f.layout() };
+  // lateScan's rows are { [key], ...columns }: with the default names already sample rows.
+  const sameNames = p.personColumn === 'person' && p.ageColumn === 'age' && p.tsColumn === 'ts';
+  for (const file of raw) {
+    for await (const hits of lateScan(await file.read(), opts, stats)) {
+      yield sameNames ? hits : hits.map((row) => ({ person: row[p.personColumn] as string, age: row[p.ageColumn] as number, ts: row[p.tsColumn] as number }));
+    }
+  }
+}
+
+function isFused(blobs: Uint8Array[]): boolean {
+  const b = blobs[0];
+  return b !== undefined && dec.decode(b) === '1';
 }
 
 async function recompute(ctx: Ctx): Promise<StageResult> {
@@ -300,7 +342,9 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   }
   // This instance's persons with new samples (samples.has): in partial mode only their master rows count.
   const t1 = performance.now();
-  let matched = 0, falsePositives = 0, fetchedColumnar = 0, fetchedRowFiles = 0;
+  let matched = 0, falsePositives = 0, fetchedColumnar = 0, fetchedRowFiles = 0, fetchedRows = 0;
+  // Fused: what the fetch stage would have reported (masterRows, fetched, scan groups).
+  let scan: Record<string, number> = {};
   if (recomputes) {
     const partial = mode === 'partial';
     const addRows = (batch: Row[]): void => {
@@ -316,7 +360,16 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     };
     const fetched = ctx.prior!.bucket(ctx.bucket);
     const raw = fetched.rawFiles?.();
-    if (raw === undefined) {
+    const bloom = partial && isFused(planOut!.blobs('fuse')) ? planOut!.blobs('bloom')[0] : undefined;
+    if (bloom !== undefined) {
+      // Fused (R = 1): the Bloom join over the master here, no fetch stage in between.
+      const stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 };
+      for await (const hits of masterHits(ctx.inputs[0]!, ctx.params, SplitBlockBloom.deserialize(bloom), stats)) {
+        fetchedRows += hits.length;
+        addRows(hits);
+      }
+      scan = { masterRows: stats.rows, fetched: fetchedRows, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups };
+    } else if (raw === undefined) {
       for await (const batch of fetched.batches()) addRows(batch);
     } else {
       // Column at a time (lib/shuffle-samples.ts: no row object per fetched sample), the same
@@ -369,7 +422,7 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   // Phase times (ms): where a recompute instance spends its time (bench/operators.ts prints them).
   const ms = { 'ms.newSamples': t1 - t0, 'ms.fetched': t2 - t1, 'ms.infer': t3 - t2, 'ms.oldView': t4 - t3, 'ms.oldViewRead': readMs.v, 'ms.write': t5 - t4 };
   const mor: Record<string, number> = carried === null ? {} : { viewCarriedFiles: carried.files, viewDroppedFiles: carried.droppedFiles, viewDeletedRows: carried.deleted };
-  return { metrics: { recomputed, kept, matched, falsePositives, viewRows, viewCopiedColumnar: copied !== null ? 1 : 0, fetchedColumnar, fetchedRowFiles, ...mor, ...ms } };
+  return { metrics: { recomputed, kept, matched, falsePositives, viewRows, viewCopiedColumnar: copied !== null ? 1 : 0, fetchedColumnar, fetchedRowFiles, ...scan, ...mor, ...ms } };
 }
 
 /** The old view's files with their deletion vectors (handles without filesWithDeletes have none), or undefined. */

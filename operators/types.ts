@@ -173,6 +173,14 @@ export interface StageResult {
    * rows, so P stays per logical row — the unit the planner estimates in. Absent: rows read.
    */
   inputRows?: number;
+  /**
+   * Dynamic fan-out: for a later stage of this task (by name), the buckets whose instances are
+   * still needed; the others are skipped (pruned), never dispatched. `[]` skips every instance of
+   * that stage (for a stage without buckets, the only form that applies). An operator narrows
+   * when what it learned at run time (e.g. a partial run's few routed buckets) leaves instances
+   * with nothing to do: each would still cost a dispatch, commit markers and a slot.
+   */
+  narrow?: Record<string, number[]>;
 }
 
 export interface StagesInfo {

@@ -83,6 +83,11 @@ export interface InstanceResult {
   durationMs: number;
   /** Time before the first row was processed (resolving inputs, opening files): the O-ish part. */
   setupMs: number;
+  /**
+   * Instances of later stages of the same task that the operator found it does not need (its
+   * StageResult.narrow): the run skips them (reason 'pruned') instead of dispatching them.
+   */
+  prune?: string[];
   worker?: string;
 }
 
@@ -97,7 +102,7 @@ export interface InstanceStatus {
   error?: string;
   errorCode?: string;
   /** Why a skipped instance was skipped. */
-  skipReason?: 'memoized' | 'converged';
+  skipReason?: 'memoized' | 'converged' | 'pruned';
   result?: InstanceResult;
   worker?: string;
 }

@@ -21,6 +21,8 @@ export interface InstanceView {
   error: string | null;
   errorCode: string | null;
   why: string | null;
+  /** Why a skipped instance did not run (memoized, converged, pruned); absent otherwise. */
+  skipReason?: 'memoized' | 'converged' | 'pruned';
   metrics?: Record<string, number>;
   /** Rows the instance read and wrote (what its cost sample records); once it has a result. */
   inputRows?: number;
@@ -80,6 +82,7 @@ export function buildStatus(record: RunRecord, state: RunState, now: number): St
       error: s.error ?? null,
       errorCode: s.errorCode ?? null,
       why: whyOf(p, s, state, byId, now),
+      ...(s.state === 'skipped' && s.skipReason !== undefined ? { skipReason: s.skipReason } : {}),
     };
     if (s.result !== undefined && Object.keys(s.result.metrics).length > 0) view.metrics = s.result.metrics;
     if (s.result !== undefined) {
@@ -142,7 +145,9 @@ function whyOf(p: PlannedInstance, s: RunState['instances'][string], state: RunS
       return `not run: upstream ${[...new Set(root)].slice(0, 3).join(', ') || failed.join(', ')} failed`;
     }
     case 'skipped':
-      return s.skipReason === 'converged' ? 'not needed: the iteration converged earlier' : 'memoized: identical inputs, params and operator version were committed before';
+      if (s.skipReason === 'converged') return 'not needed: the iteration converged earlier';
+      if (s.skipReason === 'pruned') return 'not needed: an earlier stage of the task narrowed its fan-out';
+      return 'memoized: identical inputs, params and operator version were committed before';
     case 'cancelled':
       return 'cancelled';
     default:

@@ -140,6 +140,8 @@ export interface CommitMarker {
    * decides whether an iterative stage converged from them, so they must not be lost on a re-run.
    */
   metrics?: Record<string, number>;
+  /** The instance's StageResult.narrow: a memoized instance prunes the same later instances. */
+  narrow?: Record<string, number[]>;
 }
 
 export interface Manifest {

@@ -85,7 +85,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   if (needsWork && !job.force) {
     const memo = await memoized(record, task.outputs, hasOutputs, work, stageName, job.instanceId, fp);
     if (memo !== null) {
-      return { memoized: true, fingerprint: fp, outputs: memo.outputs, metrics: memo.metrics, inputBytes: 0, inputRows: 0, outputRows: 0, durationMs: performance.now() - started, setupMs: 0, worker: opts.worker };
+      return withPrune({ memoized: true, fingerprint: fp, outputs: memo.outputs, metrics: memo.metrics, inputBytes: 0, inputRows: 0, outputRows: 0, durationMs: performance.now() - started, setupMs: 0, worker: opts.worker }, record, inst, memo.narrow);
     }
   }
 
@@ -174,13 +174,14 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     const m: CommitMarker = { instanceId: job.instanceId, fingerprint: fp, runId: record.runId, committedAt, files: stageFiles };
     if (Object.keys(blobs).length > 0) m.blobs = blobs;
     if (res.metrics !== undefined && Object.keys(res.metrics).length > 0) m.metrics = res.metrics;
+    if (res.narrow !== undefined) m.narrow = res.narrow;
     const marker = await writeCommitMarker(workStore, m);
     const out: CommittedOutput = { dataset: stageName, uri: work, marker: markerKey(job.instanceId, fp), files: marker.files };
     if (marker.blobs !== undefined) out.blobs = Object.keys(marker.blobs);
     committed.push(out);
   }
   const end = performance.now();
-  return {
+  return withPrune({
     memoized: false,
     fingerprint: fp,
     outputs: committed,
@@ -191,7 +192,24 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     durationMs: end - started,
     setupMs: (counters.firstReadAt > 0 ? counters.firstReadAt : runStart) - started,
     worker: opts.worker,
-  };
+  }, record, inst, res.narrow);
+}
+
+/**
+ * StageResult.narrow → InstanceResult.prune: the ids of this task's instances of each named later
+ * stage whose bucket is not listed (a stage without buckets: all of them, listed or not, when the
+ * list is empty; else none). An unknown or earlier stage name prunes nothing.
+ */
+function withPrune(result: InstanceResult, record: RunRecord, inst: PlannedInstance, narrow: Record<string, number[]> | undefined): InstanceResult {
+  if (narrow === undefined) return result;
+  const prune: string[] = [];
+  for (const p of record.plan) {
+    const keep = p.task === inst.task && p.kind === 'work' && p.stageIndex > inst.stageIndex ? narrow[p.stage] : undefined;
+    if (keep === undefined) continue;
+    if (p.bucket >= 0 ? !keep.includes(p.bucket) : keep.length === 0) prune.push(p.id);
+  }
+  if (prune.length > 0) result.prune = prune;
+  return result;
 }
 
 /** Whether this instance may run on a worker's event loop (its operator declares it trivial). */
@@ -245,7 +263,7 @@ function fileIdentity(f: FileEntry): string {
 }
 
 /** The committed outputs and metrics of an earlier identical attempt, or null (run it). */
-async function memoized(record: RunRecord, outputNames: string[], hasOutputs: boolean, work: string, stageName: string, instanceId: string, fp: string): Promise<{ outputs: CommittedOutput[]; metrics: Record<string, number> } | null> {
+async function memoized(record: RunRecord, outputNames: string[], hasOutputs: boolean, work: string, stageName: string, instanceId: string, fp: string): Promise<{ outputs: CommittedOutput[]; metrics: Record<string, number>; narrow?: Record<string, number[]> } | null> {
   const workMarker = await readCommitMarker(await storeFor(work), instanceId, fp);
   if (workMarker === null) return null;
   const out: CommittedOutput[] = [];
@@ -260,7 +278,7 @@ async function memoized(record: RunRecord, outputNames: string[], hasOutputs: bo
   const stageOut: CommittedOutput = { dataset: stageName, uri: work, marker: markerKey(instanceId, fp), files: workMarker.files };
   if (workMarker.blobs !== undefined) stageOut.blobs = Object.keys(workMarker.blobs);
   out.push(stageOut);
-  return { outputs: out, metrics: workMarker.metrics ?? {} };
+  return workMarker.narrow === undefined ? { outputs: out, metrics: workMarker.metrics ?? {} } : { outputs: out, metrics: workMarker.metrics ?? {}, narrow: workMarker.narrow };
 }
 
 async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstance, started: number, opts: RunInstanceOptions): Promise<InstanceResult> {

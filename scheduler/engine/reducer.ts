@@ -91,6 +91,7 @@ export function applyEvent(index: PlanIndex, state: RunState, event: RunEvent): 
       delete s.errorCode;
       // Convergence first: the next round must be skipped before this completion releases it.
       checkConvergence(index, state, event.id, event.at, fx);
+      prune(index, state, event.id, event.result.prune, event.at, fx);
       onDone(index, state, event.id, event.at, fx);
       break;
     }
@@ -278,6 +279,34 @@ function checkConvergence(index: PlanIndex, state: RunState, id: string, at: num
       s.finishedAt = at;
       skipped.add(g);
     }
+  }
+  for (const g of skipped) {
+    for (const d of index.dependents.get(g) ?? []) {
+      if (skipped.has(d)) continue;
+      get(state, d).pendingDeps--;
+      dispatchIfReady(index, state, d, at, fx);
+    }
+  }
+}
+
+/**
+ * Skips the instances a result prunes, then releases their dependents outside the pruned set. Only
+ * pending work instances of a later stage of the same task qualify (a result cannot skip work that
+ * has started, another task's, or its own stage's); other ids are ignored.
+ */
+function prune(index: PlanIndex, state: RunState, id: string, ids: readonly string[] | undefined, at: number, fx: Effects): void {
+  const p = index.byId.get(id);
+  if (p === undefined || ids === undefined || ids.length === 0) return;
+  const skipped = new Set<string>();
+  for (const g of ids) {
+    const q = index.byId.get(g);
+    const s = state.instances[g];
+    if (q === undefined || s === undefined || q.kind !== 'work' || q.task !== p.task || q.stageIndex <= p.stageIndex || s.state !== 'pending' || skipped.has(g)) continue;
+    settle(state, s, 'skipped');
+    s.skipReason = 'pruned';
+    s.finishedAt = at;
+    delete s.notBefore;
+    skipped.add(g);
   }
   for (const g of skipped) {
     for (const d of index.dependents.get(g) ?? []) {

@@ -68,6 +68,7 @@ export class RedisRunStore implements RunStore {
       const entry: Record<string, unknown> = { i, t: p.task, d: p.deps, dn: index.dependents.get(p.id) ?? [], r: p.round, n: p.rounds };
       if (p.iterateMetric !== undefined) entry.m = p.iterateMetric;
       if (p.rounds > 1) entry.b = `${p.task}.${p.stage}`;
+      if (p.kind === 'work') entry.s = p.stageIndex;
       argv.push(p.id, s.state, JSON.stringify(status), JSON.stringify(entry), result === undefined ? '' : JSON.stringify(result), s.notBefore !== undefined ? '1' : '');
     }
     argv.push(String(index.rounds.size));
@@ -341,7 +342,9 @@ function encodeEvent(e: RunEvent, results: string[], first: number): string {
   if (e.type === 'succeeded') {
     const { result, ...rest } = e;
     results.push(JSON.stringify(result));
-    return JSON.stringify({ ...rest, ri: first + results.length - 1, memo: result.memoized });
+    const wire: Record<string, unknown> = { ...rest, ri: first + results.length - 1, memo: result.memoized };
+    if (result.prune !== undefined && result.prune.length > 0) wire.pr = result.prune;
+    return JSON.stringify(wire);
   }
   return JSON.stringify(e);
 }

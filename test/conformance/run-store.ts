@@ -156,6 +156,52 @@ export function runStoreConformance(name: string, factory: RunStoreFactory): voi
       assert.equal(st?.instances[id(4, 1)]?.attempts, 0);
     });
 
+    it('pruning: a result skips the later-stage instances it prunes and releases their dependents', async () => {
+      const runId = rid('prune');
+      const dag = dagOf('prune', [noopTask('p'), noopTask('q')]);
+      const base = { operator: 'noop', kind: 'work' as const, round: 1, rounds: 1, partition: '', buckets: 3, inputBytes: 0, inputRows: 0, predictedMs: 1, overheadMs: 1, workMs: 0, costSource: 'default' as const };
+      const fetch = ['p.fetch.d1', 'p.fetch.d2'], reduce = [0, 1, 2].map((b) => `p.reduce.b00${b}`);
+      const plan: PlannedInstance[] = [
+        { ...base, id: 'p.plan', task: 'p', stage: 'plan', stageIndex: 0, bucket: -1, deps: [] },
+        ...fetch.map((id) => ({ ...base, id, task: 'p', stage: 'fetch', stageIndex: 1, bucket: -1, deps: ['p.plan'] })),
+        ...reduce.map((id, b) => ({ ...base, id, task: 'p', stage: 'reduce', stageIndex: 2, bucket: b, deps: ['p.plan', ...fetch] })),
+        { ...base, id: 'p.publish', task: 'p', kind: 'publish', stage: 'publish', stageIndex: 3, bucket: -1, deps: reduce },
+        { ...base, id: 'q.main', task: 'q', stage: 'main', stageIndex: 0, bucket: -1, deps: [] },
+      ];
+      const rec = { ...recordOf(dag, runId), plan };
+      await store.createRun(rec, initialState(runId, dag.name, plan, 1000));
+      const index = indexPlan(plan, policiesOf(dag));
+      const shadow = initialState(runId, dag.name, plan, 1000);
+      // Pruned: both fetch instances and reduce b001, b002. Ignored: another task's instance (q.main,
+      // already queued anyway), an unknown id, and the publish instance (not a work stage).
+      const prune = [...fetch, reduce[1]!, reduce[2]!, 'q.main', 'nope', 'p.publish'];
+      const events: RunEvent[][] = [
+        [{ type: 'start', at: 1 }],
+        [{ type: 'succeeded', id: 'p.plan', attempt: 1, at: 2, result: okResult({ prune }) }],
+        [{ type: 'succeeded', id: reduce[0]!, attempt: 1, at: 3, result: okResult() }],
+        [{ type: 'succeeded', id: 'q.main', attempt: 1, at: 4, result: okResult() }],
+        [{ type: 'succeeded', id: 'p.publish', attempt: 1, at: 5, result: okResult() }],
+      ];
+      const effects = [];
+      for (const batch of events) {
+        const fx = await store.apply(runId, batch);
+        assert.deepEqual(fx, applyEvents(index, shadow, batch));
+        effects.push(fx);
+      }
+      // The plan's completion dispatches the one reduce instance left, nothing of fetch.
+      assert.deepEqual(effects[1], [{ type: 'dispatch', ids: [reduce[0]!] }]);
+      const st = await store.getState(runId);
+      assert.deepEqual(st?.instances, shadow.instances);
+      assert.equal(st?.phase, 'succeeded');
+      for (const id of [...fetch, reduce[1]!, reduce[2]!]) {
+        assert.equal(st?.instances[id]?.state, 'skipped');
+        assert.equal(st?.instances[id]?.skipReason, 'pruned');
+        assert.equal(st?.instances[id]?.attempts, 0);
+      }
+      assert.equal(st?.instances['q.main']?.state, 'succeeded');
+      assert.equal(st?.instances['p.publish']?.state, 'succeeded');
+    });
+
     it('lists runs newest first and finds the latest', async () => {
       const a = rid('list-a');
       const b = rid('list-b');

@@ -17,7 +17,7 @@ import { openObjectStore } from '../../storage/open.js';
 import type { FileEntry } from '../../storage/types.js';
 import { runCli, viewRows, type Workspace } from './support.js';
 
-interface TaskView { name: string; stage: string; metrics?: Record<string, number> }
+interface TaskView { name: string; stage: string; state: string; skipReason?: string; bucket: number; metrics?: Record<string, number> }
 
 describe('merge-on-read view versions (birthday-inference, CLI)', function () {
   this.timeout(300_000);
@@ -55,6 +55,13 @@ describe('merge-on-read view versions (birthday-inference, CLI)', function () {
       await gen(`${ws.dataUri}/master/ages`, 10 + i, `2024-02-0${1 + i}`, 150);
       const t = await run(b);
       assert.equal(metric(t, 'plan', 'mergeOnRead'), 1);
+      // Dynamic fan-out: fused (one recompute bucket, a small master), so the plan pruned every
+      // fetch instance and the recompute instances past the one that works; none of them ran.
+      assert.equal(metric(t, 'plan', 'fused'), 1);
+      const mine = t.filter((x) => x.name === 'birthdays-partial');
+      const fetches = mine.filter((x) => x.stage === 'fetch');
+      assert.ok(fetches.length >= 2 && fetches.every((x) => x.state === 'skipped' && x.skipReason === 'pruned'));
+      assert.deepEqual(mine.filter((x) => x.stage === 'recompute').map((x) => [x.bucket, x.state, x.skipReason ?? null]), [[0, 'succeeded', null], [1, 'skipped', 'pruned'], [2, 'skipped', 'pruned']]);
       assert.ok(metric(t, 'recompute', 'viewDeletedRows') > 0);
       const now = await manifest();
       // Every file of the previous version is listed again (or left out: no live row) under the same path.

@@ -14,7 +14,8 @@
  *    (previousRowsRead); outputs are only given to stages with writesOutputs; an output's carry()
  *    takes a previous file into the result (its live rows join `rows`, the file joins `files`);
  *  - batches are small (batchSize, default 7) to exercise batch boundaries;
- *  - rawFiles(): partitions of an input given with an explicit `schema`, and previous() versions,
+ *  - rawFiles(): partitions of an input given with an explicit `schema` (one file per partition,
+ *    for the partition's instance and for whole-input handles alike), and previous() versions,
  *    also hand out Parquet files (hyparquet codec; previous versions split into files of
  *    `fileRows`, default 3 rows) so late-materializing / per-file readers run on real bytes; with
  *    priorRawFiles, prior-stage handles hand out one DGSH shuffle file per prior instance.
@@ -199,7 +200,10 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
     const inp = opts.inputs[i]!;
     if ('lines' in inp) return memInput(inputName(i), [], batchSize, inp.lines);
     if ('rows' in inp) return memInput(inputName(i), inp.rows, batchSize, [], inp.schema);
-    return memInput(inputName(i), Object.keys(inp.partitions).sort().flatMap((k) => inp.partitions[k]!), batchSize, [], inp.schema);
+    // As the engine's handles: with a schema, one Parquet file per partition (in batch order).
+    const parts = Object.keys(inp.partitions).sort(), schema = inp.schema;
+    const raw = schema === undefined ? undefined : () => parts.flatMap((k) => memRawFiles(inp.partitions[k]!, schema, Math.max(1, inp.partitions[k]!.length)));
+    return memInput(inputName(i), parts.flatMap((k) => inp.partitions[k]!), batchSize, [], schema, raw);
   };
   const collected: RunResult['outputs'] = Array.from({ length: nOut }, () => ({ schema: null, rows: [], files: [] }));
   const instances: InstanceRecord[] = [];

@@ -45,7 +45,8 @@ function viaTable(samples: Array<AgeSample & { person: string }>): Map<string, u
 describe('lib/sample-table + inferBirthdayInto', () => {
   it('== inferBirthday per person (fast-check), short and long sample lists', () => {
     // Timestamps half a year apart (± 1 s): intervals that touch ([x, y], [y+1, z]), nest and repeat.
-    const s = fc.record({ person: fc.integer({ min: 0, max: 3 }).map((i) => `p${i}`), age: fc.integer({ min: 0, max: 6 }), ts: fc.tuple(fc.integer({ min: -3, max: 8 }), fc.integer({ min: -1, max: 1 })).map(([k, j]) => T + k * (YEAR_SECONDS / 2) + j) }, { noNullPrototype: true });
+    // An age ≥ 256 takes a long list off the packed (ts·256 + age) sort onto the comparator sort.
+    const s = fc.record({ person: fc.integer({ min: 0, max: 3 }).map((i) => `p${i}`), age: fc.oneof({ weight: 30, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 1, arbitrary: fc.integer({ min: 256, max: 258 }) }), ts: fc.tuple(fc.integer({ min: -3, max: 8 }), fc.integer({ min: -1, max: 1 })).map(([k, j]) => T + k * (YEAR_SECONDS / 2) + j) }, { noNullPrototype: true });
     fc.assert(fc.property(fc.array(s, { maxLength: 300 }), (samples) => {
       const expected = new Map<string, unknown>();
       for (const p of new Set(samples.map((x) => x.person))) expected.set(p, inferBirthday(samples.filter((x) => x.person === p)));
@@ -90,21 +91,24 @@ describe('operators/partial-recompute', () => {
     const update = fc.constantFrom('auto', 'merge-on-read', 'rewrite');
     await fc.assert(fc.asyncProperty(
       fc.array(sample, { maxLength: 40 }), fc.array(sample, { maxLength: 12 }), fc.array(sample, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }),
-      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.boolean(), fc.boolean(), update, update,
-      async (master, batch, batch2, buckets, parts, raw, perBucket, fileRows, viewPerBucket, priorRaw, columnOutputs, update1, update2) => {
+      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.boolean(), fc.boolean(), update, update, fc.boolean(),
+      async (master, batch, batch2, buckets, parts, raw, perBucket, fileRows, viewPerBucket, priorRaw, columnOutputs, update1, update2, fuse) => {
         // perBucket small → partial routes to several recompute buckets (partialBuckets > 1);
         // viewPerBucket small → several instances copy (or carry) the old view (copyBuckets > 1);
         // priorRaw → fetched rows come as DGSH files, read column at a time (lib/shuffle-samples.ts);
         // columnOutputs → a rewritten old view is copied through in column form (lib/view-copy.ts);
         // update → merge-on-read (old files carried with deletion vectors) or rewrite; the second
         // batch patches the first's version, so it reads (and widens, or compacts) deletion vectors.
-        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket, viewUpdate: update1 }, fileRows, priorRaw, columnOutputs };
+        // fuse false → the fetch stage always fans out (fuseScanRows 0); true → a partial run with one
+        // recompute bucket scans the master in its recompute instance.
+        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket, viewUpdate: update1, ...(fuse ? {} : { fuseScanRows: 0 }) }, fileRows, priorRaw, columnOutputs };
         const old = await view('full', master, [], null, buckets, parts, o);
         const full = await view('full', master, batch, null, buckets, parts, o);
         const partial = await view('partial', master, batch, old.rows, buckets, parts, o);
         assert.deepEqual(partial.rows, full.rows);
         assert.equal(partial.metrics.fallbackFull, 0);
         assert.equal(partial.metrics.mergeOnRead, update1 === 'rewrite' ? 0 : 1);
+        assert.equal(partial.metrics.fused, fuse && partial.metrics.routeBuckets === 1 ? 1 : 0);
         if (update1 !== 'rewrite') {
           // Merge-on-read: every old file carried or (all its rows deleted) left out; nothing copied.
           const oldFiles = Math.ceil(old.rows.length / fileRows);
@@ -124,7 +128,8 @@ describe('operators/partial-recompute', () => {
         if (raw && master.length > 0) assert.deepEqual([partial.metrics.lateScanGroups! > 0, partial.metrics.rowScanGroups], [true, 0]);
         // Fetched rows as DGSH files: all read by columns, none as rows.
         if (priorRaw) {
-          for (const r of [full, partial]) assert.deepEqual([r.metrics.fetchedColumnar! > 0, r.metrics.fetchedRowFiles], [r.metrics.fetched! > 0, 0]);
+          // (A fused partial's fetched rows never go through the shuffle.)
+          for (const r of [full, partial]) assert.deepEqual([r.metrics.fetchedColumnar! > 0, r.metrics.fetchedRowFiles], [r.metrics.fused !== 1 && r.metrics.fetched! > 0, 0]);
           // And the full view equals the row path's (an oracle independent of the columnar reader).
           assert.deepEqual(full.rows, (await view('full', master, batch, null, buckets, parts, { ...o, priorRaw: false })).rows);
         }

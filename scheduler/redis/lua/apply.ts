@@ -11,7 +11,8 @@ export const APPLY_LUA = String.raw`
   KEYS[2]  cnt      hash  instance state -> count
   KEYS[3]  st       hash  id -> status JSON (InstanceStatus + pendingDeps, no result)
   KEYS[4]  res      hash  id -> InstanceResult JSON (opaque; decoded only for an iterate metric)
-  KEYS[5]  plan     hash  id -> {"i":order,"t":task,"d":[deps],"dn":[dependents],"r":round,"n":rounds,"m":metric?,"b":"<task>.<stage>"?}
+  KEYS[5]  plan     hash  id -> {"i":order,"t":task,"d":[deps],"dn":[dependents],"r":round,"n":rounds,"m":metric?,"b":"<task>.<stage>"?,
+                        "s":stageIndex (work instances only)}
   KEYS[6]  order    list  ids in plan order
   KEYS[7]  rounds   hash  "<task>.<stage>.r<round>" -> JSON array of ids
   KEYS[8]  policy   hash  task -> {"retries":n,"backoffMs":n,"backoffMaxMs":n}
@@ -19,7 +20,8 @@ export const APPLY_LUA = String.raw`
   KEYS[10] active   set   ids in state queued or running
   ARGV[1]  JSON array of events: RunEvent, except that 'succeeded' carries "ri" (the ARGV index
            of its result's JSON, stored verbatim: never escaped into ARGV[1], never decoded here)
-           and "memo" (result.memoized) instead of "result". Every "at" is integer milliseconds.
+           and "memo" (result.memoized), and "pr" (result.prune, when not empty) instead of
+           "result". Every "at" is integer milliseconds.
   ARGV[2]  comma-separated error codes that are never retried (NON_RETRYABLE_CODES)
   ARGV[3]  V, the number of view ids that follow
   ARGV[4 .. 3+V]  instance ids: also return their status JSON after the batch (workers'
@@ -241,6 +243,39 @@ local function checkConvergence(id, at)
   end
 end
 
+-- reducer.prune: pending work instances of a later stage of the same task are skipped (pruned),
+-- then their dependents outside the pruned set are released.
+local function prune(id, ids, at)
+  local p = plan(id)
+  if p == nil or type(ids) ~= 'table' or p.s == nil then return end
+  local skipped, isSkipped = {}, {}
+  for _, g in ipairs(ids) do
+    local q = plan(g)
+    local s = find(g)
+    if q ~= nil and s ~= nil and q.s ~= nil and q.t == p.t and q.s > p.s and s.state == 'pending' and not isSkipped[g] then
+      setState(g, s, 'skipped')
+      s.skipReason = 'pruned'
+      s.finishedAt = at
+      if s.notBefore ~= nil then
+        s.notBefore = nil
+        redis.call('ZREM', backoffKey, g)
+      end
+      skipped[#skipped + 1] = g
+      isSkipped[g] = true
+    end
+  end
+  for _, g in ipairs(skipped) do
+    for _, d in ipairs(plan(g).dn) do
+      if not isSkipped[d] then
+        local s = get(d)
+        s.pendingDeps = s.pendingDeps - 1
+        touch(d)
+        dispatchIfReady(d, at)
+      end
+    end
+  end
+end
+
 local function fresh(id)
   local s = find(id)
   if s ~= nil then
@@ -311,6 +346,7 @@ for _, e in ipairs(EVENTS) do
         touch(e.id)
         -- Convergence first: the next round must be skipped before this completion releases it.
         checkConvergence(e.id, at)
+        prune(e.id, e.pr, at)
         onDone(e.id, at)
       end
     elseif t == 'failed' then
