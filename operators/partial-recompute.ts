@@ -38,7 +38,7 @@ import type { Row, Schema } from '../storage/types.js';
 import type { OperatorDef, StageContext, StageResult, StageSpec } from './types.js';
 import { SplitBlockBloom } from './lib/split-bloom.js';
 import { BucketedWriter, ChunkedWriter, int, str } from './lib/rows.js';
-import { lateScan, type LateScanStats } from './lib/late-scan.js';
+import { lateScan, lateScanColumns, type LateScanOptions, type LateScanStats } from './lib/late-scan.js';
 import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
 import { BucketsParam } from './lib/params.js';
 import { SampleTable } from './lib/sample-table.js';
@@ -296,7 +296,7 @@ async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockB
     }
     return;
   }
-  const opts = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b: Uint8Array, s: number, l: number) => f.hasBytes(b, s, l), probePage: (b: Uint8Array, s: Int32Array, l: Int32Array, n: number, h: Int32Array, at: number) => f.probeRanges(b, s, l, n, h, at), probeString: (s: string) => f.has(s), bloom: f.layout() };
+  const opts = scanOptions(p, f);
   // lateScan's rows are { [key], ...columns }: with the default names already sample rows.
   const sameNames = p.personColumn === 'person' && p.ageColumn === 'age' && p.tsColumn === 'ts';
   for (const file of raw) {
@@ -304,6 +304,11 @@ async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockB
       yield sameNames ? hits : hits.map((row) => ({ person: row[p.personColumn] as string, age: row[p.ageColumn] as number, ts: row[p.tsColumn] as number }));
     }
   }
+}
+
+/** lib/late-scan.ts options: the person column probed with `f`, age and ts materialized for hits. */
+function scanOptions(p: PartialParams, f: SplitBlockBloom): LateScanOptions {
+  return { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b, s, l) => f.hasBytes(b, s, l), probePage: (b, s, l, n, h, at) => f.probeRanges(b, s, l, n, h, at), probeString: (s) => f.has(s), bloom: f.layout() };
 }
 
 function isFused(blobs: Uint8Array[]): boolean {
@@ -364,9 +369,31 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     if (bloom !== undefined) {
       // Fused (R = 1): the Bloom join over the master here, no fetch stage in between.
       const stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 };
-      for await (const hits of masterHits(ctx.inputs[0]!, ctx.params, SplitBlockBloom.deserialize(bloom), stats)) {
-        fetchedRows += hits.length;
-        addRows(hits);
+      const f = SplitBlockBloom.deserialize(bloom), master = ctx.inputs[0]!;
+      const files = master.rawFiles?.();
+      if (files !== undefined) {
+        // Hits as columns straight into the table: one id lookup per hit, no row object.
+        const opts = scanOptions(ctx.params, f);
+        for (const file of files) {
+          for await (const h of lateScanColumns(await file.read(), opts, stats)) {
+            fetchedRows += h.n;
+            const age = h.values[0]!, ts = h.values[1]!;
+            for (let i = 0; i < h.n; i++) {
+              const id = samples.idOf(h.keys[i]!);
+              if (id < 0) {
+                falsePositives++;
+                continue;
+              }
+              matched++;
+              samples.addAt(id, age[i]!, ts[i]!);
+            }
+          }
+        }
+      } else {
+        for await (const hits of masterHits(master, ctx.params, f, stats)) {
+          fetchedRows += hits.length;
+          addRows(hits);
+        }
       }
       scan = { masterRows: stats.rows, fetched: fetchedRows, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups };
     } else if (raw === undefined) {

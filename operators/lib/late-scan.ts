@@ -52,7 +52,25 @@ export interface LateScanStats {
   slowGroups: number;
 }
 
+/** Hits of one row group (or fallback batch) as columns: keys[h], and values[c][h] per column. */
+export interface HitColumns {
+  n: number;
+  keys: string[];
+  values: ArrayLike<number>[];
+}
+
+/** lateScan's rows: the same hits, one `{ [key], [column]… }` object each. */
 export async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 }): AsyncIterable<Row[]> {
+  for await (const h of lateScanColumns(bytes, o, stats)) {
+    yield new RowBuilder([o.key, ...o.columns], [{ kind: 'values', values: h.keys }, ...h.values.map((values) => ({ kind: 'values' as const, values }))]).rows(0, h.n);
+  }
+}
+
+/**
+ * The hits as columns, no object per hit: for a consumer that takes them apart again (a fused
+ * Bloom join adding samples to lib/sample-table.ts by person id).
+ */
+export async function* lateScanColumns(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 }): AsyncIterable<HitColumns> {
   const f = openColumnFile(bytes);
   for (let g = 0; g < f.rowGroups.length; g++) {
     const rg = f.rowGroups[g]!;
@@ -69,7 +87,9 @@ export async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: La
       // The rest of the file through the row decoder (a layout rarely changes between groups).
       stats.slowGroups += f.rowGroups.length - g;
       for (let r = g + 1; r < f.rowGroups.length; r++) stats.rows += f.rowGroups[r]!.rows;
-      yield* slowFrom(bytes, rg.rowStart, o);
+      for await (const rows of slowFrom(bytes, rg.rowStart, o)) {
+        yield { n: rows.length, keys: rows.map((r) => r[o.key] as string), values: o.columns.map((c) => rows.map((r) => r[c] as number)) };
+      }
       return;
     }
     stats.fastGroups++;
@@ -134,11 +154,11 @@ function kernelHits(bodies: PageBody[], rows: number, o: LateScanOptions): { row
 }
 
 /**
- * Rows for the hits: the other columns at the hit rows only (numbersAt), then the keys and values
- * as columns into rows, one generated literal each (RowBuilder: one shape, no per-row keyed
- * stores — objects built key by key were most of a scan's time).
+ * The hits' columns: the other columns at the hit rows only (numbersAt), checked integers. (lateScan
+ * then makes rows with RowBuilder: one generated literal each, no per-row keyed stores — objects
+ * built key by key were most of a scan's time.)
  */
-async function materialize(f: ColumnFile, g: number, o: LateScanOptions, hitRow: Int32Array, keys: string[], nh: number): Promise<Row[]> {
+async function materialize(f: ColumnFile, g: number, o: LateScanOptions, hitRow: Int32Array, keys: string[], nh: number): Promise<HitColumns> {
   const nums = o.columns.length > 0 ? await f.numbersAt(g, o.columns, hitRow, nh) : {};
   const vals = o.columns.map((c) => nums[c]!);
   for (let c = 0; c < vals.length; c++) {
@@ -147,7 +167,7 @@ async function materialize(f: ColumnFile, g: number, o: LateScanOptions, hitRow:
       if (!Number.isInteger(col[h]!)) throw new DagctlError('OPERATOR_INPUT_INVALID', `column ${o.columns[c]!} is not an integer`, { column: o.columns[c]!, value: String(col[h]) });
     }
   }
-  return new RowBuilder([o.key, ...o.columns], [{ kind: 'values', values: keys }, ...vals.map((values) => ({ kind: 'values' as const, values }))]).rows(0, nh);
+  return { n: nh, keys, values: vals };
 }
 
 /** ASCII keys (the common case) without TextDecoder; anything else strictly as UTF-8. */
