@@ -280,6 +280,11 @@ function checkConvergence(index: PlanIndex, state: RunState, id: string, at: num
       skipped.add(g);
     }
   }
+  releaseSkipped(index, state, skipped, at, fx);
+}
+
+/** The dependents of instances just skipped, outside that set, stop waiting for them. */
+function releaseSkipped(index: PlanIndex, state: RunState, skipped: ReadonlySet<string>, at: number, fx: Effects): void {
   for (const g of skipped) {
     for (const d of index.dependents.get(g) ?? []) {
       if (skipped.has(d)) continue;
@@ -308,13 +313,7 @@ function prune(index: PlanIndex, state: RunState, id: string, ids: readonly stri
     delete s.notBefore;
     skipped.add(g);
   }
-  for (const g of skipped) {
-    for (const d of index.dependents.get(g) ?? []) {
-      if (skipped.has(d)) continue;
-      get(state, d).pendingDeps--;
-      dispatchIfReady(index, state, d, at, fx);
-    }
-  }
+  releaseSkipped(index, state, skipped, at, fx);
 }
 
 function finishIfDone(_index: PlanIndex, state: RunState, at: number, fx: Effects): void {

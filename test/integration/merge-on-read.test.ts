@@ -62,6 +62,11 @@ describe('merge-on-read view versions (birthday-inference, CLI)', function () {
       const fetches = mine.filter((x) => x.stage === 'fetch');
       assert.ok(fetches.length >= 2 && fetches.every((x) => x.state === 'skipped' && x.skipReason === 'pruned'));
       assert.deepEqual(mine.filter((x) => x.stage === 'recompute').map((x) => [x.bucket, x.state, x.skipReason ?? null]), [[0, 'succeeded', null], [1, 'skipped', 'pruned'], [2, 'skipped', 'pruned']]);
+      if (i === 0) {
+        // An unchanged re-run: the memoized plan prunes the same instances (narrow kept in its marker).
+        const again = (await run(b)).filter((x) => x.name === 'birthdays-partial' && x.stage !== 'publish');
+        assert.deepEqual(again.map((x) => [x.stage, x.bucket, x.state, x.skipReason]), mine.filter((x) => x.stage !== 'publish').map((x) => [x.stage, x.bucket, 'skipped', x.state === 'skipped' ? 'pruned' : 'memoized']));
+      }
       assert.ok(metric(t, 'recompute', 'viewDeletedRows') > 0);
       const now = await manifest();
       // Every file of the previous version is listed again (or left out: no live row) under the same path.

@@ -152,15 +152,18 @@ local function dispatchIfReady(id, at)
   FX_D[#FX_D + 1] = id
 end
 
+-- One dependency of d is done (or skipped): d waits for one fewer.
+local function release(d, at)
+  local s = get(d)
+  s.pendingDeps = s.pendingDeps - 1
+  touch(d)
+  dispatchIfReady(d, at)
+end
+
 local function onDone(id, at)
   local p = plan(id)
   if p == nil then return end
-  for _, d in ipairs(p.dn) do
-    local s = get(d)
-    s.pendingDeps = s.pendingDeps - 1
-    touch(d)
-    dispatchIfReady(d, at)
-  end
+  for _, d in ipairs(p.dn) do release(d, at) end
 end
 
 local function failDownstream(id)
@@ -196,6 +199,19 @@ local function roundIds(key)
   return cjson.decode(raw)
 end
 
+-- reducer.releaseSkipped: the dependents of instances just skipped, outside that set, stop waiting
+-- for them.
+local function releaseSkipped(skipped, isSkipped, at)
+  for _, g in ipairs(skipped) do
+    local gp = plan(g)
+    if gp ~= nil then
+      for _, d in ipairs(gp.dn) do
+        if not isSkipped[d] then release(d, at) end
+      end
+    end
+  end
+end
+
 local function checkConvergence(id, at)
   local p = plan(id)
   if p == nil or p.n <= 1 or p.m == nil then return end
@@ -228,19 +244,7 @@ local function checkConvergence(id, at)
       end
     end
   end
-  for _, g in ipairs(skipped) do
-    local gp = plan(g)
-    if gp ~= nil then
-      for _, d in ipairs(gp.dn) do
-        if not isSkipped[d] then
-          local s = get(d)
-          s.pendingDeps = s.pendingDeps - 1
-          touch(d)
-          dispatchIfReady(d, at)
-        end
-      end
-    end
-  end
+  releaseSkipped(skipped, isSkipped, at)
 end
 
 -- reducer.prune: pending work instances of a later stage of the same task are skipped (pruned),
@@ -264,16 +268,7 @@ local function prune(id, ids, at)
       isSkipped[g] = true
     end
   end
-  for _, g in ipairs(skipped) do
-    for _, d in ipairs(plan(g).dn) do
-      if not isSkipped[d] then
-        local s = get(d)
-        s.pendingDeps = s.pendingDeps - 1
-        touch(d)
-        dispatchIfReady(d, at)
-      end
-    end
-  end
+  releaseSkipped(skipped, isSkipped, at)
 end
 
 local function fresh(id)
