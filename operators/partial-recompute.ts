@@ -30,6 +30,10 @@
  *               file; `auto` rewrites (compacts) past maxViewFiles / maxDeletedFraction. The exact
  *               set of affected persons (to drop their old rows, whatever file holds them) is the
  *               person column of all of 'plan's shuffle.
+ * v9: a partial plan narrows the fan-out (StageResult.narrow: recompute instances b < max(R, C)
+ *               only) and, with R = 1 and at most fuseScanRows master rows, fuses the Bloom join
+ *               into recompute instance 0 (blob 'fuse'; fusedJoin: hits added to the sample table
+ *               by person id) and prunes every fetch instance.
  * Invariant (property-tested): partial result == full recompute, row for row.
  */
 import { z } from 'zod';
@@ -38,7 +42,7 @@ import type { Row, Schema } from '../storage/types.js';
 import type { OperatorDef, StageContext, StageResult, StageSpec } from './types.js';
 import { SplitBlockBloom } from './lib/split-bloom.js';
 import { BucketedWriter, ChunkedWriter, int, str } from './lib/rows.js';
-import { lateScan, lateScanColumns, type LateScanOptions, type LateScanStats } from './lib/late-scan.js';
+import { lateScanColumns, type HitColumns, type LateScanOptions, type LateScanStats } from './lib/late-scan.js';
 import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
 import { BucketsParam } from './lib/params.js';
 import { SampleTable } from './lib/sample-table.js';
@@ -233,8 +237,7 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   // instance when fused (the recompute instance scans the master itself).
   const fused = mode === 'partial' && routeBuckets === 1 && masterRows <= p.fuseScanRows && p.fuseScanRows > 0;
   ctx.putBlob('fuse', enc.encode(fused ? '1' : '0'));
-  const narrow: Record<string, number[]> | undefined = mode === 'partial' ? { recompute: Array.from({ length: Math.max(routeBuckets, copy) }, (_, b) => b) } : undefined;
-  if (narrow !== undefined && fused) narrow.fetch = [];
+  const narrow = mode === 'partial' ? { recompute: Array.from({ length: Math.max(routeBuckets, copy) }, (_, b) => b), ...(fused ? { fetch: [] } : {}) } : undefined;
   const ms = { 'ms.previous': t1 - t0, 'ms.read': t2 - t1, 'ms.flush': t3 - t2, 'ms.bloom': performance.now() - t3 };
   return { ...(narrow === undefined ? {} : { narrow }), metrics: { ...ms, fused: fused ? 1 : 0, newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy, mergeOnRead: update === 'merge-on-read' ? 1 : 0 } };
 }
@@ -256,8 +259,12 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   let rowsIn = 0;
   const t0 = performance.now();
   if (f !== null) {
-    for await (const hits of masterHits(master, p, f, stats)) {
-      for (const row of hits) if (w.push(R === 1 ? 0 : bucketOf(row.person as string, R), row)) await w.drain();
+    for await (const h of masterHits(master, p, f, stats)) {
+      const age = h.values[0]!, ts = h.values[1]!;
+      for (let i = 0; i < h.n; i++) {
+        const person = h.keys[i]!;
+        if (w.push(R === 1 ? 0 : bucketOf(person, R), { person, age: age[i]!, ts: ts[i]! })) await w.drain();
+      }
     }
     rowsIn = stats.rows;
   } else {
@@ -278,37 +285,52 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
 }
 
 /**
- * A partial run's Bloom join over the master: sample rows `{ person, age, ts }` of the persons
- * passing `f` (false positives included), by late materialization over raw person bytes
- * (lib/late-scan.ts) when the handle hands out files, else from decoded rows.
+ * A partial run's Bloom join over the master: the hits (persons passing `f`, false positives
+ * included) as columns — keys = persons, values = [ages, timestamps] — by late materialization over
+ * raw person bytes (lib/late-scan.ts) when the handle hands out files, else from decoded rows.
  */
-async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockBloom, stats: LateScanStats): AsyncIterable<Row[]> {
+async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockBloom, stats: LateScanStats): AsyncIterable<HitColumns> {
   const raw = master.rawFiles?.();
   if (raw === undefined) {
     for await (const batch of master.batches({ columns: [p.personColumn, p.ageColumn, p.tsColumn] })) {
       stats.rows += batch.length;
-      const hits: Row[] = [];
+      const keys: string[] = [], ages: number[] = [], tss: number[] = [];
       for (const row of batch) {
         const person = str(row, p.personColumn);
-        if (f.has(person)) hits.push({ person, age: int(row, p.ageColumn), ts: int(row, p.tsColumn) });
+        if (!f.has(person)) continue;
+        keys.push(person);
+        ages.push(int(row, p.ageColumn));
+        tss.push(int(row, p.tsColumn));
       }
-      yield hits;
+      yield { n: keys.length, keys, values: [ages, tss] };
     }
     return;
   }
-  const opts = scanOptions(p, f);
-  // lateScan's rows are { [key], ...columns }: with the default names already sample rows.
-  const sameNames = p.personColumn === 'person' && p.ageColumn === 'age' && p.tsColumn === 'ts';
-  for (const file of raw) {
-    for await (const hits of lateScan(await file.read(), opts, stats)) {
-      yield sameNames ? hits : hits.map((row) => ({ person: row[p.personColumn] as string, age: row[p.ageColumn] as number, ts: row[p.tsColumn] as number }));
-    }
-  }
+  const opts: LateScanOptions = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b, s, l) => f.hasBytes(b, s, l), probePage: (b, s, l, n, h, at) => f.probeRanges(b, s, l, n, h, at), probeString: (s) => f.has(s), bloom: f.layout() };
+  for (const file of raw) yield* lateScanColumns(await file.read(), opts, stats);
 }
 
-/** lib/late-scan.ts options: the person column probed with `f`, age and ts materialized for hits. */
-function scanOptions(p: PartialParams, f: SplitBlockBloom): LateScanOptions {
-  return { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b, s, l) => f.hasBytes(b, s, l), probePage: (b, s, l, n, h, at) => f.probeRanges(b, s, l, n, h, at), probeString: (s) => f.has(s), bloom: f.layout() };
+/**
+ * Fused (R = 1, blob 'fuse'): the Bloom join over the master in the recompute instance, each hit
+ * added to `samples` by person id (no row object, no shuffle), false positives (persons without new
+ * samples) dropped. Returns the counts and the metrics the fetch stage would have reported.
+ */
+async function fusedJoin(master: InputHandle, p: PartialParams, f: SplitBlockBloom, samples: SampleTable): Promise<{ matched: number; falsePositives: number; metrics: Record<string, number> }> {
+  const stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 };
+  let matched = 0, falsePositives = 0, fetched = 0;
+  for await (const h of masterHits(master, p, f, stats)) {
+    fetched += h.n;
+    const age = h.values[0]!, ts = h.values[1]!;
+    for (let i = 0; i < h.n; i++) {
+      const id = samples.idOf(h.keys[i]!);
+      if (id < 0) falsePositives++;
+      else {
+        matched++;
+        samples.addAt(id, age[i]!, ts[i]!);
+      }
+    }
+  }
+  return { matched, falsePositives, metrics: { masterRows: stats.rows, fetched, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups } };
 }
 
 function isFused(blobs: Uint8Array[]): boolean {
@@ -347,7 +369,7 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   }
   // This instance's persons with new samples (samples.has): in partial mode only their master rows count.
   const t1 = performance.now();
-  let matched = 0, falsePositives = 0, fetchedColumnar = 0, fetchedRowFiles = 0, fetchedRows = 0;
+  let matched = 0, falsePositives = 0, fetchedColumnar = 0, fetchedRowFiles = 0;
   // Fused: what the fetch stage would have reported (masterRows, fetched, scan groups).
   let scan: Record<string, number> = {};
   if (recomputes) {
@@ -367,35 +389,10 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     const raw = fetched.rawFiles?.();
     const bloom = partial && isFused(planOut!.blobs('fuse')) ? planOut!.blobs('bloom')[0] : undefined;
     if (bloom !== undefined) {
-      // Fused (R = 1): the Bloom join over the master here, no fetch stage in between.
-      const stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 };
-      const f = SplitBlockBloom.deserialize(bloom), master = ctx.inputs[0]!;
-      const files = master.rawFiles?.();
-      if (files !== undefined) {
-        // Hits as columns straight into the table: one id lookup per hit, no row object.
-        const opts = scanOptions(ctx.params, f);
-        for (const file of files) {
-          for await (const h of lateScanColumns(await file.read(), opts, stats)) {
-            fetchedRows += h.n;
-            const age = h.values[0]!, ts = h.values[1]!;
-            for (let i = 0; i < h.n; i++) {
-              const id = samples.idOf(h.keys[i]!);
-              if (id < 0) {
-                falsePositives++;
-                continue;
-              }
-              matched++;
-              samples.addAt(id, age[i]!, ts[i]!);
-            }
-          }
-        }
-      } else {
-        for await (const hits of masterHits(master, ctx.params, f, stats)) {
-          fetchedRows += hits.length;
-          addRows(hits);
-        }
-      }
-      scan = { masterRows: stats.rows, fetched: fetchedRows, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups };
+      const j = await fusedJoin(ctx.inputs[0]!, ctx.params, SplitBlockBloom.deserialize(bloom), samples);
+      matched += j.matched;
+      falsePositives += j.falsePositives;
+      scan = j.metrics;
     } else if (raw === undefined) {
       for await (const batch of fetched.batches()) addRows(batch);
     } else {

@@ -1,18 +1,17 @@
 /**
  * Late-materializing filtered scan of one Parquet file: probe the key column alone, then decode the
  * other (integer) columns only for the row groups with hits, at the hit rows only
- * (ColumnFile.numbersAt), and build row objects only for hits.
+ * (ColumnFile.numbersAt), and gather only the hits — as columns, no object per hit.
  *
- *   for await (const rows of lateScan(bytes, { key: 'person', columns: ['age', 'ts'], probe, probeString })) …
+ *   for await (const h of lateScanColumns(bytes, { key: 'person', columns: ['age', 'ts'], probe, probeString })) …
  *
- * Yields `{ [key]: string, [column]: number… }` rows, in file order, exactly the rows a full
+ * Yields HitColumns `{ n, keys, values: [column][hit] }` in file order: exactly the rows a full
  * decode followed by `probeString(row[key])` would keep (test/operators/late-scan.test.ts).
  * Fast path (storage/parquet/column-scan.ts): a REQUIRED BYTE_ARRAY key column, PLAIN or
  * dictionary-encoded —
  * `probe(bytes, start, len)` sees the value's raw UTF-8 bytes, no JS string is built for a miss
  * (the cost that dominated partial-recompute's fetch: decoding every master person string).
- * Hits become rows in one pass (their keys and values gathered as columns, then storage/
- * row-builder.ts: one object literal per row). Any other layout (a nullable key, another codec)
+ * Any other layout (a nullable key, another codec)
  * falls back, from that row group to the file's end, to decoding rows with the default codec and
  * calling probeString. With `bloom` (the probe is that split-block filter's), a PLAIN key column's
  * pages go through the page kernel (storage/parquet/page-kernel.ts probePlainPage: decompressed and
@@ -26,7 +25,6 @@ import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import type { Row } from '../../storage/types.js';
 import { int, str } from './rows.js';
-import { RowBuilder } from '../../storage/row-builder.js';
 import { type BloomWords, probePlainPage } from '../../storage/parquet/page-kernel.js';
 import type { ColumnFile, PageBody } from '../../storage/parquet/column-scan.js';
 
@@ -59,16 +57,9 @@ export interface HitColumns {
   values: ArrayLike<number>[];
 }
 
-/** lateScan's rows: the same hits, one `{ [key], [column]… }` object each. */
-export async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 }): AsyncIterable<Row[]> {
-  for await (const h of lateScanColumns(bytes, o, stats)) {
-    yield new RowBuilder([o.key, ...o.columns], [{ kind: 'values', values: h.keys }, ...h.values.map((values) => ({ kind: 'values' as const, values }))]).rows(0, h.n);
-  }
-}
-
 /**
- * The hits as columns, no object per hit: for a consumer that takes them apart again (a fused
- * Bloom join adding samples to lib/sample-table.ts by person id).
+ * The hits as columns, no object per hit (a consumer makes rows only if it needs them:
+ * partial-recompute's fetch shuffles sample rows, its fused join adds samples by person id).
  */
 export async function* lateScanColumns(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 }): AsyncIterable<HitColumns> {
   const f = openColumnFile(bytes);
@@ -153,11 +144,7 @@ function kernelHits(bodies: PageBody[], rows: number, o: LateScanOptions): { row
   return { rows: hitRow, keys, n };
 }
 
-/**
- * The hits' columns: the other columns at the hit rows only (numbersAt), checked integers. (lateScan
- * then makes rows with RowBuilder: one generated literal each, no per-row keyed stores — objects
- * built key by key were most of a scan's time.)
- */
+/** The hits' columns: the other columns at the hit rows only (numbersAt), checked integers. */
 async function materialize(f: ColumnFile, g: number, o: LateScanOptions, hitRow: Int32Array, keys: string[], nh: number): Promise<HitColumns> {
   const nums = o.columns.length > 0 ? await f.numbersAt(g, o.columns, hitRow, nh) : {};
   const vals = o.columns.map((c) => nums[c]!);

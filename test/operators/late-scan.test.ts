@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { lateScan, type LateScanStats } from '../../operators/lib/late-scan.js';
+import { lateScanColumns, type LateScanOptions, type LateScanStats } from '../../operators/lib/late-scan.js';
 import { BloomFilter } from '../../operators/lib/bloom.js';
 import { SplitBlockBloom, murmur3x86_32 } from '../../operators/lib/split-bloom.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
@@ -17,6 +17,13 @@ import type { Row } from '../../storage/types.js';
 
 const enc = new TextEncoder();
 const codec = createHyparquetCodec();
+
+/** lateScanColumns' hits as `{ person, age, ts }` rows (what the oracle's decode gives). */
+async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats): AsyncIterable<Row[]> {
+  for await (const h of lateScanColumns(bytes, o, stats)) {
+    yield h.keys.map((person, i) => ({ [o.key]: person, ...Object.fromEntries(o.columns.map((c, j) => [c, h.values[j]![i]!])) }));
+  }
+}
 
 async function collect(bytes: Uint8Array, keep: (s: string) => boolean, stats: LateScanStats, paged = false): Promise<Row[]> {
   const out: Row[] = [];
