@@ -2,14 +2,16 @@
  * The page kernel, WebAssembly (built by scripts/build-wasm.mjs into
  * storage/parquet/wasm/pages-wasm.ts, driven by storage/parquet/page-kernel.ts):
  *  - Snappy block decompression (the raw format Parquet's SNAPPY codec stores pages in). The same
- *    output and refusals as hyparquet's
-    snappyUncompress (the tests' oracle) and the JS decoder it replaced, ~2.3× faster than the
+ *    output and refusals as hyparquet's snappyUncompress (the tests' oracle) and the JS decoder it replaced, ~2.3× faster than the
  *    latter: 8-byte loads and stores with no bounds checks, where JS pays a checked DataView
  *    access per 4 bytes.
  *  - A split-block Bloom probe of every value of a PLAIN BYTE_ARRAY page (partial-recompute's
  *    Bloom join of the master's persons): MurmurHash3 x86_32 and the block test exactly as
  *    operators/lib/split-bloom.ts probeRanges, on the page where decompress left it, so the
  *    values never become JS arrays; only the hits' positions go back.
+ *  - The same probe behind a cheap prefilter, then an exact lookup in a key set (the fused Bloom
+ *    join's new persons): members come back as (row, key id).
+ *  - PLAIN INT32/INT64 values gathered at given rows, as doubles (a late scan's hit rows).
  *
  * Exports:
  *   reserve(bytes) -> ptr     a region of `bytes` at the heap base, memory grown to hold it (0 when
@@ -22,6 +24,25 @@
  *                             against the filter's blocks × 8 u32 words; per hit k: hits[k] the
  *                             value's index, starts[k] / lens[k] its bytes (offsets into data);
  *                             -10 when a value runs past size
+ *   probeKeys(data, size, count, words, blocks, set, rows, ids, fp) -> hits found | error < 0
+ *                             probePlain's test, then each value that passes looked up exactly in
+ *                             a key set. set: six u32 — table, mask, koff, kbytes, pre, pmask: an
+ *                             open-addressing table of mask + 1 u32 slots (0 empty, else key index
+ *                             + 1; home slot murmur3 & mask, linear probing), key k's bytes
+ *                             kbytes[koff[k], koff[k + 1]), and a prefilter: pmask + 1 bits with
+ *                             bit quick(key) & pmask set for every key. A value whose quick hash
+ *                             misses the prefilter is no key: it skips MurmurHash3 and the filter
+ *                             (most values of a selective join; quick reads 16 bytes, two multiplies).
+ *                             Per hit: rows[k] the value's index, ids[k] its key index; *fp += the
+ *                             values that passed the prefilter and the filter but are not keys
+ *   buildKeys(set, n) -> 0    fills the table (mask + 1 > n, a power of two) and the prefilter
+ *                             (pmask + 1 a power of two ≥ 32) with keys 0..n-1
+ *   gatherInts(data, count, width, at, n, r0, out) -> values gathered | error < 0
+ *                             a PLAIN INT32 (width 4) or INT64 (width 8) page of count values
+ *                             holding rows [r0, r0 + count): for at[j] (ascending) in that range,
+ *                             from j = 0, out[j] = the value as a double; stops at the first row
+ *                             past the page; -11 when an INT64 is not a safe integer (|v| ≥ 2^53),
+ *                             -12 when rows are not ascending or before r0
  *
  * Preconditions: 16 readable bytes after in + n and 16 writable bytes after out + olen (short
  * literals move 16 bytes at once, copies 8 at a time; the extra bytes written past a value are
@@ -145,6 +166,19 @@ static inline u32 murmur3(const u8 *p, u32 len) {
   return h ^ (h >> 16);
 }
 
+/* The split-block test of hash h; the block is floor(h / 2^32 · blocks), as split-bloom.ts
+ * computes it in doubles (exact). */
+static inline u32 bloomPasses(u32 h, const u32 *words, u32 blocks) {
+  const u32 *w = words + (u32)(((u64)h * blocks) >> 32) * 8;
+  u32 x = h ^ 0x9e3779b9u;
+  x = (x ^ (x >> 15)) * 0x2c1b3c6du;
+  x = (x ^ (x >> 12)) * 0x297a2d39u;
+  x ^= x >> 15;
+  u32 ok = 1;
+  for (u32 i = 0; i < 8; i++) ok &= w[i] >> ((x * SALT[i]) >> 27);
+  return ok & 1;
+}
+
 __attribute__((export_name("probePlain"))) int probePlain(const u8 *data, u32 size, u32 count, const u32 *words, u32 blocks, u32 *hits, u32 *starts, u32 *lens) {
   u32 pos = 0, nh = 0;
   for (u32 v = 0; v < count; v++) {
@@ -152,16 +186,7 @@ __attribute__((export_name("probePlain"))) int probePlain(const u8 *data, u32 si
     u32 len = ld32(data + pos);
     pos += 4;
     if (len > size - pos) return -10;
-    u32 h = murmur3(data + pos, len);
-    /* The block: floor(h / 2^32 · blocks), as split-bloom.ts computes it in doubles (exact). */
-    const u32 *w = words + (u32)(((u64)h * blocks) >> 32) * 8;
-    u32 x = h ^ 0x9e3779b9u;
-    x = (x ^ (x >> 15)) * 0x2c1b3c6du;
-    x = (x ^ (x >> 12)) * 0x297a2d39u;
-    x ^= x >> 15;
-    u32 ok = 1;
-    for (u32 i = 0; i < 8; i++) ok &= w[i] >> ((x * SALT[i]) >> 27);
-    if (ok & 1) {
+    if (bloomPasses(murmur3(data + pos, len), words, blocks)) {
       hits[nh] = v;
       starts[nh] = pos;
       lens[nh] = len;
@@ -170,4 +195,95 @@ __attribute__((export_name("probePlain"))) int probePlain(const u8 *data, u32 si
     pos += len;
   }
   return (int)nh;
+}
+
+/*
+ * The prefilter's hash: the first and the last 8 bytes of the value (zero-padded when shorter)
+ * and its length, each multiplied, xor-folded, multiplied again (the top bits of a product depend
+ * on all bits of its operands). Reads 8 bytes at p whatever len (the caller's
+ * slack: 16 readable bytes past any value). Only needs to spread the keys (a miss is checked by
+ * nothing else, a pass by everything): not a quality hash.
+ */
+static inline u32 quick(const u8 *p, u32 len) {
+  u64 a = ld64(p);
+  if (len < 8) a &= len == 0 ? 0 : (~0ULL >> (64 - 8 * len));
+  u64 b = len > 8 ? ld64(p + len - 8) : 0;
+  u64 x = a * 0x9E3779B97F4A7C15ULL ^ b * 0xC2B2AE3D27D4EB4FULL ^ len;
+  x ^= x >> 32;
+  x *= 0xFF51AFD7ED558CCDULL;
+  return (u32)(x >> 32);
+}
+
+__attribute__((export_name("buildKeys"))) int buildKeys(const u32 *set, u32 n) {
+  u32 *table = (u32 *)set[0], mask = set[1], *pre = (u32 *)set[4], pmask = set[5];
+  const u32 *koff = (const u32 *)set[2];
+  const u8 *kbytes = (const u8 *)set[3];
+  for (u32 i = 0; i <= mask; i++) table[i] = 0;
+  for (u32 i = 0; i <= pmask >> 5; i++) pre[i] = 0;
+  for (u32 k = 0; k < n; k++) {
+    const u8 *p = kbytes + koff[k];
+    u32 len = koff[k + 1] - koff[k];
+    u32 i = murmur3(p, len) & mask;
+    while (table[i] != 0) i = (i + 1) & mask;
+    table[i] = k + 1;
+    u32 q = quick(p, len) & pmask;
+    pre[q >> 5] |= 1u << (q & 31);
+  }
+  return 0;
+}
+
+__attribute__((export_name("probeKeys"))) int probeKeys(const u8 *data, u32 size, u32 count, const u32 *words, u32 blocks, const u32 *set, u32 *rows, u32 *ids, u32 *fp) {
+  const u32 *table = (const u32 *)set[0], mask = set[1], *koff = (const u32 *)set[2], *pre = (const u32 *)set[4], pmask = set[5];
+  const u8 *kbytes = (const u8 *)set[3];
+  u32 pos = 0, nh = 0, misses = 0;
+  for (u32 v = 0; v < count; v++) {
+    if (size - pos < 4) return -10;
+    u32 len = ld32(data + pos);
+    pos += 4;
+    if (len > size - pos) return -10;
+    const u8 *p = data + pos;
+    pos += len;
+    u32 q = quick(p, len) & pmask;
+    if (!((pre[q >> 5] >> (q & 31)) & 1)) continue;
+    u32 h = murmur3(p, len);
+    if (!bloomPasses(h, words, blocks)) continue;
+    u32 found = 0;
+    for (u32 i = h & mask;; i = (i + 1) & mask) {
+      u32 slot = table[i];
+      if (slot == 0) break;
+      u32 k = slot - 1, a = koff[k], b = koff[k + 1];
+      if (b - a != len) continue;
+      u32 j = 0;
+      while (j < len && kbytes[a + j] == p[j]) j++;
+      if (j == len) {
+        rows[nh] = v;
+        ids[nh] = k;
+        nh++;
+        found = 1;
+        break;
+      }
+    }
+    misses += 1 - found;
+  }
+  *fp += misses;
+  return (int)nh;
+}
+
+__attribute__((export_name("gatherInts"))) int gatherInts(const u8 *data, u32 count, u32 width, const u32 *at, u32 n, u32 r0, double *out) {
+  u32 j = 0, prev = r0;
+  for (; j < n; j++) {
+    u32 r = at[j];
+    if (r < prev) return -12;
+    prev = r;
+    u32 i = r - r0;
+    if (i >= count) break;
+    if (width == 4) {
+      out[j] = (double)(int)ld32(data + i * 4);
+    } else {
+      long long x = (long long)ld64(data + i * 8);
+      if (x > 9007199254740991LL || x < -9007199254740991LL) return -11;
+      out[j] = (double)x;
+    }
+  }
+  return (int)j;
 }

@@ -34,6 +34,10 @@
  *               only) and, with R = 1 and at most fuseScanRows master rows, fuses the Bloom join
  *               into recompute instance 0 (blob 'fuse'; fusedJoin: hits added to the sample table
  *               by person id) and prunes every fetch instance.
+ * v10: a fused run's plan writes no shuffle (it holds the batch's rows until it knows, then drops
+ *               them): recompute instance 0 reads the batch itself; the fused join probes the master's
+ *               persons against the exact set of new persons in the page kernel (KernelKeys: hits
+ *               come back as ids, no person string per master row) and gathers age/ts there.
  * Invariant (property-tested): partial result == full recompute, row for row.
  */
 import { z } from 'zod';
@@ -41,6 +45,7 @@ import { bucketOf } from '../core/hash.js';
 import type { Row, Schema } from '../storage/types.js';
 import type { OperatorDef, StageContext, StageResult, StageSpec } from './types.js';
 import { SplitBlockBloom } from './lib/split-bloom.js';
+import { KernelKeys } from '../storage/parquet/page-kernel.js';
 import { BucketedWriter, ChunkedWriter, int, str } from './lib/rows.js';
 import { lateScanColumns, type HitColumns, type LateScanOptions, type LateScanStats } from './lib/late-scan.js';
 import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
@@ -109,6 +114,13 @@ const SAMPLE_SCHEMA: Schema = [
 ];
 
 type Mode = 'partial' | 'full';
+/** New-batch rows a plan holds while it decides whether the run fuses (see plan). */
+const HOLD_ROWS = 500_000;
+
+/** A new-batch or master row as a shuffle sample row (checked: a string person, integer age and ts). */
+function sampleOf(row: Row, p: PartialParams): { person: string; age: number; ts: number } {
+  return { person: str(row, p.personColumn), age: int(row, p.ageColumn), ts: int(row, p.tsColumn) };
+}
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -164,7 +176,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   name: 'partial-recompute',
-  version: '9',
+  version: '10',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
@@ -198,17 +210,26 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   // file is a create-only, fsynced write).
   const oneFile = p.mode === 'partial' && previous !== null;
   const w = new BucketedWriter(ctx.shuffle.open(SAMPLE_SCHEMA));
+  const bucket = (person: string): number => (oneFile ? 0 : bucketOf(person, B));
+  // A fused run (decided below) writes no shuffle: its recompute instance reads the batch itself.
+  // So the rows are held until the plan knows, up to HOLD_ROWS; past that they go to the shuffle
+  // as they come (and the run does not fuse).
+  let held: Row[] | null = [];
+  let newRows = 0;
   for await (const batch of ctx.inputs[1]!.batches({ columns: [p.personColumn, p.ageColumn, p.tsColumn] })) {
     for (const row of batch) {
-      const person = str(row, p.personColumn);
-      persons.add(person);
-      if (w.push(oneFile ? 0 : bucketOf(person, B), { person, age: int(row, p.ageColumn), ts: int(row, p.tsColumn) })) await w.drain();
+      const s = sampleOf(row, p);
+      persons.add(s.person);
+      newRows++;
+      if (held !== null) {
+        held.push(s);
+        if (held.length <= HOLD_ROWS) continue;
+        for (const h of held) if (w.push(bucket(h.person as string), h)) await w.drain();
+        held = null;
+      } else if (w.push(bucket(s.person), s)) await w.drain();
     }
   }
   const t2 = performance.now();
-  await w.flush();
-  const t3 = performance.now();
-  const newRows = w.rows;
   // Source datasets list files without row counts (rows unknown → 0): estimate the master's
   // rows from its bytes at the new batch's bytes per row (same schema).
   const master = ctx.inputs[0]!, fresh = ctx.inputs[1]!;
@@ -235,10 +256,13 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   ctx.putBlob('bloom', f.serialize());
   // Dynamic fan-out: a partial run needs recompute instances b < max(R, C) only, and no fetch
   // instance when fused (the recompute instance scans the master itself).
-  const fused = mode === 'partial' && routeBuckets === 1 && masterRows <= p.fuseScanRows && p.fuseScanRows > 0;
+  const fused = mode === 'partial' && routeBuckets === 1 && masterRows <= p.fuseScanRows && p.fuseScanRows > 0 && held !== null;
   ctx.putBlob('fuse', enc.encode(fused ? '1' : '0'));
+  const t3 = performance.now();
+  if (!fused && held !== null) for (const h of held) if (w.push(bucket(h.person as string), h)) await w.drain();
+  await w.flush();
   const narrow = mode === 'partial' ? { recompute: Array.from({ length: Math.max(routeBuckets, copy) }, (_, b) => b), ...(fused ? { fetch: [] } : {}) } : undefined;
-  const ms = { 'ms.previous': t1 - t0, 'ms.read': t2 - t1, 'ms.flush': t3 - t2, 'ms.bloom': performance.now() - t3 };
+  const ms = { 'ms.previous': t1 - t0, 'ms.read': t2 - t1, 'ms.bloom': t3 - t2, 'ms.flush': performance.now() - t3 };
   return { ...(narrow === undefined ? {} : { narrow }), metrics: { ...ms, fused: fused ? 1 : 0, newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy, mergeOnRead: update === 'merge-on-read' ? 1 : 0 } };
 }
 
@@ -289,7 +313,7 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
  * included) as columns — keys = persons, values = [ages, timestamps] — by late materialization over
  * raw person bytes (lib/late-scan.ts) when the handle hands out files, else from decoded rows.
  */
-async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockBloom, stats: LateScanStats): AsyncIterable<HitColumns> {
+async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockBloom, stats: LateScanStats, keys?: LateScanOptions['keys']): AsyncIterable<HitColumns> {
   const raw = master.rawFiles?.();
   if (raw === undefined) {
     for await (const batch of master.batches({ columns: [p.personColumn, p.ageColumn, p.tsColumn] })) {
@@ -306,7 +330,7 @@ async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockB
     }
     return;
   }
-  const opts: LateScanOptions = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b, s, l) => f.hasBytes(b, s, l), probePage: (b, s, l, n, h, at) => f.probeRanges(b, s, l, n, h, at), probeString: (s) => f.has(s), bloom: f.layout() };
+  const opts: LateScanOptions = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b, s, l) => f.hasBytes(b, s, l), probePage: (b, s, l, n, h, at) => f.probeRanges(b, s, l, n, h, at), probeString: (s) => f.has(s), bloom: f.layout(), ...(keys === undefined ? {} : { keys }) };
   for (const file of raw) yield* lateScanColumns(await file.read(), opts, stats);
 }
 
@@ -316,13 +340,15 @@ async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockB
  * samples) dropped. Returns the counts and the metrics the fetch stage would have reported.
  */
 async function fusedJoin(master: InputHandle, p: PartialParams, f: SplitBlockBloom, samples: SampleTable): Promise<{ matched: number; falsePositives: number; metrics: Record<string, number> }> {
-  const stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 };
-  let matched = 0, falsePositives = 0, fetched = 0;
-  for await (const h of masterHits(master, p, f, stats)) {
-    fetched += h.n;
-    const age = h.values[0]!, ts = h.values[1]!;
+  const stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0, dropped: 0 };
+  let matched = 0, falsePositives = 0;
+  // The scan checks hits against the new persons itself (the table's ids are the key set's): on
+  // the page kernel's path no person string is made for a master row.
+  const keys = { kernel: KernelKeys.of(samples.persons), idOf: (k: string): number => samples.idOf(k) };
+  for await (const h of masterHits(master, p, f, stats, keys)) {
+    const age = h.values[0]!, ts = h.values[1]!, ids = h.ids;
     for (let i = 0; i < h.n; i++) {
-      const id = samples.idOf(h.keys[i]!);
+      const id = ids !== undefined ? ids[i]! : samples.idOf(h.keys[i]!);
       if (id < 0) falsePositives++;
       else {
         matched++;
@@ -330,7 +356,8 @@ async function fusedJoin(master: InputHandle, p: PartialParams, f: SplitBlockBlo
       }
     }
   }
-  return { matched, falsePositives, metrics: { masterRows: stats.rows, fetched, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups } };
+  falsePositives += stats.dropped ?? 0;
+  return { matched, falsePositives, metrics: { masterRows: stats.rows, fetched: matched + falsePositives, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups } };
 }
 
 function isFused(blobs: Uint8Array[]): boolean {
@@ -352,12 +379,17 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   // dropped wherever they are).
   const affectedAll = new Set<string>();
   const recomputes = mode === 'full' || ctx.bucket < R;
+  const fused = mode === 'partial' && planOut !== null && isFused(planOut.blobs('fuse'));
   if (planOut !== null) {
-    const src = mode === 'partial' ? planOut.all() : planOut.bucket(ctx.bucket);
+    // Fused: the plan wrote no shuffle; the new samples are the batch itself (inputs[1]).
+    const src = fused ? null : mode === 'partial' ? planOut.all() : planOut.bucket(ctx.bucket);
     // An instance that recomputes nobody (b ≥ R) needs only the affected persons, not their samples.
-    const columns = recomputes ? undefined : ['person'];
-    for await (const batch of src.batches(columns === undefined ? {} : { columns })) {
-      for (const row of batch) {
+    const p = ctx.params;
+    const columns = recomputes ? undefined : [fused ? p.personColumn : 'person'];
+    const batches = src !== null ? src.batches(columns === undefined ? {} : { columns }) : ctx.inputs[1]!.batches({ columns: columns ?? [p.personColumn, p.ageColumn, p.tsColumn] });
+    for await (const batch of batches) {
+      for (const raw of batch) {
+        const row = src !== null ? raw : recomputes ? sampleOf(raw, p) : { person: str(raw, p.personColumn) };
         const person = row.person as string;
         if (mode === 'partial') {
           affectedAll.add(person);
@@ -387,7 +419,7 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     };
     const fetched = ctx.prior!.bucket(ctx.bucket);
     const raw = fetched.rawFiles?.();
-    const bloom = partial && isFused(planOut!.blobs('fuse')) ? planOut!.blobs('bloom')[0] : undefined;
+    const bloom = fused ? planOut!.blobs('bloom')[0] : undefined;
     if (bloom !== undefined) {
       const j = await fusedJoin(ctx.inputs[0]!, ctx.params, SplitBlockBloom.deserialize(bloom), samples);
       matched += j.matched;
@@ -475,13 +507,14 @@ async function carryOldView(ctx: Ctx, affected: ReadonlySet<string>, C: number, 
   const blob = ctx.stageOutput('plan')?.blobs('bloom')[0];
   if (files === undefined || carry === undefined || blob === undefined || files.some((f) => f.entry.rows < 0)) return null;
   const bloom = SplitBlockBloom.deserialize(blob);
+  const dropKeys = KernelKeys.of([...affected]);
   let kept = 0, deleted = 0, carried = 0, droppedFiles = 0;
   for (const [i, f] of files.entries()) {
     if (i % C !== ctx.bucket) continue;
     const r0 = performance.now();
     const bytes = await f.read();
     readMs.v += performance.now() - r0;
-    let hits = keyRows(bytes, { key: 'person', drop: affected, bloom });
+    let hits = keyRows(bytes, { key: 'person', drop: affected, bloom, dropKeys });
     if (hits === null) {
       const at: number[] = [];
       let row = 0;

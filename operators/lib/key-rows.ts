@@ -8,19 +8,22 @@
  * A PLAIN, REQUIRED, un-dictionaried key column goes through the page kernel
  * (storage/parquet/page-kernel.ts probePlainPage: decompressed and probed where it lies); other
  * byte-array layouts are probed page by page in JS (SplitBlockBloom.probeRanges). A hit counts only
- * if its decoded key is in `drop` (the filter is a pre-filter). null when the key column cannot be
+ * if its decoded key is in `drop` (the filter is a pre-filter) — or, given `dropKeys` (the same set
+ * for the kernel), if the kernel finds its bytes among them, no string made. null when the key column cannot be
  * read that way (nullable, not UTF-8, …): the caller decodes rows instead.
  * Preconditions: `bloom` holds every key of `drop`.
  */
 import { isUtf8 } from 'node:buffer';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
-import { probePlainPage } from '../../storage/parquet/page-kernel.js';
+import { type KernelKeys, probeKeysPage, probePlainPage } from '../../storage/parquet/page-kernel.js';
 import type { SplitBlockBloom } from './split-bloom.js';
 
 export interface KeyRowsSpec {
   key: string;
   drop: ReadonlySet<string>;
   bloom: SplitBlockBloom;
+  /** Optional: `drop` as the page kernel's key set (KernelKeys.of): then its path makes no strings. */
+  dropKeys?: KernelKeys | null;
 }
 
 export function keyRows(bytes: Uint8Array, spec: KeyRowsSpec): Int32Array | null {
@@ -39,6 +42,17 @@ export function keyRows(bytes: Uint8Array, spec: KeyRowsSpec): Int32Array | null
   for (let g = 0; g < f.rowGroups.length; g++) {
     let row = f.rowGroups[g]!.rowStart;
     const bodies = f.plainByteArrayBodies(g, spec.key);
+    if (bodies !== null && spec.dropKeys != null) {
+      // Exact in the kernel: only the rows of drop's keys come back (as rows; ids unused).
+      const ids = new Int32Array(f.rowGroups[g]!.rows);
+      for (const b of bodies) {
+        const rows = new Int32Array(b.count);
+        const end = probeKeysPage(b.body, b.compressed, b.size, b.count, layout, spec.dropKeys, rows, ids, 0).end;
+        for (let h = 0; h < end; h++) push(row + rows[h]!);
+        row += b.count;
+      }
+      continue;
+    }
     if (bodies !== null) {
       for (const b of bodies) {
         let utf8 = true;

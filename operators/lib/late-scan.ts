@@ -25,7 +25,7 @@ import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import type { Row } from '../../storage/types.js';
 import { int, str } from './rows.js';
-import { type BloomWords, probePlainPage } from '../../storage/parquet/page-kernel.js';
+import { type BloomWords, type KernelKeys, probeKeysPage, probePlainPage } from '../../storage/parquet/page-kernel.js';
 import type { ColumnFile, PageBody } from '../../storage/parquet/column-scan.js';
 
 export interface LateScanOptions {
@@ -41,6 +41,13 @@ export interface LateScanOptions {
   probeString(key: string): boolean;
   /** Optional: the split-block Bloom filter probe/probePage test (SplitBlockBloom.layout()). */
   bloom?: BloomWords;
+  /**
+   * Optional: the exact set the filter pre-filters (its keys all pass `bloom`): then only its
+   * members are hits, each with its id — `kernel` (page-kernel.ts KernelKeys: key i ↔ id i) on
+   * the page kernel's path, where no key string is made at all; `idOf` (−1 for a non-member) on
+   * the others, and on all of them when `kernel` is null.
+   */
+  keys?: { kernel: KernelKeys | null; idOf(key: string): number };
 }
 
 export interface LateScanStats {
@@ -48,12 +55,21 @@ export interface LateScanStats {
   /** Row groups probed on raw bytes / decoded as rows (fallback). */
   fastGroups: number;
   slowGroups: number;
+  /**
+   * With `keys`: rows that passed the filter but are not in the set (its false positives) — on the
+   * page kernel's path only those it tested (its prefilter rules most other rows out first).
+   */
+  dropped?: number;
 }
 
-/** Hits of one row group (or fallback batch) as columns: keys[h], and values[c][h] per column. */
+/**
+ * Hits of one row group (or fallback batch) as columns: keys[h], and values[c][h] per column; with
+ * option `keys`, ids[h] (the hit's id in that set) instead, and `keys` empty.
+ */
 export interface HitColumns {
   n: number;
   keys: string[];
+  ids?: Int32Array;
   values: ArrayLike<number>[];
 }
 
@@ -62,6 +78,31 @@ export interface HitColumns {
  * partial-recompute's fetch shuffles sample rows, its fused join adds samples by person id).
  */
 export async function* lateScanColumns(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 }): AsyncIterable<HitColumns> {
+  const keys = o.keys;
+  if (keys === undefined) {
+    yield* scan(bytes, o, stats);
+    return;
+  }
+  for await (const h of scan(bytes, o, stats)) {
+    if (h.ids !== undefined) {
+      yield h;
+      continue;
+    }
+    // A path that made key strings: keep the members, with their ids.
+    const ids = new Int32Array(h.n), at = new Int32Array(h.n);
+    let n = 0;
+    for (let i = 0; i < h.n; i++) {
+      const id = keys.idOf(h.keys[i]!);
+      if (id < 0) continue;
+      ids[n] = id;
+      at[n++] = i;
+    }
+    stats.dropped = (stats.dropped ?? 0) + h.n - n;
+    if (n > 0) yield { n, keys: [], ids: ids.subarray(0, n), values: h.values.map((v) => Float64Array.from(at.subarray(0, n), (i) => v[i]!)) };
+  }
+}
+
+async function* scan(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats): AsyncIterable<HitColumns> {
   const f = openColumnFile(bytes);
   for (let g = 0; g < f.rowGroups.length; g++) {
     const rg = f.rowGroups[g]!;
@@ -69,6 +110,11 @@ export async function* lateScanColumns(bytes: Uint8Array, o: LateScanOptions, st
     const bodies = o.bloom !== undefined ? f.plainByteArrayBodies(g, o.key) : null;
     if (bodies !== null) {
       stats.fastGroups++;
+      if (o.keys !== undefined && o.keys.kernel !== null) {
+        const hits = kernelIds(bodies, rg.rows, o, o.keys.kernel, stats);
+        if (hits.n > 0) yield { ...(await materialize(f, g, o, hits.rows, [], hits.n)), ids: hits.ids };
+        continue;
+      }
       const hits = kernelHits(bodies, rg.rows, o);
       if (hits.n > 0) yield await materialize(f, g, o, hits.rows, hits.keys, hits.n);
       continue;
@@ -142,6 +188,28 @@ function kernelHits(bodies: PageBody[], rows: number, o: LateScanOptions): { row
     r0 += b.count;
   }
   return { rows: hitRow, keys, n };
+}
+
+/** kernelHits for a key set: the members' rows (within the group) and ids, no key strings. */
+function kernelIds(bodies: PageBody[], rows: number, o: LateScanOptions, keys: KernelKeys, stats: LateScanStats): { rows: Int32Array; ids: Int32Array; n: number } {
+  let values = 0;
+  for (const b of bodies) values += b.count;
+  if (values !== rows) throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${values} values in a row group of ${rows} rows`, { column: o.key });
+  const hitRow = new Int32Array(values), ids = new Int32Array(values);
+  let r0 = 0, n = 0;
+  for (const b of bodies) {
+    try {
+      const r = probeKeysPage(b.body, b.compressed, b.size, b.count, o.bloom!, keys, hitRow, ids, n);
+      for (let h = n; h < r.end; h++) hitRow[h]! += r0;
+      n = r.end;
+      stats.dropped = (stats.dropped ?? 0) + r.falsePositives;
+    } catch (e) {
+      if (e instanceof DagctlError) throw e;
+      throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${String(e)}`, { column: o.key }, { cause: e });
+    }
+    r0 += b.count;
+  }
+  return { rows: hitRow.subarray(0, n), ids: ids.subarray(0, n), n };
 }
 
 /** The hits' columns: the other columns at the hit rows only (numbersAt), checked integers. */

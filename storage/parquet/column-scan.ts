@@ -15,15 +15,17 @@
  * numbers() decodes REQUIRED PLAIN INT32/INT64 columns (no logical type) itself, page by page
  * into Float64Arrays, and any other column with hyparquet (typed arrays, no row objects); int64
  * values must be safe integers (else PARQUET_INVALID). numbersAt() is numbers() gathered at some
- * rows (a late scan's hits): PLAIN integer pages are still decompressed whole, but only the hit
- * rows are decoded (and checked: an unsafe int64 elsewhere in the group is not read); any other
- * layout goes through numbers() and is gathered.
+ * rows (a late scan's hits): PLAIN integer pages go to the page kernel (page-kernel.ts
+ * gatherPlainInts: each decompressed where it is read, only the hit rows decoded — and checked: an
+ * unsafe int64 elsewhere in the group is not read); any other layout goes through numbers() and
+ * is gathered.
  * A new file beside the codecs (hyparquet.ts, registry.ts), which stay unchanged.
  */
 import { parquetMetadata, parquetRead } from 'hyparquet';
 import { DagctlError } from '../../core/errors.js';
 import { ENC_PLAIN, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY, PAGE_INDEX, readPageHeader, snappy } from './pages.js';
 import { stringColumnPages } from './string-column.js';
+import { gatherPlainInts } from './page-kernel.js';
 import { exactArrayBuffer } from './values.js';
 
 type FileMetaData = ReturnType<typeof parquetMetadata>;
@@ -72,11 +74,9 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     at += Number(rg.num_rows);
   }
   /**
-   * The decompressed data pages of a REQUIRED, PLAIN, un-dictionaried flat column of row group
-   * rgi (v1 pages, or v2 pages without levels), or null for any other layout.
+   * The stored data pages of a REQUIRED, PLAIN, un-dictionaried flat column of row group rgi (v1
+   * pages, or v2 pages without levels), or null for any other layout.
    */
-  const plainPages = (rgi: number, column: string): Array<{ data: Uint8Array; count: number }> | null =>
-    plainBodies(rgi, column)?.map((b) => ({ data: b.compressed ? snappy(b.body, b.size) : b.body, count: b.count })) ?? null;
   function plainBodies(rgi: number, column: string): PageBody[] | null {
     const rg = metadata.row_groups[rgi];
     const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
@@ -105,14 +105,19 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     if (values !== total) throw invalid(`column ${column}: ${values} values in pages, ${total} in footer`);
     return pages;
   }
-  /** The PLAIN pages and value width of a REQUIRED INT32 / INT64 column without a logical type
-   * (plain signed integers) in row group rgi, or null for any other layout. */
-  const integerPages = (rgi: number, column: string): { pages: NonNullable<ReturnType<typeof plainPages>>; width: 4 | 8 } | null => {
+  /** The stored PLAIN pages and value width of a REQUIRED INT32 / INT64 column without a logical
+   * type (plain signed integers) in row group rgi, or null for any other layout. */
+  const integerBodies = (rgi: number, column: string): { bodies: PageBody[]; width: 4 | 8 } | null => {
     const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
     if (el === undefined || (el.type !== 'INT32' && el.type !== 'INT64')) return null;
     if (el.logical_type !== undefined || (el.converted_type !== undefined && el.converted_type !== 'INT_32' && el.converted_type !== 'INT_64')) return null;
-    const pages = plainPages(rgi, column);
-    return pages === null ? null : { pages, width: el.type === 'INT32' ? 4 : 8 };
+    const bodies = plainBodies(rgi, column);
+    return bodies === null ? null : { bodies, width: el.type === 'INT32' ? 4 : 8 };
+  };
+  /** The same, pages decompressed. */
+  const integerPages = (rgi: number, column: string): { pages: Array<{ data: Uint8Array; count: number }>; width: 4 | 8 } | null => {
+    const ib = integerBodies(rgi, column);
+    return ib === null ? null : { pages: ib.bodies.map((b) => ({ data: b.compressed ? snappy(b.body, b.size) : b.body, count: b.count })), width: ib.width };
   };
   /** Such a column of row group rgi as doubles, or null for any other layout (numbers() then asks
    * hyparquet). */
@@ -139,33 +144,22 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     if (r !== rows) throw invalid(`column ${column}: ${r} values, ${rows} rows`);
     return out;
   };
-  /** plainIntegers at rows[0..n) only (ascending), or null for any other layout. */
+  /**
+   * plainIntegers at rows[0..n) only (ascending), or null for any other layout: in the page kernel
+   * (page-kernel.ts gatherPlainInts), which decompresses each page where it reads it and reads
+   * only those rows (checked: an unsafe int64 elsewhere in the group is not read).
+   */
   const plainIntegersAt = (rgi: number, column: string, groupRows: number, rows: Int32Array, n: number): Float64Array | null => {
-    const ip = integerPages(rgi, column);
-    if (ip === null) return null;
-    const { pages, width } = ip;
-    const out = new Float64Array(n);
-    let r0 = 0, j = 0;
-    for (const { data, count } of pages) {
-      if (r0 + count > groupRows) throw invalid(`column ${column}: more values than rows`);
-      if (data.length < count * width) throw invalid(`column ${column}: page truncated`);
-      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      const end = r0 + count;
-      for (; j < n && rows[j]! < end; j++) {
-        const i = rows[j]! - r0;
-        if (i < 0) throw invalid(`column ${column}: rows not ascending`);
-        if (width === 4) out[j] = dv.getInt32(i * 4, true);
-        else {
-          const v = dv.getUint32(i * 8, true) + dv.getInt32(i * 8 + 4, true) * 4294967296;
-          if (!Number.isSafeInteger(v)) throw invalid(`column ${column}: not a number / unsafe integer at row ${rows[j]!}`);
-          out[j] = v;
-        }
-      }
-      r0 = end;
+    const ib = integerBodies(rgi, column);
+    if (ib === null) return null;
+    let values = 0;
+    for (const b of ib.bodies) values += b.count;
+    if (values !== groupRows) throw invalid(`column ${column}: ${values} values, ${groupRows} rows`);
+    try {
+      return gatherPlainInts(ib.bodies, ib.width, rows, n);
+    } catch (e) {
+      throw invalid(`column ${column}: ${e instanceof Error ? e.message : String(e)}`, e);
     }
-    if (r0 !== groupRows) throw invalid(`column ${column}: ${r0} values, ${groupRows} rows`);
-    if (j !== n) throw invalid(`column ${column}: row ${rows[j]!} past the row group`);
-    return out;
   };
   const cf: ColumnFile = {
     metadata,

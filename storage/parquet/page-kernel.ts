@@ -11,6 +11,13 @@
  *    and test) in one call, the page left in the kernel's memory: only the hits come back, each
  *    handed to a callback with its bytes while they are valid. What partial-recompute's fetch scan
  *    of the master's persons runs (lib/late-scan.ts).
+ *  - probeKeysPage: the same probe, then an exact lookup of each pass in a key set (KernelKeys,
+ *    kept in the kernel's memory across calls), behind a prefilter that rules most other values
+ *    out before the hash and the filter: only the members' rows and ids come back, no bytes. What
+ *    the fused Bloom join of partial-recompute (ids of the new persons) and its merge-on-read
+ *    deletes (lib/key-rows.ts) run.
+ *  - gatherPlainInts: PLAIN INT32/INT64 pages decompressed and read at given rows only, as
+ *    doubles (column-scan.ts numbersAt: a late scan's hit rows).
  *
  * One instance per thread (module state), reused: its memory holds the largest page seen so far,
  * and an instance that grew past IDLE_MAX_BYTES is dropped after the call, so a thread does not
@@ -21,7 +28,7 @@ import { DagctlError } from '../../core/errors.js';
 import { PAGES_WASM_BASE64 } from './wasm/pages-wasm.js';
 
 type Fn = (...args: number[]) => number;
-interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; probePlain: Fn; view: Uint8Array; buf: Buffer }
+interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; view: Uint8Array; buf: Buffer }
 
 /** The kernel's error codes (native/pages.c) → messages. */
 const ERRORS: Record<number, string> = {
@@ -35,6 +42,8 @@ const ERRORS: Record<number, string> = {
   [-8]: 'snappy copy from before start of buffer',
   [-9]: 'premature end of input',
   [-10]: 'PLAIN value past end of page',
+  [-11]: 'INT64 value is not a safe integer',
+  [-12]: 'rows not ascending',
 };
 /** Readable / writable bytes the kernel may touch past its input and output (native/pages.c). */
 const SLACK = 16;
@@ -42,31 +51,40 @@ const IDLE_MAX_BYTES = 64 << 20;
 
 let compiled: WebAssembly.Module | null = null;
 let kernel: Kernel | null = null;
+/**
+ * What stays in the kernel's memory between calls, at the heap base (probeKeysPage's filter words
+ * and key table, loaded once per scan, not once per page); every call's scratch lies after it.
+ */
+let resident: { keys: KernelKeys; bloom: BloomWords; bytes: number; wordsAt: number; setAt: number } | null = null;
 
 function instantiate(): Kernel {
   compiled ??= new WebAssembly.Module(Buffer.from(PAGES_WASM_BASE64, 'base64'));
   const e = new WebAssembly.Instance(compiled, {}).exports;
-  const { memory, reserve, decompress, probePlain } = e;
-  if (!(memory instanceof WebAssembly.Memory) || typeof reserve !== 'function' || typeof decompress !== 'function' || typeof probePlain !== 'function') throw new DagctlError('INTERNAL', 'page kernel: missing exports');
-  return { memory, reserve: reserve as Fn, decompress: decompress as Fn, probePlain: probePlain as Fn, view: new Uint8Array(memory.buffer), buf: Buffer.from(memory.buffer) };
+  const { memory, reserve, decompress, probePlain, probeKeys, buildKeys, gatherInts } = e;
+  if (!(memory instanceof WebAssembly.Memory) || [reserve, decompress, probePlain, probeKeys, buildKeys, gatherInts].some((f) => typeof f !== 'function')) throw new DagctlError('INTERNAL', 'page kernel: missing exports');
+  return { memory, reserve: reserve as Fn, decompress: decompress as Fn, probePlain: probePlain as Fn, probeKeys: probeKeys as Fn, buildKeys: buildKeys as Fn, gatherInts: gatherInts as Fn, view: new Uint8Array(memory.buffer), buf: Buffer.from(memory.buffer) };
 }
 
 const align = (n: number): number => (n + SLACK + 15) & ~15;
 
-/** The kernel with at least `bytes` reserved at the returned base, views current. */
+/** The kernel with at least `bytes` reserved at the returned base (after the resident region), views current. */
 function reserved(bytes: number): { k: Kernel; base: number } {
   const k = (kernel ??= instantiate());
-  const base = k.reserve(bytes);
-  if (base === 0) throw new Error(`page kernel: cannot hold ${bytes} bytes`);
+  const keep = resident?.bytes ?? 0;
+  const heap = k.reserve(keep + bytes);
+  if (heap === 0) throw new Error(`page kernel: cannot hold ${keep + bytes} bytes`);
   if (k.view.buffer !== k.memory.buffer) {
     k.view = new Uint8Array(k.memory.buffer);
     k.buf = Buffer.from(k.memory.buffer);
   }
-  return { k, base };
+  return { k, base: heap + keep };
 }
 
 function release(k: Kernel): void {
-  if (k.memory.buffer.byteLength > IDLE_MAX_BYTES) kernel = null;
+  if (k.memory.buffer.byteLength > IDLE_MAX_BYTES) {
+    kernel = null;
+    resident = null;
+  }
 }
 
 /** Decompresses `input` into a new array of exactly `size` bytes (the uncompressed size). */
@@ -109,4 +127,135 @@ export function probePlainPage(body: Uint8Array, compressed: boolean, size: numb
   for (let h = 0; h < nh; h++) onHit(k.buf, d + starts[h]!, lens[h]!, hits[h]!);
   release(k);
   return nh;
+}
+
+/**
+ * An exact set of distinct strings for probeKeysPage, key i's id being i: their UTF-8 bytes end to
+ * end (key i at bytes[offsets[i], offsets[i + 1])). The kernel hashes them into its table. Only
+ * well-formed strings (KernelKeys.of): UTF-8 is then one-to-one, so equal bytes are equal strings
+ * (a lone surrogate would encode as U+FFFD's bytes and match a value that decodes to U+FFFD).
+ */
+export class KernelKeys {
+  readonly size: number;
+  readonly offsets: Uint32Array;
+  readonly bytes: Uint8Array;
+  /** The set of `keys` (distinct), or null when one is not a well-formed string. */
+  static of(keys: readonly string[]): KernelKeys | null {
+    for (const k of keys) if (LONE_SURROGATE.test(k)) return null;
+    return new KernelKeys(keys);
+  }
+  private constructor(keys: readonly string[]) {
+    this.size = keys.length;
+    this.offsets = new Uint32Array(keys.length + 1);
+    let total = 0;
+    for (const [i, key] of keys.entries()) {
+      total += Buffer.byteLength(key, 'utf8');
+      this.offsets[i + 1] = total;
+    }
+    const buf = Buffer.allocUnsafe(total);
+    for (const [i, key] of keys.entries()) buf.write(key, this.offsets[i]!, 'utf8');
+    this.bytes = new Uint8Array(buf.buffer, buf.byteOffset, total);
+  }
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** The filter's words and the key table at the heap base, unless they are there already. */
+function loadResident(keys: KernelKeys, bloom: BloomWords): NonNullable<typeof resident> {
+  if (resident !== null && resident.keys === keys && resident.bloom === bloom && kernel !== null) return resident;
+  resident = null;
+  let slots = 2;
+  while (slots < 2 * keys.size + 1) slots *= 2;
+  const bits = prefilterBits(keys.size);
+  // The filter's words, the set's header (native/pages.c probeKeys), its table, prefilter, offsets, bytes.
+  const wordsAt = 0, setAt = align(bloom.words.length * 4), tableAt = setAt + align(6 * 4), preAt = tableAt + align(slots * 4);
+  const koffAt = preAt + align(bits / 8), kbytesAt = koffAt + align(keys.offsets.length * 4);
+  const bytes = kbytesAt + align(keys.bytes.length);
+  const { k, base } = reserved(bytes);
+  new Uint32Array(k.memory.buffer, base + wordsAt, bloom.words.length).set(bloom.words);
+  new Uint32Array(k.memory.buffer, base + setAt, 6).set([base + tableAt, slots - 1, base + koffAt, base + kbytesAt, base + preAt, bits - 1]);
+  new Uint32Array(k.memory.buffer, base + koffAt, keys.offsets.length).set(keys.offsets);
+  k.view.set(keys.bytes, base + kbytesAt);
+  k.buildKeys(base + setAt, keys.size);
+  // base is the heap base here (nothing resident): offsets are absolute from now on.
+  resident = { keys, bloom, bytes, wordsAt: base + wordsAt, setAt: base + setAt };
+  return resident;
+}
+
+/**
+ * Bits of the kernel's prefilter for n keys: a power of two ≥ 16 n (≤ 1/16 of the bits set, so
+ * ~94% of other values stop at it), at least 32.
+ */
+export function prefilterBits(n: number): number {
+  let bits = 32;
+  while (bits < 16 * n) bits *= 2;
+  return bits;
+}
+
+/**
+ * probePlainPage's test, then each value that passes looked up exactly in `keys`: appends, from
+ * `at`, each member's value index to `rows` and its key id to `ids` (no bytes come back), and
+ * returns the new end and the filter's false positives among the values it tested (a value the
+ * kernel's prefilter rules out — no key has its quick hash — is not tested: see native/pages.c).
+ * `rows` and `ids` must hold at + count. Preconditions: every key of `keys` passes `bloom`.
+ */
+export function probeKeysPage(body: Uint8Array, compressed: boolean, size: number, count: number, bloom: BloomWords, keys: KernelKeys, rows: Int32Array, ids: Int32Array, at: number): { end: number; falsePositives: number } {
+  const r = loadResident(keys, bloom);
+  const size0 = compressed ? size : body.length;
+  const fpAt = 0, rowsAt = 16, idsAt = rowsAt + align(count * 4), inAt = idsAt + align(count * 4), dataAt = compressed ? inAt + align(body.length) : inAt;
+  const { k, base } = reserved(dataAt + size0 + SLACK);
+  k.view.set(body, base + inAt);
+  if (compressed) {
+    const rc = k.decompress(base + inAt, body.length, base + dataAt, size);
+    if (rc !== 0) throw new Error(ERRORS[rc] ?? `page kernel error ${rc}`);
+  }
+  const mem = k.memory.buffer;
+  new Uint32Array(mem, base + fpAt, 1)[0] = 0;
+  const nh = k.probeKeys(base + dataAt, size0, count, r.wordsAt, bloom.blocks, r.setAt, base + rowsAt, base + idsAt, base + fpAt);
+  if (nh < 0) throw new Error(ERRORS[nh] ?? `page kernel error ${nh}`);
+  rows.set(new Int32Array(mem, base + rowsAt, nh), at);
+  ids.set(new Int32Array(mem, base + idsAt, nh), at);
+  const falsePositives = new Uint32Array(mem, base + fpAt, 1)[0]!;
+  release(k);
+  return { end: at + nh, falsePositives };
+}
+
+/** One stored PLAIN page of a REQUIRED INT32 / INT64 column (column-scan.ts PageBody). */
+export interface IntPage { body: Uint8Array; compressed: boolean; size: number; count: number }
+
+/**
+ * The values at rows at[0..n) (ascending, within the group) of a PLAIN integer column chunk given
+ * as its stored pages (width 4: INT32, 8: INT64), as doubles: each page decompressed in the
+ * kernel and only those rows read there (no page copied out). Throws Error on a malformed page, an
+ * INT64 that is not a safe integer, rows not ascending, or a row past the chunk.
+ */
+export function gatherPlainInts(pages: readonly IntPage[], width: 4 | 8, at: Int32Array, n: number): Float64Array {
+  let maxBody = 0, maxData = 0;
+  for (const p of pages) {
+    maxBody = Math.max(maxBody, p.compressed ? p.body.length : 0);
+    maxData = Math.max(maxData, p.compressed ? p.size : p.body.length);
+  }
+  const atAt = 0, outAt = align(n * 4), inAt = outAt + align(n * 8), dataAt = inAt + align(maxBody);
+  const { k, base } = reserved(dataAt + maxData + SLACK);
+  new Int32Array(k.memory.buffer, base + atAt, n).set(at.subarray(0, n));
+  let j = 0, r0 = 0;
+  for (const p of pages) {
+    if (j >= n) break;
+    const len = p.compressed ? p.size : p.body.length;
+    if (len < p.count * width) throw new Error('page truncated');
+    if (p.compressed) {
+      k.view.set(p.body, base + inAt);
+      const rc = k.decompress(base + inAt, p.body.length, base + dataAt, p.size);
+      if (rc !== 0) throw new Error(ERRORS[rc] ?? `page kernel error ${rc}`);
+    } else k.view.set(p.body, base + dataAt);
+    const got = k.gatherInts(base + dataAt, p.count, width, base + atAt + 4 * j, n - j, r0, base + outAt + 8 * j);
+    if (got < 0) throw new Error(`${ERRORS[got] ?? `page kernel error ${got}`} (row ${at[j + 0] ?? -1} or after)`);
+    j += got;
+    r0 += p.count;
+  }
+  if (j !== n) throw new Error(`row ${at[j]!} past the row group`);
+  const out = new Float64Array(n);
+  out.set(new Float64Array(k.memory.buffer, base + outAt, n));
+  release(k);
+  return out;
 }

@@ -2,7 +2,7 @@
  * lib/late-scan.ts and BloomFilter.hasBytes: the late-materializing scan returns exactly the rows
  * a full decode + filter returns (fast path on REQUIRED keys, PLAIN or dictionary-encoded, across
  * pages and row groups; fallback on nullable keys), and the byte-level probe agrees with the string probe
- * (BloomFilter and SplitBlockBloom); column-scan's own PLAIN INT32/INT64 decoding == the values,
+ * (BloomFilter and SplitBlockBloom); with an exact key set, only its members with their ids; column-scan's own PLAIN INT32/INT64 decoding == the values,
  * and numbersAt == numbers() at the rows asked for.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { lateScanColumns, type LateScanOptions, type LateScanStats } from '../..
 import { BloomFilter } from '../../operators/lib/bloom.js';
 import { SplitBlockBloom, murmur3x86_32 } from '../../operators/lib/split-bloom.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import { KernelKeys } from '../../storage/parquet/page-kernel.js';
 import { createHyparquetCodec } from '../../storage/parquet/hyparquet.js';
 import type { Row } from '../../storage/types.js';
 
@@ -74,6 +75,29 @@ describe('lib/late-scan', () => {
         for await (const b of lateScan(bytes, { key: 'person', columns: ['age', 'ts'], probe: (x, s, l) => f.hasBytes(x, s, l), probeString: (s) => f.has(s), bloom: f.layout() }, bs)) got.push(...b);
         assert.deepEqual(got, await expected(bytes, (s) => f.has(s)));
         if (!nullable && rows.length > 0) assert.equal(bs.slowGroups, 0);
+        // With `keys` (an exact set the filter pre-filters; other strings in the filter too): only
+        // the members, with their ids, on every path (page kernel, JS pages, rows); the filter's
+        // other passes counted as dropped.
+        const members = [...new Set(rows.map((r) => r.person).filter((p) => p.length % 3 === 0))];
+        const g = SplitBlockBloom.forCapacity(Math.max(1, rows.length), 0.3);
+        for (const m of members) g.add(m);
+        for (const r of rows) if (r.person.length % 2 === 0) g.add(r.person);
+        const idOf = new Map(members.map((m, i) => [m, i]));
+        const passes = await expected(bytes, (s) => g.has(s));
+        for (const kernel of [KernelKeys.of(members)!, null]) {
+          const ks: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0 };
+          const hits: Row[] = [];
+          const probe = (x: Uint8Array, s: number, l: number): boolean => g.hasBytes(x, s, l);
+          for await (const h of lateScanColumns(bytes, { key: 'person', columns: ['age', 'ts'], probe, probeString: (s) => g.has(s), bloom: g.layout(), keys: { kernel, idOf: (s) => idOf.get(s) ?? -1 } }, ks)) {
+            assert.equal(h.keys.length, 0);
+            assert.ok(h.ids !== undefined && h.ids.length === h.n);
+            for (let i = 0; i < h.n; i++) hits.push({ person: members[h.ids[i]!]!, age: h.values[0]![i]!, ts: h.values[1]![i]! });
+          }
+          assert.deepEqual(hits, passes.filter((r) => idOf.has(r.person as string)));
+          // The page kernel counts only the false positives it tested (past its prefilter).
+          if (kernel === null || nullable || dict) assert.equal(ks.dropped ?? 0, passes.length - hits.length);
+          else assert.ok((ks.dropped ?? 0) <= passes.length - hits.length);
+        }
       }), { numRuns: 60 });
   });
 });

@@ -14,7 +14,7 @@ import { maxCompressedLength, snappyCompressInto } from '../../storage/parquet/f
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { probePlainPage, snappyDecompressWasm } from '../../storage/parquet/page-kernel.js';
+import { KernelKeys, prefilterBits, probeKeysPage, probePlainPage, snappyDecompressWasm } from '../../storage/parquet/page-kernel.js';
 import { SplitBlockBloom } from '../../operators/lib/split-bloom.js';
 import { PAGES_SOURCE_SHA256 } from '../../storage/parquet/wasm/pages-wasm.js';
 
@@ -167,5 +167,72 @@ describe('storage/parquet/page-kernel (PLAIN Bloom probe)', () => {
     assert.throws(() => probePlainPage(page, false, page.length, 3, f.layout(), () => undefined), /past end of page/);
     const z = compress(page);
     assert.throws(() => probePlainPage(z.subarray(0, z.length - 2), true, page.length, 2, f.layout(), () => undefined));
+  });
+});
+
+const M64 = (1n << 64n) - 1n;
+/** native/pages.c quick(), in BigInt arithmetic: the kernel's prefilter hash, for the oracle. */
+function quickRef(b: Uint8Array): number {
+  const le = (from: number, n: number): bigint => { let v = 0n; for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[from + i]!); return v; };
+  const len = b.length;
+  const a = le(0, Math.min(8, len)), c = len > 8 ? le(len - 8, 8) : 0n;
+  let x = ((a * 0x9E3779B97F4A7C15n) & M64) ^ ((c * 0xC2B2AE3D27D4EB4Fn) & M64) ^ BigInt(len);
+  x ^= x >> 32n;
+  x = (x * 0xFF51AFD7ED558CCDn) & M64;
+  return Number(x >> 32n);
+}
+
+describe('storage/parquet/page-kernel (exact key probe)', () => {
+  it('== filter pass and set membership value by value, ids, and false positives past the prefilter, across alternating sets (fast-check)', () => {
+    const strs = fc.array(fc.string({ unit: 'grapheme', maxLength: 12 }), { maxLength: 200 });
+    fc.assert(fc.property(strs, strs, strs, fc.integer({ min: 1, max: 3000 }), fc.boolean(),
+      (values, keyList, others, capacity, compressed) => {
+        // Two key sets used in turn (the kernel keeps one resident: switching must reload it), a
+        // Snappy decode in between (its scratch must not touch the resident set); a 30% filter
+        // holding the keys and other strings: members, misses and false positives.
+        const sets = [[...new Set([...keyList, ...values.slice(0, values.length >> 1)])], [...new Set(others)]];
+        for (const [round, keys] of [...sets, sets[0]!].entries()) {
+          const f = SplitBlockBloom.forCapacity(capacity, 0.3);
+          for (const k of keys) f.add(k);
+          for (const o of round % 2 === 0 ? others : keyList) f.add(o);
+          const page = plainPage(values);
+          const body = compressed ? compress(page) : page;
+          snappyDecompressWasm(compress(page), page.length);
+          const rows = new Int32Array(values.length + 3), ids = new Int32Array(values.length + 3);
+          const r = probeKeysPage(body, compressed, page.length, values.length, f.layout(), KernelKeys.of(keys)!, rows, ids, 3);
+          const id = new Map(keys.map((k, i) => [k, i]));
+          // The prefilter: values whose quick hash (masked) is no key's are not tested.
+          const mask = prefilterBits(keys.length) - 1;
+          const pre = new Set(keys.map((k) => quickRef(Buffer.from(k)) & mask));
+          const want: Array<[number, number]> = [];
+          let fp = 0;
+          values.forEach((v, i) => {
+            if (!f.has(v)) return;
+            const k = id.get(v);
+            if (k !== undefined) want.push([i, k]);
+            else if (pre.has(quickRef(Buffer.from(v)) & mask)) fp++;
+          });
+          assert.deepEqual(Array.from({ length: r.end - 3 }, (_, h) => [rows[3 + h]!, ids[3 + h]!]), want);
+          assert.equal(r.falsePositives, fp);
+        }
+      }), { numRuns: 150 });
+  });
+
+  it('finds every key of a set far larger than a page (probing chains), refuses a truncated page', () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `person:${i * 7}`);
+    const f = SplitBlockBloom.forCapacity(keys.length, 0.01);
+    for (const k of keys) f.add(k);
+    const set = KernelKeys.of(keys)!;
+    const values = Array.from({ length: 3000 }, (_, i) => `person:${i * 5}`);
+    const page = plainPage(values);
+    const rows = new Int32Array(values.length), ids = new Int32Array(values.length);
+    const r = probeKeysPage(compress(page), true, page.length, values.length, f.layout(), set, rows, ids, 0);
+    const want = values.flatMap((v, i) => ((i * 5) % 7 === 0 ? [[i, (i * 5) / 7]] : []));
+    assert.deepEqual(Array.from({ length: r.end }, (_, h) => [rows[h]!, ids[h]!]), want);
+    assert.throws(() => probeKeysPage(page.subarray(0, page.length - 1), false, page.length - 1, values.length, f.layout(), set, rows, ids, 0), /past end of page/);
+    // Only well-formed strings: a lone surrogate would encode as U+FFFD's bytes.
+    assert.equal(KernelKeys.of(['a', 'b\uD800']), null);
+    assert.equal(KernelKeys.of(['\uDFFFx']), null);
+    assert.notEqual(KernelKeys.of(['a', '\uD83D\uDE00', '']), null);
   });
 });
