@@ -365,7 +365,9 @@ async function benchPageKernel(keys: string[]): Promise<BenchResult> {
  * `birthdays-warmup-partial` (one per mode, each into its own view): with --concurrency 1 every
  * instance runs on one worker thread, and without them whichever task ran first paid the JIT
  * warm-up of its code path (measured: a cold partial's first fetch instance took 4–6× its later
- * ones).
+ * ones). Since session 9 the timed tasks depend on both warm-ups (they start once those are
+ * done): before, the partial task ran between the warm-up's instances, half warm (same code:
+ * 12.8–12.9% vs 9.6–10.0%; BENCHMARKS.md).
  */
 export async function benchPartialRecompute(): Promise<BenchResult> {
   const N = Number(process.env.DAGCTL_BENCH_AGES ?? 1_000_000);

@@ -44,9 +44,10 @@ export function keyRows(bytes: Uint8Array, spec: KeyRowsSpec): Int32Array | null
     const bodies = f.plainByteArrayBodies(g, spec.key);
     if (bodies !== null && spec.dropKeys != null) {
       // Exact in the kernel: only the rows of drop's keys come back (as rows; ids unused).
-      const ids = new Int32Array(f.rowGroups[g]!.rows);
+      let most = 0;
+      for (const b of bodies) most = Math.max(most, b.count);
+      const rows = new Int32Array(most), ids = new Int32Array(most);
       for (const b of bodies) {
-        const rows = new Int32Array(b.count);
         const end = probeKeysPage(b.body, b.compressed, b.size, b.count, layout, spec.dropKeys, rows, ids, 0).end;
         for (let h = 0; h < end; h++) push(row + rows[h]!);
         row += b.count;

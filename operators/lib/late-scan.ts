@@ -195,7 +195,10 @@ function kernelIds(bodies: PageBody[], rows: number, o: LateScanOptions, keys: K
   let values = 0;
   for (const b of bodies) values += b.count;
   if (values !== rows) throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${values} values in a row group of ${rows} rows`, { column: o.key });
-  const hitRow = new Int32Array(values), ids = new Int32Array(values);
+  // The kernel may write a whole group's worth of hits: into scratch kept across groups (a
+  // group's hits are a few percent of it), then copied out.
+  if (idScratch.rows.length < values) idScratch = { rows: new Int32Array(values), ids: new Int32Array(values) };
+  const hitRow = idScratch.rows, ids = idScratch.ids;
   let r0 = 0, n = 0;
   for (const b of bodies) {
     try {
@@ -209,8 +212,9 @@ function kernelIds(bodies: PageBody[], rows: number, o: LateScanOptions, keys: K
     }
     r0 += b.count;
   }
-  return { rows: hitRow.subarray(0, n), ids: ids.subarray(0, n), n };
+  return { rows: hitRow.slice(0, n), ids: ids.slice(0, n), n };
 }
+let idScratch = { rows: new Int32Array(0), ids: new Int32Array(0) };
 
 /** The hits' columns: the other columns at the hit rows only (numbersAt), checked integers. */
 async function materialize(f: ColumnFile, g: number, o: LateScanOptions, hitRow: Int32Array, keys: string[], nh: number): Promise<HitColumns> {

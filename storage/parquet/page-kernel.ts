@@ -141,20 +141,23 @@ export class KernelKeys {
   readonly bytes: Uint8Array;
   /** The set of `keys` (distinct), or null when one is not a well-formed string. */
   static of(keys: readonly string[]): KernelKeys | null {
-    for (const k of keys) if (LONE_SURROGATE.test(k)) return null;
-    return new KernelKeys(keys);
-  }
-  private constructor(keys: readonly string[]) {
-    this.size = keys.length;
-    this.offsets = new Uint32Array(keys.length + 1);
-    let total = 0;
-    for (const [i, key] of keys.entries()) {
-      total += Buffer.byteLength(key, 'utf8');
-      this.offsets[i + 1] = total;
+    // All ASCII (the usual ids): one string, one encode, offsets from the lengths.
+    const joined = keys.join('');
+    const offsets = new Uint32Array(keys.length + 1);
+    if (Buffer.byteLength(joined, 'utf8') === joined.length) {
+      for (let i = 0; i < keys.length; i++) offsets[i + 1] = offsets[i]! + keys[i]!.length;
+      return new KernelKeys(offsets, Buffer.from(joined, 'latin1'));
     }
-    const buf = Buffer.allocUnsafe(total);
-    for (const [i, key] of keys.entries()) buf.write(key, this.offsets[i]!, 'utf8');
-    this.bytes = new Uint8Array(buf.buffer, buf.byteOffset, total);
+    for (const k of keys) if (LONE_SURROGATE.test(k)) return null;
+    for (let i = 0; i < keys.length; i++) offsets[i + 1] = offsets[i]! + Buffer.byteLength(keys[i]!, 'utf8');
+    const buf = Buffer.allocUnsafe(offsets[keys.length]!);
+    for (let i = 0; i < keys.length; i++) buf.write(keys[i]!, offsets[i]!, 'utf8');
+    return new KernelKeys(offsets, buf);
+  }
+  private constructor(offsets: Uint32Array, buf: Buffer) {
+    this.size = offsets.length - 1;
+    this.offsets = offsets;
+    this.bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 }
 
