@@ -86,6 +86,12 @@ const PartialParams = z
      * fetched rows); above it (or with 0) the fetch stage fans out over the master's partitions.
      */
     fuseScanRows: z.number().int().min(0).default(2_000_000),
+    /**
+     * Partial mode: new-batch rows the plan holds while it decides whether the run fuses (a fused
+     * run writes no shuffle: its recompute instance reads the batch itself); past it, the rows go
+     * to the shuffle as they come and the run does not fuse.
+     */
+    fuseHoldRows: z.number().int().min(0).default(500_000),
     maxViewFiles: z.number().int().positive().default(64),
     maxDeletedFraction: z.number().gt(0).max(1).default(0.5),
     cost: z
@@ -114,11 +120,10 @@ const SAMPLE_SCHEMA: Schema = [
 ];
 
 type Mode = 'partial' | 'full';
-/** New-batch rows a plan holds while it decides whether the run fuses (see plan). */
-const HOLD_ROWS = 500_000;
+type Sample = { person: string; age: number; ts: number };
 
 /** A new-batch or master row as a shuffle sample row (checked: a string person, integer age and ts). */
-function sampleOf(row: Row, p: PartialParams): { person: string; age: number; ts: number } {
+function sampleOf(row: Row, p: PartialParams): Sample {
   return { person: str(row, p.personColumn), age: int(row, p.ageColumn), ts: int(row, p.tsColumn) };
 }
 const enc = new TextEncoder();
@@ -212,9 +217,9 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   const w = new BucketedWriter(ctx.shuffle.open(SAMPLE_SCHEMA));
   const bucket = (person: string): number => (oneFile ? 0 : bucketOf(person, B));
   // A fused run (decided below) writes no shuffle: its recompute instance reads the batch itself.
-  // So the rows are held until the plan knows, up to HOLD_ROWS; past that they go to the shuffle
-  // as they come (and the run does not fuse).
-  let held: Row[] | null = [];
+  // So the rows are held until the plan knows, up to fuseHoldRows; past that they go to the
+  // shuffle as they come (and the run does not fuse).
+  let held: Sample[] | null = [];
   let newRows = 0;
   for await (const batch of ctx.inputs[1]!.batches({ columns: [p.personColumn, p.ageColumn, p.tsColumn] })) {
     for (const row of batch) {
@@ -223,8 +228,8 @@ async function plan(ctx: Ctx): Promise<StageResult> {
       newRows++;
       if (held !== null) {
         held.push(s);
-        if (held.length <= HOLD_ROWS) continue;
-        for (const h of held) if (w.push(bucket(h.person as string), h)) await w.drain();
+        if (held.length <= p.fuseHoldRows) continue;
+        for (const h of held) if (w.push(bucket(h.person), h)) await w.drain();
         held = null;
       } else if (w.push(bucket(s.person), s)) await w.drain();
     }
@@ -259,7 +264,7 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   const fused = mode === 'partial' && routeBuckets === 1 && masterRows <= p.fuseScanRows && p.fuseScanRows > 0 && held !== null;
   ctx.putBlob('fuse', enc.encode(fused ? '1' : '0'));
   const t3 = performance.now();
-  if (!fused && held !== null) for (const h of held) if (w.push(bucket(h.person as string), h)) await w.drain();
+  if (!fused && held !== null) for (const h of held) if (w.push(bucket(h.person), h)) await w.drain();
   await w.flush();
   const narrow = mode === 'partial' ? { recompute: Array.from({ length: Math.max(routeBuckets, copy) }, (_, b) => b), ...(fused ? { fetch: [] } : {}) } : undefined;
   const ms = { 'ms.previous': t1 - t0, 'ms.read': t2 - t1, 'ms.bloom': t3 - t2, 'ms.flush': performance.now() - t3 };

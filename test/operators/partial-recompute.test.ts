@@ -91,7 +91,7 @@ describe('operators/partial-recompute', () => {
     const update = fc.constantFrom('auto', 'merge-on-read', 'rewrite');
     await fc.assert(fc.asyncProperty(
       fc.array(sample, { maxLength: 40 }), fc.array(sample, { maxLength: 12 }), fc.array(sample, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }),
-      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.boolean(), fc.boolean(), update, update, fc.boolean(),
+      fc.boolean(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.boolean(), fc.boolean(), update, update, fc.constantFrom('on', 'off', 'spill'),
       async (master, batch, batch2, buckets, parts, raw, perBucket, fileRows, viewPerBucket, priorRaw, columnOutputs, update1, update2, fuse) => {
         // perBucket small → partial routes to several recompute buckets (partialBuckets > 1);
         // viewPerBucket small → several instances copy (or carry) the old view (copyBuckets > 1);
@@ -99,16 +99,19 @@ describe('operators/partial-recompute', () => {
         // columnOutputs → a rewritten old view is copied through in column form (lib/view-copy.ts);
         // update → merge-on-read (old files carried with deletion vectors) or rewrite; the second
         // batch patches the first's version, so it reads (and widens, or compacts) deletion vectors.
-        // fuse false → the fetch stage always fans out (fuseScanRows 0); true → a partial run with one
-        // recompute bucket scans the master in its recompute instance.
-        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket, viewUpdate: update1, ...(fuse ? {} : { fuseScanRows: 0 }) }, fileRows, priorRaw, columnOutputs };
+        // fuse off → the fetch stage always fans out (fuseScanRows 0); on → a partial run with one
+        // recompute bucket scans the master in its recompute instance (and reads the batch there:
+        // the plan writes no shuffle); spill → the plan holds at most 2 batch rows, so a bigger
+        // batch goes to the shuffle and the run does not fuse.
+        const fuseParams = fuse === 'off' ? { fuseScanRows: 0 } : fuse === 'spill' ? { fuseHoldRows: 2 } : {};
+        const o: ViewOpts = { raw, params: { partialRowsPerBucket: perBucket, partialViewRowsPerBucket: viewPerBucket, viewUpdate: update1, ...fuseParams }, fileRows, priorRaw, columnOutputs };
         const old = await view('full', master, [], null, buckets, parts, o);
         const full = await view('full', master, batch, null, buckets, parts, o);
         const partial = await view('partial', master, batch, old.rows, buckets, parts, o);
         assert.deepEqual(partial.rows, full.rows);
         assert.equal(partial.metrics.fallbackFull, 0);
         assert.equal(partial.metrics.mergeOnRead, update1 === 'rewrite' ? 0 : 1);
-        assert.equal(partial.metrics.fused, fuse && partial.metrics.routeBuckets === 1 ? 1 : 0);
+        assert.equal(partial.metrics.fused, (fuse === 'on' || (fuse === 'spill' && batch.length <= 2)) && partial.metrics.routeBuckets === 1 ? 1 : 0);
         if (update1 !== 'rewrite') {
           // Merge-on-read: every old file carried or (all its rows deleted) left out; nothing copied.
           const oldFiles = Math.ceil(old.rows.length / fileRows);
