@@ -26,6 +26,7 @@
  */
 import { DagctlError } from '../../core/errors.js';
 import { PAGES_WASM_BASE64 } from './wasm/pages-wasm.js';
+import type { PageBody } from './column-scan.js';
 
 type Fn = (...args: number[]) => number;
 interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; view: Uint8Array; buf: Buffer }
@@ -223,16 +224,13 @@ export function probeKeysPage(body: Uint8Array, compressed: boolean, size: numbe
   return { end: at + nh, falsePositives };
 }
 
-/** One stored PLAIN page of a REQUIRED INT32 / INT64 column (column-scan.ts PageBody). */
-export interface IntPage { body: Uint8Array; compressed: boolean; size: number; count: number }
-
 /**
  * The values at rows at[0..n) (ascending, within the group) of a PLAIN integer column chunk given
  * as its stored pages (width 4: INT32, 8: INT64), as doubles: each page decompressed in the
  * kernel and only those rows read there (no page copied out). Throws Error on a malformed page, an
  * INT64 that is not a safe integer, rows not ascending, or a row past the chunk.
  */
-export function gatherPlainInts(pages: readonly IntPage[], width: 4 | 8, at: Int32Array, n: number): Float64Array {
+export function gatherPlainInts(pages: readonly PageBody[], width: 4 | 8, at: Int32Array, n: number): Float64Array {
   let maxBody = 0, maxData = 0;
   for (const p of pages) {
     maxBody = Math.max(maxBody, p.compressed ? p.body.length : 0);
