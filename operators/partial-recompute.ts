@@ -321,17 +321,25 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
 async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockBloom, stats: LateScanStats, keys?: LateScanOptions['keys']): AsyncIterable<HitColumns> {
   const raw = master.rawFiles?.();
   if (raw === undefined) {
+    // Decoded rows, the same contract as lateScanColumns: with `keys`, only members, as ids.
     for await (const batch of master.batches({ columns: [p.personColumn, p.ageColumn, p.tsColumn] })) {
       stats.rows += batch.length;
-      const keys: string[] = [], ages: number[] = [], tss: number[] = [];
+      const persons: string[] = [], ids: number[] = [], ages: number[] = [], tss: number[] = [];
       for (const row of batch) {
         const person = str(row, p.personColumn);
         if (!f.has(person)) continue;
-        keys.push(person);
+        if (keys !== undefined) {
+          const id = keys.idOf(person);
+          if (id < 0) {
+            stats.dropped = (stats.dropped ?? 0) + 1;
+            continue;
+          }
+          ids.push(id);
+        } else persons.push(person);
         ages.push(int(row, p.ageColumn));
         tss.push(int(row, p.tsColumn));
       }
-      yield { n: keys.length, keys, values: [ages, tss] };
+      yield { n: ages.length, keys: persons, ...(keys === undefined ? {} : { ids: Int32Array.from(ids) }), values: [ages, tss] };
     }
     return;
   }
@@ -344,25 +352,20 @@ async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockB
  * added to `samples` by person id (no row object, no shuffle), false positives (persons without new
  * samples) dropped. Returns the counts and the metrics the fetch stage would have reported.
  */
-async function fusedJoin(master: InputHandle, p: PartialParams, f: SplitBlockBloom, samples: SampleTable): Promise<{ matched: number; falsePositives: number; metrics: Record<string, number> }> {
+async function fusedJoin(master: InputHandle, p: PartialParams, f: SplitBlockBloom, samples: SampleTable): Promise<{ matched: number; falsePositives: number; keys: KernelKeys | null; metrics: Record<string, number> }> {
   const stats: LateScanStats = { rows: 0, fastGroups: 0, slowGroups: 0, dropped: 0 };
-  let matched = 0, falsePositives = 0;
-  // The scan checks hits against the new persons itself (the table's ids are the key set's): on
-  // the page kernel's path no person string is made for a master row.
+  let matched = 0;
+  // The scan checks hits against the new persons itself (the table's ids are the key set's), so
+  // every hit is a member and comes with its id: on the page kernel's path no person string is
+  // made for a master row.
   const keys = { kernel: KernelKeys.of(samples.persons), idOf: (k: string): number => samples.idOf(k) };
   for await (const h of masterHits(master, p, f, stats, keys)) {
-    const age = h.values[0]!, ts = h.values[1]!, ids = h.ids;
-    for (let i = 0; i < h.n; i++) {
-      const id = ids !== undefined ? ids[i]! : samples.idOf(h.keys[i]!);
-      if (id < 0) falsePositives++;
-      else {
-        matched++;
-        samples.addAt(id, age[i]!, ts[i]!);
-      }
-    }
+    const age = h.values[0]!, ts = h.values[1]!, ids = h.ids!;
+    for (let i = 0; i < h.n; i++) samples.addAt(ids[i]!, age[i]!, ts[i]!);
+    matched += h.n;
   }
-  falsePositives += stats.dropped ?? 0;
-  return { matched, falsePositives, metrics: { masterRows: stats.rows, fetched: matched + falsePositives, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups } };
+  const falsePositives = stats.dropped ?? 0;
+  return { matched, falsePositives, keys: keys.kernel, metrics: { masterRows: stats.rows, fetched: matched + falsePositives, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups } };
 }
 
 function isFused(blobs: Uint8Array[]): boolean {
@@ -409,6 +412,8 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   let matched = 0, falsePositives = 0, fetchedColumnar = 0, fetchedRowFiles = 0;
   // Fused: what the fetch stage would have reported (masterRows, fetched, scan groups).
   let scan: Record<string, number> = {};
+  // Fused: the join's key set (the new persons), which the merge-on-read deletes probe again.
+  let fusedKeys: KernelKeys | null = null;
   if (recomputes) {
     const partial = mode === 'partial';
     const addRows = (batch: Row[]): void => {
@@ -429,6 +434,7 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
       const j = await fusedJoin(ctx.inputs[0]!, ctx.params, SplitBlockBloom.deserialize(bloom), samples);
       matched += j.matched;
       falsePositives += j.falsePositives;
+      fusedKeys = j.keys;
       scan = j.metrics;
     } else if (raw === undefined) {
       for await (const batch of fetched.batches()) addRows(batch);
@@ -460,7 +466,7 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   // Merge-on-read (v8): the old files carried with deletion vectors, the recomputed rows a file of their own.
   const updateBlob = mode === 'partial' ? planOut?.blobs('update')[0] : undefined;
   const update: Update = updateBlob !== undefined && dec.decode(updateBlob) === 'merge-on-read' ? 'merge-on-read' : 'rewrite';
-  const carried = update === 'merge-on-read' && ctx.bucket < C ? await carryOldView(ctx, affectedAll, C, writer, readMs) : null;
+  const carried = update === 'merge-on-read' && ctx.bucket < C ? await carryOldView(ctx, affectedAll, C, writer, readMs, fusedKeys) : null;
   // Copy-through (v7): the old view in column form, merged with the sorted recomputed rows.
   const writeColumns = writer.writeColumns;
   const copied = carried === null && mode === 'partial' && ctx.bucket < C && writeColumns !== undefined ? await copyOldView(ctx, affectedAll, C, out.sort(byPerson), readMs) : null;
@@ -503,16 +509,19 @@ async function writeSorted(writer: OutputWriter, rows: Row[]): Promise<void> {
  * (lib/key-rows.ts: the person column probed with the plan's Bloom filter, hits checked exactly;
  * a file it cannot read that way is decoded as rows). A file left with no live row is not listed.
  * null when the old version hands out no files or the output cannot carry them (then the caller
- * rewrites). Returns the live rows kept, rows newly deleted, files carried and files left out.
+ * rewrites). `affectedKeys`: `affected` as the page kernel's key set when the caller has it (the
+ * fused join's), else it is built here. Returns the live rows kept, rows newly deleted, files
+ * carried and files left out.
  */
-async function carryOldView(ctx: Ctx, affected: ReadonlySet<string>, C: number, writer: OutputWriter, readMs: { v: number }): Promise<{ kept: number; deleted: number; files: number; droppedFiles: number } | null> {
+async function carryOldView(ctx: Ctx, affected: ReadonlySet<string>, C: number, writer: OutputWriter, readMs: { v: number }, affectedKeys: KernelKeys | null): Promise<{ kept: number; deleted: number; files: number; droppedFiles: number } | null> {
   const previous = await ctx.previous(0);
   const files = previous?.filesWithDeletes?.();
   const carry = writer.carry;
   const blob = ctx.stageOutput('plan')?.blobs('bloom')[0];
   if (files === undefined || carry === undefined || blob === undefined || files.some((f) => f.entry.rows < 0)) return null;
   const bloom = SplitBlockBloom.deserialize(blob);
-  const dropKeys = KernelKeys.of([...affected]);
+  // A fused instance's join keys are the affected persons already (R = 1: it recomputes them all).
+  const dropKeys = affectedKeys !== null && affectedKeys.size === affected.size ? affectedKeys : KernelKeys.of([...affected]);
   let kept = 0, deleted = 0, carried = 0, droppedFiles = 0;
   for (const [i, f] of files.entries()) {
     if (i % C !== ctx.bucket) continue;

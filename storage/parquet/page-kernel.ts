@@ -88,13 +88,30 @@ function release(k: Kernel): void {
   }
 }
 
+/** A kernel return value, refused (Error with the kernel's message) when it is an error code. */
+function ok(rc: number): number {
+  if (rc < 0) throw new Error(ERRORS[rc] ?? `page kernel error ${rc}`);
+  return rc;
+}
+
+/**
+ * A stored page's values at kernel address dataAt: copied to inAt and decompressed from there
+ * when `compressed` (to `size` bytes), else copied to dataAt as they are.
+ */
+function placePage(k: Kernel, body: Uint8Array, compressed: boolean, size: number, inAt: number, dataAt: number): void {
+  if (!compressed) {
+    k.view.set(body, dataAt);
+    return;
+  }
+  k.view.set(body, inAt);
+  ok(k.decompress(inAt, body.length, dataAt, size));
+}
+
 /** Decompresses `input` into a new array of exactly `size` bytes (the uncompressed size). */
 export function snappyDecompressWasm(input: Uint8Array, size: number): Uint8Array {
   const outAt = align(input.length);
   const { k, base } = reserved(outAt + size + SLACK);
-  k.view.set(input, base);
-  const rc = k.decompress(base, input.length, base + outAt, size);
-  if (rc !== 0) throw new Error(ERRORS[rc] ?? `page kernel error ${rc}`);
+  placePage(k, input, true, size, base, base + outAt);
   const out = k.view.slice(base + outAt, base + outAt + size);
   release(k);
   return out;
@@ -115,13 +132,8 @@ export function probePlainPage(body: Uint8Array, compressed: boolean, size: numb
   const inAt = lensAt + align(count * 4), dataAt = compressed ? inAt + align(body.length) : inAt;
   const { k, base } = reserved(dataAt + size0 + SLACK);
   new Uint32Array(k.memory.buffer, base + wordsAt, bloom.words.length).set(bloom.words);
-  k.view.set(body, base + inAt);
-  if (compressed) {
-    const rc = k.decompress(base + inAt, body.length, base + dataAt, size);
-    if (rc !== 0) throw new Error(ERRORS[rc] ?? `page kernel error ${rc}`);
-  }
-  const nh = k.probePlain(base + dataAt, size0, count, base + wordsAt, bloom.blocks, base + hitsAt, base + startsAt, base + lensAt);
-  if (nh < 0) throw new Error(ERRORS[nh] ?? `page kernel error ${nh}`);
+  placePage(k, body, compressed, size, base + inAt, base + dataAt);
+  const nh = ok(k.probePlain(base + dataAt, size0, count, base + wordsAt, bloom.blocks, base + hitsAt, base + startsAt, base + lensAt));
   const mem = k.memory.buffer;
   const hits = new Uint32Array(mem, base + hitsAt, nh), starts = new Uint32Array(mem, base + startsAt, nh), lens = new Uint32Array(mem, base + lensAt, nh);
   const d = base + dataAt;
@@ -208,15 +220,10 @@ export function probeKeysPage(body: Uint8Array, compressed: boolean, size: numbe
   const size0 = compressed ? size : body.length;
   const fpAt = 0, rowsAt = 16, idsAt = rowsAt + align(count * 4), inAt = idsAt + align(count * 4), dataAt = compressed ? inAt + align(body.length) : inAt;
   const { k, base } = reserved(dataAt + size0 + SLACK);
-  k.view.set(body, base + inAt);
-  if (compressed) {
-    const rc = k.decompress(base + inAt, body.length, base + dataAt, size);
-    if (rc !== 0) throw new Error(ERRORS[rc] ?? `page kernel error ${rc}`);
-  }
+  placePage(k, body, compressed, size, base + inAt, base + dataAt);
   const mem = k.memory.buffer;
   new Uint32Array(mem, base + fpAt, 1)[0] = 0;
-  const nh = k.probeKeys(base + dataAt, size0, count, r.wordsAt, bloom.blocks, r.setAt, base + rowsAt, base + idsAt, base + fpAt);
-  if (nh < 0) throw new Error(ERRORS[nh] ?? `page kernel error ${nh}`);
+  const nh = ok(k.probeKeys(base + dataAt, size0, count, r.wordsAt, bloom.blocks, r.setAt, base + rowsAt, base + idsAt, base + fpAt));
   rows.set(new Int32Array(mem, base + rowsAt, nh), at);
   ids.set(new Int32Array(mem, base + idsAt, nh), at);
   const falsePositives = new Uint32Array(mem, base + fpAt, 1)[0]!;
@@ -244,13 +251,9 @@ export function gatherPlainInts(pages: readonly PageBody[], width: 4 | 8, at: In
     if (j >= n) break;
     const len = p.compressed ? p.size : p.body.length;
     if (len < p.count * width) throw new Error('page truncated');
-    if (p.compressed) {
-      k.view.set(p.body, base + inAt);
-      const rc = k.decompress(base + inAt, p.body.length, base + dataAt, p.size);
-      if (rc !== 0) throw new Error(ERRORS[rc] ?? `page kernel error ${rc}`);
-    } else k.view.set(p.body, base + dataAt);
+    placePage(k, p.body, p.compressed, p.size, base + inAt, base + dataAt);
     const got = k.gatherInts(base + dataAt, p.count, width, base + atAt + 4 * j, n - j, r0, base + outAt + 8 * j);
-    if (got < 0) throw new Error(`${ERRORS[got] ?? `page kernel error ${got}`} (row ${at[j + 0] ?? -1} or after)`);
+    if (got < 0) throw new Error(`${ERRORS[got] ?? `page kernel error ${got}`} (row ${at[j] ?? -1} or after)`);
     j += got;
     r0 += p.count;
   }
