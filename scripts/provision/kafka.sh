@@ -25,9 +25,6 @@ set -euo pipefail
 
 VERSION="${DAGCTL_KAFKA_VERSION:-3.9.1}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-TOOLS="$REPO/.tools"
-HOME_DIR="$TOOLS/kafka-$VERSION"
-LIBS="$HOME_DIR/libs"
 STATE="${DAGCTL_KAFKA_STATE_DIR:-$REPO/.tmp/kafka-server}"
 PIDFILE="$STATE/kafka.pid"
 ENVFILE="$STATE/env.sh"
@@ -36,6 +33,9 @@ HEAP="${DAGCTL_KAFKA_HEAP:--Xmx512m -Xms128m}"
 log() { echo "kafka.sh: $*" >&2; }
 # shellcheck source=scripts/provision/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+TOOLS="$(tools_dir)"
+HOME_DIR="$TOOLS/kafka-$VERSION"
+LIBS="$HOME_DIR/libs"
 
 build() {
   if [[ -f "$HOME_DIR/.complete" ]]; then

@@ -1,6 +1,16 @@
-# Shared by scripts/provision/{redis,s3,kafka}.sh (sourced, not run): the pid file, a free loopback
-# port, and stopping a server started by `start`. The sourcing script sets STATE (its state dir),
-# PIDFILE, ENVFILE and a log() that writes to stderr.
+# Shared by scripts/provision/{redis,s3,kafka}.sh (sourced, not run): the tool cache, the pid file,
+# a free loopback port, and stopping a server started by `start`. The sourcing script sets REPO,
+# STATE (its state dir), PIDFILE, ENVFILE and a log() that writes to stderr.
+
+# The per-machine tool cache (Go binaries, jars, venvs): outside the clone, so every fresh clone
+# (every CI run) reuses what an earlier one built; `rm -rf` it to force a rebuild. The clone's
+# `.tools` is a link to it (created when missing; a real `.tools` folder is used as it is).
+tools_dir() {
+  local cache="${DAGCTL_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dagctl/tools}"
+  mkdir -p "$cache"
+  if [[ ! -e "$REPO/.tools" && ! -L "$REPO/.tools" ]]; then ln -s "$cache" "$REPO/.tools"; fi
+  (cd "$REPO/.tools" && pwd -P)
+}
 
 # The pid of the running server, or non-zero status when none is running.
 running_pid() {

@@ -23,8 +23,6 @@ set -euo pipefail
 
 VERSION="${DAGCTL_VERSITYGW_VERSION:-v1.8.0}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-TOOLS="$REPO/.tools"
-BIN="$TOOLS/versitygw-$VERSION/bin/versitygw"
 STATE="${DAGCTL_S3_STATE_DIR:-$REPO/.tmp/s3-server}"
 PIDFILE="$STATE/versitygw.pid"
 ENVFILE="$STATE/env.sh"
@@ -33,6 +31,8 @@ BUCKETS="${DAGCTL_S3_BUCKETS:-dagctl-test dagctl-bench}"
 log() { echo "s3.sh: $*" >&2; }
 # shellcheck source=scripts/provision/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+TOOLS="$(tools_dir)"
+BIN="$TOOLS/versitygw-$VERSION/bin/versitygw"
 
 build() {
   if [[ -x "$BIN" ]]; then
