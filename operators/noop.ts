@@ -5,7 +5,17 @@
  * `failTimes` fails the first N attempts, `failBucket` fails every attempt of that one bucket's
  * instance (one bad member among its siblings), `allocMb` holds that much live JS memory (to test heap
  * limits), and `buckets` fans the task out to that many instances.
+ *
+ * `barrier` (tests only) holds attempts at a barrier the test controls, so a fault is injected while
+ * work is provably in flight instead of hoping a run is still going: a held attempt announces itself
+ * by creating `<barrier>/arrived/<pid>.b<bucket>.a<attempt>.<random>` (pid of the process running it,
+ * so a test knows which worker to kill), then waits until `<barrier>/open` exists, honouring its
+ * abort signal (cancel, timeout). `barrierEvery: N` holds only buckets b with b % N === N - 1 (the
+ * others pass at once), so a bundle's first members finish before one is held.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
 import type { OperatorDef, StageSpec } from './types.js';
@@ -18,6 +28,8 @@ const NoopParams = z
     allocMb: z.number().int().min(0).max(65_536).default(0),
     buckets: z.number().int().min(1).max(1_000_000).optional(),
     failBucket: z.number().int().min(0).optional(),
+    barrier: z.string().min(1).optional(),
+    barrierEvery: z.number().int().min(1).optional(),
   })
   .strict();
 type NoopParams = z.infer<typeof NoopParams>;
@@ -55,6 +67,9 @@ export const noop: OperatorDef<NoopParams> = {
       while (performance.now() < end) for (let i = 0; i < 10_000; i++) x = (x * 31 + i) | 0;
       if (x === 42) ctx.log('unlikely');
     }
+    if (ctx.params.barrier !== undefined && (ctx.bucket < 0 || ctx.bucket % (ctx.params.barrierEvery ?? 1) === (ctx.params.barrierEvery ?? 1) - 1)) {
+      await holdAtBarrier(ctx.params.barrier, `${process.pid}.b${ctx.bucket}.a${ctx.attempt}.${randomBytes(4).toString('hex')}`, ctx.signal);
+    }
     if (ctx.params.sleepMs > 0) {
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(resolve, ctx.params.sleepMs);
@@ -67,3 +82,14 @@ export const noop: OperatorDef<NoopParams> = {
     return { metrics: {} };
   },
 };
+
+/** Announces the attempt under `<dir>/arrived/`, then waits for `<dir>/open` (or the abort signal). */
+async function holdAtBarrier(dir: string, name: string, signal: AbortSignal): Promise<void> {
+  mkdirSync(join(dir, 'arrived'), { recursive: true });
+  writeFileSync(join(dir, 'arrived', name), '');
+  const open = join(dir, 'open');
+  while (!existsSync(open)) {
+    if (signal.aborted) throw new DagctlError('TASK_CANCELLED', 'noop: aborted at the barrier');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -86,6 +86,8 @@ export function applyEvent(index: PlanIndex, state: RunState, event: RunEvent): 
       if (event.result.memoized) s.skipReason = 'memoized';
       s.finishedAt = event.at;
       s.startedAt ??= event.at;
+      // The worker that finished it (a redelivered attempt's is not the one that started it).
+      if (event.result.worker !== undefined) s.worker = event.result.worker;
       s.result = event.result;
       delete s.error;
       delete s.errorCode;

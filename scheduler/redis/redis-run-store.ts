@@ -344,6 +344,7 @@ function encodeEvent(e: RunEvent, results: string[], first: number): string {
     results.push(JSON.stringify(result));
     const wire: Record<string, unknown> = { ...rest, ri: first + results.length - 1, memo: result.memoized };
     if (result.prune !== undefined && result.prune.length > 0) wire.pr = result.prune;
+    if (result.worker !== undefined) wire.worker = result.worker;
     return JSON.stringify(wire);
   }
   return JSON.stringify(e);

@@ -85,6 +85,20 @@ export function runStoreConformance(name: string, factory: RunStoreFactory): voi
       assert.equal(st?.finishedAt, 6);
     });
 
+    it('records the worker that finished an attempt (a redelivered attempt runs elsewhere)', async () => {
+      const runId = rid('worker');
+      const dag = chain(2);
+      const rec = recordOf(dag, runId);
+      await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+      await store.apply(runId, [{ type: 'start', at: 1 }]);
+      await store.apply(runId, [{ type: 'started', id: 't0.main', attempt: 1, at: 2, worker: 'killed' }]);
+      assert.equal((await store.getState(runId))?.instances['t0.main']?.worker, 'killed');
+      // The redelivered attempt's `started` is ignored (already running); its success names its worker.
+      await store.apply(runId, [{ type: 'started', id: 't0.main', attempt: 1, at: 3, worker: 'heir' }]);
+      await store.apply(runId, [{ type: 'succeeded', id: 't0.main', attempt: 1, at: 4, result: okResult({ worker: 'heir' }) }]);
+      assert.equal((await store.getState(runId))?.instances['t0.main']?.worker, 'heir');
+    });
+
     it('ignores a replayed completion and stale attempts', async () => {
       const runId = rid('replay');
       const dag = chain(3, { retries: 2 });

@@ -4,6 +4,7 @@
  * like the embedded executor; one always-failing member retries and fails alone; the sweeper
  * repairs bundles whose job is missing (the crash window between recording membership and adding
  * the job); kill -9, a SIGTERM hand-off and a Redis restart in the middle of bundles lose nothing.
+ * Every fault lands while members are held at a barrier the test controls (test/helpers/barrier.ts).
  * Precondition: DAGCTL_TEST_REDIS_URL (else skipped, or failed under CI), a built dist/.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +19,8 @@ import { Queues } from '../../workers/bullmq/queues.js';
 import { submitRun } from '../../workers/bullmq/submit.js';
 import { Sweeper } from '../../workers/bullmq/sweeper.js';
 import { dagOf, noopTask, recordOf } from '../helpers/dags.js';
-import { Cluster, embedded, metricSum, nothingActive, outcome, submit, waitFinished } from './cluster.js';
+import { type Arrival, Barrier } from '../helpers/barrier.js';
+import { Cluster, embedded, metricSum, nothingActive, outcome, submit, waitFinished, type WorkerProc } from './cluster.js';
 import { redisUrl, requireRedis, testRedis, uniqueRunId } from './redis-env.js';
 import { PrivateRedis } from './redis-server.js';
 
@@ -44,6 +46,7 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
   let store: RedisRunStore;
   let cluster: Cluster | undefined;
   let restoreEnv: () => void = () => {};
+  let barrier: Barrier | undefined;
 
   before(async () => {
     redis = await testRedis();
@@ -55,6 +58,8 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
     cluster = undefined;
     restoreEnv();
     restoreEnv = () => {};
+    barrier?.remove();
+    barrier = undefined;
   });
 
   it('a wide DAG (2,002 instances) is bundled: far fewer jobs than instances, same outcome as embedded', async () => {
@@ -134,54 +139,55 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
   });
 
   it('kill -9 of workers running bundles: redelivered bundles run only what is left; same outcome, nothing left active', async () => {
+    barrier = new Barrier();
     cluster = new Cluster();
     for (let i = 0; i < 3; i++) await cluster.startWorker(['--concurrency', '2']);
-    const dag = wide('killbundles', 320, { sleepMs: 30 });
+    // Every third bucket waits at the barrier: each bundle reports its first members, then holds.
+    const dag = wide('killbundles', 320, { barrier: barrier.dir, barrierEvery: 3 });
     const record = recordOf(dag, uniqueRunId('killbundles'));
     await submit(store, record);
-    let kills = 0;
-    let nextKill = Date.now() + 500;
-    const final = await waitFinished(store, record.runId, 90_000, async () => {
-      if (kills >= 4 || Date.now() < nextKill) return;
-      const victim = cluster?.alive()[Math.floor(Math.random() * 3)];
-      if (victim === undefined) return;
+    const c = cluster;
+    for (let kill = 0; kill < 4; kill++) {
+      // A live worker with a bundle member held at the barrier: the kill interrupts a bundle mid-way.
+      const holding = (a: Arrival[]): WorkerProc | undefined => c.alive().find((w) => a.some((x) => x.pid === w.child.pid));
+      const victim = holding(await barrier.waitFor(`held attempt on a live worker (kill ${kill + 1})`, (a) => holding(a) !== undefined)) as WorkerProc;
       victim.child.kill('SIGKILL');
-      kills++;
-      nextKill = Date.now() + 400 + Math.random() * 600;
-      await cluster?.startWorker(['--concurrency', '2']);
-    });
-    assert.equal(kills, 4, 'the run ended before the faults were injected');
+      await victim.exited;
+      await c.startWorker(['--concurrency', '2']);
+    }
+    assert.equal((await store.getState(record.runId))?.phase, 'running', 'every kill landed mid-run');
+    barrier.open();
+    const final = await waitFinished(store, record.runId, 90_000);
     assert.deepEqual(outcome(final), outcome(await embedded(dag)));
-    assert.ok((await metricSum(cluster.alive(), 'dagctl_bundles_processed_total')) > 0 || cluster.workers.some((w) => w.logs.some((l) => l.includes('redelivered attempt'))));
+    // The killed workers' bundles came back: their held members ran again elsewhere (same attempt),
+    // the members they had reported did not (outcome: every attempt is 1).
+    assert.ok(c.workers.some((w) => w.logs.some((l) => l.includes('redelivered attempt'))), 'no bundle was redelivered');
+    assert.ok((await metricSum(c.alive(), 'dagctl_bundles_processed_total')) > 0, 'nothing was bundled');
     await nothingActive(redis, record.runId);
   });
 
   it('SIGTERM past the grace period hands a bundle back: its reported members stay done, the rest finish elsewhere as attempt 1', async () => {
     restoreEnv = withEnv({ DAGCTL_BUNDLE_MIN_BUNDLES: '2' });
-    cluster = new Cluster(redisUrl(), ['--lock', '10s', '--sweep', '1s', '--grace', '500ms']);
+    barrier = new Barrier();
+    // A 60 s lock: the job can only come back this soon by being handed back.
+    cluster = new Cluster(redisUrl(), ['--lock', '60s', '--sweep', '1s', '--grace', '500ms']);
     const first = await cluster.startWorker();
-    // 8 roots of 400 ms: 2 bundles of 4 (predicted 1 ms each, so bundled).
-    const dag = dagOf('bundlehandoff', [noopTask('fan', { params: { buckets: 8, sleepMs: 400 } })]);
+    // 8 roots: 2 bundles of 4 (predicted 1 ms each, so bundled); odd buckets wait at the barrier.
+    const dag = dagOf('bundlehandoff', [noopTask('fan', { params: { buckets: 8, barrier: barrier.dir, barrierEvery: 2 } })]);
     const record = recordOf(dag, uniqueRunId('bundlehandoff'));
     await store.createRun(record, initialState(record.runId, dag.name, record.plan, record.createdAt));
     await submitRun(store, record, redisUrl());
     const entries = await redis.hgetall(runKeys(record.runId).bundles);
     assert.equal(Object.keys(entries).length, 8);
     assert.equal(new Set(Object.values(entries)).size, 2, 'not 2 bundles of 4');
-    for (;;) {
-      const s = await store.getState(record.runId);
-      if (Object.values(s?.instances ?? {}).some((x) => x.state === 'succeeded')) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const t0 = Date.now();
+    await barrier.waitFor('held member on the first worker', (a) => a.some((x) => x.pid === first.child.pid));
     first.child.kill('SIGTERM');
     assert.equal(await first.exited, 0);
-    assert.ok(Date.now() - t0 < 5000, `shutdown took ${Date.now() - t0} ms`);
     assert.ok(first.logs.some((l) => l.includes('attempt handed back')), first.logs.join('\n'));
-    const t1 = Date.now();
     const second = await cluster.startWorker();
-    const final = await waitFinished(store, record.runId, 20_000);
-    assert.ok(Date.now() - t1 < 8000, 'hand-back waited for the lock to expire');
+    await barrier.waitFor('the handed-back member held again on the second worker', (a) => a.some((x) => x.pid === second.child.pid));
+    barrier.open();
+    const final = await waitFinished(store, record.runId, 30_000);
     assert.equal(final.phase, 'succeeded');
     assert.ok(Object.values(final.instances).every((s) => s.attempts === 1), 'a hand-back is not a retry');
     const byFirst = Object.values(final.instances).filter((s) => s.worker === first.name).length;
@@ -199,16 +205,16 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
     try {
       await local.startWorker(['--concurrency', '2']);
       await local.startWorker(['--concurrency', '2']);
-      const dag = wide('restartbundles', 320, { sleepMs: 15 });
+      barrier = new Barrier();
+      const dag = wide('restartbundles', 320, { barrier: barrier.dir, barrierEvery: 3 });
       const record = recordOf(dag, uniqueRunId('restartbundles'));
       await submit(pstore, record, pr.url);
-      for (;;) {
-        const s = await pstore.getState(record.runId);
-        if (Object.values(s?.instances ?? {}).filter((x) => x.state === 'succeeded').length >= 40) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // Both workers hold a bundle member: the restart lands while bundles are in flight.
+      await barrier.waitFor('held members on both workers', (a) => local.workers.every((w) => a.some((x) => x.pid === w.child.pid)));
       assert.ok((await conn.hlen(runKeys(record.runId).bundles)) > 0, 'nothing was bundled');
       await pr.restart();
+      assert.equal((await pstore.getState(record.runId))?.phase, 'running', 'the restart landed mid-run');
+      barrier.open();
       const final = await waitFinished(pstore, record.runId, 60_000);
       assert.deepEqual(outcome(final), outcome(await embedded(dag)));
       await nothingActive(conn, record.runId);

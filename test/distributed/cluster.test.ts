@@ -3,6 +3,7 @@
  * like `dagctl run --redis`. Shapes (diamond, wide ≥ 1,000 instances, deep) must end exactly like
  * the embedded executor's run of the same DAG; faults (kill -9 workers repeatedly, SIGTERM hand-off,
  * a Redis restart, the submitting CLI killed, a task that always fails) must not change that.
+ * Every fault lands while attempts are held at a barrier the test controls (test/helpers/barrier.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,7 +16,8 @@ import type { RunState } from '../../scheduler/engine/state.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import type { DagSpec } from '../../spec/types.js';
 import { chain, dagOf, diamond, noopTask, recordOf } from '../helpers/dags.js';
-import { BIN, Cluster, embedded, nothingActive, outcome, submit, waitFinished } from './cluster.js';
+import { type Arrival, Barrier } from '../helpers/barrier.js';
+import { BIN, Cluster, embedded, nothingActive, outcome, submit, waitFinished, type WorkerProc } from './cluster.js';
 import { redisUrl, requireRedis, testRedis, uniqueRunId } from './redis-env.js';
 import { PrivateRedis } from './redis-server.js';
 
@@ -31,8 +33,10 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     store = new RedisRunStore(redis);
   });
   after(() => redis?.disconnect());
+  const barriers: Barrier[] = [];
   afterEach(async () => {
     await cluster?.stopAll();
+    for (const b of barriers.splice(0)) b.remove();
   });
 
   async function run(dag: DagSpec, timeoutMs = 60_000): Promise<RunState> {
@@ -84,73 +88,78 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     assert.match(after?.why ?? '', /bad/);
   });
 
-  it('kill -9 of workers at random points: the run completes, same outcome, nothing left active', async () => {
+  it('kill -9 of workers at several points of a run: the run completes, same outcome, nothing left active', async () => {
     cluster = new Cluster();
     for (let i = 0; i < 3; i++) await cluster.startWorker(['--concurrency', '2']);
+    const c = cluster;
+    // Three barriers: the first task, the fan-out (odd buckets) and the middle of a chain of 24.
+    const [atA, atFan, atChain] = [new Barrier(), new Barrier(), new Barrier()];
+    barriers.push(atA, atFan, atChain);
+    const links = chain(24).tasks.map((t) => ({ ...t, dependsOn: t.dependsOn.length === 0 ? ['fan'] : t.dependsOn }));
     const dag = dagOf('killed', [
-      noopTask('a', { params: { sleepMs: 300 } }),
-      noopTask('fan', { dependsOn: ['a'], params: { buckets: 24, sleepMs: 250 } }),
-      // A chain long enough (≥ 7 s of sleeps, which load cannot shorten) that all five kills land
-      // mid-run even when restarting a worker is slow on a loaded machine.
-      ...chain(24, { params: { sleepMs: 300 } }).tasks.map((t) => ({ ...t, dependsOn: t.dependsOn.length === 0 ? ['fan'] : t.dependsOn })),
+      noopTask('a', { params: { barrier: atA.dir } }),
+      noopTask('fan', { dependsOn: ['a'], params: { buckets: 24, barrier: atFan.dir, barrierEvery: 2 } }),
+      ...links.map((t) => (t.name === 't12' ? { ...t, params: { barrier: atChain.dir } } : t)),
     ]);
     const record = recordOf(dag, uniqueRunId('killed'));
     await submit(store, record);
-    let kills = 0;
-    let nextKill = Date.now() + 400;
-    const final = await waitFinished(store, record.runId, 90_000, async () => {
-      if (kills >= 5 || Date.now() < nextKill) return;
-      const alive = cluster.alive();
-      const victim = alive[Math.floor(Math.random() * alive.length)];
-      if (victim === undefined) return;
+    /** Kills a live worker holding an attempt at `b` and starts a replacement. */
+    const killHolder = async (b: Barrier, what: string): Promise<void> => {
+      const holder = (a: Arrival[]): WorkerProc | undefined => c.alive().find((w) => a.some((x) => x.pid === w.child.pid));
+      const victim = holder(await b.waitFor(what, (a) => holder(a) !== undefined)) as WorkerProc;
       victim.child.kill('SIGKILL');
-      kills++;
-      nextKill = Date.now() + 300 + Math.random() * 700;
-      await cluster.startWorker(['--concurrency', '2']);
-    });
-    assert.equal(kills, 5, 'the run ended before the faults were injected');
+      await victim.exited;
+      await c.startWorker(['--concurrency', '2']);
+    };
+    await killHolder(atA, 'first task held');
+    await killHolder(atA, 'first task redelivered and held again');
+    atA.open();
+    await killHolder(atFan, 'a fan-out instance held');
+    await killHolder(atFan, 'another fan-out instance held');
+    atFan.open();
+    await killHolder(atChain, 'the middle of the chain held');
+    assert.equal((await store.getState(record.runId))?.phase, 'running', 'every kill landed mid-run');
+    atChain.open();
+    const final = await waitFinished(store, record.runId, 90_000);
     assert.deepEqual(outcome(final), outcome(await embedded(dag)));
     await nothingActive(redis, record.runId);
   });
 
   it('SIGTERM: in-flight attempts past the grace period are handed back and finished elsewhere', async () => {
-    cluster = new Cluster(redisUrl(), ['--lock', '10s', '--sweep', '1s', '--grace', '500ms']);
+    // A 60 s lock: the job can only come back this soon by being handed back.
+    cluster = new Cluster(redisUrl(), ['--lock', '60s', '--sweep', '1s', '--grace', '500ms']);
     const first = await cluster.startWorker();
-    const dag = dagOf('handoff', [noopTask('long', { params: { sleepMs: 2500 } }), noopTask('next', { dependsOn: ['long'] })]);
+    const b = new Barrier();
+    barriers.push(b);
+    const dag = dagOf('handoff', [noopTask('long', { params: { barrier: b.dir } }), noopTask('next', { dependsOn: ['long'] })]);
     const record = recordOf(dag, uniqueRunId('handoff'));
     await submit(store, record);
-    for (;;) {
-      const s = await store.getState(record.runId);
-      if (s?.instances['long.main']?.state === 'running') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const t0 = Date.now();
+    await b.waitFor('the attempt held on the first worker', (a) => a.some((x) => x.pid === first.child.pid));
     first.child.kill('SIGTERM');
-    const code = await first.exited;
-    assert.equal(code, 0);
-    assert.ok(Date.now() - t0 < 5000, `shutdown took ${Date.now() - t0} ms`);
+    assert.equal(await first.exited, 0);
     assert.ok(first.logs.some((l) => l.includes('attempt handed back')), first.logs.join('\n'));
-    // The lock is 10 s: finishing well before that proves the job went back to the queue at once.
-    const t1 = Date.now();
-    await cluster.startWorker();
-    const final = await waitFinished(store, record.runId, 20_000);
-    assert.ok(Date.now() - t1 < 8000, 'hand-back waited for the lock to expire');
+    const second = await cluster.startWorker();
+    await b.waitFor('the handed-back attempt held on the second worker', (a) => a.some((x) => x.pid === second.child.pid), 30_000);
+    b.open();
+    const final = await waitFinished(store, record.runId, 30_000);
     assert.equal(final.phase, 'succeeded');
     assert.equal(final.instances['long.main']?.attempts, 1, 'a hand-back is not a retry');
+    assert.equal(final.instances['long.main']?.worker, second.name);
   });
 
-  it('a graceful SIGTERM lets a short in-flight attempt finish', async () => {
-    cluster = new Cluster(redisUrl(), ['--lock', '10s', '--sweep', '1s', '--grace', '5s']);
+  it('a graceful SIGTERM lets an in-flight attempt finish', async () => {
+    cluster = new Cluster(redisUrl(), ['--lock', '10s', '--sweep', '1s', '--grace', '60s']);
     const w = await cluster.startWorker();
-    const dag = dagOf('graceful', [noopTask('short', { params: { sleepMs: 800 } })]);
+    const b = new Barrier();
+    barriers.push(b);
+    const dag = dagOf('graceful', [noopTask('short', { params: { barrier: b.dir } })]);
     const record = recordOf(dag, uniqueRunId('graceful'));
     await submit(store, record);
-    for (;;) {
-      const s = await store.getState(record.runId);
-      if (s?.instances['short.main']?.state === 'running') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await b.waitFor('the attempt held', (a) => a.length > 0);
     w.child.kill('SIGTERM');
+    // The worker is draining (it took no new work and is waiting on the held attempt): let it finish.
+    await cluster.waitLog(w, 'shutting down');
+    b.open();
     assert.equal(await w.exited, 0);
     const s = await store.getState(record.runId);
     assert.equal(s?.phase, 'succeeded');
@@ -166,11 +175,15 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     try {
       await cluster.startWorker(['--concurrency', '2']);
       await cluster.startWorker(['--concurrency', '2']);
-      const dag = dagOf('restart', [noopTask('fan', { params: { buckets: 12, sleepMs: 150 } }), ...chain(8, { params: { sleepMs: 150 } }).tasks.map((t) => ({ ...t, dependsOn: t.dependsOn.length === 0 ? ['fan'] : t.dependsOn }))]);
+      const b = new Barrier();
+      barriers.push(b);
+      const dag = dagOf('restart', [noopTask('fan', { params: { buckets: 12, barrier: b.dir, barrierEvery: 2 } }), ...chain(8).tasks.map((t) => ({ ...t, dependsOn: t.dependsOn.length === 0 ? ['fan'] : t.dependsOn }))]);
       const record = recordOf(dag, uniqueRunId('restart'));
       await submit(pstore, record, pr.url);
-      await new Promise((r) => setTimeout(r, 700));
+      await b.waitFor('fan-out instances held', (a) => a.length > 0);
       await pr.restart();
+      assert.equal((await pstore.getState(record.runId))?.phase, 'running', 'the restart landed mid-run');
+      b.open();
       const final = await waitFinished(pstore, record.runId, 60_000);
       assert.deepEqual(outcome(final), outcome(await embedded(dag)));
     } finally {
@@ -210,10 +223,13 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
   it('`dagctl cancel` stops a run; `dagctl retry` re-runs its cancelled part to success', async () => {
     cluster = new Cluster();
     await cluster.startWorker(['--concurrency', '2']);
-    const dag = dagOf('cancelme', [noopTask('slow', { params: { sleepMs: 1500 } }), noopTask('later', { dependsOn: ['slow'] }), noopTask('wide', { params: { buckets: 4, sleepMs: 1500 } })]);
+    const b = new Barrier();
+    barriers.push(b);
+    const dag = dagOf('cancelme', [noopTask('slow', { params: { barrier: b.dir } }), noopTask('later', { dependsOn: ['slow'] }), noopTask('wide', { params: { buckets: 4, barrier: b.dir } })]);
     const record = recordOf(dag, uniqueRunId('cancel'));
     await submit(store, record);
-    await new Promise((r) => setTimeout(r, 500));
+    // Both slots hold an attempt: the cancel lands while the run is provably going.
+    await b.waitFor('two attempts held', (a) => a.length >= 2);
     const cli = async (args: string[]): Promise<{ code: number; out: string }> => {
       const p = spawn(process.execPath, [BIN, ...args, '--redis', redisUrl(), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -227,6 +243,7 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     const st = await store.getState(record.runId);
     assert.equal(st?.instances['later.main']?.state, 'cancelled');
     await nothingActive(redis, record.runId);
+    b.open();
     const r = await cli(['retry', record.runId]);
     assert.equal(r.code, 0, r.out);
     const final = await store.getState(record.runId);

@@ -67,6 +67,15 @@ export class Cluster {
     return w;
   }
 
+  /** Polls until the worker logged a line containing `text` (liveness bound: 30 s). */
+  async waitLog(w: WorkerProc, text: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!w.logs.some((l) => l.includes(text))) {
+      if (Date.now() > deadline) throw new Error(`worker ${w.name} did not log "${text}" within ${timeoutMs} ms:\n${w.logs.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   alive(): WorkerProc[] {
     return this.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
   }

@@ -335,6 +335,8 @@ for _, e in ipairs(EVENTS) do
         end
         s.finishedAt = at
         if s.startedAt == nil then s.startedAt = at end
+        -- The worker that finished it (a redelivered attempt's is not the one that started it).
+        if type(e.worker) == 'string' then s.worker = e.worker end
         redis.call('HSET', resKey, e.id, ARGV[e.ri])
         s.error = nil
         s.errorCode = nil
