@@ -5,6 +5,15 @@
  */
 import { main } from './main.js';
 
+// A reader that stops early (`dagctl status --all | head`) closes the pipe: stop quietly, as Unix
+// tools do, instead of crashing on EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 const ac = new AbortController();
 let interrupts = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

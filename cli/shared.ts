@@ -29,6 +29,13 @@ export function redisUrlOf(io: CliIO, flagValue: string | undefined): string | u
   return v === undefined || v === '' ? undefined : v;
 }
 
+/** Where a command looked for runs, for messages such as "no runs yet": the Redis or the local folder. */
+export function runStoreLocation(io: CliIO, redisUrl: string | undefined): string {
+  if (redisUrl !== undefined) return `on Redis ${redisUrl.replace(/\/\/([^@/]*)@/, '//***@')}`;
+  const from = io.env.DAGCTL_HOME !== undefined && io.env.DAGCTL_HOME !== '' ? '$DAGCTL_HOME' : '.dagctl of the current folder; set DAGCTL_HOME to look elsewhere';
+  return `in ${dagctlHome(io.env, io.cwd)} (${from})`;
+}
+
 export async function openRunStoreFor(io: CliIO, redisUrl: string | undefined): Promise<RunStore> {
   if (redisUrl === undefined) return localStore(io);
   const mod = (await import(REDIS_STORE_MODULE)) as { openRedisRunStore(url: string): Promise<RunStore> };
@@ -39,7 +46,7 @@ const REDIS_STORE_MODULE = '../scheduler/redis/open.js';
 
 export function renderStatus(view: StatusView, opts: { all?: boolean } = {}): string {
   const lines: string[] = [];
-  lines.push(`run ${view.runId}  dag ${view.dag}  phase ${view.phase.toUpperCase()}`);
+  lines.push(`run ${view.runId}  dag ${view.dag}  phase ${view.phase}`);
   lines.push(`started ${view.startedAt ?? '-'}  finished ${view.finishedAt ?? '-'}  duration ${view.durationMs === null ? '-' : formatDuration(view.durationMs)}`);
   lines.push(`instances: ${Object.entries(view.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   lines.push('');
@@ -52,7 +59,8 @@ export function renderStatus(view: StatusView, opts: { all?: boolean } = {}): st
     lines.push('');
     lines.push(`${'INSTANCE'.padEnd(40)} ${'STATE'.padEnd(16)} ${'ATT'.padStart(3)} ${'TIME'.padStart(8)} ${'PRED'.padStart(8)}  WHY`);
     for (const t of interesting.slice(0, opts.all === true ? interesting.length : 40)) {
-      lines.push(`${t.instance.padEnd(40)} ${t.state.padEnd(16)} ${String(t.attempts).padStart(3)} ${(t.durationMs === null ? '-' : formatDuration(t.durationMs)).padStart(8)} ${formatDuration(t.predictedMs).padStart(8)}  ${t.why ?? ''}`);
+      const state = t.state === 'skipped' && t.skipReason !== undefined ? `skipped:${t.skipReason}` : t.state;
+      lines.push(`${t.instance.padEnd(40)} ${state.padEnd(16)} ${String(t.attempts).padStart(3)} ${(t.durationMs === null ? '-' : formatDuration(t.durationMs)).padStart(8)} ${formatDuration(t.predictedMs).padStart(8)}  ${t.why ?? ''}`);
     }
     if (opts.all !== true && interesting.length > 40) lines.push(`… ${interesting.length - 40} more (use --all)`);
   }

@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   'OPERATOR_INPUT_INVALID',
   // distributed
   'REDIS_UNAVAILABLE',
+  'REDIS_AUTH_FAILED',
+  'REDIS_TLS_UNTRUSTED',
   'QUEUE_FAILED',
   // ingest (Kafka → master dataset)
   'KAFKA_UNAVAILABLE',

@@ -10,6 +10,7 @@
  * Precondition: `raw` is plain data from spec/yaml-source.ts, with params already interpolated.
  */
 import type { z } from 'zod';
+import { didYouMean } from '../core/suggest.js';
 import { DagFileSchema, DatasetSchema, DefaultsSchema, ParamsSchema, TaskSchema } from './schema.js';
 import type { DatasetDecl, TaskDecl } from './schema.js';
 import type { ParamValue } from './interpolate.js';
@@ -50,12 +51,15 @@ export interface DagDraft {
 
 type ZodIssueLike = { code: string; path: PropertyKey[]; message: string; keys?: string[] };
 
-/** Reports zod issues as `code`, with `prefix` before each zod path. */
-export function reportZodIssues(issues: readonly ZodIssueLike[], prefix: readonly PropertyKey[], code: 'SCHEMA_INVALID' | 'OPERATOR_PARAMS_INVALID', report: IssueReporter): void {
+/**
+ * Reports zod issues as `code`, with `prefix` before each zod path. `topKeys`: the keys allowed at
+ * the top of the checked object, for a "did you mean" on an unknown key there.
+ */
+export function reportZodIssues(issues: readonly ZodIssueLike[], prefix: readonly PropertyKey[], code: 'SCHEMA_INVALID' | 'OPERATOR_PARAMS_INVALID', report: IssueReporter, topKeys: readonly string[] = []): void {
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys' && issue.keys !== undefined) {
-      for (const key of issue.keys) report.add(code, [...path, key], `unknown key "${key}"`, { onKey: true });
+      for (const key of issue.keys) report.add(code, [...path, key], `unknown key "${key}"${issue.path.length === 0 ? didYouMean(key, topKeys) : ''}`, { onKey: true });
     } else report.add(code, path, issue.message);
   }
 }

@@ -2,6 +2,7 @@
  * `dagctl operators` — the registered operators with their stages, cost defaults and params.
  */
 import { z } from 'zod';
+import { didYouMean } from '../../core/suggest.js';
 import { getOperator, operatorNames } from '../../operators/registry.js';
 import { flag, writeJson, type CommandDef } from '../command.js';
 
@@ -36,12 +37,28 @@ export const operatorsCommand: CommandDef = {
     }
     for (const o of list) {
       if ('error' in o) {
-        io.stdout.write(`${o.name}: unknown operator\n`);
+        io.stdout.write(`${o.name}: unknown operator${didYouMean(o.name, operatorNames())}\n`);
         continue;
       }
       const unit = o.cost.driver === 'bytes' ? 'MiB' : '1k rows';
       io.stdout.write(`${o.name.padEnd(20)} v${o.version}  O=${o.cost.overheadMs}ms P=${o.cost.perUnitMs}ms/${unit}  ${o.summary}\n`);
+      // Named operators: their params too (the same JSON Schema --json prints).
+      if (args.positionals.length > 0) io.stdout.write(paramLines(o.params));
     }
     return 0;
   },
 };
+
+/** One line per param of an operator's params JSON Schema: name, type, default, required. */
+function paramLines(schema: unknown): string {
+  const props = (schema as { properties?: Record<string, { type?: unknown; default?: unknown; enum?: unknown[] }> } | null)?.properties;
+  if (props === undefined || Object.keys(props).length === 0) return '  (no params)\n';
+  const required = new Set((schema as { required?: string[] }).required ?? []);
+  return Object.entries(props)
+    .map(([k, p]) => {
+      const type = p.enum !== undefined ? p.enum.map((v) => JSON.stringify(v)).join('|') : Array.isArray(p.type) ? p.type.join('|') : String(p.type ?? 'any');
+      const dflt = p.default !== undefined ? `  default ${JSON.stringify(p.default)}` : required.has(k) ? '  required' : '';
+      return `  ${k.padEnd(22)} ${type}${dflt}\n`;
+    })
+    .join('');
+}

@@ -6,7 +6,7 @@
 import { DagctlError } from '../../core/errors.js';
 import { buildStatus } from '../../scheduler/status-view.js';
 import { flag, str, writeJson, type CommandDef } from '../command.js';
-import { openRunStoreFor, redisUrlOf, renderStatus } from '../shared.js';
+import { openRunStoreFor, redisUrlOf, renderStatus, runStoreLocation } from '../shared.js';
 
 export const statusCommand: CommandDef = {
   name: 'status',
@@ -26,13 +26,14 @@ export const statusCommand: CommandDef = {
   },
   allowPositionals: true,
   async run(args, io) {
-    const store = await openRunStoreFor(io, redisUrlOf(io, str(args, 'redis')));
+    const redisUrl = redisUrlOf(io, str(args, 'redis'));
+    const store = await openRunStoreFor(io, redisUrl);
     try {
       const dag = str(args, 'dag');
       const runId = args.positionals[0] ?? (await store.latestRunId(dag));
-      if (runId === null || runId === undefined) throw new DagctlError('RUN_NOT_FOUND', dag === undefined ? 'no runs yet' : `no runs of ${dag} yet`);
+      if (runId === null || runId === undefined) throw new DagctlError('RUN_NOT_FOUND', `${dag === undefined ? 'no runs yet' : `no runs of ${dag} yet`} ${runStoreLocation(io, redisUrl)}`);
       const record = await store.getRecord(runId);
-      if (record === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId}`);
+      if (record === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId} ${runStoreLocation(io, redisUrl)}`);
       for (;;) {
         const state = await store.getState(runId);
         if (state === null) throw new DagctlError('RUN_NOT_FOUND', `no state for run ${runId}`);

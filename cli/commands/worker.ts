@@ -21,7 +21,7 @@ export const workerCommand: CommandDef = {
   --grace D            at SIGTERM/SIGINT, let in-flight attempts finish for D, then hand them
                        back to the queue (default 30s; also DAGCTL_WORKER_GRACE)
   --name NAME          worker name in logs, metrics and statuses (also DAGCTL_WORKER_NAME; default host-pid)
-  --lock D             BullMQ job lock: a killed worker's jobs are redelivered after ~D (default 30s)
+  --lock D             BullMQ job lock: a killed worker's jobs are redelivered after ~D (default 5s, renewed every half)
   --sweep D            how often the sweeper checks runs for lost jobs and due retries (default 3s)`,
   options: {
     redis: { type: 'string' },

@@ -22,7 +22,7 @@ function pct(x: number | undefined): string {
 
 export function formatPlanReport(r: PlanReport, dagName?: string): string[] {
   const out: string[] = [];
-  if (dagName !== undefined) out.push(`plan for ${dagName}: ${r.instances} instances, ${r.tasks.length} tasks, ${r.generations} generations`, '');
+  if (dagName !== undefined) out.push(`plan for ${dagName}: ${r.instances} instances, ${r.tasks.length} tasks, ${r.generations} generations`, `(a generation is one level of the instance graph: its instances can all run side by side once the previous one is done)`, '');
   out.push(
     ...formatTable(
       ['TASK', 'OPERATOR', 'INSTANCES', 'O', 'P×H', 'T', 'SOURCE', 'FIT ERR'],

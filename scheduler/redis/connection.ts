@@ -9,6 +9,7 @@
  * DAGCTL_REDIS_TLS_INSECURE=1 (skip certificate verification; tests only).
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DagctlError, errorMessage } from '../../core/errors.js';
 
@@ -39,7 +40,8 @@ export function redisOptions(url: string, role: RedisRole, env: NodeJS.ProcessEn
   const db = parsed.pathname.replace(/^\//, '');
   if (db !== '') opts.db = Number(db);
   if (parsed.protocol === 'rediss:') {
-    const tls: NonNullable<RedisOptions['tls']> = { servername: parsed.hostname };
+    // SNI carries host names only (RFC 6066): an IP address is verified against the certificate's IP SANs.
+    const tls: NonNullable<RedisOptions['tls']> = isIP(parsed.hostname) === 0 ? { servername: parsed.hostname } : {};
     if (env.DAGCTL_REDIS_TLS_CA) tls.ca = readFileSync(env.DAGCTL_REDIS_TLS_CA);
     if (env.DAGCTL_REDIS_TLS_INSECURE === '1') tls.rejectUnauthorized = false;
     opts.tls = tls;
@@ -68,18 +70,39 @@ export function bullConnection(url: string, role: RedisRole, env: NodeJS.Process
   return out;
 }
 
-/** Opens a connection and waits until it is ready (REDIS_UNAVAILABLE when it cannot be). */
+/**
+ * Opens a connection and waits until it is ready. Fails with REDIS_AUTH_FAILED (wrong user or
+ * password), REDIS_TLS_UNTRUSTED (the server's certificate is not trusted) or REDIS_UNAVAILABLE —
+ * never just ioredis' "Connection is closed", which hides the cause in an 'error' event.
+ */
 export async function connectRedis(url: string, role: RedisRole, env: NodeJS.ProcessEnv = process.env): Promise<Redis> {
   const redis = new Redis({ ...redisOptions(url, role, env), lazyConnect: true });
-  // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
-  redis.on('error', () => {});
+  // ioredis emits 'error' on every failed reconnect (without a listener Node would crash); the
+  // first one names the cause that connect()'s own rejection leaves out.
+  let cause: unknown = null;
+  redis.on('error', (e) => (cause ??= e));
   try {
     await withTimeout(redis.connect(), role === 'client' ? 8000 : 30_000);
   } catch (e) {
     redis.disconnect();
-    throw new DagctlError('REDIS_UNAVAILABLE', `cannot connect to Redis at ${redact(url)}: ${errorMessage(e)}`, {}, { cause: e });
+    throw connectError(url, cause ?? e);
   }
   return redis;
+}
+
+const TLS_TRUST = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
+/** The coded error for a failed connection, from the underlying cause (pure). */
+export function connectError(url: string, cause: unknown): DagctlError {
+  const msg = errorMessage(cause);
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(msg)) {
+    return new DagctlError('REDIS_AUTH_FAILED', `Redis at ${redact(url)} refused the credentials: ${msg} (check the user and password in the URL)`, { url: redact(url) }, { cause });
+  }
+  if (typeof code === 'string' && TLS_TRUST.has(code)) {
+    return new DagctlError('REDIS_TLS_UNTRUSTED', `Redis at ${redact(url)}: the server's TLS certificate is not trusted (${code}: ${msg}); point DAGCTL_REDIS_TLS_CA at the CA that signed it`, { url: redact(url), tlsCode: code }, { cause });
+  }
+  return new DagctlError('REDIS_UNAVAILABLE', `cannot connect to Redis at ${redact(url)}: ${msg}`, { url: redact(url) }, { cause });
 }
 
 /**

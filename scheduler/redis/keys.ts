@@ -23,6 +23,11 @@
  *                    sweeper checks that job instead of the instance's own; stale entries — another
  *                    attempt or dispatch — are ignored)
  *
+ * Worker keys (global, single commands only):
+ *   workers          zset    worker name → last heartbeat (ms): the index `dagctl workers` reads
+ *   worker:<name>    string  the worker's heartbeat JSON (workers/bullmq/heartbeat.ts), expiring a
+ *                            few heartbeats after the last one, so a killed worker drops out
+ *
  * Precondition: run ids match [A-Za-z0-9._-]+ (no braces, no ':'), checked by runKeys().
  */
 import { DagctlError } from '../../core/errors.js';
@@ -72,6 +77,14 @@ export function runKeys(runId: string): RunKeys {
     sweep: `${base}sweep`,
     bundles: `${base}bundles`,
   };
+}
+
+/** The index of live workers (zset: name → last heartbeat). */
+export const WORKERS_KEY = `${KEY_PREFIX}:workers`;
+
+/** One worker's heartbeat record. */
+export function workerKey(name: string): string {
+  return `${KEY_PREFIX}:worker:${name}`;
 }
 
 /** The KEYS array of the apply script, in its header's order. */

@@ -5,6 +5,8 @@
  *                            issue at its full path, tasks[i].params.x);
  *   OPERATOR_ARITY           the number of inputs/outputs is outside the operator's min/max.
  */
+import { didYouMean } from '../../core/suggest.js';
+import { operatorNames } from '../../operators/registry.js';
 import { reportZodIssues } from '../structure.js';
 import type { Rule } from './types.js';
 
@@ -13,7 +15,7 @@ export const knownOperators: Rule = {
   check(draft, report) {
     for (const t of draft.tasks) {
       if (draft.operators(t.decl.operator) === undefined) {
-        report.add('UNKNOWN_OPERATOR', ['tasks', t.index, 'operator'], `unknown operator "${t.decl.operator}" (dagctl operators lists them)`);
+        report.add('UNKNOWN_OPERATOR', ['tasks', t.index, 'operator'], `unknown operator "${t.decl.operator}"${didYouMean(t.decl.operator, operatorNames())} (dagctl operators lists them)`);
       }
     }
   },
@@ -26,7 +28,8 @@ export const operatorParams: Rule = {
       const op = draft.operators(t.decl.operator);
       if (op === undefined) continue;
       const parsed = op.params.safeParse(t.decl.params);
-      if (!parsed.success) reportZodIssues(parsed.error.issues, ['tasks', t.index, 'params'], 'OPERATOR_PARAMS_INVALID', report);
+      const shape = (op.params as { shape?: Record<string, unknown> }).shape;
+      if (!parsed.success) reportZodIssues(parsed.error.issues, ['tasks', t.index, 'params'], 'OPERATOR_PARAMS_INVALID', report, shape !== undefined ? Object.keys(shape) : []);
     }
   },
 };

@@ -22,12 +22,16 @@ import { CancelWatch } from './cancel-watch.js';
 import { Dispatcher } from './dispatcher.js';
 import { EventBatcher } from './event-batcher.js';
 import { startHealthServer } from './health.js';
+import { Heartbeat } from './heartbeat.js';
 import { jsonLogger, type Logger } from './log.js';
 import { WorkerMetrics } from './metrics.js';
 import { makeProcessor, type InFlight } from './processor.js';
-import { Queues, type WorkJob } from './queues.js';
+import { membersOf, Queues, type WorkJob } from './queues.js';
 import { Sweeper } from './sweeper.js';
 import { ThreadPool } from './thread-pool.js';
+
+/** Default BullMQ job lock: a SIGKILLed worker's attempts are retried within ~1.5× this. */
+export const DEFAULT_LOCK_MS = 5000;
 
 export interface StartWorkerOptions {
   redisUrl: string;
@@ -39,11 +43,13 @@ export interface StartWorkerOptions {
   /** Health/metrics port; 0 picks a free one; undefined disables the server. */
   port?: number;
   host?: string;
-  /** BullMQ lock duration: a killed worker's jobs are redelivered after about this long. */
+  /** BullMQ lock duration (renewed every half of it): a killed worker's jobs are redelivered after ~1.5× this. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   sweepIntervalMs?: number;
   cancelPollMs?: number;
+  /** How often the worker's heartbeat (dagctl workers) is written. */
+  heartbeatMs?: number;
   /** Bundling of short ready instances (default: DAGCTL_BUNDLE_* over the policy's defaults). */
   bundlePolicy?: BundlePolicy;
   log?: Logger;
@@ -99,6 +105,23 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   redis.on('close', () => (redisUp = false));
   redis.on('reconnecting', () => (redisUp = false));
 
+  const lockMs = opts.lockDurationMs ?? DEFAULT_LOCK_MS;
+  const startedAt = Date.now();
+  const heartbeat = new Heartbeat(
+    redis,
+    () => ({
+      name,
+      host: hostname(),
+      pid: process.pid,
+      queues,
+      concurrency,
+      startedAt,
+      current: [...inFlight.values()].map((f) => ({ runId: f.job.data.runId, instances: membersOf(f.job.data).map((m) => m.instanceId) })),
+    }),
+    opts.heartbeatMs ?? 1000,
+    onError,
+  );
+
   // Threads first: a BullMQ Worker starts taking jobs as soon as it is created.
   await pool.ready();
   const workers = queues.map((q) => {
@@ -107,8 +130,11 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
       prefix: BULL_PREFIX,
       concurrency,
       name,
-      lockDuration: opts.lockDurationMs ?? 30_000,
-      stalledInterval: opts.stalledIntervalMs ?? 30_000,
+      // A short lock, renewed by BullMQ every lockDuration/2 while the attempt runs: a SIGKILLed
+      // worker's jobs come back within a few seconds. Attempts run on threads, so the event loop
+      // that renews stays responsive.
+      lockDuration: lockMs,
+      stalledInterval: opts.stalledIntervalMs ?? Math.max(500, Math.floor(lockMs / 2)),
       // Redelivery after a kill is safe (same attempt, staged commits): allow many, and let the
       // sweeper re-add a job BullMQ gave up on anyway.
       maxStalledCount: 1000,
@@ -122,6 +148,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   sweeper.start();
+  await heartbeat.start();
   ready = true;
 
   let port: number | null = null;
@@ -167,6 +194,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
         }
         await closingWorkers;
       }
+      await heartbeat.stop().catch(onError);
       dispatcher.close();
       cancelWatch.stop();
       clearInterval(sampleTimer);
