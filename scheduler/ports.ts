@@ -44,6 +44,8 @@ export interface RunSummary {
   finishedAt?: number;
   instances: number;
   counts: Record<string, number>;
+  /** The run's details are gone (its store's retention): only this summary is left. */
+  expired?: boolean;
 }
 
 export interface RunStore {

@@ -25,7 +25,7 @@ export const runsCommand: CommandDef = {
       io.stdout.write(`${'RUN'.padEnd(48)} ${'PHASE'.padEnd(10)} ${'INST'.padStart(6)} ${'DURATION'.padStart(9)}  CREATED\n`);
       for (const r of runs) {
         const d = r.startedAt !== undefined && r.finishedAt !== undefined ? formatDuration(r.finishedAt - r.startedAt) : '-';
-        io.stdout.write(`${r.runId.padEnd(48)} ${r.phase.padEnd(10)} ${String(r.instances).padStart(6)} ${d.padStart(9)}  ${new Date(r.createdAt).toISOString()}\n`);
+        io.stdout.write(`${r.runId.padEnd(48)} ${r.phase.padEnd(10)} ${String(r.instances).padStart(6)} ${d.padStart(9)}  ${new Date(r.createdAt).toISOString()}${r.expired === true ? '  (details expired)' : ''}\n`);
       }
       return 0;
     } finally {

@@ -105,6 +105,13 @@ export function runsOfDagKey(dag: string): string {
   return `${KEY_PREFIX}:runs:dag:${dag}`;
 }
 
+/**
+ * Global: run id → RunSummary JSON of each finished run, written when it finishes. A finished run's
+ * own keys expire after the retention (redis-run-store.ts); its summary stays, so `dagctl runs`
+ * keeps listing its history.
+ */
+export const RUN_SUMMARIES = `${KEY_PREFIX}:runs:summary`;
+
 /** Global: runs not finished yet (what sweepers look at). */
 export const ACTIVE_RUNS = `${KEY_PREFIX}:active-runs`;
 

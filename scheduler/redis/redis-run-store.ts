@@ -8,6 +8,11 @@
  * one round trip: statuses of a set of instances (JobResolver.needs), the active (queued/running)
  * instances, and the runs not finished yet.
  *
+ * Retention: when a run finishes, its summary goes to the summaries hash and every key of the run
+ * expires after `retentionMs` (option, else DAGCTL_RUN_RETENTION as a duration, default 7 days;
+ * 0 keeps them forever); `dagctl runs` lists expired runs from their summaries. A retry (reset)
+ * or resume of a finished run within its retention makes its keys permanent again.
+ *
  * Preconditions: Redis ≥ 6.2 with Lua; the connection is owned by the caller when passed in
  * (close() then leaves it open), else by the store.
  */
@@ -18,7 +23,8 @@ import { NON_RETRYABLE_CODES, type Effect, type RunEvent } from '../engine/event
 import { indexPlan, type RunState } from '../engine/state.js';
 import { type RunRecord, type RunStore, type RunSummary } from '../ports.js';
 import { policiesOf } from '../stores/policies.js';
-import { ACTIVE_RUNS, HISTORY, RUNS_INDEX, applyScriptKeys, createScriptKeys, historyOfKey, runKeys, runsOfDagKey } from './keys.js';
+import { parseDuration } from '../../core/duration.js';
+import { ACTIVE_RUNS, HISTORY, RUN_SUMMARIES, RUNS_INDEX, applyScriptKeys, createScriptKeys, historyOfKey, runKeys, runsOfDagKey } from './keys.js';
 import { LuaScript } from './script.js';
 import { APPLY_LUA } from './lua/apply.js';
 import { CREATE_LUA } from './lua/create.js';
@@ -48,11 +54,26 @@ export interface RunMeta {
   createdAt: number;
 }
 
+/** How long a finished run's keys stay (DAGCTL_RUN_RETENTION, a duration; '0' = forever). */
+export function runRetentionMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.DAGCTL_RUN_RETENTION;
+  if (text === undefined || text === '') return 7 * 24 * 3600 * 1000;
+  if (text === '0') return 0;
+  const ms = parseDuration(text);
+  if (ms === null || ms < 0) throw new DagctlError('USAGE', `DAGCTL_RUN_RETENTION: expected a duration such as 7d or 12h (0 keeps runs forever), got "${text}"`);
+  return ms;
+}
+
 export class RedisRunStore implements RunStore {
+  private readonly retentionMs: number;
+
   constructor(
     readonly redis: Redis,
     private readonly ownsConnection = false,
-  ) {}
+    opts: { retentionMs?: number } = {},
+  ) {
+    this.retentionMs = opts.retentionMs ?? runRetentionMs();
+  }
 
   async createRun(record: RunRecord, state: RunState): Promise<void> {
     const k = runKeys(record.runId);
@@ -174,9 +195,9 @@ export class RedisRunStore implements RunStore {
     if (wake !== '') fx.push({ type: 'wake', at: Number(wake) });
     if (finished !== '') {
       fx.push({ type: 'finished', phase: finished as RunState['phase'] });
-      await this.redis.srem(ACTIVE_RUNS, runId);
+      await this.retire(runId);
     } else if (events.some((e) => e.type === 'reset' || e.type === 'recover' || e.type === 'start')) {
-      await this.redis.sadd(ACTIVE_RUNS, runId);
+      await this.revive(runId);
     }
     const statuses = new Map<string, Status>();
     viewIds.forEach((id, i) => {
@@ -192,15 +213,36 @@ export class RedisRunStore implements RunStore {
     if (ids.length === 0) return [];
     const p = this.redis.pipeline();
     for (const id of ids) p.hgetall(runKeys(id).meta).hgetall(runKeys(id).cnt);
+    p.hmget(RUN_SUMMARIES, ...ids);
     const out = (await p.exec()) ?? [];
+    const kept = (out[2 * ids.length]?.[1] ?? []) as Array<string | null>;
     const list: RunSummary[] = [];
     ids.forEach((runId, i) => {
       const meta = out[2 * i]?.[1] as Record<string, string> | undefined;
       const cnt = out[2 * i + 1]?.[1] as Record<string, string> | undefined;
-      if (meta?.phase === undefined || cnt === undefined) return;
-      list.push(summaryOf(runId, meta, cnt));
+      if (meta?.phase !== undefined && cnt !== undefined) list.push(summaryOf(runId, meta, cnt));
+      else if (typeof kept[i] === 'string') list.push({ ...(JSON.parse(kept[i]) as RunSummary), expired: true });
     });
     return list;
+  }
+
+  /** A finished run: its summary kept for `runs`, its keys set to expire after the retention. */
+  private async retire(runId: string): Promise<void> {
+    const k = runKeys(runId);
+    const r = await this.redis.multi().hgetall(k.meta).hgetall(k.cnt).exec();
+    const meta = (r?.[0]?.[1] ?? {}) as Record<string, string>;
+    const cnt = (r?.[1]?.[1] ?? {}) as Record<string, string>;
+    const m = this.redis.multi().srem(ACTIVE_RUNS, runId);
+    if (meta.phase !== undefined) m.hset(RUN_SUMMARIES, runId, JSON.stringify(summaryOf(runId, meta, cnt)));
+    if (this.retentionMs > 0) for (const key of Object.values(k)) m.pexpire(key, this.retentionMs);
+    await m.exec();
+  }
+
+  /** A run going again (start, resume, retry): active, and its keys no longer expire. */
+  private async revive(runId: string): Promise<void> {
+    const m = this.redis.multi().sadd(ACTIVE_RUNS, runId).hdel(RUN_SUMMARIES, runId);
+    for (const key of Object.values(runKeys(runId))) m.persist(key);
+    await m.exec();
   }
 
   async latestRunId(dag?: string): Promise<string | null> {

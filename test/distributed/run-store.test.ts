@@ -183,4 +183,32 @@ describe('RedisRunStore beyond the conformance suite', function () {
     assert.equal((await store.activeInstances(runId)).size, 2);
     assert.ok((await store.activeRuns()).includes(runId));
   });
+
+  it('a finished run expires after the retention and stays listed by its summary; a retry within the retention keeps it', async () => {
+    const short = new RedisRunStore(redis, false, { retentionMs: 400 });
+    const dag = dagOf('retained', [noopTask('a')]);
+    const finish = async (runId: string): Promise<void> => {
+      const rec = recordOf(dag, runId);
+      await short.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+      await short.apply(runId, [{ type: 'start', at: 1 }]);
+      const fx = await short.apply(runId, [{ type: 'succeeded', id: 'a.main', attempt: 1, at: 2, result: okResult() }]);
+      assert.deepEqual(fx, [{ type: 'finished', phase: 'succeeded' }]);
+    };
+    const gone = uniqueRunId('retained');
+    await finish(gone);
+    const ttl = await redis.pttl(`dagctl:run:{${gone}}:st`);
+    assert.ok(ttl > 0 && ttl <= 400, `ttl ${ttl}`);
+    // The retry case: reset before expiry makes the keys permanent again.
+    const kept = uniqueRunId('retained');
+    await finish(kept);
+    await short.apply(kept, [{ type: 'reset', ids: ['a.main'], at: 3 }]);
+    assert.equal(await redis.pttl(`dagctl:run:{${kept}}:st`), -1);
+    while ((await short.getState(gone)) !== null) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await short.getRecord(gone), null);
+    const listed = (await short.listRuns({ dag: 'retained' })).find((r) => r.runId === gone);
+    assert.equal(listed?.phase, 'succeeded');
+    assert.equal(listed?.expired, true);
+    assert.equal(listed?.instances, 1);
+    assert.equal((await short.getState(kept))?.phase, 'running');
+  });
 });
