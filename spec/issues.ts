@@ -32,6 +32,7 @@ export const ISSUE_CODES = [
   'BAD_DURATION',
   'BAD_URI',
   'DUPLICATE_REFERENCE',
+  'DATASET_OVERLAP',
   // warnings
   'UNUSED_DATASET',
   'VIEW_PRODUCED_BY_NONE',

@@ -30,6 +30,7 @@ import { defaultCodec } from '../storage/parquet/registry.js';
 import type { CommitMarker, FileEntry } from '../storage/types.js';
 import { Counters, OutputBinding, ShuffleBinding, inputHandle, loadPriorBlobs, priorStage } from './runner/handles.js';
 import { joinUri, storeFor } from './runner/stores.js';
+import { assertOutsideSources } from './runner/write-guard.js';
 
 export interface RunInstanceOptions {
   signal: AbortSignal;
@@ -81,6 +82,8 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const needsWork = hasOutputs || !isLast || task.outputs.length > 0;
   const work = workUri(record, task.name);
   const stageName = `stage:${task.name}.${stage.name}`;
+  // Sources are read-only: refuse before touching storage (spec/rules/overlap.ts is the first line).
+  assertOutsideSources(record.dag, [...(writesOutputs ? task.outputs.flatMap((n) => record.dag.datasets[n]?.uri ?? []) : []), ...(needsWork ? [work] : [])], job.instanceId);
 
   if (needsWork && !job.force) {
     const memo = await memoized(record, task.outputs, hasOutputs, work, stageName, job.instanceId, fp);
@@ -284,6 +287,7 @@ async function memoized(record: RunRecord, outputNames: string[], hasOutputs: bo
 async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstance, started: number, opts: RunInstanceOptions): Promise<InstanceResult> {
   let changed = 0;
   let rows = 0;
+  assertOutsideSources(record.dag, (job.publish ?? []).map((p) => p.uri), job.instanceId);
   for (const p of job.publish ?? []) {
     const store = await storeFor(p.uri);
     const cur = await readCurrent(store);
