@@ -13,12 +13,11 @@
  * `publish` instances write each output's manifest and swap its _CURRENT pointer instead.
  */
 import { performance } from 'node:perf_hooks';
-import { DagctlError, isDagctlError } from '../core/errors.js';
+import { DagctlError, isDagctlError, isRetryableCode } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
 import { requireOperator } from '../operators/registry.js';
 import type { AnyOperator, InputHandle, StageContext, StageSpec } from '../operators/types.js';
 import type { TaskSpec } from '../spec/types.js';
-import { NON_RETRYABLE_CODES } from '../scheduler/engine/events.js';
 import type { InstanceJob } from '../scheduler/jobs.js';
 import type { CommittedOutput, InstanceResult, PlannedInstance } from '../scheduler/model.js';
 import type { RunRecord } from '../scheduler/ports.js';
@@ -38,8 +37,9 @@ export interface RunInstanceOptions {
   log?: (line: string) => void;
 }
 
+/** Whether another attempt may succeed: decided by the error's code alone (core/errors.ts PERMANENT_CODES). */
 export function isRetryable(e: unknown): boolean {
-  return !(isDagctlError(e) && NON_RETRYABLE_CODES.has(e.code));
+  return !isDagctlError(e) || isRetryableCode(e.code);
 }
 
 /** Where a task keeps its stage outputs and commit points. */
