@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   // run engine
   'RUN_NOT_FOUND',
   'RUN_STATE_INVALID',
+  'RUN_LOCKED',
   'TASK_NOT_FOUND',
   'TASK_TIMEOUT',
   'TASK_CANCELLED',

@@ -3,7 +3,8 @@
  * process, run state under .dagctl/); with --redis (or DAGCTL_REDIS_URL) the run is submitted to
  * Redis and executed by `dagctl worker` processes, and this command follows it (or exits at once
  * with --detach). `--resume RUN_ID` continues an embedded run whose process died; with --redis it
- * makes sure the distributed run is moving (workers carry it on) and follows it.
+ * makes sure the distributed run is moving (workers carry it on) and follows it. An embedded run is
+ * driven by one process at a time (the run's lock file): `--resume` of a live run is RUN_LOCKED.
  * Exit: 0 the run succeeded, 1 it failed or was cancelled, 2 invalid input.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { loadPlanningContext } from '../../scheduler/plan/context.js';
 import type { RunState } from '../../scheduler/engine/state.js';
 import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
 import { buildStatus } from '../../scheduler/status-view.js';
+import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { flag, str, strs, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { ProgressReporter } from '../progress.js';
@@ -95,6 +97,16 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       }
     }
 
+    // One driver per run: a second `--resume` of a live run is refused with RUN_LOCKED.
+    let unlock: () => Promise<void> = async () => undefined;
+    if (store instanceof LocalRunStore) {
+      try {
+        unlock = await store.lockDriver(record.runId, { command: resume !== undefined ? 'run --resume' : 'run', pid: process.pid });
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
+    }
     if (!json) io.stdout.write(`run ${record.runId} (${record.plan.length} instances, dag ${record.dag.name} ${record.dagHash.slice(0, 12)})\n`);
     const threads = concurrency ?? record.options.concurrency ?? availableParallelism();
     const heapMb = parseHeap(str(args, 'thread-heap-mb'));
@@ -111,6 +123,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       return report(io, record, final, progress, json);
     } finally {
       await store.close();
+      await unlock();
     }
   },
 };
