@@ -50,6 +50,7 @@ export const ERROR_CODES = [
   'INGEST_OFFSET_GAP',
   // cli
   'USAGE',
+  'INTERRUPTED',
   'INTERNAL',
 ] as const;
 

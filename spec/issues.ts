@@ -9,6 +9,7 @@
 export const ISSUE_CODES = [
   // layer 0: reading the file
   'FILE_READ_FAILED',
+  'FILE_TOO_LARGE',
   'YAML_SYNTAX',
   'YAML_UNSAFE_TAG',
   'YAML_FORBIDDEN_KEY',

@@ -22,7 +22,7 @@ import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { flag, str, strs, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { ProgressReporter } from '../progress.js';
-import { localStore, openRunStoreFor, parseParamFlags, redisUrlOf, renderStatus } from '../shared.js';
+import { dagLoadOptions, localStore, openRunStoreFor, parseParamFlags, redisUrlOf, renderStatus } from '../shared.js';
 
 export const runCommand: CommandDef = {
   name: 'run',
@@ -41,7 +41,8 @@ dagctl run --resume RUN_ID --redis URL [--detach]
                      with --redis: restart a distributed run's progress if needed and follow it
   --redis URL        submit to Redis (also DAGCTL_REDIS_URL); workers execute it
   --detach           with --redis: submit and exit; the run goes on without this process
-  --json             print the final status as JSON (no progress output)`,
+  --json             print the final status as JSON (no progress output)
+  --max-dag-bytes N  largest DAG file accepted (default 8 MiB; also DAGCTL_MAX_DAG_BYTES)`,
   options: {
     param: { type: 'string', multiple: true },
     concurrency: { type: 'string' },
@@ -52,6 +53,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     redis: { type: 'string' },
     detach: { type: 'boolean' },
     json: { type: 'boolean' },
+    'max-dag-bytes': { type: 'string' },
   },
   allowPositionals: true,
   async run(args, io) {
@@ -72,7 +74,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       const file = args.positionals[0];
       if (file === undefined || args.positionals.length > 1) throw new DagctlError('USAGE', `expected one DAG file\n${runCommand.usage}`);
       const params = parseParamFlags(strs(args, 'param'));
-      const loaded = await loadDag(file, { paramOverrides: params });
+      const loaded = await loadDag(file, { paramOverrides: params, ...dagLoadOptions(io, str(args, 'max-dag-bytes')) });
       const errors = loaded.issues.filter((i) => i.severity === 'error');
       if (loaded.dag === undefined || errors.length > 0) {
         if (json) writeJson(io, { valid: false, issues: loaded.issues });
