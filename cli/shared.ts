@@ -63,6 +63,11 @@ export function renderStatus(view: StatusView, opts: { all?: boolean } = {}): st
   for (const t of view.taskSummary) {
     lines.push(`${t.name.padEnd(22)} ${t.operator.padEnd(18)} ${t.state.padEnd(16)} ${String(t.instances).padStart(6)} ${formatDuration(t.predictedMs).padStart(10)} ${formatDuration(t.actualMs).padStart(10)}`);
   }
+  const rejecting = view.taskSummary.filter((t) => (t.rejected ?? 0) > 0);
+  if (rejecting.length > 0) {
+    lines.push('');
+    for (const t of rejecting) lines.push(`rejects: ${t.name} ${t.rejected ?? 0} row(s) (${Object.entries(t.rejectReasons ?? {}).map(([r, n]) => `${r} ${n}`).join(', ')})`);
+  }
   const interesting = view.tasks.filter((t) => opts.all === true || (t.state !== 'succeeded' && t.state !== 'skipped'));
   if (interesting.length > 0) {
     lines.push('');

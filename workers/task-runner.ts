@@ -30,6 +30,7 @@ import type { CommitMarker, FileEntry } from '../storage/types.js';
 import { Counters, OutputBinding, ShuffleBinding, inputHandle, loadPriorBlobs, priorStage } from './runner/handles.js';
 import { joinUri, storeFor } from './runner/stores.js';
 import { assertOutsideSources } from './runner/write-guard.js';
+import { inputContract } from './runner/contract.js';
 
 export interface RunInstanceOptions {
   signal: AbortSignal;
@@ -97,7 +98,13 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const now = (): number => performance.now();
   const salt = job.instanceId;
 
-  const inputs = job.inputs.map((i) => inputHandle(i.dataset, i.uri, i.files, codec, counters, now));
+  // Schemas at the boundary: each input file is checked against its dataset's declared schema and
+  // what the operator requires of it, before its rows reach the operator.
+  const inputs = job.inputs.map((i, k) => {
+    const ds = record.dag.datasets[i.dataset];
+    const contract = ds === undefined || ds.format !== 'parquet' ? null : inputContract(ds, op, params, k);
+    return inputHandle(i.dataset, i.uri, i.files, codec, counters, now, contract);
+  });
   // The version published before this run started: later versions are this run's own. Read once
   // per instance, so every call (and OutputWriter.carry's check) sees the same version.
   const previousMemo = new Map<number, Promise<InputHandle | null>>();
@@ -163,6 +170,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const runStart = performance.now();
   const res = await op.run(ctx);
   if (opts.signal.aborted) throw new DagctlError('TASK_CANCELLED', `${job.instanceId}: aborted`);
+  checkRejectShare(task, job.instanceId, res.metrics ?? {});
 
   // Commit: data files are already written create-only; now the markers, work-area marker last.
   const committed: CommittedOutput[] = [];
@@ -196,6 +204,23 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     setupMs: (counters.firstReadAt > 0 ? counters.firstReadAt : runStart) - started,
     worker: opts.worker,
   }, record, inst, res.narrow);
+}
+
+/**
+ * A task's maxRejectShare: an instance whose rejected rows (metrics.rejected) exceed that share of
+ * the rows it read (metrics.rowsIn) fails with REJECTS_EXCEEDED before it commits anything.
+ */
+function checkRejectShare(task: TaskSpec, instanceId: string, metrics: Record<string, number>): void {
+  const share = task.maxRejectShare;
+  const rejected = metrics.rejected ?? 0;
+  const rowsIn = metrics.rowsIn ?? 0;
+  if (share === undefined || rejected === 0 || rowsIn === 0 || rejected / rowsIn <= share) return;
+  const reasons = Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('rejected.')).map(([k, v]) => [k.slice('rejected.'.length), v]));
+  throw new DagctlError(
+    'REJECTS_EXCEEDED',
+    `${instanceId}: ${rejected} of ${rowsIn} rows rejected (${((100 * rejected) / rowsIn).toFixed(1)}%), over maxRejectShare ${share}; reasons: ${JSON.stringify(reasons)} (nothing was committed)`,
+    { task: task.name, instance: instanceId, rejected, rowsIn, maxRejectShare: share, reasons },
+  );
 }
 
 /**
