@@ -3,6 +3,7 @@
  * (local .dagctl by default), and rendering a status view as a table.
  */
 import { DagctlError } from '../core/errors.js';
+import { DEFAULT_MAX_DAG_BYTES } from '../spec/load.js';
 import { formatDuration } from '../core/duration.js';
 import { dagctlHome } from '../scheduler/plan/context.js';
 import type { RunStore } from '../scheduler/ports.js';
@@ -18,6 +19,21 @@ export function parseParamFlags(list: string[]): Record<string, string> {
     out[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return out;
+}
+
+/**
+ * How DAG files are loaded by validate/plan/run: the size cap (`--max-dag-bytes`, else
+ * DAGCTL_MAX_DAG_BYTES, else 8 MiB) and the interrupt signal that stops a long parse.
+ */
+export function dagLoadOptions(io: CliIO, flagValue: string | undefined): { maxBytes: number; signal: AbortSignal; onLargeFile: (bytes: number) => void } {
+  const raw = flagValue ?? io.env.DAGCTL_MAX_DAG_BYTES;
+  let maxBytes = DEFAULT_MAX_DAG_BYTES;
+  if (raw !== undefined && raw !== '') {
+    maxBytes = Number(raw);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new DagctlError('USAGE', `--max-dag-bytes / DAGCTL_MAX_DAG_BYTES expects a positive integer, got "${raw}"`);
+  }
+  const onLargeFile = (bytes: number): void => void io.stderr.write(`validating a large DAG file (${(bytes / 1048576).toFixed(1)} MiB)…\n`);
+  return { maxBytes, signal: io.interrupted, onLargeFile };
 }
 
 export function localStore(io: CliIO): LocalRunStore {
@@ -53,6 +69,11 @@ export function renderStatus(view: StatusView, opts: { all?: boolean } = {}): st
   lines.push(`${'TASK'.padEnd(22)} ${'OPERATOR'.padEnd(18)} ${'STATE'.padEnd(16)} ${'INST'.padStart(6)} ${'PREDICTED'.padStart(10)} ${'ACTUAL'.padStart(10)}`);
   for (const t of view.taskSummary) {
     lines.push(`${t.name.padEnd(22)} ${t.operator.padEnd(18)} ${t.state.padEnd(16)} ${String(t.instances).padStart(6)} ${formatDuration(t.predictedMs).padStart(10)} ${formatDuration(t.actualMs).padStart(10)}`);
+  }
+  const rejecting = view.taskSummary.filter((t) => (t.rejected ?? 0) > 0);
+  if (rejecting.length > 0) {
+    lines.push('');
+    for (const t of rejecting) lines.push(`rejects: ${t.name} ${t.rejected ?? 0} row(s) (${Object.entries(t.rejectReasons ?? {}).map(([r, n]) => `${r} ${n}`).join(', ')})`);
   }
   const interesting = view.tasks.filter((t) => opts.all === true || (t.state !== 'succeeded' && t.state !== 'skipped'));
   if (interesting.length > 0) {

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   // run engine
   'RUN_NOT_FOUND',
   'RUN_STATE_INVALID',
+  'RUN_LOCKED',
   'TASK_NOT_FOUND',
   'TASK_TIMEOUT',
   'TASK_CANCELLED',
@@ -34,6 +35,8 @@ export const ERROR_CODES = [
   'DATASET_SCHEMA_MISMATCH',
   'PARQUET_INVALID',
   'SHUFFLE_INVALID',
+  'SOURCE_WRITE_REFUSED',
+  'REJECTS_EXCEEDED',
   // operators
   'OPERATOR_UNKNOWN',
   'OPERATOR_PARAMS_INVALID',
@@ -50,10 +53,37 @@ export const ERROR_CODES = [
   'INGEST_OFFSET_GAP',
   // cli
   'USAGE',
+  'INTERRUPTED',
   'INTERNAL',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * Codes of failures that another attempt cannot change (bad input, a broken contract, a refused
+ * write, a cancelled task): the run engine never retries them, whatever the task's `retries`.
+ * Everything else (I/O, timeouts, crashed workers, INTERNAL) is retried.
+ */
+export const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'DAG_INVALID',
+  'PARAM_INVALID',
+  'TASK_NOT_FOUND',
+  'TASK_CANCELLED',
+  'STORAGE_URI_INVALID',
+  'DATASET_SCHEMA_MISMATCH',
+  'PARQUET_INVALID',
+  'SHUFFLE_INVALID',
+  'SOURCE_WRITE_REFUSED',
+  'REJECTS_EXCEEDED',
+  'OPERATOR_UNKNOWN',
+  'OPERATOR_PARAMS_INVALID',
+  'OPERATOR_INPUT_INVALID',
+]);
+
+/** Whether a failure with this code may succeed on another attempt. */
+export function isRetryableCode(code: string): boolean {
+  return !PERMANENT_CODES.has(code);
+}
 
 export class DagctlError extends Error {
   readonly code: ErrorCode;

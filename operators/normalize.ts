@@ -4,7 +4,9 @@
  * 'partition' fan-out, no shuffle). Rows whose URL or identifier cannot be normalized go to the
  * optional second output (the original row plus `reason`) and are counted as `rejected.<reason>`.
  * Other columns pass through unchanged. Idempotent: normalizing normalized rows changes nothing.
- * Preconditions: the configured columns hold strings (null → reason `null_value`).
+ * Contract: the configured columns must be string columns in every input file (`requires`; the
+ * task runner fails the instance with DATASET_SCHEMA_MISMATCH otherwise); a null there → reason
+ * `null_value`; a null in a column the input dataset declares non-null → `null_value:<column>`.
  */
 import { z } from 'zod';
 import type { Row } from '../storage/types.js';
@@ -42,6 +44,9 @@ export const normalize: OperatorDef<NormalizeParams> = {
   stages(): StageSpec[] {
     return [{ name: 'normalize', fanout: 'partition', writesOutputs: true }];
   },
+  requires(p) {
+    return [[...new Set([...p.urlColumns, ...p.idColumns])].map((name) => ({ name, type: 'string' as const }))];
+  },
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
     const normUrl = urlNormalizer(p);
@@ -61,13 +66,17 @@ export const normalize: OperatorDef<NormalizeParams> = {
         rejects = new ChunkedWriter(rejectsHandle.open(rs) as OutputWriter);
       }
     }
+    const notNull = ctx.inputs[0]!.notNull ?? [];
     for await (const batch of ctx.inputs[0]!.batches()) {
       if (main === null) continue;
       for (const row of batch) {
         metrics.rowsIn!++;
         const out: Row = { ...row };
         let reason: string | null = null;
-        for (const c of p.urlColumns) {
+        for (const c of notNull) {
+          if (row[c] === null || row[c] === undefined) { reason = `null_value:${c}`; break; }
+        }
+        if (reason === null) for (const c of p.urlColumns) {
           const v = row[c];
           if (typeof v !== 'string') { reason = 'null_value'; break; }
           const r = cache.getOrCompute(v, normUrl);

@@ -15,7 +15,7 @@
  * `metrics[iterate.metric]` over the round's instances is > 0, up to maxRounds.
  */
 import type { ZodType } from 'zod';
-import type { ColumnBatch, FileEntry, Row, Schema } from '../storage/types.js';
+import type { ColumnBatch, Field, FileEntry, Row, Schema } from '../storage/types.js';
 
 export type Fanout = 'partition' | 'bucket' | 'single';
 
@@ -72,6 +72,8 @@ export interface InputHandle {
   /** Rows of its files that the version has deleted (merge-on-read view versions); 0 or absent otherwise. */
   readonly deletedRows?: number;
   batches(opts?: { columns?: string[] }): AsyncIterable<Row[]>;
+  /** Columns the dataset's declared schema says are never null: rows with a null there break its contract. */
+  readonly notNull?: readonly string[];
   /** The Parquet schema of the input (from its first file's footer); null when it has no files. */
   schema(): Promise<Schema | null>;
   /** Text datasets (format: text): lines, in batches. */
@@ -205,6 +207,12 @@ export interface OperatorDef<P = unknown> {
    * saving the thread hop. Absent: always a thread.
    */
   inline?(params: P): boolean;
+  /**
+   * The columns (and types) the operator needs in each input, by input index: checked against
+   * every file it reads, before any row is processed (DATASET_SCHEMA_MISMATCH naming file,
+   * column, expected and found). Absent: no requirement beyond the dataset's declared schema.
+   */
+  requires?(params: P): (Field[] | undefined)[];
   run(ctx: StageContext<P>): Promise<StageResult>;
 }
 

@@ -38,6 +38,9 @@ export interface TaskView {
   state: InstanceState;
   predictedMs: number;
   actualMs: number;
+  /** Rows its instances sent to rejects (metrics.rejected), by reason (metrics.rejected.<reason>); absent when none. */
+  rejected?: number;
+  rejectReasons?: Record<string, number>;
 }
 
 export interface StatusView {
@@ -97,6 +100,12 @@ export function buildStatus(record: RunRecord, state: RunState, now: number): St
       tv.counts[s.state] = (tv.counts[s.state] ?? 0) + 1;
       tv.predictedMs += p.predictedMs;
       tv.actualMs += view.durationMs ?? 0;
+      const m = s.result?.metrics;
+      if (m !== undefined && (m.rejected ?? 0) > 0) {
+        tv.rejected = (tv.rejected ?? 0) + (m.rejected ?? 0);
+        const reasons = (tv.rejectReasons ??= {});
+        for (const [k, v] of Object.entries(m)) if (k.startsWith('rejected.')) reasons[k.slice('rejected.'.length)] = (reasons[k.slice('rejected.'.length)] ?? 0) + v;
+      }
     }
   }
   for (const tv of perTask.values()) tv.state = rollup(tv.counts);

@@ -9,6 +9,7 @@
 export const ISSUE_CODES = [
   // layer 0: reading the file
   'FILE_READ_FAILED',
+  'FILE_TOO_LARGE',
   'YAML_SYNTAX',
   'YAML_UNSAFE_TAG',
   'YAML_FORBIDDEN_KEY',
@@ -32,6 +33,7 @@ export const ISSUE_CODES = [
   'BAD_DURATION',
   'BAD_URI',
   'DUPLICATE_REFERENCE',
+  'DATASET_OVERLAP',
   // warnings
   'UNUSED_DATASET',
   'VIEW_PRODUCED_BY_NONE',

@@ -12,6 +12,7 @@ import { durationMs } from './durations.js';
 import { producers } from './rules/producers.js';
 import type { DagDraft } from './structure.js';
 import type { DagSpec, DatasetSpec, TaskSpec } from './types.js';
+import type { Field } from '../storage/types.js';
 import { resolveDatasetUri } from './uri.js';
 
 export interface ResolveContext {
@@ -41,6 +42,7 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
     const spec: DatasetSpec = { name, uri: uri.uri, format: d.format, view: d.view };
     if (d.partitionBy !== undefined) spec.partitionBy = d.partitionBy;
     if (d.retention !== undefined) spec.retention = d.retention;
+    if (d.schema !== undefined) spec.schema = Object.entries(d.schema).map(([col, t]) => (t.endsWith('?') ? { name: col, type: t.slice(0, -1) as Field['type'], nullable: true } : { name: col, type: t as Field['type'] }));
     const producer = prod.get(name)?.decl.name;
     if (producer !== undefined) spec.producer = producer;
     datasets[name] = spec;
@@ -61,6 +63,8 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
       retryBackoffMaxMs: ms(defaults.retryBackoffMax, 'defaults.retryBackoffMax'),
     };
     if (decl.queue !== undefined) task.queue = decl.queue;
+    const share = decl.maxRejectShare ?? defaults.maxRejectShare;
+    if (share !== undefined) task.maxRejectShare = share;
     return task;
   });
   const dag: DagSpec = { name: draft.name, params: { ...draft.params }, datasets, tasks, sourceHash: ctx.sourceHash, sourceFile: ctx.sourceFile };

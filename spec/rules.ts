@@ -9,6 +9,7 @@ import { acyclic } from './rules/cycles.js';
 import { uniqueTasks } from './rules/duplicate-task.js';
 import { validNames } from './rules/names.js';
 import { knownOperators, operatorArity, operatorParams } from './rules/operators.js';
+import { datasetsDisjoint } from './rules/overlap.js';
 import { producedOnce } from './rules/producers.js';
 import { knownReferences, noDuplicateReferences } from './rules/references.js';
 import type { Rule } from './rules/types.js';
@@ -28,6 +29,7 @@ export const RULES: readonly Rule[] = [
   acyclic,
   validDurations,
   validUris,
+  datasetsDisjoint,
   usedDatasets,
   viewsHaveProducers,
   usedParams,

@@ -14,6 +14,9 @@ const durationLike = z
   .union([z.string(), z.number()])
   .describe('Duration: 500ms, 30s, 10m, 2h, 1d or a compound such as 1h30m (a bare number is milliseconds).');
 
+/** Column types a dataset `schema` may declare; `?` marks a nullable column. */
+export const COLUMN_TYPES = ['string', 'int64', 'int32', 'double', 'boolean', 'bytes', 'string?', 'int64?', 'int32?', 'double?', 'boolean?', 'bytes?'] as const;
+
 export const DatasetSchema = z
   .object({
     uri: z.string().describe('file://path, a relative path, or s3://bucket/prefix; may use ${params.x}.'),
@@ -22,6 +25,10 @@ export const DatasetSchema = z
     view: z.boolean().default(false).describe('A batch view: versioned, published atomically through _CURRENT.'),
     description: z.string().optional(),
     retention: z.number().int().positive().optional().describe('Views: how many published versions `dataset vacuum` keeps.'),
+    schema: z
+      .record(z.string(), z.enum(COLUMN_TYPES))
+      .optional()
+      .describe('The columns every file must carry, by name: string, int64, int32, double, boolean or bytes; a trailing ? allows nulls. Checked against each file read (DATASET_SCHEMA_MISMATCH); rows with a null in a non-null column go to rejects.'),
   })
   .strict();
 
@@ -37,6 +44,7 @@ export const TaskSchema = z
     retries: z.number().int().min(0).max(100).optional(),
     timeout: durationLike.optional(),
     queue: z.string().optional().describe('Distributed runs: the worker queue this task is sent to.'),
+    maxRejectShare: z.number().min(0).max(1).optional().describe('Fail an instance (REJECTS_EXCEEDED, not retried) whose rejected rows exceed this share of the rows it read.'),
   })
   .strict();
 
@@ -46,6 +54,7 @@ export const DefaultsSchema = z
     timeout: durationLike.default('10m'),
     retryBackoff: durationLike.default('1s').describe('Base of the exponential backoff between attempts.'),
     retryBackoffMax: durationLike.default('5m'),
+    maxRejectShare: z.number().min(0).max(1).optional().describe('Default maxRejectShare of every task.'),
   })
   .strict();
 

@@ -36,6 +36,10 @@ export interface DagDraft {
   /** Params some ${params.x} refers to. */
   usedParams: Set<string>;
   operators: OperatorLookup;
+  /** Absolute directory relative dataset URIs resolve against. */
+  dagDir: string;
+  /** Resolves symlinks of a local absolute path (an I/O port); absent: paths are taken as written. */
+  realpath?: (absPath: string) => string;
   defaults?: DefaultsDecl;
   /** Well-formed dataset declarations. */
   datasets: Map<string, DatasetDecl>;
@@ -72,6 +76,8 @@ export interface StructureContext {
   params: Record<string, ParamValue>;
   usedParams: Set<string>;
   operators: OperatorLookup;
+  dagDir: string;
+  realpath?: (absPath: string) => string;
 }
 
 export function checkStructure(raw: unknown, ctx: StructureContext, report: IssueReporter): DagDraft {

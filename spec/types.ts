@@ -4,6 +4,8 @@
  * resolve. Plain data (JSON-serializable) so it can be stored with a run and shipped to workers.
  */
 
+import type { Field } from '../storage/types.js';
+
 export interface DatasetSpec {
   name: string;
   uri: string;
@@ -13,6 +15,8 @@ export interface DatasetSpec {
   retention?: number;
   /** Task that writes it; undefined for source (master) datasets. */
   producer?: string;
+  /** Declared columns (the dataset's contract), checked against every file read. */
+  schema?: Field[];
 }
 
 export interface TaskSpec {
@@ -28,6 +32,8 @@ export interface TaskSpec {
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
   queue?: string;
+  /** Largest share of rejected rows per instance; above it the instance fails (REJECTS_EXCEEDED). */
+  maxRejectShare?: number;
 }
 
 export interface DagSpec {

@@ -1,6 +1,6 @@
 /**
- * Dataset URIs as written in DAG files, resolved to absolute URIs:
- *   s3://bucket/prefix     kept as written;
+ * Dataset URIs as written in DAG files, resolved to absolute canonical URIs (spec/canonical-uri.ts):
+ *   s3://bucket/prefix     bucket lower-cased, duplicate/trailing slashes and dot segments removed;
  *   file:///abs/path       kept (normalized);
  *   file://./rel, file://rel, rel/path, ./rel
  *                          relative to the DAG file's directory, made file:///abs;
@@ -9,31 +9,11 @@
  *
  * Precondition: `dagDir` is an absolute directory path.
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-
-const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
+import { canonicalizeUri } from './canonical-uri.js';
 
 export type UriResult = { ok: true; uri: string } | { ok: false; reason: string };
 
 export function resolveDatasetUri(uri: string, dagDir: string): UriResult {
-  const trimmed = uri.trim();
-  if (trimmed === '') return { ok: false, reason: 'empty URI' };
-  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
-  if (scheme === undefined) return { ok: true, uri: fileUri(path.resolve(dagDir, trimmed)) };
-  if (scheme === 's3') {
-    const rest = trimmed.slice('s3://'.length);
-    if (rest === '' || rest.startsWith('/')) return { ok: false, reason: 's3 URIs need a bucket: s3://bucket/prefix' };
-    return { ok: true, uri: trimmed };
-  }
-  if (scheme === 'file') {
-    const rest = trimmed.slice('file://'.length);
-    if (rest === '') return { ok: false, reason: 'file:// needs a path' };
-    return { ok: true, uri: fileUri(rest.startsWith('/') ? path.resolve(decodeURIComponent(rest)) : path.resolve(dagDir, decodeURIComponent(rest))) };
-  }
-  return { ok: false, reason: `unsupported scheme ${scheme}:// (use file:// or s3://, or a path)` };
-}
-
-function fileUri(absPath: string): string {
-  return pathToFileURL(absPath).href;
+  const r = canonicalizeUri(uri, dagDir);
+  return r.ok ? { ok: true, uri: r.uri } : r;
 }

@@ -33,6 +33,8 @@ export interface ValidateOptions {
   baseDir?: string;
   /** Operator lookup; default the registry (tests pass stand-ins instead of registering). */
   operators?: OperatorLookup;
+  /** Resolves symlinks of local dataset paths for the overlap rule (spec/load.ts passes the disk's). */
+  realpath?: (absPath: string) => string;
 }
 
 export interface ValidationResult {
@@ -64,12 +66,14 @@ export function validateDagText(text: string, file: string, opts: ValidateOption
     if (!('tasks' in r)) delete (doc as Record<string, unknown>).tasks;
   }
 
-  const draft = checkStructure(doc, { params, usedParams: used, operators: opts.operators ?? getOperator }, report);
+  const sourceFile = path.resolve(file);
+  const dagDir = opts.baseDir ?? path.dirname(sourceFile);
+  const ctx = { params, usedParams: used, operators: opts.operators ?? getOperator, dagDir, ...(opts.realpath !== undefined ? { realpath: opts.realpath } : {}) };
+  const draft = checkStructure(doc, ctx, report);
   runRules(draft, report);
   const issues = sorted(report.issues);
   if (report.errorCount() > 0 || !draft.structureValid) return { issues };
-  const sourceFile = path.resolve(file);
-  const dag = resolveDag(draft, { sourceHash: sha256Hex(text), sourceFile, dagDir: opts.baseDir ?? path.dirname(sourceFile) });
+  const dag = resolveDag(draft, { sourceHash: sha256Hex(text), sourceFile, dagDir });
   return { dag, issues };
 }
 

@@ -13,12 +13,11 @@
  * `publish` instances write each output's manifest and swap its _CURRENT pointer instead.
  */
 import { performance } from 'node:perf_hooks';
-import { DagctlError, isDagctlError } from '../core/errors.js';
+import { DagctlError, isDagctlError, isRetryableCode } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
 import { requireOperator } from '../operators/registry.js';
 import type { AnyOperator, InputHandle, StageContext, StageSpec } from '../operators/types.js';
 import type { TaskSpec } from '../spec/types.js';
-import { NON_RETRYABLE_CODES } from '../scheduler/engine/events.js';
 import type { InstanceJob } from '../scheduler/jobs.js';
 import type { CommittedOutput, InstanceResult, PlannedInstance } from '../scheduler/model.js';
 import type { RunRecord } from '../scheduler/ports.js';
@@ -30,6 +29,8 @@ import { defaultCodec } from '../storage/parquet/registry.js';
 import type { CommitMarker, FileEntry } from '../storage/types.js';
 import { Counters, OutputBinding, ShuffleBinding, inputHandle, loadPriorBlobs, priorStage } from './runner/handles.js';
 import { joinUri, storeFor } from './runner/stores.js';
+import { assertOutsideSources } from './runner/write-guard.js';
+import { inputContract } from './runner/contract.js';
 
 export interface RunInstanceOptions {
   signal: AbortSignal;
@@ -37,8 +38,9 @@ export interface RunInstanceOptions {
   log?: (line: string) => void;
 }
 
+/** Whether another attempt may succeed: decided by the error's code alone (core/errors.ts PERMANENT_CODES). */
 export function isRetryable(e: unknown): boolean {
-  return !(isDagctlError(e) && NON_RETRYABLE_CODES.has(e.code));
+  return !isDagctlError(e) || isRetryableCode(e.code);
 }
 
 /** Where a task keeps its stage outputs and commit points. */
@@ -81,6 +83,8 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const needsWork = hasOutputs || !isLast || task.outputs.length > 0;
   const work = workUri(record, task.name);
   const stageName = `stage:${task.name}.${stage.name}`;
+  // Sources are read-only: refuse before touching storage (spec/rules/overlap.ts is the first line).
+  assertOutsideSources(record.dag, [...(writesOutputs ? task.outputs.flatMap((n) => record.dag.datasets[n]?.uri ?? []) : []), ...(needsWork ? [work] : [])], job.instanceId);
 
   if (needsWork && !job.force) {
     const memo = await memoized(record, task.outputs, hasOutputs, work, stageName, job.instanceId, fp);
@@ -94,7 +98,13 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const now = (): number => performance.now();
   const salt = job.instanceId;
 
-  const inputs = job.inputs.map((i) => inputHandle(i.dataset, i.uri, i.files, codec, counters, now));
+  // Schemas at the boundary: each input file is checked against its dataset's declared schema and
+  // what the operator requires of it, before its rows reach the operator.
+  const inputs = job.inputs.map((i, k) => {
+    const ds = record.dag.datasets[i.dataset];
+    const contract = ds === undefined || ds.format !== 'parquet' ? null : inputContract(ds, op, params, k);
+    return inputHandle(i.dataset, i.uri, i.files, codec, counters, now, contract);
+  });
   // The version published before this run started: later versions are this run's own. Read once
   // per instance, so every call (and OutputWriter.carry's check) sees the same version.
   const previousMemo = new Map<number, Promise<InputHandle | null>>();
@@ -160,6 +170,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const runStart = performance.now();
   const res = await op.run(ctx);
   if (opts.signal.aborted) throw new DagctlError('TASK_CANCELLED', `${job.instanceId}: aborted`);
+  checkRejectShare(task, job.instanceId, res.metrics ?? {});
 
   // Commit: data files are already written create-only; now the markers, work-area marker last.
   const committed: CommittedOutput[] = [];
@@ -193,6 +204,23 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     setupMs: (counters.firstReadAt > 0 ? counters.firstReadAt : runStart) - started,
     worker: opts.worker,
   }, record, inst, res.narrow);
+}
+
+/**
+ * A task's maxRejectShare: an instance whose rejected rows (metrics.rejected) exceed that share of
+ * the rows it read (metrics.rowsIn) fails with REJECTS_EXCEEDED before it commits anything.
+ */
+function checkRejectShare(task: TaskSpec, instanceId: string, metrics: Record<string, number>): void {
+  const share = task.maxRejectShare;
+  const rejected = metrics.rejected ?? 0;
+  const rowsIn = metrics.rowsIn ?? 0;
+  if (share === undefined || rejected === 0 || rowsIn === 0 || rejected / rowsIn <= share) return;
+  const reasons = Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith('rejected.')).map(([k, v]) => [k.slice('rejected.'.length), v]));
+  throw new DagctlError(
+    'REJECTS_EXCEEDED',
+    `${instanceId}: ${rejected} of ${rowsIn} rows rejected (${((100 * rejected) / rowsIn).toFixed(1)}%), over maxRejectShare ${share}; reasons: ${JSON.stringify(reasons)} (nothing was committed)`,
+    { task: task.name, instance: instanceId, rejected, rowsIn, maxRejectShare: share, reasons },
+  );
 }
 
 /**
@@ -284,6 +312,7 @@ async function memoized(record: RunRecord, outputNames: string[], hasOutputs: bo
 async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstance, started: number, opts: RunInstanceOptions): Promise<InstanceResult> {
   let changed = 0;
   let rows = 0;
+  assertOutsideSources(record.dag, (job.publish ?? []).map((p) => p.uri), job.instanceId);
   for (const p of job.publish ?? []) {
     const store = await storeFor(p.uri);
     const cur = await readCurrent(store);

@@ -20,6 +20,7 @@ import { loadDag } from '../../spec/load.js';
 import { parseParamArgs } from '../../spec/params.js';
 import { flag, str, strs, writeJson } from '../command.js';
 import type { CommandDef, ParsedArgs } from '../command.js';
+import { dagLoadOptions } from '../shared.js';
 
 function positiveInt(args: ParsedArgs, name: string, fallback: number): number {
   const text = str(args, name);
@@ -32,7 +33,7 @@ function positiveInt(args: ParsedArgs, name: string, fallback: number): number {
 export const planCommand: CommandDef = {
   name: 'plan',
   summary: 'Plan a DAG with the T = O + P×H cost model',
-  usage: 'dagctl plan FILE [--param k=v]... [--workers N] [--deadline 2h] [--max-workers M] [--json]',
+  usage: 'dagctl plan FILE [--param k=v]... [--workers N] [--deadline 2h] [--max-workers M] [--max-dag-bytes N] [--json]',
   options: {
     param: { type: 'string', multiple: true },
     workers: { type: 'string' },
@@ -40,6 +41,7 @@ export const planCommand: CommandDef = {
     'max-workers': { type: 'string' },
     home: { type: 'string' },
     json: { type: 'boolean' },
+    'max-dag-bytes': { type: 'string' },
   },
   allowPositionals: true,
   async run(args, io) {
@@ -52,7 +54,7 @@ export const planCommand: CommandDef = {
     if (deadlineMs === null || (deadlineMs !== undefined && deadlineMs <= 0)) throw new DagctlError('USAGE', `--deadline: "${deadlineText}" is not a positive duration`);
     const json = flag(args, 'json');
 
-    const loaded = await loadDag(path.resolve(io.cwd, file), { paramOverrides: parseParamArgs(strs(args, 'param')) });
+    const loaded = await loadDag(path.resolve(io.cwd, file), { paramOverrides: parseParamArgs(strs(args, 'param')), ...dagLoadOptions(io, str(args, 'max-dag-bytes')) });
     const issues = loaded.issues.map((i) => ({ ...i, file }));
     if (loaded.dag === undefined) {
       if (json) writeJson(io, { valid: false, issues: issues.map(issueJson) });

@@ -3,7 +3,8 @@
  * process, run state under .dagctl/); with --redis (or DAGCTL_REDIS_URL) the run is submitted to
  * Redis and executed by `dagctl worker` processes, and this command follows it (or exits at once
  * with --detach). `--resume RUN_ID` continues an embedded run whose process died; with --redis it
- * makes sure the distributed run is moving (workers carry it on) and follows it.
+ * makes sure the distributed run is moving (workers carry it on) and follows it. An embedded run is
+ * driven by one process at a time (the run's lock file): `--resume` of a live run is RUN_LOCKED.
  * Exit: 0 the run succeeded, 1 it failed or was cancelled, 2 invalid input.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,10 +18,11 @@ import { loadPlanningContext } from '../../scheduler/plan/context.js';
 import type { RunState } from '../../scheduler/engine/state.js';
 import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
 import { buildStatus } from '../../scheduler/status-view.js';
+import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { flag, str, strs, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { ProgressReporter } from '../progress.js';
-import { localStore, openRunStoreFor, parseParamFlags, redisUrlOf, renderStatus } from '../shared.js';
+import { dagLoadOptions, localStore, openRunStoreFor, parseParamFlags, redisUrlOf, renderStatus } from '../shared.js';
 
 export const runCommand: CommandDef = {
   name: 'run',
@@ -39,7 +41,8 @@ dagctl run --resume RUN_ID --redis URL [--detach]
                      with --redis: restart a distributed run's progress if needed and follow it
   --redis URL        submit to Redis (also DAGCTL_REDIS_URL); workers execute it
   --detach           with --redis: submit and exit; the run goes on without this process
-  --json             print the final status as JSON (no progress output)`,
+  --json             print the final status as JSON (no progress output)
+  --max-dag-bytes N  largest DAG file accepted (default 8 MiB; also DAGCTL_MAX_DAG_BYTES)`,
   options: {
     param: { type: 'string', multiple: true },
     concurrency: { type: 'string' },
@@ -50,6 +53,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     redis: { type: 'string' },
     detach: { type: 'boolean' },
     json: { type: 'boolean' },
+    'max-dag-bytes': { type: 'string' },
   },
   allowPositionals: true,
   async run(args, io) {
@@ -70,7 +74,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       const file = args.positionals[0];
       if (file === undefined || args.positionals.length > 1) throw new DagctlError('USAGE', `expected one DAG file\n${runCommand.usage}`);
       const params = parseParamFlags(strs(args, 'param'));
-      const loaded = await loadDag(file, { paramOverrides: params });
+      const loaded = await loadDag(file, { paramOverrides: params, ...dagLoadOptions(io, str(args, 'max-dag-bytes')) });
       const errors = loaded.issues.filter((i) => i.severity === 'error');
       if (loaded.dag === undefined || errors.length > 0) {
         if (json) writeJson(io, { valid: false, issues: loaded.issues });
@@ -95,6 +99,16 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       }
     }
 
+    // One driver per run: a second `--resume` of a live run is refused with RUN_LOCKED.
+    let unlock: () => Promise<void> = async () => undefined;
+    if (store instanceof LocalRunStore) {
+      try {
+        unlock = await store.lockDriver(record.runId, { command: resume !== undefined ? 'run --resume' : 'run', pid: process.pid });
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
+    }
     if (!json) io.stdout.write(`run ${record.runId} (${record.plan.length} instances, dag ${record.dag.name} ${record.dagHash.slice(0, 12)})\n`);
     const threads = concurrency ?? record.options.concurrency ?? availableParallelism();
     const heapMb = parseHeap(str(args, 'thread-heap-mb'));
@@ -111,6 +125,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       return report(io, record, final, progress, json);
     } finally {
       await store.close();
+      await unlock();
     }
   },
 };

@@ -12,28 +12,31 @@ import { hasErrors } from '../../spec/issues.js';
 import type { ValidationIssue } from '../../spec/issues.js';
 import { loadDag } from '../../spec/load.js';
 import { parseParamArgs } from '../../spec/params.js';
-import { flag, strs, writeJson } from '../command.js';
+import { flag, str, strs, writeJson } from '../command.js';
+import { dagLoadOptions } from '../shared.js';
 import type { CommandDef } from '../command.js';
 import path from 'node:path';
 
 export const validateCommand: CommandDef = {
   name: 'validate',
   summary: 'Validate DAG files (schema, then semantic rules)',
-  usage: 'dagctl validate FILE... [--json] [--param k=v]...\n  Exit 0 when every file is valid, 2 otherwise.',
+  usage: 'dagctl validate FILE... [--json] [--param k=v]... [--max-dag-bytes N]\n  Exit 0 when every file is valid, 2 otherwise. Files over N bytes (default 8 MiB, or DAGCTL_MAX_DAG_BYTES) are FILE_TOO_LARGE.',
   options: {
     json: { type: 'boolean' },
+    'max-dag-bytes': { type: 'string' },
     param: { type: 'string', multiple: true },
   },
   allowPositionals: true,
   async run(args, io) {
     if (args.positionals.length === 0) throw new DagctlError('USAGE', `no DAG file given\n${this.usage}`);
     const paramOverrides = parseParamArgs(strs(args, 'param'));
+    const limits = dagLoadOptions(io, str(args, 'max-dag-bytes'));
     const all: ValidationIssue[] = [];
     let valid = true;
     const lines: string[] = [];
     for (const file of args.positionals) {
       // Paths are relative to the caller's cwd (io.cwd), but issues keep the name as typed.
-      const r = await loadDag(path.resolve(io.cwd, file), { paramOverrides });
+      const r = await loadDag(path.resolve(io.cwd, file), { paramOverrides, ...limits });
       const issues = r.issues.map((i) => ({ ...i, file }));
       all.push(...issues);
       const ok = !hasErrors(issues);

@@ -4,9 +4,10 @@
  * cookie hex lowercased (dashes allowed, for UUID cookies); user digits without leading zeros
  * (when `stripUserZeros`; "user:000" → "user:0"); email lowercased with exactly one '@' and no
  * spaces; ip lowercased (IPv4, IPv6 or a resolved host name, as web servers may log). Idempotent.
+ * An id holding U+FFFD (bytes that were not UTF-8, replaced when read) is `id_invalid_utf8`.
  */
 
-export const ID_REJECT_REASONS = ['id_empty', 'id_untyped', 'id_unknown_type', 'id_bad_cookie', 'id_bad_user', 'id_bad_email', 'id_bad_ip'] as const;
+export const ID_REJECT_REASONS = ['id_invalid_utf8', 'id_empty', 'id_untyped', 'id_unknown_type', 'id_bad_cookie', 'id_bad_user', 'id_bad_email', 'id_bad_ip'] as const;
 export type IdRejectReason = (typeof ID_REJECT_REASONS)[number];
 export type IdResult = { ok: true; id: string } | { ok: false; reason: IdRejectReason };
 
@@ -16,6 +17,8 @@ export interface IdOptions {
 
 export function normalizeIdentifier(raw: string, opts: IdOptions): IdResult {
   const s = raw.trim();
+  // U+FFFD is what bytes that were not UTF-8 became when read: the id is no longer faithful.
+  if (s.includes('\uFFFD')) return { ok: false, reason: 'id_invalid_utf8' };
   if (s === '') return { ok: false, reason: 'id_empty' };
   const colon = s.indexOf(':');
   if (colon <= 0) return { ok: false, reason: 'id_untyped' };

@@ -2,7 +2,8 @@
  * URL normalizer (RFC 3986 §6 syntax-based normalization plus web conventions), hand-written so
  * every rule is explicit and idempotent: normalizeUrl(normalizeUrl(x)) = normalizeUrl(x).
  *
- * Rules, in order: trim; a missing scheme gets `defaultScheme` (the book's data has "foo.com/about");
+ * Rules, in order: trim; text holding U+FFFD (bytes that were not UTF-8) is `invalid_utf8`; a
+ * mangled scheme ("http//x", "http:/x") is `bad_scheme`; a missing scheme gets `defaultScheme` (the book's data has "foo.com/about");
  * only http/https are accepted; scheme and host lowercased; userinfo, fragment, empty and default
  * ports (80/443) dropped; non-ASCII hosts to punycode (node:url domainToASCII); a trailing dot on
  * the host dropped; `foldWww` drops a leading "www."; percent-encoding normalized everywhere
@@ -28,7 +29,7 @@ export interface UrlOptions {
   defaultScheme: 'http' | 'https' | null;
 }
 
-export const URL_REJECT_REASONS = ['empty', 'too_long', 'no_scheme', 'bad_scheme', 'no_host', 'bad_host', 'bad_port'] as const;
+export const URL_REJECT_REASONS = ['empty', 'too_long', 'no_scheme', 'bad_scheme', 'no_host', 'bad_host', 'bad_port', 'invalid_utf8'] as const;
 export type UrlRejectReason = (typeof URL_REJECT_REASONS)[number];
 export type UrlResult = { ok: true; url: string } | { ok: false; reason: UrlRejectReason };
 
@@ -159,6 +160,8 @@ function normalizeUrlWith(raw: string, opts: UrlOptions, strip: RegExp | null): 
   let s = raw.trim();
   if (s === '') return { ok: false, reason: 'empty' };
   if (s.length > MAX_LEN) return { ok: false, reason: 'too_long' };
+  // U+FFFD is what bytes that were not UTF-8 became when read: the text is no longer faithful.
+  if (s.includes('\uFFFD')) return { ok: false, reason: 'invalid_utf8' };
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(s);
   let scheme: string;
   if (m !== null) {
@@ -168,6 +171,8 @@ function normalizeUrlWith(raw: string, opts: UrlOptions, strip: RegExp | null): 
     if (opts.defaultScheme === null || (s.startsWith('/') && !s.startsWith('//'))) return { ok: false, reason: 'no_scheme' };
     // "mailto:x", "javascript:…": a scheme without '//' (a host:port would have a digit after ':').
     if (/^[a-zA-Z][a-zA-Z0-9+.-]*:(?![0-9]|$|\/)/.test(s)) return { ok: false, reason: 'bad_scheme' };
+    // A mangled "http://": "http//x", "https//x", "http:/x" — not a page on host "http".
+    if (/^https?(\/\/|:\/(?!\/))/i.test(s)) return { ok: false, reason: 'bad_scheme' };
     scheme = opts.defaultScheme;
     if (s.startsWith('//')) s = s.slice(2);
   }

@@ -3,6 +3,7 @@
  * carries its time `at` (ms since epoch): the reducer never reads a clock. Instance events carry
  * the attempt they belong to, so a stale or replayed event is recognised and ignored.
  */
+import { PERMANENT_CODES } from '../../core/errors.js';
 import type { InstanceResult, RunPhase } from '../model.js';
 
 export type RunEvent =
@@ -27,11 +28,5 @@ export type Effect =
   | { type: 'wake'; at: number }
   | { type: 'finished'; phase: RunPhase };
 
-/** Codes whose failures are not retried: retrying cannot change the outcome. */
-export const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set([
-  'OPERATOR_PARAMS_INVALID',
-  'OPERATOR_UNKNOWN',
-  'OPERATOR_INPUT_INVALID',
-  'TASK_CANCELLED',
-  'DATASET_SCHEMA_MISMATCH',
-]);
+/** Codes whose failures are not retried: retrying cannot change the outcome (core/errors.ts decides). */
+export const NON_RETRYABLE_CODES: ReadonlySet<string> = PERMANENT_CODES;

@@ -11,12 +11,15 @@
  * (group commit). Loading replays the journal after the snapshot; a torn last line (a crash
  * mid-write, never acknowledged) is ignored.
  *
- * Precondition: one process drives a run at a time (the one holding runs/<runId>/lock); other
+ * One process drives a run at a time: the one holding runs/<runId>/lock (lockDriver: a lock file
+ * with the holder's pid, host and command; stale only when that pid is dead on this host). A
+ * second driver (`dagctl run --resume` of a live run) gets RUN_LOCKED naming the holder. Other
  * processes (status, runs) only read.
  */
 import { mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DagctlError } from '../../core/errors.js';
+import { tryFileLock } from '../../storage/local/lock.js';
 import type { CostSample } from '../model.js';
 import type { Effect, RunEvent } from '../engine/events.js';
 import { applyEvents, mergeEffects } from '../engine/reducer.js';
@@ -54,6 +57,20 @@ export class LocalRunStore implements RunStore {
     await mkdir(dir, { recursive: true });
     await writeAtomic(join(dir, 'record.json'), JSON.stringify(record));
     await writeAtomic(join(dir, 'state.json'), JSON.stringify(state));
+  }
+
+  /** Takes the run's driver lock for this process, or throws RUN_LOCKED naming the live holder. Returns the release. */
+  async lockDriver(runId: string, info: Record<string, unknown> = {}): Promise<() => Promise<void>> {
+    const lockPath = join(this.runDir(runId), 'lock');
+    const r = await tryFileLock(lockPath, { staleMs: Infinity, bodyGraceMs: 10_000, info });
+    if (r.ok) return r.release;
+    const { pid, host, at } = r.holder;
+    const since = new Date(at).toISOString();
+    throw new DagctlError(
+      'RUN_LOCKED',
+      `run ${runId} is being driven by pid ${pid} on host ${host} (since ${since}); wait for it to finish or stop that process — the lock of a dead process is taken over by --resume`,
+      { runId, pid, host, since, lockPath, holder: r.holder.info ?? {} },
+    );
   }
 
   async getRecord(runId: string): Promise<RunRecord | null> {

@@ -18,7 +18,7 @@ import { decodeWithFallback } from '../parquet/registry.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../types.js';
 import { decodeDeletes, dropDeleted } from './deletes.js';
 
-export async function* readRows(store: ObjectStore, files: FileEntry[], codec: ParquetCodec, opts: { columns?: string[]; batchSize?: number } = {}): AsyncIterable<Row[]> {
+export async function* readRows(store: ObjectStore, files: FileEntry[], codec: ParquetCodec, opts: { columns?: string[]; batchSize?: number; check?: (file: FileEntry, bytes: Uint8Array) => Promise<void> } = {}): AsyncIterable<Row[]> {
   // The next file is fetched while this one is decoded (reads overlap compute; memory: two files'
   // bytes). A prefetch that fails is rethrown when its turn comes, never left unhandled.
   let next: Promise<Uint8Array | Failure> | null = null;
@@ -33,6 +33,7 @@ export async function* readRows(store: ObjectStore, files: FileEntry[], codec: P
     next = fetch(i + 1);
     const f = files[i]!;
     const deleted = f.deletes === undefined ? null : decodeDeletes(f.deletes, f.rows, f.path);
+    if (opts.check !== undefined) await opts.check(f, got);
     for await (const batch of decodeLive(codec, got, deleted, opts)) yield batch;
   }
 }

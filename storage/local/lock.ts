@@ -9,6 +9,10 @@
  * what it renamed is the stale lock it inspected (same token); if it took a fresh lock by mistake
  * it links it back. Waiters poll with jittered backoff and give up after `timeoutMs` with
  * STORAGE_LOCK_TIMEOUT.
+ *
+ * tryFileLock takes the same lock without waiting, for long-held locks (a run's driver): with
+ * `staleMs: Infinity` only a dead holder on this host is stale (a body-less file after
+ * `bodyGraceMs`); otherwise it returns the live holder, whose `info` says who it is.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -20,11 +24,39 @@ export interface LockOptions {
   timeoutMs?: number;
 }
 
-interface LockBody {
+export interface LockBody {
   pid: number;
   host: string;
   token: string;
   at: number;
+  /** What the holder is doing (e.g. its command line), for messages naming it. */
+  info?: Record<string, unknown>;
+}
+
+export type TryLockResult = { ok: true; release: () => Promise<void> } | { ok: false; holder: LockBody };
+
+/** Takes the lock now or returns its live holder (stale locks are broken first; see banner). */
+export async function tryFileLock(lockPath: string, opts: { staleMs?: number; bodyGraceMs?: number; info?: Record<string, unknown> } = {}): Promise<TryLockResult> {
+  const staleMs = opts.staleMs ?? 30_000;
+  const token = randomBytes(12).toString('hex');
+  const body: LockBody = { pid: process.pid, host: hostname(), token, at: Date.now(), ...(opts.info !== undefined ? { info: opts.info } : {}) };
+  for (let tries = 0; ; tries++) {
+    try {
+      await fs.writeFile(lockPath, JSON.stringify(body), { flag: 'wx' });
+      return { ok: true, release: () => release(lockPath, token) };
+    } catch (e) {
+      if (!isCode(e, 'EEXIST')) throw e;
+    }
+    if (tries === 0) {
+      await breakIfStale(lockPath, staleMs, opts.bodyGraceMs);
+      continue;
+    }
+    const holder = await readLock(lockPath);
+    if (holder !== undefined) return { ok: false, holder };
+    const st = await fs.stat(lockPath).catch(() => undefined);
+    if (st === undefined && tries < 3) continue; // released meanwhile: try again
+    return { ok: false, holder: { pid: -1, host: 'unknown (lock file being written)', token: '', at: st?.mtimeMs ?? Date.now() } };
+  }
 }
 
 export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
@@ -61,13 +93,13 @@ async function release(lockPath: string, token: string): Promise<void> {
   if (held?.token === token) await fs.rm(lockPath, { force: true });
 }
 
-async function breakIfStale(lockPath: string, staleMs: number): Promise<void> {
+async function breakIfStale(lockPath: string, staleMs: number, bodyGraceMs: number = staleMs): Promise<void> {
   let seen = await readLock(lockPath);
   if (seen === undefined) {
     // Released meanwhile, a holder still writing its body, or a holder that died before writing
     // it: only the last case is stale, recognisable by the file's age.
     const st = await fs.stat(lockPath).catch(() => undefined);
-    if (st === undefined || Date.now() - st.mtimeMs <= staleMs) return;
+    if (st === undefined || Date.now() - st.mtimeMs <= bodyGraceMs) return;
     seen = { pid: -1, host: '', token: '', at: st.mtimeMs };
   } else if (!isStale(seen, staleMs)) {
     return;

@@ -15,6 +15,7 @@ import { DataFileWriter } from '../../storage/dataset/writer.js';
 import type { ColumnBatch, CommitMarker, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { DagctlError } from '../../core/errors.js';
 import { storeFor } from './stores.js';
+import { checkFileSchema, type InputContract } from './contract.js';
 
 export class Counters {
   rowsIn = 0;
@@ -22,7 +23,14 @@ export class Counters {
   firstReadAt = 0;
 }
 
-export function inputHandle(name: string, uri: string, files: FileEntry[], codec: ParquetCodec, counters: Counters, now: () => number): InputHandle {
+export function inputHandle(name: string, uri: string, files: FileEntry[], codec: ParquetCodec, counters: Counters, now: () => number, contract: InputContract | null = null): InputHandle {
+  // Each file's schema is checked against the contract once, on the bytes already fetched.
+  const checked = new Set<string>();
+  const check = async (f: FileEntry, bytes: Uint8Array): Promise<void> => {
+    if (contract === null || checked.has(f.path)) return;
+    checkFileSchema(contract, f.path, await readSchemaOf(codec, bytes));
+    checked.add(f.path);
+  };
   let bytes = 0;
   let rows = 0;
   let deletedRows = 0;
@@ -48,6 +56,7 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
     deleted: f.deletes === undefined ? null : decodeDeletes(f.deletes, f.rows, `${uri}/${f.path}`),
     read: async () => {
       const bytes = await (await storeFor(uri)).get(f.path);
+      await check(f, bytes);
       if (!counted.has(f.path)) {
         counted.add(f.path);
         mark(f.rows >= 0 ? liveRows(f) : fileRowCount(bytes));
@@ -61,6 +70,7 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
     rows,
     deletedRows,
     files: files.length,
+    ...(contract !== null && contract.notNull.length > 0 ? { notNull: contract.notNull } : {}),
     schema() {
       schemaMemo ??= (async () => {
         const first = files[0];
@@ -73,7 +83,7 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
     async *batches(opts) {
       if (files.length === 0) return;
       const store = await storeFor(uri);
-      for await (const b of readRows(store, files, codec, opts ?? {})) {
+      for await (const b of readRows(store, files, codec, { ...(opts ?? {}), check })) {
         mark(b.length);
         yield b;
       }

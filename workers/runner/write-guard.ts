@@ -1,0 +1,45 @@
+/**
+ * Defence in depth for read-only sources: before an instance writes anything (data files, commit
+ * markers, its work area, a published version), the task runner checks that no target lies at,
+ * inside or around a source dataset of the run's DAG (a dataset no task produces, e.g. the master
+ * dataset). Validation already rejects such DAGs (spec/rules/overlap.ts); this refuses a run
+ * record or job that was edited after validation, or a symlink created since.
+ *
+ * Throws SOURCE_WRITE_REFUSED (never retried) naming the target, the source and its URI.
+ * Locations are compared canonically (spec/canonical-uri.ts) with local symlinks resolved.
+ */
+import { DagctlError } from '../../core/errors.js';
+import { canonicalizeUri, formatCanonical, overlap, withRealpath } from '../../spec/canonical-uri.js';
+import type { CanonicalLocation } from '../../spec/canonical-uri.js';
+import type { DagSpec } from '../../spec/types.js';
+import { realpathExisting } from '../../storage/local/realpath.js';
+
+function locate(uri: string): CanonicalLocation | null {
+  const r = canonicalizeUri(uri, process.cwd(), { memory: true });
+  return r.ok ? withRealpath(r.location, realpathExisting) : null;
+}
+
+/** The read-only datasets of a DAG: declared, and produced by no task. */
+export function sourceDatasets(dag: DagSpec): { name: string; uri: string }[] {
+  const produced = new Set(dag.tasks.flatMap((t) => t.outputs));
+  return Object.values(dag.datasets)
+    .filter((d) => d.producer === undefined && !produced.has(d.name))
+    .map((d) => ({ name: d.name, uri: d.uri }));
+}
+
+/** Throws SOURCE_WRITE_REFUSED when any of `targets` overlaps a source dataset of `dag`. */
+export function assertOutsideSources(dag: DagSpec, targets: readonly string[], what: string): void {
+  const sources = sourceDatasets(dag).map((s) => ({ ...s, loc: locate(s.uri) }));
+  for (const target of targets) {
+    const t = locate(target);
+    if (t === null) throw new DagctlError('SOURCE_WRITE_REFUSED', `${what}: refusing to write to unparseable URI ${target}`, { target });
+    for (const s of sources) {
+      if (s.loc === null || overlap(t, s.loc) === null) continue;
+      throw new DagctlError(
+        'SOURCE_WRITE_REFUSED',
+        `${what}: refusing to write ${formatCanonical(t)}: it overlaps source dataset "${s.name}" (${s.uri}), which runs only read`,
+        { target, dataset: s.name, sourceUri: s.uri },
+      );
+    }
+  }
+}
