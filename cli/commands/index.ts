@@ -17,6 +17,7 @@ import { ingestCommand } from './ingest.js';
 import { datasetCommand } from './dataset.js';
 import { operatorsCommand } from './operators.js';
 import { demoCommand } from './demo.js';
+import { queryCommand } from './query.js';
 
 export const COMMANDS: CommandDef[] = [
   validateCommand,
@@ -32,6 +33,7 @@ export const COMMANDS: CommandDef[] = [
   genCommand,
   ingestCommand,
   datasetCommand,
+  queryCommand,
   operatorsCommand,
   demoCommand,
 ];

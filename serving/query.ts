@@ -1,0 +1,125 @@
+/**
+ * Range queries over a loaded view (serving/view.ts): "pageviews and uniques of key K over
+ * [from, to)". The range is rounded outwards to whole finest buckets (serving/ranges.ts
+ * roundRange: reported as `rounded`), covered with the fewest buckets (decompose), their
+ * pageviews summed and their HyperLogLog sketches merged (operators/lib/hll.ts: register max) for
+ * uniques. A bucket absent from the view had no pageviews and contributes nothing.
+ *
+ *   parseWhere(["url=U", …]) → Record<column, value>
+ *   parseTime("2024-03-01T03:00:00Z" | epoch seconds) → epoch seconds
+ *   answer(snapshot, where, from, to) → QueryAnswer (one snapshot: one version, never a mix)
+ *
+ * Refusals (DagctlError, input errors): QUERY_KEY_UNKNOWN (a --where column that is not a key
+ * column of the view, or a key column left out), QUERY_RANGE_INVALID (from ≥ to, unparsable
+ * times), QUERY_RANGE_OUTSIDE_DATA (the rounded range reaches outside the view's data — its first
+ * finest bucket to its last: hours past the batch view's high-water mark are not in it, and
+ * answering as if they had no pageviews would be a silent wrong answer).
+ */
+import { DagctlError } from '../core/errors.js';
+import { GRANULARITIES, type Granularity } from '../operators/lib/granularity.js';
+import { HyperLogLog } from '../operators/lib/hll.js';
+import { decompose, roundRange } from './ranges.js';
+import type { ViewSnapshot } from './view.js';
+
+export interface AnswerBucket {
+  granularity: Granularity;
+  /** Bucket start, ISO 8601 UTC. */
+  start: string;
+  pageviews: number;
+}
+
+export interface QueryAnswer {
+  pageviews: number;
+  /** null when the view keeps no sketches (no hll column). */
+  uniques: number | null;
+  buckets: AnswerBucket[];
+  view: string;
+  version: string;
+  key: Record<string, string>;
+  /** The range answered, after rounding (ISO 8601 UTC, [from, to)). */
+  from: string;
+  to: string;
+  /** true when the requested range was widened to whole finest buckets. */
+  rounded: boolean;
+  requested: { from: string; to: string };
+}
+
+/** `col=value` pairs (the value may contain '='); a column given twice is refused. */
+export function parseWhere(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new DagctlError('QUERY_INVALID', `--where expects column=value, got "${p}"`, { where: p });
+    const col = p.slice(0, eq);
+    if (col in out) throw new DagctlError('QUERY_INVALID', `--where names column ${col} twice`, { column: col });
+    out[col] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * An ISO 8601 instant (a date alone is midnight UTC; a date-time without a zone is taken as UTC)
+ * or integer epoch seconds.
+ */
+export function parseTime(s: string, what: string): number {
+  const t = s.trim();
+  if (/^-?\d+$/.test(t)) return Number(t);
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(t) ? `${t}Z` : t;
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(iso) ? Date.parse(iso) : NaN;
+  if (!Number.isFinite(ms)) throw new DagctlError('QUERY_RANGE_INVALID', `${what}: "${s}" is not an ISO 8601 time (2024-03-01T03:00:00Z) or epoch seconds`, { [what]: s });
+  return Math.floor(ms / 1000);
+}
+
+export function iso(sec: number): string {
+  return new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** The key-column values of `where`, in the view's key order; refuses unknown or missing columns. */
+export function keyValues(snap: ViewSnapshot, where: Record<string, string>): string[] {
+  for (const c of Object.keys(where)) {
+    if (!snap.keyColumns.includes(c)) {
+      throw new DagctlError('QUERY_KEY_UNKNOWN', `view ${snap.name} has no key column "${c}" (key columns: ${snap.keyColumns.join(', ')})`, { view: snap.name, column: c, keyColumns: snap.keyColumns });
+    }
+  }
+  return snap.keyColumns.map((c) => {
+    const v = where[c];
+    if (v === undefined) throw new DagctlError('QUERY_KEY_UNKNOWN', `view ${snap.name} is keyed by ${snap.keyColumns.join(', ')}: give ${c}=VALUE`, { view: snap.name, column: c, keyColumns: snap.keyColumns, missing: true });
+    return v;
+  });
+}
+
+export async function answer(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number): Promise<QueryAnswer> {
+  const values = keyValues(snap, where);
+  if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
+  const r = roundRange(from, to, snap.granularities);
+  if (r.from < snap.extent.from || r.to > snap.extent.to) {
+    throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `[${iso(r.from)}, ${iso(r.to)}) reaches outside the data of view ${snap.name} version ${snap.version}: [${iso(snap.extent.from)}, ${iso(snap.extent.to)})`, {
+      view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(snap.extent.from), dataTo: iso(snap.extent.to),
+    });
+  }
+  const block = await snap.block(values);
+  let pageviews = 0;
+  let hll: HyperLogLog | null = null;
+  let single: Uint8Array | null = null;
+  const buckets: AnswerBucket[] = [];
+  for (const b of decompose(r.from, r.to, snap.granularities)) {
+    const i = block?.at.get(b.start * 8 + GRANULARITIES.indexOf(b.granularity));
+    const pv = i === undefined ? 0 : block!.pageviews[i]!;
+    pageviews += pv;
+    buckets.push({ granularity: b.granularity, start: iso(b.start), pageviews: pv });
+    const sketch = i === undefined ? null : block!.hll[i]!;
+    if (sketch === null) continue;
+    if (single === null && hll === null) single = sketch;
+    else {
+      if (hll === null) hll = HyperLogLog.deserialize(single!);
+      hll.merge(HyperLogLog.deserialize(sketch));
+    }
+  }
+  const uniques = !snap.hasHll ? null : hll !== null ? hll.count() : single !== null ? HyperLogLog.deserialize(single).count() : 0;
+  return {
+    pageviews, uniques, buckets,
+    view: snap.name, version: snap.version,
+    key: Object.fromEntries(snap.keyColumns.map((c, k) => [c, values[k]!])),
+    from: iso(r.from), to: iso(r.to), rounded: r.rounded, requested: { from: iso(from), to: iso(to) },
+  };
+}
