@@ -18,6 +18,7 @@ import { datasetCommand } from './dataset.js';
 import { operatorsCommand } from './operators.js';
 import { demoCommand } from './demo.js';
 import { queryCommand } from './query.js';
+import { serveCommand } from './serve.js';
 
 export const COMMANDS: CommandDef[] = [
   validateCommand,
@@ -34,6 +35,7 @@ export const COMMANDS: CommandDef[] = [
   ingestCommand,
   datasetCommand,
   queryCommand,
+  serveCommand,
   operatorsCommand,
   demoCommand,
 ];
