@@ -26,6 +26,8 @@ export interface AnswerBucket {
   /** Bucket start, ISO 8601 UTC. */
   start: string;
   pageviews: number;
+  /** The bucket's HLL sketch, base64 (docs/serving.md), when asked for (sketches: true) and present. */
+  sketch?: string;
 }
 
 export interface QueryAnswer {
@@ -42,6 +44,8 @@ export interface QueryAnswer {
   /** true when the requested range was widened to whole finest buckets. */
   rounded: boolean;
   requested: { from: string; to: string };
+  /** The merged sketch of the range, base64, when asked for and any bucket had one. */
+  sketch?: string;
 }
 
 /** `col=value` pairs (the value may contain '='); a column given twice is refused. */
@@ -88,7 +92,7 @@ export function keyValues(snap: ViewSnapshot, where: Record<string, string>): st
   });
 }
 
-export async function answer(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number): Promise<QueryAnswer> {
+export async function answer(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: { sketches?: boolean } = {}): Promise<QueryAnswer> {
   const values = keyValues(snap, where);
   if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
   const r = roundRange(from, to, snap.granularities);
@@ -106,8 +110,8 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
     const i = block?.at.get(b.start * 8 + GRANULARITIES.indexOf(b.granularity));
     const pv = i === undefined ? 0 : block!.pageviews[i]!;
     pageviews += pv;
-    buckets.push({ granularity: b.granularity, start: iso(b.start), pageviews: pv });
     const sketch = i === undefined ? null : block!.hll[i]!;
+    buckets.push({ granularity: b.granularity, start: iso(b.start), pageviews: pv, ...(opts.sketches === true && sketch !== null ? { sketch: Buffer.from(sketch).toString('base64') } : {}) });
     if (sketch === null) continue;
     if (single === null && hll === null) single = sketch;
     else {
@@ -116,10 +120,12 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
     }
   }
   const uniques = !snap.hasHll ? null : hll !== null ? hll.count() : single !== null ? HyperLogLog.deserialize(single).count() : 0;
+  const merged = hll !== null ? hll.serialize() : single;
   return {
     pageviews, uniques, buckets,
     view: snap.name, version: snap.version,
     key: Object.fromEntries(snap.keyColumns.map((c, k) => [c, values[k]!])),
     from: iso(r.from), to: iso(r.to), rounded: r.rounded, requested: { from: iso(from), to: iso(to) },
+    ...(opts.sketches === true && merged !== null ? { sketch: Buffer.from(merged).toString('base64') } : {}),
   };
 }

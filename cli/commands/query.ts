@@ -11,12 +11,13 @@ import { answer, parseTime, parseWhere } from '../../serving/query.js';
 import { BlockCache, loadView } from '../../serving/view.js';
 import { flag, str, strs, writeJson, type CommandDef } from '../command.js';
 
-const USAGE = `dagctl query VIEW_URI --where COL=VALUE... --from TIME --to TIME [--json]
+const USAGE = `dagctl query VIEW_URI --where COL=VALUE... --from TIME --to TIME [--json [--sketches]]
 
   VIEW_URI        a rollup view (file path, file:// or s3:// URI), e.g. data/views/pageviews-over-time
   --where COL=V   one per key column of the view (url for the SuperWebAnalytics views)
   --from, --to    [from, to): ISO 8601 (2024-03-01T03:00:00Z; no zone = UTC) or epoch seconds;
-                  rounded outwards to whole hours (the finest granularity of the view), reported`;
+                  rounded outwards to whole hours (the finest granularity of the view), reported
+  --sketches      with --json: each bucket's HLL sketch and the merged one, base64 (docs/serving.md)`;
 
 export const queryCommand: CommandDef = {
   name: 'query',
@@ -27,6 +28,7 @@ export const queryCommand: CommandDef = {
     from: { type: 'string' },
     to: { type: 'string' },
     json: { type: 'boolean' },
+    sketches: { type: 'boolean' },
   },
   allowPositionals: true,
   async run(args, io) {
@@ -39,7 +41,7 @@ export const queryCommand: CommandDef = {
     const store = await openObjectStore(uri, { baseDir: io.cwd });
     // Only the queried key's block is kept while the view is scanned.
     const snap = await loadView(store, { cache: new BlockCache(Number.MAX_SAFE_INTEGER), only: where });
-    const a = await answer(snap, where, from, to);
+    const a = await answer(snap, where, from, to, { sketches: flag(args, 'sketches') });
     if (flag(args, 'json')) writeJson(io, a);
     else {
       const keyText = Object.entries(a.key).map(([k, v]) => `${k}=${v}`).join(' ');

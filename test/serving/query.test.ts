@@ -13,7 +13,7 @@ import { answer, type QueryAnswer } from '../../serving/query.js';
 import { BlockCache, loadView, type ViewSnapshot } from '../../serving/view.js';
 import { duckRows } from '../storage/helpers.js';
 import { runCli } from '../integration/support.js';
-import { oracle, parquetList, servingWorkspace, withinHll, type ServingWorkspace } from './support.js';
+import { oracle, parquetList, pyReader, servingWorkspace, withinHll, type ServingWorkspace } from './support.js';
 
 const H = 3600;
 const iso = (s: number): string => new Date(s * 1000).toISOString();
@@ -95,6 +95,14 @@ describe('dagctl query against DuckDB', function () {
     const t = await runCli(ws, ['query', ws.viewUri, '--where', `url=${url}`, '--from', iso(from), '--to', iso(to)]);
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /rounded/);
+    // Another tool merges the buckets' sketches (docs/hll_reader.py) into the same uniques.
+    const sk = await runCli(ws, ['query', ws.viewUri, '--where', `url=${url}`, '--from', iso(from), '--to', iso(to), '--json', '--sketches']);
+    assert.equal(sk.code, 0, sk.stderr);
+    const withSketches = JSON.parse(sk.stdout) as QueryAnswer;
+    assert.ok(withSketches.buckets.filter((b) => b.sketch !== undefined).length > 3);
+    const py = pyReader(['-'], sk.stdout);
+    assert.equal(py.code, 0, py.stderr);
+    assert.equal(py.out!.count, got.uniques);
   });
 
   it('a URL the view does not have had no pageviews in the range', async () => {

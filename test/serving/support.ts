@@ -4,8 +4,9 @@
  * several 28-day m buckets, and DuckDB oracles over rollup's input rows (the distinct pageviews).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCurrent } from '../../storage/dataset/publish.js';
 import { openObjectStore } from '../../storage/open.js';
@@ -70,3 +71,13 @@ export async function oracle(distinct: string, url: string, from: number, to: nu
 export function withinHll(got: number, exact: number): boolean {
   return Math.abs(got - exact) <= Math.max(1, 0.02 * exact);
 }
+
+/** docs/hll_reader.py, the standalone Python reader of the sketch format. */
+const READER = resolve('docs/hll_reader.py');
+
+export function pyReader(args: string[], input?: string): { code: number | null; out: { count: number; estimate: number; p: number | null; mode: string | null; sketches: number } | null; stderr: string } {
+  const r = spawnSync('python3', [READER, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+  if (r.error !== undefined) throw r.error;
+  return { code: r.status, out: r.status === 0 ? (JSON.parse(r.stdout) as { count: number; estimate: number; p: number; mode: string; sketches: number }) : null, stderr: r.stderr };
+}
+
