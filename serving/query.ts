@@ -103,8 +103,7 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
   }
   const block = await snap.block(values);
   let pageviews = 0;
-  let hll: HyperLogLog | null = null;
-  let single: Uint8Array | null = null;
+  const sketches: Uint8Array[] = [];
   const buckets: AnswerBucket[] = [];
   for (const b of decompose(r.from, r.to, snap.granularities)) {
     const i = block?.at.get(b.start * 8 + GRANULARITIES.indexOf(b.granularity));
@@ -112,20 +111,59 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
     pageviews += pv;
     const sketch = i === undefined ? null : block!.hll[i]!;
     buckets.push({ granularity: b.granularity, start: iso(b.start), pageviews: pv, ...(opts.sketches === true && sketch !== null ? { sketch: Buffer.from(sketch).toString('base64') } : {}) });
-    if (sketch === null) continue;
-    if (single === null && hll === null) single = sketch;
-    else {
-      if (hll === null) hll = HyperLogLog.deserialize(single!);
-      hll.merge(HyperLogLog.deserialize(sketch));
-    }
+    if (sketch !== null) sketches.push(sketch);
   }
-  const uniques = !snap.hasHll ? null : hll !== null ? hll.count() : single !== null ? HyperLogLog.deserialize(single).count() : 0;
-  const merged = hll !== null ? hll.serialize() : single;
+  const merged = sketches.length === 0 ? null : mergeSketches(sketches);
+  const uniques = !snap.hasHll ? null : merged === null ? 0 : merged.count();
   return {
     pageviews, uniques, buckets,
     view: snap.name, version: snap.version,
     key: Object.fromEntries(snap.keyColumns.map((c, k) => [c, values[k]!])),
     from: iso(r.from), to: iso(r.to), rounded: r.rounded, requested: { from: iso(from), to: iso(to) },
-    ...(opts.sketches === true && merged !== null ? { sketch: Buffer.from(merged).toString('base64') } : {}),
+    ...(opts.sketches === true && merged !== null ? { sketch: Buffer.from(merged.serialize()).toString('base64') } : {}),
   };
+}
+
+/**
+ * The union of serialized sketches (operators/lib/hll.ts format, docs/serving.md): the same
+ * sketch as HyperLogLog.merge gives. When any is dense the union is dense, so the registers are
+ * maxed straight from the bytes into one dense buffer (no sketch object per bucket: a long range
+ * merges dozens of 2^p-byte sketches); all sparse: merged as sketches (small, and the union may
+ * stay sparse).
+ */
+export function mergeSketches(list: Uint8Array[]): HyperLogLog {
+  const first = list[0];
+  if (first === undefined) throw new DagctlError('INTERNAL', 'mergeSketches: no sketches');
+  if (list.length === 1 || !list.some((b) => b[3] === 1)) {
+    const h = HyperLogLog.deserialize(first);
+    for (let k = 1; k < list.length; k++) h.merge(HyperLogLog.deserialize(list[k]!));
+    return h;
+  }
+  const p = first[2]!, m = 1 << p, extra = 25 - p, lowMask = (1 << extra) - 1;
+  const acc = new Uint8Array(4 + m);
+  acc.set([0x48, 1, p, 1]);
+  const d = acc.subarray(4);
+  for (const b of list) {
+    if (b.length < 4 || b[0] !== 0x48 || b[1] !== 1 || b[2] !== p) throw new DagctlError('OPERATOR_INPUT_INVALID', `invalid HLL bytes or precision ${String(b[2])} ≠ ${p} in a merge`);
+    if (b[3] === 1) {
+      if (b.length !== 4 + m) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: length');
+      for (let i = 0; i < m; i++) {
+        const r = b[4 + i]!;
+        if (r > d[i]!) d[i] = r;
+      }
+      continue;
+    }
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const n = b.length >= 8 ? dv.getUint32(4, true) : -1;
+    if (n < 0 || b.length !== 8 + n * 5) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: length');
+    for (let k = 0, o = 8; k < n; k++, o += 5) {
+      const i25 = dv.getUint32(o, true), r25 = b[o + 4]!;
+      if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: register');
+      const low = i25 & lowMask;
+      const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;
+      const i = i25 >>> extra;
+      if (r > d[i]!) d[i] = r;
+    }
+  }
+  return HyperLogLog.deserialize(acc);
 }

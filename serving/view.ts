@@ -23,7 +23,7 @@ import { parquetRead } from 'hyparquet';
 import { DagctlError } from '../core/errors.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { decodeDeletes } from '../storage/dataset/deletes.js';
-import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
+import { decodeWithFallback, defaultCodec, readSchemaOf } from '../storage/parquet/registry.js';
 import { snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
 import { exactArrayBuffer } from '../storage/parquet/values.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
@@ -205,21 +205,25 @@ export class ViewSnapshot {
       if (l === undefined) byFile.set(r.file, [r]);
       else l.push(r);
     }
-    const columns = this.hasHll ? ['granularity', 'bucket', 'pageviews', 'hll'] : ['granularity', 'bucket', 'pageviews'];
     for (const [fi, rs] of byFile) {
       const f = this.files[fi]!;
-      const bytes = await this.store.get(f.path);
-      const deleted = f.deletes === undefined ? null : new Set(decodeDeletes(f.deletes, f.rows, f.path));
-      for (const r of rs) {
-        const rows = await readRowRange(bytes, r.start, r.end, columns, `${this.name}/${f.path}`);
-        for (let i = 0; i < rows.length; i++) {
-          if (deleted?.has(r.start + i) === true) continue;
-          const row = rows[i]!;
-          b.add(granularityOf(text(row[0]), f.path), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), this.hasHll ? bytesOf(row[3], f.path) : null);
-        }
-      }
+      await addRuns(b, await this.store.get(f.path), f, rs, this.hasHll, this.name);
     }
     return b.build();
+  }
+}
+
+/** Adds the rows of `runs` (all in file f, whose bytes are given) to b, minus deleted positions. */
+async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: Run[], hasHll: boolean, view: string): Promise<void> {
+  const columns = hasHll ? ['granularity', 'bucket', 'pageviews', 'hll'] : ['granularity', 'bucket', 'pageviews'];
+  const deleted = f.deletes === undefined ? null : new Set(decodeDeletes(f.deletes, f.rows, f.path));
+  for (const r of runs) {
+    const rows = await readRowRange(bytes, r.start, r.end, columns, `${view}/${f.path}`);
+    for (let i = 0; i < rows.length; i++) {
+      if (deleted?.has(r.start + i) === true) continue;
+      const row = rows[i]!;
+      b.add(granularityOf(text(row[0]), f.path), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), hasHll ? bytesOf(row[3], f.path) : null);
+    }
   }
 }
 
@@ -285,18 +289,27 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
   const seen = new Set<Granularity>();
   const lo = new Map<Granularity, number>(), hi = new Map<Granularity, number>();
   let rows = 0;
+  let onlyBlock: BlockBuilder | null = null;
   for (let fi = 0; fi < cur.files.length; fi++) {
     const f = cur.files[fi]!;
     const bytes = await store.get(f.path);
     const deleted = f.deletes === undefined ? null : new Set(decodeDeletes(f.deletes, f.rows, f.path));
     let pos = 0;
-    for await (const batch of decodeWithFallback(codec, bytes)) {
+    // One key (`only`): the pass decodes the index columns alone (not the sketches); the key's
+    // rows are read from this file's bytes afterwards, by row range.
+    let columns: string[] | undefined;
+    if (opts.only !== undefined) {
+      const names = (await readSchemaOf(codec, bytes)).map((c) => c.name);
+      columns = names.filter((c) => !VALUE_COLUMNS.has(c) || c === 'granularity' || c === 'bucket' || c === 'pageviews');
+      hasHll ||= names.includes('hll');
+    }
+    for await (const batch of decodeWithFallback(codec, bytes, columns === undefined ? {} : { columns })) {
       for (const row of batch) {
         const at = pos++;
         if (deleted?.has(at) === true) continue;
         if (keyColumns === null) {
           keyColumns = schemaOf(row, `${store.rootUri}/${f.path}`);
-          hasHll = 'hll' in row;
+          hasHll ||= 'hll' in row;
           if (opts.only !== undefined) onlyKey = keyColumns.map((c) => opts.only![c] ?? '').join(KEY_SEP);
         }
         const values = keyColumns.map((c) => {
@@ -315,7 +328,7 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
         if (runs === undefined) {
           index.set(key, (runs = []));
           // A block is built at load only from a key's first row on (so it holds all of them).
-          if (opts.only === undefined ? warmBytes < budget : key === onlyKey) builders.set(key, new BlockBuilder());
+          if (opts.only === undefined && warmBytes < budget) builders.set(key, new BlockBuilder());
         }
         const last = runs[runs.length - 1];
         if (last !== undefined && last.file === fi && last.end === at) last.end++;
@@ -328,7 +341,10 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
         }
       }
     }
+    const mine = onlyKey === null ? undefined : index.get(onlyKey)?.filter((r) => r.file === fi);
+    if (mine !== undefined && mine.length > 0) await addRuns((onlyBlock ??= new BlockBuilder()), bytes, f, mine, hasHll, opts.name ?? cur.dataset);
   }
+  if (onlyBlock !== null && onlyKey !== null) builders.set(onlyKey, onlyBlock);
   const granularities = GRANULARITIES.filter((g) => seen.has(g));
   const finest = granularities[0];
   const extent = finest === undefined ? null : { from: lo.get(finest)!, to: hi.get(finest)! + GRANULARITY_SECONDS[finest] };
