@@ -312,18 +312,21 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
           hasHll ||= 'hll' in row;
           if (opts.only !== undefined) onlyKey = keyColumns.map((c) => opts.only![c] ?? '').join(KEY_SEP);
         }
-        const values = keyColumns.map((c) => {
-          const v = row[c];
+        let key = '';
+        for (let k = 0; k < keyColumns.length; k++) {
+          const c = keyColumns[k]!, v = row[c];
           if (v === null || v === undefined) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${store.rootUri}/${f.path}: row ${at} has no value in key column ${c}`, { file: f.path, column: c });
-          return String(v);
-        });
-        const key = values.join(KEY_SEP);
-        const g = granularityOf(text(row.granularity), f.path);
+          key = k === 0 ? String(v) : key + KEY_SEP + String(v);
+        }
+        const gText = row.granularity;
+        const g = typeof gText === 'string' && gText.length === 1 && gText in GRANULARITY_SECONDS ? (gText as Granularity) : granularityOf(text(gText), f.path);
         const bucket = num(row.bucket, 'bucket', f.path);
         seen.add(g);
         if (!((lo.get(g) ?? Infinity) <= bucket)) lo.set(g, bucket);
         if (!((hi.get(g) ?? -Infinity) >= bucket)) hi.set(g, bucket);
         rows++;
+        // One key (`only`): the other keys only count towards the extent (no index entry).
+        if (onlyKey !== null && key !== onlyKey) continue;
         let runs = index.get(key);
         if (runs === undefined) {
           index.set(key, (runs = []));

@@ -7,7 +7,7 @@
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError } from '../../core/errors.js';
 import { openObjectStore } from '../../storage/open.js';
-import { startServer, type ServedView } from '../../serving/server.js';
+import type { ServedView } from '../../serving/server.js';
 import { str, type CommandDef } from '../command.js';
 
 const USAGE = `dagctl serve --port P [--host H] [--poll 2s] [--cache-mb 256] [NAME=]VIEW_URI...
@@ -46,6 +46,8 @@ export const serveCommand: CommandDef = {
       views.push(m === null ? { store } : { store, name: m[1]! });
     }
     const log = (e: Record<string, unknown>): void => void io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+    // Loaded lazily: other commands never pay for fastify.
+    const { startServer } = await import('../../serving/server.js');
     const h = await startServer({ views, port, pollMs, cacheBytes: Math.floor(cacheMb * 1024 * 1024), log, ...(str(args, 'host') !== undefined ? { host: str(args, 'host')! } : {}) });
     io.stdout.write(`${JSON.stringify({ serve: 'listening', port: h.port })}\n`);
     await new Promise<void>((resolve) => {
