@@ -51,6 +51,12 @@ export const ERROR_CODES = [
   'KAFKA_TOPIC_NOT_FOUND',
   'INGEST_CONFLICT',
   'INGEST_OFFSET_GAP',
+  // serving (query / serve: bad queries are input errors, exit 2 / HTTP 4xx)
+  'QUERY_INVALID',
+  'QUERY_VIEW_UNKNOWN',
+  'QUERY_KEY_UNKNOWN',
+  'QUERY_RANGE_INVALID',
+  'QUERY_RANGE_OUTSIDE_DATA',
   // cli
   'USAGE',
   'INTERRUPTED',

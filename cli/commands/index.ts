@@ -18,6 +18,8 @@ import { ingestCommand } from './ingest.js';
 import { datasetCommand } from './dataset.js';
 import { operatorsCommand } from './operators.js';
 import { demoCommand } from './demo.js';
+import { queryCommand } from './query.js';
+import { serveCommand } from './serve.js';
 
 export const COMMANDS: CommandDef[] = [
   validateCommand,
@@ -34,6 +36,8 @@ export const COMMANDS: CommandDef[] = [
   genCommand,
   ingestCommand,
   datasetCommand,
+  queryCommand,
+  serveCommand,
   operatorsCommand,
   demoCommand,
 ];

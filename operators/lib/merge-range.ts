@@ -1,8 +1,7 @@
 /**
  * mergeRange: pageviews and uniques of one URL over [from, to) from a pageviews-over-time view,
- * merging HyperLogLog sketches of the fewest buckets instead of rescanning pageviews. Greedy cover:
- * from `from`, take the coarsest granularity present in the rows whose bucket starts there and
- * fits before `to` (m, w, d, then h). Preconditions: rows are one URL's rows of the view with every
+ * merging HyperLogLog sketches of the fewest buckets instead of rescanning pageviews: the cover of
+ * serving/ranges.ts decompose over the granularities present in the rows. Preconditions: rows are one URL's rows of the view with every
  * granularity it was built with; from/to are multiples of the finest granularity present (else
  * OPERATOR_INPUT_INVALID). Buckets absent from the view had no pageviews and contribute nothing.
  */
@@ -10,6 +9,7 @@ import { DagctlError } from '../../core/errors.js';
 import type { Row } from '../../storage/types.js';
 import { GRANULARITY_SECONDS, type Granularity } from './granularity.js';
 import { HyperLogLog } from './hll.js';
+import { decompose } from '../../serving/ranges.js';
 
 export interface RangeResult {
   pageviews: number;
@@ -37,23 +37,14 @@ export function mergeRange(rows: Row[], from: number, to: number): RangeResult {
   }
   let hll: HyperLogLog | null = null;
   let pageviews = 0, rowsMerged = 0;
-  for (let t = from; t < to; ) {
-    let advanced = false;
-    for (const g of grans) {
-      const s = GRANULARITY_SECONDS[g];
-      if (t % s !== 0 || t + s > to) continue;
-      const r = byGran.get(g)!.get(t);
-      if (r !== undefined) {
-        pageviews += r.pageviews as number;
-        const h = HyperLogLog.deserialize(r.hll as Uint8Array);
-        hll = hll === null ? h : hll.merge(h);
-        rowsMerged++;
-      }
-      t += s;
-      advanced = true;
-      break;
-    }
-    if (!advanced) throw new DagctlError('INTERNAL', 'mergeRange: no granularity fits');
+  // The cover is serving/ranges.ts decompose (the one implementation of the fewest-bucket cover).
+  for (const b of to > from ? decompose(from, to, grans) : []) {
+    const r = byGran.get(b.granularity)!.get(b.start);
+    if (r === undefined) continue;
+    pageviews += r.pageviews as number;
+    const h = HyperLogLog.deserialize(r.hll as Uint8Array);
+    hll = hll === null ? h : hll.merge(h);
+    rowsMerged++;
   }
   return { pageviews, uniques: hll === null ? 0 : hll.count(), hll: hll?.serialize() ?? null, rowsMerged };
 }

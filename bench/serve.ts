@@ -1,0 +1,154 @@
+/**
+ * Serving benchmark: `dagctl serve`'s query latency (p50/p99) and throughput at concurrency 1, 8
+ * and 64 over real HTTP (the server in this process, clients on keep-alive fetch), against DuckDB
+ * answering the same ranges from the same view in the same run (the view's rows loaded into a
+ * DuckDB table; one prepared statement per query summing the hour rows of the key in the range —
+ * what SQL over the view does without the bucket decomposition; DuckDB cannot merge dagctl's
+ * sketches, so its peer answers pageviews only), and `dagctl query`'s cold start (a fresh process:
+ * load the view, answer one range, exit) against `dagctl --version` (the CLI's start alone).
+ *
+ * The view: BENCH_SERVE_ROWS pageviews (default 300,000) over 56 days generated and rolled up
+ * (h/d/w/m) by `dagctl run` in a temp dir. Ranges: the 200 most visited URLs and random hour-aligned
+ * ranges of 1 hour to the whole data (every granularity). Medians and ratios: the machine is shared.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { generate } from '../gen/generate.js';
+import { readCurrent } from '../storage/dataset/publish.js';
+import { openObjectStore } from '../storage/open.js';
+import { startServer } from '../serving/server.js';
+import { median, percentile, type BenchResult } from './types.js';
+
+const BIN = resolve('dist/cli/bin.js');
+const DAG = `apiVersion: dagctl/v1
+kind: Dag
+metadata: { name: bench-serve }
+params: { data: ./data }
+datasets:
+  pageviews: { uri: "\${params.data}/master/pageviews", partitionBy: date }
+  pageviews-over-time: { uri: "\${params.data}/views/pageviews-over-time", view: true }
+tasks:
+  - { name: rollup, operator: rollup, inputs: [pageviews], outputs: [pageviews-over-time], params: { granularities: [h, d, w, m], buckets: 4 } }
+`;
+const fmt = (x: number, d = 2): string => x.toLocaleString('en-US', { maximumFractionDigits: d });
+
+function run(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((res) => {
+    const c = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (code) => res({ code, stderr }));
+  });
+}
+
+interface Q { url: string; from: number; to: number }
+
+export async function benchServe(): Promise<BenchResult> {
+  const rows = Number(process.env.BENCH_SERVE_ROWS ?? '300000');
+  const dir = await mkdtemp(join(tmpdir(), 'dagctl-bench-serve-'));
+  const metrics: Record<string, number> = {};
+  const lines: string[] = [];
+  try {
+    const data = join(dir, 'data');
+    await generate('pageviews', { store: await openObjectStore(pathToFileURL(`${data}/master/pageviews`).href), rows, seed: 3, start: '2024-03-01', days: 56, persons: Math.max(1000, rows / 20) });
+    await writeFile(join(dir, 'dag.yaml'), DAG);
+    const r = await run(['run', 'dag.yaml', '--param', `data=${data}`], dir);
+    if (r.code !== 0) throw new Error(`dagctl run failed: ${r.stderr}`);
+    const viewUri = pathToFileURL(`${data}/views/pageviews-over-time`).href;
+    const store = await openObjectStore(viewUri);
+    const cur = await readCurrent(store);
+    if (cur === null) throw new Error('no view');
+    const files = cur.manifest.files.map((f) => `'${join(fileURLToPath(viewUri), f.path)}'`).join(', ');
+
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const con = await (await DuckDBInstance.create(':memory:')).connect();
+    await con.run(`CREATE TABLE v AS SELECT url, granularity, bucket, pageviews FROM read_parquet([${files}])`);
+    const top = (await con.runAndReadAll(`SELECT url FROM v WHERE granularity = 'h' GROUP BY url ORDER BY sum(pageviews) DESC LIMIT 200`)).getRowObjectsJS().map((x) => String(x.url));
+    const ext = (await con.runAndReadAll(`SELECT min(bucket) AS lo, max(bucket) AS hi FROM v WHERE granularity = 'h'`)).getRowObjectsJS()[0]!;
+    const lo = Number(ext.lo), hi = Number(ext.hi) + 3600;
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const queries: Q[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const hours = (hi - lo) / 3600;
+      const a = rnd(hours), len = 1 + rnd(hours - a);
+      queries.push({ url: top[rnd(top.length)]!, from: lo + a * 3600, to: lo + (a + len) * 3600 });
+    }
+    const iso = (s: number): string => new Date(s * 1000).toISOString();
+    lines.push(`serve: view of ${fmt(rows, 0)} pageviews over 56 days (${fmt(cur.manifest.rows, 0)} view rows, ${top.length} URLs queried), random hour-aligned ranges`);
+    metrics.view_rows = cur.manifest.rows;
+
+    const h = await startServer({ views: [{ store }], port: 0, pollMs: 60_000, cacheBytes: 256 * 1024 * 1024 });
+    const base = `http://127.0.0.1:${h.port}`;
+    const ask = async (q: Q): Promise<number> => {
+      const t = performance.now();
+      const res = await fetch(`${base}/query?view=pageviews-over-time&url=${encodeURIComponent(q.url)}&from=${iso(q.from)}&to=${iso(q.to)}`);
+      const body = (await res.json()) as { pageviews: number };
+      if (res.status !== 200) throw new Error(`query failed: ${JSON.stringify(body)}`);
+      return performance.now() - t;
+    };
+    // DuckDB: the same ranges, sequentially (an embedded engine, no network).
+    const stmt = await con.prepare(`SELECT sum(pageviews) AS pv FROM v WHERE url = $1 AND granularity = 'h' AND bucket >= $2 AND bucket < $3`);
+    const duck = async (q: Q): Promise<number> => {
+      const t = performance.now();
+      stmt.bindVarchar(1, q.url);
+      stmt.bindBigInt(2, BigInt(q.from));
+      stmt.bindBigInt(3, BigInt(q.to));
+      await stmt.runAndReadAll();
+      return performance.now() - t;
+    };
+    for (const q of queries.slice(0, 200)) {
+      await ask(q);
+      await duck(q);
+    }
+    const duckTimes: number[] = [];
+    const d0 = performance.now();
+    for (const q of queries) duckTimes.push(await duck(q));
+    const duckWall = performance.now() - d0;
+    const duckP50 = median(duckTimes);
+    metrics['duckdb.p50_ms'] = duckP50;
+    metrics['duckdb.p99_ms'] = percentile(duckTimes, 99);
+    lines.push(`  duckdb (in-process, sequential)  p50 ${fmt(duckP50, 3)} ms  p99 ${fmt(percentile(duckTimes, 99), 3)} ms  ${fmt(queries.length / (duckWall / 1000), 0)} q/s`);
+    for (const c of [1, 8, 64]) {
+      const times: number[] = [];
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: c }, async () => {
+        while (next < queries.length) times.push(await ask(queries[next++]!));
+      }));
+      const wall = performance.now() - t0;
+      const p50 = median(times), p99 = percentile(times, 99);
+      metrics[`serve.c${c}.p50_ms`] = p50;
+      metrics[`serve.c${c}.p99_ms`] = p99;
+      metrics[`serve.c${c}.qps`] = queries.length / (wall / 1000);
+      lines.push(`  serve over HTTP, concurrency ${String(c).padStart(2)}  p50 ${fmt(p50, 3)} ms  p99 ${fmt(p99, 3)} ms  ${fmt(queries.length / (wall / 1000), 0)} q/s  (p50 ÷ duckdb p50: ${fmt(p50 / duckP50)})`);
+    }
+    await h.close();
+    stmt.destroySync();
+
+    // Cold start of `dagctl query` (a fresh process) against a bare node start.
+    const q = queries[0]!;
+    const cold: number[] = [], bare: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      let t = performance.now();
+      const s = spawnSync(process.execPath, [BIN, 'query', viewUri, '--where', `url=${q.url}`, '--from', iso(q.from), '--to', iso(q.to), '--json'], { cwd: dir });
+      if (s.status !== 0) throw new Error(`dagctl query failed: ${s.stderr.toString()}`);
+      cold.push(performance.now() - t);
+      t = performance.now();
+      spawnSync(process.execPath, [BIN, '--version']);
+      bare.push(performance.now() - t);
+    }
+    metrics['query.cold_ms'] = median(cold);
+    metrics['cli.version_ms'] = median(bare);
+    lines.push(`  dagctl query cold start: ${fmt(median(cold), 0)} ms (median of 5; dagctl --version, the CLI's own start: ${fmt(median(bare), 0)} ms)`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { name: 'serve', lines, metrics };
+}

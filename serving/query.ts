@@ -1,0 +1,169 @@
+/**
+ * Range queries over a loaded view (serving/view.ts): "pageviews and uniques of key K over
+ * [from, to)". The range is rounded outwards to whole finest buckets (serving/ranges.ts
+ * roundRange: reported as `rounded`), covered with the fewest buckets (decompose), their
+ * pageviews summed and their HyperLogLog sketches merged (operators/lib/hll.ts: register max) for
+ * uniques. A bucket absent from the view had no pageviews and contributes nothing.
+ *
+ *   parseWhere(["url=U", …]) → Record<column, value>
+ *   parseTime("2024-03-01T03:00:00Z" | epoch seconds) → epoch seconds
+ *   answer(snapshot, where, from, to) → QueryAnswer (one snapshot: one version, never a mix)
+ *
+ * Refusals (DagctlError, input errors): QUERY_KEY_UNKNOWN (a --where column that is not a key
+ * column of the view, or a key column left out), QUERY_RANGE_INVALID (from ≥ to, unparsable
+ * times), QUERY_RANGE_OUTSIDE_DATA (the rounded range reaches outside the view's data — its first
+ * finest bucket to its last: hours past the batch view's high-water mark are not in it, and
+ * answering as if they had no pageviews would be a silent wrong answer).
+ */
+import { DagctlError } from '../core/errors.js';
+import { GRANULARITIES, type Granularity } from '../operators/lib/granularity.js';
+import { HyperLogLog } from '../operators/lib/hll.js';
+import { decompose, roundRange } from './ranges.js';
+import type { ViewSnapshot } from './view.js';
+
+export interface AnswerBucket {
+  granularity: Granularity;
+  /** Bucket start, ISO 8601 UTC. */
+  start: string;
+  pageviews: number;
+  /** The bucket's HLL sketch, base64 (docs/serving.md), when asked for (sketches: true) and present. */
+  sketch?: string;
+}
+
+export interface QueryAnswer {
+  pageviews: number;
+  /** null when the view keeps no sketches (no hll column). */
+  uniques: number | null;
+  buckets: AnswerBucket[];
+  view: string;
+  version: string;
+  key: Record<string, string>;
+  /** The range answered, after rounding (ISO 8601 UTC, [from, to)). */
+  from: string;
+  to: string;
+  /** true when the requested range was widened to whole finest buckets. */
+  rounded: boolean;
+  requested: { from: string; to: string };
+  /** The merged sketch of the range, base64, when asked for and any bucket had one. */
+  sketch?: string;
+}
+
+/** `col=value` pairs (the value may contain '='); a column given twice is refused. */
+export function parseWhere(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new DagctlError('QUERY_INVALID', `--where expects column=value, got "${p}"`, { where: p });
+    const col = p.slice(0, eq);
+    if (col in out) throw new DagctlError('QUERY_INVALID', `--where names column ${col} twice`, { column: col });
+    out[col] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * An ISO 8601 instant (a date alone is midnight UTC; a date-time without a zone is taken as UTC)
+ * or integer epoch seconds.
+ */
+export function parseTime(s: string, what: string): number {
+  const t = s.trim();
+  if (/^-?\d+$/.test(t)) return Number(t);
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(t) ? `${t}Z` : t;
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(iso) ? Date.parse(iso) : NaN;
+  if (!Number.isFinite(ms)) throw new DagctlError('QUERY_RANGE_INVALID', `${what}: "${s}" is not an ISO 8601 time (2024-03-01T03:00:00Z) or epoch seconds`, { [what]: s });
+  return Math.floor(ms / 1000);
+}
+
+export function iso(sec: number): string {
+  return new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** The key-column values of `where`, in the view's key order; refuses unknown or missing columns. */
+export function keyValues(snap: ViewSnapshot, where: Record<string, string>): string[] {
+  for (const c of Object.keys(where)) {
+    if (!snap.keyColumns.includes(c)) {
+      throw new DagctlError('QUERY_KEY_UNKNOWN', `view ${snap.name} has no key column "${c}" (key columns: ${snap.keyColumns.join(', ')})`, { view: snap.name, column: c, keyColumns: snap.keyColumns });
+    }
+  }
+  return snap.keyColumns.map((c) => {
+    const v = where[c];
+    if (v === undefined) throw new DagctlError('QUERY_KEY_UNKNOWN', `view ${snap.name} is keyed by ${snap.keyColumns.join(', ')}: give ${c}=VALUE`, { view: snap.name, column: c, keyColumns: snap.keyColumns, missing: true });
+    return v;
+  });
+}
+
+export async function answer(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: { sketches?: boolean } = {}): Promise<QueryAnswer> {
+  const values = keyValues(snap, where);
+  if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
+  const r = roundRange(from, to, snap.granularities);
+  if (r.from < snap.extent.from || r.to > snap.extent.to) {
+    throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `[${iso(r.from)}, ${iso(r.to)}) reaches outside the data of view ${snap.name} version ${snap.version}: [${iso(snap.extent.from)}, ${iso(snap.extent.to)})`, {
+      view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(snap.extent.from), dataTo: iso(snap.extent.to),
+    });
+  }
+  const block = await snap.block(values);
+  let pageviews = 0;
+  const sketches: Uint8Array[] = [];
+  const buckets: AnswerBucket[] = [];
+  for (const b of decompose(r.from, r.to, snap.granularities)) {
+    const i = block?.at.get(b.start * 8 + GRANULARITIES.indexOf(b.granularity));
+    const pv = i === undefined ? 0 : block!.pageviews[i]!;
+    pageviews += pv;
+    const sketch = i === undefined ? null : block!.hll[i]!;
+    buckets.push({ granularity: b.granularity, start: iso(b.start), pageviews: pv, ...(opts.sketches === true && sketch !== null ? { sketch: Buffer.from(sketch).toString('base64') } : {}) });
+    if (sketch !== null) sketches.push(sketch);
+  }
+  const merged = sketches.length === 0 ? null : mergeSketches(sketches);
+  const uniques = !snap.hasHll ? null : merged === null ? 0 : merged.count();
+  return {
+    pageviews, uniques, buckets,
+    view: snap.name, version: snap.version,
+    key: Object.fromEntries(snap.keyColumns.map((c, k) => [c, values[k]!])),
+    from: iso(r.from), to: iso(r.to), rounded: r.rounded, requested: { from: iso(from), to: iso(to) },
+    ...(opts.sketches === true && merged !== null ? { sketch: Buffer.from(merged.serialize()).toString('base64') } : {}),
+  };
+}
+
+/**
+ * The union of serialized sketches (operators/lib/hll.ts format, docs/serving.md): the same
+ * sketch as HyperLogLog.merge gives. When any is dense the union is dense, so the registers are
+ * maxed straight from the bytes into one dense buffer (no sketch object per bucket: a long range
+ * merges dozens of 2^p-byte sketches); all sparse: merged as sketches (small, and the union may
+ * stay sparse).
+ */
+export function mergeSketches(list: Uint8Array[]): HyperLogLog {
+  const first = list[0];
+  if (first === undefined) throw new DagctlError('INTERNAL', 'mergeSketches: no sketches');
+  if (list.length === 1 || !list.some((b) => b[3] === 1)) {
+    const h = HyperLogLog.deserialize(first);
+    for (let k = 1; k < list.length; k++) h.merge(HyperLogLog.deserialize(list[k]!));
+    return h;
+  }
+  const p = first[2]!, m = 1 << p, extra = 25 - p, lowMask = (1 << extra) - 1;
+  const acc = new Uint8Array(4 + m);
+  acc.set([0x48, 1, p, 1]);
+  const d = acc.subarray(4);
+  for (const b of list) {
+    if (b.length < 4 || b[0] !== 0x48 || b[1] !== 1 || b[2] !== p) throw new DagctlError('OPERATOR_INPUT_INVALID', `invalid HLL bytes or precision ${String(b[2])} ≠ ${p} in a merge`);
+    if (b[3] === 1) {
+      if (b.length !== 4 + m) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: length');
+      for (let i = 0; i < m; i++) {
+        const r = b[4 + i]!;
+        if (r > d[i]!) d[i] = r;
+      }
+      continue;
+    }
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const n = b.length >= 8 ? dv.getUint32(4, true) : -1;
+    if (n < 0 || b.length !== 8 + n * 5) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: length');
+    for (let k = 0, o = 8; k < n; k++, o += 5) {
+      const i25 = dv.getUint32(o, true), r25 = b[o + 4]!;
+      if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: register');
+      const low = i25 & lowMask;
+      const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;
+      const i = i25 >>> extra;
+      if (r > d[i]!) d[i] = r;
+    }
+  }
+  return HyperLogLog.deserialize(acc);
+}

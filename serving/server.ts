@@ -1,0 +1,205 @@
+/**
+ * The serving layer's HTTP API (fastify): range queries over one or more rollup views.
+ *
+ *   GET /query?view=NAME&url=U&from=TIME&to=TIME   → serving/query.ts QueryAnswer as JSON; other
+ *        key columns of a view are more query parameters (COL=VALUE). NAME is the view's dataset
+ *        name (its manifest's `dataset`), or the name given as NAME=URI.
+ *   GET /views    → each view's name, version, keys, rows, granularities, data extent
+ *   GET /healthz  → 200 while the process runs;  GET /readyz → 200 once every view is loaded,
+ *        503 while closing;  GET /metrics → Prometheus text.
+ *   Errors: JSON { error: { code, message, details } } — 404 QUERY_VIEW_UNKNOWN, 400 other bad
+ *        queries (QUERY_*), 500 anything else.
+ *
+ * Versions: every `pollMs` each view's current version is read (serving/view.ts currentVersion);
+ * a new one is loaded in the background while the old keeps answering, then swapped in by one
+ * reference assignment. A query takes the snapshot once, at its start, so it sees exactly one
+ * version. If a version is vacuumed while a query re-reads one of its blocks (STORAGE_NOT_FOUND),
+ * the view is refreshed and the query answered once more from the new version.
+ * Memory: the key index of each loaded version (two while a new one loads) + one BlockCache
+ * (LRU of key blocks, `cacheBytes`) shared by all views (serving/view.ts).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { DagctlError, errorCode, errorMessage, isDagctlError } from '../core/errors.js';
+import type { ObjectStore } from '../storage/types.js';
+import { answer, iso, parseTime } from './query.js';
+import { BlockCache, currentVersion, loadView, type ViewSnapshot } from './view.js';
+
+export interface ServedView {
+  store: ObjectStore;
+  /** Default: the dataset name in the view's manifest. */
+  name?: string;
+}
+
+export interface ServeOptions {
+  views: ServedView[];
+  port: number;
+  host?: string;
+  /** How often each view's current version is checked (ms). */
+  pollMs: number;
+  cacheBytes: number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export interface ServerHandle {
+  port: number;
+  app: FastifyInstance;
+  /** Checks every view for a new version now and swaps it in (what the poller does). */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
+
+class ViewHandle {
+  loads = 0;
+  loadFailures = 0;
+  private pending: Promise<void> | null = null;
+  constructor(
+    readonly name: string,
+    readonly store: ObjectStore,
+    public current: ViewSnapshot,
+    private readonly cache: BlockCache,
+    private readonly log: (e: Record<string, unknown>) => void,
+  ) {}
+
+  /** Loads the current version if it is not the one served; single-flight. */
+  refresh(): Promise<void> {
+    this.pending ??= this.doRefresh().finally(() => (this.pending = null));
+    return this.pending;
+  }
+
+  private async doRefresh(): Promise<void> {
+    try {
+      const v = await currentVersion(this.store);
+      if (v === null || v.version === this.current.version) return;
+      const next = await loadView(this.store, { name: this.name, cache: this.cache, version: v });
+      const old = this.current;
+      this.current = next; // the swap: queries that started before keep `old`
+      this.loads++;
+      old.release();
+      this.log({ event: 'view-swapped', view: this.name, from: old.version, to: next.version, keys: next.keys, rows: next.rows });
+    } catch (e) {
+      this.loadFailures++;
+      this.log({ event: 'view-load-failed', view: this.name, code: errorCode(e), error: errorMessage(e) });
+    }
+  }
+}
+
+const STATUS: Record<string, number> = { QUERY_VIEW_UNKNOWN: 404, QUERY_INVALID: 400, QUERY_KEY_UNKNOWN: 400, QUERY_RANGE_INVALID: 400, QUERY_RANGE_OUTSIDE_DATA: 400, USAGE: 400 };
+const RESERVED = new Set(['view', 'from', 'to']);
+
+export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
+  const log = opts.log ?? ((): void => undefined);
+  const cache = new BlockCache(opts.cacheBytes);
+  const views = new Map<string, ViewHandle>();
+  for (const v of opts.views) {
+    const snap = await loadView(v.store, { cache, ...(v.name !== undefined ? { name: v.name } : {}) });
+    if (views.has(snap.name)) throw new DagctlError('USAGE', `two views are named ${snap.name}: name them NAME=URI`, { view: snap.name });
+    views.set(snap.name, new ViewHandle(snap.name, v.store, snap, cache, log));
+    log({ event: 'view-loaded', view: snap.name, version: snap.version, keys: snap.keys, rows: snap.rows });
+  }
+  let closing = false;
+  const counts = new Map<string, number>();
+  let latencySum = 0, latencyCount = 0;
+  const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+  const hist = new Array<number>(buckets.length).fill(0);
+
+  const app = Fastify({ logger: false });
+  app.setErrorHandler((e: unknown, _req, reply) => {
+    // fastify's own errors (a malformed request) carry a 4xx statusCode.
+    const sc = typeof e === 'object' && e !== null && 'statusCode' in e && typeof e.statusCode === 'number' ? e.statusCode : 500;
+    const err = isDagctlError(e) ? e : new DagctlError(sc < 500 ? 'QUERY_INVALID' : 'INTERNAL', errorMessage(e));
+    void reply.code(STATUS[err.code] ?? (sc < 500 ? sc : 500)).send({ error: err.toJSON() });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: { code: 'USAGE', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, details: {} } });
+  });
+
+  app.get('/query', async (req) => {
+    const t0 = process.hrtime.bigint();
+    let code = 'OK';
+    try {
+      const q = req.query as Record<string, string | string[] | undefined>;
+      const one = (k: string): string | undefined => {
+        const v = q[k];
+        if (Array.isArray(v)) throw new DagctlError('QUERY_INVALID', `query parameter ${k} given more than once`, { parameter: k });
+        return v;
+      };
+      const name = one('view'), fromText = one('from'), toText = one('to');
+      if (name === undefined || fromText === undefined || toText === undefined) throw new DagctlError('QUERY_INVALID', 'GET /query needs view, from, to and the key columns (url=…)', { needs: ['view', 'from', 'to'] });
+      const h = views.get(name);
+      if (h === undefined) throw new DagctlError('QUERY_VIEW_UNKNOWN', `no view named ${name} is served (views: ${[...views.keys()].join(', ')})`, { view: name, views: [...views.keys()] });
+      const where: Record<string, string> = {};
+      for (const k of Object.keys(q)) if (!RESERVED.has(k)) where[k] = one(k) ?? '';
+      const from = parseTime(fromText, 'from'), to = parseTime(toText, 'to');
+      const snap = h.current; // one version for the whole query
+      try {
+        return await answer(snap, where, from, to);
+      } catch (e) {
+        // The version's files were vacuumed under a block re-read: answer from the newest version.
+        if (!isDagctlError(e, 'STORAGE_NOT_FOUND')) throw e;
+        await h.refresh();
+        if (h.current === snap) throw e;
+        return await answer(h.current, where, from, to);
+      }
+    } catch (e) {
+      code = errorCode(e);
+      throw e;
+    } finally {
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      latencySum += s;
+      latencyCount++;
+      for (let i = 0; i < buckets.length; i++) if (s <= buckets[i]!) hist[i]!++;
+      counts.set(code, (counts.get(code) ?? 0) + 1);
+    }
+  });
+
+  app.get('/views', async () =>
+    [...views.values()].map((h) => {
+      const s = h.current;
+      return { name: s.name, version: s.version, keyColumns: s.keyColumns, keys: s.keys, rows: s.rows, granularities: s.granularities, from: s.extent === null ? null : iso(s.extent.from), to: s.extent === null ? null : iso(s.extent.to) };
+    }),
+  );
+  app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok\n'));
+  app.get('/readyz', async (_req, reply) => (closing ? reply.code(503).type('text/plain').send('closing\n') : reply.type('text/plain').send('ready\n')));
+  app.get('/metrics', async (_req, reply) => {
+    const l: string[] = [];
+    l.push('# HELP dagctl_serve_queries_total Queries answered, by outcome (OK or error code).', '# TYPE dagctl_serve_queries_total counter');
+    for (const [c, n] of counts) l.push(`dagctl_serve_queries_total{code="${c}"} ${n}`);
+    l.push('# HELP dagctl_serve_query_seconds Query latency.', '# TYPE dagctl_serve_query_seconds histogram');
+    buckets.forEach((b, i) => l.push(`dagctl_serve_query_seconds_bucket{le="${b}"} ${hist[i]!}`));
+    l.push(`dagctl_serve_query_seconds_bucket{le="+Inf"} ${latencyCount}`, `dagctl_serve_query_seconds_sum ${latencySum}`, `dagctl_serve_query_seconds_count ${latencyCount}`);
+    l.push('# HELP dagctl_serve_view_info The version each view serves.', '# TYPE dagctl_serve_view_info gauge');
+    for (const h of views.values()) l.push(`dagctl_serve_view_info{view="${h.name}",version="${h.current.version}"} 1`);
+    l.push('# HELP dagctl_serve_view_keys Keys in the served version.', '# TYPE dagctl_serve_view_keys gauge');
+    for (const h of views.values()) l.push(`dagctl_serve_view_keys{view="${h.name}"} ${h.current.keys}`);
+    l.push('# HELP dagctl_serve_view_swaps_total New versions swapped in.', '# TYPE dagctl_serve_view_swaps_total counter');
+    for (const h of views.values()) l.push(`dagctl_serve_view_swaps_total{view="${h.name}"} ${h.loads}`);
+    l.push('# HELP dagctl_serve_view_load_failures_total Failed loads of a new version (the old one kept serving).', '# TYPE dagctl_serve_view_load_failures_total counter');
+    for (const h of views.values()) l.push(`dagctl_serve_view_load_failures_total{view="${h.name}"} ${h.loadFailures}`);
+    l.push('# TYPE dagctl_serve_cache_bytes gauge', `dagctl_serve_cache_bytes ${cache.bytes}`);
+    l.push('# TYPE dagctl_serve_cache_limit_bytes gauge', `dagctl_serve_cache_limit_bytes ${cache.maxBytes}`);
+    l.push('# TYPE dagctl_serve_cache_blocks gauge', `dagctl_serve_cache_blocks ${cache.size}`);
+    l.push('# TYPE dagctl_serve_cache_hits_total counter', `dagctl_serve_cache_hits_total ${cache.hits}`);
+    l.push('# TYPE dagctl_serve_cache_misses_total counter', `dagctl_serve_cache_misses_total ${cache.misses}`);
+    l.push('# TYPE dagctl_serve_cache_evictions_total counter', `dagctl_serve_cache_evictions_total ${cache.evictions}`);
+    return reply.type('text/plain; version=0.0.4').send(l.join('\n') + '\n');
+  });
+
+  const refresh = async (): Promise<void> => {
+    await Promise.all([...views.values()].map((h) => h.refresh()));
+  };
+  const timer = setInterval(() => void refresh(), opts.pollMs);
+  timer.unref();
+  await app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+  return {
+    port,
+    app,
+    refresh,
+    async close() {
+      closing = true;
+      clearInterval(timer);
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,367 @@
+/**
+ * A loaded version of a rollup view (operators/rollup.ts VIEW_SCHEMA: key columns — `url`, or
+ * whatever else a view keys by — then granularity, bucket, pageviews, uniques, hll), indexed by key
+ * for the serving layer.
+ *
+ *   currentVersion(store)                → the published version (the ONE place that reads it)
+ *   loadView(store, { name?, cache, warm? }) → ViewSnapshot of that version
+ *   snapshot.block(keyValues)            → KeyBlock | null: one key's rows (every granularity)
+ *
+ * Index: one pass over the version's files builds key → row runs (file, [start, end) row
+ * positions); rollup writes a key's rows together (sorted by url within each bucket file), so a key
+ * is usually one run — the book's "collocate a URL's data, one seek". A query reads only its key's
+ * block. Blocks live in a BlockCache (an LRU bounded in bytes, shared by all views of a process):
+ * the load pass warms it with the first keys up to its budget (or only the key `only` names);
+ * a miss re-reads just the row groups holding the key's runs (hyparquet rowStart/rowEnd over the
+ * file's bytes), so memory is the index (~100 bytes per key) + the cache budget + the file being
+ * read by an in-flight miss — not the view's size.
+ *
+ * A snapshot never changes: it names one manifest's files. Deletion vectors of merge-on-read
+ * versions are honoured (deleted positions are skipped at load and on reload).
+ */
+import { parquetRead } from 'hyparquet';
+import { DagctlError } from '../core/errors.js';
+import { readCurrent } from '../storage/dataset/publish.js';
+import { decodeDeletes } from '../storage/dataset/deletes.js';
+import { decodeWithFallback, defaultCodec, readSchemaOf } from '../storage/parquet/registry.js';
+import { snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
+import { exactArrayBuffer } from '../storage/parquet/values.js';
+import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
+import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../operators/lib/granularity.js';
+
+/** Columns of a rollup view that are not key columns. */
+const VALUE_COLUMNS = new Set(['granularity', 'bucket', 'pageviews', 'uniques', 'hll']);
+const KEY_SEP = '\u0000';
+
+export interface PublishedVersion {
+  version: string;
+  dataset: string;
+  files: FileEntry[];
+}
+
+/**
+ * The view's current published version. Every read of "which version is current" in the serving
+ * layer goes through here, so switching the publication format (e.g. to a Delta log) is a change
+ * in this one function.
+ */
+export async function currentVersion(store: ObjectStore): Promise<PublishedVersion | null> {
+  const cur = await readCurrent(store);
+  return cur === null ? null : { version: cur.pointer.version, dataset: cur.manifest.dataset, files: cur.manifest.files };
+}
+
+/** One key's rows: parallel arrays, plus a lookup (bucket start, granularity) → row. */
+export interface KeyBlock {
+  granularity: Granularity[];
+  bucket: number[];
+  pageviews: number[];
+  hll: Array<Uint8Array | null>;
+  bytes: number;
+  /** (start · 8 + granularity index) → row index. */
+  at: Map<number, number>;
+}
+
+function slot(start: number, g: Granularity): number {
+  return start * 8 + GRANULARITIES.indexOf(g);
+}
+
+class BlockBuilder {
+  readonly granularity: Granularity[] = [];
+  readonly bucket: number[] = [];
+  readonly pageviews: number[] = [];
+  readonly hll: Array<Uint8Array | null> = [];
+  bytes = 0;
+  add(g: Granularity, bucket: number, pageviews: number, hll: Uint8Array | null): void {
+    this.granularity.push(g);
+    this.bucket.push(bucket);
+    this.pageviews.push(pageviews);
+    // Sketches are copied out of the decoded page (a view on it would pin the whole page).
+    const own = hll === null ? null : hll.slice();
+    this.hll.push(own);
+    this.bytes += 48 + (own?.byteLength ?? 0);
+  }
+  build(): KeyBlock {
+    const at = new Map<number, number>();
+    for (let i = 0; i < this.bucket.length; i++) at.set(slot(this.bucket[i]!, this.granularity[i]!), i);
+    return { granularity: this.granularity, bucket: this.bucket, pageviews: this.pageviews, hll: this.hll, bytes: this.bytes + 40 * this.bucket.length, at };
+  }
+}
+
+/** An LRU of key blocks bounded by their bytes; entries are keyed by snapshot and key. */
+export class BlockCache {
+  private readonly map = new Map<string, KeyBlock>();
+  bytes = 0;
+  hits = 0;
+  misses = 0;
+  evictions = 0;
+  constructor(readonly maxBytes: number) {}
+  get(id: string): KeyBlock | undefined {
+    const b = this.map.get(id);
+    if (b !== undefined) {
+      this.map.delete(id);
+      this.map.set(id, b);
+    }
+    return b;
+  }
+  set(id: string, b: KeyBlock): void {
+    const old = this.map.get(id);
+    if (old !== undefined) {
+      this.bytes -= old.bytes;
+      this.map.delete(id);
+    }
+    this.map.set(id, b);
+    this.bytes += b.bytes;
+    for (const [k, v] of this.map) {
+      if (this.bytes <= this.maxBytes || k === id) break;
+      this.map.delete(k);
+      this.bytes -= v.bytes;
+      this.evictions++;
+    }
+  }
+  /** Drops every block of a snapshot (called when a newer version replaces it). */
+  drop(prefix: string): void {
+    for (const [k, v] of this.map) {
+      if (k.startsWith(prefix)) {
+        this.map.delete(k);
+        this.bytes -= v.bytes;
+      }
+    }
+  }
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+/** Where a key's rows are: runs [start, end) of row positions in one file. */
+interface Run {
+  file: number;
+  start: number;
+  end: number;
+}
+
+export interface Extent {
+  /** The finest granularity's first bucket start and last bucket end (epoch s). */
+  from: number;
+  to: number;
+}
+
+let snapshots = 0;
+
+export class ViewSnapshot {
+  readonly id = `s${++snapshots}${KEY_SEP}`;
+  private readonly loading = new Map<string, Promise<KeyBlock>>();
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly keyColumns: string[],
+    readonly granularities: Granularity[],
+    readonly extent: Extent | null,
+    readonly hasHll: boolean,
+    readonly keys: number,
+    readonly rows: number,
+    private readonly store: ObjectStore,
+    private readonly files: FileEntry[],
+    private readonly index: Map<string, Run[]>,
+    private readonly cache: BlockCache,
+  ) {}
+
+  /** The key of the given key-column values (in keyColumns order). */
+  static keyOf(values: string[]): string {
+    return values.join(KEY_SEP);
+  }
+
+  /** The key's block, from the cache or re-read from its row runs; null when the view lacks it. */
+  async block(values: string[]): Promise<KeyBlock | null> {
+    const key = ViewSnapshot.keyOf(values);
+    const runs = this.index.get(key);
+    if (runs === undefined) return null;
+    const id = this.id + key;
+    const hit = this.cache.get(id);
+    if (hit !== undefined) {
+      this.cache.hits++;
+      return hit;
+    }
+    let p = this.loading.get(id);
+    if (p === undefined) {
+      this.cache.misses++;
+      p = this.read(runs).finally(() => this.loading.delete(id));
+      this.loading.set(id, p);
+      const b = await p;
+      this.cache.set(id, b);
+      return b;
+    }
+    return p;
+  }
+
+  /** Forgets this snapshot's cached blocks. */
+  release(): void {
+    this.cache.drop(this.id);
+  }
+
+  private async read(runs: Run[]): Promise<KeyBlock> {
+    const b = new BlockBuilder();
+    const byFile = new Map<number, Run[]>();
+    for (const r of runs) {
+      const l = byFile.get(r.file);
+      if (l === undefined) byFile.set(r.file, [r]);
+      else l.push(r);
+    }
+    for (const [fi, rs] of byFile) {
+      const f = this.files[fi]!;
+      await addRuns(b, await this.store.get(f.path), f, rs, this.hasHll, this.name);
+    }
+    return b.build();
+  }
+}
+
+/** Adds the rows of `runs` (all in file f, whose bytes are given) to b, minus deleted positions. */
+async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: Run[], hasHll: boolean, view: string): Promise<void> {
+  const columns = hasHll ? ['granularity', 'bucket', 'pageviews', 'hll'] : ['granularity', 'bucket', 'pageviews'];
+  const deleted = f.deletes === undefined ? null : new Set(decodeDeletes(f.deletes, f.rows, f.path));
+  for (const r of runs) {
+    const rows = await readRowRange(bytes, r.start, r.end, columns, `${view}/${f.path}`);
+    for (let i = 0; i < rows.length; i++) {
+      if (deleted?.has(r.start + i) === true) continue;
+      const row = rows[i]!;
+      b.add(granularityOf(text(row[0]), f.path), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), hasHll ? bytesOf(row[3], f.path) : null);
+    }
+  }
+}
+
+const decoder = new TextDecoder();
+function text(v: unknown): string {
+  return v instanceof Uint8Array ? decoder.decode(v) : String(v);
+}
+function num(v: unknown, column: string, path: string): number {
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${path}: column ${column} holds ${String(v)}, not an integer`, { file: path, column });
+  return n;
+}
+function bytesOf(v: unknown, path: string): Uint8Array | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Uint8Array) return v;
+  throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${path}: column hll is not bytes`, { file: path, column: 'hll' });
+}
+function granularityOf(g: string, path: string): Granularity {
+  if (!(g in GRANULARITY_SECONDS)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${path}: granularity "${g}" is not one of h, d, w, m`, { file: path, column: 'granularity', value: g });
+  return g as Granularity;
+}
+
+/** Rows [start, end) of a Parquet file, the given columns as arrays (only the row groups holding them are decoded). */
+async function readRowRange(bytes: Uint8Array, start: number, end: number, columns: string[], where: string): Promise<unknown[][]> {
+  try {
+    return await new Promise<unknown[][]>((resolve, reject) => {
+      parquetRead({
+        file: exactArrayBuffer(bytes), columns, rowStart: start, rowEnd: end, utf8: false, compressors: { SNAPPY: snappyDecompressWasm },
+        onComplete: (rows) => resolve(rows as unknown[][]),
+      }).catch(reject);
+    });
+  } catch (e) {
+    throw new DagctlError('PARQUET_INVALID', `${where}: cannot read rows ${start}..${end}: ${String(e)}`, { file: where }, { cause: e });
+  }
+}
+
+export interface LoadOptions {
+  /** The view's name (default: the manifest's dataset name). */
+  name?: string;
+  cache: BlockCache;
+  /**
+   * Keep only this key's block at load (column → value; a one-shot query). Default: every key's,
+   * while the cache budget allows.
+   */
+  only?: Record<string, string>;
+  codec?: ParquetCodec;
+  /** A version already read with currentVersion (default: read it now). */
+  version?: PublishedVersion;
+}
+
+/** Loads the current published version of the view at `store`: DATASET_NOT_FOUND when none is published. */
+export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<ViewSnapshot> {
+  const cur = opts.version ?? (await currentVersion(store));
+  if (cur === null) throw new DagctlError('QUERY_VIEW_UNKNOWN', `${store.rootUri} has no published view version (_CURRENT): run the DAG that produces it first`, { uri: store.rootUri });
+  const codec = opts.codec ?? defaultCodec();
+  const index = new Map<string, Run[]>();
+  const builders = new Map<string, BlockBuilder>();
+  let warmBytes = 0;
+  const budget = opts.cache.maxBytes;
+  let keyColumns: string[] | null = null;
+  let onlyKey: string | null = null;
+  let hasHll = false;
+  const seen = new Set<Granularity>();
+  const lo = new Map<Granularity, number>(), hi = new Map<Granularity, number>();
+  let rows = 0;
+  let onlyBlock: BlockBuilder | null = null;
+  for (let fi = 0; fi < cur.files.length; fi++) {
+    const f = cur.files[fi]!;
+    const bytes = await store.get(f.path);
+    const deleted = f.deletes === undefined ? null : new Set(decodeDeletes(f.deletes, f.rows, f.path));
+    let pos = 0;
+    // One key (`only`): the pass decodes the index columns alone (not the sketches); the key's
+    // rows are read from this file's bytes afterwards, by row range.
+    let columns: string[] | undefined;
+    if (opts.only !== undefined) {
+      const names = (await readSchemaOf(codec, bytes)).map((c) => c.name);
+      columns = names.filter((c) => !VALUE_COLUMNS.has(c) || c === 'granularity' || c === 'bucket' || c === 'pageviews');
+      hasHll ||= names.includes('hll');
+    }
+    for await (const batch of decodeWithFallback(codec, bytes, columns === undefined ? {} : { columns })) {
+      for (const row of batch) {
+        const at = pos++;
+        if (deleted?.has(at) === true) continue;
+        if (keyColumns === null) {
+          keyColumns = schemaOf(row, `${store.rootUri}/${f.path}`);
+          hasHll ||= 'hll' in row;
+          if (opts.only !== undefined) onlyKey = keyColumns.map((c) => opts.only![c] ?? '').join(KEY_SEP);
+        }
+        let key = '';
+        for (let k = 0; k < keyColumns.length; k++) {
+          const c = keyColumns[k]!, v = row[c];
+          if (v === null || v === undefined) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${store.rootUri}/${f.path}: row ${at} has no value in key column ${c}`, { file: f.path, column: c });
+          key = k === 0 ? String(v) : key + KEY_SEP + String(v);
+        }
+        const gText = row.granularity;
+        const g = typeof gText === 'string' && gText.length === 1 && gText in GRANULARITY_SECONDS ? (gText as Granularity) : granularityOf(text(gText), f.path);
+        const bucket = num(row.bucket, 'bucket', f.path);
+        seen.add(g);
+        if (!((lo.get(g) ?? Infinity) <= bucket)) lo.set(g, bucket);
+        if (!((hi.get(g) ?? -Infinity) >= bucket)) hi.set(g, bucket);
+        rows++;
+        // One key (`only`): the other keys only count towards the extent (no index entry).
+        if (onlyKey !== null && key !== onlyKey) continue;
+        let runs = index.get(key);
+        if (runs === undefined) {
+          index.set(key, (runs = []));
+          // A block is built at load only from a key's first row on (so it holds all of them).
+          if (opts.only === undefined && warmBytes < budget) builders.set(key, new BlockBuilder());
+        }
+        const last = runs[runs.length - 1];
+        if (last !== undefined && last.file === fi && last.end === at) last.end++;
+        else runs.push({ file: fi, start: at, end: at + 1 });
+        const b = builders.get(key);
+        if (b !== undefined) {
+          const before = b.bytes;
+          b.add(g, bucket, num(row.pageviews, 'pageviews', f.path), hasHll ? bytesOf(row.hll, f.path) : null);
+          warmBytes += b.bytes - before;
+        }
+      }
+    }
+    const mine = onlyKey === null ? undefined : index.get(onlyKey)?.filter((r) => r.file === fi);
+    if (mine !== undefined && mine.length > 0) await addRuns((onlyBlock ??= new BlockBuilder()), bytes, f, mine, hasHll, opts.name ?? cur.dataset);
+  }
+  if (onlyBlock !== null && onlyKey !== null) builders.set(onlyKey, onlyBlock);
+  const granularities = GRANULARITIES.filter((g) => seen.has(g));
+  const finest = granularities[0];
+  const extent = finest === undefined ? null : { from: lo.get(finest)!, to: hi.get(finest)! + GRANULARITY_SECONDS[finest] };
+  const snap = new ViewSnapshot(opts.name ?? cur.dataset, cur.version, keyColumns ?? ['url'], granularities, extent, hasHll, index.size, rows, store, cur.files, index, opts.cache);
+  for (const [key, b] of builders) opts.cache.set(snap.id + key, b.build());
+  return snap;
+}
+
+/** The key columns of a view row; refuses rows that are not a rollup view's. */
+function schemaOf(row: Row, where: string): string[] {
+  for (const c of ['granularity', 'bucket', 'pageviews']) {
+    if (!(c in row)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: no column ${c}: not a rollup view (url…, granularity, bucket, pageviews, uniques, hll)`, { file: where, column: c });
+  }
+  const keys = Object.keys(row).filter((c) => !VALUE_COLUMNS.has(c));
+  if (keys.length === 0) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: no key column (such as url)`, { file: where });
+  return keys;
+}
