@@ -20,6 +20,8 @@ export interface ResolveContext {
   sourceFile: string;
   /** Absolute directory relative dataset URIs are resolved against. */
   dagDir: string;
+  /** Per dataset, the params its URI refers to as written (before interpolation). */
+  uriParams?: Record<string, string[]>;
 }
 
 function ms(value: string | number, what: string): number {
@@ -41,6 +43,11 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
     const spec: DatasetSpec = { name, uri: uri.uri, format: d.format, view: d.view };
     if (d.partitionBy !== undefined) spec.partitionBy = d.partitionBy;
     if (d.retention !== undefined) spec.retention = d.retention;
+    if (d.allowEmpty !== undefined) spec.allowEmpty = d.allowEmpty;
+    if (d.maxShrink !== undefined) spec.maxShrink = d.maxShrink;
+    if (d.takeOver !== undefined) spec.takeOver = d.takeOver;
+    const refs = ctx.uriParams?.[name];
+    if (refs !== undefined && refs.length > 0) spec.uriParams = refs;
     const producer = prod.get(name)?.decl.name;
     if (producer !== undefined) spec.producer = producer;
     datasets[name] = spec;

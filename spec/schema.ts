@@ -22,6 +22,9 @@ export const DatasetSchema = z
     view: z.boolean().default(false).describe('A batch view: versioned, published atomically through _CURRENT.'),
     description: z.string().optional(),
     retention: z.number().int().positive().optional().describe('Views: how many published versions `dataset vacuum` keeps.'),
+    allowEmpty: z.boolean().optional().describe('Sources: resolving to no files is not an error (default false: INPUT_EMPTY while planning).'),
+    maxShrink: z.number().min(0).max(1).optional().describe('Views: the share of the current version\'s rows a new version may drop (default 0.5; 1 disables the guard).'),
+    takeOver: z.boolean().optional().describe('Publish over a version another DAG published (default false: DATASET_PRODUCER_CONFLICT).'),
   })
   .strict();
 
