@@ -113,5 +113,11 @@ describe('access-log.yaml against DuckDB SQL over the raw log', function () {
     assert.ok(want.length > 200, `oracle rows: ${want.length}`);
     // Pageviews exact; uniques from HyperLogLog (p=14) are exact at these small counts.
     assert.deepEqual(got, want);
+
+    // The issue's first case: a misspelled input is INPUT_EMPTY (exit 2), the view stays as it was.
+    const typo = await runCli(ws, ['run', ws.dag, '--param', `input=${join(ws.dir, 'acess.log')}`, '--param', `data=${ws.dataUri}`, '--json']);
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.equal((JSON.parse(typo.stdout) as { error?: { code: string; details: { params: Record<string, string> } } }).error?.details.params.input, join(ws.dir, 'acess.log'));
+    assert.equal((await readCurrent(store))?.pointer.version, cur.pointer.version);
   });
 });
