@@ -73,7 +73,9 @@ export const datasetCommand: CommandDef = {
           const withDeletes = cur.manifest.files.filter((f) => (f.deletes?.count ?? 0) > 0);
           const deleted = withDeletes.reduce((n, f) => n + (f.deletes?.count ?? 0), 0);
           const mor = withDeletes.length > 0 ? ` (${deleted.toLocaleString('en-US')} deleted rows in ${withDeletes.length} files)` : '';
-          io.stdout.write(`${cur.manifest.dataset} version ${cur.pointer.version} (${cur.manifest.createdAt}): ${cur.manifest.files.length} files, ${cur.manifest.rows.toLocaleString('en-US')} rows${mor}, ${cur.manifest.bytes.toLocaleString('en-US')} bytes\n`);
+          const pub = cur.pointer.publication;
+          const by = pub === undefined ? '' : `; publication ${pub.seq}${pub.operation === 'rollback' ? ` (rollback to ${pub.restoredFrom ?? '?'})` : ''}${pub.producer === undefined ? '' : ` by DAG ${pub.producer.dag}`} at ${pub.publishedAt}`;
+          io.stdout.write(`${cur.manifest.dataset} version ${cur.pointer.version} (${cur.manifest.createdAt}): ${cur.manifest.files.length} files, ${cur.manifest.rows.toLocaleString('en-US')} rows${mor}, ${cur.manifest.bytes.toLocaleString('en-US')} bytes${by}\n`);
         }
         return 0;
       }
