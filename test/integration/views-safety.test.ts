@@ -122,6 +122,7 @@ describe('views people can trust (CLI): empty inputs, shrink guard, producers, h
     const err = (JSON.parse(r.stdout) as ErrorJson).error;
     assert.equal(err?.code, 'DATASET_PRODUCER_CONFLICT');
     assert.equal((err?.details.producer as { dag: string }).dag, 'zeta-views');
+    assert.deepEqual((err?.details.conflicts as { dataset: string }[]).map((c) => c.dataset).sort(), ['distinct', 'over-time']);
     assert.equal(await current(), first);
     const ok = await run('alpha.yaml', ['--take-over', 'distinct', '--take-over', 'over-time']);
     assert.equal(ok.code, 0, ok.stderr);
