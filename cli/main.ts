@@ -8,7 +8,7 @@ import { DagctlError, errorMessage, isDagctlError } from '../core/errors.js';
 import type { CliIO } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
-const INPUT_CODES = new Set(['DAG_INVALID', 'DAG_READ_FAILED', 'PARAM_INVALID', 'USAGE', 'OPERATOR_UNKNOWN', 'OPERATOR_PARAMS_INVALID', 'STORAGE_URI_INVALID', 'COST_INVALID', 'QUERY_INVALID', 'QUERY_VIEW_UNKNOWN', 'QUERY_KEY_UNKNOWN', 'QUERY_RANGE_INVALID', 'QUERY_RANGE_OUTSIDE_DATA']);
+const INPUT_CODES = new Set(['DAG_INVALID', 'DAG_READ_FAILED', 'PARAM_INVALID', 'USAGE', 'OPERATOR_UNKNOWN', 'OPERATOR_PARAMS_INVALID', 'STORAGE_URI_INVALID', 'COST_INVALID', 'QUERY_INVALID', 'QUERY_VIEW_UNKNOWN', 'QUERY_KEY_UNKNOWN', 'QUERY_RANGE_INVALID', 'QUERY_RANGE_OUTSIDE_DATA', 'INPUT_EMPTY']);
 
 export function helpText(): string {
   const lines = ['dagctl — declarative DAGs of data operators over partitioned Parquet datasets', '', 'Commands:'];

@@ -12,10 +12,10 @@ import { expandDag } from './plan/expand.js';
 import type { RunOptions, RunRecord } from './ports.js';
 
 /**
- * Sortable, unique, no ':' (it becomes part of BullMQ job ids): <dag>-<yyyymmddThhmmssSSSZ>-<6 hex>.
- * Milliseconds, not seconds: views are published monotonically by run id (string order), so two
- * runs started within one second used to be ordered by their random suffix — a later run could
- * lose to an earlier one and leave the older view current.
+ * Unique, no ':' (it becomes part of BullMQ job ids): <dag>-<yyyymmddThhmmssSSSZ>-<6 hex>. It names
+ * the run's view versions, but publication order never depends on it: publications are ordered by
+ * the run's creation time (RunRecord.createdAt, storage/dataset/publish.ts), the id only breaking
+ * ties between runs created in the same millisecond.
  */
 export function newRunId(dag: string, now: number, entropy: string): string {
   const ts = new Date(now).toISOString().replace(/[-:.]/g, '');

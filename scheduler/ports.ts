@@ -33,6 +33,10 @@ export interface RunOptions {
   concurrency?: number;
   params: Record<string, string>;
   executor: 'embedded' | 'bullmq';
+  /** Datasets (by name) this run may publish over another DAG's version (`--take-over`). */
+  takeOver?: string[];
+  /** Publish views even when they drop more than their maxShrink share of rows (`--allow-shrink`). */
+  allowShrink?: boolean;
 }
 
 export interface RunSummary {

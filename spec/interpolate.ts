@@ -56,3 +56,13 @@ function interpolateString(s: string, params: Readonly<Record<string, ParamValue
     return String(v);
   });
 }
+
+/** The param names a string refers to as `${params.name}` (the `$${` escape excluded), in order. */
+export function paramRefs(s: string): string[] {
+  const out: string[] = [];
+  for (const m of s.matchAll(REF)) {
+    const name = m[1] === undefined ? undefined : /^params\.(.+)$/.exec(m[1])?.[1];
+    if (name !== undefined && !out.includes(name)) out.push(name);
+  }
+  return out;
+}

@@ -34,6 +34,8 @@ export const ISSUE_CODES = [
   'BAD_URI',
   'DUPLICATE_REFERENCE',
   'DATASET_OVERLAP',
+  // across the files of one `dagctl validate`
+  'DATASET_PRODUCED_BY_TWO_DAGS',
   // warnings
   'UNUSED_DATASET',
   'VIEW_PRODUCED_BY_NONE',

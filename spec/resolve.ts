@@ -21,6 +21,8 @@ export interface ResolveContext {
   sourceFile: string;
   /** Absolute directory relative dataset URIs are resolved against. */
   dagDir: string;
+  /** Per dataset, the params its URI refers to as written (before interpolation). */
+  uriParams?: Record<string, string[]>;
 }
 
 function ms(value: string | number, what: string): number {
@@ -43,6 +45,11 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
     if (d.partitionBy !== undefined) spec.partitionBy = d.partitionBy;
     if (d.retention !== undefined) spec.retention = d.retention;
     if (d.schema !== undefined) spec.schema = Object.entries(d.schema).map(([col, t]) => (t.endsWith('?') ? { name: col, type: t.slice(0, -1) as Field['type'], nullable: true } : { name: col, type: t as Field['type'] }));
+    if (d.allowEmpty !== undefined) spec.allowEmpty = d.allowEmpty;
+    if (d.maxShrink !== undefined) spec.maxShrink = d.maxShrink;
+    if (d.takeOver !== undefined) spec.takeOver = d.takeOver;
+    const refs = ctx.uriParams?.[name];
+    if (refs !== undefined && refs.length > 0) spec.uriParams = refs;
     const producer = prod.get(name)?.decl.name;
     if (producer !== undefined) spec.producer = producer;
     datasets[name] = spec;

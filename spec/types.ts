@@ -17,6 +17,14 @@ export interface DatasetSpec {
   producer?: string;
   /** Declared columns (the dataset's contract), checked against every file read. */
   schema?: Field[];
+  /** Sources: no files is fine (else INPUT_EMPTY while planning). */
+  allowEmpty?: boolean;
+  /** Views: share of the current version's rows a new version may drop (default 0.5). */
+  maxShrink?: number;
+  /** Publish over versions another DAG published. */
+  takeOver?: boolean;
+  /** The params its URI was written with (`${params.x}`), so errors can say which to fix. */
+  uriParams?: string[];
 }
 
 export interface TaskSpec {

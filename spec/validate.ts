@@ -14,7 +14,7 @@
 import path from 'node:path';
 import { sha256Hex } from '../core/hash.js';
 import { getOperator } from '../operators/registry.js';
-import { interpolate } from './interpolate.js';
+import { interpolate, paramRefs } from './interpolate.js';
 import type { ValidationIssue } from './issues.js';
 import { applyParamOverrides } from './params.js';
 import { IssueReporter } from './reporter.js';
@@ -73,8 +73,20 @@ export function validateDagText(text: string, file: string, opts: ValidateOption
   runRules(draft, report);
   const issues = sorted(report.issues);
   if (report.errorCount() > 0 || !draft.structureValid) return { issues };
-  const dag = resolveDag(draft, { sourceHash: sha256Hex(text), sourceFile, dagDir });
+  const dag = resolveDag(draft, { sourceHash: sha256Hex(text), sourceFile, dagDir, uriParams: uriParamsOf(raw) });
   return { dag, issues };
+}
+
+/** Per dataset, the params its URI refers to in the file as written. */
+function uriParamsOf(raw: unknown): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const datasets = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>).datasets : undefined;
+  if (datasets === null || typeof datasets !== 'object') return out;
+  for (const [name, d] of Object.entries(datasets as Record<string, unknown>)) {
+    const uri = d !== null && typeof d === 'object' ? (d as Record<string, unknown>).uri : undefined;
+    if (typeof uri === 'string') out[name] = paramRefs(uri);
+  }
+  return out;
 }
 
 /** Stable sort by position, so output reads top to bottom like the file. */

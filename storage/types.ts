@@ -151,10 +151,40 @@ export interface Manifest {
   files: FileEntry[];
   rows: number;
   bytes: number;
+  /** Who wrote this version (absent in versions written before producers were recorded). */
+  producer?: Producer;
+}
+
+/** The run that produced a publication; `rollback` publications name the user's command instead. */
+export interface Producer {
+  /** DAG name (metadata.name): the owner of the dataset. */
+  dag: string;
+  dagHash: string;
+  runId: string;
+  /** When the producing run was created (ISO): a publication never replaces one of a later run. */
+  runCreatedAt: string;
+}
+
+/** One publication: the version it made current, in the order of `_CURRENT` swaps. */
+export interface Publication {
+  /** 1, 2, 3, …: one more than the publication it replaced (compare-and-swap keeps it a chain). */
+  seq: number;
+  version: string;
+  publishedAt: string;
+  operation: 'publish' | 'rollback';
+  producer?: Producer;
+  rows: number;
+  files: number;
+  /** rollback: the seq whose version it restored. */
+  restoredFrom?: number;
 }
 
 export interface CurrentPointer {
   version: string;
   /** Relative to the dataset URI: the version folder holding _MANIFEST.json. */
   path: string;
+  /** The publication that made this version current (absent in pointers of older dagctl versions). */
+  publication?: Publication;
+  /** The earlier publications, oldest first (at most HISTORY_LIMIT, see storage/dataset/publish.ts). */
+  history?: Publication[];
 }

@@ -10,7 +10,10 @@
  *     create-only under a content-derived name, so a retried or duplicated attempt rewrites nothing;
  *  4. commit: a marker per output dataset, then the work-area marker — the instance's commit
  *     point. Markers are create-only and the first one wins, so two racing attempts commit once.
- * `publish` instances write each output's manifest and swap its _CURRENT pointer instead.
+ * `publish` instances write each output's manifest and swap its _CURRENT pointer instead, after the
+ * publication guards (storage/dataset/guards.ts): another DAG's dataset is refused unless taken over
+ * (DATASET_PRODUCER_CONFLICT), a view dropping more than its maxShrink share of rows is refused
+ * (VIEW_SHRINK); both leave every output's current version unchanged and are not retried.
  */
 import { performance } from 'node:perf_hooks';
 import { DagctlError, isDagctlError, isRetryableCode } from '../core/errors.js';
@@ -23,10 +26,11 @@ import type { CommittedOutput, InstanceResult, PlannedInstance } from '../schedu
 import type { RunRecord } from '../scheduler/ports.js';
 import { dateFolder, isDate, markerKey } from '../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../storage/dataset/markers.js';
-import { publishVersion, readCurrent } from '../storage/dataset/publish.js';
+import { checkProducer, checkShrink, DEFAULT_MAX_SHRINK } from '../storage/dataset/guards.js';
+import { publishVersion, readCurrent, type CurrentView } from '../storage/dataset/publish.js';
 import { liveRows } from '../storage/dataset/deletes.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
-import type { CommitMarker, FileEntry } from '../storage/types.js';
+import type { CommitMarker, FileEntry, Producer } from '../storage/types.js';
 import { Counters, OutputBinding, ShuffleBinding, inputHandle, loadPriorBlobs, priorStage } from './runner/handles.js';
 import { joinUri, storeFor } from './runner/stores.js';
 import { assertOutsideSources } from './runner/write-guard.js';
@@ -311,31 +315,57 @@ async function memoized(record: RunRecord, outputNames: string[], hasOutputs: bo
 
 async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstance, started: number, opts: RunInstanceOptions): Promise<InstanceResult> {
   let changed = 0;
+  let superseded = 0;
   let rows = 0;
   assertOutsideSources(record.dag, (job.publish ?? []).map((p) => p.uri), job.instanceId);
+  const producer: Producer = { dag: record.dag.name, dagHash: record.dagHash, runId: record.runId, runCreatedAt: new Date(record.createdAt).toISOString() };
+  // Check every output before publishing any: a refused output leaves all of them unchanged.
+  const pending: { p: NonNullable<InstanceJob['publish']>[number]; check: (cur: CurrentView | null) => void }[] = [];
   for (const p of job.publish ?? []) {
     const store = await storeFor(p.uri);
     const cur = await readCurrent(store);
     const same = cur !== null && sameFiles(cur.manifest.files, p.files);
     rows += p.files.reduce((s, f) => s + liveRows(f), 0);
     if (same && !job.force) continue;
-    // Run ids sort by start time: a slow older run never replaces a newer run's view.
-    await publishVersion(store, { version: record.runId, dataset: p.dataset, files: p.files, monotonic: true });
-    changed++;
+    const check = publicationGuard(record, p.dataset, p.uri, p.files, producer);
+    check(cur);
+    pending.push({ p, check });
+  }
+  for (const { p, check } of pending) {
+    // The guards run again against the pointer each swap replaces (a concurrent publisher).
+    const r = await publishVersion(await storeFor(p.uri), { version: record.runId, dataset: p.dataset, files: p.files, producer, monotonic: true, check });
+    if (r.swapped) changed++;
+    else {
+      superseded++;
+      opts.log?.(JSON.stringify({ instance: job.instanceId, message: `${p.dataset}: not published, a later run's version ${r.pointer.version} is current`, dataset: p.dataset }));
+    }
   }
   void inst;
   const fp = fingerprint({ publish: (job.publish ?? []).map((p) => ({ d: p.dataset, f: p.files.map(fileIdentity) })) });
   return {
-    memoized: changed === 0 && (job.publish ?? []).length > 0,
+    memoized: changed === 0 && superseded === 0 && (job.publish ?? []).length > 0,
     fingerprint: fp,
     outputs: [],
-    metrics: { published: changed, rows },
+    metrics: superseded > 0 ? { published: changed, superseded, rows } : { published: changed, rows },
     inputBytes: 0,
     inputRows: 0,
     outputRows: rows,
     durationMs: performance.now() - started,
     setupMs: 0,
     worker: opts.worker,
+  };
+}
+
+/** The producer and shrink guards of one output, as publishVersion's `check`. */
+function publicationGuard(record: RunRecord, dataset: string, uri: string, files: FileEntry[], producer: Producer): (cur: CurrentView | null) => void {
+  const ds = record.dag.datasets[dataset];
+  const takeOver = ds?.takeOver === true || (record.options.takeOver ?? []).includes(dataset);
+  const maxShrink = ds?.view === true && record.options.allowShrink !== true ? (ds.maxShrink ?? DEFAULT_MAX_SHRINK) : undefined;
+  const newRows = files.reduce((s, f) => s + liveRows(f), 0);
+  const target = { dataset, uri };
+  return (cur) => {
+    checkProducer(target, cur, producer, takeOver);
+    if (maxShrink !== undefined) checkShrink(target, cur, newRows, maxShrink);
   };
 }
 

@@ -1,12 +1,16 @@
 /**
- * `dagctl dataset ls|current|vacuum URI` — Inspect datasets and vacuum old view versions.
+ * `dagctl dataset ls|current|history|rollback|vacuum URI` — Inspect datasets, roll views back and
+ * vacuum old view versions.
  *   ls URI [--from D] [--to D] [--text]      data files of a source dataset (date-pruned when a range is given)
  *   current URI                              the published version (_CURRENT) and its manifest summary
+ *   history URI                              every publication: version (seq), time, producer, operation, rows, files
+ *   rollback URI --to VERSION                a new publication restoring an earlier version (seq or version name)
  *   vacuum URI [--keep N] [--older-than D] [--dry-run]
  * All take --json.
  */
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError } from '../../core/errors.js';
+import { history, rollback } from '../../storage/dataset/history.js';
 import { readCurrent } from '../../storage/dataset/publish.js';
 import { listSource, type ListSourceOptions } from '../../storage/dataset/source.js';
 import { vacuum } from '../../storage/dataset/vacuum.js';
@@ -15,11 +19,13 @@ import { flag, str, writeJson, type CommandDef } from '../command.js';
 
 const USAGE = `dagctl dataset ls URI [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--text] [--json]
 dagctl dataset current URI [--json]
+dagctl dataset history URI [--json]
+dagctl dataset rollback URI --to VERSION [--json]
 dagctl dataset vacuum URI [--keep N] [--older-than D] [--dry-run] [--json]`;
 
 export const datasetCommand: CommandDef = {
   name: 'dataset',
-  summary: 'Inspect datasets and vacuum old view versions',
+  summary: 'Inspect datasets, show view history, roll back and vacuum old view versions',
   usage: USAGE,
   options: {
     from: { type: 'string' },
@@ -67,8 +73,34 @@ export const datasetCommand: CommandDef = {
           const withDeletes = cur.manifest.files.filter((f) => (f.deletes?.count ?? 0) > 0);
           const deleted = withDeletes.reduce((n, f) => n + (f.deletes?.count ?? 0), 0);
           const mor = withDeletes.length > 0 ? ` (${deleted.toLocaleString('en-US')} deleted rows in ${withDeletes.length} files)` : '';
-          io.stdout.write(`${cur.manifest.dataset} version ${cur.pointer.version} (${cur.manifest.createdAt}): ${cur.manifest.files.length} files, ${cur.manifest.rows.toLocaleString('en-US')} rows${mor}, ${cur.manifest.bytes.toLocaleString('en-US')} bytes\n`);
+          const pub = cur.pointer.publication;
+          const by = pub === undefined ? '' : `; publication ${pub.seq}${pub.operation === 'rollback' ? ` (rollback to ${pub.restoredFrom ?? '?'})` : ''}${pub.producer === undefined ? '' : ` by DAG ${pub.producer.dag}`} at ${pub.publishedAt}`;
+          io.stdout.write(`${cur.manifest.dataset} version ${cur.pointer.version} (${cur.manifest.createdAt}): ${cur.manifest.files.length} files, ${cur.manifest.rows.toLocaleString('en-US')} rows${mor}, ${cur.manifest.bytes.toLocaleString('en-US')} bytes${by}\n`);
         }
+        return 0;
+      }
+      case 'history': {
+        const store = await openObjectStore(uri, { baseDir: io.cwd });
+        const entries = await history(store);
+        if (json) writeJson(io, { uri: store.rootUri, publications: entries });
+        else {
+          io.stdout.write('VERSION  PUBLISHED                 OPERATION      PRODUCER                     ROWS      FILES  ID\n');
+          for (const e of entries) {
+            const op = e.operation === 'rollback' ? `rollback(${e.restoredFrom ?? '?'})` : e.operation;
+            const who = e.producer === undefined ? '-' : `${e.producer.dag}@${e.producer.dagHash.slice(0, 8)}`;
+            io.stdout.write(`${`${e.current ? '*' : ' '}${e.seq}`.padEnd(8)} ${e.publishedAt.padEnd(25)} ${op.padEnd(14)} ${who.padEnd(28)} ${String(e.rows).padStart(9)} ${String(e.files).padStart(6)}  ${e.version}${e.restorable ? '' : ' (vacuumed)'}\n`);
+          }
+        }
+        return 0;
+      }
+      case 'rollback': {
+        const to = str(args, 'to');
+        if (to === undefined) throw new DagctlError('USAGE', `rollback needs --to VERSION\n${USAGE}`);
+        const store = await openObjectStore(uri, { baseDir: io.cwd });
+        const r = await rollback(store, to);
+        if (json) writeJson(io, { uri: store.rootUri, restored: r.restored, alreadyCurrent: r.alreadyCurrent, publication: r.pointer.publication ?? null });
+        else if (r.alreadyCurrent) io.stdout.write(`version ${r.restored.version} (publication ${r.restored.seq}) is already current; nothing changed\n`);
+        else io.stdout.write(`restored version ${r.restored.version} (publication ${r.restored.seq}) as publication ${r.pointer.publication?.seq ?? '?'}: ${r.manifest.rows.toLocaleString('en-US')} rows, ${r.manifest.files.length} files\n`);
         return 0;
       }
       case 'vacuum': {

@@ -62,7 +62,9 @@ export const planCommand: CommandDef = {
       return 2;
     }
     const dag = loaded.dag;
-    const ctx = await loadPlanningContext(dag, str(args, 'home'));
+    // A what-if estimate may plan before the data lands: empty inputs are a warning here, not INPUT_EMPTY.
+    const ctx = await loadPlanningContext(dag, str(args, 'home'), undefined, { requireInputs: false });
+    for (const e of ctx.emptyInputs ?? []) io.stderr.write(`warning: INPUT_EMPTY: ${e.message}\n`);
     const cost = createCostModel(ctx.history);
     const instances = expandDag(dag, ctx.sources, cost);
     const report = buildPlanReport(instances, { workers, deadlineMs, maxWorkers, cost });

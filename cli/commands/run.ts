@@ -15,6 +15,7 @@ import { formatIssue } from '../../spec/format-issues.js';
 import { createRunRecord, newRunId } from '../../scheduler/create-run.js';
 import { driveRun } from '../../scheduler/driver.js';
 import { loadPlanningContext } from '../../scheduler/plan/context.js';
+import { checkOwnership } from '../../scheduler/plan/ownership.js';
 import type { RunState } from '../../scheduler/engine/state.js';
 import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
 import { buildStatus } from '../../scheduler/status-view.js';
@@ -36,6 +37,8 @@ dagctl run --resume RUN_ID --redis URL [--detach]
   --concurrency N    worker threads (default: one per core)
   --thread-heap-mb M heap limit of each worker thread, MB (default 384; also DAGCTL_THREAD_HEAP_MB)
   --force            ignore memoized results: run every instance
+  --take-over DS     publish dataset DS over a version another DAG published (repeatable)
+  --allow-shrink     publish views even when they drop more than their maxShrink share of rows
   --rerun-from TASK  re-run TASK and everything downstream of it; the rest may be memoized
   --resume RUN_ID    continue an embedded run whose process died, without redoing committed work;
                      with --redis: restart a distributed run's progress if needed and follow it
@@ -48,6 +51,8 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     concurrency: { type: 'string' },
     'thread-heap-mb': { type: 'string' },
     force: { type: 'boolean' },
+    'take-over': { type: 'string', multiple: true },
+    'allow-shrink': { type: 'boolean' },
     'rerun-from': { type: 'string' },
     resume: { type: 'string' },
     redis: { type: 'string' },
@@ -91,6 +96,11 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       const options: RunOptions = { force: flag(args, 'force'), params, executor: redisUrl === undefined ? 'embedded' : 'bullmq' };
       if (rerunFrom !== undefined) options.rerunFrom = rerunFrom;
       if (concurrency !== undefined) options.concurrency = concurrency;
+      const takeOver = strs(args, 'take-over');
+      for (const t of takeOver) if (loaded.dag.datasets[t]?.producer === undefined) throw new DagctlError('USAGE', `--take-over: ${loaded.dag.name} produces no dataset "${t}"`);
+      if (takeOver.length > 0) options.takeOver = takeOver;
+      if (flag(args, 'allow-shrink')) options.allowShrink = true;
+      await checkOwnership(loaded.dag, takeOver);
       const created = createRunRecord({ dag: loaded.dag, text: loaded.text, ctx, options, now, runId: newRunId(loaded.dag.name, now, randomBytes(8).toString('hex')) });
       record = created.record;
       await store.createRun(record, created.state);

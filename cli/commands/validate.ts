@@ -4,13 +4,16 @@
  *
  * Output: one line per issue, `file:line:col: error CODE path: message`, and `file: valid` for a
  * file without errors; `--json` prints { valid, issues } (valid is the AND over the files, issues
- * are concatenated). Exit 0 when every file is valid (warnings allowed), 2 otherwise.
+ * are concatenated). Across the files, a dataset URI produced by two DAGs is
+ * DATASET_PRODUCED_BY_TWO_DAGS. Exit 0 when every file is valid (warnings allowed), 2 otherwise.
  */
 import { DagctlError } from '../../core/errors.js';
 import { formatIssue, issueJson } from '../../spec/format-issues.js';
 import { hasErrors } from '../../spec/issues.js';
 import type { ValidationIssue } from '../../spec/issues.js';
 import { loadDag } from '../../spec/load.js';
+import { crossDagProducers } from '../../spec/rules/cross-dag.js';
+import type { DagSpec } from '../../spec/types.js';
 import { parseParamArgs } from '../../spec/params.js';
 import { flag, str, strs, writeJson } from '../command.js';
 import { dagLoadOptions } from '../shared.js';
@@ -34,16 +37,23 @@ export const validateCommand: CommandDef = {
     const all: ValidationIssue[] = [];
     let valid = true;
     const lines: string[] = [];
+    const dags: { file: string; dag: DagSpec }[] = [];
     for (const file of args.positionals) {
       // Paths are relative to the caller's cwd (io.cwd), but issues keep the name as typed.
       const r = await loadDag(path.resolve(io.cwd, file), { paramOverrides, ...limits });
       const issues = r.issues.map((i) => ({ ...i, file }));
+      if (r.dag !== undefined) dags.push({ file, dag: r.dag });
       all.push(...issues);
       const ok = !hasErrors(issues);
       valid &&= ok;
       for (const i of issues) lines.push(formatIssue(i));
       if (ok) lines.push(`${file}: valid${r.dag !== undefined ? ` (${r.dag.tasks.length} tasks, ${Object.keys(r.dag.datasets).length} datasets)` : ''}`);
     }
+    // Across the files: one dataset written by two DAGs.
+    const cross = crossDagProducers(dags);
+    all.push(...cross);
+    for (const i of cross) lines.push(formatIssue(i));
+    valid &&= !hasErrors(cross);
     if (flag(args, 'json')) writeJson(io, { valid, issues: all.map(issueJson) });
     else io.stdout.write(lines.join('\n') + '\n');
     return valid ? 0 : 2;

@@ -3,6 +3,7 @@
  * partition pruning by an optional date range) and loads the cost history. Everything after this
  * (expandDag, the cost model, makespan) is pure.
  */
+import { DagctlError } from '../../core/errors.js';
 import { openSource } from '../../storage/open.js';
 import { listSource } from '../../storage/dataset/source.js';
 import type { FileEntry } from '../../storage/types.js';
@@ -17,6 +18,8 @@ export interface PlanningContext {
   /** Store roots of sources whose URI names a single file (access logs): its folder's URI. */
   sourceRoots: Record<string, string>;
   history: CostSample[];
+  /** Sources that resolved to no files (only when planning without requireInputs). */
+  emptyInputs?: EmptyInput[];
 }
 
 export function dagctlHome(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
@@ -25,10 +28,16 @@ export function dagctlHome(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return `${cwd}/.dagctl`;
 }
 
-export async function snapshotSources(dag: DagSpec, range?: { from?: string; to?: string }): Promise<{ sources: SourceSnapshot; sourceRoots: Record<string, string> }> {
+/**
+ * Lists every source the DAG reads. A source with no files (and no `allowEmpty: true`) is
+ * INPUT_EMPTY, naming the dataset, its URI and the params it came from — unless `requireInputs` is
+ * false (`dagctl plan`'s what-if estimates), which returns them in `empty` instead.
+ */
+export async function snapshotSources(dag: DagSpec, range?: { from?: string; to?: string }, requireInputs = true): Promise<{ sources: SourceSnapshot; sourceRoots: Record<string, string>; empty: EmptyInput[] }> {
   const out: SourceSnapshot = {};
   const roots: Record<string, string> = {};
   const read = new Set(dag.tasks.flatMap((t) => t.inputs));
+  const empty: EmptyInput[] = [];
   for (const name of [...read].sort()) {
     const ds = dag.datasets[name];
     if (ds === undefined || ds.producer !== undefined) continue;
@@ -48,13 +57,46 @@ export async function snapshotSources(dag: DagSpec, range?: { from?: string; to?
       else throw e;
     }
     out[name] = files;
+    if (files.length === 0 && ds.allowEmpty !== true) empty.push(emptyInput(dag, name, range));
   }
-  return { sources: out, sourceRoots: roots };
+  if (empty.length > 0 && requireInputs) {
+    const first = empty[0];
+    const more = empty.length > 1 ? ` (and ${empty.length - 1} more: ${empty.slice(1).map((e) => e.dataset).join(', ')})` : '';
+    throw new DagctlError('INPUT_EMPTY', `${first?.message ?? 'an input resolves to no files'}${more}`, { inputs: empty.map((e) => ({ dataset: e.dataset, uri: e.uri, params: e.params })), ...(first === undefined ? {} : { dataset: first.dataset, uri: first.uri, params: first.params }) });
+  }
+  return { sources: out, sourceRoots: roots, empty };
 }
 
-export async function loadPlanningContext(dag: DagSpec, home?: string, store?: RunStore): Promise<PlanningContext> {
-  const { sources, sourceRoots } = await snapshotSources(dag);
+export interface EmptyInput {
+  dataset: string;
+  uri: string;
+  /** The params the URI came from, with their values in this run. */
+  params: Record<string, string | number | boolean>;
+  message: string;
+}
+
+/** INPUT_EMPTY's account of one source that resolved to no files: which param to fix, if any. */
+function emptyInput(dag: DagSpec, name: string, range?: { from?: string; to?: string }): EmptyInput {
+  const ds = dag.datasets[name];
+  const uri = ds?.uri ?? '';
+  const params: Record<string, string | number | boolean> = {};
+  for (const p of ds?.uriParams ?? []) {
+    const v = dag.params[p];
+    if (v !== undefined) params[p] = v;
+  }
+  const from = Object.keys(params).length > 0 ? ` (from ${Object.entries(params).map(([k, v]) => `params.${k}=${String(v)}`).join(', ')})` : '';
+  const inRange = range !== undefined ? ` in the range ${range.from ?? '…'}..${range.to ?? '…'}` : '';
+  return {
+    dataset: name,
+    uri,
+    params,
+    message: `input dataset ${name} resolves to no files${inRange}: ${uri}${from}. Check the path (--param), or declare \`allowEmpty: true\` on the dataset if an empty input is expected`,
+  };
+}
+
+export async function loadPlanningContext(dag: DagSpec, home?: string, store?: RunStore, opts: { requireInputs?: boolean } = {}): Promise<PlanningContext> {
+  const { sources, sourceRoots, empty } = await snapshotSources(dag, undefined, opts.requireInputs ?? true);
   const s = store ?? new LocalRunStore(home ?? dagctlHome());
   const history = await s.history({ limit: 20_000 });
-  return { sources, sourceRoots, history };
+  return { sources, sourceRoots, history, emptyInputs: empty };
 }

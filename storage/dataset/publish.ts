@@ -1,33 +1,53 @@
 /**
  * Publication of a view version, and reading the published view.
  *
- *   publishVersion(store, { version, dataset, files, monotonic?, now? }) → PublishResult
+ *   publishVersion(store, { version, dataset, files, producer?, monotonic?, check?, restore? }) → PublishResult
  *   readCurrent(store) → { pointer, manifest } | null
  *   listVersions(store) → version names (sorted)
+ *   publications(pointer) → every recorded publication, oldest first
  *
  * Protocol: (1) write `_versions/<version>/_MANIFEST.json` create-only (a retry of the same
  * publication with the same files reuses the existing manifest; different files under an existing
- * version → STORAGE_CONFLICT); (2) read `_CURRENT` and its etag; (3) putIfMatch the new pointer
- * against that etag. A concurrent publisher that swapped in between makes (3) fail with
- * STORAGE_PRECONDITION_FAILED: re-read and retry (bounded, jittered). So the pointer always names
- * exactly one complete manifest — never a mix — and the last successful swap wins. With
- * `monotonic: true` a publisher never replaces a pointer whose version sorts after its own
- * (string order), making the outcome independent of timing: the greatest version wins.
+ * version → STORAGE_CONFLICT; a rollback reuses an existing version's manifest instead); (2) read
+ * `_CURRENT` and its etag; (3) run the caller's `check` against the current publication (producer
+ * conflict, shrink guard: it throws to refuse); (4) putIfMatch the new pointer against that etag.
+ * A concurrent publisher that swapped in between makes (4) fail with STORAGE_PRECONDITION_FAILED:
+ * re-read, re-check and retry (bounded, jittered). So the pointer always names exactly one
+ * complete manifest — never a mix — and the last successful swap wins.
+ *
+ * Order never depends on names: each pointer carries its publication record (seq = the replaced
+ * pointer's seq + 1, time, producer, operation, rows, files) and the earlier records (the last
+ * HISTORY_LIMIT), so history and the swap are one atomic write. With `monotonic: true` a publisher
+ * never replaces a publication whose producing run was created after its own (run creation time,
+ * then run id): a slow older run cannot bring back older data; it reports `swapped: false`.
  *
  * Readers call readCurrent and read only the files listed in the manifest. Manifests are
  * immutable and written before the pointer, so a reader sees either the old or the new view.
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
-import type { CurrentPointer, FileEntry, Manifest, ObjectStore } from '../types.js';
+import type { CurrentPointer, FileEntry, Manifest, ObjectStore, Producer, Publication } from '../types.js';
 import { liveRows } from './deletes.js';
 import { CURRENT_KEY, jsonBytes, MANIFEST_NAME, manifestKey, parseJson, versionFolder, VERSIONS_PREFIX } from './layout.js';
+
+/** How many earlier publications a pointer keeps (older ones drop out of `dataset history`). */
+export const HISTORY_LIMIT = 500;
+
+export interface CurrentView {
+  pointer: CurrentPointer;
+  manifest: Manifest;
+}
 
 export interface PublishOptions {
   version: string;
   dataset: string;
   files: FileEntry[];
+  producer?: Producer;
   monotonic?: boolean;
+  /** Called with the current publication (or null) before each swap attempt; throws to refuse. */
+  check?: (current: CurrentView | null) => void;
+  /** A rollback: make the existing `version` current again (its manifest is not rewritten). */
+  restore?: { seq: number };
   now?: Date;
   maxAttempts?: number;
 }
@@ -35,32 +55,58 @@ export interface PublishOptions {
 export interface PublishResult {
   pointer: CurrentPointer;
   manifest: Manifest;
-  /** false when monotonic and a greater version was already current. */
+  /** false when monotonic and a publication of a later run was already current. */
   swapped: boolean;
   attempts: number;
 }
 
 export async function publishVersion(store: ObjectStore, opts: PublishOptions): Promise<PublishResult> {
-  const manifest = await writeManifest(store, opts);
-  const pointer: CurrentPointer = { version: opts.version, path: versionFolder(opts.version) };
-  const body = jsonBytes(pointer);
+  const manifest = opts.restore === undefined ? await writeManifest(store, opts) : parseJson<Manifest>(await store.get(manifestKey(opts.version)), manifestKey(opts.version));
   const maxAttempts = opts.maxAttempts ?? 100;
   for (let attempt = 1; ; attempt++) {
     const head = await store.head(CURRENT_KEY);
-    if (opts.monotonic === true && head !== null) {
-      const cur = await readPointer(store);
-      if (cur !== null && cur.version >= opts.version) {
-        return { pointer: cur.version === opts.version ? pointer : cur, manifest, swapped: false, attempts: attempt };
-      }
+    const current = head === null ? null : await readCurrent(store);
+    opts.check?.(current);
+    if (opts.monotonic === true && current !== null && opts.producer !== undefined && newerProducer(current.pointer.publication?.producer, opts.producer)) {
+      return { pointer: current.pointer, manifest, swapped: false, attempts: attempt };
     }
+    const prev = current?.pointer ?? null;
+    const publication: Publication = {
+      seq: (prev?.publication?.seq ?? (prev === null ? 0 : 1)) + 1,
+      version: opts.version,
+      publishedAt: (opts.now ?? new Date()).toISOString(),
+      operation: opts.restore === undefined ? 'publish' : 'rollback',
+      rows: manifest.rows,
+      files: manifest.files.length,
+    };
+    if (opts.producer !== undefined) publication.producer = opts.producer;
+    if (opts.restore !== undefined) publication.restoredFrom = opts.restore.seq;
+    const pointer: CurrentPointer = { version: opts.version, path: versionFolder(opts.version), publication, history: prev === null ? [] : publications(prev).slice(-HISTORY_LIMIT) };
     try {
-      await store.putIfMatch(CURRENT_KEY, body, head?.etag ?? null);
+      await store.putIfMatch(CURRENT_KEY, jsonBytes(pointer), head?.etag ?? null);
       return { pointer, manifest, swapped: true, attempts: attempt };
     } catch (e) {
       if (!isDagctlError(e, 'STORAGE_PRECONDITION_FAILED') || attempt >= maxAttempts) throw e;
       await sleep(Math.random() * Math.min(50, 2 ** attempt));
     }
   }
+}
+
+/** True when `current` comes from a run created after `mine` (creation time, then run id). */
+function newerProducer(current: Producer | undefined, mine: Producer): boolean {
+  if (current === undefined || current.runId === mine.runId) return false;
+  const a = Date.parse(current.runCreatedAt);
+  const b = Date.parse(mine.runCreatedAt);
+  return a !== b ? a > b : current.runId > mine.runId;
+}
+
+/**
+ * Every publication a pointer records, oldest first; the current one last. A pointer written by an
+ * older dagctl (no publication record) counts as publication 1 of its version.
+ */
+export function publications(pointer: CurrentPointer): Publication[] {
+  const cur = pointer.publication ?? { seq: 1, version: pointer.version, publishedAt: '', operation: 'publish' as const, rows: -1, files: -1 };
+  return [...(pointer.history ?? []), cur];
 }
 
 async function writeManifest(store: ObjectStore, opts: PublishOptions): Promise<Manifest> {
@@ -73,6 +119,7 @@ async function writeManifest(store: ObjectStore, opts: PublishOptions): Promise<
     rows: files.reduce((n, f) => n + liveRows(f), 0),
     bytes: files.reduce((n, f) => n + f.bytes, 0),
   };
+  if (opts.producer !== undefined) manifest.producer = opts.producer;
   const key = manifestKey(opts.version);
   try {
     await store.putIfAbsent(key, jsonBytes(manifest));
@@ -95,7 +142,7 @@ export async function readPointer(store: ObjectStore): Promise<CurrentPointer | 
   }
 }
 
-export async function readCurrent(store: ObjectStore): Promise<{ pointer: CurrentPointer; manifest: Manifest } | null> {
+export async function readCurrent(store: ObjectStore): Promise<CurrentView | null> {
   // A vacuum may delete the version a slow reader's pointer named: re-read the pointer then.
   for (let attempt = 0; ; attempt++) {
     const pointer = await readPointer(store);

@@ -9,8 +9,9 @@
  * views never observed half-written by a concurrent reader, writers/readers round trip, vacuum.
  */
 import assert from 'node:assert/strict';
+import { DagctlError } from '../../core/errors.js';
 import { readCommitMarker, writeCommitMarker } from '../../storage/dataset/markers.js';
-import { publishVersion, readCurrent } from '../../storage/dataset/publish.js';
+import { publications, publishVersion, readCurrent } from '../../storage/dataset/publish.js';
 import { readRows } from '../../storage/dataset/read.js';
 import { listSource } from '../../storage/dataset/source.js';
 import { vacuum } from '../../storage/dataset/vacuum.js';
@@ -169,11 +170,32 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       assert.ok(final?.pointer.version === 'v019-A' || final?.pointer.version === 'v019-B');
     });
 
-    it('monotonic publication: the greatest version wins regardless of order', async () => {
-      await publishVersion(store, { version: 'v002', dataset: 'view', files: [], monotonic: true });
-      const r = await publishVersion(store, { version: 'v001', dataset: 'view', files: [], monotonic: true });
+    it('monotonic publication: the later run wins regardless of order and of names', async () => {
+      // The later run's DAG name sorts first: order comes from run creation time, never names.
+      const later = { dag: 'aaa', dagHash: 'h', runId: 'aaa-2', runCreatedAt: new Date(2000).toISOString() };
+      const earlier = { dag: 'zzz', dagHash: 'h', runId: 'zzz-1', runCreatedAt: new Date(1000).toISOString() };
+      await publishVersion(store, { version: 'aaa-2', dataset: 'view', files: [], monotonic: true, producer: later });
+      const r = await publishVersion(store, { version: 'zzz-1', dataset: 'view', files: [], monotonic: true, producer: earlier });
       assert.equal(r.swapped, false);
-      assert.equal((await readCurrent(store))?.pointer.version, 'v002');
+      assert.equal((await readCurrent(store))?.pointer.version, 'aaa-2');
+    });
+
+    it('each swap records a publication: seq + 1, producer, rows, files; history keeps the earlier ones', async () => {
+      const producer = { dag: 'd', dagHash: 'h', runId: 'r', runCreatedAt: new Date(1000).toISOString() };
+      for (const [i, v] of ['zz', 'aa', 'mm'].entries()) {
+        const files: FileEntry[] = Array.from({ length: i + 1 }, (_, j) => ({ path: `${v}/f${j}.parquet`, rows: 2, bytes: 1, sha256: v }));
+        await publishVersion(store, { version: v, dataset: 'view', files, producer: { ...producer, runId: v } });
+      }
+      const cur = await readCurrent(store);
+      assert.equal(cur?.pointer.version, 'mm');
+      assert.deepEqual(publications(cur!.pointer).map((p) => [p.seq, p.version, p.rows, p.files, p.producer?.runId]), [[1, 'zz', 2, 1, 'zz'], [2, 'aa', 4, 2, 'aa'], [3, 'mm', 6, 3, 'mm']]);
+      assert.equal(cur?.manifest.producer?.runId, 'mm');
+    });
+
+    it('a check that throws refuses the swap and leaves the current version', async () => {
+      await publishVersion(store, { version: 'v1', dataset: 'view', files: [] });
+      await rejectsWith(publishVersion(store, { version: 'v2', dataset: 'view', files: [], check: () => { throw new DagctlError('VIEW_SHRINK', 'no'); } }), 'VIEW_SHRINK');
+      assert.equal((await readCurrent(store))?.pointer.version, 'v1');
     });
 
     it('a republished version with other files is STORAGE_CONFLICT; an identical retry is fine', async () => {

@@ -187,7 +187,8 @@ export async function readAllDatasets(file: string, params: Record<string, strin
 
 /**
  * A one-task DAG publishing a view whose content depends on a param (`gran`: h, d, w or m), so
- * runs with different params publish different views of the same input. Retention 2.
+ * runs with different params publish different views of the same input. Retention 2; maxShrink 1
+ * (no shrink guard): a coarser granularity legitimately has far fewer rows than a finer one.
  */
 export const ROLLUP_DAG = `apiVersion: dagctl/v1
 kind: Dag
@@ -204,6 +205,7 @@ datasets:
     uri: \${params.data}/views/pageviews-over-time
     view: true
     retention: 2
+    maxShrink: 1
 tasks:
   - name: rollup
     operator: rollup

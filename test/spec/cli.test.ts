@@ -3,7 +3,7 @@
  * validity over several files, exit codes 0/2, --param overrides, and --out.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from './support/cli-io.js';
@@ -52,6 +52,41 @@ describe('cli: validate', () => {
     assert.equal(r.code, 2);
     assert.deepEqual((JSON.parse(r.stdout) as ValidateJson).issues.map((i) => i.code), ['FILE_READ_FAILED']);
     assert.equal((await runCli(['validate'])).code, 2);
+  });
+});
+
+describe('cli: validate across files', () => {
+  it('the shipped example DAGs produce no dataset twice', async () => {
+    const r = await runCli(['validate', 'dags/superwebanalytics.yaml', 'dags/access-log.yaml', 'dags/birthday-inference.yaml', '--json']);
+    assert.equal(r.code, 0, r.stdout);
+  });
+
+  it('one dataset URI produced by two DAGs is DATASET_PRODUCED_BY_TWO_DAGS in each file, unless taken over', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'dagctl-xdag-'));
+    try {
+      const dag = (name: string, extra = ''): string => `apiVersion: dagctl/v1
+kind: Dag
+metadata: { name: ${name} }
+datasets:
+  src: { uri: ./src }
+  view: { uri: ./views/shared, view: true${extra} }
+tasks:
+  - { name: roll, operator: rollup, inputs: [src], outputs: [view] }
+`;
+      await writeFile(path.join(dir, 'a.yaml'), dag('one'));
+      await writeFile(path.join(dir, 'b.yaml'), dag('two'));
+      await writeFile(path.join(dir, 'c.yaml'), dag('three', ', takeOver: true'));
+      const r = await runCli(['validate', 'a.yaml', 'b.yaml', '--json'], dir);
+      assert.equal(r.code, 2);
+      const j = JSON.parse(r.stdout) as ValidateJson;
+      assert.deepEqual(j.issues.map((i) => [i.code, i.file, i.path]), [['DATASET_PRODUCED_BY_TWO_DAGS', 'a.yaml', 'datasets.view'], ['DATASET_PRODUCED_BY_TWO_DAGS', 'b.yaml', 'datasets.view']]);
+      // c takes the dataset over: only a is reported; a file validated alone is never reported.
+      const t = JSON.parse((await runCli(['validate', 'a.yaml', 'c.yaml', '--json'], dir)).stdout) as ValidateJson;
+      assert.deepEqual(t.issues.map((i) => i.file), ['a.yaml']);
+      assert.equal((await runCli(['validate', 'a.yaml'], dir)).code, 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
