@@ -4,6 +4,7 @@
  * `--watch` redraws until the run finishes; `--json` prints the status view.
  */
 import { DagctlError } from '../../core/errors.js';
+import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { buildStatus } from '../../scheduler/status-view.js';
 import { flag, str, writeJson, type CommandDef } from '../command.js';
 import { openRunStoreFor, redisUrlOf, renderStatus, runStoreLocation } from '../shared.js';
@@ -37,8 +38,10 @@ export const statusCommand: CommandDef = {
       for (;;) {
         const state = await store.getState(runId);
         if (state === null) throw new DagctlError('RUN_NOT_FOUND', `no state for run ${runId}`);
-        const view = buildStatus(record, state, Date.now());
         const finished = state.phase === 'succeeded' || state.phase === 'failed' || state.phase === 'cancelled';
+        // An embedded run is driven by its `dagctl run` process: if that died, say so (not RUNNING forever).
+        const driver = !finished && store instanceof LocalRunStore ? await store.driver(runId) : null;
+        const view = { ...buildStatus(record, state, Date.now()), ...(driver !== null ? { driver } : {}) };
         if (flag(args, 'json')) {
           if (!flag(args, 'watch') || finished) {
             writeJson(io, view);
@@ -47,6 +50,10 @@ export const statusCommand: CommandDef = {
         } else {
           if (flag(args, 'watch') && io.stdout.isTTY === true) io.stdout.write('\x1b[2J\x1b[H');
           io.stdout.write(renderStatus(view, { all: flag(args, 'all') }));
+          if (driver?.state === 'gone') {
+            const who = driver.pid !== undefined ? `its driver (pid ${driver.pid} on ${driver.host}) is gone` : 'no process drives it';
+            io.stdout.write(`\nthe run is not progressing: ${who}. Continue it with: dagctl run --resume ${runId}\n`);
+          }
         }
         if (!flag(args, 'watch') || finished || io.interrupted.aborted) return 0;
         await new Promise((r) => setTimeout(r, 1000));

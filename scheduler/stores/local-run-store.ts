@@ -19,7 +19,7 @@
 import { mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DagctlError } from '../../core/errors.js';
-import { tryFileLock } from '../../storage/local/lock.js';
+import { lockHolder, tryFileLock } from '../../storage/local/lock.js';
 import type { CostSample } from '../model.js';
 import type { Effect, RunEvent } from '../engine/events.js';
 import { applyEvents, mergeEffects } from '../engine/reducer.js';
@@ -40,6 +40,13 @@ interface Live {
 
 const SNAPSHOT_EVERY_EVENTS = 5000;
 const SNAPSHOT_EVERY_MS = 2000;
+
+export interface DriverInfo {
+  state: 'alive' | 'gone' | 'unknown';
+  pid?: number;
+  host?: string;
+  since?: string;
+}
 
 export class LocalRunStore implements RunStore {
   private live = new Map<string, Live>();
@@ -71,6 +78,18 @@ export class LocalRunStore implements RunStore {
       `run ${runId} is being driven by pid ${pid} on host ${host} (since ${since}); wait for it to finish or stop that process — the lock of a dead process is taken over by --resume`,
       { runId, pid, host, since, lockPath, holder: r.holder.info ?? {} },
     );
+  }
+
+  /**
+   * The run's driver as its lock file tells: `alive` (its process runs here), `gone` (no lock, or
+   * its pid is dead on this host: the run makes no progress until `--resume`), or `unknown` (a
+   * process on another host).
+   */
+  async driver(runId: string): Promise<DriverInfo> {
+    const h = await lockHolder(join(this.runDir(runId), 'lock'));
+    if (h === null) return { state: 'gone' };
+    const who = { pid: h.holder.pid, host: h.holder.host, since: new Date(h.holder.at).toISOString() };
+    return { state: h.alive === null ? 'unknown' : h.alive ? 'alive' : 'gone', ...who };
   }
 
   async getRecord(runId: string): Promise<RunRecord | null> {

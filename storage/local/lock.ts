@@ -120,6 +120,17 @@ async function breakIfStale(lockPath: string, staleMs: number, bodyGraceMs: numb
   await fs.rm(aside, { force: true });
 }
 
+/**
+ * Who holds a lock now, without taking it: null when there is no (readable) lock file; `alive` is
+ * false when the holder's pid is gone on this host, null when it lives on another host.
+ */
+export async function lockHolder(lockPath: string): Promise<{ holder: LockBody; alive: boolean | null } | null> {
+  const holder = await readLock(lockPath);
+  if (holder === undefined) return null;
+  if (holder.host !== hostname()) return { holder, alive: null };
+  return { holder, alive: !isStale(holder, Infinity) };
+}
+
 function isStale(l: LockBody, staleMs: number): boolean {
   if (Date.now() - l.at > staleMs) return true;
   if (l.host !== hostname()) return false;

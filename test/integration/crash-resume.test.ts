@@ -36,8 +36,12 @@ describe('crash and resume of an embedded run', function () {
     const runId = /run (\S+) \(/.exec(killed.stdout)?.[1];
     assert.ok(runId !== undefined, killed.stdout);
 
-    const before = JSON.parse((await runCli(crashy, ['status', runId, '--json'])).stdout) as StatusView;
+    const before = JSON.parse((await runCli(crashy, ['status', runId, '--json'])).stdout) as StatusView & { driver?: { state: string; pid?: number } };
     assert.equal(before.phase, 'running');
+    // Not RUNNING forever: status says the driver is gone and how to continue.
+    assert.equal(before.driver?.state, 'gone');
+    assert.equal(before.driver?.pid, child.pid);
+    assert.match((await runCli(crashy, ['status', runId])).stdout, new RegExp(`dagctl run --resume ${runId}`));
     const doneBefore = before.tasks.filter((t) => t.state === 'succeeded');
     assert.ok(doneBefore.length > 0 && doneBefore.length < before.tasks.length, 'crash point not mid-run');
 
