@@ -44,6 +44,7 @@ export const ERROR_CODES = [
   // distributed
   'REDIS_UNAVAILABLE',
   'QUEUE_FAILED',
+  'JOB_TAMPERED',
   // ingest (Kafka → master dataset)
   'KAFKA_UNAVAILABLE',
   'KAFKA_TOPIC_NOT_FOUND',
@@ -73,6 +74,7 @@ export const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'SHUFFLE_INVALID',
   'SOURCE_WRITE_REFUSED',
   'REJECTS_EXCEEDED',
+  'JOB_TAMPERED',
   'OPERATOR_UNKNOWN',
   'OPERATOR_PARAMS_INVALID',
   'OPERATOR_INPUT_INVALID',
