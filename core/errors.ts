@@ -52,6 +52,7 @@ export const ERROR_CODES = [
   'REDIS_AUTH_FAILED',
   'REDIS_TLS_UNTRUSTED',
   'QUEUE_FAILED',
+  'JOB_TAMPERED',
   // ingest (Kafka → master dataset)
   'KAFKA_UNAVAILABLE',
   'KAFKA_TOPIC_NOT_FOUND',
@@ -92,6 +93,7 @@ export const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'VERSION_NOT_FOUND',
   'VERSION_VACUUMED',
   'INPUT_EMPTY',
+  'JOB_TAMPERED',
   'OPERATOR_UNKNOWN',
   'OPERATOR_PARAMS_INVALID',
   'OPERATOR_INPUT_INVALID',

@@ -25,6 +25,8 @@ export interface RunRecord {
   sourceRoots?: Record<string, string>;
   createdAt: number;
   options: RunOptions;
+  /** Distributed runs with DAGCTL_JOB_KEY: HMAC of the record (workers/bullmq/job-auth.ts). */
+  mac?: string;
 }
 
 export interface RunOptions {

@@ -36,6 +36,7 @@ export const ISSUE_CODES = [
   'DATASET_OVERLAP',
   // across the files of one `dagctl validate`
   'DATASET_PRODUCED_BY_TWO_DAGS',
+  'INPUT_COLUMNS_MISSING',
   // warnings
   'UNUSED_DATASET',
   'VIEW_PRODUCED_BY_NONE',

@@ -10,6 +10,7 @@ import { uniqueTasks } from './rules/duplicate-task.js';
 import { validNames } from './rules/names.js';
 import { knownOperators, operatorArity, operatorParams } from './rules/operators.js';
 import { datasetsDisjoint } from './rules/overlap.js';
+import { inputsCarryRequiredColumns } from './rules/input-columns.js';
 import { producedOnce } from './rules/producers.js';
 import { knownReferences, noDuplicateReferences } from './rules/references.js';
 import type { Rule } from './rules/types.js';
@@ -30,6 +31,7 @@ export const RULES: readonly Rule[] = [
   validDurations,
   validUris,
   datasetsDisjoint,
+  inputsCarryRequiredColumns,
   usedDatasets,
   viewsHaveProducers,
   usedParams,

@@ -16,6 +16,7 @@
  * Preconditions: Redis ≥ 6.2 with Lua; the connection is owned by the caller when passed in
  * (close() then leaves it open), else by the store.
  */
+import { jobKeyFromEnv, withMac } from '../../workers/bullmq/job-auth.js';
 import type { Redis } from 'ioredis';
 import { DagctlError, errorMessage } from '../../core/errors.js';
 import type { CostSample, InstanceResult, InstanceStatus } from '../model.js';
@@ -75,7 +76,9 @@ export class RedisRunStore implements RunStore {
     this.retentionMs = opts.retentionMs ?? runRetentionMs();
   }
 
-  async createRun(record: RunRecord, state: RunState): Promise<void> {
+  async createRun(unsigned: RunRecord, state: RunState): Promise<void> {
+    // With DAGCTL_JOB_KEY the stored record carries its MAC: workers refuse an edited one.
+    const record = withMac(jobKeyFromEnv(), unsigned);
     const k = runKeys(record.runId);
     const index = indexPlan(record.plan, policiesOf(record.dag));
     const argv: string[] = [JSON.stringify(record)];

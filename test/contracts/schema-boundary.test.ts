@@ -18,6 +18,7 @@ import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import type { Row, Schema } from '../../storage/types.js';
 import { checkFileSchema } from '../../workers/runner/contract.js';
+import { validateDagText } from '../../spec/validate.js';
 import { runCli, type Workspace } from '../integration/support.js';
 
 const dagText = (extra = ''): string => `apiVersion: dagctl/v1
@@ -133,6 +134,16 @@ describe('contracts: schemas at the boundary', function () {
     assert.equal(bad?.attempts, 1);
     assert.deepEqual(await committed(ws, 'normalized'), []);
     assert.deepEqual(await committed(ws, 'rejects'), []);
+  });
+
+  it('validate: an input whose declared schema lacks (or retypes) a column the operator needs is INPUT_COLUMNS_MISSING', () => {
+    const text = (schema: string): string =>
+      `apiVersion: dagctl/v1\nkind: Dag\nmetadata: { name: v }\ndatasets:\n  pv: { uri: /m/pv, schema: ${schema} }\n  out: { uri: /b/out }\ntasks:\n  - { name: n, operator: normalize, inputs: [pv], outputs: [out] }\n`;
+    const codes = (schema: string) => validateDagText(text(schema), '/dags/v.yaml').issues.filter((i) => i.severity === 'error').map((i) => [i.code, i.line, i.path]);
+    assert.deepEqual(codes('{ url: string, person: string, ts: int64 }'), []);
+    assert.deepEqual(codes('{ url: string, person: "string?" }'), []);
+    assert.deepEqual(codes('{ url: string, ts: int64 }'), [['INPUT_COLUMNS_MISSING', 8, 'tasks[0].inputs[0]']]);
+    assert.deepEqual(codes('{ url: string, person: int64 }'), [['INPUT_COLUMNS_MISSING', 8, 'tasks[0].inputs[0]']]);
   });
 
   it('checkFileSchema: missing and retyped columns are coded with file, column, expected and found; extra columns pass', () => {

@@ -38,6 +38,7 @@ import type { Outcome, ThreadPool } from './thread-pool.js';
 import { errorCode, errorMessage } from '../../core/errors.js';
 import type { RunRecord } from '../../scheduler/ports.js';
 import { isRetryable, runInstance, runsInline } from '../task-runner.js';
+import { jobKeyFromEnv, macOk } from './job-auth.js';
 
 export interface InFlight {
   job: Job<WorkJob>;
@@ -58,6 +59,8 @@ export interface ProcessorDeps {
   /** Cost samples, flushed to the run history in batches by the worker (not one write per instance). */
   samples: CostSample[];
   now?: () => number;
+  /** Verifies job payloads and run records (job-auth.ts); default DAGCTL_JOB_KEY. */
+  jobKey?: Buffer | null;
 }
 
 export type JobOutcome = 'stale' | 'cancelled' | 'succeeded' | 'failed';
@@ -65,14 +68,15 @@ export type JobOutcome = 'stale' | 'cancelled' | 'succeeded' | 'failed';
 /** Returns one outcome per member (a single job: one). */
 export function makeProcessor(d: ProcessorDeps): (job: Job<WorkJob>, token?: string) => Promise<JobOutcome[]> {
   const now = d.now ?? Date.now;
+  const key = d.jobKey === undefined ? jobKeyFromEnv() : d.jobKey;
   return async (job, token) => {
     const data = job.data;
     const members = membersOf(data);
     const runId = data.runId;
     const first = members[0];
-    const key = job.id ?? `${runId}.${first?.instanceId ?? ''}.a${first?.attempt ?? 0}`;
+    const jobKey = job.id ?? `${runId}.${first?.instanceId ?? ''}.a${first?.attempt ?? 0}`;
     const entry: InFlight = { job, token, ac: new AbortController(), handBack: false };
-    d.inFlight.set(key, entry);
+    d.inFlight.set(jobKey, entry);
     d.metrics.jobs++;
     if (isBundle(data)) d.metrics.bundles++;
     let unwatch: (() => void) | null = null;
@@ -99,6 +103,17 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<WorkJob>, token?: str
       });
       if (runnable.length > 0) {
         const ctx = await d.dispatcher.run(runId);
+        // A payload or run record that does not carry its MAC was not written by a key holder:
+        // refuse it (never retried), saying why, rather than read or write where it says.
+        const forged = !macOk(key, data) ? 'job payload' : !macOk(key, ctx.record) ? 'run record' : null;
+        if (forged !== null) {
+          d.log.log('error', `refused: the ${forged} does not match its MAC (edited in Redis?)`, { runId, job: jobKey, members: members.length });
+          for (const i of runnable) {
+            const m = members[i] as InstanceJob;
+            outcomes[i] = finish(ctx, m, { ok: false, code: 'JOB_TAMPERED', message: `the ${forged} does not match its MAC (DAGCTL_JOB_KEY): refused`, retryable: false }, 0, reports);
+          }
+          runnable.length = 0;
+        }
         unwatch = d.cancelWatch.add(runId, entry.ac);
         for (const i of runnable) {
           const m = members[i] as InstanceJob;
@@ -119,7 +134,7 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<WorkJob>, token?: str
         // Shutdown past the grace period: give the job back; members reported so far are stale on redelivery.
         await settleAll(reports);
         d.metrics.handedBack++;
-        d.log.log('info', 'attempt handed back', { runId, job: key, members: members.length });
+        d.log.log('info', 'attempt handed back', { runId, job: jobKey, members: members.length });
         await job.moveToWait(token);
         throw new WaitingError();
       }
@@ -127,7 +142,7 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<WorkJob>, token?: str
       return outcomes;
     } finally {
       unwatch?.();
-      d.inFlight.delete(key);
+      d.inFlight.delete(jobKey);
     }
   };
 

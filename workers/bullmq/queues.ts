@@ -10,6 +10,7 @@
  * instances of one run/queue/task/stage share a job (keys.bundleJobId), each member keeping its
  * own attempt. Payloads are references only (InstanceJobs hold URIs and file lists, never data).
  */
+import { jobKeyFromEnv, withMac } from './job-auth.js';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { DagctlError, errorMessage } from '../../core/errors.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
@@ -70,7 +71,11 @@ export class Queues {
   private readonly open = new Map<string, Queue>();
 
   /** Connection options (BullMQ opens its own) or a shared ioredis client. */
-  constructor(private readonly connection: ConnectionOptions) {}
+  constructor(
+    private readonly connection: ConnectionOptions,
+    /** Signs each job payload (job-auth.ts); default DAGCTL_JOB_KEY. */
+    private readonly key: Buffer | null = jobKeyFromEnv(),
+  ) {}
 
   get(queue: string): Queue {
     let q = this.open.get(queue);
@@ -96,7 +101,7 @@ export class Queues {
           this.get(queue).addBulk(
             list.map((spec) => ({
               name: 'job' in spec ? spec.job.instanceId : `bundle of ${spec.members.length}`,
-              data: 'job' in spec ? (spec.job as WorkJob) : ({ runId: spec.members[0]?.runId ?? '', bundle: spec.members } as WorkJob),
+              data: withMac(this.key, 'job' in spec ? (spec.job as WorkJob) : ({ runId: spec.members[0]?.runId ?? '', bundle: spec.members } as WorkJob)),
               opts: { ...JOB_OPTIONS, jobId: specJobId(spec) },
             })),
           ),

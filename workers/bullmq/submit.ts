@@ -169,6 +169,9 @@ async function follow(s: Session, runId: string, onUpdate: (state: RunState) => 
     for (;;) {
       const seq = await s.store.seq(runId);
       if (seq === null && state === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId}`);
+      // Seen before and gone now (Redis restarted without persistence, or the run was deleted):
+      // say so and stop, instead of waiting forever for a run that no longer exists.
+      if (seq === null) throw new DagctlError('RUN_NOT_FOUND', `run ${runId} is gone from Redis (restarted without AOF/RDB, or deleted); its committed outputs stay, resubmit the DAG to finish it`, { runId, lastPhase: state?.phase });
       if (seq !== null && Number(seq) !== lastSeq) {
         state = await s.store.getState(runId);
         if (state === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId}`);

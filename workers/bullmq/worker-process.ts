@@ -10,6 +10,7 @@
  * Preconditions: Redis reachable at the URL (commands wait through reconnects: a Redis restart
  * pauses the worker rather than failing its attempts).
  */
+import { jobKeyFromEnv } from './job-auth.js';
 import { hostname } from 'node:os';
 import { Worker, type Job, type RedisOptions as BullRedisOptions } from 'bullmq';
 import { errorMessage } from '../../core/errors.js';
@@ -168,6 +169,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
     port = started.port;
   }
   log.log('info', 'worker started', { queues, concurrency, port, graceMs });
+  if (jobKeyFromEnv() === null) log.log('warn', 'DAGCTL_JOB_KEY is unset: job payloads and run records from Redis are not verified (docs/security.md)');
 
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((r) => (resolveClosed = r));
