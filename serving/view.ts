@@ -102,16 +102,18 @@ export class BlockCache {
     }
     return b;
   }
+  /** Caches b (a block larger than the whole budget is not kept), evicting the least recently used. */
   set(id: string, b: KeyBlock): void {
     const old = this.map.get(id);
     if (old !== undefined) {
       this.bytes -= old.bytes;
       this.map.delete(id);
     }
+    if (b.bytes > this.maxBytes) return;
     this.map.set(id, b);
     this.bytes += b.bytes;
     for (const [k, v] of this.map) {
-      if (this.bytes <= this.maxBytes || k === id) break;
+      if (this.bytes <= this.maxBytes) break;
       this.map.delete(k);
       this.bytes -= v.bytes;
       this.evictions++;
