@@ -74,8 +74,16 @@ export function parseTime(s: string, what: string): number {
   return Math.floor(ms / 1000);
 }
 
+const isoCache = new Map<number, string>();
+/** Epoch seconds → ISO 8601 UTC without milliseconds (bucket starts repeat: memoized, bounded). */
 export function iso(sec: number): string {
-  return new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
+  let s = isoCache.get(sec);
+  if (s === undefined) {
+    s = new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
+    if (isoCache.size >= 100_000) isoCache.clear();
+    isoCache.set(sec, s);
+  }
+  return s;
 }
 
 /** The key-column values of `where`, in the view's key order; refuses unknown or missing columns. */
@@ -124,40 +132,90 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
   };
 }
 
+/** A merged sketch: its rounded estimate and its bytes (the format of operators/lib/hll.ts). */
+export interface MergedSketch {
+  count(): number;
+  serialize(): Uint8Array;
+}
+
+const SPARSE_M = 2 ** 25;
+
 /**
  * The union of serialized sketches (operators/lib/hll.ts format, docs/serving.md): the same
- * sketch as HyperLogLog.merge gives. When any is dense the union is dense, so the registers are
- * maxed straight from the bytes into one dense buffer (no sketch object per bucket: a long range
- * merges dozens of 2^p-byte sketches); all sparse: merged as sketches (small, and the union may
- * stay sparse).
+ * sketch (same bytes, same estimate) as folding HyperLogLog.merge, computed from the bytes
+ * without a sketch object per bucket — a long range merges dozens of sketches.
+ *   - all sparse: the entries are packed (idx25 · 64 + rank), sorted and deduplicated keeping the
+ *     highest rank; while the union holds at most m/32 entries it stays sparse (HyperLogLog's rule)
+ *     and is estimated by linear counting over 2^25 registers, as HyperLogLog does;
+ *   - else (any dense, or a union past m/32): every register maxed into one dense buffer.
  */
-export function mergeSketches(list: Uint8Array[]): HyperLogLog {
+export function mergeSketches(list: Uint8Array[]): MergedSketch {
   const first = list[0];
   if (first === undefined) throw new DagctlError('INTERNAL', 'mergeSketches: no sketches');
-  if (list.length === 1 || !list.some((b) => b[3] === 1)) {
-    const h = HyperLogLog.deserialize(first);
-    for (let k = 1; k < list.length; k++) h.merge(HyperLogLog.deserialize(list[k]!));
-    return h;
+  const p = first[2]!, m = 1 << p;
+  let sparseTotal = 0, allSparse = true;
+  for (const b of list) {
+    if (b.length < 4 || b[0] !== 0x48 || b[1] !== 1 || b[2] !== p || (b[3] !== 0 && b[3] !== 1)) throw new DagctlError('OPERATOR_INPUT_INVALID', `invalid HLL bytes or precision ${String(b[2])} ≠ ${p} in a merge`);
+    if (b[3] === 1) {
+      allSparse = false;
+      if (b.length !== 4 + m) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: length');
+    } else {
+      const n = b.length >= 8 ? b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24) : -1;
+      if (n < 0 || b.length !== 8 + n * 5) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: length');
+      sparseTotal += n;
+    }
   }
-  const p = first[2]!, m = 1 << p, extra = 25 - p, lowMask = (1 << extra) - 1;
+  if (allSparse) {
+    const packed = new Int32Array(sparseTotal);
+    let k = 0;
+    for (const b of list) {
+      const n = (b.length - 8) / 5;
+      for (let j = 0, o = 8; j < n; j++, o += 5) {
+        const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r = b[o + 4]!;
+        if (i25 >= 1 << 25 || r === 0 || r > 40) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: register');
+        packed[k++] = (i25 << 6) | r;
+      }
+    }
+    packed.sort();
+    // Keep the last (highest rank) entry of each index.
+    let n = 0;
+    for (let j = 0; j < packed.length; j++) {
+      const x = packed[j]!;
+      if (j + 1 < packed.length && packed[j + 1]! >>> 6 === x >>> 6) continue;
+      packed[n++] = x;
+    }
+    if (n <= m >>> 5) {
+      const entries = packed.subarray(0, n);
+      return {
+        count: () => Math.round(SPARSE_M * Math.log(SPARSE_M / (SPARSE_M - n))),
+        serialize: () => {
+          const buf = new Uint8Array(8 + n * 5);
+          buf.set([0x48, 1, p, 0, n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24]);
+          for (let j = 0, o = 8; j < n; j++, o += 5) {
+            const x = entries[j]!, i = x >>> 6;
+            buf[o] = i & 0xff; buf[o + 1] = (i >>> 8) & 0xff; buf[o + 2] = (i >>> 16) & 0xff; buf[o + 3] = i >>> 24;
+            buf[o + 4] = x & 63;
+          }
+          return buf;
+        },
+      };
+    }
+  }
+  const extra = 25 - p, lowMask = (1 << extra) - 1;
   const acc = new Uint8Array(4 + m);
   acc.set([0x48, 1, p, 1]);
   const d = acc.subarray(4);
   for (const b of list) {
-    if (b.length < 4 || b[0] !== 0x48 || b[1] !== 1 || b[2] !== p) throw new DagctlError('OPERATOR_INPUT_INVALID', `invalid HLL bytes or precision ${String(b[2])} ≠ ${p} in a merge`);
     if (b[3] === 1) {
-      if (b.length !== 4 + m) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: length');
       for (let i = 0; i < m; i++) {
         const r = b[4 + i]!;
         if (r > d[i]!) d[i] = r;
       }
       continue;
     }
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const n = b.length >= 8 ? dv.getUint32(4, true) : -1;
-    if (n < 0 || b.length !== 8 + n * 5) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: length');
-    for (let k = 0, o = 8; k < n; k++, o += 5) {
-      const i25 = dv.getUint32(o, true), r25 = b[o + 4]!;
+    const n = (b.length - 8) / 5;
+    for (let j = 0, o = 8; j < n; j++, o += 5) {
+      const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r25 = b[o + 4]!;
       if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: register');
       const low = i25 & lowMask;
       const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;

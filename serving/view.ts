@@ -11,7 +11,9 @@
  * positions); rollup writes a key's rows together (sorted by url within each bucket file), so a key
  * is usually one run — the book's "collocate a URL's data, one seek". A query reads only its key's
  * block. Blocks live in a BlockCache (an LRU bounded in bytes, shared by all views of a process):
- * the load pass warms it with the first keys up to its budget (or only the key `only` names);
+ * the load pass warms it with the first keys up to its budget; a one-key load (`only`, the CLI)
+ * reads the data extent from two columns and the key's rows from the row groups whose key
+ * statistics admit it;
  * a miss re-reads just the row groups holding the key's runs (hyparquet rowStart/rowEnd over the
  * file's bytes), so memory is the index (~100 bytes per key) + the cache budget + the file being
  * read by an in-flight miss — not the view's size.
@@ -19,11 +21,11 @@
  * A snapshot never changes: it names one manifest's files. Deletion vectors of merge-on-read
  * versions are honoured (deleted positions are skipped at load and on reload).
  */
-import { parquetRead } from 'hyparquet';
+import { parquetMetadata, parquetRead } from 'hyparquet';
 import { DagctlError } from '../core/errors.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { decodeDeletes } from '../storage/dataset/deletes.js';
-import { decodeWithFallback, defaultCodec, readSchemaOf } from '../storage/parquet/registry.js';
+import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
 import { snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
 import { exactArrayBuffer } from '../storage/parquet/values.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
@@ -102,16 +104,18 @@ export class BlockCache {
     }
     return b;
   }
+  /** Caches b (a block larger than the whole budget is not kept), evicting the least recently used. */
   set(id: string, b: KeyBlock): void {
     const old = this.map.get(id);
     if (old !== undefined) {
       this.bytes -= old.bytes;
       this.map.delete(id);
     }
+    if (b.bytes > this.maxBytes) return;
     this.map.set(id, b);
     this.bytes += b.bytes;
     for (const [k, v] of this.map) {
-      if (this.bytes <= this.maxBytes || k === id) break;
+      if (this.bytes <= this.maxBytes) break;
       this.map.delete(k);
       this.bytes -= v.bytes;
       this.evictions++;
@@ -278,39 +282,29 @@ export interface LoadOptions {
 export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<ViewSnapshot> {
   const cur = opts.version ?? (await currentVersion(store));
   if (cur === null) throw new DagctlError('QUERY_VIEW_UNKNOWN', `${store.rootUri} has no published view version (_CURRENT): run the DAG that produces it first`, { uri: store.rootUri });
+  if (opts.only !== undefined) return loadOne(store, cur, opts.only, opts);
   const codec = opts.codec ?? defaultCodec();
   const index = new Map<string, Run[]>();
   const builders = new Map<string, BlockBuilder>();
   let warmBytes = 0;
   const budget = opts.cache.maxBytes;
   let keyColumns: string[] | null = null;
-  let onlyKey: string | null = null;
   let hasHll = false;
   const seen = new Set<Granularity>();
   const lo = new Map<Granularity, number>(), hi = new Map<Granularity, number>();
   let rows = 0;
-  let onlyBlock: BlockBuilder | null = null;
   for (let fi = 0; fi < cur.files.length; fi++) {
     const f = cur.files[fi]!;
     const bytes = await store.get(f.path);
     const deleted = f.deletes === undefined ? null : new Set(decodeDeletes(f.deletes, f.rows, f.path));
     let pos = 0;
-    // One key (`only`): the pass decodes the index columns alone (not the sketches); the key's
-    // rows are read from this file's bytes afterwards, by row range.
-    let columns: string[] | undefined;
-    if (opts.only !== undefined) {
-      const names = (await readSchemaOf(codec, bytes)).map((c) => c.name);
-      columns = names.filter((c) => !VALUE_COLUMNS.has(c) || c === 'granularity' || c === 'bucket' || c === 'pageviews');
-      hasHll ||= names.includes('hll');
-    }
-    for await (const batch of decodeWithFallback(codec, bytes, columns === undefined ? {} : { columns })) {
+    for await (const batch of decodeWithFallback(codec, bytes)) {
       for (const row of batch) {
         const at = pos++;
         if (deleted?.has(at) === true) continue;
         if (keyColumns === null) {
           keyColumns = schemaOf(row, `${store.rootUri}/${f.path}`);
-          hasHll ||= 'hll' in row;
-          if (opts.only !== undefined) onlyKey = keyColumns.map((c) => opts.only![c] ?? '').join(KEY_SEP);
+          hasHll = 'hll' in row;
         }
         let key = '';
         for (let k = 0; k < keyColumns.length; k++) {
@@ -325,13 +319,11 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
         if (!((lo.get(g) ?? Infinity) <= bucket)) lo.set(g, bucket);
         if (!((hi.get(g) ?? -Infinity) >= bucket)) hi.set(g, bucket);
         rows++;
-        // One key (`only`): the other keys only count towards the extent (no index entry).
-        if (onlyKey !== null && key !== onlyKey) continue;
         let runs = index.get(key);
         if (runs === undefined) {
           index.set(key, (runs = []));
           // A block is built at load only from a key's first row on (so it holds all of them).
-          if (opts.only === undefined && warmBytes < budget) builders.set(key, new BlockBuilder());
+          if (warmBytes < budget) builders.set(key, new BlockBuilder());
         }
         const last = runs[runs.length - 1];
         if (last !== undefined && last.file === fi && last.end === at) last.end++;
@@ -344,10 +336,7 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
         }
       }
     }
-    const mine = onlyKey === null ? undefined : index.get(onlyKey)?.filter((r) => r.file === fi);
-    if (mine !== undefined && mine.length > 0) await addRuns((onlyBlock ??= new BlockBuilder()), bytes, f, mine, hasHll, opts.name ?? cur.dataset);
   }
-  if (onlyBlock !== null && onlyKey !== null) builders.set(onlyKey, onlyBlock);
   const granularities = GRANULARITIES.filter((g) => seen.has(g));
   const finest = granularities[0];
   const extent = finest === undefined ? null : { from: lo.get(finest)!, to: hi.get(finest)! + GRANULARITY_SECONDS[finest] };
@@ -364,4 +353,111 @@ function schemaOf(row: Row, where: string): string[] {
   const keys = Object.keys(row).filter((c) => !VALUE_COLUMNS.has(c));
   if (keys.length === 0) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: no key column (such as url)`, { file: where });
   return keys;
+}
+
+const BMP_SAFE = /^[\u0000-\ud7ff]*$/;
+
+/**
+ * loadView for one key (`only`): per file, the data extent from the granularity and bucket columns
+ * alone (columnar chunks, no row objects), and the key's rows only from the row groups whose key
+ * statistics (min/max; views are sorted by key within each file) can hold it.
+ */
+async function loadOne(store: ObjectStore, cur: PublishedVersion, only: Record<string, string>, opts: LoadOptions): Promise<ViewSnapshot> {
+  const index = new Map<string, Run[]>();
+  const block = new BlockBuilder();
+  let keyColumns: string[] | null = null;
+  let hasHll = false;
+  let onlyKey = '';
+  const seen = new Set<Granularity>();
+  const lo = new Map<Granularity, number>(), hi = new Map<Granularity, number>();
+  let rows = 0;
+  for (let fi = 0; fi < cur.files.length; fi++) {
+    const f = cur.files[fi]!;
+    const where = `${store.rootUri}/${f.path}`;
+    const bytes = await store.get(f.path);
+    const file = exactArrayBuffer(bytes);
+    let meta: ReturnType<typeof parquetMetadata>;
+    try {
+      meta = parquetMetadata(file);
+    } catch (e) {
+      throw new DagctlError('PARQUET_INVALID', `${where}: not a readable parquet file: ${String(e)}`, { file: f.path }, { cause: e });
+    }
+    const names = meta.schema.slice(1).map((e) => e.name);
+    for (const c of ['granularity', 'bucket', 'pageviews']) {
+      if (!names.includes(c)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: no column ${c}: not a rollup view (url…, granularity, bucket, pageviews, uniques, hll)`, { file: where, column: c });
+    }
+    const keys = names.filter((c) => !VALUE_COLUMNS.has(c));
+    if (keys.length === 0) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: no key column (such as url)`, { file: where });
+    if (keyColumns === null) {
+      keyColumns = keys;
+      hasHll = names.includes('hll');
+      onlyKey = keyColumns.map((c) => only[c] ?? '').join(KEY_SEP);
+    } else if (keys.join(',') !== keyColumns.join(',')) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: key columns ${keys.join(', ')} differ from ${keyColumns.join(', ')}`, { file: where });
+    const deleted = f.deletes === undefined ? null : new Set(decodeDeletes(f.deletes, f.rows, f.path));
+    // Extent: granularity and bucket as columns.
+    const g = new Array<unknown>(Number(meta.num_rows)), b = new Array<unknown>(Number(meta.num_rows));
+    try {
+      await parquetRead({
+        file, metadata: meta, columns: ['granularity', 'bucket'], compressors: { SNAPPY: snappyDecompressWasm },
+        onChunk: (c) => {
+          const into = c.columnName === 'granularity' ? g : b;
+          const data = c.columnData as ArrayLike<unknown>;
+          for (let i = 0; i < data.length; i++) into[c.rowStart + i] = data[i];
+        },
+      });
+    } catch (e) {
+      throw new DagctlError('PARQUET_INVALID', `${where}: cannot read granularity, bucket: ${String(e)}`, { file: where }, { cause: e });
+    }
+    for (let i = 0; i < g.length; i++) {
+      if (deleted?.has(i) === true) continue;
+      const gr = granularityOf(text(g[i]), f.path);
+      const bucket = num(b[i], 'bucket', f.path);
+      seen.add(gr);
+      if (!((lo.get(gr) ?? Infinity) <= bucket)) lo.set(gr, bucket);
+      if (!((hi.get(gr) ?? -Infinity) >= bucket)) hi.set(gr, bucket);
+      rows++;
+    }
+    // The key's rows: only row groups whose statistics admit every key value.
+    let start = 0;
+    for (const rg of meta.row_groups) {
+      const end = start + Number(rg.num_rows);
+      const admits = keyColumns.every((c) => {
+        const want = only[c] ?? '';
+        const stats = rg.columns.find((cc) => cc.meta_data?.path_in_schema.join('.') === c)?.meta_data?.statistics;
+        const min = stats?.min_value ?? stats?.min, max = stats?.max_value ?? stats?.max;
+        if (typeof min !== 'string' || typeof max !== 'string' || !BMP_SAFE.test(want) || !BMP_SAFE.test(min) || !BMP_SAFE.test(max)) return true;
+        return min <= want && want <= max;
+      });
+      if (admits) {
+        // Key columns first; then only the key's runs, with the value columns (sketches included).
+        const got = await readRowRange(bytes, start, end, keyColumns, where);
+        const k = keyColumns.length;
+        const mine: Run[] = [];
+        for (let i = 0; i < got.length; i++) {
+          const row = got[i]!;
+          const at = start + i;
+          if (deleted?.has(at) === true) continue;
+          let key = '';
+          for (let j = 0; j < k; j++) key = j === 0 ? text(row[j]) : key + KEY_SEP + text(row[j]);
+          if (key !== onlyKey) continue;
+          const last = mine[mine.length - 1];
+          if (last !== undefined && last.end === at) last.end++;
+          else mine.push({ file: fi, start: at, end: at + 1 });
+        }
+        if (mine.length > 0) {
+          let runs = index.get(onlyKey);
+          if (runs === undefined) index.set(onlyKey, (runs = []));
+          runs.push(...mine);
+          await addRuns(block, bytes, f, mine, hasHll, opts.name ?? cur.dataset);
+        }
+      }
+      start = end;
+    }
+  }
+  const granularities = GRANULARITIES.filter((x) => seen.has(x));
+  const finest = granularities[0];
+  const extent = finest === undefined ? null : { from: lo.get(finest)!, to: hi.get(finest)! + GRANULARITY_SECONDS[finest] };
+  const snap = new ViewSnapshot(opts.name ?? cur.dataset, cur.version, keyColumns ?? ['url'], granularities, extent, hasHll, index.size, rows, store, cur.files, index, opts.cache);
+  if (index.size > 0) opts.cache.set(snap.id + onlyKey, block.build());
+  return snap;
 }
