@@ -69,6 +69,10 @@ export const DagFileSchema = z
     metadata: MetadataSchema,
     params: ParamsSchema,
     defaults: DefaultsSchema.default({ retries: 2, timeout: '10m', retryBackoff: '1s', retryBackoffMax: '5m' }).describe('Task settings used where a task sets none.'),
+    operators: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Operator modules by name: a path relative to this file (./ops/bot-filter.ts) or a package specifier; the default export is made with defineOperator from the dagctl package.'),
     datasets: z.record(z.string(), DatasetSchema).default({}).describe('Datasets by name: sources (no producer task) and task outputs.'),
     tasks: z.array(TaskSchema).min(1).describe('The tasks, in file order.'),
   })

@@ -35,6 +35,7 @@ export interface DagDraft {
   /** Params some ${params.x} refers to. */
   usedParams: Set<string>;
   operators: OperatorLookup;
+  moduleNames?: Set<string>;
   defaults?: DefaultsDecl;
   /** Well-formed dataset declarations. */
   datasets: Map<string, DatasetDecl>;
@@ -68,6 +69,8 @@ export interface StructureContext {
   params: Record<string, ParamValue>;
   usedParams: Set<string>;
   operators: OperatorLookup;
+  /** Operators the DAG declares as modules (their load failures are reported on `operators:`). */
+  moduleNames?: Set<string>;
 }
 
 export function checkStructure(raw: unknown, ctx: StructureContext, report: IssueReporter): DagDraft {

@@ -3,7 +3,9 @@
  * worker thread or a BullMQ worker), and commits its outputs exactly once in effect.
  *
  *  1. fingerprint = operator name+version, stage, round, partition/bucket, params and the identity
- *     of every input file (sha256 or etag) — never the run id or attempt;
+ *     of every input file (sha256 or etag) — never the run id or attempt; for an operator module,
+ *     also its code hash (the module and its local imports), so an edit recomputes its instances;
+ *     module operators are loaded from the run's code bundle first (operators/modules/load.ts);
  *  2. memoization: unless forced, an existing commit marker for (instance, fingerprint) in the
  *     task's work area and in every output dataset means the work is done: return it (skipped);
  *  3. run the operator's stage with handles bound to storage; every data file is written
@@ -13,10 +15,12 @@
  * `publish` instances write each output's manifest and swap its _CURRENT pointer instead.
  */
 import { performance } from 'node:perf_hooks';
-import { DagctlError, isDagctlError } from '../core/errors.js';
+import { DagctlError, errorMessage, isDagctlError } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
-import { requireOperator } from '../operators/registry.js';
-import type { AnyOperator, InputHandle, StageContext, StageSpec } from '../operators/types.js';
+import { operatorOf } from '../operators/registry.js';
+import { ensureBundle } from '../operators/modules/load.js';
+import type { AnyOperator, InputHandle, StageContext, StageResult, StageSpec } from '../operators/types.js';
+import type { ModuleOperatorRef } from '../operators/modules/bundle.js';
 import type { TaskSpec } from '../spec/types.js';
 import { NON_RETRYABLE_CODES } from '../scheduler/engine/events.js';
 import type { InstanceJob } from '../scheduler/jobs.js';
@@ -56,6 +60,11 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const inst = planIndex(record).get(job.instanceId);
   if (inst === undefined) throw new DagctlError('TASK_NOT_FOUND', `no instance ${job.instanceId} in run ${record.runId}`);
   if (inst.kind === 'publish') return publish(record, job, inst, started, opts);
+  const module = record.dag.modules?.[operatorNameOf(record, inst.task)];
+  if (module !== undefined) {
+    if (record.bundle === undefined) throw new DagctlError('BUNDLE_NOT_FOUND', `run ${record.runId} declares operator module ${module.module} but has no code bundle`, { runId: record.runId });
+    await ensureBundle(record.bundle, record.dag.modules ?? {});
+  }
 
   const { task, op, params, stages } = taskInfo(record, inst.task);
   const stage = stages[inst.stageIndex];
@@ -66,6 +75,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const fp = fingerprint({
     op: op.name,
     v: op.version,
+    ...(module === undefined ? {} : { code: module.codeHash }),
     stage: stage.name,
     round: inst.round,
     partition: inst.partition,
@@ -158,7 +168,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   };
 
   const runStart = performance.now();
-  const res = await op.run(ctx);
+  const res = module === undefined ? await op.run(ctx) : await runModule(op, ctx, module);
   if (opts.signal.aborted) throw new DagctlError('TASK_CANCELLED', `${job.instanceId}: aborted`);
 
   // Commit: data files are already written create-only; now the markers, work-area marker last.
@@ -195,6 +205,27 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   }, record, inst, res.narrow);
 }
 
+/** The operator name of a task (TASK_NOT_FOUND when the DAG has none by that name). */
+function operatorNameOf(record: RunRecord, name: string): string {
+  const t = record.dag.tasks.find((x) => x.name === name);
+  if (t === undefined) throw new DagctlError('TASK_NOT_FOUND', `no task ${name}`);
+  return t.operator;
+}
+
+/**
+ * Runs a module operator's stage: what it throws becomes OPERATOR_FAILED naming the module and
+ * the DAG line declaring it (a DagctlError keeps its code, with the module added to its details).
+ */
+async function runModule(op: AnyOperator, ctx: StageContext<unknown>, ref: ModuleOperatorRef): Promise<StageResult> {
+  try {
+    return await op.run(ctx);
+  } catch (e) {
+    const where = `operator ${op.name} (${ref.module}${ref.at === undefined ? '' : `, declared at ${ref.at}`})`;
+    if (isDagctlError(e)) throw new DagctlError(e.code, `${where}: ${e.message}`, { ...e.details, module: ref.module }, { cause: e });
+    throw new DagctlError('OPERATOR_FAILED', `${where} threw: ${errorMessage(e)}`, { module: ref.module, at: ref.at }, { cause: e });
+  }
+}
+
 /**
  * StageResult.narrow → InstanceResult.prune: the ids of this task's instances of each named later
  * stage whose bucket is not listed (a stage without buckets: all of them, listed or not, when the
@@ -216,6 +247,7 @@ function withPrune(result: InstanceResult, record: RunRecord, inst: PlannedInsta
 export function runsInline(record: RunRecord, instanceId: string): boolean {
   const inst = planIndex(record).get(instanceId);
   if (inst === undefined || inst.kind !== 'work') return false;
+  if (record.dag.modules?.[operatorNameOf(record, inst.task)] !== undefined) return false; // loaded on the thread
   const { op, params } = taskInfo(record, inst.task);
   return op.inline?.(params) === true;
 }
@@ -239,7 +271,7 @@ function taskInfo(record: RunRecord, name: string): TaskInfo {
   if (info === undefined) {
     const task = record.dag.tasks.find((t) => t.name === name);
     if (task === undefined) throw new DagctlError('TASK_NOT_FOUND', `no task ${name}`);
-    const op = requireOperator(task.operator);
+    const op = operatorOf(record.dag, task.operator);
     const parsed = op.params.safeParse(task.params);
     if (!parsed.success) throw new DagctlError('OPERATOR_PARAMS_INVALID', `task ${task.name}: ${parsed.error.message}`);
     info = { task, op, params: parsed.data, stages: op.stages(parsed.data, { inputs: task.inputs.length }) };

@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError } from '../../core/errors.js';
+import { operatorLookup } from '../../operators/registry.js';
 import { createCostModel } from '../../scheduler/plan/cost.js';
 import { loadPlanningContext } from '../../scheduler/plan/context.js';
 import { expandDag } from '../../scheduler/plan/expand.js';
@@ -61,7 +62,7 @@ export const planCommand: CommandDef = {
     }
     const dag = loaded.dag;
     const ctx = await loadPlanningContext(dag, str(args, 'home'));
-    const cost = createCostModel(ctx.history);
+    const cost = createCostModel(ctx.history, { operators: operatorLookup(loaded.dag) });
     const instances = expandDag(dag, ctx.sources, cost);
     const report = buildPlanReport(instances, { workers, deadlineMs, maxWorkers, cost });
     if (json) writeJson(io, { dag: dag.name, sourceHash: dag.sourceHash, report });

@@ -87,7 +87,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       const options: RunOptions = { force: flag(args, 'force'), params, executor: redisUrl === undefined ? 'embedded' : 'bullmq' };
       if (rerunFrom !== undefined) options.rerunFrom = rerunFrom;
       if (concurrency !== undefined) options.concurrency = concurrency;
-      const created = createRunRecord({ dag: loaded.dag, text: loaded.text, ctx, options, now, runId: newRunId(loaded.dag.name, now, randomBytes(8).toString('hex')) });
+      const created = createRunRecord({ dag: loaded.dag, text: loaded.text, ctx, options, now, runId: newRunId(loaded.dag.name, now, randomBytes(8).toString('hex')), bundle: loaded.bundle });
       record = created.record;
       await store.createRun(record, created.state);
       if (redisUrl !== undefined) {
