@@ -1,22 +1,39 @@
 /**
- * Operator module source → ESM JavaScript that Node runs. TypeScript (.ts, .mts, .tsx) goes
- * through amaro (Node's own TypeScript transform: swc compiled to WebAssembly, no native binary,
- * no install script, no dependencies), which erases types and lowers enums and namespaces;
- * JavaScript passes unchanged. Import specifiers are found and rewritten with es-module-lexer
- * (a WebAssembly ES module lexer), so rewriting never touches strings or comments.
+ * Operator module source → ESM JavaScript that Node runs. TypeScript (.ts, .mts, .tsx) goes through
+ * the TypeScript compiler's own transpileModule (per file, no type check): exact TypeScript
+ * semantics (enums, namespaces, parameter properties), pure JavaScript with no dependencies and no
+ * install script, runs on every Node dagctl supports (amaro, Node's swc-in-wasm stripper, declares
+ * Node ≥ 22; sucrase brings a dozen packages). It is loaded on first use only, so DAGs without
+ * TypeScript modules never pay for it. JavaScript passes unchanged. Import specifiers are found and
+ * rewritten with es-module-lexer (a WebAssembly ES module lexer), so rewriting never touches
+ * strings or comments.
  *
  * Contract: `transpile` is pure; a syntax error throws (the caller names the module); only static
  * imports and dynamic imports of a string literal are specifiers (a computed `import(x)` is left as is).
  */
-import { transformSync } from 'amaro';
 import { initSync, parse } from 'es-module-lexer';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import type * as Ts from 'typescript';
+
+let ts: typeof Ts | null = null;
 
 const TS = new Set(['.ts', '.mts', '.tsx', '.cts']);
 
 export function transpile(source: string, file: string): string {
   if (!TS.has(path.extname(file))) return source;
-  return transformSync(source, { mode: 'transform', filename: file, sourceMap: false, transform: { verbatimModuleSyntax: false, nativeClassProperties: true } }).code;
+  ts ??= createRequire(import.meta.url)('typescript') as typeof Ts;
+  const out = ts.transpileModule(source, {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false, verbatimModuleSyntax: false, isolatedModules: true },
+  });
+  const err = out.diagnostics?.find((d) => d.category === ts!.DiagnosticCategory.Error);
+  if (err !== undefined) {
+    const at = err.file !== undefined && err.start !== undefined ? err.file.getLineAndCharacterOfPosition(err.start) : null;
+    throw new SyntaxError(`${file}${at === null ? '' : `:${at.line + 1}:${at.character + 1}`}: ${ts.flattenDiagnosticMessageText(err.messageText, '\n')}`);
+  }
+  return out.outputText;
 }
 
 interface Found {
