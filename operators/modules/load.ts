@@ -69,6 +69,7 @@ async function materialize(bundle: CodeBundle): Promise<string> {
   const dir = path.join(root, bundle.hash);
   if (await exists(dir)) return dir;
   const tmp = path.join(root, `.${bundle.hash}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  await mkdir(tmp, { recursive: true });
   for (const [rel, source] of Object.entries(bundle.files)) {
     if (!CODE.test(rel)) continue; // the DAG file
     const out = path.join(tmp, rel + '.mjs');
