@@ -10,10 +10,12 @@ import { rollup } from './rollup.js';
 import { bloomJoin } from './bloom-join.js';
 import { partialRecompute } from './partial-recompute.js';
 import { parseAccessLog } from './parse-access-log.js';
+import { readRecords } from './read-records.js';
 
 export const BUILTIN_OPERATORS: AnyOperator[] = [
   noop as AnyOperator,
   parseAccessLog as AnyOperator,
+  readRecords as AnyOperator,
   normalize as AnyOperator,
   dedupe as AnyOperator,
   equivComponents as AnyOperator,

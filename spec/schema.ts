@@ -17,7 +17,7 @@ const durationLike = z
 export const DatasetSchema = z
   .object({
     uri: z.string().describe('file://path, a relative path, or s3://bucket/prefix; may use ${params.x}.'),
-    format: z.enum(['parquet', 'text']).default('parquet').describe('parquet datasets, or text (lines, e.g. access logs) for sources.'),
+    format: z.enum(['parquet', 'text', 'csv', 'jsonl']).default('parquet').describe('parquet datasets, or for sources: text (lines, e.g. access logs), csv (a header line, then records) or jsonl (one JSON object per line), read by parse-access-log / read-records.'),
     partitionBy: z.enum(['date']).optional().describe('Vertical partitioning by date: date=YYYY-MM-DD/ folders.'),
     view: z.boolean().default(false).describe('A batch view: versioned, published atomically through _CURRENT.'),
     description: z.string().optional(),

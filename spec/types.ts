@@ -9,7 +9,7 @@ import type { ModuleOperatorRef } from '../operators/modules/bundle.js';
 export interface DatasetSpec {
   name: string;
   uri: string;
-  format: 'parquet' | 'text';
+  format: 'parquet' | 'text' | 'csv' | 'jsonl';
   partitionBy?: 'date';
   view: boolean;
   retention?: number;

@@ -104,7 +104,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const now = (): number => performance.now();
   const salt = job.instanceId;
 
-  const inputs = job.inputs.map((i) => inputHandle(i.dataset, i.uri, i.files, codec, counters, now));
+  const inputs = job.inputs.map((i) => inputHandle(i.dataset, i.uri, i.files, codec, counters, now, i.format));
   // The version published before this run started: later versions are this run's own. Read once
   // per instance, so every call (and OutputWriter.carry's check) sees the same version.
   const previousMemo = new Map<number, Promise<InputHandle | null>>();

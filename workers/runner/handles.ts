@@ -12,7 +12,7 @@ import { parseJson } from '../../storage/dataset/layout.js';
 import { readLines, readRows } from '../../storage/dataset/read.js';
 import { decodeDeletes, encodeDeletes, liveRows, unionDeletes } from '../../storage/dataset/deletes.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
-import type { ColumnBatch, CommitMarker, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
+import type { ColumnBatch, CommitMarker, DatasetFormat, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { DagctlError } from '../../core/errors.js';
 import { storeFor } from './stores.js';
 
@@ -22,7 +22,7 @@ export class Counters {
   firstReadAt = 0;
 }
 
-export function inputHandle(name: string, uri: string, files: FileEntry[], codec: ParquetCodec, counters: Counters, now: () => number): InputHandle {
+export function inputHandle(name: string, uri: string, files: FileEntry[], codec: ParquetCodec, counters: Counters, now: () => number, format?: DatasetFormat): InputHandle {
   let bytes = 0;
   let rows = 0;
   let deletedRows = 0;
@@ -56,6 +56,7 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
     },
   })));
   return {
+    ...(format === undefined ? {} : { format }),
     name,
     bytes,
     rows,
