@@ -11,6 +11,7 @@ import { bloomJoin } from './bloom-join.js';
 import { partialRecompute } from './partial-recompute.js';
 import { parseAccessLog } from './parse-access-log.js';
 import { readRecords } from './read-records.js';
+import { sql } from './sql.js';
 
 export const BUILTIN_OPERATORS: AnyOperator[] = [
   noop as AnyOperator,
@@ -22,4 +23,5 @@ export const BUILTIN_OPERATORS: AnyOperator[] = [
   rollup as AnyOperator,
   bloomJoin as AnyOperator,
   partialRecompute as AnyOperator,
+  sql as AnyOperator,
 ];
