@@ -12,6 +12,7 @@ import { partialRecompute } from './partial-recompute.js';
 import { parseAccessLog } from './parse-access-log.js';
 import { readRecords } from './read-records.js';
 import { sql } from './sql.js';
+import { exec } from './exec.js';
 
 export const BUILTIN_OPERATORS: AnyOperator[] = [
   noop as AnyOperator,
@@ -24,4 +25,5 @@ export const BUILTIN_OPERATORS: AnyOperator[] = [
   bloomJoin as AnyOperator,
   partialRecompute as AnyOperator,
   sql as AnyOperator,
+  exec as AnyOperator,
 ];

@@ -76,9 +76,13 @@ function widen(a: ColumnType | undefined, b: ColumnType): ColumnType {
   return 'string';
 }
 
-/** The value as the column's type, or undefined when it is not one. */
-function coerce(v: unknown, f: Field): Value | undefined {
-  if (v === null || v === undefined || v === '') return f.nullable === true ? null : f.type === 'string' && v === '' ? '' : undefined;
+/**
+ * The value (from CSV text or JSON) as the column's type, or undefined when it is not one (exec
+ * reuses it). An empty CSV field is null (`emptyIsNull`); a JSON "" stays an empty string.
+ */
+export function coerce(v: unknown, f: Field, emptyIsNull = true): Value | undefined {
+  if (v === '' && (!emptyIsNull || f.nullable !== true) && f.type === 'string') return '';
+  if (v === null || v === undefined || v === '') return f.nullable === true ? null : undefined;
   switch (f.type) {
     case 'string': return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
     case 'int64': { const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : NaN; return Number.isSafeInteger(n) ? n : undefined; }
@@ -145,7 +149,7 @@ export const readRecords: OperatorDef<ReadParams> = {
       if (Object.keys(values).some((k) => !s.some((f) => f.name === k))) return reject(at, text, 'unknown_column');
       const row: Row = {};
       for (const f of s) {
-        const v = coerce(values[f.name], f);
+        const v = coerce(values[f.name], f, format === 'csv');
         if (v === undefined) return reject(at, text, 'bad_value');
         row[f.name] = v;
       }

@@ -61,6 +61,8 @@ export interface RunOptions {
    * encodeColumns and read back with hyparquet into the collected rows (default false: rows only).
    */
   columnOutputs?: boolean;
+  /** The stages' abort signal (default: never aborted): to test how an operator handles a cancel. */
+  signal?: AbortSignal;
 }
 
 export interface InstanceRecord { stage: string; round: number; partition: string; bucket: number; metrics: Record<string, number> }
@@ -344,7 +346,7 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
           previous: previousOf,
           putBlob(name: string, bytes: Uint8Array) { blobs.set(name, bytes.slice()); },
           attempt: 1,
-          signal: new AbortController().signal,
+          signal: opts.signal ?? new AbortController().signal,
           log() {},
         };
         const res: StageResult = await op.run(ctx);
