@@ -21,7 +21,11 @@
  *    `fileRows`, default 3 rows) so late-materializing / per-file readers run on real bytes; with
  *    priorRawFiles, prior-stage handles hand out one DGSH shuffle file per prior instance.
  */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DagctlError } from '../core/errors.js';
+import { buildBundle } from '../operators/modules/bundle.js';
+import { loadBundle } from '../operators/modules/load.js';
 import { encodeDeletes } from '../storage/dataset/deletes.js';
 import type { ColumnBatch, Row, Schema, Value } from '../storage/types.js';
 import { createHyparquetCodec } from '../storage/parquet/hyparquet.js';
@@ -375,4 +379,21 @@ export function runAny(op: AnyOperator, rawParams: unknown, opts: RunOptions): P
 export function sortRows(rows: Row[]): Row[] {
   const key = (r: Row): string => JSON.stringify(Object.keys(r).sort().map((k) => { const v = r[k]; return v instanceof Uint8Array ? [...v] : v; }));
   return [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/**
+ * Loads an operator module (TypeScript or JavaScript) the way a run does — bundled with its local
+ * imports and transpiled by dagctl (operators/modules/) — for tests: `await loadOperator(new
+ * URL('./my-op.ts', import.meta.url))`. A module that fails to import or exports no operator throws
+ * OPERATOR_MODULE_FAILED / OPERATOR_INVALID.
+ */
+export async function loadOperator(file: string | URL): Promise<AnyOperator> {
+  const abs = path.resolve(file instanceof URL ? fileURLToPath(file) : file);
+  const name = 'module-under-test';
+  const built = await buildBundle(abs, '', { [name]: `./${path.basename(abs)}` });
+  const failed = built.failures[name];
+  if (failed !== undefined) throw new DagctlError(failed.code, failed.message, { module: abs });
+  const loaded = (await loadBundle(built.bundle, built.refs)).get(name);
+  if (loaded === undefined || !loaded.ok) throw new DagctlError(loaded?.code ?? 'OPERATOR_MODULE_FAILED', loaded?.ok === false ? loaded.message : `cannot load ${abs}`, { module: abs });
+  return { ...loaded.op, name: path.basename(abs).replace(/\.[cm]?[jt]sx?$/, '') };
 }

@@ -1,6 +1,7 @@
 /**
  * `dagctl operators` — the registered operators with their stages, cost defaults and params; with
  * `--dag FILE`, also the operator modules that DAG declares (loaded as a run would load them).
+ * `dagctl operators init NAME` scaffolds a module and its test (cli/commands/operators-init.ts).
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -10,14 +11,21 @@ import type { AnyOperator } from '../../operators/types.js';
 import { formatIssue } from '../../spec/format-issues.js';
 import { loadDag } from '../../spec/load.js';
 import { flag, str, writeJson, type CommandDef } from '../command.js';
+import { initOperator } from './operators-init.js';
 
 export const operatorsCommand: CommandDef = {
   name: 'operators',
   summary: 'List the registered operators',
-  usage: 'dagctl operators [NAME]... [--dag FILE] [--json]\n\n  --dag FILE  also list the operator modules FILE declares (operators:)',
-  options: { json: { type: 'boolean' }, dag: { type: 'string' } },
+  usage: 'dagctl operators [NAME]... [--dag FILE] [--json]\ndagctl operators init NAME [--dir DIR]\n\n  --dag FILE  also list the operator modules FILE declares (operators:)\n  init NAME   scaffold DIR/NAME.ts (an operator module) and DIR/NAME.test.mjs (default DIR: ops)',
+  options: { json: { type: 'boolean' }, dag: { type: 'string' }, dir: { type: 'string' } },
   allowPositionals: true,
   async run(args, io) {
+    if (args.positionals[0] === 'init') {
+      const files = await initOperator(io, args.positionals[1], str(args, 'dir') ?? 'ops');
+      if (flag(args, 'json')) writeJson(io, { files });
+      else io.stdout.write(`${files.map((f) => `created ${path.relative(io.cwd, f)}`).join('\n')}\nDeclare it in a DAG file: operators: { ${args.positionals[1]!}: ./${path.relative(io.cwd, files[0]!)} } (the path is relative to the DAG file)\n`);
+      return 0;
+    }
     const modules = new Map<string, { op: AnyOperator; module: string }>();
     const dagFile = str(args, 'dag');
     if (dagFile !== undefined) {

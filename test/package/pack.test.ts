@@ -6,7 +6,8 @@
  *    run an operator's stage on in-memory rows (checked against a plain filter);
  *  - a TypeScript file using the exported types type-checks against the package's declarations;
  *  - the `dagctl` bin works (`npx dagctl --help`, and a run of a DAG with a TypeScript operator
- *    module whose rows are checked against an independent count).
+ *    module whose rows are checked against an independent count);
+ *  - `dagctl operators init NAME` scaffolds a module and a test that passes (node --test).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -135,10 +136,18 @@ describe('the published package (npm pack → install offline → use)', functio
     await assert.rejects(run(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'wrong.ts']));
   });
 
+  it('scaffolds an operator module and its test with `dagctl operators init`; the test passes; init never overwrites', async () => {
+    await run('npx', ['--offline', 'dagctl', 'operators', 'init', 'drop-kinds']);
+    const t = await run(process.execPath, ['--test', 'ops/drop-kinds.test.mjs']);
+    assert.match(t.stdout, /# pass 1/);
+    assert.match(t.stdout, /# fail 0/);
+    await assert.rejects(run('npx', ['--offline', 'dagctl', 'operators', 'init', 'drop-kinds']), (e: { code: number }) => e.code === 2);
+  });
+
   it('runs the dagctl bin: --help, and a DAG with a TypeScript operator module', async () => {
     const help = await run('npx', ['--offline', 'dagctl', '--help']);
     assert.match(help.stdout, /^dagctl /);
-    await mkdir(path.join(proj, 'ops'));
+    await mkdir(path.join(proj, 'ops'), { recursive: true });
     await writeFile(path.join(proj, 'ops/bots.ts'), BOTS);
     const lines: string[] = [];
     for (let i = 0; i < 60; i++) {
