@@ -16,6 +16,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   scheduler: { module: './scheduler.js', fn: 'benchScheduler' },
   s3: { module: './s3.js', fn: 'benchS3' },
   serve: { module: './serve.js', fn: 'benchServe' },
+  'user-operators': { module: './user-operators.js', fn: 'benchUserOperators' },
 };
 
 const argv = process.argv.slice(2);

@@ -47,6 +47,12 @@ export const ERROR_CODES = [
   'OPERATOR_UNKNOWN',
   'OPERATOR_PARAMS_INVALID',
   'OPERATOR_INPUT_INVALID',
+  // operator modules (operators a DAG file declares) and their code bundles
+  'OPERATOR_INVALID',
+  'OPERATOR_MODULE_FAILED',
+  'OPERATOR_FAILED',
+  'BUNDLE_INVALID',
+  'BUNDLE_NOT_FOUND',
   // distributed
   'REDIS_UNAVAILABLE',
   'REDIS_AUTH_FAILED',

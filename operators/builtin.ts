@@ -10,14 +10,20 @@ import { rollup } from './rollup.js';
 import { bloomJoin } from './bloom-join.js';
 import { partialRecompute } from './partial-recompute.js';
 import { parseAccessLog } from './parse-access-log.js';
+import { readRecords } from './read-records.js';
+import { sql } from './sql.js';
+import { exec } from './exec.js';
 
 export const BUILTIN_OPERATORS: AnyOperator[] = [
   noop as AnyOperator,
   parseAccessLog as AnyOperator,
+  readRecords as AnyOperator,
   normalize as AnyOperator,
   dedupe as AnyOperator,
   equivComponents as AnyOperator,
   rollup as AnyOperator,
   bloomJoin as AnyOperator,
   partialRecompute as AnyOperator,
+  sql as AnyOperator,
+  exec as AnyOperator,
 ];

@@ -1,8 +1,10 @@
 /**
  * parse-access-log: Apache/NCSA combined (or common) log lines (a text dataset, read with
- * `lines()`) → pageview rows `url, person, ts`: person = `ip:<client>`, url = `<scheme>://<host>`
- * + the request path (absolute-form request targets are kept as they are), ts = the line's time in
- * epoch seconds UTC with its offset applied. Lines outside `statusFilter` / `methods` are dropped
+ * `lines()`) → pageview rows `url, person, ts, status, bytes, referrer, agent`: person =
+ * `ip:<client>`, url = `<scheme>://<host>` + the request path (absolute-form request targets are
+ * kept as they are), ts = the line's time in epoch seconds UTC with its offset applied, status the
+ * HTTP status, bytes the response size (null for `-`), referrer and agent the quoted trailers of
+ * the combined format (null when absent, as in the common format, or `-`). Lines outside `statusFilter` / `methods` are dropped
  * and counted (`filtered.status`, `filtered.method`); malformed lines go to the optional rejects
  * output (`line, reason`) and are counted as `rejected.<reason>`. Blank lines are skipped.
  * URLs are not normalized here: chain `normalize` after it.
@@ -24,10 +26,12 @@ const ParseParams = z
   .strict();
 export type ParseParams = z.infer<typeof ParseParams>;
 
+const dash = (s: string | null): string | null => (s === null || s === '-' ? null : s);
+
 export const parseAccessLog: OperatorDef<ParseParams> = {
   name: 'parse-access-log',
-  version: '1',
-  summary: 'Apache/NCSA combined log lines → pageviews (url, person = ip:<client>, ts).',
+  version: '2',
+  summary: 'Apache/NCSA combined log lines → pageviews (url, person = ip:<client>, ts, status, bytes, referrer, agent).',
   params: ParseParams,
   cost: { overheadMs: 50, perUnitMs: 3, driver: 'bytes' },
   inputs: { min: 1, max: 1 },
@@ -44,6 +48,10 @@ export const parseAccessLog: OperatorDef<ParseParams> = {
       { name: 'url', type: 'string' },
       { name: 'person', type: 'string' },
       { name: 'ts', type: 'int64' },
+      { name: 'status', type: 'int64' },
+      { name: 'bytes', type: 'int64', nullable: true },
+      { name: 'referrer', type: 'string', nullable: true },
+      { name: 'agent', type: 'string', nullable: true },
     ]));
     const rh = ctx.outputs[1];
     const rejects = rh === undefined ? null : new ChunkedWriter(rh.open([{ name: 'line', type: 'string' }, { name: 'reason', type: 'string' }]));
@@ -64,7 +72,7 @@ export const parseAccessLog: OperatorDef<ParseParams> = {
         if (methods.size > 0 && !methods.has(e.method)) { metrics['filtered.method']!++; continue; }
         if (!statusOk(e.status)) { metrics['filtered.status']!++; continue; }
         const url = e.target.startsWith('/') ? prefix + e.target : e.target;
-        await main.add({ url, person: `ip:${e.client}`, ts: e.ts });
+        await main.add({ url, person: `ip:${e.client}`, ts: e.ts, status: e.status, bytes: e.bytes, referrer: dash(e.referer), agent: dash(e.userAgent) });
       }
     }
     await main.flush();

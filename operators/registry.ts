@@ -5,6 +5,8 @@
 import { DagctlError } from '../core/errors.js';
 import type { AnyOperator } from './types.js';
 import { BUILTIN_OPERATORS } from './builtin.js';
+import type { DagSpec } from '../spec/types.js';
+import { bundleOperator } from './modules/load.js';
 
 const OPERATORS = new Map<string, AnyOperator>();
 
@@ -25,6 +27,20 @@ export function requireOperator(name: string): AnyOperator {
 
 export function operatorNames(): string[] {
   return [...OPERATORS.keys()].sort();
+}
+
+/**
+ * The operator a DAG's task names: one of the DAG's own module operators (DagSpec.modules, loaded
+ * from the run's code bundle, operators/modules/load.ts) or a built-in.
+ */
+export function operatorOf(dag: DagSpec, name: string): AnyOperator {
+  const ref = dag.modules?.[name];
+  return ref === undefined ? requireOperator(name) : bundleOperator(ref, name);
+}
+
+/** operatorOf as a lookup that answers undefined for unknown names (the cost model's). */
+export function operatorLookup(dag: DagSpec): (name: string) => AnyOperator | undefined {
+  return (name) => (dag.modules?.[name] === undefined ? getOperator(name) : operatorOf(dag, name));
 }
 
 for (const op of BUILTIN_OPERATORS) registerOperator(op);

@@ -15,7 +15,7 @@
  * `metrics[iterate.metric]` over the round's instances is > 0, up to maxRounds.
  */
 import type { ZodType } from 'zod';
-import type { ColumnBatch, Field, FileEntry, Row, Schema } from '../storage/types.js';
+import type { ColumnBatch, DatasetFormat, Field, FileEntry, Row, Schema } from '../storage/types.js';
 
 export type Fanout = 'partition' | 'bucket' | 'single';
 
@@ -76,7 +76,9 @@ export interface InputHandle {
   readonly notNull?: readonly string[];
   /** The Parquet schema of the input (from its first file's footer); null when it has no files. */
   schema(): Promise<Schema | null>;
-  /** Text datasets (format: text): lines, in batches. */
+  /** The dataset's declared format, where the handle reads a declared dataset (absent: parquet or in-memory). */
+  readonly format?: DatasetFormat;
+  /** Line datasets (format: text, csv, jsonl): lines, in batches. */
   lines(): AsyncIterable<string[]>;
   /**
    * The files batches() streams, in the same order, unread (Parquet datasets). Optional: handles

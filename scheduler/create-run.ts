@@ -4,6 +4,8 @@
  * state. The caller does the I/O (listing sources, reading history, storing the run).
  */
 import { fingerprint } from '../core/hash.js';
+import type { CodeBundle } from '../operators/modules/bundle.js';
+import { operatorLookup } from '../operators/registry.js';
 import type { DagSpec } from '../spec/types.js';
 import { initialState, type RunState } from './engine/state.js';
 import { createCostModel } from './plan/cost.js';
@@ -22,8 +24,8 @@ export function newRunId(dag: string, now: number, entropy: string): string {
   return `${dag}-${ts}-${fingerprint({ dag, now, entropy }).slice(0, 6)}`;
 }
 
-export function createRunRecord(args: { dag: DagSpec; text: string; ctx: PlanningContext; options: RunOptions; now: number; runId: string }): { record: RunRecord; state: RunState } {
-  const cost = createCostModel(args.ctx.history);
+export function createRunRecord(args: { dag: DagSpec; text: string; ctx: PlanningContext; options: RunOptions; now: number; runId: string; bundle?: CodeBundle | undefined }): { record: RunRecord; state: RunState } {
+  const cost = createCostModel(args.ctx.history, { operators: operatorLookup(args.dag) });
   const plan = expandDag(args.dag, args.ctx.sources, cost);
   const record: RunRecord = {
     runId: args.runId,
@@ -36,5 +38,6 @@ export function createRunRecord(args: { dag: DagSpec; text: string; ctx: Plannin
     createdAt: args.now,
     options: args.options,
   };
+  if (args.bundle !== undefined) record.bundle = args.bundle;
   return { record, state: initialState(args.runId, args.dag.name, plan, args.now) };
 }

@@ -16,7 +16,7 @@ import type { TaskSpec } from '../spec/types.js';
 export interface ResolvedInput {
   dataset: string;
   uri: string;
-  format: 'parquet' | 'text';
+  format: 'parquet' | 'text' | 'csv' | 'jsonl';
   files: FileEntry[];
 }
 

@@ -6,6 +6,7 @@
  *   TaskExecutor: EmbeddedExecutor (worker_threads pool), BullMQ queue + `dagctl worker`.
  * Every RunStore passes test/conformance/run-store.ts.
  */
+import type { CodeBundle } from '../operators/modules/bundle.js';
 import type { DagSpec } from '../spec/types.js';
 import type { CostSample, PlannedInstance, RunPhase } from './model.js';
 import type { Effect, RunEvent } from './engine/events.js';
@@ -27,6 +28,11 @@ export interface RunRecord {
   options: RunOptions;
   /** Distributed runs with DAGCTL_JOB_KEY: HMAC of the record (workers/bullmq/job-auth.ts). */
   mac?: string;
+  /**
+   * The DAG and its operator modules (operators/modules/bundle.ts) when the DAG declares modules:
+   * workers load the run's operators from here by hash, never from their own disk.
+   */
+  bundle?: CodeBundle;
 }
 
 export interface RunOptions {

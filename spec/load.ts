@@ -1,13 +1,18 @@
 /**
- * Loading DAG files from disk: reads the exact text (its sha256 becomes DagSpec.sourceHash) and
- * validates it (spec/validate.ts), resolving symlinks of local dataset paths for the overlap rule.
- * A file that cannot be read is an issue (FILE_READ_FAILED), not an exception, so
+ * Loading DAG files from disk: reads the exact text (its sha256 becomes DagSpec.sourceHash), loads
+ * the operator modules it declares (`operators:`) through its code bundle
+ * (operators/modules/bundle.ts, load.ts) — the same code a worker will run — and validates it
+ * (spec/validate.ts) with those operators, resolving symlinks of local dataset paths for the
+ * overlap rule. A file that cannot be read, and a module that cannot be loaded, are issues
+ * (FILE_READ_FAILED, OPERATOR_MODULE_FAILED, OPERATOR_INVALID), not exceptions, so
  * `dagctl validate a.yaml b.yaml` reports every file.
  *
  * Bounded input: a file larger than `maxBytes` (default DEFAULT_MAX_DAG_BYTES; the CLI takes
  * --max-dag-bytes / DAGCTL_MAX_DAG_BYTES) is FILE_TOO_LARGE without being read. A file above
  * INLINE_BYTES is parsed in a worker thread, so the caller's event loop stays free: `signal`
  * (SIGINT/SIGTERM in the CLI) terminates the parse at once and loadDag throws INTERRUPTED.
+ * (A DAG that declares operator modules validates on the calling thread: its operators are
+ * functions a worker thread cannot receive.)
  *
  * Precondition: `file` is a path, relative to the process's cwd or absolute.
  */
@@ -18,8 +23,14 @@ import { realpathExisting } from '../storage/local/realpath.js';
 import { severityOf } from './issues.js';
 import type { IssueCode, ValidationIssue } from './issues.js';
 import type { DagSpec } from './types.js';
-import { validateDagText } from './validate.js';
-import type { ValidateOptions, ValidationResult } from './validate.js';
+import { moduleNames, validateDagText } from './validate.js';
+import type { ModuleSet, ValidateOptions, ValidationResult } from './validate.js';
+import { readJsonSource } from './json-source.js';
+import { readYamlSource } from './yaml-source.js';
+import { buildBundle } from '../operators/modules/bundle.js';
+import type { CodeBundle } from '../operators/modules/bundle.js';
+import { loadBundle, markReady } from '../operators/modules/load.js';
+import type { AnyOperator } from '../operators/types.js';
 
 export { validateDagText } from './validate.js';
 export type { ValidateOptions, ValidationResult } from './validate.js';
@@ -43,6 +54,8 @@ export interface LoadResult {
   issues: ValidationIssue[];
   /** The exact file text ('' when it could not be read). */
   text: string;
+  /** The DAG and its operator modules, when it declares any: stored with a run. */
+  bundle?: CodeBundle;
 }
 
 function fileIssue(code: IssueCode, file: string, message: string): LoadResult {
@@ -87,6 +100,11 @@ export async function loadDag(file: string, opts: LoadOptions = {}): Promise<Loa
   const text = await readBounded(file, maxBytes);
   if (typeof text !== 'string') return text;
   if (signal?.aborted === true) throw interrupted(file);
+  const modules = await loadModules(file, text);
+  if (modules !== null) {
+    const r = validateDagText(text, file, { realpath: realpathExisting, ...validate, modules: modules.set });
+    return { ...r, text, bundle: modules.bundle };
+  }
   // Stand-in operators (tests) are functions a worker cannot receive: those validate inline.
   if (text.length <= INLINE_BYTES || validate.operators !== undefined) return { ...validateDagText(text, file, { realpath: realpathExisting, ...validate }), text };
   const data: WorkerInput = { text, file };
@@ -131,4 +149,26 @@ function validateInWorker(data: WorkerInput, signal: AbortSignal | undefined): P
       reject(new DagctlError('INTERNAL', `DAG validation thread exited with code ${code}`));
     });
   });
+}
+
+/** The declared operator modules, bundled and imported; null when the DAG declares none. */
+async function loadModules(file: string, text: string): Promise<{ set: ModuleSet; bundle: CodeBundle } | null> {
+  // No `operators` key anywhere: skip the parse (a large file's parse belongs on its worker thread).
+  if (!text.includes('operators')) return null;
+  const raw = (readJsonSource(text) ?? readYamlSource(text)).value;
+  const names = moduleNames(raw);
+  if (names.size === 0) return null;
+  const section = (raw as { operators: Record<string, unknown> }).operators;
+  const declared: Record<string, string> = {};
+  for (const n of names) if (typeof section[n] === 'string') declared[n] = section[n];
+  const built = await buildBundle(file, text, declared);
+  const set: ModuleSet = { refs: built.refs, operators: new Map(), failures: { ...built.failures } };
+  const ok = new Map<string, AnyOperator>();
+  for (const [name, l] of await loadBundle(built.bundle, built.refs)) {
+    if (l.ok) ok.set(name, l.op);
+    else set.failures[name] = { code: l.code === 'OPERATOR_INVALID' ? 'OPERATOR_INVALID' : 'OPERATOR_MODULE_FAILED', message: l.message };
+  }
+  set.operators = ok;
+  markReady(built.bundle.hash, ok);
+  return { set, bundle: built.bundle };
 }

@@ -20,7 +20,7 @@ export const COLUMN_TYPES = ['string', 'int64', 'int32', 'double', 'boolean', 'b
 export const DatasetSchema = z
   .object({
     uri: z.string().describe('file://path, a relative path, or s3://bucket/prefix; may use ${params.x}.'),
-    format: z.enum(['parquet', 'text']).default('parquet').describe('parquet datasets, or text (lines, e.g. access logs) for sources.'),
+    format: z.enum(['parquet', 'text', 'csv', 'jsonl']).default('parquet').describe('parquet datasets, or for sources: text (lines, e.g. access logs), csv (a header line, then records) or jsonl (one JSON object per line), read by parse-access-log / read-records.'),
     partitionBy: z.enum(['date']).optional().describe('Vertical partitioning by date: date=YYYY-MM-DD/ folders.'),
     view: z.boolean().default(false).describe('A batch view: versioned, published atomically through _CURRENT.'),
     description: z.string().optional(),
@@ -81,6 +81,10 @@ export const DagFileSchema = z
     metadata: MetadataSchema,
     params: ParamsSchema,
     defaults: DefaultsSchema.default({ retries: 2, timeout: '10m', retryBackoff: '1s', retryBackoffMax: '5m' }).describe('Task settings used where a task sets none.'),
+    operators: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Operator modules by name: a path relative to this file (./ops/bot-filter.ts) or a package specifier; the default export is made with defineOperator from the dagctl package.'),
     datasets: z.record(z.string(), DatasetSchema).default({}).describe('Datasets by name: sources (no producer task) and task outputs.'),
     tasks: z.array(TaskSchema).min(1).describe('The tasks, in file order.'),
   })

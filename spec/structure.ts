@@ -40,6 +40,7 @@ export interface DagDraft {
   dagDir: string;
   /** Resolves symlinks of a local absolute path (an I/O port); absent: paths are taken as written. */
   realpath?: (absPath: string) => string;
+  moduleNames?: Set<string>;
   defaults?: DefaultsDecl;
   /** Well-formed dataset declarations. */
   datasets: Map<string, DatasetDecl>;
@@ -78,6 +79,8 @@ export interface StructureContext {
   operators: OperatorLookup;
   dagDir: string;
   realpath?: (absPath: string) => string;
+  /** Operators the DAG declares as modules (their load failures are reported on `operators:`). */
+  moduleNames?: Set<string>;
 }
 
 export function checkStructure(raw: unknown, ctx: StructureContext, report: IssueReporter): DagDraft {

@@ -1,3 +1,5 @@
+import type { ModuleOperatorRef } from '../operators/modules/bundle.js';
+
 /**
  * The resolved DAG: what validation hands to the planner and the run engine. Params are
  * interpolated, durations are milliseconds, defaults are applied, and every reference is known to
@@ -9,7 +11,7 @@ import type { Field } from '../storage/types.js';
 export interface DatasetSpec {
   name: string;
   uri: string;
-  format: 'parquet' | 'text';
+  format: 'parquet' | 'text' | 'csv' | 'jsonl';
   partitionBy?: 'date';
   view: boolean;
   retention?: number;
@@ -54,4 +56,6 @@ export interface DagSpec {
   /** sha256 of the exact file text the DAG was loaded from. */
   sourceHash: string;
   sourceFile: string;
+  /** Operators the DAG declares as modules (`operators:`), by name; their code is the run's bundle. */
+  modules?: Record<string, ModuleOperatorRef>;
 }

@@ -23,6 +23,9 @@ import { runRules } from './rules.js';
 import { checkStructure, declaredParams } from './structure.js';
 import type { OperatorLookup } from './structure.js';
 import type { DagSpec } from './types.js';
+import type { AnyOperator } from '../operators/types.js';
+import type { ModuleOperatorRef } from '../operators/modules/bundle.js';
+import { NAME_PATTERN } from './schema.js';
 import { readYamlSource } from './yaml-source.js';
 import { readJsonSource } from './json-source.js';
 
@@ -35,6 +38,15 @@ export interface ValidateOptions {
   operators?: OperatorLookup;
   /** Resolves symlinks of local dataset paths for the overlap rule (spec/load.ts passes the disk's). */
   realpath?: (absPath: string) => string;
+  /** The DAG's operator modules as loadDag loaded them (spec/load.ts); absent: none loaded. */
+  modules?: ModuleSet;
+}
+
+/** Operator modules a DAG declares, loaded: each name is in `refs` and in `operators` or `failures`. */
+export interface ModuleSet {
+  refs: Record<string, ModuleOperatorRef>;
+  operators: Map<string, AnyOperator>;
+  failures: Record<string, { code: 'OPERATOR_MODULE_FAILED' | 'OPERATOR_INVALID'; message: string }>;
 }
 
 export interface ValidationResult {
@@ -66,14 +78,34 @@ export function validateDagText(text: string, file: string, opts: ValidateOption
     if (!('tasks' in r)) delete (doc as Record<string, unknown>).tasks;
   }
 
+  const builtins = opts.operators ?? getOperator;
+  const declared = moduleNames(raw);
+  const modules = opts.modules;
+  for (const name of declared) {
+    const at = ['operators', name];
+    if (!NAME_PATTERN.test(name)) report.add('INVALID_NAME', at, `operator name "${name}" must match ${String(NAME_PATTERN)}`, { onKey: true });
+    if (builtins(name) !== undefined) report.add('OPERATOR_NAME_TAKEN', at, `"${name}" is a built-in operator: give the module another name`, { onKey: true });
+    const failed = modules?.failures[name];
+    if (failed !== undefined) report.add(failed.code, at, failed.message);
+    else if (modules?.operators.get(name) === undefined) report.add('OPERATOR_MODULE_FAILED', at, `operator module of "${name}" was not loaded (load DAG files with spec/load.ts loadDag)`);
+  }
+  const lookup: OperatorLookup = (name) => (declared.has(name) ? modules?.operators.get(name) : builtins(name));
   const sourceFile = path.resolve(file);
   const dagDir = opts.baseDir ?? path.dirname(sourceFile);
-  const ctx = { params, usedParams: used, operators: opts.operators ?? getOperator, dagDir, ...(opts.realpath !== undefined ? { realpath: opts.realpath } : {}) };
+  const ctx = { params, usedParams: used, operators: lookup, moduleNames: declared, dagDir, ...(opts.realpath !== undefined ? { realpath: opts.realpath } : {}) };
   const draft = checkStructure(doc, ctx, report);
   runRules(draft, report);
   const issues = sorted(report.issues);
   if (report.errorCount() > 0 || !draft.structureValid) return { issues };
   const dag = resolveDag(draft, { sourceHash: sha256Hex(text), sourceFile, dagDir, uriParams: uriParamsOf(raw) });
+  if (modules !== undefined && declared.size > 0) {
+    dag.modules = {};
+    for (const name of declared) {
+      const ref = modules.refs[name];
+      const pos = source.locate(['operators', name], { key: true });
+      if (ref !== undefined) dag.modules[name] = { ...ref, at: `${file}:${pos.line}` };
+    }
+  }
   return { dag, issues };
 }
 
@@ -87,6 +119,12 @@ function uriParamsOf(raw: unknown): Record<string, string[]> {
     if (typeof uri === 'string') out[name] = paramRefs(uri);
   }
   return out;
+}
+
+/** The names under the document's `operators:` (a malformed section is the schema's to report). */
+export function moduleNames(raw: unknown): Set<string> {
+  const ops = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>).operators : undefined;
+  return new Set(ops !== null && typeof ops === 'object' && !Array.isArray(ops) ? Object.keys(ops) : []);
 }
 
 /** Stable sort by position, so output reads top to bottom like the file. */

@@ -124,7 +124,7 @@ export interface DeletionVector {
 }
 
 /** How a dataset's files are encoded: Parquet data files, or text lines (access logs). */
-export type DatasetFormat = 'parquet' | 'text';
+export type DatasetFormat = 'parquet' | 'text' | 'csv' | 'jsonl';
 
 /** Written create-only when a task instance commits its output to a dataset. */
 export interface CommitMarker {

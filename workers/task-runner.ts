@@ -3,7 +3,9 @@
  * worker thread or a BullMQ worker), and commits its outputs exactly once in effect.
  *
  *  1. fingerprint = operator name+version, stage, round, partition/bucket, params and the identity
- *     of every input file (sha256 or etag) — never the run id or attempt;
+ *     of every input file (sha256 or etag) — never the run id or attempt; for an operator module,
+ *     also its code hash (the module and its local imports), so an edit recomputes its instances;
+ *     module operators are loaded from the run's code bundle first (operators/modules/load.ts);
  *  2. memoization: unless forced, an existing commit marker for (instance, fingerprint) in the
  *     task's work area and in every output dataset means the work is done: return it (skipped);
  *  3. run the operator's stage with handles bound to storage; every data file is written
@@ -16,10 +18,12 @@
  * (VIEW_SHRINK); both leave every output's current version unchanged and are not retried.
  */
 import { performance } from 'node:perf_hooks';
-import { DagctlError, isDagctlError, isRetryableCode } from '../core/errors.js';
+import { DagctlError, errorMessage, isDagctlError, isRetryableCode } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
-import { requireOperator } from '../operators/registry.js';
-import type { AnyOperator, InputHandle, StageContext, StageSpec } from '../operators/types.js';
+import { operatorOf } from '../operators/registry.js';
+import { ensureBundle } from '../operators/modules/load.js';
+import type { AnyOperator, InputHandle, StageContext, StageResult, StageSpec } from '../operators/types.js';
+import type { ModuleOperatorRef } from '../operators/modules/bundle.js';
 import type { TaskSpec } from '../spec/types.js';
 import type { InstanceJob } from '../scheduler/jobs.js';
 import type { CommittedOutput, InstanceResult, PlannedInstance } from '../scheduler/model.js';
@@ -62,6 +66,11 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const inst = planIndex(record).get(job.instanceId);
   if (inst === undefined) throw new DagctlError('TASK_NOT_FOUND', `no instance ${job.instanceId} in run ${record.runId}`);
   if (inst.kind === 'publish') return publish(record, job, inst, started, opts);
+  const module = record.dag.modules?.[operatorNameOf(record, inst.task)];
+  if (module !== undefined) {
+    if (record.bundle === undefined) throw new DagctlError('BUNDLE_NOT_FOUND', `run ${record.runId} declares operator module ${module.module} but has no code bundle`, { runId: record.runId });
+    await ensureBundle(record.bundle, record.dag.modules ?? {});
+  }
 
   const { task, op, params, stages } = taskInfo(record, inst.task);
   const stage = stages[inst.stageIndex];
@@ -72,6 +81,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const fp = fingerprint({
     op: op.name,
     v: op.version,
+    ...(module === undefined ? {} : { code: module.codeHash }),
     stage: stage.name,
     round: inst.round,
     partition: inst.partition,
@@ -107,7 +117,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const inputs = job.inputs.map((i, k) => {
     const ds = record.dag.datasets[i.dataset];
     const contract = ds === undefined || ds.format !== 'parquet' ? null : inputContract(ds, op, params, k);
-    return inputHandle(i.dataset, i.uri, i.files, codec, counters, now, contract);
+    return inputHandle(i.dataset, i.uri, i.files, codec, counters, now, contract, i.format);
   });
   // The version published before this run started: later versions are this run's own. Read once
   // per instance, so every call (and OutputWriter.carry's check) sees the same version.
@@ -172,7 +182,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   };
 
   const runStart = performance.now();
-  const res = await op.run(ctx);
+  const res = module === undefined ? await op.run(ctx) : await runModule(op, ctx, module);
   if (opts.signal.aborted) throw new DagctlError('TASK_CANCELLED', `${job.instanceId}: aborted`);
   checkRejectShare(task, job.instanceId, res.metrics ?? {});
 
@@ -208,6 +218,27 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     setupMs: (counters.firstReadAt > 0 ? counters.firstReadAt : runStart) - started,
     worker: opts.worker,
   }, record, inst, res.narrow);
+}
+
+/** The operator name of a task (TASK_NOT_FOUND when the DAG has none by that name). */
+function operatorNameOf(record: RunRecord, name: string): string {
+  const t = record.dag.tasks.find((x) => x.name === name);
+  if (t === undefined) throw new DagctlError('TASK_NOT_FOUND', `no task ${name}`);
+  return t.operator;
+}
+
+/**
+ * Runs a module operator's stage: what it throws becomes OPERATOR_FAILED naming the module and
+ * the DAG line declaring it (a DagctlError keeps its code, with the module added to its details).
+ */
+async function runModule(op: AnyOperator, ctx: StageContext<unknown>, ref: ModuleOperatorRef): Promise<StageResult> {
+  try {
+    return await op.run(ctx);
+  } catch (e) {
+    const where = `operator ${op.name} (${ref.module}${ref.at === undefined ? '' : `, declared at ${ref.at}`})`;
+    if (isDagctlError(e)) throw new DagctlError(e.code, `${where}: ${e.message}`, { ...e.details, module: ref.module }, { cause: e });
+    throw new DagctlError('OPERATOR_FAILED', `${where} threw: ${errorMessage(e)}`, { module: ref.module, at: ref.at }, { cause: e });
+  }
 }
 
 /**
@@ -248,6 +279,7 @@ function withPrune(result: InstanceResult, record: RunRecord, inst: PlannedInsta
 export function runsInline(record: RunRecord, instanceId: string): boolean {
   const inst = planIndex(record).get(instanceId);
   if (inst === undefined || inst.kind !== 'work') return false;
+  if (record.dag.modules?.[operatorNameOf(record, inst.task)] !== undefined) return false; // loaded on the thread
   const { op, params } = taskInfo(record, inst.task);
   return op.inline?.(params) === true;
 }
@@ -271,7 +303,7 @@ function taskInfo(record: RunRecord, name: string): TaskInfo {
   if (info === undefined) {
     const task = record.dag.tasks.find((t) => t.name === name);
     if (task === undefined) throw new DagctlError('TASK_NOT_FOUND', `no task ${name}`);
-    const op = requireOperator(task.operator);
+    const op = operatorOf(record.dag, task.operator);
     const parsed = op.params.safeParse(task.params);
     if (!parsed.success) throw new DagctlError('OPERATOR_PARAMS_INVALID', `task ${task.name}: ${parsed.error.message}`);
     info = { task, op, params: parsed.data, stages: op.stages(parsed.data, { inputs: task.inputs.length }) };

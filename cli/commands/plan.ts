@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError } from '../../core/errors.js';
+import { operatorLookup } from '../../operators/registry.js';
 import { createCostModel } from '../../scheduler/plan/cost.js';
 import { loadPlanningContext } from '../../scheduler/plan/context.js';
 import { expandDag } from '../../scheduler/plan/expand.js';
@@ -65,7 +66,7 @@ export const planCommand: CommandDef = {
     // A what-if estimate may plan before the data lands: empty inputs are a warning here, not INPUT_EMPTY.
     const ctx = await loadPlanningContext(dag, str(args, 'home'), undefined, { requireInputs: false });
     for (const e of ctx.emptyInputs ?? []) io.stderr.write(`warning: INPUT_EMPTY: ${e.message}\n`);
-    const cost = createCostModel(ctx.history);
+    const cost = createCostModel(ctx.history, { operators: operatorLookup(loaded.dag) });
     const instances = expandDag(dag, ctx.sources, cost);
     const report = buildPlanReport(instances, { workers, deadlineMs, maxWorkers, cost });
     if (json) writeJson(io, { dag: dag.name, sourceHash: dag.sourceHash, report });

@@ -101,7 +101,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       if (takeOver.length > 0) options.takeOver = takeOver;
       if (flag(args, 'allow-shrink')) options.allowShrink = true;
       await checkOwnership(loaded.dag, takeOver);
-      const created = createRunRecord({ dag: loaded.dag, text: loaded.text, ctx, options, now, runId: newRunId(loaded.dag.name, now, randomBytes(8).toString('hex')) });
+      const created = createRunRecord({ dag: loaded.dag, text: loaded.text, ctx, options, now, runId: newRunId(loaded.dag.name, now, randomBytes(8).toString('hex')), bundle: loaded.bundle });
       record = created.record;
       await store.createRun(record, created.state);
       if (redisUrl !== undefined) {

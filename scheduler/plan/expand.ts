@@ -14,7 +14,7 @@
  * Preconditions: the DAG passed validation (acyclic, references resolve, operators exist).
  */
 import { DagctlError } from '../../core/errors.js';
-import { requireOperator } from '../../operators/registry.js';
+import { operatorOf } from '../../operators/registry.js';
 import type { StageSpec } from '../../operators/types.js';
 import type { DagSpec, TaskSpec } from '../../spec/types.js';
 import type { PlannedInstance } from '../model.js';
@@ -106,7 +106,7 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
   const out: PlannedInstance[] = [];
 
   for (const task of taskOrder(dag)) {
-    const op = requireOperator(task.operator);
+    const op = operatorOf(dag, task.operator);
     const params = op.params.parse(task.params);
     const stages = op.stages(params, { inputs: task.inputs.length });
     if (stages.length === 0) throw new DagctlError('PLAN_FAILED', `operator ${op.name} declares no stages`);

@@ -14,7 +14,8 @@ export const knownOperators: Rule = {
   name: 'known-operators',
   check(draft, report) {
     for (const t of draft.tasks) {
-      if (draft.operators(t.decl.operator) === undefined) {
+      // A declared module that failed to load is reported once, on its `operators:` entry.
+      if (draft.operators(t.decl.operator) === undefined && draft.moduleNames?.has(t.decl.operator) !== true) {
         report.add('UNKNOWN_OPERATOR', ['tasks', t.index, 'operator'], `unknown operator "${t.decl.operator}"${didYouMean(t.decl.operator, operatorNames())} (dagctl operators lists them)`);
       }
     }

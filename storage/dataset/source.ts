@@ -3,7 +3,7 @@
  *
  *   listSource(store, { format, partitionBy?, range?, only? }) → FileEntry[] sorted by path
  *
- * - Data files: `*.parquet` (format parquet) or any file (format text), skipping every path with a
+ * - Data files: `*.parquet` (format parquet) or any file (formats text, csv, jsonl), skipping every path with a
  *   segment starting with '_' or '.' (markers, versions, temps).
  * - partitionBy 'date': listDirs('') once, keep the `date=YYYY-MM-DD/` folders inside range
  *   (from/to inclusive, either optional), then list inside each kept folder only — the dataset is
@@ -56,7 +56,7 @@ async function listFiles(store: ObjectStore, opts: ListSourceOptions): Promise<F
     if (info === null) throw new DagctlError('DATASET_NOT_FOUND', `no file ${opts.only} in ${store.rootUri}`, { key: opts.only, root: store.rootUri });
     return [entry(info)];
   }
-  const wanted = (o: ObjectInfo): boolean => isVisibleDataKey(o.key) && (opts.format === 'text' || o.key.endsWith('.parquet'));
+  const wanted = (o: ObjectInfo): boolean => isVisibleDataKey(o.key) && (opts.format !== 'parquet' || o.key.endsWith('.parquet'));
   if (opts.partitionBy !== 'date') {
     return (await store.list('')).filter(wanted).map(entry);
   }

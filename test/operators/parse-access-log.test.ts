@@ -30,9 +30,9 @@ describe('operators/parse-access-log', () => {
   it('turns lines into pageviews, filters, and rejects malformed lines with reasons', async () => {
     const r = await runOperator(parseAccessLog, { host: 'semicomplete.com' }, { inputs: [{ lines: LINES }], outputs: 2 });
     assert.deepEqual(r.outputs[0]!.rows, [
-      { url: 'http://semicomplete.com/presentations/logstash-monitorama-2013/images/kibana-search.png', person: 'ip:83.149.9.216', ts: Date.UTC(2021, 0, 17, 10, 5, 3) / 1000 },
-      { url: 'http://semicomplete.com/apache_pb.gif?x=1', person: 'ip:127.0.0.1', ts: Date.UTC(2000, 9, 10, 20, 55, 36) / 1000 },
-      { url: 'http://semicomplete.com/a', person: 'ip:10.0.0.1', ts: Date.UTC(2000, 9, 10, 8, 25, 36) / 1000 },
+      { url: 'http://semicomplete.com/presentations/logstash-monitorama-2013/images/kibana-search.png', person: 'ip:83.149.9.216', ts: Date.UTC(2021, 0, 17, 10, 5, 3) / 1000, status: 200, bytes: 203023, referrer: 'http://semicomplete.com/presentations/logstash-monitorama-2013/', agent: 'Mozilla/5.0 (Macintosh)' },
+      { url: 'http://semicomplete.com/apache_pb.gif?x=1', person: 'ip:127.0.0.1', ts: Date.UTC(2000, 9, 10, 20, 55, 36) / 1000, status: 304, bytes: null, referrer: null, agent: 'agent with "quotes"' },
+      { url: 'http://semicomplete.com/a', person: 'ip:10.0.0.1', ts: Date.UTC(2000, 9, 10, 8, 25, 36) / 1000, status: 200, bytes: 12, referrer: null, agent: null },
     ]);
     assert.deepEqual(r.outputs[1]!.rows.map((x) => x.reason), ['malformed', 'bad_timestamp', 'bad_request']);
     assert.equal(r.metrics['filtered.method'], 1);

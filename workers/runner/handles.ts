@@ -12,7 +12,7 @@ import { parseJson } from '../../storage/dataset/layout.js';
 import { readLines, readRows } from '../../storage/dataset/read.js';
 import { decodeDeletes, encodeDeletes, liveRows, unionDeletes } from '../../storage/dataset/deletes.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
-import type { ColumnBatch, CommitMarker, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
+import type { ColumnBatch, CommitMarker, DatasetFormat, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { DagctlError } from '../../core/errors.js';
 import { storeFor } from './stores.js';
 import { checkFileSchema, type InputContract } from './contract.js';
@@ -23,7 +23,7 @@ export class Counters {
   firstReadAt = 0;
 }
 
-export function inputHandle(name: string, uri: string, files: FileEntry[], codec: ParquetCodec, counters: Counters, now: () => number, contract: InputContract | null = null): InputHandle {
+export function inputHandle(name: string, uri: string, files: FileEntry[], codec: ParquetCodec, counters: Counters, now: () => number, contract: InputContract | null = null, format?: DatasetFormat): InputHandle {
   // Each file's schema is checked against the contract once, on the bytes already fetched.
   const checked = new Set<string>();
   const check = async (f: FileEntry, bytes: Uint8Array): Promise<void> => {
@@ -65,6 +65,7 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
     },
   })));
   return {
+    ...(format === undefined ? {} : { format }),
     name,
     bytes,
     rows,

@@ -1,0 +1,143 @@
+/**
+ * sql: the user's SQL (`params.query`) run by DuckDB over the task's inputs, each input a table (a
+ * view over its Parquet files) named after its dataset — `"pageviews-norm"` and, where the name
+ * has dashes, also `pageviews_norm`. One instance over the whole input by default;
+ * `perPartition: true` runs one instance per date partition of the first input (which then holds
+ * only that partition). The query's result is the output: BOOLEAN, integer types (int64), FLOAT,
+ * DOUBLE and DECIMAL (double), VARCHAR (string) and BLOB (bytes) columns keep their type, every
+ * other type is cast to VARCHAR by DuckDB; an integer outside ±2^53 fails the instance rather than
+ * losing digits. Results stream in DuckDB's chunks.
+ *
+ * DuckDB (@duckdb/node-api, its binary inside its npm package) is imported only when an sql
+ * instance runs. Inputs must be Parquet (chain read-records before it for CSV / JSON lines); a
+ * DuckDB error fails the instance with OPERATOR_FAILED showing DuckDB's message and the query.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { DagctlError, errorMessage } from '../core/errors.js';
+import { defaultCodec } from '../storage/parquet/registry.js';
+import type { ColumnType, Row, Schema, Value } from '../storage/types.js';
+import type { InputHandle, OperatorDef, StageResult, StageSpec } from './types.js';
+
+const SqlParams = z
+  .object({
+    query: z.string().min(1),
+    perPartition: z.boolean().default(false),
+  })
+  .strict();
+type SqlParams = z.infer<typeof SqlParams>;
+
+const quoteIdent = (s: string): string => `"${s.replaceAll('"', '""')}"`;
+const quoteStr = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+/** The input's Parquet files in `dir` (its own files when it has them, else its rows encoded). */
+async function materialize(input: InputHandle, dir: string, k: number): Promise<string[]> {
+  if (input.format !== undefined && input.format !== 'parquet') {
+    throw new DagctlError('OPERATOR_INPUT_INVALID', `sql: input ${input.name} is a ${input.format} dataset; read it with read-records (or parse-access-log) first`, { dataset: input.name });
+  }
+  const out: string[] = [];
+  const raw = input.rawFiles?.();
+  if (raw !== undefined) {
+    for (const [i, f] of raw.entries()) {
+      const p = path.join(dir, `in${k}-${i}.parquet`);
+      await writeFile(p, await f.read());
+      out.push(p);
+    }
+    return out;
+  }
+  const schema = await input.schema();
+  if (schema === null) return out;
+  const rows: Row[] = [];
+  for await (const b of input.batches()) rows.push(...b);
+  const p = path.join(dir, `in${k}.parquet`);
+  await writeFile(p, await defaultCodec().encode(schema, rows));
+  return [p];
+}
+
+export const sql: OperatorDef<SqlParams> = {
+  name: 'sql',
+  version: '1',
+  summary: 'Runs params.query with DuckDB over the inputs (each a table named after its dataset); the result is the output.',
+  params: SqlParams,
+  cost: { overheadMs: 300, perUnitMs: 2, driver: 'bytes' },
+  inputs: { min: 1, max: 16 },
+  outputs: { min: 1, max: 1 },
+  stages(p): StageSpec[] {
+    return [{ name: 'query', fanout: p.perPartition ? 'partition' : 'single', writesOutputs: true }];
+  },
+  async run(ctx): Promise<StageResult> {
+    const { DuckDBInstance, DuckDBTypeId } = await import('@duckdb/node-api');
+    const dir = await mkdtemp(path.join(tmpdir(), 'dagctl-sql-'));
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+    const con = await instance.connect();
+    try {
+      for (const [k, input] of ctx.inputs.entries()) {
+        const files = await materialize(input, dir, k);
+        const names = [input.name, ...(input.name.includes('-') ? [input.name.replaceAll('-', '_')] : [])];
+        const schema = await input.schema();
+        const empty = schema === null ? 'SELECT NULL AS _empty WHERE false' : `SELECT ${schema.map((f) => `NULL::${duckType(f.type)} AS ${quoteIdent(f.name)}`).join(', ')} WHERE false`;
+        const body = files.length === 0 ? empty : `SELECT * FROM read_parquet([${files.map(quoteStr).join(', ')}])`;
+        for (const n of names) await con.run(`CREATE VIEW ${quoteIdent(n)} AS ${body}`);
+      }
+      const fail = (e: unknown): never => {
+        throw new DagctlError('OPERATOR_FAILED', `sql: DuckDB: ${errorMessage(e)}\n  in query: ${ctx.params.query}`, { query: ctx.params.query });
+      };
+      const prepared = await con.prepare(ctx.params.query).catch(fail);
+      const schema: Schema = [];
+      const selects: string[] = [];
+      for (let c = 0; c < prepared.columnCount; c++) {
+        const name = prepared.columnName(c);
+        const id = prepared.columnTypeId(c);
+        const type: ColumnType =
+          id === DuckDBTypeId.BOOLEAN ? 'boolean'
+          : INT_TYPES.has(id) ? 'int64'
+          : id === DuckDBTypeId.FLOAT || id === DuckDBTypeId.DOUBLE || id === DuckDBTypeId.DECIMAL ? 'double'
+          : id === DuckDBTypeId.BLOB ? 'bytes'
+          : 'string';
+        schema.push({ name, type, nullable: true });
+        selects.push(`CAST(${quoteIdent(name)} AS ${duckType(type)}) AS ${quoteIdent(name)}`);
+      }
+      if (new Set(schema.map((f) => f.name)).size !== schema.length) throw new DagctlError('OPERATOR_PARAMS_INVALID', `sql: the query's result has duplicate column names (${schema.map((f) => f.name).join(', ')}): alias them`, { query: ctx.params.query });
+      const out = ctx.outputs[0]!.open(schema);
+      const result = await con.stream(`SELECT ${selects.join(', ')} FROM (${ctx.params.query.replace(/;\s*$/, '')})`).catch(fail);
+      let rows = 0;
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (chunk === null || chunk.rowCount === 0) break;
+        const batch: Row[] = chunk.getRows().map((values) => {
+          const row: Row = {};
+          schema.forEach((f, c) => (row[f.name] = toValue(values[c], f.type, f.name)));
+          return row;
+        });
+        rows += batch.length;
+        await out.write(batch);
+      }
+      return { metrics: { rowsOut: rows } };
+    } finally {
+      con.closeSync();
+      instance.closeSync();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+const INT_TYPES = new Set<number>([2, 3, 4, 5, 6, 7, 8, 9, 16, 32]); // TINYINT…BIGINT, U*, HUGEINT, UHUGEINT (DuckDBTypeId)
+
+function duckType(t: ColumnType): string {
+  return t === 'boolean' ? 'BOOLEAN' : t === 'int64' || t === 'int32' ? 'HUGEINT' : t === 'double' ? 'DOUBLE' : t === 'bytes' ? 'BLOB' : 'VARCHAR';
+}
+
+function toValue(v: unknown, type: ColumnType, column: string): Value {
+  if (v === null || v === undefined) return null;
+  if (type === 'int64') {
+    const n = typeof v === 'bigint' ? Number(v) : Number(v);
+    if (!Number.isSafeInteger(n) || (typeof v === 'bigint' && BigInt(n) !== v)) throw new DagctlError('OPERATOR_FAILED', `sql: column ${column} holds ${String(v)}, outside the integers dagctl stores exactly (±2^53)`, { column });
+    return n;
+  }
+  if (type === 'double') return Number(v);
+  if (type === 'boolean') return v === true;
+  if (type === 'bytes') return v instanceof Uint8Array ? v : new Uint8Array((v as { bytes: Uint8Array }).bytes);
+  return String(v);
+}
