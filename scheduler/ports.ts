@@ -33,6 +33,8 @@ export interface RunOptions {
   concurrency?: number;
   params: Record<string, string>;
   executor: 'embedded' | 'bullmq';
+  /** Epoch ms by which the run should finish (`dagctl run --deadline`); autoscaling sizes workers for it. */
+  deadlineAt?: number;
 }
 
 export interface RunSummary {

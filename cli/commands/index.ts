@@ -12,6 +12,7 @@ import { runsCommand } from './runs.js';
 import { cancelCommand } from './cancel.js';
 import { retryCommand } from './retry.js';
 import { workerCommand } from './worker.js';
+import { autoscaleMetricsCommand } from './autoscale-metrics.js';
 import { genCommand } from './gen.js';
 import { ingestCommand } from './ingest.js';
 import { datasetCommand } from './dataset.js';
@@ -29,6 +30,7 @@ export const COMMANDS: CommandDef[] = [
   cancelCommand,
   retryCommand,
   workerCommand,
+  autoscaleMetricsCommand,
   genCommand,
   ingestCommand,
   datasetCommand,
