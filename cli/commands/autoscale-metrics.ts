@@ -1,7 +1,8 @@
 /**
  * `dagctl autoscale-metrics` — serves the scaling figures KEDA reads: /scale (JSON: workJobs —
- * ready, running and due-retry jobs — and deadlineSlots — slots needed to finish active runs by
- * their deadlines under the cost model), /metrics (Prometheus), /healthz, /readyz. Runs until
+ * ready, running and due-retry jobs — deadlineSlots — slots needed to finish active runs by their
+ * deadlines under the cost model — and demandSlots, the two combined; scheduler/plan/autoscale.ts),
+ * /metrics (Prometheus), /healthz, /readyz. Runs until
  * SIGTERM/SIGINT. Stateless: any number of replicas may run.
  */
 import { DagctlError } from '../../core/errors.js';

@@ -1,11 +1,17 @@
 /**
  * Autoscaling demand, pure: how many worker slots the work in Redis needs now.
  *
- * Two figures, read by KEDA's metrics-api scaler (deploy/helm/dagctl, docs/kubernetes.md):
+ * Figures read by KEDA's metrics-api scaler (deploy/helm/dagctl, docs/kubernetes.md):
  *   workJobs       queue jobs that are ready or running: BullMQ's wait + prioritized lists, its
  *                  delayed jobs that are due, the active jobs, plus dagctl's own retries whose
  *                  backoff is over (the sweeper turns them into jobs within a few seconds). Running
  *                  jobs are counted so that a busy worker is not scaled away as "idle".
+ *   demandSlots    what the chart scales on by default: deadlineSlots for the runs that have a
+ *                  deadline, plus workJobs for the rest — workJobs less the deadline runs' queued,
+ *                  running and due-retry instances (never below 0). A run with a deadline gets the
+ *                  workers its deadline needs, not one per queued job; re-evaluated at every poll
+ *                  (time left shrinks, running instances' elapsed time counts), so a run falling
+ *                  behind its prediction gets more.
  *   deadlineSlots  for every active run with a deadline (`dagctl run --deadline`), the fewest
  *                  concurrent slots whose list-scheduled makespan of the run's remaining instances
  *                  (T = O + P×H; a running instance counts only what its prediction says is left)
@@ -31,6 +37,8 @@ import { minWorkersForDeadline } from './makespan.js';
 export interface InstanceProgress {
   state: InstanceState;
   startedAt?: number;
+  /** Retry backoff: the next attempt may start at this time (pending instances). */
+  notBefore?: number;
 }
 
 export interface RunProgress {
@@ -59,6 +67,9 @@ export interface RunDemand {
   budgetMs?: number;
   slots: number;
   feasible: boolean;
+  /** Instances queued or running, and pending ones whose retry backoff is over. */
+  inFlight: number;
+  dueRetries: number;
   /** Predicted makespan of the remaining instances on `slots` (feasible runs). */
   makespanMs?: number;
   reason?: string;
@@ -71,6 +82,7 @@ export interface AutoscaleDemand {
   activeJobs: number;
   dueRetries: number;
   deadlineSlots: number;
+  demandSlots: number;
   queues: Record<string, QueueDepth>;
   runs: RunDemand[];
 }
@@ -106,7 +118,14 @@ export function runDemand(run: RunProgress, now: number, maxSlots: number): RunD
   let work = 0;
   for (const p of rest) work += p.predictedMs;
   const cp = rest.length === 0 ? 0 : criticalPath(rest).lengthMs;
-  const base = { runId: run.runId, remaining: rest.length, remainingWorkMs: work, criticalPathMs: cp };
+  let inFlight = 0;
+  let dueRetries = 0;
+  for (const p of run.plan) {
+    const s = statusOf(run.statuses, p.id);
+    if (s?.state === 'queued' || s?.state === 'running') inFlight++;
+    else if (s?.state === 'pending' && s.notBefore !== undefined && s.notBefore <= now) dueRetries++;
+  }
+  const base = { runId: run.runId, remaining: rest.length, remainingWorkMs: work, criticalPathMs: cp, inFlight, dueRetries };
   if (run.deadlineAt === undefined) return { ...base, slots: 0, feasible: true };
   const budgetMs = run.deadlineAt - now;
   const withDeadline = { ...base, deadlineAt: run.deadlineAt, budgetMs };
@@ -119,8 +138,8 @@ export function runDemand(run: RunProgress, now: number, maxSlots: number): RunD
   return { ...withDeadline, slots: widest, feasible: false, reason: search.reason };
 }
 
-/** The whole report: queue depths and due retries in, both scaling figures out. */
-export function autoscaleDemand(input: { now: number; maxSlots: number; queues: Record<string, QueueDepth>; dueRetries: number; runs: readonly RunProgress[] }): AutoscaleDemand {
+/** The whole report: queue depths and the active runs in, the scaling figures out. */
+export function autoscaleDemand(input: { now: number; maxSlots: number; queues: Record<string, QueueDepth>; runs: readonly RunProgress[] }): AutoscaleDemand {
   let ready = 0;
   let active = 0;
   for (const q of Object.values(input.queues)) {
@@ -129,14 +148,23 @@ export function autoscaleDemand(input: { now: number; maxSlots: number; queues: 
   }
   const runs = input.runs.map((r) => runDemand(r, input.now, input.maxSlots));
   let slots = 0;
-  for (const r of runs) slots += r.slots;
+  let dueRetries = 0;
+  let deadlineWork = 0;
+  for (const r of runs) {
+    slots += r.slots;
+    dueRetries += r.dueRetries;
+    if (r.deadlineAt !== undefined) deadlineWork += r.inFlight + r.dueRetries;
+  }
+  const workJobs = ready + active + dueRetries;
+  const deadlineSlots = Math.min(input.maxSlots, slots);
   return {
     at: input.now,
-    workJobs: ready + active + input.dueRetries,
+    workJobs,
     readyJobs: ready,
     activeJobs: active,
-    dueRetries: input.dueRetries,
-    deadlineSlots: Math.min(input.maxSlots, slots),
+    dueRetries,
+    deadlineSlots,
+    demandSlots: Math.min(input.maxSlots, deadlineSlots + Math.max(0, workJobs - deadlineWork)),
     queues: input.queues,
     runs,
   };

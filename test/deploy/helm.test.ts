@@ -153,12 +153,12 @@ describe('Helm chart deploy/helm/dagctl (helm lint, helm template, strict decodi
         if (so === undefined) return;
         const spec = so.spec as { scaleTargetRef: { name: string }; triggers: Array<{ type: string; name: string; metadata: Record<string, string> }> };
         assert.equal(spec.scaleTargetRef.name, 'rel-dagctl-worker');
-        const fields = Object.keys(autoscaleDemand({ now: 0, maxSlots: 1, queues: {}, dueRetries: 0, runs: [] }));
+        const fields = Object.keys(autoscaleDemand({ now: 0, maxSlots: 1, queues: {}, runs: [] }));
         const svc = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'rel-dagctl-autoscale');
         const svcPort = (svc?.spec as { ports: Array<{ port: number }> } | undefined)?.ports[0]?.port;
         const worker = podSpecOf(docs.find((d) => d.metadata.name === 'rel-dagctl-worker' && d.kind === 'Deployment') as Obj).containers[0];
         const concurrency = argValue(worker?.args ?? [], '--concurrency');
-        assert.deepEqual(spec.triggers.map((t) => t.metadata.valueLocation), EXPECTED[example]?.deadline ? ['workJobs', 'deadlineSlots'] : ['workJobs']);
+        assert.deepEqual(spec.triggers.map((t) => t.metadata.valueLocation), EXPECTED[example]?.deadline ? ['demandSlots'] : ['workJobs']);
         for (const t of spec.triggers) {
           assert.equal(t.type, 'metrics-api');
           assert.ok(fields.includes(t.metadata.valueLocation ?? ''), `${t.metadata.valueLocation} is a field of /scale`);

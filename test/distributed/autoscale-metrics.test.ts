@@ -103,16 +103,19 @@ describe('autoscale-metrics service (real Redis, BullMQ queues)', function () {
     assert.equal(s.workJobs, 3 + 2 + 1);
     assert.equal(s.deadlineSlots, 4);
     assert.equal(s.runs[0]?.feasible, true);
+    // The run's 11 queued + 1 due instances are its own: demand is its 4 slots, not 6 jobs.
+    assert.deepEqual([s.runs[0]?.inFlight, s.runs[0]?.dueRetries, s.demandSlots], [11, 1, 4]);
 
     now = delayed.timestamp + 3_600_000; // the delayed job is due now; the deadline has long passed
     s = await scale();
     assert.equal((s.queues.default as Record<string, number>).delayedDue, 1);
     assert.equal(s.workJobs, 3 + 2 + 1 + 1);
-    assert.deepEqual([s.runs[0]?.feasible, s.deadlineSlots], [false, 12]);
+    assert.deepEqual([s.runs[0]?.feasible, s.deadlineSlots, s.demandSlots], [false, 12, 12]);
 
     const metrics = await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text();
     assert.match(metrics, /^dagctl_autoscale_work_jobs 7$/m);
     assert.match(metrics, /^dagctl_autoscale_deadline_slots 12$/m);
+    assert.match(metrics, /^dagctl_autoscale_demand_slots 12$/m);
     assert.equal((await fetch(`http://127.0.0.1:${svc.port}/readyz`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${svc.port}/healthz`)).status, 200);
 
@@ -125,6 +128,6 @@ describe('autoscale-metrics service (real Redis, BullMQ queues)', function () {
     assert.equal((await store.getState(runId))?.phase, 'succeeded');
     s = await scale();
     assert.deepEqual(s.runs, []);
-    assert.equal(s.deadlineSlots, 0);
+    assert.deepEqual([s.deadlineSlots, s.demandSlots, s.workJobs], [0, 3 + 2 + 1, 3 + 2 + 1]);
   });
 });

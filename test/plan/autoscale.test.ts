@@ -81,18 +81,26 @@ describe('autoscale demand (pure)', () => {
     }
   });
 
-  it('workJobs counts ready (wait, prioritized, due delayed), running and due retries; deadline slots are summed and capped', () => {
-    const d = autoscaleDemand({
-      now: 0,
-      maxSlots: 7,
-      queues: { default: { wait: 5, prioritized: 2, delayedDue: 1, active: 3 }, heavy: { wait: 1, prioritized: 0, delayedDue: 0, active: 1 } },
-      dueRetries: 4,
-      runs: [{ ...fan(4, 1000), runId: 'a', deadlineAt: 1000 }, { ...fan(4, 1000), runId: 'b', deadlineAt: 2000 }],
-    });
-    assert.deepEqual([d.readyJobs, d.activeJobs, d.dueRetries, d.workJobs], [9, 4, 4, 17]);
-    assert.deepEqual(d.runs.map((r) => r.slots), [4, 2]);
+  it('workJobs counts ready (wait, prioritized, due delayed), running and due retries; demandSlots swaps deadline runs\' jobs for their slots', () => {
+    const a: RunProgress = {
+      ...fan(4, 1000),
+      runId: 'a',
+      deadlineAt: 1000,
+      statuses: { root: { state: 'succeeded' }, f0: { state: 'queued' }, f1: { state: 'running', startedAt: 0 }, f2: { state: 'pending', notBefore: 0 }, f3: { state: 'pending', notBefore: 5000 } },
+    };
+    const b: RunProgress = { ...fan(4, 1000), runId: 'b', deadlineAt: 2000 };
+    const c: RunProgress = { ...fan(2, 1000), runId: 'c', statuses: { root: { state: 'succeeded' }, f0: { state: 'pending', notBefore: 0 } } };
+    const queues = { default: { wait: 5, prioritized: 2, delayedDue: 1, active: 3 }, heavy: { wait: 1, prioritized: 0, delayedDue: 0, active: 1 } };
+    const d = autoscaleDemand({ now: 0, maxSlots: 100, queues, runs: [a, b, c] });
+    assert.deepEqual(d.runs.map((r) => [r.runId, r.slots, r.inFlight, r.dueRetries]), [['a', 4, 2, 1], ['b', 2, 0, 0], ['c', 0, 0, 1]]);
+    assert.deepEqual([d.readyJobs, d.activeJobs, d.dueRetries, d.workJobs], [9, 4, 2, 15]);
     assert.equal(d.deadlineSlots, 6);
-    const capped = autoscaleDemand({ now: 0, maxSlots: 5, queues: {}, dueRetries: 0, runs: [{ ...fan(4, 1000), runId: 'a', deadlineAt: 1000 }, { ...fan(4, 1000), runId: 'b', deadlineAt: 2000 }] });
-    assert.equal(capped.deadlineSlots, 5);
+    // 6 slots for the deadline runs + the 15 jobs less run a's 2 in flight and 1 due retry.
+    assert.equal(d.demandSlots, 6 + (15 - 3));
+    const capped = autoscaleDemand({ now: 0, maxSlots: 5, queues, runs: [a, b, c] });
+    assert.deepEqual([capped.deadlineSlots, capped.demandSlots], [5, 5]);
+    // Only deadline runs, whose jobs are all in the queue: demand is their slots alone.
+    const only = autoscaleDemand({ now: 0, maxSlots: 100, queues: { default: { wait: 1, prioritized: 0, delayedDue: 0, active: 1 } }, runs: [a] });
+    assert.deepEqual([only.workJobs, only.deadlineSlots, only.demandSlots], [3, 4, 4]);
   });
 });

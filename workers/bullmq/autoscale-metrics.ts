@@ -1,8 +1,8 @@
 /**
  * The autoscaling metrics service (`dagctl autoscale-metrics`): reads queue depths and active runs
  * from Redis and answers, on one HTTP port,
- *   /scale     JSON AutoscaleDemand (scheduler/plan/autoscale.ts): `workJobs` and `deadlineSlots`
- *              are what KEDA's metrics-api triggers read (valueLocation);
+ *   /scale     JSON AutoscaleDemand (scheduler/plan/autoscale.ts): `demandSlots` (or `workJobs`)
+ *              is what KEDA's metrics-api trigger reads (valueLocation);
  *   /metrics   the same figures in Prometheus text format;
  *   /healthz   liveness; /readyz 200 while Redis is connected.
  *
@@ -83,7 +83,6 @@ export async function startAutoscaleService(opts: AutoscaleServiceOptions): Prom
     const at = now();
     const queues = await readQueueDepths(redis, opts.queues, at);
     const runs: RunProgress[] = [];
-    let dueRetries = 0;
     const active = new Set(await store.activeRuns());
     for (const id of records.keys()) if (!active.has(id)) records.delete(id);
     for (const runId of active) {
@@ -96,14 +95,11 @@ export async function startAutoscaleService(opts: AutoscaleServiceOptions): Prom
         record = r;
         records.set(runId, r);
       }
-      for (const s of Object.values(state.instances)) {
-        if (s.state === 'pending' && s.notBefore !== undefined && s.notBefore <= at) dueRetries++;
-      }
       const run: RunProgress = { runId, plan: record.plan, statuses: state.instances };
       if (record.options.deadlineAt !== undefined) run.deadlineAt = record.options.deadlineAt;
       runs.push(run);
     }
-    return autoscaleDemand({ now: at, maxSlots: opts.maxSlots, queues, dueRetries, runs });
+    return autoscaleDemand({ now: at, maxSlots: opts.maxSlots, queues, runs });
   };
   let inFlight: Promise<AutoscaleDemand> | null = null;
   const demand = (): Promise<AutoscaleDemand> => {
@@ -140,6 +136,9 @@ export function renderDemand(d: AutoscaleDemand): string {
     '# HELP dagctl_autoscale_deadline_slots Worker slots needed to finish the active runs by their deadlines (cost model).',
     '# TYPE dagctl_autoscale_deadline_slots gauge',
     `dagctl_autoscale_deadline_slots ${d.deadlineSlots}`,
+    '# HELP dagctl_autoscale_demand_slots Deadline slots of runs with a deadline plus the ready and running jobs of the others.',
+    '# TYPE dagctl_autoscale_demand_slots gauge',
+    `dagctl_autoscale_demand_slots ${d.demandSlots}`,
     '# HELP dagctl_autoscale_queue_jobs Jobs per queue and kind (wait, prioritized, delayed_due, active).',
     '# TYPE dagctl_autoscale_queue_jobs gauge',
   ];
