@@ -173,7 +173,7 @@ describe('Helm chart deploy/helm/dagctl (helm lint, helm template, strict decodi
     });
   }
 
-  it('inconsistent values are refused with a message naming the value', () => {
+  it('inconsistent, misspelt and out-of-range values are refused with a message naming the value', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--set', 'redis.existingSecret=r'], /redis\.existingSecret.*not both/],
       [['--set', 'redis.bundled.enabled=false'], /redis\.existingSecret/],
@@ -181,6 +181,10 @@ describe('Helm chart deploy/helm/dagctl (helm lint, helm template, strict decodi
       [['--set', 'scheduler.enabled=true'], /scheduler\.dags/],
       [['--set', 'serve.enabled=true'], /serve\.views/],
       [['--set', 'worker.autoscaling.minReplicas=5', '--set', 'worker.autoscaling.maxReplicas=2'], /minReplicas/],
+      // values.schema.json: a misspelt or out-of-range value is an error, never silently ignored.
+      [['--set', 'worker.concurency=3'], /concurency/],
+      [['--set', 'worker.concurrency=0'], /concurrency/],
+      [['--set', 's3.forcePathStyle=yes'], /forcePathStyle/],
     ];
     for (const [args, message] of cases) {
       const r = run(tools().helm, ['template', 'rel', CHART, ...args]);
