@@ -16,7 +16,14 @@ import { bullConnection } from '../../scheduler/redis/connection.js';
 import { BULL_PREFIX, queueName } from '../../scheduler/redis/keys.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import { startAutoscaleService, type AutoscaleService } from '../../workers/bullmq/autoscale-metrics.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { dagOf, noopTask, recordOf } from '../helpers/dags.js';
+import { BIN } from './cluster.js';
 import { redisUrl, requireRedis, testRedis, uniqueRunId } from './redis-env.js';
 
 const DB = 12;
@@ -129,5 +136,33 @@ describe('autoscale-metrics service (real Redis, BullMQ queues)', function () {
     s = await scale();
     assert.deepEqual(s.runs, []);
     assert.deepEqual([s.deadlineSlots, s.demandSlots, s.workJobs], [0, 3 + 2 + 1, 3 + 2 + 1]);
+  });
+
+  it('end to end through the CLI: `dagctl run --deadline` records the deadline, `dagctl autoscale-metrics` serves the run', async () => {
+    await redis.flushdb();
+    const dir = mkdtempSync(join(tmpdir(), 'dagctl-autoscale-cli-'));
+    const proc = spawn(process.execPath, [BIN, 'autoscale-metrics', '--redis', url, '--port', '0', '--host', '127.0.0.1', '--max-slots', '16'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const file = join(dir, 'fan.yaml');
+      writeFileSync(file, 'apiVersion: dagctl/v1\nkind: Dag\nmetadata:\n  name: clifan\ntasks:\n  - { name: fan, operator: noop, params: { buckets: 6 } }\n');
+      const before = Date.now();
+      const run = spawn(process.execPath, [BIN, 'run', file, '--redis', url, '--detach', '--deadline', '1h', '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DAGCTL_HOME: join(dir, 'home') } });
+      const [code] = (await once(run, 'exit')) as [number];
+      assert.equal(code, 0);
+      const after = Date.now();
+      const line = (await once(createInterface({ input: proc.stdout }), 'line')) as [string];
+      const port = (JSON.parse(line[0]) as { port: number }).port;
+      const body = (await (await fetch(`http://127.0.0.1:${port}/scale`)).json()) as { runs: Array<{ deadlineAt: number; remaining: number; slots: number; feasible: boolean }>; workJobs: number };
+      assert.equal(body.runs.length, 1);
+      const r = body.runs[0];
+      assert.ok(r !== undefined && r.deadlineAt >= before + 3_600_000 && r.deadlineAt <= after + 3_600_000);
+      // Six instances predicted far below an hour: one slot meets the deadline.
+      assert.deepEqual([r.remaining, r.slots, r.feasible], [6, 1, true]);
+      assert.equal(body.workJobs, 6); // the submitted jobs wait in BullMQ (no workers here)
+    } finally {
+      proc.kill('SIGTERM');
+      await once(proc, 'exit');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
