@@ -9,7 +9,10 @@
 // also passes KEDA's own admission checks that need no cluster (ValidateTriggers, replica bounds,
 // fallback), and its metrics-api triggers' metadata is checked against that scaler's parameters
 // (KEDA v2.21 pkg/scalers/metrics_api_scaler.go: required url, valueLocation and a numeric
-// targetValue; known keys only; format and aggregationType from their enums).
+// targetValue; known keys only; format and aggregationType from their enums). With
+// --pod-security LEVEL (privileged, baseline, restricted), every pod template (Pod, Deployment,
+// StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) is also evaluated by Kubernetes' own Pod
+// Security Admission checks (k8s.io/pod-security-admission, latest policy version) at that level.
 //
 // Output: one line per document on stdout, "ok <apiVersion> <kind> <name>"; errors on stderr as
 // "<source>#<document index>: <kind>/<name>: <error>". Exit status 0 when every document decoded, 1
@@ -29,11 +32,17 @@ import (
 
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes/scheme"
+	psaapi "k8s.io/pod-security-admission/api"
+	psapolicy "k8s.io/pod-security-admission/policy"
 	"sigs.k8s.io/yaml"
 )
 
@@ -68,7 +77,49 @@ type header struct {
 	} `json:"metadata"`
 }
 
-func validate(s *runtime.Scheme, source string, r io.Reader) ([]result, error) {
+// podSecurity evaluates pod templates at a Pod Security level; nil when not asked for.
+type podSecurity struct {
+	evaluator psapolicy.Evaluator
+	level     psaapi.LevelVersion
+}
+
+func (p *podSecurity) check(obj runtime.Object) error {
+	if p == nil {
+		return nil
+	}
+	var meta *metav1.ObjectMeta
+	var spec *corev1.PodSpec
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		meta, spec = &o.ObjectMeta, &o.Spec
+	case *appsv1.Deployment:
+		meta, spec = &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec
+	case *appsv1.StatefulSet:
+		meta, spec = &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec
+	case *appsv1.DaemonSet:
+		meta, spec = &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec
+	case *appsv1.ReplicaSet:
+		meta, spec = &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec
+	case *batchv1.Job:
+		meta, spec = &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec
+	case *batchv1.CronJob:
+		meta, spec = &o.Spec.JobTemplate.Spec.Template.ObjectMeta, &o.Spec.JobTemplate.Spec.Template.Spec
+	default:
+		return nil
+	}
+	var failed []string
+	for _, r := range p.evaluator.EvaluatePod(p.level, meta, spec) {
+		if !r.Allowed {
+			failed = append(failed, fmt.Sprintf("%s (%s)", r.ForbiddenReason, r.ForbiddenDetail))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("violates PodSecurity %q: %v", p.level.Level, failed)
+	}
+	return nil
+}
+
+func validate(s *runtime.Scheme, ps *podSecurity, source string, r io.Reader) ([]result, error) {
 	decoder := serializer.NewCodecFactory(s, serializer.EnableStrict).UniversalDeserializer()
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(r))
 	var out []result
@@ -118,6 +169,8 @@ func validate(s *runtime.Scheme, source string, r io.Reader) ([]result, error) {
 			if err := checkScaledObject(so); err != nil {
 				res.Error = "keda: " + err.Error()
 			}
+		} else if err := ps.check(obj); err != nil {
+			res.Error = err.Error()
 		}
 		out = append(out, res)
 	}
@@ -195,17 +248,39 @@ func stripComments(doc []byte) []byte {
 func main() {
 	args := os.Args[1:]
 	asJSON := false
+	level := ""
 	var files []string
-	for _, a := range args {
-		switch a {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; a {
 		case "--json":
 			asJSON = true
+		case "--pod-security":
+			if i+1 >= len(args) {
+				fmt.Fprintln(os.Stderr, "k8s-validate: --pod-security needs a level")
+				os.Exit(2)
+			}
+			i++
+			level = args[i]
 		case "-h", "--help":
-			fmt.Println("usage: k8s-validate [--json] [FILE...]   (stdin when no FILE or FILE is -)")
+			fmt.Println("usage: k8s-validate [--json] [--pod-security privileged|baseline|restricted] [FILE...]   (stdin when no FILE or FILE is -)")
 			return
 		default:
 			files = append(files, a)
 		}
+	}
+	var ps *podSecurity
+	if level != "" {
+		lv, err := psaapi.ParseLevel(level)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "k8s-validate: --pod-security:", err)
+			os.Exit(2)
+		}
+		ev, err := psapolicy.NewEvaluator(psapolicy.DefaultChecks(), nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "k8s-validate: pod security evaluator:", err)
+			os.Exit(2)
+		}
+		ps = &podSecurity{evaluator: ev, level: psaapi.LevelVersion{Level: lv, Version: psaapi.LatestVersion()}}
 	}
 	if len(files) == 0 {
 		files = []string{"-"}
@@ -228,7 +303,7 @@ func main() {
 			defer fh.Close()
 			r, name = fh, f
 		}
-		res, err := validate(s, name, r)
+		res, err := validate(s, ps, name, r)
 		all = append(all, res...)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "k8s-validate:", err)

@@ -2,7 +2,8 @@
  * The Helm chart (deploy/helm/dagctl), for its default values and every example in
  * deploy/helm/dagctl/examples/ (the combinations docs/kubernetes.md shows): `helm lint --strict`,
  * `helm template`, and strict decoding of every rendered document into the Kubernetes, KEDA and
- * Prometheus-operator API types (deploy/validate, KEDA's own trigger and bounds checks included).
+ * Prometheus-operator API types (deploy/validate, KEDA's own trigger and bounds checks included),
+ * with every pod template evaluated by Kubernetes' Pod Security Admission checks at "restricted".
  * On top, the chart's promises are checked on the rendered objects: restricted Pod Security on
  * every pod, probes on /healthz and /readyz, a worker termination grace above its --grace, a
  * PodDisruptionBudget and a NetworkPolicy per Deployment, the scheduler's 2 replicas, KEDA
@@ -74,8 +75,8 @@ describe('Helm chart deploy/helm/dagctl (helm lint, helm template, strict decodi
         assert.equal(r.status, 0, r.stdout + r.stderr);
       });
 
-      it('every document decodes strictly into the Kubernetes / KEDA / Prometheus-operator types', () => {
-        const r = run(tools().validate, ['--json'], rendered);
+      it('every document decodes strictly into the Kubernetes / KEDA / Prometheus-operator types; every pod passes Pod Security "restricted"', () => {
+        const r = run(tools().validate, ['--json', '--pod-security', 'restricted'], rendered);
         const results = JSON.parse(r.stdout) as Array<{ kind: string; name: string; error?: string }>;
         assert.deepEqual(results.filter((x) => x.error !== undefined), []);
         assert.equal(r.status, 0, r.stderr);
@@ -202,10 +203,15 @@ describe('Helm chart deploy/helm/dagctl (helm lint, helm template, strict decodi
       'apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: f}\nspec: {scaleTargetRef: {name: w}, triggers: [{type: metrics-api, metadata: {url: "http://x/", valueLocaton: a, targetValue: "1"}}]}',
     ];
     const good = 'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ok}';
-    const r = run(tools().validate, ['--json'], [...bad, good].join('\n---\n'));
+    // Restricted Pod Security: a Deployment whose pod may run as root and keeps its capabilities.
+    const rootPod = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: g}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: i}]}}}';
+    const r = run(tools().validate, ['--json', '--pod-security', 'restricted'], [...bad, rootPod, good].join('\n---\n'));
     assert.equal(r.status, 1);
     const results = JSON.parse(r.stdout) as Array<{ name: string; error?: string }>;
-    assert.deepEqual(results.map((x) => [x.name, x.error !== undefined]), [['a', true], ['', true], ['d', true], ['e', true], ['f', true], ['ok', false]]);
+    assert.deepEqual(results.map((x) => [x.name, x.error !== undefined]), [['a', true], ['', true], ['d', true], ['e', true], ['f', true], ['g', true], ['ok', false]]);
+    assert.match(results[5]?.error ?? '', /PodSecurity "restricted".*(runAsNonRoot|allowPrivilegeEscalation|capabilities|seccomp)/);
+    // Without --pod-security the same Deployment decodes fine.
+    assert.equal(run(tools().validate, [], rootPod).status, 0);
     assert.equal(execFileSync(tools().validate, [], { input: good, encoding: 'utf8' }), 'ok v1 ServiceAccount ok\n');
   });
 });
