@@ -259,6 +259,15 @@ spec:
         {{- with .extraVolumes }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+      {{- if $ctx.Values.topologySpread }}
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels:
+              {{- include "dagctl.selectorLabels" (dict "ctx" $ctx "component" .component) | nindent 14 }}
+      {{- end }}
       {{- with $v.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
