@@ -17,6 +17,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   s3: { module: './s3.js', fn: 'benchS3' },
   serve: { module: './serve.js', fn: 'benchServe' },
   'user-operators': { module: './user-operators.js', fn: 'benchUserOperators' },
+  autoscale: { module: './autoscale.js', fn: 'benchAutoscale' },
 };
 
 const argv = process.argv.slice(2);

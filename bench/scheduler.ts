@@ -149,7 +149,7 @@ async function stop(p: ChildProcess): Promise<void> {
   await once(p, 'exit');
 }
 
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await new Promise<number>((resolve) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {

@@ -45,6 +45,8 @@ export interface RunOptions {
   takeOver?: string[];
   /** Publish views even when they drop more than their maxShrink share of rows (`--allow-shrink`). */
   allowShrink?: boolean;
+  /** Epoch ms by which the run should finish (`dagctl run --deadline`); autoscaling sizes workers for it. */
+  deadlineAt?: number;
 }
 
 export interface RunSummary {

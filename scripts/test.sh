@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`npm test`): type-check and build, lint, start the real
 # servers the integration tests talk to on loopback (redis-server from Debian packages, an
-# S3-compatible server built from the Go module proxy, Apache Kafka from Maven Central), run every
+# S3-compatible server built from the Go module proxy, Apache Kafka from Maven Central; helm and
+# the manifest validator built from the Go module proxy too), run every
 # mocha test, stop the servers.
 # Extra arguments go to mocha (e.g. `npm test -- --grep reducer`).
 set -euo pipefail
@@ -25,6 +26,12 @@ echo "== servers"
 env_lines="$(scripts/provision/redis.sh start)"; eval "$env_lines"
 env_lines="$(scripts/provision/s3.sh start)"; eval "$env_lines"
 env_lines="$(scripts/provision/kafka.sh start)"; eval "$env_lines"
+# helm + k8s-validate (built once per machine); without Go (and outside CI) the deploy tests skip.
+if command -v go >/dev/null || [[ -n "${CI:-}" && "${CI:-}" != false ]]; then
+  env_lines="$(scripts/provision/k8s-tools.sh env)"; eval "$env_lines"
+else
+  echo "no go toolchain: helm and k8s-validate not built, test/deploy/helm.test.ts will skip"
+fi
 
 echo "== tests"
 export DAGCTL_HOME="${DAGCTL_HOME:-$PWD/.tmp/dagctl-home}"

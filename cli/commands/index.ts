@@ -13,6 +13,7 @@ import { cancelCommand } from './cancel.js';
 import { retryCommand } from './retry.js';
 import { workerCommand } from './worker.js';
 import { workersCommand } from './workers.js';
+import { autoscaleMetricsCommand } from './autoscale-metrics.js';
 import { genCommand } from './gen.js';
 import { ingestCommand } from './ingest.js';
 import { datasetCommand } from './dataset.js';
@@ -33,6 +34,7 @@ export const COMMANDS: CommandDef[] = [
   retryCommand,
   workerCommand,
   workersCommand,
+  autoscaleMetricsCommand,
   genCommand,
   ingestCommand,
   datasetCommand,

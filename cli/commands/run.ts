@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { parseDuration } from '../../core/duration.js';
 import { DagctlError } from '../../core/errors.js';
 import { loadDag } from '../../spec/load.js';
 import { formatIssue } from '../../spec/format-issues.js';
@@ -30,7 +31,7 @@ export const runCommand: CommandDef = {
   summary: 'Run a DAG (embedded executor, or on Redis/BullMQ with --redis)',
   usage: `dagctl run FILE [--param k=v]... [--concurrency N] [--force] [--rerun-from TASK] [--json]
 dagctl run --resume RUN_ID [--concurrency N] [--json]
-dagctl run FILE --redis URL [--detach]
+dagctl run FILE --redis URL [--detach] [--deadline D]
 dagctl run --resume RUN_ID --redis URL [--detach]
 
   --param k=v        override a DAG param (repeatable)
@@ -44,6 +45,8 @@ dagctl run --resume RUN_ID --redis URL [--detach]
                      with --redis: restart a distributed run's progress if needed and follow it
   --redis URL        submit to Redis (also DAGCTL_REDIS_URL); workers execute it
   --detach           with --redis: submit and exit; the run goes on without this process
+  --deadline D       the run should finish within D (e.g. 2h): recorded in the run, and the
+                     autoscaling metrics (dagctl autoscale-metrics) size workers to meet it
   --json             print the final status as JSON (no progress output)
   --max-dag-bytes N  largest DAG file accepted (default 8 MiB; also DAGCTL_MAX_DAG_BYTES)`,
   options: {
@@ -57,6 +60,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     resume: { type: 'string' },
     redis: { type: 'string' },
     detach: { type: 'boolean' },
+    deadline: { type: 'string' },
     json: { type: 'boolean' },
     'max-dag-bytes': { type: 'string' },
   },
@@ -101,6 +105,12 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       if (takeOver.length > 0) options.takeOver = takeOver;
       if (flag(args, 'allow-shrink')) options.allowShrink = true;
       await checkOwnership(loaded.dag, takeOver);
+      const deadlineText = str(args, 'deadline');
+      if (deadlineText !== undefined) {
+        const ms = parseDuration(deadlineText);
+        if (ms === null || ms <= 0) throw new DagctlError('USAGE', `--deadline: "${deadlineText}" is not a positive duration (e.g. 30m, 2h)`);
+        options.deadlineAt = now + ms;
+      }
       const created = createRunRecord({ dag: loaded.dag, text: loaded.text, ctx, options, now, runId: newRunId(loaded.dag.name, now, randomBytes(8).toString('hex')), bundle: loaded.bundle });
       record = created.record;
       await store.createRun(record, created.state);

@@ -3,7 +3,8 @@
  *   /healthz  200 while the process is alive and its event loop turns (liveness);
  *   /readyz   200 while it is connected to Redis and taking jobs, 503 otherwise — including
  *             during graceful shutdown, so a load balancer or Kubernetes stops counting on it;
- *   /metrics  Prometheus text format.
+ *   /metrics  Prometheus text format;
+ *   any extra GET route the source lists (e.g. /scale of the autoscaling service).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,8 @@ import type { AddressInfo } from 'node:net';
 export interface HealthSource {
   ready(): boolean;
   metrics(): Promise<string>;
+  /** Extra routes by path: their reply (500 with the error when it throws). */
+  routes?: Record<string, () => Promise<{ contentType: string; body: string }>>;
 }
 
 export async function startHealthServer(port: number, host: string, src: HealthSource): Promise<{ server: Server; port: number }> {
@@ -25,6 +28,11 @@ export async function startHealthServer(port: number, host: string, src: HealthS
       src.metrics().then(
         (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),
         (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(e)}\n`),
+      );
+    } else if (path !== undefined && src.routes?.[path] !== undefined) {
+      src.routes[path]().then(
+        (r) => res.writeHead(200, { 'content-type': r.contentType }).end(r.body),
+        (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${path} failed: ${String(e)}\n`),
       );
     } else {
       res.writeHead(404).end();
