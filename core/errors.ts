@@ -46,6 +46,11 @@ export const ERROR_CODES = [
   'KAFKA_TOPIC_NOT_FOUND',
   'INGEST_CONFLICT',
   'INGEST_OFFSET_GAP',
+  // web UI (dagctl ui)
+  'UI_UNAUTHORIZED',
+  'UI_FORBIDDEN',
+  'UI_READ_ONLY',
+  'RUN_ACTION_UNSUPPORTED',
   // cli
   'USAGE',
   'INTERNAL',
