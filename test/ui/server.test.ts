@@ -1,0 +1,198 @@
+/**
+ * `dagctl ui`'s server over real HTTP and real embedded runs (LocalRunStore under a temp
+ * DAGCTL_HOME, driven by the embedded executor): the JSON API, live events, probes, the access
+ * rules end to end (token, CSRF, read-only), errors with stable codes, and the CLI refusing a
+ * non-loopback bind without a token. Redis: a password in the URL never reaches a page or the API.
+ */
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
+import type { UiDag, UiHome, UiRun } from '../../ui/api-types.js';
+import { createUiServer, type UiServer } from '../../ui/server/app.js';
+import { localSource, redisSource } from '../../ui/server/sources.js';
+import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
+import { main } from '../../cli/main.js';
+import { REDIS_URL, requireRedis, testRedis } from '../distributed/redis-env.js';
+import { createRun, drive, holdDagYaml, tempDir } from './support.js';
+
+async function json<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, init);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+describe('ui server', function () {
+  this.timeout(60_000);
+  let home: string;
+  let server: UiServer;
+  let base: string;
+  let runId: string;
+
+  before(async () => {
+    home = await tempDir('dagctl-ui-home-');
+    const store = new LocalRunStore(home);
+    const record = await createRun(store, home, holdDagYaml('ui-api', home, { buckets: 4, failBucket: 2 }));
+    runId = record.runId;
+    const final = await drive(store, record);
+    assert.equal(final.phase, 'failed');
+    await store.close();
+    server = await createUiServer({ sources: [localSource(home)] });
+    base = (await server.listen(0, '127.0.0.1')).url;
+  });
+
+  after(async () => {
+    await server?.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('lists DAGs and runs with predicted vs actual', async () => {
+    const { status, body } = await json<UiHome>(`${base}api/home`);
+    assert.equal(status, 200);
+    const local = body.stores.find((s) => s.id === 'local');
+    assert.ok(local !== undefined && local.error === null);
+    const run = local.runs.find((r) => r.runId === runId);
+    assert.equal(run?.phase, 'failed');
+    assert.equal(run?.instances, 6);
+    assert.ok((run?.predictedMs ?? -1) >= 0);
+    assert.ok(run?.durationMs !== null);
+    assert.deepEqual(local.dags.map((d) => d.name), ['ui-api']);
+  });
+
+  it('serves a run page with every instance, its error and why the rest did not run', async () => {
+    const { status, body } = await json<UiRun>(`${base}api/runs/${runId}`);
+    assert.equal(status, 200);
+    assert.equal(body.instances.length, 6);
+    const bad = body.instances.find((r) => r.id === 'fan.main.b002');
+    assert.equal(bad?.state, 'failed');
+    assert.equal(bad?.errorCode, 'TASK_FAILED');
+    assert.equal(body.instances.find((r) => r.id === 'hold.main')?.state, 'upstream_failed');
+    assert.deepEqual(body.tasks.map((t) => t.name), ['fan', 'hold', 'after']);
+    assert.equal(body.actions.cancel, false);
+    assert.match(body.actions.reason ?? '', /dagctl run/);
+    const missing = await json<{ error: { code: string } }>(`${base}api/runs/nope-1`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.code, 'RUN_NOT_FOUND');
+  });
+
+  it('serves a DAG page: graph, recorded text, plan numbers for N workers and a deadline', async () => {
+    const { body } = await json<UiDag>(`${base}api/dags/ui-api?workers=1&deadline=1h`);
+    assert.match(body.text, /name: ui-api/);
+    assert.deepEqual(body.graph.nodes.map((n) => n.id).sort(), ['dataset:logs', 'task:after', 'task:fan', 'task:hold']);
+    assert.equal(body.plan.workers, 1);
+    assert.equal(body.plan.deadline?.feasible, true);
+    assert.equal(body.plan.deadline?.workers, 1);
+    const bad = await json<{ error: { code: string } }>(`${base}api/dags/ui-api?deadline=soon`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'USAGE');
+  });
+
+  it('streams a snapshot of the run over server-sent events', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${base}api/runs/${runId}/events`, { signal: ac.signal });
+    assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    const reader = res.body?.getReader();
+    let text = '';
+    while (!/event: snapshot\ndata: .*\n\n/.test(text)) {
+      const { value, done } = (await reader?.read()) ?? { done: true, value: undefined };
+      if (done === true) break;
+      text += new TextDecoder().decode(value);
+    }
+    ac.abort();
+    const data = /event: snapshot\ndata: (.*)\n/.exec(text)?.[1];
+    assert.ok(data !== undefined, text);
+    assert.equal((JSON.parse(data) as UiRun).runId, runId);
+  });
+
+  it('answers the probes and serves metrics', async () => {
+    assert.equal((await fetch(`${base}healthz`)).status, 200);
+    assert.equal((await fetch(`${base}readyz`)).status, 200);
+    assert.match(await (await fetch(`${base}metrics`)).text(), /^dagctl_ui_requests_total\{kind="api"\} \d+$/m);
+  });
+
+  it('refuses actions without the CSRF token, and embedded runs have none', async () => {
+    const page = await fetch(base);
+    const csrf = /name="dagctl-csrf" content="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+    const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    assert.match(cookie, /^dagctl_csrf=/);
+    const noToken = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(noToken.status, 403);
+    assert.equal(noToken.body.error.code, 'UI_FORBIDDEN');
+    const foreign = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie, origin: 'http://evil.example' }, body: '{}' });
+    assert.equal(foreign.body.error.code, 'UI_FORBIDDEN');
+    const ok = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{}' });
+    assert.equal(ok.status, 409);
+    assert.equal(ok.body.error.code, 'RUN_ACTION_UNSUPPORTED');
+  });
+
+  it('with --token: pages need it, ?token= sets an HttpOnly cookie and drops it from the URL', async () => {
+    const token = 'tok-'.repeat(6);
+    const s = await createUiServer({ sources: [localSource(home)], token, readOnly: true });
+    const url = (await s.listen(0, '127.0.0.1')).url;
+    try {
+      assert.equal((await json<{ error: { code: string } }>(`${url}api/home`)).body.error.code, 'UI_UNAUTHORIZED');
+      assert.equal((await fetch(`${url}api/home`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+      assert.equal((await fetch(`${url}healthz`)).status, 200);
+      const r = await fetch(`${url}runs/${runId}?token=${token}`, { redirect: 'manual' });
+      assert.equal(r.status, 303);
+      assert.equal(r.headers.get('location'), `/runs/${runId}`);
+      const setCookie = r.headers.get('set-cookie') ?? '';
+      assert.match(setCookie, /HttpOnly/);
+      assert.match(setCookie, /SameSite=Strict/);
+      const page = await fetch(`${url}runs/${runId}`, { headers: { cookie: setCookie.split(';')[0] ?? '' } });
+      const html = await page.text();
+      assert.equal(page.status, 200);
+      assert.ok(!html.includes(token), 'the token is never echoed in a page');
+      // read-only: actions refused even with a valid CSRF token
+      const csrf = /name="dagctl-csrf" content="([^"]+)"/.exec(html)?.[1] ?? '';
+      const csrfCookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const act = await json<{ error: { code: string } }>(`${url}api/runs/${runId}/retry`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie: csrfCookie }, body: '{}' });
+      assert.equal(act.body.error.code, 'UI_READ_ONLY');
+      const run = await json<UiRun>(`${url}api/runs/${runId}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.match(run.body.actions.reason ?? '', /read-only/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('the CLI refuses to bind a non-loopback address without a token', async () => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let text = '';
+    err.on('data', (d: Buffer) => (text += d.toString()));
+    const code = await main(['ui', '--host', '0.0.0.0', '--port', '0'], { stdout: out, stderr: err, env: { DAGCTL_HOME: home }, cwd: home, interrupted: new AbortController().signal });
+    assert.equal(code, 1);
+    assert.match(text, /UI_FORBIDDEN/);
+  });
+});
+
+describe('ui server on Redis', function () {
+  this.timeout(60_000);
+  requireRedis(this);
+
+  it('never shows the password of the Redis URL', async () => {
+    const admin = await testRedis();
+    const password = `pw-${Math.random().toString(36).slice(2)}-secret`;
+    const user = `ui-${process.pid}`;
+    await admin.call('ACL', 'SETUSER', user, 'on', `>${password}`, '~*', '&*', '+@all');
+    const u = new URL(REDIS_URL ?? '');
+    u.username = user;
+    u.password = password;
+    const home = await tempDir('dagctl-ui-redis-');
+    const source = await redisSource(u.toString(), process.env);
+    const s = await createUiServer({ sources: [localSource(home), source] });
+    const url = (await s.listen(0, '127.0.0.1')).url;
+    try {
+      const homeText = await (await fetch(`${url}api/home`)).text();
+      const body = JSON.parse(homeText) as UiHome;
+      const redis = body.stores.find((x) => x.id === 'redis');
+      assert.equal(redis?.error, null);
+      assert.match(redis?.label ?? '', new RegExp(`${user}:\\*\\*\\*@`));
+      for (const path of ['api/home', '', 'metrics', 'readyz']) assert.ok(!(await (await fetch(url + path)).text()).includes(password), path);
+    } finally {
+      await s.close();
+      await source.close();
+      await admin.call('ACL', 'DELUSER', user);
+      admin.disconnect();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
