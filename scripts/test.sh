@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`npm test`): type-check and build, lint, start the real
 # servers the integration tests talk to on loopback (redis-server from Debian packages, an
-# S3-compatible server built from the Go module proxy, Apache Kafka from Maven Central), run every
+# S3-compatible server built from the Go module proxy, Apache Kafka from Maven Central, Debian's
+# chromium for the web UI's browser tests), run every
 # mocha test, stop the servers.
 # Extra arguments go to mocha (e.g. `npm test -- --grep reducer`).
 set -euo pipefail
@@ -16,6 +17,7 @@ trap cleanup EXIT INT TERM
 
 echo "== build"
 npx tsc -p tsconfig.json
+npx tsc -p ui/web/tsconfig.json
 echo "== lint"
 npx eslint --max-warnings 0 .
 
@@ -25,6 +27,7 @@ echo "== servers"
 env_lines="$(scripts/provision/redis.sh start)"; eval "$env_lines"
 env_lines="$(scripts/provision/s3.sh start)"; eval "$env_lines"
 env_lines="$(scripts/provision/kafka.sh start)"; eval "$env_lines"
+env_lines="$(scripts/provision/chromium.sh env)"; eval "$env_lines"
 
 echo "== tests"
 export DAGCTL_HOME="${DAGCTL_HOME:-$PWD/.tmp/dagctl-home}"
