@@ -1,10 +1,9 @@
 /**
  * The web UI in real headless Chromium (Debian's, driven by playwright-core) against the real
  * server over real runs: embedded runs driven in this process (a failed one, a 10,000-instance
- * one, and one held at a barrier — a noop sleeping for an hour — that the test ends by cancelling
- * it), and, with Redis, a distributed run executed by a real `dagctl worker` process. Checked:
- * each page renders the runs, keyboard navigation, a live update arrives without a reload, and
- * cancel and retry-from-task work from the page (confirmed in its dialog). Waits are on
+ * one, and one held at a barrier — a noop sleeping for an hour — that only a cancel ends), and, with Redis, a distributed run executed by a real `dagctl worker` process. Checked:
+ * each page renders the runs, keyboard navigation, a live update arrives without a reload, cancel
+ * works from the page on both stores and retry-from-task on Redis (each confirmed in its dialog). Waits are on
  * conditions in the page, never on time.
  *
  * DAGCTL_UI_SCREENSHOTS=DIR also saves the pages as PNGs there (docs/ui/ holds the committed ones).
@@ -16,7 +15,7 @@ import type { Page } from 'playwright-core';
 import type { RunState } from '../../scheduler/engine/state.js';
 import type { RunRecord } from '../../scheduler/ports.js';
 import type { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
-import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
+import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-run-store.js';
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, redisSource, type RunSource } from '../../ui/server/sources.js';
 import { cancelRun, openRunStore, submitRun } from '../../workers/bullmq/submit.js';
@@ -75,7 +74,9 @@ describe('ui in Chromium', function () {
     assert.equal(failed.state.phase, 'failed');
     wide = await syntheticRun(store, 10_000, 'wide');
     held = await createRun(store, home, holdDagYaml('nightly', home, { buckets: 2, sleepMs: HOUR }));
-    heldDone = drive(store, held, holdGate.signal);
+    // As `dagctl run` does: the run's driver watches its folder for a cancel request from the UI.
+    const uiCancel = watchCancelRequest(store, held.runId, 50);
+    heldDone = drive(store, held, AbortSignal.any([holdGate.signal, uiCancel.signal])).finally(() => uiCancel.stop());
     sources.push(localSource(home));
     server = await createUiServer({ sources, pollMs: 100 });
     base = (await server.listen(0, '127.0.0.1')).url;
@@ -168,18 +169,22 @@ describe('ui in Chromium', function () {
     await shot(page, 'dag');
   });
 
-  it('live: a running embedded run updates in place, and shows the cancel when it comes', async () => {
+  it('live: a running embedded run updates in place; cancelled from the page (confirmed)', async () => {
     await page.goto(`${base}runs/${held.runId}`);
     await page.waitForSelector('main[data-ready]');
     await page.evaluate(() => ((globalThis as unknown as Browser).marker = 42));
     assert.match(await waitText(page, `${row('hold.main')} .c1`, /running/), /▶ running/);
-    assert.equal(await page.isDisabled('#cancel-run'), true, 'an embedded run has no cancel button here');
+    assert.equal(await page.isDisabled('#retry-run'), true, 'an embedded run is not retried from here');
     await shot(page, 'run-live');
-    holdGate.abort(); // the barrier: the test, not a timer, ends the hold
+    await page.click('#cancel-run');
+    assert.match((await page.textContent('dialog.confirm[open]')) ?? '', /Cancel this run\?/);
+    await page.click('#confirm-ok');
+    assert.match(await waitText(page, '.action-result', /cancel requested/), /dagctl run/);
     assert.match(await waitText(page, `${row('hold.main')} .c1`, /cancelled/), /■ cancelled/);
     await page.waitForSelector('main[data-phase="cancelled"]');
     assert.equal(await page.evaluate(() => (globalThis as unknown as Browser).marker), 42, 'updated without a reload');
     assert.equal((await heldDone).phase, 'cancelled');
+    assert.equal(holdGate.signal.aborted, false, 'the page cancelled it, not the test');
   });
 
   describe('on Redis', function () {

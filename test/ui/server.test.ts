@@ -66,8 +66,9 @@ describe('ui server', function () {
     assert.equal(bad?.errorCode, 'TASK_FAILED');
     assert.equal(body.instances.find((r) => r.id === 'hold.main')?.state, 'upstream_failed');
     assert.deepEqual(body.tasks.map((t) => t.name), ['fan', 'hold', 'after']);
-    assert.equal(body.actions.cancel, false);
-    assert.match(body.actions.reason ?? '', /dagctl run/);
+    assert.equal(body.actions.cancel, false, 'a finished run');
+    assert.equal(body.actions.retry, false, 'an embedded run');
+    assert.match(body.actions.reason ?? '', /--rerun-from/);
     const missing = await json<{ error: { code: string } }>(`${base}api/runs/nope-1`);
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'RUN_NOT_FOUND');
@@ -108,7 +109,7 @@ describe('ui server', function () {
     assert.match(await (await fetch(`${base}metrics`)).text(), /^dagctl_ui_requests_total\{kind="api"\} \d+$/m);
   });
 
-  it('refuses actions without the CSRF token, and embedded runs have none', async () => {
+  it('refuses actions without the CSRF token; an embedded run cannot be retried here, a finished one not cancelled', async () => {
     const page = await fetch(base);
     const csrf = /name="dagctl-csrf" content="([^"]+)"/.exec(await page.text())?.[1] ?? '';
     const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
@@ -118,9 +119,11 @@ describe('ui server', function () {
     assert.equal(noToken.body.error.code, 'UI_FORBIDDEN');
     const foreign = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie, origin: 'http://evil.example' }, body: '{}' });
     assert.equal(foreign.body.error.code, 'UI_FORBIDDEN');
-    const ok = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{}' });
-    assert.equal(ok.status, 409);
-    assert.equal(ok.body.error.code, 'RUN_ACTION_UNSUPPORTED');
+    for (const action of ['cancel', 'retry']) {
+      const ok = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{}' });
+      assert.equal(ok.status, 409, action);
+      assert.equal(ok.body.error.code, 'RUN_ACTION_UNSUPPORTED', action);
+    }
   });
 
   it('with --token: pages need it, ?token= sets an HttpOnly cookie and drops it from the URL', async () => {

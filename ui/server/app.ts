@@ -3,8 +3,8 @@
  * JSON API): `/`, `/runs/RUN_ID`, `/dags/NAME`. API: `GET /api/home`, `GET /api/runs/:id`,
  * `GET /api/runs/:id/events` (server-sent events: snapshot, then patches), `GET /api/dags/:name`
  * (`?workers=N&deadline=2h`: plan numbers), `POST /api/runs/:id/cancel`, `POST /api/runs/:id/retry`
- * (`{"from": TASK}`). `?store=local|redis` picks the store when both have the run (default: local
- * first). Probes: `/healthz`, `/readyz` (every store answers), `/metrics` (Prometheus text).
+ * (`{"from": TASK}`, Redis runs only: an embedded run can only be asked to cancel, through its run
+ * folder). `?store=local|redis` picks the store when both have the run (default: local first). Probes: `/healthz`, `/readyz` (every store answers), `/metrics` (Prometheus text).
  *
  * Contract: access rules in security.ts (loopback-only without a token; CSRF-safe actions);
  * --read-only refuses actions (UI_READ_ONLY); errors are JSON `{error: {code, message}}` with a
@@ -134,9 +134,13 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
 
   function actionsOf(source: RunSource, phase: UiRun['phase'], cancelRequested: boolean): UiActions {
     if (readOnly) return { cancel: false, retry: false, reason: 'read-only mode (dagctl ui --read-only)' };
-    if (source.cancel === undefined || source.retry === undefined) return { cancel: false, retry: false, reason: source.noActions ?? 'this store has no actions' };
     const active = phase === 'running' || phase === 'pending';
-    return { cancel: active && !cancelRequested, retry: !active, reason: active ? (cancelRequested ? 'the run is being cancelled' : null) : null };
+    const cancel = source.cancel !== undefined && active && !cancelRequested;
+    const retry = source.retry !== undefined && !active;
+    const reasons: string[] = [];
+    if (active && cancelRequested) reasons.push('the run is being cancelled');
+    if (source.retry === undefined || source.cancel === undefined) reasons.push(source.noActions ?? 'this store has no actions');
+    return { cancel, retry, reason: reasons.length === 0 ? null : reasons.join('; ') };
   }
 
   async function buildView(source: RunSource, meta: RunMetaCache, sinceSeq: number | null): Promise<UiRun | 'same' | null> {
@@ -316,8 +320,10 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (readOnly) throw new DagctlError('UI_READ_ONLY', 'read-only mode: actions are disabled');
     const { source, meta } = await findRun(req.params.id, req.query.store);
     if (source.cancel === undefined) throw new DagctlError('RUN_ACTION_UNSUPPORTED', source.noActions ?? 'this store cannot cancel runs', { runId: meta.record.runId });
-    await source.cancel(meta.record.runId);
-    return { runId: meta.record.runId, store: source.id, cancelRequested: true };
+    const phase = (await source.store.getState(meta.record.runId))?.phase;
+    if (phase !== 'running' && phase !== 'pending') throw new DagctlError('RUN_ACTION_UNSUPPORTED', `run ${meta.record.runId} is ${phase ?? 'gone'}: nothing to cancel`, { runId: meta.record.runId });
+    const note = await source.cancel(meta.record.runId);
+    return { runId: meta.record.runId, store: source.id, cancelRequested: true, note };
   });
 
   app.post<{ Params: { id: string }; Querystring: { store?: string }; Body: { from?: unknown } | null }>('/api/runs/:id/retry', async (req) => {

@@ -2,8 +2,9 @@
  * The run stores the UI shows, each a RunSource: the embedded LocalRunStore under DAGCTL_HOME
  * (always) and, with --redis, the RedisRunStore. A source may offer actions: Redis runs are
  * cancelled and retried through the same client code as `dagctl cancel` / `dagctl retry`
- * (workers/bullmq/submit.ts); an embedded run is driven by its own `dagctl run` process and has
- * none here. Labels carry no secrets (Redis passwords masked).
+ * (workers/bullmq/submit.ts); an embedded run is driven by its own `dagctl run` process, so the UI
+ * can only ask that process to cancel it (LocalRunStore.requestCancel) and cannot retry it.
+ * Labels carry no secrets (Redis passwords masked).
  */
 import type { RunStore } from '../../scheduler/ports.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
@@ -16,10 +17,11 @@ export interface RunSource {
   store: RunStore;
   /** A cheap change counter of a run (the store's event sequence), when the store has one. */
   seq?(runId: string): Promise<number | null>;
-  cancel?(runId: string): Promise<void>;
+  /** Cancels the run, or asks its driving process to; returns a note for the user. */
+  cancel?(runId: string): Promise<string>;
   /** Resets failed/cancelled instances (and, with `from`, that task and its downstream); returns dispatched ids. */
   retry?(runId: string, from: string | undefined): Promise<string[]>;
-  /** Why this source has no actions, for the page. */
+  /** Why this source cannot retry (or cancel), for the page. */
   noActions?: string;
   close(): Promise<void>;
 }
@@ -30,7 +32,11 @@ export function localSource(home: string): RunSource {
     id: 'local',
     label: `embedded runs in ${home}`,
     store,
-    noActions: 'an embedded run is driven by its own `dagctl run` process: cancel it there with Ctrl-C; re-run with `dagctl run FILE --rerun-from TASK`',
+    noActions: 'an embedded run is driven by its own `dagctl run` process: re-run it with `dagctl run FILE --rerun-from TASK`',
+    async cancel(runId) {
+      await store.requestCancel(runId);
+      return 'cancel requested: the run\'s `dagctl run` process stops it (a run whose process died is cancelled when resumed)';
+    },
     close: () => store.close(),
   };
 }
@@ -51,6 +57,7 @@ export async function redisSource(url: string, env: NodeJS.ProcessEnv): Promise<
     seq: (runId) => store.seq(runId),
     async cancel(runId) {
       await (await submit()).cancelRun(runId, url, env);
+      return 'cancel requested: queued instances are cancelled, running attempts stop';
     },
     async retry(runId, from) {
       return (await submit()).retryRun(runId, url, from, env);

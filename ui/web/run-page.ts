@@ -391,8 +391,8 @@ function renderActions(page: Page, q: string): void {
   const sq = q === '' ? `?store=${page.run.store}` : q;
   cancelBtn.addEventListener('click', () =>
     confirmThen('Cancel this run?', `Run ${page.run.runId}: pending and queued instances are cancelled at once; running attempts are asked to stop.`, async () => {
-      await api(`/api/runs/${id}/cancel${sq}`, { method: 'POST' });
-      return 'cancel requested';
+      const r = await api<{ note: string }>(`/api/runs/${id}/cancel${sq}`, { method: 'POST' });
+      return r.note;
     }),
   );
   retryBtn.addEventListener('click', () => {
