@@ -143,11 +143,23 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     return { cancel, retry, reason: reasons.length === 0 ? null : reasons.join('; ') };
   }
 
+  // Views of finished runs, kept: an embedded run never changes once finished; a Redis run only
+  // by a retry, which moves its sequence number (checked before a cached view is used).
+  const finished = new Map<string, UiRun>();
   async function buildView(source: RunSource, meta: RunMetaCache, sinceSeq: number | null): Promise<UiRun | 'same' | null> {
+    const key = `${source.id}\u0000${meta.record.runId}`;
+    const cached = finished.get(key);
+    if (cached !== undefined && (source.seq === undefined || (await source.seq(meta.record.runId)) === cached.seq)) return sinceSeq === cached.seq ? 'same' : cached;
     const state = await source.store.getState(meta.record.runId);
     if (state === null) return null;
     if (sinceSeq !== null && state.seq === sinceSeq) return 'same';
-    return buildRunView(source.id, meta.record, state, now(), actionsOf(source, state.phase, state.cancelRequested), meta.predictedMs);
+    const view = buildRunView(source.id, meta.record, state, now(), actionsOf(source, state.phase, state.cancelRequested), meta.predictedMs);
+    if (state.phase === 'succeeded' || state.phase === 'failed' || state.phase === 'cancelled') {
+      finished.delete(key);
+      if (finished.size >= 16) finished.delete(finished.keys().next().value as string);
+      finished.set(key, view);
+    } else finished.delete(key);
+    return view;
   }
 
   const hub = new LiveHub({
