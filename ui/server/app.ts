@@ -25,7 +25,7 @@ import type { UiActions, UiDag, UiDagListItem, UiHome, UiRun, UiRunListItem } fr
 import { LiveHub } from './live.js';
 import { checkRequest, CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, safeEqual } from './security.js';
 import type { RunSource } from './sources.js';
-import { buildRunView, dagGraph, planNumbers, predictedMakespan, predictedWorkersOf, runListItem } from './views.js';
+import { buildRunView, dagGraph, planNumbers, predictedWorkersOf, runBrief, runListItem, type RunBrief } from './views.js';
 
 export interface UiServerOptions {
   sources: RunSource[];
@@ -101,8 +101,20 @@ function shell(csrf: string, readOnly: boolean): string {
 }
 
 interface RunMetaCache {
-  predictedMs: number;
   record: RunRecord;
+  brief: RunBrief;
+}
+
+/** Full records kept (a 10,000-instance record is megabytes); briefs for the lists, many more. */
+const RECORDS_KEPT = 8;
+const BRIEFS_KEPT = 5000;
+const FINISHED_VIEWS_KEPT = 4;
+
+function remember<V>(map: Map<string, V>, key: string, value: V, cap: number): V {
+  map.delete(key);
+  if (map.size >= cap) map.delete(map.keys().next().value as string);
+  map.set(key, value);
+  return value;
 }
 
 export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
@@ -114,22 +126,25 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   const page = shell(csrf, readOnly);
   const sources = opts.sources;
   const requests = new Map<string, number>();
-  // Records never change once written: keep the recent ones (and their predictions) in memory.
+  // Records never change once written: keep the recent ones, and the brief of many more.
   const records = new Map<string, RunMetaCache>();
-
+  const briefs = new Map<string, RunBrief>();
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024, forceCloseConnections: true });
   await app.register(fastifyCookie);
 
   async function recordOf(source: RunSource, runId: string): Promise<RunMetaCache | null> {
     const key = `${source.id}\u0000${runId}`;
     const hit = records.get(key);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return remember(records, key, hit, RECORDS_KEPT);
     const record = await source.store.getRecord(runId);
     if (record === null) return null;
-    const entry = { record, predictedMs: predictedMakespan(record.plan, predictedWorkersOf(record)) };
-    if (records.size > 500) records.delete(records.keys().next().value as string);
-    records.set(key, entry);
-    return entry;
+    const brief = briefs.get(key) ?? remember(briefs, key, runBrief(record), BRIEFS_KEPT);
+    return remember(records, key, { record, brief }, RECORDS_KEPT);
+  }
+
+  async function briefOf(source: RunSource, runId: string): Promise<RunBrief | null> {
+    const hit = briefs.get(`${source.id}\u0000${runId}`);
+    return hit ?? (await recordOf(source, runId))?.brief ?? null;
   }
 
   function actionsOf(source: RunSource, phase: UiRun['phase'], cancelRequested: boolean): UiActions {
@@ -153,22 +168,22 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     const state = await source.store.getState(meta.record.runId);
     if (state === null) return null;
     if (sinceSeq !== null && state.seq === sinceSeq) return 'same';
-    const view = buildRunView(source.id, meta.record, state, now(), actionsOf(source, state.phase, state.cancelRequested), meta.predictedMs);
+    const view = buildRunView(source.id, meta.record, state, now(), actionsOf(source, state.phase, state.cancelRequested), meta.brief.predictedMs);
     if (state.phase === 'succeeded' || state.phase === 'failed' || state.phase === 'cancelled') {
-      finished.delete(key);
-      if (finished.size >= 16) finished.delete(finished.keys().next().value as string);
-      finished.set(key, view);
+      remember(finished, key, view, FINISHED_VIEWS_KEPT);
     } else finished.delete(key);
     return view;
   }
 
   const hub = new LiveHub({
     pollMs: opts.pollMs ?? 150,
-    view: async (source, record, since) => {
-      const meta = await recordOf(source, record.runId);
-      return meta === null ? null : buildView(source, meta, since);
+    // The watch holds the record: no store read for it, however many runs are watched.
+    view: (source, record, since) => {
+      const key = `${source.id}\u0000${record.runId}`;
+      return buildView(source, { record, brief: briefs.get(key) ?? remember(briefs, key, runBrief(record), BRIEFS_KEPT) }, since);
     },
   });
+
 
   function sourceNamed(id: string | undefined): RunSource[] {
     if (id === undefined || id === '') return sources;
@@ -191,8 +206,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     const all = await source.store.listRuns({ limit: Math.max(limit, 500) });
     const runs: UiRunListItem[] = [];
     for (const s of all.slice(0, limit)) {
-      const meta = await recordOf(source, s.runId);
-      runs.push(runListItem(source.id, s, meta?.record ?? null, meta?.predictedMs ?? null));
+      runs.push(runListItem(source.id, s, await briefOf(source, s.runId)));
     }
     return { runs, all };
   }
@@ -206,9 +220,9 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     }
     const out: UiDagListItem[] = [];
     for (const [name, d] of [...byDag].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      const meta = await recordOf(source, d.latest.runId);
-      if (meta === null) continue;
-      out.push({ name, store: source.id, latestRunId: d.latest.runId, dagHash: meta.record.dagHash, runs: d.runs, tasks: meta.record.dag.tasks.length });
+      const brief = await briefOf(source, d.latest.runId);
+      if (brief === null) continue;
+      out.push({ name, store: source.id, latestRunId: d.latest.runId, dagHash: brief.dagHash, runs: d.runs, tasks: brief.tasks });
     }
     return out;
   }
@@ -227,7 +241,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
       reply.setCookie(TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/' });
       const u = new URL(req.url, 'http://x');
       u.searchParams.delete('token');
-      return reply.redirect(u.pathname + u.search, 303);
+      return reply.redirect(`/${u.pathname.replace(/^\/+/, '')}${u.search}`, 303);
     }
     const v = checkRequest(
       {
@@ -367,8 +381,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
       const r = meta.record;
       const runs: UiRunListItem[] = [];
       for (const s of all) {
-        const m = await recordOf(source, s.runId);
-        runs.push(runListItem(source.id, s, m?.record ?? null, m?.predictedMs ?? null));
+        runs.push(runListItem(source.id, s, await briefOf(source, s.runId)));
       }
       return {
         name,

@@ -36,23 +36,38 @@ export function predictedMakespan(plan: readonly PlannedInstance[], workers: num
   return plan.length === 0 ? 0 : Math.round(simulateMakespan(plan, workers).makespanMs);
 }
 
-export function runListItem(store: UiStoreId, summary: RunSummary, record: RunRecord | null, predictedMs: number | null): UiRunListItem {
+/** What the run lists need of a run's (possibly large) record, kept small so many can be cached. */
+export interface RunBrief {
+  trigger: string | null;
+  executor: string;
+  dagHash: string;
+  tasks: number;
+  predictedMs: number;
+  predictedWorkers: number;
+}
+
+export function runBrief(record: RunRecord): RunBrief {
+  const workers = predictedWorkersOf(record);
+  return { trigger: triggerOf(record), executor: record.options.executor, dagHash: record.dagHash, tasks: record.dag.tasks.length, predictedMs: predictedMakespan(record.plan, workers), predictedWorkers: workers };
+}
+
+export function runListItem(store: UiStoreId, summary: RunSummary, brief: RunBrief | null): UiRunListItem {
   const durationMs = summary.startedAt === undefined ? null : summary.finishedAt === undefined ? null : summary.finishedAt - summary.startedAt;
   return {
     store,
     runId: summary.runId,
     dag: summary.dag,
     phase: summary.phase,
-    trigger: record === null ? null : triggerOf(record),
-    executor: record?.options.executor ?? (store === 'redis' ? 'bullmq' : 'embedded'),
+    trigger: brief?.trigger ?? null,
+    executor: brief?.executor ?? (store === 'redis' ? 'bullmq' : 'embedded'),
     createdAt: summary.createdAt,
     startedAt: summary.startedAt ?? null,
     finishedAt: summary.finishedAt ?? null,
     durationMs,
     instances: summary.instances,
     counts: summary.counts,
-    predictedMs,
-    predictedWorkers: record === null ? DEFAULT_PLAN_WORKERS : predictedWorkersOf(record),
+    predictedMs: brief?.predictedMs ?? null,
+    predictedWorkers: brief?.predictedWorkers ?? DEFAULT_PLAN_WORKERS,
   };
 }
 
