@@ -157,6 +157,8 @@ export interface UiDag {
   sourceFile: string;
   description: string | null;
   text: string;
+  /** The recorded file checked again against today's operators and rules (null: no text recorded). */
+  issues: Array<{ code: string; severity: string; message: string; line: number; column: number; path: string }> | null;
   graph: UiGraph;
   plan: UiPlanNumbers;
   runs: UiRunListItem[];

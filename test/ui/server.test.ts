@@ -5,7 +5,8 @@
  * non-loopback bind without a token. Redis: a password in the URL never reaches a page or the API.
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { UiDag, UiHome, UiRun } from '../../ui/api-types.js';
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
@@ -78,12 +79,26 @@ describe('ui server', function () {
     const { body } = await json<UiDag>(`${base}api/dags/ui-api?workers=1&deadline=1h`);
     assert.match(body.text, /name: ui-api/);
     assert.deepEqual(body.graph.nodes.map((n) => n.id).sort(), ['dataset:logs', 'task:after', 'task:fan', 'task:hold']);
+    assert.deepEqual(body.issues, []);
     assert.equal(body.plan.workers, 1);
     assert.equal(body.plan.deadline?.feasible, true);
     assert.equal(body.plan.deadline?.workers, 1);
     const bad = await json<{ error: { code: string } }>(`${base}api/dags/ui-api?deadline=soon`);
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'USAGE');
+  });
+
+  it('validates the recorded DAG text again against today\'s operators', async () => {
+    // A run recorded with an operator this build does not have (as after an upgrade removed it).
+    const store = new LocalRunStore(home);
+    const rec = await createRun(store, home, holdDagYaml('ui-old', home));
+    await store.close();
+    const file = join(home, 'runs', rec.runId, 'record.json');
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { dagText: string };
+    saved.dagText = saved.dagText.replace('name: hold\n    operator: noop', 'name: hold\n    operator: retired-op');
+    await writeFile(file, JSON.stringify(saved));
+    const { body } = await json<UiDag>(`${base}api/dags/ui-old`);
+    assert.deepEqual(body.issues?.map((i) => [i.code, i.severity, i.path]), [['UNKNOWN_OPERATOR', 'error', 'tasks[1].operator']]);
   });
 
   it('streams a snapshot of the run over server-sent events', async () => {

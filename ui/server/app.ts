@@ -15,12 +15,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../../core/errors.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
+import { validateDagText } from '../../spec/validate.js';
 import type { UiActions, UiDag, UiDagListItem, UiHome, UiRun, UiRunListItem } from '../api-types.js';
 import { LiveHub } from './live.js';
 import { checkRequest, CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, safeEqual } from './security.js';
@@ -391,6 +393,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
         sourceFile: r.dag.sourceFile,
         description: r.dag.description ?? null,
         text: r.dagText,
+        issues: r.dagText === '' ? null : revalidate(r),
         graph: dagGraph(r.dag),
         plan: planNumbers(r.plan, workers ?? predictedWorkersOf(r), deadlineMs),
         runs,
@@ -414,6 +417,12 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
       await app.close();
     },
   };
+}
+
+/** The recorded DAG text validated again, with the run's params, against today's operators. */
+function revalidate(r: RunRecord): NonNullable<UiDag['issues']> {
+  const { issues } = validateDagText(r.dagText, r.dag.sourceFile, { paramOverrides: Object.fromEntries(Object.entries(r.options.params).map(([k, v]) => [k, String(v)])), baseDir: dirname(r.dag.sourceFile) });
+  return issues.map((i) => ({ code: i.code, severity: i.severity, message: i.message, line: i.line, column: i.column, path: i.path }));
 }
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {

@@ -38,8 +38,19 @@ export async function renderDagPage(main: HTMLElement, name: string, store: stri
     h('p', {}, `${dag.store === 'local' ? 'Embedded' : 'Redis'} store · as recorded by run `, runLink(dag.store, dag.runId), ` · ${dag.sourceFile} · sha256 ${dag.dagHash.slice(0, 12)}`),
     h('section', { 'aria-labelledby': 'graph-h' }, h('h2', { id: 'graph-h', text: 'Graph' }), graphView(dag)),
     h('section', { 'aria-labelledby': 'plan-h' }, h('h2', { id: 'plan-h', text: 'Plan (cost model T = O + P×H)' }), form, planBox),
+    h('section', { 'aria-labelledby': 'issues-h', class: 'issues' }, h('h2', { id: 'issues-h', text: 'Validation' }), issuesView(dag)),
     h('section', { 'aria-labelledby': 'file-h' }, h('h2', { id: 'file-h', text: 'DAG file' }), h('pre', { class: 'dag-text', tabindex: 0, 'aria-label': 'DAG file text' }, h('code', { text: dag.text === '' ? '(no text recorded)' : dag.text }))),
     h('section', { 'aria-labelledby': 'runs-h' }, h('h2', { id: 'runs-h', text: 'Runs' }), runsTable(`Runs of ${dag.name}`, dag.runs)),
+  );
+}
+
+function issuesView(dag: UiDag): HTMLElement {
+  if (dag.issues === null) return h('p', { class: 'empty', text: 'No DAG text was recorded with this run.' });
+  if (dag.issues.length === 0) return h('p', { text: '✓ The recorded file is valid against today\'s operators and rules.' });
+  return h(
+    'ul',
+    { class: 'issue-list' },
+    ...dag.issues.map((i) => h('li', { class: `issue issue-${i.severity}` }, h('strong', { text: `${i.severity === 'error' ? '✗ error' : '⚠ ' + i.severity} ${i.code}` }), ` ${i.line > 0 ? `line ${i.line}:${i.column}` : ''}${i.path === '' ? '' : ` at ${i.path}`}: ${i.message}`)),
   );
 }
 
