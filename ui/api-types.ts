@@ -160,10 +160,36 @@ export interface UiDag {
   /** The recorded file checked again against today's operators and rules (null: no text recorded). */
   issues: Array<{ code: string; severity: string; message: string; line: number; column: number; path: string }> | null;
   graph: UiGraph;
+  /** The DAG's view datasets (each has a page /views/DAG/DATASET). */
+  views: string[];
   plan: UiPlanNumbers;
   runs: UiRunListItem[];
 }
 
 export interface UiError {
   error: { code: string; message: string };
+}
+
+export interface UiViewVersion {
+  version: string;
+  createdAt: string;
+  rows: number;
+  bytes: number;
+  files: number;
+  current: boolean;
+}
+
+/** A view dataset of a DAG: its published versions, newest first (at most 100). */
+export interface UiView {
+  dag: string;
+  dataset: string;
+  store: UiStoreId;
+  /** The dataset URI, any password masked. */
+  uri: string;
+  /** The task writing it, when the DAG has one. */
+  producer: string | null;
+  current: string | null;
+  versions: UiViewVersion[];
+  /** Versions left out (more than 100). */
+  more: number;
 }

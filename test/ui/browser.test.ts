@@ -19,6 +19,8 @@ import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, redisSource, type RunSource } from '../../ui/server/sources.js';
 import { cancelRun, openRunStore, submitRun } from '../../workers/bullmq/submit.js';
+import { publishVersion } from '../../storage/dataset/publish.js';
+import { openObjectStore } from '../../storage/open.js';
 import { Cluster } from '../distributed/cluster.js';
 import { REDIS_URL, requireRedis } from '../distributed/redis-env.js';
 import { createRun, drive, holdDagYaml, launchChromium, requireChromium, syntheticRun, tempDir } from './support.js';
@@ -73,6 +75,12 @@ describe('ui in Chromium', function () {
     failed = { record: r, state: await drive(store, r) };
     assert.equal(failed.state.phase, 'failed');
     wide = await syntheticRun(store, 10_000, 'wide');
+    // A DAG declaring a view, with two versions published into it.
+    await createRun(store, home, holdDagYaml('views', home).replace('datasets:\n', `datasets:\n  daily:\n    uri: ${home}/daily\n    format: parquet\n    view: true\n`));
+    const daily = await openObjectStore(`${home}/daily`);
+    for (const [v, rows] of [['v20261201', 1200], ['v20261202', 1350]] as const) {
+      await publishVersion(daily, { version: v, dataset: 'daily', files: [{ path: `${v}/part-0.parquet`, rows, bytes: rows * 40, sha256: 'a'.repeat(64) }], monotonic: true });
+    }
     held = await createRun(store, home, holdDagYaml('nightly', home, { buckets: 2, sleepMs: HOUR }));
     // As `dagctl run` does: the run's driver watches its folder for a cancel request from the UI.
     const uiCancel = watchCancelRequest(store, held.runId, 50);
@@ -167,6 +175,20 @@ describe('ui in Chromium', function () {
     assert.match(numbers, /Makespan\s*\S+ on 1 worker(?!s)/);
     assert.match(numbers, /needs at least 1 worker/);
     await shot(page, 'dag');
+  });
+
+  it('view page: a view\'s versions and which one is current, reached from its DAG page', async () => {
+    await page.goto(`${base}dags/views`);
+    await page.waitForSelector('main[data-ready]');
+    assert.match((await page.textContent('section.issues')) ?? '', /VIEW_PRODUCED_BY_NONE/);
+    await page.click('ul.views a');
+    await page.waitForURL(/\/views\/views\/daily/);
+    await page.waitForSelector('main[data-ready]');
+    assert.equal(await page.textContent('#view-current'), 'Current version: v20261202');
+    const rows = await page.$$eval('table.versions tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    assert.equal(rows.length, 2);
+    assert.match(rows[0] ?? '', /v20261202★ current.*1,350/);
+    await shot(page, 'view');
   });
 
   it('live: a running embedded run updates in place; cancelled from the page (confirmed)', async () => {

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import type { UiDag, UiHome, UiRun } from '../../ui/api-types.js';
+import type { UiDag, UiHome, UiRun, UiView } from '../../ui/api-types.js';
+import { publishVersion } from '../../storage/dataset/publish.js';
+import { openObjectStore } from '../../storage/open.js';
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, redisSource } from '../../ui/server/sources.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
@@ -99,6 +101,27 @@ describe('ui server', function () {
     await writeFile(file, JSON.stringify(saved));
     const { body } = await json<UiDag>(`${base}api/dags/ui-old`);
     assert.deepEqual(body.issues?.map((i) => [i.code, i.severity, i.path]), [['UNKNOWN_OPERATOR', 'error', 'tasks[1].operator']]);
+  });
+
+  it('lists a view\'s published versions, newest first, and which one is current', async () => {
+    const store = new LocalRunStore(home);
+    const yaml = holdDagYaml('ui-views', home).replace('datasets:\n', `datasets:\n  daily:\n    uri: ${home}/daily\n    format: parquet\n    view: true\n`);
+    await createRun(store, home, yaml);
+    await store.close();
+    const ds = await openObjectStore(`${home}/daily`);
+    const file = (n: number) => ({ path: `part-${n}.parquet`, rows: 10 * n, bytes: 100 * n, sha256: 'x'.repeat(64) });
+    await publishVersion(ds, { version: 'v001', dataset: 'daily', files: [file(1)], monotonic: true });
+    await publishVersion(ds, { version: 'v002', dataset: 'daily', files: [file(1), file(2)], monotonic: true });
+    const { body } = await json<UiView>(`${base}api/views/ui-views/daily`);
+    assert.equal(body.current, 'v002');
+    assert.deepEqual(body.versions.map((v) => [v.version, v.rows, v.files, v.current]), [['v002', 30, 2, true], ['v001', 10, 1, false]]);
+    const dag = await json<UiDag>(`${base}api/dags/ui-views`);
+    assert.deepEqual(dag.body.views, ['daily']);
+    // the declared-but-unwritten view is reported, as `dagctl validate` does
+    assert.deepEqual(dag.body.issues?.map((i) => i.code).sort(), ['UNUSED_DATASET', 'VIEW_PRODUCED_BY_NONE']);
+    const missing = await json<{ error: { code: string } }>(`${base}api/views/ui-views/logs`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.code, 'DATASET_NOT_FOUND');
   });
 
   it('streams a snapshot of the run over server-sent events', async () => {

@@ -1,10 +1,12 @@
 /**
  * `dagctl ui`'s HTTP server (fastify). Pages (one HTML shell; the page script renders from the
- * JSON API): `/`, `/runs/RUN_ID`, `/dags/NAME`. API: `GET /api/home`, `GET /api/runs/:id`,
- * `GET /api/runs/:id/events` (server-sent events: snapshot, then patches), `GET /api/dags/:name`
- * (`?workers=N&deadline=2h`: plan numbers), `POST /api/runs/:id/cancel`, `POST /api/runs/:id/retry`
- * (`{"from": TASK}`, Redis runs only: an embedded run can only be asked to cancel, through its run
- * folder). `?store=local|redis` picks the store when both have the run (default: local first). Probes: `/healthz`, `/readyz` (every store answers), `/metrics` (Prometheus text).
+ * JSON API): `/`, `/runs/RUN_ID`, `/dags/NAME`, `/views/DAG/DATASET`. API: `GET /api/home`,
+ * `GET /api/runs/:id`, `GET /api/runs/:id/events` (server-sent events: snapshot, then patches),
+ * `GET /api/dags/:name` (`?workers=N&deadline=2h`: plan numbers), `GET /api/views/:dag/:dataset`
+ * (a view's versions), `POST /api/runs/:id/cancel`, `POST /api/runs/:id/retry` (`{"from": TASK}`,
+ * Redis runs only: an embedded run can only be asked to cancel, through its run folder).
+ * `?store=local|redis` picks the store when both have the run (default: local first). Probes:
+ * `/healthz`, `/readyz` (every store answers), `/metrics` (Prometheus text).
  *
  * Contract: access rules in security.ts (loopback-only without a token; CSRF-safe actions);
  * --read-only refuses actions (UI_READ_ONLY); errors are JSON `{error: {code, message}}` with a
@@ -23,11 +25,15 @@ import { parseDuration } from '../../core/duration.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../../core/errors.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
 import { validateDagText } from '../../spec/validate.js';
-import type { UiActions, UiDag, UiDagListItem, UiHome, UiRun, UiRunListItem } from '../api-types.js';
+import { listVersions, readPointer } from '../../storage/dataset/publish.js';
+import { manifestKey } from '../../storage/dataset/layout.js';
+import { openObjectStore } from '../../storage/open.js';
+import type { Manifest } from '../../storage/types.js';
+import type { UiActions, UiDag, UiDagListItem, UiHome, UiRun, UiRunListItem, UiView, UiViewVersion } from '../api-types.js';
 import { LiveHub } from './live.js';
 import { checkRequest, CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, safeEqual } from './security.js';
 import type { RunSource } from './sources.js';
-import { buildRunView, dagGraph, planNumbers, predictedWorkersOf, runBrief, runListItem, type RunBrief } from './views.js';
+import { buildRunView, dagGraph, maskUrl, planNumbers, predictedWorkersOf, runBrief, runListItem, type RunBrief } from './views.js';
 
 export interface UiServerOptions {
   sources: RunSource[];
@@ -48,6 +54,7 @@ export interface UiServer {
 
 const STATUS_OF: Record<string, number> = {
   RUN_NOT_FOUND: 404,
+  DATASET_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
   USAGE: 400,
   UI_UNAUTHORIZED: 401,
@@ -271,6 +278,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   app.get('/', (_req, reply) => sendPage(reply));
   app.get('/runs/:id', (_req, reply) => sendPage(reply));
   app.get('/dags/:name', (_req, reply) => sendPage(reply));
+  app.get('/views/:dag/:dataset', (_req, reply) => sendPage(reply));
   app.get<{ Params: { name: string } }>('/assets/:name', (req, reply) => {
     const a = assets.get(req.params.name);
     if (a === undefined) return sendError(reply, new DagctlError('RUN_NOT_FOUND', `no asset ${req.params.name}`));
@@ -395,9 +403,23 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
         text: r.dagText,
         issues: r.dagText === '' ? null : revalidate(r),
         graph: dagGraph(r.dag),
+        views: Object.values(r.dag.datasets).filter((d) => d.view).map((d) => d.name),
         plan: planNumbers(r.plan, workers ?? predictedWorkersOf(r), deadlineMs),
         runs,
       };
+    }
+    throw new DagctlError('RUN_NOT_FOUND', `no runs of DAG ${name}`, { dag: name });
+  });
+
+  app.get<{ Params: { dag: string; dataset: string }; Querystring: { store?: string } }>('/api/views/:dag/:dataset', async (req): Promise<UiView> => {
+    const { dag: name, dataset } = req.params;
+    for (const source of sourceNamed(req.query.store)) {
+      const latest = (await source.store.listRuns({ dag: name, limit: 1 }))[0];
+      const meta = latest === undefined ? null : await recordOf(source, latest.runId);
+      if (meta === null) continue;
+      const ds = meta.record.dag.datasets[dataset];
+      if (ds === undefined || !ds.view) throw new DagctlError('DATASET_NOT_FOUND', `DAG ${name} has no view dataset ${dataset}`, { dag: name, dataset });
+      return { dag: name, dataset, store: source.id, uri: maskUrl(ds.uri), producer: meta.record.dag.tasks.find((t) => t.outputs.includes(dataset))?.name ?? null, ...(await viewVersions(ds.uri, 100)) };
     }
     throw new DagctlError('RUN_NOT_FOUND', `no runs of DAG ${name}`, { dag: name });
   });
@@ -417,6 +439,23 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
       await app.close();
     },
   };
+}
+
+/** A view's published versions, newest first (manifests read for at most `limit` of them). */
+async function viewVersions(uri: string, limit: number): Promise<Pick<UiView, 'current' | 'versions' | 'more'>> {
+  const store = await openObjectStore(uri);
+  const pointer = await readPointer(store);
+  const names = (await listVersions(store)).sort().reverse();
+  const versions: UiViewVersion[] = [];
+  for (const v of names.slice(0, limit)) {
+    try {
+      const m = JSON.parse(new TextDecoder().decode(await store.get(manifestKey(v)))) as Manifest;
+      versions.push({ version: v, createdAt: m.createdAt, rows: m.rows, bytes: m.bytes, files: m.files.length, current: pointer?.version === v });
+    } catch (e) {
+      if (!isDagctlError(e, 'STORAGE_NOT_FOUND')) throw e; // a version being vacuumed or not yet complete
+    }
+  }
+  return { current: pointer?.version ?? null, versions, more: Math.max(0, names.length - limit) };
 }
 
 /** The recorded DAG text validated again, with the run's params, against today's operators. */

@@ -1,12 +1,14 @@
 /**
- * dagctl ui's page script: picks the page from the path (`/`, `/runs/RUN_ID`, `/dags/NAME`) and
- * renders it from the JSON API. The home page lists, per store (embedded, Redis), the DAGs and the
- * recent runs with phase, trigger, duration and the cost model's predicted duration vs actual.
+ * dagctl ui's page script: picks the page from the path (`/`, `/runs/RUN_ID`, `/dags/NAME`,
+ * `/views/DAG/DATASET`) and renders it from the JSON API. The home page lists, per store (embedded,
+ * Redis), the DAGs and the recent runs with phase, trigger, duration and the cost model's predicted
+ * duration vs actual.
  */
 import type { UiHome } from '../api-types.js';
 import { renderDagPage } from './dag-page.js';
 import { api, dagLink, errorBox, h, runLink, runsTable } from './dom.js';
 import { renderRunPage } from './run-page.js';
+import { renderViewPage } from './view-page.js';
 
 async function renderHome(main: HTMLElement): Promise<void> {
   document.title = 'dagctl — runs';
@@ -37,7 +39,9 @@ async function route(): Promise<void> {
   try {
     const run = /^\/runs\/([^/]+)$/.exec(path);
     const dag = /^\/dags\/([^/]+)$/.exec(path);
-    if (run !== null) await renderRunPage(main, decodeURIComponent(run[1] ?? ''), store);
+    const view = /^\/views\/([^/]+)\/([^/]+)$/.exec(path);
+    if (view !== null) await renderViewPage(main, decodeURIComponent(view[1] ?? ''), decodeURIComponent(view[2] ?? ''), store);
+    else if (run !== null) await renderRunPage(main, decodeURIComponent(run[1] ?? ''), store);
     else if (dag !== null) await renderDagPage(main, decodeURIComponent(dag[1] ?? ''), store);
     else await renderHome(main);
   } catch (e) {
