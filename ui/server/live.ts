@@ -1,7 +1,8 @@
 /**
  * Live run pages: one watch per run with subscribers (server-sent event streams). While a run has
- * subscribers its watch polls the run store every `pollMs` (a store with a cheap sequence number —
- * Redis — is asked for that first, and read in full only when it moved). A new subscriber gets a
+ * subscribers its watch polls the run store every `pollMs`, or twice the last read's time when that
+ * is longer (a store with a cheap sequence number — Redis — is asked for that first, and read in
+ * full only when it moved). A new subscriber gets a
  * `snapshot` event (the whole run page); afterwards every change is a `patch` event holding the
  * header, the task rows and only the instance rows that changed. A failing read is sent as an
  * `error` event and retried at the next poll. close() ends every stream.
@@ -78,6 +79,7 @@ export class LiveHub {
     w.timer = null;
     if (this.closed || w.subs.size === 0) return;
     w.busy = true;
+    const t0 = Date.now();
     try {
       this.polls++;
       let changed = w.last === null;
@@ -109,7 +111,10 @@ export class LiveHub {
       for (const s of w.subs) this.send(s, 'error', { error: { code: errorCode(e), message: errorMessage(e) } });
     } finally {
       w.busy = false;
-      if (!this.closed && w.subs.size > 0 && this.watches.get(key) === w) w.timer = setTimeout(() => void this.poll(key, w), this.deps.pollMs);
+      // A slow read (a big run replayed from a local journal) spaces the next one out: at most half
+      // of the time goes to reading.
+      const wait = Math.max(this.deps.pollMs, 2 * (Date.now() - t0));
+      if (!this.closed && w.subs.size > 0 && this.watches.get(key) === w) w.timer = setTimeout(() => void this.poll(key, w), wait);
     }
   }
 
