@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { UiDag, UiHome, UiRun, UiView } from '../../ui/api-types.js';
 import { publishVersion } from '../../storage/dataset/publish.js';
@@ -15,6 +17,7 @@ import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, redisSource } from '../../ui/server/sources.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { main } from '../../cli/main.js';
+import { BIN } from '../distributed/cluster.js';
 import { REDIS_URL, requireRedis, testRedis } from '../distributed/redis-env.js';
 import { createRun, drive, holdDagYaml, tempDir } from './support.js';
 
@@ -191,6 +194,32 @@ describe('ui server', function () {
       assert.match(run.body.actions.reason ?? '', /read-only/);
     } finally {
       await s.close();
+    }
+  });
+
+  it('`dagctl ui` serves until SIGTERM, printing where it listens', async () => {
+    const child = spawn(process.execPath, [BIN, 'ui', '--port', '0', '--read-only'], { env: { ...process.env, DAGCTL_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(child, 'exit');
+    try {
+      let out = '';
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
+        });
+        child.once('exit', (code) => reject(new Error(`dagctl ui exited ${code}`)));
+      });
+      const info = JSON.parse(line) as { url: string; port: number; stores: string[]; redis: string | null };
+      assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+      assert.deepEqual(info.stores, ['local']);
+      assert.equal((await fetch(`${info.url}healthz`)).status, 200);
+      const run = await json<UiRun>(`${info.url}api/runs/${runId}`);
+      assert.match(run.body.actions.reason ?? '', /read-only/);
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      assert.equal(code, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 
