@@ -52,20 +52,20 @@ describe('ui views', () => {
     const index = indexPlan(record.plan, policiesOf(dag));
     const state = initialState('r1', dag.name, record.plan, 1000);
     applyEvents(index, state, [{ type: 'start', at: 2000 }]);
-    const v1 = buildRunView('local', record, state, 2500, NO_ACTIONS, 3);
+    const v1 = buildRunView('local', record, state, 2500, NO_ACTIONS, { predictedMs: 3, predictedWorkers: 4 });
     assert.equal(v1.instances.length, record.plan.length);
     assert.equal(v1.phase, 'running');
     const a = v1.instances.find((r) => r.id === 'a.main');
     assert.equal(a?.state, 'queued');
     applyEvents(index, state, [{ type: 'started', id: 'a.main', attempt: 1, at: 2100, worker: 'w1' }]);
-    const v2 = buildRunView('local', record, state, 2600, NO_ACTIONS, 3);
+    const v2 = buildRunView('local', record, state, 2600, NO_ACTIONS, { predictedMs: 3, predictedWorkers: 4 });
     const patch = diffRun(rowKeys(v1), v2);
     assert.deepEqual(patch.instances.map((r) => r.id), ['a.main']);
     assert.equal(patch.instances[0]?.state, 'running');
     assert.equal(patch.instances[0]?.worker, 'w1');
     assert.equal(patch.instances[0]?.startMs, 100);
     assert.equal(patch.instances[0]?.durationMs, null, 'a running instance has no final duration');
-    assert.equal(diffRun(rowKeys(v2), buildRunView('local', record, state, 2700, NO_ACTIONS, 3)).instances.length, 0);
+    assert.equal(diffRun(rowKeys(v2), buildRunView('local', record, state, 2700, NO_ACTIONS, { predictedMs: 3, predictedWorkers: 4 })).instances.length, 0);
     // per-state counts agree with an independent count over the state
     const counts: Record<string, number> = {};
     for (const s of Object.values(state.instances)) counts[s.state] = (counts[s.state] ?? 0) + 1;

@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
@@ -138,6 +139,8 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   // Records never change once written: keep the recent ones, and the brief of many more.
   const records = new Map<string, RunMetaCache>();
   const briefs = new Map<string, RunBrief>();
+  // An embedded run without --concurrency ran one thread per core, most likely of this machine.
+  const cores = availableParallelism();
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024, forceCloseConnections: true });
   await app.register(fastifyCookie);
 
@@ -147,7 +150,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (hit !== undefined) return remember(records, key, hit, RECORDS_KEPT);
     const record = await source.store.getRecord(runId);
     if (record === null) return null;
-    const brief = briefs.get(key) ?? remember(briefs, key, runBrief(record), BRIEFS_KEPT);
+    const brief = briefs.get(key) ?? remember(briefs, key, runBrief(record, cores), BRIEFS_KEPT);
     return remember(records, key, { record, brief }, RECORDS_KEPT);
   }
 
@@ -177,7 +180,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     const state = await source.store.getState(meta.record.runId);
     if (state === null) return null;
     if (sinceSeq !== null && state.seq === sinceSeq) return 'same';
-    const view = buildRunView(source.id, meta.record, state, now(), actionsOf(source, state.phase, state.cancelRequested), meta.brief.predictedMs);
+    const view = buildRunView(source.id, meta.record, state, now(), actionsOf(source, state.phase, state.cancelRequested), meta.brief);
     if (state.phase === 'succeeded' || state.phase === 'failed' || state.phase === 'cancelled') {
       remember(finished, key, view, FINISHED_VIEWS_KEPT);
     } else finished.delete(key);
@@ -189,7 +192,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     // The watch holds the record: no store read for it, however many runs are watched.
     view: (source, record, since) => {
       const key = `${source.id}\u0000${record.runId}`;
-      return buildView(source, { record, brief: briefs.get(key) ?? remember(briefs, key, runBrief(record), BRIEFS_KEPT) }, since);
+      return buildView(source, { record, brief: briefs.get(key) ?? remember(briefs, key, runBrief(record, cores), BRIEFS_KEPT) }, since);
     },
   });
 
@@ -404,7 +407,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
         issues: r.dagText === '' ? null : revalidate(r),
         graph: dagGraph(r.dag),
         views: Object.values(r.dag.datasets).filter((d) => d.view).map((d) => d.name),
-        plan: planNumbers(r.plan, workers ?? predictedWorkersOf(r), deadlineMs),
+        plan: planNumbers(r.plan, workers ?? predictedWorkersOf(r, cores), deadlineMs),
         runs,
       };
     }

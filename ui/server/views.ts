@@ -13,9 +13,13 @@ import { buildStatus } from '../../scheduler/status-view.js';
 import type { DagSpec } from '../../spec/types.js';
 import type { UiActions, UiGraph, UiGraphNode, UiInstanceRow, UiPlanNumbers, UiRun, UiRunListItem, UiRunPatch, UiStoreId } from '../api-types.js';
 
-/** Workers the run page's prediction assumes: the run's recorded concurrency, else the plan default. */
-export function predictedWorkersOf(record: RunRecord): number {
-  return record.options.concurrency ?? DEFAULT_PLAN_WORKERS;
+/**
+ * Workers the prediction of a run assumes: its recorded concurrency; else, for an embedded run,
+ * `embeddedDefault` (what `dagctl run` uses: one thread per core of the machine, which the caller
+ * knows); else the plan default.
+ */
+export function predictedWorkersOf(record: RunRecord, embeddedDefault = DEFAULT_PLAN_WORKERS): number {
+  return record.options.concurrency ?? (record.options.executor === 'embedded' ? embeddedDefault : DEFAULT_PLAN_WORKERS);
 }
 
 /** What started a run, when its options recorded it (e.g. a schedule tick). */
@@ -46,8 +50,8 @@ export interface RunBrief {
   predictedWorkers: number;
 }
 
-export function runBrief(record: RunRecord): RunBrief {
-  const workers = predictedWorkersOf(record);
+export function runBrief(record: RunRecord, embeddedDefault = DEFAULT_PLAN_WORKERS): RunBrief {
+  const workers = predictedWorkersOf(record, embeddedDefault);
   return { trigger: triggerOf(record), executor: record.options.executor, dagHash: record.dagHash, tasks: record.dag.tasks.length, predictedMs: predictedMakespan(record.plan, workers), predictedWorkers: workers };
 }
 
@@ -71,7 +75,7 @@ export function runListItem(store: UiStoreId, summary: RunSummary, brief: RunBri
   };
 }
 
-export function buildRunView(store: UiStoreId, record: RunRecord, state: RunState, now: number, actions: UiActions, predictedMs: number): UiRun {
+export function buildRunView(store: UiStoreId, record: RunRecord, state: RunState, now: number, actions: UiActions, brief: Pick<RunBrief, 'predictedMs' | 'predictedWorkers'>): UiRun {
   const status = buildStatus(record, state, now);
   const byId = new Map(record.plan.map((p) => [p.id, p]));
   const t0 = state.startedAt ?? record.createdAt;
@@ -112,8 +116,8 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
     finishedAt: state.finishedAt ?? null,
     durationMs: status.durationMs,
     counts: status.counts,
-    predictedMs,
-    predictedWorkers: predictedWorkersOf(record),
+    predictedMs: brief.predictedMs,
+    predictedWorkers: brief.predictedWorkers,
     seq: state.seq,
     actions,
     tasks: status.taskSummary.map((t) => ({ name: t.name, operator: t.operator, instances: t.instances, state: t.state, counts: t.counts, predictedMs: Math.round(t.predictedMs), actualMs: Math.round(t.actualMs) })),
