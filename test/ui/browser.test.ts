@@ -76,7 +76,8 @@ describe('ui in Chromium', function () {
     assert.equal(failed.state.phase, 'failed');
     wide = await syntheticRun(store, 10_000, 'wide');
     // A DAG declaring a view, with two versions published into it.
-    await createRun(store, home, holdDagYaml('views', home).replace('datasets:\n', `datasets:\n  daily:\n    uri: ${home}/daily\n    format: parquet\n    view: true\n`));
+    const withView = await createRun(store, home, holdDagYaml('views', home).replace('datasets:\n', `datasets:\n  daily:\n    uri: ${home}/daily\n    format: parquet\n    view: true\n`));
+    assert.equal((await drive(store, withView)).phase, 'succeeded');
     const daily = await openObjectStore(`${home}/daily`);
     for (const [v, rows] of [['v20261201', 1200], ['v20261202', 1350]] as const) {
       await publishVersion(daily, { version: v, dataset: 'daily', files: [{ path: `${v}/part-0.parquet`, rows, bytes: rows * 40, sha256: 'a'.repeat(64) }], monotonic: true });
