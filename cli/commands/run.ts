@@ -101,13 +101,13 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     const heapMb = parseHeap(str(args, 'thread-heap-mb'));
     const progress = json ? null : new ProgressReporter(io, record, threads);
     // `dagctl ui` cancels an embedded run by leaving a cancel request in its run folder.
-    const uiCancel = store instanceof LocalRunStore ? watchCancelRequest(store, record.runId) : null;
+    const uiCancel = store instanceof LocalRunStore ? watchCancelRequest(store, record.runId, 500, io.interrupted) : null;
     try {
       const final = await driveRun({
         store,
         record,
         resume: resume !== undefined,
-        cancel: uiCancel === null ? io.interrupted : AbortSignal.any([io.interrupted, uiCancel.signal]),
+        cancel: uiCancel?.signal ?? io.interrupted,
         makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, heapMb === undefined ? { concurrency: threads } : { concurrency: threads, maxThreadHeapMb: heapMb }),
         onProgress: (s) => progress?.update(s),
       });

@@ -283,10 +283,14 @@ async function readJson<T>(path: string): Promise<T | null> {
 
 /**
  * A signal that aborts once a cancel request for the run appears (checked now, then every pollMs;
- * the timer does not keep the process alive). stop() ends the watching.
+ * the timer does not keep the process alive), or when `also` aborts. stop() ends the watching.
  */
-export function watchCancelRequest(store: LocalRunStore, runId: string, pollMs = 500): { signal: AbortSignal; stop(): void } {
+export function watchCancelRequest(store: LocalRunStore, runId: string, pollMs = 500, also?: AbortSignal): { signal: AbortSignal; stop(): void } {
   const ac = new AbortController();
+  // `also` aborts the returned signal too (one signal for the driver; AbortSignal.any needs Node 20.3).
+  const onAlso = (): void => ac.abort();
+  if (also?.aborted === true) ac.abort();
+  else also?.addEventListener('abort', onAlso, { once: true });
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   const check = (): void => {
@@ -305,6 +309,7 @@ export function watchCancelRequest(store: LocalRunStore, runId: string, pollMs =
     stop() {
       stopped = true;
       if (timer !== null) clearTimeout(timer);
+      also?.removeEventListener('abort', onAlso);
     },
   };
 }

@@ -84,8 +84,8 @@ describe('ui in Chromium', function () {
     }
     held = await createRun(store, home, holdDagYaml('nightly', home, { buckets: 2, sleepMs: HOUR }));
     // As `dagctl run` does: the run's driver watches its folder for a cancel request from the UI.
-    const uiCancel = watchCancelRequest(store, held.runId, 50);
-    heldDone = drive(store, held, AbortSignal.any([holdGate.signal, uiCancel.signal])).finally(() => uiCancel.stop());
+    const uiCancel = watchCancelRequest(store, held.runId, 50, holdGate.signal);
+    heldDone = drive(store, held, uiCancel.signal).finally(() => uiCancel.stop());
     sources.push(localSource(home));
     server = await createUiServer({ sources, pollMs: 100 });
     base = (await server.listen(0, '127.0.0.1')).url;
