@@ -18,6 +18,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   serve: { module: './serve.js', fn: 'benchServe' },
   'user-operators': { module: './user-operators.js', fn: 'benchUserOperators' },
   autoscale: { module: './autoscale.js', fn: 'benchAutoscale' },
+  ui: { module: './ui.js', fn: 'benchUi' },
 };
 
 const argv = process.argv.slice(2);

@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it (`npm test`): type-check and build, lint, start the real
 # servers the integration tests talk to on loopback (redis-server from Debian packages, an
 # S3-compatible server built from the Go module proxy, Apache Kafka from Maven Central; helm and
-# the manifest validator built from the Go module proxy too), run every
+# the manifest validator built from the Go module proxy too; Debian's chromium for the web UI's
+# browser tests), run every
 # mocha test, stop the servers.
 # Extra arguments go to mocha (e.g. `npm test -- --grep reducer`).
 set -euo pipefail
@@ -17,6 +18,7 @@ trap cleanup EXIT INT TERM
 
 echo "== build"
 npx tsc -p tsconfig.json
+npx tsc -p ui/web/tsconfig.json
 echo "== lint"
 npx eslint --max-warnings 0 .
 
@@ -32,6 +34,7 @@ if command -v go >/dev/null || [[ -n "${CI:-}" && "${CI:-}" != false ]]; then
 else
   echo "no go toolchain: helm and k8s-validate not built, test/deploy/helm.test.ts will skip"
 fi
+env_lines="$(scripts/provision/chromium.sh env)"; eval "$env_lines"
 
 echo "== tests"
 export DAGCTL_HOME="${DAGCTL_HOME:-$PWD/.tmp/dagctl-home}"

@@ -21,6 +21,7 @@ import { operatorsCommand } from './operators.js';
 import { demoCommand } from './demo.js';
 import { queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
+import { uiCommand } from './ui.js';
 
 export const COMMANDS: CommandDef[] = [
   validateCommand,
@@ -42,4 +43,5 @@ export const COMMANDS: CommandDef[] = [
   serveCommand,
   operatorsCommand,
   demoCommand,
+  uiCommand,
 ];

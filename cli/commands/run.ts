@@ -20,7 +20,7 @@ import { checkOwnership } from '../../scheduler/plan/ownership.js';
 import type { RunState } from '../../scheduler/engine/state.js';
 import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
 import { buildStatus } from '../../scheduler/status-view.js';
-import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
+import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { flag, str, strs, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { ProgressReporter } from '../progress.js';
@@ -133,17 +133,20 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     const threads = concurrency ?? record.options.concurrency ?? availableParallelism();
     const heapMb = parseHeap(str(args, 'thread-heap-mb'));
     const progress = json ? null : new ProgressReporter(io, record, threads);
+    // `dagctl ui` cancels an embedded run by leaving a cancel request in its run folder.
+    const uiCancel = store instanceof LocalRunStore ? watchCancelRequest(store, record.runId, 500, io.interrupted) : null;
     try {
       const final = await driveRun({
         store,
         record,
         resume: resume !== undefined,
-        cancel: io.interrupted,
+        cancel: uiCancel?.signal ?? io.interrupted,
         makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, heapMb === undefined ? { concurrency: threads } : { concurrency: threads, maxThreadHeapMb: heapMb }),
         onProgress: (s) => progress?.update(s),
       });
       return report(io, record, final, progress, json);
     } finally {
+      uiCancel?.stop();
       await store.close();
       await unlock();
     }

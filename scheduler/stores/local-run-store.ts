@@ -5,6 +5,8 @@
  * Layout: runs/<runId>/record.json   the RunRecord (written once)
  *         runs/<runId>/events.jsonl  the journal: one line per applied batch {seq, events}
  *         runs/<runId>/state.json    a snapshot {state} taken between batches (tmp + rename)
+ *         runs/<runId>/cancel-request a cancel asked for by another process (`dagctl ui`); the
+ *                                     driving process watches for it (watchCancelRequest)
  *         history.jsonl              cost samples, appended
  * apply() writes the batch to the journal and fsyncs before the reducer applies it in memory, so
  * an acknowledged batch is never lost; concurrent apply() calls share one write and one fsync
@@ -16,7 +18,7 @@
  * second driver (`dagctl run --resume` of a live run) gets RUN_LOCKED naming the holder. Other
  * processes (status, runs) only read.
  */
-import { mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DagctlError } from '../../core/errors.js';
 import { lockHolder, tryFileLock } from '../../storage/local/lock.js';
@@ -90,6 +92,25 @@ export class LocalRunStore implements RunStore {
     if (h === null) return { state: 'gone' };
     const who = { pid: h.holder.pid, host: h.holder.host, since: new Date(h.holder.at).toISOString() };
     return { state: h.alive === null ? 'unknown' : h.alive ? 'alive' : 'gone', ...who };
+  }
+
+  /**
+   * Asks the process driving this run to cancel it: writes runs/<runId>/cancel-request, which that
+   * process's watchCancelRequest sees (or, if it died, `dagctl run --resume` sees at once).
+   * Idempotent; RUN_NOT_FOUND for an unknown run.
+   */
+  async requestCancel(runId: string): Promise<void> {
+    if ((await this.getRecord(runId)) === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId} under ${this.home}`, { runId });
+    await writeAtomic(join(this.runDir(runId), 'cancel-request'), JSON.stringify({ at: Date.now() }));
+  }
+
+  async cancelRequested(runId: string): Promise<boolean> {
+    try {
+      await stat(join(this.runDir(runId), 'cancel-request'));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async getRecord(runId: string): Promise<RunRecord | null> {
@@ -294,6 +315,39 @@ async function readJson<T>(path: string): Promise<T | null> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new DagctlError('RUN_STATE_INVALID', `cannot read ${path}: ${String(e)}`);
   }
+}
+
+/**
+ * A signal that aborts once a cancel request for the run appears (checked now, then every pollMs;
+ * the timer does not keep the process alive), or when `also` aborts. stop() ends the watching.
+ */
+export function watchCancelRequest(store: LocalRunStore, runId: string, pollMs = 500, also?: AbortSignal): { signal: AbortSignal; stop(): void } {
+  const ac = new AbortController();
+  // `also` aborts the returned signal too (one signal for the driver; AbortSignal.any needs Node 20.3).
+  const onAlso = (): void => ac.abort();
+  if (also?.aborted === true) ac.abort();
+  else also?.addEventListener('abort', onAlso, { once: true });
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const check = (): void => {
+    void store.cancelRequested(runId).then((yes) => {
+      if (stopped) return;
+      if (yes) ac.abort();
+      else {
+        timer = setTimeout(check, pollMs);
+        timer.unref();
+      }
+    });
+  };
+  check();
+  return {
+    signal: ac.signal,
+    stop() {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      also?.removeEventListener('abort', onAlso);
+    },
+  };
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {

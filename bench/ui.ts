@@ -1,0 +1,105 @@
+/**
+ * bench ui: the web UI in headless Chromium (Debian's, via playwright-core; DAGCTL_TEST_CHROMIUM or
+ * /usr/bin/chromium).
+ *   - first render of a 10,000-instance run page: from navigation start to the first frame after
+ *     the page rendered (the page's own performance.now(); the first load, when the server reads
+ *     the run from disk, then the median of 5 loads of the browser from about:blank), against the
+ *     peer page of a 6-instance run in the same session (goal < 1 s);
+ *   - the latency from an instance event (store.apply acknowledged) to the open run page showing it
+ *     (a MutationObserver in the page stamps each applied sequence number; same machine, same
+ *     clock), 20 events, against the server's poll interval (goal < 200 ms).
+ */
+import { rm } from 'node:fs/promises';
+import type { RunEvent } from '../scheduler/engine/events.js';
+import { initialState } from '../scheduler/engine/state.js';
+import { LocalRunStore } from '../scheduler/stores/local-run-store.js';
+import { createUiServer } from '../ui/server/app.js';
+import { localSource } from '../ui/server/sources.js';
+import { dagOf, noopTask, recordOf } from '../test/helpers/dags.js';
+import { createRun, drive, holdDagYaml, launchChromium, syntheticRun, tempDir } from '../test/ui/support.js';
+import { median, percentile, type BenchResult } from './types.js';
+
+interface PageGlobals {
+  document: { getElementById(id: string): { dataset: Record<string, string | undefined> } | null };
+  seen?: Record<string, number>;
+  MutationObserver: new (cb: () => void) => { observe(target: unknown, opts: { attributes: boolean; attributeFilter: string[] }): void };
+}
+
+export async function benchUi(): Promise<BenchResult> {
+  const home = await tempDir('dagctl-bench-ui-');
+  const store = new LocalRunStore(home);
+  const wide = await syntheticRun(store, 10_000, 'wide');
+  const small = await createRun(store, home, holdDagYaml('small', home, { buckets: 4 }));
+  await drive(store, small);
+  const pollMs = 150;
+  const source = localSource(home);
+  const server = await createUiServer({ sources: [source], pollMs });
+  const base = (await server.listen(0, '127.0.0.1')).url;
+  const browser = await launchChromium();
+  try {
+    const page = await browser.context.newPage();
+    const renderMs = async (runId: string): Promise<number> => {
+      await page.goto('about:blank');
+      await page.goto(`${base}runs/${runId}`);
+      await page.waitForSelector('main[data-ready]', { timeout: 60_000 });
+      return Number(await page.getAttribute('main', 'data-render-ms'));
+    };
+    await renderMs(small.runId); // warm the browser
+    const cold = await renderMs(wide.runId); // the server reads the run from disk (then keeps the finished run's view)
+    const bigT: number[] = [];
+    const smallT: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      smallT.push(await renderMs(small.runId));
+      bigT.push(await renderMs(wide.runId));
+    }
+
+    // Latency: a running run whose instance events the bench applies itself.
+    const dag = dagOf('live', [noopTask('fan', { params: { buckets: 40 } })]);
+    const t0 = Date.now();
+    const live = recordOf(dag, `live-${t0}`, t0);
+    await store.createRun(live, initialState(live.runId, dag.name, live.plan, t0));
+    await store.apply(live.runId, [{ type: 'start', at: t0 }]);
+    await page.goto(`${base}runs/${live.runId}`);
+    await page.waitForSelector('main[data-ready]');
+    await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals;
+      g.seen = {};
+      const main = g.document.getElementById('main');
+      new g.MutationObserver(() => {
+        const seq = main?.dataset.seq;
+        if (seq !== undefined && g.seen !== undefined && g.seen[seq] === undefined) g.seen[seq] = Date.now();
+      }).observe(main, { attributes: true, attributeFilter: ['data-seq'] });
+    });
+    const lat: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const id = live.plan[i]?.id ?? '';
+      const ev: RunEvent = { type: 'started', id, attempt: 1, at: Date.now(), worker: 'bench' };
+      await store.apply(live.runId, [ev]);
+      const appliedAt = Date.now();
+      const seq = (await store.getState(live.runId))?.seq ?? -1;
+      await page.waitForFunction((s) => (globalThis as unknown as PageGlobals).seen?.[String(s)] !== undefined, seq, { timeout: 10_000 });
+      const seenAt = await page.evaluate((s) => (globalThis as unknown as PageGlobals).seen?.[String(s)] ?? NaN, seq);
+      lat.push(seenAt - appliedAt);
+    }
+    const big = median(bigT);
+    const sm = median(smallT);
+    const l50 = median(lat);
+    const l95 = percentile(lat, 95);
+    return {
+      name: 'ui',
+      lines: [
+        `ui first render, 10,000-instance run page: median ${big.toFixed(0)} ms (5 loads: ${bigT.map((x) => x.toFixed(0)).join(', ')}) — goal < 1000 ms: ${big < 1000 ? 'met' : 'MISSED'}`,
+        `ui first render, 10,000-instance run page, first load (server reads the run from disk): ${cold.toFixed(0)} ms`,
+        `ui first render, 6-instance run page (peer): median ${sm.toFixed(0)} ms; 10,000 ÷ 6 instances: ×${(big / sm).toFixed(2)}`,
+        `ui event → browser latency: median ${l50.toFixed(0)} ms, p95 ${l95.toFixed(0)} ms over ${lat.length} events (server poll ${pollMs} ms; median ÷ poll ×${(l50 / pollMs).toFixed(2)}) — goal < 200 ms: ${l95 < 200 ? 'met' : 'MISSED'}`,
+      ],
+      metrics: { firstRender10kMs: big, firstRender10kColdMs: cold, firstRenderSmallMs: sm, eventLatencyP50Ms: l50, eventLatencyP95Ms: l95 },
+    };
+  } finally {
+    await browser.close();
+    await server.close();
+    await source.close();
+    await store.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}

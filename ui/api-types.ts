@@ -1,0 +1,195 @@
+/**
+ * The JSON contract between `dagctl ui`'s server (ui/server/) and its pages (ui/web/): every API
+ * response and server-sent event has one of these shapes. Self-contained (no imports) so that the
+ * browser build type-checks against the same definitions the server produces.
+ */
+
+export type UiInstanceState = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'upstream_failed' | 'skipped' | 'cancelled';
+export type UiRunPhase = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** Which run store a run lives in: the embedded one under DAGCTL_HOME, or Redis (--redis). */
+export type UiStoreId = 'local' | 'redis';
+
+export interface UiStoreInfo {
+  id: UiStoreId;
+  /** What the store is, with no secrets: the DAGCTL_HOME path, or the Redis URL with its password masked. */
+  label: string;
+  /** Set when the store could not be read (e.g. Redis down); its runs are then missing. */
+  error: string | null;
+}
+
+export interface UiRunListItem {
+  store: UiStoreId;
+  runId: string;
+  dag: string;
+  phase: UiRunPhase;
+  /** What started the run (a schedule tick, a user), when the run recorded it. */
+  trigger: string | null;
+  executor: string;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  durationMs: number | null;
+  instances: number;
+  counts: Partial<Record<UiInstanceState, number>>;
+  /** The cost model's makespan of the run's plan on `predictedWorkers` workers (list scheduling). */
+  predictedMs: number | null;
+  predictedWorkers: number;
+}
+
+export interface UiDagListItem {
+  name: string;
+  store: UiStoreId;
+  latestRunId: string;
+  dagHash: string;
+  runs: number;
+  tasks: number;
+}
+
+export interface UiHome {
+  stores: Array<UiStoreInfo & { runs: UiRunListItem[]; dags: UiDagListItem[] }>;
+  readOnly: boolean;
+}
+
+/** One task instance on the run page. Times are offsets (ms) from the run's start. */
+export interface UiInstanceRow {
+  id: string;
+  task: string;
+  stage: string;
+  partition: string;
+  state: UiInstanceState;
+  attempts: number;
+  worker: string | null;
+  /** T = O + P×H for this instance, and its parts. */
+  predictedMs: number;
+  overheadMs: number;
+  workMs: number;
+  /** Measured duration once finished (null while running: the page counts it from startMs). */
+  durationMs: number | null;
+  startMs: number | null;
+  endMs: number | null;
+  error: string | null;
+  errorCode: string | null;
+  why: string | null;
+}
+
+export interface UiTaskRow {
+  name: string;
+  operator: string;
+  instances: number;
+  state: UiInstanceState;
+  counts: Partial<Record<UiInstanceState, number>>;
+  predictedMs: number;
+  actualMs: number;
+}
+
+export interface UiActions {
+  cancel: boolean;
+  retry: boolean;
+  /** Why an action is unavailable (read-only mode, an embedded run, a finished run). */
+  reason: string | null;
+}
+
+export interface UiRunHeader {
+  store: UiStoreId;
+  runId: string;
+  dag: string;
+  dagHash: string;
+  phase: UiRunPhase;
+  cancelRequested: boolean;
+  trigger: string | null;
+  executor: string;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  durationMs: number | null;
+  counts: Partial<Record<UiInstanceState, number>>;
+  predictedMs: number;
+  predictedWorkers: number;
+  seq: number;
+  actions: UiActions;
+}
+
+export interface UiRun extends UiRunHeader {
+  tasks: UiTaskRow[];
+  instances: UiInstanceRow[];
+}
+
+/** A live update of a run page (SSE `patch` event): the header, every task row, changed instances. */
+export interface UiRunPatch extends UiRunHeader {
+  tasks: UiTaskRow[];
+  instances: UiInstanceRow[];
+}
+
+export interface UiGraphNode {
+  id: string;
+  kind: 'task' | 'dataset';
+  label: string;
+  /** task: its operator; dataset: its URI's scheme and format. */
+  detail: string;
+  layer: number;
+  x: number;
+  y: number;
+}
+
+export interface UiGraph {
+  nodes: UiGraphNode[];
+  edges: Array<{ from: string; to: string }>;
+  width: number;
+  height: number;
+}
+
+export interface UiPlanNumbers {
+  instances: number;
+  totalWorkMs: number;
+  criticalPathMs: number;
+  criticalTasks: string[];
+  workers: number;
+  makespanMs: number;
+  deadline: { deadlineMs: number; feasible: boolean; workers: number | null; makespanMs: number | null; reason: string | null } | null;
+  tasks: Array<{ task: string; operator: string; instances: number; overheadMs: number; workMs: number; predictedMs: number; costSource: string }>;
+}
+
+export interface UiDag {
+  name: string;
+  store: UiStoreId;
+  runId: string;
+  dagHash: string;
+  sourceFile: string;
+  description: string | null;
+  text: string;
+  /** The recorded file checked again against today's operators and rules (null: no text recorded). */
+  issues: Array<{ code: string; severity: string; message: string; line: number; column: number; path: string }> | null;
+  graph: UiGraph;
+  /** The DAG's view datasets (each has a page /views/DAG/DATASET). */
+  views: string[];
+  plan: UiPlanNumbers;
+  runs: UiRunListItem[];
+}
+
+export interface UiError {
+  error: { code: string; message: string };
+}
+
+export interface UiViewVersion {
+  version: string;
+  createdAt: string;
+  rows: number;
+  bytes: number;
+  files: number;
+  current: boolean;
+}
+
+/** A view dataset of a DAG: its published versions, newest first (at most 100). */
+export interface UiView {
+  dag: string;
+  dataset: string;
+  store: UiStoreId;
+  /** The dataset URI, any password masked. */
+  uri: string;
+  /** The task writing it, when the DAG has one. */
+  producer: string | null;
+  current: string | null;
+  versions: UiViewVersion[];
+  /** Versions left out (more than 100). */
+  more: number;
+}
