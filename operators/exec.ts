@@ -19,7 +19,8 @@
  *  - a non-zero exit or a signal fails the instance with OPERATOR_FAILED, the exit code and the
  *    tails of stdout and stderr (the last 4 KiB of each, also logged on success).
  *  - `params.timeout` (ms) and the task's timeout or a cancel abort it: the whole process group is
- *    killed (SIGKILL), so children it started die too.
+ *    killed (SIGKILL), so children it started die too; so is it when the worker dies (the
+ *    watchdog, operators/exec-watchdog.ts, sees its stdin close).
  * The program runs with the worker's rights; it is not part of the run's code bundle (give a path
  * every worker has, e.g. in the worker image).
  */
@@ -27,6 +28,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
 import type { Row, Schema } from '../storage/types.js';
@@ -45,6 +47,7 @@ const ExecParams = z
 type ExecParams = z.infer<typeof ExecParams>;
 
 const TAIL = 4096;
+const WATCHDOG = fileURLToPath(new URL('./exec-watchdog.js', import.meta.url));
 
 /** Keeps the last TAIL bytes written to it. */
 class Tail {
@@ -95,10 +98,13 @@ export const exec: OperatorDef<ExecParams> = {
       const [program, ...argv] = p.command as [string, ...string[]];
       const out = new Tail();
       const err = new Tail();
-      const child = spawn(program, argv, {
+      // Through the watchdog (operators/exec-watchdog.ts), leader of a new process group: a kill
+      // of the group reaches the program's children, and the worker's death (the watchdog's stdin
+      // closing) kills them all.
+      const child = spawn(process.execPath, [WATCHDOG, program, ...argv], {
         cwd: work,
-        detached: true, // its own process group: a kill reaches its children
-        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
         env: { ...process.env, ...p.env, DAGCTL_JOB: job, DAGCTL_INPUT_DIR: inDir, DAGCTL_OUTPUT_DIR: outDir, DAGCTL_PARAMS: JSON.stringify(p.args) },
       });
       child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -127,6 +133,7 @@ export const exec: OperatorDef<ExecParams> = {
       const tails = { stdoutTail: out.toString(), stderrTail: err.toString() };
       if (killedFor === 'abort') throw new DagctlError('TASK_CANCELLED', `exec: ${program} killed (instance aborted)`, { command: p.command, ...tails });
       if (killedFor === 'timeout') throw new DagctlError('TASK_TIMEOUT', `exec: ${program} killed after ${p.timeout} ms (params.timeout)\nstderr tail:\n${tails.stderrTail}`, { command: p.command, ...tails });
+      if (code === 127) throw new DagctlError('OPERATOR_FAILED', `exec: cannot start ${program}\nstderr tail:\n${tails.stderrTail}`, { command: p.command, exitCode: code, ...tails });
       if (code !== 0) throw new DagctlError('OPERATOR_FAILED', `exec: ${program} exited with ${code === null ? `signal ${signal ?? '?'}` : `code ${code}`}\nstderr tail:\n${tails.stderrTail}`, { command: p.command, exitCode: code, signal, ...tails });
       ctx.log('exec finished', { command: p.command, ...tails });
 

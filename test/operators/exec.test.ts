@@ -2,9 +2,11 @@
  * exec: a Python script (standard library only) run per instance on its input files gives the same
  * rows as the equivalent module operator (defineOperator); a non-zero exit is OPERATOR_FAILED with
  * the exit code and stderr tail; params.timeout and a cancel kill the program's whole process group
- * (a child it started is gone too).
+ * (a child it started is gone too), and so does the death of the process running exec (SIGKILL).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -101,5 +103,24 @@ describe('operators/exec', function () {
     ac.abort();
     await assert.rejects(running, (e) => isDagctlError(e, 'TASK_CANCELLED'));
     while (alive(pid)) await new Promise((r) => setTimeout(r, 20)); // reaped by init once killed; mocha's timeout fails the test otherwise
+  });
+
+  it('the worker killed with SIGKILL takes the program and its children with it', async () => {
+    const pidDir = await mkdtemp(path.join(dir, 'sigkill-'));
+    const runner = path.join(dir, 'runner.mjs');
+    await writeFile(runner, `import { runOperator } from ${JSON.stringify(new URL('../../sdk/testing.js', import.meta.url).href)};
+import { exec } from ${JSON.stringify(new URL('../../operators/exec.js', import.meta.url).href)};
+await runOperator(exec, { command: ['python3', ${JSON.stringify(path.join(dir, 'hang.py'))}, ${JSON.stringify(pidDir)}], columns: { a: 'string' } }, { inputs: [] });
+`);
+    const worker = spawn(process.execPath, [runner], { stdio: 'ignore' });
+    let pid = 0;
+    while (pid === 0) {
+      pid = Number(await readFile(path.join(pidDir, 'child.pid'), 'utf8').catch(() => '0'));
+      if (pid === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(alive(pid));
+    worker.kill('SIGKILL');
+    await once(worker, 'exit');
+    while (alive(pid)) await new Promise((r) => setTimeout(r, 20)); // mocha's timeout fails the test if it survives
   });
 });
