@@ -32,6 +32,9 @@ export const ISSUE_CODES = [
   'BAD_DURATION',
   'BAD_URI',
   'DUPLICATE_REFERENCE',
+  'BAD_CRON',
+  'BAD_TIMEZONE',
+  'BAD_SCHEDULE',
   // warnings
   'UNUSED_DATASET',
   'VIEW_PRODUCED_BY_NONE',

@@ -11,6 +11,7 @@ import { validNames } from './rules/names.js';
 import { knownOperators, operatorArity, operatorParams } from './rules/operators.js';
 import { producedOnce } from './rules/producers.js';
 import { knownReferences, noDuplicateReferences } from './rules/references.js';
+import { validSchedule } from './rules/schedule.js';
 import type { Rule } from './rules/types.js';
 import { validDurations, validUris } from './rules/values.js';
 
@@ -28,6 +29,7 @@ export const RULES: readonly Rule[] = [
   acyclic,
   validDurations,
   validUris,
+  validSchedule,
   usedDatasets,
   viewsHaveProducers,
   usedParams,

@@ -22,7 +22,9 @@ import { resolveDag } from './resolve.js';
 import { runRules } from './rules.js';
 import { checkStructure, declaredParams } from './structure.js';
 import type { OperatorLookup } from './structure.js';
-import type { DagSpec } from './types.js';
+import type { DagSpec, RunInterval } from './types.js';
+import { SAMPLE_INTERVAL, runVars } from './run-vars.js';
+import { checkTimezone } from '../core/ticks.js';
 import { readYamlSource } from './yaml-source.js';
 import { readJsonSource } from './json-source.js';
 
@@ -33,6 +35,8 @@ export interface ValidateOptions {
   baseDir?: string;
   /** Operator lookup; default the registry (tests pass stand-ins instead of registering). */
   operators?: OperatorLookup;
+  /** The run's interval for ${run.x} (spec/run-vars.ts); without it the file is checked with a sample. */
+  interval?: RunInterval;
 }
 
 export interface ValidationResult {
@@ -51,9 +55,14 @@ export function validateDagText(text: string, file: string, opts: ValidateOption
   const raw = source.value;
   const params = applyParamOverrides(declaredParams(raw), opts.paramOverrides ?? {}, report);
   const used = new Set<string>();
+  let usesRunVars = false;
   const hooks = {
-    onUnresolved: (segments: PropertyKey[], ref: string) => report.add('UNRESOLVED_PARAM', segments, `${ref} does not name a param`),
+    onUnresolved: (segments: PropertyKey[], ref: string) => report.add('UNRESOLVED_PARAM', segments, `${ref} does not name a param or a run variable`),
     onUsed: (name: string) => used.add(name),
+    runVars: runVars(opts.interval ?? SAMPLE_INTERVAL, scheduleTimezone(raw)),
+    onRunVar: () => {
+      usesRunVars = true;
+    },
   };
   let doc = raw;
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
@@ -65,12 +74,24 @@ export function validateDagText(text: string, file: string, opts: ValidateOption
   }
 
   const draft = checkStructure(doc, { params, usedParams: used, operators: opts.operators ?? getOperator }, report);
+  if (usesRunVars) draft.usesRunVars = true;
   runRules(draft, report);
   const issues = sorted(report.issues);
   if (report.errorCount() > 0 || !draft.structureValid) return { issues };
   const sourceFile = path.resolve(file);
-  const dag = resolveDag(draft, { sourceHash: sha256Hex(text), sourceFile, dagDir: opts.baseDir ?? path.dirname(sourceFile) });
+  const ctx: Parameters<typeof resolveDag>[1] = { sourceHash: sha256Hex(text), sourceFile, dagDir: opts.baseDir ?? path.dirname(sourceFile) };
+  if (opts.interval !== undefined) ctx.interval = opts.interval;
+  const dag = resolveDag(draft, ctx);
   return { dag, issues };
+}
+
+/** The time zone ${run.*Date} variables use: the schedule's, when it is a valid one, else UTC. */
+function scheduleTimezone(raw: unknown): string {
+  if (raw === null || typeof raw !== 'object') return 'UTC';
+  const s = (raw as Record<string, unknown>).schedule;
+  if (s === null || typeof s !== 'object') return 'UTC';
+  const tz = (s as Record<string, unknown>).timezone;
+  return typeof tz === 'string' && checkTimezone(tz) === null ? tz : 'UTC';
 }
 
 /** Stable sort by position, so output reads top to bottom like the file. */

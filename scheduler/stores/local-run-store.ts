@@ -11,6 +11,9 @@
  * (group commit). Loading replays the journal after the snapshot; a torn last line (a crash
  * mid-write, never acknowledged) is ignored.
  *
+ * createRun is exclusive: a second create of the same run id throws (isRunExists), so a tick's
+ * deterministic run id makes exactly one run.
+ *
  * Precondition: one process drives a run at a time (the one holding runs/<runId>/lock); other
  * processes (status, runs) only read.
  */
@@ -21,7 +24,7 @@ import type { CostSample } from '../model.js';
 import type { Effect, RunEvent } from '../engine/events.js';
 import { applyEvents, mergeEffects } from '../engine/reducer.js';
 import { indexPlan, type PlanIndex, type RunState } from '../engine/state.js';
-import { summarize, type RunRecord, type RunStore, type RunSummary } from '../ports.js';
+import { runExists, summarize, type RunRecord, type RunStore, type RunSummary } from '../ports.js';
 import { policiesOf } from './policies.js';
 
 interface Live {
@@ -51,9 +54,17 @@ export class LocalRunStore implements RunStore {
 
   async createRun(record: RunRecord, state: RunState): Promise<void> {
     const dir = this.runDir(record.runId);
-    await mkdir(dir, { recursive: true });
-    await writeAtomic(join(dir, 'record.json'), JSON.stringify(record));
+    await mkdir(join(this.home, 'runs'), { recursive: true });
+    try {
+      await mkdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // A directory without a record is a create that died half-way: finish it.
+      if ((await readJson<RunRecord>(join(dir, 'record.json'))) !== null) throw runExists(record.runId);
+    }
+    // State first, record last: the record's presence is what makes the run exist.
     await writeAtomic(join(dir, 'state.json'), JSON.stringify(state));
+    await writeAtomic(join(dir, 'record.json'), JSON.stringify(record));
   }
 
   async getRecord(runId: string): Promise<RunRecord | null> {
@@ -186,7 +197,7 @@ export class LocalRunStore implements RunStore {
       const record = await readJson<RunRecord>(join(this.home, 'runs', id, 'record.json'));
       if (record === null || (opts.dag !== undefined && record.dag.name !== opts.dag)) continue;
       const state = await this.getState(id);
-      if (state !== null) out.push(summarize(state, record.createdAt));
+      if (state !== null) out.push(summarize(state, record.createdAt, record.trigger));
     }
     out.sort((a, b) => b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : -1));
     return out.slice(0, opts.limit ?? out.length);
