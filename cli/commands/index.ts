@@ -17,6 +17,7 @@ import { ingestCommand } from './ingest.js';
 import { datasetCommand } from './dataset.js';
 import { operatorsCommand } from './operators.js';
 import { demoCommand } from './demo.js';
+import { schedulerCommand } from './scheduler.js';
 
 export const COMMANDS: CommandDef[] = [
   validateCommand,
@@ -34,4 +35,5 @@ export const COMMANDS: CommandDef[] = [
   datasetCommand,
   operatorsCommand,
   demoCommand,
+  schedulerCommand,
 ];
