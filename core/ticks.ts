@@ -59,3 +59,30 @@ export function everyTicks(periodMs: number): TickSource {
     prev: (t) => (Math.ceil(t / periodMs) - 1) * periodMs,
   };
 }
+
+/**
+ * The instant a backfill bound names: a bare date (YYYY-MM-DD) is midnight in `tz`; anything
+ * else must be an ISO-8601 instant with Z or an offset. null when it is neither.
+ */
+export function parseBound(text: string, tz = 'UTC'): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (m === null) {
+    if (!/(Z|[+-]\d{2}:?\d{2})$/.test(text)) return null;
+    const t = Date.parse(text);
+    return Number.isNaN(t) ? null : t;
+  }
+  const utc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  if (new Date(utc).toISOString().slice(0, 10) !== text) return null;
+  // Local midnight: subtract the zone's offset there (twice: the offset may change that day).
+  let t = utc - offsetMs(utc, tz);
+  t = utc - offsetMs(t, tz);
+  return t;
+}
+
+/** The UTC offset of `tz` at instant t, ms (local wall time − UTC). */
+function offsetMs(t: number, tz: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(t));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
+  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return wall - Math.floor(t / 1000) * 1000;
+}

@@ -18,6 +18,7 @@ import { datasetCommand } from './dataset.js';
 import { operatorsCommand } from './operators.js';
 import { demoCommand } from './demo.js';
 import { schedulerCommand } from './scheduler.js';
+import { backfillCommand } from './backfill.js';
 
 export const COMMANDS: CommandDef[] = [
   validateCommand,
@@ -36,4 +37,5 @@ export const COMMANDS: CommandDef[] = [
   operatorsCommand,
   demoCommand,
   schedulerCommand,
+  backfillCommand,
 ];
