@@ -19,6 +19,7 @@ import { operatorsCommand } from './operators.js';
 import { demoCommand } from './demo.js';
 import { schedulerCommand } from './scheduler.js';
 import { backfillCommand } from './backfill.js';
+import { pauseCommand, schedulesCommand, unpauseCommand } from './schedules.js';
 
 export const COMMANDS: CommandDef[] = [
   validateCommand,
@@ -38,4 +39,7 @@ export const COMMANDS: CommandDef[] = [
   demoCommand,
   schedulerCommand,
   backfillCommand,
+  schedulesCommand,
+  pauseCommand,
+  unpauseCommand,
 ];

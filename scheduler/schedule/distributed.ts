@@ -59,3 +59,13 @@ export async function distributedRuntime(o: SchedulerProcessOptions): Promise<Sc
     },
   };
 }
+
+/** The schedule state in Redis for the CLI (`schedules`, `pause`): reads and pause flags only. */
+export async function openRedisScheduleState(url: string, env: NodeJS.ProcessEnv = process.env): Promise<RedisScheduleState & { close(): Promise<void> }> {
+  const redis = await connectRedis(url, 'client', env);
+  const state = new RedisScheduleState(redis, () => null);
+  state.close = async () => {
+    redis.disconnect();
+  };
+  return state;
+}

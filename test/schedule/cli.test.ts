@@ -77,6 +77,36 @@ describe('dagctl backfill', function () {
   });
 });
 
+describe('dagctl schedules / pause / unpause', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dagctl-schedules-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists next tick, last run and paused; pause and unpause flip it; a bad file is reported (exit 1)', async () => {
+    await writeFile(join(dir, 'n.yaml'), 'apiVersion: dagctl/v1\nkind: Dag\nmetadata:\n  name: nightly\nschedule: { cron: "0 3 * * *", timezone: America/New_York }\ntasks:\n  - { name: a, operator: noop }\n');
+    const list = async () => JSON.parse((await runCli(['schedules', dir, '--json'], dir)).stdout) as { schedules: Array<{ dag: string; paused: boolean; nextTick: string; lastRun: unknown }>; problems: string[] };
+    const before = await list();
+    assert.equal(before.schedules.length, 1);
+    assert.deepEqual([before.schedules[0]?.dag, before.schedules[0]?.paused, before.schedules[0]?.lastRun], ['nightly', false, null]);
+    const next = Date.parse(before.schedules[0]?.nextTick ?? '');
+    assert.ok(next > Date.now() && next - Date.now() <= 25 * 3_600_000);
+    assert.match(new Date(next).toISOString(), /T0[78]:00:00\.000Z$/); // 03:00 New York is 07:00Z (EDT) or 08:00Z (EST)
+    assert.equal((await runCli(['pause', 'nightly'], dir)).code, 0);
+    assert.equal((await list()).schedules[0]?.paused, true);
+    assert.equal((await runCli(['unpause', 'nightly'], dir)).code, 0);
+    assert.equal((await list()).schedules[0]?.paused, false);
+    assert.equal((await runCli(['pause', 'Not A Name'], dir)).code, 2);
+    await writeFile(join(dir, 'bad.yaml'), 'apiVersion: dagctl/v1\nkind: Dag\nmetadata:\n  name: bad\nschedule: { cron: "0 3 * * *", timezone: Nowhere/Land }\ntasks:\n  - { name: a, operator: noop }\n');
+    const r = await runCli(['schedules', dir, '--json'], dir);
+    assert.equal(r.code, 1);
+    assert.match((JSON.parse(r.stdout) as { problems: string[] }).problems.join('\n'), /bad\.yaml:5:\d+: error BAD_TIMEZONE/);
+  });
+});
+
 describe('dagctl scheduler (process, every: 1s)', function () {
   this.timeout(90_000);
   let dir: string;
