@@ -15,6 +15,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   memory: { module: './memory.js', fn: 'benchMemory' },
   scheduler: { module: './scheduler.js', fn: 'benchScheduler' },
   s3: { module: './s3.js', fn: 'benchS3' },
+  schedule: { module: './schedule.js', fn: 'benchSchedule' },
 };
 
 const argv = process.argv.slice(2);

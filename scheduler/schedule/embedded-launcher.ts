@@ -7,16 +7,19 @@
  *
  * Precondition: one embedded scheduler per run store (LocalRunStore's one-driver rule).
  */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.js';
 import type { RunState } from '../engine/state.js';
 import { driveRun } from '../driver.js';
 import type { RunStore } from '../ports.js';
+import type { LocalRunStore } from '../stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { createIntervalRun } from './launch.js';
 import type { RunLauncher, ScheduledDag, UnfinishedRun } from './service.js';
 
 export interface EmbeddedLauncherOptions {
-  store: RunStore;
+  store: LocalRunStore;
   historyStore?: RunStore;
   /** Worker threads per run (default: the executor's default, one per core). */
   concurrency?: number;
@@ -26,6 +29,8 @@ export interface EmbeddedLauncherOptions {
 }
 
 export class EmbeddedLauncher implements RunLauncher {
+  /** Runs seen finished: never read again (a finished run stays finished). */
+  private readonly finished = new Set<string>();
   private readonly driving = new Map<string, { done: Promise<void>; abort: AbortController }>();
   private readonly now: () => number;
 
@@ -65,12 +70,28 @@ export class EmbeddedLauncher implements RunLauncher {
     await this.opts.store.apply(runId, [{ type: 'cancel', at: this.now() }]);
   }
 
+  /**
+   * The DAG's unfinished runs. Run ids are `<dag>-<timestamp>-<hex>` (create-run.ts), so the run
+   * folder names select the DAG's runs without reading records; finished runs are remembered, so a
+   * step reads only the states of runs it has not seen finish.
+   */
   async unfinished(dag: string): Promise<UnfinishedRun[]> {
-    const runs = await this.opts.store.listRuns({ dag });
-    return runs
-      .filter((r) => r.phase === 'pending' || r.phase === 'running')
-      .sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0))
-      .map((r) => ({ runId: r.runId, phase: r.phase }));
+    let ids: string[] = [];
+    try {
+      ids = await readdir(join(this.opts.store.home, 'runs'));
+    } catch {
+      return [];
+    }
+    const mine = new RegExp(`^${dag}-\\d{8}T\\d{9}Z-[0-9a-f]{6}$`);
+    const out: UnfinishedRun[] = [];
+    for (const runId of ids.sort()) {
+      if (!mine.test(runId) || this.finished.has(runId)) continue;
+      const st = await this.opts.store.getState(runId).catch(() => null);
+      if (st === null) continue; // a create still in progress (no record yet)
+      if (st.phase === 'pending' || st.phase === 'running') out.push({ runId, phase: st.phase });
+      else this.finished.add(runId);
+    }
+    return out;
   }
 
   /** Runs driven by this process now. */
