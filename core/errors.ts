@@ -46,6 +46,8 @@ export const ERROR_CODES = [
   'KAFKA_TOPIC_NOT_FOUND',
   'INGEST_CONFLICT',
   'INGEST_OFFSET_GAP',
+  // scheduling
+  'SCHEDULER_LOCKED',
   // cli
   'USAGE',
   'INTERNAL',

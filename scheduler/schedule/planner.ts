@@ -58,7 +58,7 @@ export function planTicks(args: { schedule: ScheduleSpec; cursor: number; now: n
     return { run, skipped: 0, cursor: last, more: t !== null && t <= now };
   }
   const latest = src.prev(now + 1) ?? first;
-  const skippedBefore = countBetween(src, cursor, latest);
+  const skippedBefore = schedule.everyMs !== undefined ? Math.max(0, Math.round((latest - first) / schedule.everyMs)) : countBetween(src, cursor, latest);
   if (schedule.catchup === 'latest') return { run: [latest], skipped: skippedBefore, cursor: latest, more: false };
   const period = (src.next(latest) ?? latest + NONE_GRACE_CAP_MS) - latest;
   const grace = args.graceMs ?? Math.min(NONE_GRACE_CAP_MS, period);

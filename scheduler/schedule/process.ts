@@ -52,7 +52,7 @@ export async function startScheduler(o: SchedulerProcessOptions): Promise<Schedu
   const catalog = new DagCatalog(o.paths, o.log);
   await catalog.refresh();
   let loop: Loop | null = null;
-  const runtime = o.redisUrl === undefined ? embeddedRuntime(o, () => loop?.wake()) : await distributedRuntime(o);
+  const runtime = o.redisUrl === undefined ? await embeddedRuntime(o, () => loop?.wake()) : await distributedRuntime(o);
   const service = new SchedulerService({ dags: () => catalog.dags(), launcher: runtime.launcher, state: runtime.state, ...(runtime.leader !== undefined ? { leader: runtime.leader } : {}), log: o.log });
   const metrics = service.metrics;
   loop = new Loop(service, { pollMs: o.pollMs ?? (o.redisUrl === undefined ? 5000 : 500) });
@@ -99,17 +99,22 @@ export async function startScheduler(o: SchedulerProcessOptions): Promise<Schedu
   };
 }
 
-function embeddedRuntime(o: SchedulerProcessOptions, wake: () => void): Runtime {
+async function embeddedRuntime(o: SchedulerProcessOptions, wake: () => void): Promise<Runtime> {
+  const state = new LocalScheduleState(o.home);
+  const unlock = await state.lock();
   const store = new LocalRunStore(o.home);
   const launcher = new EmbeddedLauncher({ store, ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), onFinished: wake, log: o.log });
   return {
     launcher,
-    state: new LocalScheduleState(o.home),
+    state,
     ready: () => true,
     async drain(ms) {
       if (!(await launcher.drain(ms))) o.log(`scheduler: runs still going after ${ms} ms (${launcher.active().join(', ')}): the next scheduler resumes them`);
     },
-    close: () => store.close(),
+    async close() {
+      await store.close();
+      await unlock();
+    },
   };
 }
 

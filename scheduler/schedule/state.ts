@@ -10,7 +10,7 @@
  * advance() returns false when the write was refused because this process is no longer the leader
  * (fencing); the local store always accepts.
  */
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DagctlError } from '../../core/errors.js';
 import { writeFileAtomic } from '../stores/local-run-store.js';
@@ -87,6 +87,43 @@ export class LocalScheduleState implements ScheduleState {
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * The embedded scheduler's lock (<home>/schedules/scheduler.lock, holding its pid): one embedded
+   * scheduler per home, since it drives its runs in-process. A lock whose pid is gone is stale and
+   * taken over. Returns the release function; SCHEDULER_LOCKED when a live process holds it.
+   */
+  async lock(): Promise<() => Promise<void>> {
+    await mkdir(this.dir, { recursive: true });
+    const path = join(this.dir, 'scheduler.lock');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fh = await open(path, 'wx');
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        return async () => {
+          await rm(path, { force: true });
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+          throw new DagctlError('SCHEDULER_LOCKED', `another embedded scheduler (pid ${pid}) uses ${this.dir}: stop it, or use --redis for replicas`, { pid, lock: path });
+        }
+        await rm(path, { force: true }); // stale
+      }
+    }
+    throw new DagctlError('SCHEDULER_LOCKED', `cannot take ${path}`, { lock: path });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -67,6 +67,15 @@ describe('dagctl backfill', function () {
     assert.deepEqual(t2?.trigger, { kind: 'backfill', at: '2026-03-29T22:00:00.000Z', intervalStart: '2026-03-28T23:00:00.000Z', intervalEnd: '2026-03-29T22:00:00.000Z' });
   });
 
+  it('dagctl run refuses a DAG that uses ${run.x} (no interval to give it), exit 2', async () => {
+    const file = join(dir, 'uses.yaml');
+    await writeFile(file, 'apiVersion: dagctl/v1\nkind: Dag\nmetadata:\n  name: uses\nschedule: { every: 1d }\ndatasets:\n  pv: { uri: "pv/date=${run.intervalStartDate}" }\n  out: { uri: out }\ntasks:\n  - { name: a, operator: dedupe, inputs: [pv], outputs: [out] }\n  - { name: b, operator: noop }\n');
+    assert.equal((await runCli(['validate', file], dir)).code, 0);
+    const r = await runCli(['run', file], dir);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /backfill/);
+  });
+
   it('refuses bad input: no schedule, bad bounds (USAGE, exit 2)', async () => {
     const file = join(dir, 'plain.yaml');
     await writeFile(file, 'apiVersion: dagctl/v1\nkind: Dag\nmetadata:\n  name: plain\ntasks:\n  - { name: a, operator: noop }\n');

@@ -7,7 +7,9 @@
  * keep the last good version on an invalid edit. Waits are on store conditions, never on time.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { isDagctlError } from '../../core/errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunSummary } from '../../scheduler/ports.js';
@@ -176,6 +178,18 @@ describe('scheduler service (injected clock, embedded runs)', function () {
     assert.deepEqual((await s.runs()).map((r) => r.runId), [tickRunId('pausy', T0 + 3 * HOUR)]);
     await s.launcher.drain(20_000);
     await s.store.close();
+  });
+
+  it('one embedded scheduler per home: a live holder’s lock refuses (SCHEDULER_LOCKED), a dead one’s is taken over', async () => {
+    const st = new LocalScheduleState(home);
+    await mkdir(join(home, 'schedules'), { recursive: true });
+    await writeFile(join(home, 'schedules', 'scheduler.lock'), String(process.ppid));
+    await assert.rejects(st.lock(), (e) => isDagctlError(e, 'SCHEDULER_LOCKED'));
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    await writeFile(join(home, 'schedules', 'scheduler.lock'), String(dead.stdout));
+    const release = await st.lock();
+    assert.equal(await readFile(join(home, 'schedules', 'scheduler.lock'), 'utf8'), String(process.pid));
+    await release();
   });
 
   it('reload: an invalid edit keeps the last good version (and says why, with file:line); a valid edit replaces it', async () => {
