@@ -19,6 +19,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   'user-operators': { module: './user-operators.js', fn: 'benchUserOperators' },
   autoscale: { module: './autoscale.js', fn: 'benchAutoscale' },
   ui: { module: './ui.js', fn: 'benchUi' },
+  schedule: { module: './schedule.js', fn: 'benchSchedule' },
 };
 
 const argv = process.argv.slice(2);

@@ -75,6 +75,8 @@ export const ERROR_CODES = [
   'UI_FORBIDDEN',
   'UI_READ_ONLY',
   'RUN_ACTION_UNSUPPORTED',
+  // scheduling
+  'SCHEDULER_LOCKED',
   // cli
   'USAGE',
   'INTERRUPTED',

@@ -11,7 +11,7 @@ import { initialState, type RunState } from './engine/state.js';
 import { createCostModel } from './plan/cost.js';
 import type { PlanningContext } from './plan/context.js';
 import { expandDag } from './plan/expand.js';
-import type { RunOptions, RunRecord } from './ports.js';
+import type { RunOptions, RunRecord, RunTrigger } from './ports.js';
 
 /**
  * Unique, no ':' (it becomes part of BullMQ job ids): <dag>-<yyyymmddThhmmssSSSZ>-<6 hex>. It names
@@ -24,7 +24,17 @@ export function newRunId(dag: string, now: number, entropy: string): string {
   return `${dag}-${ts}-${fingerprint({ dag, now, entropy }).slice(0, 6)}`;
 }
 
-export function createRunRecord(args: { dag: DagSpec; text: string; ctx: PlanningContext; options: RunOptions; now: number; runId: string; bundle?: CodeBundle | undefined }): { record: RunRecord; state: RunState } {
+/**
+ * The run id of one (DAG, tick): deterministic, so however many schedulers (or a backfill and a
+ * scheduler) reach the same tick, it names one run and a second creation finds it. Same shape as
+ * newRunId, with the tick in place of the creation time (runs sort by tick).
+ */
+export function tickRunId(dag: string, tick: number): string {
+  const ts = new Date(tick).toISOString().replace(/[-:.]/g, '');
+  return `${dag}-${ts}-${fingerprint({ dag, tick }).slice(0, 6)}`;
+}
+
+export function createRunRecord(args: { dag: DagSpec; text: string; ctx: PlanningContext; options: RunOptions; now: number; runId: string; bundle?: CodeBundle | undefined; trigger?: RunTrigger }): { record: RunRecord; state: RunState } {
   const cost = createCostModel(args.ctx.history, { operators: operatorLookup(args.dag) });
   const plan = expandDag(args.dag, args.ctx.sources, cost);
   const record: RunRecord = {
@@ -37,6 +47,7 @@ export function createRunRecord(args: { dag: DagSpec; text: string; ctx: Plannin
     sourceRoots: args.ctx.sourceRoots,
     createdAt: args.now,
     options: args.options,
+    trigger: args.trigger ?? { kind: 'manual' },
   };
   if (args.bundle !== undefined) record.bundle = args.bundle;
   return { record, state: initialState(args.runId, args.dag.name, plan, args.now) };

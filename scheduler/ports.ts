@@ -7,6 +7,7 @@
  * Every RunStore passes test/conformance/run-store.ts.
  */
 import type { CodeBundle } from '../operators/modules/bundle.js';
+import { DagctlError, isDagctlError } from '../core/errors.js';
 import type { DagSpec } from '../spec/types.js';
 import type { CostSample, PlannedInstance, RunPhase } from './model.js';
 import type { Effect, RunEvent } from './engine/events.js';
@@ -33,7 +34,16 @@ export interface RunRecord {
    * workers load the run's operators from here by hash, never from their own disk.
    */
   bundle?: CodeBundle;
+  /** What made the run; absent on runs older than triggers (read as manual). */
+  trigger?: RunTrigger;
 }
+
+/** What made a run: a person (`dagctl run`), a schedule tick, a backfill interval, or new data. */
+export type RunTrigger =
+  | { kind: 'manual' }
+  | { kind: 'schedule'; at: string; intervalStart: string; intervalEnd: string }
+  | { kind: 'backfill'; at: string; intervalStart: string; intervalEnd: string }
+  | { kind: 'data'; dataset: string; partitions: string[] };
 
 export interface RunOptions {
   force: boolean;
@@ -60,9 +70,11 @@ export interface RunSummary {
   counts: Record<string, number>;
   /** The run's details are gone (its store's retention): only this summary is left. */
   expired?: boolean;
+  trigger: RunTrigger;
 }
 
 export interface RunStore {
+  /** Stores a new run; a run with the same id exists → RUN_STATE_INVALID with details.exists (see isRunExists). */
   createRun(record: RunRecord, state: RunState): Promise<void>;
   getRecord(runId: string): Promise<RunRecord | null>;
   getState(runId: string): Promise<RunState | null>;
@@ -79,14 +91,23 @@ export interface RunStore {
   close(): Promise<void>;
 }
 
-export function summarize(state: RunState, createdAt = state.createdAt): RunSummary {
+/** The error every RunStore throws when createRun meets an existing run id. */
+export function runExists(runId: string): DagctlError {
+  return new DagctlError('RUN_STATE_INVALID', `run ${runId} exists`, { runId, exists: true });
+}
+
+export function isRunExists(e: unknown): boolean {
+  return isDagctlError(e, 'RUN_STATE_INVALID') && e.details.exists === true;
+}
+
+export function summarize(state: RunState, createdAt = state.createdAt, trigger: RunTrigger = { kind: 'manual' }): RunSummary {
   const counts: Record<string, number> = {};
   let n = 0;
   for (const s of Object.values(state.instances)) {
     counts[s.state] = (counts[s.state] ?? 0) + 1;
     n++;
   }
-  const out: RunSummary = { runId: state.runId, dag: state.dag, phase: state.phase, createdAt, instances: n, counts };
+  const out: RunSummary = { runId: state.runId, dag: state.dag, phase: state.phase, createdAt, instances: n, counts, trigger };
   if (state.startedAt !== undefined) out.startedAt = state.startedAt;
   if (state.finishedAt !== undefined) out.finishedAt = state.finishedAt;
   return out;

@@ -3,7 +3,8 @@
  *
  * A string that is exactly one reference takes the param's typed value (so `buckets:
  * ${params.buckets}` stays a number); a reference inside a longer string is replaced by the
- * value's text. `$${` writes a literal `${`. A reference to a missing param, or any `${…}` that is
+ * value's text. `$${` writes a literal `${`. `${run.<name>}` takes a run variable (the run's
+ * interval, see spec/run-vars.ts) when the caller passes them. A reference to a missing param, or any `${…}` that is
  * not `params.<name>`, is left as written and reported through `onUnresolved`.
  *
  * Precondition: `value` is plain data (from YAML/JSON); object keys are never interpolated.
@@ -17,6 +18,9 @@ const REF = /\$\$\{|\$\{([^}]*)\}/g;
 export interface InterpolateHooks {
   onUnresolved(segments: PropertyKey[], reference: string): void;
   onUsed(name: string): void;
+  /** Run variables (`run.intervalStart` → text); a `${run.x}` not in it is unresolved. */
+  runVars?: Readonly<Record<string, string>>;
+  onRunVar?(name: string): void;
 }
 
 export function interpolate(value: unknown, params: Readonly<Record<string, ParamValue>>, segments: PropertyKey[], hooks: InterpolateHooks): unknown {
@@ -46,6 +50,11 @@ function interpolateString(s: string, params: Readonly<Record<string, ParamValue
   }
   return s.replace(REF, (match, inner: string | undefined) => {
     if (inner === undefined) return '${'; // the `$${` escape
+    const rv = /^run\.(.+)$/.exec(inner);
+    if (rv?.[1] !== undefined && hooks.runVars !== undefined && Object.hasOwn(hooks.runVars, rv[1])) {
+      hooks.onRunVar?.(rv[1]);
+      return hooks.runVars[rv[1]] ?? match;
+    }
     const m = /^params\.(.+)$/.exec(inner);
     const v = m?.[1] !== undefined ? lookup(params, m[1]) : undefined;
     if (m?.[1] === undefined || v === undefined) {

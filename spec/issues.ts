@@ -40,6 +40,9 @@ export const ISSUE_CODES = [
   // across the files of one `dagctl validate`
   'DATASET_PRODUCED_BY_TWO_DAGS',
   'INPUT_COLUMNS_MISSING',
+  'BAD_CRON',
+  'BAD_TIMEZONE',
+  'BAD_SCHEDULE',
   // warnings
   'UNUSED_DATASET',
   'VIEW_PRODUCED_BY_NONE',

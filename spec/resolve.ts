@@ -11,14 +11,16 @@ import { DagctlError } from '../core/errors.js';
 import { durationMs } from './durations.js';
 import { producers } from './rules/producers.js';
 import type { DagDraft } from './structure.js';
-import type { DagSpec, DatasetSpec, TaskSpec } from './types.js';
 import type { Field } from '../storage/types.js';
+import type { DagSpec, DatasetSpec, RunInterval, ScheduleSpec, TaskSpec } from './types.js';
 import { resolveDatasetUri } from './uri.js';
 
 export interface ResolveContext {
   sourceHash: string;
   /** Absolute path of the DAG file. */
   sourceFile: string;
+  /** The interval ${run.x} was interpolated with, if the caller gave one. */
+  interval?: RunInterval;
   /** Absolute directory relative dataset URIs are resolved against. */
   dagDir: string;
   /** Per dataset, the params its URI refers to as written (before interpolation). */
@@ -76,5 +78,14 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
   });
   const dag: DagSpec = { name: draft.name, params: { ...draft.params }, datasets, tasks, sourceHash: ctx.sourceHash, sourceFile: ctx.sourceFile };
   if (draft.description !== undefined) dag.description = draft.description;
+  if (draft.schedule !== undefined) {
+    const d = draft.schedule;
+    const sch: ScheduleSpec = { timezone: d.timezone ?? 'UTC', catchup: d.catchup, overlap: d.overlap };
+    if (d.cron !== undefined) sch.cron = d.cron.trim();
+    if (d.every !== undefined) sch.everyMs = ms(d.every, 'schedule.every');
+    dag.schedule = sch;
+  }
+  if (draft.usesRunVars === true) dag.usesRunVars = true;
+  if (ctx.interval !== undefined) dag.interval = { ...ctx.interval };
   return dag;
 }

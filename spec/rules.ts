@@ -13,6 +13,7 @@ import { datasetsDisjoint } from './rules/overlap.js';
 import { inputsCarryRequiredColumns } from './rules/input-columns.js';
 import { producedOnce } from './rules/producers.js';
 import { knownReferences, noDuplicateReferences } from './rules/references.js';
+import { validSchedule } from './rules/schedule.js';
 import type { Rule } from './rules/types.js';
 import { validDurations, validUris } from './rules/values.js';
 
@@ -32,6 +33,7 @@ export const RULES: readonly Rule[] = [
   validUris,
   datasetsDisjoint,
   inputsCarryRequiredColumns,
+  validSchedule,
   usedDatasets,
   viewsHaveProducers,
   usedParams,

@@ -69,6 +69,20 @@ export const MetadataSchema = z
   })
   .strict();
 
+export const ScheduleSchema = z
+  .object({
+    cron: z.string().optional().describe('A 5-field cron expression (minute hour day-of-month month day-of-week), read in `timezone`.'),
+    timezone: z.string().optional().describe('IANA time zone of `cron` (e.g. Europe/Berlin); default UTC. Ticks follow its DST changes.'),
+    every: durationLike.optional().describe('Instead of cron: a fixed period (30s, 10m, 1d), ticks at multiples of it since the Unix epoch (UTC).'),
+    catchup: z.enum(['latest', 'all', 'none']).default('latest').describe('Ticks missed while no scheduler ran: run only the latest, all of them, or none.'),
+    overlap: z
+      .enum(['skip', 'queue', 'cancel-previous'])
+      .default('skip')
+      .describe("A tick while the DAG's previous run is unfinished: skip the tick, queue its run, or cancel the previous run."),
+  })
+  .strict()
+  .describe('When `dagctl scheduler` runs the DAG. Each run sees its interval as ${run.intervalStart} / ${run.intervalEnd}.');
+
 export const ParamsSchema = z
   .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
   .default({})
@@ -87,6 +101,7 @@ export const DagFileSchema = z
       .describe('Operator modules by name: a path relative to this file (./ops/bot-filter.ts) or a package specifier; the default export is made with defineOperator from the dagctl package.'),
     datasets: z.record(z.string(), DatasetSchema).default({}).describe('Datasets by name: sources (no producer task) and task outputs.'),
     tasks: z.array(TaskSchema).min(1).describe('The tasks, in file order.'),
+    schedule: ScheduleSchema.optional(),
   })
   .strict()
   .meta({ title: 'dagctl DAG file (dagctl/v1)', description: 'A DAG of data operators over partitioned datasets.' });
@@ -94,3 +109,4 @@ export const DagFileSchema = z
 export type DagFile = z.infer<typeof DagFileSchema>;
 export type DatasetDecl = z.infer<typeof DatasetSchema>;
 export type TaskDecl = z.infer<typeof TaskSchema>;
+export type ScheduleDecl = z.infer<typeof ScheduleSchema>;

@@ -11,8 +11,8 @@
  */
 import type { z } from 'zod';
 import { didYouMean } from '../core/suggest.js';
-import { DagFileSchema, DatasetSchema, DefaultsSchema, ParamsSchema, TaskSchema } from './schema.js';
-import type { DatasetDecl, TaskDecl } from './schema.js';
+import { DagFileSchema, DatasetSchema, DefaultsSchema, ParamsSchema, ScheduleSchema, TaskSchema } from './schema.js';
+import type { DatasetDecl, ScheduleDecl, TaskDecl } from './schema.js';
 import type { ParamValue } from './interpolate.js';
 import type { IssueReporter } from './reporter.js';
 import type { AnyOperator } from '../operators/types.js';
@@ -50,6 +50,10 @@ export interface DagDraft {
   tasks: TaskEntry[];
   /** Every string task name in the file, well-formed task or not. */
   taskNames: Set<string>;
+  /** A well-formed `schedule`, when the file has one. */
+  schedule?: ScheduleDecl;
+  /** Some ${run.x} refers to the run's interval. */
+  usesRunVars?: boolean;
   /** The whole document passed the structural schema. */
   structureValid: boolean;
 }
@@ -97,6 +101,10 @@ export function checkStructure(raw: unknown, ctx: StructureContext, report: Issu
   const defaults = DefaultsSchema.safeParse(doc.defaults ?? {});
   if (defaults.success) draft.defaults = defaults.data;
 
+  if (doc.schedule !== undefined) {
+    const sch = ScheduleSchema.safeParse(doc.schedule);
+    if (sch.success) draft.schedule = sch.data;
+  }
   if (isRecord(doc.datasets)) {
     for (const [name, body] of Object.entries(doc.datasets)) {
       draft.datasetNames.add(name);

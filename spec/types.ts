@@ -46,6 +46,22 @@ export interface TaskSpec {
   maxRejectShare?: number;
 }
 
+/** `schedule:` resolved: exactly one of cron / everyMs. */
+export interface ScheduleSpec {
+  cron?: string;
+  /** IANA zone of `cron` ('UTC' when unset or with `every`). */
+  timezone: string;
+  everyMs?: number;
+  catchup: 'latest' | 'all' | 'none';
+  overlap: 'skip' | 'queue' | 'cancel-previous';
+}
+
+/** A run's logical interval [start, end), ms since the epoch. */
+export interface RunInterval {
+  start: number;
+  end: number;
+}
+
 export interface DagSpec {
   name: string;
   description?: string;
@@ -58,4 +74,9 @@ export interface DagSpec {
   sourceFile: string;
   /** Operators the DAG declares as modules (`operators:`), by name; their code is the run's bundle. */
   modules?: Record<string, ModuleOperatorRef>;
+  schedule?: ScheduleSpec;
+  /** Some ${run.x} refers to the run's interval: a run needs one (scheduler, backfill). */
+  usesRunVars?: boolean;
+  /** The interval ${run.x} was resolved with; absent when validated without one. */
+  interval?: RunInterval;
 }

@@ -22,10 +22,12 @@ import { resolveDag } from './resolve.js';
 import { runRules } from './rules.js';
 import { checkStructure, declaredParams } from './structure.js';
 import type { OperatorLookup } from './structure.js';
-import type { DagSpec } from './types.js';
+import type { DagSpec, RunInterval } from './types.js';
 import type { AnyOperator } from '../operators/types.js';
 import type { ModuleOperatorRef } from '../operators/modules/bundle.js';
 import { NAME_PATTERN } from './schema.js';
+import { SAMPLE_INTERVAL, runVars } from './run-vars.js';
+import { checkTimezone } from '../core/ticks.js';
 import { readYamlSource } from './yaml-source.js';
 import { readJsonSource } from './json-source.js';
 
@@ -36,6 +38,8 @@ export interface ValidateOptions {
   baseDir?: string;
   /** Operator lookup; default the registry (tests pass stand-ins instead of registering). */
   operators?: OperatorLookup;
+  /** The run's interval for ${run.x} (spec/run-vars.ts); without it the file is checked with a sample. */
+  interval?: RunInterval;
   /** Resolves symlinks of local dataset paths for the overlap rule (spec/load.ts passes the disk's). */
   realpath?: (absPath: string) => string;
   /** The DAG's operator modules as loadDag loaded them (spec/load.ts); absent: none loaded. */
@@ -65,9 +69,14 @@ export function validateDagText(text: string, file: string, opts: ValidateOption
   const raw = source.value;
   const params = applyParamOverrides(declaredParams(raw), opts.paramOverrides ?? {}, report);
   const used = new Set<string>();
+  let usesRunVars = false;
   const hooks = {
-    onUnresolved: (segments: PropertyKey[], ref: string) => report.add('UNRESOLVED_PARAM', segments, `${ref} does not name a param`),
+    onUnresolved: (segments: PropertyKey[], ref: string) => report.add('UNRESOLVED_PARAM', segments, `${ref} does not name a param or a run variable`),
     onUsed: (name: string) => used.add(name),
+    runVars: runVars(opts.interval ?? SAMPLE_INTERVAL, scheduleTimezone(raw)),
+    onRunVar: () => {
+      usesRunVars = true;
+    },
   };
   let doc = raw;
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
@@ -94,10 +103,13 @@ export function validateDagText(text: string, file: string, opts: ValidateOption
   const dagDir = opts.baseDir ?? path.dirname(sourceFile);
   const ctx = { params, usedParams: used, operators: lookup, moduleNames: declared, dagDir, ...(opts.realpath !== undefined ? { realpath: opts.realpath } : {}) };
   const draft = checkStructure(doc, ctx, report);
+  if (usesRunVars) draft.usesRunVars = true;
   runRules(draft, report);
   const issues = sorted(report.issues);
   if (report.errorCount() > 0 || !draft.structureValid) return { issues };
-  const dag = resolveDag(draft, { sourceHash: sha256Hex(text), sourceFile, dagDir, uriParams: uriParamsOf(raw) });
+  const resolveCtx: Parameters<typeof resolveDag>[1] = { sourceHash: sha256Hex(text), sourceFile, dagDir, uriParams: uriParamsOf(raw) };
+  if (opts.interval !== undefined) resolveCtx.interval = opts.interval;
+  const dag = resolveDag(draft, resolveCtx);
   if (modules !== undefined && declared.size > 0) {
     dag.modules = {};
     for (const name of declared) {
@@ -125,6 +137,15 @@ function uriParamsOf(raw: unknown): Record<string, string[]> {
 export function moduleNames(raw: unknown): Set<string> {
   const ops = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>).operators : undefined;
   return new Set(ops !== null && typeof ops === 'object' && !Array.isArray(ops) ? Object.keys(ops) : []);
+}
+
+/** The time zone ${run.*Date} variables use: the schedule's, when it is a valid one, else UTC. */
+function scheduleTimezone(raw: unknown): string {
+  if (raw === null || typeof raw !== 'object') return 'UTC';
+  const s = (raw as Record<string, unknown>).schedule;
+  if (s === null || typeof s !== 'object') return 'UTC';
+  const tz = (s as Record<string, unknown>).timezone;
+  return typeof tz === 'string' && checkTimezone(tz) === null ? tz : 'UTC';
 }
 
 /** Stable sort by position, so output reads top to bottom like the file. */

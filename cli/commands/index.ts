@@ -22,6 +22,9 @@ import { demoCommand } from './demo.js';
 import { queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
 import { uiCommand } from './ui.js';
+import { schedulerCommand } from './scheduler.js';
+import { backfillCommand } from './backfill.js';
+import { pauseCommand, schedulesCommand, unpauseCommand } from './schedules.js';
 
 export const COMMANDS: CommandDef[] = [
   validateCommand,
@@ -44,4 +47,9 @@ export const COMMANDS: CommandDef[] = [
   operatorsCommand,
   demoCommand,
   uiCommand,
+  schedulerCommand,
+  backfillCommand,
+  schedulesCommand,
+  pauseCommand,
+  unpauseCommand,
 ];

@@ -90,6 +90,9 @@ dagctl run --resume RUN_ID --redis URL [--detach]
         else for (const i of loaded.issues) io.stderr.write(formatIssue(i) + '\n');
         return 2;
       }
+      if (loaded.dag.usesRunVars === true) {
+        throw new DagctlError('USAGE', `${file} uses \${run.intervalStart}/\${run.intervalEnd}: a run needs an interval — use \`dagctl backfill ${file} --from D --to D\` or \`dagctl scheduler\``);
+      }
       const rerunFrom = str(args, 'rerun-from');
       if (rerunFrom !== undefined && !loaded.dag.tasks.some((t) => t.name === rerunFrom)) {
         throw new DagctlError('USAGE', `--rerun-from: no task "${rerunFrom}" in ${loaded.dag.name}`);

@@ -1,7 +1,9 @@
 /**
- * `dagctl runs` — past runs, newest first.
+ * `dagctl runs` — past runs, newest first, each with what triggered it (`trigger`: manual,
+ * schedule/backfill with the tick `at` and its interval, or data).
  */
 import { formatDuration } from '../../core/duration.js';
+import type { RunTrigger } from '../../scheduler/ports.js';
 import { flag, str, writeJson, type CommandDef } from '../command.js';
 import { openRunStoreFor, redisUrlOf } from '../shared.js';
 
@@ -22,10 +24,10 @@ export const runsCommand: CommandDef = {
         writeJson(io, runs);
         return 0;
       }
-      io.stdout.write(`${'RUN'.padEnd(48)} ${'PHASE'.padEnd(10)} ${'INST'.padStart(6)} ${'DURATION'.padStart(9)}  CREATED\n`);
+      io.stdout.write(`${'RUN'.padEnd(48)} ${'PHASE'.padEnd(10)} ${'INST'.padStart(6)} ${'DURATION'.padStart(9)}  ${'CREATED'.padEnd(24)}  TRIGGER\n`);
       for (const r of runs) {
         const d = r.startedAt !== undefined && r.finishedAt !== undefined ? formatDuration(r.finishedAt - r.startedAt) : '-';
-        io.stdout.write(`${r.runId.padEnd(48)} ${r.phase.padEnd(10)} ${String(r.instances).padStart(6)} ${d.padStart(9)}  ${new Date(r.createdAt).toISOString()}${r.expired === true ? '  (details expired)' : ''}\n`);
+        io.stdout.write(`${r.runId.padEnd(48)} ${r.phase.padEnd(10)} ${String(r.instances).padStart(6)} ${d.padStart(9)}  ${new Date(r.createdAt).toISOString().padEnd(24)}  ${triggerText(r.trigger)}${r.expired === true ? '  (details expired)' : ''}\n`);
       }
       return 0;
     } finally {
@@ -33,3 +35,9 @@ export const runsCommand: CommandDef = {
     }
   },
 };
+
+function triggerText(t: RunTrigger): string {
+  if (t.kind === 'schedule' || t.kind === 'backfill') return `${t.kind} ${t.at}`;
+  if (t.kind === 'data') return `data ${t.dataset} (${t.partitions.length} partition(s))`;
+  return 'manual';
+}

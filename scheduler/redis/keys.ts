@@ -5,6 +5,8 @@
  * and work on Redis Cluster. The few global keys (run index, cost history, active runs) are only
  * ever touched by single commands, never inside a run's script.
  *
+ * Scheduler keys: see SCHED_LEADER below.
+ *
  * Run keys (prefix `dagctl:run:{R}:`):
  *   record   string  the RunRecord JSON (immutable)
  *   meta     hash    dag, phase, createdAt, startedAt, finishedAt, cancelRequested (0/1), seq, total
@@ -149,3 +151,15 @@ export function jobId(runId: string, instanceId: string, attempt: number): strin
 export function bundleJobId(runId: string, firstInstanceId: string, attempt: number, members: number): string {
   return `${jobId(runId, firstInstanceId, attempt)}.bundle${members}`;
 }
+
+/**
+ * Scheduler keys (global; single commands or scripts over these keys only):
+ *   sched:leader   string  `<fence>:<owner>` of the leader lease, with a TTL
+ *   sched:fence    string  INCR counter: each lease acquisition gets a larger fencing token
+ *   sched:cursor   hash    DAG name → JSON {cursor, lastRunId}, written only under the lease
+ *   sched:paused   set     paused DAG names (`dagctl pause`)
+ */
+export const SCHED_LEADER = `${KEY_PREFIX}:sched:leader`;
+export const SCHED_FENCE = `${KEY_PREFIX}:sched:fence`;
+export const SCHED_CURSOR = `${KEY_PREFIX}:sched:cursor`;
+export const SCHED_PAUSED = `${KEY_PREFIX}:sched:paused`;

@@ -22,7 +22,7 @@ import { DagctlError, errorMessage } from '../../core/errors.js';
 import type { CostSample, InstanceResult, InstanceStatus } from '../model.js';
 import { NON_RETRYABLE_CODES, type Effect, type RunEvent } from '../engine/events.js';
 import { indexPlan, type RunState } from '../engine/state.js';
-import { type RunRecord, type RunStore, type RunSummary } from '../ports.js';
+import { runExists, type RunRecord, type RunTrigger, type RunStore, type RunSummary } from '../ports.js';
 import { policiesOf } from '../stores/policies.js';
 import { parseDuration } from '../../core/duration.js';
 import { ACTIVE_RUNS, HISTORY, RUN_SUMMARIES, RUNS_INDEX, applyScriptKeys, createScriptKeys, historyOfKey, runKeys, runsOfDagKey } from './keys.js';
@@ -85,6 +85,7 @@ export class RedisRunStore implements RunStore {
     const meta: string[] = ['dag', state.dag, 'phase', state.phase, 'createdAt', String(record.createdAt), 'cancelRequested', state.cancelRequested ? '1' : '0', 'seq', String(state.seq)];
     if (state.startedAt !== undefined) meta.push('startedAt', String(state.startedAt));
     if (state.finishedAt !== undefined) meta.push('finishedAt', String(state.finishedAt));
+    if (record.trigger !== undefined) meta.push('trigger', JSON.stringify(record.trigger));
     argv.push(JSON.stringify(meta), String(record.plan.length));
     for (const [i, p] of record.plan.entries()) {
       const s = state.instances[p.id] ?? { state: 'pending', attempts: 0, pendingDeps: p.deps.length };
@@ -103,7 +104,7 @@ export class RedisRunStore implements RunStore {
     try {
       await createScript.run(this.redis, createScriptKeys(k), argv);
     } catch (e) {
-      if (errorMessage(e).includes('RUN_EXISTS')) throw new DagctlError('RUN_STATE_INVALID', `run ${record.runId} exists`);
+      if (errorMessage(e).includes('RUN_EXISTS')) throw runExists(record.runId);
       throw storeError(e, `cannot create run ${record.runId}`);
     }
     // Global indexes: separate commands (another slot on Cluster). A crash here leaves a run that
@@ -409,9 +410,10 @@ function summaryOf(runId: string, meta: Record<string, string>, cnt: Record<stri
     if (c > 0) counts[s] = c;
     n += c;
   }
-  const out: RunSummary = { runId, dag: meta.dag ?? '', phase: meta.phase as RunSummary['phase'], createdAt: Number(meta.createdAt), instances: n, counts };
+  const out: RunSummary = { runId, dag: meta.dag ?? '', phase: meta.phase as RunSummary['phase'], createdAt: Number(meta.createdAt), instances: n, counts, trigger: { kind: 'manual' } };
   if (meta.startedAt !== undefined) out.startedAt = Number(meta.startedAt);
   if (meta.finishedAt !== undefined) out.finishedAt = Number(meta.finishedAt);
+  if (meta.trigger !== undefined) out.trigger = JSON.parse(meta.trigger) as RunTrigger;
   return out;
 }
 

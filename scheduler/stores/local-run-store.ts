@@ -13,9 +13,16 @@
  * (group commit). Loading replays the journal after the snapshot; a torn last line (a crash
  * mid-write, never acknowledged) is ignored.
  *
+<<<<<<< HEAD
  * One process drives a run at a time: the one holding runs/<runId>/lock (lockDriver: a lock file
  * with the holder's pid, host and command; stale only when that pid is dead on this host). A
  * second driver (`dagctl run --resume` of a live run) gets RUN_LOCKED naming the holder. Other
+=======
+ * createRun is exclusive: a second create of the same run id throws (isRunExists), so a tick's
+ * deterministic run id makes exactly one run.
+ *
+ * Precondition: one process drives a run at a time (the one holding runs/<runId>/lock); other
+>>>>>>> sched
  * processes (status, runs) only read.
  */
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -26,7 +33,7 @@ import type { CostSample } from '../model.js';
 import type { Effect, RunEvent } from '../engine/events.js';
 import { applyEvents, mergeEffects } from '../engine/reducer.js';
 import { indexPlan, type PlanIndex, type RunState } from '../engine/state.js';
-import { summarize, type RunRecord, type RunStore, type RunSummary } from '../ports.js';
+import { runExists, summarize, type RunRecord, type RunStore, type RunSummary } from '../ports.js';
 import { policiesOf } from './policies.js';
 
 interface Live {
@@ -63,9 +70,17 @@ export class LocalRunStore implements RunStore {
 
   async createRun(record: RunRecord, state: RunState): Promise<void> {
     const dir = this.runDir(record.runId);
-    await mkdir(dir, { recursive: true });
-    await writeAtomic(join(dir, 'record.json'), JSON.stringify(record));
+    await mkdir(join(this.home, 'runs'), { recursive: true });
+    try {
+      await mkdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // A directory without a record is a create that died half-way: finish it.
+      if ((await readJson<RunRecord>(join(dir, 'record.json'))) !== null) throw runExists(record.runId);
+    }
+    // State first, record last: the record's presence is what makes the run exist.
     await writeAtomic(join(dir, 'state.json'), JSON.stringify(state));
+    await writeAtomic(join(dir, 'record.json'), JSON.stringify(record));
   }
 
   /** Takes the run's driver lock for this process, or throws RUN_LOCKED naming the live holder. Returns the release. */
@@ -243,7 +258,7 @@ export class LocalRunStore implements RunStore {
       const record = await readJson<RunRecord>(join(this.home, 'runs', id, 'record.json'));
       if (record === null || (opts.dag !== undefined && record.dag.name !== opts.dag)) continue;
       const state = await this.getState(id);
-      if (state !== null) out.push(summarize(state, record.createdAt));
+      if (state !== null) out.push(summarize(state, record.createdAt, record.trigger));
     }
     out.sort((a, b) => b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : -1));
     return out.slice(0, opts.limit ?? out.length);

@@ -7,7 +7,7 @@ import type { CostSample } from '../model.js';
 import type { Effect, RunEvent } from '../engine/events.js';
 import { applyEvents } from '../engine/reducer.js';
 import { indexPlan, type PlanIndex, type RunState } from '../engine/state.js';
-import { summarize, type RunRecord, type RunStore, type RunSummary } from '../ports.js';
+import { runExists, summarize, type RunRecord, type RunStore, type RunSummary } from '../ports.js';
 import { policiesOf } from './policies.js';
 
 interface Entry {
@@ -21,7 +21,7 @@ export class MemoryRunStore implements RunStore {
   private samples: CostSample[] = [];
 
   async createRun(record: RunRecord, state: RunState): Promise<void> {
-    if (this.runs.has(record.runId)) throw new DagctlError('RUN_STATE_INVALID', `run ${record.runId} exists`);
+    if (this.runs.has(record.runId)) throw runExists(record.runId);
     this.runs.set(record.runId, { record: structuredClone(record), state: structuredClone(state), index: indexPlan(record.plan, policiesOf(record.dag)) });
   }
 
@@ -49,7 +49,7 @@ export class MemoryRunStore implements RunStore {
     const all = [...this.runs.values()]
       .filter((e) => opts.dag === undefined || e.record.dag.name === opts.dag)
       .sort((a, b) => b.record.createdAt - a.record.createdAt || (a.record.runId < b.record.runId ? 1 : -1))
-      .map((e) => summarize(e.state, e.record.createdAt));
+      .map((e) => summarize(e.state, e.record.createdAt, e.record.trigger));
     return all.slice(0, opts.limit ?? all.length);
   }
 

@@ -1,0 +1,95 @@
+/**
+ * `dagctl schedules FILE...|DIR [--json]` — each scheduled DAG's schedule, next tick, last tick
+ * handled, last run (and its phase) and whether it is paused; `dagctl pause DAG` /
+ * `dagctl unpause DAG` — a paused DAG's ticks are dropped (not caught up) until it is unpaused.
+ * Local state by default (DAGCTL_HOME), the shared state with --redis.
+ */
+import { DagctlError } from '../../core/errors.js';
+import { dagctlHome } from '../../scheduler/plan/context.js';
+import { DagCatalog } from '../../scheduler/schedule/catalog.js';
+import { ticksOf } from '../../scheduler/schedule/planner.js';
+import { LocalScheduleState, type ScheduleState } from '../../scheduler/schedule/state.js';
+import { flag, str, writeJson, type CliIO, type CommandDef } from '../command.js';
+import { openRunStoreFor, redisUrlOf } from '../shared.js';
+
+async function openState(io: CliIO, redisUrl: string | undefined): Promise<ScheduleState> {
+  if (redisUrl === undefined) return new LocalScheduleState(dagctlHome(io.env, io.cwd));
+  const mod = (await import(DISTRIBUTED_MODULE)) as { openRedisScheduleState(url: string, env: NodeJS.ProcessEnv): Promise<ScheduleState> };
+  return mod.openRedisScheduleState(redisUrl, io.env);
+}
+const DISTRIBUTED_MODULE = '../../scheduler/schedule/distributed.js';
+
+export const schedulesCommand: CommandDef = {
+  name: 'schedules',
+  summary: 'Scheduled DAGs: next tick, last run, paused',
+  usage: 'dagctl schedules FILE...|DIR [--json] [--redis URL]',
+  options: { json: { type: 'boolean' }, redis: { type: 'string' } },
+  allowPositionals: true,
+  async run(args, io) {
+    if (args.positionals.length === 0) throw new DagctlError('USAGE', `expected DAG files or a directory\n${schedulesCommand.usage}`);
+    const problems: string[] = [];
+    const catalog = new DagCatalog(args.positionals, (l) => problems.push(l));
+    await catalog.refresh();
+    const redisUrl = redisUrlOf(io, str(args, 'redis'));
+    const state = await openState(io, redisUrl);
+    const store = await openRunStoreFor(io, redisUrl);
+    try {
+      const now = Date.now();
+      const rows = [];
+      for (const d of catalog.dags()) {
+        const st = await state.get(d.name);
+        const src = ticksOf(d.schedule);
+        const next = src.next(Math.max(st.cursor ?? now, now));
+        const lastRun = st.lastRunId === undefined ? null : await store.getState(st.lastRunId);
+        rows.push({
+          dag: d.name,
+          file: d.file,
+          schedule: d.schedule,
+          paused: st.paused,
+          nextTick: next === null ? null : new Date(next).toISOString(),
+          lastTick: st.cursor === undefined ? null : new Date(st.cursor).toISOString(),
+          lastRun: st.lastRunId === undefined ? null : { runId: st.lastRunId, phase: lastRun?.phase ?? null },
+        });
+      }
+      if (flag(args, 'json')) writeJson(io, { schedules: rows, problems });
+      else {
+        for (const p of problems) io.stderr.write(p + '\n');
+        io.stdout.write(`${'DAG'.padEnd(24)} ${'SCHEDULE'.padEnd(34)} ${'NEXT TICK'.padEnd(25)} ${'PAUSED'.padEnd(7)} LAST RUN\n`);
+        for (const r of rows) {
+          const sched = r.schedule.cron !== undefined ? `cron "${r.schedule.cron}" ${r.schedule.timezone}` : `every ${r.schedule.everyMs}ms`;
+          io.stdout.write(`${r.dag.padEnd(24)} ${sched.padEnd(34)} ${(r.paused ? '-' : (r.nextTick ?? 'never')).padEnd(25)} ${(r.paused ? 'yes' : 'no').padEnd(7)} ${r.lastRun === null ? '-' : `${r.lastRun.runId} ${r.lastRun.phase ?? ''}`}\n`);
+        }
+      }
+      return problems.length > 0 ? 1 : 0;
+    } finally {
+      await state.close();
+      await store.close();
+    }
+  },
+};
+
+function pauseDef(name: 'pause' | 'unpause'): CommandDef {
+  return {
+    name,
+    summary: name === 'pause' ? 'Pause a DAG’s schedule (its ticks are dropped until unpaused)' : 'Unpause a DAG’s schedule (from its next tick)',
+    usage: `dagctl ${name} DAG [--redis URL] [--json]`,
+    options: { redis: { type: 'string' }, json: { type: 'boolean' } },
+    allowPositionals: true,
+    async run(args, io) {
+      const dag = args.positionals[0];
+      if (dag === undefined || args.positionals.length > 1) throw new DagctlError('USAGE', `expected one DAG name\ndagctl ${name} DAG`);
+      const state = await openState(io, redisUrlOf(io, str(args, 'redis')));
+      try {
+        await state.setPaused(dag, name === 'pause');
+        if (flag(args, 'json')) writeJson(io, { dag, paused: name === 'pause' });
+        else io.stdout.write(`${dag} ${name === 'pause' ? 'paused' : 'unpaused'}\n`);
+        return 0;
+      } finally {
+        await state.close();
+      }
+    },
+  };
+}
+
+export const pauseCommand = pauseDef('pause');
+export const unpauseCommand = pauseDef('unpause');

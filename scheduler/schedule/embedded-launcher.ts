@@ -1,0 +1,140 @@
+/**
+ * The embedded scheduler's RunLauncher: runs live in the local RunStore and are driven in this
+ * process by driveRun with an EmbeddedExecutor — exactly what `dagctl run` does — one driver per
+ * run. start() drives a pending run; adopt() resumes (`recover`) a running run that no driver in
+ * this process owns (its scheduler died); cancel() aborts a driven run, or applies `cancel` to one
+ * nobody drives. onFinished is called when a driven run ends (the loop wakes to start the next).
+ *
+ * Precondition: one embedded scheduler per run store (LocalRunStore's one-driver rule).
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage } from '../../core/errors.js';
+import type { RunState } from '../engine/state.js';
+import { driveRun } from '../driver.js';
+import type { RunStore } from '../ports.js';
+import type { LocalRunStore } from '../stores/local-run-store.js';
+import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
+import { createIntervalRun } from './launch.js';
+import type { RunLauncher, ScheduledDag, UnfinishedRun } from './service.js';
+
+export interface EmbeddedLauncherOptions {
+  store: LocalRunStore;
+  historyStore?: RunStore;
+  /** Worker threads per run (default: the executor's default, one per core). */
+  concurrency?: number;
+  now?(): number;
+  onFinished?(runId: string, state: RunState | null): void;
+  log?(line: string): void;
+}
+
+export class EmbeddedLauncher implements RunLauncher {
+  /** Runs seen finished: never read again (a finished run stays finished). */
+  private readonly finished = new Set<string>();
+  private readonly driving = new Map<string, { done: Promise<void>; abort: AbortController }>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: EmbeddedLauncherOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async create(d: ScheduledDag, tick: number): Promise<{ runId: string; created: boolean }> {
+    const r = await createIntervalRun({
+      store: this.opts.store,
+      historyStore: this.opts.historyStore ?? this.opts.store,
+      file: d.file,
+      text: d.text,
+      schedule: d.schedule,
+      tick,
+      kind: 'schedule',
+      executor: 'embedded',
+      now: this.now(),
+    });
+    return { runId: r.record.runId, created: r.created };
+  }
+
+  async start(runId: string): Promise<void> {
+    await this.drive(runId, false);
+  }
+
+  async adopt(runs: readonly UnfinishedRun[]): Promise<void> {
+    for (const r of runs) if (!this.driving.has(r.runId)) await this.drive(r.runId, true);
+  }
+
+  async cancel(runId: string): Promise<void> {
+    const d = this.driving.get(runId);
+    if (d !== undefined) {
+      d.abort.abort();
+      return;
+    }
+    await this.opts.store.apply(runId, [{ type: 'cancel', at: this.now() }]);
+  }
+
+  /**
+   * The DAG's unfinished runs. Run ids are `<dag>-<timestamp>-<hex>` (create-run.ts), so the run
+   * folder names select the DAG's runs without reading records; finished runs are remembered, so a
+   * step reads only the states of runs it has not seen finish.
+   */
+  async unfinished(dag: string): Promise<UnfinishedRun[]> {
+    let ids: string[] = [];
+    try {
+      ids = await readdir(join(this.opts.store.home, 'runs'));
+    } catch {
+      return [];
+    }
+    const mine = new RegExp(`^${dag}-\\d{8}T\\d{9}Z-[0-9a-f]{6}$`);
+    const out: UnfinishedRun[] = [];
+    for (const runId of ids.sort()) {
+      if (!mine.test(runId) || this.finished.has(runId)) continue;
+      const st = await this.opts.store.getState(runId).catch(() => null);
+      if (st === null) continue; // a create still in progress (no record yet)
+      if (st.phase === 'pending' || st.phase === 'running') out.push({ runId, phase: st.phase });
+      else this.finished.add(runId);
+    }
+    return out;
+  }
+
+  /** Runs driven by this process now. */
+  active(): string[] {
+    return [...this.driving.keys()];
+  }
+
+  /** Waits for every driven run to end (graceful shutdown), at most `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const all = Promise.all([...this.driving.values()].map((d) => d.done)).then(() => true);
+    const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    try {
+      return await Promise.race([all, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async drive(runId: string, resume: boolean): Promise<void> {
+    if (this.driving.has(runId)) return;
+    const record = await this.opts.store.getRecord(runId);
+    if (record === null) return;
+    const abort = new AbortController();
+    const threads = this.opts.concurrency;
+    const done = driveRun({
+      store: this.opts.store,
+      record,
+      resume,
+      cancel: abort.signal,
+      makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, threads === undefined ? {} : { concurrency: threads }),
+    }).then(
+      (final) => {
+        this.driving.delete(runId);
+        this.opts.log?.(`scheduler: run ${runId} ${final.phase}`);
+        this.opts.onFinished?.(runId, final);
+      },
+      (e: unknown) => {
+        this.driving.delete(runId);
+        this.opts.log?.(`scheduler: run ${runId} could not be driven: ${errorMessage(e)}`);
+        this.opts.onFinished?.(runId, null);
+      },
+    );
+    this.driving.set(runId, { done, abort });
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Creating the run of one interval — a schedule tick or a backfill interval — the same way
+ * `dagctl run` creates a run (validate, loadPlanningContext, createRunRecord, store.createRun),
+ * with the interval interpolated into ${run.x} and the deterministic id tickRunId(dag, tick).
+ * Idempotent: when the tick's run exists (another scheduler, an earlier backfill, a crash after
+ * creating it) nothing is created and `created` is false.
+ *
+ * Precondition: `text` is a DAG file's text with a `schedule` (backfill: any DAG given a
+ * schedule to split the range by); history for the cost model comes from `historyStore`.
+ */
+import { DagctlError } from '../../core/errors.js';
+import { formatIssue } from '../../spec/format-issues.js';
+import type { ScheduleSpec } from '../../spec/types.js';
+import { validateDagText } from '../../spec/validate.js';
+import { createRunRecord, tickRunId } from '../create-run.js';
+import { loadPlanningContext } from '../plan/context.js';
+import { isRunExists, type RunOptions, type RunRecord, type RunStore } from '../ports.js';
+import { intervalOf } from './planner.js';
+
+export interface IntervalRunArgs {
+  store: RunStore;
+  historyStore: RunStore;
+  file: string;
+  text: string;
+  schedule: ScheduleSpec;
+  tick: number;
+  kind: 'schedule' | 'backfill';
+  executor: RunOptions['executor'];
+  now: number;
+  params?: Record<string, string>;
+}
+
+export async function createIntervalRun(a: IntervalRunArgs): Promise<{ record: RunRecord; created: boolean }> {
+  const interval = intervalOf(a.schedule, a.tick);
+  const v = validateDagText(a.text, a.file, { interval, paramOverrides: a.params ?? {} });
+  if (v.dag === undefined) {
+    throw new DagctlError('DAG_INVALID', `${a.file} is not valid:\n${v.issues.filter((i) => i.severity === 'error').map(formatIssue).join('\n')}`, { file: a.file });
+  }
+  const runId = tickRunId(v.dag.name, a.tick);
+  const existing = await a.store.getRecord(runId);
+  if (existing !== null) return { record: existing, created: false };
+  const ctx = await loadPlanningContext(v.dag, undefined, a.historyStore);
+  const at = new Date(a.tick).toISOString();
+  const trigger = { kind: a.kind, at, intervalStart: new Date(interval.start).toISOString(), intervalEnd: new Date(interval.end).toISOString() };
+  const options: RunOptions = { force: false, params: a.params ?? {}, executor: a.executor };
+  const { record, state } = createRunRecord({ dag: v.dag, text: a.text, ctx, options, now: a.now, runId, trigger });
+  try {
+    await a.store.createRun(record, state);
+  } catch (e) {
+    if (!isRunExists(e)) throw e;
+    return { record: (await a.store.getRecord(runId)) ?? record, created: false };
+  }
+  return { record, created: true };
+}

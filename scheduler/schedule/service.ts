@@ -1,0 +1,263 @@
+/**
+ * SchedulerService: the decision loop of `dagctl scheduler`, one `step()` at a time. Each step,
+ * for every scheduled DAG while this process leads:
+ *   1. paused → the cursor follows the clock (ticks while paused are dropped, not caught up);
+ *   2. planTicks(schedule, cursor, now) → for each tick to run, decideOverlap over the DAG's
+ *      unfinished runs: skip it, or create its run (deterministic id: a repeat is a no-op) and,
+ *      with cancel-previous, cancel the unfinished ones; then advance the cursor (fenced: a
+ *      refused write means leadership was lost and the step stops);
+ *   3. start the oldest pending run when none of the DAG's runs is running (queue, and runs
+ *      created by an earlier process), and let the launcher adopt running runs nobody drives.
+ * A run is created before the cursor passes its tick, so a crash between the two loses nothing:
+ * the next leader re-plans the tick and finds its run.
+ *
+ * I/O is behind ports (RunLauncher, ScheduleState, Leadership, a clock), so tests drive step()
+ * with an injected clock. The loop around it (sleeping until the next tick, waking on reloads
+ * and finished runs) is runLoop().
+ */
+import { errorMessage } from '../../core/errors.js';
+import type { DagSpec, ScheduleSpec } from '../../spec/types.js';
+import type { RunPhase } from '../model.js';
+import { decideOverlap, planTicks, ticksOf } from './planner.js';
+import type { ScheduleState } from './state.js';
+
+export interface ScheduledDag {
+  name: string;
+  file: string;
+  /** Exact text of the last good version of the file. */
+  text: string;
+  dag: DagSpec;
+  schedule: ScheduleSpec;
+}
+
+export interface UnfinishedRun {
+  runId: string;
+  phase: RunPhase;
+}
+
+export interface RunLauncher {
+  /** Creates the tick's run if it does not exist. */
+  create(d: ScheduledDag, tick: number): Promise<{ runId: string; created: boolean }>;
+  /** Starts a pending run (idempotent). */
+  start(runId: string): Promise<void>;
+  /** Running runs: make sure something drives them (embedded: resume runs of a dead process). */
+  adopt(runs: readonly UnfinishedRun[]): Promise<void>;
+  cancel(runId: string): Promise<void>;
+  /** The DAG's runs not finished (pending, running), oldest first. */
+  unfinished(dag: string): Promise<UnfinishedRun[]>;
+}
+
+export interface Leadership {
+  isLeader(): boolean;
+}
+
+export class SchedulerMetrics {
+  ticks = 0;
+  ticksSkipped = { catchup: 0, overlap: 0, paused: 0 };
+  runsStarted = 0;
+  runsExisting = 0;
+  cancelled = 0;
+  reloads = 0;
+  reloadErrors = 0;
+  stepErrors = 0;
+  /** Lateness of created runs: creation time − tick, ms (last 10,000). */
+  lateness: number[] = [];
+
+  observeLateness(ms: number): void {
+    this.lateness.push(ms);
+    if (this.lateness.length > 10_000) this.lateness.splice(0, this.lateness.length - 10_000);
+  }
+
+  render(leader: boolean, dags: number): string {
+    const sorted = [...this.lateness].sort((a, b) => a - b);
+    const q = (p: number): number => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0));
+    const lines = [
+      '# HELP dagctl_scheduler_ticks_total Due schedule ticks handled (run or skipped).',
+      '# TYPE dagctl_scheduler_ticks_total counter',
+      `dagctl_scheduler_ticks_total ${this.ticks}`,
+      '# HELP dagctl_scheduler_ticks_skipped_total Ticks not run, by reason.',
+      '# TYPE dagctl_scheduler_ticks_skipped_total counter',
+      ...Object.entries(this.ticksSkipped).map(([r, n]) => `dagctl_scheduler_ticks_skipped_total{reason="${r}"} ${n}`),
+      '# HELP dagctl_scheduler_runs_started_total Runs this process created for ticks.',
+      '# TYPE dagctl_scheduler_runs_started_total counter',
+      `dagctl_scheduler_runs_started_total ${this.runsStarted}`,
+      '# HELP dagctl_scheduler_runs_existing_total Ticks whose run already existed (another replica, a backfill, a restart).',
+      '# TYPE dagctl_scheduler_runs_existing_total counter',
+      `dagctl_scheduler_runs_existing_total ${this.runsExisting}`,
+      '# HELP dagctl_scheduler_runs_cancelled_total Runs cancelled by overlap: cancel-previous.',
+      '# TYPE dagctl_scheduler_runs_cancelled_total counter',
+      `dagctl_scheduler_runs_cancelled_total ${this.cancelled}`,
+      '# HELP dagctl_scheduler_tick_lateness_ms Run creation time minus tick time (recent runs).',
+      '# TYPE dagctl_scheduler_tick_lateness_ms summary',
+      `dagctl_scheduler_tick_lateness_ms{quantile="0.5"} ${q(0.5)}`,
+      `dagctl_scheduler_tick_lateness_ms{quantile="0.99"} ${q(0.99)}`,
+      `dagctl_scheduler_tick_lateness_ms_sum ${sorted.reduce((a, b) => a + b, 0)}`,
+      `dagctl_scheduler_tick_lateness_ms_count ${sorted.length}`,
+      '# HELP dagctl_scheduler_reloads_total DAG file changes loaded; errors: invalid edits kept out.',
+      '# TYPE dagctl_scheduler_reloads_total counter',
+      `dagctl_scheduler_reloads_total ${this.reloads}`,
+      `dagctl_scheduler_reload_errors_total ${this.reloadErrors}`,
+      `dagctl_scheduler_step_errors_total ${this.stepErrors}`,
+      '# HELP dagctl_scheduler_leader 1 while this process is the leader (always 1 embedded).',
+      '# TYPE dagctl_scheduler_leader gauge',
+      `dagctl_scheduler_leader ${leader ? 1 : 0}`,
+      `dagctl_scheduler_dags ${dags}`,
+    ];
+    return lines.join('\n') + '\n';
+  }
+}
+
+export interface SchedulerServiceOptions {
+  dags(): readonly ScheduledDag[];
+  launcher: RunLauncher;
+  state: ScheduleState;
+  leader?: Leadership;
+  now?(): number;
+  log?(line: string): void;
+  metrics?: SchedulerMetrics;
+}
+
+export class SchedulerService {
+  readonly metrics: SchedulerMetrics;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly opts: SchedulerServiceOptions) {
+    this.metrics = opts.metrics ?? new SchedulerMetrics();
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? (() => {});
+  }
+
+  isLeader(): boolean {
+    return this.opts.leader?.isLeader() ?? true;
+  }
+
+  /** One pass over every DAG; returns the earliest next tick (ms), Infinity when none. */
+  async step(): Promise<number> {
+    let wake = Infinity;
+    for (const d of this.opts.dags()) {
+      if (!this.isLeader()) return wake;
+      try {
+        const next = await this.stepDag(d);
+        if (next === false) return wake; // leadership lost mid-step
+        wake = Math.min(wake, next);
+      } catch (e) {
+        this.metrics.stepErrors++;
+        this.log(`scheduler: ${d.name}: ${errorMessage(e)} (retried next step)`);
+      }
+    }
+    return wake;
+  }
+
+  private async stepDag(d: ScheduledDag): Promise<number | false> {
+    const { state, launcher } = this.opts;
+    const src = ticksOf(d.schedule);
+    const now = this.now();
+    const st = await state.get(d.name);
+    if (st.cursor === undefined) {
+      // First sight of the DAG: its first tick is the first one after now (backfill covers the past).
+      if (!(await state.advance(d.name, now))) return false;
+      return src.next(now) ?? Infinity;
+    }
+    let cursor = st.cursor;
+    if (st.paused) {
+      const plan = planTicks({ schedule: { ...d.schedule, catchup: 'latest' }, cursor, now, src });
+      if (plan.run.length > 0) {
+        this.metrics.ticks += plan.run.length + plan.skipped;
+        this.metrics.ticksSkipped.paused += plan.run.length + plan.skipped;
+        if (!(await state.advance(d.name, plan.cursor))) return false;
+      }
+      return src.next(Math.max(plan.cursor, now)) ?? Infinity;
+    }
+    for (;;) {
+      const plan = planTicks({ schedule: d.schedule, cursor, now, src });
+      this.metrics.ticks += plan.skipped;
+      this.metrics.ticksSkipped.catchup += plan.skipped;
+      let lastRunId: string | undefined;
+      for (const tick of plan.run) {
+        if (!this.isLeader()) return false;
+        this.metrics.ticks++;
+        const unfinished = await launcher.unfinished(d.name);
+        const decision = decideOverlap(d.schedule.overlap, unfinished.map((r) => r.runId));
+        if (decision.action === 'skip') {
+          this.metrics.ticksSkipped.overlap++;
+          this.log(`scheduler: ${d.name}: tick ${new Date(tick).toISOString()} skipped (overlap: skip, ${unfinished[0]?.runId ?? ''} unfinished)`);
+        } else {
+          const { runId, created } = await launcher.create(d, tick);
+          lastRunId = runId;
+          if (created) {
+            this.metrics.runsStarted++;
+            this.metrics.observeLateness(Math.max(0, this.now() - tick));
+          } else this.metrics.runsExisting++;
+          if (decision.action === 'cancel-previous') {
+            for (const r of decision.cancel) {
+              if (r === runId) continue;
+              await launcher.cancel(r);
+              this.metrics.cancelled++;
+            }
+          }
+        }
+        if (!(await state.advance(d.name, tick, lastRunId))) return false;
+        cursor = tick;
+      }
+      if (plan.run.length === 0 && plan.cursor !== cursor) {
+        if (!(await state.advance(d.name, plan.cursor))) return false;
+      }
+      cursor = plan.cursor;
+      if (!plan.more) break;
+    }
+    await this.startNext(d);
+    return src.next(Math.max(cursor, now)) ?? Infinity;
+  }
+
+  /** Keeps the DAG's runs moving: adopt running ones; start the oldest pending one when none runs. */
+  private async startNext(d: ScheduledDag): Promise<void> {
+    const unfinished = await this.opts.launcher.unfinished(d.name);
+    const running = unfinished.filter((r) => r.phase === 'running');
+    if (running.length > 0) await this.opts.launcher.adopt(running);
+    const pending = unfinished.find((r) => r.phase === 'pending');
+    if (running.length === 0 && pending !== undefined) await this.opts.launcher.start(pending.runId);
+  }
+}
+
+/**
+ * Runs `service.step()` until `signal` aborts: after each step it sleeps until the next tick or
+ * `pollMs` (distributed runs finish elsewhere), or until wake() is called (a run finished, a file
+ * was reloaded, leadership was gained).
+ */
+export class Loop {
+  private wakeUp: (() => void) | null = null;
+  private pending = false;
+
+  constructor(
+    private readonly service: SchedulerService,
+    private readonly opts: { pollMs: number; now?(): number },
+  ) {}
+
+  wake(): void {
+    this.pending = true;
+    this.wakeUp?.();
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const now = this.opts.now ?? Date.now;
+    while (!signal.aborted) {
+      this.pending = false;
+      const next = await this.service.step();
+      if (signal.aborted || this.pending) continue;
+      const delay = Math.max(0, Math.min(next - now(), this.opts.pollMs));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, delay);
+        const onAbort = (): void => done();
+        function done(): void {
+          clearTimeout(t);
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }
+        this.wakeUp = done;
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      this.wakeUp = null;
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The scheduler's own state per DAG, behind a small port: the cursor (the last tick handled — run
+ * or skipped), the last run it created, and whether the DAG is paused (`dagctl pause`).
+ *
+ *   LocalScheduleState  files under <home>/schedules/: <dag>.json (cursor, written by the one
+ *                       embedded scheduler, tmp + rename) and <dag>.paused (a marker the CLI
+ *                       creates/removes), so pause never races a cursor write.
+ *   RedisScheduleState  scheduler/schedule/redis-state.ts: fenced by the leader lease.
+ *
+ * advance() returns false when the write was refused because this process is no longer the leader
+ * (fencing); the local store always accepts.
+ */
+import { mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DagctlError } from '../../core/errors.js';
+import { writeFileAtomic } from '../stores/local-run-store.js';
+
+export interface DagScheduleState {
+  /** Last tick handled (ms); undefined before the scheduler first saw the DAG. */
+  cursor?: number;
+  lastRunId?: string;
+  paused: boolean;
+}
+
+export interface ScheduleState {
+  get(dag: string): Promise<DagScheduleState>;
+  advance(dag: string, cursor: number, lastRunId?: string): Promise<boolean>;
+  setPaused(dag: string, paused: boolean): Promise<void>;
+  /** Every DAG with any state. */
+  list(): Promise<Record<string, DagScheduleState>>;
+  close(): Promise<void>;
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+function checkName(dag: string): void {
+  if (!NAME.test(dag)) throw new DagctlError('USAGE', `"${dag}" is not a DAG name`);
+}
+
+export class LocalScheduleState implements ScheduleState {
+  private readonly dir: string;
+  constructor(home: string) {
+    this.dir = join(home, 'schedules');
+  }
+
+  async get(dag: string): Promise<DagScheduleState> {
+    checkName(dag);
+    const out: DagScheduleState = { paused: await exists(join(this.dir, `${dag}.paused`)) };
+    try {
+      const j = JSON.parse(await readFile(join(this.dir, `${dag}.json`), 'utf8')) as { cursor?: number; lastRunId?: string };
+      if (typeof j.cursor === 'number') out.cursor = j.cursor;
+      if (typeof j.lastRunId === 'string') out.lastRunId = j.lastRunId;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new DagctlError('RUN_STATE_INVALID', `cannot read the schedule state of ${dag}: ${String(e)}`);
+    }
+    return out;
+  }
+
+  async advance(dag: string, cursor: number, lastRunId?: string): Promise<boolean> {
+    checkName(dag);
+    await mkdir(this.dir, { recursive: true });
+    const prev = await this.get(dag);
+    const body: { cursor: number; lastRunId?: string } = { cursor };
+    const last = lastRunId ?? prev.lastRunId;
+    if (last !== undefined) body.lastRunId = last;
+    await writeFileAtomic(join(this.dir, `${dag}.json`), JSON.stringify(body));
+    return true;
+  }
+
+  async setPaused(dag: string, paused: boolean): Promise<void> {
+    checkName(dag);
+    await mkdir(this.dir, { recursive: true });
+    if (paused) await writeFile(join(this.dir, `${dag}.paused`), '');
+    else await rm(join(this.dir, `${dag}.paused`), { force: true });
+  }
+
+  async list(): Promise<Record<string, DagScheduleState>> {
+    let names: string[] = [];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return {};
+    }
+    const dags = new Set(names.map((n) => n.replace(/\.(json|paused)$/, '')).filter((n) => NAME.test(n)));
+    const out: Record<string, DagScheduleState> = {};
+    for (const d of [...dags].sort()) out[d] = await this.get(d);
+    return out;
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * The embedded scheduler's lock (<home>/schedules/scheduler.lock, holding its pid): one embedded
+   * scheduler per home, since it drives its runs in-process. A lock whose pid is gone is stale and
+   * taken over. Returns the release function; SCHEDULER_LOCKED when a live process holds it.
+   */
+  async lock(): Promise<() => Promise<void>> {
+    await mkdir(this.dir, { recursive: true });
+    const path = join(this.dir, 'scheduler.lock');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fh = await open(path, 'wx');
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        return async () => {
+          await rm(path, { force: true });
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+          throw new DagctlError('SCHEDULER_LOCKED', `another embedded scheduler (pid ${pid}) uses ${this.dir}: stop it, or use --redis for replicas`, { pid, lock: path });
+        }
+        await rm(path, { force: true }); // stale
+      }
+    }
+    throw new DagctlError('SCHEDULER_LOCKED', `cannot take ${path}`, { lock: path });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await readFile(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
