@@ -28,7 +28,10 @@ COPY storage storage
 COPY ingest ingest
 COPY cli cli
 COPY gen gen
-RUN npx tsc -p tsconfig.json && rm -f dist/.tsbuildinfo
+COPY sdk sdk
+COPY serving serving
+COPY ui ui
+RUN npx tsc -p tsconfig.json && npx tsc -p ui/web/tsconfig.json && rm -f dist/.tsbuildinfo
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -50,6 +53,8 @@ COPY package.json package-lock.json ./
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY dags dags
+# The web UI's style sheet is read from the source tree (ui/server/app.ts), next to dist/.
+COPY ui/web/style.css ui/web/style.css
 RUN chmod 0755 dist/cli/bin.js && ln -s /app/dist/cli/bin.js /usr/local/bin/dagctl
 USER 10001:10001
 EXPOSE 9464 9465
