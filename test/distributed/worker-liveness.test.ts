@@ -57,8 +57,14 @@ describe('worker liveness (Redis + worker processes, default lock)', function ()
     const record = recordOf(dag, uniqueRunId('deadworker'));
     await submit(store, record);
     await b.waitFor('the attempt held on the first worker', (a) => a.some((x) => x.pid === first.child.pid));
-    const listed = (await workersJson()).find((w) => w.name === first.name);
-    assert.ok(listed !== undefined, 'the live worker is not listed');
+    // The next heartbeat (every second) lists the held attempt.
+    let listed: (WorkerBeat & { heartbeatAgoMs: number }) | undefined;
+    for (let tries = 0; ; tries++) {
+      listed = (await workersJson()).find((w) => w.name === first.name);
+      if (listed !== undefined && listed.current.length > 0) break;
+      assert.ok(tries < 100, `the live worker's current attempt is never listed: ${JSON.stringify(listed)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     assert.equal(listed.pid, first.child.pid);
     assert.equal(listed.concurrency, 1);
     assert.deepEqual(listed.current, [{ runId: record.runId, instances: ['held.main'] }]);

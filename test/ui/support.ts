@@ -38,6 +38,7 @@ datasets:
     uri: ${root}/logs
     format: text
     partitionBy: date
+    allowEmpty: true
 tasks:
   - name: fan
     operator: noop
