@@ -69,8 +69,13 @@ export const planCommand: CommandDef = {
     const cost = createCostModel(ctx.history, { operators: operatorLookup(loaded.dag) });
     const instances = expandDag(dag, ctx.sources, cost);
     const report = buildPlanReport(instances, { workers, deadlineMs, maxWorkers, cost });
-    if (json) writeJson(io, { dag: dag.name, sourceHash: dag.sourceHash, report });
+    if (json) writeJson(io, { dag: dag.name, sourceHash: dag.sourceHash, report: roundedMs(report) });
     else io.stdout.write(formatPlanReport(report, dag.name).join('\n') + '\n');
     return report.deadline !== undefined && !report.deadline.search.feasible ? 1 : 0;
   },
 };
+
+/** Milliseconds (keys ending in Ms) to 0.1 ms: the model's arithmetic leaves long fractions no one can use. */
+function roundedMs<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value, (k, v: unknown) => (typeof v === 'number' && k.endsWith('Ms') ? Math.round(v * 10) / 10 : v))) as T;
+}
