@@ -1,0 +1,216 @@
+/**
+ * The Delta Lake transaction log of a view (`<view>/_delta_log/`): foreign engines (delta-rs,
+ * Spark, DuckDB's delta reader, Trino) read exactly the current version, and earlier ones by time
+ * travel.
+ *
+ *   deltaCommitKey(version)              → `_delta_log/<version, 20 digits>.json`
+ *   hasDeltaLog(store)                   → whether the view has a log
+ *   readDeltaSnapshot(store, version?)   → { version, files, schemaString, seq } | null (no log)
+ *   syncDeltaLog(store, pointer, codec)  → Delta versions written (one per publication not yet logged)
+ *   assertDeltaWritable(dataset, files)  → throws DELTA_DELETES_UNSUPPORTED for deletion vectors
+ *
+ * Contract: Delta version v records one publication of `_CURRENT` (commitInfo.dagctl.seq): the
+ * first logged publication is version 0 (a view published before it had a log starts its log at
+ * the oldest publication from which every manifest is still stored). Each commit is derived from
+ * the publication record and its immutable manifest alone — `protocol` (reader 1, writer 2) and
+ * `metaData` on version 0 and when the schema changes, `add` for files the previous snapshot lacks
+ * (size, modificationTime, stats numRecords), `remove` for files it drops, `commitInfo` (WRITE or
+ * RESTORE, with dagctl's seq, version, producer, rows) — so every writer derives the same bytes, and
+ * commits are written create-only in order: a concurrent writer's identical commit is accepted, a
+ * crash leaves the rest to the next publication's sync. A commit never lists a file with deletion
+ * vectors (Delta readers would see the deleted rows): such versions are refused before they are
+ * published (assertDeltaWritable). A missing or corrupt commit, or a gap → DELTA_LOG_INVALID
+ * naming the key.
+ */
+import { DagctlError, isDagctlError } from '../../core/errors.js';
+import { sha256Hex } from '../../core/hash.js';
+import { readSchemaOf } from '../parquet/registry.js';
+import type { ColumnType, CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Publication, Schema } from '../types.js';
+import { manifestKey, parseJson } from './layout.js';
+import { publications } from './publish.js';
+
+export const DELTA_LOG_PREFIX = '_delta_log/';
+const COMMIT_RE = /^_delta_log\/(\d{20})\.json$/;
+
+export interface DeltaFile {
+  path: string;
+  size: number;
+}
+
+export interface DeltaSnapshot {
+  version: number;
+  /** Current files by path. */
+  files: Map<string, DeltaFile>;
+  schemaString: string | null;
+  /** The publication (seq) the version records, null when the commit is not dagctl's. */
+  seq: number | null;
+}
+
+export function deltaCommitKey(version: number): string {
+  return `${DELTA_LOG_PREFIX}${String(version).padStart(20, '0')}.json`;
+}
+
+export async function hasDeltaLog(store: ObjectStore): Promise<boolean> {
+  return (await commitVersions(store)).length > 0;
+}
+
+async function commitVersions(store: ObjectStore): Promise<number[]> {
+  const out: number[] = [];
+  for (const o of await store.list(DELTA_LOG_PREFIX)) {
+    const m = COMMIT_RE.exec(o.key);
+    if (m?.[1] !== undefined) out.push(Number(m[1]));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** Replays the log up to `version` (default: the latest); null when the view has no log. */
+export async function readDeltaSnapshot(store: ObjectStore, version?: number): Promise<DeltaSnapshot | null> {
+  const versions = await commitVersions(store);
+  if (versions.length === 0) return null;
+  const last = version ?? versions.at(-1)!;
+  const snap: DeltaSnapshot = { version: -1, files: new Map(), schemaString: null, seq: null };
+  for (let v = 0; v <= last; v++) {
+    const key = deltaCommitKey(v);
+    if (versions[v] !== v) throw invalid(store, key, `missing (the log has versions ${versions[0]}…${versions.at(-1)}): a gap, or a version that does not exist`);
+    let text: string;
+    try {
+      text = new TextDecoder().decode(await store.get(key));
+    } catch (e) {
+      if (isDagctlError(e, 'STORAGE_NOT_FOUND')) throw invalid(store, key, 'missing');
+      throw e;
+    }
+    applyCommit(store, key, text, snap);
+    snap.version = v;
+  }
+  return snap;
+}
+
+function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaSnapshot): void {
+  snap.seq = null;
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    let action: Record<string, unknown>;
+    try {
+      action = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw invalid(store, key, `line ${i + 1} is not JSON`);
+    }
+    if (typeof action !== 'object' || action === null) throw invalid(store, key, `line ${i + 1} is not an action object`);
+    const add = action.add as { path?: unknown; size?: unknown; deletionVector?: unknown } | undefined;
+    const remove = action.remove as { path?: unknown } | undefined;
+    const meta = action.metaData as { schemaString?: unknown } | undefined;
+    const info = action.commitInfo as { dagctl?: { seq?: unknown } } | undefined;
+    if (add !== undefined) {
+      if (typeof add.path !== 'string' || typeof add.size !== 'number') throw invalid(store, key, `line ${i + 1}: add without path/size`);
+      if (add.deletionVector !== undefined && add.deletionVector !== null) throw invalid(store, key, `line ${i + 1}: ${add.path} has a deletion vector, which dagctl does not read`);
+      snap.files.set(decodeURIComponent(add.path), { path: decodeURIComponent(add.path), size: add.size });
+    } else if (remove !== undefined) {
+      if (typeof remove.path !== 'string') throw invalid(store, key, `line ${i + 1}: remove without path`);
+      snap.files.delete(decodeURIComponent(remove.path));
+    } else if (meta !== undefined) {
+      if (typeof meta.schemaString !== 'string') throw invalid(store, key, `line ${i + 1}: metaData without schemaString`);
+      snap.schemaString = meta.schemaString;
+    } else if (info !== undefined && typeof info.dagctl?.seq === 'number') {
+      snap.seq = info.dagctl.seq;
+    }
+  }
+}
+
+function invalid(store: ObjectStore, key: string, why: string): DagctlError {
+  return new DagctlError('DELTA_LOG_INVALID', `${store.rootUri}/${key}: ${why}; the view's Delta log is unreadable (restore the file, or delete _delta_log/ to have the next publication start a new log)`, { root: store.rootUri, file: key });
+}
+
+/** Refuses a version a Delta reader would read wrongly (files with deletion vectors). */
+export function assertDeltaWritable(dataset: string, files: readonly FileEntry[]): void {
+  const f = files.find((x) => (x.deletes?.count ?? 0) > 0);
+  if (f !== undefined) {
+    throw new DagctlError('DELTA_DELETES_UNSUPPORTED', `dataset ${dataset}: the new version lists ${f.path} with a deletion vector, which its Delta Lake log cannot publish (foreign readers would see the deleted rows); make the view with viewUpdate: rewrite, or set delta: false on the dataset`, { dataset, file: f.path });
+  }
+}
+
+/** Writes the Delta commits of every publication `pointer` records that the log lacks. */
+export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, codec: ParquetCodec): Promise<number[]> {
+  const written: number[] = [];
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const snap = await readDeltaSnapshot(store);
+    const pubs = publications(pointer);
+    let todo: Publication[];
+    if (snap === null) todo = await loggablePublications(store, pubs);
+    else if (snap.seq === null) throw invalid(store, deltaCommitKey(snap.version), 'its commitInfo has no dagctl seq: not written by dagctl');
+    else todo = pubs.filter((p) => p.seq > snap.seq!);
+    const state: DeltaSnapshot = snap ?? { version: -1, files: new Map(), schemaString: null, seq: null };
+    let conflict = false;
+    for (const pub of todo) {
+      const manifest = await manifestOf(store, pub.version);
+      if (manifest === null) throw invalid(store, manifestKey(pub.version), `publication ${pub.seq} (version ${pub.version}) cannot be logged: its manifest is gone (vacuumed)`);
+      assertDeltaWritable(manifest.dataset, manifest.files);
+      const { text, next } = await commitFor(store, codec, state, manifest, pub);
+      const key = deltaCommitKey(state.version + 1);
+      try {
+        await store.putIfAbsent(key, new TextEncoder().encode(text));
+      } catch (e) {
+        if (!isDagctlError(e, 'STORAGE_CONFLICT')) throw e;
+        conflict = true; // another writer logged a different publication as this version: re-read
+        break;
+      }
+      written.push(state.version + 1);
+      Object.assign(state, next, { version: state.version + 1 });
+    }
+    if (!conflict) return written;
+  }
+  throw new DagctlError('STORAGE_PRECONDITION_FAILED', `${store.rootUri}: the Delta log kept changing under this writer`, { root: store.rootUri });
+}
+
+/** A view without a log starts it at the oldest publication from which every manifest is stored. */
+async function loggablePublications(store: ObjectStore, pubs: Publication[]): Promise<Publication[]> {
+  let first = pubs.length;
+  while (first > 0 && (await manifestOf(store, pubs[first - 1]!.version)) !== null) first--;
+  return pubs.slice(first);
+}
+
+async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSnapshot, manifest: Manifest, pub: Publication): Promise<{ text: string; next: Pick<DeltaSnapshot, 'files' | 'schemaString' | 'seq'> }> {
+  const ts = Date.parse(pub.publishedAt) || Date.parse(manifest.createdAt) || 0;
+  const files = new Map<string, DeltaFile>(manifest.files.map((f) => [f.path, { path: f.path, size: f.bytes }]));
+  const adds = manifest.files.filter((f) => !prev.files.has(f.path));
+  const removes = [...prev.files.keys()].filter((p) => !files.has(p)).sort();
+  let schemaString = prev.schemaString;
+  const first = adds[0];
+  if (first !== undefined) schemaString = JSON.stringify(deltaSchema(await readSchemaOf(codec, await store.get(first.path))));
+  else if (schemaString === null) schemaString = JSON.stringify(deltaSchema([]));
+  const actions: unknown[] = [];
+  if (prev.version < 0) actions.push({ protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
+  if (prev.version < 0 || schemaString !== prev.schemaString) {
+    actions.push({ metaData: { id: tableId(store.rootUri), format: { provider: 'parquet', options: {} }, schemaString, partitionColumns: [], configuration: {}, createdTime: ts } });
+  }
+  for (const f of adds) {
+    actions.push({ add: { path: encodeURI(f.path), partitionValues: {}, size: f.bytes, modificationTime: ts, dataChange: true, stats: JSON.stringify({ numRecords: f.rows }) } });
+  }
+  for (const p of removes) actions.push({ remove: { path: encodeURI(p), deletionTimestamp: ts, dataChange: true, extendedFileMetadata: true, partitionValues: {}, size: prev.files.get(p)!.size } });
+  const dagctl: Record<string, unknown> = { seq: pub.seq, version: pub.version, rows: manifest.rows };
+  if (pub.producer !== undefined) dagctl.producer = pub.producer;
+  if (pub.restoredFrom !== undefined) dagctl.restoredFrom = pub.restoredFrom;
+  actions.push({ commitInfo: { timestamp: ts, operation: pub.operation === 'rollback' ? 'RESTORE' : 'WRITE', operationParameters: { mode: 'Overwrite' }, isBlindAppend: false, engineInfo: 'dagctl', dagctl } });
+  return { text: actions.map((a) => JSON.stringify(a)).join('\n') + '\n', next: { files, schemaString, seq: pub.seq } };
+}
+
+const DELTA_TYPES: Record<ColumnType, string> = { string: 'string', int64: 'long', int32: 'integer', double: 'double', boolean: 'boolean', bytes: 'binary' };
+
+function deltaSchema(schema: Schema): { type: 'struct'; fields: unknown[] } {
+  return { type: 'struct', fields: schema.map((f) => ({ name: f.name, type: DELTA_TYPES[f.type], nullable: f.nullable ?? true, metadata: {} })) };
+}
+
+/** A stable table id (UUID-shaped, from the view's URI): every writer derives the same metaData. */
+function tableId(root: string): string {
+  const s = sha256Hex(root);
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20, 32)}`;
+}
+
+async function manifestOf(store: ObjectStore, version: string): Promise<Manifest | null> {
+  const key = manifestKey(version);
+  try {
+    return parseJson<Manifest>(await store.get(key), key);
+  } catch (e) {
+    if (isDagctlError(e, 'STORAGE_NOT_FOUND')) return null;
+    throw e;
+  }
+}
