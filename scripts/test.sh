@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`npm test`): type-check and build, lint, start the real
 # servers the integration tests talk to on loopback (redis-server from Debian packages, an
-# S3-compatible server built from the Go module proxy, Apache Kafka from Maven Central), run every
+# S3-compatible server built from the Go module proxy, Apache Kafka from Maven Central; delta-rs
+# from PyPI in a cached venv, the foreign reader of views), run every
 # mocha test, stop the servers.
 # Extra arguments go to mocha (e.g. `npm test -- --grep reducer`).
 set -euo pipefail
@@ -25,6 +26,8 @@ echo "== servers"
 env_lines="$(scripts/provision/redis.sh start)"; eval "$env_lines"
 env_lines="$(scripts/provision/s3.sh start)"; eval "$env_lines"
 env_lines="$(scripts/provision/kafka.sh start)"; eval "$env_lines"
+# delta-rs (Python deltalake from PyPI, a cached venv): the foreign reader of views. Not a server.
+env_lines="$(scripts/provision/deltalake.sh start)"; eval "$env_lines"
 
 echo "== tests"
 export DAGCTL_HOME="${DAGCTL_HOME:-$PWD/.tmp/dagctl-home}"
