@@ -6,13 +6,17 @@
  * reading of the same publication. A rollback is a new Delta version (RESTORE) equal to the
  * restored one; vacuum never deletes a file of the current Delta snapshot. A corrupt log entry
  * refuses the next publication (DELTA_LOG_INVALID naming the file), leaving the view unchanged.
+ * A partial-recompute view with a Delta log rewrites instead of merging on read (even when asked
+ * to), so delta-rs reads exactly the rows dagctl and the full recompute hold.
  * Without DAGCTL_DELTALAKE_PYTHON the suite skips — or fails when CI is set.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { generate } from '../../gen/generate.js';
 import { deltaCommitKey, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
 import { history } from '../../storage/dataset/history.js';
 import { manifestKey, parseJson } from '../../storage/dataset/layout.js';
@@ -21,7 +25,7 @@ import { readRows } from '../../storage/dataset/read.js';
 import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import type { Manifest, Row } from '../../storage/types.js';
-import { addDays, runCli, workspace, type Workspace } from './support.js';
+import { addDays, runCli, viewRows, workspace, type Workspace } from './support.js';
 
 const PYTHON = process.env.DAGCTL_DELTALAKE_PYTHON;
 
@@ -148,5 +152,50 @@ describe('views are Delta Lake tables (delta-rs from PyPI reads them)', function
     assert.match(out, /DELTA_LOG_INVALID/);
     assert.ok(out.includes(key), 'the error names the corrupt file');
     assert.equal((await readCurrent(store))?.pointer.version, before);
+  });
+});
+
+describe('a partial-recompute view with a Delta log rewrites instead of merging on read (delta-rs reads it)', function () {
+  this.timeout(300_000);
+  let dir: string | undefined;
+  before(function () {
+    if (PYTHON === undefined || PYTHON === '') {
+      if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') throw new Error('DAGCTL_DELTALAKE_PYTHON is not set but CI is');
+      this.skip();
+    }
+  });
+  after(async () => { if (dir !== undefined) await rm(dir, { recursive: true, force: true }); });
+
+  it('explicit viewUpdate=merge-on-read: no deletion vectors published, delta-rs = dagctl = full recompute', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dagctl-delta-mor-'));
+    const data = pathToFileURL(join(dir, 'data')).href;
+    const ws: Workspace = { dir, dag: join(dir, 'bday.yaml'), dataUri: data, home: join(dir, '.dagctl') };
+    const dag = (await readFile(resolve('dags/birthday-inference.yaml'), 'utf8')).replace(/\n {4}delta: false\n/, '\n');
+    assert.ok(!dag.includes('delta: false'));
+    await writeFile(ws.dag, dag);
+    const gen = async (uri: string, seed: number, start: string, rows: number): Promise<void> => {
+      await generate('ages', { store: await openObjectStore(uri), rows, seed, start, days: 1, persons: 800 });
+    };
+    await gen(`${data}/master/ages`, 3, '2024-01-01', 6000);
+    for (const [i, b] of ['A', 'B', 'C'].entries()) await gen(`${data}/incoming/${b}`, 10 + i, `2024-02-0${1 + i}`, 150);
+    const view = `${data}/views/birthdays`;
+    for (const [i, b] of ['A', 'B', 'C'].entries()) {
+      if (i > 0) await gen(`${data}/master/ages`, 10 + i - 1, `2024-02-0${i}`, 150);
+      const r = await runCli(ws, ['run', ws.dag, '--param', `data=${data}`, '--param', `batch=${data}/incoming/${b}`, '--param', 'mode=partial', '--param', 'viewUpdate=merge-on-read', '--param', 'buckets=3', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const tasks = (JSON.parse(r.stdout) as { tasks: { name: string; stage: string; metrics?: Record<string, number> }[] }).tasks.filter((t) => t.name === 'birthdays-partial' && t.stage === 'plan');
+      assert.equal(tasks.reduce((a, t) => a + (t.metrics?.mergeOnRead ?? 0), 0), 0);
+      if (i > 0) assert.equal(tasks.reduce((a, t) => a + (t.metrics?.partial ?? 0), 0), 1, 'the run was partial');
+      const cur = await readCurrent(await openObjectStore(view));
+      assert.ok(cur!.manifest.files.every((f) => f.deletes === undefined));
+    }
+    const read = await readWithDeltaRs(fileURLToPath(view), ['current']);
+    assert.equal(read.version, 2);
+    const store = await openObjectStore(view);
+    const cur = await readCurrent(store);
+    const mine: string[] = [];
+    for await (const b of readRows(store, cur!.manifest.files, defaultCodec())) for (const r of b) mine.push(canon(r));
+    assert.deepEqual(read.rows.current, mine.sort());
+    assert.deepEqual(await viewRows(view), await viewRows(`${data}/views/birthdays-full`));
   });
 });
