@@ -16,6 +16,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   scheduler: { module: './scheduler.js', fn: 'benchScheduler' },
   s3: { module: './s3.js', fn: 'benchS3' },
   serve: { module: './serve.js', fn: 'benchServe' },
+  delta: { module: './delta.js', fn: 'benchDelta' },
 };
 
 const argv = process.argv.slice(2);

@@ -128,11 +128,16 @@ export function assertDeltaWritable(dataset: string, files: readonly FileEntry[]
   }
 }
 
-/** Writes the Delta commits of every publication `pointer` records that the log lacks. */
-export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, codec: ParquetCodec): Promise<number[]> {
+/**
+ * Writes the Delta commits of every publication `pointer` records that the log lacks. `known`: a
+ * snapshot the caller replayed just before (reused when no commit was added since: one replay per
+ * publication).
+ */
+export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, codec: ParquetCodec, known?: DeltaSnapshot | null): Promise<number[]> {
   const written: number[] = [];
   for (let attempt = 0; attempt < 10; attempt++) {
-    const snap = await readDeltaSnapshot(store);
+    const reuse = attempt === 0 && known !== undefined && ((await commitVersions(store)).at(-1) ?? -1) === (known?.version ?? -1);
+    const snap = reuse ? known : await readDeltaSnapshot(store);
     const pubs = publications(pointer);
     let todo: Publication[];
     if (snap === null) todo = await loggablePublications(store, pubs);

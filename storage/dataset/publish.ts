@@ -31,7 +31,7 @@ import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
 import { defaultCodec } from '../parquet/registry.js';
 import type { CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication } from '../types.js';
-import { assertDeltaWritable, hasDeltaLog, readDeltaSnapshot, syncDeltaLog } from './delta-log.js';
+import { assertDeltaWritable, hasDeltaLog, readDeltaSnapshot, syncDeltaLog, type DeltaSnapshot } from './delta-log.js';
 import { liveRows } from './deletes.js';
 import { CURRENT_KEY, jsonBytes, MANIFEST_NAME, manifestKey, parseJson, versionFolder, VERSIONS_PREFIX } from './layout.js';
 
@@ -74,11 +74,12 @@ export interface PublishResult {
 
 export async function publishVersion(store: ObjectStore, opts: PublishOptions): Promise<PublishResult> {
   const delta = opts.deltaLog ?? (await hasDeltaLog(store));
+  let logged: DeltaSnapshot | null = null;
   if (delta) {
     // Before anything changes: a version Delta readers would read wrongly, or a log that cannot be
     // continued (DELTA_LOG_INVALID), refuses the publication.
     assertDeltaWritable(opts.dataset, opts.files);
-    await readDeltaSnapshot(store);
+    logged = await readDeltaSnapshot(store);
   }
   const manifest = opts.restore === undefined ? await writeManifest(store, opts) : parseJson<Manifest>(await store.get(manifestKey(opts.version)), manifestKey(opts.version));
   const maxAttempts = opts.maxAttempts ?? 100;
@@ -108,7 +109,7 @@ export async function publishVersion(store: ObjectStore, opts: PublishOptions): 
       await sleep(Math.random() * Math.min(50, 2 ** attempt));
       continue;
     }
-    if (delta) await syncDeltaLog(store, pointer, opts.codec ?? defaultCodec());
+    if (delta) await syncDeltaLog(store, pointer, opts.codec ?? defaultCodec(), logged);
     return { pointer, manifest, swapped: true, attempts: attempt };
   }
 }
