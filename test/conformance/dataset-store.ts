@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { DagctlError } from '../../core/errors.js';
 import { encodeDeletes } from '../../storage/dataset/deletes.js';
-import { deltaCommitKey, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
+import { deltaCheckpointKey, deltaCommitKey, LAST_CHECKPOINT_KEY, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
 import { manifestKey, parseJson } from '../../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../../storage/dataset/markers.js';
 import { publications, publishVersion, readCurrent } from '../../storage/dataset/publish.js';
@@ -282,6 +282,20 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
         assert.equal(snap?.seq, pub.seq);
         assert.deepEqual([...snap!.files.keys()].sort(), manifest.files.map((f) => f.path).sort(), `Delta version ${pub.seq - 1}`);
       }
+      // Versions 9 and later were read from the checkpoint of version 9 (every 10 versions).
+      assert.ok((await store.head(deltaCheckpointKey(9))) !== null);
+      assert.equal(parseJson<{ version: number }>(await store.get(LAST_CHECKPOINT_KEY), 'last').version, 9);
+    });
+
+    it('Delta log: a corrupt checkpoint refuses the next publication (DELTA_LOG_INVALID naming it)', async () => {
+      for (let i = 0; i < 10; i++) await publishVersion(store, { version: `c${i}`, dataset: 'view', files: await writeFiles(store, '', `c${i}`, 2), deltaLog: true, codec });
+      assert.equal((await readDeltaSnapshot(store))?.files.size, 1);
+      await store.delete(deltaCheckpointKey(9));
+      await store.putIfAbsent(deltaCheckpointKey(9), new TextEncoder().encode('not parquet'));
+      const err = await publishVersion(store, { version: 'c10', dataset: 'view', files: await writeFiles(store, '', 'c10', 2) }).then(() => null, (e: DagctlError) => e);
+      assert.equal(err?.code, 'DELTA_LOG_INVALID');
+      assert.equal(err?.details.file, deltaCheckpointKey(9));
+      assert.equal((await readCurrent(store))?.pointer.version, 'c9');
     });
 
     it('Delta log: deletion vectors and a broken log refuse the publication before anything changes', async () => {

@@ -12,12 +12,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generate } from '../../gen/generate.js';
-import { deltaCommitKey, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
+import { deltaCheckpointKey, deltaCommitKey, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
 import { history } from '../../storage/dataset/history.js';
 import { manifestKey, parseJson } from '../../storage/dataset/layout.js';
 import { readCurrent } from '../../storage/dataset/publish.js';
@@ -140,10 +140,32 @@ describe('views are Delta Lake tables (delta-rs from PyPI reads them)', function
     assert.deepEqual(read.rows.current, await dagctlRows(4));
   });
 
+  it('past 10 versions delta-rs reads the checkpoint: the commits before it deleted, it still reads the current version', async () => {
+    const store = await openObjectStore(view());
+    const pubs = (await history(store)).length;
+    for (let i = pubs; i < 12; i++) {
+      await addDays(ws, { rows: 100, days: 1, start: `2024-04-${String(i + 1).padStart(2, '0')}`, seed: 100 + i });
+      const r = await run();
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const snap = await readDeltaSnapshot(store);
+    assert.equal(snap?.version, 11);
+    assert.ok((await store.head(deltaCheckpointKey(9))) !== null, 'a checkpoint at version 9');
+    // A reader that needs the checkpoint: the commits it covers are gone.
+    const copy = join(ws.dir, 'checkpointed');
+    await cp(viewPath(), copy, { recursive: true });
+    for (let v = 0; v < 9; v++) await rm(join(copy, deltaCommitKey(v)));
+    const read = await readWithDeltaRs(copy, ['current']);
+    assert.equal(read.version, 11);
+    assert.deepEqual(read.rows.current, await dagctlRows(12));
+    const mine = await readDeltaSnapshot(await openObjectStore(pathToFileURL(copy).href));
+    assert.deepEqual([...mine!.files.keys()].sort(), [...snap!.files.keys()].sort(), 'dagctl reads the checkpoint too');
+  });
+
   it('a corrupt Delta log entry refuses the next publication: DELTA_LOG_INVALID naming the file, the view unchanged', async () => {
     const store = await openObjectStore(view());
     const before = (await readCurrent(store))?.pointer.version;
-    const key = deltaCommitKey(1);
+    const key = deltaCommitKey(11); // the latest commit (the checkpoint of version 9 covers the earlier ones)
     await writeFile(join(viewPath(), key), '{"add": {"path": "part-1.parquet", "si');
     await addDays(ws, { rows: 300, days: 1, start: '2024-03-09', seed: 40 });
     const r = await run();
