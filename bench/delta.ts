@@ -2,8 +2,8 @@
  * Reading the current file list of a view that is a Delta Lake table (storage/dataset/delta-log.ts)
  * with 1,000 versions and 1,000 files: version k adds one file, so the current version lists all
  * 1,000. Median of 5 reads each, on local disk:
- *   dagctl-delta   readDeltaSnapshot (replays every commit: no checkpoints yet, so it grows with
- *                  versions, not files);
+ *   dagctl-delta   readDeltaSnapshot (the checkpoint of version 999, written every 10 versions,
+ *                  then the commits after it: proportional to files, not versions);
  *   dagctl-current readCurrent (the `_CURRENT` pointer and one manifest: proportional to files);
  *   delta-rs       DeltaTable(path).file_uris() in-process in Python (interpreter start and
  *                  import excluded), when DAGCTL_DELTALAKE_PYTHON is set
