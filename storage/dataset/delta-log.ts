@@ -11,7 +11,7 @@
  *
  * Contract: Delta version v records one publication of `_CURRENT` (commitInfo.dagctl.seq): the
  * first logged publication is version 0 (a view published before it had a log starts its log at
- * the oldest publication from which every manifest is still stored). Each commit is derived from
+ * the oldest publication from which every manifest is still stored and has no deletion vectors). Each commit is derived from
  * the publication record and its immutable manifest alone — `protocol` (reader 1, writer 2) and
  * `metaData` on version 0 and when the schema changes, `add` for files the previous snapshot lacks
  * (size, modificationTime, stats numRecords), `remove` for files it drops, `commitInfo` (WRITE or
@@ -246,10 +246,17 @@ export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, 
   throw new DagctlError('STORAGE_PRECONDITION_FAILED', `${store.rootUri}: the Delta log kept changing under this writer`, { root: store.rootUri });
 }
 
-/** A view without a log starts it at the oldest publication from which every manifest is stored. */
+/**
+ * A view without a log starts it at the oldest publication from which every manifest is stored and
+ * lists no deletion vectors (a view that had `delta: false`).
+ */
 async function loggablePublications(store: ObjectStore, pubs: Publication[]): Promise<Publication[]> {
   let first = pubs.length;
-  while (first > 0 && (await manifestOf(store, pubs[first - 1]!.version)) !== null) first--;
+  while (first > 0) {
+    const m = await manifestOf(store, pubs[first - 1]!.version);
+    if (m === null || m.files.some((f) => (f.deletes?.count ?? 0) > 0)) break;
+    first--;
+  }
   return pubs.slice(first);
 }
 

@@ -287,6 +287,28 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       assert.equal(parseJson<{ version: number }>(await store.get(LAST_CHECKPOINT_KEY), 'last').version, 9);
     });
 
+    it('Delta log: a view published without one starts it at its oldest loggable publication; a missed commit is caught up', async () => {
+      const sets: FileEntry[][] = [];
+      for (let i = 0; i < 3; i++) {
+        sets.push(await writeFiles(store, '', `l${i}`, 3));
+        // v0 had deletion vectors (a view that had delta: false): the log cannot start before v1.
+        const files = i === 0 ? sets[0]!.map((f) => ({ ...f, deletes: encodeDeletes([0]) })) : sets[i]!;
+        await publishVersion(store, { version: `l${i}`, dataset: 'view', files, deltaLog: false });
+      }
+      sets.push(await writeFiles(store, '', 'l3', 3));
+      await publishVersion(store, { version: 'l3', dataset: 'view', files: sets[3]!, deltaLog: true, codec });
+      let snap = await readDeltaSnapshot(store);
+      assert.deepEqual([snap?.version, snap?.seq], [2, 4], 'publications 2, 3, 4 as Delta versions 0, 1, 2');
+      assert.deepEqual([(await readDeltaSnapshot(store, 0))?.seq, [...(await readDeltaSnapshot(store, 0))!.files.keys()]], [2, sets[1]!.map((f) => f.path)]);
+      // A publisher that swapped but never wrote its commit (a crash): the next publication logs both.
+      sets.push(await writeFiles(store, '', 'l4', 3), await writeFiles(store, '', 'l5', 3));
+      await publishVersion(store, { version: 'l4', dataset: 'view', files: sets[4]!, deltaLog: false });
+      await publishVersion(store, { version: 'l5', dataset: 'view', files: sets[5]! });
+      snap = await readDeltaSnapshot(store);
+      assert.deepEqual([snap?.version, snap?.seq, [...snap!.files.keys()].sort()], [4, 6, sets[5]!.map((f) => f.path).sort()]);
+      assert.deepEqual([...(await readDeltaSnapshot(store, 3))!.files.keys()].sort(), sets[4]!.map((f) => f.path).sort());
+    });
+
     it('Delta log: a corrupt checkpoint refuses the next publication (DELTA_LOG_INVALID naming it)', async () => {
       for (let i = 0; i < 10; i++) await publishVersion(store, { version: `c${i}`, dataset: 'view', files: await writeFiles(store, '', `c${i}`, 2), deltaLog: true, codec });
       assert.equal((await readDeltaSnapshot(store))?.files.size, 1);
