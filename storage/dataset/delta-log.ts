@@ -8,6 +8,8 @@
  *   readDeltaSnapshot(store, version?)   → { version, files, schemaString, seq } | null (no log)
  *   syncDeltaLog(store, pointer, codec)  → Delta versions written (one per publication not yet logged)
  *   assertDeltaWritable(dataset, files)  → throws DELTA_DELETES_UNSUPPORTED for deletion vectors
+ *   verifyDeltaLog(store)                → DeltaCheck: the log readable, its snapshot = the current
+ *                                          manifest's files, every one stored (DELTA_LOG_INVALID else)
  *
  * Contract: Delta version v records one publication of `_CURRENT` (commitInfo.dagctl.seq): the
  * first logged publication is version 0 (a view published before it had a log starts its log at
@@ -30,7 +32,7 @@ import { readSchemaOf } from '../parquet/registry.js';
 import type { ColumnType, CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Publication, Schema } from '../types.js';
 import { checkpointParquet, readCheckpoint } from './delta-checkpoint.js';
 import { manifestKey, parseJson } from './layout.js';
-import { publications } from './publish.js';
+import { publications, readCurrent } from './publish.js';
 
 export const DELTA_LOG_PREFIX = '_delta_log/';
 const COMMIT_RE = /^_delta_log\/(\d{20})\.json$/;
@@ -345,4 +347,45 @@ async function manifestOf(store: ObjectStore, version: string): Promise<Manifest
     if (isDagctlError(e, 'STORAGE_NOT_FOUND')) return null;
     throw e;
   }
+}
+
+export interface DeltaCheck {
+  uri: string;
+  /** The view has a Delta log. */
+  log: boolean;
+  /** Latest Delta version and the publication it records (null without a log). */
+  version: number | null;
+  seq: number | null;
+  /** The current publication (from _CURRENT). */
+  currentSeq: number;
+  /** The log lacks the newest publications (a publisher stopped after its swap): the next publication logs them. */
+  behind: boolean;
+  files: number;
+}
+
+/**
+ * Checks a view's Delta log against `_CURRENT` and storage: the log replays (DELTA_LOG_INVALID
+ * naming a corrupt, missing or gap entry), its latest snapshot lists exactly the current
+ * manifest's files when it records the current publication, and every file it lists is stored
+ * (DELTA_LOG_INVALID naming the first missing one). DATASET_NOT_FOUND without `_CURRENT`.
+ */
+export async function verifyDeltaLog(store: ObjectStore): Promise<DeltaCheck> {
+  const cur = await readCurrent(store);
+  if (cur === null) throw new DagctlError('DATASET_NOT_FOUND', `${store.rootUri} has no published version (_CURRENT)`, { root: store.rootUri });
+  const currentSeq = publications(cur.pointer).at(-1)!.seq;
+  const snap = await readDeltaSnapshot(store);
+  if (snap === null) return { uri: store.rootUri, log: false, version: null, seq: null, currentSeq, behind: false, files: 0 };
+  const key = deltaCommitKey(snap.version);
+  if (snap.seq === currentSeq) {
+    const want = cur.manifest.files.map((f) => f.path).sort();
+    const have = [...snap.files.keys()].sort();
+    const diff = want.find((p) => !snap.files.has(p)) ?? have.find((p) => !want.includes(p));
+    if (diff !== undefined) throw invalid(store, key, `its snapshot and the current manifest (${manifestKey(cur.pointer.version)}) disagree on ${diff}`);
+  }
+  for (const p of [...snap.files.keys()].sort()) {
+    if ((await store.head(p)) === null) {
+      throw new DagctlError('DELTA_LOG_INVALID', `${store.rootUri}: the Delta log (version ${snap.version}) lists ${p}, which storage does not have; readers of the table would fail (restore the file, or publish or roll back to a version whose files exist)`, { root: store.rootUri, file: p, version: snap.version });
+    }
+  }
+  return { uri: store.rootUri, log: true, version: snap.version, seq: snap.seq, currentSeq, behind: snap.seq !== null && snap.seq < currentSeq, files: snap.files.size };
 }

@@ -5,7 +5,8 @@
  * the current version and each earlier one by time travel, compared row for row with dagctl's own
  * reading of the same publication. A rollback is a new Delta version (RESTORE) equal to the
  * restored one; vacuum never deletes a file of the current Delta snapshot. A corrupt log entry
- * refuses the next publication (DELTA_LOG_INVALID naming the file), leaving the view unchanged.
+ * refuses the next publication (DELTA_LOG_INVALID naming the file), leaving the view unchanged;
+ * `dataset verify` names a file the log lists but storage lacks.
  * A partial-recompute view with a Delta log rewrites instead of merging on read (even when asked
  * to), so delta-rs reads exactly the rows dagctl and the full recompute hold.
  * Without DAGCTL_DELTALAKE_PYTHON the suite skips — or fails when CI is set.
@@ -138,6 +139,18 @@ describe('views are Delta Lake tables (delta-rs from PyPI reads them)', function
     for (const f of snap!.files.keys()) assert.ok(!report.deletedFiles.includes(f), `vacuum deleted ${f}, which the current Delta snapshot lists`);
     const read = await readWithDeltaRs(viewPath(), ['current']);
     assert.deepEqual(read.rows.current, await dagctlRows(4));
+    const ok = await runCli(ws, ['dataset', 'verify', view(), '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout), { uri: view(), log: true, version: 3, seq: 4, currentSeq: 4, behind: false, files: snap!.files.size });
+    // A file the log lists but storage lacks: `dataset verify` names it.
+    const copy = join(ws.dir, 'lost-file');
+    await cp(viewPath(), copy, { recursive: true });
+    const lost = [...snap!.files.keys()].sort()[0]!;
+    await rm(join(copy, lost));
+    const bad = await runCli(ws, ['dataset', 'verify', pathToFileURL(copy).href, '--json']);
+    assert.notEqual(bad.code, 0);
+    const err = (JSON.parse(bad.stdout) as { error?: { code: string; details: Record<string, unknown> } }).error;
+    assert.deepEqual([err?.code, err?.details.file], ['DELTA_LOG_INVALID', lost]);
   });
 
   it('past 10 versions delta-rs reads the checkpoint: the commits before it deleted, it still reads the current version', async () => {
