@@ -20,6 +20,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   autoscale: { module: './autoscale.js', fn: 'benchAutoscale' },
   ui: { module: './ui.js', fn: 'benchUi' },
   schedule: { module: './schedule.js', fn: 'benchSchedule' },
+  delta: { module: './delta.js', fn: 'benchDelta' },
 };
 
 const argv = process.argv.slice(2);

@@ -48,6 +48,7 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
     if (d.retention !== undefined) spec.retention = d.retention;
     if (d.schema !== undefined) spec.schema = Object.entries(d.schema).map(([col, t]) => (t.endsWith('?') ? { name: col, type: t.slice(0, -1) as Field['type'], nullable: true } : { name: col, type: t as Field['type'] }));
     if (d.allowEmpty !== undefined) spec.allowEmpty = d.allowEmpty;
+    if (d.delta !== undefined) spec.delta = d.delta;
     if (d.maxShrink !== undefined) spec.maxShrink = d.maxShrink;
     if (d.takeOver !== undefined) spec.takeOver = d.takeOver;
     const refs = ctx.uriParams?.[name];

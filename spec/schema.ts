@@ -29,6 +29,7 @@ export const DatasetSchema = z
       .record(z.string(), z.enum(COLUMN_TYPES))
       .optional()
       .describe('The columns every file must carry, by name: string, int64, int32, double, boolean or bytes; a trailing ? allows nulls. Checked against each file read (DATASET_SCHEMA_MISMATCH); rows with a null in a non-null column go to rejects.'),
+    delta: z.boolean().optional().describe('Views: keep a Delta Lake log in _delta_log/ so foreign engines read the current version (default true; false allows merge-on-read versions, which only dagctl reads right).'),
     allowEmpty: z.boolean().optional().describe('Sources: resolving to no files is not an error (default false: INPUT_EMPTY while planning).'),
     maxShrink: z.number().min(0).max(1).optional().describe('Views: the share of the current version\'s rows a new version may drop (default 0.5; 1 disables the guard).'),
     takeOver: z.boolean().optional().describe('Publish over a version another DAG published (default false: DATASET_PRODUCER_CONFLICT).'),

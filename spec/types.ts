@@ -19,6 +19,8 @@ export interface DatasetSpec {
   producer?: string;
   /** Declared columns (the dataset's contract), checked against every file read. */
   schema?: Field[];
+  /** Views: keep a Delta Lake log (storage/dataset/delta-log.ts); absent = true. */
+  delta?: boolean;
   /** Sources: no files is fine (else INPUT_EMPTY while planning). */
   allowEmpty?: boolean;
   /** Views: share of the current version's rows a new version may drop (default 0.5). */

@@ -131,7 +131,13 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
         if (name === undefined || ds === undefined) return null;
         const cur = await readCurrent(await storeFor(ds.uri));
         if (cur === null || cur.pointer.version === record.runId) return null;
-        return inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
+        const h = inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
+        // A view with a Delta log (delta !== false) cannot publish deletion vectors: without
+        // filesWithDeletes a partial run rewrites (partial-recompute's viewUpdateOf).
+        if (ds.delta === false) return h;
+        const { filesWithDeletes, ...rest } = h;
+        void filesWithDeletes;
+        return rest;
       })();
       previousMemo.set(i, p);
     }
@@ -365,7 +371,8 @@ async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstanc
   }
   for (const { p, check } of pending) {
     // The guards run again against the pointer each swap replaces (a concurrent publisher).
-    const r = await publishVersion(await storeFor(p.uri), { version: record.runId, dataset: p.dataset, files: p.files, producer, monotonic: true, check });
+    const deltaLog = record.dag.datasets[p.dataset]?.delta !== false;
+    const r = await publishVersion(await storeFor(p.uri), { version: record.runId, dataset: p.dataset, files: p.files, producer, monotonic: true, check, deltaLog, codec: defaultCodec() });
     if (r.swapped) changed++;
     else {
       superseded++;

@@ -6,10 +6,12 @@
  *   history URI                              every publication: version (seq), time, producer, operation, rows, files
  *   rollback URI --to VERSION                a new publication restoring an earlier version (seq or version name)
  *   vacuum URI [--keep N] [--older-than D] [--dry-run]
+ *   verify URI                               the view's Delta Lake log against _CURRENT and storage (DELTA_LOG_INVALID)
  * All take --json.
  */
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError } from '../../core/errors.js';
+import { verifyDeltaLog } from '../../storage/dataset/delta-log.js';
 import { history, rollback } from '../../storage/dataset/history.js';
 import { readCurrent } from '../../storage/dataset/publish.js';
 import { listSource, type ListSourceOptions } from '../../storage/dataset/source.js';
@@ -21,7 +23,8 @@ const USAGE = `dagctl dataset ls URI [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--te
 dagctl dataset current URI [--json]
 dagctl dataset history URI [--json]
 dagctl dataset rollback URI --to VERSION [--json]
-dagctl dataset vacuum URI [--keep N] [--older-than D] [--dry-run] [--json]`;
+dagctl dataset vacuum URI [--keep N] [--older-than D] [--dry-run] [--json]
+dagctl dataset verify URI [--json]`;
 
 export const datasetCommand: CommandDef = {
   name: 'dataset',
@@ -112,6 +115,14 @@ export const datasetCommand: CommandDef = {
         const report = await vacuum(store, { keepVersions: keep, olderThanMs, dryRun: flag(args, 'dry-run'), log: json ? undefined : (l) => io.stderr.write(`${l}\n`) });
         if (json) writeJson(io, report);
         else io.stdout.write(`${report.dryRun ? 'would delete' : 'deleted'} ${report.deletedVersions.length} versions, ${report.deletedMarkers.length} markers, ${report.deletedFiles.length} files; kept ${report.keptVersions.join(', ')}\n`);
+        return 0;
+      }
+      case 'verify': {
+        const store = await openObjectStore(uri, { baseDir: io.cwd });
+        const c = await verifyDeltaLog(store);
+        if (json) writeJson(io, c);
+        else if (!c.log) io.stdout.write(`${c.uri} has no Delta Lake log (a view with delta: false, or not published since)\n`);
+        else io.stdout.write(`Delta log version ${String(c.version)} records publication ${String(c.seq)} (current: ${c.currentSeq}${c.behind ? '; behind: the next publication logs the rest' : ''}); ${c.files} files, all stored\n`);
         return 0;
       }
       default:

@@ -21,12 +21,17 @@
  * never replaces a publication whose producing run was created after its own (run creation time,
  * then run id): a slow older run cannot bring back older data; it reports `swapped: false`.
  *
+ * A view with a Delta Lake log (delta-log.ts) gets one Delta commit per publication, written right
+ * after the swap (a crash in between leaves it to the next publication's sync).
+ *
  * Readers call readCurrent and read only the files listed in the manifest. Manifests are
  * immutable and written before the pointer, so a reader sees either the old or the new view.
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
-import type { CurrentPointer, FileEntry, Manifest, ObjectStore, Producer, Publication } from '../types.js';
+import { defaultCodec } from '../parquet/registry.js';
+import type { CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication } from '../types.js';
+import { assertDeltaWritable, hasDeltaLog, readDeltaSnapshot, syncDeltaLog, type DeltaSnapshot } from './delta-log.js';
 import { liveRows } from './deletes.js';
 import { CURRENT_KEY, jsonBytes, MANIFEST_NAME, manifestKey, parseJson, versionFolder, VERSIONS_PREFIX } from './layout.js';
 
@@ -50,6 +55,13 @@ export interface PublishOptions {
   restore?: { seq: number };
   now?: Date;
   maxAttempts?: number;
+  /**
+   * Keep the view's Delta Lake log (delta-log.ts): refuse files with deletion vectors before
+   * publishing, and log the publication after the swap. Default: when the view already has a log.
+   */
+  deltaLog?: boolean;
+  /** Reads the schema of added files for the Delta log (default: the process default codec). */
+  codec?: ParquetCodec;
 }
 
 export interface PublishResult {
@@ -61,6 +73,14 @@ export interface PublishResult {
 }
 
 export async function publishVersion(store: ObjectStore, opts: PublishOptions): Promise<PublishResult> {
+  const delta = opts.deltaLog ?? (await hasDeltaLog(store));
+  let logged: DeltaSnapshot | null = null;
+  if (delta) {
+    // Before anything changes: a version Delta readers would read wrongly, or a log that cannot be
+    // continued (DELTA_LOG_INVALID), refuses the publication.
+    assertDeltaWritable(opts.dataset, opts.files);
+    logged = await readDeltaSnapshot(store);
+  }
   const manifest = opts.restore === undefined ? await writeManifest(store, opts) : parseJson<Manifest>(await store.get(manifestKey(opts.version)), manifestKey(opts.version));
   const maxAttempts = opts.maxAttempts ?? 100;
   for (let attempt = 1; ; attempt++) {
@@ -84,11 +104,13 @@ export async function publishVersion(store: ObjectStore, opts: PublishOptions): 
     const pointer: CurrentPointer = { version: opts.version, path: versionFolder(opts.version), publication, history: prev === null ? [] : publications(prev).slice(-HISTORY_LIMIT) };
     try {
       await store.putIfMatch(CURRENT_KEY, jsonBytes(pointer), head?.etag ?? null);
-      return { pointer, manifest, swapped: true, attempts: attempt };
     } catch (e) {
       if (!isDagctlError(e, 'STORAGE_PRECONDITION_FAILED') || attempt >= maxAttempts) throw e;
       await sleep(Math.random() * Math.min(50, 2 ** attempt));
+      continue;
     }
+    if (delta) await syncDeltaLog(store, pointer, opts.codec ?? defaultCodec(), logged);
+    return { pointer, manifest, swapped: true, attempts: attempt };
   }
 }
 

@@ -10,6 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { DagctlError } from '../../core/errors.js';
+import { encodeDeletes } from '../../storage/dataset/deletes.js';
+import { deltaCheckpointKey, deltaCommitKey, LAST_CHECKPOINT_KEY, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
+import { manifestKey, parseJson } from '../../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../../storage/dataset/markers.js';
 import { publications, publishVersion, readCurrent } from '../../storage/dataset/publish.js';
 import { readRows } from '../../storage/dataset/read.js';
@@ -18,7 +21,7 @@ import { vacuum } from '../../storage/dataset/vacuum.js';
 import { BucketedWriter } from '../../storage/dataset/bucketed.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
 import { getCodec } from '../../storage/parquet/registry.js';
-import type { CommitMarker, FileEntry, ObjectInfo, ObjectStore, Row, Schema } from '../../storage/types.js';
+import type { CommitMarker, FileEntry, Manifest, ObjectInfo, ObjectStore, Row, Schema } from '../../storage/types.js';
 import { rejectsWith } from './object-store.js';
 
 /** Wraps a store and records list/listDirs calls (partition pruning assertions). */
@@ -258,6 +261,78 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       const cur = await readCurrent(store);
       assert.equal(cur?.pointer.version, 'v3');
       assert.equal((await readAll(store, cur?.manifest.files ?? [])).length, 5);
+    });
+
+    it('Delta log: 2 concurrent publishers × 6 versions → one commit per publication in order, each snapshot its files', async () => {
+      const publisher = async (p: string): Promise<void> => {
+        for (let i = 0; i < 6; i++) {
+          const files = await writeFiles(store, '', `${p}${i}`, 3 + i);
+          await publishVersion(store, { version: `v${i}-${p}`, dataset: 'view', files, deltaLog: true, codec });
+        }
+      };
+      await Promise.all([publisher('A'), publisher('B')]);
+      const cur = await readCurrent(store);
+      const pubs = publications(cur!.pointer);
+      assert.equal(pubs.length, 12);
+      const last = await readDeltaSnapshot(store);
+      assert.deepEqual([last?.version, last?.seq], [11, 12]);
+      for (const pub of pubs) {
+        const snap = await readDeltaSnapshot(store, pub.seq - 1);
+        const manifest = parseJson<Manifest>(await store.get(manifestKey(pub.version)), pub.version);
+        assert.equal(snap?.seq, pub.seq);
+        assert.deepEqual([...snap!.files.keys()].sort(), manifest.files.map((f) => f.path).sort(), `Delta version ${pub.seq - 1}`);
+      }
+      // Versions 9 and later were read from the checkpoint of version 9 (every 10 versions).
+      assert.ok((await store.head(deltaCheckpointKey(9))) !== null);
+      assert.equal(parseJson<{ version: number }>(await store.get(LAST_CHECKPOINT_KEY), 'last').version, 9);
+    });
+
+    it('Delta log: a view published without one starts it at its oldest loggable publication; a missed commit is caught up', async () => {
+      const sets: FileEntry[][] = [];
+      for (let i = 0; i < 3; i++) {
+        sets.push(await writeFiles(store, '', `l${i}`, 3));
+        // v0 had deletion vectors (a view that had delta: false): the log cannot start before v1.
+        const files = i === 0 ? sets[0]!.map((f) => ({ ...f, deletes: encodeDeletes([0]) })) : sets[i]!;
+        await publishVersion(store, { version: `l${i}`, dataset: 'view', files, deltaLog: false });
+      }
+      sets.push(await writeFiles(store, '', 'l3', 3));
+      await publishVersion(store, { version: 'l3', dataset: 'view', files: sets[3]!, deltaLog: true, codec });
+      let snap = await readDeltaSnapshot(store);
+      assert.deepEqual([snap?.version, snap?.seq], [2, 4], 'publications 2, 3, 4 as Delta versions 0, 1, 2');
+      assert.deepEqual([(await readDeltaSnapshot(store, 0))?.seq, [...(await readDeltaSnapshot(store, 0))!.files.keys()]], [2, sets[1]!.map((f) => f.path)]);
+      // A publisher that swapped but never wrote its commit (a crash): the next publication logs both.
+      sets.push(await writeFiles(store, '', 'l4', 3), await writeFiles(store, '', 'l5', 3));
+      await publishVersion(store, { version: 'l4', dataset: 'view', files: sets[4]!, deltaLog: false });
+      await publishVersion(store, { version: 'l5', dataset: 'view', files: sets[5]! });
+      snap = await readDeltaSnapshot(store);
+      assert.deepEqual([snap?.version, snap?.seq, [...snap!.files.keys()].sort()], [4, 6, sets[5]!.map((f) => f.path).sort()]);
+      assert.deepEqual([...(await readDeltaSnapshot(store, 3))!.files.keys()].sort(), sets[4]!.map((f) => f.path).sort());
+    });
+
+    it('Delta log: a corrupt checkpoint refuses the next publication (DELTA_LOG_INVALID naming it)', async () => {
+      for (let i = 0; i < 10; i++) await publishVersion(store, { version: `c${i}`, dataset: 'view', files: await writeFiles(store, '', `c${i}`, 2), deltaLog: true, codec });
+      assert.equal((await readDeltaSnapshot(store))?.files.size, 1);
+      await store.delete(deltaCheckpointKey(9));
+      await store.putIfAbsent(deltaCheckpointKey(9), new TextEncoder().encode('not parquet'));
+      const err = await publishVersion(store, { version: 'c10', dataset: 'view', files: await writeFiles(store, '', 'c10', 2) }).then(() => null, (e: DagctlError) => e);
+      assert.equal(err?.code, 'DELTA_LOG_INVALID');
+      assert.equal(err?.details.file, deltaCheckpointKey(9));
+      assert.equal((await readCurrent(store))?.pointer.version, 'c9');
+    });
+
+    it('Delta log: deletion vectors and a broken log refuse the publication before anything changes', async () => {
+      const v1 = await writeFiles(store, '', 'd1', 4);
+      await publishVersion(store, { version: 'v1', dataset: 'view', files: v1, deltaLog: true, codec });
+      const withDeletes: FileEntry[] = [{ ...v1[0]!, deletes: encodeDeletes([1]) }];
+      await rejectsWith(publishVersion(store, { version: 'v2', dataset: 'view', files: withDeletes }), 'DELTA_DELETES_UNSUPPORTED');
+      assert.equal(await store.head(manifestKey('v2')), null, 'no manifest written');
+      // A commit after a gap (version 1 missing): the log cannot be continued.
+      await store.putIfAbsent(deltaCommitKey(2), new TextEncoder().encode('{"commitInfo":{}}\n'));
+      const v3 = await writeFiles(store, '', 'd3', 4);
+      const err = await publishVersion(store, { version: 'v3', dataset: 'view', files: v3 }).then(() => null, (e: DagctlError) => e);
+      assert.equal(err?.code, 'DELTA_LOG_INVALID');
+      assert.equal(err?.details.file, deltaCommitKey(1));
+      assert.equal((await readCurrent(store))?.pointer.version, 'v1');
     });
   });
 }

@@ -40,7 +40,8 @@ describe('publish instance guards (task runner, local storage)', function () {
       dag: {
         name: dag,
         params: {},
-        datasets: { a: { name: 'a', uri: uriA, format: 'parquet', view: true, producer: 'roll' }, b: { name: 'b', uri: uriB, format: 'parquet', view: true, producer: 'roll' } },
+        // delta: false: the files are made up (a Delta log reads each added file's schema).
+        datasets: { a: { name: 'a', uri: uriA, format: 'parquet', view: true, delta: false, producer: 'roll' }, b: { name: 'b', uri: uriB, format: 'parquet', view: true, delta: false, producer: 'roll' } },
         tasks: [noopTask('roll', { outputs: ['a', 'b'] })],
         sourceHash: `${dag}-hash`,
         sourceFile: `${dag}.yaml`,

@@ -1,0 +1,391 @@
+/**
+ * The Delta Lake transaction log of a view (`<view>/_delta_log/`): foreign engines (delta-rs,
+ * Spark, DuckDB's delta reader, Trino) read exactly the current version, and earlier ones by time
+ * travel.
+ *
+ *   deltaCommitKey(version)              → `_delta_log/<version, 20 digits>.json`
+ *   hasDeltaLog(store)                   → whether the view has a log
+ *   readDeltaSnapshot(store, version?)   → { version, files, schemaString, seq } | null (no log)
+ *   syncDeltaLog(store, pointer, codec)  → Delta versions written (one per publication not yet logged)
+ *   assertDeltaWritable(dataset, files)  → throws DELTA_DELETES_UNSUPPORTED for deletion vectors
+ *   verifyDeltaLog(store)                → DeltaCheck: the log readable, its snapshot = the current
+ *                                          manifest's files, every one stored (DELTA_LOG_INVALID else)
+ *
+ * Contract: Delta version v records one publication of `_CURRENT` (commitInfo.dagctl.seq): the
+ * first logged publication is version 0 (a view published before it had a log starts its log at
+ * the oldest publication from which every manifest is still stored and has no deletion vectors). Each commit is derived from
+ * the publication record and its immutable manifest alone — `protocol` (reader 1, writer 2) and
+ * `metaData` on version 0 and when the schema changes, `add` for files the previous snapshot lacks
+ * (size, modificationTime, stats numRecords), `remove` for files it drops, `commitInfo` (WRITE or
+ * RESTORE, with dagctl's seq, version, producer, rows) — so every writer derives the same bytes, and
+ * commits are written create-only in order: a concurrent writer's identical commit is accepted, a
+ * crash leaves the rest to the next publication's sync. A commit never lists a file with deletion
+ * vectors (Delta readers would see the deleted rows): such versions are refused before they are
+ * published (assertDeltaWritable). A missing or corrupt commit, or a gap → DELTA_LOG_INVALID
+ * naming the key. Every CHECKPOINT_INTERVAL versions a Parquet checkpoint (delta-checkpoint.ts) and
+ * `_last_checkpoint` are written, so foreign readers need not replay every commit; dagctl itself
+ * replays the JSON commits, which are never deleted.
+ */
+import { DagctlError, isDagctlError } from '../../core/errors.js';
+import { sha256Hex } from '../../core/hash.js';
+import { readSchemaOf } from '../parquet/registry.js';
+import type { ColumnType, CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Publication, Schema } from '../types.js';
+import { checkpointParquet, readCheckpoint } from './delta-checkpoint.js';
+import { manifestKey, parseJson } from './layout.js';
+import { publications, readCurrent } from './publish.js';
+
+export const DELTA_LOG_PREFIX = '_delta_log/';
+const COMMIT_RE = /^_delta_log\/(\d{20})\.json$/;
+
+export interface DeltaFile {
+  path: string;
+  size: number;
+  /** The add action that listed it (for checkpoints). */
+  add: Record<string, unknown>;
+}
+
+export interface DeltaSnapshot {
+  version: number;
+  /** Current files by path. */
+  files: Map<string, DeltaFile>;
+  schemaString: string | null;
+  /** The last metaData action (for checkpoints). */
+  metaData: Record<string, unknown> | null;
+  /** The publication (seq) the version records, null when the commit is not dagctl's. */
+  seq: number | null;
+}
+
+/** Every this many versions (10 as Spark's default), a checkpoint of the snapshot is written. */
+export const CHECKPOINT_INTERVAL = 10;
+const PROTOCOL = { minReaderVersion: 1, minWriterVersion: 2 };
+export const LAST_CHECKPOINT_KEY = `_delta_log/_last_checkpoint`;
+
+export function deltaCheckpointKey(version: number): string {
+  return `${DELTA_LOG_PREFIX}${String(version).padStart(20, '0')}.checkpoint.parquet`;
+}
+
+export function deltaCommitKey(version: number): string {
+  return `${DELTA_LOG_PREFIX}${String(version).padStart(20, '0')}.json`;
+}
+
+export async function hasDeltaLog(store: ObjectStore): Promise<boolean> {
+  if ((await store.head(LAST_CHECKPOINT_KEY)) !== null || (await store.head(deltaCommitKey(0))) !== null) return true;
+  return (await commitVersions(store)).length > 0;
+}
+
+async function commitVersions(store: ObjectStore): Promise<number[]> {
+  const out: number[] = [];
+  for (const o of await store.list(DELTA_LOG_PREFIX)) {
+    const m = COMMIT_RE.exec(o.key);
+    if (m?.[1] !== undefined) out.push(Number(m[1]));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The snapshot at `version` (default: the latest): from the newest checkpoint at or before it
+ * (`_last_checkpoint`, else none), then the JSON commits from that version on; null when the view
+ * has no log.
+ */
+export async function readDeltaSnapshot(store: ObjectStore, version?: number): Promise<DeltaSnapshot | null> {
+  const snap: DeltaSnapshot = { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null };
+  const cp = await lastCheckpoint(store);
+  let versions: number[];
+  let from = 0;
+  if (cp !== null && (version === undefined || version >= cp)) {
+    // From the checkpoint: probe the commits after it (no listing of every commit ever written).
+    versions = [];
+    for (let v = cp; version === undefined || v <= version; v++) {
+      if ((await store.head(deltaCommitKey(v))) === null) break;
+      versions.push(v);
+    }
+    if (versions.length === 0) throw invalid(store, deltaCommitKey(cp), 'missing (its checkpoint is named by _last_checkpoint)');
+    await applyCheckpoint(store, cp, snap);
+    from = cp; // re-applying commit cp on its checkpoint changes nothing and gives its seq
+  } else {
+    versions = await commitVersions(store);
+    if (versions.length === 0) return null;
+  }
+  const last = version ?? versions.at(-1)!;
+  const have = new Set(versions);
+  for (let v = from; v <= last; v++) {
+    const key = deltaCommitKey(v);
+    if (!have.has(v)) throw invalid(store, key, `missing (the log has versions ${versions[0]}…${versions.at(-1)}): a gap, or a version that does not exist`);
+    let text: string;
+    try {
+      text = new TextDecoder().decode(await store.get(key));
+    } catch (e) {
+      if (isDagctlError(e, 'STORAGE_NOT_FOUND')) throw invalid(store, key, 'missing');
+      throw e;
+    }
+    applyCommit(store, key, text, snap);
+    snap.version = v;
+  }
+  return snap;
+}
+
+async function lastCheckpoint(store: ObjectStore): Promise<number | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(LAST_CHECKPOINT_KEY);
+  } catch (e) {
+    if (isDagctlError(e, 'STORAGE_NOT_FOUND')) return null;
+    throw e;
+  }
+  let v: unknown;
+  try {
+    v = (JSON.parse(new TextDecoder().decode(bytes)) as { version?: unknown }).version;
+  } catch {
+    throw invalid(store, LAST_CHECKPOINT_KEY, 'not JSON');
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw invalid(store, LAST_CHECKPOINT_KEY, 'no version');
+  return v;
+}
+
+async function applyCheckpoint(store: ObjectStore, version: number, snap: DeltaSnapshot): Promise<void> {
+  const key = deltaCheckpointKey(version);
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await readCheckpoint(await store.get(key));
+  } catch (e) {
+    if (isDagctlError(e, 'STORAGE_NOT_FOUND')) throw invalid(store, key, 'missing (named by _last_checkpoint)');
+    throw invalid(store, key, `unreadable: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  for (const r of rows) {
+    const add = r.add as { path?: unknown; size?: unknown } | undefined;
+    const meta = r.metaData as { schemaString?: unknown } | undefined;
+    if (add !== undefined && add !== null) {
+      if (typeof add.path !== 'string' || typeof add.size !== 'number') throw invalid(store, key, 'an add without path/size');
+      snap.files.set(decodeURIComponent(add.path), { path: decodeURIComponent(add.path), size: add.size, add: add as Record<string, unknown> });
+    } else if (meta !== undefined && meta !== null && typeof meta.schemaString === 'string') {
+      snap.schemaString = meta.schemaString;
+      snap.metaData = meta as Record<string, unknown>;
+    }
+  }
+  snap.version = version;
+}
+
+function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaSnapshot): void {
+  snap.seq = null;
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    let action: Record<string, unknown>;
+    try {
+      action = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw invalid(store, key, `line ${i + 1} is not JSON`);
+    }
+    if (typeof action !== 'object' || action === null) throw invalid(store, key, `line ${i + 1} is not an action object`);
+    const add = action.add as { path?: unknown; size?: unknown; deletionVector?: unknown; [k: string]: unknown } | undefined;
+    const remove = action.remove as { path?: unknown } | undefined;
+    const meta = action.metaData as { schemaString?: unknown } | undefined;
+    const info = action.commitInfo as { dagctl?: { seq?: unknown } } | undefined;
+    if (add !== undefined) {
+      if (typeof add.path !== 'string' || typeof add.size !== 'number') throw invalid(store, key, `line ${i + 1}: add without path/size`);
+      if (add.deletionVector !== undefined && add.deletionVector !== null) throw invalid(store, key, `line ${i + 1}: ${add.path} has a deletion vector, which dagctl does not read`);
+      snap.files.set(decodeURIComponent(add.path), { path: decodeURIComponent(add.path), size: add.size, add });
+    } else if (remove !== undefined) {
+      if (typeof remove.path !== 'string') throw invalid(store, key, `line ${i + 1}: remove without path`);
+      snap.files.delete(decodeURIComponent(remove.path));
+    } else if (meta !== undefined) {
+      if (typeof meta.schemaString !== 'string') throw invalid(store, key, `line ${i + 1}: metaData without schemaString`);
+      snap.schemaString = meta.schemaString;
+      snap.metaData = meta as Record<string, unknown>;
+    } else if (info !== undefined && typeof info.dagctl?.seq === 'number') {
+      snap.seq = info.dagctl.seq;
+    }
+  }
+}
+
+function invalid(store: ObjectStore, key: string, why: string): DagctlError {
+  return new DagctlError('DELTA_LOG_INVALID', `${store.rootUri}/${key}: ${why}; the view's Delta log is unreadable (restore the file, or delete _delta_log/ to have the next publication start a new log)`, { root: store.rootUri, file: key });
+}
+
+/** Refuses a version a Delta reader would read wrongly (files with deletion vectors). */
+export function assertDeltaWritable(dataset: string, files: readonly FileEntry[]): void {
+  const f = files.find((x) => (x.deletes?.count ?? 0) > 0);
+  if (f !== undefined) {
+    throw new DagctlError('DELTA_DELETES_UNSUPPORTED', `dataset ${dataset}: the new version lists ${f.path} with a deletion vector, which its Delta Lake log cannot publish (foreign readers would see the deleted rows); make the view with viewUpdate: rewrite, or set delta: false on the dataset`, { dataset, file: f.path });
+  }
+}
+
+/**
+ * Writes the Delta commits of every publication `pointer` records that the log lacks. `known`: a
+ * snapshot the caller replayed just before (reused when no commit was added since: one replay per
+ * publication).
+ */
+export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, codec: ParquetCodec, known?: DeltaSnapshot | null): Promise<number[]> {
+  const written: number[] = [];
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const reuse = attempt === 0 && known !== undefined && (await store.head(deltaCommitKey((known?.version ?? -1) + 1))) === null;
+    const snap = reuse ? known : await readDeltaSnapshot(store);
+    const pubs = publications(pointer);
+    let todo: Publication[];
+    if (snap === null) todo = await loggablePublications(store, pubs);
+    else if (snap.seq === null) throw invalid(store, deltaCommitKey(snap.version), 'its commitInfo has no dagctl seq: not written by dagctl');
+    else todo = pubs.filter((p) => p.seq > snap.seq!);
+    const state: DeltaSnapshot = snap ?? { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null };
+    let conflict = false;
+    for (const pub of todo) {
+      const manifest = await manifestOf(store, pub.version);
+      if (manifest === null) throw invalid(store, manifestKey(pub.version), `publication ${pub.seq} (version ${pub.version}) cannot be logged: its manifest is gone (vacuumed)`);
+      assertDeltaWritable(manifest.dataset, manifest.files);
+      const { text, next } = await commitFor(store, codec, state, manifest, pub);
+      const key = deltaCommitKey(state.version + 1);
+      try {
+        await store.putIfAbsent(key, new TextEncoder().encode(text));
+      } catch (e) {
+        if (!isDagctlError(e, 'STORAGE_CONFLICT')) throw e;
+        conflict = true; // another writer logged a different publication as this version: re-read
+        break;
+      }
+      written.push(state.version + 1);
+      Object.assign(state, next, { version: state.version + 1 });
+      if ((state.version + 1) % CHECKPOINT_INTERVAL === 0) await writeCheckpoint(store, state);
+    }
+    if (!conflict) return written;
+  }
+  throw new DagctlError('STORAGE_PRECONDITION_FAILED', `${store.rootUri}: the Delta log kept changing under this writer`, { root: store.rootUri });
+}
+
+/**
+ * A view without a log starts it at the oldest publication from which every manifest is stored and
+ * lists no deletion vectors (a view that had `delta: false`).
+ */
+async function loggablePublications(store: ObjectStore, pubs: Publication[]): Promise<Publication[]> {
+  let first = pubs.length;
+  while (first > 0) {
+    const m = await manifestOf(store, pubs[first - 1]!.version);
+    if (m === null || m.files.some((f) => (f.deletes?.count ?? 0) > 0)) break;
+    first--;
+  }
+  return pubs.slice(first);
+}
+
+async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSnapshot, manifest: Manifest, pub: Publication): Promise<{ text: string; next: Pick<DeltaSnapshot, 'files' | 'schemaString' | 'metaData' | 'seq'> }> {
+  const ts = Date.parse(pub.publishedAt) || Date.parse(manifest.createdAt) || 0;
+  const files = new Map<string, DeltaFile>();
+  const actions: unknown[] = [];
+  const adds: Record<string, unknown>[] = [];
+  for (const f of manifest.files) {
+    const old = prev.files.get(f.path);
+    if (old !== undefined) {
+      files.set(f.path, old);
+      continue;
+    }
+    const add = { path: encodeURI(f.path), partitionValues: {}, size: f.bytes, modificationTime: ts, dataChange: true, stats: JSON.stringify({ numRecords: f.rows }) };
+    files.set(f.path, { path: f.path, size: f.bytes, add });
+    adds.push(add);
+  }
+  const removes = [...prev.files.keys()].filter((p) => !files.has(p)).sort();
+  let schemaString = prev.schemaString;
+  const first = manifest.files.find((f) => !prev.files.has(f.path));
+  if (first !== undefined) schemaString = JSON.stringify(deltaSchema(await readSchemaOf(codec, await store.get(first.path))));
+  else if (schemaString === null) schemaString = JSON.stringify(deltaSchema([]));
+  let metaData = prev.metaData;
+  if (prev.version < 0) actions.push({ protocol: PROTOCOL });
+  if (prev.version < 0 || schemaString !== prev.schemaString) {
+    metaData = { id: tableId(store.rootUri), format: { provider: 'parquet', options: {} }, schemaString, partitionColumns: [], configuration: {}, createdTime: ts };
+    actions.push({ metaData });
+  }
+  for (const add of adds) actions.push({ add });
+  for (const p of removes) actions.push({ remove: { path: encodeURI(p), deletionTimestamp: ts, dataChange: true, extendedFileMetadata: true, partitionValues: {}, size: prev.files.get(p)!.size } });
+  const dagctl: Record<string, unknown> = { seq: pub.seq, version: pub.version, rows: manifest.rows };
+  if (pub.producer !== undefined) dagctl.producer = pub.producer;
+  if (pub.restoredFrom !== undefined) dagctl.restoredFrom = pub.restoredFrom;
+  actions.push({ commitInfo: { timestamp: ts, operation: pub.operation === 'rollback' ? 'RESTORE' : 'WRITE', operationParameters: { mode: 'Overwrite' }, isBlindAppend: false, engineInfo: 'dagctl', dagctl } });
+  return { text: actions.map((a) => JSON.stringify(a)).join('\n') + '\n', next: { files, schemaString, metaData, seq: pub.seq } };
+}
+
+/**
+ * Writes the checkpoint of `snap` create-only (an identical one of a concurrent writer is fine)
+ * and moves `_last_checkpoint` to it unless it already names a later version.
+ */
+async function writeCheckpoint(store: ObjectStore, snap: DeltaSnapshot): Promise<void> {
+  if (snap.metaData === null) return;
+  const files = [...snap.files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const bytes = checkpointParquet({ protocol: PROTOCOL, metaData: snap.metaData, adds: files.map((f) => f.add) });
+  try {
+    await store.putIfAbsent(deltaCheckpointKey(snap.version), bytes);
+  } catch (e) {
+    // A concurrent writer's checkpoint of the same version (its adds' times may differ): as valid.
+    if (!isDagctlError(e, 'STORAGE_CONFLICT')) throw e;
+  }
+  const body = new TextEncoder().encode(JSON.stringify({ version: snap.version, size: 2 + snap.files.size }) + '\n');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const head = await store.head(LAST_CHECKPOINT_KEY);
+    if (head !== null) {
+      const last = parseJson<{ version?: unknown }>(await store.get(LAST_CHECKPOINT_KEY), LAST_CHECKPOINT_KEY);
+      if (typeof last.version === 'number' && last.version >= snap.version) return;
+    }
+    try {
+      await store.putIfMatch(LAST_CHECKPOINT_KEY, body, head?.etag ?? null);
+      return;
+    } catch (e) {
+      if (!isDagctlError(e, 'STORAGE_PRECONDITION_FAILED')) throw e;
+    }
+  }
+}
+
+const DELTA_TYPES: Record<ColumnType, string> = { string: 'string', int64: 'long', int32: 'integer', double: 'double', boolean: 'boolean', bytes: 'binary' };
+
+function deltaSchema(schema: Schema): { type: 'struct'; fields: unknown[] } {
+  return { type: 'struct', fields: schema.map((f) => ({ name: f.name, type: DELTA_TYPES[f.type], nullable: f.nullable ?? true, metadata: {} })) };
+}
+
+/** A stable table id (UUID-shaped, from the view's URI): every writer derives the same metaData. */
+function tableId(root: string): string {
+  const s = sha256Hex(root);
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20, 32)}`;
+}
+
+async function manifestOf(store: ObjectStore, version: string): Promise<Manifest | null> {
+  const key = manifestKey(version);
+  try {
+    return parseJson<Manifest>(await store.get(key), key);
+  } catch (e) {
+    if (isDagctlError(e, 'STORAGE_NOT_FOUND')) return null;
+    throw e;
+  }
+}
+
+export interface DeltaCheck {
+  uri: string;
+  /** The view has a Delta log. */
+  log: boolean;
+  /** Latest Delta version and the publication it records (null without a log). */
+  version: number | null;
+  seq: number | null;
+  /** The current publication (from _CURRENT). */
+  currentSeq: number;
+  /** The log lacks the newest publications (a publisher stopped after its swap): the next publication logs them. */
+  behind: boolean;
+  files: number;
+}
+
+/**
+ * Checks a view's Delta log against `_CURRENT` and storage: the log replays (DELTA_LOG_INVALID
+ * naming a corrupt, missing or gap entry), its latest snapshot lists exactly the current
+ * manifest's files when it records the current publication, and every file it lists is stored
+ * (DELTA_LOG_INVALID naming the first missing one). DATASET_NOT_FOUND without `_CURRENT`.
+ */
+export async function verifyDeltaLog(store: ObjectStore): Promise<DeltaCheck> {
+  const cur = await readCurrent(store);
+  if (cur === null) throw new DagctlError('DATASET_NOT_FOUND', `${store.rootUri} has no published version (_CURRENT)`, { root: store.rootUri });
+  const currentSeq = publications(cur.pointer).at(-1)!.seq;
+  const snap = await readDeltaSnapshot(store);
+  if (snap === null) return { uri: store.rootUri, log: false, version: null, seq: null, currentSeq, behind: false, files: 0 };
+  const key = deltaCommitKey(snap.version);
+  if (snap.seq === currentSeq) {
+    const want = cur.manifest.files.map((f) => f.path).sort();
+    const have = [...snap.files.keys()].sort();
+    const diff = want.find((p) => !snap.files.has(p)) ?? have.find((p) => !want.includes(p));
+    if (diff !== undefined) throw invalid(store, key, `its snapshot and the current manifest (${manifestKey(cur.pointer.version)}) disagree on ${diff}`);
+  }
+  for (const p of [...snap.files.keys()].sort()) {
+    if ((await store.head(p)) === null) {
+      throw new DagctlError('DELTA_LOG_INVALID', `${store.rootUri}: the Delta log (version ${snap.version}) lists ${p}, which storage does not have; readers of the table would fail (restore the file, or publish or roll back to a version whose files exist)`, { root: store.rootUri, file: p, version: snap.version });
+    }
+  }
+  return { uri: store.rootUri, log: true, version: snap.version, seq: snap.seq, currentSeq, behind: snap.seq !== null && snap.seq < currentSeq, files: snap.files.size };
+}
