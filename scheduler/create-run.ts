@@ -46,7 +46,8 @@ export function createRunRecord(args: { dag: DagSpec; text: string; ctx: Plannin
     sources: args.ctx.sources,
     sourceRoots: args.ctx.sourceRoots,
     createdAt: args.now,
-    options: args.options,
+    // The DAG's `deadline:` unless the run was given one (--deadline).
+    options: args.options.deadlineAt === undefined && args.dag.deadlineMs !== undefined ? { ...args.options, deadlineAt: args.now + args.dag.deadlineMs } : args.options,
     trigger: args.trigger ?? { kind: 'manual' },
   };
   if (args.bundle !== undefined) record.bundle = args.bundle;

@@ -86,6 +86,7 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
     if (d.every !== undefined) sch.everyMs = ms(d.every, 'schedule.every');
     dag.schedule = sch;
   }
+  if (draft.deadline !== undefined) dag.deadlineMs = ms(draft.deadline, 'deadline');
   if (draft.usesRunVars === true) dag.usesRunVars = true;
   if (ctx.interval !== undefined) dag.interval = { ...ctx.interval };
   return dag;

@@ -103,6 +103,9 @@ export const DagFileSchema = z
     datasets: z.record(z.string(), DatasetSchema).default({}).describe('Datasets by name: sources (no producer task) and task outputs.'),
     tasks: z.array(TaskSchema).min(1).describe('The tasks, in file order.'),
     schedule: ScheduleSchema.optional(),
+    deadline: durationLike
+      .optional()
+      .describe('Each run of this DAG should finish within this long after it is created (e.g. 2h); `dagctl run --deadline` overrides it. Autoscaling (dagctl autoscale-metrics) sizes workers to meet it.'),
   })
   .strict()
   .meta({ title: 'dagctl DAG file (dagctl/v1)', description: 'A DAG of data operators over partitioned datasets.' });

@@ -52,6 +52,8 @@ export interface DagDraft {
   taskNames: Set<string>;
   /** A well-formed `schedule`, when the file has one. */
   schedule?: ScheduleDecl;
+  /** `deadline:` as written (checked by the durations rule). */
+  deadline?: string | number;
   /** Some ${run.x} refers to the run's interval. */
   usesRunVars?: boolean;
   /** The whole document passed the structural schema. */
@@ -105,6 +107,7 @@ export function checkStructure(raw: unknown, ctx: StructureContext, report: Issu
     const sch = ScheduleSchema.safeParse(doc.schedule);
     if (sch.success) draft.schedule = sch.data;
   }
+  if (typeof doc.deadline === 'string' || typeof doc.deadline === 'number') draft.deadline = doc.deadline;
   if (isRecord(doc.datasets)) {
     for (const [name, body] of Object.entries(doc.datasets)) {
       draft.datasetNames.add(name);

@@ -77,6 +77,8 @@ export interface DagSpec {
   /** Operators the DAG declares as modules (`operators:`), by name; their code is the run's bundle. */
   modules?: Record<string, ModuleOperatorRef>;
   schedule?: ScheduleSpec;
+  /** `deadline:`: each run should finish this long after it is created (a run's --deadline overrides). */
+  deadlineMs?: number;
   /** Some ${run.x} refers to the run's interval: a run needs one (scheduler, backfill). */
   usesRunVars?: boolean;
   /** The interval ${run.x} was resolved with; absent when validated without one. */

@@ -1,7 +1,7 @@
 /**
  * Value rules over single fields:
- *   BAD_DURATION  defaults.* and tasks[i].timeout must parse (core/duration.ts) and be ≥ 0;
- *                 timeouts must also be > 0 (a zero timeout would fail every attempt);
+ *   BAD_DURATION  defaults.*, tasks[i].timeout and deadline must parse (core/duration.ts) and be
+ *                 ≥ 0; timeouts and the deadline must also be > 0 (a zero one fails every run);
  *   BAD_URI       dataset URIs must be a path, file:// or s3:// (spec/uri.ts).
  */
 import path from 'node:path';
@@ -14,7 +14,7 @@ function checkDuration(value: string | number | undefined, segments: PropertyKey
   if (value === undefined) return;
   const ms = durationMs(value);
   if (ms === null) report.add('BAD_DURATION', segments, `"${value}" is not a duration (e.g. 500ms, 30s, 10m, 2h, 1d, 1h30m)`);
-  else if (positive && ms === 0) report.add('BAD_DURATION', segments, 'a timeout must be greater than zero');
+  else if (positive && ms === 0) report.add('BAD_DURATION', segments, `${String(segments.at(-1))} must be greater than zero`);
 }
 
 export const validDurations: Rule = {
@@ -26,6 +26,7 @@ export const validDurations: Rule = {
       checkDuration(draft.defaults.retryBackoffMax, ['defaults', 'retryBackoffMax'], false, report);
     }
     for (const t of draft.tasks) checkDuration(t.decl.timeout, ['tasks', t.index, 'timeout'], true, report);
+    checkDuration(draft.deadline, ['deadline'], true, report);
   },
 };
 

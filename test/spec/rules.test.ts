@@ -110,3 +110,25 @@ describe('spec: resolved DagSpec', () => {
     assert.equal(r.dag?.sourceFile, '/somewhere/dags/x.yaml');
   });
 });
+
+describe('spec: deadline', () => {
+  const text = (deadline: string): string => `apiVersion: dagctl/v1\nkind: Dag\nmetadata: { name: dl }\ndeadline: ${deadline}\ntasks:\n  - { name: a, operator: noop }\n`;
+
+  it('resolves `deadline:` to deadlineMs, and each run records now + deadline unless --deadline gave one', async () => {
+    const r = validateDagText(text('2h'), '/dags/dl.yaml');
+    assert.equal(r.dag?.deadlineMs, 2 * 3600_000);
+    const { createRunRecord } = await import('../../scheduler/create-run.js');
+    const ctx = { sources: {}, sourceRoots: {}, history: [] };
+    const dag = r.dag as NonNullable<typeof r.dag>;
+    assert.equal(createRunRecord({ dag, text: '', ctx, options: { force: false, params: {}, executor: 'embedded' }, now: 1000, runId: 'dl-1' }).record.options.deadlineAt, 1000 + 2 * 3600_000);
+    assert.equal(createRunRecord({ dag, text: '', ctx, options: { force: false, params: {}, executor: 'embedded', deadlineAt: 5000 }, now: 1000, runId: 'dl-2' }).record.options.deadlineAt, 5000);
+  });
+
+  it('a deadline that is not a positive duration is BAD_DURATION at its line', () => {
+    for (const bad of ['soon', '0s']) {
+      const issue = validateDagText(text(bad), '/dags/dl.yaml').issues.find((i) => i.code === 'BAD_DURATION');
+      assert.equal(issue?.path, 'deadline', bad);
+      assert.equal(issue?.line, 4);
+    }
+  });
+});
