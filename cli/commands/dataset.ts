@@ -7,6 +7,7 @@
  *   rollback URI --to VERSION                a new publication restoring an earlier version (seq or version name)
  *   vacuum URI [--keep N] [--older-than D] [--dry-run]
  *   verify URI                               the view's Delta Lake log against _CURRENT and storage (DELTA_LOG_INVALID)
+ *   check URI [--text]                       a source's data files no commit marker names (what readers skip); exit 1 if any
  * All take --json.
  */
 import { parseDuration } from '../../core/duration.js';
@@ -14,7 +15,7 @@ import { DagctlError } from '../../core/errors.js';
 import { verifyDeltaLog } from '../../storage/dataset/delta-log.js';
 import { history, rollback } from '../../storage/dataset/history.js';
 import { readCurrent } from '../../storage/dataset/publish.js';
-import { listSource, type ListSourceOptions } from '../../storage/dataset/source.js';
+import { listSource, listSourceReport, type ListSourceOptions } from '../../storage/dataset/source.js';
 import { vacuum } from '../../storage/dataset/vacuum.js';
 import { openObjectStore, openSource } from '../../storage/open.js';
 import { flag, str, writeJson, type CommandDef } from '../command.js';
@@ -24,7 +25,8 @@ dagctl dataset current URI [--json]
 dagctl dataset history URI [--json]
 dagctl dataset rollback URI --to VERSION [--json]
 dagctl dataset vacuum URI [--keep N] [--older-than D] [--dry-run] [--json]
-dagctl dataset verify URI [--json]`;
+dagctl dataset verify URI [--json]
+dagctl dataset check URI [--text] [--json]`;
 
 export const datasetCommand: CommandDef = {
   name: 'dataset',
@@ -124,6 +126,21 @@ export const datasetCommand: CommandDef = {
         else if (!c.log) io.stdout.write(`${c.uri} has no Delta Lake log (a view with delta: false, or not published since)\n`);
         else io.stdout.write(`Delta log version ${String(c.version)} records publication ${String(c.seq)} (current: ${c.currentSeq}${c.behind ? '; behind: the next publication logs the rest' : ''}); ${c.files} files, all stored\n`);
         return 0;
+      }
+      case 'check': {
+        // The listing rule of storage/dataset/source.ts, with what it leaves out.
+        const src = await openSource(uri, { baseDir: io.cwd });
+        const opts: ListSourceOptions = { format: flag(args, 'text') ? 'text' : 'parquet', committed: 'auto' };
+        if (src.only !== undefined) opts.only = src.only;
+        const r = await listSourceReport(src.store, opts);
+        const uncommitted = r.uncommitted.map((f) => ({ path: f.path, bytes: f.bytes }));
+        if (json) writeJson(io, { uri: src.store.rootUri, marked: r.marked, read: r.files.length, uncommitted });
+        else if (!r.marked) io.stdout.write(`${src.store.rootUri} has no commit markers: readers read every data file (${r.files.length})\n`);
+        else {
+          for (const f of uncommitted) io.stdout.write(`${f.path}\t${f.bytes}\tno commit marker names it: not read\n`);
+          io.stdout.write(`${r.files.length} files named by commit markers (read), ${uncommitted.length} without a marker (not read)\n`);
+        }
+        return uncommitted.length > 0 ? 1 : 0;
       }
       default:
         throw new DagctlError('USAGE', USAGE);

@@ -66,6 +66,7 @@ export const planCommand: CommandDef = {
     // A what-if estimate may plan before the data lands: empty inputs are a warning here, not INPUT_EMPTY.
     const ctx = await loadPlanningContext(dag, str(args, 'home'), undefined, { requireInputs: false });
     for (const e of ctx.emptyInputs ?? []) io.stderr.write(`warning: INPUT_EMPTY: ${e.message}\n`);
+    for (const u of ctx.uncommitted ?? []) io.stderr.write(`warning: UNCOMMITTED_FILES: ${u.message}\n`);
     const cost = createCostModel(ctx.history, { operators: operatorLookup(loaded.dag) });
     const instances = expandDag(dag, ctx.sources, cost);
     const report = buildPlanReport(instances, { workers, deadlineMs, maxWorkers, cost });

@@ -99,6 +99,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       }
       store = await openRunStoreFor(io, redisUrl);
       const ctx = await loadPlanningContext(loaded.dag, undefined, redisUrl === undefined ? store : localStore(io));
+      for (const u of ctx.uncommitted ?? []) io.stderr.write(`warning: UNCOMMITTED_FILES: ${u.message}\n`);
       const now = Date.now();
       const options: RunOptions = { force: flag(args, 'force'), params, executor: redisUrl === undefined ? 'embedded' : 'bullmq' };
       if (rerunFrom !== undefined) options.rerunFrom = rerunFrom;

@@ -5,7 +5,7 @@
  */
 import { DagctlError } from '../../core/errors.js';
 import { openSource } from '../../storage/open.js';
-import { listSource } from '../../storage/dataset/source.js';
+import { listSourceReport } from '../../storage/dataset/source.js';
 import type { FileEntry } from '../../storage/types.js';
 import type { DagSpec } from '../../spec/types.js';
 import type { CostSample } from '../model.js';
@@ -20,6 +20,17 @@ export interface PlanningContext {
   history: CostSample[];
   /** Sources that resolved to no files (only when planning without requireInputs). */
   emptyInputs?: EmptyInput[];
+  /** Sources with data files no commit marker names: not read, and said so (warnings). */
+  uncommitted?: UncommittedFiles[];
+}
+
+export interface UncommittedFiles {
+  dataset: string;
+  uri: string;
+  count: number;
+  /** A few of their paths, for the message. */
+  sample: string[];
+  message: string;
 }
 
 export function dagctlHome(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
@@ -33,25 +44,38 @@ export function dagctlHome(env: NodeJS.ProcessEnv = process.env, cwd = process.c
  * INPUT_EMPTY, naming the dataset, its URI and the params it came from — unless `requireInputs` is
  * false (`dagctl plan`'s what-if estimates), which returns them in `empty` instead.
  */
-export async function snapshotSources(dag: DagSpec, range?: { from?: string; to?: string }, requireInputs = true): Promise<{ sources: SourceSnapshot; sourceRoots: Record<string, string>; empty: EmptyInput[] }> {
+export async function snapshotSources(dag: DagSpec, range?: { from?: string; to?: string }, requireInputs = true): Promise<{ sources: SourceSnapshot; sourceRoots: Record<string, string>; empty: EmptyInput[]; uncommitted: UncommittedFiles[] }> {
   const out: SourceSnapshot = {};
   const roots: Record<string, string> = {};
   const read = new Set(dag.tasks.flatMap((t) => t.inputs));
   const empty: EmptyInput[] = [];
+  const uncommitted: UncommittedFiles[] = [];
   for (const name of [...read].sort()) {
     const ds = dag.datasets[name];
     if (ds === undefined || ds.producer !== undefined) continue;
     const loc = await openSource(ds.uri);
     let files: FileEntry[];
     try {
-      const opts: Parameters<typeof listSource>[1] = { format: ds.format, committed: 'auto' };
+      const opts: Parameters<typeof listSourceReport>[1] = { format: ds.format, committed: 'auto' };
       if (ds.partitionBy !== undefined) opts.partitionBy = ds.partitionBy;
       if (range !== undefined) opts.range = range;
       if (loc.only !== undefined) {
         opts.only = loc.only;
         roots[name] = ds.uri.slice(0, ds.uri.length - loc.only.length).replace(/\/+$/, '');
       }
-      files = await listSource(loc.store, opts);
+      const listing = await listSourceReport(loc.store, opts);
+      files = listing.files;
+      if (listing.uncommitted.length > 0) {
+        const sample = listing.uncommitted.slice(0, 3).map((f) => f.path);
+        const n = listing.uncommitted.length;
+        uncommitted.push({
+          dataset: name,
+          uri: ds.uri,
+          count: n,
+          sample,
+          message: `input dataset ${name} (${ds.uri}) has ${n} data file${n === 1 ? '' : 's'} no commit marker names, not read: ${sample.join(', ')}${n > sample.length ? ', …' : ''}. A writer crashed before its marker, or another tool wrote them; \`dagctl dataset check ${ds.uri}\` lists them`,
+        });
+      }
     } catch (e) {
       if ((e as { code?: string }).code === 'DATASET_NOT_FOUND' || (e as { code?: string }).code === 'STORAGE_NOT_FOUND') files = [];
       else throw e;
@@ -64,7 +88,7 @@ export async function snapshotSources(dag: DagSpec, range?: { from?: string; to?
     const more = empty.length > 1 ? ` (and ${empty.length - 1} more: ${empty.slice(1).map((e) => e.dataset).join(', ')})` : '';
     throw new DagctlError('INPUT_EMPTY', `${first?.message ?? 'an input resolves to no files'}${more}`, { inputs: empty.map((e) => ({ dataset: e.dataset, uri: e.uri, params: e.params })), ...(first === undefined ? {} : { dataset: first.dataset, uri: first.uri, params: first.params }) });
   }
-  return { sources: out, sourceRoots: roots, empty };
+  return { sources: out, sourceRoots: roots, empty, uncommitted };
 }
 
 export interface EmptyInput {
@@ -95,8 +119,8 @@ function emptyInput(dag: DagSpec, name: string, range?: { from?: string; to?: st
 }
 
 export async function loadPlanningContext(dag: DagSpec, home?: string, store?: RunStore, opts: { requireInputs?: boolean } = {}): Promise<PlanningContext> {
-  const { sources, sourceRoots, empty } = await snapshotSources(dag, undefined, opts.requireInputs ?? true);
+  const { sources, sourceRoots, empty, uncommitted } = await snapshotSources(dag, undefined, opts.requireInputs ?? true);
   const s = store ?? new LocalRunStore(home ?? dagctlHome());
   const history = await s.history({ limit: 20_000 });
-  return { sources, sourceRoots, history, emptyInputs: empty };
+  return { sources, sourceRoots, history, emptyInputs: empty, uncommitted };
 }

@@ -12,6 +12,13 @@
  *   when absent).
  * Source entries carry bytes and etag from the listing; rows = -1 and sha256 = '' (unknown without
  * reading the file).
+ *
+ * The listing rule (the one place it is defined): a dataset **without** commit markers is every
+ * data file above; a dataset **with** markers (`dagctl gen`, `dagctl ingest`) is the files some
+ * marker names — a writer that crashed between its files and its marker leaves nothing visible.
+ * Data files no marker names are never skipped silently: listSourceReport returns them as
+ * `uncommitted`, planning warns with their count (`dagctl run`/`plan`), and `dagctl dataset check
+ * URI` lists them.
  */
 import { DagctlError } from '../../core/errors.js';
 import { listCommitMarkers } from './markers.js';
@@ -33,10 +40,28 @@ export interface ListSourceOptions {
 }
 
 export async function listSource(store: ObjectStore, opts: ListSourceOptions): Promise<FileEntry[]> {
+  return (await listSourceReport(store, opts)).files;
+}
+
+export interface SourceListing {
+  /** What a reader of the dataset sees (the listing rule above). */
+  files: FileEntry[];
+  /** Data files left out because the dataset has commit markers and none names them. */
+  uncommitted: FileEntry[];
+  /** Whether the dataset has commit markers at all. */
+  marked: boolean;
+}
+
+/** listSource, plus what it left out and why (for warnings and `dagctl dataset check`). */
+export async function listSourceReport(store: ObjectStore, opts: ListSourceOptions): Promise<SourceListing> {
   const files = await listFiles(store, opts);
-  if (opts.committed !== 'auto' || opts.only !== undefined) return files;
+  if (opts.committed !== 'auto' || opts.only !== undefined) return { files, uncommitted: [], marked: false };
   const committed = await committedPaths(store);
-  return committed === null ? files : files.filter((f) => committed.has(f.path));
+  if (committed === null) return { files, uncommitted: [], marked: false };
+  const seen: FileEntry[] = [];
+  const uncommitted: FileEntry[] = [];
+  for (const f of files) (committed.has(f.path) ? seen : uncommitted).push(f);
+  return { files: seen, uncommitted, marked: true };
 }
 
 /** Paths named by the dataset's commit markers, or null when it has none. */
