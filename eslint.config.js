@@ -1,5 +1,5 @@
-// ESLint flat config: typescript-eslint's recommended rules, plus the project rules from DEVELOPERS.md
-// (no `any`, named exports only).
+// ESLint flat config: typescript-eslint's recommended rules, plus the project's own (the code style in the
+// developers' guide: no `any`, named exports only).
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(

@@ -163,7 +163,19 @@ export interface UiDag {
   /** The DAG's view datasets (each has a page /views/DAG/DATASET). */
   views: string[];
   plan: UiPlanNumbers;
+  /** The DAG's `schedule:` as recorded, with its next tick after now (null: not scheduled). */
+  schedule: UiSchedule | null;
   runs: UiRunListItem[];
+}
+
+export interface UiSchedule {
+  /** `cron 0 3 * * *` or `every 1h`. */
+  spec: string;
+  timezone: string;
+  catchup: string;
+  overlap: string;
+  /** ISO time of the next tick after now, or null when the expression has none. */
+  nextTick: string | null;
 }
 
 export interface UiError {

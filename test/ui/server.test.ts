@@ -41,6 +41,7 @@ describe('ui server', function () {
     const final = await drive(store, record);
     assert.equal(final.phase, 'failed');
     await store.close();
+    await createRun(store, home, holdDagYaml('ui-scheduled', home, { schedule: '{ cron: "30 2 * * *", timezone: Europe/Berlin }' }));
     server = await createUiServer({ sources: [localSource(home)] });
     base = (await server.listen(0, '127.0.0.1')).url;
   });
@@ -60,7 +61,7 @@ describe('ui server', function () {
     assert.equal(run?.instances, 6);
     assert.ok((run?.predictedMs ?? -1) >= 0);
     assert.ok(run?.durationMs !== null);
-    assert.deepEqual(local.dags.map((d) => d.name), ['ui-api']);
+    assert.deepEqual(local.dags.map((d) => d.name).sort(), ['ui-api', 'ui-scheduled']);
   });
 
   it('serves a run page with every instance, its error and why the rest did not run', async () => {
@@ -78,6 +79,19 @@ describe('ui server', function () {
     const missing = await json<{ error: { code: string } }>(`${base}api/runs/nope-1`);
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'RUN_NOT_FOUND');
+  });
+
+  it('shows a DAG\'s schedule and its next tick (none for an unscheduled DAG)', async () => {
+    const before = Date.now();
+    const { body } = await json<UiDag>(`${base}api/dags/ui-scheduled`);
+    assert.equal(body.schedule?.spec, 'cron 30 2 * * *');
+    assert.equal(body.schedule?.timezone, 'Europe/Berlin');
+    const next = Date.parse(body.schedule?.nextTick ?? '');
+    assert.ok(next > before && next - before <= 25 * 3600_000, `next tick ${body.schedule?.nextTick}`);
+    // 02:30 on Berlin's clock, whatever the UTC offset that day (an independent reading via Intl).
+    const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(next);
+    assert.equal(berlin, '02:30');
+    assert.equal((await json<UiDag>(`${base}api/dags/ui-api`)).body.schedule, null);
   });
 
   it('serves a DAG page: graph, recorded text, plan numbers for N workers and a deadline', async () => {

@@ -26,14 +26,14 @@ export async function tempDir(prefix: string): Promise<string> {
 }
 
 /** A noop DAG: `fan` (buckets, reads dataset `logs`) → `hold` (sleeps sleepMs) → `after`. */
-export function holdDagYaml(name: string, root: string, opts: { buckets?: number; sleepMs?: number; failBucket?: number } = {}): string {
+export function holdDagYaml(name: string, root: string, opts: { buckets?: number; sleepMs?: number; failBucket?: number; schedule?: string } = {}): string {
   const fanParams = [`buckets: ${opts.buckets ?? 3}`, ...(opts.failBucket !== undefined ? [`failBucket: ${opts.failBucket}`] : [])].join(', ');
   return `apiVersion: dagctl/v1
 kind: Dag
 metadata:
   name: ${name}
   description: a noop DAG for the UI tests
-datasets:
+${opts.schedule !== undefined ? `schedule: ${opts.schedule}\n` : ''}datasets:
   logs:
     uri: ${root}/logs
     format: text

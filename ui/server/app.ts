@@ -34,7 +34,7 @@ import type { UiActions, UiDag, UiDagListItem, UiHome, UiRun, UiRunListItem, UiV
 import { LiveHub } from './live.js';
 import { checkRequest, CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, safeEqual } from './security.js';
 import type { RunSource } from './sources.js';
-import { buildRunView, dagGraph, maskUrl, planNumbers, predictedWorkersOf, runBrief, runListItem, type RunBrief } from './views.js';
+import { buildRunView, dagGraph, maskUrl, planNumbers, predictedWorkersOf, runBrief, runListItem, scheduleView, type RunBrief } from './views.js';
 
 export interface UiServerOptions {
   sources: RunSource[];
@@ -408,6 +408,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
         graph: dagGraph(r.dag),
         views: Object.values(r.dag.datasets).filter((d) => d.view).map((d) => d.name),
         plan: planNumbers(r.plan, workers ?? predictedWorkersOf(r, cores), deadlineMs),
+        schedule: scheduleView(r.dag, Date.now()),
         runs,
       };
     }

@@ -4,14 +4,16 @@
  * that changed between two views), the DAG graph in layers (longest-path layering, barycentre
  * ordering) and the plan numbers (scheduler/plan/plan.ts). No I/O, no clock: callers pass `now`.
  */
+import { formatDuration } from '../../core/duration.js';
 import type { PlannedInstance } from '../../scheduler/model.js';
 import type { RunState } from '../../scheduler/engine/state.js';
 import { buildPlanReport, DEFAULT_PLAN_WORKERS } from '../../scheduler/plan/plan.js';
 import { simulateMakespan } from '../../scheduler/plan/makespan.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
+import { ticksOf } from '../../scheduler/schedule/planner.js';
 import { buildStatus } from '../../scheduler/status-view.js';
 import type { DagSpec } from '../../spec/types.js';
-import type { UiActions, UiGraph, UiGraphNode, UiInstanceRow, UiPlanNumbers, UiRun, UiRunListItem, UiRunPatch, UiStoreId } from '../api-types.js';
+import type { UiActions, UiGraph, UiGraphNode, UiInstanceRow, UiPlanNumbers, UiRun, UiRunListItem, UiRunPatch, UiSchedule, UiStoreId } from '../api-types.js';
 
 /**
  * Workers the prediction of a run assumes: its recorded concurrency; else, for an embedded run,
@@ -248,6 +250,20 @@ export function planNumbers(plan: readonly PlannedInstance[], workers: number, d
 }
 
 /** A Redis URL fit to show: user name kept, password replaced by ***. */
+/** The DAG's schedule and its next tick after `now` (scheduler/schedule/planner.ts ticks), or null. */
+export function scheduleView(dag: DagSpec, now: number): UiSchedule | null {
+  const s = dag.schedule;
+  if (s === undefined) return null;
+  const next = ticksOf(s).next(now);
+  return {
+    spec: s.cron !== undefined ? `cron ${s.cron}` : `every ${formatDuration(s.everyMs ?? 0)}`,
+    timezone: s.timezone,
+    catchup: s.catchup,
+    overlap: s.overlap,
+    nextTick: next === null ? null : new Date(next).toISOString(),
+  };
+}
+
 export function maskUrl(url: string): string {
   try {
     const u = new URL(url);

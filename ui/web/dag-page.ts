@@ -38,10 +38,23 @@ export async function renderDagPage(main: HTMLElement, name: string, store: stri
     h('p', {}, `${dag.store === 'local' ? 'Embedded' : 'Redis'} store · as recorded by run `, runLink(dag.store, dag.runId), ` · ${dag.sourceFile} · sha256 ${dag.dagHash.slice(0, 12)}`),
     h('section', { 'aria-labelledby': 'graph-h' }, h('h2', { id: 'graph-h', text: 'Graph' }), graphView(dag)),
     h('section', { 'aria-labelledby': 'plan-h' }, h('h2', { id: 'plan-h', text: 'Plan (cost model T = O + P×H)' }), form, planBox),
+    h('section', { 'aria-labelledby': 'schedule-h' }, h('h2', { id: 'schedule-h', text: 'Schedule' }), scheduleView(dag)),
     dag.views.length === 0 ? h('p', { class: 'empty', text: 'This DAG declares no view datasets.' }) : h('section', { 'aria-labelledby': 'views-h' }, h('h2', { id: 'views-h', text: 'Views' }), h('ul', { class: 'views' }, ...dag.views.map((v) => h('li', {}, h('a', { href: `/views/${encodeURIComponent(dag.name)}/${encodeURIComponent(v)}?store=${dag.store}`, text: v }))))),
     h('section', { 'aria-labelledby': 'issues-h', class: 'issues' }, h('h2', { id: 'issues-h', text: 'Validation' }), issuesView(dag)),
     h('section', { 'aria-labelledby': 'file-h' }, h('h2', { id: 'file-h', text: 'DAG file' }), h('pre', { class: 'dag-text', tabindex: 0, 'aria-label': 'DAG file text' }, h('code', { text: dag.text === '' ? '(no text recorded)' : dag.text }))),
     h('section', { 'aria-labelledby': 'runs-h' }, h('h2', { id: 'runs-h', text: 'Runs' }), runsTable(`Runs of ${dag.name}`, dag.runs)),
+  );
+}
+
+function scheduleView(dag: UiDag): HTMLElement {
+  const s = dag.schedule;
+  if (s === null) return h('p', { class: 'empty', text: 'Not scheduled: runs start with `dagctl run` (or add `schedule:` and run `dagctl scheduler`).' });
+  return h(
+    'dl',
+    { class: 'facts', id: 'schedule' },
+    h('dt', { text: 'When' }), h('dd', { text: `${s.spec} (${s.timezone})` }),
+    h('dt', { text: 'Next tick' }), h('dd', { id: 'next-tick', text: s.nextTick === null ? 'none (the expression never fires again)' : s.nextTick }),
+    h('dt', { text: 'Catch-up / overlap' }), h('dd', { text: `${s.catchup} / ${s.overlap}` }),
   );
 }
 
