@@ -238,14 +238,14 @@ export class RedisRunStore implements RunStore {
     const cnt = (r?.[1]?.[1] ?? {}) as Record<string, string>;
     const m = this.redis.multi().srem(ACTIVE_RUNS, runId);
     if (meta.phase !== undefined) m.hset(RUN_SUMMARIES, runId, JSON.stringify(summaryOf(runId, meta, cnt)));
-    if (this.retentionMs > 0) for (const key of Object.values(k)) m.pexpire(key, this.retentionMs);
+    if (this.retentionMs > 0) for (const key of retainedKeys(runId)) m.pexpire(key, this.retentionMs);
     await m.exec();
   }
 
   /** A run going again (start, resume, retry): active, and its keys no longer expire. */
   private async revive(runId: string): Promise<void> {
     const m = this.redis.multi().sadd(ACTIVE_RUNS, runId).hdel(RUN_SUMMARIES, runId);
-    for (const key of Object.values(runKeys(runId))) m.persist(key);
+    for (const key of retainedKeys(runId)) m.persist(key);
     await m.exec();
   }
 
@@ -400,6 +400,15 @@ function decodeStatus(raw: string, result: string | undefined): Status {
   const s = JSON.parse(raw) as Status;
   if (result !== undefined) s.result = JSON.parse(result) as InstanceResult;
   return s;
+}
+
+/**
+ * The run keys retention expires (and a revival makes permanent again): all but the sweeper's lease,
+ * which carries its own short expiry — made permanent, it would lock every other sweeper out.
+ */
+function retainedKeys(runId: string): string[] {
+  const { sweep: _lease, ...kept } = runKeys(runId);
+  return Object.values(kept);
 }
 
 function summaryOf(runId: string, meta: Record<string, string>, cnt: Record<string, string>): RunSummary {

@@ -211,4 +211,15 @@ describe('RedisRunStore beyond the conformance suite', function () {
     assert.equal(listed?.instances, 1);
     assert.equal((await short.getState(kept))?.phase, 'running');
   });
+
+  it('a run starting, resuming or retried keeps the sweeper lease expiring (a permanent lease would lock every other sweeper out)', async () => {
+    const dag = dagOf('leased', [noopTask('a')]);
+    const runId = uniqueRunId('leased');
+    const rec = recordOf(dag, runId);
+    await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+    assert.equal(await store.takeSweepLease(runId, 'sweeper-1', 60_000), true);
+    await store.apply(runId, [{ type: 'start', at: 1 }]);
+    const ttl = await redis.pttl(`dagctl:run:{${runId}}:sweep`);
+    assert.ok(ttl > 0, `the lease lost its expiry (pttl ${ttl})`);
+  });
 });
