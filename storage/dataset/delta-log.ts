@@ -32,7 +32,7 @@ import { readSchemaOf } from '../parquet/registry.js';
 import type { ColumnType, CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Publication, Schema } from '../types.js';
 import { checkpointParquet, readCheckpoint } from './delta-checkpoint.js';
 import { manifestKey, parseJson } from './layout.js';
-import { publications, readCurrent } from './publish.js';
+import { publications, readCurrent, readManifest } from './publish.js';
 
 export const DELTA_LOG_PREFIX = '_delta_log/';
 const COMMIT_RE = /^_delta_log\/(\d{20})\.json$/;
@@ -227,7 +227,7 @@ export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, 
     const state: DeltaSnapshot = snap ?? { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null };
     let conflict = false;
     for (const pub of todo) {
-      const manifest = await manifestOf(store, pub.version);
+      const manifest = await readManifest(store, pub.version);
       if (manifest === null) throw invalid(store, manifestKey(pub.version), `publication ${pub.seq} (version ${pub.version}) cannot be logged: its manifest is gone (vacuumed)`);
       assertDeltaWritable(manifest.dataset, manifest.files);
       const { text, next } = await commitFor(store, codec, state, manifest, pub);
@@ -255,7 +255,7 @@ export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, 
 async function loggablePublications(store: ObjectStore, pubs: Publication[]): Promise<Publication[]> {
   let first = pubs.length;
   while (first > 0) {
-    const m = await manifestOf(store, pubs[first - 1]!.version);
+    const m = await readManifest(store, pubs[first - 1]!.version);
     if (m === null || m.files.some((f) => (f.deletes?.count ?? 0) > 0)) break;
     first--;
   }
@@ -339,15 +339,6 @@ function tableId(root: string): string {
   return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20, 32)}`;
 }
 
-async function manifestOf(store: ObjectStore, version: string): Promise<Manifest | null> {
-  const key = manifestKey(version);
-  try {
-    return parseJson<Manifest>(await store.get(key), key);
-  } catch (e) {
-    if (isDagctlError(e, 'STORAGE_NOT_FOUND')) return null;
-    throw e;
-  }
-}
 
 export interface DeltaCheck {
   uri: string;

@@ -10,11 +10,11 @@
  * number (seq) or a version name. Rollback checks the version's manifest and every file it lists
  * before swapping: VERSION_VACUUMED naming the first missing one; nothing changes then.
  */
-import { DagctlError, isDagctlError } from '../../core/errors.js';
+import { DagctlError } from '../../core/errors.js';
 import type { Manifest, ObjectStore, Producer, Publication } from '../types.js';
 import { currentProducer } from './guards.js';
-import { manifestKey, parseJson } from './layout.js';
-import { publications, publishVersion, readCurrent, readPointer, type PublishResult } from './publish.js';
+import { manifestKey } from './layout.js';
+import { publications, publishVersion, readCurrent, readManifest, readPointer, type PublishResult } from './publish.js';
 
 export interface HistoryEntry extends Publication {
   current: boolean;
@@ -29,7 +29,7 @@ export async function history(store: ObjectStore): Promise<HistoryEntry[]> {
   const manifests = new Map<string, Manifest | null>();
   const out: HistoryEntry[] = [];
   for (const [i, p] of all.entries()) {
-    if (!manifests.has(p.version)) manifests.set(p.version, await manifestOf(store, p.version));
+    if (!manifests.has(p.version)) manifests.set(p.version, await readManifest(store, p.version));
     const m = manifests.get(p.version) ?? null;
     const e: HistoryEntry = { ...p, current: i === all.length - 1, restorable: m !== null };
     // Pointers of older dagctl versions carry no publication record: fill it from the manifest.
@@ -49,7 +49,7 @@ export async function rollback(store: ObjectStore, to: string, now = new Date())
     throw new DagctlError('VERSION_NOT_FOUND', `${store.rootUri} has no publication ${to}; \`dagctl dataset history\` lists ${entries.map((e) => e.seq).join(', ')}`, { root: store.rootUri, to, known: entries.map((e) => ({ seq: e.seq, version: e.version })) });
   }
   const key = manifestKey(target.version);
-  const manifest = await manifestOf(store, target.version);
+  const manifest = await readManifest(store, target.version);
   if (manifest === null) throw new DagctlError('VERSION_VACUUMED', `version ${target.version} (publication ${target.seq}) of ${store.rootUri} was removed by vacuum (${key} is gone): it cannot be restored`, { root: store.rootUri, seq: target.seq, version: target.version, missing: key });
   for (const f of manifest.files) {
     if ((await store.head(f.path)) === null) {
@@ -68,12 +68,3 @@ export async function rollback(store: ObjectStore, to: string, now = new Date())
   return { ...(await publishVersion(store, opts)), restored: target, alreadyCurrent: false };
 }
 
-async function manifestOf(store: ObjectStore, version: string): Promise<Manifest | null> {
-  const key = manifestKey(version);
-  try {
-    return parseJson<Manifest>(await store.get(key), key);
-  } catch (e) {
-    if (isDagctlError(e, 'STORAGE_NOT_FOUND')) return null;
-    throw e;
-  }
-}

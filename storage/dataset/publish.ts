@@ -164,6 +164,17 @@ export async function readPointer(store: ObjectStore): Promise<CurrentPointer | 
   }
 }
 
+/** The manifest of a published version, or null when it is gone (vacuumed). */
+export async function readManifest(store: ObjectStore, version: string): Promise<Manifest | null> {
+  const key = manifestKey(version);
+  try {
+    return parseJson<Manifest>(await store.get(key), key);
+  } catch (e) {
+    if (isDagctlError(e, 'STORAGE_NOT_FOUND')) return null;
+    throw e;
+  }
+}
+
 export async function readCurrent(store: ObjectStore): Promise<CurrentView | null> {
   // A vacuum may delete the version a slow reader's pointer named: re-read the pointer then.
   for (let attempt = 0; ; attempt++) {
