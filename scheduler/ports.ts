@@ -43,7 +43,7 @@ export type RunTrigger =
   | { kind: 'manual' }
   | { kind: 'schedule'; at: string; intervalStart: string; intervalEnd: string }
   | { kind: 'backfill'; at: string; intervalStart: string; intervalEnd: string }
-  | { kind: 'data'; dataset: string; partitions: string[] };
+  | { kind: 'data'; dataset: string; partitions: string[]; at?: string; commits?: number };
 
 export interface RunOptions {
   force: boolean;

@@ -43,6 +43,8 @@ export const ISSUE_CODES = [
   'BAD_CRON',
   'BAD_TIMEZONE',
   'BAD_SCHEDULE',
+  'BAD_TRIGGER',
+  'BAD_PARTITIONS',
   // warnings
   'UNUSED_DATASET',
   'VIEW_PRODUCED_BY_NONE',

@@ -45,6 +45,7 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
     if (!uri.ok) throw new DagctlError('INTERNAL', `resolve: dataset ${name} has a bad URI after validation`);
     const spec: DatasetSpec = { name, uri: uri.uri, format: d.format, view: d.view };
     if (d.partitionBy !== undefined) spec.partitionBy = d.partitionBy;
+    if (d.partitions !== undefined) spec.partitions = splitPartitions(d.partitions);
     if (d.retention !== undefined) spec.retention = d.retention;
     if (d.schema !== undefined) spec.schema = Object.entries(d.schema).map(([col, t]) => (t.endsWith('?') ? { name: col, type: t.slice(0, -1) as Field['type'], nullable: true } : { name: col, type: t as Field['type'] }));
     if (d.allowEmpty !== undefined) spec.allowEmpty = d.allowEmpty;
@@ -86,8 +87,20 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
     if (d.every !== undefined) sch.everyMs = ms(d.every, 'schedule.every');
     dag.schedule = sch;
   }
+  if (draft.triggers !== undefined && draft.triggers.length > 0) {
+    dag.triggers = draft.triggers.map(({ index, decl }) => ({
+      dataset: decl.dataset,
+      minIntervalMs: decl.minInterval === undefined ? 0 : ms(decl.minInterval, `triggers[${index}].minInterval`),
+      debounceMs: decl.debounce === undefined ? 0 : ms(decl.debounce, `triggers[${index}].debounce`),
+    }));
+  }
   if (draft.deadline !== undefined) dag.deadlineMs = ms(draft.deadline, 'deadline');
   if (draft.usesRunVars === true) dag.usesRunVars = true;
   if (ctx.interval !== undefined) dag.interval = { ...ctx.interval };
   return dag;
+}
+
+/** A `partitions:` value as its dates (validated by spec/rules/triggers.ts); '' is none. */
+export function splitPartitions(v: string): string[] {
+  return [...new Set(v.split(',').map((x) => x.trim()).filter((x) => x !== ''))].sort();
 }

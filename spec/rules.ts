@@ -14,6 +14,7 @@ import { inputsCarryRequiredColumns } from './rules/input-columns.js';
 import { producedOnce } from './rules/producers.js';
 import { knownReferences, noDuplicateReferences } from './rules/references.js';
 import { validSchedule } from './rules/schedule.js';
+import { validTriggers } from './rules/triggers.js';
 import type { Rule } from './rules/types.js';
 import { validDurations, validUris } from './rules/values.js';
 
@@ -34,6 +35,7 @@ export const RULES: readonly Rule[] = [
   datasetsDisjoint,
   inputsCarryRequiredColumns,
   validSchedule,
+  validTriggers,
   usedDatasets,
   viewsHaveProducers,
   usedParams,

@@ -33,6 +33,10 @@ export const DatasetSchema = z
     allowEmpty: z.boolean().optional().describe('Sources: resolving to no files is not an error (default false: INPUT_EMPTY while planning).'),
     maxShrink: z.number().min(0).max(1).optional().describe('Views: the share of the current version\'s rows a new version may drop (default 0.5; 1 disables the guard).'),
     takeOver: z.boolean().optional().describe('Publish over a version another DAG published (default false: DATASET_PRODUCER_CONFLICT).'),
+    partitions: z
+      .string()
+      .optional()
+      .describe('Sources with partitionBy date: read only these date partitions, comma-separated YYYY-MM-DD (typically ${run.changedPartitions}, what a data trigger saw change).'),
   })
   .strict();
 
@@ -84,6 +88,15 @@ export const ScheduleSchema = z
   .strict()
   .describe('When `dagctl scheduler` runs the DAG. Each run sees its interval as ${run.intervalStart} / ${run.intervalEnd}.');
 
+export const TriggerSchema = z
+  .object({
+    dataset: z.string().describe('A source dataset of this DAG (declared under datasets, no task writes it): new commits to it start a run.'),
+    minInterval: durationLike.optional().describe('At most one run per this long (default 0): commits landing meanwhile are batched into the next run.'),
+    debounce: durationLike.optional().describe('Wait until no new commit has landed for this long before starting a run (default 0).'),
+  })
+  .strict()
+  .describe('A data trigger: `dagctl scheduler` starts a run when new committed data lands in the dataset; ${run.changedPartitions} lists the date partitions it touched.');
+
 export const ParamsSchema = z
   .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
   .default({})
@@ -103,6 +116,7 @@ export const DagFileSchema = z
     datasets: z.record(z.string(), DatasetSchema).default({}).describe('Datasets by name: sources (no producer task) and task outputs.'),
     tasks: z.array(TaskSchema).min(1).describe('The tasks, in file order.'),
     schedule: ScheduleSchema.optional(),
+    triggers: z.array(TriggerSchema).optional().describe('Data triggers: runs started by new committed data in source datasets (docs/scheduling.md).'),
     deadline: durationLike
       .optional()
       .describe('Each run of this DAG should finish within this long after it is created (e.g. 2h); `dagctl run --deadline` overrides it. Autoscaling (dagctl autoscale-metrics) sizes workers to meet it.'),
@@ -114,3 +128,4 @@ export type DagFile = z.infer<typeof DagFileSchema>;
 export type DatasetDecl = z.infer<typeof DatasetSchema>;
 export type TaskDecl = z.infer<typeof TaskSchema>;
 export type ScheduleDecl = z.infer<typeof ScheduleSchema>;
+export type TriggerDecl = z.infer<typeof TriggerSchema>;

@@ -11,8 +11,8 @@
  */
 import type { z } from 'zod';
 import { didYouMean } from '../core/suggest.js';
-import { DagFileSchema, DatasetSchema, DefaultsSchema, ParamsSchema, ScheduleSchema, TaskSchema } from './schema.js';
-import type { DatasetDecl, ScheduleDecl, TaskDecl } from './schema.js';
+import { DagFileSchema, DatasetSchema, DefaultsSchema, ParamsSchema, ScheduleSchema, TaskSchema, TriggerSchema } from './schema.js';
+import type { DatasetDecl, ScheduleDecl, TaskDecl, TriggerDecl } from './schema.js';
 import type { ParamValue } from './interpolate.js';
 import type { IssueReporter } from './reporter.js';
 import type { AnyOperator } from '../operators/types.js';
@@ -52,6 +52,10 @@ export interface DagDraft {
   taskNames: Set<string>;
   /** A well-formed `schedule`, when the file has one. */
   schedule?: ScheduleDecl;
+  /** `triggers:` entries that are well-formed, with their index in the file. */
+  triggers?: { index: number; decl: TriggerDecl }[];
+  /** The run variables some ${run.x} refers to. */
+  runVarsUsed?: Set<string>;
   /** `deadline:` as written (checked by the durations rule). */
   deadline?: string | number;
   /** Some ${run.x} refers to the run's interval. */
@@ -106,6 +110,13 @@ export function checkStructure(raw: unknown, ctx: StructureContext, report: Issu
   if (doc.schedule !== undefined) {
     const sch = ScheduleSchema.safeParse(doc.schedule);
     if (sch.success) draft.schedule = sch.data;
+  }
+  if (Array.isArray(doc.triggers)) {
+    draft.triggers = [];
+    doc.triggers.forEach((body: unknown, index) => {
+      const t = TriggerSchema.safeParse(body);
+      if (t.success) draft.triggers?.push({ index, decl: t.data });
+    });
   }
   if (typeof doc.deadline === 'string' || typeof doc.deadline === 'number') draft.deadline = doc.deadline;
   if (isRecord(doc.datasets)) {

@@ -27,6 +27,8 @@ export interface DatasetSpec {
   maxShrink?: number;
   /** Publish over versions another DAG published. */
   takeOver?: boolean;
+  /** Sources partitioned by date: read only these partitions (`partitions:`, e.g. ${run.changedPartitions}). */
+  partitions?: string[];
   /** The params its URI was written with (`${params.x}`), so errors can say which to fix. */
   uriParams?: string[];
 }
@@ -58,6 +60,15 @@ export interface ScheduleSpec {
   overlap: 'skip' | 'queue' | 'cancel-previous';
 }
 
+/** `triggers:` entry resolved: new commits to the source `dataset` start a run. */
+export interface TriggerSpec {
+  dataset: string;
+  /** At most one run per this long (0: no limit). */
+  minIntervalMs: number;
+  /** Start only once no new commit landed for this long (0: at once). */
+  debounceMs: number;
+}
+
 /** A run's logical interval [start, end), ms since the epoch. */
 export interface RunInterval {
   start: number;
@@ -77,6 +88,8 @@ export interface DagSpec {
   /** Operators the DAG declares as modules (`operators:`), by name; their code is the run's bundle. */
   modules?: Record<string, ModuleOperatorRef>;
   schedule?: ScheduleSpec;
+  /** `triggers:`, in file order. */
+  triggers?: TriggerSpec[];
   /** `deadline:`: each run should finish this long after it is created (a run's --deadline overrides). */
   deadlineMs?: number;
   /** Some ${run.x} refers to the run's interval: a run needs one (scheduler, backfill). */

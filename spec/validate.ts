@@ -40,6 +40,8 @@ export interface ValidateOptions {
   operators?: OperatorLookup;
   /** The run's interval for ${run.x} (spec/run-vars.ts); without it the file is checked with a sample. */
   interval?: RunInterval;
+  /** A data-triggered run's changed date partitions for ${run.changedPartitions}; without them a sample. */
+  changedPartitions?: readonly string[];
   /** Resolves symlinks of local dataset paths for the overlap rule (spec/load.ts passes the disk's). */
   realpath?: (absPath: string) => string;
   /** The DAG's operator modules as loadDag loaded them (spec/load.ts); absent: none loaded. */
@@ -70,11 +72,13 @@ export function validateDagText(text: string, file: string, opts: ValidateOption
   const params = applyParamOverrides(declaredParams(raw), opts.paramOverrides ?? {}, report);
   const used = new Set<string>();
   let usesRunVars = false;
+  const runVarsUsed = new Set<string>();
   const hooks = {
     onUnresolved: (segments: PropertyKey[], ref: string) => report.add('UNRESOLVED_PARAM', segments, `${ref} does not name a param or a run variable`),
     onUsed: (name: string) => used.add(name),
-    runVars: runVars(opts.interval ?? SAMPLE_INTERVAL, scheduleTimezone(raw)),
-    onRunVar: () => {
+    runVars: runVars(opts.interval ?? SAMPLE_INTERVAL, scheduleTimezone(raw), opts.changedPartitions),
+    onRunVar: (name: string) => {
+      runVarsUsed.add(name);
       usesRunVars = true;
     },
   };
@@ -104,6 +108,7 @@ export function validateDagText(text: string, file: string, opts: ValidateOption
   const ctx = { params, usedParams: used, operators: lookup, moduleNames: declared, dagDir, ...(opts.realpath !== undefined ? { realpath: opts.realpath } : {}) };
   const draft = checkStructure(doc, ctx, report);
   if (usesRunVars) draft.usesRunVars = true;
+  draft.runVarsUsed = runVarsUsed;
   runRules(draft, report);
   const issues = sorted(report.issues);
   if (report.errorCount() > 0 || !draft.structureValid) return { issues };

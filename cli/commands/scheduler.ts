@@ -1,6 +1,7 @@
 /**
  * `dagctl scheduler FILE...|DIR` — the long-running scheduling service: runs each DAG with a
- * `schedule:` at its ticks (catchup, overlap, ${run.interval*}; docs/scheduling.md), reloads edited
+ * `schedule:` at its ticks (catchup, overlap, ${run.interval*}; docs/scheduling.md) and each DAG
+ * with `triggers:` when new committed data lands in its source datasets, reloads edited
  * files (an invalid edit keeps the last good version), serves /healthz /readyz /metrics on --port,
  * and stops gracefully on SIGTERM/SIGINT. Embedded by default (local state under DAGCTL_HOME,
  * tasks in-process); --redis URL: replicas share a leader lease and submit runs to workers.
@@ -24,6 +25,7 @@ export const schedulerCommand: CommandDef = {
   --host H           bind address of that server (default 127.0.0.1)
   --concurrency N    embedded: worker threads per run (default one per core)
   --reload EVERY     how often DAG files are re-read (default 1s)
+  --trigger-poll P   how often DAGs with data triggers look for new commits (default 200ms)
   --lease TTL        distributed: leader lease time-to-live (default 10s)
   --drain TIMEOUT    on SIGTERM, wait this long for in-process runs (default 30s)`,
   options: {
@@ -33,6 +35,7 @@ export const schedulerCommand: CommandDef = {
     concurrency: { type: 'string' },
     reload: { type: 'string' },
     lease: { type: 'string' },
+    'trigger-poll': { type: 'string' },
     drain: { type: 'string' },
   },
   allowPositionals: true,
@@ -53,6 +56,7 @@ export const schedulerCommand: CommandDef = {
       ...(str(args, 'host') !== undefined ? { host: str(args, 'host') as string } : {}),
       ...(str(args, 'concurrency') !== undefined ? { concurrency: intIn(str(args, 'concurrency') as string, '--concurrency', 1, 1024) } : {}),
       ...(str(args, 'reload') !== undefined ? { reloadMs: dur(str(args, 'reload') as string, '--reload') } : {}),
+      ...(str(args, 'trigger-poll') !== undefined ? { triggerPollMs: dur(str(args, 'trigger-poll') as string, '--trigger-poll') } : {}),
       ...(str(args, 'lease') !== undefined ? { leaseMs: dur(str(args, 'lease') as string, '--lease') } : {}),
       ...(str(args, 'drain') !== undefined ? { drainMs: dur(str(args, 'drain') as string, '--drain') } : {}),
     });

@@ -1,13 +1,18 @@
 /**
  * `dagctl schedules FILE...|DIR [--json]` — each scheduled DAG's schedule, next tick, last tick
- * handled, last run (and its phase) and whether it is paused; `dagctl pause DAG` /
+ * handled, last run (and its phase) and whether it is paused; for DAGs with data triggers, the
+ * commits given runs, the new ones not yet (and why: paused, or waiting in the scheduler) and the
+ * last fire; `dagctl pause DAG` /
  * `dagctl unpause DAG` — a paused DAG's ticks are dropped (not caught up) until it is unpaused.
  * Local state by default (DAGCTL_HOME), the shared state with --redis.
  */
 import { DagctlError } from '../../core/errors.js';
 import { dagctlHome } from '../../scheduler/plan/context.js';
 import { DagCatalog } from '../../scheduler/schedule/catalog.js';
+import { StorageCommitSource } from '../../scheduler/schedule/commit-source.js';
 import { ticksOf } from '../../scheduler/schedule/planner.js';
+import { commitKey, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import type { DagSpec } from '../../spec/types.js';
 import { LocalScheduleState, type ScheduleState } from '../../scheduler/schedule/state.js';
 import { flag, str, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { openRunStoreFor, redisUrlOf } from '../shared.js';
@@ -33,22 +38,23 @@ export const schedulesCommand: CommandDef = {
     const redisUrl = redisUrlOf(io, str(args, 'redis'));
     const state = await openState(io, redisUrl);
     const store = await openRunStoreFor(io, redisUrl);
+    const commits = new StorageCommitSource();
     try {
       const now = Date.now();
       const rows = [];
       for (const d of catalog.dags()) {
         const st = await state.get(d.name);
-        const src = ticksOf(d.schedule);
-        const next = src.next(Math.max(st.cursor ?? now, now));
+        const next = d.schedule === undefined ? null : ticksOf(d.schedule).next(Math.max(st.cursor ?? now, now));
         const lastRun = st.lastRunId === undefined ? null : await store.getState(st.lastRunId);
         rows.push({
           dag: d.name,
           file: d.file,
-          schedule: d.schedule,
+          schedule: d.schedule ?? null,
           paused: st.paused,
           nextTick: next === null ? null : new Date(next).toISOString(),
           lastTick: st.cursor === undefined ? null : new Date(st.cursor).toISOString(),
           lastRun: st.lastRunId === undefined ? null : { runId: st.lastRunId, phase: lastRun?.phase ?? null },
+          triggers: d.dag.triggers === undefined ? null : await triggerReport(d.dag, await state.getTriggers(d.name), st.paused, commits),
         });
       }
       if (flag(args, 'json')) writeJson(io, { schedules: rows, problems });
@@ -56,8 +62,9 @@ export const schedulesCommand: CommandDef = {
         for (const p of problems) io.stderr.write(p + '\n');
         io.stdout.write(`${'DAG'.padEnd(24)} ${'SCHEDULE'.padEnd(34)} ${'NEXT TICK'.padEnd(25)} ${'PAUSED'.padEnd(7)} LAST RUN\n`);
         for (const r of rows) {
-          const sched = r.schedule.cron !== undefined ? `cron "${r.schedule.cron}" ${r.schedule.timezone}` : `every ${r.schedule.everyMs}ms`;
-          io.stdout.write(`${r.dag.padEnd(24)} ${sched.padEnd(34)} ${(r.paused ? '-' : (r.nextTick ?? 'never')).padEnd(25)} ${(r.paused ? 'yes' : 'no').padEnd(7)} ${r.lastRun === null ? '-' : `${r.lastRun.runId} ${r.lastRun.phase ?? ''}`}\n`);
+          const sched = r.schedule === null ? `on data: ${r.triggers?.datasets.join(', ') ?? ''}` : r.schedule.cron !== undefined ? `cron "${r.schedule.cron}" ${r.schedule.timezone}` : `every ${r.schedule.everyMs}ms`;
+          io.stdout.write(`${r.dag.padEnd(24)} ${sched.padEnd(34)} ${(r.paused ? '-' : (r.nextTick ?? (r.triggers !== null ? 'on new data' : 'never'))).padEnd(25)} ${(r.paused ? 'yes' : 'no').padEnd(7)} ${r.lastRun === null ? '-' : `${r.lastRun.runId} ${r.lastRun.phase ?? ''}`}\n`);
+          if (r.triggers !== null) io.stdout.write(`${''.padEnd(24)} triggers: ${r.triggers.seen} commit(s) given runs, ${r.triggers.pending} new: ${r.triggers.why}\n`);
         }
       }
       return problems.length > 0 ? 1 : 0;
@@ -67,6 +74,33 @@ export const schedulesCommand: CommandDef = {
     }
   },
 };
+
+/** A DAG's data triggers as `schedules` shows them: what was given runs, what is new, and why it waits. */
+async function triggerReport(dag: DagSpec, st: TriggerState, paused: boolean, source: StorageCommitSource) {
+  const seen = new Set(st.seen);
+  let pending = 0;
+  for (const t of dag.triggers ?? []) {
+    const ds = dag.datasets[t.dataset];
+    if (ds === undefined) continue;
+    for (const c of await source.commits(ds)) if (!seen.has(commitKey(t.dataset, c.id))) pending++;
+  }
+  const why =
+    st.inflight !== undefined
+      ? `run ${st.inflight.runId} decided; the scheduler completes it on its next step`
+      : pending === 0
+        ? 'nothing new'
+        : paused
+          ? 'paused: new commits wait for unpause'
+          : 'waiting for the scheduler (a run of the DAG unfinished, minInterval or debounce; or no scheduler running)';
+  return {
+    datasets: (dag.triggers ?? []).map((t) => t.dataset),
+    seen: st.seen.length,
+    pending,
+    lastFire: st.lastFireAt === undefined ? null : new Date(st.lastFireAt).toISOString(),
+    inflight: st.inflight?.runId ?? null,
+    why,
+  };
+}
 
 function pauseDef(name: 'pause' | 'unpause'): CommandDef {
   return {

@@ -58,6 +58,7 @@ export async function snapshotSources(dag: DagSpec, range?: { from?: string; to?
     try {
       const opts: Parameters<typeof listSourceReport>[1] = { format: ds.format, committed: 'auto' };
       if (ds.partitionBy !== undefined) opts.partitionBy = ds.partitionBy;
+      if (ds.partitions !== undefined) opts.dates = ds.partitions;
       if (range !== undefined) opts.range = range;
       if (loc.only !== undefined) {
         opts.only = loc.only;

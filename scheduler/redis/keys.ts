@@ -158,8 +158,10 @@ export function bundleJobId(runId: string, firstInstanceId: string, attempt: num
  *   sched:fence    string  INCR counter: each lease acquisition gets a larger fencing token
  *   sched:cursor   hash    DAG name → JSON {cursor, lastRunId}, written only under the lease
  *   sched:paused   set     paused DAG names (`dagctl pause`)
+ *   sched:triggers hash    DAG name → JSON TriggerState (data triggers), written only under the lease
  */
 export const SCHED_LEADER = `${KEY_PREFIX}:sched:leader`;
 export const SCHED_FENCE = `${KEY_PREFIX}:sched:fence`;
 export const SCHED_CURSOR = `${KEY_PREFIX}:sched:cursor`;
 export const SCHED_PAUSED = `${KEY_PREFIX}:sched:paused`;
+export const SCHED_TRIGGERS = `${KEY_PREFIX}:sched:triggers`;

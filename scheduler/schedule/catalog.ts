@@ -3,7 +3,7 @@
  * reads every named file (a directory: its *.yaml, *.yml, *.json), and for each file whose text
  * changed validates it first: a valid file with a `schedule` replaces the DAG's version; an
  * invalid edit keeps the last good version and logs why (each issue with file:line); a valid file
- * without a schedule is not scheduled. A removed file unschedules its DAG; a second file naming
+ * with neither a schedule nor data triggers is not scheduled. A removed file unschedules its DAG; a second file naming
  * an already scheduled DAG is refused (logged).
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -69,15 +69,20 @@ export class DagCatalog {
         this.files.set(file, { hash });
         continue;
       }
-      if (v.dag.schedule === undefined) {
-        if (prev?.good !== undefined) this.log(`scheduler: ${file} no longer has a schedule: ${prev.good.name} unscheduled`);
+      if (v.dag.schedule === undefined && (v.dag.triggers ?? []).length === 0) {
+        if (prev?.good !== undefined) this.log(`scheduler: ${file} no longer has a schedule or triggers: ${prev.good.name} unscheduled`);
         this.files.set(file, { hash });
         changed = changed || prev?.good !== undefined;
         continue;
       }
       if (prev !== undefined) this.reloads++;
-      this.log(`scheduler: ${prev === undefined ? 'loaded' : 'reloaded'} ${v.dag.name} from ${file} (${v.dag.schedule.cron !== undefined ? `cron "${v.dag.schedule.cron}" ${v.dag.schedule.timezone}` : `every ${v.dag.schedule.everyMs} ms`}, catchup ${v.dag.schedule.catchup}, overlap ${v.dag.schedule.overlap})`);
-      this.files.set(file, { hash, good: { name: v.dag.name, file, text, dag: v.dag, schedule: v.dag.schedule } });
+      const sch = v.dag.schedule;
+      const what = [
+        ...(sch === undefined ? [] : [`${sch.cron !== undefined ? `cron "${sch.cron}" ${sch.timezone}` : `every ${sch.everyMs} ms`}, catchup ${sch.catchup}, overlap ${sch.overlap}`]),
+        ...(v.dag.triggers ?? []).map((t) => `on new data in ${t.dataset} (minInterval ${t.minIntervalMs} ms, debounce ${t.debounceMs} ms)`),
+      ];
+      this.log(`scheduler: ${prev === undefined ? 'loaded' : 'reloaded'} ${v.dag.name} from ${file} (${what.join('; ')})`);
+      this.files.set(file, { hash, good: { name: v.dag.name, file, text, dag: v.dag, ...(sch !== undefined ? { schedule: sch } : {}) } });
       changed = true;
     }
     for (const f of [...this.files.keys()]) {

@@ -10,7 +10,9 @@ import { hostname } from 'node:os';
 import { RedisRunStore } from '../redis/redis-run-store.js';
 import { connectRedis } from '../redis/connection.js';
 import { cancelRun, resumeRun } from '../../workers/bullmq/submit.js';
-import { createIntervalRun } from './launch.js';
+import type { ScheduleSpec } from '../../spec/types.js';
+import { createIntervalRun, createTriggerRun } from './launch.js';
+import type { TriggerFire } from './triggers.js';
 import { LeaderLease } from './lease.js';
 import type { SchedulerProcessOptions, SchedulerRuntime } from './process.js';
 import { RedisScheduleState } from './redis-state.js';
@@ -26,8 +28,12 @@ export async function distributedRuntime(o: SchedulerProcessOptions): Promise<Sc
   const store = new RedisRunStore(redis);
   const lease = new LeaderLease(redis, { ttlMs: o.leaseMs ?? 10_000, owner: `${hostname()}-${process.pid}`, log: o.log });
   const launcher: RunLauncher = {
-    async create(d: ScheduledDag, tick: number) {
+    async create(d: ScheduledDag & { schedule: ScheduleSpec }, tick: number) {
       const r = await createIntervalRun({ store, historyStore: store, file: d.file, text: d.text, schedule: d.schedule, tick, kind: 'schedule', executor: 'bullmq', now: Date.now() });
+      return { runId: r.record.runId, created: r.created };
+    },
+    async createTriggered(d: ScheduledDag, fire: TriggerFire) {
+      const r = await createTriggerRun({ store, historyStore: store, file: d.file, text: d.text, fire, executor: 'bullmq', now: Date.now() });
       return { runId: r.record.runId, created: r.created };
     },
     async start(runId: string) {

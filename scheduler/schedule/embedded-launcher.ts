@@ -15,7 +15,9 @@ import { driveRun } from '../driver.js';
 import type { RunStore } from '../ports.js';
 import type { LocalRunStore } from '../stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
-import { createIntervalRun } from './launch.js';
+import type { ScheduleSpec } from '../../spec/types.js';
+import { createIntervalRun, createTriggerRun } from './launch.js';
+import type { TriggerFire } from './triggers.js';
 import type { RunLauncher, ScheduledDag, UnfinishedRun } from './service.js';
 
 export interface EmbeddedLauncherOptions {
@@ -38,7 +40,12 @@ export class EmbeddedLauncher implements RunLauncher {
     this.now = opts.now ?? Date.now;
   }
 
-  async create(d: ScheduledDag, tick: number): Promise<{ runId: string; created: boolean }> {
+  async createTriggered(d: ScheduledDag, fire: TriggerFire): Promise<{ runId: string; created: boolean }> {
+    const r = await createTriggerRun({ store: this.opts.store, historyStore: this.opts.historyStore ?? this.opts.store, file: d.file, text: d.text, fire, executor: 'embedded', now: this.now() });
+    return { runId: r.record.runId, created: r.created };
+  }
+
+  async create(d: ScheduledDag & { schedule: ScheduleSpec }, tick: number): Promise<{ runId: string; created: boolean }> {
     const r = await createIntervalRun({
       store: this.opts.store,
       historyStore: this.opts.historyStore ?? this.opts.store,

@@ -5,17 +5,21 @@
  * Idempotent: when the tick's run exists (another scheduler, an earlier backfill, a crash after
  * creating it) nothing is created and `created` is false.
  *
+ * createTriggerRun: the run of one data-trigger fire (triggers.ts), likewise — the fire's changed
+ * partitions as ${run.changedPartitions}, its interval [previous fire, fire), its id fire.runId.
+ *
  * Precondition: `text` is a DAG file's text with a `schedule` (backfill: any DAG given a
  * schedule to split the range by); history for the cost model comes from `historyStore`.
  */
 import { DagctlError } from '../../core/errors.js';
 import { formatIssue } from '../../spec/format-issues.js';
-import type { ScheduleSpec } from '../../spec/types.js';
+import type { RunInterval, ScheduleSpec } from '../../spec/types.js';
 import { validateDagText } from '../../spec/validate.js';
 import { createRunRecord, tickRunId } from '../create-run.js';
 import { loadPlanningContext } from '../plan/context.js';
-import { isRunExists, type RunOptions, type RunRecord, type RunStore } from '../ports.js';
+import { isRunExists, type RunOptions, type RunRecord, type RunStore, type RunTrigger } from '../ports.js';
 import { intervalOf } from './planner.js';
+import type { TriggerFire } from './triggers.js';
 
 export interface IntervalRunArgs {
   store: RunStore;
@@ -32,16 +36,41 @@ export interface IntervalRunArgs {
 
 export async function createIntervalRun(a: IntervalRunArgs): Promise<{ record: RunRecord; created: boolean }> {
   const interval = intervalOf(a.schedule, a.tick);
-  const v = validateDagText(a.text, a.file, { interval, paramOverrides: a.params ?? {} });
+  const at = new Date(a.tick).toISOString();
+  const trigger: RunTrigger = { kind: a.kind, at, intervalStart: new Date(interval.start).toISOString(), intervalEnd: new Date(interval.end).toISOString() };
+  return createRunOf(a, { interval }, (name) => tickRunId(name, a.tick), trigger);
+}
+
+export interface TriggerRunArgs {
+  store: RunStore;
+  historyStore: RunStore;
+  file: string;
+  text: string;
+  fire: TriggerFire;
+  executor: RunOptions['executor'];
+  now: number;
+}
+
+export async function createTriggerRun(a: TriggerRunArgs): Promise<{ record: RunRecord; created: boolean }> {
+  const f = a.fire;
+  const trigger: RunTrigger = { kind: 'data', dataset: f.datasets.join(','), partitions: f.partitions, at: new Date(f.at).toISOString(), commits: f.commits.length };
+  return createRunOf(a, { interval: { start: f.prevAt, end: f.at }, changedPartitions: f.partitions }, () => f.runId, trigger);
+}
+
+async function createRunOf(
+  a: { store: RunStore; historyStore: RunStore; file: string; text: string; executor: RunOptions['executor']; now: number; params?: Record<string, string> },
+  vars: { interval: RunInterval; changedPartitions?: readonly string[] },
+  idOf: (dag: string) => string,
+  trigger: RunTrigger,
+): Promise<{ record: RunRecord; created: boolean }> {
+  const v = validateDagText(a.text, a.file, { ...vars, paramOverrides: a.params ?? {} });
   if (v.dag === undefined) {
     throw new DagctlError('DAG_INVALID', `${a.file} is not valid:\n${v.issues.filter((i) => i.severity === 'error').map(formatIssue).join('\n')}`, { file: a.file });
   }
-  const runId = tickRunId(v.dag.name, a.tick);
+  const runId = idOf(v.dag.name);
   const existing = await a.store.getRecord(runId);
   if (existing !== null) return { record: existing, created: false };
   const ctx = await loadPlanningContext(v.dag, undefined, a.historyStore);
-  const at = new Date(a.tick).toISOString();
-  const trigger = { kind: a.kind, at, intervalStart: new Date(interval.start).toISOString(), intervalEnd: new Date(interval.end).toISOString() };
   const options: RunOptions = { force: false, params: a.params ?? {}, executor: a.executor };
   const { record, state } = createRunRecord({ dag: v.dag, text: a.text, ctx, options, now: a.now, runId, trigger });
   try {

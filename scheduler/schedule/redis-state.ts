@@ -1,12 +1,14 @@
 /**
  * RedisScheduleState: the schedule state of distributed schedulers (keys in redis/keys.ts).
  * advance() is fenced: one script writes the cursor only while sched:leader still holds this
- * process's lease value, so a deposed leader cannot move a cursor back or forward.
+ * process's lease value, so a deposed leader cannot move a cursor back or forward; putTriggers
+ * (the data triggers' state, sched:triggers) is fenced by the same script.
  */
 import type { Redis } from 'ioredis';
-import { SCHED_CURSOR, SCHED_LEADER, SCHED_PAUSED } from '../redis/keys.js';
+import { SCHED_CURSOR, SCHED_LEADER, SCHED_PAUSED, SCHED_TRIGGERS } from '../redis/keys.js';
 import { LuaScript } from '../redis/script.js';
-import type { DagScheduleState, ScheduleState } from './state.js';
+import { decodeTriggerState, type DagScheduleState, type ScheduleState } from './state.js';
+import type { TriggerState } from './triggers.js';
 
 const ADVANCE = new LuaScript(
   'sched-advance',
@@ -34,6 +36,17 @@ export class RedisScheduleState implements ScheduleState {
     if (last === undefined) last = (await this.get(dag)).lastRunId;
     const body = JSON.stringify(last === undefined ? { cursor } : { cursor, lastRunId: last });
     return Number(await ADVANCE.run(this.redis, [SCHED_LEADER, SCHED_CURSOR], [token, dag, body])) === 1;
+  }
+
+  async getTriggers(dag: string): Promise<TriggerState> {
+    const raw = await this.redis.hget(SCHED_TRIGGERS, dag);
+    return raw === null ? { seen: [] } : decodeTriggerState(raw);
+  }
+
+  async putTriggers(dag: string, st: TriggerState): Promise<boolean> {
+    const token = this.token();
+    if (token === null) return false;
+    return Number(await ADVANCE.run(this.redis, [SCHED_LEADER, SCHED_TRIGGERS], [token, dag, JSON.stringify(st)])) === 1;
   }
 
   async setPaused(dag: string, paused: boolean): Promise<void> {

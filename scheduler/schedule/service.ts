@@ -8,6 +8,12 @@
  *      refused write means leadership was lost and the step stops);
  *   3. start the oldest pending run when none of the DAG's runs is running (queue, and runs
  *      created by an earlier process), and let the launcher adopt running runs nobody drives.
+ * DAGs with `triggers:` (data triggers, triggers.ts), each step while leading: an intent left by a
+ * dead leader is completed first; else the trigger datasets' commits (CommitSource port) are
+ * compared with the persisted set of commits already given a run, and decideTrigger says fire or
+ * wait. A fire is persisted as an intent, its run created (deterministic id), then its commits
+ * marked seen — one run per new commit across restarts and failovers. Such DAGs wake every
+ * triggerPollMs.
  * A run is created before the cursor passes its tick, so a crash between the two loses nothing:
  * the next leader re-plans the tick and finds its run.
  *
@@ -18,8 +24,11 @@
 import { errorMessage } from '../../core/errors.js';
 import type { DagSpec, ScheduleSpec } from '../../spec/types.js';
 import type { RunPhase } from '../model.js';
+import { StorageCommitSource, type CommitSource } from './commit-source.js';
 import { decideOverlap, planTicks, ticksOf } from './planner.js';
 import type { ScheduleState } from './state.js';
+import { commitKey, completeFire, decideTrigger, type TriggerFire } from './triggers.js';
+import type { SourceCommit } from '../../storage/dataset/source.js';
 
 export interface ScheduledDag {
   name: string;
@@ -27,7 +36,8 @@ export interface ScheduledDag {
   /** Exact text of the last good version of the file. */
   text: string;
   dag: DagSpec;
-  schedule: ScheduleSpec;
+  /** Absent for a DAG run only by its data triggers (dag.triggers). */
+  schedule?: ScheduleSpec;
 }
 
 export interface UnfinishedRun {
@@ -37,7 +47,9 @@ export interface UnfinishedRun {
 
 export interface RunLauncher {
   /** Creates the tick's run if it does not exist. */
-  create(d: ScheduledDag, tick: number): Promise<{ runId: string; created: boolean }>;
+  create(d: ScheduledDag & { schedule: ScheduleSpec }, tick: number): Promise<{ runId: string; created: boolean }>;
+  /** Creates a data-trigger fire's run (id fire.runId) if it does not exist. */
+  createTriggered(d: ScheduledDag, fire: TriggerFire): Promise<{ runId: string; created: boolean }>;
   /** Starts a pending run (idempotent). */
   start(runId: string): Promise<void>;
   /** Running runs: make sure something drives them (embedded: resume runs of a dead process). */
@@ -60,6 +72,11 @@ export class SchedulerMetrics {
   reloads = 0;
   reloadErrors = 0;
   stepErrors = 0;
+  triggerFires = 0;
+  /** Trigger latency of created runs: creation time − the newest commit's committedAt, ms (last 10,000). */
+  triggerLatency: number[] = [];
+  /** Per DAG with triggers: why its trigger has not fired (or 'fired <run id>'), from the last step. */
+  readonly triggerStatus = new Map<string, { reason: string; pending: number; at: number }>();
   /** Lateness of created runs: creation time − tick, ms (last 10,000). */
   lateness: number[] = [];
 
@@ -68,9 +85,15 @@ export class SchedulerMetrics {
     if (this.lateness.length > 10_000) this.lateness.splice(0, this.lateness.length - 10_000);
   }
 
+  observeTriggerLatency(ms: number): void {
+    this.triggerLatency.push(ms);
+    if (this.triggerLatency.length > 10_000) this.triggerLatency.splice(0, this.triggerLatency.length - 10_000);
+  }
+
   render(leader: boolean, dags: number): string {
     const sorted = [...this.lateness].sort((a, b) => a - b);
-    const q = (p: number): number => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0));
+    const q = (p: number, xs = sorted): number => (xs.length === 0 ? 0 : (xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0));
+    const trig = [...this.triggerLatency].sort((a, b) => a - b);
     const lines = [
       '# HELP dagctl_scheduler_ticks_total Due schedule ticks handled (run or skipped).',
       '# TYPE dagctl_scheduler_ticks_total counter',
@@ -93,6 +116,17 @@ export class SchedulerMetrics {
       `dagctl_scheduler_tick_lateness_ms{quantile="0.99"} ${q(0.99)}`,
       `dagctl_scheduler_tick_lateness_ms_sum ${sorted.reduce((a, b) => a + b, 0)}`,
       `dagctl_scheduler_tick_lateness_ms_count ${sorted.length}`,
+      '# HELP dagctl_scheduler_trigger_runs_total Runs created by data triggers.',
+      '# TYPE dagctl_scheduler_trigger_runs_total counter',
+      `dagctl_scheduler_trigger_runs_total ${this.triggerFires}`,
+      '# HELP dagctl_scheduler_trigger_latency_ms Data-triggered run creation time minus its newest commit time.',
+      '# TYPE dagctl_scheduler_trigger_latency_ms summary',
+      `dagctl_scheduler_trigger_latency_ms{quantile="0.5"} ${q(0.5, trig)}`,
+      `dagctl_scheduler_trigger_latency_ms{quantile="0.99"} ${q(0.99, trig)}`,
+      `dagctl_scheduler_trigger_latency_ms_count ${trig.length}`,
+      '# HELP dagctl_scheduler_trigger_pending_commits New commits a data trigger has not yet given a run.',
+      '# TYPE dagctl_scheduler_trigger_pending_commits gauge',
+      ...[...this.triggerStatus.entries()].map(([d, t]) => `dagctl_scheduler_trigger_pending_commits{dag="${d}"} ${t.pending}`),
       '# HELP dagctl_scheduler_reloads_total DAG file changes loaded; errors: invalid edits kept out.',
       '# TYPE dagctl_scheduler_reloads_total counter',
       `dagctl_scheduler_reloads_total ${this.reloads}`,
@@ -115,15 +149,23 @@ export interface SchedulerServiceOptions {
   now?(): number;
   log?(line: string): void;
   metrics?: SchedulerMetrics;
+  /** Data triggers' view of storage (default: StorageCommitSource). */
+  commits?: CommitSource;
+  /** How often a DAG with triggers is looked at (default 200 ms). */
+  triggerPollMs?: number;
 }
 
 export class SchedulerService {
   readonly metrics: SchedulerMetrics;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
+  private readonly commits: CommitSource;
+  /** When this process first saw each new commit, per DAG (debounce). */
+  private readonly firstSeen = new Map<string, Map<string, number>>();
 
   constructor(private readonly opts: SchedulerServiceOptions) {
     this.metrics = opts.metrics ?? new SchedulerMetrics();
+    this.commits = opts.commits ?? new StorageCommitSource();
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
   }
@@ -138,9 +180,16 @@ export class SchedulerService {
     for (const d of this.opts.dags()) {
       if (!this.isLeader()) return wake;
       try {
-        const next = await this.stepDag(d);
-        if (next === false) return wake; // leadership lost mid-step
-        wake = Math.min(wake, next);
+        if (d.schedule !== undefined) {
+          const next = await this.stepDag(d, d.schedule);
+          if (next === false) return wake; // leadership lost mid-step
+          wake = Math.min(wake, next);
+        }
+        if (d.dag.triggers !== undefined && d.dag.triggers.length > 0) {
+          const next = await this.stepTriggers(d);
+          if (next === false) return wake;
+          wake = Math.min(wake, next);
+        }
       } catch (e) {
         this.metrics.stepErrors++;
         this.log(`scheduler: ${d.name}: ${errorMessage(e)} (retried next step)`);
@@ -149,7 +198,8 @@ export class SchedulerService {
     return wake;
   }
 
-  private async stepDag(d: ScheduledDag): Promise<number | false> {
+  private async stepDag(dag: ScheduledDag, schedule: ScheduleSpec): Promise<number | false> {
+    const d = { ...dag, schedule };
     const { state, launcher } = this.opts;
     const src = ticksOf(d.schedule);
     const now = this.now();
@@ -208,6 +258,69 @@ export class SchedulerService {
     }
     await this.startNext(d);
     return src.next(Math.max(cursor, now)) ?? Infinity;
+  }
+
+  /** One step of a DAG's data triggers (module comment); the next time to look, or false when leadership was lost. */
+  private async stepTriggers(d: ScheduledDag): Promise<number | false> {
+    const { state, launcher } = this.opts;
+    const triggers = d.dag.triggers ?? [];
+    const poll = this.opts.triggerPollMs ?? 200;
+    let st = await state.getTriggers(d.name);
+    if (st.inflight !== undefined) {
+      // A fire decided but not completed (this process or a dead leader): finish it, same run id.
+      if (!(await this.completeFire(d, st.inflight))) return false;
+      st = await state.getTriggers(d.name);
+    }
+    const paused = (await state.get(d.name)).paused;
+    const commits: Record<string, SourceCommit[]> = {};
+    for (const t of triggers) {
+      const ds = d.dag.datasets[t.dataset];
+      if (ds !== undefined) commits[t.dataset] = await this.commits.commits(ds);
+    }
+    const now = this.now();
+    const seenAt = this.firstSeen.get(d.name) ?? new Map<string, number>();
+    this.firstSeen.set(d.name, seenAt);
+    const seen = new Set(st.seen);
+    const live = new Set<string>();
+    for (const [ds, cs] of Object.entries(commits)) for (const c of cs) {
+      const k = commitKey(ds, c.id);
+      if (seen.has(k)) continue;
+      live.add(k);
+      if (!seenAt.has(k)) seenAt.set(k, now);
+    }
+    for (const k of [...seenAt.keys()]) if (!live.has(k)) seenAt.delete(k);
+    if (paused) {
+      this.metrics.triggerStatus.set(d.name, { reason: `paused (${live.size} new commit(s) wait for unpause)`, pending: live.size, at: now });
+      await this.startNext(d);
+      return now + poll;
+    }
+    const unfinished = live.size === 0 ? [] : await launcher.unfinished(d.name);
+    const decision = decideTrigger({ dag: d.name, triggers, commits, state: st, now, firstSeen: seenAt, unfinished: unfinished.length });
+    if (decision.action === 'wait') {
+      this.metrics.triggerStatus.set(d.name, { reason: decision.reason, pending: decision.pending, at: now });
+      if (unfinished.length > 0) await this.startNext(d);
+      return Math.min(now + poll, decision.until ?? Infinity);
+    }
+    if (!this.isLeader()) return false;
+    if (!(await state.putTriggers(d.name, { ...st, inflight: decision.fire }))) return false;
+    if (!(await this.completeFire(d, decision.fire))) return false;
+    this.metrics.triggerStatus.set(d.name, { reason: `fired ${decision.fire.runId}`, pending: 0, at: now });
+    await this.startNext(d);
+    return this.now() + poll;
+  }
+
+  /** Creates the fire's run (a no-op when it exists) and marks its commits seen (fenced). */
+  private async completeFire(d: ScheduledDag, fire: TriggerFire): Promise<boolean> {
+    const { runId, created } = await this.opts.launcher.createTriggered(d, fire);
+    if (created) {
+      this.metrics.triggerFires++;
+      this.metrics.runsStarted++;
+      const newest = fire.committedAt?.[0];
+      if (newest !== undefined) this.metrics.observeTriggerLatency(Math.max(0, this.now() - newest));
+      this.log(`scheduler: ${d.name}: data trigger: run ${runId} for ${fire.commits.length} new commit(s) of ${fire.datasets.join(', ')} (partitions ${fire.partitions.join(',') || '-'})`);
+    } else this.metrics.runsExisting++;
+    const st = await this.opts.state.getTriggers(d.name);
+    return this.opts.state.putTriggers(d.name, completeFire(st, fire));
   }
 
   /** Keeps the DAG's runs moving: adopt running ones; start the oldest pending one when none runs. */

@@ -3,17 +3,20 @@
  * or skipped), the last run it created, and whether the DAG is paused (`dagctl pause`).
  *
  *   LocalScheduleState  files under <home>/schedules/: <dag>.json (cursor, written by the one
- *                       embedded scheduler, tmp + rename) and <dag>.paused (a marker the CLI
+ *                       embedded scheduler, tmp + rename), <dag>.triggers.json (the data triggers'
+ *                       TriggerState, likewise) and <dag>.paused (a marker the CLI
  *                       creates/removes), so pause never races a cursor write.
  *   RedisScheduleState  scheduler/schedule/redis-state.ts: fenced by the leader lease.
  *
- * advance() returns false when the write was refused because this process is no longer the leader
+ * Data triggers (triggers.ts) keep their TriggerState through getTriggers/putTriggers.
+ * advance() and putTriggers() return false when the write was refused because this process is no longer the leader
  * (fencing); the local store always accepts.
  */
 import { mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DagctlError } from '../../core/errors.js';
 import { writeFileAtomic } from '../stores/local-run-store.js';
+import type { TriggerState } from './triggers.js';
 
 export interface DagScheduleState {
   /** Last tick handled (ms); undefined before the scheduler first saw the DAG. */
@@ -26,6 +29,8 @@ export interface ScheduleState {
   get(dag: string): Promise<DagScheduleState>;
   advance(dag: string, cursor: number, lastRunId?: string): Promise<boolean>;
   setPaused(dag: string, paused: boolean): Promise<void>;
+  getTriggers(dag: string): Promise<TriggerState>;
+  putTriggers(dag: string, st: TriggerState): Promise<boolean>;
   /** Every DAG with any state. */
   list(): Promise<Record<string, DagScheduleState>>;
   close(): Promise<void>;
@@ -63,6 +68,23 @@ export class LocalScheduleState implements ScheduleState {
     const last = lastRunId ?? prev.lastRunId;
     if (last !== undefined) body.lastRunId = last;
     await writeFileAtomic(join(this.dir, `${dag}.json`), JSON.stringify(body));
+    return true;
+  }
+
+  async getTriggers(dag: string): Promise<TriggerState> {
+    checkName(dag);
+    try {
+      return decodeTriggerState(await readFile(join(this.dir, `${dag}.triggers.json`), 'utf8'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { seen: [] };
+      throw new DagctlError('RUN_STATE_INVALID', `cannot read the trigger state of ${dag}: ${String(e)}`);
+    }
+  }
+
+  async putTriggers(dag: string, st: TriggerState): Promise<boolean> {
+    checkName(dag);
+    await mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(join(this.dir, `${dag}.triggers.json`), JSON.stringify(st));
     return true;
   }
 
@@ -115,6 +137,16 @@ export class LocalScheduleState implements ScheduleState {
     }
     throw new DagctlError('SCHEDULER_LOCKED', `cannot take ${path}`, { lock: path });
   }
+}
+
+/** A stored TriggerState (JSON); a malformed one is RUN_STATE_INVALID, never read as empty. */
+export function decodeTriggerState(raw: string): TriggerState {
+  const j = JSON.parse(raw) as Partial<TriggerState>;
+  if (!Array.isArray(j.seen) || !j.seen.every((x) => typeof x === 'string')) throw new DagctlError('RUN_STATE_INVALID', 'trigger state without a `seen` list');
+  const out: TriggerState = { seen: j.seen };
+  if (typeof j.lastFireAt === 'number') out.lastFireAt = j.lastFireAt;
+  if (j.inflight !== undefined) out.inflight = j.inflight;
+  return out;
 }
 
 function alive(pid: number): boolean {

@@ -8,6 +8,8 @@
  * - partitionBy 'date': listDirs('') once, keep the `date=YYYY-MM-DD/` folders inside range
  *   (from/to inclusive, either optional), then list inside each kept folder only — the dataset is
  *   never listed whole, which is what makes a one-day run over years of data cheap.
+ * - dates (with partitionBy 'date'): only these `date=` folders (a dataset's `partitions:`, e.g.
+ *   what a data trigger saw change), together with range when both are given.
  * - only: the URI named one file (storage/open.ts openSource): just that object (DATASET_NOT_FOUND
  *   when absent).
  * Source entries carry bytes and etag from the listing; rows = -1 and sha256 = '' (unknown without
@@ -19,16 +21,24 @@
  * Data files no marker names are never skipped silently: listSourceReport returns them as
  * `uncommitted`, planning warns with their count (`dagctl run`/`plan`), and `dagctl dataset check
  * URI` lists them.
+ *
+ * Commits (what data triggers watch, scheduler/schedule/triggers.ts): listSourceCommits(store,
+ * known) → the dataset's commits under the same rule — a marked dataset's commits are its markers
+ * (id = marker key; partitions = the date folders of the files it names); an unmarked dataset's
+ * are its data files (id = path@etag, so a rewritten file is a new commit). Markers are create-only,
+ * so `known` (a cache the caller keeps) saves reading a marker twice.
  */
 import { DagctlError } from '../../core/errors.js';
 import { listCommitMarkers } from './markers.js';
-import type { DatasetFormat, FileEntry, ObjectInfo, ObjectStore } from '../types.js';
-import { bucketOfKey, isDate, isVisibleDataKey, partitionOf } from './layout.js';
+import type { CommitMarker, DatasetFormat, FileEntry, ObjectInfo, ObjectStore } from '../types.js';
+import { bucketOfKey, COMMITS_PREFIX, isDate, isVisibleDataKey, parseJson, partitionOf } from './layout.js';
 
 export interface ListSourceOptions {
   format: DatasetFormat;
   partitionBy?: 'date';
   range?: { from?: string; to?: string };
+  /** partitionBy 'date': only these partitions (YYYY-MM-DD). */
+  dates?: readonly string[];
   only?: string;
   /**
    * 'auto': when the dataset has commit markers (written by `dagctl gen` or `dagctl ingest`), list
@@ -75,7 +85,7 @@ async function committedPaths(store: ObjectStore): Promise<Set<string> | null> {
 
 async function listFiles(store: ObjectStore, opts: ListSourceOptions): Promise<FileEntry[]> {
   const { from, to } = opts.range ?? {};
-  for (const d of [from, to]) if (d !== undefined && !isDate(d)) throw new DagctlError('PARAM_INVALID', `range bound "${d}" is not YYYY-MM-DD`, { date: d });
+  for (const d of [from, to, ...(opts.dates ?? [])]) if (d !== undefined && !isDate(d)) throw new DagctlError('PARAM_INVALID', `range bound "${d}" is not YYYY-MM-DD`, { date: d });
   if (opts.only !== undefined) {
     const info = await store.head(opts.only);
     if (info === null) throw new DagctlError('DATASET_NOT_FOUND', `no file ${opts.only} in ${store.rootUri}`, { key: opts.only, root: store.rootUri });
@@ -91,9 +101,54 @@ async function listFiles(store: ObjectStore, opts: ListSourceOptions): Promise<F
     const date = m?.[1];
     if (date === undefined) continue;
     if ((from !== undefined && date < from) || (to !== undefined && date > to)) continue;
+    if (opts.dates !== undefined && !opts.dates.includes(date)) continue;
     for (const o of await store.list(dir)) if (wanted(o)) out.push(entry(o));
   }
   return out;
+}
+
+export interface SourceCommit {
+  /** Stable identity: the marker key, or `path@etag` of an unmarked dataset's data file. */
+  id: string;
+  /** Date partitions of its files (sorted, distinct; empty when the dataset is not partitioned). */
+  partitions: string[];
+  /** When it was committed (marker's committedAt; an unmarked file: undefined). */
+  committedAt?: number;
+}
+
+export interface SourceCommits {
+  marked: boolean;
+  commits: SourceCommit[];
+}
+
+/**
+ * The dataset's commits (module comment). `known`: marker key → commit, filled in by this call, so a
+ * caller polling the same dataset reads each marker once.
+ */
+export async function listSourceCommits(store: ObjectStore, opts: { format: DatasetFormat; partitionBy?: 'date' }, known: Map<string, SourceCommit> = new Map()): Promise<SourceCommits> {
+  const keys = (await store.list(COMMITS_PREFIX)).filter((o) => o.key.endsWith('.json')).map((o) => o.key);
+  if (keys.length === 0) {
+    const files = await listFiles(store, { format: opts.format, ...(opts.partitionBy !== undefined ? { partitionBy: opts.partitionBy } : {}) });
+    return { marked: false, commits: files.map((f) => ({ id: `${f.path}@${f.etag ?? f.bytes}`, partitions: f.partition === undefined ? [] : [f.partition] })) };
+  }
+  const commits: SourceCommit[] = [];
+  for (const key of keys.sort()) {
+    let c = known.get(key);
+    if (c === undefined) {
+      const m = parseJson<CommitMarker>(await store.get(key), key);
+      const parts = new Set<string>();
+      for (const f of m.files) {
+        const p = f.partition ?? partitionOf(f.path);
+        if (p !== undefined) parts.add(p);
+      }
+      c = { id: key, partitions: [...parts].sort() };
+      const at = Date.parse(m.committedAt);
+      if (Number.isFinite(at)) c.committedAt = at;
+      known.set(key, c);
+    }
+    commits.push(c);
+  }
+  return { marked: true, commits };
 }
 
 function entry(o: ObjectInfo): FileEntry {

@@ -198,10 +198,10 @@ describe('scheduler service (injected clock, embedded runs)', function () {
     const logs: string[] = [];
     const catalog = new DagCatalog([dir], (l) => logs.push(l));
     assert.equal(await catalog.refresh(), true);
-    assert.equal(catalog.dags()[0]?.schedule.everyMs, HOUR);
+    assert.equal(catalog.dags()[0]?.schedule?.everyMs, HOUR);
     await writeFile(file, dagYaml('reloaded', '{ cron: "99 * * * *" }'));
     assert.equal(await catalog.refresh(), false);
-    assert.equal(catalog.dags()[0]?.schedule.everyMs, HOUR);
+    assert.equal(catalog.dags()[0]?.schedule?.everyMs, HOUR);
     assert.equal(catalog.errors, 1);
     assert.match(logs.join('\n'), /r\.yaml:5:\d+: error BAD_CRON/);
     await writeFile(file, dagYaml('reloaded', '{ cron: "*/5 * * * *", timezone: Europe/Berlin }'));

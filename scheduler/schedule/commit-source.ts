@@ -1,0 +1,34 @@
+/**
+ * CommitSource: the data triggers' port onto storage — a source dataset's commits now, under the
+ * one listing rule (storage/dataset/source.ts listSourceCommits). The default implementation opens
+ * each dataset URI once (storage/open.ts) and caches markers it has read (they are create-only),
+ * so polling a dataset costs one listing of its `_commits/` folder plus the new markers.
+ */
+import { openSource } from '../../storage/open.js';
+import { listSourceCommits, type SourceCommit } from '../../storage/dataset/source.js';
+import type { ObjectStore } from '../../storage/types.js';
+import type { DatasetSpec } from '../../spec/types.js';
+
+export interface CommitSource {
+  commits(ds: DatasetSpec): Promise<SourceCommit[]>;
+}
+
+export class StorageCommitSource implements CommitSource {
+  private readonly open = new Map<string, { store: ObjectStore; known: Map<string, SourceCommit> }>();
+
+  async commits(ds: DatasetSpec): Promise<SourceCommit[]> {
+    let o = this.open.get(ds.uri);
+    if (o === undefined) {
+      o = { store: (await openSource(ds.uri)).store, known: new Map() };
+      this.open.set(ds.uri, o);
+    }
+    try {
+      return (await listSourceCommits(o.store, { format: ds.format, ...(ds.partitionBy !== undefined ? { partitionBy: ds.partitionBy } : {}) }, o.known)).commits;
+    } catch (e) {
+      // A dataset not created yet has no commits (the ingester has not written its first batch).
+      const code = (e as { code?: string }).code;
+      if (code === 'STORAGE_NOT_FOUND' || code === 'DATASET_NOT_FOUND') return [];
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Data triggers (`triggers:` in a DAG file): new commits to a source dataset start a run, exactly
+ * once per commit. Pure decisions here; the service (service.ts) does the I/O through its ports.
+ *
+ *   commitKey(dataset, commitId)    a commit's identity across the DAG's triggers;
+ *   decideTrigger({...})            fire now, or wait (and until when, and why):
+ *       nothing new                 → wait ('no new commits');
+ *       a run of the DAG unfinished → wait: what lands meanwhile is batched into the next run;
+ *       minInterval since the last fire not over, or a new commit seen less than `debounce` ago
+ *                                   → wait until then;
+ *       else fire: every new commit of every trigger in one run, ${run.changedPartitions} the union
+ *       of their date partitions.
+ *   triggerRunId(dag, at, commits)  the run's id: <dag>-<at>-<6 hex of the commit set>.
+ *
+ * Exactly once: the state (TriggerState, persisted by the ScheduleState port, fenced in Redis) is
+ * the set of commits already given to a run. A fire is first written as `inflight` (its run id,
+ * time and commit set), then its run is created (idempotent: the id is fixed by the intent), then
+ * its commits join `seen` and the intent is cleared. A scheduler that dies anywhere in between
+ * leaves either no intent (nothing happened: the commits are still new) or the intent, which the
+ * next leader completes with the same run id — so a commit never gets two runs, nor none.
+ */
+import { fingerprint } from '../../core/hash.js';
+import type { SourceCommit } from '../../storage/dataset/source.js';
+import type { TriggerSpec } from '../../spec/types.js';
+
+export interface TriggerFire {
+  runId: string;
+  /** When the fire was decided (ms): the run's interval end and the time in its id. */
+  at: number;
+  /** The previous fire's time: the run's interval start (= at for the first). */
+  prevAt: number;
+  /** commitKey()s, sorted. */
+  commits: string[];
+  /** Source datasets with new commits, sorted. */
+  datasets: string[];
+  /** Union of the commits' date partitions, sorted. */
+  partitions: string[];
+  /** Newest and oldest committedAt of the commits (ms), when known: trigger latency. */
+  committedAt?: number[];
+}
+
+export interface TriggerState {
+  /** commitKey()s already given to a run. */
+  seen: string[];
+  lastFireAt?: number;
+  inflight?: TriggerFire;
+}
+
+export type TriggerDecision =
+  | { action: 'fire'; fire: TriggerFire }
+  | { action: 'wait'; reason: string; until?: number; pending: number };
+
+export function commitKey(dataset: string, id: string): string {
+  return `${dataset}:${id}`;
+}
+
+export function triggerRunId(dag: string, at: number, commits: readonly string[]): string {
+  const ts = new Date(at).toISOString().replace(/[-:.]/g, '');
+  return `${dag}-${ts}-${fingerprint({ dag, commits: [...commits].sort() }).slice(0, 6)}`;
+}
+
+export interface DecideTriggerArgs {
+  dag: string;
+  triggers: readonly TriggerSpec[];
+  /** Per trigger dataset: its commits now (storage/dataset/source.ts listSourceCommits). */
+  commits: Readonly<Record<string, readonly SourceCommit[]>>;
+  state: TriggerState;
+  now: number;
+  /** When this process first saw each new commitKey (debounce). */
+  firstSeen: ReadonlyMap<string, number>;
+  /** The DAG's runs not finished. */
+  unfinished: number;
+}
+
+export function decideTrigger(a: DecideTriggerArgs): TriggerDecision {
+  const seen = new Set(a.state.seen);
+  const fresh: { key: string; dataset: string; c: SourceCommit }[] = [];
+  for (const t of a.triggers) for (const c of a.commits[t.dataset] ?? []) {
+    const key = commitKey(t.dataset, c.id);
+    if (!seen.has(key)) fresh.push({ key, dataset: t.dataset, c });
+  }
+  if (fresh.length === 0) return { action: 'wait', reason: 'no new commits', pending: 0 };
+  const pending = fresh.length;
+  if (a.unfinished > 0) return { action: 'wait', reason: `${pending} new commit(s) wait for the DAG's unfinished run`, pending };
+  let until = a.now;
+  for (const t of a.triggers) {
+    const mine = fresh.filter((f) => f.dataset === t.dataset);
+    if (mine.length === 0) continue;
+    if (a.state.lastFireAt !== undefined) until = Math.max(until, a.state.lastFireAt + t.minIntervalMs);
+    const newest = Math.max(...mine.map((f) => a.firstSeen.get(f.key) ?? a.now));
+    until = Math.max(until, newest + t.debounceMs);
+  }
+  if (until > a.now) return { action: 'wait', reason: `${pending} new commit(s); minInterval/debounce: fires at ${new Date(until).toISOString()}`, until, pending };
+  const commits = fresh.map((f) => f.key).sort();
+  const partitions = [...new Set(fresh.flatMap((f) => f.c.partitions))].sort();
+  const datasets = [...new Set(fresh.map((f) => f.dataset))].sort();
+  const fire: TriggerFire = { runId: triggerRunId(a.dag, a.now, commits), at: a.now, prevAt: a.state.lastFireAt ?? a.now, commits, datasets, partitions };
+  const times = fresh.map((f) => f.c.committedAt).filter((x): x is number => x !== undefined);
+  if (times.length > 0) fire.committedAt = [Math.max(...times), Math.min(...times)];
+  return { action: 'fire', fire };
+}
+
+/** The state after a fire's run exists: its commits seen, its time the last fire, no intent. */
+export function completeFire(st: TriggerState, fire: TriggerFire): TriggerState {
+  return { seen: [...new Set([...st.seen, ...fire.commits])].sort(), lastFireAt: fire.at };
+}

@@ -1,0 +1,229 @@
+/**
+ * Data triggers (`triggers:`): the spec (BAD_TRIGGER / BAD_PARTITIONS at file:line, resolution,
+ * ${run.changedPartitions}), the pure decision (minInterval, debounce, a run unfinished), and the
+ * scheduler service over the real embedded run path with an injected clock: committed master data
+ * (commit markers, `dagctl gen`'s writer) starts exactly one run per new commit set, the run reads
+ * only the changed partitions as its new batch (partial recomputation), commits landing while a run
+ * is unfinished are batched into the next run, a restarted scheduler repeats nothing, and a fire
+ * decided by a scheduler that died before creating its run is completed with the same run id.
+ * Oracle: the partial view equals the full recomputation of the same DAG, row for row.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { generate } from '../../gen/generate.js';
+import type { RunSummary } from '../../scheduler/ports.js';
+import { DagCatalog } from '../../scheduler/schedule/catalog.js';
+import { EmbeddedLauncher } from '../../scheduler/schedule/embedded-launcher.js';
+import { SchedulerService } from '../../scheduler/schedule/service.js';
+import { LocalScheduleState } from '../../scheduler/schedule/state.js';
+import { decideTrigger, triggerRunId, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
+import { listSourceCommits } from '../../storage/dataset/source.js';
+import { openObjectStore } from '../../storage/open.js';
+import { validateDagText } from '../../spec/validate.js';
+import { viewRows } from '../integration/support.js';
+import { dagText } from '../spec/support/dag-text.js';
+import { testOperators } from '../spec/support/operators.js';
+
+const check = (body: string, changedPartitions?: string[]) =>
+  validateDagText(dagText(body), '/dags/trig.yaml', { operators: testOperators, ...(changedPartitions !== undefined ? { changedPartitions } : {}) });
+
+const SRC = `datasets:
+  master: { uri: /data/master, partitionBy: date }
+  fresh: { uri: /data/master, partitionBy: date, partitions: "\${run.changedPartitions}" }
+  out: { uri: /data/out }
+tasks:
+  - { name: a, operator: test-io, inputs: [master, fresh], outputs: [out] }
+`;
+
+describe('spec: triggers', () => {
+  it('resolves triggers and a dataset\'s partitions from ${run.changedPartitions}', () => {
+    const r = check(`triggers:\n  - { dataset: master, minInterval: 5s, debounce: 500ms }\n${SRC}`, ['2024-03-02', '2024-03-01']);
+    assert.deepEqual(r.issues.filter((i) => i.severity === 'error'), []);
+    assert.deepEqual(r.dag?.triggers, [{ dataset: 'master', minIntervalMs: 5000, debounceMs: 500 }]);
+    assert.deepEqual(r.dag?.datasets.fresh?.partitions, ['2024-03-01', '2024-03-02']);
+    assert.equal(r.dag?.usesRunVars, true);
+  });
+
+  it('BAD_TRIGGER at file:line: unknown dataset, a dataset a task writes, twice the same, a bad duration, ${run.changedPartitions} without triggers', () => {
+    const codes = (body: string) => check(body).issues.filter((i) => i.severity === 'error').map((i) => [i.code, i.line, i.path]);
+    assert.deepEqual(codes(`triggers:\n  - { dataset: nope }\n${SRC}`), [['BAD_TRIGGER', 6, 'triggers[0].dataset']]);
+    assert.deepEqual(codes(`triggers:\n  - { dataset: out }\n${SRC}`), [['BAD_TRIGGER', 6, 'triggers[0].dataset']]);
+    assert.deepEqual(codes(`triggers:\n  - { dataset: master }\n  - { dataset: master }\n${SRC}`), [['BAD_TRIGGER', 7, 'triggers[1].dataset']]);
+    assert.deepEqual(codes(`triggers:\n  - dataset: master\n    debounce: soon\n${SRC}`), [['BAD_TRIGGER', 7, 'triggers[0].debounce']]);
+    assert.deepEqual(check(SRC).issues.filter((i) => i.severity === 'error').map((i) => i.code), ['BAD_TRIGGER']);
+    assert.deepEqual(check(`triggers:\n  - { dataset: master, extra: 1 }\n${SRC}`).issues.filter((i) => i.severity === 'error').map((i) => i.code), ['SCHEMA_INVALID']);
+  });
+
+  it('BAD_PARTITIONS: not a date-partitioned source, not a date', () => {
+    const body = (ds: string) => `datasets:\n  master: { uri: /data/master, partitionBy: date }\n  ${ds}\n  out: { uri: /data/out }\ntasks:\n  - { name: a, operator: test-io, inputs: [master, x], outputs: [out] }\n`;
+    const codes = (ds: string) => check(body(ds)).issues.filter((i) => i.severity === 'error').map((i) => [i.code, i.path]);
+    assert.deepEqual(codes('x: { uri: /data/x, partitions: "2024-03-01" }'), [['BAD_PARTITIONS', 'datasets.x.partitions']]);
+    assert.deepEqual(codes('x: { uri: /data/x, partitionBy: date, partitions: "2024-03-01,March" }'), [['BAD_PARTITIONS', 'datasets.x.partitions']]);
+    assert.deepEqual(codes('x: { uri: /data/x, partitionBy: date, partitions: "2024-03-01, 2024-03-02" }'), []);
+  });
+});
+
+describe('data trigger decision', () => {
+  const T = Date.parse('2026-06-01T00:00:00Z');
+  const trig = [{ dataset: 'm', minIntervalMs: 10_000, debounceMs: 1_000 }];
+  const commits = { m: [{ id: 'c1', partitions: ['2024-03-01'] }, { id: 'c2', partitions: ['2024-03-02', '2024-03-01'] }] };
+  const st: TriggerState = { seen: ['m:c1'], lastFireAt: T - 20_000 };
+  it('fires for the new commits only, with their partitions; waits for debounce, minInterval and an unfinished run', () => {
+    const seen = new Map([['m:c2', T - 5_000]]);
+    const d = decideTrigger({ dag: 'x', triggers: trig, commits, state: st, now: T, firstSeen: seen, unfinished: 0 });
+    assert.equal(d.action, 'fire');
+    if (d.action !== 'fire') return;
+    assert.deepEqual(d.fire.commits, ['m:c2']);
+    assert.deepEqual(d.fire.partitions, ['2024-03-01', '2024-03-02']);
+    assert.equal(d.fire.runId, triggerRunId('x', T, ['m:c2']));
+    assert.equal(d.fire.prevAt, T - 20_000);
+    const bounced = decideTrigger({ dag: 'x', triggers: trig, commits, state: st, now: T, firstSeen: new Map([['m:c2', T - 500]]), unfinished: 0 });
+    assert.deepEqual([bounced.action, bounced.action === 'wait' ? bounced.until : 0], ['wait', T + 500]);
+    const limited = decideTrigger({ dag: 'x', triggers: trig, commits, state: { ...st, lastFireAt: T - 4_000 }, now: T, firstSeen: seen, unfinished: 0 });
+    assert.deepEqual([limited.action, limited.action === 'wait' ? limited.until : 0], ['wait', T + 6_000]);
+    const busy = decideTrigger({ dag: 'x', triggers: trig, commits, state: st, now: T, firstSeen: seen, unfinished: 1 });
+    assert.deepEqual([busy.action, busy.action === 'wait' ? busy.pending : 0], ['wait', 1]);
+    const none = decideTrigger({ dag: 'x', triggers: trig, commits, state: { seen: ['m:c1', 'm:c2'] }, now: T, firstSeen: seen, unfinished: 0 });
+    assert.equal(none.action, 'wait');
+  });
+});
+
+const DAG = (name: string) => `apiVersion: dagctl/v1
+kind: Dag
+metadata: { name: ${name} }
+params: { data: ./data }
+defaults: { retries: 0, timeout: 2m }
+triggers:
+  - { dataset: ages }
+datasets:
+  ages: { uri: "\${params.data}/master/ages", partitionBy: date }
+  new-ages: { uri: "\${params.data}/master/ages", partitionBy: date, partitions: "\${run.changedPartitions}" }
+  birthdays: { uri: "\${params.data}/views/birthdays", view: true, delta: false }
+  birthdays-full: { uri: "\${params.data}/views/birthdays-full", view: true }
+tasks:
+  - { name: partial, operator: partial-recompute, inputs: [ages, new-ages], outputs: [birthdays], params: { mode: partial, viewUpdate: rewrite, buckets: 2 } }
+  - { name: full, operator: partial-recompute, inputs: [ages, new-ages], outputs: [birthdays-full], params: { mode: full, buckets: 2 } }
+`;
+
+async function until(what: string, cond: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('data triggers in the scheduler (embedded runs, injected clock)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dagctl-trig-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function setup(name: string) {
+    const file = join(dir, `${name}.yaml`);
+    await writeFile(file, DAG(name));
+    const catalog = new DagCatalog([file]);
+    await catalog.refresh();
+    assert.equal(catalog.dags().length, 1);
+    const home = join(dir, 'home');
+    const store = new LocalRunStore(home);
+    const clock = { now: Date.parse('2026-06-01T00:00:00Z') };
+    const make = () => new SchedulerService({ dags: () => catalog.dags(), launcher: new EmbeddedLauncher({ store, concurrency: 1 }), state: new LocalScheduleState(home), now: () => clock.now });
+    const master = await openObjectStore(pathToFileURL(join(dir, 'data', 'master', 'ages')).href);
+    const addDay = (date: string, seed: number) => generate('ages', { store: master, rows: 400, seed, start: date, days: 1, persons: 60 });
+    const runs = async (): Promise<RunSummary[]> => (await store.listRuns({ dag: name })).sort((a, b) => (a.runId < b.runId ? -1 : 1));
+    const settle = async (service: SchedulerService) =>
+      until('runs finished', async () => {
+        clock.now += 50;
+        await service.step();
+        const rs = await runs();
+        return rs.length > 0 && rs.every((r) => r.phase === 'succeeded' || r.phase === 'failed');
+      });
+    const views = async () => [await viewRows(pathToFileURL(join(dir, 'data', 'views', 'birthdays')).href), await viewRows(pathToFileURL(join(dir, 'data', 'views', 'birthdays-full')).href)];
+    return { file, catalog, home, store, clock, make, master, addDay, runs, settle, views };
+  }
+
+  it('one run per new commit set, reading only the changed partitions; a restart repeats nothing; the partial view equals the full one', async () => {
+    const s = await setup('ages-loop');
+    const service = s.make();
+    await service.step();
+    assert.equal((await s.runs()).length, 0, 'no data, no run');
+
+    await s.addDay('2024-03-01', 1);
+    await s.addDay('2024-03-02', 2);
+    await s.settle(service);
+    let rs = await s.runs();
+    assert.equal(rs.length, 1);
+    const t0 = rs[0]?.trigger;
+    assert.ok(t0 !== undefined && t0.kind === 'data' && t0.at !== undefined);
+    assert.deepEqual({ ...t0, at: undefined }, { kind: 'data', dataset: 'ages', partitions: ['2024-03-01', '2024-03-02'], at: undefined, commits: 2 });
+    const keys0 = (await listSourceCommits(s.master, { format: 'parquet', partitionBy: 'date' })).commits.map((c) => `ages:${c.id}`);
+    assert.equal(rs[0]?.runId, triggerRunId('ages-loop', Date.parse(t0.at), keys0), 'the run id is fixed by the fire time and the commit set');
+    assert.equal(rs[0]?.phase, 'succeeded');
+
+    await s.addDay('2024-03-03', 3);
+    await s.settle(service);
+    rs = await s.runs();
+    assert.equal(rs.length, 2);
+    const second = await s.store.getRecord(rs[1]?.runId ?? '');
+    assert.deepEqual(second?.trigger && 'partitions' in second.trigger ? second.trigger.partitions : null, ['2024-03-03']);
+    // The new batch is exactly the changed partition's committed files.
+    assert.ok((second?.sources['new-ages'] ?? []).length > 0);
+    assert.deepEqual([...new Set((second?.sources['new-ages'] ?? []).map((f) => f.partition))], ['2024-03-03']);
+    assert.deepEqual([...new Set((second?.sources.ages ?? []).map((f) => f.partition))], ['2024-03-01', '2024-03-02', '2024-03-03']);
+    assert.ok(rs.every((r) => r.phase === 'succeeded'));
+    const [partial, full] = await s.views();
+    assert.ok((full ?? []).length > 0);
+    assert.deepEqual(partial, full);
+
+    // A restarted scheduler (new service, same state) sees nothing new.
+    const again = s.make();
+    for (let i = 0; i < 5; i++) {
+      s.clock.now += 1000;
+      await again.step();
+    }
+    assert.equal((await s.runs()).length, 2);
+  });
+
+  it('a fire decided by a scheduler that died before creating its run is completed with the same id; commits landing during a run go to the next one', async () => {
+    const s = await setup('ages-crash');
+    await s.addDay('2024-03-01', 1);
+    // What a scheduler leaves when it dies between persisting the intent and creating the run.
+    const state = new LocalScheduleState(s.home);
+    const commits = (await listSourceCommits(s.master, { format: 'parquet', partitionBy: 'date' })).commits;
+    const keys = commits.map((c) => `ages:${c.id}`);
+    const at = s.clock.now - 1000;
+    const runId = triggerRunId('ages-crash', at, keys);
+    await state.putTriggers('ages-crash', { seen: [], inflight: { runId, at, prevAt: at, commits: keys, datasets: ['ages'], partitions: ['2024-03-01'] } });
+    const service = s.make();
+    await service.step();
+    assert.deepEqual((await s.runs()).map((r) => r.runId), [runId]);
+    const st = await state.getTriggers('ages-crash');
+    assert.equal(st.inflight, undefined);
+    assert.deepEqual(st.seen, keys);
+    // Commits landing while that run is unfinished wait, then go to one next run.
+    await s.addDay('2024-03-02', 2);
+    await s.addDay('2024-03-03', 3);
+    await s.settle(service);
+    await until('second run', async () => {
+      s.clock.now += 50;
+      await service.step();
+      const rs = await s.runs();
+      return rs.length === 2 && rs.every((r) => r.phase === 'succeeded');
+    });
+    const rs = await s.runs();
+    const rec = await s.store.getRecord(rs[1]?.runId ?? '');
+    assert.deepEqual(rec?.trigger && 'partitions' in rec.trigger ? rec.trigger.partitions : null, ['2024-03-02', '2024-03-03']);
+    assert.equal(JSON.parse(await readFile(join(s.home, 'schedules', 'ages-crash.triggers.json'), 'utf8')).seen.length, 3);
+    const [partial, full] = await s.views();
+    assert.deepEqual(partial, full);
+  });
+});
