@@ -20,6 +20,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   autoscale: { module: './autoscale.js', fn: 'benchAutoscale' },
   ui: { module: './ui.js', fn: 'benchUi' },
   schedule: { module: './schedule.js', fn: 'benchSchedule' },
+  triggers: { module: './triggers.js', fn: 'benchTriggers' },
   delta: { module: './delta.js', fn: 'benchDelta' },
 };
 
