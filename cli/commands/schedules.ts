@@ -33,7 +33,7 @@ export const schedulesCommand: CommandDef = {
   async run(args, io) {
     if (args.positionals.length === 0) throw new DagctlError('USAGE', `expected DAG files or a directory\n${schedulesCommand.usage}`);
     const problems: string[] = [];
-    const catalog = new DagCatalog(args.positionals, (l) => problems.push(l));
+    const catalog = new DagCatalog(args.positionals, (l) => problems.push(l), () => {});
     await catalog.refresh();
     const redisUrl = redisUrlOf(io, str(args, 'redis'));
     const state = await openState(io, redisUrl);

@@ -27,6 +27,8 @@ export class DagCatalog {
   constructor(
     private readonly paths: readonly string[],
     private readonly log: (line: string) => void = () => {},
+    /** Where "loaded …" lines go (default: log); problems always go to log. */
+    private readonly info: (line: string) => void = log,
   ) {}
 
   dags(): ScheduledDag[] {
@@ -81,7 +83,7 @@ export class DagCatalog {
         ...(sch === undefined ? [] : [`${sch.cron !== undefined ? `cron "${sch.cron}" ${sch.timezone}` : `every ${sch.everyMs} ms`}, catchup ${sch.catchup}, overlap ${sch.overlap}`]),
         ...(v.dag.triggers ?? []).map((t) => `on new data in ${t.dataset} (minInterval ${t.minIntervalMs} ms, debounce ${t.debounceMs} ms)`),
       ];
-      this.log(`scheduler: ${prev === undefined ? 'loaded' : 'reloaded'} ${v.dag.name} from ${file} (${what.join('; ')})`);
+      this.info(`scheduler: ${prev === undefined ? 'loaded' : 'reloaded'} ${v.dag.name} from ${file} (${what.join('; ')})`);
       this.files.set(file, { hash, good: { name: v.dag.name, file, text, dag: v.dag, ...(sch !== undefined ? { schedule: sch } : {}) } });
       changed = true;
     }
