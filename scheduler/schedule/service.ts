@@ -7,7 +7,9 @@
  *      with cancel-previous, cancel the unfinished ones; then advance the cursor (fenced: a
  *      refused write means leadership was lost and the step stops);
  *   3. start the oldest pending run when none of the DAG's runs is running (queue, and runs
- *      created by an earlier process), and let the launcher adopt running runs nobody drives.
+ *      created by an earlier process), and let the launcher adopt running runs nobody drives —
+ *      also within a catch-up (at each tick whose overlap check saw nothing running), so a
+ *      scheduler catching up slower than ticks come keeps its queue moving.
  * DAGs with `triggers:` (data triggers, triggers.ts), each step while leading: an intent left by a
  * dead leader is completed first; else the trigger datasets' commits (CommitSource port) are
  * compared with the persisted set of commits already given a run, and decideTrigger says fire or
@@ -245,6 +247,12 @@ export class SchedulerService {
               await launcher.cancel(r);
               this.metrics.cancelled++;
             }
+          }
+          // Keep the queue moving during a long catch-up (ticks created slower than they come
+          // would otherwise hold every start back until the loop caught up): nothing running →
+          // start the oldest pending run now.
+          if ((decision.action === 'start' || decision.action === 'queue') && !unfinished.some((r) => r.phase === 'running')) {
+            await launcher.start(unfinished.find((r) => r.phase === 'pending')?.runId ?? runId);
           }
         }
         if (!(await state.advance(d.name, tick, lastRunId))) return false;
