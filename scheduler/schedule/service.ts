@@ -304,6 +304,11 @@ export class SchedulerService {
     }
     const unfinished = live.size === 0 ? [] : await launcher.unfinished(d.name);
     const decision = decideTrigger({ dag: d.name, triggers, commits, state: st, now, firstSeen: seenAt, unfinished: unfinished.length });
+    if (decision.action === 'empty') {
+      if (!(await state.putTriggers(d.name, { ...st, seen: [...new Set([...st.seen, ...decision.commits])].sort() }))) return false;
+      this.metrics.triggerStatus.set(d.name, { reason: `${decision.commits.length} new commit(s) without data files: seen, no run`, pending: 0, at: now });
+      return now + poll;
+    }
     if (decision.action === 'wait') {
       this.metrics.triggerStatus.set(d.name, { reason: decision.reason, pending: decision.pending, at: now });
       if (unfinished.length > 0) await this.startNext(d);

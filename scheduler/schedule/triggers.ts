@@ -5,6 +5,8 @@
  *   commitKey(dataset, commitId)    a commit's identity across the DAG's triggers;
  *   decideTrigger({...})            fire now, or wait (and until when, and why):
  *       nothing new                 → wait ('no new commits');
+ *       only commits without data files (an ingest batch of rejects only) → 'empty': marked seen,
+ *                                     no run (nothing a run could read changed);
  *       a run of the DAG unfinished → wait: what lands meanwhile is batched into the next run;
  *       minInterval since the last fire not over, or a new commit seen less than `debounce` ago
  *                                   → wait until then;
@@ -48,6 +50,8 @@ export interface TriggerState {
 
 export type TriggerDecision =
   | { action: 'fire'; fire: TriggerFire }
+  /** Every new commit adds no data file (e.g. an ingest batch of rejects only): seen, no run. */
+  | { action: 'empty'; commits: string[] }
   | { action: 'wait'; reason: string; until?: number; pending: number };
 
 export function commitKey(dataset: string, id: string): string {
@@ -80,6 +84,7 @@ export function decideTrigger(a: DecideTriggerArgs): TriggerDecision {
     if (!seen.has(key)) fresh.push({ key, dataset: t.dataset, c });
   }
   if (fresh.length === 0) return { action: 'wait', reason: 'no new commits', pending: 0 };
+  if (fresh.every((f) => f.c.files === 0)) return { action: 'empty', commits: fresh.map((f) => f.key).sort() };
   const pending = fresh.length;
   if (a.unfinished > 0) return { action: 'wait', reason: `${pending} new commit(s) wait for the DAG's unfinished run`, pending };
   let until = a.now;

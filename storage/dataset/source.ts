@@ -112,6 +112,8 @@ export interface SourceCommit {
   id: string;
   /** Date partitions of its files (sorted, distinct; empty when the dataset is not partitioned). */
   partitions: string[];
+  /** How many data files it adds (0: e.g. an ingest batch whose records were all rejects). */
+  files: number;
   /** When it was committed (marker's committedAt; an unmarked file: undefined). */
   committedAt?: number;
 }
@@ -129,7 +131,7 @@ export async function listSourceCommits(store: ObjectStore, opts: { format: Data
   const keys = (await store.list(COMMITS_PREFIX)).filter((o) => o.key.endsWith('.json')).map((o) => o.key);
   if (keys.length === 0) {
     const files = await listFiles(store, { format: opts.format, ...(opts.partitionBy !== undefined ? { partitionBy: opts.partitionBy } : {}) });
-    return { marked: false, commits: files.map((f) => ({ id: `${f.path}@${f.etag ?? f.bytes}`, partitions: f.partition === undefined ? [] : [f.partition] })) };
+    return { marked: false, commits: files.map((f) => ({ id: `${f.path}@${f.etag ?? f.bytes}`, partitions: f.partition === undefined ? [] : [f.partition], files: 1 })) };
   }
   const commits: SourceCommit[] = [];
   for (const key of keys.sort()) {
@@ -141,7 +143,7 @@ export async function listSourceCommits(store: ObjectStore, opts: { format: Data
         const p = f.partition ?? partitionOf(f.path);
         if (p !== undefined) parts.add(p);
       }
-      c = { id: key, partitions: [...parts].sort() };
+      c = { id: key, partitions: [...parts].sort(), files: m.files.length };
       const at = Date.parse(m.committedAt);
       if (Number.isFinite(at)) c.committedAt = at;
       known.set(key, c);

@@ -70,7 +70,7 @@ describe('spec: triggers', () => {
 describe('data trigger decision', () => {
   const T = Date.parse('2026-06-01T00:00:00Z');
   const trig = [{ dataset: 'm', minIntervalMs: 10_000, debounceMs: 1_000 }];
-  const commits = { m: [{ id: 'c1', partitions: ['2024-03-01'] }, { id: 'c2', partitions: ['2024-03-02', '2024-03-01'] }] };
+  const commits = { m: [{ id: 'c1', partitions: ['2024-03-01'], files: 1 }, { id: 'c2', partitions: ['2024-03-02', '2024-03-01'], files: 2 }] };
   const st: TriggerState = { seen: ['m:c1'], lastFireAt: T - 20_000 };
   it('fires for the new commits only, with their partitions; waits for debounce, minInterval and an unfinished run', () => {
     const seen = new Map([['m:c2', T - 5_000]]);
@@ -89,6 +89,9 @@ describe('data trigger decision', () => {
     assert.deepEqual([busy.action, busy.action === 'wait' ? busy.pending : 0], ['wait', 1]);
     const none = decideTrigger({ dag: 'x', triggers: trig, commits, state: { seen: ['m:c1', 'm:c2'] }, now: T, firstSeen: seen, unfinished: 0 });
     assert.equal(none.action, 'wait');
+    // A commit that adds no data file (a batch of rejects only) is seen without a run.
+    const empty = decideTrigger({ dag: 'x', triggers: trig, commits: { m: [...commits.m, { id: 'c3', partitions: [], files: 0 }] }, state: { seen: ['m:c1', 'm:c2'] }, now: T, firstSeen: seen, unfinished: 0 });
+    assert.deepEqual(empty, { action: 'empty', commits: ['m:c3'] });
   });
 });
 
