@@ -7,7 +7,8 @@
  *   - data triggers in the distributed scheduler (`dagctl scheduler --redis` processes): a new
  *     commit to the master dataset makes exactly one run, reading only the changed partition; the
  *     scheduler SIGKILLed, a commit landing while none runs, a new scheduler: exactly one more run
- *     for just that commit, none repeated; `schedules --redis` then says nothing is pending.
+ *     for just that commit, none repeated; `schedules --redis` then says nothing is pending;
+ *   - the trigger state is fenced: a process whose lease value is not sched:leader's cannot write it.
  * Waits are conditions on Redis (liveness bounds), never sleeps.
  */
 import assert from 'node:assert/strict';
@@ -19,11 +20,13 @@ import { pathToFileURL } from 'node:url';
 import { generate } from '../../gen/generate.js';
 import { tickRunId } from '../../scheduler/create-run.js';
 import type { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
+import { SCHED_LEADER } from '../../scheduler/redis/keys.js';
+import { RedisScheduleState } from '../../scheduler/schedule/redis-state.js';
 import { listSourceCommits } from '../../storage/dataset/source.js';
 import { openObjectStore } from '../../storage/open.js';
 import { openRunStore } from '../../workers/bullmq/submit.js';
 import { BIN, Cluster } from '../distributed/cluster.js';
-import { redisUrl, requireRedis } from '../distributed/redis-env.js';
+import { redisUrl, requireRedis, testRedis } from '../distributed/redis-env.js';
 import { runCli } from '../spec/support/cli-io.js';
 
 async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
@@ -153,5 +156,25 @@ describe('scheduling commands on Redis (backfill, schedules, pause, data trigger
     b.child.kill('SIGTERM');
     await new Promise((r) => b.child.once('exit', r));
     assert.equal((await runs()).length, 3, 'no run repeated');
+  });
+
+  it('the trigger state is fenced by the leader lease', async () => {
+    const redis = await testRedis();
+    const value = `999999:fence-test-${process.pid}`;
+    try {
+      await until('no leader (the last scheduler stopped or its lease expired)', async () => (await redis.get(SCHED_LEADER)) === null, 30_000);
+      assert.equal(await redis.set(SCHED_LEADER, value, 'PX', 30_000, 'NX'), 'OK');
+      const dag = `fence-${Date.now().toString(36)}`;
+      const deposed = new RedisScheduleState(redis, () => '1:someone-else');
+      const leader = new RedisScheduleState(redis, () => value);
+      assert.equal(await deposed.putTriggers(dag, { seen: ['x:1'] }), false);
+      assert.deepEqual(await leader.getTriggers(dag), { seen: [] });
+      assert.equal(await leader.putTriggers(dag, { seen: ['x:1'], lastFireAt: 5 }), true);
+      assert.equal(await deposed.putTriggers(dag, { seen: [] }), false);
+      assert.deepEqual(await leader.getTriggers(dag), { seen: ['x:1'], lastFireAt: 5 });
+    } finally {
+      if ((await redis.get(SCHED_LEADER)) === value) await redis.del(SCHED_LEADER);
+      redis.disconnect();
+    }
   });
 });
