@@ -123,10 +123,14 @@ async function until(what: string, cond: () => Promise<boolean>): Promise<void> 
 describe('data triggers in the scheduler (embedded runs, injected clock)', function () {
   this.timeout(120_000);
   let dir: string;
+  let launchers: EmbeddedLauncher[] = [];
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dagctl-trig-'));
+    launchers = [];
   });
   afterEach(async () => {
+    // A run's driver may still be closing its files after its phase reads succeeded.
+    for (const l of launchers) assert.equal(await l.drain(60_000), true);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -139,7 +143,11 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     const home = join(dir, 'home');
     const store = new LocalRunStore(home);
     const clock = { now: Date.parse('2026-06-01T00:00:00Z') };
-    const make = () => new SchedulerService({ dags: () => catalog.dags(), launcher: new EmbeddedLauncher({ store, concurrency: 1 }), state: new LocalScheduleState(home), now: () => clock.now });
+    const make = () => {
+      const launcher = new EmbeddedLauncher({ store, concurrency: 1 });
+      launchers.push(launcher);
+      return new SchedulerService({ dags: () => catalog.dags(), launcher, state: new LocalScheduleState(home), now: () => clock.now });
+    };
     const master = await openObjectStore(pathToFileURL(join(dir, 'data', 'master', 'ages')).href);
     const addDay = (date: string, seed: number) => generate('ages', { store: master, rows: 400, seed, start: date, days: 1, persons: 60 });
     const runs = async (): Promise<RunSummary[]> => (await store.listRuns({ dag: name })).sort((a, b) => (a.runId < b.runId ? -1 : 1));
