@@ -149,6 +149,10 @@ describe('Lambda loop: Kafka → ingest → data trigger → published view (rea
       const st = await new LocalScheduleState(home).getTriggers('pageviews-loop');
       assert.deepEqual(st.seen, markers.map((k) => `pageviews:${k}`).sort());
       assert.equal(runs.reduce((n, r) => n + (r.trigger.kind === 'data' ? (r.trigger.commits ?? 0) : 0), 0), markers.length);
+      const metrics = await (await fetch(`http://127.0.0.1:${sched.port ?? 0}/metrics`)).text();
+      assert.match(metrics, new RegExp(`^dagctl_scheduler_trigger_runs_total ${runs.length}$`, 'm'));
+      assert.match(metrics, /^dagctl_scheduler_trigger_pending_commits\{dag="pageviews-loop"\} 0$/m);
+      assert.match(metrics, new RegExp(`^dagctl_scheduler_trigger_latency_ms_count ${runs.length}$`, 'm'));
     } finally {
       await store.close();
     }
