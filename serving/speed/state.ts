@@ -11,7 +11,8 @@
  *        HINCRBY and sketch merge — exactly once per micro-batch, also across a kill -9 (a script runs
  *        to completion on the server or not at all). A batch at or below the marker is a replay and
  *        changes nothing; one straddling it is refused (`overlap`: the caller re-cuts after it).
- *        Hours before `expiredBelow` (absorbed by the batch view) are dropped, never resurrected.
+ *        Hours before `expiredBelow` (absorbed by the batch view) or past the TTL are dropped (and
+ *        counted), never resurrected.
  *   expireBelow(redis, view, hwm) → hours deleted: drops realtime hours < hwm and raises expiredBelow
  *   appliedOffsets(redis, view)   → partition → last applied offset
  *   readHours(redis, view, url, from, to) → the hours [from, to) of one URL plus the state's meta,
@@ -131,13 +132,15 @@ if done >= last then return {0, done, 0} end
 if done >= first then return {-1, done, 0} end
 local expiredBelow = tonumber(redis.call('HGET', meta, 'expiredBelow') or '-1')
 local maxHour = tonumber(redis.call('HGET', meta, 'maxHour') or '-1')
+local now = tonumber(redis.call('TIME')[1])
 local nh, a, k, dropped = tonumber(ARGV[5]), 6, 4, 0
 for _ = 1, nh do
   local hour, nu = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   a = a + 2
   local pvk, hllk = KEYS[k], KEYS[k + 1]
   k = k + 2
-  local keep = hour >= expiredBelow
+  -- absorbed by the batch view already, or older than the TTL: not kept (counted as dropped)
+  local keep = hour >= expiredBelow and hour + 3600 + ttl > now
   for _ = 1, nu do
     local url, cnt, packed = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2]
     a = a + 3
