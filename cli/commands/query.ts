@@ -6,9 +6,8 @@
  * to, a range outside the view's data) is a coded error, exit 2.
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
-import { openObjectStore } from '../../storage/open.js';
-import { answer, parseTime, parseWhere, type QueryAnswer } from '../../serving/query.js';
-import { BlockCache, loadView, type ViewSnapshot } from '../../serving/view.js';
+import type { QueryAnswer } from '../../serving/query.js';
+import type { ViewSnapshot } from '../../serving/view.js';
 import { flag, str, strs, writeJson, type CommandDef } from '../command.js';
 
 const USAGE = `dagctl query VIEW_URI --where COL=VALUE... --from TIME --to TIME [--json [--sketches]]
@@ -38,6 +37,11 @@ export const queryCommand: CommandDef = {
     const [uri, ...extra] = args.positionals;
     const fromText = str(args, 'from'), toText = str(args, 'to');
     if (uri === undefined || extra.length > 0 || fromText === undefined || toText === undefined) throw new DagctlError('USAGE', USAGE);
+    // Loaded here, not at the top: the CLI's command list imports every command module, and no
+    // other command needs the serving layer (hyparquet, the view loader).
+    const [{ answer, parseTime, parseWhere }, { BlockCache, loadView }, { openObjectStore }] = await Promise.all([
+      import('../../serving/query.js'), import('../../serving/view.js'), import('../../storage/open.js'),
+    ]);
     const where = parseWhere(strs(args, 'where'));
     const from = parseTime(fromText, 'from'), to = parseTime(toText, 'to');
     if (from >= to) throw new DagctlError('QUERY_RANGE_INVALID', `--from (${fromText}) must be before --to (${toText})`, { from: fromText, to: toText });
