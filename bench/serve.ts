@@ -120,14 +120,22 @@ export async function benchServe(): Promise<BenchResult> {
       await ask(q);
       await duck(q);
     }
-    const duckTimes: number[] = [];
-    const d0 = performance.now();
-    for (const q of queries) duckTimes.push(await duck(q));
-    const duckWall = performance.now() - d0;
-    const duckP50 = median(duckTimes);
+    // DuckDB with its default threads, then with one thread (often faster for point queries on a
+    // loaded 2-core machine): the serve ratios are against the better of the two medians.
+    let duckP50 = Infinity;
+    for (const threads of ['default', '1']) {
+      if (threads === '1') await con.run('SET threads TO 1');
+      const duckTimes: number[] = [];
+      const d0 = performance.now();
+      for (const q of queries) duckTimes.push(await duck(q));
+      const duckWall = performance.now() - d0;
+      const p50 = median(duckTimes);
+      duckP50 = Math.min(duckP50, p50);
+      metrics[`duckdb.threads_${threads}.p50_ms`] = p50;
+      metrics[`duckdb.threads_${threads}.p99_ms`] = percentile(duckTimes, 99);
+      lines.push(`  duckdb (in-process, sequential, threads ${threads})  p50 ${fmt(p50, 3)} ms  p99 ${fmt(percentile(duckTimes, 99), 3)} ms  ${fmt(queries.length / (duckWall / 1000), 0)} q/s`);
+    }
     metrics['duckdb.p50_ms'] = duckP50;
-    metrics['duckdb.p99_ms'] = percentile(duckTimes, 99);
-    lines.push(`  duckdb (in-process, sequential)  p50 ${fmt(duckP50, 3)} ms  p99 ${fmt(percentile(duckTimes, 99), 3)} ms  ${fmt(queries.length / (duckWall / 1000), 0)} q/s`);
     for (const c of [1, 8, 64]) {
       const times: number[] = [];
       let next = 0;
@@ -140,7 +148,7 @@ export async function benchServe(): Promise<BenchResult> {
       metrics[`serve.c${c}.p50_ms`] = p50;
       metrics[`serve.c${c}.p99_ms`] = p99;
       metrics[`serve.c${c}.qps`] = queries.length / (wall / 1000);
-      lines.push(`  serve over HTTP, concurrency ${String(c).padStart(2)}  p50 ${fmt(p50, 3)} ms  p99 ${fmt(p99, 3)} ms  ${fmt(queries.length / (wall / 1000), 0)} q/s  (p50 ÷ duckdb p50: ${fmt(p50 / duckP50)})`);
+      lines.push(`  serve over HTTP, concurrency ${String(c).padStart(2)}  p50 ${fmt(p50, 3)} ms  p99 ${fmt(p99, 3)} ms  ${fmt(queries.length / (wall / 1000), 0)} q/s  (p50 ÷ best duckdb p50: ${fmt(p50 / duckP50, 3)} = ${fmt(duckP50 / p50, 1)}× lower)`);
     }
     agent.destroy();
     await h.close();

@@ -195,8 +195,15 @@ class Speed implements SpeedHandle {
     await this.admin.disconnect().catch(() => undefined);
   }
 
-  /** Reads the batch view's current version; a new one's high-water mark expires realtime hours before it. */
-  private async pollBatchView(): Promise<void> {
+  private polling: Promise<void> | null = null;
+
+  /** Reads the batch view's current version; a new one's high-water mark expires realtime hours before it. Single-flight. */
+  private pollBatchView(): Promise<void> {
+    this.polling ??= this.doPollBatchView().finally(() => (this.polling = null));
+    return this.polling;
+  }
+
+  private async doPollBatchView(): Promise<void> {
     const v = await currentVersion(this.opts.viewStore);
     if (v === null || v.version === this.st.batchVersion) return;
     const snap = await loadView(this.opts.viewStore, { cache: new BlockCache(0), version: v, extentOnly: true });
