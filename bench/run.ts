@@ -16,6 +16,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   scheduler: { module: './scheduler.js', fn: 'benchScheduler' },
   s3: { module: './s3.js', fn: 'benchS3' },
   serve: { module: './serve.js', fn: 'benchServe' },
+  speed: { module: './speed.js', fn: 'benchSpeed' },
   'user-operators': { module: './user-operators.js', fn: 'benchUserOperators' },
   autoscale: { module: './autoscale.js', fn: 'benchAutoscale' },
   ui: { module: './ui.js', fn: 'benchUi' },

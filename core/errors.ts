@@ -72,6 +72,9 @@ export const ERROR_CODES = [
   'QUERY_KEY_UNKNOWN',
   'QUERY_RANGE_INVALID',
   'QUERY_RANGE_OUTSIDE_DATA',
+  // speed layer (dagctl speed; realtime views in Redis)
+  'QUERY_VIEW_STALE',
+  'SPEED_OFFSET_CONFLICT',
   // web UI (dagctl ui)
   'UI_UNAUTHORIZED',
   'UI_FORBIDDEN',

@@ -20,6 +20,7 @@ import { GRANULARITIES, type Granularity } from '../operators/lib/granularity.js
 import { HyperLogLog } from '../operators/lib/hll.js';
 import { decompose, roundRange } from './ranges.js';
 import type { ViewSnapshot } from './view.js';
+import type { SpeedHours } from './speed/state.js';
 
 export interface AnswerBucket {
   granularity: Granularity;
@@ -28,6 +29,16 @@ export interface AnswerBucket {
   pageviews: number;
   /** The bucket's HLL sketch, base64 (docs/serving.md), when asked for (sketches: true) and present. */
   sketch?: string;
+  /** 'speed' for a realtime hour read from the speed layer (absent: the batch view's bucket). */
+  layer?: 'speed';
+}
+
+/**
+ * The speed layer's realtime hours of one URL (serving/speed/state.ts readHours over Redis): a
+ * port, so the query logic stays pure of I/O.
+ */
+export interface SpeedSource {
+  read(url: string, from: number, to: number): Promise<SpeedHours>;
 }
 
 export interface QueryAnswer {
@@ -46,6 +57,8 @@ export interface QueryAnswer {
   requested: { from: string; to: string };
   /** The merged sketch of the range, base64, when asked for and any bucket had one. */
   sketch?: string;
+  /** The part of the range answered from the speed layer's realtime hours (after the batch view's high-water mark). */
+  realtime?: { from: string; to: string };
 }
 
 /** `col=value` pairs (the value may contain '='); a column given twice is refused. */
@@ -100,26 +113,67 @@ export function keyValues(snap: ViewSnapshot, where: Record<string, string>): st
   });
 }
 
-export async function answer(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: { sketches?: boolean } = {}): Promise<QueryAnswer> {
+export interface AnswerOptions {
+  sketches?: boolean;
+  /** Realtime hours past the batch view's high-water mark (a view keyed by url alone, with hour buckets). */
+  speed?: SpeedSource;
+  /** Epoch seconds now (the speed layer's TTL check); default: the clock. */
+  now?: number;
+}
+
+export async function answer(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: AnswerOptions = {}): Promise<QueryAnswer> {
   const values = keyValues(snap, where);
   if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
   const r = roundRange(from, to, snap.granularities);
-  if (r.from < snap.extent.from || r.to > snap.extent.to) {
+  const hwm = snap.extent.to;
+  const speed = opts.speed;
+  if (r.from < snap.extent.from || (r.to > hwm && speed === undefined)) {
     throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `[${iso(r.from)}, ${iso(r.to)}) reaches outside the data of view ${snap.name} version ${snap.version}: [${iso(snap.extent.from)}, ${iso(snap.extent.to)})`, {
       view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(snap.extent.from), dataTo: iso(snap.extent.to),
     });
   }
-  const block = await snap.block(values);
   let pageviews = 0;
   const sketches: Uint8Array[] = [];
   const buckets: AnswerBucket[] = [];
-  for (const b of decompose(r.from, r.to, snap.granularities)) {
-    const i = block?.at.get(b.start * 8 + GRANULARITIES.indexOf(b.granularity));
-    const pv = i === undefined ? 0 : block!.pageviews[i]!;
-    pageviews += pv;
-    const sketch = i === undefined ? null : block!.hll[i]!;
-    buckets.push({ granularity: b.granularity, start: iso(b.start), pageviews: pv, ...(opts.sketches === true && sketch !== null ? { sketch: Buffer.from(sketch).toString('base64') } : {}) });
-    if (sketch !== null) sketches.push(sketch);
+  const batchTo = Math.min(r.to, hwm);
+  if (r.from < batchTo) {
+    const block = await snap.block(values);
+    for (const b of decompose(r.from, batchTo, snap.granularities)) {
+      const i = block?.at.get(b.start * 8 + GRANULARITIES.indexOf(b.granularity));
+      const pv = i === undefined ? 0 : block!.pageviews[i]!;
+      pageviews += pv;
+      const sketch = i === undefined ? null : block!.hll[i]!;
+      buckets.push({ granularity: b.granularity, start: iso(b.start), pageviews: pv, ...(opts.sketches === true && sketch !== null ? { sketch: Buffer.from(sketch).toString('base64') } : {}) });
+      if (sketch !== null) sketches.push(sketch);
+    }
+  }
+  let realtime: QueryAnswer['realtime'];
+  if (r.to > hwm && speed !== undefined) {
+    const sFrom = Math.max(r.from, hwm);
+    if (snap.granularities[0] !== 'h' || snap.keyColumns.length !== 1 || snap.keyColumns[0] !== 'url') {
+      throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} is not keyed by url with hour buckets: the speed layer cannot answer [${iso(sFrom)}, ${iso(r.to)}) past its data`, { view: snap.name, dataTo: iso(hwm) });
+    }
+    const sp = await speed.read(values[0]!, sFrom, r.to);
+    const details = { view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(snap.extent.from), dataTo: iso(hwm) };
+    if (sp.meta.expiredBelow !== null && sp.meta.expiredBelow > sFrom) {
+      // The speed layer expired hours a newer batch version holds: this snapshot is behind.
+      throw new DagctlError('QUERY_VIEW_STALE', `view ${snap.name} version ${snap.version} (data to ${iso(hwm)}) is older than the batch version the speed layer expired up to (${iso(sp.meta.expiredBelow)}): re-read the view`, { ...details, expiredBelow: iso(sp.meta.expiredBelow) });
+    }
+    if (sp.meta.maxHour === null || r.to > sp.meta.maxHour + 3600) {
+      throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `[${iso(r.from)}, ${iso(r.to)}) reaches past the data: the batch view ${snap.name} ends at ${iso(hwm)} and the speed layer's latest hour ${sp.meta.maxHour === null ? 'does not exist yet' : `ends at ${iso(sp.meta.maxHour + 3600)}`}`, {
+        ...details, realtimeTo: sp.meta.maxHour === null ? null : iso(sp.meta.maxHour + 3600),
+      });
+    }
+    const now = opts.now ?? Math.floor(Date.now() / 1000);
+    if (sp.meta.ttlSeconds !== null && sFrom + 3600 + sp.meta.ttlSeconds <= now) {
+      throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `realtime hours from ${iso(sFrom)} are older than the speed layer's TTL (${sp.meta.ttlSeconds} s) and the batch view ${snap.name} has not absorbed them (data to ${iso(hwm)})`, { ...details, ttlSeconds: sp.meta.ttlSeconds });
+    }
+    for (const h of sp.hours) {
+      pageviews += h.pageviews;
+      buckets.push({ granularity: 'h', start: iso(h.hour), pageviews: h.pageviews, layer: 'speed', ...(opts.sketches === true && h.sketch !== null ? { sketch: Buffer.from(h.sketch).toString('base64') } : {}) });
+      if (h.sketch !== null) sketches.push(h.sketch);
+    }
+    realtime = { from: iso(sFrom), to: iso(r.to) };
   }
   const merged = sketches.length === 0 ? null : mergeSketches(sketches);
   const uniques = !snap.hasHll ? null : merged === null ? 0 : merged.count();
@@ -129,6 +183,7 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
     key: Object.fromEntries(snap.keyColumns.map((c, k) => [c, values[k]!])),
     from: iso(r.from), to: iso(r.to), rounded: r.rounded, requested: { from: iso(from), to: iso(to) },
     ...(opts.sketches === true && merged !== null ? { sketch: Buffer.from(merged.serialize()).toString('base64') } : {}),
+    ...(realtime !== undefined ? { realtime } : {}),
   };
 }
 
@@ -205,11 +260,15 @@ export function mergeSketches(list: Uint8Array[]): MergedSketch {
   const acc = new Uint8Array(4 + m);
   acc.set([0x48, 1, p, 1]);
   const d = acc.subarray(4);
+  const d32 = new Uint32Array(acc.buffer, 4, m >>> 2);
   for (const b of list) {
     if (b[3] === 1) {
-      for (let i = 0; i < m; i++) {
-        const r = b[4 + i]!;
-        if (r > d[i]!) d[i] = r;
+      if ((b.byteOffset & 3) === 0) maxInto(d32, new Uint32Array(b.buffer, b.byteOffset + 4, m >>> 2));
+      else {
+        for (let i = 0; i < m; i++) {
+          const r = b[4 + i]!;
+          if (r > d[i]!) d[i] = r;
+        }
       }
       continue;
     }
@@ -224,4 +283,19 @@ export function mergeSketches(list: Uint8Array[]): MergedSketch {
     }
   }
   return HyperLogLog.deserialize(acc);
+}
+
+const HIGH = 0x80808080;
+
+/**
+ * Register-wise max of dense registers, four at a time (SWAR): ranks are < 128, so per byte
+ * ((x | 0x80) − y) keeps bit 7 exactly when x ≥ y and never borrows from the next byte.
+ */
+function maxInto(acc: Uint32Array, src: Uint32Array): void {
+  for (let i = 0; i < acc.length; i++) {
+    const x = acc[i]!, y = src[i]!;
+    if (x === y) continue;
+    const mask = ((((x | HIGH) - y) & HIGH) >>> 7) * 0xff;
+    acc[i] = (x & mask) | (y & ~mask);
+  }
 }

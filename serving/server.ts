@@ -15,13 +15,17 @@
  * reference assignment. A query takes the snapshot once, at its start, so it sees exactly one
  * version. If a version is vacuumed while a query re-reads one of its blocks (STORAGE_NOT_FOUND),
  * the view is refreshed and the query answered once more from the new version.
+ * Speed layer (`speedRedis`): ranges past a view's high-water mark are answered with the realtime
+ * hours `dagctl speed` keeps in Redis (serving/query.ts answer, serving/speed/state.ts).
  * Memory: the key index of each loaded version (two while a new one loads) + one BlockCache
  * (LRU of key blocks, `cacheBytes`) shared by all views (serving/view.ts).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../core/errors.js';
+import type { Redis } from 'ioredis';
 import type { ObjectStore } from '../storage/types.js';
-import { answer, iso, parseTime } from './query.js';
+import { answer, iso, parseTime, type AnswerOptions } from './query.js';
+import { redisSpeedSource } from './speed/state.js';
 import { BlockCache, currentVersion, loadView, type ViewSnapshot } from './view.js';
 
 export interface ServedView {
@@ -37,6 +41,8 @@ export interface ServeOptions {
   /** How often each view's current version is checked (ms). */
   pollMs: number;
   cacheBytes: number;
+  /** The speed layer's Redis (dagctl speed): realtime hours past each view's high-water mark. */
+  speedRedis?: Redis;
   log?: (event: Record<string, unknown>) => void;
 }
 
@@ -83,7 +89,7 @@ class ViewHandle {
   }
 }
 
-const STATUS: Record<string, number> = { QUERY_VIEW_UNKNOWN: 404, QUERY_INVALID: 400, QUERY_KEY_UNKNOWN: 400, QUERY_RANGE_INVALID: 400, QUERY_RANGE_OUTSIDE_DATA: 400, USAGE: 400 };
+const STATUS: Record<string, number> = { QUERY_VIEW_STALE: 503, QUERY_VIEW_UNKNOWN: 404, QUERY_INVALID: 400, QUERY_KEY_UNKNOWN: 400, QUERY_RANGE_INVALID: 400, QUERY_RANGE_OUTSIDE_DATA: 400, USAGE: 400 };
 const RESERVED = new Set(['view', 'from', 'to']);
 
 export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
@@ -131,14 +137,16 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
       for (const k of Object.keys(q)) if (!RESERVED.has(k)) where[k] = one(k) ?? '';
       const from = parseTime(fromText, 'from'), to = parseTime(toText, 'to');
       const snap = h.current; // one version for the whole query
+      const ao: AnswerOptions = opts.speedRedis === undefined ? {} : { speed: redisSpeedSource(opts.speedRedis, h.name) };
       try {
-        return await answer(snap, where, from, to);
+        return await answer(snap, where, from, to, ao);
       } catch (e) {
-        // The version's files were vacuumed under a block re-read: answer from the newest version.
-        if (!isDagctlError(e, 'STORAGE_NOT_FOUND')) throw e;
+        // The version's files were vacuumed under a block re-read, or the speed layer expired
+        // hours after a newer batch version was published: answer from the newest version.
+        if (!isDagctlError(e, 'STORAGE_NOT_FOUND') && !isDagctlError(e, 'QUERY_VIEW_STALE')) throw e;
         await h.refresh();
         if (h.current === snap) throw e;
-        return await answer(h.current, where, from, to);
+        return await answer(h.current, where, from, to, ao);
       }
     } catch (e) {
       code = errorCode(e);

@@ -273,6 +273,8 @@ export interface LoadOptions {
    * while the cache budget allows.
    */
   only?: Record<string, string>;
+  /** Read only the data extent (granularity and bucket columns): a snapshot with no keys (the speed layer's high-water mark). */
+  extentOnly?: boolean;
   codec?: ParquetCodec;
   /** A version already read with currentVersion (default: read it now). */
   version?: PublishedVersion;
@@ -282,7 +284,7 @@ export interface LoadOptions {
 export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<ViewSnapshot> {
   const cur = opts.version ?? (await currentVersion(store));
   if (cur === null) throw new DagctlError('QUERY_VIEW_UNKNOWN', `${store.rootUri} has no published view version (_CURRENT): run the DAG that produces it first`, { uri: store.rootUri });
-  if (opts.only !== undefined) return loadOne(store, cur, opts.only, opts);
+  if (opts.only !== undefined || opts.extentOnly === true) return loadOne(store, cur, opts.only ?? {}, opts);
   const codec = opts.codec ?? defaultCodec();
   const index = new Map<string, Run[]>();
   const builders = new Map<string, BlockBuilder>();
@@ -421,7 +423,7 @@ async function loadOne(store: ObjectStore, cur: PublishedVersion, only: Record<s
     let start = 0;
     for (const rg of meta.row_groups) {
       const end = start + Number(rg.num_rows);
-      const admits = keyColumns.every((c) => {
+      const admits = opts.extentOnly !== true && keyColumns.every((c) => {
         const want = only[c] ?? '';
         const stats = rg.columns.find((cc) => cc.meta_data?.path_in_schema.join('.') === c)?.meta_data?.statistics;
         const min = stats?.min_value ?? stats?.min, max = stats?.max_value ?? stats?.max;

@@ -21,6 +21,7 @@ import { operatorsCommand } from './operators.js';
 import { demoCommand } from './demo.js';
 import { queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
+import { speedCommand } from './speed.js';
 import { uiCommand } from './ui.js';
 import { schedulerCommand } from './scheduler.js';
 import { backfillCommand } from './backfill.js';
@@ -44,6 +45,7 @@ export const COMMANDS: CommandDef[] = [
   datasetCommand,
   queryCommand,
   serveCommand,
+  speedCommand,
   operatorsCommand,
   demoCommand,
   uiCommand,

@@ -16,6 +16,8 @@ const USAGE = `dagctl serve --port P [--host H] [--poll 2s] [--cache-mb 256] [NA
   --host H        bind address (default 127.0.0.1)
   --poll D        how often to check each view for a new published version (default 2s)
   --cache-mb M    memory for key blocks (an LRU shared by all views; default 256)
+  --speed URL     the speed layer's Redis (dagctl speed): ranges past a view's high-water mark
+                  are answered with its realtime hours
   NAME=URI        serve the view at URI as NAME (default: its dataset name)`;
 
 export const serveCommand: CommandDef = {
@@ -27,6 +29,7 @@ export const serveCommand: CommandDef = {
     host: { type: 'string' },
     poll: { type: 'string' },
     'cache-mb': { type: 'string' },
+    speed: { type: 'string' },
   },
   allowPositionals: true,
   async run(args, io) {
@@ -48,13 +51,16 @@ export const serveCommand: CommandDef = {
     const log = (e: Record<string, unknown>): void => void io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
     // Loaded lazily: other commands never pay for fastify.
     const { startServer } = await import('../../serving/server.js');
-    const h = await startServer({ views, port, pollMs, cacheBytes: Math.floor(cacheMb * 1024 * 1024), log, ...(str(args, 'host') !== undefined ? { host: str(args, 'host')! } : {}) });
+    const speedUrl = str(args, 'speed');
+    const speedRedis = speedUrl === undefined ? undefined : await (await import('../../scheduler/redis/connection.js')).connectRedis(speedUrl, 'worker');
+    const h = await startServer({ views, port, pollMs, cacheBytes: Math.floor(cacheMb * 1024 * 1024), log, ...(speedRedis !== undefined ? { speedRedis } : {}), ...(str(args, 'host') !== undefined ? { host: str(args, 'host')! } : {}) });
     io.stdout.write(`${JSON.stringify({ serve: 'listening', port: h.port })}\n`);
     await new Promise<void>((resolve) => {
       if (io.interrupted.aborted) resolve();
       else io.interrupted.addEventListener('abort', () => resolve(), { once: true });
     });
     await h.close();
+    speedRedis?.disconnect();
     return 0;
   },
 };

@@ -30,6 +30,8 @@
  *   worker:<name>    string  the worker's heartbeat JSON (workers/bullmq/heartbeat.ts), expiring a
  *                            few heartbeats after the last one, so a killed worker drops out
  *
+ * Speed-layer keys (serving/speed/): see speedKeys below.
+ *
  * Precondition: run ids match [A-Za-z0-9._-]+ (no braces, no ':'), checked by runKeys().
  */
 import { DagctlError } from '../../core/errors.js';
@@ -165,3 +167,38 @@ export const SCHED_FENCE = `${KEY_PREFIX}:sched:fence`;
 export const SCHED_CURSOR = `${KEY_PREFIX}:sched:cursor`;
 export const SCHED_PAUSED = `${KEY_PREFIX}:sched:paused`;
 export const SCHED_TRIGGERS = `${KEY_PREFIX}:sched:triggers`;
+
+/**
+ * Speed-layer keys of one view (serving/speed/state.ts), all under the hash tag `{speed:VIEW}` so
+ * the apply and expire scripts touch one Cluster slot:
+ *   offsets   hash    Kafka partition → last offset applied (the micro-batch marker, written in the
+ *                     same script as the increments: a replayed batch is recognised and skipped)
+ *   meta      hash    maxHour (latest hour applied), expiredBelow (hours before it were dropped:
+ *                     the batch view absorbed them), ttl (seconds an hour is kept past its end)
+ *   hours     zset    hour start → hour start, every hour holding realtime data
+ *   pv:<H>    hash    url → pageviews in the hour starting at H (epoch seconds)
+ *   hll:<H>   hash    url → the hour's HLL sketch in dagctl's format (docs/serving.md)
+ */
+export interface SpeedKeys {
+  prefix: string;
+  offsets: string;
+  meta: string;
+  hours: string;
+  pv(hour: number): string;
+  hll(hour: number): string;
+}
+
+const VIEW_NAME = /^[A-Za-z0-9._-]{1,200}$/;
+
+export function speedKeys(view: string): SpeedKeys {
+  if (!VIEW_NAME.test(view)) throw new DagctlError('PARAM_INVALID', `invalid view name "${view}" for the speed layer (expected [A-Za-z0-9._-]+)`, { view });
+  const prefix = `${KEY_PREFIX}:speed:{${view}}:`;
+  return {
+    prefix,
+    offsets: `${prefix}offsets`,
+    meta: `${prefix}meta`,
+    hours: `${prefix}hours`,
+    pv: (hour) => `${prefix}pv:${hour}`,
+    hll: (hour) => `${prefix}hll:${hour}`,
+  };
+}

@@ -15,7 +15,7 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(redis: Redis, keys: readonly string[], argv: readonly (string | number)[]): Promise<unknown> {
+  async run(redis: Redis, keys: readonly string[], argv: readonly (string | number | Buffer)[]): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...argv);
     } catch (e) {
