@@ -76,7 +76,7 @@ async function highWatermarks(topic: string): Promise<Map<number, number>> {
 }
 
 /** Liveness-bounded wait for a condition over real state (never a sleep standing in for an event). */
-async function until<T>(what: string, f: () => Promise<T | null>, timeoutMs = 90_000): Promise<T> {
+async function until<T>(what: string, f: () => Promise<T | null>, timeoutMs = 180_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await f();
@@ -160,7 +160,7 @@ describe('speed layer: Kafka → Redis realtime views merged with the batch view
     children.push(a);
     let aErr = '';
     a.stderr?.on('data', (d: Buffer) => (aErr += d.toString()));
-    const arrived = await barrier.waitFor('a micro-batch applied by process A', (x) => x.length >= 1, 90_000).catch((e: unknown) => {
+    const arrived = await barrier.waitFor('a micro-batch applied by process A', (x) => x.length >= 1, 180_000).catch((e: unknown) => {
       throw new Error(`${String(e)}\n${aErr.slice(-2000)}`);
     });
     assert.ok(arrived.every((x) => x.pid === a.pid));
