@@ -157,6 +157,9 @@ export interface SchedulerServiceOptions {
   triggerPollMs?: number;
 }
 
+/** How often a data-triggered DAG's unfinished runs are looked at when nothing new arrived. */
+const TRIGGER_SWEEP_MS = 5000;
+
 export class SchedulerService {
   readonly metrics: SchedulerMetrics;
   private readonly now: () => number;
@@ -164,6 +167,8 @@ export class SchedulerService {
   private readonly commits: CommitSource;
   /** When this process first saw each new commit, per DAG (debounce). */
   private readonly firstSeen = new Map<string, Map<string, number>>();
+  /** When each trigger-only DAG's unfinished runs were last looked at. */
+  private readonly lastSweep = new Map<string, number>();
 
   constructor(private readonly opts: SchedulerServiceOptions) {
     this.metrics = opts.metrics ?? new SchedulerMetrics();
@@ -299,10 +304,14 @@ export class SchedulerService {
     for (const k of [...seenAt.keys()]) if (!live.has(k)) seenAt.delete(k);
     if (paused) {
       this.metrics.triggerStatus.set(d.name, { reason: `paused (${live.size} new commit(s) wait for unpause)`, pending: live.size, at: now });
-      await this.startNext(d);
       return now + poll;
     }
-    const unfinished = live.size === 0 ? [] : await launcher.unfinished(d.name);
+    // The DAG's runs are looked at when there is something new, and every few seconds anyway: a
+    // run created by a scheduler that died before starting it (or one an embedded scheduler was
+    // driving) is started / adopted even if no commit comes.
+    const sweep = now - (this.lastSweep.get(d.name) ?? -Infinity) >= TRIGGER_SWEEP_MS;
+    const unfinished = live.size === 0 && !sweep ? [] : await launcher.unfinished(d.name);
+    if (sweep) this.lastSweep.set(d.name, now);
     const decision = decideTrigger({ dag: d.name, triggers, commits, state: st, now, firstSeen: seenAt, unfinished: unfinished.length });
     if (decision.action === 'empty') {
       if (!(await state.putTriggers(d.name, { ...st, seen: [...new Set([...st.seen, ...decision.commits])].sort() }))) return false;

@@ -18,6 +18,7 @@ import type { RunSummary } from '../../scheduler/ports.js';
 import { DagCatalog } from '../../scheduler/schedule/catalog.js';
 import { EmbeddedLauncher } from '../../scheduler/schedule/embedded-launcher.js';
 import { SchedulerService } from '../../scheduler/schedule/service.js';
+import { createTriggerRun } from '../../scheduler/schedule/launch.js';
 import { LocalScheduleState } from '../../scheduler/schedule/state.js';
 import { decideTrigger, triggerRunId, type TriggerState } from '../../scheduler/schedule/triggers.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
@@ -217,6 +218,7 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     const service = s.make();
     await service.step();
     assert.deepEqual((await s.runs()).map((r) => r.runId), [runId]);
+    await until('the completed fire\'s run started by the same step', async () => (await s.runs())[0]?.phase !== 'pending');
     const st = await state.getTriggers('ages-crash');
     assert.equal(st.inflight, undefined);
     assert.deepEqual(st.seen, keys);
@@ -236,5 +238,20 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     assert.equal(JSON.parse(await readFile(join(s.home, 'schedules', 'ages-crash.triggers.json'), 'utf8')).seen.length, 3);
     const [partial, full] = await s.views();
     assert.deepEqual(partial, full);
+  });
+
+  it('a run created by a scheduler that died before starting it is started, with no new commit', async () => {
+    const s = await setup('ages-orphan');
+    await s.addDay('2024-03-01', 1);
+    const commits = (await listSourceCommits(s.master, { format: 'parquet', partitionBy: 'date' })).commits;
+    const keys = commits.map((c) => `ages:${c.id}`);
+    const at = s.clock.now - 1000;
+    const fire = { runId: triggerRunId('ages-orphan', at, keys), at, prevAt: at, commits: keys, datasets: ['ages'], partitions: ['2024-03-01'] };
+    // The dead scheduler created the run and marked its commits seen, then died before starting it.
+    await createTriggerRun({ store: s.store, historyStore: s.store, file: s.file, text: DAG('ages-orphan'), fire, executor: 'embedded', now: Date.now() });
+    await new LocalScheduleState(s.home).putTriggers('ages-orphan', { seen: keys, lastFireAt: at });
+    assert.deepEqual((await s.runs()).map((r) => [r.runId, r.phase]), [[fire.runId, 'pending']]);
+    await s.settle(s.make());
+    assert.deepEqual((await s.runs()).map((r) => [r.runId, r.phase]), [[fire.runId, 'succeeded']]);
   });
 });
