@@ -120,12 +120,7 @@ export class LocalRunStore implements RunStore {
   }
 
   async cancelRequested(runId: string): Promise<boolean> {
-    try {
-      await stat(join(this.runDir(runId), 'cancel-request'));
-      return true;
-    } catch {
-      return false;
-    }
+    return exists(join(this.runDir(runId), 'cancel-request'));
   }
 
   async getRecord(runId: string): Promise<RunRecord | null> {
@@ -138,16 +133,22 @@ export class LocalRunStore implements RunStore {
   async getState(runId: string): Promise<RunState | null> {
     const l = this.live.get(runId);
     if (l !== undefined) return structuredClone(l.state);
-    const record = await this.getRecord(runId);
-    if (record === null) return null;
-    return (await this.load(runId, record)).state;
+    // The record (megabytes for a big run) is read only when the journal has batches to replay:
+    // a finished run's snapshot is its whole state.
+    const r = await this.load(runId, null);
+    return r === null ? null : r.state;
   }
 
-  private async load(runId: string, record: RunRecord): Promise<{ state: RunState; index: PlanIndex }> {
+  /**
+   * The snapshot with the journal's newer batches applied; `record` (read here when not given and
+   * there is something to replay) indexes the plan for the replay. Null when the run does not exist.
+   */
+  private async load(runId: string, given: RunRecord | null): Promise<{ state: RunState; index: PlanIndex | null } | null> {
     const dir = this.runDir(runId);
+    // The record's presence is what makes the run exist (createRun writes it last).
+    if (given === null && !(await exists(join(dir, 'record.json')))) return null;
     const snap = await readJson<RunState>(join(dir, 'state.json'));
     if (snap === null) throw new DagctlError('RUN_STATE_INVALID', `run ${runId} has no state`);
-    const index = indexPlan(record.plan, policiesOf(record.dag));
     let text = '';
     try {
       text = await readFile(join(dir, 'events.jsonl'), 'utf8');
@@ -155,6 +156,7 @@ export class LocalRunStore implements RunStore {
       // no journal yet
     }
     const state = snap;
+    let index: PlanIndex | null = null;
     for (const line of text.split('\n')) {
       if (line === '') continue;
       let batch: { seq: number; events: RunEvent[] };
@@ -164,6 +166,11 @@ export class LocalRunStore implements RunStore {
         break; // torn tail
       }
       if (batch.seq < state.seq) continue;
+      if (index === null) {
+        const record = given ?? (await this.getRecord(runId));
+        if (record === null) return null;
+        index = indexPlan(record.plan, policiesOf(record.dag));
+      }
       applyEvents(index, state, batch.events);
     }
     return { state, index };
@@ -177,7 +184,10 @@ export class LocalRunStore implements RunStore {
       p = (async () => {
         const record = await this.getRecord(runId);
         if (record === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId} under ${this.home}`);
-        const { state, index } = await this.load(runId, record);
+        const loaded = await this.load(runId, record);
+        if (loaded === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId} under ${this.home}`);
+        const { state } = loaded;
+        const index = loaded.index ?? indexPlan(record.plan, policiesOf(record.dag));
         const journal = await open(join(this.runDir(runId), 'events.jsonl'), 'a');
         const live: Live = { record, state, index, journal, sinceSnapshot: 0, lastSnapshotAt: Date.now(), queue: [], flushing: false };
         this.live.set(runId, live);
@@ -381,3 +391,11 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await writeAtomic(path, text);
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
