@@ -197,7 +197,7 @@ describe('ui in Chromium', function () {
     await page.waitForSelector('main[data-ready]');
     await page.evaluate(() => ((globalThis as unknown as Browser).marker = 42));
     assert.match(await waitText(page, `${row('hold.main')} .c1`, /running/), /▶ running/);
-    assert.equal(await page.isDisabled('#retry-run'), true, 'an embedded run is not retried from here');
+    assert.equal(await page.isDisabled('#retry-run'), true, 'a running run is not retried');
     await shot(page, 'run-live');
     await page.click('#cancel-run');
     assert.match((await page.textContent('dialog.confirm[open]')) ?? '', /Cancel this run\?/);
@@ -208,6 +208,30 @@ describe('ui in Chromium', function () {
     assert.equal(await page.evaluate(() => (globalThis as unknown as Browser).marker), 42, 'updated without a reload');
     assert.equal((await heldDone).phase, 'cancelled');
     assert.equal(holdGate.signal.aborted, false, 'the page cancelled it, not the test');
+  });
+
+  it('retries a failed embedded run from the page (confirmed): a detached `dagctl run --resume` drives it again', async function () {
+    this.timeout(120_000);
+    await page.goto(`${base}runs/${failed.record.runId}`);
+    await page.waitForSelector('main[data-ready]');
+    await page.waitForSelector('#retry-run:not([disabled])');
+    await page.selectOption('#retry-from', 'hold');
+    await page.click('#retry-run');
+    assert.match((await page.textContent('dialog.confirm[open]')) ?? '', /task hold and everything downstream/);
+    await page.click('#confirm-ok');
+    assert.match(await waitText(page, '.action-result', /retry started: \d+ instance/), /retry started: 1 instance/);
+    // fan b002 fails on every attempt (failBucket): the retried run fails again, later, by a new driver.
+    const reader = new LocalRunStore(home);
+    let again: RunState | null = null;
+    for (const end = Date.now() + 90_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+      again = await reader.getState(failed.record.runId);
+      if (again?.phase === 'failed' && (again.finishedAt ?? 0) > (failed.state.finishedAt ?? 0)) break;
+    }
+    await reader.close();
+    assert.equal(again?.phase, 'failed');
+    assert.ok((again?.finishedAt ?? 0) > (failed.state.finishedAt ?? 0), 'the run was driven again');
+    await page.waitForSelector('main[data-phase="failed"]');
+    assert.match((await page.textContent(`${row('fan.main.b002')} .c1`)) ?? '', /failed/);
   });
 
   describe('on Redis', function () {

@@ -5,7 +5,7 @@
  * non-loopback bind without a token. Redis: a password in the URL never reaches a page or the API.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,6 +24,15 @@ import { createRun, drive, holdDagYaml, tempDir } from './support.js';
 async function json<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const res = await fetch(url, init);
   return { status: res.status, body: (await res.json()) as T };
+}
+
+/** Polls `check` until true (a liveness bound, not a timing assertion). */
+async function waitFor(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 describe('ui server', function () {
@@ -74,8 +83,8 @@ describe('ui server', function () {
     assert.equal(body.instances.find((r) => r.id === 'hold.main')?.state, 'upstream_failed');
     assert.deepEqual(body.tasks.map((t) => t.name), ['fan', 'hold', 'after']);
     assert.equal(body.actions.cancel, false, 'a finished run');
-    assert.equal(body.actions.retry, false, 'an embedded run');
-    assert.match(body.actions.reason ?? '', /--rerun-from/);
+    assert.equal(body.actions.retry, true, 'a finished embedded run is retried by a detached `dagctl run --resume`');
+    assert.equal(body.actions.reason, null);
     const missing = await json<{ error: { code: string } }>(`${base}api/runs/nope-1`);
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'RUN_NOT_FOUND');
@@ -164,7 +173,7 @@ describe('ui server', function () {
     assert.match(await (await fetch(`${base}metrics`)).text(), /^dagctl_ui_requests_total\{kind="api"\} \d+$/m);
   });
 
-  it('refuses actions without the CSRF token; an embedded run cannot be retried here, a finished one not cancelled', async () => {
+  it('refuses actions without the CSRF token; a finished run cannot be cancelled', async () => {
     const page = await fetch(base);
     const csrf = /name="dagctl-csrf" content="([^"]+)"/.exec(await page.text())?.[1] ?? '';
     const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
@@ -174,11 +183,52 @@ describe('ui server', function () {
     assert.equal(noToken.body.error.code, 'UI_FORBIDDEN');
     const foreign = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie, origin: 'http://evil.example' }, body: '{}' });
     assert.equal(foreign.body.error.code, 'UI_FORBIDDEN');
-    for (const action of ['cancel', 'retry']) {
-      const ok = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{}' });
-      assert.equal(ok.status, 409, action);
-      assert.equal(ok.body.error.code, 'RUN_ACTION_UNSUPPORTED', action);
-    }
+    const ok = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{}' });
+    assert.equal(ok.status, 409);
+    assert.equal(ok.body.error.code, 'RUN_ACTION_UNSUPPORTED');
+    const noTask = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/retry`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{"from":"nope"}' });
+    assert.equal(noTask.body.error.code, 'TASK_NOT_FOUND');
+  });
+
+  it('retries a cancelled embedded run from a task: reset under its driver lock, driven to the end by a detached `dagctl run --resume`', async function () {
+    this.timeout(120_000);
+    const barrier = join(home, 'barrier-retry');
+    const store = new LocalRunStore(home);
+    const record = await createRun(store, home, `apiVersion: dagctl/v1
+kind: Dag
+metadata: { name: ui-retry }
+tasks:
+  - { name: first, operator: noop, params: { buckets: 2 } }
+  - { name: held, operator: noop, dependsOn: [first], params: { barrier: ${barrier} } }
+  - { name: last, operator: noop, dependsOn: [held] }
+`);
+    // The run is cancelled while its `held` attempt waits at the barrier the test owns.
+    const ac = new AbortController();
+    const running = drive(store, record, ac.signal);
+    await waitFor(async () => (await readdir(join(barrier, 'arrived')).catch(() => [])).length > 0);
+    ac.abort();
+    const cancelled = await running;
+    await store.close();
+    assert.equal(cancelled.phase, 'cancelled');
+    const firstDone = Object.entries(cancelled.instances).filter(([id, s]) => id.startsWith('first') && s.state === 'succeeded').length;
+    assert.equal(firstDone, 2);
+
+    const page = await fetch(`${base}runs/${record.runId}`);
+    const csrf = /name="dagctl-csrf" content="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+    const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const view = await json<UiRun>(`${base}api/runs/${record.runId}`);
+    assert.deepEqual([view.body.phase, view.body.actions.retry], ['cancelled', true]);
+    await writeFile(join(barrier, 'open'), '');
+    const r = await json<{ dispatched: number }>(`${base}api/runs/${record.runId}/retry`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{"from":"held"}' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.dispatched, 1); // held (first succeeded and stays done; last waits for held)
+    const reader = new LocalRunStore(home);
+    await waitFor(async () => (await reader.getState(record.runId))?.phase === 'succeeded', 90_000);
+    const final = (await reader.getState(record.runId))!;
+    assert.deepEqual(Object.values(final.instances).map((s) => s.state), Object.values(final.instances).map(() => 'succeeded'));
+    // The UI shows the retried run, not its cached cancelled view.
+    assert.equal((await json<UiRun>(`${base}api/runs/${record.runId}`)).body.phase, 'succeeded');
+    await reader.close();
   });
 
   it('with --token: pages need it, ?token= sets an HttpOnly cookie and drops it from the URL', async () => {

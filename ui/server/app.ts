@@ -3,8 +3,8 @@
  * JSON API): `/`, `/runs/RUN_ID`, `/dags/NAME`, `/views/DAG/DATASET`. API: `GET /api/home`,
  * `GET /api/runs/:id`, `GET /api/runs/:id/events` (server-sent events: snapshot, then patches),
  * `GET /api/dags/:name` (`?workers=N&deadline=2h`: plan numbers), `GET /api/views/:dag/:dataset`
- * (a view's versions), `POST /api/runs/:id/cancel`, `POST /api/runs/:id/retry` (`{"from": TASK}`,
- * Redis runs only: an embedded run can only be asked to cancel, through its run folder).
+ * (a view's versions), `POST /api/runs/:id/cancel`, `POST /api/runs/:id/retry` (`{"from": TASK}`;
+ * an embedded run is reset and resumed by a detached `dagctl run --resume`, sources.ts).
  * `?store=local|redis` picks the store when both have the run (default: local first). Probes:
  * `/healthz`, `/readyz` (every store answers), `/metrics` (Prometheus text).
  *
@@ -279,7 +279,20 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   const sendPage = (reply: FastifyReply): FastifyReply =>
     reply.setCookie(CSRF_COOKIE, csrf, { httpOnly: true, sameSite: 'strict', path: '/' }).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page);
   app.get('/', (_req, reply) => sendPage(reply));
-  app.get('/runs/:id', (_req, reply) => sendPage(reply));
+  // A run page's first load: start reading the run while the browser loads the page script, so
+  // the page's API call finds the record (and a finished run's view) read or being read.
+  const warming = new Map<string, Promise<unknown>>();
+  app.get<{ Params: { id: string }; Querystring: { store?: string } }>('/runs/:id', (req, reply) => {
+    const id = req.params.id;
+    if (!warming.has(id)) {
+      const p = findRun(id, req.query.store)
+        .then(({ source, meta }) => buildView(source, meta, null))
+        .catch(() => undefined) // the API call reports it
+        .finally(() => warming.delete(id));
+      warming.set(id, p);
+    }
+    return sendPage(reply);
+  });
   app.get('/dags/:name', (_req, reply) => sendPage(reply));
   app.get('/views/:dag/:dataset', (_req, reply) => sendPage(reply));
   app.get<{ Params: { name: string } }>('/assets/:name', (req, reply) => {
@@ -332,6 +345,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   });
 
   app.get<{ Params: { id: string }; Querystring: { store?: string } }>('/api/runs/:id', async (req) => {
+    await warming.get(req.params.id);
     const { source, meta } = await findRun(req.params.id, req.query.store);
     const view = await buildView(source, meta, null);
     if (view === null || view === 'same') throw new DagctlError('RUN_NOT_FOUND', `no state for run ${req.params.id}`);
@@ -373,7 +387,10 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (from !== undefined && from !== null && (typeof from !== 'string' || !meta.record.dag.tasks.some((t) => t.name === from))) {
       throw new DagctlError('TASK_NOT_FOUND', `run ${meta.record.runId} has no task ${String(from)}`, { task: from });
     }
+    const phase = (await source.store.getState(meta.record.runId))?.phase;
+    if (source.id === 'local' && (phase === 'running' || phase === 'pending')) throw new DagctlError('RUN_ACTION_UNSUPPORTED', `run ${meta.record.runId} is ${phase}: cancel it first, or resume it with \`dagctl run --resume ${meta.record.runId}\``, { runId: meta.record.runId });
     const dispatched = await source.retry(meta.record.runId, typeof from === 'string' ? from : undefined);
+    finished.delete(`${source.id}\u0000${meta.record.runId}`);
     return { runId: meta.record.runId, store: source.id, dispatched: dispatched.length };
   });
 
