@@ -176,6 +176,8 @@ export interface UiSchedule {
   overlap: string;
   /** ISO time of the next tick after now, or null when the expression has none. */
   nextTick: string | null;
+  /** Paused with `dagctl pause` (or from the UI): its ticks are dropped; null when this store keeps no schedule state. */
+  paused: boolean | null;
 }
 
 export interface UiError {

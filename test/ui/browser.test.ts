@@ -19,7 +19,7 @@ import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, redisSource, type RunSource } from '../../ui/server/sources.js';
 import { cancelRun, openRunStore, submitRun } from '../../workers/bullmq/submit.js';
-import { publishVersion } from '../../storage/dataset/publish.js';
+import { publishVersion, readPointer } from '../../storage/dataset/publish.js';
 import { openObjectStore } from '../../storage/open.js';
 import { Cluster } from '../distributed/cluster.js';
 import { REDIS_URL, requireRedis } from '../distributed/redis-env.js';
@@ -81,6 +81,7 @@ describe('ui in Chromium', function () {
     const daily = await openObjectStore(`${home}/daily`);
     for (const [v, rows] of [['v20261201', 1200], ['v20261202', 1350]] as const) {
       await publishVersion(daily, { version: v, dataset: 'daily', files: [{ path: `${v}/part-0.parquet`, rows, bytes: rows * 40, sha256: 'a'.repeat(64) }], monotonic: true });
+      await daily.putIfAbsent(`${v}/part-0.parquet`, new Uint8Array([1])); // present, so the version can be restored
     }
     held = await createRun(store, home, holdDagYaml('nightly', home, { buckets: 2, sleepMs: HOUR }));
     // As `dagctl run` does: the run's driver watches its folder for a cancel request from the UI.
@@ -190,6 +191,17 @@ describe('ui in Chromium', function () {
     assert.equal(rows.length, 2);
     assert.match(rows[0] ?? '', /v20261202★ current.*1,350/);
     await shot(page, 'view');
+
+    // Roll back to the earlier version from its row (confirmed; "no" changes nothing).
+    await page.click('button.rollback[data-version="v20261201"]');
+    assert.match((await page.textContent('dialog.confirm[open]')) ?? '', /Roll daily back to v20261201\?/);
+    await page.click('#confirm-no');
+    assert.equal(await page.textContent('#view-current'), 'Current version: v20261202');
+    await page.click('button.rollback[data-version="v20261201"]');
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => (globalThis as unknown as Browser).document.querySelector('#view-current')?.textContent === 'Current version: v20261201');
+    const pointer = await readPointer(await openObjectStore(`${home}/daily`));
+    assert.equal(pointer?.version, 'v20261201', 'the view itself was rolled back');
   });
 
   it('live: a running embedded run updates in place; cancelled from the page (confirmed)', async () => {

@@ -16,6 +16,7 @@ import { openObjectStore } from '../../storage/open.js';
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, redisSource } from '../../ui/server/sources.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
+import { LocalScheduleState } from '../../scheduler/schedule/state.js';
 import { main } from '../../cli/main.js';
 import { BIN } from '../distributed/cluster.js';
 import { REDIS_URL, requireRedis, testRedis } from '../distributed/redis-env.js';
@@ -24,6 +25,12 @@ import { createRun, drive, holdDagYaml, tempDir } from './support.js';
 async function json<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const res = await fetch(url, init);
   return { status: res.status, body: (await res.json()) as T };
+}
+
+/** The page's CSRF token and cookie, as a browser gets them. */
+async function csrfOf(base: string): Promise<{ csrf: string; cookie: string }> {
+  const page = await fetch(base);
+  return { csrf: /name="dagctl-csrf" content="([^"]+)"/.exec(await page.text())?.[1] ?? '', cookie: (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '' };
 }
 
 /** Polls `check` until true (a liveness bound, not a timing assertion). */
@@ -148,6 +155,34 @@ describe('ui server', function () {
     const missing = await json<{ error: { code: string } }>(`${base}api/views/ui-views/logs`);
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'DATASET_NOT_FOUND');
+
+    // Rollback (CSRF-checked POST): the same code as `dagctl dataset rollback`.
+    const { csrf, cookie } = await csrfOf(base);
+    const post = (to: string): Promise<{ status: number; body: { restored?: string; alreadyCurrent?: boolean; error?: { code: string } } }> =>
+      json(`${base}api/views/ui-views/daily/rollback`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: JSON.stringify({ to }) });
+    assert.equal((await post('v001')).body.error?.code, 'VERSION_VACUUMED', 'its files are not in storage: refused, nothing published');
+    assert.equal((await json<UiView>(`${base}api/views/ui-views/daily`)).body.current, 'v002');
+    await writeFile(join(home, 'daily', 'part-1.parquet'), 'x');
+    const back = await post('v001');
+    assert.deepEqual([back.status, back.body.restored, back.body.alreadyCurrent], [200, 'v001', false]);
+    assert.equal((await json<UiView>(`${base}api/views/ui-views/daily`)).body.current, 'v001');
+    assert.equal((await post('v999')).body.error?.code, 'VERSION_NOT_FOUND');
+  });
+
+  it('pauses and unpauses a DAG\'s schedule, as `dagctl pause|unpause` do', async () => {
+    assert.equal((await json<UiDag>(`${base}api/dags/ui-scheduled`)).body.schedule?.paused, false);
+    const { csrf, cookie } = await csrfOf(base);
+    const set = (paused: unknown): Promise<{ status: number; body: { paused?: boolean; error?: { code: string } } }> =>
+      json(`${base}api/dags/ui-scheduled/pause`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: JSON.stringify({ paused }) });
+    assert.deepEqual((await set(true)).body.paused, true);
+    assert.equal((await new LocalScheduleState(home).get('ui-scheduled')).paused, true, 'the state `dagctl scheduler` reads');
+    assert.equal((await json<UiDag>(`${base}api/dags/ui-scheduled`)).body.schedule?.paused, true);
+    assert.equal((await set('yes')).body.error?.code, 'USAGE');
+    assert.deepEqual((await set(false)).body.paused, false);
+    assert.equal((await new LocalScheduleState(home).get('ui-scheduled')).paused, false);
+    const noCsrf = await json<{ error: { code: string } }>(`${base}api/dags/ui-scheduled/pause`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"paused":true}' });
+    assert.equal(noCsrf.body.error.code, 'UI_FORBIDDEN');
+    assert.equal((await new LocalScheduleState(home).get('ui-scheduled')).paused, false);
   });
 
   it('streams a snapshot of the run over server-sent events', async () => {
@@ -252,8 +287,10 @@ tasks:
       // read-only: actions refused even with a valid CSRF token
       const csrf = /name="dagctl-csrf" content="([^"]+)"/.exec(html)?.[1] ?? '';
       const csrfCookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-      const act = await json<{ error: { code: string } }>(`${url}api/runs/${runId}/retry`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie: csrfCookie }, body: '{}' });
-      assert.equal(act.body.error.code, 'UI_READ_ONLY');
+      for (const [path, body] of [[`runs/${runId}/retry`, '{}'], ['dags/ui-scheduled/pause', '{"paused":true}'], ['views/ui-views/daily/rollback', '{"to":"v002"}']]) {
+        const act = await json<{ error: { code: string } }>(`${url}api/${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie: csrfCookie }, body });
+        assert.equal(act.body.error.code, 'UI_READ_ONLY', path);
+      }
       const run = await json<UiRun>(`${url}api/runs/${runId}`, { headers: { authorization: `Bearer ${token}` } });
       assert.match(run.body.actions.reason ?? '', /read-only/);
     } finally {

@@ -4,7 +4,9 @@
  * `GET /api/runs/:id`, `GET /api/runs/:id/events` (server-sent events: snapshot, then patches),
  * `GET /api/dags/:name` (`?workers=N&deadline=2h`: plan numbers), `GET /api/views/:dag/:dataset`
  * (a view's versions), `POST /api/runs/:id/cancel`, `POST /api/runs/:id/retry` (`{"from": TASK}`;
- * an embedded run is reset and resumed by a detached `dagctl run --resume`, sources.ts).
+ * an embedded run is reset and resumed by a detached `dagctl run --resume`, sources.ts),
+ * `POST /api/dags/:name/pause` (`{"paused": bool}`: `dagctl pause|unpause`),
+ * `POST /api/views/:dag/:dataset/rollback` (`{"to": VERSION}`: `dagctl dataset rollback`).
  * `?store=local|redis` picks the store when both have the run (default: local first). Probes:
  * `/healthz`, `/readyz` (every store answers), `/metrics` (Prometheus text).
  *
@@ -26,6 +28,7 @@ import { parseDuration } from '../../core/duration.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../../core/errors.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
 import { validateDagText } from '../../spec/validate.js';
+import { rollback } from '../../storage/dataset/history.js';
 import { listVersions, readPointer } from '../../storage/dataset/publish.js';
 import { manifestKey } from '../../storage/dataset/layout.js';
 import { openObjectStore } from '../../storage/open.js';
@@ -62,6 +65,9 @@ const STATUS_OF: Record<string, number> = {
   UI_FORBIDDEN: 403,
   UI_READ_ONLY: 403,
   RUN_ACTION_UNSUPPORTED: 409,
+  RUN_LOCKED: 409,
+  VERSION_NOT_FOUND: 404,
+  VERSION_VACUUMED: 409,
   REDIS_UNAVAILABLE: 503,
 };
 
@@ -425,7 +431,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
         graph: dagGraph(r.dag),
         views: Object.values(r.dag.datasets).filter((d) => d.view).map((d) => d.name),
         plan: planNumbers(r.plan, workers ?? predictedWorkersOf(r, cores), deadlineMs),
-        schedule: scheduleView(r.dag, Date.now()),
+        schedule: scheduleView(r.dag, Date.now(), r.dag.schedule === undefined || source.schedules === undefined ? null : (await source.schedules.get(name)).paused),
         runs,
       };
     }
@@ -441,6 +447,40 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
       const ds = meta.record.dag.datasets[dataset];
       if (ds === undefined || !ds.view) throw new DagctlError('DATASET_NOT_FOUND', `DAG ${name} has no view dataset ${dataset}`, { dag: name, dataset });
       return { dag: name, dataset, store: source.id, uri: maskUrl(ds.uri), producer: meta.record.dag.tasks.find((t) => t.outputs.includes(dataset))?.name ?? null, ...(await viewVersions(ds.uri, 100)) };
+    }
+    throw new DagctlError('RUN_NOT_FOUND', `no runs of DAG ${name}`, { dag: name });
+  });
+
+  // Pause/unpause a DAG's schedule: the same ScheduleState.setPaused as `dagctl pause|unpause`.
+  app.post<{ Params: { name: string }; Querystring: { store?: string }; Body: { paused?: unknown } | null }>('/api/dags/:name/pause', async (req) => {
+    if (readOnly) throw new DagctlError('UI_READ_ONLY', 'read-only mode: actions are disabled');
+    const paused = req.body?.paused;
+    if (typeof paused !== 'boolean') throw new DagctlError('USAGE', 'body: expected {"paused": true|false}');
+    const name = req.params.name;
+    for (const source of sourceNamed(req.query.store)) {
+      const latest = (await source.store.listRuns({ dag: name, limit: 1 }))[0];
+      if (latest === undefined) continue;
+      if (source.schedules === undefined) throw new DagctlError('RUN_ACTION_UNSUPPORTED', `the ${source.id} store keeps no schedule state`, { dag: name });
+      await source.schedules.setPaused(name, paused);
+      return { dag: name, store: source.id, paused };
+    }
+    throw new DagctlError('RUN_NOT_FOUND', `no runs of DAG ${name}`, { dag: name });
+  });
+
+  // Roll a view back: the same storage/dataset/history.ts rollback as `dagctl dataset rollback`.
+  app.post<{ Params: { dag: string; dataset: string }; Querystring: { store?: string }; Body: { to?: unknown } | null }>('/api/views/:dag/:dataset/rollback', async (req) => {
+    if (readOnly) throw new DagctlError('UI_READ_ONLY', 'read-only mode: actions are disabled');
+    const to = req.body?.to;
+    if (typeof to !== 'string' || to === '') throw new DagctlError('USAGE', 'body: expected {"to": VERSION}');
+    const { dag: name, dataset } = req.params;
+    for (const source of sourceNamed(req.query.store)) {
+      const latest = (await source.store.listRuns({ dag: name, limit: 1 }))[0];
+      const meta = latest === undefined ? null : await recordOf(source, latest.runId);
+      if (meta === null) continue;
+      const ds = meta.record.dag.datasets[dataset];
+      if (ds === undefined || !ds.view) throw new DagctlError('DATASET_NOT_FOUND', `DAG ${name} has no view dataset ${dataset}`, { dag: name, dataset });
+      const r = await rollback(await openObjectStore(ds.uri), to);
+      return { dag: name, dataset, restored: r.restored.version, alreadyCurrent: r.alreadyCurrent, publication: r.pointer.publication?.seq ?? null };
     }
     throw new DagctlError('RUN_NOT_FOUND', `no runs of DAG ${name}`, { dag: name });
   });

@@ -9,7 +9,8 @@
  * `dagctl run --resume RUN_ID` detached, which drives it: the run is never driven inside the UI
  * process (closing the UI does not stop it, the UI's event loop and memory stay its own, and the
  * run keeps one driver, the lock's holder), and the resumed run uses its recorded code bundle.
- * The driver's output goes to runs/<runId>/retry-<time>.log.
+ * The driver's output goes to runs/<runId>/retry-<time>.log. Each source also carries the schedule
+ * state `dagctl pause|unpause` change (the same ScheduleState, local or Redis).
  * Labels carry no secrets (Redis passwords masked).
  */
 import { spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { downstreamOf } from '../../scheduler/downstream.js';
 import type { RunStore } from '../../scheduler/ports.js';
+import { LocalScheduleState, type ScheduleState } from '../../scheduler/schedule/state.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import type { UiStoreId } from '../api-types.js';
 import { DagctlError } from '../../core/errors.js';
@@ -35,6 +37,8 @@ export interface RunSource {
   retry?(runId: string, from: string | undefined): Promise<string[]>;
   /** Why this source cannot retry (or cancel), for the page. */
   noActions?: string;
+  /** The schedule state `dagctl pause|unpause` use for this store (local files, or Redis). */
+  schedules?: ScheduleState;
   close(): Promise<void>;
 }
 
@@ -42,6 +46,7 @@ const CLI_BIN = fileURLToPath(new URL('../../cli/bin.js', import.meta.url));
 
 export function localSource(home: string): RunSource {
   const store = new LocalRunStore(home);
+  const schedules = new LocalScheduleState(home);
   return {
     id: 'local',
     label: `embedded runs in ${home}`,
@@ -51,7 +56,11 @@ export function localSource(home: string): RunSource {
       return 'cancel requested: the run\'s `dagctl run` process stops it (a run whose process died is cancelled when resumed)';
     },
     retry: (runId, from) => retryEmbedded(home, runId, from),
-    close: () => store.close(),
+    schedules,
+    async close() {
+      await schedules.close();
+      await store.close();
+    },
   };
 }
 
@@ -96,6 +105,8 @@ export async function redisSource(url: string, env: NodeJS.ProcessEnv): Promise<
   // Loaded lazily: without --redis the UI never loads ioredis or BullMQ.
   const { openRedisRunStore } = (await import(REDIS_OPEN)) as { openRedisRunStore(url: string, env: NodeJS.ProcessEnv): Promise<RunStore & RedisSeq> };
   const store = await openRedisRunStore(url, env);
+  const { openRedisScheduleState } = (await import(SCHEDULES)) as { openRedisScheduleState(url: string, env: NodeJS.ProcessEnv): Promise<ScheduleState> };
+  const schedules = await openRedisScheduleState(url, env);
   const submit = (): Promise<SubmitModule> => import(SUBMIT) as Promise<SubmitModule>;
   return {
     id: 'redis',
@@ -109,7 +120,11 @@ export async function redisSource(url: string, env: NodeJS.ProcessEnv): Promise<
     async retry(runId, from) {
       return (await submit()).retryRun(runId, url, from, env);
     },
-    close: () => store.close(),
+    schedules,
+    async close() {
+      await schedules.close();
+      await store.close();
+    },
   };
 }
 
@@ -121,3 +136,4 @@ interface SubmitModule {
 // Variable specifiers keep the Redis/BullMQ code out of a UI without --redis.
 const REDIS_OPEN = '../../scheduler/redis/open.js';
 const SUBMIT = '../../workers/bullmq/submit.js';
+const SCHEDULES = '../../scheduler/schedule/distributed.js';

@@ -251,7 +251,7 @@ export function planNumbers(plan: readonly PlannedInstance[], workers: number, d
 
 /** A Redis URL fit to show: user name kept, password replaced by ***. */
 /** The DAG's schedule and its next tick after `now` (scheduler/schedule/planner.ts ticks), or null. */
-export function scheduleView(dag: DagSpec, now: number): UiSchedule | null {
+export function scheduleView(dag: DagSpec, now: number, paused: boolean | null = null): UiSchedule | null {
   const s = dag.schedule;
   if (s === undefined) return null;
   const next = ticksOf(s).next(now);
@@ -261,6 +261,7 @@ export function scheduleView(dag: DagSpec, now: number): UiSchedule | null {
     catchup: s.catchup,
     overlap: s.overlap,
     nextTick: next === null ? null : new Date(next).toISOString(),
+    paused,
   };
 }
 
