@@ -70,6 +70,8 @@ export interface UiInstanceRow {
   error: string | null;
   errorCode: string | null;
   why: string | null;
+  /** The last attempt's log tail (ctx.log lines; exec: stdout/stderr tails), when it logged. */
+  log?: string;
 }
 
 export interface UiTaskRow {

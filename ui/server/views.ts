@@ -102,6 +102,7 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
       error: v.error,
       errorCode: v.errorCode,
       why: v.why,
+      ...(v.log === undefined ? {} : { log: v.log }),
     };
   });
   return {
@@ -129,7 +130,7 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
 
 /** A row's identity for change detection (every field the page shows). */
 function rowKey(r: UiInstanceRow): string {
-  return `${r.state}|${r.attempts}|${r.worker ?? ''}|${r.durationMs ?? ''}|${r.startMs ?? ''}|${r.endMs ?? ''}|${r.errorCode ?? ''}|${r.error ?? ''}|${r.why ?? ''}`;
+  return `${r.state}|${r.attempts}|${r.worker ?? ''}|${r.durationMs ?? ''}|${r.startMs ?? ''}|${r.endMs ?? ''}|${r.errorCode ?? ''}|${r.error ?? ''}|${r.why ?? ''}|${r.log ?? ''}`;
 }
 
 export type RowKeys = Map<string, string>;

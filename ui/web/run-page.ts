@@ -360,6 +360,7 @@ function showDetail(page: Page): void {
       ...dl('Actual', `${fmtMs(actual)} (${ratio(actual, r.predictedMs)})`),
       ...dl('Why', r.why ?? '–'),
       ...dl('Error', r.error === null ? '–' : `${r.errorCode ?? ''} ${r.error}`.trim()),
+      ...dl(`Log (attempt ${r.attempts})`, r.log === undefined ? '–' : h('pre', { class: 'attempt-log', tabindex: 0, 'aria-label': 'log tail of the last attempt' }, h('code', { text: r.log }))),
     ),
   );
 }
