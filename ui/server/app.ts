@@ -47,6 +47,8 @@ export interface UiServerOptions {
   pollMs?: number;
   /** Runs listed on the home page per store (default 50). */
   listLimit?: number;
+  /** Finished runs per store whose views are read in the background at start (default 2; 0: none). */
+  prewarm?: number;
   now?(): number;
 }
 
@@ -487,15 +489,39 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
 
   app.addHook('preClose', async () => hub.close());
 
+  // The most recent finished runs are read (record, snapshot, view) in the background once the
+  // server listens, so their first page load does not pay for it; one run at a time.
+  let closing = false;
+  async function prewarm(): Promise<void> {
+    const n = opts.prewarm ?? 2;
+    if (n <= 0) return;
+    for (const source of sources) {
+      let recent: RunSummary[] = [];
+      try {
+        recent = (await source.store.listRuns({ limit: 50 })).filter((r) => r.phase === 'succeeded' || r.phase === 'failed' || r.phase === 'cancelled').slice(0, Math.min(n, FINISHED_VIEWS_KEPT));
+      } catch {
+        continue; // the home page reports the store's error
+      }
+      for (const r of recent) {
+        if (closing) return;
+        await new Promise((res) => setImmediate(res));
+        const meta = await recordOf(source, r.runId).catch(() => null);
+        if (meta !== null) await buildView(source, meta, null).catch(() => undefined);
+      }
+    }
+  }
+
   return {
     app,
     async listen(port, host) {
       await app.listen({ port, host });
+      void prewarm();
       const addr = app.server.address() as AddressInfo;
       const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       return { url: `http://${shown}:${addr.port}/`, port: addr.port };
     },
     async close() {
+      closing = true;
       hub.close();
       await app.close();
     },
