@@ -60,7 +60,7 @@ export async function openRunStoreFor(io: CliIO, redisUrl: string | undefined): 
 
 const REDIS_STORE_MODULE = '../scheduler/redis/open.js';
 
-export function renderStatus(view: StatusView, opts: { all?: boolean } = {}): string {
+export function renderStatus(view: StatusView, opts: { all?: boolean; logs?: boolean } = {}): string {
   const lines: string[] = [];
   lines.push(`run ${view.runId}  dag ${view.dag}  phase ${view.phase}`);
   lines.push(`started ${view.startedAt ?? '-'}  finished ${view.finishedAt ?? '-'}  duration ${view.durationMs === null ? '-' : formatDuration(view.durationMs)}`);
@@ -84,6 +84,16 @@ export function renderStatus(view: StatusView, opts: { all?: boolean } = {}): st
       lines.push(`${t.instance.padEnd(40)} ${state.padEnd(16)} ${String(t.attempts).padStart(3)} ${(t.durationMs === null ? '-' : formatDuration(t.durationMs)).padStart(8)} ${formatDuration(t.predictedMs).padStart(8)}  ${t.why ?? ''}`);
     }
     if (opts.all !== true && interesting.length > 40) lines.push(`… ${interesting.length - 40} more (use --all)`);
+  }
+  if (opts.logs === true) {
+    // Each instance's last attempt: its log tail (successful attempts too) and its error.
+    for (const t of view.tasks) {
+      if (t.log === undefined && t.error === null) continue;
+      lines.push('');
+      lines.push(`-- ${t.instance} (attempt ${t.attempts}, ${t.state})`);
+      if (t.log !== undefined) for (const l of t.log.split('\n')) lines.push(`   ${l}`);
+      if (t.error !== null) for (const l of `${t.errorCode ?? 'ERROR'}: ${t.error}`.split('\n')) lines.push(`   ${l}`);
+    }
   }
   return lines.join('\n') + '\n';
 }

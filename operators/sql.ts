@@ -10,7 +10,9 @@
  *
  * DuckDB (@duckdb/node-api, its binary inside its npm package) is imported only when an sql
  * instance runs. Inputs must be Parquet (chain read-records before it for CSV / JSON lines); a
- * DuckDB error fails the instance with OPERATOR_FAILED showing DuckDB's message and the query.
+ * DuckDB error fails the instance with OPERATOR_FAILED showing DuckDB's message and the query. The query
+ * is planned once: when every result column is a native type it streams from that plan; else it
+ * runs again wrapped in the casts.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -87,6 +89,7 @@ export const sql: OperatorDef<SqlParams> = {
       const prepared = await con.prepare(ctx.params.query).catch(fail);
       const schema: Schema = [];
       const selects: string[] = [];
+      let native = true;
       for (let c = 0; c < prepared.columnCount; c++) {
         const name = prepared.columnName(c);
         const id = prepared.columnTypeId(c);
@@ -96,22 +99,26 @@ export const sql: OperatorDef<SqlParams> = {
           : id === DuckDBTypeId.FLOAT || id === DuckDBTypeId.DOUBLE || id === DuckDBTypeId.DECIMAL ? 'double'
           : id === DuckDBTypeId.BLOB ? 'bytes'
           : 'string';
+        if (!NATIVE.has(id)) native = false;
         schema.push({ name, type, nullable: true });
         selects.push(`CAST(${quoteIdent(name)} AS ${duckType(type)}) AS ${quoteIdent(name)}`);
       }
       if (new Set(schema.map((f) => f.name)).size !== schema.length) throw new DagctlError('OPERATOR_PARAMS_INVALID', `sql: the query's result has duplicate column names (${schema.map((f) => f.name).join(', ')}): alias them`, { query: ctx.params.query });
       const out = ctx.outputs[0]!.open(schema);
-      const result = await con.stream(`SELECT ${selects.join(', ')} FROM (${ctx.params.query.replace(/;\s*$/, '')})`).catch(fail);
+      // Columns DuckDB already returns as dagctl's types stream from the prepared statement (planned
+      // once); other types (DECIMAL, DATE, LIST…) are cast by DuckDB first.
+      const result = await (native ? prepared.stream() : con.stream(`SELECT ${selects.join(', ')} FROM (${ctx.params.query.replace(/;\s*$/, '')})`)).catch(fail);
       let rows = 0;
       for (;;) {
         const chunk = await result.fetchChunk();
         if (chunk === null || chunk.rowCount === 0) break;
-        const batch: Row[] = chunk.getRows().map((values) => {
-          const row: Row = {};
-          schema.forEach((f, c) => (row[f.name] = toValue(values[c], f.type, f.name)));
-          return row;
+        const n = chunk.rowCount;
+        const batch: Row[] = Array.from({ length: n }, () => ({}));
+        schema.forEach((f, c) => {
+          const values = chunk.getColumnValues(c);
+          for (let i = 0; i < n; i++) batch[i]![f.name] = toValue(values[i], f.type, f.name);
         });
-        rows += batch.length;
+        rows += n;
         await out.write(batch);
       }
       return { metrics: { rowsOut: rows } };
@@ -124,6 +131,8 @@ export const sql: OperatorDef<SqlParams> = {
 };
 
 const INT_TYPES = new Set<number>([2, 3, 4, 5, 6, 7, 8, 9, 16, 32]); // TINYINT…BIGINT, U*, HUGEINT, UHUGEINT (DuckDBTypeId)
+/** Result types read as dagctl values without a cast: BOOLEAN, the integers, FLOAT, DOUBLE, VARCHAR, BLOB. */
+const NATIVE = new Set<number>([1, ...INT_TYPES, 10, 11, 17, 18]);
 
 function duckType(t: ColumnType): string {
   return t === 'boolean' ? 'BOOLEAN' : t === 'int64' || t === 'int32' ? 'HUGEINT' : t === 'double' ? 'DOUBLE' : t === 'bytes' ? 'BLOB' : 'VARCHAR';

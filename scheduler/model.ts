@@ -89,6 +89,8 @@ export interface InstanceResult {
    */
   prune?: string[];
   worker?: string;
+  /** The attempt's log tail (its ctx.log lines as JSON, the last 4 KiB; exec: its stdout/stderr tails), when it logged. */
+  log?: string;
 }
 
 export interface InstanceStatus {

@@ -28,6 +28,8 @@ export interface InstanceView {
   inputRows?: number;
   outputRows?: number;
   worker?: string;
+  /** The log tail of its last attempt (InstanceResult.log: ctx.log lines; exec: stdout/stderr tails), when it logged. */
+  log?: string;
 }
 
 export interface TaskView {
@@ -93,6 +95,7 @@ export function buildStatus(record: RunRecord, state: RunState, now: number): St
       view.outputRows = s.result.outputRows;
     }
     if (s.worker !== undefined) view.worker = s.worker;
+    if (s.result?.log !== undefined) view.log = s.result.log;
     tasks.push(view);
     const tv = perTask.get(p.task);
     if (tv !== undefined) {

@@ -70,6 +70,8 @@ export interface UiInstanceRow {
   error: string | null;
   errorCode: string | null;
   why: string | null;
+  /** The last attempt's log tail (ctx.log lines; exec: stdout/stderr tails), when it logged. */
+  log?: string;
 }
 
 export interface UiTaskRow {
@@ -176,6 +178,8 @@ export interface UiSchedule {
   overlap: string;
   /** ISO time of the next tick after now, or null when the expression has none. */
   nextTick: string | null;
+  /** Paused with `dagctl pause` (or from the UI): its ticks are dropped; null when this store keeps no schedule state. */
+  paused: boolean | null;
 }
 
 export interface UiError {

@@ -160,6 +160,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const shuffle = new ShuffleBinding(inst.buckets, workStore ?? (await storeFor(work)), `${stage.name}/r${inst.round}/`, salt);
   const blobs: Record<string, string> = {};
   const blobCache = await loadPriorBlobs([...job.prior, ...Object.values(job.stages ?? {}).flat()]);
+  const logTail = new LogTail();
   const ctx: StageContext<unknown> = {
     params,
     stage,
@@ -183,7 +184,9 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     attempt: job.attempt,
     signal: opts.signal,
     log(message, fields) {
-      opts.log?.(JSON.stringify({ instance: job.instanceId, message, ...fields }));
+      const line = JSON.stringify({ instance: job.instanceId, message, ...fields });
+      logTail.push(line);
+      opts.log?.(line);
     },
   };
 
@@ -223,7 +226,24 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
     durationMs: end - started,
     setupMs: (counters.firstReadAt > 0 ? counters.firstReadAt : runStart) - started,
     worker: opts.worker,
+    ...(logTail.text() === '' ? {} : { log: logTail.text() }),
   }, record, inst, res.narrow);
+}
+
+/** The last LOG_TAIL_CHARS characters of an attempt's ctx.log lines (kept with its result: bounded). */
+export const LOG_TAIL_CHARS = 4096;
+class LogTail {
+  private lines: string[] = [];
+  private size = 0;
+  push(line: string): void {
+    this.lines.push(line);
+    this.size += line.length + 1;
+    while (this.size > LOG_TAIL_CHARS && this.lines.length > 1) this.size -= (this.lines.shift() as string).length + 1;
+  }
+  text(): string {
+    const t = this.lines.join('\n');
+    return t.length > LOG_TAIL_CHARS ? '…' + t.slice(t.length - LOG_TAIL_CHARS + 1) : t;
+  }
 }
 
 /** The operator name of a task (TASK_NOT_FOUND when the DAG has none by that name). */

@@ -12,16 +12,19 @@ import { openRunStoreFor, redisUrlOf, renderStatus, runStoreLocation } from '../
 export const statusCommand: CommandDef = {
   name: 'status',
   summary: 'Show where a run stands',
-  usage: `dagctl status [RUN_ID] [--dag NAME] [--watch] [--all] [--json] [--redis URL]
+  usage: `dagctl status [RUN_ID] [--dag NAME] [--watch] [--all] [--logs] [--json] [--redis URL]
 
   RUN_ID       the run (default: the latest, of --dag if given)
   --watch      refresh every second until the run finishes
   --all        list every instance, not only unfinished or failed ones
+  --logs       each instance's last attempt: its log tail (ctx.log lines; exec: stdout/stderr
+               tails, successful attempts too) and its error
   --json       machine-readable status`,
   options: {
     dag: { type: 'string' },
     watch: { type: 'boolean' },
     all: { type: 'boolean' },
+    logs: { type: 'boolean' },
     json: { type: 'boolean' },
     redis: { type: 'string' },
   },
@@ -49,7 +52,7 @@ export const statusCommand: CommandDef = {
           }
         } else {
           if (flag(args, 'watch') && io.stdout.isTTY === true) io.stdout.write('\x1b[2J\x1b[H');
-          io.stdout.write(renderStatus(view, { all: flag(args, 'all') }));
+          io.stdout.write(renderStatus(view, { all: flag(args, 'all'), logs: flag(args, 'logs') }));
           if (driver?.state === 'gone') {
             const who = driver.pid !== undefined ? `its driver (pid ${driver.pid} on ${driver.host}) is gone` : 'no process drives it';
             io.stdout.write(`\nthe run is not progressing: ${who}. Continue it with: dagctl run --resume ${runId}\n`);

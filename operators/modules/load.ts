@@ -18,7 +18,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DagctlError, errorMessage, isDagctlError } from '../../core/errors.js';
@@ -27,7 +26,7 @@ import { isDefinedOperator } from '../../sdk/index.js';
 import type { AnyOperator } from '../types.js';
 import { isLocalSpecifier, verifyBundle } from './bundle.js';
 import type { CodeBundle, ModuleOperatorRef } from './bundle.js';
-import { rewriteImports, transpile } from './transpile.js';
+import { bundleCacheDir, rewriteImports, transpile } from './transpile.js';
 
 export type LoadedOperator = { ok: true; op: AnyOperator } | { ok: false; code: ErrorCode; message: string };
 
@@ -38,9 +37,7 @@ const SDK: Record<string, string> = {
 const BUILTIN = new Set(builtinModules);
 const CODE = /\.(ts|mts|tsx|js|mjs)$/;
 
-export function bundleCacheDir(): string {
-  return process.env.DAGCTL_BUNDLE_CACHE ?? path.join(tmpdir(), 'dagctl-bundles');
-}
+export { bundleCacheDir };
 
 /** How a bare specifier of a bundled file is written: the SDK, a builtin, or resolved from here. */
 function bareTarget(spec: string): string {

@@ -8,20 +8,71 @@
  * rewritten with es-module-lexer (a WebAssembly ES module lexer), so rewriting never touches
  * strings or comments.
  *
- * Contract: `transpile` is pure; a syntax error throws (the caller names the module); only static
- * imports and dynamic imports of a string literal are specifiers (a computed `import(x)` is left as is).
+ * Transpiled output is cached on disk under `<bundle cache>/ts/<key>.js`, the key a sha256 of the
+ * TypeScript version, the options and the source: loading the compiler costs ~1–2 s, so a cache hit
+ * (a second `dagctl run` of the same code, another worker thread or process of this machine, a
+ * restarted worker) never loads it. Entries are written to a temporary file and renamed into place;
+ * an unreadable or unwritable cache only costs a transpile.
+ *
+ * Contract: `transpile` is deterministic (same source and TypeScript version → same output); a
+ * syntax error throws (the caller names the module) and is never cached; only static imports and
+ * dynamic imports of a string literal are specifiers (a computed `import(x)` is left as is).
  */
 import { initSync, parse } from 'es-module-lexer';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type * as Ts from 'typescript';
 
 let ts: typeof Ts | null = null;
+let tsVersion: string | null = null;
 
 const TS = new Set(['.ts', '.mts', '.tsx', '.cts']);
+/** Bumped when the options below change, so old cache entries are never read. */
+const OPTIONS_ID = 'esnext-es2022-isolated-1';
+
+/** Where code bundles (operators/modules/load.ts) and transpiled sources are cached on this machine. */
+export function bundleCacheDir(): string {
+  return process.env.DAGCTL_BUNDLE_CACHE ?? path.join(tmpdir(), 'dagctl-bundles');
+}
+
+function cacheKey(source: string, ext: string): string {
+  if (tsVersion === null) {
+    const require = createRequire(import.meta.url);
+    tsVersion = (JSON.parse(readFileSync(require.resolve('typescript/package.json'), 'utf8')) as { version: string }).version;
+  }
+  return createHash('sha256').update(`${tsVersion}\0${OPTIONS_ID}\0${ext}\0`).update(source).digest('hex');
+}
 
 export function transpile(source: string, file: string): string {
-  if (!TS.has(path.extname(file))) return source;
+  const ext = path.extname(file);
+  if (!TS.has(ext)) return source;
+  const dir = path.join(bundleCacheDir(), 'ts');
+  const cached = path.join(dir, `${cacheKey(source, ext)}.js`);
+  try {
+    return readFileSync(cached, 'utf8');
+  } catch {
+    // not cached yet
+  }
+  const js = compile(source, file);
+  try {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${cached}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(tmp, js);
+    try {
+      renameSync(tmp, cached);
+    } catch {
+      rmSync(tmp, { force: true });
+    }
+  } catch {
+    // a read-only or full cache: the next load transpiles again
+  }
+  return js;
+}
+
+function compile(source: string, file: string): string {
   ts ??= createRequire(import.meta.url)('typescript') as typeof Ts;
   const out = ts.transpileModule(source, {
     fileName: file,

@@ -13,16 +13,12 @@
  * (group commit). Loading replays the journal after the snapshot; a torn last line (a crash
  * mid-write, never acknowledged) is ignored.
  *
-<<<<<<< HEAD
- * One process drives a run at a time: the one holding runs/<runId>/lock (lockDriver: a lock file
- * with the holder's pid, host and command; stale only when that pid is dead on this host). A
- * second driver (`dagctl run --resume` of a live run) gets RUN_LOCKED naming the holder. Other
-=======
  * createRun is exclusive: a second create of the same run id throws (isRunExists), so a tick's
  * deterministic run id makes exactly one run.
  *
- * Precondition: one process drives a run at a time (the one holding runs/<runId>/lock); other
->>>>>>> sched
+ * One process drives a run at a time: the one holding runs/<runId>/lock (lockDriver: a lock file
+ * with the holder's pid, host and command; stale only when that pid is dead on this host). A
+ * second driver (`dagctl run --resume` of a live run) gets RUN_LOCKED naming the holder. Other
  * processes (status, runs) only read.
  */
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -120,12 +116,7 @@ export class LocalRunStore implements RunStore {
   }
 
   async cancelRequested(runId: string): Promise<boolean> {
-    try {
-      await stat(join(this.runDir(runId), 'cancel-request'));
-      return true;
-    } catch {
-      return false;
-    }
+    return exists(join(this.runDir(runId), 'cancel-request'));
   }
 
   async getRecord(runId: string): Promise<RunRecord | null> {
@@ -138,16 +129,22 @@ export class LocalRunStore implements RunStore {
   async getState(runId: string): Promise<RunState | null> {
     const l = this.live.get(runId);
     if (l !== undefined) return structuredClone(l.state);
-    const record = await this.getRecord(runId);
-    if (record === null) return null;
-    return (await this.load(runId, record)).state;
+    // The record (megabytes for a big run) is read only when the journal has batches to replay:
+    // a finished run's snapshot is its whole state.
+    const r = await this.load(runId, null);
+    return r === null ? null : r.state;
   }
 
-  private async load(runId: string, record: RunRecord): Promise<{ state: RunState; index: PlanIndex }> {
+  /**
+   * The snapshot with the journal's newer batches applied; `record` (read here when not given and
+   * there is something to replay) indexes the plan for the replay. Null when the run does not exist.
+   */
+  private async load(runId: string, given: RunRecord | null): Promise<{ state: RunState; index: PlanIndex | null } | null> {
     const dir = this.runDir(runId);
+    // The record's presence is what makes the run exist (createRun writes it last).
+    if (given === null && !(await exists(join(dir, 'record.json')))) return null;
     const snap = await readJson<RunState>(join(dir, 'state.json'));
     if (snap === null) throw new DagctlError('RUN_STATE_INVALID', `run ${runId} has no state`);
-    const index = indexPlan(record.plan, policiesOf(record.dag));
     let text = '';
     try {
       text = await readFile(join(dir, 'events.jsonl'), 'utf8');
@@ -155,6 +152,7 @@ export class LocalRunStore implements RunStore {
       // no journal yet
     }
     const state = snap;
+    let index: PlanIndex | null = null;
     for (const line of text.split('\n')) {
       if (line === '') continue;
       let batch: { seq: number; events: RunEvent[] };
@@ -164,6 +162,11 @@ export class LocalRunStore implements RunStore {
         break; // torn tail
       }
       if (batch.seq < state.seq) continue;
+      if (index === null) {
+        const record = given ?? (await this.getRecord(runId));
+        if (record === null) return null;
+        index = indexPlan(record.plan, policiesOf(record.dag));
+      }
       applyEvents(index, state, batch.events);
     }
     return { state, index };
@@ -177,7 +180,10 @@ export class LocalRunStore implements RunStore {
       p = (async () => {
         const record = await this.getRecord(runId);
         if (record === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId} under ${this.home}`);
-        const { state, index } = await this.load(runId, record);
+        const loaded = await this.load(runId, record);
+        if (loaded === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId} under ${this.home}`);
+        const { state } = loaded;
+        const index = loaded.index ?? indexPlan(record.plan, policiesOf(record.dag));
         const journal = await open(join(this.runDir(runId), 'events.jsonl'), 'a');
         const live: Live = { record, state, index, journal, sinceSnapshot: 0, lastSnapshotAt: Date.now(), queue: [], flushing: false };
         this.live.set(runId, live);
@@ -381,3 +387,11 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await writeAtomic(path, text);
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

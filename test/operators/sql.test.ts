@@ -50,6 +50,17 @@ describe('operators/sql', function () {
     assert.deepEqual(r.outputs[0]!.rows.map((x) => x.n).sort(), [200, 300]);
   });
 
+  it('keeps native result types, casts the others, and refuses an integer it cannot store exactly', async () => {
+    const one = [{ url: '/p/1', person: 'u1', ts: 5 }];
+    const native = await runOperator(sql, { query: `SELECT 7::INTEGER AS i, 2::UTINYINT AS u, ts, 1.25::FLOAT AS f, true AS b, url, 'ab'::BLOB AS raw FROM "page-views"` }, { inputs: [{ name: 'page-views', rows: one, schema: SCHEMA }] });
+    assert.deepEqual(native.outputs[0]!.schema!.map((f) => f.type), ['int64', 'int64', 'int64', 'double', 'boolean', 'string', 'bytes']);
+    assert.deepEqual({ ...native.outputs[0]!.rows[0]!, raw: [...(native.outputs[0]!.rows[0]!.raw as Uint8Array)] }, { i: 7, u: 2, ts: 5, f: 1.25, b: true, url: '/p/1', raw: [97, 98] });
+    const cast = await runOperator(sql, { query: `SELECT 1.5::DECIMAL(4,2) AS d, DATE '2024-01-02' AS day, [1, 2] AS xs, NULL::INTEGER AS n FROM "page-views"` }, { inputs: [{ name: 'page-views', rows: one, schema: SCHEMA }] });
+    assert.deepEqual(cast.outputs[0]!.schema!.map((f) => f.type), ['double', 'string', 'string', 'int64']);
+    assert.deepEqual(cast.outputs[0]!.rows, [{ d: 1.5, day: '2024-01-02', xs: '[1, 2]', n: null }]);
+    await assert.rejects(runOperator(sql, { query: 'SELECT 9007199254740993::BIGINT AS big FROM "page-views"' }, { inputs: [{ name: 'page-views', rows: one, schema: SCHEMA }] }), (e) => isDagctlError(e, 'OPERATOR_FAILED') && e.message.includes('big'));
+  });
+
   it('a DuckDB error fails with OPERATOR_FAILED naming the query', async () => {
     await assert.rejects(runOperator(sql, { query: 'SELECT nope FROM "page-views"' }, { inputs: [{ name: 'page-views', rows, schema: SCHEMA }] }), (e) => isDagctlError(e, 'OPERATOR_FAILED') && e.message.includes('SELECT nope'));
   });

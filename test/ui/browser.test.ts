@@ -19,7 +19,7 @@ import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, redisSource, type RunSource } from '../../ui/server/sources.js';
 import { cancelRun, openRunStore, submitRun } from '../../workers/bullmq/submit.js';
-import { publishVersion } from '../../storage/dataset/publish.js';
+import { publishVersion, readPointer } from '../../storage/dataset/publish.js';
 import { openObjectStore } from '../../storage/open.js';
 import { Cluster } from '../distributed/cluster.js';
 import { REDIS_URL, requireRedis } from '../distributed/redis-env.js';
@@ -81,6 +81,7 @@ describe('ui in Chromium', function () {
     const daily = await openObjectStore(`${home}/daily`);
     for (const [v, rows] of [['v20261201', 1200], ['v20261202', 1350]] as const) {
       await publishVersion(daily, { version: v, dataset: 'daily', files: [{ path: `${v}/part-0.parquet`, rows, bytes: rows * 40, sha256: 'a'.repeat(64) }], monotonic: true });
+      await daily.putIfAbsent(`${v}/part-0.parquet`, new Uint8Array([1])); // present, so the version can be restored
     }
     held = await createRun(store, home, holdDagYaml('nightly', home, { buckets: 2, sleepMs: HOUR }));
     // As `dagctl run` does: the run's driver watches its folder for a cancel request from the UI.
@@ -190,6 +191,17 @@ describe('ui in Chromium', function () {
     assert.equal(rows.length, 2);
     assert.match(rows[0] ?? '', /v20261202★ current.*1,350/);
     await shot(page, 'view');
+
+    // Roll back to the earlier version from its row (confirmed; "no" changes nothing).
+    await page.click('button.rollback[data-version="v20261201"]');
+    assert.match((await page.textContent('dialog.confirm[open]')) ?? '', /Roll daily back to v20261201\?/);
+    await page.click('#confirm-no');
+    assert.equal(await page.textContent('#view-current'), 'Current version: v20261202');
+    await page.click('button.rollback[data-version="v20261201"]');
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => (globalThis as unknown as Browser).document.querySelector('#view-current')?.textContent === 'Current version: v20261201');
+    const pointer = await readPointer(await openObjectStore(`${home}/daily`));
+    assert.equal(pointer?.version, 'v20261201', 'the view itself was rolled back');
   });
 
   it('live: a running embedded run updates in place; cancelled from the page (confirmed)', async () => {
@@ -197,7 +209,7 @@ describe('ui in Chromium', function () {
     await page.waitForSelector('main[data-ready]');
     await page.evaluate(() => ((globalThis as unknown as Browser).marker = 42));
     assert.match(await waitText(page, `${row('hold.main')} .c1`, /running/), /▶ running/);
-    assert.equal(await page.isDisabled('#retry-run'), true, 'an embedded run is not retried from here');
+    assert.equal(await page.isDisabled('#retry-run'), true, 'a running run is not retried');
     await shot(page, 'run-live');
     await page.click('#cancel-run');
     assert.match((await page.textContent('dialog.confirm[open]')) ?? '', /Cancel this run\?/);
@@ -208,6 +220,30 @@ describe('ui in Chromium', function () {
     assert.equal(await page.evaluate(() => (globalThis as unknown as Browser).marker), 42, 'updated without a reload');
     assert.equal((await heldDone).phase, 'cancelled');
     assert.equal(holdGate.signal.aborted, false, 'the page cancelled it, not the test');
+  });
+
+  it('retries a failed embedded run from the page (confirmed): a detached `dagctl run --resume` drives it again', async function () {
+    this.timeout(120_000);
+    await page.goto(`${base}runs/${failed.record.runId}`);
+    await page.waitForSelector('main[data-ready]');
+    await page.waitForSelector('#retry-run:not([disabled])');
+    await page.selectOption('#retry-from', 'hold');
+    await page.click('#retry-run');
+    assert.match((await page.textContent('dialog.confirm[open]')) ?? '', /task hold and everything downstream/);
+    await page.click('#confirm-ok');
+    assert.match(await waitText(page, '.action-result', /retry started: \d+ instance/), /retry started: 1 instance/);
+    // fan b002 fails on every attempt (failBucket): the retried run fails again, later, by a new driver.
+    const reader = new LocalRunStore(home);
+    let again: RunState | null = null;
+    for (const end = Date.now() + 90_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+      again = await reader.getState(failed.record.runId);
+      if (again?.phase === 'failed' && (again.finishedAt ?? 0) > (failed.state.finishedAt ?? 0)) break;
+    }
+    await reader.close();
+    assert.equal(again?.phase, 'failed');
+    assert.ok((again?.finishedAt ?? 0) > (failed.state.finishedAt ?? 0), 'the run was driven again');
+    await page.waitForSelector('main[data-phase="failed"]');
+    assert.match((await page.textContent(`${row('fan.main.b002')} .c1`)) ?? '', /failed/);
   });
 
   describe('on Redis', function () {

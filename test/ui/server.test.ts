@@ -5,7 +5,7 @@
  * non-loopback bind without a token. Redis: a password in the URL never reaches a page or the API.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -16,6 +16,7 @@ import { openObjectStore } from '../../storage/open.js';
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, redisSource } from '../../ui/server/sources.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
+import { LocalScheduleState } from '../../scheduler/schedule/state.js';
 import { main } from '../../cli/main.js';
 import { BIN } from '../distributed/cluster.js';
 import { REDIS_URL, requireRedis, testRedis } from '../distributed/redis-env.js';
@@ -24,6 +25,21 @@ import { createRun, drive, holdDagYaml, tempDir } from './support.js';
 async function json<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const res = await fetch(url, init);
   return { status: res.status, body: (await res.json()) as T };
+}
+
+/** The page's CSRF token and cookie, as a browser gets them. */
+async function csrfOf(base: string): Promise<{ csrf: string; cookie: string }> {
+  const page = await fetch(base);
+  return { csrf: /name="dagctl-csrf" content="([^"]+)"/.exec(await page.text())?.[1] ?? '', cookie: (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '' };
+}
+
+/** Polls `check` until true (a liveness bound, not a timing assertion). */
+async function waitFor(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 describe('ui server', function () {
@@ -74,8 +90,8 @@ describe('ui server', function () {
     assert.equal(body.instances.find((r) => r.id === 'hold.main')?.state, 'upstream_failed');
     assert.deepEqual(body.tasks.map((t) => t.name), ['fan', 'hold', 'after']);
     assert.equal(body.actions.cancel, false, 'a finished run');
-    assert.equal(body.actions.retry, false, 'an embedded run');
-    assert.match(body.actions.reason ?? '', /--rerun-from/);
+    assert.equal(body.actions.retry, true, 'a finished embedded run is retried by a detached `dagctl run --resume`');
+    assert.equal(body.actions.reason, null);
     const missing = await json<{ error: { code: string } }>(`${base}api/runs/nope-1`);
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'RUN_NOT_FOUND');
@@ -139,6 +155,34 @@ describe('ui server', function () {
     const missing = await json<{ error: { code: string } }>(`${base}api/views/ui-views/logs`);
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'DATASET_NOT_FOUND');
+
+    // Rollback (CSRF-checked POST): the same code as `dagctl dataset rollback`.
+    const { csrf, cookie } = await csrfOf(base);
+    const post = (to: string): Promise<{ status: number; body: { restored?: string; alreadyCurrent?: boolean; error?: { code: string } } }> =>
+      json(`${base}api/views/ui-views/daily/rollback`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: JSON.stringify({ to }) });
+    assert.equal((await post('v001')).body.error?.code, 'VERSION_VACUUMED', 'its files are not in storage: refused, nothing published');
+    assert.equal((await json<UiView>(`${base}api/views/ui-views/daily`)).body.current, 'v002');
+    await writeFile(join(home, 'daily', 'part-1.parquet'), 'x');
+    const back = await post('v001');
+    assert.deepEqual([back.status, back.body.restored, back.body.alreadyCurrent], [200, 'v001', false]);
+    assert.equal((await json<UiView>(`${base}api/views/ui-views/daily`)).body.current, 'v001');
+    assert.equal((await post('v999')).body.error?.code, 'VERSION_NOT_FOUND');
+  });
+
+  it('pauses and unpauses a DAG\'s schedule, as `dagctl pause|unpause` do', async () => {
+    assert.equal((await json<UiDag>(`${base}api/dags/ui-scheduled`)).body.schedule?.paused, false);
+    const { csrf, cookie } = await csrfOf(base);
+    const set = (paused: unknown): Promise<{ status: number; body: { paused?: boolean; error?: { code: string } } }> =>
+      json(`${base}api/dags/ui-scheduled/pause`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: JSON.stringify({ paused }) });
+    assert.deepEqual((await set(true)).body.paused, true);
+    assert.equal((await new LocalScheduleState(home).get('ui-scheduled')).paused, true, 'the state `dagctl scheduler` reads');
+    assert.equal((await json<UiDag>(`${base}api/dags/ui-scheduled`)).body.schedule?.paused, true);
+    assert.equal((await set('yes')).body.error?.code, 'USAGE');
+    assert.deepEqual((await set(false)).body.paused, false);
+    assert.equal((await new LocalScheduleState(home).get('ui-scheduled')).paused, false);
+    const noCsrf = await json<{ error: { code: string } }>(`${base}api/dags/ui-scheduled/pause`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"paused":true}' });
+    assert.equal(noCsrf.body.error.code, 'UI_FORBIDDEN');
+    assert.equal((await new LocalScheduleState(home).get('ui-scheduled')).paused, false);
   });
 
   it('streams a snapshot of the run over server-sent events', async () => {
@@ -164,7 +208,7 @@ describe('ui server', function () {
     assert.match(await (await fetch(`${base}metrics`)).text(), /^dagctl_ui_requests_total\{kind="api"\} \d+$/m);
   });
 
-  it('refuses actions without the CSRF token; an embedded run cannot be retried here, a finished one not cancelled', async () => {
+  it('refuses actions without the CSRF token; a finished run cannot be cancelled', async () => {
     const page = await fetch(base);
     const csrf = /name="dagctl-csrf" content="([^"]+)"/.exec(await page.text())?.[1] ?? '';
     const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
@@ -174,11 +218,52 @@ describe('ui server', function () {
     assert.equal(noToken.body.error.code, 'UI_FORBIDDEN');
     const foreign = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie, origin: 'http://evil.example' }, body: '{}' });
     assert.equal(foreign.body.error.code, 'UI_FORBIDDEN');
-    for (const action of ['cancel', 'retry']) {
-      const ok = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{}' });
-      assert.equal(ok.status, 409, action);
-      assert.equal(ok.body.error.code, 'RUN_ACTION_UNSUPPORTED', action);
-    }
+    const ok = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{}' });
+    assert.equal(ok.status, 409);
+    assert.equal(ok.body.error.code, 'RUN_ACTION_UNSUPPORTED');
+    const noTask = await json<{ error: { code: string } }>(`${base}api/runs/${runId}/retry`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{"from":"nope"}' });
+    assert.equal(noTask.body.error.code, 'TASK_NOT_FOUND');
+  });
+
+  it('retries a cancelled embedded run from a task: reset under its driver lock, driven to the end by a detached `dagctl run --resume`', async function () {
+    this.timeout(120_000);
+    const barrier = join(home, 'barrier-retry');
+    const store = new LocalRunStore(home);
+    const record = await createRun(store, home, `apiVersion: dagctl/v1
+kind: Dag
+metadata: { name: ui-retry }
+tasks:
+  - { name: first, operator: noop, params: { buckets: 2 } }
+  - { name: held, operator: noop, dependsOn: [first], params: { barrier: ${barrier} } }
+  - { name: last, operator: noop, dependsOn: [held] }
+`);
+    // The run is cancelled while its `held` attempt waits at the barrier the test owns.
+    const ac = new AbortController();
+    const running = drive(store, record, ac.signal);
+    await waitFor(async () => (await readdir(join(barrier, 'arrived')).catch(() => [])).length > 0);
+    ac.abort();
+    const cancelled = await running;
+    await store.close();
+    assert.equal(cancelled.phase, 'cancelled');
+    const firstDone = Object.entries(cancelled.instances).filter(([id, s]) => id.startsWith('first') && s.state === 'succeeded').length;
+    assert.equal(firstDone, 2);
+
+    const page = await fetch(`${base}runs/${record.runId}`);
+    const csrf = /name="dagctl-csrf" content="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+    const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const view = await json<UiRun>(`${base}api/runs/${record.runId}`);
+    assert.deepEqual([view.body.phase, view.body.actions.retry], ['cancelled', true]);
+    await writeFile(join(barrier, 'open'), '');
+    const r = await json<{ dispatched: number }>(`${base}api/runs/${record.runId}/retry`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie }, body: '{"from":"held"}' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.dispatched, 1); // held (first succeeded and stays done; last waits for held)
+    const reader = new LocalRunStore(home);
+    await waitFor(async () => (await reader.getState(record.runId))?.phase === 'succeeded', 90_000);
+    const final = (await reader.getState(record.runId))!;
+    assert.deepEqual(Object.values(final.instances).map((s) => s.state), Object.values(final.instances).map(() => 'succeeded'));
+    // The UI shows the retried run, not its cached cancelled view.
+    assert.equal((await json<UiRun>(`${base}api/runs/${record.runId}`)).body.phase, 'succeeded');
+    await reader.close();
   });
 
   it('with --token: pages need it, ?token= sets an HttpOnly cookie and drops it from the URL', async () => {
@@ -202,8 +287,10 @@ describe('ui server', function () {
       // read-only: actions refused even with a valid CSRF token
       const csrf = /name="dagctl-csrf" content="([^"]+)"/.exec(html)?.[1] ?? '';
       const csrfCookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-      const act = await json<{ error: { code: string } }>(`${url}api/runs/${runId}/retry`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie: csrfCookie }, body: '{}' });
-      assert.equal(act.body.error.code, 'UI_READ_ONLY');
+      for (const [path, body] of [[`runs/${runId}/retry`, '{}'], ['dags/ui-scheduled/pause', '{"paused":true}'], ['views/ui-views/daily/rollback', '{"to":"v002"}']]) {
+        const act = await json<{ error: { code: string } }>(`${url}api/${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-dagctl-csrf': csrf, cookie: csrfCookie }, body });
+        assert.equal(act.body.error.code, 'UI_READ_ONLY', path);
+      }
       const run = await json<UiRun>(`${url}api/runs/${runId}`, { headers: { authorization: `Bearer ${token}` } });
       assert.match(run.body.actions.reason ?? '', /read-only/);
     } finally {

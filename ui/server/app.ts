@@ -3,8 +3,10 @@
  * JSON API): `/`, `/runs/RUN_ID`, `/dags/NAME`, `/views/DAG/DATASET`. API: `GET /api/home`,
  * `GET /api/runs/:id`, `GET /api/runs/:id/events` (server-sent events: snapshot, then patches),
  * `GET /api/dags/:name` (`?workers=N&deadline=2h`: plan numbers), `GET /api/views/:dag/:dataset`
- * (a view's versions), `POST /api/runs/:id/cancel`, `POST /api/runs/:id/retry` (`{"from": TASK}`,
- * Redis runs only: an embedded run can only be asked to cancel, through its run folder).
+ * (a view's versions), `POST /api/runs/:id/cancel`, `POST /api/runs/:id/retry` (`{"from": TASK}`;
+ * an embedded run is reset and resumed by a detached `dagctl run --resume`, sources.ts),
+ * `POST /api/dags/:name/pause` (`{"paused": bool}`: `dagctl pause|unpause`),
+ * `POST /api/views/:dag/:dataset/rollback` (`{"to": VERSION}`: `dagctl dataset rollback`).
  * `?store=local|redis` picks the store when both have the run (default: local first). Probes:
  * `/healthz`, `/readyz` (every store answers), `/metrics` (Prometheus text).
  *
@@ -26,6 +28,7 @@ import { parseDuration } from '../../core/duration.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../../core/errors.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
 import { validateDagText } from '../../spec/validate.js';
+import { rollback } from '../../storage/dataset/history.js';
 import { listVersions, readPointer } from '../../storage/dataset/publish.js';
 import { manifestKey } from '../../storage/dataset/layout.js';
 import { openObjectStore } from '../../storage/open.js';
@@ -44,6 +47,8 @@ export interface UiServerOptions {
   pollMs?: number;
   /** Runs listed on the home page per store (default 50). */
   listLimit?: number;
+  /** Finished runs per store whose views are read in the background at start (default 2; 0: none). */
+  prewarm?: number;
   now?(): number;
 }
 
@@ -62,6 +67,9 @@ const STATUS_OF: Record<string, number> = {
   UI_FORBIDDEN: 403,
   UI_READ_ONLY: 403,
   RUN_ACTION_UNSUPPORTED: 409,
+  RUN_LOCKED: 409,
+  VERSION_NOT_FOUND: 404,
+  VERSION_VACUUMED: 409,
   REDIS_UNAVAILABLE: 503,
 };
 
@@ -279,7 +287,20 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   const sendPage = (reply: FastifyReply): FastifyReply =>
     reply.setCookie(CSRF_COOKIE, csrf, { httpOnly: true, sameSite: 'strict', path: '/' }).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page);
   app.get('/', (_req, reply) => sendPage(reply));
-  app.get('/runs/:id', (_req, reply) => sendPage(reply));
+  // A run page's first load: start reading the run while the browser loads the page script, so
+  // the page's API call finds the record (and a finished run's view) read or being read.
+  const warming = new Map<string, Promise<unknown>>();
+  app.get<{ Params: { id: string }; Querystring: { store?: string } }>('/runs/:id', (req, reply) => {
+    const id = req.params.id;
+    if (!warming.has(id)) {
+      const p = findRun(id, req.query.store)
+        .then(({ source, meta }) => buildView(source, meta, null))
+        .catch(() => undefined) // the API call reports it
+        .finally(() => warming.delete(id));
+      warming.set(id, p);
+    }
+    return sendPage(reply);
+  });
   app.get('/dags/:name', (_req, reply) => sendPage(reply));
   app.get('/views/:dag/:dataset', (_req, reply) => sendPage(reply));
   app.get<{ Params: { name: string } }>('/assets/:name', (req, reply) => {
@@ -332,6 +353,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   });
 
   app.get<{ Params: { id: string }; Querystring: { store?: string } }>('/api/runs/:id', async (req) => {
+    await warming.get(req.params.id);
     const { source, meta } = await findRun(req.params.id, req.query.store);
     const view = await buildView(source, meta, null);
     if (view === null || view === 'same') throw new DagctlError('RUN_NOT_FOUND', `no state for run ${req.params.id}`);
@@ -373,7 +395,10 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (from !== undefined && from !== null && (typeof from !== 'string' || !meta.record.dag.tasks.some((t) => t.name === from))) {
       throw new DagctlError('TASK_NOT_FOUND', `run ${meta.record.runId} has no task ${String(from)}`, { task: from });
     }
+    const phase = (await source.store.getState(meta.record.runId))?.phase;
+    if (source.id === 'local' && (phase === 'running' || phase === 'pending')) throw new DagctlError('RUN_ACTION_UNSUPPORTED', `run ${meta.record.runId} is ${phase}: cancel it first, or resume it with \`dagctl run --resume ${meta.record.runId}\``, { runId: meta.record.runId });
     const dispatched = await source.retry(meta.record.runId, typeof from === 'string' ? from : undefined);
+    finished.delete(`${source.id}\u0000${meta.record.runId}`);
     return { runId: meta.record.runId, store: source.id, dispatched: dispatched.length };
   });
 
@@ -408,7 +433,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
         graph: dagGraph(r.dag),
         views: Object.values(r.dag.datasets).filter((d) => d.view).map((d) => d.name),
         plan: planNumbers(r.plan, workers ?? predictedWorkersOf(r, cores), deadlineMs),
-        schedule: scheduleView(r.dag, Date.now()),
+        schedule: scheduleView(r.dag, Date.now(), r.dag.schedule === undefined || source.schedules === undefined ? null : (await source.schedules.get(name)).paused),
         runs,
       };
     }
@@ -428,17 +453,75 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     throw new DagctlError('RUN_NOT_FOUND', `no runs of DAG ${name}`, { dag: name });
   });
 
+  // Pause/unpause a DAG's schedule: the same ScheduleState.setPaused as `dagctl pause|unpause`.
+  app.post<{ Params: { name: string }; Querystring: { store?: string }; Body: { paused?: unknown } | null }>('/api/dags/:name/pause', async (req) => {
+    if (readOnly) throw new DagctlError('UI_READ_ONLY', 'read-only mode: actions are disabled');
+    const paused = req.body?.paused;
+    if (typeof paused !== 'boolean') throw new DagctlError('USAGE', 'body: expected {"paused": true|false}');
+    const name = req.params.name;
+    for (const source of sourceNamed(req.query.store)) {
+      const latest = (await source.store.listRuns({ dag: name, limit: 1 }))[0];
+      if (latest === undefined) continue;
+      if (source.schedules === undefined) throw new DagctlError('RUN_ACTION_UNSUPPORTED', `the ${source.id} store keeps no schedule state`, { dag: name });
+      await source.schedules.setPaused(name, paused);
+      return { dag: name, store: source.id, paused };
+    }
+    throw new DagctlError('RUN_NOT_FOUND', `no runs of DAG ${name}`, { dag: name });
+  });
+
+  // Roll a view back: the same storage/dataset/history.ts rollback as `dagctl dataset rollback`.
+  app.post<{ Params: { dag: string; dataset: string }; Querystring: { store?: string }; Body: { to?: unknown } | null }>('/api/views/:dag/:dataset/rollback', async (req) => {
+    if (readOnly) throw new DagctlError('UI_READ_ONLY', 'read-only mode: actions are disabled');
+    const to = req.body?.to;
+    if (typeof to !== 'string' || to === '') throw new DagctlError('USAGE', 'body: expected {"to": VERSION}');
+    const { dag: name, dataset } = req.params;
+    for (const source of sourceNamed(req.query.store)) {
+      const latest = (await source.store.listRuns({ dag: name, limit: 1 }))[0];
+      const meta = latest === undefined ? null : await recordOf(source, latest.runId);
+      if (meta === null) continue;
+      const ds = meta.record.dag.datasets[dataset];
+      if (ds === undefined || !ds.view) throw new DagctlError('DATASET_NOT_FOUND', `DAG ${name} has no view dataset ${dataset}`, { dag: name, dataset });
+      const r = await rollback(await openObjectStore(ds.uri), to);
+      return { dag: name, dataset, restored: r.restored.version, alreadyCurrent: r.alreadyCurrent, publication: r.pointer.publication?.seq ?? null };
+    }
+    throw new DagctlError('RUN_NOT_FOUND', `no runs of DAG ${name}`, { dag: name });
+  });
+
   app.addHook('preClose', async () => hub.close());
+
+  // The most recent finished runs are read (record, snapshot, view) in the background once the
+  // server listens, so their first page load does not pay for it; one run at a time.
+  let closing = false;
+  async function prewarm(): Promise<void> {
+    const n = opts.prewarm ?? 2;
+    if (n <= 0) return;
+    for (const source of sources) {
+      let recent: RunSummary[] = [];
+      try {
+        recent = (await source.store.listRuns({ limit: 50 })).filter((r) => r.phase === 'succeeded' || r.phase === 'failed' || r.phase === 'cancelled').slice(0, Math.min(n, FINISHED_VIEWS_KEPT));
+      } catch {
+        continue; // the home page reports the store's error
+      }
+      for (const r of recent) {
+        if (closing) return;
+        await new Promise((res) => setImmediate(res));
+        const meta = await recordOf(source, r.runId).catch(() => null);
+        if (meta !== null) await buildView(source, meta, null).catch(() => undefined);
+      }
+    }
+  }
 
   return {
     app,
     async listen(port, host) {
       await app.listen({ port, host });
+      void prewarm();
       const addr = app.server.address() as AddressInfo;
       const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       return { url: `http://${shown}:${addr.port}/`, port: addr.port };
     },
     async close() {
+      closing = true;
       hub.close();
       await app.close();
     },

@@ -102,6 +102,7 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
       error: v.error,
       errorCode: v.errorCode,
       why: v.why,
+      ...(v.log === undefined ? {} : { log: v.log }),
     };
   });
   return {
@@ -129,7 +130,7 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
 
 /** A row's identity for change detection (every field the page shows). */
 function rowKey(r: UiInstanceRow): string {
-  return `${r.state}|${r.attempts}|${r.worker ?? ''}|${r.durationMs ?? ''}|${r.startMs ?? ''}|${r.endMs ?? ''}|${r.errorCode ?? ''}|${r.error ?? ''}|${r.why ?? ''}`;
+  return `${r.state}|${r.attempts}|${r.worker ?? ''}|${r.durationMs ?? ''}|${r.startMs ?? ''}|${r.endMs ?? ''}|${r.errorCode ?? ''}|${r.error ?? ''}|${r.why ?? ''}|${r.log ?? ''}`;
 }
 
 export type RowKeys = Map<string, string>;
@@ -251,7 +252,7 @@ export function planNumbers(plan: readonly PlannedInstance[], workers: number, d
 
 /** A Redis URL fit to show: user name kept, password replaced by ***. */
 /** The DAG's schedule and its next tick after `now` (scheduler/schedule/planner.ts ticks), or null. */
-export function scheduleView(dag: DagSpec, now: number): UiSchedule | null {
+export function scheduleView(dag: DagSpec, now: number, paused: boolean | null = null): UiSchedule | null {
   const s = dag.schedule;
   if (s === undefined) return null;
   const next = ticksOf(s).next(now);
@@ -261,6 +262,7 @@ export function scheduleView(dag: DagSpec, now: number): UiSchedule | null {
     catchup: s.catchup,
     overlap: s.overlap,
     nextTick: next === null ? null : new Date(next).toISOString(),
+    paused,
   };
 }
 

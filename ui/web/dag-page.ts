@@ -5,7 +5,7 @@
  * file text as recorded, and the DAG's runs.
  */
 import type { UiDag, UiPlanNumbers } from '../api-types.js';
-import { api, fmtMs, h, runLink, runsTable, svg, table } from './dom.js';
+import { api, confirmThen, fmtMs, h, readOnlyMode, runLink, runsTable, svg, table } from './dom.js';
 
 const NODE_W = 170;
 const NODE_H = 44;
@@ -38,12 +38,38 @@ export async function renderDagPage(main: HTMLElement, name: string, store: stri
     h('p', {}, `${dag.store === 'local' ? 'Embedded' : 'Redis'} store · as recorded by run `, runLink(dag.store, dag.runId), ` · ${dag.sourceFile} · sha256 ${dag.dagHash.slice(0, 12)}`),
     h('section', { 'aria-labelledby': 'graph-h' }, h('h2', { id: 'graph-h', text: 'Graph' }), graphView(dag)),
     h('section', { 'aria-labelledby': 'plan-h' }, h('h2', { id: 'plan-h', text: 'Plan (cost model T = O + P×H)' }), form, planBox),
-    h('section', { 'aria-labelledby': 'schedule-h' }, h('h2', { id: 'schedule-h', text: 'Schedule' }), scheduleView(dag)),
+    h('section', { 'aria-labelledby': 'schedule-h' }, h('h2', { id: 'schedule-h', text: 'Schedule' }), scheduleView(dag), pauseControl(dag, base + q({}))),
     dag.views.length === 0 ? h('p', { class: 'empty', text: 'This DAG declares no view datasets.' }) : h('section', { 'aria-labelledby': 'views-h' }, h('h2', { id: 'views-h', text: 'Views' }), h('ul', { class: 'views' }, ...dag.views.map((v) => h('li', {}, h('a', { href: `/views/${encodeURIComponent(dag.name)}/${encodeURIComponent(v)}?store=${dag.store}`, text: v }))))),
     h('section', { 'aria-labelledby': 'issues-h', class: 'issues' }, h('h2', { id: 'issues-h', text: 'Validation' }), issuesView(dag)),
     h('section', { 'aria-labelledby': 'file-h' }, h('h2', { id: 'file-h', text: 'DAG file' }), h('pre', { class: 'dag-text', tabindex: 0, 'aria-label': 'DAG file text' }, h('code', { text: dag.text === '' ? '(no text recorded)' : dag.text }))),
     h('section', { 'aria-labelledby': 'runs-h' }, h('h2', { id: 'runs-h', text: 'Runs' }), runsTable(`Runs of ${dag.name}`, dag.runs)),
   );
+}
+
+/** Pause / unpause the DAG's schedule (`dagctl pause|unpause`), confirmed; disabled in read-only mode. */
+function pauseControl(dag: UiDag, url: string): HTMLElement | null {
+  const s = dag.schedule;
+  if (s === null || s.paused === null) return null;
+  let paused = s.paused;
+  const state = h('p', { id: 'schedule-paused', role: 'status', text: paused ? '⏸ paused: its ticks are dropped' : '▶ active' });
+  const btn = h('button', { type: 'button', id: 'pause-schedule', text: paused ? 'Unpause…' : 'Pause…' });
+  const result = h('p', { class: 'action-result', role: 'status' });
+  const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-h' });
+  if (readOnlyMode()) {
+    btn.disabled = true;
+    btn.title = 'read-only mode (dagctl ui --read-only)';
+  }
+  btn.addEventListener('click', () => {
+    const next = !paused;
+    confirmThen(dialog, result, next ? 'Pause this schedule?' : 'Unpause this schedule?', next ? `DAG ${dag.name}: its ticks are dropped (not caught up) until it is unpaused.` : `DAG ${dag.name}: runs start again from its next tick.`, 'No, leave it', async () => {
+      const r = await api<{ paused: boolean }>(url.replace(/(\?|$)/, '/pause$1'), { method: 'POST', body: { paused: next } });
+      paused = r.paused;
+      state.textContent = paused ? '⏸ paused: its ticks are dropped' : '▶ active';
+      btn.textContent = paused ? 'Unpause…' : 'Pause…';
+      return paused ? 'schedule paused' : 'schedule unpaused';
+    });
+  });
+  return h('div', { class: 'schedule-actions' }, state, btn, result, dialog);
 }
 
 function scheduleView(dag: UiDag): HTMLElement {

@@ -94,6 +94,32 @@ export async function api<T>(path: string, init: { method?: 'GET' | 'POST'; body
   return data as T;
 }
 
+/** Whether the server runs with --read-only (actions disabled). */
+export function readOnlyMode(): boolean {
+  return meta('dagctl-read-only') === '1';
+}
+
+/**
+ * The confirmation of an action: a modal dialog (focus on "No"); on "Yes" `act` runs and its
+ * message (or its error) goes to `result`, a live region.
+ */
+export function confirmThen(dialog: HTMLDialogElement, result: HTMLElement, title: string, body: string, keep: string, act: () => Promise<string>): void {
+  const ok = h('button', { type: 'button', id: 'confirm-ok', text: 'Yes, do it' });
+  const no = h('button', { type: 'button', id: 'confirm-no', text: keep });
+  dialog.replaceChildren(h('h2', { id: 'confirm-h', text: title }), h('p', { text: body }), h('div', { class: 'buttons' }, no, ' ', ok));
+  no.addEventListener('click', () => dialog.close());
+  ok.addEventListener('click', () => {
+    dialog.close();
+    result.textContent = 'working…';
+    act().then(
+      (m) => (result.textContent = m),
+      (e: unknown) => result.replaceChildren(errorBox(e)),
+    );
+  });
+  dialog.showModal();
+  no.focus();
+}
+
 export function errorBox(e: unknown): HTMLElement {
   const code = e instanceof ApiError ? e.code : 'INTERNAL';
   const msg = e instanceof Error ? e.message : String(e);

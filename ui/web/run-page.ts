@@ -7,7 +7,7 @@
  * patches (changed rows only). `main.dataset.seq` holds the last applied sequence number.
  */
 import type { UiInstanceRow, UiRun, UiRunHeader, UiRunPatch, UiTaskRow } from '../api-types.js';
-import { api, dagLink, errorBox, fmtMs, fmtTime, h, ratio, stateLabel, stateText, table } from './dom.js';
+import { api, confirmThen, dagLink, fmtMs, fmtTime, h, ratio, stateLabel, stateText, table } from './dom.js';
 
 const ROW_H = 28;
 const OVERSCAN = 8;
@@ -360,6 +360,7 @@ function showDetail(page: Page): void {
       ...dl('Actual', `${fmtMs(actual)} (${ratio(actual, r.predictedMs)})`),
       ...dl('Why', r.why ?? '–'),
       ...dl('Error', r.error === null ? '–' : `${r.errorCode ?? ''} ${r.error}`.trim()),
+      ...dl(`Log (attempt ${r.attempts})`, r.log === undefined ? '–' : h('pre', { class: 'attempt-log', tabindex: 0, 'aria-label': 'log tail of the last attempt' }, h('code', { text: r.log }))),
     ),
   );
 }
@@ -371,33 +372,18 @@ function renderActions(page: Page, q: string): void {
   const retryBtn = h('button', { type: 'button', id: 'retry-run', text: 'Retry…' });
   const note = h('p', { class: 'action-note' });
   const result = h('p', { class: 'action-result', role: 'status' });
-  const confirmThen = (title: string, body: string, act: () => Promise<string>): void => {
-    const ok = h('button', { type: 'button', id: 'confirm-ok', text: 'Yes, do it' });
-    const no = h('button', { type: 'button', id: 'confirm-no', text: 'No, keep the run as it is' });
-    dialog.replaceChildren(h('h2', { id: 'confirm-h', text: title }), h('p', { text: body }), h('div', { class: 'buttons' }, no, ' ', ok));
-    no.addEventListener('click', () => dialog.close());
-    ok.addEventListener('click', () => {
-      dialog.close();
-      result.textContent = 'working…';
-      act().then(
-        (m) => (result.textContent = m),
-        (e: unknown) => result.replaceChildren(errorBox(e)),
-      );
-    });
-    dialog.showModal();
-    no.focus();
-  };
+  const confirm = (title: string, body: string, act: () => Promise<string>): void => confirmThen(dialog, result, title, body, 'No, keep the run as it is', act);
   const id = encodeURIComponent(page.run.runId);
   const sq = q === '' ? `?store=${page.run.store}` : q;
   cancelBtn.addEventListener('click', () =>
-    confirmThen('Cancel this run?', `Run ${page.run.runId}: pending and queued instances are cancelled at once; running attempts are asked to stop.`, async () => {
+    confirm('Cancel this run?', `Run ${page.run.runId}: pending and queued instances are cancelled at once; running attempts are asked to stop.`, async () => {
       const r = await api<{ note: string }>(`/api/runs/${id}/cancel${sq}`, { method: 'POST' });
       return r.note;
     }),
   );
   retryBtn.addEventListener('click', () => {
     const from = fromSel.value;
-    confirmThen('Retry this run?', from === '' ? `Run ${page.run.runId}: its failed, upstream-failed and cancelled instances start over.` : `Run ${page.run.runId}: task ${from} and everything downstream of it run again (unchanged work is memoized), plus failed and cancelled instances.`, async () => {
+    confirm('Retry this run?', from === '' ? `Run ${page.run.runId}: its failed, upstream-failed and cancelled instances start over.` : `Run ${page.run.runId}: task ${from} and everything downstream of it run again (unchanged work is memoized), plus failed and cancelled instances.`, async () => {
       const r = await api<{ dispatched: number }>(`/api/runs/${id}/retry${sq}`, { method: 'POST', body: from === '' ? {} : { from } });
       return `retry started: ${r.dispatched} instance(s) dispatched`;
     });

@@ -22,6 +22,7 @@ import type { RunRecord, RunStore } from '../../scheduler/ports.js';
 import { connectRedis, type RedisRole } from '../../scheduler/redis/connection.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import { bundlePolicyFromEnv } from '../../scheduler/bundle-policy.js';
+import { downstreamOf } from '../../scheduler/downstream.js';
 import { Dispatcher } from './dispatcher.js';
 import { Queues } from './queues.js';
 import { Sweeper } from './sweeper.js';
@@ -218,21 +219,5 @@ export async function retryRun(runId: string, redisUrl: string, from?: string, e
   }
 }
 
-/** Instances of task `from` and every instance downstream of them. */
-export function downstreamOf(record: RunRecord, from: string): string[] {
-  const start = record.plan.filter((p) => p.task === from).map((p) => p.id);
-  if (start.length === 0) throw new DagctlError('TASK_NOT_FOUND', `run ${record.runId} has no task ${from}`);
-  const dependents = new Map<string, string[]>();
-  for (const p of record.plan) for (const d of p.deps) dependents.set(d, [...(dependents.get(d) ?? []), p.id]);
-  const seen = new Set<string>(start);
-  const stack = [...start];
-  while (stack.length > 0) {
-    for (const d of dependents.get(stack.pop() as string) ?? []) {
-      if (!seen.has(d)) {
-        seen.add(d);
-        stack.push(d);
-      }
-    }
-  }
-  return record.plan.filter((p) => seen.has(p.id)).map((p) => p.id);
-}
+/** Instances of task `from` and every instance downstream of them (scheduler/downstream.ts). */
+export { downstreamOf };

@@ -38,6 +38,8 @@ export interface EmbeddedOptions {
 interface Slot {
   worker: Worker;
   ready: Promise<void>;
+  /** Resolved once the thread loaded the run's operator modules (at once for a run without). */
+  loaded: Promise<void>;
   recordsSent: Set<string>;
   /** Jobs sent to the thread, in order; jobs[0] is running once `running` is true. */
   jobs: InstanceJob[];
@@ -77,16 +79,23 @@ export class EmbeddedExecutor implements TaskExecutor {
     for (let i = 0; i < this.concurrency; i++) this.slots.push(this.spawn());
   }
 
-  /** Resolves when every thread has loaded the runtime (module graph): for warm benchmarks. */
+  /** Resolves when every thread has loaded the runtime (module graph) and the run's operator modules: for warm benchmarks. */
   async ready(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.ready));
+    await Promise.all(this.slots.flatMap((s) => [s.ready, s.loaded]));
   }
 
   private spawn(): Slot {
     const worker = new Worker(THREAD_URL, { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
     let markReady: () => void = () => undefined;
-    const slot: Slot = { worker, ready: new Promise<void>((r) => (markReady = r)), recordsSent: new Set(), jobs: [], running: false, timer: null, killTimer: null, stopping: null, dead: false };
-    worker.on('message', (m: FromThread) => (m.type === 'ready' ? markReady() : this.onMessage(slot, m)));
+    let markLoaded: () => void = () => undefined;
+    const modules = this.record.bundle !== undefined && Object.keys(this.record.dag.modules ?? {}).length > 0;
+    const slot: Slot = { worker, ready: new Promise<void>((r) => (markReady = r)), loaded: modules ? new Promise<void>((r) => (markLoaded = r)) : Promise.resolve(), recordsSent: new Set(), jobs: [], running: false, timer: null, killTimer: null, stopping: null, dead: false };
+    if (modules) {
+      // The thread imports the run's code bundle as it starts, not in its first job's time.
+      worker.postMessage({ type: 'load', record: this.record } satisfies ToThread);
+      slot.recordsSent.add(this.record.runId);
+    }
+    worker.on('message', (m: FromThread) => (m.type === 'ready' ? markReady() : m.type === 'loaded' ? markLoaded() : this.onMessage(slot, m)));
     worker.on('error', (e) => {
       const oom = (e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
       if (oom) this.onCrash(slot, `the instance ran out of memory: the worker thread's heap limit is ${this.heapMb} MB (raise it with --thread-heap-mb or DAGCTL_THREAD_HEAP_MB)`, 'WORKER_OUT_OF_MEMORY');
@@ -94,6 +103,7 @@ export class EmbeddedExecutor implements TaskExecutor {
     });
     worker.on('exit', (code) => {
       markReady();
+      markLoaded();
       if (!this.closed && !slot.dead) this.onCrash(slot, `worker thread exited with code ${code}`);
     });
     return slot;
@@ -173,7 +183,7 @@ export class EmbeddedExecutor implements TaskExecutor {
     slot.killTimer = null;
   }
 
-  private onMessage(slot: Slot, m: Exclude<FromThread, { type: 'ready' }>): void {
+  private onMessage(slot: Slot, m: Exclude<FromThread, { type: 'ready' | 'loaded' }>): void {
     if (slot.dead) return;
     const at = this.now();
     if (m.type === 'started') {

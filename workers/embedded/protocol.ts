@@ -9,10 +9,14 @@ import type { RunRecord } from '../../scheduler/ports.js';
 
 export type ToThread =
   | { type: 'run'; job: InstanceJob; record?: RunRecord }
-  | { type: 'abort'; instanceId: string; attempt: number };
+  | { type: 'abort'; instanceId: string; attempt: number }
+  /** Load the run's operator modules now (a run with a code bundle), before its first job. */
+  | { type: 'load'; record: RunRecord };
 
 export type FromThread =
   | { type: 'ready' }
+  /** The `load` finished (its failures are reported by the jobs that need the modules). */
+  | { type: 'loaded' }
   | { type: 'started'; instanceId: string; attempt: number }
   | { type: 'done'; instanceId: string; attempt: number; result: InstanceResult }
   | { type: 'error'; instanceId: string; attempt: number; code: string; message: string; retryable: boolean };
