@@ -62,10 +62,13 @@ export function* dayRows(spec: DaySpec, chunk = 10_000, people: PersonTable = ne
   if (buf.length > 0) yield buf;
 }
 
+const LEAD_SPACE = [' ', '  ', ''];
+const TRAIL_SPACE = [' ', '\t', ' '];
+
 /** How a person shows up in the pageview log: mostly a cookie, sometimes a user id or an email. */
 function identifier(r: Rng, p: Person): string {
   const x = r();
-  if (p.email !== null && x < 0.03) return `${pick(r, [' ', '  ', ''])}${p.email}${pick(r, [' ', '\t', ' '])}`;
+  if (p.email !== null && x < 0.03) return `${pick(r, LEAD_SPACE)}${p.email}${pick(r, TRAIL_SPACE)}`;
   if (p.user !== null && x < 0.3) return p.user;
   return pick(r, p.cookies);
 }
