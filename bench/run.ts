@@ -8,6 +8,8 @@ import type { BenchResult } from './types.js';
 
 const BENCHES: Record<string, { module: string; fn: string }> = {
   plan: { module: './plan.js', fn: 'benchPlan' },
+  costmodel: { module: './costmodel.js', fn: 'benchCostModel' },
+  gen: { module: './gen.js', fn: 'benchGen' },
   embedded: { module: './embedded.js', fn: 'benchEmbedded' },
   parquet: { module: './parquet.js', fn: 'benchParquet' },
   operators: { module: './operators.js', fn: 'benchOperators' },

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   // planning / cost model
   'PLAN_FAILED',
   'COST_INVALID',
+  'CALIBRATION_FAILED',
   // run engine
   'RUN_NOT_FOUND',
   'RUN_STATE_INVALID',

@@ -18,6 +18,7 @@ import { DataFileWriter } from '../storage/dataset/writer.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
 import type { FileEntry, ObjectStore, ParquetCodec } from '../storage/types.js';
 import { dayRows, type GenKind, GEN_KINDS, SCHEMAS } from './kinds.js';
+import { PersonTable } from './persons.js';
 
 export const GENERATOR_VERSION = '1';
 
@@ -64,6 +65,7 @@ export async function generate(kind: GenKind, opts: GenerateOptions, onProgress:
   const codec = opts.codec ?? defaultCodec();
   const result: GenerateResult = { kind, rows: 0, files: 0, bytes: 0, days: [] };
   let rowsDone = 0;
+  const people = new PersonTable(opts.seed, persons);
   for (let d = 0; d < days; d++) {
     const date = new Date(t0 + d * 86_400_000).toISOString().slice(0, 10);
     const dayRowsN = Math.floor(opts.rows / days) + (d < opts.rows % days ? 1 : 0);
@@ -81,7 +83,7 @@ export async function generate(kind: GenKind, opts: GenerateOptions, onProgress:
       throw new DagctlError('STORAGE_CONFLICT', `${kind} for ${date} was already generated with other parameters (${other.map((o) => o.key).join(', ')})`, { date, markers: other.map((o) => o.key) });
     }
     const writer = new DataFileWriter({ store: opts.store, codec, schema: SCHEMAS[kind], folder: `date=${date}/`, salt: `${instanceId}@${fp}`, maxRows: opts.maxRowsPerFile ?? 100_000 });
-    for (const chunk of dayRows({ kind, seed: opts.seed, date, rows: dayRowsN, persons })) {
+    for (const chunk of dayRows({ kind, seed: opts.seed, date, rows: dayRowsN, persons }, 10_000, people)) {
       if (opts.signal?.aborted === true) throw new DagctlError('TASK_CANCELLED', 'generation interrupted');
       await writer.write(chunk);
       rowsDone += chunk.length;

@@ -8,7 +8,7 @@
  * day later yields exactly the rows a longer run would have produced for it.
  */
 import type { Row, Schema } from '../storage/types.js';
-import { ageAt, person, type Person } from './persons.js';
+import { ageAt, PersonTable, type Person } from './persons.js';
 import { int, pick, rngFor, skewed, type Rng } from './prng.js';
 import { PAGE_COUNT, urlVariant } from './urls.js';
 
@@ -41,20 +41,13 @@ export interface DaySpec {
   persons: number;
 }
 
-/** Yields the day's rows in chunks of at most `chunk` rows. */
-export function* dayRows(spec: DaySpec, chunk = 10_000): Generator<Row[]> {
+/**
+ * Yields the day's rows in chunks of at most `chunk` rows. `people` (for spec.seed and
+ * spec.persons) may be shared by the days of one generation: persons are pure in (seed, k).
+ */
+export function* dayRows(spec: DaySpec, chunk = 10_000, people: PersonTable = new PersonTable(spec.seed, spec.persons)): Generator<Row[]> {
   const r = rngFor(spec.seed, spec.kind, spec.date);
-  // person() is pure; cache it (bounded) since popular persons recur on every other row.
-  const cache = new Map<number, Person>();
-  const personOf = (k: number): Person => {
-    let p = cache.get(k);
-    if (p === undefined) {
-      if (cache.size >= 100_000) cache.clear();
-      p = person(spec.seed, k);
-      cache.set(k, p);
-    }
-    return p;
-  };
+  const personOf = (k: number): Person => people.get(k);
   const dayStart = Date.parse(`${spec.date}T00:00:00Z`) / 1000;
   const ts = (): number => dayStart + int(r, 86_400);
   const next = spec.kind === 'pageviews' ? pageviews(spec, r, ts, personOf) : spec.kind === 'equivs' ? equivs(spec, r, ts, personOf) : ages(spec, r, ts, personOf);
@@ -69,10 +62,13 @@ export function* dayRows(spec: DaySpec, chunk = 10_000): Generator<Row[]> {
   if (buf.length > 0) yield buf;
 }
 
+const LEAD_SPACE = [' ', '  ', ''];
+const TRAIL_SPACE = [' ', '\t', ' '];
+
 /** How a person shows up in the pageview log: mostly a cookie, sometimes a user id or an email. */
 function identifier(r: Rng, p: Person): string {
   const x = r();
-  if (p.email !== null && x < 0.03) return `${pick(r, [' ', '  ', ''])}${p.email}${pick(r, [' ', '\t', ' '])}`;
+  if (p.email !== null && x < 0.03) return `${pick(r, LEAD_SPACE)}${p.email}${pick(r, TRAIL_SPACE)}`;
   if (p.user !== null && x < 0.3) return p.user;
   return pick(r, p.cookies);
 }

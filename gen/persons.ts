@@ -47,3 +47,24 @@ export function ageAt(born: number, ts: number): number {
   if (t.getUTCMonth() < b.getUTCMonth() || (t.getUTCMonth() === b.getUTCMonth() && t.getUTCDate() < b.getUTCDate())) age--;
   return age;
 }
+
+/**
+ * person(seed, k) memoized for one generation (the same persons recur on every day): persons
+ * k < cap (the popular ones: skewed() favours small k) are kept in an array, the rest computed on
+ * each use, so memory stays bounded whatever --persons is.
+ */
+export class PersonTable {
+  private readonly cached: (Person | undefined)[];
+  constructor(readonly seed: number, persons: number, cap = 200_000) {
+    this.cached = new Array<Person | undefined>(Math.min(persons, cap));
+  }
+  get(k: number): Person {
+    if (k >= this.cached.length) return person(this.seed, k);
+    let p = this.cached[k];
+    if (p === undefined) {
+      p = person(this.seed, k);
+      this.cached[k] = p;
+    }
+    return p;
+  }
+}

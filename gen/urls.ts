@@ -11,6 +11,8 @@ interface Page {
   host: string;
   path: string;
   query: [string, string][];
+  /** query as 'k=v' strings (never mutated). */
+  queryParts: string[];
 }
 
 const PAGES: Page[] = [];
@@ -27,14 +29,18 @@ const PATHS: [string, [string, string][]][] = [
   ['/cart', [['item', '42']]],
   ['/a/b/c', []],
 ];
-for (const host of HOSTS) for (const [path, query] of PATHS) PAGES.push({ host, path, query });
+for (const host of HOSTS) for (const [path, query] of PATHS) PAGES.push({ host, path, query, queryParts: query.map(([k, v]) => `${k}=${v}`) });
+const UTM_SOURCES = ['newsletter', 'twitter', 'Google'];
+const FRAGMENTS = ['top', 'reviews', 'section-2'];
 
 export const PAGE_COUNT = PAGES.length;
 
 const GARBAGE = ['ht!tp://example.com/', '', 'not a url', '://missing-scheme', 'http//example.com', 'http://exa mple.com/x'];
 
 function mixCase(r: Rng, s: string): string {
-  return [...s].map((c) => (r() < 0.3 ? c.toUpperCase() : c)).join('');
+  let out = '';
+  for (const c of s) out += r() < 0.3 ? c.toUpperCase() : c;
+  return out;
 }
 
 /** A variant of page number `page` (skew the page choice in the caller). */
@@ -52,15 +58,21 @@ export function urlVariant(r: Rng, page: number): string {
   if (r() < 0.05) path = path.replace(/[a-z]/, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   if (r() < 0.1 && path.length > 1) path = path.replace(/\/([^/]+)$/, '/./x/../$1');
   if (r() < 0.2) path = path.endsWith('/') ? (path.length > 1 ? path.slice(0, -1) : path) : `${path}/`;
-  const q = [...p.query];
-  if (r() < 0.1) q.push(['utm_source', pick(r, ['newsletter', 'twitter', 'Google'])]);
-  if (r() < 0.05) q.push(['gclid', `Cj0K${int(r, 1e6)}`]);
-  if (r() < 0.05) q.push(['utm_campaign', 'spring']);
-  for (let i = q.length - 1; i > 0; i--) {
-    const j = int(r, i + 1);
-    [q[i], q[j]] = [q[j] as [string, string], q[i] as [string, string]];
+  // Query parameters as 'k=v' strings; the same draws in the same order as shuffling pairs.
+  let q: string[] = p.queryParts;
+  if (r() < 0.1) q = [...q, `utm_source=${pick(r, UTM_SOURCES)}`];
+  if (r() < 0.05) q = [...q, `gclid=Cj0K${int(r, 1e6)}`];
+  if (r() < 0.05) q = [...q, 'utm_campaign=spring'];
+  if (q.length > 1) {
+    if (q === p.queryParts) q = [...q];
+    for (let i = q.length - 1; i > 0; i--) {
+      const j = int(r, i + 1);
+      const x = q[i] as string;
+      q[i] = q[j] as string;
+      q[j] = x;
+    }
   }
-  const query = q.length > 0 ? `?${q.map(([k, v]) => `${k}=${v}`).join('&')}` : '';
-  const frag = r() < 0.1 ? `#${pick(r, ['top', 'reviews', 'section-2'])}` : '';
+  const query = q.length === 0 ? '' : q.length === 1 ? `?${q[0] as string}` : `?${q.join('&')}`;
+  const frag = r() < 0.1 ? `#${pick(r, FRAGMENTS)}` : '';
   return `${scheme}://${host}${port}${path}${query}${frag}`;
 }

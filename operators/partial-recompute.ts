@@ -4,41 +4,42 @@
  * partial recomputation) — or everything (`mode: full`, or `auto` when lib/partial-plan.ts says
  * full is cheaper). Samples are a set: a sample present in both inputs counts once, so the result
  * is the same whether or not the batch was already appended to the master.
- *   'plan'      ('single'): one pass over the new batch: distinct persons → split-block Bloom filter
- *               (lib/split-bloom.ts, blob 'bloom'), and the samples shuffled by bucket(person). The
- *               mode (blob 'plan'): `auto` weighs partial vs full with the old view's exact row
- *               count (ctx.previous(0)); partial without a previous view is full (metric
- *               fallbackFull). Partial also fixes R (blob 'route': recompute buckets for the
- *               fetched rows) and C (blob 'copy': instances copying the old view), both by rows.
+ *
+ * Contract: a partial run's view equals a full recompute's, row for row (property-tested); a
+ * partial run without a previous view is a full one (metric fallbackFull). Output: BIRTHDAY_SCHEMA,
+ * one row per person.
+ *
+ * Stages:
+ *   'plan'      ('single'): one pass over the new batch: its distinct persons → a split-block
+ *               Bloom filter (lib/split-bloom.ts, blob 'bloom'), the mode (blob 'plan'; `auto`
+ *               weighs partial vs full with the old view's exact row count, ctx.previous(0)), and
+ *               for partial: R recompute buckets for the fetched rows (blob 'route') and C
+ *               instances copying the old view (blob 'copy'), both sized by rows, and the view
+ *               update (blob 'update'). It narrows the fan-out (StageResult.narrow: recompute
+ *               instances b < max(R, C) only). With R = 1 and at most fuseScanRows master rows the
+ *               run is fused (blob 'fuse'): every fetch instance is pruned, the plan writes no
+ *               shuffle (recompute instance 0 reads the batch itself); otherwise the samples are
+ *               shuffled by bucket(person) — to one file when the mode is known up front.
  *   'fetch'     ('partition' over the master): partial: the rows whose person passes the filter
- *               (the Bloom join of step 2), by a late-materializing scan (lib/late-scan.ts: the
- *               person column probed as raw UTF-8 bytes in place, age/ts decoded only for row
- *               groups with hits, rows only for hits); full: every row. Shuffled by bucket(person).
- *   'recompute' ('bucket', writes the view): the bucket of 'plan' (new samples) and of 'fetch'
- *               (false positives dropped) → the bucket's recomputed persons (lib/sample-table.ts:
- *               typed arrays per person, allocation-free inference; fetched rows read column at a
- *               time by lib/shuffle-samples.ts). Partial (v5): instance b < R
- *               recomputes the persons routed to b; instance b < C copies the old view's rows of
- *               unaffected persons from its files f ≡ b (mod C) (InputHandle.rawFiles; without it
- *               instance 0 reads the whole old view); the others return at once (each instance
- *               has a fixed cost, which v4's B copying instances paid at every scale). v7: a
- *               copying instance whose output takes columns copies the old view through in
- *               column form (lib/view-copy.ts: no row objects, merged instead of sorted); else rows. v8
- *               (default, param viewUpdate): merge-on-read — a copying instance lists its old
- *               files again with deletion vectors for the affected persons' rows (OutputWriter.carry,
- *               lib/key-rows.ts reads the person column only) and the recomputed rows are a new
- *               file; `auto` rewrites (compacts) past maxViewFiles / maxDeletedFraction. The exact
- *               set of affected persons (to drop their old rows, whatever file holds them) is the
- *               person column of all of 'plan's shuffle.
- * v9: a partial plan narrows the fan-out (StageResult.narrow: recompute instances b < max(R, C)
- *               only) and, with R = 1 and at most fuseScanRows master rows, fuses the Bloom join
- *               into recompute instance 0 (blob 'fuse'; fusedJoin: hits added to the sample table
- *               by person id) and prunes every fetch instance.
- * v10: a fused run's plan writes no shuffle (it holds the batch's rows until it knows, then drops
- *               them): recompute instance 0 reads the batch itself; the fused join probes the master's
- *               persons against the exact set of new persons in the page kernel (KernelKeys: hits
- *               come back as ids, no person string per master row) and gathers age/ts there.
- * Invariant (property-tested): partial result == full recompute, row for row.
+ *               (the Bloom join), by a late-materializing scan (lib/late-scan.ts: the person
+ *               column probed as raw UTF-8 bytes in place, age/ts decoded only for row groups with
+ *               hits, rows only for hits); full: every row. Shuffled by bucket(person).
+ *   'recompute' ('bucket', writes the view): the bucket's new samples and fetched rows (false
+ *               positives dropped) → its persons' birthdays (lib/sample-table.ts: typed arrays per
+ *               person, allocation-free inference; fetched rows read column at a time by
+ *               lib/shuffle-samples.ts). Fused: instance 0 probes the master's persons against
+ *               the exact set of new persons in the page kernel (KernelKeys: hits come back as
+ *               ids) and gathers their age/ts there. Partial: instance b < R recomputes the
+ *               persons routed to b; instance b < C carries the old view's unaffected rows from
+ *               its files f ≡ b (mod C) — by merge-on-read (the old files listed again with
+ *               deletion vectors for the affected persons' rows, OutputWriter.carry,
+ *               lib/key-rows.ts reading the person column only; the recomputed rows a new file)
+ *               or by rewriting them (lib/view-copy.ts in column form when the output takes
+ *               columns, else rows); `viewUpdate: auto` merges on read until maxViewFiles or
+ *               maxDeletedFraction, then rewrites (compaction). A view with a Delta log cannot
+ *               publish deletion vectors, so its partial runs rewrite. The affected persons
+ *               (whose old rows are dropped, whatever file holds them) are exactly the new
+ *               batch's persons. Instances beyond max(R, C) return at once.
  */
 import { z } from 'zod';
 import { bucketOf } from '../core/hash.js';
@@ -307,7 +308,7 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   }
   const t1 = performance.now();
   await w.flush();
-  // No blobs here (v6): every recompute instance loads the blobs of every prior instance it is
+  // No blobs here: every recompute instance loads the blobs of every prior instance it is
   // given (fetch's, twice: as its prior stage and by name), one commit-marker read each; the
   // mode is the 'plan' stage's blob.
   return { metrics: { masterRows: rowsIn, fetched: w.rows, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups, 'ms.scan': t1 - t0, 'ms.flush': performance.now() - t1 } };
@@ -463,11 +464,11 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
   const readMs = { v: 0 };
   const writer = ctx.outputs[0]!.open(BIRTHDAY_SCHEMA);
   const byPerson = (a: Row, b: Row): number => ((a.person as string) < (b.person as string) ? -1 : 1);
-  // Merge-on-read (v8): the old files carried with deletion vectors, the recomputed rows a file of their own.
+  // Merge-on-read: the old files carried with deletion vectors, the recomputed rows a file of their own.
   const updateBlob = mode === 'partial' ? planOut?.blobs('update')[0] : undefined;
   const update: Update = updateBlob !== undefined && dec.decode(updateBlob) === 'merge-on-read' ? 'merge-on-read' : 'rewrite';
   const carried = update === 'merge-on-read' && ctx.bucket < C ? await carryOldView(ctx, affectedAll, C, writer, readMs, fusedKeys) : null;
-  // Copy-through (v7): the old view in column form, merged with the sorted recomputed rows.
+  // Copy-through: the old view in column form, merged with the sorted recomputed rows.
   const writeColumns = writer.writeColumns;
   const copied = carried === null && mode === 'partial' && ctx.bucket < C && writeColumns !== undefined ? await copyOldView(ctx, affectedAll, C, out.sort(byPerson), readMs) : null;
   const t4 = performance.now();

@@ -10,6 +10,7 @@
  */
 import { DagctlError } from '../core/errors.js';
 import type { CostSample } from './model.js';
+import { costSampleOf } from './cost-sample.js';
 import type { Effect, RunEvent } from './engine/events.js';
 import { applyEvents } from './engine/reducer.js';
 import { indexPlan, type PlanIndex, type RunState } from './engine/state.js';
@@ -98,7 +99,7 @@ export async function driveRun(opts: DriveOptions): Promise<RunState> {
         queue = [];
         const effects = await store.apply(runId, batch);
         applyEvents(index, mirror, batch);
-        const samples = costSamples(index, batch);
+        const samples = costSamples(record.dag.name, index, batch);
         if (samples.length > 0) await store.appendSamples(samples);
         opts.onProgress?.(mirror, index);
         handle(effects);
@@ -124,21 +125,13 @@ export async function driveRun(opts: DriveOptions): Promise<RunState> {
   }
 }
 
-function costSamples(index: PlanIndex, events: RunEvent[]): CostSample[] {
+function costSamples(dag: string, index: PlanIndex, events: RunEvent[]): CostSample[] {
   const out: CostSample[] = [];
   for (const e of events) {
     if (e.type !== 'succeeded' || e.result.memoized) continue;
     const inst = index.byId.get(e.id);
     if (inst === undefined || inst.kind !== 'work') continue;
-    out.push({
-      operator: inst.operator,
-      stage: inst.stage,
-      inputBytes: e.result.inputBytes,
-      inputRows: e.result.inputRows,
-      durationMs: e.result.durationMs,
-      setupMs: e.result.setupMs,
-      at: e.at,
-    });
+    out.push(costSampleOf(dag, inst, e.result, e.at));
   }
   return out;
 }

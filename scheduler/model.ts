@@ -113,8 +113,13 @@ export interface InstanceStatus {
 export interface CostSample {
   operator: string;
   stage: string;
+  /** `dag/task` it came from (samples recorded before this field have none). */
+  task?: string;
   inputBytes: number;
   inputRows: number;
+  /** The planner's estimate of the instance's input size (what predictions are made from). */
+  plannedBytes?: number;
+  plannedRows?: number;
   durationMs: number;
   setupMs: number;
   at: number;

@@ -6,6 +6,7 @@ import { validateCommand } from './validate.js';
 import { schemaCommand } from './schema.js';
 import { planCommand } from './plan.js';
 import { costCommand } from './cost.js';
+import { calibrateCommand } from './calibrate.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { runsCommand } from './runs.js';
@@ -32,6 +33,7 @@ export const COMMANDS: CommandDef[] = [
   schemaCommand,
   planCommand,
   costCommand,
+  calibrateCommand,
   runCommand,
   statusCommand,
   runsCommand,

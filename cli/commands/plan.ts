@@ -69,7 +69,7 @@ export const planCommand: CommandDef = {
     for (const u of ctx.uncommitted ?? []) io.stderr.write(`warning: UNCOMMITTED_FILES: ${u.message}\n`);
     const cost = createCostModel(ctx.history, { operators: operatorLookup(loaded.dag) });
     const instances = expandDag(dag, ctx.sources, cost);
-    const report = buildPlanReport(instances, { workers, deadlineMs, maxWorkers, cost });
+    const report = buildPlanReport(instances, { workers, deadlineMs, maxWorkers, cost, dag: loaded.dag.name });
     if (json) writeJson(io, { dag: dag.name, sourceHash: dag.sourceHash, report: roundedMs(report) });
     else io.stdout.write(formatPlanReport(report, dag.name).join('\n') + '\n');
     return report.deadline !== undefined && !report.deadline.search.feasible ? 1 : 0;

@@ -3,10 +3,19 @@
  *   O  fixed overhead per instance (ms): start-up, listing, opening files;
  *   P  ms per unit of input; H  input size in units: MiB (driver 'bytes') or thousands of rows
  *      (driver 'rows'), per the operator's cost defaults (operators/types.ts).
- * Defaults come from the operator. Once run history holds ≥ 3 samples for (operator, stage), O and
- * P are fitted to them (non-negative least squares, fit.ts); with fewer, the operator's samples
- * over all stages are pooled if there are ≥ 3; else the defaults stand. Each estimate says which
- * source it used, how many samples, and the fit's error.
+ * H is the planner's estimate of the instance's input (what a prediction is made from): samples
+ * that carry it (plannedBytes/plannedRows, scheduler/cost-sample.ts) are fitted against it, older
+ * ones against the size they read.
+ *
+ * Sources, most specific first, each used once it has ≥ minSamples samples:
+ *   1. the task's own samples for the stage (`dag/task` + stage): same params, same data shape;
+ *   2. the operator's samples for the stage over all tasks, `dagctl calibrate`'s included;
+ *   3. the operator's samples over all stages;
+ *   4. the operator's defaults.
+ * Fits are relative-error weighted with one outlier-trimming pass (fit.ts fitCostLine); when a
+ * group's H values are too close together to tell O from P, P comes from the next source down
+ * and only O is fitted. Each estimate says which source it used, how many samples, and the fit's
+ * error.
  *
  * Precondition: pure; operators are looked up through operators/registry.ts (or a stand-in).
  */
@@ -14,22 +23,25 @@ import { DagctlError } from '../../core/errors.js';
 import { getOperator } from '../../operators/registry.js';
 import type { AnyOperator, CostDefaults } from '../../operators/types.js';
 import type { CostSample } from '../model.js';
-import { fitNonNegativeLine } from './fit.js';
+import { fitCostLine } from './fit.js';
 
 export interface CostEstimate {
   overheadMs: number;
   workMs: number;
   predictedMs: number;
   source: 'default' | 'fitted';
+  /** Which samples the fit used: the task's, the operator's for this stage, or all the operator's. */
+  level?: 'task' | 'stage' | 'operator';
   /** RMSE of the fit, ms (fitted only). */
   fitError?: number;
-  /** fitError / mean sample duration (fitted only). */
+  /** Median relative residual |t − O − P·H| / t of the fitted samples (fitted only). */
   relativeError?: number;
   samples: number;
 }
 
 export interface CostModel {
-  estimate(operator: string, stage: string, inputBytes: number, inputRows: number): CostEstimate;
+  /** `task` (`dag/task`) selects the task's own samples when there are enough. */
+  estimate(operator: string, stage: string, inputBytes: number, inputRows: number, task?: string): CostEstimate;
 }
 
 export interface CostModelOptions {
@@ -47,21 +59,29 @@ export function costUnits(driver: CostDefaults['driver'], inputBytes: number, in
   return driver === 'bytes' ? inputBytes / MIB : inputRows / 1000;
 }
 
+/** H of a sample: the planned size when recorded, else the size it read. */
+export function sampleUnits(driver: CostDefaults['driver'], s: CostSample): number {
+  return costUnits(driver, s.plannedBytes ?? s.inputBytes, s.plannedRows ?? s.inputRows);
+}
+
 interface Fitted {
   overheadMs: number;
   perUnitMs: number;
   rmse: number;
   relativeError: number;
   samples: number;
+  level: 'task' | 'stage' | 'operator';
 }
 
 export function createCostModel(history: readonly CostSample[], opts: CostModelOptions = {}): CostModel {
   const minSamples = opts.minSamples ?? 3;
   const maxSamples = opts.maxSamplesPerKey ?? 500;
   const lookup = opts.operators ?? getOperator;
+  const byTask = new Map<string, CostSample[]>();
   const byStage = new Map<string, CostSample[]>();
   const byOperator = new Map<string, CostSample[]>();
   for (const s of history) {
+    if (s.task !== undefined) push(byTask, taskKey(s.task, s.stage), s);
     push(byStage, stageKey(s.operator, s.stage), s);
     push(byOperator, s.operator, s);
   }
@@ -74,35 +94,42 @@ export function createCostModel(history: readonly CostSample[], opts: CostModelO
   };
 
   /** Memoized fit of one sample group, or null when it has too few samples. */
-  const fitOf = (key: string, samples: CostSample[] | undefined, cost: CostDefaults): Fitted | null => {
+  const fitOf = (key: string, level: Fitted['level'], samples: CostSample[] | undefined, cost: CostDefaults, priorPerUnit: () => number): Fitted | null => {
     if (fits.has(key)) return fits.get(key) ?? null;
     let result: Fitted | null = null;
     if (samples !== undefined && samples.length >= minSamples) {
       const recent = [...samples].sort((a, b) => a.at - b.at).slice(-maxSamples);
-      const h = recent.map((s) => costUnits(cost.driver, s.inputBytes, s.inputRows));
+      const h = recent.map((s) => sampleUnits(cost.driver, s));
       const t = recent.map((s) => s.durationMs);
-      const f = fitNonNegativeLine(h, t, cost.perUnitMs);
-      result = { overheadMs: f.overhead, perUnitMs: f.perUnit, rmse: f.rmse, relativeError: f.relativeError, samples: recent.length };
+      const f = fitCostLine(h, t, priorPerUnit(), minSamples);
+      result = { overheadMs: f.overhead, perUnitMs: f.perUnit, rmse: f.rmse, relativeError: f.relativeError, samples: recent.length, level };
     }
     fits.set(key, result);
     return result;
   };
 
   return {
-    estimate(operator, stage, inputBytes, inputRows) {
+    estimate(operator, stage, inputBytes, inputRows, task) {
       const cost = defaultsOf(operator);
       const units = costUnits(cost.driver, inputBytes, inputRows);
-      const fit =
-        fitOf(`s:${stageKey(operator, stage)}`, byStage.get(stageKey(operator, stage)), cost) ??
-        fitOf(`o:${operator}`, byOperator.get(operator), cost);
+      const opFit = (): Fitted | null => fitOf(`o:${operator}`, 'operator', byOperator.get(operator), cost, () => cost.perUnitMs);
+      const stageFit = (): Fitted | null =>
+        fitOf(`s:${stageKey(operator, stage)}`, 'stage', byStage.get(stageKey(operator, stage)), cost, () => opFit()?.perUnitMs ?? cost.perUnitMs);
+      const taskFit = (): Fitted | null =>
+        task === undefined ? null : fitOf(`t:${taskKey(task, stage)}`, 'task', byTask.get(taskKey(task, stage)), cost, () => (stageFit() ?? opFit())?.perUnitMs ?? cost.perUnitMs);
+      const fit = taskFit() ?? stageFit() ?? opFit();
       if (fit === null) {
         const workMs = cost.perUnitMs * units;
         return { overheadMs: cost.overheadMs, workMs, predictedMs: cost.overheadMs + workMs, source: 'default', samples: 0 };
       }
       const workMs = fit.perUnitMs * units;
-      return { overheadMs: fit.overheadMs, workMs, predictedMs: fit.overheadMs + workMs, source: 'fitted', fitError: fit.rmse, relativeError: fit.relativeError, samples: fit.samples };
+      return { overheadMs: fit.overheadMs, workMs, predictedMs: fit.overheadMs + workMs, source: 'fitted', level: fit.level, fitError: fit.rmse, relativeError: fit.relativeError, samples: fit.samples };
     },
   };
+}
+
+function taskKey(task: string, stage: string): string {
+  return `${task}\u0000${stage}`;
 }
 
 function stageKey(operator: string, stage: string): string {

@@ -28,7 +28,8 @@ export interface CostEstimateLike {
 }
 
 export interface CostModelLike {
-  estimate(operator: string, stage: string, inputBytes: number, inputRows: number): CostEstimateLike;
+  /** `task` is `dag/task`: the task's own history, when the model has enough of it. */
+  estimate(operator: string, stage: string, inputBytes: number, inputRows: number, task?: string): CostEstimateLike;
 }
 
 export interface ExpandOptions {
@@ -146,7 +147,7 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
         // Rounds past the expected count are planned (the engine skips them once converged) but not charged.
         const charged = stage.iterate === undefined || round <= Math.min(rounds, stage.iterate.expectedRounds ?? 4);
         const make = (partition: string, bucket: number, deps: string[], bytes: number, rows: number): void => {
-          const full = cost.estimate(op.name, stage.name, bytes, rows);
+          const full = cost.estimate(op.name, stage.name, bytes, rows, `${dag.name}/${task.name}`);
           const est = charged ? full : { ...full, overheadMs: 0, workMs: 0, predictedMs: 0 };
           const inst: PlannedInstance = {
             id: instanceId(task.name, stage.name, round, rounds, partition, bucket),

@@ -46,6 +46,8 @@ export interface PlanReportOptions {
   deadlineMs?: number;
   maxWorkers?: number;
   cost?: CostModel;
+  /** The DAG's name: fit errors are then the ones of each task's own fit (`dag/task`). */
+  dag?: string;
 }
 
 export function buildPlanReport(instances: readonly PlannedInstance[], opts: PlanReportOptions = {}): PlanReport {
@@ -55,7 +57,7 @@ export function buildPlanReport(instances: readonly PlannedInstance[], opts: Pla
   const ms = simulateMakespan(instances, workers, idx);
   const report: PlanReport = {
     instances: instances.length,
-    tasks: taskRows(instances, opts.cost),
+    tasks: taskRows(instances, opts.cost, opts.dag),
     totalWorkMs: totalWorkMs(instances),
     generations: topologicalGenerations(instances, idx).length,
     criticalPath: { lengthMs: cp.lengthMs, instanceIds: cp.ids, tasks: distinctInOrder(cp.ids.map((id) => instances[idx.indexOf.get(id) ?? -1]?.task ?? id)) },
@@ -68,7 +70,7 @@ export function buildPlanReport(instances: readonly PlannedInstance[], opts: Pla
   return report;
 }
 
-function taskRows(instances: readonly PlannedInstance[], cost: CostModel | undefined): TaskCostRow[] {
+function taskRows(instances: readonly PlannedInstance[], cost: CostModel | undefined, dag: string | undefined): TaskCostRow[] {
   const rows = new Map<string, TaskCostRow>();
   const fitOf = new Map<string, { fitError?: number; relativeError?: number }>();
   for (const inst of instances) {
@@ -83,10 +85,10 @@ function taskRows(instances: readonly PlannedInstance[], cost: CostModel | undef
     row.predictedMs += inst.predictedMs;
     if (row.costSource !== inst.costSource) row.costSource = 'mixed';
     if (cost !== undefined && inst.costSource === 'fitted') {
-      const key = `${inst.operator}\u0000${inst.stage}`;
+      const key = `${inst.task}\u0000${inst.stage}`;
       let fit = fitOf.get(key);
       if (fit === undefined) {
-        fit = safeFit(cost, inst.operator, inst.stage);
+        fit = safeFit(cost, inst.operator, inst.stage, dag === undefined ? undefined : `${dag}/${inst.task}`);
         fitOf.set(key, fit);
       }
       if (fit.fitError !== undefined) row.fitError = Math.max(row.fitError ?? 0, fit.fitError);
@@ -96,9 +98,9 @@ function taskRows(instances: readonly PlannedInstance[], cost: CostModel | undef
   return [...rows.values()];
 }
 
-function safeFit(cost: CostModel, operator: string, stage: string): { fitError?: number; relativeError?: number } {
+function safeFit(cost: CostModel, operator: string, stage: string, task: string | undefined): { fitError?: number; relativeError?: number } {
   try {
-    const e = cost.estimate(operator, stage, 0, 0);
+    const e = cost.estimate(operator, stage, 0, 0, task);
     return { fitError: e.fitError, relativeError: e.relativeError };
   } catch {
     return {}; // an operator the model does not know: no fit error to show

@@ -8,7 +8,7 @@ import { isDagctlError } from '../../core/errors.js';
 import type { AnyOperator } from '../../operators/types.js';
 import type { CostSample } from '../../scheduler/model.js';
 import { createCostModel } from '../../scheduler/plan/cost.js';
-import { fitNonNegativeLine } from '../../scheduler/plan/fit.js';
+import { fitCostLine, fitNonNegativeLine } from '../../scheduler/plan/fit.js';
 import { mulberry32, normal } from './support/prng.js';
 
 const MIB = 1024 * 1024;
@@ -113,6 +113,37 @@ describe('plan: cost model', () => {
     const pooled = model.estimate('scan', 'publish', 10 * MIB, 0);
     assert.equal(pooled.source, 'fitted');
     assert.equal(pooled.samples, 20);
+  });
+
+  it("prefers the task's own samples, fitted against the planned size, over the operator's", () => {
+    // Another task of the same operator is 10× slower per unit; this task's samples read 2× the
+    // rows the planner estimated (plannedRows): predictions, made from planned sizes, must use those.
+    const other = samples(4, 20, 100, 50, 0, { operator: 'count', rows: true }).map((s) => ({ ...s, task: 'd/other' }));
+    const mine = samples(5, 20, 100, 5, 0, { operator: 'count', rows: true }).map((s) => ({ ...s, task: 'd/mine', plannedRows: s.inputRows, inputRows: 2 * s.inputRows }));
+    const model = createCostModel([...other, ...mine], { operators });
+    const e = model.estimate('count', 'main', 0, 40_000, 'd/mine');
+    assert.equal(e.level, 'task');
+    assert.ok(Math.abs(e.predictedMs - (100 + 5 * 40)) < 0.01, JSON.stringify(e));
+    assert.equal(model.estimate('count', 'main', 0, 40_000, 'd/new').level, 'stage'); // no history of its own: the pool
+  });
+
+  it("takes P from the next level when a task's sizes are all about equal", () => {
+    const pool = samples(6, 20, 200, 10, 0);
+    const same = Array.from({ length: 8 }, (_, i) => ({ operator: 'scan', stage: 'main', task: 'd/t', inputBytes: (100 + i) * MIB, inputRows: 0, durationMs: 300 + 10 * (100 + i) + (i % 2 === 0 ? 50 : -50), setupMs: 0, at: 100 + i }));
+    const e = createCostModel([...pool, ...same], { operators }).estimate('scan', 'main', 100 * MIB, 0, 'd/t');
+    assert.equal(e.level, 'task');
+    assert.ok(Math.abs(e.workMs - 10 * 100) < 50, JSON.stringify(e)); // P of the operator's pool (which holds these too)
+    assert.ok(Math.abs(e.overheadMs - 300) < 30, JSON.stringify(e));
+  });
+
+  it('fitCostLine: unbiased under proportional noise, and a cold outlier does not move the fit', () => {
+    const rand = mulberry32(11);
+    const h = Array.from({ length: 60 }, () => 1 + rand() * 200);
+    const t = h.map((x) => (50 + 4 * x) * Math.exp(0.2 * normal(rand) - 0.02)); // median-unbiased noise, ±20%
+    t[0] = (t[0] as number) * 8; // a cold first instance
+    const f = fitCostLine(h, t, 1);
+    assert.ok(Math.abs(f.perUnit - 4) / 4 < 0.1, `P = ${f.perUnit}`);
+    assert.ok(f.relativeError < 0.25, `median relative residual ${f.relativeError}`);
   });
 
   it('rejects unknown operators with PLAN_FAILED', () => {

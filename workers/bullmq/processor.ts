@@ -37,6 +37,7 @@ import type { WorkerMetrics } from './metrics.js';
 import type { Outcome, ThreadPool } from './thread-pool.js';
 import { errorCode, errorMessage } from '../../core/errors.js';
 import type { RunRecord } from '../../scheduler/ports.js';
+import { costSampleOf } from '../../scheduler/cost-sample.js';
 import { isRetryable, runInstance, runsInline } from '../task-runner.js';
 import { jobKeyFromEnv, macOk } from './job-auth.js';
 
@@ -155,7 +156,7 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<WorkJob>, token?: str
       d.metrics.observe(ms, true);
       if (!result.memoized) {
         const p = ctx.resolver.instance(id);
-        d.samples.push({ operator: p.operator, stage: p.stage, inputBytes: result.inputBytes, inputRows: result.inputRows, durationMs: result.durationMs, setupMs: result.setupMs, at: now() });
+        d.samples.push(costSampleOf(ctx.record.dag.name, p, result, now()));
       }
       d.log.log('info', 'instance succeeded', { runId, instance: id, attempt, ms: Math.round(ms), memoized: result.memoized });
       return 'succeeded';
