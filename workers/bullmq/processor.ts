@@ -34,7 +34,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { EventBatcher } from './event-batcher.js';
 import type { Logger } from './log.js';
 import type { WorkerMetrics } from './metrics.js';
-import type { Outcome, ThreadPool } from './thread-pool.js';
+import type { Outcome, ThreadPool } from '../threads/pool.js';
 import { errorCode, errorMessage } from '../../core/errors.js';
 import type { RunRecord } from '../../scheduler/ports.js';
 import { isRetryable, runInstance, runsInline } from '../task-runner.js';
