@@ -21,6 +21,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   ui: { module: './ui.js', fn: 'benchUi' },
   schedule: { module: './schedule.js', fn: 'benchSchedule' },
   delta: { module: './delta.js', fn: 'benchDelta' },
+  startup: { module: './startup.js', fn: 'benchStartup' },
 };
 
 const argv = process.argv.slice(2);
