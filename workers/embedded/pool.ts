@@ -1,7 +1,9 @@
 /**
  * EmbeddedExecutor: the default TaskExecutor — runs a run's dispatched attempts on a ThreadPool
  * (workers/threads/pool.ts: one thread per core unless told otherwise, 4 prefetched jobs per
- * thread) in the `dagctl run` process, so CPU-bound operators use every core with no servers.
+ * thread, started when first needed) in the `dagctl run` process, so CPU-bound operators use
+ * every core with no servers. Trivial instances (the operator's `inline(params)`, as on `dagctl
+ * worker`) run on this event loop instead (workers/threads/inline.ts): no thread hop.
  * Timeouts, cancellation, crashes and the heap limit are the pool's (the same pool `dagctl worker`
  * uses); this adapter turns its outcomes into run events. After close() it reports nothing more.
  */
@@ -9,6 +11,8 @@ import type { RunEvent } from '../../scheduler/engine/events.js';
 import type { TaskExecutor } from '../../scheduler/executor.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import type { RunRecord } from '../../scheduler/ports.js';
+import { runsInline } from '../task-runner.js';
+import { runOnEventLoop } from '../threads/inline.js';
 import { ThreadPool, type Attempt, type Outcome } from '../threads/pool.js';
 
 export interface EmbeddedOptions {
@@ -27,6 +31,8 @@ export class EmbeddedExecutor implements TaskExecutor {
   private readonly pool: ThreadPool;
   private readonly now: () => number;
   private recordJson: string | null = null;
+  /** Inline attempts running now, by instance id (to abort them). */
+  private readonly inline = new Map<string, AbortController>();
   private closed = false;
 
   constructor(
@@ -41,6 +47,7 @@ export class EmbeddedExecutor implements TaskExecutor {
       ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}),
       ...(opts.maxThreadHeapMb !== undefined ? { maxThreadHeapMb: opts.maxThreadHeapMb } : {}),
       workerPrefix: 'embedded-',
+      lazy: true,
     });
     this.concurrency = this.pool.size;
   }
@@ -51,13 +58,31 @@ export class EmbeddedExecutor implements TaskExecutor {
   }
 
   dispatch(jobs: InstanceJob[]): void {
-    this.recordJson ??= JSON.stringify(this.record);
-    const recordJson = this.recordJson;
-    this.pool.submitAll(jobs.map((job): Attempt => ({ job, recordJson, onStart: () => this.started(job), onEnd: (o) => this.ended(job, o) })));
+    const threaded: Attempt[] = [];
+    for (const job of jobs) {
+      if (runsInline(this.record, job.instanceId)) {
+        this.runInline(job);
+        continue;
+      }
+      this.recordJson ??= JSON.stringify(this.record);
+      threaded.push({ job, recordJson: this.recordJson, onStart: () => this.started(job), onEnd: (o) => this.ended(job, o) });
+    }
+    if (threaded.length > 0) this.pool.submitAll(threaded);
+  }
+
+  private runInline(job: InstanceJob): void {
+    const ac = new AbortController();
+    this.inline.set(job.instanceId, ac);
+    this.started(job);
+    void runOnEventLoop(this.record, job, ac.signal, 'embedded-main').then((o) => {
+      this.inline.delete(job.instanceId);
+      this.ended(job, o);
+    });
   }
 
   abort(instanceIds: string[]): void {
     const ids = new Set(instanceIds);
+    for (const id of instanceIds) this.inline.get(id)?.abort();
     this.pool.abort((job) => ids.has(job.instanceId));
   }
 
@@ -74,6 +99,7 @@ export class EmbeddedExecutor implements TaskExecutor {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const ac of this.inline.values()) ac.abort();
     await this.pool.close();
   }
 }

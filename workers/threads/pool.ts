@@ -12,8 +12,10 @@
  * (retryable) or TASK_CANCELLED, puts the thread's not-yet-started jobs back at the front of the
  * queue and starts a new thread. A thread that dies on its own ends its running attempt with
  * WORKER_CRASHED (retryable), or WORKER_OUT_OF_MEMORY (not retried: it fails the same way again)
- * when it outgrew its heap limit. Threads start in the constructor; `ready()` resolves once every
- * thread has loaded its modules.
+ * when it outgrew its heap limit. Threads start in the constructor, or with `lazy` only when
+ * attempts wait and no thread is idle (a one-instance run starts one thread, a run of inline
+ * instances none); `ready()` starts any missing thread and resolves once every thread has loaded
+ * its modules.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -53,6 +55,8 @@ export interface ThreadPoolOptions {
   maxThreadHeapMb?: number;
   /** Results name their worker `${workerPrefix}${threadId}` (default `thread-`). */
   workerPrefix?: string;
+  /** Start threads only when attempts need them (default false: all `size` threads at once). */
+  lazy?: boolean;
 }
 
 type StopReason = 'TASK_TIMEOUT' | 'TASK_CANCELLED';
@@ -94,12 +98,17 @@ export class ThreadPool {
     const envHeap = Number(process.env.DAGCTL_THREAD_HEAP_MB);
     this.heapMb = opts.maxThreadHeapMb ?? (Number.isFinite(envHeap) && envHeap > 0 ? envHeap : DEFAULT_THREAD_HEAP_MB);
     this.data = { workerPrefix: opts.workerPrefix ?? 'thread-' };
-    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+    if (opts.lazy !== true) this.grow(this.size);
   }
 
-  /** Resolves once every thread has loaded its modules (or died trying); never rejects. */
+  /** Starts threads up to `size` in all; resolves once every thread has loaded its modules (or died trying); never rejects. */
   async ready(): Promise<void> {
+    this.grow(this.size);
     await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  private grow(threads: number): void {
+    while (this.slots.length < Math.min(threads, this.size) && !this.closed) this.slots.push(this.spawn());
   }
 
   /** Threads running an attempt now. */
@@ -186,6 +195,10 @@ export class ThreadPool {
 
   /** Fills threads up to `prefetch` jobs, least loaded first, so work spreads before it queues. */
   private pump(): void {
+    if (this.slots.length < this.size && this.waiting.length > 0) {
+      const idle = this.slots.filter((s) => !s.dead && s.attempts.length === 0).length;
+      if (this.waiting.length > idle) this.grow(this.slots.length + this.waiting.length - idle);
+    }
     for (let depth = 1; depth <= this.prefetch && this.waiting.length > 0; depth++) {
       for (const slot of this.slots) {
         if (this.waiting.length === 0) return;
