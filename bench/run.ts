@@ -22,6 +22,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   schedule: { module: './schedule.js', fn: 'benchSchedule' },
   delta: { module: './delta.js', fn: 'benchDelta' },
   startup: { module: './startup.js', fn: 'benchStartup' },
+  orchestrators: { module: './peers/orchestrators.js', fn: 'benchOrchestrators' },
 };
 
 const argv = process.argv.slice(2);

@@ -95,7 +95,7 @@ async function timeRun(store: RedisRunStore, url: string, dag: DagSpec): Promise
   return performance.now() - t0;
 }
 
-async function runToEnd(store: RedisRunStore, url: string, dag: DagSpec): Promise<RunState> {
+export async function runToEnd(store: RedisRunStore, url: string, dag: DagSpec): Promise<RunState> {
   const record = recordOf(dag, `${dag.name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, Date.now());
   await store.createRun(record, initialState(record.runId, dag.name, record.plan, record.createdAt));
   await submitRun(store, record, url);
@@ -133,7 +133,7 @@ async function startRaw(url: string, procs: ChildProcess[]): Promise<ChildProces
   return p;
 }
 
-async function startWorker(url: string, concurrency: number, procs: ChildProcess[]): Promise<ChildProcess> {
+export async function startWorker(url: string, concurrency: number, procs: ChildProcess[]): Promise<ChildProcess> {
   const p = spawn(process.execPath, [BIN, 'worker', '--redis', url, '--concurrency', String(concurrency), '--port', '0', '--host', '127.0.0.1', '--sweep', '5s'], {
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, DAGCTL_LOG_LEVEL: 'warn' },
@@ -143,7 +143,7 @@ async function startWorker(url: string, concurrency: number, procs: ChildProcess
   return p;
 }
 
-async function stop(p: ChildProcess): Promise<void> {
+export async function stop(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null) return;
   p.kill('SIGTERM');
   await once(p, 'exit');
