@@ -50,8 +50,11 @@ def dagster_runner():
         deps = {n: {"after": MultiDependencyDefinition([DependencyDefinition(p) for p in d])} for n, d in tasks if d}
         jobs[shape] = GraphDefinition(name=f"bench_{shape}", node_defs=ops, dependencies=deps).to_job()
 
+    # Console logging at ERROR: printing every step event is not what is compared.
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
     def run(shape):
-        r = jobs[shape].execute_in_process(instance=instance)
+        r = jobs[shape].execute_in_process(instance=instance, run_config=quiet)
         assert r.success
     return run
 

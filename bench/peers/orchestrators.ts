@@ -10,7 +10,8 @@
  * Per system: wall time of the run (median of REPS), per-task overhead = (chain of 100 − one
  * task) / 99, the dependent hop inside the run (a task's end → its successor's start; dagctl from
  * the run state, peers from the task bodies' clocks) and wide throughput; then dagctl's ratios.
- * ORCH_REPS sets REPS (default 3).
+ * ORCH_REPS sets REPS for dagctl (default 3), ORCH_PEER_REPS for the peers (default 1: Dagster's
+ * wide run alone takes minutes on a loaded 2-core machine).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -145,12 +146,12 @@ export async function benchOrchestrators(): Promise<BenchResult> {
   const { pythons, notes } = provision();
   lines.push(...notes);
   for (const [system, python] of Object.entries(pythons)) {
-    const r = peer(system, python, reps);
+    const r = peer(system, python, Number(process.env.ORCH_PEER_REPS ?? 1));
     if (typeof r === 'string') lines.push(r);
     else results.push(r);
   }
   const fmtMs = (s: number): string => `${(s * 1000).toFixed(2)} ms`;
-  lines.push(`orchestration overhead, no-op DAGs, median of ${reps} (2 cores, shared):`);
+  lines.push(`orchestration overhead, no-op DAGs, median of ${reps} runs for dagctl, ${process.env.ORCH_PEER_REPS ?? 1} for the peers (2 cores, shared):`);
   lines.push(`  ${'system'.padEnd(30)} ${'1 task'.padStart(10)} ${'per task (chain)'.padStart(17)} ${'hop median'.padStart(11)} ${'wide 1,000/s'.padStart(13)} ${'diamond'.padStart(10)}`);
   const stats = results.map((r) => ({
     r,
