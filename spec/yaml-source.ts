@@ -16,8 +16,9 @@
  *
  * Precondition: none; any string is accepted.
  */
+import { createRequire } from 'node:module';
 import { CORE_SCHEMA, load } from 'js-yaml';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
 import type { Document, Node } from 'yaml';
 import { formatPath } from './issues.js';
 
@@ -79,8 +80,14 @@ function hasForbiddenKey(v: unknown): boolean {
   return false;
 }
 
+// The `yaml` library (CommonJS, many modules: its load costs more CPU than validating a small DAG)
+// is required on first use: a plain file that validates cleanly never loads it.
+let yamlLib: typeof Yaml | null = null;
+const yaml = (): typeof Yaml => (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+
 /** The `yaml` library's document model: positions, tag and key checks, syntax errors with codes. */
 export function readYamlDocument(text: string): YamlSource {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   // resolveKnownTags: false keeps !!binary/!!timestamp… unresolved, so the tag check sees them.
   const doc = parseDocument(text, { schema: 'core', keepSourceTokens: true, lineCounter, uniqueKeys: true, merge: false, resolveKnownTags: false, prettyErrors: false });
@@ -136,19 +143,19 @@ function walk(
   onNode: (node: Node, segs: PropertyKey[]) => void,
   onKey: (keyNode: Node, key: string, segs: PropertyKey[]) => void,
 ): void {
-  if (isScalar(node)) onNode(node, segs);
-  else if (isMap(node)) {
+  if (yaml().isScalar(node)) onNode(node, segs);
+  else if (yaml().isMap(node)) {
     onNode(node, segs);
     for (const pair of node.items) {
       const keyNode = pair.key;
-      const key = isScalar(keyNode) ? String(keyNode.value) : '';
-      if (isScalar(keyNode)) {
+      const key = yaml().isScalar(keyNode) ? String(keyNode.value) : '';
+      if (yaml().isScalar(keyNode)) {
         onNode(keyNode, segs);
         onKey(keyNode, key, segs);
       } else walk(doc, keyNode, segs, onNode, onKey);
       walk(doc, pair.value, [...segs, key], onNode, onKey);
     }
-  } else if (isSeq(node)) {
+  } else if (yaml().isSeq(node)) {
     onNode(node, segs);
     node.items.forEach((item, i) => walk(doc, item, [...segs, i], onNode, onKey));
   }
@@ -160,16 +167,16 @@ function offsetAt(doc: Document, segments: readonly PropertyKey[], wantKey: bool
   let best = isNodeLike(node) ? startOf(node) : 0;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];
-    if (isAlias(node)) node = node.resolve(doc);
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+    if (yaml().isAlias(node)) node = node.resolve(doc);
+    if (yaml().isMap(node)) {
+      const pair = node.items.find((p) => yaml().isPair(p) && yaml().isScalar(p.key) && String(p.key.value) === String(seg));
       if (pair === undefined) return best;
       const keyStart = isNodeLike(pair.key) ? startOf(pair.key) : best;
       if (wantKey && i === segments.length - 1) return keyStart;
       // A null value (`x:`) has no node of its own: the key is the place.
-      best = isNodeLike(pair.value) && pair.value.range !== undefined && !(isScalar(pair.value) && pair.value.value === null) ? startOf(pair.value) : keyStart;
+      best = isNodeLike(pair.value) && pair.value.range !== undefined && !(yaml().isScalar(pair.value) && pair.value.value === null) ? startOf(pair.value) : keyStart;
       node = pair.value;
-    } else if (isSeq(node) && typeof seg === 'number') {
+    } else if (yaml().isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg];
       if (!isNodeLike(item)) return best;
       best = startOf(item);
@@ -180,5 +187,5 @@ function offsetAt(doc: Document, segments: readonly PropertyKey[], wantKey: bool
 }
 
 function isNodeLike(x: unknown): x is Node {
-  return isScalar(x) || isMap(x) || isSeq(x) || isAlias(x);
+  return yaml().isScalar(x) || yaml().isMap(x) || yaml().isSeq(x) || yaml().isAlias(x);
 }
