@@ -10,6 +10,7 @@
  * Per system: wall time of the run (median of REPS), per-task overhead = (chain of 100 − one
  * task) / 99, the dependent hop inside the run (a task's end → its successor's start; dagctl from
  * the run state, peers from the task bodies' clocks) and wide throughput; then dagctl's ratios.
+ * ORCH_SYSTEMS=embedded,bullmq,dagster,prefect picks systems (default all; embedded always runs).
  * ORCH_REPS sets REPS for dagctl (default 3), ORCH_PEER_REPS for the peers (default 1: Dagster's
  * wide run alone takes minutes on a loaded 2-core machine).
  */
@@ -128,7 +129,8 @@ function provision(): { pythons: Record<string, string>; notes: string[] } {
 }
 
 function peer(system: string, python: string, reps: number): SystemResult | string {
-  const env = { ...process.env, PREFECT_HOME: join(tmpdir(), 'dagctl-bench-prefect'), DAGSTER_HOME: '' };
+  // Prefect's ephemeral API server needs more than its default 20 s to start on a loaded machine.
+  const env = { ...process.env, PREFECT_HOME: join(tmpdir(), 'dagctl-bench-prefect'), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: '600', DAGSTER_HOME: '' };
   const r = spawnSync(python, [HARNESS, system, String(reps)], { encoding: 'utf8', env, timeout: 900_000 });
   if (r.status !== 0) return `${system} failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
   const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as SystemResult & { firstRunS: number };
@@ -139,13 +141,14 @@ export async function benchOrchestrators(): Promise<BenchResult> {
   const reps = Number(process.env.ORCH_REPS ?? 3);
   const lines: string[] = [];
   const metrics: Record<string, number> = {};
+  const only = new Set((process.env.ORCH_SYSTEMS ?? 'embedded,bullmq,dagster,prefect').split(','));
   const results: SystemResult[] = [await embedded(reps)];
-  const b = await bullmq(reps);
+  const b = only.has('bullmq') ? await bullmq(reps) : 'dagctl on BullMQ not selected (ORCH_SYSTEMS)';
   if (typeof b === 'string') lines.push(b);
   else results.push(b);
   const { pythons, notes } = provision();
   lines.push(...notes);
-  for (const [system, python] of Object.entries(pythons)) {
+  for (const [system, python] of Object.entries(pythons).filter(([s]) => only.has(s))) {
     const r = peer(system, python, Number(process.env.ORCH_PEER_REPS ?? 1));
     if (typeof r === 'string') lines.push(r);
     else results.push(r);
