@@ -12,7 +12,7 @@ import type { TaskExecutor } from '../../scheduler/executor.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import type { RunRecord } from '../../scheduler/ports.js';
 import { runsInline } from '../task-runner.js';
-import { runOnEventLoop } from '../threads/inline.js';
+import { runInlineWith } from '../threads/inline.js';
 import { ThreadPool, type Attempt, type Outcome } from '../threads/pool.js';
 
 export interface EmbeddedOptions {
@@ -74,7 +74,7 @@ export class EmbeddedExecutor implements TaskExecutor {
     const ac = new AbortController();
     this.inline.set(job.instanceId, ac);
     this.started(job);
-    void runOnEventLoop(this.record, job, ac.signal, 'embedded-main').then((o) => {
+    void runInlineWith(this.record, job, ac, 'embedded-main').then((o) => {
       this.inline.delete(job.instanceId);
       this.ended(job, o);
     });
