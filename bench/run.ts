@@ -25,6 +25,8 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   schedule: { module: './schedule.js', fn: 'benchSchedule' },
   triggers: { module: './triggers.js', fn: 'benchTriggers' },
   delta: { module: './delta.js', fn: 'benchDelta' },
+  startup: { module: './startup.js', fn: 'benchStartup' },
+  orchestrators: { module: './peers/orchestrators.js', fn: 'benchOrchestrators' },
 };
 
 const argv = process.argv.slice(2);

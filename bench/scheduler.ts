@@ -95,7 +95,7 @@ async function timeRun(store: RedisRunStore, url: string, dag: DagSpec): Promise
   return performance.now() - t0;
 }
 
-async function runToEnd(store: RedisRunStore, url: string, dag: DagSpec): Promise<RunState> {
+export async function runToEnd(store: RedisRunStore, url: string, dag: DagSpec): Promise<RunState> {
   const record = recordOf(dag, `${dag.name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, Date.now());
   await store.createRun(record, initialState(record.runId, dag.name, record.plan, record.createdAt));
   await submitRun(store, record, url);

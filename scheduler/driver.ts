@@ -6,7 +6,12 @@
  *
  * The driver keeps a mirror of the run state by applying the same batches to the same pure reducer
  * (deterministic, so mirror == store); it reads the mirror to build jobs instead of fetching the
- * whole state per batch.
+ * whole state per batch, and acts on the mirror's effects at once: the durable write of a batch
+ * (RunStore.apply, one at a time, in order, batches queued meanwhile going out together) is not
+ * waited for before dependents are dispatched, so a dependent hop never waits for an fsync. The
+ * store holds a prefix of the event sequence at every moment; a crash loses at most its tail,
+ * whose attempts a resume re-runs (commit markers make that safe, docs/architecture.md). The run
+ * is reported finished only once every batch is durable.
  */
 import { DagctlError } from '../core/errors.js';
 import type { CostSample } from './model.js';
@@ -45,6 +50,10 @@ export async function driveRun(opts: DriveOptions): Promise<RunState> {
 
   let queue: RunEvent[] = [];
   let flushing = false;
+  // Batches applied to the mirror but not yet written to the store, and the writer's state.
+  let unwritten: RunEvent[] = [];
+  let writing = false;
+  let onDurable: Array<() => void> = [];
   let wakeTimer: NodeJS.Timeout | null = null;
   let wakeAt = Infinity;
   let finished: ((s: RunState) => void) | null = null;
@@ -58,7 +67,7 @@ export async function driveRun(opts: DriveOptions): Promise<RunState> {
     queue.push(e);
     if (!flushing) {
       flushing = true;
-      setImmediate(() => void flush());
+      setImmediate(flush);
     }
   };
   const executor = opts.makeExecutor(push);
@@ -87,20 +96,47 @@ export async function driveRun(opts: DriveOptions): Promise<RunState> {
           }, Math.max(0, fx.at - now()));
         }
       } else if (fx.type === 'finished') {
-        finished?.(mirror);
+        whenDurable(() => finished?.(mirror));
       }
     }
   };
 
-  async function flush(): Promise<void> {
+  function whenDurable(f: () => void): void {
+    if (!writing && unwritten.length === 0) f();
+    else onDurable.push(f);
+  }
+
+  /** Writes what the mirror applied to the store, in order, one apply call at a time. */
+  async function write(): Promise<void> {
+    if (writing) return;
+    writing = true;
+    try {
+      while (unwritten.length > 0) {
+        const batch = unwritten;
+        unwritten = [];
+        await store.apply(runId, batch);
+        const samples = costSamples(record.dag.name, index, batch);
+        if (samples.length > 0) await store.appendSamples(samples);
+      }
+      writing = false;
+      const waiting = onDurable;
+      onDurable = [];
+      for (const f of waiting) f();
+    } catch (e) {
+      writing = false;
+      failedHard?.(e);
+    }
+  }
+
+  function flush(): void {
     try {
       while (queue.length > 0) {
         const batch = queue;
         queue = [];
-        const effects = await store.apply(runId, batch);
-        applyEvents(index, mirror, batch);
-        const samples = costSamples(record.dag.name, index, batch);
-        if (samples.length > 0) await store.appendSamples(samples);
+        // The same reducer the store runs: its effects are the store's (conformance-tested).
+        const effects = applyEvents(index, mirror, batch);
+        for (const e of batch) unwritten.push(e);
+        void write();
         opts.onProgress?.(mirror, index);
         handle(effects);
       }
@@ -110,7 +146,7 @@ export async function driveRun(opts: DriveOptions): Promise<RunState> {
       flushing = false;
       if (queue.length > 0) {
         flushing = true;
-        setImmediate(() => void flush());
+        setImmediate(flush);
       }
     }
   }

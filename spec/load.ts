@@ -35,8 +35,8 @@ import type { AnyOperator } from '../operators/types.js';
 export { validateDagText } from './validate.js';
 export type { ValidateOptions, ValidationResult } from './validate.js';
 
-/** Default cap on a DAG file's size: 8 MiB. */
-export const DEFAULT_MAX_DAG_BYTES = 8 * 1024 * 1024;
+import { DEFAULT_MAX_DAG_BYTES } from './limits.js';
+export { DEFAULT_MAX_DAG_BYTES };
 /** Files up to this size are validated on the calling thread (a worker's start costs ~30 ms). */
 const INLINE_BYTES = 256 * 1024;
 

@@ -37,7 +37,11 @@ export function runVars(interval: RunInterval, timezone = 'UTC', changedPartitio
   };
 }
 
-/** YYYY-MM-DD of instant `t` in `timezone` (en-CA formats dates that way). */
+/**
+ * YYYY-MM-DD of instant `t` in `timezone` (en-CA formats dates that way). UTC needs no Intl
+ * formatter (its first construction loads time-zone data: ~50 ms of every CLI start-up).
+ */
 export function localDate(t: number, timezone: string): string {
+  if (timezone === 'UTC') return new Date(t).toISOString().slice(0, 10);
   return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(t));
 }

@@ -53,7 +53,7 @@ export function isRetryable(e: unknown): boolean {
 
 /** Where a task keeps its stage outputs and commit points. */
 export function workUri(record: RunRecord, task: string): string {
-  const t = record.dag.tasks.find((x) => x.name === task);
+  const t = taskByName(record, task);
   const first = t?.outputs[0];
   const uri = first !== undefined ? record.dag.datasets[first]?.uri : undefined;
   if (uri !== undefined) return joinUri(uri, '_work', task);
@@ -248,7 +248,7 @@ class LogTail {
 
 /** The operator name of a task (TASK_NOT_FOUND when the DAG has none by that name). */
 function operatorNameOf(record: RunRecord, name: string): string {
-  const t = record.dag.tasks.find((x) => x.name === name);
+  const t = taskByName(record, name);
   if (t === undefined) throw new DagctlError('TASK_NOT_FOUND', `no task ${name}`);
   return t.operator;
 }
@@ -327,7 +327,7 @@ function taskInfo(record: RunRecord, name: string): TaskInfo {
   }
   let info = m.get(name);
   if (info === undefined) {
-    const task = record.dag.tasks.find((t) => t.name === name);
+    const task = taskByName(record, name);
     if (task === undefined) throw new DagctlError('TASK_NOT_FOUND', `no task ${name}`);
     const op = operatorOf(record.dag, task.operator);
     const parsed = op.params.safeParse(task.params);
@@ -336,6 +336,17 @@ function taskInfo(record: RunRecord, name: string): TaskInfo {
     m.set(name, info);
   }
   return info;
+}
+
+const taskMaps = new WeakMap<RunRecord, Map<string, TaskSpec>>();
+/** A task of the run by name (a map built once per record: a run looks one up per instance). */
+function taskByName(record: RunRecord, name: string): TaskSpec | undefined {
+  let m = taskMaps.get(record);
+  if (m === undefined) {
+    m = new Map(record.dag.tasks.map((t) => [t.name, t]));
+    taskMaps.set(record, m);
+  }
+  return m.get(name);
 }
 
 const planIndexes = new WeakMap<RunRecord, Map<string, PlannedInstance>>();

@@ -63,12 +63,16 @@ export function taskOrder(dag: DagSpec): TaskSpec[] {
   for (const t of dag.tasks) {
     const ups = upstreamTasks(dag, t);
     indeg.set(t.name, ups.length);
-    for (const u of ups) next.set(u, [...(next.get(u) ?? []), t.name]);
+    for (const u of ups) {
+      const list = next.get(u);
+      if (list === undefined) next.set(u, [t.name]);
+      else list.push(t.name);
+    }
   }
   const ready = dag.tasks.filter((t) => indeg.get(t.name) === 0).map((t) => t.name);
   const out: TaskSpec[] = [];
-  while (ready.length > 0) {
-    const name = ready.shift() as string;
+  for (let head = 0; head < ready.length; head++) {
+    const name = ready[head] as string;
     out.push(byName.get(name) as TaskSpec);
     for (const n of next.get(name) ?? []) {
       const d = (indeg.get(n) ?? 0) - 1;

@@ -108,7 +108,5 @@ function safeFit(cost: CostModel, operator: string, stage: string, task: string 
 }
 
 function distinctInOrder(xs: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const x of xs) if (out[out.length - 1] !== x && !out.includes(x)) out.push(x);
-  return out;
+  return [...new Set(xs)];
 }

@@ -17,8 +17,10 @@ import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { ColumnType, Field, ParquetCodec, Row, Schema, Value } from '../types.js';
 import { checkSchema, checkValue, type Compression, int64ToBigint, int64ToNumber } from './values.js';
 
-// parquetjs-lite is CommonJS whose exports Node's ESM loader cannot name statically: require it.
-const { ParquetEnvelopeReader, ParquetReader, ParquetSchema, ParquetWriter } = createRequire(import.meta.url)('parquetjs-lite') as typeof Parquetjs;
+// parquetjs-lite is CommonJS whose exports Node's ESM loader cannot name statically: require it,
+// on first use (it is not the default codec; loading it costs every CLI command start-up time).
+let loaded: typeof Parquetjs | null = null;
+const lib = (): typeof Parquetjs => (loaded ??= createRequire(import.meta.url)('parquetjs-lite') as typeof Parquetjs);
 const ROW_GROUP_ROWS = 65_536;
 const DEFAULT_BATCH = 8_192;
 
@@ -47,6 +49,7 @@ export function createParquetjsCodec(opts: { compression?: Compression } = {}): 
         },
       });
       try {
+        const { ParquetSchema, ParquetWriter } = lib();
         const writer = await ParquetWriter.openStream(new ParquetSchema(fields), sink, { rowGroupSize: ROW_GROUP_ROWS });
         for (const r of rows) await writer.appendRow(toParquetjsRow(schema, r));
         await writer.close();
@@ -92,12 +95,12 @@ function toParquetjsRow(schema: Schema, r: Row): Record<string, unknown> {
   return out;
 }
 
-async function open(bytes: Uint8Array): Promise<InstanceType<typeof ParquetReader>> {
+async function open(bytes: Uint8Array): Promise<InstanceType<typeof Parquetjs.ParquetReader>> {
   try {
     // parquetjs-lite rejects files whose footer says format version 2 (hyparquet-writer, DuckDB,
     // Arrow), although it decodes their v1 data pages fine: open the envelope ourselves and
     // present the footer as version 1. Unsupported encodings still fail loudly when decoding.
-    const envelope = await ParquetEnvelopeReader.openBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const envelope = await lib().ParquetEnvelopeReader.openBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     await envelope.readHeader();
     const metadata = await envelope.readFooter();
     // Measured (test/storage/parquet.test.ts): parquetjs-lite silently misdecodes some files of
@@ -109,7 +112,7 @@ async function open(bytes: Uint8Array): Promise<InstanceType<typeof ParquetReade
       throw new DagctlError('PARQUET_INVALID', `parquetjs-lite only reads files written by parquet.js (this one: ${String(metadata.created_by)})`, { createdBy: metadata.created_by });
     }
     metadata.version = 1;
-    return new ParquetReader(metadata, envelope);
+    return new (lib().ParquetReader)(metadata, envelope);
   } catch (e) {
     if (isDagctlError(e)) throw e;
     throw new DagctlError('PARQUET_INVALID', `parquetjs-lite cannot open file: ${String(e)}`, {}, { cause: e });

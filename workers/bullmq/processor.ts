@@ -34,11 +34,10 @@ import type { Dispatcher } from './dispatcher.js';
 import type { EventBatcher } from './event-batcher.js';
 import type { Logger } from './log.js';
 import type { WorkerMetrics } from './metrics.js';
-import type { Outcome, ThreadPool } from './thread-pool.js';
-import { errorCode, errorMessage } from '../../core/errors.js';
-import type { RunRecord } from '../../scheduler/ports.js';
+import type { Outcome, ThreadPool } from '../threads/pool.js';
+import { runsInline } from '../task-runner.js';
+import { runOnEventLoop } from '../threads/inline.js';
 import { costSampleOf } from '../../scheduler/cost-sample.js';
-import { isRetryable, runInstance, runsInline } from '../task-runner.js';
 import { jobKeyFromEnv, macOk } from './job-auth.js';
 
 export interface InFlight {
@@ -184,33 +183,4 @@ async function settleAll(reports: ReadonlyArray<Promise<void>>): Promise<void> {
   const r = await Promise.allSettled(reports);
   const bad = r.find((x) => x.status === 'rejected');
   if (bad !== undefined) throw bad.reason;
-}
-
-/** A trivial instance (operators/types.ts `inline`) runs here, without the worker-thread hop. */
-async function runOnEventLoop(record: RunRecord, job: InstanceJob, signal: AbortSignal, worker: string): Promise<Outcome> {
-  // Inline operators honour their signal (they are declared trivial), so a timeout is an abort.
-  // A plain controller and timer, not AbortSignal.timeout + any: those cost ~4× as much per
-  // instance and leave a 'timeout' timer and weak references behind for the GC, which showed up
-  // in worker profiles of 10,000 no-op instances.
-  const ac = new AbortController();
-  const onAbort = (): void => ac.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  if (signal.aborted) ac.abort();
-  let timedOut = false;
-  const timer =
-    job.timeoutMs > 0 && Number.isFinite(job.timeoutMs)
-      ? setTimeout(() => {
-          timedOut = true;
-          ac.abort();
-        }, job.timeoutMs)
-      : null;
-  try {
-    return { ok: true, result: await runInstance(record, job, { signal: ac.signal, worker }) };
-  } catch (e) {
-    if (timedOut) return { ok: false, code: 'TASK_TIMEOUT', message: `timed out after ${job.timeoutMs} ms`, retryable: true };
-    return { ok: false, code: ac.signal.aborted && errorCode(e) === 'INTERNAL' ? 'TASK_CANCELLED' : errorCode(e), message: errorMessage(e), retryable: isRetryable(e) };
-  } finally {
-    if (timer !== null) clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort);
-  }
 }

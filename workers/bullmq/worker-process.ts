@@ -29,7 +29,7 @@ import { WorkerMetrics } from './metrics.js';
 import { makeProcessor, type InFlight } from './processor.js';
 import { membersOf, Queues, type WorkJob } from './queues.js';
 import { Sweeper } from './sweeper.js';
-import { ThreadPool } from './thread-pool.js';
+import { ThreadPool } from '../threads/pool.js';
 
 /** Default BullMQ job lock: a SIGKILLed worker's attempts are retried within ~1.5× this. */
 export const DEFAULT_LOCK_MS = 5000;
@@ -83,7 +83,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   const bullQueues = new Queues(connection);
   const onError = (e: unknown): void => log.log('error', 'background error', { error: errorMessage(e) });
   const dispatcher = new Dispatcher(store, bullQueues, onError, Date.now, opts.bundlePolicy ?? bundlePolicyFromEnv(env));
-  const pool = new ThreadPool(concurrency, name);
+  const pool = new ThreadPool({ size: concurrency, workerPrefix: `${name}/t` });
   const metrics = new WorkerMetrics();
   const inFlight = new Map<string, InFlight>();
   const samples: CostSample[] = [];

@@ -19,12 +19,19 @@ function locate(uri: string): CanonicalLocation | null {
   return r.ok ? withRealpath(r.location, realpathExisting) : null;
 }
 
-/** The read-only datasets of a DAG: declared, and produced by no task. */
+const sourcesOf = new WeakMap<DagSpec, { name: string; uri: string }[]>();
+
+/** The read-only datasets of a DAG: declared, and produced by no task (computed once per DAG: a run checks every instance). */
 export function sourceDatasets(dag: DagSpec): { name: string; uri: string }[] {
-  const produced = new Set(dag.tasks.flatMap((t) => t.outputs));
-  return Object.values(dag.datasets)
-    .filter((d) => d.producer === undefined && !produced.has(d.name))
-    .map((d) => ({ name: d.name, uri: d.uri }));
+  let out = sourcesOf.get(dag);
+  if (out === undefined) {
+    const produced = new Set(dag.tasks.flatMap((t) => t.outputs));
+    out = Object.values(dag.datasets)
+      .filter((d) => d.producer === undefined && !produced.has(d.name))
+      .map((d) => ({ name: d.name, uri: d.uri }));
+    sourcesOf.set(dag, out);
+  }
+  return out;
 }
 
 /** Throws SOURCE_WRITE_REFUSED when any of `targets` overlaps a source dataset of `dag`. */

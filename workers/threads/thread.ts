@@ -1,34 +1,27 @@
 /**
- * Worker-thread entry of the embedded executor: runs its queue of instance attempts one at a time
- * with the task runner and reports started/done/error to the pool. The run record arrives once per
- * run and is cached; a run with operator modules sends it at the thread's start (`load`) so the
- * thread imports the run's code bundle before its first job, as it imported the built-ins. An `abort` aborts the running attempt's signal (a CPU-bound operator that
- * ignores it is terminated by the pool after a grace period) or drops a queued one.
+ * Worker-thread entry of the thread pool (pool.ts): runs its queue of instance attempts one at a
+ * time with the task runner and reports started/done/error. A run's record arrives once (as JSON
+ * text, parsed here, off the sender's event loop) and the latest RECORDS_KEPT are cached. An
+ * `abort` aborts the running attempt's signal (a CPU-bound operator that ignores it is terminated
+ * by the pool after a grace period) or drops a queued one. Posts `ready` once its modules are
+ * loaded.
  */
-import { parentPort, threadId } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { errorCode, errorMessage } from '../../core/errors.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import type { RunRecord } from '../../scheduler/ports.js';
-import { ensureBundle } from '../../operators/modules/load.js';
 import { isRetryable, runInstance } from '../task-runner.js';
-import type { FromThread, ToThread } from './protocol.js';
+import { RECORDS_KEPT, type FromThread, type ThreadData, type ToThread } from './protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('thread.ts must run in a worker thread');
+const workerName = `${(workerData as ThreadData).workerPrefix}${threadId}`;
 const records = new Map<string, RunRecord>();
 const queue: InstanceJob[] = [];
 let current: { id: string; attempt: number; ac: AbortController } | null = null;
 const post = (m: FromThread): void => port.postMessage(m);
 
 port.on('message', (msg: ToThread) => {
-  if (msg.type === 'load') {
-    records.set(msg.record.runId, msg.record);
-    const bundle = msg.record.bundle;
-    const loading = bundle === undefined ? Promise.resolve() : ensureBundle(bundle, msg.record.dag.modules ?? {});
-    // A failure is not lost: the first job needing the module gets it from ensureBundle again.
-    void loading.catch(() => undefined).then(() => post({ type: 'loaded' }));
-    return;
-  }
   if (msg.type === 'abort') {
     if (current !== null && current.id === msg.instanceId && current.attempt === msg.attempt) {
       current.ac.abort();
@@ -41,7 +34,12 @@ port.on('message', (msg: ToThread) => {
     }
     return;
   }
-  if (msg.record !== undefined) records.set(msg.record.runId, msg.record);
+  if (msg.recordJson !== undefined) {
+    const record = JSON.parse(msg.recordJson) as RunRecord;
+    records.delete(record.runId);
+    records.set(record.runId, record);
+    if (records.size > RECORDS_KEPT) records.delete(records.keys().next().value as string);
+  }
   queue.push(msg.job);
   if (current === null) void next();
 });
@@ -55,7 +53,7 @@ async function next(): Promise<void> {
     const record = records.get(job.runId);
     try {
       if (record === undefined) throw new Error('run record not sent to thread');
-      const result = await runInstance(record, job, { signal: ac.signal, worker: `embedded-${threadId}` });
+      const result = await runInstance(record, job, { signal: ac.signal, worker: workerName });
       post({ type: 'done', instanceId: job.instanceId, attempt: job.attempt, result });
     } catch (e) {
       const code = ac.signal.aborted && errorCode(e) === 'INTERNAL' ? 'TASK_CANCELLED' : errorCode(e);
@@ -65,4 +63,5 @@ async function next(): Promise<void> {
   }
 }
 
+// Static imports above are loaded: this thread can take attempts without a cold start.
 post({ type: 'ready' });

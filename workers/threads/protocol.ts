@@ -1,0 +1,27 @@
+/**
+ * Messages between the thread pool (pool.ts, main thread) and its worker threads (thread.ts).
+ * Structured-clone data. A thread may hold several jobs (prefetch): it runs them one at a time, in
+ * order, and says `started` when each one begins, so timeouts count from the real start.
+ */
+import type { InstanceResult } from '../../scheduler/model.js';
+import type { InstanceJob } from '../../scheduler/jobs.js';
+
+export type ToThread =
+  // The record travels as its JSON text, once per run per thread: a string is copied, not walked
+  // (structured-cloning a 10,000-instance record object cost ~50 ms of the sender's event loop).
+  | { type: 'run'; job: InstanceJob; recordJson?: string }
+  | { type: 'abort'; instanceId: string; attempt: number };
+
+export type FromThread =
+  | { type: 'ready' }
+  | { type: 'started'; instanceId: string; attempt: number }
+  | { type: 'done'; instanceId: string; attempt: number; result: InstanceResult }
+  | { type: 'error'; instanceId: string; attempt: number; code: string; message: string; retryable: boolean };
+
+/** Worker-thread data: the name results carry is `${workerPrefix}${threadId}`. */
+export interface ThreadData {
+  workerPrefix: string;
+}
+
+/** Run records a thread keeps (the latest ones); the pool mirrors it to know what to resend. */
+export const RECORDS_KEPT = 8;
