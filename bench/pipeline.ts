@@ -59,15 +59,15 @@ function vmHwm(pid: number): number {
 }
 
 /**
- * Runs dags/superwebanalytics.yaml with the CLI on `pd` (concurrency 1, --json). Peak RSS: the
+ * Runs dags/superwebanalytics.yaml with the CLI on `pd` (`concurrency` worker threads, default 1; --json). Peak RSS: the
  * child reports process.resourceUsage().maxRSS at exit (bench/memory.ts, loaded with --import and
  * DAGCTL_RSS_PROBE=1), cross-checked by polling
  * /proc/<pid>/status VmHWM every 100 ms.
  */
-export async function runPipelineCli(pd: PipelineData, buckets: number, extraArgs: string[] = []): Promise<CliRun> {
+export async function runPipelineCli(pd: PipelineData, buckets: number, extraArgs: string[] = [], concurrency = 1): Promise<CliRun> {
   const bin = resolve('dist/cli/bin.js');
   const dag = resolve('dags/superwebanalytics.yaml');
-  const args = ['--import', pathToFileURL(resolve('dist/bench/memory.js')).href, bin, 'run', dag, '--param', `data=${pd.data}`, '--param', `buckets=${buckets}`, '--concurrency', '1', '--json', ...extraArgs];
+  const args = ['--import', pathToFileURL(resolve('dist/bench/memory.js')).href, bin, 'run', dag, '--param', `data=${pd.data}`, '--param', `buckets=${buckets}`, '--concurrency', String(concurrency), '--json', ...extraArgs];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: pd.dir, env: { ...process.env, DAGCTL_HOME: join(pd.dir, '.dagctl'), CI: '1', DAGCTL_RSS_PROBE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -76,6 +76,7 @@ export async function runPipelineCli(pd: PipelineData, buckets: number, extraArg
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let polled = 0;
   const timer = setInterval(() => { if (child.pid !== undefined) polled = Math.max(polled, vmHwm(child.pid)); }, 100);
+  timer.unref();
   const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
   clearInterval(timer);
   const wallMs = performance.now() - t0;

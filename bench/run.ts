@@ -21,6 +21,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   ui: { module: './ui.js', fn: 'benchUi' },
   schedule: { module: './schedule.js', fn: 'benchSchedule' },
   delta: { module: './delta.js', fn: 'benchDelta' },
+  peers: { module: './peers/index.js', fn: 'benchPeers' },
 };
 
 const argv = process.argv.slice(2);
