@@ -59,15 +59,16 @@ function vmHwm(pid: number): number {
 }
 
 /**
- * Runs dags/superwebanalytics.yaml with the CLI on `pd` (`concurrency` worker threads, default 1; --json). Peak RSS: the
+ * Runs dags/superwebanalytics.yaml with the CLI of build `dist` (default dist/) on `pd` (`concurrency` worker
+ * threads, default 1; --json). Peak RSS: the
  * child reports process.resourceUsage().maxRSS at exit (bench/memory.ts, loaded with --import and
  * DAGCTL_RSS_PROBE=1), cross-checked by polling
  * /proc/<pid>/status VmHWM every 100 ms.
  */
-export async function runPipelineCli(pd: PipelineData, buckets: number, extraArgs: string[] = [], concurrency = 1): Promise<CliRun> {
-  const bin = resolve('dist/cli/bin.js');
+export async function runPipelineCli(pd: PipelineData, buckets: number, extraArgs: string[] = [], concurrency = 1, dist = 'dist'): Promise<CliRun> {
+  const bin = resolve(dist, 'cli/bin.js');
   const dag = resolve('dags/superwebanalytics.yaml');
-  const args = ['--import', pathToFileURL(resolve('dist/bench/memory.js')).href, bin, 'run', dag, '--param', `data=${pd.data}`, '--param', `buckets=${buckets}`, '--concurrency', String(concurrency), '--json', ...extraArgs];
+  const args = ['--import', pathToFileURL(resolve(dist, 'bench/memory.js')).href, bin, 'run', dag, '--param', `data=${pd.data}`, '--param', `buckets=${buckets}`, '--concurrency', String(concurrency), '--json', ...extraArgs];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: pd.dir, env: { ...process.env, DAGCTL_HOME: join(pd.dir, '.dagctl'), CI: '1', DAGCTL_RSS_PROBE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -17,6 +17,8 @@
  * engine, and dagctl's p99 must be within 3σ of its HLL (precision 14: σ = 1.04/√16384 = 0.81%).
  * The person-ids (id → smallest identifier of its component) are compared between dagctl and DuckDB.
  * N = DAGCTL_BENCH_ROWS (default 1,000,000; `--10m` = 10,000,000); T = DAGCTL_BENCH_THREADS (default 2).
+ * Before/after: DAGCTL_BENCH_BASE_DIST=<another build's dist/ inside this clone> adds `dagctl-base`
+ * (that build's CLI), run interleaved with the others (its view is not compared).
  */
 import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -82,12 +84,12 @@ async function spawnMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv
 
 interface EngineRun { wallMs: number; peakRssKb: number; steps: Record<string, number> }
 
-async function runDagctl(pd: PipelineData, threads: number, buckets: number): Promise<EngineRun> {
+async function runDagctl(pd: PipelineData, threads: number, buckets: number, dist = 'dist'): Promise<EngineRun> {
   // a fresh run every time: no memoized stage outputs, no earlier version of any dataset
   await rm(join(pd.data, 'batch'), { recursive: true, force: true });
   await rm(join(pd.data, 'views'), { recursive: true, force: true });
   await rm(join(pd.dir, '.dagctl'), { recursive: true, force: true });
-  const r = await runPipelineCli(pd, buckets, [], threads);
+  const r = await runPipelineCli(pd, buckets, [], threads, dist);
   if (r.code !== 0) throw new Error(`dagctl run exited ${String(r.code)}: ${r.stderr.slice(-2000)}`);
   const steps: Record<string, number> = {};
   const stepOf: Record<string, string> = { 'normalize-pageviews': 'normalize', 'normalize-equivs': 'components', 'dedupe-pageviews': 'dedupe', 'equiv-components': 'components', rollup: 'rollup' };
@@ -179,14 +181,17 @@ export async function benchPeers(): Promise<BenchResult> {
   lines.push(`peers: SuperWebAnalytics pipeline (normalize → dedupe → components → rollup h/d/w/m), ${fmt(N)} pageviews + ${fmt(pd.equivRows)} equivs, ${T} threads each, dagctl/DuckDB median of ${R} (generated in ${sec(performance.now() - g0)})`);
   try {
     const duckOut = join(pd.dir, 'duckdb');
-    const dag: EngineRun[] = [], ddb: EngineRun[] = [];
+    const dag: EngineRun[] = [], ddb: EngineRun[] = [], base: EngineRun[] = [];
+    const baseDist = process.env.DAGCTL_BENCH_BASE_DIST;
     for (let i = 0; i < R; i++) {
-      // interleaved, so load on the shared machine hits both alike
+      // interleaved, so load on the shared machine hits all alike
+      if (baseDist !== undefined) base.push(await runDagctl(pd, T, B, baseDist));
       dag.push(await runDagctl(pd, T, B));
       ddb.push(await runDuckdb(pd, duckOut, T));
       process.stderr.write(`peers: round ${i + 1}/${R}: dagctl ${sec(dag.at(-1)!.wallMs)}, duckdb ${sec(ddb.at(-1)!.wallMs)}\n`);
     }
     const engines: Array<{ name: string; runs: EngineRun[] }> = [{ name: 'dagctl', runs: dag }, { name: 'duckdb', runs: ddb }];
+    if (base.length > 0) engines.push({ name: 'dagctl-base', runs: base });
     const py = argv.includes('--no-spark') ? { skip: '--no-spark' } : await pysparkPython();
     const sparkOut = join(pd.dir, 'spark');
     if ('python' in py) {
@@ -210,11 +215,11 @@ export async function benchPeers(): Promise<BenchResult> {
       if (name !== 'dagctl') {
         metrics[`${name}.time_ratio`] = wall / dWall;
         metrics[`${name}.rss_ratio`] = rss / dRss;
-        line += ` → dagctl is ${(wall / dWall).toFixed(2)}× as fast, ${(rss / dRss).toFixed(2)}× less memory`;
+        line += ` → ${name}/dagctl: time ×${(wall / dWall).toFixed(2)}, peak RSS ×${(rss / dRss).toFixed(2)}`;
       }
       lines.push(line);
     }
-    lines.push(`  goals: faster than DuckDB (×${(metrics['duckdb.time_ratio'] ?? NaN).toFixed(2)}, goal > 1), ≥ 10× PySpark (×${(metrics['pyspark.time_ratio'] ?? NaN).toFixed(1)}), peak RSS ≤ DuckDB's (×${(metrics['duckdb.rss_ratio'] ?? NaN).toFixed(2)}, goal ≥ 1)`);
+    lines.push(`  goals (peer time or RSS ÷ dagctl's): DuckDB time ×${(metrics['duckdb.time_ratio'] ?? NaN).toFixed(2)} (goal > 1), PySpark time ×${(metrics['pyspark.time_ratio'] ?? NaN).toFixed(1)} (goal ≥ 10), DuckDB peak RSS ×${(metrics['duckdb.rss_ratio'] ?? NaN).toFixed(2)} (goal ≥ 1)`);
     const duck = await openDuck();
     const views: Record<string, string> = { dagctl: `${pd.data}/views/pageviews-over-time/*.parquet`, duckdb: `${duckOut}/view.parquet` };
     if (engines.some((e) => e.name === 'pyspark')) views.pyspark = `${sparkOut}/view/*.parquet`;
