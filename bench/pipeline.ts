@@ -46,7 +46,7 @@ export async function preparePipelineData(rows: number): Promise<PipelineData> {
 }
 
 interface InstanceView { name: string; stage: string; durationMs: number | null; metrics?: Record<string, number> }
-export interface CliRun { wallMs: number; peakRssKb: number; code: number | null; tasks: InstanceView[]; stderr: string }
+export interface CliRun { wallMs: number; peakRssKb: number; cpuMs: number; code: number | null; tasks: InstanceView[]; stderr: string }
 
 /** Reads VmHWM (peak RSS, kB) of a live process; 0 when it is gone. */
 function vmHwm(pid: number): number {
@@ -89,7 +89,8 @@ export async function runPipelineCli(pd: PipelineData, buckets: number, extraArg
   } catch {
     /* reported through code/stderr */
   }
-  return { wallMs, peakRssKb, code, tasks, stderr };
+  const cpu = /DAGCTL_CPU_MS=(\d+)/.exec(stderr);
+  return { wallMs, peakRssKb, cpuMs: cpu === null ? NaN : Number(cpu[1]), code, tasks, stderr };
 }
 
 /** Σ duration and Σ metric over a task's instances (optionally one stage). */

@@ -7,14 +7,14 @@
  * Contract: the configured columns must be string columns in every input file (`requires`; the
  * task runner fails the instance with DATASET_SCHEMA_MISMATCH otherwise); a null there → reason
  * `null_value`; a null in a column the input dataset declares non-null → `null_value:<column>`.
- * Memo caches (LruCache, `cacheSize` entries each): URLs keyed by urlCacheKey (scheme/host case and
- * fragment folded, so a raw variant hits), identifiers by their text.
+ * URL memo: an LruCache of `cacheSize` entries keyed by urlCacheKey (scheme/host case and fragment
+ * folded, so a raw variant of a cached URL hits).
  */
 import { z } from 'zod';
 import type { Row } from '../storage/types.js';
 import type { OperatorDef, StageResult, OutputWriter, StageSpec } from './types.js';
 import { DEFAULT_TRACKING_PARAMS, urlCacheKey, urlNormalizer, type UrlResult } from './lib/url.js';
-import { normalizeIdentifier, type IdResult } from './lib/identifiers.js';
+import { normalizeIdentifier } from './lib/identifiers.js';
 import { LruCache } from './lib/lru.js';
 import { ChunkedWriter, schemaOf } from './lib/rows.js';
 import { ColumnTypesParam } from './lib/params.js';
@@ -53,9 +53,6 @@ export const normalize: OperatorDef<NormalizeParams> = {
     const p = ctx.params;
     const normUrl = urlNormalizer(p);
     const cache = new LruCache<string, UrlResult>(p.cacheSize);
-    // Identifiers recur too (a person's cookie on every pageview): memoized the same way.
-    const idCache = new LruCache<string, IdResult>(p.cacheSize);
-    const normId = (v: string): IdResult => normalizeIdentifier(v, p);
     const metrics: Record<string, number> = { rowsIn: 0, rowsOut: 0, rejected: 0 };
     let main: ChunkedWriter | null = null;
     let rejects: ChunkedWriter | null = null;
@@ -92,7 +89,7 @@ export const normalize: OperatorDef<NormalizeParams> = {
           for (const c of p.idColumns) {
             const v = row[c];
             if (typeof v !== 'string') { reason = 'null_value'; break; }
-            const r = idCache.getOrCompute(v, normId);
+            const r = normalizeIdentifier(v, p);
             if (!r.ok) { reason = r.reason; break; }
             out[c] = r.id;
           }
@@ -111,8 +108,6 @@ export const normalize: OperatorDef<NormalizeParams> = {
     metrics.rowsOut = main?.rows ?? 0;
     metrics.cacheHits = cache.hits;
     metrics.cacheMisses = cache.misses;
-    metrics.idCacheHits = idCache.hits;
-    metrics.idCacheMisses = idCache.misses;
     return { metrics };
   },
 };

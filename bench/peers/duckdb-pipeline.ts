@@ -3,7 +3,7 @@
  * so its wall time and peak RSS are its own: `node dist/bench/peers/duckdb-pipeline.js DATA OUT THREADS`.
  * Reads the generated master Parquet under DATA (master/pageviews, master/equivs), writes every
  * step's result as Parquet under OUT (as dagctl materializes each dataset) and prints one JSON line
- * {steps: {normalize, dedupe, components, rollup} (ms), maxRssKb} on stdout.
+ * {steps: {normalize, dedupe, components, rollup} (ms), rounds, maxRssKb, cpuMs} on stdout.
  *
  * The SQL does what the operators do on the generated data (gen/urls.ts variants):
  *   normalize  URL: trim; scheme http/https, lower-cased; host lower-cased, `www.` folded, default
@@ -111,7 +111,8 @@ async function main(): Promise<void> {
     }
     steps[step] = performance.now() - t0;
   }
-  process.stdout.write(JSON.stringify({ steps, rounds, maxRssKb: process.resourceUsage().maxRSS }) + '\n');
+  const ru = process.resourceUsage();
+  process.stdout.write(JSON.stringify({ steps, rounds, maxRssKb: ru.maxRSS, cpuMs: (ru.userCPUTime + ru.systemCPUTime) / 1000 }) + '\n');
 }
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) await main();

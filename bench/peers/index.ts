@@ -9,7 +9,8 @@
  *            from PyPI in the per-machine tool cache (scripts/provision/pyspark.sh) on the machine's
  *            Java; skipped with a message when it cannot be provisioned or with --no-spark
  * Reported per engine: wall time of the process (median of DAGCTL_BENCH_REPEAT runs for dagctl
- * and DuckDB, default 3; PySpark once), its peak RSS (the process tree's summed VmRSS sampled every
+ * and DuckDB, default 3; PySpark once), its CPU time (user + system: the steadier figure on a
+ * loaded machine, where wall time is mostly waiting for a core), its peak RSS (the process tree's summed VmRSS sampled every
  * 100 ms, and the processes' VmHWM / maxRSS), per-step times, and the ratios to dagctl. Outputs
  * are compared after the timed runs: pageviews per (url, granularity, bucket) must be identical
  * across engines (the run fails otherwise); uniques against the exact distinct count (DuckDB
@@ -34,21 +35,31 @@ const sec = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const mb = (kb: number): string => `${fmt(kb / 1024)} MB`;
 
 /** A finished child process: wall time, peak RSS (kB), stdout, stderr, exit code. */
-interface Proc { wallMs: number; peakRssKb: number; code: number | null; stdout: string; stderr: string }
+interface Proc { wallMs: number; peakRssKb: number; cpuMs: number; code: number | null; stdout: string; stderr: string }
 
-function procStatus(pid: number): { ppid: number; rss: number; hwm: number } | null {
+/** CPU clock ticks per second of /proc/<pid>/stat utime/stime (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+function procStatus(pid: number): { ppid: number; rss: number; hwm: number; cpuMs: number } | null {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
     const num = (re: RegExp): number => Number(re.exec(s)?.[1] ?? 0);
-    return { ppid: num(/PPid:\s+(\d+)/), rss: num(/VmRSS:\s+(\d+) kB/), hwm: num(/VmHWM:\s+(\d+) kB/) };
+    // stat: "pid (comm) state ppid …": utime and stime are fields 14 and 15, counted after the comm
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuMs = ((Number(f[11] ?? 0) + Number(f[12] ?? 0)) * 1000) / USER_HZ;
+    return { ppid: num(/PPid:\s+(\d+)/), rss: num(/VmRSS:\s+(\d+) kB/), hwm: num(/VmHWM:\s+(\d+) kB/), cpuMs };
   } catch {
     return null;
   }
 }
 
-/** Peak RSS of the tree under `root`: max over samples of Σ VmRSS, and each process's VmHWM. */
-function sampleTree(root: number): number {
-  const all = new Map<number, { ppid: number; rss: number; hwm: number }>();
+/**
+ * One sample of the tree under `root`: Σ VmRSS (or the largest VmHWM, if larger) in kB, and each
+ * process's CPU time so far into `cpu` (pid → ms; the last sample before a process exits counts).
+ */
+function sampleTree(root: number, cpu: Map<number, number>): number {
+  const all = new Map<number, NonNullable<ReturnType<typeof procStatus>>>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     const st = procStatus(Number(d));
@@ -65,6 +76,7 @@ function sampleTree(root: number): number {
     if (st === undefined) continue;
     sum += st.rss;
     hwm = Math.max(hwm, st.hwm);
+    cpu.set(pid, Math.max(cpu.get(pid) ?? 0, st.cpuMs));
   }
   return Math.max(sum, hwm);
 }
@@ -73,16 +85,17 @@ async function spawnMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv
   const t0 = performance.now();
   const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '', peak = 0;
+  const cpu = new Map<number, number>();
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setInterval(() => { if (child.pid !== undefined) peak = Math.max(peak, sampleTree(child.pid)); }, 100);
+  const timer = setInterval(() => { if (child.pid !== undefined) peak = Math.max(peak, sampleTree(child.pid, cpu)); }, 100);
   timer.unref();
   const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
   clearInterval(timer);
-  return { wallMs: performance.now() - t0, peakRssKb: peak, code, stdout, stderr };
+  return { wallMs: performance.now() - t0, peakRssKb: peak, cpuMs: [...cpu.values()].reduce((a, b) => a + b, 0), code, stdout, stderr };
 }
 
-interface EngineRun { wallMs: number; peakRssKb: number; steps: Record<string, number> }
+interface EngineRun { wallMs: number; peakRssKb: number; cpuMs: number; steps: Record<string, number> }
 
 async function runDagctl(pd: PipelineData, threads: number, buckets: number, dist = 'dist'): Promise<EngineRun> {
   // a fresh run every time: no memoized stage outputs, no earlier version of any dataset
@@ -97,15 +110,15 @@ async function runDagctl(pd: PipelineData, threads: number, buckets: number, dis
     const k = stepOf[t.name] ?? t.name;
     steps[k] = (steps[k] ?? 0) + (t.durationMs ?? 0);
   }
-  return { wallMs: r.wallMs, peakRssKb: r.peakRssKb, steps };
+  return { wallMs: r.wallMs, peakRssKb: r.peakRssKb, cpuMs: r.cpuMs, steps };
 }
 
 async function runDuckdb(pd: PipelineData, out: string, threads: number): Promise<EngineRun> {
   await rm(out, { recursive: true, force: true });
   const p = await spawnMeasured(process.execPath, [resolve('dist/bench/peers/duckdb-pipeline.js'), pd.data, out, String(threads)]);
   if (p.code !== 0) throw new Error(`duckdb pipeline exited ${String(p.code)}: ${p.stderr.slice(-2000)}`);
-  const j = JSON.parse(p.stdout.trim().split('\n').pop() ?? '{}') as { steps: Record<string, number>; maxRssKb: number };
-  return { wallMs: p.wallMs, peakRssKb: Math.max(p.peakRssKb, j.maxRssKb), steps: j.steps };
+  const j = JSON.parse(p.stdout.trim().split('\n').pop() ?? '{}') as { steps: Record<string, number>; maxRssKb: number; cpuMs: number };
+  return { wallMs: p.wallMs, peakRssKb: Math.max(p.peakRssKb, j.maxRssKb), cpuMs: j.cpuMs, steps: j.steps };
 }
 
 /** The venv's python, provisioned by scripts/provision/pyspark.sh; a reason string when not. */
@@ -126,7 +139,7 @@ async function runSpark(python: string, pd: PipelineData, out: string, threads: 
   const p = await spawnMeasured(python, [resolve('bench/peers/spark_pipeline.py'), pd.data, out, String(threads), String(buckets)], { ...process.env, PYSPARK_PYTHON: python });
   if (p.code !== 0) throw new Error(`pyspark pipeline exited ${String(p.code)}: ${p.stderr.slice(-2000)}`);
   const j = JSON.parse(p.stdout.trim().split('\n').pop() ?? '{}') as { steps: Record<string, number> };
-  return { wallMs: p.wallMs, peakRssKb: p.peakRssKb, steps: j.steps };
+  return { wallMs: p.wallMs, peakRssKb: p.peakRssKb, cpuMs: p.cpuMs, steps: j.steps };
 }
 
 interface Duck { rows(sql: string): Promise<unknown[][]> }
@@ -205,17 +218,21 @@ export async function benchPeers(): Promise<BenchResult> {
     }
     const dWall = median(dag.map((r) => r.wallMs));
     const dRss = Math.max(...dag.map((r) => r.peakRssKb));
+    const dCpu = median(dag.map((r) => r.cpuMs));
     for (const { name, runs } of engines) {
       const wall = median(runs.map((r) => r.wallMs));
       const rss = Math.max(...runs.map((r) => r.peakRssKb));
+      const cpu = median(runs.map((r) => r.cpuMs));
       const steps = ['normalize', 'dedupe', 'components', 'rollup'].map((s) => `${s} ${sec(median(runs.map((r) => r.steps[s] ?? 0)))}`).join(', ');
       metrics[`${name}.wall_ms`] = wall;
       metrics[`${name}.peak_rss_mb`] = rss / 1024;
-      let line = `  ${name.padEnd(8)} wall ${sec(wall).padStart(8)} (runs ${runs.map((r) => sec(r.wallMs)).join(', ')}), peak RSS ${mb(rss).padStart(8)}; Σ per step: ${steps}`;
+      metrics[`${name}.cpu_ms`] = cpu;
+      let line = `  ${name.padEnd(8)} wall ${sec(wall).padStart(8)} (runs ${runs.map((r) => sec(r.wallMs)).join(', ')}), CPU ${sec(cpu)}, peak RSS ${mb(rss).padStart(8)}; Σ per step: ${steps}`;
       if (name !== 'dagctl') {
         metrics[`${name}.time_ratio`] = wall / dWall;
         metrics[`${name}.rss_ratio`] = rss / dRss;
-        line += ` → ${name}/dagctl: time ×${(wall / dWall).toFixed(2)}, peak RSS ×${(rss / dRss).toFixed(2)}`;
+        metrics[`${name}.cpu_ratio`] = cpu / dCpu;
+        line += ` → ${name}/dagctl: time ×${(wall / dWall).toFixed(2)}, CPU ×${(cpu / dCpu).toFixed(2)}, peak RSS ×${(rss / dRss).toFixed(2)}`;
       }
       lines.push(line);
     }
