@@ -7,7 +7,8 @@
  *   DuckDB   the same pipeline in SQL (bench/peers/duckdb-pipeline.ts), `SET threads = T`
  *   PySpark  the same pipeline with DataFrames on local[T] (bench/peers/spark_pipeline.py), pyspark
  *            from PyPI in the per-machine tool cache (scripts/provision/pyspark.sh) on the machine's
- *            Java; skipped with a message when it cannot be provisioned or with --no-spark
+ *            Java; skipped with a message when it cannot be provisioned or with --no-spark, left out
+ *            with a message past DAGCTL_BENCH_SPARK_TIMEOUT_S (default 3600)
  * Reported per engine: wall time of the process (median of DAGCTL_BENCH_REPEAT runs for dagctl
  * and DuckDB, default 3; PySpark once), its CPU time (user + system: the steadier figure on a
  * loaded machine, where wall time is mostly waiting for a core), its peak RSS (the process tree's summed VmRSS sampled every
@@ -81,9 +82,11 @@ function sampleTree(root: number, cpu: Map<number, number>): number {
   return Math.max(sum, hwm);
 }
 
-async function spawnMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Proc> {
+/** Runs a command as its own process group, sampling its tree; past `timeoutMs` the group is killed (code null). */
+async function spawnMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = Infinity): Promise<Proc> {
   const t0 = performance.now();
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killer = Number.isFinite(timeoutMs) ? setTimeout(() => { if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL'); }, timeoutMs) : null;
   let stdout = '', stderr = '', peak = 0;
   const cpu = new Map<number, number>();
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -92,6 +95,7 @@ async function spawnMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv
   timer.unref();
   const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
   clearInterval(timer);
+  if (killer !== null) clearTimeout(killer);
   return { wallMs: performance.now() - t0, peakRssKb: peak, cpuMs: [...cpu.values()].reduce((a, b) => a + b, 0), code, stdout, stderr };
 }
 
@@ -136,7 +140,9 @@ async function pysparkPython(): Promise<{ python: string } | { skip: string }> {
 
 async function runSpark(python: string, pd: PipelineData, out: string, threads: number, buckets: number): Promise<EngineRun> {
   await rm(out, { recursive: true, force: true });
-  const p = await spawnMeasured(python, [resolve('bench/peers/spark_pipeline.py'), pd.data, out, String(threads), String(buckets)], { ...process.env, PYSPARK_PYTHON: python });
+  const limitS = Number(process.env.DAGCTL_BENCH_SPARK_TIMEOUT_S ?? 3600);
+  const p = await spawnMeasured(python, [resolve('bench/peers/spark_pipeline.py'), pd.data, out, String(threads), String(buckets)], { ...process.env, PYSPARK_PYTHON: python }, limitS * 1000);
+  if (p.code === null) throw new Error(`pyspark pipeline did not finish within ${limitS} s (DAGCTL_BENCH_SPARK_TIMEOUT_S); last output: ${p.stderr.slice(-400)}`);
   if (p.code !== 0) throw new Error(`pyspark pipeline exited ${String(p.code)}: ${p.stderr.slice(-2000)}`);
   const j = JSON.parse(p.stdout.trim().split('\n').pop() ?? '{}') as { steps: Record<string, number> };
   return { wallMs: p.wallMs, peakRssKb: p.peakRssKb, cpuMs: p.cpuMs, steps: j.steps };
