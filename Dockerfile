@@ -28,6 +28,7 @@ COPY storage storage
 COPY ingest ingest
 COPY cli cli
 COPY gen gen
+COPY domain domain
 COPY sdk sdk
 COPY serving serving
 COPY ui ui

@@ -4,7 +4,7 @@
  * 10,000,000), recording the child's peak RSS. With one worker thread only one instance runs at a
  * time, so the process peak bounds every instance's. Goal: < 512 MB.
  *
- * The child reports `process.resourceUsage().maxRSS` on exit: this module is loaded into it with
+ * The child reports `process.resourceUsage().maxRSS` (and its CPU time, for bench/peers) on exit: this module is loaded into it with
  * `node --import` and DAGCTL_RSS_PROBE=1 (the side effect below); the parent also polls
  * /proc/<pid>/status VmHWM and keeps the larger of the two.
  */
@@ -14,7 +14,8 @@ import { preparePipelineData, runPipelineCli } from './pipeline.js';
 
 if (process.env.DAGCTL_RSS_PROBE === '1') {
   process.on('exit', () => {
-    process.stderr.write(`DAGCTL_MAXRSS_KB=${process.resourceUsage().maxRSS}\n`);
+    const ru = process.resourceUsage();
+    process.stderr.write(`DAGCTL_MAXRSS_KB=${ru.maxRSS}\nDAGCTL_CPU_MS=${Math.round((ru.userCPUTime + ru.systemCPUTime) / 1000)}\n`);
   });
 }
 

@@ -46,7 +46,7 @@ export async function preparePipelineData(rows: number): Promise<PipelineData> {
 }
 
 interface InstanceView { name: string; stage: string; durationMs: number | null; metrics?: Record<string, number> }
-export interface CliRun { wallMs: number; peakRssKb: number; code: number | null; tasks: InstanceView[]; stderr: string }
+export interface CliRun { wallMs: number; peakRssKb: number; cpuMs: number; code: number | null; tasks: InstanceView[]; stderr: string }
 
 /** Reads VmHWM (peak RSS, kB) of a live process; 0 when it is gone. */
 function vmHwm(pid: number): number {
@@ -59,15 +59,16 @@ function vmHwm(pid: number): number {
 }
 
 /**
- * Runs dags/superwebanalytics.yaml with the CLI on `pd` (concurrency 1, --json). Peak RSS: the
+ * Runs dags/superwebanalytics.yaml with the CLI of build `dist` (default dist/) on `pd` (`concurrency` worker
+ * threads, default 1; --json). Peak RSS: the
  * child reports process.resourceUsage().maxRSS at exit (bench/memory.ts, loaded with --import and
  * DAGCTL_RSS_PROBE=1), cross-checked by polling
  * /proc/<pid>/status VmHWM every 100 ms.
  */
-export async function runPipelineCli(pd: PipelineData, buckets: number, extraArgs: string[] = []): Promise<CliRun> {
-  const bin = resolve('dist/cli/bin.js');
+export async function runPipelineCli(pd: PipelineData, buckets: number, extraArgs: string[] = [], concurrency = 1, dist = 'dist'): Promise<CliRun> {
+  const bin = resolve(dist, 'cli/bin.js');
   const dag = resolve('dags/superwebanalytics.yaml');
-  const args = ['--import', pathToFileURL(resolve('dist/bench/memory.js')).href, bin, 'run', dag, '--param', `data=${pd.data}`, '--param', `buckets=${buckets}`, '--concurrency', '1', '--json', ...extraArgs];
+  const args = ['--import', pathToFileURL(resolve(dist, 'bench/memory.js')).href, bin, 'run', dag, '--param', `data=${pd.data}`, '--param', `buckets=${buckets}`, '--concurrency', String(concurrency), '--json', ...extraArgs];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: pd.dir, env: { ...process.env, DAGCTL_HOME: join(pd.dir, '.dagctl'), CI: '1', DAGCTL_RSS_PROBE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -76,6 +77,7 @@ export async function runPipelineCli(pd: PipelineData, buckets: number, extraArg
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let polled = 0;
   const timer = setInterval(() => { if (child.pid !== undefined) polled = Math.max(polled, vmHwm(child.pid)); }, 100);
+  timer.unref();
   const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
   clearInterval(timer);
   const wallMs = performance.now() - t0;
@@ -87,7 +89,8 @@ export async function runPipelineCli(pd: PipelineData, buckets: number, extraArg
   } catch {
     /* reported through code/stderr */
   }
-  return { wallMs, peakRssKb, code, tasks, stderr };
+  const cpu = /DAGCTL_CPU_MS=(\d+)/.exec(stderr);
+  return { wallMs, peakRssKb, cpuMs: cpu === null ? NaN : Number(cpu[1]), code, tasks, stderr };
 }
 
 /** Σ duration and Σ metric over a task's instances (optionally one stage). */

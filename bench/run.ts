@@ -27,6 +27,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   delta: { module: './delta.js', fn: 'benchDelta' },
   startup: { module: './startup.js', fn: 'benchStartup' },
   orchestrators: { module: './peers/orchestrators.js', fn: 'benchOrchestrators' },
+  peers: { module: './peers/index.js', fn: 'benchPeers' },
 };
 
 const argv = process.argv.slice(2);

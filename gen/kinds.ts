@@ -1,13 +1,11 @@
 /**
  * Row generators for one day of one kind, as chunked iterators (bounded memory: one chunk of rows
- * at a time). Schemas are a fixed contract the operators rely on:
- *   pageviews: url string, person string, ts int64 (epoch seconds within the day, UTC)
- *   equivs:    id1 string, id2 string, ts int64
- *   ages:      person string, age int32, ts int64
+ * at a time), in the schemas of domain/superwebanalytics.ts (the contract the operators rely on).
  * Each day's stream is seeded by (seed, kind, date) only, so days are independent and appending a
  * day later yields exactly the rows a longer run would have produced for it.
  */
 import type { Row, Schema } from '../storage/types.js';
+import { AGES_SCHEMA, EQUIVS_SCHEMA, PAGEVIEWS_SCHEMA } from '../domain/superwebanalytics.js';
 import { ageAt, PersonTable, type Person } from './persons.js';
 import { int, pick, rngFor, skewed, type Rng } from './prng.js';
 import { PAGE_COUNT, urlVariant } from './urls.js';
@@ -15,23 +13,7 @@ import { PAGE_COUNT, urlVariant } from './urls.js';
 export const GEN_KINDS = ['pageviews', 'equivs', 'ages'] as const;
 export type GenKind = (typeof GEN_KINDS)[number];
 
-export const SCHEMAS: Record<GenKind, Schema> = {
-  pageviews: [
-    { name: 'url', type: 'string' },
-    { name: 'person', type: 'string' },
-    { name: 'ts', type: 'int64' },
-  ],
-  equivs: [
-    { name: 'id1', type: 'string' },
-    { name: 'id2', type: 'string' },
-    { name: 'ts', type: 'int64' },
-  ],
-  ages: [
-    { name: 'person', type: 'string' },
-    { name: 'age', type: 'int32' },
-    { name: 'ts', type: 'int64' },
-  ],
-};
+export const SCHEMAS: Record<GenKind, Schema> = { pageviews: PAGEVIEWS_SCHEMA, equivs: EQUIVS_SCHEMA, ages: AGES_SCHEMA };
 
 export interface DaySpec {
   kind: GenKind;

@@ -23,7 +23,7 @@ import { DataFileWriter } from '../storage/dataset/writer.js';
 import { readCommitMarker, writeCommitMarker } from '../storage/dataset/markers.js';
 import { dateFolder } from '../storage/dataset/layout.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
-import { SCHEMAS } from '../gen/kinds.js';
+import { PAGEVIEWS_SCHEMA } from '../domain/superwebanalytics.js';
 import { batchFingerprint, batchId, claimRange, type Claim, type IngestMarker } from './offsets.js';
 import { REJECT_SCHEMA, toPageview } from './records.js';
 
@@ -87,7 +87,7 @@ export async function commitBatch(store: ObjectStore, codec: ParquetCodec, b: Ba
   let rows = 0;
   for (const date of [...byDate.keys()].sort()) {
     const dayRows = byDate.get(date) as Row[];
-    const w = new DataFileWriter({ store, codec, schema: SCHEMAS.pageviews, folder: dateFolder(date), salt, maxRows: opts.maxRowsPerFile ?? 100_000 });
+    const w = new DataFileWriter({ store, codec, schema: PAGEVIEWS_SCHEMA, folder: dateFolder(date), salt, maxRows: opts.maxRowsPerFile ?? 100_000 });
     await w.write(dayRows);
     files.push(...(await w.close()));
     rows += dayRows.length;

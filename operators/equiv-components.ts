@@ -30,7 +30,8 @@
  */
 import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
-import { openColumnFile, type ByteArrayPage } from '../storage/parquet/column-scan.js';
+import { openColumnFile } from '../storage/parquet/column-scan.js';
+import type { ByteArrayPage } from '../storage/parquet/page-types.js';
 import type { InputHandle, OperatorDef, StageContext, StageResult, StageSpec } from './types.js';
 import { addPageEdges, ByteEdgeComponents } from './lib/byte-components.js';
 import { WasmEdgeComponents } from './lib/wasm-components.js';

@@ -7,11 +7,13 @@
  * Contract: the configured columns must be string columns in every input file (`requires`; the
  * task runner fails the instance with DATASET_SCHEMA_MISMATCH otherwise); a null there → reason
  * `null_value`; a null in a column the input dataset declares non-null → `null_value:<column>`.
+ * URL memo: an LruCache of `cacheSize` entries keyed by urlCacheKey (scheme/host case and fragment
+ * folded, so a raw variant of a cached URL hits).
  */
 import { z } from 'zod';
 import type { Row } from '../storage/types.js';
 import type { OperatorDef, StageResult, OutputWriter, StageSpec } from './types.js';
-import { DEFAULT_TRACKING_PARAMS, urlNormalizer, type UrlResult } from './lib/url.js';
+import { DEFAULT_TRACKING_PARAMS, urlCacheKey, urlNormalizer, type UrlResult } from './lib/url.js';
 import { normalizeIdentifier } from './lib/identifiers.js';
 import { LruCache } from './lib/lru.js';
 import { ChunkedWriter, schemaOf } from './lib/rows.js';
@@ -79,7 +81,7 @@ export const normalize: OperatorDef<NormalizeParams> = {
         if (reason === null) for (const c of p.urlColumns) {
           const v = row[c];
           if (typeof v !== 'string') { reason = 'null_value'; break; }
-          const r = cache.getOrCompute(v, normUrl);
+          const r = cache.getOrCompute(urlCacheKey(v), normUrl);
           if (!r.ok) { reason = r.reason; break; }
           out[c] = r.url;
         }

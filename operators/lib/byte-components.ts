@@ -9,7 +9,7 @@
  * decides whether it is unioned.
  */
 import { DagctlError } from '../../core/errors.js';
-import type { ByteArrayPage } from '../../storage/parquet/column-scan.js';
+import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { ByteInterner } from './byte-intern.js';
 import type { WordHash } from './radix-intern.js';
 import { IntUnionFind } from './union-find.js';

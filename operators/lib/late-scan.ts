@@ -26,7 +26,7 @@ import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry
 import type { Row } from '../../storage/types.js';
 import { int, str } from './rows.js';
 import { type BloomWords, type KernelKeys, probeKeysPage, probePlainPage } from '../../storage/parquet/page-kernel.js';
-import type { ColumnFile, PageBody } from '../../storage/parquet/column-scan.js';
+import type { ColumnFile, PageBody } from '../../storage/parquet/page-types.js';
 
 export interface LateScanOptions {
   key: string;

@@ -150,6 +150,42 @@ function compareParams(a: Param, b: Param): number {
   return a[1] < b[1] ? -1 : 1;
 }
 
+/**
+ * A memo key for a raw URL with the same normalization as the URL itself, so a cache keyed by it
+ * hits across the variants real logs hold: when the text starts with `scheme://authority` made of
+ * ASCII letters, digits, '.', ':' and '-' only (no userinfo, no IPv6, no escapes), that prefix is
+ * lower-cased (the normalizer lower-cases scheme and host; a port is digits or rejected either
+ * way), and a fragment is dropped unless it holds U+FFFD or follows whitespace (the normalizer
+ * drops the fragment after trimming, and rejects U+FFFD anywhere). Anything else (leading space, over MAX_LEN, no "://") is its own key.
+ * Property (test/operators/url.test.ts): normalize(urlCacheKey(x)) = normalize(x) for every x.
+ * Returns `raw` itself, without allocating, when nothing changes.
+ */
+export function urlCacheKey(raw: string): string {
+  const n = raw.length;
+  if (n > MAX_LEN) return raw;
+  let i = 0, upper = false;
+  for (; i < n; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) continue;
+    if (c >= 0x41 && c <= 0x5a) { upper = true; continue; }
+    break;
+  }
+  if (i === 0 || i + 3 > n || raw.charCodeAt(i) !== 0x3a || raw.charCodeAt(i + 1) !== 0x2f || raw.charCodeAt(i + 2) !== 0x2f) return raw;
+  let end = i + 3;
+  for (; end < n; end++) {
+    const c = raw.charCodeAt(end);
+    if (c === 0x2f || c === 0x3f || c === 0x23 || c === 0x5c) break; // / ? # \
+    if (c >= 0x41 && c <= 0x5a) upper = true;
+    else if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x3a || c === 0x2d)) return raw;
+  }
+  let hash = raw.indexOf('#', end);
+  // trim() runs before the fragment is cut: keep it when whitespace precedes it (it would be kept).
+  if (hash >= 0 && (raw.includes('\uFFFD', hash) || /\s/.test(raw[hash - 1] ?? ''))) hash = -1;
+  if (!upper && hash < 0) return raw;
+  const tail = hash < 0 ? raw.slice(end) : raw.slice(end, hash);
+  return (upper ? raw.slice(0, end).toLowerCase() : raw.slice(0, end)) + tail;
+}
+
 /** Compiles the options once (the glob regexp) and returns the normalizer. */
 export function urlNormalizer(opts: UrlOptions): (raw: string) => UrlResult {
   const strip = globToRegExp(opts.stripParams);

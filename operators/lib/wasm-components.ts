@@ -22,7 +22,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { DagctlError } from '../../core/errors.js';
-import type { ByteArrayPage } from '../../storage/parquet/column-scan.js';
+import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import type { ByteIds } from './byte-ids.js';
 import { COMPONENTS_WASM_BASE64 } from './wasm/components-wasm.js';
 

@@ -19,7 +19,8 @@
  * gatherPlainInts: each decompressed where it is read, only the hit rows decoded — and checked: an
  * unsafe int64 elsewhere in the group is not read); any other layout goes through numbers() and
  * is gathered.
- * A new file beside the codecs (hyparquet.ts, registry.ts), which stay unchanged.
+ * A new file beside the codecs (hyparquet.ts, registry.ts), which stay unchanged. The page and
+ * file types are in page-types.ts.
  */
 import { parquetMetadata, parquetRead } from 'hyparquet';
 import { DagctlError } from '../../core/errors.js';
@@ -27,34 +28,7 @@ import { ENC_PLAIN, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY, PAGE_INDEX, readPa
 import { stringColumnPages } from './string-column.js';
 import { gatherPlainInts } from './page-kernel.js';
 import { exactArrayBuffer } from './values.js';
-
-type FileMetaData = ReturnType<typeof parquetMetadata>;
-
-/** One decoded data page: value i is data[start[i] .. start[i] + len[i]). */
-export interface ByteArrayPage {
-  data: Uint8Array;
-  start: Int32Array;
-  len: Int32Array;
-  count: number;
-}
-
-export interface ColumnFile {
-  readonly metadata: FileMetaData;
-  readonly rowGroups: ReadonlyArray<{ rowStart: number; rows: number }>;
-  byteArrayPages(rowGroup: number, column: string): ByteArrayPage[] | null;
-  /**
-   * The stored (not yet decompressed) data pages of a REQUIRED, PLAIN, un-dictionaried BYTE_ARRAY
-   * column of the row group — for page-kernel.ts probePlainPage, which decompresses and probes
-   * in one call — or null for any other layout.
-   */
-  plainByteArrayBodies(rowGroup: number, column: string): PageBody[] | null;
-  numbers(rowGroup: number, columns: string[]): Promise<Record<string, Float64Array>>;
-  /** numbers() at rows[0..n) only (row indices within the group, ascending): out[c][j] = row rows[j]'s value. */
-  numbersAt(rowGroup: number, columns: string[], rows: Int32Array, n: number): Promise<Record<string, Float64Array>>;
-}
-
-/** A data page as stored: `body` is Snappy-compressed to `size` bytes when `compressed`. */
-export interface PageBody { body: Uint8Array; compressed: boolean; size: number; count: number }
+import type { ColumnFile, FileMetaData, PageBody } from './page-types.js';
 
 const invalid = (msg: string, e?: unknown): DagctlError => new DagctlError('PARQUET_INVALID', msg, {}, e === undefined ? undefined : { cause: e });
 

@@ -26,7 +26,7 @@
  */
 import { DagctlError } from '../../core/errors.js';
 import { PAGES_WASM_BASE64 } from './wasm/pages-wasm.js';
-import type { PageBody } from './column-scan.js';
+import type { PageBody } from './page-types.js';
 
 type Fn = (...args: number[]) => number;
 interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; view: Uint8Array; buf: Buffer }

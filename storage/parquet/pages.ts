@@ -7,7 +7,7 @@
  * BYTE_ARRAY values split into (start, length). Malformed input is PARQUET_INVALID.
  */
 import { DagctlError } from '../../core/errors.js';
-import type { ByteArrayPage } from './column-scan.js';
+import type { ByteArrayPage } from './page-types.js';
 import { snappyDecompressWasm } from './page-kernel.js';
 
 export const PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3;

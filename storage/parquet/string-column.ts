@@ -10,7 +10,7 @@
  * Kept beside column-scan.ts (PLAIN-only, probed in place by partial-recompute), reusing its page type.
  */
 import { DagctlError } from '../../core/errors.js';
-import type { ByteArrayPage, ColumnFile } from './column-scan.js';
+import type { ByteArrayPage, ColumnFile } from './page-types.js';
 import { ENC_PLAIN, ENC_PLAIN_DICTIONARY, ENC_RLE_DICTIONARY, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY, PAGE_INDEX, readPageHeader, snappy, splitPlain } from './pages.js';
 
 const invalid = (msg: string, e?: unknown): DagctlError => new DagctlError('PARQUET_INVALID', msg, {}, e === undefined ? undefined : { cause: e });

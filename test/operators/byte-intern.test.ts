@@ -15,7 +15,8 @@ import { addPageEdges, ByteEdgeComponents } from '../../operators/lib/byte-compo
 import { EdgeChunkWriter, readEdgeChunk } from '../../operators/lib/edge-chunks.js';
 import { componentMinsOracle as oracle } from './components-oracle.js';
 import { fnvWords, type WordHash } from '../../operators/lib/radix-intern.js';
-import { openColumnFile, type ByteArrayPage } from '../../storage/parquet/column-scan.js';
+import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { stringColumnPages } from '../../storage/parquet/string-column.js';
 import { getCodec } from '../../storage/parquet/registry.js';
 import type { Row, Schema } from '../../storage/types.js';

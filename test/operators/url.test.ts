@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_TRACKING_PARAMS, removeDotSegments, urlNormalizer, type UrlOptions } from '../../operators/lib/url.js';
+import { DEFAULT_TRACKING_PARAMS, removeDotSegments, urlCacheKey, urlNormalizer, type UrlOptions } from '../../operators/lib/url.js';
+import { urlVariant } from '../../gen/urls.js';
+import { mulberry32 } from '../../gen/prng.js';
 import { normalizeIdentifier } from '../../operators/lib/identifiers.js';
 
 const base: UrlOptions = { stripParams: DEFAULT_TRACKING_PARAMS, foldWww: false, trailingSlash: 'keep', dropQuery: false, defaultScheme: 'http' };
@@ -102,6 +104,39 @@ describe('lib/url', () => {
       assert.ok(twice.ok, `${once.url} rejected on the second pass`);
       assert.equal(twice.url, once.url);
     }), { numRuns: 2000 });
+  });
+
+  it('urlCacheKey: normalizing the key gives what normalizing the URL gives (fast-check)', () => {
+    const unit = fc.constantFrom(...'aA%2fF7eE./?&=#:@ é+~_-wW\\\t\uFFFD'.split(''));
+    const urlish = fc.oneof(
+      fc.webUrl({ withFragments: true, withQueryParameters: true }),
+      fc.tuple(fc.constantFrom('http', 'HTTP', 'hTTps', 'ftp', 'h1', ' http'), fc.string({ unit: fc.constantFrom(...'aBc.:-8@[]%# /'.split('')), maxLength: 12 }), fc.string({ unit, maxLength: 30 }))
+        .map(([sc, auth, rest]) => `${sc}://${auth}${rest}`),
+      fc.string({ unit, maxLength: 30 }).map((s) => 'http://Www.Ex.com/' + s),
+      fc.string({ maxLength: 40 }),
+    );
+    const opts = fc.record({
+      stripParams: fc.constant(DEFAULT_TRACKING_PARAMS), foldWww: fc.boolean(),
+      trailingSlash: fc.constantFrom('keep' as const, 'strip' as const, 'add' as const),
+      dropQuery: fc.boolean(), defaultScheme: fc.constantFrom('http' as const, 'https' as const, null),
+    });
+    fc.assert(fc.property(urlish, opts, (u, o) => {
+      const n = urlNormalizer(o);
+      assert.deepEqual(n(urlCacheKey(u)), n(u), `key ${JSON.stringify(urlCacheKey(u))} of ${JSON.stringify(u)}`);
+    }), { numRuns: 3000 });
+    // and on the generator's variants (mixed case, ports, fragments, garbage), where it must hit
+    const r = mulberry32(7);
+    const keys = new Set<string>(), raws = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const u = urlVariant(r, i % 40);
+      assert.deepEqual(norm(urlCacheKey(u)), norm(u), u);
+      keys.add(urlCacheKey(u));
+      raws.add(u);
+    }
+    assert.ok(keys.size < raws.size / 2, `${keys.size} keys for ${raws.size} distinct URLs`);
+    assert.equal(urlCacheKey('http://example.com/a#x'), 'http://example.com/a');
+    assert.equal(urlCacheKey('HTTP://Example.COM/A'), 'http://example.com/A');
+    assert.equal(urlCacheKey('http://example.com/a #x'), 'http://example.com/a #x');
   });
 
   it('agrees with WHATWG URL on host and path for plain web URLs (fast-check)', () => {

@@ -16,7 +16,7 @@ import { ByteInterner } from '../../operators/lib/byte-intern.js';
 import { WasmEdgeComponents } from '../../operators/lib/wasm-components.js';
 import { COMPONENTS_SOURCE_SHA256 } from '../../operators/lib/wasm/components-wasm.js';
 import { isDagctlError } from '../../core/errors.js';
-import type { ByteArrayPage } from '../../storage/parquet/column-scan.js';
+import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { componentMinsOracle as oracle } from './components-oracle.js';
 
 const enc = new TextEncoder();
