@@ -18,7 +18,6 @@ import { publications, publishVersion, readCurrent } from '../../storage/dataset
 import { readRows } from '../../storage/dataset/read.js';
 import { listSource } from '../../storage/dataset/source.js';
 import { vacuum } from '../../storage/dataset/vacuum.js';
-import { BucketedWriter } from '../../storage/dataset/bucketed.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
 import { getCodec } from '../../storage/parquet/registry.js';
 import type { CommitMarker, FileEntry, Manifest, ObjectInfo, ObjectStore, Row, Schema } from '../../storage/types.js';
@@ -101,14 +100,6 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       assert.deepEqual(await readAll(store, files), rows('w', 2500));
       // a retried attempt with the same rows is idempotent (same names, same bytes)
       assert.deepEqual(await writeFiles(store, 'date=2024-01-01/', 'w', 2500, 1000), files);
-    });
-
-    it('BucketedWriter routes by key into bucket=NNN folders', async () => {
-      const w = new BucketedWriter({ store, codec, schema: SCHEMA, buckets: 4, folder: 'stage/', salt: 's' });
-      await w.writeByKey(rows('b', 400), (r) => String(r.k));
-      const files = await w.close();
-      assert.ok(files.length >= 2 && files.every((f) => f.path.startsWith(`stage/bucket=00${f.bucket}/`)));
-      assert.equal((await readAll(store, files)).length, 400);
     });
 
     it('commit markers: first commit wins, retries get the winner, memoization reads it', async () => {

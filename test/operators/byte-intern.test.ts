@@ -14,7 +14,7 @@ import { ByteInterner } from '../../operators/lib/byte-intern.js';
 import { addPageEdges, ByteEdgeComponents } from '../../operators/lib/byte-components.js';
 import { EdgeChunkWriter, readEdgeChunk } from '../../operators/lib/edge-chunks.js';
 import { componentMinsOracle as oracle } from './components-oracle.js';
-import { fnvWords, type WordHash } from '../../operators/lib/radix-intern.js';
+import { fnvWords, type WordHash } from '../../operators/lib/word-hash.js';
 import { openColumnFile, type ByteArrayPage } from '../../storage/parquet/column-scan.js';
 import { stringColumnPages } from '../../storage/parquet/string-column.js';
 import { getCodec } from '../../storage/parquet/registry.js';
