@@ -136,7 +136,7 @@ class PageCursor {
   hash(out: Uint32Array): void {
     const pg = this.pages[this.pi];
     if (pg === undefined) throw new DagctlError('INTERNAL', `${this.path}: page cursor past the end`);
-    murmur3x86_128(pg.data, pg.len[this.vi]!, 0, out, pg.start[this.vi]!);
+    murmur3x86_128(pg.data, pg.len[this.vi]!, 0, out, pg.start[this.vi]);
   }
 }
 
@@ -266,7 +266,7 @@ export const rollup: OperatorDef<RollupParams> = {
       let table: BroadcastIndex | null = null;
       if (broadcast) {
         const chunks: Uint8Array[] = [];
-        for await (const batch of indexOut!.bucket(0).batches()) for (const row of batch) chunks.push(row.chunk as Uint8Array);
+        for await (const batch of indexOut.bucket(0).batches()) for (const row of batch) chunks.push(row.chunk as Uint8Array);
         table = BroadcastIndex.fromChunks(chunks);
       }
       const sh = ctx.shuffle.open(shuffleJoin ? PV_SCHEMA : PACKED_SCHEMA);

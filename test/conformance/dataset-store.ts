@@ -182,7 +182,7 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       }
       const cur = await readCurrent(store);
       assert.equal(cur?.pointer.version, 'mm');
-      assert.deepEqual(publications(cur!.pointer).map((p) => [p.seq, p.version, p.rows, p.files, p.producer?.runId]), [[1, 'zz', 2, 1, 'zz'], [2, 'aa', 4, 2, 'aa'], [3, 'mm', 6, 3, 'mm']]);
+      assert.deepEqual(publications(cur.pointer).map((p) => [p.seq, p.version, p.rows, p.files, p.producer?.runId]), [[1, 'zz', 2, 1, 'zz'], [2, 'aa', 4, 2, 'aa'], [3, 'mm', 6, 3, 'mm']]);
       assert.equal(cur?.manifest.producer?.runId, 'mm');
     });
 
@@ -271,7 +271,7 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
         const snap = await readDeltaSnapshot(store, pub.seq - 1);
         const manifest = parseJson<Manifest>(await store.get(manifestKey(pub.version)), pub.version);
         assert.equal(snap?.seq, pub.seq);
-        assert.deepEqual([...snap!.files.keys()].sort(), manifest.files.map((f) => f.path).sort(), `Delta version ${pub.seq - 1}`);
+        assert.deepEqual([...snap.files.keys()].sort(), manifest.files.map((f) => f.path).sort(), `Delta version ${pub.seq - 1}`);
       }
       // Versions 9 and later were read from the checkpoint of version 9 (every 10 versions).
       assert.ok((await store.head(deltaCheckpointKey(9))) !== null);

@@ -53,7 +53,7 @@ export async function workspace(opts: { rows: number; days: number; seed?: numbe
   const dag = join(dir, 'pipeline.yaml');
   await writeFile(dag, PIPELINE_DAG);
   const dataUri = pathToFileURL(join(dir, 'data')).href;
-  await addDays({ dataUri } as Workspace, { rows: opts.rows, days: opts.days, start: '2024-03-01', seed: opts.seed ?? 7 });
+  await addDays({ dataUri }, { rows: opts.rows, days: opts.days, start: '2024-03-01', seed: opts.seed ?? 7 });
   return { dir, dag, dataUri, home: join(dir, '.dagctl') };
 }
 

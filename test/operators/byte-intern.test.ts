@@ -211,7 +211,7 @@ describe('storage/parquet/string-column', () => {
           for (let rg = 0; rg < f.rowGroups.length; rg++) {
             const pages = stringColumnPages(f, bytes, rg, col);
             assert.notEqual(pages, null, `${codecName} ${col}`);
-            for (const p of pages!) for (let i = 0; i < p.count; i++) got.push(Buffer.from(p.data.subarray(p.start[i]!, p.start[i]! + p.len[i]!)).toString());
+            for (const p of pages!) for (let i = 0; i < p.count; i++) got.push(Buffer.from(p.data.subarray(p.start[i], p.start[i]! + p.len[i]!)).toString());
           }
           assert.deepEqual(got, rows.map((r) => r[col]));
         }
