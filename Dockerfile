@@ -32,6 +32,7 @@ COPY domain domain
 COPY sdk sdk
 COPY serving serving
 COPY ui ui
+COPY services services
 RUN npx tsc -p tsconfig.json && npx tsc -p ui/web/tsconfig.json && rm -f dist/.tsbuildinfo
 
 FROM ${NODE_IMAGE} AS deps

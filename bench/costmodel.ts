@@ -62,7 +62,7 @@ export async function benchCostModel(): Promise<BenchResult> {
     for (let run = 1; run <= 4; run++) {
       const r = await runPipelineCli(pd, 8, ['--force']);
       if (r.code !== 0) throw new Error(`run ${run} exited ${String(r.code)}: ${r.stderr.slice(-1500)}`);
-      const tasks = perTask(r.tasks as Inst[]);
+      const tasks = perTask(r.tasks);
       const errs: number[] = [];
       const cells: string[] = [];
       let worst = 0, worstDefault = 0;

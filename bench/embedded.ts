@@ -127,7 +127,7 @@ export async function benchEmbedded(): Promise<BenchResult> {
     chainsMs.push(await runOnce(chainsDag, 2));
     chainsCpu.push(lastCpuMs);
     chainMs.push(await runOnce(chainDag, 2));
-    const st = lastState as RunState | null;
+    const st = lastState;
     for (let t = 1; t < 1000 && st !== null; t++) {
       const prev = st.instances[`c${t - 1}.main`];
       const cur = st.instances[`c${t}.main`];

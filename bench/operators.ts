@@ -11,10 +11,7 @@ import type { BenchResult } from './types.js';
 import { median } from './types.js';
 import { HyperLogLog } from '../operators/lib/hll.js';
 import { BloomFilter } from '../operators/lib/bloom.js';
-import { IntUnionFind, UnionFind } from '../operators/lib/union-find.js';
-import { Interner } from '../operators/lib/intern.js';
-import { RadixInterner } from '../operators/lib/radix-intern.js';
-import { EdgeComponents } from '../operators/lib/edge-components.js';
+import { IntUnionFind } from '../operators/lib/union-find.js';
 import { addPageEdges, ByteEdgeComponents } from '../operators/lib/byte-components.js';
 import { WasmEdgeComponents } from '../operators/lib/wasm-components.js';
 import { openColumnFile } from '../storage/parquet/column-scan.js';
@@ -146,38 +143,33 @@ export async function benchOperators(): Promise<BenchResult> {
 }
 
 /**
- * Components kernel: 300k edges over 200k ids (`user:<n>`), every run on its own freshly decoded
- * copy of the endpoint strings (Buffer → string, as the Parquet reader hands them over: not
- * interned, V8 has not cached their hash), candidates alternated within each run so that machine
- * noise hits all of them alike. Medians of KRUNS runs, with the spread (min–max).
- *  - interning: string → dense int for all 600k endpoints — RadixInterner (lib/radix-intern.ts:
- *    stage all, one flush), Interner (lib/intern.ts: one lookup at a time), Map<string, number>;
- *  - end to end: strings in → every id's component label (its component's smallest id, as an int
- *    naming a string) out — EdgeComponents (radix interning + IntUnionFind, what equiv-components
- *    runs) vs UnionFind (Interner, one edge at a time: the previous operator path) vs a Map
- *    interner + the same IntUnionFind;
- *  - parts of EdgeComponents' path measured alone: unions over ints, labelling (min per component);
- *  - graphology-components on the same edges (reused strings: it is 20× off anyway);
+ * Components kernel: 300k edges over 200k ids (`user:<n>`), candidates alternated within each run
+ * so that machine noise hits all of them alike. Medians of KRUNS runs, with the spread (min–max).
  *  - from file bytes (the headline figure: what equiv-components' 'local' stage really starts
  *    from and runs): the edges as a Parquet file written by the default (flat) codec, → every id's
  *    label, snappy and page decoding included (storage/parquet/string-column.ts pages, no JS string
  *    per id). WasmEdgeComponents (lib/wasm-components.ts, the WebAssembly kernel the operator runs
  *    on pages with kernel: wasm; its instance reused from run to run, as on a worker thread — the first use, which
  *    instantiates it and grows its memory, is printed apart) vs ByteEdgeComponents (the JS kernel
- *    on the same pages) vs the row decoder (UTF-8 → JS strings) + EdgeComponents.
+ *    on the same pages) vs the plain JS way: the row decoder (UTF-8 → JS strings), a
+ *    Map<string, number> interner and the same IntUnionFind;
+ *  - fresh strings → labels (decode not counted): Map interner + IntUnionFind, each run on its own
+ *    freshly decoded copy of the endpoint strings (Buffer → string, as the Parquet reader hands
+ *    them over: not interned, V8 has not cached their hash); unions over ints and labelling (min
+ *    per component) timed alone;
+ *  - the peer: graphology-components on the same edges.
  * Times are process CPU time (user + system, GC threads included), not wall time: the goal is per
- * core, and on a shared 2-core machine wall time mostly measured the neighbours (spreads of 5×).
- * A full GC (and its concurrent sweeping) runs before each timed candidate, outside its time: else whichever candidate
- * happened to run when the 600k setup strings or the previous candidate's Map were collected paid
- * for it (bimodal runs: 2.6 vs 7.5 M lookups/s for the same code). A candidate's own garbage and
- * its GC stay inside its time.
+ * core, and on a shared 2-core machine wall time mostly measures the neighbours.
+ * A full GC (and its concurrent sweeping) runs before each timed candidate, outside its time, so
+ * that no candidate pays for collecting the setup strings or the previous candidate's garbage; a
+ * candidate's own garbage and its GC stay inside its time.
  */
 export async function benchComponents(): Promise<BenchResult> {
   const KRUNS = 9;
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   // After a full GC, V8 sweeps on helper threads: let that finish too, or its CPU time lands in
-  // the next timed region (measured: unions over ints 25 → 8–11 M edges/s).
+  // the next timed region.
   const fullGc = async (): Promise<void> => { gc(); await new Promise((res) => setTimeout(res, 50)); };
   const cpuMs = (fn: () => unknown): number => {
     const t = process.cpuUsage();
@@ -195,20 +187,16 @@ export async function benchComponents(): Promise<BenchResult> {
     edges.forEach(([a, b], i) => { xs[2 * i] = Buffer.from(a).toString(); xs[2 * i + 1] = Buffer.from(b).toString(); });
     return xs;
   };
-  const lookups: Record<string, (xs: string[]) => number> = {
-    radix: (xs) => { const it = new RadixInterner(xs.length / 2, xs.length); for (const x of xs) it.stage(x); const out = new Int32Array(xs.length); it.flush(out); return it.size; },
-    interner: (xs) => { const it = new Interner(); const out = new Int32Array(xs.length); for (let i = 0; i < xs.length; i++) out[i] = it.id(xs[i]!); return it.size; },
-    map: (xs) => { const m = new Map<string, number>(); const out = new Int32Array(xs.length); for (let i = 0; i < xs.length; i++) { const x = xs[i]!; let v = m.get(x); if (v === undefined) { v = m.size; m.set(x, v); } out[i] = v; } return m.size; },
+  /** The plain JS components: a Map interner and IntUnionFind; add(a, b) per edge, then labels. */
+  const mapComponents = (): { add: (a: string, b: string) => void; labels: () => Int32Array } => {
+    const m = new Map<string, number>(), names: string[] = [], uf = new IntUnionFind();
+    const id = (x: string): number => { let v = m.get(x); if (v === undefined) { v = names.length; m.set(x, v); names.push(x); uf.ensure(v + 1); } return v; };
+    return { add: (a, b) => uf.union(id(a), id(b)), labels: () => uf.componentMins((i, j) => names[i]! < names[j]!) };
   };
-  const e2e: Record<string, (xs: string[]) => number> = {
-    edgeComponents: (xs) => { const c = new EdgeComponents(xs.length / 2); for (let i = 0; i < xs.length; i += 2) c.add(xs[i]!, xs[i + 1]!); c.finish(); return c.componentMins().length; },
-    unionFind: (xs) => { const uf = new UnionFind(); for (let i = 0; i < xs.length; i += 2) uf.unionInts(uf.id(xs[i]!), uf.id(xs[i + 1]!)); return uf.componentMins().length; },
-    mapUnionFind: (xs) => {
-      const m = new Map<string, number>(), names: string[] = [], uf = new IntUnionFind();
-      const id = (x: string): number => { let v = m.get(x); if (v === undefined) { v = names.length; m.set(x, v); names.push(x); uf.ensure(v + 1); } return v; };
-      for (let i = 0; i < xs.length; i += 2) uf.union(id(xs[i]!), id(xs[i + 1]!));
-      return uf.componentMins((i, j) => names[i]! < names[j]!).length;
-    },
+  const mapUnionFind = (xs: string[]): number => {
+    const c = mapComponents();
+    for (let i = 0; i < xs.length; i += 2) c.add(xs[i]!, xs[i + 1]!);
+    return c.labels().length;
   };
   const flat = getCodec('flat');
   const fileBytes = await flat.encode([{ name: 'id1', type: 'string' }, { name: 'id2', type: 'string' }], edges.map(([a, b]) => ({ id1: a, id2: b })));
@@ -240,10 +228,9 @@ export async function benchComponents(): Promise<BenchResult> {
       return c.componentMins().length;
     },
     fileRows: async (bytes) => {
-      const c = new EdgeComponents(E);
+      const c = mapComponents();
       for await (const batch of flat.decode(bytes, { columns: ['id1', 'id2'] })) for (const row of batch) c.add(row.id1 as string, row.id2 as string);
-      c.finish();
-      return c.componentMins().length;
+      return c.labels().length;
     },
   };
   const cpuMsAsync = async (fn: () => Promise<unknown>): Promise<number> => {
@@ -256,35 +243,33 @@ export async function benchComponents(): Promise<BenchResult> {
   await fullGc();
   const firstUseMs = await cpuMsAsync(async () => wasmFromFile(fileBytes));
   const times: Record<string, number[]> = {};
-  for (const k of [...Object.keys(lookups), ...Object.keys(e2e), ...Object.keys(fromFile), 'unions', 'labels']) times[k] = [];
+  for (const k of ['mapUnionFind', ...Object.keys(fromFile), 'unions', 'labels']) times[k] = [];
+  // Interned once, outside the timed regions: the ints the unions and labels run on.
+  const names: string[] = [];
+  const ids = new Int32Array(2 * E);
+  {
+    const m = new Map<string, number>();
+    fresh().forEach((x, i) => { let v = m.get(x); if (v === undefined) { v = names.length; m.set(x, v); names.push(x); } ids[i] = v; });
+  }
+  const nIds = names.length;
   for (let run = 0; run < KRUNS; run++) {
-    for (const [k, fn] of [...Object.entries(lookups), ...Object.entries(e2e)]) {
-      const xs = fresh();
-      await fullGc();
-      times[k]!.push(cpuMs(() => fn(xs)));
-    }
+    const xs = fresh();
+    await fullGc();
+    times.mapUnionFind!.push(cpuMs(() => mapUnionFind(xs)));
     for (const [k, fn] of Object.entries(fromFile)) {
       await fullGc();
       times[k]!.push(await cpuMsAsync(() => fn(fileBytes)));
     }
-    // EdgeComponents' parts: interning is `radix` above; unions and labels timed alone here.
-    const c = new RadixInterner(E, 2 * E);
-    for (const x of fresh()) c.stage(x);
-    const ids = new Int32Array(2 * E);
-    c.flush(ids);
-    const uf = new IntUnionFind(c.size);
-    uf.ensure(c.size);
+    const uf = new IntUnionFind(nIds);
+    uf.ensure(nIds);
     await fullGc();
     times.unions!.push(cpuMs(() => { for (let i = 0; i < ids.length; i += 2) uf.union(ids[i]!, ids[i + 1]!); }));
-    times.labels!.push(cpuMs(() => uf.componentMins((i, j) => c.less(i, j))));
+    times.labels!.push(cpuMs(() => uf.componentMins((i, j) => names[i]! < names[j]!)));
   }
   const spread = (xs: number[], per: number): string => `${fmt((per / Math.max(...xs)) * 1000)}–${fmt((per / Math.min(...xs)) * 1000)}`;
   const rate = (k: string, per: number): number => (per / median(times[k]!)) * 1000;
-  for (const k of Object.keys(lookups)) metrics[`intern.${k}_fresh_lookups_s`] = rate(k, 2 * E);
-  for (const k of Object.keys(e2e)) metrics[`components.${k}_edges_s`] = rate(k, E);
-  metrics['unionfind.edges_s'] = rate('edgeComponents', E);
+  metrics['components.mapUnionFind_edges_s'] = rate('mapUnionFind', E);
   metrics['unionfind.union_ints_edges_s'] = rate('unions', E);
-  const nIds = (() => { const it = new RadixInterner(); for (const [a, b] of edges) { it.stage(a); it.stage(b); } it.flush(new Int32Array(2 * E)); return it.size; })();
   metrics['unionfind.label_ids_s'] = rate('labels', nIds);
   metrics['components.file_bytes_edges_s'] = rate('fileWasm', E);
   metrics['components.file_bytes_js_edges_s'] = rate('fileBytes', E);
@@ -293,19 +278,16 @@ export async function benchComponents(): Promise<BenchResult> {
   lines.push(`  components end to end    ${fmt(rate('fileWasm', E))} edges/s (${spread(times.fileWasm!, E)}) Parquet file bytes → labels, WebAssembly kernel (equiv-components' local stage with kernel: wasm) (goal ≥ 3,000,000)`);
   lines.push(`    first use on a thread  ${fmt((E / firstUseMs) * 1000)} edges/s (one run: compiles the module, grows its memory)`);
   lines.push(`    vs JS kernel           ${fmt(rate('fileBytes', E))} edges/s (${spread(times.fileBytes!, E)}) ByteEdgeComponents on the same pages → ×${(median(times.fileBytes!) / median(times.fileWasm!)).toFixed(2)}`);
-  lines.push(`    vs row decode+EdgeComp ${fmt(rate('fileRows', E))} edges/s (${spread(times.fileRows!, E)}) the same file decoded to JS strings (session 1–2 path) → ×${(median(times.fileRows!) / median(times.fileWasm!)).toFixed(2)}`);
-  lines.push(`  fresh strings → labels   ${fmt(rate('edgeComponents', E))} edges/s (${spread(times.edgeComponents!, E)}) EdgeComponents, decode not counted (the previous "end to end" figure)`);
-  lines.push(`    vs UnionFind+Interner  ${fmt(rate('unionFind', E))} edges/s (${spread(times.unionFind!, E)}) → ×${(median(times.unionFind!) / median(times.edgeComponents!)).toFixed(2)}`);
-  lines.push(`    vs Map+IntUnionFind    ${fmt(rate('mapUnionFind', E))} edges/s (${spread(times.mapUnionFind!, E)}) → ×${(median(times.mapUnionFind!) / median(times.edgeComponents!)).toFixed(2)}`);
-  lines.push(`    interning fresh strings radix ${fmt(rate('radix', 2 * E))} lookups/s (${spread(times.radix!, 2 * E)}), Interner ${fmt(rate('interner', 2 * E))} (${spread(times.interner!, 2 * E)}), Map ${fmt(rate('map', 2 * E))} (${spread(times.map!, 2 * E)}); ${fmt(nIds)} ids`);
-  lines.push(`    unions over ints       ${fmt(rate('unions', E))} edges/s; labelling (min per cc) ${fmt(rate('labels', nIds))} ids/s`);
+  lines.push(`    vs row decode+Map+UF   ${fmt(rate('fileRows', E))} edges/s (${spread(times.fileRows!, E)}) the same file decoded to JS strings, Map interner + IntUnionFind → ×${(median(times.fileRows!) / median(times.fileWasm!)).toFixed(2)}`);
+  lines.push(`  fresh strings → labels   ${fmt(rate('mapUnionFind', E))} edges/s (${spread(times.mapUnionFind!, E)}) Map interner + IntUnionFind, decode not counted`);
+  lines.push(`    unions over ints       ${fmt(rate('unions', E))} edges/s; labelling (min per cc) ${fmt(rate('labels', nIds))} ids/s; ${fmt(nIds)} ids`);
   const grMs = await medianMs(() => {
     const g = new MultiUndirectedGraph({ allowSelfLoops: true });
     for (const [a, b] of edges) { g.mergeNode(a); g.mergeNode(b); g.addEdge(a, b); }
     return connectedComponents(g).length;
   }, 3);
   metrics['graphology.edges_s'] = (E / grMs) * 1000;
-  lines.push(`  graphology-components    ${fmt((E / grMs) * 1000)} edges/s  → EdgeComponents ×${(grMs / median(times.edgeComponents!)).toFixed(1)}`);
+  lines.push(`  graphology-components    ${fmt((E / grMs) * 1000)} edges/s (reused strings) → WebAssembly kernel from file bytes ×${(grMs / median(times.fileWasm!)).toFixed(1)}`);
   return { name: 'components', lines, metrics };
 }
 

@@ -40,7 +40,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const wantsJson = rest.includes('--json');
   try {
     const parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: cmd.allowPositionals, strict: true });
-    return await cmd.run({ values: parsed.values as Record<string, string | boolean | (string | boolean)[] | undefined>, positionals: parsed.positionals }, io);
+    return await cmd.run({ values: parsed.values, positionals: parsed.positionals }, io);
   } catch (e) {
     const err = isDagctlError(e)
       ? e

@@ -6,119 +6,101 @@
  * (file, path, offending value) for `--json` output.
  */
 
-export const ERROR_CODES = [
-  // DAG files (validation issues use their own codes, see spec/issues.ts)
-  'DAG_INVALID',
-  'DAG_READ_FAILED',
-  'PARAM_INVALID',
-  // planning / cost model
-  'PLAN_FAILED',
-  'COST_INVALID',
-  'CALIBRATION_FAILED',
-  // run engine
-  'RUN_NOT_FOUND',
-  'RUN_STATE_INVALID',
-  'RUN_LOCKED',
-  'TASK_NOT_FOUND',
-  'TASK_TIMEOUT',
-  'TASK_CANCELLED',
-  'TASK_FAILED',
-  'WORKER_CRASHED',
-  'WORKER_OUT_OF_MEMORY',
-  // storage
-  'STORAGE_NOT_FOUND',
-  'STORAGE_CONFLICT',
-  'STORAGE_PRECONDITION_FAILED',
-  'STORAGE_IO',
-  'STORAGE_URI_INVALID',
-  'STORAGE_LOCK_TIMEOUT',
-  'DATASET_NOT_FOUND',
-  'DATASET_SCHEMA_MISMATCH',
-  'PARQUET_INVALID',
-  'SHUFFLE_INVALID',
-  'SOURCE_WRITE_REFUSED',
-  'REJECTS_EXCEEDED',
-  // publication safety (views)
-  'INPUT_EMPTY',
-  'VIEW_SHRINK',
-  'DATASET_PRODUCER_CONFLICT',
-  'VERSION_NOT_FOUND',
-  'VERSION_VACUUMED',
-  'DELTA_LOG_INVALID',
-  'DELTA_DELETES_UNSUPPORTED',
-  // operators
-  'OPERATOR_UNKNOWN',
-  'OPERATOR_PARAMS_INVALID',
-  'OPERATOR_INPUT_INVALID',
-  // operator modules (operators a DAG file declares) and their code bundles
-  'OPERATOR_INVALID',
-  'OPERATOR_MODULE_FAILED',
-  'OPERATOR_FAILED',
-  'BUNDLE_INVALID',
-  'BUNDLE_NOT_FOUND',
-  // distributed
-  'REDIS_UNAVAILABLE',
-  'REDIS_AUTH_FAILED',
-  'REDIS_TLS_UNTRUSTED',
-  'QUEUE_FAILED',
-  'JOB_TAMPERED',
-  // ingest (Kafka → master dataset)
-  'KAFKA_UNAVAILABLE',
-  'KAFKA_TOPIC_NOT_FOUND',
-  'INGEST_CONFLICT',
-  'INGEST_OFFSET_GAP',
-  // serving (query / serve: bad queries are input errors, exit 2 / HTTP 4xx)
-  'QUERY_INVALID',
-  'QUERY_VIEW_UNKNOWN',
-  'QUERY_KEY_UNKNOWN',
-  'QUERY_RANGE_INVALID',
-  'QUERY_RANGE_OUTSIDE_DATA',
-  // speed layer (dagctl speed; realtime views in Redis)
-  'QUERY_VIEW_STALE',
-  'SPEED_OFFSET_CONFLICT',
-  // web UI (dagctl ui)
-  'UI_UNAUTHORIZED',
-  'UI_FORBIDDEN',
-  'UI_READ_ONLY',
-  'RUN_ACTION_UNSUPPORTED',
-  // scheduling
-  'SCHEDULER_LOCKED',
-  // cli
-  'USAGE',
-  'INTERRUPTED',
-  'INTERNAL',
-] as const;
-
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
 /**
- * Codes of failures that another attempt cannot change (bad input, a broken contract, a refused
- * write, a cancelled task): the run engine never retries them, whatever the task's `retries`.
- * Everything else (I/O, timeouts, crashed workers, INTERNAL) is retried.
+ * Every code, with what the run engine does with a failed attempt that carries it: 'permanent' —
+ * another attempt cannot change the outcome (bad input, a broken contract, a refused write, a
+ * cancelled task), never retried whatever the task's `retries`; 'retried' — everything else (I/O,
+ * timeouts, crashed workers, INTERNAL). The Redis run store's Lua twin of the reducer gets
+ * PERMANENT_CODES as an argument (scheduler/redis/redis-run-store.ts), so this is the one list.
  */
-export const PERMANENT_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'DAG_INVALID',
-  'PARAM_INVALID',
-  'TASK_NOT_FOUND',
-  'TASK_CANCELLED',
-  'STORAGE_URI_INVALID',
-  'DATASET_SCHEMA_MISMATCH',
-  'PARQUET_INVALID',
-  'SHUFFLE_INVALID',
-  'SOURCE_WRITE_REFUSED',
-  'REJECTS_EXCEEDED',
-  'VIEW_SHRINK',
-  'DATASET_PRODUCER_CONFLICT',
-  'VERSION_NOT_FOUND',
-  'VERSION_VACUUMED',
-  'DELTA_LOG_INVALID',
-  'DELTA_DELETES_UNSUPPORTED',
-  'INPUT_EMPTY',
-  'JOB_TAMPERED',
-  'OPERATOR_UNKNOWN',
-  'OPERATOR_PARAMS_INVALID',
-  'OPERATOR_INPUT_INVALID',
-]);
+const CODES = {
+  // DAG files (validation issues use their own codes, see spec/issues.ts)
+  DAG_INVALID: 'permanent',
+  DAG_READ_FAILED: 'retried',
+  PARAM_INVALID: 'permanent',
+  // planning / cost model
+  PLAN_FAILED: 'retried',
+  COST_INVALID: 'retried',
+  CALIBRATION_FAILED: 'retried',
+  // run engine
+  RUN_NOT_FOUND: 'retried',
+  RUN_STATE_INVALID: 'retried',
+  RUN_LOCKED: 'retried',
+  TASK_NOT_FOUND: 'permanent',
+  TASK_TIMEOUT: 'retried',
+  TASK_CANCELLED: 'permanent',
+  TASK_FAILED: 'retried',
+  WORKER_CRASHED: 'retried',
+  WORKER_OUT_OF_MEMORY: 'retried',
+  // storage
+  STORAGE_NOT_FOUND: 'retried',
+  STORAGE_CONFLICT: 'retried',
+  STORAGE_PRECONDITION_FAILED: 'retried',
+  STORAGE_IO: 'retried',
+  STORAGE_URI_INVALID: 'permanent',
+  STORAGE_LOCK_TIMEOUT: 'retried',
+  DATASET_NOT_FOUND: 'retried',
+  DATASET_SCHEMA_MISMATCH: 'permanent',
+  PARQUET_INVALID: 'permanent',
+  SHUFFLE_INVALID: 'permanent',
+  SOURCE_WRITE_REFUSED: 'permanent',
+  REJECTS_EXCEEDED: 'permanent',
+  // publication safety (views)
+  INPUT_EMPTY: 'permanent',
+  VIEW_SHRINK: 'permanent',
+  DATASET_PRODUCER_CONFLICT: 'permanent',
+  VERSION_NOT_FOUND: 'permanent',
+  VERSION_VACUUMED: 'permanent',
+  DELTA_LOG_INVALID: 'permanent',
+  DELTA_DELETES_UNSUPPORTED: 'permanent',
+  // operators
+  OPERATOR_UNKNOWN: 'permanent',
+  OPERATOR_PARAMS_INVALID: 'permanent',
+  OPERATOR_INPUT_INVALID: 'permanent',
+  // operator modules (operators a DAG file declares) and their code bundles
+  OPERATOR_INVALID: 'retried',
+  OPERATOR_MODULE_FAILED: 'retried',
+  OPERATOR_FAILED: 'retried',
+  BUNDLE_INVALID: 'retried',
+  BUNDLE_NOT_FOUND: 'retried',
+  // distributed
+  REDIS_UNAVAILABLE: 'retried',
+  REDIS_AUTH_FAILED: 'retried',
+  REDIS_TLS_UNTRUSTED: 'retried',
+  QUEUE_FAILED: 'retried',
+  JOB_TAMPERED: 'permanent',
+  // ingest (Kafka → master dataset)
+  KAFKA_UNAVAILABLE: 'retried',
+  KAFKA_TOPIC_NOT_FOUND: 'retried',
+  INGEST_CONFLICT: 'retried',
+  INGEST_OFFSET_GAP: 'retried',
+  // serving (query / serve: bad queries are input errors, exit 2 / HTTP 4xx)
+  QUERY_INVALID: 'retried',
+  QUERY_VIEW_UNKNOWN: 'retried',
+  QUERY_KEY_UNKNOWN: 'retried',
+  QUERY_RANGE_INVALID: 'retried',
+  QUERY_RANGE_OUTSIDE_DATA: 'retried',
+  QUERY_VIEW_STALE: 'retried',
+  SPEED_OFFSET_CONFLICT: 'retried',
+  // web UI (dagctl ui)
+  UI_UNAUTHORIZED: 'retried',
+  UI_FORBIDDEN: 'retried',
+  UI_READ_ONLY: 'retried',
+  RUN_ACTION_UNSUPPORTED: 'retried',
+  // scheduling
+  SCHEDULER_LOCKED: 'retried',
+  // cli
+  USAGE: 'retried',
+  INTERRUPTED: 'retried',
+  INTERNAL: 'retried',
+} as const satisfies Record<string, 'permanent' | 'retried'>;
+
+export type ErrorCode = keyof typeof CODES;
+
+export const ERROR_CODES: readonly ErrorCode[] = Object.keys(CODES) as ErrorCode[];
+
+/** Codes of failures that another attempt cannot change (see CODES). */
+export const PERMANENT_CODES: ReadonlySet<string> = new Set<string>(ERROR_CODES.filter((c) => CODES[c] === 'permanent'));
 
 /** Whether a failure with this code may succeed on another attempt. */
 export function isRetryableCode(code: string): boolean {

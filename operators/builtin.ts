@@ -15,15 +15,15 @@ import { sql } from './sql.js';
 import { exec } from './exec.js';
 
 export const BUILTIN_OPERATORS: AnyOperator[] = [
-  noop as AnyOperator,
-  parseAccessLog as AnyOperator,
-  readRecords as AnyOperator,
-  normalize as AnyOperator,
-  dedupe as AnyOperator,
-  equivComponents as AnyOperator,
-  rollup as AnyOperator,
-  bloomJoin as AnyOperator,
-  partialRecompute as AnyOperator,
-  sql as AnyOperator,
-  exec as AnyOperator,
+  noop,
+  parseAccessLog,
+  readRecords,
+  normalize,
+  dedupe,
+  equivComponents,
+  rollup,
+  bloomJoin,
+  partialRecompute,
+  sql,
+  exec,
 ];

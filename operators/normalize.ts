@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import type { Row } from '../storage/types.js';
-import type { OperatorDef, StageResult, OutputWriter, StageSpec } from './types.js';
+import type { OperatorDef, StageResult, StageSpec } from './types.js';
 import { DEFAULT_TRACKING_PARAMS, urlCacheKey, urlNormalizer, type UrlResult } from './lib/url.js';
 import { normalizeIdentifier } from './lib/identifiers.js';
 import { LruCache } from './lib/lru.js';
@@ -65,7 +65,7 @@ export const normalize: OperatorDef<NormalizeParams> = {
       main = new ChunkedWriter(ctx.outputs[0]!.open(schema));
       if (rejectsHandle !== undefined) {
         const rs = [...schema.filter((f) => f.name !== 'reason').map((f) => ({ ...f, nullable: true })), { name: 'reason', type: 'string' as const }];
-        rejects = new ChunkedWriter(rejectsHandle.open(rs) as OutputWriter);
+        rejects = new ChunkedWriter(rejectsHandle.open(rs));
       }
     }
     const notNull = ctx.inputs[0]!.notNull ?? [];

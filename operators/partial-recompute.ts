@@ -430,7 +430,7 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     };
     const fetched = ctx.prior!.bucket(ctx.bucket);
     const raw = fetched.rawFiles?.();
-    const bloom = fused ? planOut!.blobs('bloom')[0] : undefined;
+    const bloom = fused ? planOut.blobs('bloom')[0] : undefined;
     if (bloom !== undefined) {
       const j = await fusedJoin(ctx.inputs[0]!, ctx.params, SplitBlockBloom.deserialize(bloom), samples);
       matched += j.matched;

@@ -133,7 +133,7 @@ class PageCursor {
   hash(out: Uint32Array): void {
     const pg = this.pages[this.pi];
     if (pg === undefined) throw new DagctlError('INTERNAL', `${this.path}: page cursor past the end`);
-    murmur3x86_128(pg.data, pg.len[this.vi]!, 0, out, pg.start[this.vi]!);
+    murmur3x86_128(pg.data, pg.len[this.vi]!, 0, out, pg.start[this.vi]);
   }
 }
 

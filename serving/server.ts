@@ -21,6 +21,7 @@
  * (LRU of key blocks, `cacheBytes`) shared by all views (serving/view.ts).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { healthRoutes } from '../services/health.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../core/errors.js';
 import type { Redis } from 'ioredis';
 import type { ObjectStore } from '../storage/types.js';
@@ -166,9 +167,7 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
       return { name: s.name, version: s.version, keyColumns: s.keyColumns, keys: s.keys, rows: s.rows, granularities: s.granularities, from: s.extent === null ? null : iso(s.extent.from), to: s.extent === null ? null : iso(s.extent.to) };
     }),
   );
-  app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok\n'));
-  app.get('/readyz', async (_req, reply) => (closing ? reply.code(503).type('text/plain').send('closing\n') : reply.type('text/plain').send('ready\n')));
-  app.get('/metrics', async (_req, reply) => {
+  const metricsText = (): string => {
     const l: string[] = [];
     l.push('# HELP dagctl_serve_queries_total Queries answered, by outcome (OK or error code).', '# TYPE dagctl_serve_queries_total counter');
     for (const [c, n] of counts) l.push(`dagctl_serve_queries_total{code="${c}"} ${n}`);
@@ -189,8 +188,9 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     l.push('# TYPE dagctl_serve_cache_hits_total counter', `dagctl_serve_cache_hits_total ${cache.hits}`);
     l.push('# TYPE dagctl_serve_cache_misses_total counter', `dagctl_serve_cache_misses_total ${cache.misses}`);
     l.push('# TYPE dagctl_serve_cache_evictions_total counter', `dagctl_serve_cache_evictions_total ${cache.evictions}`);
-    return reply.type('text/plain; version=0.0.4').send(l.join('\n') + '\n');
-  });
+    return l.join('\n') + '\n';
+  };
+  healthRoutes(app, { ready: () => (closing ? 'closing' : true), metrics: metricsText });
 
   const refresh = async (): Promise<void> => {
     await Promise.all([...views.values()].map((h) => h.refresh()));

@@ -34,7 +34,7 @@ export const autoscaleMetricsCommand: CommandDef = {
     const maxSlots = int(str(args, 'max-slots') ?? '1024', '--max-slots', 1, 1_000_000);
     const queues = (str(args, 'queues') ?? 'default').split(',').map((q) => q.trim()).filter((q) => q !== '');
     const { startAutoscaleService } = await import('../../workers/bullmq/autoscale-metrics.js');
-    const svc = await startAutoscaleService({ redisUrl, queues, maxSlots, port, env: io.env, ...(str(args, 'host') !== undefined ? { host: str(args, 'host') as string } : {}) });
+    const svc = await startAutoscaleService({ redisUrl, queues, maxSlots, port, env: io.env, ...(str(args, 'host') !== undefined ? { host: str(args, 'host') } : {}) });
     io.stdout.write(`${JSON.stringify({ service: 'autoscale-metrics', port: svc.port })}\n`);
     await new Promise<void>((resolve) => {
       if (io.interrupted.aborted) resolve();

@@ -13,7 +13,6 @@ import { readRows } from '../../storage/dataset/read.js';
 import { listSource } from '../../storage/dataset/source.js';
 import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
-import type { Row } from '../../storage/types.js';
 import { str, type CliIO, type CommandDef } from '../command.js';
 import { runCommand } from './run.js';
 
@@ -63,7 +62,7 @@ async function showView(io: CliIO, uri: string): Promise<void> {
   if (cur === null) return;
   const totals = new Map<string, { pv: number; uniques: number }>();
   for await (const batch of readRows(store, cur.manifest.files, defaultCodec(), { columns: ['url', 'granularity', 'pageviews', 'uniques'] })) {
-    for (const r of batch as Row[]) {
+    for (const r of batch) {
       if (r.granularity !== 'm') continue;
       const k = String(r.url);
       const t = totals.get(k) ?? { pv: 0, uniques: 0 };

@@ -22,6 +22,9 @@ import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
 import { buildStatus } from '../../scheduler/status-view.js';
 import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
+import { workUri } from '../../workers/task-runner.js';
+import { reclaimWorkArea } from '../../storage/dataset/reclaim.js';
+import { openObjectStore } from '../../storage/open.js';
 import { flag, str, strs, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { ProgressReporter } from '../progress.js';
 import { dagLoadOptions, localStore, openRunStoreFor, parseParamFlags, redisUrlOf, renderStatus } from '../shared.js';
@@ -38,6 +41,9 @@ dagctl run --resume RUN_ID --redis URL [--detach]
   --concurrency N    worker threads (default: one per core)
   --thread-heap-mb M heap limit of each worker thread, MB (default 384; also DAGCTL_THREAD_HEAP_MB)
   --force            ignore memoized results: run every instance
+  --reclaim-work     once the run succeeded, delete its tasks' work areas (<dataset>/_work/<task>/:
+                     shuffle files and stage markers); the next run recomputes them instead of
+                     reusing them (embedded runs; else \`dagctl dataset vacuum\` collects old work)
   --take-over DS     publish dataset DS over a version another DAG published (repeatable)
   --allow-shrink     publish views even when they drop more than their maxShrink share of rows
   --rerun-from TASK  re-run TASK and everything downstream of it; the rest may be memoized
@@ -54,6 +60,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     concurrency: { type: 'string' },
     'thread-heap-mb': { type: 'string' },
     force: { type: 'boolean' },
+    'reclaim-work': { type: 'boolean' },
     'take-over': { type: 'string', multiple: true },
     'allow-shrink': { type: 'boolean' },
     'rerun-from': { type: 'string' },
@@ -69,6 +76,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     const json = flag(args, 'json');
     const concurrency = parseConcurrency(str(args, 'concurrency'));
     const redisUrl = redisUrlOf(io, str(args, 'redis'));
+    if (redisUrl !== undefined && flag(args, 'reclaim-work')) throw new DagctlError('USAGE', '--reclaim-work is for embedded runs: a distributed run\'s old work is collected by `dagctl dataset vacuum`');
     const resume = str(args, 'resume');
 
     let record: RunRecord;
@@ -148,6 +156,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
         makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, heapMb === undefined ? { concurrency: threads } : { concurrency: threads, maxThreadHeapMb: heapMb }),
         onProgress: (s) => progress?.update(s),
       });
+      if (flag(args, 'reclaim-work') && final.phase === 'succeeded') await reclaimWork(io, record, json);
       return report(io, record, final, progress, json);
     } finally {
       uiCancel?.stop();
@@ -156,6 +165,18 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     }
   },
 };
+
+/** `--reclaim-work`: the succeeded run's work areas, deleted (storage/dataset/reclaim.ts). */
+async function reclaimWork(io: CliIO, record: RunRecord, json: boolean): Promise<void> {
+  let files = 0;
+  let bytes = 0;
+  for (const t of record.dag.tasks) {
+    const r = await reclaimWorkArea(await openObjectStore(workUri(record, t.name)));
+    files += r.files;
+    bytes += r.bytes;
+  }
+  if (!json) io.stdout.write(`reclaimed ${files} work file(s), ${(bytes / 1e6).toFixed(1)} MB\n`);
+}
 
 /** Prints the final status (table or JSON); the exit code says whether the run succeeded. */
 function report(io: CliIO, record: RunRecord, final: RunState, progress: ProgressReporter | null, json: boolean): number {

@@ -53,7 +53,7 @@ export const schedulerCommand: CommandDef = {
       log,
       ...(redisUrl !== undefined ? { redisUrl } : {}),
       ...(portText !== undefined ? { port: intIn(portText, '--port', 0, 65535) } : {}),
-      ...(str(args, 'host') !== undefined ? { host: str(args, 'host') as string } : {}),
+      ...(str(args, 'host') !== undefined ? { host: str(args, 'host') } : {}),
       ...(str(args, 'concurrency') !== undefined ? { concurrency: intIn(str(args, 'concurrency') as string, '--concurrency', 1, 1024) } : {}),
       ...(str(args, 'reload') !== undefined ? { reloadMs: dur(str(args, 'reload') as string, '--reload') } : {}),
       ...(str(args, 'trigger-poll') !== undefined ? { triggerPollMs: dur(str(args, 'trigger-poll') as string, '--trigger-poll') } : {}),

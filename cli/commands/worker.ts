@@ -59,7 +59,7 @@ export const workerCommand: CommandDef = {
       log,
       env: io.env,
       ...(port !== undefined ? { port } : {}),
-      ...(str(args, 'host') !== undefined ? { host: str(args, 'host') as string } : {}),
+      ...(str(args, 'host') !== undefined ? { host: str(args, 'host') } : {}),
       ...(name !== undefined ? { name } : {}),
       ...(lock !== undefined ? { lockDurationMs: duration(lock, '--lock'), stalledIntervalMs: Math.max(500, Math.floor(duration(lock, '--lock') / 2)) } : {}),
       ...(sweep !== undefined ? { sweepIntervalMs: duration(sweep, '--sweep') } : {}),

@@ -273,7 +273,7 @@ class Ingester {
     }
     // Fetched before our seek took effect, or from an older assignment: not ours to use.
     if (this.stopping || isStale() || st.generation !== this.generation || this.states.get(batch.partition) !== st) return;
-    st = st as PState;
+    st = st;
     st.highWatermark = Number(batch.highWatermark);
     const now = Date.now();
     for (const m of batch.messages) {

@@ -1,6 +1,6 @@
 /**
- * Connected components of byte-string edges: lib/edge-components.ts with the ids kept as their
- * UTF-8 bytes (lib/byte-intern.ts) — edges come straight from Parquet pages or from
+ * Connected components of byte-string edges, the ids kept as their UTF-8 bytes (lib/byte-intern.ts)
+ * — edges come straight from Parquet pages or from
  * equiv-components' packed shuffle chunks (lib/edge-chunks.ts), so no JS string is built for an id
  * (only, later, for the names the caller outputs). Edges are staged a pair at a time, interned a
  * flush at a time (every `flushEvery` staged ids and on finish()), and each flushed edge's int
@@ -11,7 +11,7 @@
 import { DagctlError } from '../../core/errors.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { ByteInterner } from './byte-intern.js';
-import type { WordHash } from './radix-intern.js';
+import type { WordHash } from './word-hash.js';
 import { IntUnionFind } from './union-find.js';
 
 const FLUSH_EVERY = 1 << 19;

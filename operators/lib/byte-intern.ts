@@ -1,10 +1,9 @@
 /**
  * Radix-partitioned interning of UTF-8 byte strings: bytes → dense int, without ever building a JS
- * string for an id (lib/radix-intern.ts does the same for JS strings, which the caller must first
- * decode: reading a fresh string's code units and decoding it from Parquet cost more than the
- * interning itself). The same two passes:
+ * string for an id (decoding ids to JS strings from Parquet costs more than interning them). Two
+ * passes:
  *  - stage(src, off, len) packs the bytes four per int32 word while hashing them (FNV-1a over the
- *    words, lib/radix-intern.ts fnvWords), then appends (hash, length, seq, words…) to one of P
+ *    words, lib/word-hash.ts fnvWords), then appends (hash, length, seq, words…) to one of P
  *    partitions chosen by the hash's top bits;
  *  - flush(out) interns partition by partition against cache-sized tables; out[seq] = the int.
  * Identity is exact (equal hash, length and words); a hash collision costs a comparison.
@@ -19,11 +18,11 @@
  * EE/EF), where UTF-16 puts the supplementary one first.
  * Ints are dense (0 … size−1) but not in first-seen order. Preconditions: ints exist only after
  * flush(); out.length ≥ pending. `hash` is injectable so tests can force collisions. Assumes a
- * little-endian host (checked by lib/radix-intern.ts at load).
+ * little-endian host (checked by lib/word-hash.ts at load).
  */
 import { isUtf8 } from 'node:buffer';
 import { DagctlError } from '../../core/errors.js';
-import { fnvWords, type WordHash } from './radix-intern.js';
+import { fnvWords, type WordHash } from './word-hash.js';
 
 const IDS_PER_PART = 1024;
 const MAX_BITS = 8;

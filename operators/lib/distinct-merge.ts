@@ -164,7 +164,7 @@ function permute(c: ShuffleColumn, start: Uint32Array | null, order: Uint32Array
   if (src instanceof Float64Array) values = new Float64Array(n);
   else if (src instanceof Int32Array) values = new Int32Array(n);
   else values = new Array<Value>(n);
-  for (let i = 0; i < n; i++) values[i] = src[order[i]!]! as number; // same element kind as src
+  for (let i = 0; i < n; i++) values[i] = src[order[i]!]!; // same element kind as src
   return { kind: 'values', values };
 }
 

@@ -2,10 +2,10 @@
  * SparseRegisters: the sparse register set of a HyperLogLog (operators/lib/hll.ts) — virtual
  * register index (idx25 < 2^25) → max rank — as an open-addressing table over two typed arrays
  * (keys = idx25 + 1, 0 = empty; ranks as bytes), linear probing, load ≤ 1/2, starting at 8 slots.
- * Replaces a Map<number, number>: a rollup adds every row to 4 sketches, most of them sparse, and a
- * Map update (hashing a heap number key, an ordered-table entry) was the top cost of aggregate;
+ * Not a Map<number, number>: a rollup adds every row to 4 sketches, most of them sparse, and a Map
+ * update (hashing a heap number key, an ordered-table entry) would be the top cost of aggregate;
  * here an update is a masked index and two typed-array accesses, and an entry costs ~10 bytes
- * instead of ~40. Iterate with `keys`/`ranks` (skip keys of 0); the order is unspecified.
+ * (a Map's ~40). Iterate with `keys`/`ranks` (skip keys of 0); the order is unspecified.
  */
 export class SparseRegisters {
   keys = new Int32Array(8);

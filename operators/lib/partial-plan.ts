@@ -5,10 +5,10 @@
  *   full    = (master+new)·(scan+shuffle+compute) + oldView·rewrite
  * where fetched = master · min(1, affectedPersons/persons + fpRate): the master rows of the new
  * batch's persons (plus Bloom false positives). Persons ≈ old view rows; affected persons ≤ new rows.
- * partial-recompute v4 scans the master late-materialized: keyScan is the per-row cost of probing
+ * partial-recompute scans the master late-materialized: keyScan is the per-row cost of probing
  * the raw person bytes (no row object), scan the cost of a decoded row; the old view is read once
  * (its files split over the recompute instances, no shuffle) and rewritten like full's.
- * With `mergeOnRead` (partial-recompute v8) partial does not rewrite the old view: it scans its person
+ * With `mergeOnRead` partial does not rewrite the old view: it scans its person
  * column (oldView·(keyScan+probe)) and writes the recomputed rows only.
  * Defaults (µs per row) fitted to bench/operators.ts benchPartial at 1M master rows (2 cores):
  * full ≈ 8 µs per master row (decode 1, shuffle 5, compute 2); partial's key scan + probe ≈ 0.5;

@@ -61,7 +61,7 @@ export function compareValues(a: Value | undefined, b: Value | undefined): numbe
   if (ra !== rb) return ra - rb;
   if (typeof a === 'number' || typeof a === 'bigint') return a < (b as number) ? -1 : a > (b as number) ? 1 : 0;
   if (typeof a === 'string') return a < (b as string) ? -1 : a > (b as string) ? 1 : 0;
-  if (typeof a === 'boolean') return Number(a) - Number(b as boolean);
+  if (typeof a === 'boolean') return Number(a) - Number(b);
   if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
   return 0;
 }

@@ -1,13 +1,10 @@
 /**
- * Union-find on typed arrays. IntUnionFind is the core over dense ints 0 … n−1 (parents and sizes
- * in Int32Arrays, union by size, path halving: a union costs a few array accesses); it grows to n
- * on ensure(n), so callers that intern in batches (lib/radix-intern.ts, lib/edge-components.ts)
- * add the new ints after each flush. componentMins labels every int with its component's smallest
- * member under a caller's order — the smallest identifier (JS string order) for equiv-components.
- * UnionFind is the one-string-at-a-time form (ids interned by lib/intern.ts as they come), kept
- * for callers that interleave lookups and unions.
+ * Union-find on typed arrays over dense ints 0 … n−1 (parents and sizes in Int32Arrays, union by
+ * size, path halving: a union costs a few array accesses); it grows to n on ensure(n), so callers
+ * that intern in batches (lib/byte-components.ts) add the new ints after each flush. componentMins
+ * labels every int with its component's smallest member under a caller's order — the smallest
+ * identifier (JS string order) for equiv-components.
  */
-import { Interner } from './intern.js';
 
 export class IntUnionFind {
   private parent: Int32Array;
@@ -89,64 +86,5 @@ export class IntUnionFind {
     }
     for (let i = 0; i < n; i++) out[i] = minOfRoot[out[i]!]!;
     return out;
-  }
-}
-
-export class UnionFind {
-  private readonly index: Interner;
-  private readonly uf: IntUnionFind;
-
-  constructor(capacity = 1024) {
-    this.index = new Interner(capacity);
-    this.uf = new IntUnionFind(capacity);
-  }
-
-  get count(): number {
-    return this.index.size;
-  }
-
-  /** The string of interned int i. */
-  name(i: number): string {
-    return this.index.name(i);
-  }
-
-  /** Interns `id` (a singleton component if new) and returns its int. */
-  id(s: string): number {
-    const i = this.index.id(s);
-    this.uf.ensure(i + 1);
-    return i;
-  }
-
-  find(i: number): number {
-    return this.uf.find(i);
-  }
-
-  union(a: string, b: string): void {
-    this.uf.union(this.id(a), this.id(b));
-  }
-
-  unionInts(a: number, b: number): void {
-    this.uf.union(a, b);
-  }
-
-  /** Per interned int: the int of its component's smallest id (JS string order). */
-  componentMins(): Int32Array {
-    const ix = this.index;
-    return this.uf.componentMins((i, j) => ix.name(i) < ix.name(j));
-  }
-
-  /** Size of the component of int i. */
-  componentSize(i: number): number {
-    return this.uf.componentSize(i);
-  }
-
-  /** Calls fn(id, smallest id of its component, component size) for every id, in interning order. */
-  forEachComponentMin(fn: (id: string, min: string, size: number) => void): void {
-    const mins = this.componentMins();
-    for (let i = 0; i < mins.length; i++) fn(this.index.name(i), this.index.name(mins[i]!), this.uf.componentSize(i));
-  }
-
-  has(s: string): boolean {
-    return this.index.get(s) !== -1;
   }
 }

@@ -113,7 +113,7 @@ export async function copyThrough(files: CopyFile[], spec: CopySpec, recomputed:
       for (const p of pages) {
         // Values under 128 bytes have ASCII length prefixes: a valid page is valid UTF-8 whole.
         if (!isUtf8(p.data)) {
-          for (let i = 0; i < p.count; i++) if (!isUtf8(p.data.subarray(p.start[i]!, p.start[i]! + p.len[i]!))) return null;
+          for (let i = 0; i < p.count; i++) if (!isUtf8(p.data.subarray(p.start[i], p.start[i]! + p.len[i]!))) return null;
         }
         const buf = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
         const drop = new Uint8Array(p.count);

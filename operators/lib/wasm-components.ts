@@ -130,7 +130,7 @@ class WasmIds implements ByteIds {
     if (c !== undefined) return c;
     this.sync();
     const o = this.pools[this.part[i]!]! + this.off[i]!;
-    const s = Buffer.from(this.bytes.buffer, o, this.len[i]!).toString('utf8');
+    const s = Buffer.from(this.bytes.buffer, o, this.len[i]).toString('utf8');
     this.names[i] = s;
     return s;
   }

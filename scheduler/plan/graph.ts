@@ -18,7 +18,7 @@ export function instanceGraph(instances: readonly PlannedInstance[]): DirectedGr
   for (const inst of instances) g.addNode(inst.id, inst);
   idx.pred.forEach((ps, i) => {
     const to = instances[i]?.id as string;
-    for (const j of ps) g.addDirectedEdge(instances[j]?.id as string, to);
+    for (const j of ps) g.addDirectedEdge(instances[j]?.id, to);
   });
   return g;
 }

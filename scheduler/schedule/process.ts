@@ -8,9 +8,8 @@
  * stop(): stop ticking, release the lease, wait up to drainMs for in-process runs (embedded; a run
  * still going then is resumed by the next scheduler), close everything. /readyz is 503 from then on.
  */
-import type { Server } from 'node:http';
 import { errorMessage } from '../../core/errors.js';
-import { startHealthServer } from '../../workers/bullmq/health.js';
+import { startHealthServer, type HealthServer } from '../../services/health.js';
 import { LocalRunStore } from '../stores/local-run-store.js';
 import { DagCatalog } from './catalog.js';
 import { EmbeddedLauncher } from './embedded-launcher.js';
@@ -75,14 +74,14 @@ export async function startScheduler(o: SchedulerProcessOptions): Promise<Schedu
   }, reloadEvery);
   metrics.reloadErrors = catalog.errors;
 
-  let server: Server | undefined;
+  let server: HealthServer | undefined;
   let port: number | undefined;
   if (o.port !== undefined) {
     const h = await startHealthServer(o.port, o.host ?? '127.0.0.1', {
       ready: () => !stopping && runtime.ready(),
       metrics: async () => metrics.render(service.isLeader(), catalog.dags().length),
     });
-    server = h.server;
+    server = h;
     port = h.port;
   }
   const running = loop.run(ac.signal).catch((e: unknown) => o.log(`scheduler: loop stopped: ${errorMessage(e)}`));
@@ -96,7 +95,7 @@ export async function startScheduler(o: SchedulerProcessOptions): Promise<Schedu
       await running;
       await runtime.drain(o.drainMs ?? 30_000);
       await runtime.close();
-      if (server !== undefined) await new Promise<void>((r) => server.close(() => r()));
+      if (server !== undefined) await server.close();
     },
   };
 }

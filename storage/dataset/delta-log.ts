@@ -156,10 +156,10 @@ async function applyCheckpoint(store: ObjectStore, version: number, snap: DeltaS
     const meta = r.metaData as { schemaString?: unknown } | undefined;
     if (add !== undefined && add !== null) {
       if (typeof add.path !== 'string' || typeof add.size !== 'number') throw invalid(store, key, 'an add without path/size');
-      snap.files.set(decodeURIComponent(add.path), { path: decodeURIComponent(add.path), size: add.size, add: add as Record<string, unknown> });
+      snap.files.set(decodeURIComponent(add.path), { path: decodeURIComponent(add.path), size: add.size, add: add });
     } else if (meta !== undefined && meta !== null && typeof meta.schemaString === 'string') {
       snap.schemaString = meta.schemaString;
-      snap.metaData = meta as Record<string, unknown>;
+      snap.metaData = meta;
     }
   }
   snap.version = version;
@@ -190,7 +190,7 @@ function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaS
     } else if (meta !== undefined) {
       if (typeof meta.schemaString !== 'string') throw invalid(store, key, `line ${i + 1}: metaData without schemaString`);
       snap.schemaString = meta.schemaString;
-      snap.metaData = meta as Record<string, unknown>;
+      snap.metaData = meta;
     } else if (info !== undefined && typeof info.dagctl?.seq === 'number') {
       snap.seq = info.dagctl.seq;
     }

@@ -5,7 +5,6 @@ export { listSource, type ListSourceOptions } from './source.js';
 export { decodeLive, readLines, readRows } from './read.js';
 export { decodeDeletes, dropDeleted, encodeDeletes, liveRows, unionDeletes } from './deletes.js';
 export { DataFileWriter, type DataFileWriterOptions } from './writer.js';
-export { BucketedWriter, type BucketedWriterOptions } from './bucketed.js';
 export { listCommitMarkers, readCommitMarker, writeCommitMarker } from './markers.js';
 export { listVersions, publishVersion, readCurrent, readPointer, type PublishOptions, type PublishResult } from './publish.js';
 export { vacuum, type VacuumOptions, type VacuumReport } from './vacuum.js';

@@ -153,7 +153,7 @@ async function readLock(p: string): Promise<LockBody | undefined> {
 }
 
 export function isCode(e: unknown, code: string): boolean {
-  return typeof e === 'object' && e !== null && 'code' in e && (e as { code: unknown }).code === code;
+  return typeof e === 'object' && e !== null && 'code' in e && (e).code === code;
 }
 
 function sleep(ms: number): Promise<void> {

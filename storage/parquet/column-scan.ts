@@ -19,8 +19,7 @@
  * gatherPlainInts: each decompressed where it is read, only the hit rows decoded — and checked: an
  * unsafe int64 elsewhere in the group is not read); any other layout goes through numbers() and
  * is gathered.
- * A new file beside the codecs (hyparquet.ts, registry.ts), which stay unchanged. The page and
- * file types are in page-types.ts.
+ * The page and file types are in page-types.ts.
  */
 import { parquetMetadata, parquetRead } from 'hyparquet';
 import { DagctlError } from '../../core/errors.js';

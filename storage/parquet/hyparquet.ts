@@ -256,7 +256,7 @@ function columnValues(f: Field, chunks: Array<{ rowStart: number; data: ArrayLik
         out[i] = null;
         continue;
       }
-      const x = Number(v as bigint);
+      const x = Number(v);
       if (!Number.isSafeInteger(x)) throw new DagctlError('PARQUET_INVALID', `column ${f.name}: ${String(v)} is not a safe integer`, { field: f.name, value: String(v) });
       out[i] = x;
     }

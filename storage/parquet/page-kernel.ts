@@ -4,8 +4,7 @@
  *  - snappyDecompressWasm: Snappy block decompression, what pages.ts snappy() — every raw page
  *    reader — and the row decoder (hyparquet.ts, as hyparquet's SNAPPY decompressor) run. The
  *    same output as hyparquet's snappyUncompress and the same refusals, plus one (a 4-byte copy
- *    offset ≥ 2^31, which hyparquet misreads); ~2.3× faster than the word-at-a-time JS decoder it
- *    replaced (storage/parquet/snappy-decode.ts until session 5), copies in and out included.
+ *    offset ≥ 2^31, which hyparquet misreads).
  *  - probePlainPage: a Snappy-compressed (or stored) PLAIN BYTE_ARRAY page decompressed and every
  *    value tested against a split-block Bloom filter's words (operators/lib/split-bloom.ts's hash
  *    and test) in one call, the page left in the kernel's memory: only the hits come back, each

@@ -81,7 +81,7 @@ export function plainBytes(b: Uint8Array): Uint8Array {
 export function exactArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   const buf = bytes.buffer;
   if (buf instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buf.byteLength) return buf;
-  return bytes.slice().buffer as ArrayBuffer;
+  return bytes.slice().buffer;
 }
 
 export type Compression = 'SNAPPY' | 'UNCOMPRESSED';

@@ -13,7 +13,7 @@ interface SdkErrorShape {
 }
 
 function shape(e: unknown): SdkErrorShape {
-  return typeof e === 'object' && e !== null ? (e as SdkErrorShape) : {};
+  return typeof e === 'object' && e !== null ? (e) : {};
 }
 
 export function httpStatusOf(e: unknown): number | undefined {

@@ -228,7 +228,7 @@ function encodeColumn(f: Field, rows: Row[], n: number, body: Sections): number 
       const raw = new Uint8Array(total);
       for (let i = 0; i < n; i++) {
         const v = rows[i]![name];
-        if (v instanceof Uint8Array) raw.set(v, offsets[i]!);
+        if (v instanceof Uint8Array) raw.set(v, offsets[i]);
       }
       body.typed(offsets);
       body.add(raw);

@@ -1,11 +1,10 @@
 /**
- * ShuffleFileWriter: the shuffle side of a stage in the DGSH format (format.ts) — the same contract
- * as storage/dataset/bucketed.ts BucketedWriter (write(bucket, rows), close() → FileEntry[] with
- * bucket set, bucket-ascending; files `<folder>bucket=NNN/part-NNNNN-<hash16>.dgsh` written
- * create-only with content-derived names), but each `write` is encoded into a block at once, so a
- * bucket buffers compact bytes (~30 B per pageview row) instead of up to 100k row objects: a map
- * instance's memory stays small and no row outlives its chunk (rows that live long get promoted to
- * the old generation, which made garbage collection a fifth of the CPU time).
+ * ShuffleFileWriter: the shuffle side of a stage in the DGSH format (format.ts): write(bucket, rows),
+ * close() → FileEntry[] with bucket set, bucket-ascending; files
+ * `<folder>bucket=NNN/part-NNNNN-<hash16>.dgsh` written create-only with content-derived names.
+ * Each `write` is encoded into a block at once, so a bucket buffers compact bytes (~30 B per
+ * pageview row) instead of row objects: a map instance's memory stays small and no row outlives its
+ * chunk (long-lived rows would be promoted to the old generation and cost garbage collection).
  * A bucket's file is written once its blocks reach `maxBytes` (default 8 MiB), in the background
  * (at most 4 files in flight), and at close, all buckets concurrently; close() returns once every
  * file is written (the caller commits them only then) and rethrows the first failed write.

@@ -18,7 +18,6 @@ import { publications, publishVersion, readCurrent } from '../../storage/dataset
 import { readRows } from '../../storage/dataset/read.js';
 import { listSource } from '../../storage/dataset/source.js';
 import { vacuum } from '../../storage/dataset/vacuum.js';
-import { BucketedWriter } from '../../storage/dataset/bucketed.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
 import { getCodec } from '../../storage/parquet/registry.js';
 import type { CommitMarker, FileEntry, Manifest, ObjectInfo, ObjectStore, Row, Schema } from '../../storage/types.js';
@@ -103,14 +102,6 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       assert.deepEqual(await writeFiles(store, 'date=2024-01-01/', 'w', 2500, 1000), files);
     });
 
-    it('BucketedWriter routes by key into bucket=NNN folders', async () => {
-      const w = new BucketedWriter({ store, codec, schema: SCHEMA, buckets: 4, folder: 'stage/', salt: 's' });
-      await w.writeByKey(rows('b', 400), (r) => String(r.k));
-      const files = await w.close();
-      assert.ok(files.length >= 2 && files.every((f) => f.path.startsWith(`stage/bucket=00${f.bucket}/`)));
-      assert.equal((await readAll(store, files)).length, 400);
-    });
-
     it('commit markers: first commit wins, retries get the winner, memoization reads it', async () => {
       const fp = 'a'.repeat(64);
       const a = await writeFiles(store, '', 'attempt-a', 10);
@@ -191,7 +182,7 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       }
       const cur = await readCurrent(store);
       assert.equal(cur?.pointer.version, 'mm');
-      assert.deepEqual(publications(cur!.pointer).map((p) => [p.seq, p.version, p.rows, p.files, p.producer?.runId]), [[1, 'zz', 2, 1, 'zz'], [2, 'aa', 4, 2, 'aa'], [3, 'mm', 6, 3, 'mm']]);
+      assert.deepEqual(publications(cur.pointer).map((p) => [p.seq, p.version, p.rows, p.files, p.producer?.runId]), [[1, 'zz', 2, 1, 'zz'], [2, 'aa', 4, 2, 'aa'], [3, 'mm', 6, 3, 'mm']]);
       assert.equal(cur?.manifest.producer?.runId, 'mm');
     });
 
@@ -280,7 +271,7 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
         const snap = await readDeltaSnapshot(store, pub.seq - 1);
         const manifest = parseJson<Manifest>(await store.get(manifestKey(pub.version)), pub.version);
         assert.equal(snap?.seq, pub.seq);
-        assert.deepEqual([...snap!.files.keys()].sort(), manifest.files.map((f) => f.path).sort(), `Delta version ${pub.seq - 1}`);
+        assert.deepEqual([...snap.files.keys()].sort(), manifest.files.map((f) => f.path).sort(), `Delta version ${pub.seq - 1}`);
       }
       // Versions 9 and later were read from the checkpoint of version 9 (every 10 versions).
       assert.ok((await store.head(deltaCheckpointKey(9))) !== null);

@@ -248,6 +248,6 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     assert.equal(r.code, 0, r.out);
     const final = await store.getState(record.runId);
     assert.equal(final?.phase, 'succeeded');
-    assert.deepEqual(outcome(final as RunState), outcome(await embedded(dag)));
+    assert.deepEqual(outcome(final), outcome(await embedded(dag)));
   });
 });

@@ -51,7 +51,12 @@ export class Cluster {
     const exited = once(child, 'exit').then(([code]) => code as number | null);
     const port = await new Promise<number>((resolve, reject) => {
       let buf = '';
-      const t = setTimeout(() => reject(new Error(`worker ${name} did not start: ${logs.join('\n')}`)), 20_000);
+      // A liveness bound (a loaded machine takes seconds to start a worker); a worker that did not
+      // start is killed, so it cannot take a later test's jobs.
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`worker ${name} did not start within 60 s: ${logs.join('\n')}`));
+      }, 60_000);
       child.stdout?.setEncoding('utf8').on('data', (d: string) => {
         buf += d;
         const m = /"port":(\d+)/.exec(buf);

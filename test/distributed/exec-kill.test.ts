@@ -10,11 +10,10 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
-import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import type { CommitMarker } from '../../storage/types.js';
-import { BIN, Cluster, waitFinished } from './cluster.js';
-import { redisUrl, requireRedis, testRedis } from './redis-env.js';
+import { BIN, waitFinished } from './cluster.js';
+import { redisUrl } from './redis-env.js';
+import { distributedSuite } from './fixture.js';
 
 const PROGRAM = `import json, os, sys, time
 job = json.load(open(os.environ['DAGCTL_JOB']))
@@ -32,20 +31,8 @@ async function until(cond: () => Promise<boolean>): Promise<void> {
 }
 
 describe('exec on workers: SIGKILL of the worker mid-program', function () {
-  requireRedis(this);
-  this.timeout(120_000);
-  let redis: Redis;
-  let store: RedisRunStore;
-  const cluster = new Cluster();
-
-  before(async () => {
-    redis = await testRedis();
-    store = new RedisRunStore(redis);
-  });
-  after(async () => {
-    await cluster.stopAll();
-    redis?.disconnect();
-  });
+  const f = distributedSuite(this);
+  const cluster = f.suiteCluster();
 
   it('leaves exactly one commit, made by the retried attempt', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'dagctl-exec-kill-'));
@@ -82,7 +69,7 @@ tasks:
     await until(() => started(2)); // started again, on the second worker
     await writeFile(path.join(gate, 'release'), '');
 
-    const final = await waitFinished(store, runId, 90_000);
+    const final = await waitFinished(f.store, runId, 90_000);
     assert.equal(final.phase, 'succeeded');
     const commits = (await readdir(path.join(dir, 'data/out/_commits'))).filter((f) => f.startsWith('prog.'));
     assert.equal(commits.length, 1, commits.join(', '));

@@ -12,10 +12,9 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
-import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
-import { BIN, Cluster, waitFinished } from './cluster.js';
-import { redisUrl, requireRedis, testRedis } from './redis-env.js';
+import { BIN, waitFinished } from './cluster.js';
+import { redisUrl } from './redis-env.js';
+import { distributedSuite } from './fixture.js';
 
 const MODULE = `import { defineOperator, z } from 'dagctl';
 import type { Row } from 'dagctl';
@@ -40,20 +39,8 @@ export default defineOperator({
 const LIB = `export const looksLikeBot = (a: unknown): boolean => typeof a === 'string' && /bot|spider/i.test(a);\n`;
 
 describe('operator modules on dagctl workers (code bundles in Redis)', function () {
-  requireRedis(this);
-  this.timeout(120_000);
-  let redis: Redis;
-  let store: RedisRunStore;
-  const cluster = new Cluster();
-
-  before(async () => {
-    redis = await testRedis();
-    store = new RedisRunStore(redis);
-  });
-  after(async () => {
-    await cluster.stopAll();
-    redis?.disconnect();
-  });
+  const f = distributedSuite(this);
+  const cluster = f.suiteCluster();
 
   it('two workers started before the code existed run a TypeScript module from the run\'s bundle', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'dagctl-bundle-'));
@@ -111,9 +98,9 @@ tasks:
     // The submitter's copy of the code is gone: the workers have only the bundle in Redis.
     await rm(path.join(proj, 'ops'), { recursive: true });
 
-    const final = await waitFinished(store, runId, 90_000);
+    const final = await waitFinished(f.store, runId, 90_000);
     assert.equal(final.phase, 'succeeded', JSON.stringify(Object.values(final.instances).filter((i) => i.error !== undefined)));
-    const record = await store.getRecord(runId);
+    const record = await f.store.getRecord(runId);
     const hash = record?.bundle?.hash;
     assert.ok(hash !== undefined && record?.dag.modules?.bots?.bundle === hash);
     const botInstances = Object.entries(final.instances).filter(([id]) => id.startsWith('bots.main'));

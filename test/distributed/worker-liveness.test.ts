@@ -12,15 +12,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { isDagctlError } from '../../core/errors.js';
 import { connectRedis } from '../../scheduler/redis/connection.js';
-import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import type { WorkerBeat } from '../../workers/bullmq/heartbeat.js';
-import { Barrier } from '../helpers/barrier.js';
 import { dagOf, noopTask, recordOf } from '../helpers/dags.js';
-import { BIN, Cluster, submit, waitFinished } from './cluster.js';
-import { redisUrl, requireRedis, testRedis, uniqueRunId } from './redis-env.js';
+import { BIN, submit, waitFinished } from './cluster.js';
+import { redisUrl, uniqueRunId } from './redis-env.js';
+import { distributedSuite } from './fixture.js';
 
 async function workersJson(): Promise<Array<WorkerBeat & { heartbeatAgoMs: number }>> {
   const p = spawn(process.execPath, [BIN, 'workers', '--redis', redisUrl(), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -32,30 +30,15 @@ async function workersJson(): Promise<Array<WorkerBeat & { heartbeatAgoMs: numbe
 }
 
 describe('worker liveness (Redis + worker processes, default lock)', function () {
-  requireRedis(this);
-  this.timeout(120_000);
-  let redis: Redis;
-  let store: RedisRunStore;
-  let cluster: Cluster | undefined;
-  let barrier: Barrier | undefined;
-
-  before(async () => {
-    redis = await testRedis();
-    store = new RedisRunStore(redis);
-  });
-  after(() => redis?.disconnect());
-  afterEach(async () => {
-    await cluster?.stopAll();
-    barrier?.remove();
-  });
+  const f = distributedSuite(this);
 
   it('a SIGKILLed worker is listed until its heartbeat expires; its held attempt is retried within seconds, not after 30 s', async () => {
-    const c = (cluster = new Cluster(redisUrl(), ['--grace', '5s']));
-    const b = (barrier = new Barrier());
+    const c = f.cluster(redisUrl(), ['--grace', '5s']);
+    const b = f.barrier();
     const first = await c.startWorker();
     const dag = dagOf('deadworker', [noopTask('held', { params: { barrier: b.dir } })]);
     const record = recordOf(dag, uniqueRunId('deadworker'));
-    await submit(store, record);
+    await submit(f.store, record);
     await b.waitFor('the attempt held on the first worker', (a) => a.some((x) => x.pid === first.child.pid));
     // The next heartbeat (every second) lists the held attempt.
     let listed: (WorkerBeat & { heartbeatAgoMs: number }) | undefined;
@@ -79,7 +62,7 @@ describe('worker liveness (Redis + worker processes, default lock)', function ()
     // The lock is 5 s (renewed every 2.5 s), checked every 2.5 s: ~7.5 s at worst, against 30–45 s before.
     assert.ok(ms < 20_000, `the dead worker's attempt came back after ${ms} ms`);
     b.open();
-    const final = await waitFinished(store, record.runId, 30_000);
+    const final = await waitFinished(f.store, record.runId, 30_000);
     assert.equal(final.phase, 'succeeded');
     assert.equal(final.instances['held.main']?.attempts, 1, 'a redelivery is not a retry');
     assert.equal(final.instances['held.main']?.worker, second.name);
@@ -96,14 +79,14 @@ describe('worker liveness (Redis + worker processes, default lock)', function ()
 
   it('a wrong password is REDIS_AUTH_FAILED, not "Connection is closed"', async () => {
     const user = `dagctl-test-${process.pid}`;
-    await redis.call('ACL', 'SETUSER', user, 'on', '>right-password', '~*', '+@all');
+    await f.redis.call('ACL', 'SETUSER', user, 'on', '>right-password', '~*', '+@all');
     try {
       const url = new URL(redisUrl());
       url.username = user;
       url.password = 'wrong-password';
       await assert.rejects(connectRedis(url.toString(), 'client'), (e) => isDagctlError(e, 'REDIS_AUTH_FAILED') && !e.message.includes('wrong-password'));
     } finally {
-      await redis.call('ACL', 'DELUSER', user);
+      await f.redis.call('ACL', 'DELUSER', user);
     }
   });
 

@@ -19,7 +19,7 @@ const [mode, ...rest] = process.argv.slice(2);
 if (mode === 'cli') {
   const parsed = parseArgs({ args: rest, options: ingestCommand.options, allowPositionals: true, strict: true });
   const code = await ingestCommand.run(
-    { values: parsed.values as Record<string, string | boolean | (string | boolean)[] | undefined>, positionals: parsed.positionals },
+    { values: parsed.values, positionals: parsed.positionals },
     { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), interrupted: new AbortController().signal },
   );
   process.exit(code);

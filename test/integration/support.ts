@@ -16,10 +16,14 @@ import { defaultCodec } from '../../storage/parquet/registry.js';
 
 export const BIN = resolve('dist/cli/bin.js');
 
-/** normalize → dedupe (shuffle) → rollup (shuffle) into a view: every engine path, kept small. */
-export const PIPELINE_DAG = `apiVersion: dagctl/v1
+/**
+ * normalize → dedupe (shuffle) → rollup (shuffle) into a view: every engine path, kept small. The
+ * view is `views/<view>`; dedupe and rollup run with `buckets`, rollup with `granularities`.
+ */
+export function pipelineDag(o: { name: string; view: string; buckets: number; granularities: string[] }): string {
+  return `apiVersion: dagctl/v1
 kind: Dag
-metadata: { name: pipeline }
+metadata: { name: ${o.name} }
 params: { data: ./data }
 defaults: { retries: 1, timeout: 2m, retryBackoff: 100ms }
 datasets:
@@ -27,12 +31,15 @@ datasets:
   normalized: { uri: "\${params.data}/batch/normalized", partitionBy: date }
   rejects: { uri: "\${params.data}/batch/rejects", partitionBy: date }
   distinct: { uri: "\${params.data}/batch/distinct" }
-  over-time: { uri: "\${params.data}/views/over-time", view: true }
+  ${o.view}: { uri: "\${params.data}/views/${o.view}", view: true }
 tasks:
   - { name: normalize, operator: normalize, inputs: [pageviews], outputs: [normalized, rejects], params: { urlColumns: [url], idColumns: [person] } }
-  - { name: dedupe, operator: dedupe, inputs: [normalized], outputs: [distinct], params: { key: [url, person, ts], buckets: 3 } }
-  - { name: rollup, operator: rollup, inputs: [distinct], outputs: [over-time], params: { granularities: [h, d], buckets: 3 } }
+  - { name: dedupe, operator: dedupe, inputs: [normalized], outputs: [distinct], params: { key: [url, person, ts], buckets: ${o.buckets} } }
+  - { name: rollup, operator: rollup, inputs: [distinct], outputs: [${o.view}], params: { granularities: [${o.granularities.join(', ')}], buckets: ${o.buckets} } }
 `;
+}
+
+export const PIPELINE_DAG = pipelineDag({ name: 'pipeline', view: 'over-time', buckets: 3, granularities: ['h', 'd'] });
 
 export interface Workspace {
   dir: string;
@@ -46,7 +53,7 @@ export async function workspace(opts: { rows: number; days: number; seed?: numbe
   const dag = join(dir, 'pipeline.yaml');
   await writeFile(dag, PIPELINE_DAG);
   const dataUri = pathToFileURL(join(dir, 'data')).href;
-  await addDays({ dataUri } as Workspace, { rows: opts.rows, days: opts.days, start: '2024-03-01', seed: opts.seed ?? 7 });
+  await addDays({ dataUri }, { rows: opts.rows, days: opts.days, start: '2024-03-01', seed: opts.seed ?? 7 });
   return { dir, dag, dataUri, home: join(dir, '.dagctl') };
 }
 

@@ -38,7 +38,7 @@ describe('operators/bloom-join', () => {
     const negatives = 30_000 - expected.length;
     const fpr = m.falsePositives! / negatives;
     assert.ok(fpr > 0.01 && fpr < 0.03, `measured false-positive rate ${fpr}`);
-    assert.ok(Math.abs(m.selectivity! - m.survivors! / 30_000) < 1e-12);
+    assert.ok(Math.abs(m.selectivity! - m.survivors / 30_000) < 1e-12);
   });
 
   it('handles composite keys, duplicates on both sides, nulls and name clashes (fast-check)', async () => {

@@ -14,7 +14,7 @@ import { ByteInterner } from '../../operators/lib/byte-intern.js';
 import { addPageEdges, ByteEdgeComponents } from '../../operators/lib/byte-components.js';
 import { EdgeChunkWriter, readEdgeChunk } from '../../operators/lib/edge-chunks.js';
 import { componentMinsOracle as oracle } from './components-oracle.js';
-import { fnvWords, type WordHash } from '../../operators/lib/radix-intern.js';
+import { fnvWords, type WordHash } from '../../operators/lib/word-hash.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { stringColumnPages } from '../../storage/parquet/string-column.js';
@@ -212,7 +212,7 @@ describe('storage/parquet/string-column', () => {
           for (let rg = 0; rg < f.rowGroups.length; rg++) {
             const pages = stringColumnPages(f, bytes, rg, col);
             assert.notEqual(pages, null, `${codecName} ${col}`);
-            for (const p of pages!) for (let i = 0; i < p.count; i++) got.push(Buffer.from(p.data.subarray(p.start[i]!, p.start[i]! + p.len[i]!)).toString());
+            for (const p of pages!) for (let i = 0; i < p.count; i++) got.push(Buffer.from(p.data.subarray(p.start[i], p.start[i]! + p.len[i]!)).toString());
           }
           assert.deepEqual(got, rows.map((r) => r[col]));
         }

@@ -2,7 +2,7 @@
  * The operator-contract extensions in use and the kernels behind the fast paths: rollup infers the
  * component join from the input count; schemas come from InputHandle.schema() (int32 survives);
  * partial-recompute's plan sees the old view (auto mode, fallback); RowIndex / hashKey agree with a
- * string-key reference; IntPairSet against a Set<string>; the two-generation LRU stays bounded.
+ * string-key reference; the two-generation LRU stays bounded.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -11,7 +11,6 @@ import { dedupe } from '../../operators/dedupe.js';
 import { bloomJoin } from '../../operators/bloom-join.js';
 import { partialRecompute } from '../../operators/partial-recompute.js';
 import { hashKey, RowIndex, sameValue } from '../../operators/lib/row-index.js';
-import { IntPairSet } from '../../operators/lib/int-pair-set.js';
 import { LruCache } from '../../operators/lib/lru.js';
 import { isDagctlError } from '../../core/errors.js';
 import { runOperator } from './harness.js';
@@ -61,7 +60,7 @@ describe('operators: contract extensions in use', () => {
   });
 });
 
-describe('lib/row-index, lib/int-pair-set, lib/lru', () => {
+describe('lib/row-index, lib/lru', () => {
   const value = fc.oneof(fc.constantFrom(null, 'a', 'ab', '', 0, 1, -1, 2 ** 40, 1.5, true, false), fc.string({ maxLength: 3 }), fc.integer());
   it('RowIndex finds a row iff a string-key reference does; hashKey equal for equal keys', () => {
     fc.assert(fc.property(fc.array(fc.tuple(value, value), { maxLength: 60 }), (pairs) => {
@@ -80,16 +79,6 @@ describe('lib/row-index, lib/int-pair-set, lib/lru', () => {
     assert.equal(hashKey({ a: 5 }, ['a']), hashKey({ a: 5n }, ['a']));
     assert.ok(sameValue(5, 5n) && sameValue(null, undefined) && !sameValue('1', 1) && sameValue(new Uint8Array([1]), new Uint8Array([1])));
     assert.notEqual(hashKey({ a: 'ab', b: 'c' }, ['a', 'b']), hashKey({ a: 'a', b: 'bc' }, ['a', 'b']));
-  });
-
-  it('IntPairSet agrees with a Set of "a,b" strings', () => {
-    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 50 })), { maxLength: 300 }), (pairs) => {
-      const s = new IntPairSet(2);
-      const ref = new Set<string>();
-      for (const [a, b] of pairs) assert.equal(s.add(a, b), !ref.has(`${a},${b}`) && ref.add(`${a},${b}`) !== undefined);
-      for (let a = 0; a <= 50; a += 7) for (let b = 0; b <= 50; b += 5) assert.equal(s.has(a, b), ref.has(`${a},${b}`));
-      assert.equal(s.size, ref.size);
-    }));
   });
 
   it('LruCache holds at most capacity entries and keeps recently used ones', () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { murmur3x86_128 } from '../../operators/lib/murmur3.js';
 import { HyperLogLog } from '../../operators/lib/hll.js';
 import { BloomFilter, optimalBloomSize } from '../../operators/lib/bloom.js';
-import { UnionFind } from '../../operators/lib/union-find.js';
+import { IntUnionFind } from '../../operators/lib/union-find.js';
 import { isDagctlError } from '../../core/errors.js';
 
 describe('lib/murmur3', () => {
@@ -132,13 +132,15 @@ describe('lib/bloom', () => {
 
 describe('lib/union-find', () => {
   it('labels each id with the smallest id of its component', () => {
-    const uf = new UnionFind();
-    uf.union('b', 'c');
-    uf.union('d', 'c');
-    uf.union('z', 'z');
-    uf.union('y', 'a');
+    const names = ['b', 'c', 'd', 'z', 'y', 'a'];
+    const ix = (s: string): number => names.indexOf(s);
+    const uf = new IntUnionFind(2);
+    uf.ensure(names.length);
+    for (const [a, b] of [['b', 'c'], ['d', 'c'], ['z', 'z'], ['y', 'a']] as const) uf.union(ix(a), ix(b));
+    const mins = uf.componentMins((i, j) => names[i]! < names[j]!);
     const got: Record<string, string> = {};
-    uf.forEachComponentMin((id, min) => { got[id] = min; });
+    names.forEach((id, i) => { got[id] = names[mins[i]!]!; });
+    assert.equal(uf.componentSize(ix('d')), 3);
     assert.deepEqual(got, { b: 'b', c: 'b', d: 'b', z: 'z', y: 'a', a: 'a' });
   });
 });

@@ -17,7 +17,7 @@ function pageviews(n: number, seed: number): Row[] {
   return Array.from({ length: n }, () => ({ url: `/p/${r(13)}`, person: `u${r(40)}`, ts: 1_700_000_000 + r(86_400 * 3) }));
 }
 const CATS: Row[] = Array.from({ length: 10 }, (_, i) => ({ url: `/p/${i}`, category: i % 3 === 0 ? 'news' : 'shop' }));
-const values = (rows: Row[], cols: string[]): string => rows.map((x) => `(${cols.map((c) => (typeof x[c] === 'string' ? `'${x[c] as string}'` : String(x[c]))).join(', ')})`).join(', ');
+const values = (rows: Row[], cols: string[]): string => rows.map((x) => `(${cols.map((c) => (typeof x[c] === 'string' ? `'${x[c]}'` : String(x[c]))).join(', ')})`).join(', ');
 
 const QUERY = `SELECT c.category, count(*) AS views, count(DISTINCT p.person) AS persons, avg(p.ts) AS mean_ts
   FROM "page-views" p JOIN url_categories c USING (url) GROUP BY c.category`;

@@ -15,7 +15,7 @@ const MIB = 1024 * 1024;
 
 function stub(name: string, driver: 'bytes' | 'rows'): AnyOperator {
   return {
-    name, version: '1', summary: 'stub', params: z.object({}) as z.ZodType<unknown>,
+    name, version: '1', summary: 'stub', params: z.object({}),
     cost: { overheadMs: 100, perUnitMs: 10, driver },
     inputs: { min: 0, max: 1 }, outputs: { min: 0, max: 1 },
     stages: () => [{ name: 'main', fanout: 'single' }], run: async () => ({}),

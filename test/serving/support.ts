@@ -11,24 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { readCurrent } from '../../storage/dataset/publish.js';
 import { openObjectStore } from '../../storage/open.js';
 import { duckRows, sqlPath } from '../storage/helpers.js';
-import { addDays, runCli, workspace, type Workspace } from '../integration/support.js';
+import { addDays, pipelineDag, runCli, workspace, type Workspace } from '../integration/support.js';
 
-export const ROLLUP_DAG = `apiVersion: dagctl/v1
-kind: Dag
-metadata: { name: serving }
-params: { data: ./data }
-defaults: { retries: 1, timeout: 2m, retryBackoff: 100ms }
-datasets:
-  pageviews: { uri: "\${params.data}/master/pageviews", partitionBy: date }
-  normalized: { uri: "\${params.data}/batch/normalized", partitionBy: date }
-  rejects: { uri: "\${params.data}/batch/rejects", partitionBy: date }
-  distinct: { uri: "\${params.data}/batch/distinct" }
-  pageviews-over-time: { uri: "\${params.data}/views/pageviews-over-time", view: true }
-tasks:
-  - { name: normalize, operator: normalize, inputs: [pageviews], outputs: [normalized, rejects], params: { urlColumns: [url], idColumns: [person] } }
-  - { name: dedupe, operator: dedupe, inputs: [normalized], outputs: [distinct], params: { key: [url, person, ts], buckets: 2 } }
-  - { name: rollup, operator: rollup, inputs: [distinct], outputs: [pageviews-over-time], params: { granularities: [h, d, w, m], buckets: 2 } }
-`;
+export const ROLLUP_DAG = pipelineDag({ name: 'serving', view: 'pageviews-over-time', buckets: 2, granularities: ['h', 'd', 'w', 'm'] });
 
 export interface ServingWorkspace extends Workspace {
   viewUri: string;
@@ -48,9 +33,7 @@ export async function runDag(ws: Workspace): Promise<void> {
 }
 
 /** Appends generated days to the master dataset (a later batch). */
-export async function appendDays(ws: Workspace, opts: { rows: number; days: number; start: string; seed: number }): Promise<void> {
-  await addDays(ws, opts);
-}
+export const appendDays = addDays;
 
 /** DuckDB's list literal of the published files of a dataset under the workspace's data. */
 export async function parquetList(dataUri: string, dataset: string): Promise<string> {

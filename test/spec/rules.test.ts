@@ -119,7 +119,7 @@ describe('spec: deadline', () => {
     assert.equal(r.dag?.deadlineMs, 2 * 3600_000);
     const { createRunRecord } = await import('../../scheduler/create-run.js');
     const ctx = { sources: {}, sourceRoots: {}, history: [] };
-    const dag = r.dag as NonNullable<typeof r.dag>;
+    const dag = r.dag;
     assert.equal(createRunRecord({ dag, text: '', ctx, options: { force: false, params: {}, executor: 'embedded' }, now: 1000, runId: 'dl-1' }).record.options.deadlineAt, 1000 + 2 * 3600_000);
     assert.equal(createRunRecord({ dag, text: '', ctx, options: { force: false, params: {}, executor: 'embedded', deadlineAt: 5000 }, now: 1000, runId: 'dl-2' }).record.options.deadlineAt, 5000);
   });

@@ -19,7 +19,7 @@ export function duck(): Promise<DuckDBConnection> {
 /** Rows of a query as JS values (BIGINT → bigint, BLOB → Buffer). */
 export async function duckRows(sql: string): Promise<Record<string, unknown>[]> {
   const r = await (await duck()).runAndReadAll(sql);
-  return r.getRowObjectsJS() as Record<string, unknown>[];
+  return r.getRowObjectsJS();
 }
 
 export function sqlPath(p: string): string {

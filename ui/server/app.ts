@@ -24,6 +24,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { healthRoutes } from '../../services/health.js';
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../../core/errors.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
@@ -309,8 +310,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     return reply.type(a.type).header('cache-control', 'no-cache').send(a.body);
   });
 
-  app.get('/healthz', (_req, reply) => reply.type('text/plain').send('ok\n'));
-  app.get('/readyz', async (_req, reply) => {
+  const readiness = async (): Promise<true | string> => {
     const bad: string[] = [];
     for (const s of sources) {
       try {
@@ -319,9 +319,9 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
         bad.push(`${s.id}: ${errorMessage(e)}`);
       }
     }
-    return reply.code(bad.length === 0 ? 200 : 503).type('text/plain').send(bad.length === 0 ? 'ready\n' : `not ready: ${bad.join('; ')}\n`);
-  });
-  app.get('/metrics', (_req, reply) => {
+    return bad.length === 0 ? true : bad.join('; ');
+  };
+  const metricsText = (): string => {
     const lines = [
       '# HELP dagctl_ui_requests_total HTTP requests served by dagctl ui, by kind.',
       '# TYPE dagctl_ui_requests_total counter',
@@ -336,8 +336,9 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
       '# TYPE dagctl_ui_live_events_total counter',
       `dagctl_ui_live_events_total ${hub.events}`,
     ];
-    return reply.type('text/plain; version=0.0.4').send(lines.join('\n') + '\n');
-  });
+    return lines.join('\n') + '\n';
+  };
+  healthRoutes(app, { ready: readiness, metrics: metricsText });
 
   app.get('/api/home', async (): Promise<UiHome> => {
     const stores: UiHome['stores'] = [];

@@ -19,7 +19,7 @@ import { BULL_PREFIX, queueName } from '../../scheduler/redis/keys.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import { autoscaleDemand, type AutoscaleDemand, type QueueDepth, type RunProgress } from '../../scheduler/plan/autoscale.js';
 import type { RunRecord } from '../../scheduler/ports.js';
-import { startHealthServer } from './health.js';
+import { startHealthServer } from '../../services/health.js';
 
 export interface AutoscaleServiceOptions {
   redisUrl: string;
@@ -107,16 +107,16 @@ export async function startAutoscaleService(opts: AutoscaleServiceOptions): Prom
     return inFlight;
   };
 
-  const { server, port } = await startHealthServer(opts.port, opts.host ?? '0.0.0.0', {
+  const server = await startHealthServer(opts.port, opts.host ?? '0.0.0.0', {
     ready: () => redisUp,
     metrics: async () => renderDemand(await demand()),
     routes: { '/scale': async () => ({ contentType: 'application/json', body: `${JSON.stringify(await demand())}\n` }) },
   });
   return {
-    port,
+    port: server.port,
     demand,
     async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+      await server.close();
       await store.close();
       redis.disconnect();
     },

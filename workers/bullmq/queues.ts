@@ -101,7 +101,7 @@ export class Queues {
           this.get(queue).addBulk(
             list.map((spec) => ({
               name: 'job' in spec ? spec.job.instanceId : `bundle of ${spec.members.length}`,
-              data: withMac(this.key, 'job' in spec ? (spec.job as WorkJob) : ({ runId: spec.members[0]?.runId ?? '', bundle: spec.members } as WorkJob)),
+              data: withMac(this.key, 'job' in spec ? (spec.job as WorkJob) : ({ runId: spec.members[0]?.runId ?? '', bundle: spec.members })),
               opts: { ...JOB_OPTIONS, jobId: specJobId(spec) },
             })),
           ),

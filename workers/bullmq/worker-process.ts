@@ -22,7 +22,7 @@ import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import { CancelWatch } from './cancel-watch.js';
 import { Dispatcher } from './dispatcher.js';
 import { EventBatcher } from './event-batcher.js';
-import { startHealthServer } from './health.js';
+import { startHealthServer, type HealthServer } from '../../services/health.js';
 import { Heartbeat } from './heartbeat.js';
 import { jsonLogger, type Logger } from './log.js';
 import { WorkerMetrics } from './metrics.js';
@@ -153,7 +153,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   ready = true;
 
   let port: number | null = null;
-  let server: import('node:http').Server | null = null;
+  let server: HealthServer | null = null;
   if (opts.port !== undefined) {
     const started = await startHealthServer(opts.port, opts.host ?? '0.0.0.0', {
       ready: () => ready && redisUp,
@@ -165,7 +165,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
         return metrics.render({ worker: name }, depth, inFlight.size);
       },
     });
-    server = started.server;
+    server = started;
     port = started.port;
   }
   log.log('info', 'worker started', { queues, concurrency, port, graceMs });
@@ -205,7 +205,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
       await bullQueues.close();
       await store.close();
       redis.disconnect();
-      if (server !== null) await new Promise<void>((r) => server?.close(() => r()));
+      if (server !== null) await server.close();
       log.log('info', 'worker stopped', { processed: metrics.processed, failed: metrics.failed });
       resolveClosed();
     })();

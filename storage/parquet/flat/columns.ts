@@ -51,8 +51,8 @@ function strings(c: { data: Uint8Array; start: Int32Array; len: Int32Array }, fr
   }
   page.pos = at;
   if (lo >= 0) {
-    col.min = data.slice(start[lo]!, start[lo]! + len[lo]!);
-    col.max = data.slice(start[hi]!, start[hi]! + len[hi]!);
+    col.min = data.slice(start[lo], start[lo]! + len[lo]!);
+    col.max = data.slice(start[hi], start[hi]! + len[hi]!);
   }
   return col;
 }

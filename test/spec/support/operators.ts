@@ -12,7 +12,7 @@ const testIo: AnyOperator = {
   name: 'test-io',
   version: '1',
   summary: 'test stand-in with inputs and outputs',
-  params: z.object({ factor: z.number().default(1) }).strict() as z.ZodType<unknown>,
+  params: z.object({ factor: z.number().default(1) }).strict(),
   cost: { overheadMs: 100, perUnitMs: 10, driver: 'bytes' },
   inputs: { min: 1, max: 4 },
   outputs: { min: 0, max: 2 },
