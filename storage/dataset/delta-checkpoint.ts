@@ -43,7 +43,7 @@ const SCHEMA: SchemaElement[] = [
   { name: 'root', num_children: 4 },
   group('protocol', 2), i32('minReaderVersion'), i32('minWriterVersion'),
   group('metaData', 6), str('id'), group('format', 2), str('provider'), ...stringMap('options'), str('schemaString'), ...stringList('partitionColumns'), ...stringMap('configuration'), i64('createdTime'),
-  group('add', 6), str('path'), ...stringMap('partitionValues'), i64('size'), i64('modificationTime'), bool('dataChange'), str('stats'),
+  group('add', 7), str('path'), ...stringMap('partitionValues'), i64('size'), i64('modificationTime'), bool('dataChange'), str('stats'), ...stringMap('tags'),
   group('remove', 3), str('path'), i64('deletionTimestamp'), bool('dataChange'),
 ];
 
@@ -55,7 +55,7 @@ export function checkpointParquet(a: CheckpointActions): Uint8Array {
   const columnData: ColumnSource[] = [
     { name: 'protocol', data: col((i) => (i === 0 ? a.protocol : null)) },
     { name: 'metaData', data: col((i) => (i === 1 ? { ...m, createdTime: big(m.createdTime) } : null)) },
-    { name: 'add', data: col((i) => { const x = i >= 2 ? a.adds[i - 2]! : null; return x === null ? null : { ...x, size: big(x.size), modificationTime: big(x.modificationTime) }; }) },
+    { name: 'add', data: col((i) => { const x = i >= 2 ? a.adds[i - 2]! : null; return x === null ? null : { ...x, size: big(x.size), modificationTime: big(x.modificationTime), tags: x.tags ?? null }; }) },
     { name: 'remove', data: col(() => null) },
   ] as ColumnSource[];
   return new Uint8Array(parquetWriteBuffer({ columnData, schema: SCHEMA, codec: 'UNCOMPRESSED' }));

@@ -29,10 +29,11 @@
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
 import { readSchemaOf } from '../parquet/registry.js';
-import type { ColumnType, CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Publication, Schema } from '../types.js';
+import type { ColumnType, CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication, Schema } from '../types.js';
 import { checkpointParquet, readCheckpoint } from './delta-checkpoint.js';
-import { manifestKey, parseJson } from './layout.js';
-import { publications, readCurrent, readManifest } from './publish.js';
+import { liveRows } from './deletes.js';
+import { bucketOfKey, manifestKey, parseJson, partitionOf } from './layout.js';
+import { publications, readManifest, readPublished } from './publish.js';
 
 export const DELTA_LOG_PREFIX = '_delta_log/';
 const COMMIT_RE = /^_delta_log\/(\d{20})\.json$/;
@@ -40,8 +41,26 @@ const COMMIT_RE = /^_delta_log\/(\d{20})\.json$/;
 export interface DeltaFile {
   path: string;
   size: number;
+  /** stats.numRecords (-1 when the add has no stats). */
+  rows: number;
+  /** tags["dagctl.sha256"] ('' when absent: a file written by another engine or an older dagctl). */
+  sha256: string;
   /** The add action that listed it (for checkpoints). */
   add: Record<string, unknown>;
+}
+
+/** What dagctl recorded in a commit's commitInfo.dagctl. */
+export interface DeltaCommitInfo {
+  seq: number;
+  /** dagctl's version name (the `_versions/<version>` folder of the publication). */
+  version: string;
+  dataset?: string;
+  rows?: number;
+  producer?: Producer;
+  restoredFrom?: number;
+  /** commitInfo.timestamp (ms). */
+  timestamp: number;
+  operation: string;
 }
 
 export interface DeltaSnapshot {
@@ -53,12 +72,16 @@ export interface DeltaSnapshot {
   metaData: Record<string, unknown> | null;
   /** The publication (seq) the version records, null when the commit is not dagctl's. */
   seq: number | null;
+  /** The commit's dagctl record (null when the commit is not dagctl's). */
+  info: DeltaCommitInfo | null;
 }
 
 /** Every this many versions (10 as Spark's default), a checkpoint of the snapshot is written. */
 export const CHECKPOINT_INTERVAL = 10;
 const PROTOCOL = { minReaderVersion: 1, minWriterVersion: 2 };
 export const LAST_CHECKPOINT_KEY = `_delta_log/_last_checkpoint`;
+/** The add tag carrying dagctl's content hash of a file (FileEntry.sha256). */
+const SHA256_TAG = 'dagctl.sha256';
 
 export function deltaCheckpointKey(version: number): string {
   return `${DELTA_LOG_PREFIX}${String(version).padStart(20, '0')}.checkpoint.parquet`;
@@ -83,45 +106,216 @@ async function commitVersions(store: ObjectStore): Promise<number[]> {
 }
 
 /**
- * The snapshot at `version` (default: the latest): from the newest checkpoint at or before it
- * (`_last_checkpoint`, else none), then the JSON commits from that version on; null when the view
- * has no log.
+ * The latest snapshot each view's log was read at in this process, with its commit's text. Delta
+ * commits are immutable, so a later read re-reads that one commit (the log may have been deleted
+ * and restarted: a different text drops the entry) and only the commits after it. Bounded (LRU).
  */
-export async function readDeltaSnapshot(store: ObjectStore, version?: number): Promise<DeltaSnapshot | null> {
-  const snap: DeltaSnapshot = { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null };
+interface CachedSnapshot {
+  snap: DeltaSnapshot;
+  text: string;
+  view?: DeltaView;
+}
+const SNAPSHOTS = new Map<string, CachedSnapshot>();
+const SNAPSHOT_CACHE_LIMIT = 256;
+
+/** Forgets every cached snapshot (benchmarks measure a cold read with it). */
+export function clearDeltaSnapshotCache(): void {
+  SNAPSHOTS.clear();
+}
+
+function remember(root: string, entry: CachedSnapshot): void {
+  SNAPSHOTS.delete(root);
+  SNAPSHOTS.set(root, entry);
+  if (SNAPSHOTS.size > SNAPSHOT_CACHE_LIMIT) SNAPSHOTS.delete(SNAPSHOTS.keys().next().value!);
+}
+
+function cloneSnapshot(s: DeltaSnapshot): DeltaSnapshot {
+  return { ...s, files: new Map(s.files) };
+}
+
+async function getText(store: ObjectStore, key: string): Promise<string | null> {
+  try {
+    return new TextDecoder().decode(await store.get(key));
+  } catch (e) {
+    if (isDagctlError(e, 'STORAGE_NOT_FOUND')) return null;
+    throw e;
+  }
+}
+
+/**
+ * The latest snapshot from the cache: the cached commit re-read (unchanged, else undefined: read
+ * afresh), then the commits after it. With `seq` equal to the cached snapshot's publication, no
+ * commit after it is probed (the caller's `_CURRENT` named that publication).
+ */
+async function fromCache(store: ObjectStore, seq: number | undefined): Promise<CachedSnapshot | undefined> {
+  const hit = SNAPSHOTS.get(store.rootUri);
+  if (hit === undefined) return undefined;
+  if ((await getText(store, deltaCommitKey(hit.snap.version))) !== hit.text) {
+    SNAPSHOTS.delete(store.rootUri);
+    return undefined;
+  }
+  if (seq !== undefined && hit.snap.seq === seq) return hit;
+  let snap: DeltaSnapshot | null = null;
+  let text = hit.text;
+  for (;;) {
+    const v = (snap ?? hit.snap).version + 1;
+    const t = await getText(store, deltaCommitKey(v));
+    if (t === null) break;
+    snap ??= cloneSnapshot(hit.snap);
+    applyCommit(store, deltaCommitKey(v), t, snap);
+    snap.version = v;
+    text = t;
+  }
+  if (snap === null) return hit;
+  const entry = { snap, text };
+  remember(store.rootUri, entry);
+  return entry;
+}
+
+/**
+ * The snapshot at `version` (default: the latest): from the newest checkpoint at or before it
+ * (`_last_checkpoint`, else none), then the JSON commits after it; null when the view has no log.
+ * Writers replay (so a corrupt checkpoint or a gap refuses them); readers pass `cached`: the latest
+ * snapshot is cached per view (above), so a repeated read costs one small get (plus one per new
+ * commit) and none of the checkpoint's.
+ */
+export async function readDeltaSnapshot(store: ObjectStore, version?: number, opts: { seq?: number; cached?: boolean } = {}): Promise<DeltaSnapshot | null> {
+  if (version === undefined && opts.cached === true) {
+    const hit = await fromCache(store, opts.seq);
+    if (hit !== undefined) return cloneSnapshot(hit.snap);
+  }
+  const r = await replay(store, version);
+  if (r === null) return null;
+  if (version === undefined) remember(store.rootUri, { snap: cloneSnapshot(r.snap), text: r.text });
+  return r.snap;
+}
+
+async function replay(store: ObjectStore, version: number | undefined): Promise<{ snap: DeltaSnapshot; text: string } | null> {
+  const snap: DeltaSnapshot = { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null, info: null };
   const cp = await lastCheckpoint(store);
-  let versions: number[];
-  let from = 0;
+  let text = '';
   if (cp !== null && (version === undefined || version >= cp)) {
     // From the checkpoint: probe the commits after it (no listing of every commit ever written).
-    versions = [];
-    for (let v = cp; version === undefined || v <= version; v++) {
-      if ((await store.head(deltaCommitKey(v))) === null) break;
-      versions.push(v);
-    }
-    if (versions.length === 0) throw invalid(store, deltaCommitKey(cp), 'missing (its checkpoint is named by _last_checkpoint)');
+    // Re-applying commit cp on its checkpoint changes nothing and gives its commitInfo.
+    const first = await getText(store, deltaCommitKey(cp));
+    if (first === null) throw invalid(store, deltaCommitKey(cp), 'missing (its checkpoint is named by _last_checkpoint)');
     await applyCheckpoint(store, cp, snap);
-    from = cp; // re-applying commit cp on its checkpoint changes nothing and gives its seq
-  } else {
-    versions = await commitVersions(store);
-    if (versions.length === 0) return null;
+    applyCommit(store, deltaCommitKey(cp), first, snap);
+    text = first;
+    for (let v = cp + 1; version === undefined || v <= version; v++) {
+      const t = await getText(store, deltaCommitKey(v));
+      if (t === null) {
+        if (version !== undefined) throw invalid(store, deltaCommitKey(v), `missing (the log has versions ${cp}…${v - 1} after its checkpoint): a gap, or a version that does not exist`);
+        break;
+      }
+      applyCommit(store, deltaCommitKey(v), t, snap);
+      snap.version = v;
+      text = t;
+    }
+    return { snap, text };
   }
+  const versions = await commitVersions(store);
+  if (versions.length === 0) return null;
   const last = version ?? versions.at(-1)!;
   const have = new Set(versions);
-  for (let v = from; v <= last; v++) {
+  for (let v = 0; v <= last; v++) {
     const key = deltaCommitKey(v);
     if (!have.has(v)) throw invalid(store, key, `missing (the log has versions ${versions[0]}…${versions.at(-1)}): a gap, or a version that does not exist`);
-    let text: string;
-    try {
-      text = new TextDecoder().decode(await store.get(key));
-    } catch (e) {
-      if (isDagctlError(e, 'STORAGE_NOT_FOUND')) throw invalid(store, key, 'missing');
-      throw e;
-    }
-    applyCommit(store, key, text, snap);
+    const t = await getText(store, key);
+    if (t === null) throw invalid(store, key, 'missing');
+    applyCommit(store, key, t, snap);
     snap.version = v;
+    text = t;
   }
-  return snap;
+  return { snap, text };
+}
+
+/** A view's current version as the Delta log says: the files of its latest snapshot, as a manifest. */
+export interface DeltaView {
+  /** The Delta version. */
+  version: number;
+  /** dagctl's record of the publication it logs (null: not dagctl's commit). */
+  info: DeltaCommitInfo | null;
+  /** The snapshot's files as FileEntries (sorted by path; rows from stats, sha256 from tags). */
+  manifest: Manifest;
+}
+
+/**
+ * The current version of a view from its Delta log (latest checkpoint, then the commits after it;
+ * cached per view and version, see readDeltaSnapshot), null when the view has no log. `seq`: the
+ * publication `_CURRENT` names (a hint: when the cached snapshot logs it, nothing else is read).
+ */
+export async function readDeltaView(store: ObjectStore, seq?: number): Promise<DeltaView | null> {
+  let entry = await fromCache(store, seq);
+  if (entry === undefined) {
+    const r = await replay(store, undefined);
+    if (r === null) return null;
+    entry = { snap: r.snap, text: r.text };
+    remember(store.rootUri, entry);
+  }
+  entry.view ??= await viewOf(store, entry.snap);
+  const v = entry.view;
+  return { ...v, manifest: { ...v.manifest, files: [...v.manifest.files] } };
+}
+
+async function viewOf(store: ObjectStore, snap: DeltaSnapshot): Promise<DeltaView> {
+  const files: FileEntry[] = [...snap.files.values()]
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    .map((f) => {
+      const e: FileEntry = { path: f.path, rows: f.rows, bytes: f.size, sha256: f.sha256 };
+      const p = partitionOf(f.path);
+      if (p !== undefined) e.partition = p;
+      const b = bucketOfKey(f.path);
+      if (b !== undefined) e.bucket = b;
+      return e;
+    });
+  const info = snap.info;
+  // Commits of an older dagctl do not name the dataset: its manifest does.
+  const dataset = info?.dataset ?? (info !== null && info.version !== '' ? (await readManifest(store, info.version))?.dataset : undefined) ?? '';
+  const manifest: Manifest = {
+    version: info?.version || `delta-${snap.version}`,
+    dataset,
+    createdAt: new Date(info?.timestamp ?? 0).toISOString(),
+    files,
+    rows: files.reduce((n, f) => n + liveRows(f), 0),
+    bytes: files.reduce((n, f) => n + f.bytes, 0),
+  };
+  if (info?.producer !== undefined) manifest.producer = info.producer;
+  return { version: snap.version, info, manifest };
+}
+
+/** One Delta version as `dataset history` shows it. */
+export interface DeltaHistoryEntry {
+  version: number;
+  info: DeltaCommitInfo | null;
+  files: number;
+  /** Live rows of the snapshot (Σ numRecords; -1 when a file has no stats). */
+  rows: number;
+}
+
+/**
+ * Every version the log still holds, oldest first (from the oldest commit on; a log whose early
+ * commits were expired starts at the checkpoint of its oldest commit), null without a log.
+ */
+export async function deltaHistory(store: ObjectStore): Promise<DeltaHistoryEntry[] | null> {
+  const versions = await commitVersions(store);
+  if (versions.length === 0) return null;
+  const snap: DeltaSnapshot = { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null, info: null };
+  const start = versions[0]!;
+  if (start > 0) await applyCheckpoint(store, start, snap);
+  const have = new Set(versions);
+  const out: DeltaHistoryEntry[] = [];
+  for (let v = start; v <= versions.at(-1)!; v++) {
+    const key = deltaCommitKey(v);
+    const t = have.has(v) ? await getText(store, key) : null;
+    if (t === null) throw invalid(store, key, `missing (the log has versions ${start}…${versions.at(-1)}): a gap`);
+    applyCommit(store, key, t, snap);
+    snap.version = v;
+    let rows = 0;
+    for (const f of snap.files.values()) rows = rows < 0 || f.rows < 0 ? -1 : rows + f.rows;
+    out.push({ version: v, info: snap.info, files: snap.files.size, rows });
+  }
+  return out;
 }
 
 async function lastCheckpoint(store: ObjectStore): Promise<number | null> {
@@ -152,11 +346,12 @@ async function applyCheckpoint(store: ObjectStore, version: number, snap: DeltaS
     throw invalid(store, key, `unreadable: ${e instanceof Error ? e.message : String(e)}`);
   }
   for (const r of rows) {
-    const add = r.add as { path?: unknown; size?: unknown } | undefined;
+    const add = r.add as Record<string, unknown> | undefined | null;
     const meta = r.metaData as { schemaString?: unknown } | undefined;
     if (add !== undefined && add !== null) {
-      if (typeof add.path !== 'string' || typeof add.size !== 'number') throw invalid(store, key, 'an add without path/size');
-      snap.files.set(decodeURIComponent(add.path), { path: decodeURIComponent(add.path), size: add.size, add: add as Record<string, unknown> });
+      const f = deltaFileOf(add);
+      if (f === null) throw invalid(store, key, 'an add without path/size');
+      snap.files.set(f.path, f);
     } else if (meta !== undefined && meta !== null && typeof meta.schemaString === 'string') {
       snap.schemaString = meta.schemaString;
       snap.metaData = meta as Record<string, unknown>;
@@ -165,8 +360,27 @@ async function applyCheckpoint(store: ObjectStore, version: number, snap: DeltaS
   snap.version = version;
 }
 
+/** The file an add action lists (null when it lacks path or size). */
+function deltaFileOf(add: Record<string, unknown>): DeltaFile | null {
+  if (typeof add.path !== 'string' || typeof add.size !== 'number') return null;
+  let rows = -1;
+  if (typeof add.stats === 'string') {
+    try {
+      const n = (JSON.parse(add.stats) as { numRecords?: unknown }).numRecords;
+      if (typeof n === 'number') rows = n;
+    } catch {
+      rows = -1; // unreadable stats are optional in Delta: the row count is unknown
+    }
+  }
+  const tags = add.tags as Record<string, unknown> | null | undefined;
+  const sha = tags?.[SHA256_TAG];
+  const path = decodeURIComponent(add.path);
+  return { path, size: add.size, rows, sha256: typeof sha === 'string' ? sha : '', add };
+}
+
 function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaSnapshot): void {
   snap.seq = null;
+  snap.info = null;
   for (const [i, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;
     let action: Record<string, unknown>;
@@ -176,14 +390,15 @@ function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaS
       throw invalid(store, key, `line ${i + 1} is not JSON`);
     }
     if (typeof action !== 'object' || action === null) throw invalid(store, key, `line ${i + 1} is not an action object`);
-    const add = action.add as { path?: unknown; size?: unknown; deletionVector?: unknown; [k: string]: unknown } | undefined;
+    const add = action.add as Record<string, unknown> | undefined;
     const remove = action.remove as { path?: unknown } | undefined;
     const meta = action.metaData as { schemaString?: unknown } | undefined;
-    const info = action.commitInfo as { dagctl?: { seq?: unknown } } | undefined;
+    const info = action.commitInfo as { timestamp?: unknown; operation?: unknown; dagctl?: Record<string, unknown> } | undefined;
     if (add !== undefined) {
-      if (typeof add.path !== 'string' || typeof add.size !== 'number') throw invalid(store, key, `line ${i + 1}: add without path/size`);
-      if (add.deletionVector !== undefined && add.deletionVector !== null) throw invalid(store, key, `line ${i + 1}: ${add.path} has a deletion vector, which dagctl does not read`);
-      snap.files.set(decodeURIComponent(add.path), { path: decodeURIComponent(add.path), size: add.size, add });
+      if (add.deletionVector !== undefined && add.deletionVector !== null) throw invalid(store, key, `line ${i + 1}: ${String(add.path)} has a deletion vector, which dagctl does not read`);
+      const f = deltaFileOf(add);
+      if (f === null) throw invalid(store, key, `line ${i + 1}: add without path/size`);
+      snap.files.set(f.path, f);
     } else if (remove !== undefined) {
       if (typeof remove.path !== 'string') throw invalid(store, key, `line ${i + 1}: remove without path`);
       snap.files.delete(decodeURIComponent(remove.path));
@@ -192,7 +407,14 @@ function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaS
       snap.schemaString = meta.schemaString;
       snap.metaData = meta as Record<string, unknown>;
     } else if (info !== undefined && typeof info.dagctl?.seq === 'number') {
-      snap.seq = info.dagctl.seq;
+      const d = info.dagctl;
+      snap.seq = d.seq as number;
+      const rec: DeltaCommitInfo = { seq: d.seq as number, version: typeof d.version === 'string' ? d.version : '', timestamp: typeof info.timestamp === 'number' ? info.timestamp : 0, operation: typeof info.operation === 'string' ? info.operation : 'WRITE' };
+      if (typeof d.dataset === 'string') rec.dataset = d.dataset;
+      if (typeof d.rows === 'number') rec.rows = d.rows;
+      if (typeof d.restoredFrom === 'number') rec.restoredFrom = d.restoredFrom;
+      if (d.producer !== null && typeof d.producer === 'object') rec.producer = d.producer as Producer;
+      snap.info = rec;
     }
   }
 }
@@ -224,7 +446,7 @@ export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, 
     if (snap === null) todo = await loggablePublications(store, pubs);
     else if (snap.seq === null) throw invalid(store, deltaCommitKey(snap.version), 'its commitInfo has no dagctl seq: not written by dagctl');
     else todo = pubs.filter((p) => p.seq > snap.seq!);
-    const state: DeltaSnapshot = snap ?? { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null };
+    const state: DeltaSnapshot = snap ?? { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null, info: null };
     let conflict = false;
     for (const pub of todo) {
       const manifest = await readManifest(store, pub.version);
@@ -241,6 +463,7 @@ export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, 
       }
       written.push(state.version + 1);
       Object.assign(state, next, { version: state.version + 1 });
+      remember(store.rootUri, { snap: cloneSnapshot(state), text });
       if ((state.version + 1) % CHECKPOINT_INTERVAL === 0) await writeCheckpoint(store, state);
     }
     if (!conflict) return written;
@@ -262,7 +485,7 @@ async function loggablePublications(store: ObjectStore, pubs: Publication[]): Pr
   return pubs.slice(first);
 }
 
-async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSnapshot, manifest: Manifest, pub: Publication): Promise<{ text: string; next: Pick<DeltaSnapshot, 'files' | 'schemaString' | 'metaData' | 'seq'> }> {
+async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSnapshot, manifest: Manifest, pub: Publication): Promise<{ text: string; next: Pick<DeltaSnapshot, 'files' | 'schemaString' | 'metaData' | 'seq' | 'info'> }> {
   const ts = Date.parse(pub.publishedAt) || Date.parse(manifest.createdAt) || 0;
   const files = new Map<string, DeltaFile>();
   const actions: unknown[] = [];
@@ -273,8 +496,9 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
       files.set(f.path, old);
       continue;
     }
-    const add = { path: encodeURI(f.path), partitionValues: {}, size: f.bytes, modificationTime: ts, dataChange: true, stats: JSON.stringify({ numRecords: f.rows }) };
-    files.set(f.path, { path: f.path, size: f.bytes, add });
+    const add: Record<string, unknown> = { path: encodeURI(f.path), partitionValues: {}, size: f.bytes, modificationTime: ts, dataChange: true, stats: JSON.stringify({ numRecords: f.rows }) };
+    if (f.sha256 !== '') add.tags = { [SHA256_TAG]: f.sha256 };
+    files.set(f.path, { path: f.path, size: f.bytes, rows: f.rows, sha256: f.sha256, add });
     adds.push(add);
   }
   const removes = [...prev.files.keys()].filter((p) => !files.has(p)).sort();
@@ -290,11 +514,15 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
   }
   for (const add of adds) actions.push({ add });
   for (const p of removes) actions.push({ remove: { path: encodeURI(p), deletionTimestamp: ts, dataChange: true, extendedFileMetadata: true, partitionValues: {}, size: prev.files.get(p)!.size } });
-  const dagctl: Record<string, unknown> = { seq: pub.seq, version: pub.version, rows: manifest.rows };
+  const dagctl: Record<string, unknown> = { seq: pub.seq, version: pub.version, dataset: manifest.dataset, rows: manifest.rows };
   if (pub.producer !== undefined) dagctl.producer = pub.producer;
   if (pub.restoredFrom !== undefined) dagctl.restoredFrom = pub.restoredFrom;
-  actions.push({ commitInfo: { timestamp: ts, operation: pub.operation === 'rollback' ? 'RESTORE' : 'WRITE', operationParameters: { mode: 'Overwrite' }, isBlindAppend: false, engineInfo: 'dagctl', dagctl } });
-  return { text: actions.map((a) => JSON.stringify(a)).join('\n') + '\n', next: { files, schemaString, metaData, seq: pub.seq } };
+  const operation = pub.operation === 'rollback' ? 'RESTORE' : 'WRITE';
+  actions.push({ commitInfo: { timestamp: ts, operation, operationParameters: { mode: 'Overwrite' }, isBlindAppend: false, engineInfo: 'dagctl', dagctl } });
+  const info: DeltaCommitInfo = { seq: pub.seq, version: pub.version, dataset: manifest.dataset, rows: manifest.rows, timestamp: ts, operation };
+  if (pub.producer !== undefined) info.producer = pub.producer;
+  if (pub.restoredFrom !== undefined) info.restoredFrom = pub.restoredFrom;
+  return { text: actions.map((a) => JSON.stringify(a)).join('\n') + '\n', next: { files, schemaString, metaData, seq: pub.seq, info } };
 }
 
 /**
@@ -361,7 +589,7 @@ export interface DeltaCheck {
  * (DELTA_LOG_INVALID naming the first missing one). DATASET_NOT_FOUND without `_CURRENT`.
  */
 export async function verifyDeltaLog(store: ObjectStore): Promise<DeltaCheck> {
-  const cur = await readCurrent(store);
+  const cur = await readPublished(store);
   if (cur === null) throw new DagctlError('DATASET_NOT_FOUND', `${store.rootUri} has no published version (_CURRENT)`, { root: store.rootUri });
   const currentSeq = publications(cur.pointer).at(-1)!.seq;
   const snap = await readDeltaSnapshot(store);

@@ -7,6 +7,6 @@ export { decodeDeletes, dropDeleted, encodeDeletes, liveRows, unionDeletes } fro
 export { DataFileWriter, type DataFileWriterOptions } from './writer.js';
 export { BucketedWriter, type BucketedWriterOptions } from './bucketed.js';
 export { listCommitMarkers, readCommitMarker, writeCommitMarker } from './markers.js';
-export { listVersions, publishVersion, readCurrent, readPointer, type PublishOptions, type PublishResult } from './publish.js';
+export { listVersions, publishVersion, readCurrent, readPointer, readPublished, type PublishOptions, type PublishResult } from './publish.js';
 export { vacuum, type VacuumOptions, type VacuumReport } from './vacuum.js';
 export * from './layout.js';

@@ -11,10 +11,10 @@
 import assert from 'node:assert/strict';
 import { DagctlError } from '../../core/errors.js';
 import { encodeDeletes } from '../../storage/dataset/deletes.js';
-import { deltaCheckpointKey, deltaCommitKey, LAST_CHECKPOINT_KEY, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
-import { manifestKey, parseJson } from '../../storage/dataset/layout.js';
+import { clearDeltaSnapshotCache, deltaCheckpointKey, deltaCommitKey, LAST_CHECKPOINT_KEY, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
+import { CURRENT_KEY, jsonBytes, manifestKey, parseJson } from '../../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../../storage/dataset/markers.js';
-import { publications, publishVersion, readCurrent } from '../../storage/dataset/publish.js';
+import { publications, publishVersion, readCurrent, readPublished } from '../../storage/dataset/publish.js';
 import { readRows } from '../../storage/dataset/read.js';
 import { listSource } from '../../storage/dataset/source.js';
 import { vacuum } from '../../storage/dataset/vacuum.js';
@@ -309,6 +309,35 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       assert.deepEqual([...(await readDeltaSnapshot(store, 3))!.files.keys()].sort(), sets[4]!.map((f) => f.path).sort());
     });
 
+    it('Delta log: readers take the current files from the log, not from a manifest; a log behind _CURRENT reads as its last commit', async () => {
+      const sets: FileEntry[][] = [];
+      for (let i = 0; i < 12; i++) {
+        sets.push(await writeFiles(store, '', `r${i}`, 3));
+        await publishVersion(store, { version: `r${i}`, dataset: 'view', files: sets[i]!, deltaLog: true, codec });
+        // Each read (cached after the first) sees the publication just made, its files and hashes.
+        const cur = await readCurrent(store);
+        assert.equal(cur?.pointer.version, `r${i}`);
+        assert.deepEqual(cur?.manifest.files.map((f) => [f.path, f.rows, f.bytes, f.sha256]), sets[i]!.map((f) => [f.path, f.rows, f.bytes, f.sha256]).sort());
+        assert.deepEqual([cur?.manifest.dataset, cur?.manifest.rows], ['view', 3]);
+      }
+      // The current manifest replaced by one listing other files: readers still read the log's.
+      await store.delete(manifestKey('r11'));
+      await store.putIfAbsent(manifestKey('r11'), jsonBytes({ ...parseJson<Manifest>(await store.get(manifestKey('r10')), 'm'), version: 'r11' }));
+      for (const cold of [false, true]) {
+        if (cold) clearDeltaSnapshotCache(); // from the checkpoint of version 9 and commits 10, 11
+        const cur = await readCurrent(store);
+        assert.deepEqual(cur?.manifest.files.map((f) => f.path), sets[11]!.map((f) => f.path).sort(), cold ? 'cold' : 'cached');
+        assert.equal(cur?.manifest.files[0]?.sha256, sets[11]!.map((f) => f).sort((a, b) => (a.path < b.path ? -1 : 1))[0]!.sha256);
+      }
+      // A publisher that swapped `_CURRENT` but has not written its commit: readers see the last logged version.
+      const pointer = (await readPublished(store))!.pointer;
+      const pub = { ...pointer.publication!, seq: pointer.publication!.seq + 1, version: 'r12' };
+      const head = await store.head(CURRENT_KEY);
+      await store.putIfMatch(CURRENT_KEY, jsonBytes({ ...pointer, version: 'r12', path: '_versions/r12', publication: pub, history: publications(pointer) }), head!.etag);
+      const cur = await readCurrent(store);
+      assert.deepEqual([cur?.pointer.version, cur?.pointer.publication?.seq, cur?.manifest.files.map((f) => f.path)], ['r11', pointer.publication!.seq, sets[11]!.map((f) => f.path).sort()]);
+    });
+
     it('Delta log: a corrupt checkpoint refuses the next publication (DELTA_LOG_INVALID naming it)', async () => {
       for (let i = 0; i < 10; i++) await publishVersion(store, { version: `c${i}`, dataset: 'view', files: await writeFiles(store, '', `c${i}`, 2), deltaLog: true, codec });
       assert.equal((await readDeltaSnapshot(store))?.files.size, 1);
@@ -317,7 +346,10 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       const err = await publishVersion(store, { version: 'c10', dataset: 'view', files: await writeFiles(store, '', 'c10', 2) }).then(() => null, (e: DagctlError) => e);
       assert.equal(err?.code, 'DELTA_LOG_INVALID');
       assert.equal(err?.details.file, deltaCheckpointKey(9));
-      assert.equal((await readCurrent(store))?.pointer.version, 'c9');
+      assert.equal((await readPublished(store))?.pointer.version, 'c9');
+      // A reader without the snapshot cached refuses the unreadable log, naming the checkpoint.
+      clearDeltaSnapshotCache();
+      await rejectsWith(readCurrent(store), 'DELTA_LOG_INVALID');
     });
 
     it('Delta log: deletion vectors and a broken log refuse the publication before anything changes', async () => {

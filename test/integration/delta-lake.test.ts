@@ -21,7 +21,8 @@ import { generate } from '../../gen/generate.js';
 import { deltaCheckpointKey, deltaCommitKey, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
 import { history } from '../../storage/dataset/history.js';
 import { manifestKey, parseJson } from '../../storage/dataset/layout.js';
-import { readCurrent } from '../../storage/dataset/publish.js';
+import { readCurrent, readPublished } from '../../storage/dataset/publish.js';
+import type { DagctlError } from '../../core/errors.js';
 import { readRows } from '../../storage/dataset/read.js';
 import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
@@ -186,7 +187,11 @@ describe('views are Delta Lake tables (delta-rs from PyPI reads them)', function
     const out = `${r.stdout}\n${r.stderr}`;
     assert.match(out, /DELTA_LOG_INVALID/);
     assert.ok(out.includes(key), 'the error names the corrupt file');
-    assert.equal((await readCurrent(store))?.pointer.version, before);
+    assert.equal((await readPublished(store))?.pointer.version, before, '_CURRENT unchanged');
+    // dagctl's readers take the files from the log: a corrupt entry is an error naming it, never a partial read.
+    const err = await readCurrent(store).then(() => null, (e: DagctlError) => e);
+    assert.equal(err?.code, 'DELTA_LOG_INVALID');
+    assert.equal(err?.details.file, key);
   });
 });
 
