@@ -131,13 +131,9 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
         if (name === undefined || ds === undefined) return null;
         const cur = await readCurrent(await storeFor(ds.uri));
         if (cur === null || cur.pointer.version === record.runId) return null;
-        const h = inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
-        // A view with a Delta log (delta !== false) cannot publish deletion vectors: without
-        // filesWithDeletes a partial run rewrites (partial-recompute's viewUpdateOf).
-        if (ds.delta === false) return h;
-        const { filesWithDeletes, ...rest } = h;
-        void filesWithDeletes;
-        return rest;
+        // Merge-on-read versions are Delta deletion vectors in a view's log (delta-log.ts), so every
+        // view offers filesWithDeletes to a partial run.
+        return inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
       })();
       previousMemo.set(i, p);
     }

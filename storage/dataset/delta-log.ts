@@ -1,37 +1,40 @@
 /**
  * The Delta Lake transaction log of a view (`<view>/_delta_log/`): foreign engines (delta-rs,
  * Spark, DuckDB's delta reader, Trino) read exactly the current version, and earlier ones by time
- * travel.
+ * travel; dagctl's own readers take the current files from it (readDeltaView).
  *
  *   deltaCommitKey(version)              → `_delta_log/<version, 20 digits>.json`
  *   hasDeltaLog(store)                   → whether the view has a log
- *   readDeltaSnapshot(store, version?)   → { version, files, schemaString, seq } | null (no log)
+ *   readDeltaSnapshot(store, version?)   → { version, files, protocol, schemaString, seq, info } | null (no log)
+ *   readDeltaView(store, seq?)           → the latest snapshot as a Manifest (cached per view) | null
+ *   deltaHistory(store)                  → every version the log holds (files, rows, dagctl's record)
  *   syncDeltaLog(store, pointer, codec)  → Delta versions written (one per publication not yet logged)
- *   assertDeltaWritable(dataset, files)  → throws DELTA_DELETES_UNSUPPORTED for deletion vectors
  *   verifyDeltaLog(store)                → DeltaCheck: the log readable, its snapshot = the current
  *                                          manifest's files, every one stored (DELTA_LOG_INVALID else)
  *
  * Contract: Delta version v records one publication of `_CURRENT` (commitInfo.dagctl.seq): the
  * first logged publication is version 0 (a view published before it had a log starts its log at
- * the oldest publication from which every manifest is still stored and has no deletion vectors). Each commit is derived from
- * the publication record and its immutable manifest alone — `protocol` (reader 1, writer 2) and
- * `metaData` on version 0 and when the schema changes, `add` for files the previous snapshot lacks
- * (size, modificationTime, stats numRecords), `remove` for files it drops, `commitInfo` (WRITE or
- * RESTORE, with dagctl's seq, version, producer, rows) — so every writer derives the same bytes, and
- * commits are written create-only in order: a concurrent writer's identical commit is accepted, a
- * crash leaves the rest to the next publication's sync. A commit never lists a file with deletion
- * vectors (Delta readers would see the deleted rows): such versions are refused before they are
- * published (assertDeltaWritable). A missing or corrupt commit, or a gap → DELTA_LOG_INVALID
- * naming the key. Every CHECKPOINT_INTERVAL versions a Parquet checkpoint (delta-checkpoint.ts) and
- * `_last_checkpoint` are written, so foreign readers need not replay every commit; dagctl itself
- * replays the JSON commits, which are never deleted.
+ * the oldest publication from which every manifest is still stored). Each commit is derived from
+ * the publication record and its immutable manifest alone — `protocol` (reader 1 / writer 2; reader
+ * 3 / writer 7 with table feature `deletionVectors` from the first version with a deletion vector
+ * on) and `metaData` on version 0, on that upgrade and when the schema changes; `add` for each
+ * logical file (path + deletion vector) the previous snapshot lacks (size, modificationTime, stats
+ * numRecords, tags dagctl.sha256, an inline deletionVector: delta-dv.ts), `remove` for each it
+ * drops (with its deletion vector); `commitInfo` (WRITE or RESTORE, with dagctl's seq, version,
+ * dataset, producer, rows) — so every writer derives the same bytes, and commits are written
+ * create-only in order: a concurrent writer's identical commit is accepted, a crash leaves the rest
+ * to the next publication's sync. A missing or corrupt commit, checkpoint or deletion vector, or a
+ * gap → DELTA_LOG_INVALID naming the key. Every CHECKPOINT_INTERVAL versions a Parquet checkpoint
+ * (delta-checkpoint.ts) and `_last_checkpoint` are written, so readers (foreign ones and dagctl's)
+ * read the checkpoint and the commits after it.
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
 import { readSchemaOf } from '../parquet/registry.js';
-import type { ColumnType, CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication, Schema } from '../types.js';
+import type { ColumnType, CurrentPointer, DeletionVector, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication, Schema } from '../types.js';
 import { checkpointParquet, readCheckpoint } from './delta-checkpoint.js';
-import { liveRows } from './deletes.js';
+import { decodeDeletes, encodeDeletes, liveRows } from './deletes.js';
+import { descriptorPositions, dvUniqueId, inlineDescriptor, type DeletionVectorDescriptor } from './delta-dv.js';
 import { bucketOfKey, manifestKey, parseJson, partitionOf } from './layout.js';
 import { publications, readManifest, readPublished } from './publish.js';
 
@@ -45,6 +48,9 @@ export interface DeltaFile {
   rows: number;
   /** tags["dagctl.sha256"] ('' when absent: a file written by another engine or an older dagctl). */
   sha256: string;
+  /** The add's deletion vector (null: none), and its rows in dagctl's encoding. */
+  dv: DeletionVectorDescriptor | null;
+  deletes?: DeletionVector;
   /** The add action that listed it (for checkpoints). */
   add: Record<string, unknown>;
 }
@@ -70,6 +76,8 @@ export interface DeltaSnapshot {
   schemaString: string | null;
   /** The last metaData action (for checkpoints). */
   metaData: Record<string, unknown> | null;
+  /** The last protocol action (null: none read; dagctl's logs start with one). */
+  protocol: DeltaProtocol | null;
   /** The publication (seq) the version records, null when the commit is not dagctl's. */
   seq: number | null;
   /** The commit's dagctl record (null when the commit is not dagctl's). */
@@ -78,7 +86,19 @@ export interface DeltaSnapshot {
 
 /** Every this many versions (10 as Spark's default), a checkpoint of the snapshot is written. */
 export const CHECKPOINT_INTERVAL = 10;
-const PROTOCOL = { minReaderVersion: 1, minWriterVersion: 2 };
+export interface DeltaProtocol {
+  minReaderVersion: number;
+  minWriterVersion: number;
+  readerFeatures?: string[];
+  writerFeatures?: string[];
+}
+const PROTOCOL: DeltaProtocol = { minReaderVersion: 1, minWriterVersion: 2 };
+/** A table with deletion vectors: table features (reader 3, writer 7) naming `deletionVectors`. */
+const DV_PROTOCOL: DeltaProtocol = { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['deletionVectors'], writerFeatures: ['deletionVectors'] };
+
+function hasDvFeature(p: DeltaProtocol | null): boolean {
+  return p !== null && p.minReaderVersion >= 3 && (p.readerFeatures ?? []).includes('deletionVectors');
+}
 export const LAST_CHECKPOINT_KEY = `_delta_log/_last_checkpoint`;
 /** The add tag carrying dagctl's content hash of a file (FileEntry.sha256). */
 const SHA256_TAG = 'dagctl.sha256';
@@ -191,7 +211,7 @@ export async function readDeltaSnapshot(store: ObjectStore, version?: number, op
 }
 
 async function replay(store: ObjectStore, version: number | undefined): Promise<{ snap: DeltaSnapshot; text: string } | null> {
-  const snap: DeltaSnapshot = { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null, info: null };
+  const snap: DeltaSnapshot = { version: -1, files: new Map(), schemaString: null, metaData: null, protocol: null, seq: null, info: null };
   const cp = await lastCheckpoint(store);
   let text = '';
   if (cp !== null && (version === undefined || version >= cp)) {
@@ -263,6 +283,7 @@ async function viewOf(store: ObjectStore, snap: DeltaSnapshot): Promise<DeltaVie
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map((f) => {
       const e: FileEntry = { path: f.path, rows: f.rows, bytes: f.size, sha256: f.sha256 };
+      if (f.deletes !== undefined) e.deletes = f.deletes;
       const p = partitionOf(f.path);
       if (p !== undefined) e.partition = p;
       const b = bucketOfKey(f.path);
@@ -300,7 +321,7 @@ export interface DeltaHistoryEntry {
 export async function deltaHistory(store: ObjectStore): Promise<DeltaHistoryEntry[] | null> {
   const versions = await commitVersions(store);
   if (versions.length === 0) return null;
-  const snap: DeltaSnapshot = { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null, info: null };
+  const snap: DeltaSnapshot = { version: -1, files: new Map(), schemaString: null, metaData: null, protocol: null, seq: null, info: null };
   const start = versions[0]!;
   if (start > 0) await applyCheckpoint(store, start, snap);
   const have = new Set(versions);
@@ -348,20 +369,23 @@ async function applyCheckpoint(store: ObjectStore, version: number, snap: DeltaS
   for (const r of rows) {
     const add = r.add as Record<string, unknown> | undefined | null;
     const meta = r.metaData as { schemaString?: unknown } | undefined;
+    const protocol = r.protocol as DeltaProtocol | undefined | null;
     if (add !== undefined && add !== null) {
-      const f = deltaFileOf(add);
+      const f = deltaFileOf(add, key);
       if (f === null) throw invalid(store, key, 'an add without path/size');
       snap.files.set(f.path, f);
     } else if (meta !== undefined && meta !== null && typeof meta.schemaString === 'string') {
       snap.schemaString = meta.schemaString;
       snap.metaData = meta as Record<string, unknown>;
+    } else if (protocol !== undefined && protocol !== null) {
+      snap.protocol = protocol;
     }
   }
   snap.version = version;
 }
 
-/** The file an add action lists (null when it lacks path or size). */
-function deltaFileOf(add: Record<string, unknown>): DeltaFile | null {
+/** The file an add action lists (null when it lacks path or size); `where` names the log entry. */
+function deltaFileOf(add: Record<string, unknown>, where: string): DeltaFile | null {
   if (typeof add.path !== 'string' || typeof add.size !== 'number') return null;
   let rows = -1;
   if (typeof add.stats === 'string') {
@@ -375,7 +399,16 @@ function deltaFileOf(add: Record<string, unknown>): DeltaFile | null {
   const tags = add.tags as Record<string, unknown> | null | undefined;
   const sha = tags?.[SHA256_TAG];
   const path = decodeURIComponent(add.path);
-  return { path, size: add.size, rows, sha256: typeof sha === 'string' ? sha : '', add };
+  const f: DeltaFile = { path, size: add.size, rows, sha256: typeof sha === 'string' ? sha : '', dv: null, add };
+  const dv = add.deletionVector as DeletionVectorDescriptor | null | undefined;
+  if (dv !== undefined && dv !== null) {
+    if (rows < 0) throw new DagctlError('DELTA_LOG_INVALID', `${where}: ${path} has a deletion vector but no stats.numRecords`, { file: where });
+    const positions = descriptorPositions(dv, `${where} (${path})`);
+    if (positions.length > 0 && positions.at(-1)! >= rows) throw new DagctlError('DELTA_LOG_INVALID', `${where}: the deletion vector of ${path} deletes row ${positions.at(-1)!} of ${rows}`, { file: where });
+    f.dv = dv;
+    if (positions.length > 0) f.deletes = encodeDeletes(positions);
+  }
+  return f;
 }
 
 function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaSnapshot): void {
@@ -392,16 +425,23 @@ function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaS
     if (typeof action !== 'object' || action === null) throw invalid(store, key, `line ${i + 1} is not an action object`);
     const add = action.add as Record<string, unknown> | undefined;
     const remove = action.remove as { path?: unknown } | undefined;
+    const protocol = action.protocol as DeltaProtocol | undefined;
     const meta = action.metaData as { schemaString?: unknown } | undefined;
     const info = action.commitInfo as { timestamp?: unknown; operation?: unknown; dagctl?: Record<string, unknown> } | undefined;
     if (add !== undefined) {
-      if (add.deletionVector !== undefined && add.deletionVector !== null) throw invalid(store, key, `line ${i + 1}: ${String(add.path)} has a deletion vector, which dagctl does not read`);
-      const f = deltaFileOf(add);
+      const f = deltaFileOf(add, `${key} line ${i + 1}`);
       if (f === null) throw invalid(store, key, `line ${i + 1}: add without path/size`);
       snap.files.set(f.path, f);
     } else if (remove !== undefined) {
       if (typeof remove.path !== 'string') throw invalid(store, key, `line ${i + 1}: remove without path`);
-      snap.files.delete(decodeURIComponent(remove.path));
+      // The logical file (path, deletion vector) a remove names; the add of the same commit (a
+      // new deletion vector for the path) may come before or after it.
+      const path = decodeURIComponent(remove.path);
+      const cur = snap.files.get(path);
+      const rdv = (remove as { deletionVector?: DeletionVectorDescriptor | null }).deletionVector;
+      if (cur !== undefined && dvUniqueId(cur.dv) === dvUniqueId(rdv)) snap.files.delete(path);
+    } else if (protocol !== undefined) {
+      snap.protocol = protocol;
     } else if (meta !== undefined) {
       if (typeof meta.schemaString !== 'string') throw invalid(store, key, `line ${i + 1}: metaData without schemaString`);
       snap.schemaString = meta.schemaString;
@@ -423,14 +463,6 @@ function invalid(store: ObjectStore, key: string, why: string): DagctlError {
   return new DagctlError('DELTA_LOG_INVALID', `${store.rootUri}/${key}: ${why}; the view's Delta log is unreadable (restore the file, or delete _delta_log/ to have the next publication start a new log)`, { root: store.rootUri, file: key });
 }
 
-/** Refuses a version a Delta reader would read wrongly (files with deletion vectors). */
-export function assertDeltaWritable(dataset: string, files: readonly FileEntry[]): void {
-  const f = files.find((x) => (x.deletes?.count ?? 0) > 0);
-  if (f !== undefined) {
-    throw new DagctlError('DELTA_DELETES_UNSUPPORTED', `dataset ${dataset}: the new version lists ${f.path} with a deletion vector, which its Delta Lake log cannot publish (foreign readers would see the deleted rows); make the view with viewUpdate: rewrite, or set delta: false on the dataset`, { dataset, file: f.path });
-  }
-}
-
 /**
  * Writes the Delta commits of every publication `pointer` records that the log lacks. `known`: a
  * snapshot the caller replayed just before (reused when no commit was added since: one replay per
@@ -446,12 +478,11 @@ export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, 
     if (snap === null) todo = await loggablePublications(store, pubs);
     else if (snap.seq === null) throw invalid(store, deltaCommitKey(snap.version), 'its commitInfo has no dagctl seq: not written by dagctl');
     else todo = pubs.filter((p) => p.seq > snap.seq!);
-    const state: DeltaSnapshot = snap ?? { version: -1, files: new Map(), schemaString: null, metaData: null, seq: null, info: null };
+    const state: DeltaSnapshot = snap ?? { version: -1, files: new Map(), schemaString: null, metaData: null, protocol: null, seq: null, info: null };
     let conflict = false;
     for (const pub of todo) {
       const manifest = await readManifest(store, pub.version);
       if (manifest === null) throw invalid(store, manifestKey(pub.version), `publication ${pub.seq} (version ${pub.version}) cannot be logged: its manifest is gone (vacuumed)`);
-      assertDeltaWritable(manifest.dataset, manifest.files);
       const { text, next } = await commitFor(store, codec, state, manifest, pub);
       const key = deltaCommitKey(state.version + 1);
       try {
@@ -472,48 +503,71 @@ export async function syncDeltaLog(store: ObjectStore, pointer: CurrentPointer, 
 }
 
 /**
- * A view without a log starts it at the oldest publication from which every manifest is stored and
- * lists no deletion vectors (a view that had `delta: false`).
+ * A view without a log (a view that had `delta: false`) starts it at the oldest publication from
+ * which every manifest is still stored.
  */
 async function loggablePublications(store: ObjectStore, pubs: Publication[]): Promise<Publication[]> {
   let first = pubs.length;
   while (first > 0) {
     const m = await readManifest(store, pubs[first - 1]!.version);
-    if (m === null || m.files.some((f) => (f.deletes?.count ?? 0) > 0)) break;
+    if (m === null) break;
     first--;
   }
   return pubs.slice(first);
 }
 
-async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSnapshot, manifest: Manifest, pub: Publication): Promise<{ text: string; next: Pick<DeltaSnapshot, 'files' | 'schemaString' | 'metaData' | 'seq' | 'info'> }> {
+async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSnapshot, manifest: Manifest, pub: Publication): Promise<{ text: string; next: Pick<DeltaSnapshot, 'files' | 'schemaString' | 'metaData' | 'protocol' | 'seq' | 'info'> }> {
   const ts = Date.parse(pub.publishedAt) || Date.parse(manifest.createdAt) || 0;
   const files = new Map<string, DeltaFile>();
   const actions: unknown[] = [];
   const adds: Record<string, unknown>[] = [];
+  const removed: DeltaFile[] = [];
   for (const f of manifest.files) {
     const old = prev.files.get(f.path);
-    if (old !== undefined) {
+    const deletes = (f.deletes?.count ?? 0) > 0 ? f.deletes : undefined;
+    // A logical file is its path and its deletion vector: the same path with other deleted rows
+    // is a remove of the old one and an add of the new one.
+    if (old !== undefined && (old.deletes?.positions ?? '') === (deletes?.positions ?? '')) {
       files.set(f.path, old);
       continue;
     }
+    if (old !== undefined) removed.push(old);
     const add: Record<string, unknown> = { path: encodeURI(f.path), partitionValues: {}, size: f.bytes, modificationTime: ts, dataChange: true, stats: JSON.stringify({ numRecords: f.rows }) };
     if (f.sha256 !== '') add.tags = { [SHA256_TAG]: f.sha256 };
-    files.set(f.path, { path: f.path, size: f.bytes, rows: f.rows, sha256: f.sha256, add });
+    const file: DeltaFile = { path: f.path, size: f.bytes, rows: f.rows, sha256: f.sha256, dv: null, add };
+    if (deletes !== undefined) {
+      // Delta needs the physical row count of a file with a deletion vector.
+      if (f.rows < 0) throw new DagctlError('INTERNAL', `${f.path} has a deletion vector but no row count`, { file: f.path });
+      file.dv = inlineDescriptor(decodeDeletes(deletes, f.rows, f.path));
+      file.deletes = deletes;
+      add.deletionVector = file.dv;
+    }
+    files.set(f.path, file);
     adds.push(add);
   }
-  const removes = [...prev.files.keys()].filter((p) => !files.has(p)).sort();
+  for (const [p, old] of prev.files) if (!files.has(p)) removed.push(old);
+  removed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   let schemaString = prev.schemaString;
-  const first = manifest.files.find((f) => !prev.files.has(f.path));
+  const first = manifest.files.find((f) => prev.files.get(f.path) === undefined);
   if (first !== undefined) schemaString = JSON.stringify(deltaSchema(await readSchemaOf(codec, await store.get(first.path))));
   else if (schemaString === null) schemaString = JSON.stringify(deltaSchema([]));
   let metaData = prev.metaData;
-  if (prev.version < 0) actions.push({ protocol: PROTOCOL });
-  if (prev.version < 0 || schemaString !== prev.schemaString) {
-    metaData = { id: tableId(store.rootUri), format: { provider: 'parquet', options: {} }, schemaString, partitionColumns: [], configuration: {}, createdTime: ts };
+  // Reader 1 / writer 2 until a version first has deletion vectors; then table features (reader
+  // 3, writer 7, `deletionVectors`) and delta.enableDeletionVectors, for good.
+  const needDv = hasDvFeature(prev.protocol) || [...files.values()].some((f) => f.dv !== null);
+  const protocol = needDv ? DV_PROTOCOL : PROTOCOL;
+  const upgrade = needDv && !hasDvFeature(prev.protocol);
+  if (prev.version < 0 || upgrade) actions.push({ protocol });
+  if (prev.version < 0 || upgrade || schemaString !== prev.schemaString) {
+    metaData = { id: tableId(store.rootUri), format: { provider: 'parquet', options: {} }, schemaString, partitionColumns: [], configuration: needDv ? { 'delta.enableDeletionVectors': 'true' } : {}, createdTime: ts };
     actions.push({ metaData });
   }
   for (const add of adds) actions.push({ add });
-  for (const p of removes) actions.push({ remove: { path: encodeURI(p), deletionTimestamp: ts, dataChange: true, extendedFileMetadata: true, partitionValues: {}, size: prev.files.get(p)!.size } });
+  for (const old of removed) {
+    const remove: Record<string, unknown> = { path: encodeURI(old.path), deletionTimestamp: ts, dataChange: true, extendedFileMetadata: true, partitionValues: {}, size: old.size };
+    if (old.dv !== null) remove.deletionVector = old.dv;
+    actions.push({ remove });
+  }
   const dagctl: Record<string, unknown> = { seq: pub.seq, version: pub.version, dataset: manifest.dataset, rows: manifest.rows };
   if (pub.producer !== undefined) dagctl.producer = pub.producer;
   if (pub.restoredFrom !== undefined) dagctl.restoredFrom = pub.restoredFrom;
@@ -522,7 +576,7 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
   const info: DeltaCommitInfo = { seq: pub.seq, version: pub.version, dataset: manifest.dataset, rows: manifest.rows, timestamp: ts, operation };
   if (pub.producer !== undefined) info.producer = pub.producer;
   if (pub.restoredFrom !== undefined) info.restoredFrom = pub.restoredFrom;
-  return { text: actions.map((a) => JSON.stringify(a)).join('\n') + '\n', next: { files, schemaString, metaData, seq: pub.seq, info } };
+  return { text: actions.map((a) => JSON.stringify(a)).join('\n') + '\n', next: { files, schemaString, metaData, protocol, seq: pub.seq, info } };
 }
 
 /**
@@ -532,7 +586,7 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
 async function writeCheckpoint(store: ObjectStore, snap: DeltaSnapshot): Promise<void> {
   if (snap.metaData === null) return;
   const files = [...snap.files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const bytes = checkpointParquet({ protocol: PROTOCOL, metaData: snap.metaData, adds: files.map((f) => f.add) });
+  const bytes = checkpointParquet({ protocol: snap.protocol ?? PROTOCOL, metaData: snap.metaData, adds: files.map((f) => f.add) });
   try {
     await store.putIfAbsent(deltaCheckpointKey(snap.version), bytes);
   } catch (e) {

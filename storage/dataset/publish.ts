@@ -34,7 +34,7 @@ import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
 import { defaultCodec } from '../parquet/registry.js';
 import type { CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication } from '../types.js';
-import { assertDeltaWritable, hasDeltaLog, readDeltaSnapshot, readDeltaView, syncDeltaLog, type DeltaSnapshot } from './delta-log.js';
+import { hasDeltaLog, readDeltaSnapshot, readDeltaView, syncDeltaLog, type DeltaSnapshot } from './delta-log.js';
 import { liveRows } from './deletes.js';
 import { CURRENT_KEY, jsonBytes, MANIFEST_NAME, manifestKey, parseJson, versionFolder, VERSIONS_PREFIX } from './layout.js';
 
@@ -79,9 +79,7 @@ export async function publishVersion(store: ObjectStore, opts: PublishOptions): 
   const delta = opts.deltaLog ?? (await hasDeltaLog(store));
   let logged: DeltaSnapshot | null = null;
   if (delta) {
-    // Before anything changes: a version Delta readers would read wrongly, or a log that cannot be
-    // continued (DELTA_LOG_INVALID), refuses the publication.
-    assertDeltaWritable(opts.dataset, opts.files);
+    // Before anything changes: a log that cannot be continued (DELTA_LOG_INVALID) refuses the publication.
     logged = await readDeltaSnapshot(store);
   }
   const manifest = opts.restore === undefined ? await writeManifest(store, opts) : parseJson<Manifest>(await store.get(manifestKey(opts.version)), manifestKey(opts.version));
