@@ -9,6 +9,7 @@
  *   readDeltaView(store, seq?)           → the latest snapshot as a Manifest (cached per view) | null
  *   deltaHistory(store)                  → every version the log holds (files, rows, dagctl's record)
  *   syncDeltaLog(store, pointer, codec)  → Delta versions written (one per publication not yet logged)
+ *   expireDeltaLog(store, { retentionMs }) → log entries deleted: those past retention before a checkpoint
  *   verifyDeltaLog(store)                → DeltaCheck: the log readable, its snapshot = the current
  *                                          manifest's files, every one stored (DELTA_LOG_INVALID else)
  *
@@ -335,6 +336,35 @@ export async function deltaHistory(store: ObjectStore): Promise<DeltaHistoryEntr
     let rows = 0;
     for (const f of snap.files.values()) rows = rows < 0 || f.rows < 0 ? -1 : rows + f.rows;
     out.push({ version: v, info: snap.info, files: snap.files.size, rows });
+  }
+  return out;
+}
+
+/**
+ * Log cleanup (Delta's delta.logRetentionDuration): deletes the commits and checkpoints older
+ * than `retentionMs` that lie before the newest checkpoint which is itself older than that — so
+ * the log still starts at a checkpoint (kept with its commit), every version within retention
+ * stays readable by time travel, and nothing at or after that checkpoint is touched. Objects of
+ * unknown age are kept. Returns the deleted keys (with `dryRun`, what would be deleted).
+ */
+export async function expireDeltaLog(store: ObjectStore, opts: { retentionMs: number; now?: number; dryRun?: boolean; log?: (line: string) => void }): Promise<string[]> {
+  const cutoff = (opts.now ?? Date.now()) - opts.retentionMs;
+  const objects = await store.list(DELTA_LOG_PREFIX);
+  const CP_RE = /^_delta_log\/(\d{20})\.checkpoint\.parquet$/;
+  let keepFrom = -1;
+  for (const o of objects) {
+    const m = CP_RE.exec(o.key);
+    if (m?.[1] !== undefined && o.lastModified !== undefined && o.lastModified <= cutoff) keepFrom = Math.max(keepFrom, Number(m[1]));
+  }
+  if (keepFrom <= 0) return [];
+  const out: string[] = [];
+  for (const o of objects) {
+    const m = COMMIT_RE.exec(o.key) ?? CP_RE.exec(o.key);
+    if (m?.[1] === undefined || Number(m[1]) >= keepFrom) continue;
+    if (!(o.lastModified !== undefined && o.lastModified <= cutoff)) continue;
+    opts.log?.(`${opts.dryRun === true ? 'would delete' : 'delete'} ${o.key} (Delta log entry before the checkpoint of version ${keepFrom}, past log retention)`);
+    if (opts.dryRun !== true) await store.delete(o.key);
+    out.push(o.key);
   }
   return out;
 }

@@ -11,7 +11,8 @@
 import assert from 'node:assert/strict';
 import { DagctlError } from '../../core/errors.js';
 import { encodeDeletes } from '../../storage/dataset/deletes.js';
-import { clearDeltaSnapshotCache, deltaCheckpointKey, deltaCommitKey, LAST_CHECKPOINT_KEY, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
+import { clearDeltaSnapshotCache, expireDeltaLog, deltaCheckpointKey, deltaCommitKey, LAST_CHECKPOINT_KEY, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
+import { history } from '../../storage/dataset/history.js';
 import { CURRENT_KEY, jsonBytes, manifestKey, parseJson } from '../../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../../storage/dataset/markers.js';
 import { publications, publishVersion, readCurrent, readPublished } from '../../storage/dataset/publish.js';
@@ -382,6 +383,30 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       await publishVersion(store, { version: 'v13', dataset: 'view', files: v1, deltaLog: true, codec });
       clearDeltaSnapshotCache();
       assert.deepEqual(await rowsOf(), all);
+    });
+
+    it('Delta log: cleanup expires entries past retention before a checkpoint; time travel within it and every reader still work', async () => {
+      const sets: FileEntry[][] = [];
+      for (let i = 0; i < 23; i++) {
+        sets.push(await writeFiles(store, '', `x${i}`, 2));
+        await publishVersion(store, { version: `x${i}`, dataset: 'view', files: sets[i]!, deltaLog: true, codec });
+      }
+      // Nothing is past a retention of an hour.
+      assert.deepEqual(await expireDeltaLog(store, { retentionMs: 3_600_000 }), []);
+      const dry = await expireDeltaLog(store, { retentionMs: 0, now: Date.now() + 1000, dryRun: true });
+      const gone = await expireDeltaLog(store, { retentionMs: 0, now: Date.now() + 1000 });
+      assert.deepEqual(gone, dry);
+      // The newest checkpoint past retention is version 19: commits 0…18 and checkpoint 9 go.
+      assert.deepEqual(gone.sort(), [...Array.from({ length: 19 }, (_, v) => deltaCommitKey(v)), deltaCheckpointKey(9)].sort());
+      clearDeltaSnapshotCache();
+      assert.deepEqual((await readCurrent(store))?.manifest.files.map((f) => f.path), sets[22]!.map((f) => f.path).sort());
+      assert.deepEqual([...(await readDeltaSnapshot(store, 20))!.files.keys()].sort(), sets[20]!.map((f) => f.path).sort());
+      const h = await history(store);
+      assert.deepEqual(h.filter((e) => e.deltaVersion !== undefined).map((e) => e.deltaVersion), [19, 20, 21, 22]);
+      await rejectsWith(readDeltaSnapshot(store, 5), 'DELTA_LOG_INVALID');
+      // The log continues after cleanup.
+      await publishVersion(store, { version: 'x23', dataset: 'view', files: await writeFiles(store, '', 'x23', 2), deltaLog: true, codec });
+      assert.equal((await readDeltaSnapshot(store))?.version, 23);
     });
 
     it('Delta log: a broken log refuses the publication before anything changes', async () => {
