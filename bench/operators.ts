@@ -380,7 +380,7 @@ export async function benchPartialRecompute(): Promise<BenchResult> {
       return (JSON.parse(out.stdout) as { tasks: Inst[] }).tasks;
     };
     const dag = (await readFile(resolve('dags/birthday-inference.yaml'), 'utf8'))
-      .replace('\ndatasets:\n', `\ndatasets:\n${['full', 'partial'].map((m) => `  birthdays-warmup-${m}:\n    uri: \${params.data}/views/birthdays-warmup-${m}\n    view: true\n    retention: 2\n${m === 'partial' ? '    delta: false\n' : ''}`).join('')}  birthdays-rewrite:\n    uri: \${params.data}/views/birthdays-rewrite\n    view: true\n    retention: 2\n`)
+      .replace('\ndatasets:\n', `\ndatasets:\n${['full', 'partial'].map((m) => `  birthdays-warmup-${m}:\n    uri: \${params.data}/views/birthdays-warmup-${m}\n    view: true\n    retention: 2\n`).join('')}  birthdays-rewrite:\n    uri: \${params.data}/views/birthdays-rewrite\n    view: true\n    retention: 2\n`)
       .replace(/\n$/, '\n  - name: birthdays-partial-rewrite\n    operator: partial-recompute\n    inputs: [ages, new-ages]\n    outputs: [birthdays-rewrite]\n    params:\n      mode: partial\n      viewUpdate: rewrite\n      buckets: ${params.buckets}\n')
       .replace('\ntasks:\n', `\ntasks:\n${['full', 'partial'].map((m) => `  - name: birthdays-warmup-${m}\n    operator: partial-recompute\n    inputs: [ages, new-ages]\n    outputs: [birthdays-warmup-${m}]\n    params:\n      mode: ${m}\n      buckets: \${params.buckets}\n`).join('')}`)
       // The timed tasks start once both warm-ups are done (dependsOn), so each runs on a warm

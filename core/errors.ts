@@ -52,7 +52,6 @@ const CODES = {
   VERSION_NOT_FOUND: 'permanent',
   VERSION_VACUUMED: 'permanent',
   DELTA_LOG_INVALID: 'permanent',
-  DELTA_DELETES_UNSUPPORTED: 'permanent',
   // operators
   OPERATOR_UNKNOWN: 'permanent',
   OPERATOR_PARAMS_INVALID: 'permanent',

@@ -187,4 +187,9 @@ export interface CurrentPointer {
   publication?: Publication;
   /** The earlier publications, oldest first (at most HISTORY_LIMIT, see storage/dataset/publish.ts). */
   history?: Publication[];
+  /**
+   * The view keeps a Delta Lake log (storage/dataset/delta-log.ts), which readers take the current
+   * files from. Absent in pointers of older dagctl versions (readers then look for a log).
+   */
+  delta?: boolean;
 }

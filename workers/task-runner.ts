@@ -31,7 +31,7 @@ import type { RunRecord } from '../scheduler/ports.js';
 import { dateFolder, isDate, markerKey } from '../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../storage/dataset/markers.js';
 import { checkProducer, checkShrink, DEFAULT_MAX_SHRINK } from '../storage/dataset/guards.js';
-import { publishVersion, readCurrent, type CurrentView } from '../storage/dataset/publish.js';
+import { publishVersion, readCurrent, readPublished, type CurrentView } from '../storage/dataset/publish.js';
 import { liveRows } from '../storage/dataset/deletes.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
 import type { CommitMarker, FileEntry, Producer } from '../storage/types.js';
@@ -131,13 +131,9 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
         if (name === undefined || ds === undefined) return null;
         const cur = await readCurrent(await storeFor(ds.uri));
         if (cur === null || cur.pointer.version === record.runId) return null;
-        const h = inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
-        // A view with a Delta log (delta !== false) cannot publish deletion vectors: without
-        // filesWithDeletes a partial run rewrites (partial-recompute's viewUpdateOf).
-        if (ds.delta === false) return h;
-        const { filesWithDeletes, ...rest } = h;
-        void filesWithDeletes;
-        return rest;
+        // Merge-on-read versions are Delta deletion vectors in a view's log (delta-log.ts), so every
+        // view offers filesWithDeletes to a partial run.
+        return inputHandle(`${name}@${cur.pointer.version}`, ds.uri, cur.manifest.files, codec, counters, now);
       })();
       previousMemo.set(i, p);
     }
@@ -392,7 +388,8 @@ async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstanc
   const pending: { p: NonNullable<InstanceJob['publish']>[number]; check: (cur: CurrentView | null) => void }[] = [];
   for (const p of job.publish ?? []) {
     const store = await storeFor(p.uri);
-    const cur = await readCurrent(store);
+    // The guards judge the publication the swap would replace (`_CURRENT`), as publishVersion does.
+    const cur = await readPublished(store);
     const same = cur !== null && sameFiles(cur.manifest.files, p.files);
     rows += p.files.reduce((s, f) => s + liveRows(f), 0);
     if (same && !job.force) continue;

@@ -5,7 +5,7 @@
  *   current URI                              the published version (_CURRENT) and its manifest summary
  *   history URI                              every publication: version (seq), time, producer, operation, rows, files
  *   rollback URI --to VERSION                a new publication restoring an earlier version (seq or version name)
- *   vacuum URI [--keep N] [--older-than D] [--dry-run]
+ *   vacuum URI [--keep N] [--older-than D] [--log-retention D] [--dry-run]
  *   verify URI                               the view's Delta Lake log against _CURRENT and storage (DELTA_LOG_INVALID)
  *   check URI [--text]                       a source's data files no commit marker names (what readers skip); exit 1 if any
  * All take --json.
@@ -24,7 +24,7 @@ const USAGE = `dagctl dataset ls URI [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--te
 dagctl dataset current URI [--json]
 dagctl dataset history URI [--json]
 dagctl dataset rollback URI --to VERSION [--json]
-dagctl dataset vacuum URI [--keep N] [--older-than D] [--dry-run] [--json]
+dagctl dataset vacuum URI [--keep N] [--older-than D] [--log-retention D (default 30d)] [--dry-run] [--json]
 dagctl dataset verify URI [--json]
 dagctl dataset check URI [--text] [--json]`;
 
@@ -38,6 +38,7 @@ export const datasetCommand: CommandDef = {
     text: { type: 'boolean' },
     keep: { type: 'string' },
     'older-than': { type: 'string' },
+    'log-retention': { type: 'string' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
   },
@@ -114,9 +115,11 @@ export const datasetCommand: CommandDef = {
         const olderThanMs = parseDuration(str(args, 'older-than') ?? '24h');
         if (!Number.isInteger(keep) || keep < 1) throw new DagctlError('USAGE', '--keep must be a positive integer');
         if (olderThanMs === null || olderThanMs < 0) throw new DagctlError('USAGE', '--older-than expects a duration such as 12h or 7d');
-        const report = await vacuum(store, { keepVersions: keep, olderThanMs, dryRun: flag(args, 'dry-run'), log: json ? undefined : (l) => io.stderr.write(`${l}\n`) });
+        const logRetentionMs = parseDuration(str(args, 'log-retention') ?? '30d');
+        if (logRetentionMs === null || logRetentionMs < 0) throw new DagctlError('USAGE', '--log-retention expects a duration such as 30d');
+        const report = await vacuum(store, { keepVersions: keep, olderThanMs, logRetentionMs, dryRun: flag(args, 'dry-run'), log: json ? undefined : (l) => io.stderr.write(`${l}\n`) });
         if (json) writeJson(io, report);
-        else io.stdout.write(`${report.dryRun ? 'would delete' : 'deleted'} ${report.deletedVersions.length} versions, ${report.deletedMarkers.length} markers, ${report.deletedFiles.length} files; kept ${report.keptVersions.join(', ')}\n`);
+        else io.stdout.write(`${report.dryRun ? 'would delete' : 'deleted'} ${report.deletedVersions.length} versions, ${report.deletedMarkers.length} markers, ${report.deletedFiles.length} files, ${report.deletedLogEntries.length} Delta log entries; kept ${report.keptVersions.join(', ')}\n`);
         return 0;
       }
       case 'verify': {

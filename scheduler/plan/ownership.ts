@@ -7,7 +7,7 @@
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { checkProducer } from '../../storage/dataset/guards.js';
-import { readCurrent } from '../../storage/dataset/publish.js';
+import { readPublished } from '../../storage/dataset/publish.js';
 import { openObjectStore } from '../../storage/open.js';
 import type { DagSpec } from '../../spec/types.js';
 
@@ -16,7 +16,7 @@ export async function checkOwnership(dag: DagSpec, takeOver: readonly string[] =
   const conflicts: DagctlError[] = [];
   for (const ds of Object.values(dag.datasets)) {
     if (ds.producer === undefined || ds.takeOver === true || takeOver.includes(ds.name)) continue;
-    const cur = await readCurrent(await openObjectStore(ds.uri));
+    const cur = await readPublished(await openObjectStore(ds.uri));
     try {
       checkProducer({ dataset: ds.name, uri: ds.uri }, cur, me, false);
     } catch (e) {

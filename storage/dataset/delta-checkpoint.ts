@@ -17,7 +17,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { exactArrayBuffer } from '../parquet/values.js';
 
 export interface CheckpointActions {
-  protocol: { minReaderVersion: number; minWriterVersion: number };
+  protocol: { minReaderVersion: number; minWriterVersion: number; readerFeatures?: string[]; writerFeatures?: string[] };
   metaData: Record<string, unknown>;
   adds: Record<string, unknown>[];
 }
@@ -41,9 +41,10 @@ const stringList = (name: string): SchemaElement[] => [
 
 const SCHEMA: SchemaElement[] = [
   { name: 'root', num_children: 4 },
-  group('protocol', 2), i32('minReaderVersion'), i32('minWriterVersion'),
+  group('protocol', 4), i32('minReaderVersion'), i32('minWriterVersion'), ...stringList('readerFeatures'), ...stringList('writerFeatures'),
   group('metaData', 6), str('id'), group('format', 2), str('provider'), ...stringMap('options'), str('schemaString'), ...stringList('partitionColumns'), ...stringMap('configuration'), i64('createdTime'),
-  group('add', 6), str('path'), ...stringMap('partitionValues'), i64('size'), i64('modificationTime'), bool('dataChange'), str('stats'),
+  group('add', 8), str('path'), ...stringMap('partitionValues'), i64('size'), i64('modificationTime'), bool('dataChange'), str('stats'), ...stringMap('tags'),
+  group('deletionVector', 5), str('storageType'), str('pathOrInlineDv'), i32('offset'), i32('sizeInBytes'), i64('cardinality'),
   group('remove', 3), str('path'), i64('deletionTimestamp'), bool('dataChange'),
 ];
 
@@ -53,12 +54,18 @@ export function checkpointParquet(a: CheckpointActions): Uint8Array {
   const big = (v: unknown): bigint | null => (typeof v === 'number' ? BigInt(v) : null);
   const m = a.metaData;
   const columnData: ColumnSource[] = [
-    { name: 'protocol', data: col((i) => (i === 0 ? a.protocol : null)) },
+    { name: 'protocol', data: col((i) => (i === 0 ? { readerFeatures: null, writerFeatures: null, ...a.protocol } : null)) },
     { name: 'metaData', data: col((i) => (i === 1 ? { ...m, createdTime: big(m.createdTime) } : null)) },
-    { name: 'add', data: col((i) => { const x = i >= 2 ? a.adds[i - 2]! : null; return x === null ? null : { ...x, size: big(x.size), modificationTime: big(x.modificationTime) }; }) },
+    { name: 'add', data: col((i) => { const x = i >= 2 ? a.adds[i - 2]! : null; return x === null ? null : { ...x, size: big(x.size), modificationTime: big(x.modificationTime), tags: x.tags ?? null, deletionVector: dvOf(x.deletionVector) }; }) },
     { name: 'remove', data: col(() => null) },
   ] as ColumnSource[];
   return new Uint8Array(parquetWriteBuffer({ columnData, schema: SCHEMA, codec: 'UNCOMPRESSED' }));
+}
+
+function dvOf(v: unknown): Record<string, unknown> | null {
+  if (v === undefined || v === null) return null;
+  const d = v as Record<string, unknown>;
+  return { storageType: d.storageType, pathOrInlineDv: d.pathOrInlineDv, offset: d.offset ?? null, sizeInBytes: d.sizeInBytes, cardinality: typeof d.cardinality === 'number' ? BigInt(d.cardinality) : null };
 }
 
 export async function readCheckpoint(bytes: Uint8Array): Promise<Record<string, unknown>[]> {

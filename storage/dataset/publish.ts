@@ -2,7 +2,8 @@
  * Publication of a view version, and reading the published view.
  *
  *   publishVersion(store, { version, dataset, files, producer?, monotonic?, check?, restore? }) → PublishResult
- *   readCurrent(store) → { pointer, manifest } | null
+ *   readCurrent(store) → { pointer, manifest } | null   (readers: from the Delta log when the view has one)
+ *   readPublished(store) → { pointer, manifest } | null (`_CURRENT` and its manifest: the CAS's view)
  *   listVersions(store) → version names (sorted)
  *   publications(pointer) → every recorded publication, oldest first
  *
@@ -24,14 +25,16 @@
  * A view with a Delta Lake log (delta-log.ts) gets one Delta commit per publication, written right
  * after the swap (a crash in between leaves it to the next publication's sync).
  *
- * Readers call readCurrent and read only the files listed in the manifest. Manifests are
- * immutable and written before the pointer, so a reader sees either the old or the new view.
+ * Readers call readCurrent and read only the files it lists: from the view's Delta log when it has
+ * one (the log is the truth for which files are current; `_CURRENT` is the publication CAS and a
+ * hint), else from the manifest `_CURRENT` names. Manifests and commits are immutable and written
+ * before the pointer / after the swap, so a reader sees either the old or the new view.
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
 import { defaultCodec } from '../parquet/registry.js';
 import type { CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication } from '../types.js';
-import { assertDeltaWritable, hasDeltaLog, readDeltaSnapshot, syncDeltaLog, type DeltaSnapshot } from './delta-log.js';
+import { hasDeltaLog, readDeltaSnapshot, readDeltaView, syncDeltaLog, type DeltaSnapshot } from './delta-log.js';
 import { liveRows } from './deletes.js';
 import { CURRENT_KEY, jsonBytes, MANIFEST_NAME, manifestKey, parseJson, versionFolder, VERSIONS_PREFIX } from './layout.js';
 
@@ -76,16 +79,14 @@ export async function publishVersion(store: ObjectStore, opts: PublishOptions): 
   const delta = opts.deltaLog ?? (await hasDeltaLog(store));
   let logged: DeltaSnapshot | null = null;
   if (delta) {
-    // Before anything changes: a version Delta readers would read wrongly, or a log that cannot be
-    // continued (DELTA_LOG_INVALID), refuses the publication.
-    assertDeltaWritable(opts.dataset, opts.files);
+    // Before anything changes: a log that cannot be continued (DELTA_LOG_INVALID) refuses the publication.
     logged = await readDeltaSnapshot(store);
   }
   const manifest = opts.restore === undefined ? await writeManifest(store, opts) : parseJson<Manifest>(await store.get(manifestKey(opts.version)), manifestKey(opts.version));
   const maxAttempts = opts.maxAttempts ?? 100;
   for (let attempt = 1; ; attempt++) {
     const head = await store.head(CURRENT_KEY);
-    const current = head === null ? null : await readCurrent(store);
+    const current = head === null ? null : await readPublished(store);
     opts.check?.(current);
     if (opts.monotonic === true && current !== null && opts.producer !== undefined && newerProducer(current.pointer.publication?.producer, opts.producer)) {
       return { pointer: current.pointer, manifest, swapped: false, attempts: attempt };
@@ -101,7 +102,7 @@ export async function publishVersion(store: ObjectStore, opts: PublishOptions): 
     };
     if (opts.producer !== undefined) publication.producer = opts.producer;
     if (opts.restore !== undefined) publication.restoredFrom = opts.restore.seq;
-    const pointer: CurrentPointer = { version: opts.version, path: versionFolder(opts.version), publication, history: prev === null ? [] : publications(prev).slice(-HISTORY_LIMIT) };
+    const pointer: CurrentPointer = { version: opts.version, path: versionFolder(opts.version), publication, history: prev === null ? [] : publications(prev).slice(-HISTORY_LIMIT), delta };
     try {
       await store.putIfMatch(CURRENT_KEY, jsonBytes(pointer), head?.etag ?? null);
     } catch (e) {
@@ -175,10 +176,43 @@ export async function readManifest(store: ObjectStore, version: string): Promise
   }
 }
 
+/**
+ * The current version of a view, for readers. A view with a Delta log (`pointer.delta`, or a log
+ * found for pointers of older dagctl versions) is read from its log (delta-log.ts readDeltaView:
+ * the latest checkpoint and the commits after it, cached per version): the files, rows and
+ * producer come from the log, and the returned pointer is the publication the log's latest commit
+ * records — while a publisher is between its swap and its commit (or stopped there), readers see
+ * the previous, logged version, as foreign Delta readers do. `_CURRENT` is only the hint of which
+ * publication to expect (no log read beyond one commit when the cached snapshot logs it). Views
+ * without a log (`delta: false`) are read from `_CURRENT`'s manifest (readPublished).
+ */
 export async function readCurrent(store: ObjectStore): Promise<CurrentView | null> {
+  const pointer = await readPointer(store);
+  if (pointer === null) return null;
+  if (pointer.delta === false || (pointer.delta === undefined && !(await hasDeltaLog(store)))) return readPublished(store, pointer);
+  const seq = publications(pointer).at(-1)!.seq;
+  const view = await readDeltaView(store, seq);
+  if (view === null) return readPublished(store, pointer); // the log was deleted: the next publication starts one
+  return { pointer: pointerAt(pointer, view.info?.seq ?? seq, view.manifest.version), manifest: view.manifest };
+}
+
+/** The pointer as it was when publication `seq` made `version` current (the pointer itself when seq is its own). */
+function pointerAt(pointer: CurrentPointer, seq: number, version: string): CurrentPointer {
+  const all = publications(pointer);
+  const i = all.findIndex((p) => p.seq === seq);
+  if (i === all.length - 1) return pointer;
+  if (i < 0) return { version, path: versionFolder(version), delta: true }; // older than the pointer's history
+  return { version, path: versionFolder(version), publication: all[i]!, history: all.slice(0, i), delta: true };
+}
+
+/**
+ * `_CURRENT` and the manifest it names: the publication compare-and-swap's view (publishVersion,
+ * the guards, rollback, `dataset verify`), and the readers' view of a view without a Delta log.
+ */
+export async function readPublished(store: ObjectStore, first?: CurrentPointer): Promise<CurrentView | null> {
   // A vacuum may delete the version a slow reader's pointer named: re-read the pointer then.
   for (let attempt = 0; ; attempt++) {
-    const pointer = await readPointer(store);
+    const pointer = attempt === 0 && first !== undefined ? first : await readPointer(store);
     if (pointer === null) return null;
     try {
       const key = `${pointer.path}/${MANIFEST_NAME}`;

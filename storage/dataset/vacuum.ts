@@ -16,9 +16,15 @@
  * a stage marker is live when its run published a retained version, when it is the newest marker of
  * its instance (the one the next run's memoization would reuse), or when it is younger than the
  * cutoff; work files no live stage marker references are deleted once older than the cutoff.
+ * The Delta log: commits and checkpoints past the log retention (default 30 days) that lie
+ * before a checkpoint itself past it (delta-log.ts expireDeltaLog).
  */
 import { DagctlError } from '../../core/errors.js';
 import type { ObjectStore } from '../types.js';
+import { expireDeltaLog } from './delta-log.js';
+
+/** Delta's default delta.logRetentionDuration. */
+export const DELTA_LOG_RETENTION_MS = 30 * 24 * 3_600_000;
 import { COMMITS_PREFIX, isVisibleDataKey, manifestKey, parseJson, versionFolder } from './layout.js';
 import { listCommitMarkers } from './markers.js';
 import { listVersions, readPointer } from './publish.js';
@@ -27,6 +33,8 @@ import type { CommitMarker, Manifest } from '../types.js';
 export interface VacuumOptions {
   keepVersions: number;
   olderThanMs: number;
+  /** Delta log retention (delta.logRetentionDuration; default 30 days, as Delta's). */
+  logRetentionMs?: number;
   now?: number;
   dryRun?: boolean;
   log?: (line: string) => void;
@@ -40,6 +48,8 @@ export interface VacuumReport {
   deletedFiles: string[];
   deletedWorkMarkers: string[];
   deletedWorkFiles: string[];
+  /** Delta log commits and checkpoints expired (expireDeltaLog). */
+  deletedLogEntries: string[];
   dryRun: boolean;
 }
 
@@ -69,7 +79,7 @@ export async function vacuum(store: ObjectStore, opts: VacuumOptions): Promise<V
   const referenced = new Set<string>();
   for (const v of versions) if (keep.has(v.version)) for (const f of v.manifest?.files ?? []) referenced.add(f.path);
 
-  const report: VacuumReport = { current: pointer.version, keptVersions: [...keep].sort(), deletedVersions: [], deletedMarkers: [], deletedFiles: [], deletedWorkMarkers: [], deletedWorkFiles: [], dryRun };
+  const report: VacuumReport = { current: pointer.version, keptVersions: [...keep].sort(), deletedVersions: [], deletedMarkers: [], deletedFiles: [], deletedWorkMarkers: [], deletedWorkFiles: [], deletedLogEntries: [], dryRun };
   const del = async (key: string, why: string): Promise<void> => {
     log(`${dryRun ? 'would delete' : 'delete'} ${key} (${why})`);
     if (!dryRun) await store.delete(key);
@@ -100,6 +110,9 @@ export async function vacuum(store: ObjectStore, opts: VacuumOptions): Promise<V
     report.deletedFiles.push(o.key);
   }
   await vacuumWork(store, keep, cutoff, del, report);
+  // The view's Delta log: entries older than the log retention (default 30 days) before a
+  // checkpoint; every version within retention stays readable by time travel.
+  report.deletedLogEntries = await expireDeltaLog(store, { retentionMs: opts.logRetentionMs ?? DELTA_LOG_RETENTION_MS, now, dryRun, log });
   return report;
 }
 

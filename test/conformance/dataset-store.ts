@@ -11,10 +11,11 @@
 import assert from 'node:assert/strict';
 import { DagctlError } from '../../core/errors.js';
 import { encodeDeletes } from '../../storage/dataset/deletes.js';
-import { deltaCheckpointKey, deltaCommitKey, LAST_CHECKPOINT_KEY, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
-import { manifestKey, parseJson } from '../../storage/dataset/layout.js';
+import { clearDeltaSnapshotCache, expireDeltaLog, deltaCheckpointKey, deltaCommitKey, LAST_CHECKPOINT_KEY, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
+import { history } from '../../storage/dataset/history.js';
+import { CURRENT_KEY, jsonBytes, manifestKey, parseJson } from '../../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../../storage/dataset/markers.js';
-import { publications, publishVersion, readCurrent } from '../../storage/dataset/publish.js';
+import { publications, publishVersion, readCurrent, readPublished } from '../../storage/dataset/publish.js';
 import { readRows } from '../../storage/dataset/read.js';
 import { listSource } from '../../storage/dataset/source.js';
 import { vacuum } from '../../storage/dataset/vacuum.js';
@@ -282,22 +283,53 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       const sets: FileEntry[][] = [];
       for (let i = 0; i < 3; i++) {
         sets.push(await writeFiles(store, '', `l${i}`, 3));
-        // v0 had deletion vectors (a view that had delta: false): the log cannot start before v1.
+        // l0 has deletion vectors (a merge-on-read version); l1's manifest is gone (vacuumed): the
+        // log cannot start before l2.
         const files = i === 0 ? sets[0]!.map((f) => ({ ...f, deletes: encodeDeletes([0]) })) : sets[i]!;
         await publishVersion(store, { version: `l${i}`, dataset: 'view', files, deltaLog: false });
       }
+      await store.delete(manifestKey('l1'));
       sets.push(await writeFiles(store, '', 'l3', 3));
       await publishVersion(store, { version: 'l3', dataset: 'view', files: sets[3]!, deltaLog: true, codec });
       let snap = await readDeltaSnapshot(store);
-      assert.deepEqual([snap?.version, snap?.seq], [2, 4], 'publications 2, 3, 4 as Delta versions 0, 1, 2');
-      assert.deepEqual([(await readDeltaSnapshot(store, 0))?.seq, [...(await readDeltaSnapshot(store, 0))!.files.keys()]], [2, sets[1]!.map((f) => f.path)]);
+      assert.deepEqual([snap?.version, snap?.seq], [1, 4], 'publications 3, 4 as Delta versions 0, 1');
+      assert.deepEqual([(await readDeltaSnapshot(store, 0))?.seq, [...(await readDeltaSnapshot(store, 0))!.files.keys()]], [3, sets[2]!.map((f) => f.path)]);
       // A publisher that swapped but never wrote its commit (a crash): the next publication logs both.
       sets.push(await writeFiles(store, '', 'l4', 3), await writeFiles(store, '', 'l5', 3));
       await publishVersion(store, { version: 'l4', dataset: 'view', files: sets[4]!, deltaLog: false });
       await publishVersion(store, { version: 'l5', dataset: 'view', files: sets[5]! });
       snap = await readDeltaSnapshot(store);
-      assert.deepEqual([snap?.version, snap?.seq, [...snap!.files.keys()].sort()], [4, 6, sets[5]!.map((f) => f.path).sort()]);
-      assert.deepEqual([...(await readDeltaSnapshot(store, 3))!.files.keys()].sort(), sets[4]!.map((f) => f.path).sort());
+      assert.deepEqual([snap?.version, snap?.seq, [...snap!.files.keys()].sort()], [3, 6, sets[5]!.map((f) => f.path).sort()]);
+      assert.deepEqual([...(await readDeltaSnapshot(store, 2))!.files.keys()].sort(), sets[4]!.map((f) => f.path).sort());
+    });
+
+    it('Delta log: readers take the current files from the log, not from a manifest; a log behind _CURRENT reads as its last commit', async () => {
+      const sets: FileEntry[][] = [];
+      for (let i = 0; i < 12; i++) {
+        sets.push(await writeFiles(store, '', `r${i}`, 3));
+        await publishVersion(store, { version: `r${i}`, dataset: 'view', files: sets[i]!, deltaLog: true, codec });
+        // Each read (cached after the first) sees the publication just made, its files and hashes.
+        const cur = await readCurrent(store);
+        assert.equal(cur?.pointer.version, `r${i}`);
+        assert.deepEqual(cur?.manifest.files.map((f) => [f.path, f.rows, f.bytes, f.sha256]), sets[i]!.map((f) => [f.path, f.rows, f.bytes, f.sha256]).sort());
+        assert.deepEqual([cur?.manifest.dataset, cur?.manifest.rows], ['view', 3]);
+      }
+      // The current manifest replaced by one listing other files: readers still read the log's.
+      await store.delete(manifestKey('r11'));
+      await store.putIfAbsent(manifestKey('r11'), jsonBytes({ ...parseJson<Manifest>(await store.get(manifestKey('r10')), 'm'), version: 'r11' }));
+      for (const cold of [false, true]) {
+        if (cold) clearDeltaSnapshotCache(); // from the checkpoint of version 9 and commits 10, 11
+        const cur = await readCurrent(store);
+        assert.deepEqual(cur?.manifest.files.map((f) => f.path), sets[11]!.map((f) => f.path).sort(), cold ? 'cold' : 'cached');
+        assert.equal(cur?.manifest.files[0]?.sha256, sets[11]!.map((f) => f).sort((a, b) => (a.path < b.path ? -1 : 1))[0]!.sha256);
+      }
+      // A publisher that swapped `_CURRENT` but has not written its commit: readers see the last logged version.
+      const pointer = (await readPublished(store))!.pointer;
+      const pub = { ...pointer.publication!, seq: pointer.publication!.seq + 1, version: 'r12' };
+      const head = await store.head(CURRENT_KEY);
+      await store.putIfMatch(CURRENT_KEY, jsonBytes({ ...pointer, version: 'r12', path: '_versions/r12', publication: pub, history: publications(pointer) }), head!.etag);
+      const cur = await readCurrent(store);
+      assert.deepEqual([cur?.pointer.version, cur?.pointer.publication?.seq, cur?.manifest.files.map((f) => f.path)], ['r11', pointer.publication!.seq, sets[11]!.map((f) => f.path).sort()]);
     });
 
     it('Delta log: a corrupt checkpoint refuses the next publication (DELTA_LOG_INVALID naming it)', async () => {
@@ -308,15 +340,69 @@ export function datasetStoreConformance(name: string, make: () => Promise<{ stor
       const err = await publishVersion(store, { version: 'c10', dataset: 'view', files: await writeFiles(store, '', 'c10', 2) }).then(() => null, (e: DagctlError) => e);
       assert.equal(err?.code, 'DELTA_LOG_INVALID');
       assert.equal(err?.details.file, deltaCheckpointKey(9));
-      assert.equal((await readCurrent(store))?.pointer.version, 'c9');
+      assert.equal((await readPublished(store))?.pointer.version, 'c9');
+      // A reader without the snapshot cached refuses the unreadable log, naming the checkpoint.
+      clearDeltaSnapshotCache();
+      await rejectsWith(readCurrent(store), 'DELTA_LOG_INVALID');
     });
 
-    it('Delta log: deletion vectors and a broken log refuse the publication before anything changes', async () => {
+    it('Delta log: merge-on-read versions are deletion vectors (reader 3 / writer 7); readers apply them, cold, cached and past a checkpoint', async () => {
+      const v1 = await writeFiles(store, '', 'd1', 4, 2); // 2 files of 2 rows
+      await publishVersion(store, { version: 'v1', dataset: 'view', files: v1, deltaLog: true, codec });
+      assert.deepEqual((await readDeltaSnapshot(store))?.protocol, { minReaderVersion: 1, minWriterVersion: 2 }, 'no table features until a deletion vector');
+      const rowsOf = async (): Promise<Row[]> => readAll(store, (await readCurrent(store))!.manifest.files);
+      const all = await readAll(store, v1);
+      for (let i = 2; i <= 12; i++) {
+        // Odd versions delete row 1 of file 0, even ones rows 0 and 1 of it; file 1 keeps all its rows.
+        const pos = i % 2 === 0 ? [0, 1] : [1];
+        await publishVersion(store, { version: `v${i}`, dataset: 'view', files: [{ ...v1[0]!, deletes: encodeDeletes(pos) }, v1[1]!], deltaLog: true, codec });
+        for (const cold of [false, true]) {
+          if (cold) clearDeltaSnapshotCache();
+          const cur = await readCurrent(store);
+          assert.equal(cur?.pointer.version, `v${i}`);
+          const f0 = cur.manifest.files.find((f) => f.path === v1[0]!.path);
+          assert.deepEqual(f0?.deletes, encodeDeletes(pos), 'the same encoding as the manifest (file identity)');
+          assert.equal(cur?.manifest.rows, 4 - pos.length);
+          assert.deepEqual(await rowsOf(), all.filter((_, k) => !pos.includes(k)));
+        }
+      }
+      const snap = await readDeltaSnapshot(store);
+      assert.deepEqual(snap?.protocol, { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['deletionVectors'], writerFeatures: ['deletionVectors'] });
+      assert.equal(snap?.metaData?.configuration && (snap.metaData.configuration as Record<string, string>)['delta.enableDeletionVectors'], 'true');
+      assert.ok((await store.head(deltaCheckpointKey(9))) !== null, 'a checkpoint with deletion vectors');
+      // Back to the whole file: the logical file with a vector is removed, the plain one added.
+      await publishVersion(store, { version: 'v13', dataset: 'view', files: v1, deltaLog: true, codec });
+      clearDeltaSnapshotCache();
+      assert.deepEqual(await rowsOf(), all);
+    });
+
+    it('Delta log: cleanup expires entries past retention before a checkpoint; time travel within it and every reader still work', async () => {
+      const sets: FileEntry[][] = [];
+      for (let i = 0; i < 23; i++) {
+        sets.push(await writeFiles(store, '', `x${i}`, 2));
+        await publishVersion(store, { version: `x${i}`, dataset: 'view', files: sets[i]!, deltaLog: true, codec });
+      }
+      // Nothing is past a retention of an hour.
+      assert.deepEqual(await expireDeltaLog(store, { retentionMs: 3_600_000 }), []);
+      const dry = await expireDeltaLog(store, { retentionMs: 0, now: Date.now() + 1000, dryRun: true });
+      const gone = await expireDeltaLog(store, { retentionMs: 0, now: Date.now() + 1000 });
+      assert.deepEqual(gone, dry);
+      // The newest checkpoint past retention is version 19: commits 0…18 and checkpoint 9 go.
+      assert.deepEqual(gone.sort(), [...Array.from({ length: 19 }, (_, v) => deltaCommitKey(v)), deltaCheckpointKey(9)].sort());
+      clearDeltaSnapshotCache();
+      assert.deepEqual((await readCurrent(store))?.manifest.files.map((f) => f.path), sets[22]!.map((f) => f.path).sort());
+      assert.deepEqual([...(await readDeltaSnapshot(store, 20))!.files.keys()].sort(), sets[20]!.map((f) => f.path).sort());
+      const h = await history(store);
+      assert.deepEqual(h.filter((e) => e.deltaVersion !== undefined).map((e) => e.deltaVersion), [19, 20, 21, 22]);
+      await rejectsWith(readDeltaSnapshot(store, 5), 'DELTA_LOG_INVALID');
+      // The log continues after cleanup.
+      await publishVersion(store, { version: 'x23', dataset: 'view', files: await writeFiles(store, '', 'x23', 2), deltaLog: true, codec });
+      assert.equal((await readDeltaSnapshot(store))?.version, 23);
+    });
+
+    it('Delta log: a broken log refuses the publication before anything changes', async () => {
       const v1 = await writeFiles(store, '', 'd1', 4);
       await publishVersion(store, { version: 'v1', dataset: 'view', files: v1, deltaLog: true, codec });
-      const withDeletes: FileEntry[] = [{ ...v1[0]!, deletes: encodeDeletes([1]) }];
-      await rejectsWith(publishVersion(store, { version: 'v2', dataset: 'view', files: withDeletes }), 'DELTA_DELETES_UNSUPPORTED');
-      assert.equal(await store.head(manifestKey('v2')), null, 'no manifest written');
       // A commit after a gap (version 1 missing): the log cannot be continued.
       await store.putIfAbsent(deltaCommitKey(2), new TextEncoder().encode('{"commitInfo":{}}\n'));
       const v3 = await writeFiles(store, '', 'd3', 4);

@@ -7,8 +7,8 @@
  * restored one; vacuum never deletes a file of the current Delta snapshot. A corrupt log entry
  * refuses the next publication (DELTA_LOG_INVALID naming the file), leaving the view unchanged;
  * `dataset verify` names a file the log lists but storage lacks.
- * A partial-recompute view with a Delta log rewrites instead of merging on read (even when asked
- * to), so delta-rs reads exactly the rows dagctl and the full recompute hold.
+ * A partial-recompute view merges on read with Delta deletion vectors (inline, table features
+ * reader 3 / writer 7), and delta-rs reads each version exactly as dagctl and the full recompute.
  * Without DAGCTL_DELTALAKE_PYTHON the suite skips — or fails when CI is set.
  */
 import assert from 'node:assert/strict';
@@ -21,7 +21,8 @@ import { generate } from '../../gen/generate.js';
 import { deltaCheckpointKey, deltaCommitKey, readDeltaSnapshot } from '../../storage/dataset/delta-log.js';
 import { history } from '../../storage/dataset/history.js';
 import { manifestKey, parseJson } from '../../storage/dataset/layout.js';
-import { readCurrent } from '../../storage/dataset/publish.js';
+import { readCurrent, readPublished } from '../../storage/dataset/publish.js';
+import type { DagctlError } from '../../core/errors.js';
 import { readRows } from '../../storage/dataset/read.js';
 import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
@@ -30,10 +31,15 @@ import { addDays, runCli, viewRows, workspace, type Workspace } from './support.
 
 const PYTHON = process.env.DAGCTL_DELTALAKE_PYTHON;
 
-/** Prints {"version": latest, "rows": {"<v>": [canonical row JSON, ...]}} for the asked versions ("current" too). */
+/**
+ * Prints {"version": latest, "rows": {"<v>": [canonical row JSON, ...]}} for the asked versions
+ * ("current" too). Read through delta-rs's DataFusion scan (QueryBuilder), which applies deletion
+ * vectors (its pyarrow dataset path refuses tables with the deletionVectors feature).
+ */
 const READER = `
 import json, sys
-from deltalake import DeltaTable
+import pyarrow as pa
+from deltalake import DeltaTable, QueryBuilder
 uri, versions = sys.argv[1], sys.argv[2:]
 def canon(t):
     out = []
@@ -43,7 +49,7 @@ def canon(t):
 res = {"version": DeltaTable(uri).version(), "rows": {}}
 for v in versions:
     t = DeltaTable(uri) if v == "current" else DeltaTable(uri, version=int(v))
-    res["rows"][v] = canon(t.to_pyarrow_table())
+    res["rows"][v] = canon(pa.table(QueryBuilder().register("t", t).execute("select * from t").read_all()))
 print(json.dumps(res))
 `;
 
@@ -186,11 +192,15 @@ describe('views are Delta Lake tables (delta-rs from PyPI reads them)', function
     const out = `${r.stdout}\n${r.stderr}`;
     assert.match(out, /DELTA_LOG_INVALID/);
     assert.ok(out.includes(key), 'the error names the corrupt file');
-    assert.equal((await readCurrent(store))?.pointer.version, before);
+    assert.equal((await readPublished(store))?.pointer.version, before, '_CURRENT unchanged');
+    // dagctl's readers take the files from the log: a corrupt entry is an error naming it, never a partial read.
+    const err = await readCurrent(store).then(() => null, (e: DagctlError) => e);
+    assert.equal(err?.code, 'DELTA_LOG_INVALID');
+    assert.equal(err?.details.file, key);
   });
 });
 
-describe('a partial-recompute view with a Delta log rewrites instead of merging on read (delta-rs reads it)', function () {
+describe('a partial-recompute view merges on read with Delta deletion vectors (delta-rs reads it)', function () {
   this.timeout(300_000);
   let dir: string | undefined;
   before(function () {
@@ -201,12 +211,12 @@ describe('a partial-recompute view with a Delta log rewrites instead of merging 
   });
   after(async () => { if (dir !== undefined) await rm(dir, { recursive: true, force: true }); });
 
-  it('explicit viewUpdate=merge-on-read: no deletion vectors published, delta-rs = dagctl = full recompute', async () => {
+  it('viewUpdate=merge-on-read: versions with deletion vectors; delta-rs = dagctl = full recompute, each version by time travel', async () => {
     dir = await mkdtemp(join(tmpdir(), 'dagctl-delta-mor-'));
     const data = pathToFileURL(join(dir, 'data')).href;
     const ws: Workspace = { dir, dag: join(dir, 'bday.yaml'), dataUri: data, home: join(dir, '.dagctl') };
-    const dag = (await readFile(resolve('dags/birthday-inference.yaml'), 'utf8')).replace(/\n {4}delta: false\n/, '\n');
-    assert.ok(!dag.includes('delta: false'));
+    const dag = await readFile(resolve('dags/birthday-inference.yaml'), 'utf8');
+    assert.ok(!dag.includes('delta: false'), 'the example view has a Delta log');
     await writeFile(ws.dag, dag);
     const gen = async (uri: string, seed: number, start: string, rows: number): Promise<void> => {
       await generate('ages', { store: await openObjectStore(uri), rows, seed, start, days: 1, persons: 800 });
@@ -214,23 +224,34 @@ describe('a partial-recompute view with a Delta log rewrites instead of merging 
     await gen(`${data}/master/ages`, 3, '2024-01-01', 6000);
     for (const [i, b] of ['A', 'B', 'C'].entries()) await gen(`${data}/incoming/${b}`, 10 + i, `2024-02-0${1 + i}`, 150);
     const view = `${data}/views/birthdays`;
+    const versions: string[][] = [];
+    const dagctlRead = async (): Promise<string[]> => {
+      const store = await openObjectStore(view);
+      const cur = await readCurrent(store);
+      const mine: string[] = [];
+      for await (const b of readRows(store, cur!.manifest.files, defaultCodec())) for (const r of b) mine.push(canon(r));
+      return mine.sort();
+    };
     for (const [i, b] of ['A', 'B', 'C'].entries()) {
       if (i > 0) await gen(`${data}/master/ages`, 10 + i - 1, `2024-02-0${i}`, 150);
       const r = await runCli(ws, ['run', ws.dag, '--param', `data=${data}`, '--param', `batch=${data}/incoming/${b}`, '--param', 'mode=partial', '--param', 'viewUpdate=merge-on-read', '--param', 'buckets=3', '--json']);
       assert.equal(r.code, 0, r.stderr);
       const tasks = (JSON.parse(r.stdout) as { tasks: { name: string; stage: string; metrics?: Record<string, number> }[] }).tasks.filter((t) => t.name === 'birthdays-partial' && t.stage === 'plan');
-      assert.equal(tasks.reduce((a, t) => a + (t.metrics?.mergeOnRead ?? 0), 0), 0);
-      if (i > 0) assert.equal(tasks.reduce((a, t) => a + (t.metrics?.partial ?? 0), 0), 1, 'the run was partial');
-      const cur = await readCurrent(await openObjectStore(view));
-      assert.ok(cur!.manifest.files.every((f) => f.deletes === undefined));
+      if (i > 0) {
+        assert.equal(tasks.reduce((a, t) => a + (t.metrics?.partial ?? 0), 0), 1, 'the run was partial');
+        assert.ok(tasks.reduce((a, t) => a + (t.metrics?.mergeOnRead ?? 0), 0) > 0, 'merged on read');
+        const cur = await readCurrent(await openObjectStore(view));
+        assert.ok(cur!.manifest.files.some((f) => (f.deletes?.count ?? 0) > 0), 'the version lists files with deletion vectors');
+        const commit = await readFile(join(fileURLToPath(view), deltaCommitKey(i)), 'utf8');
+        assert.match(commit, /"deletionVector":\{"storageType":"i"/);
+      }
+      versions.push(await dagctlRead());
+      assert.deepEqual(await viewRows(view), await viewRows(`${data}/views/birthdays-full`), `run ${b}: merge-on-read = full recompute`);
     }
-    const read = await readWithDeltaRs(fileURLToPath(view), ['current']);
+    const read = await readWithDeltaRs(fileURLToPath(view), ['current', '0', '1', '2']);
     assert.equal(read.version, 2);
-    const store = await openObjectStore(view);
-    const cur = await readCurrent(store);
-    const mine: string[] = [];
-    for await (const b of readRows(store, cur!.manifest.files, defaultCodec())) for (const r of b) mine.push(canon(r));
-    assert.deepEqual(read.rows.current, mine.sort());
-    assert.deepEqual(await viewRows(view), await viewRows(`${data}/views/birthdays-full`));
+    assert.deepEqual(read.rows.current, versions[2]);
+    for (const v of [0, 1, 2]) assert.deepEqual(read.rows[String(v)], versions[v], `Delta version ${v}`);
+    assert.notDeepEqual(versions[1], versions[2]);
   });
 });
