@@ -19,6 +19,7 @@ import { generate } from '../../gen/generate.js';
 import { ingestKafka, type IngestSummary } from '../../ingest/kafka/consumer.js';
 import { startScheduler, type SchedulerHandle } from '../../scheduler/schedule/process.js';
 import { LocalScheduleState } from '../../scheduler/schedule/state.js';
+import { seenCount } from '../../scheduler/schedule/triggers.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { listCommitMarkers } from '../../storage/dataset/markers.js';
 import { openObjectStore } from '../../storage/open.js';
@@ -87,7 +88,7 @@ describe('Lambda loop on dags/superwebanalytics.yaml: Kafka → ingest → its d
       const made = await triggered();
       const rs = await runs();
       if (rs.some((r) => r.phase === 'failed')) throw new Error(`a triggered run failed:\n${logs.join('\n')}`);
-      return markers > 0 && st.seen.length === markers && st.inflight === undefined && rs.length === made && rs.every((r) => r.finishedAt !== undefined && r.phase !== 'pending' && r.phase !== 'running');
+      return markers > 0 && seenCount(st) === markers && st.inflight === undefined && rs.length === made && rs.every((r) => r.finishedAt !== undefined && r.phase !== 'pending' && r.phase !== 'running');
     };
 
     try {
