@@ -171,13 +171,17 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
   this.timeout(120_000);
   let dir: string;
   let launchers: EmbeddedLauncher[] = [];
+  let stores: LocalRunStore[] = [];
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dagctl-trig-'));
     launchers = [];
+    stores = [];
   });
   afterEach(async () => {
-    // A run's driver may still be closing its files after its phase reads succeeded.
+    // A run's driver may still be closing its files after its phase reads succeeded, and the
+    // store its journals (close: last snapshot, journal handles closed).
     for (const l of launchers) assert.equal(await l.drain(60_000), true);
+    for (const st of stores) await st.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -189,6 +193,7 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     assert.equal(catalog.dags().length, 1);
     const home = join(dir, 'home');
     const store = new LocalRunStore(home);
+    stores.push(store);
     const clock = { now: Date.parse('2026-06-01T00:00:00Z') };
     const make = () => {
       const launcher = new EmbeddedLauncher({ store, concurrency: 1 });
