@@ -11,7 +11,7 @@ import { dagctlHome } from '../../scheduler/plan/context.js';
 import { DagCatalog } from '../../scheduler/schedule/catalog.js';
 import { StorageCommitSource } from '../../scheduler/schedule/commit-source.js';
 import { ticksOf } from '../../scheduler/schedule/planner.js';
-import { commitKey, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import { commitKey, seenCount, seenTest, type TriggerState } from '../../scheduler/schedule/triggers.js';
 import type { DagSpec } from '../../spec/types.js';
 import { LocalScheduleState, type ScheduleState } from '../../scheduler/schedule/state.js';
 import { flag, str, writeJson, type CliIO, type CommandDef } from '../command.js';
@@ -77,12 +77,12 @@ export const schedulesCommand: CommandDef = {
 
 /** A DAG's data triggers as `schedules` shows them: what was given runs, what is new, and why it waits. */
 async function triggerReport(dag: DagSpec, st: TriggerState, paused: boolean, source: StorageCommitSource) {
-  const seen = new Set(st.seen);
+  const isSeen = seenTest(st);
   let pending = 0;
   for (const t of dag.triggers ?? []) {
     const ds = dag.datasets[t.dataset];
     if (ds === undefined) continue;
-    for (const c of await source.commits(ds)) if (!seen.has(commitKey(t.dataset, c.id))) pending++;
+    for (const c of await source.commits(ds)) if (!isSeen(commitKey(t.dataset, c.id))) pending++;
   }
   const why =
     st.inflight !== undefined
@@ -94,7 +94,7 @@ async function triggerReport(dag: DagSpec, st: TriggerState, paused: boolean, so
           : 'waiting for the scheduler (a run of the DAG unfinished, minInterval or debounce; or no scheduler running)';
   return {
     datasets: (dag.triggers ?? []).map((t) => t.dataset),
-    seen: st.seen.length,
+    seen: seenCount(st),
     pending,
     lastFire: st.lastFireAt === undefined ? null : new Date(st.lastFireAt).toISOString(),
     inflight: st.inflight?.runId ?? null,

@@ -119,29 +119,45 @@ export class EmbeddedLauncher implements RunLauncher {
   }
 
   private async drive(runId: string, resume: boolean): Promise<void> {
-    if (this.driving.has(runId)) return;
-    const record = await this.opts.store.getRecord(runId);
-    if (record === null) return;
+    if (this.driving.has(runId) || this.finished.has(runId)) return;
+    // Reserved before any await: two callers (a start and a sweep's adopt) never both drive it.
     const abort = new AbortController();
+    let release = (): void => undefined;
+    this.driving.set(runId, { done: new Promise<void>((r) => (release = r)), abort });
+    const skip = (): void => {
+      this.driving.delete(runId);
+      release();
+    };
+    const record = await this.opts.store.getRecord(runId).catch(() => null);
+    if (record === null) return skip();
+    // unfinished() may have read a run's state just before its driver here finished it: never
+    // drive a finished run again (a resumed driver would reopen it and publish a second time).
+    const phase = (await this.opts.store.getState(runId).catch(() => null))?.phase;
+    if (phase !== 'pending' && phase !== 'running') {
+      if (phase !== undefined) this.finished.add(runId);
+      return skip();
+    }
     const threads = this.opts.concurrency;
-    const done = driveRun({
+    void driveRun({
       store: this.opts.store,
       record,
       resume,
       cancel: abort.signal,
       makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, threads === undefined ? {} : { concurrency: threads }),
-    }).then(
-      (final) => {
-        this.driving.delete(runId);
-        this.opts.log?.(`scheduler: run ${runId} ${final.phase}`);
-        this.opts.onFinished?.(runId, final);
-      },
-      (e: unknown) => {
-        this.driving.delete(runId);
-        this.opts.log?.(`scheduler: run ${runId} could not be driven: ${errorMessage(e)}`);
-        this.opts.onFinished?.(runId, null);
-      },
-    );
-    this.driving.set(runId, { done, abort });
+    })
+      .then(
+        (final) => {
+          if (final.phase !== 'pending' && final.phase !== 'running') this.finished.add(runId);
+          this.driving.delete(runId);
+          this.opts.log?.(`scheduler: run ${runId} ${final.phase}`);
+          this.opts.onFinished?.(runId, final);
+        },
+        (e: unknown) => {
+          this.driving.delete(runId);
+          this.opts.log?.(`scheduler: run ${runId} could not be driven: ${errorMessage(e)}`);
+          this.opts.onFinished?.(runId, null);
+        },
+      )
+      .finally(release);
   }
 }

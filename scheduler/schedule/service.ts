@@ -29,7 +29,7 @@ import type { RunPhase } from '../model.js';
 import { StorageCommitSource, type CommitSource } from './commit-source.js';
 import { decideOverlap, planTicks, ticksOf } from './planner.js';
 import type { ScheduleState } from './state.js';
-import { commitKey, completeFire, decideTrigger, type TriggerFire } from './triggers.js';
+import { commitKey, completeFire, decideTrigger, markSeen, seenTest, type TriggerFire } from './triggers.js';
 import type { SourceCommit } from '../../storage/dataset/source.js';
 
 export interface ScheduledDag {
@@ -293,11 +293,11 @@ export class SchedulerService {
     const now = this.now();
     const seenAt = this.firstSeen.get(d.name) ?? new Map<string, number>();
     this.firstSeen.set(d.name, seenAt);
-    const seen = new Set(st.seen);
+    const isSeen = seenTest(st);
     const live = new Set<string>();
     for (const [ds, cs] of Object.entries(commits)) for (const c of cs) {
       const k = commitKey(ds, c.id);
-      if (seen.has(k)) continue;
+      if (isSeen(k)) continue;
       live.add(k);
       if (!seenAt.has(k)) seenAt.set(k, now);
     }
@@ -314,7 +314,7 @@ export class SchedulerService {
     if (sweep) this.lastSweep.set(d.name, now);
     const decision = decideTrigger({ dag: d.name, triggers, commits, state: st, now, firstSeen: seenAt, unfinished: unfinished.length });
     if (decision.action === 'empty') {
-      if (!(await state.putTriggers(d.name, { ...st, seen: [...new Set([...st.seen, ...decision.commits])].sort() }))) return false;
+      if (!(await state.putTriggers(d.name, markSeen(st, decision.commits)))) return false;
       this.metrics.triggerStatus.set(d.name, { reason: `${decision.commits.length} new commit(s) without data files: seen, no run`, pending: 0, at: now });
       return now + poll;
     }

@@ -145,6 +145,12 @@ export function decodeTriggerState(raw: string): TriggerState {
   if (!Array.isArray(j.seen) || !j.seen.every((x) => typeof x === 'string')) throw new DagctlError('RUN_STATE_INVALID', 'trigger state without a `seen` list');
   const out: TriggerState = { seen: j.seen };
   if (typeof j.lastFireAt === 'number') out.lastFireAt = j.lastFireAt;
+  if (j.marks !== undefined) {
+    // Dropping marks would give every folded commit a second run: refuse instead.
+    if (j.marks === null || typeof j.marks !== 'object' || !Object.values(j.marks).every((x) => Number.isInteger(x))) throw new DagctlError('RUN_STATE_INVALID', 'trigger state with a `marks` that is not {partition: offset}');
+    out.marks = j.marks;
+    out.folded = typeof j.folded === 'number' ? j.folded : 0;
+  }
   if (j.inflight !== undefined) out.inflight = j.inflight;
   return out;
 }

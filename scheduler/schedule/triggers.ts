@@ -20,6 +20,15 @@
  * its commits join `seen` and the intent is cleared. A scheduler that dies anywhere in between
  * leaves either no intent (nothing happened: the commits are still new) or the intent, which the
  * next leader completes with the same run id — so a commit never gets two runs, nor none.
+ *
+ * Compaction (markSeen): `seen` does not grow with every micro-batch. An `ingest kafka` marker's
+ * key names its topic partition and offset range (`_commits/ingest-<topic>-p<N>-<first>-<last>@…`),
+ * and one partition's markers are written in offset order (ingest/offsets.ts: a partition resumes
+ * at its first uncommitted offset or its pending claim, never below what a marker covers). So a
+ * seen ingest marker is folded into `marks[<dataset>:…ingest-<topic>-p<N>]` = the highest last
+ * offset seen, and a marker is seen iff listed in `seen` or its last offset ≤ its partition's mark
+ * (seenTest). Other commits (gen markers, unmarked files) stay listed. The state is then O(topic
+ * partitions) for ingested datasets, whatever the number of batches.
  */
 import { fingerprint } from '../../core/hash.js';
 import type { SourceCommit } from '../../storage/dataset/source.js';
@@ -42,8 +51,12 @@ export interface TriggerFire {
 }
 
 export interface TriggerState {
-  /** commitKey()s already given to a run. */
+  /** commitKey()s already given to a run (except ingest markers folded into marks). */
   seen: string[];
+  /** Per ingest topic partition (`<dataset>:_commits/ingest-<topic>-p<N>`): highest last offset given to a run. */
+  marks?: Record<string, number>;
+  /** How many commits were folded into marks (for counts: seenCount). */
+  folded?: number;
   lastFireAt?: number;
   inflight?: TriggerFire;
 }
@@ -76,12 +89,60 @@ export interface DecideTriggerArgs {
   unfinished: number;
 }
 
+const INGEST_KEY = /^(.+?:_commits\/ingest-.+-p\d+)-(\d+)-(\d+)@[0-9a-f]{16}\.json$/;
+
+/** An ingest marker's commitKey → its topic partition group and last offset; null for other commits. */
+export function ingestRange(key: string): { group: string; last: number } | null {
+  const m = INGEST_KEY.exec(key);
+  return m === null ? null : { group: m[1] as string, last: Number(m[3]) };
+}
+
+/** Whether a commitKey was given a run under this state (listed, or under its partition's mark). */
+export function seenTest(st: TriggerState): (key: string) => boolean {
+  const listed = new Set(st.seen);
+  return (key) => {
+    if (listed.has(key)) return true;
+    const r = ingestRange(key);
+    const mark = r === null ? undefined : st.marks?.[r.group];
+    return r !== null && mark !== undefined && r.last <= mark;
+  };
+}
+
+/** How many commits were given runs. */
+export function seenCount(st: TriggerState): number {
+  return st.seen.length + (st.folded ?? 0);
+}
+
+/** The state with these commits seen, compacted: ingest markers (new or already listed) folded into marks. */
+export function markSeen(st: TriggerState, keys: readonly string[]): TriggerState {
+  const isSeen = seenTest(st);
+  const listed = new Set(st.seen);
+  const marks: Record<string, number> = { ...st.marks };
+  let folded = st.folded ?? 0;
+  const seen: string[] = [];
+  for (const k of new Set([...st.seen, ...keys])) {
+    const r = ingestRange(k);
+    if (r === null) {
+      seen.push(k);
+      continue;
+    }
+    if (!isSeen(k) || listed.has(k)) folded++;
+    marks[r.group] = Math.max(marks[r.group] ?? -1, r.last);
+  }
+  const out: TriggerState = { ...st, seen: seen.sort() };
+  if (Object.keys(marks).length > 0) {
+    out.marks = marks;
+    out.folded = folded;
+  }
+  return out;
+}
+
 export function decideTrigger(a: DecideTriggerArgs): TriggerDecision {
-  const seen = new Set(a.state.seen);
+  const isSeen = seenTest(a.state);
   const fresh: { key: string; dataset: string; c: SourceCommit }[] = [];
   for (const t of a.triggers) for (const c of a.commits[t.dataset] ?? []) {
     const key = commitKey(t.dataset, c.id);
-    if (!seen.has(key)) fresh.push({ key, dataset: t.dataset, c });
+    if (!isSeen(key)) fresh.push({ key, dataset: t.dataset, c });
   }
   if (fresh.length === 0) return { action: 'wait', reason: 'no new commits', pending: 0 };
   if (fresh.every((f) => f.c.files === 0)) return { action: 'empty', commits: fresh.map((f) => f.key).sort() };
@@ -107,5 +168,6 @@ export function decideTrigger(a: DecideTriggerArgs): TriggerDecision {
 
 /** The state after a fire's run exists: its commits seen, its time the last fire, no intent. */
 export function completeFire(st: TriggerState, fire: TriggerFire): TriggerState {
-  return { seen: [...new Set([...st.seen, ...fire.commits])].sort(), lastFireAt: fire.at };
+  const { seen, marks, folded } = markSeen(st, fire.commits);
+  return { seen, ...(marks !== undefined ? { marks, folded: folded ?? 0 } : {}), lastFireAt: fire.at };
 }

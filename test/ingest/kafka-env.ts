@@ -58,9 +58,10 @@ export interface Produced {
 /**
  * Produces `n` records spread round-robin over `partitions` partitions, from a seeded PRNG: ~5%
  * malformed (one of each reject reason in turn), ~3% exact duplicates of the previous valid
- * value (at-least-once producers do that; the master dataset keeps them), ts over 3 days.
+ * value (at-least-once producers do that; the master dataset keeps them), ts over 3 days;
+ * persons are personOf(0..299) (default `c-<k>`).
  */
-export async function producePageviews(topic: string, partitions: number, n: number, seed: number, expect?: Produced): Promise<Produced> {
+export async function producePageviews(topic: string, partitions: number, n: number, seed: number, expect?: Produced, personOf: (k: number) => string = (k) => `c-${k}`): Promise<Produced> {
   const out: Produced = expect ?? { expected: new Map(), rejects: {}, records: 0, dates: new Set() };
   let s = seed >>> 0 || 1;
   const rnd = (): number => {
@@ -101,7 +102,7 @@ export async function producePageviews(topic: string, partitions: number, n: num
         value = v;
       } else {
         const json: string =
-          x < 0.08 && last !== null ? last : JSON.stringify({ url: `http://site.example/p/${Math.floor(rnd() * 500)}`, person: `c-${Math.floor(rnd() * 300)}`, ts: day0 + Math.floor(rnd() * 3 * 86_400), extra: 'ignored' });
+          x < 0.08 && last !== null ? last : JSON.stringify({ url: `http://site.example/p/${Math.floor(rnd() * 500)}`, person: personOf(Math.floor(rnd() * 300)), ts: day0 + Math.floor(rnd() * 3 * 86_400), extra: 'ignored' });
         last = json;
         const o = JSON.parse(json) as { url: string; person: string; ts: number };
         const k = `${o.url}\t${o.person}\t${o.ts}`;

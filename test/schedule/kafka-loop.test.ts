@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { ingestKafka, type IngestSummary } from '../../ingest/kafka/consumer.js';
 import { startScheduler, type SchedulerHandle } from '../../scheduler/schedule/process.js';
 import { LocalScheduleState } from '../../scheduler/schedule/state.js';
+import { seenCount, seenTest } from '../../scheduler/schedule/triggers.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { listCommitMarkers } from '../../storage/dataset/markers.js';
 import { readCurrent } from '../../storage/dataset/publish.js';
@@ -147,7 +148,11 @@ describe('Lambda loop: Kafka → ingest → data trigger → published view (rea
       // Every commit marker was given exactly one run: the runs' commit counts add up to the markers.
       const markers = (await listCommitMarkers(master)).map((m) => m.key).sort();
       const st = await new LocalScheduleState(home).getTriggers('pageviews-loop');
-      assert.deepEqual(st.seen, markers.map((k) => `pageviews:${k}`).sort());
+      // (ingest markers are folded into per-partition marks: compaction keeps the state small)
+      const isSeen = seenTest(st);
+      assert.ok(markers.every((k) => isSeen(`pageviews:${k}`)));
+      assert.equal(seenCount(st), markers.length);
+      assert.deepEqual(st.seen, []);
       assert.equal(runs.reduce((n, r) => n + (r.trigger.kind === 'data' ? (r.trigger.commits ?? 0) : 0), 0), markers.length);
       const metrics = await (await fetch(`http://127.0.0.1:${sched.port ?? 0}/metrics`)).text();
       assert.match(metrics, new RegExp(`^dagctl_scheduler_trigger_runs_total ${runs.length}$`, 'm'));

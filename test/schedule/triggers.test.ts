@@ -13,14 +13,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isDagctlError } from '../../core/errors.js';
 import { generate } from '../../gen/generate.js';
 import type { RunSummary } from '../../scheduler/ports.js';
 import { DagCatalog } from '../../scheduler/schedule/catalog.js';
 import { EmbeddedLauncher } from '../../scheduler/schedule/embedded-launcher.js';
 import { SchedulerService } from '../../scheduler/schedule/service.js';
 import { createTriggerRun } from '../../scheduler/schedule/launch.js';
-import { LocalScheduleState } from '../../scheduler/schedule/state.js';
-import { decideTrigger, triggerRunId, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import { decodeTriggerState, LocalScheduleState } from '../../scheduler/schedule/state.js';
+import { completeFire, decideTrigger, ingestRange, markSeen, seenCount, seenTest, triggerRunId, type TriggerState } from '../../scheduler/schedule/triggers.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { listSourceCommits } from '../../storage/dataset/source.js';
 import { openObjectStore } from '../../storage/open.js';
@@ -96,6 +97,51 @@ describe('data trigger decision', () => {
   });
 });
 
+describe('trigger state compaction (ingest markers folded into per-partition marks)', () => {
+  const fp = 'a1b2c3d4e5f60718';
+  const key = (p: number, first: number, last: number, topic = 'pv-p9'): string => `pv:_commits/ingest-${topic}-p${p}-${first}-${last}@${fp}.json`;
+  it('parses only ingest marker keys (a topic that itself ends in -pN included)', () => {
+    assert.deepEqual(ingestRange(key(1, 100, 199)), { group: 'pv:_commits/ingest-pv-p9-p1', last: 199 });
+    assert.equal(ingestRange('pv:_commits/gen-pageviews-2024-03-01-7@0123456789abcdef.json'), null);
+    assert.equal(ingestRange('pv:date=2024-03-01/part-0.parquet@"etag"'), null);
+  });
+  it('the state stays O(partitions) over many batches; seen commits stay seen, new ones stay new, counts kept', () => {
+    let st: TriggerState = { seen: ['pv:other@x'] };
+    let given = 1;
+    // 200 fires of one batch per partition (3 partitions): 600 markers given runs.
+    for (let i = 0; i < 200; i++) {
+      const keys = [0, 1, 2].map((p) => key(p, i * 10, i * 10 + 9));
+      st = completeFire(st, { runId: `r${i}`, at: i, prevAt: i, commits: keys, datasets: ['pv'], partitions: [] });
+      given += keys.length;
+    }
+    assert.deepEqual(st.seen, ['pv:other@x']);
+    assert.deepEqual(st.marks, { 'pv:_commits/ingest-pv-p9-p0': 1999, 'pv:_commits/ingest-pv-p9-p1': 1999, 'pv:_commits/ingest-pv-p9-p2': 1999 });
+    assert.equal(seenCount(st), given);
+    assert.ok(JSON.stringify(st).length < 400, JSON.stringify(st));
+    const isSeen = seenTest(st);
+    assert.ok(isSeen(key(1, 0, 9)) && isSeen(key(2, 1990, 1999)) && isSeen('pv:other@x'));
+    assert.ok(!isSeen(key(1, 2000, 2009)) && !isSeen(key(3, 0, 9)) && !isSeen(key(0, 0, 9, 'other')) && !isSeen('pv:new@y'));
+    // The decision sees exactly the new batches as new.
+    const commits = { pv: [0, 1, 2].flatMap((p) => [{ id: key(p, 1990, 1999).slice(3), partitions: ['2024-03-01'], files: 1 }, { id: key(p, 2000, 2004).slice(3), partitions: ['2024-03-02'], files: 1 }]) };
+    const d = decideTrigger({ dag: 'x', triggers: [{ dataset: 'pv', minIntervalMs: 0, debounceMs: 0 }], commits, state: st, now: 5_000, firstSeen: new Map(), unfinished: 0 });
+    assert.equal(d.action, 'fire');
+    if (d.action !== 'fire') return;
+    assert.deepEqual(d.fire.commits, [0, 1, 2].map((p) => key(p, 2000, 2004)));
+    assert.deepEqual(d.fire.partitions, ['2024-03-02']);
+    // A state written before compaction (every key listed) folds on its next write, counts kept;
+    // marking an already-covered commit again counts it once.
+    const old: TriggerState = { seen: [key(0, 0, 9), key(0, 10, 19), 'pv:other@x'] };
+    const now = markSeen(old, [key(0, 20, 29), key(0, 10, 19)]);
+    assert.deepEqual([now.seen, now.marks, seenCount(now)], [['pv:other@x'], { 'pv:_commits/ingest-pv-p9-p0': 29 }, 4]);
+    assert.equal(seenCount(markSeen(now, [key(0, 0, 9)])), 4);
+  });
+  it('a stored state round-trips; a corrupt marks is refused (dropping it would run folded commits again)', () => {
+    const st = markSeen({ seen: [] }, [key(0, 0, 9)]);
+    assert.deepEqual(decodeTriggerState(JSON.stringify(st)), st);
+    assert.throws(() => decodeTriggerState(JSON.stringify({ seen: [], marks: { a: 'x' } })), (e: unknown) => isDagctlError(e, 'RUN_STATE_INVALID'));
+  });
+});
+
 const DAG = (name: string) => `apiVersion: dagctl/v1
 kind: Dag
 metadata: { name: ${name} }
@@ -125,13 +171,17 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
   this.timeout(120_000);
   let dir: string;
   let launchers: EmbeddedLauncher[] = [];
+  let stores: LocalRunStore[] = [];
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dagctl-trig-'));
     launchers = [];
+    stores = [];
   });
   afterEach(async () => {
-    // A run's driver may still be closing its files after its phase reads succeeded.
+    // A run's driver may still be closing its files after its phase reads succeeded, and the
+    // store its journals (close: last snapshot, journal handles closed).
     for (const l of launchers) assert.equal(await l.drain(60_000), true);
+    for (const st of stores) await st.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -143,6 +193,7 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     assert.equal(catalog.dags().length, 1);
     const home = join(dir, 'home');
     const store = new LocalRunStore(home);
+    stores.push(store);
     const clock = { now: Date.parse('2026-06-01T00:00:00Z') };
     const make = () => {
       const launcher = new EmbeddedLauncher({ store, concurrency: 1 });
