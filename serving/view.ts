@@ -26,7 +26,6 @@ import { parquetMetadata, parquetRead } from 'hyparquet';
 import { DagctlError } from '../core/errors.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { decodeDeletes } from '../storage/dataset/deletes.js';
-import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
 import { snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
 import { exactArrayBuffer } from '../storage/parquet/values.js';
 import type { BucketExtent, FileEntry, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
@@ -292,6 +291,8 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
   const cur = opts.version ?? (await currentVersion(store));
   if (cur === null) throw new DagctlError('QUERY_VIEW_UNKNOWN', `${store.rootUri} has no published view version (_CURRENT): run the DAG that produces it first`, { uri: store.rootUri });
   if (opts.only !== undefined || opts.extentOnly === true) return loadOne(store, cur, opts.only ?? {}, opts);
+  // The codec registry (parquetjs-lite among its codecs) only for a whole-view load: a one-key load needs hyparquet alone.
+  const { decodeWithFallback, defaultCodec } = await import('../storage/parquet/registry.js');
   const codec = opts.codec ?? defaultCodec();
   const index = new Map<string, Run[]>();
   const builders = new Map<string, BlockBuilder>();
@@ -417,6 +418,43 @@ async function addFileExtent(x: BucketExtent, file: ArrayBuffer, meta: ReturnTyp
   return rows;
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * Which rows [start, end) of a file hold the wanted key: its key columns read as columns (raw
+ * bytes compared with the wanted values' UTF-8, no row objects, no strings decoded).
+ */
+async function keyMatches(file: ArrayBuffer, meta: ReturnType<typeof parquetMetadata>, columns: string[], want: string[], start: number, end: number, where: string): Promise<boolean[]> {
+  const hits = new Uint8Array(end - start);
+  const bytes = new Map(columns.map((c, j) => [c, encoder.encode(want[j]!)]));
+  const strings = new Map(columns.map((c, j) => [c, want[j]!]));
+  try {
+    await parquetRead({
+      file, metadata: meta, columns, rowStart: start, rowEnd: end, utf8: false, compressors: { SNAPPY: snappyDecompressWasm },
+      onChunk: (c) => {
+        const wb = bytes.get(c.columnName), ws = strings.get(c.columnName);
+        if (wb === undefined || ws === undefined) return;
+        const data = c.columnData as ArrayLike<unknown>;
+        for (let i = 0; i < data.length; i++) {
+          const at = c.rowStart + i - start;
+          if (at < 0 || at >= hits.length) continue;
+          const v = data[i];
+          if (v instanceof Uint8Array ? sameBytes(v, wb) : v !== null && v !== undefined && String(v) === ws) hits[at]!++;
+        }
+      },
+    });
+  } catch (e) {
+    throw new DagctlError('PARQUET_INVALID', `${where}: cannot read ${columns.join(', ')} of rows ${start}..${end}: ${String(e)}`, { file: where }, { cause: e });
+  }
+  return Array.from(hits, (n) => n === columns.length);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * The data extent of a rollup view version's files (live rows): what the publication records in
  * its manifest (Manifest.bucketExtent) and what a reader scans for when a version lacks it.
@@ -477,16 +515,11 @@ async function loadOne(store: ObjectStore, cur: PublishedVersion, only: Record<s
       });
       if (admits) {
         // Key columns first; then only the key's runs, with the value columns (sketches included).
-        const got = await readRowRange(bytes, start, end, keyColumns, where);
-        const k = keyColumns.length;
+        const hit = await keyMatches(file, meta, keyColumns, keyColumns.map((c) => only[c] ?? ''), start, end, where);
         const mine: Run[] = [];
-        for (let i = 0; i < got.length; i++) {
-          const row = got[i]!;
+        for (let i = 0; i < hit.length; i++) {
           const at = start + i;
-          if (deleted?.has(at) === true) continue;
-          let key = '';
-          for (let j = 0; j < k; j++) key = j === 0 ? text(row[j]) : key + KEY_SEP + text(row[j]);
-          if (key !== onlyKey) continue;
+          if (!hit[i] || deleted?.has(at) === true) continue;
           const last = mine[mine.length - 1];
           if (last !== undefined && last.end === at) last.end++;
           else mine.push({ file: fi, start: at, end: at + 1 });
