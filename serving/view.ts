@@ -12,7 +12,8 @@
  * is usually one run — the book's "collocate a URL's data, one seek". A query reads only its key's
  * block. Blocks live in a BlockCache (an LRU bounded in bytes, shared by all views of a process):
  * the load pass warms it with the first keys up to its budget; a one-key load (`only`, the CLI)
- * reads the data extent from two columns and the key's rows from the row groups whose key
+ * takes the data extent from the manifest (Manifest.bucketExtent, recorded at publication; scanned
+ * from two columns for older versions) and reads the key's rows from the row groups whose key
  * statistics admit it;
  * a miss re-reads just the row groups holding the key's runs (hyparquet rowStart/rowEnd over the
  * file's bytes), so memory is the index (~100 bytes per key) + the cache budget + the file being
@@ -25,10 +26,9 @@ import { parquetMetadata, parquetRead } from 'hyparquet';
 import { DagctlError } from '../core/errors.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { decodeDeletes } from '../storage/dataset/deletes.js';
-import { decodeWithFallback, defaultCodec } from '../storage/parquet/registry.js';
 import { snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
 import { exactArrayBuffer } from '../storage/parquet/values.js';
-import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
+import type { BucketExtent, FileEntry, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
 import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../operators/lib/granularity.js';
 
 /** Columns of a rollup view that are not key columns. */
@@ -39,6 +39,10 @@ export interface PublishedVersion {
   version: string;
   dataset: string;
   files: FileEntry[];
+  /** Live rows of the version (the manifest's count). */
+  rows: number;
+  /** The data extent recorded at publication (absent in older versions: scanned at load). */
+  bucketExtent?: BucketExtent;
 }
 
 /**
@@ -48,7 +52,9 @@ export interface PublishedVersion {
  */
 export async function currentVersion(store: ObjectStore): Promise<PublishedVersion | null> {
   const cur = await readCurrent(store);
-  return cur === null ? null : { version: cur.pointer.version, dataset: cur.manifest.dataset, files: cur.manifest.files };
+  if (cur === null) return null;
+  const m = cur.manifest;
+  return { version: cur.pointer.version, dataset: m.dataset, files: m.files, rows: m.rows, ...(m.bucketExtent !== undefined ? { bucketExtent: m.bucketExtent } : {}) };
 }
 
 /** One key's rows: parallel arrays, plus a lookup (bucket start, granularity) → row. */
@@ -285,6 +291,8 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
   const cur = opts.version ?? (await currentVersion(store));
   if (cur === null) throw new DagctlError('QUERY_VIEW_UNKNOWN', `${store.rootUri} has no published view version (_CURRENT): run the DAG that produces it first`, { uri: store.rootUri });
   if (opts.only !== undefined || opts.extentOnly === true) return loadOne(store, cur, opts.only ?? {}, opts);
+  // The codec registry (parquetjs-lite among its codecs) only for a whole-view load: a one-key load needs hyparquet alone.
+  const { decodeWithFallback, defaultCodec } = await import('../storage/parquet/registry.js');
   const codec = opts.codec ?? defaultCodec();
   const index = new Map<string, Run[]>();
   const builders = new Map<string, BlockBuilder>();
@@ -292,8 +300,7 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
   const budget = opts.cache.maxBytes;
   let keyColumns: string[] | null = null;
   let hasHll = false;
-  const seen = new Set<Granularity>();
-  const lo = new Map<Granularity, number>(), hi = new Map<Granularity, number>();
+  const seen: BucketExtent = {};
   let rows = 0;
   for (let fi = 0; fi < cur.files.length; fi++) {
     const f = cur.files[fi]!;
@@ -317,9 +324,7 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
         const gText = row.granularity;
         const g = typeof gText === 'string' && gText.length === 1 && gText in GRANULARITY_SECONDS ? (gText as Granularity) : granularityOf(text(gText), f.path);
         const bucket = num(row.bucket, 'bucket', f.path);
-        seen.add(g);
-        if (!((lo.get(g) ?? Infinity) <= bucket)) lo.set(g, bucket);
-        if (!((hi.get(g) ?? -Infinity) >= bucket)) hi.set(g, bucket);
+        widen(seen, g, bucket);
         rows++;
         let runs = index.get(key);
         if (runs === undefined) {
@@ -339,9 +344,7 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
       }
     }
   }
-  const granularities = GRANULARITIES.filter((g) => seen.has(g));
-  const finest = granularities[0];
-  const extent = finest === undefined ? null : { from: lo.get(finest)!, to: hi.get(finest)! + GRANULARITY_SECONDS[finest] };
+  const { granularities, extent } = extentOf(seen);
   const snap = new ViewSnapshot(opts.name ?? cur.dataset, cur.version, keyColumns ?? ['url'], granularities, extent, hasHll, index.size, rows, store, cur.files, index, opts.cache);
   for (const [key, b] of builders) opts.cache.set(snap.id + key, b.build());
   return snap;
@@ -359,6 +362,115 @@ function schemaOf(row: Row, where: string): string[] {
 
 const BMP_SAFE = /^[\u0000-\ud7ff]*$/;
 
+/** Widens the extent of granularity g to bucket start `bucket`. */
+function widen(x: BucketExtent, g: Granularity, bucket: number): void {
+  const r = x[g];
+  if (r === undefined) x[g] = { min: bucket, max: bucket };
+  else if (bucket < r.min) r.min = bucket;
+  else if (bucket > r.max) r.max = bucket;
+}
+
+/** The granularities present (finest first) and the finest one's [first bucket start, last bucket end). */
+export function extentOf(x: BucketExtent): { granularities: Granularity[]; extent: Extent | null } {
+  const granularities = GRANULARITIES.filter((g) => x[g] !== undefined);
+  const finest = granularities[0];
+  const r = finest === undefined ? undefined : x[finest];
+  return { granularities, extent: finest === undefined || r === undefined ? null : { from: r.min, to: r.max + GRANULARITY_SECONDS[finest] } };
+}
+
+/** A view file's Parquet metadata; refuses a file that is not a rollup view's (no granularity, bucket, pageviews or key column). */
+function rollupMetadata(file: ArrayBuffer, where: string): ReturnType<typeof parquetMetadata> {
+  let meta: ReturnType<typeof parquetMetadata>;
+  try {
+    meta = parquetMetadata(file);
+  } catch (e) {
+    throw new DagctlError('PARQUET_INVALID', `${where}: not a readable parquet file: ${String(e)}`, { file: where }, { cause: e });
+  }
+  const names = meta.schema.slice(1).map((e) => e.name);
+  for (const c of ['granularity', 'bucket', 'pageviews']) {
+    if (!names.includes(c)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: no column ${c}: not a rollup view (url…, granularity, bucket, pageviews, uniques, hll)`, { file: where, column: c });
+  }
+  if (names.every((c) => VALUE_COLUMNS.has(c))) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: no key column (such as url)`, { file: where });
+  return meta;
+}
+
+/** Widens x by one file's live rows (granularity and bucket read as columns, no row objects); returns their count. */
+async function addFileExtent(x: BucketExtent, file: ArrayBuffer, meta: ReturnType<typeof parquetMetadata>, deleted: Set<number> | null, path: string, where: string): Promise<number> {
+  const g = new Array<unknown>(Number(meta.num_rows)), b = new Array<unknown>(Number(meta.num_rows));
+  try {
+    await parquetRead({
+      file, metadata: meta, columns: ['granularity', 'bucket'], compressors: { SNAPPY: snappyDecompressWasm },
+      onChunk: (c) => {
+        const into = c.columnName === 'granularity' ? g : b;
+        const data = c.columnData as ArrayLike<unknown>;
+        for (let i = 0; i < data.length; i++) into[c.rowStart + i] = data[i];
+      },
+    });
+  } catch (e) {
+    throw new DagctlError('PARQUET_INVALID', `${where}: cannot read granularity, bucket: ${String(e)}`, { file: where }, { cause: e });
+  }
+  let rows = 0;
+  for (let i = 0; i < g.length; i++) {
+    if (deleted?.has(i) === true) continue;
+    widen(x, granularityOf(text(g[i]), path), num(b[i], 'bucket', path));
+    rows++;
+  }
+  return rows;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Which rows [start, end) of a file hold the wanted key: its key columns read as columns (raw
+ * bytes compared with the wanted values' UTF-8, no row objects, no strings decoded).
+ */
+async function keyMatches(file: ArrayBuffer, meta: ReturnType<typeof parquetMetadata>, columns: string[], want: string[], start: number, end: number, where: string): Promise<boolean[]> {
+  const hits = new Uint8Array(end - start);
+  const bytes = new Map(columns.map((c, j) => [c, encoder.encode(want[j])]));
+  const strings = new Map(columns.map((c, j) => [c, want[j]!]));
+  try {
+    await parquetRead({
+      file, metadata: meta, columns, rowStart: start, rowEnd: end, utf8: false, compressors: { SNAPPY: snappyDecompressWasm },
+      onChunk: (c) => {
+        const wb = bytes.get(c.columnName), ws = strings.get(c.columnName);
+        if (wb === undefined || ws === undefined) return;
+        const data = c.columnData as ArrayLike<unknown>;
+        for (let i = 0; i < data.length; i++) {
+          const at = c.rowStart + i - start;
+          if (at < 0 || at >= hits.length) continue;
+          const v = data[i];
+          if (v instanceof Uint8Array ? sameBytes(v, wb) : v !== null && v !== undefined && String(v) === ws) hits[at]!++;
+        }
+      },
+    });
+  } catch (e) {
+    throw new DagctlError('PARQUET_INVALID', `${where}: cannot read ${columns.join(', ')} of rows ${start}..${end}: ${String(e)}`, { file: where }, { cause: e });
+  }
+  return Array.from(hits, (n) => n === columns.length);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The data extent of a rollup view version's files (live rows): what the publication records in
+ * its manifest (Manifest.bucketExtent) and what a reader scans for when a version lacks it.
+ * DATASET_SCHEMA_MISMATCH when the files are not a rollup view's.
+ */
+export async function scanBucketExtent(store: ObjectStore, files: FileEntry[]): Promise<BucketExtent> {
+  const x: BucketExtent = {};
+  for (const f of files) {
+    const where = `${store.rootUri}/${f.path}`;
+    const file = exactArrayBuffer(await store.get(f.path));
+    const deleted = f.deletes === undefined ? null : new Set(decodeDeletes(f.deletes, f.rows, f.path));
+    await addFileExtent(x, file, rollupMetadata(file, where), deleted, f.path, where);
+  }
+  return x;
+}
+
 /**
  * loadView for one key (`only`): per file, the data extent from the granularity and bucket columns
  * alone (columnar chunks, no row objects), and the key's rows only from the row groups whose key
@@ -370,55 +482,26 @@ async function loadOne(store: ObjectStore, cur: PublishedVersion, only: Record<s
   let keyColumns: string[] | null = null;
   let hasHll = false;
   let onlyKey = '';
-  const seen = new Set<Granularity>();
-  const lo = new Map<Granularity, number>(), hi = new Map<Granularity, number>();
-  let rows = 0;
+  // The data extent: recorded in the manifest at publication, else scanned here (older versions).
+  const scanned: BucketExtent | null = cur.bucketExtent === undefined ? {} : null;
+  let rows = cur.bucketExtent === undefined ? 0 : cur.rows;
   for (let fi = 0; fi < cur.files.length; fi++) {
     const f = cur.files[fi]!;
     const where = `${store.rootUri}/${f.path}`;
     const bytes = await store.get(f.path);
     const file = exactArrayBuffer(bytes);
-    let meta: ReturnType<typeof parquetMetadata>;
-    try {
-      meta = parquetMetadata(file);
-    } catch (e) {
-      throw new DagctlError('PARQUET_INVALID', `${where}: not a readable parquet file: ${String(e)}`, { file: f.path }, { cause: e });
-    }
+    const meta = rollupMetadata(file, where);
     const names = meta.schema.slice(1).map((e) => e.name);
-    for (const c of ['granularity', 'bucket', 'pageviews']) {
-      if (!names.includes(c)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: no column ${c}: not a rollup view (url…, granularity, bucket, pageviews, uniques, hll)`, { file: where, column: c });
-    }
     const keys = names.filter((c) => !VALUE_COLUMNS.has(c));
-    if (keys.length === 0) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: no key column (such as url)`, { file: where });
     if (keyColumns === null) {
       keyColumns = keys;
       hasHll = names.includes('hll');
       onlyKey = keyColumns.map((c) => only[c] ?? '').join(KEY_SEP);
     } else if (keys.join(',') !== keyColumns.join(',')) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: key columns ${keys.join(', ')} differ from ${keyColumns.join(', ')}`, { file: where });
     const deleted = f.deletes === undefined ? null : new Set(decodeDeletes(f.deletes, f.rows, f.path));
-    // Extent: granularity and bucket as columns.
-    const g = new Array<unknown>(Number(meta.num_rows)), b = new Array<unknown>(Number(meta.num_rows));
-    try {
-      await parquetRead({
-        file, metadata: meta, columns: ['granularity', 'bucket'], compressors: { SNAPPY: snappyDecompressWasm },
-        onChunk: (c) => {
-          const into = c.columnName === 'granularity' ? g : b;
-          const data = c.columnData as ArrayLike<unknown>;
-          for (let i = 0; i < data.length; i++) into[c.rowStart + i] = data[i];
-        },
-      });
-    } catch (e) {
-      throw new DagctlError('PARQUET_INVALID', `${where}: cannot read granularity, bucket: ${String(e)}`, { file: where }, { cause: e });
-    }
-    for (let i = 0; i < g.length; i++) {
-      if (deleted?.has(i) === true) continue;
-      const gr = granularityOf(text(g[i]), f.path);
-      const bucket = num(b[i], 'bucket', f.path);
-      seen.add(gr);
-      if (!((lo.get(gr) ?? Infinity) <= bucket)) lo.set(gr, bucket);
-      if (!((hi.get(gr) ?? -Infinity) >= bucket)) hi.set(gr, bucket);
-      rows++;
-    }
+    if (scanned !== null) rows += await addFileExtent(scanned, file, meta, deleted, f.path, where);
+    // Extent recorded, no key wanted: the first file's schema is all there is to read.
+    else if (opts.extentOnly === true) break;
     // The key's rows: only row groups whose statistics admit every key value.
     let start = 0;
     for (const rg of meta.row_groups) {
@@ -432,16 +515,11 @@ async function loadOne(store: ObjectStore, cur: PublishedVersion, only: Record<s
       });
       if (admits) {
         // Key columns first; then only the key's runs, with the value columns (sketches included).
-        const got = await readRowRange(bytes, start, end, keyColumns, where);
-        const k = keyColumns.length;
+        const hit = await keyMatches(file, meta, keyColumns, keyColumns.map((c) => only[c] ?? ''), start, end, where);
         const mine: Run[] = [];
-        for (let i = 0; i < got.length; i++) {
-          const row = got[i]!;
+        for (let i = 0; i < hit.length; i++) {
           const at = start + i;
-          if (deleted?.has(at) === true) continue;
-          let key = '';
-          for (let j = 0; j < k; j++) key = j === 0 ? text(row[j]) : key + KEY_SEP + text(row[j]);
-          if (key !== onlyKey) continue;
+          if (!hit[i] || deleted?.has(at) === true) continue;
           const last = mine[mine.length - 1];
           if (last !== undefined && last.end === at) last.end++;
           else mine.push({ file: fi, start: at, end: at + 1 });
@@ -456,9 +534,7 @@ async function loadOne(store: ObjectStore, cur: PublishedVersion, only: Record<s
       start = end;
     }
   }
-  const granularities = GRANULARITIES.filter((x) => seen.has(x));
-  const finest = granularities[0];
-  const extent = finest === undefined ? null : { from: lo.get(finest)!, to: hi.get(finest)! + GRANULARITY_SECONDS[finest] };
+  const { granularities, extent } = extentOf(scanned ?? cur.bucketExtent ?? {});
   const snap = new ViewSnapshot(opts.name ?? cur.dataset, cur.version, keyColumns ?? ['url'], granularities, extent, hasHll, index.size, rows, store, cur.files, index, opts.cache);
   if (index.size > 0) opts.cache.set(snap.id + onlyKey, block.build());
   return snap;

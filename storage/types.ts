@@ -153,7 +153,16 @@ export interface Manifest {
   bytes: number;
   /** Who wrote this version (absent in versions written before producers were recorded). */
   producer?: Producer;
+  /**
+   * A rollup view's data extent (serving/view.ts scanBucketExtent): granularity → the first and
+   * last bucket start (epoch s) over the version's live rows. Absent for other datasets and for
+   * versions published before it was recorded (readers scan the files then).
+   */
+  bucketExtent?: BucketExtent;
 }
+
+/** Granularity → min and max bucket start (epoch seconds) of a rollup view version's live rows. */
+export type BucketExtent = Record<string, { min: number; max: number }>;
 
 /** The run that produced a publication; `rollback` publications name the user's command instead. */
 export interface Producer {

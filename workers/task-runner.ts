@@ -34,7 +34,7 @@ import { checkProducer, checkShrink, DEFAULT_MAX_SHRINK } from '../storage/datas
 import { publishVersion, readCurrent, readPublished, type CurrentView } from '../storage/dataset/publish.js';
 import { liveRows } from '../storage/dataset/deletes.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
-import type { CommitMarker, FileEntry, Producer } from '../storage/types.js';
+import type { BucketExtent, CommitMarker, FileEntry, Producer } from '../storage/types.js';
 import { Counters, OutputBinding, ShuffleBinding, inputHandle, loadPriorBlobs, priorStage } from './runner/handles.js';
 import { joinUri, storeFor } from './runner/stores.js';
 import { assertOutsideSources } from './runner/write-guard.js';
@@ -400,7 +400,9 @@ async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstanc
   for (const { p, check } of pending) {
     // The guards run again against the pointer each swap replaces (a concurrent publisher).
     const deltaLog = record.dag.datasets[p.dataset]?.delta !== false;
-    const r = await publishVersion(await storeFor(p.uri), { version: record.runId, dataset: p.dataset, files: p.files, producer, monotonic: true, check, deltaLog, codec: defaultCodec() });
+    const store = await storeFor(p.uri);
+    const bucketExtent = record.dag.datasets[p.dataset]?.view === true ? await viewBucketExtent(store, p.files) : undefined;
+    const r = await publishVersion(store, { version: record.runId, dataset: p.dataset, files: p.files, producer, monotonic: true, check, deltaLog, codec: defaultCodec(), ...(bucketExtent !== undefined ? { bucketExtent } : {}) });
     if (r.swapped) changed++;
     else {
       superseded++;
@@ -421,6 +423,21 @@ async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstanc
     setupMs: 0,
     worker: opts.worker,
   };
+}
+
+/**
+ * A rollup view's data extent, recorded in its publication so queries need not scan for it
+ * (serving/view.ts, imported only here: other workers never load the serving layer); undefined
+ * for a view that is not a rollup view's shape.
+ */
+async function viewBucketExtent(store: Awaited<ReturnType<typeof storeFor>>, files: FileEntry[]): Promise<BucketExtent | undefined> {
+  const { scanBucketExtent } = await import('../serving/view.js');
+  try {
+    return await scanBucketExtent(store, files);
+  } catch (e) {
+    if (isDagctlError(e, 'DATASET_SCHEMA_MISMATCH') || isDagctlError(e, 'PARQUET_INVALID')) return undefined;
+    throw e;
+  }
 }
 
 /** The producer and shrink guards of one output, as publishVersion's `check`. */

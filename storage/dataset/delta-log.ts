@@ -32,7 +32,7 @@
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
 import { readSchemaOf } from '../parquet/registry.js';
-import type { ColumnType, CurrentPointer, DeletionVector, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication, Schema } from '../types.js';
+import type { BucketExtent, ColumnType, CurrentPointer, DeletionVector, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication, Schema } from '../types.js';
 import { checkpointParquet, readCheckpoint } from './delta-checkpoint.js';
 import { decodeDeletes, encodeDeletes, liveRows } from './deletes.js';
 import { descriptorPositions, dvUniqueId, inlineDescriptor, type DeletionVectorDescriptor } from './delta-dv.js';
@@ -65,6 +65,8 @@ export interface DeltaCommitInfo {
   rows?: number;
   producer?: Producer;
   restoredFrom?: number;
+  /** A rollup view's data extent (Manifest.bucketExtent), so readers need not scan for it. */
+  bucketExtent?: BucketExtent;
   /** commitInfo.timestamp (ms). */
   timestamp: number;
   operation: string;
@@ -303,6 +305,7 @@ async function viewOf(store: ObjectStore, snap: DeltaSnapshot): Promise<DeltaVie
     bytes: files.reduce((n, f) => n + f.bytes, 0),
   };
   if (info?.producer !== undefined) manifest.producer = info.producer;
+  if (info?.bucketExtent !== undefined) manifest.bucketExtent = info.bucketExtent;
   return { version: snap.version, info, manifest };
 }
 
@@ -484,6 +487,7 @@ function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaS
       if (typeof d.rows === 'number') rec.rows = d.rows;
       if (typeof d.restoredFrom === 'number') rec.restoredFrom = d.restoredFrom;
       if (d.producer !== null && typeof d.producer === 'object') rec.producer = d.producer as Producer;
+      if (d.bucketExtent !== null && typeof d.bucketExtent === 'object') rec.bucketExtent = d.bucketExtent as BucketExtent;
       snap.info = rec;
     }
   }
@@ -601,11 +605,13 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
   const dagctl: Record<string, unknown> = { seq: pub.seq, version: pub.version, dataset: manifest.dataset, rows: manifest.rows };
   if (pub.producer !== undefined) dagctl.producer = pub.producer;
   if (pub.restoredFrom !== undefined) dagctl.restoredFrom = pub.restoredFrom;
+  if (manifest.bucketExtent !== undefined) dagctl.bucketExtent = manifest.bucketExtent;
   const operation = pub.operation === 'rollback' ? 'RESTORE' : 'WRITE';
   actions.push({ commitInfo: { timestamp: ts, operation, operationParameters: { mode: 'Overwrite' }, isBlindAppend: false, engineInfo: 'dagctl', dagctl } });
   const info: DeltaCommitInfo = { seq: pub.seq, version: pub.version, dataset: manifest.dataset, rows: manifest.rows, timestamp: ts, operation };
   if (pub.producer !== undefined) info.producer = pub.producer;
   if (pub.restoredFrom !== undefined) info.restoredFrom = pub.restoredFrom;
+  if (manifest.bucketExtent !== undefined) info.bucketExtent = manifest.bucketExtent;
   return { text: actions.map((a) => JSON.stringify(a)).join('\n') + '\n', next: { files, schemaString, metaData, protocol, seq: pub.seq, info } };
 }
 

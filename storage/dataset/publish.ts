@@ -1,7 +1,7 @@
 /**
  * Publication of a view version, and reading the published view.
  *
- *   publishVersion(store, { version, dataset, files, producer?, monotonic?, check?, restore? }) → PublishResult
+ *   publishVersion(store, { version, dataset, files, producer?, monotonic?, check?, restore?, bucketExtent? }) → PublishResult
  *   readCurrent(store) → { pointer, manifest } | null   (readers: from the Delta log when the view has one)
  *   readPublished(store) → { pointer, manifest } | null (`_CURRENT` and its manifest: the CAS's view)
  *   listVersions(store) → version names (sorted)
@@ -33,7 +33,7 @@
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
 import { defaultCodec } from '../parquet/registry.js';
-import type { CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication } from '../types.js';
+import type { BucketExtent, CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication } from '../types.js';
 import { hasDeltaLog, readDeltaSnapshot, readDeltaView, syncDeltaLog, type DeltaSnapshot } from './delta-log.js';
 import { liveRows } from './deletes.js';
 import { CURRENT_KEY, jsonBytes, MANIFEST_NAME, manifestKey, parseJson, versionFolder, VERSIONS_PREFIX } from './layout.js';
@@ -65,6 +65,8 @@ export interface PublishOptions {
   deltaLog?: boolean;
   /** Reads the schema of added files for the Delta log (default: the process default codec). */
   codec?: ParquetCodec;
+  /** A rollup view's data extent, recorded in the new version's manifest (Manifest.bucketExtent). */
+  bucketExtent?: BucketExtent;
 }
 
 export interface PublishResult {
@@ -143,6 +145,7 @@ async function writeManifest(store: ObjectStore, opts: PublishOptions): Promise<
     bytes: files.reduce((n, f) => n + f.bytes, 0),
   };
   if (opts.producer !== undefined) manifest.producer = opts.producer;
+  if (opts.bucketExtent !== undefined) manifest.bucketExtent = opts.bucketExtent;
   const key = manifestKey(opts.version);
   try {
     await store.putIfAbsent(key, jsonBytes(manifest));

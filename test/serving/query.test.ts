@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { openObjectStore } from '../../storage/open.js';
 import { answer, type QueryAnswer } from '../../serving/query.js';
-import { BlockCache, loadView, type ViewSnapshot } from '../../serving/view.js';
+import { BlockCache, currentVersion, extentOf, loadView, scanBucketExtent, type ViewSnapshot } from '../../serving/view.js';
 import { duckRows } from '../storage/helpers.js';
 import { runCli } from '../integration/support.js';
 import { oracle, parquetList, pyReader, servingWorkspace, withinHll, type ServingWorkspace } from './support.js';
@@ -103,6 +103,24 @@ describe('dagctl query against DuckDB', function () {
     const py = pyReader(['-'], sk.stdout);
     assert.equal(py.code, 0, py.stderr);
     assert.equal(py.out!.count, got.uniques);
+  });
+
+  it('the publication records the data extent; a version without it (an older dagctl) is scanned to the same answer', async () => {
+    const store = await openObjectStore(ws.viewUri);
+    const v = await currentVersion(store);
+    assert.ok(v?.bucketExtent !== undefined, 'the rollup view publication records its extent');
+    assert.deepEqual(v.bucketExtent, await scanBucketExtent(store, v.files));
+    assert.deepEqual(extentOf(v.bucketExtent).extent, { from: first, to: last });
+    const { bucketExtent, ...older } = v;
+    void bucketExtent;
+    const url = urls[1]!;
+    for (const version of [v, older]) {
+      for (const extentOnly of [false, true]) {
+        const one = await loadView(store, { cache: new BlockCache(Number.MAX_SAFE_INTEGER), version, ...(extentOnly ? { extentOnly } : { only: { url } }) });
+        assert.deepEqual([one.extent, one.granularities, one.keyColumns, one.hasHll, one.rows], [snap.extent, snap.granularities, snap.keyColumns, snap.hasHll, snap.rows]);
+        if (!extentOnly) assert.deepEqual(await answer(one, { url }, first, last), await answer(snap, { url }, first, last));
+      }
+    }
   });
 
   it('a URL the view does not have had no pageviews in the range', async () => {
