@@ -20,7 +20,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY core core
-COPY spec spec
+COPY definitions definitions
 COPY operators operators
 COPY scheduler scheduler
 COPY workers workers

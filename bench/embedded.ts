@@ -20,7 +20,7 @@ import { initialState, type RunState } from '../scheduler/engine/state.js';
 import { expandDag } from '../scheduler/plan/expand.js';
 import type { RunRecord } from '../scheduler/ports.js';
 import { LocalRunStore } from '../scheduler/stores/local-run-store.js';
-import type { DagSpec, TaskSpec } from '../spec/types.js';
+import type { DagSpec, TaskSpec } from '../definitions/types.js';
 import { EmbeddedExecutor } from '../workers/embedded/pool.js';
 import { median, percentile, type BenchResult } from './types.js';
 

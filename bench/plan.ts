@@ -13,7 +13,7 @@ import { parse, stringify } from 'yaml';
 import { createCostModel } from '../scheduler/plan/cost.js';
 import { expandDag } from '../scheduler/plan/expand.js';
 import { buildPlanReport } from '../scheduler/plan/plan.js';
-import { validateDagText } from '../spec/validate.js';
+import { validateDagText } from '../definitions/validate.js';
 import { median } from './types.js';
 import type { BenchResult } from './types.js';
 

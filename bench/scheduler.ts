@@ -21,7 +21,7 @@ import { connectRedis } from '../scheduler/redis/connection.js';
 import { RedisRunStore } from '../scheduler/redis/redis-run-store.js';
 import { submitRun } from '../workers/bullmq/submit.js';
 import { chain, dagOf, noopTask, recordOf } from '../test/helpers/dags.js';
-import type { DagSpec } from '../spec/types.js';
+import type { DagSpec } from '../definitions/types.js';
 import { median, percentile, type BenchResult } from './types.js';
 
 const BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));

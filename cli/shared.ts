@@ -3,7 +3,7 @@
  * (local .dagctl by default), and rendering a status view as a table.
  */
 import { DagctlError } from '../core/errors.js';
-import { DEFAULT_MAX_DAG_BYTES } from '../spec/limits.js';
+import { DEFAULT_MAX_DAG_BYTES } from '../definitions/limits.js';
 import { formatDuration } from '../core/duration.js';
 import { dagctlHome } from '../scheduler/plan/context.js';
 import type { RunStore } from '../scheduler/ports.js';

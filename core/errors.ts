@@ -14,7 +14,7 @@
  * PERMANENT_CODES as an argument (scheduler/redis/redis-run-store.ts), so this is the one list.
  */
 const CODES = {
-  // DAG files (validation issues use their own codes, see spec/issues.ts)
+  // DAG files (validation issues use their own codes, see definitions/issues.ts)
   DAG_INVALID: 'permanent',
   DAG_READ_FAILED: 'retried',
   PARAM_INVALID: 'permanent',

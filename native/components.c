@@ -1,7 +1,7 @@
 /*
  * Connected components of byte-string edges, as a WebAssembly kernel (built by
- * scripts/build-wasm.mjs into operators/lib/wasm/components-wasm.ts; driven by
- * operators/lib/wasm-components.ts). The same algorithm as operators/lib/byte-intern.ts +
+ * scripts/build-wasm.mjs into operators/equiv-components/wasm/components-wasm.ts; driven by
+ * operators/equiv-components/wasm-components.ts). The same algorithm as operators/lib/columnar/byte-intern.ts +
  * union-find.ts, without JS typed-array bounds checks and with its tables reused across instances:
  *  - staging: per id (UTF-8 bytes somewhere in linear memory) its 32-bit hash — the exact hash of
  *    byte-intern.ts (FNV-1a over little-endian 4-byte words, zero-padded tail, then the length,

@@ -7,7 +7,7 @@
  *    access per 4 bytes.
  *  - A split-block Bloom probe of every value of a PLAIN BYTE_ARRAY page (partial-recompute's
  *    Bloom join of the master's persons): MurmurHash3 x86_32 and the block test exactly as
- *    operators/lib/split-bloom.ts probeRanges, on the page where decompress left it, so the
+ *    operators/partial-recompute/split-bloom.ts probeRanges, on the page where decompress left it, so the
  *    values never become JS arrays; only the hits' positions go back.
  *  - The same probe behind a cheap prefilter, then an exact lookup in a key set (the fused Bloom
  *    join's new persons): members come back as (row, key id).

@@ -20,7 +20,7 @@ import { DagctlError } from '../core/errors.js';
 import { bucketOf } from '../core/hash.js';
 import type { Row, Schema } from '../storage/types.js';
 import type { OperatorDef, StageResult, StageSpec } from './types.js';
-import { BloomFilter } from './lib/bloom.js';
+import { BloomFilter } from './lib/sketches/bloom.js';
 import { BucketedWriter, ChunkedWriter, keyOf, schemaOf } from './lib/rows.js';
 import { BucketsParam, ColumnTypesParam } from './lib/params.js';
 

@@ -3,16 +3,16 @@
  */
 import type { AnyOperator } from './types.js';
 import { noop } from './noop.js';
-import { normalize } from './normalize.js';
-import { dedupe } from './dedupe.js';
-import { equivComponents } from './equiv-components.js';
-import { rollup } from './rollup.js';
+import { normalize } from './normalize/normalize.js';
+import { dedupe } from './dedupe/dedupe.js';
+import { equivComponents } from './equiv-components/equiv-components.js';
+import { rollup } from './rollup/rollup.js';
 import { bloomJoin } from './bloom-join.js';
-import { partialRecompute } from './partial-recompute.js';
-import { parseAccessLog } from './parse-access-log.js';
+import { partialRecompute } from './partial-recompute/partial-recompute.js';
+import { parseAccessLog } from './parse-access-log/parse-access-log.js';
 import { readRecords } from './read-records.js';
 import { sql } from './sql.js';
-import { exec } from './exec.js';
+import { exec } from './exec/exec.js';
 
 export const BUILTIN_OPERATORS: AnyOperator[] = [
   noop,

@@ -5,7 +5,7 @@
 import { DagctlError } from '../core/errors.js';
 import type { AnyOperator } from './types.js';
 import { BUILTIN_OPERATORS } from './builtin.js';
-import type { DagSpec } from '../spec/types.js';
+import type { DagSpec } from '../definitions/types.js';
 import { bundleOperator } from './modules/load.js';
 
 const OPERATORS = new Map<string, AnyOperator>();

@@ -6,7 +6,7 @@
 import { fingerprint } from '../core/hash.js';
 import type { CodeBundle } from '../operators/modules/bundle.js';
 import { operatorLookup } from '../operators/registry.js';
-import type { DagSpec } from '../spec/types.js';
+import type { DagSpec } from '../definitions/types.js';
 import { initialState, type RunState } from './engine/state.js';
 import { createCostModel } from './plan/cost.js';
 import type { PlanningContext } from './plan/context.js';

@@ -11,7 +11,7 @@ import { DagctlError } from '../core/errors.js';
 import type { FileEntry } from '../storage/types.js';
 import { DONE_OK, type CommittedOutput, type InstanceStatus, type PlannedInstance } from './model.js';
 import type { RunRecord } from './ports.js';
-import type { TaskSpec } from '../spec/types.js';
+import type { TaskSpec } from '../definitions/types.js';
 
 export interface ResolvedInput {
   dataset: string;

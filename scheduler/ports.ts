@@ -8,7 +8,7 @@
  */
 import type { CodeBundle } from '../operators/modules/bundle.js';
 import { DagctlError, isDagctlError } from '../core/errors.js';
-import type { DagSpec } from '../spec/types.js';
+import type { DagSpec } from '../definitions/types.js';
 import type { CostSample, PlannedInstance, RunPhase } from './model.js';
 import type { Effect, RunEvent } from './engine/events.js';
 import type { RunState } from './engine/state.js';

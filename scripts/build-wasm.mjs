@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** name: the C file (native/NAME.c) and the constants' prefix; target: the generated file. */
 const MODULES = [
-  { name: 'components', target: 'operators/lib/wasm/components-wasm.ts', loader: 'operators/lib/wasm-components.ts', check: 'test/operators/wasm-components.test.ts', what: 'components kernel' },
+  { name: 'components', target: 'operators/equiv-components/wasm/components-wasm.ts', loader: 'operators/equiv-components/wasm-components.ts', check: 'test/operators/wasm-components.test.ts', what: 'components kernel' },
   { name: 'pages', target: 'storage/parquet/wasm/pages-wasm.ts', loader: 'storage/parquet/page-kernel.ts', check: 'test/storage/page-kernel.test.ts', what: 'page kernel (Snappy, PLAIN Bloom probe)' },
 ];
 const FLAGS = ['--target=wasm32', '-O3', '-nostdlib', '-mbulk-memory', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--strip-debug'];

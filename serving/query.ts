@@ -2,7 +2,7 @@
  * Range queries over a loaded view (serving/view.ts): "pageviews and uniques of key K over
  * [from, to)". The range is rounded outwards to whole finest buckets (serving/ranges.ts
  * roundRange: reported as `rounded`), covered with the fewest buckets (decompose), their
- * pageviews summed and their HyperLogLog sketches merged (operators/lib/hll.ts: register max) for
+ * pageviews summed and their HyperLogLog sketches merged (operators/lib/sketches/hll.ts: register max) for
  * uniques. A bucket absent from the view had no pageviews and contributes nothing.
  *
  *   parseWhere(["url=U", …]) → Record<column, value>
@@ -16,8 +16,8 @@
  * answering as if they had no pageviews would be a silent wrong answer).
  */
 import { DagctlError } from '../core/errors.js';
-import { GRANULARITIES, type Granularity } from '../operators/lib/granularity.js';
-import { HyperLogLog } from '../operators/lib/hll.js';
+import { GRANULARITIES, type Granularity } from '../domain/granularity.js';
+import { HyperLogLog } from '../operators/lib/sketches/hll.js';
 import { decompose, roundRange } from './ranges.js';
 import type { ViewSnapshot } from './view.js';
 import type { SpeedHours } from './speed/state.js';
@@ -187,7 +187,7 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
   };
 }
 
-/** A merged sketch: its rounded estimate and its bytes (the format of operators/lib/hll.ts). */
+/** A merged sketch: its rounded estimate and its bytes (the format of operators/lib/sketches/hll.ts). */
 export interface MergedSketch {
   count(): number;
   serialize(): Uint8Array;
@@ -196,7 +196,7 @@ export interface MergedSketch {
 const SPARSE_M = 2 ** 25;
 
 /**
- * The union of serialized sketches (operators/lib/hll.ts format, docs/serving.md): the same
+ * The union of serialized sketches (operators/lib/sketches/hll.ts format, docs/serving.md): the same
  * sketch (same bytes, same estimate) as folding HyperLogLog.merge, computed from the bytes
  * without a sketch object per bucket — a long range merges dozens of sketches.
  *   - all sparse: the entries are packed (idx25 · 64 + rank), sorted and deduplicated keeping the

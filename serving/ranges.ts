@@ -1,7 +1,7 @@
 /**
  * Range decomposition for the serving layer (pure): covers [from, to) (epoch seconds) with the
  * fewest view buckets of the given granularities, aligned exactly as rollup aligns them
- * (operators/lib/granularity.ts: a bucket of g starts at a multiple of g's seconds since the epoch,
+ * (domain/granularity.ts: a bucket of g starts at a multiple of g's seconds since the epoch,
  * so h | d | w | m nest and every coarser bucket is tiled by finer ones).
  *
  *   roundRange(from, to, granularities) → { from, to, rounded }   the range the answer covers
@@ -18,7 +18,7 @@
  * dynamic-programming minimum). The result is coarse in the middle, finer towards both edges.
  */
 import { DagctlError } from '../core/errors.js';
-import { GRANULARITY_SECONDS, type Granularity } from '../operators/lib/granularity.js';
+import { GRANULARITY_SECONDS, type Granularity } from '../domain/granularity.js';
 
 export interface Bucket {
   granularity: Granularity;

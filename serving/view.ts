@@ -1,5 +1,5 @@
 /**
- * A loaded version of a rollup view (operators/rollup.ts VIEW_SCHEMA: key columns — `url`, or
+ * A loaded version of a rollup view (operators/rollup/rollup.ts VIEW_SCHEMA: key columns — `url`, or
  * whatever else a view keys by — then granularity, bucket, pageviews, uniques, hll), indexed by key
  * for the serving layer.
  *
@@ -29,7 +29,7 @@ import { decodeDeletes } from '../storage/dataset/deletes.js';
 import { snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
 import { exactArrayBuffer } from '../storage/parquet/values.js';
 import type { BucketExtent, FileEntry, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
-import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../operators/lib/granularity.js';
+import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../domain/granularity.js';
 
 /** Columns of a rollup view that are not key columns. */
 const VALUE_COLUMNS = new Set(['granularity', 'bucket', 'pageviews', 'uniques', 'hll']);

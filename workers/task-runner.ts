@@ -24,7 +24,7 @@ import { operatorOf } from '../operators/registry.js';
 import { ensureBundle } from '../operators/modules/load.js';
 import type { AnyOperator, InputHandle, StageContext, StageResult, StageSpec } from '../operators/types.js';
 import type { ModuleOperatorRef } from '../operators/modules/bundle.js';
-import type { TaskSpec } from '../spec/types.js';
+import type { TaskSpec } from '../definitions/types.js';
 import type { InstanceJob } from '../scheduler/jobs.js';
 import type { CommittedOutput, InstanceResult, PlannedInstance } from '../scheduler/model.js';
 import type { RunRecord } from '../scheduler/ports.js';
@@ -97,7 +97,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const needsWork = hasOutputs || !isLast || task.outputs.length > 0;
   const work = workUri(record, task.name);
   const stageName = `stage:${task.name}.${stage.name}`;
-  // Sources are read-only: refuse before touching storage (spec/rules/overlap.ts is the first line).
+  // Sources are read-only: refuse before touching storage (definitions/rules/overlap.ts is the first line).
   assertOutsideSources(record.dag, [...(writesOutputs ? task.outputs.flatMap((n) => record.dag.datasets[n]?.uri ?? []) : []), ...(needsWork ? [work] : [])], job.instanceId);
 
   if (needsWork && !job.force) {

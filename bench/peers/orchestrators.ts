@@ -24,7 +24,7 @@ import { initialState, type RunState } from '../../scheduler/engine/state.js';
 import { connectRedis } from '../../scheduler/redis/connection.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
-import type { DagSpec } from '../../spec/types.js';
+import type { DagSpec } from '../../definitions/types.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { chain, dagOf, diamond, noopTask, recordOf } from '../../test/helpers/dags.js';
 import { runToEnd, startRedis, startWorker, stop } from '../scheduler.js';

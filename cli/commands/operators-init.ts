@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DagctlError } from '../../core/errors.js';
-import { NAME_PATTERN } from '../../spec/schema.js';
+import { NAME_PATTERN } from '../../definitions/schema.js';
 import type { CliIO } from '../command.js';
 
 export function moduleTemplate(name: string): string {

@@ -9,8 +9,8 @@ import { DagctlError } from '../../core/errors.js';
 import { didYouMean } from '../../core/suggest.js';
 import { getOperator, operatorNames, operatorOf } from '../../operators/registry.js';
 import type { AnyOperator } from '../../operators/types.js';
-import { formatIssue } from '../../spec/format-issues.js';
-import { loadDag } from '../../spec/load.js';
+import { formatIssue } from '../../definitions/format-issues.js';
+import { loadDag } from '../../definitions/load.js';
 import { flag, str, writeJson, type CommandDef } from '../command.js';
 import { initOperator } from './operators-init.js';
 

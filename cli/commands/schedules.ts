@@ -12,7 +12,7 @@ import { DagCatalog } from '../../scheduler/schedule/catalog.js';
 import { StorageCommitSource } from '../../scheduler/schedule/commit-source.js';
 import { ticksOf } from '../../scheduler/schedule/planner.js';
 import { commitKey, seenCount, seenTest, type TriggerState } from '../../scheduler/schedule/triggers.js';
-import type { DagSpec } from '../../spec/types.js';
+import type { DagSpec } from '../../definitions/types.js';
 import { LocalScheduleState, type ScheduleState } from '../../scheduler/schedule/state.js';
 import { flag, str, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { openRunStoreFor, redisUrlOf } from '../shared.js';

@@ -1,11 +1,11 @@
 /**
  * `dagctl schema [--out FILE]` — prints (or writes) the JSON Schema of the DAG file format,
- * generated from the zod schemas (spec/json-schema.ts), for editor completion and CI checks.
+ * generated from the zod schemas (definitions/json-schema.ts), for editor completion and CI checks.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DagctlError, errorMessage } from '../../core/errors.js';
-import { dagJsonSchema } from '../../spec/json-schema.js';
+import { dagJsonSchema } from '../../definitions/json-schema.js';
 import { str } from '../command.js';
 import type { CommandDef } from '../command.js';
 

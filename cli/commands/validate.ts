@@ -8,13 +8,13 @@
  * DATASET_PRODUCED_BY_TWO_DAGS. Exit 0 when every file is valid (warnings allowed), 2 otherwise.
  */
 import { DagctlError } from '../../core/errors.js';
-import { formatIssue, issueJson } from '../../spec/format-issues.js';
-import { hasErrors } from '../../spec/issues.js';
-import type { ValidationIssue } from '../../spec/issues.js';
-import { loadDag } from '../../spec/load.js';
-import { crossDagProducers } from '../../spec/rules/cross-dag.js';
-import type { DagSpec } from '../../spec/types.js';
-import { parseParamArgs } from '../../spec/params.js';
+import { formatIssue, issueJson } from '../../definitions/format-issues.js';
+import { hasErrors } from '../../definitions/issues.js';
+import type { ValidationIssue } from '../../definitions/issues.js';
+import { loadDag } from '../../definitions/load.js';
+import { crossDagProducers } from '../../definitions/rules/cross-dag.js';
+import type { DagSpec } from '../../definitions/types.js';
+import { parseParamArgs } from '../../definitions/params.js';
 import { flag, str, strs, writeJson } from '../command.js';
 import { dagLoadOptions } from '../shared.js';
 import type { CommandDef } from '../command.js';

@@ -7,7 +7,7 @@ import { DagctlError } from '../../core/errors.js';
 import { openSource } from '../../storage/open.js';
 import { listSourceReport } from '../../storage/dataset/source.js';
 import type { FileEntry } from '../../storage/types.js';
-import type { DagSpec } from '../../spec/types.js';
+import type { DagSpec } from '../../definitions/types.js';
 import type { CostSample } from '../model.js';
 import { LocalRunStore } from '../stores/local-run-store.js';
 import type { RunStore } from '../ports.js';

@@ -16,7 +16,7 @@
 import { DagctlError } from '../../core/errors.js';
 import { operatorOf } from '../../operators/registry.js';
 import type { StageSpec } from '../../operators/types.js';
-import type { DagSpec, TaskSpec } from '../../spec/types.js';
+import type { DagSpec, TaskSpec } from '../../definitions/types.js';
 import type { PlannedInstance } from '../model.js';
 import { partitionsOf, sizeOf, type SourceSnapshot } from './sources.js';
 

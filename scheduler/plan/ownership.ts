@@ -9,7 +9,7 @@ import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { checkProducer } from '../../storage/dataset/guards.js';
 import { readPublished } from '../../storage/dataset/publish.js';
 import { openObjectStore } from '../../storage/open.js';
-import type { DagSpec } from '../../spec/types.js';
+import type { DagSpec } from '../../definitions/types.js';
 
 export async function checkOwnership(dag: DagSpec, takeOver: readonly string[] = []): Promise<void> {
   const me = { dag: dag.name, dagHash: dag.sourceHash, runId: '(planned)', runCreatedAt: new Date(0).toISOString() };

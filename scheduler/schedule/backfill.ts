@@ -10,7 +10,7 @@
  */
 import type { RunPhase } from '../model.js';
 import type { RunRecord } from '../ports.js';
-import type { ScheduleSpec } from '../../spec/types.js';
+import type { ScheduleSpec } from '../../definitions/types.js';
 import { ticksBetween } from './planner.js';
 
 export interface BackfillPorts {

@@ -9,8 +9,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Hex } from '../../core/hash.js';
-import { formatIssue } from '../../spec/format-issues.js';
-import { validateDagText } from '../../spec/validate.js';
+import { formatIssue } from '../../definitions/format-issues.js';
+import { validateDagText } from '../../definitions/validate.js';
 import type { ScheduledDag } from './service.js';
 
 interface FileEntry {

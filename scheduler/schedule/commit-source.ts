@@ -7,7 +7,7 @@
 import { openSource } from '../../storage/open.js';
 import { listSourceCommits, type SourceCommit } from '../../storage/dataset/source.js';
 import type { ObjectStore } from '../../storage/types.js';
-import type { DatasetSpec } from '../../spec/types.js';
+import type { DatasetSpec } from '../../definitions/types.js';
 
 export interface CommitSource {
   commits(ds: DatasetSpec): Promise<SourceCommit[]>;

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { RedisRunStore } from '../redis/redis-run-store.js';
 import { connectRedis } from '../redis/connection.js';
 import { cancelRun, resumeRun } from '../../workers/bullmq/submit.js';
-import type { ScheduleSpec } from '../../spec/types.js';
+import type { ScheduleSpec } from '../../definitions/types.js';
 import { createIntervalRun, createTriggerRun } from './launch.js';
 import type { TriggerFire } from './triggers.js';
 import { LeaderLease } from './lease.js';

@@ -15,7 +15,7 @@ import { driveRun } from '../driver.js';
 import type { RunStore } from '../ports.js';
 import type { LocalRunStore } from '../stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
-import type { ScheduleSpec } from '../../spec/types.js';
+import type { ScheduleSpec } from '../../definitions/types.js';
 import { createIntervalRun, createTriggerRun } from './launch.js';
 import type { TriggerFire } from './triggers.js';
 import type { RunLauncher, ScheduledDag, UnfinishedRun } from './service.js';

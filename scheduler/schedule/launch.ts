@@ -12,9 +12,9 @@
  * schedule to split the range by); history for the cost model comes from `historyStore`.
  */
 import { DagctlError } from '../../core/errors.js';
-import { formatIssue } from '../../spec/format-issues.js';
-import type { RunInterval, ScheduleSpec } from '../../spec/types.js';
-import { validateDagText } from '../../spec/validate.js';
+import { formatIssue } from '../../definitions/format-issues.js';
+import type { RunInterval, ScheduleSpec } from '../../definitions/types.js';
+import { validateDagText } from '../../definitions/validate.js';
 import { createRunRecord, tickRunId } from '../create-run.js';
 import { loadPlanningContext } from '../plan/context.js';
 import { isRunExists, type RunOptions, type RunRecord, type RunStore, type RunTrigger } from '../ports.js';

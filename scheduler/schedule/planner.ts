@@ -14,7 +14,7 @@
  *   decideOverlap(policy, unfinished)  a tick while runs of the DAG are unfinished.
  */
 import { cronTicks, everyTicks, type TickSource } from '../../core/ticks.js';
-import type { RunInterval, ScheduleSpec } from '../../spec/types.js';
+import type { RunInterval, ScheduleSpec } from '../../definitions/types.js';
 
 export function ticksOf(s: ScheduleSpec): TickSource {
   if (s.everyMs !== undefined) return everyTicks(s.everyMs);

@@ -24,7 +24,7 @@
  * and finished runs) is runLoop().
  */
 import { errorMessage } from '../../core/errors.js';
-import type { DagSpec, ScheduleSpec } from '../../spec/types.js';
+import type { DagSpec, ScheduleSpec } from '../../definitions/types.js';
 import type { RunPhase } from '../model.js';
 import { StorageCommitSource, type CommitSource } from './commit-source.js';
 import { decideOverlap, planTicks, ticksOf } from './planner.js';

@@ -32,7 +32,7 @@
  */
 import { fingerprint } from '../../core/hash.js';
 import type { SourceCommit } from '../../storage/dataset/source.js';
-import type { TriggerSpec } from '../../spec/types.js';
+import type { TriggerSpec } from '../../definitions/types.js';
 
 export interface TriggerFire {
   runId: string;

@@ -1,7 +1,7 @@
 /**
  * Retry policies per task, from the resolved DAG: what the reducer's PlanIndex needs.
  */
-import type { DagSpec } from '../../spec/types.js';
+import type { DagSpec } from '../../definitions/types.js';
 import type { RetryPolicy } from '../engine/state.js';
 
 export function policiesOf(dag: DagSpec): Record<string, RetryPolicy> {

@@ -7,16 +7,16 @@
  *
  * Records are parsed as ingest parses them (ingest/records.ts toPageview: the same rejects) and
  * normalized as the batch DAG's normalize operator does with the given params (default: its
- * defaults, as dags/ use them): operators/lib/url.ts for the URL, operators/lib/identifiers.ts for
+ * defaults, as dags/ use them): operators/lib/text/url.ts for the URL, operators/lib/text/identifiers.ts for
  * the person. A person is hashed exactly as rollup hashes it (MurmurHash3 of the id, HyperLogLog
  * positions at p' = 25), so a realtime hour's sketch merges with the batch view's.
  * Not done in realtime (the batch layer corrects it once it absorbs the hour): dedupe of repeated
  * (url, person, ts) events across batches, and equiv-component resolution of persons.
  */
-import { HyperLogLog } from '../../operators/lib/hll.js';
-import { hashString } from '../../operators/lib/murmur3.js';
-import { normalizeIdentifier } from '../../operators/lib/identifiers.js';
-import { DEFAULT_TRACKING_PARAMS, urlNormalizer } from '../../operators/lib/url.js';
+import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
+import { hashString } from '../../operators/lib/sketches/murmur3.js';
+import { normalizeIdentifier } from '../../operators/lib/text/identifiers.js';
+import { DEFAULT_TRACKING_PARAMS, urlNormalizer } from '../../operators/lib/text/url.js';
 import { toPageview } from '../../ingest/records.js';
 import { SPEED_HLL_P, type UrlHour } from './state.js';
 
@@ -29,7 +29,7 @@ export interface SpeedNormalizeParams {
   stripUserZeros: boolean;
 }
 
-/** normalize's defaults (operators/normalize.ts NormalizeParams). */
+/** normalize's defaults (operators/normalize/normalize.ts NormalizeParams). */
 export const DEFAULT_SPEED_NORMALIZE: SpeedNormalizeParams = {
   stripParams: DEFAULT_TRACKING_PARAMS, foldWww: false, trailingSlash: 'keep', dropQuery: false, defaultScheme: 'http', stripUserZeros: true,
 };

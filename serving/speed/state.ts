@@ -1,6 +1,6 @@
 /**
  * The speed layer's realtime views in Redis (keys: scheduler/redis/keys.ts speedKeys): per hour and
- * URL a pageview counter and a HyperLogLog sketch in dagctl's own format (operators/lib/hll.ts,
+ * URL a pageview counter and a HyperLogLog sketch in dagctl's own format (operators/lib/sketches/hll.ts,
  * docs/serving.md) — not Redis's native HLL, whose MurmurHash64A registers cannot be merged with
  * the batch view's MurmurHash3 sketches; this way a range across the batch/speed split merges
  * uniques exactly as the batch layer does.
@@ -58,7 +58,7 @@ end
 local function le32(n)
   return string.char(n % 256, math.floor(n / 256) % 256, math.floor(n / 65536) % 256, math.floor(n / 16777216) % 256)
 end
--- dense register and rank (p = 14) of a sparse entry (p' = 25): operators/lib/hll.ts denseOf
+-- dense register and rank (p = 14) of a sparse entry (p' = 25): operators/lib/sketches/hll.ts denseOf
 local function denseOf(idx, r25)
   local low, reg = idx % 2048, math.floor(idx / 2048)
   if low ~= 0 then

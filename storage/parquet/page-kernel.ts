@@ -6,7 +6,7 @@
  *    same output as hyparquet's snappyUncompress and the same refusals, plus one (a 4-byte copy
  *    offset ≥ 2^31, which hyparquet misreads).
  *  - probePlainPage: a Snappy-compressed (or stored) PLAIN BYTE_ARRAY page decompressed and every
- *    value tested against a split-block Bloom filter's words (operators/lib/split-bloom.ts's hash
+ *    value tested against a split-block Bloom filter's words (operators/partial-recompute/split-bloom.ts's hash
  *    and test) in one call, the page left in the kernel's memory: only the hits come back, each
  *    handed to a callback with its bytes while they are valid. What partial-recompute's fetch scan
  *    of the master's persons runs (lib/late-scan.ts).

@@ -18,7 +18,7 @@ import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import type { Row, Schema } from '../../storage/types.js';
 import { checkFileSchema } from '../../workers/runner/contract.js';
-import { validateDagText } from '../../spec/validate.js';
+import { validateDagText } from '../../definitions/validate.js';
 import { runCli, type Workspace } from '../integration/support.js';
 
 const dagText = (extra = ''): string => `apiVersion: dagctl/v1

@@ -12,7 +12,7 @@ import { initialState } from '../../scheduler/engine/state.js';
 import { connectRedis } from '../../scheduler/redis/connection.js';
 import { runKeys } from '../../scheduler/redis/keys.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
-import type { DagSpec, TaskSpec } from '../../spec/types.js';
+import type { DagSpec, TaskSpec } from '../../definitions/types.js';
 import { Dispatcher } from '../../workers/bullmq/dispatcher.js';
 import { Queues } from '../../workers/bullmq/queues.js';
 import { submitRun } from '../../workers/bullmq/submit.js';

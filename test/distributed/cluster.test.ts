@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { RunState } from '../../scheduler/engine/state.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
-import type { DagSpec } from '../../spec/types.js';
+import type { DagSpec } from '../../definitions/types.js';
 import { chain, dagOf, diamond, noopTask, recordOf } from '../helpers/dags.js';
 import { type Arrival, Barrier } from '../helpers/barrier.js';
 import { BIN, Cluster, embedded, nothingActive, outcome, submit, waitFinished, type WorkerProc } from './cluster.js';

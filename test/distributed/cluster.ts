@@ -14,7 +14,7 @@ import type { RunRecord } from '../../scheduler/ports.js';
 import { runKeys } from '../../scheduler/redis/keys.js';
 import type { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import { MemoryRunStore } from '../../scheduler/stores/memory-run-store.js';
-import type { DagSpec } from '../../spec/types.js';
+import type { DagSpec } from '../../definitions/types.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { Queues } from '../../workers/bullmq/queues.js';
 import { submitRun } from '../../workers/bullmq/submit.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { driveRun } from '../../scheduler/driver.js';
 import { initialState } from '../../scheduler/engine/state.js';
 import { MemoryRunStore } from '../../scheduler/stores/memory-run-store.js';
-import type { DagSpec } from '../../spec/types.js';
+import type { DagSpec } from '../../definitions/types.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { chain, dagOf, diamond, noopTask, recordOf } from '../helpers/dags.js';
 

@@ -8,7 +8,7 @@ import { indexPlan, initialState, type PlanIndex, type RunState } from '../../sc
 import type { Effect, RunEvent } from '../../scheduler/engine/events.js';
 import type { PlannedInstance } from '../../scheduler/model.js';
 import { policiesOf } from '../../scheduler/stores/policies.js';
-import type { DagSpec } from '../../spec/types.js';
+import type { DagSpec } from '../../definitions/types.js';
 import { chain, dagOf, diamond, noopTask, planOf } from '../helpers/dags.js';
 import { okResult } from '../conformance/run-store.js';
 

@@ -1,7 +1,7 @@
 /**
  * Test helpers: build resolved DagSpecs and plans in code (noop tasks), without YAML files.
  */
-import type { DagSpec, TaskSpec } from '../../spec/types.js';
+import type { DagSpec, TaskSpec } from '../../definitions/types.js';
 import type { PlannedInstance } from '../../scheduler/model.js';
 import { expandDag, type CostModelLike } from '../../scheduler/plan/expand.js';
 import type { RunRecord } from '../../scheduler/ports.js';

@@ -10,11 +10,11 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ByteInterner } from '../../operators/lib/byte-intern.js';
-import { addPageEdges, ByteEdgeComponents } from '../../operators/lib/byte-components.js';
-import { EdgeChunkWriter, readEdgeChunk } from '../../operators/lib/edge-chunks.js';
+import { ByteInterner } from '../../operators/lib/columnar/byte-intern.js';
+import { addPageEdges, ByteEdgeComponents } from '../../operators/equiv-components/byte-components.js';
+import { EdgeChunkWriter, readEdgeChunk } from '../../operators/equiv-components/edge-chunks.js';
 import { componentMinsOracle as oracle } from './components-oracle.js';
-import { fnvWords, type WordHash } from '../../operators/lib/word-hash.js';
+import { fnvWords, type WordHash } from '../../operators/lib/columnar/word-hash.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { stringColumnPages } from '../../storage/parquet/string-column.js';

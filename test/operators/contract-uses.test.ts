@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { rollup } from '../../operators/rollup.js';
-import { dedupe } from '../../operators/dedupe.js';
+import { rollup } from '../../operators/rollup/rollup.js';
+import { dedupe } from '../../operators/dedupe/dedupe.js';
 import { bloomJoin } from '../../operators/bloom-join.js';
-import { partialRecompute } from '../../operators/partial-recompute.js';
-import { hashKey, RowIndex, sameValue } from '../../operators/lib/row-index.js';
-import { LruCache } from '../../operators/lib/lru.js';
+import { partialRecompute } from '../../operators/partial-recompute/partial-recompute.js';
+import { hashKey, RowIndex, sameValue } from '../../operators/dedupe/row-index.js';
+import { LruCache } from '../../operators/normalize/lru.js';
 import { isDagctlError } from '../../core/errors.js';
 import { runOperator } from './harness.js';
 import type { Row, Schema } from '../../storage/types.js';

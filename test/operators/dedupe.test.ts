@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { dedupe, type DedupeParams } from '../../operators/dedupe.js';
-import { hashKey, KeyHasher } from '../../operators/lib/row-index.js';
+import { dedupe, type DedupeParams } from '../../operators/dedupe/dedupe.js';
+import { hashKey, KeyHasher } from '../../operators/dedupe/row-index.js';
 import type { InputHandle, StageContext } from '../../operators/types.js';
 import { decodeShuffle, encodeBlock, encodeHeader } from '../../storage/shuffle/format.js';
 import { memInput, runOperator, sortRows } from './harness.js';
@@ -61,7 +61,7 @@ function oracle(rows: Row[], key: string[] | null, orderBy: string | null, keep:
   })[0]!);
 }
 
-describe('operators/dedupe', () => {
+describe('operators/dedupe/dedupe', () => {
   it('removes exact duplicates across partitions', async () => {
     const a = { url: 'u1', person: 'p', ts: 1 }, b = { url: 'u2', person: 'p', ts: 1 };
     const r = await runOperator(dedupe, {}, { inputs: [{ partitions: { d1: [a, b, a], d2: [a, b] } }], buckets: 3 });

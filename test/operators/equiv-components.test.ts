@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { equivComponents } from '../../operators/equiv-components.js';
+import { equivComponents } from '../../operators/equiv-components/equiv-components.js';
 import { runOperator } from './harness.js';
 import { componentMinsOracle as oracle } from './components-oracle.js';
 import type { Row, Schema } from '../../storage/types.js';
@@ -48,7 +48,7 @@ function shuffled<T>(xs: T[], seed: number): T[] {
   return a;
 }
 
-describe('operators/equiv-components', () => {
+describe('operators/equiv-components/equiv-components', () => {
   it('a 10k-long path spread over 16 partitions and 8 buckets converges to one component', async () => {
     const edges: Array<[string, string]> = [];
     for (let i = 0; i < 10_000; i++) edges.push(i % 2 === 0 ? [pad(i), pad(i + 1)] : [pad(i + 1), pad(i)]);

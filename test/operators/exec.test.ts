@@ -11,7 +11,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDagctlError } from '../../core/errors.js';
-import { exec } from '../../operators/exec.js';
+import { exec } from '../../operators/exec/exec.js';
 import { defineOperator, z } from '../../sdk/index.js';
 import type { Row, Schema } from '../../storage/types.js';
 import { runOperator, sortRows } from './harness.js';
@@ -56,7 +56,7 @@ const alive = (pid: number): boolean => {
   }
 };
 
-describe('operators/exec', function () {
+describe('operators/exec/exec', function () {
   this.timeout(60_000);
   let dir = '';
   before(async () => {
@@ -109,7 +109,7 @@ describe('operators/exec', function () {
     const pidDir = await mkdtemp(path.join(dir, 'sigkill-'));
     const runner = path.join(dir, 'runner.mjs');
     await writeFile(runner, `import { runOperator } from ${JSON.stringify(new URL('../../sdk/testing.js', import.meta.url).href)};
-import { exec } from ${JSON.stringify(new URL('../../operators/exec.js', import.meta.url).href)};
+import { exec } from ${JSON.stringify(new URL('../../operators/exec/exec.js', import.meta.url).href)};
 await runOperator(exec, { command: ['python3', ${JSON.stringify(path.join(dir, 'hang.py'))}, ${JSON.stringify(pidDir)}], columns: { a: 'string' } }, { inputs: [] });
 `);
     const worker = spawn(process.execPath, [runner], { stdio: 'ignore' });

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { keyRows } from '../../operators/lib/key-rows.js';
-import { SplitBlockBloom } from '../../operators/lib/split-bloom.js';
+import { keyRows } from '../../operators/partial-recompute/key-rows.js';
+import { SplitBlockBloom } from '../../operators/partial-recompute/split-bloom.js';
 import { createHyparquetCodec } from '../../storage/parquet/hyparquet.js';
 import { KernelKeys } from '../../storage/parquet/page-kernel.js';
 

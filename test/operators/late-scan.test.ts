@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { lateScanColumns, type LateScanOptions, type LateScanStats } from '../../operators/lib/late-scan.js';
-import { BloomFilter } from '../../operators/lib/bloom.js';
-import { SplitBlockBloom, murmur3x86_32 } from '../../operators/lib/split-bloom.js';
+import { lateScanColumns, type LateScanOptions, type LateScanStats } from '../../operators/partial-recompute/late-scan.js';
+import { BloomFilter } from '../../operators/lib/sketches/bloom.js';
+import { SplitBlockBloom, murmur3x86_32 } from '../../operators/partial-recompute/split-bloom.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import { KernelKeys } from '../../storage/parquet/page-kernel.js';
 import { createHyparquetCodec } from '../../storage/parquet/hyparquet.js';

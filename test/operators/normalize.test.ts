@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { normalize } from '../../operators/normalize.js';
+import { normalize } from '../../operators/normalize/normalize.js';
 import { runOperator, sortRows } from './harness.js';
 import { isDagctlError } from '../../core/errors.js';
 
@@ -16,7 +16,7 @@ const rows = [
   { url: 'http://foo.com/x', person: 'email: Sally@Example.com ', ts: 14 },
 ];
 
-describe('operators/normalize', () => {
+describe('operators/normalize/normalize', () => {
   it('normalizes URLs and identifiers, and routes rejects with reasons', async () => {
     const r = await runOperator(normalize, {}, { inputs: [{ partitions: { '2024-01-01': rows.slice(0, 3), '2024-01-02': rows.slice(3) } }], outputs: 2 });
     assert.deepEqual(sortRows(r.outputs[0]!.rows), sortRows([

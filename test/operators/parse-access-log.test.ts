@@ -3,8 +3,8 @@
  * status/method filters, rejects with reasons, escaped quotes.
  */
 import assert from 'node:assert/strict';
-import { parseAccessLog } from '../../operators/parse-access-log.js';
-import { parseClfTime } from '../../operators/lib/access-log.js';
+import { parseAccessLog } from '../../operators/parse-access-log/parse-access-log.js';
+import { parseClfTime } from '../../operators/parse-access-log/access-log.js';
 import { runOperator } from './harness.js';
 
 const LINES = [
@@ -19,7 +19,7 @@ const LINES = [
   '',
 ];
 
-describe('operators/parse-access-log', () => {
+describe('operators/parse-access-log/parse-access-log', () => {
   it('parses CLF timestamps with their offsets', () => {
     assert.equal(parseClfTime('10/Oct/2000:13:55:36 -0700'), Date.UTC(2000, 9, 10, 20, 55, 36) / 1000);
     assert.equal(parseClfTime('10/Oct/2000:13:55:36 +0530'), Date.UTC(2000, 9, 10, 8, 25, 36) / 1000);

@@ -7,9 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { partialRecompute, choosePartialOrFull, BIRTHDAY_SCHEMA } from '../../operators/partial-recompute.js';
-import { inferBirthday, YEAR_SECONDS, type AgeSample } from '../../operators/lib/birthday.js';
-import { SampleTable } from '../../operators/lib/sample-table.js';
+import { partialRecompute, choosePartialOrFull, BIRTHDAY_SCHEMA } from '../../operators/partial-recompute/partial-recompute.js';
+import { inferBirthday, YEAR_SECONDS, type AgeSample } from '../../operators/partial-recompute/birthday.js';
+import { SampleTable } from '../../operators/partial-recompute/sample-table.js';
 import { runOperator, type MemVersion } from './harness.js';
 import type { Row, Schema } from '../../storage/types.js';
 
@@ -86,7 +86,7 @@ async function view(mode: string, master: Row[], batch: Row[], previous: Row[] |
   return { rows, written: r.outputs[0]!.rows, version: { files: r.outputs[0]!.files }, metrics: r.metrics, previousRowsRead: r.previousRowsRead };
 }
 
-describe('operators/partial-recompute', () => {
+describe('operators/partial-recompute/partial-recompute', () => {
   it('partial == full recompute, row for row (fast-check), over two batches, merge-on-read and rewrite', async () => {
     const update = fc.constantFrom('auto', 'merge-on-read', 'rewrite');
     await fc.assert(fc.asyncProperty(

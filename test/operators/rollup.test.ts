@@ -4,13 +4,13 @@
  * join (uniques by component person); mergeRange against exact counts over arbitrary ranges.
  */
 import assert from 'node:assert/strict';
-import { rollup, mergeRange } from '../../operators/rollup.js';
+import { rollup, mergeRange } from '../../operators/rollup/rollup.js';
 import { runOperator } from './harness.js';
-import { HyperLogLog } from '../../operators/lib/hll.js';
+import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
 import type { Row, Schema } from '../../storage/types.js';
 import { isDagctlError } from '../../core/errors.js';
-import { BroadcastBuilder, BroadcastIndex } from '../../operators/lib/broadcast-index.js';
-import { hashString } from '../../operators/lib/murmur3.js';
+import { BroadcastBuilder, BroadcastIndex } from '../../operators/rollup/broadcast-index.js';
+import { hashString } from '../../operators/lib/sketches/murmur3.js';
 
 const G: Record<string, number> = { h: 3600, d: 86400, w: 604800, m: 2419200 };
 const T0 = 1_438_912_800; // the book's example hour
@@ -41,7 +41,7 @@ function within(est: number, exact: number): boolean {
   return Math.abs(est - exact) <= Math.max(0.02 * exact, 1);
 }
 
-describe('operators/rollup', () => {
+describe('operators/rollup/rollup', () => {
   it('pageviews exact and uniques within 2% for every (url, granularity, bucket)', async () => {
     const rows = gen(20_000, 5, 8000, 1);
     const parts = { '2015-08-07': rows.slice(0, 7000), '2015-08-08': rows.slice(7000) };

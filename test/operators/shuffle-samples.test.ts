@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { addShuffleSamples } from '../../operators/lib/shuffle-samples.js';
-import { SampleTable } from '../../operators/lib/sample-table.js';
+import { addShuffleSamples } from '../../operators/partial-recompute/shuffle-samples.js';
+import { SampleTable } from '../../operators/partial-recompute/sample-table.js';
 import { decodeShuffle, encodeShuffle } from '../../storage/shuffle/format.js';
 import type { Row, Schema } from '../../storage/types.js';
 

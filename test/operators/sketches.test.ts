@@ -4,10 +4,10 @@
  * negatives, measured false-positive rate near the target), union-find (vs a naive labelling).
  */
 import assert from 'node:assert/strict';
-import { murmur3x86_128 } from '../../operators/lib/murmur3.js';
-import { HyperLogLog } from '../../operators/lib/hll.js';
-import { BloomFilter, optimalBloomSize } from '../../operators/lib/bloom.js';
-import { IntUnionFind } from '../../operators/lib/union-find.js';
+import { murmur3x86_128 } from '../../operators/lib/sketches/murmur3.js';
+import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
+import { BloomFilter, optimalBloomSize } from '../../operators/lib/sketches/bloom.js';
+import { IntUnionFind } from '../../operators/equiv-components/union-find.js';
 import { isDagctlError } from '../../core/errors.js';
 
 describe('lib/murmur3', () => {

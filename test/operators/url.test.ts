@@ -1,13 +1,13 @@
 /**
- * Tests of the URL normalizer (operators/lib/url.ts) and identifiers: a hand-written table,
+ * Tests of the URL normalizer (operators/lib/text/url.ts) and identifiers: a hand-written table,
  * RFC 3986 §6 / §5.4 examples, rejects, and the idempotence property (fast-check).
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_TRACKING_PARAMS, removeDotSegments, urlCacheKey, urlNormalizer, type UrlOptions } from '../../operators/lib/url.js';
+import { DEFAULT_TRACKING_PARAMS, removeDotSegments, urlCacheKey, urlNormalizer, type UrlOptions } from '../../operators/lib/text/url.js';
 import { urlVariant } from '../../gen/urls.js';
 import { mulberry32 } from '../../gen/prng.js';
-import { normalizeIdentifier } from '../../operators/lib/identifiers.js';
+import { normalizeIdentifier } from '../../operators/lib/text/identifiers.js';
 
 const base: UrlOptions = { stripParams: DEFAULT_TRACKING_PARAMS, foldWww: false, trailingSlash: 'keep', dropQuery: false, defaultScheme: 'http' };
 const norm = urlNormalizer(base);

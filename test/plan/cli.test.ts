@@ -3,7 +3,7 @@
  * deadline; 2 for bad input or an invalid DAG).
  */
 import assert from 'node:assert/strict';
-import { runCli } from '../spec/support/cli-io.js';
+import { runCli } from '../definitions/support/cli-io.js';
 
 interface CostJson {
   before: { hours: number | null };

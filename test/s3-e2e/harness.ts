@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { canonicalJson } from '../../core/hash.js';
 import { generate } from '../../gen/generate.js';
 import type { GenKind } from '../../gen/kinds.js';
-import { loadDag } from '../../spec/load.js';
+import { loadDag } from '../../definitions/load.js';
 import { readCurrent } from '../../storage/dataset/publish.js';
 import { readRows } from '../../storage/dataset/read.js';
 import { listSource } from '../../storage/dataset/source.js';

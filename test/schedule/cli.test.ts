@@ -14,8 +14,8 @@ import { join, resolve } from 'node:path';
 import { tickRunId } from '../../scheduler/create-run.js';
 import { createIntervalRun } from '../../scheduler/schedule/launch.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
-import type { ScheduleSpec } from '../../spec/types.js';
-import { runCli } from '../spec/support/cli-io.js';
+import type { ScheduleSpec } from '../../definitions/types.js';
+import { runCli } from '../definitions/support/cli-io.js';
 
 const BIN = resolve('dist/cli/bin.js');
 

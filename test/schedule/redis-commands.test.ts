@@ -27,7 +27,7 @@ import { openObjectStore } from '../../storage/open.js';
 import { openRunStore } from '../../workers/bullmq/submit.js';
 import { BIN, Cluster } from '../distributed/cluster.js';
 import { redisUrl, requireRedis, testRedis } from '../distributed/redis-env.js';
-import { runCli } from '../spec/support/cli-io.js';
+import { runCli } from '../definitions/support/cli-io.js';
 
 async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -4,9 +4,9 @@
  * run variables interpolate the interval given, and without one the DagSpec says it needs one.
  */
 import assert from 'node:assert/strict';
-import { validateDagText } from '../../spec/validate.js';
-import { dagText } from '../spec/support/dag-text.js';
-import { testOperators } from '../spec/support/operators.js';
+import { validateDagText } from '../../definitions/validate.js';
+import { dagText } from '../definitions/support/dag-text.js';
+import { testOperators } from '../definitions/support/operators.js';
 
 const TASKS = 'tasks:\n  - { name: a, operator: noop }\n';
 const check = (body: string, interval?: { start: number; end: number }) =>

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { checkCron, checkTimezone, cronTicks, everyTicks } from '../../core/ticks.js';
 import { decideOverlap, intervalOf, planTicks, ticksBetween } from '../../scheduler/schedule/planner.js';
-import type { ScheduleSpec } from '../../spec/types.js';
+import type { ScheduleSpec } from '../../definitions/types.js';
 
 const T = (iso: string): number => Date.parse(iso);
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());

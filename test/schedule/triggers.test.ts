@@ -25,10 +25,10 @@ import { completeFire, decideTrigger, ingestRange, markSeen, seenCount, seenTest
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { listSourceCommits } from '../../storage/dataset/source.js';
 import { openObjectStore } from '../../storage/open.js';
-import { validateDagText } from '../../spec/validate.js';
+import { validateDagText } from '../../definitions/validate.js';
 import { viewRows } from '../integration/support.js';
-import { dagText } from '../spec/support/dag-text.js';
-import { testOperators } from '../spec/support/operators.js';
+import { dagText } from '../definitions/support/dag-text.js';
+import { testOperators } from '../definitions/support/operators.js';
 
 const check = (body: string, changedPartitions?: string[]) =>
   validateDagText(dagText(body), '/dags/trig.yaml', { operators: testOperators, ...(changedPartitions !== undefined ? { changedPartitions } : {}) });

@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { HyperLogLog } from '../../operators/lib/hll.js';
+import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
 import { pyReader } from './support.js';
 
 describe('docs/hll_reader.py against dagctl HyperLogLog', function () {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import { isDagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
-import { HyperLogLog } from '../../operators/lib/hll.js';
+import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
 import { publishVersion } from '../../storage/dataset/publish.js';
 import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';

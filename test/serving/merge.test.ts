@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isDagctlError } from '../../core/errors.js';
-import { HyperLogLog } from '../../operators/lib/hll.js';
+import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
 import { mergeSketches } from '../../serving/query.js';
 
 describe('serving mergeSketches', () => {

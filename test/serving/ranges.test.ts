@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isDagctlError } from '../../core/errors.js';
-import { GRANULARITY_SECONDS, type Granularity } from '../../operators/lib/granularity.js';
+import { GRANULARITY_SECONDS, type Granularity } from '../../domain/granularity.js';
 import { decompose, roundRange, type Bucket } from '../../serving/ranges.js';
 
 const H = 3600;

@@ -1,13 +1,13 @@
 /**
  * The speed layer's Redis state (serving/speed/state.ts) against a real Redis
  * (scripts/provision/redis.sh): the Lua script's sketches are byte-for-byte the sketches
- * operators/lib/hll.ts builds from the same persons (sparse, the switch to dense, dense updates),
+ * operators/lib/sketches/hll.ts builds from the same persons (sparse, the switch to dense, dense updates),
  * counters add up, a replayed micro-batch changes nothing, a straddling one is refused, hours
  * before the batch's high-water mark are expired and never written again.
  */
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { HyperLogLog } from '../../operators/lib/hll.js';
+import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
 import { aggregate, speedNormalizer } from '../../serving/speed/aggregate.js';
 import { applyBatch, appliedOffsets, expireBelow, readHours, readSpeedMeta } from '../../serving/speed/state.js';
 import { speedKeys } from '../../scheduler/redis/keys.js';

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KernelKeys, prefilterBits, probeKeysPage, probePlainPage, snappyDecompressWasm } from '../../storage/parquet/page-kernel.js';
-import { SplitBlockBloom } from '../../operators/lib/split-bloom.js';
+import { SplitBlockBloom } from '../../operators/partial-recompute/split-bloom.js';
 import { PAGES_SOURCE_SHA256 } from '../../storage/parquet/wasm/pages-wasm.js';
 
 function compress(input: Uint8Array): Uint8Array {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { writeFlatColumns, writeFlatParquet } from '../../storage/parquet/flat/file.js';
-import { compareUtf8Js } from '../../operators/lib/byte-intern.js';
+import { compareUtf8Js } from '../../operators/lib/columnar/byte-intern.js';
 import { isDagctlError } from '../../core/errors.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
 import { MemoryObjectStore } from '../../storage/memory/store.js';

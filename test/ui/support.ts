@@ -17,7 +17,7 @@ import { initialState, type RunState } from '../../scheduler/engine/state.js';
 import type { RunEvent } from '../../scheduler/engine/events.js';
 import { loadPlanningContext } from '../../scheduler/plan/context.js';
 import type { RunRecord, RunStore } from '../../scheduler/ports.js';
-import { loadDag } from '../../spec/load.js';
+import { loadDag } from '../../definitions/load.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { dagOf, noopTask, recordOf } from '../helpers/dags.js';
 

@@ -9,7 +9,7 @@ import { isDagctlError } from '../../core/errors.js';
 import { applyEvents } from '../../scheduler/engine/reducer.js';
 import { indexPlan, initialState } from '../../scheduler/engine/state.js';
 import { policiesOf } from '../../scheduler/stores/policies.js';
-import type { DatasetSpec } from '../../spec/types.js';
+import type { DatasetSpec } from '../../definitions/types.js';
 import { checkBind, checkRequest, type RequestFacts } from '../../ui/server/security.js';
 import { buildRunView, dagGraph, diffRun, maskUrl, planNumbers, rowKeys } from '../../ui/server/views.js';
 import { simulateMakespan } from '../../scheduler/plan/makespan.js';

@@ -28,7 +28,7 @@ import { healthRoutes } from '../../services/health.js';
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../../core/errors.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
-import { validateDagText } from '../../spec/validate.js';
+import { validateDagText } from '../../definitions/validate.js';
 import { rollback } from '../../storage/dataset/history.js';
 import { listVersions, readPointer } from '../../storage/dataset/publish.js';
 import { manifestKey } from '../../storage/dataset/layout.js';

@@ -12,7 +12,7 @@ import { simulateMakespan } from '../../scheduler/plan/makespan.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
 import { ticksOf } from '../../scheduler/schedule/planner.js';
 import { buildStatus } from '../../scheduler/status-view.js';
-import type { DagSpec } from '../../spec/types.js';
+import type { DagSpec } from '../../definitions/types.js';
 import type { UiActions, UiGraph, UiGraphNode, UiInstanceRow, UiPlanNumbers, UiRun, UiRunListItem, UiRunPatch, UiSchedule, UiStoreId } from '../api-types.js';
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Schemas at the boundary: what each input file of an instance must carry — the columns declared
- * in the dataset's `schema` (spec/schema.ts) and those the reading operator requires
+ * in the dataset's `schema` (definitions/schema.ts) and those the reading operator requires
  * (OperatorDef.requires) — and the check of one file's Parquet schema against it.
  *
  * checkFileSchema is pure: a missing column, or a column of another type, is
@@ -9,7 +9,7 @@
  */
 import { DagctlError } from '../../core/errors.js';
 import type { AnyOperator } from '../../operators/types.js';
-import type { DatasetSpec } from '../../spec/types.js';
+import type { DatasetSpec } from '../../definitions/types.js';
 import type { Field, Schema } from '../../storage/types.js';
 
 export interface InputContract {

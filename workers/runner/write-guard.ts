@@ -2,16 +2,16 @@
  * Defence in depth for read-only sources: before an instance writes anything (data files, commit
  * markers, its work area, a published version), the task runner checks that no target lies at,
  * inside or around a source dataset of the run's DAG (a dataset no task produces, e.g. the master
- * dataset). Validation already rejects such DAGs (spec/rules/overlap.ts); this refuses a run
+ * dataset). Validation already rejects such DAGs (definitions/rules/overlap.ts); this refuses a run
  * record or job that was edited after validation, or a symlink created since.
  *
  * Throws SOURCE_WRITE_REFUSED (never retried) naming the target, the source and its URI.
- * Locations are compared canonically (spec/canonical-uri.ts) with local symlinks resolved.
+ * Locations are compared canonically (definitions/canonical-uri.ts) with local symlinks resolved.
  */
 import { DagctlError } from '../../core/errors.js';
-import { canonicalizeUri, formatCanonical, overlap, withRealpath } from '../../spec/canonical-uri.js';
-import type { CanonicalLocation } from '../../spec/canonical-uri.js';
-import type { DagSpec } from '../../spec/types.js';
+import { canonicalizeUri, formatCanonical, overlap, withRealpath } from '../../definitions/canonical-uri.js';
+import type { CanonicalLocation } from '../../definitions/canonical-uri.js';
+import type { DagSpec } from '../../definitions/types.js';
 import { realpathExisting } from '../../storage/local/realpath.js';
 
 function locate(uri: string): CanonicalLocation | null {

@@ -3,7 +3,7 @@
  * page kernel (Snappy, PLAIN Bloom probe) (storage/parquet/page-kernel.ts loads it) as base64, and the SHA-256 of the
  * C source it was built from (test/storage/page-kernel.test.ts checks that it is current).
  */
-export const PAGES_SOURCE_SHA256 = '471cc37d75d980bf9ae71c45cca55f1f26f997b0450b5a4185010fb21c7d3c26';
+export const PAGES_SOURCE_SHA256 = 'b3c945d4b9196ce39455efd014904194bcad0b00731d5e3289867635ed5373e8';
 
 export const PAGES_WASM_BASE64 =
   'AGFzbQEAAAABOAZgAX8Bf2AEf39/fwF/YAh/f39/f39/fwF/YAJ/fwF/YAl/f39/f39/f38Bf2AHf39/f39/fwF/AwcGAAECAwQF' +

@@ -1,0 +1,142 @@
+/**
+ * dedupe: removes duplicates on a key (default: all columns) across all partitions.
+ * Stage 'map' ('partition'): each row goes to bucket bucketOf(key). Stage 'reduce' ('bucket'):
+ * one survivor per key, chosen deterministically — the smallest (`keep: first`) or largest
+ * (`keep: last`) `orderBy` value, ties (and the no-orderBy case) broken by the smallest canonical
+ * row (lib/rows.ts canonicalRow) — so the result never depends on arrival order. Output rows are
+ * ordered by key hash, then key values (RowIndex.sortedRows) within a bucket. Rows are routed and
+ * indexed by a numeric hash of the key columns (lib/row-index.ts: no per-row key string). Memory:
+ * a reduce instance holds its bucket's survivors (the columnar path: its whole input, decoded, ~40 B per
+ * pageview row).
+ * Schemas come from the input's Parquet schema (InputHandle.schema(); `columnTypes` overrides).
+ * Fast paths (same result): when the key covers every column, rows with equal keys are equal, so
+ * the first one is kept with no comparison; canonical rows are computed only on ties; and when the
+ * reduce input is DGSH shuffle files, lib/distinct-merge.ts dedupes columnar (no row per input row).
+ */
+import { z } from 'zod';
+import type { OperatorDef, StageResult, StageSpec } from '../types.js';
+import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from '../lib/rows.js';
+import { KeyHasher, RowIndex } from './row-index.js';
+import { BucketsParam, ColumnTypesParam } from '../lib/params.js';
+import { ShuffleDistinct } from './distinct-merge.js';
+import type { InputHandle } from '../types.js';
+import { isShuffleFile } from '../../storage/shuffle/format.js';
+
+/**
+ * The whole-row reduce over the input's raw DGSH files (lib/distinct-merge.ts), or null when the
+ * input has no raw files or one is not a shuffle file holding every column (then rows are read).
+ */
+async function distinctFromShuffle(input: InputHandle, cols: readonly string[], keyCols: readonly string[]): Promise<ShuffleDistinct | null> {
+  const files = input.rawFiles?.();
+  if (files === undefined || files.length === 0) return null;
+  const d = new ShuffleDistinct(cols, keyCols);
+  for (const f of files) {
+    const bytes = await f.read();
+    if (!isShuffleFile(bytes) || !d.add(bytes)) return null;
+  }
+  return d;
+}
+
+const DedupeParams = z
+  .object({
+    /** Key columns; null = the whole row (exact duplicates). */
+    key: z.array(z.string()).min(1).nullable().default(null),
+    orderBy: z.string().nullable().default(null),
+    keep: z.enum(['first', 'last']).default('first'),
+    columnTypes: ColumnTypesParam,
+    buckets: BucketsParam,
+  })
+  .strict();
+export type DedupeParams = z.infer<typeof DedupeParams>;
+
+
+export const dedupe: OperatorDef<DedupeParams> = {
+  name: 'dedupe',
+  version: '2',
+  summary: 'Removes duplicate rows on a key across partitions, with a deterministic survivor.',
+  params: DedupeParams,
+  cost: { overheadMs: 100, perUnitMs: 4, driver: 'rows' },
+  inputs: { min: 1, max: 1 },
+  outputs: { min: 1, max: 1 },
+  stages(): StageSpec[] {
+    return [
+      { name: 'map', fanout: 'partition' },
+      { name: 'reduce', fanout: 'bucket', writesOutputs: true },
+    ];
+  },
+  async run(ctx): Promise<StageResult> {
+    const p = ctx.params;
+    const input = ctx.stage.name === 'map' ? ctx.inputs[0]! : ctx.prior!.bucket(ctx.bucket);
+    const schema = await schemaOf(input, p.columnTypes);
+    if (schema === null) return { metrics: ctx.stage.name === 'map' ? { rowsIn: 0 } : { rowsOut: 0, removed: 0 } };
+    const cols = schema.map((f) => f.name);
+    const keyCols = p.key ?? [...cols].sort();
+    if (ctx.stage.name === 'map') {
+      const w = new BucketedWriter(ctx.shuffle.open(schema));
+      const B = ctx.buckets;
+      const hasher = new KeyHasher(keyCols);
+      for await (const batch of input.batches()) {
+        for (const row of batch) if (w.push(hasher.hash(row) % B, row)) await w.drain();
+      }
+      await w.flush();
+      return { metrics: { rowsIn: w.rows } };
+    }
+    // reduce
+    const wholeRow = cols.every((c) => keyCols.includes(c));
+    if (wholeRow && keyCols.length === cols.length && new Set(keyCols).size === cols.length) {
+      const fast = await distinctFromShuffle(input, cols, keyCols);
+      if (fast !== null) {
+        const w = ctx.outputs[0]!.open(schema);
+        for (const rows of fast.rows()) await w.write(rows);
+        return { metrics: { rowsOut: fast.emitted, removed: fast.seen - fast.emitted } };
+      }
+    }
+    const index = new RowIndex(keyCols, input.rows);
+    // Tie-break state, parallel to index.rows: canonical strings, computed only on ties.
+    const canon: Array<string | null> = [];
+    let seen = 0;
+    for await (const batch of input.batches()) {
+      for (const row of batch) {
+        seen++;
+        const at = index.findOrAdd(row);
+        if (at === -1) {
+          if (!wholeRow) canon.push(null);
+          continue;
+        }
+        if (wholeRow) continue;
+        const cur = index.rows[at]!;
+        let c = 0;
+        if (p.orderBy !== null) {
+          c = compareValues(row[p.orderBy], cur[p.orderBy]);
+          if (p.keep === 'last') c = -c;
+        }
+        if (c < 0) {
+          index.rows[at] = row;
+          canon[at] = null;
+        } else if (c === 0) {
+          const cr = canonicalRow(row);
+          const cc = canon[at] ?? canonicalRow(cur);
+          canon[at] = cc;
+          if (cr < cc) {
+            index.rows[at] = row;
+            canon[at] = cr;
+          }
+        }
+      }
+    }
+    const n = index.size;
+    if (n > 0) {
+      const rows = index.sortedRows((x, y) => {
+        for (const col of keyCols) {
+          const c = compareValues(x[col], y[col]);
+          if (c !== 0) return c;
+        }
+        return 0;
+      });
+      const w = new ChunkedWriter(ctx.outputs[0]!.open(schema));
+      for (const r of rows) if (w.push(r)) await w.flush();
+      await w.flush();
+    }
+    return { metrics: { rowsOut: n, removed: seen - n } };
+  },
+};

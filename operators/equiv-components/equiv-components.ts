@@ -1,0 +1,306 @@
+/**
+ * equiv-components: connected components of the equiv graph. Every identifier appearing in an edge
+ * (self-loops included) is mapped to its component's smallest identifier (JS string order):
+ * output `id: string, person: string`, one row per identifier.
+ *
+ * Algorithm (hash-to-min with local union-find; state = an edge set of (node, min) pairs):
+ *  - 'local' ('partition'): union-find over the partition's edges, then each node x emits the star
+ *    edge (x, min of its local component) (x ≠ min; singletons emit their self-loop). Each edge goes to bucket(x) and bucket(min), so a node's
+ *    bucket always holds every edge incident to it.
+ *  - 'propagate' ('bucket', iterative): union-find over the bucket's edges; emit the
+ *    star edge of every node seen. `changed` counts emitted edges the bucket did not receive; the
+ *    engine repeats rounds while Σchanged > 0. At the fixpoint (no bucket emits a new edge) the
+ *    global minimum g of each component is adjacent to every node of the component (proof in
+ *    docs/operators.md), so min(N[x]) = g for every x.
+ *  - 'emit' ('bucket'): each node owned by the bucket → min over its closed neighbourhood. Fails with
+ *    TASK_FAILED if the last round still changed edges (maxRounds reached).
+ * Rounds: each propagate instance puts blob 'state' = [round, changed]; emit reports `rounds`.
+ * Representation (version 2): ids are never JS strings between the input and the output. 'local'
+ * reads the ids' UTF-8 bytes straight from the Parquet files' pages when it can
+ * (storage/parquet/string-column.ts: REQUIRED, PLAIN or dictionary; else rows) and runs union-find
+ * on them in the JS kernel (lib/byte-components.ts) or, with param kernel: 'wasm', in the
+ * WebAssembly one (lib/wasm-components.ts; ids that are not UTF-8 and row input stay on JS);
+ * propagate and emit intern bytes
+ * (lib/byte-intern.ts, ids compared in JS string order on the bytes), and the edge set travels between stages as packed
+ * byte chunks (lib/edge-chunks.ts: one shuffle row per ~256 KiB of edges). A node's bucket is its
+ * byte hash mod B. Only emit decodes names, once per output id. Ids are compared as UTF-8: an id
+ * that is not well-formed (lone surrogates, invalid UTF-8 bytes) is taken as its U+FFFD-replaced
+ * form, as a Parquet round trip would make it anyway.
+ * Memory per instance: its partition's or bucket's edges (and, in 'local', its files' id pages).
+ */
+import { z } from 'zod';
+import { DagctlError } from '../../core/errors.js';
+import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
+import type { InputHandle, OperatorDef, StageContext, StageResult, StageSpec } from '../types.js';
+import { addPageEdges, ByteEdgeComponents } from './byte-components.js';
+import { WasmEdgeComponents } from './wasm-components.js';
+import type { ByteIds } from './byte-ids.js';
+import { EDGE_CHUNK_SCHEMA, EdgeChunkWriter, readEdgeChunk } from './edge-chunks.js';
+import { ChunkedWriter } from '../lib/rows.js';
+import { BucketsParam } from '../lib/params.js';
+
+const EquivParams = z
+  .object({
+    id1: z.string().default('id1'),
+    id2: z.string().default('id2'),
+    maxRounds: z.number().int().min(1).max(1000).default(64),
+    /** 'local' on Parquet pages: the WebAssembly kernel (lib/wasm-components.ts) or the JS one;
+     * propagate and emit always run the JS kernel. wasm by default since its memory fits the
+     * per-thread reuse cap (docs/operators.md: local stage ×1.25–1.35, whole operator 4–8% faster). */
+    kernel: z.enum(['wasm', 'js']).default('wasm'),
+    buckets: BucketsParam,
+  })
+  .strict();
+export type EquivParams = z.infer<typeof EquivParams>;
+
+/**
+ * Expected edges of an input, to size lib/byte-components.ts (its partition count follows it):
+ * the row count, or when that is unknown (master datasets: their file entries carry rows −1, so
+ * `rows` is 0) bytes / 16, an over-estimate for Parquet equiv edges that only costs presizing.
+ */
+function edgeHint(input: InputHandle): number {
+  return input.rows > 0 ? input.rows : Math.min(1 << 22, Math.max(1024, Math.floor(input.bytes / 16)));
+}
+
+/**
+ * Expected edges of a bucket of edge chunks: its rows are chunks, not edges; an edge is two
+ * (4-byte length + id) records, so bytes / 24 over-estimates for ids of 8+ bytes. Under-sizing
+ * cost more (growing the tables and pools of every instance, and their garbage) than presizing.
+ */
+function chunkEdgeHint(input: InputHandle): number {
+  return Math.min(1 << 22, Math.max(1024, Math.floor(input.bytes / 24)));
+}
+
+/** The bucket that owns id i: its byte hash (the same in every instance and round) mod B. Not
+ * core/hash.ts bucketOf, which hashes a JS string: only this operator's own stages use it. */
+function ownerOf(ids: ByteIds, i: number, buckets: number): number {
+  return (ids.hashOf(i) >>> 0) % buckets;
+}
+
+/**
+ * Emits (x, min) for every node of `uf` to bucket(x) and bucket(min); returns how many emitted
+ * edges the bucket did not receive: `received[x]` = 1 when (x, min of x) was among them (null:
+ * 'local', nothing received).
+ */
+/** What emitStars reads of a components result (either kernel's). */
+interface Components {
+  readonly ids: ByteIds;
+  componentSize(i: number): number;
+}
+
+async function emitStars(uf: Components, mins: Int32Array, w: EdgeChunkWriter, buckets: number, received: Uint8Array | null): Promise<number> {
+  let changed = 0;
+  const ids = uf.ids;
+  for (let x = 0; x < mins.length; x++) {
+    const m = mins[x]!;
+    // Star edges (x, min) for x ≠ min; a self-loop (x, x) only for a singleton component, so that
+    // isolated ids survive — a bucket that is not x's owner never needs to emit (x, x), and
+    // emitting it there would count as a change forever (x's self-loop only goes to bucket(x)).
+    if (x === m && uf.componentSize(x) !== 1) continue;
+    if (received !== null && received[x] === 0) changed++;
+    const bx = ownerOf(ids, x, buckets), bm = ownerOf(ids, m, buckets);
+    if (w.push(bx, ids, x, m)) await w.drain();
+    if (bm !== bx && w.push(bm, ids, x, m)) await w.drain();
+  }
+  return changed;
+}
+
+/**
+ * Per node x: 1 when the edge (x, mins[x]) — the star edge x will emit — is among the received
+ * `edges` (a, b, a, b, …). One sequential pass over the edge list and a byte per node: a hash set
+ * of the received pairs (lib/int-pair-set.ts) cost a cache miss per edge to build and one per node
+ * to probe. Duplicate received edges need no dedupe: a union of joined nodes is a no-op.
+ */
+function receivedStars(edges: Int32Array, mins: Int32Array): Uint8Array {
+  const got = new Uint8Array(mins.length);
+  for (let k = 0; k < edges.length; k += 2) {
+    const a = edges[k]!;
+    if (mins[a] === edges[k + 1]) got[a] = 1;
+  }
+  return got;
+}
+
+/**
+ * The input's id columns as Parquet pages, per row group (storage/parquet/string-column.ts, PLAIN
+ * or dictionary-encoded: no JS string per id), or null when the input has no raw files or a file's
+ * id columns cannot be read as pages (nullable, missing, other encodings or codecs): the caller
+ * then reads rows. Every file is checked before any edge is added, so a fallback starts from
+ * nothing. Holds the partition's decompressed id pages.
+ */
+async function edgePages(input: InputHandle, id1: string, id2: string): Promise<Array<[ByteArrayPage[], ByteArrayPage[]]> | null> {
+  const files = input.rawFiles?.();
+  if (files === undefined || files.length === 0) return null;
+  const cols: Array<[ByteArrayPage[], ByteArrayPage[]]> = [];
+  for (const f of files) {
+    const bytes = await f.read();
+    const cf = openColumnFile(bytes);
+    for (let rg = 0; rg < cf.rowGroups.length; rg++) {
+      const a = cf.byteArrayPages(rg, id1), b = cf.byteArrayPages(rg, id2);
+      if (a === null || b === null) return null;
+      cols.push([a, b]);
+    }
+  }
+  return cols;
+}
+
+/**
+ * The WebAssembly kernel over the pages, or null (released, nothing kept) when an id is not valid
+ * UTF-8: the JS kernel then takes the pages (it canonicalizes such ids as the row decoder would).
+ */
+function wasmFromPages(cols: Array<[ByteArrayPage[], ByteArrayPage[]]>, hint: number): { uf: WasmEdgeComponents; edges: number; invalid: number } | null {
+  const uf = new WasmEdgeComponents(hint);
+  let edges = 0, invalid = 0;
+  try {
+    for (const [pa, pb] of cols) {
+      const c = uf.addPages(pa, pb);
+      if (c === null) {
+        uf.release();
+        return null;
+      }
+      edges += c.edges;
+      invalid += c.invalid;
+    }
+  } catch (e) {
+    uf.release();
+    throw e;
+  }
+  uf.finish();
+  return { uf, edges, invalid };
+}
+
+/**
+ * A stage reading packed edge chunks (propagate, emit): the JS kernel, every edge's int pair
+ * recorded; `join` false interns only (emit). Not the WebAssembly one: at scale these instances
+ * outgrow the memory a thread may keep for reuse, and a fresh instance per stage (its memory grown
+ * and reported to the GC) was slower than JS (docs/operators.md).
+ */
+async function chunkComponents(input: InputHandle, join: boolean): Promise<ByteEdgeComponents> {
+  const uf = new ByteEdgeComponents(chunkEdgeHint(input), join ? null : () => false, { record: true });
+  for await (const batch of input.batches()) {
+    for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
+  }
+  uf.finish();
+  return uf;
+}
+
+export const equivComponents: OperatorDef<EquivParams> = {
+  name: 'equiv-components',
+  version: '2',
+  summary: 'Connected components of equiv edges: every identifier → smallest identifier of its component.',
+  params: EquivParams,
+  cost: { overheadMs: 200, perUnitMs: 6, driver: 'rows' },
+  inputs: { min: 1, max: 1 },
+  outputs: { min: 1, max: 1 },
+  stages(p): StageSpec[] {
+    return [
+      { name: 'local', fanout: 'partition' },
+      { name: 'propagate', fanout: 'bucket', iterate: { metric: 'changed', maxRounds: p.maxRounds } },
+      { name: 'emit', fanout: 'bucket', writesOutputs: true },
+    ];
+  },
+  async run(ctx): Promise<StageResult> {
+    const p = ctx.params;
+    const B = ctx.buckets;
+    // Phase times (metrics ms.*): reading + interning + union-find, then emitting; the rest of an
+    // instance's duration is the runner's (opening inputs, committing files).
+    const t0 = performance.now();
+    if (ctx.stage.name === 'local') {
+      const input = ctx.inputs[0]!;
+      const cols = await edgePages(input, p.id1, p.id2);
+      const fast = cols !== null && p.kernel === 'wasm' ? wasmFromPages(cols, edgeHint(input)) : null;
+      let uf: ByteEdgeComponents | WasmEdgeComponents;
+      const counts = { edges: 0, invalid: 0 };
+      if (fast !== null) {
+        uf = fast.uf;
+        counts.edges = fast.edges;
+        counts.invalid = fast.invalid;
+      } else if (cols !== null) {
+        const js = (uf = new ByteEdgeComponents(edgeHint(input)));
+        for (const [pa, pb] of cols) {
+          const c = addPageEdges(js, pa, pb);
+          counts.edges += c.edges;
+          counts.invalid += c.invalid;
+        }
+        js.finish();
+      } else {
+        const js = (uf = new ByteEdgeComponents(edgeHint(input)));
+        for await (const batch of input.batches({ columns: [p.id1, p.id2] })) {
+          for (const row of batch) {
+            const a = row[p.id1], b = row[p.id2];
+            if (typeof a !== 'string' || typeof b !== 'string' || a === '' || b === '') { counts.invalid++; continue; }
+            js.addStrings(a, b);
+            counts.edges++;
+          }
+        }
+        js.finish();
+      }
+      const fromPages = cols === null ? 0 : 1, wasm = fast === null ? 0 : 1, nodes = uf.count;
+      const t1 = performance.now();
+      const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
+      try {
+        await emitStars(uf, uf.componentMins(), w, B, null);
+      } finally {
+        if (fast !== null) fast.uf.release();
+      }
+      await w.flush();
+      return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes, fromPages, wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
+    }
+    if (ctx.stage.name === 'propagate') {
+      const uf = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true);
+      const mins = uf.componentMins();
+      const edgesIn = uf.edgeList().length / 2;
+      const received = receivedStars(uf.edgeList(), mins);
+      const t1 = performance.now();
+      const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
+      const changed = await emitStars(uf, mins, w, B, received);
+      await w.flush();
+      const state = new Uint8Array(8);
+      new DataView(state.buffer).setUint32(0, ctx.round, true);
+      new DataView(state.buffer).setUint32(4, changed, true);
+      ctx.putBlob('state', state);
+      return { metrics: { changed, edgesIn, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
+    }
+    // emit
+    let rounds = 0, changed = 0;
+    for (const blob of ctx.prior!.blobs('state')) {
+      const v = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+      rounds = Math.max(rounds, v.getUint32(0, true));
+      changed += v.getUint32(4, true);
+    }
+    if (changed > 0) throw new DagctlError('TASK_FAILED', `equiv-components did not converge in ${rounds} rounds`, { rounds, changed });
+    return emitOwned(ctx, await chunkComponents(ctx.prior!.bucket(ctx.bucket), false), B, rounds, t0);
+  },
+};
+
+/** emit's work once its bucket's edges are interned: owned ids → min over the closed neighbourhood. */
+async function emitOwned(ctx: StageContext<EquivParams>, uf: ByteEdgeComponents, B: number, rounds: number, t0: number): Promise<StageResult> {
+  const t1 = performance.now();
+  // best[x] = min over x's closed neighbourhood, for the ids this bucket owns (−1: not owned).
+  const ids = uf.ids, n = uf.count;
+  const best = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) if (ownerOf(ids, i, B) === ctx.bucket) best[i] = i;
+  const e = uf.edgeList();
+  for (let k = 0; k < e.length; k += 2) {
+    const a = e[k]!, b = e[k + 1]!;
+    const ca = best[a]!;
+    if (ca !== -1 && ids.less(b, ca)) best[a] = b;
+    const cb = best[b]!;
+    if (cb !== -1 && ids.less(a, cb)) best[b] = a;
+  }
+  const owned: number[] = [];
+  for (let i = 0; i < n; i++) if (best[i] !== -1) owned.push(i);
+  // Sorted by the decoded names (needed for the output anyway; ids are distinct, so no ties):
+  // V8's string compare beat ids.less on the bytes by ~40% here.
+  const names: string[] = new Array<string>(n);
+  for (const id of owned) names[id] = ids.name(id);
+  owned.sort((x, y) => (names[x]! < names[y]! ? -1 : 1));
+  if (owned.length > 0) {
+    const w = new ChunkedWriter(ctx.outputs[0]!.open([{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }]));
+    for (const id of owned) if (w.push({ id: names[id]!, person: ids.name(best[id]!) })) await w.flush();
+    await w.flush();
+  }
+  let components = 0;
+  for (const id of owned) if (best[id] === id) components++;
+  return { metrics: { ids: owned.length, components, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: uf.edgeList().length / 2 };
+}

@@ -1,0 +1,286 @@
+/**
+ * HyperLogLog distinct counter (Flajolet et al. 2007) over MurmurHash3 x86_128's first 64 bits.
+ *
+ * - precision p ∈ [4, 16] (m = 2^p registers, standard error ≈ 1.04/√m: 0.81% at p = 14).
+ * - Registers start sparse (HLL++ style: a table (hll-sparse.ts) over 2^25 virtual registers, estimated by linear
+ *   counting, near-exact for small sets — most hourly buckets are small) and turn dense
+ *   (Uint8Array(m)) once the Map would cost more memory than the array, so a rollup holding one
+ *   sketch per (url, granularity, bucket) stays small for the many low-traffic keys.
+ * - estimate(): Ertl's improved estimator (see the method); estimateClassic() keeps the original
+ *   α_m raw estimate with linear counting below 2.5·m. 64-bit hashes: no large-range correction.
+ * - serialize()/deserialize(): 'H' 1 p mode, then sparse (u32 count, count × (u32 idx25, u8 rank),
+ *   ascending) or dense (m bytes): equal sketches give equal bytes. merge() = register-wise max
+ *   (sketches must share p); a sparse sketch merged into a dense one is mapped down to p first.
+ */
+import { DagctlError } from '../../../core/errors.js';
+import { SparseRegisters } from './hll-sparse.js';
+import { hashString } from './murmur3.js';
+
+function sigma(x: number): number {
+  if (x === 1) return Infinity;
+  let y = 1, z = x, prev: number;
+  do {
+    x *= x;
+    prev = z;
+    z += x * y;
+    y += y;
+  } while (z !== prev);
+  return z;
+}
+
+function tau(x: number): number {
+  if (x === 0 || x === 1) return 0;
+  let y = 1, z = 1 - x, prev: number;
+  do {
+    x = Math.sqrt(x);
+    prev = z;
+    y *= 0.5;
+    z -= (1 - x) * (1 - x) * y;
+  } while (z !== prev);
+  return z / 3;
+}
+const POW2NEG = new Float64Array(66).map((_, k) => 2 ** -k);
+const out = new Uint32Array(4);
+
+export class HyperLogLog {
+  readonly p: number;
+  readonly m: number;
+  private sparse: SparseRegisters | null = new SparseRegisters();
+  private dense: Uint8Array | null = null;
+
+  constructor(p = 14) {
+    if (!Number.isInteger(p) || p < 4 || p > 16) throw new DagctlError('OPERATOR_PARAMS_INVALID', `hll precision ${p} not in 4..16`);
+    this.p = p;
+    this.m = 1 << p;
+  }
+
+  /** Adds a string (hashed over its UTF-8 bytes). */
+  add(value: string): void {
+    hashString(value, out);
+    this.addHash(out[0]!, out[1]!);
+  }
+
+  /** Adds a pre-computed 64-bit hash given as two uint32 halves (hi = first word). */
+  addHash(hi: number, lo: number): void {
+    const d = this.dense;
+    if (d !== null) {
+      const p = this.p;
+      const idx = hi >>> (32 - p);
+      const lz = Math.clz32((hi << p) >>> 0);
+      const rank = lz < 32 - p ? lz + 1 : 32 - p + Math.clz32(lo) + 1;
+      if (d[idx]! < rank) d[idx] = rank;
+      return;
+    }
+    // Sparse: index on the top 25 bits, rank over the remaining 39 (HLL++'s p' = 25).
+    const idx = hi >>> 7;
+    const lz = Math.clz32((hi << 25) >>> 0);
+    this.setSparse(idx, lz < 7 ? lz + 1 : 7 + Math.clz32(lo) + 1);
+  }
+
+  /**
+   * The register positions of a 64-bit hash, computed once to add it to several sketches of the
+   * same precision (addAt): [sparse index, sparse rank, dense index, dense rank] into `out`.
+   */
+  static positions(p: number, hi: number, lo: number, out: Int32Array): void {
+    const lz25 = Math.clz32((hi << 25) >>> 0);
+    out[0] = hi >>> 7;
+    out[1] = lz25 < 7 ? lz25 + 1 : 7 + Math.clz32(lo) + 1;
+    const lz = Math.clz32((hi << p) >>> 0);
+    out[2] = hi >>> (32 - p);
+    out[3] = lz < 32 - p ? lz + 1 : 32 - p + Math.clz32(lo) + 1;
+  }
+
+  /** addHash with positions from HyperLogLog.positions(this.p, hi, lo, pos): the same effect. */
+  addAt(pos: Int32Array): void {
+    const d = this.dense;
+    if (d !== null) {
+      const idx = pos[2]!, rank = pos[3]!;
+      if (d[idx]! < rank) d[idx] = rank;
+      return;
+    }
+    this.setSparse(pos[0]!, pos[1]!);
+  }
+
+  private setSparse(idx: number, rank: number): void {
+    const s = this.sparse!;
+    // Past m/32 entries the dense array is cheaper to update and estimate (and about as small).
+    if (s.raise(idx, rank) && s.size > this.m >>> 5) this.toDense();
+  }
+
+  /** Calls fn(idx25, rank25) for every sparse entry (unordered). */
+  private eachSparse(s: SparseRegisters, fn: (i25: number, r25: number) => void): void {
+    const keys = s.keys, ranks = s.ranks;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j]!;
+      if (k !== 0) fn(k - 1, ranks[j]!);
+    }
+  }
+
+  /** Dense register and rank of a sparse (p' = 25) entry: the same as hashing into p directly. */
+  private denseOf(idx25: number, rank25: number): [number, number] {
+    const extra = 25 - this.p;
+    const low = idx25 & ((1 << extra) - 1);
+    const rank = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + rank25;
+    return [idx25 >>> extra, rank];
+  }
+
+  private toDense(): Uint8Array {
+    if (this.dense !== null) return this.dense;
+    const d = new Uint8Array(this.m);
+    this.eachSparse(this.sparse!, (i25, r25) => {
+      const [i, r] = this.denseOf(i25, r25);
+      if (d[i]! < r) d[i] = r;
+    });
+    this.dense = d;
+    this.sparse = null;
+    return d;
+  }
+
+  merge(other: HyperLogLog): this {
+    if (other.p !== this.p) throw new DagctlError('OPERATOR_INPUT_INVALID', `cannot merge HLL p=${other.p} into p=${this.p}`);
+    if (other.dense !== null) {
+      const d = this.toDense();
+      const o = other.dense;
+      for (let i = 0; i < d.length; i++) if (o[i]! > d[i]!) d[i] = o[i]!;
+      return this;
+    }
+    // Other is sparse. Entries are visited in table order; the result does not depend on it (max
+    // per register; the sketch turns dense iff the union has more than m/32 entries). Plain loops
+    // over the typed arrays, no per-entry tuples: rollup merges every bucket into coarser ones.
+    const keys = other.sparse!.keys, ranks = other.sparse!.ranks;
+    const extra = 25 - this.p, lowMask = (1 << extra) - 1;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j]!;
+      if (k === 0) continue;
+      const i25 = k - 1, r25 = ranks[j]!;
+      // setSparse may turn this sketch dense midway.
+      const d = this.dense;
+      if (d !== null) {
+        const low = i25 & lowMask;
+        const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;
+        const i = i25 >>> extra;
+        if (d[i]! < r) d[i] = r;
+      } else this.setSparse(i25, r25);
+    }
+    return this;
+  }
+
+  /** Register-value histogram C[0..q+1] (q = 64 − p). */
+  private histogram(): number[] {
+    const c = new Array<number>(64 - this.p + 2).fill(0);
+    if (this.dense !== null) {
+      // Indexed loop into a typed counter (an iterator over 2^p bytes was a top cost of rollup).
+      const d = this.dense, t = new Int32Array(c.length);
+      for (let i = 0; i < d.length; i++) t[d[i]!]!++;
+      for (let k = 0; k < c.length; k++) c[k] = t[k]!;
+    } else {
+      const d = new Uint8Array(this.m);
+      this.eachSparse(this.sparse!, (i25, r25) => {
+        const [i, r] = this.denseOf(i25, r25);
+        if (d[i]! < r) d[i] = r;
+      });
+      for (const r of d) c[r]!++;
+    }
+    return c;
+  }
+
+  /**
+   * Ertl's improved raw estimator ("New cardinality estimation algorithms for HyperLogLog
+   * sketches", 2017): m²/(2·ln2·z) with z built from the register histogram. Its σ(C0/m) term is
+   * linear counting's small-range correction in closed form, and it has no bias bump where the
+   * classic estimator switches from linear counting to the raw estimate (≈2.5·m: measured 3.3%
+   * error at n = 40k, p = 14, against ≤ 1.1% here). No tables needed.
+   */
+  estimate(): number {
+    if (this.sparse !== null) {
+      // Linear counting over 2^25 virtual registers: near-exact for the small sets sparse holds.
+      const M = 2 ** 25;
+      return M * Math.log(M / (M - this.sparse.size));
+    }
+    const m = this.m, q = 64 - this.p;
+    const c = this.histogram();
+    let z = m * tau(1 - c[q + 1]! / m);
+    for (let k = q; k >= 1; k--) z = 0.5 * (z + c[k]!);
+    z += m * sigma(c[0]! / m);
+    return (m * m) / (2 * Math.LN2 * z);
+  }
+
+  /** The original paper's estimator: α·m²/Σ2^−M, linear counting m·ln(m/V) while E ≤ 2.5·m. */
+  estimateClassic(): number {
+    const m = this.m, c = this.histogram();
+    let sum = 0;
+    for (let k = 0; k < c.length; k++) sum += c[k]! * POW2NEG[k]!;
+    const alpha = m >= 128 ? 0.7213 / (1 + 1.079 / m) : m === 64 ? 0.709 : m === 32 ? 0.697 : 0.673;
+    const raw = (alpha * m * m) / sum;
+    if (raw <= 2.5 * m && c[0]! > 0) return m * Math.log(m / c[0]!);
+    return raw;
+  }
+
+  /** Rounded estimate, what views store. */
+  count(): number {
+    return Math.round(this.estimate());
+  }
+
+  /** Sparse: 'H' 1 p 0, u32 count, count × (u32 idx25, u8 rank); dense: 'H' 1 p 1, m bytes. */
+  serialize(): Uint8Array {
+    if (this.sparse !== null) {
+      // Entries ascending by index: idx25 (< 2^25) · 64 + rank (< 64) packed in an int32, sorted natively.
+      const s = this.sparse, keys = s.keys, ranks = s.ranks;
+      const packed = new Int32Array(s.size);
+      let n = 0;
+      for (let j = 0; j < keys.length; j++) {
+        const k = keys[j]!;
+        if (k !== 0) packed[n++] = ((k - 1) << 6) | ranks[j]!;
+      }
+      packed.sort();
+      const buf = new Uint8Array(8 + n * 5);
+      buf[0] = 0x48; buf[1] = 1; buf[2] = this.p; buf[3] = 0;
+      buf[4] = n & 0xff; buf[5] = (n >>> 8) & 0xff; buf[6] = (n >>> 16) & 0xff; buf[7] = n >>> 24;
+      let o = 8;
+      for (let k = 0; k < n; k++) {
+        const x = packed[k]!, i = x >>> 6;
+        buf[o] = i & 0xff; buf[o + 1] = (i >>> 8) & 0xff; buf[o + 2] = (i >>> 16) & 0xff; buf[o + 3] = i >>> 24;
+        buf[o + 4] = x & 63;
+        o += 5;
+      }
+      return buf;
+    }
+    const buf = new Uint8Array(4 + this.m);
+    buf.set([0x48, 1, this.p, 1]);
+    buf.set(this.dense!, 4);
+    return buf;
+  }
+
+  static deserialize(bytes: Uint8Array): HyperLogLog {
+    const bad = (why: string): DagctlError => new DagctlError('OPERATOR_INPUT_INVALID', `invalid HLL bytes: ${why}`);
+    if (bytes.length < 4 || bytes[0] !== 0x48 || bytes[1] !== 1) throw bad('header');
+    const p = bytes[2]!;
+    if (p < 4 || p > 16) throw bad('precision');
+    const h = new HyperLogLog(p);
+    if (bytes[3] === 0) {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (bytes.length < 8) throw bad('length');
+      const n = dv.getUint32(4, true);
+      if (bytes.length !== 8 + n * 5) throw bad('length');
+      for (let k = 0, o = 8; k < n; k++, o += 5) {
+        const i = dv.getUint32(o, true);
+        const r = bytes[o + 4]!;
+        if (i >= 1 << 25 || r === 0 || r > 40) throw bad('register');
+        if (h.dense !== null) {
+          const [di, dr] = h.denseOf(i, r);
+          if (h.dense[di]! < dr) h.dense[di] = dr;
+        } else h.setSparse(i, r);
+      }
+    } else if (bytes[3] === 1) {
+      if (bytes.length !== 4 + h.m) throw bad('length');
+      const d = h.toDense();
+      const maxRank = 64 - h.p + 1;
+      for (let i = 0; i < h.m; i++) {
+        const r = bytes[4 + i]!;
+        if (r > maxRank) throw bad('register');
+        d[i] = r;
+      }
+    } else throw bad('mode');
+    return h;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * normalize: canonical URLs (operators/lib/text/url.ts) and typed person identifiers
+ * (operators/lib/text/identifiers.ts) in the configured columns, partition by partition (one stage,
+ * 'partition' fan-out, no shuffle). Rows whose URL or identifier cannot be normalized go to the
+ * optional second output (the original row plus `reason`) and are counted as `rejected.<reason>`.
+ * Other columns pass through unchanged. Idempotent: normalizing normalized rows changes nothing.
+ * Contract: the configured columns must be string columns in every input file (`requires`; the
+ * task runner fails the instance with DATASET_SCHEMA_MISMATCH otherwise); a null there → reason
+ * `null_value`; a null in a column the input dataset declares non-null → `null_value:<column>`.
+ * URL memo: an LruCache of `cacheSize` entries keyed by urlCacheKey (scheme/host case and fragment
+ * folded, so a raw variant of a cached URL hits).
+ */
+import { z } from 'zod';
+import type { Row } from '../../storage/types.js';
+import type { OperatorDef, StageResult, StageSpec } from '../types.js';
+import { DEFAULT_TRACKING_PARAMS, urlCacheKey, urlNormalizer, type UrlResult } from '../lib/text/url.js';
+import { normalizeIdentifier } from '../lib/text/identifiers.js';
+import { LruCache } from './lru.js';
+import { ChunkedWriter, schemaOf } from '../lib/rows.js';
+import { ColumnTypesParam } from '../lib/params.js';
+
+const NormalizeParams = z
+  .object({
+    urlColumns: z.array(z.string()).default(['url']),
+    idColumns: z.array(z.string()).default(['person']),
+    stripParams: z.array(z.string()).default(DEFAULT_TRACKING_PARAMS),
+    foldWww: z.boolean().default(false),
+    trailingSlash: z.enum(['keep', 'strip', 'add']).default('keep'),
+    dropQuery: z.boolean().default(false),
+    defaultScheme: z.enum(['http', 'https']).nullable().default('http'),
+    stripUserZeros: z.boolean().default(true),
+    cacheSize: z.number().int().min(0).default(100_000),
+    columnTypes: ColumnTypesParam,
+  })
+  .strict();
+export type NormalizeParams = z.infer<typeof NormalizeParams>;
+
+export const normalize: OperatorDef<NormalizeParams> = {
+  name: 'normalize',
+  version: '2',
+  summary: 'Canonical URLs and typed identifiers; unparseable rows to the rejects output.',
+  params: NormalizeParams,
+  cost: { overheadMs: 50, perUnitMs: 2, driver: 'rows' },
+  inputs: { min: 1, max: 1 },
+  outputs: { min: 1, max: 2 },
+  stages(): StageSpec[] {
+    return [{ name: 'normalize', fanout: 'partition', writesOutputs: true }];
+  },
+  requires(p) {
+    return [[...new Set([...p.urlColumns, ...p.idColumns])].map((name) => ({ name, type: 'string' as const }))];
+  },
+  async run(ctx): Promise<StageResult> {
+    const p = ctx.params;
+    const normUrl = urlNormalizer(p);
+    const cache = new LruCache<string, UrlResult>(p.cacheSize);
+    const metrics: Record<string, number> = { rowsIn: 0, rowsOut: 0, rejected: 0 };
+    let main: ChunkedWriter | null = null;
+    let rejects: ChunkedWriter | null = null;
+    const rejectsHandle = ctx.outputs[1];
+    // Output schema: the input's Parquet schema, normalized columns as strings; the rejects
+    // output keeps every column nullable (a reject may be a null URL) plus `reason`.
+    const schema = await schemaOf(ctx.inputs[0]!, p.columnTypes);
+    if (schema !== null) {
+      for (const f of schema) if (p.urlColumns.includes(f.name) || p.idColumns.includes(f.name)) f.type = 'string';
+      main = new ChunkedWriter(ctx.outputs[0]!.open(schema));
+      if (rejectsHandle !== undefined) {
+        const rs = [...schema.filter((f) => f.name !== 'reason').map((f) => ({ ...f, nullable: true })), { name: 'reason', type: 'string' as const }];
+        rejects = new ChunkedWriter(rejectsHandle.open(rs));
+      }
+    }
+    const notNull = ctx.inputs[0]!.notNull ?? [];
+    for await (const batch of ctx.inputs[0]!.batches()) {
+      if (main === null) continue;
+      for (const row of batch) {
+        metrics.rowsIn!++;
+        const out: Row = { ...row };
+        let reason: string | null = null;
+        for (const c of notNull) {
+          if (row[c] === null || row[c] === undefined) { reason = `null_value:${c}`; break; }
+        }
+        if (reason === null) for (const c of p.urlColumns) {
+          const v = row[c];
+          if (typeof v !== 'string') { reason = 'null_value'; break; }
+          const r = cache.getOrCompute(urlCacheKey(v), normUrl);
+          if (!r.ok) { reason = r.reason; break; }
+          out[c] = r.url;
+        }
+        if (reason === null) {
+          for (const c of p.idColumns) {
+            const v = row[c];
+            if (typeof v !== 'string') { reason = 'null_value'; break; }
+            const r = normalizeIdentifier(v, p);
+            if (!r.ok) { reason = r.reason; break; }
+            out[c] = r.id;
+          }
+        }
+        if (reason === null) {
+          if (main.push(out)) await main.flush();
+        } else {
+          metrics.rejected!++;
+          metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;
+          if (rejects !== null) await rejects.add({ ...row, reason });
+        }
+      }
+    }
+    await main?.flush();
+    await rejects?.flush();
+    metrics.rowsOut = main?.rows ?? 0;
+    metrics.cacheHits = cache.hits;
+    metrics.cacheMisses = cache.misses;
+    return { metrics };
+  },
+};

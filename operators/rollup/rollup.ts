@@ -1,0 +1,525 @@
+/**
+ * rollup: the pageviews-over-time view — pageviews and uniques per (url, granularity, bucket) for
+ * granularities h/d/w/m (bucket = ts − ts mod g). Uniques are HyperLogLog estimates
+ * (operators/lib/sketches/hll.ts); each row keeps its sketch (`hll: bytes`) so coarser buckets and arbitrary
+ * ranges merge sketches (mergeRange, re-exported here) instead of rescanning.
+ *
+ * With a second input (the equiv-components output id, person) uniques count component person
+ * ids (the book's user-id normalization); stages come from the input count (`components` is still
+ * accepted, and must then agree with it). The join is a broadcast join while the index fits
+ * `maxBroadcastBytes` (default 64 MiB), else a shuffle join; the index stage decides and says so
+ * with blob 'broadcast':
+ *   'index'     ('single')  streams the components once. Broadcast: MurmurHash3-128 of each id →
+ *               first 64 bits of its person's hash, as a BroadcastIndex (lib/broadcast-index.ts:
+ *               flat typed arrays, 24 bytes per id, hash keys: collision odds ~n²/2^129) written
+ *               as byte chunks to bucket 0. Past the cap (or cap 0): re-streams them shuffled by bucket(id).
+ *   'map'       ('partition' over pageviews). Broadcast: loads the index, hashes each person once
+ *               (from the raw UTF-8 of its Parquet pages, plain or dictionary, when it can: no person string; the
+ *               same bytes hashString hashes, for valid UTF-8), probes, and sends (url, ts, h1, h2)
+ *               by bucket(url) for 'aggregate'. Shuffle join: (url, person, ts) by bucket(person).
+ *   'join'      ('bucket')  broadcast: nothing. Shuffle join: loads the index's bucket b
+ *               (ctx.stageOutput('index')), maps person → component id, hashes it once per
+ *               distinct person (MurmurHash3, first 64 bits as two int32) and sends (url, ts, h1,
+ *               h2) by bucket(url)
+ *   'aggregate' ('bucket')  reads 'map' (broadcast) or 'join'; each row goes to its finest
+ *               bucket only (count + HLL), coarser levels are merged from the level below at
+ *               output (HLL merge = register max, dense iff the union passes m/32 entries: the same
+ *               sketch as adding every row); writes the view. Both join modes give the same view.
+ * Without components: 'map' hashes the person and sends (url, ts, h1, h2) straight to 'aggregate'.
+ * (url, ts, h1, h2) travel as packed columnar blocks (lib/packed-pageviews.ts): no row object per
+ * pageview on either side, the hash instead of the person string (smaller, no re-hashing).
+ * Version 3: the intermediate stage formats changed (view unchanged), so old memoized stage
+ * outputs are not mixed with new stages.
+ * Memory: index and each map instance hold at most maxBroadcastBytes of table (broadcast); join
+ * its bucket's id → hash map (shuffle join); aggregate its URLs' finest sketches (sparse while small)
+ * and, while writing one URL, its coarser ones.
+ */
+import { z } from 'zod';
+import { DagctlError } from '../../core/errors.js';
+import { bucketOf } from '../../core/hash.js';
+import type { Row, Schema } from '../../storage/types.js';
+import type { OperatorDef, PriorStage, StageContext, StageResult, StageSpec } from '../types.js';
+import { PAGEVIEWS_SCHEMA } from '../../domain/superwebanalytics.js';
+import { BucketedWriter, ChunkedWriter, int, str } from '../lib/rows.js';
+import { BucketsParam } from '../lib/params.js';
+import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../../domain/granularity.js';
+import { HyperLogLog } from '../lib/sketches/hll.js';
+import { hashString, murmur3x86_128 } from '../lib/sketches/murmur3.js';
+import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
+import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
+import { BroadcastBuilder, BroadcastIndex } from './broadcast-index.js';
+import { decodePackedBlock, PACKED_SCHEMA, PackedPageviewsWriter } from './packed-pageviews.js';
+
+export { mergeRange } from './merge-range.js';
+
+const RollupParams = z
+  .object({
+    urlColumn: z.string().default('url'),
+    personColumn: z.string().default('person'),
+    tsColumn: z.string().default('ts'),
+    granularities: z.array(z.enum(['h', 'd', 'w', 'm'])).min(1).default(['h', 'd', 'w', 'm']),
+    precision: z.number().int().min(4).max(16).default(14),
+    /** Deprecated: implied by the input count; when given it must agree (2 inputs ⇔ true). */
+    components: z.boolean().optional(),
+    componentIdColumn: z.string().default('id'),
+    componentPersonColumn: z.string().default('person'),
+    buckets: BucketsParam,
+    /**
+     * Broadcast join cap: the index is shipped whole to the map instances while its probe-side
+     * size (BroadcastIndex: 24 bytes per id + its slot table, ≤ 40 bytes per id) stays within this;
+     * beyond it (or at 0) the components are shuffled and joined per bucket instead.
+     */
+    maxBroadcastBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+  })
+  .strict();
+export type RollupParams = z.infer<typeof RollupParams>;
+
+const INDEX_SCHEMA: Schema = [
+  { name: 'id', type: 'string' },
+  { name: 'person', type: 'string' },
+];
+/** Broadcast mode: the BroadcastIndex entries as byte chunks, all in bucket 0. */
+const BROADCAST_SCHEMA: Schema = [{ name: 'chunk', type: 'bytes' }];
+/** Blob the index stage puts in broadcast mode (its presence is the mode). */
+const BROADCAST_BLOB = 'broadcast';
+export const VIEW_SCHEMA: Schema = [
+  { name: 'url', type: 'string' },
+  { name: 'granularity', type: 'string' },
+  { name: 'bucket', type: 'int64' },
+  { name: 'pageviews', type: 'int64' },
+  { name: 'uniques', type: 'int64' },
+  { name: 'hll', type: 'bytes' },
+];
+
+interface Agg { bucket: number; count: number; hll: HyperLogLog }
+/** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg id. */
+interface UrlAggs { url: string; fine: Map<number, number> }
+const hashOut = new Uint32Array(4);
+
+/**
+ * Every page of a REQUIRED string column as raw bytes (plain or dictionary-encoded: column-scan.ts
+ * byteArrayPages), all row groups in order; null if any row group's layout is not supported (the
+ * caller then decodes rows).
+ */
+function bytePages(bytes: Uint8Array, column: string): ByteArrayPage[] | null {
+  const f = openColumnFile(bytes);
+  const out: ByteArrayPage[] = [];
+  for (let g = 0; g < f.rowGroups.length; g++) {
+    const pages = f.byteArrayPages(g, column);
+    if (pages === null) return null;
+    for (const pg of pages) out.push(pg);
+  }
+  return out;
+}
+
+/** Walks the values of byte pages in order (pages may hold 0 values). */
+class PageCursor {
+  private pi = 0;
+  private vi = -1;
+  constructor(private readonly pages: ByteArrayPage[], private readonly path: string) {}
+  /** Moves to the next value; false past the last. */
+  next(): boolean {
+    this.vi++;
+    for (;;) {
+      const pg = this.pages[this.pi];
+      if (pg === undefined) return false;
+      if (this.vi < pg.count) return true;
+      this.pi++;
+      this.vi = 0;
+    }
+  }
+  /** MurmurHash3 x86_128 of the current value's bytes (what hashString gives its string). */
+  hash(out: Uint32Array): void {
+    const pg = this.pages[this.pi];
+    if (pg === undefined) throw new DagctlError('INTERNAL', `${this.path}: page cursor past the end`);
+    murmur3x86_128(pg.data, pg.len[this.vi]!, 0, out, pg.start[this.vi]);
+  }
+}
+
+function usesComponents(p: RollupParams, inputs: number): boolean {
+  return p.components ?? inputs === 2;
+}
+
+export const rollup: OperatorDef<RollupParams> = {
+  name: 'rollup',
+  version: '3',
+  summary: 'Pageviews and HyperLogLog uniques per (url, granularity, bucket), optionally by equiv component.',
+  params: RollupParams,
+  cost: { overheadMs: 200, perUnitMs: 8, driver: 'rows' },
+  inputs: { min: 1, max: 2 },
+  outputs: { min: 1, max: 1 },
+  stages(p, info): StageSpec[] {
+    return usesComponents(p, info.inputs)
+      ? [
+          { name: 'index', fanout: 'single' },
+          { name: 'map', fanout: 'partition' },
+          { name: 'join', fanout: 'bucket' },
+          { name: 'aggregate', fanout: 'bucket', writesOutputs: true },
+        ]
+      : [
+          { name: 'map', fanout: 'partition' },
+          { name: 'aggregate', fanout: 'bucket', writesOutputs: true },
+        ];
+  },
+  async run(ctx): Promise<StageResult> {
+    const components = usesComponents(ctx.params, ctx.inputs.length);
+    if (components !== (ctx.inputs.length === 2)) {
+      throw new DagctlError('OPERATOR_INPUT_INVALID', 'rollup: components: true needs exactly 2 inputs (pageviews, components), false needs 1', { inputs: ctx.inputs.length });
+    }
+    if (ctx.stage.name === 'index') return indexStage(ctx);
+    // Broadcast mode (decided by the index stage): map joins, join is a no-op, aggregate reads map.
+    const indexOut = components ? ctx.stageOutput('index') : null;
+    const broadcast = indexOut !== null && indexOut.blobs(BROADCAST_BLOB).length > 0;
+    if (ctx.stage.name === 'map') return mapStage(ctx, components, broadcast ? indexOut : null);
+    if (ctx.stage.name === 'join') return broadcast ? { metrics: {} } : joinStage(ctx); // broadcast: the map stage joined already
+    return aggregateStage(ctx, broadcast);
+  },
+};
+
+type Ctx = StageContext<RollupParams>;
+
+/** 'index': the components as a broadcast table (while it fits maxBroadcastBytes), else shuffled by bucket(id). */
+async function indexStage(ctx: Ctx): Promise<StageResult> {
+  const p = ctx.params;
+  const B = ctx.buckets;
+  const cols = [p.componentIdColumn, p.componentPersonColumn];
+  if (p.maxBroadcastBytes > 0) {
+    // Broadcast attempt: hash every mapping while the table fits the cap; past it, fall back
+    // below. Identity mappings (id = person) are kept although an unmapped person counts as
+    // itself anyway: they cost 24 bytes each but keep `joined` (rows whose person is a known
+    // id) the same in both modes; their value is hash(person) like any other (no comparison).
+    // Sized from the row count (the footers'), capped just past what the cap admits: no regrowth.
+    const b = new BroadcastBuilder(Math.min(ctx.inputs[1]!.rows, Math.floor(p.maxBroadcastBytes / 24) + 1));
+    const key = new Uint32Array(4);
+    let ids = 0, fits = true;
+    /** Adds key → hashOut[0..1]; false once the table outgrows the cap. */
+    const add = (): boolean => {
+      ids++;
+      b.add(key, hashOut[0]!, hashOut[1]!);
+      return b.bytes() <= p.maxBroadcastBytes;
+    };
+    const files = ctx.inputs[1]!.rawFiles?.();
+    if (files !== undefined) {
+      // Raw Parquet: id / person pages are hashed as raw UTF-8, no strings built.
+      const codec = defaultCodec();
+      scanFiles: for (const rf of files) {
+        const bytes = await rf.read();
+        const ida = bytePages(bytes, p.componentIdColumn);
+        const pa = ida === null ? null : bytePages(bytes, p.componentPersonColumn);
+        if (ida !== null && pa !== null) {
+          const ic = new PageCursor(ida, rf.path), pc = new PageCursor(pa, rf.path);
+          while (ic.next()) {
+            if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
+            ic.hash(key);
+            pc.hash(hashOut);
+            if (!add()) {
+              fits = false;
+              break scanFiles;
+            }
+          }
+          if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
+          continue;
+        }
+        const ic = ida === null ? null : new PageCursor(ida, rf.path);
+        for await (const batch of decodeWithFallback(codec, bytes, { columns: ic === null ? cols : [p.componentPersonColumn] })) {
+          for (const row of batch) {
+            if (ic === null) hashString(str(row, p.componentIdColumn), key);
+            else {
+              if (!ic.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentIdColumn} values than rows`);
+              ic.hash(key);
+            }
+            hashString(str(row, p.componentPersonColumn), hashOut);
+            if (!add()) {
+              fits = false;
+              break scanFiles;
+            }
+          }
+        }
+        if (ic?.next() === true) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentIdColumn} values than rows`);
+      }
+    } else {
+      scan: for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
+        for (const row of batch) {
+          hashString(str(row, p.componentIdColumn), key);
+          hashString(str(row, p.componentPersonColumn), hashOut);
+          if (!add()) {
+            fits = false;
+            break scan;
+          }
+        }
+      }
+    }
+    if (fits) {
+      const w = ctx.shuffle.open(BROADCAST_SCHEMA);
+      const chunks = b.chunks();
+      for (const chunk of chunks) await w.write(0, [{ chunk }]);
+      ctx.putBlob(BROADCAST_BLOB, Uint8Array.of(1));
+      return { metrics: { componentIds: ids, broadcastIds: b.size, broadcastBytes: b.bytes() } };
+    }
+  }
+  const w = new BucketedWriter(ctx.shuffle.open(INDEX_SCHEMA));
+  for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
+    for (const row of batch) {
+      const id = str(row, p.componentIdColumn);
+      if (w.push(bucketOf(id, B), { id, person: str(row, p.componentPersonColumn) })) await w.drain();
+    }
+  }
+  await w.flush();
+  return { metrics: { componentIds: w.rows } };
+}
+
+/** 'map': hashes each person (probing the broadcast table, if any) and packs by bucket(url); shuffle join: (url, person, ts) by bucket(person). */
+async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStage | null): Promise<StageResult> {
+  const p = ctx.params;
+  const B = ctx.buckets;
+  const broadcast = broadcastIndex !== null;
+  const shuffleJoin = components && !broadcast;
+  let table: BroadcastIndex | null = null;
+  if (broadcast) {
+    const chunks: Uint8Array[] = [];
+    for await (const batch of broadcastIndex.bucket(0).batches()) for (const row of batch) chunks.push(row.chunk as Uint8Array);
+    table = BroadcastIndex.fromChunks(chunks);
+  }
+  const sh = ctx.shuffle.open(shuffleJoin ? PAGEVIEWS_SCHEMA : PACKED_SCHEMA);
+  const w = new BucketedWriter(sh);
+  const pw = shuffleJoin ? null : new PackedPageviewsWriter(sh, (url) => bucketOf(url, B));
+  // With the default column names the projected input row already is the (url, person, ts)
+  // shuffle row: it is validated and passed on instead of copied (one allocation less per row).
+  const asIs = p.urlColumn === 'url' && p.personColumn === 'person' && p.tsColumn === 'ts';
+  let mapped = 0;
+  // Hashed path, after hashOut holds the person's 128-bit hash: broadcast probe, then pack.
+  const emit = (url: string, ts: number): boolean => {
+    if (table !== null && table.mapInPlace(hashOut)) mapped++;
+    return pw!.push(url, ts, hashOut[0]! | 0, hashOut[1]! | 0);
+  };
+  const files = pw !== null ? ctx.inputs[0]!.rawFiles?.() : undefined;
+  if (files !== undefined) {
+    // Raw Parquet files: the person column's pages are hashed as raw UTF-8 (what hashString
+    // hashes), so no person string is built; url and ts come from the row decoder.
+    const codec = defaultCodec();
+    for (const rf of files) {
+      const bytes = await rf.read();
+      const pages = bytePages(bytes, p.personColumn);
+      if (pages === null) {
+        for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
+          for (const row of batch) {
+            hashString(str(row, p.personColumn), hashOut);
+            if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
+          }
+        }
+        continue;
+      }
+      const pc = new PageCursor(pages, rf.path);
+      for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.tsColumn] })) {
+        for (const row of batch) {
+          if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`);
+          pc.hash(hashOut);
+          if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
+        }
+      }
+      if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`);
+    }
+  } else {
+    for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
+      for (const row of batch) {
+        const url = str(row, p.urlColumn), person = str(row, p.personColumn), ts = int(row, p.tsColumn);
+        let full: boolean;
+        if (pw === null) full = w.push(bucketOf(person, B), asIs && row.ts === ts ? row : { url, person, ts });
+        else {
+          // 128 bits of the person: the broadcast key; its first 64 bits (or its component
+          // person's, when mapped) are what the HLL takes.
+          hashString(person, hashOut);
+          full = emit(url, ts);
+        }
+        if (full) await (pw ?? w).drain();
+      }
+    }
+  }
+  if (pw !== null) {
+    await pw.flush();
+    return { metrics: broadcast ? { rowsIn: pw.rows, joined: mapped, unmapped: pw.rows - mapped } : { rowsIn: pw.rows } };
+  }
+  await w.flush();
+  return { metrics: { rowsIn: w.rows } };
+}
+
+/** 'join' (shuffle join only): person → its component person's hash, packed by bucket(url). */
+async function joinStage(ctx: Ctx): Promise<StageResult> {
+  const B = ctx.buckets;
+  // id → slot; slot → hash words of its component person (filled lazily, once per slot).
+  const slot = new Map<string, number>();
+  const comp: string[] = [];
+  const index = ctx.stageOutput('index');
+  if (index !== null) {
+    for await (const batch of index.bucket(ctx.bucket).batches()) {
+      for (const row of batch) {
+        slot.set(row.id as string, comp.length);
+        comp.push(row.person as string);
+      }
+    }
+  }
+  const mappedIds = comp.length;
+  let h1s = new Int32Array(Math.max(1024, comp.length)), h2s = new Int32Array(h1s.length), hashed = new Uint8Array(h1s.length);
+  const w = new PackedPageviewsWriter(ctx.shuffle.open(PACKED_SCHEMA), (url) => bucketOf(url, B));
+  let mapped = 0, rows = 0;
+  for await (const batch of ctx.prior!.bucket(ctx.bucket).batches()) {
+    for (const row of batch) {
+      rows++;
+      const person = row.person as string;
+      let s = slot.get(person);
+      if (s === undefined) {
+        // Unmapped persons count as themselves; give them a slot too (hash once).
+        s = comp.length;
+        slot.set(person, s);
+        comp.push(person);
+      } else if (s < mappedIds) mapped++;
+      if (s >= h1s.length) {
+        const n = h1s.length * 2;
+        const a = new Int32Array(n), b = new Int32Array(n), c = new Uint8Array(n);
+        a.set(h1s); b.set(h2s); c.set(hashed);
+        h1s = a; h2s = b; hashed = c;
+      }
+      if (hashed[s] === 0) {
+        hashString(comp[s]!, hashOut);
+        h1s[s] = hashOut[0]! | 0;
+        h2s[s] = hashOut[1]! | 0;
+        hashed[s] = 1;
+      }
+      if (w.push(row.url as string, row.ts as number, h1s[s]!, h2s[s]!)) await w.drain();
+    }
+  }
+  await w.flush();
+  return { metrics: { joined: mapped, unmapped: rows - mapped } };
+}
+
+/** 'aggregate': count + HLL per finest bucket, coarser levels merged at output; writes the view. */
+async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult> {
+  const p = ctx.params;
+  // Rows go only into their finest-granularity bucket (count + HLL); each coarser level is built
+  // at output time by merging the level below (h → d → w → m: each divides the next). HLL merge
+  // is a register-wise max and a sketch turns dense iff its union has more than m/32 sparse
+  // entries, so the merged sketch is the one adding every row would give (same bytes), at one
+  // register update per row instead of one per granularity.
+  const order = [...new Set(p.granularities)].map((g) => ({ g, s: GRANULARITY_SECONDS[g] })).sort((x, y) => x.s - y.s);
+  for (let k = 1; k < order.length; k++) {
+    if (order[k]!.s % order[k - 1]!.s !== 0) throw new DagctlError('INTERNAL', 'rollup: granularities do not divide each other', { granularities: p.granularities });
+  }
+  const fine = order[0]!.s;
+  const byUrl = new Map<string, UrlAggs>();
+  const precision = p.precision;
+  // Rows are not added to their sketch as they arrive: (agg id, h1, h2) are buffered and applied
+  // in agg-id order (counting sort) every FLUSH rows and at the end, so each sketch takes its
+  // updates back to back while its table is in cache. Adding in arrival order cost ~4 dependent
+  // cache misses per row (sketch → registers → keys → ranks over thousands of sketches). Order
+  // does not change a sketch (register max). Memory: 24 bytes per buffered row (with the sort
+  // scratch), ≤ FLUSH rows: 12 MiB.
+  const aggList: Array<Agg | null> = [];
+  const FLUSH = 1 << 19;
+  // Buffers grow ×2 up to FLUSH (small inputs stay small).
+  let bufId = new Int32Array(1 << 14), bufH1 = new Int32Array(bufId.length), bufH2 = new Int32Array(bufId.length);
+  let nb = 0;
+  const flush = (): void => {
+    const sortedId = new Int32Array(nb), sortedH1 = new Int32Array(nb), sortedH2 = new Int32Array(nb);
+    const K = aggList.length;
+    const start = new Int32Array(K + 1);
+    for (let i = 0; i < nb; i++) start[bufId[i]! + 1]!++;
+    for (let k = 0; k < K; k++) start[k + 1]! += start[k]!;
+    for (let i = 0; i < nb; i++) {
+      const j = start[bufId[i]!]!++;
+      sortedId[j] = bufId[i]!;
+      sortedH1[j] = bufH1[i]!;
+      sortedH2[j] = bufH2[i]!;
+    }
+    let a: Agg | undefined, at = -1;
+    for (let j = 0; j < nb; j++) {
+      const id = sortedId[j]!;
+      if (id !== at) {
+        at = id;
+        a = aggList[id]!;
+      }
+      a!.count++;
+      a!.hll.addHash(sortedH1[j]! >>> 0, sortedH2[j]! >>> 0);
+    }
+    nb = 0;
+  };
+  let rows = 0;
+  const source = broadcast ? ctx.stageOutput('map')! : ctx.prior!;
+  for await (const batch of source.bucket(ctx.bucket).batches()) {
+    for (const blockRow of batch) {
+      const blk = decodePackedBlock(blockRow.block as Uint8Array);
+      // The block's URL dictionary, resolved once per entry.
+      const aggs = blk.urls.map((url) => {
+        let u = byUrl.get(url);
+        if (u === undefined) byUrl.set(url, (u = { url, fine: new Map() }));
+        return u.fine;
+      });
+      const { n, ts, h1, h2, u: ui } = blk;
+      rows += n;
+      for (let r = 0; r < n; r++) {
+        const m = aggs[ui[r]!]!;
+        const fb = Math.floor(ts[r]! / fine);
+        let id = m.get(fb);
+        if (id === undefined) {
+          id = aggList.length;
+          aggList.push({ bucket: fb * fine, count: 0, hll: new HyperLogLog(precision) });
+          m.set(fb, id);
+        }
+        if (nb === bufId.length) {
+          if (nb === FLUSH) flush();
+          else {
+            const a = new Int32Array(nb * 2), b = new Int32Array(nb * 2), c = new Int32Array(nb * 2);
+            a.set(bufId);
+            b.set(bufH1);
+            c.set(bufH2);
+            bufId = a;
+            bufH1 = b;
+            bufH2 = c;
+          }
+        }
+        bufId[nb] = id;
+        bufH1[nb] = h1[r]!;
+        bufH2[nb] = h2[r]!;
+        nb++;
+      }
+    }
+  }
+  flush();
+  // Output order: url, then granularity (finest first), then bucket.
+  let viewRows = 0;
+  if (byUrl.size > 0) {
+    const w = new ChunkedWriter(ctx.outputs[0]!.open(VIEW_SCHEMA));
+    for (const url of [...byUrl.keys()].sort()) {
+      let level = [...byUrl.get(url)!.fine.values()].map((id) => {
+        const a = aggList[id]!;
+        aggList[id] = null; // released with its URL
+        return a;
+      }).sort((x, y) => x.bucket - y.bucket);
+      byUrl.delete(url); // release sketches as they are written
+      for (let k = 0; k < order.length; k++) {
+        const { g, s } = order[k]!;
+        if (k > 0) {
+          const next: Agg[] = [];
+          let last: Agg | undefined;
+          for (const a of level) {
+            const start = Math.floor(a.bucket / s) * s;
+            if (last === undefined || last.bucket !== start) next.push((last = { bucket: start, count: 0, hll: new HyperLogLog(precision) }));
+            last.count += a.count;
+            last.hll.merge(a.hll);
+          }
+          level = next;
+        }
+        for (const a of level) {
+          const out: Row = { url, granularity: g, bucket: a.bucket, pageviews: a.count, uniques: a.hll.count(), hll: a.hll.serialize() };
+          viewRows++;
+          if (w.push(out)) await w.flush();
+        }
+      }
+    }
+    await w.flush();
+  }
+  return { metrics: { rowsIn: rows, viewRows }, inputRows: rows };
+}
+
+export { GRANULARITIES };
+export type { Granularity };
