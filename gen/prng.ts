@@ -41,5 +41,6 @@ export function hex(r: Rng, chars: number): string {
 
 /** Skewed choice in [0, n): a few popular values, a long tail (power-law-ish). */
 export function skewed(r: Rng, n: number): number {
-  return Math.min(n - 1, Math.floor(n * r() ** 2.5));
+  const u = r();
+  return Math.min(n - 1, Math.floor(n * u * u * Math.sqrt(u))); // u ** 2.5, without Math.pow
 }
