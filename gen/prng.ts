@@ -33,9 +33,15 @@ export function pick<T>(r: Rng, xs: readonly T[]): T {
   return x;
 }
 
+const HEX = '0123456789abcdef';
+
+/** `chars` lowercase hex digits, 4 per draw (as toString(16).padStart(4, '0') would write them). */
 export function hex(r: Rng, chars: number): string {
   let s = '';
-  while (s.length < chars) s += Math.floor(r() * 0x10000).toString(16).padStart(4, '0');
+  while (s.length < chars) {
+    const x = Math.floor(r() * 0x10000);
+    s += HEX[x >>> 12]! + HEX[(x >>> 8) & 15]! + HEX[(x >>> 4) & 15]! + HEX[x & 15]!;
+  }
   return s.slice(0, chars);
 }
 
