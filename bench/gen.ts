@@ -1,8 +1,8 @@
 /**
  * `dagctl gen` throughput (goal ≥ 1,000,000 rows/s): generate() of N pageviews (DAGCTL_BENCH_GEN_ROWS,
  * default 1,000,000; 8 days, persons N/10, seed 11 — bench/pipeline.ts's data) into a temporary
- * local folder, median of 3, wall and CPU; split into row generation alone (gen/kinds.ts dayRows,
- * no encoding) and the rest (Parquet encode + write). Peer in the same run: DuckDB (1 thread)
+ * local folder, median of 3, wall and CPU; split into row generation alone (gen/columns.ts
+ * pageviewBatches, no encoding) and the rest (Parquet encode + write). Peer in the same run: DuckDB (1 thread)
  * rewriting the same rows from the generated Parquet to Parquet — what "sample data never takes
  * longer than processing it" is measured against.
  */
@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generate } from '../gen/generate.js';
-import { dayRows } from '../gen/kinds.js';
-import { PersonTable } from '../gen/persons.js';
+import { pageviewBatches, PageviewTables } from '../gen/columns.js';
 import { openObjectStore } from '../storage/open.js';
 import { median, type BenchResult } from './types.js';
 
@@ -35,12 +34,12 @@ export async function benchGen(): Promise<BenchResult> {
       wall.push(performance.now() - t0);
       const c = process.cpuUsage(c0);
       cpu.push((c.user + c.system) / 1000);
-      const people = new PersonTable(11, persons);
+      const tables = new PageviewTables(11, persons);
       const t1 = performance.now();
       for (let d = 0; d < days; d++) {
         const date = new Date(Date.parse('2024-03-01T00:00:00Z') + d * 86_400_000).toISOString().slice(0, 10);
         const n = Math.floor(N / days) + (d < N % days ? 1 : 0);
-        for (const chunk of dayRows({ kind: 'pageviews', seed: 11, date, rows: n, persons }, 10_000, people)) void chunk;
+        for (const batch of pageviewBatches({ seed: 11, date, rows: n, persons }, 100_000, tables)) void batch;
       }
       rowsOnly.push(performance.now() - t1);
       try {

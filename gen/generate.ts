@@ -18,9 +18,10 @@ import { DataFileWriter } from '../storage/dataset/writer.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
 import type { FileEntry, ObjectStore, ParquetCodec } from '../storage/types.js';
 import { dayRows, type GenKind, GEN_KINDS, SCHEMAS } from './kinds.js';
+import { pageviewBatches, batchRows, PageviewTables } from './columns.js';
 import { PersonTable } from './persons.js';
 
-export const GENERATOR_VERSION = '1';
+export const GENERATOR_VERSION = '2';
 
 export interface GenerateOptions {
   store: ObjectStore;
@@ -65,7 +66,8 @@ export async function generate(kind: GenKind, opts: GenerateOptions, onProgress:
   const codec = opts.codec ?? defaultCodec();
   const result: GenerateResult = { kind, rows: 0, files: 0, bytes: 0, days: [] };
   let rowsDone = 0;
-  const people = new PersonTable(opts.seed, persons);
+  const tables = kind === 'pageviews' ? new PageviewTables(opts.seed, persons) : null;
+  const people = tables?.people ?? new PersonTable(opts.seed, persons);
   for (let d = 0; d < days; d++) {
     const date = new Date(t0 + d * 86_400_000).toISOString().slice(0, 10);
     const dayRowsN = Math.floor(opts.rows / days) + (d < opts.rows % days ? 1 : 0);
@@ -82,8 +84,20 @@ export async function generate(kind: GenKind, opts: GenerateOptions, onProgress:
     if (other.length > 0) {
       throw new DagctlError('STORAGE_CONFLICT', `${kind} for ${date} was already generated with other parameters (${other.map((o) => o.key).join(', ')})`, { date, markers: other.map((o) => o.key) });
     }
-    const writer = new DataFileWriter({ store: opts.store, codec, schema: SCHEMAS[kind], folder: `date=${date}/`, salt: `${instanceId}@${fp}`, maxRows: opts.maxRowsPerFile ?? 100_000 });
-    for (const chunk of dayRows({ kind, seed: opts.seed, date, rows: dayRowsN, persons }, 10_000, people)) {
+    const maxRows = opts.maxRowsPerFile ?? 100_000;
+    const writer = new DataFileWriter({ store: opts.store, codec, schema: SCHEMAS[kind], folder: `date=${date}/`, salt: `${instanceId}@${fp}`, maxRows });
+    if (tables !== null) {
+      // Pageviews: column batches of one file each, straight into the flat writer's column input
+      // (rows only for a codec without it).
+      for (const batch of pageviewBatches({ seed: opts.seed, date, rows: dayRowsN, persons }, maxRows, tables)) {
+        if (opts.signal?.aborted === true) throw new DagctlError('TASK_CANCELLED', 'generation interrupted');
+        if (codec.encodeColumns !== undefined) await writer.writeColumns(batch);
+        else await writer.write(batchRows(batch));
+        rowsDone += batch.rows;
+        onProgress({ kind, date, rowsDone, rowsTotal: opts.rows, daysDone: d, days });
+      }
+    }
+    for (const chunk of tables !== null ? [] : dayRows({ kind, seed: opts.seed, date, rows: dayRowsN, persons }, 10_000, people)) {
       if (opts.signal?.aborted === true) throw new DagctlError('TASK_CANCELLED', 'generation interrupted');
       await writer.write(chunk);
       rowsDone += chunk.length;

@@ -6,9 +6,9 @@
  */
 import type { Row, Schema } from '../storage/types.js';
 import { AGES_SCHEMA, EQUIVS_SCHEMA, PAGEVIEWS_SCHEMA } from '../domain/superwebanalytics.js';
+import { batchRows, PageviewTables, pageviewBatches } from './columns.js';
 import { ageAt, PersonTable, type Person } from './persons.js';
 import { int, pick, rngFor, skewed, type Rng } from './prng.js';
-import { PAGE_COUNT, urlVariant } from './urls.js';
 
 export const GEN_KINDS = ['pageviews', 'equivs', 'ages'] as const;
 export type GenKind = (typeof GEN_KINDS)[number];
@@ -28,11 +28,16 @@ export interface DaySpec {
  * spec.persons) may be shared by the days of one generation: persons are pure in (seed, k).
  */
 export function* dayRows(spec: DaySpec, chunk = 10_000, people: PersonTable = new PersonTable(spec.seed, spec.persons)): Generator<Row[]> {
+  if (spec.kind === 'pageviews') {
+    // Generated column-at-a-time (gen/columns.ts); rows decoded from the batches.
+    for (const b of pageviewBatches(spec, chunk, new PageviewTables(spec.seed, spec.persons))) yield batchRows(b);
+    return;
+  }
   const r = rngFor(spec.seed, spec.kind, spec.date);
   const personOf = (k: number): Person => people.get(k);
   const dayStart = Date.parse(`${spec.date}T00:00:00Z`) / 1000;
   const ts = (): number => dayStart + int(r, 86_400);
-  const next = spec.kind === 'pageviews' ? pageviews(spec, r, ts, personOf) : spec.kind === 'equivs' ? equivs(spec, r, ts, personOf) : ages(spec, r, ts, personOf);
+  const next = spec.kind === 'equivs' ? equivs(spec, r, ts, personOf) : ages(spec, r, ts, personOf);
   let buf: Row[] = [];
   for (let i = 0; i < spec.rows; i++) {
     buf.push(next());
@@ -42,27 +47,6 @@ export function* dayRows(spec: DaySpec, chunk = 10_000, people: PersonTable = ne
     }
   }
   if (buf.length > 0) yield buf;
-}
-
-const LEAD_SPACE = [' ', '  ', ''];
-const TRAIL_SPACE = [' ', '\t', ' '];
-
-/** How a person shows up in the pageview log: mostly a cookie, sometimes a user id or an email. */
-function identifier(r: Rng, p: Person): string {
-  const x = r();
-  if (p.email !== null && x < 0.03) return `${pick(r, LEAD_SPACE)}${p.email}${pick(r, TRAIL_SPACE)}`;
-  if (p.user !== null && x < 0.3) return p.user;
-  return pick(r, p.cookies);
-}
-
-function pageviews(spec: DaySpec, r: Rng, ts: () => number, personOf: (k: number) => Person): () => Row {
-  let last: Row | null = null;
-  return () => {
-    if (last !== null && r() < 0.02) return { ...last }; // exact duplicate (at-least-once logging)
-    const p = personOf(skewed(r, spec.persons));
-    last = { url: urlVariant(r, skewed(r, PAGE_COUNT)), person: identifier(r, p), ts: ts() };
-    return last;
-  };
 }
 
 /** A person's equivalence edges: cookie chains, user/email links, stars, and 2% self-loops. */
