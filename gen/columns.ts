@@ -241,7 +241,7 @@ export function batchRows(b: ColumnBatch): Row[] {
   const rows: Row[] = [];
   for (let i = 0; i < b.rows; i++) {
     const row: Row = {};
-    for (const [name, c] of cols) row[name] = c.type === 'string' ? dec.decode(c.data.subarray(c.start[i]!, c.start[i]! + c.len[i]!)) : c.values[i]!;
+    for (const [name, c] of cols) row[name] = c.type === 'string' ? dec.decode(c.data.subarray(c.start[i], c.start[i]! + c.len[i]!)) : c.values[i]!;
     rows.push(row);
   }
   return rows;
