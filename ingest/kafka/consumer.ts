@@ -4,10 +4,11 @@
  *
  * The dataset, not Kafka, says where we are. On every partition assignment the ingester reads the
  * partition's markers and claims (ingest/offsets.ts) and seeks to the first offset not committed
- * (or to the pending claim to redo). Consumer-group offsets are committed only after a batch's
- * marker and are advisory (lag tools, a hint for other consumers); a crash between marker and
- * offset commit re-reads nothing, and if anything ever replays a batch, its marker is found and
- * the batch is skipped.
+ * (or to the pending claim to redo); the assignment, seek and stale-batch mechanism is the shared
+ * PartitionConsumer (ingest/kafka/partition-consumer.ts). Consumer-group offsets are committed
+ * only after a batch's marker and are advisory (lag tools, a hint for other consumers); a crash
+ * between marker and offset commit re-reads nothing, and if anything ever replays a batch, its
+ * marker is found and the batch is skipped.
  *
  * Batches are per partition, cut when N records are buffered (maxBatchRecords), when the oldest
  * buffered record is maxBatchMs old, or on a graceful stop; a pending claim is cut exactly at its
@@ -21,7 +22,8 @@ import { DagctlError, errorMessage, isDagctlError } from '../../core/errors.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import type { ObjectStore, ParquetCodec } from '../../storage/types.js';
 import { commitBatch, type BatchStep, type IngestRecord } from '../micro-batch.js';
-import { checkTopic, readResume, type Claim } from '../offsets.js';
+import { checkTopic, readResume, type Claim, type PartitionResume } from '../offsets.js';
+import { connectKafka, disconnectKafka, PartitionConsumer, requireTopic, type LogBounds, type PartitionSlot } from './partition-consumer.js';
 
 export interface IngestOptions {
   brokers: string[];
@@ -71,10 +73,7 @@ export interface IngestSummary extends IngestTotals {
   elapsedMs: number;
 }
 
-interface PState {
-  partition: number;
-  generation: number;
-  ready: Promise<void>;
+interface PState extends PartitionSlot {
   committedThrough: number;
   /** First offset not yet committed (where we seek). */
   next: number;
@@ -102,8 +101,7 @@ class Ingester {
   private readonly kafka: Kafka;
   private readonly consumer: Consumer;
   private readonly admin: Admin;
-  private readonly states = new Map<number, PState>();
-  private generation = 0;
+  private readonly parts: PartitionConsumer<PState, PartitionResume>;
   private chain: Promise<unknown> = Promise.resolve();
   private stopReason: IngestSummary['stoppedBy'] | null = null;
   private fatal: unknown = null;
@@ -134,27 +132,30 @@ class Ingester {
     // The session timeout bounds how long a SIGKILLed member blocks its partitions (min 6 s on brokers).
     this.consumer = this.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: Math.min(500, this.maxMs), retry: { retries: 5 } });
     this.admin = this.kafka.admin();
+    this.parts = new PartitionConsumer<PState, PartitionResume>({
+      consumer: this.consumer,
+      admin: this.admin,
+      topic: opts.topic,
+      init: (partition, generation) => ({ partition, generation, ready: Promise.resolve(), committedThrough: -1, next: 0, pending: [], buffer: [], bufferSince: 0, fetchedThrough: -1, highWatermark: null }),
+      stored: (partition) => readResume(opts.store, opts.topic, partition),
+      position: (st, resume, log) => this.position(st, resume, log),
+      process: (st, payload) => this.onBatch(st, payload),
+      fail: (e) => this.fail(e),
+      stopping: () => this.stopping,
+    });
+  }
+
+  private get states(): ReadonlyMap<number, PState> {
+    return this.parts.states;
   }
 
   async run(): Promise<IngestSummary> {
     const t0 = Date.now();
     const { topic } = this.opts;
+    await connectKafka(this.opts.brokers, this.admin, this.consumer);
     try {
-      await this.admin.connect();
-      await this.consumer.connect();
-    } catch (e) {
-      await this.disconnect();
-      throw new DagctlError('KAFKA_UNAVAILABLE', `cannot connect to Kafka ${this.opts.brokers.join(',')}: ${errorMessage(e)}`, { brokers: this.opts.brokers }, { cause: e });
-    }
-    try {
-      const topics = await this.admin.listTopics();
-      if (!topics.includes(topic)) throw new DagctlError('KAFKA_TOPIC_NOT_FOUND', `topic "${topic}" does not exist on ${this.opts.brokers.join(',')}`, { topic });
-      this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onAssign(e.payload.memberAssignment[topic] ?? []));
-      this.consumer.on(this.consumer.events.CRASH, (e) => {
-        if (!e.payload.restart) this.fail(new DagctlError('KAFKA_UNAVAILABLE', `Kafka consumer crashed: ${errorMessage(e.payload.error)}`, {}, { cause: e.payload.error }));
-      });
-      await this.consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.eachBatch(p) });
+      await requireTopic(this.opts.brokers, this.admin, topic);
+      await this.parts.run({ partitionsConsumedConcurrently: 1, onAssign: () => this.onAssign() });
       await this.loop();
     } catch (e) {
       this.fail(e);
@@ -216,8 +217,7 @@ class Ingester {
   }
 
   private async disconnect(): Promise<void> {
-    await this.consumer.disconnect().catch(() => undefined);
-    await this.admin.disconnect().catch(() => undefined);
+    await disconnectKafka(this.admin, this.consumer);
   }
 
   /** Serializes batch commits (eachBatch and the ticker both cut). */
@@ -227,53 +227,30 @@ class Ingester {
     return r;
   }
 
-  /** New assignment: forget everything in memory, re-read the dataset, seek. */
-  private onAssign(partitions: number[]): void {
-    this.generation++;
-    this.states.clear();
+  /** After a new assignment (PartitionConsumer forgot every state, re-reads the dataset, seeks). */
+  private onAssign(): void {
     this.joined = true;
     this.lastActivity = Date.now();
-    for (const p of partitions) this.states.set(p, this.load(p));
   }
 
-  private load(partition: number): PState {
-    const st: PState = { partition, generation: this.generation, ready: Promise.resolve(), committedThrough: -1, next: 0, pending: [], buffer: [], bufferSince: 0, fetchedThrough: -1, highWatermark: null };
-    st.ready = (async () => {
-      const { topic } = this.opts;
-      const [resume, offsets] = await Promise.all([readResume(this.opts.store, topic, partition), this.admin.fetchTopicOffsets(topic)]);
-      const o = offsets.find((x) => x.partition === partition);
-      const low = Number(o?.low ?? 0);
-      st.highWatermark = o === undefined ? null : Number(o.high);
-      st.committedThrough = resume.committedThrough;
-      st.pending = resume.pending;
-      st.next = resume.pending[0]?.firstOffset ?? (resume.committedThrough >= 0 ? resume.committedThrough + 1 : low);
-      st.fetchedThrough = st.next - 1;
-      // Records we still owe the dataset were deleted by retention: refuse rather than skip them.
-      if ((resume.committedThrough >= 0 || resume.pending.length > 0) && st.next < low) {
-        throw new DagctlError('INGEST_OFFSET_GAP', `${topic}/${partition}: next offset ${st.next} is below the log start ${low} (records lost to retention)`, { topic, partition, next: st.next, low });
-      }
-      this.consumer.seek({ topic, partition, offset: String(st.next) });
-    })();
-    st.ready.catch((e: unknown) => this.fail(e));
-    return st;
+  /** Where a partition resumes: the pending claim to redo, else past the last commit, else the log start. */
+  private position(st: PState, resume: PartitionResume, { low, high }: LogBounds): number {
+    const { topic } = this.opts;
+    const { partition } = st;
+    st.highWatermark = high;
+    st.committedThrough = resume.committedThrough;
+    st.pending = resume.pending;
+    st.next = resume.pending[0]?.firstOffset ?? (resume.committedThrough >= 0 ? resume.committedThrough + 1 : low);
+    st.fetchedThrough = st.next - 1;
+    // Records we still owe the dataset were deleted by retention: refuse rather than skip them.
+    if ((resume.committedThrough >= 0 || resume.pending.length > 0) && st.next < low) {
+      throw new DagctlError('INGEST_OFFSET_GAP', `${topic}/${partition}: next offset ${st.next} is below the log start ${low} (records lost to retention)`, { topic, partition, next: st.next, low });
+    }
+    return st.next;
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
-    if (this.stopping) return;
-    let st = this.states.get(batch.partition);
-    if (st === undefined) {
-      // A batch for a partition no GROUP_JOIN told us about: load it (which seeks) and drop this.
-      this.states.set(batch.partition, this.load(batch.partition));
-      return;
-    }
-    try {
-      await st.ready;
-    } catch {
-      return;
-    }
-    // Fetched before our seek took effect, or from an older assignment: not ours to use.
-    if (this.stopping || isStale() || st.generation !== this.generation || this.states.get(batch.partition) !== st) return;
-    st = st;
+  /** A batch of a current, ready partition: buffer its new records, cut what is due. */
+  private async onBatch(st: PState, { batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
     st.highWatermark = Number(batch.highWatermark);
     const now = Date.now();
     for (const m of batch.messages) {
@@ -290,18 +267,15 @@ class Ingester {
       resolveOffset(last.offset);
       st.fetchedThrough = Math.max(st.fetchedThrough, Number(batch.lastOffset()));
     }
-    try {
-      await this.locked(() => this.cut(st, false));
-      await heartbeat();
-    } catch (e) {
-      this.fail(e);
-    }
+    // A failure here goes to fail() (PartitionConsumer).
+    await this.locked(() => this.cut(st, false));
+    await heartbeat();
   }
 
   /** Commits every batch that is due in this partition's buffer. Runs under `locked`. */
   private async cut(st: PState, force: boolean): Promise<void> {
     const { topic } = this.opts;
-    while (this.fatal === null && st.buffer.length > 0 && st.generation === this.generation) {
+    while (this.fatal === null && st.buffer.length > 0 && st.generation === this.parts.generation) {
       if (this.opts.maxBatches !== undefined && this.totals.batches + this.totals.skippedBatches >= this.opts.maxBatches) return;
       let take: number;
       const claim = st.pending[0];

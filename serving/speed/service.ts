@@ -8,7 +8,8 @@
  * the partition's marker in Redis, [first, last] — aggregated (serving/speed/aggregate.ts) and
  * applied by ONE Lua script that also moves the marker. Redis, not Kafka, says where we are: on
  * every assignment the partition's marker is read and the consumer seeks just past it (the log's
- * start when there is none); consumer-group offsets are committed after each batch, advisory only.
+ * start when there is none) — the shared PartitionConsumer (ingest/kafka/partition-consumer.ts);
+ * consumer-group offsets are committed after each batch, advisory only.
  * A kill -9 anywhere replays at most the batch in flight, which the marker recognises (replay →
  * skipped, straddling → re-cut past the marker).
  *
@@ -27,6 +28,7 @@ import type { Redis } from 'ioredis';
 import { DagctlError, errorMessage, isDagctlError } from '../../core/errors.js';
 import type { ObjectStore } from '../../storage/types.js';
 import { checkTopic } from '../../ingest/offsets.js';
+import { connectKafka, disconnectKafka, PartitionConsumer, requireTopic, type PartitionSlot } from '../../ingest/kafka/partition-consumer.js';
 import { BlockCache, currentVersion, loadView } from '../view.js';
 import { aggregate, speedNormalizer, type SpeedNormalizeParams } from './aggregate.js';
 import { appliedOffsets, applyBatch, expireBelow } from './state.js';
@@ -78,10 +80,7 @@ export interface SpeedHandle {
   stop(): Promise<void>;
 }
 
-interface PState {
-  partition: number;
-  generation: number;
-  ready: Promise<void>;
+interface PState extends PartitionSlot {
   applied: number;
   high: number | null;
 }
@@ -99,8 +98,7 @@ class Speed implements SpeedHandle {
   private readonly consumer: Consumer;
   private readonly admin: Admin;
   private readonly normalize;
-  private readonly states = new Map<number, PState>();
-  private generation = 0;
+  private readonly parts: PartitionConsumer<PState, number | undefined>;
   private batchCount = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -128,6 +126,22 @@ class Speed implements SpeedHandle {
     // A SIGKILLed member holds its partitions until the session times out (min 6 s on brokers).
     this.consumer = this.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100, retry: { retries: 5 } });
     this.admin = this.kafka.admin();
+    this.parts = new PartitionConsumer<PState, number | undefined>({
+      consumer: this.consumer,
+      admin: this.admin,
+      topic: opts.topic,
+      init: (partition, generation) => ({ partition, generation, ready: Promise.resolve(), applied: -1, high: null }),
+      stored: async (partition) => (await appliedOffsets(opts.redis, opts.view)).get(partition),
+      // Just past the partition's marker in Redis, or the log's start when there is none.
+      position: (st, applied, { low, high }) => {
+        st.high = high;
+        st.applied = applied ?? low - 1;
+        return st.applied + 1;
+      },
+      process: (st, payload) => this.onBatch(st, payload),
+      fail: (e) => this.fail(e),
+      stopping: () => this.stopped,
+    });
     const joined = new Promise<void>((r) => (this.joinedResolve = r));
     this.ready = joined;
     this.done = new Promise<void>((resolve, reject) => {
@@ -137,29 +151,21 @@ class Speed implements SpeedHandle {
     this.done.catch(() => undefined);
   }
 
+  private get states(): ReadonlyMap<number, PState> {
+    return this.parts.states;
+  }
+
   status(): SpeedStatus {
     return { ...this.st, rejects: { ...this.st.rejects }, partitions: Object.fromEntries([...this.states.values()].map((p) => [String(p.partition), { applied: p.applied, high: p.high, lag: p.high === null ? null : Math.max(0, p.high - (p.applied + 1)) }])) };
   }
 
   async start(): Promise<void> {
     const { topic } = this.opts;
+    await connectKafka(this.opts.brokers, this.admin, this.consumer);
     try {
-      await this.admin.connect();
-      await this.consumer.connect();
-    } catch (e) {
-      await this.disconnect();
-      throw new DagctlError('KAFKA_UNAVAILABLE', `cannot connect to Kafka ${this.opts.brokers.join(',')}: ${errorMessage(e)}`, { brokers: this.opts.brokers }, { cause: e });
-    }
-    try {
-      const topics = await this.admin.listTopics();
-      if (!topics.includes(topic)) throw new DagctlError('KAFKA_TOPIC_NOT_FOUND', `topic "${topic}" does not exist on ${this.opts.brokers.join(',')}`, { topic });
+      await requireTopic(this.opts.brokers, this.admin, topic);
       await this.pollBatchView();
-      this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onAssign(e.payload.memberAssignment[topic] ?? []));
-      this.consumer.on(this.consumer.events.CRASH, (e) => {
-        if (!e.payload.restart) this.fail(new DagctlError('KAFKA_UNAVAILABLE', `Kafka consumer crashed: ${errorMessage(e.payload.error)}`, {}, { cause: e.payload.error }));
-      });
-      await this.consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 4, eachBatch: (p) => this.eachBatch(p) });
+      await this.parts.run({ partitionsConsumedConcurrently: 4, onAssign: (states) => this.onAssign(states) });
     } catch (e) {
       await this.disconnect();
       throw e;
@@ -191,8 +197,7 @@ class Speed implements SpeedHandle {
   }
 
   private async disconnect(): Promise<void> {
-    await this.consumer.disconnect().catch(() => undefined);
-    await this.admin.disconnect().catch(() => undefined);
+    await disconnectKafka(this.admin, this.consumer);
   }
 
   private polling: Promise<void> | null = null;
@@ -223,88 +228,56 @@ class Speed implements SpeedHandle {
     }
   }
 
-  private onAssign(partitions: number[]): void {
-    this.generation++;
-    this.states.clear();
-    for (const p of partitions) this.states.set(p, this.load(p));
-    void Promise.all([...this.states.values()].map((s) => s.ready)).then(() => {
+  /** After a new assignment: joined once every assigned partition has sought past its marker. */
+  private onAssign(states: PState[]): void {
+    void Promise.all(states.map((s) => s.ready)).then(() => {
       this.st.joined = true;
       this.joinedResolve();
     }, () => undefined);
   }
 
-  private load(partition: number): PState {
-    const st: PState = { partition, generation: this.generation, ready: Promise.resolve(), applied: -1, high: null };
-    st.ready = (async () => {
-      const { topic } = this.opts;
-      const [applied, offsets] = await Promise.all([appliedOffsets(this.opts.redis, this.opts.view), this.admin.fetchTopicOffsets(topic)]);
-      const o = offsets.find((x) => x.partition === partition);
-      const low = Number(o?.low ?? 0);
-      st.high = o === undefined ? null : Number(o.high);
-      st.applied = applied.get(partition) ?? low - 1;
-      this.consumer.seek({ topic, partition, offset: String(st.applied + 1) });
-    })();
-    st.ready.catch((e: unknown) => this.fail(e));
-    return st;
-  }
-
-  private async eachBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
-    if (this.stopped) return;
-    const st = this.states.get(batch.partition);
-    if (st === undefined) {
-      this.states.set(batch.partition, this.load(batch.partition));
-      return;
-    }
-    try {
-      await st.ready;
-    } catch {
-      return;
-    }
-    if (this.stopped || isStale() || st.generation !== this.generation || this.states.get(batch.partition) !== st) return;
+  /** A batch of a current, ready partition: one micro-batch past the marker, applied by one Lua script. A failure goes to fail() (PartitionConsumer). */
+  private async onBatch(st: PState, { batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
     st.high = Number(batch.highWatermark);
-    try {
-      for (;;) {
-        const msgs = batch.messages.filter((m) => Number(m.offset) > st.applied);
-        if (msgs.length === 0) break;
-        const first = Number(msgs[0]!.offset), last = Number(msgs.at(-1)!.offset);
-        const n = ++this.batchCount;
-        const info = { partition: st.partition, first, last, n };
-        await this.opts.onStep?.('before-apply', info);
-        const t0 = process.hrtime.bigint();
-        const agg = aggregate(msgs.map((m) => m.value ?? null), this.normalize);
-        const r = await applyBatch(this.opts.redis, this.opts.view, { partition: st.partition, firstOffset: first, lastOffset: last, hours: agg.hours, ttlSeconds: this.opts.ttlSeconds });
-        if (r.outcome === 'overlap') {
-          // Another process applied part of this range (a zombie member): re-cut past its marker.
-          if (r.lastApplied <= st.applied) throw new DagctlError('SPEED_OFFSET_CONFLICT', `${this.opts.topic}/${st.partition}: marker ${r.lastApplied} did not move past ${st.applied}`, { partition: st.partition });
-          st.applied = r.lastApplied;
-          continue;
-        }
-        st.applied = last;
-        if (r.outcome === 'replayed') this.st.replayedBatches++;
-        else {
-          this.st.batches++;
-          this.st.events += agg.valid;
-          this.st.dropped += r.dropped;
-          for (const [k, v] of Object.entries(agg.rejects)) this.st.rejects[k] = (this.st.rejects[k] ?? 0) + v;
-          this.st.lastApplyAt = Date.now();
-          this.st.applySecondsSum += Number(process.hrtime.bigint() - t0) / 1e9;
-        }
-        await this.opts.onStep?.('applied', info);
-        break;
+    for (;;) {
+      const msgs = batch.messages.filter((m) => Number(m.offset) > st.applied);
+      if (msgs.length === 0) break;
+      const first = Number(msgs[0]!.offset), last = Number(msgs.at(-1)!.offset);
+      const n = ++this.batchCount;
+      const info = { partition: st.partition, first, last, n };
+      await this.opts.onStep?.('before-apply', info);
+      const t0 = process.hrtime.bigint();
+      const agg = aggregate(msgs.map((m) => m.value ?? null), this.normalize);
+      const r = await applyBatch(this.opts.redis, this.opts.view, { partition: st.partition, firstOffset: first, lastOffset: last, hours: agg.hours, ttlSeconds: this.opts.ttlSeconds });
+      if (r.outcome === 'overlap') {
+        // Another process applied part of this range (a zombie member): re-cut past its marker.
+        if (r.lastApplied <= st.applied) throw new DagctlError('SPEED_OFFSET_CONFLICT', `${this.opts.topic}/${st.partition}: marker ${r.lastApplied} did not move past ${st.applied}`, { partition: st.partition });
+        st.applied = r.lastApplied;
+        continue;
       }
-      const lastMsg = batch.messages.at(-1);
-      if (lastMsg !== undefined) {
-        resolveOffset(lastMsg.offset);
-        try {
-          await this.consumer.commitOffsets([{ topic: this.opts.topic, partition: st.partition, offset: String(Number(lastMsg.offset) + 1) }]);
-          await this.opts.onStep?.('offsets-committed', { partition: st.partition, first: -1, last: Number(lastMsg.offset), n: this.batchCount });
-        } catch (e) {
-          this.opts.log?.({ event: 'speed-offset-commit-failed', partition: st.partition, error: errorMessage(e) });
-        }
+      st.applied = last;
+      if (r.outcome === 'replayed') this.st.replayedBatches++;
+      else {
+        this.st.batches++;
+        this.st.events += agg.valid;
+        this.st.dropped += r.dropped;
+        for (const [k, v] of Object.entries(agg.rejects)) this.st.rejects[k] = (this.st.rejects[k] ?? 0) + v;
+        this.st.lastApplyAt = Date.now();
+        this.st.applySecondsSum += Number(process.hrtime.bigint() - t0) / 1e9;
       }
-      await heartbeat();
-    } catch (e) {
-      this.fail(e);
+      await this.opts.onStep?.('applied', info);
+      break;
     }
+    const lastMsg = batch.messages.at(-1);
+    if (lastMsg !== undefined) {
+      resolveOffset(lastMsg.offset);
+      try {
+        await this.consumer.commitOffsets([{ topic: this.opts.topic, partition: st.partition, offset: String(Number(lastMsg.offset) + 1) }]);
+        await this.opts.onStep?.('offsets-committed', { partition: st.partition, first: -1, last: Number(lastMsg.offset), n: this.batchCount });
+      } catch (e) {
+        this.opts.log?.({ event: 'speed-offset-commit-failed', partition: st.partition, error: errorMessage(e) });
+      }
+    }
+    await heartbeat();
   }
 }
