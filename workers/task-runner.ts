@@ -428,14 +428,16 @@ async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstanc
 /**
  * A rollup view's data extent, recorded in its publication so queries need not scan for it
  * (serving/view.ts, imported only here: other workers never load the serving layer); undefined
- * for a view that is not a rollup view's shape.
+ * for a view that is not a rollup view's shape, or whose files cannot be read here: the extent is
+ * only a hint (queries scan without it), and the publication never vouched for its files' presence
+ * (`dagctl dataset verify` does).
  */
 async function viewBucketExtent(store: Awaited<ReturnType<typeof storeFor>>, files: FileEntry[]): Promise<BucketExtent | undefined> {
   const { scanBucketExtent } = await import('../serving/view.js');
   try {
     return await scanBucketExtent(store, files);
   } catch (e) {
-    if (isDagctlError(e, 'DATASET_SCHEMA_MISMATCH') || isDagctlError(e, 'PARQUET_INVALID')) return undefined;
+    if (isDagctlError(e, 'DATASET_SCHEMA_MISMATCH') || isDagctlError(e, 'PARQUET_INVALID') || isDagctlError(e, 'STORAGE_NOT_FOUND')) return undefined;
     throw e;
   }
 }
