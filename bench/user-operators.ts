@@ -52,12 +52,13 @@ async function runDag(dir: string, file: string): Promise<number> {
   return ms;
 }
 
+/** Both operators run on the worker threads (a trivial built-in noop would run inline on the driver). */
 const dagOf = (name: string, op: string, modules: string): string => `apiVersion: dagctl/v1
 kind: Dag
 metadata: { name: ${name} }
 ${modules}
 tasks:
-  - { name: t, operator: ${op}, params: { buckets: ${INSTANCES} } }
+  - { name: t, operator: ${op}, params: { buckets: ${INSTANCES}${op === 'noop' ? ', onThread: true' : ''} } }
 `;
 
 /** The sql operator's stage over one stored Parquet file (as the engine's handles give it), rows out counted. */

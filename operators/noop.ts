@@ -30,6 +30,8 @@ const NoopParams = z
     failBucket: z.number().int().min(0).optional(),
     barrier: z.string().min(1).optional(),
     barrierEvery: z.number().int().min(1).optional(),
+    /** Run on a worker thread even when trivial (benchmarks comparing thread-bound operators). */
+    onThread: z.boolean().default(false),
   })
   .strict();
 type NoopParams = z.infer<typeof NoopParams>;
@@ -46,7 +48,7 @@ export const noop: OperatorDef<NoopParams> = {
     return [{ name: 'main', fanout: p.buckets !== undefined ? 'bucket' : 'partition' }];
   },
   inline(p) {
-    return p.cpuMs === 0 && p.allocMb === 0;
+    return p.cpuMs === 0 && p.allocMb === 0 && !p.onThread;
   },
   async run(ctx) {
     if (ctx.params.failBucket !== undefined && ctx.bucket === ctx.params.failBucket) {

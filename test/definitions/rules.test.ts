@@ -100,7 +100,7 @@ describe('spec: resolved DagSpec', () => {
       name: 'load', operator: 'test-io', inputs: ['logs'], outputs: ['out'], dependsOn: [], params: { factor: 1 },
       retries: 4, timeoutMs: 45_000, retryBackoffMs: 250, retryBackoffMaxMs: 120_000, queue: 'big',
     });
-    assert.deepEqual(after?.params, { sleepMs: 5, cpuMs: 0, failTimes: 0, allocMb: 0 });
+    assert.deepEqual(after?.params, { sleepMs: 5, cpuMs: 0, failTimes: 0, allocMb: 0, onThread: false });
     assert.equal(after?.timeoutMs, 5_400_000);
   });
 
