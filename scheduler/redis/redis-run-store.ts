@@ -104,17 +104,33 @@ export class RedisRunStore implements RunStore {
     try {
       await createScript.run(this.redis, createScriptKeys(k), argv);
     } catch (e) {
-      if (errorMessage(e).includes('RUN_EXISTS')) throw runExists(record.runId);
+      if (errorMessage(e).includes('RUN_EXISTS')) {
+        // A creator killed between the script and the global indexes left the run complete but
+        // unlisted; a second create of the same id (a scheduler's deterministic tick id after a
+        // failover) finishes the listing before it reports the run as existing.
+        await this.indexExisting(record.runId, record.dag.name);
+        throw runExists(record.runId);
+      }
       throw storeError(e, `cannot create run ${record.runId}`);
     }
-    // Global indexes: separate commands (another slot on Cluster). A crash here leaves a run that
-    // is complete but unlisted; createRun is not retried with the same id, so that is acceptable.
+    // Global indexes: separate commands (another slot on Cluster), idempotent, so indexExisting
+    // can redo them.
     await this.redis
       .multi()
       .zadd(RUNS_INDEX, record.createdAt, record.runId)
       .zadd(runsOfDagKey(record.dag.name), record.createdAt, record.runId)
       .sadd(ACTIVE_RUNS, record.runId)
       .exec();
+  }
+
+  /** The global index entries of an existing run (createdAt from its meta; active unless finished). */
+  private async indexExisting(runId: string, dag: string): Promise<void> {
+    const meta = await this.redis.hgetall(runKeys(runId).meta);
+    const createdAt = Number(meta.createdAt);
+    if (!Number.isFinite(createdAt)) return;
+    const m = this.redis.multi().zadd(RUNS_INDEX, createdAt, runId).zadd(runsOfDagKey(meta.dag ?? dag), createdAt, runId);
+    if (meta.phase !== 'succeeded' && meta.phase !== 'failed' && meta.phase !== 'cancelled') m.sadd(ACTIVE_RUNS, runId);
+    await m.exec();
   }
 
   async getRecord(runId: string): Promise<RunRecord | null> {

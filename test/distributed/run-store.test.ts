@@ -10,6 +10,7 @@ import { indexPlan, initialState, type RunState } from '../../scheduler/engine/s
 import type { RunEvent } from '../../scheduler/engine/events.js';
 import type { PlannedInstance } from '../../scheduler/model.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
+import { ACTIVE_RUNS, RUNS_INDEX, runsOfDagKey } from '../../scheduler/redis/keys.js';
 import { policiesOf } from '../../scheduler/stores/policies.js';
 import { isDagctlError } from '../../core/errors.js';
 import { runStoreConformance, okResult } from '../conformance/run-store.js';
@@ -73,6 +74,18 @@ describe('RedisRunStore beyond the conformance suite', function () {
     const rec = recordOf(diamond(), runId);
     await store.createRun(rec, initialState(runId, 'diamond', rec.plan, 1));
     await assert.rejects(store.createRun(rec, initialState(runId, 'diamond', rec.plan, 1)), (e) => isDagctlError(e, 'RUN_STATE_INVALID'));
+  });
+
+  it('a second createRun lists a run whose first creator died before indexing it (scheduler failover)', async () => {
+    const runId = uniqueRunId('unlisted');
+    const rec = recordOf(diamond(), runId);
+    await store.createRun(rec, initialState(runId, 'diamond', rec.plan, 1));
+    // What a creator SIGKILLed between the create script and the global indexes leaves behind.
+    await redis.multi().zrem(RUNS_INDEX, runId).zrem(runsOfDagKey('diamond'), runId).srem(ACTIVE_RUNS, runId).exec();
+    assert.ok(!(await store.listRuns({ dag: 'diamond' })).some((r) => r.runId === runId));
+    await assert.rejects(store.createRun(rec, initialState(runId, 'diamond', rec.plan, 1)), (e) => isDagctlError(e, 'RUN_STATE_INVALID'));
+    assert.ok((await store.listRuns({ dag: 'diamond' })).some((r) => r.runId === runId), 'listed after the second create');
+    assert.ok((await store.activeRuns()).includes(runId), 'active again');
   });
 
   it('apply on an unknown run fails with RUN_NOT_FOUND', async () => {
