@@ -80,7 +80,8 @@ export async function producePageviews(topic: string, partitions: number, n: num
     ['invalid-utf8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d])],
     ['null-value', null],
   ];
-  const producer = kafka().producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  // Idempotent: a produce request retried under load must not put a record in the log twice.
+  const producer = kafka().producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
     const day0 = Date.parse('2024-03-01T00:00:00Z') / 1000;

@@ -54,7 +54,9 @@ function rng(seed: number): () => number {
 }
 
 async function produce(topic: string, evs: Ev[]): Promise<void> {
-  const p = new Kafka({ clientId: 'dagctl-test', brokers: brokers(), logLevel: logLevel.NOTHING }).producer();
+  // Idempotent: a produce request retried under load (a timed-out ack) must not put an event in the
+  // log twice, or the log would hold more than the reference the test compares with.
+  const p = new Kafka({ clientId: 'dagctl-test', brokers: brokers(), logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
   await p.connect();
   try {
     for (let i = 0; i < evs.length; i += 200) {
