@@ -65,7 +65,7 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const started = performance.now();
   const inst = planIndex(record).get(job.instanceId);
   if (inst === undefined) throw new DagctlError('TASK_NOT_FOUND', `no instance ${job.instanceId} in run ${record.runId}`);
-  if (inst.kind === 'publish') return publish(record, job, inst, started, opts);
+  if (inst.kind === 'publish') return publish(record, job, started, opts);
   const module = record.dag.modules?.[operatorNameOf(record, inst.task)];
   if (module !== undefined) {
     if (record.bundle === undefined) throw new DagctlError('BUNDLE_NOT_FOUND', `run ${record.runId} declares operator module ${module.module} but has no code bundle`, { runId: record.runId });
@@ -378,7 +378,7 @@ async function memoized(record: RunRecord, outputNames: string[], hasOutputs: bo
   return workMarker.narrow === undefined ? { outputs: out, metrics: workMarker.metrics ?? {} } : { outputs: out, metrics: workMarker.metrics ?? {}, narrow: workMarker.narrow };
 }
 
-async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstance, started: number, opts: RunInstanceOptions): Promise<InstanceResult> {
+async function publish(record: RunRecord, job: InstanceJob, started: number, opts: RunInstanceOptions): Promise<InstanceResult> {
   let changed = 0;
   let superseded = 0;
   let rows = 0;
@@ -409,7 +409,6 @@ async function publish(record: RunRecord, job: InstanceJob, inst: PlannedInstanc
       opts.log?.(JSON.stringify({ instance: job.instanceId, message: `${p.dataset}: not published, a later run's version ${r.pointer.version} is current`, dataset: p.dataset }));
     }
   }
-  void inst;
   const fp = fingerprint({ publish: (job.publish ?? []).map((p) => ({ d: p.dataset, f: p.files.map(fileIdentity) })) });
   return {
     memoized: changed === 0 && superseded === 0 && (job.publish ?? []).length > 0,
