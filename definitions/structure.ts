@@ -11,7 +11,7 @@
  */
 import type { z } from 'zod';
 import { didYouMean } from '../core/suggest.js';
-import { DagFileSchema, DatasetSchema, DefaultsSchema, ParamsSchema, ScheduleSchema, TaskSchema, TriggerSchema } from './schema.js';
+import { DagFileSchema, DatasetSchema, DefaultsSchema, ParamsSchema, ScheduleSchema, TaskSchema, TriggerSchema, WorkSchema } from './schema.js';
 import type { DatasetDecl, ScheduleDecl, TaskDecl, TriggerDecl } from './schema.js';
 import type { ParamValue } from './interpolate.js';
 import type { IssueReporter } from './reporter.js';
@@ -58,6 +58,8 @@ export interface DagDraft {
   runVarsUsed?: Set<string>;
   /** `deadline:` as written (checked by the durations rule). */
   deadline?: string | number;
+  /** A well-formed `work:` setting. */
+  work?: 'keep' | 'reclaim';
   /** Some ${run.x} refers to the run's interval. */
   usesRunVars?: boolean;
   /** The whole document passed the structural schema. */
@@ -119,6 +121,8 @@ export function checkStructure(raw: unknown, ctx: StructureContext, report: Issu
     });
   }
   if (typeof doc.deadline === 'string' || typeof doc.deadline === 'number') draft.deadline = doc.deadline;
+  const work = WorkSchema.safeParse(doc.work);
+  if (work.success) draft.work = work.data;
   if (isRecord(doc.datasets)) {
     for (const [name, body] of Object.entries(doc.datasets)) {
       draft.datasetNames.add(name);
