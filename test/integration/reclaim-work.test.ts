@@ -6,15 +6,8 @@
  * the same view again. `--work keep` overrides the DAG's setting. Bad flags are USAGE.
  */
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { PIPELINE_DAG, runCli, viewRows, workspace, type Workspace } from './support.js';
-
-/** Files under every `_work/` folder below the workspace's data. */
-async function workFiles(ws: Workspace): Promise<string[]> {
-  const entries = await readdir(join(ws.dir, 'data'), { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && join(e.parentPath, e.name).split('/').includes('_work')).map((e) => join(e.parentPath, e.name));
-}
+import { writeFile } from 'node:fs/promises';
+import { PIPELINE_DAG, runCli, viewRows, workFiles, workspace } from './support.js';
 
 describe('dagctl run --reclaim-work', function () {
   this.timeout(240_000);
