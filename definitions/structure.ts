@@ -28,19 +28,10 @@ export interface TaskEntry {
   decl: TaskDecl;
 }
 
-export interface DagDraft {
+export interface DagDraft extends StructureContext {
   /** metadata.name when it is a string. */
   name?: string;
   description?: string;
-  params: Record<string, ParamValue>;
-  /** Params some ${params.x} refers to. */
-  usedParams: Set<string>;
-  operators: OperatorLookup;
-  /** Absolute directory relative dataset URIs resolve against. */
-  dagDir: string;
-  /** Resolves symlinks of a local absolute path (an I/O port); absent: paths are taken as written. */
-  realpath?: (absPath: string) => string;
-  moduleNames?: Set<string>;
   defaults?: DefaultsDecl;
   /** Well-formed dataset declarations. */
   datasets: Map<string, DatasetDecl>;
@@ -85,11 +76,15 @@ function isRecord(x: unknown): x is Record<string, unknown> {
   return x !== null && typeof x === 'object' && !Array.isArray(x);
 }
 
+/** What validation knows before the structure: params, lookups and paths (the draft carries them on). */
 export interface StructureContext {
   params: Record<string, ParamValue>;
+  /** Params some ${params.x} refers to. */
   usedParams: Set<string>;
   operators: OperatorLookup;
+  /** Absolute directory relative dataset URIs resolve against. */
   dagDir: string;
+  /** Resolves symlinks of a local absolute path (an I/O port); absent: paths are taken as written. */
   realpath?: (absPath: string) => string;
   /** Operators the DAG declares as modules (their load failures are reported on `operators:`). */
   moduleNames?: Set<string>;

@@ -51,6 +51,13 @@ running_pid() {
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
+# The running server's export lines (its ENVFILE) on stdout, or non-zero status when none is
+# running: `start` reuses a running server, `env` prints them again.
+running_env() {
+  running_pid >/dev/null || return 1
+  cat "$ENVFILE"
+}
+
 # A port the kernel just handed out on 127.0.0.1 (free unless someone races us for it).
 free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
