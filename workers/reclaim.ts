@@ -7,15 +7,17 @@
  *                          DAG's `work:`, default keep.
  *   reclaimDue(record, p)  pure: reclaim only a succeeded run (it published) whose policy says so;
  *                          a failed or cancelled run keeps its work for a resume or retry.
- *   reclaimRunWork(record) the I/O: every task's work area, each at most once.
+ *   reclaimRunWork(record) the I/O: every task's work area, each at most once (stores opened
+ *                          once per process: workers/runner/stores.ts).
  *
- * Callers: the embedded run (cli/commands/run.ts, after driveRun) and, for distributed runs, the
- * process that applied the run's `finished` effect (workers/bullmq/dispatcher.ts), once.
+ * Callers: embedded runs after driveRun (cli/commands/run.ts, backfill.ts, the embedded scheduler:
+ * scheduler/schedule/embedded-launcher.ts) and, for distributed runs, the process that applied the
+ * run's `finished` effect (workers/bullmq/dispatcher.ts), once.
  */
 import type { RunPhase } from '../scheduler/model.js';
 import type { RunRecord } from '../scheduler/ports.js';
 import { reclaimWorkArea, type ReclaimReport } from '../storage/dataset/reclaim.js';
-import { openObjectStore } from '../storage/open.js';
+import { storeFor } from './runner/stores.js';
 import { workUri } from './task-runner.js';
 
 export type WorkPolicy = 'keep' | 'reclaim';
@@ -32,7 +34,7 @@ export async function reclaimRunWork(record: RunRecord): Promise<ReclaimReport> 
   const total: ReclaimReport = { markers: 0, files: 0, bytes: 0 };
   const uris = new Set(record.dag.tasks.map((t) => workUri(record, t.name)));
   for (const uri of uris) {
-    const r = await reclaimWorkArea(await openObjectStore(uri));
+    const r = await reclaimWorkArea(await storeFor(uri));
     total.markers += r.markers;
     total.files += r.files;
     total.bytes += r.bytes;
