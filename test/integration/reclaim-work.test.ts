@@ -3,7 +3,8 @@
  * after a succeeded run no work file is left under any dataset's `_work/`; the view equals the one
  * a run without reclaiming publishes over the same data (the reference, which does keep its work
  * files); a second run over the reclaimed workspace recomputes what it cannot reuse and publishes
- * the same view again. `--work keep` overrides the DAG's setting. Bad flags are USAGE.
+ * the same view again. `--work keep` overrides the DAG's setting; a failed run keeps its work. Bad
+ * flags are USAGE.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -45,6 +46,16 @@ describe('dagctl run --reclaim-work', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await workFiles(ws), []);
     assert.deepEqual(await viewRows(`${ws.dataUri}/views/over-time`), expected);
+  });
+
+  it('a failed run keeps its work (a resume may need it)', async () => {
+    const ws = await workspace({ rows: 1000, days: 1, seed: 3 });
+    // The pipeline publishes, then a last task fails: the run fails with its work written.
+    await writeFile(ws.dag, `${PIPELINE_DAG}  - { name: boom, operator: noop, dependsOn: [rollup], retries: 0, params: { failTimes: 1 } }\nwork: reclaim\n`);
+    const r = await runCli(ws, ['run', ws.dag, '--param', `data=${ws.dataUri}`, '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { phase: string }).phase, 'failed');
+    assert.ok((await workFiles(ws)).length > 0, 'the failed run\'s work was reclaimed');
   });
 
   it('bad --work values, --reclaim-work with --work keep, and --work on a distributed resume are USAGE', async () => {
