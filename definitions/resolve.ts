@@ -95,6 +95,7 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
     }));
   }
   if (draft.deadline !== undefined) dag.deadlineMs = ms(draft.deadline, 'deadline');
+  if (draft.work !== undefined) dag.work = draft.work;
   if (draft.usesRunVars === true) dag.usesRunVars = true;
   if (ctx.interval !== undefined) dag.interval = { ...ctx.interval };
   return dag;

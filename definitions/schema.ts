@@ -102,6 +102,10 @@ export const ParamsSchema = z
   .default({})
   .describe('Named values used as ${params.name} in datasets and tasks; `--param name=value` overrides them.');
 
+export const WorkSchema = z
+  .enum(['keep', 'reclaim'])
+  .describe("Work files (shuffles and stage markers in <dataset>/_work/<task>/): keep them (default; the next incremental run reuses them) or reclaim them once a run succeeded and published. `dagctl run --work` overrides it.");
+
 export const DagFileSchema = z
   .object({
     apiVersion: z.literal('dagctl/v1'),
@@ -120,6 +124,7 @@ export const DagFileSchema = z
     deadline: durationLike
       .optional()
       .describe('Each run of this DAG should finish within this long after it is created (e.g. 2h); `dagctl run --deadline` overrides it. Autoscaling (dagctl autoscale-metrics) sizes workers to meet it.'),
+    work: WorkSchema.optional(),
   })
   .strict()
   .meta({ title: 'dagctl DAG file (dagctl/v1)', description: 'A DAG of data operators over partitioned datasets.' });

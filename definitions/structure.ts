@@ -11,7 +11,7 @@
  */
 import type { z } from 'zod';
 import { didYouMean } from '../core/suggest.js';
-import { DagFileSchema, DatasetSchema, DefaultsSchema, ParamsSchema, ScheduleSchema, TaskSchema, TriggerSchema } from './schema.js';
+import { DagFileSchema, DatasetSchema, DefaultsSchema, ParamsSchema, ScheduleSchema, TaskSchema, TriggerSchema, WorkSchema } from './schema.js';
 import type { DatasetDecl, ScheduleDecl, TaskDecl, TriggerDecl } from './schema.js';
 import type { ParamValue } from './interpolate.js';
 import type { IssueReporter } from './reporter.js';
@@ -28,19 +28,10 @@ export interface TaskEntry {
   decl: TaskDecl;
 }
 
-export interface DagDraft {
+export interface DagDraft extends StructureContext {
   /** metadata.name when it is a string. */
   name?: string;
   description?: string;
-  params: Record<string, ParamValue>;
-  /** Params some ${params.x} refers to. */
-  usedParams: Set<string>;
-  operators: OperatorLookup;
-  /** Absolute directory relative dataset URIs resolve against. */
-  dagDir: string;
-  /** Resolves symlinks of a local absolute path (an I/O port); absent: paths are taken as written. */
-  realpath?: (absPath: string) => string;
-  moduleNames?: Set<string>;
   defaults?: DefaultsDecl;
   /** Well-formed dataset declarations. */
   datasets: Map<string, DatasetDecl>;
@@ -58,6 +49,8 @@ export interface DagDraft {
   runVarsUsed?: Set<string>;
   /** `deadline:` as written (checked by the durations rule). */
   deadline?: string | number;
+  /** A well-formed `work:` setting. */
+  work?: 'keep' | 'reclaim';
   /** Some ${run.x} refers to the run's interval. */
   usesRunVars?: boolean;
   /** The whole document passed the structural schema. */
@@ -83,11 +76,15 @@ function isRecord(x: unknown): x is Record<string, unknown> {
   return x !== null && typeof x === 'object' && !Array.isArray(x);
 }
 
+/** What validation knows before the structure: params, lookups and paths (the draft carries them on). */
 export interface StructureContext {
   params: Record<string, ParamValue>;
+  /** Params some ${params.x} refers to. */
   usedParams: Set<string>;
   operators: OperatorLookup;
+  /** Absolute directory relative dataset URIs resolve against. */
   dagDir: string;
+  /** Resolves symlinks of a local absolute path (an I/O port); absent: paths are taken as written. */
   realpath?: (absPath: string) => string;
   /** Operators the DAG declares as modules (their load failures are reported on `operators:`). */
   moduleNames?: Set<string>;
@@ -119,6 +116,8 @@ export function checkStructure(raw: unknown, ctx: StructureContext, report: Issu
     });
   }
   if (typeof doc.deadline === 'string' || typeof doc.deadline === 'number') draft.deadline = doc.deadline;
+  const work = WorkSchema.safeParse(doc.work);
+  if (work.success) draft.work = work.data;
   if (isRecord(doc.datasets)) {
     for (const [name, body] of Object.entries(doc.datasets)) {
       draft.datasetNames.add(name);

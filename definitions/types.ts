@@ -92,6 +92,8 @@ export interface DagSpec {
   triggers?: TriggerSpec[];
   /** `deadline:`: each run should finish this long after it is created (a run's --deadline overrides). */
   deadlineMs?: number;
+  /** `work:` as declared (absent: keep); `dagctl run --work` overrides it (RunOptions.work). */
+  work?: 'keep' | 'reclaim';
   /** Some ${run.x} refers to the run's interval: a run needs one (scheduler, backfill). */
   usesRunVars?: boolean;
   /** The interval ${run.x} was resolved with; absent when validated without one. */

@@ -57,6 +57,8 @@ export interface RunOptions {
   allowShrink?: boolean;
   /** Epoch ms by which the run should finish (`dagctl run --deadline`); autoscaling sizes workers for it. */
   deadlineAt?: number;
+  /** `dagctl run --work keep|reclaim`: overrides the DAG's `work:` (workers/reclaim.ts). */
+  work?: 'keep' | 'reclaim';
 }
 
 export interface RunSummary {

@@ -22,9 +22,7 @@ import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
 import { buildStatus } from '../../scheduler/status-view.js';
 import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
-import { workUri } from '../../workers/task-runner.js';
-import { reclaimWorkArea } from '../../storage/dataset/reclaim.js';
-import { openObjectStore } from '../../storage/open.js';
+import { reclaimDue, reclaimRunWork } from '../../workers/reclaim.js';
 import { flag, str, strs, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { ProgressReporter } from '../progress.js';
 import { dagLoadOptions, localStore, openRunStoreFor, parseParamFlags, redisUrlOf, renderStatus } from '../shared.js';
@@ -32,18 +30,20 @@ import { dagLoadOptions, localStore, openRunStoreFor, parseParamFlags, redisUrlO
 export const runCommand: CommandDef = {
   name: 'run',
   summary: 'Run a DAG (embedded executor, or on Redis/BullMQ with --redis)',
-  usage: `dagctl run FILE [--param k=v]... [--concurrency N] [--force] [--rerun-from TASK] [--json]
+  usage: `dagctl run FILE [--param k=v]... [--concurrency N] [--force] [--rerun-from TASK] [--work keep|reclaim] [--json]
 dagctl run --resume RUN_ID [--concurrency N] [--json]
-dagctl run FILE --redis URL [--detach] [--deadline D]
+dagctl run FILE --redis URL [--detach] [--deadline D] [--work keep|reclaim]
 dagctl run --resume RUN_ID --redis URL [--detach]
 
   --param k=v        override a DAG param (repeatable)
   --concurrency N    worker threads (default: one per core)
   --thread-heap-mb M heap limit of each worker thread, MB (default 384; also DAGCTL_THREAD_HEAP_MB)
   --force            ignore memoized results: run every instance
-  --reclaim-work     once the run succeeded, delete its tasks' work areas (<dataset>/_work/<task>/:
-                     shuffle files and stage markers); the next run recomputes them instead of
-                     reusing them (embedded runs; else \`dagctl dataset vacuum\` collects old work)
+  --work MODE        keep|reclaim, overrides the DAG's \`work:\`: reclaim deletes its tasks' work
+                     areas (<dataset>/_work/<task>/: shuffle files and stage markers) once the run
+                     succeeded; the next run recomputes them instead of reusing them. A failed or
+                     cancelled run keeps them (else \`dagctl dataset vacuum\` collects old work)
+  --reclaim-work     the same as --work reclaim
   --take-over DS     publish dataset DS over a version another DAG published (repeatable)
   --allow-shrink     publish views even when they drop more than their maxShrink share of rows
   --rerun-from TASK  re-run TASK and everything downstream of it; the rest may be memoized
@@ -61,6 +61,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     'thread-heap-mb': { type: 'string' },
     force: { type: 'boolean' },
     'reclaim-work': { type: 'boolean' },
+    work: { type: 'string' },
     'take-over': { type: 'string', multiple: true },
     'allow-shrink': { type: 'boolean' },
     'rerun-from': { type: 'string' },
@@ -76,8 +77,9 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     const json = flag(args, 'json');
     const concurrency = parseConcurrency(str(args, 'concurrency'));
     const redisUrl = redisUrlOf(io, str(args, 'redis'));
-    if (redisUrl !== undefined && flag(args, 'reclaim-work')) throw new DagctlError('USAGE', '--reclaim-work is for embedded runs: a distributed run\'s old work is collected by `dagctl dataset vacuum`');
     const resume = str(args, 'resume');
+    const work = parseWork(str(args, 'work'), flag(args, 'reclaim-work'));
+    if (work !== undefined && resume !== undefined && redisUrl !== undefined) throw new DagctlError('USAGE', '--work/--reclaim-work: a distributed run\'s work setting is fixed when it is created');
 
     let record: RunRecord;
     let store: RunStore;
@@ -116,6 +118,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       for (const t of takeOver) if (loaded.dag.datasets[t]?.producer === undefined) throw new DagctlError('USAGE', `--take-over: ${loaded.dag.name} produces no dataset "${t}"`);
       if (takeOver.length > 0) options.takeOver = takeOver;
       if (flag(args, 'allow-shrink')) options.allowShrink = true;
+      if (work !== undefined) options.work = work;
       await checkOwnership(loaded.dag, takeOver);
       const deadlineText = str(args, 'deadline');
       if (deadlineText !== undefined) {
@@ -156,7 +159,8 @@ dagctl run --resume RUN_ID --redis URL [--detach]
         makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, heapMb === undefined ? { concurrency: threads } : { concurrency: threads, maxThreadHeapMb: heapMb }),
         onProgress: (s) => progress?.update(s),
       });
-      if (flag(args, 'reclaim-work') && final.phase === 'succeeded') await reclaimWork(io, record, json);
+      // A resumed embedded run takes --work as given now, else the policy it was created with.
+      if (reclaimDue(work === undefined ? record : { ...record, options: { ...record.options, work } }, final.phase)) await reclaimWork(io, record, json);
       return report(io, record, final, progress, json);
     } finally {
       uiCancel?.stop();
@@ -166,16 +170,17 @@ dagctl run --resume RUN_ID --redis URL [--detach]
   },
 };
 
-/** `--reclaim-work`: the succeeded run's work areas, deleted (storage/dataset/reclaim.ts). */
+/** `work: reclaim`: the succeeded run's work areas, deleted (workers/reclaim.ts). */
 async function reclaimWork(io: CliIO, record: RunRecord, json: boolean): Promise<void> {
-  let files = 0;
-  let bytes = 0;
-  for (const t of record.dag.tasks) {
-    const r = await reclaimWorkArea(await openObjectStore(workUri(record, t.name)));
-    files += r.files;
-    bytes += r.bytes;
-  }
-  if (!json) io.stdout.write(`reclaimed ${files} work file(s), ${(bytes / 1e6).toFixed(1)} MB\n`);
+  const r = await reclaimRunWork(record);
+  if (!json) io.stdout.write(`reclaimed ${r.files} work file(s), ${(r.bytes / 1e6).toFixed(1)} MB\n`);
+}
+
+/** `--work keep|reclaim` (`--reclaim-work` is `--work reclaim`); undefined: the DAG's `work:` decides. */
+function parseWork(v: string | undefined, reclaimFlag: boolean): 'keep' | 'reclaim' | undefined {
+  if (v !== undefined && v !== 'keep' && v !== 'reclaim') throw new DagctlError('USAGE', `--work expects keep or reclaim, got "${v}"`);
+  if (reclaimFlag && v === 'keep') throw new DagctlError('USAGE', '--reclaim-work contradicts --work keep');
+  return reclaimFlag ? 'reclaim' : v;
 }
 
 /** Prints the final status (table or JSON); the exit code says whether the run succeeded. */

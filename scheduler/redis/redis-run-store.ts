@@ -47,6 +47,14 @@ export interface BatchResult {
   statuses: Map<string, Status>;
 }
 
+/** A finished run's reclaimed work (workers/reclaim.ts): objects deleted, bytes, when (epoch ms). */
+export interface WorkReclaimed {
+  markers: number;
+  files: number;
+  bytes: number;
+  at: number;
+}
+
 export interface RunMeta {
   runId: string;
   dag: string;
@@ -258,9 +266,20 @@ export class RedisRunStore implements RunStore {
     await m.exec();
   }
 
+  /** Records that a finished run's work files were reclaimed (workers/reclaim.ts) and how many. */
+  async markWorkReclaimed(runId: string, r: WorkReclaimed): Promise<void> {
+    await this.redis.hset(runKeys(runId).meta, 'workReclaimed', JSON.stringify(r));
+  }
+
+  /** What markWorkReclaimed recorded for the run's last finish, or null (kept, or not yet). */
+  async workReclaimed(runId: string): Promise<WorkReclaimed | null> {
+    const v = await this.redis.hget(runKeys(runId).meta, 'workReclaimed');
+    return v === null ? null : (JSON.parse(v) as WorkReclaimed);
+  }
+
   /** A run going again (start, resume, retry): active, and its keys no longer expire. */
   private async revive(runId: string): Promise<void> {
-    const m = this.redis.multi().sadd(ACTIVE_RUNS, runId).hdel(RUN_SUMMARIES, runId);
+    const m = this.redis.multi().sadd(ACTIVE_RUNS, runId).hdel(RUN_SUMMARIES, runId).hdel(runKeys(runId).meta, 'workReclaimed');
     for (const key of retainedKeys(runId)) m.persist(key);
     await m.exec();
   }

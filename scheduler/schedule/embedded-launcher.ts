@@ -15,6 +15,7 @@ import { driveRun } from '../driver.js';
 import type { RunStore } from '../ports.js';
 import type { LocalRunStore } from '../stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
+import { reclaimDue, reclaimRunWork } from '../../workers/reclaim.js';
 import type { ScheduleSpec } from '../../definitions/types.js';
 import { createIntervalRun, createTriggerRun } from './launch.js';
 import type { TriggerFire } from './triggers.js';
@@ -145,6 +146,11 @@ export class EmbeddedLauncher implements RunLauncher {
       cancel: abort.signal,
       makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, threads === undefined ? {} : { concurrency: threads }),
     })
+      // `work: reclaim` (workers/reclaim.ts): a succeeded run's work areas go; a failure to is logged.
+      .then(async (final) => {
+        if (reclaimDue(record, final.phase)) await reclaimRunWork(record).catch((e: unknown) => this.opts.log?.(`scheduler: run ${runId}: work not reclaimed: ${errorMessage(e)}`));
+        return final;
+      })
       .then(
         (final) => {
           if (final.phase !== 'pending' && final.phase !== 'running') this.finished.add(runId);

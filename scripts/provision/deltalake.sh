@@ -23,18 +23,9 @@ log() { echo "deltalake.sh: $*" >&2; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start() {
-  local venv
-  venv="$(tools_dir)/deltalake-$DELTALAKE_VERSION-pyarrow-$PYARROW_VERSION"
-  # .complete is written last: a venv an interrupted install left behind is rebuilt.
-  if [[ ! -f "$venv/.complete" ]]; then
-    log "creating $venv (deltalake==$DELTALAKE_VERSION pyarrow==$PYARROW_VERSION from PyPI)"
-    rm -rf "$venv"
-    python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "deltalake==$DELTALAKE_VERSION" "pyarrow==$PYARROW_VERSION" >&2
-    "$venv/bin/python" -c 'import deltalake, pyarrow' >&2
-    touch "$venv/.complete"
-  fi
-  echo "export DAGCTL_DELTALAKE_PYTHON=$venv/bin/python"
+  local py
+  py="$(python_venv "deltalake-$DELTALAKE_VERSION-pyarrow-$PYARROW_VERSION" deltalake,pyarrow "deltalake==$DELTALAKE_VERSION" "pyarrow==$PYARROW_VERSION")"
+  echo "export DAGCTL_DELTALAKE_PYTHON=$py"
 }
 
 case "${1:-}" in

@@ -92,11 +92,7 @@ probe() {
 }
 
 start() {
-  if running_pid >/dev/null; then
-    log "already running (pid $(cat "$PIDFILE"))"
-    cat "$ENVFILE"
-    return
-  fi
+  if running_env; then log "already running (pid $(cat "$PIDFILE"))"; return; fi
   build
   mkdir -p "$STATE"
   local t0=$SECONDS data port cport tries=0
@@ -166,7 +162,7 @@ stop() { stop_server 100; }
 case "${1:-}" in
   build) build ;;
   start) start ;;
-  env) if running_pid >/dev/null; then cat "$ENVFILE"; else log "not running"; exit 1; fi ;;
+  env) running_env || { log "not running"; exit 1; } ;;
   stop) stop ;;
   *) echo "usage: $0 build|start|env|stop" >&2; exit 2 ;;
 esac

@@ -22,26 +22,16 @@ log() { echo "orchestrators.sh: $*" >&2; }
 # shellcheck source=scripts/provision/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# venv NAME PIP_SPEC IMPORT VAR: one peer's venv; prints its export line when it works.
-venv() {
-  local dir="$(tools_dir)/$1" spec="$2" module="$3" var="$4"
-  # .complete is written last: a venv an interrupted install left behind is rebuilt.
-  if [[ ! -f "$dir/.complete" && ! -f "$dir/.failed" ]]; then
-    log "creating $dir ($spec from PyPI)"
-    rm -rf "$dir"
-    python3 -m venv "$dir" >&2
-    if "$dir/bin/pip" install --quiet --disable-pip-version-check "$spec" >&2 && "$dir/bin/python" -c "import $module" >&2; then
-      touch "$dir/.complete"
-    else
-      echo "pip install $spec failed (see above); rm -rf $dir to retry" > "$dir/.failed"
-    fi
-  fi
-  if [[ -f "$dir/.complete" ]]; then echo "export $var=$dir/bin/python"; else log "$1: $(cat "$dir/.failed")"; fi
+# peer NAME PIP_SPEC IMPORT VAR: one peer's venv; prints its export line when it works (a peer that
+# failed to install is remembered and skipped: lib.sh python_venv --remember-failure).
+peer() {
+  local py
+  if py="$(python_venv --remember-failure "$1" "$3" "$2")"; then echo "export $4=$py"; fi
 }
 
 start() {
-  venv "dagster-$DAGSTER_VERSION" "dagster==$DAGSTER_VERSION" dagster DAGCTL_DAGSTER_PYTHON
-  venv "prefect-$PREFECT_VERSION" "prefect==$PREFECT_VERSION" prefect DAGCTL_PREFECT_PYTHON
+  peer "dagster-$DAGSTER_VERSION" "dagster==$DAGSTER_VERSION" dagster DAGCTL_DAGSTER_PYTHON
+  peer "prefect-$PREFECT_VERSION" "prefect==$PREFECT_VERSION" prefect DAGCTL_PREFECT_PYTHON
 }
 
 case "${1:-}" in

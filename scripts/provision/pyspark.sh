@@ -23,18 +23,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start() {
   command -v java >/dev/null || { log "no java on PATH: PySpark needs a JDK/JRE 17+"; exit 1; }
-  local venv
-  venv="$(tools_dir)/pyspark-$PYSPARK_VERSION"
-  # .complete is written last: a venv an interrupted install left behind is rebuilt.
-  if [[ ! -f "$venv/.complete" ]]; then
-    log "creating $venv (pyspark==$PYSPARK_VERSION from PyPI)"
-    rm -rf "$venv"
-    python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "pyspark==$PYSPARK_VERSION" >&2
-    "$venv/bin/python" -c 'import pyspark' >&2
-    touch "$venv/.complete"
-  fi
-  echo "export DAGCTL_PYSPARK_PYTHON=$venv/bin/python"
+  local py
+  py="$(python_venv "pyspark-$PYSPARK_VERSION" pyspark "pyspark==$PYSPARK_VERSION")"
+  echo "export DAGCTL_PYSPARK_PYTHON=$py"
 }
 
 case "${1:-}" in

@@ -38,11 +38,7 @@ install() {
 
 
 start() {
-  if running_pid >/dev/null; then
-    log "already running (pid $(cat "$PIDFILE"))"
-    cat "$ENVFILE"
-    return
-  fi
+  if running_env; then log "already running (pid $(cat "$PIDFILE"))"; return; fi
   install
   mkdir -p "$STATE"
   local data port tries=0
@@ -82,7 +78,7 @@ stop() { stop_server 50; }
 
 case "${1:-}" in
   start) start ;;
-  env) if running_pid >/dev/null; then cat "$ENVFILE"; else log "not running"; exit 1; fi ;;
+  env) running_env || { log "not running"; exit 1; } ;;
   stop) stop ;;
   *) echo "usage: $0 start|env|stop" >&2; exit 2 ;;
 esac

@@ -57,11 +57,7 @@ build() {
 
 
 start() {
-  if running_pid >/dev/null; then
-    log "already running (pid $(cat "$PIDFILE"))"
-    cat "$ENVFILE"
-    return
-  fi
+  if running_env; then log "already running (pid $(cat "$PIDFILE"))"; return; fi
   build
   mkdir -p "$STATE"
   local data port access secret endpoint
@@ -122,7 +118,7 @@ stop() { stop_server 50; }
 case "${1:-}" in
   build) build ;;
   start) start ;;
-  env) if running_pid >/dev/null; then cat "$ENVFILE"; else log "not running"; exit 1; fi ;;
+  env) running_env || { log "not running"; exit 1; } ;;
   stop) stop ;;
   *) echo "usage: $0 build|start|env|stop" >&2; exit 2 ;;
 esac

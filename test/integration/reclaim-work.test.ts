@@ -1,19 +1,14 @@
 /**
- * `dagctl run --reclaim-work`: after a succeeded run no work file is left under any dataset's
- * `_work/`; the view equals the one a run without reclaiming publishes over the same data (the
- * reference, which does keep its work files); a second run over the reclaimed workspace recomputes
- * what it cannot reuse and publishes the same view again.
+ * Work reclaiming in embedded runs — the DAG's `work: reclaim` or `dagctl run --reclaim-work`:
+ * after a succeeded run no work file is left under any dataset's `_work/`; the view equals the one
+ * a run without reclaiming publishes over the same data (the reference, which does keep its work
+ * files); a second run over the reclaimed workspace recomputes what it cannot reuse and publishes
+ * the same view again. `--work keep` overrides the DAG's setting; a failed run keeps its work. Bad
+ * flags are USAGE.
  */
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { runCli, viewRows, workspace, type Workspace } from './support.js';
-
-/** Files under every `_work/` folder below the workspace's data. */
-async function workFiles(ws: Workspace): Promise<string[]> {
-  const entries = await readdir(join(ws.dir, 'data'), { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && join(e.parentPath, e.name).split('/').includes('_work')).map((e) => join(e.parentPath, e.name));
-}
+import { writeFile } from 'node:fs/promises';
+import { PIPELINE_DAG, runCli, viewRows, workFiles, workspace } from './support.js';
 
 describe('dagctl run --reclaim-work', function () {
   this.timeout(240_000);
@@ -36,10 +31,43 @@ describe('dagctl run --reclaim-work', function () {
     }
   });
 
-  it('is refused with --redis (USAGE)', async () => {
+  it('follows the DAG\'s `work: reclaim`, and `--work keep` overrides it', async () => {
+    const opts = { rows: 2000, days: 2, seed: 5 };
+    const ref = await workspace(opts);
+    assert.equal((await runCli(ref, ['run', ref.dag, '--param', `data=${ref.dataUri}`, '--json'])).code, 0);
+    const expected = await viewRows(`${ref.dataUri}/views/over-time`);
+
+    const ws = await workspace(opts);
+    await writeFile(ws.dag, `${PIPELINE_DAG}work: reclaim\n`);
+    const kept = await runCli(ws, ['run', ws.dag, '--param', `data=${ws.dataUri}`, '--work', 'keep', '--json']);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.ok((await workFiles(ws)).length > 0, '--work keep kept no work files');
+    const r = await runCli(ws, ['run', ws.dag, '--param', `data=${ws.dataUri}`, '--force', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await workFiles(ws), []);
+    assert.deepEqual(await viewRows(`${ws.dataUri}/views/over-time`), expected);
+  });
+
+  it('a failed run keeps its work (a resume may need it)', async () => {
+    const ws = await workspace({ rows: 1000, days: 1, seed: 3 });
+    // The pipeline publishes, then a last task fails: the run fails with its work written.
+    await writeFile(ws.dag, `${PIPELINE_DAG}  - { name: boom, operator: noop, dependsOn: [rollup], retries: 0, params: { failTimes: 1 } }\nwork: reclaim\n`);
+    const r = await runCli(ws, ['run', ws.dag, '--param', `data=${ws.dataUri}`, '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { phase: string }).phase, 'failed');
+    assert.ok((await workFiles(ws)).length > 0, 'the failed run\'s work was reclaimed');
+  });
+
+  it('bad --work values, --reclaim-work with --work keep, and --work on a distributed resume are USAGE', async () => {
     const ws = await workspace({ rows: 10, days: 1 });
-    const r = await runCli(ws, ['run', ws.dag, '--redis', 'redis://127.0.0.1:1', '--reclaim-work', '--json']);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr + r.stdout, /USAGE/);
+    for (const args of [
+      ['run', ws.dag, '--work', 'sometimes', '--json'],
+      ['run', ws.dag, '--work', 'keep', '--reclaim-work', '--json'],
+      ['run', '--resume', 'some-run', '--redis', 'redis://127.0.0.1:1', '--reclaim-work', '--json'],
+    ]) {
+      const r = await runCli(ws, args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr + r.stdout, /USAGE/);
+    }
   });
 });

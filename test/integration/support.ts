@@ -3,7 +3,7 @@
  * CLI run as a child process (the real `dagctl` binary), and reading a published view back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -84,4 +84,10 @@ export async function viewRows(uri: string): Promise<string[]> {
   const out: string[] = [];
   for await (const b of readRows(store, cur.manifest.files, defaultCodec())) for (const r of b) out.push(canonicalJson(r));
   return out.sort();
+}
+
+/** Files under every `_work/` folder (task work areas) below the workspace's data. */
+export async function workFiles(ws: Pick<Workspace, 'dir'>): Promise<string[]> {
+  const entries = await readdir(join(ws.dir, 'data'), { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile() && join(e.parentPath, e.name).split('/').includes('_work')).map((e) => join(e.parentPath, e.name));
 }

@@ -41,6 +41,17 @@ function within(est: number, exact: number): boolean {
   return Math.abs(est - exact) <= Math.max(0.02 * exact, 1);
 }
 
+/** Every view row against the reference: one row per key, exact pageviews, uniques within the HLL bound. */
+function assertMatchesReference(view: Row[], ref: Map<string, { pv: number; people: Set<string> }>): void {
+  assert.equal(view.length, ref.size);
+  for (const v of view) {
+    const e = ref.get(`${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`);
+    assert.ok(e !== undefined);
+    assert.equal(v.pageviews, e.pv);
+    assert.ok(within(v.uniques as number, e.people.size), `${String(v.granularity)} ${v.uniques} vs ${e.people.size}`);
+  }
+}
+
 describe('operators/rollup/rollup', () => {
   it('pageviews exact and uniques within 2% for every (url, granularity, bucket)', async () => {
     const rows = gen(20_000, 5, 8000, 1);
@@ -48,14 +59,8 @@ describe('operators/rollup/rollup', () => {
     const r = await runOperator(rollup, {}, { inputs: [{ partitions: parts }], buckets: 3, batchSize: 1000 });
     const ref = reference(rows);
     const view = r.outputs[0]!.rows;
-    assert.equal(view.length, ref.size);
-    for (const v of view) {
-      const e = ref.get(`${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`);
-      assert.ok(e !== undefined);
-      assert.equal(v.pageviews, e.pv);
-      assert.ok(within(v.uniques as number, e.people.size), `${String(v.granularity)} ${v.uniques} vs ${e.people.size}`);
-      assert.equal(HyperLogLog.deserialize(v.hll as Uint8Array).count(), v.uniques);
-    }
+    assertMatchesReference(view, ref);
+    for (const v of view) assert.equal(HyperLogLog.deserialize(v.hll as Uint8Array).count(), v.uniques);
   });
 
   it('counts uniques by equiv component when given the components input', async () => {
@@ -107,13 +112,7 @@ describe('operators/rollup/rollup', () => {
       assert.equal(r.metrics.broadcastIds !== undefined, broadcast, `cap ${String(cap)}`);
       assert.equal(r.metrics.joined, rows.filter((x) => components.some((c) => c.id === x.person)).length);
       const view = r.outputs[0]!.rows;
-      assert.equal(view.length, ref.size);
-      for (const v of view) {
-        const e = ref.get(`${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`);
-        assert.ok(e !== undefined);
-        assert.equal(v.pageviews, e.pv);
-        assert.ok(within(v.uniques as number, e.people.size), `${String(v.granularity)} ${v.uniques} vs ${e.people.size}`);
-      }
+      assertMatchesReference(view, ref);
       views.push(view);
     }
     for (let i = 1; i < views.length; i++) assert.deepEqual(views[i], views[0], `case ${i}`);

@@ -17,6 +17,13 @@ const ok = (s: string, opts: UrlOptions = base): string => {
   return r.url;
 };
 
+/** Every combination of normalizer options (fast-check), for the property tests. */
+const normalizerOptions = fc.record({
+  stripParams: fc.constant(DEFAULT_TRACKING_PARAMS), foldWww: fc.boolean(),
+  trailingSlash: fc.constantFrom('keep' as const, 'strip' as const, 'add' as const),
+  dropQuery: fc.boolean(), defaultScheme: fc.constantFrom('http' as const, 'https' as const, null),
+});
+
 describe('lib/url', () => {
   const table: Array<[string, string]> = [
     // RFC 3986 §6.2.2.1 case, §6.2.2.2 percent-encoding, §6.2.2.3 dot-segments, §6.2.3 scheme-based
@@ -91,12 +98,7 @@ describe('lib/url', () => {
       fc.string({ unit: fc.constantFrom(...'aA%2fF7eE./?&=#:@ é+~_-wW\\'.split('')), maxLength: 30 }).map((s) => 'http://Www.Ex.com/' + s),
       fc.string({ maxLength: 40 }),
     );
-    const opts = fc.record({
-      stripParams: fc.constant(DEFAULT_TRACKING_PARAMS), foldWww: fc.boolean(),
-      trailingSlash: fc.constantFrom('keep' as const, 'strip' as const, 'add' as const),
-      dropQuery: fc.boolean(), defaultScheme: fc.constantFrom('http' as const, 'https' as const, null),
-    });
-    fc.assert(fc.property(urlish, opts, (u, o) => {
+    fc.assert(fc.property(urlish, normalizerOptions, (u, o) => {
       const n = urlNormalizer(o);
       const once = n(u);
       if (!once.ok) return;
@@ -115,12 +117,7 @@ describe('lib/url', () => {
       fc.string({ unit, maxLength: 30 }).map((s) => 'http://Www.Ex.com/' + s),
       fc.string({ maxLength: 40 }),
     );
-    const opts = fc.record({
-      stripParams: fc.constant(DEFAULT_TRACKING_PARAMS), foldWww: fc.boolean(),
-      trailingSlash: fc.constantFrom('keep' as const, 'strip' as const, 'add' as const),
-      dropQuery: fc.boolean(), defaultScheme: fc.constantFrom('http' as const, 'https' as const, null),
-    });
-    fc.assert(fc.property(urlish, opts, (u, o) => {
+    fc.assert(fc.property(urlish, normalizerOptions, (u, o) => {
       const n = urlNormalizer(o);
       assert.deepEqual(n(urlCacheKey(u)), n(u), `key ${JSON.stringify(urlCacheKey(u))} of ${JSON.stringify(u)}`);
     }), { numRuns: 3000 });

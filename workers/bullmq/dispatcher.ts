@@ -9,19 +9,27 @@
  *              `bundles` hash before the bundles are added, so the sweeper can check them;
  *   wake     → a local timer applies `tick` at that time (best effort: if this process dies, the
  *              sweeper fires the tick instead);
- *   abort    → nothing here: running attempts see the run's cancel flag (processor polls it).
+ *   abort    → nothing here: running attempts see the run's cancel flag (processor polls it);
+ *   finished → a succeeded run whose work policy is reclaim (workers/reclaim.ts) has its work
+ *              areas deleted here, then recorded in the run (RedisRunStore.markWorkReclaimed).
+ *              The apply script returns `finished` once, to the one process that applied the
+ *              final batch, so one process reclaims; a failed or cancelled run keeps its work.
+ *              A reclaim that fails is reported to onError (the work stays for `dataset vacuum`).
  *
  * Records and resolvers are cached per run (a record never changes).
  */
 import type { Effect } from '../../scheduler/engine/events.js';
 import { JobResolver } from '../../scheduler/jobs.js';
 import type { RunRecord } from '../../scheduler/ports.js';
+import type { RunPhase } from '../../scheduler/model.js';
 import { DEFAULT_BUNDLE_POLICY, planBundles, type BundlePolicy } from '../../scheduler/bundle-policy.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import { DEFAULT_QUEUE } from '../../scheduler/redis/keys.js';
 import type { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import { DagctlError } from '../../core/errors.js';
 import { specJobId, type Queues, type WorkJobSpec } from './queues.js';
+import { jobKeyFromEnv, macOk } from './job-auth.js';
+import { reclaimDue, reclaimRunWork } from '../reclaim.js';
 
 const CACHE_RUNS = 32;
 
@@ -78,6 +86,21 @@ export class Dispatcher {
     for (const fx of effects) {
       if (fx.type === 'dispatch') await this.enqueue(runId, fx.ids);
       else if (fx.type === 'wake') this.wakeAt(runId, fx.at);
+      else if (fx.type === 'finished') await this.finished(runId, fx.phase);
+    }
+  }
+
+  /** A finished run: reclaim its work when due (see the banner). Never throws. */
+  private async finished(runId: string, phase: RunPhase): Promise<void> {
+    try {
+      const ctx = await this.run(runId);
+      if (!reclaimDue(ctx.record, phase)) return;
+      // Deletions go only where a key holder's record says (job-auth.ts), as runs' writes do.
+      if (!macOk(jobKeyFromEnv(), ctx.record)) throw new DagctlError('JOB_TAMPERED', `run ${runId}: the run record does not match its MAC (DAGCTL_JOB_KEY): work not reclaimed`);
+      const r = await reclaimRunWork(ctx.record);
+      await this.store.markWorkReclaimed(runId, { ...r, at: this.now() });
+    } catch (e) {
+      this.onError(e);
     }
   }
 
