@@ -71,7 +71,7 @@ describe('contracts: job payloads bound to the run (HMAC)', function () {
       }
       assert.equal(edited, 1);
       const w = await cluster.startWorker();
-      const final = await waitFinished(store, record.runId, 60_000);
+      const final = await waitFinished(store, record.runId, 120_000);
       assert.equal(final.phase, 'failed');
       assert.equal(final.instances['a.main']?.errorCode, 'JOB_TAMPERED');
       assert.equal(final.instances['a.main']?.attempts, 1);
@@ -86,7 +86,7 @@ describe('contracts: job payloads bound to the run (HMAC)', function () {
       stored.dag.datasets.evil = { name: 'evil', uri: 'file:///tmp/elsewhere', format: 'parquet', view: false };
       await redis.set(k, JSON.stringify(stored));
       await submitRun(store, record, redisUrl());
-      const final = await waitFinished(store, record.runId, 60_000);
+      const final = await waitFinished(store, record.runId, 120_000);
       assert.equal(final.phase, 'failed');
       assert.equal(final.instances['a.main']?.errorCode, 'JOB_TAMPERED');
       assert.ok(cluster.workers.some((w) => w.logs.some((l) => l.includes('run record does not match its MAC'))));

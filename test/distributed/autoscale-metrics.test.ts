@@ -32,7 +32,7 @@ const result = { memoized: false, fingerprint: 'f', outputs: [], metrics: {}, in
 
 describe('autoscale-metrics service (real Redis, BullMQ queues)', function () {
   requireRedis(this);
-  this.timeout(60_000);
+  this.timeout(600_000); // a hang guard: waits inside bound progress, not speed
   let redis: Redis;
   let svc: AutoscaleService | undefined;
   let queue: Queue | undefined;

@@ -53,7 +53,7 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
     const dag = wide('bundled', 2000);
     const record = recordOf(dag, uniqueRunId('bundled'));
     await submit(f.store, record);
-    const dist = await waitFinished(f.store, record.runId, 60_000);
+    const dist = await waitFinished(f.store, record.runId, 120_000);
     assert.equal(dist.phase, 'succeeded');
     assert.deepEqual(outcome(dist), outcome(await embedded(dag)));
     await nothingActive(f.redis, record.runId);
@@ -72,7 +72,7 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
     const dag = wide('badmember', 256, { failBucket: 5 }, { retries: 2, retryBackoffMs: 20 });
     const record = recordOf(dag, uniqueRunId('badmember'));
     await submit(f.store, record);
-    const dist = await waitFinished(f.store, record.runId, 60_000);
+    const dist = await waitFinished(f.store, record.runId, 120_000);
     assert.deepEqual(outcome(dist), outcome(await embedded(dag)));
     assert.equal(dist.phase, 'failed');
     const bad = Object.entries(dist.instances).filter(([, s]) => s.state === 'failed');
@@ -118,7 +118,7 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
     }
     const cluster = f.cluster();
     await cluster.startWorker(['--concurrency', '4']);
-    const dist = await waitFinished(f.store, record.runId, 60_000);
+    const dist = await waitFinished(f.store, record.runId, 120_000);
     assert.deepEqual(outcome(dist), outcome(await embedded(dag)));
     await nothingActive(f.redis, record.runId);
   });
@@ -142,7 +142,7 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
     }
     assert.equal((await f.store.getState(record.runId))?.phase, 'running', 'every kill landed mid-run');
     barrier.open();
-    const final = await waitFinished(f.store, record.runId, 90_000);
+    const final = await waitFinished(f.store, record.runId, 120_000);
     assert.deepEqual(outcome(final), outcome(await embedded(dag)));
     // The killed workers' bundles came back: their held members ran again elsewhere (same attempt),
     // the members they had reported did not (outcome: every attempt is 1).
@@ -172,7 +172,7 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
     const second = await cluster.startWorker();
     await barrier.waitFor('the handed-back member held again on the second worker', (a) => a.some((x) => x.pid === second.child.pid));
     barrier.open();
-    const final = await waitFinished(f.store, record.runId, 30_000);
+    const final = await waitFinished(f.store, record.runId, 120_000);
     assert.equal(final.phase, 'succeeded');
     assert.ok(Object.values(final.instances).every((s) => s.attempts === 1), 'a hand-back is not a retry');
     const byFirst = Object.values(final.instances).filter((s) => s.worker === first.name).length;
@@ -200,7 +200,7 @@ describe('bundles of short instances (Redis + BullMQ + worker processes)', funct
       await pr.restart();
       assert.equal((await pstore.getState(record.runId))?.phase, 'running', 'the restart landed mid-run');
       barrier.open();
-      const final = await waitFinished(pstore, record.runId, 60_000);
+      const final = await waitFinished(pstore, record.runId, 120_000);
       assert.deepEqual(outcome(final), outcome(await embedded(dag)));
       await nothingActive(conn, record.runId);
     } finally {

@@ -23,7 +23,7 @@ import { PrivateRedis } from './redis-server.js';
 
 describe('distributed runs (Redis + BullMQ + worker processes)', function () {
   requireRedis(this);
-  this.timeout(120_000);
+  this.timeout(600_000); // a hang guard: waits inside bound progress, not speed
   let redis: Redis;
   let store: RedisRunStore;
   let cluster: Cluster;
@@ -39,7 +39,7 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     for (const b of barriers.splice(0)) b.remove();
   });
 
-  async function run(dag: DagSpec, timeoutMs = 60_000): Promise<RunState> {
+  async function run(dag: DagSpec, timeoutMs = 120_000): Promise<RunState> {
     const record = recordOf(dag, uniqueRunId(dag.name));
     await submit(store, record);
     return waitFinished(store, record.runId, timeoutMs);
@@ -120,7 +120,7 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     await killHolder(atChain, 'the middle of the chain held');
     assert.equal((await store.getState(record.runId))?.phase, 'running', 'every kill landed mid-run');
     atChain.open();
-    const final = await waitFinished(store, record.runId, 90_000);
+    const final = await waitFinished(store, record.runId, 120_000);
     assert.deepEqual(outcome(final), outcome(await embedded(dag)));
     await nothingActive(redis, record.runId);
   });
@@ -141,7 +141,7 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     const second = await cluster.startWorker();
     await b.waitFor('the handed-back attempt held on the second worker', (a) => a.some((x) => x.pid === second.child.pid), 30_000);
     b.open();
-    const final = await waitFinished(store, record.runId, 30_000);
+    const final = await waitFinished(store, record.runId, 120_000);
     assert.equal(final.phase, 'succeeded');
     assert.equal(final.instances['long.main']?.attempts, 1, 'a hand-back is not a retry');
     assert.equal(final.instances['long.main']?.worker, second.name);
@@ -184,7 +184,7 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
       await pr.restart();
       assert.equal((await pstore.getState(record.runId))?.phase, 'running', 'the restart landed mid-run');
       b.open();
-      const final = await waitFinished(pstore, record.runId, 60_000);
+      const final = await waitFinished(pstore, record.runId, 120_000);
       assert.deepEqual(outcome(final), outcome(await embedded(dag)));
     } finally {
       await cluster.stopAll();
@@ -216,7 +216,7 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
       cli.once('exit', (code) => reject(new Error(`dagctl run exited ${code} before submitting: ${out} ${err}`)));
     });
     cli.kill('SIGKILL');
-    const final = await waitFinished(store, runId, 30_000);
+    const final = await waitFinished(store, runId, 120_000);
     assert.equal(final.phase, 'succeeded');
   });
 

@@ -55,8 +55,8 @@ export class Cluster {
       // start is killed, so it cannot take a later test's jobs.
       const t = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`worker ${name} did not start within 60 s: ${logs.join('\n')}`));
-      }, 60_000);
+        reject(new Error(`worker ${name} did not start within 180 s: ${logs.join('\n')}`));
+      }, 180_000);
       child.stdout?.setEncoding('utf8').on('data', (d: string) => {
         buf += d;
         const m = /"port":(\d+)/.exec(buf);
@@ -72,8 +72,8 @@ export class Cluster {
     return w;
   }
 
-  /** Polls until the worker logged a line containing `text` (liveness bound: 30 s). */
-  async waitLog(w: WorkerProc, text: string, timeoutMs = 30_000): Promise<void> {
+  /** Polls until the worker logged a line containing `text` (liveness bound: 120 s). */
+  async waitLog(w: WorkerProc, text: string, timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!w.logs.some((l) => l.includes(text))) {
       if (Date.now() > deadline) throw new Error(`worker ${w.name} did not log "${text}" within ${timeoutMs} ms:\n${w.logs.join('\n')}`);
@@ -97,21 +97,42 @@ export async function submit(store: RedisRunStore, record: RunRecord, url = redi
   await submitRun(store, record, url);
 }
 
-/** Polls until the run finishes (or the deadline passes: then fails with the last state). */
-export async function waitFinished(store: RedisRunStore, runId: string, timeoutMs: number, onTick?: (s: RunState) => void | Promise<void>): Promise<RunState> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Polls until the run finishes. `stallMs` bounds liveness, not speed: it fails (with the last
+ * state) only when the run made no progress — the same phase, instance states and attempts — for
+ * that long, so a loaded machine that runs slowly but steadily never fails it.
+ */
+export async function waitFinished(store: RedisRunStore, runId: string, stallMs: number, onTick?: (s: RunState) => void | Promise<void>): Promise<RunState> {
   let last: RunState | null = null;
-  while (Date.now() < deadline) {
+  let seen = '';
+  let changedAt = Date.now();
+  for (;;) {
     last = await store.getState(runId);
     if (last !== null) {
       await onTick?.(last);
       if (last.phase === 'succeeded' || last.phase === 'failed' || last.phase === 'cancelled') return last;
+      const now = progressOf(last);
+      if (now !== seen) {
+        seen = now;
+        changedAt = Date.now();
+      }
     }
+    if (Date.now() - changedAt > stallMs) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  throw new Error(`run ${runId} made no progress for ${stallMs} ms: ${progressOf(last)}`);
+}
+
+/** A run's progress as one comparable string: its phase, instance counts by state, and attempts. */
+function progressOf(s: RunState | null): string {
+  if (s === null) return 'no state';
   const counts: Record<string, number> = {};
-  for (const s of Object.values(last?.instances ?? {})) counts[s.state] = (counts[s.state] ?? 0) + 1;
-  throw new Error(`run ${runId} did not finish in ${timeoutMs} ms: phase ${last?.phase}, ${JSON.stringify(counts)}`);
+  let attempts = 0;
+  for (const x of Object.values(s.instances)) {
+    counts[x.state] = (counts[x.state] ?? 0) + 1;
+    attempts += x.attempts;
+  }
+  return `phase ${s.phase}, ${JSON.stringify(counts)}, ${attempts} attempts`;
 }
 
 /** What must be identical between two runs of the same DAG: phase, and per instance its state, attempts and outputs. */

@@ -69,7 +69,7 @@ tasks:
     await until(() => started(2)); // started again, on the second worker
     await writeFile(path.join(gate, 'release'), '');
 
-    const final = await waitFinished(f.store, runId, 90_000);
+    const final = await waitFinished(f.store, runId, 120_000);
     assert.equal(final.phase, 'succeeded');
     const commits = (await readdir(path.join(dir, 'data/out/_commits'))).filter((f) => f.startsWith('prog.'));
     assert.equal(commits.length, 1, commits.join(', '));

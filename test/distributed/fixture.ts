@@ -3,7 +3,9 @@
  * DAGCTL_TEST_REDIS_URL, one Redis connection and RedisRunStore for the suite, and the worker
  * clusters and barriers a test makes, stopped and removed after that test (a suite-scoped one,
  * after the suite). Call it at the top of a describe callback: `const f = distributedSuite(this)`;
- * `f.redis` and `f.store` exist once the suite's before hook ran.
+ * `f.redis` and `f.store` exist once the suite's before hook ran. The suite's mocha timeout (10 min
+ * by default) is only a hang guard: the waits inside a test bound progress (waitFinished's stall
+ * window, barrier arrivals), never how fast a loaded machine runs.
  */
 import type { Redis } from 'ioredis';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
@@ -22,7 +24,7 @@ export interface DistributedSuite {
   barrier(): Barrier;
 }
 
-export function distributedSuite(suite: Mocha.Suite, timeoutMs = 120_000): DistributedSuite {
+export function distributedSuite(suite: Mocha.Suite, timeoutMs = 600_000): DistributedSuite {
   requireRedis(suite);
   suite.timeout(timeoutMs);
   let redis: Redis | undefined;

@@ -98,7 +98,7 @@ tasks:
     // The submitter's copy of the code is gone: the workers have only the bundle in Redis.
     await rm(path.join(proj, 'ops'), { recursive: true });
 
-    const final = await waitFinished(f.store, runId, 90_000);
+    const final = await waitFinished(f.store, runId, 120_000);
     assert.equal(final.phase, 'succeeded', JSON.stringify(Object.values(final.instances).filter((i) => i.error !== undefined)));
     const record = await f.store.getRecord(runId);
     const hash = record?.bundle?.hash;

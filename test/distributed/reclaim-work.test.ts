@@ -18,7 +18,7 @@ const OPTS = { rows: 3000, days: 3, seed: 13 };
 const VIEW = 'views/over-time';
 
 describe('distributed runs with `work: reclaim`', function () {
-  const f = distributedSuite(this, 240_000);
+  const f = distributedSuite(this);
   const run = (ws: Workspace, extra: string[] = []) => runCli(ws, ['run', ws.dag, '--param', `data=${ws.dataUri}`, '--redis', redisUrl(), '--json', ...extra]);
 
   /** Waits until the run's reclaim is recorded (the worker that finished the run writes it after deleting). */

@@ -14,7 +14,7 @@ import { redisUrl, uniqueRunId } from './redis-env.js';
 import { distributedSuite } from './fixture.js';
 
 describe('resumeRun (run --resume with --redis)', function () {
-  const f = distributedSuite(this, 60_000);
+  const f = distributedSuite(this);
 
   async function created(name: string) {
     const dag = chain(3);
@@ -25,7 +25,7 @@ describe('resumeRun (run --resume with --redis)', function () {
 
   async function finishWithAWorker(runId: string): Promise<void> {
     await f.cluster().startWorker();
-    const final = await waitFinished(f.store, runId, 30_000);
+    const final = await waitFinished(f.store, runId, 120_000);
     assert.equal(final.phase, 'succeeded');
   }
 

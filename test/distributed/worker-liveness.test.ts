@@ -62,7 +62,7 @@ describe('worker liveness (Redis + worker processes, default lock)', function ()
     // The lock is 5 s (renewed every 2.5 s), checked every 2.5 s: ~7.5 s at worst, against 30–45 s before.
     assert.ok(ms < 20_000, `the dead worker's attempt came back after ${ms} ms`);
     b.open();
-    const final = await waitFinished(f.store, record.runId, 30_000);
+    const final = await waitFinished(f.store, record.runId, 120_000);
     assert.equal(final.phase, 'succeeded');
     assert.equal(final.instances['held.main']?.attempts, 1, 'a redelivery is not a retry');
     assert.equal(final.instances['held.main']?.worker, second.name);

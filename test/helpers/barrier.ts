@@ -34,7 +34,7 @@ export class Barrier {
   }
 
   /** Polls until `pred` holds over the arrivals; returns them. Fails after `timeoutMs` (liveness). */
-  async waitFor(what: string, pred: (arrivals: Arrival[]) => boolean, timeoutMs = 60_000): Promise<Arrival[]> {
+  async waitFor(what: string, pred: (arrivals: Arrival[]) => boolean, timeoutMs = 180_000): Promise<Arrival[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const a = this.arrivals();
