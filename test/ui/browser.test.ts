@@ -141,6 +141,18 @@ describe('ui in Chromium', function () {
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     assert.match(await waitText(page, '.detail', /fan\.main\.b002/), /TASK_FAILED/);
+    // Each attempt's log: the last one's, then the earlier failed attempts', newest first.
+    const n = failed.state.instances['fan.main.b002']?.attempts ?? 0;
+    assert.ok(n >= 2, `${n} attempts`);
+    const logLine = (a: number): RegExp => new RegExp(`noop: attempt ${a} of bucket 2 fails \\(failBucket\\)`);
+    assert.match((await page.textContent('.detail dl.facts pre.attempt-log')) ?? '', logLine(n));
+    assert.match((await page.textContent('.detail h3')) ?? '', new RegExp(`Earlier attempts \\(${n - 1}\\)`));
+    const earlier = await page.locator('.detail li.earlier-attempt').allTextContents();
+    assert.equal(earlier.length, n - 1);
+    earlier.forEach((t, i) => {
+      assert.match(t, new RegExp(`^Attempt ${n - 1 - i} ✗ failed .* TASK_FAILED: noop: bucket 2 always fails`));
+      assert.match(t, logLine(n - 1 - i));
+    });
     await shot(page, 'run-failed');
   });
 

@@ -379,7 +379,7 @@ function earlierAttempts(r: UiInstanceRow): HTMLElement[] {
         h(
           'li',
           { class: 'earlier-attempt' },
-          h('p', {}, h('strong', { text: `Attempt ${a.attempt}` }), ` ${stateLabel('failed')} ${new Date(a.at).toISOString()} — ${a.code}: ${a.error}`),
+          h('p', {}, h('strong', { text: `Attempt ${a.attempt}` }), ' ', stateLabel('failed'), ` ${fmtTime(a.at)} — ${a.code}: ${a.error}`),
           a.log === undefined ? h('p', { class: 'hint', text: 'no log lines' }) : h('pre', { class: 'attempt-log', tabindex: 0, 'aria-label': `log tail of attempt ${a.attempt}` }, h('code', { text: a.log })),
         ),
       ),
