@@ -3,18 +3,24 @@
  * `dagctl run` keeps (keepRunPage) is served by the API and as the live stream's snapshot without
  * reading the run (its record moved away meanwhile), equal to the page a server without the cache
  * builds; a server that builds a finished big run's page keeps it; and once the run's files change
- * (a reset, as a retry applies) the kept page is never served again.
+ * (a reset, as a retry applies) the kept page is never served again. A real `dagctl run` keeps the
+ * page of a big run it finished (equal to the page the server builds), and of no small one.
  */
 import assert from 'node:assert/strict';
-import { access, rename, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { access, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { UiRun } from '../../ui/api-types.js';
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, type RunSource } from '../../ui/server/sources.js';
 import { keepRunPage, readViewCache, VIEW_CACHE_MIN_INSTANCES } from '../../ui/server/view-cache.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
-import { syntheticRun, tempDir } from './support.js';
+import { BIN } from '../distributed/cluster.js';
+import { holdDagYaml, syntheticRun, tempDir } from './support.js';
+
+const execFileP = promisify(execFile);
 
 async function page(base: string, runId: string): Promise<UiRun> {
   const res = await fetch(`${base}api/runs/${runId}`);
@@ -94,6 +100,24 @@ describe('ui page cache (finished big embedded runs)', function () {
     const after = await page(base, rec.runId);
     assert.equal(after.phase, 'running');
     assert.equal(after.instances.find((r) => r.id === rec.plan[0]?.id)?.state, 'queued');
+  });
+
+  it('dagctl run keeps the page of the big run it finished, and only of a big one', async () => {
+    const ids: string[] = [];
+    for (const buckets of [VIEW_CACHE_MIN_INSTANCES, 3]) {
+      const dagFile = join(home, `cli-${buckets}.yaml`);
+      await writeFile(dagFile, holdDagYaml(`cli${buckets}`, home, { buckets }));
+      const out = await execFileP(process.execPath, [BIN, 'run', dagFile, '--json'], { env: { ...process.env, DAGCTL_HOME: home }, cwd: home, maxBuffer: 64 * 1024 * 1024 });
+      ids.push((JSON.parse(out.stdout) as { runId: string }).runId);
+    }
+    const [big, small] = ids as [string, string];
+    const kept = await readViewCache(home, big);
+    assert.ok(kept !== null, 'the big run\'s page is kept and current');
+    const { pages: _none, ...uncached } = localSource(home);
+    const want = await page(await serve(uncached), big);
+    const { actions: _a, ...rest } = want;
+    assert.deepEqual(JSON.parse(kept.text), rest);
+    assert.equal(await readViewCache(home, small), null);
   });
 
   it('a server that builds a finished big run\'s page keeps it for the next server', async () => {
