@@ -3,7 +3,9 @@
  * server over real runs: embedded runs driven in this process (a failed one, a 10,000-instance
  * one, and one held at a barrier — a noop sleeping for an hour — that only a cancel ends), and, with Redis, a distributed run executed by a real `dagctl worker` process. Checked:
  * each page renders the runs, keyboard navigation, a live update arrives without a reload, cancel
- * works from the page on both stores and retry-from-task on Redis (each confirmed in its dialog). Waits are on
+ * works from the page on both stores and retry-from-task on Redis, a schedule paused and unpaused
+ * from its DAG page (each confirmed in its dialog), and a failing instance's detail shows each
+ * attempt's log. Waits are on
  * conditions in the page, never on time.
  *
  * DAGCTL_UI_SCREENSHOTS=DIR also saves the pages as PNGs there (docs/ui/ holds the committed ones).
