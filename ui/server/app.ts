@@ -208,7 +208,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
    * as JSON text: no read of the run. Null when no store has a current one.
    */
   async function cachedPage(runId: string, store: string | undefined): Promise<{ source: RunSource; pages: PageCache; text: string; token: string } | null> {
-    if (!RUN_ID.test(runId)) return null;
+    if (!RUN_ID.test(runId) || /^\.+$/.test(runId)) return null; // a run folder's name, never `.` or `..`
     for (const source of sourceNamed(store)) {
       const pages = source.pages;
       const hit = pages === undefined ? null : await pages.read(runId);
