@@ -3,22 +3,30 @@
  * /usr/bin/chromium).
  *   - first render of a 10,000-instance run page: from navigation start to the first frame after
  *     the page rendered (the page's own performance.now(); the first load, when the server reads
- *     the run from disk — a run finished after the server started; a run the server pre-read at
+ *     the run from disk — a run finished after the server started; the same with the page
+ *     a `dagctl run` process keeps when its big run finishes (median of 5 loads: each reads the kept
+ *     page from disk); a run the server pre-read at
  *     start separately — then the median of 5 loads of the browser from about:blank), against the
  *     peer page of a 6-instance run in the same session (goal < 1 s);
  *   - the latency from an instance event (store.apply acknowledged) to the open run page showing it
  *     (a MutationObserver in the page stamps each applied sequence number; same machine, same
  *     clock), 20 events, against the server's poll interval (goal < 200 ms).
  */
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { RunEvent } from '../scheduler/engine/events.js';
 import { initialState } from '../scheduler/engine/state.js';
 import { LocalRunStore } from '../scheduler/stores/local-run-store.js';
 import { createUiServer } from '../ui/server/app.js';
 import { localSource } from '../ui/server/sources.js';
 import { dagOf, noopTask, recordOf } from '../test/helpers/dags.js';
+import { BIN } from '../test/distributed/cluster.js';
 import { createRun, drive, holdDagYaml, launchChromium, syntheticRun, tempDir } from '../test/ui/support.js';
 import { median, percentile, type BenchResult } from './types.js';
+
+const execFileP = promisify(execFile);
 
 interface PageGlobals {
   document: { getElementById(id: string): { dataset: Record<string, string | undefined> } | null };
@@ -50,6 +58,16 @@ export async function benchUi(): Promise<BenchResult> {
     // A 10,000-instance run finished after the server started: its first load reads it from disk.
     const late = await syntheticRun(store, 10_000, 'late');
     const cold = await renderMs(late.runId);
+    // A 10,002-instance run of a real `dagctl run` process, which keeps the page of the big run it
+    // finished (ui/server/view-cache.ts). Every load of it is a first load for the server: the kept
+    // page is read from disk each time.
+    const dagFile = join(home, 'kept.yaml');
+    await writeFile(dagFile, holdDagYaml('kept', home, { buckets: 10_000 }));
+    const out = await execFileP(process.execPath, [BIN, 'run', dagFile, '--json'], { env: { ...process.env, DAGCTL_HOME: home }, cwd: home, maxBuffer: 256 * 1024 * 1024 });
+    const keptId = (JSON.parse(out.stdout) as { runId: string }).runId;
+    const keptT: number[] = [];
+    for (let i = 0; i < 5; i++) keptT.push(await renderMs(keptId));
+    const coldKept = median(keptT);
     const bigT: number[] = [];
     const smallT: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -93,12 +111,13 @@ export async function benchUi(): Promise<BenchResult> {
       name: 'ui',
       lines: [
         `ui first render, 10,000-instance run page: median ${big.toFixed(0)} ms (5 loads: ${bigT.map((x) => x.toFixed(0)).join(', ')}) — goal < 1000 ms: ${big < 1000 ? 'met' : 'MISSED'}`,
-        `ui first render, 10,000-instance run page, first load (server reads the run from disk): ${cold.toFixed(0)} ms (÷ median of later loads ×${(cold / big).toFixed(2)})`,
+        `ui first render, 10,002-instance run page of a dagctl run process, first loads with the page it kept: median ${coldKept.toFixed(0)} ms (5 loads: ${keptT.map((x) => x.toFixed(0)).join(', ')}; ÷ median of later loads ×${(coldKept / big).toFixed(2)}) — goal < 1000 ms: ${coldKept < 1000 ? 'met' : 'MISSED'}`,
+        `ui first render, 10,000-instance run page, first load without a kept page (server reads the run from disk): ${cold.toFixed(0)} ms (÷ median of later loads ×${(cold / big).toFixed(2)}; ÷ with a kept page ×${(cold / coldKept).toFixed(2)})`,
         `ui first render, 10,000-instance run page, first load of a run pre-read at server start: ${prewarmed.toFixed(0)} ms`,
         `ui first render, 6-instance run page (peer): median ${sm.toFixed(0)} ms; 10,000 ÷ 6 instances: ×${(big / sm).toFixed(2)}`,
         `ui event → browser latency: median ${l50.toFixed(0)} ms, p95 ${l95.toFixed(0)} ms over ${lat.length} events (server poll ${pollMs} ms; median ÷ poll ×${(l50 / pollMs).toFixed(2)}) — goal < 200 ms: ${l95 < 200 ? 'met' : 'MISSED'}`,
       ],
-      metrics: { firstRender10kMs: big, firstRender10kColdMs: cold, firstRender10kPrewarmedMs: prewarmed, firstRenderSmallMs: sm, eventLatencyP50Ms: l50, eventLatencyP95Ms: l95 },
+      metrics: { firstRender10kMs: big, firstRender10kColdMs: cold, firstRender10kColdKeptMs: coldKept, firstRender10kPrewarmedMs: prewarmed, firstRenderSmallMs: sm, eventLatencyP50Ms: l50, eventLatencyP95Ms: l95 },
     };
   } finally {
     await browser.close();

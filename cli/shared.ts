@@ -86,9 +86,16 @@ export function renderStatus(view: StatusView, opts: { all?: boolean; logs?: boo
     if (opts.all !== true && interesting.length > 40) lines.push(`… ${interesting.length - 40} more (use --all)`);
   }
   if (opts.logs === true) {
-    // Each instance's last attempt: its log tail (successful attempts too) and its error.
+    // Each instance's earlier failed attempts (log tail, error), then its last attempt: its log
+    // tail (successful attempts too) and its error.
     for (const t of view.tasks) {
-      if (t.log === undefined && t.error === null) continue;
+      if (t.log === undefined && t.error === null && t.earlierAttempts === undefined) continue;
+      for (const a of t.earlierAttempts ?? []) {
+        lines.push('');
+        lines.push(`-- ${t.instance} (attempt ${a.attempt}, failed ${new Date(a.at).toISOString()})`);
+        if (a.log !== undefined) for (const l of a.log.split('\n')) lines.push(`   ${l}`);
+        for (const l of `${a.code}: ${a.error}`.split('\n')) lines.push(`   ${l}`);
+      }
       lines.push('');
       lines.push(`-- ${t.instance} (attempt ${t.attempts}, ${t.state})`);
       if (t.log !== undefined) for (const l of t.log.split('\n')) lines.push(`   ${l}`);

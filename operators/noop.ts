@@ -2,8 +2,8 @@
  * noop: the built-in operator for tests and benchmarks. It reads nothing and writes nothing.
  * `sleepMs` waits (honouring the abort signal), `cpuMs` burns CPU in a tight loop (for CPU-bound
  * scaling benchmarks; it ignores the signal on purpose, to test that timeouts kill it),
- * `failTimes` fails the first N attempts, `failBucket` fails every attempt of that one bucket's
- * instance (one bad member among its siblings), `allocMb` holds that much live JS memory (to test heap
+ * `failTimes` fails the first N attempts and `failBucket` every attempt of that one bucket's
+ * instance (one bad member among its siblings), each failing attempt logging one line first; `allocMb` holds that much live JS memory (to test heap
  * limits), and `buckets` fans the task out to that many instances.
  *
  * `barrier` (tests only) holds attempts at a barrier the test controls, so a fault is injected while
@@ -52,9 +52,11 @@ export const noop: OperatorDef<NoopParams> = {
   },
   async run(ctx) {
     if (ctx.params.failBucket !== undefined && ctx.bucket === ctx.params.failBucket) {
+      ctx.log(`noop: attempt ${ctx.attempt} of bucket ${ctx.bucket} fails (failBucket)`, { attempt: ctx.attempt });
       throw new DagctlError('TASK_FAILED', `noop: bucket ${ctx.bucket} always fails (failBucket)`);
     }
     if (ctx.attempt <= ctx.params.failTimes) {
+      ctx.log(`noop: attempt ${ctx.attempt} fails on purpose (failTimes ${ctx.params.failTimes})`, { attempt: ctx.attempt });
       throw new DagctlError('TASK_FAILED', `noop: failing attempt ${ctx.attempt} of ${ctx.params.failTimes} on purpose`);
     }
     if (ctx.params.allocMb > 0) {

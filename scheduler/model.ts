@@ -93,6 +93,24 @@ export interface InstanceResult {
   log?: string;
 }
 
+/**
+ * A failed attempt, kept with its instance: the last MAX_FAILED_ATTEMPTS of them, across retries
+ * and resets (a reset restarts `attempt` at 1; `at` orders them). The succeeded attempt's log is
+ * its result's `log`.
+ */
+export interface FailedAttempt {
+  attempt: number;
+  /** When its failure was applied (ms since epoch). */
+  at: number;
+  code: string;
+  error: string;
+  /** Its log tail (ctx.log lines, the last 4 KiB), when it logged. */
+  log?: string;
+}
+
+/** How many failed attempts an instance keeps (each with at most a 4 KiB log tail). */
+export const MAX_FAILED_ATTEMPTS = 8;
+
 export interface InstanceStatus {
   state: InstanceState;
   attempts: number;
@@ -107,6 +125,8 @@ export interface InstanceStatus {
   skipReason?: 'memoized' | 'converged' | 'pruned';
   result?: InstanceResult;
   worker?: string;
+  /** Its failed attempts, oldest first (at most MAX_FAILED_ATTEMPTS), when any failed. */
+  failedAttempts?: FailedAttempt[];
 }
 
 /** One completed instance's cost sample, recorded in run history for calibration. */

@@ -3,7 +3,7 @@
  * row per instance with its state, attempts, duration, predicted vs actual time, its error, and
  * why it is waiting (deps not done, retry backoff, cancel) — plus per-task rollups.
  */
-import type { InstanceState, PlannedInstance, RunPhase } from './model.js';
+import type { FailedAttempt, InstanceState, InstanceStatus, PlannedInstance, RunPhase } from './model.js';
 import { DONE_OK } from './model.js';
 import type { RunState } from './engine/state.js';
 import type { RunRecord } from './ports.js';
@@ -28,8 +28,13 @@ export interface InstanceView {
   inputRows?: number;
   outputRows?: number;
   worker?: string;
-  /** The log tail of its last attempt (InstanceResult.log: ctx.log lines; exec: stdout/stderr tails), when it logged. */
+  /**
+   * The log tail of its last attempt, when it logged: a finished attempt's result log (ctx.log
+   * lines; exec: stdout/stderr tails), or a failed last attempt's (its failure record's).
+   */
   log?: string;
+  /** Its earlier attempts that failed (error, code, log tail), oldest first; absent when none. */
+  earlierAttempts?: FailedAttempt[];
 }
 
 export interface TaskView {
@@ -60,6 +65,17 @@ export interface StatusView {
 }
 
 const iso = (t: number | undefined): string | null => (t === undefined ? null : new Date(t).toISOString());
+
+/**
+ * An instance's failed attempts split into its last attempt's (when the instance ended with that
+ * failure: same attempt, finished when it was applied) and the earlier ones.
+ */
+export function splitAttempts(s: InstanceStatus): { last: FailedAttempt | undefined; earlier: FailedAttempt[] } {
+  const all = s.failedAttempts ?? [];
+  const tail = all[all.length - 1];
+  const isLast = tail !== undefined && (s.state === 'failed' || s.state === 'cancelled') && tail.attempt === s.attempts && tail.at === s.finishedAt;
+  return isLast ? { last: tail, earlier: all.slice(0, -1) } : { last: undefined, earlier: all };
+}
 
 export function buildStatus(record: RunRecord, state: RunState, now: number): StatusView {
   const byId = new Map(record.plan.map((p) => [p.id, p]));
@@ -95,7 +111,10 @@ export function buildStatus(record: RunRecord, state: RunState, now: number): St
       view.outputRows = s.result.outputRows;
     }
     if (s.worker !== undefined) view.worker = s.worker;
-    if (s.result?.log !== undefined) view.log = s.result.log;
+    const { last, earlier } = splitAttempts(s);
+    const log = s.result?.log ?? last?.log;
+    if (log !== undefined) view.log = log;
+    if (earlier.length > 0) view.earlierAttempts = earlier;
     tasks.push(view);
     const tv = perTask.get(p.task);
     if (tv !== undefined) {

@@ -72,6 +72,17 @@ export interface UiInstanceRow {
   why: string | null;
   /** The last attempt's log tail (ctx.log lines; exec: stdout/stderr tails), when it logged. */
   log?: string;
+  /** Its earlier attempts that failed, oldest first (the last 8 kept); absent when none. */
+  earlierAttempts?: UiFailedAttempt[];
+}
+
+/** A failed attempt: when its failure was recorded (ms since epoch), its error and log tail. */
+export interface UiFailedAttempt {
+  attempt: number;
+  at: number;
+  code: string;
+  error: string;
+  log?: string;
 }
 
 export interface UiTaskRow {

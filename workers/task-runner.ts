@@ -62,6 +62,23 @@ export function workUri(record: RunRecord, task: string): string {
 }
 
 export async function runInstance(record: RunRecord, job: InstanceJob, opts: RunInstanceOptions): Promise<InstanceResult> {
+  const logTail = new LogTail();
+  try {
+    return await runInstanceWith(record, job, opts, logTail);
+  } catch (e) {
+    // A failed attempt keeps what it logged: the failure reports carry it (attemptLogOf).
+    if (logTail.text() !== '' && typeof e === 'object' && e !== null) failedAttemptLogs.set(e, logTail.text());
+    throw e;
+  }
+}
+
+/** The log tail of the failed attempt that threw `e` (ctx.log lines, last 4 KiB), when it logged. */
+export function attemptLogOf(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null ? failedAttemptLogs.get(e) : undefined;
+}
+const failedAttemptLogs = new WeakMap<object, string>();
+
+async function runInstanceWith(record: RunRecord, job: InstanceJob, opts: RunInstanceOptions, logTail: LogTail): Promise<InstanceResult> {
   const started = performance.now();
   const inst = planIndex(record).get(job.instanceId);
   if (inst === undefined) throw new DagctlError('TASK_NOT_FOUND', `no instance ${job.instanceId} in run ${record.runId}`);
@@ -156,7 +173,6 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   const shuffle = new ShuffleBinding(inst.buckets, workStore ?? (await storeFor(work)), `${stage.name}/r${inst.round}/`, salt);
   const blobs: Record<string, string> = {};
   const blobCache = await loadPriorBlobs([...job.prior, ...Object.values(job.stages ?? {}).flat()]);
-  const logTail = new LogTail();
   const ctx: StageContext<unknown> = {
     params,
     stage,

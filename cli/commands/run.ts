@@ -25,6 +25,7 @@ import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { reclaimDue, reclaimRunWork } from '../../workers/reclaim.js';
 import { flag, str, strs, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { ProgressReporter } from '../progress.js';
+import { keepRunPage } from '../../ui/server/view-cache.js';
 import { dagLoadOptions, localStore, openRunStoreFor, parseParamFlags, redisUrlOf, renderStatus } from '../shared.js';
 
 export const runCommand: CommandDef = {
@@ -150,8 +151,9 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     const progress = json ? null : new ProgressReporter(io, record, threads);
     // `dagctl ui` cancels an embedded run by leaving a cancel request in its run folder.
     const uiCancel = store instanceof LocalRunStore ? watchCancelRequest(store, record.runId, 500, io.interrupted) : null;
+    let final: RunState | null = null;
     try {
-      const final = await driveRun({
+      final = await driveRun({
         store,
         record,
         resume: resume !== undefined,
@@ -165,6 +167,9 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     } finally {
       uiCancel?.stop();
       await store.close();
+      // A big finished run's page for `dagctl ui`, written while this process still holds the run
+      // (only a cache: a failure to write it does not fail the run).
+      if (final !== null && store instanceof LocalRunStore) await keepRunPage(store.home, record, final, availableParallelism()).catch(() => undefined);
       await unlock();
     }
   },

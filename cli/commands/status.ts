@@ -17,7 +17,8 @@ export const statusCommand: CommandDef = {
   RUN_ID       the run (default: the latest, of --dag if given)
   --watch      refresh every second until the run finishes
   --all        list every instance, not only unfinished or failed ones
-  --logs       each instance's last attempt: its log tail (ctx.log lines; exec: stdout/stderr
+  --logs       each instance's attempts: its earlier failed attempts (the last 8: log tail and
+               error), then its last attempt's log tail (ctx.log lines; exec: stdout/stderr
                tails, successful attempts too) and its error
   --json       machine-readable status`,
   options: {

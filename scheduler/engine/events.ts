@@ -12,7 +12,8 @@ export type RunEvent =
   | { type: 'recover'; at: number }
   | { type: 'started'; id: string; attempt: number; at: number; worker?: string }
   | { type: 'succeeded'; id: string; attempt: number; at: number; result: InstanceResult }
-  | { type: 'failed'; id: string; attempt: number; at: number; error: string; code: string; retryable: boolean }
+  /** `log`: the attempt's log tail, when it logged (kept in the instance's failedAttempts). */
+  | { type: 'failed'; id: string; attempt: number; at: number; error: string; code: string; retryable: boolean; log?: string }
   /** Releases instances whose retry backoff has elapsed. */
   | { type: 'tick'; at: number }
   | { type: 'cancel'; at: number }

@@ -14,12 +14,13 @@
  *     an iterative round whose metric sums to 0 marks every later round skipped (converged);
  *   - failed: retried with exponential backoff (base × 2^(attempt−1), capped) while attempts ≤
  *     retries and the code is retryable; else failed, and every transitive dependent that has not
- *     finished becomes upstream_failed;
+ *     finished becomes upstream_failed; each failure is recorded in the instance's failedAttempts
+ *     (error, code, log tail; the last MAX_FAILED_ATTEMPTS, kept across resets);
  *   - cancel: pending/queued → cancelled, running → abort effect (their report finishes them);
  *   - the run finishes when every instance is terminal: cancelled if a cancel was requested, else
  *     failed if any instance failed or was upstream_failed, else succeeded.
  */
-import { DONE_OK, TERMINAL_STATES, type InstanceStatus } from '../model.js';
+import { DONE_OK, MAX_FAILED_ATTEMPTS, TERMINAL_STATES, type InstanceStatus } from '../model.js';
 import { NON_RETRYABLE_CODES, type Effect, type RunEvent } from './events.js';
 import { roundKey, type PlanIndex, type RunState } from './state.js';
 
@@ -103,6 +104,7 @@ export function applyEvent(index: PlanIndex, state: RunState, event: RunEvent): 
       s.error = event.error;
       s.errorCode = event.code;
       s.finishedAt = event.at;
+      s.failedAttempts = [...(s.failedAttempts ?? []), { attempt: event.attempt, at: event.at, code: event.code, error: event.error, ...(event.log === undefined ? {} : { log: event.log }) }].slice(-MAX_FAILED_ATTEMPTS);
       const plan = index.byId.get(event.id);
       const policy = plan !== undefined ? index.policies[plan.task] : undefined;
       const retries = policy?.retries ?? 0;
@@ -146,13 +148,13 @@ export function applyEvent(index: PlanIndex, state: RunState, event: RunEvent): 
         const s = state.instances[id];
         if (s === undefined) continue;
         const wasOk = DONE_OK.has(s.state);
-        state.instances[id] = { state: 'pending', attempts: 0, pendingDeps: 0 };
+        state.instances[id] = fresh(s);
         if (wasOk) for (const d of index.dependents.get(id) ?? []) get(state, d).pendingDeps++;
       }
       for (const id of index.order) {
         const s = get(state, id);
         if (s.state === 'upstream_failed' || s.state === 'failed' || s.state === 'cancelled') {
-          state.instances[id] = { state: 'pending', attempts: 0, pendingDeps: 0 };
+          state.instances[id] = fresh(s);
         }
       }
       // Recount: deps that are not done keep their dependents waiting.
@@ -202,6 +204,11 @@ function settle(state: RunState, s: Status, to: 'succeeded' | 'skipped' | 'faile
   if (!TERMINAL_STATES.has(s.state)) c.open--;
   if (to === 'failed' || to === 'upstream_failed') c.bad++;
   s.state = to;
+}
+
+/** A reset instance: pending, no attempts; its failed attempts' records are kept. */
+function fresh(s: Status): Status {
+  return s.failedAttempts === undefined ? { state: 'pending', attempts: 0, pendingDeps: 0 } : { state: 'pending', attempts: 0, pendingDeps: 0, failedAttempts: s.failedAttempts };
 }
 
 function get(state: RunState, id: string): Status {

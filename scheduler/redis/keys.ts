@@ -13,6 +13,7 @@
  *   cnt      hash    instance state → count (summaries and the O(1) "is the run done" check)
  *   st       hash    instance id → status JSON (InstanceStatus + pendingDeps, without `result`)
  *   res      hash    instance id → InstanceResult JSON exactly as the client sent it
+ *   fa       hash    instance id → JSON array of its failed attempts (InstanceStatus.failedAttempts)
  *   plan     hash    instance id → static plan entry JSON {i, t, dn, r, n, m?, k?}
  *   order    list    instance ids in plan order
  *   rounds   hash    `<task>.<stage>.r<round>` → JSON array of instance ids (iterative stages)
@@ -47,6 +48,7 @@ export interface RunKeys {
   cnt: string;
   st: string;
   res: string;
+  fa: string;
   plan: string;
   order: string;
   rounds: string;
@@ -72,6 +74,7 @@ export function runKeys(runId: string): RunKeys {
     cnt: `${base}cnt`,
     st: `${base}st`,
     res: `${base}res`,
+    fa: `${base}fa`,
     plan: `${base}plan`,
     order: `${base}order`,
     rounds: `${base}rounds`,
@@ -93,7 +96,7 @@ export function workerKey(name: string): string {
 
 /** The KEYS array of the apply script, in its header's order. */
 export function applyScriptKeys(k: RunKeys): string[] {
-  return [k.meta, k.cnt, k.st, k.res, k.plan, k.order, k.rounds, k.policy, k.backoff, k.active];
+  return [k.meta, k.cnt, k.st, k.res, k.plan, k.order, k.rounds, k.policy, k.backoff, k.active, k.fa];
 }
 
 /** The KEYS array of the create script, in its header's order. */

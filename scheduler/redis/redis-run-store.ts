@@ -19,7 +19,7 @@
 import { jobKeyFromEnv, withMac } from '../../workers/bullmq/job-auth.js';
 import type { Redis } from 'ioredis';
 import { DagctlError, errorMessage } from '../../core/errors.js';
-import type { CostSample, InstanceResult, InstanceStatus } from '../model.js';
+import type { CostSample, FailedAttempt, InstanceResult, InstanceStatus } from '../model.js';
 import { NON_RETRYABLE_CODES, type Effect, type RunEvent } from '../engine/events.js';
 import { indexPlan, type RunState } from '../engine/state.js';
 import { runExists, type RunRecord, type RunTrigger, type RunStore, type RunSummary } from '../ports.js';
@@ -43,7 +43,7 @@ export interface BatchResult {
   effects: Effect[];
   phase: RunState['phase'];
   cancelRequested: boolean;
-  /** Statuses of the requested ids after the batch (no results). */
+  /** Statuses of the requested ids after the batch (no results, no failed attempts' records). */
   statuses: Map<string, Status>;
 }
 
@@ -95,9 +95,11 @@ export class RedisRunStore implements RunStore {
     if (state.finishedAt !== undefined) meta.push('finishedAt', String(state.finishedAt));
     if (record.trigger !== undefined) meta.push('trigger', JSON.stringify(record.trigger));
     argv.push(JSON.stringify(meta), String(record.plan.length));
+    const failed: string[] = [];
     for (const [i, p] of record.plan.entries()) {
       const s = state.instances[p.id] ?? { state: 'pending', attempts: 0, pendingDeps: p.deps.length };
-      const { result, ...status } = s;
+      const { result, failedAttempts, ...status } = s;
+      if (failedAttempts !== undefined) failed.push(p.id, JSON.stringify(failedAttempts));
       const entry: Record<string, unknown> = { i, t: p.task, d: p.deps, dn: index.dependents.get(p.id) ?? [], r: p.round, n: p.rounds };
       if (p.iterateMetric !== undefined) entry.m = p.iterateMetric;
       if (p.rounds > 1) entry.b = `${p.task}.${p.stage}`;
@@ -121,6 +123,8 @@ export class RedisRunStore implements RunStore {
       }
       throw storeError(e, `cannot create run ${record.runId}`);
     }
+    // An initial state carrying failed attempts (a copied run's): their records, beside the statuses.
+    if (failed.length > 0) await this.redis.hset(k.fa, ...failed);
     // Global indexes: separate commands (another slot on Cluster), idempotent, so indexExisting
     // can redo them.
     await this.redis
@@ -155,18 +159,18 @@ export class RedisRunStore implements RunStore {
 
   async getState(runId: string): Promise<RunState | null> {
     const k = runKeys(runId);
-    const out = await this.redis.multi().hgetall(k.meta).lrange(k.order, 0, -1).hgetall(k.st).hgetall(k.res).exec();
+    const out = await this.redis.multi().hgetall(k.meta).lrange(k.order, 0, -1).hgetall(k.st).hgetall(k.res).hgetall(k.fa).exec();
     if (out === null) throw new DagctlError('REDIS_UNAVAILABLE', `cannot read run ${runId}: transaction aborted`);
-    const [meta, order, st, res] = out.map(([err, v]) => {
+    const [meta, order, st, res, fa] = out.map(([err, v]) => {
       if (err) throw storeError(err, `cannot read run ${runId}`);
       return v;
-    }) as [Record<string, string>, string[], Record<string, string>, Record<string, string>];
+    }) as [Record<string, string>, string[], Record<string, string>, Record<string, string>, Record<string, string>];
     if (meta.phase === undefined) return null;
     const instances: RunState['instances'] = {};
     for (const id of order) {
       const raw = st[id];
       if (raw === undefined) continue;
-      instances[id] = decodeStatus(raw, res[id]);
+      instances[id] = decodeStatus(raw, res[id], fa[id]);
     }
     const state: RunState = {
       runId,
@@ -230,7 +234,7 @@ export class RedisRunStore implements RunStore {
     const statuses = new Map<string, Status>();
     viewIds.forEach((id, i) => {
       const v = views[i];
-      if (v !== undefined && v !== '') statuses.set(id, decodeStatus(v, undefined));
+      if (v !== undefined && v !== '') statuses.set(id, decodeStatus(v, undefined, undefined));
     });
     return { effects: fx, phase: phase as RunState['phase'], cancelRequested: cancel === '1', statuses };
   }
@@ -322,12 +326,13 @@ export class RedisRunStore implements RunStore {
     const out = new Map<string, Status>();
     if (ids.length === 0) return out;
     const k = runKeys(runId);
-    const r = await this.redis.multi().hmget(k.st, ...ids).hmget(k.res, ...ids).exec();
+    const r = await this.redis.multi().hmget(k.st, ...ids).hmget(k.res, ...ids).hmget(k.fa, ...ids).exec();
     const st = (r?.[0]?.[1] ?? []) as Array<string | null>;
     const res = (r?.[1]?.[1] ?? []) as Array<string | null>;
+    const fa = (r?.[2]?.[1] ?? []) as Array<string | null>;
     ids.forEach((id, i) => {
       const raw = st[i];
-      if (raw !== null && raw !== undefined) out.set(id, decodeStatus(raw, res[i] ?? undefined));
+      if (raw !== null && raw !== undefined) out.set(id, decodeStatus(raw, res[i] ?? undefined, fa[i] ?? undefined));
     });
     return out;
   }
@@ -348,7 +353,7 @@ export class RedisRunStore implements RunStore {
     const raw = await this.redis.hmget(k.st, ...ids);
     ids.forEach((id, i) => {
       const s = raw[i];
-      if (s !== null && s !== undefined) out.set(id, decodeStatus(s, undefined));
+      if (s !== null && s !== undefined) out.set(id, decodeStatus(s, undefined, undefined));
     });
     return out;
   }
@@ -381,7 +386,7 @@ export class RedisRunStore implements RunStore {
     const [dag, phase, cancel, createdAt] = (r?.[0]?.[1] ?? []) as Array<string | null>;
     const raw = (r?.[1]?.[1] ?? null) as string | null;
     const meta: RunMeta | null = phase === null || phase === undefined ? null : { runId, dag: dag ?? '', phase: phase as RunState['phase'], cancelRequested: cancel === '1', createdAt: Number(createdAt) };
-    return { meta, status: raw === null ? null : decodeStatus(raw, undefined) };
+    return { meta, status: raw === null ? null : decodeStatus(raw, undefined, undefined) };
   }
 
   /**
@@ -431,9 +436,11 @@ function encodeEvent(e: RunEvent, results: string[], first: number): string {
   return JSON.stringify(e);
 }
 
-function decodeStatus(raw: string, result: string | undefined): Status {
+/** A status from its hash fields: the status JSON, its result and failed attempts (when read). */
+function decodeStatus(raw: string, result: string | undefined, failed: string | undefined): Status {
   const s = JSON.parse(raw) as Status;
   if (result !== undefined) s.result = JSON.parse(result) as InstanceResult;
+  if (failed !== undefined) s.failedAttempts = JSON.parse(failed) as FailedAttempt[];
   return s;
 }
 

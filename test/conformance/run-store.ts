@@ -4,7 +4,7 @@
  * replay idempotence, atomic batches, listing and cost history.
  */
 import assert from 'node:assert/strict';
-import type { InstanceResult, PlannedInstance } from '../../scheduler/model.js';
+import { MAX_FAILED_ATTEMPTS, type InstanceResult, type PlannedInstance } from '../../scheduler/model.js';
 import { applyEvents } from '../../scheduler/engine/reducer.js';
 import { indexPlan, initialState } from '../../scheduler/engine/state.js';
 import type { RunEvent } from '../../scheduler/engine/events.js';
@@ -136,6 +136,46 @@ export function runStoreConformance(name: string, factory: RunStoreFactory): voi
       assert.equal(st?.instances['a.main']?.attempts, 2);
       assert.equal(st?.instances['b.main']?.state, 'upstream_failed');
       assert.equal(st?.instances['c.main']?.state, 'succeeded');
+    });
+
+    it('keeps each failed attempt (error, code, log tail), the last MAX_FAILED_ATTEMPTS, across a reset, as the reducer does', async () => {
+      const runId = rid('attempts');
+      const dag = dagOf('att', [noopTask('a', { retries: 20, retryBackoffMs: 1 }), noopTask('b', { dependsOn: ['a'] })]);
+      const rec = recordOf(dag, runId);
+      await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+      const index = indexPlan(rec.plan, policiesOf(dag));
+      const shadow = initialState(runId, dag.name, rec.plan, 1000);
+      const step = async (events: RunEvent[]): Promise<void> => {
+        assert.deepEqual(await store.apply(runId, events), applyEvents(index, shadow, events));
+        assert.deepEqual((await store.getState(runId))?.instances, shadow.instances);
+      };
+      await step([{ type: 'start', at: 1 }]);
+      const n = MAX_FAILED_ATTEMPTS + 2;
+      let at = 10;
+      for (let attempt = 1; attempt <= n; attempt++) {
+        // Every other attempt logged: text with quotes, a slash, a newline and non-ASCII survives as is.
+        const log = attempt % 2 === 1 ? `{"message":"attempt ${attempt} / é…"}\nline two` : undefined;
+        await step([{ type: 'failed', id: 'a.main', attempt, at, error: `boom ${attempt}`, code: 'TASK_FAILED', retryable: true, ...(log === undefined ? {} : { log }) }]);
+        at += 400_000; // past the longest backoff (capped at 300 s)
+        await step([{ type: 'tick', at }]);
+      }
+      const kept = (await store.getState(runId))?.instances['a.main']?.failedAttempts ?? [];
+      assert.deepEqual(kept.map((f) => f.attempt), Array.from({ length: MAX_FAILED_ATTEMPTS }, (_, i) => n - MAX_FAILED_ATTEMPTS + 1 + i));
+      assert.equal(kept[0]?.log, `{"message":"attempt ${n - MAX_FAILED_ATTEMPTS + 1} / é…"}\nline two`);
+      assert.equal(kept[1]?.log, undefined);
+      assert.equal(kept[1]?.error, `boom ${n - MAX_FAILED_ATTEMPTS + 2}`);
+      // A stale failure (an attempt no longer running) records nothing.
+      await step([{ type: 'failed', id: 'a.main', attempt: 1, at, error: 'stale', code: 'TASK_FAILED', retryable: true, log: 'stale' }]);
+      await step([{ type: 'succeeded', id: 'a.main', attempt: n + 1, at: at + 1, result: okResult({ log: 'last attempt' }) }]);
+      await step([{ type: 'failed', id: 'b.main', attempt: 1, at: at + 2, error: 'b failed', code: 'TASK_FAILED', retryable: false, log: 'b log' }]);
+      assert.equal(shadow.phase, 'failed');
+      // Reset (retry from a): the failed attempts are kept; the new attempts count from 1 again.
+      await step([{ type: 'reset', ids: ['a.main'], at: at + 3 }]);
+      await step([{ type: 'failed', id: 'a.main', attempt: 1, at: at + 4, error: 'after reset', code: 'TASK_FAILED', retryable: true, log: 'again' }]);
+      const after = (await store.getState(runId))?.instances;
+      assert.equal(after?.['a.main']?.failedAttempts?.length, MAX_FAILED_ATTEMPTS);
+      assert.deepEqual(after?.['a.main']?.failedAttempts?.at(-1), { attempt: 1, at: at + 4, code: 'TASK_FAILED', error: 'after reset', log: 'again' });
+      assert.deepEqual(after?.['b.main']?.failedAttempts, [{ attempt: 1, at: at + 2, code: 'TASK_FAILED', error: 'b failed', log: 'b log' }]);
     });
 
     it('iterative rounds: convergence skips every later round and releases the next stage', async () => {

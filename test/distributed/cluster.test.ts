@@ -79,10 +79,13 @@ describe('distributed runs (Redis + BullMQ + worker processes)', function () {
     st.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const [code] = await once(st, 'exit');
     assert.equal(code, 0, out);
-    const view = JSON.parse(out) as { tasks: Array<{ instance: string; state: string; why: string | null }> };
+    const view = JSON.parse(out) as { tasks: Array<{ instance: string; state: string; why: string | null; log?: string; earlierAttempts?: Array<{ attempt: number; code: string; log?: string }> }> };
     const bad = view.tasks.find((t) => t.instance === 'bad.main');
     const after = view.tasks.find((t) => t.instance === 'after.main');
     assert.equal(bad?.state, 'failed');
+    // Each attempt's log tail, reported by the workers through Redis: the earlier two, and the last.
+    assert.deepEqual(bad?.earlierAttempts?.map((a) => [a.attempt, a.code, (JSON.parse(a.log ?? '{}') as { message?: string }).message]), [1, 2].map((n) => [n, 'TASK_FAILED', `noop: attempt ${n} fails on purpose (failTimes 99)`]));
+    assert.equal((JSON.parse(bad?.log ?? '{}') as { message?: string }).message, 'noop: attempt 3 fails on purpose (failTimes 99)');
     assert.ok(bad?.why !== null && bad?.why !== undefined && bad.why.length > 0, 'no reason for the failure');
     assert.equal(after?.state, 'upstream_failed');
     assert.match(after?.why ?? '', /bad/);

@@ -3,7 +3,9 @@
  * server over real runs: embedded runs driven in this process (a failed one, a 10,000-instance
  * one, and one held at a barrier — a noop sleeping for an hour — that only a cancel ends), and, with Redis, a distributed run executed by a real `dagctl worker` process. Checked:
  * each page renders the runs, keyboard navigation, a live update arrives without a reload, cancel
- * works from the page on both stores and retry-from-task on Redis (each confirmed in its dialog). Waits are on
+ * works from the page on both stores and retry-from-task on Redis, a schedule paused and unpaused
+ * from its DAG page (each confirmed in its dialog), and a failing instance's detail shows each
+ * attempt's log. Waits are on
  * conditions in the page, never on time.
  *
  * DAGCTL_UI_SCREENSHOTS=DIR also saves the pages as PNGs there (docs/ui/ holds the committed ones).
@@ -16,6 +18,7 @@ import type { RunState } from '../../scheduler/engine/state.js';
 import type { RunRecord } from '../../scheduler/ports.js';
 import type { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
 import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-run-store.js';
+import { LocalScheduleState } from '../../scheduler/schedule/state.js';
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, redisSource, type RunSource } from '../../ui/server/sources.js';
 import { cancelRun, openRunStore, submitRun } from '../../workers/bullmq/submit.js';
@@ -83,6 +86,8 @@ describe('ui in Chromium', function () {
       await publishVersion(daily, { version: v, dataset: 'daily', files: [{ path: `${v}/part-0.parquet`, rows, bytes: rows * 40, sha256: 'a'.repeat(64) }], monotonic: true });
       await daily.putIfAbsent(`${v}/part-0.parquet`, new Uint8Array([1])); // present, so the version can be restored
     }
+    // A scheduled DAG (a run of it recorded, never started): its page offers Pause/Unpause.
+    await createRun(store, home, holdDagYaml('hourly', home, { schedule: '{ cron: "0 * * * *" }' }));
     held = await createRun(store, home, holdDagYaml('nightly', home, { buckets: 2, sleepMs: HOUR }));
     // As `dagctl run` does: the run's driver watches its folder for a cancel request from the UI.
     const uiCancel = watchCancelRequest(store, held.runId, 50, holdGate.signal);
@@ -141,6 +146,18 @@ describe('ui in Chromium', function () {
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     assert.match(await waitText(page, '.detail', /fan\.main\.b002/), /TASK_FAILED/);
+    // Each attempt's log: the last one's, then the earlier failed attempts', newest first.
+    const n = failed.state.instances['fan.main.b002']?.attempts ?? 0;
+    assert.ok(n >= 2, `${n} attempts`);
+    const logLine = (a: number): RegExp => new RegExp(`noop: attempt ${a} of bucket 2 fails \\(failBucket\\)`);
+    assert.match((await page.textContent('.detail dl.facts pre.attempt-log')) ?? '', logLine(n));
+    assert.match((await page.textContent('.detail h3')) ?? '', new RegExp(`Earlier attempts \\(${n - 1}\\)`));
+    const earlier = await page.locator('.detail li.earlier-attempt').allTextContents();
+    assert.equal(earlier.length, n - 1);
+    earlier.forEach((t, i) => {
+      assert.match(t, new RegExp(`^Attempt ${n - 1 - i} ✗ failed .* TASK_FAILED: noop: bucket 2 always fails`));
+      assert.match(t, logLine(n - 1 - i));
+    });
     await shot(page, 'run-failed');
   });
 
@@ -202,6 +219,27 @@ describe('ui in Chromium', function () {
     await page.waitForFunction(() => (globalThis as unknown as Browser).document.querySelector('#view-current')?.textContent === 'Current version: v20261201');
     const pointer = await readPointer(await openObjectStore(`${home}/daily`));
     assert.equal(pointer?.version, 'v20261201', 'the view itself was rolled back');
+  });
+
+  it('DAG page: its schedule paused and unpaused from the page (confirmed), in the state `dagctl scheduler` reads', async () => {
+    await page.goto(`${base}dags/hourly`);
+    await page.waitForSelector('main[data-ready]');
+    assert.equal(await page.textContent('#schedule-paused'), '▶ active');
+    await page.click('#pause-schedule');
+    assert.match((await page.textContent('dialog.confirm[open]')) ?? '', /Pause this schedule\?/);
+    await page.click('#confirm-no');
+    assert.equal((await new LocalScheduleState(home).get('hourly')).paused, false, '"no" changes nothing');
+    await page.click('#pause-schedule');
+    await page.click('#confirm-ok');
+    await waitText(page, '#schedule-paused', /paused/);
+    assert.equal(await page.textContent('#pause-schedule'), 'Unpause…');
+    assert.equal((await new LocalScheduleState(home).get('hourly')).paused, true);
+    await shot(page, 'dag-paused');
+    await page.click('#pause-schedule');
+    assert.match((await page.textContent('dialog.confirm[open]')) ?? '', /Unpause this schedule\?/);
+    await page.click('#confirm-ok');
+    await waitText(page, '#schedule-paused', /active/);
+    assert.equal((await new LocalScheduleState(home).get('hourly')).paused, false);
   });
 
   it('live: a running embedded run updates in place; cancelled from the page (confirmed)', async () => {

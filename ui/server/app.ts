@@ -37,7 +37,8 @@ import type { Manifest } from '../../storage/types.js';
 import type { UiActions, UiDag, UiDagListItem, UiHome, UiRun, UiRunListItem, UiView, UiViewVersion } from '../api-types.js';
 import { LiveHub } from './live.js';
 import { checkRequest, CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, safeEqual } from './security.js';
-import type { RunSource } from './sources.js';
+import type { PageCache, RunSource } from './sources.js';
+import { VIEW_CACHE_MIN_INSTANCES, withActions } from './view-cache.js';
 import { buildRunView, dagGraph, maskUrl, planNumbers, predictedWorkersOf, runBrief, runListItem, scheduleView, type RunBrief } from './views.js';
 
 export interface UiServerOptions {
@@ -128,6 +129,8 @@ interface RunMetaCache {
 const RECORDS_KEPT = 8;
 const BRIEFS_KEPT = 5000;
 const FINISHED_VIEWS_KEPT = 4;
+/** Run ids the server accepts (as the stores do). */
+const RUN_ID = /^[A-Za-z0-9._-]+$/;
 
 function remember<V>(map: Map<string, V>, key: string, value: V, cap: number): V {
   map.delete(key);
@@ -186,14 +189,33 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     const key = `${source.id}\u0000${meta.record.runId}`;
     const cached = finished.get(key);
     if (cached !== undefined && (source.seq === undefined || (await source.seq(meta.record.runId)) === cached.seq)) return sinceSeq === cached.seq ? 'same' : cached;
+    // A big run's page is kept on disk once finished: the token is taken before its state is read.
+    const pages = meta.record.plan.length >= VIEW_CACHE_MIN_INSTANCES ? source.pages : undefined;
+    const token = pages === undefined ? null : await pages.token(meta.record.runId);
     const state = await source.store.getState(meta.record.runId);
     if (state === null) return null;
     if (sinceSeq !== null && state.seq === sinceSeq) return 'same';
     const view = buildRunView(source.id, meta.record, state, now(), actionsOf(source, state.phase, state.cancelRequested), meta.brief);
     if (state.phase === 'succeeded' || state.phase === 'failed' || state.phase === 'cancelled') {
       remember(finished, key, view, FINISHED_VIEWS_KEPT);
+      if (pages !== undefined && token !== null) void pages.write(token, view).catch(() => undefined); // only a cache
     } else finished.delete(key);
     return view;
+  }
+
+  /**
+   * A finished run's page from its store's page cache (view-cache.ts), with this server's actions,
+   * as JSON text: no read of the run. Null when no store has a current one.
+   */
+  async function cachedPage(runId: string, store: string | undefined): Promise<{ source: RunSource; pages: PageCache; text: string; token: string } | null> {
+    if (!RUN_ID.test(runId) || /^\.+$/.test(runId)) return null; // a run folder's name, never `.` or `..`
+    for (const source of sourceNamed(store)) {
+      const pages = source.pages;
+      const hit = pages === undefined ? null : await pages.read(runId);
+      // Actions of a finished run do not depend on which finished phase it is in.
+      if (pages !== undefined && hit !== null) return { source, pages, text: withActions(hit.text, actionsOf(source, 'succeeded', false)), token: hit.token };
+    }
+    return null;
   }
 
   const hub = new LiveHub({
@@ -215,7 +237,7 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
 
   /** The run and the store holding it (`store` narrows the search). */
   async function findRun(runId: string, store: string | undefined): Promise<{ source: RunSource; meta: RunMetaCache }> {
-    if (!/^[A-Za-z0-9._-]+$/.test(runId)) throw new DagctlError('RUN_NOT_FOUND', `invalid run id "${runId}"`, { runId });
+    if (!RUN_ID.test(runId)) throw new DagctlError('RUN_NOT_FOUND', `invalid run id "${runId}"`, { runId });
     for (const source of sourceNamed(store)) {
       const meta = await recordOf(source, runId);
       if (meta !== null) return { source, meta };
@@ -294,8 +316,9 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   app.get<{ Params: { id: string }; Querystring: { store?: string } }>('/runs/:id', (req, reply) => {
     const id = req.params.id;
     if (!warming.has(id)) {
-      const p = findRun(id, req.query.store)
-        .then(({ source, meta }) => buildView(source, meta, null))
+      // (Nothing to read when the store keeps the finished run's page.)
+      const p = cachedPage(id, req.query.store)
+        .then(async (hit) => (hit !== null ? undefined : findRun(id, req.query.store).then(({ source, meta }) => buildView(source, meta, null))))
         .catch(() => undefined) // the API call reports it
         .finally(() => warming.delete(id));
       warming.set(id, p);
@@ -353,8 +376,10 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     return { stores, readOnly };
   });
 
-  app.get<{ Params: { id: string }; Querystring: { store?: string } }>('/api/runs/:id', async (req) => {
+  app.get<{ Params: { id: string }; Querystring: { store?: string } }>('/api/runs/:id', async (req, reply) => {
     await warming.get(req.params.id);
+    const hit = await cachedPage(req.params.id, req.query.store);
+    if (hit !== null) return reply.type('application/json; charset=utf-8').send(hit.text);
     const { source, meta } = await findRun(req.params.id, req.query.store);
     const view = await buildView(source, meta, null);
     if (view === null || view === 'same') throw new DagctlError('RUN_NOT_FOUND', `no state for run ${req.params.id}`);
@@ -362,18 +387,45 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
   });
 
   app.get<{ Params: { id: string }; Querystring: { store?: string } }>('/api/runs/:id/events', async (req, reply) => {
-    const { source, meta } = await findRun(req.params.id, req.query.store);
+    const { id } = req.params;
+    const hit = await cachedPage(id, req.query.store);
+    const found = hit === null ? await findRun(id, req.query.store) : null;
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-content-type-options': 'nosniff' });
     raw.write(': live\n\n');
     const heartbeat = setInterval(() => raw.write(': ping\n\n'), 15_000);
-    const unsubscribe = hub.subscribe(source, meta.record, {
-      send: (event, data) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    const sub = {
+      send: (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
       end: () => raw.end(),
-    });
+    };
+    let closed = false;
+    let unsubscribe = (): void => undefined;
+    let timer: NodeJS.Timeout | null = null;
+    if (found !== null) unsubscribe = hub.subscribe(found.source, found.meta.record, sub);
+    else if (hit !== null) {
+      // The cached page is the snapshot; the run is followed live again once its files change (a retry).
+      raw.write(`event: snapshot\ndata: ${hit.text}\n\n`);
+      const check = async (): Promise<void> => {
+        timer = null;
+        if (closed) return;
+        try {
+          if ((await hit.pages.token(id)) === hit.token) {
+            if (!closed) timer = setTimeout(() => void check(), opts.pollMs ?? 150);
+            return;
+          }
+          const { source, meta } = await findRun(id, hit.source.id);
+          if (!closed) unsubscribe = hub.subscribe(source, meta.record, sub);
+        } catch (e) {
+          sub.send('error', { error: { code: errorCode(e), message: errorMessage(e) } });
+        }
+      };
+      timer = setTimeout(() => void check(), opts.pollMs ?? 150);
+    }
     req.raw.on('close', () => {
+      closed = true;
       clearInterval(heartbeat);
+      if (timer !== null) clearTimeout(timer);
       unsubscribe();
     });
   });

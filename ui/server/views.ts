@@ -103,6 +103,7 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
       errorCode: v.errorCode,
       why: v.why,
       ...(v.log === undefined ? {} : { log: v.log }),
+      ...(v.earlierAttempts === undefined ? {} : { earlierAttempts: v.earlierAttempts }),
     };
   });
   return {
@@ -130,7 +131,7 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
 
 /** A row's identity for change detection (every field the page shows). */
 function rowKey(r: UiInstanceRow): string {
-  return `${r.state}|${r.attempts}|${r.worker ?? ''}|${r.durationMs ?? ''}|${r.startMs ?? ''}|${r.endMs ?? ''}|${r.errorCode ?? ''}|${r.error ?? ''}|${r.why ?? ''}|${r.log ?? ''}`;
+  return `${r.state}|${r.attempts}|${r.worker ?? ''}|${r.durationMs ?? ''}|${r.startMs ?? ''}|${r.endMs ?? ''}|${r.errorCode ?? ''}|${r.error ?? ''}|${r.why ?? ''}|${r.log ?? ''}|${r.earlierAttempts?.length ?? 0}|${r.earlierAttempts?.at(-1)?.at ?? ''}`;
 }
 
 export type RowKeys = Map<string, string>;

@@ -51,7 +51,7 @@ function pauseControl(dag: UiDag, url: string): HTMLElement | null {
   const s = dag.schedule;
   if (s === null || s.paused === null) return null;
   let paused = s.paused;
-  const state = h('p', { id: 'schedule-paused', role: 'status', text: paused ? '⏸ paused: its ticks are dropped' : '▶ active' });
+  const state = h('p', { id: 'schedule-paused', role: 'status', text: paused ? '‖ paused: its ticks are dropped' : '▶ active' });
   const btn = h('button', { type: 'button', id: 'pause-schedule', text: paused ? 'Unpause…' : 'Pause…' });
   const result = h('p', { class: 'action-result', role: 'status' });
   const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-h' });
@@ -64,7 +64,7 @@ function pauseControl(dag: UiDag, url: string): HTMLElement | null {
     confirmThen(dialog, result, next ? 'Pause this schedule?' : 'Unpause this schedule?', next ? `DAG ${dag.name}: its ticks are dropped (not caught up) until it is unpaused.` : `DAG ${dag.name}: runs start again from its next tick.`, 'No, leave it', async () => {
       const r = await api<{ paused: boolean }>(url.replace(/(\?|$)/, '/pause$1'), { method: 'POST', body: { paused: next } });
       paused = r.paused;
-      state.textContent = paused ? '⏸ paused: its ticks are dropped' : '▶ active';
+      state.textContent = paused ? '‖ paused: its ticks are dropped' : '▶ active';
       btn.textContent = paused ? 'Unpause…' : 'Pause…';
       return paused ? 'schedule paused' : 'schedule unpaused';
     });

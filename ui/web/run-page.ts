@@ -362,7 +362,29 @@ function showDetail(page: Page): void {
       ...dl('Error', r.error === null ? '–' : `${r.errorCode ?? ''} ${r.error}`.trim()),
       ...dl(`Log (attempt ${r.attempts})`, r.log === undefined ? '–' : h('pre', { class: 'attempt-log', tabindex: 0, 'aria-label': 'log tail of the last attempt' }, h('code', { text: r.log }))),
     ),
+    ...earlierAttempts(r),
   );
+}
+
+/** The instance's earlier failed attempts, newest first: when, its error and its log tail. */
+function earlierAttempts(r: UiInstanceRow): HTMLElement[] {
+  const list = r.earlierAttempts ?? [];
+  if (list.length === 0) return [];
+  return [
+    h('h3', { text: `Earlier attempts (${list.length})` }),
+    h(
+      'ol',
+      { class: 'earlier-attempts', reversed: true, 'aria-label': 'earlier failed attempts, newest first' },
+      ...[...list].reverse().map((a) =>
+        h(
+          'li',
+          { class: 'earlier-attempt' },
+          h('p', {}, h('strong', { text: `Attempt ${a.attempt}` }), ' ', stateLabel('failed'), ` ${fmtTime(a.at)} — ${a.code}: ${a.error}`),
+          a.log === undefined ? h('p', { class: 'hint', text: 'no log lines' }) : h('pre', { class: 'attempt-log', tabindex: 0, 'aria-label': `log tail of attempt ${a.attempt}` }, h('code', { text: a.log })),
+        ),
+      ),
+    ),
+  ];
 }
 
 function renderActions(page: Page, q: string): void {

@@ -160,7 +160,7 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<WorkJob>, token?: str
       d.log.log('info', 'instance succeeded', { runId, instance: id, attempt, ms: Math.round(ms), memoized: result.memoized });
       return 'succeeded';
     }
-    reports.push(report(runId, { type: 'failed', id, attempt, at: now(), error: outcome.message, code: outcome.code, retryable: outcome.retryable }));
+    reports.push(report(runId, { type: 'failed', id, attempt, at: now(), error: outcome.message, code: outcome.code, retryable: outcome.retryable, ...(outcome.log === undefined ? {} : { log: outcome.log }) }));
     d.metrics.observe(ms, false);
     d.log.log('warn', 'instance failed', { runId, instance: id, attempt, code: outcome.code, error: outcome.message });
     return outcome.code === 'TASK_CANCELLED' ? 'cancelled' : 'failed';

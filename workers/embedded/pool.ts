@@ -94,7 +94,7 @@ export class EmbeddedExecutor implements TaskExecutor {
     if (this.closed) return;
     const at = this.now();
     if (o.ok) this.onEvent({ type: 'succeeded', id: job.instanceId, attempt: job.attempt, at, result: o.result });
-    else this.onEvent({ type: 'failed', id: job.instanceId, attempt: job.attempt, at, error: o.message, code: o.code, retryable: o.retryable });
+    else this.onEvent({ type: 'failed', id: job.instanceId, attempt: job.attempt, at, error: o.message, code: o.code, retryable: o.retryable, ...(o.log === undefined ? {} : { log: o.log }) });
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@
 import { errorCode, errorMessage } from '../../core/errors.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import type { RunRecord } from '../../scheduler/ports.js';
-import { isRetryable, runInstance } from '../task-runner.js';
+import { attemptLogOf, isRetryable, runInstance } from '../task-runner.js';
 import type { Outcome } from './pool.js';
 
 /** Runs `job` inline; aborting `signal` cancels it. */
@@ -41,7 +41,8 @@ export async function runInlineWith(record: RunRecord, job: InstanceJob, ac: Abo
     return { ok: true, result: await runInstance(record, job, { signal: ac.signal, worker }) };
   } catch (e) {
     if (timedOut) return { ok: false, code: 'TASK_TIMEOUT', message: `timed out after ${job.timeoutMs} ms`, retryable: true };
-    return { ok: false, code: ac.signal.aborted && errorCode(e) === 'INTERNAL' ? 'TASK_CANCELLED' : errorCode(e), message: errorMessage(e), retryable: isRetryable(e) };
+    const log = attemptLogOf(e);
+    return { ok: false, code: ac.signal.aborted && errorCode(e) === 'INTERNAL' ? 'TASK_CANCELLED' : errorCode(e), message: errorMessage(e), retryable: isRetryable(e), ...(log === undefined ? {} : { log }) };
   } finally {
     if (timer !== null) clearTimeout(timer);
   }

@@ -25,7 +25,7 @@ import { RECORDS_KEPT, type FromThread, type ThreadData, type ToThread } from '.
 
 export type Outcome =
   | { ok: true; result: InstanceResult }
-  | { ok: false; code: string; message: string; retryable: boolean };
+  | { ok: false; code: string; message: string; retryable: boolean; /** The failed attempt's log tail, when it logged. */ log?: string };
 
 /** One attempt handed to the pool. */
 export interface Attempt {
@@ -276,7 +276,7 @@ export class ThreadPool {
     }
     if (m.type === 'done') a.onEnd({ ok: true, result: m.result });
     else if (stopping === 'TASK_TIMEOUT') a.onEnd({ ok: false, code: 'TASK_TIMEOUT', message: `timed out after ${a.job.timeoutMs} ms`, retryable: true });
-    else a.onEnd({ ok: false, code: stopping ?? m.code, message: m.message, retryable: stopping === null && m.retryable });
+    else a.onEnd({ ok: false, code: stopping ?? m.code, message: m.message, retryable: stopping === null && m.retryable, ...(m.log === undefined ? {} : { log: m.log }) });
     this.pump();
   }
 

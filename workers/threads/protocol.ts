@@ -16,7 +16,7 @@ export type FromThread =
   | { type: 'ready' }
   | { type: 'started'; instanceId: string; attempt: number }
   | { type: 'done'; instanceId: string; attempt: number; result: InstanceResult }
-  | { type: 'error'; instanceId: string; attempt: number; code: string; message: string; retryable: boolean };
+  | { type: 'error'; instanceId: string; attempt: number; code: string; message: string; retryable: boolean; log?: string };
 
 /** Worker-thread data: the name results carry is `${workerPrefix}${threadId}`. */
 export interface ThreadData {

@@ -10,7 +10,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { errorCode, errorMessage } from '../../core/errors.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import type { RunRecord } from '../../scheduler/ports.js';
-import { isRetryable, runInstance } from '../task-runner.js';
+import { attemptLogOf, isRetryable, runInstance } from '../task-runner.js';
 import { RECORDS_KEPT, type FromThread, type ThreadData, type ToThread } from './protocol.js';
 
 const port = parentPort;
@@ -57,7 +57,8 @@ async function next(): Promise<void> {
       post({ type: 'done', instanceId: job.instanceId, attempt: job.attempt, result });
     } catch (e) {
       const code = ac.signal.aborted && errorCode(e) === 'INTERNAL' ? 'TASK_CANCELLED' : errorCode(e);
-      post({ type: 'error', instanceId: job.instanceId, attempt: job.attempt, code, message: errorMessage(e), retryable: isRetryable(e) });
+      const log = attemptLogOf(e);
+      post({ type: 'error', instanceId: job.instanceId, attempt: job.attempt, code, message: errorMessage(e), retryable: isRetryable(e), ...(log === undefined ? {} : { log }) });
     }
     current = null;
   }

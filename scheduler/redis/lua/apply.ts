@@ -3,6 +3,8 @@
  * the reducer's rules exactly (the RunStore conformance suite compares effects and states after
  * every step). Kept as a TS string so it ships inside dist/ with no asset copying.
  */
+import { MAX_FAILED_ATTEMPTS } from '../../model.js';
+
 export const APPLY_LUA = String.raw`
 --[[
   apply — applies a batch of run events to one run atomically; the twin of reducer.ts.
@@ -18,6 +20,8 @@ export const APPLY_LUA = String.raw`
   KEYS[8]  policy   hash  task -> {"retries":n,"backoffMs":n,"backoffMaxMs":n}
   KEYS[9]  backoff  zset  ids whose status has notBefore (score = plan order)
   KEYS[10] active   set   ids in state queued or running
+  KEYS[11] fa       hash  id -> JSON array of its failed attempts {attempt, at, code, error, log?}, oldest
+                          first, the last MAX_FAILED_ATTEMPTS (kept across resets)
   ARGV[1]  JSON array of events: RunEvent, except that 'succeeded' carries "ri" (the ARGV index
            of its result's JSON, stored verbatim: never escaped into ARGV[1], never decoded here)
            and "memo" (result.memoized), and "pr" (result.prune, when not empty) instead of
@@ -38,8 +42,8 @@ export const APPLY_LUA = String.raw`
   Atomic: Redis runs the script alone; it only raises (leaving partial writes) on a broken
   invariant the pure reducer would also throw on (an unknown instance in the plan).
 ]]
-local metaKey, cntKey, stKey, resKey, planKey, orderKey, roundsKey, policyKey, backoffKey, activeKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local metaKey, cntKey, stKey, resKey, planKey, orderKey, roundsKey, policyKey, backoffKey, activeKey, faKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 
 local m = redis.call('HMGET', metaKey, 'phase', 'startedAt', 'finishedAt', 'cancelRequested', 'seq')
 if not m[1] then return redis.error_reply('RUN_NOT_FOUND') end
@@ -353,6 +357,14 @@ for _, e in ipairs(EVENTS) do
         s.errorCode = e.code
         s.finishedAt = at
         touch(e.id)
+        -- Its record among the instance's failed attempts (the last MAX_FAILED_ATTEMPTS).
+        local fraw = redis.call('HGET', faKey, e.id)
+        local fa = fraw and cjson.decode(fraw) or {}
+        local rec = { attempt = e.attempt, at = at, code = e.code, error = e.error }
+        if type(e.log) == 'string' then rec.log = e.log end
+        table.insert(fa, rec)
+        while #fa > ${MAX_FAILED_ATTEMPTS} do table.remove(fa, 1) end
+        redis.call('HSET', faKey, e.id, cjson.encode(fa))
         local p = plan(e.id)
         local policy = nil
         if p ~= nil then
