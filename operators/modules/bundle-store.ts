@@ -88,7 +88,7 @@ function open(uri: string): Promise<ObjectStore> {
  * record with `bundleRef` instead of `bundle`. An object already there that is not this bundle
  * (altered in the store) is BUNDLE_INVALID: nothing is overwritten.
  */
-export async function placeBundle<R extends { bundle?: CodeBundle; bundleRef?: BundleRef }>(record: R, storeUri: string): Promise<R> {
+export async function placeBundle<R extends { bundle?: CodeBundle; bundleRef?: BundleRef }>(record: R, storeUri: string): Promise<R & { bundleRef?: BundleRef }> {
   const bundle = record.bundle;
   if (bundle === undefined) return record;
   const store = await open(storeUri);
