@@ -56,6 +56,8 @@ describe('operator modules on a dagctl worker, code bundles in S3', function () 
   const f = distributedSuite(this, 180_000);
   const cluster = f.suiteCluster();
   const uris: string[] = [];
+  /** Bundle objects this suite uploaded (keys in the test bucket). */
+  const bundleKeys: string[] = [];
   let dir = '';
   let logs = '';
   const agents: string[] = [];
@@ -91,6 +93,12 @@ describe('operator modules on a dagctl worker, code bundles in S3', function () 
 
   after(async () => {
     for (const u of uris) await deleteUri(u);
+    const s3 = rawClient();
+    try {
+      for (const Key of bundleKeys) await s3.send(new DeleteObjectCommand({ Bucket: testBucket(), Key }));
+    } finally {
+      s3.destroy();
+    }
     if (dir !== '') await rm(dir, { recursive: true, force: true });
   });
 
@@ -140,6 +148,7 @@ tasks:
     const record = await f.store.getRecord(runId);
     const hash = record?.dag.modules?.bots?.bundle;
     assert.ok(hash !== undefined);
+    bundleKeys.push(`${BUNDLE_FOLDER}/${hash}.json`);
     assert.equal(record?.bundle, undefined, 'the Redis record carries no code');
     assert.deepEqual(record?.bundleRef, { uri: `s3://${testBucket()}/${BUNDLE_FOLDER}`, hash });
     const inS3 = await (await openObjectStore(`s3://${testBucket()}/${BUNDLE_FOLDER}`)).head(`${hash}.json`);
@@ -167,7 +176,9 @@ tasks:
       assert.equal(storeUri, `s3://${testBucket()}/${BUNDLE_FOLDER}`);
       const placed = await placeBundle(record, storeUri);
       assert.equal(placed.bundle, undefined);
-      await alter(`${BUNDLE_FOLDER}/${placed.bundleRef!.hash}.json`);
+      const key = `${BUNDLE_FOLDER}/${placed.bundleRef!.hash}.json`;
+      bundleKeys.push(key);
+      await alter(key);
       await submit(f.store, placed);
       return { final: await waitFinished(f.store, placed.runId, 120_000), humans };
     } finally {
