@@ -60,8 +60,8 @@ const CODES = {
   OPERATOR_INVALID: 'retried',
   OPERATOR_MODULE_FAILED: 'retried',
   OPERATOR_FAILED: 'retried',
-  BUNDLE_INVALID: 'retried',
-  BUNDLE_NOT_FOUND: 'retried',
+  BUNDLE_INVALID: 'permanent',
+  BUNDLE_NOT_FOUND: 'permanent',
   // distributed
   REDIS_UNAVAILABLE: 'retried',
   REDIS_AUTH_FAILED: 'retried',

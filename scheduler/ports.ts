@@ -7,6 +7,7 @@
  * Every RunStore passes test/conformance/run-store.ts.
  */
 import type { CodeBundle } from '../operators/modules/bundle.js';
+import type { BundleRef } from '../operators/modules/bundle-store.js';
 import { DagctlError, isDagctlError } from '../core/errors.js';
 import type { DagSpec } from '../definitions/types.js';
 import type { CostSample, PlannedInstance, RunPhase } from './model.js';
@@ -34,6 +35,11 @@ export interface RunRecord {
    * workers load the run's operators from here by hash, never from their own disk.
    */
   bundle?: CodeBundle;
+  /**
+   * Instead of `bundle`: where the bundle was uploaded, content-addressed (a worker-carried run
+   * whose DAG has S3 datasets, or DAGCTL_BUNDLE_STORE; operators/modules/bundle-store.ts).
+   */
+  bundleRef?: BundleRef;
   /** What made the run; absent on runs older than triggers (read as manual). */
   trigger?: RunTrigger;
 }

@@ -5,7 +5,8 @@
  *  1. fingerprint = operator name+version, stage, round, partition/bucket, params and the identity
  *     of every input file (sha256 or etag) — never the run id or attempt; for an operator module,
  *     also its code hash (the module and its local imports), so an edit recomputes its instances;
- *     module operators are loaded from the run's code bundle first (operators/modules/load.ts);
+ *     module operators are loaded from the run's code bundle first (inline in the record, or
+ *     fetched by hash from its object store: operators/modules/bundle-store.ts);
  *  2. memoization: unless forced, an existing commit marker for (instance, fingerprint) in the
  *     task's work area and in every output dataset means the work is done: return it (skipped);
  *  3. run the operator's stage with handles bound to storage; every data file is written
@@ -21,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { DagctlError, errorMessage, isDagctlError, isRetryableCode } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
 import { operatorOf } from '../operators/registry.js';
-import { ensureBundle } from '../operators/modules/load.js';
+import { loadRunBundle } from '../operators/modules/bundle-store.js';
 import type { AnyOperator, InputHandle, StageContext, StageResult, StageSpec } from '../operators/types.js';
 import type { ModuleOperatorRef } from '../operators/modules/bundle.js';
 import type { TaskSpec } from '../definitions/types.js';
@@ -85,8 +86,8 @@ async function runInstanceWith(record: RunRecord, job: InstanceJob, opts: RunIns
   if (inst.kind === 'publish') return publish(record, job, started, opts);
   const module = record.dag.modules?.[operatorNameOf(record, inst.task)];
   if (module !== undefined) {
-    if (record.bundle === undefined) throw new DagctlError('BUNDLE_NOT_FOUND', `run ${record.runId} declares operator module ${module.module} but has no code bundle`, { runId: record.runId });
-    await ensureBundle(record.bundle, record.dag.modules ?? {});
+    if (record.bundle === undefined && record.bundleRef === undefined) throw new DagctlError('BUNDLE_NOT_FOUND', `run ${record.runId} declares operator module ${module.module} but has no code bundle`, { runId: record.runId });
+    await loadRunBundle(record);
   }
 
   const { task, op, params, stages } = taskInfo(record, inst.task);

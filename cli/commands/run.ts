@@ -14,6 +14,7 @@ import { DagctlError } from '../../core/errors.js';
 import { loadDag } from '../../definitions/load.js';
 import { formatIssue } from '../../definitions/format-issues.js';
 import { createRunRecord, newRunId } from '../../scheduler/create-run.js';
+import { bundleStoreOf, placeBundle } from '../../operators/modules/bundle-store.js';
 import { driveRun } from '../../scheduler/driver.js';
 import { loadPlanningContext } from '../../scheduler/plan/context.js';
 import { checkOwnership } from '../../scheduler/plan/ownership.js';
@@ -129,6 +130,9 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       }
       const created = createRunRecord({ dag: loaded.dag, text: loaded.text, ctx, options, now, runId: newRunId(loaded.dag.name, now, randomBytes(8).toString('hex')), bundle: loaded.bundle });
       record = created.record;
+      // Workers on other machines fetch the operator code by hash from the object store, if one applies.
+      const bundleStore = bundleStoreOf(loaded.dag, options.executor, io.env, io.cwd);
+      if (bundleStore !== null) record = await placeBundle(record, bundleStore);
       await store.createRun(record, created.state);
       if (redisUrl !== undefined) {
         return await submitDistributed(io, store, record, redisUrl, flag(args, 'detach'), json);

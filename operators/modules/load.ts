@@ -164,6 +164,11 @@ export async function ensureBundle(bundle: CodeBundle, refs: Record<string, Modu
   ready.set(bundle.hash, await bundleOperators(bundle, refs));
 }
 
+/** Whether this process (thread) has the bundle's operators loaded. */
+export function bundleLoaded(hash: string): boolean {
+  return ready.has(hash);
+}
+
 /** Records operators loaded by validation (their failures were reported as issues). */
 export function markReady(hash: string, ops: Map<string, AnyOperator>): void {
   ready.set(hash, ops);

@@ -10,7 +10,8 @@
  *      again: the staged commit makes the rerun safe, and the reducer accepts its report because
  *      the attempt number is the same;
  *   2. a run with a cancel requested: report the attempt cancelled without running it;
- *   3. run it on the thread pool; the worker's CancelWatch aborts it if the run is cancelled;
+ *   3. run it on the thread pool (a run with operator modules is preloaded on every thread first:
+ *      ThreadPool.preload); the worker's CancelWatch aborts it if the run is cancelled;
  *   4. report `succeeded`/`failed` (batched too); the batcher dispatches the effects (dispatch →
  *      jobs, wake → tick timer) before the report resolves.
  * At shutdown past the grace period an in-flight attempt is handed back: its job goes back to the
@@ -114,6 +115,8 @@ export function makeProcessor(d: ProcessorDeps): (job: Job<WorkJob>, token?: str
           }
           runnable.length = 0;
         }
+        // Every thread imports the run's operator modules now, not on its first job of the run.
+        if (runnable.length > 0 && Object.keys(ctx.record.dag.modules ?? {}).length > 0) d.pool.preload(runId, ctx.recordJson);
         unwatch = d.cancelWatch.add(runId, entry.ac);
         for (const i of runnable) {
           const m = members[i] as InstanceJob;

@@ -6,6 +6,8 @@
  * worker`) run on this event loop instead (workers/threads/inline.ts): no thread hop.
  * Timeouts, cancellation, crashes and the heap limit are the pool's (the same pool `dagctl worker`
  * uses); this adapter turns its outcomes into run events. After close() it reports nothing more.
+ * A run with operator modules is preloaded (ThreadPool.preload): threads import its code bundle
+ * as they start, and `ready()` waits for that too.
  */
 import type { RunEvent } from '../../scheduler/engine/events.js';
 import type { TaskExecutor } from '../../scheduler/executor.js';
@@ -50,9 +52,11 @@ export class EmbeddedExecutor implements TaskExecutor {
       lazy: true,
     });
     this.concurrency = this.pool.size;
+    // A run with operator modules: each thread imports the run's code bundle as it starts.
+    if (Object.keys(record.dag.modules ?? {}).length > 0) this.pool.preload(record.runId, (this.recordJson = JSON.stringify(record)));
   }
 
-  /** Resolves when every thread has loaded the runtime (module graph): for warm benchmarks. */
+  /** Resolves when every thread has loaded the runtime (module graph) and the run's code bundle: for warm benchmarks. */
   ready(): Promise<void> {
     return this.pool.ready();
   }

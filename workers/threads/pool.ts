@@ -15,7 +15,11 @@
  * when it outgrew its heap limit. Threads start in the constructor, or with `lazy` only when
  * attempts wait and no thread is idle (a one-instance run starts one thread, a run of inline
  * instances none); `ready()` starts any missing thread and resolves once every thread has loaded
- * its modules.
+ * its modules (and the runs preloaded so far).
+ *
+ * `preload(runId, recordJson)` sends a run's record to every thread ahead of its jobs (and to
+ * threads started later), and each imports the run's operator modules at once, so a module's first
+ * instances on each thread do not pay for loading its code bundle. Runs without modules need none.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -66,6 +70,8 @@ interface Slot {
   ready: Promise<void>;
   /** Run ids whose record the thread holds, oldest first (mirrors thread.ts). */
   records: Set<string>;
+  /** Preloads the thread has not answered yet: run id → resolve. */
+  loads: Map<string, { done: Promise<void>; resolve: () => void }>;
   /** Attempts sent to the thread, in order; attempts[0] is running once `running` is true. */
   attempts: Attempt[];
   running: boolean;
@@ -89,6 +95,8 @@ export class ThreadPool {
   private readonly graceMs: number;
   private readonly heapMb: number;
   private readonly data: ThreadData;
+  /** Preloaded runs (the latest RECORDS_KEPT): run id → record JSON, for threads started later. */
+  private readonly preloads = new Map<string, string>();
   private closed = false;
 
   constructor(opts: ThreadPoolOptions = {}) {
@@ -104,7 +112,38 @@ export class ThreadPool {
   /** Starts threads up to `size` in all; resolves once every thread has loaded its modules (or died trying); never rejects. */
   async ready(): Promise<void> {
     this.grow(this.size);
-    await Promise.all(this.slots.map((s) => s.ready));
+    await Promise.all(this.slots.map(async (s) => {
+      await s.ready;
+      await Promise.all([...s.loads.values()].map((l) => l.done));
+    }));
+  }
+
+  /**
+   * Sends the run's record to every thread that does not hold it, and to threads started later:
+   * each imports the run's operator modules now, before its first job of the run.
+   */
+  preload(runId: string, recordJson: string): void {
+    if (this.closed) return;
+    this.preloads.delete(runId);
+    this.preloads.set(runId, recordJson);
+    if (this.preloads.size > RECORDS_KEPT) this.preloads.delete(this.preloads.keys().next().value as string);
+    for (const slot of this.slots) if (!slot.dead && !slot.records.has(runId)) this.sendLoad(slot, runId, recordJson);
+  }
+
+  private sendLoad(slot: Slot, runId: string, recordJson: string): void {
+    let resolve: () => void = () => undefined;
+    const done = new Promise<void>((r) => (resolve = r));
+    slot.loads.get(runId)?.resolve();
+    slot.loads.set(runId, { done, resolve });
+    this.holds(slot, runId);
+    slot.worker.postMessage({ type: 'load', recordJson } satisfies ToThread);
+  }
+
+  /** Marks the run's record as held by the thread (the same eviction as thread.ts). */
+  private holds(slot: Slot, runId: string): void {
+    slot.records.delete(runId);
+    slot.records.add(runId);
+    if (slot.records.size > RECORDS_KEPT) slot.records.delete(slot.records.values().next().value as string);
   }
 
   private grow(threads: number): void {
@@ -176,8 +215,12 @@ export class ThreadPool {
   private spawn(): Slot {
     const worker = new Worker(THREAD_URL, { workerData: this.data, resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
     let markReady: () => void = () => undefined;
-    const slot: Slot = { worker, ready: new Promise<void>((r) => (markReady = r)), records: new Set(), attempts: [], running: false, timer: null, killTimer: null, stopping: null, dead: false };
-    worker.on('message', (m: FromThread) => (m.type === 'ready' ? markReady() : this.onMessage(slot, m)));
+    const slot: Slot = { worker, ready: new Promise<void>((r) => (markReady = r)), records: new Set(), loads: new Map(), attempts: [], running: false, timer: null, killTimer: null, stopping: null, dead: false };
+    worker.on('message', (m: FromThread) => {
+      if (m.type === 'ready') markReady();
+      else if (m.type === 'loaded') this.loaded(slot, m.runId);
+      else this.onMessage(slot, m);
+    });
     worker.on('error', (e) => {
       if ((e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
         this.onCrash(slot, `the instance ran out of memory: the worker thread's heap limit is ${this.heapMb} MB (raise it with --thread-heap-mb or DAGCTL_THREAD_HEAP_MB)`, 'WORKER_OUT_OF_MEMORY');
@@ -188,9 +231,16 @@ export class ThreadPool {
     worker.on('exit', (code) => {
       // A thread that dies while starting must not hold ready() forever.
       markReady();
+      for (const runId of [...slot.loads.keys()]) this.loaded(slot, runId);
       if (!this.closed && !slot.dead) this.onCrash(slot, `worker thread exited with code ${code}`, 'WORKER_CRASHED');
     });
+    for (const [runId, json] of this.preloads) this.sendLoad(slot, runId, json);
     return slot;
+  }
+
+  private loaded(slot: Slot, runId: string): void {
+    slot.loads.get(runId)?.resolve();
+    slot.loads.delete(runId);
   }
 
   /** Fills threads up to `prefetch` jobs, least loaded first, so work spreads before it queues. */
@@ -209,8 +259,7 @@ export class ThreadPool {
         const runId = a.job.runId;
         if (!slot.records.has(runId)) {
           msg.recordJson = a.recordJson;
-          slot.records.add(runId);
-          if (slot.records.size > RECORDS_KEPT) slot.records.delete(slot.records.values().next().value as string);
+          this.holds(slot, runId);
         }
         slot.worker.postMessage(msg);
       }
@@ -252,7 +301,7 @@ export class ThreadPool {
     slot.killTimer = null;
   }
 
-  private onMessage(slot: Slot, m: Exclude<FromThread, { type: 'ready' }>): void {
+  private onMessage(slot: Slot, m: Exclude<FromThread, { type: 'ready' } | { type: 'loaded' }>): void {
     if (slot.dead) return;
     if (m.type === 'started') {
       const a = slot.attempts[0];

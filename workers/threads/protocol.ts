@@ -10,10 +10,15 @@ export type ToThread =
   // The record travels as its JSON text, once per run per thread: a string is copied, not walked
   // (structured-cloning a 10,000-instance record object cost ~50 ms of the sender's event loop).
   | { type: 'run'; job: InstanceJob; recordJson?: string }
-  | { type: 'abort'; instanceId: string; attempt: number };
+  | { type: 'abort'; instanceId: string; attempt: number }
+  // A run's record before its first job here: the thread keeps it and imports the run's operator
+  // modules now (its code bundle), answering `loaded` when done (or failed: the first job that
+  // needs the module then reports the failure).
+  | { type: 'load'; recordJson: string };
 
 export type FromThread =
   | { type: 'ready' }
+  | { type: 'loaded'; runId: string }
   | { type: 'started'; instanceId: string; attempt: number }
   | { type: 'done'; instanceId: string; attempt: number; result: InstanceResult }
   | { type: 'error'; instanceId: string; attempt: number; code: string; message: string; retryable: boolean; log?: string };

@@ -4,12 +4,14 @@
  * text, parsed here, off the sender's event loop) and the latest RECORDS_KEPT are cached. An
  * `abort` aborts the running attempt's signal (a CPU-bound operator that ignores it is terminated
  * by the pool after a grace period) or drops a queued one. Posts `ready` once its modules are
- * loaded.
+ * loaded. A `load` (pool.preload) delivers a run's record ahead of its jobs and imports the run's
+ * operator modules from its code bundle at once, then posts `loaded`.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { errorCode, errorMessage } from '../../core/errors.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import type { RunRecord } from '../../scheduler/ports.js';
+import { loadRunBundle } from '../../operators/modules/bundle-store.js';
 import { attemptLogOf, isRetryable, runInstance } from '../task-runner.js';
 import { RECORDS_KEPT, type FromThread, type ThreadData, type ToThread } from './protocol.js';
 
@@ -34,15 +36,27 @@ port.on('message', (msg: ToThread) => {
     }
     return;
   }
-  if (msg.recordJson !== undefined) {
-    const record = JSON.parse(msg.recordJson) as RunRecord;
-    records.delete(record.runId);
-    records.set(record.runId, record);
-    if (records.size > RECORDS_KEPT) records.delete(records.keys().next().value as string);
+  if (msg.type === 'load') {
+    const record = remember(msg.recordJson);
+    // A failure is not lost: the first job needing the module gets it from loadRunBundle again.
+    void loadRunBundle(record)
+      .catch(() => undefined)
+      .then(() => post({ type: 'loaded', runId: record.runId }));
+    return;
   }
+  if (msg.recordJson !== undefined) remember(msg.recordJson);
   queue.push(msg.job);
   if (current === null) void next();
 });
+
+/** Caches a run's record (the latest RECORDS_KEPT, as the pool mirrors). */
+function remember(json: string): RunRecord {
+  const record = JSON.parse(json) as RunRecord;
+  records.delete(record.runId);
+  records.set(record.runId, record);
+  if (records.size > RECORDS_KEPT) records.delete(records.keys().next().value as string);
+  return record;
+}
 
 async function next(): Promise<void> {
   while (queue.length > 0) {
