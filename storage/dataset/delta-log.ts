@@ -32,7 +32,7 @@
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
 import { readSchemaOf } from '../parquet/registry.js';
-import type { BucketExtent, ColumnType, CurrentPointer, DeletionVector, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication, Schema } from '../types.js';
+import type { BucketExtent, ColumnType, KeyIndexRef, CurrentPointer, DeletionVector, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication, Schema } from '../types.js';
 import { checkpointParquet, readCheckpoint } from './delta-checkpoint.js';
 import { decodeDeletes, encodeDeletes, liveRows } from './deletes.js';
 import { descriptorPositions, dvUniqueId, inlineDescriptor, type DeletionVectorDescriptor } from './delta-dv.js';
@@ -67,6 +67,8 @@ export interface DeltaCommitInfo {
   restoredFrom?: number;
   /** A rollup view's data extent (Manifest.bucketExtent), so readers need not scan for it. */
   bucketExtent?: BucketExtent;
+  /** A rollup view's key index (Manifest.keyIndex). */
+  keyIndex?: KeyIndexRef;
   /** commitInfo.timestamp (ms). */
   timestamp: number;
   operation: string;
@@ -306,6 +308,7 @@ async function viewOf(store: ObjectStore, snap: DeltaSnapshot): Promise<DeltaVie
   };
   if (info?.producer !== undefined) manifest.producer = info.producer;
   if (info?.bucketExtent !== undefined) manifest.bucketExtent = info.bucketExtent;
+  if (info?.keyIndex !== undefined) manifest.keyIndex = info.keyIndex;
   return { version: snap.version, info, manifest };
 }
 
@@ -488,6 +491,7 @@ function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaS
       if (typeof d.restoredFrom === 'number') rec.restoredFrom = d.restoredFrom;
       if (d.producer !== null && typeof d.producer === 'object') rec.producer = d.producer as Producer;
       if (d.bucketExtent !== null && typeof d.bucketExtent === 'object') rec.bucketExtent = d.bucketExtent as BucketExtent;
+      if (d.keyIndex !== null && typeof d.keyIndex === 'object') rec.keyIndex = d.keyIndex as KeyIndexRef;
       snap.info = rec;
     }
   }
@@ -606,12 +610,14 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
   if (pub.producer !== undefined) dagctl.producer = pub.producer;
   if (pub.restoredFrom !== undefined) dagctl.restoredFrom = pub.restoredFrom;
   if (manifest.bucketExtent !== undefined) dagctl.bucketExtent = manifest.bucketExtent;
+  if (manifest.keyIndex !== undefined) dagctl.keyIndex = manifest.keyIndex;
   const operation = pub.operation === 'rollback' ? 'RESTORE' : 'WRITE';
   actions.push({ commitInfo: { timestamp: ts, operation, operationParameters: { mode: 'Overwrite' }, isBlindAppend: false, engineInfo: 'dagctl', dagctl } });
   const info: DeltaCommitInfo = { seq: pub.seq, version: pub.version, dataset: manifest.dataset, rows: manifest.rows, timestamp: ts, operation };
   if (pub.producer !== undefined) info.producer = pub.producer;
   if (pub.restoredFrom !== undefined) info.restoredFrom = pub.restoredFrom;
   if (manifest.bucketExtent !== undefined) info.bucketExtent = manifest.bucketExtent;
+  if (manifest.keyIndex !== undefined) info.keyIndex = manifest.keyIndex;
   return { text: actions.map((a) => JSON.stringify(a)).join('\n') + '\n', next: { files, schemaString, metaData, protocol, seq: pub.seq, info } };
 }
 
