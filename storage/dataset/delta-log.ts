@@ -31,9 +31,9 @@
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
-import { readSchemaOf } from '../parquet/registry.js';
 import type { BucketExtent, ColumnType, KeyIndexRef, CurrentPointer, DeletionVector, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication, Schema } from '../types.js';
-import { checkpointParquet, readCheckpoint } from './delta-checkpoint.js';
+// delta-checkpoint.js (hyparquet-writer) and the codec registry are imported where used: a reader
+// of a view without a checkpoint (`dagctl query`) loads neither.
 import { decodeDeletes, encodeDeletes, liveRows } from './deletes.js';
 import { descriptorPositions, dvUniqueId, inlineDescriptor, type DeletionVectorDescriptor } from './delta-dv.js';
 import { bucketOfKey, manifestKey, parseJson, partitionOf } from './layout.js';
@@ -397,7 +397,7 @@ async function applyCheckpoint(store: ObjectStore, version: number, snap: DeltaS
   const key = deltaCheckpointKey(version);
   let rows: Record<string, unknown>[];
   try {
-    rows = await readCheckpoint(await store.get(key));
+    rows = await (await import('./delta-checkpoint.js')).readCheckpoint(await store.get(key));
   } catch (e) {
     if (isDagctlError(e, 'STORAGE_NOT_FOUND')) throw invalid(store, key, 'missing (named by _last_checkpoint)');
     throw invalid(store, key, `unreadable: ${e instanceof Error ? e.message : String(e)}`);
@@ -587,7 +587,7 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
   removed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   let schemaString = prev.schemaString;
   const first = manifest.files.find((f) => prev.files.get(f.path) === undefined);
-  if (first !== undefined) schemaString = JSON.stringify(deltaSchema(await readSchemaOf(codec, await store.get(first.path))));
+  if (first !== undefined) schemaString = JSON.stringify(deltaSchema(await (await import('../parquet/registry.js')).readSchemaOf(codec, await store.get(first.path))));
   else if (schemaString === null) schemaString = JSON.stringify(deltaSchema([]));
   let metaData = prev.metaData;
   // Reader 1 / writer 2 until a version first has deletion vectors; then table features (reader
@@ -628,6 +628,7 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
 async function writeCheckpoint(store: ObjectStore, snap: DeltaSnapshot): Promise<void> {
   if (snap.metaData === null) return;
   const files = [...snap.files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const { checkpointParquet } = await import('./delta-checkpoint.js');
   const bytes = checkpointParquet({ protocol: snap.protocol ?? PROTOCOL, metaData: snap.metaData, adds: files.map((f) => f.add) });
   try {
     await store.putIfAbsent(deltaCheckpointKey(snap.version), bytes);

@@ -32,7 +32,6 @@
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
-import { defaultCodec } from '../parquet/registry.js';
 import type { BucketExtent, CurrentPointer, FileEntry, KeyIndexRef, Manifest, ObjectStore, ParquetCodec, Producer, Publication } from '../types.js';
 import { hasDeltaLog, readDeltaSnapshot, readDeltaView, syncDeltaLog, type DeltaSnapshot } from './delta-log.js';
 import { liveRows } from './deletes.js';
@@ -114,7 +113,8 @@ export async function publishVersion(store: ObjectStore, opts: PublishOptions): 
       await sleep(Math.random() * Math.min(50, 2 ** attempt));
       continue;
     }
-    if (delta) await syncDeltaLog(store, pointer, opts.codec ?? defaultCodec(), logged);
+    // The codec registry only when publishing (readers of a view do not load it).
+    if (delta) await syncDeltaLog(store, pointer, opts.codec ?? (await import('../parquet/registry.js')).defaultCodec(), logged);
     return { pointer, manifest, swapped: true, attempts: attempt };
   }
 }
