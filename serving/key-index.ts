@@ -7,6 +7,7 @@
  *
  *   buildViewIndex(store, version, files) → { bucketExtent, keyIndex }   (one pass over the files)
  *   lookupKey(store, ref, files, only)     → { keyColumns, hasHll, runs } (KEY_INDEX_INVALID)
+ *   readKeyIndex(store, ref, files)        → { keyColumns, hasHll, keys }  (every shard: `dagctl serve`)
  *
  * Layout (docs/serving.md): `_versions/<version>/keys/<sha256>.json` objects, each named by the
  * sha256 of its bytes (written create-only; vacuumed with the version folder). The root
@@ -215,12 +216,8 @@ async function getChecked(store: ObjectStore, path: string, ref: string): Promis
   }
 }
 
-/**
- * Where the key `only` (key column → value; a column left out matches the empty value) has its
- * rows in the version whose files are `files`. KEY_INDEX_INVALID when the index is missing,
- * corrupt, not this format, or built over other files.
- */
-export async function lookupKey(store: ObjectStore, ref: KeyIndexRef, files: FileEntry[], only: Record<string, string>): Promise<KeyLookup> {
+/** The root of a key index, checked (format, and built over exactly `files`), with its file positions mapped to `files`. */
+async function openRoot(store: ObjectStore, ref: KeyIndexRef, files: FileEntry[]): Promise<{ root: Root; map: number[]; where: string; folder: string }> {
   const where = `${store.rootUri}/${ref.path}`;
   if (!ref.path.startsWith('_versions/') || ref.path.includes('..')) throw invalid(where, 'not a path in a version folder');
   const root = (await getChecked(store, ref.path, where)) as Partial<Root> | null;
@@ -236,22 +233,47 @@ export async function lookupKey(store: ObjectStore, ref: KeyIndexRef, files: Fil
     if (i === undefined || files[i]!.rows !== f.rows) throw invalid(where, `built over ${f.path} (${f.rows} rows), which is not the version's`, { stale: true, file: f.path });
     map.push(i);
   }
-  const keyColumns = root.keyColumns.map(String);
-  const key = keyColumns.map((c) => only[c] ?? '').join(KEY_SEP);
-  const shard = root.shards[shardOf(key, root.shards.length)];
-  if (typeof shard !== 'string' || !/^[0-9a-f]{64}$/.test(shard)) throw invalid(where, 'a shard name is not a sha256');
-  const body = (await getChecked(store, `${ref.path.slice(0, ref.path.lastIndexOf('/') + 1)}${shard}.json`, where)) as Record<string, unknown> | null;
-  if (body === null || typeof body !== 'object') throw invalid(where, `shard ${shard} is not an object`);
-  const flat = Object.hasOwn(body, key) ? body[key] : undefined;
-  const runs: Run[] = [];
-  if (flat !== undefined) {
-    if (!Array.isArray(flat) || flat.length % 3 !== 0) throw invalid(where, `shard ${shard}: the entry of the key is not runs`);
+  for (const s of root.shards) if (typeof s !== 'string' || !/^[0-9a-f]{64}$/.test(s)) throw invalid(where, 'a shard name is not a sha256');
+  return { root: { ...(root as Root), keyColumns: root.keyColumns.map(String) }, map, where, folder: ref.path.slice(0, ref.path.lastIndexOf('/') + 1) };
+}
+
+/** One shard's entries, checked. */
+async function readShard(store: ObjectStore, o: { map: number[]; where: string; folder: string }, shard: string, files: FileEntry[]): Promise<Map<string, Run[]>> {
+  const body = (await getChecked(store, `${o.folder}${shard}.json`, o.where)) as Record<string, unknown> | null;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid(o.where, `shard ${shard} is not an object`);
+  const out = new Map<string, Run[]>();
+  for (const [key, flat] of Object.entries(body)) {
+    if (!Array.isArray(flat) || flat.length === 0 || flat.length % 3 !== 0) throw invalid(o.where, `shard ${shard}: the entry of a key is not runs`);
+    const runs: Run[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       const [fi, s, e] = [flat[i], flat[i + 1], flat[i + 2]] as unknown[];
-      const file = typeof fi === 'number' ? map[fi] : undefined;
-      if (file === undefined || typeof s !== 'number' || typeof e !== 'number' || !(0 <= s && s < e && e <= files[file]!.rows)) throw invalid(where, `shard ${shard}: run ${i / 3} of the key is out of range`);
+      const file = typeof fi === 'number' ? o.map[fi] : undefined;
+      if (file === undefined || typeof s !== 'number' || typeof e !== 'number' || !(0 <= s && s < e && e <= files[file]!.rows)) throw invalid(o.where, `shard ${shard}: run ${i / 3} of a key is out of range`);
       runs.push({ file, start: s, end: e });
     }
+    out.set(key, runs);
   }
-  return { keyColumns, hasHll: root.hll === true, runs };
+  return out;
+}
+
+/**
+ * Where the key `only` (key column → value; a column left out matches the empty value) has its
+ * rows in the version whose files are `files`. KEY_INDEX_INVALID when the index is missing,
+ * corrupt, not this format, or built over other files.
+ */
+export async function lookupKey(store: ObjectStore, ref: KeyIndexRef, files: FileEntry[], only: Record<string, string>): Promise<KeyLookup> {
+  const o = await openRoot(store, ref, files);
+  const key = o.root.keyColumns.map((c) => only[c] ?? '').join(KEY_SEP);
+  const shard = o.root.shards[shardOf(key, o.root.shards.length)]!;
+  const runs = (await readShard(store, o, shard, files)).get(key) ?? [];
+  return { keyColumns: o.root.keyColumns, hasHll: o.root.hll === true, runs };
+}
+
+/** The whole index (every shard): key → runs (a server's in-memory index of the version). KEY_INDEX_INVALID as lookupKey. */
+export async function readKeyIndex(store: ObjectStore, ref: KeyIndexRef, files: FileEntry[]): Promise<{ keyColumns: string[]; hasHll: boolean; keys: Map<string, Run[]> }> {
+  const o = await openRoot(store, ref, files);
+  const keys = new Map<string, Run[]>();
+  for (const shard of o.root.shards) for (const [k, r] of await readShard(store, o, shard, files)) keys.set(k, r);
+  if (keys.size !== ref.keys) throw invalid(o.where, `holds ${keys.size} keys, the publication recorded ${ref.keys}`);
+  return { keyColumns: o.root.keyColumns, hasHll: o.root.hll === true, keys };
 }

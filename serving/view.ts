@@ -7,17 +7,18 @@
  *   loadView(store, { name?, cache, warm? }) → ViewSnapshot of that version
  *   snapshot.block(keyValues)            → KeyBlock | null: one key's rows (every granularity)
  *
- * Index: one pass over the version's files builds key → row runs (file, [start, end) row
- * positions); rollup writes a key's rows together (sorted by url within each bucket file), so a key
- * is usually one run — the book's "collocate a URL's data, one seek". A query reads only its key's
- * block. Blocks live in a BlockCache (an LRU bounded in bytes, shared by all views of a process):
- * the load pass warms it with the first keys up to its budget; a one-key load (`only`, the CLI)
- * takes the data extent from the manifest (Manifest.bucketExtent, recorded at publication; scanned
- * from two columns for older versions) and reads the key's rows from the row groups whose key
- * statistics admit it;
- * a miss re-reads just the row groups holding the key's runs (hyparquet rowStart/rowEnd over the
- * file's bytes), so memory is the index (~100 bytes per key) + the cache budget + the file being
- * read by an in-flight miss — not the view's size.
+ * Index: key → row runs (file, [start, end) row positions); rollup writes a key's rows together
+ * (sorted by url within each bucket file), so a key is usually one run — the book's "collocate a
+ * URL's data, one seek". A version published with a key index (serving/key-index.ts) is loaded by
+ * reading it (every shard for a whole load; the root and the key's shard for a one-key load,
+ * `only`, the CLI), with the data extent the publication recorded (Manifest.bucketExtent); an
+ * index that cannot be used (KEY_INDEX_INVALID) and older versions are scanned: a whole load is one
+ * pass over the files that also warms the cache with the first keys up to its budget; a one-key
+ * load reads the key's rows from the row groups whose key statistics admit it. A query reads only
+ * its key's block. Blocks live in a BlockCache (an LRU bounded in bytes, shared by all views of a
+ * process); a miss re-reads just the key's runs (in place: the runs' row groups' pages), so memory
+ * is the index (~100 bytes per key) + the cache budget + the file being read by an in-flight miss
+ * — not the view's size.
  *
  * A snapshot never changes: it names one manifest's files. Deletion vectors of merge-on-read
  * versions are honoured (deleted positions are skipped at load and on reload).
@@ -32,7 +33,7 @@ import { openColumnFile } from '../storage/parquet/column-scan.js';
 import type { ByteArrayPage } from '../storage/parquet/page-types.js';
 import type { BucketExtent, FileEntry, KeyIndexRef, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
 import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../domain/granularity.js';
-import { KEY_SEP, lookupKey, VALUE_COLUMNS, type Run } from './key-index.js';
+import { KEY_SEP, lookupKey, readKeyIndex, VALUE_COLUMNS, type Run } from './key-index.js';
 
 export interface PublishedVersion {
   version: string;
@@ -342,9 +343,9 @@ export interface LoadOptions {
   codec?: ParquetCodec;
   /** A version already read with currentVersion (default: read it now). */
   version?: PublishedVersion;
-  /** A one-key load scans the key columns even when the version has a key index. */
+  /** Scan the files even when the version has a key index (a one-key load: its key columns; a whole load: every row, warming the cache). */
   scan?: boolean;
-  /** Called when a one-key load found the version's key index unusable (KEY_INDEX_INVALID) and scans instead. */
+  /** Called when the version's key index is unusable (KEY_INDEX_INVALID) and the load scans instead. */
   onIndexFallback?: (e: DagctlError) => void;
 }
 
@@ -353,6 +354,17 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
   const cur = opts.version ?? (await currentVersion(store));
   if (cur === null) throw new DagctlError('QUERY_VIEW_UNKNOWN', `${store.rootUri} has no published view version (_CURRENT): run the DAG that produces it first`, { uri: store.rootUri });
   if (opts.only !== undefined || opts.extentOnly === true) return loadOne(store, cur, opts.only ?? {}, opts);
+  if (cur.keyIndex !== undefined && cur.bucketExtent !== undefined && opts.scan !== true) {
+    // The whole key index read (no pass over the files; blocks are read on first use), else the scan below.
+    try {
+      const ki = await readKeyIndex(store, cur.keyIndex, cur.files);
+      const { granularities, extent } = extentOf(cur.bucketExtent);
+      return new ViewSnapshot(opts.name ?? cur.dataset, cur.version, ki.keyColumns, granularities, extent, ki.hasHll, ki.keys.size, cur.rows, store, cur.files, ki.keys, opts.cache);
+    } catch (e) {
+      if (!isDagctlError(e, 'KEY_INDEX_INVALID')) throw e;
+      opts.onIndexFallback?.(e);
+    }
+  }
   // The codec registry (parquetjs-lite among its codecs) only for a whole-view load: a one-key load needs hyparquet alone.
   const { decodeWithFallback, defaultCodec } = await import('../storage/parquet/registry.js');
   const codec = opts.codec ?? defaultCodec();

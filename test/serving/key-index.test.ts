@@ -69,6 +69,12 @@ describe('serving key index', function () {
   });
 
   it('random one-key queries: through the index = by scanning = SQL over the input (pageviews)', async () => {
+    // Whole loads too (what `dagctl serve` does): the index read (small cache: blocks re-read) vs the scan.
+    const wholeFallbacks: DagctlError[] = [];
+    const whole = await loadView(store, { cache: new BlockCache(64 * 1024), version: v, onIndexFallback: (e) => wholeFallbacks.push(e) });
+    const wholeScan = await loadView(store, { cache: new BlockCache(64 * 1024), version: v, scan: true });
+    assert.deepEqual(wholeFallbacks, []);
+    assert.deepEqual([whole.keys, whole.rows, whole.extent, whole.granularities, whole.keyColumns], [wholeScan.keys, wholeScan.rows, wholeScan.extent, wholeScan.granularities, wholeScan.keyColumns]);
     let indexed = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -84,6 +90,8 @@ describe('serving key index', function () {
           const a = await answer(viaIndex, { url }, from, to, { sketches: true });
           const b = await answer(viaScan, { url }, from, to, { sketches: true });
           assert.deepEqual(a, b);
+          assert.deepEqual(await answer(whole, { url }, from, to, { sketches: true }), a);
+          assert.deepEqual(await answer(wholeScan, { url }, from, to, { sketches: true }), a);
           const ref = await oracle(distinct, url, Date.parse(a.from) / 1000, Date.parse(a.to) / 1000);
           assert.equal(a.pageviews, ref.pageviews, `pageviews of ${url} over [${a.from}, ${a.to})`);
           indexed++;
