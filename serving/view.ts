@@ -23,7 +23,8 @@
  * A snapshot never changes: it names one manifest's files. Deletion vectors of merge-on-read
  * versions are honoured (deleted positions are skipped at load and on reload).
  */
-import { parquetMetadata, parquetRead } from 'hyparquet';
+// hyparquet's footer parser at load; its row reader (scans, other layouts) only when one runs.
+import { parquetMetadata } from 'hyparquet/src/metadata.js';
 import { DagctlError, isDagctlError } from '../core/errors.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { decodeDeletes } from '../storage/dataset/deletes.js';
@@ -318,6 +319,7 @@ function granularityOf(g: string, path: string): Granularity {
 /** Rows [start, end) of a Parquet file, the given columns as arrays (only the row groups holding them are decoded). */
 async function readRowRange(bytes: Uint8Array, start: number, end: number, columns: string[], where: string): Promise<unknown[][]> {
   try {
+    const { parquetRead } = await import('hyparquet/src/read.js');
     return await new Promise<unknown[][]>((resolve, reject) => {
       parquetRead({
         file: exactArrayBuffer(bytes), columns, rowStart: start, rowEnd: end, utf8: false, compressors: { SNAPPY: snappyDecompressWasm },
@@ -483,6 +485,7 @@ function rollupMetadata(file: ArrayBuffer, where: string): ReturnType<typeof par
 async function addFileExtent(x: BucketExtent, file: ArrayBuffer, meta: ReturnType<typeof parquetMetadata>, deleted: Set<number> | null, path: string, where: string): Promise<number> {
   const g = new Array<unknown>(Number(meta.num_rows)), b = new Array<unknown>(Number(meta.num_rows));
   try {
+    const { parquetRead } = await import('hyparquet/src/read.js');
     await parquetRead({
       file, metadata: meta, columns: ['granularity', 'bucket'], compressors: { SNAPPY: snappyDecompressWasm },
       onChunk: (c) => {
@@ -515,6 +518,7 @@ async function keyMatches(file: ArrayBuffer, meta: ReturnType<typeof parquetMeta
   const bytes = new Map(columns.map((c, j) => [c, encoder.encode(want[j])]));
   const strings = new Map(columns.map((c, j) => [c, want[j]!]));
   try {
+    const { parquetRead } = await import('hyparquet/src/read.js');
     await parquetRead({
       file, metadata: meta, columns, rowStart: start, rowEnd: end, utf8: false, compressors: { SNAPPY: snappyDecompressWasm },
       onChunk: (c) => {
