@@ -182,7 +182,8 @@ export async function buildViewIndex(store: ObjectStore, version: string, files:
   for (const [k, r] of keys) size += k.length + 8 * r.length + 8;
   let n = 1;
   while (n < 65_536 && n * SHARD_BYTES < size) n *= 2;
-  const shards: Array<Record<string, number[]>> = Array.from({ length: n }, () => ({}));
+  // Null-prototype objects: a key such as "__proto__" is an entry like any other.
+  const shards: Array<Record<string, number[]>> = Array.from({ length: n }, () => Object.create(null) as Record<string, number[]>);
   for (const [k, r] of keys) shards[shardOf(k, n)]![k] = r;
   const folder = keyFolder(version);
   const put = async (bytes: Uint8Array): Promise<string> => {

@@ -431,10 +431,18 @@ async function publish(record: RunRecord, job: InstanceJob, started: number, opt
  * whose files cannot be read here: both are only hints (queries scan without them), and the
  * publication never vouched for its files' presence (`dagctl dataset verify` does).
  */
-async function viewIndex(store: Awaited<ReturnType<typeof storeFor>>, version: string, files: FileEntry[]): Promise<{ bucketExtent: BucketExtent; keyIndex: KeyIndexRef } | undefined> {
+async function viewIndex(store: Awaited<ReturnType<typeof storeFor>>, version: string, files: FileEntry[]): Promise<{ bucketExtent: BucketExtent; keyIndex?: KeyIndexRef } | undefined> {
   const { buildViewIndex } = await import('../serving/key-index.js');
+  const { scanBucketExtent } = await import('../serving/view.js');
   try {
     return await buildViewIndex(store, version, files);
+  } catch (e) {
+    if (isDagctlError(e, 'PARQUET_INVALID') || isDagctlError(e, 'STORAGE_NOT_FOUND')) return undefined;
+    if (!isDagctlError(e, 'DATASET_SCHEMA_MISMATCH')) throw e;
+  }
+  // A layout the index does not read (its key columns not required strings): the extent alone.
+  try {
+    return { bucketExtent: await scanBucketExtent(store, files) };
   } catch (e) {
     if (isDagctlError(e, 'DATASET_SCHEMA_MISMATCH') || isDagctlError(e, 'PARQUET_INVALID') || isDagctlError(e, 'STORAGE_NOT_FOUND')) return undefined;
     throw e;
