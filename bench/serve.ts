@@ -42,9 +42,11 @@ const fmt = (x: number, d = 2): string => x.toLocaleString('en-US', { maximumFra
 
 function run(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((res) => {
-    const c = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdout too: a failed run says which instance failed there (its tail is kept).
     let stderr = '';
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.stdout.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+    c.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
     c.on('close', (code) => res({ code, stderr }));
   });
 }
