@@ -7,33 +7,34 @@
  *   loadView(store, { name?, cache, warm? }) → ViewSnapshot of that version
  *   snapshot.block(keyValues)            → KeyBlock | null: one key's rows (every granularity)
  *
- * Index: one pass over the version's files builds key → row runs (file, [start, end) row
- * positions); rollup writes a key's rows together (sorted by url within each bucket file), so a key
- * is usually one run — the book's "collocate a URL's data, one seek". A query reads only its key's
- * block. Blocks live in a BlockCache (an LRU bounded in bytes, shared by all views of a process):
- * the load pass warms it with the first keys up to its budget; a one-key load (`only`, the CLI)
- * takes the data extent from the manifest (Manifest.bucketExtent, recorded at publication; scanned
- * from two columns for older versions) and reads the key's rows from the row groups whose key
- * statistics admit it;
- * a miss re-reads just the row groups holding the key's runs (hyparquet rowStart/rowEnd over the
- * file's bytes), so memory is the index (~100 bytes per key) + the cache budget + the file being
- * read by an in-flight miss — not the view's size.
+ * Index: key → row runs (file, [start, end) row positions); rollup writes a key's rows together
+ * (sorted by url within each bucket file), so a key is usually one run — the book's "collocate a
+ * URL's data, one seek". A version published with a key index (serving/key-index.ts) is loaded by
+ * reading it (every shard for a whole load; the root and the key's shard for a one-key load,
+ * `only`, the CLI), with the data extent the publication recorded (Manifest.bucketExtent); an
+ * index that cannot be used (KEY_INDEX_INVALID) and older versions are scanned: a whole load is one
+ * pass over the files that also warms the cache with the first keys up to its budget; a one-key
+ * load reads the key's rows from the row groups whose key statistics admit it. A query reads only
+ * its key's block. Blocks live in a BlockCache (an LRU bounded in bytes, shared by all views of a
+ * process); a miss re-reads just the key's runs (in place: the runs' row groups' pages), so memory
+ * is the index (~100 bytes per key) + the cache budget + the file being read by an in-flight miss
+ * — not the view's size.
  *
  * A snapshot never changes: it names one manifest's files. Deletion vectors of merge-on-read
  * versions are honoured (deleted positions are skipped at load and on reload).
  */
-import { parquetMetadata, parquetRead } from 'hyparquet';
-import { DagctlError } from '../core/errors.js';
+// hyparquet's footer parser at load; its row reader (scans, other layouts) only when one runs.
+import { parquetMetadata } from 'hyparquet/src/metadata.js';
+import { DagctlError, isDagctlError } from '../core/errors.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { decodeDeletes } from '../storage/dataset/deletes.js';
 import { snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
 import { exactArrayBuffer } from '../storage/parquet/values.js';
-import type { BucketExtent, FileEntry, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
+import { openColumnFile } from '../storage/parquet/column-scan.js';
+import type { ByteArrayPage } from '../storage/parquet/page-types.js';
+import type { BucketExtent, FileEntry, KeyIndexRef, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
 import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../domain/granularity.js';
-
-/** Columns of a rollup view that are not key columns. */
-const VALUE_COLUMNS = new Set(['granularity', 'bucket', 'pageviews', 'uniques', 'hll']);
-const KEY_SEP = '\u0000';
+import { KEY_SEP, lookupKey, readKeyIndex, VALUE_COLUMNS, type Run } from './key-index.js';
 
 export interface PublishedVersion {
   version: string;
@@ -43,6 +44,8 @@ export interface PublishedVersion {
   rows: number;
   /** The data extent recorded at publication (absent in older versions: scanned at load). */
   bucketExtent?: BucketExtent;
+  /** The key index recorded at publication (serving/key-index.ts; absent: one-key reads scan). */
+  keyIndex?: KeyIndexRef;
 }
 
 /**
@@ -54,7 +57,7 @@ export async function currentVersion(store: ObjectStore): Promise<PublishedVersi
   const cur = await readCurrent(store);
   if (cur === null) return null;
   const m = cur.manifest;
-  return { version: cur.pointer.version, dataset: m.dataset, files: m.files, rows: m.rows, ...(m.bucketExtent !== undefined ? { bucketExtent: m.bucketExtent } : {}) };
+  return { version: cur.pointer.version, dataset: m.dataset, files: m.files, rows: m.rows, ...(m.bucketExtent !== undefined ? { bucketExtent: m.bucketExtent } : {}), ...(m.keyIndex !== undefined ? { keyIndex: m.keyIndex } : {}) };
 }
 
 /** One key's rows: parallel arrays, plus a lookup (bucket start, granularity) → row. */
@@ -141,13 +144,6 @@ export class BlockCache {
   }
 }
 
-/** Where a key's rows are: runs [start, end) of row positions in one file. */
-interface Run {
-  file: number;
-  start: number;
-  end: number;
-}
-
 export interface Extent {
   /** The finest granularity's first bucket start and last bucket end (epoch s). */
   from: number;
@@ -223,18 +219,82 @@ export class ViewSnapshot {
   }
 }
 
-/** Adds the rows of `runs` (all in file f, whose bytes are given) to b, minus deleted positions. */
-async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: Run[], hasHll: boolean, view: string): Promise<void> {
-  const columns = hasHll ? ['granularity', 'bucket', 'pageviews', 'hll'] : ['granularity', 'bucket', 'pageviews'];
+/**
+ * Adds the rows of `runs` (all in file f, whose bytes are given) to b in file order, minus deleted
+ * positions. Read in place where the layout allows (column-scan.ts: granularity and hll as byte
+ * pages of the runs' row groups, bucket and pageviews at their rows only), else with hyparquet's
+ * row decoder over the group's span. With `key` (rows an index located), each row group read must
+ * admit that key by its key columns' statistics (min ≤ key ≤ max): KEY_INDEX_INVALID otherwise.
+ */
+async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: Run[], hasHll: boolean, view: string, key?: { columns: string[]; values: string[] }): Promise<void> {
+  const where = `${view}/${f.path}`;
   const deleted = f.deletes === undefined ? null : new Set(decodeDeletes(f.deletes, f.rows, f.path));
-  for (const r of runs) {
-    const rows = await readRowRange(bytes, r.start, r.end, columns, `${view}/${f.path}`);
-    for (let i = 0; i < rows.length; i++) {
-      if (deleted?.has(r.start + i) === true) continue;
-      const row = rows[i]!;
+  let cf: ReturnType<typeof openColumnFile>;
+  try {
+    cf = openColumnFile(bytes);
+  } catch (e) {
+    throw new DagctlError('PARQUET_INVALID', `${where}: ${e instanceof Error ? e.message : String(e)}`, { file: where }, { cause: e });
+  }
+  const sorted = [...runs].sort((x, y) => x.start - y.start);
+  for (let g = 0; g < cf.rowGroups.length; g++) {
+    const { rowStart, rows: groupRows } = cf.rowGroups[g]!;
+    const rows: number[] = [];
+    for (const r of sorted) {
+      for (let p = Math.max(r.start, rowStart); p < Math.min(r.end, rowStart + groupRows); p++) if (deleted?.has(p) !== true) rows.push(p - rowStart);
+    }
+    if (rows.length === 0) continue;
+    if (key !== undefined && !admits(cf.metadata.row_groups[g]!, key.columns, Object.fromEntries(key.columns.map((c, k) => [c, key.values[k]!])))) {
+      throw new DagctlError('KEY_INDEX_INVALID', `${where}: row group ${g}, where the key index puts rows of key ${key.values.join(', ')}, cannot hold it (its statistics); readers scan instead`, { file: where, rowGroup: g });
+    }
+    const gp = cf.byteArrayPages(g, 'granularity');
+    const hp = hasHll ? cf.byteArrayPages(g, 'hll') : null;
+    if (gp !== null && (!hasHll || hp !== null)) {
+      const at = Int32Array.from(rows);
+      const nums = await cf.numbersAt(g, ['bucket', 'pageviews'], at, at.length);
+      const gv = pageReader(gp), hv = hp === null ? null : pageReader(hp);
+      for (let j = 0; j < at.length; j++) {
+        const r = at[j]!;
+        const gb = gv.get(r);
+        const gText = gb.length === 1 ? String.fromCharCode(gb[0]!) : decoder.decode(gb);
+        b.add(granularityOf(gText, f.path), safeInt(nums.bucket![j]!, 'bucket', f.path), safeInt(nums.pageviews![j]!, 'pageviews', f.path), hv === null ? null : hv.get(r));
+      }
+      continue;
+    }
+    // Another layout: hyparquet's row decoder over the group's span, the wanted rows kept.
+    const lo = rowStart + rows[0]!, hi = rowStart + rows[rows.length - 1]! + 1;
+    const got = await readRowRange(bytes, lo, hi, hasHll ? ['granularity', 'bucket', 'pageviews', 'hll'] : ['granularity', 'bucket', 'pageviews'], where);
+    for (const r of rows) {
+      const row = got[rowStart + r - lo]!;
       b.add(granularityOf(text(row[0]), f.path), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), hasHll ? bytesOf(row[3], f.path) : null);
     }
   }
+}
+
+/** Row r of a row group's byte pages: its bytes (a view on the page). */
+function pageReader(pages: ByteArrayPage[]): { get(r: number): Uint8Array } {
+  const ends: number[] = [];
+  let n = 0;
+  for (const p of pages) ends.push((n += p.count));
+  let pi = 0;
+  const locate = (r: number): [ByteArrayPage, number] => {
+    // rows come ascending: the page pointer only moves forward (reset if asked for an earlier row)
+    if (pi > 0 && r < ends[pi - 1]!) pi = 0;
+    while (pi < pages.length && r >= ends[pi]!) pi++;
+    const p = pages[pi];
+    if (p === undefined) throw new DagctlError('PARQUET_INVALID', `row ${r} past the row group's ${n} values`);
+    return [p, r - (pi === 0 ? 0 : ends[pi - 1]!)];
+  };
+  return {
+    get(r) {
+      const [p, i] = locate(r);
+      return p.data.subarray(p.start[i], p.start[i]! + p.len[i]!);
+    },
+  };
+}
+
+function safeInt(n: number, column: string, path: string): number {
+  if (!Number.isSafeInteger(n)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${path}: column ${column} holds ${n}, not an integer`, { file: path, column });
+  return n;
 }
 
 const decoder = new TextDecoder();
@@ -259,6 +319,7 @@ function granularityOf(g: string, path: string): Granularity {
 /** Rows [start, end) of a Parquet file, the given columns as arrays (only the row groups holding them are decoded). */
 async function readRowRange(bytes: Uint8Array, start: number, end: number, columns: string[], where: string): Promise<unknown[][]> {
   try {
+    const { parquetRead } = await import('hyparquet/src/read.js');
     return await new Promise<unknown[][]>((resolve, reject) => {
       parquetRead({
         file: exactArrayBuffer(bytes), columns, rowStart: start, rowEnd: end, utf8: false, compressors: { SNAPPY: snappyDecompressWasm },
@@ -284,6 +345,10 @@ export interface LoadOptions {
   codec?: ParquetCodec;
   /** A version already read with currentVersion (default: read it now). */
   version?: PublishedVersion;
+  /** Scan the files even when the version has a key index (a one-key load: its key columns; a whole load: every row, warming the cache). */
+  scan?: boolean;
+  /** Called when the version's key index is unusable (KEY_INDEX_INVALID) and the load scans instead. */
+  onIndexFallback?: (e: DagctlError) => void;
 }
 
 /** Loads the current published version of the view at `store`: DATASET_NOT_FOUND when none is published. */
@@ -291,6 +356,17 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
   const cur = opts.version ?? (await currentVersion(store));
   if (cur === null) throw new DagctlError('QUERY_VIEW_UNKNOWN', `${store.rootUri} has no published view version (_CURRENT): run the DAG that produces it first`, { uri: store.rootUri });
   if (opts.only !== undefined || opts.extentOnly === true) return loadOne(store, cur, opts.only ?? {}, opts);
+  if (cur.keyIndex !== undefined && cur.bucketExtent !== undefined && opts.scan !== true) {
+    // The whole key index read (no pass over the files; blocks are read on first use), else the scan below.
+    try {
+      const ki = await readKeyIndex(store, cur.keyIndex, cur.files);
+      const { granularities, extent } = extentOf(cur.bucketExtent);
+      return new ViewSnapshot(opts.name ?? cur.dataset, cur.version, ki.keyColumns, granularities, extent, ki.hasHll, ki.keys.size, cur.rows, store, cur.files, ki.keys, opts.cache);
+    } catch (e) {
+      if (!isDagctlError(e, 'KEY_INDEX_INVALID')) throw e;
+      opts.onIndexFallback?.(e);
+    }
+  }
   // The codec registry (parquetjs-lite among its codecs) only for a whole-view load: a one-key load needs hyparquet alone.
   const { decodeWithFallback, defaultCodec } = await import('../storage/parquet/registry.js');
   const codec = opts.codec ?? defaultCodec();
@@ -362,6 +438,17 @@ function schemaOf(row: Row, where: string): string[] {
 
 const BMP_SAFE = /^[\u0000-\ud7ff]*$/;
 
+/** Whether a row group's key-column statistics (min/max, when present and comparable) admit the key `only`. */
+function admits(rg: ReturnType<typeof parquetMetadata>['row_groups'][number], keyColumns: string[], only: Record<string, string>): boolean {
+  return keyColumns.every((c) => {
+    const want = only[c] ?? '';
+    const stats = rg.columns.find((cc) => cc.meta_data?.path_in_schema.join('.') === c)?.meta_data?.statistics;
+    const min = stats?.min_value ?? stats?.min, max = stats?.max_value ?? stats?.max;
+    if (typeof min !== 'string' || typeof max !== 'string' || !BMP_SAFE.test(want) || !BMP_SAFE.test(min) || !BMP_SAFE.test(max)) return true;
+    return min <= want && want <= max;
+  });
+}
+
 /** Widens the extent of granularity g to bucket start `bucket`. */
 function widen(x: BucketExtent, g: Granularity, bucket: number): void {
   const r = x[g];
@@ -398,6 +485,7 @@ function rollupMetadata(file: ArrayBuffer, where: string): ReturnType<typeof par
 async function addFileExtent(x: BucketExtent, file: ArrayBuffer, meta: ReturnType<typeof parquetMetadata>, deleted: Set<number> | null, path: string, where: string): Promise<number> {
   const g = new Array<unknown>(Number(meta.num_rows)), b = new Array<unknown>(Number(meta.num_rows));
   try {
+    const { parquetRead } = await import('hyparquet/src/read.js');
     await parquetRead({
       file, metadata: meta, columns: ['granularity', 'bucket'], compressors: { SNAPPY: snappyDecompressWasm },
       onChunk: (c) => {
@@ -418,6 +506,7 @@ async function addFileExtent(x: BucketExtent, file: ArrayBuffer, meta: ReturnTyp
   return rows;
 }
 
+
 const encoder = new TextEncoder();
 
 /**
@@ -429,6 +518,7 @@ async function keyMatches(file: ArrayBuffer, meta: ReturnType<typeof parquetMeta
   const bytes = new Map(columns.map((c, j) => [c, encoder.encode(want[j])]));
   const strings = new Map(columns.map((c, j) => [c, want[j]!]));
   try {
+    const { parquetRead } = await import('hyparquet/src/read.js');
     await parquetRead({
       file, metadata: meta, columns, rowStart: start, rowEnd: end, utf8: false, compressors: { SNAPPY: snappyDecompressWasm },
       onChunk: (c) => {
@@ -477,6 +567,15 @@ export async function scanBucketExtent(store: ObjectStore, files: FileEntry[]): 
  * statistics (min/max; views are sorted by key within each file) can hold it.
  */
 async function loadOne(store: ObjectStore, cur: PublishedVersion, only: Record<string, string>, opts: LoadOptions): Promise<ViewSnapshot> {
+  if (cur.keyIndex !== undefined && cur.bucketExtent !== undefined && opts.extentOnly !== true && opts.scan !== true) {
+    try {
+      return await loadIndexed(store, cur, cur.keyIndex, cur.bucketExtent, only, opts);
+    } catch (e) {
+      // A missing, corrupt or stale index: scan (the answer stays right), and say so.
+      if (!isDagctlError(e, 'KEY_INDEX_INVALID')) throw e;
+      opts.onIndexFallback?.(e);
+    }
+  }
   const index = new Map<string, Run[]>();
   const block = new BlockBuilder();
   let keyColumns: string[] | null = null;
@@ -506,14 +605,7 @@ async function loadOne(store: ObjectStore, cur: PublishedVersion, only: Record<s
     let start = 0;
     for (const rg of meta.row_groups) {
       const end = start + Number(rg.num_rows);
-      const admits = opts.extentOnly !== true && keyColumns.every((c) => {
-        const want = only[c] ?? '';
-        const stats = rg.columns.find((cc) => cc.meta_data?.path_in_schema.join('.') === c)?.meta_data?.statistics;
-        const min = stats?.min_value ?? stats?.min, max = stats?.max_value ?? stats?.max;
-        if (typeof min !== 'string' || typeof max !== 'string' || !BMP_SAFE.test(want) || !BMP_SAFE.test(min) || !BMP_SAFE.test(max)) return true;
-        return min <= want && want <= max;
-      });
-      if (admits) {
+      if (opts.extentOnly !== true && admits(rg, keyColumns, only)) {
         // Key columns first; then only the key's runs, with the value columns (sketches included).
         const hit = await keyMatches(file, meta, keyColumns, keyColumns.map((c) => only[c] ?? ''), start, end, where);
         const mine: Run[] = [];
@@ -537,5 +629,36 @@ async function loadOne(store: ObjectStore, cur: PublishedVersion, only: Record<s
   const { granularities, extent } = extentOf(scanned ?? cur.bucketExtent ?? {});
   const snap = new ViewSnapshot(opts.name ?? cur.dataset, cur.version, keyColumns ?? ['url'], granularities, extent, hasHll, index.size, rows, store, cur.files, index, opts.cache);
   if (index.size > 0) opts.cache.set(snap.id + onlyKey, block.build());
+  return snap;
+}
+
+/**
+ * loadView for one key through the version's key index (serving/key-index.ts): the index's root
+ * and the key's shard, then only the key's rows (checked to hold the key). KEY_INDEX_INVALID when
+ * the index cannot be used (the caller scans).
+ */
+async function loadIndexed(store: ObjectStore, cur: PublishedVersion, ref: KeyIndexRef, extentRec: BucketExtent, only: Record<string, string>, opts: LoadOptions): Promise<ViewSnapshot> {
+  const found = await lookupKey(store, ref, cur.files, only);
+  const name = opts.name ?? cur.dataset;
+  const values = found.keyColumns.map((c) => only[c] ?? '');
+  const key = values.join(KEY_SEP);
+  const index = new Map<string, Run[]>();
+  const block = new BlockBuilder();
+  if (found.runs.length > 0) {
+    const byFile = new Map<number, Run[]>();
+    for (const r of found.runs) {
+      const l = byFile.get(r.file);
+      if (l === undefined) byFile.set(r.file, [r]);
+      else l.push(r);
+    }
+    for (const [fi, rs] of [...byFile].sort((x, y) => x[0] - y[0])) {
+      const f = cur.files[fi]!;
+      await addRuns(block, await store.get(f.path), f, rs, found.hasHll, `${store.rootUri}`, { columns: found.keyColumns, values });
+    }
+    index.set(key, found.runs);
+  }
+  const { granularities, extent } = extentOf(extentRec);
+  const snap = new ViewSnapshot(name, cur.version, found.keyColumns, granularities, extent, found.hasHll, index.size, cur.rows, store, cur.files, index, opts.cache);
+  if (index.size > 0) opts.cache.set(snap.id + key, block.build());
   return snap;
 }

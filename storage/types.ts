@@ -159,6 +159,17 @@ export interface Manifest {
    * versions published before it was recorded (readers scan the files then).
    */
   bucketExtent?: BucketExtent;
+  /**
+   * A rollup view's key index (serving/key-index.ts): the object beside this manifest mapping each
+   * key to its rows, so a one-key read touches only them. Absent: readers scan the key columns.
+   */
+  keyIndex?: KeyIndexRef;
+}
+
+/** Where a view version's key index is: its root object (named by its sha256) in the version folder. */
+export interface KeyIndexRef {
+  path: string;
+  keys: number;
 }
 
 /** Granularity → min and max bucket start (epoch seconds) of a rollup view version's live rows. */

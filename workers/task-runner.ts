@@ -35,7 +35,7 @@ import { checkProducer, checkShrink, DEFAULT_MAX_SHRINK } from '../storage/datas
 import { publishVersion, readCurrent, readPublished, type CurrentView } from '../storage/dataset/publish.js';
 import { liveRows } from '../storage/dataset/deletes.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
-import type { BucketExtent, CommitMarker, FileEntry, Producer } from '../storage/types.js';
+import type { BucketExtent, CommitMarker, FileEntry, KeyIndexRef, Producer } from '../storage/types.js';
 import { Counters, OutputBinding, ShuffleBinding, inputHandle, loadPriorBlobs, priorStage } from './runner/handles.js';
 import { joinUri, storeFor } from './runner/stores.js';
 import { assertOutsideSources } from './runner/write-guard.js';
@@ -418,8 +418,8 @@ async function publish(record: RunRecord, job: InstanceJob, started: number, opt
     // The guards run again against the pointer each swap replaces (a concurrent publisher).
     const deltaLog = record.dag.datasets[p.dataset]?.delta !== false;
     const store = await storeFor(p.uri);
-    const bucketExtent = record.dag.datasets[p.dataset]?.view === true ? await viewBucketExtent(store, p.files) : undefined;
-    const r = await publishVersion(store, { version: record.runId, dataset: p.dataset, files: p.files, producer, monotonic: true, check, deltaLog, codec: defaultCodec(), ...(bucketExtent !== undefined ? { bucketExtent } : {}) });
+    const vi = record.dag.datasets[p.dataset]?.view === true ? await viewIndex(store, record.runId, p.files) : undefined;
+    const r = await publishVersion(store, { version: record.runId, dataset: p.dataset, files: p.files, producer, monotonic: true, check, deltaLog, codec: defaultCodec(), ...(vi !== undefined ? vi : {}) });
     if (r.swapped) changed++;
     else {
       superseded++;
@@ -442,16 +442,24 @@ async function publish(record: RunRecord, job: InstanceJob, started: number, opt
 }
 
 /**
- * A rollup view's data extent, recorded in its publication so queries need not scan for it
- * (serving/view.ts, imported only here: other workers never load the serving layer); undefined
- * for a view that is not a rollup view's shape, or whose files cannot be read here: the extent is
- * only a hint (queries scan without it), and the publication never vouched for its files' presence
- * (`dagctl dataset verify` does).
+ * A rollup view's data extent and key index (serving/key-index.ts, imported only here: other
+ * workers never load the serving layer), written beside the version and recorded in its
+ * publication so queries need not scan; undefined for a view that is not a rollup view's shape, or
+ * whose files cannot be read here: both are only hints (queries scan without them), and the
+ * publication never vouched for its files' presence (`dagctl dataset verify` does).
  */
-async function viewBucketExtent(store: Awaited<ReturnType<typeof storeFor>>, files: FileEntry[]): Promise<BucketExtent | undefined> {
+async function viewIndex(store: Awaited<ReturnType<typeof storeFor>>, version: string, files: FileEntry[]): Promise<{ bucketExtent: BucketExtent; keyIndex?: KeyIndexRef } | undefined> {
+  const { buildViewIndex } = await import('../serving/key-index.js');
   const { scanBucketExtent } = await import('../serving/view.js');
   try {
-    return await scanBucketExtent(store, files);
+    return await buildViewIndex(store, version, files);
+  } catch (e) {
+    if (isDagctlError(e, 'PARQUET_INVALID') || isDagctlError(e, 'STORAGE_NOT_FOUND')) return undefined;
+    if (!isDagctlError(e, 'DATASET_SCHEMA_MISMATCH')) throw e;
+  }
+  // A layout the index does not read (its key columns not required strings): the extent alone.
+  try {
+    return { bucketExtent: await scanBucketExtent(store, files) };
   } catch (e) {
     if (isDagctlError(e, 'DATASET_SCHEMA_MISMATCH') || isDagctlError(e, 'PARQUET_INVALID') || isDagctlError(e, 'STORAGE_NOT_FOUND')) return undefined;
     throw e;

@@ -2,7 +2,8 @@
  * `dagctl query VIEW_URI --where url=U --from ISO --to ISO [--json]` — pageviews and uniques of
  * one key of a rollup view over [from, to) (serving/query.ts): the fewest buckets covering the
  * range, their pageviews summed and sketches merged. Reads the view's current published version,
- * keeping only the queried key's rows. Bad input (no published view, unknown key column, from ≥
+ * only the queried key's rows: located by the version's key index, or (no usable index: a note on
+ * stderr) by scanning the key columns. Bad input (no published view, unknown key column, from ≥
  * to, a range outside the view's data) is a coded error, exit 2.
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
@@ -47,7 +48,9 @@ export const queryCommand: CommandDef = {
     if (from >= to) throw new DagctlError('QUERY_RANGE_INVALID', `--from (${fromText}) must be before --to (${toText})`, { from: fromText, to: toText });
     const store = await openObjectStore(uri, { baseDir: io.cwd });
     // Only the queried key's block is kept while the view is scanned.
-    const load = (): Promise<ViewSnapshot> => loadView(store, { cache: new BlockCache(Number.MAX_SAFE_INTEGER), only: where });
+    // Through the version's key index (serving/key-index.ts) when it has a usable one; else scanned, and said so.
+    const load = (): Promise<ViewSnapshot> =>
+      loadView(store, { cache: new BlockCache(Number.MAX_SAFE_INTEGER), only: where, onIndexFallback: (e) => io.stderr.write(`dagctl query: note: ${e.code}: ${e.message}\n`) });
     const speedUrl = str(args, 'speed');
     let a: QueryAnswer;
     if (speedUrl === undefined) a = await answer(await load(), where, from, to, { sketches: flag(args, 'sketches') });

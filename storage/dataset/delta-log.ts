@@ -31,9 +31,9 @@
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
-import { readSchemaOf } from '../parquet/registry.js';
-import type { BucketExtent, ColumnType, CurrentPointer, DeletionVector, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication, Schema } from '../types.js';
-import { checkpointParquet, readCheckpoint } from './delta-checkpoint.js';
+import type { BucketExtent, ColumnType, KeyIndexRef, CurrentPointer, DeletionVector, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication, Schema } from '../types.js';
+// delta-checkpoint.js (hyparquet-writer) and the codec registry are imported where used: a reader
+// of a view without a checkpoint (`dagctl query`) loads neither.
 import { decodeDeletes, encodeDeletes, liveRows } from './deletes.js';
 import { descriptorPositions, dvUniqueId, inlineDescriptor, type DeletionVectorDescriptor } from './delta-dv.js';
 import { bucketOfKey, manifestKey, parseJson, partitionOf } from './layout.js';
@@ -67,6 +67,8 @@ export interface DeltaCommitInfo {
   restoredFrom?: number;
   /** A rollup view's data extent (Manifest.bucketExtent), so readers need not scan for it. */
   bucketExtent?: BucketExtent;
+  /** A rollup view's key index (Manifest.keyIndex). */
+  keyIndex?: KeyIndexRef;
   /** commitInfo.timestamp (ms). */
   timestamp: number;
   operation: string;
@@ -306,6 +308,7 @@ async function viewOf(store: ObjectStore, snap: DeltaSnapshot): Promise<DeltaVie
   };
   if (info?.producer !== undefined) manifest.producer = info.producer;
   if (info?.bucketExtent !== undefined) manifest.bucketExtent = info.bucketExtent;
+  if (info?.keyIndex !== undefined) manifest.keyIndex = info.keyIndex;
   return { version: snap.version, info, manifest };
 }
 
@@ -394,7 +397,7 @@ async function applyCheckpoint(store: ObjectStore, version: number, snap: DeltaS
   const key = deltaCheckpointKey(version);
   let rows: Record<string, unknown>[];
   try {
-    rows = await readCheckpoint(await store.get(key));
+    rows = await (await import('./delta-checkpoint.js')).readCheckpoint(await store.get(key));
   } catch (e) {
     if (isDagctlError(e, 'STORAGE_NOT_FOUND')) throw invalid(store, key, 'missing (named by _last_checkpoint)');
     throw invalid(store, key, `unreadable: ${e instanceof Error ? e.message : String(e)}`);
@@ -488,6 +491,7 @@ function applyCommit(store: ObjectStore, key: string, text: string, snap: DeltaS
       if (typeof d.restoredFrom === 'number') rec.restoredFrom = d.restoredFrom;
       if (d.producer !== null && typeof d.producer === 'object') rec.producer = d.producer as Producer;
       if (d.bucketExtent !== null && typeof d.bucketExtent === 'object') rec.bucketExtent = d.bucketExtent as BucketExtent;
+      if (d.keyIndex !== null && typeof d.keyIndex === 'object') rec.keyIndex = d.keyIndex as KeyIndexRef;
       snap.info = rec;
     }
   }
@@ -583,7 +587,7 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
   removed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   let schemaString = prev.schemaString;
   const first = manifest.files.find((f) => prev.files.get(f.path) === undefined);
-  if (first !== undefined) schemaString = JSON.stringify(deltaSchema(await readSchemaOf(codec, await store.get(first.path))));
+  if (first !== undefined) schemaString = JSON.stringify(deltaSchema(await (await import('../parquet/registry.js')).readSchemaOf(codec, await store.get(first.path))));
   else if (schemaString === null) schemaString = JSON.stringify(deltaSchema([]));
   let metaData = prev.metaData;
   // Reader 1 / writer 2 until a version first has deletion vectors; then table features (reader
@@ -606,12 +610,14 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
   if (pub.producer !== undefined) dagctl.producer = pub.producer;
   if (pub.restoredFrom !== undefined) dagctl.restoredFrom = pub.restoredFrom;
   if (manifest.bucketExtent !== undefined) dagctl.bucketExtent = manifest.bucketExtent;
+  if (manifest.keyIndex !== undefined) dagctl.keyIndex = manifest.keyIndex;
   const operation = pub.operation === 'rollback' ? 'RESTORE' : 'WRITE';
   actions.push({ commitInfo: { timestamp: ts, operation, operationParameters: { mode: 'Overwrite' }, isBlindAppend: false, engineInfo: 'dagctl', dagctl } });
   const info: DeltaCommitInfo = { seq: pub.seq, version: pub.version, dataset: manifest.dataset, rows: manifest.rows, timestamp: ts, operation };
   if (pub.producer !== undefined) info.producer = pub.producer;
   if (pub.restoredFrom !== undefined) info.restoredFrom = pub.restoredFrom;
   if (manifest.bucketExtent !== undefined) info.bucketExtent = manifest.bucketExtent;
+  if (manifest.keyIndex !== undefined) info.keyIndex = manifest.keyIndex;
   return { text: actions.map((a) => JSON.stringify(a)).join('\n') + '\n', next: { files, schemaString, metaData, protocol, seq: pub.seq, info } };
 }
 
@@ -622,6 +628,7 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
 async function writeCheckpoint(store: ObjectStore, snap: DeltaSnapshot): Promise<void> {
   if (snap.metaData === null) return;
   const files = [...snap.files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const { checkpointParquet } = await import('./delta-checkpoint.js');
   const bytes = checkpointParquet({ protocol: snap.protocol ?? PROTOCOL, metaData: snap.metaData, adds: files.map((f) => f.add) });
   try {
     await store.putIfAbsent(deltaCheckpointKey(snap.version), bytes);

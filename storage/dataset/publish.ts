@@ -1,7 +1,7 @@
 /**
  * Publication of a view version, and reading the published view.
  *
- *   publishVersion(store, { version, dataset, files, producer?, monotonic?, check?, restore?, bucketExtent? }) → PublishResult
+ *   publishVersion(store, { version, dataset, files, producer?, monotonic?, check?, restore?, bucketExtent?, keyIndex? }) → PublishResult
  *   readCurrent(store) → { pointer, manifest } | null   (readers: from the Delta log when the view has one)
  *   readPublished(store) → { pointer, manifest } | null (`_CURRENT` and its manifest: the CAS's view)
  *   listVersions(store) → version names (sorted)
@@ -32,8 +32,7 @@
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
-import { defaultCodec } from '../parquet/registry.js';
-import type { BucketExtent, CurrentPointer, FileEntry, Manifest, ObjectStore, ParquetCodec, Producer, Publication } from '../types.js';
+import type { BucketExtent, CurrentPointer, FileEntry, KeyIndexRef, Manifest, ObjectStore, ParquetCodec, Producer, Publication } from '../types.js';
 import { hasDeltaLog, readDeltaSnapshot, readDeltaView, syncDeltaLog, type DeltaSnapshot } from './delta-log.js';
 import { liveRows } from './deletes.js';
 import { CURRENT_KEY, jsonBytes, MANIFEST_NAME, manifestKey, parseJson, versionFolder, VERSIONS_PREFIX } from './layout.js';
@@ -67,6 +66,8 @@ export interface PublishOptions {
   codec?: ParquetCodec;
   /** A rollup view's data extent, recorded in the new version's manifest (Manifest.bucketExtent). */
   bucketExtent?: BucketExtent;
+  /** A rollup view's key index, written beside the manifest before (Manifest.keyIndex). */
+  keyIndex?: KeyIndexRef;
 }
 
 export interface PublishResult {
@@ -112,7 +113,8 @@ export async function publishVersion(store: ObjectStore, opts: PublishOptions): 
       await sleep(Math.random() * Math.min(50, 2 ** attempt));
       continue;
     }
-    if (delta) await syncDeltaLog(store, pointer, opts.codec ?? defaultCodec(), logged);
+    // The codec registry only when publishing (readers of a view do not load it).
+    if (delta) await syncDeltaLog(store, pointer, opts.codec ?? (await import('../parquet/registry.js')).defaultCodec(), logged);
     return { pointer, manifest, swapped: true, attempts: attempt };
   }
 }
@@ -146,6 +148,7 @@ async function writeManifest(store: ObjectStore, opts: PublishOptions): Promise<
   };
   if (opts.producer !== undefined) manifest.producer = opts.producer;
   if (opts.bucketExtent !== undefined) manifest.bucketExtent = opts.bucketExtent;
+  if (opts.keyIndex !== undefined) manifest.keyIndex = opts.keyIndex;
   const key = manifestKey(opts.version);
   try {
     await store.putIfAbsent(key, jsonBytes(manifest));

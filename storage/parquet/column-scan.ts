@@ -21,7 +21,9 @@
  * is gathered.
  * The page and file types are in page-types.ts.
  */
-import { parquetMetadata, parquetRead } from 'hyparquet';
+// hyparquet's footer parser alone at load; its row reader only when a column needs it (numbers()'s
+// other layouts), so a reader of PLAIN pages (`dagctl query`) does not load it.
+import { parquetMetadata } from 'hyparquet/src/metadata.js';
 import { DagctlError } from '../../core/errors.js';
 import { ENC_PLAIN, PAGE_DATA, PAGE_DATA_V2, PAGE_DICTIONARY, PAGE_INDEX, readPageHeader, snappy } from './pages.js';
 import { stringColumnPages } from './string-column.js';
@@ -151,6 +153,7 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
       }
       if (slow.length === 0) return out;
       try {
+        const { parquetRead } = await import('hyparquet/src/read.js');
         await parquetRead({
           file, metadata, columns: slow, rowStart: g.rowStart, rowEnd: g.rowStart + g.rows, utf8: false,
           onChunk: ({ columnName, columnData, rowStart, rowEnd }) => {
