@@ -13,6 +13,12 @@
  *       else fire: every new commit of every trigger in one run, ${run.changedPartitions} the union
  *       of their date partitions.
  *   triggerRunId(dag, at, commits)  the run's id: <dag>-<at>-<6 hex of the commit set>.
+ *   withNewData(dag, fire)          the DAG a fire's run executes: each trigger's `newData` source
+ *       replaced by the trigger dataset (same URI, format, schema) read at the fire's changed date
+ *       partitions only — the new batch of a partial recomputation. A trigger whose dataset has no
+ *       commit in the fire gives an empty newData (allowEmpty). The partitions are the union over
+ *       the fire's datasets: a superset of what changed in each, which a partial recomputation
+ *       (recompute every key the batch names, from the whole master) absorbs.
  *
  * Exactly once: the state (TriggerState, persisted by the ScheduleState port, fenced in Redis) is
  * the set of commits already given to a run. A fire is first written as `inflight` (its run id,
@@ -32,7 +38,7 @@
  */
 import { fingerprint } from '../../core/hash.js';
 import type { SourceCommit } from '../../storage/dataset/source.js';
-import type { TriggerSpec } from '../../definitions/types.js';
+import type { DagSpec, TriggerSpec } from '../../definitions/types.js';
 
 export interface TriggerFire {
   runId: string;
@@ -170,4 +176,18 @@ export function decideTrigger(a: DecideTriggerArgs): TriggerDecision {
 export function completeFire(st: TriggerState, fire: TriggerFire): TriggerState {
   const { seen, marks, folded } = markSeen(st, fire.commits);
   return { seen, ...(marks !== undefined ? { marks, folded: folded ?? 0 } : {}), lastFireAt: fire.at };
+}
+
+export function withNewData(dag: DagSpec, fire: TriggerFire): DagSpec {
+  const subs = (dag.triggers ?? []).filter((t) => t.newData !== undefined);
+  if (subs.length === 0) return dag;
+  const datasets = { ...dag.datasets };
+  for (const t of subs) {
+    const src = dag.datasets[t.dataset];
+    const name = t.newData as string;
+    if (src === undefined || dag.datasets[name] === undefined) continue; // validation names both
+    const changed = fire.datasets.includes(t.dataset);
+    datasets[name] = { ...src, name, partitions: changed ? [...fire.partitions] : [], ...(changed ? {} : { allowEmpty: true }) };
+  }
+  return { ...dag, datasets };
 }

@@ -21,7 +21,7 @@ import { EmbeddedLauncher } from '../../scheduler/schedule/embedded-launcher.js'
 import { SchedulerService } from '../../scheduler/schedule/service.js';
 import { createTriggerRun } from '../../scheduler/schedule/launch.js';
 import { decodeTriggerState, LocalScheduleState } from '../../scheduler/schedule/state.js';
-import { completeFire, decideTrigger, ingestRange, markSeen, seenCount, seenTest, triggerRunId, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import { completeFire, decideTrigger, ingestRange, markSeen, seenCount, seenTest, triggerRunId, withNewData, type TriggerState } from '../../scheduler/schedule/triggers.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { listSourceCommits } from '../../storage/dataset/source.js';
 import { openObjectStore } from '../../storage/open.js';
@@ -58,6 +58,28 @@ describe('spec: triggers', () => {
     assert.deepEqual(codes(`triggers:\n  - dataset: master\n    debounce: soon\n${SRC}`), [['BAD_TRIGGER', 7, 'triggers[0].debounce']]);
     assert.deepEqual(check(SRC).issues.filter((i) => i.severity === 'error').map((i) => i.code), ['BAD_TRIGGER']);
     assert.deepEqual(check(`triggers:\n  - { dataset: master, extra: 1 }\n${SRC}`).issues.filter((i) => i.severity === 'error').map((i) => i.code), ['SCHEMA_INVALID']);
+  });
+
+  it('newData: a triggered run reads that source as the trigger dataset\'s changed partitions; `dagctl run` as declared; BAD_TRIGGER when it cannot', () => {
+    const NEW = `datasets:\n  master: { uri: /data/master, partitionBy: date, schema: { a: string } }\n  flat: { uri: /data/flat }\n  batch: { uri: /data/incoming }\n  out: { uri: /data/out }\ntasks:\n  - { name: a, operator: test-io, inputs: [master, batch, flat], outputs: [out] }\n`;
+    const r = check(`triggers:\n  - { dataset: master, newData: batch }\n${NEW}`);
+    assert.deepEqual(r.issues.filter((i) => i.severity === 'error'), []);
+    const dag = r.dag;
+    assert.ok(dag !== undefined);
+    assert.deepEqual(dag.triggers, [{ dataset: 'master', minIntervalMs: 0, debounceMs: 0, newData: 'batch' }]);
+    assert.equal(dag.usesRunVars, undefined, 'a manual run is still possible');
+    assert.equal(dag.datasets.batch?.uri, 'file:///data/incoming');
+    const fire = { runId: 'x', at: 1, prevAt: 0, commits: ['master:k'], datasets: ['master'], partitions: ['2024-03-02'] };
+    const t = withNewData(dag, fire);
+    assert.deepEqual(t.datasets.batch, { ...dag.datasets.master, name: 'batch', partitions: ['2024-03-02'] });
+    assert.deepEqual(dag.datasets.batch?.uri, 'file:///data/incoming', 'the resolved DAG itself is not changed');
+    assert.deepEqual(withNewData(dag, { ...fire, datasets: ['other'] }).datasets.batch, { ...dag.datasets.master, name: 'batch', partitions: [], allowEmpty: true });
+    const codes = (trig: string) => check(`triggers:\n  ${trig}\n${NEW}`).issues.filter((i) => i.severity === 'error').map((i) => [i.code, i.line, i.path]);
+    assert.deepEqual(codes('- { dataset: master, newData: nope }'), [['BAD_TRIGGER', 6, 'triggers[0].newData']]);
+    assert.deepEqual(codes('- { dataset: master, newData: out }'), [['BAD_TRIGGER', 6, 'triggers[0].newData']]);
+    assert.deepEqual(codes('- { dataset: master, newData: master }'), [['BAD_TRIGGER', 6, 'triggers[0].newData']]);
+    assert.deepEqual(codes('- { dataset: flat, newData: batch }'), [['BAD_TRIGGER', 6, 'triggers[0].newData']]);
+    assert.deepEqual(codes('- { dataset: master, newData: batch }\n  - { dataset: flat, newData: batch }'), [['BAD_TRIGGER', 7, 'triggers[1].newData']]);
   });
 
   it('BAD_PARTITIONS: not a date-partitioned source, not a date', () => {
