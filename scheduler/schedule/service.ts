@@ -29,7 +29,7 @@ import type { RunPhase } from '../model.js';
 import { StorageCommitSource, type CommitSource } from './commit-source.js';
 import { decideOverlap, planTicks, ticksOf } from './planner.js';
 import type { ScheduleState } from './state.js';
-import { commitKey, completeFire, decideTrigger, markSeen, seenTest, type TriggerFire } from './triggers.js';
+import { commitKey, compactFloors, completeFire, decideTrigger, markSeen, seenTest, type TriggerFire } from './triggers.js';
 import type { SourceCommit } from '../../storage/dataset/source.js';
 
 export interface ScheduledDag {
@@ -155,6 +155,8 @@ export interface SchedulerServiceOptions {
   commits?: CommitSource;
   /** How often a DAG with triggers is looked at (default 200 ms). */
   triggerPollMs?: number;
+  /** Markers stamped this long ago (and given runs) fold into floors (default triggers.ts FLOOR_SETTLE_MS). */
+  triggerSettleMs?: number;
 }
 
 /** How often a data-triggered DAG's unfinished runs are looked at when nothing new arrived. */
@@ -285,10 +287,18 @@ export class SchedulerService {
       st = await state.getTriggers(d.name);
     }
     const paused = (await state.get(d.name)).paused;
+    const listedAt = this.now();
     const commits: Record<string, SourceCommit[]> = {};
     for (const t of triggers) {
       const ds = d.dag.datasets[t.dataset];
       if (ds !== undefined) commits[t.dataset] = await this.commits.commits(ds);
+    }
+    // Markers given runs long enough ago are folded into per-dataset floors (triggers.ts): an
+    // equivalent state, written fenced like every other.
+    const compacted = compactFloors(st, commits, listedAt, this.opts.triggerSettleMs);
+    if (compacted !== null) {
+      if (!(await state.putTriggers(d.name, compacted))) return false;
+      st = compacted;
     }
     const now = this.now();
     const seenAt = this.firstSeen.get(d.name) ?? new Map<string, number>();
@@ -297,7 +307,7 @@ export class SchedulerService {
     const live = new Set<string>();
     for (const [ds, cs] of Object.entries(commits)) for (const c of cs) {
       const k = commitKey(ds, c.id);
-      if (isSeen(k)) continue;
+      if (isSeen(k, { dataset: ds, c })) continue;
       live.add(k);
       if (!seenAt.has(k)) seenAt.set(k, now);
     }

@@ -120,6 +120,8 @@ export interface SourceCommit {
   files: number;
   /** When it was committed (marker's committedAt; an unmarked file: undefined). */
   committedAt?: number;
+  /** The marker object's lastModified as the store stamped it, when the store says (trigger floors). */
+  lastModified?: number;
 }
 
 export interface SourceCommits {
@@ -161,7 +163,9 @@ export async function listSourceCommits(store: ObjectStore, opts: { format: Data
 }
 
 async function listCommitsNow(store: ObjectStore, opts: { format: DatasetFormat; partitionBy?: 'date' }, known: Map<string, SourceCommit>): Promise<SourceCommits> {
-  const keys = (await store.list(COMMITS_PREFIX)).filter((o) => o.key.endsWith('.json')).map((o) => o.key);
+  const infos = (await store.list(COMMITS_PREFIX)).filter((o) => o.key.endsWith('.json'));
+  const stamps = new Map(infos.map((o) => [o.key, o.lastModified]));
+  const keys = infos.map((o) => o.key);
   if (keys.length === 0) {
     const files = await listFiles(store, { format: opts.format, ...(opts.partitionBy !== undefined ? { partitionBy: opts.partitionBy } : {}) });
     return { marked: false, commits: files.map((f) => ({ id: `${f.path}@${f.etag ?? f.bytes}`, partitions: f.partition === undefined ? [] : [f.partition], files: 1 })) };
@@ -179,6 +183,8 @@ async function listCommitsNow(store: ObjectStore, opts: { format: DatasetFormat;
       c = { id: key, partitions: [...parts].sort(), files: m.files.length };
       const at = Date.parse(m.committedAt);
       if (Number.isFinite(at)) c.committedAt = at;
+      const lm = stamps.get(key);
+      if (lm !== undefined) c.lastModified = lm;
       known.set(key, c);
     }
     commits.push(c);
