@@ -50,6 +50,7 @@ const TICKS = Number(process.env.DAGCTL_BENCH_TICKS ?? 20);
 const POLL = 200;
 const POLL_MARKERS = Number(process.env.DAGCTL_BENCH_POLL_MARKERS ?? 2000);
 
+const fmt3 = (xs: number[]): string => `p50 ${percentile(xs, 50).toFixed(3)} ms  p99 ${percentile(xs, 99).toFixed(3)} ms`;
 const fmt = (xs: number[]): string => `p50 ${percentile(xs, 50).toFixed(1)} ms  p99 ${percentile(xs, 99).toFixed(1)} ms`;
 
 async function waitFor(what: string, boundMs: number, cond: () => Promise<boolean>): Promise<void> {
@@ -179,8 +180,8 @@ async function pollCost(lines: string[], metrics: Record<string, number>): Promi
     metrics.pollTokenP50Ms = percentile(token, 50);
     lines.push(
       `poll cost, idle dataset of ${POLL_MARKERS.toLocaleString('en-US')} commit markers (local store, ${P} polls each, markers already read)`,
-      `  listing _commits/ every poll  ${fmt(listing)}`,
-      `  change token (CommitPoll)     ${fmt(token)}  (${(metrics.pollListP50Ms / Math.max(0.001, metrics.pollTokenP50Ms)).toFixed(0)}× cheaper at p50)`,
+      `  listing _commits/ every poll  ${fmt3(listing)}`,
+      `  change token (CommitPoll)     ${fmt3(token)}  (${(metrics.pollListP50Ms / Math.max(0.001, metrics.pollTokenP50Ms)).toFixed(0)}× cheaper at p50)`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -19,9 +19,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { ingestKafka, type IngestSummary } from '../../ingest/kafka/consumer.js';
-import { YEAR_SECONDS } from '../../operators/partial-recompute/birthday.js';
 import { startScheduler, type SchedulerHandle } from '../../scheduler/schedule/process.js';
 import { LocalScheduleState } from '../../scheduler/schedule/state.js';
 import { seenCount } from '../../scheduler/schedule/triggers.js';
@@ -29,54 +27,10 @@ import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { listCommitMarkers, listSource, readRows } from '../../storage/dataset/index.js';
 import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
-import { brokers, createTopic, requireKafka, uniqueTopic } from '../ingest/kafka-env.js';
+import { brokers, createTopic, produceAges, requireKafka, uniqueTopic, type AgesProduced } from '../ingest/kafka-env.js';
 import { runCli, viewRows } from '../integration/support.js';
 
 const SEED = resolve('dags/birthday-inference.yaml');
-const DAY0 = Date.parse('2024-03-01T00:00:00Z') / 1000;
-
-/** Valid samples produced: `person\tage\tts` → count; the persons; malformed records sent. */
-interface AgesProduced {
-  expected: Map<string, number>;
-  persons: Set<string>;
-  records: number;
-  rejects: number;
-}
-
-/**
- * Produces age samples of persons `persons`, `perPerson` each, at times in days [fromDay, fromDay +
- * days) after DAY0: the age a person born at born(k) has then (consistent samples), and every 25th
- * record malformed (a bad age, or not JSON). Idempotent producer: a retried request never doubles a record.
- */
-async function produceAges(topic: string, out: AgesProduced, persons: number[], perPerson: number, fromDay: number, days: number): Promise<void> {
-  const kafka = new Kafka({ clientId: 'dagctl-test', brokers: brokers(), logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    const messages: { partition: number; value: string }[] = [];
-    for (const k of persons) {
-      const person = `user:${k}`;
-      const born = DAY0 - (18 + (k % 60)) * YEAR_SECONDS - ((k * 7919) % YEAR_SECONDS);
-      for (let j = 0; j < perPerson; j++) {
-        const ts = DAY0 + (fromDay + ((k + j) % days)) * 86_400 + ((k * 131 + j * 977) % 86_400);
-        const n = out.records + messages.length;
-        if (n % 25 === 24) {
-          messages.push({ partition: n % 2, value: n % 50 === 49 ? '{"person": ' : JSON.stringify({ person, age: -3, ts }) });
-          out.rejects++;
-        }
-        const age = Math.floor((ts - born) / YEAR_SECONDS);
-        const key = `${person}\t${age}\t${ts}`;
-        out.expected.set(key, (out.expected.get(key) ?? 0) + 1);
-        out.persons.add(person);
-        messages.push({ partition: (out.records + messages.length) % 2, value: JSON.stringify({ person, age, ts, source: 'test' }) });
-      }
-    }
-    for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
-    out.records += messages.length;
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 async function until(what: string, boundMs: number, cond: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + boundMs;
