@@ -12,6 +12,8 @@ import type { DatasetSpec } from '../../definitions/types.js';
 
 export interface CommitSource {
   commits(ds: DatasetSpec): Promise<SourceCommit[]>;
+  /** Polls that listed / that a change token answered, when the source counts them. */
+  counts?(): { skipped: number; listed: number };
 }
 
 export class StorageCommitSource implements CommitSource {

@@ -81,6 +81,10 @@ export class SchedulerMetrics {
   readonly triggerStatus = new Map<string, { reason: string; pending: number; at: number }>();
   /** Lateness of created runs: creation time − tick, ms (last 10,000). */
   lateness: number[] = [];
+  /** Commit polls that listed `_commits/` / that a change token answered (CommitSource.counts). */
+  triggerPolls = { listed: 0, skipped: 0 };
+  /** Per DAG with triggers: commit keys its trigger state lists (the rest folded into marks and floors). */
+  readonly triggerStateKeys = new Map<string, number>();
 
   observeLateness(ms: number): void {
     this.lateness.push(ms);
@@ -129,6 +133,12 @@ export class SchedulerMetrics {
       '# HELP dagctl_scheduler_trigger_pending_commits New commits a data trigger has not yet given a run.',
       '# TYPE dagctl_scheduler_trigger_pending_commits gauge',
       ...[...this.triggerStatus.entries()].map(([d, t]) => `dagctl_scheduler_trigger_pending_commits{dag="${d}"} ${t.pending}`),
+      '# HELP dagctl_scheduler_trigger_polls_total Data-trigger polls of a dataset: listed its commits, or answered by the unchanged change token.',
+      '# TYPE dagctl_scheduler_trigger_polls_total counter',
+      ...Object.entries(this.triggerPolls).map(([k, n]) => `dagctl_scheduler_trigger_polls_total{listing="${k}"} ${n}`),
+      '# HELP dagctl_scheduler_trigger_state_keys Commit keys a DAG\'s trigger state lists (not folded into marks or floors).',
+      '# TYPE dagctl_scheduler_trigger_state_keys gauge',
+      ...[...this.triggerStateKeys.entries()].map(([d, n]) => `dagctl_scheduler_trigger_state_keys{dag="${d}"} ${n}`),
       '# HELP dagctl_scheduler_reloads_total DAG file changes loaded; errors: invalid edits kept out.',
       '# TYPE dagctl_scheduler_reloads_total counter',
       `dagctl_scheduler_reloads_total ${this.reloads}`,
@@ -300,6 +310,9 @@ export class SchedulerService {
       if (!(await state.putTriggers(d.name, compacted))) return false;
       st = compacted;
     }
+    const polls = this.commits.counts?.();
+    if (polls !== undefined) this.metrics.triggerPolls = polls;
+    this.metrics.triggerStateKeys.set(d.name, st.seen.length);
     const now = this.now();
     const seenAt = this.firstSeen.get(d.name) ?? new Map<string, number>();
     this.firstSeen.set(d.name, seenAt);

@@ -136,6 +136,10 @@ describe('Lambda loop on dags/birthday-inference.yaml: Kafka → ingest --kind a
         assert.equal(r.trigger.kind, 'data');
       }
       const markers = await listCommitMarkers(master);
+      // The ingest markers are folded into per-partition marks: the trigger state lists no key.
+      const metrics = await (await fetch(`http://127.0.0.1:${sched.port}/metrics`)).text();
+      assert.match(metrics, /^dagctl_scheduler_trigger_state_keys\{dag="birthday-inference"\} 0$/m);
+      assert.match(metrics, /^dagctl_scheduler_trigger_polls_total\{listing="listed"\} [1-9]\d*$/m);
       assert.equal(all.reduce((n, r) => n + (r.trigger.kind === 'data' ? (r.trigger.commits ?? 0) : 0), 0), markers.length, 'every commit marker in exactly one run');
 
       // The last run: new-ages is the master at the new day only, and the partial task ran partial.
