@@ -305,7 +305,7 @@ export class SchedulerService {
     }
     // Markers given runs long enough ago are folded into per-dataset floors (triggers.ts): an
     // equivalent state, written fenced like every other.
-    const compacted = compactFloors(st, commits, listedAt, this.opts.triggerSettleMs);
+    const compacted = compactFloors(d.name, st, commits, listedAt, this.opts.triggerSettleMs);
     if (compacted !== null) {
       if (!(await state.putTriggers(d.name, compacted))) return false;
       st = compacted;

@@ -161,7 +161,7 @@ export function checkFloors(dag: string, st: TriggerState, commits: Readonly<Rec
     if (n !== floor.count) {
       throw new DagctlError(
         'TRIGGER_LATE_COMMIT',
-        `${dag}: dataset ${dataset} has ${n} commit markers stamped before ${new Date(floor.before).toISOString()}, its trigger state counted ${floor.count}: a marker appeared more than ${FLOOR_SETTLE_MS / 60_000} min after its time (or one was deleted), and the trigger cannot tell it from the ones already run. No run is started; check the dataset's _commits/ and, once settled, remove the DAG's trigger state to run every commit again`,
+        `${dag}: dataset ${dataset} has ${n} commit markers stamped before ${new Date(floor.before).toISOString()}, its trigger state counted ${floor.count}: a marker was listed later than the settle time (--trigger-settle) after its stamp, or one was deleted, and the trigger cannot tell it from the ones already run. No run is started; check the dataset's _commits/ and, once settled, remove the DAG's trigger state to run every commit again`,
         { dag, dataset, before: floor.before, counted: floor.count, found: n },
       );
     }
@@ -171,9 +171,12 @@ export function checkFloors(dag: string, st: TriggerState, commits: Readonly<Rec
 /**
  * The state with its floors raised to now − settleMs (each dataset's floor stops below its
  * oldest unseen marker) and the keys they cover dropped from `seen`; null when nothing changes.
- * Equivalent to `st` for every commit listed in `commits` (taken after `now`). Not while a fire is inflight.
+ * Equivalent to `st` for every commit listed in `commits` (taken after `now`). Not while a fire is
+ * inflight. Checks the present floors first (checkFloors): raising a floor over a late marker
+ * would count it as seen.
  */
-export function compactFloors(st: TriggerState, commits: Readonly<Record<string, readonly SourceCommit[]>>, now: number, settleMs = FLOOR_SETTLE_MS): TriggerState | null {
+export function compactFloors(dag: string, st: TriggerState, commits: Readonly<Record<string, readonly SourceCommit[]>>, now: number, settleMs = FLOOR_SETTLE_MS): TriggerState | null {
+  checkFloors(dag, st, commits);
   if (st.inflight !== undefined) return null;
   const isSeen = seenTest(st);
   const floors: Record<string, CommitFloor> = { ...st.floors };

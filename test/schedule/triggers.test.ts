@@ -187,7 +187,7 @@ describe('trigger state compaction (other markers folded into per-dataset floors
       const now = T0 + i * 1000 + 500;
       const r = fireAll(st, commits, now);
       for (const k of r.fired) ran.set(k, (ran.get(k) ?? 0) + 1);
-      st = compactFloors(r.st, { ages: commits }, now, 60_000) ?? r.st;
+      st = compactFloors('x', r.st, { ages: commits }, now, 60_000) ?? r.st;
       assert.ok(st.seen.length <= 61 + 1, `bounded: ${st.seen.length} keys listed at marker ${i}`);
     }
     assert.equal(ran.size, 600);
@@ -206,6 +206,8 @@ describe('trigger state compaction (other markers folded into per-dataset floors
     // ones already run, so no decision — TRIGGER_LATE_COMMIT (never a silent second run or none).
     const late = { ...gen(1000), lastModified: T0 + 5_500 };
     assert.throws(() => fireAll(st, [...commits, late], T0 + 702_000), (e: unknown) => isDagctlError(e, 'TRIGGER_LATE_COMMIT'));
+    // Nor may compaction raise the floor over it (that would count it as seen).
+    assert.throws(() => compactFloors('x', st, { ages: [...commits, late] }, T0 + 2_000_000, 60_000), (e: unknown) => isDagctlError(e, 'TRIGGER_LATE_COMMIT'));
   });
 
   it('a floor stops below the oldest marker not yet given a run; nothing folds while a fire is inflight', () => {
@@ -213,7 +215,7 @@ describe('trigger state compaction (other markers folded into per-dataset floors
     const now = T0 + FLOOR_SETTLE_MS + 60_000;
     // Markers 0..9 seen except 4.
     const st: TriggerState = { seen: commits.filter((_, i) => i !== 4).map((c) => `ages:${c.id}`) };
-    const c = compactFloors(st, { ages: commits }, now);
+    const c = compactFloors('x', st, { ages: commits }, now);
     assert.ok(c !== null);
     assert.deepEqual(c.floors, { ages: { before: T0 + 4000, count: 4 } });
     assert.equal(c.seen.length, 5);
@@ -221,8 +223,8 @@ describe('trigger state compaction (other markers folded into per-dataset floors
     const d = decideTrigger({ dag: 'x', triggers: trig, commits: { ages: commits }, state: c, now, firstSeen: new Map(), unfinished: 0 });
     assert.deepEqual(d.action === 'fire' ? d.fire.commits : d, [`ages:${commits[4]?.id ?? ''}`]);
     const fire = { runId: 'r', at: now, prevAt: now, commits: [], datasets: [], partitions: [] };
-    assert.equal(compactFloors({ ...st, inflight: fire }, { ages: commits }, now), null);
-    assert.equal(compactFloors(c, { ages: commits }, now), null, 'already compact');
+    assert.equal(compactFloors('x', { ...st, inflight: fire }, { ages: commits }, now), null);
+    assert.equal(compactFloors('x', c, { ages: commits }, now), null, 'already compact');
   });
 });
 
