@@ -7,6 +7,10 @@
  *      startedAt. Peer in the same run: a bare poller listing the same `_commits/` folder every
  *      200 ms (the floor of any polling trigger at that period). Dagster's sensors poll every 30 s
  *      by default.
+ *   1b. poll cost on an idle dataset of K commit markers (DAGCTL_BENCH_POLL_MARKERS, default
+ *      2,000): listSourceCommits with the scheduler's CommitPoll (a `_commits/` change token: one
+ *      stat while nothing was added) against the same call listing every poll (markers already
+ *      read, as the scheduler caches them); medians of P polls each, and the ratio.
  *   2. freshness (needs DAGCTL_TEST_KAFKA_BROKERS, `scripts/provision/kafka.sh start`): one event
  *      with a fresh URL produced to Kafka → `ingest kafka` (maxBatchMs 200) → trigger → sql view
  *      published → the URL visible in the view; M events one after another, p50/p99.
@@ -15,7 +19,7 @@
  *      `every: 1s` no-op DAG: tick → run created / started, p50/p99.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,7 +34,8 @@ import { startScheduler } from '../scheduler/schedule/process.js';
 import { Loop, SchedulerService } from '../scheduler/schedule/service.js';
 import { LocalScheduleState } from '../scheduler/schedule/state.js';
 import { LocalRunStore } from '../scheduler/stores/local-run-store.js';
-import { listSourceCommits } from '../storage/dataset/source.js';
+import { writeCommitMarker } from '../storage/dataset/markers.js';
+import { listSourceCommits, type CommitPoll, type SourceCommit } from '../storage/dataset/source.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { readRows } from '../storage/dataset/read.js';
 import { openObjectStore } from '../storage/open.js';
@@ -43,7 +48,9 @@ const N = Number(process.env.DAGCTL_BENCH_TRIGGERS ?? 20);
 const M = Number(process.env.DAGCTL_BENCH_FRESHNESS ?? 10);
 const TICKS = Number(process.env.DAGCTL_BENCH_TICKS ?? 20);
 const POLL = 200;
+const POLL_MARKERS = Number(process.env.DAGCTL_BENCH_POLL_MARKERS ?? 2000);
 
+const fmt3 = (xs: number[]): string => `p50 ${percentile(xs, 50).toFixed(3)} ms  p99 ${percentile(xs, 99).toFixed(3)} ms`;
 const fmt = (xs: number[]): string => `p50 ${percentile(xs, 50).toFixed(1)} ms  p99 ${percentile(xs, 99).toFixed(1)} ms`;
 
 async function waitFor(what: string, boundMs: number, cond: () => Promise<boolean>): Promise<void> {
@@ -58,6 +65,7 @@ export async function benchTriggers(): Promise<BenchResult> {
   const lines: string[] = [];
   const metrics: Record<string, number> = {};
   await triggerLatency(lines, metrics);
+  await pollCost(lines, metrics);
   if (process.env.DAGCTL_TEST_KAFKA_BROKERS !== undefined && process.env.DAGCTL_TEST_KAFKA_BROKERS !== '') await freshness(lines, metrics);
   else lines.push('freshness: skipped (no DAGCTL_TEST_KAFKA_BROKERS; eval "$(scripts/provision/kafka.sh start)")');
   await distributedLateness(lines, metrics);
@@ -132,6 +140,50 @@ async function triggerLatency(lines: string[], metrics: Record<string, number>):
     );
   } finally {
     ac.abort();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function pollCost(lines: string[], metrics: Record<string, number>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'dagctl-bench-poll-'));
+  try {
+    const store = await openObjectStore(pathToFileURL(join(dir, 'pv')).href);
+    for (let i = 0; i < POLL_MARKERS; i += 64) {
+      await Promise.all(
+        Array.from({ length: Math.min(64, POLL_MARKERS - i) }, (_, j) =>
+          writeCommitMarker(store, { instanceId: `ingest-pv-p0-${(i + j) * 10}-${(i + j) * 10 + 9}`, fingerprint: (i + j).toString(16).padStart(16, '0'), runId: 'bench', committedAt: new Date().toISOString(), files: [{ path: `date=2024-01-01/part-${i + j}.parquet`, rows: 1, bytes: 1, sha256: '', partition: '2024-01-01' }] }),
+        ),
+      );
+    }
+    // Out of the racy window (storage/local/store.ts RACY_MS) without waiting: age the folder.
+    const past = new Date(Date.now() - 60_000);
+    await utimes(join(dir, 'pv', '_commits'), past, past);
+    const opts = { format: 'parquet' as const, partitionBy: 'date' as const };
+    const P = 30;
+    const time = async (f: () => Promise<unknown>): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < P; i++) {
+        const t0 = performance.now();
+        await f();
+        out.push(performance.now() - t0);
+      }
+      return out;
+    };
+    const known = new Map<string, SourceCommit>();
+    await listSourceCommits(store, opts, known);
+    const listing = await time(() => listSourceCommits(store, opts, known));
+    const poll: CommitPoll = { skipped: 0, listed: 0 };
+    await listSourceCommits(store, opts, known, poll);
+    const token = await time(() => listSourceCommits(store, opts, known, poll));
+    if (poll.skipped !== P) throw new Error(`bench: the change token answered ${poll.skipped} of ${P} polls`);
+    metrics.pollListP50Ms = percentile(listing, 50);
+    metrics.pollTokenP50Ms = percentile(token, 50);
+    lines.push(
+      `poll cost, idle dataset of ${POLL_MARKERS.toLocaleString('en-US')} commit markers (local store, ${P} polls each, markers already read)`,
+      `  listing _commits/ every poll  ${fmt3(listing)}`,
+      `  change token (CommitPoll)     ${fmt3(token)}  (${(metrics.pollListP50Ms / Math.max(0.001, metrics.pollTokenP50Ms)).toFixed(0)}× cheaper at p50)`,
+    );
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -25,6 +25,7 @@ const CODES = {
   // run engine
   RUN_NOT_FOUND: 'retried',
   RUN_STATE_INVALID: 'retried',
+  TRIGGER_LATE_COMMIT: 'permanent',
   RUN_LOCKED: 'retried',
   TASK_NOT_FOUND: 'permanent',
   TASK_TIMEOUT: 'retried',

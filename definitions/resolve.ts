@@ -92,6 +92,7 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
       dataset: decl.dataset,
       minIntervalMs: decl.minInterval === undefined ? 0 : ms(decl.minInterval, `triggers[${index}].minInterval`),
       debounceMs: decl.debounce === undefined ? 0 : ms(decl.debounce, `triggers[${index}].debounce`),
+      ...(decl.newData !== undefined ? { newData: decl.newData } : {}),
     }));
   }
   if (draft.deadline !== undefined) dag.deadlineMs = ms(draft.deadline, 'deadline');

@@ -93,6 +93,12 @@ export const TriggerSchema = z
     dataset: z.string().describe('A source dataset of this DAG (declared under datasets, no task writes it): new commits to it start a run.'),
     minInterval: durationLike.optional().describe('At most one run per this long (default 0): commits landing meanwhile are batched into the next run.'),
     debounce: durationLike.optional().describe('Wait until no new commit has landed for this long before starting a run (default 0).'),
+    newData: z
+      .string()
+      .optional()
+      .describe(
+        "A source dataset of this DAG that a triggered run reads as the trigger dataset's changed date partitions (what the new commits touched) in place of its own declaration — e.g. the new batch of a partial recomputation. `dagctl run` reads it as declared.",
+      ),
   })
   .strict()
   .describe('A data trigger: `dagctl scheduler` starts a run when new committed data lands in the dataset; ${run.changedPartitions} lists the date partitions it touched.');

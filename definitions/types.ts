@@ -67,6 +67,8 @@ export interface TriggerSpec {
   minIntervalMs: number;
   /** Start only once no new commit landed for this long (0: at once). */
   debounceMs: number;
+  /** A source a triggered run reads as `dataset`'s changed partitions (scheduler/schedule/triggers.ts withNewData). */
+  newData?: string;
 }
 
 /** A run's logical interval [start, end), ms since the epoch. */

@@ -8,7 +8,7 @@
  *   1. marker `ingest-<topic>-p<p>-<first>-<last>` already there → 'skipped' (a replay; no write).
  *   2. claim [first, last] (ingest/offsets.ts). Another range holds the claim → 'reclaimed': the
  *      caller must re-cut its batch to that claim's range and call again.
- *   3. convert records (ingest/records.ts); valid rows → create-only Parquet files in
+ *   3. convert records with the batch's record kind (ingest/records.ts); valid rows → create-only Parquet files in
  *      `date=YYYY-MM-DD/` (DataFileWriter, salt = batch id + fingerprint, rows in offset order, so
  *      a redo writes the same names and bytes); rejects → `_rejects/<batch id>/` (REJECT_SCHEMA).
  *   4. ONE commit marker listing the data files, with the offsets and reject counts (IngestInfo).
@@ -23,9 +23,8 @@ import { DataFileWriter } from '../storage/dataset/writer.js';
 import { readCommitMarker, writeCommitMarker } from '../storage/dataset/markers.js';
 import { dateFolder } from '../storage/dataset/layout.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
-import { PAGEVIEWS_SCHEMA } from '../domain/superwebanalytics.js';
 import { batchFingerprint, batchId, claimRange, type Claim, type IngestMarker } from './offsets.js';
-import { REJECT_SCHEMA, toPageview } from './records.js';
+import { recordKind, REJECT_SCHEMA, type RecordKind } from './records.js';
 
 export interface IngestRecord {
   offset: number;
@@ -39,6 +38,8 @@ export interface BatchInput {
   firstOffset: number;
   lastOffset: number;
   records: IngestRecord[];
+  /** How values become rows (default 'pageviews'). */
+  kind?: RecordKind;
 }
 
 export type BatchStep = 'claimed' | 'files-written' | 'marker-written';
@@ -55,8 +56,10 @@ export type BatchResult = { outcome: 'committed' | 'skipped'; marker: IngestMark
 
 export async function commitBatch(store: ObjectStore, codec: ParquetCodec, b: BatchInput, opts: CommitBatchOptions): Promise<BatchResult> {
   const { topic, partition, firstOffset: first, lastOffset: last } = b;
+  const kind = b.kind ?? 'pageviews';
+  const def = recordKind(kind);
   const id = batchId(topic, partition, first, last);
-  const fp = batchFingerprint(topic, partition, first, last);
+  const fp = batchFingerprint(topic, partition, first, last, kind);
   const bad = b.records.find((r, i) => r.offset < first || r.offset > last || (i > 0 && r.offset <= (b.records[i - 1] as IngestRecord).offset));
   if (bad !== undefined || b.records[0]?.offset !== first || b.records.at(-1)?.offset !== last) {
     throw new DagctlError('INTERNAL', `batch ${id} records do not span [${first}, ${last}] in order`, { id });
@@ -64,7 +67,7 @@ export async function commitBatch(store: ObjectStore, codec: ParquetCodec, b: Ba
   const existing = await readCommitMarker(store, id, fp);
   if (existing !== null) return { outcome: 'skipped', marker: existing as IngestMarker };
 
-  const claim = await claimRange(store, { batchId: id, topic, partition, firstOffset: first, lastOffset: last });
+  const claim = await claimRange(store, { batchId: id, topic, partition, firstOffset: first, lastOffset: last, ...(kind === 'pageviews' ? {} : { kind }) });
   if (claim.lastOffset !== last) return { outcome: 'reclaimed', claim };
   await opts.onStep?.('claimed', id);
 
@@ -72,7 +75,7 @@ export async function commitBatch(store: ObjectStore, codec: ParquetCodec, b: Ba
   const rejectRows: Row[] = [];
   const rejects: Record<string, number> = {};
   for (const r of b.records) {
-    const c = toPageview(r.value);
+    const c = def.convert(r.value);
     if (c.ok) {
       let rows = byDate.get(c.date);
       if (rows === undefined) byDate.set(c.date, (rows = []));
@@ -87,7 +90,7 @@ export async function commitBatch(store: ObjectStore, codec: ParquetCodec, b: Ba
   let rows = 0;
   for (const date of [...byDate.keys()].sort()) {
     const dayRows = byDate.get(date) as Row[];
-    const w = new DataFileWriter({ store, codec, schema: PAGEVIEWS_SCHEMA, folder: dateFolder(date), salt, maxRows: opts.maxRowsPerFile ?? 100_000 });
+    const w = new DataFileWriter({ store, codec, schema: def.schema, folder: dateFolder(date), salt, maxRows: opts.maxRowsPerFile ?? 100_000 });
     await w.write(dayRows);
     files.push(...(await w.close()));
     rows += dayRows.length;
@@ -107,7 +110,7 @@ export async function commitBatch(store: ObjectStore, codec: ParquetCodec, b: Ba
     runId: opts.runId,
     committedAt: new Date().toISOString(),
     files,
-    ingest: { topic, partition, firstOffset: first, lastOffset: last, records: b.records.length, rows, rejects, rejectFiles },
+    ingest: { ...(kind === 'pageviews' ? {} : { kind }), topic, partition, firstOffset: first, lastOffset: last, records: b.records.length, rows, rejects, rejectFiles },
   };
   // First commit wins: a concurrent writer of the same range wrote the same files, so either
   // marker describes the same data.

@@ -3,7 +3,7 @@
  * topic-partition, which offset ranges are committed to the dataset and which are claimed.
  *
  *   batchId(topic, p, first, last)       → 'ingest-<topic>-p<p>-<first>-<last>' (the marker's instance id)
- *   readResume(store, topic, p)          → { committedThrough, pending } from markers and claims
+ *   readResume(store, topic, p, kind)    → { committedThrough, pending } from markers and claims
  *   claimRange(store, claim)             → the claim that holds for its first offset (first writer wins)
  *
  * Keys in the dataset:
@@ -14,6 +14,10 @@
  * first offset redoes exactly that range, produces the same files (same names, same bytes) and the
  * same marker id. Without claims, a time-bounded batch replayed after a crash would be cut
  * elsewhere, and its id (and files) would differ from the first attempt's.
+ * A topic partition's batches all hold one record kind (ingest/records.ts): the kind is in every
+ * batch fingerprint, claim and marker (absent = 'pageviews', as written before kinds existed), and
+ * an ingester of another kind than the partition's last committed batch or a claim stops with
+ * INGEST_CONFLICT instead of mixing schemas in one dataset.
  * Preconditions: topic names match TOPIC_RE (Kafka allows [A-Za-z0-9._-]; a leading '.' or '_'
  * would clash with the store's reserved names); offsets are non-negative safe integers.
  */
@@ -21,6 +25,7 @@ import { DagctlError, isDagctlError } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
 import { COMMITS_PREFIX, jsonBytes, parseJson } from '../storage/dataset/layout.js';
 import type { CommitMarker, FileEntry, ObjectStore } from '../storage/types.js';
+import type { RecordKind } from './records.js';
 
 /** Bump when the conversion or file layout of a batch changes (part of every batch fingerprint). */
 export const INGEST_VERSION = '1';
@@ -33,10 +38,14 @@ export interface Claim {
   partition: number;
   firstOffset: number;
   lastOffset: number;
+  /** The record kind of the batch (absent: 'pageviews'). */
+  kind?: RecordKind;
 }
 
 /** What an ingest marker carries on top of a CommitMarker: the batch's offsets and outcome. */
 export interface IngestInfo {
+  /** Absent in markers written before kinds existed: 'pageviews'. */
+  kind?: RecordKind;
   topic: string;
   partition: number;
   firstOffset: number;
@@ -69,8 +78,12 @@ export function batchId(topic: string, partition: number, first: number, last: n
   return `ingest-${topic}-p${partition}-${first}-${last}`;
 }
 
-export function batchFingerprint(topic: string, partition: number, first: number, last: number): string {
-  return fingerprint({ ingest: INGEST_VERSION, kind: 'pageviews', topic, partition, first, last });
+export function batchFingerprint(topic: string, partition: number, first: number, last: number, kind: RecordKind = 'pageviews'): string {
+  return fingerprint({ ingest: INGEST_VERSION, kind, topic, partition, first, last });
+}
+
+function kindConflict(topic: string, partition: number, found: RecordKind, kind: RecordKind, where: string): DagctlError {
+  return new DagctlError('INGEST_CONFLICT', `${topic}/${partition} holds ${found} records (${where}); this ingester converts ${kind}: ingest ${kind} into another dataset, or use --kind ${found}`, { topic, partition, found, kind });
 }
 
 export function claimKey(topic: string, partition: number, first: number): string {
@@ -86,15 +99,15 @@ function escapeRe(s: string): string {
  * listing, no marker bodies read); only pending claims are read. Overlapping committed ranges mean
  * two writers disagreed on boundaries, which claims exclude: INGEST_CONFLICT.
  */
-export async function readResume(store: ObjectStore, topic: string, partition: number): Promise<PartitionResume> {
+export async function readResume(store: ObjectStore, topic: string, partition: number, kind: RecordKind = 'pageviews'): Promise<PartitionResume> {
   const prefix = `${COMMITS_PREFIX}ingest-${topic}-p${partition}-`;
   // The exact shape, so topic "a" partition 1 never picks up topic "a-p1"'s markers.
   const re = new RegExp(`^${escapeRe(prefix)}(\\d+)-(\\d+)@[0-9a-f]{16}\\.json$`);
-  const ranges: [number, number][] = [];
+  const ranges: [number, number, string][] = [];
   for (const o of await store.list(prefix)) {
     const m = re.exec(o.key);
     if (m === null) continue;
-    ranges.push([Number(m[1]), Number(m[2])]);
+    ranges.push([Number(m[1]), Number(m[2]), o.key]);
   }
   ranges.sort((a, b) => a[0] - b[0]);
   let through = -1;
@@ -102,11 +115,18 @@ export async function readResume(store: ObjectStore, topic: string, partition: n
     if (first <= through) throw new DagctlError('INGEST_CONFLICT', `committed ingest batches overlap at ${topic}/${partition} offset ${first}`, { topic, partition, first, last, through });
     through = last;
   }
+  const lastKey = ranges.at(-1)?.[2];
+  if (lastKey !== undefined) {
+    const found = parseJson<IngestMarker>(await store.get(lastKey), lastKey).ingest.kind ?? 'pageviews';
+    if (found !== kind) throw kindConflict(topic, partition, found, kind, lastKey);
+  }
   const pending: Claim[] = [];
   for (const o of await store.list(`${CLAIMS_PREFIX}${topic}/p${partition}/`)) {
     const m = /\/(\d{20})\.json$/.exec(o.key);
     if (m === null || Number(m[1]) <= through) continue;
-    pending.push(parseJson<Claim>(await store.get(o.key), o.key));
+    const c = parseJson<Claim>(await store.get(o.key), o.key);
+    if ((c.kind ?? 'pageviews') !== kind) throw kindConflict(topic, partition, c.kind ?? 'pageviews', kind, o.key);
+    pending.push(c);
   }
   return { committedThrough: through, pending, committedBatches: ranges.length };
 }
@@ -123,6 +143,9 @@ export async function claimRange(store: ObjectStore, claim: Claim): Promise<Clai
     return claim;
   } catch (e) {
     if (!isDagctlError(e, 'STORAGE_CONFLICT')) throw e;
-    return parseJson<Claim>(await store.get(key), key);
+    const held = parseJson<Claim>(await store.get(key), key);
+    const [found, kind] = [held.kind ?? 'pageviews', claim.kind ?? 'pageviews'];
+    if (found !== kind) throw kindConflict(claim.topic, claim.partition, found, kind, key);
+    return held;
   }
 }

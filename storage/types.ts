@@ -60,6 +60,13 @@ export interface ObjectStore {
   putIfMatch(key: string, body: Uint8Array, expectedEtag: string | null): Promise<ObjectInfo>;
   /** Only for uncommitted staging garbage and `dataset vacuum`; master data is never deleted. */
   delete(key: string): Promise<void>;
+  /**
+   * Optional, for pollers (data triggers): a cheap token that changes whenever an object is added
+   * directly in `folder` (a flat folder, ending in '/'), or null when the store cannot vouch for
+   * it at this moment. Two equal non-null tokens, the first read before a listing, mean nothing
+   * was added since that listing. Stores that cannot tell cheaply leave it out (callers list).
+   */
+  changeToken?(folder: string): Promise<string | null>;
 }
 
 /** Encodes/decodes one Parquet file. Implementations: storage/parquet/*.ts. */

@@ -1,7 +1,7 @@
 /**
- * `dagctl ingest kafka --brokers H:P[,H:P] --topic T --out URI [--group G] [--max-batch-records N]
+ * `dagctl ingest kafka --brokers H:P[,H:P] --topic T --out URI [--kind pageviews|ages] [--group G] [--max-batch-records N]
  * [--max-batch-ms MS] [--max-batches N | --until-idle MS] [--json]` — append a Kafka topic's
- * pageview records to a date-partitioned master dataset, exactly once (ingest/kafka/consumer.ts,
+ * pageview (default) or age records to a date-partitioned master dataset, exactly once (ingest/kafka/consumer.ts,
  * docs/ingest.md).
  * Progress: one line per batch and a lag line every ~2 s on stderr (not with --json); --json
  * prints the summary object on stdout. Without --max-batches/--until-idle it runs until SIGINT/
@@ -12,10 +12,11 @@
 import { DagctlError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
 import { ingestKafka, type IngestEvent, type IngestOptions } from '../../ingest/kafka/consumer.js';
+import { isRecordKind, RECORD_KINDS } from '../../ingest/records.js';
 import { openObjectStore } from '../../storage/open.js';
 import { flag, str, writeJson, type CommandDef } from '../command.js';
 
-const USAGE = `dagctl ingest kafka --brokers H:P[,H:P] --topic T --out URI [--group G] [--max-batch-records N] [--max-batch-ms MS] [--max-batches N | --until-idle MS] [--json]`;
+const USAGE = `dagctl ingest kafka --brokers H:P[,H:P] --topic T --out URI [--kind pageviews|ages] [--group G] [--max-batch-records N] [--max-batch-ms MS] [--max-batches N | --until-idle MS] [--json]`;
 
 function posInt(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -37,6 +38,7 @@ export const ingestCommand: CommandDef = {
     brokers: { type: 'string' },
     topic: { type: 'string' },
     out: { type: 'string' },
+    kind: { type: 'string' },
     group: { type: 'string' },
     'max-batch-records': { type: 'string' },
     'max-batch-ms': { type: 'string' },
@@ -54,6 +56,8 @@ export const ingestCommand: CommandDef = {
     for (const b of brokers) if (!/^[^:\s]+:\d{1,5}$/.test(b)) throw new DagctlError('USAGE', `--brokers entries must be host:port, got "${b}"`);
     const topic = need(str(args, 'topic'), 'topic');
     const out = need(str(args, 'out'), 'out');
+    const kind = str(args, 'kind') ?? 'pageviews';
+    if (!isRecordKind(kind)) throw new DagctlError('USAGE', `--kind must be one of ${RECORD_KINDS.join(', ')}, got "${kind}"\n${USAGE}`);
     const maxBatches = posInt(str(args, 'max-batches'), 'max-batches');
     const untilIdle = posInt(str(args, 'until-idle'), 'until-idle');
     if (maxBatches !== undefined && untilIdle !== undefined) throw new DagctlError('USAGE', `--max-batches and --until-idle are exclusive\n${USAGE}`);
@@ -73,6 +77,7 @@ export const ingestCommand: CommandDef = {
       brokers,
       topic,
       store,
+      kind,
       groupId: str(args, 'group') ?? `dagctl-ingest-${topic}-${sha256Hex(store.rootUri).slice(0, 8)}`,
       signal: io.interrupted,
       onEvent,

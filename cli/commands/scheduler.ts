@@ -26,6 +26,8 @@ export const schedulerCommand: CommandDef = {
   --concurrency N    embedded: worker threads per run (default one per core)
   --reload EVERY     how often DAG files are re-read (default 1s)
   --trigger-poll P   how often DAGs with data triggers look for new commits (default 200ms)
+  --trigger-settle S markers stamped this long ago and given runs fold into the trigger state's
+                     floors (default 5m; lower only where a write is listed as soon as stamped)
   --lease TTL        distributed: leader lease time-to-live (default 10s)
   --drain TIMEOUT    on SIGTERM, wait this long for in-process runs (default 30s)`,
   options: {
@@ -36,6 +38,7 @@ export const schedulerCommand: CommandDef = {
     reload: { type: 'string' },
     lease: { type: 'string' },
     'trigger-poll': { type: 'string' },
+    'trigger-settle': { type: 'string' },
     drain: { type: 'string' },
   },
   allowPositionals: true,
@@ -57,6 +60,7 @@ export const schedulerCommand: CommandDef = {
       ...(str(args, 'concurrency') !== undefined ? { concurrency: intIn(str(args, 'concurrency') as string, '--concurrency', 1, 1024) } : {}),
       ...(str(args, 'reload') !== undefined ? { reloadMs: dur(str(args, 'reload') as string, '--reload') } : {}),
       ...(str(args, 'trigger-poll') !== undefined ? { triggerPollMs: dur(str(args, 'trigger-poll') as string, '--trigger-poll') } : {}),
+      ...(str(args, 'trigger-settle') !== undefined ? { triggerSettleMs: dur(str(args, 'trigger-settle') as string, '--trigger-settle') } : {}),
       ...(str(args, 'lease') !== undefined ? { leaseMs: dur(str(args, 'lease') as string, '--lease') } : {}),
       ...(str(args, 'drain') !== undefined ? { drainMs: dur(str(args, 'drain') as string, '--drain') } : {}),
     });

@@ -82,7 +82,7 @@ async function triggerReport(dag: DagSpec, st: TriggerState, paused: boolean, so
   for (const t of dag.triggers ?? []) {
     const ds = dag.datasets[t.dataset];
     if (ds === undefined) continue;
-    for (const c of await source.commits(ds)) if (!isSeen(commitKey(t.dataset, c.id))) pending++;
+    for (const c of await source.commits(ds)) if (!isSeen(commitKey(t.dataset, c.id), { dataset: t.dataset, c })) pending++;
   }
   const why =
     st.inflight !== undefined

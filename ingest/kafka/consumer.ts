@@ -1,6 +1,6 @@
 /**
- * `ingestKafka(opts)`: consume one Kafka topic with kafkajs and append its pageview records to a
- * date-partitioned master dataset in exactly-once micro-batches (ingest/micro-batch.ts).
+ * `ingestKafka(opts)`: consume one Kafka topic with kafkajs and append its records — pageviews, or
+ * ages with `kind: 'ages'` (ingest/records.ts) — to a date-partitioned master dataset in exactly-once micro-batches (ingest/micro-batch.ts).
  *
  * The dataset, not Kafka, says where we are. On every partition assignment the ingester reads the
  * partition's markers and claims (ingest/offsets.ts) and seeks to the first offset not committed
@@ -22,6 +22,7 @@ import { DagctlError, errorMessage, isDagctlError } from '../../core/errors.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import type { ObjectStore, ParquetCodec } from '../../storage/types.js';
 import { commitBatch, type BatchStep, type IngestRecord } from '../micro-batch.js';
+import type { RecordKind } from '../records.js';
 import { checkTopic, readResume, type Claim, type PartitionResume } from '../offsets.js';
 import { connectKafka, disconnectKafka, PartitionConsumer, requireTopic, type LogBounds, type PartitionSlot } from './partition-consumer.js';
 
@@ -30,6 +31,8 @@ export interface IngestOptions {
   topic: string;
   store: ObjectStore;
   groupId: string;
+  /** What the records are (ingest/records.ts; default 'pageviews'). */
+  kind?: RecordKind;
   codec?: ParquetCodec;
   clientId?: string;
   /** Records per batch at most (default 10,000). */
@@ -137,7 +140,7 @@ class Ingester {
       admin: this.admin,
       topic: opts.topic,
       init: (partition, generation) => ({ partition, generation, ready: Promise.resolve(), committedThrough: -1, next: 0, pending: [], buffer: [], bufferSince: 0, fetchedThrough: -1, highWatermark: null }),
-      stored: (partition) => readResume(opts.store, opts.topic, partition),
+      stored: (partition) => readResume(opts.store, opts.topic, partition, opts.kind),
       position: (st, resume, log) => this.position(st, resume, log),
       process: (st, payload) => this.onBatch(st, payload),
       fail: (e) => this.fail(e),
@@ -292,7 +295,7 @@ class Ingester {
       const records = st.buffer.slice(0, take);
       const first = head.offset;
       const lastOffset = (records.at(-1) as IngestRecord).offset;
-      const res = await commitBatch(this.opts.store, this.codec, { topic, partition: st.partition, firstOffset: first, lastOffset, records }, { runId: this.runId, maxRowsPerFile: this.opts.maxRowsPerFile, onStep: this.opts.onStep });
+      const res = await commitBatch(this.opts.store, this.codec, { topic, partition: st.partition, firstOffset: first, lastOffset, records, ...(this.opts.kind !== undefined ? { kind: this.opts.kind } : {}) }, { runId: this.runId, maxRowsPerFile: this.opts.maxRowsPerFile, onStep: this.opts.onStep });
       if (res.outcome === 'reclaimed') {
         // Another attempt fixed this range first: adopt its boundaries and cut again.
         st.pending = [res.claim];
@@ -353,7 +356,7 @@ class Ingester {
     const offsets = await this.admin.fetchTopicOffsets(this.opts.topic);
     const out: IngestSummary['partitions'] = {};
     for (const o of offsets) {
-      const through = this.states.get(o.partition)?.committedThrough ?? (await readResume(this.opts.store, this.opts.topic, o.partition)).committedThrough;
+      const through = this.states.get(o.partition)?.committedThrough ?? (await readResume(this.opts.store, this.opts.topic, o.partition, this.opts.kind)).committedThrough;
       const high = Number(o.high);
       out[String(o.partition)] = { committedThrough: through, highWatermark: high, lag: Math.max(0, high - (through + 1)) };
     }

@@ -6,7 +6,8 @@
  * creating it) nothing is created and `created` is false.
  *
  * createTriggerRun: the run of one data-trigger fire (triggers.ts), likewise — the fire's changed
- * partitions as ${run.changedPartitions}, its interval [previous fire, fire), its id fire.runId.
+ * partitions as ${run.changedPartitions}, its interval [previous fire, fire), its id fire.runId,
+ * each trigger's `newData` source read as the changed partitions (triggers.ts withNewData).
  *
  * Precondition: `text` is a DAG file's text with a `schedule` (backfill: any DAG given a
  * schedule to split the range by); history for the cost model comes from `historyStore`.
@@ -19,7 +20,8 @@ import { createRunRecord, tickRunId } from '../create-run.js';
 import { loadPlanningContext } from '../plan/context.js';
 import { isRunExists, type RunOptions, type RunRecord, type RunStore, type RunTrigger } from '../ports.js';
 import { intervalOf } from './planner.js';
-import type { TriggerFire } from './triggers.js';
+import { withNewData, type TriggerFire } from './triggers.js';
+import type { DagSpec } from '../../definitions/types.js';
 
 export interface IntervalRunArgs {
   store: RunStore;
@@ -54,7 +56,7 @@ export interface TriggerRunArgs {
 export async function createTriggerRun(a: TriggerRunArgs): Promise<{ record: RunRecord; created: boolean }> {
   const f = a.fire;
   const trigger: RunTrigger = { kind: 'data', dataset: f.datasets.join(','), partitions: f.partitions, at: new Date(f.at).toISOString(), commits: f.commits.length };
-  return createRunOf(a, { interval: { start: f.prevAt, end: f.at }, changedPartitions: f.partitions }, () => f.runId, trigger);
+  return createRunOf(a, { interval: { start: f.prevAt, end: f.at }, changedPartitions: f.partitions }, () => f.runId, trigger, (dag) => withNewData(dag, f));
 }
 
 async function createRunOf(
@@ -62,17 +64,19 @@ async function createRunOf(
   vars: { interval: RunInterval; changedPartitions?: readonly string[] },
   idOf: (dag: string) => string,
   trigger: RunTrigger,
+  adapt: (dag: DagSpec) => DagSpec = (dag) => dag,
 ): Promise<{ record: RunRecord; created: boolean }> {
   const v = validateDagText(a.text, a.file, { ...vars, paramOverrides: a.params ?? {} });
   if (v.dag === undefined) {
     throw new DagctlError('DAG_INVALID', `${a.file} is not valid:\n${v.issues.filter((i) => i.severity === 'error').map(formatIssue).join('\n')}`, { file: a.file });
   }
-  const runId = idOf(v.dag.name);
+  const dag = adapt(v.dag);
+  const runId = idOf(dag.name);
   const existing = await a.store.getRecord(runId);
   if (existing !== null) return { record: existing, created: false };
-  const ctx = await loadPlanningContext(v.dag, undefined, a.historyStore);
+  const ctx = await loadPlanningContext(dag, undefined, a.historyStore);
   const options: RunOptions = { force: false, params: a.params ?? {}, executor: a.executor };
-  const { record, state } = createRunRecord({ dag: v.dag, text: a.text, ctx, options, now: a.now, runId, trigger });
+  const { record, state } = createRunRecord({ dag, text: a.text, ctx, options, now: a.now, runId, trigger });
   try {
     await a.store.createRun(record, state);
   } catch (e) {

@@ -29,6 +29,8 @@ export interface SchedulerProcessOptions {
   concurrency?: number;
   /** How often DAGs with data triggers look for new commits (default 200 ms). */
   triggerPollMs?: number;
+  /** Trigger floors' settle time (triggers.ts FLOOR_SETTLE_MS by default). */
+  triggerSettleMs?: number;
   /** Distributed: lease time-to-live (a dead leader is replaced within it). */
   leaseMs?: number;
   log(line: string): void;
@@ -54,7 +56,7 @@ export async function startScheduler(o: SchedulerProcessOptions): Promise<Schedu
   await catalog.refresh();
   let loop: Loop | null = null;
   const runtime = o.redisUrl === undefined ? await embeddedRuntime(o, () => loop?.wake()) : await distributedRuntime(o);
-  const service = new SchedulerService({ dags: () => catalog.dags(), launcher: runtime.launcher, state: runtime.state, ...(runtime.leader !== undefined ? { leader: runtime.leader } : {}), ...(o.triggerPollMs !== undefined ? { triggerPollMs: o.triggerPollMs } : {}), log: o.log });
+  const service = new SchedulerService({ dags: () => catalog.dags(), launcher: runtime.launcher, state: runtime.state, ...(runtime.leader !== undefined ? { leader: runtime.leader } : {}), ...(o.triggerPollMs !== undefined ? { triggerPollMs: o.triggerPollMs } : {}), ...(o.triggerSettleMs !== undefined ? { triggerSettleMs: o.triggerSettleMs } : {}), log: o.log });
   const metrics = service.metrics;
   loop = new Loop(service, { pollMs: o.pollMs ?? (o.redisUrl === undefined ? 5000 : 500) });
   runtime.leader?.onChange(() => loop?.wake());

@@ -29,7 +29,7 @@ import type { RunPhase } from '../model.js';
 import { StorageCommitSource, type CommitSource } from './commit-source.js';
 import { decideOverlap, planTicks, ticksOf } from './planner.js';
 import type { ScheduleState } from './state.js';
-import { commitKey, completeFire, decideTrigger, markSeen, seenTest, type TriggerFire } from './triggers.js';
+import { commitKey, compactFloors, completeFire, decideTrigger, markSeen, seenTest, type TriggerFire } from './triggers.js';
 import type { SourceCommit } from '../../storage/dataset/source.js';
 
 export interface ScheduledDag {
@@ -81,6 +81,10 @@ export class SchedulerMetrics {
   readonly triggerStatus = new Map<string, { reason: string; pending: number; at: number }>();
   /** Lateness of created runs: creation time − tick, ms (last 10,000). */
   lateness: number[] = [];
+  /** Commit polls that listed `_commits/` / that a change token answered (CommitSource.counts). */
+  triggerPolls = { listed: 0, skipped: 0 };
+  /** Per DAG with triggers: commit keys its trigger state lists (the rest folded into marks and floors). */
+  readonly triggerStateKeys = new Map<string, number>();
 
   observeLateness(ms: number): void {
     this.lateness.push(ms);
@@ -129,6 +133,12 @@ export class SchedulerMetrics {
       '# HELP dagctl_scheduler_trigger_pending_commits New commits a data trigger has not yet given a run.',
       '# TYPE dagctl_scheduler_trigger_pending_commits gauge',
       ...[...this.triggerStatus.entries()].map(([d, t]) => `dagctl_scheduler_trigger_pending_commits{dag="${d}"} ${t.pending}`),
+      '# HELP dagctl_scheduler_trigger_polls_total Data-trigger polls of a dataset: listed its commits, or answered by the unchanged change token.',
+      '# TYPE dagctl_scheduler_trigger_polls_total counter',
+      ...Object.entries(this.triggerPolls).map(([k, n]) => `dagctl_scheduler_trigger_polls_total{listing="${k}"} ${n}`),
+      '# HELP dagctl_scheduler_trigger_state_keys Commit keys a DAG\'s trigger state lists (not folded into marks or floors).',
+      '# TYPE dagctl_scheduler_trigger_state_keys gauge',
+      ...[...this.triggerStateKeys.entries()].map(([d, n]) => `dagctl_scheduler_trigger_state_keys{dag="${d}"} ${n}`),
       '# HELP dagctl_scheduler_reloads_total DAG file changes loaded; errors: invalid edits kept out.',
       '# TYPE dagctl_scheduler_reloads_total counter',
       `dagctl_scheduler_reloads_total ${this.reloads}`,
@@ -155,6 +165,8 @@ export interface SchedulerServiceOptions {
   commits?: CommitSource;
   /** How often a DAG with triggers is looked at (default 200 ms). */
   triggerPollMs?: number;
+  /** Markers stamped this long ago (and given runs) fold into floors (default triggers.ts FLOOR_SETTLE_MS). */
+  triggerSettleMs?: number;
 }
 
 /** How often a data-triggered DAG's unfinished runs are looked at when nothing new arrived. */
@@ -285,11 +297,22 @@ export class SchedulerService {
       st = await state.getTriggers(d.name);
     }
     const paused = (await state.get(d.name)).paused;
+    const listedAt = this.now();
     const commits: Record<string, SourceCommit[]> = {};
     for (const t of triggers) {
       const ds = d.dag.datasets[t.dataset];
       if (ds !== undefined) commits[t.dataset] = await this.commits.commits(ds);
     }
+    // Markers given runs long enough ago are folded into per-dataset floors (triggers.ts): an
+    // equivalent state, written fenced like every other.
+    const compacted = compactFloors(d.name, st, commits, listedAt, this.opts.triggerSettleMs);
+    if (compacted !== null) {
+      if (!(await state.putTriggers(d.name, compacted))) return false;
+      st = compacted;
+    }
+    const polls = this.commits.counts?.();
+    if (polls !== undefined) this.metrics.triggerPolls = polls;
+    this.metrics.triggerStateKeys.set(d.name, st.seen.length);
     const now = this.now();
     const seenAt = this.firstSeen.get(d.name) ?? new Map<string, number>();
     this.firstSeen.set(d.name, seenAt);
@@ -297,7 +320,7 @@ export class SchedulerService {
     const live = new Set<string>();
     for (const [ds, cs] of Object.entries(commits)) for (const c of cs) {
       const k = commitKey(ds, c.id);
-      if (isSeen(k)) continue;
+      if (isSeen(k, { dataset: ds, c })) continue;
       live.add(k);
       if (!seenAt.has(k)) seenAt.set(k, now);
     }

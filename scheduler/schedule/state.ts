@@ -151,6 +151,13 @@ export function decodeTriggerState(raw: string): TriggerState {
     out.marks = j.marks;
     out.folded = typeof j.folded === 'number' ? j.folded : 0;
   }
+  if (j.floors !== undefined) {
+    // Dropping floors would give every covered commit a second run: refuse instead.
+    const ok = j.floors !== null && typeof j.floors === 'object' && Object.values(j.floors).every((f) => f !== null && typeof f === 'object' && Number.isFinite(f.before) && Number.isInteger(f.count));
+    if (!ok) throw new DagctlError('RUN_STATE_INVALID', 'trigger state with a `floors` that is not {dataset: {before, count}}');
+    out.floors = j.floors;
+    out.folded = typeof j.folded === 'number' ? j.folded : 0;
+  }
   if (j.inflight !== undefined) out.inflight = j.inflight;
   return out;
 }

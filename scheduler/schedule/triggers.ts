@@ -13,6 +13,12 @@
  *       else fire: every new commit of every trigger in one run, ${run.changedPartitions} the union
  *       of their date partitions.
  *   triggerRunId(dag, at, commits)  the run's id: <dag>-<at>-<6 hex of the commit set>.
+ *   withNewData(dag, fire)          the DAG a fire's run executes: each trigger's `newData` source
+ *       replaced by the trigger dataset (same URI, format, schema) read at the fire's changed date
+ *       partitions only — the new batch of a partial recomputation. A trigger whose dataset has no
+ *       commit in the fire gives an empty newData (allowEmpty). The partitions are the union over
+ *       the fire's datasets: a superset of what changed in each, which a partial recomputation
+ *       (recompute every key the batch names, from the whole master) absorbs.
  *
  * Exactly once: the state (TriggerState, persisted by the ScheduleState port, fenced in Redis) is
  * the set of commits already given to a run. A fire is first written as `inflight` (its run id,
@@ -27,12 +33,25 @@
  * at its first uncommitted offset or its pending claim, never below what a marker covers). So a
  * seen ingest marker is folded into `marks[<dataset>:…ingest-<topic>-p<N>]` = the highest last
  * offset seen, and a marker is seen iff listed in `seen` or its last offset ≤ its partition's mark
- * (seenTest). Other commits (gen markers, unmarked files) stay listed. The state is then O(topic
- * partitions) for ingested datasets, whatever the number of batches.
+ * (seenTest). The state is then O(topic partitions) for ingested datasets, whatever the number
+ * of batches.
+ *
+ * Compaction of other markers (compactFloors; `dagctl gen` markers, a DAG's outputs as another's
+ * source): their keys carry no order, but the store stamps each object's lastModified, and a
+ * marker is listed within FLOOR_SETTLE_MS of its stamp (a create-only write that completes). So
+ * once every marker of a dataset stamped before T = now − FLOOR_SETTLE_MS has been given a run,
+ * the state keeps `floors[<dataset>] = { before: T, count }` (how many such markers there were)
+ * instead of their keys: a marker stamped before `before` is seen. Markers are never deleted, so
+ * the count proves the assumption at every poll (checkFloors): more markers stamped before
+ * `before` than `count` means one appeared late, which the floor cannot tell from the seen ones —
+ * TRIGGER_LATE_COMMIT, no run, rather than a commit run twice or never. Unmarked files (`path@etag`)
+ * stay listed: a copy that keeps its mtime (cp -p, rsync -t) is stamped in the past by design.
+ * Listed keys are then O(markers of the last FLOOR_SETTLE_MS) + O(unmarked files).
  */
+import { DagctlError } from '../../core/errors.js';
 import { fingerprint } from '../../core/hash.js';
 import type { SourceCommit } from '../../storage/dataset/source.js';
-import type { TriggerSpec } from '../../definitions/types.js';
+import type { DagSpec, TriggerSpec } from '../../definitions/types.js';
 
 export interface TriggerFire {
   runId: string;
@@ -55,11 +74,21 @@ export interface TriggerState {
   seen: string[];
   /** Per ingest topic partition (`<dataset>:_commits/ingest-<topic>-p<N>`): highest last offset given to a run. */
   marks?: Record<string, number>;
-  /** How many commits were folded into marks (for counts: seenCount). */
+  /** How many commits were folded into marks or floors (for counts: seenCount). */
   folded?: number;
+  /** Per trigger dataset: every marker (not an ingest one) stamped before `before` was given a run; there were `count`. */
+  floors?: Record<string, CommitFloor>;
   lastFireAt?: number;
   inflight?: TriggerFire;
 }
+
+export interface CommitFloor {
+  before: number;
+  count: number;
+}
+
+/** How long after its lastModified a marker may first be listed (module comment). */
+export const FLOOR_SETTLE_MS = 5 * 60_000;
 
 export type TriggerDecision =
   | { action: 'fire'; fire: TriggerFire }
@@ -97,20 +126,75 @@ export function ingestRange(key: string): { group: string; last: number } | null
   return m === null ? null : { group: m[1] as string, last: Number(m[3]) };
 }
 
-/** Whether a commitKey was given a run under this state (listed, or under its partition's mark). */
-export function seenTest(st: TriggerState): (key: string) => boolean {
+/** A commit floors can cover: a marker (not an ingest one: marks cover those) with a stamp. */
+function floorable(c: SourceCommit): c is SourceCommit & { lastModified: number } {
+  return c.id.startsWith('_commits/') && c.lastModified !== undefined && ingestRange(`x:${c.id}`) === null;
+}
+
+/**
+ * Whether a commitKey was given a run under this state: listed, under its partition's mark, or a
+ * marker of `dataset` stamped before its floor (`commit` given: decideTrigger, the service).
+ */
+export function seenTest(st: TriggerState): (key: string, commit?: { dataset: string; c: SourceCommit }) => boolean {
   const listed = new Set(st.seen);
-  return (key) => {
+  return (key, commit) => {
     if (listed.has(key)) return true;
     const r = ingestRange(key);
     const mark = r === null ? undefined : st.marks?.[r.group];
-    return r !== null && mark !== undefined && r.last <= mark;
+    if (r !== null) return mark !== undefined && r.last <= mark;
+    const floor = commit === undefined ? undefined : st.floors?.[commit.dataset];
+    return floor !== undefined && commit !== undefined && floorable(commit.c) && commit.c.lastModified < floor.before;
   };
 }
 
 /** How many commits were given runs. */
 export function seenCount(st: TriggerState): number {
   return st.seen.length + (st.folded ?? 0);
+}
+
+/** TRIGGER_LATE_COMMIT when a dataset's markers stamped before its floor are not the ones counted (module comment). */
+export function checkFloors(dag: string, st: TriggerState, commits: Readonly<Record<string, readonly SourceCommit[]>>): void {
+  for (const [dataset, floor] of Object.entries(st.floors ?? {})) {
+    const cs = commits[dataset];
+    if (cs === undefined) continue;
+    const n = cs.filter((c) => floorable(c) && c.lastModified < floor.before).length;
+    if (n !== floor.count) {
+      throw new DagctlError(
+        'TRIGGER_LATE_COMMIT',
+        `${dag}: dataset ${dataset} has ${n} commit markers stamped before ${new Date(floor.before).toISOString()}, its trigger state counted ${floor.count}: a marker was listed later than the settle time (--trigger-settle) after its stamp, or one was deleted, and the trigger cannot tell it from the ones already run. No run is started; check the dataset's _commits/ and, once settled, remove the DAG's trigger state to run every commit again`,
+        { dag, dataset, before: floor.before, counted: floor.count, found: n },
+      );
+    }
+  }
+}
+
+/**
+ * The state with its floors raised to now − settleMs (each dataset's floor stops below its
+ * oldest unseen marker) and the keys they cover dropped from `seen`; null when nothing changes.
+ * Equivalent to `st` for every commit listed in `commits` (taken after `now`). Not while a fire is
+ * inflight. Checks the present floors first (checkFloors): raising a floor over a late marker
+ * would count it as seen.
+ */
+export function compactFloors(dag: string, st: TriggerState, commits: Readonly<Record<string, readonly SourceCommit[]>>, now: number, settleMs = FLOOR_SETTLE_MS): TriggerState | null {
+  checkFloors(dag, st, commits);
+  if (st.inflight !== undefined) return null;
+  const isSeen = seenTest(st);
+  const floors: Record<string, CommitFloor> = { ...st.floors };
+  const drop = new Set<string>();
+  for (const [dataset, cs] of Object.entries(commits)) {
+    const marked = cs.filter(floorable);
+    let before = now - settleMs;
+    for (const c of marked) if (c.lastModified < before && !isSeen(commitKey(dataset, c.id), { dataset, c })) before = c.lastModified;
+    const old = floors[dataset];
+    if (old !== undefined && before <= old.before) continue;
+    const covered = marked.filter((c) => c.lastModified < before);
+    if (covered.length === 0) continue;
+    floors[dataset] = { before, count: covered.length };
+    for (const c of covered) drop.add(commitKey(dataset, c.id));
+  }
+  const seen = st.seen.filter((k) => !drop.has(k));
+  if (seen.length === st.seen.length && Object.keys(floors).every((d) => floors[d] === st.floors?.[d])) return null;
+  return { ...st, seen, floors, folded: (st.folded ?? 0) + (st.seen.length - seen.length) };
 }
 
 /** The state with these commits seen, compacted: ingest markers (new or already listed) folded into marks. */
@@ -130,19 +214,18 @@ export function markSeen(st: TriggerState, keys: readonly string[]): TriggerStat
     marks[r.group] = Math.max(marks[r.group] ?? -1, r.last);
   }
   const out: TriggerState = { ...st, seen: seen.sort() };
-  if (Object.keys(marks).length > 0) {
-    out.marks = marks;
-    out.folded = folded;
-  }
+  if (Object.keys(marks).length > 0) out.marks = marks;
+  if (folded > 0 || st.folded !== undefined) out.folded = folded;
   return out;
 }
 
 export function decideTrigger(a: DecideTriggerArgs): TriggerDecision {
+  checkFloors(a.dag, a.state, a.commits);
   const isSeen = seenTest(a.state);
   const fresh: { key: string; dataset: string; c: SourceCommit }[] = [];
   for (const t of a.triggers) for (const c of a.commits[t.dataset] ?? []) {
     const key = commitKey(t.dataset, c.id);
-    if (!isSeen(key)) fresh.push({ key, dataset: t.dataset, c });
+    if (!isSeen(key, { dataset: t.dataset, c })) fresh.push({ key, dataset: t.dataset, c });
   }
   if (fresh.length === 0) return { action: 'wait', reason: 'no new commits', pending: 0 };
   if (fresh.every((f) => f.c.files === 0)) return { action: 'empty', commits: fresh.map((f) => f.key).sort() };
@@ -168,6 +251,20 @@ export function decideTrigger(a: DecideTriggerArgs): TriggerDecision {
 
 /** The state after a fire's run exists: its commits seen, its time the last fire, no intent. */
 export function completeFire(st: TriggerState, fire: TriggerFire): TriggerState {
-  const { seen, marks, folded } = markSeen(st, fire.commits);
-  return { seen, ...(marks !== undefined ? { marks, folded: folded ?? 0 } : {}), lastFireAt: fire.at };
+  const { seen, marks, folded, floors } = markSeen(st, fire.commits);
+  return { seen, ...(marks !== undefined || folded !== undefined ? { folded: folded ?? 0 } : {}), ...(marks !== undefined ? { marks } : {}), ...(floors !== undefined ? { floors } : {}), lastFireAt: fire.at };
+}
+
+export function withNewData(dag: DagSpec, fire: TriggerFire): DagSpec {
+  const subs = (dag.triggers ?? []).filter((t) => t.newData !== undefined);
+  if (subs.length === 0) return dag;
+  const datasets = { ...dag.datasets };
+  for (const t of subs) {
+    const src = dag.datasets[t.dataset];
+    const name = t.newData as string;
+    if (src === undefined || dag.datasets[name] === undefined) continue; // validation names both
+    const changed = fire.datasets.includes(t.dataset);
+    datasets[name] = { ...src, name, partitions: changed ? [...fire.partitions] : [], ...(changed ? {} : { allowEmpty: true }) };
+  }
+  return { ...dag, datasets };
 }

@@ -26,7 +26,11 @@
  * known) → the dataset's commits under the same rule — a marked dataset's commits are its markers
  * (id = marker key; partitions = the date folders of the files it names); an unmarked dataset's
  * are its data files (id = path@etag, so a rewritten file is a new commit). Markers are create-only,
- * so `known` (a cache the caller keeps) saves reading a marker twice.
+ * so `known` (a cache the caller keeps) saves reading a marker twice. A poller also passes `poll` (a
+ * CommitPoll it keeps): on a store with changeToken (ObjectStore), a marked dataset whose
+ * `_commits/` token equals the one read before the last listing is not listed again — the last
+ * result stands (markers are never deleted; only additions can change it). The token is read
+ * before listing, so a marker added during a listing changes the next token.
  */
 import { DagctlError } from '../../core/errors.js';
 import { listCommitMarkers } from './markers.js';
@@ -116,6 +120,8 @@ export interface SourceCommit {
   files: number;
   /** When it was committed (marker's committedAt; an unmarked file: undefined). */
   committedAt?: number;
+  /** The marker object's lastModified as the store stamped it, when the store says (trigger floors). */
+  lastModified?: number;
 }
 
 export interface SourceCommits {
@@ -127,8 +133,39 @@ export interface SourceCommits {
  * The dataset's commits (module comment). `known`: marker key → commit, filled in by this call, so a
  * caller polling the same dataset reads each marker once.
  */
-export async function listSourceCommits(store: ObjectStore, opts: { format: DatasetFormat; partitionBy?: 'date' }, known: Map<string, SourceCommit> = new Map()): Promise<SourceCommits> {
-  const keys = (await store.list(COMMITS_PREFIX)).filter((o) => o.key.endsWith('.json')).map((o) => o.key);
+/** A poller's memory between listSourceCommits calls (the change token and what it vouches for). */
+export interface CommitPoll {
+  token?: string;
+  result?: SourceCommits;
+  /** Calls answered without listing / calls that listed (for metrics and the bench). */
+  skipped: number;
+  listed: number;
+}
+
+export async function listSourceCommits(store: ObjectStore, opts: { format: DatasetFormat; partitionBy?: 'date' }, known: Map<string, SourceCommit> = new Map(), poll?: CommitPoll): Promise<SourceCommits> {
+  if (poll === undefined || store.changeToken === undefined) return listCommitsNow(store, opts, known);
+  const token = await store.changeToken(COMMITS_PREFIX);
+  if (token !== null && token === poll.token && poll.result !== undefined) {
+    poll.skipped++;
+    return { marked: true, commits: [...poll.result.commits] };
+  }
+  const result = await listCommitsNow(store, opts, known);
+  poll.listed++;
+  // Only a marked dataset's result is vouched for by `_commits/`' token (an unmarked one's commits are its data files).
+  if (token !== null && result.marked) {
+    poll.token = token;
+    poll.result = result;
+  } else {
+    delete poll.token;
+    delete poll.result;
+  }
+  return result;
+}
+
+async function listCommitsNow(store: ObjectStore, opts: { format: DatasetFormat; partitionBy?: 'date' }, known: Map<string, SourceCommit>): Promise<SourceCommits> {
+  const infos = (await store.list(COMMITS_PREFIX)).filter((o) => o.key.endsWith('.json'));
+  const stamps = new Map(infos.map((o) => [o.key, o.lastModified]));
+  const keys = infos.map((o) => o.key);
   if (keys.length === 0) {
     const files = await listFiles(store, { format: opts.format, ...(opts.partitionBy !== undefined ? { partitionBy: opts.partitionBy } : {}) });
     return { marked: false, commits: files.map((f) => ({ id: `${f.path}@${f.etag ?? f.bytes}`, partitions: f.partition === undefined ? [] : [f.partition], files: 1 })) };
@@ -146,6 +183,8 @@ export async function listSourceCommits(store: ObjectStore, opts: { format: Data
       c = { id: key, partitions: [...parts].sort(), files: m.files.length };
       const at = Date.parse(m.committedAt);
       if (Number.isFinite(at)) c.committedAt = at;
+      const lm = stamps.get(key);
+      if (lm !== undefined) c.lastModified = lm;
       known.set(key, c);
     }
     commits.push(c);

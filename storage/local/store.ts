@@ -14,6 +14,12 @@
  *   (large data files are create-only, so that tag never needs to detect a replace).
  * - get reads synchronously on worker threads (they exist to block; see get), asynchronously on
  *   the main thread.
+ * - changeToken(folder): the folder's mtime and inode — an entry added to a folder updates its
+ *   mtime. Filesystems stamp times from a coarse clock (a jiffy, up to seconds on some), so two
+ *   adds within one tick can leave the same mtime; as git does with "racily clean" index entries,
+ *   a folder whose mtime is within RACY_MS of now gets no token (null: the caller lists), so a
+ *   token only vouches for an mtime that later adds cannot repeat. Assumes the clock does not step
+ *   back by more than RACY_MS.
  * - list/listDirs skip every path segment starting with '.' (temps, locks); delete removes empty
  *   parent folders up to the root, so listDirs matches object-store semantics (no empty folders).
  */
@@ -30,6 +36,13 @@ import { checkKey, checkPrefix } from '../uri.js';
 import { isCode, type LockOptions, withFileLock } from './lock.js';
 
 export const SMALL_OBJECT_BYTES = 64 * 1024;
+/** A folder modified less than this long ago gets no change token (module comment). */
+export const RACY_MS = 2000;
+
+/** The change token of a folder with this mtime at `now`: null while racy (module comment). */
+export function folderToken(mtimeMs: number, id: string, now: number, racyMs = RACY_MS): string | null {
+  return now - mtimeMs < racyMs ? null : id;
+}
 
 export class LocalObjectStore implements ObjectStore {
   readonly rootUri: string;
@@ -78,6 +91,19 @@ export class LocalObjectStore implements ObjectStore {
         out.push(key);
       }
     }
+  }
+
+  async changeToken(folder: string): Promise<string | null> {
+    checkPrefix(folder);
+    if (!folder.endsWith('/')) throw new DagctlError('STORAGE_URI_INVALID', `changeToken folder must end with '/': "${folder}"`, { folder });
+    let st;
+    try {
+      st = await fs.stat(this.path(folder.slice(0, -1)), { bigint: true });
+    } catch (e) {
+      if (isCode(e, 'ENOENT') || isCode(e, 'ENOTDIR')) return 'absent';
+      throw io(e, folder);
+    }
+    return folderToken(Number(st.mtimeMs), `${st.mtimeNs}-${st.ino}`, Date.now());
   }
 
   async listDirs(prefix: string): Promise<string[]> {

@@ -19,9 +19,17 @@ interface Entry {
 export class MemoryObjectStore implements ObjectStore {
   readonly rootUri: string;
   private readonly objects = new Map<string, Entry>();
+  /** Bumped by every write and delete: the change token of every folder (never racy). */
+  private version = 0;
 
   constructor(name = 'anonymous') {
     this.rootUri = `memory://${name}`;
+  }
+
+  async changeToken(folder: string): Promise<string | null> {
+    checkPrefix(folder);
+    await tick();
+    return String(this.version);
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
@@ -70,6 +78,7 @@ export class MemoryObjectStore implements ObjectStore {
     }
     const created = { bytes: body.slice(), etag: sha256Hex(body), at: Date.now() };
     this.objects.set(key, created);
+    this.version++;
     return info(key, created);
   }
 
@@ -82,6 +91,7 @@ export class MemoryObjectStore implements ObjectStore {
     }
     const next = { bytes: body.slice(), etag: sha256Hex(body), at: Date.now() };
     this.objects.set(key, next);
+    this.version++;
     return info(key, next);
   }
 
@@ -89,6 +99,7 @@ export class MemoryObjectStore implements ObjectStore {
     checkKey(key);
     await tick();
     this.objects.delete(key);
+    this.version++;
   }
 }
 

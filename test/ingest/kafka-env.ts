@@ -10,6 +10,7 @@ import { listCommitMarkers, listSource, readRows } from '../../storage/dataset/i
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import type { FileEntry, ObjectStore } from '../../storage/types.js';
 import type { IngestMarker } from '../../ingest/offsets.js';
+import { YEAR_SECONDS } from '../../operators/partial-recompute/birthday.js';
 
 export const BROKERS = process.env.DAGCTL_TEST_KAFKA_BROKERS;
 
@@ -177,4 +178,49 @@ export function sum(m: Map<string, number>): number {
   let n = 0;
   for (const v of m.values()) n += v;
   return n;
+}
+
+/** Day 0 of produceAges' samples (epoch seconds). */
+const AGES_DAY0 = Date.parse('2024-03-01T00:00:00Z') / 1000;
+
+/** Valid samples produced: `person\tage\tts` → count; the persons; malformed records sent. */
+export interface AgesProduced {
+  expected: Map<string, number>;
+  persons: Set<string>;
+  records: number;
+  rejects: number;
+}
+
+/**
+ * Produces age samples of persons `persons`, `perPerson` each, at times in days [fromDay, fromDay +
+ * days) after AGES_DAY0: the age a person born at born(k) has then (consistent samples), and every 25th
+ * record malformed (a bad age, or not JSON). Idempotent producer: a retried request never doubles a record.
+ */
+export async function produceAges(topic: string, out: AgesProduced, persons: number[], perPerson: number, fromDay: number, days: number): Promise<void> {
+  const producer = kafka().producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    const messages: { partition: number; value: string }[] = [];
+    for (const k of persons) {
+      const person = `user:${k}`;
+      const born = AGES_DAY0 - (18 + (k % 60)) * YEAR_SECONDS - ((k * 7919) % YEAR_SECONDS);
+      for (let j = 0; j < perPerson; j++) {
+        const ts = AGES_DAY0 + (fromDay + ((k + j) % days)) * 86_400 + ((k * 131 + j * 977) % 86_400);
+        const n = out.records + messages.length;
+        if (n % 25 === 24) {
+          messages.push({ partition: n % 2, value: n % 50 === 49 ? '{"person": ' : JSON.stringify({ person, age: -3, ts }) });
+          out.rejects++;
+        }
+        const age = Math.floor((ts - born) / YEAR_SECONDS);
+        const key = `${person}\t${age}\t${ts}`;
+        out.expected.set(key, (out.expected.get(key) ?? 0) + 1);
+        out.persons.add(person);
+        messages.push({ partition: (out.records + messages.length) % 2, value: JSON.stringify({ person, age, ts, source: 'test' }) });
+      }
+    }
+    for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+    out.records += messages.length;
+  } finally {
+    await producer.disconnect();
+  }
 }

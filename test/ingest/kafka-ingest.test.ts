@@ -14,7 +14,10 @@ import { ingestKafka, type IngestSummary } from '../../ingest/kafka/consumer.js'
 import { LocalObjectStore } from '../../storage/local/store.js';
 import { ingestCommand } from '../../cli/commands/ingest.js';
 import { tempDir } from '../storage/helpers.js';
-import { brokers, createTopic, multisetDiff, producePageviews, readBack, requireKafka, sum, uniqueTopic, type Produced } from './kafka-env.js';
+import { brokers, createTopic, multisetDiff, produceAges, producePageviews, readBack, requireKafka, sum, uniqueTopic, type AgesProduced, type Produced } from './kafka-env.js';
+import type { IngestMarker } from '../../ingest/offsets.js';
+import { listCommitMarkers, listSource, readRows } from '../../storage/dataset/index.js';
+import { defaultCodec } from '../../storage/parquet/registry.js';
 
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 
@@ -166,6 +169,35 @@ describe('ingest kafka (real broker)', function () {
     await check(store, produced, 2);
   });
 
+  it('ages (--kind ages): SIGKILL at a random point, then restart: every sample exactly once, bad ages rejected; a pageviews ingester on that dataset is INGEST_CONFLICT', async () => {
+    const topic = uniqueTopic('ages');
+    await createTopic(topic, 2);
+    const produced: AgesProduced = { expected: new Map(), persons: new Set(), records: 0, rejects: 0 };
+    await produceAges(topic, produced, Array.from({ length: 250 }, (_, k) => k), 8, 0, 3);
+    const dir = await tempDir('ingest-ages-kill');
+    const args = ['cli', 'kafka', '--kind', 'ages', '--brokers', brokers().join(','), '--topic', topic, '--out', dir, '--max-batch-records', '100', '--max-batch-ms', '1000', '--until-idle', '2000'];
+    const killAt = 2 + Math.floor(Math.random() * 8);
+    const first = await runChild(args, killAt);
+    assert.equal(first.signal, 'SIGKILL', `killed after ${killAt} batches\n${first.stderr.slice(-2000)}`);
+    const second = await runChild([...args, '--json']);
+    assert.equal(second.code, 0, second.stderr.slice(-2000));
+    const s = JSON.parse(second.stdout) as IngestSummary;
+    assert.ok(s.records < produced.records, 'the restart did not start over');
+    const store = new LocalObjectStore(dir);
+    const markers = await listCommitMarkers(store);
+    assert.equal(markers.reduce((n, m) => n + (m.marker as IngestMarker).ingest.records, 0), produced.records, 'the batches tile the topic');
+    assert.equal(markers.reduce((n, m) => n + ((m.marker as IngestMarker).ingest.rejects['bad-age'] ?? 0) + ((m.marker as IngestMarker).ingest.rejects['invalid-json'] ?? 0), 0), produced.rejects);
+    const got = new Map<string, number>();
+    for await (const b of readRows(store, await listSource(store, { format: 'parquet', partitionBy: 'date', committed: 'auto' }), defaultCodec())) {
+      for (const r of b) {
+        const k = `${String(r.person)}\t${String(r.age)}\t${String(r.ts)}`;
+        got.set(k, (got.get(k) ?? 0) + 1);
+      }
+    }
+    assert.deepEqual(multisetDiff(produced.expected, got), []);
+    await assert.rejects(ingestKafka({ brokers: brokers(), topic, store, groupId: `g3-${topic}`, untilIdleMs: 1_000 }), (e) => isDagctlError(e, 'INGEST_CONFLICT'));
+  });
+
   it('fails with stable codes: unknown topic, unreachable broker, bad usage', async () => {
     const store = new LocalObjectStore(await tempDir('ingest-err'));
     await assert.rejects(ingestKafka({ brokers: brokers(), topic: uniqueTopic('missing'), store, groupId: 'g-missing', untilIdleMs: 500 }), (e) => isDagctlError(e, 'KAFKA_TOPIC_NOT_FOUND'));
@@ -173,5 +205,6 @@ describe('ingest kafka (real broker)', function () {
     const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), interrupted: new AbortController().signal };
     await assert.rejects(ingestCommand.run({ values: { brokers: brokers().join(','), out: '/tmp/x' }, positionals: ['kafka'] }, io), (e) => isDagctlError(e, 'USAGE'));
     await assert.rejects(ingestCommand.run({ values: { brokers: brokers().join(','), topic: 't', out: '/tmp/x', 'max-batches': '1', 'until-idle': '5' }, positionals: ['kafka'] }, io), (e) => isDagctlError(e, 'USAGE'));
+    await assert.rejects(ingestCommand.run({ values: { brokers: brokers().join(','), topic: 't', out: '/tmp/x', kind: 'equivs' }, positionals: ['kafka'] }, io), (e) => isDagctlError(e, 'USAGE'));
   });
 });

@@ -10,7 +10,8 @@ import { getCodec } from '../../storage/parquet/registry.js';
 import { isDagctlError } from '../../core/errors.js';
 import { commitBatch, type IngestRecord } from '../../ingest/micro-batch.js';
 import { batchId, checkTopic, claimRange, readResume } from '../../ingest/offsets.js';
-import { toPageview } from '../../ingest/records.js';
+import { toAge, toPageview } from '../../ingest/records.js';
+import { readRows } from '../../storage/dataset/index.js';
 import { tempDir } from '../storage/helpers.js';
 
 const codec = getCodec('hyparquet');
@@ -36,6 +37,22 @@ describe('ingest records', () => {
     for (const [v, reason] of cases) assert.deepEqual(toPageview(v), { ok: false, reason }, String(reason));
   });
 
+  it('converts age samples; a bad age or person is a reject', () => {
+    assert.deepEqual(toAge(enc('{"person":"user:1","age":33,"ts":1709251200,"x":1}')), { ok: true, row: { person: 'user:1', age: 33, ts: 1709251200 }, date: '2024-03-01' });
+    const cases: [Uint8Array | null, string][] = [
+      [null, 'null-value'],
+      [enc('[1]'), 'not-object'],
+      [enc('{"age":3,"ts":1}'), 'bad-person'],
+      [enc('{"person":"p","age":-1,"ts":1}'), 'bad-age'],
+      [enc('{"person":"p","age":151,"ts":1}'), 'bad-age'],
+      [enc('{"person":"p","age":3.5,"ts":1}'), 'bad-age'],
+      [enc('{"person":"p","age":"3","ts":1}'), 'bad-age'],
+      [enc('{"person":"p","age":3}'), 'bad-ts'],
+      [enc('{"person":"p","age":3,"ts":-1}'), 'ts-out-of-range'],
+    ];
+    for (const [v, reason] of cases) assert.deepEqual(toAge(v), { ok: false, reason }, String(reason));
+  });
+
   it('refuses topic names that would clash with reserved keys', () => {
     for (const t of ['_x', '.x', 'a/b', '']) assert.throws(() => checkTopic(t), (e) => isDagctlError(e, 'PARAM_INVALID'));
     checkTopic('page.views-1_x');
@@ -43,6 +60,24 @@ describe('ingest records', () => {
 });
 
 describe('ingest micro-batch commit', () => {
+  it('an ages batch writes the ages schema; another kind on the same partition is INGEST_CONFLICT, never mixed', async () => {
+    const store = new LocalObjectStore(await tempDir('ingest-ages'));
+    const age = (i: number, v: unknown = 20 + i): IngestRecord => ({ offset: i, key: null, value: enc(JSON.stringify({ person: `user:${i % 3}`, age: v, ts: 1_709_251_200 + i })) });
+    const a = await commitBatch(store, codec, { topic: 'ag', partition: 0, firstOffset: 0, lastOffset: 2, records: [age(0), age(1, 'x'), age(2)], kind: 'ages' }, { runId: 'r1' });
+    if (a.outcome === 'reclaimed') assert.fail('unexpected reclaim');
+    assert.equal(a.outcome, 'committed');
+    assert.equal(a.marker.ingest.kind, 'ages');
+    assert.deepEqual(a.marker.ingest.rejects, { 'bad-age': 1 });
+    const rows: unknown[] = [];
+    for await (const b of readRows(store, a.marker.files, codec)) rows.push(...b);
+    assert.deepEqual(rows, [{ person: 'user:0', age: 20, ts: 1_709_251_200 }, { person: 'user:2', age: 22, ts: 1_709_251_202 }]);
+    assert.equal((await readResume(store, 'ag', 0, 'ages')).committedThrough, 2);
+    // A pageviews ingester resuming this partition, or meeting an ages claim, refuses.
+    await assert.rejects(readResume(store, 'ag', 0, 'pageviews'), (e) => isDagctlError(e, 'INGEST_CONFLICT'));
+    await claimRange(store, { batchId: batchId('ag', 0, 3, 4), topic: 'ag', partition: 0, firstOffset: 3, lastOffset: 4, kind: 'ages' });
+    await assert.rejects(commitBatch(store, codec, { topic: 'ag', partition: 0, firstOffset: 3, lastOffset: 4, records: [pv(3), pv(4)] }, { runId: 'r2' }), (e) => isDagctlError(e, 'INGEST_CONFLICT'));
+  });
+
   it('commits once; a replay is skipped and adds no file; rejects stay out of data files', async () => {
     const store = new LocalObjectStore(await tempDir('ingest-mb'));
     const records = [pv(0), pv(1, 1), { offset: 2, key: enc('k'), value: enc('nope') }, pv(3)];

@@ -7,7 +7,10 @@
  *   - data triggers in the distributed scheduler (`dagctl scheduler --redis` processes): a new
  *     commit to the master dataset makes exactly one run, reading only the changed partition; the
  *     scheduler SIGKILLed, a commit landing while none runs, a new scheduler: exactly one more run
- *     for just that commit, none repeated; `schedules --redis` then says nothing is pending;
+ *     for just that commit, none repeated; `schedules --redis` then says nothing is pending; with
+ *     `--trigger-settle 10ms` the seen markers fold into the dataset's floor (no key left listed),
+ *     and a second SIGKILLed scheduler's successor, from that floor, runs the next commit once and
+ *     repeats none;
  *   - the trigger state is fenced: a process whose lease value is not sched:leader's cannot write it.
  * Waits are conditions on Redis (liveness bounds), never sleeps.
  */
@@ -107,7 +110,7 @@ describe('scheduling commands on Redis (backfill, schedules, pause, data trigger
     const master = await openObjectStore(pathToFileURL(join(dir, 'data', 'pv')).href);
     const addDay = (date: string, seed: number) => generate('pageviews', { store: master, rows: 50, seed, start: date, days: 1, persons: 20 });
     const start = async (): Promise<{ child: ChildProcess; err: () => string }> => {
-      const child = spawn(process.execPath, [BIN, 'scheduler', file, '--redis', redisUrl(), '--lease', '2s', '--trigger-poll', '100ms'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'scheduler', file, '--redis', redisUrl(), '--lease', '2s', '--trigger-poll', '100ms', '--trigger-settle', '10ms'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
       scheds.push(child);
       let out = '';
       let err = '';
@@ -153,9 +156,33 @@ describe('scheduling commands on Redis (backfill, schedules, pause, data trigger
     assert.equal(sc.code, 0, sc.stderr);
     const t = (JSON.parse(sc.stdout) as { schedules: Array<{ triggers: { seen: number; pending: number } | null }> }).schedules[0]?.triggers;
     assert.deepEqual([t?.seen, t?.pending], [3, 0]);
-    b.child.kill('SIGTERM');
-    await new Promise((r) => b.child.once('exit', r));
-    assert.equal((await runs()).length, 3, 'no run repeated');
+
+    // Compaction: the three gen markers, given runs, fold into pv's floor — the state lists no key.
+    const redis = await testRedis();
+    try {
+      const state = new RedisScheduleState(redis, () => '');
+      await until('the seen markers folded into the floor', async () => {
+        const st = await state.getTriggers(name);
+        return st.seen.length === 0 && st.floors?.pv?.count === 3;
+      }, 30_000);
+      // The successor of a SIGKILLed scheduler starts from the floor: the next commit runs once, none again.
+      b.child.kill('SIGKILL');
+      await new Promise((r) => b.child.once('exit', r));
+      await addDay('2024-05-04', 4);
+      const c = await start();
+      await until('the fourth run succeeded', done(4), 60_000).catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${c.err()}`);
+      });
+      await until('the fourth marker folded too', async () => (await state.getTriggers(name)).floors?.pv?.count === 4, 30_000);
+      rs = await runs();
+      assert.deepEqual(rs.map((r) => (r.trigger.kind === 'data' ? r.trigger.partitions : null)), [['2024-05-01'], ['2024-05-02'], ['2024-05-03'], ['2024-05-04']]);
+      assert.deepEqual((await state.getTriggers(name)).seen, []);
+      c.child.kill('SIGTERM');
+      await new Promise((r) => c.child.once('exit', r));
+    } finally {
+      redis.disconnect();
+    }
+    assert.equal((await runs()).length, 4, 'no run repeated');
   });
 
   it('the trigger state is fenced by the leader lease', async () => {

@@ -21,7 +21,8 @@ import { EmbeddedLauncher } from '../../scheduler/schedule/embedded-launcher.js'
 import { SchedulerService } from '../../scheduler/schedule/service.js';
 import { createTriggerRun } from '../../scheduler/schedule/launch.js';
 import { decodeTriggerState, LocalScheduleState } from '../../scheduler/schedule/state.js';
-import { completeFire, decideTrigger, ingestRange, markSeen, seenCount, seenTest, triggerRunId, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import { compactFloors, completeFire, decideTrigger, FLOOR_SETTLE_MS, ingestRange, markSeen, seenCount, seenTest, triggerRunId, withNewData, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import type { SourceCommit } from '../../storage/dataset/source.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { listSourceCommits } from '../../storage/dataset/source.js';
 import { openObjectStore } from '../../storage/open.js';
@@ -58,6 +59,28 @@ describe('spec: triggers', () => {
     assert.deepEqual(codes(`triggers:\n  - dataset: master\n    debounce: soon\n${SRC}`), [['BAD_TRIGGER', 7, 'triggers[0].debounce']]);
     assert.deepEqual(check(SRC).issues.filter((i) => i.severity === 'error').map((i) => i.code), ['BAD_TRIGGER']);
     assert.deepEqual(check(`triggers:\n  - { dataset: master, extra: 1 }\n${SRC}`).issues.filter((i) => i.severity === 'error').map((i) => i.code), ['SCHEMA_INVALID']);
+  });
+
+  it('newData: a triggered run reads that source as the trigger dataset\'s changed partitions; `dagctl run` as declared; BAD_TRIGGER when it cannot', () => {
+    const NEW = `datasets:\n  master: { uri: /data/master, partitionBy: date, schema: { a: string } }\n  flat: { uri: /data/flat }\n  batch: { uri: /data/incoming }\n  out: { uri: /data/out }\ntasks:\n  - { name: a, operator: test-io, inputs: [master, batch, flat], outputs: [out] }\n`;
+    const r = check(`triggers:\n  - { dataset: master, newData: batch }\n${NEW}`);
+    assert.deepEqual(r.issues.filter((i) => i.severity === 'error'), []);
+    const dag = r.dag;
+    assert.ok(dag !== undefined);
+    assert.deepEqual(dag.triggers, [{ dataset: 'master', minIntervalMs: 0, debounceMs: 0, newData: 'batch' }]);
+    assert.equal(dag.usesRunVars, undefined, 'a manual run is still possible');
+    assert.equal(dag.datasets.batch?.uri, 'file:///data/incoming');
+    const fire = { runId: 'x', at: 1, prevAt: 0, commits: ['master:k'], datasets: ['master'], partitions: ['2024-03-02'] };
+    const t = withNewData(dag, fire);
+    assert.deepEqual(t.datasets.batch, { ...dag.datasets.master, name: 'batch', partitions: ['2024-03-02'] });
+    assert.deepEqual(dag.datasets.batch?.uri, 'file:///data/incoming', 'the resolved DAG itself is not changed');
+    assert.deepEqual(withNewData(dag, { ...fire, datasets: ['other'] }).datasets.batch, { ...dag.datasets.master, name: 'batch', partitions: [], allowEmpty: true });
+    const codes = (trig: string) => check(`triggers:\n  ${trig}\n${NEW}`).issues.filter((i) => i.severity === 'error').map((i) => [i.code, i.line, i.path]);
+    assert.deepEqual(codes('- { dataset: master, newData: nope }'), [['BAD_TRIGGER', 6, 'triggers[0].newData']]);
+    assert.deepEqual(codes('- { dataset: master, newData: out }'), [['BAD_TRIGGER', 6, 'triggers[0].newData']]);
+    assert.deepEqual(codes('- { dataset: master, newData: master }'), [['BAD_TRIGGER', 6, 'triggers[0].newData']]);
+    assert.deepEqual(codes('- { dataset: flat, newData: batch }'), [['BAD_TRIGGER', 6, 'triggers[0].newData']]);
+    assert.deepEqual(codes('- { dataset: master, newData: batch }\n  - { dataset: flat, newData: batch }'), [['BAD_TRIGGER', 7, 'triggers[1].newData']]);
   });
 
   it('BAD_PARTITIONS: not a date-partitioned source, not a date', () => {
@@ -139,6 +162,69 @@ describe('trigger state compaction (ingest markers folded into per-partition mar
     const st = markSeen({ seen: [] }, [key(0, 0, 9)]);
     assert.deepEqual(decodeTriggerState(JSON.stringify(st)), st);
     assert.throws(() => decodeTriggerState(JSON.stringify({ seen: [], marks: { a: 'x' } })), (e: unknown) => isDagctlError(e, 'RUN_STATE_INVALID'));
+  });
+});
+
+describe('trigger state compaction (other markers folded into per-dataset floors)', () => {
+  const T0 = Date.parse('2026-06-01T00:00:00Z');
+  const trig = [{ dataset: 'ages', minIntervalMs: 0, debounceMs: 0 }];
+  /** A gen marker stamped at T0 + i s (ids carry no order: a hash-like suffix). */
+  const gen = (i: number): SourceCommit => ({ id: `_commits/gen-ages-${String(1000 + ((i * 7919) % 1000)).padStart(4, '0')}-${i}@0123456789abcdef.json`, partitions: ['2024-03-01'], files: 1, lastModified: T0 + i * 1000 });
+  const fireAll = (st: TriggerState, commits: SourceCommit[], now: number): { st: TriggerState; fired: string[] } => {
+    const d = decideTrigger({ dag: 'x', triggers: trig, commits: { ages: commits }, state: st, now, firstSeen: new Map(), unfinished: 0 });
+    if (d.action !== 'fire') return { st, fired: [] };
+    return { st: completeFire({ ...st, inflight: d.fire }, d.fire), fired: d.fire.commits };
+  };
+
+  it('seen keys stay O(markers of the settle window); every marker runs once; a late one stops the trigger loudly', () => {
+    let st: TriggerState = { seen: ['ages:date=2024-03-01/x.parquet@e1'] };
+    const commits: SourceCommit[] = [];
+    const ran = new Map<string, number>();
+    // 600 markers, one per second, a poll (decide + compact) every 10 s.
+    for (let i = 0; i < 600; i++) {
+      commits.push(gen(i));
+      if (i % 10 !== 9) continue;
+      const now = T0 + i * 1000 + 500;
+      const r = fireAll(st, commits, now);
+      for (const k of r.fired) ran.set(k, (ran.get(k) ?? 0) + 1);
+      st = compactFloors('x', r.st, { ages: commits }, now, 60_000) ?? r.st;
+      assert.ok(st.seen.length <= 61 + 1, `bounded: ${st.seen.length} keys listed at marker ${i}`);
+    }
+    assert.equal(ran.size, 600);
+    assert.ok([...ran.values()].every((n) => n === 1), 'no marker ran twice');
+    assert.equal(seenCount(st), 601);
+    assert.ok(st.seen.includes('ages:date=2024-03-01/x.parquet@e1'), 'unmarked files stay listed');
+    const isSeen = seenTest(st);
+    assert.ok(commits.every((c) => isSeen(`ages:${c.id}`, { dataset: 'ages', c })));
+    assert.equal(fireAll(st, commits, T0 + 700_000).fired.length, 0, 'nothing new');
+    // A new marker runs; the stored state round-trips with its floors.
+    const fresh = gen(700);
+    assert.deepEqual(fireAll(st, [...commits, fresh], T0 + 701_000).fired, [`ages:${fresh.id}`]);
+    assert.deepEqual(decodeTriggerState(JSON.stringify(st)), st);
+    assert.throws(() => decodeTriggerState(JSON.stringify({ ...st, floors: { ages: { before: 'x' } } })), (e: unknown) => isDagctlError(e, 'RUN_STATE_INVALID'));
+    // A marker listed for the first time with a stamp under the floor: it cannot be told from the
+    // ones already run, so no decision — TRIGGER_LATE_COMMIT (never a silent second run or none).
+    const late = { ...gen(1000), lastModified: T0 + 5_500 };
+    assert.throws(() => fireAll(st, [...commits, late], T0 + 702_000), (e: unknown) => isDagctlError(e, 'TRIGGER_LATE_COMMIT'));
+    // Nor may compaction raise the floor over it (that would count it as seen).
+    assert.throws(() => compactFloors('x', st, { ages: [...commits, late] }, T0 + 2_000_000, 60_000), (e: unknown) => isDagctlError(e, 'TRIGGER_LATE_COMMIT'));
+  });
+
+  it('a floor stops below the oldest marker not yet given a run; nothing folds while a fire is inflight', () => {
+    const commits = Array.from({ length: 10 }, (_, i) => gen(i));
+    const now = T0 + FLOOR_SETTLE_MS + 60_000;
+    // Markers 0..9 seen except 4.
+    const st: TriggerState = { seen: commits.filter((_, i) => i !== 4).map((c) => `ages:${c.id}`) };
+    const c = compactFloors('x', st, { ages: commits }, now);
+    assert.ok(c !== null);
+    assert.deepEqual(c.floors, { ages: { before: T0 + 4000, count: 4 } });
+    assert.equal(c.seen.length, 5);
+    assert.equal(seenCount(c), 9);
+    const d = decideTrigger({ dag: 'x', triggers: trig, commits: { ages: commits }, state: c, now, firstSeen: new Map(), unfinished: 0 });
+    assert.deepEqual(d.action === 'fire' ? d.fire.commits : d, [`ages:${commits[4]?.id ?? ''}`]);
+    const fire = { runId: 'r', at: now, prevAt: now, commits: [], datasets: [], partitions: [] };
+    assert.equal(compactFloors('x', { ...st, inflight: fire }, { ages: commits }, now), null);
+    assert.equal(compactFloors('x', c, { ages: commits }, now), null, 'already compact');
   });
 });
 
