@@ -220,3 +220,10 @@ export interface OperatorDef<P = unknown> {
 
 /** The registry's element type: stages/run are methods, so any OperatorDef<P> is assignable. */
 export type AnyOperator = OperatorDef<unknown>;
+
+/**
+ * An operator's metadata without its implementation: what validation and planning need (params,
+ * cost, arity, stages). The built-ins register a descriptor each, their `run` imported on first
+ * use (operators/lazy.ts), so `dagctl validate` and `plan` never load operator code.
+ */
+export type OperatorDescriptor<P = unknown> = Omit<OperatorDef<P>, 'run'>;
