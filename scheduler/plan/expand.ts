@@ -19,6 +19,7 @@ import type { StageSpec } from '../../operators/types.js';
 import type { DagSpec, TaskSpec } from '../../definitions/types.js';
 import type { PlannedInstance } from '../model.js';
 import { partitionsOf, sizeOf, type SourceSnapshot } from './sources.js';
+import { paramsKey } from './params-key.js';
 
 export interface CostEstimateLike {
   overheadMs: number;
@@ -28,8 +29,11 @@ export interface CostEstimateLike {
 }
 
 export interface CostModelLike {
-  /** `task` is `dag/task`: the task's own history, when the model has enough of it. */
-  estimate(operator: string, stage: string, inputBytes: number, inputRows: number, task?: string): CostEstimateLike;
+  /**
+   * `task` is `dag/task`: the task's own history, when the model has enough of it; `paramsHash`
+   * (paramsKey of the parsed params): other tasks' history of the same operator, stage and params.
+   */
+  estimate(operator: string, stage: string, inputBytes: number, inputRows: number, task?: string, paramsHash?: string): CostEstimateLike;
 }
 
 export interface ExpandOptions {
@@ -114,6 +118,7 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
     const op = operatorOf(dag, task.operator);
     const params = op.params.parse(task.params);
     const stages = op.stages(params, { inputs: task.inputs.length });
+    const paramsHash = paramsKey(params);
     if (stages.length === 0) throw new DagctlError('PLAN_FAILED', `operator ${op.name} declares no stages`);
 
     // Extra edges every first-stage instance carries: dependsOn, and non-primary inputs.
@@ -151,7 +156,7 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
         // Rounds past the expected count are planned (the engine skips them once converged) but not charged.
         const charged = stage.iterate === undefined || round <= Math.min(rounds, stage.iterate.expectedRounds ?? 4);
         const make = (partition: string, bucket: number, deps: string[], bytes: number, rows: number): void => {
-          const full = cost.estimate(op.name, stage.name, bytes, rows, `${dag.name}/${task.name}`);
+          const full = cost.estimate(op.name, stage.name, bytes, rows, `${dag.name}/${task.name}`, paramsHash);
           const est = charged ? full : { ...full, overheadMs: 0, workMs: 0, predictedMs: 0 };
           const inst: PlannedInstance = {
             id: instanceId(task.name, stage.name, round, rounds, partition, bucket),
@@ -172,6 +177,7 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
             overheadMs: est.overheadMs,
             workMs: est.workMs,
             costSource: est.source,
+            paramsHash,
           };
           if (stage.iterate !== undefined) inst.iterateMetric = stage.iterate.metric;
           if (task.queue !== undefined) inst.queue = task.queue;

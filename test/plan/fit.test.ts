@@ -8,6 +8,7 @@ import { isDagctlError } from '../../core/errors.js';
 import type { AnyOperator } from '../../operators/types.js';
 import type { CostSample } from '../../scheduler/model.js';
 import { createCostModel } from '../../scheduler/plan/cost.js';
+import { paramsKey } from '../../scheduler/plan/params-key.js';
 import { fitCostLine, fitNonNegativeLine } from '../../scheduler/plan/fit.js';
 import { mulberry32, normal } from './support/prng.js';
 
@@ -125,6 +126,25 @@ describe('plan: cost model', () => {
     assert.equal(e.level, 'task');
     assert.ok(Math.abs(e.predictedMs - (100 + 5 * 40)) < 0.01, JSON.stringify(e));
     assert.equal(model.estimate('count', 'main', 0, 40_000, 'd/new').level, 'stage'); // no history of its own: the pool
+  });
+
+  it('a new task is predicted from the samples of the same operator, stage and params, over the pooled stage', () => {
+    // Calibration ran the operator with two param sets: ids only (cheap, P = 2) and URLs (P = 20).
+    const ids = samples(7, 20, 100, 2, 0, { operator: 'count', rows: true }).map((s) => ({ ...s, task: 'calibrate:d/ids', paramsHash: paramsKey({ urls: [] }) }));
+    const urls = samples(8, 20, 100, 20, 0, { operator: 'count', rows: true }).map((s) => ({ ...s, task: 'calibrate:d/urls', paramsHash: paramsKey({ urls: ['url'] }) }));
+    const model = createCostModel([...ids, ...urls], { operators });
+    const e = model.estimate('count', 'main', 0, 40_000, 'mine/urls', paramsKey({ urls: ['url'] }));
+    assert.equal(e.level, 'params');
+    assert.equal(e.samples, 20);
+    assert.ok(Math.abs(e.predictedMs - (100 + 20 * 40)) < 0.01, JSON.stringify(e));
+    const cheap = model.estimate('count', 'main', 0, 40_000, 'mine/ids', paramsKey({ urls: [] }));
+    assert.ok(Math.abs(cheap.predictedMs - (100 + 2 * 40)) < 0.01, JSON.stringify(cheap));
+    // Params never seen: the stage's pool; no params hash at all: the pool too.
+    assert.equal(model.estimate('count', 'main', 0, 40_000, 'mine/x', paramsKey({ urls: ['a', 'b'] })).level, 'stage');
+    assert.equal(model.estimate('count', 'main', 0, 40_000).level, 'stage');
+    // The params key ignores key order.
+    assert.equal(paramsKey({ a: 1, b: [2, 3] }), paramsKey({ b: [2, 3], a: 1 }));
+    assert.notEqual(paramsKey({ b: [2, 3] }), paramsKey({ b: [3, 2] }));
   });
 
   it("takes P from the next level when a task's sizes are all about equal", () => {
