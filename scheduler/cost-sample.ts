@@ -21,5 +21,6 @@ export function costSampleOf(dag: string, inst: PlannedInstance, result: Instanc
     at,
   };
   if (inst.paramsHash !== undefined) s.paramsHash = inst.paramsHash;
+  if (inst.rounds > 1) s.round = inst.round;
   return s;
 }

@@ -124,6 +124,8 @@ export interface CostSample {
   plannedRows?: number;
   /** The instance's paramsHash (same operator + stage + params: the cost model's params level). */
   paramsHash?: string;
+  /** 1-based round of an iterative stage's instance (absent for other stages): the model learns how many rounds run. */
+  round?: number;
   durationMs: number;
   setupMs: number;
   at: number;

@@ -51,6 +51,12 @@ export interface CostModel {
    * (paramsKey of the task's parsed params) the samples of any task with the same operator, stage and params.
    */
   estimate(operator: string, stage: string, inputBytes: number, inputRows: number, task?: string, paramsHash?: string): CostEstimate;
+  /**
+   * An iterative stage's mean rounds per run in the history (samples of all rounds ÷ samples of
+   * round 1: each round has the same instances), from the most specific group (task, params,
+   * stage) holding samples of round 1; undefined without such history.
+   */
+  expectedRounds?(operator: string, stage: string, task?: string, paramsHash?: string): number | undefined;
 }
 
 export interface CostModelOptions {
@@ -119,7 +125,25 @@ export function createCostModel(history: readonly CostSample[], opts: CostModelO
     return result;
   };
 
+  const roundsOf = (samples: CostSample[] | undefined): number | undefined => {
+    if (samples === undefined) return undefined;
+    let all = 0, first = 0;
+    for (const s of samples) {
+      if (s.round === undefined) continue;
+      all++;
+      if (s.round === 1) first++;
+    }
+    return first === 0 ? undefined : all / first;
+  };
+
   return {
+    expectedRounds(operator, stage, task, paramsHash) {
+      return (
+        (task === undefined ? undefined : roundsOf(byTask.get(taskKey(task, stage)))) ??
+        (paramsHash === undefined ? undefined : roundsOf(byParams.get(paramsGroupKey(operator, stage, paramsHash)))) ??
+        roundsOf(byStage.get(stageKey(operator, stage)))
+      );
+    },
     estimate(operator, stage, inputBytes, inputRows, task, paramsHash) {
       const cost = defaultsOf(operator);
       const units = costUnits(cost.driver, inputBytes, inputRows);

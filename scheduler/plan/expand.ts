@@ -34,6 +34,8 @@ export interface CostModelLike {
    * (paramsKey of the parsed params): other tasks' history of the same operator, stage and params.
    */
   estimate(operator: string, stage: string, inputBytes: number, inputRows: number, task?: string, paramsHash?: string): CostEstimateLike;
+  /** Iterative stages: the mean number of rounds past runs executed (same levels as estimate), if known. */
+  expectedRounds?(operator: string, stage: string, task?: string, paramsHash?: string): number | undefined;
 }
 
 export interface ExpandOptions {
@@ -153,11 +155,14 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
         const prevBytes = prev.reduce((s, p) => s + p.inputBytes, 0);
         const prevRows = prev.reduce((s, p) => s + p.inputRows, 0);
         const first = stageIndex === 0 && round === 1;
-        // Rounds past the expected count are planned (the engine skips them once converged) but not charged.
-        const charged = stage.iterate === undefined || round <= Math.min(rounds, stage.iterate.expectedRounds ?? 4);
+        // Rounds past the expected count are planned (the engine skips them once converged) but not
+        // charged; the expectation is what past runs executed (the cost model), else the stage's own
+        // (default 4), and a fractional one charges that fraction of its last round.
+        const expected = stage.iterate === undefined ? 1 : Math.min(rounds, cost.expectedRounds?.(op.name, stage.name, `${dag.name}/${task.name}`, paramsHash) ?? stage.iterate.expectedRounds ?? 4);
+        const weight = stage.iterate === undefined ? 1 : Math.max(0, Math.min(1, expected - (round - 1)));
         const make = (partition: string, bucket: number, deps: string[], bytes: number, rows: number): void => {
           const full = cost.estimate(op.name, stage.name, bytes, rows, `${dag.name}/${task.name}`, paramsHash);
-          const est = charged ? full : { ...full, overheadMs: 0, workMs: 0, predictedMs: 0 };
+          const est = weight === 1 ? full : { ...full, overheadMs: full.overheadMs * weight, workMs: full.workMs * weight, predictedMs: full.predictedMs * weight };
           const inst: PlannedInstance = {
             id: instanceId(task.name, stage.name, round, rounds, partition, bucket),
             task: task.name,
