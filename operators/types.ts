@@ -24,7 +24,8 @@ export interface StageSpec {
   fanout: Fanout;
   /**
    * Repeat in rounds while the round's summed metric is > 0, at most maxRounds. The planner
-   * charges only `expectedRounds` of them (default 4): later rounds are planned but usually skipped.
+   * charges only the rounds past runs executed (the cost model's expectedRounds), else
+   * `expectedRounds` of them (default 4): later rounds are planned but usually skipped.
    */
   iterate?: { metric: string; maxRounds: number; expectedRounds?: number };
   /** Whether this stage writes the task's declared outputs (usually only the last stage). */
