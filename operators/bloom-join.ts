@@ -15,28 +15,14 @@
  * Metrics: rowsIn, survivors (map); falsePositives (survivors without a match), rowsOut (reduce);
  * selectivity (survivors / rowsIn, reported once by bucket 0).
  */
-import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
 import { bucketOf } from '../core/hash.js';
 import type { Row, Schema } from '../storage/types.js';
-import type { OperatorDef, StageResult, StageSpec } from './types.js';
+import type { OperatorDef, StageResult } from './types.js';
 import { BloomFilter } from './lib/sketches/bloom.js';
 import { BucketedWriter, ChunkedWriter, keyOf, schemaOf } from './lib/rows.js';
-import { BucketsParam, ColumnTypesParam } from './lib/params.js';
-
-const BloomJoinParams = z
-  .object({
-    largeKey: z.array(z.string()).min(1),
-    smallKey: z.array(z.string()).min(1),
-    falsePositiveRate: z.number().gt(0).lt(1).default(0.01),
-    type: z.literal('inner').default('inner'),
-    smallPrefix: z.string().default('small_'),
-    columnTypes: ColumnTypesParam,
-    buckets: BucketsParam,
-  })
-  .strict()
-  .refine((p) => p.largeKey.length === p.smallKey.length, { message: 'largeKey and smallKey need the same number of columns' });
-export type BloomJoinParams = z.infer<typeof BloomJoinParams>;
+import { bloomJoinDescriptor, type BloomJoinParams } from './bloom-join-descriptor.js';
+export type { BloomJoinParams };
 
 function hasNull(row: Row, cols: string[]): boolean {
   for (const c of cols) if (row[c] === null || row[c] === undefined) return true;
@@ -44,20 +30,7 @@ function hasNull(row: Row, cols: string[]): boolean {
 }
 
 export const bloomJoin: OperatorDef<BloomJoinParams> = {
-  name: 'bloom-join',
-  version: '2',
-  summary: 'Inner join of a large and a small dataset, filtering the large side with a Bloom filter first.',
-  params: BloomJoinParams,
-  cost: { overheadMs: 200, perUnitMs: 3, driver: 'rows' },
-  inputs: { min: 2, max: 2 },
-  outputs: { min: 1, max: 1 },
-  stages(): StageSpec[] {
-    return [
-      { name: 'build', fanout: 'single' },
-      { name: 'map', fanout: 'partition' },
-      { name: 'reduce', fanout: 'bucket', writesOutputs: true },
-    ];
-  },
+  ...bloomJoinDescriptor,
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
     const B = ctx.buckets;

@@ -1,29 +1,32 @@
 /**
  * The built-in operators, in the order `dagctl operators` lists them. registry.ts registers each.
+ * Each is its light descriptor (params, cost, arity, stages) plus a loader of its implementation,
+ * imported on its first run (operators/lazy.ts); noop is light enough to load whole.
  */
 import type { AnyOperator } from './types.js';
+import { lazyOperator } from './lazy.js';
 import { noop } from './noop.js';
-import { normalize } from './normalize/normalize.js';
-import { dedupe } from './dedupe/dedupe.js';
-import { equivComponents } from './equiv-components/equiv-components.js';
-import { rollup } from './rollup/rollup.js';
-import { bloomJoin } from './bloom-join.js';
-import { partialRecompute } from './partial-recompute/partial-recompute.js';
-import { parseAccessLog } from './parse-access-log/parse-access-log.js';
-import { readRecords } from './read-records.js';
-import { sql } from './sql.js';
-import { exec } from './exec/exec.js';
+import { normalizeDescriptor } from './normalize/descriptor.js';
+import { dedupeDescriptor } from './dedupe/descriptor.js';
+import { equivComponentsDescriptor } from './equiv-components/descriptor.js';
+import { rollupDescriptor } from './rollup/descriptor.js';
+import { bloomJoinDescriptor } from './bloom-join-descriptor.js';
+import { partialRecomputeDescriptor } from './partial-recompute/descriptor.js';
+import { parseAccessLogDescriptor } from './parse-access-log/descriptor.js';
+import { readRecordsDescriptor } from './read-records-descriptor.js';
+import { sqlDescriptor } from './sql-descriptor.js';
+import { execDescriptor } from './exec/descriptor.js';
 
 export const BUILTIN_OPERATORS: AnyOperator[] = [
   noop,
-  parseAccessLog,
-  readRecords,
-  normalize,
-  dedupe,
-  equivComponents,
-  rollup,
-  bloomJoin,
-  partialRecompute,
-  sql,
-  exec,
+  lazyOperator(parseAccessLogDescriptor, async () => (await import('./parse-access-log/parse-access-log.js')).parseAccessLog),
+  lazyOperator(readRecordsDescriptor, async () => (await import('./read-records.js')).readRecords),
+  lazyOperator(normalizeDescriptor, async () => (await import('./normalize/normalize.js')).normalize),
+  lazyOperator(dedupeDescriptor, async () => (await import('./dedupe/dedupe.js')).dedupe),
+  lazyOperator(equivComponentsDescriptor, async () => (await import('./equiv-components/equiv-components.js')).equivComponents),
+  lazyOperator(rollupDescriptor, async () => (await import('./rollup/rollup.js')).rollup),
+  lazyOperator(bloomJoinDescriptor, async () => (await import('./bloom-join.js')).bloomJoin),
+  lazyOperator(partialRecomputeDescriptor, async () => (await import('./partial-recompute/partial-recompute.js')).partialRecompute),
+  lazyOperator(sqlDescriptor, async () => (await import('./sql.js')).sql),
+  lazyOperator(execDescriptor, async () => (await import('./exec/exec.js')).exec),
 ];

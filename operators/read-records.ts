@@ -12,23 +12,11 @@
  * without a rejects output, a malformed line fails the instance (OPERATOR_INPUT_INVALID, naming
  * the dataset, line and reason). Blank lines are skipped.
  */
-import { z } from 'zod';
 import { DagctlError } from '../core/errors.js';
 import type { ColumnType, Field, Row, Schema, Value } from '../storage/types.js';
-import type { OperatorDef, StageResult, StageSpec } from './types.js';
+import type { OperatorDef, StageResult } from './types.js';
 import { ChunkedWriter } from './lib/rows.js';
-
-const ColumnTypeSchema = z.enum(['string', 'int64', 'double', 'boolean']);
-const ReadParams = z
-  .object({
-    /** Overrides the dataset's format (default: the input dataset's declared format). */
-    format: z.enum(['csv', 'jsonl']).optional(),
-    columns: z.record(z.string(), ColumnTypeSchema).optional(),
-    delimiter: z.string().length(1).default(','),
-    inferRows: z.number().int().min(1).max(1_000_000).default(1000),
-  })
-  .strict();
-type ReadParams = z.infer<typeof ReadParams>;
+import { readRecordsDescriptor, type ReadParams } from './read-records-descriptor.js';
 
 type Reason = 'malformed' | 'column_count' | 'bad_value' | 'unknown_column';
 type Parsed = { ok: true; values: Record<string, unknown> } | { ok: false; reason: Reason };
@@ -93,16 +81,7 @@ export function coerce(v: unknown, f: Field, emptyIsNull = true): Value | undefi
 }
 
 export const readRecords: OperatorDef<ReadParams> = {
-  name: 'read-records',
-  version: '1',
-  summary: 'CSV or JSON-lines source records → rows (columns declared or inferred); malformed lines to rejects with counts.',
-  params: ReadParams,
-  cost: { overheadMs: 50, perUnitMs: 4, driver: 'bytes' },
-  inputs: { min: 1, max: 1 },
-  outputs: { min: 1, max: 2 },
-  stages(): StageSpec[] {
-    return [{ name: 'read', fanout: 'partition', writesOutputs: true }];
-  },
+  ...readRecordsDescriptor,
   async run(ctx): Promise<StageResult> {
     const input = ctx.inputs[0]!;
     const format = ctx.params.format ?? (input.format === 'csv' || input.format === 'jsonl' ? input.format : undefined);

@@ -17,19 +17,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
 import { DagctlError, errorMessage } from '../core/errors.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
 import type { ColumnType, Row, Schema, Value } from '../storage/types.js';
-import type { InputHandle, OperatorDef, StageResult, StageSpec } from './types.js';
-
-const SqlParams = z
-  .object({
-    query: z.string().min(1),
-    perPartition: z.boolean().default(false),
-  })
-  .strict();
-type SqlParams = z.infer<typeof SqlParams>;
+import type { InputHandle, OperatorDef, StageResult } from './types.js';
+import { sqlDescriptor, type SqlParams } from './sql-descriptor.js';
 
 const quoteIdent = (s: string): string => `"${s.replaceAll('"', '""')}"`;
 const quoteStr = (s: string): string => `'${s.replaceAll("'", "''")}'`;
@@ -59,16 +51,7 @@ async function materialize(input: InputHandle, dir: string, k: number): Promise<
 }
 
 export const sql: OperatorDef<SqlParams> = {
-  name: 'sql',
-  version: '1',
-  summary: 'Runs params.query with DuckDB over the inputs (each a table named after its dataset); the result is the output.',
-  params: SqlParams,
-  cost: { overheadMs: 300, perUnitMs: 2, driver: 'bytes' },
-  inputs: { min: 1, max: 16 },
-  outputs: { min: 1, max: 1 },
-  stages(p): StageSpec[] {
-    return [{ name: 'query', fanout: p.perPartition ? 'partition' : 'single', writesOutputs: true }];
-  },
+  ...sqlDescriptor,
   async run(ctx): Promise<StageResult> {
     const { DuckDBInstance, DuckDBTypeId } = await import('@duckdb/node-api');
     const dir = await mkdtemp(path.join(tmpdir(), 'dagctl-sql-'));

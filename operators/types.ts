@@ -24,7 +24,8 @@ export interface StageSpec {
   fanout: Fanout;
   /**
    * Repeat in rounds while the round's summed metric is > 0, at most maxRounds. The planner
-   * charges only `expectedRounds` of them (default 4): later rounds are planned but usually skipped.
+   * charges only the rounds past runs executed (the cost model's expectedRounds), else
+   * `expectedRounds` of them (default 4): later rounds are planned but usually skipped.
    */
   iterate?: { metric: string; maxRounds: number; expectedRounds?: number };
   /** Whether this stage writes the task's declared outputs (usually only the last stage). */
@@ -220,3 +221,10 @@ export interface OperatorDef<P = unknown> {
 
 /** The registry's element type: stages/run are methods, so any OperatorDef<P> is assignable. */
 export type AnyOperator = OperatorDef<unknown>;
+
+/**
+ * An operator's metadata without its implementation: what validation and planning need (params,
+ * cost, arity, stages). The built-ins register a descriptor each, their `run` imported on first
+ * use (operators/lazy.ts), so `dagctl validate` and `plan` never load operator code.
+ */
+export type OperatorDescriptor<P = unknown> = Omit<OperatorDef<P>, 'run'>;

@@ -3,12 +3,12 @@
  * model (scheduler/plan/cost.ts) fits it. It records the task it came from (`dag/task`) and the
  * size the planner estimated for the instance (plannedBytes/plannedRows) next to the size it
  * actually read: predictions are made from planned sizes, so the model fits durations against
- * those. One implementation for the embedded driver and the BullMQ workers.
+ * those, and the hash of the task's operator params (the model's params level). One implementation for the embedded driver and the BullMQ workers.
  */
 import type { CostSample, InstanceResult, PlannedInstance } from './model.js';
 
 export function costSampleOf(dag: string, inst: PlannedInstance, result: InstanceResult, at: number): CostSample {
-  return {
+  const s: CostSample = {
     operator: inst.operator,
     stage: inst.stage,
     task: `${dag}/${inst.task}`,
@@ -20,4 +20,7 @@ export function costSampleOf(dag: string, inst: PlannedInstance, result: Instanc
     setupMs: result.setupMs,
     at,
   };
+  if (inst.paramsHash !== undefined) s.paramsHash = inst.paramsHash;
+  if (inst.rounds > 1) s.round = inst.round;
+  return s;
 }

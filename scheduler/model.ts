@@ -56,6 +56,8 @@ export interface PlannedInstance {
   workMs: number;
   /** Where O and P came from: the operator's defaults or a fit over run history. */
   costSource: 'default' | 'fitted';
+  /** Hash of the task's parsed operator params (scheduler/plan/cost.ts paramsKey): the cost model's params level. */
+  paramsHash?: string;
   queue?: string;
 }
 
@@ -140,6 +142,10 @@ export interface CostSample {
   /** The planner's estimate of the instance's input size (what predictions are made from). */
   plannedBytes?: number;
   plannedRows?: number;
+  /** The instance's paramsHash (same operator + stage + params: the cost model's params level). */
+  paramsHash?: string;
+  /** 1-based round of an iterative stage's instance (absent for other stages): the model learns how many rounds run. */
+  round?: number;
   durationMs: number;
   setupMs: number;
   at: number;

@@ -16,7 +16,7 @@ import { crossDagProducers } from '../../definitions/rules/cross-dag.js';
 import type { DagSpec } from '../../definitions/types.js';
 import { parseParamArgs } from '../../definitions/params.js';
 import { flag, str, strs, writeJson } from '../command.js';
-import { dagLoadOptions } from '../shared.js';
+import { dagLoadOptions } from '../dag-load-options.js';
 import type { CommandDef } from '../command.js';
 import path from 'node:path';
 

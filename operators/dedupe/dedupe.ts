@@ -13,14 +13,14 @@
  * the first one is kept with no comparison; canonical rows are computed only on ties; and when the
  * reduce input is DGSH shuffle files, lib/distinct-merge.ts dedupes columnar (no row per input row).
  */
-import { z } from 'zod';
-import type { OperatorDef, StageResult, StageSpec } from '../types.js';
+import type { OperatorDef, StageResult } from '../types.js';
 import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from '../lib/rows.js';
 import { KeyHasher, RowIndex } from './row-index.js';
-import { BucketsParam, ColumnTypesParam } from '../lib/params.js';
 import { ShuffleDistinct } from './distinct-merge.js';
 import type { InputHandle } from '../types.js';
 import { isShuffleFile } from '../../storage/shuffle/format.js';
+import { dedupeDescriptor, type DedupeParams } from './descriptor.js';
+export type { DedupeParams };
 
 /**
  * The whole-row reduce over the input's raw DGSH files (lib/distinct-merge.ts), or null when the
@@ -37,33 +37,8 @@ async function distinctFromShuffle(input: InputHandle, cols: readonly string[], 
   return d;
 }
 
-const DedupeParams = z
-  .object({
-    /** Key columns; null = the whole row (exact duplicates). */
-    key: z.array(z.string()).min(1).nullable().default(null),
-    orderBy: z.string().nullable().default(null),
-    keep: z.enum(['first', 'last']).default('first'),
-    columnTypes: ColumnTypesParam,
-    buckets: BucketsParam,
-  })
-  .strict();
-export type DedupeParams = z.infer<typeof DedupeParams>;
-
-
 export const dedupe: OperatorDef<DedupeParams> = {
-  name: 'dedupe',
-  version: '2',
-  summary: 'Removes duplicate rows on a key across partitions, with a deterministic survivor.',
-  params: DedupeParams,
-  cost: { overheadMs: 100, perUnitMs: 4, driver: 'rows' },
-  inputs: { min: 1, max: 1 },
-  outputs: { min: 1, max: 1 },
-  stages(): StageSpec[] {
-    return [
-      { name: 'map', fanout: 'partition' },
-      { name: 'reduce', fanout: 'bucket', writesOutputs: true },
-    ];
-  },
+  ...dedupeDescriptor,
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
     const input = ctx.stage.name === 'map' ? ctx.inputs[0]! : ctx.prior!.bucket(ctx.bucket);

@@ -28,31 +28,17 @@
  * form, as a Parquet round trip would make it anyway.
  * Memory per instance: its partition's or bucket's edges (and, in 'local', its files' id pages).
  */
-import { z } from 'zod';
 import { DagctlError } from '../../core/errors.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
-import type { InputHandle, OperatorDef, StageContext, StageResult, StageSpec } from '../types.js';
+import type { InputHandle, OperatorDef, StageContext, StageResult } from '../types.js';
 import { addPageEdges, ByteEdgeComponents } from './byte-components.js';
 import { WasmEdgeComponents } from './wasm-components.js';
 import type { ByteIds } from './byte-ids.js';
 import { EDGE_CHUNK_SCHEMA, EdgeChunkWriter, readEdgeChunk } from './edge-chunks.js';
 import { ChunkedWriter } from '../lib/rows.js';
-import { BucketsParam } from '../lib/params.js';
-
-const EquivParams = z
-  .object({
-    id1: z.string().default('id1'),
-    id2: z.string().default('id2'),
-    maxRounds: z.number().int().min(1).max(1000).default(64),
-    /** 'local' on Parquet pages: the WebAssembly kernel (lib/wasm-components.ts) or the JS one;
-     * propagate and emit always run the JS kernel. wasm by default since its memory fits the
-     * per-thread reuse cap (docs/operators.md: local stage ×1.25–1.35, whole operator 4–8% faster). */
-    kernel: z.enum(['wasm', 'js']).default('wasm'),
-    buckets: BucketsParam,
-  })
-  .strict();
-export type EquivParams = z.infer<typeof EquivParams>;
+import { equivComponentsDescriptor, type EquivParams } from './descriptor.js';
+export type { EquivParams };
 
 /**
  * Expected edges of an input, to size lib/byte-components.ts (its partition count follows it):
@@ -185,20 +171,7 @@ async function chunkComponents(input: InputHandle, join: boolean): Promise<ByteE
 }
 
 export const equivComponents: OperatorDef<EquivParams> = {
-  name: 'equiv-components',
-  version: '2',
-  summary: 'Connected components of equiv edges: every identifier → smallest identifier of its component.',
-  params: EquivParams,
-  cost: { overheadMs: 200, perUnitMs: 6, driver: 'rows' },
-  inputs: { min: 1, max: 1 },
-  outputs: { min: 1, max: 1 },
-  stages(p): StageSpec[] {
-    return [
-      { name: 'local', fanout: 'partition' },
-      { name: 'propagate', fanout: 'bucket', iterate: { metric: 'changed', maxRounds: p.maxRounds } },
-      { name: 'emit', fanout: 'bucket', writesOutputs: true },
-    ];
-  },
+  ...equivComponentsDescriptor,
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
     const B = ctx.buckets;

@@ -29,22 +29,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import { DagctlError } from '../../core/errors.js';
 import type { Row, Schema } from '../../storage/types.js';
 import { coerce, csvFields } from '../read-records.js';
-import type { OperatorDef, StageResult, StageSpec } from '../types.js';
-
-const ExecParams = z
-  .object({
-    command: z.array(z.string().min(1)).min(1),
-    columns: z.record(z.string(), z.enum(['string', 'int64', 'double', 'boolean'])),
-    args: z.record(z.string(), z.unknown()).default({}),
-    env: z.record(z.string(), z.string()).default({}),
-    timeout: z.number().int().positive().optional(),
-  })
-  .strict();
-type ExecParams = z.infer<typeof ExecParams>;
+import type { OperatorDef, StageResult } from '../types.js';
+import { execDescriptor, type ExecParams } from './descriptor.js';
 
 const TAIL = 4096;
 const WATCHDOG = fileURLToPath(new URL('./exec-watchdog.js', import.meta.url));
@@ -63,16 +52,7 @@ class Tail {
 const jsonValue = (v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : typeof v === 'bigint' ? Number(v) : v);
 
 export const exec: OperatorDef<ExecParams> = {
-  name: 'exec',
-  version: '1',
-  summary: 'Runs a program per instance (params.command) on its input files; commits the rows it writes to its output folder.',
-  params: ExecParams,
-  cost: { overheadMs: 200, perUnitMs: 5, driver: 'rows' },
-  inputs: { min: 0, max: 16 },
-  outputs: { min: 1, max: 1 },
-  stages(): StageSpec[] {
-    return [{ name: 'run', fanout: 'partition', writesOutputs: true }];
-  },
+  ...execDescriptor,
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
     const work = await mkdtemp(path.join(tmpdir(), 'dagctl-exec-'));

@@ -10,45 +10,17 @@
  * URL memo: an LruCache of `cacheSize` entries keyed by urlCacheKey (scheme/host case and fragment
  * folded, so a raw variant of a cached URL hits).
  */
-import { z } from 'zod';
 import type { Row } from '../../storage/types.js';
-import type { OperatorDef, StageResult, StageSpec } from '../types.js';
-import { DEFAULT_TRACKING_PARAMS, urlCacheKey, urlNormalizer, type UrlResult } from '../lib/text/url.js';
+import type { OperatorDef, StageResult } from '../types.js';
+import { urlCacheKey, urlNormalizer, type UrlResult } from '../lib/text/url.js';
 import { normalizeIdentifier } from '../lib/text/identifiers.js';
 import { LruCache } from './lru.js';
 import { ChunkedWriter, schemaOf } from '../lib/rows.js';
-import { ColumnTypesParam } from '../lib/params.js';
-
-const NormalizeParams = z
-  .object({
-    urlColumns: z.array(z.string()).default(['url']),
-    idColumns: z.array(z.string()).default(['person']),
-    stripParams: z.array(z.string()).default(DEFAULT_TRACKING_PARAMS),
-    foldWww: z.boolean().default(false),
-    trailingSlash: z.enum(['keep', 'strip', 'add']).default('keep'),
-    dropQuery: z.boolean().default(false),
-    defaultScheme: z.enum(['http', 'https']).nullable().default('http'),
-    stripUserZeros: z.boolean().default(true),
-    cacheSize: z.number().int().min(0).default(100_000),
-    columnTypes: ColumnTypesParam,
-  })
-  .strict();
-export type NormalizeParams = z.infer<typeof NormalizeParams>;
+import { normalizeDescriptor, type NormalizeParams } from './descriptor.js';
+export type { NormalizeParams };
 
 export const normalize: OperatorDef<NormalizeParams> = {
-  name: 'normalize',
-  version: '2',
-  summary: 'Canonical URLs and typed identifiers; unparseable rows to the rejects output.',
-  params: NormalizeParams,
-  cost: { overheadMs: 50, perUnitMs: 2, driver: 'rows' },
-  inputs: { min: 1, max: 1 },
-  outputs: { min: 1, max: 2 },
-  stages(): StageSpec[] {
-    return [{ name: 'normalize', fanout: 'partition', writesOutputs: true }];
-  },
-  requires(p) {
-    return [[...new Set([...p.urlColumns, ...p.idColumns])].map((name) => ({ name, type: 'string' as const }))];
-  },
+  ...normalizeDescriptor,
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
     const normUrl = urlNormalizer(p);

@@ -9,36 +9,16 @@
  * output (`line, reason`) and are counted as `rejected.<reason>`. Blank lines are skipped.
  * URLs are not normalized here: chain `normalize` after it.
  */
-import { z } from 'zod';
-import type { OperatorDef, StageResult, StageSpec } from '../types.js';
+import type { OperatorDef, StageResult } from '../types.js';
 import { parseAccessLogLine } from './access-log.js';
 import { ChunkedWriter } from '../lib/rows.js';
-
-const ParseParams = z
-  .object({
-    host: z.string().min(1).default('localhost'),
-    scheme: z.enum(['http', 'https']).default('http'),
-    /** Status codes or classes ('2xx'); empty = all. */
-    statusFilter: z.array(z.string().regex(/^[1-5](\d\d|xx)$/)).default(['2xx', '3xx']),
-    /** Request methods kept; empty = all. */
-    methods: z.array(z.string()).default(['GET']),
-  })
-  .strict();
-export type ParseParams = z.infer<typeof ParseParams>;
+import { parseAccessLogDescriptor, type ParseParams } from './descriptor.js';
+export type { ParseParams };
 
 const dash = (s: string | null): string | null => (s === null || s === '-' ? null : s);
 
 export const parseAccessLog: OperatorDef<ParseParams> = {
-  name: 'parse-access-log',
-  version: '2',
-  summary: 'Apache/NCSA combined log lines → pageviews (url, person = ip:<client>, ts, status, bytes, referrer, agent).',
-  params: ParseParams,
-  cost: { overheadMs: 50, perUnitMs: 3, driver: 'bytes' },
-  inputs: { min: 1, max: 1 },
-  outputs: { min: 1, max: 2 },
-  stages(): StageSpec[] {
-    return [{ name: 'parse', fanout: 'partition', writesOutputs: true }];
-  },
+  ...parseAccessLogDescriptor,
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
     const statusOk = (s: number): boolean =>

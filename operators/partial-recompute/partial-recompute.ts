@@ -41,16 +41,14 @@
  *               (whose old rows are dropped, whatever file holds them) are exactly the new
  *               batch's persons. Instances beyond max(R, C) return at once.
  */
-import { z } from 'zod';
 import { bucketOf } from '../../core/hash.js';
 import type { Row, Schema } from '../../storage/types.js';
-import type { OperatorDef, StageContext, StageResult, StageSpec } from '../types.js';
+import type { OperatorDef, StageContext, StageResult } from '../types.js';
 import { SplitBlockBloom } from './split-bloom.js';
 import { KernelKeys } from '../../storage/parquet/page-kernel.js';
 import { BucketedWriter, ChunkedWriter, int, str } from '../lib/rows.js';
 import { lateScanColumns, type HitColumns, type LateScanOptions, type LateScanStats } from './late-scan.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
-import { BucketsParam } from '../lib/params.js';
 import { SampleTable } from './sample-table.js';
 import { addShuffleSamples } from './shuffle-samples.js';
 import { choosePartialOrFull } from './partial-plan.js';
@@ -59,53 +57,10 @@ import { keyRows } from './key-rows.js';
 import { decodeLive } from '../../storage/dataset/read.js';
 import { unionDeletes } from '../../storage/dataset/deletes.js';
 import type { InputHandle, OutputWriter, RawFile } from '../types.js';
+import { partialRecomputeDescriptor, type PartialParams } from './descriptor.js';
+export type { PartialParams };
 
 export { choosePartialOrFull } from './partial-plan.js';
-
-const PartialParams = z
-  .object({
-    personColumn: z.string().default('person'),
-    ageColumn: z.string().default('age'),
-    tsColumn: z.string().default('ts'),
-    mode: z.enum(['auto', 'partial', 'full']).default('auto'),
-    falsePositiveRate: z.number().gt(0).lt(1).default(0.01),
-    /** Partial mode: expected fetched master rows per recompute bucket (partialBuckets). */
-    partialRowsPerBucket: z.number().int().positive().default(250_000),
-    /** Partial mode: old view rows copied (or scanned, merge-on-read) per recompute instance (copyBuckets). */
-    partialViewRowsPerBucket: z.number().int().positive().default(150_000),
-    /**
-     * Partial mode, how the new view version is made: `merge-on-read` lists the old version's
-     * files again with deletion vectors for the recomputed persons' rows, plus a file of the
-     * recomputed rows (nothing rewritten); `rewrite` copies the old view's other rows into new
-     * files (compaction); `auto` merges on read until the version would have more than
-     * maxViewFiles files or more than maxDeletedFraction of its rows deleted, then rewrites.
-     */
-    viewUpdate: z.enum(['auto', 'merge-on-read', 'rewrite']).default('auto'),
-    /**
-     * Partial mode: with one recompute bucket (R = 1) and at most this many master rows, the
-     * recompute instance scans the master itself (fused: no fetch instances, no shuffle of the
-     * fetched rows); above it (or with 0) the fetch stage fans out over the master's partitions.
-     */
-    fuseScanRows: z.number().int().min(0).default(2_000_000),
-    /**
-     * Partial mode: new-batch rows the plan holds while it decides whether the run fuses (a fused
-     * run writes no shuffle: its recompute instance reads the batch itself); past it, the rows go
-     * to the shuffle as they come and the run does not fuse.
-     */
-    fuseHoldRows: z.number().int().min(0).default(500_000),
-    maxViewFiles: z.number().int().positive().default(64),
-    maxDeletedFraction: z.number().gt(0).max(1).default(0.5),
-    cost: z
-      .object({
-        scanUs: z.number().min(0), keyScanUs: z.number().min(0), probeUs: z.number().min(0), shuffleUs: z.number().min(0), computeUs: z.number().min(0), rewriteUs: z.number().min(0),
-      })
-      .partial()
-      .strict()
-      .default({}),
-    buckets: BucketsParam,
-  })
-  .strict();
-export type PartialParams = z.infer<typeof PartialParams>;
 
 export const BIRTHDAY_SCHEMA: Schema = [
   { name: 'person', type: 'string' },
@@ -181,20 +136,7 @@ function readPlan(blobs: Uint8Array[]): Mode {
 }
 
 export const partialRecompute: OperatorDef<PartialParams> = {
-  name: 'partial-recompute',
-  version: '10',
-  summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
-  params: PartialParams,
-  cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
-  inputs: { min: 2, max: 2 },
-  outputs: { min: 1, max: 1 },
-  stages(): StageSpec[] {
-    return [
-      { name: 'plan', fanout: 'single' },
-      { name: 'fetch', fanout: 'partition' },
-      { name: 'recompute', fanout: 'bucket', writesOutputs: true },
-    ];
-  },
+  ...partialRecomputeDescriptor,
   run(ctx): Promise<StageResult> {
     if (ctx.stage.name === 'plan') return plan(ctx);
     if (ctx.stage.name === 'fetch') return fetch(ctx);

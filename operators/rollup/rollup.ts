@@ -34,14 +34,12 @@
  * its bucket's id → hash map (shuffle join); aggregate its URLs' finest sketches (sparse while small)
  * and, while writing one URL, its coarser ones.
  */
-import { z } from 'zod';
 import { DagctlError } from '../../core/errors.js';
 import { bucketOf } from '../../core/hash.js';
 import type { Row, Schema } from '../../storage/types.js';
-import type { OperatorDef, PriorStage, StageContext, StageResult, StageSpec } from '../types.js';
+import type { OperatorDef, PriorStage, StageContext, StageResult } from '../types.js';
 import { PAGEVIEWS_SCHEMA } from '../../domain/superwebanalytics.js';
 import { BucketedWriter, ChunkedWriter, int, str } from '../lib/rows.js';
-import { BucketsParam } from '../lib/params.js';
 import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../../domain/granularity.js';
 import { HyperLogLog } from '../lib/sketches/hll.js';
 import { hashString, murmur3x86_128 } from '../lib/sketches/murmur3.js';
@@ -50,30 +48,10 @@ import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import { BroadcastBuilder, BroadcastIndex } from './broadcast-index.js';
 import { decodePackedBlock, PACKED_SCHEMA, PackedPageviewsWriter } from './packed-pageviews.js';
+import { rollupDescriptor, usesComponents, type RollupParams } from './descriptor.js';
+export type { RollupParams };
 
 export { mergeRange } from './merge-range.js';
-
-const RollupParams = z
-  .object({
-    urlColumn: z.string().default('url'),
-    personColumn: z.string().default('person'),
-    tsColumn: z.string().default('ts'),
-    granularities: z.array(z.enum(['h', 'd', 'w', 'm'])).min(1).default(['h', 'd', 'w', 'm']),
-    precision: z.number().int().min(4).max(16).default(14),
-    /** Deprecated: implied by the input count; when given it must agree (2 inputs ⇔ true). */
-    components: z.boolean().optional(),
-    componentIdColumn: z.string().default('id'),
-    componentPersonColumn: z.string().default('person'),
-    buckets: BucketsParam,
-    /**
-     * Broadcast join cap: the index is shipped whole to the map instances while its probe-side
-     * size (BroadcastIndex: 24 bytes per id + its slot table, ≤ 40 bytes per id) stays within this;
-     * beyond it (or at 0) the components are shuffled and joined per bucket instead.
-     */
-    maxBroadcastBytes: z.number().int().min(0).default(64 * 1024 * 1024),
-  })
-  .strict();
-export type RollupParams = z.infer<typeof RollupParams>;
 
 const INDEX_SCHEMA: Schema = [
   { name: 'id', type: 'string' },
@@ -137,31 +115,8 @@ class PageCursor {
   }
 }
 
-function usesComponents(p: RollupParams, inputs: number): boolean {
-  return p.components ?? inputs === 2;
-}
-
 export const rollup: OperatorDef<RollupParams> = {
-  name: 'rollup',
-  version: '3',
-  summary: 'Pageviews and HyperLogLog uniques per (url, granularity, bucket), optionally by equiv component.',
-  params: RollupParams,
-  cost: { overheadMs: 200, perUnitMs: 8, driver: 'rows' },
-  inputs: { min: 1, max: 2 },
-  outputs: { min: 1, max: 1 },
-  stages(p, info): StageSpec[] {
-    return usesComponents(p, info.inputs)
-      ? [
-          { name: 'index', fanout: 'single' },
-          { name: 'map', fanout: 'partition' },
-          { name: 'join', fanout: 'bucket' },
-          { name: 'aggregate', fanout: 'bucket', writesOutputs: true },
-        ]
-      : [
-          { name: 'map', fanout: 'partition' },
-          { name: 'aggregate', fanout: 'bucket', writesOutputs: true },
-        ];
-  },
+  ...rollupDescriptor,
   async run(ctx): Promise<StageResult> {
     const components = usesComponents(ctx.params, ctx.inputs.length);
     if (components !== (ctx.inputs.length === 2)) {

@@ -9,9 +9,13 @@
  *
  * Sources, most specific first, each used once it has ≥ minSamples samples:
  *   1. the task's own samples for the stage (`dag/task` + stage): same params, same data shape;
- *   2. the operator's samples for the stage over all tasks, `dagctl calibrate`'s included;
- *   3. the operator's samples over all stages;
- *   4. the operator's defaults.
+ *   2. the samples of the operator's stage with the same params (paramsKey, params-key.ts) over
+ *      all tasks and DAGs, `dagctl calibrate`'s runs of the shipped DAGs included: the same work
+ *      per row (normalizing URLs costs several times normalizing ids, rollup's cost grows with
+ *      its granularities);
+ *   3. the operator's samples for the stage over all tasks;
+ *   4. the operator's samples over all stages;
+ *   5. the operator's defaults.
  * Fits are relative-error weighted with one outlier-trimming pass (fit.ts fitCostLine); when a
  * group's H values are too close together to tell O from P, P comes from the next source down
  * and only O is fitted. Each estimate says which source it used, how many samples, and the fit's
@@ -25,13 +29,15 @@ import type { AnyOperator, CostDefaults } from '../../operators/types.js';
 import type { CostSample } from '../model.js';
 import { fitCostLine } from './fit.js';
 
+export type CostLevel = 'task' | 'params' | 'stage' | 'operator';
+
 export interface CostEstimate {
   overheadMs: number;
   workMs: number;
   predictedMs: number;
   source: 'default' | 'fitted';
-  /** Which samples the fit used: the task's, the operator's for this stage, or all the operator's. */
-  level?: 'task' | 'stage' | 'operator';
+  /** Which samples the fit used: the task's, the stage's with the same params, the operator's for this stage, or all the operator's. */
+  level?: CostLevel;
   /** RMSE of the fit, ms (fitted only). */
   fitError?: number;
   /** Median relative residual |t − O − P·H| / t of the fitted samples (fitted only). */
@@ -40,8 +46,17 @@ export interface CostEstimate {
 }
 
 export interface CostModel {
-  /** `task` (`dag/task`) selects the task's own samples when there are enough. */
-  estimate(operator: string, stage: string, inputBytes: number, inputRows: number, task?: string): CostEstimate;
+  /**
+   * `task` (`dag/task`) selects the task's own samples when there are enough; `paramsHash`
+   * (paramsKey of the task's parsed params) the samples of any task with the same operator, stage and params.
+   */
+  estimate(operator: string, stage: string, inputBytes: number, inputRows: number, task?: string, paramsHash?: string): CostEstimate;
+  /**
+   * An iterative stage's mean rounds per run in the history (samples of all rounds ÷ samples of
+   * round 1: each round has the same instances), from the most specific group (task, params,
+   * stage) holding samples of round 1; undefined without such history.
+   */
+  expectedRounds?(operator: string, stage: string, task?: string, paramsHash?: string): number | undefined;
 }
 
 export interface CostModelOptions {
@@ -70,7 +85,7 @@ interface Fitted {
   rmse: number;
   relativeError: number;
   samples: number;
-  level: 'task' | 'stage' | 'operator';
+  level: CostLevel;
 }
 
 export function createCostModel(history: readonly CostSample[], opts: CostModelOptions = {}): CostModel {
@@ -78,10 +93,12 @@ export function createCostModel(history: readonly CostSample[], opts: CostModelO
   const maxSamples = opts.maxSamplesPerKey ?? 500;
   const lookup = opts.operators ?? getOperator;
   const byTask = new Map<string, CostSample[]>();
+  const byParams = new Map<string, CostSample[]>();
   const byStage = new Map<string, CostSample[]>();
   const byOperator = new Map<string, CostSample[]>();
   for (const s of history) {
     if (s.task !== undefined) push(byTask, taskKey(s.task, s.stage), s);
+    if (s.paramsHash !== undefined) push(byParams, paramsGroupKey(s.operator, s.stage, s.paramsHash), s);
     push(byStage, stageKey(s.operator, s.stage), s);
     push(byOperator, s.operator, s);
   }
@@ -108,16 +125,39 @@ export function createCostModel(history: readonly CostSample[], opts: CostModelO
     return result;
   };
 
+  const roundsOf = (samples: CostSample[] | undefined): number | undefined => {
+    if (samples === undefined) return undefined;
+    let all = 0, first = 0;
+    for (const s of samples) {
+      if (s.round === undefined) continue;
+      all++;
+      if (s.round === 1) first++;
+    }
+    return first === 0 ? undefined : all / first;
+  };
+
   return {
-    estimate(operator, stage, inputBytes, inputRows, task) {
+    expectedRounds(operator, stage, task, paramsHash) {
+      return (
+        (task === undefined ? undefined : roundsOf(byTask.get(taskKey(task, stage)))) ??
+        (paramsHash === undefined ? undefined : roundsOf(byParams.get(paramsGroupKey(operator, stage, paramsHash)))) ??
+        roundsOf(byStage.get(stageKey(operator, stage)))
+      );
+    },
+    estimate(operator, stage, inputBytes, inputRows, task, paramsHash) {
       const cost = defaultsOf(operator);
       const units = costUnits(cost.driver, inputBytes, inputRows);
       const opFit = (): Fitted | null => fitOf(`o:${operator}`, 'operator', byOperator.get(operator), cost, () => cost.perUnitMs);
       const stageFit = (): Fitted | null =>
         fitOf(`s:${stageKey(operator, stage)}`, 'stage', byStage.get(stageKey(operator, stage)), cost, () => opFit()?.perUnitMs ?? cost.perUnitMs);
+      const paramsFit = (): Fitted | null => {
+        if (paramsHash === undefined) return null;
+        const key = paramsGroupKey(operator, stage, paramsHash);
+        return fitOf(`p:${key}`, 'params', byParams.get(key), cost, () => (stageFit() ?? opFit())?.perUnitMs ?? cost.perUnitMs);
+      };
       const taskFit = (): Fitted | null =>
-        task === undefined ? null : fitOf(`t:${taskKey(task, stage)}`, 'task', byTask.get(taskKey(task, stage)), cost, () => (stageFit() ?? opFit())?.perUnitMs ?? cost.perUnitMs);
-      const fit = taskFit() ?? stageFit() ?? opFit();
+        task === undefined ? null : fitOf(`t:${taskKey(task, stage)}`, 'task', byTask.get(taskKey(task, stage)), cost, () => (paramsFit() ?? stageFit() ?? opFit())?.perUnitMs ?? cost.perUnitMs);
+      const fit = taskFit() ?? paramsFit() ?? stageFit() ?? opFit();
       if (fit === null) {
         const workMs = cost.perUnitMs * units;
         return { overheadMs: cost.overheadMs, workMs, predictedMs: cost.overheadMs + workMs, source: 'default', samples: 0 };
@@ -130,6 +170,10 @@ export function createCostModel(history: readonly CostSample[], opts: CostModelO
 
 function taskKey(task: string, stage: string): string {
   return `${task}\u0000${stage}`;
+}
+
+function paramsGroupKey(operator: string, stage: string, paramsHash: string): string {
+  return `${operator}\u0000${stage}\u0000${paramsHash}`;
 }
 
 function stageKey(operator: string, stage: string): string {

@@ -19,6 +19,7 @@ import type { StageSpec } from '../../operators/types.js';
 import type { DagSpec, TaskSpec } from '../../definitions/types.js';
 import type { PlannedInstance } from '../model.js';
 import { partitionsOf, sizeOf, type SourceSnapshot } from './sources.js';
+import { paramsKey } from './params-key.js';
 
 export interface CostEstimateLike {
   overheadMs: number;
@@ -28,8 +29,13 @@ export interface CostEstimateLike {
 }
 
 export interface CostModelLike {
-  /** `task` is `dag/task`: the task's own history, when the model has enough of it. */
-  estimate(operator: string, stage: string, inputBytes: number, inputRows: number, task?: string): CostEstimateLike;
+  /**
+   * `task` is `dag/task`: the task's own history, when the model has enough of it; `paramsHash`
+   * (paramsKey of the parsed params): other tasks' history of the same operator, stage and params.
+   */
+  estimate(operator: string, stage: string, inputBytes: number, inputRows: number, task?: string, paramsHash?: string): CostEstimateLike;
+  /** Iterative stages: the mean number of rounds past runs executed (same levels as estimate), if known. */
+  expectedRounds?(operator: string, stage: string, task?: string, paramsHash?: string): number | undefined;
 }
 
 export interface ExpandOptions {
@@ -114,6 +120,7 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
     const op = operatorOf(dag, task.operator);
     const params = op.params.parse(task.params);
     const stages = op.stages(params, { inputs: task.inputs.length });
+    const paramsHash = paramsKey(params);
     if (stages.length === 0) throw new DagctlError('PLAN_FAILED', `operator ${op.name} declares no stages`);
 
     // Extra edges every first-stage instance carries: dependsOn, and non-primary inputs.
@@ -148,11 +155,14 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
         const prevBytes = prev.reduce((s, p) => s + p.inputBytes, 0);
         const prevRows = prev.reduce((s, p) => s + p.inputRows, 0);
         const first = stageIndex === 0 && round === 1;
-        // Rounds past the expected count are planned (the engine skips them once converged) but not charged.
-        const charged = stage.iterate === undefined || round <= Math.min(rounds, stage.iterate.expectedRounds ?? 4);
+        // Rounds past the expected count are planned (the engine skips them once converged) but not
+        // charged; the expectation is what past runs executed (the cost model), else the stage's own
+        // (default 4), and a fractional one charges that fraction of its last round.
+        const expected = stage.iterate === undefined ? 1 : Math.min(rounds, cost.expectedRounds?.(op.name, stage.name, `${dag.name}/${task.name}`, paramsHash) ?? stage.iterate.expectedRounds ?? 4);
+        const weight = stage.iterate === undefined ? 1 : Math.max(0, Math.min(1, expected - (round - 1)));
         const make = (partition: string, bucket: number, deps: string[], bytes: number, rows: number): void => {
-          const full = cost.estimate(op.name, stage.name, bytes, rows, `${dag.name}/${task.name}`);
-          const est = charged ? full : { ...full, overheadMs: 0, workMs: 0, predictedMs: 0 };
+          const full = cost.estimate(op.name, stage.name, bytes, rows, `${dag.name}/${task.name}`, paramsHash);
+          const est = weight === 1 ? full : { ...full, overheadMs: full.overheadMs * weight, workMs: full.workMs * weight, predictedMs: full.predictedMs * weight };
           const inst: PlannedInstance = {
             id: instanceId(task.name, stage.name, round, rounds, partition, bucket),
             task: task.name,
@@ -172,6 +182,7 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
             overheadMs: est.overheadMs,
             workMs: est.workMs,
             costSource: est.source,
+            paramsHash,
           };
           if (stage.iterate !== undefined) inst.iterateMetric = stage.iterate.metric;
           if (task.queue !== undefined) inst.queue = task.queue;

@@ -88,7 +88,7 @@ function taskRows(instances: readonly PlannedInstance[], cost: CostModel | undef
       const key = `${inst.task}\u0000${inst.stage}`;
       let fit = fitOf.get(key);
       if (fit === undefined) {
-        fit = safeFit(cost, inst.operator, inst.stage, dag === undefined ? undefined : `${dag}/${inst.task}`);
+        fit = safeFit(cost, inst.operator, inst.stage, dag === undefined ? undefined : `${dag}/${inst.task}`, inst.paramsHash);
         fitOf.set(key, fit);
       }
       if (fit.fitError !== undefined) row.fitError = Math.max(row.fitError ?? 0, fit.fitError);
@@ -98,9 +98,9 @@ function taskRows(instances: readonly PlannedInstance[], cost: CostModel | undef
   return [...rows.values()];
 }
 
-function safeFit(cost: CostModel, operator: string, stage: string, task: string | undefined): { fitError?: number; relativeError?: number } {
+function safeFit(cost: CostModel, operator: string, stage: string, task: string | undefined, paramsHash: string | undefined): { fitError?: number; relativeError?: number } {
   try {
-    const e = cost.estimate(operator, stage, 0, 0, task);
+    const e = cost.estimate(operator, stage, 0, 0, task, paramsHash);
     return { fitError: e.fitError, relativeError: e.relativeError };
   } catch {
     return {}; // an operator the model does not know: no fit error to show

@@ -8,6 +8,9 @@ import { isDagctlError } from '../../core/errors.js';
 import type { AnyOperator } from '../../operators/types.js';
 import type { CostSample } from '../../scheduler/model.js';
 import { createCostModel } from '../../scheduler/plan/cost.js';
+import { paramsKey } from '../../scheduler/plan/params-key.js';
+import { expandDag } from '../../scheduler/plan/expand.js';
+import type { DagSpec } from '../../definitions/types.js';
 import { fitCostLine, fitNonNegativeLine } from '../../scheduler/plan/fit.js';
 import { mulberry32, normal } from './support/prng.js';
 
@@ -125,6 +128,49 @@ describe('plan: cost model', () => {
     assert.equal(e.level, 'task');
     assert.ok(Math.abs(e.predictedMs - (100 + 5 * 40)) < 0.01, JSON.stringify(e));
     assert.equal(model.estimate('count', 'main', 0, 40_000, 'd/new').level, 'stage'); // no history of its own: the pool
+  });
+
+  it('a new task is predicted from the samples of the same operator, stage and params, over the pooled stage', () => {
+    // Calibration ran the operator with two param sets: ids only (cheap, P = 2) and URLs (P = 20).
+    const ids = samples(7, 20, 100, 2, 0, { operator: 'count', rows: true }).map((s) => ({ ...s, task: 'calibrate:d/ids', paramsHash: paramsKey({ urls: [] }) }));
+    const urls = samples(8, 20, 100, 20, 0, { operator: 'count', rows: true }).map((s) => ({ ...s, task: 'calibrate:d/urls', paramsHash: paramsKey({ urls: ['url'] }) }));
+    const model = createCostModel([...ids, ...urls], { operators });
+    const e = model.estimate('count', 'main', 0, 40_000, 'mine/urls', paramsKey({ urls: ['url'] }));
+    assert.equal(e.level, 'params');
+    assert.equal(e.samples, 20);
+    assert.ok(Math.abs(e.predictedMs - (100 + 20 * 40)) < 0.01, JSON.stringify(e));
+    const cheap = model.estimate('count', 'main', 0, 40_000, 'mine/ids', paramsKey({ urls: [] }));
+    assert.ok(Math.abs(cheap.predictedMs - (100 + 2 * 40)) < 0.01, JSON.stringify(cheap));
+    // Params never seen: the stage's pool; no params hash at all: the pool too.
+    assert.equal(model.estimate('count', 'main', 0, 40_000, 'mine/x', paramsKey({ urls: ['a', 'b'] })).level, 'stage');
+    assert.equal(model.estimate('count', 'main', 0, 40_000).level, 'stage');
+    // The params key ignores key order.
+    assert.equal(paramsKey({ a: 1, b: [2, 3] }), paramsKey({ b: [2, 3], a: 1 }));
+    assert.notEqual(paramsKey({ b: [2, 3] }), paramsKey({ b: [3, 2] }));
+  });
+
+  it('learns how many rounds an iterative stage runs, and the planner charges that many', () => {
+    // Two past runs of a 4-bucket stage: one converged after 1 round, one after 2 → 1.5 rounds a run.
+    const round = (r: number, at: number): CostSample[] => Array.from({ length: 4 }, (_, b) => ({ operator: 'equiv-components', stage: 'propagate', task: 'calibrate:d/cc', paramsHash: 'p1', round: r, inputBytes: 0, inputRows: 1000, durationMs: 100, setupMs: 0, at: at + b }));
+    const history = [...round(1, 0), ...round(1, 10), ...round(2, 20)];
+    const model = createCostModel(history);
+    assert.equal(model.expectedRounds?.('equiv-components', 'propagate', 'mine/cc', 'p1'), 1.5); // the params level
+    assert.equal(model.expectedRounds?.('equiv-components', 'propagate', 'mine/cc', 'other'), 1.5); // the pooled stage
+    assert.equal(model.expectedRounds?.('equiv-components', 'emit'), undefined); // no rounds recorded
+    const dag: DagSpec = {
+      name: 'mine', params: {}, sourceHash: 't', sourceFile: 't.yaml',
+      datasets: { equivs: { name: 'equivs', uri: 'file:///e', format: 'parquet', view: false }, ids: { name: 'ids', uri: 'file:///i', format: 'parquet', view: false, producer: 'cc' } },
+      tasks: [{ name: 'cc', operator: 'equiv-components', inputs: ['equivs'], outputs: ['ids'], dependsOn: [], params: { buckets: 4 }, retries: 0, timeoutMs: 60_000, retryBackoffMs: 10, retryBackoffMaxMs: 1000 }],
+    };
+    const sources = { equivs: [{ path: 'a.parquet', rows: 1000, bytes: 10_000, sha256: 'x' }] };
+    const charged = (cost: Parameters<typeof expandDag>[2]): number[] => {
+      const perRound = new Map<number, number>();
+      for (const i of expandDag(dag, sources, cost)) if (i.stage === 'propagate') perRound.set(i.round, (perRound.get(i.round) ?? 0) + i.predictedMs);
+      return [...perRound.entries()].sort((a, b) => a[0] - b[0]).slice(0, 5).map(([, ms]) => ms);
+    };
+    const unit = { estimate: () => ({ overheadMs: 10, workMs: 0, predictedMs: 10, source: 'default' as const }) };
+    assert.deepEqual(charged(unit), [40, 40, 40, 40, 0]); // no history: the stage's default of 4 rounds
+    assert.deepEqual(charged({ ...unit, expectedRounds: () => 1.5 }), [40, 20, 0, 0, 0]);
   });
 
   it("takes P from the next level when a task's sizes are all about equal", () => {
