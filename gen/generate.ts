@@ -10,12 +10,12 @@
  * instead of mixing two populations in one partition (checked for every day before anything is
  * written); appending new days never touches existing partitions.
  *
- * Pageviews with a codec that takes columns are generated and encoded on `threads` worker threads
- * (gen/day-worker.ts; default one per core, at most one per day, 1 below PARALLEL_MIN_ROWS), days
- * dealt round-robin; this thread stores their files in day order and writes the markers, so the
- * files, their names and the markers are the same as a serial generation's.
+ * Pageviews with a codec that takes columns may be generated and encoded on `threads` worker
+ * threads (gen/day-worker.ts; default 1: this thread only — on the shared 2-core box two threads
+ * doubled the CPU time and lengthened the wall time, BENCHMARKS.md; at most one per day), days dealt
+ * round-robin; this thread stores their files in day order and writes the markers, so the files,
+ * their names and the markers are the same as a serial generation's.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DagctlError, type ErrorCode } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
@@ -41,12 +41,9 @@ export interface GenerateOptions {
   codec?: ParquetCodec;
   maxRowsPerFile?: number;
   signal?: AbortSignal;
-  /** Worker threads for pageviews (default: one per core; 1 = this thread only). */
+  /** Worker threads for pageviews (default 1 = this thread only). */
   threads?: number;
 }
-
-/** Below this many rows to generate, threads cost more to start than they save. */
-export const PARALLEL_MIN_ROWS = 200_000;
 
 export interface GenProgress {
   kind: GenKind;
@@ -102,8 +99,7 @@ export async function generate(kind: GenKind, opts: GenerateOptions, onProgress:
     todo.push({ d, date, rows: dayRowsN, instanceId, fp });
   }
   const maxRows = opts.maxRowsPerFile ?? 100_000;
-  const toWrite = todo.reduce((n, t) => n + t.rows, 0);
-  const threads = Math.min(opts.threads ?? (toWrite < PARALLEL_MIN_ROWS ? 1 : availableParallelism()), todo.length);
+  const threads = Math.min(opts.threads ?? 1, todo.length);
   const named = tables !== null && codec.encodeColumns !== undefined && getCodecOrNull(codec.name) === codec;
   const pool = threads > 1 && named ? new DayWorkers(threads, { seed: opts.seed, persons, maxRows, codec: codec.name }, todo) : null;
   try {

@@ -1,7 +1,7 @@
 /**
  * `dagctl gen pageviews|equivs|ages --rows N --out URI --seed S [--start 2024-01-01] [--days D]
  * [--persons P] [--threads T] [--json]` — Generate SuperWebAnalytics-like sample data (gen/generate.ts;
- * pageviews on T worker threads, default one per core).
+ * pageviews on T worker threads, default 1).
  * Progress: one updating line on a TTY, a plain line every ~2 s otherwise (stderr); --json prints
  * the result object on stdout.
  */
