@@ -79,6 +79,8 @@ export class PageviewTables {
   private readonly urlStart = new Int32Array(PAGE_COUNT * URL_VARIANTS).fill(-1);
   private readonly urlLen = new Int32Array(PAGE_COUNT * URL_VARIANTS);
   private readonly urls = new Pool(1 << 16);
+  /** Variant string → its offset in `urls`: equal variants share one copy (the writer's dictionary then sees equal offsets). */
+  private readonly urlAt = new Map<string, number>();
   /** Persons' identifiers: bytes in one pool; per cached person k, at[k] indexes `meta`. */
   private readonly idBytes = new Pool(1 << 16);
   private readonly at: Int32Array;
@@ -96,8 +98,15 @@ export class PageviewTables {
     if (this.urlStart[v]! < 0) {
       const page = Math.floor(v / URL_VARIANTS);
       const s = urlVariant(rngFor(this.seed, 'url', page, v % URL_VARIANTS), page);
-      this.urlStart[v] = this.urls.pos;
-      this.urlLen[v] = putString(this.urls, s);
+      const at = this.urlAt.get(s);
+      if (at !== undefined) {
+        this.urlStart[v] = at;
+        this.urlLen[v] = Buffer.byteLength(s);
+      } else {
+        this.urlStart[v] = this.urls.pos;
+        this.urlLen[v] = putString(this.urls, s);
+        this.urlAt.set(s, this.urlStart[v]);
+      }
     }
     return v;
   }

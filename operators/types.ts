@@ -72,6 +72,7 @@ export interface InputHandle {
   readonly files: number;
   /** Rows of its files that the version has deleted (merge-on-read view versions); 0 or absent otherwise. */
   readonly deletedRows?: number;
+  /** The rows in batches; each batch holds fresh row objects the stage owns (it may modify them). */
   batches(opts?: { columns?: string[] }): AsyncIterable<Row[]>;
   /** Columns the dataset's declared schema says are never null: rows with a null there break its contract. */
   readonly notNull?: readonly string[];

@@ -4,7 +4,7 @@ Usage: python spark_pipeline.py DATA OUT THREADS SHUFFLE_PARTITIONS
 Runs Spark local[THREADS] over the generated master Parquet under DATA (master/pageviews,
 master/equivs) with DataFrames: normalize (the same rules as bench/peers/duckdb-pipeline.ts) ->
 dedupe (distinct) -> connected components of the equiv edges (hooking + pointer jumping, as
-bench/peers/duckdb-pipeline.ts, checkpointed each round) -> rollup h/d/w/m with approx_count_distinct (HLL++,
+bench/peers/duckdb-pipeline.ts; every intermediate is cut through Parquet files, see cut()) -> rollup h/d/w/m with approx_count_distinct (HLL++,
 rsd 0.05, Spark's default). Writes OUT/{normalized,distinct,ids,view} as Parquet and prints one
 JSON line {"steps": {step: ms}, "rounds": n} on stdout. Progress goes to stderr.
 """
@@ -17,6 +17,20 @@ from pyspark.sql import SparkSession, functions as F
 TRACKING = ["utm_.*", "gclid", "gclsrc", "dclid", "fbclid", "msclkid", "mc_cid", "mc_eid", "_ga", "_gl",
             "igshid", "yclid", "twclid", "ttclid", "li_fat_id", "wbraid", "gbraid"]
 URL_RE = r"^([A-Za-z]+)://([^/?#:]*)(:[0-9]*)?([^?#]*)(\?[^#]*)?(#.*)?$"
+
+
+def cut(spark, df, path):
+    """df written to Parquet at `path` and read back: a fresh leaf in the plan.
+
+    Not localCheckpoint(): since Spark 3.4 a checkpointed Dataset keeps its source plan's size
+    estimate (LogicalRDD rewriteStatsAndConstraints), and the non-CBO estimate of a join is the
+    product of its children's sizes (SizeInBytesOnlyStatsPlanVisitor.default), so an iterative
+    self-join carries an estimate whose digits double every round: the driver then spends its time
+    in BigInteger.multiply (seen with jstack: round 5 of 100k rows did not finish in 25 minutes;
+    SPARK-52163). A Parquet leaf is estimated by its file size.
+    """
+    df.write.mode("overwrite").parquet(path)
+    return spark.read.parquet(path)
 
 
 def main() -> None:
@@ -69,24 +83,28 @@ def main() -> None:
     eq = spark.read.parquet(f"{data}/master/equivs")
     n = eq.select(F.lower(F.regexp_replace("id1", r"^[ \t]+|[ \t]+$", "")).alias("a"),
                   F.lower(F.regexp_replace("id2", r"^[ \t]+|[ \t]+$", "")).alias("b"))
-    e = n.distinct().localCheckpoint()
-    par = e.select(F.col("a").alias("id")).union(e.select("b")).distinct().withColumn("p", F.col("id")).localCheckpoint()
+    tmp = f"{out}/tmp"
+    seq = iter(range(1 << 30))
+    e = cut(spark, n.distinct(), f"{tmp}/edges")
+    par = cut(spark, e.select(F.col("a").alias("id")).union(e.select("b")).distinct().withColumn("p", F.col("id")), f"{tmp}/p{next(seq)}")
     rounds = 0
     while rounds < 200:
         # hook: every edge joining two roots hangs the larger root under the smallest root it meets
         pa = par.select(F.col("id").alias("a"), F.col("p").alias("pa"))
         pb = par.select(F.col("id").alias("b"), F.col("p").alias("pb"))
         h = (e.join(pa, "a").join(pb, "b").where(F.col("pa") != F.col("pb"))
-             .groupBy(F.greatest("pa", "pb").alias("r")).agg(F.min(F.least("pa", "pb")).alias("hp"))).localCheckpoint()
+             .groupBy(F.greatest("pa", "pb").alias("r")).agg(F.min(F.least("pa", "pb")).alias("hp")))
+        h = cut(spark, h, f"{tmp}/h{rounds}")
         hooked = h.count()
         print(f"spark components round {rounds + 1}: {hooked} roots hooked", file=sys.stderr)
         if hooked == 0:
             break
         rounds += 1
-        par = (par.join(h, par.id == h.r, "left").select("id", F.coalesce("hp", "p").alias("p"))).localCheckpoint()
+        par = cut(spark, par.join(h, par.id == h.r, "left").select("id", F.coalesce("hp", "p").alias("p")), f"{tmp}/p{next(seq)}")
         while True:  # pointer jumping: p := p(p) until nothing changes
             nxt = (par.alias("x").join(par.alias("y"), F.col("y.id") == F.col("x.p"))
-                   .select(F.col("x.id").alias("id"), F.col("y.p").alias("p"), (F.col("y.p") != F.col("x.p")).alias("moved"))).localCheckpoint()
+                   .select(F.col("x.id").alias("id"), F.col("y.p").alias("p"), (F.col("y.p") != F.col("x.p")).alias("moved")))
+            nxt = cut(spark, nxt, f"{tmp}/p{next(seq)}")
             moved = nxt.where("moved").count()
             par = nxt.select("id", "p")
             if moved == 0:

@@ -1,6 +1,7 @@
 /**
  * `dagctl gen pageviews|equivs|ages --rows N --out URI --seed S [--start 2024-01-01] [--days D]
- * [--persons P] [--json]` — Generate SuperWebAnalytics-like sample data (gen/generate.ts).
+ * [--persons P] [--threads T] [--json]` — Generate SuperWebAnalytics-like sample data (gen/generate.ts;
+ * pageviews on T worker threads, default 1).
  * Progress: one updating line on a TTY, a plain line every ~2 s otherwise (stderr); --json prints
  * the result object on stdout.
  */
@@ -10,7 +11,7 @@ import { GEN_KINDS, type GenKind } from '../../gen/kinds.js';
 import { openObjectStore } from '../../storage/open.js';
 import { flag, str, writeJson, type CommandDef } from '../command.js';
 
-const USAGE = `dagctl gen pageviews|equivs|ages --rows N --out URI --seed S [--start 2024-01-01] [--days D] [--persons P] [--json]`;
+const USAGE = `dagctl gen pageviews|equivs|ages --rows N --out URI --seed S [--start 2024-01-01] [--days D] [--persons P] [--threads T] [--json]`;
 
 function intOpt(v: string | undefined, name: string, dflt?: number): number {
   if (v === undefined) {
@@ -33,6 +34,7 @@ export const genCommand: CommandDef = {
     start: { type: 'string' },
     days: { type: 'string' },
     persons: { type: 'string' },
+    threads: { type: 'string' },
     json: { type: 'boolean' },
   },
   allowPositionals: true,
@@ -65,6 +67,10 @@ export const genCommand: CommandDef = {
     };
     const start = str(args, 'start');
     if (start !== undefined) opts.start = start;
+    if (str(args, 'threads') !== undefined) {
+      opts.threads = intOpt(str(args, 'threads'), 'threads');
+      if (opts.threads < 1) throw new DagctlError('USAGE', `--threads must be at least 1\n${USAGE}`);
+    }
     const result = await generate(kind as GenKind, opts, progress);
     if (tty) io.stdout.write('\n');
     if (flag(args, 'json')) writeJson(io, { uri: store.rootUri, ...result });

@@ -45,7 +45,10 @@ export const normalize: OperatorDef<NormalizeParams> = {
       if (main === null) continue;
       for (const row of batch) {
         metrics.rowsIn!++;
-        const out: Row = { ...row };
+        // Normalized in place (the batch's rows are this stage's own); a reject gets its original
+        // values back from `was` (column, value pairs of what was replaced).
+        const out: Row = row;
+        let was: [string, Row[string]][] | null = null;
         let reason: string | null = null;
         for (const c of notNull) {
           if (row[c] === null || row[c] === undefined) { reason = `null_value:${c}`; break; }
@@ -55,6 +58,7 @@ export const normalize: OperatorDef<NormalizeParams> = {
           if (typeof v !== 'string') { reason = 'null_value'; break; }
           const r = cache.getOrCompute(urlCacheKey(v), normUrl);
           if (!r.ok) { reason = r.reason; break; }
+          if (r.url !== v) (was ??= []).push([c, v]);
           out[c] = r.url;
         }
         if (reason === null) {
@@ -63,6 +67,7 @@ export const normalize: OperatorDef<NormalizeParams> = {
             if (typeof v !== 'string') { reason = 'null_value'; break; }
             const r = normalizeIdentifier(v, p);
             if (!r.ok) { reason = r.reason; break; }
+            if (r.id !== v) (was ??= []).push([c, v]);
             out[c] = r.id;
           }
         }
@@ -71,6 +76,7 @@ export const normalize: OperatorDef<NormalizeParams> = {
         } else {
           metrics.rejected!++;
           metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;
+          if (was !== null) for (const [c, v] of was) row[c] = v;
           if (rejects !== null) await rejects.add({ ...row, reason });
         }
       }

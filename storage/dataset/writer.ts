@@ -90,6 +90,16 @@ export class DataFileWriter {
     }
   }
 
+  /**
+   * Stores `bytes`, one file of `rows` rows already encoded as this writer's codec encodes them
+   * (e.g. by encodeColumns on another thread: gen/day-worker.ts), like any other file.
+   */
+  async writeEncoded(bytes: Uint8Array, rows: number): Promise<void> {
+    if (this.closed) throw new DagctlError('INTERNAL', 'DataFileWriter.writeEncoded after close');
+    await this.flush();
+    await this.store(bytes, rows);
+  }
+
   async close(): Promise<FileEntry[]> {
     if (!this.closed) {
       this.closed = true;

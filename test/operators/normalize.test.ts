@@ -14,6 +14,8 @@ const rows = [
   { url: 'ftp://foo.com/', person: 'user:1', ts: 12 },
   { url: 'http://foo.com/', person: 'fax:1', ts: 13 },
   { url: 'http://foo.com/x', person: 'email: Sally@Example.com ', ts: 14 },
+  // URL normalized, then the identifier rejected: the reject keeps the original URL
+  { url: 'HTTP://Foo.com/y', person: 'fax:2', ts: 15 },
 ];
 
 describe('operators/normalize/normalize', () => {
@@ -27,11 +29,12 @@ describe('operators/normalize/normalize', () => {
     assert.deepEqual(sortRows(r.outputs[1]!.rows), sortRows([
       { ...rows[2]!, reason: 'bad_scheme' },
       { ...rows[3]!, reason: 'id_unknown_type' },
+      { ...rows[5]!, reason: 'id_unknown_type' },
     ]));
-    assert.equal(r.metrics.rejected, 2);
+    assert.equal(r.metrics.rejected, 3);
     assert.equal(r.metrics['rejected.bad_scheme'], 1);
-    assert.equal(r.metrics['rejected.id_unknown_type'], 1);
-    assert.equal(r.metrics.rowsIn, 5);
+    assert.equal(r.metrics['rejected.id_unknown_type'], 2);
+    assert.equal(r.metrics.rowsIn, 6);
     assert.equal(r.metrics.rowsOut, 3);
   });
 

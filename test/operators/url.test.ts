@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { DEFAULT_TRACKING_PARAMS, removeDotSegments, urlCacheKey, urlNormalizer, type UrlOptions } from '../../operators/lib/text/url.js';
 import { urlVariant } from '../../gen/urls.js';
 import { mulberry32 } from '../../gen/prng.js';
-import { normalizeIdentifier } from '../../operators/lib/text/identifiers.js';
+import { normalizeIdentifier, normalizeIdentifierFull } from '../../operators/lib/text/identifiers.js';
 
 const base: UrlOptions = { stripParams: DEFAULT_TRACKING_PARAMS, foldWww: false, trailingSlash: 'keep', dropQuery: false, defaultScheme: 'http' };
 const norm = urlNormalizer(base);
@@ -176,5 +176,13 @@ describe('lib/identifiers', () => {
       if (!a.ok) return;
       assert.deepEqual(normalizeIdentifier(a.id, o), a);
     }), { numRuns: 2000 });
+  });
+
+  it('its fast path (values already normal) answers what the full normalization does (fast-check)', () => {
+    const id = fc.tuple(fc.constantFrom('cookie:', 'user:', 'cookie:0', 'user:0', 'Cookie:', ' user:'), fc.string({ unit: fc.constantFrom(...'0123456789abcdefgA- \t'.split('')), maxLength: 10 }))
+      .map(([t, v]) => t + v);
+    for (const opts of [o, { stripUserZeros: false }]) {
+      fc.assert(fc.property(id, (s) => assert.deepEqual(normalizeIdentifier(s, opts), normalizeIdentifierFull(s, opts))), { numRuns: 3000 });
+    }
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Data generator: deterministic per seed, exact schemas, date partitions with commit markers,
  * appending a day leaves existing files untouched, re-running is a no-op, a conflicting re-run is
- * STORAGE_CONFLICT; pageviews and equivs agree on persons (checked with DuckDB as the oracle).
+ * STORAGE_CONFLICT; pageviews and equivs agree on persons (checked with DuckDB as the oracle);
+ * generation on worker threads writes byte-identical files and markers to a serial one, read the
+ * same by DuckDB (dictionary pages included).
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -87,6 +89,49 @@ describe('data generator', function () {
     assert.deepEqual(await store.listDirs(''), ['_commits/', 'date=2024-01-01/', 'date=2024-01-02/', 'date=2024-01-03/']);
     assert.ok((await store.list('_commits/')).every((o) => /^_commits\/gen-equivs-2024-01-0[123]-5@[0-9a-f]{16}\.json$/.test(o.key)));
     await rejectsWith(generate('equivs', { store, rows: 999, seed: 5, start: '2024-01-03', days: 1, persons: 100 }), 'STORAGE_CONFLICT');
+  });
+
+  it('pageviews on worker threads: the same files, names and markers as a serial generation; DuckDB reads them', async () => {
+    const serial = new MemoryObjectStore();
+    const opts = { rows: 24_000, seed: 6, days: 5, persons: 2_000, maxRowsPerFile: 1_500 };
+    await generate('pageviews', { ...opts, store: serial, threads: 1 });
+    const files = async (s: MemoryObjectStore): Promise<[string, string][]> => Promise.all((await s.list('')).map(async (o) => {
+      const b = Buffer.from(await s.get(o.key));
+      // markers: all but committedAt
+      return [o.key, o.key.startsWith('_commits/') ? JSON.stringify({ ...(JSON.parse(b.toString()) as object), committedAt: '' }) : b.toString('base64')] as [string, string];
+    }));
+    const want = await files(serial);
+    assert.ok(want.filter(([k]) => k.startsWith('date=')).length >= 15);
+    for (const threads of [2, 3]) {
+      const par = new MemoryObjectStore();
+      // one day already there: skipped by the threaded run too
+      await generate('pageviews', { ...opts, days: 1, rows: 24_000 / 5, store: par, threads: 1 });
+      const r = await generate('pageviews', { ...opts, store: par, threads });
+      assert.deepEqual(r.days.map((d) => d.skipped), [true, false, false, false, false]);
+      assert.equal(r.rows, 24_000);
+      assert.deepEqual(await files(par), want, `threads ${threads}`);
+    }
+    const dir = await tempDir('gen-par');
+    try {
+      const store = new LocalObjectStore(dir);
+      await generate('pageviews', { ...opts, store, threads: 2 });
+      const [n] = await duckRows(`SELECT count(*) AS n, count(DISTINCT url) AS u, sum(length(person)) AS p, sum(ts) AS t FROM read_parquet(${sqlPath(join(dir, '*', '*.parquet'))})`);
+      const rows = await allRows(store);
+      assert.equal(Number(n?.n), rows.length);
+      assert.equal(Number(n?.u), new Set(rows.map((x) => x.url)).size);
+      assert.equal(Number(n?.p), rows.reduce((a, x) => a + [...String(x.person)].length, 0));
+      assert.equal(Number(n?.t), rows.reduce((a, x) => a + Number(x.ts), 0));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a conflicting day is refused before any day is written', async () => {
+    const store = new MemoryObjectStore();
+    await generate('pageviews', { store, rows: 1000, seed: 8, start: '2024-01-02', days: 1, persons: 100 });
+    const before = (await store.list('')).map((o) => o.key);
+    await rejectsWith(generate('pageviews', { store, rows: 3300, seed: 8, start: '2024-01-01', days: 3, persons: 100, threads: 2 }), 'STORAGE_CONFLICT');
+    assert.deepEqual((await store.list('')).map((o) => o.key), before);
   });
 
   it('pageviews and equivs share persons; equivs contain chains, stars and self-loops (DuckDB oracle)', async () => {

@@ -15,7 +15,38 @@ export interface IdOptions {
   stripUserZeros: boolean;
 }
 
+/**
+ * The normal form of `raw`. Fast path: a `cookie:` or `user:` value already in normal form (the
+ * common case: what a normalizer or a well-behaved logger wrote) is returned as it is, without
+ * building any string; the result always equals normalizeIdentifierFull's (property-tested).
+ */
 export function normalizeIdentifier(raw: string, opts: IdOptions): IdResult {
+  return alreadyNormal(raw, opts.stripUserZeros) ? { ok: true, id: raw } : normalizeIdentifierFull(raw, opts);
+}
+
+/** `cookie:` + [0-9a-f][0-9a-f-]*, or `user:` + digits (no leading zero before another digit when stripping). */
+function alreadyNormal(s: string, stripZeros: boolean): boolean {
+  const n = s.length;
+  if (n > 7 && s.startsWith('cookie:')) {
+    for (let i = 7; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c === 0x2d && i > 7))) return false;
+    }
+    return true;
+  }
+  if (n > 5 && s.startsWith('user:')) {
+    if (stripZeros && n > 6 && s.charCodeAt(5) === 0x30) return false;
+    for (let i = 5; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+/** normalizeIdentifier without its fast path (the reference it is tested against). */
+export function normalizeIdentifierFull(raw: string, opts: IdOptions): IdResult {
   const s = raw.trim();
   // U+FFFD is what bytes that were not UTF-8 became when read: the id is no longer faithful.
   if (s.includes('\uFFFD')) return { ok: false, reason: 'id_invalid_utf8' };

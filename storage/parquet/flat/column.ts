@@ -285,8 +285,9 @@ function copyValue(buf: Buffer, o: number): Uint8Array {
 
 /**
  * Dictionary-encodes the range, or returns null (nothing written to `page`) when the dictionary
- * would hold over half the values, or 1000 of the first 1024 (a near-unique column: give up
- * early, little work wasted): then PLAIN is about as small and cheaper to write.
+ * would hold over half the values, or 1000 of the first 1024, or 3584 of the first 4096 (a
+ * near-unique column: give up early, little work wasted — giveUpDictionary): then PLAIN is about
+ * as small and cheaper to write.
  */
 function dictStrings(f: Field, rows: Row[], start: number, end: number, count: number, page: ByteSink, dict: ByteSink, col: EncodedColumn): EncodedColumn | null {
   // Keyed by the JS string (V8 caches string hashes): only distinct values are UTF-8 encoded,
@@ -303,7 +304,7 @@ function dictStrings(f: Field, rows: Row[], start: number, end: number, count: n
     let id = index.get(s);
     if (id === undefined) {
       id = index.size;
-      if (id >= limit || (k < 1024 && id >= 1000)) {
+      if (giveUpDictionary(id, k, limit)) {
         dict.reset();
         return null;
       }
@@ -344,6 +345,14 @@ function dictStrings(f: Field, rows: Row[], start: number, end: number, count: n
   col.min = copyValue(dict.buf, lo);
   col.max = copyValue(dict.buf, hi);
   return col;
+}
+
+/**
+ * The dictionary rule of both inputs (rows here, columns in flat/columns.ts): a new value that
+ * would get dictionary id `id` at value `k` of a chunk whose dictionary may hold `limit` values.
+ */
+export function giveUpDictionary(id: number, k: number, limit: number): boolean {
+  return id >= limit || (k < 1024 && id >= 1000) || (k < 4096 && id >= 3584);
 }
 
 function bytesColumn(f: Field, rows: Row[], start: number, end: number, page: ByteSink, col: EncodedColumn): EncodedColumn {

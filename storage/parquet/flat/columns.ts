@@ -1,34 +1,147 @@
 /**
  * One column chunk of the flat writer from column-at-a-time input (storage/types.ts ColumnValues):
- * the same data page payload and statistics as flat/column.ts writes for the same values given as
- * rows — PLAIN strings (their UTF-8 bytes copied as they are, length-prefixed) and PLAIN int64 —
- * so a file written from columns is byte-identical to one written from the rows they hold (tested).
- * Strings are never dictionary-encoded here: callers pass ids (near-unique values), for which
- * column.ts gives its dictionary up too; a column whose rows would have been dictionary-encoded
- * comes out PLAIN — the same values, a different encoding.
+ * the same data page payload, dictionary page and statistics as flat/column.ts writes for the same
+ * values given as rows, so a file written from columns is byte-identical to one written from the
+ * rows they hold (tested):
+ *  - strings are dictionary-encoded by the same rule as column.ts (first-seen order; given up,
+ *    PLAIN, when the dictionary would hold over half the values or a near-unique start shows), keyed
+ *    by their UTF-8 bytes in an open-addressing table (FNV-1a of the bytes; equal hash and length
+ *    then a byte comparison) — no JS string, no object per value; only distinct values are copied;
+ *  - PLAIN strings: their UTF-8 bytes copied as they are, length-prefixed; int64: PLAIN.
  *
  * Preconditions: a REQUIRED field (nullable fields are PARQUET_INVALID); values[start..end) of
  * the field's type (string: byte ranges inside `data`; int64: safe integers, else PARQUET_INVALID);
- * a little-endian host (flat/file.ts checks).
+ * a little-endian host (flat/file.ts checks). Byte keys equal JS-string keys for well-formed UTF-8
+ * (what encoding a JS string gives); ill-formed bytes are kept as they are.
  * Statistics of strings: UTF-8 byte order, which is what column.ts writes too (it compares JS
  * strings only when no value holds a char ≥ U+D800, where JS order equals byte order).
  */
 import { DagctlError } from '../../../core/errors.js';
 import type { ColumnValues, Field } from '../../types.js';
-import { ENC_PLAIN, setInt64Stats, type EncodedColumn } from './column.js';
+import { ENC_PLAIN, ENC_RLE_DICTIONARY, giveUpDictionary, setInt64Stats, type EncodedColumn } from './column.js';
+import { bitWidthFor, writeBitPacked, writeRleRun } from './rle.js';
 import type { ByteSink } from './sink.js';
 
 const invalid = (f: Field, why: string): DagctlError => new DagctlError('PARQUET_INVALID', `column ${f.name}: ${why}`, { column: f.name });
 
-/** Encodes values[start..end) of column `c` (field f) into `page`. */
-export function encodeColumnValues(f: Field, c: ColumnValues, start: number, end: number, page: ByteSink): EncodedColumn {
+/** Encodes values[start..end) of column `c` (field f): data page payload into `page`, dictionary payload into `dict`. */
+export function encodeColumnValues(f: Field, c: ColumnValues, start: number, end: number, page: ByteSink, dict: ByteSink): EncodedColumn {
   if (f.nullable === true) throw invalid(f, 'column input takes REQUIRED fields only');
   if (f.type !== c.type) throw invalid(f, `is ${f.type}, given ${c.type} values`);
   const col: EncodedColumn = { dictCount: 0, encoding: ENC_PLAIN, nulls: 0 };
-  return c.type === 'string' ? strings(c, start, end, page, col) : int64s(f, c.values, start, end, page, col);
+  if (c.type === 'int64') return int64s(f, c.values, start, end, page, col);
+  return dictStrings(c, start, end, page, dict, col) ?? strings(c, start, end, page, col);
 }
 
-function strings(c: { data: Uint8Array; start: Int32Array; len: Int32Array }, from: number, to: number, page: ByteSink, col: EncodedColumn): EncodedColumn {
+type StringValues = { data: Uint8Array; start: Int32Array; len: Int32Array };
+
+// Scratch of dictStrings, reused across chunks (the writer runs synchronously): the hash table
+// (slot → dictionary id + 1, 0 = empty), and per dictionary id its hash and its row (the value's
+// bytes stay in the caller's `data`); the row indices of the chunk; and a direct-mapped cache of
+// byte ranges (slot by `start` → the last row + 1 whose value starts there): producers that point
+// equal values at one copy (gen's URLs, zero-copy) then pay one probe per row, not a byte hash.
+let slots = new Int32Array(1 << 12);
+let recent = new Int32Array(1 << 12);
+let idHash = new Int32Array(1 << 11);
+let idRow = new Int32Array(1 << 11);
+let indices = new Int32Array(1 << 12);
+
+/**
+ * Dictionary-encodes values[from, to), or returns null (nothing written to `page`, `dict` reset)
+ * when column.ts would not (column.ts giveUpDictionary).
+ */
+function dictStrings(c: StringValues, from: number, to: number, page: ByteSink, dict: ByteSink, col: EncodedColumn): EncodedColumn | null {
+  const { data, start, len } = c;
+  const count = to - from;
+  if (count === 0) return null; // an RLE_DICTIONARY page needs a dictionary page
+  const limit = Math.max(16, count >>> 1);
+  let size = 1 << 4;
+  while (size < 2 * Math.min(limit, count)) size <<= 1;
+  if (slots.length < size) {
+    slots = new Int32Array(size);
+    recent = new Int32Array(size);
+  } else {
+    slots.fill(0, 0, size);
+    recent.fill(0, 0, size);
+  }
+  if (idHash.length < limit) {
+    idHash = new Int32Array(limit);
+    idRow = new Int32Array(limit);
+  }
+  if (indices.length < count) indices = new Int32Array(count);
+  const mask = size - 1;
+  let ids = 0, lo = -1, hi = -1;
+  const shift = 32 - Math.log2(size);
+  for (let i = from; i < to; i++) {
+    const s = start[i]!, n = len[i]!;
+    const rs = Math.imul(s, 0x9e3779b1) >>> shift;
+    const seen = recent[rs]! - 1;
+    if (seen >= from && start[seen] === s && len[seen] === n) {
+      indices[i - from] = indices[seen - from]!;
+      continue;
+    }
+    recent[rs] = i + 1;
+    let h = 0x811c9dc5;
+    for (let k = 0; k < n; k++) h = Math.imul(h ^ data[s + k]!, 0x01000193);
+    h ^= h >>> 15;
+    let slot = h & mask, id = -1;
+    for (;;) {
+      const e = slots[slot]!;
+      if (e === 0) break;
+      const j = e - 1;
+      if (idHash[j] === h) {
+        const r = idRow[j]!;
+        if (len[r] === n && compareBytes(data, start[r]!, n, data, s, n) === 0) {
+          id = j;
+          break;
+        }
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (id < 0) {
+      id = ids++;
+      if (giveUpDictionary(id, i - from, limit)) {
+        dict.reset();
+        return null;
+      }
+      slots[slot] = id + 1;
+      idHash[id] = h;
+      idRow[id] = i;
+      if (lo < 0) lo = hi = i;
+      else if (compareBytes(data, s, n, data, start[lo]!, len[lo]!) < 0) lo = i;
+      else if (compareBytes(data, s, n, data, start[hi]!, len[hi]!) > 0) hi = i;
+    }
+    indices[i - from] = id;
+  }
+  // The dictionary page: the distinct values, length-prefixed, in first-seen order.
+  let bytes = 0;
+  for (let j = 0; j < ids; j++) bytes += 4 + len[idRow[j]!]!;
+  dict.ensure(bytes);
+  const buf = dict.buf;
+  let at = dict.pos;
+  for (let j = 0; j < ids; j++) {
+    const r = idRow[j]!, s = start[r]!, n = len[r]!;
+    buf[at] = n & 0xff;
+    buf[at + 1] = (n >>> 8) & 0xff;
+    buf[at + 2] = (n >>> 16) & 0xff;
+    buf[at + 3] = n >>> 24;
+    if (n <= 32) for (let k = 0; k < n; k++) buf[at + 4 + k] = data[s + k]!;
+    else buf.set(data.subarray(s, s + n), at + 4);
+    at += 4 + n;
+  }
+  dict.pos = at;
+  col.dictCount = ids;
+  col.encoding = ENC_RLE_DICTIONARY;
+  const width = bitWidthFor(Math.max(0, ids - 1));
+  page.u8(width);
+  if (ids <= 1) writeRleRun(page, count, 0, width);
+  else writeBitPacked(page, indices, count, width);
+  col.min = data.slice(start[lo], start[lo]! + len[lo]!);
+  col.max = data.slice(start[hi], start[hi]! + len[hi]!);
+  return col;
+}
+
+function strings(c: StringValues, from: number, to: number, page: ByteSink, col: EncodedColumn): EncodedColumn {
   const { data, start, len } = c;
   let bytes = 0;
   for (let i = from; i < to; i++) bytes += 4 + len[i]!;

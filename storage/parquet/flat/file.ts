@@ -58,10 +58,7 @@ export function writeFlatParquet(schema: Schema, rows: Row[], opts: { compressio
   return writeFlat(schema, rows.length, (f, start, end) => encodeColumn(f, rows, start, end, page, dict), opts);
 }
 
-/**
- * The file writeFlatParquet writes for the rows `batch` holds (byte for byte, except that a string
- * column whose rows would have been dictionary-encoded is PLAIN here: flat/columns.ts).
- */
+/** The file writeFlatParquet writes for the rows `batch` holds, byte for byte (flat/columns.ts). */
 export function writeFlatColumns(schema: Schema, batch: ColumnBatch, opts: { compression: Compression; rowGroupRows: number }): Uint8Array {
   const cols = schema.map((f) => {
     const c = batch.columns[f.name];
@@ -70,7 +67,7 @@ export function writeFlatColumns(schema: Schema, batch: ColumnBatch, opts: { com
     if (n < batch.rows) throw new DagctlError('PARQUET_INVALID', `column ${f.name}: ${n} values for ${batch.rows} rows`, { column: f.name });
     return c;
   });
-  return writeFlat(schema, batch.rows, (f, start, end, i) => encodeColumnValues(f, cols[i]!, start, end, page), opts);
+  return writeFlat(schema, batch.rows, (f, start, end, i) => encodeColumnValues(f, cols[i]!, start, end, page, dict), opts);
 }
 
 function writeFlat(schema: Schema, rowCount: number, encode: (f: Field, start: number, end: number, index: number) => EncodedColumn, opts: { compression: Compression; rowGroupRows: number }): Uint8Array {
