@@ -52,6 +52,7 @@ const CODES = {
   VERSION_NOT_FOUND: 'permanent',
   VERSION_VACUUMED: 'permanent',
   DELTA_LOG_INVALID: 'permanent',
+  SCHEMA_MIGRATION_REQUIRED: 'permanent',
   // operators
   OPERATOR_UNKNOWN: 'permanent',
   OPERATOR_PARAMS_INVALID: 'permanent',
