@@ -42,6 +42,7 @@ const CODES = {
   DATASET_NOT_FOUND: 'retried',
   DATASET_SCHEMA_MISMATCH: 'permanent',
   PARQUET_INVALID: 'permanent',
+  PARQUET_INVALID_UTF8: 'permanent',
   SHUFFLE_INVALID: 'permanent',
   SOURCE_WRITE_REFUSED: 'permanent',
   REJECTS_EXCEEDED: 'permanent',

@@ -71,7 +71,7 @@ export interface InputHandle {
   readonly files: number;
   /** Rows of its files that the version has deleted (merge-on-read view versions); 0 or absent otherwise. */
   readonly deletedRows?: number;
-  batches(opts?: { columns?: string[] }): AsyncIterable<Row[]>;
+  batches(opts?: { columns?: string[]; invalidUtf8?: 'error' | 'mark' }): AsyncIterable<Row[]>;
   /** Columns the dataset's declared schema says are never null: rows with a null there break its contract. */
   readonly notNull?: readonly string[];
   /** The Parquet schema of the input (from its first file's footer); null when it has no files. */

@@ -11,6 +11,7 @@
  * folded, so a raw variant of a cached URL hits).
  */
 import { z } from 'zod';
+import { invalidUtf8Columns } from '../../storage/parquet/utf8.js';
 import type { Row } from '../../storage/types.js';
 import type { OperatorDef, StageResult, StageSpec } from '../types.js';
 import { DEFAULT_TRACKING_PARAMS, urlCacheKey, urlNormalizer, type UrlResult } from '../lib/text/url.js';
@@ -69,13 +70,20 @@ export const normalize: OperatorDef<NormalizeParams> = {
       }
     }
     const notNull = ctx.inputs[0]!.notNull ?? [];
-    for await (const batch of ctx.inputs[0]!.batches()) {
+    // Text that is not UTF-8 is kept by the reader only marked (storage/parquet/utf8.ts): such a
+    // row goes to rejects, naming the column when it is neither a URL nor an id column.
+    for await (const batch of ctx.inputs[0]!.batches({ invalidUtf8: 'mark' })) {
       if (main === null) continue;
       for (const row of batch) {
         metrics.rowsIn!++;
         const out: Row = { ...row };
         let reason: string | null = null;
-        for (const c of notNull) {
+        const invalid = invalidUtf8Columns(row);
+        if (invalid !== undefined) {
+          const c = invalid[0]!;
+          reason = p.urlColumns.includes(c) ? 'invalid_utf8' : p.idColumns.includes(c) ? 'id_invalid_utf8' : `invalid_utf8:${c}`;
+        }
+        if (reason === null) for (const c of notNull) {
           if (row[c] === null || row[c] === undefined) { reason = `null_value:${c}`; break; }
         }
         if (reason === null) for (const c of p.urlColumns) {
