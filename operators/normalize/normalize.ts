@@ -6,7 +6,9 @@
  * Other columns pass through unchanged. Idempotent: normalizing normalized rows changes nothing.
  * Contract: the configured columns must be string columns in every input file (`requires`; the
  * task runner fails the instance with DATASET_SCHEMA_MISMATCH otherwise); a null there → reason
- * `null_value`; a null in a column the input dataset declares non-null → `null_value:<column>`.
+ * `null_value`; a null in a column the input dataset declares non-null → `null_value:<column>`;
+ * bytes that are not UTF-8 (rows the reader marks, storage/parquet/utf8.ts) → `invalid_utf8` (URL
+ * column), `id_invalid_utf8` (id column) or `invalid_utf8:<column>`.
  * URL memo: an LruCache of `cacheSize` entries keyed by urlCacheKey (scheme/host case and fragment
  * folded, so a raw variant of a cached URL hits).
  */
