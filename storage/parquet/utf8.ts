@@ -9,12 +9,16 @@
  *
  *   decodeUtf8(bytes)                 → string; throws InvalidUtf8 (no position: the caller locates it)
  *   decodeUtf8Lossy(bytes)            → string with U+FFFD (what 'mark' keeps)
+ *   pageUtf8(page)                    → whether a raw page's values are all UTF-8 (raw readers
+ *                                        fall back to the row decoder when not)
  *   markInvalid(row, column)          — adds `column` to the row's mark
  *   invalidUtf8Columns(row)           → the marked columns, or undefined
  *   invalidUtf8Error(column, row, rowGroup, bytes) → the PARQUET_INVALID_UTF8 error
  */
+import { isUtf8 } from 'node:buffer';
 import { DagctlError } from '../../core/errors.js';
 import type { Row } from '../types.js';
+import type { ByteArrayPage } from './page-types.js';
 
 export type InvalidUtf8Policy = 'error' | 'mark';
 
@@ -37,6 +41,19 @@ export function decodeUtf8(bytes: Uint8Array): string {
   } catch {
     throw new InvalidUtf8();
   }
+}
+
+/**
+ * Whether every value of a raw BYTE_ARRAY page (string-column.ts) is UTF-8: the whole buffer at
+ * once (simdutf), value by value only when it is not (a PLAIN buffer's length prefixes may not be).
+ */
+export function pageUtf8(p: ByteArrayPage): boolean {
+  if (isUtf8(p.data)) return true;
+  for (let i = 0; i < p.count; i++) {
+    const s = p.start[i]!;
+    if (!isUtf8(p.data.subarray(s, s + p.len[i]!))) return false;
+  }
+  return true;
 }
 
 export function decodeUtf8Lossy(bytes: Uint8Array): string {
