@@ -43,6 +43,7 @@ const CODES = {
   DATASET_NOT_FOUND: 'retried',
   DATASET_SCHEMA_MISMATCH: 'permanent',
   PARQUET_INVALID: 'permanent',
+  PARQUET_INVALID_UTF8: 'permanent',
   SHUFFLE_INVALID: 'permanent',
   SOURCE_WRITE_REFUSED: 'permanent',
   REJECTS_EXCEEDED: 'permanent',
@@ -53,6 +54,7 @@ const CODES = {
   VERSION_NOT_FOUND: 'permanent',
   VERSION_VACUUMED: 'permanent',
   DELTA_LOG_INVALID: 'permanent',
+  SCHEMA_MIGRATION_REQUIRED: 'permanent',
   // operators
   OPERATOR_UNKNOWN: 'permanent',
   OPERATOR_PARAMS_INVALID: 'permanent',

@@ -52,6 +52,7 @@ export function resolveDag(draft: DagDraft, ctx: ResolveContext): DagSpec {
     if (d.delta !== undefined) spec.delta = d.delta;
     if (d.maxShrink !== undefined) spec.maxShrink = d.maxShrink;
     if (d.takeOver !== undefined) spec.takeOver = d.takeOver;
+    if (d.migrations !== undefined) spec.migrations = d.migrations.map((m) => ({ ...m }));
     const refs = ctx.uriParams?.[name];
     if (refs !== undefined && refs.length > 0) spec.uriParams = refs;
     const producer = prod.get(name)?.decl.name;

@@ -17,6 +17,20 @@ const durationLike = z
 /** Column types a dataset `schema` may declare; `?` marks a nullable column. */
 export const COLUMN_TYPES = ['string', 'int64', 'int32', 'double', 'boolean', 'bytes', 'string?', 'int64?', 'int32?', 'double?', 'boolean?', 'bytes?'] as const;
 
+const columnType = z.enum(COLUMN_TYPES);
+const migrationReason = z.string().optional().describe('Why the schema changes (for the people who read the view).');
+
+/** One declared schema change of a view (storage/dataset/schema-migration.ts). */
+export const MigrationSchema = z
+  .discriminatedUnion('change', [
+    z.object({ column: z.string().min(1), change: z.literal('added'), to: columnType.describe('The new column\'s type.'), reason: migrationReason }).strict(),
+    z.object({ column: z.string().min(1), change: z.literal('removed'), from: columnType.describe('The removed column\'s type in the current version.'), reason: migrationReason }).strict(),
+    z
+      .object({ column: z.string().min(1), change: z.literal('type'), from: columnType.describe('The type in the current version.'), to: columnType.describe('The type the new version writes.'), reason: migrationReason })
+      .strict(),
+  ])
+  .describe('A schema change of a view, declared: added (a column that is not nullable; nullable ones need no entry), removed, or type (a `?` marks nullable: int64 → int64? needs no entry).');
+
 export const DatasetSchema = z
   .object({
     uri: z.string().describe('file://path, a relative path, or s3://bucket/prefix; may use ${params.x}.'),
@@ -37,8 +51,15 @@ export const DatasetSchema = z
       .string()
       .optional()
       .describe('Sources with partitionBy date: read only these date partitions, comma-separated YYYY-MM-DD (typically ${run.changedPartitions}, what a data trigger saw change).'),
+    migrations: z
+      .array(MigrationSchema)
+      .optional()
+      .describe('Views: the schema changes a publication may make to the current version\'s schema (its Delta log). An undeclared column removal, type change or non-nullable addition refuses the publication (SCHEMA_MIGRATION_REQUIRED).'),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.migrations !== undefined && !d.view) ctx.addIssue({ code: 'custom', path: ['migrations'], message: 'migrations apply to views only: set `view: true` or remove them' });
+  });
 
 export const TaskSchema = z
   .object({

@@ -6,6 +6,7 @@ import type { ModuleOperatorRef } from '../operators/modules/bundle.js';
  * resolve. Plain data (JSON-serializable) so it can be stored with a run and shipped to workers.
  */
 
+import type { SchemaMigration } from '../storage/dataset/schema-migration.js';
 import type { Field } from '../storage/types.js';
 
 export interface DatasetSpec {
@@ -27,6 +28,8 @@ export interface DatasetSpec {
   maxShrink?: number;
   /** Publish over versions another DAG published. */
   takeOver?: boolean;
+  /** Views: declared schema changes (storage/dataset/schema-migration.ts; else SCHEMA_MIGRATION_REQUIRED). */
+  migrations?: SchemaMigration[];
   /** Sources partitioned by date: read only these partitions (`partitions:`, e.g. ${run.changedPartitions}). */
   partitions?: string[];
   /** The params its URI was written with (`${params.x}`), so errors can say which to fix. */

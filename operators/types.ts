@@ -73,7 +73,7 @@ export interface InputHandle {
   /** Rows of its files that the version has deleted (merge-on-read view versions); 0 or absent otherwise. */
   readonly deletedRows?: number;
   /** The rows in batches; each batch holds fresh row objects the stage owns (it may modify them). */
-  batches(opts?: { columns?: string[] }): AsyncIterable<Row[]>;
+  batches(opts?: { columns?: string[]; invalidUtf8?: 'error' | 'mark' }): AsyncIterable<Row[]>;
   /** Columns the dataset's declared schema says are never null: rows with a null there break its contract. */
   readonly notNull?: readonly string[];
   /** The Parquet schema of the input (from its first file's footer); null when it has no files. */

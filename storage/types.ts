@@ -93,8 +93,12 @@ export interface ParquetCodec {
    * flat writer). Only REQUIRED string and int64 fields; anything else is PARQUET_INVALID.
    */
   encodeColumns?(schema: Schema, batch: ColumnBatch): Promise<Uint8Array>;
-  /** Reads rows in batches; `columns` projects. */
-  decode(bytes: Uint8Array, opts?: { columns?: string[]; batchSize?: number }): AsyncIterable<Row[]>;
+  /**
+   * Reads rows in batches; `columns` projects. A string value that is not UTF-8 is
+   * PARQUET_INVALID_UTF8 (column, row), or with `invalidUtf8: 'mark'` kept lossy and its row
+   * marked (storage/parquet/utf8.ts).
+   */
+  decode(bytes: Uint8Array, opts?: { columns?: string[]; batchSize?: number; invalidUtf8?: 'error' | 'mark' }): AsyncIterable<Row[]>;
   readSchema(bytes: Uint8Array): Promise<Schema>;
   rowCount(bytes: Uint8Array): Promise<number>;
 }

@@ -32,6 +32,8 @@ import type { RunRecord } from '../scheduler/ports.js';
 import { dateFolder, isDate, markerKey } from '../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../storage/dataset/markers.js';
 import { checkProducer, checkShrink, DEFAULT_MAX_SHRINK } from '../storage/dataset/guards.js';
+import { deltaColumns, nextSchemaString, readDeltaSnapshot } from '../storage/dataset/delta-log.js';
+import { checkSchemaMigration, type SchemaMigration } from '../storage/dataset/schema-migration.js';
 import { publishVersion, readCurrent, readPublished, type CurrentView } from '../storage/dataset/publish.js';
 import { liveRows } from '../storage/dataset/deletes.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
@@ -412,6 +414,8 @@ async function publish(record: RunRecord, job: InstanceJob, started: number, opt
     if (same && !job.force) continue;
     const check = publicationGuard(record, p.dataset, p.uri, p.files, producer);
     check(cur);
+    const ds = record.dag.datasets[p.dataset];
+    if (ds?.view === true && ds.delta !== false) await checkViewSchema(store, p.dataset, p.uri, p.files, ds.migrations ?? []);
     pending.push({ p, check });
   }
   for (const { p, check } of pending) {
@@ -464,6 +468,20 @@ async function viewIndex(store: Awaited<ReturnType<typeof storeFor>>, version: s
     if (isDagctlError(e, 'DATASET_SCHEMA_MISMATCH') || isDagctlError(e, 'PARQUET_INVALID') || isDagctlError(e, 'STORAGE_NOT_FOUND')) return undefined;
     throw e;
   }
+}
+
+/**
+ * The migration guard of a view with a Delta log: the schema the publication would record
+ * (delta-log.ts nextSchemaString, as its commit will) against the log's current schemaString;
+ * SCHEMA_MIGRATION_REQUIRED for a change `migrations` does not declare. No log yet: nothing to compare.
+ */
+async function checkViewSchema(store: Awaited<ReturnType<typeof storeFor>>, dataset: string, uri: string, files: FileEntry[], migrations: SchemaMigration[]): Promise<void> {
+  const snap = await readDeltaSnapshot(store, undefined, { cached: true });
+  if (snap === null || snap.schemaString === null) return;
+  const next = await nextSchemaString(store, defaultCodec(), snap, files);
+  if (next === snap.schemaString) return;
+  const where = `${uri}/_delta_log (version ${snap.version})`;
+  checkSchemaMigration({ dataset, uri, deltaVersion: snap.version }, deltaColumns(snap.schemaString, where), deltaColumns(next, `${uri}: the new version`), migrations);
 }
 
 /** The producer and shrink guards of one output, as publishVersion's `check`. */

@@ -30,6 +30,7 @@
  */
 import { DagctlError } from '../../core/errors.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import { pageUtf8 } from '../../storage/parquet/utf8.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import type { InputHandle, OperatorDef, StageContext, StageResult } from '../types.js';
 import { addPageEdges, ByteEdgeComponents } from './byte-components.js';
@@ -110,8 +111,8 @@ function receivedStars(edges: Int32Array, mins: Int32Array): Uint8Array {
 /**
  * The input's id columns as Parquet pages, per row group (storage/parquet/string-column.ts, PLAIN
  * or dictionary-encoded: no JS string per id), or null when the input has no raw files or a file's
- * id columns cannot be read as pages (nullable, missing, other encodings or codecs): the caller
- * then reads rows. Every file is checked before any edge is added, so a fallback starts from
+ * id columns cannot be read as pages (nullable, missing, other encodings or codecs) or hold an id
+ * that is not UTF-8: the caller then reads rows (whose decoder fails on it, naming it). Every file is checked before any edge is added, so a fallback starts from
  * nothing. Holds the partition's decompressed id pages.
  */
 async function edgePages(input: InputHandle, id1: string, id2: string): Promise<Array<[ByteArrayPage[], ByteArrayPage[]]> | null> {
@@ -123,7 +124,8 @@ async function edgePages(input: InputHandle, id1: string, id2: string): Promise<
     const cf = openColumnFile(bytes);
     for (let rg = 0; rg < cf.rowGroups.length; rg++) {
       const a = cf.byteArrayPages(rg, id1), b = cf.byteArrayPages(rg, id2);
-      if (a === null || b === null) return null;
+      // An id that is not UTF-8: the row decoder reports it (PARQUET_INVALID_UTF8, file/column/row).
+      if (a === null || b === null || !a.every(pageUtf8) || !b.every(pageUtf8)) return null;
       cols.push([a, b]);
     }
   }

@@ -6,10 +6,13 @@
  * Other columns pass through unchanged. Idempotent: normalizing normalized rows changes nothing.
  * Contract: the configured columns must be string columns in every input file (`requires`; the
  * task runner fails the instance with DATASET_SCHEMA_MISMATCH otherwise); a null there → reason
- * `null_value`; a null in a column the input dataset declares non-null → `null_value:<column>`.
+ * `null_value`; a null in a column the input dataset declares non-null → `null_value:<column>`;
+ * bytes that are not UTF-8 (rows the reader marks, storage/parquet/utf8.ts) → `invalid_utf8` (URL
+ * column), `id_invalid_utf8` (id column) or `invalid_utf8:<column>`.
  * URL memo: an LruCache of `cacheSize` entries keyed by urlCacheKey (scheme/host case and fragment
  * folded, so a raw variant of a cached URL hits).
  */
+import { invalidUtf8Columns } from '../../storage/parquet/utf8.js';
 import type { Row } from '../../storage/types.js';
 import type { OperatorDef, StageResult } from '../types.js';
 import { urlCacheKey, urlNormalizer, type UrlResult } from '../lib/text/url.js';
@@ -41,7 +44,9 @@ export const normalize: OperatorDef<NormalizeParams> = {
       }
     }
     const notNull = ctx.inputs[0]!.notNull ?? [];
-    for await (const batch of ctx.inputs[0]!.batches()) {
+    // Text that is not UTF-8 is kept by the reader only marked (storage/parquet/utf8.ts): such a
+    // row goes to rejects, naming the column when it is neither a URL nor an id column.
+    for await (const batch of ctx.inputs[0]!.batches({ invalidUtf8: 'mark' })) {
       if (main === null) continue;
       for (const row of batch) {
         metrics.rowsIn!++;
@@ -50,7 +55,12 @@ export const normalize: OperatorDef<NormalizeParams> = {
         const out: Row = row;
         let was: [string, Row[string]][] | null = null;
         let reason: string | null = null;
-        for (const c of notNull) {
+        const invalid = invalidUtf8Columns(row);
+        if (invalid !== undefined) {
+          const c = invalid[0]!;
+          reason = p.urlColumns.includes(c) ? 'invalid_utf8' : p.idColumns.includes(c) ? 'id_invalid_utf8' : `invalid_utf8:${c}`;
+        }
+        if (reason === null) for (const c of notNull) {
           if (row[c] === null || row[c] === undefined) { reason = `null_value:${c}`; break; }
         }
         if (reason === null) for (const c of p.urlColumns) {

@@ -7,6 +7,8 @@
  *   hasDeltaLog(store)                   → whether the view has a log
  *   readDeltaSnapshot(store, version?)   → { version, files, protocol, schemaString, seq, info } | null (no log)
  *   readDeltaView(store, seq?)           → the latest snapshot as a Manifest (cached per view) | null
+ *   nextSchemaString(store, codec, prev, files) → the schemaString a publication of `files` would record
+ *   deltaColumns(schemaString, where)    → its top-level columns in dagctl's types (migration guard)
  *   deltaHistory(store)                  → every version the log holds (files, rows, dagctl's record)
  *   syncDeltaLog(store, pointer, codec)  → Delta versions written (one per publication not yet logged)
  *   expireDeltaLog(store, { retentionMs }) → log entries deleted: those past retention before a checkpoint
@@ -585,10 +587,7 @@ async function commitFor(store: ObjectStore, codec: ParquetCodec, prev: DeltaSna
   }
   for (const [p, old] of prev.files) if (!files.has(p)) removed.push(old);
   removed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  let schemaString = prev.schemaString;
-  const first = manifest.files.find((f) => prev.files.get(f.path) === undefined);
-  if (first !== undefined) schemaString = JSON.stringify(deltaSchema(await (await import('../parquet/registry.js')).readSchemaOf(codec, await store.get(first.path))));
-  else if (schemaString === null) schemaString = JSON.stringify(deltaSchema([]));
+  const schemaString = await nextSchemaString(store, codec, prev, manifest.files);
   let metaData = prev.metaData;
   // Reader 1 / writer 2 until a version first has deletion vectors; then table features (reader
   // 3, writer 7, `deletionVectors`) and delta.enableDeletionVectors, for good.
@@ -653,6 +652,47 @@ async function writeCheckpoint(store: ObjectStore, snap: DeltaSnapshot): Promise
 }
 
 const DELTA_TYPES: Record<ColumnType, string> = { string: 'string', int64: 'long', int32: 'integer', double: 'double', boolean: 'boolean', bytes: 'binary' };
+const COLUMN_TYPES_OF_DELTA = new Map<string, ColumnType>(Object.entries(DELTA_TYPES).map(([c, d]) => [d, c as ColumnType]));
+
+/**
+ * The schemaString a publication of `files` records after snapshot `prev`: the schema of its first
+ * file the snapshot lacks (one writer wrote the version's files with one schema), else prev's
+ * (an empty struct when there is none). Both the commit and the migration guard use it.
+ */
+export async function nextSchemaString(store: ObjectStore, codec: ParquetCodec, prev: Pick<DeltaSnapshot, 'files' | 'schemaString'>, files: readonly FileEntry[]): Promise<string> {
+  const first = files.find((f) => prev.files.get(f.path) === undefined);
+  if (first !== undefined) return JSON.stringify(deltaSchema(await (await import('../parquet/registry.js')).readSchemaOf(codec, await store.get(first.path))));
+  return prev.schemaString ?? JSON.stringify(deltaSchema([]));
+}
+
+/** A column of a Delta schemaString: its name, dagctl's type (else `delta:<Delta type>`), nullability. */
+export interface DeltaColumn {
+  name: string;
+  type: string;
+  nullable: boolean;
+}
+
+/**
+ * The top-level columns of a Delta schemaString (a struct type's JSON), typed in dagctl's names
+ * (`long` → int64 …; a type dagctl does not write, e.g. a nested struct, as `delta:<its JSON>`).
+ * DELTA_LOG_INVALID (naming `where`) when it is not a struct.
+ */
+export function deltaColumns(schemaString: string, where: string): DeltaColumn[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(schemaString);
+  } catch {
+    parsed = null;
+  }
+  const fields = (parsed as { type?: unknown; fields?: unknown } | null)?.fields;
+  if (!Array.isArray(fields)) throw new DagctlError('DELTA_LOG_INVALID', `${where}: metaData.schemaString is not a Delta struct type`, { file: where });
+  return fields.map((f: unknown, i): DeltaColumn => {
+    const o = (f ?? {}) as { name?: unknown; type?: unknown; nullable?: unknown };
+    if (typeof o.name !== 'string') throw new DagctlError('DELTA_LOG_INVALID', `${where}: metaData.schemaString field ${i} has no name`, { file: where });
+    const t = typeof o.type === 'string' ? COLUMN_TYPES_OF_DELTA.get(o.type) : undefined;
+    return { name: o.name, type: t ?? `delta:${JSON.stringify(o.type)}`, nullable: o.nullable !== false };
+  });
+}
 
 function deltaSchema(schema: Schema): { type: 'struct'; fields: unknown[] } {
   return { type: 'struct', fields: schema.map((f) => ({ name: f.name, type: DELTA_TYPES[f.type], nullable: f.nullable ?? true, metadata: {} })) };

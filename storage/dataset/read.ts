@@ -1,7 +1,8 @@
 /**
  * Reading a dataset's files as a stream.
  *
- *   readRows(store, files, codec, { columns?, batchSize? }) → AsyncIterable<Row[]>
+ *   readRows(store, files, codec, { columns?, batchSize?, invalidUtf8? }) → AsyncIterable<Row[]>
+ *     (PARQUET_INVALID_UTF8 from the codec gets the file: `details.file`, `uri`)
  *   readLines(store, files, { batchSize? })                 → AsyncIterable<string[]>
  *
  * Files are read in the given order, minus the rows their deletion vectors name (entry.deletes,
@@ -12,13 +13,14 @@
  * string never exists; the last line of a file without a final newline is still returned.
  */
 import { createGunzip } from 'node:zlib';
+import { DagctlError, isDagctlError } from '../../core/errors.js';
 import { Readable } from 'node:stream';
 import { Failure } from '../background.js';
 import { decodeWithFallback } from '../parquet/registry.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../types.js';
 import { decodeDeletes, dropDeleted } from './deletes.js';
 
-export async function* readRows(store: ObjectStore, files: FileEntry[], codec: ParquetCodec, opts: { columns?: string[]; batchSize?: number; check?: (file: FileEntry, bytes: Uint8Array) => Promise<void> } = {}): AsyncIterable<Row[]> {
+export async function* readRows(store: ObjectStore, files: FileEntry[], codec: ParquetCodec, opts: { columns?: string[]; batchSize?: number; invalidUtf8?: 'error' | 'mark'; check?: (file: FileEntry, bytes: Uint8Array) => Promise<void> } = {}): AsyncIterable<Row[]> {
   // The next file is fetched while this one is decoded (reads overlap compute; memory: two files'
   // bytes). A prefetch that fails is rethrown when its turn comes, never left unhandled.
   let next: Promise<Uint8Array | Failure> | null = null;
@@ -34,12 +36,18 @@ export async function* readRows(store: ObjectStore, files: FileEntry[], codec: P
     const f = files[i]!;
     const deleted = f.deletes === undefined ? null : decodeDeletes(f.deletes, f.rows, f.path);
     if (opts.check !== undefined) await opts.check(f, got);
-    for await (const batch of decodeLive(codec, got, deleted, opts)) yield batch;
+    try {
+      for await (const batch of decodeLive(codec, got, deleted, opts)) yield batch;
+    } catch (e) {
+      // The codec names the column and row; the file is known here.
+      if (isDagctlError(e, 'PARQUET_INVALID_UTF8') && e.details.file === undefined) throw new DagctlError('PARQUET_INVALID_UTF8', `${store.rootUri}/${f.path}: ${e.message}`, { ...e.details, file: f.path, uri: store.rootUri });
+      throw e;
+    }
   }
 }
 
 /** One file's rows (decodeWithFallback) minus the positions in `deleted` (sorted), non-empty batches. */
-export async function* decodeLive(codec: ParquetCodec, bytes: Uint8Array, deleted: Int32Array | null, opts: { columns?: string[]; batchSize?: number } = {}): AsyncIterable<Row[]> {
+export async function* decodeLive(codec: ParquetCodec, bytes: Uint8Array, deleted: Int32Array | null, opts: { columns?: string[]; batchSize?: number; invalidUtf8?: 'error' | 'mark' } = {}): AsyncIterable<Row[]> {
   let at = 0;
   const cursor = { i: 0 };
   for await (const batch of decodeWithFallback(codec, bytes, opts)) {

@@ -7,8 +7,11 @@
  * Row groups hold ROW_GROUP_ROWS rows, which bounds decode memory: `decode` reads one row group at a
  * time (rowStart/rowEnd over the footer's row groups), column by column (whole int64 columns
  * converted to numbers at once), and builds rows per batch of `batchSize` (storage/row-builder.ts).
- * BYTE_ARRAY columns without a UTF8/STRING annotation decode as Uint8Array (utf8: false).
+ * BYTE_ARRAY columns without a UTF8/STRING annotation decode as Uint8Array (utf8: false); string
+ * columns decode strictly (utf8.ts: PARQUET_INVALID_UTF8 naming column and row, or `invalidUtf8:
+ * 'mark'`).
  */
+import { isUtf8 } from 'node:buffer';
 import { parquetMetadata, parquetRead } from 'hyparquet';
 import type { ColumnSource } from 'hyparquet-writer';
 import { parquetWriteBuffer } from 'hyparquet-writer';
@@ -19,6 +22,7 @@ import { schemaFromElements } from './schema-map.js';
 import { snappyDecompressWasm } from './page-kernel.js';
 import { type ColumnData, RowBuilder } from '../row-builder.js';
 import { checkSchema, checkValue, type Compression, exactArrayBuffer, int64ToBigint } from './values.js';
+import { decodeUtf8, decodeUtf8Lossy, InvalidUtf8, invalidUtf8Error, markInvalid, type InvalidUtf8Policy } from './utf8.js';
 
 export const ROW_GROUP_ROWS = 65_536;
 const DEFAULT_BATCH = 8_192;
@@ -56,7 +60,7 @@ export function createHyparquetCodec(opts: { compression?: Compression; name?: s
         }
       : {}),
     decode(bytes, o = {}) {
-      return decodeRows(bytes, o.columns, o.batchSize ?? DEFAULT_BATCH);
+      return decodeRows(bytes, o.columns, o.batchSize ?? DEFAULT_BATCH, o.invalidUtf8 ?? 'error');
     },
     async readSchema(bytes) {
       return schemaFromElements(metadataOf(bytes).schema);
@@ -205,7 +209,7 @@ function metadataOf(bytes: Uint8Array): ReturnType<typeof parquetMetadata> {
   }
 }
 
-async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, batchSize: number): AsyncIterable<Row[]> {
+async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, batchSize: number, invalidUtf8: InvalidUtf8Policy): AsyncIterable<Row[]> {
   const file = exactArrayBuffer(bytes);
   const metadata = metadataOf(bytes);
   const schema: Schema = schemaFromElements(metadata.schema);
@@ -216,16 +220,30 @@ async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, bat
     return f;
   });
   let start = 0;
-  for (const rg of metadata.row_groups) {
+  for (const [rgi, rg] of metadata.row_groups.entries()) {
     const n = Number(rg.num_rows);
     const end = start + n;
     // Columnar: collect each column's decoded chunks (onChunk), convert whole columns, then build
     // rows with one generated literal per schema — instead of hyparquet's row objects (a keyed
     // store per value) followed by a per-row int64 BigInt → number pass.
     const chunks = new Map<string, Array<{ rowStart: number; data: ArrayLike<unknown> }>>();
+    // Strings are decoded strictly (utf8.ts): a value that is not UTF-8 fails the decode, or with
+    // 'mark' is kept lossy and its row marked, once its position is known (invalidCells).
+    let sawInvalid = false;
+    const stringFromBytes = invalidUtf8 === 'error'
+      ? (b: Uint8Array | undefined): string | undefined => b && decodeUtf8(b)
+      : (b: Uint8Array | undefined): string | undefined => {
+          if (b === undefined) return b;
+          try {
+            return decodeUtf8(b);
+          } catch {
+            sawInvalid = true;
+            return decodeUtf8Lossy(b);
+          }
+        };
     try {
       await parquetRead({
-        file, metadata, columns: wanted, rowStart: start, rowEnd: end, utf8: false, compressors: SNAPPY,
+        file, metadata, columns: wanted, rowStart: start, rowEnd: end, utf8: false, compressors: SNAPPY, parsers: { stringFromBytes },
         onChunk: (c) => {
           let list = chunks.get(c.columnName);
           if (list === undefined) chunks.set(c.columnName, (list = []));
@@ -233,14 +251,46 @@ async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, bat
         },
       });
     } catch (e) {
+      if (e instanceof InvalidUtf8) {
+        const bad = (await invalidCells(file, metadata, fields, start, end))[0];
+        if (bad !== undefined) throw invalidUtf8Error(bad.column, bad.row, rgi, bad.bytes);
+      }
       if (isDagctlError(e)) throw e;
       throw new DagctlError('PARQUET_INVALID', `hyparquet failed to decode: ${String(e)}`, {}, { cause: e });
     }
     const cols: ColumnData[] = fields.map((f) => ({ kind: 'values', values: columnValues(f, chunks.get(f.name) ?? [], start, n) }));
     const b = new RowBuilder(wanted, cols);
+    const marks = sawInvalid ? await invalidCells(file, metadata, fields, start, end) : [];
+    const first = start;
     start = end;
-    for (let i = 0; i < n; i += batchSize) yield b.rows(i, Math.min(n, i + batchSize));
+    for (let i = 0; i < n; i += batchSize) {
+      const rows = b.rows(i, Math.min(n, i + batchSize));
+      for (const m of marks) if (m.row - first >= i && m.row - first < i + rows.length) markInvalid(rows[m.row - first - i]!, m.column);
+      yield rows;
+    }
   }
+}
+
+/**
+ * The string values of rows [start, end) that are not UTF-8, in row order: the row group read
+ * again with the strings left as bytes (only when a decode met one, so never on the hot path).
+ */
+async function invalidCells(file: ArrayBuffer, metadata: ReturnType<typeof parquetMetadata>, fields: Field[], start: number, end: number): Promise<Array<{ column: string; row: number; bytes: Uint8Array }>> {
+  const strings = fields.filter((f) => f.type === 'string').map((f) => f.name);
+  const out: Array<{ column: string; row: number; bytes: Uint8Array }> = [];
+  if (strings.length === 0) return out;
+  await parquetRead({
+    file, metadata, columns: strings, rowStart: start, rowEnd: end, utf8: false, compressors: SNAPPY, parsers: { stringFromBytes: (b: Uint8Array | undefined) => b },
+    onChunk: (c) => {
+      const data = c.columnData as ArrayLike<unknown>;
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i];
+        const row = c.rowStart + i;
+        if (v instanceof Uint8Array && row >= start && row < end && !isUtf8(v)) out.push({ column: c.columnName, row, bytes: v });
+      }
+    },
+  });
+  return out.sort((a, b) => a.row - b.row || strings.indexOf(a.column) - strings.indexOf(b.column));
 }
 
 /** One row group's values of field `f` (n rows from `start`), int64 as numbers, nulls as null. */

@@ -9,6 +9,7 @@
  * (storage/parquet/registry.ts). Decoding reads one row group at a time (cursor.nextRowGroup). INT64 arrives as bigint and is converted to number; BYTE_ARRAY arrives as Buffer
  * and is returned as a plain Uint8Array.
  */
+import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import type * as Parquetjs from 'parquetjs-lite';
@@ -16,6 +17,7 @@ import type { ParquetFieldOptions } from 'parquetjs-lite';
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { ColumnType, Field, ParquetCodec, Row, Schema, Value } from '../types.js';
 import { checkSchema, checkValue, type Compression, int64ToBigint, int64ToNumber } from './values.js';
+import { invalidUtf8Error, markInvalid, type InvalidUtf8Policy } from './utf8.js';
 
 // parquetjs-lite is CommonJS whose exports Node's ESM loader cannot name statically: require it,
 // on first use (it is not the default codec; loading it costs every CLI command start-up time).
@@ -60,7 +62,7 @@ export function createParquetjsCodec(opts: { compression?: Compression } = {}): 
       return new Uint8Array(Buffer.concat(chunks));
     },
     decode(bytes, o = {}) {
-      return decodeRows(bytes, o.columns, o.batchSize ?? DEFAULT_BATCH);
+      return decodeRows(bytes, o.columns, o.batchSize ?? DEFAULT_BATCH, o.invalidUtf8 ?? 'error');
     },
     async readSchema(bytes) {
       const reader = await open(bytes);
@@ -135,7 +137,7 @@ function schemaOf(fields: Record<string, { name: string; primitiveType?: string;
   });
 }
 
-async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, batchSize: number): AsyncIterable<Row[]> {
+async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, batchSize: number, invalidUtf8: InvalidUtf8Policy): AsyncIterable<Row[]> {
   const reader = await open(bytes);
   try {
     const schema = schemaOf(reader.getSchema().fields);
@@ -144,6 +146,7 @@ async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, bat
       if (!schema.some((f) => f.name === c)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `no column ${c} in parquet file`, { column: c });
     }
     const cursor = reader.getCursor(wanted.map((f) => f.name));
+    let row = 0, rgi = 0;
     for (;;) {
       let group: Record<string, unknown>[] | null;
       try {
@@ -152,7 +155,8 @@ async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, bat
         throw new DagctlError('PARQUET_INVALID', `parquetjs-lite failed to decode: ${String(e)}`, {}, { cause: e });
       }
       if (group === null) break;
-      const rows = group.map((g) => fromParquetjsRow(wanted, g));
+      const rows = group.map((g) => fromParquetjsRow(wanted, g, row++, rgi, invalidUtf8));
+      rgi++;
       for (let i = 0; i < rows.length; i += batchSize) yield rows.slice(i, i + batchSize);
     }
   } finally {
@@ -160,16 +164,27 @@ async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, bat
   }
 }
 
-function fromParquetjsRow(fields: Field[], g: Record<string, unknown>): Row {
+function fromParquetjsRow(fields: Field[], g: Record<string, unknown>, row: number, rowGroup: number, invalidUtf8: InvalidUtf8Policy): Row {
   const out: Row = {};
+  let bad: string[] | null = null;
   for (const f of fields) {
     const v = g[f.name];
     let x: Value;
     if (v === undefined || v === null) x = null;
     else if (f.type === 'int64') x = int64ToNumber(v as bigint, f.name);
-    else if (v instanceof Uint8Array) x = f.type === 'string' ? Buffer.from(v).toString('utf8') : new Uint8Array(v);
-    else x = v as Value;
+    else if (v instanceof Uint8Array) {
+      if (f.type !== 'string') x = new Uint8Array(v);
+      else {
+        x = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
+        // U+FFFD in the result: genuine, or bytes that were not UTF-8 (utf8.ts).
+        if (x.includes('\uFFFD') && !isUtf8(v)) {
+          if (invalidUtf8 === 'error') throw invalidUtf8Error(f.name, row, rowGroup, v);
+          (bad ??= []).push(f.name);
+        }
+      }
+    } else x = v as Value;
     out[f.name] = x;
   }
+  if (bad !== null) for (const c of bad) markInvalid(out, c);
   return out;
 }

@@ -82,7 +82,7 @@ export function fallbackCodec(codec: ParquetCodec): ParquetCodec | null {
   return codec.name === 'parquetjs-lite' ? getCodec('hyparquet') : null;
 }
 
-export async function* decodeWithFallback(codec: ParquetCodec, bytes: Uint8Array, opts: { columns?: string[]; batchSize?: number } = {}): AsyncIterable<Row[]> {
+export async function* decodeWithFallback(codec: ParquetCodec, bytes: Uint8Array, opts: { columns?: string[]; batchSize?: number; invalidUtf8?: 'error' | 'mark' } = {}): AsyncIterable<Row[]> {
   // Stage outputs (shuffle files) are DGSH, whatever codec the reader was given.
   if (isShuffleFile(bytes)) {
     yield* SHUFFLE_CODEC.decode(bytes, opts);

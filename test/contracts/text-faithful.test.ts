@@ -2,7 +2,9 @@
  * Text stays faithful: a URL or id whose bytes are not UTF-8 goes to rejects with a reason
  * (invalid_utf8 / id_invalid_utf8) instead of being kept with U+FFFD in place of its bytes, and a
  * mangled scheme such as `http//example.com` is rejected (bad_scheme), not read as a page on host
- * `http`. End to end over a real Parquet file whose url column holds invalid UTF-8 bytes.
+ * `http`. End to end over a real Parquet file whose url column holds invalid UTF-8 bytes; and
+ * one whose other string column does: normalize rejects the row as `invalid_utf8:<column>`, any
+ * other operator's read fails with PARQUET_INVALID_UTF8 naming the file, column and row (not retried).
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -75,6 +77,48 @@ tasks:
       assert.deepEqual(kept.map((x) => x.url), ['http://example.com/ok']);
       const rejected = await duckRows(`select reason from read_parquet(${sqlPath(join(dir, 'data', 'batch', 'rejects', '**', '*.parquet'))}) order by reason`);
       assert.deepEqual(rejected.map((x) => x.reason), ['bad_scheme', 'invalid_utf8']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('end to end: invalid UTF-8 in another column: normalize rejects the row naming it; any other operator fails with PARQUET_INVALID_UTF8 (file, column, row), once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dagctl-utf8-'));
+    try {
+      const ws: Workspace = { dir, dag: join(dir, 'dag.yaml'), dataUri: pathToFileURL(join(dir, 'data')).href, home: join(dir, '.dagctl') };
+      await writeFile(
+        ws.dag,
+        `apiVersion: dagctl/v1
+kind: Dag
+metadata: { name: utf8-other }
+datasets:
+  pageviews: { uri: ./data/master/pageviews, partitionBy: date }
+  normalized: { uri: ./data/batch/normalized, partitionBy: date }
+  rejects: { uri: ./data/batch/rejects, partitionBy: date }
+  distinct: { uri: ./data/batch/distinct }
+tasks:
+  - { name: normalize, operator: normalize, inputs: [pageviews], outputs: [normalized, rejects] }
+  - { name: raw-dedupe, operator: dedupe, inputs: [pageviews], outputs: [distinct], params: { key: [url, person, ts], buckets: 2 } }
+`,
+      );
+      const bad = new Uint8Array([...Buffer.from('ref-'), 0xc3, 0x28]);
+      const bytes = parquetWriteBuffer({
+        columnData: [
+          { name: 'url', data: ['http://example.com/a', 'http://example.com/b', 'http://example.com/c'], type: 'STRING' },
+          { name: 'person', data: ['cookie:1', 'cookie:2', 'cookie:3'], type: 'STRING' },
+          { name: 'ts', data: [1n, 2n, 3n], type: 'INT64' },
+          { name: 'referrer', data: ['r0', bad, 'r2'], type: 'STRING' },
+        ],
+      });
+      await mkdir(join(dir, 'data', 'master', 'pageviews', 'date=2024-03-01'), { recursive: true });
+      await writeFile(join(dir, 'data', 'master', 'pageviews', 'date=2024-03-01', 'part-00000-ext.parquet'), Buffer.from(bytes));
+      const r = await runCli(ws, ['run', ws.dag, '--json']);
+      assert.equal(r.code, 1, r.stderr);
+      const view = JSON.parse(r.stdout) as StatusView;
+      assert.deepEqual(view.taskSummary.find((t) => t.name === 'normalize')?.rejectReasons, { 'invalid_utf8:referrer': 1 });
+      const failed = view.tasks.filter((t) => t.state === 'failed');
+      assert.ok(failed.length > 0 && failed.every((t) => t.name === 'raw-dedupe' && t.errorCode === 'PARQUET_INVALID_UTF8' && t.attempts === 1), JSON.stringify(failed));
+      assert.ok(failed.every((t) => (t.error ?? '').includes('date=2024-03-01/part-00000-ext.parquet') && (t.error ?? '').includes('"referrer", row 1')), JSON.stringify(failed));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,81 @@
+/**
+ * Strict UTF-8 for the Parquet readers' string columns: bytes that are not UTF-8 are never turned
+ * into U+FFFD silently. A decode (ParquetCodec.decode `invalidUtf8`) either
+ *   - 'error' (the default): fails with PARQUET_INVALID_UTF8 naming the column, the row (from the
+ *     file's first row), the row group and the bytes (hex); storage/dataset/read.ts adds the file;
+ *   - 'mark': keeps the row, its value decoded with U+FFFD in place of the bad bytes, and marks the
+ *     row with a non-enumerable `INVALID_UTF8` property listing such columns (invalidUtf8Columns),
+ *     for an operator that rejects rows with a reason (normalize). Spreading a row drops the mark.
+ *
+ *   decodeUtf8(bytes)                 → string; throws InvalidUtf8 (no position: the caller locates it)
+ *   decodeUtf8Lossy(bytes)            → string with U+FFFD (what 'mark' keeps)
+ *   pageUtf8(page)                    → whether a raw page's values are all UTF-8 (raw readers
+ *                                        fall back to the row decoder when not)
+ *   markInvalid(row, column)          — adds `column` to the row's mark
+ *   invalidUtf8Columns(row)           → the marked columns, or undefined
+ *   invalidUtf8Error(column, row, rowGroup, bytes) → the PARQUET_INVALID_UTF8 error
+ */
+import { isUtf8 } from 'node:buffer';
+import { DagctlError } from '../../core/errors.js';
+import type { Row } from '../types.js';
+import type { ByteArrayPage } from './page-types.js';
+
+export type InvalidUtf8Policy = 'error' | 'mark';
+
+/** The row property (a symbol, not enumerable) naming a marked row's columns that were not UTF-8. */
+export const INVALID_UTF8: unique symbol = Symbol('dagctl.invalidUtf8');
+
+const FATAL = new TextDecoder('utf-8', { fatal: true });
+const LOSSY = new TextDecoder('utf-8');
+
+/** Thrown by decodeUtf8 inside a decoder that does not know the position yet. */
+export class InvalidUtf8 extends Error {
+  constructor() {
+    super('invalid UTF-8');
+  }
+}
+
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return FATAL.decode(bytes);
+  } catch {
+    throw new InvalidUtf8();
+  }
+}
+
+/**
+ * Whether every value of a raw BYTE_ARRAY page (string-column.ts) is UTF-8: the whole buffer at
+ * once (simdutf), value by value only when it is not (a PLAIN buffer's length prefixes may not be).
+ */
+export function pageUtf8(p: ByteArrayPage): boolean {
+  if (isUtf8(p.data)) return true;
+  for (let i = 0; i < p.count; i++) {
+    const s = p.start[i]!;
+    if (!isUtf8(p.data.subarray(s, s + p.len[i]!))) return false;
+  }
+  return true;
+}
+
+export function decodeUtf8Lossy(bytes: Uint8Array): string {
+  return LOSSY.decode(bytes);
+}
+
+export function markInvalid(row: Row, column: string): void {
+  const r = row as Row & { [INVALID_UTF8]?: string[] };
+  const cols = r[INVALID_UTF8];
+  if (cols === undefined) Object.defineProperty(r, INVALID_UTF8, { value: [column], enumerable: false, writable: true, configurable: true });
+  else if (!cols.includes(column)) cols.push(column);
+}
+
+export function invalidUtf8Columns(row: Row): readonly string[] | undefined {
+  return (row as Row & { [INVALID_UTF8]?: string[] })[INVALID_UTF8];
+}
+
+export function invalidUtf8Error(column: string, row: number, rowGroup: number, bytes: Uint8Array): DagctlError {
+  const hex = Buffer.from(bytes.subarray(0, 48)).toString('hex');
+  return new DagctlError(
+    'PARQUET_INVALID_UTF8',
+    `string column "${column}", row ${row} (row group ${rowGroup}): the value is not UTF-8 (bytes ${hex}${bytes.length > 48 ? '…' : ''}); fix or re-encode the file's text, or remove the file`,
+    { column, row, rowGroup, bytes: hex },
+  );
+}
