@@ -1,7 +1,9 @@
 /**
  * Test harness for multi-process distributed runs: spawns real `dagctl worker` processes (the
  * built CLI) against the test Redis, submits runs through the same client code as `dagctl run
- * --redis`, and waits for them. Every process it starts is tracked and killed in stopAll().
+ * --redis`, and waits for them. Every process it spawns is tracked from the spawn on and killed in
+ * stopAll(); a stopped cluster starts no more workers (a test that outlived its mocha timeout keeps
+ * running in the background, and a worker it started then would take later tests' jobs).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,6 +36,8 @@ export interface WorkerProc {
 export class Cluster {
   readonly workers: WorkerProc[] = [];
   private n = 0;
+  private stopped = false;
+  private readonly spawned = new Set<ChildProcess>();
 
   constructor(
     private readonly url: string = redisUrl(),
@@ -41,6 +45,7 @@ export class Cluster {
   ) {}
 
   async startWorker(args: string[] = []): Promise<WorkerProc> {
+    if (this.stopped) throw new Error('this cluster was stopped: it starts no more workers');
     const name = `tw${this.n++}-${process.pid}`;
     const child = spawn(process.execPath, [BIN, 'worker', '--redis', this.url, '--port', '0', '--host', '127.0.0.1', '--name', name, ...this.extraArgs, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,6 +53,7 @@ export class Cluster {
     });
     const logs: string[] = [];
     child.stderr?.setEncoding('utf8').on('data', (d: string) => logs.push(...d.split('\n').filter((l) => l !== '')));
+    this.spawned.add(child);
     const exited = once(child, 'exit').then(([code]) => code as number | null);
     const port = await new Promise<number>((resolve, reject) => {
       let buf = '';
@@ -86,9 +92,12 @@ export class Cluster {
   }
 
   async stopAll(): Promise<void> {
-    for (const w of this.alive()) w.child.kill('SIGKILL');
-    await Promise.all(this.workers.map((w) => w.exited));
+    this.stopped = true;
+    const live = [...this.spawned].filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const c of live) c.kill('SIGKILL');
+    await Promise.all([...live.map((c) => once(c, 'exit')), ...this.workers.map((w) => w.exited)]);
   }
+
 }
 
 /** Stores and starts a run the way `dagctl run --redis` does. */
