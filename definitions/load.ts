@@ -152,7 +152,7 @@ function validateInWorker(data: WorkerInput, signal: AbortSignal | undefined): P
 }
 
 /** The declared operator modules, bundled and imported; null when the DAG declares none. */
-async function loadModules(file: string, text: string): Promise<{ set: ModuleSet; bundle: CodeBundle } | null> {
+export async function loadModules(file: string, text: string): Promise<{ set: ModuleSet; bundle: CodeBundle } | null> {
   // No `operators` key anywhere: skip the parse (a large file's parse belongs on its worker thread).
   if (!text.includes('operators')) return null;
   const raw = (readJsonSource(text) ?? readYamlSource(text)).value;

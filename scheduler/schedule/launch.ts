@@ -9,13 +9,18 @@
  * partitions as ${run.changedPartitions}, its interval [previous fire, fire), its id fire.runId,
  * each trigger's `newData` source read as the changed partitions (triggers.ts withNewData).
  *
+ * A DAG that declares operator modules gets them loaded and its code bundle put in the record, as
+ * `dagctl run` does (placed in the object store for worker-carried runs: bundle-store.ts).
+ *
  * Precondition: `text` is a DAG file's text with a `schedule` (backfill: any DAG given a
  * schedule to split the range by); history for the cost model comes from `historyStore`.
  */
 import { DagctlError } from '../../core/errors.js';
 import { formatIssue } from '../../definitions/format-issues.js';
 import type { RunInterval, ScheduleSpec } from '../../definitions/types.js';
+import { loadModules } from '../../definitions/load.js';
 import { validateDagText } from '../../definitions/validate.js';
+import { bundleStoreOf, placeBundle } from '../../operators/modules/bundle-store.js';
 import { createRunRecord, tickRunId } from '../create-run.js';
 import { loadPlanningContext } from '../plan/context.js';
 import { isRunExists, type RunOptions, type RunRecord, type RunStore, type RunTrigger } from '../ports.js';
@@ -66,7 +71,8 @@ async function createRunOf(
   trigger: RunTrigger,
   adapt: (dag: DagSpec) => DagSpec = (dag) => dag,
 ): Promise<{ record: RunRecord; created: boolean }> {
-  const v = validateDagText(a.text, a.file, { ...vars, paramOverrides: a.params ?? {} });
+  const modules = await loadModules(a.file, a.text);
+  const v = validateDagText(a.text, a.file, { ...vars, paramOverrides: a.params ?? {}, ...(modules !== null ? { modules: modules.set } : {}) });
   if (v.dag === undefined) {
     throw new DagctlError('DAG_INVALID', `${a.file} is not valid:\n${v.issues.filter((i) => i.severity === 'error').map(formatIssue).join('\n')}`, { file: a.file });
   }
@@ -76,7 +82,10 @@ async function createRunOf(
   if (existing !== null) return { record: existing, created: false };
   const ctx = await loadPlanningContext(dag, undefined, a.historyStore);
   const options: RunOptions = { force: false, params: a.params ?? {}, executor: a.executor };
-  const { record, state } = createRunRecord({ dag, text: a.text, ctx, options, now: a.now, runId, trigger });
+  const created = createRunRecord({ dag, text: a.text, ctx, options, now: a.now, runId, trigger, bundle: modules?.bundle });
+  const state = created.state;
+  const bundleStore = bundleStoreOf(dag, a.executor, process.env, process.cwd());
+  const record = bundleStore === null ? created.record : await placeBundle(created.record, bundleStore);
   try {
     await a.store.createRun(record, state);
   } catch (e) {

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tickRunId } from '../../scheduler/create-run.js';
@@ -65,6 +65,39 @@ describe('dagctl backfill', function () {
     assert.equal(runs.length, 4);
     const t2 = runs.find((x) => x.runId === tickRunId('daily', ticks[2] as number));
     assert.deepEqual(t2?.trigger, { kind: 'backfill', at: '2026-03-29T22:00:00.000Z', intervalStart: '2026-03-28T23:00:00.000Z', intervalEnd: '2026-03-29T22:00:00.000Z' });
+  });
+
+  it('a DAG with an operator module: each interval\'s run loads the module and runs its code', async () => {
+    await mkdir(join(dir, 'ops'));
+    await writeFile(join(dir, 'ops', 'tally.ts'), `import { defineOperator, z } from 'dagctl';
+export default defineOperator({
+  summary: 'reports n times the interval day',
+  params: z.object({ n: z.number().int(), day: z.string() }).strict(),
+  inputs: { min: 0, max: 0 },
+  outputs: { min: 0, max: 0 },
+  async run(ctx) {
+    return { metrics: { tally: ctx.params.n * Number(ctx.params.day.slice(8, 10)) } };
+  },
+});
+`);
+    const file = join(dir, 'mod.yaml');
+    await writeFile(file, 'apiVersion: dagctl/v1\nkind: Dag\nmetadata:\n  name: mod\nschedule: { cron: "0 0 * * *" }\noperators:\n  tally: ./ops/tally.ts\ntasks:\n  - { name: t, operator: tally, params: { n: 3, day: "${run.intervalStartDate}" } }\n');
+    const r = await runCli(['backfill', file, '--from', '2026-03-01', '--to', '2026-03-03', '--json'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as { succeeded: number; runs: Array<{ runId: string }> };
+    assert.equal(rep.succeeded, 2);
+    const store = new LocalRunStore(join(dir, '.dagctl'));
+    try {
+      const tallies = [];
+      for (const run of rep.runs) {
+        assert.notEqual((await store.getRecord(run.runId))?.bundle, undefined, 'the run carries no code bundle');
+        tallies.push((await store.getState(run.runId))?.instances['t.main']?.result?.metrics?.tally);
+      }
+      // Ticks 03-02 and 03-03 (one per day in (from, to]): intervals start on the 1st and the 2nd.
+      assert.deepEqual(tallies.sort(), [3 * 1, 3 * 2]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('dagctl run refuses a DAG that uses ${run.x} (no interval to give it), exit 2', async () => {
