@@ -33,7 +33,7 @@ import { dateFolder, isDate, markerKey } from '../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../storage/dataset/markers.js';
 import { checkProducer, checkShrink, DEFAULT_MAX_SHRINK } from '../storage/dataset/guards.js';
 import { deltaColumns, nextSchemaString, readDeltaSnapshot } from '../storage/dataset/delta-log.js';
-import { checkSchemaMigration, type SchemaMigration } from '../storage/dataset/schema-migration.js';
+import { checkCarriedFiles, checkSchemaMigration, type SchemaMigration } from '../storage/dataset/schema-migration.js';
 import { publishVersion, readCurrent, readPublished, type CurrentView } from '../storage/dataset/publish.js';
 import { liveRows } from '../storage/dataset/deletes.js';
 import { defaultCodec } from '../storage/parquet/registry.js';
@@ -473,7 +473,8 @@ async function viewIndex(store: Awaited<ReturnType<typeof storeFor>>, version: s
 /**
  * The migration guard of a view with a Delta log: the schema the publication would record
  * (delta-log.ts nextSchemaString, as its commit will) against the log's current schemaString;
- * SCHEMA_MIGRATION_REQUIRED for a change `migrations` does not declare. No log yet: nothing to compare.
+ * SCHEMA_MIGRATION_REQUIRED for a change `migrations` does not declare, or one the files it keeps of
+ * the current version cannot be read as. No log yet: nothing to compare.
  */
 async function checkViewSchema(store: Awaited<ReturnType<typeof storeFor>>, dataset: string, uri: string, files: FileEntry[], migrations: SchemaMigration[]): Promise<void> {
   const snap = await readDeltaSnapshot(store, undefined, { cached: true });
@@ -481,7 +482,10 @@ async function checkViewSchema(store: Awaited<ReturnType<typeof storeFor>>, data
   const next = await nextSchemaString(store, defaultCodec(), snap, files);
   if (next === snap.schemaString) return;
   const where = `${uri}/_delta_log (version ${snap.version})`;
-  checkSchemaMigration({ dataset, uri, deltaVersion: snap.version }, deltaColumns(snap.schemaString, where), deltaColumns(next, `${uri}: the new version`), migrations);
+  const target = { dataset, uri, deltaVersion: snap.version };
+  const [current, after] = [deltaColumns(snap.schemaString, where), deltaColumns(next, `${uri}: the new version`)];
+  checkSchemaMigration(target, current, after, migrations);
+  checkCarriedFiles(target, current, after, files.filter((f) => snap.files.has(f.path)).map((f) => f.path));
 }
 
 /** The producer and shrink guards of one output, as publishVersion's `check`. */

@@ -11,6 +11,10 @@
  *   undeclaredChanges(changes, migrations)   → the changes that need a migration no entry declares
  *   checkSchemaMigration(target, current, next, migrations) — SCHEMA_MIGRATION_REQUIRED naming the
  *     view, each undeclared column and change, and the `migrations:` entries that would allow it.
+ *   checkCarriedFiles(target, current, next, carried) — SCHEMA_MIGRATION_REQUIRED when the new version
+ *     keeps files of the current one (`carried`) across a change those files cannot be read as
+ *     (a type change, an added non-nullable column): readers would see both schemas. Declared or
+ *     not, such a migration needs every file rewritten.
  *
  * A declaration matches a change exactly: same column, same kind, same `from` (removed, type) and
  * `to` (added, type) — so a migration declared once stays harmless once published (the schemas
@@ -102,5 +106,28 @@ export function checkSchemaMigration(target: GuardTarget & { deltaVersion: numbe
       `Not published, the current version is unchanged. If the change is intended, declare it on the dataset — migrations: [${entries.join(', ')}] — ` +
       `else make the task write the current schema again (or give the view a new URI)`,
     { dataset: target.dataset, uri: target.uri, deltaVersion: target.deltaVersion, changes: missing, migrations: entries },
+  );
+}
+
+/** A change files written with the current schema cannot be read as: a type change, an added column that is not nullable. */
+export function needsRewrite(c: SchemaChange): boolean {
+  return c.change === 'type' || (c.change === 'added' && c.to?.endsWith('?') !== true);
+}
+
+/**
+ * Throws SCHEMA_MIGRATION_REQUIRED when the new version keeps files of the current version
+ * (`carried`: their paths) across a change they cannot be read as; details: dataset, uri,
+ * deltaVersion, changes, carried (the first 10 paths).
+ */
+export function checkCarriedFiles(target: GuardTarget & { deltaVersion: number }, current: readonly DeltaColumn[], next: readonly DeltaColumn[], carried: readonly string[]): void {
+  if (current.length === 0 || carried.length === 0) return;
+  const bad = schemaChanges(current, next).filter(needsRewrite);
+  if (bad.length === 0) return;
+  throw new DagctlError(
+    'SCHEMA_MIGRATION_REQUIRED',
+    `view ${target.dataset} (${target.uri}): the new version changes the schema of the current version (Delta version ${target.deltaVersion}): ${bad.map(describe).join('; ')}, ` +
+      `but keeps ${carried.length} file(s) of the current version written with the old schema (first: ${carried[0] ?? ''}), so readers would see both. ` +
+      `Not published, the current version is unchanged. Rewrite every file of the view: re-run with --force (the migration declared)`,
+    { dataset: target.dataset, uri: target.uri, deltaVersion: target.deltaVersion, changes: bad, carried: carried.slice(0, 10) },
   );
 }

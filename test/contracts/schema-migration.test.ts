@@ -19,7 +19,7 @@ import { validateDagText } from '../../definitions/validate.js';
 import type { StatusView } from '../../scheduler/status-view.js';
 import { deltaColumns, deltaCommitKey, readDeltaSnapshot, type DeltaColumn } from '../../storage/dataset/delta-log.js';
 import { readPublished } from '../../storage/dataset/publish.js';
-import { checkSchemaMigration, schemaChanges, undeclaredChanges, type SchemaMigration } from '../../storage/dataset/schema-migration.js';
+import { checkCarriedFiles, checkSchemaMigration, schemaChanges, undeclaredChanges, type SchemaMigration } from '../../storage/dataset/schema-migration.js';
 import { openObjectStore } from '../../storage/open.js';
 import { runCli, workspace, type Workspace } from '../integration/support.js';
 
@@ -83,6 +83,20 @@ describe('contracts: declared schema migrations of views', function () {
       refusal(() => checkSchemaMigration(target, cur, next, [{ column: 'n', change: 'type', from: 'int64?', to: 'double?' }, declared[1]!]));
       // A view first published empty has no schema to migrate from.
       checkSchemaMigration(target, [], next, []);
+    });
+
+    it('checkCarriedFiles: files kept from the current version across a type change or a non-nullable addition are refused, declared or not', () => {
+      const cur = [col('url', 'string'), col('n', 'int64')];
+      const retyped = [col('url', 'string'), col('n', 'string')];
+      const e = refusal(() => checkCarriedFiles(target, cur, retyped, ['part-0001.parquet']));
+      assert.deepEqual(e.details.changes, [{ column: 'n', change: 'type', from: 'int64?', to: 'string?' }]);
+      assert.deepEqual(e.details.carried, ['part-0001.parquet']);
+      refusal(() => checkCarriedFiles(target, cur, [...cur, col('m', 'int32', false)], ['a.parquet']));
+      // Every file rewritten, or a change old files read as (nullable addition, removal): allowed.
+      checkCarriedFiles(target, cur, retyped, []);
+      checkCarriedFiles(target, cur, [...cur, col('m', 'int32')], ['a.parquet']);
+      checkCarriedFiles(target, cur, [col('url', 'string')], ['a.parquet']);
+      checkCarriedFiles(target, [], retyped, ['a.parquet']);
     });
 
     it('deltaColumns reads a Delta schemaString in dagctl types; a malformed one is DELTA_LOG_INVALID', () => {
