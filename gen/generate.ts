@@ -17,7 +17,7 @@
  * their names and the markers are the same as a serial generation's.
  */
 import { Worker } from 'node:worker_threads';
-import { DagctlError, type ErrorCode } from '../core/errors.js';
+import { DagctlError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
 import { COMMITS_PREFIX } from '../storage/dataset/layout.js';
 import { readCommitMarker, writeCommitMarker } from '../storage/dataset/markers.js';
@@ -177,7 +177,7 @@ function getCodecOrNull(name: string): ParquetCodec | null {
  */
 class DayWorkers {
   private readonly workers: Worker[] = [];
-  private readonly queues: DayWorkerOut[][] = [];
+  private readonly queues: Exclude<DayWorkerOut, { type: 'error' }>[][] = [];
   private readonly waiters: ((() => void) | null)[] = [];
   private readonly failed: (DagctlError | null)[] = [];
 
@@ -194,7 +194,7 @@ class DayWorkers {
         f?.();
       };
       worker.on('message', (m: DayWorkerOut) => {
-        if (m.type === 'error') this.failed[w] = new DagctlError(m.code as ErrorCode, `generating pageviews on a worker thread: ${m.message}`);
+        if (m.type === 'error') this.failed[w] = new DagctlError((ERROR_CODES as readonly string[]).includes(m.code) ? (m.code as ErrorCode) : 'INTERNAL', `generating pageviews on a worker thread: ${m.message}`);
         else this.queues[w]!.push(m);
         wake();
       });
@@ -221,7 +221,6 @@ class DayWorkers {
     }
     const m = q.shift()!;
     if (m.type === 'day') return null;
-    if (m.type === 'error') throw new DagctlError('INTERNAL', m.message);
     return { bytes: m.bytes, rows: m.rows };
   }
 

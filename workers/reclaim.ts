@@ -7,15 +7,18 @@
  *                          DAG's `work:`, default keep.
  *   reclaimDue(record, p)  pure: reclaim only a succeeded run (it published) whose policy says so;
  *                          a failed or cancelled run keeps its work for a resume or retry.
- *   reclaimRunWork(record) the I/O: every task's work area, each at most once (stores opened
- *                          once per process: workers/runner/stores.ts).
+ *   reclaimRunWork(record, runs)  the I/O: every task's work area, each at most once (stores opened
+ *                          once per process: workers/runner/stores.ts) — unless another run of the
+ *                          DAG is pending or running in `runs` (work areas are per task, shared by
+ *                          the DAG's runs): then nothing is deleted and `skipped` names that run; a
+ *                          later succeeded run reclaims.
  *
  * Callers: embedded runs after driveRun (cli/commands/run.ts, backfill.ts, the embedded scheduler:
  * scheduler/schedule/embedded-launcher.ts) and, for distributed runs, the process that applied the
  * run's `finished` effect (workers/bullmq/dispatcher.ts), once.
  */
 import type { RunPhase } from '../scheduler/model.js';
-import type { RunRecord } from '../scheduler/ports.js';
+import type { RunRecord, RunStore } from '../scheduler/ports.js';
 import { reclaimWorkArea, type ReclaimReport } from '../storage/dataset/reclaim.js';
 import { storeFor } from './runner/stores.js';
 import { workUri } from './task-runner.js';
@@ -30,8 +33,13 @@ export function reclaimDue(record: Pick<RunRecord, 'dag' | 'options'>, phase: Ru
   return phase === 'succeeded' && workPolicy(record) === 'reclaim';
 }
 
-export async function reclaimRunWork(record: RunRecord): Promise<ReclaimReport> {
-  const total: ReclaimReport = { markers: 0, files: 0, bytes: 0 };
+export async function reclaimRunWork(record: RunRecord, runs: Pick<RunStore, 'listRuns'>): Promise<ReclaimReport & { skipped?: string }> {
+  const total: ReclaimReport & { skipped?: string } = { markers: 0, files: 0, bytes: 0 };
+  const active = (await runs.listRuns({ dag: record.dag.name, limit: 1000 })).find((r) => r.runId !== record.runId && (r.phase === 'pending' || r.phase === 'running'));
+  if (active !== undefined) {
+    total.skipped = active.runId;
+    return total;
+  }
   const uris = new Set(record.dag.tasks.map((t) => workUri(record, t.name)));
   for (const uri of uris) {
     const r = await reclaimWorkArea(await storeFor(uri));

@@ -98,7 +98,7 @@ function line(i: BackfillItem): string {
 
 async function drive(store: RunStore, record: RunRecord, resume: boolean, cancel: AbortSignal, threads: number | undefined): Promise<RunState> {
   const final = await driveRun({ store, record, resume, cancel, makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, threads === undefined ? {} : { concurrency: threads }) });
-  if (reclaimDue(record, final.phase)) await reclaimRunWork(record);
+  if (reclaimDue(record, final.phase)) await reclaimRunWork(record, store);
   return final;
 }
 

@@ -166,7 +166,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
         onProgress: (s) => progress?.update(s),
       });
       // A resumed embedded run takes --work as given now, else the policy it was created with.
-      if (reclaimDue(work === undefined ? record : { ...record, options: { ...record.options, work } }, final.phase)) await reclaimWork(io, record, json);
+      if (reclaimDue(work === undefined ? record : { ...record, options: { ...record.options, work } }, final.phase)) await reclaimWork(io, record, store, json);
       return report(io, record, final, progress, json);
     } finally {
       uiCancel?.stop();
@@ -180,9 +180,10 @@ dagctl run --resume RUN_ID --redis URL [--detach]
 };
 
 /** `work: reclaim`: the succeeded run's work areas, deleted (workers/reclaim.ts). */
-async function reclaimWork(io: CliIO, record: RunRecord, json: boolean): Promise<void> {
-  const r = await reclaimRunWork(record);
-  if (!json) io.stdout.write(`reclaimed ${r.files} work file(s), ${(r.bytes / 1e6).toFixed(1)} MB\n`);
+async function reclaimWork(io: CliIO, record: RunRecord, runs: Pick<RunStore, 'listRuns'>, json: boolean): Promise<void> {
+  const r = await reclaimRunWork(record, runs);
+  if (r.skipped !== undefined) io.stderr.write(`work kept: run ${r.skipped} of ${record.dag.name} is still active and shares its work areas\n`);
+  else if (!json) io.stdout.write(`reclaimed ${r.files} work file(s), ${(r.bytes / 1e6).toFixed(1)} MB\n`);
 }
 
 /** `--work keep|reclaim` (`--reclaim-work` is `--work reclaim`); undefined: the DAG's `work:` decides. */

@@ -22,12 +22,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DagctlError, errorMessage, isDagctlError } from '../../core/errors.js';
-import { fingerprint } from '../../core/hash.js';
 import type { DagSpec } from '../../definitions/types.js';
 import { openObjectStore } from '../../storage/open.js';
 import { parseStorageUri } from '../../storage/uri.js';
 import type { ObjectStore } from '../../storage/types.js';
-import type { CodeBundle } from './bundle.js';
+import { bundleHashOf, type CodeBundle } from './bundle.js';
 import { bundleLoaded, ensureBundle } from './load.js';
 import { bundleCacheDir } from './transpile.js';
 
@@ -53,7 +52,10 @@ export function bundleStoreOf(dag: DagSpec, executor: 'embedded' | 'bullmq', env
     const uri = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(configured) ? configured : path.resolve(cwd, configured);
     return uri.replace(/\/+$/, '');
   }
-  for (const ds of Object.values(dag.datasets)) {
+  // A bucket the run writes (an output's) before a source's: sources may be read-only master data.
+  const written = new Set(dag.tasks.flatMap((t) => t.outputs));
+  const named = Object.entries(dag.datasets);
+  for (const [, ds] of [...named.filter(([n]) => written.has(n)), ...named.filter(([n]) => !written.has(n))]) {
     const m = /^s3:\/\/([^/]+)/i.exec(ds.uri);
     if (m !== null) return `s3://${m[1]}/${BUNDLE_FOLDER}`;
   }
@@ -73,7 +75,7 @@ function decode(bytes: Uint8Array, hash: string): CodeBundle | string {
   }
   const files = (v as { files?: unknown } | null)?.files;
   if (typeof files !== 'object' || files === null || Array.isArray(files) || !Object.values(files).every((t) => typeof t === 'string')) return 'no files map';
-  const got = fingerprint({ bundle: 1, files });
+  const got = bundleHashOf(files as Record<string, string>);
   return got === hash ? { hash, files: files as Record<string, string> } : `its content hashes to ${got.slice(0, 12)}`;
 }
 

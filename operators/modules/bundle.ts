@@ -157,7 +157,7 @@ export async function buildBundle(dagFile: string, dagText: string, declared: Re
   const root = commonDir([...all.keys()]);
   const files: Record<string, string> = {};
   for (const [p, t] of [...all.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) files[posix(path.relative(root, p))] = t;
-  const hash = fingerprint({ bundle: 1, files });
+  const hash = bundleHashOf(files);
   const refs: Record<string, ModuleOperatorRef> = {};
   for (const f of found) {
     const dir = path.dirname(f.entry);
@@ -168,8 +168,13 @@ export async function buildBundle(dagFile: string, dagText: string, declared: Re
   return { bundle: { hash, files }, refs, failures };
 }
 
+/** A bundle's content hash: the one formula its builder, its verifier and the bundle store use. */
+export function bundleHashOf(files: Record<string, string>): string {
+  return fingerprint({ bundle: 1, files });
+}
+
 /** Checks a stored bundle against its hash (BUNDLE_INVALID when it was altered or truncated). */
 export function verifyBundle(bundle: CodeBundle): void {
-  const h = fingerprint({ bundle: 1, files: bundle.files });
+  const h = bundleHashOf(bundle.files);
   if (h !== bundle.hash) throw new DagctlError('BUNDLE_INVALID', `code bundle ${bundle.hash.slice(0, 12)} does not match its content (got ${h.slice(0, 12)})`, { bundle: bundle.hash });
 }

@@ -148,7 +148,10 @@ export class EmbeddedLauncher implements RunLauncher {
     })
       // `work: reclaim` (workers/reclaim.ts): a succeeded run's work areas go; a failure to is logged.
       .then(async (final) => {
-        if (reclaimDue(record, final.phase)) await reclaimRunWork(record).catch((e: unknown) => this.opts.log?.(`scheduler: run ${runId}: work not reclaimed: ${errorMessage(e)}`));
+        if (reclaimDue(record, final.phase)) {
+          const r = await reclaimRunWork(record, this.opts.store).catch((e: unknown) => void this.opts.log?.(`scheduler: run ${runId}: work not reclaimed: ${errorMessage(e)}`));
+          if (r?.skipped !== undefined) this.opts.log?.(`scheduler: run ${runId}: work kept: run ${r.skipped} of the DAG is active`);
+        }
         return final;
       })
       .then(

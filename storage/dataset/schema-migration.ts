@@ -109,9 +109,9 @@ export function checkSchemaMigration(target: GuardTarget & { deltaVersion: numbe
   );
 }
 
-/** A change files written with the current schema cannot be read as: a type change, an added column that is not nullable. */
+/** A change files written with the current schema cannot be read as: a type change (other than becoming nullable), an added column that is not nullable. */
 export function needsRewrite(c: SchemaChange): boolean {
-  return c.change === 'type' || (c.change === 'added' && c.to?.endsWith('?') !== true);
+  return c.change !== 'removed' && needsMigration(c);
 }
 
 /**

@@ -96,6 +96,8 @@ describe('contracts: declared schema migrations of views', function () {
       checkCarriedFiles(target, cur, retyped, []);
       checkCarriedFiles(target, cur, [...cur, col('m', 'int32')], ['a.parquet']);
       checkCarriedFiles(target, cur, [col('url', 'string')], ['a.parquet']);
+      // Becoming nullable needs no migration, nor a rewrite.
+      checkCarriedFiles(target, [col('url', 'string'), col('n', 'int64', false)], cur, ['a.parquet']);
       checkCarriedFiles(target, [], retyped, ['a.parquet']);
     });
 

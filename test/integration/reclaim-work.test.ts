@@ -8,6 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { initialState } from '../../scheduler/engine/state.js';
+import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
+import { dagOf, noopTask, recordOf } from '../helpers/dags.js';
 import { PIPELINE_DAG, runCli, viewRows, workFiles, workspace } from './support.js';
 
 describe('dagctl run --reclaim-work', function () {
@@ -56,6 +59,22 @@ describe('dagctl run --reclaim-work', function () {
     assert.equal(r.code, 1, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { phase: string }).phase, 'failed');
     assert.ok((await workFiles(ws)).length > 0, 'the failed run\'s work was reclaimed');
+  });
+
+  it('keeps the work while another run of the DAG is active (work areas are per task, shared by its runs)', async () => {
+    const ws = await workspace({ rows: 1000, days: 1, seed: 7 });
+    const first = await runCli(ws, ['run', ws.dag, '--param', `data=${ws.dataUri}`, '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    // Another run of the same DAG, created and not finished (as a parallel backfill interval is).
+    const name = (JSON.parse(first.stdout) as { dag: string }).dag;
+    const other = recordOf(dagOf(name, [noopTask('a')]), 'other-active-run');
+    const store = new LocalRunStore(ws.home);
+    await store.createRun(other, initialState(other.runId, name, other.plan, other.createdAt));
+    await store.close();
+    const r = await runCli(ws, ['run', ws.dag, '--param', `data=${ws.dataUri}`, '--force', '--reclaim-work', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /other-active-run/);
+    assert.ok((await workFiles(ws)).length > 0, 'work was reclaimed under an active run of the DAG');
   });
 
   it('bad --work values, --reclaim-work with --work keep, and --work on a distributed resume are USAGE', async () => {

@@ -48,6 +48,9 @@ describe('code bundles in an object store', () => {
     const s3 = dagWith(['./local/a', 's3://data-bucket/x/y', 's3://other-bucket/z']);
     assert.equal(bundleStoreOf(s3, 'bullmq', {}, '/w'), 's3://data-bucket/_dagctl/bundles');
     assert.equal(bundleStoreOf(s3, 'embedded', {}, '/w'), null);
+    // A bucket the run writes comes before a source's (a source may be read-only master data).
+    const writes = { ...s3, tasks: [{ name: 't', outputs: ['d2'] }] } as unknown as DagSpec;
+    assert.equal(bundleStoreOf(writes, 'bullmq', {}, '/w'), 's3://other-bucket/_dagctl/bundles');
     assert.equal(bundleStoreOf(dagWith(['./local/a']), 'bullmq', {}, '/w'), null);
     assert.equal(bundleStoreOf(dagWith(['s3://data-bucket/x'], false), 'bullmq', {}, '/w'), null);
     assert.equal(bundleStoreOf(dagWith(['./local/a']), 'bullmq', { DAGCTL_BUNDLE_STORE: 's3://code/b/' }, '/w'), 's3://code/b');

@@ -97,8 +97,8 @@ export class Dispatcher {
       if (!reclaimDue(ctx.record, phase)) return;
       // Deletions go only where a key holder's record says (job-auth.ts), as runs' writes do.
       if (!macOk(jobKeyFromEnv(), ctx.record)) throw new DagctlError('JOB_TAMPERED', `run ${runId}: the run record does not match its MAC (DAGCTL_JOB_KEY): work not reclaimed`);
-      const r = await reclaimRunWork(ctx.record);
-      await this.store.markWorkReclaimed(runId, { ...r, at: this.now() });
+      const r = await reclaimRunWork(ctx.record, this.store);
+      if (r.skipped === undefined) await this.store.markWorkReclaimed(runId, { ...r, at: this.now() });
     } catch (e) {
       this.onError(e);
     }
