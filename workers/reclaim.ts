@@ -9,13 +9,15 @@
  *                          a failed or cancelled run keeps its work for a resume or retry.
  *   reclaimRunWork(record) the I/O: every task's work area, each at most once (stores opened
  *                          once per process: workers/runner/stores.ts).
+ *   reclaimAndRecord(store, record) reclaimRunWork, then recorded in the run store
+ *                          (markWorkReclaimed: what `dagctl status` shows).
  *
  * Callers: embedded runs after driveRun (cli/commands/run.ts, backfill.ts, the embedded scheduler:
  * scheduler/schedule/embedded-launcher.ts) and, for distributed runs, the process that applied the
  * run's `finished` effect (workers/bullmq/dispatcher.ts), once.
  */
 import type { RunPhase } from '../scheduler/model.js';
-import type { RunRecord } from '../scheduler/ports.js';
+import type { RunRecord, RunStore } from '../scheduler/ports.js';
 import { reclaimWorkArea, type ReclaimReport } from '../storage/dataset/reclaim.js';
 import { storeFor } from './runner/stores.js';
 import { workUri } from './task-runner.js';
@@ -28,6 +30,16 @@ export function workPolicy(record: Pick<RunRecord, 'dag' | 'options'>): WorkPoli
 
 export function reclaimDue(record: Pick<RunRecord, 'dag' | 'options'>, phase: RunPhase): boolean {
   return phase === 'succeeded' && workPolicy(record) === 'reclaim';
+}
+
+/**
+ * reclaimRunWork, then the report recorded in the run (RunStore.markWorkReclaimed, when the store
+ * keeps it) for `dagctl status`: what embedded runs' drivers call.
+ */
+export async function reclaimAndRecord(store: Pick<RunStore, 'markWorkReclaimed'>, record: RunRecord, now = Date.now): Promise<ReclaimReport> {
+  const r = await reclaimRunWork(record);
+  await store.markWorkReclaimed?.(record.runId, { ...r, at: now() });
+  return r;
 }
 
 export async function reclaimRunWork(record: RunRecord): Promise<ReclaimReport> {
