@@ -231,7 +231,9 @@ describe('column-scan numbers()', () => {
         }
       }), { numRuns: 80 });
   });
+});
 
+describe('lib/late-scan: strict UTF-8', () => {
   it('a key that is not UTF-8: PARQUET_INVALID_UTF8 naming column, row and row group (raw pages, dictionary pages, page kernel hits), not read silently', async () => {
     const BAD = new Uint8Array([0x75, 0x3a, 0xff, 0xfe]);
     const file = (dict: boolean): Uint8Array => new Uint8Array(parquetWriteBuffer({
