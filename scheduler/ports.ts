@@ -97,6 +97,20 @@ export interface RunStore {
   appendSamples(samples: CostSample[]): Promise<void>;
   history(opts?: { operator?: string; limit?: number }): Promise<CostSample[]>;
   close(): Promise<void>;
+  /**
+   * Optional: records that the run's work files were reclaimed (workers/reclaim.ts) and how many,
+   * and reads it back (null: kept, or not yet); `dagctl status` shows it. Redis and local stores.
+   */
+  markWorkReclaimed?(runId: string, r: WorkReclaimed): Promise<void>;
+  workReclaimed?(runId: string): Promise<WorkReclaimed | null>;
+}
+
+/** A finished run's reclaimed work (workers/reclaim.ts): objects deleted, bytes, when (epoch ms). */
+export interface WorkReclaimed {
+  markers: number;
+  files: number;
+  bytes: number;
+  at: number;
 }
 
 /** The error every RunStore throws when createRun meets an existing run id. */

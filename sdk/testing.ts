@@ -34,10 +34,14 @@ import type {
   AnyOperator, RawFile, VersionFile, InputHandle, OperatorDef, OutputHandle, OutputWriter, PriorStage, ShuffleOutput, StageContext, StageResult, StageSpec,
 } from '../operators/types.js';
 
-/** `schema`: what the input's schema() reports (its Parquet footer); default: inferred from rows. */
+/**
+ * `schema`: what the input's schema() reports (its Parquet footer); default: inferred from rows.
+ * `rawBytes`: rewrites each rawFiles() file's encoded bytes (to plant what no writer of rows
+ * would write, e.g. a string value that is not UTF-8); the rows read through batches() stay as given.
+ */
 export type MemInput =
   | { name?: string; rows: Row[]; schema?: Schema }
-  | { name?: string; partitions: Record<string, Row[]>; schema?: Schema }
+  | { name?: string; partitions: Record<string, Row[]>; schema?: Schema; rawBytes?: (bytes: Uint8Array) => Uint8Array }
   | { name?: string; lines: string[] };
 
 /** A view version as files, each with the row positions the version has deleted from it. */
@@ -104,11 +108,11 @@ const codec = createHyparquetCodec();
 const flatCodec = createHyparquetCodec({ writer: 'flat', name: 'flat' });
 
 /** The rows as Parquet files of at most `fileRows` rows each (lazily encoded). */
-export function memRawFiles(rows: Row[], schema: Schema, fileRows: number, onRead: (rows: number) => void = () => undefined): RawFile[] {
+export function memRawFiles(rows: Row[], schema: Schema, fileRows: number, onRead: (rows: number) => void = () => undefined, rewrite: (bytes: Uint8Array) => Uint8Array = (b) => b): RawFile[] {
   const files: RawFile[] = [];
   for (let i = 0; i < rows.length; i += fileRows) {
     const part = rows.slice(i, i + fileRows);
-    files.push({ path: `part-${files.length}.parquet`, bytes: approxBytes(part), read: async () => { onRead(part.length); return codec.encode(schema, part); } });
+    files.push({ path: `part-${files.length}.parquet`, bytes: approxBytes(part), read: async () => { onRead(part.length); return rewrite(await codec.encode(schema, part)); } });
   }
   return files;
 }
@@ -209,7 +213,7 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
     if ('rows' in inp) return memInput(inputName(i), inp.rows, batchSize, [], inp.schema);
     // As the engine's handles: with a schema, one Parquet file per partition (in batch order).
     const parts = Object.keys(inp.partitions).sort(), schema = inp.schema;
-    const raw = schema === undefined ? undefined : () => parts.flatMap((k) => memRawFiles(inp.partitions[k]!, schema, Math.max(1, inp.partitions[k]!.length)));
+    const raw = schema === undefined ? undefined : () => parts.flatMap((k) => memRawFiles(inp.partitions[k]!, schema, Math.max(1, inp.partitions[k]!.length), undefined, inp.rawBytes));
     return memInput(inputName(i), parts.flatMap((k) => inp.partitions[k]!), batchSize, [], schema, raw);
   };
   const collected: RunResult['outputs'] = Array.from({ length: nOut }, () => ({ schema: null, rows: [], files: [] }));
@@ -266,8 +270,8 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
         const first = opts.inputs[0];
         if (first !== undefined && 'partitions' in first) {
           for (const part of Object.keys(first.partitions).sort()) {
-            const rows = first.partitions[part]!, schema = first.schema;
-            const raw = schema === undefined ? undefined : () => memRawFiles(rows, schema, Math.max(1, rows.length));
+            const rows = first.partitions[part]!, schema = first.schema, rewrite = first.rawBytes;
+            const raw = schema === undefined ? undefined : () => memRawFiles(rows, schema, Math.max(1, rows.length), undefined, rewrite);
             units.push({ partition: part, bucket: -1, inputs: [memInput(inputName(0), rows, batchSize, [], schema, raw), ...all.slice(1)] });
           }
         } else units.push({ partition: '', bucket: -1, inputs: all });

@@ -12,6 +12,8 @@
  *                          DAG is pending or running in `runs` (work areas are per task, shared by
  *                          the DAG's runs): then nothing is deleted and `skipped` names that run; a
  *                          later succeeded run reclaims.
+ *   reclaimAndRecord(store, record) reclaimRunWork, then recorded in the run store
+ *                          (markWorkReclaimed: what `dagctl status` shows) unless skipped.
  *
  * Callers: embedded runs after driveRun (cli/commands/run.ts, backfill.ts, the embedded scheduler:
  * scheduler/schedule/embedded-launcher.ts) and, for distributed runs, the process that applied the
@@ -31,6 +33,16 @@ export function workPolicy(record: Pick<RunRecord, 'dag' | 'options'>): WorkPoli
 
 export function reclaimDue(record: Pick<RunRecord, 'dag' | 'options'>, phase: RunPhase): boolean {
   return phase === 'succeeded' && workPolicy(record) === 'reclaim';
+}
+
+/**
+ * reclaimRunWork, then the report recorded in the run (RunStore.markWorkReclaimed, when the store
+ * keeps it) for `dagctl status`: what embedded runs' drivers call. Skipped: nothing recorded.
+ */
+export async function reclaimAndRecord(store: Pick<RunStore, 'markWorkReclaimed' | 'listRuns'>, record: RunRecord, now = Date.now): Promise<ReclaimReport & { skipped?: string }> {
+  const r = await reclaimRunWork(record, store);
+  if (r.skipped === undefined) await store.markWorkReclaimed?.(record.runId, { markers: r.markers, files: r.files, bytes: r.bytes, at: now() });
+  return r;
 }
 
 export async function reclaimRunWork(record: RunRecord, runs: Pick<RunStore, 'listRuns'>): Promise<ReclaimReport & { skipped?: string }> {

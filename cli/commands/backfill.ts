@@ -15,7 +15,7 @@ import { createIntervalRun } from '../../scheduler/schedule/launch.js';
 import { formatIssue } from '../../definitions/format-issues.js';
 import { loadDag } from '../../definitions/load.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
-import { reclaimDue, reclaimRunWork } from '../../workers/reclaim.js';
+import { reclaimAndRecord, reclaimDue } from '../../workers/reclaim.js';
 import { flag, str, strs, writeJson, type CommandDef } from '../command.js';
 import { localStore, openRunStoreFor, parseParamFlags, redisUrlOf } from '../shared.js';
 
@@ -98,7 +98,7 @@ function line(i: BackfillItem): string {
 
 async function drive(store: RunStore, record: RunRecord, resume: boolean, cancel: AbortSignal, threads: number | undefined): Promise<RunState> {
   const final = await driveRun({ store, record, resume, cancel, makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, threads === undefined ? {} : { concurrency: threads }) });
-  if (reclaimDue(record, final.phase)) await reclaimRunWork(record, store);
+  if (reclaimDue(record, final.phase)) await reclaimAndRecord(store, record);
   return final;
 }
 

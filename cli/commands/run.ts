@@ -23,7 +23,7 @@ import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
 import { buildStatus } from '../../scheduler/status-view.js';
 import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
-import { reclaimDue, reclaimRunWork } from '../../workers/reclaim.js';
+import { reclaimAndRecord, reclaimDue } from '../../workers/reclaim.js';
 import { flag, str, strs, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { ProgressReporter } from '../progress.js';
 import { keepRunPage } from '../../ui/server/view-cache.js';
@@ -166,7 +166,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
         onProgress: (s) => progress?.update(s),
       });
       // A resumed embedded run takes --work as given now, else the policy it was created with.
-      if (reclaimDue(work === undefined ? record : { ...record, options: { ...record.options, work } }, final.phase)) await reclaimWork(io, record, store, json);
+      if (reclaimDue(work === undefined ? record : { ...record, options: { ...record.options, work } }, final.phase)) await reclaimWork(io, store, record, json);
       return report(io, record, final, progress, json);
     } finally {
       uiCancel?.stop();
@@ -180,8 +180,8 @@ dagctl run --resume RUN_ID --redis URL [--detach]
 };
 
 /** `work: reclaim`: the succeeded run's work areas, deleted (workers/reclaim.ts). */
-async function reclaimWork(io: CliIO, record: RunRecord, runs: Pick<RunStore, 'listRuns'>, json: boolean): Promise<void> {
-  const r = await reclaimRunWork(record, runs);
+async function reclaimWork(io: CliIO, store: RunStore, record: RunRecord, json: boolean): Promise<void> {
+  const r = await reclaimAndRecord(store, record);
   if (r.skipped !== undefined) io.stderr.write(`work kept: run ${r.skipped} of ${record.dag.name} is still active and shares its work areas\n`);
   else if (!json) io.stdout.write(`reclaimed ${r.files} work file(s), ${(r.bytes / 1e6).toFixed(1)} MB\n`);
 }

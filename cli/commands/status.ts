@@ -1,7 +1,9 @@
 /**
  * `dagctl status [RUN_ID]` — where a run stands (the latest run by default): phase, per-instance
  * state, attempts, durations, predicted vs actual time, errors and why instances wait.
- * `--watch` redraws until the run finishes; `--json` prints the status view.
+ * `--watch` redraws until the run finishes; `--json` prints the status view, with `workReclaimed`
+ * ({ markers, files, bytes, at }) once a succeeded run's work files were reclaimed (absent: kept,
+ * or — distributed: the dispatcher reclaims after the finish — not yet).
  */
 import { DagctlError } from '../../core/errors.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
@@ -45,7 +47,10 @@ export const statusCommand: CommandDef = {
         const finished = state.phase === 'succeeded' || state.phase === 'failed' || state.phase === 'cancelled';
         // An embedded run is driven by its `dagctl run` process: if that died, say so (not RUNNING forever).
         const driver = !finished && store instanceof LocalRunStore ? await store.driver(runId) : null;
-        const view = { ...buildStatus(record, state, Date.now()), ...(driver !== null ? { driver } : {}) };
+        // A succeeded run's reclaimed work files (workers/reclaim.ts), recorded after this finish.
+        const reclaimed = state.phase === 'succeeded' ? ((await store.workReclaimed?.(runId)) ?? null) : null;
+        const workReclaimed = reclaimed !== null && (state.finishedAt === undefined || reclaimed.at >= state.finishedAt) ? reclaimed : null;
+        const view = { ...buildStatus(record, state, Date.now()), ...(driver !== null ? { driver } : {}), ...(workReclaimed !== null ? { workReclaimed } : {}) };
         if (flag(args, 'json')) {
           if (!flag(args, 'watch') || finished) {
             writeJson(io, view);
@@ -54,6 +59,7 @@ export const statusCommand: CommandDef = {
         } else {
           if (flag(args, 'watch') && io.stdout.isTTY === true) io.stdout.write('\x1b[2J\x1b[H');
           io.stdout.write(renderStatus(view, { all: flag(args, 'all'), logs: flag(args, 'logs') }));
+          if (workReclaimed !== null) io.stdout.write(`work reclaimed: ${workReclaimed.files} file(s), ${(workReclaimed.bytes / 1e6).toFixed(1)} MB, ${workReclaimed.markers} marker(s) at ${new Date(workReclaimed.at).toISOString()}\n`);
           if (driver?.state === 'gone') {
             const who = driver.pid !== undefined ? `its driver (pid ${driver.pid} on ${driver.host}) is gone` : 'no process drives it';
             io.stdout.write(`\nthe run is not progressing: ${who}. Continue it with: dagctl run --resume ${runId}\n`);

@@ -19,10 +19,17 @@
  * operators`); other layouts take the paths above. Preconditions: `columns` are integer columns
  * (OPERATOR_INPUT_INVALID otherwise, as lib/rows.ts int()); probe, probePage, probeString and
  * bloom agree.
+ * Strict UTF-8 (storage/parquet/utf8.ts): a row group whose raw key pages hold a value that is not
+ * UTF-8 goes, with the rest of the file, through the row decoder, which fails with
+ * PARQUET_INVALID_UTF8 naming column, row and row group (the caller adds the file); on the page
+ * kernel's path (pages decompressed inside it) every hit is checked (PARQUET_INVALID_UTF8 too);
+ * a miss's bytes are not (they are never out of the kernel): such a row is not in the filter's
+ * set of (UTF-8) keys, so it is not a hit whatever its bytes are.
  */
 import { DagctlError } from '../../core/errors.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
+import { invalidUtf8Error, pageUtf8 } from '../../storage/parquet/utf8.js';
 import type { Row } from '../../storage/types.js';
 import { int, str } from '../lib/rows.js';
 import { type BloomWords, type KernelKeys, probeKeysPage, probePlainPage } from '../../storage/parquet/page-kernel.js';
@@ -111,16 +118,18 @@ async function* scan(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats
     if (bodies !== null) {
       stats.fastGroups++;
       if (o.keys !== undefined && o.keys.kernel !== null) {
+        // Hits are members of the key set (UTF-8 strings), byte for byte: UTF-8 themselves.
         const hits = kernelIds(bodies, rg.rows, o, o.keys.kernel, stats);
         if (hits.n > 0) yield { ...(await materialize(f, g, o, hits.rows, [], hits.n)), ids: hits.ids };
         continue;
       }
-      const hits = kernelHits(bodies, rg.rows, o);
+      const hits = kernelHits(bodies, rg, g, o);
       if (hits.n > 0) yield await materialize(f, g, o, hits.rows, hits.keys, hits.n);
       continue;
     }
     const pages = f.byteArrayPages(g, o.key);
-    if (pages === null) {
+    // A key that is not UTF-8: the row decoder reports it (PARQUET_INVALID_UTF8, column/row).
+    if (pages === null || !pages.every(pageUtf8)) {
       // The rest of the file through the row decoder (a layout rarely changes between groups).
       stats.slowGroups += f.rowGroups.length - g;
       for (let r = g + 1; r < f.rowGroups.length; r++) stats.rows += f.rowGroups[r]!.rows;
@@ -162,14 +171,15 @@ async function* scan(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats
     for (let h = 0; h < nh; h++) {
       const p = hitPage[h]!, pg = pages[p]!, i = hitIdx[h]!;
       if (p !== bufPage) { buf = Buffer.from(pg.data.buffer, pg.data.byteOffset, pg.data.byteLength); bufPage = p; }
-      keys[h] = decodeKey(buf!, pg.start[i]!, pg.len[i]!, o.key);
+      keys[h] = decodeKey(buf!, pg.start[i]!, pg.len[i]!, o.key, rg.rowStart + hitRow[h]!, g);
     }
     yield await materialize(f, g, o, hitRow, keys, nh);
   }
 }
 
 /** The key column's pages through the page kernel: hit rows (within the group) and their keys. */
-function kernelHits(bodies: PageBody[], rows: number, o: LateScanOptions): { rows: Int32Array; keys: string[]; n: number } {
+function kernelHits(bodies: PageBody[], rg: { rowStart: number; rows: number }, g: number, o: LateScanOptions): { rows: Int32Array; keys: string[]; n: number } {
+  const rows = rg.rows;
   let values = 0;
   for (const b of bodies) values += b.count;
   if (values !== rows) throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${values} values in a row group of ${rows} rows`, { column: o.key });
@@ -179,7 +189,7 @@ function kernelHits(bodies: PageBody[], rows: number, o: LateScanOptions): { row
     try {
       probePlainPage(b.body, b.compressed, b.size, b.count, o.bloom!, (bytes, start, len, i) => {
         hitRow[n++] = r0 + i;
-        keys.push(decodeKey(bytes, start, len, o.key));
+        keys.push(decodeKey(bytes, start, len, o.key, rg.rowStart + r0 + i, g));
       });
     } catch (e) {
       if (e instanceof DagctlError) throw e;
@@ -229,17 +239,20 @@ async function materialize(f: ColumnFile, g: number, o: LateScanOptions, hitRow:
   return { n: nh, keys, values: vals };
 }
 
-/** ASCII keys (the common case) without TextDecoder; anything else strictly as UTF-8. */
+/**
+ * ASCII keys (the common case) without TextDecoder; anything else strictly as UTF-8
+ * (PARQUET_INVALID_UTF8 at `row` of the file, row group `group`).
+ */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function decodeKey(data: Buffer, start: number, len: number, key: string): string {
+function decodeKey(data: Buffer, start: number, len: number, key: string, row: number, group: number): string {
   let ascii = true;
   for (let i = 0; i < len; i++) if (data[start + i]! >= 0x80) { ascii = false; break; }
   if (ascii) return data.toString('latin1', start, start + len);
   try {
     return utf8.decode(data.subarray(start, start + len));
-  } catch (e) {
-    throw new DagctlError('OPERATOR_INPUT_INVALID', `column ${key} holds invalid UTF-8`, { column: key }, { cause: e });
+  } catch {
+    throw invalidUtf8Error(key, row, group, data.subarray(start, start + len));
   }
 }
 

@@ -49,6 +49,7 @@ import { KernelKeys } from '../../storage/parquet/page-kernel.js';
 import { BucketedWriter, ChunkedWriter, int, str } from '../lib/rows.js';
 import { lateScanColumns, type HitColumns, type LateScanOptions, type LateScanStats } from './late-scan.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
+import { withUtf8File } from '../../storage/parquet/utf8.js';
 import { SampleTable } from './sample-table.js';
 import { addShuffleSamples } from './shuffle-samples.js';
 import { choosePartialOrFull } from './partial-plan.js';
@@ -287,7 +288,13 @@ async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockB
     return;
   }
   const opts: LateScanOptions = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b, s, l) => f.hasBytes(b, s, l), probePage: (b, s, l, n, h, at) => f.probeRanges(b, s, l, n, h, at), probeString: (s) => f.has(s), bloom: f.layout(), ...(keys === undefined ? {} : { keys }) };
-  for (const file of raw) yield* lateScanColumns(await file.read(), opts, stats);
+  for (const file of raw) {
+    try {
+      yield* lateScanColumns(await file.read(), opts, stats);
+    } catch (e) {
+      throw withUtf8File(e, file.path);
+    }
+  }
 }
 
 /**

@@ -46,6 +46,7 @@ import { hashString, murmur3x86_128 } from '../lib/sketches/murmur3.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
+import { pageUtf8, withUtf8File } from '../../storage/parquet/utf8.js';
 import { BroadcastBuilder, BroadcastIndex } from './broadcast-index.js';
 import { decodePackedBlock, PACKED_SCHEMA, PackedPageviewsWriter } from './packed-pageviews.js';
 import { rollupDescriptor, usesComponents, type RollupParams } from './descriptor.js';
@@ -77,15 +78,16 @@ const hashOut = new Uint32Array(4);
 
 /**
  * Every page of a REQUIRED string column as raw bytes (plain or dictionary-encoded: column-scan.ts
- * byteArrayPages), all row groups in order; null if any row group's layout is not supported (the
- * caller then decodes rows).
+ * byteArrayPages), all row groups in order; null if any row group's layout is not supported or a
+ * value is not UTF-8 (the caller then decodes rows: the strict decoder fails on that value with
+ * PARQUET_INVALID_UTF8, naming column, row and row group; the caller adds the file).
  */
 function bytePages(bytes: Uint8Array, column: string): ByteArrayPage[] | null {
   const f = openColumnFile(bytes);
   const out: ByteArrayPage[] = [];
   for (let g = 0; g < f.rowGroups.length; g++) {
     const pages = f.byteArrayPages(g, column);
-    if (pages === null) return null;
+    if (pages === null || !pages.every(pageUtf8)) return null;
     for (const pg of pages) out.push(pg);
   }
   return out;
@@ -158,40 +160,46 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
     if (files !== undefined) {
       // Raw Parquet: id / person pages are hashed as raw UTF-8, no strings built.
       const codec = defaultCodec();
-      scanFiles: for (const rf of files) {
-        const bytes = await rf.read();
-        const ida = bytePages(bytes, p.componentIdColumn);
-        const pa = ida === null ? null : bytePages(bytes, p.componentPersonColumn);
-        if (ida !== null && pa !== null) {
-          const ic = new PageCursor(ida, rf.path), pc = new PageCursor(pa, rf.path);
-          while (ic.next()) {
-            if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
-            ic.hash(key);
-            pc.hash(hashOut);
-            if (!add()) {
-              fits = false;
-              break scanFiles;
-            }
-          }
-          if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
-          continue;
-        }
-        const ic = ida === null ? null : new PageCursor(ida, rf.path);
-        for await (const batch of decodeWithFallback(codec, bytes, { columns: ic === null ? cols : [p.componentPersonColumn] })) {
-          for (const row of batch) {
-            if (ic === null) hashString(str(row, p.componentIdColumn), key);
-            else {
-              if (!ic.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentIdColumn} values than rows`);
+      let current = '';
+      try {
+        scanFiles: for (const rf of files) {
+          current = rf.path;
+          const bytes = await rf.read();
+          const ida = bytePages(bytes, p.componentIdColumn);
+          const pa = ida === null ? null : bytePages(bytes, p.componentPersonColumn);
+          if (ida !== null && pa !== null) {
+            const ic = new PageCursor(ida, rf.path), pc = new PageCursor(pa, rf.path);
+            while (ic.next()) {
+              if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
               ic.hash(key);
+              pc.hash(hashOut);
+              if (!add()) {
+                fits = false;
+                break scanFiles;
+              }
             }
-            hashString(str(row, p.componentPersonColumn), hashOut);
-            if (!add()) {
-              fits = false;
-              break scanFiles;
+            if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
+            continue;
+          }
+          const ic = ida === null ? null : new PageCursor(ida, rf.path);
+          for await (const batch of decodeWithFallback(codec, bytes, { columns: ic === null ? cols : [p.componentPersonColumn] })) {
+            for (const row of batch) {
+              if (ic === null) hashString(str(row, p.componentIdColumn), key);
+              else {
+                if (!ic.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentIdColumn} values than rows`);
+                ic.hash(key);
+              }
+              hashString(str(row, p.componentPersonColumn), hashOut);
+              if (!add()) {
+                fits = false;
+                break scanFiles;
+              }
             }
           }
+          if (ic?.next() === true) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentIdColumn} values than rows`);
         }
-        if (ic?.next() === true) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentIdColumn} values than rows`);
+      } catch (e) {
+        throw withUtf8File(e, current); // the row decoder names column and row, not the file
       }
     } else {
       scan: for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
@@ -253,27 +261,33 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
     // Raw Parquet files: the person column's pages are hashed as raw UTF-8 (what hashString
     // hashes), so no person string is built; url and ts come from the row decoder.
     const codec = defaultCodec();
-    for (const rf of files) {
-      const bytes = await rf.read();
-      const pages = bytePages(bytes, p.personColumn);
-      if (pages === null) {
-        for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
+    let current = '';
+    try {
+      for (const rf of files) {
+        current = rf.path;
+        const bytes = await rf.read();
+        const pages = bytePages(bytes, p.personColumn);
+        if (pages === null) {
+          for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
+            for (const row of batch) {
+              hashString(str(row, p.personColumn), hashOut);
+              if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
+            }
+          }
+          continue;
+        }
+        const pc = new PageCursor(pages, rf.path);
+        for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.tsColumn] })) {
           for (const row of batch) {
-            hashString(str(row, p.personColumn), hashOut);
+            if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`);
+            pc.hash(hashOut);
             if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
           }
         }
-        continue;
+        if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`);
       }
-      const pc = new PageCursor(pages, rf.path);
-      for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.tsColumn] })) {
-        for (const row of batch) {
-          if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`);
-          pc.hash(hashOut);
-          if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
-        }
-      }
-      if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`);
+    } catch (e) {
+      throw withUtf8File(e, current);
     }
   } else {
     for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {

@@ -22,7 +22,7 @@ import { DagctlError, errorMessage } from '../../core/errors.js';
 import type { CostSample, FailedAttempt, InstanceResult, InstanceStatus } from '../model.js';
 import { NON_RETRYABLE_CODES, type Effect, type RunEvent } from '../engine/events.js';
 import { indexPlan, type RunState } from '../engine/state.js';
-import { runExists, type RunRecord, type RunTrigger, type RunStore, type RunSummary } from '../ports.js';
+import { runExists, type RunRecord, type RunTrigger, type RunStore, type RunSummary, type WorkReclaimed } from '../ports.js';
 import { policiesOf } from '../stores/policies.js';
 import { parseDuration } from '../../core/duration.js';
 import { ACTIVE_RUNS, HISTORY, RUN_SUMMARIES, RUNS_INDEX, applyScriptKeys, createScriptKeys, historyOfKey, runKeys, runsOfDagKey } from './keys.js';
@@ -47,13 +47,7 @@ export interface BatchResult {
   statuses: Map<string, Status>;
 }
 
-/** A finished run's reclaimed work (workers/reclaim.ts): objects deleted, bytes, when (epoch ms). */
-export interface WorkReclaimed {
-  markers: number;
-  files: number;
-  bytes: number;
-  at: number;
-}
+export type { WorkReclaimed } from '../ports.js';
 
 export interface RunMeta {
   runId: string;

@@ -15,7 +15,7 @@ import { driveRun } from '../driver.js';
 import type { RunStore } from '../ports.js';
 import type { LocalRunStore } from '../stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
-import { reclaimDue, reclaimRunWork } from '../../workers/reclaim.js';
+import { reclaimAndRecord, reclaimDue } from '../../workers/reclaim.js';
 import type { ScheduleSpec } from '../../definitions/types.js';
 import { createIntervalRun, createTriggerRun } from './launch.js';
 import type { TriggerFire } from './triggers.js';
@@ -149,7 +149,7 @@ export class EmbeddedLauncher implements RunLauncher {
       // `work: reclaim` (workers/reclaim.ts): a succeeded run's work areas go; a failure to is logged.
       .then(async (final) => {
         if (reclaimDue(record, final.phase)) {
-          const r = await reclaimRunWork(record, this.opts.store).catch((e: unknown) => void this.opts.log?.(`scheduler: run ${runId}: work not reclaimed: ${errorMessage(e)}`));
+          const r = await reclaimAndRecord(this.opts.store, record).catch((e: unknown) => void this.opts.log?.(`scheduler: run ${runId}: work not reclaimed: ${errorMessage(e)}`));
           if (r?.skipped !== undefined) this.opts.log?.(`scheduler: run ${runId}: work kept: run ${r.skipped} of the DAG is active`);
         }
         return final;

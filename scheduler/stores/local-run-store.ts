@@ -7,6 +7,8 @@
  *         runs/<runId>/state.json    a snapshot {state} taken between batches (tmp + rename)
  *         runs/<runId>/cancel-request a cancel asked for by another process (`dagctl ui`); the
  *                                     driving process watches for it (watchCancelRequest)
+ *         runs/<runId>/work-reclaimed.json what the driving process reclaimed of the run's work
+ *                                     files after it succeeded (markWorkReclaimed; `dagctl status`)
  *         history.jsonl              cost samples, appended
  * apply() writes the batch to the journal and fsyncs before the reducer applies it in memory, so
  * an acknowledged batch is never lost; concurrent apply() calls share one write and one fsync
@@ -29,7 +31,7 @@ import type { CostSample } from '../model.js';
 import type { Effect, RunEvent } from '../engine/events.js';
 import { applyEvents, mergeEffects } from '../engine/reducer.js';
 import { indexPlan, type PlanIndex, type RunState } from '../engine/state.js';
-import { runExists, summarize, type RunRecord, type RunStore, type RunSummary } from '../ports.js';
+import { runExists, summarize, type RunRecord, type RunStore, type RunSummary, type WorkReclaimed } from '../ports.js';
 import { policiesOf } from './policies.js';
 
 interface Live {
@@ -117,6 +119,16 @@ export class LocalRunStore implements RunStore {
 
   async cancelRequested(runId: string): Promise<boolean> {
     return exists(join(this.runDir(runId), 'cancel-request'));
+  }
+
+  /** Records that the run's work files were reclaimed (workers/reclaim.ts), replacing an earlier record. */
+  async markWorkReclaimed(runId: string, r: WorkReclaimed): Promise<void> {
+    await writeAtomic(join(this.runDir(runId), 'work-reclaimed.json'), JSON.stringify(r));
+  }
+
+  /** What markWorkReclaimed recorded last, or null (kept, or not yet). */
+  async workReclaimed(runId: string): Promise<WorkReclaimed | null> {
+    return readJson<WorkReclaimed>(join(this.runDir(runId), 'work-reclaimed.json'));
   }
 
   async getRecord(runId: string): Promise<RunRecord | null> {

@@ -14,9 +14,11 @@
  *   markInvalid(row, column)          — adds `column` to the row's mark
  *   invalidUtf8Columns(row)           → the marked columns, or undefined
  *   invalidUtf8Error(column, row, rowGroup, bytes) → the PARQUET_INVALID_UTF8 error
+ *   withUtf8File(e, file)             → e, or for a PARQUET_INVALID_UTF8 without a file, a copy
+ *                                        naming `file` (for a raw reader that knows the file)
  */
 import { isUtf8 } from 'node:buffer';
-import { DagctlError } from '../../core/errors.js';
+import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { Row } from '../types.js';
 import type { ByteArrayPage } from './page-types.js';
 
@@ -78,4 +80,9 @@ export function invalidUtf8Error(column: string, row: number, rowGroup: number, 
     `string column "${column}", row ${row} (row group ${rowGroup}): the value is not UTF-8 (bytes ${hex}${bytes.length > 48 ? '…' : ''}); fix or re-encode the file's text, or remove the file`,
     { column, row, rowGroup, bytes: hex },
   );
+}
+
+export function withUtf8File(e: unknown, file: string): unknown {
+  if (!isDagctlError(e, 'PARQUET_INVALID_UTF8') || e.details.file !== undefined) return e;
+  return new DagctlError('PARQUET_INVALID_UTF8', `${file}: ${e.message}`, { ...e.details, file }, { cause: e });
 }

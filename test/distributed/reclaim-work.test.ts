@@ -59,5 +59,13 @@ describe('distributed runs with `work: reclaim`', function () {
     assert.deepEqual(await viewRows(`${ws.dataUri}/${VIEW}`), expected);
     // The kept run's record says nothing was reclaimed for it.
     assert.equal(await f.store.workReclaimed(keptView.runId), null);
+    // `dagctl status --json` shows the record (absent for the kept run).
+    const status = async (runId: string): Promise<{ workReclaimed?: WorkReclaimed }> => {
+      const s = await runCli(ws, ['status', runId, '--redis', redisUrl(), '--json']);
+      assert.equal(s.code, 0, s.stderr);
+      return JSON.parse(s.stdout) as { workReclaimed?: WorkReclaimed };
+    };
+    assert.deepEqual((await status(view.runId)).workReclaimed, rec);
+    assert.equal((await status(keptView.runId)).workReclaimed, undefined);
   });
 });

@@ -49,6 +49,18 @@ describe('dagctl run --reclaim-work', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await workFiles(ws), []);
     assert.deepEqual(await viewRows(`${ws.dataUri}/views/over-time`), expected);
+    // `dagctl status`: the reclaiming run says so (JSON field and a text line), the keeping one does not.
+    const statusOf = async (runId: string): Promise<{ runId: string; workReclaimed?: { markers: number; files: number; bytes: number; at: number } }> => {
+      const s = await runCli(ws, ['status', runId, '--json']);
+      assert.equal(s.code, 0, s.stderr);
+      return JSON.parse(s.stdout) as { runId: string; workReclaimed?: { markers: number; files: number; bytes: number; at: number } };
+    };
+    const runIdOf = (out: string): string => (JSON.parse(out) as { runId: string }).runId;
+    assert.equal((await statusOf(runIdOf(kept.stdout))).workReclaimed, undefined);
+    const rec = (await statusOf(runIdOf(r.stdout))).workReclaimed;
+    assert.ok(rec !== undefined && rec.files > 0 && rec.bytes > 0 && rec.markers > 0, JSON.stringify(rec));
+    const text = await runCli(ws, ['status', runIdOf(r.stdout)]);
+    assert.match(text.stdout, new RegExp(`work reclaimed: ${rec.files} file\\(s\\)`));
   });
 
   it('a failed run keeps its work (a resume may need it)', async () => {
@@ -59,6 +71,8 @@ describe('dagctl run --reclaim-work', function () {
     assert.equal(r.code, 1, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { phase: string }).phase, 'failed');
     assert.ok((await workFiles(ws)).length > 0, 'the failed run\'s work was reclaimed');
+    const s = await runCli(ws, ['status', (JSON.parse(r.stdout) as { runId: string }).runId, '--json']);
+    assert.equal((JSON.parse(s.stdout) as { workReclaimed?: unknown }).workReclaimed, undefined);
   });
 
   it('keeps the work while another run of the DAG is active (work areas are per task, shared by its runs)', async () => {

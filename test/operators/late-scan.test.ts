@@ -14,6 +14,7 @@ import { SplitBlockBloom, murmur3x86_32 } from '../../operators/partial-recomput
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import { KernelKeys } from '../../storage/parquet/page-kernel.js';
 import { createHyparquetCodec } from '../../storage/parquet/hyparquet.js';
+import { isDagctlError } from '../../core/errors.js';
 import type { Row } from '../../storage/types.js';
 
 const enc = new TextEncoder();
@@ -229,5 +230,34 @@ describe('column-scan numbers()', () => {
           assert.deepEqual([...at.b!], pick.map((r) => rows[rowStart + r]![1]));
         }
       }), { numRuns: 80 });
+  });
+});
+
+describe('lib/late-scan: strict UTF-8', () => {
+  it('a key that is not UTF-8: PARQUET_INVALID_UTF8 naming column, row and row group (raw pages, dictionary pages, page kernel hits), not read silently', async () => {
+    const BAD = new Uint8Array([0x75, 0x3a, 0xff, 0xfe]);
+    const file = (dict: boolean): Uint8Array => new Uint8Array(parquetWriteBuffer({
+      columnData: [
+        { name: 'person', data: Array.from({ length: 50 }, (_, i) => (i === 37 ? BAD : `user:${dict ? i % 3 : i}`)), type: 'STRING', nullable: false, encoding: dict ? 'RLE_DICTIONARY' as const : 'PLAIN' as const },
+        { name: 'age', data: Int32Array.from({ length: 50 }, (_, i) => i), type: 'INT32', nullable: false },
+        { name: 'ts', data: BigInt64Array.from({ length: 50 }, (_, i) => BigInt(i)), type: 'INT64', nullable: false },
+      ],
+      codec: 'SNAPPY', rowGroupSize: 20,
+    }));
+    const none = (): boolean => false;
+    const every = new SplitBlockBloom(4, new Uint32Array(4 * 8).fill(0xffffffff)); // passes every value
+    const cases: Array<[string, Uint8Array, LateScanOptions]> = [
+      ['plain, no hit', file(false), { key: 'person', columns: ['age'], probe: none, probeString: none }],
+      ['dictionary, no hit', file(true), { key: 'person', columns: ['age'], probe: none, probeString: none }],
+      ['dictionary, filter', file(true), { key: 'person', columns: ['age'], probe: (b, s, l) => every.hasBytes(b, s, l), probeString: (s) => every.has(s), bloom: every.layout() }],
+      ['plain, page kernel hit', file(false), { key: 'person', columns: ['age'], probe: (b, s, l) => every.hasBytes(b, s, l), probeString: (s) => every.has(s), bloom: every.layout() }],
+    ];
+    for (const [what, bytes, o] of cases) {
+      await assert.rejects(async () => { for await (const h of lateScanColumns(bytes, o)) void h; }, (e) => {
+        assert.ok(isDagctlError(e, 'PARQUET_INVALID_UTF8'), `${what}: ${String(e)}`);
+        assert.deepEqual([e.details.column, e.details.row, e.details.rowGroup], ['person', 37, 1], what);
+        return true;
+      }, what);
+    }
   });
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { rollup, mergeRange } from '../../operators/rollup/rollup.js';
-import { runOperator } from './harness.js';
+import { runOperator, type MemInput } from './harness.js';
 import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
 import type { Row, Schema } from '../../storage/types.js';
 import { isDagctlError } from '../../core/errors.js';
@@ -164,5 +164,47 @@ describe('operators/rollup/rollup', () => {
       assert.ok(got.rowsMerged <= 2 * 24 + 2 * 6 + 2 * 3 + 60, `cover uses ${got.rowsMerged} rows`);
     }
     assert.throws(() => mergeRange(view, h0 + 1, h0 + 3600), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+  });
+
+  it('raw Parquet pages holding a person or component id that is not UTF-8: PARQUET_INVALID_UTF8 naming file, column and row (not hashed silently)', async () => {
+    // The marker is planted in the encoded files as bytes that are not UTF-8 (same length).
+    let planted = 0;
+    const MARK = Buffer.from('~bad~'), BAD = Buffer.from([0x7e, 0xff, 0xfe, 0x41, 0x7e]);
+    const plant = (bytes: Uint8Array): Uint8Array => {
+      const b = Buffer.from(bytes);
+      let n = 0;
+      for (let i = b.indexOf(MARK); i >= 0; i = b.indexOf(MARK, i + 1)) { BAD.copy(b, i); n++; }
+      planted += n;
+      return new Uint8Array(b);
+    };
+    const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
+    const cSchema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+    const rows = gen(300, 5, 40, 3);
+    const bad = rows.map((r, i) => (i === 123 ? { ...r, person: 'cookie:~bad~' } : r));
+    const components = Array.from({ length: 30 }, (_, i) => ({ id: `email:${i}`, person: `cookie:${i.toString(16)}` }));
+    const badComponents = components.map((c, i) => (i === 17 ? { ...c, id: 'email:~bad~' } : c));
+    const cases: Array<[string, Row[], Row[], number, string]> = [
+      ['pageviews person (map)', bad, components, 123, 'person'],
+      ['component id (broadcast index)', rows, badComponents, 17, 'id'],
+    ];
+    for (const [what, pv, comps, row, column] of cases) {
+      {
+        // Broadcast join: index and map hash raw pages (the shuffle join reads rows).
+        const params = { components: true };
+        const inputs = (rawBytes?: (b: Uint8Array) => Uint8Array): MemInput[] => [
+          { partitions: { '2015-08-07': pv }, schema, ...(rawBytes === undefined ? {} : { rawBytes }) },
+          { partitions: { all: comps }, schema: cSchema, ...(rawBytes === undefined ? {} : { rawBytes }) },
+        ];
+        // Control: the same rows without the planted bytes run.
+        assert.ok((await runOperator(rollup, params, { inputs: inputs(), buckets: 2 })).metrics.broadcastIds !== undefined, what);
+        planted = 0;
+        await assert.rejects(runOperator(rollup, params, { inputs: inputs(plant), buckets: 2 }), (e) => {
+          assert.ok(planted > 0, `${what}: the marker was planted`);
+          assert.ok(isDagctlError(e, 'PARQUET_INVALID_UTF8'), `${what}: ${String(e)}`);
+          assert.deepEqual([e.details.file, e.details.column, e.details.row], ['part-0.parquet', column, row], what);
+          return true;
+        }, what);
+      }
+    }
   });
 });
