@@ -38,11 +38,34 @@ function kafka(): Kafka {
   return new Kafka({ clientId: 'dagctl-test', brokers: brokers(), logLevel: logLevel.NOTHING });
 }
 
+/**
+ * Creates the topic and waits until every partition has a leader. A loaded broker can answer the
+ * metadata request of createTopics' own leader wait with UNKNOWN_TOPIC_OR_PARTITION (the topic is
+ * created, its metadata not yet propagated), which kafkajs does not retry: that answer is polled
+ * again, within a liveness bound of 2 minutes.
+ */
 export async function createTopic(topic: string, partitions: number): Promise<void> {
   const admin = kafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    } catch (e) {
+      if ((e as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
+    }
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const led = await admin.fetchTopicMetadata({ topics: [topic] }).then(
+        (m) => m.topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0,
+        (e: unknown) => {
+          if ((e as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return 0;
+          throw e;
+        },
+      );
+      if (led === partitions) return;
+      if (Date.now() > deadline) throw new Error(`topic ${topic}: ${led} of ${partitions} partitions have a leader after 2 minutes`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } finally {
     await admin.disconnect();
   }
