@@ -29,16 +29,9 @@ import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import { brokers, createTopic, produceAges, requireKafka, uniqueTopic, type AgesProduced } from '../ingest/kafka-env.js';
 import { runCli, viewRows } from '../integration/support.js';
+import { until } from '../helpers/until.js';
 
 const SEED = resolve('dags/birthday-inference.yaml');
-
-async function until(what: string, boundMs: number, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + boundMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`liveness bound of ${boundMs} ms passed waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('Lambda loop on dags/birthday-inference.yaml: Kafka → ingest --kind ages → its data trigger → partial recomputation equals a full one', function () {
   this.timeout(300_000);

@@ -27,6 +27,7 @@ import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import type { ObjectStore } from '../../storage/types.js';
 import { brokers, createTopic, producePageviews, requireKafka, uniqueTopic, type Produced } from '../ingest/kafka-env.js';
+import { until } from '../helpers/until.js';
 
 export const LOOP_DAG = `apiVersion: dagctl/v1
 kind: Dag
@@ -68,14 +69,6 @@ export async function publishedView(store: ObjectStore): Promise<{ version: stri
   const rows = new Map<string, [number, number]>();
   for await (const b of readRows(store, cur.manifest.files, defaultCodec())) for (const r of b) rows.set(String(r.url), [Number(r.views), Number(r.uniques)]);
   return { version: cur.manifest.version, rows };
-}
-
-export async function until(what: string, boundMs: number, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + boundMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`liveness bound of ${boundMs} ms passed waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function same(a: Map<string, [number, number]>, b: Map<string, [number, number]>): boolean {

@@ -25,18 +25,11 @@ import { listCommitMarkers } from '../../storage/dataset/markers.js';
 import { openObjectStore } from '../../storage/open.js';
 import { brokers, createTopic, producePageviews, requireKafka, uniqueTopic } from '../ingest/kafka-env.js';
 import { runCli, viewRows } from '../integration/support.js';
+import { until } from '../helpers/until.js';
 
 const SEED = resolve('dags/superwebanalytics.yaml');
 /** Typed identifiers, as the DAG's normalize step wants them (untyped ones are rejects). */
 const COOKIE = (k: number): string => `cookie:${k.toString(16).padStart(4, '0')}`;
-
-async function until(what: string, boundMs: number, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + boundMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`liveness bound of ${boundMs} ms passed waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('Lambda loop on dags/superwebanalytics.yaml: Kafka → ingest → its data trigger → the view equals a full recomputation', function () {
   this.timeout(300_000);
