@@ -78,6 +78,8 @@ export interface UiInstanceRow {
   errorMore?: number;
   /** UTF-8 bytes of `log` left out of the page (its last 4 KiB kept); absent when none. */
   logMore?: number;
+  /** UTF-8 bytes of `why` left out of the page (a failure's why quotes its error); absent when none. */
+  whyMore?: number;
 }
 
 /** A failed attempt: when its failure was recorded (ms since epoch), its error and log tail. */
@@ -97,6 +99,7 @@ export interface UiInstanceTexts {
   runId: string;
   instance: string;
   attempts: number;
+  why: string | null;
   error: string | null;
   errorCode: string | null;
   log: string | null;

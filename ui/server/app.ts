@@ -29,6 +29,7 @@ import { healthRoutes } from '../../services/health.js';
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../../core/errors.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
+import { whyOf } from '../../scheduler/status-view.js';
 import { validateDagText } from '../../definitions/validate.js';
 import { rollback } from '../../storage/dataset/history.js';
 import { listVersions, readPointer } from '../../storage/dataset/publish.js';
@@ -393,7 +394,9 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     const state = await source.store.getState(meta.record.runId);
     const s = state?.instances[req.params.instance];
     if (s === undefined) throw new DagctlError('TASK_NOT_FOUND', `run ${meta.record.runId} has no instance "${req.params.instance}"`, { runId: meta.record.runId, instance: req.params.instance });
-    return instanceTexts(meta.record.runId, req.params.instance, s);
+    const p = meta.record.plan.find((x) => x.id === req.params.instance);
+    const why = state === null || p === undefined ? null : whyOf(p, s, state, new Map(meta.record.plan.map((x) => [x.id, x])), now());
+    return instanceTexts(meta.record.runId, req.params.instance, s, why);
   });
 
   app.get<{ Params: { id: string }; Querystring: { store?: string } }>('/api/runs/:id/events', async (req, reply) => {

@@ -115,9 +115,9 @@ function pageAttempt(a: FailedAttempt): UiFailedAttempt {
 }
 
 /** One instance's texts in full (GET /api/runs/RUN/instances/ID): what the page shows capped. */
-export function instanceTexts(runId: string, instance: string, s: InstanceStatus): UiInstanceTexts {
+export function instanceTexts(runId: string, instance: string, s: InstanceStatus, why: string | null): UiInstanceTexts {
   const { last, earlier } = splitAttempts(s);
-  return { runId, instance, attempts: s.attempts, error: s.error ?? null, errorCode: s.errorCode ?? null, log: s.result?.log ?? last?.log ?? null, earlierAttempts: earlier };
+  return { runId, instance, attempts: s.attempts, why, error: s.error ?? null, errorCode: s.errorCode ?? null, log: s.result?.log ?? last?.log ?? null, earlierAttempts: earlier };
 }
 
 export function buildRunView(store: UiStoreId, record: RunRecord, state: RunState, now: number, actions: UiActions, brief: Pick<RunBrief, 'predictedMs' | 'predictedWorkers'>): UiRun {
@@ -130,6 +130,7 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
     const running = s?.state === 'running' || (s?.startedAt !== undefined && s.finishedAt === undefined);
     const error = v.error === null ? null : capText(v.error, 'head');
     const log = v.log === undefined ? undefined : capText(v.log, 'tail');
+    const why = v.why === null ? null : capText(v.why, 'head');
     return {
       id: v.instance,
       task: v.name,
@@ -146,11 +147,12 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
       endMs: s?.finishedAt === undefined || s.startedAt === undefined ? null : s.finishedAt - t0,
       error: error?.text ?? null,
       errorCode: v.errorCode,
-      why: v.why,
+      why: why?.text ?? null,
       ...(log === undefined ? {} : { log: log.text }),
       ...(v.earlierAttempts === undefined ? {} : { earlierAttempts: v.earlierAttempts.map(pageAttempt) }),
       ...(error === null || error.more === 0 ? {} : { errorMore: error.more }),
       ...(log === undefined || log.more === 0 ? {} : { logMore: log.more }),
+      ...(why === null || why.more === 0 ? {} : { whyMore: why.more }),
     };
   });
   return {

@@ -357,14 +357,14 @@ function truncated(more: number | undefined): Node | null {
 async function showFullTexts(page: Page, r: UiInstanceRow): Promise<void> {
   const q = `?store=${encodeURIComponent(page.run.store)}`;
   const t = await api<UiInstanceTexts>(`/api/runs/${encodeURIComponent(page.run.runId)}/instances/${encodeURIComponent(r.id)}${q}`);
-  const { errorMore: _e, logMore: _l, earlierAttempts: _a, log: _log, ...rest } = r;
-  const full: UiInstanceRow = { ...rest, error: t.error, ...(t.log === null ? {} : { log: t.log }), ...(t.earlierAttempts.length === 0 ? {} : { earlierAttempts: t.earlierAttempts }) };
+  const { errorMore: _e, logMore: _l, whyMore: _w, earlierAttempts: _a, log: _log, ...rest } = r;
+  const full: UiInstanceRow = { ...rest, why: t.why, error: t.error, ...(t.log === null ? {} : { log: t.log }), ...(t.earlierAttempts.length === 0 ? {} : { earlierAttempts: t.earlierAttempts }) };
   // Only while the same instance is still shown.
   if (page.detail.dataset.instance === r.id) renderDetail(page, full);
 }
 
 function renderDetail(page: Page, r: UiInstanceRow): void {
-  const cut = (r.errorMore ?? 0) > 0 || (r.logMore ?? 0) > 0 || (r.earlierAttempts ?? []).some((a) => (a.errorMore ?? 0) > 0 || (a.logMore ?? 0) > 0);
+  const cut = (r.errorMore ?? 0) > 0 || (r.logMore ?? 0) > 0 || (r.whyMore ?? 0) > 0 || (r.earlierAttempts ?? []).some((a) => (a.errorMore ?? 0) > 0 || (a.logMore ?? 0) > 0);
   const more = cut ? h('button', { type: 'button', class: 'full-texts', text: 'Show the full texts' }) : null;
   more?.addEventListener('click', () => void showFullTexts(page, r).catch((e: unknown) => more.replaceWith(h('span', { class: 'error', text: `cannot load the full texts: ${e instanceof Error ? e.message : String(e)}` }))));
   page.detail.dataset.instance = r.id;
@@ -381,7 +381,7 @@ function renderDetail(page: Page, r: UiInstanceRow): void {
       ...dl('Worker', r.worker ?? '–'),
       ...dl('Predicted', `T = O + P×H = ${fmtMs(r.overheadMs)} + ${fmtMs(r.workMs)} = ${fmtMs(r.predictedMs)}`),
       ...dl('Actual', `${fmtMs(actual)} (${ratio(actual, r.predictedMs)})`),
-      ...dl('Why', r.why ?? '–'),
+      ...dl('Why', r.why === null ? '–' : h('span', {}, r.why, truncated(r.whyMore))),
       ...dl('Error', r.error === null ? '–' : h('span', { class: 'instance-error' }, `${r.errorCode ?? ''} ${r.error}`.trim(), truncated(r.errorMore))),
       ...dl(`Log (attempt ${r.attempts})`, r.log === undefined ? '–' : h('div', {}, truncated(r.logMore), h('pre', { class: 'attempt-log', tabindex: 0, 'aria-label': 'log tail of the last attempt' }, h('code', { text: r.log })))),
     ),
