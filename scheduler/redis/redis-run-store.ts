@@ -13,6 +13,9 @@
  * 0 keeps them forever); `dagctl runs` lists expired runs from their summaries. A retry (reset)
  * or resume of a finished run within its retention makes its keys permanent again.
  *
+ * Kept UI pages (ui/server/view-cache.ts): pageToken / keepPage / keptPage, the run's `page` key,
+ * written only while the run's page token is current, expiring with the run, deleted on revival.
+ *
  * Preconditions: Redis ≥ 6.2 with Lua; the connection is owned by the caller when passed in
  * (close() then leaves it open), else by the store.
  */
