@@ -307,17 +307,17 @@ export class RedisRunStore implements RunStore {
     return pageTokenOf(await this.redis.hmget(runKeys(runId).meta, ...PAGE_TOKEN_FIELDS));
   }
 
-  /** Keeps a finished run's page text, when `token` is still its page token (returns whether it did). */
-  async keepPage(runId: string, token: string, text: string): Promise<boolean> {
+  /** Keeps a finished run's page (opaque bytes), when `token` is still its page token (returns whether it did). */
+  async keepPage(runId: string, token: string, data: Buffer): Promise<boolean> {
     const k = runKeys(runId);
-    return (await keepPageScript.run(this.redis, [k.meta, k.page], [token, text, ...PAGE_TOKEN_FIELDS])) === 1;
+    return (await keepPageScript.run(this.redis, [k.meta, k.page], [token, data, ...PAGE_TOKEN_FIELDS])) === 1;
   }
 
-  /** The kept page text (null: none) and the run's page token now (null: no run), in one round trip. */
-  async keptPage(runId: string): Promise<{ token: string | null; text: string | null }> {
+  /** The kept page's bytes (null: none) and the run's page token now (null: no run), in one round trip. */
+  async keptPage(runId: string): Promise<{ token: string | null; data: Buffer | null }> {
     const k = runKeys(runId);
-    const r = await this.redis.multi().hmget(k.meta, ...PAGE_TOKEN_FIELDS).get(k.page).exec();
-    return { token: pageTokenOf((r?.[0]?.[1] ?? []) as Array<string | null>), text: (r?.[1]?.[1] ?? null) as string | null };
+    const r = await this.redis.multi().hmget(k.meta, ...PAGE_TOKEN_FIELDS).getBuffer(k.page).exec();
+    return { token: pageTokenOf((r?.[0]?.[1] ?? []) as Array<string | null>), data: (r?.[1]?.[1] ?? null) as Buffer | null };
   }
 
   /** A run going again (start, resume, retry): active, its keys no longer expire, its kept page gone. */

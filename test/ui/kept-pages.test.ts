@@ -147,7 +147,7 @@ describe('ui kept pages of launcher-finished and Redis runs', function () {
 
         // A retry with no worker running: the run waits, running again.
         await clusters[0].stopAll();
-        const oldRaw = await redisStore.redis.get(k.page);
+        const oldRaw = await redisStore.redis.getBuffer(k.page);
         assert.ok(oldRaw !== null);
         await retryRun(rec.runId, url, undefined, process.env);
         assert.equal(await redisStore.redis.exists(k.page), 0, 'a retry drops the kept page');
