@@ -3,13 +3,16 @@
  * real HTTP: a run the scheduler's embedded launcher drove, and a distributed run on real Redis
  * executed by a real `dagctl worker` process (the process that applied its final batch keeps the
  * page). Each kept page is served without reading the run (its record moved away meanwhile) and
- * equals the page a server without kept pages builds; after a retry (the UI's own retry path) the
- * old page is never served — checked on content: the phase and the retried instance's state while
- * it runs again, then its failed attempts once it finished again — and the run's new page is kept.
+ * equals the page a server without kept pages builds, and renders in real headless Chromium; after
+ * a retry (the UI's own retry path) the old page is never served — checked on content: the phase
+ * and the retried instance's state while it runs again (on Redis also live, in the page opened on
+ * the kept page before the retry), then its failed attempts once it finished again — and the run's
+ * new page is kept.
  */
 import assert from 'node:assert/strict';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import type { UiRun } from '../../ui/api-types.js';
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, redisSource, retryEmbedded, type RunSource } from '../../ui/server/sources.js';
@@ -22,7 +25,7 @@ import { openRunStore, retryRun, submitRun } from '../../workers/bullmq/submit.j
 import { Cluster } from '../distributed/cluster.js';
 import { redisUrl, requireRedis } from '../distributed/redis-env.js';
 import { until } from '../helpers/until.js';
-import { createRun, holdDagYaml, tempDir } from './support.js';
+import { createRun, holdDagYaml, launchChromium, requireChromium, tempDir } from './support.js';
 
 /** The instance that fails every attempt (noop's failBucket). */
 const FAILING = 'fan.main.b007';
@@ -43,7 +46,10 @@ const finished = (phase: string | undefined): boolean => phase === 'succeeded' |
 
 describe('ui kept pages of launcher-finished and Redis runs', function () {
   this.timeout(240_000);
+  requireChromium(this);
   let home: string;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let tab: Page;
   const servers: UiServer[] = [];
   const sources: RunSource[] = [];
 
@@ -55,9 +61,20 @@ describe('ui kept pages of launcher-finished and Redis runs', function () {
 
   before(async () => {
     home = await tempDir('dagctl-ui-kept-');
+    browser = await launchChromium();
+    tab = await browser.context.newPage();
+    tab.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
   });
 
+  /** Opens the run page in Chromium; returns the failing instance's state cell text. */
+  async function open(base: string, runId: string, store: string): Promise<string> {
+    await tab.goto(`${base}runs/${runId}?store=${store}`);
+    await tab.waitForSelector('main[data-ready]');
+    return (await tab.textContent(`.grid-row[data-id="${FAILING}"] .c1`)) ?? '';
+  }
+
   after(async () => {
+    await browser?.close();
     for (const s of servers) await s.close();
     for (const s of sources) await s.close();
     await rm(home, { recursive: true, force: true });
@@ -91,6 +108,8 @@ describe('ui kept pages of launcher-finished and Redis runs', function () {
     await rename(recordFile, `${recordFile}.away`);
     try {
       assert.deepEqual(await page(base, rec.runId), want);
+      assert.match(await open(base, rec.runId, 'local'), /failed/);
+      assert.equal(await tab.getAttribute('main', 'data-phase'), 'failed');
     } finally {
       await rename(`${recordFile}.away`, recordFile);
     }
@@ -141,6 +160,8 @@ describe('ui kept pages of launcher-finished and Redis runs', function () {
         await redisStore.redis.rename(k.record, `${k.record}.away`);
         try {
           assert.deepEqual(await page(base, rec.runId, 'redis'), want);
+          // The page opened on the kept page stays open across the retry below.
+          assert.match(await open(base, rec.runId, 'redis'), /failed/);
         } finally {
           await redisStore.redis.rename(`${k.record}.away`, k.record);
         }
@@ -157,6 +178,9 @@ describe('ui kept pages of launcher-finished and Redis runs', function () {
         const during = await page(base, rec.runId, 'redis');
         assert.equal(during.phase, 'running');
         assert.equal(rowOf(during, FAILING).state, 'queued');
+        // The open page, started from the kept page, follows the run again (live, no reload).
+        await tab.waitForSelector('main[data-phase="running"]', { timeout: 0 });
+        await tab.waitForFunction((sel) => /queued/.test((globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector(sel)?.textContent ?? ''), `.grid-row[data-id="${FAILING}"] .c1`, { timeout: 0, polling: 'raf' });
 
         await clusters[1].startWorker(['--concurrency', '4']);
         await until('the retried run finishes', 120_000, async () => finished((await redisStore.meta(rec.runId))?.phase));
