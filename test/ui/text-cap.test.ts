@@ -4,9 +4,11 @@
  * (byte counts against the texts the run holds, cut at a character boundary) and in real headless
  * Chromium (the marker on the instance detail, then "Show the full texts"), over an embedded run
  * whose instance failed twice (a reset between) with texts of multi-byte characters over the cap.
+ * DAGCTL_UI_SCREENSHOTS=DIR also saves the detail with its markers as run-truncated.png there.
  */
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { UiInstanceTexts, UiRun } from '../../ui/api-types.js';
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, type RunSource } from '../../ui/server/sources.js';
@@ -122,6 +124,10 @@ describe('ui: capped error texts and logs, full texts on demand', function () {
       const row = ((await (await fetch(`${base}api/runs/${runId}`)).json()) as UiRun).instances.find((r) => r.id === ID);
       const n = (v: number | undefined): string => (v ?? 0).toLocaleString('en-US');
       assert.deepEqual(marks, [` … truncated, ${n(row?.whyMore)} bytes more`, ` … truncated, ${n(row?.errorMore)} bytes more`, ` … truncated, ${n(row?.earlierAttempts?.[0]?.errorMore)} bytes more`, ` … truncated, ${n(row?.earlierAttempts?.[0]?.logMore)} bytes more`]);
+      const shots = process.env.DAGCTL_UI_SCREENSHOTS;
+      const box = await page.locator('.detail').boundingBox();
+      // The detail's top: the why and the error with their markers (the rest is more of the same).
+      if (shots !== undefined && shots !== '' && box !== null) await page.screenshot({ path: join(shots, 'run-truncated.png'), fullPage: true, clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, 760) } });
       const before = (await page.textContent('.detail')) ?? '';
       assert.ok(!before.includes('END-OF-E2') && !before.includes('END-OF-E1'));
       await page.click('.detail button.full-texts');
