@@ -11,7 +11,7 @@
 import { readdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { errorMessage } from '../../core/errors.js';
+import { errorCode, errorMessage } from '../../core/errors.js';
 import type { RunState } from '../engine/state.js';
 import { driveRun } from '../driver.js';
 import type { RunRecord, RunStore } from '../ports.js';
@@ -143,7 +143,7 @@ export class EmbeddedLauncher implements RunLauncher {
         await unlock();
       }
     } catch (e) {
-      this.opts.log?.(`scheduler: run ${runId}: UI page not kept: ${errorMessage(e)}`);
+      this.opts.log?.(`scheduler: run ${runId}: UI page not kept: ${errorCode(e)}: ${errorMessage(e)}`);
     }
   }
 

@@ -126,6 +126,25 @@ describe('ui kept pages of launcher-finished and Redis runs', function () {
     assert.equal((await readViewCache(home, rec.runId))?.seq, again.seq, 'the resumed run kept its new page');
   });
 
+  it('the launcher keeps no page of a run whose lock another process holds when it finishes (a retry taking it over)', async () => {
+    const store = new LocalRunStore(home);
+    const rec = await createRun(store, home, holdDagYaml('locked', home, { buckets: VIEW_CACHE_MIN_INSTANCES }));
+    // Held as a `dagctl ui` retry holds it between the finish and the page (a barrier the test owns).
+    const unlock = await new LocalRunStore(home).lockDriver(rec.runId, { command: 'test' });
+    const logs: string[] = [];
+    let done: (s: RunState | null) => void = () => undefined;
+    const ended = new Promise<RunState | null>((r) => (done = r));
+    await new EmbeddedLauncher({ store, concurrency: 2, onFinished: (_id, s) => done(s), log: (l) => logs.push(l) }).start(rec.runId);
+    try {
+      assert.equal((await ended)?.phase, 'succeeded');
+      assert.equal(await readViewCache(home, rec.runId), null);
+      assert.ok(logs.some((l) => l.includes('UI page not kept: RUN_LOCKED')), logs.join('\n'));
+    } finally {
+      await unlock();
+      await store.close();
+    }
+  });
+
   describe('on Redis', function () {
     requireRedis(this);
 
