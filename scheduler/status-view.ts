@@ -153,7 +153,8 @@ function rollup(c: Partial<Record<InstanceState, number>>): InstanceState {
   return (c.skipped ?? 0) > 0 ? 'skipped' : 'pending';
 }
 
-function whyOf(p: PlannedInstance, s: RunState['instances'][string], state: RunState, byId: Map<string, PlannedInstance>, now: number): string | null {
+/** Why an instance is in its state, in words (null when nothing to say). */
+export function whyOf(p: PlannedInstance, s: RunState['instances'][string], state: RunState, byId: Map<string, PlannedInstance>, now: number): string | null {
   switch (s.state) {
     case 'pending': {
       if (state.cancelRequested) return 'run is being cancelled';

@@ -74,6 +74,12 @@ export interface UiInstanceRow {
   log?: string;
   /** Its earlier attempts that failed, oldest first (the last 8 kept); absent when none. */
   earlierAttempts?: UiFailedAttempt[];
+  /** UTF-8 bytes of `error` left out of the page (its first 4 KiB kept: ui/server/views.ts UI_TEXT_CAP_BYTES); absent when none. */
+  errorMore?: number;
+  /** UTF-8 bytes of `log` left out of the page (its last 4 KiB kept); absent when none. */
+  logMore?: number;
+  /** UTF-8 bytes of `why` left out of the page (a failure's why quotes its error); absent when none. */
+  whyMore?: number;
 }
 
 /** A failed attempt: when its failure was recorded (ms since epoch), its error and log tail. */
@@ -83,6 +89,21 @@ export interface UiFailedAttempt {
   code: string;
   error: string;
   log?: string;
+  /** As UiInstanceRow's: bytes of `error` / `log` left out of the page. */
+  errorMore?: number;
+  logMore?: number;
+}
+
+/** One instance's texts in full (not capped): its last error and log, and its earlier failed attempts. */
+export interface UiInstanceTexts {
+  runId: string;
+  instance: string;
+  attempts: number;
+  why: string | null;
+  error: string | null;
+  errorCode: string | null;
+  log: string | null;
+  earlierAttempts: UiFailedAttempt[];
 }
 
 export interface UiTaskRow {

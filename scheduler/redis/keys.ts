@@ -25,6 +25,9 @@
  *                    carries that dispatch of the instance (written before the job is added; the
  *                    sweeper checks that job instead of the instance's own; stale entries — another
  *                    attempt or dispatch — are ignored)
+ *   page     string  the finished run's UI page (ui/server/view-cache.ts: a header line with the
+ *                    run's page token, then the page JSON); expires with the run, deleted when it
+ *                    goes again (RedisRunStore.keepPage / keptPage)
  *
  * Worker keys (global, single commands only):
  *   workers          zset    worker name → last heartbeat (ms): the index `dagctl workers` reads
@@ -57,6 +60,7 @@ export interface RunKeys {
   active: string;
   sweep: string;
   bundles: string;
+  page: string;
 }
 
 const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
@@ -83,6 +87,7 @@ export function runKeys(runId: string): RunKeys {
     active: `${base}active`,
     sweep: `${base}sweep`,
     bundles: `${base}bundles`,
+    page: `${base}page`,
   };
 }
 

@@ -13,6 +13,9 @@
  * 0 keeps them forever); `dagctl runs` lists expired runs from their summaries. A retry (reset)
  * or resume of a finished run within its retention makes its keys permanent again.
  *
+ * Kept UI pages (ui/server/view-cache.ts): pageToken / keepPage / keptPage, the run's `page` key,
+ * written only while the run's page token is current, expiring with the run, deleted on revival.
+ *
  * Preconditions: Redis ≥ 6.2 with Lua; the connection is owned by the caller when passed in
  * (close() then leaves it open), else by the store.
  */
@@ -31,6 +34,26 @@ import { APPLY_LUA } from './lua/apply.js';
 import { CREATE_LUA } from './lua/create.js';
 
 const applyScript = new LuaScript('apply', APPLY_LUA);
+/** The meta fields a kept page's token is made of (pageToken): any applied event moves `seq`. */
+const PAGE_TOKEN_FIELDS = ['createdAt', 'seq', 'phase', 'finishedAt'] as const;
+/**
+ * keepPage's write: only while the run's page token (the meta fields in ARGV[3..], joined by ':'
+ * as pageTokenOf does) is still ARGV[1], with the run's remaining retention as its expiry.
+ * KEYS: meta, page. Returns 1 when written.
+ */
+const keepPageScript = new LuaScript(
+  'keep-page',
+  `local f = {}
+for i = 3, #ARGV do f[#f + 1] = ARGV[i] end
+local m = redis.call('HMGET', KEYS[1], unpack(f))
+if not m[3] then return 0 end
+local t = {}
+for i = 1, #f do t[i] = m[i] or '' end
+if table.concat(t, ':') ~= ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('SET', KEYS[2], ARGV[2], 'PX', ttl) else redis.call('SET', KEYS[2], ARGV[2]) end
+return 1`,
+);
 const createScript = new LuaScript('create', CREATE_LUA);
 const NON_RETRYABLE_ARG = [...NON_RETRYABLE_CODES].join(',');
 const STATES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'upstream_failed', 'skipped', 'cancelled'] as const;
@@ -275,9 +298,31 @@ export class RedisRunStore implements RunStore {
     return v === null ? null : (JSON.parse(v) as WorkReclaimed);
   }
 
-  /** A run going again (start, resume, retry): active, and its keys no longer expire. */
+  /**
+   * The change token of a run's kept page (ui/server/view-cache.ts): its createdAt, seq (moved by
+   * every applied event: a reset, resume, retry or late completion), phase and finishedAt; null
+   * when the run does not exist.
+   */
+  async pageToken(runId: string): Promise<string | null> {
+    return pageTokenOf(await this.redis.hmget(runKeys(runId).meta, ...PAGE_TOKEN_FIELDS));
+  }
+
+  /** Keeps a finished run's page (opaque bytes), when `token` is still its page token (returns whether it did). */
+  async keepPage(runId: string, token: string, data: Buffer): Promise<boolean> {
+    const k = runKeys(runId);
+    return (await keepPageScript.run(this.redis, [k.meta, k.page], [token, data, ...PAGE_TOKEN_FIELDS])) === 1;
+  }
+
+  /** The kept page's bytes (null: none) and the run's page token now (null: no run), in one round trip. */
+  async keptPage(runId: string): Promise<{ token: string | null; data: Buffer | null }> {
+    const k = runKeys(runId);
+    const r = await this.redis.multi().hmget(k.meta, ...PAGE_TOKEN_FIELDS).getBuffer(k.page).exec();
+    return { token: pageTokenOf((r?.[0]?.[1] ?? []) as Array<string | null>), data: (r?.[1]?.[1] ?? null) as Buffer | null };
+  }
+
+  /** A run going again (start, resume, retry): active, its keys no longer expire, its kept page gone. */
   private async revive(runId: string): Promise<void> {
-    const m = this.redis.multi().sadd(ACTIVE_RUNS, runId).hdel(RUN_SUMMARIES, runId).hdel(runKeys(runId).meta, 'workReclaimed');
+    const m = this.redis.multi().sadd(ACTIVE_RUNS, runId).hdel(RUN_SUMMARIES, runId).hdel(runKeys(runId).meta, 'workReclaimed').del(runKeys(runId).page);
     for (const key of retainedKeys(runId)) m.persist(key);
     await m.exec();
   }
@@ -445,6 +490,12 @@ function decodeStatus(raw: string, result: string | undefined, failed: string | 
 function retainedKeys(runId: string): string[] {
   const { sweep: _lease, ...kept } = runKeys(runId);
   return Object.values(kept);
+}
+
+/** PAGE_TOKEN_FIELDS' values joined by ':' (missing: ''), as keepPageScript does; null without a phase. */
+function pageTokenOf(values: ReadonlyArray<string | null | undefined>): string | null {
+  if (values[2] === null || values[2] === undefined) return null;
+  return PAGE_TOKEN_FIELDS.map((_f, i) => values[i] ?? '').join(':');
 }
 
 function summaryOf(runId: string, meta: Record<string, string>, cnt: Record<string, string>): RunSummary {

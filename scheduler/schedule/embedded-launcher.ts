@@ -3,21 +3,24 @@
  * process by driveRun with an EmbeddedExecutor — exactly what `dagctl run` does — one driver per
  * run. start() drives a pending run; adopt() resumes (`recover`) a running run that no driver in
  * this process owns (its scheduler died); cancel() aborts a driven run, or applies `cancel` to one
- * nobody drives. onFinished is called when a driven run ends (the loop wakes to start the next).
+ * nobody drives. onFinished is called when a driven run ends (the loop wakes to start the next),
+ * after this process let go of the run and kept a big finished run's UI page (keepPage).
  *
  * Precondition: one embedded scheduler per run store (LocalRunStore's one-driver rule).
  */
 import { readdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { errorMessage } from '../../core/errors.js';
+import { errorCode, errorMessage } from '../../core/errors.js';
 import type { RunState } from '../engine/state.js';
 import { driveRun } from '../driver.js';
-import type { RunStore } from '../ports.js';
+import type { RunRecord, RunStore } from '../ports.js';
 import type { LocalRunStore } from '../stores/local-run-store.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { reclaimAndRecord, reclaimDue } from '../../workers/reclaim.js';
 import type { ScheduleSpec } from '../../definitions/types.js';
 import { createIntervalRun, createTriggerRun } from './launch.js';
+import { keepPage, localPages, VIEW_CACHE_MIN_INSTANCES } from '../../ui/server/view-cache.js';
 import type { TriggerFire } from './triggers.js';
 import type { RunLauncher, ScheduledDag, UnfinishedRun } from './service.js';
 
@@ -119,6 +122,31 @@ export class EmbeddedLauncher implements RunLauncher {
     }
   }
 
+  /**
+   * A finished run: this process lets go of it (its final snapshot is on disk) and, for a big run,
+   * keeps its UI page as `dagctl run` does (ui/server/view-cache.ts keepPage) under the run's
+   * driver lock, from the state on disk (token first): a run another process drives again meanwhile
+   * (a `dagctl ui` retry holds the lock, then its `--resume` does) gets no page. Only a cache:
+   * a failure is logged.
+   */
+  private async keepPage(record: RunRecord, final: RunState): Promise<void> {
+    const { store } = this.opts;
+    const runId = record.runId;
+    if (final.phase === 'pending' || final.phase === 'running') return;
+    try {
+      await store.release(runId);
+      if (record.plan.length < VIEW_CACHE_MIN_INSTANCES) return;
+      const unlock = await store.lockDriver(runId, { command: 'scheduler (keeps the run page)', pid: process.pid });
+      try {
+        await keepPage(localPages(store.home), record, () => store.getState(runId), availableParallelism());
+      } finally {
+        await unlock();
+      }
+    } catch (e) {
+      this.opts.log?.(`scheduler: run ${runId}: UI page not kept: ${errorCode(e)}: ${errorMessage(e)}`);
+    }
+  }
+
   private async drive(runId: string, resume: boolean): Promise<void> {
     if (this.driving.has(runId) || this.finished.has(runId)) return;
     // Reserved before any await: two callers (a start and a sweep's adopt) never both drive it.
@@ -152,6 +180,7 @@ export class EmbeddedLauncher implements RunLauncher {
           const r = await reclaimAndRecord(this.opts.store, record).catch((e: unknown) => void this.opts.log?.(`scheduler: run ${runId}: work not reclaimed: ${errorMessage(e)}`));
           if (r?.skipped !== undefined) this.opts.log?.(`scheduler: run ${runId}: work kept: run ${r.skipped} of the DAG is active`);
         }
+        await this.keepPage(record, final);
         return final;
       })
       .then(

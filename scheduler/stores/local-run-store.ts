@@ -330,6 +330,21 @@ export class LocalRunStore implements RunStore {
     return opts.limit === undefined ? out : out.slice(-opts.limit);
   }
 
+  /**
+   * Lets go of one run this process applied events to: waits for its queued batches, snapshots it
+   * when batches came since the last snapshot (a finished run's last batch already wrote one),
+   * closes its journal and forgets it, so later reads see the files (another process may change
+   * the run from then on) and a long-lived process (the scheduler) keeps no finished run in memory.
+   */
+  async release(runId: string): Promise<void> {
+    const live = this.live.get(runId);
+    if (live === undefined) return;
+    while (live.flushing || live.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    if (live.sinceSnapshot > 0) await this.snapshot(live);
+    await live.journal.close();
+    this.live.delete(runId);
+  }
+
   /** Snapshots and closes live runs. */
   async close(): Promise<void> {
     for (const live of this.live.values()) {

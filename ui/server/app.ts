@@ -2,6 +2,7 @@
  * `dagctl ui`'s HTTP server (fastify). Pages (one HTML shell; the page script renders from the
  * JSON API): `/`, `/runs/RUN_ID`, `/dags/NAME`, `/views/DAG/DATASET`. API: `GET /api/home`,
  * `GET /api/runs/:id`, `GET /api/runs/:id/events` (server-sent events: snapshot, then patches),
+ * `GET /api/runs/:id/instances/:instance` (its error and logs in full: the page caps them),
  * `GET /api/dags/:name` (`?workers=N&deadline=2h`: plan numbers), `GET /api/views/:dag/:dataset`
  * (a view's versions), `POST /api/runs/:id/cancel`, `POST /api/runs/:id/retry` (`{"from": TASK}`;
  * an embedded run is reset and resumed by a detached `dagctl run --resume`, sources.ts),
@@ -28,18 +29,19 @@ import { healthRoutes } from '../../services/health.js';
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../../core/errors.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
+import { whyOf } from '../../scheduler/status-view.js';
 import { validateDagText } from '../../definitions/validate.js';
 import { rollback } from '../../storage/dataset/history.js';
 import { listVersions, readPointer } from '../../storage/dataset/publish.js';
 import { manifestKey } from '../../storage/dataset/layout.js';
 import { openObjectStore } from '../../storage/open.js';
 import type { Manifest } from '../../storage/types.js';
-import type { UiActions, UiDag, UiDagListItem, UiHome, UiRun, UiRunListItem, UiView, UiViewVersion } from '../api-types.js';
+import type { UiActions, UiDag, UiDagListItem, UiHome, UiInstanceTexts, UiRun, UiRunListItem, UiView, UiViewVersion } from '../api-types.js';
 import { LiveHub } from './live.js';
 import { checkRequest, CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, safeEqual } from './security.js';
 import type { PageCache, RunSource } from './sources.js';
 import { VIEW_CACHE_MIN_INSTANCES, withActions } from './view-cache.js';
-import { buildRunView, dagGraph, maskUrl, planNumbers, predictedWorkersOf, runBrief, runListItem, scheduleView, type RunBrief } from './views.js';
+import { buildRunView, dagGraph, instanceTexts, maskUrl, planNumbers, predictedWorkersOf, runBrief, runListItem, scheduleView, type RunBrief } from './views.js';
 
 export interface UiServerOptions {
   sources: RunSource[];
@@ -384,6 +386,17 @@ export async function createUiServer(opts: UiServerOptions): Promise<UiServer> {
     const view = await buildView(source, meta, null);
     if (view === null || view === 'same') throw new DagctlError('RUN_NOT_FOUND', `no state for run ${req.params.id}`);
     return view;
+  });
+
+  // One instance's error and logs in full (the run page caps them: views.ts UI_TEXT_CAP_BYTES).
+  app.get<{ Params: { id: string; instance: string }; Querystring: { store?: string } }>('/api/runs/:id/instances/:instance', async (req): Promise<UiInstanceTexts> => {
+    const { source, meta } = await findRun(req.params.id, req.query.store);
+    const state = await source.store.getState(meta.record.runId);
+    const s = state?.instances[req.params.instance];
+    if (s === undefined) throw new DagctlError('TASK_NOT_FOUND', `run ${meta.record.runId} has no instance "${req.params.instance}"`, { runId: meta.record.runId, instance: req.params.instance });
+    const p = meta.record.plan.find((x) => x.id === req.params.instance);
+    const why = state === null || p === undefined ? null : whyOf(p, s, state, new Map(meta.record.plan.map((x) => [x.id, x])), now());
+    return instanceTexts(meta.record.runId, req.params.instance, s, why);
   });
 
   app.get<{ Params: { id: string }; Querystring: { store?: string } }>('/api/runs/:id/events', async (req, reply) => {

@@ -21,9 +21,9 @@ import { downstreamOf } from '../../scheduler/downstream.js';
 import type { RunStore } from '../../scheduler/ports.js';
 import { LocalScheduleState, type ScheduleState } from '../../scheduler/schedule/state.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
-import type { UiRun, UiStoreId } from '../api-types.js';
+import type { UiStoreId } from '../api-types.js';
 import { DagctlError } from '../../core/errors.js';
-import { readViewCache, runFilesToken, writeViewCache } from './view-cache.js';
+import { localPages, redisPages, type PageCache, type RedisPageStore } from './view-cache.js';
 import { maskUrl } from './views.js';
 
 export interface RunSource {
@@ -40,19 +40,12 @@ export interface RunSource {
   noActions?: string;
   /** The schedule state `dagctl pause|unpause` use for this store (local files, or Redis). */
   schedules?: ScheduleState;
-  /** Finished runs' pages kept beside the runs (view-cache.ts): the embedded store. */
+  /** Finished big runs' pages kept by the store (view-cache.ts). */
   pages?: PageCache;
   close(): Promise<void>;
 }
 
-/** A store's cache of finished runs' pages (view-cache.ts). */
-export interface PageCache {
-  /** The run files' change token now (taken before a page is built from them). */
-  token(runId: string): Promise<string | null>;
-  /** The cached page (JSON text without `actions`) with its token, when current. */
-  read(runId: string): Promise<{ text: string; seq: number; token: string } | null>;
-  write(token: string, view: UiRun): Promise<void>;
-}
+export type { PageCache } from './view-cache.js';
 
 const CLI_BIN = fileURLToPath(new URL('../../cli/bin.js', import.meta.url));
 
@@ -69,11 +62,7 @@ export function localSource(home: string): RunSource {
     },
     retry: (runId, from) => retryEmbedded(home, runId, from),
     schedules,
-    pages: {
-      token: (runId) => runFilesToken(home, runId),
-      read: (runId) => readViewCache(home, runId),
-      write: (token, view) => writeViewCache(home, token, view),
-    },
+    pages: localPages(home),
     async close() {
       await schedules.close();
       await store.close();
@@ -114,7 +103,7 @@ export async function retryEmbedded(home: string, runId: string, from: string | 
   return dispatched;
 }
 
-interface RedisSeq {
+interface RedisSeq extends RedisPageStore {
   seq(runId: string): Promise<number | null>;
 }
 
@@ -130,6 +119,7 @@ export async function redisSource(url: string, env: NodeJS.ProcessEnv): Promise<
     label: `distributed runs on ${maskUrl(url)}`,
     store,
     seq: (runId) => store.seq(runId),
+    pages: redisPages(store),
     async cancel(runId) {
       await (await submit()).cancelRun(runId, url, env);
       return 'cancel requested: queued instances are cancelled, running attempts stop';

@@ -5,15 +5,15 @@
  * ordering) and the plan numbers (scheduler/plan/plan.ts). No I/O, no clock: callers pass `now`.
  */
 import { formatDuration } from '../../core/duration.js';
-import type { PlannedInstance } from '../../scheduler/model.js';
+import type { FailedAttempt, InstanceStatus, PlannedInstance } from '../../scheduler/model.js';
 import type { RunState } from '../../scheduler/engine/state.js';
 import { buildPlanReport, DEFAULT_PLAN_WORKERS } from '../../scheduler/plan/plan.js';
 import { simulateMakespan } from '../../scheduler/plan/makespan.js';
 import type { RunRecord, RunSummary } from '../../scheduler/ports.js';
 import { ticksOf } from '../../scheduler/schedule/planner.js';
-import { buildStatus } from '../../scheduler/status-view.js';
+import { buildStatus, splitAttempts } from '../../scheduler/status-view.js';
 import type { DagSpec } from '../../definitions/types.js';
-import type { UiActions, UiGraph, UiGraphNode, UiInstanceRow, UiPlanNumbers, UiRun, UiRunListItem, UiRunPatch, UiSchedule, UiStoreId } from '../api-types.js';
+import type { UiActions, UiFailedAttempt, UiGraph, UiGraphNode, UiInstanceRow, UiInstanceTexts, UiPlanNumbers, UiRun, UiRunListItem, UiRunPatch, UiSchedule, UiStoreId } from '../api-types.js';
 
 /**
  * Workers the prediction of a run assumes: its recorded concurrency; else, for an embedded run,
@@ -77,6 +77,49 @@ export function runListItem(store: UiStoreId, summary: RunSummary, brief: RunBri
   };
 }
 
+/**
+ * Error texts and logs on a run page are cut at this many UTF-8 bytes each (an error keeps its
+ * start, a log its end; `errorMore`/`logMore` say how many bytes were left out), so a run's page
+ * stays bounded whatever its instances wrote; the full texts are GET /api/runs/RUN/instances/ID.
+ */
+export const UI_TEXT_CAP_BYTES = 4096;
+
+/** `text` cut to UI_TEXT_CAP_BYTES UTF-8 bytes at a character boundary, keeping its start or end, and the bytes left out. */
+export function capText(text: string, keep: 'head' | 'tail'): { text: string; more: number } {
+  // At most 3 bytes per UTF-16 unit: short texts need no encoding.
+  if (text.length * 3 <= UI_TEXT_CAP_BYTES) return { text, more: 0 };
+  const b = Buffer.from(text, 'utf8');
+  if (b.length <= UI_TEXT_CAP_BYTES) return { text, more: 0 };
+  const cont = (i: number): boolean => ((b[i] ?? 0) & 0xc0) === 0x80;
+  if (keep === 'head') {
+    let cut = UI_TEXT_CAP_BYTES;
+    while (cut > 0 && cont(cut)) cut--;
+    return { text: b.subarray(0, cut).toString('utf8'), more: b.length - cut };
+  }
+  let start = b.length - UI_TEXT_CAP_BYTES;
+  while (start < b.length && cont(start)) start++;
+  return { text: b.subarray(start).toString('utf8'), more: start };
+}
+
+/** A failed attempt as the page shows it: error and log capped (capText). */
+function pageAttempt(a: FailedAttempt): UiFailedAttempt {
+  const error = capText(a.error, 'head');
+  const out: UiFailedAttempt = { attempt: a.attempt, at: a.at, code: a.code, error: error.text };
+  if (error.more > 0) out.errorMore = error.more;
+  if (a.log !== undefined) {
+    const log = capText(a.log, 'tail');
+    out.log = log.text;
+    if (log.more > 0) out.logMore = log.more;
+  }
+  return out;
+}
+
+/** One instance's texts in full (GET /api/runs/RUN/instances/ID): what the page shows capped. */
+export function instanceTexts(runId: string, instance: string, s: InstanceStatus, why: string | null): UiInstanceTexts {
+  const { last, earlier } = splitAttempts(s);
+  return { runId, instance, attempts: s.attempts, why, error: s.error ?? null, errorCode: s.errorCode ?? null, log: s.result?.log ?? last?.log ?? null, earlierAttempts: earlier };
+}
+
 export function buildRunView(store: UiStoreId, record: RunRecord, state: RunState, now: number, actions: UiActions, brief: Pick<RunBrief, 'predictedMs' | 'predictedWorkers'>): UiRun {
   const status = buildStatus(record, state, now);
   const byId = new Map(record.plan.map((p) => [p.id, p]));
@@ -85,6 +128,9 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
     const s = state.instances[v.instance];
     const p = byId.get(v.instance);
     const running = s?.state === 'running' || (s?.startedAt !== undefined && s.finishedAt === undefined);
+    const error = v.error === null ? null : capText(v.error, 'head');
+    const log = v.log === undefined ? undefined : capText(v.log, 'tail');
+    const why = v.why === null ? null : capText(v.why, 'head');
     return {
       id: v.instance,
       task: v.name,
@@ -99,11 +145,14 @@ export function buildRunView(store: UiStoreId, record: RunRecord, state: RunStat
       durationMs: running ? null : v.durationMs,
       startMs: s?.startedAt === undefined ? null : s.startedAt - t0,
       endMs: s?.finishedAt === undefined || s.startedAt === undefined ? null : s.finishedAt - t0,
-      error: v.error,
+      error: error?.text ?? null,
       errorCode: v.errorCode,
-      why: v.why,
-      ...(v.log === undefined ? {} : { log: v.log }),
-      ...(v.earlierAttempts === undefined ? {} : { earlierAttempts: v.earlierAttempts }),
+      why: why?.text ?? null,
+      ...(log === undefined ? {} : { log: log.text }),
+      ...(v.earlierAttempts === undefined ? {} : { earlierAttempts: v.earlierAttempts.map(pageAttempt) }),
+      ...(error === null || error.more === 0 ? {} : { errorMore: error.more }),
+      ...(log === undefined || log.more === 0 ? {} : { logMore: log.more }),
+      ...(why === null || why.more === 0 ? {} : { whyMore: why.more }),
     };
   });
   return {

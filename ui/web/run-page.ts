@@ -6,7 +6,7 @@
  * row and Enter shows its details. Live: a server-sent event stream gives a snapshot, then
  * patches (changed rows only). `main.dataset.seq` holds the last applied sequence number.
  */
-import type { UiInstanceRow, UiRun, UiRunHeader, UiRunPatch, UiTaskRow } from '../api-types.js';
+import type { UiInstanceRow, UiInstanceTexts, UiRun, UiRunHeader, UiRunPatch, UiTaskRow } from '../api-types.js';
 import { api, confirmThen, dagLink, fmtMs, fmtTime, h, ratio, stateLabel, stateText, table } from './dom.js';
 
 const ROW_H = 28;
@@ -345,6 +345,29 @@ function showDetail(page: Page): void {
   const idx = page.filtered[page.active];
   const r = idx === undefined ? undefined : page.run.instances[idx];
   if (r === undefined) return;
+  renderDetail(page, r);
+}
+
+/** The visible sign of a text the page was sent cut (views.ts UI_TEXT_CAP_BYTES). */
+function truncated(more: number | undefined): Node | null {
+  return more === undefined || more <= 0 ? null : h('span', { class: 'truncated', text: ` … truncated, ${more.toLocaleString('en-US')} bytes more` });
+}
+
+/** Fetches the instance's texts in full and shows them in place of the cut ones. */
+async function showFullTexts(page: Page, r: UiInstanceRow): Promise<void> {
+  const q = `?store=${encodeURIComponent(page.run.store)}`;
+  const t = await api<UiInstanceTexts>(`/api/runs/${encodeURIComponent(page.run.runId)}/instances/${encodeURIComponent(r.id)}${q}`);
+  const { errorMore: _e, logMore: _l, whyMore: _w, earlierAttempts: _a, log: _log, ...rest } = r;
+  const full: UiInstanceRow = { ...rest, why: t.why, error: t.error, ...(t.log === null ? {} : { log: t.log }), ...(t.earlierAttempts.length === 0 ? {} : { earlierAttempts: t.earlierAttempts }) };
+  // Only while the same instance is still shown.
+  if (page.detail.dataset.instance === r.id) renderDetail(page, full);
+}
+
+function renderDetail(page: Page, r: UiInstanceRow): void {
+  const cut = (r.errorMore ?? 0) > 0 || (r.logMore ?? 0) > 0 || (r.whyMore ?? 0) > 0 || (r.earlierAttempts ?? []).some((a) => (a.errorMore ?? 0) > 0 || (a.logMore ?? 0) > 0);
+  const more = cut ? h('button', { type: 'button', class: 'full-texts', text: 'Show the full texts' }) : null;
+  more?.addEventListener('click', () => void showFullTexts(page, r).catch((e: unknown) => more.replaceWith(h('span', { class: 'error', text: `cannot load the full texts: ${e instanceof Error ? e.message : String(e)}` }))));
+  page.detail.dataset.instance = r.id;
   const actual = actualOf(page, r);
   const dl = (k: string, v: string | Node): HTMLElement[] => [h('dt', { text: k }), h('dd', {}, v)];
   page.detail.replaceChildren(
@@ -358,10 +381,11 @@ function showDetail(page: Page): void {
       ...dl('Worker', r.worker ?? '–'),
       ...dl('Predicted', `T = O + P×H = ${fmtMs(r.overheadMs)} + ${fmtMs(r.workMs)} = ${fmtMs(r.predictedMs)}`),
       ...dl('Actual', `${fmtMs(actual)} (${ratio(actual, r.predictedMs)})`),
-      ...dl('Why', r.why ?? '–'),
-      ...dl('Error', r.error === null ? '–' : `${r.errorCode ?? ''} ${r.error}`.trim()),
-      ...dl(`Log (attempt ${r.attempts})`, r.log === undefined ? '–' : h('pre', { class: 'attempt-log', tabindex: 0, 'aria-label': 'log tail of the last attempt' }, h('code', { text: r.log }))),
+      ...dl('Why', r.why === null ? '–' : h('span', {}, r.why, truncated(r.whyMore))),
+      ...dl('Error', r.error === null ? '–' : h('span', { class: 'instance-error' }, `${r.errorCode ?? ''} ${r.error}`.trim(), truncated(r.errorMore))),
+      ...dl(`Log (attempt ${r.attempts})`, r.log === undefined ? '–' : h('div', {}, truncated(r.logMore), h('pre', { class: 'attempt-log', tabindex: 0, 'aria-label': 'log tail of the last attempt' }, h('code', { text: r.log })))),
     ),
+    ...(more === null ? [] : [h('p', {}, more)]),
     ...earlierAttempts(r),
   );
 }
@@ -379,8 +403,8 @@ function earlierAttempts(r: UiInstanceRow): HTMLElement[] {
         h(
           'li',
           { class: 'earlier-attempt' },
-          h('p', {}, h('strong', { text: `Attempt ${a.attempt}` }), ' ', stateLabel('failed'), ` ${fmtTime(a.at)} — ${a.code}: ${a.error}`),
-          a.log === undefined ? h('p', { class: 'hint', text: 'no log lines' }) : h('pre', { class: 'attempt-log', tabindex: 0, 'aria-label': `log tail of attempt ${a.attempt}` }, h('code', { text: a.log })),
+          h('p', {}, h('strong', { text: `Attempt ${a.attempt}` }), ' ', stateLabel('failed'), ` ${fmtTime(a.at)} — ${a.code}: ${a.error}`, truncated(a.errorMore)),
+          a.log === undefined ? h('p', { class: 'hint', text: 'no log lines' }) : h('div', {}, truncated(a.logMore), h('pre', { class: 'attempt-log', tabindex: 0, 'aria-label': `log tail of attempt ${a.attempt}` }, h('code', { text: a.log }))),
         ),
       ),
     ),

@@ -15,9 +15,13 @@
  *              The apply script returns `finished` once, to the one process that applied the
  *              final batch, so one process reclaims; a failed or cancelled run keeps its work.
  *              A reclaim that fails is reported to onError (the work stays for `dataset vacuum`).
+ *              A big run's UI page is kept then, by the same one process (ui/server/view-cache.ts
+ *              keepRedisRunPage: the run's `page` key), so `dagctl ui` on any machine serves
+ *              its first load without reading the run; a failure is reported to onError.
  *
  * Records and resolvers are cached per run (a record never changes).
  */
+import { availableParallelism } from 'node:os';
 import type { Effect } from '../../scheduler/engine/events.js';
 import { JobResolver } from '../../scheduler/jobs.js';
 import type { RunRecord } from '../../scheduler/ports.js';
@@ -30,6 +34,7 @@ import { DagctlError } from '../../core/errors.js';
 import { specJobId, type Queues, type WorkJobSpec } from './queues.js';
 import { jobKeyFromEnv, macOk } from './job-auth.js';
 import { reclaimDue, reclaimRunWork } from '../reclaim.js';
+import { keepRedisRunPage, VIEW_CACHE_MIN_INSTANCES } from '../../ui/server/view-cache.js';
 
 const CACHE_RUNS = 32;
 
@@ -90,17 +95,32 @@ export class Dispatcher {
     }
   }
 
-  /** A finished run: reclaim its work when due (see the banner). Never throws. */
+  /** A finished run: reclaim its work when due, keep its UI page when big (see the banner). Never throws. */
   private async finished(runId: string, phase: RunPhase): Promise<void> {
+    let ctx: RunContext;
     try {
-      const ctx = await this.run(runId);
-      if (!reclaimDue(ctx.record, phase)) return;
-      // Deletions go only where a key holder's record says (job-auth.ts), as runs' writes do.
-      if (!macOk(jobKeyFromEnv(), ctx.record)) throw new DagctlError('JOB_TAMPERED', `run ${runId}: the run record does not match its MAC (DAGCTL_JOB_KEY): work not reclaimed`);
-      const r = await reclaimRunWork(ctx.record, this.store);
-      if (r.skipped === undefined) await this.store.markWorkReclaimed(runId, { ...r, at: this.now() });
+      ctx = await this.run(runId);
     } catch (e) {
       this.onError(e);
+      return;
+    }
+    try {
+      if (reclaimDue(ctx.record, phase)) {
+        // Deletions go only where a key holder's record says (job-auth.ts), as runs' writes do.
+        if (!macOk(jobKeyFromEnv(), ctx.record)) throw new DagctlError('JOB_TAMPERED', `run ${runId}: the run record does not match its MAC (DAGCTL_JOB_KEY): work not reclaimed`);
+        const r = await reclaimRunWork(ctx.record, this.store);
+        if (r.skipped === undefined) await this.store.markWorkReclaimed(runId, { ...r, at: this.now() });
+      }
+    } catch (e) {
+      this.onError(e);
+    }
+    // Only a cache: a failure to keep the page is reported, never fails the batch.
+    if (ctx.record.plan.length >= VIEW_CACHE_MIN_INSTANCES) {
+      try {
+        await keepRedisRunPage(this.store, ctx.record, availableParallelism());
+      } catch (e) {
+        this.onError(e);
+      }
     }
   }
 
