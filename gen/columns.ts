@@ -68,8 +68,8 @@ const UTF8 = new TextEncoder();
 
 /**
  * Per-generation lookup tables (shared by the days of one generate() call): URL variants in one
- * byte pool, and per person one byte of its shape (cookie count, has a user id, has an email;
- * 1 byte × --persons). Identifiers themselves are written from the person's draws on each use
+ * byte pool, and per person its stream key and one byte of its shape (cookie count, has a user
+ * id, has an email; 5 bytes × --persons). Identifiers themselves are written from the person's draws on each use
  * (PersonIds): computing 23 bytes is cheaper than fetching them from a table of megabytes.
  */
 export class PageviewTables {
@@ -81,12 +81,15 @@ export class PageviewTables {
   private readonly urlKeys: KeyPrefix;
   /** Person k's shape: cookies | user << 6 | email << 7 (cookies ≥ 1, so 0 = not yet computed). */
   private readonly shape: Uint8Array;
+  /** Person k's stream key, once its shape is computed. */
+  private readonly keys: Int32Array;
   readonly ids: PersonIds;
 
   constructor(readonly seed: number, readonly persons: number) {
     this.ids = new PersonIds(seed);
     this.urlKeys = new KeyPrefix(seed, 'url');
     this.shape = new Uint8Array(persons);
+    this.keys = new Int32Array(persons);
   }
 
   /** Variant v = page * URL_VARIANTS + j, encoded into the pool on first use. */
@@ -104,11 +107,12 @@ export class PageviewTables {
     }
   }
 
-  /** Person k's shape (see `shape`), for its stream key pk. */
-  private shapeOf(k: number, pk: number): number {
-    const ids = this.ids, nc = ids.cookies(pk);
+  /** Computes person k's shape (see `shape`) and key. */
+  private shapeOf(k: number): number {
+    const ids = this.ids, pk = ids.key(k), nc = ids.cookies(pk);
     const s = nc | (ids.hasUser(pk, nc) ? 64 : 0) | (ids.hasEmail(pk, nc) ? 128 : 0);
     this.shape[k] = s;
+    this.keys[k] = pk;
     return s;
   }
 
@@ -129,7 +133,7 @@ export class PageviewTables {
 
   /** The day's next n rows (state carries the stream and the last row across batches). */
   private fill(st: DayState, n: number): ColumnBatch {
-    const key = st.key, persons = st.persons, dayStart = st.dayStart, ids = this.ids, shape = this.shape;
+    const key = st.key, persons = st.persons, dayStart = st.dayStart, ids = this.ids, shape = this.shape, keys = this.keys;
     const urlStart = this.urlStart, urlLen = this.urlLen;
     let d = st.draw, lastUrl = st.lastUrl, lastStart = st.lastStart, lastLen = st.lastLen, lastTs = st.lastTs;
     const uStart = new Int32Array(n), uLen = new Int32Array(n);
@@ -164,9 +168,9 @@ export class PageviewTables {
       const x = drawAt(key, d++);
       // The identifier: the email with whitespace around it (3%, when the person has one), the
       // user id (27%, when it has one), else one of its cookies.
-      const pk = ids.key(k);
       let sh = shape[k]!;
-      if (sh === 0) sh = this.shapeOf(k, pk);
+      if (sh === 0) sh = this.shapeOf(k);
+      const pk = keys[k]! >>> 0;
       pool.ensure(MAX_ID_BYTES + 4);
       const buf = pool.buf, at = pool.pos;
       let end: number;
