@@ -17,7 +17,8 @@ import type { ColumnBatch, Row } from '../storage/types.js';
 import { MAX_ID_BYTES, PersonIds } from './persons.js';
 import { fnv1a32 } from '../core/hash.js';
 import { drawAt, KeyPrefix, mulberry32, skewedOf } from './prng.js';
-import { PAGE_COUNT, urlVariant } from './urls.js';
+import { compareBytes } from '../storage/parquet/flat/columns.js';
+import { MAX_URL_BYTES, PAGE_COUNT, writeUrlVariant } from './urls.js';
 
 /** Distinct variants per page: 40 pages × 1,024 = 40,960 URL strings per seed at most. */
 export const URL_VARIANTS = 1024;
@@ -47,24 +48,6 @@ class Pool {
   }
 }
 
-/** Appends s's UTF-8 bytes to pool (ASCII by hand, else TextEncoder); returns its length. */
-function putString(pool: Pool, s: string): number {
-  const n = s.length;
-  pool.ensure(3 * n);
-  const buf = pool.buf, at = pool.pos;
-  for (let k = 0; k < n; k++) {
-    const c = s.charCodeAt(k);
-    if (c >= 0x80) {
-      const { written } = UTF8.encodeInto(s, buf.subarray(at));
-      pool.pos = at + written;
-      return written;
-    }
-    buf[at + k] = c;
-  }
-  pool.pos = at + n;
-  return n;
-}
-const UTF8 = new TextEncoder();
 
 /**
  * Per-generation lookup tables (shared by the days of one generate() call): URL variants in one
@@ -76,8 +59,8 @@ export class PageviewTables {
   private readonly urlStart = new Int32Array(PAGE_COUNT * URL_VARIANTS).fill(-1);
   private readonly urlLen = new Int32Array(PAGE_COUNT * URL_VARIANTS);
   private readonly urls = new Pool(1 << 16);
-  /** Variant string → its offset in `urls`: equal variants share one copy (the writer's dictionary then sees equal offsets). */
-  private readonly urlAt = new Map<string, number>();
+  /** Hash table of the distinct variants (variant + 1; 0 empty): equal variants share one copy (the writer's dictionary then sees equal offsets). */
+  private readonly urlSlots = new Int32Array(1 << 18); // ≥ 4 × PAGE_COUNT × URL_VARIANTS, a power of two
   private readonly urlKeys: KeyPrefix;
   /** Person k's shape: cookies | user << 6 | email << 7 (cookies ≥ 1, so 0 = not yet computed). */
   private readonly shape: Uint8Array;
@@ -92,19 +75,35 @@ export class PageviewTables {
     this.keys = new Int32Array(persons);
   }
 
-  /** Variant v = page * URL_VARIANTS + j, encoded into the pool on first use. */
+  /**
+   * Variant v = page * URL_VARIANTS + j, written into the pool on first use; a variant equal to an
+   * earlier one points at its bytes instead (found by an FNV-1a hash of the bytes in `urlSlots`).
+   */
   private addUrl(v: number): void {
     const page = Math.floor(v / URL_VARIANTS);
-    const s = urlVariant(mulberry32(this.urlKeys.keyOf2(page, v % URL_VARIANTS)), page);
-    const at = this.urlAt.get(s);
-    if (at !== undefined) {
-      this.urlStart[v] = at;
-      this.urlLen[v] = Buffer.byteLength(s);
-    } else {
-      this.urlStart[v] = this.urls.pos;
-      this.urlLen[v] = putString(this.urls, s);
-      this.urlAt.set(s, this.urlStart[v]);
+    const pool = this.urls;
+    pool.ensure(MAX_URL_BYTES);
+    const buf = pool.buf, at = pool.pos;
+    const end = writeUrlVariant(mulberry32(this.urlKeys.keyOf2(page, v % URL_VARIANTS)), page, buf, at);
+    const n = end - at;
+    let h = 0x811c9dc5 | 0;
+    for (let i = at; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const slots = this.urlSlots, mask = slots.length - 1;
+    for (let slot = (h ^ (h >>> 15)) & mask; ; slot = (slot + 1) & mask) {
+      const e = slots[slot]! - 1;
+      if (e < 0) {
+        slots[slot] = v + 1;
+        pool.pos = end;
+        this.urlStart[v] = at;
+        break;
+      }
+      const s = this.urlStart[e]!;
+      if (this.urlLen[e] === n && compareBytes(buf, s, n, buf, at, n) === 0) {
+        this.urlStart[v] = s;
+        break;
+      }
     }
+    this.urlLen[v] = n;
   }
 
   /** Computes person k's shape (see `shape`) and key. */

@@ -12,7 +12,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '../../gen/generate.js';
 import { createHash } from 'node:crypto';
-import { batchRows, pageviewBatches } from '../../gen/columns.js';
+import { batchRows, pageviewBatches, URL_VARIANTS } from '../../gen/columns.js';
+import { PAGE_COUNT, urlVariant } from '../../gen/urls.js';
 import { SCHEMAS } from '../../gen/kinds.js';
 import { person, PersonIds, MAX_ID_BYTES } from '../../gen/persons.js';
 import { drawAt, KeyPrefix, mulberry32, rngFor } from '../../gen/prng.js';
@@ -190,6 +191,21 @@ describe('data generator', function () {
       assert.ok(heavy > 20 && emails > 600 && users > 1200, `seed ${seed}: heavy ${heavy}, emails ${emails}, users ${users}`);
     }
     assert.equal(rngFor(3, 'pageviews', '2024-03-01')(), drawAt(fnv1a32('3\u0001pageviews\u00012024-03-01'), 0));
+  });
+
+  it('URL variants: the strings of the string-built generator (pinned), all 40,960 of two seeds and one shared stream', () => {
+    const pins: [number, string][] = [
+      [11, 'ab7c9897a6622b16669f2f0ce38f50b6a9b700a6b1dec010d5c307082ea0d60a'],
+      [0, '082c9e35a0fc8fd70ff0b74809b99782786a28e9deeee964a8437967a7f662ca'],
+    ];
+    for (const [seed, want] of pins) {
+      const p = new KeyPrefix(seed, 'url'), h = createHash('sha256');
+      for (let page = 0; page < PAGE_COUNT; page++) for (let j = 0; j < URL_VARIANTS; j++) h.update(`${urlVariant(mulberry32(p.keyOf2(page, j)), page)}\n`);
+      assert.equal(h.digest('hex'), want, `seed ${seed}`);
+    }
+    const r = mulberry32(7), h = createHash('sha256');
+    for (let i = 0; i < 20_000; i++) h.update(`${urlVariant(r, i % 40)}\n`);
+    assert.equal(h.digest('hex'), 'bcd6a33a99fd1e7ef5ec2aa71ef91af126309c0ca14fc1536d09207ac5f4655f');
   });
 
   it('pageviews: the values of the generator as it was before column generation (pinned)', () => {
