@@ -4,7 +4,8 @@
  *
  * - url: one of URL_VARIANTS un-normalized variants of a skewed page choice (gen/urls.ts
  *   urlVariant, ~0.5% garbage), each variant a pure function of (seed, page, j), encoded once into
- *   a shared byte pool and referenced by offset (zero-copy);
+ *   a shared byte pool and referenced by offset (zero-copy), with dictionary ids (equal variants
+ *   share one) so the flat writer never hashes them;
  * - person: a skewed person's identifier (mostly a cookie, 27% the user id, 3% the email with
  *   leading/trailing whitespace when the person has one), its UTF-8 bytes written into the batch
  *   from the person's draws (gen/persons.ts PersonIds: the identifiers person() gives);
@@ -58,6 +59,8 @@ class Pool {
 export class PageviewTables {
   private readonly urlStart = new Int32Array(PAGE_COUNT * URL_VARIANTS).fill(-1);
   private readonly urlLen = new Int32Array(PAGE_COUNT * URL_VARIANTS);
+  /** The first variant with variant v's bytes: the url column's dictionary ids (ColumnValues.ids). */
+  private readonly urlId = new Int32Array(PAGE_COUNT * URL_VARIANTS);
   private readonly urls = new Pool(1 << 16);
   /** Hash table of the distinct variants (variant + 1; 0 empty): equal variants share one copy (the writer's dictionary then sees equal offsets). */
   private readonly urlSlots = new Int32Array(1 << 18); // ≥ 4 × PAGE_COUNT × URL_VARIANTS, a power of two
@@ -95,11 +98,13 @@ export class PageviewTables {
         slots[slot] = v + 1;
         pool.pos = end;
         this.urlStart[v] = at;
+        this.urlId[v] = v;
         break;
       }
       const s = this.urlStart[e]!;
       if (this.urlLen[e] === n && compareBytes(buf, s, n, buf, at, n) === 0) {
         this.urlStart[v] = s;
+        this.urlId[v] = e;
         break;
       }
     }
@@ -133,9 +138,9 @@ export class PageviewTables {
   /** The day's next n rows (state carries the stream and the last row across batches). */
   private fill(st: DayState, n: number): ColumnBatch {
     const key = st.key, persons = st.persons, dayStart = st.dayStart, ids = this.ids, shape = this.shape, keys = this.keys;
-    const urlStart = this.urlStart, urlLen = this.urlLen;
+    const urlStart = this.urlStart, urlLen = this.urlLen, urlId = this.urlId;
     let d = st.draw, lastUrl = st.lastUrl, lastStart = st.lastStart, lastLen = st.lastLen, lastTs = st.lastTs;
-    const uStart = new Int32Array(n), uLen = new Int32Array(n);
+    const uStart = new Int32Array(n), uLen = new Int32Array(n), uIds = new Int32Array(n);
     const pStart = new Int32Array(n), pLen = new Int32Array(n);
     const ts = new Float64Array(n);
     const pool = new Pool(n * 28 + 64);
@@ -154,6 +159,7 @@ export class PageviewTables {
         }
         uStart[i] = urlStart[lastUrl]!;
         uLen[i] = urlLen[lastUrl]!;
+        uIds[i] = urlId[lastUrl]!;
         pStart[i] = lastStart;
         pLen[i] = lastLen;
         ts[i] = lastTs;
@@ -183,6 +189,7 @@ export class PageviewTables {
       const t = dayStart + Math.floor(drawAt(key, d++) * 86_400);
       uStart[i] = urlStart[v]!;
       uLen[i] = urlLen[v]!;
+      uIds[i] = urlId[v]!;
       lastUrl = v;
       pStart[i] = lastStart = at;
       pLen[i] = lastLen = end - at;
@@ -195,7 +202,7 @@ export class PageviewTables {
     st.lastTs = lastTs;
     st.prevBytes = pool.buf;
     // The URL pool as it is now: later growth copies it, so these offsets stay valid in it.
-    return { rows: n, columns: { url: { type: 'string', data: this.urls.buf, start: uStart, len: uLen }, person: { type: 'string', data: pool.buf, start: pStart, len: pLen }, ts: { type: 'int64', values: ts } } };
+    return { rows: n, columns: { url: { type: 'string', data: this.urls.buf, start: uStart, len: uLen, ids: uIds }, person: { type: 'string', data: pool.buf, start: pStart, len: pLen }, ts: { type: 'int64', values: ts } } };
   }
 }
 
