@@ -193,7 +193,7 @@ describe('data generator', function () {
     assert.equal(rngFor(3, 'pageviews', '2024-03-01')(), drawAt(fnv1a32('3\u0001pageviews\u00012024-03-01'), 0));
   });
 
-  it('URL variants: the strings of the string-built generator (pinned), all 40,960 of two seeds and one shared stream', () => {
+  it('URL variants: the strings of the string-built generator at af031dd (pinned), all 40,960 of two seeds and one shared stream', () => {
     const pins: [number, string][] = [
       [11, 'ab7c9897a6622b16669f2f0ce38f50b6a9b700a6b1dec010d5c307082ea0d60a'],
       [0, '082c9e35a0fc8fd70ff0b74809b99782786a28e9deeee964a8437967a7f662ca'],
@@ -208,9 +208,9 @@ describe('data generator', function () {
     assert.equal(h.digest('hex'), 'bcd6a33a99fd1e7ef5ec2aa71ef91af126309c0ca14fc1536d09207ac5f4655f');
   });
 
-  it('pageviews: the values of the generator as it was before column generation (pinned)', () => {
-    // sha256 of "url\nperson\nts\n" per row, as the row-at-a-time generator (af031dd) wrote
-    // them; the second case draws persons beyond any cache (persons 500,000).
+  it('pageviews: the values of the generator at af031dd, identifiers and URLs built as strings (pinned)', () => {
+    // sha256 of "url\nperson\nts\n" per row, as the generator at af031dd wrote
+    // them; the second case draws persons past the 200,000 it cached (persons 500,000).
     const pins: [number, number, number, string][] = [
       [11, 2000, 7000, 'a0d28813fea8fed163df180b8dadae91a9c4e7204ef51ac1fd45d18bc8218c6a'],
       [7, 500_000, 10_000, 'd85c1b18594efd884b1824b2e231890f2f0435a8ea9914bc0bf9cf716d63dceb'],
