@@ -8,7 +8,7 @@
  * PersonIds writes the same identifiers as UTF-8 bytes straight from the person's draws (for
  * pageviews' columns: no strings, no Person), equal to person()'s (tested).
  */
-import { drawAt, hex, int, KeyPrefix, pick, rngFor } from './prng.js';
+import { bitsAt, drawAt, hex, int, KeyPrefix, pick, rngFor } from './prng.js';
 
 export interface Person {
   k: number;
@@ -77,7 +77,7 @@ export class PersonIds {
   writeCookie(key: number, c: number, buf: Uint8Array, at: number): number {
     at = put(buf, at, COOKIE_B);
     for (let d = 2 + 4 * c, end = d + 4; d < end; d++) {
-      const x = Math.floor(drawAt(key, d) * 0x10000);
+      const x = bitsAt(key, d) >>> 16; // Math.floor(draw · 0x10000), as hex() takes it
       buf[at] = HEX_B[x >>> 12]!;
       buf[at + 1] = HEX_B[(x >>> 8) & 15]!;
       buf[at + 2] = HEX_B[(x >>> 4) & 15]!;

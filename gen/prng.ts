@@ -31,10 +31,15 @@ const FNV_PRIME = 0x01000193;
 
 /** Draw i (0-based) of mulberry32(key): its state after i + 1 steps is key + (i + 1)·0x6d2b79f5. */
 export function drawAt(key: number, i: number): number {
+  return bitsAt(key, i) / 4294967296;
+}
+
+/** drawAt's 32 bits (drawAt = bitsAt / 2^32, so Math.floor(drawAt · 2^k) = bitsAt >>> (32 − k)). */
+export function bitsAt(key: number, i: number): number {
   let t = (key + Math.imul(i + 1, 0x6d2b79f5)) >>> 0;
   t = Math.imul(t ^ (t >>> 15), t | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  return (t ^ (t >>> 14)) >>> 0;
 }
 
 /**
