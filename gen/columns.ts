@@ -49,11 +49,11 @@ class Pool {
   }
 }
 
-
 /**
  * Per-generation lookup tables (shared by the days of one generate() call): URL variants in one
- * byte pool, and per person its stream key and one byte of its shape (cookie count, has a user
- * id, has an email; 5 bytes × --persons). Identifiers themselves are written from the person's draws on each use
+ * byte pool, and per person k < cap its stream key and one byte of its shape (cookie count, has a
+ * user id, has an email: 5 bytes a person, 20 MB at most by default; persons past the cap are
+ * computed on each use). Identifiers themselves are written from the person's draws on each use
  * (PersonIds): computing 23 bytes is cheaper than fetching them from a table of megabytes.
  */
 export class PageviewTables {
@@ -71,11 +71,11 @@ export class PageviewTables {
   private readonly keys: Int32Array;
   readonly ids: PersonIds;
 
-  constructor(readonly seed: number, readonly persons: number) {
+  constructor(readonly seed: number, readonly persons: number, cap = 1 << 22) {
     this.ids = new PersonIds(seed);
     this.urlKeys = new KeyPrefix(seed, 'url');
-    this.shape = new Uint8Array(persons);
-    this.keys = new Int32Array(persons);
+    this.shape = new Uint8Array(Math.min(persons, cap));
+    this.keys = new Int32Array(Math.min(persons, cap));
   }
 
   /**
@@ -111,13 +111,10 @@ export class PageviewTables {
     this.urlLen[v] = n;
   }
 
-  /** Computes person k's shape (see `shape`) and key. */
-  private shapeOf(k: number): number {
-    const ids = this.ids, pk = ids.key(k), nc = ids.cookies(pk);
-    const s = nc | (ids.hasUser(pk, nc) ? 64 : 0) | (ids.hasEmail(pk, nc) ? 128 : 0);
-    this.shape[k] = s;
-    this.keys[k] = pk;
-    return s;
+  /** Person pk's shape (see `shape`), from its draws. */
+  private shapeOf(pk: number): number {
+    const ids = this.ids, nc = ids.cookies(pk);
+    return nc | (ids.hasUser(pk, nc) ? 64 : 0) | (ids.hasEmail(pk, nc) ? 128 : 0);
   }
 
   /**
@@ -173,9 +170,17 @@ export class PageviewTables {
       const x = drawAt(key, d++);
       // The identifier: the email with whitespace around it (3%, when the person has one), the
       // user id (27%, when it has one), else one of its cookies.
-      let sh = shape[k]!;
-      if (sh === 0) sh = this.shapeOf(k);
-      const pk = keys[k]! >>> 0;
+      let sh: number, pk: number;
+      if (k < shape.length) {
+        sh = shape[k]!;
+        if (sh === 0) {
+          keys[k] = pk = ids.key(k);
+          shape[k] = sh = this.shapeOf(pk);
+        } else pk = keys[k]! >>> 0;
+      } else {
+        pk = ids.key(k);
+        sh = this.shapeOf(pk);
+      }
       pool.ensure(MAX_ID_BYTES + 4);
       const buf = pool.buf, at = pool.pos;
       let end: number;

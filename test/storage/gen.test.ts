@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '../../gen/generate.js';
 import { createHash } from 'node:crypto';
-import { batchRows, pageviewBatches, URL_VARIANTS } from '../../gen/columns.js';
+import { batchRows, pageviewBatches, PageviewTables, URL_VARIANTS } from '../../gen/columns.js';
 import { PAGE_COUNT, urlVariant } from '../../gen/urls.js';
 import { SCHEMAS } from '../../gen/kinds.js';
 import { person, PersonIds, MAX_ID_BYTES } from '../../gen/persons.js';
@@ -216,9 +216,12 @@ describe('data generator', function () {
       [7, 500_000, 10_000, 'd85c1b18594efd884b1824b2e231890f2f0435a8ea9914bc0bf9cf716d63dceb'],
     ];
     for (const [seed, persons, batch, want] of pins) {
-      const h = createHash('sha256');
-      for (const b of pageviewBatches({ seed, date: '2024-03-01', rows: 30_000, persons }, batch)) for (const r of batchRows(b)) h.update(`${String(r.url)}\n${String(r.person)}\n${String(r.ts)}\n`);
-      assert.equal(h.digest('hex'), want, `seed ${seed}, persons ${persons}`);
+      // with the default cap on persons' shapes, and with most persons past a cap of 100
+      for (const cap of [undefined, 100]) {
+        const h = createHash('sha256');
+        for (const b of pageviewBatches({ seed, date: '2024-03-01', rows: 30_000, persons }, batch, new PageviewTables(seed, persons, cap))) for (const r of batchRows(b)) h.update(`${String(r.url)}\n${String(r.person)}\n${String(r.ts)}\n`);
+        assert.equal(h.digest('hex'), want, `seed ${seed}, persons ${persons}, cap ${cap}`);
+      }
     }
   });
 });
