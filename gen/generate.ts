@@ -77,7 +77,7 @@ export async function generate(kind: GenKind, opts: GenerateOptions, onProgress:
   const result: GenerateResult = { kind, rows: 0, files: 0, bytes: 0, days: [] };
   let rowsDone = 0;
   const tables = kind === 'pageviews' ? new PageviewTables(opts.seed, persons) : null;
-  const people = tables?.people ?? new PersonTable(opts.seed, persons);
+  const people = tables === null ? new PersonTable(opts.seed, persons) : null;
   // Every day's marker and conflicts first: a conflict refuses before anything is written.
   const todo: { d: number; date: string; rows: number; instanceId: string; fp: string }[] = [];
   const planned: ({ skipped: true; files: number } | null)[] = [];
@@ -142,7 +142,7 @@ export async function generate(kind: GenKind, opts: GenerateOptions, onProgress:
           else await writer.write(batchRows(batch));
           step(batch.rows);
         }
-      } else {
+      } else if (people !== null) {
         for (const chunk of dayRows({ kind, seed: opts.seed, date, rows: t.rows, persons }, 10_000, people)) {
           aborted();
           await writer.write(chunk);

@@ -76,7 +76,18 @@ export interface ObjectStore {
  * they are, never decoded), an int64 column as safe integers. `rows` values in every column.
  */
 export type ColumnValues =
-  | { type: 'string'; data: Uint8Array; start: Int32Array; len: Int32Array }
+  | {
+      type: 'string';
+      data: Uint8Array;
+      start: Int32Array;
+      len: Int32Array;
+      /**
+       * Optional: the producer's dictionary, ids[i] ≥ 0 for value i, equal ids exactly for equal
+       * values (e.g. gen's URL variants): the flat writer then dictionary-encodes without hashing
+       * bytes. Same file as without ids.
+       */
+      ids?: Int32Array;
+    }
   | { type: 'int64'; values: Float64Array };
 export interface ColumnBatch {
   rows: number;

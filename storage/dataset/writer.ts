@@ -84,7 +84,7 @@ export class DataFileWriter {
       const n = Math.min(this.maxRows, batch.rows - at);
       const columns: ColumnBatch['columns'] = {};
       for (const [name, c] of Object.entries(batch.columns)) {
-        columns[name] = c.type === 'string' ? { type: 'string', data: c.data, start: c.start.subarray(at, at + n), len: c.len.subarray(at, at + n) } : { type: 'int64', values: c.values.subarray(at, at + n) };
+        columns[name] = c.type === 'string' ? { type: 'string', data: c.data, start: c.start.subarray(at, at + n), len: c.len.subarray(at, at + n), ...(c.ids === undefined ? {} : { ids: c.ids.subarray(at, at + n) }) } : { type: 'int64', values: c.values.subarray(at, at + n) };
       }
       await this.store(await encodeColumns.call(this.opts.codec, this.opts.schema, { rows: n, columns }), n);
     }

@@ -3,13 +3,21 @@
  * appending a day leaves existing files untouched, re-running is a no-op, a conflicting re-run is
  * STORAGE_CONFLICT; pageviews and equivs agree on persons (checked with DuckDB as the oracle);
  * generation on worker threads writes byte-identical files and markers to a serial one, read the
- * same by DuckDB (dictionary pages included).
+ * same by DuckDB (dictionary pages included). The fast paths (identifiers written from draws by
+ * index, FNV keys carried on from a prefix) equal the plain ones (person(), rngFor, mulberry32), and
+ * pageviews' values are pinned: other tests and benches depend on the exact data.
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '../../gen/generate.js';
+import { createHash } from 'node:crypto';
+import { batchRows, pageviewBatches, PageviewTables, URL_VARIANTS } from '../../gen/columns.js';
+import { PAGE_COUNT, urlVariant } from '../../gen/urls.js';
 import { SCHEMAS } from '../../gen/kinds.js';
+import { person, PersonIds, MAX_ID_BYTES } from '../../gen/persons.js';
+import { drawAt, KeyPrefix, mulberry32, rngFor } from '../../gen/prng.js';
+import { fnv1a32 } from '../../core/hash.js';
 import { readRows } from '../../storage/dataset/read.js';
 import { listSource } from '../../storage/dataset/source.js';
 import { LocalObjectStore } from '../../storage/local/store.js';
@@ -151,6 +159,69 @@ describe('data generator', function () {
       assert.ok(Number(garbage?.g) > 0 && Number(garbage?.t) > 0 && Number(garbage?.sp) > 0);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fast paths: draws by index, keys from a prefix and identifiers from draws equal mulberry32, rngFor and person()', () => {
+    for (const key of [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, fnv1a32('x')]) {
+      const r = mulberry32(key);
+      for (let i = 0; i < 200; i++) assert.equal(drawAt(key, i), r(), `key ${key} draw ${i}`);
+    }
+    const utf8 = new TextDecoder();
+    for (const seed of [0, 9, 11, 123_456_789]) {
+      const p = new KeyPrefix(seed, 'url');
+      for (const [n, m] of [[0, 0], [7, 1023], [39, 12], [10, 100]] as const) assert.equal(p.keyOf2(n, m), fnv1a32(`${seed}\u0001url\u0001${n}\u0001${m}`));
+      const ids = new PersonIds(seed);
+      const buf = new Uint8Array(MAX_ID_BYTES);
+      const str = (end: number): string => utf8.decode(buf.subarray(0, end));
+      let heavy = 0, emails = 0, users = 0;
+      for (const k of [...Array.from({ length: 2000 }, (_, i) => i), 99_999, 1_234_567, 98_765_432, 2 ** 40 + 3]) {
+        const want = person(seed, k), key = ids.key(k), nc = ids.cookies(key);
+        assert.equal(key, fnv1a32(`${seed}\u0001person\u0001${k}`));
+        assert.equal(nc, want.cookies.length);
+        want.cookies.forEach((c, i) => assert.equal(str(ids.writeCookie(key, i, buf, 0)), c));
+        assert.equal(ids.hasUser(key, nc), want.user !== null);
+        if (want.user !== null) assert.equal(str(ids.writeUser(k, buf, 0)), want.user);
+        assert.equal(ids.hasEmail(key, nc), want.email !== null);
+        if (want.email !== null) assert.equal(str(ids.writeEmail(key, k, nc, buf, 0)), want.email);
+        heavy += nc >= 20 ? 1 : 0;
+        emails += want.email === null ? 0 : 1;
+        users += want.user === null ? 0 : 1;
+      }
+      assert.ok(heavy > 20 && emails > 600 && users > 1200, `seed ${seed}: heavy ${heavy}, emails ${emails}, users ${users}`);
+    }
+    assert.equal(rngFor(3, 'pageviews', '2024-03-01')(), drawAt(fnv1a32('3\u0001pageviews\u00012024-03-01'), 0));
+  });
+
+  it('URL variants: the strings of the string-built generator at af031dd (pinned), all 40,960 of two seeds and one shared stream', () => {
+    const pins: [number, string][] = [
+      [11, 'ab7c9897a6622b16669f2f0ce38f50b6a9b700a6b1dec010d5c307082ea0d60a'],
+      [0, '082c9e35a0fc8fd70ff0b74809b99782786a28e9deeee964a8437967a7f662ca'],
+    ];
+    for (const [seed, want] of pins) {
+      const p = new KeyPrefix(seed, 'url'), h = createHash('sha256');
+      for (let page = 0; page < PAGE_COUNT; page++) for (let j = 0; j < URL_VARIANTS; j++) h.update(`${urlVariant(mulberry32(p.keyOf2(page, j)), page)}\n`);
+      assert.equal(h.digest('hex'), want, `seed ${seed}`);
+    }
+    const r = mulberry32(7), h = createHash('sha256');
+    for (let i = 0; i < 20_000; i++) h.update(`${urlVariant(r, i % 40)}\n`);
+    assert.equal(h.digest('hex'), 'bcd6a33a99fd1e7ef5ec2aa71ef91af126309c0ca14fc1536d09207ac5f4655f');
+  });
+
+  it('pageviews: the values of the generator at af031dd, identifiers and URLs built as strings (pinned)', () => {
+    // sha256 of "url\nperson\nts\n" per row, as the generator at af031dd wrote
+    // them; the second case draws persons past the 200,000 it cached (persons 500,000).
+    const pins: [number, number, number, string][] = [
+      [11, 2000, 7000, 'a0d28813fea8fed163df180b8dadae91a9c4e7204ef51ac1fd45d18bc8218c6a'],
+      [7, 500_000, 10_000, 'd85c1b18594efd884b1824b2e231890f2f0435a8ea9914bc0bf9cf716d63dceb'],
+    ];
+    for (const [seed, persons, batch, want] of pins) {
+      // with the default cap on persons' shapes, and with most persons past a cap of 100
+      for (const cap of [undefined, 100]) {
+        const h = createHash('sha256');
+        for (const b of pageviewBatches({ seed, date: '2024-03-01', rows: 30_000, persons }, batch, new PageviewTables(seed, persons, cap))) for (const r of batchRows(b)) h.update(`${String(r.url)}\n${String(r.person)}\n${String(r.ts)}\n`);
+        assert.equal(h.digest('hex'), want, `seed ${seed}, persons ${persons}, cap ${cap}`);
+      }
     }
   });
 });

@@ -2,7 +2,8 @@
  * storage/parquet/flat/columns.ts (writeFlatColumns) against the row writer as its oracle: the
  * same values as columns and as rows give byte-identical files (PLAIN strings — near-unique ids,
  * for which both give the dictionary up — dictionary-encoded strings of few distinct values, and
- * int64s; several row groups, Snappy or not); bad input is PARQUET_INVALID; DataFileWriter.writeColumns splits at maxRows. And lib/byte-intern.ts compareUtf8Js equals JS string order.
+ * int64s; several row groups, Snappy or not), also when strings come with the producer's
+ * dictionary ids (ColumnValues.ids); bad input is PARQUET_INVALID; DataFileWriter.writeColumns splits at maxRows. And lib/byte-intern.ts compareUtf8Js equals JS string order.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +30,20 @@ function columnsOf(rows: Row[]): ColumnBatch {
   return { rows: rows.length, columns: { id: { type: 'string', data, start, len }, a: { type: 'int64', values: Float64Array.from(rows, (r) => r.a as number) }, b: { type: 'int64', values: Float64Array.from(rows, (r) => r.b as number) } } };
 }
 
+/** The same batch with dictionary ids for `id` (sparse: 1000 + 7 × first-seen rank). */
+function withIds(b: ColumnBatch, rows: Row[]): ColumnBatch {
+  const seen = new Map<string, number>();
+  const ids = Int32Array.from(rows, (r) => {
+    const k = r.id as string;
+    let x = seen.get(k);
+    if (x === undefined) seen.set(k, (x = 1000 + 7 * seen.size));
+    return x;
+  });
+  const c = b.columns.id;
+  assert.ok(c?.type === 'string');
+  return { ...b, columns: { ...b.columns, id: { ...c, ids } } };
+}
+
 describe('flat parquet writer from columns', () => {
   it('writes the same bytes as the row writer for the same values (fast-check)', () => {
     const int = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.constantFrom(Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 32, -(2 ** 32) - 1));
@@ -42,7 +57,9 @@ describe('flat parquet writer from columns', () => {
         const g = Math.min(groupRows, vals.length);
         const rows = vals.slice(0, vals.length - (vals.length % g)).map(([s, a, b], i) => ({ id: `${i.toString(36)}-${s}`, a, b }));
         const opts = { compression: snappy ? 'SNAPPY' as const : 'UNCOMPRESSED' as const, rowGroupRows: g };
-        assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, columnsOf(rows), opts)), Buffer.from(writeFlatParquet(SCHEMA, rows, opts)));
+        const want = Buffer.from(writeFlatParquet(SCHEMA, rows, opts));
+        assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, columnsOf(rows), opts)), want);
+        assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, withIds(columnsOf(rows), rows), opts)), want);
       }), { numRuns: 150 });
   });
 
@@ -55,7 +72,9 @@ describe('flat parquet writer from columns', () => {
         // Values drawn from a few distinct strings (some groups keep their dictionary, some give it up).
         const rows = picks.map((p, i) => ({ id: distinct[p % distinct.length]!, a: i, b: -i }));
         const opts = { compression: snappy ? 'SNAPPY' as const : 'UNCOMPRESSED' as const, rowGroupRows: groupRows };
-        assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, columnsOf(rows), opts)), Buffer.from(writeFlatParquet(SCHEMA, rows, opts)));
+        const want = Buffer.from(writeFlatParquet(SCHEMA, rows, opts));
+        assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, columnsOf(rows), opts)), want);
+        assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, withIds(columnsOf(rows), rows), opts)), want);
       }), { numRuns: 200 });
   });
 
@@ -87,6 +106,7 @@ describe('flat parquet writer from columns', () => {
     const opts = { compression: 'UNCOMPRESSED' as const, rowGroupRows: 10_000 };
     const cols = Buffer.from(writeFlatColumns(SCHEMA, columnsOf(rows), opts));
     assert.deepEqual(cols, Buffer.from(writeFlatParquet(SCHEMA, rows, opts)));
+    assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, withIds(columnsOf(rows), rows), opts)), cols);
     // PLAIN: every value's bytes are in the data page (a dictionary page would hold u0…u4095 once, r0…r4 once).
     assert.ok(cols.includes(Buffer.from('r3')) && cols.indexOf(Buffer.from('r3')) !== cols.lastIndexOf(Buffer.from('r3')));
   });
@@ -101,6 +121,16 @@ describe('flat parquet writer from columns', () => {
     const unsafe = columnsOf(rows);
     unsafe.columns.a = { type: 'int64', values: Float64Array.of(2 ** 53) };
     bad(SCHEMA, unsafe);
+    // dictionary ids: negative, or one id for values of different lengths
+    const two = [{ id: 'x', a: 1, b: 2 }, { id: 'yy', a: 1, b: 2 }];
+    const ids = (x: number[]): ColumnBatch => {
+      const b = withIds(columnsOf(two), two), c = b.columns.id;
+      assert.ok(c?.type === 'string');
+      return { ...b, columns: { ...b.columns, id: { ...c, ids: Int32Array.from(x) } } };
+    };
+    bad(SCHEMA, ids([0, -1]));
+    bad(SCHEMA, ids([5, 5]));
+    assert.ok(writeFlatColumns(SCHEMA, ids([5, 6]), opts).length > 0);
   });
 
   it('DataFileWriter.writeColumns: files of at most maxRows rows, read back as the rows; a codec without encodeColumns refuses', async () => {
@@ -111,6 +141,12 @@ describe('flat parquet writer from columns', () => {
     await w.writeColumns(columnsOf(rows.slice(1)));
     const files = await w.close();
     assert.deepEqual(files.map((f) => f.rows), [1, 3, 3]);
+    // with dictionary ids: split the same, the same files
+    const wi = new DataFileWriter({ store, codec: getCodec('flat'), schema: SCHEMA, folder: 'ids/', salt: 's', maxRows: 3 });
+    await wi.write(rows.slice(0, 1));
+    await wi.writeColumns(withIds(columnsOf(rows.slice(1)), rows.slice(1)));
+    const withIdFiles = await wi.close();
+    assert.deepEqual(await Promise.all(withIdFiles.map(async (f) => Buffer.from(await store.get(f.path)))), await Promise.all(files.map(async (f) => Buffer.from(await store.get(f.path)))));
     const back: Row[] = [];
     for (const f of files) for await (const b of getCodec('flat').decode(await store.get(f.path))) back.push(...b);
     assert.deepEqual(back, rows);

@@ -7,6 +7,8 @@
  *    PLAIN, when the dictionary would hold over half the values or a near-unique start shows), keyed
  *    by their UTF-8 bytes in an open-addressing table (FNV-1a of the bytes; equal hash and length
  *    then a byte comparison) — no JS string, no object per value; only distinct values are copied;
+ *  - strings that come with the producer's dictionary ids (ColumnValues.ids) are dictionary-encoded
+ *    by id (dictIds): the same pages, no hashing;
  *  - PLAIN strings: their UTF-8 bytes copied as they are, length-prefixed; int64: PLAIN.
  *
  * Preconditions: a REQUIRED field (nullable fields are PARQUET_INVALID); values[start..end) of
@@ -30,10 +32,71 @@ export function encodeColumnValues(f: Field, c: ColumnValues, start: number, end
   if (f.type !== c.type) throw invalid(f, `is ${f.type}, given ${c.type} values`);
   const col: EncodedColumn = { dictCount: 0, encoding: ENC_PLAIN, nulls: 0 };
   if (c.type === 'int64') return int64s(f, c.values, start, end, page, col);
-  return dictStrings(c, start, end, page, dict, col) ?? strings(c, start, end, page, col);
+  return (c.ids === undefined ? dictStrings(c, start, end, page, dict, col) : dictIds(f, c, c.ids, start, end, page, dict, col)) ?? strings(c, start, end, page, col);
 }
 
 type StringValues = { data: Uint8Array; start: Int32Array; len: Int32Array };
+
+// Scratch of dictIds: a producer's id → dictionary id + 1 in the current chunk (0 = not yet).
+let byId = new Int32Array(1 << 12);
+
+/**
+ * dictStrings for values that come with the producer's dictionary ids (ColumnValues.ids): the
+ * same dictionary, statistics and indices, found by id instead of by hashing bytes. A negative
+ * id, or an id seen before with a value of another length, is PARQUET_INVALID.
+ */
+function dictIds(f: Field, c: StringValues, pids: Int32Array, from: number, to: number, page: ByteSink, dict: ByteSink, col: EncodedColumn): EncodedColumn | null {
+  const { data, start, len } = c;
+  const count = to - from;
+  if (count === 0) return null;
+  const limit = Math.max(16, count >>> 1);
+  if (idRow.length < limit) {
+    idHash = new Int32Array(limit);
+    idRow = new Int32Array(limit);
+  }
+  if (indices.length < count) indices = new Int32Array(count);
+  let ids = 0, lo = -1, hi = -1, bad = -1, gaveUp = false;
+  for (let i = from; i < to; i++) {
+    const p = pids[i]!;
+    if (p >= byId.length) {
+      const next = new Int32Array(Math.max(2 * byId.length, p + 1));
+      next.set(byId);
+      byId = next;
+    }
+    const known = p >= 0 ? byId[p]! - 1 : -2;
+    if (known >= 0) {
+      if (len[idRow[known]!] !== len[i]) {
+        bad = i;
+        break;
+      }
+      indices[i - from] = known;
+      continue;
+    }
+    if (known === -2) {
+      bad = i;
+      break;
+    }
+    if (giveUpDictionary(ids, i - from, limit)) {
+      gaveUp = true;
+      break;
+    }
+    const id = ids++;
+    byId[p] = id + 1;
+    idRow[id] = i;
+    const s = start[i]!, n = len[i]!;
+    if (lo < 0) lo = hi = i;
+    else if (compareBytes(data, s, n, data, start[lo]!, len[lo]!) < 0) lo = i;
+    else if (compareBytes(data, s, n, data, start[hi]!, len[hi]!) > 0) hi = i;
+    indices[i - from] = id;
+  }
+  for (let j = 0; j < ids; j++) byId[pids[idRow[j]!]!] = 0;
+  if (bad >= 0) throw invalid(f, `dictionary id ${pids[bad]} at row ${bad} is negative or was given to a value of another length`);
+  if (gaveUp) {
+    dict.reset();
+    return null;
+  }
+  return dictionaryPage(c, ids, count, lo, hi, page, dict, col);
+}
 
 // Scratch of dictStrings, reused across chunks (the writer runs synchronously): the hash table
 // (slot → dictionary id + 1, 0 = empty), and per dictionary id its hash and its row (the value's
@@ -113,7 +176,16 @@ function dictStrings(c: StringValues, from: number, to: number, page: ByteSink, 
     }
     indices[i - from] = id;
   }
-  // The dictionary page: the distinct values, length-prefixed, in first-seen order.
+  return dictionaryPage(c, ids, count, lo, hi, page, dict, col);
+}
+
+/**
+ * The dictionary page (the distinct values idRow[0, ids), length-prefixed, in first-seen order)
+ * into `dict`, the indices of the chunk's `count` values into `page`, and the statistics (lo, hi:
+ * rows of the least and greatest value).
+ */
+function dictionaryPage(c: StringValues, ids: number, count: number, lo: number, hi: number, page: ByteSink, dict: ByteSink, col: EncodedColumn): EncodedColumn {
+  const { data, start, len } = c;
   let bytes = 0;
   for (let j = 0; j < ids; j++) bytes += 4 + len[idRow[j]!]!;
   dict.ensure(bytes);
