@@ -30,6 +30,7 @@ import { validateDagText } from '../../definitions/validate.js';
 import { viewRows } from '../integration/support.js';
 import { dagText } from '../definitions/support/dag-text.js';
 import { testOperators } from '../definitions/support/operators.js';
+import { until } from '../helpers/until.js';
 
 const check = (body: string, changedPartitions?: string[]) =>
   validateDagText(dagText(body), '/dags/trig.yaml', { operators: testOperators, ...(changedPartitions !== undefined ? { changedPartitions } : {}) });
@@ -245,14 +246,6 @@ tasks:
   - { name: full, operator: partial-recompute, inputs: [ages, new-ages], outputs: [birthdays-full], params: { mode: full, buckets: 2 } }
 `;
 
-async function until(what: string, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('data triggers in the scheduler (embedded runs, injected clock)', function () {
   this.timeout(120_000);
   let dir: string;
@@ -290,7 +283,7 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     const addDay = (date: string, seed: number) => generate('ages', { store: master, rows: 400, seed, start: date, days: 1, persons: 60 });
     const runs = async (): Promise<RunSummary[]> => (await store.listRuns({ dag: name })).sort((a, b) => (a.runId < b.runId ? -1 : 1));
     const settle = async (service: SchedulerService) =>
-      until('runs finished', async () => {
+      until('runs finished', 60_000, async () => {
         clock.now += 50;
         await service.step();
         const rs = await runs();
@@ -355,7 +348,7 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     const service = s.make();
     await service.step();
     assert.deepEqual((await s.runs()).map((r) => r.runId), [runId]);
-    await until('the completed fire\'s run started by the same step', async () => (await s.runs())[0]?.phase !== 'pending');
+    await until('the completed fire\'s run started by the same step', 60_000, async () => (await s.runs())[0]?.phase !== 'pending');
     const st = await state.getTriggers('ages-crash');
     assert.equal(st.inflight, undefined);
     assert.deepEqual(st.seen, keys);
@@ -363,7 +356,7 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     await s.addDay('2024-03-02', 2);
     await s.addDay('2024-03-03', 3);
     await s.settle(service);
-    await until('second run', async () => {
+    await until('second run', 60_000, async () => {
       s.clock.now += 50;
       await service.step();
       const rs = await s.runs();
