@@ -33,6 +33,7 @@ import { pathToFileURL } from 'node:url';
 import { generate } from '../gen/generate.js';
 import { snappyUncompress } from 'hyparquet';
 import { probePlainPage, snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
+import type { PageBody } from '../storage/parquet/page-types.js';
 import { splitPlain } from '../storage/parquet/pages.js';
 import { SplitBlockBloom } from '../operators/partial-recompute/split-bloom.js';
 import { openObjectStore } from '../storage/open.js';
@@ -301,7 +302,7 @@ export async function benchComponents(): Promise<BenchResult> {
  *    in JS (SplitBlockBloom.probeRanges) — the path dictionary pages take, and the fetch's before
  *    session 5 but for its JS Snappy — with a filter of 10% of the persons.
  */
-async function benchPageKernel(keys: string[]): Promise<BenchResult> {
+export async function benchPageKernel(keys: string[]): Promise<BenchResult> {
   const lines: string[] = [];
   const metrics: Record<string, number> = {};
   const rows: Row[] = keys.map((person, i) => ({ person, age: i % 97, ts: 1_700_000_000 + i * 7 }));
@@ -329,7 +330,28 @@ async function benchPageKernel(keys: string[]): Promise<BenchResult> {
   metrics['probe.kernel_values_s'] = (keys.length / kMs) * 1000;
   metrics['probe.js_values_s'] = (keys.length / jMs) * 1000;
   lines.push(`  bloom probe of PLAIN pages (fetch scan) kernel ${fmt((keys.length / kMs) * 1000)} values/s  JS ${fmt((keys.length / jMs) * 1000)} values/s  → ×${(jMs / kMs).toFixed(2)}`);
+  // The fetch scan's strict UTF-8 check of every page (page-kernel.ts NotUtf8), timed interleaved
+  // with the probe alone: these ASCII persons, and the same with every 50th person non-ASCII.
+  const nonAscii = keys.map((k, i) => (i % 50 === 0 ? k.replace('cookie', 'cookié') : k));
+  const nf = openColumnFile(await getCodec('flat').encode([{ name: 'person', type: 'string' }], nonAscii.map((person) => ({ person }))));
+  const nonAsciiPages = nf.rowGroups.map((_, g) => nf.plainByteArrayBodies(g, 'person')!).flat();
+  for (const [what, pages] of [['ASCII', persons], ['2% non-ASCII', nonAsciiPages]] as const) {
+    const ratio = await utf8CheckRatio(pages, bloom);
+    metrics[`probe.utf8_check_ratio.${what === 'ASCII' ? 'ascii' : 'non_ascii'}`] = ratio;
+    lines.push(`    + UTF-8 check of every page (${what}) → ×${ratio.toFixed(3)} the probe alone (interleaved medians)`);
+  }
   return { name: 'page-kernel', lines, metrics };
+}
+
+/** Median time of probePlainPage over `pages` with the UTF-8 check / without, runs interleaved. */
+async function utf8CheckRatio(pages: PageBody[], bloom: SplitBlockBloom): Promise<number> {
+  const fail = (): never => { throw new Error('page kernel: bench pages are UTF-8'); };
+  const run = (check: boolean): void => { for (const p of pages) probePlainPage(p.body, p.compressed, p.size, p.count, bloom.layout(), () => undefined, check ? fail : undefined); };
+  const on: number[] = [], off: number[] = [];
+  for (let i = 0; i < 4 * RUNS; i++) {
+    for (const check of i % 2 === 0 ? [true, false] : [false, true]) (check ? on : off).push(await timeMs(() => run(check)));
+  }
+  return median(on) / median(off);
 }
 
 /**

@@ -5,10 +5,12 @@
  *   batchId(topic, p, first, last)       → 'ingest-<topic>-p<p>-<first>-<last>' (the marker's instance id)
  *   readResume(store, topic, p, kind)    → { committedThrough, pending } from markers and claims
  *   claimRange(store, claim)             → the claim that holds for its first offset (first writer wins)
+ *   datasetKind(store, kind, topic)      — the dataset's record kind (_ingest/kind.json), or INGEST_CONFLICT
  *
  * Keys in the dataset:
  *   _commits/ingest-<topic>-p<p>-<first>-<last>@<fp16>.json   commit marker (storage/dataset/markers.ts)
  *   _ingest/claims/<topic>/p<p>/<first, 20 digits>.json        claim: this batch is exactly [first, last]
+ *   _ingest/kind.json                                          the dataset's record kind, create-only
  * A claim is written create-only BEFORE any data file of the batch, so a batch's boundaries are
  * fixed once anything of it can exist: a restarted (or concurrent) ingester that reaches the same
  * first offset redoes exactly that range, produces the same files (same names, same bytes) and the
@@ -17,7 +19,11 @@
  * A topic partition's batches all hold one record kind (ingest/records.ts): the kind is in every
  * batch fingerprint, claim and marker (absent = 'pageviews', as written before kinds existed), and
  * an ingester of another kind than the partition's last committed batch or a claim stops with
- * INGEST_CONFLICT instead of mixing schemas in one dataset.
+ * INGEST_CONFLICT instead of mixing schemas in one dataset. The dataset as a whole holds one kind
+ * too, whatever the topic: every claim first checks `_ingest/kind.json`, which the first claim
+ * writes create-only (with the kind of the dataset's last ingest marker when it was ingested
+ * before the object existed), so an ingester of the other kind from another topic stops at its
+ * first batch, before writing anything.
  * Preconditions: topic names match TOPIC_RE (Kafka allows [A-Za-z0-9._-]; a leading '.' or '_'
  * would clash with the store's reserved names); offsets are non-negative safe integers.
  */
@@ -131,12 +137,51 @@ export async function readResume(store: ObjectStore, topic: string, partition: n
   return { committedThrough: through, pending, committedBatches: ranges.length };
 }
 
+export const KIND_KEY = '_ingest/kind.json';
+/** Stores whose kind object was read or written by this process (it never changes: create-only). */
+const knownKinds = new WeakMap<ObjectStore, RecordKind>();
+
+/** The dataset's record kind (module comment): `kind` when it is, else INGEST_CONFLICT. */
+export async function datasetKind(store: ObjectStore, kind: RecordKind, topic: string): Promise<void> {
+  let found = knownKinds.get(store);
+  if (found === undefined) {
+    found = await readKind(store);
+    if (found === undefined) {
+      // First claim of the dataset (or of an ingest from before the object existed: its last marker's kind).
+      const markers = (await store.list(`${COMMITS_PREFIX}ingest-`)).filter((o) => o.key.endsWith('.json'));
+      const last = markers.sort((a, b) => (a.lastModified ?? 0) - (b.lastModified ?? 0)).at(-1)?.key;
+      const initial = last === undefined ? kind : (parseJson<IngestMarker>(await store.get(last), last).ingest.kind ?? 'pageviews');
+      try {
+        await store.putIfAbsent(KIND_KEY, jsonBytes({ kind: initial }));
+        found = initial;
+      } catch (e) {
+        if (!isDagctlError(e, 'STORAGE_CONFLICT')) throw e;
+        found = (await readKind(store)) ?? initial;
+      }
+    }
+    knownKinds.set(store, found);
+  }
+  if (found !== kind) {
+    throw new DagctlError('INGEST_CONFLICT', `the dataset holds ${found} records (${KIND_KEY}); this ingester (topic ${topic}) converts ${kind}: ingest ${kind} into another dataset, or use --kind ${found}`, { topic, found, kind, key: KIND_KEY });
+  }
+}
+
+async function readKind(store: ObjectStore): Promise<RecordKind | undefined> {
+  try {
+    return parseJson<{ kind: RecordKind }>(await store.get(KIND_KEY), KIND_KEY).kind;
+  } catch (e) {
+    if (isDagctlError(e, 'STORAGE_NOT_FOUND')) return undefined;
+    throw e;
+  }
+}
+
 /**
- * Claims [first, last] create-only. When another claim already holds for `first` (a crashed
+ * Claims [first, last] create-only, after the dataset's kind (datasetKind). When another claim already holds for `first` (a crashed
  * attempt, or a concurrent ingester), that claim is returned and the caller must batch exactly
  * its range instead.
  */
 export async function claimRange(store: ObjectStore, claim: Claim): Promise<Claim> {
+  await datasetKind(store, claim.kind ?? 'pageviews', claim.topic);
   const key = claimKey(claim.topic, claim.partition, claim.firstOffset);
   try {
     await store.putIfAbsent(key, jsonBytes(claim));

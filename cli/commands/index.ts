@@ -35,6 +35,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, load: CommandLoader
   ['schedules', async () => (await import('./schedules.js')).schedulesCommand],
   ['pause', async () => (await import('./schedules.js')).pauseCommand],
   ['unpause', async () => (await import('./schedules.js')).unpauseCommand],
+  ['trigger-reset', async () => (await import('./schedules.js')).triggerResetCommand],
 ];
 
 /** The command of that name, loaded; undefined if there is none. */

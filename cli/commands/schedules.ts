@@ -3,7 +3,8 @@
  * handled, last run (and its phase) and whether it is paused; for DAGs with data triggers, the
  * commits given runs, the new ones not yet (and why: paused, or waiting in the scheduler) and the
  * last fire; `dagctl pause DAG` /
- * `dagctl unpause DAG` — a paused DAG's ticks are dropped (not caught up) until it is unpaused.
+ * `dagctl unpause DAG` — a paused DAG's ticks are dropped (not caught up) until it is unpaused;
+ * `dagctl trigger-reset FILE` — recovery from TRIGGER_LATE_COMMIT (triggerResetCommand).
  * Local state by default (DAGCTL_HOME), the shared state with --redis.
  */
 import { DagctlError } from '../../core/errors.js';
@@ -11,7 +12,8 @@ import { dagctlHome } from '../../scheduler/plan/context.js';
 import { DagCatalog } from '../../scheduler/schedule/catalog.js';
 import { StorageCommitSource } from '../../scheduler/schedule/commit-source.js';
 import { ticksOf } from '../../scheduler/schedule/planner.js';
-import { commitKey, seenCount, seenTest, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import { acceptLateCommits, commitKey, seenCount, seenTest, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import type { SourceCommit } from '../../storage/dataset/source.js';
 import type { DagSpec } from '../../definitions/types.js';
 import { LocalScheduleState, type ScheduleState } from '../../scheduler/schedule/state.js';
 import { flag, str, writeJson, type CliIO, type CommandDef } from '../command.js';
@@ -124,6 +126,53 @@ function pauseDef(name: 'pause' | 'unpause'): CommandDef {
     },
   };
 }
+
+/**
+ * `dagctl trigger-reset FILE [--accept-late] [--redis URL] [--json]` — recovery from
+ * TRIGGER_LATE_COMMIT for the DAG in FILE: without --accept-late its trigger state is removed, so
+ * every commit of its trigger datasets is new again and the scheduler gives them one run; with it,
+ * each floor whose count differs from what is listed now takes the count found (the late marker
+ * counts as run). Refuses --accept-late when no floor differs (nothing to accept).
+ */
+export const triggerResetCommand: CommandDef = {
+  name: 'trigger-reset',
+  summary: 'Recover a DAG’s data triggers from TRIGGER_LATE_COMMIT (reset, or accept the late markers)',
+  usage: 'dagctl trigger-reset FILE [--accept-late] [--redis URL] [--json]',
+  options: { 'accept-late': { type: 'boolean' }, redis: { type: 'string' }, json: { type: 'boolean' } },
+  allowPositionals: true,
+  async run(args, io) {
+    if (args.positionals.length !== 1) throw new DagctlError('USAGE', `expected one DAG file\n${triggerResetCommand.usage}`);
+    const problems: string[] = [];
+    const catalog = new DagCatalog(args.positionals, (l) => problems.push(l), () => {});
+    await catalog.refresh();
+    const d = catalog.dags()[0];
+    if (d === undefined || d.dag.triggers === undefined) throw new DagctlError('USAGE', `${args.positionals[0]!}: no DAG with data triggers${problems.length > 0 ? `\n${problems.join('\n')}` : ''}`);
+    const state = await openState(io, redisUrlOf(io, str(args, 'redis')));
+    try {
+      const st = await state.getTriggers(d.name);
+      if (!flag(args, 'accept-late')) {
+        await state.resetTriggers(d.name, null);
+        if (flag(args, 'json')) writeJson(io, { dag: d.name, reset: true, seenBefore: seenCount(st) });
+        else io.stdout.write(`${d.name}: trigger state removed (${seenCount(st)} commit(s) had been given runs); every commit is new again and gets one run\n`);
+        return 0;
+      }
+      const source = new StorageCommitSource();
+      const commits: Record<string, SourceCommit[]> = {};
+      for (const t of d.dag.triggers) {
+        const ds = d.dag.datasets[t.dataset];
+        if (ds !== undefined) commits[t.dataset] = await source.commits(ds);
+      }
+      const { state: next, changed } = acceptLateCommits(st, commits);
+      if (changed.length === 0) throw new DagctlError('USAGE', `${d.name}: every floor of its trigger state matches the markers listed now: nothing late to accept`, { dag: d.name });
+      await state.resetTriggers(d.name, next);
+      if (flag(args, 'json')) writeJson(io, { dag: d.name, accepted: changed });
+      else for (const c of changed) io.stdout.write(`${d.name}: ${c.dataset}: floor count ${c.counted} → ${c.found} (the late marker(s) count as given a run)\n`);
+      return 0;
+    } finally {
+      await state.close();
+    }
+  },
+};
 
 export const pauseCommand = pauseDef('pause');
 export const unpauseCommand = pauseDef('unpause');

@@ -10,12 +10,13 @@
  * byte-array layouts are probed page by page in JS (SplitBlockBloom.probeRanges). A hit counts only
  * if its decoded key is in `drop` (the filter is a pre-filter) — or, given `dropKeys` (the same set
  * for the kernel), if the kernel finds its bytes among them, no string made. null when the key column cannot be
- * read that way (nullable, not UTF-8, …): the caller decodes rows instead.
+ * read that way (nullable, a value anywhere in the column that is not UTF-8 — checked page by
+ * page, misses included —, …): the caller decodes rows instead (strictly: PARQUET_INVALID_UTF8).
  * Preconditions: `bloom` holds every key of `drop`.
  */
-import { isUtf8 } from 'node:buffer';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import { type KernelKeys, probeKeysPage, probePlainPage } from '../../storage/parquet/page-kernel.js';
+import { pageUtf8 } from '../../storage/parquet/utf8.js';
 import type { SplitBlockBloom } from './split-bloom.js';
 
 export interface KeyRowsSpec {
@@ -48,7 +49,9 @@ export function keyRows(bytes: Uint8Array, spec: KeyRowsSpec): Int32Array | null
       for (const b of bodies) most = Math.max(most, b.count);
       const rows = new Int32Array(most), ids = new Int32Array(most);
       for (const b of bodies) {
-        const end = probeKeysPage(b.body, b.compressed, b.size, b.count, layout, spec.dropKeys, rows, ids, 0).end;
+        let utf8 = true;
+        const end = probeKeysPage(b.body, b.compressed, b.size, b.count, layout, spec.dropKeys, rows, ids, 0, () => { utf8 = false; }).end;
+        if (!utf8) return null;
         for (let h = 0; h < end; h++) push(row + rows[h]!);
         row += b.count;
       }
@@ -59,24 +62,21 @@ export function keyRows(bytes: Uint8Array, spec: KeyRowsSpec): Int32Array | null
         let utf8 = true;
         const at = row;
         probePlainPage(b.body, b.compressed, b.size, b.count, layout, (buf, s, l, i) => {
-          const v = buf.subarray(s, s + l);
-          if (!isUtf8(v)) utf8 = false;
-          else if (spec.drop.has(buf.toString('utf8', s, s + l))) push(at + i);
-        });
+          if (utf8 && spec.drop.has(buf.toString('utf8', s, s + l))) push(at + i);
+        }, () => { utf8 = false; });
         if (!utf8) return null;
         row += b.count;
       }
       continue;
     }
     const pages = f.byteArrayPages(g, spec.key);
-    if (pages === null) return null;
+    if (pages === null || !pages.every(pageUtf8)) return null;
     for (const p of pages) {
       const hits = new Int32Array(p.count);
       const nh = spec.bloom.probeRanges(p.data, p.start, p.len, p.count, hits, 0);
       const buf = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
       for (let h = 0; h < nh; h++) {
         const i = hits[h]!, s = p.start[i]!, l = p.len[i]!;
-        if (!isUtf8(p.data.subarray(s, s + l))) return null;
         if (spec.drop.has(buf.toString('utf8', s, s + l))) push(row + i);
       }
       row += p.count;

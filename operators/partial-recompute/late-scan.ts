@@ -22,9 +22,9 @@
  * Strict UTF-8 (storage/parquet/utf8.ts): a row group whose raw key pages hold a value that is not
  * UTF-8 goes, with the rest of the file, through the row decoder, which fails with
  * PARQUET_INVALID_UTF8 naming column, row and row group (the caller adds the file); on the page
- * kernel's path (pages decompressed inside it) every hit is checked (PARQUET_INVALID_UTF8 too);
- * a miss's bytes are not (they are never out of the kernel): such a row is not in the filter's
- * set of (UTF-8) keys, so it is not a hit whatever its bytes are.
+ * kernel's path every value of each page, misses included, is checked where the kernel
+ * decompressed it (page-kernel.ts NotUtf8) and the first one that is not UTF-8 fails the scan with
+ * PARQUET_INVALID_UTF8 too: a file fails whichever path reads it.
  */
 import { DagctlError } from '../../core/errors.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
@@ -32,7 +32,7 @@ import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry
 import { invalidUtf8Error, pageUtf8 } from '../../storage/parquet/utf8.js';
 import type { Row } from '../../storage/types.js';
 import { int, str } from '../lib/rows.js';
-import { type BloomWords, type KernelKeys, probeKeysPage, probePlainPage } from '../../storage/parquet/page-kernel.js';
+import { type BloomWords, type KernelKeys, type NotUtf8, probeKeysPage, probePlainPage } from '../../storage/parquet/page-kernel.js';
 import type { ColumnFile, PageBody } from '../../storage/parquet/page-types.js';
 
 export interface LateScanOptions {
@@ -118,8 +118,8 @@ async function* scan(bytes: Uint8Array, o: LateScanOptions, stats: LateScanStats
     if (bodies !== null) {
       stats.fastGroups++;
       if (o.keys !== undefined && o.keys.kernel !== null) {
-        // Hits are members of the key set (UTF-8 strings), byte for byte: UTF-8 themselves.
-        const hits = kernelIds(bodies, rg.rows, o, o.keys.kernel, stats);
+        // Each page's values are checked for UTF-8 in kernelIds (notUtf8); hits are ids, no strings.
+        const hits = kernelIds(bodies, rg, g, o, o.keys.kernel, stats);
         if (hits.n > 0) yield { ...(await materialize(f, g, o, hits.rows, [], hits.n)), ids: hits.ids };
         continue;
       }
@@ -190,7 +190,7 @@ function kernelHits(bodies: PageBody[], rg: { rowStart: number; rows: number }, 
       probePlainPage(b.body, b.compressed, b.size, b.count, o.bloom!, (bytes, start, len, i) => {
         hitRow[n++] = r0 + i;
         keys.push(decodeKey(bytes, start, len, o.key, rg.rowStart + r0 + i, g));
-      });
+      }, notUtf8(o.key, rg.rowStart + r0, g));
     } catch (e) {
       if (e instanceof DagctlError) throw e;
       throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${String(e)}`, { column: o.key }, { cause: e });
@@ -200,8 +200,16 @@ function kernelHits(bodies: PageBody[], rg: { rowStart: number; rows: number }, 
   return { rows: hitRow, keys, n };
 }
 
+/** Fails a kernel page's first non-UTF-8 value: PARQUET_INVALID_UTF8 at its row of the file. */
+function notUtf8(key: string, pageRow: number, group: number): NotUtf8 {
+  return (i, bytes) => {
+    throw invalidUtf8Error(key, pageRow + i, group, bytes);
+  };
+}
+
 /** kernelHits for a key set: the members' rows (within the group) and ids, no key strings. */
-function kernelIds(bodies: PageBody[], rows: number, o: LateScanOptions, keys: KernelKeys, stats: LateScanStats): { rows: Int32Array; ids: Int32Array; n: number } {
+function kernelIds(bodies: PageBody[], rg: { rowStart: number; rows: number }, g: number, o: LateScanOptions, keys: KernelKeys, stats: LateScanStats): { rows: Int32Array; ids: Int32Array; n: number } {
+  const rows = rg.rows;
   let values = 0;
   for (const b of bodies) values += b.count;
   if (values !== rows) throw new DagctlError('PARQUET_INVALID', `column ${o.key}: ${values} values in a row group of ${rows} rows`, { column: o.key });
@@ -212,7 +220,7 @@ function kernelIds(bodies: PageBody[], rows: number, o: LateScanOptions, keys: K
   let r0 = 0, n = 0;
   for (const b of bodies) {
     try {
-      const r = probeKeysPage(b.body, b.compressed, b.size, b.count, o.bloom!, keys, hitRow, ids, n);
+      const r = probeKeysPage(b.body, b.compressed, b.size, b.count, o.bloom!, keys, hitRow, ids, n, notUtf8(o.key, rg.rowStart + r0, g));
       for (let h = n; h < r.end; h++) hitRow[h]! += r0;
       n = r.end;
       stats.dropped = (stats.dropped ?? 0) + r.falsePositives;

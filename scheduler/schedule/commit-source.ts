@@ -4,6 +4,9 @@
  * each dataset URI once (storage/open.ts) and caches markers it has read (they are create-only),
  * so polling a dataset costs one listing of its `_commits/` folder plus the new markers — or, on a
  * store with a change token (local folders; source.ts CommitPoll), one stat while nothing was added.
+ * On S3 (no change token) every poll lists `_commits/` whole, on purpose: marker keys carry no order
+ * a StartAfter could use, and the floor check (triggers.ts checkFloors) counts every marker stamped
+ * before a floor (docs/scheduling.md, Polling cost).
  */
 import { openSource } from '../../storage/open.js';
 import { listSourceCommits, type CommitPoll, type SourceCommit } from '../../storage/dataset/source.js';

@@ -49,6 +49,11 @@ export class RedisScheduleState implements ScheduleState {
     return Number(await ADVANCE.run(this.redis, [SCHED_LEADER, SCHED_TRIGGERS], [token, dag, JSON.stringify(st)])) === 1;
   }
 
+  async resetTriggers(dag: string, st: TriggerState | null): Promise<void> {
+    if (st === null) await this.redis.hdel(SCHED_TRIGGERS, dag);
+    else await this.redis.hset(SCHED_TRIGGERS, dag, JSON.stringify(st));
+  }
+
   async setPaused(dag: string, paused: boolean): Promise<void> {
     if (paused) await this.redis.sadd(SCHED_PAUSED, dag);
     else await this.redis.srem(SCHED_PAUSED, dag);

@@ -31,6 +31,12 @@ export interface ScheduleState {
   setPaused(dag: string, paused: boolean): Promise<void>;
   getTriggers(dag: string): Promise<TriggerState>;
   putTriggers(dag: string, st: TriggerState): Promise<boolean>;
+  /**
+   * An operator's write of the trigger state (`dagctl trigger-reset`), not fenced: `null` removes
+   * it (every commit is new again). For a state the scheduler is not writing: one it stopped on
+   * with TRIGGER_LATE_COMMIT.
+   */
+  resetTriggers(dag: string, st: TriggerState | null): Promise<void>;
   /** Every DAG with any state. */
   list(): Promise<Record<string, DagScheduleState>>;
   close(): Promise<void>;
@@ -86,6 +92,12 @@ export class LocalScheduleState implements ScheduleState {
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(join(this.dir, `${dag}.triggers.json`), JSON.stringify(st));
     return true;
+  }
+
+  async resetTriggers(dag: string, st: TriggerState | null): Promise<void> {
+    checkName(dag);
+    if (st === null) await rm(join(this.dir, `${dag}.triggers.json`), { force: true });
+    else await this.putTriggers(dag, st);
   }
 
   async setPaused(dag: string, paused: boolean): Promise<void> {

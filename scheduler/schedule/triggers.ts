@@ -161,11 +161,32 @@ export function checkFloors(dag: string, st: TriggerState, commits: Readonly<Rec
     if (n !== floor.count) {
       throw new DagctlError(
         'TRIGGER_LATE_COMMIT',
-        `${dag}: dataset ${dataset} has ${n} commit markers stamped before ${new Date(floor.before).toISOString()}, its trigger state counted ${floor.count}: a marker was listed later than the settle time (--trigger-settle) after its stamp, or one was deleted, and the trigger cannot tell it from the ones already run. No run is started; check the dataset's _commits/ and, once settled, remove the DAG's trigger state to run every commit again`,
+        `${dag}: dataset ${dataset} has ${n} commit markers stamped before ${new Date(floor.before).toISOString()}, its trigger state counted ${floor.count}: a marker was listed later than the settle time (--trigger-settle) after its stamp, or one was deleted, and the trigger cannot tell it from the ones already run. No run is started; check the dataset's _commits/, then either \`dagctl trigger-reset FILE --accept-late\` (the late marker counts as run: no run for it) or \`dagctl trigger-reset FILE\` (the DAG's trigger state removed: every commit is given one run again), with --redis URL for a distributed scheduler`,
         { dag, dataset, before: floor.before, counted: floor.count, found: n },
       );
     }
   }
+}
+
+/**
+ * Recovery from TRIGGER_LATE_COMMIT by accepting what is listed now (`dagctl trigger-reset
+ * --accept-late`): each dataset whose floor count differs gets the count found, so the marker(s)
+ * that appeared late count as given a run (no run for them). The changed floors; none: `st` as is.
+ */
+export function acceptLateCommits(st: TriggerState, commits: Readonly<Record<string, readonly SourceCommit[]>>): { state: TriggerState; changed: Array<{ dataset: string; counted: number; found: number }> } {
+  const floors: Record<string, CommitFloor> = { ...st.floors };
+  const changed: Array<{ dataset: string; counted: number; found: number }> = [];
+  for (const [dataset, floor] of Object.entries(st.floors ?? {})) {
+    const cs = commits[dataset];
+    if (cs === undefined) continue;
+    const found = cs.filter((c) => floorable(c) && c.lastModified < floor.before).length;
+    if (found === floor.count) continue;
+    floors[dataset] = { before: floor.before, count: found };
+    changed.push({ dataset, counted: floor.count, found });
+  }
+  if (changed.length === 0) return { state: st, changed };
+  const folded = (st.folded ?? 0) + changed.reduce((a, c) => a + c.found - c.counted, 0);
+  return { state: { ...st, floors, folded: Math.max(0, folded) }, changed };
 }
 
 /**

@@ -10,6 +10,7 @@
  *    and test) in one call, the page left in the kernel's memory: only the hits come back, each
  *    handed to a callback with its bytes while they are valid. What partial-recompute's fetch scan
  *    of the master's persons runs (lib/late-scan.ts).
+ *    Given `notUtf8`, each page's values are also checked for UTF-8 where they lie (misses too).
  *  - probeKeysPage: the same probe, then an exact lookup of each pass in a key set (KernelKeys,
  *    kept in the kernel's memory across calls), behind a prefilter that rules most other values
  *    out before the hash and the filter: only the members' rows and ids come back, no bytes. What
@@ -26,6 +27,7 @@
 import { DagctlError } from '../../core/errors.js';
 import { PAGES_WASM_BASE64 } from './wasm/pages-wasm.js';
 import type { PageBody } from './page-types.js';
+import { plainNonUtf8 } from './utf8.js';
 
 type Fn = (...args: number[]) => number;
 interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; view: Uint8Array; buf: Buffer }
@@ -120,12 +122,20 @@ export function snappyDecompressWasm(input: Uint8Array, size: number): Uint8Arra
 export interface BloomWords { blocks: number; words: Uint32Array }
 
 /**
+ * Called, when given, with the first value of the page that is not UTF-8 (its index in the page and
+ * a copy of its bytes) before any hit is handed back: every value of the page is checked
+ * (utf8.ts plainNonUtf8 over the decompressed page where it lies, one simdutf pass when it is
+ * ASCII), misses included. It usually throws; if it returns, the probe goes on.
+ */
+export type NotUtf8 = (index: number, bytes: Uint8Array) => void;
+
+/**
  * Tests the `count` PLAIN BYTE_ARRAY values of one page against `bloom`: `body` is the page's
  * stored bytes, Snappy-compressed to `size` bytes when `compressed`. Calls onHit(bytes, start,
- * len, index) for each value that passes, in order — bytes[start, start + len) its UTF-8, valid
- * during the call only — and returns the number of hits.
+ * len, index) for each value that passes, in order — bytes[start, start + len) its bytes, valid
+ * during the call only — and returns the number of hits; `notUtf8`: see NotUtf8.
  */
-export function probePlainPage(body: Uint8Array, compressed: boolean, size: number, count: number, bloom: BloomWords, onHit: (bytes: Buffer, start: number, len: number, index: number) => void): number {
+export function probePlainPage(body: Uint8Array, compressed: boolean, size: number, count: number, bloom: BloomWords, onHit: (bytes: Buffer, start: number, len: number, index: number) => void, notUtf8?: NotUtf8): number {
   const size0 = compressed ? size : body.length;
   const wordsAt = 0, hitsAt = align(bloom.words.length * 4), startsAt = hitsAt + align(count * 4), lensAt = startsAt + align(count * 4);
   const inAt = lensAt + align(count * 4), dataAt = compressed ? inAt + align(body.length) : inAt;
@@ -136,9 +146,18 @@ export function probePlainPage(body: Uint8Array, compressed: boolean, size: numb
   const mem = k.memory.buffer;
   const hits = new Uint32Array(mem, base + hitsAt, nh), starts = new Uint32Array(mem, base + startsAt, nh), lens = new Uint32Array(mem, base + lensAt, nh);
   const d = base + dataAt;
+  if (notUtf8 !== undefined) checkUtf8(k, d, size0, count, notUtf8);
   for (let h = 0; h < nh; h++) onHit(k.buf, d + starts[h]!, lens[h]!, hits[h]!);
   release(k);
   return nh;
+}
+
+/** notUtf8 of the page at kernel address `at` (`size` bytes), if a value is not UTF-8. */
+function checkUtf8(k: Kernel, at: number, size: number, count: number, notUtf8: NotUtf8): void {
+  const bad = plainNonUtf8(k.view.subarray(at, at + size), count);
+  if (bad === null) return;
+  release(k);
+  notUtf8(bad.index, bad.bytes);
 }
 
 /**
@@ -212,9 +231,10 @@ export function prefilterBits(n: number): number {
  * `at`, each member's value index to `rows` and its key id to `ids` (no bytes come back), and
  * returns the new end and the filter's false positives among the values it tested (a value the
  * kernel's prefilter rules out — no key has its quick hash — is not tested: see native/pages.c).
- * `rows` and `ids` must hold at + count. Preconditions: every key of `keys` passes `bloom`.
+ * `rows` and `ids` must hold at + count; `notUtf8`: see NotUtf8. Preconditions: every key of
+ * `keys` passes `bloom`.
  */
-export function probeKeysPage(body: Uint8Array, compressed: boolean, size: number, count: number, bloom: BloomWords, keys: KernelKeys, rows: Int32Array, ids: Int32Array, at: number): { end: number; falsePositives: number } {
+export function probeKeysPage(body: Uint8Array, compressed: boolean, size: number, count: number, bloom: BloomWords, keys: KernelKeys, rows: Int32Array, ids: Int32Array, at: number, notUtf8?: NotUtf8): { end: number; falsePositives: number } {
   const r = loadResident(keys, bloom);
   const size0 = compressed ? size : body.length;
   const fpAt = 0, rowsAt = 16, idsAt = rowsAt + align(count * 4), inAt = idsAt + align(count * 4), dataAt = compressed ? inAt + align(body.length) : inAt;
@@ -223,6 +243,7 @@ export function probeKeysPage(body: Uint8Array, compressed: boolean, size: numbe
   const mem = k.memory.buffer;
   new Uint32Array(mem, base + fpAt, 1)[0] = 0;
   const nh = ok(k.probeKeys(base + dataAt, size0, count, r.wordsAt, bloom.blocks, r.setAt, base + rowsAt, base + idsAt, base + fpAt));
+  if (notUtf8 !== undefined) checkUtf8(k, base + dataAt, size0, count, notUtf8);
   rows.set(new Int32Array(mem, base + rowsAt, nh), at);
   ids.set(new Int32Array(mem, base + idsAt, nh), at);
   const falsePositives = new Uint32Array(mem, base + fpAt, 1)[0]!;

@@ -7,9 +7,10 @@
  * only files written by parquet.js: on other writers' files it can return wrong values silently,
  * so it refuses them with PARQUET_INVALID and readers fall back to hyparquet
  * (storage/parquet/registry.ts). Decoding reads one row group at a time (cursor.nextRowGroup). INT64 arrives as bigint and is converted to number; BYTE_ARRAY arrives as Buffer
- * and is returned as a plain Uint8Array.
+ * and is returned as a plain Uint8Array. String columns are read as bytes (their UTF8 annotation is
+ * dropped from the reader's schema, so parquetjs does not decode them lossily) and decoded strictly
+ * like the other readers' (utf8.ts: PARQUET_INVALID_UTF8, or `invalidUtf8: 'mark'`).
  */
-import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import type * as Parquetjs from 'parquetjs-lite';
@@ -17,7 +18,7 @@ import type { ParquetFieldOptions } from 'parquetjs-lite';
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { ColumnType, Field, ParquetCodec, Row, Schema, Value } from '../types.js';
 import { checkSchema, checkValue, type Compression, int64ToBigint, int64ToNumber } from './values.js';
-import { invalidUtf8Error, markInvalid, type InvalidUtf8Policy } from './utf8.js';
+import { decodeUtf8, decodeUtf8Lossy, InvalidUtf8, invalidUtf8Error, markInvalid, type InvalidUtf8Policy } from './utf8.js';
 
 // parquetjs-lite is CommonJS whose exports Node's ESM loader cannot name statically: require it,
 // on first use (it is not the default codec; loading it costs every CLI command start-up time).
@@ -140,7 +141,16 @@ function schemaOf(fields: Record<string, { name: string; primitiveType?: string;
 async function* decodeRows(bytes: Uint8Array, columns: string[] | undefined, batchSize: number, invalidUtf8: InvalidUtf8Policy): AsyncIterable<Row[]> {
   const reader = await open(bytes);
   try {
-    const schema = schemaOf(reader.getSchema().fields);
+    const fields = reader.getSchema().fields;
+    const schema = schemaOf(fields);
+    // parquetjs converts a UTF8 (or JSON/ENUM) column's bytes with Buffer#toString (JSON.parse for
+    // JSON) before we see them, turning bytes that are not UTF-8 into U+FFFD silently. Without the
+    // annotation it hands back the bytes, which fromParquetjsRow decodes strictly (utf8.ts). The
+    // schema object is this reader's own (built from the footer when opening).
+    for (const f of schema) {
+      const pf = fields[f.name];
+      if (f.type === 'string' && pf !== undefined) delete pf.originalType;
+    }
     const wanted = schema.filter((f) => columns === undefined || columns.includes(f.name));
     for (const c of columns ?? []) {
       if (!schema.some((f) => f.name === c)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `no column ${c} in parquet file`, { column: c });
@@ -175,13 +185,18 @@ function fromParquetjsRow(fields: Field[], g: Record<string, unknown>, row: numb
     else if (v instanceof Uint8Array) {
       if (f.type !== 'string') x = new Uint8Array(v);
       else {
-        x = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
-        // U+FFFD in the result: genuine, or bytes that were not UTF-8 (utf8.ts).
-        if (x.includes('\uFFFD') && !isUtf8(v)) {
+        try {
+          x = decodeUtf8(v);
+        } catch (e) {
+          if (!(e instanceof InvalidUtf8)) throw e;
           if (invalidUtf8 === 'error') throw invalidUtf8Error(f.name, row, rowGroup, v);
+          x = decodeUtf8Lossy(v);
           (bad ??= []).push(f.name);
         }
       }
+    } else if (f.type === 'string') {
+      // Never reached while decodeRows strips the annotation: a string here was decoded lossily.
+      throw new DagctlError('PARQUET_INVALID', `parquetjs-lite returned column ${f.name} already decoded (${typeof v}); strict UTF-8 cannot be checked`, { column: f.name });
     } else x = v as Value;
     out[f.name] = x;
   }

@@ -10,6 +10,7 @@
  * DAGCTL_PARQUET_CODEC=parquetjs-lite, files of other writers (which parquetjs-lite refuses, see
  * parquetjs.ts) are still read correctly. hyparquet has no fallback: parquetjs-lite reads nothing
  * hyparquet cannot. Errors after rows were yielded are never retried (no duplicated rows).
+ * `readSchemaOf` falls back the same way (a dataset's schema check reads the schema before the rows).
  * Files starting with the DGSH magic (stage outputs, storage/shuffle) are decoded as shuffle files
  * by `decodeWithFallback` and `readSchemaOf`, whatever codec is given.
  */
@@ -60,9 +61,19 @@ export function defaultCodec(env: NodeJS.ProcessEnv = process.env): ParquetCodec
   return getCodec(name !== undefined && name !== '' ? name : DEFAULT_CODEC);
 }
 
-/** The schema of a data file: DGSH shuffle files by their header, others by `codec`. */
-export function readSchemaOf(codec: ParquetCodec, bytes: Uint8Array): Promise<Schema> {
-  return isShuffleFile(bytes) ? SHUFFLE_CODEC.readSchema(bytes) : codec.readSchema(bytes);
+/**
+ * The schema of a data file: DGSH shuffle files by their header, others by `codec` — or, when it
+ * refuses the file (PARQUET_INVALID), by its fallback, as decodeWithFallback reads the rows.
+ */
+export async function readSchemaOf(codec: ParquetCodec, bytes: Uint8Array): Promise<Schema> {
+  if (isShuffleFile(bytes)) return SHUFFLE_CODEC.readSchema(bytes);
+  try {
+    return await codec.readSchema(bytes);
+  } catch (e) {
+    const fallback = fallbackCodec(codec);
+    if (fallback === null || !isDagctlError(e, 'PARQUET_INVALID')) throw e;
+    return fallback.readSchema(bytes);
+  }
 }
 
 /**

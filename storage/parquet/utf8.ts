@@ -11,13 +11,16 @@
  *   decodeUtf8Lossy(bytes)            → string with U+FFFD (what 'mark' keeps)
  *   pageUtf8(page)                    → whether a raw page's values are all UTF-8 (raw readers
  *                                        fall back to the row decoder when not)
+ *   plainNonUtf8(data, count)         → the first value of a decompressed PLAIN BYTE_ARRAY page
+ *                                        that is not UTF-8 ({ index, bytes }), or null (the page
+ *                                        kernel's readers, which see no value offsets)
  *   markInvalid(row, column)          — adds `column` to the row's mark
  *   invalidUtf8Columns(row)           → the marked columns, or undefined
  *   invalidUtf8Error(column, row, rowGroup, bytes) → the PARQUET_INVALID_UTF8 error
  *   withUtf8File(e, file)             → e, or for a PARQUET_INVALID_UTF8 without a file, a copy
  *                                        naming `file` (for a raw reader that knows the file)
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { DagctlError, isDagctlError } from '../../core/errors.js';
 import type { Row } from '../types.js';
 import type { ByteArrayPage } from './page-types.js';
@@ -46,16 +49,44 @@ export function decodeUtf8(bytes: Uint8Array): string {
 }
 
 /**
- * Whether every value of a raw BYTE_ARRAY page (string-column.ts) is UTF-8: the whole buffer at
- * once (simdutf), value by value only when it is not (a PLAIN buffer's length prefixes may not be).
+ * Whether every value of a raw BYTE_ARRAY page (string-column.ts) is UTF-8. An all-ASCII buffer
+ * (one simdutf pass) holds only ASCII values. Otherwise, when the whole buffer is UTF-8, a value is
+ * UTF-8 exactly when it starts and ends on a character boundary (its first byte and the byte after
+ * it are not continuation bytes): the whole buffer alone is not enough, since a value ending in a
+ * truncated sequence can be completed by the next value's length prefix (0xC3, then a length of
+ * 133: 0x85). When the buffer is not UTF-8 (a PLAIN length prefix ≥ 128 is not), value by value.
  */
 export function pageUtf8(p: ByteArrayPage): boolean {
-  if (isUtf8(p.data)) return true;
-  for (let i = 0; i < p.count; i++) {
-    const s = p.start[i]!;
-    if (!isUtf8(p.data.subarray(s, s + p.len[i]!))) return false;
+  const d = p.data, n = d.length, { start, len, count } = p;
+  if (isAscii(d)) return true;
+  if (!isUtf8(d)) {
+    for (let i = 0; i < count; i++) if (!isUtf8(d.subarray(start[i], start[i]! + len[i]!))) return false;
+    return true;
+  }
+  for (let i = 0; i < count; i++) {
+    const s = start[i]!, e = s + len[i]!;
+    // (No read past the end: an out-of-bounds typed-array read makes this loop several times slower.)
+    if (s < e && ((d[s]! & 0xc0) === 0x80 || (e < n && (d[e]! & 0xc0) === 0x80))) return false;
   }
   return true;
+}
+
+/**
+ * The first of the `count` values of a decompressed PLAIN BYTE_ARRAY page (each a 4-byte
+ * little-endian length, then its bytes) that is not UTF-8 — its index and a copy of its bytes —
+ * or null; the same rules as pageUtf8. A malformed page (a value past its end) stops the walk: the
+ * page's reader refuses it.
+ */
+export function plainNonUtf8(d: Uint8Array, count: number): { index: number; bytes: Uint8Array } | null {
+  if (isAscii(d)) return null;
+  const whole = isUtf8(d), n = d.length;
+  for (let i = 0, at = 0; i < count && at + 4 <= n; i++) {
+    const s = at + 4, e = s + ((d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0);
+    if (e > n) break;
+    if (whole ? s < e && ((d[s]! & 0xc0) === 0x80 || (e < n && (d[e]! & 0xc0) === 0x80)) : !isUtf8(d.subarray(s, e))) return { index: i, bytes: d.slice(s, e) };
+    at = e;
+  }
+  return null;
 }
 
 export function decodeUtf8Lossy(bytes: Uint8Array): string {

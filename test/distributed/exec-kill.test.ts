@@ -14,6 +14,7 @@ import type { CommitMarker } from '../../storage/types.js';
 import { BIN, waitFinished } from './cluster.js';
 import { redisUrl } from './redis-env.js';
 import { distributedSuite } from './fixture.js';
+import { until } from '../helpers/until.js';
 
 const PROGRAM = `import json, os, sys, time
 job = json.load(open(os.environ['DAGCTL_JOB']))
@@ -25,10 +26,6 @@ with open(os.path.join(os.environ['DAGCTL_OUTPUT_DIR'], 'out.jsonl'), 'w') as ou
     for i in range(3):
         out.write(json.dumps({'n': i, 'attempt': job['attempt']}) + '\\n')
 `;
-
-async function until(cond: () => Promise<boolean>): Promise<void> {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 50));
-}
 
 describe('exec on workers: SIGKILL of the worker mid-program', function () {
   const f = distributedSuite(this);
@@ -62,11 +59,11 @@ tasks:
     const runId = (JSON.parse(out) as { runId: string }).runId;
 
     const started = async (n: number): Promise<boolean> => (await readdir(gate)).filter((f) => f.startsWith('started-')).length >= n;
-    await until(() => started(1)); // the program is running on the first worker
+    await until('the program started on the first worker', 300_000, () => started(1));
     first.child.kill('SIGKILL');
     await first.exited;
     await cluster.startWorker(['--queues', name]);
-    await until(() => started(2)); // started again, on the second worker
+    await until('the program started again on the second worker', 300_000, () => started(2));
     await writeFile(path.join(gate, 'release'), '');
 
     const final = await waitFinished(f.store, runId, 120_000);

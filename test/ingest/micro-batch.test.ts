@@ -78,6 +78,24 @@ describe('ingest micro-batch commit', () => {
     await assert.rejects(commitBatch(store, codec, { topic: 'ag', partition: 0, firstOffset: 3, lastOffset: 4, records: [pv(3), pv(4)] }, { runId: 'r2' }), (e) => isDagctlError(e, 'INGEST_CONFLICT'));
   });
 
+  it('the dataset holds one kind across topics (_ingest/kind.json): another kind from another topic is INGEST_CONFLICT before anything is written', async () => {
+    const age = (i: number): IngestRecord => ({ offset: i, key: null, value: enc(JSON.stringify({ person: `user:${i}`, age: 30, ts: 1_709_251_200 + i })) });
+    const root = await tempDir('ingest-kind');
+    const store = new LocalObjectStore(root);
+    await commitBatch(store, codec, { topic: 'ag', partition: 0, firstOffset: 0, lastOffset: 1, records: [age(0), age(1)], kind: 'ages' }, { runId: 'r1' });
+    const before = (await store.list('')).map((o) => o.key).sort();
+    // A fresh store object (another process): nothing cached.
+    const other = new LocalObjectStore(root);
+    await assert.rejects(commitBatch(other, codec, { topic: 'pv', partition: 0, firstOffset: 0, lastOffset: 1, records: [pv(0), pv(1)] }, { runId: 'r2' }), (e) => isDagctlError(e, 'INGEST_CONFLICT') && e.details.found === 'ages');
+    assert.deepEqual((await other.list('')).map((o) => o.key).sort(), before, 'nothing written');
+    // The same kind from another topic is fine.
+    await commitBatch(other, codec, { topic: 'ag2', partition: 3, firstOffset: 0, lastOffset: 1, records: [age(0), age(1)], kind: 'ages' }, { runId: 'r3' });
+    // A dataset ingested before the kind object existed takes its markers' kind.
+    await store.delete('_ingest/kind.json');
+    await assert.rejects(commitBatch(new LocalObjectStore(root), codec, { topic: 'pv', partition: 1, firstOffset: 0, lastOffset: 0, records: [pv(0)] }, { runId: 'r4' }), (e) => isDagctlError(e, 'INGEST_CONFLICT'));
+    assert.deepEqual(JSON.parse(Buffer.from(await store.get('_ingest/kind.json')).toString()), { kind: 'ages' });
+  });
+
   it('commits once; a replay is skipped and adds no file; rejects stay out of data files', async () => {
     const store = new LocalObjectStore(await tempDir('ingest-mb'));
     const records = [pv(0), pv(1, 1), { offset: 2, key: enc('k'), value: enc('nope') }, pv(3)];

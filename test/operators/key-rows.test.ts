@@ -2,7 +2,8 @@
  * lib/key-rows.ts: the positions of a file's rows whose key is in a set == the oracle (a full
  * decode, positions whose key is in the set), with the set checked in JS (strings) or in the page
  * kernel (KernelKeys); over pages and row groups, PLAIN or dictionary-encoded keys; null for a
- * nullable key column (the caller decodes rows).
+ * nullable key column, and for a column holding a value that is not UTF-8 even where no key
+ * matches it (the caller decodes rows, strictly).
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -37,5 +38,20 @@ describe('lib/key-rows', () => {
           else assert.deepEqual([...(got ?? [])], want);
         }
       }), { numRuns: 120 });
+  });
+
+  it('null for a key column holding a value that is not UTF-8, hit or not, on every path', () => {
+    const drop = new Set(['user:1']);
+    const bloom = SplitBlockBloom.forCapacity(10, 0.01);
+    bloom.add('user:1');
+    for (const dict of [false, true]) {
+      const bytes = new Uint8Array(parquetWriteBuffer({
+        columnData: [{ name: 'person', data: Array.from({ length: 30 }, (_, i) => (i === 17 ? new Uint8Array([0x75, 0xff]) : `user:${dict ? i % 3 : i}`)), type: 'STRING', nullable: false, encoding: dict ? 'RLE_DICTIONARY' as const : 'PLAIN' as const }],
+        codec: 'SNAPPY', rowGroupSize: 10,
+      }));
+      for (const dropKeys of [undefined, KernelKeys.of([...drop])]) {
+        assert.equal(keyRows(bytes, { key: 'person', drop, bloom, ...(dropKeys === undefined ? {} : { dropKeys }) }), null, `dict ${dict}, kernel keys ${dropKeys !== undefined}`);
+      }
+    }
   });
 });

@@ -233,6 +233,24 @@ describe('column-scan numbers()', () => {
   });
 });
 
+/**
+ * Page kernel scans in which the bad key (row 37) is a miss: a filter that passes nothing, and a
+ * key set of one other person (its filter passes user:1 only).
+ */
+function kernelMisses(bytes: Uint8Array): Array<[string, Uint8Array, LateScanOptions]> {
+  const nothing = SplitBlockBloom.forCapacity(10, 0.01);
+  const one = SplitBlockBloom.forCapacity(10, 0.01);
+  one.add('user:1');
+  const is1 = (s: string): boolean => s === 'user:1';
+  return [
+    ['plain, page kernel, miss', bytes, { key: 'person', columns: ['age'], probe: (b, s, l) => nothing.hasBytes(b, s, l), probeString: (s) => nothing.has(s), bloom: nothing.layout() }],
+    ['plain, page kernel key set, miss', bytes, {
+      key: 'person', columns: ['age'], probe: (b, s, l) => one.hasBytes(b, s, l), probeString: is1, bloom: one.layout(),
+      keys: { kernel: KernelKeys.of(['user:1']), idOf: (s) => (is1(s) ? 0 : -1) },
+    }],
+  ];
+}
+
 describe('lib/late-scan: strict UTF-8', () => {
   it('a key that is not UTF-8: PARQUET_INVALID_UTF8 naming column, row and row group (raw pages, dictionary pages, page kernel hits), not read silently', async () => {
     const BAD = new Uint8Array([0x75, 0x3a, 0xff, 0xfe]);
@@ -251,11 +269,32 @@ describe('lib/late-scan: strict UTF-8', () => {
       ['dictionary, no hit', file(true), { key: 'person', columns: ['age'], probe: none, probeString: none }],
       ['dictionary, filter', file(true), { key: 'person', columns: ['age'], probe: (b, s, l) => every.hasBytes(b, s, l), probeString: (s) => every.has(s), bloom: every.layout() }],
       ['plain, page kernel hit', file(false), { key: 'person', columns: ['age'], probe: (b, s, l) => every.hasBytes(b, s, l), probeString: (s) => every.has(s), bloom: every.layout() }],
+      ...kernelMisses(file(false)),
     ];
     for (const [what, bytes, o] of cases) {
       await assert.rejects(async () => { for await (const h of lateScanColumns(bytes, o)) void h; }, (e) => {
         assert.ok(isDagctlError(e, 'PARQUET_INVALID_UTF8'), `${what}: ${String(e)}`);
         assert.deepEqual([e.details.column, e.details.row, e.details.rowGroup], ['person', 37, 1], what);
+        return true;
+      }, what);
+    }
+  });
+
+  it('a key ending in a truncated sequence that the next value\'s length prefix would complete (0xC3, then 133 bytes: 0x85) is not UTF-8, on every path', async () => {
+    const cut = new Uint8Array([0x75, 0x3a, 0xc3]);
+    const bytes = new Uint8Array(parquetWriteBuffer({
+      columnData: [
+        { name: 'person', data: Array.from({ length: 50 }, (_, i) => (i === 37 ? cut : i === 38 ? 'x'.repeat(133) : `user:${i}`)), type: 'STRING', nullable: false, encoding: 'PLAIN' },
+        { name: 'age', data: Int32Array.from({ length: 50 }, (_, i) => i), type: 'INT32', nullable: false },
+      ],
+      codec: 'SNAPPY', rowGroupSize: 20,
+    }));
+    const none = (): boolean => false;
+    const cases: Array<[string, Uint8Array, LateScanOptions]> = [['plain, no hit', bytes, { key: 'person', columns: ['age'], probe: none, probeString: none }], ...kernelMisses(bytes)];
+    for (const [what, b, o] of cases) {
+      await assert.rejects(async () => { for await (const h of lateScanColumns(b, o)) void h; }, (e) => {
+        assert.ok(isDagctlError(e, 'PARQUET_INVALID_UTF8'), `${what}: ${String(e)}`);
+        assert.deepEqual([e.details.column, e.details.row, e.details.rowGroup, e.details.bytes], ['person', 37, 1, '753ac3'], what);
         return true;
       }, what);
     }

@@ -16,16 +16,9 @@ import { createIntervalRun } from '../../scheduler/schedule/launch.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import type { ScheduleSpec } from '../../definitions/types.js';
 import { runCli } from '../definitions/support/cli-io.js';
+import { until } from '../helpers/until.js';
 
 const BIN = resolve('dist/cli/bin.js');
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('dagctl backfill', function () {
   this.timeout(60_000);
@@ -172,21 +165,21 @@ describe('dagctl scheduler (process, every: 1s)', function () {
     child.stderr.on('data', (b: Buffer) => (err += String(b)));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
-      await until('the started line', () => out.includes('\n'));
+      await until('the started line', 30_000, () => out.includes('\n'));
       const port = (JSON.parse(out.split('\n')[0] ?? '') as { scheduler: { port: number } }).scheduler.port;
       const get = async (p: string) => fetch(`http://127.0.0.1:${port}${p}`);
       assert.equal((await get('/healthz')).status, 200);
       assert.equal((await get('/readyz')).status, 200);
       const store = new LocalRunStore(join(dir, 'home'));
       const succeeded = async () => (await store.listRuns({ dag: 'tick' })).filter((r) => r.phase === 'succeeded').length;
-      await until('3 runs succeeded', async () => (await succeeded()) >= 3);
+      await until('3 runs succeeded', 30_000, async () => (await succeeded()) >= 3);
       const metrics = await (await get('/metrics')).text();
       assert.ok(Number(/dagctl_scheduler_runs_started_total (\d+)/.exec(metrics)?.[1]) >= 3, metrics);
 
       await writeFile(file, good.replace('every: 1s', 'cron: "61 * * * *"'));
-      await until('the invalid edit logged', () => /tick\.yaml:5:\d+: error BAD_CRON/.test(err));
+      await until('the invalid edit logged', 30_000, () => /tick\.yaml:5:\d+: error BAD_CRON/.test(err));
       const before = await succeeded();
-      await until('2 more runs with the last good version', async () => (await succeeded()) >= before + 2);
+      await until('2 more runs with the last good version', 30_000, async () => (await succeeded()) >= before + 2);
 
       child.kill('SIGTERM');
       assert.equal(await exited, 0, err);

@@ -16,20 +16,13 @@ import { openRunStore } from '../../workers/bullmq/submit.js';
 import { BIN, Cluster } from '../distributed/cluster.js';
 import { redisUrl, requireRedis } from '../distributed/redis-env.js';
 import { PrivateRedis } from '../distributed/redis-server.js';
+import { until } from '../helpers/until.js';
 
 interface Sched {
   child: ChildProcess;
   port: number;
   err: () => string;
   exited: Promise<number | null>;
-}
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 async function startScheduler(dir: string, file: string, url = redisUrl()): Promise<Sched> {
@@ -39,7 +32,7 @@ async function startScheduler(dir: string, file: string, url = redisUrl()): Prom
   child.stdout?.on('data', (b: Buffer) => (out += String(b)));
   child.stderr?.on('data', (b: Buffer) => (err += String(b)));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  await until('scheduler started', () => out.includes('\n'), 20_000);
+  await until('scheduler started', 20_000, () => out.includes('\n'));
   const port = (JSON.parse(out.split('\n')[0] ?? '') as { scheduler: { port: number } }).scheduler.port;
   return { child, port, err: () => err, exited };
 }
@@ -78,14 +71,14 @@ describe('scheduler HA on Redis (two replicas, leader SIGKILLed)', function () {
     await cluster.startWorker(['--concurrency', '2']);
     const a = await startScheduler(dir, file);
     procs.push(a);
-    await until('a leader', () => isLeader(a));
+    await until('a leader', 60_000, () => isLeader(a));
     const b = await startScheduler(dir, file);
     procs.push(b);
     const count = async () => (await st.listRuns({ dag: name })).length;
-    await until('50 runs', async () => (await count()) >= 50);
+    await until('50 runs', 60_000, async () => (await count()) >= 50);
     // Kill whichever leads now (under heavy load a lease can move on its own: that is allowed).
     let leader: Sched | undefined;
-    await until('one leader', async () => {
+    await until('one leader', 60_000, async () => {
       const flags = await Promise.all([isLeader(a), isLeader(b)]);
       leader = flags[0] === true && flags[1] === false ? a : flags[1] === true && flags[0] === false ? b : undefined;
       return leader !== undefined;
@@ -95,8 +88,8 @@ describe('scheduler HA on Redis (two replicas, leader SIGKILLed)', function () {
     dead.child.kill('SIGKILL');
     await dead.exited;
     const atKill = await count();
-    await until('the other takes over', () => isLeader(survivor));
-    await until('110 runs in all, 30 after the failover', async () => (await count()) >= Math.max(110, atKill + 30));
+    await until('the other takes over', 60_000, () => isLeader(survivor));
+    await until('110 runs in all, 30 after the failover', 60_000, async () => (await count()) >= Math.max(110, atKill + 30));
     // Runs queue behind each other (overlap: queue), so how many a loaded machine has finished by now
     // varies: wait for 10 (a liveness bound), rather than assert a count that depends on its speed.
     const finishedCount = async (): Promise<number> => {
@@ -104,7 +97,7 @@ describe('scheduler HA on Redis (two replicas, leader SIGKILLed)', function () {
       for (const r of await st.listRuns({ dag: name })) if (r.phase === 'succeeded') n++;
       return n;
     };
-    await until('10 runs finished', async () => (await finishedCount()) >= 10, 120_000);
+    await until('10 runs finished', 120_000, async () => (await finishedCount()) >= 10);
     survivor.child.kill('SIGTERM');
     assert.equal(await survivor.exited, 0, survivor.err());
 
@@ -149,12 +142,12 @@ describe('scheduler HA on Redis (two replicas, leader SIGKILLed)', function () {
           await st.close();
         }
       };
-      await until('20 runs', async () => (await runsNow()).length >= 20);
+      await until('20 runs', 60_000, async () => (await runsNow()).length >= 20);
       await redis.stop();
-      await until('not ready without Redis', async () => (await fetch(`http://127.0.0.1:${s.port}/readyz`)).status === 503);
+      await until('not ready without Redis', 60_000, async () => (await fetch(`http://127.0.0.1:${s.port}/readyz`)).status === 503);
       await redis.start();
       const before = (await runsNow()).length;
-      await until('20 more runs after Redis is back', async () => (await runsNow()).length >= before + 20);
+      await until('20 more runs after Redis is back', 60_000, async () => (await runsNow()).length >= before + 20);
       s.child.kill('SIGTERM');
       assert.equal(await s.exited, 0, s.err());
       const runs = await runsNow();

@@ -131,6 +131,13 @@ describe('Lambda loop: Kafka → ingest → data trigger → published view (rea
     assert.deepEqual(final?.rows, reference(produced));
     const store = new LocalRunStore(home);
     try {
+      // A run reads every committed file, so the view can be complete while the scheduler has not
+      // yet polled the last marker (committed after the previous fire was decided): wait for the
+      // trigger state to cover every marker, then for that marker's run to finish.
+      await until('every commit marker given a run', 60_000, async () => {
+        const isSeen = seenTest(await new LocalScheduleState(home).getTriggers('pageviews-loop'));
+        return (await listCommitMarkers(master)).every((m) => isSeen(`pageviews:${m.key}`));
+      });
       await until('no run unfinished', 60_000, async () => (await store.listRuns({ dag: 'pageviews-loop' })).every((r) => r.phase !== 'pending' && r.phase !== 'running'));
       const runs = await store.listRuns({ dag: 'pageviews-loop' });
       assert.ok(runs.length >= 2, `at least one run per wave: ${runs.length}`);

@@ -31,14 +31,7 @@ import { openRunStore } from '../../workers/bullmq/submit.js';
 import { BIN, Cluster } from '../distributed/cluster.js';
 import { redisUrl, requireRedis, testRedis } from '../distributed/redis-env.js';
 import { runCli } from '../definitions/support/cli-io.js';
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`liveness bound of ${ms} ms passed waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from '../helpers/until.js';
 
 describe('scheduling commands on Redis (backfill, schedules, pause, data triggers)', function () {
   requireRedis(this);
@@ -116,7 +109,7 @@ describe('scheduling commands on Redis (backfill, schedules, pause, data trigger
       let err = '';
       child.stdout?.on('data', (b: Buffer) => (out += String(b)));
       child.stderr?.on('data', (b: Buffer) => (err += String(b)));
-      await until('scheduler started', () => out.includes('\n'), 20_000);
+      await until('scheduler started', 20_000, () => out.includes('\n'));
       return { child, err: () => err };
     };
     const runs = async () => (await store.listRuns({ dag: name })).sort((a, b) => a.createdAt - b.createdAt);
@@ -127,7 +120,7 @@ describe('scheduling commands on Redis (backfill, schedules, pause, data trigger
 
     await addDay('2024-05-01', 1);
     const a = await start();
-    await until('the first run succeeded', done(1), 60_000).catch((e: unknown) => {
+    await until('the first run succeeded', 60_000, done(1)).catch((e: unknown) => {
       throw new Error(`${String(e)}\n${a.err()}`);
     });
     let rs = await runs();
@@ -135,7 +128,7 @@ describe('scheduling commands on Redis (backfill, schedules, pause, data trigger
     assert.deepEqual(rs[0]?.trigger.kind === 'data' ? rs[0].trigger.partitions : null, ['2024-05-01']);
 
     await addDay('2024-05-02', 2);
-    await until('the second run succeeded', done(2), 60_000);
+    await until('the second run succeeded', 60_000, done(2));
     const second = await store.getRecord((await runs())[1]?.runId ?? '');
     assert.deepEqual([...new Set((second?.sources.changed ?? []).map((f) => f.partition))], ['2024-05-02']);
     assert.deepEqual([...new Set((second?.sources.pv ?? []).map((f) => f.partition))], ['2024-05-01', '2024-05-02']);
@@ -145,7 +138,7 @@ describe('scheduling commands on Redis (backfill, schedules, pause, data trigger
     await new Promise((r) => a.child.once('exit', r));
     await addDay('2024-05-03', 3);
     const b = await start();
-    await until('the third run succeeded', done(3), 60_000).catch((e: unknown) => {
+    await until('the third run succeeded', 60_000, done(3)).catch((e: unknown) => {
       throw new Error(`${String(e)}\n${b.err()}`);
     });
     rs = await runs();
@@ -161,19 +154,19 @@ describe('scheduling commands on Redis (backfill, schedules, pause, data trigger
     const redis = await testRedis();
     try {
       const state = new RedisScheduleState(redis, () => '');
-      await until('the seen markers folded into the floor', async () => {
+      await until('the seen markers folded into the floor', 30_000, async () => {
         const st = await state.getTriggers(name);
         return st.seen.length === 0 && st.floors?.pv?.count === 3;
-      }, 30_000);
+      });
       // The successor of a SIGKILLed scheduler starts from the floor: the next commit runs once, none again.
       b.child.kill('SIGKILL');
       await new Promise((r) => b.child.once('exit', r));
       await addDay('2024-05-04', 4);
       const c = await start();
-      await until('the fourth run succeeded', done(4), 60_000).catch((e: unknown) => {
+      await until('the fourth run succeeded', 60_000, done(4)).catch((e: unknown) => {
         throw new Error(`${String(e)}\n${c.err()}`);
       });
-      await until('the fourth marker folded too', async () => (await state.getTriggers(name)).floors?.pv?.count === 4, 30_000);
+      await until('the fourth marker folded too', 30_000, async () => (await state.getTriggers(name)).floors?.pv?.count === 4);
       rs = await runs();
       assert.deepEqual(rs.map((r) => (r.trigger.kind === 'data' ? r.trigger.partitions : null)), [['2024-05-01'], ['2024-05-02'], ['2024-05-03'], ['2024-05-04']]);
       assert.deepEqual((await state.getTriggers(name)).seen, []);
@@ -189,7 +182,7 @@ describe('scheduling commands on Redis (backfill, schedules, pause, data trigger
     const redis = await testRedis();
     const value = `999999:fence-test-${process.pid}`;
     try {
-      await until('no leader (the last scheduler stopped or its lease expired)', async () => (await redis.get(SCHED_LEADER)) === null, 30_000);
+      await until('no leader (the last scheduler stopped or its lease expired)', 30_000, async () => (await redis.get(SCHED_LEADER)) === null);
       assert.equal(await redis.set(SCHED_LEADER, value, 'PX', 30_000, 'NX'), 'OK');
       const dag = `fence-${Date.now().toString(36)}`;
       const deposed = new RedisScheduleState(redis, () => '1:someone-else');

@@ -20,21 +20,13 @@ import { intervalOf } from '../../scheduler/schedule/planner.js';
 import { SchedulerService } from '../../scheduler/schedule/service.js';
 import { LocalScheduleState } from '../../scheduler/schedule/state.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
+import { until } from '../helpers/until.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 
 function dagYaml(name: string, schedule: string, params = '{}'): string {
   return `apiVersion: dagctl/v1\nkind: Dag\nmetadata:\n  name: ${name}\nschedule: ${schedule}\ntasks:\n  - { name: a, operator: noop, params: ${params} }\n`;
-}
-
-/** Polls `cond` until true (a condition wait on the store; fails the test after 20 s). */
-async function until(what: string, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('scheduler service (injected clock, embedded runs)', function () {
@@ -74,7 +66,7 @@ describe('scheduler service (injected clock, embedded runs)', function () {
     const ticks = [1, 2, 3].map((i) => T0 + i * HOUR);
     assert.deepEqual((await s.runs()).map((r) => r.runId), ticks.map((t) => tickRunId('hourly', t)));
     // queue: runs go one after another until all are done
-    await until('all runs succeeded', async () => {
+    await until('all runs succeeded', 20_000, async () => {
       await s.service.step();
       return (await s.runs()).every((r) => r.phase === 'succeeded');
     });
@@ -111,13 +103,13 @@ describe('scheduler service (injected clock, embedded runs)', function () {
     s.clock.now = T0 + HOUR;
     await s.service.step();
     const first = tickRunId('skipper', T0 + HOUR);
-    await until('first run running', async () => (await s.phaseOf(first)) === 'running');
+    await until('first run running', 20_000, async () => (await s.phaseOf(first)) === 'running');
     s.clock.now = T0 + 2 * HOUR;
     await s.service.step();
     assert.deepEqual((await s.runs()).map((r) => r.runId), [first]);
     assert.equal(s.service.metrics.ticksSkipped.overlap, 1);
     await s.launcher.cancel(first); // release the barrier
-    await until('first run cancelled', async () => (await s.phaseOf(first)) === 'cancelled');
+    await until('first run cancelled', 20_000, async () => (await s.phaseOf(first)) === 'cancelled');
     s.clock.now = T0 + 3 * HOUR;
     await s.service.step();
     assert.deepEqual((await s.runs()).map((r) => r.runId), [first, tickRunId('skipper', T0 + 3 * HOUR)]);
@@ -132,14 +124,14 @@ describe('scheduler service (injected clock, embedded runs)', function () {
     s.clock.now = T0 + HOUR;
     await s.service.step();
     const [a, b] = [tickRunId('queuer', T0 + HOUR), tickRunId('queuer', T0 + 2 * HOUR)];
-    await until('a running', async () => (await s.phaseOf(a)) === 'running');
+    await until('a running', 20_000, async () => (await s.phaseOf(a)) === 'running');
     s.clock.now = T0 + 2 * HOUR;
     await s.service.step();
     assert.equal(await s.phaseOf(b), 'pending');
     await s.launcher.cancel(a);
-    await until('a cancelled', async () => (await s.phaseOf(a)) === 'cancelled');
+    await until('a cancelled', 20_000, async () => (await s.phaseOf(a)) === 'cancelled');
     await s.service.step();
-    await until('b running', async () => (await s.phaseOf(b)) === 'running');
+    await until('b running', 20_000, async () => (await s.phaseOf(b)) === 'running');
     await s.launcher.cancel(b);
     await s.launcher.drain(20_000);
     await s.store.close();
@@ -151,10 +143,10 @@ describe('scheduler service (injected clock, embedded runs)', function () {
     s.clock.now = T0 + HOUR;
     await s.service.step();
     const [a, b] = [tickRunId('canceller', T0 + HOUR), tickRunId('canceller', T0 + 2 * HOUR)];
-    await until('a running', async () => (await s.phaseOf(a)) === 'running');
+    await until('a running', 20_000, async () => (await s.phaseOf(a)) === 'running');
     s.clock.now = T0 + 2 * HOUR;
     await s.service.step();
-    await until('a cancelled, b running', async () => {
+    await until('a cancelled, b running', 20_000, async () => {
       await s.service.step();
       return (await s.phaseOf(a)) === 'cancelled' && (await s.phaseOf(b)) === 'running';
     });

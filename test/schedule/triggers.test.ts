@@ -30,6 +30,8 @@ import { validateDagText } from '../../definitions/validate.js';
 import { viewRows } from '../integration/support.js';
 import { dagText } from '../definitions/support/dag-text.js';
 import { testOperators } from '../definitions/support/operators.js';
+import { until } from '../helpers/until.js';
+import { runCli } from '../definitions/support/cli-io.js';
 
 const check = (body: string, changedPartitions?: string[]) =>
   validateDagText(dagText(body), '/dags/trig.yaml', { operators: testOperators, ...(changedPartitions !== undefined ? { changedPartitions } : {}) });
@@ -245,14 +247,6 @@ tasks:
   - { name: full, operator: partial-recompute, inputs: [ages, new-ages], outputs: [birthdays-full], params: { mode: full, buckets: 2 } }
 `;
 
-async function until(what: string, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('data triggers in the scheduler (embedded runs, injected clock)', function () {
   this.timeout(120_000);
   let dir: string;
@@ -290,7 +284,7 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     const addDay = (date: string, seed: number) => generate('ages', { store: master, rows: 400, seed, start: date, days: 1, persons: 60 });
     const runs = async (): Promise<RunSummary[]> => (await store.listRuns({ dag: name })).sort((a, b) => (a.runId < b.runId ? -1 : 1));
     const settle = async (service: SchedulerService) =>
-      until('runs finished', async () => {
+      until('runs finished', 60_000, async () => {
         clock.now += 50;
         await service.step();
         const rs = await runs();
@@ -355,7 +349,7 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     const service = s.make();
     await service.step();
     assert.deepEqual((await s.runs()).map((r) => r.runId), [runId]);
-    await until('the completed fire\'s run started by the same step', async () => (await s.runs())[0]?.phase !== 'pending');
+    await until('the completed fire\'s run started by the same step', 60_000, async () => (await s.runs())[0]?.phase !== 'pending');
     const st = await state.getTriggers('ages-crash');
     assert.equal(st.inflight, undefined);
     assert.deepEqual(st.seen, keys);
@@ -363,7 +357,7 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     await s.addDay('2024-03-02', 2);
     await s.addDay('2024-03-03', 3);
     await s.settle(service);
-    await until('second run', async () => {
+    await until('second run', 60_000, async () => {
       s.clock.now += 50;
       await service.step();
       const rs = await s.runs();
@@ -390,5 +384,41 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     assert.deepEqual((await s.runs()).map((r) => [r.runId, r.phase]), [[fire.runId, 'pending']]);
     await s.settle(s.make());
     assert.deepEqual((await s.runs()).map((r) => [r.runId, r.phase]), [[fire.runId, 'succeeded']]);
+  });
+
+  it('TRIGGER_LATE_COMMIT is recoverable: `dagctl trigger-reset FILE --accept-late` counts the late marker as run, `dagctl trigger-reset FILE` gives every commit one run', async () => {
+    const s = await setup('late');
+    await s.addDay('2024-05-01', 1);
+    await s.addDay('2024-05-02', 2);
+    // The CLI's state (cwd/.dagctl) and a service on it.
+    const state = new LocalScheduleState(join(dir, '.dagctl'));
+    const launcher = new EmbeddedLauncher({ store: s.store, concurrency: 1 });
+    launchers.push(launcher);
+    const service = new SchedulerService({ dags: () => s.catalog.dags(), launcher, state, now: () => s.clock.now, log: () => {} });
+    // A floor that counted one marker where two are stamped before it: what a marker listed late leaves.
+    await state.putTriggers('late', { seen: [], floors: { ages: { before: Date.now() + 3_600_000, count: 1 } }, folded: 1 });
+    await service.step();
+    assert.equal(service.metrics.stepErrors, 1, 'stopped: TRIGGER_LATE_COMMIT');
+    assert.equal((await s.runs()).length, 0);
+
+    const accepted = await runCli(['trigger-reset', s.file, '--accept-late', '--json'], dir);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.deepEqual((JSON.parse(accepted.stdout) as { accepted: unknown }).accepted, [{ dataset: 'ages', counted: 1, found: 2 }]);
+    await service.step();
+    assert.equal(service.metrics.stepErrors, 1, 'the trigger goes on');
+    assert.equal((await s.runs()).length, 0, 'no run for markers counted as run');
+    assert.equal(seenCount(await state.getTriggers('late')), 2);
+    const nothing = await runCli(['trigger-reset', s.file, '--accept-late'], dir);
+    assert.notEqual(nothing.code, 0, 'nothing late to accept');
+    assert.match(nothing.stderr, /USAGE/);
+
+    const reset = await runCli(['trigger-reset', s.file, '--json'], dir);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.deepEqual(await state.getTriggers('late'), { seen: [] });
+    await s.settle(service);
+    const runs = await s.runs();
+    assert.deepEqual(runs.map((r) => r.phase), ['succeeded'], 'one run for every commit');
+    assert.equal(seenCount(await state.getTriggers('late')), 2);
+    assert.equal(service.metrics.stepErrors, 1);
   });
 });

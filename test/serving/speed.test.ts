@@ -33,6 +33,7 @@ import { redisUrl, requireRedis, testRedis } from '../distributed/redis-env.js';
 import { startRun } from '../integration/support.js';
 import { duckRows } from '../storage/helpers.js';
 import { parquetList, runDag, servingWorkspace, withinHll, type ServingWorkspace } from './support.js';
+import { untilValue } from '../helpers/until.js';
 
 const CHILD = fileURLToPath(new URL('./speed-child.js', import.meta.url));
 const H = 3600;
@@ -74,17 +75,6 @@ async function highWatermarks(topic: string): Promise<Map<number, number>> {
     return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
   } finally {
     await admin.disconnect();
-  }
-}
-
-/** Liveness-bounded wait for a condition over real state (never a sleep standing in for an event). */
-async function until<T>(what: string, f: () => Promise<T | null>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -179,12 +169,12 @@ describe('speed layer: Kafka → Redis realtime views merged with the batch view
     children.push(b.child);
     let bOut = '';
     b.child.stdout?.on('data', (d: Buffer) => (bOut += d.toString()));
-    const port = await until('dagctl speed to print its port', async () => {
+    const port = await untilValue('dagctl speed to print its port', 180_000, async () => {
       const m = /"port":(\d+)/.exec(bOut);
       return m === null ? null : Number(m[1]);
     });
     const high = await highWatermarks(topic);
-    await until('dagctl speed to apply every record', async () => {
+    await untilValue('dagctl speed to apply every record', 180_000, async () => {
       const o = await appliedOffsets(redis, view);
       for (const [p, h] of high) if ((o.get(p) ?? -1) !== h - 1) return null;
       return true;
@@ -259,7 +249,7 @@ describe('speed layer: Kafka → Redis realtime views merged with the batch view
       await runDag(ws);
       const snap2 = await loadView(viewStore, { cache: new BlockCache(64 << 20) });
       assert.equal(snap2.extent!.to, W2, 'the new batch version absorbed exactly the 4 hours');
-      await until('dagctl speed to expire the absorbed hours', async () => ((await readSpeedMeta(redis, view)).expiredBelow === W2 ? true : null));
+      await untilValue('dagctl speed to expire the absorbed hours', 180_000, async () => ((await readSpeedMeta(redis, view)).expiredBelow === W2 ? true : null));
       for (let h = W; h < W2; h += H) assert.equal(await redis.exists(k.pv(h), k.hll(h)), 0, `hour ${h} expired`);
       assert.equal(await redis.exists(k.pv(W2)), 1, 'the hours after the new mark stay');
       await check(snap2, 40);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isDagctlError } from '../../core/errors.js';
-import { decodeWithFallback, defaultCodec, getCodec } from '../../storage/parquet/registry.js';
+import { decodeWithFallback, defaultCodec, getCodec, readSchemaOf } from '../../storage/parquet/registry.js';
 import type { ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { rejectsWith } from '../conformance/object-store.js';
 import { duckRows, sqlPath, tempDir } from './helpers.js';
@@ -118,6 +118,8 @@ describe('parquet codecs', function () {
     const file = join(dir, 'duck-pjs.parquet');
     await duckRows(`COPY (SELECT (i % 100)::INTEGER AS age FROM range(100) t(i)) TO ${sqlPath(file)} (FORMAT parquet)`);
     await rejectsWith(decodeAll(getCodec('parquetjs-lite'), new Uint8Array(await fs.readFile(file))), 'PARQUET_INVALID');
+    // readSchemaOf (a dataset's schema check) falls back to hyparquet, like decodeWithFallback.
+    assert.deepEqual(await readSchemaOf(getCodec('parquetjs-lite'), new Uint8Array(await fs.readFile(file))), [{ name: 'age', type: 'int32', nullable: true }]);
   });
 
   it('registry: default is flat, DAGCTL_PARQUET_CODEC overrides, unknown names are PARAM_INVALID', () => {

@@ -21,6 +21,7 @@ import { main } from '../../cli/main.js';
 import { BIN } from '../distributed/cluster.js';
 import { REDIS_URL, requireRedis, testRedis } from '../distributed/redis-env.js';
 import { createRun, drive, holdDagYaml, tempDir } from './support.js';
+import { until } from '../helpers/until.js';
 
 async function json<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const res = await fetch(url, init);
@@ -31,15 +32,6 @@ async function json<T>(url: string, init?: RequestInit): Promise<{ status: numbe
 async function csrfOf(base: string): Promise<{ csrf: string; cookie: string }> {
   const page = await fetch(base);
   return { csrf: /name="dagctl-csrf" content="([^"]+)"/.exec(await page.text())?.[1] ?? '', cookie: (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '' };
-}
-
-/** Polls `check` until true (a liveness bound, not a timing assertion). */
-async function waitFor(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('ui server', function () {
@@ -240,7 +232,7 @@ tasks:
     // The run is cancelled while its `held` attempt waits at the barrier the test owns.
     const ac = new AbortController();
     const running = drive(store, record, ac.signal);
-    await waitFor(async () => (await readdir(join(barrier, 'arrived')).catch(() => [])).length > 0);
+    await until('a task at the barrier', 30_000, async () => (await readdir(join(barrier, 'arrived')).catch(() => [])).length > 0);
     ac.abort();
     const cancelled = await running;
     await store.close();
@@ -258,7 +250,7 @@ tasks:
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.dispatched, 1); // held (first succeeded and stays done; last waits for held)
     const reader = new LocalRunStore(home);
-    await waitFor(async () => (await reader.getState(record.runId))?.phase === 'succeeded', 90_000);
+    await until('the run succeeded', 90_000, async () => (await reader.getState(record.runId))?.phase === 'succeeded');
     const final = (await reader.getState(record.runId))!;
     assert.deepEqual(Object.values(final.instances).map((s) => s.state), Object.values(final.instances).map(() => 'succeeded'));
     // The UI shows the retried run, not its cached cancelled view.
