@@ -403,6 +403,9 @@ async function publish(record: RunRecord, job: InstanceJob, started: number, opt
   let rows = 0;
   assertOutsideSources(record.dag, (job.publish ?? []).map((p) => p.uri), job.instanceId);
   const producer: Producer = { dag: record.dag.name, dagHash: record.dagHash, runId: record.runId, runCreatedAt: new Date(record.createdAt).toISOString() };
+  // Phase times (metrics ms.*): the guards and schema check, the view index, the swap + Delta commit.
+  const ms = { check: 0, index: 0, swap: 0 };
+  let t = performance.now();
   // Check every output before publishing any: a refused output leaves all of them unchanged.
   const pending: { p: NonNullable<InstanceJob['publish']>[number]; check: (cur: CurrentView | null) => void }[] = [];
   for (const p of job.publish ?? []) {
@@ -422,8 +425,14 @@ async function publish(record: RunRecord, job: InstanceJob, started: number, opt
     // The guards run again against the pointer each swap replaces (a concurrent publisher).
     const deltaLog = record.dag.datasets[p.dataset]?.delta !== false;
     const store = await storeFor(p.uri);
+    ms.check += performance.now() - t;
+    t = performance.now();
     const vi = record.dag.datasets[p.dataset]?.view === true ? await viewIndex(store, record.runId, p.files) : undefined;
+    ms.index += performance.now() - t;
+    t = performance.now();
     const r = await publishVersion(store, { version: record.runId, dataset: p.dataset, files: p.files, producer, monotonic: true, check, deltaLog, codec: defaultCodec(), ...(vi !== undefined ? vi : {}) });
+    ms.swap += performance.now() - t;
+    t = performance.now();
     if (r.swapped) changed++;
     else {
       superseded++;
@@ -435,7 +444,7 @@ async function publish(record: RunRecord, job: InstanceJob, started: number, opt
     memoized: changed === 0 && superseded === 0 && (job.publish ?? []).length > 0,
     fingerprint: fp,
     outputs: [],
-    metrics: superseded > 0 ? { published: changed, superseded, rows } : { published: changed, rows },
+    metrics: { ...(superseded > 0 ? { published: changed, superseded, rows } : { published: changed, rows }), 'ms.check': ms.check, 'ms.index': ms.index, 'ms.swap': ms.swap },
     inputBytes: 0,
     inputRows: 0,
     outputRows: rows,

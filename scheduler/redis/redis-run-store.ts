@@ -68,6 +68,12 @@ export interface BatchResult {
   cancelRequested: boolean;
   /** Statuses of the requested ids after the batch (no results, no failed attempts' records). */
   statuses: Map<string, Status>;
+  /**
+   * With `withDispatchStatuses`: the dispatched instances and their plan deps after the batch, with
+   * results and failed attempts (as statuses() reads them), for the dispatcher to build their jobs
+   * without another round trip; empty when none or too many were dispatched.
+   */
+  known: Map<string, Status>;
 }
 
 export type { WorkReclaimed } from '../ports.js';
@@ -220,9 +226,10 @@ export class RedisRunStore implements RunStore {
   /**
    * Applies a batch of events (several workers' jobs' `started` and completions, in the order
    * given) in one atomic step, and returns the merged effects, the run's phase and cancel flag, and
-   * the statuses of `viewIds` after the batch (absent when unknown).
+   * the statuses of `viewIds` after the batch (absent when unknown); with `withDispatchStatuses`,
+   * also `known` (see BatchResult).
    */
-  async applyBatch(runId: string, events: readonly RunEvent[], viewIds: readonly string[] = []): Promise<BatchResult> {
+  async applyBatch(runId: string, events: readonly RunEvent[], viewIds: readonly string[] = [], withDispatchStatuses = false): Promise<BatchResult> {
     const k = runKeys(runId);
     // Results go as ARGV of their own (see the script's header), after the view ids.
     const results: string[] = [];
@@ -232,12 +239,12 @@ export class RedisRunStore implements RunStore {
     wire += ']';
     let reply: unknown;
     try {
-      reply = await applyScript.run(this.redis, applyScriptKeys(k), [wire, NON_RETRYABLE_ARG, String(viewIds.length), ...viewIds, ...results]);
+      reply = await applyScript.run(this.redis, applyScriptKeys(k), [wire, NON_RETRYABLE_ARG, `${viewIds.length}${withDispatchStatuses ? '+' : ''}`, ...viewIds, ...results]);
     } catch (e) {
       if (errorMessage(e).includes('RUN_NOT_FOUND')) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId}`);
       throw storeError(e, `cannot apply events to run ${runId}`);
     }
-    const [dispatch, abort, wake, finished, phase, cancel, views] = reply as [string[], string[], string, string, string, string, string[]];
+    const [dispatch, abort, wake, finished, phase, cancel, views, knownFlat] = reply as [string[], string[], string, string, string, string, string[], string[]];
     const fx: Effect[] = [];
     if (dispatch.length > 0) fx.push({ type: 'dispatch', ids: dispatch });
     if (abort.length > 0) fx.push({ type: 'abort', ids: abort });
@@ -253,7 +260,12 @@ export class RedisRunStore implements RunStore {
       const v = views[i];
       if (v !== undefined && v !== '') statuses.set(id, decodeStatus(v, undefined, undefined));
     });
-    return { effects: fx, phase: phase as RunState['phase'], cancelRequested: cancel === '1', statuses };
+    const known = new Map<string, Status>();
+    for (let i = 0; i + 3 < knownFlat.length; i += 4) {
+      const [id, st, res, fa] = [knownFlat[i] as string, knownFlat[i + 1] as string, knownFlat[i + 2] as string, knownFlat[i + 3] as string];
+      known.set(id, decodeStatus(st, res === '' ? undefined : res, fa === '' ? undefined : fa));
+    }
+    return { effects: fx, phase: phase as RunState['phase'], cancelRequested: cancel === '1', statuses, known };
   }
 
   async listRuns(opts: { dag?: string; limit?: number } = {}): Promise<RunSummary[]> {

@@ -185,6 +185,30 @@ describe('RedisRunStore beyond the conformance suite', function () {
     assert.equal(shadow.instances['a.main']?.worker, 'w1');
   });
 
+  it('applyBatch with dispatch statuses: the dispatched instances and their deps, with results, exactly as statuses() reads them', async () => {
+    const dag = dagOf('known', [noopTask('a'), noopTask('b'), noopTask('c', { dependsOn: ['a', 'b'] }), noopTask('d', { dependsOn: ['c'] })]);
+    const runId = uniqueRunId('known');
+    const rec = recordOf(dag, runId);
+    await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+    const start = await store.applyBatch(runId, [{ type: 'start', at: 1 }], [], true);
+    assert.deepEqual([...start.known.keys()].sort(), ['a.main', 'b.main']);
+    assert.deepEqual(start.known, await store.statuses(runId, ['a.main', 'b.main']));
+    // Without the flag: nothing extra (apply() and the submitting CLI).
+    const plain = await store.applyBatch(runId, [{ type: 'started', id: 'a.main', attempt: 1, at: 2, worker: 'w' }]);
+    assert.equal(plain.known.size, 0);
+    await store.applyBatch(runId, [{ type: 'started', id: 'b.main', attempt: 1, at: 2, worker: 'w' }], [], true);
+    // a succeeds (c still waits on b: nothing dispatched, nothing known), then b: c is dispatched
+    // and comes back with both deps, their results included (what JobResolver.build reads).
+    const first = await store.applyBatch(runId, [{ type: 'succeeded', id: 'a.main', attempt: 1, at: 3, result: okResult({ metrics: { x: 1 } }) }], [], true);
+    assert.equal(first.known.size, 0);
+    const r = await store.applyBatch(runId, [{ type: 'succeeded', id: 'b.main', attempt: 1, at: 4, result: okResult({ metrics: { x: 2 } }) }], [], true);
+    assert.deepEqual(r.effects, [{ type: 'dispatch', ids: ['c.main'] }]);
+    assert.deepEqual([...r.known.keys()].sort(), ['a.main', 'b.main', 'c.main']);
+    assert.deepEqual(r.known, await store.statuses(runId, ['c.main', 'a.main', 'b.main']));
+    assert.deepEqual(r.known.get('a.main')?.result?.metrics, { x: 1 });
+    assert.equal(r.known.get('c.main')?.state, 'queued');
+  });
+
   it('lists run summaries with counts from Redis', async () => {
     const runId = uniqueRunId('sum');
     const dag = dagOf(`sum-${runId}`, [noopTask('a'), noopTask('b')]);

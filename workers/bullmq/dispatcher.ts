@@ -29,7 +29,7 @@ import type { RunPhase } from '../../scheduler/model.js';
 import { DEFAULT_BUNDLE_POLICY, planBundles, type BundlePolicy } from '../../scheduler/bundle-policy.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import { DEFAULT_QUEUE } from '../../scheduler/redis/keys.js';
-import type { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
+import type { RedisRunStore, Status } from '../../scheduler/redis/redis-run-store.js';
 import { DagctlError } from '../../core/errors.js';
 import { specJobId, type Queues, type WorkJobSpec } from './queues.js';
 import { jobKeyFromEnv, macOk } from './job-auth.js';
@@ -87,9 +87,10 @@ export class Dispatcher {
     return ctx.resolver.instance(instanceId).queue ?? DEFAULT_QUEUE;
   }
 
-  async handle(runId: string, effects: readonly Effect[]): Promise<void> {
+  /** `known`: statuses the apply reply carried (RedisRunStore BatchResult.known); enqueue reads only the rest. */
+  async handle(runId: string, effects: readonly Effect[], known?: ReadonlyMap<string, Status>): Promise<void> {
     for (const fx of effects) {
-      if (fx.type === 'dispatch') await this.enqueue(runId, fx.ids);
+      if (fx.type === 'dispatch') await this.enqueue(runId, fx.ids, {}, known);
       else if (fx.type === 'wake') this.wakeAt(runId, fx.at);
       else if (fx.type === 'finished') await this.finished(runId, fx.phase);
     }
@@ -127,13 +128,20 @@ export class Dispatcher {
   /**
    * Enqueues the current attempt of each instance (its `attempts` in Redis). Instances no longer
    * queued/running are left out (a stale dispatch). Returns how many instances were enqueued.
+   * `known`: statuses already read in the atomic step that dispatched them (the apply reply);
+   * only the other needed statuses are fetched (none, for a chain or a pipelined partition).
    */
-  async enqueue(runId: string, ids: readonly string[], opts: EnqueueOptions = {}): Promise<number> {
+  async enqueue(runId: string, ids: readonly string[], opts: EnqueueOptions = {}, known?: ReadonlyMap<string, Status>): Promise<number> {
     if (ids.length === 0) return 0;
     const ctx = await this.run(runId);
     const need = new Set<string>(ids);
     for (const id of ids) for (const n of ctx.resolver.needs(id)) need.add(n);
-    const statuses = await this.store.statuses(runId, [...need]);
+    const missing = known === undefined ? [...need] : [...need].filter((id) => !known.has(id));
+    const statuses = missing.length === 0 ? new Map<string, Status>() : await this.store.statuses(runId, missing);
+    if (known !== undefined) for (const id of need) {
+      const s = known.get(id);
+      if (s !== undefined) statuses.set(id, s);
+    }
     const lookup = (id: string) => statuses.get(id);
     // Ready instances grouped by queue/task/stage (dispatch order kept): bundles never mix them.
     const groups = new Map<string, Array<{ job: InstanceJob; queuedAt: number; predictedMs: number }>>();

@@ -89,6 +89,7 @@ export class EventBatcher {
           runId,
           batch.map((p) => p.event),
           views,
+          true,
         );
       } catch (e) {
         for (const p of batch) p.reject(e);
@@ -97,7 +98,7 @@ export class EventBatcher {
       this.events += batch.length;
       this.calls++;
       this.opts.onApplied?.(runId, r);
-      this.dispatcher.handle(runId, r.effects).then(
+      this.dispatcher.handle(runId, r.effects, r.known).then(
         () => {
           for (const p of batch) p.resolve({ phase: r.phase, cancelRequested: r.cancelRequested, status: r.statuses.get(p.viewId) ?? null });
         },

@@ -89,6 +89,17 @@ export class Queues {
 
   /** Adds the jobs (grouped per queue, one round trip per queue). Existing ids are no-ops. */
   async add(specs: readonly WorkJobSpec[]): Promise<void> {
+    const only = specs.length === 1 ? specs[0] : undefined;
+    if (only !== undefined) {
+      // One job (a chain's successor: the dependent hop): a plain add, one script call without
+      // addBulk's pipeline and per-batch bookkeeping.
+      try {
+        await this.get(only.queue).add(...this.entry(only));
+      } catch (e) {
+        throw new DagctlError('QUEUE_FAILED', `cannot enqueue 1 job: ${errorMessage(e)}`, {}, { cause: e });
+      }
+      return;
+    }
     const byQueue = new Map<string, WorkJobSpec[]>();
     for (const s of specs) {
       const list = byQueue.get(s.queue);
@@ -99,17 +110,23 @@ export class Queues {
       await Promise.all(
         [...byQueue].map(([queue, list]) =>
           this.get(queue).addBulk(
-            list.map((spec) => ({
-              name: 'job' in spec ? spec.job.instanceId : `bundle of ${spec.members.length}`,
-              data: withMac(this.key, 'job' in spec ? (spec.job as WorkJob) : ({ runId: spec.members[0]?.runId ?? '', bundle: spec.members })),
-              opts: { ...JOB_OPTIONS, jobId: specJobId(spec) },
-            })),
+            list.map((spec) => {
+              const [name, data, opts] = this.entry(spec);
+              return { name, data, opts };
+            }),
           ),
         ),
       );
     } catch (e) {
       throw new DagctlError('QUEUE_FAILED', `cannot enqueue ${specs.length} job(s): ${errorMessage(e)}`, {}, { cause: e });
     }
+  }
+
+  /** A spec as BullMQ's (name, data, opts): the payload signed (job-auth.ts), the deterministic id. */
+  private entry(spec: WorkJobSpec): [string, WorkJob, JobsOptions] {
+    const name = 'job' in spec ? spec.job.instanceId : `bundle of ${spec.members.length}`;
+    const data = withMac(this.key, 'job' in spec ? (spec.job as WorkJob) : ({ runId: spec.members[0]?.runId ?? '', bundle: spec.members }));
+    return [name, data, { ...JOB_OPTIONS, jobId: specJobId(spec) }];
   }
 
   /** Redis key of a job's hash (to check, in one pipeline, which jobs exist and finished). */

@@ -27,15 +27,20 @@ export const APPLY_LUA = String.raw`
            and "memo" (result.memoized), and "pr" (result.prune, when not empty) instead of
            "result". Every "at" is integer milliseconds.
   ARGV[2]  comma-separated error codes that are never retried (NON_RETRYABLE_CODES)
-  ARGV[3]  V, the number of view ids that follow
+  ARGV[3]  V, the number of view ids that follow; "V+" also asks for the dispatched instances'
+           statuses (below)
   ARGV[4 .. 3+V]  instance ids: also return their status JSON after the batch (workers'
            "started" + "may I run it?" in one round trip, for every job of a batch)
   ARGV[4+V ..]    result JSON texts, referenced by the events' "ri"
 
   Returns { dispatchIds, abortIds, wakeAt ('' if none), finishedPhase ('' if none), phase,
-  cancelRequested ('1'|'0'), { status JSON of each view id, in order ('' where none) } }: the
-  merged effects of the batch exactly as reducer.applyEvents computes them, then the run's phase;
-  or an error reply "RUN_NOT_FOUND" when the run does not exist.
+  cancelRequested ('1'|'0'), { status JSON of each view id, in order ('' where none) },
+  { id, status JSON, result JSON or '', failed attempts JSON or '', ... } }: the merged effects of
+  the batch exactly as reducer.applyEvents computes them, then the run's phase; or an error reply
+  "RUN_NOT_FOUND" when the run does not exist. The last list (only with "V+", and empty when more
+  than KNOWN_MAX instances are dispatched) holds each dispatched instance and its plan deps as they
+  are after the batch: what the dispatcher reads to build their jobs (JobResolver.needs), so the
+  process that applied the batch enqueues the successors without another round trip.
   Writes only what changed: touched statuses, changed counters, changed meta fields (the fixed
   cost of a call matters: workers call it once per batch of completions).
   Replaying an applied completion is a no-op: it names an attempt that is no longer queued/running.
@@ -453,8 +458,30 @@ if finishedAt == nil and finishedAt0 ~= nil then redis.call('HDEL', metaKey, 'fi
 
 local w = ''
 if wakeAt ~= nil and finished == nil then w = num(wakeAt) end
+local nViews, wantKnown = string.match(ARGV[3], '^(%d+)(%+?)$')
+nViews = tonumber(nViews) or 0
+local known = {}
+local KNOWN_MAX = 64
+if wantKnown == '+' and #FX_D > 0 and #FX_D <= KNOWN_MAX then
+  local seen = {}
+  local function add(id)
+    if seen[id] then return end
+    seen[id] = true
+    local s = find(id)
+    if s == nil then return end
+    known[#known + 1] = id
+    known[#known + 1] = enc(s)
+    known[#known + 1] = redis.call('HGET', resKey, id) or ''
+    known[#known + 1] = redis.call('HGET', faKey, id) or ''
+  end
+  for _, id in ipairs(FX_D) do
+    add(id)
+    local p = plan(id)
+    if p ~= nil then for _, d in ipairs(p.d) do add(d) end end
+  end
+end
 local views = {}
-for i = 4, 3 + (tonumber(ARGV[3]) or 0) do
+for i = 4, 3 + nViews do
   local v = ''
   if ARGV[i] ~= '' then
     local s = find(ARGV[i])
@@ -462,5 +489,5 @@ for i = 4, 3 + (tonumber(ARGV[3]) or 0) do
   end
   views[#views + 1] = v
 end
-return { FX_D, FX_A, w, finished or '', phase, cancelRequested and '1' or '0', views }
+return { FX_D, FX_A, w, finished or '', phase, cancelRequested and '1' or '0', views, known }
 `;
