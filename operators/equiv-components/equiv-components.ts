@@ -8,7 +8,8 @@
  *    edge (x, min of its local component) (x ≠ min; singletons emit their self-loop). Each edge goes to bucket(x) and bucket(min), so a node's
  *    bucket always holds every edge incident to it.
  *  - 'propagate' ('bucket', iterative): union-find over the bucket's edges; emit the
- *    star edge of every node seen. `changed` counts emitted edges the bucket did not receive; the
+ *    star edge of every node seen, but a received one of a node the bucket does not own (its
+ *    owner emits it: version 3). `changed` counts emitted edges the bucket did not receive; the
  *    engine repeats rounds while Σchanged > 0. At the fixpoint (no bucket emits a new edge) the
  *    global minimum g of each component is adjacent to every node of the component (proof in
  *    docs/operators.md), so min(N[x]) = g for every x.
@@ -66,9 +67,10 @@ function ownerOf(ids: ByteIds, i: number, buckets: number): number {
 }
 
 /**
- * Emits (x, min) for every node of `uf` to bucket(x) and bucket(min); returns how many emitted
- * edges the bucket did not receive: `received[x]` = 1 when (x, min of x) was among them (null:
- * 'local', nothing received).
+ * Emits (x, min) for every node of `uf` to bucket(x) and bucket(min), except a received edge of a
+ * node x that bucket `self` does not own (x's owner emits x's star); returns `changed`, how many
+ * of its edges the bucket did not receive (`received[x]` = 1 when (x, min of x) was among them;
+ * null: 'local', nothing received), and `skipped`, the received edges left to their owners.
  */
 /** What emitStars reads of a components result (either kernel's). */
 interface Components {
@@ -76,8 +78,8 @@ interface Components {
   componentSize(i: number): number;
 }
 
-async function emitStars(uf: Components, mins: Int32Array, w: EdgeChunkWriter, buckets: number, received: Uint8Array | null): Promise<number> {
-  let changed = 0;
+async function emitStars(uf: Components, mins: Int32Array, w: EdgeChunkWriter, buckets: number, received: Uint8Array | null, self = -1): Promise<{ changed: number; skipped: number }> {
+  let changed = 0, skipped = 0;
   const ids = uf.ids;
   for (let x = 0; x < mins.length; x++) {
     const m = mins[x]!;
@@ -85,12 +87,21 @@ async function emitStars(uf: Components, mins: Int32Array, w: EdgeChunkWriter, b
     // isolated ids survive — a bucket that is not x's owner never needs to emit (x, x), and
     // emitting it there would count as a change forever (x's self-loop only goes to bucket(x)).
     if (x === m && uf.componentSize(x) !== 1) continue;
+    const bx = ownerOf(ids, x, buckets);
     if (received !== null && received[x] === 0) changed++;
-    const bx = ownerOf(ids, x, buckets), bm = ownerOf(ids, m, buckets);
+    else if (received !== null && bx !== self) {
+      // (x, m) was received and x is not ours: the edge came here because m is ours, and x's
+      // owner received it too and emits x's star itself — the same edge to the same two buckets,
+      // or (x, m') and (m, m') for a smaller m' it knows of (m is in its edge set), which keep x
+      // and m connected. A duplicate less in the next round (docs/operators.md).
+      skipped++;
+      continue;
+    }
+    const bm = ownerOf(ids, m, buckets);
     if (w.push(bx, ids, x, m)) await w.drain();
     if (bm !== bx && w.push(bm, ids, x, m)) await w.drain();
   }
-  return changed;
+  return { changed, skipped };
 }
 
 /**
@@ -228,13 +239,13 @@ export const equivComponents: OperatorDef<EquivParams> = {
       const received = receivedStars(uf.edgeList(), mins);
       const t1 = performance.now();
       const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
-      const changed = await emitStars(uf, mins, w, B, received);
+      const { changed, skipped } = await emitStars(uf, mins, w, B, received, ctx.bucket);
       await w.flush();
       const state = new Uint8Array(8);
       new DataView(state.buffer).setUint32(0, ctx.round, true);
       new DataView(state.buffer).setUint32(4, changed, true);
       ctx.putBlob('state', state);
-      return { metrics: { changed, edgesIn, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
+      return { metrics: { changed, edgesIn, skipped, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
     }
     // emit
     let rounds = 0, changed = 0;

@@ -13,7 +13,8 @@
  *               first 64 bits of its person's hash, as a BroadcastIndex (lib/broadcast-index.ts:
  *               flat typed arrays, 24 bytes per id, hash keys: collision odds ~n²/2^129) written
  *               as byte chunks to bucket 0. Past the cap (or cap 0): re-streams them shuffled by bucket(id).
- *   'map'       ('partition' over pageviews). Broadcast: loads the index, hashes each person once
+ *   'map'       ('partition' over pageviews). Broadcast: loads the index (or reuses the table the
+ *               thread built for the previous map instance from the same files), hashes each person once
  *               (from the raw UTF-8 of its Parquet pages, plain or dictionary, when it can: no person string; the
  *               same bytes hashString hashes, for valid UTF-8), probes, and sends (url, ts, h1, h2)
  *               by bucket(url) for 'aggregate'. Shuffle join: (url, person, ts) by bucket(person).
@@ -37,7 +38,7 @@
 import { DagctlError } from '../../core/errors.js';
 import { bucketOf } from '../../core/hash.js';
 import type { Row, Schema } from '../../storage/types.js';
-import type { OperatorDef, PriorStage, StageContext, StageResult } from '../types.js';
+import type { InputHandle, OperatorDef, PriorStage, StageContext, StageResult } from '../types.js';
 import { PAGEVIEWS_SCHEMA } from '../../domain/superwebanalytics.js';
 import { BucketedWriter, ChunkedWriter, int, str } from '../lib/rows.js';
 import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../../domain/granularity.js';
@@ -124,6 +125,7 @@ export const rollup: OperatorDef<RollupParams> = {
     if (components !== (ctx.inputs.length === 2)) {
       throw new DagctlError('OPERATOR_INPUT_INVALID', 'rollup: components: true needs exactly 2 inputs (pageviews, components), false needs 1', { inputs: ctx.inputs.length });
     }
+    if (ctx.stage.name !== 'map') lastTable = null; // the maps of this task are done (or not begun)
     if (ctx.stage.name === 'index') return indexStage(ctx);
     // Broadcast mode (decided by the index stage): map joins, join is a no-op, aggregate reads map.
     const indexOut = components ? ctx.stageOutput('index') : null;
@@ -232,6 +234,29 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
   return { metrics: { componentIds: w.rows } };
 }
 
+/**
+ * The last broadcast table this thread built, by the identity of the index files it was built
+ * from (their paths hold a hash of their content): the map instances a thread runs back to back
+ * share one table instead of each reading the index and building it again (a weak reference did
+ * not survive the major collections between them). Memory: at most one table (≤ maxBroadcastBytes)
+ * per thread past its map instances, until this thread runs an 'index' or 'aggregate' instance
+ * (after the last map of the task), which drop it.
+ */
+let lastTable: { key: string; table: BroadcastIndex } | null = null;
+
+/** The broadcast table of the index stage's output (bucket 0), reused from lastTable when its files are the same. */
+async function broadcastTable(index: InputHandle): Promise<{ table: BroadcastIndex; reused: boolean }> {
+  const files = index.rawFiles?.();
+  const key = files === undefined ? null : files.map((f) => `${f.path} ${f.bytes}`).join('\n');
+  if (key !== null && lastTable?.key === key) return { table: lastTable.table, reused: true };
+  lastTable = null; // not held while the next one is built
+  const chunks: Uint8Array[] = [];
+  for await (const batch of index.batches()) for (const row of batch) chunks.push(row.chunk as Uint8Array);
+  const table = BroadcastIndex.fromChunks(chunks);
+  if (key !== null) lastTable = { key, table };
+  return { table, reused: false };
+}
+
 /** 'map': hashes each person (probing the broadcast table, if any) and packs by bucket(url); shuffle join: (url, person, ts) by bucket(person). */
 async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStage | null): Promise<StageResult> {
   const p = ctx.params;
@@ -239,11 +264,8 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
   const broadcast = broadcastIndex !== null;
   const shuffleJoin = components && !broadcast;
   let table: BroadcastIndex | null = null;
-  if (broadcast) {
-    const chunks: Uint8Array[] = [];
-    for await (const batch of broadcastIndex.bucket(0).batches()) for (const row of batch) chunks.push(row.chunk as Uint8Array);
-    table = BroadcastIndex.fromChunks(chunks);
-  }
+  let reused = false;
+  if (broadcast) ({ table, reused } = await broadcastTable(broadcastIndex.bucket(0)));
   const sh = ctx.shuffle.open(shuffleJoin ? PAGEVIEWS_SCHEMA : PACKED_SCHEMA);
   const w = new BucketedWriter(sh);
   const pw = shuffleJoin ? null : new PackedPageviewsWriter(sh, (url) => bucketOf(url, B));
@@ -307,7 +329,7 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
   }
   if (pw !== null) {
     await pw.flush();
-    return { metrics: broadcast ? { rowsIn: pw.rows, joined: mapped, unmapped: pw.rows - mapped } : { rowsIn: pw.rows } };
+    return { metrics: broadcast ? { rowsIn: pw.rows, joined: mapped, unmapped: pw.rows - mapped, tableReused: reused ? 1 : 0 } : { rowsIn: pw.rows } };
   }
   await w.flush();
   return { metrics: { rowsIn: w.rows } };
@@ -375,6 +397,8 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
     if (order[k]!.s % order[k - 1]!.s !== 0) throw new DagctlError('INTERNAL', 'rollup: granularities do not divide each other', { granularities: p.granularities });
   }
   const fine = order[0]!.s;
+  const t0 = performance.now();
+  let flushMs = 0;
   const byUrl = new Map<string, UrlAggs>();
   const precision = p.precision;
   // Rows are not added to their sketch as they arrive: (agg id, h1, h2) are buffered and applied
@@ -389,6 +413,7 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
   let bufId = new Int32Array(1 << 14), bufH1 = new Int32Array(bufId.length), bufH2 = new Int32Array(bufId.length);
   let nb = 0;
   const flush = (): void => {
+    const f0 = performance.now();
     const sortedId = new Int32Array(nb), sortedH1 = new Int32Array(nb), sortedH2 = new Int32Array(nb);
     const K = aggList.length;
     const start = new Int32Array(K + 1);
@@ -411,6 +436,7 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
       a!.hll.addHash(sortedH1[j]! >>> 0, sortedH2[j]! >>> 0);
     }
     nb = 0;
+    flushMs += performance.now() - f0;
   };
   let rows = 0;
   const source = broadcast ? ctx.stageOutput('map')! : ctx.prior!;
@@ -454,6 +480,7 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
     }
   }
   flush();
+  const t1 = performance.now();
   // Output order: url, then granularity (finest first), then bucket.
   let viewRows = 0;
   if (byUrl.size > 0) {
@@ -487,7 +514,8 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
     }
     await w.flush();
   }
-  return { metrics: { rowsIn: rows, viewRows }, inputRows: rows };
+  // Phase times: reading and bucketing rows (sketch updates excluded), the sketch updates, output.
+  return { metrics: { rowsIn: rows, viewRows, 'ms.read': t1 - t0 - flushMs, 'ms.add': flushMs, 'ms.write': performance.now() - t1 }, inputRows: rows };
 }
 
 export { GRANULARITIES };

@@ -118,6 +118,25 @@ describe('operators/rollup/rollup', () => {
     for (let i = 1; i < views.length; i++) assert.deepEqual(views[i], views[0], `case ${i}`);
   });
 
+  it('broadcast map instances share one table per thread, never a table of other index files', async () => {
+    // Prior-stage handles with files (as the task runner's): the maps after the first reuse the
+    // table; a second task with other components (its own index files) gets its own table.
+    const rows = gen(6000, 3, 800, 21);
+    const parts = { '2015-08-07': rows.slice(0, 2000), '2015-08-08': rows.slice(2000, 4000), '2015-08-09': rows.slice(4000) };
+    for (const shift of [1, 2]) {
+      const components: Row[] = [];
+      const map = new Map<string, string>();
+      for (let i = 0; i < 800; i += 2) {
+        const id = `cookie:${i.toString(16)}`, person = shift === 1 ? `user:${(i % 13).toString(16)}` : 'user:all';
+        components.push({ id, person });
+        map.set(id, person);
+      }
+      const r = await runOperator(rollup, {}, { inputs: [{ partitions: parts }, { rows: components }], buckets: 2, priorRawFiles: true });
+      assert.equal(r.metrics.tableReused, 2, `shift ${shift}`);
+      assertMatchesReference(r.outputs[0]!.rows, reference(rows, map));
+    }
+  });
+
   it('BroadcastIndex: finds exactly the ids a Map holds (later duplicates win), across chunks', () => {
     const ref = new Map<string, string>();
     const b = new BroadcastBuilder();
