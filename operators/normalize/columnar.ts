@@ -1,0 +1,400 @@
+/**
+ * normalize's column-at-a-time path over raw Parquet files (operators/normalize/normalize.ts uses
+ * it when the input hands out raw files and the output writer takes column batches): the same
+ * rows, rejects, reasons and metrics (but cacheHits/cacheMisses) as the row path, without a row
+ * object or a JS string per input row.
+ *   - string columns are read as raw pages (storage/parquet/column-scan.ts byteArrayPages): a
+ *     dictionary-encoded URL column is normalized once per dictionary entry (its values share the
+ *     entry's bytes, memoized by offset), other URL values through the row path's urlCacheKey LRU;
+ *   - identifiers already in normal form (`cookie:<hex>`, `user:<digits>`, checked on the bytes,
+ *     as lib/text/identifiers.ts alreadyNormal does on strings) are copied as bytes; any other is
+ *     decoded (strictly) and normalized by normalizeIdentifier;
+ *   - kept rows go to a column accumulator of DEFAULT_MAX_ROWS rows (normalized URLs as ranges of
+ *     one buffer of their distinct values), written as one batch per file the row path would write;
+ *     rejected rows are built as rows (original text, lossy where it is not UTF-8) for the rejects.
+ * Reasons follow the row path's order: the first string column (schema order) that is not UTF-8,
+ * else the first URL column that fails, else the first identifier column that fails.
+ * Preconditions (columnarPlan): every field REQUIRED, string or int64, each string field a URL or
+ * an identifier column (not both), no columnTypes override. A file whose schema or layout differs
+ * is refused (fileColumns returns null) before anything of it is emitted: the caller reads its rows.
+ */
+import { isUtf8 } from 'node:buffer';
+import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
+import { schemaFromElements } from '../../storage/parquet/schema-map.js';
+import { decodeUtf8Lossy } from '../../storage/parquet/utf8.js';
+import type { ColumnBatch, Row, Schema } from '../../storage/types.js';
+import { urlCacheKey, type UrlResult } from '../lib/text/url.js';
+import { normalizeIdentifier, type IdOptions } from '../lib/text/identifiers.js';
+import type { LruCache } from './lru.js';
+
+/** What each output field is: a URL column, an identifier column, or an int64 passed through. */
+export type FieldRole = 'url' | 'id' | 'int64';
+
+/** The roles of `schema`'s fields, or null when the column path does not apply (see the banner). */
+export function columnarPlan(schema: Schema, urlColumns: readonly string[], idColumns: readonly string[]): FieldRole[] | null {
+  if (new Set(urlColumns).size !== urlColumns.length || new Set(idColumns).size !== idColumns.length) return null;
+  if (urlColumns.some((c) => idColumns.includes(c))) return null;
+  const roles: FieldRole[] = [];
+  for (const f of schema) {
+    if (f.nullable === true) return null;
+    if (f.type === 'int64' && !urlColumns.includes(f.name) && !idColumns.includes(f.name)) roles.push('int64');
+    else if (f.type === 'string' && urlColumns.includes(f.name)) roles.push('url');
+    else if (f.type === 'string' && idColumns.includes(f.name)) roles.push('id');
+    else return null;
+  }
+  return [...urlColumns, ...idColumns].every((c) => schema.some((f) => f.name === c)) ? roles : null;
+}
+
+/** One string column of a row group: value i is bufs[buf[i]][start[i], start[i] + len[i]). */
+interface RawStrings { bufs: Uint8Array[]; buf: Int32Array; start: Int32Array; len: Int32Array }
+/** One row group of a file: per field, its raw strings or its int64 values. */
+export interface RowGroupColumns { rows: number; cols: Array<RawStrings | Float64Array> }
+
+function flatten(pages: ByteArrayPage[], n: number): RawStrings | null {
+  const out: RawStrings = { bufs: [], buf: new Int32Array(n), start: new Int32Array(n), len: new Int32Array(n) };
+  let at = 0;
+  for (const pg of pages) {
+    let b = out.bufs.length - 1;
+    if (b < 0 || out.bufs[b] !== pg.data) {
+      out.bufs.push(pg.data);
+      b++;
+    }
+    if (at + pg.count > n) return null;
+    out.buf.fill(b, at, at + pg.count);
+    out.start.set(pg.start.subarray(0, pg.count), at);
+    out.len.set(pg.len.subarray(0, pg.count), at);
+    at += pg.count;
+  }
+  return at === n ? out : null;
+}
+
+/**
+ * A file's row groups as raw columns in `schema`'s order, or null when its schema is not exactly
+ * `schema` or a column's layout is not supported (the caller reads its rows instead).
+ */
+export async function fileColumns(bytes: Uint8Array, schema: Schema): Promise<RowGroupColumns[] | null> {
+  let f;
+  try {
+    f = openColumnFile(bytes);
+  } catch {
+    return null; // the row decoder reports it
+  }
+  const fileSchema = schemaFromElements(f.metadata.schema);
+  if (fileSchema.length !== schema.length || fileSchema.some((x, i) => x.name !== schema[i]!.name || x.type !== schema[i]!.type || x.nullable === true)) return null;
+  const ints = schema.filter((x) => x.type === 'int64').map((x) => x.name);
+  const groups: RowGroupColumns[] = [];
+  for (let g = 0; g < f.rowGroups.length; g++) {
+    const n = f.rowGroups[g]!.rows;
+    const nums = ints.length > 0 ? await f.numbers(g, ints) : {};
+    const cols: Array<RawStrings | Float64Array> = [];
+    for (const x of schema) {
+      if (x.type === 'int64') {
+        const v = nums[x.name];
+        if (v === undefined || v.length !== n) return null;
+        cols.push(v);
+        continue;
+      }
+      const pages = f.byteArrayPages(g, x.name);
+      const s = pages === null ? null : flatten(pages, n);
+      if (s === null) return null;
+      cols.push(s);
+    }
+    groups.push({ rows: n, cols });
+  }
+  return groups;
+}
+
+/** Distinct strings as UTF-8 ranges of one growing buffer (normalized URLs: few, repeated a lot). */
+class BytePool {
+  bytes = new Uint8Array(1 << 12);
+  used = 0;
+  readonly start: number[] = [];
+  readonly len: number[] = [];
+  private readonly ids = new Map<string, number>();
+  id(s: string): number {
+    let id = this.ids.get(s);
+    if (id !== undefined) return id;
+    const b = Buffer.from(s, 'utf8');
+    if (this.used + b.byteLength > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + b.byteLength));
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
+    }
+    this.bytes.set(b, this.used);
+    id = this.start.length;
+    this.start.push(this.used);
+    this.len.push(b.byteLength);
+    this.used += b.byteLength;
+    this.ids.set(s, id);
+    return id;
+  }
+}
+
+/** Kept rows, column by column, up to `capacity` rows; URL columns point into the pool. */
+class Accumulator {
+  rows = 0;
+  private readonly start: Int32Array[];
+  private readonly len: Int32Array[];
+  private readonly own: Array<{ bytes: Uint8Array; used: number }>;
+  private readonly ints: Float64Array[];
+  constructor(private readonly schema: Schema, private readonly roles: FieldRole[], private readonly pool: BytePool, readonly capacity: number) {
+    this.start = roles.map((r) => new Int32Array(r === 'int64' ? 0 : capacity));
+    this.len = roles.map((r) => new Int32Array(r === 'int64' ? 0 : capacity));
+    this.own = roles.map((r) => ({ bytes: new Uint8Array(r === 'id' ? 1 << 16 : 0), used: 0 }));
+    this.ints = roles.map((r) => new Float64Array(r === 'int64' ? capacity : 0));
+  }
+  pooled(j: number, id: number): void {
+    this.start[j]![this.rows] = this.pool.start[id]!;
+    this.len[j]![this.rows] = this.pool.len[id]!;
+  }
+  copy(j: number, src: Uint8Array, from: number, n: number): void {
+    const o = this.own[j]!;
+    if (o.used + n > o.bytes.length) {
+      const grown = new Uint8Array(Math.max(o.bytes.length * 2, o.used + n));
+      grown.set(o.bytes.subarray(0, o.used));
+      o.bytes = grown;
+    }
+    const b = o.bytes, at = o.used;
+    if (n <= 32) for (let k = 0; k < n; k++) b[at + k] = src[from + k]!;
+    else b.set(src.subarray(from, from + n), at);
+    this.start[j]![this.rows] = at;
+    this.len[j]![this.rows] = n;
+    o.used = at + n;
+  }
+  int(j: number, v: number): void {
+    this.ints[j]![this.rows] = v;
+  }
+  /** The rows so far as a batch (views of the accumulator: write it before adding more). */
+  batch(): ColumnBatch {
+    const n = this.rows;
+    const columns: ColumnBatch['columns'] = {};
+    for (const [j, f] of this.schema.entries()) {
+      const role = this.roles[j]!;
+      if (role === 'int64') columns[f.name] = { type: 'int64', values: this.ints[j]!.subarray(0, n) };
+      else columns[f.name] = { type: 'string', data: role === 'url' ? this.pool.bytes.subarray(0, this.pool.used) : this.own[j]!.bytes.subarray(0, this.own[j]!.used), start: this.start[j]!.subarray(0, n), len: this.len[j]!.subarray(0, n) };
+    }
+    return { rows: n, columns };
+  }
+  reset(): void {
+    this.rows = 0;
+    for (const o of this.own) o.used = 0;
+  }
+}
+
+const FATAL = new TextDecoder('utf-8', { fatal: true });
+/** The string of UTF-8 bytes, or null when they are not UTF-8. */
+function strictString(b: Uint8Array, s: number, n: number): string | null {
+  try {
+    return FATAL.decode(b.subarray(s, s + n));
+  } catch {
+    return null;
+  }
+}
+
+const C = 0x63, U = 0x75;
+/** `cookie:` + [0-9a-f][0-9a-f-]* or `user:` + digits (no leading zero when stripping): lib/text/identifiers.ts alreadyNormal on bytes. */
+function idAlreadyNormal(b: Uint8Array, s: number, n: number, stripZeros: boolean): boolean {
+  if (n > 7 && b[s] === C && b[s + 1] === 0x6f && b[s + 2] === 0x6f && b[s + 3] === 0x6b && b[s + 4] === 0x69 && b[s + 5] === 0x65 && b[s + 6] === 0x3a) {
+    for (let i = 7; i < n; i++) {
+      const c = b[s + i]!;
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c === 0x2d && i > 7))) return false;
+    }
+    return true;
+  }
+  if (n > 5 && b[s] === U && b[s + 1] === 0x73 && b[s + 2] === 0x65 && b[s + 3] === 0x72 && b[s + 4] === 0x3a) {
+    if (stripZeros && n > 6 && b[s + 5] === 0x30) return false;
+    for (let i = 5; i < n; i++) {
+      const c = b[s + i]!;
+      if (c < 0x30 || c > 0x39) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+export interface ColumnarSink {
+  /** Writes a batch of kept rows (the accumulator is reused once it resolves). */
+  write(batch: ColumnBatch): Promise<void>;
+  /** A rejected row (original values) with its reason. */
+  reject(row: Row, reason: string): Promise<void>;
+}
+
+/** URL memo codes: ≥ 0 a pool id; INVALID: not UTF-8; below: -(2 + index of the reject reason). */
+const INVALID = -1;
+
+/**
+ * The per-instance state of the column path: the URL normalizer and its memos, the pool of
+ * normalized URLs and the accumulator of kept rows.
+ */
+export class ColumnarNormalizer {
+  private readonly pool = new BytePool();
+  private readonly acc: Accumulator;
+  private readonly reasons: string[] = [];
+  private readonly reasonIds = new Map<string, number>();
+  /** Per URL column: the dictionary buffer last seen and its entries' codes by byte offset. */
+  private readonly memo: Array<{ buf: Uint8Array | null; codes: Map<number, number> }>;
+  private readonly stringCols: number[];
+  private readonly urlOrder: number[];
+  private readonly idOrder: number[];
+  rowsOut = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly schema: Schema,
+    private readonly roles: FieldRole[],
+    urlColumns: readonly string[],
+    idColumns: readonly string[],
+    private readonly normUrl: (raw: string) => UrlResult,
+    private readonly cache: LruCache<string, UrlResult>,
+    private readonly idOpts: IdOptions,
+    capacity: number,
+    private readonly sink: ColumnarSink,
+    private readonly metrics: Record<string, number>,
+  ) {
+    this.acc = new Accumulator(schema, roles, this.pool, capacity);
+    this.memo = schema.map(() => ({ buf: null, codes: new Map<number, number>() }));
+    this.stringCols = roles.flatMap((r, j) => (r === 'int64' ? [] : [j]));
+    const at = (c: string): number => schema.findIndex((f) => f.name === c);
+    this.urlOrder = urlColumns.map(at);
+    this.idOrder = idColumns.map(at);
+  }
+
+  private reasonCode(reason: string): number {
+    let i = this.reasonIds.get(reason);
+    if (i === undefined) {
+      i = this.reasons.length;
+      this.reasons.push(reason);
+      this.reasonIds.set(reason, i);
+    }
+    return -2 - i;
+  }
+
+  private urlCode(r: UrlResult): number {
+    return r.ok ? this.pool.id(r.url) : this.reasonCode(r.reason);
+  }
+
+  /** The code of URL column j's value (memoized per dictionary entry). */
+  private url(j: number, b: Uint8Array, s: number, n: number): number {
+    const m = this.memo[j]!;
+    if (m.buf !== b) {
+      m.buf = b;
+      m.codes.clear();
+    }
+    const hit = m.codes.get(s);
+    if (hit !== undefined) {
+      this.hits++;
+      return hit;
+    }
+    let code: number;
+    const v = isUtf8(b.subarray(s, s + n)) ? strictString(b, s, n) : null;
+    if (v === null) code = INVALID;
+    else code = this.urlCode(this.cache.getOrCompute(urlCacheKey(v), this.normUrl));
+    this.misses++;
+    // Offsets of a PLAIN page never repeat: bound the memo (it only pays on dictionary pages).
+    if (m.codes.size >= 1 << 16) m.codes.clear();
+    m.codes.set(s, code);
+    return code;
+  }
+
+  /** Normalizes one file's row groups: kept rows to the accumulator, rejects to the sink. */
+  async file(groups: RowGroupColumns[]): Promise<void> {
+    const { roles, schema, acc, stringCols, urlOrder, idOrder, metrics } = this;
+    const width = schema.length;
+    // Per row scratch: per field, the URL code, or the normalized id (null: copy the input bytes;
+    // undefined: not UTF-8), or a reject reason.
+    const codes = new Int32Array(width);
+    const ids: Array<string | null | undefined> = new Array(width).fill(null);
+    const idReason: Array<string | null> = new Array(width).fill(null);
+    const stripZeros = this.idOpts.stripUserZeros;
+    for (const g of groups) {
+      const cols = g.cols;
+      for (let r = 0; r < g.rows; r++) {
+        metrics.rowsIn!++;
+        // Every string column's verdict first (invalid UTF-8 takes precedence, in schema order).
+        let invalidAt = -1;
+        for (const j of stringCols) {
+          const c = cols[j] as RawStrings;
+          const b = c.bufs[c.buf[r]!]!, s = c.start[r]!, n = c.len[r]!;
+          if (roles[j] === 'url') {
+            const code = this.url(j, b, s, n);
+            codes[j] = code;
+            if (code === INVALID && invalidAt < 0) invalidAt = j;
+          } else {
+            idReason[j] = null;
+            if (idAlreadyNormal(b, s, n, stripZeros)) ids[j] = null;
+            else {
+              const v = strictString(b, s, n);
+              if (v === null) {
+                ids[j] = undefined;
+                if (invalidAt < 0) invalidAt = j;
+              } else {
+                const res = normalizeIdentifier(v, this.idOpts);
+                if (res.ok) ids[j] = res.id;
+                else {
+                  ids[j] = '';
+                  idReason[j] = res.reason;
+                }
+              }
+            }
+          }
+        }
+        let reason: string | null = null;
+        if (invalidAt >= 0) reason = roles[invalidAt] === 'url' ? 'invalid_utf8' : 'id_invalid_utf8';
+        if (reason === null) for (const j of urlOrder) {
+          const code = codes[j]!;
+          if (code < 0) { reason = this.reasons[-2 - code]!; break; }
+        }
+        if (reason === null) for (const j of idOrder) {
+          const why = idReason[j];
+          if (why !== null && why !== undefined) { reason = why; break; }
+        }
+        if (reason !== null) {
+          metrics.rejected!++;
+          metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;
+          await this.sink.reject(this.original(cols, r), reason);
+          continue;
+        }
+        for (let j = 0; j < width; j++) {
+          const role = roles[j]!;
+          if (role === 'int64') acc.int(j, (cols[j] as Float64Array)[r]!);
+          else if (role === 'url') acc.pooled(j, codes[j]!);
+          else {
+            const id = ids[j];
+            const c = cols[j] as RawStrings;
+            if (id === null || id === undefined) acc.copy(j, c.bufs[c.buf[r]!]!, c.start[r]!, c.len[r]!);
+            else {
+              const e = Buffer.from(id, 'utf8');
+              acc.copy(j, e, 0, e.byteLength);
+            }
+          }
+        }
+        acc.rows++;
+        this.rowsOut++;
+        if (acc.rows === acc.capacity) await this.flush();
+      }
+    }
+  }
+
+  /** Row r's original values (text decoded lossily where it is not UTF-8), for the rejects. */
+  private original(cols: Array<RawStrings | Float64Array>, r: number): Row {
+    const row: Row = {};
+    for (const [j, f] of this.schema.entries()) {
+      const c = cols[j]!;
+      if (c instanceof Float64Array) row[f.name] = c[r]!;
+      else {
+        const b = c.bufs[c.buf[r]!]!, s = c.start[r]!;
+        row[f.name] = decodeUtf8Lossy(b.subarray(s, s + c.len[r]!));
+      }
+    }
+    return row;
+  }
+
+  /** Writes the kept rows accumulated so far. */
+  async flush(): Promise<void> {
+    if (this.acc.rows === 0) return;
+    await this.sink.write(this.acc.batch());
+    this.acc.reset();
+  }
+}
