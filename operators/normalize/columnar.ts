@@ -308,10 +308,11 @@ export class ColumnarNormalizer {
     const ids: Array<string | null | undefined> = new Array(width).fill(null);
     const idReason: Array<string | null> = new Array(width).fill(null);
     const stripZeros = this.idOpts.stripUserZeros;
+    // rowsIn is counted per row group: `metrics` has a key per reject reason (a slow dictionary object).
     for (const g of groups) {
+      metrics.rowsIn! += g.rows;
       const cols = g.cols;
       for (let r = 0; r < g.rows; r++) {
-        metrics.rowsIn!++;
         // Every string column's verdict first (invalid UTF-8 takes precedence, in schema order).
         let invalidAt = -1;
         for (const j of stringCols) {

@@ -10,7 +10,8 @@
  * bytes that are not UTF-8 (rows the reader marks, storage/parquet/utf8.ts) → `invalid_utf8` (URL
  * column), `id_invalid_utf8` (id column) or `invalid_utf8:<column>`.
  * URL memo: an LruCache of `cacheSize` entries keyed by urlCacheKey (scheme/host case and fragment
- * folded, so a raw variant of a cached URL hits).
+ * folded, so a raw variant of a cached URL hits), one per thread and URL options (kept across
+ * instances; cacheHits/cacheMisses are this instance's lookups).
  * Two paths, same output rows and rejects: column-at-a-time over the raw Parquet files
  * (operators/normalize/columnar.ts: REQUIRED string/int64 schemas whose strings are all URL or id
  * columns, an output writer taking column batches, no columnTypes), file by file, a file it
@@ -30,12 +31,29 @@ import { columnarPlan, ColumnarNormalizer, fileColumns } from './columnar.js';
 import { normalizeDescriptor, type NormalizeParams } from './descriptor.js';
 export type { NormalizeParams };
 
+/**
+ * URL normalizers with their memo, per thread, by options: a pure function's cache, so instances
+ * of a task (and of tasks with the same URL options) running on one thread share it — each
+ * partition no longer normalizes the URLs the previous one did. A few option sets at most.
+ */
+const urlMemos = new Map<string, { normUrl: (raw: string) => UrlResult; cache: LruCache<string, UrlResult> }>();
+function urlMemo(p: NormalizeParams): { normUrl: (raw: string) => UrlResult; cache: LruCache<string, UrlResult> } {
+  const key = JSON.stringify([p.stripParams, p.foldWww, p.trailingSlash, p.dropQuery, p.defaultScheme, p.cacheSize]);
+  let m = urlMemos.get(key);
+  if (m === undefined) {
+    if (urlMemos.size >= 8) urlMemos.clear();
+    m = { normUrl: urlNormalizer(p), cache: new LruCache<string, UrlResult>(p.cacheSize) };
+    urlMemos.set(key, m);
+  }
+  return m;
+}
+
 export const normalize: OperatorDef<NormalizeParams> = {
   ...normalizeDescriptor,
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
-    const normUrl = urlNormalizer(p);
-    const cache = new LruCache<string, UrlResult>(p.cacheSize);
+    const { normUrl, cache } = urlMemo(p);
+    const hits0 = cache.hits, misses0 = cache.misses;
     const metrics: Record<string, number> = { rowsIn: 0, rowsOut: 0, rejected: 0 };
     let mainWriter: OutputWriter | null = null;
     let main: ChunkedWriter | null = null;
@@ -130,8 +148,8 @@ export const normalize: OperatorDef<NormalizeParams> = {
         throw withUtf8File(e, current);
       }
       await col.flush();
-      metrics.cacheHits = col.hits + cache.hits;
-      metrics.cacheMisses = cache.misses;
+      metrics.cacheHits = col.hits + cache.hits - hits0;
+      metrics.cacheMisses = cache.misses - misses0;
       await main!.flush();
       await rejects?.flush();
       metrics.rowsOut = main!.rows + col.rowsOut;
@@ -149,8 +167,8 @@ export const normalize: OperatorDef<NormalizeParams> = {
     await main?.flush();
     await rejects?.flush();
     metrics.rowsOut = main?.rows ?? 0;
-    metrics.cacheHits = cache.hits;
-    metrics.cacheMisses = cache.misses;
+    metrics.cacheHits = cache.hits - hits0;
+    metrics.cacheMisses = cache.misses - misses0;
     return { metrics };
   },
 };
