@@ -222,6 +222,9 @@ export interface ColumnarSink {
 
 /** URL memo codes: ≥ 0 a pool id; INVALID: not UTF-8; below: -(2 + index of the reject reason). */
 const INVALID = -1;
+const MEMO_BITS = 14, MEMO_SLOTS = 1 << MEMO_BITS;
+/** Identifier verdicts of a row group's column. */
+const ID_COPY = 0, ID_NEW = 1, ID_INVALID = 2, ID_REJECT = 3;
 
 /**
  * The per-instance state of the column path: the URL normalizer and its memos, the pool of
@@ -232,8 +235,11 @@ export class ColumnarNormalizer {
   private readonly acc: Accumulator;
   private readonly reasons: string[] = [];
   private readonly reasonIds = new Map<string, number>();
-  /** Per URL column: the dictionary buffer last seen and its entries' codes by byte offset. */
-  private readonly memo: Array<{ buf: Uint8Array | null; codes: Map<number, number> }>;
+  /**
+   * Per URL column: the dictionary buffer last seen and a direct-mapped memo of its entries' codes
+   * by byte offset (slot by offset; key = offset + 1, 0 = empty; a collision only recomputes).
+   */
+  private readonly memo: Array<{ buf: Uint8Array | null; keys: Int32Array; codes: Int32Array }>;
   private readonly stringCols: number[];
   private readonly urlOrder: number[];
   private readonly idOrder: number[];
@@ -254,7 +260,7 @@ export class ColumnarNormalizer {
     private readonly metrics: Record<string, number>,
   ) {
     this.acc = new Accumulator(schema, roles, this.pool, capacity);
-    this.memo = schema.map(() => ({ buf: null, codes: new Map<number, number>() }));
+    this.memo = roles.map((r) => ({ buf: null, keys: new Int32Array(r === 'url' ? MEMO_SLOTS : 0), codes: new Int32Array(r === 'url' ? MEMO_SLOTS : 0) }));
     this.stringCols = roles.flatMap((r, j) => (r === 'int64' ? [] : [j]));
     const at = (c: string): number => schema.findIndex((f) => f.name === c);
     this.urlOrder = urlColumns.map(at);
@@ -280,101 +286,141 @@ export class ColumnarNormalizer {
     const m = this.memo[j]!;
     if (m.buf !== b) {
       m.buf = b;
-      m.codes.clear();
+      m.keys.fill(0);
     }
-    const hit = m.codes.get(s);
-    if (hit !== undefined) {
+    const slot = Math.imul(s, 0x9e3779b1) >>> (32 - MEMO_BITS);
+    if (m.keys[slot] === s + 1) {
       this.hits++;
-      return hit;
+      return m.codes[slot]!;
     }
     let code: number;
     const v = isUtf8(b.subarray(s, s + n)) ? strictString(b, s, n) : null;
     if (v === null) code = INVALID;
     else code = this.urlCode(this.cache.getOrCompute(urlCacheKey(v), this.normUrl));
     this.misses++;
-    // Offsets of a PLAIN page never repeat: bound the memo (it only pays on dictionary pages).
-    if (m.codes.size >= 1 << 16) m.codes.clear();
-    m.codes.set(s, code);
+    m.keys[slot] = s + 1;
+    m.codes[slot] = code;
     return code;
   }
 
   /** Normalizes one file's row groups: kept rows to the accumulator, rejects to the sink. */
   async file(groups: RowGroupColumns[]): Promise<void> {
+    for (const g of groups) await this.rowGroup(g);
+  }
+
+  /**
+   * One row group, a column at a time: each string column's verdicts (URL codes; identifiers: copy
+   * as is, normalized, not UTF-8, rejected), then each row's reason from them, then the kept rows
+   * appended column by column (a segment at a time when the accumulator fills up).
+   */
+  private async rowGroup(g: RowGroupColumns): Promise<void> {
     const { roles, schema, acc, stringCols, urlOrder, idOrder, metrics } = this;
-    const width = schema.length;
-    // Per row scratch: per field, the URL code, or the normalized id (null: copy the input bytes;
-    // undefined: not UTF-8), or a reject reason.
-    const codes = new Int32Array(width);
-    const ids: Array<string | null | undefined> = new Array(width).fill(null);
-    const idReason: Array<string | null> = new Array(width).fill(null);
+    const n = g.rows, cols = g.cols, width = schema.length;
+    // rowsIn per row group: `metrics` has a key per reject reason (a slow dictionary object).
+    metrics.rowsIn! += n;
+    const codes: Array<Int32Array | null> = new Array(width).fill(null);
+    /** Identifier verdicts: ID_COPY, ID_NEW (text in idText), ID_INVALID, or a reject (reason in idWhy). */
+    const kinds: Array<Uint8Array | null> = new Array(width).fill(null);
+    const idText: Array<Map<number, string>> = schema.map(() => new Map());
+    const idWhy: Array<Map<number, string>> = schema.map(() => new Map());
     const stripZeros = this.idOpts.stripUserZeros;
-    // rowsIn is counted per row group: `metrics` has a key per reject reason (a slow dictionary object).
-    for (const g of groups) {
-      metrics.rowsIn! += g.rows;
-      const cols = g.cols;
-      for (let r = 0; r < g.rows; r++) {
-        // Every string column's verdict first (invalid UTF-8 takes precedence, in schema order).
-        let invalidAt = -1;
-        for (const j of stringCols) {
-          const c = cols[j] as RawStrings;
-          const b = c.bufs[c.buf[r]!]!, s = c.start[r]!, n = c.len[r]!;
-          if (roles[j] === 'url') {
-            const code = this.url(j, b, s, n);
-            codes[j] = code;
-            if (code === INVALID && invalidAt < 0) invalidAt = j;
-          } else {
-            idReason[j] = null;
-            if (idAlreadyNormal(b, s, n, stripZeros)) ids[j] = null;
-            else {
-              const v = strictString(b, s, n);
-              if (v === null) {
-                ids[j] = undefined;
-                if (invalidAt < 0) invalidAt = j;
-              } else {
-                const res = normalizeIdentifier(v, this.idOpts);
-                if (res.ok) ids[j] = res.id;
-                else {
-                  ids[j] = '';
-                  idReason[j] = res.reason;
-                }
-              }
-            }
+    for (const j of stringCols) {
+      const c = cols[j] as RawStrings;
+      const { bufs, buf, start, len } = c;
+      if (roles[j] === 'url') {
+        const out = new Int32Array(n);
+        for (let r = 0; r < n; r++) out[r] = this.url(j, bufs[buf[r]!]!, start[r]!, len[r]!);
+        codes[j] = out;
+        continue;
+      }
+      const k = new Uint8Array(n);
+      const text = idText[j]!, why = idWhy[j]!;
+      for (let r = 0; r < n; r++) {
+        const b = bufs[buf[r]!]!, s = start[r]!, m = len[r]!;
+        if (idAlreadyNormal(b, s, m, stripZeros)) continue; // ID_COPY
+        const v = strictString(b, s, m);
+        if (v === null) { k[r] = ID_INVALID; continue; }
+        const res = normalizeIdentifier(v, this.idOpts);
+        if (res.ok) {
+          k[r] = ID_NEW;
+          text.set(r, res.id);
+        } else {
+          k[r] = ID_REJECT;
+          why.set(r, res.reason);
+        }
+      }
+      kinds[j] = k;
+    }
+    // Reasons, in the row path's order: the first string column (schema order) that is not UTF-8,
+    // then the URL columns, then the identifier columns.
+    const keep = new Uint8Array(n);
+    let kept = 0;
+    for (let r = 0; r < n; r++) {
+      let reason: string | null = null;
+      for (const j of stringCols) {
+        const bad = roles[j] === 'url' ? codes[j]![r] === INVALID : kinds[j]![r] === ID_INVALID;
+        if (bad) { reason = roles[j] === 'url' ? 'invalid_utf8' : 'id_invalid_utf8'; break; }
+      }
+      if (reason === null) for (const j of urlOrder) {
+        const code = codes[j]![r]!;
+        if (code < 0) { reason = this.reasons[-2 - code]!; break; }
+      }
+      if (reason === null) for (const j of idOrder) {
+        if (kinds[j]![r] === ID_REJECT) { reason = idWhy[j]!.get(r)!; break; }
+      }
+      if (reason === null) {
+        keep[r] = 1;
+        kept++;
+        continue;
+      }
+      metrics.rejected!++;
+      metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;
+      await this.sink.reject(this.original(cols, r), reason);
+    }
+    this.rowsOut += kept;
+    // The kept rows, column by column, in segments that fit the accumulator.
+    for (let from = 0; from < n;) {
+      let room = acc.capacity - acc.rows, to = from;
+      while (to < n && room > 0) {
+        if (keep[to] === 1) room--;
+        to++;
+      }
+      const at = acc.rows;
+      let count = 0;
+      for (let j = 0; j < width; j++) {
+        acc.rows = at;
+        const role = roles[j]!;
+        if (role === 'int64') {
+          const v = cols[j] as Float64Array;
+          for (let r = from; r < to; r++) {
+            if (keep[r] !== 1) continue;
+            acc.int(j, v[r]!);
+            acc.rows++;
           }
-        }
-        let reason: string | null = null;
-        if (invalidAt >= 0) reason = roles[invalidAt] === 'url' ? 'invalid_utf8' : 'id_invalid_utf8';
-        if (reason === null) for (const j of urlOrder) {
-          const code = codes[j]!;
-          if (code < 0) { reason = this.reasons[-2 - code]!; break; }
-        }
-        if (reason === null) for (const j of idOrder) {
-          const why = idReason[j];
-          if (why !== null && why !== undefined) { reason = why; break; }
-        }
-        if (reason !== null) {
-          metrics.rejected!++;
-          metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;
-          await this.sink.reject(this.original(cols, r), reason);
-          continue;
-        }
-        for (let j = 0; j < width; j++) {
-          const role = roles[j]!;
-          if (role === 'int64') acc.int(j, (cols[j] as Float64Array)[r]!);
-          else if (role === 'url') acc.pooled(j, codes[j]!);
-          else {
-            const id = ids[j];
-            const c = cols[j] as RawStrings;
-            if (id === null || id === undefined) acc.copy(j, c.bufs[c.buf[r]!]!, c.start[r]!, c.len[r]!);
+        } else if (role === 'url') {
+          const cj = codes[j]!;
+          for (let r = from; r < to; r++) {
+            if (keep[r] !== 1) continue;
+            acc.pooled(j, cj[r]!);
+            acc.rows++;
+          }
+        } else {
+          const c = cols[j] as RawStrings, k = kinds[j]!, text = idText[j]!;
+          for (let r = from; r < to; r++) {
+            if (keep[r] !== 1) continue;
+            if (k[r] === ID_COPY) acc.copy(j, c.bufs[c.buf[r]!]!, c.start[r]!, c.len[r]!);
             else {
-              const e = Buffer.from(id, 'utf8');
+              const e = Buffer.from(text.get(r)!, 'utf8');
               acc.copy(j, e, 0, e.byteLength);
             }
+            acc.rows++;
           }
         }
-        acc.rows++;
-        this.rowsOut++;
-        if (acc.rows === acc.capacity) await this.flush();
+        count = acc.rows - at;
       }
+      acc.rows = at + count;
+      from = to;
+      if (acc.rows === acc.capacity) await this.flush();
     }
   }
 

@@ -7,7 +7,11 @@ import fc from 'fast-check';
 import { normalize } from '../../operators/normalize/normalize.js';
 import { runOperator, sortRows } from './harness.js';
 import { isDagctlError } from '../../core/errors.js';
-import type { Row, Schema } from '../../storage/types.js';
+import type { ColumnBatch, Row, Schema } from '../../storage/types.js';
+import { columnarPlan, ColumnarNormalizer, fileColumns } from '../../operators/normalize/columnar.js';
+import { LruCache } from '../../operators/normalize/lru.js';
+import { urlNormalizer, type UrlResult } from '../../operators/lib/text/url.js';
+import { getCodec } from '../../storage/parquet/registry.js';
 
 /** The metrics both paths must agree on (the URL memo's hit counts differ by design). */
 const sameMetrics = (m: Record<string, number>): Record<string, number> => {
@@ -93,6 +97,32 @@ describe('operators/normalize/normalize', () => {
         assert.deepEqual(sameMetrics(cols.metrics), sameMetrics(rows.metrics));
       }), { numRuns: 150 });
       assert.ok(columnar > 100, `the column path ran (${columnar} files)`);
+    });
+
+    it('splits kept rows into batches of the accumulator\'s capacity, in row order (fast-check)', async () => {
+      const flat = getCodec('flat');
+      await fc.assert(fc.asyncProperty(fc.array(row, { maxLength: 80 }), fc.integer({ min: 1, max: 9 }), async (rs, capacity) => {
+        const params = normalize.params.parse({ trailingSlash: 'strip' });
+        const roles = columnarPlan(schema, params.urlColumns, params.idColumns)!;
+        const batches: ColumnBatch[] = [];
+        const kept: Row[] = [];
+        const rejected: Row[] = [];
+        const metrics: Record<string, number> = { rowsIn: 0, rejected: 0 };
+        const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
+          write: async (b) => {
+            batches.push(b);
+            for await (const x of flat.decode(await flat.encodeColumns!(schema, b))) kept.push(...x);
+          },
+          reject: async (r, reason) => { rejected.push({ ...r, reason }); },
+        }, metrics);
+        const bytes = await flat.encode(schema, rs);
+        await col.file((await fileColumns(bytes, schema))!);
+        await col.flush();
+        const ref = await runOperator(normalize, params, { inputs: [{ rows: rs }], outputs: 2 });
+        assert.deepEqual(kept, ref.outputs[0]!.rows);
+        assert.deepEqual(rejected, ref.outputs[1]!.rows);
+        assert.ok(batches.every((b, i) => b.rows === (i < batches.length - 1 ? capacity : b.rows) && b.rows <= capacity && b.rows > 0));
+      }), { numRuns: 150 });
     });
 
     it('equivs: two identifier columns, no URL column', async () => {
