@@ -162,6 +162,27 @@ class Accumulator {
     this.len[j]![this.rows] = n;
     o.used = at + n;
   }
+  /** Appends string `v` as UTF-8 (ASCII written directly, anything else through encodeInto). */
+  text(j: number, v: string): void {
+    const o = this.own[j]!;
+    const n = v.length;
+    if (o.used + 3 * n > o.bytes.length) {
+      const grown = new Uint8Array(Math.max(o.bytes.length * 2, o.used + 3 * n));
+      grown.set(o.bytes.subarray(0, o.used));
+      o.bytes = grown;
+    }
+    const b = o.bytes, at = o.used;
+    let k = 0;
+    for (; k < n; k++) {
+      const c = v.charCodeAt(k);
+      if (c >= 0x80) break;
+      b[at + k] = c;
+    }
+    const end = k === n ? at + n : at + k + UTF8.encodeInto(v.slice(k), b.subarray(at + k)).written;
+    this.start[j]![this.rows] = at;
+    this.len[j]![this.rows] = end - at;
+    o.used = end;
+  }
   int(j: number, v: number): void {
     this.ints[j]![this.rows] = v;
   }
@@ -183,6 +204,7 @@ class Accumulator {
 }
 
 const FATAL = new TextDecoder('utf-8', { fatal: true });
+const UTF8 = new TextEncoder();
 /** The string of UTF-8 bytes, or null when they are not UTF-8. */
 function strictString(b: Uint8Array, s: number, n: number): string | null {
   try {
@@ -223,6 +245,14 @@ export interface ColumnarSink {
 /** URL memo codes: ≥ 0 a pool id; INVALID: not UTF-8; below: -(2 + index of the reject reason). */
 const INVALID = -1;
 const MEMO_BITS = 14, MEMO_SLOTS = 1 << MEMO_BITS;
+/** A row group's string columns' verdicts (by field index; null for other fields). */
+interface Verdicts {
+  codes: Array<Int32Array | null>;
+  kinds: Array<Uint8Array | null>;
+  /** Normalized identifiers (ID_NEW rows) and reject reasons (ID_REJECT rows), by row. */
+  idText: Array<Array<string | undefined>>;
+  idWhy: Array<Map<number, string>>;
+}
 /** Identifier verdicts of a row group's column. */
 const ID_COPY = 0, ID_NEW = 1, ID_INVALID = 2, ID_REJECT = 3;
 
@@ -311,117 +341,135 @@ export class ColumnarNormalizer {
   /**
    * One row group, a column at a time: each string column's verdicts (URL codes; identifiers: copy
    * as is, normalized, not UTF-8, rejected), then each row's reason from them, then the kept rows
-   * appended column by column (a segment at a time when the accumulator fills up).
+   * appended column by column (a segment at a time when the accumulator fills up). The loops are
+   * in synchronous methods (optimized as such); only writes are awaited.
    */
   private async rowGroup(g: RowGroupColumns): Promise<void> {
-    const { roles, schema, acc, stringCols, urlOrder, idOrder, metrics } = this;
-    const n = g.rows, cols = g.cols, width = schema.length;
+    const { metrics, acc } = this;
+    const n = g.rows;
     // rowsIn per row group: `metrics` has a key per reject reason (a slow dictionary object).
     metrics.rowsIn! += n;
-    const codes: Array<Int32Array | null> = new Array(width).fill(null);
-    /** Identifier verdicts: ID_COPY, ID_NEW (text in idText), ID_INVALID, or a reject (reason in idWhy). */
-    const kinds: Array<Uint8Array | null> = new Array(width).fill(null);
-    const idText: Array<Map<number, string>> = schema.map(() => new Map());
-    const idWhy: Array<Map<number, string>> = schema.map(() => new Map());
+    const v = this.verdicts(g);
+    const rejects: Array<{ r: number; reason: string }> = [];
+    const keep = this.decide(n, v, rejects);
+    for (const { r, reason } of rejects) {
+      metrics.rejected!++;
+      metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;
+      await this.sink.reject(this.original(g.cols, r), reason);
+    }
+    this.rowsOut += n - rejects.length;
+    for (let from = 0; from < n;) {
+      from = this.append(g, v, keep, from);
+      if (acc.rows === acc.capacity) await this.flush();
+    }
+  }
+
+  private verdicts(g: RowGroupColumns): Verdicts {
+    const { roles, schema, stringCols } = this;
+    const n = g.rows, cols = g.cols, width = schema.length;
+    const v: Verdicts = { codes: new Array<Int32Array | null>(width).fill(null), kinds: new Array<Uint8Array | null>(width).fill(null), idText: schema.map(() => []), idWhy: schema.map(() => new Map<number, string>()) };
     const stripZeros = this.idOpts.stripUserZeros;
     for (const j of stringCols) {
-      const c = cols[j] as RawStrings;
-      const { bufs, buf, start, len } = c;
+      const { bufs, buf, start, len } = cols[j] as RawStrings;
       if (roles[j] === 'url') {
         const out = new Int32Array(n);
         for (let r = 0; r < n; r++) out[r] = this.url(j, bufs[buf[r]!]!, start[r]!, len[r]!);
-        codes[j] = out;
+        v.codes[j] = out;
         continue;
       }
       const k = new Uint8Array(n);
-      const text = idText[j]!, why = idWhy[j]!;
+      const text = v.idText[j]!, why = v.idWhy[j]!;
       for (let r = 0; r < n; r++) {
         const b = bufs[buf[r]!]!, s = start[r]!, m = len[r]!;
         if (idAlreadyNormal(b, s, m, stripZeros)) continue; // ID_COPY
-        const v = strictString(b, s, m);
-        if (v === null) { k[r] = ID_INVALID; continue; }
-        const res = normalizeIdentifier(v, this.idOpts);
+        const str = strictString(b, s, m);
+        if (str === null) { k[r] = ID_INVALID; continue; }
+        const res = normalizeIdentifier(str, this.idOpts);
         if (res.ok) {
           k[r] = ID_NEW;
-          text.set(r, res.id);
+          text[r] = res.id;
         } else {
           k[r] = ID_REJECT;
           why.set(r, res.reason);
         }
       }
-      kinds[j] = k;
+      v.kinds[j] = k;
     }
-    // Reasons, in the row path's order: the first string column (schema order) that is not UTF-8,
-    // then the URL columns, then the identifier columns.
+    return v;
+  }
+
+  /**
+   * Which rows are kept (1), and the others' reasons, in the row path's order: the first string
+   * column (schema order) that is not UTF-8, then the URL columns, then the identifier columns.
+   */
+  private decide(n: number, v: Verdicts, rejects: Array<{ r: number; reason: string }>): Uint8Array {
+    const { roles, stringCols, urlOrder, idOrder } = this;
     const keep = new Uint8Array(n);
-    let kept = 0;
+    // Per string column (schema order): its "not UTF-8" marker array and value, and its role.
+    const marks = stringCols.map((j) => (roles[j] === 'url' ? v.codes[j]! : v.kinds[j]!));
+    const markOf = stringCols.map((j) => (roles[j] === 'url' ? INVALID : ID_INVALID));
+    const isUrl = stringCols.map((j) => roles[j] === 'url');
+    const urlCodes = urlOrder.map((j) => v.codes[j]!);
+    const idKinds = idOrder.map((j) => v.kinds[j]!);
     for (let r = 0; r < n; r++) {
       let reason: string | null = null;
-      for (const j of stringCols) {
-        const bad = roles[j] === 'url' ? codes[j]![r] === INVALID : kinds[j]![r] === ID_INVALID;
-        if (bad) { reason = roles[j] === 'url' ? 'invalid_utf8' : 'id_invalid_utf8'; break; }
+      for (let q = 0; q < marks.length; q++) {
+        if (marks[q]![r] === markOf[q]) { reason = isUrl[q] ? 'invalid_utf8' : 'id_invalid_utf8'; break; }
       }
-      if (reason === null) for (const j of urlOrder) {
-        const code = codes[j]![r]!;
+      if (reason === null) for (let q = 0; q < urlCodes.length; q++) {
+        const code = urlCodes[q]![r]!;
         if (code < 0) { reason = this.reasons[-2 - code]!; break; }
       }
-      if (reason === null) for (const j of idOrder) {
-        if (kinds[j]![r] === ID_REJECT) { reason = idWhy[j]!.get(r)!; break; }
+      if (reason === null) for (let q = 0; q < idKinds.length; q++) {
+        if (idKinds[q]![r] === ID_REJECT) { reason = v.idWhy[idOrder[q]!]!.get(r)!; break; }
       }
-      if (reason === null) {
-        keep[r] = 1;
-        kept++;
-        continue;
-      }
-      metrics.rejected!++;
-      metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;
-      await this.sink.reject(this.original(cols, r), reason);
+      if (reason === null) keep[r] = 1;
+      else rejects.push({ r, reason });
     }
-    this.rowsOut += kept;
-    // The kept rows, column by column, in segments that fit the accumulator.
-    for (let from = 0; from < n;) {
-      let room = acc.capacity - acc.rows, to = from;
-      while (to < n && room > 0) {
-        if (keep[to] === 1) room--;
-        to++;
-      }
-      const at = acc.rows;
-      let count = 0;
-      for (let j = 0; j < width; j++) {
-        acc.rows = at;
-        const role = roles[j]!;
-        if (role === 'int64') {
-          const v = cols[j] as Float64Array;
-          for (let r = from; r < to; r++) {
-            if (keep[r] !== 1) continue;
-            acc.int(j, v[r]!);
-            acc.rows++;
-          }
-        } else if (role === 'url') {
-          const cj = codes[j]!;
-          for (let r = from; r < to; r++) {
-            if (keep[r] !== 1) continue;
-            acc.pooled(j, cj[r]!);
-            acc.rows++;
-          }
-        } else {
-          const c = cols[j] as RawStrings, k = kinds[j]!, text = idText[j]!;
-          for (let r = from; r < to; r++) {
-            if (keep[r] !== 1) continue;
-            if (k[r] === ID_COPY) acc.copy(j, c.bufs[c.buf[r]!]!, c.start[r]!, c.len[r]!);
-            else {
-              const e = Buffer.from(text.get(r)!, 'utf8');
-              acc.copy(j, e, 0, e.byteLength);
-            }
-            acc.rows++;
-          }
+    return keep;
+  }
+
+  /** Appends the kept rows of [from, …) a column at a time until the accumulator is full; returns where it stopped. */
+  private append(g: RowGroupColumns, v: Verdicts, keep: Uint8Array, from: number): number {
+    const { roles, acc } = this;
+    const n = g.rows, cols = g.cols, width = roles.length;
+    let room = acc.capacity - acc.rows, to = from;
+    while (to < n && room > 0) {
+      if (keep[to] === 1) room--;
+      to++;
+    }
+    const at = acc.rows;
+    let count = 0;
+    for (let j = 0; j < width; j++) {
+      acc.rows = at;
+      const role = roles[j]!;
+      if (role === 'int64') {
+        const vals = cols[j] as Float64Array;
+        for (let r = from; r < to; r++) {
+          if (keep[r] !== 1) continue;
+          acc.int(j, vals[r]!);
+          acc.rows++;
         }
-        count = acc.rows - at;
+      } else if (role === 'url') {
+        const cj = v.codes[j]!;
+        for (let r = from; r < to; r++) {
+          if (keep[r] !== 1) continue;
+          acc.pooled(j, cj[r]!);
+          acc.rows++;
+        }
+      } else {
+        const c = cols[j] as RawStrings, k = v.kinds[j]!, text = v.idText[j]!;
+        for (let r = from; r < to; r++) {
+          if (keep[r] !== 1) continue;
+          if (k[r] === ID_COPY) acc.copy(j, c.bufs[c.buf[r]!]!, c.start[r]!, c.len[r]!);
+          else acc.text(j, text[r]!);
+          acc.rows++;
+        }
       }
-      acc.rows = at + count;
-      from = to;
-      if (acc.rows === acc.capacity) await this.flush();
+      count = acc.rows - at;
     }
+    acc.rows = at + count;
+    return to;
   }
 
   /** Row r's original values (text decoded lossily where it is not UTF-8), for the rejects. */
