@@ -23,6 +23,9 @@ import type { ColumnBatch, FileEntry, ObjectStore, ParquetCodec, Row, Schema } f
 import { background, type Background, settle } from '../background.js';
 import { bucketOfKey, partFileName, partitionOf } from './layout.js';
 
+/** Rows per file unless a writer is given maxRows: column writers batch by it to write the same files as rows would. */
+export const DEFAULT_MAX_ROWS = 100_000;
+
 export interface DataFileWriterOptions {
   store: ObjectStore;
   codec: ParquetCodec;
@@ -49,7 +52,7 @@ export class DataFileWriter {
 
   constructor(private readonly opts: DataFileWriterOptions) {
     if (opts.folder !== '' && !opts.folder.endsWith('/')) throw new DagctlError('PARAM_INVALID', `folder must be '' or end with '/': "${opts.folder}"`);
-    this.maxRows = opts.maxRows ?? 100_000;
+    this.maxRows = opts.maxRows ?? DEFAULT_MAX_ROWS;
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.seq = opts.firstSeq ?? 0;
   }

@@ -100,6 +100,20 @@ function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column
       // Bit-packed, LSB first.
       let bit = 0;
       const m = Math.min(count, n - i);
+      if (width <= 24) {
+        // One 32-bit little-endian window per value (offset ≤ 7 + width ≤ 24 bits fits); bytes
+        // past the run's end read as 0 and are masked off.
+        const mask = width === 0 ? 0 : 0xffffffff >>> (32 - width);
+        for (let k = 0; k < m; k++) {
+          const at = p + (bit >> 3);
+          const w = (data[at] ?? 0) | ((data[at + 1] ?? 0) << 8) | ((data[at + 2] ?? 0) << 16) | ((data[at + 3] ?? 0) << 24);
+          put(i + k, (w >>> (bit & 7)) & mask);
+          bit += width;
+        }
+        p += bytes;
+        i += m;
+        continue;
+      }
       for (let k = 0; k < m; k++) {
         let v = 0;
         for (let got = 0; got < width;) {

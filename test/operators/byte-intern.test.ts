@@ -203,6 +203,8 @@ describe('storage/parquet/string-column', () => {
         Array.from({ length: 3000 }, (_, i) => ({ id1: `u${i}`, id2: `v${i % 7}` })), // id2 repeats: dictionary
         Array.from({ length: 50 }, (_, i) => ({ id1: tricky[i % tricky.length]!, id2: 'x'.repeat(i) })),
         Array.from({ length: 70_000 }, (_, i) => ({ id1: `cookie:${(i * 2654435761 >>> 0).toString(16)}`, id2: `user:${i % 1000}` })),
+        // Wide dictionary indices (13 bits, id2): bit-packed values straddling three bytes.
+        Array.from({ length: 70_000 }, (_, i) => ({ id1: `e${(i * 7919) % 30_000}`, id2: `w${Math.floor(i / 3) % 5000}` })),
       ];
       for (const rows of cases) {
         const bytes = await codec.encode(schema, rows);

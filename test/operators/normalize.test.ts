@@ -7,6 +7,17 @@ import fc from 'fast-check';
 import { normalize } from '../../operators/normalize/normalize.js';
 import { runOperator, sortRows } from './harness.js';
 import { isDagctlError } from '../../core/errors.js';
+import type { ColumnBatch, Row, Schema } from '../../storage/types.js';
+import { columnarPlan, ColumnarNormalizer, fileColumns } from '../../operators/normalize/columnar.js';
+import { LruCache } from '../../operators/normalize/lru.js';
+import { urlNormalizer, type UrlResult } from '../../operators/lib/text/url.js';
+import { getCodec } from '../../storage/parquet/registry.js';
+
+/** The metrics both paths must agree on (the URL memo's hit counts differ by design). */
+const sameMetrics = (m: Record<string, number>): Record<string, number> => {
+  const { cacheHits: _h, cacheMisses: _m, columnarFiles: _c, ...rest } = m;
+  return rest;
+};
 
 const rows = [
   { url: 'HTTP://Foo.com:80/a/./b?utm_source=x&z=1&a=2#top', person: ' Cookie:ABC ', ts: 10 },
@@ -64,5 +75,101 @@ describe('operators/normalize/normalize', () => {
       assert.deepEqual(twice.outputs[0]!.rows, once.outputs[0]!.rows);
       assert.equal(twice.metrics.rejected, 0);
     }), { numRuns: 100 });
+  });
+
+  describe('column path (raw Parquet files in, column batches out)', () => {
+    const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
+    const urls = ['HTTP://Foo.com:80/a/./b?utm_source=x&z=1&a=2#top', 'foo.com/about', 'ftp://foo.com/', 'http://www.Foo.com/x/', 'https://é.example/ü?b=1&a=2', ' http://a.com/%7e ', 'http://', 'mailto:x', 'http://a b/'];
+    const persons = ['cookie:abc', 'cookie:-1', ' Cookie:ABC ', 'user:007', 'user:0', 'user:12', 'email: Sally@Example.com ', 'fax:1', 'user:x', 'ip:1.2.3.4', '', 'cookie:é'];
+    const row = fc.record({ url: fc.oneof(fc.constantFrom(...urls), fc.webUrl({ withQueryParameters: true })), person: fc.oneof(fc.constantFrom(...persons), fc.string({ maxLength: 8 })), ts: fc.integer({ min: -1e12, max: 1e12 }) }, { noNullPrototype: true });
+
+    it('writes the rows, rejects and metrics of the row path, from dictionary and plain pages (fast-check)', async () => {
+      let columnar = 0;
+      await fc.assert(fc.asyncProperty(fc.array(fc.array(row, { maxLength: 60 }), { minLength: 1, maxLength: 3 }), fc.boolean(), async (parts, fold) => {
+        const partitions: Record<string, Row[]> = {};
+        parts.forEach((rs, i) => { partitions[`2024-01-0${i + 1}`] = rs; });
+        const params = { foldWww: fold, trailingSlash: 'strip' };
+        const cols = await runOperator(normalize, params, { inputs: [{ partitions, schema }], outputs: 2, columnOutputs: true });
+        const rows = await runOperator(normalize, params, { inputs: [{ partitions }], outputs: 2 });
+        columnar += cols.metrics.columnarFiles ?? 0;
+        assert.deepEqual(cols.outputs[0]!.rows, rows.outputs[0]!.rows);
+        assert.deepEqual(cols.outputs[1]!.rows, rows.outputs[1]!.rows);
+        assert.deepEqual(sameMetrics(cols.metrics), sameMetrics(rows.metrics));
+      }), { numRuns: 150 });
+      assert.ok(columnar > 100, `the column path ran (${columnar} files)`);
+    });
+
+    it('splits kept rows into batches of the accumulator\'s capacity, in row order (fast-check)', async () => {
+      const flat = getCodec('flat');
+      await fc.assert(fc.asyncProperty(fc.array(row, { maxLength: 80 }), fc.integer({ min: 1, max: 9 }), async (rs, capacity) => {
+        const params = normalize.params.parse({ trailingSlash: 'strip' });
+        const roles = columnarPlan(schema, params.urlColumns, params.idColumns)!;
+        const batches: ColumnBatch[] = [];
+        const kept: Row[] = [];
+        const rejected: Row[] = [];
+        const metrics: Record<string, number> = { rowsIn: 0, rejected: 0 };
+        const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
+          write: async (b) => {
+            batches.push(b);
+            for await (const x of flat.decode(await flat.encodeColumns!(schema, b))) kept.push(...x);
+          },
+          reject: async (r, reason) => { rejected.push({ ...r, reason }); },
+        }, metrics);
+        const bytes = await flat.encode(schema, rs);
+        await col.file((await fileColumns(bytes, schema))!);
+        await col.flush();
+        const ref = await runOperator(normalize, params, { inputs: [{ rows: rs }], outputs: 2 });
+        assert.deepEqual(kept, ref.outputs[0]!.rows);
+        assert.deepEqual(rejected, ref.outputs[1]!.rows);
+        assert.ok(batches.every((b, i) => b.rows === (i < batches.length - 1 ? capacity : b.rows) && b.rows <= capacity && b.rows > 0));
+      }), { numRuns: 150 });
+    });
+
+    it('equivs: two identifier columns, no URL column', async () => {
+      const eschema: Schema = [{ name: 'id1', type: 'string' }, { name: 'id2', type: 'string' }, { name: 'ts', type: 'int64' }];
+      const rs = persons.flatMap((a, i) => persons.map((b, j) => ({ id1: a, id2: b, ts: i * 100 + j })));
+      const cols = await runOperator(normalize, { urlColumns: [], idColumns: ['id1', 'id2'] }, { inputs: [{ partitions: { '2024-01-01': rs }, schema: eschema }], outputs: 2, columnOutputs: true });
+      const rows = await runOperator(normalize, { urlColumns: [], idColumns: ['id1', 'id2'] }, { inputs: [{ partitions: { '2024-01-01': rs } }], outputs: 2 });
+      assert.equal(cols.metrics.columnarFiles, 1);
+      assert.deepEqual(cols.outputs[0]!.rows, rows.outputs[0]!.rows);
+      assert.deepEqual(cols.outputs[1]!.rows, rows.outputs[1]!.rows);
+      assert.deepEqual(sameMetrics(cols.metrics), sameMetrics(rows.metrics));
+    });
+
+    it('rejects text that is not UTF-8 with the first such column\'s reason, keeping the text lossy', async () => {
+      // Distinct markers (Snappy would turn a repeated one into a back-reference), each replaced
+      // in the encoded file by bytes of the same length that are not UTF-8.
+      let planted = 0;
+      const plant = (bytes: Uint8Array): Uint8Array => {
+        const b = Buffer.from(bytes);
+        for (const m of marks.slice(1)) {
+          const mark = Buffer.from(m);
+          for (let i = b.indexOf(mark); i >= 0; i = b.indexOf(mark, i + 1)) { b[i + 1] = 0xff; b[i + 2] = 0xfe; planted++; }
+        }
+        return new Uint8Array(b);
+      };
+      const marks = ['', 'QZXV1', 'JKWP2', 'MNBH3', 'RTYU4'];
+      const bad = (k: number): string => marks[k]!;
+      const lossy = (k: number): string => `${marks[k]![0]!}\uFFFD\uFFFD${marks[k]!.slice(3)}`;
+      const rs = [
+        { url: `http://a.com/${bad(1)}`, person: 'cookie:1', ts: 1 },
+        { url: `http://a.com/${bad(2)}`, person: `fax:${bad(3)}`, ts: 2 },
+        { url: 'http://a.com/ok', person: `cookie:${bad(4)}`, ts: 3 },
+        { url: 'ftp://x/', person: `user:${bad(1)}`, ts: 4 },
+        { url: 'http://a.com/ok', person: 'cookie:2', ts: 5 },
+      ];
+      const r = await runOperator(normalize, {}, { inputs: [{ partitions: { '2024-01-01': rs }, schema, rawBytes: plant }], outputs: 2, columnOutputs: true });
+      assert.ok(planted >= 5, `markers planted (${planted})`);
+      assert.equal(r.metrics.columnarFiles, 1);
+      assert.deepEqual(r.outputs[0]!.rows, [{ url: 'http://a.com/ok', person: 'cookie:2', ts: 5 }]);
+      assert.deepEqual(r.outputs[1]!.rows, [
+        { url: `http://a.com/${lossy(1)}`, person: 'cookie:1', ts: 1, reason: 'invalid_utf8' },
+        { url: `http://a.com/${lossy(2)}`, person: `fax:${lossy(3)}`, ts: 2, reason: 'invalid_utf8' },
+        { url: 'http://a.com/ok', person: `cookie:${lossy(4)}`, ts: 3, reason: 'id_invalid_utf8' },
+        { url: 'ftp://x/', person: `user:${lossy(1)}`, ts: 4, reason: 'id_invalid_utf8' },
+      ]);
+      assert.equal(r.metrics['rejected.invalid_utf8'], 2);
+      assert.equal(r.metrics['rejected.id_invalid_utf8'], 2);
+    });
   });
 });

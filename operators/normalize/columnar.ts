@@ -1,0 +1,495 @@
+/**
+ * normalize's column-at-a-time path over raw Parquet files (operators/normalize/normalize.ts uses
+ * it when the input hands out raw files and the output writer takes column batches): the same
+ * rows, rejects, reasons and metrics (but cacheHits/cacheMisses) as the row path, without a row
+ * object or a JS string per input row.
+ *   - string columns are read as raw pages (storage/parquet/column-scan.ts byteArrayPages): a
+ *     dictionary-encoded URL column is normalized once per dictionary entry (its values share the
+ *     entry's bytes, memoized by offset), other URL values through the row path's urlCacheKey LRU;
+ *   - identifiers already in normal form (`cookie:<hex>`, `user:<digits>`, checked on the bytes,
+ *     as lib/text/identifiers.ts alreadyNormal does on strings) are copied as bytes; any other is
+ *     decoded (strictly) and normalized by normalizeIdentifier;
+ *   - kept rows go to a column accumulator of DEFAULT_MAX_ROWS rows (normalized URLs as ranges of
+ *     one buffer of their distinct values), written as one batch per file the row path would write;
+ *     rejected rows are built as rows (original text, lossy where it is not UTF-8) for the rejects.
+ * Reasons follow the row path's order: the first string column (schema order) that is not UTF-8,
+ * else the first URL column that fails, else the first identifier column that fails.
+ * Preconditions (columnarPlan): every field REQUIRED, string or int64, each string field a URL or
+ * an identifier column (not both), no columnTypes override. A file whose schema or layout differs
+ * is refused (fileColumns returns null) before anything of it is emitted: the caller reads its rows.
+ */
+import { isUtf8 } from 'node:buffer';
+import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
+import { schemaFromElements } from '../../storage/parquet/schema-map.js';
+import { decodeUtf8Lossy } from '../../storage/parquet/utf8.js';
+import type { ColumnBatch, Row, Schema } from '../../storage/types.js';
+import { urlCacheKey, type UrlResult } from '../lib/text/url.js';
+import { normalizeIdentifier, type IdOptions } from '../lib/text/identifiers.js';
+import type { LruCache } from './lru.js';
+
+/** What each output field is: a URL column, an identifier column, or an int64 passed through. */
+export type FieldRole = 'url' | 'id' | 'int64';
+
+/** The roles of `schema`'s fields, or null when the column path does not apply (see the banner). */
+export function columnarPlan(schema: Schema, urlColumns: readonly string[], idColumns: readonly string[]): FieldRole[] | null {
+  if (new Set(urlColumns).size !== urlColumns.length || new Set(idColumns).size !== idColumns.length) return null;
+  if (urlColumns.some((c) => idColumns.includes(c))) return null;
+  const roles: FieldRole[] = [];
+  for (const f of schema) {
+    if (f.nullable === true) return null;
+    if (f.type === 'int64' && !urlColumns.includes(f.name) && !idColumns.includes(f.name)) roles.push('int64');
+    else if (f.type === 'string' && urlColumns.includes(f.name)) roles.push('url');
+    else if (f.type === 'string' && idColumns.includes(f.name)) roles.push('id');
+    else return null;
+  }
+  return [...urlColumns, ...idColumns].every((c) => schema.some((f) => f.name === c)) ? roles : null;
+}
+
+/** One string column of a row group: value i is bufs[buf[i]][start[i], start[i] + len[i]). */
+interface RawStrings { bufs: Uint8Array[]; buf: Int32Array; start: Int32Array; len: Int32Array }
+/** One row group of a file: per field, its raw strings or its int64 values. */
+export interface RowGroupColumns { rows: number; cols: Array<RawStrings | Float64Array> }
+
+function flatten(pages: ByteArrayPage[], n: number): RawStrings | null {
+  const out: RawStrings = { bufs: [], buf: new Int32Array(n), start: new Int32Array(n), len: new Int32Array(n) };
+  let at = 0;
+  for (const pg of pages) {
+    let b = out.bufs.length - 1;
+    if (b < 0 || out.bufs[b] !== pg.data) {
+      out.bufs.push(pg.data);
+      b++;
+    }
+    if (at + pg.count > n) return null;
+    out.buf.fill(b, at, at + pg.count);
+    out.start.set(pg.start.subarray(0, pg.count), at);
+    out.len.set(pg.len.subarray(0, pg.count), at);
+    at += pg.count;
+  }
+  return at === n ? out : null;
+}
+
+/**
+ * A file's row groups as raw columns in `schema`'s order, or null when its schema is not exactly
+ * `schema` or a column's layout is not supported (the caller reads its rows instead).
+ */
+export async function fileColumns(bytes: Uint8Array, schema: Schema): Promise<RowGroupColumns[] | null> {
+  let f;
+  try {
+    f = openColumnFile(bytes);
+  } catch {
+    return null; // the row decoder reports it
+  }
+  const fileSchema = schemaFromElements(f.metadata.schema);
+  if (fileSchema.length !== schema.length || fileSchema.some((x, i) => x.name !== schema[i]!.name || x.type !== schema[i]!.type || x.nullable === true)) return null;
+  const ints = schema.filter((x) => x.type === 'int64').map((x) => x.name);
+  const groups: RowGroupColumns[] = [];
+  for (let g = 0; g < f.rowGroups.length; g++) {
+    const n = f.rowGroups[g]!.rows;
+    const nums = ints.length > 0 ? await f.numbers(g, ints) : {};
+    const cols: Array<RawStrings | Float64Array> = [];
+    for (const x of schema) {
+      if (x.type === 'int64') {
+        const v = nums[x.name];
+        if (v === undefined || v.length !== n) return null;
+        cols.push(v);
+        continue;
+      }
+      const pages = f.byteArrayPages(g, x.name);
+      const s = pages === null ? null : flatten(pages, n);
+      if (s === null) return null;
+      cols.push(s);
+    }
+    groups.push({ rows: n, cols });
+  }
+  return groups;
+}
+
+/** Distinct strings as UTF-8 ranges of one growing buffer (normalized URLs: few, repeated a lot). */
+class BytePool {
+  bytes = new Uint8Array(1 << 12);
+  used = 0;
+  readonly start: number[] = [];
+  readonly len: number[] = [];
+  private readonly ids = new Map<string, number>();
+  id(s: string): number {
+    let id = this.ids.get(s);
+    if (id !== undefined) return id;
+    const b = Buffer.from(s, 'utf8');
+    if (this.used + b.byteLength > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + b.byteLength));
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
+    }
+    this.bytes.set(b, this.used);
+    id = this.start.length;
+    this.start.push(this.used);
+    this.len.push(b.byteLength);
+    this.used += b.byteLength;
+    this.ids.set(s, id);
+    return id;
+  }
+}
+
+/** Kept rows, column by column, up to `capacity` rows; URL columns point into the pool. */
+class Accumulator {
+  rows = 0;
+  private readonly start: Int32Array[];
+  private readonly len: Int32Array[];
+  private readonly own: Array<{ bytes: Uint8Array; used: number }>;
+  private readonly ints: Float64Array[];
+  constructor(private readonly schema: Schema, private readonly roles: FieldRole[], private readonly pool: BytePool, readonly capacity: number) {
+    this.start = roles.map((r) => new Int32Array(r === 'int64' ? 0 : capacity));
+    this.len = roles.map((r) => new Int32Array(r === 'int64' ? 0 : capacity));
+    this.own = roles.map((r) => ({ bytes: new Uint8Array(r === 'id' ? 1 << 16 : 0), used: 0 }));
+    this.ints = roles.map((r) => new Float64Array(r === 'int64' ? capacity : 0));
+  }
+  pooled(j: number, id: number): void {
+    this.start[j]![this.rows] = this.pool.start[id]!;
+    this.len[j]![this.rows] = this.pool.len[id]!;
+  }
+  copy(j: number, src: Uint8Array, from: number, n: number): void {
+    const o = this.own[j]!;
+    if (o.used + n > o.bytes.length) {
+      const grown = new Uint8Array(Math.max(o.bytes.length * 2, o.used + n));
+      grown.set(o.bytes.subarray(0, o.used));
+      o.bytes = grown;
+    }
+    const b = o.bytes, at = o.used;
+    if (n <= 32) for (let k = 0; k < n; k++) b[at + k] = src[from + k]!;
+    else b.set(src.subarray(from, from + n), at);
+    this.start[j]![this.rows] = at;
+    this.len[j]![this.rows] = n;
+    o.used = at + n;
+  }
+  /** Appends string `v` as UTF-8 (ASCII written directly, anything else through encodeInto). */
+  text(j: number, v: string): void {
+    const o = this.own[j]!;
+    const n = v.length;
+    if (o.used + 3 * n > o.bytes.length) {
+      const grown = new Uint8Array(Math.max(o.bytes.length * 2, o.used + 3 * n));
+      grown.set(o.bytes.subarray(0, o.used));
+      o.bytes = grown;
+    }
+    const b = o.bytes, at = o.used;
+    let k = 0;
+    for (; k < n; k++) {
+      const c = v.charCodeAt(k);
+      if (c >= 0x80) break;
+      b[at + k] = c;
+    }
+    const end = k === n ? at + n : at + k + UTF8.encodeInto(v.slice(k), b.subarray(at + k)).written;
+    this.start[j]![this.rows] = at;
+    this.len[j]![this.rows] = end - at;
+    o.used = end;
+  }
+  int(j: number, v: number): void {
+    this.ints[j]![this.rows] = v;
+  }
+  /** The rows so far as a batch (views of the accumulator: write it before adding more). */
+  batch(): ColumnBatch {
+    const n = this.rows;
+    const columns: ColumnBatch['columns'] = {};
+    for (const [j, f] of this.schema.entries()) {
+      const role = this.roles[j]!;
+      if (role === 'int64') columns[f.name] = { type: 'int64', values: this.ints[j]!.subarray(0, n) };
+      else columns[f.name] = { type: 'string', data: role === 'url' ? this.pool.bytes.subarray(0, this.pool.used) : this.own[j]!.bytes.subarray(0, this.own[j]!.used), start: this.start[j]!.subarray(0, n), len: this.len[j]!.subarray(0, n) };
+    }
+    return { rows: n, columns };
+  }
+  reset(): void {
+    this.rows = 0;
+    for (const o of this.own) o.used = 0;
+  }
+}
+
+const FATAL = new TextDecoder('utf-8', { fatal: true });
+const UTF8 = new TextEncoder();
+/** The string of UTF-8 bytes, or null when they are not UTF-8. */
+function strictString(b: Uint8Array, s: number, n: number): string | null {
+  try {
+    return FATAL.decode(b.subarray(s, s + n));
+  } catch {
+    return null;
+  }
+}
+
+const C = 0x63, U = 0x75;
+/** `cookie:` + [0-9a-f][0-9a-f-]* or `user:` + digits (no leading zero when stripping): lib/text/identifiers.ts alreadyNormal on bytes. */
+function idAlreadyNormal(b: Uint8Array, s: number, n: number, stripZeros: boolean): boolean {
+  if (n > 7 && b[s] === C && b[s + 1] === 0x6f && b[s + 2] === 0x6f && b[s + 3] === 0x6b && b[s + 4] === 0x69 && b[s + 5] === 0x65 && b[s + 6] === 0x3a) {
+    for (let i = 7; i < n; i++) {
+      const c = b[s + i]!;
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c === 0x2d && i > 7))) return false;
+    }
+    return true;
+  }
+  if (n > 5 && b[s] === U && b[s + 1] === 0x73 && b[s + 2] === 0x65 && b[s + 3] === 0x72 && b[s + 4] === 0x3a) {
+    if (stripZeros && n > 6 && b[s + 5] === 0x30) return false;
+    for (let i = 5; i < n; i++) {
+      const c = b[s + i]!;
+      if (c < 0x30 || c > 0x39) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+export interface ColumnarSink {
+  /** Writes a batch of kept rows (the accumulator is reused once it resolves). */
+  write(batch: ColumnBatch): Promise<void>;
+  /** A rejected row (original values) with its reason. */
+  reject(row: Row, reason: string): Promise<void>;
+}
+
+/** URL memo codes: ≥ 0 a pool id; INVALID: not UTF-8; below: -(2 + index of the reject reason). */
+const INVALID = -1;
+const MEMO_BITS = 14, MEMO_SLOTS = 1 << MEMO_BITS;
+/** A row group's string columns' verdicts (by field index; null for other fields). */
+interface Verdicts {
+  codes: Array<Int32Array | null>;
+  kinds: Array<Uint8Array | null>;
+  /** Normalized identifiers (ID_NEW rows) and reject reasons (ID_REJECT rows), by row. */
+  idText: Array<Array<string | undefined>>;
+  idWhy: Array<Map<number, string>>;
+}
+/** Identifier verdicts of a row group's column. */
+const ID_COPY = 0, ID_NEW = 1, ID_INVALID = 2, ID_REJECT = 3;
+
+/**
+ * The per-instance state of the column path: the URL normalizer and its memos, the pool of
+ * normalized URLs and the accumulator of kept rows.
+ */
+export class ColumnarNormalizer {
+  private readonly pool = new BytePool();
+  private readonly acc: Accumulator;
+  private readonly reasons: string[] = [];
+  private readonly reasonIds = new Map<string, number>();
+  /**
+   * Per URL column: the dictionary buffer last seen and a direct-mapped memo of its entries' codes
+   * by byte offset (slot by offset; key = offset + 1, 0 = empty; a collision only recomputes).
+   */
+  private readonly memo: Array<{ buf: Uint8Array | null; keys: Int32Array; codes: Int32Array }>;
+  private readonly stringCols: number[];
+  private readonly urlOrder: number[];
+  private readonly idOrder: number[];
+  rowsOut = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly schema: Schema,
+    private readonly roles: FieldRole[],
+    urlColumns: readonly string[],
+    idColumns: readonly string[],
+    private readonly normUrl: (raw: string) => UrlResult,
+    private readonly cache: LruCache<string, UrlResult>,
+    private readonly idOpts: IdOptions,
+    capacity: number,
+    private readonly sink: ColumnarSink,
+    private readonly metrics: Record<string, number>,
+  ) {
+    this.acc = new Accumulator(schema, roles, this.pool, capacity);
+    this.memo = roles.map((r) => ({ buf: null, keys: new Int32Array(r === 'url' ? MEMO_SLOTS : 0), codes: new Int32Array(r === 'url' ? MEMO_SLOTS : 0) }));
+    this.stringCols = roles.flatMap((r, j) => (r === 'int64' ? [] : [j]));
+    const at = (c: string): number => schema.findIndex((f) => f.name === c);
+    this.urlOrder = urlColumns.map(at);
+    this.idOrder = idColumns.map(at);
+  }
+
+  private reasonCode(reason: string): number {
+    let i = this.reasonIds.get(reason);
+    if (i === undefined) {
+      i = this.reasons.length;
+      this.reasons.push(reason);
+      this.reasonIds.set(reason, i);
+    }
+    return -2 - i;
+  }
+
+  private urlCode(r: UrlResult): number {
+    return r.ok ? this.pool.id(r.url) : this.reasonCode(r.reason);
+  }
+
+  /** The code of URL column j's value (memoized per dictionary entry). */
+  private url(j: number, b: Uint8Array, s: number, n: number): number {
+    const m = this.memo[j]!;
+    if (m.buf !== b) {
+      m.buf = b;
+      m.keys.fill(0);
+    }
+    const slot = Math.imul(s, 0x9e3779b1) >>> (32 - MEMO_BITS);
+    if (m.keys[slot] === s + 1) {
+      this.hits++;
+      return m.codes[slot]!;
+    }
+    let code: number;
+    const v = isUtf8(b.subarray(s, s + n)) ? strictString(b, s, n) : null;
+    if (v === null) code = INVALID;
+    else code = this.urlCode(this.cache.getOrCompute(urlCacheKey(v), this.normUrl));
+    this.misses++;
+    m.keys[slot] = s + 1;
+    m.codes[slot] = code;
+    return code;
+  }
+
+  /** Normalizes one file's row groups: kept rows to the accumulator, rejects to the sink. */
+  async file(groups: RowGroupColumns[]): Promise<void> {
+    for (const g of groups) await this.rowGroup(g);
+  }
+
+  /**
+   * One row group, a column at a time: each string column's verdicts (URL codes; identifiers: copy
+   * as is, normalized, not UTF-8, rejected), then each row's reason from them, then the kept rows
+   * appended column by column (a segment at a time when the accumulator fills up). The loops are
+   * in synchronous methods (optimized as such); only writes are awaited.
+   */
+  private async rowGroup(g: RowGroupColumns): Promise<void> {
+    const { metrics, acc } = this;
+    const n = g.rows;
+    // rowsIn per row group: `metrics` has a key per reject reason (a slow dictionary object).
+    metrics.rowsIn! += n;
+    const v = this.verdicts(g);
+    const rejects: Array<{ r: number; reason: string }> = [];
+    const keep = this.decide(n, v, rejects);
+    for (const { r, reason } of rejects) {
+      metrics.rejected!++;
+      metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;
+      await this.sink.reject(this.original(g.cols, r), reason);
+    }
+    this.rowsOut += n - rejects.length;
+    for (let from = 0; from < n;) {
+      from = this.append(g, v, keep, from);
+      if (acc.rows === acc.capacity) await this.flush();
+    }
+  }
+
+  private verdicts(g: RowGroupColumns): Verdicts {
+    const { roles, schema, stringCols } = this;
+    const n = g.rows, cols = g.cols, width = schema.length;
+    const v: Verdicts = { codes: new Array<Int32Array | null>(width).fill(null), kinds: new Array<Uint8Array | null>(width).fill(null), idText: schema.map(() => []), idWhy: schema.map(() => new Map<number, string>()) };
+    const stripZeros = this.idOpts.stripUserZeros;
+    for (const j of stringCols) {
+      const { bufs, buf, start, len } = cols[j] as RawStrings;
+      if (roles[j] === 'url') {
+        const out = new Int32Array(n);
+        for (let r = 0; r < n; r++) out[r] = this.url(j, bufs[buf[r]!]!, start[r]!, len[r]!);
+        v.codes[j] = out;
+        continue;
+      }
+      const k = new Uint8Array(n);
+      const text = v.idText[j]!, why = v.idWhy[j]!;
+      for (let r = 0; r < n; r++) {
+        const b = bufs[buf[r]!]!, s = start[r]!, m = len[r]!;
+        if (idAlreadyNormal(b, s, m, stripZeros)) continue; // ID_COPY
+        const str = strictString(b, s, m);
+        if (str === null) { k[r] = ID_INVALID; continue; }
+        const res = normalizeIdentifier(str, this.idOpts);
+        if (res.ok) {
+          k[r] = ID_NEW;
+          text[r] = res.id;
+        } else {
+          k[r] = ID_REJECT;
+          why.set(r, res.reason);
+        }
+      }
+      v.kinds[j] = k;
+    }
+    return v;
+  }
+
+  /**
+   * Which rows are kept (1), and the others' reasons, in the row path's order: the first string
+   * column (schema order) that is not UTF-8, then the URL columns, then the identifier columns.
+   */
+  private decide(n: number, v: Verdicts, rejects: Array<{ r: number; reason: string }>): Uint8Array {
+    const { roles, stringCols, urlOrder, idOrder } = this;
+    const keep = new Uint8Array(n);
+    // Per string column (schema order): its "not UTF-8" marker array and value, and its role.
+    const marks = stringCols.map((j) => (roles[j] === 'url' ? v.codes[j]! : v.kinds[j]!));
+    const markOf = stringCols.map((j) => (roles[j] === 'url' ? INVALID : ID_INVALID));
+    const isUrl = stringCols.map((j) => roles[j] === 'url');
+    const urlCodes = urlOrder.map((j) => v.codes[j]!);
+    const idKinds = idOrder.map((j) => v.kinds[j]!);
+    for (let r = 0; r < n; r++) {
+      let reason: string | null = null;
+      for (let q = 0; q < marks.length; q++) {
+        if (marks[q]![r] === markOf[q]) { reason = isUrl[q] ? 'invalid_utf8' : 'id_invalid_utf8'; break; }
+      }
+      if (reason === null) for (let q = 0; q < urlCodes.length; q++) {
+        const code = urlCodes[q]![r]!;
+        if (code < 0) { reason = this.reasons[-2 - code]!; break; }
+      }
+      if (reason === null) for (let q = 0; q < idKinds.length; q++) {
+        if (idKinds[q]![r] === ID_REJECT) { reason = v.idWhy[idOrder[q]!]!.get(r)!; break; }
+      }
+      if (reason === null) keep[r] = 1;
+      else rejects.push({ r, reason });
+    }
+    return keep;
+  }
+
+  /** Appends the kept rows of [from, …) a column at a time until the accumulator is full; returns where it stopped. */
+  private append(g: RowGroupColumns, v: Verdicts, keep: Uint8Array, from: number): number {
+    const { roles, acc } = this;
+    const n = g.rows, cols = g.cols, width = roles.length;
+    let room = acc.capacity - acc.rows, to = from;
+    while (to < n && room > 0) {
+      if (keep[to] === 1) room--;
+      to++;
+    }
+    const at = acc.rows;
+    let count = 0;
+    for (let j = 0; j < width; j++) {
+      acc.rows = at;
+      const role = roles[j]!;
+      if (role === 'int64') {
+        const vals = cols[j] as Float64Array;
+        for (let r = from; r < to; r++) {
+          if (keep[r] !== 1) continue;
+          acc.int(j, vals[r]!);
+          acc.rows++;
+        }
+      } else if (role === 'url') {
+        const cj = v.codes[j]!;
+        for (let r = from; r < to; r++) {
+          if (keep[r] !== 1) continue;
+          acc.pooled(j, cj[r]!);
+          acc.rows++;
+        }
+      } else {
+        const c = cols[j] as RawStrings, k = v.kinds[j]!, text = v.idText[j]!;
+        for (let r = from; r < to; r++) {
+          if (keep[r] !== 1) continue;
+          if (k[r] === ID_COPY) acc.copy(j, c.bufs[c.buf[r]!]!, c.start[r]!, c.len[r]!);
+          else acc.text(j, text[r]!);
+          acc.rows++;
+        }
+      }
+      count = acc.rows - at;
+    }
+    acc.rows = at + count;
+    return to;
+  }
+
+  /** Row r's original values (text decoded lossily where it is not UTF-8), for the rejects. */
+  private original(cols: Array<RawStrings | Float64Array>, r: number): Row {
+    const row: Row = {};
+    for (const [j, f] of this.schema.entries()) {
+      const c = cols[j]!;
+      if (c instanceof Float64Array) row[f.name] = c[r]!;
+      else {
+        const b = c.bufs[c.buf[r]!]!, s = c.start[r]!;
+        row[f.name] = decodeUtf8Lossy(b.subarray(s, s + c.len[r]!));
+      }
+    }
+    return row;
+  }
+
+  /** Writes the kept rows accumulated so far. */
+  async flush(): Promise<void> {
+    if (this.acc.rows === 0) return;
+    await this.sink.write(this.acc.batch());
+    this.acc.reset();
+  }
+}
