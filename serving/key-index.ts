@@ -11,16 +11,17 @@
  *
  * Layout (docs/serving.md): `_versions/<version>/keys/<sha256>.json` objects, each named by the
  * sha256 of its bytes (written create-only; vacuumed with the version folder). The root
- * `{ format: "dagctl-key-index", v: 2, keyColumns, hll, hash: "fnv1a32", files: [{ path, rows, sha256 }],
- * shards: [sha256…] }` names the files it was built over (with their content hashes) and its shards; shard i holds the keys
- * whose FNV-1a 32 (core/hash.ts, over the key values joined by U+0000) is i mod shards.length, as
+ * `{ format: "dagctl-key-index", v: 2, keyColumns, hll, hash: "fnv1a32",
+ * files: [{ path, rows, sha256 }], shards: [sha256…] }` names the files it was built over (with
+ * their content hashes) and its shards; shard i holds the keys whose FNV-1a 32 (core/hash.ts, over
+ * the key values joined by U+0000) is i mod shards.length, as
  * `{ "<key>": [file, start, end, file, start, end, …] }` (file: index into root.files), about
- * 32 KiB each.
+ * 32 KiB each. Keys are the key columns' bytes decoded strictly (PARQUET_INVALID_UTF8 otherwise).
  *
  * Never a silent wrong answer: a root or shard that is missing, whose bytes do not hash to its
  * name, that is not this format, or that was built over other files than the version's (path, row
- * count or sha256: FileEntry.sha256, the file's content) is KEY_INDEX_INVALID — readers then scan (serving/view.ts), and the rows an index
- * points at are checked to hold the key when read.
+ * count or sha256 — FileEntry.sha256, the file's content) is KEY_INDEX_INVALID — readers then scan
+ * (serving/view.ts) — and every row an index points at is checked to hold the key when read.
  */
 import { DagctlError, isDagctlError } from '../core/errors.js';
 import { fnv1a32, sha256Hex } from '../core/hash.js';
@@ -28,7 +29,7 @@ import { decodeDeletes } from '../storage/dataset/deletes.js';
 import { openColumnFile } from '../storage/parquet/column-scan.js';
 import type { ByteArrayPage } from '../storage/parquet/page-types.js';
 import type { BucketExtent, FileEntry, KeyIndexRef, ObjectStore } from '../storage/types.js';
-import { granularityOf, PageRows, strictText, widen } from './view-rows.js';
+import { granularityOf, PageRows, sameBytes, strictText, widen } from './view-rows.js';
 
 export const KEY_SEP = '\u0000';
 const FORMAT = 'dagctl-key-index';
@@ -71,12 +72,6 @@ export function keyFolder(version: string): string {
 
 export function shardOf(key: string, shards: number): number {
   return fnv1a32(key) % shards;
-}
-
-function sameBytes(a: Uint8Array, as: number, al: number, b: Uint8Array, bs: number, bl: number): boolean {
-  if (al !== bl) return false;
-  for (let i = 0; i < al; i++) if (a[as + i] !== b[bs + i]) return false;
-  return true;
 }
 
 /** A REQUIRED string column of row group g as byte pages, or DATASET_SCHEMA_MISMATCH (no index for other layouts). */

@@ -5,6 +5,7 @@
  *   new PageRows(pages).seek(r)         → row r of a row group's byte pages (column-scan.ts
  *                                          byteArrayPages): `.data`, `.start`, `.len`; `.bytes(r)`
  *   widen(extent, g, bucket), extentOf(extent) → the data extent of a version (Manifest.bucketExtent)
+ *   sameBytes(a, aStart, aLen, b, bStart, bLen) → whether two byte ranges are equal
  *   granularityOf(bytes | text, file)   → h | d | w | m, or DATASET_SCHEMA_MISMATCH
  *   strictText(bytes, column, row, rowGroup, file) → the value, decoded strictly: bytes that are not
  *                                          UTF-8 are PARQUET_INVALID_UTF8 (file, column, row, row
@@ -61,6 +62,13 @@ export class PageRows {
     this.seek(r);
     return this.data.subarray(this.start, this.start + this.len);
   }
+}
+
+/** Whether a[as, as + al) and b[bs, bs + bl) hold the same bytes. */
+export function sameBytes(a: Uint8Array, as: number, al: number, b: Uint8Array, bs: number, bl: number): boolean {
+  if (al !== bl) return false;
+  for (let i = 0; i < al; i++) if (a[as + i] !== b[bs + i]) return false;
+  return true;
 }
 
 /** Widens the extent of granularity g to bucket start `bucket`. */

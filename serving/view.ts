@@ -34,7 +34,7 @@ import { openColumnFile } from '../storage/parquet/column-scan.js';
 import type { BucketExtent, FileEntry, KeyIndexRef, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
 import { GRANULARITIES, type Granularity } from '../domain/granularity.js';
 import { KEY_SEP, lookupKey, readKeyIndex, VALUE_COLUMNS, type Run } from './key-index.js';
-import { extentOf, granularityOf, PageRows, widen, type Extent } from './view-rows.js';
+import { extentOf, granularityOf, PageRows, sameBytes, widen, type Extent } from './view-rows.js';
 
 export { extentOf, type Extent } from './view-rows.js';
 
@@ -261,7 +261,7 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
         const r = at[j]!;
         for (let k = 0; k < kv.length; k++) {
           const v = kv[k]!.seek(r);
-          if (!sameBytesAt(v.data, v.start, v.len, want[k]!)) throw notKey(g, rowStart + r, key!.columns[k]!, v.data.subarray(v.start, v.start + v.len));
+          if (!sameBytes(v.data, v.start, v.len, want[k]!, 0, want[k]!.length)) throw notKey(g, rowStart + r, key!.columns[k]!, v.data.subarray(v.start, v.start + v.len));
         }
         b.add(granularityOf(gv.bytes(r), where), safeInt(nums.bucket![j]!, 'bucket', f.path), safeInt(nums.pageviews![j]!, 'pageviews', f.path), hv === null ? null : hv.bytes(r));
       }
@@ -276,7 +276,7 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
       const row = got[rowStart + r - lo]!;
       for (let k = 0; k < want.length; k++) {
         const v = row[k0 + k];
-        if (!(v instanceof Uint8Array) || !sameBytesAt(v, 0, v.length, want[k]!)) throw notKey(g, rowStart + r, key!.columns[k]!, v instanceof Uint8Array ? v : String(v));
+        if (!(v instanceof Uint8Array) || !sameBytes(v, 0, v.length, want[k]!, 0, want[k]!.length)) throw notKey(g, rowStart + r, key!.columns[k]!, v instanceof Uint8Array ? v : String(v));
       }
       b.add(granularityOf(textOrBytes(row[0]), where), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), hasHll ? bytesOf(row[3], f.path) : null);
     }
@@ -284,13 +284,6 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
 }
 
 const encoder = new TextEncoder();
-
-/** Whether a[start, start + len) holds exactly the bytes b. */
-function sameBytesAt(a: Uint8Array, start: number, len: number, b: Uint8Array): boolean {
-  if (len !== b.length) return false;
-  for (let i = 0; i < len; i++) if (a[start + i] !== b[i]) return false;
-  return true;
-}
 
 function safeInt(n: number, column: string, path: string): number {
   if (!Number.isSafeInteger(n)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${path}: column ${column} holds ${n}, not an integer`, { file: path, column });
@@ -506,7 +499,7 @@ async function keyMatches(file: ArrayBuffer, meta: ReturnType<typeof parquetMeta
           const at = c.rowStart + i - start;
           if (at < 0 || at >= hits.length) continue;
           const v = data[i];
-          if (v instanceof Uint8Array ? sameBytes(v, wb) : v !== null && v !== undefined && String(v) === ws) hits[at]!++;
+          if (v instanceof Uint8Array ? sameBytes(v, 0, v.length, wb, 0, wb.length) : v !== null && v !== undefined && String(v) === ws) hits[at]!++;
         }
       },
     });
@@ -514,12 +507,6 @@ async function keyMatches(file: ArrayBuffer, meta: ReturnType<typeof parquetMeta
     throw new DagctlError('PARQUET_INVALID', `${where}: cannot read ${columns.join(', ')} of rows ${start}..${end}: ${String(e)}`, { file: where }, { cause: e });
   }
   return Array.from(hits, (n) => n === columns.length);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**
