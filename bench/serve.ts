@@ -20,11 +20,11 @@
  * (h/d/w/m) by `dagctl run` in a temp dir. Ranges: the 200 most visited URLs and random hour-aligned
  * ranges of 1 hour to the whole data (every granularity). Medians and ratios: the machine is shared.
  */
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -105,20 +105,32 @@ export async function benchServe(): Promise<BenchResult> {
     metrics.view_rows = cur.manifest.rows;
 
     progress('queries: duckdb, then dagctl serve');
-    // `dagctl serve` in a child process; its port from its first stdout line.
-    const server: ChildProcessByStdio<null, Readable, Readable> = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--poll', '60s', '--cache-mb', '256', viewUri], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    serverProc = server;
-    let serverErr = '';
-    server.stderr.on('data', (d: Buffer) => (serverErr = (serverErr + d.toString()).slice(-4000)));
+    // `dagctl serve` in a child process on a free port; ready once /readyz answers 200.
     const port = await new Promise<number>((res, rej) => {
-      let out = '';
-      server.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const nl = out.indexOf('\n');
-        if (nl >= 0) res((JSON.parse(out.slice(0, nl)) as { port: number }).port);
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const a = probe.address();
+        probe.close(() => (typeof a === 'object' && a !== null ? res(a.port) : rej(new Error('no free port'))));
       });
-      server.once('close', (code) => rej(new Error(`dagctl serve exited (${String(code)}): ${serverErr}`)));
     });
+    const server = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--poll', '60s', '--cache-mb', '256', viewUri], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    serverProc = server;
+    let serverErr = '', exited: number | null | undefined;
+    server.stderr.on('data', (d: Buffer) => (serverErr = (serverErr + d.toString()).slice(-4000)));
+    server.once('exit', (code) => (exited = code));
+    for (let waited = 0; ; waited += 50) {
+      if (exited !== undefined) throw new Error(`dagctl serve exited (${String(exited)}): ${serverErr}`);
+      if (waited > 300_000) throw new Error(`dagctl serve not ready after 300 s: ${serverErr}`);
+      const ready = await connectGet('127.0.0.1', port).then(async (c) => {
+        try {
+          return (await c.get('/readyz')).status === 200;
+        } finally {
+          c.close();
+        }
+      }, () => false);
+      if (ready) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    progress(`dagctl serve ready on port ${port}`);
     // The server's CPU time (user + system, µs) from /proc (null where there is none).
     const serverCpu = (): number | null => {
       try {
@@ -215,6 +227,7 @@ export async function benchServe(): Promise<BenchResult> {
       const wall = performance.now() - t0;
       const cpu1 = serverCpu();
       check(`concurrency ${c}`);
+      progress(`concurrency ${c} done`);
       const p50 = median(times), p99 = percentile(times, 99);
       metrics[`serve.c${c}.p50_ms`] = p50;
       metrics[`serve.c${c}.p99_ms`] = p99;
@@ -233,7 +246,7 @@ export async function benchServe(): Promise<BenchResult> {
     agent.destroy();
     for (const c of conns) c.close();
     server.kill('SIGTERM');
-    await new Promise((res) => server.once('close', res));
+    if (exited === undefined) await new Promise((res) => server.once('exit', res));
     stmt.destroySync();
 
     progress('dagctl query cold starts');
