@@ -1,22 +1,29 @@
 /**
  * Serving benchmark: `dagctl serve`'s query latency (p50/p99) and throughput at concurrency 1, 8
- * and 64 over real HTTP (the server in this process, clients on keep-alive fetch), against DuckDB
- * answering the same ranges from the same view in the same run (the view's rows loaded into a
- * DuckDB table; one prepared statement per query summing the hour rows of the key in the range —
- * what SQL over the view does without the bucket decomposition; DuckDB cannot merge dagctl's
- * sketches, so its peer answers pageviews only), and `dagctl query`'s cold start (a fresh process:
+ * and 64 over real HTTP — the server is `dagctl serve` in a child process of its own (as users run
+ * it; a server in the benchmark's process would share its event loop with the clients), the
+ * clients keep-alive connections of bench/lib/http-get.ts (node:http's client costs about as much
+ * CPU per request as the server's whole answer: one line reports it at concurrency 1 for
+ * comparison) — against DuckDB answering the same ranges from the same view in the same run (the
+ * view's rows loaded into a DuckDB table; one prepared statement per query summing the hour rows
+ * of the key in the range — what SQL over the view does without the bucket decomposition; DuckDB
+ * cannot merge dagctl's sketches, so its peer answers pageviews only). Every serve answer's
+ * pageviews must equal DuckDB's for the same query (the run fails otherwise). Warm-up: 200 queries
+ * on both, and on serve every query once (so each key's block was read once and the rounds measure
+ * the cached hot path; the cache holds them all). The server's CPU
+ * per query (from /proc, Linux) is reported too. Then `dagctl query`'s cold start (a fresh process:
  * read the key's rows through the version's key index, answer one range, exit) against the same
  * query without the index (a copy of the view whose index root was removed: it scans), `node -e 0`
  * (a bare node start) and `dagctl --version` (the CLI's start alone), interleaved, medians of 11.
  *
- * HTTP client: node:http with a keep-alive agent (undici's fetch costs more per request than the
- * server's whole answer).
  * The view: BENCH_SERVE_ROWS pageviews (default 300,000; `--10m`: 10,000,000) over 56 days generated and rolled up
  * (h/d/w/m) by `dagctl run` in a temp dir. Ranges: the 200 most visited URLs and random hour-aligned
  * ranges of 1 hour to the whole data (every granularity). Medians and ratios: the machine is shared.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +31,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generate } from '../gen/generate.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { openObjectStore } from '../storage/open.js';
-import { startServer } from '../serving/server.js';
+import { connectGet, type GetConnection } from './lib/http-get.js';
 import { median, percentile, type BenchResult } from './types.js';
 
 const BIN = resolve('dist/cli/bin.js');
@@ -60,10 +67,14 @@ export async function benchServe(): Promise<BenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'dagctl-bench-serve-'));
   const metrics: Record<string, number> = {};
   const lines: string[] = [];
+  let serverProc: { kill(signal: NodeJS.Signals): boolean } | undefined;
   try {
     const data = join(dir, 'data');
+    const progress = (what: string): void => void process.stderr.write(`serve bench: ${what}\n`);
+    progress(`generating ${fmt(rows, 0)} pageviews`);
     await generate('pageviews', { store: await openObjectStore(pathToFileURL(`${data}/master/pageviews`).href), rows, seed: 3, start: '2024-03-01', days: 56, persons: Math.max(1000, rows / 20) });
     await writeFile(join(dir, 'dag.yaml'), dag(rows >= 5_000_000 ? 32 : 4));
+    progress('rolling up (dagctl run)');
     const r = await run(['run', 'dag.yaml', '--param', `data=${data}`], dir);
     if (r.code !== 0) throw new Error(`dagctl run failed: ${r.stderr}`);
     const viewUri = pathToFileURL(`${data}/views/pageviews-over-time`).href;
@@ -93,19 +104,68 @@ export async function benchServe(): Promise<BenchResult> {
     lines.push(`serve: view of ${fmt(rows, 0)} pageviews over 56 days (${fmt(cur.manifest.rows, 0)} view rows, ${top.length} URLs queried), random hour-aligned ranges`);
     metrics.view_rows = cur.manifest.rows;
 
-    const h = await startServer({ views: [{ store }], port: 0, pollMs: 60_000, cacheBytes: 256 * 1024 * 1024 });
-    // A lean keep-alive client (node:http): undici's fetch costs more per request than the server does.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-    const ask = (q: Q): Promise<number> =>
+    progress('queries: duckdb, then dagctl serve');
+    // `dagctl serve` in a child process on a free port; ready once /readyz answers 200.
+    const port = await new Promise<number>((res, rej) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const a = probe.address();
+        probe.close(() => (typeof a === 'object' && a !== null ? res(a.port) : rej(new Error('no free port'))));
+      });
+    });
+    const server = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--poll', '60s', '--cache-mb', '256', viewUri], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    serverProc = server;
+    let serverErr = '', exited: number | null | undefined;
+    server.stderr.on('data', (d: Buffer) => (serverErr = (serverErr + d.toString()).slice(-4000)));
+    server.once('exit', (code) => (exited = code));
+    for (let waited = 0; ; waited += 50) {
+      if (exited !== undefined) throw new Error(`dagctl serve exited (${String(exited)}): ${serverErr}`);
+      if (waited > 300_000) throw new Error(`dagctl serve not ready after 300 s: ${serverErr}`);
+      const ready = await connectGet('127.0.0.1', port).then(async (c) => {
+        try {
+          return (await c.get('/readyz')).status === 200;
+        } finally {
+          c.close();
+        }
+      }, () => false);
+      if (ready) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    progress(`dagctl serve ready on port ${port}`);
+    // The server's CPU time (user + system, µs) from /proc (null where there is none).
+    const serverCpu = (): number | null => {
+      try {
+        const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // clock ticks of 10 ms (USER_HZ)
+      } catch {
+        return null;
+      }
+    };
+    const pathOf = (q: Q): string => `/query?view=pageviews-over-time&url=${encodeURIComponent(q.url)}&from=${iso(q.from)}&to=${iso(q.to)}`;
+    const conns: GetConnection[] = [];
+    for (let i = 0; i < 64; i++) conns.push(await connectGet('127.0.0.1', port));
+    const served = new Array<number>(queries.length);
+    const ask = async (qi: number, c: GetConnection): Promise<number> => {
+      const t = performance.now();
+      const r = await c.get(pathOf(queries[qi]!));
+      const ms = performance.now() - t;
+      const body = JSON.parse(r.body.toString()) as { pageviews: number };
+      if (r.status !== 200) throw new Error(`query failed: ${JSON.stringify(body)}`);
+      served[qi] = body.pageviews;
+      return ms;
+    };
+    // node:http's client (keep-alive), for the concurrency-1 comparison line.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const askNodeHttp = (qi: number): Promise<number> =>
       new Promise((resolveAsk, reject) => {
         const t = performance.now();
-        const req = http.get({ host: '127.0.0.1', port: h.port, agent, path: `/query?view=pageviews-over-time&url=${encodeURIComponent(q.url)}&from=${iso(q.from)}&to=${iso(q.to)}` }, (res) => {
+        const req = http.get({ host: '127.0.0.1', port, agent, path: pathOf(queries[qi]!) }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
+            const ms = performance.now() - t;
             const body = JSON.parse(Buffer.concat(chunks).toString()) as { pageviews: number };
             if (res.statusCode !== 200) reject(new Error(`query failed: ${JSON.stringify(body)}`));
-            else resolveAsk(performance.now() - t);
+            else resolveAsk(ms);
           });
           res.on('error', reject);
         });
@@ -113,18 +173,25 @@ export async function benchServe(): Promise<BenchResult> {
       });
     // DuckDB: the same ranges, sequentially (an embedded engine, no network).
     const stmt = await con.prepare(`SELECT sum(pageviews) AS pv FROM v WHERE url = $1 AND granularity = 'h' AND bucket >= $2 AND bucket < $3`);
-    const duck = async (q: Q): Promise<number> => {
+    const duckAnswers = new Array<number>(queries.length);
+    const duck = async (qi: number): Promise<number> => {
+      const q = queries[qi]!;
       const t = performance.now();
       stmt.bindVarchar(1, q.url);
       stmt.bindBigInt(2, BigInt(q.from));
       stmt.bindBigInt(3, BigInt(q.to));
-      await stmt.runAndReadAll();
-      return performance.now() - t;
+      const r = await stmt.runAndReadAll();
+      const ms = performance.now() - t;
+      duckAnswers[qi] = Number(r.getRowObjectsJS()[0]?.pv ?? 0);
+      return ms;
     };
-    for (const q of queries.slice(0, 200)) {
-      await ask(q);
-      await duck(q);
+    // Warm-up: the first 200 queries on both, then every query once on serve (each key's block read
+    // once, the server's code compiled: the rounds measure the hot path, not first reads of a key).
+    for (let qi = 0; qi < 200; qi++) {
+      await ask(qi, conns[0]!);
+      await duck(qi);
     }
+    for (let qi = 0; qi < queries.length; qi++) await ask(qi, conns[0]!);
     // DuckDB with its default threads, then with one thread (often faster for point queries on a
     // loaded 2-core machine): the serve ratios are against the better of the two medians.
     let duckP50 = Infinity;
@@ -132,7 +199,7 @@ export async function benchServe(): Promise<BenchResult> {
       if (threads === '1') await con.run('SET threads TO 1');
       const duckTimes: number[] = [];
       const d0 = performance.now();
-      for (const q of queries) duckTimes.push(await duck(q));
+      for (let qi = 0; qi < queries.length; qi++) duckTimes.push(await duck(qi));
       const duckWall = performance.now() - d0;
       const p50 = median(duckTimes);
       duckP50 = Math.min(duckP50, p50);
@@ -141,24 +208,46 @@ export async function benchServe(): Promise<BenchResult> {
       lines.push(`  duckdb (in-process, sequential, threads ${threads})  p50 ${fmt(p50, 3)} ms  p99 ${fmt(percentile(duckTimes, 99), 3)} ms  ${fmt(queries.length / (duckWall / 1000), 0)} q/s`);
     }
     metrics['duckdb.p50_ms'] = duckP50;
+    const check = (what: string): void => {
+      for (let qi = 0; qi < queries.length; qi++) {
+        if (served[qi] !== duckAnswers[qi]) throw new Error(`${what}: serve answered ${String(served[qi])} pageviews for ${pathOf(queries[qi]!)}, DuckDB ${String(duckAnswers[qi])}`);
+      }
+      served.fill(NaN);
+    };
     for (const c of [1, 8, 64]) {
       const times: number[] = [];
       let next = 0;
+      const cpu0 = serverCpu();
       const t0 = performance.now();
-      await Promise.all(Array.from({ length: c }, async () => {
-        while (next < queries.length) times.push(await ask(queries[next++]!));
+      await Promise.all(conns.slice(0, c).map(async (conn) => {
+        while (next < queries.length) times.push(await ask(next++, conn));
       }));
       const wall = performance.now() - t0;
+      const cpu1 = serverCpu();
+      check(`concurrency ${c}`);
+      progress(`concurrency ${c} done`);
       const p50 = median(times), p99 = percentile(times, 99);
       metrics[`serve.c${c}.p50_ms`] = p50;
       metrics[`serve.c${c}.p99_ms`] = p99;
       metrics[`serve.c${c}.qps`] = queries.length / (wall / 1000);
-      lines.push(`  serve over HTTP, concurrency ${String(c).padStart(2)}  p50 ${fmt(p50, 3)} ms  p99 ${fmt(p99, 3)} ms  ${fmt(queries.length / (wall / 1000), 0)} q/s  (p50 ÷ best duckdb p50: ${fmt(p50 / duckP50, 3)} = ${fmt(duckP50 / p50, 1)}× lower)`);
+      const cpu = cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / queries.length;
+      if (cpu !== null) metrics[`serve.c${c}.server_cpu_us_per_query`] = cpu;
+      lines.push(`  serve over HTTP, concurrency ${String(c).padStart(2)}  p50 ${fmt(p50, 3)} ms  p99 ${fmt(p99, 3)} ms  ${fmt(queries.length / (wall / 1000), 0)} q/s${cpu === null ? '' : `  server CPU ${fmt(cpu, 0)} µs/query`}  (p50 ÷ best duckdb p50: ${fmt(p50 / duckP50, 3)} = ${fmt(duckP50 / p50, 1)}× lower)`);
+    }
+    {
+      const times: number[] = [];
+      for (let qi = 0; qi < queries.length; qi++) times.push(await askNodeHttp(qi));
+      const p50 = median(times);
+      metrics['serve.c1_node_http.p50_ms'] = p50;
+      lines.push(`  (the same, concurrency 1, with node:http's client: p50 ${fmt(p50, 3)} ms  p99 ${fmt(percentile(times, 99), 3)} ms = ${fmt(duckP50 / p50, 1)}× lower than duckdb — the client's own cost is in every latency)`);
     }
     agent.destroy();
-    await h.close();
+    for (const c of conns) c.close();
+    server.kill('SIGTERM');
+    if (exited === undefined) await new Promise((res) => server.once('exit', res));
     stmt.destroySync();
 
+    progress('dagctl query cold starts');
     // Cold start of `dagctl query` (a fresh process) against a bare node start (`node -e 0`) and
     // the CLI's own start (`dagctl --version`), interleaved in the same run (the machine is shared);
     // and the same query on a copy of the view whose key index was removed (it scans the key columns).
@@ -196,6 +285,7 @@ export async function benchServe(): Promise<BenchResult> {
     metrics['query.cold_vs_node'] = median(cold) / median(bare);
     lines.push(`  dagctl query cold start (${q.url}, ${iso(q.from)} → ${iso(q.to)}: ${answers}): ${fmt(median(cold), 0)} ms = ${fmt(median(cold) / median(bare), 2)}× node -e 0 (${fmt(median(bare), 0)} ms), ${fmt(median(cold) - median(bare), 0)} ms over it; without the key index (scan) ${fmt(median(scan), 0)} ms; dagctl --version ${fmt(median(version), 0)} ms (medians of ${N}, interleaved; goal: query < 300 ms)`);
   } finally {
+    serverProc?.kill('SIGTERM');
     await rm(dir, { recursive: true, force: true });
   }
   return { name: 'serve', lines, metrics };

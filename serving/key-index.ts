@@ -11,27 +11,30 @@
  *
  * Layout (docs/serving.md): `_versions/<version>/keys/<sha256>.json` objects, each named by the
  * sha256 of its bytes (written create-only; vacuumed with the version folder). The root
- * `{ format: "dagctl-key-index", v: 1, keyColumns, hll, hash: "fnv1a32", files: [{ path, rows }],
- * shards: [sha256…] }` names the files it was built over and its shards; shard i holds the keys
- * whose FNV-1a 32 (core/hash.ts, over the key values joined by U+0000) is i mod shards.length, as
+ * `{ format: "dagctl-key-index", v: 2, keyColumns, hll, hash: "fnv1a32",
+ * files: [{ path, rows, sha256 }], shards: [sha256…] }` names the files it was built over (with
+ * their content hashes) and its shards; shard i holds the keys whose FNV-1a 32 (core/hash.ts, over
+ * the key values joined by U+0000) is i mod shards.length, as
  * `{ "<key>": [file, start, end, file, start, end, …] }` (file: index into root.files), about
- * 32 KiB each.
+ * 32 KiB each. Keys are the key columns' bytes decoded strictly (PARQUET_INVALID_UTF8 otherwise).
  *
  * Never a silent wrong answer: a root or shard that is missing, whose bytes do not hash to its
- * name, that is not this format, or that was built over other files than the version's (path or
- * row count) is KEY_INDEX_INVALID — readers then scan (serving/view.ts), and the rows an index
- * points at are checked to hold the key when read.
+ * name, that is not this format, or that was built over other files than the version's (path, row
+ * count or sha256 — FileEntry.sha256, the file's content) is KEY_INDEX_INVALID — readers then scan
+ * (serving/view.ts) — and every row an index points at is checked to hold the key when read.
  */
 import { DagctlError, isDagctlError } from '../core/errors.js';
 import { fnv1a32, sha256Hex } from '../core/hash.js';
-import { GRANULARITY_SECONDS } from '../domain/granularity.js';
 import { decodeDeletes } from '../storage/dataset/deletes.js';
 import { openColumnFile } from '../storage/parquet/column-scan.js';
 import type { ByteArrayPage } from '../storage/parquet/page-types.js';
 import type { BucketExtent, FileEntry, KeyIndexRef, ObjectStore } from '../storage/types.js';
+import { granularityOf, PageRows, sameBytes, strictText, widen } from './view-rows.js';
 
 export const KEY_SEP = '\u0000';
 const FORMAT = 'dagctl-key-index';
+/** 2: files carry their sha256 (format 1 roots, which name files by path and rows only, are refused: readers scan). */
+const VERSION = 2;
 const SHARD_BYTES = 32 * 1024;
 /** Columns of a rollup view that are not key columns. */
 export const VALUE_COLUMNS = new Set(['granularity', 'bucket', 'pageviews', 'uniques', 'hll']);
@@ -42,7 +45,7 @@ interface Root {
   keyColumns: string[];
   hll: boolean;
   hash: string;
-  files: Array<{ path: string; rows: number }>;
+  files: Array<{ path: string; rows: number; sha256: string }>;
   shards: string[];
 }
 
@@ -71,21 +74,6 @@ export function shardOf(key: string, shards: number): number {
   return fnv1a32(key) % shards;
 }
 
-function pagesAt(pages: ByteArrayPage[]): { page: Int32Array; index: Int32Array } {
-  let n = 0;
-  for (const p of pages) n += p.count;
-  const page = new Int32Array(n), index = new Int32Array(n);
-  let r = 0;
-  for (let pi = 0; pi < pages.length; pi++) for (let i = 0; i < pages[pi]!.count; i++, r++) { page[r] = pi; index[r] = i; }
-  return { page, index };
-}
-
-function sameBytes(a: Uint8Array, as: number, al: number, b: Uint8Array, bs: number, bl: number): boolean {
-  if (al !== bl) return false;
-  for (let i = 0; i < al; i++) if (a[as + i] !== b[bs + i]) return false;
-  return true;
-}
-
 /** A REQUIRED string column of row group g as byte pages, or DATASET_SCHEMA_MISMATCH (no index for other layouts). */
 function stringPages(f: ReturnType<typeof openColumnFile>, g: number, column: string, where: string): ByteArrayPage[] {
   const pages = f.byteArrayPages(g, column);
@@ -93,7 +81,7 @@ function stringPages(f: ReturnType<typeof openColumnFile>, g: number, column: st
   return pages;
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The data extent and the key index of a rollup view version's files (live rows), in one pass
@@ -130,37 +118,30 @@ export async function buildViewIndex(store: ObjectStore, version: string, files:
     let prevRuns: number[] | null = null;
     for (let g = 0; g < f.rowGroups.length; g++) {
       const { rowStart, rows } = f.rowGroups[g]!;
-      const kp = keyColumns.map((c) => stringPages(f, g, c, where));
-      const kAt = kp.map(pagesAt);
-      const gp = stringPages(f, g, 'granularity', where);
-      const gAt = pagesAt(gp);
+      const kp = keyColumns.map((c) => new PageRows(stringPages(f, g, c, where)));
+      const gp = new PageRows(stringPages(f, g, 'granularity', where));
       const bucket = (await f.numbers(g, ['bucket'])).bucket!;
-      let prevR = -1;
+      // The previous live row's key bytes, per key column.
+      const prev = kp.map((): { data: Uint8Array; start: number; len: number } => ({ data: new Uint8Array(0), start: 0, len: 0 }));
       for (let r = 0; r < rows; r++) {
         const pos = rowStart + r;
         if (deleted?.has(pos) === true) continue;
         // granularity and bucket: the extent
-        const gpage = gp[gAt.page[r]!]!, gi = gAt.index[r]!;
-        const gl = gpage.len[gi]!, gs = gpage.start[gi]!;
-        const gText = gl === 1 ? String.fromCharCode(gpage.data[gs]!) : decoder.decode(gpage.data.subarray(gs, gs + gl));
-        if (!(gText in GRANULARITY_SECONDS)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${where}: granularity "${gText}" is not one of h, d, w, m`, { file: where, column: 'granularity', value: gText });
-        const b = bucket[r]!;
-        const x = extent[gText];
-        if (x === undefined) extent[gText] = { min: b, max: b };
-        else if (b < x.min) x.min = b;
-        else if (b > x.max) x.max = b;
+        gp.seek(r);
+        widen(extent, granularityOf(gp.data.subarray(gp.start, gp.start + gp.len), where), bucket[r]!);
         // the key: the same bytes as the previous live row's extend its run (views are sorted by key)
         let same = prevRuns !== null;
-        for (let k = 0; same && k < kp.length; k++) {
-          const p = kp[k]![kAt[k]!.page[r]!]!, i = kAt[k]!.index[r]!;
-          const q = kp[k]![kAt[k]!.page[prevR]!]!, j = kAt[k]!.index[prevR]!;
-          same = sameBytes(p.data, p.start[i]!, p.len[i]!, q.data, q.start[j]!, q.len[j]!);
+        for (let k = 0; k < kp.length; k++) {
+          const p = kp[k]!.seek(r), q = prev[k]!;
+          if (same) same = sameBytes(p.data, p.start, p.len, q.data, q.start, q.len);
+          q.data = p.data;
+          q.start = p.start;
+          q.len = p.len;
         }
         if (!same) {
           let key = '';
           for (let k = 0; k < kp.length; k++) {
-            const p = kp[k]![kAt[k]!.page[r]!]!, i = kAt[k]!.index[r]!;
-            const v = decoder.decode(p.data.subarray(p.start[i], p.start[i]! + p.len[i]!));
+            const v = strictText(kp[k]!.bytes(r), keyColumns[k]!, pos, g, where);
             key = k === 0 ? v : key + KEY_SEP + v;
           }
           let runs = keys.get(key);
@@ -171,7 +152,6 @@ export async function buildViewIndex(store: ObjectStore, version: string, files:
         const n = runs.length;
         if (n >= 3 && runs[n - 3] === fi && runs[n - 1] === pos) runs[n - 1] = pos + 1;
         else runs.push(fi, pos, pos + 1);
-        prevR = r;
       }
       // The next group's first row is looked up by its key (its pages are not this group's).
       prevRuns = null;
@@ -194,7 +174,7 @@ export async function buildViewIndex(store: ObjectStore, version: string, files:
   const encoder = new TextEncoder();
   const names: string[] = [];
   for (const s of shards) names.push(await put(encoder.encode(JSON.stringify(s))));
-  const root: Root = { format: FORMAT, v: 1, keyColumns: keyColumns ?? [], hll, hash: 'fnv1a32', files: files.map((f) => ({ path: f.path, rows: f.rows })), shards: names };
+  const root: Root = { format: FORMAT, v: VERSION, keyColumns: keyColumns ?? [], hll, hash: 'fnv1a32', files: files.map((f) => ({ path: f.path, rows: f.rows, sha256: f.sha256 })), shards: names };
   const sha = await put(encoder.encode(JSON.stringify(root)));
   return { bucketExtent: extent, keyIndex: { path: `${folder}${sha}.json`, keys: keys.size } };
 }
@@ -222,17 +202,21 @@ async function openRoot(store: ObjectStore, ref: KeyIndexRef, files: FileEntry[]
   const where = `${store.rootUri}/${ref.path}`;
   if (!ref.path.startsWith('_versions/') || ref.path.includes('..')) throw invalid(where, 'not a path in a version folder');
   const root = (await getChecked(store, ref.path, where)) as Partial<Root> | null;
-  if (root === null || typeof root !== 'object' || root.format !== FORMAT || root.v !== 1 || root.hash !== 'fnv1a32' || !Array.isArray(root.keyColumns) || !Array.isArray(root.files) || !Array.isArray(root.shards) || root.shards.length === 0) {
-    throw invalid(where, 'not a dagctl key index (format 1)');
+  if (root === null || typeof root !== 'object' || root.format !== FORMAT || root.v !== VERSION || root.hash !== 'fnv1a32' || !Array.isArray(root.keyColumns) || !Array.isArray(root.files) || !Array.isArray(root.shards) || root.shards.length === 0) {
+    throw invalid(where, `not a dagctl key index of format ${VERSION}${root !== null && typeof root === 'object' && root.format === FORMAT ? ` (format ${String(root.v)})` : ''}`);
   }
-  // Built over exactly the version's files (by path and row count)?
+  // Built over exactly the version's files (by path, row count and content hash)?
   const mine = new Map(files.map((f, i) => [f.path, i]));
   if (root.files.length !== files.length) throw invalid(where, `built over ${root.files.length} files, the version has ${files.length}`, { stale: true });
   const map: number[] = [];
-  for (const f of root.files) {
+  for (const f of root.files as unknown[]) {
+    if (f === null || typeof f !== 'object' || !('path' in f) || !('rows' in f) || !('sha256' in f) || typeof f.path !== 'string' || typeof f.sha256 !== 'string') throw invalid(where, 'a file entry is not { path, rows, sha256 }');
     const i = mine.get(f.path);
-    if (i === undefined || files[i]!.rows !== f.rows) throw invalid(where, `built over ${f.path} (${f.rows} rows), which is not the version's`, { stale: true, file: f.path });
-    map.push(i);
+    const v = i === undefined ? undefined : files[i]!;
+    if (v === undefined || v.rows !== f.rows || v.sha256 !== f.sha256 || !/^[0-9a-f]{64}$/.test(f.sha256)) {
+      throw invalid(where, `built over ${f.path} (${String(f.rows)} rows, sha256 ${f.sha256 || 'none'}), which is not the version's file${v === undefined ? '' : ` (${v.rows} rows, sha256 ${v.sha256 || 'none'})`}`, { stale: true, file: f.path });
+    }
+    map.push(i!);
   }
   for (const s of root.shards) if (typeof s !== 'string' || !/^[0-9a-f]{64}$/.test(s)) throw invalid(where, 'a shard name is not a sha256');
   return { root: { ...(root as Root), keyColumns: root.keyColumns.map(String) }, map, where, folder: ref.path.slice(0, ref.path.lastIndexOf('/') + 1) };

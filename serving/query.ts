@@ -16,10 +16,10 @@
  * answering as if they had no pageviews would be a silent wrong answer).
  */
 import { DagctlError } from '../core/errors.js';
-import { GRANULARITIES, type Granularity } from '../domain/granularity.js';
-import { HyperLogLog } from '../operators/lib/sketches/hll.js';
+import type { Granularity } from '../domain/granularity.js';
+import { denseEstimate, sparseEstimate } from '../operators/lib/sketches/hll.js';
 import { decompose, roundRange } from './ranges.js';
-import type { ViewSnapshot } from './view.js';
+import { slot, type ViewSnapshot } from './view.js';
 import type { SpeedHours } from './speed/state.js';
 
 export interface AnswerBucket {
@@ -139,7 +139,7 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
   if (r.from < batchTo) {
     const block = await snap.block(values);
     for (const b of decompose(r.from, batchTo, snap.granularities)) {
-      const i = block?.at.get(b.start * 8 + GRANULARITIES.indexOf(b.granularity));
+      const i = block?.at.get(slot(b.start, b.granularity));
       const pv = i === undefined ? 0 : block!.pageviews[i]!;
       pageviews += pv;
       const sketch = i === undefined ? null : block!.hll[i]!;
@@ -175,114 +175,161 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
     }
     realtime = { from: iso(sFrom), to: iso(r.to) };
   }
-  const merged = sketches.length === 0 ? null : mergeSketches(sketches);
-  const uniques = !snap.hasHll ? null : merged === null ? 0 : merged.count();
+  const merged = sketches.length === 0 ? null : mergeSketches(sketches, { bytes: opts.sketches === true });
+  const uniques = !snap.hasHll ? null : merged === null ? 0 : merged.uniques;
   return {
     pageviews, uniques, buckets,
     view: snap.name, version: snap.version,
     key: Object.fromEntries(snap.keyColumns.map((c, k) => [c, values[k]!])),
     from: iso(r.from), to: iso(r.to), rounded: r.rounded, requested: { from: iso(from), to: iso(to) },
-    ...(opts.sketches === true && merged !== null ? { sketch: Buffer.from(merged.serialize()).toString('base64') } : {}),
+    ...(merged?.bytes !== undefined ? { sketch: Buffer.from(merged.bytes).toString('base64') } : {}),
     ...(realtime !== undefined ? { realtime } : {}),
   };
 }
 
-/** A merged sketch: its rounded estimate and its bytes (the format of operators/lib/sketches/hll.ts). */
+/** The union of serialized sketches: its rounded estimate, and its bytes when asked for. */
 export interface MergedSketch {
-  count(): number;
-  serialize(): Uint8Array;
+  /** HyperLogLog.count() of the union. */
+  uniques: number;
+  /** The union's bytes (the format of operators/lib/sketches/hll.ts), with `{ bytes: true }`. */
+  bytes?: Uint8Array;
 }
 
-const SPARSE_M = 2 ** 25;
+// Scratch of mergeSketches, reused by every call (it never awaits, so two calls never overlap in a
+// thread), per precision: dense registers and a hash set of sparse indexes (open addressing, at
+// least twice m/32 slots: a few KiB, cache-resident), both all zero between calls; and a
+// register-value histogram.
+interface Scratch { u8: Uint8Array; u32: Uint32Array; set: Int32Array; shift: number }
+const scratchOf: Array<Scratch | undefined> = [];
+const hist = new Int32Array(66);
+const invalidBytes = (why: string): DagctlError => new DagctlError('OPERATOR_INPUT_INVALID', `invalid HLL bytes: ${why}`);
 
 /**
- * The union of serialized sketches (operators/lib/sketches/hll.ts format, docs/serving.md): the same
- * sketch (same bytes, same estimate) as folding HyperLogLog.merge, computed from the bytes
- * without a sketch object per bucket — a long range merges dozens of sketches.
- *   - all sparse: the entries are packed (idx25 · 64 + rank), sorted and deduplicated keeping the
- *     highest rank; while the union holds at most m/32 entries it stays sparse (HyperLogLog's rule)
- *     and is estimated by linear counting over 2^25 registers, as HyperLogLog does;
- *   - else (any dense, or a union past m/32): every register maxed into one dense buffer.
+ * The union of serialized sketches (operators/lib/sketches/hll.ts format, docs/serving.md): the
+ * same estimate (and, with `bytes`, the same bytes) as folding HyperLogLog.merge, computed from
+ * the bytes in one pass without a sketch object or an allocation per call — a long range merges
+ * dozens of sketches on every query.
+ *   - every register is maxed into dense scratch registers (a sparse entry mapped down to p), the
+ *     register-value histogram kept as registers rise (recounted when a dense sketch was maxed in,
+ *     four registers at a time);
+ *   - the distinct sparse indexes are counted in a small hash set: while every input is sparse and the
+ *     union holds at most m/32 entries it stays sparse (HyperLogLog's rule), estimated by linear
+ *     counting over 2^25 registers; else the dense registers are, by Ertl's estimator.
  */
-export function mergeSketches(list: Uint8Array[]): MergedSketch {
+export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean } = {}): MergedSketch {
   const first = list[0];
   if (first === undefined) throw new DagctlError('INTERNAL', 'mergeSketches: no sketches');
   const p = first[2]!, m = 1 << p;
-  let sparseTotal = 0, allSparse = true;
+  if (p < 4 || p > 16) throw invalidBytes(`precision ${p}`);
+  let sparseTotal = 0, dense = 0;
   for (const b of list) {
     if (b.length < 4 || b[0] !== 0x48 || b[1] !== 1 || b[2] !== p || (b[3] !== 0 && b[3] !== 1)) throw new DagctlError('OPERATOR_INPUT_INVALID', `invalid HLL bytes or precision ${String(b[2])} ≠ ${p} in a merge`);
     if (b[3] === 1) {
-      allSparse = false;
-      if (b.length !== 4 + m) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: length');
+      dense++;
+      if (b.length !== 4 + m) throw invalidBytes('length');
     } else {
       const n = b.length >= 8 ? b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24) : -1;
-      if (n < 0 || b.length !== 8 + n * 5) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: length');
+      if (n < 0 || b.length !== 8 + n * 5) throw invalidBytes('length');
       sparseTotal += n;
     }
   }
-  if (allSparse) {
-    const packed = new Int32Array(sparseTotal);
-    let k = 0;
+  let sc = scratchOf[p];
+  if (sc === undefined) {
+    const u8 = new Uint8Array(m);
+    let bits = 3;
+    while (1 << bits < 2 * (m >>> 5) + 2) bits++;
+    scratchOf[p] = sc = { u8, u32: new Uint32Array(u8.buffer), set: new Int32Array(1 << bits), shift: 32 - bits };
+  }
+  const d = sc.u8, set = sc.set, setMask = set.length - 1, shift = sc.shift;
+  const extra = 25 - p, lowMask = (1 << extra) - 1, maxRank = 64 - p + 1, sparseMax = m >>> 5;
+  hist.fill(0);
+  hist[0] = m;
+  // Distinct sparse indexes, counted only while the union can stay sparse (no dense input, at most m/32 of them).
+  let distinct = dense > 0 ? sparseMax + 1 : 0;
+  try {
     for (const b of list) {
+      if (b[3] === 1) {
+        if ((b.byteOffset & 3) === 0) maxInto(sc.u32, new Uint32Array(b.buffer, b.byteOffset + 4, m >>> 2));
+        else {
+          for (let i = 0; i < m; i++) {
+            const r = b[4 + i]!;
+            if (r > d[i]!) d[i] = r;
+          }
+        }
+        continue;
+      }
       const n = (b.length - 8) / 5;
       for (let j = 0, o = 8; j < n; j++, o += 5) {
-        const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r = b[o + 4]!;
-        if (i25 >= 1 << 25 || r === 0 || r > 40) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: register');
-        packed[k++] = (i25 << 6) | r;
-      }
-    }
-    packed.sort();
-    // Keep the last (highest rank) entry of each index.
-    let n = 0;
-    for (let j = 0; j < packed.length; j++) {
-      const x = packed[j]!;
-      if (j + 1 < packed.length && packed[j + 1]! >>> 6 === x >>> 6) continue;
-      packed[n++] = x;
-    }
-    if (n <= m >>> 5) {
-      const entries = packed.subarray(0, n);
-      return {
-        count: () => Math.round(SPARSE_M * Math.log(SPARSE_M / (SPARSE_M - n))),
-        serialize: () => {
-          const buf = new Uint8Array(8 + n * 5);
-          buf.set([0x48, 1, p, 0, n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24]);
-          for (let j = 0, o = 8; j < n; j++, o += 5) {
-            const x = entries[j]!, i = x >>> 6;
-            buf[o] = i & 0xff; buf[o + 1] = (i >>> 8) & 0xff; buf[o + 2] = (i >>> 16) & 0xff; buf[o + 3] = i >>> 24;
-            buf[o + 4] = x & 63;
+        const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r25 = b[o + 4]!;
+        if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw invalidBytes('register');
+        if (distinct <= sparseMax) {
+          const key = i25 + 1;
+          for (let h = Math.imul(i25, 0x9e3779b1) >>> shift; ; h = (h + 1) & setMask) {
+            const k = set[h]!;
+            if (k === key) break;
+            if (k === 0) {
+              set[h] = key;
+              distinct++;
+              break;
+            }
           }
-          return buf;
-        },
-      };
-    }
-  }
-  const extra = 25 - p, lowMask = (1 << extra) - 1;
-  const acc = new Uint8Array(4 + m);
-  acc.set([0x48, 1, p, 1]);
-  const d = acc.subarray(4);
-  const d32 = new Uint32Array(acc.buffer, 4, m >>> 2);
-  for (const b of list) {
-    if (b[3] === 1) {
-      if ((b.byteOffset & 3) === 0) maxInto(d32, new Uint32Array(b.buffer, b.byteOffset + 4, m >>> 2));
-      else {
-        for (let i = 0; i < m; i++) {
-          const r = b[4 + i]!;
-          if (r > d[i]!) d[i] = r;
+        }
+        const low = i25 & lowMask;
+        const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;
+        const i = i25 >>> extra, old = d[i]!;
+        if (r > old) {
+          d[i] = r;
+          hist[old]!--;
+          hist[r]!++;
         }
       }
-      continue;
     }
-    const n = (b.length - 8) / 5;
-    for (let j = 0, o = 8; j < n; j++, o += 5) {
-      const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r25 = b[o + 4]!;
-      if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw new DagctlError('OPERATOR_INPUT_INVALID', 'invalid HLL bytes: register');
-      const low = i25 & lowMask;
-      const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;
-      const i = i25 >>> extra;
-      if (r > d[i]!) d[i] = r;
+    if (dense > 0) {
+      hist.fill(0);
+      for (let i = 0; i < m; i++) {
+        const r = d[i]!;
+        if (r > maxRank) throw invalidBytes('register');
+        hist[r]!++;
+      }
     }
+    const sparse = distinct <= sparseMax;
+    const uniques = Math.round(sparse ? sparseEstimate(distinct) : denseEstimate(hist, p));
+    if (opts.bytes !== true) return { uniques };
+    if (sparse) return { uniques, bytes: sparseUnion(list, p, sparseTotal) };
+    const bytes = new Uint8Array(4 + m);
+    bytes.set([0x48, 1, p, 1]);
+    bytes.set(d, 4);
+    return { uniques, bytes };
+  } finally {
+    d.fill(0);
+    set.fill(0);
   }
-  return HyperLogLog.deserialize(acc);
+}
+
+/** The bytes of the union of sparse sketches (checked by mergeSketches): entries ascending by index, the highest rank of each. */
+function sparseUnion(list: Uint8Array[], p: number, total: number): Uint8Array {
+  // idx25 · 64 + rank packed in an int32, sorted natively; the last entry of each index kept.
+  const packed = new Int32Array(total);
+  let k = 0;
+  for (const b of list) {
+    const n = (b.length - 8) / 5;
+    for (let j = 0, o = 8; j < n; j++, o += 5) packed[k++] = (((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0) << 6) | b[o + 4]!;
+  }
+  packed.sort();
+  let n = 0;
+  for (let j = 0; j < packed.length; j++) {
+    const x = packed[j]!;
+    if (j + 1 < packed.length && packed[j + 1]! >>> 6 === x >>> 6) continue;
+    packed[n++] = x;
+  }
+  const buf = new Uint8Array(8 + n * 5);
+  buf.set([0x48, 1, p, 0, n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24]);
+  for (let j = 0, o = 8; j < n; j++, o += 5) {
+    const x = packed[j]!, i = x >>> 6;
+    buf[o] = i & 0xff; buf[o + 1] = (i >>> 8) & 0xff; buf[o + 2] = (i >>> 16) & 0xff; buf[o + 3] = i >>> 24;
+    buf[o + 4] = x & 63;
+  }
+  return buf;
 }
 
 const HIGH = 0x80808080;

@@ -34,7 +34,12 @@ export interface RoundedRange {
 }
 
 /** The granularities sorted finest first, each checked to divide the next (rollup's invariant). */
+const nestedOf = new WeakMap<object, Granularity[]>();
+
 export function nested(granularities: Iterable<Granularity>): Granularity[] {
+  // A view's granularities are one array, queried again and again: its answer is kept (callers never mutate either).
+  const known = nestedOf.get(granularities);
+  if (known !== undefined) return known;
   const gs = [...new Set(granularities)].sort((a, b) => GRANULARITY_SECONDS[a] - GRANULARITY_SECONDS[b]);
   if (gs.length === 0) throw new DagctlError('QUERY_INVALID', 'no granularities to cover a range with');
   for (let k = 1; k < gs.length; k++) {
@@ -42,6 +47,7 @@ export function nested(granularities: Iterable<Granularity>): Granularity[] {
       throw new DagctlError('INTERNAL', `granularities ${gs.join(',')} do not nest`);
     }
   }
+  if (Array.isArray(granularities)) nestedOf.set(granularities, gs);
   return gs;
 }
 
@@ -65,12 +71,11 @@ export function decompose(from: number, to: number, granularities: Iterable<Gran
   if (floorTo(from, fine) !== from || floorTo(to, fine) !== to || from >= to) {
     throw new DagctlError('QUERY_RANGE_INVALID', `[${from}, ${to}) is not a non-empty range of whole ${gs[0]} buckets`, { from, to });
   }
-  const coarseFirst = [...gs].reverse();
   const out: Bucket[] = [];
   for (let t = from; t < to; ) {
     // The finest granularity always fits (t and to are aligned on it), so this always advances.
-    for (const g of coarseFirst) {
-      const s = GRANULARITY_SECONDS[g];
+    for (let k = gs.length - 1; k >= 0; k--) {
+      const g = gs[k]!, s = GRANULARITY_SECONDS[g];
       if (floorTo(t, s) === t && t + s <= to) {
         out.push({ granularity: g, start: t });
         t += s;

@@ -31,10 +31,12 @@ import { decodeDeletes } from '../storage/dataset/deletes.js';
 import { snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
 import { exactArrayBuffer } from '../storage/parquet/values.js';
 import { openColumnFile } from '../storage/parquet/column-scan.js';
-import type { ByteArrayPage } from '../storage/parquet/page-types.js';
 import type { BucketExtent, FileEntry, KeyIndexRef, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
-import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../domain/granularity.js';
+import { GRANULARITIES, type Granularity } from '../domain/granularity.js';
 import { KEY_SEP, lookupKey, readKeyIndex, VALUE_COLUMNS, type Run } from './key-index.js';
+import { extentOf, granularityOf, PageRows, sameBytes, widen, type Extent } from './view-rows.js';
+
+export { extentOf, type Extent } from './view-rows.js';
 
 export interface PublishedVersion {
   version: string;
@@ -67,12 +69,17 @@ export interface KeyBlock {
   pageviews: number[];
   hll: Array<Uint8Array | null>;
   bytes: number;
-  /** (start · 8 + granularity index) → row index. */
+  /** slot(bucket start, granularity) → row index. */
   at: Map<number, number>;
 }
 
-function slot(start: number, g: Granularity): number {
-  return start * 8 + GRANULARITIES.indexOf(g);
+/**
+ * A bucket's key in KeyBlock.at: (start / 3600) · 8 + granularity index. Every granularity is whole
+ * hours, so for any real date this is a small integer (a V8 Smi: hashed fast; start · 8 was a
+ * heap number and the top cost of a query).
+ */
+export function slot(start: number, g: Granularity): number {
+  return (start / 3600) * 8 + GRANULARITIES.indexOf(g);
 }
 
 class BlockBuilder {
@@ -144,12 +151,6 @@ export class BlockCache {
   }
 }
 
-export interface Extent {
-  /** The finest granularity's first bucket start and last bucket end (epoch s). */
-  from: number;
-  to: number;
-}
-
 let snapshots = 0;
 
 export class ViewSnapshot {
@@ -189,7 +190,7 @@ export class ViewSnapshot {
     let p = this.loading.get(id);
     if (p === undefined) {
       this.cache.misses++;
-      p = this.read(runs).finally(() => this.loading.delete(id));
+      p = this.read(runs, values).finally(() => this.loading.delete(id));
       this.loading.set(id, p);
       const b = await p;
       this.cache.set(id, b);
@@ -203,7 +204,8 @@ export class ViewSnapshot {
     this.cache.drop(this.id);
   }
 
-  private async read(runs: Run[]): Promise<KeyBlock> {
+  /** The key's rows, each checked to hold the key (KEY_INDEX_INVALID otherwise: the index is wrong). */
+  private async read(runs: Run[], values: string[]): Promise<KeyBlock> {
     const b = new BlockBuilder();
     const byFile = new Map<number, Run[]>();
     for (const r of runs) {
@@ -213,7 +215,7 @@ export class ViewSnapshot {
     }
     for (const [fi, rs] of byFile) {
       const f = this.files[fi]!;
-      await addRuns(b, await this.store.get(f.path), f, rs, this.hasHll, this.name);
+      await addRuns(b, await this.store.get(f.path), f, rs, this.hasHll, this.name, { columns: this.keyColumns, values });
     }
     return b.build();
   }
@@ -221,10 +223,11 @@ export class ViewSnapshot {
 
 /**
  * Adds the rows of `runs` (all in file f, whose bytes are given) to b in file order, minus deleted
- * positions. Read in place where the layout allows (column-scan.ts: granularity and hll as byte
- * pages of the runs' row groups, bucket and pageviews at their rows only), else with hyparquet's
- * row decoder over the group's span. With `key` (rows an index located), each row group read must
- * admit that key by its key columns' statistics (min ≤ key ≤ max): KEY_INDEX_INVALID otherwise.
+ * positions. Read in place where the layout allows (column-scan.ts: granularity, hll and the key
+ * columns as byte pages of the runs' row groups, bucket and pageviews at their rows only), else
+ * with hyparquet's row decoder over the group's span. With `key` (rows an index located), every
+ * row read must hold exactly that key — its key columns' bytes equal to the key's UTF-8 — else
+ * KEY_INDEX_INVALID naming the file, row group and row (the index does not describe the file).
  */
 async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: Run[], hasHll: boolean, view: string, key?: { columns: string[]; values: string[] }): Promise<void> {
   const where = `${view}/${f.path}`;
@@ -235,6 +238,9 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
   } catch (e) {
     throw new DagctlError('PARQUET_INVALID', `${where}: ${e instanceof Error ? e.message : String(e)}`, { file: where }, { cause: e });
   }
+  const want = key === undefined ? [] : key.values.map((v) => encoder.encode(v));
+  const notKey = (g: number, row: number, column: string, got: Uint8Array | string): DagctlError =>
+    new DagctlError('KEY_INDEX_INVALID', `${where}: row ${row} (row group ${g}), where the key index puts rows of key ${key!.values.join(', ')}, holds ${column} = ${JSON.stringify(typeof got === 'string' ? got : Buffer.from(got).toString('latin1'))}: the index does not describe this file; readers scan instead (republish the view to rebuild it)`, { file: where, rowGroup: g, row, column });
   const sorted = [...runs].sort((x, y) => x.start - y.start);
   for (let g = 0; g < cf.rowGroups.length; g++) {
     const { rowStart, rows: groupRows } = cf.rowGroups[g]!;
@@ -243,63 +249,50 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
       for (let p = Math.max(r.start, rowStart); p < Math.min(r.end, rowStart + groupRows); p++) if (deleted?.has(p) !== true) rows.push(p - rowStart);
     }
     if (rows.length === 0) continue;
-    if (key !== undefined && !admits(cf.metadata.row_groups[g]!, key.columns, Object.fromEntries(key.columns.map((c, k) => [c, key.values[k]!])))) {
-      throw new DagctlError('KEY_INDEX_INVALID', `${where}: row group ${g}, where the key index puts rows of key ${key.values.join(', ')}, cannot hold it (its statistics); readers scan instead`, { file: where, rowGroup: g });
-    }
     const gp = cf.byteArrayPages(g, 'granularity');
     const hp = hasHll ? cf.byteArrayPages(g, 'hll') : null;
-    if (gp !== null && (!hasHll || hp !== null)) {
+    const kp = key === undefined ? [] : key.columns.map((c) => cf.byteArrayPages(g, c));
+    if (gp !== null && (!hasHll || hp !== null) && kp.every((p) => p !== null)) {
       const at = Int32Array.from(rows);
       const nums = await cf.numbersAt(g, ['bucket', 'pageviews'], at, at.length);
-      const gv = pageReader(gp), hv = hp === null ? null : pageReader(hp);
+      const gv = new PageRows(gp), hv = hp === null ? null : new PageRows(hp);
+      const kv = kp.map((p) => new PageRows(p));
       for (let j = 0; j < at.length; j++) {
         const r = at[j]!;
-        const gb = gv.get(r);
-        const gText = gb.length === 1 ? String.fromCharCode(gb[0]!) : decoder.decode(gb);
-        b.add(granularityOf(gText, f.path), safeInt(nums.bucket![j]!, 'bucket', f.path), safeInt(nums.pageviews![j]!, 'pageviews', f.path), hv === null ? null : hv.get(r));
+        for (let k = 0; k < kv.length; k++) {
+          const v = kv[k]!.seek(r);
+          if (!sameBytes(v.data, v.start, v.len, want[k]!, 0, want[k]!.length)) throw notKey(g, rowStart + r, key!.columns[k]!, v.data.subarray(v.start, v.start + v.len));
+        }
+        b.add(granularityOf(gv.bytes(r), where), safeInt(nums.bucket![j]!, 'bucket', f.path), safeInt(nums.pageviews![j]!, 'pageviews', f.path), hv === null ? null : hv.bytes(r));
       }
       continue;
     }
-    // Another layout: hyparquet's row decoder over the group's span, the wanted rows kept.
+    // Another layout: hyparquet's row decoder over the group's span (strings as bytes), the wanted rows kept.
     const lo = rowStart + rows[0]!, hi = rowStart + rows[rows.length - 1]! + 1;
-    const got = await readRowRange(bytes, lo, hi, hasHll ? ['granularity', 'bucket', 'pageviews', 'hll'] : ['granularity', 'bucket', 'pageviews'], where);
+    const columns = ['granularity', 'bucket', 'pageviews', ...(hasHll ? ['hll'] : []), ...(key?.columns ?? [])];
+    const got = await readRowRange(bytes, lo, hi, columns, where);
+    const k0 = hasHll ? 4 : 3;
     for (const r of rows) {
       const row = got[rowStart + r - lo]!;
-      b.add(granularityOf(text(row[0]), f.path), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), hasHll ? bytesOf(row[3], f.path) : null);
+      for (let k = 0; k < want.length; k++) {
+        const v = row[k0 + k];
+        if (!(v instanceof Uint8Array) || !sameBytes(v, 0, v.length, want[k]!, 0, want[k]!.length)) throw notKey(g, rowStart + r, key!.columns[k]!, v instanceof Uint8Array ? v : String(v));
+      }
+      b.add(granularityOf(textOrBytes(row[0]), where), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), hasHll ? bytesOf(row[3], f.path) : null);
     }
   }
 }
 
-/** Row r of a row group's byte pages: its bytes (a view on the page). */
-function pageReader(pages: ByteArrayPage[]): { get(r: number): Uint8Array } {
-  const ends: number[] = [];
-  let n = 0;
-  for (const p of pages) ends.push((n += p.count));
-  let pi = 0;
-  const locate = (r: number): [ByteArrayPage, number] => {
-    // rows come ascending: the page pointer only moves forward (reset if asked for an earlier row)
-    if (pi > 0 && r < ends[pi - 1]!) pi = 0;
-    while (pi < pages.length && r >= ends[pi]!) pi++;
-    const p = pages[pi];
-    if (p === undefined) throw new DagctlError('PARQUET_INVALID', `row ${r} past the row group's ${n} values`);
-    return [p, r - (pi === 0 ? 0 : ends[pi - 1]!)];
-  };
-  return {
-    get(r) {
-      const [p, i] = locate(r);
-      return p.data.subarray(p.start[i], p.start[i]! + p.len[i]!);
-    },
-  };
-}
+const encoder = new TextEncoder();
 
 function safeInt(n: number, column: string, path: string): number {
   if (!Number.isSafeInteger(n)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${path}: column ${column} holds ${n}, not an integer`, { file: path, column });
   return n;
 }
 
-const decoder = new TextDecoder();
-function text(v: unknown): string {
-  return v instanceof Uint8Array ? decoder.decode(v) : String(v);
+/** A value read by a row decoder, for granularityOf. */
+function textOrBytes(v: unknown): Uint8Array | string {
+  return v instanceof Uint8Array ? v : String(v);
 }
 function num(v: unknown, column: string, path: string): number {
   const n = typeof v === 'bigint' ? Number(v) : v;
@@ -310,10 +303,6 @@ function bytesOf(v: unknown, path: string): Uint8Array | null {
   if (v === null || v === undefined) return null;
   if (v instanceof Uint8Array) return v;
   throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${path}: column hll is not bytes`, { file: path, column: 'hll' });
-}
-function granularityOf(g: string, path: string): Granularity {
-  if (!(g in GRANULARITY_SECONDS)) throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${path}: granularity "${g}" is not one of h, d, w, m`, { file: path, column: 'granularity', value: g });
-  return g as Granularity;
 }
 
 /** Rows [start, end) of a Parquet file, the given columns as arrays (only the row groups holding them are decoded). */
@@ -398,7 +387,7 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
           key = k === 0 ? String(v) : key + KEY_SEP + String(v);
         }
         const gText = row.granularity;
-        const g = typeof gText === 'string' && gText.length === 1 && gText in GRANULARITY_SECONDS ? (gText as Granularity) : granularityOf(text(gText), f.path);
+        const g = granularityOf(textOrBytes(gText), f.path);
         const bucket = num(row.bucket, 'bucket', f.path);
         widen(seen, g, bucket);
         rows++;
@@ -449,22 +438,6 @@ function admits(rg: ReturnType<typeof parquetMetadata>['row_groups'][number], ke
   });
 }
 
-/** Widens the extent of granularity g to bucket start `bucket`. */
-function widen(x: BucketExtent, g: Granularity, bucket: number): void {
-  const r = x[g];
-  if (r === undefined) x[g] = { min: bucket, max: bucket };
-  else if (bucket < r.min) r.min = bucket;
-  else if (bucket > r.max) r.max = bucket;
-}
-
-/** The granularities present (finest first) and the finest one's [first bucket start, last bucket end). */
-export function extentOf(x: BucketExtent): { granularities: Granularity[]; extent: Extent | null } {
-  const granularities = GRANULARITIES.filter((g) => x[g] !== undefined);
-  const finest = granularities[0];
-  const r = finest === undefined ? undefined : x[finest];
-  return { granularities, extent: finest === undefined || r === undefined ? null : { from: r.min, to: r.max + GRANULARITY_SECONDS[finest] } };
-}
-
 /** A view file's Parquet metadata; refuses a file that is not a rollup view's (no granularity, bucket, pageviews or key column). */
 function rollupMetadata(file: ArrayBuffer, where: string): ReturnType<typeof parquetMetadata> {
   let meta: ReturnType<typeof parquetMetadata>;
@@ -500,14 +473,11 @@ async function addFileExtent(x: BucketExtent, file: ArrayBuffer, meta: ReturnTyp
   let rows = 0;
   for (let i = 0; i < g.length; i++) {
     if (deleted?.has(i) === true) continue;
-    widen(x, granularityOf(text(g[i]), path), num(b[i], 'bucket', path));
+    widen(x, granularityOf(textOrBytes(g[i]), path), num(b[i], 'bucket', path));
     rows++;
   }
   return rows;
 }
-
-
-const encoder = new TextEncoder();
 
 /**
  * Which rows [start, end) of a file hold the wanted key: its key columns read as columns (raw
@@ -529,7 +499,7 @@ async function keyMatches(file: ArrayBuffer, meta: ReturnType<typeof parquetMeta
           const at = c.rowStart + i - start;
           if (at < 0 || at >= hits.length) continue;
           const v = data[i];
-          if (v instanceof Uint8Array ? sameBytes(v, wb) : v !== null && v !== undefined && String(v) === ws) hits[at]!++;
+          if (v instanceof Uint8Array ? sameBytes(v, 0, v.length, wb, 0, wb.length) : v !== null && v !== undefined && String(v) === ws) hits[at]!++;
         }
       },
     });
@@ -537,12 +507,6 @@ async function keyMatches(file: ArrayBuffer, meta: ReturnType<typeof parquetMeta
     throw new DagctlError('PARQUET_INVALID', `${where}: cannot read ${columns.join(', ')} of rows ${start}..${end}: ${String(e)}`, { file: where }, { cause: e });
   }
   return Array.from(hits, (n) => n === columns.length);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

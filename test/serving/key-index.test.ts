@@ -3,15 +3,16 @@
  * every key's runs equal the row positions DuckDB finds for it in the version's files (a plain
  * reference); random one-key queries through the index equal the same queries by scanning, and
  * SQL over rollup's input (pageviews); an index that is missing, corrupt or built over other files
- * is KEY_INDEX_INVALID, and the one-key load then scans to the same answer (the CLI says so).
+ * (by path, row count or content: a file replaced in place by one of the same rows) is KEY_INDEX_INVALID, and the one-key load then scans to the same answer (the CLI says so).
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { isDagctlError, type DagctlError } from '../../core/errors.js';
+import { sha256Hex } from '../../core/hash.js';
 import { openObjectStore } from '../../storage/open.js';
 import { answer } from '../../serving/query.js';
 import { lookupKey } from '../../serving/key-index.js';
@@ -153,6 +154,59 @@ describe('serving key index', function () {
       assert.ok(dropped !== undefined && rest.length > 0);
       await expectFallback({ ...v, files: rest, rows: rest.reduce((n, f) => n + f.rows, 0) }, url);
       await expectFallback({ ...v, files: v.files.map((f, i) => (i === 0 ? { ...f, rows: f.rows + 1 } : f)) }, url);
+    });
+
+    it('a well-formed index that puts a key on another key\'s rows: every read checks the rows\' key (serve\'s whole-index load too)', async () => {
+      // A forged index, consistent in itself (names = hashes, same files): each key of a shard gets the runs
+      // of the next key of that shard. Neighbouring keys share row groups, so min/max statistics admit them.
+      const root = JSON.parse(Buffer.from(await cstore.get(v.keyIndex!.path)).toString()) as { shards: string[] };
+      const folder = v.keyIndex!.path.slice(0, v.keyIndex!.path.lastIndexOf('/') + 1);
+      const put = async (body: unknown): Promise<string> => {
+        const bytes = Buffer.from(JSON.stringify(body));
+        const sha = sha256Hex(bytes);
+        await writeFile(join(copy, `${folder}${sha}.json`), bytes);
+        return sha;
+      };
+      const shards: string[] = [];
+      for (const sh of root.shards) {
+        const body = JSON.parse(Buffer.from(await cstore.get(`${folder}${sh}.json`)).toString()) as Record<string, number[]>;
+        const keys = Object.keys(body).sort(), vals = keys.map((k) => body[k]!);
+        shards.push(await put(Object.fromEntries(keys.map((k, i) => [k, vals[(i + 1) % vals.length]!]))));
+      }
+      const forged: PublishedVersion = { ...v, keyIndex: { path: `${folder}${await put({ ...root, shards })}.json`, keys: v.keyIndex!.keys } };
+      const url = urls[3]!;
+      // The whole load (dagctl serve) reads the index fine; the key's block read finds other keys' rows.
+      const whole = await loadView(cstore, { cache: new BlockCache(1 << 20), version: forged, onIndexFallback: (e) => { throw e; } });
+      await assert.rejects(answer(whole, { url }, first, last), (e: unknown) => isDagctlError(e, 'KEY_INDEX_INVALID'));
+      // The one-key load (dagctl query) finds the index wrong when it reads the rows, and scans to the right answer.
+      assert.notDeepEqual((await lookupKey(cstore, forged.keyIndex!, forged.files, { url })).runs, (await lookupKey(cstore, v.keyIndex!, v.files, { url })).runs);
+      const fallbacks: DagctlError[] = [];
+      const one = await loadView(cstore, { cache: new BlockCache(1 << 20), only: { url }, version: forged, onIndexFallback: (e) => fallbacks.push(e) });
+      assert.deepEqual(fallbacks.map((e) => e.code), ['KEY_INDEX_INVALID']);
+      const scan = await loadView(cstore, { cache: new BlockCache(1 << 20), only: { url }, version: v, scan: true });
+      assert.deepEqual(await answer(one, { url }, first, last), await answer(scan, { url }, first, last));
+    });
+
+    it('a file replaced by one with the same path and row count but other content (its sha256 differs)', async () => {
+      // The file holding the most-visited URL, rewritten by DuckDB with every count + 1: same path, same rows.
+      const url = urls[0]!;
+      const fi = (await lookupKey(cstore, v.keyIndex!, v.files, { url })).runs[0]!.file;
+      const f = v.files[fi]!;
+      const path = join(copy, f.path), tmp = `${path}.new.parquet`;
+      assert.equal(sha256Hex(await readFile(path)), f.sha256, 'FileEntry.sha256 is the hash of the file\'s bytes');
+      await duckRows(`COPY (SELECT * REPLACE (pageviews + 1 AS pageviews) FROM read_parquet(${sqlPath(path)})) TO ${sqlPath(tmp)} (FORMAT parquet)`);
+      await rename(tmp, path);
+      const bytes = await readFile(path);
+      const [n] = await duckRows(`SELECT count(*) AS n FROM read_parquet(${sqlPath(path)})`);
+      assert.equal(Number(n?.n), f.rows);
+      const replaced: PublishedVersion = { ...v, files: v.files.map((e, i) => (i === fi ? { ...e, sha256: sha256Hex(bytes), bytes: bytes.length } : e)) };
+      await assert.rejects(lookupKey(cstore, v.keyIndex!, replaced.files, { url }), (e: unknown) => isDagctlError(e, 'KEY_INDEX_INVALID') && (e.details as { stale?: boolean; file?: string }).file === f.path);
+      await assert.rejects(loadView(cstore, { cache: new BlockCache(1 << 20), version: replaced, onIndexFallback: (e) => { throw e; } }), (e: unknown) => isDagctlError(e, 'KEY_INDEX_INVALID'));
+      await expectFallback(replaced, url);
+      // The scan read the new content.
+      const before = await answer(await loadView(store, { cache: new BlockCache(1 << 20), only: { url }, version: v }), { url }, first, last);
+      const after = await answer(await loadView(cstore, { cache: new BlockCache(1 << 20), only: { url }, version: replaced, onIndexFallback: () => undefined }), { url }, first, last);
+      assert.ok(after.pageviews > before.pageviews, `${after.pageviews} > ${before.pageviews}`);
     });
   });
 });

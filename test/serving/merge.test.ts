@@ -1,7 +1,8 @@
 /**
  * serving/query.ts mergeSketches: the union straight from serialized bytes equals folding
- * HyperLogLog.merge (same bytes, so the same estimate) for sparse, dense and mixed lists of every
- * precision; bad bytes and mixed precisions are refused.
+ * HyperLogLog.merge (same bytes, same estimate) for sparse, dense and mixed lists of every
+ * precision; bad bytes and mixed precisions are refused, and a refused merge leaves nothing behind
+ * in the scratch the next merge reuses.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -20,16 +21,18 @@ describe('serving mergeSketches', () => {
         });
         const want = HyperLogLog.deserialize(bytes[0]!);
         for (const b of bytes.slice(1)) want.merge(HyperLogLog.deserialize(b));
-        const got = mergeSketches(bytes);
-        assert.deepEqual(got.serialize(), want.serialize());
-        assert.equal(got.count(), want.count());
+        const got = mergeSketches(bytes, { bytes: true });
+        assert.deepEqual(got.bytes, want.serialize());
+        assert.equal(got.uniques, want.count());
+        // The estimate alone (the query path without sketches): the same.
+        assert.equal(mergeSketches(bytes).uniques, want.count());
         // Dense registers are maxed four at a time when 4-byte aligned, one at a time otherwise (Redis buffers).
         const unaligned = bytes.map((b) => {
           const buf = new Uint8Array(b.length + 1);
           buf.set(b, 1);
           return buf.subarray(1);
         });
-        assert.deepEqual(mergeSketches(unaligned).serialize(), want.serialize());
+        assert.deepEqual(mergeSketches(unaligned, { bytes: true }).bytes, want.serialize());
       }),
       { numRuns: 150 },
     );
@@ -42,5 +45,23 @@ describe('serving mergeSketches', () => {
     other.add('y');
     assert.throws(() => mergeSketches([dense.serialize(), other.serialize()]), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
     assert.throws(() => mergeSketches([dense.serialize(), dense.serialize().subarray(0, 10)]), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+  });
+
+  it('refuses out-of-range registers and leaves no trace for the next merge (its scratch is reused)', () => {
+    const sparse = new HyperLogLog(10);
+    for (let i = 0; i < 3; i++) sparse.add(`s${i}`);
+    const dense = new HyperLogLog(10);
+    for (let i = 0; i < 1000; i++) dense.add(`x${i}`);
+    const badDense = dense.serialize();
+    badDense[4 + 7] = 64 - 10 + 2; // past the highest rank of p = 10
+    const badSparse = sparse.serialize();
+    badSparse[8 + 4] = 41; // a sparse rank past 40
+    assert.throws(() => mergeSketches([sparse.serialize(), badDense]), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+    assert.throws(() => mergeSketches([dense.serialize(), sparse.serialize(), badSparse]), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+    assert.equal(sparse.serialize()[3], 0);
+    const alone = HyperLogLog.deserialize(sparse.serialize());
+    const got = mergeSketches([sparse.serialize()], { bytes: true });
+    assert.deepEqual(got.bytes, alone.serialize());
+    assert.equal(got.uniques, alone.count());
   });
 });
