@@ -15,12 +15,14 @@
  * read the key's rows through the version's key index, answer one range, exit) against the same
  * query without the index (a copy of the view whose index root was removed: it scans), `node -e 0`
  * (a bare node start) and `dagctl --version` (the CLI's start alone), interleaved, medians of 11.
+ * The HTTP floor (bench/lib/http-floor.ts: fastify answering a fixed body of a serve answer's size
+ * in a child process, same client) is measured too: no server on this stack can be faster.
  *
  * The view: BENCH_SERVE_ROWS pageviews (default 300,000; `--10m`: 10,000,000) over 56 days generated and rolled up
  * (h/d/w/m) by `dagctl run` in a temp dir. Ranges: the 200 most visited URLs and random hour-aligned
  * ranges of 1 hour to the whole data (every granularity). Medians and ratios: the machine is shared.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -31,6 +33,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generate } from '../gen/generate.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { openObjectStore } from '../storage/open.js';
+import { FLOOR_ENTRY } from './lib/http-floor.js';
 import { connectGet, type GetConnection } from './lib/http-get.js';
 import { median, percentile, type BenchResult } from './types.js';
 
@@ -240,6 +243,34 @@ export async function benchServe(): Promise<BenchResult> {
       const p50 = median(times);
       metrics['serve.c1_node_http.p50_ms'] = p50;
       lines.push(`  (the same, concurrency 1, with node:http's client: p50 ${fmt(p50, 3)} ms  p99 ${fmt(percentile(times, 99), 3)} ms = ${fmt(duckP50 / p50, 1)}× lower than duckdb — the client's own cost is in every latency)`);
+    }
+    {
+      // The HTTP floor: the same server library in a child process answering a fixed body of the
+      // median answer's size (no query work), over the same client and the same request paths.
+      const sample = await conns[0]!.get(pathOf(queries[0]!));
+      const floor = fork(FLOOR_ENTRY, ['--http-floor'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      try {
+        const floorPort = await new Promise<number>((res, rej) => {
+          floor.once('message', (m: unknown) => (typeof m === 'object' && m !== null && 'port' in m && typeof m.port === 'number' ? res(m.port) : rej(new Error('http floor: no port'))));
+          floor.once('exit', (code) => rej(new Error(`http floor exited (${String(code)})`)));
+          floor.send({ body: sample.body.toString() });
+        });
+        const fc = await connectGet('127.0.0.1', floorPort);
+        for (let qi = 0; qi < 200; qi++) await fc.get(pathOf(queries[qi]!));
+        const times: number[] = [];
+        for (let qi = 0; qi < queries.length; qi++) {
+          const t = performance.now();
+          await fc.get(pathOf(queries[qi]!));
+          times.push(performance.now() - t);
+        }
+        fc.close();
+        const p50 = median(times);
+        metrics['http_floor.c1.p50_ms'] = p50;
+        const serveP50 = metrics['serve.c1.p50_ms'] ?? NaN;
+        lines.push(`  HTTP floor (fastify in a child process answering a fixed ${fmt(sample.body.length, 0)}-byte body, no query work; same client, concurrency 1)  p50 ${fmt(p50, 3)} ms  p99 ${fmt(percentile(times, 99), 3)} ms = ${fmt(duckP50 / p50, 1)}× lower than duckdb — the most any server on this HTTP stack can show here; serve's p50 is ${fmt(serveP50 / p50, 2)}× the floor`);
+      } finally {
+        floor.kill('SIGTERM');
+      }
     }
     agent.destroy();
     for (const c of conns) c.close();
