@@ -26,6 +26,7 @@ const CODES = {
   RUN_NOT_FOUND: 'retried',
   RUN_STATE_INVALID: 'retried',
   TRIGGER_LATE_COMMIT: 'permanent',
+  TRIGGER_RESET_REFUSED: 'permanent',
   RUN_LOCKED: 'retried',
   TASK_NOT_FOUND: 'permanent',
   TASK_TIMEOUT: 'retried',
