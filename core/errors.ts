@@ -85,6 +85,7 @@ const CODES = {
   QUERY_RANGE_OUTSIDE_DATA: 'retried',
   QUERY_VIEW_STALE: 'retried',
   KEY_INDEX_INVALID: 'permanent',
+  VIEW_INVALID: 'permanent',
   SPEED_OFFSET_CONFLICT: 'retried',
   // web UI (dagctl ui)
   UI_UNAUTHORIZED: 'retried',
