@@ -26,6 +26,7 @@ const CODES = {
   RUN_NOT_FOUND: 'retried',
   RUN_STATE_INVALID: 'retried',
   TRIGGER_LATE_COMMIT: 'permanent',
+  TRIGGER_RESET_REFUSED: 'permanent',
   RUN_LOCKED: 'retried',
   TASK_NOT_FOUND: 'permanent',
   TASK_TIMEOUT: 'retried',
@@ -84,6 +85,7 @@ const CODES = {
   QUERY_RANGE_OUTSIDE_DATA: 'retried',
   QUERY_VIEW_STALE: 'retried',
   KEY_INDEX_INVALID: 'permanent',
+  VIEW_INVALID: 'permanent',
   SPEED_OFFSET_CONFLICT: 'retried',
   // web UI (dagctl ui)
   UI_UNAUTHORIZED: 'retried',

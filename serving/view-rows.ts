@@ -7,12 +7,13 @@
  *   widen(extent, g, bucket), extentOf(extent) → the data extent of a version (Manifest.bucketExtent)
  *   sameBytes(a, aStart, aLen, b, bStart, bLen) → whether two byte ranges are equal
  *   granularityOf(bytes | text, file)   → h | d | w | m, or DATASET_SCHEMA_MISMATCH
+ *   alignedBucket(g, bucket, file, row) → bucket, or VIEW_INVALID when it is not a bucket start of g
  *   strictText(bytes, column, row, rowGroup, file) → the value, decoded strictly: bytes that are not
  *                                          UTF-8 are PARQUET_INVALID_UTF8 (file, column, row, row
  *                                          group), never U+FFFD (storage/parquet/utf8.ts)
  */
 import { DagctlError } from '../core/errors.js';
-import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../domain/granularity.js';
+import { bucketStart, GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../domain/granularity.js';
 import type { ByteArrayPage } from '../storage/parquet/page-types.js';
 import { decodeUtf8, invalidUtf8Error, withUtf8File } from '../storage/parquet/utf8.js';
 import type { BucketExtent } from '../storage/types.js';
@@ -104,6 +105,17 @@ export function granularityOf(v: Uint8Array | string, file: string): Granularity
   } else if (v in GRANULARITY_SECONDS) return v as Granularity;
   const shown = typeof v === 'string' ? v : Buffer.from(v).toString('latin1');
   throw new DagctlError('DATASET_SCHEMA_MISMATCH', `${file}: granularity "${shown}" is not one of h, d, w, m`, { file, column: 'granularity', value: shown });
+}
+
+/**
+ * A row's bucket, checked to be a bucket start of its granularity as rollup computes them
+ * (domain/granularity.ts bucketStart: epoch-aligned, m = 28 days): else VIEW_INVALID naming the
+ * file, row and column. A key block's lookup (view.ts slot) is one entry per (start, granularity)
+ * only for aligned starts: a misaligned row (a foreign writer's) would silently replace another.
+ */
+export function alignedBucket(g: Granularity, bucket: number, file: string, row: number): number {
+  if (bucketStart(bucket, g) === bucket) return bucket;
+  throw new DagctlError('VIEW_INVALID', `${file}: row ${row}: column bucket holds ${bucket}, not the start of a "${g}" bucket (a multiple of ${GRANULARITY_SECONDS[g]} s since the epoch, as rollup writes them): not a rollup view's row; rebuild the view with rollup`, { file, row, column: 'bucket', value: bucket, granularity: g });
 }
 
 /** A string value's bytes decoded strictly: PARQUET_INVALID_UTF8 (file, column, row, row group) when they are not UTF-8. */

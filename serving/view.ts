@@ -34,7 +34,7 @@ import { openColumnFile } from '../storage/parquet/column-scan.js';
 import type { BucketExtent, FileEntry, KeyIndexRef, ObjectStore, ParquetCodec, Row } from '../storage/types.js';
 import { GRANULARITIES, type Granularity } from '../domain/granularity.js';
 import { KEY_SEP, lookupKey, readKeyIndex, VALUE_COLUMNS, type Run } from './key-index.js';
-import { extentOf, granularityOf, PageRows, sameBytes, widen, type Extent } from './view-rows.js';
+import { alignedBucket, extentOf, granularityOf, PageRows, sameBytes, widen, type Extent } from './view-rows.js';
 
 export { extentOf, type Extent } from './view-rows.js';
 
@@ -76,7 +76,8 @@ export interface KeyBlock {
 /**
  * A bucket's key in KeyBlock.at: (start / 3600) · 8 + granularity index. Every granularity is whole
  * hours, so for any real date this is a small integer (a V8 Smi: hashed fast; start · 8 was a
- * heap number and the top cost of a query).
+ * heap number and the top cost of a query). One key per row only for starts aligned to their
+ * granularity: BlockBuilder.add refuses the others (alignedBucket, VIEW_INVALID).
  */
 export function slot(start: number, g: Granularity): number {
   return (start / 3600) * 8 + GRANULARITIES.indexOf(g);
@@ -88,9 +89,10 @@ class BlockBuilder {
   readonly pageviews: number[] = [];
   readonly hll: Array<Uint8Array | null> = [];
   bytes = 0;
-  add(g: Granularity, bucket: number, pageviews: number, hll: Uint8Array | null): void {
+  /** Row `row` of `file`; VIEW_INVALID when its bucket is not aligned to g (slot). */
+  add(g: Granularity, bucket: number, pageviews: number, hll: Uint8Array | null, file: string, row: number): void {
     this.granularity.push(g);
-    this.bucket.push(bucket);
+    this.bucket.push(alignedBucket(g, bucket, file, row));
     this.pageviews.push(pageviews);
     // Sketches are copied out of the decoded page (a view on it would pin the whole page).
     const own = hll === null ? null : hll.slice();
@@ -263,7 +265,7 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
           const v = kv[k]!.seek(r);
           if (!sameBytes(v.data, v.start, v.len, want[k]!, 0, want[k]!.length)) throw notKey(g, rowStart + r, key!.columns[k]!, v.data.subarray(v.start, v.start + v.len));
         }
-        b.add(granularityOf(gv.bytes(r), where), safeInt(nums.bucket![j]!, 'bucket', f.path), safeInt(nums.pageviews![j]!, 'pageviews', f.path), hv === null ? null : hv.bytes(r));
+        b.add(granularityOf(gv.bytes(r), where), safeInt(nums.bucket![j]!, 'bucket', f.path), safeInt(nums.pageviews![j]!, 'pageviews', f.path), hv === null ? null : hv.bytes(r), where, rowStart + r);
       }
       continue;
     }
@@ -278,7 +280,7 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
         const v = row[k0 + k];
         if (!(v instanceof Uint8Array) || !sameBytes(v, 0, v.length, want[k]!, 0, want[k]!.length)) throw notKey(g, rowStart + r, key!.columns[k]!, v instanceof Uint8Array ? v : String(v));
       }
-      b.add(granularityOf(textOrBytes(row[0]), where), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), hasHll ? bytesOf(row[3], f.path) : null);
+      b.add(granularityOf(textOrBytes(row[0]), where), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), hasHll ? bytesOf(row[3], f.path) : null, where, rowStart + r);
     }
   }
 }
@@ -388,7 +390,8 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
         }
         const gText = row.granularity;
         const g = granularityOf(textOrBytes(gText), f.path);
-        const bucket = num(row.bucket, 'bucket', f.path);
+        // Every row checked (not only those of the blocks warmed here): a bad view fails its load.
+        const bucket = alignedBucket(g, num(row.bucket, 'bucket', f.path), `${store.rootUri}/${f.path}`, at);
         widen(seen, g, bucket);
         rows++;
         let runs = index.get(key);
@@ -403,7 +406,7 @@ export async function loadView(store: ObjectStore, opts: LoadOptions): Promise<V
         const b = builders.get(key);
         if (b !== undefined) {
           const before = b.bytes;
-          b.add(g, bucket, num(row.pageviews, 'pageviews', f.path), hasHll ? bytesOf(row.hll, f.path) : null);
+          b.add(g, bucket, num(row.pageviews, 'pageviews', f.path), hasHll ? bytesOf(row.hll, f.path) : null, `${store.rootUri}/${f.path}`, at);
           warmBytes += b.bytes - before;
         }
       }
@@ -473,7 +476,8 @@ async function addFileExtent(x: BucketExtent, file: ArrayBuffer, meta: ReturnTyp
   let rows = 0;
   for (let i = 0; i < g.length; i++) {
     if (deleted?.has(i) === true) continue;
-    widen(x, granularityOf(textOrBytes(g[i]), path), num(b[i], 'bucket', path));
+    const gi = granularityOf(textOrBytes(g[i]), path);
+    widen(x, gi, alignedBucket(gi, num(b[i], 'bucket', path), path, i));
     rows++;
   }
   return rows;

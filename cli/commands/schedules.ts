@@ -4,7 +4,7 @@
  * commits given runs, the new ones not yet (and why: paused, or waiting in the scheduler) and the
  * last fire; `dagctl pause DAG` /
  * `dagctl unpause DAG` — a paused DAG's ticks are dropped (not caught up) until it is unpaused;
- * `dagctl trigger-reset FILE` — recovery from TRIGGER_LATE_COMMIT (triggerResetCommand).
+ * `dagctl trigger-reset FILE` — recovery from TRIGGER_LATE_COMMIT (triggerResetCommand; refused unless stuck, or --force).
  * Local state by default (DAGCTL_HOME), the shared state with --redis.
  */
 import { DagctlError } from '../../core/errors.js';
@@ -12,7 +12,7 @@ import { dagctlHome } from '../../scheduler/plan/context.js';
 import { DagCatalog } from '../../scheduler/schedule/catalog.js';
 import { StorageCommitSource } from '../../scheduler/schedule/commit-source.js';
 import { ticksOf } from '../../scheduler/schedule/planner.js';
-import { acceptLateCommits, commitKey, seenCount, seenTest, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import { acceptLateCommits, checkTriggerReset, commitKey, seenCount, seenTest, type TriggerState } from '../../scheduler/schedule/triggers.js';
 import type { SourceCommit } from '../../storage/dataset/source.js';
 import type { DagSpec } from '../../definitions/types.js';
 import { LocalScheduleState, type ScheduleState } from '../../scheduler/schedule/state.js';
@@ -132,13 +132,16 @@ function pauseDef(name: 'pause' | 'unpause'): CommandDef {
  * TRIGGER_LATE_COMMIT for the DAG in FILE: without --accept-late its trigger state is removed, so
  * every commit of its trigger datasets is new again and the scheduler gives them one run; with it,
  * each floor whose count differs from what is listed now takes the count found (the late marker
- * counts as run). Refuses --accept-late when no floor differs (nothing to accept).
+ * counts as run). Refuses --accept-late when no floor differs (nothing to accept). The write is not
+ * fenced, so either refuses (TRIGGER_RESET_REFUSED, checkTriggerReset) unless the DAG's trigger is
+ * stopped on TRIGGER_LATE_COMMIT with no fire in flight — the only state a scheduler writes nothing
+ * in; --force overrides (the operator has stopped the DAG's schedulers).
  */
 export const triggerResetCommand: CommandDef = {
   name: 'trigger-reset',
   summary: 'Recover a DAG’s data triggers from TRIGGER_LATE_COMMIT (reset, or accept the late markers)',
-  usage: 'dagctl trigger-reset FILE [--accept-late] [--redis URL] [--json]',
-  options: { 'accept-late': { type: 'boolean' }, redis: { type: 'string' }, json: { type: 'boolean' } },
+  usage: 'dagctl trigger-reset FILE [--accept-late] [--force] [--redis URL] [--json]',
+  options: { 'accept-late': { type: 'boolean' }, force: { type: 'boolean' }, redis: { type: 'string' }, json: { type: 'boolean' } },
   allowPositionals: true,
   async run(args, io) {
     if (args.positionals.length !== 1) throw new DagctlError('USAGE', `expected one DAG file\n${triggerResetCommand.usage}`);
@@ -150,17 +153,18 @@ export const triggerResetCommand: CommandDef = {
     const state = await openState(io, redisUrlOf(io, str(args, 'redis')));
     try {
       const st = await state.getTriggers(d.name);
-      if (!flag(args, 'accept-late')) {
-        await state.resetTriggers(d.name, null);
-        if (flag(args, 'json')) writeJson(io, { dag: d.name, reset: true, seenBefore: seenCount(st) });
-        else io.stdout.write(`${d.name}: trigger state removed (${seenCount(st)} commit(s) had been given runs); every commit is new again and gets one run\n`);
-        return 0;
-      }
       const source = new StorageCommitSource();
       const commits: Record<string, SourceCommit[]> = {};
       for (const t of d.dag.triggers) {
         const ds = d.dag.datasets[t.dataset];
         if (ds !== undefined) commits[t.dataset] = await source.commits(ds);
+      }
+      if (!flag(args, 'force')) checkTriggerReset(d.name, st, commits);
+      if (!flag(args, 'accept-late')) {
+        await state.resetTriggers(d.name, null);
+        if (flag(args, 'json')) writeJson(io, { dag: d.name, reset: true, seenBefore: seenCount(st) });
+        else io.stdout.write(`${d.name}: trigger state removed (${seenCount(st)} commit(s) had been given runs); every commit is new again and gets one run\n`);
+        return 0;
       }
       const { state: next, changed } = acceptLateCommits(st, commits);
       if (changed.length === 0) throw new DagctlError('USAGE', `${d.name}: every floor of its trigger state matches the markers listed now: nothing late to accept`, { dag: d.name });

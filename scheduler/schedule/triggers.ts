@@ -152,12 +152,17 @@ export function seenCount(st: TriggerState): number {
   return st.seen.length + (st.folded ?? 0);
 }
 
+/** How many of a dataset's commits its floor covers: the markers stamped before `floor.before` (checkFloors, acceptLateCommits). */
+export function floorCount(floor: CommitFloor, commits: readonly SourceCommit[]): number {
+  return commits.filter((c) => floorable(c) && c.lastModified < floor.before).length;
+}
+
 /** TRIGGER_LATE_COMMIT when a dataset's markers stamped before its floor are not the ones counted (module comment). */
 export function checkFloors(dag: string, st: TriggerState, commits: Readonly<Record<string, readonly SourceCommit[]>>): void {
   for (const [dataset, floor] of Object.entries(st.floors ?? {})) {
     const cs = commits[dataset];
     if (cs === undefined) continue;
-    const n = cs.filter((c) => floorable(c) && c.lastModified < floor.before).length;
+    const n = floorCount(floor, cs);
     if (n !== floor.count) {
       throw new DagctlError(
         'TRIGGER_LATE_COMMIT',
@@ -166,6 +171,27 @@ export function checkFloors(dag: string, st: TriggerState, commits: Readonly<Rec
       );
     }
   }
+}
+
+/**
+ * Whether an operator may rewrite the DAG's trigger state (`dagctl trigger-reset`, not fenced):
+ * only while the scheduler writes nothing for it — stopped on TRIGGER_LATE_COMMIT (checkFloors
+ * throws for these commits) with no fire in flight (a fire's completion is a read-then-write that
+ * would overwrite the reset, and a reset dropping `inflight` would give its commits a second run).
+ * Otherwise TRIGGER_RESET_REFUSED (`--force` overrides).
+ */
+export function checkTriggerReset(dag: string, st: TriggerState, commits: Readonly<Record<string, readonly SourceCommit[]>>): void {
+  const refuse = (why: string, details: Record<string, unknown>): never => {
+    throw new DagctlError('TRIGGER_RESET_REFUSED', `${dag}: ${why}; trigger-reset only rewrites the state of a DAG whose trigger is stopped on TRIGGER_LATE_COMMIT with no fire in flight (the write is not fenced against a running scheduler). Stop the schedulers of this DAG and add --force to override`, { dag, ...details });
+  };
+  if (st.inflight !== undefined) refuse(`a fire is in flight (run ${st.inflight.runId}): its commits would be run twice`, { inflight: st.inflight.runId });
+  try {
+    checkFloors(dag, st, commits);
+  } catch (e) {
+    if (e instanceof DagctlError && e.code === 'TRIGGER_LATE_COMMIT') return;
+    throw e;
+  }
+  refuse('its trigger is not stopped on TRIGGER_LATE_COMMIT (every floor matches the markers listed now): a running scheduler may be writing its state', {});
 }
 
 /**
@@ -179,7 +205,7 @@ export function acceptLateCommits(st: TriggerState, commits: Readonly<Record<str
   for (const [dataset, floor] of Object.entries(st.floors ?? {})) {
     const cs = commits[dataset];
     if (cs === undefined) continue;
-    const found = cs.filter((c) => floorable(c) && c.lastModified < floor.before).length;
+    const found = floorCount(floor, cs);
     if (found === floor.count) continue;
     floors[dataset] = { before: floor.before, count: found };
     changed.push({ dataset, counted: floor.count, found });

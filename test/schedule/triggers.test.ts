@@ -21,7 +21,7 @@ import { EmbeddedLauncher } from '../../scheduler/schedule/embedded-launcher.js'
 import { SchedulerService } from '../../scheduler/schedule/service.js';
 import { createTriggerRun } from '../../scheduler/schedule/launch.js';
 import { decodeTriggerState, LocalScheduleState } from '../../scheduler/schedule/state.js';
-import { compactFloors, completeFire, decideTrigger, FLOOR_SETTLE_MS, ingestRange, markSeen, seenCount, seenTest, triggerRunId, withNewData, type TriggerState } from '../../scheduler/schedule/triggers.js';
+import { acceptLateCommits, checkFloors, checkTriggerReset, compactFloors, completeFire, floorCount, decideTrigger, FLOOR_SETTLE_MS, ingestRange, markSeen, seenCount, seenTest, triggerRunId, withNewData, type TriggerState } from '../../scheduler/schedule/triggers.js';
 import type { SourceCommit } from '../../storage/dataset/source.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { listSourceCommits } from '../../storage/dataset/source.js';
@@ -210,6 +210,19 @@ describe('trigger state compaction (other markers folded into per-dataset floors
     assert.throws(() => fireAll(st, [...commits, late], T0 + 702_000), (e: unknown) => isDagctlError(e, 'TRIGGER_LATE_COMMIT'));
     // Nor may compaction raise the floor over it (that would count it as seen).
     assert.throws(() => compactFloors('x', st, { ages: [...commits, late] }, T0 + 2_000_000, 60_000), (e: unknown) => isDagctlError(e, 'TRIGGER_LATE_COMMIT'));
+    // One floor count (floorCount) for the check and its recovery: the floor's count off by the
+    // late marker; accepting it makes the check pass, and a reset is refused once it passes.
+    const floor = st.floors?.['ages'];
+    assert.ok(floor !== undefined);
+    const listed = [...commits, late];
+    assert.equal(floorCount(floor, listed), floor.count + 1);
+    assert.equal(floorCount(floor, [...listed, { id: 'date=2024-03-01/y.parquet@e2', partitions: ['2024-03-01'], files: 1, lastModified: T0 }]), floor.count + 1, 'unmarked files are not counted');
+    assert.doesNotThrow(() => checkTriggerReset('x', st, { ages: listed }));
+    const accepted = acceptLateCommits(st, { ages: listed });
+    assert.deepEqual(accepted.changed, [{ dataset: 'ages', counted: floor.count, found: floor.count + 1 }]);
+    assert.doesNotThrow(() => checkFloors('x', accepted.state, { ages: listed }));
+    assert.throws(() => checkTriggerReset('x', accepted.state, { ages: listed }), (e: unknown) => isDagctlError(e, 'TRIGGER_RESET_REFUSED'));
+    assert.throws(() => checkTriggerReset('x', { ...st, inflight: { runId: 'r', at: 0, prevAt: 0, commits: [], datasets: [], partitions: [] } }, { ages: listed }), (e: unknown) => isDagctlError(e, 'TRIGGER_RESET_REFUSED'));
   });
 
   it('a floor stops below the oldest marker not yet given a run; nothing folds while a fire is inflight', () => {
@@ -386,7 +399,7 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     assert.deepEqual((await s.runs()).map((r) => [r.runId, r.phase]), [[fire.runId, 'succeeded']]);
   });
 
-  it('TRIGGER_LATE_COMMIT is recoverable: `dagctl trigger-reset FILE --accept-late` counts the late marker as run, `dagctl trigger-reset FILE` gives every commit one run', async () => {
+  it('TRIGGER_LATE_COMMIT is recoverable: `dagctl trigger-reset FILE --accept-late` counts the late marker as run, `dagctl trigger-reset FILE` gives every commit one run; both refused (TRIGGER_RESET_REFUSED) on a healthy DAG or with a fire in flight, unless --force', async () => {
     const s = await setup('late');
     await s.addDay('2024-05-01', 1);
     await s.addDay('2024-05-02', 2);
@@ -409,9 +422,32 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     assert.equal((await s.runs()).length, 0, 'no run for markers counted as run');
     assert.equal(seenCount(await state.getTriggers('late')), 2);
     const nothing = await runCli(['trigger-reset', s.file, '--accept-late'], dir);
-    assert.notEqual(nothing.code, 0, 'nothing late to accept');
-    assert.match(nothing.stderr, /USAGE/);
+    assert.notEqual(nothing.code, 0, 'not stuck now');
+    assert.match(nothing.stderr, /TRIGGER_RESET_REFUSED/);
+    const forcedNothing = await runCli(['trigger-reset', s.file, '--accept-late', '--force'], dir);
+    assert.notEqual(forcedNothing.code, 0, 'nothing late to accept');
+    assert.match(forcedNothing.stderr, /USAGE/);
 
+    // Not stuck now (every floor matches): an unfenced write could race a running scheduler.
+    const healthy = await state.getTriggers('late');
+    const refused = await runCli(['trigger-reset', s.file, '--json'], dir);
+    assert.notEqual(refused.code, 0, 'refused on a healthy DAG');
+    assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'TRIGGER_RESET_REFUSED');
+    assert.deepEqual(await state.getTriggers('late'), healthy, 'nothing written');
+    // Stuck, but a fire in flight: a reset would drop it (its commits run twice) or be overwritten.
+    const stuck: TriggerState = { seen: [], floors: { ages: { before: Date.now() + 3_600_000, count: 1 } }, folded: 1 };
+    const inflight: TriggerState = { ...stuck, inflight: { runId: 'late-x', at: s.clock.now, prevAt: s.clock.now, commits: ['ages:x'], datasets: ['ages'], partitions: ['2024-05-01'] } };
+    await state.putTriggers('late', inflight);
+    for (const extra of [[], ['--accept-late']]) {
+      const r = await runCli(['trigger-reset', s.file, ...extra, '--json'], dir);
+      assert.notEqual(r.code, 0, `refused with a fire in flight ${extra.join(' ')}`);
+      assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'TRIGGER_RESET_REFUSED');
+      assert.deepEqual(await state.getTriggers('late'), inflight, 'nothing written');
+    }
+    // Stuck with no fire in flight: allowed.
+    await state.putTriggers('late', stuck);
+    await service.step();
+    assert.equal(service.metrics.stepErrors, 2, 'stopped again: TRIGGER_LATE_COMMIT');
     const reset = await runCli(['trigger-reset', s.file, '--json'], dir);
     assert.equal(reset.code, 0, reset.stderr);
     assert.deepEqual(await state.getTriggers('late'), { seen: [] });
@@ -419,6 +455,10 @@ describe('data triggers in the scheduler (embedded runs, injected clock)', funct
     const runs = await s.runs();
     assert.deepEqual(runs.map((r) => r.phase), ['succeeded'], 'one run for every commit');
     assert.equal(seenCount(await state.getTriggers('late')), 2);
-    assert.equal(service.metrics.stepErrors, 1);
+    assert.equal(service.metrics.stepErrors, 2);
+    // --force overrides the check (the operator has stopped the DAG's schedulers).
+    const forced = await runCli(['trigger-reset', s.file, '--force', '--json'], dir);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(await state.getTriggers('late'), { seen: [] });
   });
 });
