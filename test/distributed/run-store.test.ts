@@ -10,7 +10,11 @@ import { indexPlan, initialState, type RunState } from '../../scheduler/engine/s
 import type { RunEvent } from '../../scheduler/engine/events.js';
 import type { PlannedInstance } from '../../scheduler/model.js';
 import { RedisRunStore } from '../../scheduler/redis/redis-run-store.js';
-import { ACTIVE_RUNS, RUNS_INDEX, runsOfDagKey } from '../../scheduler/redis/keys.js';
+import { ACTIVE_RUNS, DEFAULT_QUEUE, RUNS_INDEX, jobId, runsOfDagKey } from '../../scheduler/redis/keys.js';
+import { REPLY_STATUSES_MAX } from '../../scheduler/redis/lua/apply.js';
+import { JobResolver } from '../../scheduler/jobs.js';
+import { coveredByReply, Dispatcher } from '../../workers/bullmq/dispatcher.js';
+import { Queues } from '../../workers/bullmq/queues.js';
 import { policiesOf } from '../../scheduler/stores/policies.js';
 import { isDagctlError } from '../../core/errors.js';
 import { runStoreConformance, okResult } from '../conformance/run-store.js';
@@ -207,6 +211,72 @@ describe('RedisRunStore beyond the conformance suite', function () {
     assert.deepEqual(r.known, await store.statuses(runId, ['c.main', 'a.main', 'b.main']));
     assert.deepEqual(r.known.get('a.main')?.result?.metrics, { x: 1 });
     assert.equal(r.known.get('c.main')?.state, 'queued');
+  });
+
+  it('dispatch statuses are capped: dispatched + deps up to REPLY_STATUSES_MAX ids, none above (the dispatcher reads them)', async () => {
+    for (const [buckets, carried] of [[REPLY_STATUSES_MAX - 1, REPLY_STATUSES_MAX], [REPLY_STATUSES_MAX, 0]] as const) {
+      const dag = dagOf('cap', [noopTask('root'), noopTask('fan', { dependsOn: ['root'], params: { buckets } }), noopTask('sink', { dependsOn: ['fan'] })]);
+      const runId = uniqueRunId('cap');
+      const rec = recordOf(dag, runId);
+      await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+      await store.applyBatch(runId, [{ type: 'start', at: 1 }, { type: 'succeeded', id: 'root.main', attempt: 1, at: 2, result: okResult() }]);
+      const fan = rec.plan.filter((p) => p.task === 'fan').map((p) => p.id);
+      assert.equal(fan.length, buckets);
+      const r = await store.applyBatch(runId, fan.map((id) => ({ type: 'succeeded' as const, id, attempt: 1, at: 3, result: okResult() })), [], true);
+      assert.deepEqual(r.effects, [{ type: 'dispatch', ids: ['sink.main'] }]);
+      assert.equal(r.known.size, carried, `${buckets} deps`);
+      if (carried > 0) assert.deepEqual(r.known, await store.statuses(runId, ['sink.main', ...fan]));
+    }
+  });
+
+  it('coveredByReply: the apply reply alone only when it holds every needed id', async () => {
+    const dag = dagOf('cover', [noopTask('a'), noopTask('b', { dependsOn: ['a'] })]);
+    const runId = uniqueRunId('cover');
+    const rec = recordOf(dag, runId);
+    await store.createRun(rec, initialState(runId, dag.name, rec.plan, 1000));
+    await store.applyBatch(runId, [{ type: 'start', at: 1 }]);
+    const r = await store.applyBatch(runId, [{ type: 'succeeded', id: 'a.main', attempt: 1, at: 2, result: okResult() }], [], true);
+    const need = new Set(['b.main', ...new JobResolver(rec).needs('b.main')]);
+    // A chain: covered (the fast path, no read).
+    assert.equal(coveredByReply(need, r.known), true);
+    // Not covered: no reply, an empty one, or one missing a needed id.
+    assert.equal(coveredByReply(need, undefined), false);
+    assert.equal(coveredByReply(need, new Map()), false);
+    assert.equal(coveredByReply(new Set([...need, 'x.main']), r.known), false);
+  });
+
+  it('a dispatch whose needs the reply does not cover is built from one read: a reset after the apply is not enqueued on stale inputs', async () => {
+    // One task of three stages: c's needs include stage a (an earlier stage), which is not one of
+    // c's plan deps, so the apply reply (c and its dep b) does not cover them.
+    const dag = dagOf('stale', [noopTask('t')]);
+    const runId = uniqueRunId('stale');
+    const base = { task: 't', operator: 'noop', kind: 'work' as const, round: 1, rounds: 1, partition: '', bucket: -1, buckets: 1, inputBytes: 0, inputRows: 0, predictedMs: 1, overheadMs: 1, workMs: 0, costSource: 'default' as const };
+    const plan: PlannedInstance[] = [
+      { ...base, id: 't.a', stage: 'a', stageIndex: 0, deps: [] },
+      { ...base, id: 't.b', stage: 'b', stageIndex: 1, deps: ['t.a'] },
+      { ...base, id: 't.c', stage: 'c', stageIndex: 2, deps: ['t.b'] },
+    ];
+    const rec = { ...recordOf(dag, runId), plan };
+    await store.createRun(rec, initialState(runId, dag.name, plan, 1000));
+    await store.applyBatch(runId, [{ type: 'start', at: 1 }, { type: 'succeeded', id: 't.a', attempt: 1, at: 2, result: okResult() }]);
+    const r = await store.applyBatch(runId, [{ type: 'succeeded', id: 't.b', attempt: 1, at: 3, result: okResult() }], [], true);
+    assert.deepEqual(r.effects, [{ type: 'dispatch', ids: ['t.c'] }]);
+    assert.deepEqual([...r.known.keys()].sort(), ['t.b', 't.c']);
+    assert.ok(new JobResolver(rec).needs('t.c').includes('t.a'));
+    // `retry --from t` lands between the apply and the enqueue: t.c is pending again, t.a has no result.
+    await store.apply(runId, [{ type: 'reset', ids: ['t.a', 't.b', 't.c'], at: 4 }]);
+    const qconn = await testRedis(14);
+    const queues = new Queues(qconn, null);
+    try {
+      const dispatcher = new Dispatcher(store, queues);
+      // Built from the reply plus a later read, t.c would be enqueued as attempt 1 ("queued" in the
+      // reply) with stage a's inputs missing: the id the real re-dispatch reuses.
+      assert.equal(await dispatcher.enqueue(runId, ['t.c'], {}, r.known), 0);
+      assert.equal(await queues.get(DEFAULT_QUEUE).getJob(jobId(runId, 't.c', 1)), undefined);
+    } finally {
+      await queues.close();
+      qconn.disconnect();
+    }
   });
 
   it('lists run summaries with counts from Redis', async () => {

@@ -3,9 +3,10 @@
  * it (a worker after finishing an instance, `dagctl run` for `start`, the sweeper for `tick`).
  *
  *   dispatch → build each InstanceJob with the run's JobResolver from the statuses `needs(id)`
- *              lists (fetched in one round trip) and add the jobs (deterministic ids). Short
- *              instances of the same queue/task/stage are packed into bundle jobs by the bundle
- *              policy (scheduler/bundle-policy.ts); their membership is recorded in the run's
+ *              lists (the apply reply's when it holds them all, else all fetched in one round
+ *              trip) and add the jobs (deterministic ids). Short instances of the same
+ *              queue/task/stage are packed into bundle jobs by the bundle policy
+ *              (scheduler/bundle-policy.ts); their membership is recorded in the run's
  *              `bundles` hash before the bundles are added, so the sweeper can check them;
  *   wake     → a local timer applies `tick` at that time (best effort: if this process dies, the
  *              sweeper fires the tick instead);
@@ -37,6 +38,19 @@ import { reclaimDue, reclaimRunWork } from '../reclaim.js';
 import { keepRedisRunPage, VIEW_CACHE_MIN_INSTANCES } from '../../ui/server/view-cache.js';
 
 const CACHE_RUNS = 32;
+
+/**
+ * Whether enqueue builds its jobs from the apply reply's statuses alone: only when they hold every
+ * id `need` lists, so all statuses come from one atomic moment. Mixing them with a later read could
+ * pair an instance still "queued" in the reply with inputs a reset has since cleared: a job built
+ * on empty inputs, under the id the real re-dispatch would reuse. Otherwise enqueue reads the whole
+ * set in one round trip, never the reply plus the rest.
+ */
+export function coveredByReply(need: ReadonlySet<string>, known: ReadonlyMap<string, Status> | undefined): known is ReadonlyMap<string, Status> {
+  if (known === undefined || known.size === 0) return false;
+  for (const id of need) if (!known.has(id)) return false;
+  return true;
+}
 
 export interface RunContext {
   record: RunRecord;
@@ -87,7 +101,7 @@ export class Dispatcher {
     return ctx.resolver.instance(instanceId).queue ?? DEFAULT_QUEUE;
   }
 
-  /** `known`: statuses the apply reply carried (RedisRunStore BatchResult.known); enqueue reads only the rest. */
+  /** `known`: statuses the apply reply carried (RedisRunStore BatchResult.known); see enqueue. */
   async handle(runId: string, effects: readonly Effect[], known?: ReadonlyMap<string, Status>): Promise<void> {
     for (const fx of effects) {
       if (fx.type === 'dispatch') await this.enqueue(runId, fx.ids, {}, known);
@@ -128,20 +142,18 @@ export class Dispatcher {
   /**
    * Enqueues the current attempt of each instance (its `attempts` in Redis). Instances no longer
    * queued/running are left out (a stale dispatch). Returns how many instances were enqueued.
-   * `known`: statuses already read in the atomic step that dispatched them (the apply reply);
-   * only the other needed statuses are fetched (none, for a chain or a pipelined partition).
+   * `known`: statuses already read in the atomic step that dispatched them (the apply reply): used
+   * only when they hold every needed id (a chain, a pipelined partition); else every needed status
+   * is read in one round trip (see coveredByReply).
    */
   async enqueue(runId: string, ids: readonly string[], opts: EnqueueOptions = {}, known?: ReadonlyMap<string, Status>): Promise<number> {
     if (ids.length === 0) return 0;
     const ctx = await this.run(runId);
     const need = new Set<string>(ids);
     for (const id of ids) for (const n of ctx.resolver.needs(id)) need.add(n);
-    const missing = known === undefined ? [...need] : [...need].filter((id) => !known.has(id));
-    const statuses = missing.length === 0 ? new Map<string, Status>() : await this.store.statuses(runId, missing);
-    if (known !== undefined) for (const id of need) {
-      const s = known.get(id);
-      if (s !== undefined) statuses.set(id, s);
-    }
+    // One moment for all of them: an instance's state and its inputs must agree (a reset between
+    // the apply and now would otherwise pair a stale "queued" with inputs no longer done).
+    const statuses = coveredByReply(need, known) ? known : await this.store.statuses(runId, [...need]);
     const lookup = (id: string) => statuses.get(id);
     // Ready instances grouped by queue/task/stage (dispatch order kept): bundles never mix them.
     const groups = new Map<string, Array<{ job: InstanceJob; queuedAt: number; predictedMs: number }>>();

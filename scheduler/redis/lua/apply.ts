@@ -5,6 +5,9 @@
  */
 import { MAX_FAILED_ATTEMPTS } from '../../model.js';
 
+/** The most ids (dispatched instances + their plan deps) an apply reply carries statuses for. */
+export const REPLY_STATUSES_MAX = 128;
+
 export const APPLY_LUA = String.raw`
 --[[
   apply — applies a batch of run events to one run atomically; the twin of reducer.ts.
@@ -37,10 +40,11 @@ export const APPLY_LUA = String.raw`
   cancelRequested ('1'|'0'), { status JSON of each view id, in order ('' where none) },
   { id, status JSON, result JSON or '', failed attempts JSON or '', ... } }: the merged effects of
   the batch exactly as reducer.applyEvents computes them, then the run's phase; or an error reply
-  "RUN_NOT_FOUND" when the run does not exist. The last list (only with "V+", and empty when more
-  than KNOWN_MAX instances are dispatched) holds each dispatched instance and its plan deps as they
-  are after the batch: what the dispatcher reads to build their jobs (JobResolver.needs), so the
-  process that applied the batch enqueues the successors without another round trip.
+  "RUN_NOT_FOUND" when the run does not exist. The last list (only with "V+", and empty when the
+  dispatched instances and their plan deps are more than KNOWN_MAX ids together) holds each
+  dispatched instance and its plan deps as they are after the batch: the dispatcher builds their
+  jobs from it alone when it covers all they need (JobResolver.needs), so the process that applied
+  the batch enqueues a chain's successor without another round trip.
   Writes only what changed: touched statuses, changed counters, changed meta fields (the fixed
   cost of a call matters: workers call it once per batch of completions).
   Replaying an applied completion is a no-op: it names an attempt that is no longer queued/running.
@@ -461,23 +465,36 @@ if wakeAt ~= nil and finished == nil then w = num(wakeAt) end
 local nViews, wantKnown = string.match(ARGV[3], '^(%d+)(%+?)$')
 nViews = tonumber(nViews) or 0
 local known = {}
-local KNOWN_MAX = 64
+-- A cap on the ids the reply carries (dispatched + their deps): each costs HGETs while Redis runs
+-- this script alone, and a bucket stage may have thousands of deps. Above it: none (the
+-- dispatcher reads what it needs).
+local KNOWN_MAX = ${REPLY_STATUSES_MAX}
 if wantKnown == '+' and #FX_D > 0 and #FX_D <= KNOWN_MAX then
-  local seen = {}
+  local ids, seen, over = {}, {}, false
   local function add(id)
-    if seen[id] then return end
-    seen[id] = true
-    local s = find(id)
-    if s == nil then return end
-    known[#known + 1] = id
-    known[#known + 1] = enc(s)
-    known[#known + 1] = redis.call('HGET', resKey, id) or ''
-    known[#known + 1] = redis.call('HGET', faKey, id) or ''
+    if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+    return #ids > KNOWN_MAX
   end
   for _, id in ipairs(FX_D) do
-    add(id)
+    over = add(id)
     local p = plan(id)
-    if p ~= nil then for _, d in ipairs(p.d) do add(d) end end
+    if p ~= nil and not over then
+      for _, d in ipairs(p.d) do
+        over = add(d)
+        if over then break end
+      end
+    end
+    if over then break end
+  end
+  if over then ids = {} end
+  for _, id in ipairs(ids) do
+    local s = find(id)
+    if s ~= nil then
+      known[#known + 1] = id
+      known[#known + 1] = enc(s)
+      known[#known + 1] = redis.call('HGET', resKey, id) or ''
+      known[#known + 1] = redis.call('HGET', faKey, id) or ''
+    end
   end
 end
 local views = {}
