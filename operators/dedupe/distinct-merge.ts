@@ -315,6 +315,8 @@ export class ShuffleDistinct {
       return u;
     };
     const bad = (j: number): DagctlError => new DagctlError('PARQUET_INVALID', `column ${names[j]!}: a null in a REQUIRED column`, { column: names[j] });
+    const wrongKind = (j: number, found: string): DagctlError =>
+      new DagctlError('PARQUET_INVALID', `column ${names[j]!}: ${found} values where the schema says ${types[j]!}; the input files' schemas differ from the dataset's — rewrite them with the dataset's schema`, { column: names[j], found, expected: types[j] });
     // Per column, each block's arrays (indexed by block), so the row loops below touch typed arrays only.
     const nb = blocks.length;
     const perColumn = names.map((_, j) => {
@@ -340,7 +342,7 @@ export class ShuffleDistinct {
             const b = sb[k]!, p = sp[k]!;
             const va = pc.vals[b];
             const v = va !== null && va !== undefined ? va[p] : valueAt(blocks[b]!.cols[j]!, p);
-            if (typeof v !== 'number') throw bad(j);
+            if (typeof v !== 'number') throw v === null || v === undefined ? bad(j) : wrongKind(j, typeof v);
             values[k] = v;
           }
           columns[names[j]!] = { type: 'int64', values };
@@ -378,7 +380,7 @@ export class ShuffleDistinct {
             let st = textStart[b];
             if (st === null || st === undefined) {
               const c = blocks[b]!.cols[j]!;
-              if (c.kind !== 'plain') throw bad(j);
+              if (c.kind !== 'plain') throw wrongKind(j, `${c.kind} (not text)`);
               const u = plainOf(b, j);
               texts[b] = u.bytes;
               textStart[b] = st = u.start;
