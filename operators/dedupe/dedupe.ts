@@ -19,7 +19,6 @@ import { KeyHasher, RowIndex } from './row-index.js';
 import { ShuffleDistinct } from './distinct-merge.js';
 import type { InputHandle } from '../types.js';
 import { isShuffleFile } from '../../storage/shuffle/format.js';
-import { DEFAULT_MAX_ROWS } from '../../storage/dataset/writer.js';
 import { dedupeDescriptor, type DedupeParams } from './descriptor.js';
 export type { DedupeParams };
 
@@ -63,12 +62,7 @@ export const dedupe: OperatorDef<DedupeParams> = {
       const fast = await distinctFromShuffle(input, cols, keyCols);
       if (fast !== null) {
         const w = ctx.outputs[0]!.open(schema);
-        // Column batches of a file's worth of rows (the same files as rows would make) when the
-        // writer takes them: no row object per survivor, strings copied as UTF-8 bytes.
-        const writeColumns = w.writeColumns;
-        const batches = writeColumns === undefined ? null : fast.columns(schema, DEFAULT_MAX_ROWS);
-        if (writeColumns !== undefined && batches !== null) for (const b of batches) await writeColumns.call(w, b);
-        else for (const rows of fast.rows()) await w.write(rows);
+        for (const rows of fast.rows()) await w.write(rows);
         return { metrics: { rowsOut: fast.emitted, removed: fast.seen - fast.emitted } };
       }
     }

@@ -23,10 +23,9 @@
  * Preconditions: the files' columns include `names`; their values are what the map wrote.
  * Memory: the decoded columns of the instance's whole input (~40 B per pageview row).
  */
-import { DagctlError } from '../../core/errors.js';
 import { RowBuilder } from '../../storage/row-builder.js';
 import { decodeShuffleBlocks, PLAIN_NULL, type ShuffleColumn } from '../../storage/shuffle/format.js';
-import type { ColumnBatch, Row, Schema, Value } from '../../storage/types.js';
+import type { Row, Value } from '../../storage/types.js';
 import { compareValues } from '../lib/rows.js';
 import { HASH_SEED, mixNull, mixStringAt, mixValue, sameValue } from './row-index.js';
 
@@ -51,31 +50,6 @@ function valueAt(c: SortedColumn, p: number): Value {
   if (len === PLAIN_NULL) return null;
   const s = c.start[p]!;
   return c.joined.slice(s, s + len);
-}
-
-/**
- * A plain column's text as UTF-8 and each value's byte start (n + 1 entries: value p is
- * bytes[start[p], start[p + 1])). ASCII text (the common case) maps chars to bytes one to one;
- * otherwise each value is measured.
- */
-function utf8Of(c: { joined: string; start: Uint32Array; lens: Uint32Array }): { bytes: Uint8Array; start: Uint32Array } {
-  const buf = Buffer.from(c.joined, 'utf8');
-  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = c.lens.length;
-  const start = new Uint32Array(n + 1);
-  if (buf.byteLength === c.joined.length) {
-    for (let i = 0; i < n; i++) start[i] = c.start[i]!;
-    start[n] = buf.byteLength;
-    return { bytes, start };
-  }
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    start[i] = at;
-    const len = c.lens[i]!;
-    if (len !== PLAIN_NULL) at += Buffer.byteLength(c.joined.slice(c.start[i], c.start[i]! + len), 'utf8');
-  }
-  start[n] = at;
-  return { bytes, start };
 }
 
 /** Start offset of each row's value in a plain column's joined text. */
@@ -245,173 +219,8 @@ export class ShuffleDistinct {
 
   /** The distinct rows in output order, in chunks of at most `chunk` rows. */
   *rows(chunk = 8192): Generator<Row[]> {
-    const blocks = this.blocks, names = this.names, width = names.length;
-    for (const s of this.survivors(chunk)) {
-      const out: Value[][] = names.map(() => new Array<Value>(s.n));
-      for (let k = 0; k < s.n; k++) {
-        const cols = blocks[s.b[k]!]!.cols, p = s.p[k]!;
-        for (let j = 0; j < width; j++) out[j]![k] = valueAt(cols[j]!, p);
-      }
-      yield new RowBuilder(names, out.map((values) => ({ kind: 'values' as const, values }))).rows(0, s.n);
-    }
-  }
-
-  /**
-   * The distinct rows in output order as column batches of at most `chunk` rows (what rows()
-   * yields, for OutputWriter.writeColumns), or null when `schema` is not all REQUIRED string and
-   * int64 fields (the column input's contract). Strings are UTF-8 byte ranges: a dictionary
-   * column's values point into one buffer of its distinct entries (encoded once), a plain column's
-   * bytes are copied from its block's text (encoded once per block).
-   */
-  columns(schema: Schema, chunk: number): Iterable<ColumnBatch> | null {
-    if (!schema.every((f) => f.nullable !== true && (f.type === 'string' || f.type === 'int64'))) return null;
-    const types = this.names.map((nm) => schema.find((f) => f.name === nm)?.type);
-    if (types.some((t) => t === undefined) || schema.length !== this.names.length) return null;
-    return this.columnBatches(types as Array<'string' | 'int64'>, chunk);
-  }
-
-  private *columnBatches(types: Array<'string' | 'int64'>, chunk: number): Generator<ColumnBatch> {
-    const blocks = this.blocks, names = this.names, width = names.length;
-    // Dictionary entries: one UTF-8 buffer of the distinct strings (interned: same string, same
-    // range), and per block and column each entry's range in it.
-    const pool = new Map<string, number>();
-    const entries: string[] = [];
-    const dictRefs: Array<Array<Int32Array | null>> = blocks.map((blk) => blk.cols.map((c) => {
-      if (c.kind !== 'dict') return null;
-      const ref = new Int32Array(c.dict.length);
-      for (let e = 0; e < c.dict.length; e++) {
-        const s = c.dict[e];
-        if (s === null || s === undefined) { ref[e] = -1; continue; }
-        let at = pool.get(s);
-        if (at === undefined) {
-          at = entries.length;
-          pool.set(s, at);
-          entries.push(s);
-        }
-        ref[e] = at;
-      }
-      return ref;
-    }));
-    const dictStart = new Int32Array(entries.length), dictLen = new Int32Array(entries.length);
-    const parts: Buffer[] = [];
-    let off = 0;
-    for (let e = 0; e < entries.length; e++) {
-      const b = Buffer.from(entries[e]!, 'utf8');
-      parts.push(b);
-      dictStart[e] = off;
-      dictLen[e] = b.byteLength;
-      off += b.byteLength;
-    }
-    const dictBytes = new Uint8Array(Buffer.concat(parts, off));
-    // Plain columns: each block's text as UTF-8 with each value's byte start (lazily, per block).
-    const plainUtf8: Array<Array<{ bytes: Uint8Array; start: Uint32Array } | null>> = blocks.map((blk) => blk.cols.map(() => null));
-    const plainOf = (b: number, j: number): { bytes: Uint8Array; start: Uint32Array } => {
-      let u = plainUtf8[b]![j];
-      if (u === null || u === undefined) {
-        const c = blocks[b]!.cols[j] as Extract<SortedColumn, { kind: 'plain' }>;
-        u = utf8Of(c);
-        plainUtf8[b]![j] = u;
-      }
-      return u;
-    };
-    const bad = (j: number): DagctlError => new DagctlError('PARQUET_INVALID', `column ${names[j]!}: a null in a REQUIRED column`, { column: names[j] });
-    // Per column, each block's arrays (indexed by block), so the row loops below touch typed arrays only.
-    const nb = blocks.length;
-    const perColumn = names.map((_, j) => {
-      const idx: Array<Uint32Array | null> = new Array(nb), refs: Array<Int32Array | null> = new Array(nb), vals: Array<Float64Array | null> = new Array(nb);
-      let allDict = true;
-      for (let b = 0; b < nb; b++) {
-        const c = blocks[b]!.cols[j]!;
-        idx[b] = c.kind === 'dict' ? c.idx : null;
-        refs[b] = dictRefs[b]![j]!;
-        vals[b] = c.kind === 'values' && c.values instanceof Float64Array ? c.values : null;
-        if (c.kind !== 'dict') allDict = false;
-      }
-      return { idx, refs, vals, allDict };
-    });
-    for (const s of this.survivors(chunk)) {
-      const n = s.n, sb = s.b, sp = s.p;
-      const columns: ColumnBatch['columns'] = {};
-      for (let j = 0; j < width; j++) {
-        const pc = perColumn[j]!;
-        if (types[j] === 'int64') {
-          const values = new Float64Array(n);
-          for (let k = 0; k < n; k++) {
-            const b = sb[k]!, p = sp[k]!;
-            const va = pc.vals[b];
-            const v = va !== null && va !== undefined ? va[p] : valueAt(blocks[b]!.cols[j]!, p);
-            if (typeof v !== 'number') throw bad(j);
-            values[k] = v;
-          }
-          columns[names[j]!] = { type: 'int64', values };
-          continue;
-        }
-        const start = new Int32Array(n), len = new Int32Array(n);
-        if (pc.allDict) {
-          // Every value points into the dictionary buffer: nothing copied.
-          for (let k = 0; k < n; k++) {
-            const b = sb[k]!;
-            const e = pc.refs[b]![pc.idx[b]![sp[k]!]!]!;
-            if (e < 0) throw bad(j);
-            start[k] = dictStart[e]!;
-            len[k] = dictLen[e]!;
-          }
-          columns[names[j]!] = { type: 'string', data: dictBytes, start, len };
-          continue;
-        }
-        // Plain or mixed: the values' bytes copied into one buffer for this batch. First pass:
-        // each value's source buffer (0 = the dictionary, 1 + block = a block's text) and range.
-        const from = new Int32Array(n), srcOf = new Int32Array(n);
-        const texts: Array<Uint8Array | null> = new Array(nb).fill(null);
-        const textStart: Array<Uint32Array | null> = new Array(nb).fill(null);
-        let size = 0;
-        for (let k = 0; k < n; k++) {
-          const b = sb[k]!, p = sp[k]!;
-          const ix = pc.idx[b];
-          if (ix !== null && ix !== undefined) {
-            const e = pc.refs[b]![ix[p]!]!;
-            if (e < 0) throw bad(j);
-            srcOf[k] = 0;
-            from[k] = dictStart[e]!;
-            len[k] = dictLen[e]!;
-          } else {
-            let st = textStart[b];
-            if (st === null || st === undefined) {
-              const c = blocks[b]!.cols[j]!;
-              if (c.kind !== 'plain') throw bad(j);
-              const u = plainOf(b, j);
-              texts[b] = u.bytes;
-              textStart[b] = st = u.start;
-            }
-            if ((blocks[b]!.cols[j] as Extract<SortedColumn, { kind: 'plain' }>).lens[p] === PLAIN_NULL) throw bad(j);
-            srcOf[k] = b + 1;
-            from[k] = st[p]!;
-            len[k] = st[p + 1]! - st[p]!;
-          }
-          size += len[k]!;
-        }
-        const data = new Uint8Array(size);
-        let at = 0;
-        for (let k = 0; k < n; k++) {
-          const src = srcOf[k] === 0 ? dictBytes : texts[srcOf[k]! - 1]!;
-          const f = from[k]!, m = len[k]!;
-          start[k] = at;
-          if (m <= 32) for (let q = 0; q < m; q++) data[at + q] = src[f + q]!;
-          else data.set(src.subarray(f, f + m), at);
-          at += m;
-        }
-        columns[names[j]!] = { type: 'string', data, start, len };
-      }
-      yield { rows: n, columns };
-    }
-  }
-
-  /**
-   * The surviving (block, position) pairs in output order, in chunks of at most `chunk`: the k-way
-   * merge by hash (see the banner).
-   */
-  private *survivors(chunk: number): Generator<{ n: number; b: Int32Array; p: Int32Array }> {
-    const blocks = this.blocks, nb = blocks.length, key = this.key;
+    const blocks = this.blocks, nb = blocks.length, names = this.names, key = this.key;
+    const width = names.length;
     const pos = new Int32Array(nb);
     // Min-heap of blocks keyed by hash·2^21 + block (exact in a double while nb ≤ 2^21, else by
     // hash, then block): one number comparison per step, no indirection to the block.
@@ -445,14 +254,12 @@ export class ShuffleDistinct {
     for (let i = (hn >> 1) - 1; i >= 0; i--) siftDown(i);
     const topHash = (): number => blocks[heapB[0]!]!.hash[pos[heapB[0]!]!]!;
 
-    let outB = new Int32Array(chunk), outP = new Int32Array(chunk);
+    const out: Value[][] = names.map(() => new Array<Value>(chunk));
     let k = 0;
-    const flush = (): { n: number; b: Int32Array; p: Int32Array } => {
-      const r = { n: k, b: outB, p: outP };
-      outB = new Int32Array(chunk);
-      outP = new Int32Array(chunk);
+    const flush = (): Row[] => {
+      const rows = new RowBuilder(names, out.map((values) => ({ kind: 'values' as const, values }))).rows(0, k);
       k = 0;
-      return r;
+      return rows;
     };
     let runB = new Int32Array(64), runP = new Int32Array(64);
     while (hn > 0) {
@@ -482,30 +289,29 @@ export class ShuffleDistinct {
         if (hn > 0) siftDown(0);
       } while (hn > 0 && topHash() === h);
       if (rn === 1) {
-        outB[k] = runB[0]!;
-        outP[k] = runP[0]!;
+        const cols = blocks[runB[0]!]!.cols, p = runP[0]!;
+        for (let j = 0; j < width; j++) out[j]![k] = valueAt(cols[j]!, p);
         k++;
         this.emitted++;
         if (k === chunk) yield flush();
         continue;
       }
       // Duplicates or a collision: the first arrival of each key, ordered by key values.
-      const kept: Array<{ b: number; p: number; vals: Value[] }> = [];
+      const kept: Value[][] = [];
       for (let r = 0; r < rn; r++) {
-        const b = runB[r]!, p = runP[r]!;
-        const vals = blocks[b]!.cols.map((c) => valueAt(c, p));
-        if (!kept.some((o) => key.every((c) => sameValue(o.vals[c], vals[c])))) kept.push({ b, p, vals });
+        const cols = blocks[runB[r]!]!.cols, p = runP[r]!;
+        const vals = cols.map((c) => valueAt(c, p));
+        if (!kept.some((o) => key.every((c) => sameValue(o[c], vals[c])))) kept.push(vals);
       }
       kept.sort((x, y) => {
         for (const c of key) {
-          const d = compareValues(x.vals[c], y.vals[c]);
+          const d = compareValues(x[c], y[c]);
           if (d !== 0) return d;
         }
         return 0;
       });
-      for (const o of kept) {
-        outB[k] = o.b;
-        outP[k] = o.p;
+      for (const vals of kept) {
+        for (let j = 0; j < width; j++) out[j]![k] = vals[j]!;
         k++;
         this.emitted++;
         if (k === chunk) yield flush();

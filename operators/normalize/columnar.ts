@@ -7,10 +7,11 @@
  *     dictionary-encoded URL column is normalized once per dictionary entry (its values share the
  *     entry's bytes, memoized by offset), other URL values through the row path's urlCacheKey LRU;
  *   - identifiers already in normal form (`cookie:<hex>`, `user:<digits>`, checked on the bytes,
- *     as lib/text/identifiers.ts alreadyNormal does on strings) are copied as bytes; any other is
+ *     by lib/text/identifiers.ts idBytesAlreadyNormal) are copied as bytes; any other is
  *     decoded (strictly) and normalized by normalizeIdentifier;
  *   - kept rows go to a column accumulator of DEFAULT_MAX_ROWS rows (normalized URLs as ranges of
- *     one buffer of their distinct values), written as one batch per file the row path would write;
+ *     one buffer of their distinct values, emptied after a flush once past POOL_MAX_BYTES), written
+ *     as one batch per file the row path would write;
  *     rejected rows are built as rows (original text, lossy where it is not UTF-8) for the rejects.
  * Reasons follow the row path's order: the first string column (schema order) that is not UTF-8,
  * else the first URL column that fails, else the first identifier column that fails.
@@ -25,7 +26,7 @@ import { schemaFromElements } from '../../storage/parquet/schema-map.js';
 import { decodeUtf8Lossy } from '../../storage/parquet/utf8.js';
 import type { ColumnBatch, Row, Schema } from '../../storage/types.js';
 import { urlCacheKey, type UrlResult } from '../lib/text/url.js';
-import { normalizeIdentifier, type IdOptions } from '../lib/text/identifiers.js';
+import { idBytesAlreadyNormal, normalizeIdentifier, type IdOptions } from '../lib/text/identifiers.js';
 import type { LruCache } from './lru.js';
 
 /** What each output field is: a URL column, an identifier column, or an int64 passed through. */
@@ -105,13 +106,26 @@ export async function fileColumns(bytes: Uint8Array, schema: Schema): Promise<Ro
   return groups;
 }
 
+/**
+ * The most bytes of normalized URLs the pool keeps past a flush: above it the pool is emptied (its
+ * ids and the URL memos holding them invalidated), so memory stays bounded and offsets far from 2 GiB.
+ */
+export const POOL_MAX_BYTES = 64 << 20;
+
 /** Distinct strings as UTF-8 ranges of one growing buffer (normalized URLs: few, repeated a lot). */
 class BytePool {
   bytes = new Uint8Array(1 << 12);
   used = 0;
-  readonly start: number[] = [];
-  readonly len: number[] = [];
+  start: number[] = [];
+  len: number[] = [];
   private readonly ids = new Map<string, number>();
+  /** Forgets every string (ids handed out before are void); keeps the buffer. */
+  clear(): void {
+    this.used = 0;
+    this.start = [];
+    this.len = [];
+    this.ids.clear();
+  }
   id(s: string): number {
     let id = this.ids.get(s);
     if (id !== undefined) return id;
@@ -214,27 +228,6 @@ function strictString(b: Uint8Array, s: number, n: number): string | null {
   }
 }
 
-const C = 0x63, U = 0x75;
-/** `cookie:` + [0-9a-f][0-9a-f-]* or `user:` + digits (no leading zero when stripping): lib/text/identifiers.ts alreadyNormal on bytes. */
-function idAlreadyNormal(b: Uint8Array, s: number, n: number, stripZeros: boolean): boolean {
-  if (n > 7 && b[s] === C && b[s + 1] === 0x6f && b[s + 2] === 0x6f && b[s + 3] === 0x6b && b[s + 4] === 0x69 && b[s + 5] === 0x65 && b[s + 6] === 0x3a) {
-    for (let i = 7; i < n; i++) {
-      const c = b[s + i]!;
-      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c === 0x2d && i > 7))) return false;
-    }
-    return true;
-  }
-  if (n > 5 && b[s] === U && b[s + 1] === 0x73 && b[s + 2] === 0x65 && b[s + 3] === 0x72 && b[s + 4] === 0x3a) {
-    if (stripZeros && n > 6 && b[s + 5] === 0x30) return false;
-    for (let i = 5; i < n; i++) {
-      const c = b[s + i]!;
-      if (c < 0x30 || c > 0x39) return false;
-    }
-    return true;
-  }
-  return false;
-}
-
 export interface ColumnarSink {
   /** Writes a batch of kept rows (the accumulator is reused once it resolves). */
   write(batch: ColumnBatch): Promise<void>;
@@ -288,6 +281,7 @@ export class ColumnarNormalizer {
     capacity: number,
     private readonly sink: ColumnarSink,
     private readonly metrics: Record<string, number>,
+    private readonly poolMaxBytes = POOL_MAX_BYTES,
   ) {
     this.acc = new Accumulator(schema, roles, this.pool, capacity);
     this.memo = roles.map((r) => ({ buf: null, keys: new Int32Array(r === 'url' ? MEMO_SLOTS : 0), codes: new Int32Array(r === 'url' ? MEMO_SLOTS : 0) }));
@@ -360,7 +354,17 @@ export class ColumnarNormalizer {
     this.rowsOut += n - rejects.length;
     for (let from = 0; from < n;) {
       from = this.append(g, v, keep, from);
-      if (acc.rows === acc.capacity) await this.flush();
+      if (acc.rows === acc.capacity && await this.write() && from < n) this.recode(g, v, keep, from);
+    }
+  }
+
+  /** URL codes of the kept rows of [from, …) again, after the pool was emptied (their ids are void). */
+  private recode(g: RowGroupColumns, v: Verdicts, keep: Uint8Array, from: number): void {
+    for (const j of this.stringCols) {
+      if (this.roles[j] !== 'url') continue;
+      const { bufs, buf, start, len } = g.cols[j] as RawStrings;
+      const out = v.codes[j]!;
+      for (let r = from; r < g.rows; r++) if (keep[r] === 1) out[r] = this.url(j, bufs[buf[r]!]!, start[r]!, len[r]!);
     }
   }
 
@@ -381,7 +385,7 @@ export class ColumnarNormalizer {
       const text = v.idText[j]!, why = v.idWhy[j]!;
       for (let r = 0; r < n; r++) {
         const b = bufs[buf[r]!]!, s = start[r]!, m = len[r]!;
-        if (idAlreadyNormal(b, s, m, stripZeros)) continue; // ID_COPY
+        if (idBytesAlreadyNormal(b, s, m, stripZeros)) continue; // ID_COPY
         const str = strictString(b, s, m);
         if (str === null) { k[r] = ID_INVALID; continue; }
         const res = normalizeIdentifier(str, this.idOpts);
@@ -488,8 +492,20 @@ export class ColumnarNormalizer {
 
   /** Writes the kept rows accumulated so far. */
   async flush(): Promise<void> {
-    if (this.acc.rows === 0) return;
+    await this.write();
+  }
+
+  /**
+   * Writes the kept rows accumulated so far; then, when the pool holds more than poolMaxBytes,
+   * empties it and the URL memos (their codes are pool ids). True when it did (ids handed out are void).
+   */
+  private async write(): Promise<boolean> {
+    if (this.acc.rows === 0) return false;
     await this.sink.write(this.acc.batch());
     this.acc.reset();
+    if (this.pool.used <= this.poolMaxBytes) return false;
+    this.pool.clear();
+    for (const m of this.memo) m.buf = null;
+    return true;
   }
 }

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dedupe, type DedupeParams } from '../../operators/dedupe/dedupe.js';
 import { hashKey, KeyHasher } from '../../operators/dedupe/row-index.js';
-import type { InputHandle, OutputWriter, StageContext } from '../../operators/types.js';
-import { getCodec } from '../../storage/parquet/registry.js';
+import type { InputHandle, StageContext } from '../../operators/types.js';
 import { decodeShuffle, encodeBlock, encodeHeader } from '../../storage/shuffle/format.js';
 import { memInput, runOperator, sortRows } from './harness.js';
 import type { Row, Schema } from '../../storage/types.js';
@@ -17,34 +16,21 @@ import type { Row, Schema } from '../../storage/types.js';
  * hands out the files (the columnar whole-row path, lib/distinct-merge.ts), without it only
  * decoded rows (the row path). Returns the output rows in written order and the metrics.
  */
-async function reduceOver(files: Row[][][], schema: Schema, key: string[] | null, raw: boolean, columns = false): Promise<{ rows: Row[]; metrics: Record<string, number>; files: Uint8Array[] }> {
+async function reduceOver(files: Row[][][], schema: Schema, key: string[] | null, raw: boolean): Promise<{ rows: Row[]; metrics: Record<string, number> }> {
   const bytes = files.map((blocks) => Buffer.concat([encodeHeader(schema), ...blocks.filter((b) => b.length > 0).map((b) => encodeBlock(schema, b))]));
   const rows = bytes.flatMap((b) => [...decodeShuffle(b)].flat());
   const base = memInput('prior', rows, 7, [], schema);
   const input: InputHandle = raw ? { ...base, rawFiles: () => bytes.map((b, i) => ({ path: `f${i}.dgsh`, bytes: b.byteLength, read: async () => b })) } : base;
   const out: Row[] = [];
-  const written: Uint8Array[] = [];
   const params: DedupeParams = { key, orderBy: null, keep: 'first', columnTypes: {}, buckets: 1 };
-  // With `columns` the writer also takes column batches (as the flat codec's writers do): each
-  // batch's file is kept and read back into the rows.
-  const writer: OutputWriter = { write: async (rs: Row[]) => { out.push(...rs); } };
-  if (columns) {
-    writer.writeColumns = async (batch) => {
-      const bytes = await flat.encodeColumns!(schema, batch);
-      written.push(bytes);
-      for await (const rs of flat.decode(bytes)) out.push(...rs);
-    };
-  }
   const ctx = {
     params, stage: { name: 'reduce', fanout: 'bucket' }, bucket: 0, buckets: 1,
     prior: { bucket: () => input },
-    outputs: [{ open: () => writer }],
+    outputs: [{ open: () => ({ write: async (rs: Row[]) => { out.push(...rs); } }) }],
   } as unknown as StageContext<DedupeParams>;
   const r = await dedupe.run(ctx);
-  return { rows: out, metrics: r.metrics ?? {}, files: written };
+  return { rows: out, metrics: r.metrics ?? {} };
 }
-
-const flat = getCodec('flat');
 
 /** Two distinct persons whose {url, person, ts} rows collide on hashKey (found by search). */
 function collidingPersons(url: string, ts: number): [string, string] {
@@ -148,31 +134,6 @@ describe('operators/dedupe/dedupe', () => {
           assert.deepEqual(fast.metrics, slow.metrics);
           assert.deepEqual(sortRows(fast.rows), sortRows(oracle(files.flat(2), key, null, 'first')));
         }), { numRuns: 200 });
-    });
-
-    it('writes column batches holding the same rows, in the same order, as the row path, byte for byte (REQUIRED string/int64 columns)', async () => {
-      const required: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
-      const req = fc.record({ url: str, person: str, ts: fc.integer({ min: -3, max: 3 }) }, { noNullPrototype: true });
-      await fc.assert(fc.asyncProperty(fc.array(fc.array(fc.array(req, { maxLength: 30 }), { maxLength: 3 }), { maxLength: 4 }), async (files) => {
-        const cols = await reduceOver(files, required, null, true, true);
-        const slow = await reduceOver(files, required, null, false);
-        assert.deepEqual(cols.rows, slow.rows);
-        assert.deepEqual(cols.metrics, slow.metrics);
-        assert.equal(cols.files.length, slow.rows.length > 0 ? 1 : 0);
-        if (slow.rows.length > 0) assert.deepEqual(Buffer.from(cols.files[0]!), Buffer.from(await flat.encode(required, slow.rows)));
-      }), { numRuns: 200 });
-      // Dictionary (repeated urls) and plain (distinct persons) blocks, non-ASCII text, duplicates across files.
-      const blocks: Row[][] = [];
-      for (let b = 0; b < 5; b++) {
-        const rows: Row[] = [];
-        for (let i = 0; i < 400; i++) rows.push({ url: `https://é.com/${(i * 7 + b) % 13}`, person: i % 9 === 0 ? `ü${i % 50}` : `cookie:${(i * 13 + b * 5) % 900}`, ts: i % 3 });
-        blocks.push(rows);
-      }
-      const files = [blocks.slice(0, 3), blocks.slice(3), [blocks[1]!]];
-      const cols = await reduceOver(files, required, null, true, true);
-      const slow = await reduceOver(files, required, null, false);
-      assert.deepEqual(cols.rows, slow.rows);
-      assert.deepEqual(Buffer.from(cols.files[0]!), Buffer.from(await flat.encode(required, slow.rows)));
     });
 
     it('orders hash collisions by key values and dedupes them across files and blocks', async () => {

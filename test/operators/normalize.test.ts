@@ -8,7 +8,7 @@ import { normalize } from '../../operators/normalize/normalize.js';
 import { runOperator, sortRows } from './harness.js';
 import { isDagctlError } from '../../core/errors.js';
 import type { ColumnBatch, Row, Schema } from '../../storage/types.js';
-import { columnarPlan, ColumnarNormalizer, fileColumns } from '../../operators/normalize/columnar.js';
+import { columnarPlan, ColumnarNormalizer, fileColumns, POOL_MAX_BYTES } from '../../operators/normalize/columnar.js';
 import { LruCache } from '../../operators/normalize/lru.js';
 import { urlNormalizer, type UrlResult } from '../../operators/lib/text/url.js';
 import { getCodec } from '../../storage/parquet/registry.js';
@@ -99,9 +99,10 @@ describe('operators/normalize/normalize', () => {
       assert.ok(columnar > 100, `the column path ran (${columnar} files)`);
     });
 
-    it('splits kept rows into batches of the accumulator\'s capacity, in row order (fast-check)', async () => {
+    it('splits kept rows into batches of the accumulator\'s capacity, in row order, with any URL pool bound (fast-check)', async () => {
       const flat = getCodec('flat');
-      await fc.assert(fc.asyncProperty(fc.array(row, { maxLength: 80 }), fc.integer({ min: 1, max: 9 }), async (rs, capacity) => {
+      // poolMax: a tiny bound empties the URL pool (and the memos holding its ids) at most flushes.
+      await fc.assert(fc.asyncProperty(fc.array(row, { maxLength: 80 }), fc.integer({ min: 1, max: 9 }), fc.oneof(fc.constant(POOL_MAX_BYTES), fc.integer({ min: 0, max: 120 })), async (rs, capacity, poolMax) => {
         const params = normalize.params.parse({ trailingSlash: 'strip' });
         const roles = columnarPlan(schema, params.urlColumns, params.idColumns)!;
         const batches: ColumnBatch[] = [];
@@ -114,7 +115,7 @@ describe('operators/normalize/normalize', () => {
             for await (const x of flat.decode(await flat.encodeColumns!(schema, b))) kept.push(...x);
           },
           reject: async (r, reason) => { rejected.push({ ...r, reason }); },
-        }, metrics);
+        }, metrics, poolMax);
         const bytes = await flat.encode(schema, rs);
         await col.file((await fileColumns(bytes, schema))!);
         await col.flush();

@@ -24,22 +24,47 @@ export function normalizeIdentifier(raw: string, opts: IdOptions): IdResult {
   return alreadyNormal(raw, opts.stripUserZeros) ? { ok: true, id: raw } : normalizeIdentifierFull(raw, opts);
 }
 
-/** `cookie:` + [0-9a-f][0-9a-f-]*, or `user:` + digits (no leading zero before another digit when stripping). */
+/*
+ * Already in normal form: `cookie:` + [0-9a-f][0-9a-f-]*, or `user:` + digits (no leading zero
+ * before another digit when stripping). One rule, on a string (alreadyNormal) and on UTF-8 bytes
+ * (idBytesAlreadyNormal, the column path's): both read the code units through the predicates below.
+ */
+const COOKIE = 'cookie:', USER = 'user:';
+const COOKIE_BYTES = Uint8Array.from(COOKIE, (c) => c.charCodeAt(0)), USER_BYTES = Uint8Array.from(USER, (c) => c.charCodeAt(0));
+/** Unit `c` at index `i` (from the value's start) of a normal cookie id's hex part. */
+const cookieUnit = (c: number, i: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c === 0x2d && i > COOKIE.length);
+const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+/** A leading zero that stripping would remove: `user:0` followed by more. */
+const zeroToStrip = (first: number, n: number, stripZeros: boolean): boolean => stripZeros && n > USER.length + 1 && first === 0x30;
+
 function alreadyNormal(s: string, stripZeros: boolean): boolean {
   const n = s.length;
-  if (n > 7 && s.startsWith('cookie:')) {
-    for (let i = 7; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c === 0x2d && i > 7))) return false;
-    }
+  if (n > COOKIE.length && s.startsWith(COOKIE)) {
+    for (let i = COOKIE.length; i < n; i++) if (!cookieUnit(s.charCodeAt(i), i)) return false;
     return true;
   }
-  if (n > 5 && s.startsWith('user:')) {
-    if (stripZeros && n > 6 && s.charCodeAt(5) === 0x30) return false;
-    for (let i = 5; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) return false;
-    }
+  if (n > USER.length && s.startsWith(USER)) {
+    if (zeroToStrip(s.charCodeAt(USER.length), n, stripZeros)) return false;
+    for (let i = USER.length; i < n; i++) if (!digit(s.charCodeAt(i))) return false;
+    return true;
+  }
+  return false;
+}
+
+function bytesStartWith(b: Uint8Array, s: number, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (b[s + i] !== prefix[i]) return false;
+  return true;
+}
+
+/** Whether the UTF-8 bytes b[s, s + n) are an identifier already in normal form (the rule above, on bytes). */
+export function idBytesAlreadyNormal(b: Uint8Array, s: number, n: number, stripZeros: boolean): boolean {
+  if (n > COOKIE.length && bytesStartWith(b, s, COOKIE_BYTES)) {
+    for (let i = COOKIE.length; i < n; i++) if (!cookieUnit(b[s + i]!, i)) return false;
+    return true;
+  }
+  if (n > USER.length && bytesStartWith(b, s, USER_BYTES)) {
+    if (zeroToStrip(b[s + USER.length]!, n, stripZeros)) return false;
+    for (let i = USER.length; i < n; i++) if (!digit(b[s + i]!)) return false;
     return true;
   }
   return false;
