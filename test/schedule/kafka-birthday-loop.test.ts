@@ -97,19 +97,30 @@ describe('Lambda loop on dags/birthday-inference.yaml: Kafka → ingest --kind a
       if (rs.some((r) => r.phase === 'failed')) throw new Error(`a triggered run failed:\n${logs.join('\n')}`);
       return markers > 0 && seenCount(st) === markers && st.inflight === undefined && rs.length === made && rs.every((r) => r.finishedAt !== undefined && r.phase !== 'pending' && r.phase !== 'running');
     };
+    /** Waits for settled(); on the liveness bound, the error carries what was still open and the scheduler's log. */
+    const settle = async (what: string): Promise<void> => {
+      try {
+        await until(what, 120_000, settled);
+      } catch (e) {
+        const st = await state.getTriggers('birthday-inference');
+        const rs = await runs();
+        const open = { markers: (await listCommitMarkers(master)).length, seen: seenCount(st), inflight: st.inflight ?? null, made: await triggered(), runs: rs.map((r) => `${r.runId} ${r.phase} finished=${String(r.finishedAt !== undefined)}`) };
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\nstill open: ${JSON.stringify(open)}\nscheduler log (last 60 lines):\n${logs.slice(-60).join('\n')}`);
+      }
+    };
     const produced: AgesProduced = { expected: new Map(), persons: new Set(), records: 0, rejects: 0 };
 
     try {
       // Wave 1: 300 persons, 4 samples each over 2024-03-01..03.
       await produceAges(topic, produced, Array.from({ length: 300 }, (_, k) => k), 4, 0, 3);
       await until('all of wave 1 ingested', 60_000, async () => ingested >= produced.records);
-      await until('wave 1 given runs, all finished', 120_000, settled);
+      await settle('wave 1 given runs, all finished');
       const afterWave1 = (await runs()).length;
       assert.ok(afterWave1 >= 1);
       // Wave 2: 12 persons (10 known, 2 new), 2 samples each, all on 2024-03-05.
       await produceAges(topic, produced, [3, 17, 42, 99, 120, 150, 201, 250, 298, 299, 300, 301], 2, 4, 1);
       await until('all of wave 2 ingested', 60_000, async () => ingested >= produced.records);
-      await until('wave 2 given runs, all finished', 120_000, settled);
+      await settle('wave 2 given runs, all finished');
       assert.equal(rejected, produced.rejects, 'every malformed sample is a reject');
 
       // Exactly once into the master: its rows are the valid produced samples, each as often as sent.
