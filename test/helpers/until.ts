@@ -20,3 +20,24 @@ export async function untilValue<T>(what: string, boundMs: number, f: () => Prom
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Polls `cond` until it holds, for waits whose length grows with the machine's load (a loop of
+ * runs): fails only when `progress()` — a signature of the observed state — has not changed for
+ * `stallMs` (a stall, naming `what` and the last signature), never because the work is slow.
+ */
+export async function untilProgressing(what: string, stallMs: number, cond: () => Promise<boolean> | boolean, progress: () => Promise<string> | string): Promise<void> {
+  let last = await progress();
+  let since = Date.now();
+  for (;;) {
+    if (await cond()) return;
+    const now = await progress();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since > stallMs) {
+      throw new Error(`no progress for ${stallMs} ms waiting for: ${what} (state: ${now})`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

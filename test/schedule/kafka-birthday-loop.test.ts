@@ -29,7 +29,7 @@ import { openObjectStore } from '../../storage/open.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import { brokers, createTopic, produceAges, requireKafka, uniqueTopic, type AgesProduced } from '../ingest/kafka-env.js';
 import { runCli, viewRows } from '../integration/support.js';
-import { until } from '../helpers/until.js';
+import { until, untilProgressing } from '../helpers/until.js';
 
 const SEED = resolve('dags/birthday-inference.yaml');
 
@@ -97,10 +97,17 @@ describe('Lambda loop on dags/birthday-inference.yaml: Kafka → ingest --kind a
       if (rs.some((r) => r.phase === 'failed')) throw new Error(`a triggered run failed:\n${logs.join('\n')}`);
       return markers > 0 && seenCount(st) === markers && st.inflight === undefined && rs.length === made && rs.every((r) => r.finishedAt !== undefined && r.phase !== 'pending' && r.phase !== 'running');
     };
-    /** Waits for settled(); on the liveness bound, the error carries what was still open and the scheduler's log. */
+    /** What the loop has done so far: markers, markers given runs, runs made, and each run's phase and applied events. */
+    const progress = async (): Promise<string> => {
+      const st = await state.getTriggers('birthday-inference');
+      const rs = await runs();
+      const seqs = await Promise.all(rs.map(async (r) => `${r.runId}:${r.phase}:${String((await store.getState(r.runId).catch(() => null))?.seq ?? -1)}`));
+      return JSON.stringify([(await listCommitMarkers(master)).length, seenCount(st), await triggered(), seqs]);
+    };
+    /** Waits for settled() while the loop progresses; on a stall, the error carries what was still open and the scheduler's log. */
     const settle = async (what: string): Promise<void> => {
       try {
-        await until(what, 120_000, settled);
+        await untilProgressing(what, 120_000, settled, progress);
       } catch (e) {
         const st = await state.getTriggers('birthday-inference');
         const rs = await runs();

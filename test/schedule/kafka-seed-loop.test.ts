@@ -25,7 +25,7 @@ import { listCommitMarkers } from '../../storage/dataset/markers.js';
 import { openObjectStore } from '../../storage/open.js';
 import { brokers, createTopic, producePageviews, requireKafka, uniqueTopic } from '../ingest/kafka-env.js';
 import { runCli, viewRows } from '../integration/support.js';
-import { until } from '../helpers/until.js';
+import { until, untilProgressing } from '../helpers/until.js';
 
 const SEED = resolve('dags/superwebanalytics.yaml');
 /** Typed identifiers, as the DAG's normalize step wants them (untyped ones are rejects). */
@@ -84,15 +84,23 @@ describe('Lambda loop on dags/superwebanalytics.yaml: Kafka → ingest → its d
       return markers > 0 && seenCount(st) === markers && st.inflight === undefined && rs.length === made && rs.every((r) => r.finishedAt !== undefined && r.phase !== 'pending' && r.phase !== 'running');
     };
 
+    /** What the loop has done so far: markers, markers given runs, runs made, and each run's phase and applied events. */
+    const progress = async (): Promise<string> => {
+      const st = await state.getTriggers('superwebanalytics');
+      const rs = await runs();
+      const seqs = await Promise.all(rs.map(async (r) => `${r.runId}:${r.phase}:${String((await store.getState(r.runId).catch(() => null))?.seq ?? -1)}`));
+      return JSON.stringify([(await listCommitMarkers(master)).length, seenCount(st), await triggered(), seqs]);
+    };
+
     try {
       const produced = await producePageviews(topic, 2, 800, 21, undefined, COOKIE);
       await until('all of wave 1 ingested', 60_000, async () => ingested >= produced.records);
-      await until('wave 1 given runs, all finished', 120_000, settled);
+      await untilProgressing('wave 1 given runs, all finished', 120_000, settled, progress);
       const afterWave1 = (await runs()).length;
       assert.ok(afterWave1 >= 1);
       await producePageviews(topic, 2, 900, 22, produced, COOKIE);
       await until('all of wave 2 ingested', 60_000, async () => ingested >= produced.records);
-      await until('wave 2 given runs, all finished', 120_000, settled);
+      await untilProgressing('wave 2 given runs, all finished', 120_000, settled, progress);
 
       const all = await runs();
       assert.ok(all.length > afterWave1, `wave 2 made a run: ${all.length} runs`);
