@@ -3,8 +3,8 @@
 # servers the integration tests talk to on loopback (redis-server from Debian packages, an
 # S3-compatible server built from the Go module proxy, Apache Kafka from Maven Central; helm and
 # the manifest validator built from the Go module proxy too; Debian's chromium for the web UI's
-# browser tests; delta-rs from PyPI in a cached venv, the foreign reader of views), run every
-# mocha test, stop the servers.
+# browser tests; Debian's clang and lld to rebuild the WebAssembly kernels; delta-rs from PyPI in a
+# cached venv, the foreign reader of views), run every mocha test, stop the servers.
 # Extra arguments go to mocha (e.g. `npm test -- --grep reducer`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,8 @@ else
   echo "no go toolchain: helm and k8s-validate not built, test/deploy/helm.test.ts will skip"
 fi
 env_lines="$(scripts/provision/chromium.sh env)"; eval "$env_lines"
+# clang + lld from Debian: the suite rebuilds the WebAssembly kernels and checks the committed bytes.
+scripts/provision/clang.sh >/dev/null
 # delta-rs (Python deltalake from PyPI, a cached venv): the foreign reader of views. Not a server.
 env_lines="$(scripts/provision/deltalake.sh start)"; eval "$env_lines"
 
