@@ -130,6 +130,7 @@ export const rollup: OperatorDef<RollupParams> = {
     // Broadcast mode (decided by the index stage): map joins, join is a no-op, aggregate reads map.
     const indexOut = components ? ctx.stageOutput('index') : null;
     const broadcast = indexOut !== null && indexOut.blobs(BROADCAST_BLOB).length > 0;
+    if (!broadcast) lastTable = null; // a map of a shuffle-join (or no-components) task has no use for it
     if (ctx.stage.name === 'map') return mapStage(ctx, components, broadcast ? indexOut : null);
     if (ctx.stage.name === 'join') return broadcast ? { metrics: {} } : joinStage(ctx); // broadcast: the map stage joined already
     return aggregateStage(ctx, broadcast);
@@ -239,10 +240,16 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
  * from (their paths hold a hash of their content): the map instances a thread runs back to back
  * share one table instead of each reading the index and building it again (a weak reference did
  * not survive the major collections between them). Memory: at most one table (≤ maxBroadcastBytes)
- * per thread past its map instances, until this thread runs an 'index' or 'aggregate' instance
- * (after the last map of the task), which drop it.
+ * per thread past its map instances, until this thread runs any rollup instance other than a
+ * broadcast map ('index', 'join', 'aggregate', or a map of a shuffle-join or no-components task),
+ * which drops it.
  */
 let lastTable: { key: string; table: BroadcastIndex } | null = null;
+
+/** Whether this thread still holds a broadcast table (lastTable): for tests. */
+export function broadcastTableHeld(): boolean {
+  return lastTable !== null;
+}
 
 /** The broadcast table of the index stage's output (bucket 0), reused from lastTable when its files are the same. */
 async function broadcastTable(index: InputHandle): Promise<{ table: BroadcastIndex; reused: boolean }> {
