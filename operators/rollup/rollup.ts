@@ -76,6 +76,7 @@ interface Agg { bucket: number; count: number; hll: HyperLogLog }
 /** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg id. */
 interface UrlAggs { url: string; fine: Map<number, number> }
 const hashOut = new Uint32Array(4);
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Every page of a REQUIRED string column as raw bytes (plain or dictionary-encoded: column-scan.ts
@@ -90,6 +91,31 @@ function bytePages(bytes: Uint8Array, column: string): ByteArrayPage[] | null {
     const pages = f.byteArrayPages(g, column);
     if (pages === null || !pages.every(pageUtf8)) return null;
     for (const pg of pages) out.push(pg);
+  }
+  return out;
+}
+
+/** The map's three columns of one Parquet file, all row groups in order: person and url as UTF-8 pages, ts as doubles. */
+interface MapColumns { person: ByteArrayPage[]; url: ByteArrayPage[]; ts: Float64Array[] }
+
+/**
+ * mapColumns: person and url read as raw pages (bytePages' layouts, url annotated as a string), ts
+ * as numbers (column-scan.ts), no row objects; null when a column's layout is not supported or a
+ * value is not UTF-8 (the caller then decodes rows, whose strict decoder names what is wrong).
+ */
+async function mapColumns(bytes: Uint8Array, p: RollupParams): Promise<MapColumns | null> {
+  const f = openColumnFile(bytes);
+  const urlEl = f.metadata.schema.find((e) => e.name === p.urlColumn && e.num_children === undefined);
+  if (urlEl === undefined || (urlEl.converted_type !== 'UTF8' && urlEl.logical_type?.type !== 'STRING')) return null;
+  const out: MapColumns = { person: [], url: [], ts: [] };
+  for (let g = 0; g < f.rowGroups.length; g++) {
+    const person = f.byteArrayPages(g, p.personColumn);
+    if (person === null || !person.every(pageUtf8)) return null;
+    const url = f.byteArrayPages(g, p.urlColumn);
+    if (url === null || !url.every(pageUtf8)) return null;
+    for (const pg of person) out.person.push(pg);
+    for (const pg of url) out.url.push(pg);
+    out.ts.push((await f.numbers(g, [p.tsColumn]))[p.tsColumn]!);
   }
   return out;
 }
@@ -110,6 +136,23 @@ class PageCursor {
       this.vi = 0;
     }
   }
+  /**
+   * The current value as a string, decoded once per distinct position in its page's bytes (a
+   * dictionary page's entry is decoded once for all the rows that use it).
+   */
+  text(): string {
+    const pg = this.pages[this.pi]!;
+    if (pg.data !== this.memoData) {
+      this.memoData = pg.data;
+      this.memo.clear();
+    }
+    const at = pg.start[this.vi]!;
+    let s = this.memo.get(at);
+    if (s === undefined) this.memo.set(at, (s = utf8Decoder.decode(pg.data.subarray(at, at + pg.len[this.vi]!))));
+    return s;
+  }
+  private memoData: Uint8Array | null = null;
+  private readonly memo = new Map<number, string>();
   /** MurmurHash3 x86_128 of the current value's bytes (what hashString gives its string). */
   hash(out: Uint32Array): void {
     const pg = this.pages[this.pi];
@@ -295,6 +338,22 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
       for (const rf of files) {
         current = rf.path;
         const bytes = await rf.read();
+        const mc = await mapColumns(bytes, p);
+        if (mc !== null) {
+          // Column at a time: no row objects; each distinct URL decoded once per dictionary.
+          const pc = new PageCursor(mc.person, rf.path), uc = new PageCursor(mc.url, rf.path);
+          for (const ts of mc.ts) {
+            for (let r = 0; r < ts.length; r++) {
+              if (!pc.next() || !uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} or ${p.urlColumn} values than rows`);
+              const t = ts[r]!;
+              if (!Number.isInteger(t)) throw new DagctlError('OPERATOR_INPUT_INVALID', `${rf.path}: column ${p.tsColumn} is not an integer`, { file: rf.path, column: p.tsColumn, value: String(t) });
+              pc.hash(hashOut);
+              if (emit(uc.text(), t)) await pw!.drain();
+            }
+          }
+          if (pc.next() || uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} or ${p.urlColumn} values than rows`);
+          continue;
+        }
         const pages = bytePages(bytes, p.personColumn);
         if (pages === null) {
           for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
@@ -432,12 +491,14 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
       sortedH1[j] = bufH1[i]!;
       sortedH2[j] = bufH2[i]!;
     }
+    // After the scatter start[k] is the end of id k's rows (and start[k − 1] their start).
     let a: Agg | undefined, at = -1;
     for (let j = 0; j < nb; j++) {
       const id = sortedId[j]!;
       if (id !== at) {
         at = id;
         a = aggList[id]!;
+        a.hll.reserve(start[id]! - j); // its table sized once for this flush's rows, not doubled step by step
       }
       a!.count++;
       a!.hll.addHash(sortedH1[j]! >>> 0, sortedH2[j]! >>> 0);
@@ -490,6 +551,18 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
   const t1 = performance.now();
   // Output order: url, then granularity (finest first), then bucket.
   let viewRows = 0;
+  // Sketch bytes are views into 1 MiB arenas (never reused: the writer may hold rows until it
+  // closes), not one buffer per sketch: thousands of small external allocations were GC pressure.
+  let arena = new Uint8Array(0), arenaAt = 0;
+  const sketchBytes = (h: HyperLogLog): Uint8Array => {
+    const n = h.serializedLength();
+    if (arenaAt + n > arena.length) {
+      arena = new Uint8Array(Math.max(1 << 20, n));
+      arenaAt = 0;
+    }
+    h.serializeInto(arena, arenaAt);
+    return arena.subarray(arenaAt, (arenaAt += n));
+  };
   if (byUrl.size > 0) {
     const w = new ChunkedWriter(ctx.outputs[0]!.open(VIEW_SCHEMA));
     for (const url of [...byUrl.keys()].sort()) {
@@ -502,18 +575,25 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
       for (let k = 0; k < order.length; k++) {
         const { g, s } = order[k]!;
         if (k > 0) {
+          // Each run of buckets of `level` within one bucket of g merged into a new sketch (sized
+          // for the sparse entries it may take, at most a sparse sketch's).
           const next: Agg[] = [];
-          let last: Agg | undefined;
-          for (const a of level) {
-            const start = Math.floor(a.bucket / s) * s;
-            if (last === undefined || last.bucket !== start) next.push((last = { bucket: start, count: 0, hll: new HyperLogLog(precision) }));
-            last.count += a.count;
-            last.hll.merge(a.hll);
+          for (let i = 0; i < level.length;) {
+            const start = Math.floor(level[i]!.bucket / s) * s;
+            let j = i, sparse = 0;
+            for (; j < level.length && Math.floor(level[j]!.bucket / s) * s === start; j++) sparse += level[j]!.hll.sparseSize;
+            const agg: Agg = { bucket: start, count: 0, hll: new HyperLogLog(precision) };
+            agg.hll.reserve(sparse);
+            for (; i < j; i++) {
+              agg.count += level[i]!.count;
+              agg.hll.merge(level[i]!.hll);
+            }
+            next.push(agg);
           }
           level = next;
         }
         for (const a of level) {
-          const out: Row = { url, granularity: g, bucket: a.bucket, pageviews: a.count, uniques: a.hll.count(), hll: a.hll.serialize() };
+          const out: Row = { url, granularity: g, bucket: a.bucket, pageviews: a.count, uniques: a.hll.count(), hll: sketchBytes(a.hll) };
           viewRows++;
           if (w.push(out)) await w.flush();
         }
