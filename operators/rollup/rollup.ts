@@ -16,7 +16,8 @@
  *   'map'       ('partition' over pageviews). Broadcast: loads the index (or reuses the table the
  *               thread built for the previous map instance from the same files), hashes each person once
  *               (from the raw UTF-8 of its Parquet pages, plain or dictionary, when it can: no person string; the
- *               same bytes hashString hashes, for valid UTF-8), probes, and sends (url, ts, h1, h2)
+ *               same bytes hashString hashes, for valid UTF-8; url from its raw pages too, one string per
+ *               dictionary entry, and ts as a column: no row objects), probes, and sends (url, ts, h1, h2)
  *               by bucket(url) for 'aggregate'. Shuffle join: (url, person, ts) by bucket(person).
  *   'join'      ('bucket')  broadcast: nothing. Shuffle join: loads the index's bucket b
  *               (ctx.stageOutput('index')), maps person → component id, hashes it once per
