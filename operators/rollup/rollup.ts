@@ -144,16 +144,21 @@ class PageCursor {
   text(): string {
     const pg = this.pages[this.pi]!;
     if (pg.data !== this.memoData) {
+      // By start offset: an array while the bytes are small (a dictionary's), else a Map.
       this.memoData = pg.data;
-      this.memo.clear();
+      this.memo = pg.data.length <= 1 << 16 ? new Array<string | undefined>(pg.data.length + 1) : new Map<number, string>();
     }
-    const at = pg.start[this.vi]!;
-    let s = this.memo.get(at);
-    if (s === undefined) this.memo.set(at, (s = utf8Decoder.decode(pg.data.subarray(at, at + pg.len[this.vi]!))));
+    const at = pg.start[this.vi]!, memo = this.memo;
+    let s = Array.isArray(memo) ? memo[at] : memo.get(at);
+    if (s === undefined) {
+      s = utf8Decoder.decode(pg.data.subarray(at, at + pg.len[this.vi]!));
+      if (Array.isArray(memo)) memo[at] = s;
+      else memo.set(at, s);
+    }
     return s;
   }
   private memoData: Uint8Array | null = null;
-  private readonly memo = new Map<number, string>();
+  private memo: Array<string | undefined> | Map<number, string> = [];
   /** MurmurHash3 x86_128 of the current value's bytes (what hashString gives its string). */
   hash(out: Uint32Array): void {
     const pg = this.pages[this.pi];

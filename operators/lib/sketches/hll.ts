@@ -62,6 +62,22 @@ const out = new Uint32Array(4);
 /** serializeInto's sort scratch (a sparse sketch holds at most m/32 + 1 ≤ 2,049 entries). */
 let packScratch = new Int32Array(1024);
 
+const HIGH = 0x80808080;
+
+/**
+ * Register-wise max of dense registers, four at a time (SWAR): acc[i] = max per byte of acc[i]
+ * and src[i]. Ranks are < 128, so per byte ((x | 0x80) − y) keeps bit 7 exactly when x ≥ y and
+ * never borrows from the next byte.
+ */
+export function maxRegisters(acc: Uint32Array, src: Uint32Array): void {
+  for (let i = 0; i < acc.length; i++) {
+    const x = acc[i]!, y = src[i]!;
+    if (x === y) continue;
+    const mask = ((((x | HIGH) - y) & HIGH) >>> 7) * 0xff;
+    acc[i] = (x & mask) | (y & ~mask);
+  }
+}
+
 export class HyperLogLog {
   readonly p: number;
   readonly m: number;
@@ -176,7 +192,8 @@ export class HyperLogLog {
     if (other.dense !== null) {
       const d = this.toDense();
       const o = other.dense;
-      for (let i = 0; i < d.length; i++) if (o[i]! > d[i]!) d[i] = o[i]!;
+      if (((d.byteOffset | o.byteOffset) & 3) === 0) maxRegisters(new Uint32Array(d.buffer, d.byteOffset, d.length >>> 2), new Uint32Array(o.buffer, o.byteOffset, o.length >>> 2));
+      else for (let i = 0; i < d.length; i++) if (o[i]! > d[i]!) d[i] = o[i]!;
       return this;
     }
     // Other is sparse. Entries are visited in table order; the result does not depend on it (max
