@@ -17,7 +17,7 @@
  */
 import { DagctlError } from '../core/errors.js';
 import type { Granularity } from '../domain/granularity.js';
-import { denseEstimate, sparseEstimate } from '../operators/lib/sketches/hll.js';
+import { denseEstimate, maxRegisters, sparseEstimate } from '../operators/lib/sketches/hll.js';
 import { decompose, roundRange } from './ranges.js';
 import { slot, type ViewSnapshot } from './view.js';
 import type { SpeedHours } from './speed/state.js';
@@ -249,7 +249,7 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean } = {}
   try {
     for (const b of list) {
       if (b[3] === 1) {
-        if ((b.byteOffset & 3) === 0) maxInto(sc.u32, new Uint32Array(b.buffer, b.byteOffset + 4, m >>> 2));
+        if ((b.byteOffset & 3) === 0) maxRegisters(sc.u32, new Uint32Array(b.buffer, b.byteOffset + 4, m >>> 2));
         else {
           for (let i = 0; i < m; i++) {
             const r = b[4 + i]!;
@@ -330,19 +330,4 @@ function sparseUnion(list: Uint8Array[], p: number, total: number): Uint8Array {
     buf[o + 4] = x & 63;
   }
   return buf;
-}
-
-const HIGH = 0x80808080;
-
-/**
- * Register-wise max of dense registers, four at a time (SWAR): ranks are < 128, so per byte
- * ((x | 0x80) − y) keeps bit 7 exactly when x ≥ y and never borrows from the next byte.
- */
-function maxInto(acc: Uint32Array, src: Uint32Array): void {
-  for (let i = 0; i < acc.length; i++) {
-    const x = acc[i]!, y = src[i]!;
-    if (x === y) continue;
-    const mask = ((((x | HIGH) - y) & HIGH) >>> 7) * 0xff;
-    acc[i] = (x & mask) | (y & ~mask);
-  }
 }

@@ -16,7 +16,8 @@
  *   'map'       ('partition' over pageviews). Broadcast: loads the index (or reuses the table the
  *               thread built for the previous map instance from the same files), hashes each person once
  *               (from the raw UTF-8 of its Parquet pages, plain or dictionary, when it can: no person string; the
- *               same bytes hashString hashes, for valid UTF-8), probes, and sends (url, ts, h1, h2)
+ *               same bytes hashString hashes, for valid UTF-8; url from its raw pages too, one string per
+ *               dictionary entry, and ts as a column: no row objects), probes, and sends (url, ts, h1, h2)
  *               by bucket(url) for 'aggregate'. Shuffle join: (url, person, ts) by bucket(person).
  *   'join'      ('bucket')  broadcast: nothing. Shuffle join: loads the index's bucket b
  *               (ctx.stageOutput('index')), maps person → component id, hashes it once per
@@ -76,6 +77,7 @@ interface Agg { bucket: number; count: number; hll: HyperLogLog }
 /** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg id. */
 interface UrlAggs { url: string; fine: Map<number, number> }
 const hashOut = new Uint32Array(4);
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Every page of a REQUIRED string column as raw bytes (plain or dictionary-encoded: column-scan.ts
@@ -90,6 +92,31 @@ function bytePages(bytes: Uint8Array, column: string): ByteArrayPage[] | null {
     const pages = f.byteArrayPages(g, column);
     if (pages === null || !pages.every(pageUtf8)) return null;
     for (const pg of pages) out.push(pg);
+  }
+  return out;
+}
+
+/** The map's three columns of one Parquet file, all row groups in order: person and url as UTF-8 pages, ts as doubles. */
+interface MapColumns { person: ByteArrayPage[]; url: ByteArrayPage[]; ts: Float64Array[] }
+
+/**
+ * mapColumns: person and url read as raw pages (bytePages' layouts, url annotated as a string), ts
+ * as numbers (column-scan.ts), no row objects; null when a column's layout is not supported or a
+ * value is not UTF-8 (the caller then decodes rows, whose strict decoder names what is wrong).
+ */
+async function mapColumns(bytes: Uint8Array, p: RollupParams): Promise<MapColumns | null> {
+  const f = openColumnFile(bytes);
+  const urlEl = f.metadata.schema.find((e) => e.name === p.urlColumn && e.num_children === undefined);
+  if (urlEl === undefined || (urlEl.converted_type !== 'UTF8' && urlEl.logical_type?.type !== 'STRING')) return null;
+  const out: MapColumns = { person: [], url: [], ts: [] };
+  for (let g = 0; g < f.rowGroups.length; g++) {
+    const person = f.byteArrayPages(g, p.personColumn);
+    if (person === null || !person.every(pageUtf8)) return null;
+    const url = f.byteArrayPages(g, p.urlColumn);
+    if (url === null || !url.every(pageUtf8)) return null;
+    for (const pg of person) out.person.push(pg);
+    for (const pg of url) out.url.push(pg);
+    out.ts.push((await f.numbers(g, [p.tsColumn]))[p.tsColumn]!);
   }
   return out;
 }
@@ -110,6 +137,28 @@ class PageCursor {
       this.vi = 0;
     }
   }
+  /**
+   * The current value as a string, decoded once per distinct position in its page's bytes (a
+   * dictionary page's entry is decoded once for all the rows that use it).
+   */
+  text(): string {
+    const pg = this.pages[this.pi]!;
+    if (pg.data !== this.memoData) {
+      // By start offset: an array while the bytes are small (a dictionary's), else a Map.
+      this.memoData = pg.data;
+      this.memo = pg.data.length <= 1 << 16 ? new Array<string | undefined>(pg.data.length + 1) : new Map<number, string>();
+    }
+    const at = pg.start[this.vi]!, memo = this.memo;
+    let s = Array.isArray(memo) ? memo[at] : memo.get(at);
+    if (s === undefined) {
+      s = utf8Decoder.decode(pg.data.subarray(at, at + pg.len[this.vi]!));
+      if (Array.isArray(memo)) memo[at] = s;
+      else memo.set(at, s);
+    }
+    return s;
+  }
+  private memoData: Uint8Array | null = null;
+  private memo: Array<string | undefined> | Map<number, string> = [];
   /** MurmurHash3 x86_128 of the current value's bytes (what hashString gives its string). */
   hash(out: Uint32Array): void {
     const pg = this.pages[this.pi];
@@ -130,6 +179,7 @@ export const rollup: OperatorDef<RollupParams> = {
     // Broadcast mode (decided by the index stage): map joins, join is a no-op, aggregate reads map.
     const indexOut = components ? ctx.stageOutput('index') : null;
     const broadcast = indexOut !== null && indexOut.blobs(BROADCAST_BLOB).length > 0;
+    if (!broadcast) lastTable = null; // a map of a shuffle-join (or no-components) task has no use for it
     if (ctx.stage.name === 'map') return mapStage(ctx, components, broadcast ? indexOut : null);
     if (ctx.stage.name === 'join') return broadcast ? { metrics: {} } : joinStage(ctx); // broadcast: the map stage joined already
     return aggregateStage(ctx, broadcast);
@@ -239,10 +289,16 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
  * from (their paths hold a hash of their content): the map instances a thread runs back to back
  * share one table instead of each reading the index and building it again (a weak reference did
  * not survive the major collections between them). Memory: at most one table (≤ maxBroadcastBytes)
- * per thread past its map instances, until this thread runs an 'index' or 'aggregate' instance
- * (after the last map of the task), which drop it.
+ * per thread past its map instances, until this thread runs any rollup instance other than a
+ * broadcast map ('index', 'join', 'aggregate', or a map of a shuffle-join or no-components task),
+ * which drops it.
  */
 let lastTable: { key: string; table: BroadcastIndex } | null = null;
+
+/** Whether this thread still holds a broadcast table (lastTable): for tests. */
+export function broadcastTableHeld(): boolean {
+  return lastTable !== null;
+}
 
 /** The broadcast table of the index stage's output (bucket 0), reused from lastTable when its files are the same. */
 async function broadcastTable(index: InputHandle): Promise<{ table: BroadcastIndex; reused: boolean }> {
@@ -288,6 +344,22 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
       for (const rf of files) {
         current = rf.path;
         const bytes = await rf.read();
+        const mc = await mapColumns(bytes, p);
+        if (mc !== null) {
+          // Column at a time: no row objects; each distinct URL decoded once per dictionary.
+          const pc = new PageCursor(mc.person, rf.path), uc = new PageCursor(mc.url, rf.path);
+          for (const ts of mc.ts) {
+            for (let r = 0; r < ts.length; r++) {
+              if (!pc.next() || !uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} or ${p.urlColumn} values than rows`);
+              const t = ts[r]!;
+              if (!Number.isInteger(t)) throw new DagctlError('OPERATOR_INPUT_INVALID', `${rf.path}: column ${p.tsColumn} is not an integer`, { file: rf.path, column: p.tsColumn, value: String(t) });
+              pc.hash(hashOut);
+              if (emit(uc.text(), t)) await pw!.drain();
+            }
+          }
+          if (pc.next() || uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} or ${p.urlColumn} values than rows`);
+          continue;
+        }
         const pages = bytePages(bytes, p.personColumn);
         if (pages === null) {
           for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
@@ -425,12 +497,14 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
       sortedH1[j] = bufH1[i]!;
       sortedH2[j] = bufH2[i]!;
     }
+    // After the scatter start[k] is the end of id k's rows (and start[k − 1] their start).
     let a: Agg | undefined, at = -1;
     for (let j = 0; j < nb; j++) {
       const id = sortedId[j]!;
       if (id !== at) {
         at = id;
         a = aggList[id]!;
+        a.hll.reserve(start[id]! - j); // its table sized once for this flush's rows, not doubled step by step
       }
       a!.count++;
       a!.hll.addHash(sortedH1[j]! >>> 0, sortedH2[j]! >>> 0);
@@ -483,6 +557,18 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
   const t1 = performance.now();
   // Output order: url, then granularity (finest first), then bucket.
   let viewRows = 0;
+  // Sketch bytes are views into 1 MiB arenas (never reused: the writer may hold rows until it
+  // closes), not one buffer per sketch: thousands of small external allocations were GC pressure.
+  let arena = new Uint8Array(0), arenaAt = 0;
+  const sketchBytes = (h: HyperLogLog): Uint8Array => {
+    const n = h.serializedLength();
+    if (arenaAt + n > arena.length) {
+      arena = new Uint8Array(Math.max(1 << 20, n));
+      arenaAt = 0;
+    }
+    h.serializeInto(arena, arenaAt);
+    return arena.subarray(arenaAt, (arenaAt += n));
+  };
   if (byUrl.size > 0) {
     const w = new ChunkedWriter(ctx.outputs[0]!.open(VIEW_SCHEMA));
     for (const url of [...byUrl.keys()].sort()) {
@@ -495,18 +581,25 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
       for (let k = 0; k < order.length; k++) {
         const { g, s } = order[k]!;
         if (k > 0) {
+          // Each run of buckets of `level` within one bucket of g merged into a new sketch (sized
+          // for the sparse entries it may take, at most a sparse sketch's).
           const next: Agg[] = [];
-          let last: Agg | undefined;
-          for (const a of level) {
-            const start = Math.floor(a.bucket / s) * s;
-            if (last === undefined || last.bucket !== start) next.push((last = { bucket: start, count: 0, hll: new HyperLogLog(precision) }));
-            last.count += a.count;
-            last.hll.merge(a.hll);
+          for (let i = 0; i < level.length;) {
+            const start = Math.floor(level[i]!.bucket / s) * s;
+            let j = i, sparse = 0;
+            for (; j < level.length && Math.floor(level[j]!.bucket / s) * s === start; j++) sparse += level[j]!.hll.sparseSize;
+            const agg: Agg = { bucket: start, count: 0, hll: new HyperLogLog(precision) };
+            agg.hll.reserve(sparse);
+            for (; i < j; i++) {
+              agg.count += level[i]!.count;
+              agg.hll.merge(level[i]!.hll);
+            }
+            next.push(agg);
           }
           level = next;
         }
         for (const a of level) {
-          const out: Row = { url, granularity: g, bucket: a.bucket, pageviews: a.count, uniques: a.hll.count(), hll: a.hll.serialize() };
+          const out: Row = { url, granularity: g, bucket: a.bucket, pageviews: a.count, uniques: a.hll.count(), hll: sketchBytes(a.hll) };
           viewRows++;
           if (w.push(out)) await w.flush();
         }

@@ -4,7 +4,9 @@
  * join (uniques by component person); mergeRange against exact counts over arbitrary ranges.
  */
 import assert from 'node:assert/strict';
-import { rollup, mergeRange } from '../../operators/rollup/rollup.js';
+import { rollup, mergeRange, broadcastTableHeld } from '../../operators/rollup/rollup.js';
+import type { OperatorDef } from '../../operators/types.js';
+import type { RollupParams } from '../../operators/rollup/descriptor.js';
 import { runOperator, type MemInput } from './harness.js';
 import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
 import type { Row, Schema } from '../../storage/types.js';
@@ -135,6 +137,32 @@ describe('operators/rollup/rollup', () => {
       assert.equal(r.metrics.tableReused, 2, `shift ${shift}`);
       assertMatchesReference(r.outputs[0]!.rows, reference(rows, map));
     }
+  });
+
+  it('a map of a shuffle-join task releases the broadcast table an earlier task left on the thread', async () => {
+    const rows = gen(3000, 2, 400, 5);
+    const parts = { '2015-08-07': rows.slice(0, 1500), '2015-08-08': rows.slice(1500) };
+    const components: Row[] = [];
+    for (let i = 0; i < 400; i += 2) components.push({ id: `cookie:${i.toString(16)}`, person: 'user:1' });
+    // Task A: broadcast, its join and aggregate left to other threads: its maps leave their table here.
+    const noAggregate: OperatorDef<RollupParams> = { ...rollup, run: (ctx) => (ctx.stage.name === 'join' || ctx.stage.name === 'aggregate' ? Promise.resolve({ metrics: {} }) : rollup.run(ctx)) };
+    const heldAtMap: boolean[] = [];
+    // Task B: shuffle join (cap 0); task A runs just before B's first map, as on a shared thread.
+    const shuffleJoin: OperatorDef<RollupParams> = {
+      ...rollup,
+      run: async (ctx) => {
+        if (ctx.stage.name === 'map' && heldAtMap.length === 0) {
+          await runOperator(noAggregate, {}, { inputs: [{ partitions: parts }, { rows: components }], buckets: 2, priorRawFiles: true });
+          heldAtMap.push(broadcastTableHeld());
+        }
+        const r = await rollup.run(ctx);
+        if (ctx.stage.name === 'map') heldAtMap.push(broadcastTableHeld());
+        return r;
+      },
+    };
+    const r = await runOperator(shuffleJoin, { maxBroadcastBytes: 0 }, { inputs: [{ partitions: parts }, { rows: components }], buckets: 2, priorRawFiles: true });
+    assert.deepEqual(heldAtMap, [true, false, false]);
+    assertMatchesReference(r.outputs[0]!.rows, reference(rows, new Map(components.map((c) => [c.id as string, c.person as string]))));
   });
 
   it('BroadcastIndex: finds exactly the ids a Map holds (later duplicates win), across chunks', () => {

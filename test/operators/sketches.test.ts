@@ -100,6 +100,28 @@ describe('lib/hll', () => {
     }
   });
 
+  it('reserve() and serializeInto() change nothing: the same bytes and estimate, through the sparse → dense switch', () => {
+    for (const [n, reserve] of [[0, 5], [40, 1], [40, 100], [300, 600], [600, 40], [2000, 3000]] as const) {
+      const plain = new HyperLogLog(12), sized = new HyperLogLog(12), merged = new HyperLogLog(12);
+      sized.reserve(reserve);
+      for (let i = 0; i < n; i++) {
+        plain.add(`v${i}`);
+        sized.add(`v${i}`);
+      }
+      merged.reserve(plain.sparseSize);
+      merged.merge(plain);
+      const want = plain.serialize();
+      assert.deepEqual(sized.serialize(), want, `n ${n}`);
+      assert.deepEqual(merged.serialize(), want, `merged, n ${n}`);
+      assert.equal(sized.count(), plain.count());
+      const buf = new Uint8Array(want.length + 7).fill(0xee);
+      plain.serializeInto(buf, 3);
+      assert.equal(plain.serializedLength(), want.length);
+      assert.deepEqual(buf.subarray(3, 3 + want.length), want);
+      assert.deepEqual([...buf.subarray(0, 3), ...buf.subarray(3 + want.length)], [0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee]);
+    }
+  });
+
   it('rejects corrupt bytes and mismatched precisions with stable codes', () => {
     assert.throws(() => HyperLogLog.deserialize(new Uint8Array([1, 2, 3])), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
     assert.throws(() => new HyperLogLog(12).merge(new HyperLogLog(14)), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));

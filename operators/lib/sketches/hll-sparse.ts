@@ -41,9 +41,16 @@ export class SparseRegisters {
     return true;
   }
 
-  private grow(): void {
+  /** Makes room for `entries` entries in all (load ≤ 1/2) at once, so adding them does not regrow step by step. */
+  reserve(entries: number): void {
+    let n = this.keys.length;
+    while (n < entries * 2) n *= 2;
+    if (n > this.keys.length) this.grow(n);
+  }
+
+  private grow(n = this.keys.length * 2): void {
     const oldKeys = this.keys, oldRanks = this.ranks;
-    const n = oldKeys.length * 2, mask = n - 1;
+    const mask = n - 1;
     const keys = new Int32Array(n), ranks = new Uint8Array(n);
     for (let i = 0; i < oldKeys.length; i++) {
       const k = oldKeys[i]!;

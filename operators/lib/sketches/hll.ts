@@ -59,6 +59,24 @@ export function denseEstimate(c: ArrayLike<number>, p: number): number {
   return (m * m) / (2 * Math.LN2 * z);
 }
 const out = new Uint32Array(4);
+/** serializeInto's sort scratch (a sparse sketch holds at most m/32 + 1 ≤ 2,049 entries). */
+let packScratch = new Int32Array(1024);
+
+const HIGH = 0x80808080;
+
+/**
+ * Register-wise max of dense registers, four at a time (SWAR): acc[i] = max per byte of acc[i]
+ * and src[i]. Ranks are < 128, so per byte ((x | 0x80) − y) keeps bit 7 exactly when x ≥ y and
+ * never borrows from the next byte.
+ */
+export function maxRegisters(acc: Uint32Array, src: Uint32Array): void {
+  for (let i = 0; i < acc.length; i++) {
+    const x = acc[i]!, y = src[i]!;
+    if (x === y) continue;
+    const mask = ((((x | HIGH) - y) & HIGH) >>> 7) * 0xff;
+    acc[i] = (x & mask) | (y & ~mask);
+  }
+}
 
 export class HyperLogLog {
   readonly p: number;
@@ -119,6 +137,21 @@ export class HyperLogLog {
     this.setSparse(pos[0]!, pos[1]!);
   }
 
+  /**
+   * Makes room for n more sparse entries (as many as a sparse sketch can hold before it turns
+   * dense, at most) before adding or merging that many: no effect on the sketch, only on how its
+   * table grows. No-op when dense.
+   */
+  reserve(n: number): void {
+    const s = this.sparse;
+    if (s !== null) s.reserve(Math.min(s.size + n, (this.m >>> 5) + 1));
+  }
+
+  /** Sparse entries held (0 when dense): a bound for reserve() before a merge. */
+  get sparseSize(): number {
+    return this.sparse === null ? 0 : this.sparse.size;
+  }
+
   private setSparse(idx: number, rank: number): void {
     const s = this.sparse!;
     // Past m/32 entries the dense array is cheaper to update and estimate (and about as small).
@@ -159,7 +192,8 @@ export class HyperLogLog {
     if (other.dense !== null) {
       const d = this.toDense();
       const o = other.dense;
-      for (let i = 0; i < d.length; i++) if (o[i]! > d[i]!) d[i] = o[i]!;
+      if (((d.byteOffset | o.byteOffset) & 3) === 0) maxRegisters(new Uint32Array(d.buffer, d.byteOffset, d.length >>> 2), new Uint32Array(o.buffer, o.byteOffset, o.length >>> 2));
+      else for (let i = 0; i < d.length; i++) if (o[i]! > d[i]!) d[i] = o[i]!;
       return this;
     }
     // Other is sparse. Entries are visited in table order; the result does not depend on it (max
@@ -188,9 +222,15 @@ export class HyperLogLog {
     const c = new Array<number>(64 - this.p + 2).fill(0);
     if (this.dense !== null) {
       // Indexed loop into a typed counter (an iterator over 2^p bytes was a top cost of rollup).
-      const d = this.dense, t = new Int32Array(c.length);
-      for (let i = 0; i < d.length; i++) t[d[i]!]!++;
-      for (let k = 0; k < c.length; k++) c[k] = t[k]!;
+      // Four counter sets: runs of equal registers (mostly 0) do not wait on one counter's last store.
+      const d = this.dense, L = c.length, t = new Int32Array(4 * L);
+      for (let i = 0; i < d.length; i += 4) {
+        t[d[i]!]!++;
+        t[L + d[i + 1]!]!++;
+        t[2 * L + d[i + 2]!]!++;
+        t[3 * L + d[i + 3]!]!++;
+      }
+      for (let k = 0; k < L; k++) c[k] = t[k]! + t[L + k]! + t[2 * L + k]! + t[3 * L + k]!;
     } else {
       const d = new Uint8Array(this.m);
       this.eachSparse(this.sparse!, (i25, r25) => {
@@ -229,34 +269,46 @@ export class HyperLogLog {
     return Math.round(this.estimate());
   }
 
+  /** The length of serialize()'s bytes. */
+  serializedLength(): number {
+    return this.sparse !== null ? 8 + this.sparse.size * 5 : 4 + this.m;
+  }
+
   /** Sparse: 'H' 1 p 0, u32 count, count × (u32 idx25, u8 rank); dense: 'H' 1 p 1, m bytes. */
   serialize(): Uint8Array {
+    const buf = new Uint8Array(this.serializedLength());
+    this.serializeInto(buf, 0);
+    return buf;
+  }
+
+  /**
+   * serialize()'s bytes written at buf[at .. at + serializedLength()), so a caller writing many
+   * sketches can place them in one buffer instead of allocating one per sketch.
+   */
+  serializeInto(buf: Uint8Array, at: number): void {
     if (this.sparse !== null) {
       // Entries ascending by index: idx25 (< 2^25) · 64 + rank (< 64) packed in an int32, sorted natively.
       const s = this.sparse, keys = s.keys, ranks = s.ranks;
-      const packed = new Int32Array(s.size);
+      if (packScratch.length < s.size) packScratch = new Int32Array(Math.max(s.size, packScratch.length * 2));
       let n = 0;
       for (let j = 0; j < keys.length; j++) {
         const k = keys[j]!;
-        if (k !== 0) packed[n++] = ((k - 1) << 6) | ranks[j]!;
+        if (k !== 0) packScratch[n++] = ((k - 1) << 6) | ranks[j]!;
       }
-      packed.sort();
-      const buf = new Uint8Array(8 + n * 5);
-      buf[0] = 0x48; buf[1] = 1; buf[2] = this.p; buf[3] = 0;
-      buf[4] = n & 0xff; buf[5] = (n >>> 8) & 0xff; buf[6] = (n >>> 16) & 0xff; buf[7] = n >>> 24;
-      let o = 8;
+      const packed = packScratch.subarray(0, n).sort();
+      buf[at] = 0x48; buf[at + 1] = 1; buf[at + 2] = this.p; buf[at + 3] = 0;
+      buf[at + 4] = n & 0xff; buf[at + 5] = (n >>> 8) & 0xff; buf[at + 6] = (n >>> 16) & 0xff; buf[at + 7] = n >>> 24;
+      let o = at + 8;
       for (let k = 0; k < n; k++) {
         const x = packed[k]!, i = x >>> 6;
         buf[o] = i & 0xff; buf[o + 1] = (i >>> 8) & 0xff; buf[o + 2] = (i >>> 16) & 0xff; buf[o + 3] = i >>> 24;
         buf[o + 4] = x & 63;
         o += 5;
       }
-      return buf;
+      return;
     }
-    const buf = new Uint8Array(4 + this.m);
-    buf.set([0x48, 1, this.p, 1]);
-    buf.set(this.dense!, 4);
-    return buf;
+    buf[at] = 0x48; buf[at + 1] = 1; buf[at + 2] = this.p; buf[at + 3] = 1;
+    buf.set(this.dense!, at + 4);
   }
 
   static deserialize(bytes: Uint8Array): HyperLogLog {
