@@ -67,6 +67,8 @@ export interface LateScanStats {
    * page kernel's path only those it tested (its prefilter rules most other rows out first).
    */
   dropped?: number;
+  /** Optional, set by callers that read files: ms spent waiting for file bytes (partial-recompute's masterHits). */
+  readWaitMs?: number;
 }
 
 /**
