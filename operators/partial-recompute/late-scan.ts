@@ -67,7 +67,7 @@ export interface LateScanStats {
    * page kernel's path only those it tested (its prefilter rules most other rows out first).
    */
   dropped?: number;
-  /** Optional, set by callers that read files: ms spent waiting for file bytes (partial-recompute's masterHits). */
+  /** Optional, kept by callers that read the files (partial-recompute's masterHits): ms in reads the scan did not overlap. */
   readWaitMs?: number;
 }
 
