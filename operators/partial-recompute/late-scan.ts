@@ -67,6 +67,8 @@ export interface LateScanStats {
    * page kernel's path only those it tested (its prefilter rules most other rows out first).
    */
   dropped?: number;
+  /** Optional, kept by callers that read the files (partial-recompute's masterHits): ms in reads the scan did not overlap. */
+  readWaitMs?: number;
 }
 
 /**

@@ -254,7 +254,7 @@ async function fetch(ctx: Ctx): Promise<StageResult> {
   // No blobs here: every recompute instance loads the blobs of every prior instance it is
   // given (fetch's, twice: as its prior stage and by name), one commit-marker read each; the
   // mode is the 'plan' stage's blob.
-  return { metrics: { masterRows: rowsIn, fetched: w.rows, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups, 'ms.scan': t1 - t0, 'ms.flush': performance.now() - t1 } };
+  return { metrics: { masterRows: rowsIn, fetched: w.rows, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups, 'ms.scan': t1 - t0, 'ms.masterRead': stats.readWaitMs ?? 0, 'ms.flush': performance.now() - t1 } };
 }
 
 /**
@@ -288,9 +288,28 @@ async function* masterHits(master: InputHandle, p: PartialParams, f: SplitBlockB
     return;
   }
   const opts: LateScanOptions = { key: p.personColumn, columns: [p.ageColumn, p.tsColumn], probe: (b, s, l) => f.hasBytes(b, s, l), probePage: (b, s, l, n, h, at) => f.probeRanges(b, s, l, n, h, at), probeString: (s) => f.has(s), bloom: f.layout(), ...(keys === undefined ? {} : { keys }) };
-  for (const file of raw) {
+  // Read-ahead: file i+1's bytes are requested before file i is scanned, so an asynchronous store
+  // (S3) fetches them during the scan; a worker thread's local store reads synchronously, inside
+  // read() (storage/local/store.ts), so there it only moves the read. stats.readWaitMs: the time
+  // spent in read() and waiting for bytes not there yet (the read time the scan did not overlap).
+  const request = (i: number): Promise<Uint8Array> | null => {
+    if (i >= raw.length) return null;
+    const r0 = performance.now();
+    const pending = raw[i]!.read();
+    stats.readWaitMs = (stats.readWaitMs ?? 0) + performance.now() - r0;
+    // A rejected read-ahead is awaited (and thrown) on its turn; never left unhandled meanwhile.
+    pending.catch(() => undefined);
+    return pending;
+  };
+  let next = request(0);
+  for (let i = 0; i < raw.length; i++) {
+    const file = raw[i]!;
+    const w0 = performance.now();
+    const bytes = await next!;
+    stats.readWaitMs = (stats.readWaitMs ?? 0) + performance.now() - w0;
+    next = request(i + 1);
     try {
-      yield* lateScanColumns(await file.read(), opts, stats);
+      yield* lateScanColumns(bytes, opts, stats);
     } catch (e) {
       throw withUtf8File(e, file.path);
     }
@@ -315,7 +334,7 @@ async function fusedJoin(master: InputHandle, p: PartialParams, f: SplitBlockBlo
     matched += h.n;
   }
   const falsePositives = stats.dropped ?? 0;
-  return { matched, falsePositives, keys: keys.kernel, metrics: { masterRows: stats.rows, fetched: matched + falsePositives, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups } };
+  return { matched, falsePositives, keys: keys.kernel, metrics: { masterRows: stats.rows, fetched: matched + falsePositives, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups, 'ms.masterRead': stats.readWaitMs ?? 0 } };
 }
 
 function isFused(blobs: Uint8Array[]): boolean {

@@ -11,6 +11,7 @@ import { partialRecompute, choosePartialOrFull, BIRTHDAY_SCHEMA } from '../../op
 import { inferBirthday, YEAR_SECONDS, type AgeSample } from '../../operators/partial-recompute/birthday.js';
 import { SampleTable } from '../../operators/partial-recompute/sample-table.js';
 import { runOperator, type MemVersion } from './harness.js';
+import { DagctlError } from '../../core/errors.js';
 import type { Row, Schema } from '../../storage/types.js';
 
 const MASTER_SCHEMA: Schema = [{ name: 'person', type: 'string' }, { name: 'age', type: 'int64' }, { name: 'ts', type: 'int64' }];
@@ -229,6 +230,38 @@ describe('operators/partial-recompute/partial-recompute', () => {
     const partial = await run('partial', old, true);
     assert.equal(partial.metrics.lateScanGroups! > 0, true);
     assert.deepEqual(partial.rows, full);
+  });
+
+  it('fused scan read-ahead: a master file that cannot be read fails the run with its error, and an abandoned read-ahead is no unhandled rejection', async () => {
+    // Three partitions → three master files, read in order with one read ahead. `rawBytes` runs
+    // inside each file's read (call k: the k-th file read).
+    const master = Array.from({ length: 30 }, (_, i) => ({ person: `user:${i % 10}`, age: 30 + (i % 3), ts: T + i * 1000 }));
+    const batch = [{ person: 'user:1', age: 31, ts: T + 5 }];
+    const old = (await view('full', master, [], null, 1, 3)).rows;
+    const partitions: Record<string, Row[]> = {};
+    master.forEach((r, i) => { (partitions[`d${i % 3}`] ??= []).push(r); });
+    const run = async (rawBytes: (b: Uint8Array) => Uint8Array): Promise<unknown> => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const r = await runOperator(partialRecompute, { mode: 'partial' }, { inputs: [{ partitions, schema: MASTER_SCHEMA, rawBytes }, { rows: batch }], previous: [old], buckets: 1 }).then(() => null, (e: unknown) => e);
+        // Let any rejection left behind surface (Node reports them after the microtask queue drains).
+        await new Promise((res) => setTimeout(res, 20));
+        assert.deepEqual(unhandled, []);
+        return r;
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    };
+    // The plan and fetch stages may read master files too: count only from the fused scan's reads on.
+    let calls = 0;
+    const failSecond = await run((b) => { calls++; if (calls === 2) throw new DagctlError('STORAGE_IO', 'planted read failure'); return b; });
+    assert.ok(failSecond instanceof DagctlError && failSecond.code === 'STORAGE_IO', String(failSecond));
+    // First file corrupt (the scan fails) while the read-ahead of the second rejects: the scan's error, nothing unhandled.
+    calls = 0;
+    const corruptFirst = await run((b) => { calls++; if (calls === 1) return b.subarray(0, 12); if (calls === 2) throw new DagctlError('STORAGE_IO', 'planted read failure'); return b; });
+    assert.ok(corruptFirst !== null && !(corruptFirst instanceof DagctlError && corruptFirst.code === 'STORAGE_IO'), String(corruptFirst));
   });
 
   it('falls back to full when there is no previous view', async () => {
