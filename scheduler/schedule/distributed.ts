@@ -1,10 +1,10 @@
 /**
  * The distributed scheduler runtime (`dagctl scheduler --redis URL`): runs are created in Redis
  * (RedisRunStore) and submitted to `dagctl worker`s through the same calls `dagctl run --redis`
- * uses (runResumer, resumeRun on this process's connection, starts a pending run; cancelRun). Only the holder of the leader lease acts; the
- * schedule cursor is fenced by the lease, and tick run ids are deterministic, so a tick makes one
- * run however many replicas run and whichever dies. Running runs need no adoption: workers and
- * their sweepers carry them.
+ * uses (runResumer — resumeRun on this process's connection — starts a pending run; cancelRun).
+ * Only the holder of the leader lease acts; the schedule cursor is fenced by the lease, and tick
+ * run ids are deterministic, so a tick makes one run however many replicas run and whichever
+ * dies. Running runs need no adoption: workers and their sweepers carry them.
  */
 import { hostname } from 'node:os';
 import { RedisRunStore } from '../redis/redis-run-store.js';
