@@ -103,6 +103,14 @@ export interface RunStore {
    */
   markWorkReclaimed?(runId: string, r: WorkReclaimed): Promise<void>;
   workReclaimed?(runId: string): Promise<WorkReclaimed | null>;
+  /**
+   * Optional, for stores whose listing is written apart from the run (Redis: the global indexes
+   * after the create script): makes an existing run listed (in listRuns, and active unless
+   * finished). Idempotent. A creator killed between the two writes left its run complete but
+   * unlisted — never listed, never started; whoever finds a run by its deterministic id instead of
+   * creating it (launch.ts) calls this.
+   */
+  listExisting?(runId: string, dag: string): Promise<void>;
 }
 
 /** A finished run's reclaimed work (workers/reclaim.ts): objects deleted, bytes, when (epoch ms). */

@@ -141,14 +141,14 @@ export class RedisRunStore implements RunStore {
         // A creator killed between the script and the global indexes left the run complete but
         // unlisted; a second create of the same id (a scheduler's deterministic tick id after a
         // failover) finishes the listing before it reports the run as existing.
-        await this.indexExisting(record.runId, record.dag.name);
+        await this.listExisting(record.runId, record.dag.name);
         throw runExists(record.runId);
       }
       throw storeError(e, `cannot create run ${record.runId}`);
     }
     // An initial state carrying failed attempts (a copied run's): their records, beside the statuses.
     if (failed.length > 0) await this.redis.hset(k.fa, ...failed);
-    // Global indexes: separate commands (another slot on Cluster), idempotent, so indexExisting
+    // Global indexes: separate commands (another slot on Cluster), idempotent, so listExisting
     // can redo them.
     await this.redis
       .multi()
@@ -158,8 +158,8 @@ export class RedisRunStore implements RunStore {
       .exec();
   }
 
-  /** The global index entries of an existing run (createdAt from its meta; active unless finished). */
-  private async indexExisting(runId: string, dag: string): Promise<void> {
+  /** RunStore.listExisting: the global index entries of an existing run (createdAt from its meta; active unless finished). */
+  async listExisting(runId: string, dag: string): Promise<void> {
     const meta = await this.redis.hgetall(runKeys(runId).meta);
     const createdAt = Number(meta.createdAt);
     if (!Number.isFinite(createdAt)) return;

@@ -1,15 +1,16 @@
 /**
  * The distributed scheduler runtime (`dagctl scheduler --redis URL`): runs are created in Redis
  * (RedisRunStore) and submitted to `dagctl worker`s through the same calls `dagctl run --redis`
- * uses (resumeRun starts a pending run; cancelRun). Only the holder of the leader lease acts; the
- * schedule cursor is fenced by the lease, and tick run ids are deterministic, so a tick makes one
- * run however many replicas run and whichever dies. Running runs need no adoption: workers and
- * their sweepers carry them.
+ * uses (runResumer — resumeRun on this process's connection — starts a pending run; cancelRun).
+ * Only the holder of the leader lease acts; the schedule cursor is fenced by the lease, and tick
+ * run ids are deterministic, so a tick makes one run however many replicas run and whichever
+ * dies. Running runs need no adoption: workers and their sweepers carry them.
  */
 import { hostname } from 'node:os';
 import { RedisRunStore } from '../redis/redis-run-store.js';
 import { connectRedis } from '../redis/connection.js';
-import { cancelRun, resumeRun } from '../../workers/bullmq/submit.js';
+import { cancelRun, runResumer } from '../../workers/bullmq/submit.js';
+import { isDagctlError } from '../../core/errors.js';
 import type { ScheduleSpec } from '../../definitions/types.js';
 import { createIntervalRun, createTriggerRun } from './launch.js';
 import type { TriggerFire } from './triggers.js';
@@ -26,6 +27,8 @@ export async function distributedRuntime(o: SchedulerProcessOptions): Promise<Sc
   const env = o.env ?? process.env;
   const redis = await connectRedis(url, 'worker', env);
   const store = new RedisRunStore(redis);
+  // Starts a tick's run on this process's connection and queues (no connection opened per run).
+  const resumer = runResumer(redis, env);
   const lease = new LeaderLease(redis, { ttlMs: o.leaseMs ?? 10_000, owner: `${hostname()}-${process.pid}`, log: o.log });
   const launcher: RunLauncher = {
     async create(d: ScheduledDag & { schedule: ScheduleSpec }, tick: number) {
@@ -37,8 +40,11 @@ export async function distributedRuntime(o: SchedulerProcessOptions): Promise<Sc
       return { runId: r.record.runId, created: r.created };
     },
     async start(runId: string) {
-      const record = await store.getRecord(runId);
-      if (record !== null) await resumeRun(store, record, url, env);
+      try {
+        await resumer.resume(runId);
+      } catch (e) {
+        if (!isDagctlError(e, 'RUN_NOT_FOUND')) throw e;
+      }
     },
     async adopt() {},
     async cancel(runId: string) {
@@ -61,6 +67,7 @@ export async function distributedRuntime(o: SchedulerProcessOptions): Promise<Sc
     async drain() {},
     async close() {
       await lease.stop();
+      await resumer.close();
       redis.disconnect();
     },
   };

@@ -3,7 +3,8 @@
  * `dagctl run` creates a run (validate, loadPlanningContext, createRunRecord, store.createRun),
  * with the interval interpolated into ${run.x} and the deterministic id tickRunId(dag, tick).
  * Idempotent: when the tick's run exists (another scheduler, an earlier backfill, a crash after
- * creating it) nothing is created and `created` is false.
+ * creating it) nothing is created and `created` is false; the existing run is made listed
+ * (RunStore.listExisting), as a creator killed between storing and listing it left it unlisted.
  *
  * createTriggerRun: the run of one data-trigger fire (triggers.ts), likewise — the fire's changed
  * partitions as ${run.changedPartitions}, its interval [previous fire, fire), its id fire.runId,
@@ -79,7 +80,12 @@ async function createRunOf(
   const dag = adapt(v.dag);
   const runId = idOf(dag.name);
   const existing = await a.store.getRecord(runId);
-  if (existing !== null) return { record: existing, created: false };
+  if (existing !== null) {
+    // Its creator may have died before listing it (a leader SIGKILLed mid-create): list it now,
+    // or the tick's run stays invisible and never starts.
+    await a.store.listExisting?.(runId, existing.dag.name);
+    return { record: existing, created: false };
+  }
   const ctx = await loadPlanningContext(dag, undefined, a.historyStore);
   const options: RunOptions = { force: false, params: a.params ?? {}, executor: a.executor };
   const created = createRunRecord({ dag, text: a.text, ctx, options, now: a.now, runId, trigger, bundle: modules?.bundle });

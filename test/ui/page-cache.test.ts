@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import type { UiRun } from '../../ui/api-types.js';
 import { createUiServer, type UiServer } from '../../ui/server/app.js';
 import { localSource, type RunSource } from '../../ui/server/sources.js';
-import { keepRunPage, readViewCache, VIEW_CACHE_MIN_INSTANCES } from '../../ui/server/view-cache.js';
+import { keepPage, keepRunPage, localPages, readViewCache, VIEW_CACHE_MIN_INSTANCES } from '../../ui/server/view-cache.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { BIN } from '../distributed/cluster.js';
 import { holdDagYaml, syntheticRun, tempDir } from './support.js';
@@ -130,5 +130,48 @@ describe('ui page cache (finished big embedded runs)', function () {
     for (let i = 0; i < 600 && (await access(file).then(() => false, () => true)); i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal((await readViewCache(home, rec.runId))?.seq, first.seq);
     assert.deepEqual(await page(await serve(localSource(home)), rec.runId), first);
+  });
+
+  it('a keep that read an older state and finishes late never replaces the page of the run\'s current state', async () => {
+    const store = new LocalRunStore(home);
+    const rec = await syntheticRun(store, VIEW_CACHE_MIN_INSTANCES, 'late');
+    await store.close();
+    const older = await new LocalRunStore(home).getState(rec.runId);
+    assert.ok(older !== null && older.phase === 'succeeded');
+
+    // A UI's lazy keep takes the run's token and is held (a barrier this test owns) before it
+    // builds and writes the page, as a keep started for an earlier load of the page can be.
+    let release: () => void = () => undefined;
+    const barrier = new Promise<void>((r) => (release = r));
+    let reading: () => void = () => undefined;
+    const tokenTaken = new Promise<void>((r) => (reading = r));
+    const stale = keepPage(localPages(home), rec, async () => {
+      reading();
+      await barrier;
+      return older;
+    }, availableParallelism());
+    await tokenTaken;
+
+    // Meanwhile the run changes and finishes again (a retry and its resume) and its driver keeps
+    // the page of its final state.
+    const id = rec.plan[0]?.id ?? '';
+    const other = new LocalRunStore(home);
+    const at = Date.now();
+    await other.apply(rec.runId, [{ type: 'reset', ids: [id], at }]);
+    await other.apply(rec.runId, [
+      { type: 'started', id, attempt: 1, at: at + 1 },
+      { type: 'succeeded', id, attempt: 1, at: at + 2, result: { memoized: false, fingerprint: 'again', outputs: [], metrics: {}, inputBytes: 0, inputRows: 0, outputRows: 0, durationMs: 1, setupMs: 0 } },
+    ]);
+    await other.close();
+    const current = await new LocalRunStore(home).getState(rec.runId);
+    assert.ok(current !== null && current.seq > older.seq);
+    assert.equal(current.phase, 'succeeded', JSON.stringify(current.instances[id]));
+    assert.equal(await keepRunPage(home, rec, current, availableParallelism()), true);
+    assert.equal((await readViewCache(home, rec.runId))?.seq, current.seq);
+
+    // The held keep goes on: its token is not the run's any more, so it writes nothing.
+    release();
+    assert.equal(await stale, false, 'a keep built from an older state is not written');
+    assert.equal((await readViewCache(home, rec.runId))?.seq, current.seq, 'the current page is still kept');
   });
 });

@@ -8,7 +8,8 @@
  * page was built from was read; a kept page whose token is no longer the run's is never used.
  *   - embedded runs (localPages): runs/<runId>/ui-view.json; T = size and mtime of state.json and
  *     size of events.jsonl (any later event — a reset, a resume — appends to the journal or
- *     rewrites the snapshot);
+ *     rewrites the snapshot); replaced only while T is current, checked under
+ *     runs/<runId>/ui-view.json.lock;
  *   - Redis runs (redisPages): the run's `page` key (scheduler/redis/keys.ts; gzipped), expiring with the
  *     run's keys; T = the run meta's createdAt, seq, phase and finishedAt (RedisRunStore.pageToken:
  *     every applied event moves seq), so the page is honest for a UI on another machine.
@@ -20,11 +21,12 @@
  * a finished run's page (app.ts, through the source's PageCache).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { RunState } from '../../scheduler/engine/state.js';
+import { withFileLock } from '../../storage/local/lock.js';
 import type { RunRecord } from '../../scheduler/ports.js';
 import type { UiActions, UiRun, UiStoreId } from '../api-types.js';
 
@@ -32,6 +34,9 @@ import type { UiActions, UiRun, UiStoreId } from '../api-types.js';
 export const VIEW_CACHE_MIN_INSTANCES = 1000;
 
 const FILE = 'ui-view.json';
+/** The page lock guards a stat and a rename: held longer, its holder died. */
+const PAGE_LOCK_STALE_MS = 10_000;
+const PAGE_LOCK_TIMEOUT_MS = 30_000;
 const gzipP = promisify(gzip);
 const gunzipP = promisify(gunzip);
 
@@ -43,8 +48,12 @@ export interface PageCache {
   token(runId: string): Promise<string | null>;
   /** The kept page (JSON text without `actions`) with its seq and token, when present and current. */
   read(runId: string): Promise<KeptPage | null>;
-  /** Keeps the page built from the state read after `token` was taken. */
-  write(token: string, view: UiRun): Promise<void>;
+  /**
+   * Keeps the page built from the state read after `token` was taken — only while `token` is still
+   * the run's (a compare-and-set): a keep that read an older state and finishes late never
+   * replaces the page of a newer one. Returns whether the page was written.
+   */
+  write(token: string, view: UiRun): Promise<boolean>;
 }
 
 export interface KeptPage {
@@ -101,10 +110,22 @@ export function localPages(home: string): PageCache {
       return parsePage(raw, await runFilesToken(home, runId));
     },
     async write(token, view) {
+      // The page is written aside first; the check and the rename are one step under the page's
+      // lock, which every local keep takes: of two keeps, the later one sees the run's files as
+      // they are when it replaces the page, so a page built from an older state never lands over
+      // a current one (the local form of the Redis keep script's check).
       const path = join(home, 'runs', view.runId, FILE);
       const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
       await writeFile(tmp, pageText(token, view));
-      await rename(tmp, path);
+      try {
+        return await withFileLock(`${path}.lock`, async () => {
+          if ((await runFilesToken(home, view.runId)) !== token) return false;
+          await rename(tmp, path);
+          return true;
+        }, { staleMs: PAGE_LOCK_STALE_MS, timeoutMs: PAGE_LOCK_TIMEOUT_MS });
+      } finally {
+        await rm(tmp, { force: true });
+      }
     },
   };
 }
@@ -137,7 +158,7 @@ export function redisPages(store: RedisPageStore): PageCache {
       return parsePage(text, token);
     },
     async write(token, view) {
-      await store.keepPage(view.runId, token, await gzipP(pageText(token, view), { level: 1 }));
+      return store.keepPage(view.runId, token, await gzipP(pageText(token, view), { level: 1 }));
     },
   };
 }
@@ -165,8 +186,7 @@ export async function keepPage(pages: PageCache, record: RunRecord, readState: (
   const state = await readState();
   if (state === null || (state.phase !== 'succeeded' && state.phase !== 'failed' && state.phase !== 'cancelled')) return false;
   const { buildRunView, runBrief } = await import('./views.js');
-  await pages.write(token, buildRunView(pages.store, record, state, Date.now(), { cancel: false, retry: false, reason: null }, runBrief(record, cores)));
-  return true;
+  return pages.write(token, buildRunView(pages.store, record, state, Date.now(), { cancel: false, retry: false, reason: null }, runBrief(record, cores)));
 }
 
 /**

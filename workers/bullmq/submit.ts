@@ -7,6 +7,7 @@
  *               the run progresses with no client at all (`--detach`).
  *   resumeRun   `run --resume RUN --redis`: make sure an unfinished run is moving again (start
  *               it, sweep it, or apply `recover` when nothing is in flight); the CLI then follows.
+ *               runResumer: the same on a long-lived session (the distributed scheduler's).
  *   followRun   poll the run until it finishes, calling onUpdate when it changed; also sweeps
  *               (backoff ticks, lost jobs) so a following CLI helps a run along.
  *   cancelRun   apply `cancel`; queued jobs are removed and reported cancelled at once, running
@@ -109,29 +110,43 @@ export async function resumeRun(store: RunStore, record: RunRecord, redisUrl: st
   void store;
   const s = await session(redisUrl, env, 'client');
   try {
-    const runId = record.runId;
-    const meta = await s.store.meta(runId);
-    if (meta === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId} in Redis`);
-    if (meta.phase === 'succeeded' || meta.phase === 'failed' || meta.phase === 'cancelled') return { phase: meta.phase, action: 'none', enqueued: 0 };
-    if (meta.phase === 'pending') {
-      const fx = await s.store.apply(runId, [{ type: 'start', at: Date.now() }]);
-      const ids = fx.flatMap((e) => (e.type === 'dispatch' ? e.ids : []));
-      const enqueued = await s.dispatcher.enqueue(runId, ids);
-      return { phase: (await s.store.meta(runId))?.phase ?? 'running', action: 'started', enqueued };
-    }
-    const active = await s.store.activeInstances(runId);
-    if (active.size > 0 || (await s.store.hasBackoff(runId))) {
-      // Grace 0: the process that dispatched them is gone or done; re-adding is idempotent.
-      const stats = await new Sweeper(s.dispatcher, { owner: `resume-${hostname()}-${process.pid}`, graceMs: 0 }).sweepRun(runId);
-      return { phase: 'running', action: 'swept', enqueued: stats.requeued };
-    }
-    const fx = await s.store.apply(runId, [{ type: 'recover', at: Date.now() }]);
-    const ids = fx.flatMap((e) => (e.type === 'dispatch' ? e.ids : []));
-    const enqueued = await s.dispatcher.enqueue(runId, ids);
-    return { phase: (await s.store.meta(runId))?.phase ?? 'running', action: 'recovered', enqueued };
+    return await resumeOn(s, record.runId);
   } finally {
     await s.close();
   }
+}
+
+/**
+ * resumeRun on a long-lived session over an existing connection (the distributed scheduler's,
+ * which starts a run per tick): no connection or queues opened and closed per call. close() leaves
+ * the connection open.
+ */
+export function runResumer(redis: Redis, env: NodeJS.ProcessEnv = process.env): { resume(runId: string): Promise<ResumeOutcome>; close(): Promise<void> } {
+  const s = sessionOn(redis, false, env);
+  return { resume: (runId) => resumeOn(s, runId), close: () => s.close() };
+}
+
+/** resumeRun's decision and work (see ResumeOutcome) on an open session. */
+async function resumeOn(s: Session, runId: string): Promise<ResumeOutcome> {
+  const meta = await s.store.meta(runId);
+  if (meta === null) throw new DagctlError('RUN_NOT_FOUND', `no run ${runId} in Redis`);
+  if (meta.phase === 'succeeded' || meta.phase === 'failed' || meta.phase === 'cancelled') return { phase: meta.phase, action: 'none', enqueued: 0 };
+  if (meta.phase === 'pending') {
+    const fx = await s.store.apply(runId, [{ type: 'start', at: Date.now() }]);
+    const ids = fx.flatMap((e) => (e.type === 'dispatch' ? e.ids : []));
+    const enqueued = await s.dispatcher.enqueue(runId, ids);
+    return { phase: (await s.store.meta(runId))?.phase ?? 'running', action: 'started', enqueued };
+  }
+  const active = await s.store.activeInstances(runId);
+  if (active.size > 0 || (await s.store.hasBackoff(runId))) {
+    // Grace 0: the process that dispatched them is gone or done; re-adding is idempotent.
+    const stats = await new Sweeper(s.dispatcher, { owner: `resume-${hostname()}-${process.pid}`, graceMs: 0 }).sweepRun(runId);
+    return { phase: 'running', action: 'swept', enqueued: stats.requeued };
+  }
+  const fx = await s.store.apply(runId, [{ type: 'recover', at: Date.now() }]);
+  const ids = fx.flatMap((e) => (e.type === 'dispatch' ? e.ids : []));
+  const enqueued = await s.dispatcher.enqueue(runId, ids);
+  return { phase: (await s.store.meta(runId))?.phase ?? 'running', action: 'recovered', enqueued };
 }
 
 export interface FollowOptions {
