@@ -6,7 +6,8 @@
  * toolchain; only changing a C source does (Debian: `apt-get install clang lld`).
  *
  *   node scripts/build-wasm.mjs                 write the generated files
- *   node scripts/build-wasm.mjs --check         exit 1 when a committed file is stale (hash or bytes)
+ *   node scripts/build-wasm.mjs --check         exit 1 when a committed file is stale (hash or bytes);
+ *                                               exit 3 when clang is not CLANG_MAJOR (bytes not comparable)
  *   node scripts/build-wasm.mjs --out NAME F    write module NAME's bytes to F instead
  */
 import { execFileSync } from 'node:child_process';
@@ -25,6 +26,14 @@ const MODULES = [
 const FLAGS = ['--target=wasm32', '-O3', '-nostdlib', '-mbulk-memory', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--strip-debug'];
 
 const sourceOf = (m) => join(root, `native/${m.name}.c`);
+/** The committed kernels are this clang major's output (Debian bookworm's clang): another major
+ * emits other (valid) bytes, so --check can compare bytes only under this one (exit 3 otherwise). */
+const CLANG_MAJOR = 14;
+
+function clangMajor() {
+  const v = /clang version (\d+)\./.exec(execFileSync('clang', ['--version'], { encoding: 'utf8' }));
+  return v === null ? undefined : Number(v[1]);
+}
 
 function compile(m) {
   const dir = mkdtempSync(join(tmpdir(), 'dagctl-wasm-'));
@@ -68,6 +77,11 @@ if (args[0] === '--out') {
   if (m === undefined || args.length !== 3) usage();
   writeFileSync(args[2], compile(m));
 } else if (args[0] === '--check' && args.length === 1) {
+  const major = clangMajor();
+  if (major !== CLANG_MAJOR) {
+    process.stderr.write(`clang ${major ?? '?'} is not clang ${CLANG_MAJOR}, which built the committed kernels: bytes not compared\n`);
+    process.exit(3);
+  }
   let stale = false;
   for (const m of MODULES) {
     if (render(m, compile(m)) !== readFileSync(join(root, m.target), 'utf8')) {

@@ -2,7 +2,8 @@
 # Provisions Debian's clang and lld (wasm-ld), the C toolchain of the WebAssembly kernels
 # (native/*.c, rebuilt by scripts/build-wasm.mjs). The generated kernels are committed, so nothing
 # needs the toolchain to run; the test suite uses it to rebuild every kernel and check that the
-# committed bytes are current (test/operators/wasm-components.test.ts, `build-wasm.mjs --check`).
+# committed bytes are current (test/operators/wasm-components.test.ts, `build-wasm.mjs --check`,
+# which compares bytes only under the clang major that built them: CLANG_MAJOR in build-wasm.mjs).
 #
 # Usage:
 #   scripts/provision/clang.sh         install clang and lld (apt-get) when missing; print clang's path
