@@ -177,11 +177,12 @@ interface ChunkComponents extends Components {
 
 /**
  * Bucket inputs up to this many bytes of edge chunks go to the WebAssembly kernel (with kernel:
- * 'wasm'): its memory then stays under the per-thread reuse cap (lib/wasm-components.ts). Larger
- * ones take the JS kernel: a fresh instance per stage, its memory grown and reported to the GC,
- * was slower than JS (docs/operators.md).
+ * 'wasm'): its memory then stays under the per-thread reuse cap (lib/wasm-components.ts; measured:
+ * 4 MiB of chunks of mostly distinct ~20-byte ids touched 50 MiB, 6 MiB 66 MiB). Larger ones take
+ * the JS kernel: a fresh instance per stage, its memory grown and reported to the GC, was slower
+ * than JS (docs/operators.md).
  */
-const WASM_CHUNK_BYTES = 8 << 20;
+const WASM_CHUNK_BYTES = 4 << 20;
 
 /**
  * A stage reading packed edge chunks (propagate, emit): every edge's int pair recorded; `join`
