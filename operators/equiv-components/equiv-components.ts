@@ -34,6 +34,7 @@ import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import { pageUtf8 } from '../../storage/parquet/utf8.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import type { InputHandle, OperatorDef, StageContext, StageResult } from '../types.js';
+import type { ColumnBatch, ColumnValues } from '../../storage/types.js';
 import { addPageEdges, ByteEdgeComponents } from './byte-components.js';
 import { WasmEdgeComponents } from './wasm-components.js';
 import type { ByteIds } from './byte-ids.js';
@@ -295,6 +296,41 @@ export const equivComponents: OperatorDef<EquivParams> = {
   },
 };
 
+/**
+ * emit's output rows (id, person) for the sorted owned ids as columns (storage/types.ts
+ * ColumnBatch): each id's UTF-8 bytes copied once into one buffer, both columns byte ranges into
+ * it, with the interned ints as the writer's dictionary ids (equal ints exactly for equal ids). The
+ * flat writer writes the same file as from the rows, without a JS string per person or a UTF-8
+ * encode per value.
+ */
+function ownedColumns(ids: ByteIds, owned: number[], best: Int32Array): ColumnBatch {
+  const n = owned.length, at = new Int32Array(best.length).fill(-1);
+  let size = 0;
+  for (const id of owned) {
+    at[id] = 0;
+    at[best[id]!] = 0;
+  }
+  for (let i = 0; i < at.length; i++) if (at[i] === 0) size += ids.byteLength(i);
+  const data = new Uint8Array(size);
+  let used = 0;
+  for (let i = 0; i < at.length; i++) {
+    if (at[i] !== 0) continue;
+    at[i] = used;
+    used = ids.copyBytes(i, data, used);
+  }
+  const col = (of: (k: number) => number): ColumnValues => {
+    const start = new Int32Array(n), len = new Int32Array(n), dict = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      const i = of(k);
+      start[k] = at[i]!;
+      len[k] = ids.byteLength(i);
+      dict[k] = i;
+    }
+    return { type: 'string', data, start, len, ids: dict };
+  };
+  return { rows: n, columns: { id: col((k) => owned[k]!), person: col((k) => best[owned[k]!]!) } };
+}
+
 /** emit's work once its bucket's edges are interned: owned ids → min over the closed neighbourhood. */
 async function emitOwned(ctx: StageContext<EquivParams>, uf: ChunkComponents, B: number, rounds: number, t0: number, wasm: number): Promise<StageResult> {
   const t1 = performance.now();
@@ -318,9 +354,13 @@ async function emitOwned(ctx: StageContext<EquivParams>, uf: ChunkComponents, B:
   for (const id of owned) names[id] = ids.name(id);
   owned.sort((x, y) => (names[x]! < names[y]! ? -1 : 1));
   if (owned.length > 0) {
-    const w = new ChunkedWriter(ctx.outputs[0]!.open([{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }]));
-    for (const id of owned) if (w.push({ id: names[id]!, person: ids.name(best[id]!) })) await w.flush();
-    await w.flush();
+    const out = ctx.outputs[0]!.open([{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }]);
+    if (out.writeColumns !== undefined) await out.writeColumns(ownedColumns(ids, owned, best));
+    else {
+      const w = new ChunkedWriter(out);
+      for (const id of owned) if (w.push({ id: names[id]!, person: ids.name(best[id]!) })) await w.flush();
+      await w.flush();
+    }
   }
   let components = 0;
   for (const id of owned) if (best[id] === id) components++;

@@ -9,8 +9,9 @@
  * (at most 4 files in flight); at close, the buckets' last blocks go into one shared object
  * `<folder>part-NNNNN-<hash16>.dgsh` (no bucket folder) of per-bucket sections, each listed as an
  * entry with its `offset` (storage/types.ts FileEntry; read with storage/dataset/read.ts
- * readEntry) — one write and fsync instead of one per bucket (a single pending bucket gets its own
- * file as before); close() returns once every file is written (the caller commits them only then)
+ * readEntry) — one write and fsync instead of one per bucket, on stores with ranged reads
+ * (ObjectStore.getRange; a single pending bucket, or a store without them, gets a file per bucket
+ * as before); close() returns once every file is written (the caller commits them only then)
  * and rethrows the first failed write.
  * Preconditions: rows fit the schema (PARQUET_INVALID otherwise, as for Parquet files).
  */
@@ -82,8 +83,9 @@ export class ShuffleFileWriter {
       const last = [...this.pending].filter(([, p]) => p.rows > 0);
       // Buckets' last files go into one object, written (and fsynced) once: a file per bucket cost
       // an fsync each, serialized by the filesystem (~2–5 ms apiece here), the bulk of a small
-      // instance's commit.
-      if (last.length > 1) this.inflight.push(background(this.flushShared(last)));
+      // instance's commit. Only on stores with ranged reads: elsewhere (S3) each reader would
+      // fetch every section of the object to use one.
+      if (last.length > 1 && this.opts.store.getRange !== undefined) this.inflight.push(background(this.flushShared(last)));
       else for (const [b, p] of last) this.inflight.push(background(this.flush(b, p)));
       await settle(...this.inflight.splice(0));
     }

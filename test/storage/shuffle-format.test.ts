@@ -197,6 +197,12 @@ describe('ShuffleFileWriter', () => {
       // A store without getRange: the object is read whole and cut.
       const whole: ObjectStore = { rootUri: local.rootUri, list: (p) => local.list(p), listDirs: (p) => local.listDirs(p), head: (k) => local.head(k), get: (k) => local.get(k), putIfAbsent: (k, b) => local.putIfAbsent(k, b), putIfMatch: (k, b, e) => local.putIfMatch(k, b, e), delete: (k) => local.delete(k) };
       await checkFiles(whole, files, rows);
+      // Writing to a store without ranged reads (S3): a file per bucket, no shared object.
+      const plain = new MemoryObjectStore('no-range');
+      Object.defineProperty(plain, 'getRange', { value: undefined });
+      const separate = await writeAll(plain, rows, 1 << 20);
+      assert.ok(separate.length === 4 && separate.every((f) => f.offset === undefined));
+      await checkFiles(plain, separate, rows);
       const mem = new MemoryObjectStore('shared');
       assert.deepEqual(await writeAll(mem, rows, 1 << 20), files);
       await checkFiles(mem, files, rows);
