@@ -28,6 +28,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   startup: { module: './startup.js', fn: 'benchStartup' },
   orchestrators: { module: './peers/orchestrators.js', fn: 'benchOrchestrators' },
   peers: { module: './peers/index.js', fn: 'benchPeers' },
+  'shuffle-commit': { module: './shuffle-commit.js', fn: 'benchShuffleCommit' },
 };
 
 const argv = process.argv.slice(2);

@@ -31,6 +31,10 @@
  *   flushPairs()                             intern the ids of every paired edge (ids of dropped
  *                                            edges are not interned; ints are dense) and union
  *                                            them; then forget the staged ids and the scratch
+ *   stageChunk(data, len) -> edges           stage and pair the edges of a packed edge chunk
+ *                                            (edge-chunks.ts) at data; -1 when it is truncated
+ *   recordEdges(on)                          record every paired edge's two ints at flushPairs()
+ *   edgeList(), edgeCount()                  the recorded edges: u32 pairs, in the order added
  *   labels() -> ptr                          i32[count()]: each id's component minimum
  *   used() -> bytes                          the allocator's high-water mark since reset(): the
  *                                            memory this instance has touched (its resident size)
@@ -118,10 +122,14 @@ static u32 nRegions, scratchAt, scratchUsed;
 /* Paired edges: 2 staged seqs per edge. */
 static u32 *pairs;
 static u32 nPairs, pairCap;
+/* Recorded edges (recordEdges(1)): 2 ints per edge, in the order they were added. */
+static u32 *edges_;
+static u32 nEdges, edgeCap, recording;
 
 EXPORT("reset") void reset(void) {
   top = (size_t)&__heap_base;
   nIds = idCap = nStaged = stageCap = recCap = nRegions = scratchAt = scratchUsed = nPairs = pairCap = 0;
+  nEdges = edgeCap = recording = 0;
 }
 
 EXPORT("used") u32 used(void) { return (u32)(top - (size_t)&__heap_base); }
@@ -376,9 +384,62 @@ EXPORT("pairHalves") u32 pairHalves(u32 first, u32 rows) {
   return invalid;
 }
 
+EXPORT("recordEdges") void recordEdges(u32 on) { recording = on; }
+EXPORT("edgeList") u32 *edgeList(void) { return edges_; }
+EXPORT("edgeCount") u32 edgeCount(void) { return nEdges; }
+
+/* Stages the edges of a packed edge chunk (operators/equiv-components/edge-chunks.ts: per edge two
+ * [u32 little-endian length][bytes] records) at data (len bytes, kept until flushPairs()), each
+ * edge's two ids paired. Returns the edge count, or -1 (nothing staged) when the chunk is
+ * truncated. Unlike pairHalves, an empty id is an id (as in the JS kernel's add()). */
+EXPORT("stageChunk") i32 stageChunk(u32 data, u32 len) {
+  const u8 *b = (const u8 *)(size_t)data;
+  u32 n = 0;
+  for (u32 p = 0; p < len; n++) {
+    u32 al, bl;
+    if (len - p < 4) return -1;
+    __builtin_memcpy(&al, b + p, 4);
+    if (len - p - 4 < al || len - p - 4 - al < 4) return -1;
+    p += 4 + al;
+    __builtin_memcpy(&bl, b + p, 4);
+    if (len - p - 4 < bl) return -1;
+    p += 4 + bl;
+  }
+  roomToStage(2 * n);
+  roomToPair(n);
+  u32 s = nStaged;
+  for (u32 p = 0, k = 0; k < n; k++) {
+    for (u32 h = 0; h < 2; h++, s++) {
+      u32 l;
+      __builtin_memcpy(&l, b + p, 4);
+      const u8 *v = b + p + 4;
+      sH[s] = hashBytes(v, l);
+      sP[s] = data + p + 4;
+      sL[s] = l;
+      p += 4 + l;
+    }
+    pairs[2 * nPairs] = s - 2;
+    pairs[2 * nPairs + 1] = s - 1;
+    nPairs++;
+  }
+  nStaged = s;
+  return (i32)n;
+}
+
 EXPORT("flushPairs") void flushPairs(void) {
   flush();
+  if (recording && nEdges + nPairs > edgeCap) {
+    u32 c = edgeCap < 4096 ? 4096 : edgeCap;
+    while (c < nEdges + nPairs) c *= 2;
+    edges_ = regrow(edges_, 8 * (size_t)nEdges, 8 * (size_t)c);
+    edgeCap = c;
+  }
   for (u32 k = 0; k < nPairs; k++) {
+    if (recording) {
+      edges_[2 * nEdges] = sOut[pairs[2 * k]];
+      edges_[2 * nEdges + 1] = sOut[pairs[2 * k + 1]];
+      nEdges++;
+    }
     i32 x = find((i32)sOut[pairs[2 * k]]), y = find((i32)sOut[pairs[2 * k + 1]]);
     if (x == y) continue;
     if (size_[x] < size_[y]) {

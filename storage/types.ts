@@ -67,6 +67,11 @@ export interface ObjectStore {
    * was added since that listing. Stores that cannot tell cheaply leave it out (callers list).
    */
   changeToken?(folder: string): Promise<string | null>;
+  /**
+   * Optional: `length` bytes of the object from `offset` (STORAGE_NOT_FOUND when absent; fewer
+   * bytes when it ends before). Stores without it are read whole and cut (read.ts readEntry).
+   */
+  getRange?(key: string, offset: number, length: number): Promise<Uint8Array>;
 }
 
 /** Encodes/decodes one Parquet file. Implementations: storage/parquet/*.ts. */
@@ -136,6 +141,13 @@ export interface FileEntry {
    * them; `rows` stays the file's physical row count.
    */
   deletes?: DeletionVector;
+  /**
+   * Where this entry starts inside the object at `path` (absent: at 0, the whole object): the
+   * entry is the `bytes` bytes from there. A shuffle writer puts its buckets' last files into one
+   * object (storage/shuffle/writer.ts: one fsync, not one per bucket); read them with
+   * storage/dataset/read.ts readEntry. Only in task work areas, never in a dataset's files.
+   */
+  offset?: number;
 }
 
 /** Sorted, distinct row positions of a file, varint-coded (storage/dataset/deletes.ts). */

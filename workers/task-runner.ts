@@ -375,7 +375,7 @@ function planIndex(record: RunRecord): Map<string, PlannedInstance> {
 }
 
 function fileIdentity(f: FileEntry): string {
-  return `${f.path}|${f.sha256 !== '' ? f.sha256 : (f.etag ?? '')}|${f.bytes}${f.deletes === undefined ? '' : `|${f.deletes.count}:${f.deletes.positions}`}`;
+  return `${f.path}|${f.sha256 !== '' ? f.sha256 : (f.etag ?? '')}|${f.bytes}${f.deletes === undefined ? '' : `|${f.deletes.count}:${f.deletes.positions}`}${f.offset === undefined ? '' : `@${f.offset}`}`;
 }
 
 /** The committed outputs and metrics of an earlier identical attempt, or null (run it). */

@@ -34,6 +34,7 @@ import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import { pageUtf8 } from '../../storage/parquet/utf8.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import type { InputHandle, OperatorDef, StageContext, StageResult } from '../types.js';
+import type { ColumnBatch, ColumnValues } from '../../storage/types.js';
 import { addPageEdges, ByteEdgeComponents } from './byte-components.js';
 import { WasmEdgeComponents } from './wasm-components.js';
 import type { ByteIds } from './byte-ids.js';
@@ -168,19 +169,45 @@ function wasmFromPages(cols: Array<[ByteArrayPage[], ByteArrayPage[]]>, hint: nu
   return { uf, edges, invalid };
 }
 
+/** What the chunk stages read of either kernel: ids, components, every edge's int pair. */
+interface ChunkComponents extends Components {
+  readonly count: number;
+  componentMins(): Int32Array;
+  edgeList(): Int32Array;
+}
+
 /**
- * A stage reading packed edge chunks (propagate, emit): the JS kernel, every edge's int pair
- * recorded; `join` false interns only (emit). Not the WebAssembly one: at scale these instances
- * outgrow the memory a thread may keep for reuse, and a fresh instance per stage (its memory grown
- * and reported to the GC) was slower than JS (docs/operators.md).
+ * Bucket inputs up to this many bytes of edge chunks go to the WebAssembly kernel (with kernel:
+ * 'wasm'): its memory then stays under the per-thread reuse cap (lib/wasm-components.ts; measured:
+ * 4 MiB of chunks of mostly distinct ~20-byte ids touched 50 MiB, 6 MiB 66 MiB). Larger ones take
+ * the JS kernel: a fresh instance per stage, its memory grown and reported to the GC, was slower
+ * than JS (docs/operators.md).
  */
-async function chunkComponents(input: InputHandle, join: boolean): Promise<ByteEdgeComponents> {
+const WASM_CHUNK_BYTES = 4 << 20;
+
+/**
+ * A stage reading packed edge chunks (propagate, emit): every edge's int pair recorded; `join`
+ * false interns only (emit; the WebAssembly kernel unions anyway, which emit does not read). The
+ * caller releases a WebAssembly result (`release`) once done with it.
+ */
+async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivParams['kernel']): Promise<{ uf: ChunkComponents; release: () => void; wasm: number }> {
+  if (kernel === 'wasm' && input.bytes <= WASM_CHUNK_BYTES) {
+    const uf = new WasmEdgeComponents(chunkEdgeHint(input), { record: true });
+    try {
+      for await (const batch of input.batches()) for (const row of batch) uf.addChunk(row.edges);
+      uf.finish();
+    } catch (e) {
+      uf.release();
+      throw e;
+    }
+    return { uf, release: () => uf.release(), wasm: 1 };
+  }
   const uf = new ByteEdgeComponents(chunkEdgeHint(input), join ? null : () => false, { record: true });
   for await (const batch of input.batches()) {
     for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
   }
   uf.finish();
-  return uf;
+  return { uf, release: () => undefined, wasm: 0 };
 }
 
 export const equivComponents: OperatorDef<EquivParams> = {
@@ -233,19 +260,24 @@ export const equivComponents: OperatorDef<EquivParams> = {
       return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes, fromPages, wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     if (ctx.stage.name === 'propagate') {
-      const uf = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true);
-      const mins = uf.componentMins();
-      const edgesIn = uf.edgeList().length / 2;
-      const received = receivedStars(uf.edgeList(), mins);
-      const t1 = performance.now();
-      const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
-      const { changed, skipped } = await emitStars(uf, mins, w, B, received, ctx.bucket);
-      await w.flush();
+      const { uf, release, wasm } = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true, p.kernel);
+      let edgesIn: number, t1: number, changed: number, skipped: number;
+      try {
+        const mins = uf.componentMins();
+        edgesIn = uf.edgeList().length / 2;
+        const received = receivedStars(uf.edgeList(), mins);
+        t1 = performance.now();
+        const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
+        ({ changed, skipped } = await emitStars(uf, mins, w, B, received, ctx.bucket));
+        await w.flush();
+      } finally {
+        release();
+      }
       const state = new Uint8Array(8);
       new DataView(state.buffer).setUint32(0, ctx.round, true);
       new DataView(state.buffer).setUint32(4, changed, true);
       ctx.putBlob('state', state);
-      return { metrics: { changed, edgesIn, skipped, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
+      return { metrics: { changed, edgesIn, skipped, wasmChunks: wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
     }
     // emit
     let rounds = 0, changed = 0;
@@ -255,12 +287,52 @@ export const equivComponents: OperatorDef<EquivParams> = {
       changed += v.getUint32(4, true);
     }
     if (changed > 0) throw new DagctlError('TASK_FAILED', `equiv-components did not converge in ${rounds} rounds`, { rounds, changed });
-    return emitOwned(ctx, await chunkComponents(ctx.prior!.bucket(ctx.bucket), false), B, rounds, t0);
+    const { uf, release, wasm } = await chunkComponents(ctx.prior!.bucket(ctx.bucket), false, p.kernel);
+    try {
+      return await emitOwned(ctx, uf, B, rounds, t0, wasm);
+    } finally {
+      release();
+    }
   },
 };
 
+/**
+ * emit's output rows (id, person) for the sorted owned ids as columns (storage/types.ts
+ * ColumnBatch): each id's UTF-8 bytes copied once into one buffer, both columns byte ranges into
+ * it, with the interned ints as the writer's dictionary ids (equal ints exactly for equal ids). The
+ * flat writer writes the same file as from the rows, without a JS string per person or a UTF-8
+ * encode per value.
+ */
+function ownedColumns(ids: ByteIds, owned: number[], best: Int32Array): ColumnBatch {
+  const n = owned.length, at = new Int32Array(best.length).fill(-1);
+  let size = 0;
+  for (const id of owned) {
+    at[id] = 0;
+    at[best[id]!] = 0;
+  }
+  for (let i = 0; i < at.length; i++) if (at[i] === 0) size += ids.byteLength(i);
+  const data = new Uint8Array(size);
+  let used = 0;
+  for (let i = 0; i < at.length; i++) {
+    if (at[i] !== 0) continue;
+    at[i] = used;
+    used = ids.copyBytes(i, data, used);
+  }
+  const col = (of: (k: number) => number): ColumnValues => {
+    const start = new Int32Array(n), len = new Int32Array(n), dict = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      const i = of(k);
+      start[k] = at[i]!;
+      len[k] = ids.byteLength(i);
+      dict[k] = i;
+    }
+    return { type: 'string', data, start, len, ids: dict };
+  };
+  return { rows: n, columns: { id: col((k) => owned[k]!), person: col((k) => best[owned[k]!]!) } };
+}
+
 /** emit's work once its bucket's edges are interned: owned ids → min over the closed neighbourhood. */
-async function emitOwned(ctx: StageContext<EquivParams>, uf: ByteEdgeComponents, B: number, rounds: number, t0: number): Promise<StageResult> {
+async function emitOwned(ctx: StageContext<EquivParams>, uf: ChunkComponents, B: number, rounds: number, t0: number, wasm: number): Promise<StageResult> {
   const t1 = performance.now();
   // best[x] = min over x's closed neighbourhood, for the ids this bucket owns (−1: not owned).
   const ids = uf.ids, n = uf.count;
@@ -282,11 +354,15 @@ async function emitOwned(ctx: StageContext<EquivParams>, uf: ByteEdgeComponents,
   for (const id of owned) names[id] = ids.name(id);
   owned.sort((x, y) => (names[x]! < names[y]! ? -1 : 1));
   if (owned.length > 0) {
-    const w = new ChunkedWriter(ctx.outputs[0]!.open([{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }]));
-    for (const id of owned) if (w.push({ id: names[id]!, person: ids.name(best[id]!) })) await w.flush();
-    await w.flush();
+    const out = ctx.outputs[0]!.open([{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }]);
+    if (out.writeColumns !== undefined) await out.writeColumns(ownedColumns(ids, owned, best));
+    else {
+      const w = new ChunkedWriter(out);
+      for (const id of owned) if (w.push({ id: names[id]!, person: ids.name(best[id]!) })) await w.flush();
+      await w.flush();
+    }
   }
   let components = 0;
   for (const id of owned) if (best[id] === id) components++;
-  return { metrics: { ids: owned.length, components, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: uf.edgeList().length / 2 };
+  return { metrics: { ids: owned.length, components, wasmChunks: wasm, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: uf.edgeList().length / 2 };
 }

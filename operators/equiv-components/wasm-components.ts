@@ -11,6 +11,7 @@
  *
  *   const uf = new WasmEdgeComponents(edgesHint);
  *   for (each row group) if (uf.addPages(id1Pages, id2Pages) === null) → ids not valid UTF-8: release, use the JS kernel
+ *   (or, with { record: true }: uf.addChunk(edge chunk) per chunk of a later stage; uf.edgeList())
  *   uf.finish(); const mins = uf.componentMins(); … uf.ids.hashOf(i) / copyBytes / name …
  *   uf.release();   // hands the instance (and its grown memory) to the next user on this thread
  *
@@ -34,10 +35,11 @@ interface Kernel {
   touched: number;
   reset: Fn; init: Fn; used: Fn; scratch: Fn; stageRanges: Fn; staged: Fn; pairHalves: Fn; flushPairs: Fn; labels: Fn;
   count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
+  stageChunk: Fn; recordEdges: Fn; edgeList: Fn; edgeCount: Fn;
 }
 
 const PARTS = 256;
-const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf'] as const;
+const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount'] as const;
 
 let compiled: WebAssembly.Module | null = null;
 /**
@@ -154,7 +156,7 @@ export class WasmEdgeComponents {
    * the hash the tables use, to force collisions; hashOf still reports the full hash.
    * `flushEvery` (tests): staged ids before they are interned.
    */
-  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number } = {}) {
+  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean } = {}) {
     this.flushEvery = opts.flushEvery ?? FLUSH_EVERY;
     const k = idle ?? instantiate();
     idle = null;
@@ -162,6 +164,7 @@ export class WasmEdgeComponents {
     const capIds = Math.max(1024, Math.min(edges, PRESIZE_MAX));
     // Staged ids peak just under flushEvery plus one row group's two columns (≤ 2 × 64k ids).
     k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capIds, this.flushEvery) + (1 << 17));
+    k.recordEdges(opts.record === true ? 1 : 0);
     this.k = k;
     this.ids = this.wids = new WasmIds(this);
   }
@@ -219,6 +222,35 @@ export class WasmEdgeComponents {
     this.flushIfFull();
     return { edges: rows - invalid, invalid };
   }
+
+  /**
+   * Adds the edges of a packed edge chunk (edge-chunks.ts; its ids are UTF-8, as every stage
+   * writes them); returns the edge count. A chunk that is not bytes or is truncated is
+   * SHUFFLE_INVALID, as readEdgeChunk says.
+   */
+  addChunk(chunk: unknown): number {
+    if (this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.addChunk after finish()');
+    if (!(chunk instanceof Uint8Array)) throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: not bytes');
+    const k = this.kernel();
+    this.wids.stale = true;
+    const at = k.scratch(chunk.length);
+    new Uint8Array(k.memory.buffer, at, chunk.length).set(chunk);
+    const n = k.stageChunk(at, chunk.length);
+    if (n < 0) throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: truncated');
+    this.flushIfFull();
+    return n;
+  }
+
+  /** The recorded edges (record: true) as int pairs (a, b, a, b, …), in the order added; a JS copy. */
+  edgeList(): Int32Array {
+    if (!this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.edgeList before finish()');
+    if (this.edges === null) {
+      const k = this.kernel();
+      this.edges = new Int32Array(k.memory.buffer, k.edgeList(), 2 * k.edgeCount()).slice();
+    }
+    return this.edges;
+  }
+  private edges: Int32Array | null = null;
 
   private flushIfFull(): void {
     const k = this.kernel();

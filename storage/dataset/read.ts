@@ -20,13 +20,30 @@ import { decodeWithFallback } from '../parquet/registry.js';
 import type { FileEntry, ObjectStore, ParquetCodec, Row } from '../types.js';
 import { decodeDeletes, dropDeleted } from './deletes.js';
 
+/**
+ * The bytes of one file entry: the whole object, or for an entry with an `offset` (shuffle buckets
+ * sharing one object) its `bytes` bytes from there — a ranged read where the store has one
+ * (ObjectStore.getRange), else the object cut. An object too short for the entry is SHUFFLE_INVALID.
+ */
+export async function readEntry(store: ObjectStore, f: FileEntry): Promise<Uint8Array> {
+  if (f.offset === undefined) return store.get(f.path);
+  const b = store.getRange !== undefined ? await store.getRange(f.path, f.offset, f.bytes) : (await store.get(f.path)).subarray(f.offset, f.offset + f.bytes);
+  if (b.byteLength !== f.bytes) throw new DagctlError('SHUFFLE_INVALID', `${store.rootUri}/${f.path}: ${f.bytes} bytes expected at offset ${f.offset}, the object holds ${b.byteLength} there`, { file: f.path, uri: store.rootUri, offset: f.offset, bytes: f.bytes, got: b.byteLength });
+  return b;
+}
+
+/** Where an entry's bytes are, for messages and keys: its path, with `#offset` for a part of an object. */
+export function entryLocation(f: FileEntry): string {
+  return f.offset === undefined ? f.path : `${f.path}#${f.offset}`;
+}
+
 export async function* readRows(store: ObjectStore, files: FileEntry[], codec: ParquetCodec, opts: { columns?: string[]; batchSize?: number; invalidUtf8?: 'error' | 'mark'; check?: (file: FileEntry, bytes: Uint8Array) => Promise<void> } = {}): AsyncIterable<Row[]> {
   // The next file is fetched while this one is decoded (reads overlap compute; memory: two files'
   // bytes). A prefetch that fails is rethrown when its turn comes, never left unhandled.
   let next: Promise<Uint8Array | Failure> | null = null;
   const fetch = (i: number): Promise<Uint8Array | Failure> | null => {
     const f = files[i];
-    return f === undefined ? null : store.get(f.path).then((b) => b, (e: unknown) => new Failure(e));
+    return f === undefined ? null : readEntry(store, f).then((b) => b, (e: unknown) => new Failure(e));
   };
   next = fetch(0);
   for (let i = 0; next !== null; i++) {
@@ -63,7 +80,7 @@ export async function* readLines(store: ObjectStore, files: FileEntry[], opts: {
   const batchSize = opts.batchSize ?? 10_000;
   let batch: string[] = [];
   for (const f of files) {
-    const bytes = await store.get(f.path);
+    const bytes = await readEntry(store, f);
     const chunks: AsyncIterable<Uint8Array> = f.path.endsWith('.gz') ? Readable.from([Buffer.from(bytes)]).pipe(createGunzip()) : slices(bytes);
     const decoder = new TextDecoder('utf-8');
     let rest = '';

@@ -12,8 +12,8 @@
  * - etag: sha256 of the content for objects up to SMALL_OBJECT_BYTES (pointers, markers,
  *   manifests: immune to inode reuse with coarse mtimes), else `<size>-<mtime ns>-<inode>`
  *   (large data files are create-only, so that tag never needs to detect a replace).
- * - get reads synchronously on worker threads (they exist to block; see get), asynchronously on
- *   the main thread.
+ * - get (and getRange: a byte range, for a shuffle bucket inside a shared object) reads
+ *   synchronously on worker threads (they exist to block; see get), asynchronously on the main thread.
  * - changeToken(folder): the folder's mtime and inode — an entry added to a folder updates its
  *   mtime. Filesystems stamp times from a coarse clock (a jiffy, up to seconds on some), so two
  *   adds within one tick can leave the same mtime; as git does with "racily clean" index entries,
@@ -24,7 +24,7 @@
  *   parent folders up to the root, so listDirs matches object-store semantics (no empty folders).
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { closeSync, openSync, promises as fs, readFileSync, readSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
@@ -156,6 +156,44 @@ export class LocalObjectStore implements ObjectStore {
       }
       throw io(e, key);
     }
+  }
+
+  /** `length` bytes from `offset` (fewer at the end of the file); synchronous on worker threads, as get. */
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    checkKey(key);
+    const out = new Uint8Array(length);
+    let got = 0;
+    try {
+      if (isMainThread) {
+        const fh = await fs.open(this.path(key), 'r');
+        try {
+          while (got < length) {
+            const n = (await fh.read(out, got, length - got, offset + got)).bytesRead;
+            if (n === 0) break;
+            got += n;
+          }
+        } finally {
+          await fh.close();
+        }
+      } else {
+        const fd = openSync(this.path(key), 'r');
+        try {
+          while (got < length) {
+            const n = readSync(fd, out, got, length - got, offset + got);
+            if (n === 0) break;
+            got += n;
+          }
+        } finally {
+          closeSync(fd);
+        }
+      }
+    } catch (e) {
+      if (isCode(e, 'ENOENT') || isCode(e, 'ENOTDIR') || isCode(e, 'EISDIR')) {
+        throw new DagctlError('STORAGE_NOT_FOUND', `no object ${key} in ${this.rootUri}`, { key, root: this.rootUri });
+      }
+      throw io(e, key);
+    }
+    return got === length ? out : out.subarray(0, got);
   }
 
   async putIfAbsent(key: string, body: Uint8Array): Promise<ObjectInfo> {

@@ -68,6 +68,10 @@ export class MemoryObjectStore implements ObjectStore {
     return e.bytes.slice();
   }
 
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    return (await this.get(key)).subarray(offset, offset + length);
+  }
+
   async putIfAbsent(key: string, body: Uint8Array): Promise<ObjectInfo> {
     checkKey(key);
     await tick();

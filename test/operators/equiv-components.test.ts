@@ -27,6 +27,8 @@ async function run(edges: Array<[string, string]>, parts: number, buckets: numbe
     assert.equal(r.metrics.fromPages ?? 0, pages ? Object.keys(partitions).length : 0, 'fromPages');
     // Pages go to the WebAssembly kernel unless the JS one is asked for (ids here are valid UTF-8).
     assert.equal(r.metrics.wasm ?? 0, pages && kernel === 'wasm' ? Object.keys(partitions).length : 0, 'wasm');
+    // Propagate rounds and emit read their (small) edge chunks on the WebAssembly kernel too.
+    assert.equal(r.metrics.wasmChunks ?? 0, kernel === 'wasm' ? buckets * ((r.metrics.rounds ?? 0) + 1) : 0, 'wasmChunks');
   }
   const got = new Map<string, string>();
   for (const row of r.outputs[0]!.rows) {

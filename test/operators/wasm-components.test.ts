@@ -143,6 +143,55 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
     }
   });
 
+  it('edge chunks: labels and recorded edges equal the oracle across chunks and flushes; a truncated chunk is SHUFFLE_INVALID (fast-check)', () => {
+    const chunkOf = (edges: Array<[string, string]>): Uint8Array => {
+      const parts: number[] = [];
+      for (const e of edges) for (const s of e) {
+        const b = enc.encode(s);
+        parts.push(b.length & 255, (b.length >>> 8) & 255, (b.length >>> 16) & 255, b.length >>> 24, ...b);
+      }
+      return Uint8Array.from(parts);
+    };
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.nat(40), fc.nat(40)), { maxLength: 300 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.constantFrom(-1, 3),
+      (pairs, nChunks, hashMask) => {
+        const edges = pairs.map(([a, b]): [string, string] => [`id:${a}`, a === b ? `id:${a}` : `id:${b}`]);
+        const uf = new WasmEdgeComponents(16, { record: true, hashMask, flushEvery: 64 });
+        try {
+          let added = 0;
+          for (let c = 0; c < nChunks; c++) added += uf.addChunk(chunkOf(edges.filter((_, i) => i % nChunks === c)));
+          assert.equal(added, edges.length);
+          uf.finish();
+          const mins = uf.componentMins(), names = Array.from({ length: uf.count }, (_, i) => uf.ids.name(i));
+          const want = oracle(edges);
+          assert.equal(uf.count, want.size);
+          for (let i = 0; i < uf.count; i++) assert.equal(names[mins[i]!], want.get(names[i]!), names[i]);
+          // Every edge once, as the ints of its two ids (chunk order within the flushes).
+          const got = uf.edgeList(), seen: string[] = [];
+          for (let k = 0; k < got.length; k += 2) seen.push(`${names[got[k]!]!}|${names[got[k + 1]!]!}`);
+          assert.deepEqual(seen.sort(), edges.map(([a, b]) => `${a}|${b}`).sort());
+        } finally {
+          uf.release();
+        }
+      },
+    ), { numRuns: 60 });
+    const uf = new WasmEdgeComponents(16, { record: true });
+    try {
+      const whole = chunkOf([['a', 'b'], ['c', 'd']]);
+      for (const cut of [1, 5, whole.length - 1]) {
+        assert.throws(() => uf.addChunk(whole.subarray(0, cut)), (e: unknown) => isDagctlError(e, 'SHUFFLE_INVALID'));
+      }
+      assert.throws(() => uf.addChunk('ab'), (e: unknown) => isDagctlError(e, 'SHUFFLE_INVALID'));
+      assert.equal(uf.addChunk(whole), 2);
+      uf.finish();
+      assert.equal(uf.count, 4);
+    } finally {
+      uf.release();
+    }
+  });
+
   it('ids that are not UTF-8: addPages returns null and adds nothing', () => {
     const uf = new WasmEdgeComponents();
     try {

@@ -5,7 +5,9 @@
  * strings come back as one dictionary entry; readers given a Parquet codec still read DGSH files
  * (decodeWithFallback / readSchemaOf dispatch on the magic); corrupt or truncated files fail with
  * SHUFFLE_INVALID and unsafe integers with PARQUET_INVALID. ShuffleFileWriter: per-bucket files,
- * rows in write order, content-derived names (a retry rewrites the same files).
+ * the buckets' last blocks as sections of one shared object (entries with an offset, read by
+ * readEntry with or without a ranged read; a short object is SHUFFLE_INVALID), rows in write order,
+ * content-derived names (a retry rewrites the same files).
  */
 import assert from 'node:assert/strict';
 import { decodeWithFallback, getCodec, readSchemaOf } from '../../storage/parquet/registry.js';
@@ -14,7 +16,12 @@ import { decodeShuffle, encodeShuffle, isShuffleFile } from '../../storage/shuff
 import type { FileEntry, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
 import { MemoryObjectStore } from '../../storage/memory/store.js';
-import { readRows } from '../../storage/dataset/read.js';
+import { readEntry, readRows } from '../../storage/dataset/read.js';
+import { LocalObjectStore } from '../../storage/local/store.js';
+import type { ObjectStore } from '../../storage/types.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sha256Hex } from '../../core/hash.js';
 import { mulberry32 } from '../../gen/prng.js';
 import { rejectsWith } from '../conformance/object-store.js';
@@ -127,7 +134,7 @@ describe('ShuffleFileWriter', () => {
     { name: 'url', type: 'string' },
     { name: 'ts', type: 'int64' },
   ];
-  async function writeAll(store: MemoryObjectStore, rows: Row[], maxBytes: number): Promise<FileEntry[]> {
+  async function writeAll(store: ObjectStore, rows: Row[], maxBytes: number): Promise<FileEntry[]> {
     const w = new ShuffleFileWriter({ store, schema, buckets: 4, folder: 'map/r1/', salt: 'inst-1', maxBytes });
     // Routed by ts mod 4, written in chunks of 700 per bucket as operators do.
     const pending: Row[][] = [[], [], [], []];
@@ -147,19 +154,67 @@ describe('ShuffleFileWriter', () => {
     const files = await writeAll(store, rows, 4096);
     assert.ok(files.length > 4, 'small maxBytes splits buckets into several files');
     assert.deepEqual(files.map((f) => f.bucket), [...files.map((f) => f.bucket!)].sort((a, b) => a - b));
+    await checkFiles(store, files, rows);
+    // The buckets' last files share one object: one write (one fsync) at close.
+    const shared = files.filter((f) => f.offset !== undefined);
+    assert.equal(shared.length, 4);
+    assert.equal(new Set(shared.map((f) => f.path)).size, 1);
+    // A retried attempt writes the same names and bytes (idempotent), nothing else.
+    const again = await writeAll(store, rows, 4096);
+    assert.deepEqual(again, files);
+  });
+
+  async function checkFiles(store: ObjectStore, files: FileEntry[], rows: Row[]): Promise<void> {
+    assert.deepEqual(files.map((f) => f.bucket), [...files.map((f) => f.bucket!)].sort((a, b) => a - b));
     for (const f of files) {
-      assert.match(f.path, /^map\/r1\/bucket=00\d\/part-\d{5}-[0-9a-f]{16}\.dgsh$/);
-      assert.equal(f.sha256, sha256Hex(await store.get(f.path)));
-      assert.equal(f.rows, await SHUFFLE_CODEC.rowCount(await store.get(f.path)));
+      if (f.offset === undefined) assert.match(f.path, /^map\/r1\/bucket=00\d\/part-\d{5}-[0-9a-f]{16}\.dgsh$/);
+      else {
+        assert.match(f.path, /^map\/r1\/part-\d{5}-[0-9a-f]{16}\.dgsh$/);
+        assert.equal(f.offset % 8, 0);
+      }
+      const bytes = await readEntry(store, f);
+      assert.equal(bytes.byteLength, f.bytes);
+      assert.equal(f.sha256, sha256Hex(bytes));
+      assert.equal(f.rows, await SHUFFLE_CODEC.rowCount(bytes));
     }
     for (let b = 0; b < 4; b++) {
       const got: Row[] = [];
       for await (const batch of readRows(store, files.filter((f) => f.bucket === b), getCodec('hyparquet'))) got.push(...batch);
       assert.deepEqual(got, rows.filter((r) => (r.ts as number) % 4 === b));
     }
-    // A retried attempt writes the same names and bytes (idempotent), nothing else.
-    const again = await writeAll(store, rows, 4096);
-    assert.deepEqual(again, files);
+  }
+
+  it('puts small buckets into one shared object, read back per bucket by ranged reads or whole (local and memory stores)', async () => {
+    const rnd = mulberry32(7);
+    const rows: Row[] = Array.from({ length: 5_000 }, () => ({ url: `u${Math.floor(rnd() * 5000)}`, ts: Math.floor(rnd() * 1e9) }));
+    const dir = await mkdtemp(join(tmpdir(), 'dagctl-shuffle-'));
+    try {
+      const local = new LocalObjectStore(dir);
+      const files = await writeAll(local, rows, 1 << 20);
+      assert.equal(files.length, 4);
+      assert.ok(files.every((f) => f.offset !== undefined && f.path === files[0]!.path));
+      await checkFiles(local, files, rows);
+      // A store without getRange: the object is read whole and cut.
+      const whole: ObjectStore = { rootUri: local.rootUri, list: (p) => local.list(p), listDirs: (p) => local.listDirs(p), head: (k) => local.head(k), get: (k) => local.get(k), putIfAbsent: (k, b) => local.putIfAbsent(k, b), putIfMatch: (k, b, e) => local.putIfMatch(k, b, e), delete: (k) => local.delete(k) };
+      await checkFiles(whole, files, rows);
+      // Writing to a store without ranged reads (S3): a file per bucket, no shared object.
+      const plain = new MemoryObjectStore('no-range');
+      Object.defineProperty(plain, 'getRange', { value: undefined });
+      const separate = await writeAll(plain, rows, 1 << 20);
+      assert.ok(separate.length === 4 && separate.every((f) => f.offset === undefined));
+      await checkFiles(plain, separate, rows);
+      const mem = new MemoryObjectStore('shared');
+      assert.deepEqual(await writeAll(mem, rows, 1 << 20), files);
+      await checkFiles(mem, files, rows);
+      // An entry past the object's end: SHUFFLE_INVALID, from both read paths.
+      const last = files[files.length - 1]!;
+      const past = { ...last, bytes: last.bytes + 8 };
+      await rejectsWith(readEntry(local, past), 'SHUFFLE_INVALID');
+      await rejectsWith(readEntry(whole, past), 'SHUFFLE_INVALID');
+      await rejectsWith(readEntry(local, { ...last, path: 'map/r1/absent.dgsh' }), 'STORAGE_NOT_FOUND');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses out-of-range buckets and writes after close', async () => {

@@ -9,7 +9,7 @@ import type { CommittedOutput } from '../../scheduler/model.js';
 import { fileRowCount, readSchemaOf } from '../../storage/parquet/registry.js';
 import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
 import { parseJson } from '../../storage/dataset/layout.js';
-import { readLines, readRows } from '../../storage/dataset/read.js';
+import { entryLocation, readEntry, readLines, readRows } from '../../storage/dataset/read.js';
 import { decodeDeletes, encodeDeletes, liveRows, unionDeletes } from '../../storage/dataset/deletes.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
 import type { ColumnBatch, CommitMarker, DatasetFormat, FileEntry, ObjectStore, ParquetCodec, Row, Schema } from '../../storage/types.js';
@@ -27,9 +27,9 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
   // Each file's schema is checked against the contract once, on the bytes already fetched.
   const checked = new Set<string>();
   const check = async (f: FileEntry, bytes: Uint8Array): Promise<void> => {
-    if (contract === null || checked.has(f.path)) return;
+    if (contract === null || checked.has(entryLocation(f))) return;
     checkFileSchema(contract, f.path, await readSchemaOf(codec, bytes));
-    checked.add(f.path);
+    checked.add(entryLocation(f));
   };
   let bytes = 0;
   let rows = 0;
@@ -50,15 +50,15 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
   let memo: VersionFile[] | null = null;
   // Built once per handle: OutputWriter.carry looks its file up here, once per carried file.
   const versionFiles = (): VersionFile[] => (memo ??= files.map((f) => ({
-    path: f.path,
+    path: entryLocation(f),
     bytes: f.bytes,
     entry: f,
     deleted: f.deletes === undefined ? null : decodeDeletes(f.deletes, f.rows, `${uri}/${f.path}`),
     read: async () => {
-      const bytes = await (await storeFor(uri)).get(f.path);
+      const bytes = await readEntry(await storeFor(uri), f);
       await check(f, bytes);
-      if (!counted.has(f.path)) {
-        counted.add(f.path);
+      if (!counted.has(entryLocation(f))) {
+        counted.add(entryLocation(f));
         mark(f.rows >= 0 ? liveRows(f) : fileRowCount(bytes));
       }
       return bytes;
@@ -77,7 +77,7 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
         const first = files[0];
         if (first === undefined) return null;
         const store = await storeFor(uri);
-        return readSchemaOf(codec, await store.get(first.path));
+        return readSchemaOf(codec, await readEntry(store, first));
       })();
       return schemaMemo;
     },
