@@ -9,7 +9,8 @@
  * a reduce instance holds its bucket's survivors (the columnar path: its whole input, decoded, ~40 B per
  * pageview row).
  * Schemas come from the input's Parquet schema (InputHandle.schema(); `columnTypes` overrides).
- * Fast paths (same result): when the key covers every column, rows with equal keys are equal, so
+ * Fast paths (same result): the map reads raw Parquet files column at a time and writes shuffle
+ * blocks from their bytes (byte-map.ts) when every field is a REQUIRED string or int64; when the key covers every column, rows with equal keys are equal, so
  * the first one is kept with no comparison; canonical rows are computed only on ties; and when the
  * reduce input is DGSH shuffle files, lib/distinct-merge.ts dedupes columnar (no row per input row).
  */
@@ -20,6 +21,10 @@ import { ShuffleDistinct } from './distinct-merge.js';
 import type { InputHandle } from '../types.js';
 import { isShuffleFile } from '../../storage/shuffle/format.js';
 import { dedupeDescriptor, type DedupeParams } from './descriptor.js';
+import { ByteMapper, byteMapApplies } from './byte-map.js';
+import { fileColumns } from '../normalize/columnar.js';
+import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
+import { withUtf8File } from '../../storage/parquet/utf8.js';
 export type { DedupeParams };
 
 /**
@@ -47,9 +52,32 @@ export const dedupe: OperatorDef<DedupeParams> = {
     const cols = schema.map((f) => f.name);
     const keyCols = p.key ?? [...cols].sort();
     if (ctx.stage.name === 'map') {
-      const w = new BucketedWriter(ctx.shuffle.open(schema));
+      const sw = ctx.shuffle.open(schema);
+      const w = new BucketedWriter(sw);
       const B = ctx.buckets;
       const hasher = new KeyHasher(keyCols);
+      const writeBlock = sw.writeBlock;
+      const files = writeBlock !== undefined && Object.keys(p.columnTypes).length === 0 && byteMapApplies(schema, keyCols) ? input.rawFiles?.() : undefined;
+      if (files !== undefined && writeBlock !== undefined) {
+        // Column at a time from the files' bytes; a file the byte path refuses is read as rows.
+        const m = new ByteMapper(schema, keyCols, B);
+        const sink = (b: number, block: Uint8Array, rows: number): Promise<void> => writeBlock.call(sw, b, block, rows);
+        const codec = defaultCodec();
+        for (const f of files) {
+          const bytes = await f.read();
+          const groups = await fileColumns(bytes, schema);
+          if (groups !== null && (await m.file(groups, sink))) continue;
+          try {
+            for await (const batch of decodeWithFallback(codec, bytes)) {
+              for (const row of batch) if (w.push(hasher.hash(row) % B, row)) await w.drain();
+            }
+          } catch (e) {
+            throw withUtf8File(e, f.path);
+          }
+        }
+        await w.flush();
+        return { metrics: { rowsIn: w.rows + m.rows } };
+      }
       for await (const batch of input.batches()) {
         for (const row of batch) if (w.push(hasher.hash(row) % B, row)) await w.drain();
       }

@@ -109,6 +109,75 @@ export function encodeBlock(schema: Schema, rows: Row[]): Uint8Array {
   return Buffer.concat(out.parts, out.size);
 }
 
+/**
+ * A column of encodeRawBlock, already in the format's terms (for writers that hold UTF-8 bytes,
+ * not JS strings): a string column as a dictionary (`lens`: UTF-16 length per entry, `utf8`: the
+ * entries' UTF-8 concatenated, `idx`: entry per row) or plain (`lens`: UTF-16 length per row,
+ * `utf8`: the rows' UTF-8 concatenated), or an int64/double column as doubles. No nulls.
+ */
+export type RawShuffleColumn =
+  | { kind: 'dict'; lens: Uint32Array; utf8: Uint8Array; idx: Uint32Array }
+  | { kind: 'plain'; lens: Uint32Array; utf8: Uint8Array }
+  | { kind: 'f64'; values: Float64Array };
+
+/**
+ * The block encodeBlock writes for the same rows, from columns given as bytes (schema order;
+ * REQUIRED string, int64 or double fields). The caller vouches that each string's bytes are UTF-8
+ * of its stated UTF-16 length (decoders check the totals). One allocation, no JS string.
+ */
+export function encodeRawBlock(schema: Schema, n: number, cols: readonly RawShuffleColumn[]): Uint8Array {
+  if (cols.length !== schema.length) throw new DagctlError('INTERNAL', `encodeRawBlock: ${cols.length} columns for a schema of ${schema.length}`);
+  const bodies: number[] = [];
+  let size = 8;
+  for (let c = 0; c < cols.length; c++) {
+    const col = cols[c]!, f = schema[c]!;
+    const ok = col.kind === 'f64' ? f.type === 'int64' || f.type === 'double' : f.type === 'string';
+    if (!ok || f.nullable === true) throw new DagctlError('INTERNAL', `encodeRawBlock: a ${col.kind} column for field ${f.name} (${f.type})`);
+    let body: number;
+    if (col.kind === 'dict') {
+      if (col.idx.length !== n) throw new DagctlError('INTERNAL', 'encodeRawBlock: index length');
+      body = 8 + pad8(col.lens.length * 4) + pad8(col.utf8.byteLength) + pad8(n * 4);
+    } else if (col.kind === 'plain') {
+      if (col.lens.length !== n) throw new DagctlError('INTERNAL', 'encodeRawBlock: lengths');
+      body = 8 + pad8(n * 4) + pad8(col.utf8.byteLength);
+    } else {
+      if (col.values.length !== n) throw new DagctlError('INTERNAL', 'encodeRawBlock: values length');
+      body = n * 8;
+    }
+    bodies.push(body);
+    size += 8 + body;
+  }
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, n, true);
+  dv.setUint32(4, size - 8, true);
+  let off = 8;
+  const put = (a: ArrayBufferView): void => {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), off);
+    off += pad8(a.byteLength);
+  };
+  for (let c = 0; c < cols.length; c++) {
+    const col = cols[c]!;
+    dv.setUint32(off, bodies[c]!, true);
+    dv.setUint32(off + 4, col.kind === 'plain' ? FLAG_PLAIN : 0, true);
+    off += 8;
+    if (col.kind === 'dict') {
+      dv.setUint32(off, col.lens.length, true);
+      dv.setUint32(off + 4, col.utf8.byteLength, true);
+      off += 8;
+      put(col.lens);
+      put(col.utf8);
+      put(col.idx);
+    } else if (col.kind === 'plain') {
+      dv.setUint32(off, col.utf8.byteLength, true);
+      off += 8;
+      put(col.lens);
+      put(col.utf8);
+    } else put(col.values);
+  }
+  return out;
+}
+
 /** A whole file: header + blocks of BLOCK_ROWS rows. */
 export function encodeShuffle(schema: Schema, rows: Row[]): Uint8Array {
   const parts = [encodeHeader(schema)];
