@@ -18,7 +18,8 @@ import type { OperatorDef, StageResult } from '../types.js';
 import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from '../lib/rows.js';
 import { KeyHasher, RowIndex } from './row-index.js';
 import { ShuffleDistinct } from './distinct-merge.js';
-import type { InputHandle } from '../types.js';
+import type { InputHandle, OutputWriter } from '../types.js';
+import { ByteDistinct } from './byte-distinct.js';
 import { isShuffleFile } from '../../storage/shuffle/format.js';
 import { dedupeDescriptor, type DedupeParams } from './descriptor.js';
 import { ByteMapper, byteMapApplies } from './byte-map.js';
@@ -31,10 +32,9 @@ export type { DedupeParams };
  * The whole-row reduce over the input's raw DGSH files (lib/distinct-merge.ts), or null when the
  * input has no raw files or one is not a shuffle file holding every column (then rows are read).
  */
-async function distinctFromShuffle(input: InputHandle, cols: readonly string[], keyCols: readonly string[]): Promise<ShuffleDistinct | null> {
+async function distinctFromShuffle<D extends { add(bytes: Uint8Array): boolean }>(input: InputHandle, d: D): Promise<D | null> {
   const files = input.rawFiles?.();
   if (files === undefined || files.length === 0) return null;
-  const d = new ShuffleDistinct(cols, keyCols);
   for (const f of files) {
     const bytes = await f.read();
     if (!isShuffleFile(bytes) || !d.add(bytes)) return null;
@@ -87,59 +87,74 @@ export const dedupe: OperatorDef<DedupeParams> = {
     // reduce
     const wholeRow = cols.every((c) => keyCols.includes(c));
     if (wholeRow && keyCols.length === cols.length && new Set(keyCols).size === cols.length) {
-      const fast = await distinctFromShuffle(input, cols, keyCols);
+      const w = ctx.outputs[0]!.open(schema);
+      const writeColumns = w.writeColumns;
+      if (writeColumns !== undefined && byteMapApplies(schema, keyCols)) {
+        // From the shuffle bytes to column batches (byte-distinct.ts).
+        const bytes = await distinctFromShuffle(input, new ByteDistinct(cols, keyCols));
+        if (bytes !== null) {
+          for (const batch of bytes.batches()) await writeColumns.call(w, batch);
+          return { metrics: { rowsOut: bytes.emitted, removed: bytes.seen - bytes.emitted } };
+        }
+      }
+      const fast = await distinctFromShuffle(input, new ShuffleDistinct(cols, keyCols));
       if (fast !== null) {
-        const w = ctx.outputs[0]!.open(schema);
         for (const rows of fast.rows()) await w.write(rows);
         return { metrics: { rowsOut: fast.emitted, removed: fast.seen - fast.emitted } };
       }
+      return rowReduce(ctx.params, input, keyCols, wholeRow, w);
     }
-    const index = new RowIndex(keyCols, input.rows);
-    // Tie-break state, parallel to index.rows: canonical strings, computed only on ties.
-    const canon: Array<string | null> = [];
-    let seen = 0;
-    for await (const batch of input.batches()) {
-      for (const row of batch) {
-        seen++;
-        const at = index.findOrAdd(row);
-        if (at === -1) {
-          if (!wholeRow) canon.push(null);
-          continue;
-        }
-        if (wholeRow) continue;
-        const cur = index.rows[at]!;
-        let c = 0;
-        if (p.orderBy !== null) {
-          c = compareValues(row[p.orderBy], cur[p.orderBy]);
-          if (p.keep === 'last') c = -c;
-        }
-        if (c < 0) {
+    return rowReduce(ctx.params, input, keyCols, wholeRow, ctx.outputs[0]!.open(schema));
+  },
+};
+
+/** The reduce over decoded rows (any key, orderBy, keep): see the banner. */
+async function rowReduce(p: DedupeParams, input: InputHandle, keyCols: readonly string[], wholeRow: boolean, out: OutputWriter): Promise<StageResult> {
+  const index = new RowIndex(keyCols, input.rows);
+  // Tie-break state, parallel to index.rows: canonical strings, computed only on ties.
+  const canon: Array<string | null> = [];
+  let seen = 0;
+  for await (const batch of input.batches()) {
+    for (const row of batch) {
+      seen++;
+      const at = index.findOrAdd(row);
+      if (at === -1) {
+        if (!wholeRow) canon.push(null);
+        continue;
+      }
+      if (wholeRow) continue;
+      const cur = index.rows[at]!;
+      let c = 0;
+      if (p.orderBy !== null) {
+        c = compareValues(row[p.orderBy], cur[p.orderBy]);
+        if (p.keep === 'last') c = -c;
+      }
+      if (c < 0) {
+        index.rows[at] = row;
+        canon[at] = null;
+      } else if (c === 0) {
+        const cr = canonicalRow(row);
+        const cc = canon[at] ?? canonicalRow(cur);
+        canon[at] = cc;
+        if (cr < cc) {
           index.rows[at] = row;
-          canon[at] = null;
-        } else if (c === 0) {
-          const cr = canonicalRow(row);
-          const cc = canon[at] ?? canonicalRow(cur);
-          canon[at] = cc;
-          if (cr < cc) {
-            index.rows[at] = row;
-            canon[at] = cr;
-          }
+          canon[at] = cr;
         }
       }
     }
-    const n = index.size;
-    if (n > 0) {
-      const rows = index.sortedRows((x, y) => {
-        for (const col of keyCols) {
-          const c = compareValues(x[col], y[col]);
-          if (c !== 0) return c;
-        }
-        return 0;
-      });
-      const w = new ChunkedWriter(ctx.outputs[0]!.open(schema));
-      for (const r of rows) if (w.push(r)) await w.flush();
-      await w.flush();
-    }
-    return { metrics: { rowsOut: n, removed: seen - n } };
-  },
-};
+  }
+  const n = index.size;
+  if (n > 0) {
+    const rows = index.sortedRows((x, y) => {
+      for (const col of keyCols) {
+        const c = compareValues(x[col], y[col]);
+        if (c !== 0) return c;
+      }
+      return 0;
+    });
+    const w = new ChunkedWriter(out);
+    for (const r of rows) if (w.push(r)) await w.flush();
+    await w.flush();
+  }
+  return { metrics: { rowsOut: n, removed: seen - n } };
+}

@@ -66,6 +66,73 @@ async function mapOver(input: InputHandle, buckets: number, key: string[] = KEY)
   return { byBucket, blocks, metrics: r.metrics ?? {} };
 }
 
+
+/** Rows of a column batch (strings decoded from their UTF-8 ranges). */
+function batchRows(b: ColumnBatch, names: string[]): Row[] {
+  const out: Row[] = [];
+  for (let i = 0; i < b.rows; i++) {
+    const r: Row = {};
+    for (const nm of names) {
+      const c = b.columns[nm]!;
+      r[nm] = c.type === 'int64' ? c.values[i]! : Buffer.from(c.data.subarray(c.start[i], c.start[i]! + c.len[i]!)).toString('utf8');
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * dedupe's whole-row reduce over DGSH files: with `columns` the output takes column batches (the
+ * byte path), else rows (ShuffleDistinct). The output rows in written order, and the metrics.
+ */
+async function reduceOver(files: Uint8Array[], columns: boolean): Promise<{ rows: Row[]; batches: number; metrics: Record<string, number> }> {
+  const rows = files.flatMap((b) => [...decodeShuffle(b)].flat());
+  const input = memInput('prior', rows, 7, [], SCHEMA, () => files.map((b, i) => ({ path: `f${i}.dgsh`, bytes: b.byteLength, read: async () => b })));
+  const out: Row[] = [];
+  let batches = 0;
+  const params: DedupeParams = { key: KEY, orderBy: null, keep: 'first', columnTypes: {}, buckets: 1 };
+  const writer = {
+    write: async (rs: Row[]) => { out.push(...rs.map((r) => ({ ...r }))); },
+    ...(columns ? { writeColumns: async (b: ColumnBatch) => { batches++; out.push(...batchRows(b, KEY)); } } : {}),
+  };
+  const ctx = {
+    params, stage: { name: 'reduce', fanout: 'bucket' }, bucket: 0, buckets: 1,
+    prior: { bucket: () => input },
+    outputs: [{ open: () => writer }],
+  } as unknown as StageContext<DedupeParams>;
+  const r = await dedupe.run(ctx);
+  return { rows: out, batches, metrics: r.metrics ?? {} };
+}
+
+/** The map's blocks of one bucket as DGSH files (header + blocks), `perFile` blocks a file. */
+async function shuffleFiles(input: InputHandle, buckets: number, perFile: number): Promise<Uint8Array[][]> {
+  const blocks: Uint8Array[][] = Array.from({ length: buckets }, () => []);
+  const params: DedupeParams = { key: KEY, orderBy: null, keep: 'first', columnTypes: {}, buckets };
+  const ctx = {
+    params, stage: { name: 'map', fanout: 'partition' }, buckets, inputs: [input],
+    shuffle: { buckets, open: () => ({ buckets, write: async () => { throw new Error('row path'); }, writeBlock: async (b: number, block: Uint8Array) => { blocks[b]!.push(block); } }) },
+  } as unknown as StageContext<DedupeParams>;
+  await dedupe.run(ctx);
+  const header = encodeHeader(SCHEMA);
+  return blocks.map((bs) => {
+    const files: Uint8Array[] = [];
+    for (let i = 0; i < bs.length; i += perFile) files.push(Buffer.concat([header, ...bs.slice(i, i + perFile)]));
+    return files;
+  });
+}
+
+/** Two distinct persons whose {url, person, ts} rows collide on hashKey (found by search). */
+function collidingPersons(url: string, ts: number): [string, string] {
+  const seen = new Map<number, string>();
+  for (let i = 0; ; i++) {
+    const person = `p${i}é`;
+    const h = hashKey({ url, person, ts }, KEY);
+    const other = seen.get(h);
+    if (other !== undefined) return [other, person];
+    seen.set(h, person);
+  }
+}
+
 const canon = (r: Row): string => JSON.stringify([r.url, r.person, r.ts]);
 const sorted = (rows: Row[]): string[] => rows.map(canon).sort();
 
@@ -114,5 +181,43 @@ describe('operators/dedupe byte paths', () => {
     const bad = await codec.encodeColumns!(SCHEMA, batch);
     const input = memInput('in', [], 10, [], SCHEMA, () => [good, bad].map((b, i) => ({ path: `f${i}.parquet`, bytes: b.byteLength, read: async () => b })));
     await assert.rejects(mapOver(input, 2), (e: unknown) => isDagctlError(e, 'PARQUET_INVALID_UTF8') && String((e as { details: { file?: string } }).details.file) === 'f1.parquet');
+  });
+  it('the byte reduce writes exactly what the row reduce writes (rows, order, metrics) and the distinct rows (fast-check)', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.array(rowArb, { maxLength: 80 }), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }),
+      async (files, buckets, perFile) => {
+        const shuffled = await shuffleFiles(await parquetInput(files), buckets, perFile);
+        const all: Row[] = [];
+        for (const bucket of shuffled) {
+          if (bucket.length === 0) continue;
+          const bytes = await reduceOver(bucket, true), rows = await reduceOver(bucket, false);
+          assert.ok(bytes.batches > 0, 'the byte path ran');
+          assert.deepEqual(bytes.rows, rows.rows);
+          assert.deepEqual(bytes.metrics, rows.metrics);
+          all.push(...bytes.rows);
+        }
+        assert.deepEqual(sorted(all), [...new Set(files.flat().map(canon))].sort());
+      }), { numRuns: 60 });
+  });
+
+  it('the byte reduce keeps both rows of a hash collision, ordered by key values, across files and blocks', async () => {
+    const [p1, p2] = collidingPersons('http://é.fr/x', 7);
+    const a = { url: 'http://é.fr/x', person: p1, ts: 7 }, b = { url: 'http://é.fr/x', person: p2, ts: 7 };
+    const files = [[b, a, b], [a, { url: 'u', person: 'q', ts: 1 }], [b]];
+    const shuffled = await shuffleFiles(await parquetInput(files), 1, 1);
+    const bytes = await reduceOver(shuffled[0]!, true), rows = await reduceOver(shuffled[0]!, false);
+    assert.deepEqual(bytes.rows, rows.rows);
+    assert.deepEqual(sorted(bytes.rows), sorted([a, b, { url: 'u', person: 'q', ts: 1 }]));
+    assert.equal(bytes.metrics.removed, 3);
+  });
+
+  it('the byte reduce at scale: many blocks, dictionary and plain columns, batches of DEFAULT_MAX_ROWS', async () => {
+    const rows: Row[] = [];
+    for (let i = 0; i < 120_000; i++) rows.push({ url: URLS[i % URLS.length]! + (i % 53), person: `p${i % 50_001}ü`, ts: i % 3 });
+    const shuffled = await shuffleFiles(await parquetInput([rows.slice(0, 70_000), rows.slice(70_000)]), 1, 2);
+    const bytes = await reduceOver(shuffled[0]!, true), base = await reduceOver(shuffled[0]!, false);
+    assert.equal(bytes.batches, 2);
+    assert.deepEqual(bytes.rows, base.rows);
+    assert.equal(bytes.rows.length, new Set(rows.map(canon)).size);
   });
 });
