@@ -10,9 +10,11 @@
  * pageview row).
  * Schemas come from the input's Parquet schema (InputHandle.schema(); `columnTypes` overrides).
  * Fast paths (same result): the map reads raw Parquet files column at a time and writes shuffle
- * blocks from their bytes (byte-map.ts) when every field is a REQUIRED string or int64; when the key covers every column, rows with equal keys are equal, so
- * the first one is kept with no comparison; canonical rows are computed only on ties; and when the
- * reduce input is DGSH shuffle files, lib/distinct-merge.ts dedupes columnar (no row per input row).
+ * blocks from their bytes (byte-map.ts) when every field is a REQUIRED string or int64; when the
+ * key covers every column, rows with equal keys are equal, so the first one is kept with no
+ * comparison; canonical rows are computed only on ties; and when the reduce input is DGSH shuffle
+ * files, the whole-row reduce works from their bytes to column batches (byte-distinct.ts) when the
+ * output writer takes them, else columnar to rows (distinct-merge.ts).
  */
 import type { OperatorDef, StageResult } from '../types.js';
 import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from '../lib/rows.js';
