@@ -4,14 +4,15 @@
  * whole-row reduce writing column batches from shuffle bytes (operators/dedupe/byte-distinct.ts),
  * on random rows with duplicates, repeated and distinct strings, non-ASCII text (2-, 3- and 4-byte
  * UTF-8, private-use characters above the surrogates) and safe integers of any sign; bytes that
- * are not UTF-8 fail with PARQUET_INVALID_UTF8 naming the file, as the row path does.
+ * are not UTF-8 fail with PARQUET_INVALID_UTF8 naming the file, as the row path does; nullable
+ * (null-heavy) columns keep the row paths.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dedupe, type DedupeParams } from '../../operators/dedupe/dedupe.js';
 import { hashKey, mixUtf8, mixValue, utf8Value } from '../../operators/dedupe/row-index.js';
 import type { InputHandle, StageContext } from '../../operators/types.js';
-import { decodeShuffle, encodeHeader } from '../../storage/shuffle/format.js';
+import { decodeShuffle, encodeBlock, encodeHeader } from '../../storage/shuffle/format.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
 import { isDagctlError } from '../../core/errors.js';
 import { memInput } from './harness.js';
@@ -34,10 +35,10 @@ const rowArb = fc.record({
 }, { noNullPrototype: true });
 
 /** Parquet files of `files` as the default codec writes them, handed out raw. */
-async function parquetInput(files: Row[][]): Promise<InputHandle> {
+async function parquetInput(files: Row[][], schema: Schema = SCHEMA): Promise<InputHandle> {
   const codec = defaultCodec();
-  const bytes = await Promise.all(files.map((rows) => codec.encode(SCHEMA, rows)));
-  return memInput('in', files.flat(), 1000, [], SCHEMA, () => bytes.map((b, i) => ({ path: `date=d/f${i}.parquet`, bytes: b.byteLength, read: async () => b })));
+  const bytes = await Promise.all(files.map((rows) => codec.encode(schema, rows)));
+  return memInput('in', files.flat(), 1000, [], schema, () => bytes.map((b, i) => ({ path: `date=d/f${i}.parquet`, bytes: b.byteLength, read: async () => b })));
 }
 
 /** dedupe's map over `input`: per bucket, the rows it received (blocks decoded, then row writes). */
@@ -85,9 +86,9 @@ function batchRows(b: ColumnBatch, names: string[]): Row[] {
  * dedupe's whole-row reduce over DGSH files: with `columns` the output takes column batches (the
  * byte path), else rows (ShuffleDistinct). The output rows in written order, and the metrics.
  */
-async function reduceOver(files: Uint8Array[], columns: boolean): Promise<{ rows: Row[]; batches: number; metrics: Record<string, number> }> {
+async function reduceOver(files: Uint8Array[], columns: boolean, schema: Schema = SCHEMA): Promise<{ rows: Row[]; batches: number; metrics: Record<string, number> }> {
   const rows = files.flatMap((b) => [...decodeShuffle(b)].flat());
-  const input = memInput('prior', rows, 7, [], SCHEMA, () => files.map((b, i) => ({ path: `f${i}.dgsh`, bytes: b.byteLength, read: async () => b })));
+  const input = memInput('prior', rows, 7, [], schema, () => files.map((b, i) => ({ path: `f${i}.dgsh`, bytes: b.byteLength, read: async () => b })));
   const out: Row[] = [];
   let batches = 0;
   const params: DedupeParams = { key: KEY, orderBy: null, keep: 'first', columnTypes: {}, buckets: 1 };
@@ -219,5 +220,23 @@ describe('operators/dedupe byte paths', () => {
     assert.equal(bytes.batches, 2);
     assert.deepEqual(bytes.rows, base.rows);
     assert.equal(bytes.rows.length, new Set(rows.map(canon)).size);
+  });
+  it('null-heavy nullable columns take the row paths (map and reduce) and give the distinct rows (fast-check)', async () => {
+    const NULLABLE: Schema = [{ name: 'url', type: 'string', nullable: true }, { name: 'person', type: 'string', nullable: true }, { name: 'ts', type: 'int64', nullable: true }];
+    const nullRow = fc.record({ url: fc.option(fc.constantFrom(...URLS), { freq: 2 }), person: fc.option(fc.constantFrom(...PERSONS), { freq: 2 }), ts: fc.option(fc.integer({ min: 0, max: 2 }), { freq: 2 }) }, { noNullPrototype: true });
+    await fc.assert(fc.asyncProperty(fc.array(fc.array(nullRow, { maxLength: 40 }), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 3 }), async (files, buckets) => {
+      const { byBucket, blocks } = await mapOver(await parquetInput(files, NULLABLE), buckets);
+      assert.equal(blocks, 0);
+      const all: Row[] = [];
+      for (let b = 0; b < buckets; b++) {
+        const rows = byBucket[b]!;
+        assert.deepEqual(sorted(rows), sorted(files.flat().filter((r) => hashKey(r, KEY) % buckets === b)));
+        if (rows.length === 0) continue;
+        const r = await reduceOver([Buffer.concat([encodeHeader(NULLABLE), encodeBlock(NULLABLE, rows)])], true, NULLABLE);
+        assert.equal(r.batches, 0);
+        all.push(...r.rows);
+      }
+      assert.deepEqual(sorted(all), [...new Set(files.flat().map(canon))].sort());
+    }), { numRuns: 40 });
   });
 });
