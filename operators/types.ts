@@ -122,6 +122,11 @@ export interface OutputHandle {
 export interface ShuffleWriter {
   readonly buckets: number;
   write(bucket: number, rows: Row[]): Promise<void>;
+  /**
+   * Appends a block already encoded for the opened schema (storage/shuffle/format.ts
+   * encodeRawBlock) holding `rows` rows; present when the shuffle is DGSH files.
+   */
+  writeBlock?(bucket: number, block: Uint8Array, rows: number): Promise<void>;
 }
 
 export interface ShuffleOutput {

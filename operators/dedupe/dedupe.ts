@@ -9,27 +9,34 @@
  * a reduce instance holds its bucket's survivors (the columnar path: its whole input, decoded, ~40 B per
  * pageview row).
  * Schemas come from the input's Parquet schema (InputHandle.schema(); `columnTypes` overrides).
- * Fast paths (same result): when the key covers every column, rows with equal keys are equal, so
- * the first one is kept with no comparison; canonical rows are computed only on ties; and when the
- * reduce input is DGSH shuffle files, lib/distinct-merge.ts dedupes columnar (no row per input row).
+ * Fast paths (same result): the map reads raw Parquet files column at a time and writes shuffle
+ * blocks from their bytes (byte-map.ts) when every field is a REQUIRED string or int64; when the
+ * key covers every column, rows with equal keys are equal, so the first one is kept with no
+ * comparison; canonical rows are computed only on ties; and when the reduce input is DGSH shuffle
+ * files, the whole-row reduce works from their bytes to column batches (byte-distinct.ts) when the
+ * output writer takes them, else columnar to rows (distinct-merge.ts).
  */
 import type { OperatorDef, StageResult } from '../types.js';
 import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from '../lib/rows.js';
 import { KeyHasher, RowIndex } from './row-index.js';
 import { ShuffleDistinct } from './distinct-merge.js';
-import type { InputHandle } from '../types.js';
+import type { InputHandle, OutputWriter } from '../types.js';
+import { ByteDistinct } from './byte-distinct.js';
 import { isShuffleFile } from '../../storage/shuffle/format.js';
 import { dedupeDescriptor, type DedupeParams } from './descriptor.js';
+import { ByteMapper, byteMapApplies } from './byte-map.js';
+import { fileColumns } from '../normalize/columnar.js';
+import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
+import { withUtf8File } from '../../storage/parquet/utf8.js';
 export type { DedupeParams };
 
 /**
  * The whole-row reduce over the input's raw DGSH files (lib/distinct-merge.ts), or null when the
  * input has no raw files or one is not a shuffle file holding every column (then rows are read).
  */
-async function distinctFromShuffle(input: InputHandle, cols: readonly string[], keyCols: readonly string[]): Promise<ShuffleDistinct | null> {
+async function distinctFromShuffle<D extends { add(bytes: Uint8Array): boolean }>(input: InputHandle, d: D): Promise<D | null> {
   const files = input.rawFiles?.();
   if (files === undefined || files.length === 0) return null;
-  const d = new ShuffleDistinct(cols, keyCols);
   for (const f of files) {
     const bytes = await f.read();
     if (!isShuffleFile(bytes) || !d.add(bytes)) return null;
@@ -47,9 +54,32 @@ export const dedupe: OperatorDef<DedupeParams> = {
     const cols = schema.map((f) => f.name);
     const keyCols = p.key ?? [...cols].sort();
     if (ctx.stage.name === 'map') {
-      const w = new BucketedWriter(ctx.shuffle.open(schema));
+      const sw = ctx.shuffle.open(schema);
+      const w = new BucketedWriter(sw);
       const B = ctx.buckets;
       const hasher = new KeyHasher(keyCols);
+      const writeBlock = sw.writeBlock;
+      const files = writeBlock !== undefined && Object.keys(p.columnTypes).length === 0 && byteMapApplies(schema, keyCols) ? input.rawFiles?.() : undefined;
+      if (files !== undefined && writeBlock !== undefined) {
+        // Column at a time from the files' bytes; a file the byte path refuses is read as rows.
+        const m = new ByteMapper(schema, keyCols, B);
+        const sink = (b: number, block: Uint8Array, rows: number): Promise<void> => writeBlock.call(sw, b, block, rows);
+        const codec = defaultCodec();
+        for (const f of files) {
+          const bytes = await f.read();
+          const groups = await fileColumns(bytes, schema);
+          if (groups !== null && (await m.file(groups, sink))) continue;
+          try {
+            for await (const batch of decodeWithFallback(codec, bytes)) {
+              for (const row of batch) if (w.push(hasher.hash(row) % B, row)) await w.drain();
+            }
+          } catch (e) {
+            throw withUtf8File(e, f.path);
+          }
+        }
+        await w.flush();
+        return { metrics: { rowsIn: w.rows + m.rows } };
+      }
       for await (const batch of input.batches()) {
         for (const row of batch) if (w.push(hasher.hash(row) % B, row)) await w.drain();
       }
@@ -59,59 +89,74 @@ export const dedupe: OperatorDef<DedupeParams> = {
     // reduce
     const wholeRow = cols.every((c) => keyCols.includes(c));
     if (wholeRow && keyCols.length === cols.length && new Set(keyCols).size === cols.length) {
-      const fast = await distinctFromShuffle(input, cols, keyCols);
+      const w = ctx.outputs[0]!.open(schema);
+      const writeColumns = w.writeColumns;
+      if (writeColumns !== undefined && byteMapApplies(schema, keyCols)) {
+        // From the shuffle bytes to column batches (byte-distinct.ts).
+        const bytes = await distinctFromShuffle(input, new ByteDistinct(cols, keyCols));
+        if (bytes !== null) {
+          for (const batch of bytes.batches()) await writeColumns.call(w, batch);
+          return { metrics: { rowsOut: bytes.emitted, removed: bytes.seen - bytes.emitted } };
+        }
+      }
+      const fast = await distinctFromShuffle(input, new ShuffleDistinct(cols, keyCols));
       if (fast !== null) {
-        const w = ctx.outputs[0]!.open(schema);
         for (const rows of fast.rows()) await w.write(rows);
         return { metrics: { rowsOut: fast.emitted, removed: fast.seen - fast.emitted } };
       }
+      return rowReduce(ctx.params, input, keyCols, wholeRow, w);
     }
-    const index = new RowIndex(keyCols, input.rows);
-    // Tie-break state, parallel to index.rows: canonical strings, computed only on ties.
-    const canon: Array<string | null> = [];
-    let seen = 0;
-    for await (const batch of input.batches()) {
-      for (const row of batch) {
-        seen++;
-        const at = index.findOrAdd(row);
-        if (at === -1) {
-          if (!wholeRow) canon.push(null);
-          continue;
-        }
-        if (wholeRow) continue;
-        const cur = index.rows[at]!;
-        let c = 0;
-        if (p.orderBy !== null) {
-          c = compareValues(row[p.orderBy], cur[p.orderBy]);
-          if (p.keep === 'last') c = -c;
-        }
-        if (c < 0) {
+    return rowReduce(ctx.params, input, keyCols, wholeRow, ctx.outputs[0]!.open(schema));
+  },
+};
+
+/** The reduce over decoded rows (any key, orderBy, keep): see the banner. */
+async function rowReduce(p: DedupeParams, input: InputHandle, keyCols: readonly string[], wholeRow: boolean, out: OutputWriter): Promise<StageResult> {
+  const index = new RowIndex(keyCols, input.rows);
+  // Tie-break state, parallel to index.rows: canonical strings, computed only on ties.
+  const canon: Array<string | null> = [];
+  let seen = 0;
+  for await (const batch of input.batches()) {
+    for (const row of batch) {
+      seen++;
+      const at = index.findOrAdd(row);
+      if (at === -1) {
+        if (!wholeRow) canon.push(null);
+        continue;
+      }
+      if (wholeRow) continue;
+      const cur = index.rows[at]!;
+      let c = 0;
+      if (p.orderBy !== null) {
+        c = compareValues(row[p.orderBy], cur[p.orderBy]);
+        if (p.keep === 'last') c = -c;
+      }
+      if (c < 0) {
+        index.rows[at] = row;
+        canon[at] = null;
+      } else if (c === 0) {
+        const cr = canonicalRow(row);
+        const cc = canon[at] ?? canonicalRow(cur);
+        canon[at] = cc;
+        if (cr < cc) {
           index.rows[at] = row;
-          canon[at] = null;
-        } else if (c === 0) {
-          const cr = canonicalRow(row);
-          const cc = canon[at] ?? canonicalRow(cur);
-          canon[at] = cc;
-          if (cr < cc) {
-            index.rows[at] = row;
-            canon[at] = cr;
-          }
+          canon[at] = cr;
         }
       }
     }
-    const n = index.size;
-    if (n > 0) {
-      const rows = index.sortedRows((x, y) => {
-        for (const col of keyCols) {
-          const c = compareValues(x[col], y[col]);
-          if (c !== 0) return c;
-        }
-        return 0;
-      });
-      const w = new ChunkedWriter(ctx.outputs[0]!.open(schema));
-      for (const r of rows) if (w.push(r)) await w.flush();
-      await w.flush();
-    }
-    return { metrics: { rowsOut: n, removed: seen - n } };
-  },
-};
+  }
+  const n = index.size;
+  if (n > 0) {
+    const rows = index.sortedRows((x, y) => {
+      for (const col of keyCols) {
+        const c = compareValues(x[col], y[col]);
+        if (c !== 0) return c;
+      }
+      return 0;
+    });
+    const w = new ChunkedWriter(out);
+    for (const r of rows) if (w.push(r)) await w.flush();
+    await w.flush();
+  }
+  return { metrics: { rowsOut: n, removed: seen - n } };
+}

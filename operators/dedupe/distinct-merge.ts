@@ -102,7 +102,7 @@ function blockHashes(cols: ShuffleColumn[], starts: Array<Uint32Array | null>, k
  * hashes keep row order) — a block's few thousand rows sort in 4 linear passes over cache-resident
  * arrays instead of a comparison sort (~4× less time for 8192 rows).
  */
-function hashOrder(hash: Uint32Array): Uint32Array {
+export function hashOrder(hash: Uint32Array): Uint32Array {
   const n = hash.length;
   let order = new Uint32Array(n), tmp = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -219,104 +219,136 @@ export class ShuffleDistinct {
 
   /** The distinct rows in output order, in chunks of at most `chunk` rows. */
   *rows(chunk = 8192): Generator<Row[]> {
-    const blocks = this.blocks, nb = blocks.length, names = this.names, key = this.key;
-    const width = names.length;
-    const pos = new Int32Array(nb);
-    // Min-heap of blocks keyed by hash·2^21 + block (exact in a double while nb ≤ 2^21, else by
-    // hash, then block): one number comparison per step, no indirection to the block.
-    const packed = nb <= 1 << 21;
-    const heapB = new Int32Array(nb);
-    const heapK = new Float64Array(nb);
-    let hn = 0;
-    const keyOf = (b: number): number => {
-      const h = blocks[b]!.hash[pos[b]!]!;
-      return packed ? h * 2097152 + b : h;
-    };
-    const less = (ka: number, a: number, kb: number, b: number): boolean => ka < kb || (ka === kb && a < b);
-    const siftDown = (i: number): void => {
-      const b = heapB[i]!, k = heapK[i]!;
-      for (;;) {
-        let c = 2 * i + 1;
-        if (c >= hn) break;
-        if (c + 1 < hn && less(heapK[c + 1]!, heapB[c + 1]!, heapK[c]!, heapB[c]!)) c++;
-        if (!less(heapK[c]!, heapB[c]!, k, b)) break;
-        heapB[i] = heapB[c]!;
-        heapK[i] = heapK[c]!;
-        i = c;
-      }
-      heapB[i] = b;
-      heapK[i] = k;
-    };
-    for (let b = 0; b < nb; b++) {
-      heapB[hn] = b;
-      heapK[hn++] = keyOf(b);
-    }
-    for (let i = (hn >> 1) - 1; i >= 0; i--) siftDown(i);
-    const topHash = (): number => blocks[heapB[0]!]!.hash[pos[heapB[0]!]!]!;
-
-    const out: Value[][] = names.map(() => new Array<Value>(chunk));
-    let k = 0;
-    const flush = (): Row[] => {
-      const rows = new RowBuilder(names, out.map((values) => ({ kind: 'values' as const, values }))).rows(0, k);
-      k = 0;
-      return rows;
-    };
-    let runB = new Int32Array(64), runP = new Int32Array(64);
-    while (hn > 0) {
-      const h = topHash();
-      let rn = 0;
-      do {
-        const b = heapB[0]!, blk = blocks[b]!;
-        let p = pos[b]!;
-        do {
-          if (rn === runB.length) {
-            const gb = new Int32Array(rn * 2), gp = new Int32Array(rn * 2);
-            gb.set(runB);
-            gp.set(runP);
-            runB = gb;
-            runP = gp;
-          }
-          runB[rn] = b;
-          runP[rn++] = p;
-          p++;
-        } while (p < blk.n && blk.hash[p] === h);
-        pos[b] = p;
-        if (p === blk.n) {
-          hn--;
-          heapB[0] = heapB[hn]!;
-          heapK[0] = heapK[hn]!;
-        } else heapK[0] = keyOf(b);
-        if (hn > 0) siftDown(0);
-      } while (hn > 0 && topHash() === h);
-      if (rn === 1) {
-        const cols = blocks[runB[0]!]!.cols, p = runP[0]!;
-        for (let j = 0; j < width; j++) out[j]![k] = valueAt(cols[j]!, p);
-        k++;
-        this.emitted++;
-        if (k === chunk) yield flush();
-        continue;
-      }
-      // Duplicates or a collision: the first arrival of each key, ordered by key values.
-      const kept: Value[][] = [];
+    const blocks = this.blocks, names = this.names, key = this.key, width = names.length;
+    const valuesAt = (b: number, p: number): Value[] => blocks[b]!.cols.map((c) => valueAt(c, p));
+    // Duplicates or a collision: the first arrival of each key, ordered by key values.
+    const run = (runB: Int32Array, runP: Int32Array, rn: number): number[] => {
+      const kept: Array<{ r: number; vals: Value[] }> = [];
       for (let r = 0; r < rn; r++) {
-        const cols = blocks[runB[r]!]!.cols, p = runP[r]!;
-        const vals = cols.map((c) => valueAt(c, p));
-        if (!kept.some((o) => key.every((c) => sameValue(o[c], vals[c])))) kept.push(vals);
+        const vals = valuesAt(runB[r]!, runP[r]!);
+        if (!kept.some((o) => key.every((c) => sameValue(o.vals[c], vals[c])))) kept.push({ r, vals });
       }
-      kept.sort((x, y) => {
-        for (const c of key) {
-          const d = compareValues(x[c], y[c]);
-          if (d !== 0) return d;
+      kept.sort((x, y) => compareKeys(x.vals, y.vals, key));
+      return kept.map((k) => k.r);
+    };
+    for (const s of mergeSurvivors(blocks.map((blk) => blk.hash), chunk, run)) {
+      const out: Value[][] = names.map(() => new Array<Value>(s.n));
+      for (let k = 0; k < s.n; k++) {
+        const cols = blocks[s.b[k]!]!.cols, p = s.p[k]!;
+        for (let j = 0; j < width; j++) out[j]![k] = valueAt(cols[j]!, p);
+      }
+      this.emitted += s.n;
+      yield new RowBuilder(names, out.map((values) => ({ kind: 'values' as const, values }))).rows(0, s.n);
+    }
+  }
+}
+
+/** Key order within a run of equal hashes: compareValues over the key columns (indexes into vals). */
+export function compareKeys(x: readonly Value[], y: readonly Value[], key: readonly number[]): number {
+  for (const c of key) {
+    const d = compareValues(x[c], y[c]);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Survivors of a merge, in output order: block b[k], position p[k] (in its hash order), k < n. */
+export interface Survivors {
+  n: number;
+  b: Int32Array;
+  p: Int32Array;
+}
+
+/**
+ * The k-way merge of blocks by key hash (each `hashes[b]` ascending), in chunks of at most `chunk`
+ * survivors: a hash held by one row only is its row; a run of equal hashes (duplicates, and 32-bit
+ * collisions) — its rows in (block, position) order, i.e. arrival order — goes to `run`, which
+ * returns the indexes (into the run) of its survivors in output order.
+ */
+export function* mergeSurvivors(hashes: readonly Uint32Array[], chunk: number, run: (runB: Int32Array, runP: Int32Array, rn: number) => number[]): Generator<Survivors> {
+  const nb = hashes.length;
+  const pos = new Int32Array(nb);
+  // Min-heap of blocks keyed by hash·2^21 + block (exact in a double while nb ≤ 2^21, else by
+  // hash, then block): one number comparison per step, no indirection to the block.
+  const packed = nb <= 1 << 21;
+  const heapB = new Int32Array(nb);
+  const heapK = new Float64Array(nb);
+  let hn = 0;
+  const keyOf = (b: number): number => {
+    const h = hashes[b]![pos[b]!]!;
+    return packed ? h * 2097152 + b : h;
+  };
+  const less = (ka: number, a: number, kb: number, b: number): boolean => ka < kb || (ka === kb && a < b);
+  const siftDown = (i: number): void => {
+    const b = heapB[i]!, k = heapK[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= hn) break;
+      if (c + 1 < hn && less(heapK[c + 1]!, heapB[c + 1]!, heapK[c]!, heapB[c]!)) c++;
+      if (!less(heapK[c]!, heapB[c]!, k, b)) break;
+      heapB[i] = heapB[c]!;
+      heapK[i] = heapK[c]!;
+      i = c;
+    }
+    heapB[i] = b;
+    heapK[i] = k;
+  };
+  for (let b = 0; b < nb; b++) {
+    if (hashes[b]!.length === 0) continue;
+    heapB[hn] = b;
+    heapK[hn++] = keyOf(b);
+  }
+  for (let i = (hn >> 1) - 1; i >= 0; i--) siftDown(i);
+  const topHash = (): number => hashes[heapB[0]!]![pos[heapB[0]!]!]!;
+  let outB = new Int32Array(chunk), outP = new Int32Array(chunk), k = 0;
+  let runB = new Int32Array(64), runP = new Int32Array(64);
+  while (hn > 0) {
+    const h = topHash();
+    let rn = 0;
+    do {
+      const b = heapB[0]!, hb = hashes[b]!;
+      let p = pos[b]!;
+      do {
+        if (rn === runB.length) {
+          const gb = new Int32Array(rn * 2), gp = new Int32Array(rn * 2);
+          gb.set(runB);
+          gp.set(runP);
+          runB = gb;
+          runP = gp;
         }
-        return 0;
-      });
-      for (const vals of kept) {
-        for (let j = 0; j < width; j++) out[j]![k] = vals[j]!;
-        k++;
-        this.emitted++;
-        if (k === chunk) yield flush();
+        runB[rn] = b;
+        runP[rn++] = p;
+        p++;
+      } while (p < hb.length && hb[p] === h);
+      pos[b] = p;
+      if (p === hb.length) {
+        hn--;
+        heapB[0] = heapB[hn]!;
+        heapK[0] = heapK[hn]!;
+      } else heapK[0] = keyOf(b);
+      if (hn > 0) siftDown(0);
+    } while (hn > 0 && topHash() === h);
+    if (rn === 1) {
+      outB[k] = runB[0]!;
+      outP[k++] = runP[0]!;
+      if (k === chunk) {
+        yield { n: k, b: outB, p: outP };
+        outB = new Int32Array(chunk);
+        outP = new Int32Array(chunk);
+        k = 0;
+      }
+      continue;
+    }
+    for (const r of run(runB, runP, rn)) {
+      outB[k] = runB[r]!;
+      outP[k++] = runP[r]!;
+      if (k === chunk) {
+        yield { n: k, b: outB, p: outP };
+        outB = new Int32Array(chunk);
+        outP = new Int32Array(chunk);
+        k = 0;
       }
     }
-    if (k > 0) yield flush();
   }
+  if (k > 0) yield { n: k, b: outB, p: outP };
 }

@@ -56,6 +56,97 @@ export function mixStringAt(h: number, joined: string, start: number, len: numbe
   return h;
 }
 
+/** Out-parameter of mixUtf8: the value's UTF-16 length, or -1 when its bytes are not UTF-8. */
+export const utf8Value = { units: 0 };
+
+/**
+ * mixValue(h, s) of the string s whose UTF-8 bytes are data[start, start + len), without decoding
+ * it (raw Parquet readers hash stored bytes): the hash is over UTF-16 code units, so ASCII bytes
+ * are mixed as they are and other characters decoded on the fly. Sets utf8Value.units to s.length,
+ * or to -1 (and returns 0) when the bytes are not well-formed UTF-8 (what a fatal TextDecoder
+ * refuses: overlong forms, surrogates, past U+10FFFF, truncated sequences).
+ */
+export function mixUtf8(h: number, data: Uint8Array, start: number, len: number): number {
+  const end = start + len;
+  let g = mixInt(Math.imul(h ^ 0x73, FNV_PRIME), len);
+  let i = start;
+  for (; i < end; i++) {
+    const b = data[i]!;
+    if (b >= 0x80) break;
+    g = Math.imul(g ^ b, FNV_PRIME);
+  }
+  if (i === end) {
+    utf8Value.units = len;
+    return g;
+  }
+  const units = utf16Units(data, i, end);
+  if (units < 0) {
+    utf8Value.units = -1;
+    return 0;
+  }
+  const total = i - start + units;
+  utf8Value.units = total;
+  g = mixInt(Math.imul(h ^ 0x73, FNV_PRIME), total);
+  for (let j = start; j < end;) {
+    const b = data[j]!;
+    let cp: number;
+    if (b < 0x80) {
+      cp = b;
+      j++;
+    } else if (b < 0xe0) {
+      cp = ((b & 0x1f) << 6) | (data[j + 1]! & 0x3f);
+      j += 2;
+    } else if (b < 0xf0) {
+      cp = ((b & 0x0f) << 12) | ((data[j + 1]! & 0x3f) << 6) | (data[j + 2]! & 0x3f);
+      j += 3;
+    } else {
+      cp = ((b & 0x07) << 18) | ((data[j + 1]! & 0x3f) << 12) | ((data[j + 2]! & 0x3f) << 6) | (data[j + 3]! & 0x3f);
+      j += 4;
+    }
+    if (cp < 0x10000) g = Math.imul(g ^ cp, FNV_PRIME);
+    else {
+      cp -= 0x10000;
+      g = Math.imul(g ^ (0xd800 | (cp >>> 10)), FNV_PRIME);
+      g = Math.imul(g ^ (0xdc00 | (cp & 0x3ff)), FNV_PRIME);
+    }
+  }
+  return g;
+}
+
+/** UTF-16 length of the UTF-8 bytes data[from, end), or -1 when they are not well-formed UTF-8. */
+export function utf16Units(data: Uint8Array, from: number, end: number): number {
+  let units = 0;
+  for (let j = from; j < end;) {
+    const b = data[j]!;
+    if (b < 0x80) {
+      units++;
+      j++;
+      continue;
+    }
+    let need: number, lo = 0x80, hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      else if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lo = 0x90;
+      else if (b === 0xf4) hi = 0x8f;
+    } else return -1;
+    if (j + need >= end) return -1; // truncated
+    const b1 = data[j + 1]!;
+    if (b1 < lo || b1 > hi) return -1;
+    for (let k = 2; k <= need; k++) {
+      const c = data[j + k]!;
+      if (c < 0x80 || c > 0xbf) return -1;
+    }
+    units += need === 3 ? 2 : 1;
+    j += need + 1;
+  }
+  return units;
+}
+
 /** The hash state mixValue of a null starts from (columnar readers mix nulls without a value). */
 export function mixNull(h: number): number {
   return Math.imul(h ^ 0x7a, FNV_PRIME);

@@ -32,6 +32,7 @@
  * Preconditions: values fit their fields (checked as for Parquet: PARQUET_INVALID otherwise).
  * A file that is not DGSH or is truncated is SHUFFLE_INVALID.
  */
+import { isAscii, isUtf8 } from 'node:buffer';
 import { DagctlError } from '../../core/errors.js';
 import { checkSchema, checkValue, int64ToNumber } from '../parquet/values.js';
 import { type ColumnData, RowBuilder } from '../row-builder.js';
@@ -107,6 +108,75 @@ export function encodeBlock(schema: Schema, rows: Row[]): Uint8Array {
   out.u32s(n, cols.size);
   out.append(cols);
   return Buffer.concat(out.parts, out.size);
+}
+
+/**
+ * A column of encodeRawBlock, already in the format's terms (for writers that hold UTF-8 bytes,
+ * not JS strings): a string column as a dictionary (`lens`: UTF-16 length per entry, `utf8`: the
+ * entries' UTF-8 concatenated, `idx`: entry per row) or plain (`lens`: UTF-16 length per row,
+ * `utf8`: the rows' UTF-8 concatenated), or an int64/double column as doubles. No nulls.
+ */
+export type RawShuffleColumn =
+  | { kind: 'dict'; lens: Uint32Array; utf8: Uint8Array; idx: Uint32Array }
+  | { kind: 'plain'; lens: Uint32Array; utf8: Uint8Array }
+  | { kind: 'f64'; values: Float64Array };
+
+/**
+ * The block encodeBlock writes for the same rows, from columns given as bytes (schema order;
+ * REQUIRED string, int64 or double fields). The caller vouches that each string's bytes are UTF-8
+ * of its stated UTF-16 length (decoders check the totals). One allocation, no JS string.
+ */
+export function encodeRawBlock(schema: Schema, n: number, cols: readonly RawShuffleColumn[]): Uint8Array {
+  if (cols.length !== schema.length) throw new DagctlError('INTERNAL', `encodeRawBlock: ${cols.length} columns for a schema of ${schema.length}`);
+  const bodies: number[] = [];
+  let size = 8;
+  for (let c = 0; c < cols.length; c++) {
+    const col = cols[c]!, f = schema[c]!;
+    const ok = col.kind === 'f64' ? f.type === 'int64' || f.type === 'double' : f.type === 'string';
+    if (!ok || f.nullable === true) throw new DagctlError('INTERNAL', `encodeRawBlock: a ${col.kind} column for field ${f.name} (${f.type})`);
+    let body: number;
+    if (col.kind === 'dict') {
+      if (col.idx.length !== n) throw new DagctlError('INTERNAL', 'encodeRawBlock: index length');
+      body = 8 + pad8(col.lens.length * 4) + pad8(col.utf8.byteLength) + pad8(n * 4);
+    } else if (col.kind === 'plain') {
+      if (col.lens.length !== n) throw new DagctlError('INTERNAL', 'encodeRawBlock: lengths');
+      body = 8 + pad8(n * 4) + pad8(col.utf8.byteLength);
+    } else {
+      if (col.values.length !== n) throw new DagctlError('INTERNAL', 'encodeRawBlock: values length');
+      body = n * 8;
+    }
+    bodies.push(body);
+    size += 8 + body;
+  }
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, n, true);
+  dv.setUint32(4, size - 8, true);
+  let off = 8;
+  const put = (a: ArrayBufferView): void => {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), off);
+    off += pad8(a.byteLength);
+  };
+  for (let c = 0; c < cols.length; c++) {
+    const col = cols[c]!;
+    dv.setUint32(off, bodies[c]!, true);
+    dv.setUint32(off + 4, col.kind === 'plain' ? FLAG_PLAIN : 0, true);
+    off += 8;
+    if (col.kind === 'dict') {
+      dv.setUint32(off, col.lens.length, true);
+      dv.setUint32(off + 4, col.utf8.byteLength, true);
+      off += 8;
+      put(col.lens);
+      put(col.utf8);
+      put(col.idx);
+    } else if (col.kind === 'plain') {
+      dv.setUint32(off, col.utf8.byteLength, true);
+      off += 8;
+      put(col.lens);
+      put(col.utf8);
+    } else put(col.values);
+  }
+  return out;
 }
 
 /** A whole file: header + blocks of BLOCK_ROWS rows. */
@@ -323,6 +393,92 @@ export function decodeShuffleBlocks(bytes: Uint8Array): { schema: Schema; blocks
   const p = parse(bytes);
   const blocks = p.blocks.map((b) => ({ rows: b.rows, columns: p.schema.map((_, c) => decodeColumnRaw(p, b, c)) }));
   return { schema: p.schema, blocks };
+}
+
+/**
+ * A decoded column of one block with strings left as UTF-8 bytes (views of the file's bytes, no
+ * JS string): 'dict' (the entries' byte ranges into utf8; idx[i] === start.length is null),
+ * 'plain' (each row's byte range into utf8; len -1 is null), or 'values' as in ShuffleColumn.
+ */
+export type ShuffleBytesColumn =
+  | { kind: 'dict'; utf8: Uint8Array; start: Int32Array; len: Int32Array; idx: Uint32Array }
+  | { kind: 'plain'; utf8: Uint8Array; start: Int32Array; len: Int32Array }
+  | { kind: 'values'; values: ArrayLike<Value> };
+
+/** A shuffle file decoded block by block into columns, strings as UTF-8 byte ranges. */
+export function decodeShuffleBlocksBytes(bytes: Uint8Array): { schema: Schema; blocks: Array<{ rows: number; columns: ShuffleBytesColumn[] }> } {
+  const p = parse(bytes);
+  const blocks = p.blocks.map((b) => ({ rows: b.rows, columns: p.schema.map((_, c) => decodeColumnBytes(p, b, c)) }));
+  return { schema: p.schema, blocks };
+}
+
+/**
+ * Byte ranges of values given by UTF-16 lengths (NULL_LEN: null, range length -1) in UTF-8 text:
+ * ASCII text maps units to bytes one to one; other text (checked UTF-8) is walked by lead bytes.
+ */
+function byteRanges(utf8: Uint8Array, units: Uint32Array, column: string): { start: Int32Array; len: Int32Array } {
+  const n = units.length;
+  const start = new Int32Array(n), len = new Int32Array(n);
+  const end = utf8.length;
+  let p = 0;
+  if (isAscii(utf8)) {
+    for (let i = 0; i < n; i++) {
+      const u = units[i]!;
+      start[i] = p;
+      if (u === NULL_LEN) len[i] = -1;
+      else {
+        len[i] = u;
+        p += u;
+      }
+    }
+  } else {
+    if (!isUtf8(utf8)) throw invalid('string bytes are not UTF-8', { column });
+    for (let i = 0; i < n; i++) {
+      const u = units[i]!;
+      start[i] = p;
+      if (u === NULL_LEN) {
+        len[i] = -1;
+        continue;
+      }
+      let k = 0;
+      while (k < u && p < end) {
+        const b = utf8[p]!;
+        if (b < 0x80) { p++; k++; } else if (b < 0xe0) { p += 2; k++; } else if (b < 0xf0) { p += 3; k++; } else { p += 4; k += 2; }
+      }
+      if (k !== u) throw invalid('string lengths do not match the column bytes', { column });
+      len[i] = p - start[i]!;
+    }
+  }
+  if (p !== end) throw invalid('string lengths do not match the column bytes', { column });
+  return { start, len };
+}
+
+function decodeColumnBytes(p: Parsed, block: Block, c: number): ShuffleBytesColumn {
+  const f = p.schema[c]!;
+  if (f.type !== 'string') return decodeColumnRaw(p, block, c) as ShuffleBytesColumn;
+  const buf = p.buf, n = block.rows;
+  const base = buf.byteOffset;
+  const dv = new DataView(buf.buffer, base, buf.byteLength);
+  let off = block.at[c]!;
+  const flags = dv.getUint32(off + 4, true);
+  off += 8;
+  if ((flags & FLAG_PLAIN) !== 0) {
+    const utf8Bytes = dv.getUint32(off, true);
+    off += 8;
+    const lens = new Uint32Array(buf.buffer, base + off, n);
+    off += pad8(n * 4);
+    const utf8 = new Uint8Array(buf.buffer, base + off, utf8Bytes);
+    return { kind: 'plain', utf8, ...byteRanges(utf8, lens, f.name) };
+  }
+  const count = dv.getUint32(off, true), utf8Bytes = dv.getUint32(off + 4, true);
+  off += 8;
+  const lens = new Uint32Array(buf.buffer, base + off, count);
+  off += pad8(count * 4);
+  const utf8 = new Uint8Array(buf.buffer, base + off, utf8Bytes);
+  off += pad8(utf8Bytes);
+  const idx = new Uint32Array(buf.buffer, base + off, n);
+  for (let i = 0; i < n; i++) if (idx[i]! > count) throw invalid('string index past its dictionary', { column: f.name });
+  return { kind: 'dict', utf8, ...byteRanges(utf8, lens, f.name), idx };
 }
 
 function decodeColumn(p: Parsed, block: Block, c: number): ColumnData {

@@ -1,5 +1,6 @@
 /**
- * ShuffleFileWriter: the shuffle side of a stage in the DGSH format (format.ts): write(bucket, rows),
+ * ShuffleFileWriter: the shuffle side of a stage in the DGSH format (format.ts): write(bucket, rows)
+ * (or writeBlock(bucket, block, rows) with a block encoded from bytes: format.ts encodeRawBlock),
  * close() → FileEntry[] with bucket set, bucket-ascending; files
  * `<folder>bucket=NNN/part-NNNNN-<hash16>.dgsh` written create-only with content-derived names.
  * Each `write` is encoded into a block at once, so a bucket buffers compact bytes (~30 B per
@@ -59,15 +60,32 @@ export class ShuffleFileWriter {
   }
 
   async write(bucket: number, rows: Row[]): Promise<void> {
+    if (rows.length === 0) return;
+    this.check(bucket);
+    await this.add(bucket, encodeBlock(this.opts.schema, rows), rows.length);
+  }
+
+  /**
+   * Appends a block already encoded for this writer's schema (format.ts encodeRawBlock) holding
+   * `rows` rows — for map stages that encode from bytes, not rows.
+   */
+  async writeBlock(bucket: number, block: Uint8Array, rows: number): Promise<void> {
+    if (rows === 0) return;
+    this.check(bucket);
+    await this.add(bucket, block, rows);
+  }
+
+  private check(bucket: number): void {
     if (this.closed) throw new DagctlError('INTERNAL', 'ShuffleFileWriter.write after close');
     if (!Number.isInteger(bucket) || bucket < 0 || bucket >= this.buckets) throw new DagctlError('PARAM_INVALID', `bucket ${bucket} out of range 0..${this.buckets - 1}`);
-    if (rows.length === 0) return;
+  }
+
+  private async add(bucket: number, block: Uint8Array, rows: number): Promise<void> {
     let p = this.pending.get(bucket);
     if (p === undefined) this.pending.set(bucket, (p = { blocks: [], bytes: 0, rows: 0, seq: 0 }));
-    const block = encodeBlock(this.opts.schema, rows);
     p.blocks.push(block);
     p.bytes += block.byteLength;
-    p.rows += rows.length;
+    p.rows += rows;
     if (p.bytes >= this.maxBytes) {
       // The write (temp file, fsync, link) runs in the background while rows keep coming; at most
       // MAX_INFLIGHT files (each ≤ maxBytes) are in flight.

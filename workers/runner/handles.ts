@@ -180,7 +180,7 @@ export class ShuffleBinding implements ShuffleOutput {
     if (this.writer !== null) throw new DagctlError('INTERNAL', 'shuffle output opened twice');
     const w = new ShuffleFileWriter({ store: this.store, schema, buckets: this.buckets, folder: this.folder, salt: this.salt });
     this.writer = w;
-    return { buckets: this.buckets, write: (b, rows) => w.write(b, rows) };
+    return { buckets: this.buckets, write: (b, rows) => w.write(b, rows), writeBlock: (b, block, rows) => w.writeBlock(b, block, rows) };
   }
 
   async close(): Promise<FileEntry[]> {

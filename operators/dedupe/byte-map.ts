@@ -1,0 +1,273 @@
+/**
+ * dedupe's map over raw Parquet files, column at a time (operators/dedupe/dedupe.ts uses it when
+ * the input hands out raw files, the shuffle takes encoded blocks and every field is a REQUIRED
+ * string or int64): the same rows in the same buckets as the row path, without a row object or a
+ * JS string per input row.
+ *   - a file's columns are read as raw pages (operators/normalize/columnar.ts fileColumns): strings
+ *     as UTF-8 byte ranges (a dictionary-encoded column's values share its entries' bytes), int64
+ *     as doubles;
+ *   - each row's bucket is hashKey of its key columns (lib/row-index.ts), computed from the bytes
+ *     (mixUtf8: the same hash over UTF-16 code units, so routing equals the row path's); a column
+ *     whose values repeat (a dictionary: few distinct byte ranges) is measured once per distinct
+ *     value, and as the first key column its hash prefix is too;
+ *   - each bucket's rows go out as DGSH blocks encoded from those bytes (storage/shuffle/format.ts
+ *     encodeRawBlock): repeated columns as a block dictionary, others plain, with the UTF-16
+ *     lengths the format records.
+ * Bytes that are not UTF-8 are found while measuring, before anything of the file is emitted:
+ * file() then returns false and the caller reads that file's rows (whose decoder reports it).
+ * Blocks hold at most `blockRows` rows and never span files (they point into the file's pages).
+ */
+import type { RowGroupColumns } from '../normalize/columnar.js';
+import { encodeRawBlock, type RawShuffleColumn } from '../../storage/shuffle/format.js';
+import type { Schema } from '../../storage/types.js';
+import { HASH_SEED, mixUtf8, mixValue, utf16Units, utf8Value } from './row-index.js';
+
+type RawStrings = Exclude<RowGroupColumns['cols'][number], Float64Array>;
+
+/** A string column of a row group, measured: per row its UTF-16 length, or its entry. */
+interface Measured {
+  s: RawStrings;
+  /** Per row: UTF-16 length (plain columns). */
+  units: Uint32Array | null;
+  /** Per row: entry id (repeated columns), with each entry's first row and UTF-16 length. */
+  entry: Int32Array | null;
+  firstRow: number[];
+  entryUnits: number[];
+}
+
+interface Group {
+  n: number;
+  cols: Array<Measured | Float64Array>;
+  hash: Int32Array;
+}
+
+export type BlockSink = (bucket: number, block: Uint8Array, rows: number) => Promise<void>;
+
+/** Whether the byte path applies to `schema` and key `keyCols` (see the banner). */
+export function byteMapApplies(schema: Schema, keyCols: readonly string[]): boolean {
+  return schema.every((f) => f.nullable !== true && (f.type === 'string' || f.type === 'int64')) && keyCols.every((k) => schema.some((f) => f.name === k));
+}
+
+/** Whether a column's first rows mostly share byte ranges (a dictionary): then it is measured per entry. */
+function repeats(s: RawStrings, n: number): boolean {
+  const k = Math.min(n, 256);
+  const seen = new Set<number>();
+  for (let i = 0; i < k; i++) seen.add(s.buf[i]! * 4294967296 + s.start[i]!);
+  return seen.size * 2 <= k;
+}
+
+export class ByteMapper {
+  /** Rows emitted. */
+  rows = 0;
+  private readonly key: number[];
+
+  constructor(private readonly schema: Schema, keyCols: readonly string[], private readonly buckets: number, private readonly blockRows = 8192) {
+    this.key = keyCols.map((k) => schema.findIndex((f) => f.name === k));
+  }
+
+  /** Routes a file's rows to `sink` as blocks; false (nothing emitted) when a string is not UTF-8. */
+  async file(groups: RowGroupColumns[], sink: BlockSink): Promise<boolean> {
+    const measured: Group[] = [];
+    for (const g of groups) {
+      const m = this.measure(g);
+      if (m === null) return false;
+      measured.push(m);
+    }
+    for (const g of measured) await this.emit(g, sink);
+    return true;
+  }
+
+  /** Hashes and measures a row group; null when a string is not UTF-8. */
+  private measure(g: RowGroupColumns): Group | null {
+    const n = g.rows;
+    const cols: Array<Measured | Float64Array> = g.cols.map((c) => {
+      if (c instanceof Float64Array) return c;
+      const rep = repeats(c, n);
+      return { s: c, units: rep ? null : new Uint32Array(n), entry: rep ? new Int32Array(n) : null, firstRow: [], entryUnits: [] };
+    });
+    const hash = new Int32Array(n).fill(HASH_SEED | 0);
+    const done = new Array<boolean>(cols.length).fill(false);
+    for (let k = 0; k < this.key.length; k++) {
+      const c = cols[this.key[k]!]!;
+      if (c instanceof Float64Array) {
+        for (let i = 0; i < n; i++) hash[i] = mixValue(hash[i]!, c[i]);
+        continue;
+      }
+      const j = this.key[k]!;
+      const { bufs, buf, start, len } = c.s;
+      if (c.entry !== null) {
+        // Entries found and measured (and, for the first key column, hashed) once each.
+        const prefix: number[] = [];
+        if (!this.entries(c, n, k === 0 ? prefix : null)) return null;
+        done[j] = true;
+        if (k === 0 && c.entry !== null) {
+          const entry = c.entry;
+          for (let i = 0; i < n; i++) hash[i] = prefix[entry[i]!]!;
+          continue;
+        }
+      }
+      if (done[j]) {
+        for (let i = 0; i < n; i++) hash[i] = mixUtf8(hash[i]!, bufs[buf[i]!]!, start[i]!, len[i]!);
+        continue;
+      }
+      const units = c.units!;
+      for (let i = 0; i < n; i++) {
+        hash[i] = mixUtf8(hash[i]!, bufs[buf[i]!]!, start[i]!, len[i]!);
+        const u = utf8Value.units;
+        if (u < 0) return null;
+        units[i] = u;
+      }
+      done[j] = true;
+    }
+    for (let j = 0; j < cols.length; j++) {
+      const c = cols[j]!;
+      if (c instanceof Float64Array || done[j]) continue;
+      if (c.entry !== null) {
+        if (!this.entries(c, n, null)) return null;
+        continue;
+      }
+      const { bufs, buf, start, len } = c.s, units = c.units!;
+      for (let i = 0; i < n; i++) {
+        const s = start[i]!;
+        const u = utf16Units(bufs[buf[i]!]!, s, s + len[i]!);
+        if (u < 0) return null;
+        units[i] = u;
+      }
+    }
+    return { n, cols, hash };
+  }
+
+  /** Assigns a repeated column's entries (by byte range) and measures each once; `prefix` gets each
+   * entry's hash state from the seed. False when an entry is not UTF-8. */
+  private entries(c: Measured, n: number, prefix: number[] | null): boolean {
+    const { bufs, buf, start, len } = c.s;
+    const entry = c.entry!;
+    const ids = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const b = buf[i]!, s = start[i]!;
+      const at = b * 4294967296 + s;
+      let e = ids.get(at);
+      if (e === undefined) {
+        e = c.firstRow.length;
+        ids.set(at, e);
+        c.firstRow.push(i);
+        const data = bufs[b]!;
+        let u: number;
+        if (prefix !== null) {
+          prefix.push(mixUtf8(HASH_SEED, data, s, len[i]!));
+          u = utf8Value.units;
+        } else u = utf16Units(data, s, s + len[i]!);
+        if (u < 0) return false;
+        c.entryUnits.push(u);
+      } else if (len[c.firstRow[e]!] !== len[i]) {
+        // The same start with another length: not one value; measure this column per row instead.
+        return this.unrepeat(c, n);
+      }
+      entry[i] = e;
+    }
+    return true;
+  }
+
+  /** Falls back to per-row measuring for a column whose byte ranges overlap without being equal. */
+  private unrepeat(c: Measured, n: number): boolean {
+    c.entry = null;
+    c.firstRow = [];
+    c.entryUnits = [];
+    const { bufs, buf, start, len } = c.s;
+    const units = (c.units = new Uint32Array(n));
+    for (let i = 0; i < n; i++) {
+      const s = start[i]!;
+      const u = utf16Units(bufs[buf[i]!]!, s, s + len[i]!);
+      if (u < 0) return false;
+      units[i] = u;
+    }
+    return true;
+  }
+
+  private async emit(g: Group, sink: BlockSink): Promise<void> {
+    const { n, hash, cols } = g;
+    const B = this.buckets;
+    // Rows by bucket, in input order (a counting sort).
+    const bucketOf = new Int32Array(n);
+    const count = new Int32Array(B + 1);
+    for (let i = 0; i < n; i++) {
+      const b = (hash[i]! >>> 0) % B;
+      bucketOf[i] = b;
+      count[b + 1]! += 1;
+    }
+    for (let b = 0; b < B; b++) count[b + 1]! += count[b]!;
+    const order = new Int32Array(n);
+    const fill = count.slice(0, B);
+    for (let i = 0; i < n; i++) order[fill[bucketOf[i]!]!++] = i;
+    // Scratch: entry → block dictionary id + 1, per repeated column (reset after each block).
+    const local = cols.map((c) => (c instanceof Float64Array || c.entry === null ? null : new Int32Array(c.firstRow.length)));
+    for (let b = 0; b < B; b++) {
+      for (let from = count[b]!, end = count[b + 1]!; from < end; from += this.blockRows) {
+        const to = Math.min(end, from + this.blockRows);
+        const rows = order.subarray(from, to);
+        const block = encodeRawBlock(this.schema, rows.length, cols.map((c, j) => (c instanceof Float64Array ? gatherF64(c, rows) : c.entry !== null ? dictColumn(c, rows, local[j]!) : plainColumn(c, rows))));
+        this.rows += rows.length;
+        await sink(b, block, rows.length);
+      }
+    }
+  }
+}
+
+function gatherF64(v: Float64Array, rows: Int32Array): RawShuffleColumn {
+  const out = new Float64Array(rows.length);
+  for (let k = 0; k < rows.length; k++) out[k] = v[rows[k]!]!;
+  return { kind: 'f64', values: out };
+}
+
+function plainColumn(c: Measured, rows: Int32Array): RawShuffleColumn {
+  const { bufs, buf, start, len } = c.s, units = c.units!;
+  const m = rows.length;
+  const lens = new Uint32Array(m);
+  let total = 0;
+  for (let k = 0; k < m; k++) total += len[rows[k]!]!;
+  const utf8 = new Uint8Array(total);
+  let o = 0;
+  for (let k = 0; k < m; k++) {
+    const r = rows[k]!;
+    lens[k] = units[r]!;
+    const data = bufs[buf[r]!]!;
+    const s = start[r]!, e = s + len[r]!;
+    if (e - s > 32) {
+      utf8.set(data.subarray(s, e), o);
+      o += e - s;
+    } else for (let p = s; p < e; p++) utf8[o++] = data[p]!;
+  }
+  return { kind: 'plain', lens, utf8 };
+}
+
+function dictColumn(c: Measured, rows: Int32Array, local: Int32Array): RawShuffleColumn {
+  const { bufs, buf, start, len } = c.s, entry = c.entry!;
+  const m = rows.length;
+  const idx = new Uint32Array(m);
+  const used: number[] = [];
+  let bytes = 0;
+  for (let k = 0; k < m; k++) {
+    const e = entry[rows[k]!]!;
+    let id = local[e]!;
+    if (id === 0) {
+      used.push(e);
+      id = used.length;
+      local[e] = id;
+      bytes += len[c.firstRow[e]!]!;
+    }
+    idx[k] = id - 1;
+  }
+  const lens = new Uint32Array(used.length);
+  const utf8 = new Uint8Array(bytes);
+  let o = 0;
+  for (let d = 0; d < used.length; d++) {
+    const e = used[d]!;
+    local[e] = 0;
+    lens[d] = c.entryUnits[e]!;
+    const r = c.firstRow[e]!;
+    const s = start[r]!, l = len[r]!;
+    utf8.set(bufs[buf[r]!]!.subarray(s, s + l), o);
+    o += l;
+  }
+  return { kind: 'dict', lens, utf8, idx };
+}
