@@ -14,7 +14,10 @@
  * a new one is loaded in the background while the old keeps answering, then swapped in by one
  * reference assignment. A query takes the snapshot once, at its start, so it sees exactly one
  * version. If a version is vacuumed while a query re-reads one of its blocks (STORAGE_NOT_FOUND),
- * the view is refreshed and the query answered once more from the new version.
+ * the view is refreshed and the query answered once more from the new version. If a block read
+ * finds the key index wrong (KEY_INDEX_INVALID: a row it points at does not hold the key), the
+ * current version is reloaded by scanning its files (single-flight), swapped in, and the query
+ * answered once more, wholly from the scanned snapshot.
  * Speed layer (`speedRedis`): ranges past a view's high-water mark are answered with the realtime
  * hours `dagctl speed` keeps in Redis (serving/query.ts answer, serving/speed/state.ts).
  * Memory: the key index of each loaded version (two while a new one loads) + one BlockCache
@@ -58,7 +61,9 @@ export interface ServerHandle {
 class ViewHandle {
   loads = 0;
   loadFailures = 0;
+  rescans = 0;
   private pending: Promise<void> | null = null;
+  private rescanning: Promise<void> | null = null;
   constructor(
     readonly name: string,
     readonly store: ObjectStore,
@@ -71,6 +76,36 @@ class ViewHandle {
   refresh(): Promise<void> {
     this.pending ??= this.doRefresh().finally(() => (this.pending = null));
     return this.pending;
+  }
+
+  /**
+   * A block read of `bad` found its key index wrong (KEY_INDEX_INVALID): the current version is
+   * loaded by scanning its files (never through its index) and swapped in; single-flight, so
+   * concurrent queries that hit the same bad snapshot wait for one scan. Once `bad` is no longer
+   * served (another query's rescan or a refresh swapped it out), nothing is read. A failed scan
+   * rejects (the query fails with the scan's error; the old snapshot stays).
+   */
+  rescan(bad: ViewSnapshot, cause: unknown): Promise<void> {
+    if (this.current !== bad) return Promise.resolve();
+    this.rescanning ??= this.doRescan(bad, cause).finally(() => (this.rescanning = null));
+    return this.rescanning;
+  }
+
+  private async doRescan(bad: ViewSnapshot, cause: unknown): Promise<void> {
+    // A refresh in flight may be loading the same version through the same index: let it finish first.
+    await this.pending;
+    if (this.current !== bad) return;
+    const v = await currentVersion(this.store);
+    if (v === null) throw cause;
+    const next = await loadView(this.store, { name: this.name, cache: this.cache, version: v, scan: true });
+    if (this.current !== bad) {
+      next.release();
+      return;
+    }
+    this.current = next;
+    this.rescans++;
+    bad.release();
+    this.log({ event: 'view-rescanned', view: this.name, from: bad.version, to: next.version, code: errorCode(cause), error: errorMessage(cause), keys: next.keys, rows: next.rows });
   }
 
   private async doRefresh(): Promise<void> {
@@ -142,12 +177,16 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
       try {
         return await answer(snap, where, from, to, ao);
       } catch (e) {
+        // A block read found the version's key index wrong: reload by scanning, answer again.
         // The version's files were vacuumed under a block re-read, or the speed layer expired
         // hours after a newer batch version was published: answer from the newest version.
-        if (!isDagctlError(e, 'STORAGE_NOT_FOUND') && !isDagctlError(e, 'QUERY_VIEW_STALE')) throw e;
-        await h.refresh();
-        if (h.current === snap) throw e;
-        return await answer(h.current, where, from, to, ao);
+        // Either way the second answer is wholly from one snapshot (h.current, taken once).
+        if (isDagctlError(e, 'KEY_INDEX_INVALID')) await h.rescan(snap, e);
+        else if (isDagctlError(e, 'STORAGE_NOT_FOUND') || isDagctlError(e, 'QUERY_VIEW_STALE')) await h.refresh();
+        else throw e;
+        const again = h.current;
+        if (again === snap) throw e;
+        return await answer(again, where, from, to, ao);
       }
     } catch (e) {
       code = errorCode(e);
@@ -182,6 +221,8 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     for (const h of views.values()) l.push(`dagctl_serve_view_swaps_total{view="${h.name}"} ${h.loads}`);
     l.push('# HELP dagctl_serve_view_load_failures_total Failed loads of a new version (the old one kept serving).', '# TYPE dagctl_serve_view_load_failures_total counter');
     for (const h of views.values()) l.push(`dagctl_serve_view_load_failures_total{view="${h.name}"} ${h.loadFailures}`);
+    l.push('# HELP dagctl_serve_view_rescans_total Versions reloaded by scanning after a block read found their key index wrong (KEY_INDEX_INVALID).', '# TYPE dagctl_serve_view_rescans_total counter');
+    for (const h of views.values()) l.push(`dagctl_serve_view_rescans_total{view="${h.name}"} ${h.rescans}`);
     l.push('# TYPE dagctl_serve_cache_bytes gauge', `dagctl_serve_cache_bytes ${cache.bytes}`);
     l.push('# TYPE dagctl_serve_cache_limit_bytes gauge', `dagctl_serve_cache_limit_bytes ${cache.maxBytes}`);
     l.push('# TYPE dagctl_serve_cache_blocks gauge', `dagctl_serve_cache_blocks ${cache.size}`);

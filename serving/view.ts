@@ -277,8 +277,10 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
     for (const r of rows) {
       const row = got[rowStart + r - lo]!;
       for (let k = 0; k < want.length; k++) {
+        // hyparquet hands STRING-annotated columns (foreign writers') back as text whatever `utf8` says.
         const v = row[k0 + k];
-        if (!(v instanceof Uint8Array) || !sameBytes(v, 0, v.length, want[k]!, 0, want[k]!.length)) throw notKey(g, rowStart + r, key!.columns[k]!, v instanceof Uint8Array ? v : String(v));
+        const same = v instanceof Uint8Array ? sameBytes(v, 0, v.length, want[k]!, 0, want[k]!.length) : typeof v === 'string' && v === key!.values[k];
+        if (!same) throw notKey(g, rowStart + r, key!.columns[k]!, v instanceof Uint8Array ? v : String(v));
       }
       b.add(granularityOf(textOrBytes(row[0]), where), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), hasHll ? bytesOf(row[3], f.path) : null, where, rowStart + r);
     }
