@@ -23,12 +23,16 @@
  * Memory: the key index of each loaded version (two while a new one loads) + one BlockCache
  * (LRU of key blocks, `cacheBytes`) shared by all views (serving/view.ts).
  */
+import http from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
+import FindMyWay from 'find-my-way';
+import querystring from 'fast-querystring';
+import fastJson from 'fast-json-stringify';
 import { healthRoutes } from '../services/health.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../core/errors.js';
 import type { Redis } from 'ioredis';
 import type { ObjectStore } from '../storage/types.js';
-import { answer, iso, parseTime, type AnswerOptions } from './query.js';
+import { answer, iso, parseTime, type AnswerOptions, type QueryAnswer } from './query.js';
 import { redisSpeedSource } from './speed/state.js';
 import { BlockCache, currentVersion, loadView, type ViewSnapshot } from './view.js';
 
@@ -125,6 +129,20 @@ class ViewHandle {
   }
 }
 
+/** QueryAnswer's JSON (fast-json-stringify, fastify's serializer: the same text as JSON.stringify, compiled). */
+const BUCKET_SCHEMA: fastJson.ObjectSchema = { type: 'object', properties: { granularity: { type: 'string' }, start: { type: 'string' }, pageviews: { type: 'integer' }, sketch: { type: 'string' }, layer: { type: 'string' } }, required: ['granularity', 'start', 'pageviews'] };
+const RANGE_SCHEMA: fastJson.ObjectSchema = { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' } }, required: ['from', 'to'] };
+const serializeAnswer: (a: QueryAnswer) => string = fastJson({
+  type: 'object',
+  properties: {
+    pageviews: { type: 'integer' }, uniques: { type: 'integer', nullable: true }, buckets: { type: 'array', items: BUCKET_SCHEMA },
+    view: { type: 'string' }, version: { type: 'string' }, key: { type: 'object', additionalProperties: { type: 'string' } },
+    from: { type: 'string' }, to: { type: 'string' }, rounded: { type: 'boolean' }, requested: RANGE_SCHEMA, sketch: { type: 'string' }, realtime: RANGE_SCHEMA,
+  },
+  required: ['pageviews', 'uniques', 'buckets', 'view', 'version', 'key', 'from', 'to', 'rounded', 'requested'],
+});
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 const STATUS: Record<string, number> = { QUERY_VIEW_STALE: 503, QUERY_VIEW_UNKNOWN: 404, QUERY_INVALID: 400, QUERY_KEY_UNKNOWN: 400, QUERY_RANGE_INVALID: 400, QUERY_RANGE_OUTSIDE_DATA: 400, USAGE: 400 };
 const RESERVED = new Set(['view', 'from', 'to']);
 
@@ -144,22 +162,66 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
   const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
   const hist = new Array<number>(buckets.length).fill(0);
 
-  const app = Fastify({ logger: false });
-  app.setErrorHandler((e: unknown, _req, reply) => {
-    // fastify's own errors (a malformed request) carry a 4xx statusCode.
+  /** An error's status and JSON body (fastify's own errors, a malformed request, carry a 4xx statusCode). */
+  const errorReply = (e: unknown): { status: number; body: { error: ReturnType<DagctlError['toJSON']> } } => {
     const sc = typeof e === 'object' && e !== null && 'statusCode' in e && typeof e.statusCode === 'number' ? e.statusCode : 500;
     const err = isDagctlError(e) ? e : new DagctlError(sc < 500 ? 'QUERY_INVALID' : 'INTERNAL', errorMessage(e));
-    void reply.code(STATUS[err.code] ?? (sc < 500 ? sc : 500)).send({ error: err.toJSON() });
+    return { status: STATUS[err.code] ?? (sc < 500 ? sc : 500), body: { error: err.toJSON() } };
+  };
+  // GET /query, the hot route, is routed by find-my-way (fastify's own router) on node:http in
+  // front of fastify (its serverFactory), which handles every other request — /healthz, /readyz,
+  // /metrics, /views, HEAD, 404s — as before. Same answers, statuses and bodies either way; the
+  // query path skips fastify's per-request hooks and reply objects (bench/serve.ts measures both
+  // stacks' floors in the same run).
+  const router = FindMyWay<FindMyWay.HTTPVersion.V1>({ defaultRoute: (req, res) => fastifyHandler(req, res) });
+  let fastifyHandler: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  };
+  router.on('GET', '/query', (req, res) => {
+    const url = req.url ?? '';
+    const qi = url.indexOf('?');
+    const q = querystring.parse(qi < 0 ? '' : url.slice(qi + 1)) as Record<string, string | string[] | undefined>;
+    query(q).then(
+      (a) => {
+        const body = serializeAnswer(a);
+        res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+      (e: unknown) => {
+        const { status, body } = errorReply(e);
+        const text = JSON.stringify(body);
+        res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      },
+    );
+  });
+  const app = Fastify({
+    logger: false,
+    serverFactory: (handler, o) => {
+      fastifyHandler = handler;
+      const server = http.createServer((req, res) => router.lookup(req, res));
+      // What fastify sets on a server it creates itself (lib/server.js), from its validated options.
+      const n = (v: unknown, d: number): number => (typeof v === 'number' ? v : d);
+      server.keepAliveTimeout = n(o.keepAliveTimeout, 72_000);
+      server.requestTimeout = n(o.requestTimeout, 0);
+      server.setTimeout(n(o.connectionTimeout, 0));
+      return server;
+    },
+  });
+  app.setErrorHandler((e: unknown, _req, reply) => {
+    const { status, body } = errorReply(e);
+    void reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: { code: 'USAGE', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, details: {} } });
   });
 
-  app.get('/query', async (req) => {
+  /** GET /query's answer to parsed query parameters (its errors are DagctlErrors: errorReply), counted in /metrics. */
+  const query = async (q: Record<string, string | string[] | undefined>): Promise<QueryAnswer> => {
     const t0 = process.hrtime.bigint();
     let code = 'OK';
     try {
-      const q = req.query as Record<string, string | string[] | undefined>;
       const one = (k: string): string | undefined => {
         const v = q[k];
         if (Array.isArray(v)) throw new DagctlError('QUERY_INVALID', `query parameter ${k} given more than once`, { parameter: k });
@@ -198,7 +260,8 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
       for (let i = 0; i < buckets.length; i++) if (s <= buckets[i]!) hist[i]!++;
       counts.set(code, (counts.get(code) ?? 0) + 1);
     }
-  });
+  };
+  app.get('/query', async (req, reply) => reply.type(JSON_TYPE).send(serializeAnswer(await query(req.query as Record<string, string | string[] | undefined>))));
 
   app.get('/views', async () =>
     [...views.values()].map((h) => {
