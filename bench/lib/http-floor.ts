@@ -23,6 +23,8 @@ export const FLOOR_STACKS = ['fastify', 'fmw', 'node-http'] as const;
 export type FloorStack = (typeof FLOOR_STACKS)[number];
 
 function listening(server: http.Server): void {
+  // fastify's keep-alive timeout (node's own is 5 s): a client idle between rounds keeps its connection.
+  server.keepAliveTimeout = 72_000;
   server.listen(0, '127.0.0.1', () => {
     const a = server.address();
     process.send?.({ port: typeof a === 'object' && a !== null ? a.port : 0 });
