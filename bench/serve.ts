@@ -15,8 +15,10 @@
  * read the key's rows through the version's key index, answer one range, exit) against the same
  * query without the index (a copy of the view whose index root was removed: it scans), `node -e 0`
  * (a bare node start) and `dagctl --version` (the CLI's start alone), interleaved, medians of 11.
- * The HTTP floor (bench/lib/http-floor.ts: fastify answering a fixed body of a serve answer's size
- * in a child process, same client) is measured too: no server on this stack can be faster.
+ * Then interleaved rounds at concurrency 1 — serve, DuckDB, and the HTTP floors of three server
+ * stacks (bench/lib/http-floor.ts: fastify; node:http + find-my-way, what serve's /query runs on;
+ * bare node:http — each a child process answering a fixed body of a serve answer's size, same
+ * client) — reported as medians of the rounds' p50s with their ratios (BENCH_SERVE_ROUNDS, default 5).
  *
  * The view: BENCH_SERVE_ROWS pageviews (default 300,000; `--10m`: 10,000,000) over 56 days generated and rolled up
  * (h/d/w/m) by `dagctl run` in a temp dir. Ranges: the 200 most visited URLs and random hour-aligned
@@ -33,7 +35,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generate } from '../gen/generate.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { openObjectStore } from '../storage/open.js';
-import { FLOOR_ENTRY } from './lib/http-floor.js';
+import { FLOOR_ENTRY, FLOOR_STACKS, type FloorStack } from './lib/http-floor.js';
 import { connectGet, type GetConnection } from './lib/http-get.js';
 import { median, percentile, type BenchResult } from './types.js';
 
@@ -245,31 +247,61 @@ export async function benchServe(): Promise<BenchResult> {
       lines.push(`  (the same, concurrency 1, with node:http's client: p50 ${fmt(p50, 3)} ms  p99 ${fmt(percentile(times, 99), 3)} ms = ${fmt(duckP50 / p50, 1)}× lower than duckdb — the client's own cost is in every latency)`);
     }
     {
-      // The HTTP floor: the same server library in a child process answering a fixed body of the
-      // median answer's size (no query work), over the same client and the same request paths.
+      // Interleaved rounds at concurrency 1 (the machine is shared: one round of each in turn, medians
+      // of the rounds' p50s): serve, DuckDB (threads 1, as left above), and the HTTP floors of three
+      // stacks (bench/lib/http-floor.ts: a child process answering a fixed body of a serve answer's
+      // size, no query work) over the same client and request paths — fastify (what serve was),
+      // fmw (node:http + find-my-way + fast-querystring: what serve's /query is now), node-http
+      // (no routing or parsing at all).
       const sample = await conns[0]!.get(pathOf(queries[0]!));
-      const floor = fork(FLOOR_ENTRY, ['--http-floor'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const floors: Array<{ stack: FloorStack; proc: ReturnType<typeof fork>; conn: GetConnection }> = [];
       try {
-        const floorPort = await new Promise<number>((res, rej) => {
-          floor.once('message', (m: unknown) => (typeof m === 'object' && m !== null && 'port' in m && typeof m.port === 'number' ? res(m.port) : rej(new Error('http floor: no port'))));
-          floor.once('exit', (code) => rej(new Error(`http floor exited (${String(code)})`)));
-          floor.send({ body: sample.body.toString() });
-        });
-        const fc = await connectGet('127.0.0.1', floorPort);
-        for (let qi = 0; qi < 200; qi++) await fc.get(pathOf(queries[qi]!));
-        const times: number[] = [];
-        for (let qi = 0; qi < queries.length; qi++) {
-          const t = performance.now();
-          await fc.get(pathOf(queries[qi]!));
-          times.push(performance.now() - t);
+        for (const stack of FLOOR_STACKS) {
+          const proc = fork(FLOOR_ENTRY, ['--http-floor'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+          const floorPort = await new Promise<number>((res, rej) => {
+            proc.once('message', (m: unknown) => (typeof m === 'object' && m !== null && 'port' in m && typeof m.port === 'number' ? res(m.port) : rej(new Error('http floor: no port'))));
+            proc.once('exit', (code) => rej(new Error(`http floor exited (${String(code)})`)));
+            proc.send({ body: sample.body.toString(), stack });
+          });
+          floors.push({ stack, proc, conn: await connectGet('127.0.0.1', floorPort) });
         }
-        fc.close();
-        const p50 = median(times);
-        metrics['http_floor.c1.p50_ms'] = p50;
-        const serveP50 = metrics['serve.c1.p50_ms'] ?? NaN;
-        lines.push(`  HTTP floor (fastify in a child process answering a fixed ${fmt(sample.body.length, 0)}-byte body, no query work; same client, concurrency 1)  p50 ${fmt(p50, 3)} ms  p99 ${fmt(percentile(times, 99), 3)} ms = ${fmt(duckP50 / p50, 1)}× lower than duckdb — the most any server on this HTTP stack can show here; serve's p50 is ${fmt(serveP50 / p50, 2)}× the floor`);
+        for (const f of floors) for (let qi = 0; qi < 200; qi++) await f.conn.get(pathOf(queries[qi]!));
+        const timed = async (one: (qi: number) => Promise<unknown>): Promise<number> => {
+          const times: number[] = [];
+          for (let qi = 0; qi < queries.length; qi++) {
+            const t = performance.now();
+            await one(qi);
+            times.push(performance.now() - t);
+          }
+          return median(times);
+        };
+        const contenders: Array<[string, (qi: number) => Promise<unknown>]> = [
+          ['serve', (qi) => ask(qi, conns[0]!)],
+          ['duckdb', (qi) => duck(qi)],
+          ...floors.map((f): [string, (qi: number) => Promise<unknown>] => [`floor ${f.stack}`, (qi) => f.conn.get(pathOf(queries[qi]!))]),
+        ];
+        const rounds = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
+        const ROUNDS = Number(process.env.BENCH_SERVE_ROUNDS ?? '5');
+        for (let r = 0; r < ROUNDS; r++) {
+          for (const [name, one] of contenders) rounds.get(name)!.push(await timed(one));
+          check(`round ${r + 1}`);
+          progress(`interleaved round ${r + 1}/${ROUNDS} done`);
+        }
+        const med = (name: string): number => median(rounds.get(name)!);
+        const duckMed = med('duckdb'), serveMed = med('serve');
+        lines.push(`  interleaved rounds at concurrency 1 (${ROUNDS} rounds of ${queries.length} queries each, in turn; medians of the rounds' p50s; body ${fmt(sample.body.length, 0)} bytes):`);
+        for (const [name] of contenders) {
+          const m = med(name);
+          metrics[`rounds.${name.replace(' ', '_')}.p50_ms`] = m;
+          lines.push(`    ${name.padEnd(18)} p50 ${fmt(m, 3)} ms  (rounds ${rounds.get(name)!.map((x) => fmt(x, 3)).join(' ')})${name === 'duckdb' ? '' : `  duckdb ÷ this: ${fmt(duckMed / m, 1)}×${name === 'serve' ? '' : `; serve ÷ this: ${fmt(serveMed / m, 2)}×`}`}`);
+        }
+        metrics['rounds.duckdb_over_serve'] = duckMed / serveMed;
+        metrics['http_floor.c1.p50_ms'] = med('floor fastify');
       } finally {
-        floor.kill('SIGTERM');
+        for (const f of floors) {
+          f.conn.close();
+          f.proc.kill('SIGTERM');
+        }
       }
     }
     agent.destroy();

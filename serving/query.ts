@@ -79,13 +79,20 @@ export function parseWhere(pairs: string[]): Record<string, string> {
  * or integer epoch seconds.
  */
 export function parseTime(s: string, what: string): number {
+  const known = times.get(s);
+  if (known !== undefined) return known;
   const t = s.trim();
   if (/^-?\d+$/.test(t)) return Number(t);
   const iso = /^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(t) ? `${t}Z` : t;
   const ms = /^\d{4}-\d{2}-\d{2}T/.test(iso) ? Date.parse(iso) : NaN;
   if (!Number.isFinite(ms)) throw new DagctlError('QUERY_RANGE_INVALID', `${what}: "${s}" is not an ISO 8601 time (2024-03-01T03:00:00Z) or epoch seconds`, { [what]: s });
-  return Math.floor(ms / 1000);
+  const sec = Math.floor(ms / 1000);
+  if (times.size >= 50_000) times.clear();
+  times.set(s, sec);
+  return sec;
 }
+/** parseTime's parsed texts (a server sees the same range ends again and again; bounded). */
+const times = new Map<string, number>();
 
 const isoCache = new Map<number, string>();
 /** Epoch seconds → ISO 8601 UTC without milliseconds (bucket starts repeat: memoized, bounded). */
@@ -113,6 +120,30 @@ export function keyValues(snap: ViewSnapshot, where: Record<string, string>): st
   });
 }
 
+/** A range's buckets (decompose) with what a query needs of each: its KeyBlock slot and ISO start. */
+interface Plan { granularity: Granularity[]; slot: number[]; start: string[] }
+const plans = new Map<string, Plan>();
+/**
+ * decompose(from, to, granularities) as a Plan, memoized (bounded: cleared at 50,000 ranges): it
+ * depends on the range and the granularities only, never on a key or a version, and is never
+ * mutated — a repeated range costs one map lookup instead of the decomposition and its strings.
+ */
+function planOf(from: number, to: number, granularities: Granularity[]): Plan {
+  const id = `${from}:${to}:${granularities.join('')}`;
+  let p = plans.get(id);
+  if (p === undefined) {
+    p = { granularity: [], slot: [], start: [] };
+    for (const b of decompose(from, to, granularities)) {
+      p.granularity.push(b.granularity);
+      p.slot.push(slot(b.start, b.granularity));
+      p.start.push(iso(b.start));
+    }
+    if (plans.size >= 50_000) plans.clear();
+    plans.set(id, p);
+  }
+  return p;
+}
+
 export interface AnswerOptions {
   sketches?: boolean;
   /** Realtime hours past the batch view's high-water mark (a view keyed by url alone, with hour buckets). */
@@ -138,12 +169,15 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
   const batchTo = Math.min(r.to, hwm);
   if (r.from < batchTo) {
     const block = await snap.block(values);
-    for (const b of decompose(r.from, batchTo, snap.granularities)) {
-      const i = block?.at.get(slot(b.start, b.granularity));
+    const plan = planOf(r.from, batchTo, snap.granularities);
+    for (let k = 0; k < plan.granularity.length; k++) {
+      const i = block?.at.get(plan.slot[k]!);
       const pv = i === undefined ? 0 : block!.pageviews[i]!;
       pageviews += pv;
       const sketch = i === undefined ? null : block!.hll[i]!;
-      buckets.push({ granularity: b.granularity, start: iso(b.start), pageviews: pv, ...(opts.sketches === true && sketch !== null ? { sketch: Buffer.from(sketch).toString('base64') } : {}) });
+      const bucket: AnswerBucket = { granularity: plan.granularity[k]!, start: plan.start[k]!, pageviews: pv };
+      if (opts.sketches === true && sketch !== null) bucket.sketch = Buffer.from(sketch).toString('base64');
+      buckets.push(bucket);
       if (sketch !== null) sketches.push(sketch);
     }
   }

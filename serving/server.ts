@@ -14,18 +14,25 @@
  * a new one is loaded in the background while the old keeps answering, then swapped in by one
  * reference assignment. A query takes the snapshot once, at its start, so it sees exactly one
  * version. If a version is vacuumed while a query re-reads one of its blocks (STORAGE_NOT_FOUND),
- * the view is refreshed and the query answered once more from the new version.
+ * the view is refreshed and the query answered once more from the new version. If a block read
+ * finds the key index wrong (KEY_INDEX_INVALID: a row it points at does not hold the key), the
+ * current version is reloaded by scanning its files (single-flight), swapped in, and the query
+ * answered once more, wholly from the scanned snapshot.
  * Speed layer (`speedRedis`): ranges past a view's high-water mark are answered with the realtime
  * hours `dagctl speed` keeps in Redis (serving/query.ts answer, serving/speed/state.ts).
  * Memory: the key index of each loaded version (two while a new one loads) + one BlockCache
  * (LRU of key blocks, `cacheBytes`) shared by all views (serving/view.ts).
  */
+import http from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
+import FindMyWay from 'find-my-way';
+import querystring from 'fast-querystring';
+import fastJson from 'fast-json-stringify';
 import { healthRoutes } from '../services/health.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../core/errors.js';
 import type { Redis } from 'ioredis';
 import type { ObjectStore } from '../storage/types.js';
-import { answer, iso, parseTime, type AnswerOptions } from './query.js';
+import { answer, iso, parseTime, type AnswerOptions, type QueryAnswer } from './query.js';
 import { redisSpeedSource } from './speed/state.js';
 import { BlockCache, currentVersion, loadView, type ViewSnapshot } from './view.js';
 
@@ -58,7 +65,9 @@ export interface ServerHandle {
 class ViewHandle {
   loads = 0;
   loadFailures = 0;
+  rescans = 0;
   private pending: Promise<void> | null = null;
+  private rescanning: Promise<void> | null = null;
   constructor(
     readonly name: string,
     readonly store: ObjectStore,
@@ -71,6 +80,36 @@ class ViewHandle {
   refresh(): Promise<void> {
     this.pending ??= this.doRefresh().finally(() => (this.pending = null));
     return this.pending;
+  }
+
+  /**
+   * A block read of `bad` found its key index wrong (KEY_INDEX_INVALID): the current version is
+   * loaded by scanning its files (never through its index) and swapped in; single-flight, so
+   * concurrent queries that hit the same bad snapshot wait for one scan. Once `bad` is no longer
+   * served (another query's rescan or a refresh swapped it out), nothing is read. A failed scan
+   * rejects (the query fails with the scan's error; the old snapshot stays).
+   */
+  rescan(bad: ViewSnapshot, cause: unknown): Promise<void> {
+    if (this.current !== bad) return Promise.resolve();
+    this.rescanning ??= this.doRescan(bad, cause).finally(() => (this.rescanning = null));
+    return this.rescanning;
+  }
+
+  private async doRescan(bad: ViewSnapshot, cause: unknown): Promise<void> {
+    // A refresh in flight may be loading the same version through the same index: let it finish first.
+    await this.pending;
+    if (this.current !== bad) return;
+    const v = await currentVersion(this.store);
+    if (v === null) throw cause;
+    const next = await loadView(this.store, { name: this.name, cache: this.cache, version: v, scan: true });
+    if (this.current !== bad) {
+      next.release();
+      return;
+    }
+    this.current = next;
+    this.rescans++;
+    bad.release();
+    this.log({ event: 'view-rescanned', view: this.name, from: bad.version, to: next.version, code: errorCode(cause), error: errorMessage(cause), keys: next.keys, rows: next.rows });
   }
 
   private async doRefresh(): Promise<void> {
@@ -89,6 +128,20 @@ class ViewHandle {
     }
   }
 }
+
+/** QueryAnswer's JSON (fast-json-stringify, fastify's serializer: the same text as JSON.stringify, compiled). */
+const BUCKET_SCHEMA: fastJson.ObjectSchema = { type: 'object', properties: { granularity: { type: 'string' }, start: { type: 'string' }, pageviews: { type: 'integer' }, sketch: { type: 'string' }, layer: { type: 'string' } }, required: ['granularity', 'start', 'pageviews'] };
+const RANGE_SCHEMA: fastJson.ObjectSchema = { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' } }, required: ['from', 'to'] };
+const serializeAnswer: (a: QueryAnswer) => string = fastJson({
+  type: 'object',
+  properties: {
+    pageviews: { type: 'integer' }, uniques: { type: 'integer', nullable: true }, buckets: { type: 'array', items: BUCKET_SCHEMA },
+    view: { type: 'string' }, version: { type: 'string' }, key: { type: 'object', additionalProperties: { type: 'string' } },
+    from: { type: 'string' }, to: { type: 'string' }, rounded: { type: 'boolean' }, requested: RANGE_SCHEMA, sketch: { type: 'string' }, realtime: RANGE_SCHEMA,
+  },
+  required: ['pageviews', 'uniques', 'buckets', 'view', 'version', 'key', 'from', 'to', 'rounded', 'requested'],
+});
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 const STATUS: Record<string, number> = { QUERY_VIEW_STALE: 503, QUERY_VIEW_UNKNOWN: 404, QUERY_INVALID: 400, QUERY_KEY_UNKNOWN: 400, QUERY_RANGE_INVALID: 400, QUERY_RANGE_OUTSIDE_DATA: 400, USAGE: 400 };
 const RESERVED = new Set(['view', 'from', 'to']);
@@ -109,22 +162,66 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
   const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
   const hist = new Array<number>(buckets.length).fill(0);
 
-  const app = Fastify({ logger: false });
-  app.setErrorHandler((e: unknown, _req, reply) => {
-    // fastify's own errors (a malformed request) carry a 4xx statusCode.
+  /** An error's status and JSON body (fastify's own errors, a malformed request, carry a 4xx statusCode). */
+  const errorReply = (e: unknown): { status: number; body: { error: ReturnType<DagctlError['toJSON']> } } => {
     const sc = typeof e === 'object' && e !== null && 'statusCode' in e && typeof e.statusCode === 'number' ? e.statusCode : 500;
     const err = isDagctlError(e) ? e : new DagctlError(sc < 500 ? 'QUERY_INVALID' : 'INTERNAL', errorMessage(e));
-    void reply.code(STATUS[err.code] ?? (sc < 500 ? sc : 500)).send({ error: err.toJSON() });
+    return { status: STATUS[err.code] ?? (sc < 500 ? sc : 500), body: { error: err.toJSON() } };
+  };
+  // GET /query, the hot route, is routed by find-my-way (fastify's own router) on node:http in
+  // front of fastify (its serverFactory), which handles every other request — /healthz, /readyz,
+  // /metrics, /views, HEAD, 404s — as before. Same answers, statuses and bodies either way; the
+  // query path skips fastify's per-request hooks and reply objects (bench/serve.ts measures both
+  // stacks' floors in the same run).
+  const router = FindMyWay<FindMyWay.HTTPVersion.V1>({ defaultRoute: (req, res) => fastifyHandler(req, res) });
+  let fastifyHandler: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  };
+  router.on('GET', '/query', (req, res) => {
+    const url = req.url ?? '';
+    const qi = url.indexOf('?');
+    const q = querystring.parse(qi < 0 ? '' : url.slice(qi + 1)) as Record<string, string | string[] | undefined>;
+    query(q).then(
+      (a) => {
+        const body = serializeAnswer(a);
+        res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+      (e: unknown) => {
+        const { status, body } = errorReply(e);
+        const text = JSON.stringify(body);
+        res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      },
+    );
+  });
+  const app = Fastify({
+    logger: false,
+    serverFactory: (handler, o) => {
+      fastifyHandler = handler;
+      const server = http.createServer((req, res) => router.lookup(req, res));
+      // What fastify sets on a server it creates itself (lib/server.js), from its validated options.
+      const n = (v: unknown, d: number): number => (typeof v === 'number' ? v : d);
+      server.keepAliveTimeout = n(o.keepAliveTimeout, 72_000);
+      server.requestTimeout = n(o.requestTimeout, 0);
+      server.setTimeout(n(o.connectionTimeout, 0));
+      return server;
+    },
+  });
+  app.setErrorHandler((e: unknown, _req, reply) => {
+    const { status, body } = errorReply(e);
+    void reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: { code: 'USAGE', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, details: {} } });
   });
 
-  app.get('/query', async (req) => {
+  /** GET /query's answer to parsed query parameters (its errors are DagctlErrors: errorReply), counted in /metrics. */
+  const query = async (q: Record<string, string | string[] | undefined>): Promise<QueryAnswer> => {
     const t0 = process.hrtime.bigint();
     let code = 'OK';
     try {
-      const q = req.query as Record<string, string | string[] | undefined>;
       const one = (k: string): string | undefined => {
         const v = q[k];
         if (Array.isArray(v)) throw new DagctlError('QUERY_INVALID', `query parameter ${k} given more than once`, { parameter: k });
@@ -142,12 +239,16 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
       try {
         return await answer(snap, where, from, to, ao);
       } catch (e) {
+        // A block read found the version's key index wrong: reload by scanning, answer again.
         // The version's files were vacuumed under a block re-read, or the speed layer expired
         // hours after a newer batch version was published: answer from the newest version.
-        if (!isDagctlError(e, 'STORAGE_NOT_FOUND') && !isDagctlError(e, 'QUERY_VIEW_STALE')) throw e;
-        await h.refresh();
-        if (h.current === snap) throw e;
-        return await answer(h.current, where, from, to, ao);
+        // Either way the second answer is wholly from one snapshot (h.current, taken once).
+        if (isDagctlError(e, 'KEY_INDEX_INVALID')) await h.rescan(snap, e);
+        else if (isDagctlError(e, 'STORAGE_NOT_FOUND') || isDagctlError(e, 'QUERY_VIEW_STALE')) await h.refresh();
+        else throw e;
+        const again = h.current;
+        if (again === snap) throw e;
+        return await answer(again, where, from, to, ao);
       }
     } catch (e) {
       code = errorCode(e);
@@ -159,7 +260,8 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
       for (let i = 0; i < buckets.length; i++) if (s <= buckets[i]!) hist[i]!++;
       counts.set(code, (counts.get(code) ?? 0) + 1);
     }
-  });
+  };
+  app.get('/query', async (req, reply) => reply.type(JSON_TYPE).send(serializeAnswer(await query(req.query as Record<string, string | string[] | undefined>))));
 
   app.get('/views', async () =>
     [...views.values()].map((h) => {
@@ -182,6 +284,8 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     for (const h of views.values()) l.push(`dagctl_serve_view_swaps_total{view="${h.name}"} ${h.loads}`);
     l.push('# HELP dagctl_serve_view_load_failures_total Failed loads of a new version (the old one kept serving).', '# TYPE dagctl_serve_view_load_failures_total counter');
     for (const h of views.values()) l.push(`dagctl_serve_view_load_failures_total{view="${h.name}"} ${h.loadFailures}`);
+    l.push('# HELP dagctl_serve_view_rescans_total Versions reloaded by scanning after a block read found their key index wrong (KEY_INDEX_INVALID).', '# TYPE dagctl_serve_view_rescans_total counter');
+    for (const h of views.values()) l.push(`dagctl_serve_view_rescans_total{view="${h.name}"} ${h.rescans}`);
     l.push('# TYPE dagctl_serve_cache_bytes gauge', `dagctl_serve_cache_bytes ${cache.bytes}`);
     l.push('# TYPE dagctl_serve_cache_limit_bytes gauge', `dagctl_serve_cache_limit_bytes ${cache.maxBytes}`);
     l.push('# TYPE dagctl_serve_cache_blocks gauge', `dagctl_serve_cache_blocks ${cache.size}`);

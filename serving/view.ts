@@ -244,6 +244,10 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
   const notKey = (g: number, row: number, column: string, got: Uint8Array | string): DagctlError =>
     new DagctlError('KEY_INDEX_INVALID', `${where}: row ${row} (row group ${g}), where the key index puts rows of key ${key!.values.join(', ')}, holds ${column} = ${JSON.stringify(typeof got === 'string' ? got : Buffer.from(got).toString('latin1'))}: the index does not describe this file; readers scan instead (republish the view to rebuild it)`, { file: where, rowGroup: g, row, column });
   const sorted = [...runs].sort((x, y) => x.start - y.start);
+  for (let i = 1; i < sorted.length; i++) {
+    // Overlapping runs would read a row twice (and count it twice): an index describing no file.
+    if (sorted[i]!.start < sorted[i - 1]!.end) throw new DagctlError('KEY_INDEX_INVALID', `${where}: the key index gives overlapping row runs (${sorted[i - 1]!.start}..${sorted[i - 1]!.end}, ${sorted[i]!.start}..${sorted[i]!.end}); readers scan instead (republish the view to rebuild it)`, { file: where });
+  }
   for (let g = 0; g < cf.rowGroups.length; g++) {
     const { rowStart, rows: groupRows } = cf.rowGroups[g]!;
     const rows: number[] = [];
@@ -251,11 +255,13 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
       for (let p = Math.max(r.start, rowStart); p < Math.min(r.end, rowStart + groupRows); p++) if (deleted?.has(p) !== true) rows.push(p - rowStart);
     }
     if (rows.length === 0) continue;
-    const gp = cf.byteArrayPages(g, 'granularity');
-    const hp = hasHll ? cf.byteArrayPages(g, 'hll') : null;
-    const kp = key === undefined ? [] : key.columns.map((c) => cf.byteArrayPages(g, c));
+    // Only the runs' rows are decoded (string-column.ts `rows`): the key check costs their index
+    // entries and the key column's dictionary, not every row of the group.
+    const at = Int32Array.from(rows);
+    const gp = cf.byteArrayPages(g, 'granularity', at);
+    const hp = hasHll ? cf.byteArrayPages(g, 'hll', at) : null;
+    const kp = key === undefined ? [] : key.columns.map((c) => cf.byteArrayPages(g, c, at));
     if (gp !== null && (!hasHll || hp !== null) && kp.every((p) => p !== null)) {
-      const at = Int32Array.from(rows);
       const nums = await cf.numbersAt(g, ['bucket', 'pageviews'], at, at.length);
       const gv = new PageRows(gp), hv = hp === null ? null : new PageRows(hp);
       const kv = kp.map((p) => new PageRows(p));
@@ -277,8 +283,10 @@ async function addRuns(b: BlockBuilder, bytes: Uint8Array, f: FileEntry, runs: R
     for (const r of rows) {
       const row = got[rowStart + r - lo]!;
       for (let k = 0; k < want.length; k++) {
+        // hyparquet hands STRING-annotated columns (foreign writers') back as text whatever `utf8` says.
         const v = row[k0 + k];
-        if (!(v instanceof Uint8Array) || !sameBytes(v, 0, v.length, want[k]!, 0, want[k]!.length)) throw notKey(g, rowStart + r, key!.columns[k]!, v instanceof Uint8Array ? v : String(v));
+        const same = v instanceof Uint8Array ? sameBytes(v, 0, v.length, want[k]!, 0, want[k]!.length) : typeof v === 'string' && v === key!.values[k];
+        if (!same) throw notKey(g, rowStart + r, key!.columns[k]!, v instanceof Uint8Array ? v : String(v));
       }
       b.add(granularityOf(textOrBytes(row[0]), where), num(row[1], 'bucket', f.path), num(row[2], 'pageviews', f.path), hasHll ? bytesOf(row[3], f.path) : null, where, rowStart + r);
     }

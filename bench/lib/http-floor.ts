@@ -1,18 +1,61 @@
 /**
- * The HTTP floor for bench/serve.ts: a child process (started with `fork`) running the same HTTP
- * server library as `dagctl serve` (fastify, logger off) with one GET route that answers a fixed
- * JSON body — no query work at all. The parent sends `{ body }` (a serve answer captured in the same
- * run, so the response size matches), the child answers `{ port }` once it listens on 127.0.0.1.
- * Its latency over the same client is the least any HTTP server of this stack can answer in on the
- * machine: what remains of serve's latency above it is the query.
+ * The HTTP floor for bench/serve.ts: a child process (started with `fork`) answering one GET route
+ * with a fixed JSON body — no query work at all. The parent sends `{ body, stack }` (a serve answer
+ * captured in the same run, so the response size matches; `stack` one of FLOOR_STACKS, default
+ * `fastify`), the child answers `{ port }` once it listens on 127.0.0.1. Its latency over the same
+ * client is the least a server of that stack can answer in on the machine: what remains of serve's
+ * latency above it is the query. The stacks:
+ *
+ *   fastify      fastify (logger off), the route as a handler: what `dagctl serve` used to be
+ *   fmw          node:http with find-my-way (fastify's own router) and fast-querystring (fastify's
+ *                query parser), the body written with res.end: what `dagctl serve`'s /query is now
+ *                (serving/server.ts: the hot route in front of fastify, which keeps the others)
+ *   node-http    node:http answering every request, no routing or parsing: below any server that
+ *                has to look at the request
  */
+import http from 'node:http';
 import Fastify from 'fastify';
+import FindMyWay from 'find-my-way';
+import querystring from 'fast-querystring';
 
 export const FLOOR_ENTRY = new URL(import.meta.url).pathname;
+export const FLOOR_STACKS = ['fastify', 'fmw', 'node-http'] as const;
+export type FloorStack = (typeof FLOOR_STACKS)[number];
+
+function listening(server: http.Server): void {
+  // fastify's keep-alive timeout (node's own is 5 s): a client idle between rounds keeps its connection.
+  server.keepAliveTimeout = 72_000;
+  server.listen(0, '127.0.0.1', () => {
+    const a = server.address();
+    process.send?.({ port: typeof a === 'object' && a !== null ? a.port : 0 });
+  });
+}
 
 if (process.send !== undefined && process.argv.includes('--http-floor')) {
   process.once('message', (m: unknown) => {
     const body = typeof m === 'object' && m !== null && 'body' in m && typeof m.body === 'string' ? m.body : '{}';
+    const stack = typeof m === 'object' && m !== null && 'stack' in m && typeof m.stack === 'string' ? m.stack : 'fastify';
+    if (stack === 'fmw' || stack === 'node-http') {
+      const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) };
+      if (stack === 'node-http') {
+        listening(http.createServer((_req, res) => {
+          res.writeHead(200, headers);
+          res.end(body);
+        }));
+        return;
+      }
+      const router = FindMyWay({ defaultRoute: (_req, res) => { res.statusCode = 404; res.end(); } });
+      router.on('GET', '/query', (req, res) => {
+        const url = req.url ?? '';
+        const q = url.indexOf('?');
+        // The parameters parsed as serve parses them (and discarded): the floor of a server that reads its query.
+        querystring.parse(q < 0 ? '' : url.slice(q + 1));
+        res.writeHead(200, headers);
+        res.end(body);
+      });
+      listening(http.createServer((req, res) => router.lookup(req, res)));
+      return;
+    }
     const app = Fastify({ logger: false });
     app.get('/query', (_req, reply) => {
       void reply.type('application/json; charset=utf-8').send(body);

@@ -36,7 +36,8 @@ export async function connectGet(host: string, port: number): Promise<GetConnect
     w?.reject(e);
   };
   sock.on('error', fail);
-  sock.on('close', () => fail(new Error(`connection to ${host}:${port} closed`)));
+  let closed: Error | null = null;
+  sock.on('close', () => fail((closed = new Error(`connection to ${host}:${port} closed`))));
   sock.on('data', (d: Buffer) => {
     buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
     const he = buf.indexOf(HEAD_END);
@@ -59,6 +60,7 @@ export async function connectGet(host: string, port: number): Promise<GetConnect
   });
   return {
     get(path) {
+      if (closed !== null) return Promise.reject(closed);
       if (waiting !== null) return Promise.reject(new Error('one request at a time per connection'));
       return new Promise<GetResponse>((resolve, reject) => {
         waiting = { resolve, reject };

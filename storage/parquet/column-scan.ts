@@ -139,7 +139,7 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
   const cf: ColumnFile = {
     metadata,
     rowGroups,
-    byteArrayPages: (rgi, column) => stringColumnPages(cf, u8, rgi, column),
+    byteArrayPages: (rgi, column, rows) => stringColumnPages(cf, u8, rgi, column, rows),
     plainByteArrayBodies: (rgi, column) => (metadata.schema.find((e) => e.name === column && e.num_children === undefined)?.type === 'BYTE_ARRAY' ? plainBodies(rgi, column) : null),
     async numbers(rgi, columns) {
       const g = rowGroups[rgi];

@@ -24,7 +24,8 @@ export interface PageBody { body: Uint8Array; compressed: boolean; size: number;
 export interface ColumnFile {
   readonly metadata: FileMetaData;
   readonly rowGroups: ReadonlyArray<{ rowStart: number; rows: number }>;
-  byteArrayPages(rowGroup: number, column: string): ByteArrayPage[] | null;
+  /** `rows` (ascending, within the group): only those rows will be read (string-column.ts: other pages are left undecoded). */
+  byteArrayPages(rowGroup: number, column: string, rows?: Int32Array): ByteArrayPage[] | null;
   /**
    * The stored (not yet decompressed) data pages of a REQUIRED, PLAIN, un-dictionaried BYTE_ARRAY
    * column of the row group — for page-kernel.ts probePlainPage, which decompresses and probes

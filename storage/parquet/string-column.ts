@@ -7,6 +7,11 @@
  * SNAPPY or UNCOMPRESSED. Returns null for anything else (nullable or nested columns, other codecs
  * or encodings): callers fall back to the row decoder. Values are the stored bytes (UTF-8 for
  * STRING columns, not validated here). Malformed pages are PARQUET_INVALID.
+ * With `rows` (ascending row indices within the group: the only rows the caller will look at), a
+ * data page holding none of them is not decompressed (its entry has `count` and no values), and a
+ * dictionary-encoded page decodes the indices of those rows only (the others' start is -1, length
+ * 0); the dictionary page and PLAIN pages holding a wanted row are read whole. A one-key read
+ * of a few rows (serving/view.ts) then costs the dictionary, not every row of the group.
  * Kept beside column-scan.ts (PLAIN-only, probed in place by partial-recompute), reusing its page type.
  */
 import { DagctlError } from '../../core/errors.js';
@@ -20,7 +25,7 @@ const invalid = (msg: string, e?: unknown): DagctlError => new DagctlError('PARQ
  * The pages of REQUIRED BYTE_ARRAY `column` in row group `rg` of `file` (opened from `bytes` by
  * column-scan.ts openColumnFile), or null when not supported.
  */
-export function stringColumnPages(file: ColumnFile, bytes: Uint8Array, rgi: number, column: string): ByteArrayPage[] | null {
+export function stringColumnPages(file: ColumnFile, bytes: Uint8Array, rgi: number, column: string, rows?: Int32Array): ByteArrayPage[] | null {
   const { metadata } = file;
   const rg = metadata.row_groups[rgi];
   const el = metadata.schema.find((s) => s.name === column && s.num_children === undefined);
@@ -48,20 +53,39 @@ export function stringColumnPages(file: ColumnFile, bytes: Uint8Array, rgi: numb
     }
     if (h.type !== PAGE_DATA && h.type !== PAGE_DATA_V2) return null;
     if (h.levelBytes !== 0) return null;
+    if (h.encoding !== ENC_PLAIN && h.encoding !== ENC_RLE_DICTIONARY && h.encoding !== ENC_PLAIN_DICTIONARY) return null;
+    // The wanted rows in this page: [w0, w1) of `rows`.
+    let w0 = 0, w1 = 0;
+    if (rows !== undefined) {
+      while (w0 < rows.length && rows[w0]! < values) w0++;
+      w1 = w0;
+      while (w1 < rows.length && rows[w1]! < values + h.numValues) w1++;
+      if (w1 === w0) {
+        pages.push({ data: NONE, start: NO_ROWS, len: NO_ROWS, count: h.numValues });
+        values += h.numValues;
+        continue;
+      }
+    }
     const data = chunk.codec === 'SNAPPY' && h.compressedValues ? snappy(body, h.uncompressed) : body;
     if (h.encoding === ENC_PLAIN) pages.push(splitPlain(data, h.numValues, column));
-    else if (h.encoding === ENC_RLE_DICTIONARY || h.encoding === ENC_PLAIN_DICTIONARY) {
+    else {
       if (dict === null) throw invalid(`column ${column}: dictionary-encoded page without a dictionary`);
-      pages.push(fromDictionary(dict, data, h.numValues, column));
-    } else return null;
+      pages.push(fromDictionary(dict, data, h.numValues, column, rows === undefined ? null : { rows, from: w0, to: w1, base: values }));
+    }
     values += h.numValues;
   }
   if (values !== total) throw invalid(`column ${column}: ${values} values in pages, ${total} in footer`);
   return pages;
 }
 
-/** Dictionary indices (u8 bit width, then the RLE / bit-packed hybrid) → the entries' (start, len). */
-function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column: string): ByteArrayPage {
+const NONE = new Uint8Array(0), NO_ROWS = new Int32Array(0);
+
+/**
+ * Dictionary indices (u8 bit width, then the RLE / bit-packed hybrid) → the entries' (start, len);
+ * with `only`, just at rows[from, to) (page row = rows[j] - base; the others start at -1): runs holding
+ * none of them are stepped over, not decoded.
+ */
+function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column: string, only: { rows: Int32Array; from: number; to: number; base: number } | null): ByteArrayPage {
   const start = new Int32Array(n), len = new Int32Array(n);
   const bad = (why: string): DagctlError => invalid(`column ${column}: dictionary indices ${why}`);
   if (data.length < 1 && n > 0) throw bad('truncated');
@@ -73,7 +97,9 @@ function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column
     start[i] = dict.start[v]!;
     len[i] = dict.len[v]!;
   };
-  let p = 1, i = 0;
+  // Rows not decoded start at -1 (serving/view-rows.ts PageRows refuses them).
+  if (only !== null) start.fill(-1);
+  let p = 1, i = 0, j = only === null ? 0 : only.from;
   while (i < n) {
     // ULEB128 run header.
     let header = 0, mul = 1;
@@ -83,6 +109,37 @@ function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column
       header += (b & 0x7f) * mul;
       if ((b & 0x80) === 0) break;
       mul *= 128;
+    }
+    if (only !== null) {
+      // Step over a run holding no wanted row; decode only the wanted rows of one that does.
+      const rle = (header & 1) === 0;
+      const count = rle ? Math.floor(header / 2) : Math.floor(header / 2) * 8;
+      const bytes = rle ? bytesPer : Math.floor(header / 2) * width;
+      if (p + bytes > data.length) throw bad('truncated');
+      const m = Math.min(count, n - i);
+      while (j < only.to && only.rows[j]! - only.base < i) j++;
+      if (rle && j < only.to && only.rows[j]! - only.base < i + m) {
+        let v = 0;
+        for (let k = 0; k < bytesPer; k++) v += data[p + k]! * 2 ** (8 * k);
+        for (; j < only.to && only.rows[j]! - only.base < i + m; j++) put(only.rows[j]! - only.base, v);
+      } else if (!rle) {
+        for (; j < only.to && only.rows[j]! - only.base < i + m; j++) {
+          const r = only.rows[j]! - only.base;
+          let bit = (r - i) * width, v = 0;
+          for (let got = 0; got < width;) {
+            const byte = data[p + (bit >> 3)]!;
+            const off = bit & 7;
+            const take = Math.min(8 - off, width - got);
+            v += ((byte >> off) & ((1 << take) - 1)) * 2 ** got;
+            got += take;
+            bit += take;
+          }
+          put(r, v);
+        }
+      }
+      p += bytes;
+      i += m;
+      continue;
     }
     if ((header & 1) === 0) {
       const count = Math.floor(header / 2);
