@@ -47,6 +47,7 @@ import type { OperatorDef, StageContext, StageResult } from '../types.js';
 import { SplitBlockBloom } from './split-bloom.js';
 import { KernelKeys } from '../../storage/parquet/page-kernel.js';
 import { BucketedWriter, ChunkedWriter, int, str } from '../lib/rows.js';
+import { threadTimes, timesSince } from '../../core/thread-cpu.js';
 import { lateScanColumns, type HitColumns, type LateScanOptions, type LateScanStats } from './late-scan.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import { withUtf8File } from '../../storage/parquet/utf8.js';
@@ -328,13 +329,17 @@ async function fusedJoin(master: InputHandle, p: PartialParams, f: SplitBlockBlo
   // every hit is a member and comes with its id: on the page kernel's path no person string is
   // made for a master row.
   const keys = { kernel: KernelKeys.of(samples.persons), idOf: (k: string): number => samples.idOf(k) };
+  const times0 = threadTimes();
   for await (const h of masterHits(master, p, f, stats, keys)) {
     const age = h.values[0]!, ts = h.values[1]!, ids = h.ids!;
     for (let i = 0; i < h.n; i++) samples.addAt(ids[i]!, age[i]!, ts[i]!);
     matched += h.n;
   }
   const falsePositives = stats.dropped ?? 0;
-  return { matched, falsePositives, keys: keys.kernel, metrics: { masterRows: stats.rows, fetched: matched + falsePositives, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups, 'ms.masterRead': stats.readWaitMs ?? 0 } };
+  // The scan's own CPU time and its wait for a CPU (this thread's): on a loaded machine the second, not the kernel, is what stretches ms.fetched.
+  const times = timesSince(times0);
+  const cpu: Record<string, number> = times === null ? {} : { 'ms.masterCpu': times.cpuMs, 'ms.masterCpuWait': times.waitMs };
+  return { matched, falsePositives, keys: keys.kernel, metrics: { masterRows: stats.rows, fetched: matched + falsePositives, lateScanGroups: stats.fastGroups, rowScanGroups: stats.slowGroups, 'ms.masterRead': stats.readWaitMs ?? 0, ...cpu } };
 }
 
 function isFused(blobs: Uint8Array[]): boolean {
