@@ -18,6 +18,8 @@
  *    deletes (lib/key-rows.ts) run.
  *  - gatherPlainInts: PLAIN INT32/INT64 pages decompressed and read at given rows only, as
  *    doubles (column-scan.ts numbersAt: a late scan's hit rows).
+ *  - snappyCompressWasm: Snappy block compression of a page (the flat writer's, flat/file.ts): the
+ *    reference's greedy matcher on 64 KiB fragments, valid Snappy for any input.
  *
  * One instance per thread (module state), reused: its memory holds the largest page seen so far,
  * and an instance that grew past IDLE_MAX_BYTES is dropped after the call, so a thread does not
@@ -30,7 +32,7 @@ import type { PageBody } from './page-types.js';
 import { plainNonUtf8 } from './utf8.js';
 
 type Fn = (...args: number[]) => number;
-interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; view: Uint8Array; buf: Buffer }
+interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; compress: Fn; nonUtf8: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; view: Uint8Array; buf: Buffer }
 
 /** The kernel's error codes (native/pages.c) → messages. */
 const ERRORS: Record<number, string> = {
@@ -62,9 +64,12 @@ let resident: { keys: KernelKeys; bloom: BloomWords; bytes: number; wordsAt: num
 function instantiate(): Kernel {
   compiled ??= new WebAssembly.Module(Buffer.from(PAGES_WASM_BASE64, 'base64'));
   const e = new WebAssembly.Instance(compiled, {}).exports;
-  const { memory, reserve, decompress, probePlain, probeKeys, buildKeys, gatherInts } = e;
-  if (!(memory instanceof WebAssembly.Memory) || [reserve, decompress, probePlain, probeKeys, buildKeys, gatherInts].some((f) => typeof f !== 'function')) throw new DagctlError('INTERNAL', 'page kernel: missing exports');
-  return { memory, reserve: reserve as Fn, decompress: decompress as Fn, probePlain: probePlain as Fn, probeKeys: probeKeys as Fn, buildKeys: buildKeys as Fn, gatherInts: gatherInts as Fn, view: new Uint8Array(memory.buffer), buf: Buffer.from(memory.buffer) };
+  const { memory, reserve, decompress, compress, nonUtf8, probePlain, probeKeys, buildKeys, gatherInts } = e;
+  if (!(memory instanceof WebAssembly.Memory) || [reserve, decompress, compress, nonUtf8, probePlain, probeKeys, buildKeys, gatherInts].some((f) => typeof f !== 'function')) throw new DagctlError('INTERNAL', 'page kernel: missing exports');
+  return {
+    memory, reserve: reserve as Fn, decompress: decompress as Fn, compress: compress as Fn, nonUtf8: nonUtf8 as Fn, probePlain: probePlain as Fn, probeKeys: probeKeys as Fn,
+    buildKeys: buildKeys as Fn, gatherInts: gatherInts as Fn, view: new Uint8Array(memory.buffer), buf: Buffer.from(memory.buffer),
+  };
 }
 
 const align = (n: number): number => (n + SLACK + 15) & ~15;
@@ -114,6 +119,26 @@ export function snappyDecompressWasm(input: Uint8Array, size: number): Uint8Arra
   const { k, base } = reserved(outAt + size + SLACK);
   placePage(k, input, true, size, base, base + outAt);
   const out = k.view.slice(base + outAt, base + outAt + size);
+  release(k);
+  return out;
+}
+
+/** Upper bound of the Snappy-compressed size of n bytes (the reference's MaxCompressedLength). */
+export function maxCompressedLength(n: number): number {
+  return 32 + n + Math.floor(n / 6);
+}
+
+/**
+ * Snappy of `input` (raw block format: the length as a varint, then literals and copies), as a
+ * view of the kernel's memory: valid until the next call into the page kernel on this thread (copy
+ * it out before). Throws Error when the kernel cannot hold the input and its output.
+ */
+export function snappyCompressWasm(input: Uint8Array): Uint8Array {
+  const outAt = align(input.length);
+  const { k, base } = reserved(outAt + maxCompressedLength(input.length) + SLACK);
+  k.view.set(input, base);
+  const n = k.compress(base, input.length, base + outAt) >>> 0;
+  const out = new Uint8Array(k.memory.buffer, base + outAt, n);
   release(k);
   return out;
 }
