@@ -63,7 +63,7 @@
  * Preconditions: 16 readable bytes after in + n and 16 writable bytes after out + olen (short
  * literals move 16 bytes at once, copies 8 at a time; the extra bytes written past a value are
  * overwritten by the next one or lie in the slack), and out does not overlap in; the same for
- * compress's in and out, and for nonUtf8's data (16 readable bytes past size).
+ * compress's in and out.
  */
 typedef unsigned char u8;
 typedef unsigned short u16;
@@ -480,15 +480,41 @@ static u32 utf8Valid(const u8 *p, u32 len) {
   return 1;
 }
 
+/* The first position ≥ i of p[0, n) holding a byte ≥ 0x80, or n; 32 bytes a step. */
+static u32 nextNonAscii(const u8 *p, u32 i, u32 n) {
+  const u64 HI = 0x8080808080808080ULL;
+  for (; i + 32 <= n; i += 32) {
+    if (((ld64(p + i) | ld64(p + i + 8) | ld64(p + i + 16) | ld64(p + i + 24)) & HI) != 0) break;
+  }
+  for (; i + 8 <= n; i += 8) {
+    u64 x = ld64(p + i) & HI;
+    if (x != 0) return i + ((u32)__builtin_ctzll(x) >> 3);
+  }
+  for (; i < n; i++) {
+    if (p[i] & 0x80) return i;
+  }
+  return n;
+}
+
 __attribute__((export_name("nonUtf8"))) int nonUtf8(const u8 *data, u32 size, u32 count) {
+  /* Only values holding a byte >= 0x80 need a look: nx, the next such byte at or after a value's
+   * start (length prefixes >= 128 hold one too: found again from the value's start). */
+  u32 nx = nextNonAscii(data, 0, size);
+  if (nx == size) return -1;
   u32 pos = 0;
   for (u32 v = 0; v < count; v++) {
     if (size - pos < 4) return -1;
     u32 len = ld32(data + pos);
     pos += 4;
     if (len > size - pos) return -1;
-    if (!utf8Valid(data + pos, len)) return (int)v;
-    pos += len;
+    u32 end = pos + len;
+    if (nx < pos) nx = nextNonAscii(data, pos, size);
+    if (nx < end) {
+      /* data[pos, nx) is ASCII: the value is UTF-8 when data[nx, end) is. */
+      if (!utf8Valid(data + nx, end - nx)) return (int)v;
+      nx = nextNonAscii(data, end, size);
+    }
+    pos = end;
   }
   return -1;
 }

@@ -10,7 +10,8 @@
  *    and test) in one call, the page left in the kernel's memory: only the hits come back, each
  *    handed to a callback with its bytes while they are valid. What partial-recompute's fetch scan
  *    of the master's persons runs (lib/late-scan.ts).
- *    Given `notUtf8`, each page's values are also checked for UTF-8 where they lie (misses too).
+ *    Given `notUtf8`, each page's values are also checked for UTF-8 in the kernel, where they lie
+ *    (misses too).
  *  - probeKeysPage: the same probe, then an exact lookup of each pass in a key set (KernelKeys,
  *    kept in the kernel's memory across calls), behind a prefilter that rules most other values
  *    out before the hash and the filter: only the members' rows and ids come back, no bytes. What
@@ -29,7 +30,6 @@
 import { DagctlError } from '../../core/errors.js';
 import { PAGES_WASM_BASE64 } from './wasm/pages-wasm.js';
 import type { PageBody } from './page-types.js';
-import { plainNonUtf8 } from './utf8.js';
 
 type Fn = (...args: number[]) => number;
 interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; compress: Fn; nonUtf8: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; view: Uint8Array; buf: Buffer }
@@ -148,9 +148,9 @@ export interface BloomWords { blocks: number; words: Uint32Array }
 
 /**
  * Called, when given, with the first value of the page that is not UTF-8 (its index in the page and
- * a copy of its bytes) before any hit is handed back: every value of the page is checked
- * (utf8.ts plainNonUtf8 over the decompressed page where it lies, one simdutf pass when it is
- * ASCII), misses included. It usually throws; if it returns, the probe goes on.
+ * a copy of its bytes) before any hit is handed back: every value of the page is checked by the
+ * kernel where it lies (native/pages.c nonUtf8: one pass when the page is ASCII, else value by
+ * value), misses included. It usually throws; if it returns, the probe goes on.
  */
 export type NotUtf8 = (index: number, bytes: Uint8Array) => void;
 
@@ -177,12 +177,19 @@ export function probePlainPage(body: Uint8Array, compressed: boolean, size: numb
   return nh;
 }
 
-/** notUtf8 of the page at kernel address `at` (`size` bytes), if a value is not UTF-8. */
+/**
+ * notUtf8 of the page at kernel address `at` (`size` bytes, SLACK readable past it), if a value is
+ * not UTF-8: the kernel's nonUtf8 finds the first (each value well-formed UTF-8 on its own: the
+ * rule of utf8.ts pageUtf8).
+ */
 function checkUtf8(k: Kernel, at: number, size: number, count: number, notUtf8: NotUtf8): void {
-  const bad = plainNonUtf8(k.view.subarray(at, at + size), count);
-  if (bad === null) return;
+  const index = k.nonUtf8(at, size, count);
+  if (index < 0) return;
+  let pos = at;
+  for (let i = 0; i < index; i++) pos += 4 + k.buf.readUInt32LE(pos);
+  const bytes = k.view.slice(pos + 4, pos + 4 + k.buf.readUInt32LE(pos));
   release(k);
-  notUtf8(bad.index, bad.bytes);
+  notUtf8(index, bytes);
 }
 
 /**

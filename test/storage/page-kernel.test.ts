@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { snappyUncompress } from 'hyparquet';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -211,6 +212,64 @@ describe('storage/parquet/page-kernel (Snappy)', () => {
 function plainPage(values: string[]): Uint8Array {
   return new Uint8Array(Buffer.concat(values.map((v) => { const b = Buffer.from(v); const l = Buffer.alloc(4); l.writeUInt32LE(b.length); return Buffer.concat([l, b]); })));
 }
+
+describe('storage/parquet/page-kernel (UTF-8 check)', () => {
+  /** A PLAIN page of raw byte values. */
+  const rawPage = (values: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(values.flatMap((v) => { const l = Buffer.alloc(4); l.writeUInt32LE(v.length); return [l, v]; })));
+  /** What notUtf8 reported for a page (null: nothing), through both probes, compressed or stored. */
+  function reported(values: Uint8Array[], compressed: boolean): Array<[number, string] | null> {
+    const page = rawPage(values);
+    const body = compressed ? compress(page) : page;
+    const f = SplitBlockBloom.forCapacity(10, 0.01);
+    const keys = KernelKeys.of(['k'])!;
+    f.add('k');
+    const out: Array<[number, string] | null> = [];
+    for (const probe of ['plain', 'keys']) {
+      let got: [number, string] | null = null;
+      const notUtf8 = (i: number, b: Uint8Array): void => { got ??= [i, Buffer.from(b).toString('hex')]; };
+      if (probe === 'plain') probePlainPage(body, compressed, page.length, values.length, f.layout(), () => undefined, notUtf8);
+      else probeKeysPage(body, compressed, page.length, values.length, f.layout(), keys, new Int32Array(values.length), new Int32Array(values.length), 0, notUtf8);
+      out.push(got);
+    }
+    return out;
+  }
+  /** The oracle: the first value that Node's isUtf8 (simdutf) or a fatal TextDecoder refuses. */
+  const FATAL = new TextDecoder('utf-8', { fatal: true });
+  function firstBad(values: Uint8Array[]): [number, string] | null {
+    for (const [i, v] of values.entries()) {
+      let dec = true;
+      try { FATAL.decode(v); } catch { dec = false; }
+      assert.equal(isUtf8(v), dec, Buffer.from(v).toString('hex'));
+      if (!dec) return [i, Buffer.from(v).toString('hex')];
+    }
+    return null;
+  }
+  // Edge sequences: overlong, surrogates, past U+10FFFF, truncated, stray continuation, 5-byte lead, and valid extremes.
+  const EDGES = ['c080', 'c1bf', 'c280', 'dfbf', 'e08080', 'e09fbf', 'e0a080', 'ed9fbf', 'eda080', 'edbfbf', 'efbfbf', 'f08f bfbf', 'f0908080', 'f48fbfbf', 'f4908080', 'f5808080', 'f880808080', '80', 'bf', 'c3', 'e282', 'f09f98', 'fe', 'ff', 'c328', 'e228a1', 'f0289f98']
+    .map((h) => new Uint8Array(Buffer.from(h.replace(' ', ''), 'hex')));
+  const value = fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 20 }).map((t) => new Uint8Array(Buffer.from(t))),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 40 }).map((t) => new Uint8Array(Buffer.from(t))),
+    fc.uint8Array({ maxLength: 12 }),
+    fc.tuple(fc.string({ maxLength: 9 }), fc.constantFrom(...EDGES), fc.string({ maxLength: 9 })).map(([a, e, b]) => new Uint8Array(Buffer.concat([Buffer.from(a), e, Buffer.from(b)]))),
+  );
+
+  it('reports the first value that is not well-formed UTF-8, as isUtf8 and a fatal TextDecoder say, on both probes (fast-check)', () => {
+    fc.assert(fc.property(fc.array(value, { maxLength: 60 }), fc.boolean(), (values, compressed) => {
+      const want = firstBad(values);
+      for (const got of reported(values, compressed)) assert.deepEqual(got, want);
+    }), { numRuns: 1500 });
+  });
+
+  it('refuses a value cut inside a character even where the next length prefix would complete it, and every edge sequence alone', () => {
+    // 0xC3, then a 133-byte value: its length prefix starts with 0x85, a continuation byte.
+    const cut = [new Uint8Array([0x75, 0x3a, 0xc3]), new Uint8Array(133).fill(0x78)];
+    for (const got of reported(cut, true)) assert.deepEqual(got, [0, '753ac3']);
+    for (const e of EDGES) for (const got of reported([new Uint8Array(Buffer.from('ok')), e], false)) assert.deepEqual(got, firstBad([e]) === null ? null : [1, Buffer.from(e).toString('hex')]);
+    // All-ASCII and empty pages: nothing to report.
+    for (const got of reported([new Uint8Array(0), new Uint8Array(Buffer.from('plain ascii'))], false)) assert.equal(got, null);
+  });
+});
 
 describe('storage/parquet/page-kernel (PLAIN Bloom probe)', () => {
   it('== SplitBlockBloom.hasBytes value by value, compressed or stored pages (fast-check)', () => {
