@@ -14,8 +14,9 @@
  *  - PLAIN INT32/INT64 values gathered at given rows, as doubles (a late scan's hit rows).
  *  - Snappy block compression (the flat Parquet writer's pages): the reference C++ implementation's
  *    greedy hash-table matcher on independent 64 KiB fragments (so every offset fits 16 bits and
- *    a table of u16 positions, at most 2^14 slots), as snappyjs does; matches extended 8 bytes at
- *    a time.
+ *    a table of u16 positions, at most 2^14 slots); matches extended 8 bytes at a time. Its
+ *    output is byte-identical to the JS port the flat writer used before (a pinned digest in
+ *    test/storage/page-kernel.test.ts).
  *  - The first PLAIN BYTE_ARRAY value of a page that is not UTF-8 (partial-recompute's strict
  *    check of the master's keys where the page lies).
  *

@@ -9,7 +9,9 @@
  * 4-byte-offset copies, long literals with 1..2 length bytes); any byte string — mostly malformed —
  * the oracle refuses is refused, and one both accept decodes to the oracle's bytes (the decoder
  * also refuses 4-byte copy offsets ≥ 2^31, which the oracle misreads); a page larger than the
- * thread's kept instance; the committed module's source hash.
+ * thread's kept instance; the committed module's source hash. Its UTF-8 check (nonUtf8, behind
+ * both probes' notUtf8) reports the first value that Node's isUtf8 and a fatal TextDecoder refuse,
+ * on random values and on every edge sequence (overlong, surrogate, past U+10FFFF, truncated).
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -3,7 +3,7 @@
  * page kernel (Snappy, PLAIN Bloom probe, UTF-8 check) (storage/parquet/page-kernel.ts loads it) as base64, and the SHA-256 of the
  * C source it was built from (test/storage/page-kernel.test.ts checks that it is current).
  */
-export const PAGES_SOURCE_SHA256 = '23d43e3fe53358cd45039cfdcefa4df7080b3e847e9c1fae9e28bb7cfef0f22f';
+export const PAGES_SOURCE_SHA256 = '241a7d754742b7100c9ce368deecf47b0e2b61138c1cf8e49392d30089ded219';
 
 export const PAGES_WASM_BASE64 =
   'AGFzbQEAAAABPwdgAX8Bf2AEf39/fwF/YAh/f39/f39/fwF/YAJ/fwF/YAl/f39/f39/f38Bf2AHf39/f39/fwF/YAN/f38BfwMJ' +
