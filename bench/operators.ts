@@ -24,6 +24,7 @@ import { bloomJoin } from '../operators/bloom-join.js';
 import { equivComponents } from '../operators/equiv-components/equiv-components.js';
 import type { Row } from '../storage/types.js';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -32,7 +33,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generate } from '../gen/generate.js';
 import { snappyUncompress } from 'hyparquet';
-import { probePlainPage, snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
+import { probePlainPage, snappyCompressWasm, snappyDecompressWasm } from '../storage/parquet/page-kernel.js';
 import type { PageBody } from '../storage/parquet/page-types.js';
 import { splitPlain } from '../storage/parquet/pages.js';
 import { SplitBlockBloom } from '../operators/partial-recompute/split-bloom.js';
@@ -296,12 +297,23 @@ export async function benchComponents(): Promise<BenchResult> {
  * The page kernel (storage/parquet/page-kernel.ts) on the person pages (PLAIN, Snappy) of a 1M-row
  * (person, age, ts) file written by the default codec (64k-row groups, one page per column chunk):
  *  - Snappy: the kernel vs hyparquet's snappyUncompress (the decoder hyparquet uses unless given
- *    one), MB/s of output;
+ *    one), MB/s of output; the kernel's compressor (the flat writer's) on the same pages,
+ *    uncompressed, vs snappyjs's compress (JS, the same reference matcher; parquetjs-lite's
+ *    dependency) and, with DAGCTL_BENCH_BASE_DIST=<an older build's dist/>, that build's flat
+ *    writer compressor when it has one (the JS port the kernel replaced), MB/s of input,
+ *    interleaved medians;
  *  - the partial-recompute fetch probe: probePlainPage (decompress + probe in the kernel, hits
  *    back) vs the same pages decompressed by the kernel, split (pages.ts splitPlain) and probed
  *    in JS (SplitBlockBloom.probeRanges) — the path dictionary pages take, and the fetch's before
  *    session 5 but for its JS Snappy — with a filter of 10% of the persons.
  */
+/** `npm run bench -- page-kernel`: benchPageKernel alone, on the operators bench's 1M keys. */
+export async function benchPageKernelAlone(): Promise<BenchResult> {
+  const keys = Array.from({ length: 1_000_000 }, (_, i) => `cookie:${(i * 2654435761 >>> 0).toString(16)}`);
+  const r = await benchPageKernel(keys);
+  return { ...r, lines: [`page kernel (medians of ${RUNS} runs)`, ...r.lines] };
+}
+
 export async function benchPageKernel(keys: string[]): Promise<BenchResult> {
   const lines: string[] = [];
   const metrics: Record<string, number> = {};
@@ -315,6 +327,7 @@ export async function benchPageKernel(keys: string[]): Promise<BenchResult> {
   metrics['snappy.kernel_mb_s'] = out / waMs / 1000;
   metrics['snappy.hyparquet_mb_s'] = out / hyMs / 1000;
   lines.push(`  snappy page kernel       ${fmt(out / waMs / 1000)} MB/s  hyparquet snappyUncompress ${fmt(out / hyMs / 1000)} MB/s  → ×${(hyMs / waMs).toFixed(2)}`);
+  lines.push(...await benchSnappyCompress(persons.map((p) => snappyDecompressWasm(p.body, p.size)), metrics));
   const bloom = SplitBlockBloom.forCapacity(keys.length / 10, 0.01);
   for (let i = 0; i < keys.length; i += 10) bloom.add(keys[i]!);
   let hitsK = 0, hitsJ = 0;
@@ -341,6 +354,47 @@ export async function benchPageKernel(keys: string[]): Promise<BenchResult> {
     lines.push(`    + UTF-8 check of every page (${what}) → ×${ratio.toFixed(3)} the probe alone (interleaved medians)`);
   }
   return { name: 'page-kernel', lines, metrics };
+}
+
+type Compress = (input: Uint8Array) => number;
+
+/** The JS compressor of the build at DAGCTL_BENCH_BASE_DIST (storage/parquet/flat/snappy.js), if it has one. */
+async function baseCompressor(): Promise<Compress | null> {
+  const dist = process.env.DAGCTL_BENCH_BASE_DIST;
+  if (dist === undefined || dist === '') return null;
+  try {
+    const m = (await import(pathToFileURL(resolve(dist, 'storage/parquet/flat/snappy.js')).href)) as { snappyCompressInto(i: Uint8Array, o: Uint8Array, at: number): number; maxCompressedLength(n: number): number };
+    let z = new Uint8Array(0);
+    return (input) => {
+      if (z.length < m.maxCompressedLength(input.length)) z = new Uint8Array(m.maxCompressedLength(input.length));
+      return m.snappyCompressInto(input, z, 0);
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Snappy compression of `pages` (uncompressed page payloads): the kernel vs JS compressors, MB/s of input, runs interleaved. */
+async function benchSnappyCompress(pages: Uint8Array[], metrics: Record<string, number>): Promise<string[]> {
+  const input = pages.reduce((a, p) => a + p.length, 0);
+  const snappyjs = createRequire(import.meta.url)('snappyjs') as { compress(b: Uint8Array): Uint8Array };
+  const peers: Array<{ name: string; metric: string; fn: Compress }> = [
+    { name: 'kernel', metric: 'kernel', fn: (p) => snappyCompressWasm(p).length },
+    { name: 'snappyjs compress', metric: 'snappyjs', fn: (p) => snappyjs.compress(p).length },
+  ];
+  const base = await baseCompressor();
+  if (base !== null) peers.push({ name: 'base build JS', metric: 'base_js', fn: base });
+  const times = peers.map((): number[] => []);
+  const sizes = peers.map(() => 0);
+  for (let r = 0; r < RUNS; r++) {
+    for (const [i, peer] of peers.entries()) {
+      times[i]!.push(await timeMs(() => { let n = 0; for (const p of pages) n += peer.fn(p); sizes[i] = n; }));
+    }
+  }
+  const rate = (i: number): number => input / median(times[i]!) / 1000;
+  for (const [i, peer] of peers.entries()) metrics[`snappy_compress.${peer.metric}_mb_s`] = rate(i);
+  const vs = peers.slice(1).map((peer, j) => `${peer.name} ${fmt(rate(j + 1))} MB/s (→ ×${(rate(0) / rate(j + 1)).toFixed(2)}, ${(input / sizes[j + 1]!).toFixed(2)}:1)`);
+  return [`  snappy compress kernel   ${fmt(rate(0))} MB/s (${(input / sizes[0]!).toFixed(2)}:1)  ${vs.join('  ')}${base === null ? '  (DAGCTL_BENCH_BASE_DIST: an older build to compare)' : ''}`];
 }
 
 /** Median time of probePlainPage over `pages` with the UTF-8 check / without, runs interleaved. */

@@ -13,6 +13,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   embedded: { module: './embedded.js', fn: 'benchEmbedded' },
   parquet: { module: './parquet.js', fn: 'benchParquet' },
   operators: { module: './operators.js', fn: 'benchOperators' },
+  'page-kernel': { module: './operators.js', fn: 'benchPageKernelAlone' },
   pipeline: { module: './pipeline.js', fn: 'benchPipeline' },
   memory: { module: './memory.js', fn: 'benchMemory' },
   scheduler: { module: './scheduler.js', fn: 'benchScheduler' },

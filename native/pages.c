@@ -12,6 +12,13 @@
  *  - The same probe behind a cheap prefilter, then an exact lookup in a key set (the fused Bloom
  *    join's new persons): members come back as (row, key id).
  *  - PLAIN INT32/INT64 values gathered at given rows, as doubles (a late scan's hit rows).
+ *  - Snappy block compression (the flat Parquet writer's pages): the reference C++ implementation's
+ *    greedy hash-table matcher on independent 64 KiB fragments (so every offset fits 16 bits and
+ *    a table of u16 positions, at most 2^14 slots); matches extended 8 bytes at a time. Its
+ *    output is byte-identical to the JS port the flat writer used before (a pinned digest in
+ *    test/storage/page-kernel.test.ts).
+ *  - The first PLAIN BYTE_ARRAY value of a page that is not UTF-8 (partial-recompute's strict
+ *    check of the master's keys where the page lies).
  *
  * Exports:
  *   reserve(bytes) -> ptr     a region of `bytes` at the heap base, memory grown to hold it (0 when
@@ -43,12 +50,24 @@
  *                             from j = 0, out[j] = the value as a double; stops at the first row
  *                             past the page; -11 when an INT64 is not a safe integer (|v| ≥ 2^53),
  *                             -12 when rows are not ascending or before r0
+ *   compress(in, n, out) -> bytes written
+ *                             Snappy of in[0, n) into out (room: 32 + n + n / 6, the reference's
+ *                             MaxCompressedLength, plus the 16 bytes of slack)
+ *   nonUtf8(data, size, count) -> index | -1
+ *                             the index of the first of the count PLAIN values (u32 length, bytes)
+ *                             of data[0, size) whose bytes are not well-formed UTF-8 (Unicode's
+ *                             table 3-7: no overlong forms, surrogates or code points past
+ *                             U+10FFFF — what simdutf and TextDecoder's fatal mode accept), -1 when
+ *                             none is; a value running past size ends the walk (-1: the page's
+ *                             probe refuses it)
  *
  * Preconditions: 16 readable bytes after in + n and 16 writable bytes after out + olen (short
  * literals move 16 bytes at once, copies 8 at a time; the extra bytes written past a value are
- * overwritten by the next one or lie in the slack), and out does not overlap in.
+ * overwritten by the next one or lie in the slack), and out does not overlap in; the same for
+ * compress's in and out.
  */
 typedef unsigned char u8;
+typedef unsigned short u16;
 typedef unsigned int u32;
 typedef unsigned long long u64;
 
@@ -286,4 +305,217 @@ __attribute__((export_name("gatherInts"))) int gatherInts(const u8 *data, u32 co
     }
   }
   return (int)j;
+}
+
+/* ---- Snappy compression ------------------------------------------------------------------- */
+
+#define FRAGMENT 65536u
+#define MAX_TABLE_BITS 14
+/* The matcher reads 4 bytes ahead of ip; the last bytes of a fragment are a literal. */
+#define INPUT_MARGIN 15u
+
+static u16 table[1 << MAX_TABLE_BITS];
+
+static inline u32 hash4(const u8 *p, u32 shift) { return (ld32(p) * 0x1e35a7bdu) >> shift; }
+
+static u8 *emitLiteral(const u8 *src, u32 len, u8 *op) {
+  if (len == 0) return op;
+  u32 n = len - 1;
+  if (n < 60) {
+    *op++ = (u8)(n << 2);
+  } else if (n < 0x100) {
+    *op++ = 60 << 2;
+    *op++ = (u8)n;
+  } else if (n < 0x10000) {
+    *op++ = 61 << 2;
+    *op++ = (u8)n;
+    *op++ = (u8)(n >> 8);
+  } else if (n < 0x1000000) {
+    *op++ = 62 << 2;
+    *op++ = (u8)n;
+    *op++ = (u8)(n >> 8);
+    *op++ = (u8)(n >> 16);
+  } else {
+    *op++ = 63 << 2;
+    *op++ = (u8)n;
+    *op++ = (u8)(n >> 8);
+    *op++ = (u8)(n >> 16);
+    *op++ = (u8)(n >> 24);
+  }
+  if (len <= 16) {
+    st64(op, ld64(src));
+    st64(op + 8, ld64(src + 8));
+  } else {
+    __builtin_memcpy(op, src, len);
+  }
+  return op + len;
+}
+
+/* One copy element of 4..64 bytes: the 2-byte form when it fits, else the 3-byte form. */
+static inline u8 *emitCopyShort(u32 offset, u32 len, u8 *op) {
+  if (len < 12 && offset < 2048) {
+    *op++ = (u8)(1 + ((len - 4) << 2) + ((offset >> 8) << 5));
+    *op++ = (u8)offset;
+  } else {
+    *op++ = (u8)(2 + ((len - 1) << 2));
+    *op++ = (u8)offset;
+    *op++ = (u8)(offset >> 8);
+  }
+  return op;
+}
+
+static inline u8 *emitCopy(u32 offset, u32 len, u8 *op) {
+  while (len >= 68) {
+    op = emitCopyShort(offset, 64, op);
+    len -= 64;
+  }
+  if (len > 64) {
+    op = emitCopyShort(offset, 60, op);
+    len -= 60;
+  }
+  return emitCopyShort(offset, len, op);
+}
+
+/* The length of the match at a (a > b), from byte 4 on (the first 4 are equal), up to end. */
+static inline u32 matchLength(const u8 *a, const u8 *b, const u8 *end) {
+  u32 m = 4;
+  while (a + m + 8 <= end) {
+    u64 x = ld64(a + m) ^ ld64(b + m);
+    if (x != 0) return m + ((u32)__builtin_ctzll(x) >> 3);
+    m += 8;
+  }
+  while (a + m < end && a[m] == b[m]) m++;
+  return m;
+}
+
+static u8 *fragment(const u8 *start, u32 len, u8 *op) {
+  if (len < INPUT_MARGIN) return emitLiteral(start, len, op);
+  const u8 *end = start + len, *ipLimit = end - INPUT_MARGIN;
+  u32 bits = 8;
+  while ((1u << bits) < len && bits < MAX_TABLE_BITS) bits++;
+  u32 shift = 32 - bits;
+  __builtin_memset(table, 0, sizeof(u16) << bits);
+  const u8 *nextEmit = start, *ip = start + 1, *candidate;
+  u32 nextHash = hash4(ip, shift);
+  for (;;) {
+    /* Find a 4-byte match, skipping faster through incompressible data (the reference's heuristic). */
+    u32 skip = 32;
+    const u8 *nextIp = ip;
+    do {
+      ip = nextIp;
+      u32 h = nextHash;
+      nextIp = ip + (skip++ >> 5);
+      if (nextIp > ipLimit) return emitLiteral(nextEmit, (u32)(end - nextEmit), op);
+      nextHash = hash4(nextIp, shift);
+      candidate = start + table[h];
+      table[h] = (u16)(ip - start);
+    } while (ld32(ip) != ld32(candidate));
+    op = emitLiteral(nextEmit, (u32)(ip - nextEmit), op);
+    /* Emit copies while the byte after each match starts another match. */
+    do {
+      u32 m = matchLength(ip, candidate, end);
+      op = emitCopy((u32)(ip - candidate), m, op);
+      ip += m;
+      nextEmit = ip;
+      if (ip >= ipLimit) return emitLiteral(nextEmit, (u32)(end - nextEmit), op);
+      table[hash4(ip - 1, shift)] = (u16)(ip - 1 - start);
+      u32 h = hash4(ip, shift);
+      candidate = start + table[h];
+      table[h] = (u16)(ip - start);
+    } while (ld32(ip) == ld32(candidate));
+    ip++;
+    nextHash = hash4(ip, shift);
+  }
+}
+
+__attribute__((export_name("compress"))) u32 compress(const u8 *in, u32 n, u8 *out) {
+  u8 *op = out;
+  u32 v = n;
+  while (v >= 0x80) {
+    *op++ = (u8)(v | 0x80);
+    v >>= 7;
+  }
+  *op++ = (u8)v;
+  for (u32 at = 0; at < n; at += FRAGMENT) op = fragment(in + at, n - at < FRAGMENT ? n - at : FRAGMENT, op);
+  return (u32)(op - out);
+}
+
+/* ---- UTF-8 ---------------------------------------------------------------------------------- */
+
+/* Whether p[0, len) is well-formed UTF-8 (Unicode table 3-7). */
+static u32 utf8Valid(const u8 *p, u32 len) {
+  u32 i = 0;
+  while (i < len) {
+    /* ASCII 8 bytes at a time (reads stay inside the value: i + 8 <= len). */
+    if (i + 8 <= len && (ld64(p + i) & 0x8080808080808080ULL) == 0) {
+      i += 8;
+      continue;
+    }
+    u32 c = p[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    u32 need, lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      if (c == 0xe0) lo = 0xa0;
+      else if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      if (c == 0xf0) lo = 0x90;
+      else if (c == 0xf4) hi = 0x8f;
+    } else {
+      return 0;
+    }
+    if (len - i - 1 < need) return 0;
+    u32 b = p[i + 1];
+    if (b < lo || b > hi) return 0;
+    for (u32 j = 2; j <= need; j++) {
+      if ((p[i + j] & 0xc0) != 0x80) return 0;
+    }
+    i += need + 1;
+  }
+  return 1;
+}
+
+/* The first position ≥ i of p[0, n) holding a byte ≥ 0x80, or n; 32 bytes a step. */
+static u32 nextNonAscii(const u8 *p, u32 i, u32 n) {
+  const u64 HI = 0x8080808080808080ULL;
+  for (; i + 32 <= n; i += 32) {
+    if (((ld64(p + i) | ld64(p + i + 8) | ld64(p + i + 16) | ld64(p + i + 24)) & HI) != 0) break;
+  }
+  for (; i + 8 <= n; i += 8) {
+    u64 x = ld64(p + i) & HI;
+    if (x != 0) return i + ((u32)__builtin_ctzll(x) >> 3);
+  }
+  for (; i < n; i++) {
+    if (p[i] & 0x80) return i;
+  }
+  return n;
+}
+
+__attribute__((export_name("nonUtf8"))) int nonUtf8(const u8 *data, u32 size, u32 count) {
+  /* Only values holding a byte >= 0x80 need a look: nx, the next such byte at or after a value's
+   * start (length prefixes >= 128 hold one too: found again from the value's start). */
+  u32 nx = nextNonAscii(data, 0, size);
+  if (nx == size) return -1;
+  u32 pos = 0;
+  for (u32 v = 0; v < count; v++) {
+    if (size - pos < 4) return -1;
+    u32 len = ld32(data + pos);
+    pos += 4;
+    if (len > size - pos) return -1;
+    u32 end = pos + len;
+    if (nx < pos) nx = nextNonAscii(data, pos, size);
+    if (nx < end) {
+      /* data[pos, nx) is ASCII: the value is UTF-8 when data[nx, end) is. */
+      if (!utf8Valid(data + nx, end - nx)) return (int)v;
+      nx = nextNonAscii(data, end, size);
+    }
+    pos = end;
+  }
+  return -1;
 }

@@ -21,7 +21,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** name: the C file (native/NAME.c) and the constants' prefix; target: the generated file. */
 const MODULES = [
   { name: 'components', target: 'operators/equiv-components/wasm/components-wasm.ts', loader: 'operators/equiv-components/wasm-components.ts', check: 'test/operators/wasm-components.test.ts', what: 'components kernel' },
-  { name: 'pages', target: 'storage/parquet/wasm/pages-wasm.ts', loader: 'storage/parquet/page-kernel.ts', check: 'test/storage/page-kernel.test.ts', what: 'page kernel (Snappy, PLAIN Bloom probe)' },
+  { name: 'pages', target: 'storage/parquet/wasm/pages-wasm.ts', loader: 'storage/parquet/page-kernel.ts', check: 'test/storage/page-kernel.test.ts', what: 'page kernel (Snappy, PLAIN Bloom probe, UTF-8 check)' },
 ];
 const FLAGS = ['--target=wasm32', '-O3', '-nostdlib', '-mbulk-memory', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--strip-debug'];
 

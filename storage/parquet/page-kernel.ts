@@ -10,7 +10,8 @@
  *    and test) in one call, the page left in the kernel's memory: only the hits come back, each
  *    handed to a callback with its bytes while they are valid. What partial-recompute's fetch scan
  *    of the master's persons runs (lib/late-scan.ts).
- *    Given `notUtf8`, each page's values are also checked for UTF-8 where they lie (misses too).
+ *    Given `notUtf8`, each page's values are also checked for UTF-8 in the kernel, where they lie
+ *    (misses too).
  *  - probeKeysPage: the same probe, then an exact lookup of each pass in a key set (KernelKeys,
  *    kept in the kernel's memory across calls), behind a prefilter that rules most other values
  *    out before the hash and the filter: only the members' rows and ids come back, no bytes. What
@@ -18,6 +19,8 @@
  *    deletes (lib/key-rows.ts) run.
  *  - gatherPlainInts: PLAIN INT32/INT64 pages decompressed and read at given rows only, as
  *    doubles (column-scan.ts numbersAt: a late scan's hit rows).
+ *  - snappyCompressWasm: Snappy block compression of a page (the flat writer's, flat/file.ts): the
+ *    reference's greedy matcher on 64 KiB fragments, valid Snappy for any input.
  *
  * One instance per thread (module state), reused: its memory holds the largest page seen so far,
  * and an instance that grew past IDLE_MAX_BYTES is dropped after the call, so a thread does not
@@ -27,10 +30,9 @@
 import { DagctlError } from '../../core/errors.js';
 import { PAGES_WASM_BASE64 } from './wasm/pages-wasm.js';
 import type { PageBody } from './page-types.js';
-import { plainNonUtf8 } from './utf8.js';
 
 type Fn = (...args: number[]) => number;
-interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; view: Uint8Array; buf: Buffer }
+interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; compress: Fn; nonUtf8: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; view: Uint8Array; buf: Buffer }
 
 /** The kernel's error codes (native/pages.c) → messages. */
 const ERRORS: Record<number, string> = {
@@ -62,9 +64,12 @@ let resident: { keys: KernelKeys; bloom: BloomWords; bytes: number; wordsAt: num
 function instantiate(): Kernel {
   compiled ??= new WebAssembly.Module(Buffer.from(PAGES_WASM_BASE64, 'base64'));
   const e = new WebAssembly.Instance(compiled, {}).exports;
-  const { memory, reserve, decompress, probePlain, probeKeys, buildKeys, gatherInts } = e;
-  if (!(memory instanceof WebAssembly.Memory) || [reserve, decompress, probePlain, probeKeys, buildKeys, gatherInts].some((f) => typeof f !== 'function')) throw new DagctlError('INTERNAL', 'page kernel: missing exports');
-  return { memory, reserve: reserve as Fn, decompress: decompress as Fn, probePlain: probePlain as Fn, probeKeys: probeKeys as Fn, buildKeys: buildKeys as Fn, gatherInts: gatherInts as Fn, view: new Uint8Array(memory.buffer), buf: Buffer.from(memory.buffer) };
+  const { memory, reserve, decompress, compress, nonUtf8, probePlain, probeKeys, buildKeys, gatherInts } = e;
+  if (!(memory instanceof WebAssembly.Memory) || [reserve, decompress, compress, nonUtf8, probePlain, probeKeys, buildKeys, gatherInts].some((f) => typeof f !== 'function')) throw new DagctlError('INTERNAL', 'page kernel: missing exports');
+  return {
+    memory, reserve: reserve as Fn, decompress: decompress as Fn, compress: compress as Fn, nonUtf8: nonUtf8 as Fn, probePlain: probePlain as Fn, probeKeys: probeKeys as Fn,
+    buildKeys: buildKeys as Fn, gatherInts: gatherInts as Fn, view: new Uint8Array(memory.buffer), buf: Buffer.from(memory.buffer),
+  };
 }
 
 const align = (n: number): number => (n + SLACK + 15) & ~15;
@@ -118,14 +123,34 @@ export function snappyDecompressWasm(input: Uint8Array, size: number): Uint8Arra
   return out;
 }
 
+/** Upper bound of the Snappy-compressed size of n bytes (the reference's MaxCompressedLength). */
+export function maxCompressedLength(n: number): number {
+  return 32 + n + Math.floor(n / 6);
+}
+
+/**
+ * Snappy of `input` (raw block format: the length as a varint, then literals and copies), as a
+ * view of the kernel's memory: valid until the next call into the page kernel on this thread (copy
+ * it out before). Throws Error when the kernel cannot hold the input and its output.
+ */
+export function snappyCompressWasm(input: Uint8Array): Uint8Array {
+  const outAt = align(input.length);
+  const { k, base } = reserved(outAt + maxCompressedLength(input.length) + SLACK);
+  k.view.set(input, base);
+  const n = k.compress(base, input.length, base + outAt) >>> 0;
+  const out = new Uint8Array(k.memory.buffer, base + outAt, n);
+  release(k);
+  return out;
+}
+
 /** A split-block Bloom filter's layout: `blocks` blocks of eight words (split-bloom.ts). */
 export interface BloomWords { blocks: number; words: Uint32Array }
 
 /**
  * Called, when given, with the first value of the page that is not UTF-8 (its index in the page and
- * a copy of its bytes) before any hit is handed back: every value of the page is checked
- * (utf8.ts plainNonUtf8 over the decompressed page where it lies, one simdutf pass when it is
- * ASCII), misses included. It usually throws; if it returns, the probe goes on.
+ * a copy of its bytes) before any hit is handed back: every value of the page is checked by the
+ * kernel where it lies (native/pages.c nonUtf8: one pass when the page is ASCII, else value by
+ * value), misses included. It usually throws; if it returns, the probe goes on.
  */
 export type NotUtf8 = (index: number, bytes: Uint8Array) => void;
 
@@ -152,12 +177,19 @@ export function probePlainPage(body: Uint8Array, compressed: boolean, size: numb
   return nh;
 }
 
-/** notUtf8 of the page at kernel address `at` (`size` bytes), if a value is not UTF-8. */
+/**
+ * notUtf8 of the page at kernel address `at` (`size` bytes, SLACK readable past it), if a value is
+ * not UTF-8: the kernel's nonUtf8 finds the first (each value well-formed UTF-8 on its own: the
+ * rule of utf8.ts pageUtf8).
+ */
 function checkUtf8(k: Kernel, at: number, size: number, count: number, notUtf8: NotUtf8): void {
-  const bad = plainNonUtf8(k.view.subarray(at, at + size), count);
-  if (bad === null) return;
+  const index = k.nonUtf8(at, size, count);
+  if (index < 0) return;
+  let pos = at;
+  for (let i = 0; i < index; i++) pos += 4 + k.buf.readUInt32LE(pos);
+  const bytes = k.view.slice(pos + 4, pos + 4 + k.buf.readUInt32LE(pos));
   release(k);
-  notUtf8(bad.index, bad.bytes);
+  notUtf8(index, bytes);
 }
 
 /**

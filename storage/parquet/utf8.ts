@@ -11,9 +11,6 @@
  *   decodeUtf8Lossy(bytes)            → string with U+FFFD (what 'mark' keeps)
  *   pageUtf8(page)                    → whether a raw page's values are all UTF-8 (raw readers
  *                                        fall back to the row decoder when not)
- *   plainNonUtf8(data, count)         → the first value of a decompressed PLAIN BYTE_ARRAY page
- *                                        that is not UTF-8 ({ index, bytes }), or null (the page
- *                                        kernel's readers, which see no value offsets)
  *   markInvalid(row, column)          — adds `column` to the row's mark
  *   invalidUtf8Columns(row)           → the marked columns, or undefined
  *   invalidUtf8Error(column, row, rowGroup, bytes) → the PARQUET_INVALID_UTF8 error
@@ -69,24 +66,6 @@ export function pageUtf8(p: ByteArrayPage): boolean {
     if (s < e && ((d[s]! & 0xc0) === 0x80 || (e < n && (d[e]! & 0xc0) === 0x80))) return false;
   }
   return true;
-}
-
-/**
- * The first of the `count` values of a decompressed PLAIN BYTE_ARRAY page (each a 4-byte
- * little-endian length, then its bytes) that is not UTF-8 — its index and a copy of its bytes —
- * or null; the same rules as pageUtf8. A malformed page (a value past its end) stops the walk: the
- * page's reader refuses it.
- */
-export function plainNonUtf8(d: Uint8Array, count: number): { index: number; bytes: Uint8Array } | null {
-  if (isAscii(d)) return null;
-  const whole = isUtf8(d), n = d.length;
-  for (let i = 0, at = 0; i < count && at + 4 <= n; i++) {
-    const s = at + 4, e = s + ((d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0);
-    if (e > n) break;
-    if (whole ? s < e && ((d[s]! & 0xc0) === 0x80 || (e < n && (d[e]! & 0xc0) === 0x80)) : !isUtf8(d.subarray(s, e))) return { index: i, bytes: d.slice(s, e) };
-    at = e;
-  }
-  return null;
 }
 
 export function decodeUtf8Lossy(bytes: Uint8Array): string {

@@ -1,26 +1,73 @@
 /**
  * storage/parquet/page-kernel.ts (the WebAssembly kernel native/pages.c), its Snappy half, against
- * hyparquet's snappyUncompress (the oracle): compressed random, repetitive and string-page-like inputs decode to the original bytes; hand-built streams
+ * hyparquet's snappyUncompress (the oracle): the kernel's compressor on random, repetitive,
+ * string-page-like and adversarial inputs (incompressible, all-zero, long repeats at every short
+ * period and past 2 KiB, sizes around the 64 KiB fragments and the 15-byte tail) gives streams
+ * within the reference's bound that both decoders turn back into the input, byte-identical to the
+ * JavaScript compressor it replaced (pinned digest); hand-built streams
  * exercise what the compressor rarely emits (overlapping copies with offsets 1..40, 1-, 2- and
  * 4-byte-offset copies, long literals with 1..2 length bytes); any byte string — mostly malformed —
  * the oracle refuses is refused, and one both accept decodes to the oracle's bytes (the decoder
  * also refuses 4-byte copy offsets ≥ 2^31, which the oracle misreads); a page larger than the
- * thread's kept instance; the committed module's source hash.
+ * thread's kept instance; the committed module's source hash. Its UTF-8 check (nonUtf8, behind
+ * both probes' notUtf8) reports the first value that Node's isUtf8 and a fatal TextDecoder refuse,
+ * on random values and on every edge sequence (overlong, surrogate, past U+10FFFF, truncated).
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { snappyUncompress } from 'hyparquet';
-import { maxCompressedLength, snappyCompressInto } from '../../storage/parquet/flat/snappy.js';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KernelKeys, prefilterBits, probeKeysPage, probePlainPage, snappyDecompressWasm } from '../../storage/parquet/page-kernel.js';
+import { KernelKeys, maxCompressedLength, prefilterBits, probeKeysPage, probePlainPage, snappyCompressWasm, snappyDecompressWasm } from '../../storage/parquet/page-kernel.js';
 import { SplitBlockBloom } from '../../operators/partial-recompute/split-bloom.js';
 import { PAGES_SOURCE_SHA256 } from '../../storage/parquet/wasm/pages-wasm.js';
 
+/** The kernel's Snappy of `input`, copied out of its memory. */
 function compress(input: Uint8Array): Uint8Array {
-  const z = new Uint8Array(maxCompressedLength(input.length));
-  return z.subarray(0, snappyCompressInto(input, z, 0));
+  return snappyCompressWasm(input).slice();
+}
+
+/** Compressed by the kernel, within the bound, decoded back by the oracle and by the kernel. */
+function roundTrip(input: Uint8Array): void {
+  const z = compress(input);
+  assert.ok(z.length <= maxCompressedLength(input.length), `${z.length} bytes for ${input.length}`);
+  const back = new Uint8Array(input.length);
+  snappyUncompress(z, back);
+  assert.ok(Buffer.from(back).equals(input), `oracle round trip of ${input.length} bytes`);
+  assert.ok(Buffer.from(snappyDecompressWasm(z, input.length)).equals(input), `kernel round trip of ${input.length} bytes`);
+}
+
+/** Deterministic pseudo-random bytes (LCG), for inputs that must not compress. */
+function noise(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** `unit` repeated to n bytes. */
+function repeat(unit: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = unit[i % unit.length]!;
+  return out;
+}
+
+/** Sizes around the 15-byte tail, the 64 KiB fragments and a few MB. */
+const EDGE_SIZES = [0, 1, 2, 3, 4, 5, 13, 14, 15, 16, 17, 31, 32, 33, 255, 256, 65535, 65536, 65537, 65536 + 14, 65536 + 15, 65536 + 16, 131071, 131072, 131073, 196608 + 7, 1 << 21];
+
+/** Adversarial inputs of size n: incompressible, all-zero, periods 1..70 and past 2 KiB, a noise block copied across a fragment boundary, and mixtures. */
+function adversarial(n: number, seed: number): Uint8Array[] {
+  const half = noise(n >> 1, seed);
+  const mixed = new Uint8Array(n);
+  mixed.set(half);
+  mixed.set(half.subarray(0, n - half.length), half.length);
+  return [noise(n, seed), new Uint8Array(n), repeat(noise(1, seed), n), repeat(noise(7, seed), n), repeat(noise(64, seed), n), repeat(noise(70, seed), n), repeat(noise(3001, seed), n), mixed,
+    repeat(new Uint8Array([0, 0, 0, 0, 1]), n)];
 }
 
 /**
@@ -61,6 +108,34 @@ function copy(offset: number, len: number, kind: 1 | 2 | 4): number[] {
   if (kind === 2) return [2 | ((len - 1) << 2), offset & 0xff, offset >> 8];
   return [3 | ((len - 1) << 2), offset & 0xff, (offset >> 8) & 0xff, (offset >> 16) & 0xff, offset >>> 24];
 }
+
+describe('storage/parquet/page-kernel (Snappy compression)', function () {
+  this.timeout(120_000);
+  it('round-trips adversarial inputs at sizes around the tail and fragment boundaries', () => {
+    for (const [i, n] of EDGE_SIZES.entries()) for (const input of adversarial(n, i + 1)) roundTrip(input);
+  });
+
+  it('round-trips random, repetitive and string-page-like inputs (fast-check)', () => {
+    const page = fc.array(fc.stringMatching(/^cookie:[0-9a-f]{0,16}$/), { maxLength: 3000 }).map((ss) => new Uint8Array(Buffer.concat(ss.map((v) => { const b = Buffer.from(v); const l = Buffer.alloc(4); l.writeUInt32LE(b.length); return Buffer.concat([l, b]); }))));
+    const pieces = fc
+      .tuple(fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 9000 }))
+      .map(([parts, picks]) => new Uint8Array(Buffer.concat(picks.map((p) => parts[p % parts.length]!))));
+    // Around a fragment boundary: a prefix of zeros moves the interesting bytes across 64 KiB.
+    const shifted = fc.tuple(fc.integer({ min: 65536 - 200, max: 65536 + 200 }), fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 1, max: 20 }))
+      .map(([at, tail, k]) => { const out = new Uint8Array(at + tail.length * k); for (let j = 0; j < k; j++) out.set(tail, at + j * tail.length); return out; });
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 5000 }), pieces, page, shifted), (input) => roundTrip(input)), { numRuns: 300 });
+  });
+
+  it('is byte-identical to the JavaScript compressor it replaced (flat/snappy.ts at 409c2ad)', () => {
+    // The digest of the compressed streams, in order, as that compressor wrote them: files the
+    // flat writer wrote before keep their content hashes (and memoized instances their inputs).
+    const h = createHash('sha256');
+    for (const [i, n] of EDGE_SIZES.entries()) for (const input of adversarial(n, i + 1)) h.update(compress(input));
+    const ids = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `cookie:${((i * 2654435761) >>> 0).toString(16).slice(0, 5)}|`).join(''));
+    h.update(compress(ids));
+    assert.equal(h.digest('hex'), 'ad60732dcff23a1d5dbc9d011f5a967f1ea8b4461d1e8d2adc20f6a3e02f7926');
+  });
+});
 
 describe('storage/parquet/page-kernel (Snappy)', () => {
   it('decodes compressed random, repetitive and string-page-like inputs (fast-check)', () => {
@@ -139,6 +214,64 @@ describe('storage/parquet/page-kernel (Snappy)', () => {
 function plainPage(values: string[]): Uint8Array {
   return new Uint8Array(Buffer.concat(values.map((v) => { const b = Buffer.from(v); const l = Buffer.alloc(4); l.writeUInt32LE(b.length); return Buffer.concat([l, b]); })));
 }
+
+describe('storage/parquet/page-kernel (UTF-8 check)', () => {
+  /** A PLAIN page of raw byte values. */
+  const rawPage = (values: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(values.flatMap((v) => { const l = Buffer.alloc(4); l.writeUInt32LE(v.length); return [l, v]; })));
+  /** What notUtf8 reported for a page (null: nothing), through both probes, compressed or stored. */
+  function reported(values: Uint8Array[], compressed: boolean): Array<[number, string] | null> {
+    const page = rawPage(values);
+    const body = compressed ? compress(page) : page;
+    const f = SplitBlockBloom.forCapacity(10, 0.01);
+    const keys = KernelKeys.of(['k'])!;
+    f.add('k');
+    const out: Array<[number, string] | null> = [];
+    for (const probe of ['plain', 'keys']) {
+      let got: [number, string] | null = null;
+      const notUtf8 = (i: number, b: Uint8Array): void => { got ??= [i, Buffer.from(b).toString('hex')]; };
+      if (probe === 'plain') probePlainPage(body, compressed, page.length, values.length, f.layout(), () => undefined, notUtf8);
+      else probeKeysPage(body, compressed, page.length, values.length, f.layout(), keys, new Int32Array(values.length), new Int32Array(values.length), 0, notUtf8);
+      out.push(got);
+    }
+    return out;
+  }
+  /** The oracle: the first value that Node's isUtf8 (simdutf) or a fatal TextDecoder refuses. */
+  const FATAL = new TextDecoder('utf-8', { fatal: true });
+  function firstBad(values: Uint8Array[]): [number, string] | null {
+    for (const [i, v] of values.entries()) {
+      let dec = true;
+      try { FATAL.decode(v); } catch { dec = false; }
+      assert.equal(isUtf8(v), dec, Buffer.from(v).toString('hex'));
+      if (!dec) return [i, Buffer.from(v).toString('hex')];
+    }
+    return null;
+  }
+  // Edge sequences: overlong, surrogates, past U+10FFFF, truncated, stray continuation, 5-byte lead, and valid extremes.
+  const EDGES = ['c080', 'c1bf', 'c280', 'dfbf', 'e08080', 'e09fbf', 'e0a080', 'ed9fbf', 'eda080', 'edbfbf', 'efbfbf', 'f08f bfbf', 'f0908080', 'f48fbfbf', 'f4908080', 'f5808080', 'f880808080', '80', 'bf', 'c3', 'e282', 'f09f98', 'fe', 'ff', 'c328', 'e228a1', 'f0289f98']
+    .map((h) => new Uint8Array(Buffer.from(h.replace(' ', ''), 'hex')));
+  const value = fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 20 }).map((t) => new Uint8Array(Buffer.from(t))),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 40 }).map((t) => new Uint8Array(Buffer.from(t))),
+    fc.uint8Array({ maxLength: 12 }),
+    fc.tuple(fc.string({ maxLength: 9 }), fc.constantFrom(...EDGES), fc.string({ maxLength: 9 })).map(([a, e, b]) => new Uint8Array(Buffer.concat([Buffer.from(a), e, Buffer.from(b)]))),
+  );
+
+  it('reports the first value that is not well-formed UTF-8, as isUtf8 and a fatal TextDecoder say, on both probes (fast-check)', () => {
+    fc.assert(fc.property(fc.array(value, { maxLength: 60 }), fc.boolean(), (values, compressed) => {
+      const want = firstBad(values);
+      for (const got of reported(values, compressed)) assert.deepEqual(got, want);
+    }), { numRuns: 1500 });
+  });
+
+  it('refuses a value cut inside a character even where the next length prefix would complete it, and every edge sequence alone', () => {
+    // 0xC3, then a 133-byte value: its length prefix starts with 0x85, a continuation byte.
+    const cut = [new Uint8Array([0x75, 0x3a, 0xc3]), new Uint8Array(133).fill(0x78)];
+    for (const got of reported(cut, true)) assert.deepEqual(got, [0, '753ac3']);
+    for (const e of EDGES) for (const got of reported([new Uint8Array(Buffer.from('ok')), e], false)) assert.deepEqual(got, firstBad([e]) === null ? null : [1, Buffer.from(e).toString('hex')]);
+    // All-ASCII and empty pages: nothing to report.
+    for (const got of reported([new Uint8Array(0), new Uint8Array(Buffer.from('plain ascii'))], false)) assert.equal(got, null);
+  });
+});
 
 describe('storage/parquet/page-kernel (PLAIN Bloom probe)', () => {
   it('== SplitBlockBloom.hasBytes value by value, compressed or stored pages (fast-check)', () => {

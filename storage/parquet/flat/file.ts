@@ -4,7 +4,8 @@
  *
  * Layout: row groups of `rowGroupRows` rows; per column chunk an optional dictionary page (strings
  * whose sample repeats) and one data page v1 (RLE definition levels when nullable, then PLAIN or
- * RLE_DICTIONARY values), each page Snappy-compressed (flat/snappy.ts) or stored as is; chunk
+ * RLE_DICTIONARY values), each page Snappy-compressed (the WebAssembly page kernel,
+ * page-kernel.ts snappyCompressWasm) or stored as is; chunk
  * statistics (null_count, min_value/max_value) and TypeDefinedOrder column orders in the footer,
  * so DuckDB prunes row groups by them. String columns carry STRING/UTF8 annotations; bytes columns
  * none (read back as BLOB / Uint8Array).
@@ -16,11 +17,11 @@
 import { endianness } from 'node:os';
 import { DagctlError } from '../../../core/errors.js';
 import type { ColumnBatch, ColumnType, Field, Row, Schema } from '../../types.js';
+import { snappyCompressWasm } from '../page-kernel.js';
 import type { Compression } from '../values.js';
 import { encodeColumn, ENC_PLAIN, ENC_RLE, ENC_RLE_DICTIONARY, type EncodedColumn } from './column.js';
 import { encodeColumnValues } from './columns.js';
 import { ByteSink } from './sink.js';
-import { maxCompressedLength, snappyCompressInto } from './snappy.js';
 import { CompactWriter, T_BINARY, T_I32, T_STRUCT } from './thrift.js';
 
 const PHYSICAL: Record<ColumnType, number> = { boolean: 0, int32: 1, int64: 2, double: 5, string: 6, bytes: 6 };
@@ -47,12 +48,11 @@ interface ChunkMeta {
 
 interface GroupMeta { columns: ChunkMeta[]; rows: number; offset: number }
 
-// Scratch buffers (page payloads, compressed pages), reused across calls: writeFlatParquet runs
-// to completion synchronously, so no two writes share them, and a large write's buffers need not
-// be regrown (and collected) by the next. They keep the largest page seen (a few MB at most).
+// Scratch buffers (page payloads), reused across calls: writeFlatParquet runs to completion
+// synchronously, so no two writes share them, and a large write's buffers need not be regrown
+// (and collected) by the next. They keep the largest page seen (a few MB at most).
 const page = new ByteSink(1 << 16);
 const dict = new ByteSink(1 << 12);
-const z = { buf: new Uint8Array(1 << 16) };
 
 export function writeFlatParquet(schema: Schema, rows: Row[], opts: { compression: Compression; rowGroupRows: number }): Uint8Array {
   return writeFlat(schema, rows.length, (f, start, end) => encodeColumn(f, rows, start, end, page, dict), opts);
@@ -88,10 +88,10 @@ function writeFlat(schema: Schema, rowCount: number, encode: (f: Field, start: n
       let dictOffset: number | undefined;
       if (enc.dictCount > 0) {
         dictOffset = out.pos;
-        uncompressed += writePage(out, z, snappy, dict.view(), PAGE_DICTIONARY, enc.dictCount, ENC_PLAIN);
+        uncompressed += writePage(out, snappy, dict.view(), PAGE_DICTIONARY, enc.dictCount, ENC_PLAIN);
       }
       const dataOffset = out.pos;
-      uncompressed += writePage(out, z, snappy, page.view(), PAGE_DATA, end - start, enc.encoding);
+      uncompressed += writePage(out, snappy, page.view(), PAGE_DATA, end - start, enc.encoding);
       const chunk: ChunkMeta = {
         type: PHYSICAL[f.type], name: f.name, numValues: end - start, uncompressed, compressed: out.pos - chunkStart,
         encodings: enc.dictCount > 0 ? [ENC_PLAIN, ENC_RLE, ENC_RLE_DICTIONARY] : [ENC_PLAIN, ENC_RLE], dataOffset, nulls: enc.nulls,
@@ -111,13 +111,9 @@ function writeFlat(schema: Schema, rowCount: number, encode: (f: Field, start: n
 }
 
 /** Writes one page (header + possibly compressed payload); returns its uncompressed size. */
-function writePage(out: ByteSink, z: { buf: Uint8Array }, snappy: boolean, payload: Uint8Array, type: number, numValues: number, encoding: number): number {
-  let body = payload;
-  if (snappy) {
-    const need = maxCompressedLength(payload.length);
-    if (z.buf.length < need) z.buf = new Uint8Array(need * 2);
-    body = z.buf.subarray(0, snappyCompressInto(payload, z.buf, 0));
-  }
+function writePage(out: ByteSink, snappy: boolean, payload: Uint8Array, type: number, numValues: number, encoding: number): number {
+  // The compressed body is a view of the kernel's memory: copied into `out` before any other kernel call.
+  const body = snappy ? snappyCompressWasm(payload) : payload;
   const headerStart = out.pos;
   const w = new CompactWriter(out);
   w.begin();
