@@ -36,7 +36,8 @@
  * its bucket's id → hash map (shuffle join); aggregate its URLs' finest sketches (sparse while small)
  * and, while writing one URL, its coarser ones.
  */
-import { DagctlError } from '../../core/errors.js';
+import { DagctlError, isDagctlError } from '../../core/errors.js';
+import type { SchemaElement } from 'hyparquet';
 import { bucketOf } from '../../core/hash.js';
 import type { Row, Schema } from '../../storage/types.js';
 import type { InputHandle, OperatorDef, PriorStage, StageContext, StageResult } from '../types.js';
@@ -47,6 +48,7 @@ import { HyperLogLog } from '../lib/sketches/hll.js';
 import { hashString, murmur3x86_128 } from '../lib/sketches/murmur3.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
+import { plainInteger } from '../../storage/parquet/schema-map.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import { pageUtf8, withUtf8File } from '../../storage/parquet/utf8.js';
 import { BroadcastBuilder, BroadcastIndex } from './broadcast-index.js';
@@ -101,22 +103,42 @@ interface MapColumns { person: ByteArrayPage[]; url: ByteArrayPage[]; ts: Float6
 
 /**
  * mapColumns: person and url read as raw pages (bytePages' layouts, url annotated as a string), ts
- * as numbers (column-scan.ts), no row objects; null when a column's layout is not supported or a
- * value is not UTF-8 (the caller then decodes rows, whose strict decoder names what is wrong).
+ * as numbers (column-scan.ts), no row objects; null when a column's layout is not supported, ts is
+ * not a REQUIRED plain signed integer or floating-point column, or a value is not UTF-8 (the caller
+ * then decodes rows, whose strict decoder and int() name what is wrong). Per row group, the person
+ * and url pages must hold exactly the group's rows (cursors run across groups, ts arrays do not):
+ * else PARQUET_INVALID naming file, column and row group. numbers()' errors get the file.
  */
-async function mapColumns(bytes: Uint8Array, p: RollupParams): Promise<MapColumns | null> {
+async function mapColumns(bytes: Uint8Array, p: RollupParams, file: string): Promise<MapColumns | null> {
   const f = openColumnFile(bytes);
-  const urlEl = f.metadata.schema.find((e) => e.name === p.urlColumn && e.num_children === undefined);
+  const leaf = (name: string): SchemaElement | undefined => f.metadata.schema.find((e) => e.name === name && e.num_children === undefined);
+  const urlEl = leaf(p.urlColumn), tsEl = leaf(p.tsColumn);
   if (urlEl === undefined || (urlEl.converted_type !== 'UTF8' && urlEl.logical_type?.type !== 'STRING')) return null;
+  if (tsEl === undefined || tsEl.repetition_type !== 'REQUIRED') return null;
+  const tsOk = tsEl.type === 'DOUBLE' || tsEl.type === 'FLOAT' || (tsEl.type === 'INT64' && plainInteger(tsEl, ['INT_64'])) || (tsEl.type === 'INT32' && plainInteger(tsEl, ['INT_32', 'INT_16', 'INT_8']));
+  if (!tsOk) return null;
   const out: MapColumns = { person: [], url: [], ts: [] };
   for (let g = 0; g < f.rowGroups.length; g++) {
+    const rows = f.rowGroups[g]!.rows;
     const person = f.byteArrayPages(g, p.personColumn);
     if (person === null || !person.every(pageUtf8)) return null;
     const url = f.byteArrayPages(g, p.urlColumn);
     if (url === null || !url.every(pageUtf8)) return null;
+    for (const [column, pages] of [[p.personColumn, person], [p.urlColumn, url]] as const) {
+      let n = 0;
+      for (const pg of pages) n += pg.count;
+      if (n !== rows) throw new DagctlError('PARQUET_INVALID', `${file}: column ${column} holds ${n} values in row group ${g}, whose footer says ${rows} rows`, { file, column, rowGroup: g });
+    }
     for (const pg of person) out.person.push(pg);
     for (const pg of url) out.url.push(pg);
-    out.ts.push((await f.numbers(g, [p.tsColumn]))[p.tsColumn]!);
+    let ts: Float64Array;
+    try {
+      ts = (await f.numbers(g, [p.tsColumn]))[p.tsColumn]!;
+    } catch (e) {
+      if (!isDagctlError(e)) throw e;
+      throw new DagctlError(e.code, `${file}: ${e.message}`, { column: p.tsColumn, rowGroup: g, ...e.details, file }, { cause: e });
+    }
+    out.ts.push(ts);
   }
   return out;
 }
@@ -344,7 +366,7 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
       for (const rf of files) {
         current = rf.path;
         const bytes = await rf.read();
-        const mc = await mapColumns(bytes, p);
+        const mc = await mapColumns(bytes, p, rf.path);
         if (mc !== null) {
           // Column at a time: no row objects; each distinct URL decoded once per dictionary.
           const pc = new PageCursor(mc.person, rf.path), uc = new PageCursor(mc.url, rf.path);

@@ -13,6 +13,9 @@ import type { Row, Schema } from '../../storage/types.js';
 import { isDagctlError } from '../../core/errors.js';
 import { BroadcastBuilder, BroadcastIndex } from '../../operators/rollup/broadcast-index.js';
 import { hashString } from '../../operators/lib/sketches/murmur3.js';
+import { parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
+import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
+import { int, str } from '../../operators/lib/rows.js';
 
 const G: Record<string, number> = { h: 3600, d: 86400, w: 604800, m: 2419200 };
 const T0 = 1_438_912_800; // the book's example hour
@@ -252,6 +255,30 @@ describe('operators/rollup/rollup', () => {
           return true;
         }, what);
       }
+    }
+  });
+
+  it('raw files whose ts is nullable with a null, a TIMESTAMP or a string: the row path\'s coded errors, not a view in 1970', async () => {
+    const rows = Array.from({ length: 10 }, (_, i) => ({ url: `http://a/${i % 2}`, person: `p${i}`, ts: T0 + i * 60 }));
+    const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
+    const strCols: ColumnSource[] = [
+      { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url) },
+      { name: 'person', type: 'STRING', nullable: false, data: rows.map((r) => r.person) },
+    ];
+    const cases: Array<[string, ColumnSource, string]> = [
+      ['OPTIONAL INT64, row 3 null', { name: 'ts', type: 'INT64', nullable: true, data: rows.map((r, i) => (i === 3 ? null : BigInt(r.ts))) }, 'OPERATOR_INPUT_INVALID'],
+      ['INT64 TIMESTAMP(MILLIS)', { name: 'ts', type: 'TIMESTAMP', nullable: false, data: rows.map((r) => new Date(r.ts * 1000)) }, 'PARQUET_INVALID'],
+      ['STRING', { name: 'ts', type: 'STRING', nullable: false, data: rows.map((r) => String(r.ts)) }, 'OPERATOR_INPUT_INVALID'],
+    ];
+    for (const [what, ts, code] of cases) {
+      const bytes = new Uint8Array(parquetWriteBuffer({ columnData: [...strCols, ts] }));
+      // The row path (what the map did before reading columns): decode rows, str()/int().
+      let rowCode: string | undefined;
+      try {
+        for await (const b of decodeWithFallback(defaultCodec(), bytes, { columns: ['url', 'person', 'ts'] })) for (const r of b) { str(r, 'url'); str(r, 'person'); int(r, 'ts'); }
+      } catch (e) { rowCode = isDagctlError(e) ? e.code : String(e); }
+      assert.equal(rowCode, code, what);
+      await assert.rejects(runOperator(rollup, { granularities: ['h'] }, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 1 }), (e) => isDagctlError(e, code as 'PARQUET_INVALID'), what);
     }
   });
 });
