@@ -13,7 +13,9 @@ import type { Row, Schema } from '../../storage/types.js';
 import { isDagctlError } from '../../core/errors.js';
 import { BroadcastBuilder, BroadcastIndex } from '../../operators/rollup/broadcast-index.js';
 import { hashString } from '../../operators/lib/sketches/murmur3.js';
-import { parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
+import { ByteWriter, parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { parquetMetadata } from 'hyparquet';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import { int, str } from '../../operators/lib/rows.js';
 
@@ -279,6 +281,36 @@ describe('operators/rollup/rollup', () => {
       } catch (e) { rowCode = isDagctlError(e) ? e.code : String(e); }
       assert.equal(rowCode, code, what);
       await assert.rejects(runOperator(rollup, { granularities: ['h'] }, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 1 }), (e) => isDagctlError(e, code as 'PARQUET_INVALID'), what);
+    }
+  });
+
+  it('raw files whose footer moves rows between row groups (101 + 99 rows, chunks of 100 + 100): PARQUET_INVALID naming file, column and row group', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => ({ url: i < 100 ? 'http://a/first' : 'http://a/second', person: `p${i}`, ts: T0 + (i < 100 ? 0 : 86400) }));
+    for (const tsType of ['DOUBLE', 'INT64'] as const) {
+      const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: tsType === 'DOUBLE' ? 'double' : 'int64' }];
+      const buf = new Uint8Array(parquetWriteBuffer({ rowGroupSize: 100, columnData: [
+        { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url) },
+        { name: 'person', type: 'STRING', nullable: false, data: rows.map((r) => r.person) },
+        tsType === 'DOUBLE' ? { name: 'ts', type: 'DOUBLE', nullable: false, data: rows.map((r) => r.ts) } : { name: 'ts', type: 'INT64', nullable: false, data: rows.map((r) => BigInt(r.ts)) },
+      ] }));
+      const shifted = (delta: bigint): Uint8Array => {
+        const md = parquetMetadata(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+        md.row_groups[0]!.num_rows += delta;
+        md.row_groups[1]!.num_rows -= delta;
+        const footerLen = new DataView(buf.buffer, buf.byteOffset).getUint32(buf.length - 8, true);
+        const w = new ByteWriter();
+        w.appendBytes(buf.subarray(0, buf.length - 8 - footerLen));
+        const at = w.offset;
+        writeMetadata(w, md);
+        w.appendUint32(w.offset - at);
+        w.appendBytes(new TextEncoder().encode('PAR1'));
+        return new Uint8Array(w.getBuffer());
+      };
+      const run = (bytes: Uint8Array): ReturnType<typeof runOperator> => runOperator(rollup, { granularities: ['d'] }, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 1 });
+      // Control: the footer rewritten unchanged gives the reference view.
+      const view = (await run(shifted(0n))).outputs[0]!.rows.map((v) => `${String(v.url)} ${String(v.bucket)} ${String(v.pageviews)}`).sort();
+      assert.deepEqual(view, [`http://a/first ${T0 - (T0 % 86400)} 100`, `http://a/second ${T0 + 86400 - (T0 % 86400)} 100`], tsType);
+      await assert.rejects(run(shifted(1n)), (e) => isDagctlError(e, 'PARQUET_INVALID') && e.details.file === 'part-0.parquet' && e.details.column === 'person' && e.details.rowGroup === 0, tsType);
     }
   });
 });
