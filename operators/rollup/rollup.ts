@@ -526,7 +526,7 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
       if (id !== at) {
         at = id;
         a = aggList[id]!;
-        a.hll.reserve(start[id]! - j); // its table sized once for this flush's rows, not doubled step by step
+        a.hll.reserveForRows(start[id]! - j); // bounded by its entries, not its rows (many rows may be few persons)
       }
       a!.count++;
       a!.hll.addHash(sortedH1[j]! >>> 0, sortedH2[j]! >>> 0);
