@@ -50,7 +50,7 @@ import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { plainInteger } from '../../storage/parquet/schema-map.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
-import { pageUtf8, withUtf8File } from '../../storage/parquet/utf8.js';
+import { decodeUtf8, InvalidUtf8, pageUtf8, withUtf8File } from '../../storage/parquet/utf8.js';
 import { BroadcastBuilder, BroadcastIndex } from './broadcast-index.js';
 import { decodePackedBlock, PACKED_SCHEMA, PackedPageviewsWriter } from './packed-pageviews.js';
 import { rollupDescriptor, usesComponents, type RollupParams } from './descriptor.js';
@@ -79,7 +79,6 @@ interface Agg { bucket: number; count: number; hll: HyperLogLog }
 /** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg id. */
 interface UrlAggs { url: string; fine: Map<number, number> }
 const hashOut = new Uint32Array(4);
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Every page of a REQUIRED string column as raw bytes (plain or dictionary-encoded: column-scan.ts
@@ -147,10 +146,13 @@ async function mapColumns(bytes: Uint8Array, p: RollupParams, file: string): Pro
 class PageCursor {
   private pi = 0;
   private vi = -1;
-  constructor(private readonly pages: ByteArrayPage[], private readonly path: string) {}
+  /** Values passed so far, minus one: the current value's row in the file. */
+  private row = -1;
+  constructor(private readonly pages: ByteArrayPage[], private readonly path: string, private readonly column: string) {}
   /** Moves to the next value; false past the last. */
   next(): boolean {
     this.vi++;
+    this.row++;
     for (;;) {
       const pg = this.pages[this.pi];
       if (pg === undefined) return false;
@@ -173,7 +175,13 @@ class PageCursor {
     const at = pg.start[this.vi]!, memo = this.memo;
     let s = Array.isArray(memo) ? memo[at] : memo.get(at);
     if (s === undefined) {
-      s = utf8Decoder.decode(pg.data.subarray(at, at + pg.len[this.vi]!));
+      const bytes = pg.data.subarray(at, at + pg.len[this.vi]!);
+      try {
+        s = decodeUtf8(bytes);
+      } catch (e) {
+        if (!(e instanceof InvalidUtf8)) throw e;
+        throw new DagctlError('PARQUET_INVALID_UTF8', `${this.path}: string column "${this.column}", row ${this.row}: the value is not UTF-8`, { file: this.path, column: this.column, row: this.row, bytes: Buffer.from(bytes.subarray(0, 48)).toString('hex') });
+      }
       if (Array.isArray(memo)) memo[at] = s;
       else memo.set(at, s);
     }
@@ -242,9 +250,9 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
           const ida = bytePages(bytes, p.componentIdColumn);
           const pa = ida === null ? null : bytePages(bytes, p.componentPersonColumn);
           if (ida !== null && pa !== null) {
-            const ic = new PageCursor(ida, rf.path), pc = new PageCursor(pa, rf.path);
+            const ic = new PageCursor(ida, rf.path, p.componentIdColumn), pc = new PageCursor(pa, rf.path, p.componentPersonColumn);
             while (ic.next()) {
-              if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
+              if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
               ic.hash(key);
               pc.hash(hashOut);
               if (!add()) {
@@ -252,15 +260,15 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
                 break scanFiles;
               }
             }
-            if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
+            if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
             continue;
           }
-          const ic = ida === null ? null : new PageCursor(ida, rf.path);
+          const ic = ida === null ? null : new PageCursor(ida, rf.path, p.componentIdColumn);
           for await (const batch of decodeWithFallback(codec, bytes, { columns: ic === null ? cols : [p.componentPersonColumn] })) {
             for (const row of batch) {
               if (ic === null) hashString(str(row, p.componentIdColumn), key);
               else {
-                if (!ic.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentIdColumn} values than rows`);
+                if (!ic.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentIdColumn} values than rows`, { file: rf.path, column: p.componentIdColumn });
                 ic.hash(key);
               }
               hashString(str(row, p.componentPersonColumn), hashOut);
@@ -270,7 +278,7 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
               }
             }
           }
-          if (ic?.next() === true) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentIdColumn} values than rows`);
+          if (ic?.next() === true) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentIdColumn} values than rows`, { file: rf.path, column: p.componentIdColumn });
         }
       } catch (e) {
         throw withUtf8File(e, current); // the row decoder names column and row, not the file
@@ -358,8 +366,9 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
   };
   const files = pw !== null ? ctx.inputs[0]!.rawFiles?.() : undefined;
   if (files !== undefined) {
-    // Raw Parquet files: the person column's pages are hashed as raw UTF-8 (what hashString
-    // hashes), so no person string is built; url and ts come from the row decoder.
+    // Raw Parquet files: mapColumns reads person and url as raw pages (person hashed as raw
+    // UTF-8, what hashString hashes; url decoded once per distinct value) and ts as a column;
+    // where it cannot, person from raw pages and url and ts from the row decoder, else rows.
     const codec = defaultCodec();
     let current = '';
     try {
@@ -369,17 +378,20 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
         const mc = await mapColumns(bytes, p, rf.path);
         if (mc !== null) {
           // Column at a time: no row objects; each distinct URL decoded once per dictionary.
-          const pc = new PageCursor(mc.person, rf.path), uc = new PageCursor(mc.url, rf.path);
+          const pc = new PageCursor(mc.person, rf.path, p.personColumn), uc = new PageCursor(mc.url, rf.path, p.urlColumn);
           for (const ts of mc.ts) {
             for (let r = 0; r < ts.length; r++) {
-              if (!pc.next() || !uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} or ${p.urlColumn} values than rows`);
+              // (mapColumns checked each group's counts: this and the check below guard the cursors.)
+              if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
+              if (!uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.urlColumn} values than rows`, { file: rf.path, column: p.urlColumn });
               const t = ts[r]!;
               if (!Number.isInteger(t)) throw new DagctlError('OPERATOR_INPUT_INVALID', `${rf.path}: column ${p.tsColumn} is not an integer`, { file: rf.path, column: p.tsColumn, value: String(t) });
               pc.hash(hashOut);
               if (emit(uc.text(), t)) await pw!.drain();
             }
           }
-          if (pc.next() || uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} or ${p.urlColumn} values than rows`);
+          if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
+          if (uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.urlColumn} values than rows`, { file: rf.path, column: p.urlColumn });
           continue;
         }
         const pages = bytePages(bytes, p.personColumn);
@@ -392,15 +404,15 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
           }
           continue;
         }
-        const pc = new PageCursor(pages, rf.path);
+        const pc = new PageCursor(pages, rf.path, p.personColumn);
         for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.tsColumn] })) {
           for (const row of batch) {
-            if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`);
+            if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
             pc.hash(hashOut);
             if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
           }
         }
-        if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`);
+        if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
       }
     } catch (e) {
       throw withUtf8File(e, current);

@@ -313,4 +313,36 @@ describe('operators/rollup/rollup', () => {
       await assert.rejects(run(shifted(1n)), (e) => isDagctlError(e, 'PARQUET_INVALID') && e.details.file === 'part-0.parquet' && e.details.column === 'person' && e.details.rowGroup === 0, tsType);
     }
   });
+
+  it('raw files with plain (non-dictionary) or dictionary url pages over several row groups and pages: the same view bytes as the row path', async () => {
+    let s = 7;
+    const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+    // First 300 rows: few urls (dictionary pages); the rest mostly distinct (plain pages), some empty or non-ASCII.
+    const rows = Array.from({ length: 1200 }, (_, i) => ({
+      url: i < 300 ? `u${rnd(4)}` : i % 17 === 0 ? '' : i % 13 === 0 ? `é/${rnd(3)}` : `plain-${i}-${rnd(1000)}`,
+      person: `p${rnd(50)}`, ts: T0 + rnd(40 * 86400),
+    }));
+    const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
+    const key = (view: Row[]): string[] => view.map((r) => `${String(r.url)}|${String(r.granularity)}|${String(r.bucket)}|${String(r.pageviews)}|${String(r.uniques)}|${Buffer.from(r.hll as Uint8Array).toString('hex')}`).sort();
+    const expected = key((await runOperator(rollup, {}, { inputs: [{ partitions: { a: rows } }], buckets: 2 })).outputs[0]!.rows);
+    assert.ok(expected.length > 3000);
+    const layouts: Array<[string, number, number, 'PLAIN' | 'RLE_DICTIONARY' | undefined, 'INT64' | 'DOUBLE']> = [
+      ['url plain, 3 row groups, ts DOUBLE', 400, 1 << 16, 'PLAIN', 'DOUBLE'],
+      ['url plain, 4 row groups, small pages', 300, 512, 'PLAIN', 'INT64'],
+      ['url dictionary, 3 row groups, small pages', 400, 256, 'RLE_DICTIONARY', 'INT64'],
+      ['writer\'s choice (dictionary, then plain), 4 row groups', 300, 512, undefined, 'INT64'],
+    ];
+    for (const [what, rowGroupSize, pageSize, urlEncoding, tsType] of layouts) {
+      const bytes = new Uint8Array(parquetWriteBuffer({
+        rowGroupSize, pageSize, columnData: [
+          { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url), ...(urlEncoding === undefined ? {} : { encoding: urlEncoding }) },
+          { name: 'person', type: 'STRING', nullable: false, data: rows.map((r) => r.person) },
+          tsType === 'INT64' ? { name: 'ts', type: 'INT64', nullable: false, data: rows.map((r) => BigInt(r.ts)) } : { name: 'ts', type: 'DOUBLE', nullable: false, data: rows.map((r) => r.ts) },
+        ],
+      }));
+      assert.ok(parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)).row_groups.length >= 3, what);
+      const got = key((await runOperator(rollup, {}, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 2 })).outputs[0]!.rows);
+      assert.deepEqual(got, expected, what);
+    }
+  });
 });
