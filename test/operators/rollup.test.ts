@@ -345,4 +345,16 @@ describe('operators/rollup/rollup', () => {
       assert.deepEqual(got, expected, what);
     }
   });
+
+  it('a ts column numbers() refuses (an unsafe int64): PARQUET_INVALID naming file, column and row group', async () => {
+    const rows = Array.from({ length: 10 }, (_, i) => ({ url: `http://a/${i % 2}`, person: `p${i}`, ts: T0 + i * 60 }));
+    const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
+    const bytes = new Uint8Array(parquetWriteBuffer({ columnData: [
+      { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url) },
+      { name: 'person', type: 'STRING', nullable: false, data: rows.map((r) => r.person) },
+      { name: 'ts', type: 'INT64', nullable: false, encoding: 'PLAIN', data: rows.map((r, i) => (i === 4 ? 2n ** 60n : BigInt(r.ts))) },
+    ] }));
+    await assert.rejects(runOperator(rollup, { granularities: ['h'] }, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 1 }),
+      (e) => isDagctlError(e, 'PARQUET_INVALID') && e.details.file === 'part-0.parquet' && e.details.column === 'ts' && e.details.rowGroup === 0);
+  });
 });
