@@ -357,4 +357,41 @@ describe('operators/rollup/rollup', () => {
     await assert.rejects(runOperator(rollup, { granularities: ['h'] }, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 1 }),
       (e) => isDagctlError(e, 'PARQUET_INVALID') && e.details.file === 'part-0.parquet' && e.details.column === 'ts' && e.details.rowGroup === 0);
   });
+
+  it('a person value starting with a BOM counts as the row decoder reads it (BOM dropped), raw pages or rows, map and broadcast index', async () => {
+    const rows = Array.from({ length: 60 }, (_, i) => ({ url: `http://a/${i % 3}`, person: i % 2 === 0 ? `p${i % 7}` : `\uFEFFp${i % 7}`, ts: T0 + i * 60 }));
+    const comps = Array.from({ length: 7 }, (_, i) => ({ id: i % 2 === 0 ? `\uFEFFp${i}` : `p${i}`, person: `c${i % 3}` }));
+    const encode = (personNullable: boolean): Uint8Array => new Uint8Array(parquetWriteBuffer({ columnData: [
+      { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url) },
+      { name: 'person', type: 'STRING', nullable: personNullable, data: rows.map((r) => r.person) },
+      { name: 'ts', type: 'INT64', nullable: false, data: rows.map((r) => BigInt(r.ts)) },
+    ] }));
+    const schema = (nullable: boolean): Schema => [{ name: 'url', type: 'string' }, { name: 'person', type: 'string', nullable }, { name: 'ts', type: 'int64' }];
+    const cSchema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+    const key = (view: Row[]): string[] => view.map((r) => `${String(r.url)}|${String(r.granularity)}|${String(r.bucket)}|${String(r.pageviews)}|${String(r.uniques)}|${Buffer.from(r.hll as Uint8Array).toString('hex')}`).sort();
+    for (const components of [false, true]) {
+      const run = async (personNullable: boolean): Promise<string[]> => {
+        const bytes = encode(personNullable);
+        const inputs: MemInput[] = [{ partitions: { a: rows }, schema: schema(personNullable), rawBytes: () => bytes }];
+        if (components) inputs.push({ partitions: { all: comps }, schema: cSchema });
+        return key((await runOperator(rollup, { granularities: ['h'], ...(components ? { components: true } : {}) }, { inputs, buckets: 2 })).outputs[0]!.rows);
+      };
+      // REQUIRED person: raw pages (hashed as bytes); OPTIONAL: the row decoder (strings, BOM dropped).
+      const raw = await run(false), decoded = await run(true);
+      assert.deepEqual(raw, decoded, `components: ${String(components)}`);
+      if (!components) {
+        // 7 persons, not 14: the BOM is not part of a person.
+        const perUrl = new Map<string, Set<string>>();
+        for (const r of rows) {
+          const k = `${r.url}|${T0 - (T0 % 3600) + Math.floor((r.ts - (T0 - (T0 % 3600))) / 3600) * 3600}`;
+          if (!perUrl.has(k)) perUrl.set(k, new Set());
+          perUrl.get(k)!.add(r.person.replace(/^\uFEFF/, ''));
+        }
+        assert.deepEqual(raw.map((x) => x.split('|').slice(0, 5).join('|')).sort(), [...perUrl].map(([k, ps]) => {
+          const [url, bucket] = k.split('|');
+          return `${url}|h|${bucket}|${rows.filter((r) => `${r.url}|${T0 - (T0 % 3600) + Math.floor((r.ts - (T0 - (T0 % 3600))) / 3600) * 3600}` === k).length}|${ps.size}`;
+        }).sort());
+      }
+    }
+  });
 });
