@@ -36,7 +36,8 @@
  * its bucket's id → hash map (shuffle join); aggregate its URLs' finest sketches (sparse while small)
  * and, while writing one URL, its coarser ones.
  */
-import { DagctlError } from '../../core/errors.js';
+import { DagctlError, isDagctlError } from '../../core/errors.js';
+import type { SchemaElement } from 'hyparquet';
 import { bucketOf } from '../../core/hash.js';
 import type { Row, Schema } from '../../storage/types.js';
 import type { InputHandle, OperatorDef, PriorStage, StageContext, StageResult } from '../types.js';
@@ -47,8 +48,9 @@ import { HyperLogLog } from '../lib/sketches/hll.js';
 import { hashString, murmur3x86_128 } from '../lib/sketches/murmur3.js';
 import { openColumnFile } from '../../storage/parquet/column-scan.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
+import { plainInteger } from '../../storage/parquet/schema-map.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
-import { pageUtf8, withUtf8File } from '../../storage/parquet/utf8.js';
+import { decodeUtf8, InvalidUtf8, pageUtf8, withUtf8File } from '../../storage/parquet/utf8.js';
 import { BroadcastBuilder, BroadcastIndex } from './broadcast-index.js';
 import { decodePackedBlock, PACKED_SCHEMA, PackedPageviewsWriter } from './packed-pageviews.js';
 import { rollupDescriptor, usesComponents, type RollupParams } from './descriptor.js';
@@ -77,7 +79,6 @@ interface Agg { bucket: number; count: number; hll: HyperLogLog }
 /** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg id. */
 interface UrlAggs { url: string; fine: Map<number, number> }
 const hashOut = new Uint32Array(4);
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Every page of a REQUIRED string column as raw bytes (plain or dictionary-encoded: column-scan.ts
@@ -101,34 +102,61 @@ interface MapColumns { person: ByteArrayPage[]; url: ByteArrayPage[]; ts: Float6
 
 /**
  * mapColumns: person and url read as raw pages (bytePages' layouts, url annotated as a string), ts
- * as numbers (column-scan.ts), no row objects; null when a column's layout is not supported or a
- * value is not UTF-8 (the caller then decodes rows, whose strict decoder names what is wrong).
+ * as numbers (column-scan.ts), no row objects; null when a column's layout is not supported, ts is
+ * not a REQUIRED plain signed integer or floating-point column, or a value is not UTF-8 (the caller
+ * then decodes rows, whose strict decoder and int() name what is wrong). Per row group, the person
+ * and url pages must hold exactly the group's rows (cursors run across groups, ts arrays do not):
+ * else PARQUET_INVALID naming file, column and row group. numbers()' errors get the file.
  */
-async function mapColumns(bytes: Uint8Array, p: RollupParams): Promise<MapColumns | null> {
+async function mapColumns(bytes: Uint8Array, p: RollupParams, file: string): Promise<MapColumns | null> {
   const f = openColumnFile(bytes);
-  const urlEl = f.metadata.schema.find((e) => e.name === p.urlColumn && e.num_children === undefined);
+  const leaf = (name: string): SchemaElement | undefined => f.metadata.schema.find((e) => e.name === name && e.num_children === undefined);
+  const urlEl = leaf(p.urlColumn), tsEl = leaf(p.tsColumn);
   if (urlEl === undefined || (urlEl.converted_type !== 'UTF8' && urlEl.logical_type?.type !== 'STRING')) return null;
+  if (tsEl === undefined || tsEl.repetition_type !== 'REQUIRED') return null;
+  const tsOk = tsEl.type === 'DOUBLE' || tsEl.type === 'FLOAT' || (tsEl.type === 'INT64' && plainInteger(tsEl, ['INT_64'])) || (tsEl.type === 'INT32' && plainInteger(tsEl, ['INT_32', 'INT_16', 'INT_8']));
+  if (!tsOk) return null;
   const out: MapColumns = { person: [], url: [], ts: [] };
   for (let g = 0; g < f.rowGroups.length; g++) {
+    const rows = f.rowGroups[g]!.rows;
     const person = f.byteArrayPages(g, p.personColumn);
     if (person === null || !person.every(pageUtf8)) return null;
     const url = f.byteArrayPages(g, p.urlColumn);
     if (url === null || !url.every(pageUtf8)) return null;
+    for (const [column, pages] of [[p.personColumn, person], [p.urlColumn, url]] as const) {
+      let n = 0;
+      for (const pg of pages) n += pg.count;
+      if (n !== rows) throw new DagctlError('PARQUET_INVALID', `${file}: column ${column} holds ${n} values in row group ${g}, whose footer says ${rows} rows`, { file, column, rowGroup: g });
+    }
     for (const pg of person) out.person.push(pg);
     for (const pg of url) out.url.push(pg);
-    out.ts.push((await f.numbers(g, [p.tsColumn]))[p.tsColumn]!);
+    let ts: Float64Array;
+    try {
+      ts = (await f.numbers(g, [p.tsColumn]))[p.tsColumn]!;
+    } catch (e) {
+      if (!isDagctlError(e)) throw e;
+      throw new DagctlError(e.code, `${file}: ${e.message}`, { column: p.tsColumn, rowGroup: g, ...e.details, file }, { cause: e });
+    }
+    out.ts.push(ts);
   }
   return out;
 }
 
-/** Walks the values of byte pages in order (pages may hold 0 values). */
+/**
+ * Walks the values of byte pages in order (pages may hold 0 values). hash() and text() see a
+ * value as the row decoder does (utf8.ts decodeUtf8 drops one leading BOM, EF BB BF): a person
+ * hashes the same whichever way its file is read.
+ */
 class PageCursor {
   private pi = 0;
   private vi = -1;
-  constructor(private readonly pages: ByteArrayPage[], private readonly path: string) {}
+  /** Values passed so far, minus one: the current value's row in the file. */
+  private row = -1;
+  constructor(private readonly pages: ByteArrayPage[], private readonly path: string, private readonly column: string) {}
   /** Moves to the next value; false past the last. */
   next(): boolean {
     this.vi++;
+    this.row++;
     for (;;) {
       const pg = this.pages[this.pi];
       if (pg === undefined) return false;
@@ -151,7 +179,13 @@ class PageCursor {
     const at = pg.start[this.vi]!, memo = this.memo;
     let s = Array.isArray(memo) ? memo[at] : memo.get(at);
     if (s === undefined) {
-      s = utf8Decoder.decode(pg.data.subarray(at, at + pg.len[this.vi]!));
+      const bytes = pg.data.subarray(at, at + pg.len[this.vi]!);
+      try {
+        s = decodeUtf8(bytes);
+      } catch (e) {
+        if (!(e instanceof InvalidUtf8)) throw e;
+        throw new DagctlError('PARQUET_INVALID_UTF8', `${this.path}: string column "${this.column}", row ${this.row}: the value is not UTF-8`, { file: this.path, column: this.column, row: this.row, bytes: Buffer.from(bytes.subarray(0, 48)).toString('hex') });
+      }
       if (Array.isArray(memo)) memo[at] = s;
       else memo.set(at, s);
     }
@@ -159,11 +193,14 @@ class PageCursor {
   }
   private memoData: Uint8Array | null = null;
   private memo: Array<string | undefined> | Map<number, string> = [];
-  /** MurmurHash3 x86_128 of the current value's bytes (what hashString gives its string). */
+  /** MurmurHash3 x86_128 of the current value's bytes, less a leading BOM (what hashString gives the row decoder's string). */
   hash(out: Uint32Array): void {
     const pg = this.pages[this.pi];
     if (pg === undefined) throw new DagctlError('INTERNAL', `${this.path}: page cursor past the end`);
-    murmur3x86_128(pg.data, pg.len[this.vi]!, 0, out, pg.start[this.vi]);
+    const d = pg.data, at = pg.start[this.vi]!, len = pg.len[this.vi]!;
+    // A leading BOM is not part of the value: the row decoder's strict UTF-8 decode drops it.
+    if (len >= 3 && d[at] === 0xef && d[at + 1] === 0xbb && d[at + 2] === 0xbf) murmur3x86_128(d, len - 3, 0, out, at + 3);
+    else murmur3x86_128(d, len, 0, out, at);
   }
 }
 
@@ -220,9 +257,9 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
           const ida = bytePages(bytes, p.componentIdColumn);
           const pa = ida === null ? null : bytePages(bytes, p.componentPersonColumn);
           if (ida !== null && pa !== null) {
-            const ic = new PageCursor(ida, rf.path), pc = new PageCursor(pa, rf.path);
+            const ic = new PageCursor(ida, rf.path, p.componentIdColumn), pc = new PageCursor(pa, rf.path, p.componentPersonColumn);
             while (ic.next()) {
-              if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
+              if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
               ic.hash(key);
               pc.hash(hashOut);
               if (!add()) {
@@ -230,15 +267,15 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
                 break scanFiles;
               }
             }
-            if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentPersonColumn} values than ${p.componentIdColumn}`);
+            if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
             continue;
           }
-          const ic = ida === null ? null : new PageCursor(ida, rf.path);
+          const ic = ida === null ? null : new PageCursor(ida, rf.path, p.componentIdColumn);
           for await (const batch of decodeWithFallback(codec, bytes, { columns: ic === null ? cols : [p.componentPersonColumn] })) {
             for (const row of batch) {
               if (ic === null) hashString(str(row, p.componentIdColumn), key);
               else {
-                if (!ic.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentIdColumn} values than rows`);
+                if (!ic.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentIdColumn} values than rows`, { file: rf.path, column: p.componentIdColumn });
                 ic.hash(key);
               }
               hashString(str(row, p.componentPersonColumn), hashOut);
@@ -248,7 +285,7 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
               }
             }
           }
-          if (ic?.next() === true) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentIdColumn} values than rows`);
+          if (ic?.next() === true) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentIdColumn} values than rows`, { file: rf.path, column: p.componentIdColumn });
         }
       } catch (e) {
         throw withUtf8File(e, current); // the row decoder names column and row, not the file
@@ -336,28 +373,32 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
   };
   const files = pw !== null ? ctx.inputs[0]!.rawFiles?.() : undefined;
   if (files !== undefined) {
-    // Raw Parquet files: the person column's pages are hashed as raw UTF-8 (what hashString
-    // hashes), so no person string is built; url and ts come from the row decoder.
+    // Raw Parquet files: mapColumns reads person and url as raw pages (person hashed as raw
+    // UTF-8, what hashString hashes; url decoded once per distinct value) and ts as a column;
+    // where it cannot, person from raw pages and url and ts from the row decoder, else rows.
     const codec = defaultCodec();
     let current = '';
     try {
       for (const rf of files) {
         current = rf.path;
         const bytes = await rf.read();
-        const mc = await mapColumns(bytes, p);
+        const mc = await mapColumns(bytes, p, rf.path);
         if (mc !== null) {
           // Column at a time: no row objects; each distinct URL decoded once per dictionary.
-          const pc = new PageCursor(mc.person, rf.path), uc = new PageCursor(mc.url, rf.path);
+          const pc = new PageCursor(mc.person, rf.path, p.personColumn), uc = new PageCursor(mc.url, rf.path, p.urlColumn);
           for (const ts of mc.ts) {
             for (let r = 0; r < ts.length; r++) {
-              if (!pc.next() || !uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} or ${p.urlColumn} values than rows`);
+              // (mapColumns checked each group's counts: this and the check below guard the cursors.)
+              if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
+              if (!uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.urlColumn} values than rows`, { file: rf.path, column: p.urlColumn });
               const t = ts[r]!;
               if (!Number.isInteger(t)) throw new DagctlError('OPERATOR_INPUT_INVALID', `${rf.path}: column ${p.tsColumn} is not an integer`, { file: rf.path, column: p.tsColumn, value: String(t) });
               pc.hash(hashOut);
               if (emit(uc.text(), t)) await pw!.drain();
             }
           }
-          if (pc.next() || uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} or ${p.urlColumn} values than rows`);
+          if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
+          if (uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.urlColumn} values than rows`, { file: rf.path, column: p.urlColumn });
           continue;
         }
         const pages = bytePages(bytes, p.personColumn);
@@ -370,15 +411,15 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
           }
           continue;
         }
-        const pc = new PageCursor(pages, rf.path);
+        const pc = new PageCursor(pages, rf.path, p.personColumn);
         for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.tsColumn] })) {
           for (const row of batch) {
-            if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`);
+            if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
             pc.hash(hashOut);
             if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
           }
         }
-        if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`);
+        if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
       }
     } catch (e) {
       throw withUtf8File(e, current);
@@ -504,7 +545,7 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
       if (id !== at) {
         at = id;
         a = aggList[id]!;
-        a.hll.reserve(start[id]! - j); // its table sized once for this flush's rows, not doubled step by step
+        a.hll.reserveForRows(start[id]! - j); // bounded by its entries, not its rows (many rows may be few persons)
       }
       a!.count++;
       a!.hll.addHash(sortedH1[j]! >>> 0, sortedH2[j]! >>> 0);

@@ -14,7 +14,8 @@
  * back to the row decoder (storage/dataset/read).
  * numbers() decodes REQUIRED PLAIN INT32/INT64 columns (no logical type) itself, page by page
  * into Float64Arrays, and any other column with hyparquet (typed arrays, no row objects); int64
- * values must be safe integers (else PARQUET_INVALID). numbersAt() is numbers() gathered at some
+ * values must be safe integers, and every row of the group a number: a null, a date, bytes or a
+ * missing column is PARQUET_INVALID with details { column, rowGroup, row? } (the caller adds the file). numbersAt() is numbers() gathered at some
  * rows (a late scan's hits): PLAIN integer pages go to the page kernel (page-kernel.ts
  * gatherPlainInts: each decompressed where it is read, only the hit rows decoded — and checked: an
  * unsafe int64 elsewhere in the group is not read); any other layout goes through numbers() and
@@ -31,7 +32,7 @@ import { gatherPlainInts } from './page-kernel.js';
 import { exactArrayBuffer } from './values.js';
 import type { ColumnFile, FileMetaData, PageBody } from './page-types.js';
 
-const invalid = (msg: string, e?: unknown): DagctlError => new DagctlError('PARQUET_INVALID', msg, {}, e === undefined ? undefined : { cause: e });
+const invalid = (msg: string, e?: unknown, details: Record<string, unknown> = {}): DagctlError => new DagctlError('PARQUET_INVALID', msg, details, e === undefined ? undefined : { cause: e });
 
 export function openColumnFile(bytes: Uint8Array): ColumnFile {
   const file = exactArrayBuffer(bytes);
@@ -152,26 +153,45 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
         else { out[c] = new Float64Array(g.rows); slow.push(c); }
       }
       if (slow.length === 0) return out;
+      for (const c of slow) {
+        if (!metadata.schema.some((e) => e.name === c && e.num_children === undefined)) throw invalid(`no column ${c}`, undefined, { column: c, rowGroup: rgi });
+      }
+      // hyparquet calls onChunk in a promise it does not await: a throw there would be an unhandled
+      // rejection and leave the rest of the group at 0. So onChunk only records the first bad value
+      // and counts what it filled; the checks run after parquetRead.
+      const filled = new Map<string, number>(slow.map((c) => [c, 0]));
+      let bad: { column: string; row: number; value: string } | null = null;
       try {
         const { parquetRead } = await import('hyparquet/src/read.js');
         await parquetRead({
           file, metadata, columns: slow, rowStart: g.rowStart, rowEnd: g.rowStart + g.rows, utf8: false,
           onChunk: ({ columnName, columnData, rowStart, rowEnd }) => {
             const dst = out[columnName];
-            if (dst === undefined) return;
+            if (dst === undefined || !filled.has(columnName)) return;
             // Chunks may extend past the requested range: keep only this row group's rows.
             const from = Math.max(rowStart, g.rowStart), to = Math.min(rowEnd, g.rowStart + g.rows);
+            let k = 0;
             for (let r = from; r < to; r++) {
               const v: unknown = columnData[r - rowStart];
               const n = typeof v === 'bigint' ? Number(v) : v;
-              if (typeof n !== 'number' || (typeof v === 'bigint' && !Number.isSafeInteger(n))) throw invalid(`column ${columnName}: not a number / unsafe integer at row ${r}`);
+              if (typeof n !== 'number' || (typeof v === 'bigint' && !Number.isSafeInteger(n))) {
+                bad ??= { column: columnName, row: r - g.rowStart, value: v instanceof Date ? `Date ${v.toISOString()}` : v instanceof Uint8Array ? 'bytes' : String(v) };
+                continue;
+              }
               dst[r - g.rowStart] = n;
+              k++;
             }
+            filled.set(columnName, filled.get(columnName)! + k);
           },
         });
       } catch (e) {
         if (e instanceof DagctlError) throw e;
-        throw invalid(`hyparquet failed to decode: ${String(e)}`, e);
+        throw invalid(`hyparquet failed to decode: ${String(e)}`, e, { column: slow.join(','), rowGroup: rgi });
+      }
+      const b = bad as { column: string; row: number; value: string } | null;
+      if (b !== null) throw invalid(`column ${b.column}: not a number / unsafe integer at row ${b.row} of row group ${rgi} (${b.value})`, undefined, { column: b.column, rowGroup: rgi, row: b.row });
+      for (const [c, k] of filled) {
+        if (k !== g.rows) throw invalid(`column ${c}: ${k} values decoded, ${g.rows} rows in row group ${rgi}`, undefined, { column: c, rowGroup: rgi });
       }
       return out;
     },

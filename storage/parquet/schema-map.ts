@@ -2,6 +2,7 @@
  * Maps a Parquet footer schema (thrift SchemaElements, as hyparquet parses them) to a dagctl
  * Schema. Only flat schemas of dagctl's column types are supported: nested groups, INT96,
  * decimals, dates and timestamps with units throw PARQUET_INVALID (dagctl never writes them).
+ * plainInteger(e, converted) is the rule for a plain signed integer column (raw readers reuse it).
  */
 import type { SchemaElement } from 'hyparquet';
 import { DagctlError } from '../../core/errors.js';
@@ -37,8 +38,8 @@ function columnType(e: SchemaElement): ColumnType {
   throw new DagctlError('PARQUET_INVALID', `column ${e.name}: unsupported parquet type ${String(e.type)}/${String(e.converted_type ?? logical ?? '')}`, { field: e.name });
 }
 
-/** A signed integer column without a date/time/decimal annotation. */
-function plainInteger(e: SchemaElement, converted: string[]): boolean {
+/** A signed integer column without a date/time/decimal annotation (`converted`: the converted types allowed). */
+export function plainInteger(e: SchemaElement, converted: string[]): boolean {
   const lt = e.logical_type;
   if (lt !== undefined && !(lt.type === 'INTEGER' && lt.isSigned)) return false;
   return e.converted_type === undefined || converted.includes(e.converted_type);

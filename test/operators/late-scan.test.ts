@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parquetWriteBuffer } from 'hyparquet-writer';
+import { parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
 import { lateScanColumns, type LateScanOptions, type LateScanStats } from '../../operators/partial-recompute/late-scan.js';
 import { BloomFilter } from '../../operators/lib/sketches/bloom.js';
 import { SplitBlockBloom, murmur3x86_32 } from '../../operators/partial-recompute/split-bloom.js';
@@ -230,6 +230,23 @@ describe('column-scan numbers()', () => {
           assert.deepEqual([...at.b!], pick.map((r) => rows[rowStart + r]![1]));
         }
       }), { numRuns: 80 });
+  });
+
+  it('a value that is not a number (null, TIMESTAMP, bytes) or a missing column: PARQUET_INVALID naming column, row group and row, never zeros', async () => {
+    const n = 10, ts = Array.from({ length: n }, (_, i) => 1_438_912_800 + i * 60);
+    const cols: Record<string, ColumnSource> = {
+      nullable: { name: 't', type: 'INT64', nullable: true, data: ts.map((v, i) => (i === 3 ? null : BigInt(v))) },
+      timestamp: { name: 't', type: 'TIMESTAMP', nullable: false, data: ts.map((v) => new Date(v * 1000)) },
+      string: { name: 't', type: 'STRING', nullable: false, data: ts.map(String) },
+    };
+    for (const [what, col] of Object.entries(cols)) {
+      const f = openColumnFile(new Uint8Array(parquetWriteBuffer({ columnData: [col] })));
+      await assert.rejects(f.numbers(0, ['t']), (e) => isDagctlError(e, 'PARQUET_INVALID') && e.details.column === 't' && e.details.rowGroup === 0 && e.details.row === (what === 'nullable' ? 3 : 0), what);
+      await assert.rejects(f.numbersAt(0, ['t'], Int32Array.from([0, 1]), 2), (e) => isDagctlError(e, 'PARQUET_INVALID'), what);
+    }
+    const f = openColumnFile(new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'u', type: 'DOUBLE', nullable: false, data: ts }] })));
+    assert.deepEqual([...(await f.numbers(0, ['u'])).u!], ts);
+    await assert.rejects(f.numbers(0, ['t']), (e) => isDagctlError(e, 'PARQUET_INVALID') && e.details.column === 't');
   });
 });
 

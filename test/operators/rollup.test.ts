@@ -13,6 +13,11 @@ import type { Row, Schema } from '../../storage/types.js';
 import { isDagctlError } from '../../core/errors.js';
 import { BroadcastBuilder, BroadcastIndex } from '../../operators/rollup/broadcast-index.js';
 import { hashString } from '../../operators/lib/sketches/murmur3.js';
+import { ByteWriter, parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { parquetMetadata } from 'hyparquet';
+import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
+import { int, str } from '../../operators/lib/rows.js';
 
 const G: Record<string, number> = { h: 3600, d: 86400, w: 604800, m: 2419200 };
 const T0 = 1_438_912_800; // the book's example hour
@@ -251,6 +256,141 @@ describe('operators/rollup/rollup', () => {
           assert.deepEqual([e.details.file, e.details.column, e.details.row], ['part-0.parquet', column, row], what);
           return true;
         }, what);
+      }
+    }
+  });
+
+  it('raw files whose ts is nullable with a null, a TIMESTAMP or a string: the row path\'s coded errors, not a view in 1970', async () => {
+    const rows = Array.from({ length: 10 }, (_, i) => ({ url: `http://a/${i % 2}`, person: `p${i}`, ts: T0 + i * 60 }));
+    const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
+    const strCols: ColumnSource[] = [
+      { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url) },
+      { name: 'person', type: 'STRING', nullable: false, data: rows.map((r) => r.person) },
+    ];
+    const cases: Array<[string, ColumnSource, string]> = [
+      ['OPTIONAL INT64, row 3 null', { name: 'ts', type: 'INT64', nullable: true, data: rows.map((r, i) => (i === 3 ? null : BigInt(r.ts))) }, 'OPERATOR_INPUT_INVALID'],
+      ['INT64 TIMESTAMP(MILLIS)', { name: 'ts', type: 'TIMESTAMP', nullable: false, data: rows.map((r) => new Date(r.ts * 1000)) }, 'PARQUET_INVALID'],
+      ['STRING', { name: 'ts', type: 'STRING', nullable: false, data: rows.map((r) => String(r.ts)) }, 'OPERATOR_INPUT_INVALID'],
+    ];
+    for (const [what, ts, code] of cases) {
+      const bytes = new Uint8Array(parquetWriteBuffer({ columnData: [...strCols, ts] }));
+      // The row path (what the map did before reading columns): decode rows, str()/int().
+      let rowCode: string | undefined;
+      try {
+        for await (const b of decodeWithFallback(defaultCodec(), bytes, { columns: ['url', 'person', 'ts'] })) for (const r of b) { str(r, 'url'); str(r, 'person'); int(r, 'ts'); }
+      } catch (e) { rowCode = isDagctlError(e) ? e.code : String(e); }
+      assert.equal(rowCode, code, what);
+      await assert.rejects(runOperator(rollup, { granularities: ['h'] }, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 1 }), (e) => isDagctlError(e, code as 'PARQUET_INVALID'), what);
+    }
+  });
+
+  it('raw files whose footer moves rows between row groups (101 + 99 rows, chunks of 100 + 100): PARQUET_INVALID naming file, column and row group', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => ({ url: i < 100 ? 'http://a/first' : 'http://a/second', person: `p${i}`, ts: T0 + (i < 100 ? 0 : 86400) }));
+    for (const tsType of ['DOUBLE', 'INT64'] as const) {
+      const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: tsType === 'DOUBLE' ? 'double' : 'int64' }];
+      const buf = new Uint8Array(parquetWriteBuffer({ rowGroupSize: 100, columnData: [
+        { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url) },
+        { name: 'person', type: 'STRING', nullable: false, data: rows.map((r) => r.person) },
+        tsType === 'DOUBLE' ? { name: 'ts', type: 'DOUBLE', nullable: false, data: rows.map((r) => r.ts) } : { name: 'ts', type: 'INT64', nullable: false, data: rows.map((r) => BigInt(r.ts)) },
+      ] }));
+      const shifted = (delta: bigint): Uint8Array => {
+        const md = parquetMetadata(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+        md.row_groups[0]!.num_rows += delta;
+        md.row_groups[1]!.num_rows -= delta;
+        const footerLen = new DataView(buf.buffer, buf.byteOffset).getUint32(buf.length - 8, true);
+        const w = new ByteWriter();
+        w.appendBytes(buf.subarray(0, buf.length - 8 - footerLen));
+        const at = w.offset;
+        writeMetadata(w, md);
+        w.appendUint32(w.offset - at);
+        w.appendBytes(new TextEncoder().encode('PAR1'));
+        return new Uint8Array(w.getBuffer());
+      };
+      const run = (bytes: Uint8Array): ReturnType<typeof runOperator> => runOperator(rollup, { granularities: ['d'] }, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 1 });
+      // Control: the footer rewritten unchanged gives the reference view.
+      const view = (await run(shifted(0n))).outputs[0]!.rows.map((v) => `${String(v.url)} ${String(v.bucket)} ${String(v.pageviews)}`).sort();
+      assert.deepEqual(view, [`http://a/first ${T0 - (T0 % 86400)} 100`, `http://a/second ${T0 + 86400 - (T0 % 86400)} 100`], tsType);
+      await assert.rejects(run(shifted(1n)), (e) => isDagctlError(e, 'PARQUET_INVALID') && e.details.file === 'part-0.parquet' && e.details.column === 'person' && e.details.rowGroup === 0, tsType);
+    }
+  });
+
+  it('raw files with plain (non-dictionary) or dictionary url pages over several row groups and pages: the same view bytes as the row path', async () => {
+    let s = 7;
+    const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+    // First 300 rows: few urls (dictionary pages); the rest mostly distinct (plain pages), some empty or non-ASCII.
+    const rows = Array.from({ length: 1200 }, (_, i) => ({
+      url: i < 300 ? `u${rnd(4)}` : i % 17 === 0 ? '' : i % 13 === 0 ? `é/${rnd(3)}` : `plain-${i}-${rnd(1000)}`,
+      person: `p${rnd(50)}`, ts: T0 + rnd(40 * 86400),
+    }));
+    const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
+    const key = (view: Row[]): string[] => view.map((r) => `${String(r.url)}|${String(r.granularity)}|${String(r.bucket)}|${String(r.pageviews)}|${String(r.uniques)}|${Buffer.from(r.hll as Uint8Array).toString('hex')}`).sort();
+    const expected = key((await runOperator(rollup, {}, { inputs: [{ partitions: { a: rows } }], buckets: 2 })).outputs[0]!.rows);
+    assert.ok(expected.length > 3000);
+    const layouts: Array<[string, number, number, 'PLAIN' | 'RLE_DICTIONARY' | undefined, 'INT64' | 'DOUBLE']> = [
+      ['url plain, 3 row groups, ts DOUBLE', 400, 1 << 16, 'PLAIN', 'DOUBLE'],
+      ['url plain, 4 row groups, small pages', 300, 512, 'PLAIN', 'INT64'],
+      ['url dictionary, 3 row groups, small pages', 400, 256, 'RLE_DICTIONARY', 'INT64'],
+      ['writer\'s choice (dictionary, then plain), 4 row groups', 300, 512, undefined, 'INT64'],
+    ];
+    for (const [what, rowGroupSize, pageSize, urlEncoding, tsType] of layouts) {
+      const bytes = new Uint8Array(parquetWriteBuffer({
+        rowGroupSize, pageSize, columnData: [
+          { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url), ...(urlEncoding === undefined ? {} : { encoding: urlEncoding }) },
+          { name: 'person', type: 'STRING', nullable: false, data: rows.map((r) => r.person) },
+          tsType === 'INT64' ? { name: 'ts', type: 'INT64', nullable: false, data: rows.map((r) => BigInt(r.ts)) } : { name: 'ts', type: 'DOUBLE', nullable: false, data: rows.map((r) => r.ts) },
+        ],
+      }));
+      assert.ok(parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)).row_groups.length >= 3, what);
+      const got = key((await runOperator(rollup, {}, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 2 })).outputs[0]!.rows);
+      assert.deepEqual(got, expected, what);
+    }
+  });
+
+  it('a ts column numbers() refuses (an unsafe int64): PARQUET_INVALID naming file, column and row group', async () => {
+    const rows = Array.from({ length: 10 }, (_, i) => ({ url: `http://a/${i % 2}`, person: `p${i}`, ts: T0 + i * 60 }));
+    const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
+    const bytes = new Uint8Array(parquetWriteBuffer({ columnData: [
+      { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url) },
+      { name: 'person', type: 'STRING', nullable: false, data: rows.map((r) => r.person) },
+      { name: 'ts', type: 'INT64', nullable: false, encoding: 'PLAIN', data: rows.map((r, i) => (i === 4 ? 2n ** 60n : BigInt(r.ts))) },
+    ] }));
+    await assert.rejects(runOperator(rollup, { granularities: ['h'] }, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 1 }),
+      (e) => isDagctlError(e, 'PARQUET_INVALID') && e.details.file === 'part-0.parquet' && e.details.column === 'ts' && e.details.rowGroup === 0);
+  });
+
+  it('a person value starting with a BOM counts as the row decoder reads it (BOM dropped), raw pages or rows, map and broadcast index', async () => {
+    const rows = Array.from({ length: 60 }, (_, i) => ({ url: `http://a/${i % 3}`, person: i % 2 === 0 ? `p${i % 7}` : `\uFEFFp${i % 7}`, ts: T0 + i * 60 }));
+    const comps = Array.from({ length: 7 }, (_, i) => ({ id: i % 2 === 0 ? `\uFEFFp${i}` : `p${i}`, person: `c${i % 3}` }));
+    const encode = (personNullable: boolean): Uint8Array => new Uint8Array(parquetWriteBuffer({ columnData: [
+      { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url) },
+      { name: 'person', type: 'STRING', nullable: personNullable, data: rows.map((r) => r.person) },
+      { name: 'ts', type: 'INT64', nullable: false, data: rows.map((r) => BigInt(r.ts)) },
+    ] }));
+    const schema = (nullable: boolean): Schema => [{ name: 'url', type: 'string' }, { name: 'person', type: 'string', nullable }, { name: 'ts', type: 'int64' }];
+    const cSchema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+    const key = (view: Row[]): string[] => view.map((r) => `${String(r.url)}|${String(r.granularity)}|${String(r.bucket)}|${String(r.pageviews)}|${String(r.uniques)}|${Buffer.from(r.hll as Uint8Array).toString('hex')}`).sort();
+    for (const components of [false, true]) {
+      const run = async (personNullable: boolean): Promise<string[]> => {
+        const bytes = encode(personNullable);
+        const inputs: MemInput[] = [{ partitions: { a: rows }, schema: schema(personNullable), rawBytes: () => bytes }];
+        if (components) inputs.push({ partitions: { all: comps }, schema: cSchema });
+        return key((await runOperator(rollup, { granularities: ['h'], ...(components ? { components: true } : {}) }, { inputs, buckets: 2 })).outputs[0]!.rows);
+      };
+      // REQUIRED person: raw pages (hashed as bytes); OPTIONAL: the row decoder (strings, BOM dropped).
+      const raw = await run(false), decoded = await run(true);
+      assert.deepEqual(raw, decoded, `components: ${String(components)}`);
+      if (!components) {
+        // 7 persons, not 14: the BOM is not part of a person.
+        const perUrl = new Map<string, Set<string>>();
+        for (const r of rows) {
+          const k = `${r.url}|${T0 - (T0 % 3600) + Math.floor((r.ts - (T0 - (T0 % 3600))) / 3600) * 3600}`;
+          if (!perUrl.has(k)) perUrl.set(k, new Set());
+          perUrl.get(k)!.add(r.person.replace(/^\uFEFF/, ''));
+        }
+        assert.deepEqual(raw.map((x) => x.split('|').slice(0, 5).join('|')).sort(), [...perUrl].map(([k, ps]) => {
+          const [url, bucket] = k.split('|');
+          return `${url}|h|${bucket}|${rows.filter((r) => `${r.url}|${T0 - (T0 % 3600) + Math.floor((r.ts - (T0 - (T0 % 3600))) / 3600) * 3600}` === k).length}|${ps.size}`;
+        }).sort());
       }
     }
   });

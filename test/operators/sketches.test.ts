@@ -27,6 +27,30 @@ describe('lib/murmur3', () => {
 });
 
 describe('lib/hll', () => {
+  it('reserve: never past what a sparse sketch holds (m/32); reserveForRows: many rows from few persons keep a small table', () => {
+    for (const p of [12, 14, 16]) {
+      const m = 1 << p;
+      const big = new HyperLogLog(p);
+      big.reserve(1_000_000);
+      assert.ok(big.sparseSlots <= m >>> 4, `p=${p}: reserve(1e6) gave ${big.sparseSlots} slots`);
+      const few = new HyperLogLog(p), plain = new HyperLogLog(p);
+      few.reserveForRows(1000);
+      for (let i = 0; i < 1000; i++) {
+        const h = [0x12345678, 0x9abcdef0, 0x0fedcba9][i % 3]!;
+        few.addHash(h, 0x55555555);
+        plain.addHash(h, 0x55555555);
+      }
+      assert.equal(few.sparseSize, 3);
+      assert.ok(few.sparseSlots <= 16, `p=${p}: 1000 rows of 3 persons: ${few.sparseSlots} slots`);
+      assert.deepEqual(few.serialize(), plain.serialize());
+      // Still a hint only: many distinct rows fill the table and turn dense as without it.
+      const many = new HyperLogLog(p);
+      many.reserveForRows(m);
+      for (let i = 0; i < m; i++) many.addHash(Math.imul(i + 1, 2654435761) >>> 0, i);
+      assert.equal(many.sparseSlots, 0);
+    }
+  });
+
   for (const n of [0, 1, 10, 100, 1000, 5000, 20_000, 40_000, 50_000]) {
     it(`estimates ${n} distinct values within 2%`, () => {
       const h = new HyperLogLog(14);

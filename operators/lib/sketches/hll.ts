@@ -59,7 +59,7 @@ export function denseEstimate(c: ArrayLike<number>, p: number): number {
   return (m * m) / (2 * Math.LN2 * z);
 }
 const out = new Uint32Array(4);
-/** serializeInto's sort scratch (a sparse sketch holds at most m/32 + 1 ≤ 2,049 entries). */
+/** serializeInto's sort scratch (a sparse sketch holds at most m/32 ≤ 2,048 entries). */
 let packScratch = new Int32Array(1024);
 
 const HIGH = 0x80808080;
@@ -138,13 +138,28 @@ export class HyperLogLog {
   }
 
   /**
-   * Makes room for n more sparse entries (as many as a sparse sketch can hold before it turns
-   * dense, at most) before adding or merging that many: no effect on the sketch, only on how its
-   * table grows. No-op when dense.
+   * Makes room for n more distinct sparse entries (as many as a sparse sketch holds before it
+   * turns dense, m/32, at most) before merging that many: no effect on the sketch, only on how its
+   * table grows. No-op when dense. n must bound distinct entries (a merge's sparseSize), not rows.
    */
   reserve(n: number): void {
     const s = this.sparse;
-    if (s !== null) s.reserve(Math.min(s.size + n, (this.m >>> 5) + 1));
+    if (s !== null) s.reserve(Math.min(s.size + n, this.m >>> 5));
+  }
+
+  /**
+   * Before adding `rows` hashes whose distinct count is unknown (many rows may come from few
+   * persons): makes room for at most max(size, 8) more entries, so the table at most doubles
+   * once ahead of its growth instead of being sized by rows.
+   */
+  reserveForRows(rows: number): void {
+    const s = this.sparse;
+    if (s !== null) this.reserve(Math.min(rows, Math.max(s.size, 8)));
+  }
+
+  /** Slots of the sparse table (0 when dense): its memory is 5 bytes a slot. */
+  get sparseSlots(): number {
+    return this.sparse === null ? 0 : this.sparse.keys.length;
   }
 
   /** Sparse entries held (0 when dense): a bound for reserve() before a merge. */
@@ -192,8 +207,8 @@ export class HyperLogLog {
     if (other.dense !== null) {
       const d = this.toDense();
       const o = other.dense;
-      if (((d.byteOffset | o.byteOffset) & 3) === 0) maxRegisters(new Uint32Array(d.buffer, d.byteOffset, d.length >>> 2), new Uint32Array(o.buffer, o.byteOffset, o.length >>> 2));
-      else for (let i = 0; i < d.length; i++) if (o[i]! > d[i]!) d[i] = o[i]!;
+      // Dense registers are always a whole buffer of their own (toDense: new Uint8Array(m), m ≥ 16): 4-byte aligned.
+      maxRegisters(new Uint32Array(d.buffer, d.byteOffset, d.length >>> 2), new Uint32Array(o.buffer, o.byteOffset, o.length >>> 2));
       return this;
     }
     // Other is sparse. Entries are visited in table order; the result does not depend on it (max
