@@ -12,8 +12,9 @@
  * entry with its `offset` (storage/types.ts FileEntry; read with storage/dataset/read.ts
  * readEntry) — one write and fsync per object instead of one per bucket, on stores with ranged
  * reads (ObjectStore.getRange; a single pending bucket, or a store without them, gets a file per
- * bucket as before). A shared object holds at most `maxSharedBytes` (default 64 MiB; a section
- * larger than that alone gets an object of its own): the next sections start another object, so
+ * bucket as before). A shared object holds at most `maxSharedBytes` (default 64 MiB): the next
+ * sections start another object (a bucket left alone in its group, e.g. one whose section is
+ * larger than that, is written as its own per-bucket file), so
  * no buffer nears Node's Buffer size limit however many buckets there are. Sections carry the
  * format's SHARED_VERSION (format.ts): a reader that predates shared objects refuses them with
  * its version error rather than misreading. close() returns once every file is written (the

@@ -292,13 +292,16 @@ describe('ShuffleFileWriter', () => {
       assert.equal(f.sha256, sha256Hex(bytes));
       assert.deepEqual([...decodeShuffle(bytes)].flat(), want[f.bucket!]);
     }
-    // A section larger than the cap gets an object of its own.
+    // A section larger than the cap: its bucket gets a file of its own (version 1, in its bucket folder).
     const w2 = new ShuffleFileWriter({ store, schema, buckets: 3, folder: 'map/r2/', maxBytes: 1 << 30, maxSharedBytes: 4096 });
     const big = Array.from({ length: 2000 }, (_, i) => ({ url: `v${i}`, ts: i }));
     for (let b = 0; b < 3; b++) await w2.write(b, big);
     const own = await w2.close();
     assert.equal(own.length, 3);
-    for (const f of own) assert.deepEqual([...decodeShuffle(await readEntry(store, f))].flat(), big);
+    for (const f of own) {
+      assert.ok(f.offset === undefined && f.path.startsWith(`map/r2/bucket=00${f.bucket}/`), f.path);
+      assert.deepEqual([...decodeShuffle(await readEntry(store, f))].flat(), big);
+    }
   });
 
   it('refuses out-of-range buckets and writes after close', async () => {
