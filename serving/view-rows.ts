@@ -53,7 +53,7 @@ export class PageRows {
     if (p === undefined || r < 0) throw new DagctlError('PARQUET_INVALID', `row ${r} past the row group's ${ends.length === 0 ? 0 : ends[ends.length - 1]!} values`);
     const i = r - (pi === 0 ? 0 : ends[pi - 1]!);
     // A page left undecoded (byteArrayPages with `rows` not holding r): a caller's bug, never a value.
-    if (i >= p.start.length || p.start[i]! < 0) throw new DagctlError('PARQUET_INVALID', `row ${r} was not decoded (not among the rows asked for)`);
+    if (i >= p.start.length || p.start[i]! < 0) throw new DagctlError('INTERNAL', `row ${r} was not decoded (not among the rows asked for)`);
     this.data = p.data;
     this.start = p.start[i]!;
     this.len = p.len[i]!;

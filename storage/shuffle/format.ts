@@ -15,7 +15,11 @@
  *     literal per schema instead of a row of keyed stores).
  *
  * Layout (little-endian; every section starts at a multiple of 8 bytes, so typed arrays are views):
- *   header   'DGSH' u8 version(1) u8×3 0 | u32 columns | u32 schemaBytes
+ *   header   'DGSH' u8 version u8×3 0 | u32 columns | u32 schemaBytes
+ *            version 1: a file of its own; version 2 (SHARED_VERSION): a section of a shared object
+ *            (storage/shuffle/writer.ts), same layout. Readers before version 2 existed reject it
+ *            with their "unsupported version" SHUFFLE_INVALID instead of reading past the section
+ *            (they would ignore the entry's offset); readers here read both.
  *            schema JSON (storage/types.ts Schema), padded
  *   blocks   until the end of the file, each: u32 rows | u32 blockBytes | one section per column.
  *            Writers encode a block per chunk of rows as it arrives (storage/shuffle/writer.ts), so
@@ -40,6 +44,8 @@ import type { Field, Row, Schema, Value } from '../types.js';
 
 const MAGIC = [0x44, 0x47, 0x53, 0x48] as const; // 'DGSH'
 const VERSION = 1;
+/** The version byte of a section of a shared object: older readers refuse it (see the banner). */
+export const SHARED_VERSION = 2;
 const FLAG_NULLS = 1;
 const FLAG_PLAIN = 2;
 const NULL_LEN = 0xffffffff;
@@ -80,13 +86,13 @@ class Sections {
 /** Rows per block when a whole row list is encoded at once (encodeShuffle). */
 export const BLOCK_ROWS = 8192;
 
-/** The file header: magic, version, the schema. */
-export function encodeHeader(schema: Schema): Uint8Array {
+/** The file header: magic, version (SHARED_VERSION for a section of a shared object), the schema. */
+export function encodeHeader(schema: Schema, opts: { shared?: boolean } = {}): Uint8Array {
   checkSchema(schema);
   const out = new Sections();
   const head = new Uint8Array(8);
   head.set(MAGIC);
-  head[4] = VERSION;
+  head[4] = opts.shared === true ? SHARED_VERSION : VERSION;
   out.add(head);
   const schemaJson = Buffer.from(JSON.stringify(schema.map((f) => ({ name: f.name, type: f.type, nullable: f.nullable === true }))), 'utf8');
   out.u32s(schema.length, schemaJson.byteLength);
@@ -330,7 +336,7 @@ function invalid(message: string, details: Record<string, unknown> = {}): Dagctl
 
 function parse(bytes: Uint8Array): Parsed {
   if (!isShuffleFile(bytes)) throw invalid('bad magic (not a DGSH shuffle file)');
-  if (bytes[4] !== VERSION) throw invalid(`unsupported version ${String(bytes[4])}`, { version: bytes[4] });
+  if (bytes[4] !== VERSION && bytes[4] !== SHARED_VERSION) throw invalid(`unsupported version ${String(bytes[4])}`, { version: bytes[4] });
   // Typed-array views need 8-byte alignment: copy once when the store handed back an unaligned view.
   const buf = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
   const len = buf.byteLength;

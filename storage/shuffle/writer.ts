@@ -7,13 +7,18 @@
  * pageview row) instead of row objects: a map instance's memory stays small and no row outlives its
  * chunk (long-lived rows would be promoted to the old generation and cost garbage collection).
  * A bucket's file is written once its blocks reach `maxBytes` (default 8 MiB), in the background
- * (at most 4 files in flight); at close, the buckets' last blocks go into one shared object
+ * (at most 4 files in flight); at close, the buckets' last blocks go into shared objects
  * `<folder>part-NNNNN-<hash16>.dgsh` (no bucket folder) of per-bucket sections, each listed as an
  * entry with its `offset` (storage/types.ts FileEntry; read with storage/dataset/read.ts
- * readEntry) — one write and fsync instead of one per bucket, on stores with ranged reads
- * (ObjectStore.getRange; a single pending bucket, or a store without them, gets a file per bucket
- * as before); close() returns once every file is written (the caller commits them only then)
- * and rethrows the first failed write.
+ * readEntry) — one write and fsync per object instead of one per bucket, on stores with ranged
+ * reads (ObjectStore.getRange; a single pending bucket, or a store without them, gets a file per
+ * bucket as before). A shared object holds at most `maxSharedBytes` (default 64 MiB): the next
+ * sections start another object (a bucket left alone in its group, e.g. one whose section is
+ * larger than that, is written as its own per-bucket file), so
+ * no buffer nears Node's Buffer size limit however many buckets there are. Sections carry the
+ * format's SHARED_VERSION (format.ts): a reader that predates shared objects refuses them with
+ * its version error rather than misreading. close() returns once every file is written (the
+ * caller commits them only then) and rethrows the first failed write.
  * Preconditions: rows fit the schema (PARQUET_INVALID otherwise, as for Parquet files).
  */
 import { DagctlError } from '../../core/errors.js';
@@ -32,6 +37,8 @@ export interface ShuffleFileWriterOptions {
   /** Identity of the writer (instance id); part of file names. */
   salt?: string;
   maxBytes?: number;
+  /** Most bytes in one shared object of buckets' last sections (default 64 MiB). */
+  maxSharedBytes?: number;
 }
 
 interface Pending {
@@ -44,9 +51,11 @@ interface Pending {
 export class ShuffleFileWriter {
   readonly buckets: number;
   private readonly header: Uint8Array;
+  private readonly sharedHeader: Uint8Array;
   private readonly pending = new Map<number, Pending>();
   private readonly files: FileEntry[] = [];
   private readonly maxBytes: number;
+  private readonly maxSharedBytes: number;
   private closed = false;
   private readonly inflight: Background[] = [];
   private sharedSeq = 0;
@@ -56,7 +65,9 @@ export class ShuffleFileWriter {
     if (opts.folder !== '' && !opts.folder.endsWith('/')) throw new DagctlError('PARAM_INVALID', `folder must be '' or end with '/': "${opts.folder}"`);
     this.buckets = opts.buckets;
     this.header = encodeHeader(opts.schema);
+    this.sharedHeader = encodeHeader(opts.schema, { shared: true });
     this.maxBytes = opts.maxBytes ?? 8 * 1024 * 1024;
+    this.maxSharedBytes = opts.maxSharedBytes ?? 64 * 1024 * 1024;
   }
 
   async write(bucket: number, rows: Row[]): Promise<void> {
@@ -99,40 +110,75 @@ export class ShuffleFileWriter {
     if (!this.closed) {
       this.closed = true;
       const last = [...this.pending].filter(([, p]) => p.rows > 0);
-      // Buckets' last files go into one object, written (and fsynced) once: a file per bucket cost
-      // an fsync each, serialized by the filesystem (~2–5 ms apiece here), the bulk of a small
-      // instance's commit. Only on stores with ranged reads: elsewhere (S3) each reader would
-      // fetch every section of the object to use one.
-      if (last.length > 1 && this.opts.store.getRange !== undefined) this.inflight.push(background(this.flushShared(last)));
-      else for (const [b, p] of last) this.inflight.push(background(this.flush(b, p)));
+      // Buckets' last files go into shared objects, each written (and fsynced) once: a file per
+      // bucket cost an fsync each, serialized by the filesystem (~2–5 ms apiece here), the bulk of
+      // a small instance's commit. Only on stores with ranged reads: elsewhere (S3) each reader
+      // would fetch every section of the object to use one.
+      if (last.length > 1 && this.opts.store.getRange !== undefined) {
+        for (const group of this.sharedGroups(last)) {
+          // Built one at a time, at most MAX_INFLIGHT in flight: memory stays bounded.
+          if (group.length === 1) this.inflight.push(background(this.flush(group[0]![0], group[0]![1])));
+          else this.inflight.push(background(this.flushShared(group)));
+          if (this.inflight.length >= MAX_INFLIGHT) await settle(this.inflight.shift()!);
+        }
+      } else for (const [b, p] of last) this.inflight.push(background(this.flush(b, p)));
       await settle(...this.inflight.splice(0));
     }
     return [...this.files].sort((x, y) => (x.bucket ?? 0) - (y.bucket ?? 0));
   }
 
   /**
-   * Writes the buckets' pending blocks as one object `<folder>part-NNNNN-<hash16>.dgsh` of
-   * consecutive sections, each a whole shuffle file (header + blocks) starting at a multiple of 8
-   * (typed-array views stay aligned), and lists each as an entry with its bucket, `offset`,
-   * `bytes` and the section's own sha256.
+   * The pending buckets cut into consecutive groups of at most maxSharedBytes once laid out as
+   * sections (a section larger than that is a group of its own).
    */
-  private async flushShared(last: Array<[number, Pending]>): Promise<void> {
-    const parts: Uint8Array[] = [];
+  private sharedGroups(last: Array<[number, Pending]>): Array<Array<[number, Pending]>> {
+    const groups: Array<Array<[number, Pending]>> = [];
+    let cur: Array<[number, Pending]> = [];
+    let at = 0;
+    for (const bp of last) {
+      const size = this.sharedHeader.byteLength + bp[1].bytes;
+      const start = pad8(at);
+      if (cur.length > 0 && start + size > this.maxSharedBytes) {
+        groups.push(cur);
+        cur = [];
+        at = 0;
+      }
+      cur.push(bp);
+      at = pad8(at) + size;
+    }
+    if (cur.length > 0) groups.push(cur);
+    return groups;
+  }
+
+  /**
+   * Writes the buckets' pending blocks as one object `<folder>part-NNNNN-<hash16>.dgsh` of
+   * consecutive sections, each a whole shuffle file (SHARED_VERSION header + blocks) starting at
+   * a multiple of 8 (typed-array views stay aligned), and lists each as an entry with its bucket,
+   * `offset`, `bytes` and the section's own sha256. The blocks are copied once, into the object.
+   */
+  private async flushShared(group: Array<[number, Pending]>): Promise<void> {
+    const header = this.sharedHeader;
+    let total = 0;
+    for (const [, p] of group) total = pad8(total) + header.byteLength + p.bytes;
+    const whole = new Uint8Array(total);
     const entries: FileEntry[] = [];
     let at = 0;
-    for (const [bucket, p] of last) {
-      const pad = ((at + 7) & ~7) - at;
-      if (pad > 0) parts.push(new Uint8Array(pad));
-      at += pad;
-      const bytes = Buffer.concat([this.header, ...p.blocks]);
-      entries.push({ path: '', rows: p.rows, bytes: bytes.byteLength, sha256: sha256Hex(bytes), bucket, offset: at });
-      parts.push(bytes);
-      at += bytes.byteLength;
+    for (const [bucket, p] of group) {
+      const offset = pad8(at);
+      at = offset;
+      whole.set(header, at);
+      at += header.byteLength;
+      for (const b of p.blocks) {
+        whole.set(b, at);
+        at += b.byteLength;
+      }
+      const section = whole.subarray(offset, at);
+      entries.push({ path: '', rows: p.rows, bytes: section.byteLength, sha256: sha256Hex(section), bucket, offset });
       p.blocks = [];
       p.bytes = 0;
       p.rows = 0;
     }
-    const whole = Buffer.concat(parts);
+    if (at !== total) throw new DagctlError('INTERNAL', `shared shuffle object: laid out ${at} of ${total} bytes`);
     const path = this.opts.folder + partFileName(this.sharedSeq++, sha256Hex(entries.map((e) => `${e.bucket ?? 0}:${e.offset ?? 0}:${e.sha256}`).join('\n')), this.opts.salt ?? '', 'dgsh');
     for (const e of entries) this.files.push({ ...e, path });
     await this.opts.store.putIfAbsent(path, whole);
@@ -155,3 +201,4 @@ export class ShuffleFileWriter {
 }
 
 const MAX_INFLIGHT = 4;
+const pad8 = (n: number): number => Math.ceil(n / 8) * 8;

@@ -5,10 +5,13 @@
  *
  * `make` is called before each test and must return an empty store. Covers list/listDirs sorting
  * and prefixes, get of a missing key, create-only semantics, identical re-put, CAS with null and
- * with etags, concurrent CAS (exactly one of N winners), delete, and key validation.
+ * with etags, concurrent CAS (exactly one of N winners), delete, and key validation; for stores
+ * with getRange: whole range = get, inner ranges, zero length, offset past the end, a range running
+ * past the end (fewer bytes, which readEntry turns into SHUFFLE_INVALID), missing and invalid keys.
  */
 import assert from 'node:assert/strict';
 import { isDagctlError, type ErrorCode } from '../../core/errors.js';
+import { readEntry } from '../../storage/dataset/read.js';
 import type { ObjectStore } from '../../storage/types.js';
 
 const enc = new TextEncoder();
@@ -128,6 +131,41 @@ export function objectStoreConformance(name: string, make: () => Promise<{ store
       assert.deepEqual((await store.list('')).map((o) => o.key), ['e/two']);
       await store.putIfAbsent('d/one', enc.encode('again'));
       assert.equal(dec.decode(await store.get('d/one')), 'again');
+    });
+
+    describe('getRange (stores that have it)', () => {
+      const body = Uint8Array.from({ length: 1000 }, (_, i) => (i * 37 + 11) & 0xff);
+      // `this.skip()` for stores without ranged reads (S3): readEntry cuts a whole get there.
+      const ranged = (title: string, fn: (getRange: NonNullable<ObjectStore['getRange']>) => Promise<void>): void => {
+        it(title, async function () {
+          if (store.getRange === undefined) this.skip();
+          await store.putIfAbsent('r/a.bin', body);
+          await fn(store.getRange.bind(store));
+        });
+      };
+      ranged('the whole range equals get; inner ranges are those bytes', async (getRange) => {
+        assert.deepEqual([...(await getRange('r/a.bin', 0, body.length))], [...(await store.get('r/a.bin'))]);
+        for (const [off, len] of [[0, 1], [1, 7], [8, 64], [999, 1], [123, 877]] as const) {
+          assert.deepEqual([...(await getRange('r/a.bin', off, len))], [...body.subarray(off, off + len)], `${off}+${len}`);
+        }
+      });
+      ranged('zero length and an offset at or past the end give no bytes', async (getRange) => {
+        assert.equal((await getRange('r/a.bin', 0, 0)).byteLength, 0);
+        assert.equal((await getRange('r/a.bin', 500, 0)).byteLength, 0);
+        assert.equal((await getRange('r/a.bin', 1000, 8)).byteLength, 0);
+        assert.equal((await getRange('r/a.bin', 5000, 8)).byteLength, 0);
+      });
+      ranged('a range running past the end gives the bytes up to it; readEntry refuses the short read with SHUFFLE_INVALID', async (getRange) => {
+        assert.deepEqual([...(await getRange('r/a.bin', 990, 64))], [...body.subarray(990)]);
+        const entry = { path: 'r/a.bin', rows: 1, sha256: '', bucket: 0 };
+        assert.deepEqual([...(await readEntry(store, { ...entry, offset: 992, bytes: 8 }))], [...body.subarray(992)]);
+        await rejectsWith(readEntry(store, { ...entry, offset: 992, bytes: 16 }), 'SHUFFLE_INVALID');
+        await rejectsWith(readEntry(store, { ...entry, offset: 2000, bytes: 8 }), 'SHUFFLE_INVALID');
+      });
+      ranged('a missing key is STORAGE_NOT_FOUND, an invalid one STORAGE_URI_INVALID', async (getRange) => {
+        await rejectsWith(getRange('r/absent.bin', 0, 8), 'STORAGE_NOT_FOUND');
+        for (const k of ['/abs', 'a//b', '../x', '']) await rejectsWith(getRange(k, 0, 8), 'STORAGE_URI_INVALID');
+      });
     });
 
     it('rejects invalid keys with STORAGE_URI_INVALID', async () => {

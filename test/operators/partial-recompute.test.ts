@@ -240,14 +240,32 @@ describe('operators/partial-recompute/partial-recompute', () => {
     const old = (await view('full', master, [], null, 1, 3)).rows;
     const partitions: Record<string, Row[]> = {};
     master.forEach((r, i) => { (partitions[`d${i % 3}`] ??= []).push(r); });
-    const run = async (rawBytes: (b: Uint8Array) => Uint8Array): Promise<unknown> => {
+    // `plant(k)` rewrites the k-th read (from 1); `planted` resolves once the planted failure has
+    // been thrown (inside that read, so the read's promise rejects in that same step).
+    const run = async (plant: (call: number, b: Uint8Array) => Uint8Array): Promise<unknown> => {
       const unhandled: unknown[] = [];
       const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+      let calls = 0;
+      let thrown!: () => void;
+      const planted = new Promise<void>((res) => { thrown = res; });
+      const rawBytes = (b: Uint8Array): Uint8Array => {
+        calls++;
+        try {
+          return plant(calls, b);
+        } catch (e) {
+          thrown();
+          throw e;
+        }
+      };
       process.on('unhandledRejection', onUnhandled);
       try {
         const r = await runOperator(partialRecompute, { mode: 'partial' }, { inputs: [{ partitions, schema: MASTER_SCHEMA, rawBytes }, { rows: batch }], previous: [old], buckets: 1 }).then(() => null, (e: unknown) => e);
-        // Let any rejection left behind surface (Node reports them after the microtask queue drains).
-        await new Promise((res) => setTimeout(res, 20));
+        // Barrier: the planted read has rejected (it may still be in flight when the run fails)…
+        await planted;
+        // …and Node has run its unhandled-rejection pass over it: that pass runs when the microtask
+        // queue drains, before the event loop's next phase, so after one setImmediate turn every
+        // rejection from before it has been reported (an ordering guarantee, not a timed wait).
+        await new Promise<void>((res) => { setImmediate(res); });
         assert.deepEqual(unhandled, []);
         return r;
       } finally {
@@ -255,13 +273,11 @@ describe('operators/partial-recompute/partial-recompute', () => {
       }
     };
     // The plan and fetch stages may read master files too: count only from the fused scan's reads on.
-    let calls = 0;
-    const failSecond = await run((b) => { calls++; if (calls === 2) throw new DagctlError('STORAGE_IO', 'planted read failure'); return b; });
+    const failSecond = await run((call, b) => { if (call === 2) throw new DagctlError('STORAGE_IO', 'planted read failure'); return b; });
     assert.ok(failSecond instanceof DagctlError && failSecond.code === 'STORAGE_IO', String(failSecond));
     // First file corrupt (the scan fails) while the read-ahead of the second rejects: the scan's error, nothing unhandled.
-    calls = 0;
-    const corruptFirst = await run((b) => { calls++; if (calls === 1) return b.subarray(0, 12); if (calls === 2) throw new DagctlError('STORAGE_IO', 'planted read failure'); return b; });
-    assert.ok(corruptFirst !== null && !(corruptFirst instanceof DagctlError && corruptFirst.code === 'STORAGE_IO'), String(corruptFirst));
+    const corruptFirst = await run((call, b) => { if (call === 1) return b.subarray(0, 12); if (call === 2) throw new DagctlError('STORAGE_IO', 'planted read failure'); return b; });
+    assert.ok(corruptFirst instanceof DagctlError && corruptFirst.code === 'PARQUET_INVALID', String(corruptFirst));
   });
 
   it('falls back to full when there is no previous view', async () => {

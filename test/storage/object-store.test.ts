@@ -1,12 +1,14 @@
 /**
  * Runs the ObjectStore conformance suite against the memory and local stores, plus local-only
- * checks: temp files never visible, cross-process CAS, stale-lock recovery.
+ * checks: temp files never visible, cross-process CAS, stale-lock recovery, getRange on a worker
+ * thread (its synchronous read path).
  */
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { LocalObjectStore } from '../../storage/local/store.js';
 import { MemoryObjectStore } from '../../storage/memory/store.js';
 import { objectStoreConformance } from '../conformance/object-store.js';
@@ -50,6 +52,20 @@ describe('LocalObjectStore specifics', function () {
     const s = new LocalObjectStore(dir, { staleMs: 60_000, timeoutMs: 200 });
     await fs.writeFile(join(dir, '._CURRENT.lock'), JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname(), token: 'live', at: Date.now() }));
     await assert.rejects(s.putIfMatch('_CURRENT', new Uint8Array([1]), null), (e: unknown) => (e as { code?: string }).code === 'STORAGE_LOCK_TIMEOUT');
+  });
+
+  it('getRange on a worker thread (synchronous reads) gives what the main thread gives', async () => {
+    const s = new LocalObjectStore(dir);
+    const body = Uint8Array.from({ length: 1000 }, (_, i) => (i * 37 + 11) & 0xff);
+    await s.putIfAbsent('r/a.bin', body);
+    const ranges: Array<[number, number]> = [[0, 1000], [1, 7], [123, 877], [0, 0], [1000, 8], [5000, 8], [990, 64]];
+    const run = (key: string): Promise<Array<number[] | string>> => new Promise((res, rej) => {
+      const w = new Worker(fileURLToPath(new URL('./range-worker.js', import.meta.url)), { workerData: { dir, key, ranges } });
+      w.once('message', res);
+      w.once('error', rej);
+    });
+    assert.deepEqual(await run('r/a.bin'), ranges.map(([off, len]) => [...body.subarray(off, off + len)]));
+    assert.deepEqual(await run('r/absent.bin'), ranges.map(() => 'STORAGE_NOT_FOUND'));
   });
 
   it('CAS is exclusive across processes: 4 processes × 25 increments lose no update', async () => {

@@ -7,12 +7,16 @@
  * SHUFFLE_INVALID and unsafe integers with PARQUET_INVALID. ShuffleFileWriter: per-bucket files,
  * the buckets' last blocks as sections of one shared object (entries with an offset, read by
  * readEntry with or without a ranged read; a short object is SHUFFLE_INVALID), rows in write order,
- * content-derived names (a retry rewrites the same files).
+ * content-derived names (a retry rewrites the same files); shared objects capped in size (many big
+ * buckets → several objects, every section read back exactly); sections carry SHARED_VERSION, which
+ * a reader predating shared objects (409c2ad's version check) refuses with its version error, while
+ * today's readers read both versions.
  */
 import assert from 'node:assert/strict';
 import { decodeWithFallback, getCodec, readSchemaOf } from '../../storage/parquet/registry.js';
 import { SHUFFLE_CODEC } from '../../storage/shuffle/codec.js';
-import { decodeShuffle, encodeShuffle, isShuffleFile } from '../../storage/shuffle/format.js';
+import { decodeShuffle, encodeShuffle, isShuffleFile, SHARED_VERSION } from '../../storage/shuffle/format.js';
+import { DagctlError } from '../../core/errors.js';
 import type { FileEntry, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
 import { MemoryObjectStore } from '../../storage/memory/store.js';
@@ -214,6 +218,89 @@ describe('ShuffleFileWriter', () => {
       await rejectsWith(readEntry(local, { ...last, path: 'map/r1/absent.dgsh' }), 'STORAGE_NOT_FOUND');
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  /**
+   * The version check of a reader that predates shared objects (storage/shuffle/format.ts parse at
+   * 409c2ad, which reads a whole object from its start, ignoring FileEntry.offset): a version other
+   * than 1 is SHUFFLE_INVALID "unsupported version", before any block is read.
+   */
+  function oldReaderVersionCheck(bytes: Uint8Array): void {
+    if (!isShuffleFile(bytes)) throw new DagctlError('SHUFFLE_INVALID', 'shuffle file: bad magic (not a DGSH shuffle file)');
+    if (bytes[4] !== 1) throw new DagctlError('SHUFFLE_INVALID', `shuffle file: unsupported version ${String(bytes[4])}`, { version: bytes[4] });
+  }
+
+  it('shared sections carry SHARED_VERSION: an older reader refuses the object with its version error; per-bucket files stay version 1 and both read back', async () => {
+    const rnd = mulberry32(11);
+    const rows: Row[] = Array.from({ length: 20_000 }, () => ({ url: `u${Math.floor(rnd() * 50)}`, ts: Math.floor(rnd() * 1e9) }));
+    const store = new MemoryObjectStore('versions');
+    const files = await writeAll(store, rows, 4096);
+    const shared = files.filter((f) => f.offset !== undefined);
+    const single = files.filter((f) => f.offset === undefined);
+    assert.ok(shared.length > 1 && single.length > 0, `${shared.length} shared, ${single.length} single`);
+    const whole = await store.get(shared[0]!.path);
+    assert.equal(SHARED_VERSION, 2);
+    for (const f of shared) assert.equal(whole[f.offset! + 4], SHARED_VERSION, 'every section, not only the first');
+    // What an older worker does with the object: refused by its version check, never read as blocks.
+    assert.throws(() => oldReaderVersionCheck(whole), (e: unknown) => e instanceof DagctlError && e.code === 'SHUFFLE_INVALID' && e.details.version === SHARED_VERSION);
+    // Per-bucket files are version 1: the older reader accepts them, and so does today's.
+    for (const f of single) {
+      const bytes = await store.get(f.path);
+      assert.equal(bytes[4], 1);
+      oldReaderVersionCheck(bytes);
+    }
+    await checkFiles(store, files, rows);
+    // A version-1 file as older writers wrote it (encodeShuffle) reads back with today's reader.
+    const old = encodeShuffle(schema, rows.slice(0, 100));
+    assert.equal(old[4], 1);
+    assert.deepEqual([...decodeShuffle(old)].flat(), rows.slice(0, 100));
+    // A version neither writes: SHUFFLE_INVALID.
+    const v3 = old.slice();
+    v3[4] = 3;
+    assert.throws(() => [...decodeShuffle(v3)], (e: unknown) => e instanceof DagctlError && e.code === 'SHUFFLE_INVALID' && e.details.version === 3);
+  });
+
+  it('caps a shared object: many buckets with big pending parts go into several objects, every section read back exactly', async () => {
+    const buckets = 40, cap = 256 * 1024;
+    const rnd = mulberry32(3);
+    const store = new MemoryObjectStore('capped');
+    const w = new ShuffleFileWriter({ store, schema, buckets, folder: 'map/r1/', salt: 'inst-1', maxBytes: 1 << 30, maxSharedBytes: cap });
+    const want: Row[][] = Array.from({ length: buckets }, () => []);
+    for (let chunk = 0; chunk < 4; chunk++) {
+      for (let b = 0; b < buckets; b++) {
+        // ~25–60 KiB per bucket pending at close, so about 5–10 sections fit an object.
+        const n = 400 + Math.floor(rnd() * 600);
+        const rs = Array.from({ length: n }, () => ({ url: `https://example.com/${Math.floor(rnd() * 1e12).toString(36)}`, ts: Math.floor(rnd() * 1e9) }));
+        want[b]!.push(...rs);
+        await w.write(b, rs);
+      }
+    }
+    const files = await w.close();
+    assert.deepEqual(files.map((f) => f.bucket), Array.from({ length: buckets }, (_, b) => b), 'one section per bucket');
+    assert.ok(files.every((f) => f.offset !== undefined && f.offset % 8 === 0));
+    const paths = [...new Set(files.map((f) => f.path))];
+    assert.ok(paths.length > 2, `several objects, got ${paths.length}`);
+    for (const path of paths) {
+      const info = await store.head(path);
+      const mine = files.filter((f) => f.path === path);
+      assert.ok(info !== null && info.size <= cap, `${path}: ${info?.size} bytes`);
+      assert.equal(info.size, Math.max(...mine.map((f) => f.offset! + f.bytes)), 'no bytes past the last section');
+    }
+    for (const f of files) {
+      const bytes = await readEntry(store, f);
+      assert.equal(f.sha256, sha256Hex(bytes));
+      assert.deepEqual([...decodeShuffle(bytes)].flat(), want[f.bucket!]);
+    }
+    // A section larger than the cap: its bucket gets a file of its own (version 1, in its bucket folder).
+    const w2 = new ShuffleFileWriter({ store, schema, buckets: 3, folder: 'map/r2/', maxBytes: 1 << 30, maxSharedBytes: 4096 });
+    const big = Array.from({ length: 2000 }, (_, i) => ({ url: `v${i}`, ts: i }));
+    for (let b = 0; b < 3; b++) await w2.write(b, big);
+    const own = await w2.close();
+    assert.equal(own.length, 3);
+    for (const f of own) {
+      assert.ok(f.offset === undefined && f.path.startsWith(`map/r2/bucket=00${f.bucket}/`), f.path);
+      assert.deepEqual([...decodeShuffle(await readEntry(store, f))].flat(), big);
     }
   });
 

@@ -4,7 +4,7 @@
  * themselves), for PLAIN and dictionary pages (RLE and bit-packed indices, narrow and wide), two
  * writers, several pages and row groups, random ascending row sets (fast-check); pages holding no
  * wanted row are not decoded, and serving/view-rows.ts PageRows refuses to read a row that was not
- * decoded (another page's, or a dictionary page's row not asked for: PARQUET_INVALID) rather than
+ * decoded (another page's, or a dictionary page's row not asked for: INTERNAL, a caller's bug) rather than
  * hand back bytes.
  */
 import assert from 'node:assert/strict';
@@ -75,9 +75,9 @@ describe('storage/parquet/string-column: only the wanted rows', function () {
       const pr = new PageRows(f.byteArrayPages(0, col, Int32Array.of(0))!);
       assert.equal(Buffer.from(pr.bytes(0)).toString(), rows[0]![col]);
       const last = f.rowGroups[0]!.rows - 1;
-      assert.throws(() => pr.bytes(last), (e: unknown) => isDagctlError(e, 'PARQUET_INVALID'));
+      assert.throws(() => pr.bytes(last), (e: unknown) => isDagctlError(e, 'INTERNAL'));
       // A dictionary page decodes only the asked rows' indices: its next row is refused too (a PLAIN page is split whole).
-      if (col === 'id2' || f.byteArrayPages(0, col)![0]!.count === 1) assert.throws(() => pr.bytes(1), (e: unknown) => isDagctlError(e, 'PARQUET_INVALID'));
+      if (col === 'id2' || f.byteArrayPages(0, col)![0]!.count === 1) assert.throws(() => pr.bytes(1), (e: unknown) => isDagctlError(e, 'INTERNAL'));
     }
   });
 });
