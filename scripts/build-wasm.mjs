@@ -18,10 +18,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-/** name: the C file (native/NAME.c) and the constants' prefix; target: the generated file. */
+/** name: the C file (native/NAME.c) and the constants' prefix; target: the generated file; flags: the
+ * module's own clang flags after FLAGS (other modules' bytes do not change with them). */
 const MODULES = [
   { name: 'components', target: 'operators/equiv-components/wasm/components-wasm.ts', loader: 'operators/equiv-components/wasm-components.ts', check: 'test/operators/wasm-components.test.ts', what: 'components kernel' },
   { name: 'pages', target: 'storage/parquet/wasm/pages-wasm.ts', loader: 'storage/parquet/page-kernel.ts', check: 'test/storage/page-kernel.test.ts', what: 'page kernel (Snappy, PLAIN Bloom probe, UTF-8 check)' },
+  { name: 'hll', target: 'serving/wasm/hll-wasm.ts', loader: 'serving/hll-kernel.ts', check: 'test/serving/hll-kernel.test.ts', what: 'dense HLL merge kernel (SIMD register max + histogram)', flags: ['-msimd128'] },
 ];
 const FLAGS = ['--target=wasm32', '-O3', '-nostdlib', '-mbulk-memory', '-Wall', '-Werror', '-Wl,--no-entry', '-Wl,--strip-debug'];
 
@@ -39,7 +41,7 @@ function compile(m) {
   const dir = mkdtempSync(join(tmpdir(), 'dagctl-wasm-'));
   try {
     const out = join(dir, `${m.name}.wasm`);
-    execFileSync('clang', [...FLAGS, '-o', out, sourceOf(m)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync('clang', [...FLAGS, ...(m.flags ?? []), '-o', out, sourceOf(m)], { stdio: ['ignore', 'inherit', 'inherit'] });
     return readFileSync(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });

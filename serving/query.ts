@@ -18,6 +18,7 @@
 import { DagctlError } from '../core/errors.js';
 import type { Granularity } from '../domain/granularity.js';
 import { denseEstimate, maxRegisters, sparseEstimate } from '../operators/lib/sketches/hll.js';
+import { hllKernel } from './hll-kernel.js';
 import { decompose, roundRange } from './ranges.js';
 import { slot, type ViewSnapshot } from './view.js';
 import type { SpeedHours } from './speed/state.js';
@@ -244,13 +245,15 @@ const invalidBytes = (why: string): DagctlError => new DagctlError('OPERATOR_INP
  * the bytes in one pass without a sketch object or an allocation per call — a long range merges
  * dozens of sketches on every query.
  *   - every register is maxed into dense scratch registers (a sparse entry mapped down to p), the
- *     register-value histogram kept as registers rise (recounted when a dense sketch was maxed in,
- *     four registers at a time);
+ *     register-value histogram kept as registers rise (recounted when a dense sketch was maxed in);
+ *   - dense sketches are maxed in by the WebAssembly SIMD kernel (serving/hll-kernel.ts: staged,
+ *     then max and histogram in one pass, into its scratch registers), or with `{ kernel: false }`
+ *     in JS, four registers at a time (the reference the tests compare with);
  *   - the distinct sparse indexes are counted in a small hash set: while every input is sparse and the
  *     union holds at most m/32 entries it stays sparse (HyperLogLog's rule), estimated by linear
  *     counting over 2^25 registers; else the dense registers are, by Ertl's estimator.
  */
-export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean } = {}): MergedSketch {
+export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean; kernel?: boolean } = {}): MergedSketch {
   const first = list[0];
   if (first === undefined) throw new DagctlError('INTERNAL', 'mergeSketches: no sketches');
   const p = first[2]!, m = 1 << p;
@@ -274,7 +277,10 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean } = {}
     while (1 << bits < 2 * (m >>> 5) + 2) bits++;
     scratchOf[p] = sc = { u8, u32: new Uint32Array(u8.buffer), set: new Int32Array(1 << bits), shift: 32 - bits };
   }
-  const d = sc.u8, set = sc.set, setMask = set.length - 1, shift = sc.shift;
+  const kern = opts.kernel !== false && dense > 0 ? hllKernel() : null;
+  const d = kern === null ? sc.u8 : kern.regs.subarray(0, m), set = sc.set, setMask = set.length - 1, shift = sc.shift;
+  const slots = kern === null ? 0 : kern.stageSlots(m);
+  let staged = 0;
   const extra = 25 - p, lowMask = (1 << extra) - 1, maxRank = 64 - p + 1, sparseMax = m >>> 5;
   hist.fill(0);
   hist[0] = m;
@@ -283,7 +289,14 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean } = {}
   try {
     for (const b of list) {
       if (b[3] === 1) {
-        if ((b.byteOffset & 3) === 0) maxRegisters(sc.u32, new Uint32Array(b.buffer, b.byteOffset + 4, m >>> 2));
+        if (kern !== null) {
+          if (staged === slots) {
+            kern.maxStaged(staged, m);
+            staged = 0;
+          }
+          kern.stage.set(b.subarray(4, 4 + m), staged * m);
+          staged++;
+        } else if ((b.byteOffset & 3) === 0) maxRegisters(sc.u32, new Uint32Array(b.buffer, b.byteOffset + 4, m >>> 2));
         else {
           for (let i = 0; i < m; i++) {
             const r = b[4 + i]!;
@@ -318,7 +331,13 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean } = {}
         }
       }
     }
-    if (dense > 0) {
+    if (kern !== null) {
+      kern.maxHist(staged, m);
+      const c = kern.counts;
+      for (let v = maxRank + 1; v < 256; v++) if (c[v] !== 0) throw invalidBytes('register');
+      hist.fill(0);
+      for (let v = 0; v <= maxRank; v++) hist[v] = c[v]!;
+    } else if (dense > 0) {
       hist.fill(0);
       for (let i = 0; i < m; i++) {
         const r = d[i]!;

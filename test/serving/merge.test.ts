@@ -1,8 +1,9 @@
 /**
  * serving/query.ts mergeSketches: the union straight from serialized bytes equals folding
  * HyperLogLog.merge (same bytes, same estimate) for sparse, dense and mixed lists of every
- * precision; bad bytes and mixed precisions are refused, and a refused merge leaves nothing behind
- * in the scratch the next merge reuses.
+ * precision, on both paths for dense sketches (the WebAssembly SIMD kernel and the JS one); bad
+ * bytes and mixed precisions are refused, and a refused merge leaves nothing behind in the scratch
+ * the next merge reuses.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -38,6 +39,55 @@ describe('serving mergeSketches', () => {
     );
   });
 
+  /** Dense sketch bytes with random registers (skewed like real ranks) of precision p. */
+  const denseBytes = (p: number, seed: number): Uint8Array => {
+    const m = 1 << p, b = new Uint8Array(4 + m);
+    b.set([0x48, 1, p, 1]);
+    let x = seed | 1;
+    for (let i = 0; i < m; i++) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      const r = x >>> 0;
+      b[4 + i] = r % 1000 === 0 ? 64 - p + 1 : (r >>> 10) % (r % 3 === 0 ? 4 : 20);
+    }
+    return b;
+  };
+
+  it('dense-heavy mixes: kernel and JS paths give the bytes and estimate of HyperLogLog.merge', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(4, 5, 8, 10, 12, 14, 16),
+        fc.array(fc.oneof(fc.record({ dense: fc.constant(true), seed: fc.integer() }), fc.record({ dense: fc.constant(false), seed: fc.integer({ min: 0, max: 1e6 }), n: fc.integer({ min: 0, max: 60 }) })), { minLength: 1, maxLength: 30 }),
+        (p, parts) => {
+          const bytes = parts.map((q) => {
+            if (q.dense) return denseBytes(p, q.seed);
+            const h = new HyperLogLog(p);
+            for (let i = 0; i < q.n; i++) h.add(`s${q.seed + i}`);
+            return h.serialize();
+          });
+          const want = HyperLogLog.deserialize(bytes[0]!);
+          for (const b of bytes.slice(1)) want.merge(HyperLogLog.deserialize(b));
+          for (const kernel of [true, false]) {
+            const got = mergeSketches(bytes, { bytes: true, kernel });
+            assert.deepEqual(got.bytes, want.serialize());
+            assert.equal(got.uniques, want.count());
+            assert.equal(mergeSketches(bytes, { kernel }).uniques, want.count());
+          }
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+
+  it('more dense sketches than the kernel stages at once (p = 16: several batches)', () => {
+    const bytes = Array.from({ length: 75 }, (_, i) => denseBytes(16, i * 7919 + 1));
+    const want = HyperLogLog.deserialize(bytes[0]!);
+    for (const b of bytes.slice(1)) want.merge(HyperLogLog.deserialize(b));
+    const got = mergeSketches(bytes, { bytes: true });
+    assert.deepEqual(got.bytes, want.serialize());
+    assert.equal(got.uniques, want.count());
+    assert.equal(mergeSketches(bytes, { kernel: false }).uniques, want.count());
+  });
+
   it('refuses bad bytes and mixed precisions', () => {
     const dense = new HyperLogLog(4);
     for (let i = 0; i < 1000; i++) dense.add(`x${i}`);
@@ -57,6 +107,10 @@ describe('serving mergeSketches', () => {
     const badSparse = sparse.serialize();
     badSparse[8 + 4] = 41; // a sparse rank past 40
     assert.throws(() => mergeSketches([sparse.serialize(), badDense]), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+    assert.throws(() => mergeSketches([sparse.serialize(), badDense], { kernel: false }), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+    const denseAlone = mergeSketches([dense.serialize()], { bytes: true });
+    assert.deepEqual(denseAlone.bytes, dense.serialize());
+    assert.equal(denseAlone.uniques, dense.count());
     assert.throws(() => mergeSketches([dense.serialize(), sparse.serialize(), badSparse]), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
     assert.equal(sparse.serialize()[3], 0);
     const alone = HyperLogLog.deserialize(sparse.serialize());
