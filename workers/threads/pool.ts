@@ -63,8 +63,8 @@ export interface ThreadPoolOptions {
    * whole process (V8 flags are per process) before the first thread starts (default: env
    * DAGCTL_HEAP_GROWING_PERCENT, else 0 = V8's own factor). Under the 384 MB limit V8 picks a
    * factor of ~1.35, so a thread with ~13 MB live runs a full mark-compact every ~20 MB of promoted
-   * or large-object allocation (~40 per thread on the 1M pipeline). 200 cut the pipeline's process
-   * CPU ~10% but raised peak RSS ~8% (BENCHMARKS.md), so it is opt-in.
+   * or large-object allocation (~40 per thread on the 1M pipeline). 200 cut the 1M pipeline's process
+   * CPU ~15% but raised peak RSS 7–8% (BENCHMARKS.md), so it is opt-in.
    */
   heapGrowingPercent?: number;
   /** Results name their worker `${workerPrefix}${threadId}` (default `thread-`). */
