@@ -22,6 +22,7 @@
  * instances on each thread do not pay for loading its code bundle. Runs without modules need none.
  */
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { InstanceResult } from '../../scheduler/model.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
@@ -57,6 +58,15 @@ export interface ThreadPoolOptions {
    * WORKER_OUT_OF_MEMORY instead of taking the whole process down.
    */
   maxThreadHeapMb?: number;
+  /**
+   * V8's old-generation growing factor, as `--heap-growing-percent` (factor 1 + p/100), set for the
+   * whole process (V8 flags are per process) before the first thread starts (default: env
+   * DAGCTL_HEAP_GROWING_PERCENT, else 0 = V8's own factor). Under the 384 MB limit V8 picks a
+   * factor of ~1.35, so a thread with ~13 MB live runs a full mark-compact every ~20 MB of promoted
+   * or large-object allocation (~40 per thread on the 1M pipeline). 200 cut the 1M pipeline's process
+   * CPU ~15% but raised peak RSS 7–8% (BENCHMARKS.md), so it is opt-in.
+   */
+  heapGrowingPercent?: number;
   /** Results name their worker `${workerPrefix}${threadId}` (default `thread-`). */
   workerPrefix?: string;
   /** Start threads only when attempts need them (default false: all `size` threads at once). */
@@ -105,6 +115,9 @@ export class ThreadPool {
     this.graceMs = opts.graceMs ?? 2000;
     const envHeap = Number(process.env.DAGCTL_THREAD_HEAP_MB);
     this.heapMb = opts.maxThreadHeapMb ?? (Number.isFinite(envHeap) && envHeap > 0 ? envHeap : DEFAULT_THREAD_HEAP_MB);
+    const envGrow = Number(process.env.DAGCTL_HEAP_GROWING_PERCENT);
+    const grow = opts.heapGrowingPercent ?? (Number.isInteger(envGrow) && envGrow > 0 ? envGrow : 0);
+    if (grow > 0) setFlagsFromString(`--heap-growing-percent=${grow}`);
     this.data = { workerPrefix: opts.workerPrefix ?? 'thread-' };
     if (opts.lazy !== true) this.grow(this.size);
   }
