@@ -77,7 +77,7 @@ interface Agg { bucket: number; count: number; hll: HyperLogLog }
 /** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg id. */
 interface UrlAggs { url: string; fine: Map<number, number> }
 const hashOut = new Uint32Array(4);
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Every page of a REQUIRED string column as raw bytes (plain or dictionary-encoded: column-scan.ts
