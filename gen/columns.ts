@@ -239,7 +239,7 @@ export function pageviewBatches(spec: { seed: number; date: string; rows: number
 
 /** A batch of string/int64 columns as rows (for codecs without column input, and benches). */
 export function batchRows(b: ColumnBatch): Row[] {
-  const dec = new TextDecoder();
+  const dec = new TextDecoder('utf-8', { ignoreBOM: true });
   const cols = Object.entries(b.columns);
   const rows: Row[] = [];
   for (let i = 0; i < b.rows; i++) {

@@ -81,7 +81,7 @@ function stringPages(f: ReturnType<typeof openColumnFile>, g: number, column: st
   return pages;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The data extent and the key index of a rollup view version's files (live rows), in one pass

@@ -17,7 +17,10 @@
  * the view is refreshed and the query answered once more from the new version. If a block read
  * finds the key index wrong (KEY_INDEX_INVALID: a row it points at does not hold the key), the
  * current version is reloaded by scanning its files (single-flight), swapped in, and the query
- * answered once more, wholly from the scanned snapshot.
+ * answered once more, wholly from the scanned snapshot. A version is scanned at most once: if its
+ * scan fails (e.g. VIEW_INVALID: two rows of one key, granularity and bucket), or the scanned
+ * snapshot's block reads fail too, queries on it get HTTP 500 VIEW_INVALID naming the view,
+ * version and file until a new version is published.
  * Speed layer (`speedRedis`): ranges past a view's high-water mark are answered with the realtime
  * hours `dagctl speed` keeps in Redis (serving/query.ts answer, serving/speed/state.ts).
  * Memory: the key index of each loaded version (two while a new one loads) + one BlockCache
@@ -66,6 +69,9 @@ class ViewHandle {
   loads = 0;
   loadFailures = 0;
   rescans = 0;
+  rescanFailures = 0;
+  /** Versions already scanned (or whose scan failed): never scanned again; their failures answer this. */
+  private readonly scanned = new Map<string, DagctlError | null>();
   private pending: Promise<void> | null = null;
   private rescanning: Promise<void> | null = null;
   constructor(
@@ -86,11 +92,14 @@ class ViewHandle {
    * A block read of `bad` found its key index wrong (KEY_INDEX_INVALID): the current version is
    * loaded by scanning its files (never through its index) and swapped in; single-flight, so
    * concurrent queries that hit the same bad snapshot wait for one scan. Once `bad` is no longer
-   * served (another query's rescan or a refresh swapped it out), nothing is read. A failed scan
-   * rejects (the query fails with the scan's error; the old snapshot stays).
+   * served (another query's rescan or a refresh swapped it out), nothing is read. A version is
+   * scanned at most once: when its scan fails, or its scanned snapshot's block reads fail too, the
+   * query (and every later one on that version) fails with VIEW_INVALID naming the view, version
+   * and file (HTTP 500); the old snapshot stays until a new version is published.
    */
   rescan(bad: ViewSnapshot, cause: unknown): Promise<void> {
     if (this.current !== bad) return Promise.resolve();
+    if (this.scanned.has(bad.version)) return Promise.reject(this.settle(bad, cause));
     this.rescanning ??= this.doRescan(bad, cause).finally(() => (this.rescanning = null));
     return this.rescanning;
   }
@@ -101,7 +110,18 @@ class ViewHandle {
     if (this.current !== bad) return;
     const v = await currentVersion(this.store);
     if (v === null) throw cause;
-    const next = await loadView(this.store, { name: this.name, cache: this.cache, version: v, scan: true });
+    if (this.scanned.has(v.version)) throw this.scanned.get(v.version) ?? this.unservable(v.version, cause);
+    let next: ViewSnapshot;
+    try {
+      next = await loadView(this.store, { name: this.name, cache: this.cache, version: v, scan: true });
+    } catch (e) {
+      const err = this.unservable(v.version, e);
+      this.scanned.set(v.version, err);
+      this.rescanFailures++;
+      this.log({ event: 'view-rescan-failed', view: this.name, version: v.version, code: errorCode(e), error: errorMessage(e) });
+      throw err;
+    }
+    this.scanned.set(v.version, null);
     if (this.current !== bad) {
       next.release();
       return;
@@ -112,6 +132,28 @@ class ViewHandle {
     this.log({ event: 'view-rescanned', view: this.name, from: bad.version, to: next.version, code: errorCode(cause), error: errorMessage(cause), keys: next.keys, rows: next.rows });
   }
 
+  /**
+   * What a query on `snap` that failed with `e` answers: for a version already scanned, a
+   * KEY_INDEX_INVALID or VIEW_INVALID becomes (once, then kept) VIEW_INVALID naming the view,
+   * version and file; anything else is `e`.
+   */
+  settle(snap: ViewSnapshot, e: unknown): unknown {
+    if (!this.scanned.has(snap.version) || !(isDagctlError(e, 'KEY_INDEX_INVALID') || isDagctlError(e, 'VIEW_INVALID'))) return e;
+    const known = this.scanned.get(snap.version);
+    if (known !== undefined && known !== null) return known;
+    const err = this.unservable(snap.version, e);
+    this.scanned.set(snap.version, err);
+    this.log({ event: 'view-unservable', view: this.name, version: snap.version, code: errorCode(e), error: errorMessage(e) });
+    return err;
+  }
+
+  /** VIEW_INVALID: `version` cannot be served (its index and its scan both failed with `cause`). */
+  private unservable(version: string, cause: unknown): DagctlError {
+    const file = isDagctlError(cause) ? (cause.details as { file?: unknown }).file : undefined;
+    const where = typeof file === 'string' ? file : null;
+    return new DagctlError('VIEW_INVALID', `view ${this.name} version ${version}${where === null ? '' : ` (file ${where})`}: its key index is wrong and its scan failed too (${errorCode(cause)}: ${errorMessage(cause)}); it is not scanned again: republish the view`, { view: this.name, version, file: where, cause: errorCode(cause) });
+  }
+
   private async doRefresh(): Promise<void> {
     try {
       const v = await currentVersion(this.store);
@@ -120,6 +162,7 @@ class ViewHandle {
       const old = this.current;
       this.current = next; // the swap: queries that started before keep `old`
       this.loads++;
+      for (const k of this.scanned.keys()) if (k !== next.version) this.scanned.delete(k);
       old.release();
       this.log({ event: 'view-swapped', view: this.name, from: old.version, to: next.version, keys: next.keys, rows: next.rows });
     } catch (e) {
@@ -243,12 +286,17 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
         // The version's files were vacuumed under a block re-read, or the speed layer expired
         // hours after a newer batch version was published: answer from the newest version.
         // Either way the second answer is wholly from one snapshot (h.current, taken once).
+        // A version that was scanned and fails again answers VIEW_INVALID (h.settle): never a second scan.
         if (isDagctlError(e, 'KEY_INDEX_INVALID')) await h.rescan(snap, e);
         else if (isDagctlError(e, 'STORAGE_NOT_FOUND') || isDagctlError(e, 'QUERY_VIEW_STALE')) await h.refresh();
-        else throw e;
+        else throw h.settle(snap, e);
         const again = h.current;
-        if (again === snap) throw e;
-        return await answer(again, where, from, to, ao);
+        if (again === snap) throw h.settle(snap, e);
+        try {
+          return await answer(again, where, from, to, ao);
+        } catch (e2) {
+          throw h.settle(again, e2);
+        }
       }
     } catch (e) {
       code = errorCode(e);
@@ -286,6 +334,8 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     for (const h of views.values()) l.push(`dagctl_serve_view_load_failures_total{view="${h.name}"} ${h.loadFailures}`);
     l.push('# HELP dagctl_serve_view_rescans_total Versions reloaded by scanning after a block read found their key index wrong (KEY_INDEX_INVALID).', '# TYPE dagctl_serve_view_rescans_total counter');
     for (const h of views.values()) l.push(`dagctl_serve_view_rescans_total{view="${h.name}"} ${h.rescans}`);
+    l.push('# HELP dagctl_serve_view_rescan_failures_total Rescans whose scan failed (that version is never scanned again).', '# TYPE dagctl_serve_view_rescan_failures_total counter');
+    for (const h of views.values()) l.push(`dagctl_serve_view_rescan_failures_total{view="${h.name}"} ${h.rescanFailures}`);
     l.push('# TYPE dagctl_serve_cache_bytes gauge', `dagctl_serve_cache_bytes ${cache.bytes}`);
     l.push('# TYPE dagctl_serve_cache_limit_bytes gauge', `dagctl_serve_cache_limit_bytes ${cache.maxBytes}`);
     l.push('# TYPE dagctl_serve_cache_blocks gauge', `dagctl_serve_cache_blocks ${cache.size}`);

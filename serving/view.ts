@@ -89,10 +89,19 @@ class BlockBuilder {
   readonly pageviews: number[] = [];
   readonly hll: Array<Uint8Array | null> = [];
   bytes = 0;
-  /** Row `row` of `file`; VIEW_INVALID when its bucket is not aligned to g (slot). */
+  /** slot(bucket, g) → the row (in its file) of the key's row of that slot, to refuse a second one. */
+  private readonly seen = new Map<number, number>();
+  /**
+   * Row `row` of `file`; VIEW_INVALID when its bucket is not aligned to g (slot), or when the key
+   * already has a row of the same granularity and bucket (a view holds one; never keep either).
+   */
   add(g: Granularity, bucket: number, pageviews: number, hll: Uint8Array | null, file: string, row: number): void {
+    const aligned = alignedBucket(g, bucket, file, row);
+    const sl = slot(aligned, g), first = this.seen.get(sl);
+    if (first !== undefined) throw new DagctlError('VIEW_INVALID', `${file}: row ${row} repeats granularity ${g}, bucket ${aligned} of its key (the first is row ${first} of the key's files): a view holds one row per (key, granularity, bucket); republish the view`, { file, row, granularity: g, bucket: aligned });
+    this.seen.set(sl, row);
     this.granularity.push(g);
-    this.bucket.push(alignedBucket(g, bucket, file, row));
+    this.bucket.push(aligned);
     this.pageviews.push(pageviews);
     // Sketches are copied out of the decoded page (a view on it would pin the whole page).
     const own = hll === null ? null : hll.slice();

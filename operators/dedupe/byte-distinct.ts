@@ -103,7 +103,7 @@ class Column {
   }
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class ByteDistinct {
   private readonly key: number[];

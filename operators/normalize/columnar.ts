@@ -217,7 +217,7 @@ class Accumulator {
   }
 }
 
-const FATAL = new TextDecoder('utf-8', { fatal: true });
+const FATAL = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const UTF8 = new TextEncoder();
 /** The string of UTF-8 bytes, or null when they are not UTF-8. */
 function strictString(b: Uint8Array, s: number, n: number): string | null {

@@ -253,7 +253,7 @@ async function materialize(f: ColumnFile, g: number, o: LateScanOptions, hitRow:
  * ASCII keys (the common case) without TextDecoder; anything else strictly as UTF-8
  * (PARQUET_INVALID_UTF8 at `row` of the file, row group `group`).
  */
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function decodeKey(data: Buffer, start: number, len: number, key: string, row: number, group: number): string {
   let ascii = true;

@@ -21,7 +21,7 @@ export const PACKED_SCHEMA: Schema = [{ name: 'block', type: 'bytes' }];
 const VERSION = 1;
 const pad8 = (n: number): number => (n + 7) & ~7;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** One bucket's open block: columns of up to `cap` rows and its URL dictionary (global ids). */
 class OpenBlock {

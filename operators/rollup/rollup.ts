@@ -144,8 +144,8 @@ async function mapColumns(bytes: Uint8Array, p: RollupParams, file: string): Pro
 
 /**
  * Walks the values of byte pages in order (pages may hold 0 values). hash() and text() see a
- * value as the row decoder does (utf8.ts decodeUtf8 drops one leading BOM, EF BB BF): a person
- * hashes the same whichever way its file is read.
+ * value as the row decoder does (utf8.ts decodeUtf8 keeps a leading BOM, EF BB BF: a value is
+ * what its bytes say): a person hashes the same whichever way its file is read.
  */
 class PageCursor {
   private pi = 0;
@@ -193,14 +193,11 @@ class PageCursor {
   }
   private memoData: Uint8Array | null = null;
   private memo: Array<string | undefined> | Map<number, string> = [];
-  /** MurmurHash3 x86_128 of the current value's bytes, less a leading BOM (what hashString gives the row decoder's string). */
+  /** MurmurHash3 x86_128 of the current value's bytes (what hashString gives the row decoder's string). */
   hash(out: Uint32Array): void {
     const pg = this.pages[this.pi];
     if (pg === undefined) throw new DagctlError('INTERNAL', `${this.path}: page cursor past the end`);
-    const d = pg.data, at = pg.start[this.vi]!, len = pg.len[this.vi]!;
-    // A leading BOM is not part of the value: the row decoder's strict UTF-8 decode drops it.
-    if (len >= 3 && d[at] === 0xef && d[at + 1] === 0xbb && d[at + 2] === 0xbf) murmur3x86_128(d, len - 3, 0, out, at + 3);
-    else murmur3x86_128(d, len, 0, out, at);
+    murmur3x86_128(pg.data, pg.len[this.vi]!, 0, out, pg.start[this.vi]);
   }
 }
 

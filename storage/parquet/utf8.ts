@@ -27,8 +27,9 @@ export type InvalidUtf8Policy = 'error' | 'mark';
 /** The row property (a symbol, not enumerable) naming a marked row's columns that were not UTF-8. */
 export const INVALID_UTF8: unique symbol = Symbol('dagctl.invalidUtf8');
 
-const FATAL = new TextDecoder('utf-8', { fatal: true });
-const LOSSY = new TextDecoder('utf-8');
+// ignoreBOM: a value's leading U+FEFF is part of the value (test/contracts/text-faithful.test.ts).
+const FATAL = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const LOSSY = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Thrown by decodeUtf8 inside a decoder that does not know the position yet. */
 export class InvalidUtf8 extends Error {

@@ -5,12 +5,14 @@
  * `http`. End to end over a real Parquet file whose url column holds invalid UTF-8 bytes; and
  * one whose other string column does: normalize rejects the row as `invalid_utf8:<column>`, any
  * other operator's read fails with PARQUET_INVALID_UTF8 naming the file, column and row (not retried).
+ * A value's leading U+FEFF is part of it: every TextDecoder of the sources that decodes values is
+ * made with ignoreBOM (only decoders of whole documents — JSON, text files — may strip a BOM).
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { normalizeIdentifier } from '../../operators/lib/text/identifiers.js';
 import { DEFAULT_TRACKING_PARAMS, urlNormalizer } from '../../operators/lib/text/url.js';
@@ -20,8 +22,31 @@ import { runCli, type Workspace } from '../integration/support.js';
 
 const norm = urlNormalizer({ stripParams: DEFAULT_TRACKING_PARAMS, foldWww: false, trailingSlash: 'keep', dropQuery: false, defaultScheme: 'http' });
 
+/** Files whose TextDecoders decode whole documents (JSON, text files, control blobs), where a BOM at the start may go. */
+const WHOLE_DOCUMENT_DECODERS = new Set([
+  'ui/server/app.ts', 'storage/dataset/layout.ts', 'storage/dataset/delta-log.ts', 'storage/dataset/read.ts',
+  'ingest/records.ts', 'operators/partial-recompute/partial-recompute.ts',
+]);
+
 describe('contracts: text stays faithful', function () {
   this.timeout(60_000);
+
+  it('every TextDecoder that decodes values keeps a leading U+FEFF (ignoreBOM)', async () => {
+    const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
+    const sources: string[] = [];
+    for (const d of await readdir(root, { withFileTypes: true })) {
+      if (!d.isDirectory() || ['node_modules', 'dist', 'test'].includes(d.name) || d.name.startsWith('.')) continue;
+      for (const p of await readdir(join(root, d.name), { recursive: true })) if (p.endsWith('.ts') && !p.endsWith('.d.ts')) sources.push(`${d.name}/${p}`);
+    }
+    assert.ok(sources.includes('storage/parquet/utf8.ts'), root);
+    const bad: string[] = [];
+    for (const p of sources) {
+      if (WHOLE_DOCUMENT_DECODERS.has(p)) continue;
+      for (const m of (await readFile(join(root, p), 'utf8')).matchAll(/new TextDecoder\(([^)]*)\)/g)) if (!m[1]!.includes('ignoreBOM: true')) bad.push(`${p}: ${m[0]}`);
+    }
+    assert.deepEqual(bad, []);
+    assert.equal(new TextDecoder('utf-8', { ignoreBOM: true }).decode(new TextEncoder().encode('\uFEFFab')), '\uFEFFab');
+  });
 
   it('rejects mangled schemes instead of normalizing them to host "http"', () => {
     for (const bad of ['http//example.com', 'https//example.com/a', 'HTTP//example.com', 'http:/example.com/x', 'https:/example.com']) {

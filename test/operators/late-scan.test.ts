@@ -29,7 +29,7 @@ async function* lateScan(bytes: Uint8Array, o: LateScanOptions, stats: LateScanS
 
 async function collect(bytes: Uint8Array, keep: (s: string) => boolean, stats: LateScanStats, paged = false): Promise<Row[]> {
   const out: Row[] = [];
-  const probe = (b: Uint8Array, s: number, l: number): boolean => keep(new TextDecoder().decode(b.subarray(s, s + l)));
+  const probe = (b: Uint8Array, s: number, l: number): boolean => keep(new TextDecoder('utf-8', { ignoreBOM: true }).decode(b.subarray(s, s + l)));
   // probePage: the same test a page at a time (as SplitBlockBloom.probeRanges).
   const probePage = (b: Uint8Array, st: Int32Array, ln: Int32Array, n: number, hits: Int32Array, at: number): number => {
     for (let i = 0; i < n; i++) if (probe(b, st[i]!, ln[i]!)) hits[at++] = i;

@@ -167,7 +167,7 @@ describe('data generator', function () {
       const r = mulberry32(key);
       for (let i = 0; i < 200; i++) assert.equal(drawAt(key, i), r(), `key ${key} draw ${i}`);
     }
-    const utf8 = new TextDecoder();
+    const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
     for (const seed of [0, 9, 11, 123_456_789]) {
       const p = new KeyPrefix(seed, 'url');
       for (const [n, m] of [[0, 0], [7, 1023], [39, 12], [10, 100]] as const) assert.equal(p.keyOf2(n, m), fnv1a32(`${seed}\u0001url\u0001${n}\u0001${m}`));

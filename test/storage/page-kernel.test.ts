@@ -236,7 +236,7 @@ describe('storage/parquet/page-kernel (UTF-8 check)', () => {
     return out;
   }
   /** The oracle: the first value that Node's isUtf8 (simdutf) or a fatal TextDecoder refuses. */
-  const FATAL = new TextDecoder('utf-8', { fatal: true });
+  const FATAL = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   function firstBad(values: Uint8Array[]): [number, string] | null {
     for (const [i, v] of values.entries()) {
       let dec = true;
