@@ -22,41 +22,9 @@
 import { DEFAULT_MAX_ROWS } from '../../storage/dataset/writer.js';
 import { decodeShuffleBlocksBytes, type ShuffleBytesColumn } from '../../storage/shuffle/format.js';
 import type { ColumnBatch, Value } from '../../storage/types.js';
+import { Utf8Pool } from '../lib/columnar/utf8-pool.js';
 import { compareKeys, hashOrder } from './distinct-merge.js';
 import { HASH_SEED, mixUtf8, mixValue } from './row-index.js';
-
-/** The distinct values of a dictionary column across blocks, as one growing UTF-8 pool. */
-class Pool {
-  bytes = new Uint8Array(1 << 12);
-  used = 0;
-  start: number[] = [];
-  len: number[] = [];
-  private readonly ids = new Map<string, number>();
-  /** Forgets every value (the caller moved them). */
-  clear(): void {
-    this.ids.clear();
-    this.start = [];
-    this.len = [];
-    this.used = 0;
-  }
-  id(data: Uint8Array, s: number, l: number): number {
-    const key = Buffer.from(data.buffer, data.byteOffset + s, l).toString('latin1');
-    let id = this.ids.get(key);
-    if (id !== undefined) return id;
-    if (this.used + l > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + l));
-      grown.set(this.bytes.subarray(0, this.used));
-      this.bytes = grown;
-    }
-    this.bytes.set(data.subarray(s, s + l), this.used);
-    id = this.start.length;
-    this.start.push(this.used);
-    this.len.push(l);
-    this.used += l;
-    this.ids.set(key, id);
-    return id;
-  }
-}
 
 /** A column of the whole input, in arrival order: strings by pool id (dictionary) or as ranges of one
  * buffer of the plain blocks' bytes appended, int64 as doubles. */
@@ -69,7 +37,8 @@ class Column {
   values: Float64Array = new Float64Array(1024);
   bytes: Uint8Array = new Uint8Array(1 << 16);
   used = 0;
-  readonly pool = new Pool();
+  /** The distinct values of dictionary blocks, interned by their bytes. */
+  readonly pool = new Utf8Pool();
   /** Whether some row's value is in `bytes` (then batches give ranges of it, else pool ranges and ids). */
   plain = false;
 
@@ -171,7 +140,7 @@ export class ByteDistinct {
     const { pid, start, len } = col;
     if (c.kind === 'dict') {
       const ids = new Int32Array(c.start.length);
-      for (let e = 0; e < ids.length; e++) ids[e] = col.pool.id(c.utf8, c.start[e]!, c.len[e]!);
+      for (let e = 0; e < ids.length; e++) ids[e] = col.pool.idOfBytes(c.utf8, c.start[e]!, c.len[e]!);
       const idx = c.idx;
       for (let i = 0; i < n; i++) {
         const id = ids[idx[i]!]!;

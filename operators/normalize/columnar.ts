@@ -25,6 +25,7 @@ import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { schemaFromElements } from '../../storage/parquet/schema-map.js';
 import { decodeUtf8Lossy } from '../../storage/parquet/utf8.js';
 import type { ColumnBatch, Row, Schema } from '../../storage/types.js';
+import { Utf8Pool } from '../lib/columnar/utf8-pool.js';
 import { urlCacheKey, type UrlResult } from '../lib/text/url.js';
 import { idBytesAlreadyNormal, normalizeIdentifier, type IdOptions } from '../lib/text/identifiers.js';
 import type { LruCache } from './lru.js';
@@ -112,39 +113,6 @@ export async function fileColumns(bytes: Uint8Array, schema: Schema): Promise<Ro
  */
 export const POOL_MAX_BYTES = 64 << 20;
 
-/** Distinct strings as UTF-8 ranges of one growing buffer (normalized URLs: few, repeated a lot). */
-class BytePool {
-  bytes = new Uint8Array(1 << 12);
-  used = 0;
-  start: number[] = [];
-  len: number[] = [];
-  private readonly ids = new Map<string, number>();
-  /** Forgets every string (ids handed out before are void); keeps the buffer. */
-  clear(): void {
-    this.used = 0;
-    this.start = [];
-    this.len = [];
-    this.ids.clear();
-  }
-  id(s: string): number {
-    let id = this.ids.get(s);
-    if (id !== undefined) return id;
-    const b = Buffer.from(s, 'utf8');
-    if (this.used + b.byteLength > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + b.byteLength));
-      grown.set(this.bytes.subarray(0, this.used));
-      this.bytes = grown;
-    }
-    this.bytes.set(b, this.used);
-    id = this.start.length;
-    this.start.push(this.used);
-    this.len.push(b.byteLength);
-    this.used += b.byteLength;
-    this.ids.set(s, id);
-    return id;
-  }
-}
-
 /** Kept rows, column by column, up to `capacity` rows; URL columns point into the pool. */
 class Accumulator {
   rows = 0;
@@ -152,7 +120,7 @@ class Accumulator {
   private readonly len: Int32Array[];
   private readonly own: Array<{ bytes: Uint8Array; used: number }>;
   private readonly ints: Float64Array[];
-  constructor(private readonly schema: Schema, private readonly roles: FieldRole[], private readonly pool: BytePool, readonly capacity: number) {
+  constructor(private readonly schema: Schema, private readonly roles: FieldRole[], private readonly pool: Utf8Pool, readonly capacity: number) {
     this.start = roles.map((r) => new Int32Array(r === 'int64' ? 0 : capacity));
     this.len = roles.map((r) => new Int32Array(r === 'int64' ? 0 : capacity));
     this.own = roles.map((r) => ({ bytes: new Uint8Array(r === 'id' ? 1 << 16 : 0), used: 0 }));
@@ -254,7 +222,7 @@ const ID_COPY = 0, ID_NEW = 1, ID_INVALID = 2, ID_REJECT = 3;
  * normalized URLs and the accumulator of kept rows.
  */
 export class ColumnarNormalizer {
-  private readonly pool = new BytePool();
+  private readonly pool = new Utf8Pool();
   private readonly acc: Accumulator;
   private readonly reasons: string[] = [];
   private readonly reasonIds = new Map<string, number>();
@@ -302,7 +270,7 @@ export class ColumnarNormalizer {
   }
 
   private urlCode(r: UrlResult): number {
-    return r.ok ? this.pool.id(r.url) : this.reasonCode(r.reason);
+    return r.ok ? this.pool.idOfString(r.url) : this.reasonCode(r.reason);
   }
 
   /** The code of URL column j's value (memoized per dictionary entry). */
