@@ -37,6 +37,7 @@
  * and, while writing one URL, its coarser ones.
  */
 import { DagctlError, isDagctlError } from '../../core/errors.js';
+import { threadTimes, timesSince } from '../../core/thread-cpu.js';
 import type { SchemaElement } from 'hyparquet';
 import { bucketOf } from '../../core/hash.js';
 import type { Row, Schema } from '../../storage/types.js';
@@ -76,8 +77,65 @@ export const VIEW_SCHEMA: Schema = [
 ];
 
 interface Agg { bucket: number; count: number; hll: HyperLogLog }
-/** One URL's finest-granularity aggregates: bucket index (ts div g, a small int) → Agg id. */
-interface UrlAggs { url: string; fine: Map<number, number> }
+/**
+ * One URL's finest-granularity aggregates, bucket index fb (ts div g) → Agg id: a window of slots
+ * (slot fb − base holds id + 1, 0 = none) while it stays dense enough (≤ 64 slots, or ≤ 8 per
+ * aggregate), the rest in `more`; `ids` lists them all.
+ */
+interface UrlAggs { url: string; base: number; slots: Int32Array; more: Map<number, number> | null; ids: number[] }
+const NO_SLOTS = new Int32Array(0);
+
+/** The slot-window length that covers bucket indexes lo..hi of `u`, or 0 when it would be too sparse (past 64 slots and 8 per aggregate). */
+function windowFor(u: UrlAggs, lo: number, hi: number): number {
+  const span = hi - lo + 1;
+  let n = Math.max(16, u.slots.length);
+  while (n < span) n *= 2;
+  return n <= 64 || n <= 8 * (u.ids.length + 1) ? n : 0;
+}
+
+/**
+ * The Agg id of (u, fb), or -1: the window's slot (callers check it first, inline), else `more`.
+ */
+function moreId(u: UrlAggs, fb: number): number {
+  return u.more?.get(fb) ?? -1;
+}
+
+/** Registers a new Agg id for (u, fb): in the window, grown or moved while it stays dense enough, else in `more`. */
+function placeId(u: UrlAggs, fb: number, id: number): void {
+  u.ids.push(id);
+  if (u.slots.length === 0 && u.ids.length === 1) {
+    u.slots = new Int32Array(16);
+    u.base = fb - 8;
+  }
+  let k = fb - u.base;
+  if (k < 0 || k >= u.slots.length) {
+    // Grow to cover fb and every slot held, the held range centred in the new window.
+    let lo = fb, hi = fb;
+    for (let j = 0; j < u.slots.length; j++) {
+      if (u.slots[j] !== 0) {
+        lo = Math.min(lo, u.base + j);
+        break;
+      }
+    }
+    for (let j = u.slots.length - 1; j >= 0; j--) {
+      if (u.slots[j] !== 0) {
+        hi = Math.max(hi, u.base + j);
+        break;
+      }
+    }
+    const n = windowFor(u, lo, hi);
+    if (n === 0) {
+      (u.more ??= new Map()).set(fb, id);
+      return;
+    }
+    const slots = new Int32Array(n), base = lo - ((n - (hi - lo + 1)) >> 1);
+    for (let j = 0; j < u.slots.length; j++) if (u.slots[j] !== 0) slots[u.base + j - base] = u.slots[j]!;
+    u.slots = slots;
+    u.base = base;
+    k = fb - base;
+  }
+  u.slots[k] = id + 1;
+}
 const hashOut = new Uint32Array(4);
 
 /**
@@ -204,21 +262,31 @@ class PageCursor {
 export const rollup: OperatorDef<RollupParams> = {
   ...rollupDescriptor,
   async run(ctx): Promise<StageResult> {
-    const components = usesComponents(ctx.params, ctx.inputs.length);
-    if (components !== (ctx.inputs.length === 2)) {
-      throw new DagctlError('OPERATOR_INPUT_INVALID', 'rollup: components: true needs exactly 2 inputs (pageviews, components), false needs 1', { inputs: ctx.inputs.length });
-    }
-    if (ctx.stage.name !== 'map') lastTable = null; // the maps of this task are done (or not begun)
-    if (ctx.stage.name === 'index') return indexStage(ctx);
-    // Broadcast mode (decided by the index stage): map joins, join is a no-op, aggregate reads map.
-    const indexOut = components ? ctx.stageOutput('index') : null;
-    const broadcast = indexOut !== null && indexOut.blobs(BROADCAST_BLOB).length > 0;
-    if (!broadcast) lastTable = null; // a map of a shuffle-join (or no-components) task has no use for it
-    if (ctx.stage.name === 'map') return mapStage(ctx, components, broadcast ? indexOut : null);
-    if (ctx.stage.name === 'join') return broadcast ? { metrics: {} } : joinStage(ctx); // broadcast: the map stage joined already
-    return aggregateStage(ctx, broadcast);
+    // ms.cpu / ms.cpuWait: this thread's CPU time over the instance and its wait for a CPU
+    // (core/thread-cpu.ts), which a loaded machine does not inflate as it does wall time.
+    const t0 = threadTimes();
+    const r = await runStage(ctx);
+    const t = timesSince(t0);
+    return t === null ? r : { ...r, metrics: { ...r.metrics, 'ms.cpu': t.cpuMs, 'ms.cpuWait': t.waitMs } };
   },
 };
+
+/** The stage's work (run adds its thread times). */
+async function runStage(ctx: Ctx): Promise<StageResult> {
+  const components = usesComponents(ctx.params, ctx.inputs.length);
+  if (components !== (ctx.inputs.length === 2)) {
+    throw new DagctlError('OPERATOR_INPUT_INVALID', 'rollup: components: true needs exactly 2 inputs (pageviews, components), false needs 1', { inputs: ctx.inputs.length });
+  }
+  if (ctx.stage.name !== 'map') lastTable = null; // the maps of this task are done (or not begun)
+  if (ctx.stage.name === 'index') return indexStage(ctx);
+  // Broadcast mode (decided by the index stage): map joins, join is a no-op, aggregate reads map.
+  const indexOut = components ? ctx.stageOutput('index') : null;
+  const broadcast = indexOut !== null && indexOut.blobs(BROADCAST_BLOB).length > 0;
+  if (!broadcast) lastTable = null; // a map of a shuffle-join (or no-components) task has no use for it
+  if (ctx.stage.name === 'map') return mapStage(ctx, components, broadcast ? indexOut : null);
+  if (ctx.stage.name === 'join') return broadcast ? { metrics: {} } : joinStage(ctx); // broadcast: the map stage joined already
+  return aggregateStage(ctx, broadcast);
+}
 
 type Ctx = StageContext<RollupParams>;
 
@@ -524,28 +592,26 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
   let nb = 0;
   const flush = (): void => {
     const f0 = performance.now();
-    const sortedId = new Int32Array(nb), sortedH1 = new Int32Array(nb), sortedH2 = new Int32Array(nb);
+    const scratch = new Int32Array(nb), sortedH1 = new Int32Array(nb), sortedH2 = new Int32Array(nb);
     const K = aggList.length;
     const start = new Int32Array(K + 1);
     for (let i = 0; i < nb; i++) start[bufId[i]! + 1]!++;
     for (let k = 0; k < K; k++) start[k + 1]! += start[k]!;
     for (let i = 0; i < nb; i++) {
       const j = start[bufId[i]!]!++;
-      sortedId[j] = bufId[i]!;
       sortedH1[j] = bufH1[i]!;
       sortedH2[j] = bufH2[i]!;
     }
-    // After the scatter start[k] is the end of id k's rows (and start[k − 1] their start).
-    let a: Agg | undefined, at = -1;
-    for (let j = 0; j < nb; j++) {
-      const id = sortedId[j]!;
-      if (id !== at) {
-        at = id;
-        a = aggList[id]!;
-        a.hll.reserveForRows(start[id]! - j); // bounded by its entries, not its rows (many rows may be few persons)
+    // After the scatter start[k] is the end of id k's rows (and start[k − 1] their start). Each
+    // run goes to its sketch at once (addHashes: sized for its distinct entries, not its rows).
+    for (let k = 0, from = 0; k < K; k++) {
+      const to = start[k]!;
+      if (to > from) {
+        const a = aggList[k]!;
+        a.count += to - from;
+        a.hll.addHashes(sortedH1, sortedH2, from, to, scratch);
       }
-      a!.count++;
-      a!.hll.addHash(sortedH1[j]! >>> 0, sortedH2[j]! >>> 0);
+      from = to;
     }
     nb = 0;
     flushMs += performance.now() - f0;
@@ -558,19 +624,19 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
       // The block's URL dictionary, resolved once per entry.
       const aggs = blk.urls.map((url) => {
         let u = byUrl.get(url);
-        if (u === undefined) byUrl.set(url, (u = { url, fine: new Map() }));
-        return u.fine;
+        if (u === undefined) byUrl.set(url, (u = { url, base: 0, slots: NO_SLOTS, more: null, ids: [] }));
+        return u;
       });
       const { n, ts, h1, h2, u: ui } = blk;
       rows += n;
       for (let r = 0; r < n; r++) {
-        const m = aggs[ui[r]!]!;
-        const fb = Math.floor(ts[r]! / fine);
-        let id = m.get(fb);
-        if (id === undefined) {
+        const ua = aggs[ui[r]!]!;
+        const fb = Math.floor(ts[r]! / fine), k = fb - ua.base;
+        let id = k >= 0 && k < ua.slots.length ? ua.slots[k]! - 1 : -1;
+        if (id < 0 && (id = moreId(ua, fb)) < 0) {
           id = aggList.length;
           aggList.push({ bucket: fb * fine, count: 0, hll: new HyperLogLog(precision) });
-          m.set(fb, id);
+          placeId(ua, fb, id);
         }
         if (nb === bufId.length) {
           if (nb === FLUSH) flush();
@@ -610,7 +676,7 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
   if (byUrl.size > 0) {
     const w = new ChunkedWriter(ctx.outputs[0]!.open(VIEW_SCHEMA));
     for (const url of [...byUrl.keys()].sort()) {
-      let level = [...byUrl.get(url)!.fine.values()].map((id) => {
+      let level = byUrl.get(url)!.ids.map((id) => {
         const a = aggList[id]!;
         aggList[id] = null; // released with its URL
         return a;

@@ -346,6 +346,48 @@ describe('operators/rollup/rollup', () => {
     }
   });
 
+  it('hours far apart, out of order, before 1970 or centuries later: every sketch byte-identical to adding each row to each granularity\'s bucket', async () => {
+    // The aggregate finds a row's hour through a per-URL slot window (grown both ways, re-based)
+    // and a Map past what the window may span; coarser levels are merged from hours. Oracle: one
+    // sketch per (url, granularity, bucket) fed every row (floor buckets, as domain/granularity.ts).
+    let s = 3;
+    const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+    const H = 3600;
+    const hours: Record<string, () => number> = {
+      dense: () => rnd(24 * 10), // 10 days, every hour
+      descending: () => 5000 - Math.floor(rnd(1000) / 7) * 7, // arrives in random order over ~6 weeks
+      scattered: () => [0, 1, 1000, -5, -400_000, 3_000_000, 17, 1_000_000][rnd(8)]! + rnd(3), // past any window: the Map
+      mixed: () => (rnd(10) === 0 ? 200_000 + rnd(50) : rnd(40)),
+    };
+    const rows: Row[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const url = Object.keys(hours)[i % 4]!;
+      rows.push({ url, person: `p${rnd(i % 3 === 0 ? 5 : 900)}`, ts: T0 + hours[url]!() * H + rnd(H) });
+    }
+    const oracle = new Map<string, { pv: number; hll: HyperLogLog }>();
+    for (const r of rows) {
+      for (const [g, sec] of Object.entries(G)) {
+        const ts = r.ts as number;
+        const k = `${String(r.url)}|${g}|${Math.floor(ts / sec) * sec}`;
+        let e = oracle.get(k);
+        if (e === undefined) oracle.set(k, (e = { pv: 0, hll: new HyperLogLog(14) }));
+        e.pv++;
+        e.hll.add(r.person as string);
+      }
+    }
+    for (const buckets of [1, 3]) {
+      const view = (await runOperator(rollup, {}, { inputs: [{ partitions: { a: rows.slice(0, 2500), b: rows.slice(2500) } }], buckets, batchSize: 700 })).outputs[0]!.rows;
+      assert.equal(view.length, oracle.size);
+      for (const v of view) {
+        const e = oracle.get(`${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`);
+        assert.ok(e !== undefined, `${String(v.url)} ${String(v.granularity)} ${String(v.bucket)}`);
+        assert.equal(v.pageviews, e.pv);
+        assert.deepEqual(v.hll, e.hll.serialize());
+        assert.equal(v.uniques, e.hll.count());
+      }
+    }
+  });
+
   it('a ts column numbers() refuses (an unsafe int64): PARQUET_INVALID naming file, column and row group', async () => {
     const rows = Array.from({ length: 10 }, (_, i) => ({ url: `http://a/${i % 2}`, person: `p${i}`, ts: T0 + i * 60 }));
     const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];

@@ -9,6 +9,7 @@ import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
 import { BloomFilter, optimalBloomSize } from '../../operators/lib/sketches/bloom.js';
 import { IntUnionFind } from '../../operators/equiv-components/union-find.js';
 import { isDagctlError } from '../../core/errors.js';
+import fc from 'fast-check';
 
 describe('lib/murmur3', () => {
   it('matches the SMHasher verification value of MurmurHash3_x86_128 (0xB3ECE62A)', () => {
@@ -144,6 +145,54 @@ describe('lib/hll', () => {
       assert.deepEqual(buf.subarray(3, 3 + want.length), want);
       assert.deepEqual([...buf.subarray(0, 3), ...buf.subarray(3 + want.length)], [0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee]);
     }
+  });
+
+  it('addHashes over a range is addHash on each row: identical bytes, any state before, through the sparse → dense switch', () => {
+    // Hashes drawn from a small pool (many rows, few distinct entries) or a large one; extreme
+    // words (0, all ones) reach the longest ranks. A sketch may hold entries before the run.
+    const word = fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.constantFrom(0, -1, 1, 0x7f, 0x80, -128));
+    fc.assert(fc.property(
+      fc.constantFrom(4, 10, 12, 14),
+      fc.array(fc.tuple(word, word), { minLength: 1, maxLength: 80 }),
+      fc.integer({ min: 0, max: 3000 }),
+      fc.integer({ min: 0, max: 400 }),
+      fc.integer({ min: 0, max: 5 }),
+      (p, pool, rows, before, pad) => {
+        const n = pad + rows + pad;
+        const h1 = new Int32Array(n), h2 = new Int32Array(n);
+        let s = rows * 31 + before;
+        for (let i = 0; i < n; i++) {
+          s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+          // Half the cases: mostly the pool's hashes; else fresh ones (a run of distinct persons).
+          const [a, b] = (before & 1) === 0 ? pool[s % pool.length]! : [Math.imul(s, 0x9e3779b1), s ^ 0x5bd1e995];
+          h1[i] = a;
+          h2[i] = b;
+        }
+        const want = new HyperLogLog(p), got = new HyperLogLog(p);
+        for (let i = 0; i < before; i++) {
+          const hi = Math.imul(i + 1, 0x85ebca6b) >>> 0, lo = Math.imul(i + 7, 0xc2b2ae35) >>> 0;
+          want.addHash(hi, lo);
+          got.addHash(hi, lo);
+        }
+        for (let i = pad; i < pad + rows; i++) want.addHash(h1[i]! >>> 0, h2[i]! >>> 0);
+        got.addHashes(h1, h2, pad, pad + rows, new Int32Array(rows));
+        assert.deepEqual(got.serialize(), want.serialize());
+        assert.equal(got.count(), want.count());
+      },
+    ), { numRuns: 300 });
+  });
+
+  it('addHashes sizes the sparse table by distinct entries: 5,000 rows of 3 persons keep the smallest table', () => {
+    const h1 = new Int32Array(5000), h2 = new Int32Array(5000);
+    for (let i = 0; i < 5000; i++) {
+      h1[i] = [0x12345678, 0x9abcdef0, 0x0fedcba9][i % 3]!;
+      h2[i] = 0x55555555;
+    }
+    const h = new HyperLogLog(14);
+    h.addHashes(h1, h2, 0, 5000, new Int32Array(5000));
+    assert.equal(h.sparseSize, 3);
+    assert.equal(h.sparseSlots, 8);
+    assert.throws(() => h.addHashes(h1, h2, 0, 10, new Int32Array(9)), (e) => isDagctlError(e, 'INTERNAL'));
   });
 
   it('rejects corrupt bytes and mismatched precisions with stable codes', () => {

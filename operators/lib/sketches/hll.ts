@@ -114,6 +114,47 @@ export class HyperLogLog {
   }
 
   /**
+   * Adds the hashes (h1[i], h2[i]) for i in [from, to) (hi, lo as int32): the same sketch as addHash
+   * on each, in any order. Sparse, their entries (idx25 · 64 + rank, as serializeInto packs them)
+   * are sorted and deduplicated in `scratch` (≥ to − from int32) first, so the table is sized
+   * once for exactly the distinct entries it takes: no step-by-step regrowth, and no
+   * over-reservation when many rows come from few persons.
+   */
+  addHashes(h1: Int32Array, h2: Int32Array, from: number, to: number, scratch: Int32Array): void {
+    if (this.dense !== null) {
+      for (let i = from; i < to; i++) this.addHash(h1[i]! >>> 0, h2[i]! >>> 0);
+      return;
+    }
+    const n = to - from;
+    if (scratch.length < n) throw new DagctlError('INTERNAL', `hll addHashes: scratch of ${scratch.length} for ${n} hashes`);
+    for (let i = 0; i < n; i++) {
+      const hi = h1[from + i]!, lz = Math.clz32(hi << 25);
+      scratch[i] = ((hi >>> 7) << 6) | (lz < 7 ? lz + 1 : 8 + Math.clz32(h2[from + i]!));
+    }
+    const sorted = n > 1 ? scratch.subarray(0, n).sort() : scratch;
+    // Unique register indexes, each with its largest rank (the last of its run: ranks ascend within an index).
+    let d = 0;
+    for (let i = 0; i < n; i++) {
+      const x = sorted[i]!;
+      if (i + 1 < n && sorted[i + 1]! >>> 6 === x >>> 6) continue;
+      sorted[d++] = x;
+    }
+    this.reserve(d);
+    const extra = 25 - this.p, lowMask = (1 << extra) - 1;
+    for (let k = 0; k < d; k++) {
+      const x = sorted[k]!, i25 = x >>> 6, r25 = x & 63;
+      // setSparse may turn this sketch dense midway: the rest is mapped down to p (as merge does).
+      const dn = this.dense as Uint8Array | null; // (not narrowed: setSparse may have set it)
+      if (dn !== null) {
+        const low = i25 & lowMask;
+        const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;
+        const i = i25 >>> extra;
+        if (dn[i]! < r) dn[i] = r;
+      } else this.setSparse(i25, r25);
+    }
+  }
+
+  /**
    * The register positions of a 64-bit hash, computed once to add it to several sketches of the
    * same precision (addAt): [sparse index, sparse rank, dense index, dense rank] into `out`.
    */
