@@ -55,6 +55,11 @@ export class PackedPageviewsWriter {
   }
 
   push(url: string, ts: number, h1: number, h2: number): boolean {
+    return this.pushId(this.urlId(url), ts, h1, h2);
+  }
+
+  /** The id of a URL in this writer (what pushId takes), registered on first sight. */
+  urlId(url: string): number {
     let g = this.ids.get(url);
     if (g === undefined) {
       g = this.urls.length;
@@ -69,6 +74,11 @@ export class PackedPageviewsWriter {
       }
       this.urlBucket[g] = this.bucketOf(url);
     }
+    return g;
+  }
+
+  /** push() of the URL with id g (from urlId). */
+  pushId(g: number, ts: number, h1: number, h2: number): boolean {
     const bucket = this.urlBucket[g]!;
     const blk = this.blocks[bucket]!;
     let l = this.local[g]!;

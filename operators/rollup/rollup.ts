@@ -259,6 +259,37 @@ class PageCursor {
   }
 }
 
+/**
+ * The writer's URL id (PackedPageviewsWriter.urlId) of each value of a url page into u[r..], each
+ * distinct position in a small page's bytes decoded and looked up once (a dictionary entry once
+ * for all its rows); returns r past the page. A value that is not UTF-8 is PARQUET_INVALID_UTF8 naming
+ * file, column and row (r counts the file's rows), as PageCursor.text says it.
+ */
+function urlIds(pg: ByteArrayPage, pw: PackedPageviewsWriter, u: Int32Array, r: number, path: string, column: string): number {
+  const { data, start, len } = pg;
+  // By start offset (id + 1, 0 = not yet) while the bytes are small (a dictionary's); a larger
+  // page is plain, each value at its own offset: nothing to remember.
+  const memo = data.length <= 1 << 16 ? new Int32Array(data.length + 1) : null;
+  for (let v = 0; v < pg.count; v++, r++) {
+    const at = start[v]!;
+    let id = memo !== null ? memo[at]! - 1 : -1;
+    if (id < 0) {
+      const bytes = data.subarray(at, at + len[v]!);
+      let s: string;
+      try {
+        s = decodeUtf8(bytes);
+      } catch (e) {
+        if (!(e instanceof InvalidUtf8)) throw e;
+        throw new DagctlError('PARQUET_INVALID_UTF8', `${path}: string column "${column}", row ${r}: the value is not UTF-8`, { file: path, column, row: r, bytes: Buffer.from(bytes.subarray(0, 48)).toString('hex') });
+      }
+      id = pw.urlId(s);
+      if (memo !== null) memo[at] = id + 1;
+    }
+    u[r] = id;
+  }
+  return r;
+}
+
 export const rollup: OperatorDef<RollupParams> = {
   ...rollupDescriptor,
   async run(ctx): Promise<StageResult> {
@@ -449,21 +480,38 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
         const bytes = await rf.read();
         const mc = await mapColumns(bytes, p, rf.path);
         if (mc !== null) {
-          // Column at a time: no row objects; each distinct URL decoded once per dictionary.
-          const pc = new PageCursor(mc.person, rf.path, p.personColumn), uc = new PageCursor(mc.url, rf.path, p.urlColumn);
-          for (const ts of mc.ts) {
-            for (let r = 0; r < ts.length; r++) {
-              // (mapColumns checked each group's counts: this and the check below guard the cursors.)
-              if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
-              if (!uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.urlColumn} values than rows`, { file: rf.path, column: p.urlColumn });
-              const t = ts[r]!;
-              if (!Number.isInteger(t)) throw new DagctlError('OPERATOR_INPUT_INVALID', `${rf.path}: column ${p.tsColumn} is not an integer`, { file: rf.path, column: p.tsColumn, value: String(t) });
-              pc.hash(hashOut);
-              if (emit(uc.text(), t)) await pw!.drain();
+          // Column at a time, one column after the other (no row objects, no cursor per row):
+          // every person hashed and probed into h1/h2, every url's writer id into u (decoded and
+          // looked up once per distinct position in its page's bytes), then rows packed from the columns.
+          let n = 0;
+          for (const ts of mc.ts) n += ts.length;
+          const h1 = new Int32Array(n), h2 = new Int32Array(n), u = new Int32Array(n);
+          let r = 0;
+          for (const pg of mc.person) {
+            const data = pg.data, start = pg.start, len = pg.len;
+            if (r + pg.count > n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
+            for (let v = 0; v < pg.count; v++, r++) {
+              murmur3x86_128(data, len[v]!, 0, hashOut, start[v]);
+              if (table !== null && table.mapInPlace(hashOut)) mapped++;
+              h1[r] = hashOut[0]! | 0;
+              h2[r] = hashOut[1]! | 0;
             }
           }
-          if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
-          if (uc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.urlColumn} values than rows`, { file: rf.path, column: p.urlColumn });
+          if (r !== n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
+          r = 0;
+          for (const pg of mc.url) {
+            if (r + pg.count > n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.urlColumn} values than rows`, { file: rf.path, column: p.urlColumn });
+            r = urlIds(pg, pw!, u, r, rf.path, p.urlColumn);
+          }
+          if (r !== n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.urlColumn} values than rows`, { file: rf.path, column: p.urlColumn });
+          r = 0;
+          for (const ts of mc.ts) {
+            for (let i = 0; i < ts.length; i++, r++) {
+              const t = ts[i]!;
+              if (!Number.isInteger(t)) throw new DagctlError('OPERATOR_INPUT_INVALID', `${rf.path}: column ${p.tsColumn} is not an integer`, { file: rf.path, column: p.tsColumn, value: String(t) });
+              if (pw!.pushId(u[r]!, t, h1[r]!, h2[r]!)) await pw!.drain();
+            }
+          }
           continue;
         }
         const pages = bytePages(bytes, p.personColumn);
@@ -575,7 +623,7 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
     if (order[k]!.s % order[k - 1]!.s !== 0) throw new DagctlError('INTERNAL', 'rollup: granularities do not divide each other', { granularities: p.granularities });
   }
   const fine = order[0]!.s;
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = threadTimes();
   let flushMs = 0;
   const byUrl = new Map<string, UrlAggs>();
   const precision = p.precision;
@@ -658,7 +706,7 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
     }
   }
   flush();
-  const t1 = performance.now();
+  const t1 = performance.now(), c1 = timesSince(c0), c1At = threadTimes();
   // Output order: url, then granularity (finest first), then bucket.
   let viewRows = 0;
   // Sketch bytes are views into 1 MiB arenas (never reused: the writer may hold rows until it
@@ -712,7 +760,10 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
     await w.flush();
   }
   // Phase times: reading and bucketing rows (sketch updates excluded), the sketch updates, output.
-  return { metrics: { rowsIn: rows, viewRows, 'ms.read': t1 - t0 - flushMs, 'ms.add': flushMs, 'ms.write': performance.now() - t1 }, inputRows: rows };
+  // (and this thread's CPU time before and after the output began, where it can be read)
+  const c2 = timesSince(c1At);
+  const cpu: Record<string, number> = c1 === null || c2 === null ? {} : { 'ms.cpu.readAdd': c1.cpuMs, 'ms.cpu.write': c2.cpuMs };
+  return { metrics: { rowsIn: rows, viewRows, 'ms.read': t1 - t0 - flushMs, 'ms.add': flushMs, 'ms.write': performance.now() - t1, ...cpu }, inputRows: rows };
 }
 
 export { GRANULARITIES };

@@ -388,6 +388,25 @@ describe('operators/rollup/rollup', () => {
     }
   });
 
+  it('raw files whose plain url page holds more than 64 KiB (plain: no memo by offset): the same view bytes as the row path', async () => {
+    let s = 11;
+    const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+    const rows = Array.from({ length: 3000 }, (_, i) => ({ url: `https://example.com/${'long/'.repeat(8)}${i % 5 === 0 ? 'é' : ''}${rnd(700)}`, person: `p${rnd(300)}`, ts: T0 + rnd(20 * 86400) }));
+    const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
+    const key = (view: Row[]): string[] => view.map((r) => `${String(r.url)}|${String(r.granularity)}|${String(r.bucket)}|${String(r.pageviews)}|${Buffer.from(r.hll as Uint8Array).toString('hex')}`).sort();
+    const expected = key((await runOperator(rollup, {}, { inputs: [{ partitions: { a: rows } }], buckets: 2 })).outputs[0]!.rows);
+    const bytes = new Uint8Array(parquetWriteBuffer({
+      rowGroupSize: 3000, pageSize: 1 << 20, columnData: [
+        { name: 'url', type: 'STRING', nullable: false, data: rows.map((r) => r.url), encoding: 'PLAIN' },
+        { name: 'person', type: 'STRING', nullable: false, data: rows.map((r) => r.person) },
+        { name: 'ts', type: 'INT64', nullable: false, data: rows.map((r) => BigInt(r.ts)) },
+      ],
+    }));
+    assert.ok(rows.reduce((n, r) => n + Buffer.byteLength(r.url), 0) > 1 << 16);
+    const got = key((await runOperator(rollup, {}, { inputs: [{ partitions: { a: rows }, schema, rawBytes: () => bytes }], buckets: 2 })).outputs[0]!.rows);
+    assert.deepEqual(got, expected);
+  });
+
   it('a ts column numbers() refuses (an unsafe int64): PARQUET_INVALID naming file, column and row group', async () => {
     const rows = Array.from({ length: 10 }, (_, i) => ({ url: `http://a/${i % 2}`, person: `p${i}`, ts: T0 + i * 60 }));
     const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
