@@ -36,10 +36,12 @@ interface Kernel {
   reset: Fn; init: Fn; used: Fn; scratch: Fn; stageRanges: Fn; staged: Fn; pairHalves: Fn; flushPairs: Fn; labels: Fn;
   count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
   stageChunk: Fn; recordEdges: Fn; edgeList: Fn; edgeCount: Fn;
+  starsBegin: Fn; starsRun: Fn; starsFull: Fn; chunkAt: Fn; chunkLen: Fn; chunkReset: Fn; starsChanged: Fn; starsSkipped: Fn;
+  ownedBest: Fn; ownedList: Fn; bestOf: Fn;
 }
 
 const PARTS = 256;
-const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount'] as const;
+const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount', 'starsBegin', 'starsRun', 'starsFull', 'chunkAt', 'chunkLen', 'chunkReset', 'starsChanged', 'starsSkipped', 'ownedBest', 'ownedList', 'bestOf'] as const;
 
 let compiled: WebAssembly.Module | null = null;
 /**
@@ -251,6 +253,57 @@ export class WasmEdgeComponents {
     return this.edges;
   }
   private edges: Int32Array | null = null;
+
+  /** How many edges were recorded (record: true), without copying them. */
+  edgeCount(): number {
+    if (!this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.edgeCount before finish()');
+    return this.kernel().edgeCount();
+  }
+
+  /**
+   * equiv-components' star edges, packed by the kernel (native/components.c starsBegin): for every
+   * id x with m = componentMins()[x], (x, m) (x ≠ m; (x, x) for a singleton) to bucket(x) = hashOf(x)
+   * mod `buckets` and to bucket(m), as edge chunks (edge-chunks.ts) of `chunkBytes` or more, each
+   * handed to `write` (a copy) when full, then the rest in bucket order. `received` (propagate;
+   * record: true): an edge that was not among the recorded ones counts as `changed`; one that
+   * was, of an x not owned by bucket `self`, is skipped (its owner emits it). The same bytes per
+   * bucket as EdgeChunkWriter fed by the JS emitStars.
+   */
+  async emitStars(buckets: number, self: number, received: boolean, chunkBytes: number, write: (bucket: number, chunk: Uint8Array) => Promise<void>): Promise<{ changed: number; skipped: number }> {
+    this.componentMins();
+    const k = this.kernel();
+    this.wids.stale = true;
+    k.starsBegin(buckets, self, chunkBytes, received ? 1 : 0);
+    const take = async (b: number): Promise<void> => {
+      const n = k.chunkLen(b);
+      if (n === 0) return;
+      const chunk = new Uint8Array(k.memory.buffer, k.chunkAt(b), n).slice();
+      k.chunkReset(b);
+      await write(b, chunk);
+    };
+    for (let full = k.starsRun(); full > 0; full = k.starsRun()) {
+      const list = new Uint32Array(k.memory.buffer, k.starsFull(), full);
+      const bs = Array.from(list);
+      for (const b of bs) await take(b);
+    }
+    for (let b = 0; b < buckets; b++) await take(b);
+    return { changed: k.starsChanged(), skipped: k.starsSkipped() };
+  }
+
+  /**
+   * equiv-components' emit on the kernel (native/components.c ownedBest): the ids owned by bucket
+   * `self` (hashOf mod `buckets`), sorted by name (JS string order), and per id the smallest id of
+   * its closed neighbourhood over the recorded edges (record: true). JS copies.
+   */
+  ownedBest(buckets: number, self: number): { owned: Int32Array; best: Int32Array } {
+    if (!this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.ownedBest before finish()');
+    const k = this.kernel();
+    this.wids.stale = true;
+    const n = k.ownedBest(buckets, self);
+    const owned = new Int32Array(k.memory.buffer, k.ownedList(), n).slice();
+    const best = new Int32Array(k.memory.buffer, k.bestOf(), k.count()).slice();
+    return { owned, best };
+  }
 
   private flushIfFull(): void {
     const k = this.kernel();
