@@ -259,13 +259,14 @@ export const equivComponents: OperatorDef<EquivParams> = {
     }
     if (ctx.stage.name === 'propagate') {
       const c = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true, p.kernel);
-      let edgesIn: number, t1: number, changed: number, skipped: number;
+      let edgesIn: number, t1: number, changed: number, skipped: number, wasmMiB = 0;
       const sw = ctx.shuffle.open(EDGE_CHUNK_SCHEMA);
       if (c.wasm !== null) {
         try {
           edgesIn = c.wasm.edgeCount();
           t1 = performance.now();
           ({ changed, skipped } = await c.wasm.emitStars(B, ctx.bucket, true, CHUNK_BYTES, (b, chunk) => sw.write(b, [{ edges: chunk }])));
+          wasmMiB = c.wasm.touchedBytes() / 2 ** 20;
         } finally {
           c.wasm.release();
         }
@@ -284,7 +285,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
       new DataView(state.buffer).setUint32(0, ctx.round, true);
       new DataView(state.buffer).setUint32(4, changed, true);
       ctx.putBlob('state', state);
-      return { metrics: { changed, edgesIn, skipped, wasmChunks: wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
+      return { metrics: { changed, edgesIn, skipped, wasmChunks: wasm, wasmMiB, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
     }
     // emit
     let rounds = 0, changed = 0;
@@ -347,9 +348,11 @@ async function emitOwned(ctx: StageContext<EquivParams>, uf: ChunkComponents | W
   const ids = uf.ids;
   let owned: ArrayLike<number>, best: Int32Array, edgesIn: number;
   const names: string[] = [];
+  let wasmMiB = 0;
   if (uf instanceof WasmEdgeComponents) {
     ({ owned, best } = uf.ownedBest(B, ctx.bucket));
     edgesIn = uf.edgeCount();
+    wasmMiB = uf.touchedBytes() / 2 ** 20;
   } else {
     // best[x] = min over x's closed neighbourhood, for the ids this bucket owns (−1: not owned).
     const n = uf.count;
@@ -387,5 +390,5 @@ async function emitOwned(ctx: StageContext<EquivParams>, uf: ChunkComponents | W
   let components = 0;
   for (let k = 0; k < owned.length; k++) if (best[owned[k]!] === owned[k]) components++;
   const wasm = uf instanceof WasmEdgeComponents ? 1 : 0;
-  return { metrics: { ids: owned.length, components, wasmChunks: wasm, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
+  return { metrics: { ids: owned.length, components, wasmChunks: wasm, wasmMiB, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
 }

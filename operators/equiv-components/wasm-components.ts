@@ -51,9 +51,12 @@ let compiled: WebAssembly.Module | null = null;
  * kept costs its next user far more than instantiation: a fresh memory grown to size is reported
  * to V8 as external memory, and that pressure set off a 17 ms mark-compact every few pages
  * (measured: 300k edges at 1.3M edges/s instead of 4.7M when a partition's instance went over).
+ * 128 MiB: the propagate/emit buckets of 10M pageviews at B = 8 (~340–470k edges) touch ~100 MiB;
+ * under a 64 MiB cap each of them instantiated and faulted in a fresh memory (process CPU 32 → 24 s
+ * for normalize-equivs + equiv-components at 10M, 7.7 → 3.2 s of it system time).
  */
 let idle: Kernel | null = null;
-const IDLE_MAX_BYTES = 64 << 20;
+const IDLE_MAX_BYTES = 128 << 20;
 /** Tables are presized for at most this many ids (they grow past it): a hint from file sizes can
  * be far too high, and presized memory is never given back while the instance lives. */
 const PRESIZE_MAX = 1 << 19;
@@ -346,6 +349,11 @@ export class WasmEdgeComponents {
       this.mins = new Int32Array(k.memory.buffer, at, k.count()).slice();
     }
     return this.mins;
+  }
+
+  /** The memory this use has touched so far (the kernel's allocator high-water mark), bytes. */
+  touchedBytes(): number {
+    return this.kernel().used();
   }
 
   /** Hands the instance back for reuse on this thread; this object is dead afterwards. */

@@ -308,7 +308,7 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
   });
 
   it('a 300k-edge partition stays under the per-thread reuse cap, so the next instance reuses its memory', () => {
-    // Over the cap (64 MiB touched) the instance is dropped and the next one regrows a fresh memory,
+    // Over the cap (128 MiB touched; this partition must stay under 64 MiB) the instance is dropped and the next one regrows a fresh memory,
     // which V8's external-memory accounting answered with mark-compacts: ~3× slower (BENCHMARKS.md).
     let s = 7;
     const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
