@@ -580,17 +580,44 @@ EXPORT("starsSkipped") u32 starsSkipped(void) { return starsSkipped_; }
 /* ---- emit's owned ids (equiv-components' emitOwned, in the kernel) ----------------------------
  * ownedBest(buckets, self) -> n: best[x] = the smallest id (JS string order) of x's closed
  * neighbourhood over the recorded edges, for every x with idHash[x] % buckets == self; the n owned
- * ids sorted by their names (JS string order: less()) at ownedList(), their best at bestOf(). */
+ * ids sorted by their names (JS string order) at ownedList(), their best at bestOf().
+ * Comparisons go through a 16-byte key per id (its first 16 bytes, zero-padded, big-endian, lead
+ * bytes EE/EF raised to FE/FF: byte order on it is less()'s order, since EE/EF occur in UTF-8 only
+ * as lead bytes and no valid byte is above F4), and less() only when two keys are equal.
+ * ownedColumns() then lays out emit's two output columns (storage/types.ts ColumnValues): the
+ * bytes of every id that is owned or some owned id's best, once each in id order, and per owned
+ * id (in sorted order) the (start, length, id) of the id and of its best: cols()[0] = data,
+ * [1] = data bytes, [2..4] = id starts, lengths, ids, [5..7] = the best's. */
 static i32 *best_;
 static u32 *owned_;
+static unsigned long long *key_;
+
+static unsigned long long keyWord(const u8 *s, u32 len, u32 from) {
+  unsigned long long k = 0;
+  for (u32 i = from; i < from + 8; i++) {
+    u32 b = i < len ? s[i] : 0;
+    if (b == 0xee || b == 0xef) b += 0x10;
+    k = (k << 8) | b;
+  }
+  return k;
+}
+
+static inline int keyLess(u32 i, u32 j) {
+  unsigned long long a = key_[2 * i], b = key_[2 * j];
+  if (a != b) return a < b;
+  a = key_[2 * i + 1];
+  b = key_[2 * j + 1];
+  if (a != b) return a < b;
+  return less(i, j);
+}
 
 static void sortIds(u32 *a, u32 *tmp, u32 n) {
-  /* Bottom-up merge sort by less(): insertion-sorted runs of 16, then merges. */
+  /* Bottom-up merge sort by keyLess(): insertion-sorted runs of 16, then merges. */
   for (u32 s = 0; s < n; s += 16) {
     u32 e = s + 16 < n ? s + 16 : n;
     for (u32 i = s + 1; i < e; i++) {
       u32 v = a[i], j = i;
-      while (j > s && less(v, a[j - 1])) {
+      while (j > s && keyLess(v, a[j - 1])) {
         a[j] = a[j - 1];
         j--;
       }
@@ -601,7 +628,7 @@ static void sortIds(u32 *a, u32 *tmp, u32 n) {
   for (u32 w = 16; w < n; w *= 2) {
     for (u32 s = 0; s < n; s += 2 * w) {
       u32 m = s + w < n ? s + w : n, e = s + 2 * w < n ? s + 2 * w : n, i = s, j = m, k = s;
-      while (i < m && j < e) dst[k++] = less(src[j], src[i]) ? src[j++] : src[i++];
+      while (i < m && j < e) dst[k++] = keyLess(src[j], src[i]) ? src[j++] : src[i++];
       while (i < m) dst[k++] = src[i++];
       while (j < e) dst[k++] = src[j++];
     }
@@ -612,27 +639,67 @@ static void sortIds(u32 *a, u32 *tmp, u32 n) {
   if (src != a) __builtin_memcpy(a, src, 4 * (size_t)n);
 }
 
+static u32 nOwned;
+
 EXPORT("ownedBest") u32 ownedBest(u32 buckets, u32 self) {
   best_ = alloc(4 * (size_t)nIds);
+  key_ = alloc(16 * (size_t)nIds);
   u32 n = 0;
   for (u32 i = 0; i < nIds; i++) {
+    const u8 *b = parts[idPart_[i]].pool + idOff_[i];
+    key_[2 * i] = keyWord(b, idLen_[i], 0);
+    key_[2 * i + 1] = keyWord(b, idLen_[i], 8);
     best_[i] = idHash_[i] % buckets == self ? (i32)i : -1;
     if (best_[i] != -1) n++;
   }
   for (u32 k = 0; k < nEdges; k++) {
     u32 a = edges_[2 * k], b = edges_[2 * k + 1];
     i32 ca = best_[a];
-    if (ca != -1 && less(b, (u32)ca)) best_[a] = (i32)b;
+    if (ca != -1 && keyLess(b, (u32)ca)) best_[a] = (i32)b;
     i32 cb = best_[b];
-    if (cb != -1 && less(a, (u32)cb)) best_[b] = (i32)a;
+    if (cb != -1 && keyLess(a, (u32)cb)) best_[b] = (i32)a;
   }
   owned_ = alloc(4 * (size_t)n);
   u32 *tmp = alloc(4 * (size_t)n);
   for (u32 i = 0, k = 0; i < nIds; i++)
     if (best_[i] != -1) owned_[k++] = i;
   sortIds(owned_, tmp, n);
+  nOwned = n;
   return n;
 }
 
 EXPORT("ownedList") u32 *ownedList(void) { return owned_; }
 EXPORT("bestOf") i32 *bestOf(void) { return best_; }
+
+static u32 cols_[8];
+
+EXPORT("ownedColumns") u32 *ownedColumns(void) {
+  u32 n = nOwned, size = 0;
+  i32 *at = alloc(4 * (size_t)nIds);
+  for (u32 i = 0; i < nIds; i++) at[i] = -1;
+  for (u32 k = 0; k < n; k++) at[owned_[k]] = at[best_[owned_[k]]] = 0;
+  for (u32 i = 0; i < nIds; i++)
+    if (at[i] == 0) size += idLen_[i];
+  u8 *data = alloc((size_t)size + 4);
+  u32 used = 0;
+  for (u32 i = 0; i < nIds; i++) {
+    if (at[i] != 0) continue;
+    at[i] = (i32)used;
+    copyWords(data + used, parts[idPart_[i]].pool + idOff_[i], idLen_[i]);
+    used += idLen_[i];
+  }
+  u32 *c = alloc(4 * 6 * (size_t)n);
+  for (u32 k = 0; k < n; k++) {
+    u32 x = owned_[k], y = (u32)best_[x];
+    c[k] = (u32)at[x];
+    c[n + k] = idLen_[x];
+    c[2 * n + k] = x;
+    c[3 * n + k] = (u32)at[y];
+    c[4 * n + k] = idLen_[y];
+    c[5 * n + k] = y;
+  }
+  cols_[0] = (u32)(size_t)data;
+  cols_[1] = size;
+  for (u32 j = 0; j < 6; j++) cols_[2 + j] = (u32)(size_t)(c + j * n);
+  return cols_;
+}

@@ -377,7 +377,14 @@ async function emitOwned(ctx: StageContext<EquivParams>, uf: ChunkComponents | W
   }
   if (owned.length > 0) {
     const out = ctx.outputs[0]!.open([{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }]);
-    if (out.writeColumns !== undefined) await out.writeColumns(ownedColumns(ids, owned, best));
+    if (out.writeColumns !== undefined) {
+      let cols: ColumnBatch;
+      if (uf instanceof WasmEdgeComponents) {
+        const c = uf.ownedColumns();
+        cols = { rows: owned.length, columns: { id: { type: 'string', data: c.data, ...c.id }, person: { type: 'string', data: c.data, ...c.person } } };
+      } else cols = ownedColumns(ids, owned, best);
+      await out.writeColumns(cols);
+    }
     else {
       const w = new ChunkedWriter(out);
       for (let k = 0; k < owned.length; k++) {

@@ -37,11 +37,11 @@ interface Kernel {
   count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
   stageChunk: Fn; recordEdges: Fn; edgeList: Fn; edgeCount: Fn;
   starsBegin: Fn; starsRun: Fn; starsFull: Fn; chunkAt: Fn; chunkLen: Fn; chunkReset: Fn; starsChanged: Fn; starsSkipped: Fn;
-  ownedBest: Fn; ownedList: Fn; bestOf: Fn;
+  ownedBest: Fn; ownedList: Fn; bestOf: Fn; ownedColumns: Fn;
 }
 
 const PARTS = 256;
-const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount', 'starsBegin', 'starsRun', 'starsFull', 'chunkAt', 'chunkLen', 'chunkReset', 'starsChanged', 'starsSkipped', 'ownedBest', 'ownedList', 'bestOf'] as const;
+const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount', 'starsBegin', 'starsRun', 'starsFull', 'chunkAt', 'chunkLen', 'chunkReset', 'starsChanged', 'starsSkipped', 'ownedBest', 'ownedList', 'bestOf', 'ownedColumns'] as const;
 
 let compiled: WebAssembly.Module | null = null;
 /**
@@ -146,6 +146,9 @@ class WasmIds implements ByteIds {
     return this.owner.kernel().less(i, j) !== 0;
   }
 }
+
+/** One of emit's output columns as byte ranges into a shared buffer, with the ids as dictionary ids. */
+export interface OwnedColumn { start: Int32Array; len: Int32Array; ids: Int32Array }
 
 export class WasmEdgeComponents {
   readonly ids: ByteIds;
@@ -302,11 +305,27 @@ export class WasmEdgeComponents {
     if (!this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.ownedBest before finish()');
     const k = this.kernel();
     this.wids.stale = true;
-    const n = k.ownedBest(buckets, self);
+    const n = (this.ownedCount = k.ownedBest(buckets, self));
     const owned = new Int32Array(k.memory.buffer, k.ownedList(), n).slice();
     const best = new Int32Array(k.memory.buffer, k.bestOf(), k.count()).slice();
     return { owned, best };
   }
+
+  /**
+   * After ownedBest: emit's output columns laid out by the kernel (native/components.c
+   * ownedColumns): `data`, the bytes of every owned id and best once each (in id order), and per
+   * owned id in sorted order the (start, len, id) of the id and of its best in it. JS copies.
+   */
+  ownedColumns(): { data: Uint8Array; id: OwnedColumn; person: OwnedColumn } {
+    const k = this.kernel();
+    this.wids.stale = true;
+    const at = k.ownedColumns(), n = this.ownedCount;
+    const buf = k.memory.buffer, c = new Uint32Array(buf, at, 8);
+    const data = new Uint8Array(buf, c[0], c[1]).slice();
+    const arr = (j: number): Int32Array => new Int32Array(buf, c[2 + j], n).slice();
+    return { data, id: { start: arr(0), len: arr(1), ids: arr(2) }, person: { start: arr(3), len: arr(4), ids: arr(5) } };
+  }
+  private ownedCount = 0;
 
   private flushIfFull(): void {
     const k = this.kernel();

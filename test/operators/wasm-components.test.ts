@@ -253,6 +253,11 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
           }
           assert.deepEqual(Array.from(owned, (i) => names[i]!), [...want.keys()].sort());
           for (const i of owned) assert.equal(names[best[i]!], want.get(names[i]!));
+          // emit's columns: byte ranges of the owned ids and their bests, the ints as dictionary ids.
+          const c = uf.ownedColumns(), text = (k: number, col: typeof c.id): string => Buffer.from(c.data.subarray(col.start[k], col.start[k]! + col.len[k]!)).toString('utf8');
+          assert.deepEqual(Array.from(owned, (_, k) => [text(k, c.id), text(k, c.person)]), [...want.keys()].sort().map((x) => [x, want.get(x)]));
+          assert.deepEqual([...c.id.ids], [...owned]);
+          assert.deepEqual([...c.person.ids], Array.from(owned, (i) => best[i]));
         } finally {
           uf.release();
         }
