@@ -21,10 +21,12 @@
  * (storage/parquet/string-column.ts: REQUIRED, PLAIN or dictionary; else rows) and runs union-find
  * on them in the JS kernel (lib/byte-components.ts) or, with param kernel: 'wasm', in the
  * WebAssembly one (lib/wasm-components.ts; ids that are not UTF-8 and row input stay on JS);
- * propagate and emit intern bytes
- * (lib/byte-intern.ts, ids compared in JS string order on the bytes), and the edge set travels between stages as packed
- * byte chunks (lib/edge-chunks.ts: one shuffle row per ~256 KiB of edges). A node's bucket is its
- * byte hash mod B. Only emit decodes names, once per output id. Ids are compared as UTF-8: an id
+ * propagate and emit intern the bytes of their bucket's edge chunks, any size, in the same kernel
+ * (ids compared in JS string order on the bytes); with kernel: 'wasm' the star edges are packed
+ * and emit's owned ids sorted and laid out as output columns there too. The edge set travels
+ * between stages as packed byte chunks (edge-chunks.ts: one shuffle row per ~256 KiB of edges).
+ * A node's bucket is its byte hash mod B. No id becomes a JS string on the wasm path (the JS one
+ * decodes emit's names to sort them). Ids are compared as UTF-8: an id
  * that is not well-formed (lone surrogates, invalid UTF-8 bytes) is taken as its U+FFFD-replaced
  * form, as a Parquet round trip would make it anyway.
  * Memory per instance: its partition's or bucket's edges (and, in 'local', its files' id pages).
