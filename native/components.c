@@ -466,6 +466,8 @@ EXPORT("less") i32 less(u32 i, u32 j) {
   return x < y;
 }
 
+static i32 *labels_;
+
 EXPORT("labels") i32 *labels(void) {
   i32 *minOf = alloc(4 * (size_t)nIds), *out = alloc(4 * (size_t)nIds);
   for (u32 i = 0; i < nIds; i++) minOf[i] = -1;
@@ -475,6 +477,7 @@ EXPORT("labels") i32 *labels(void) {
     if (c == -1 || less(i, (u32)c)) minOf[r] = (i32)i;
   }
   for (u32 i = 0; i < nIds; i++) out[i] = minOf[out[i]];
+  labels_ = out;
   return out;
 }
 
@@ -485,3 +488,218 @@ EXPORT("idLen") u32 *idLen(void) { return idLen_; }
 EXPORT("idOff") u32 *idOff(void) { return idOff_; }
 EXPORT("idPart") u32 *idPart(void) { return idPart_; }
 EXPORT("poolOf") u8 *poolOf(u32 q) { return parts[q].pool; }
+
+/* ---- Star edges (equiv-components' emitStars, in the kernel) ----------------------------------
+ * After labels(): per id x with m = its label, the star edge (x, m) (x != m; the self-loop (x, x)
+ * only for a singleton) appended as a packed edge-chunk record ([u32 LE length][bytes] twice) to
+ * the chunk of bucket(x) = idHash[x] % buckets and, when different, of bucket(m). With received
+ * (propagate; needs recordEdges(1)): an edge (x, m) that was not among the recorded edges counts
+ * as changed; one that was, of an x whose bucket is not `self`, is skipped (its owner emits it).
+ * Exactly the JS emitStars (equiv-components.ts), byte for byte, per bucket:
+ *   starsBegin(buckets, self, chunkBytes, received)
+ *   while ((n = starsRun()) > 0) for k < n: b = starsFull()[k]: write chunkAt(b), chunkLen(b) bytes; chunkReset(b)
+ *   then every b with chunkLen(b) > 0 likewise; starsChanged(), starsSkipped()
+ * A chunk is full once it holds chunkBytes or more; starsRun returns after the id that filled one
+ * (at most two per id). Per-bucket buffers grow by doubling up to chunkBytes + 1 KiB (more only
+ * for an edge longer than that), so memory follows what is emitted, not the bucket count. */
+static u32 nB, chunkBytes_, cursor_, recvMode, starsChanged_, starsSkipped_, nFull;
+static i32 self_;
+static u8 **bPtr;
+static u32 *bUsed, *bCap, *csize_;
+static u8 *recv_;
+static u32 fullList[2];
+
+EXPORT("starsBegin") void starsBegin(u32 buckets, i32 self, u32 chunkBytes, u32 received) {
+  nB = buckets;
+  self_ = self;
+  chunkBytes_ = chunkBytes;
+  recvMode = received;
+  cursor_ = starsChanged_ = starsSkipped_ = nFull = 0;
+  bPtr = zalloc(sizeof(u8 *) * (size_t)buckets);
+  bUsed = zalloc(4 * (size_t)buckets);
+  bCap = zalloc(4 * (size_t)buckets);
+  csize_ = zalloc(4 * (size_t)nIds);
+  for (u32 i = 0; i < nIds; i++) csize_[labels_[i]]++;
+  recv_ = 0;
+  if (received) {
+    recv_ = zalloc(nIds);
+    for (u32 k = 0; k < nEdges; k++) {
+      u32 a = edges_[2 * k];
+      if ((u32)labels_[a] == edges_[2 * k + 1]) recv_[a] = 1;
+    }
+  }
+}
+
+static void pushStar(u32 b, u32 x, u32 y) {
+  u32 lx = idLen_[x], ly = idLen_[y], at = bUsed[b], need = at + 8 + lx + ly;
+  if (need > bCap[b]) {
+    u32 c = bCap[b] < 1024 ? 1024 : 2 * bCap[b];
+    if (c > chunkBytes_ + 1024) c = chunkBytes_ + 1024;
+    if (c < need) c = need;
+    bPtr[b] = regrow(bPtr[b], at, (size_t)c + 4); /* copyWords may write 3 bytes past the end */
+    bCap[b] = c;
+  }
+  u8 *o = bPtr[b] + at;
+  __builtin_memcpy(o, &lx, 4);
+  copyWords(o + 4, parts[idPart_[x]].pool + idOff_[x], lx);
+  o += 4 + lx;
+  __builtin_memcpy(o, &ly, 4);
+  copyWords(o + 4, parts[idPart_[y]].pool + idOff_[y], ly);
+  bUsed[b] = need;
+  if (need >= chunkBytes_) fullList[nFull++] = b;
+}
+
+EXPORT("starsRun") u32 starsRun(void) {
+  nFull = 0;
+  while (cursor_ < nIds) {
+    u32 x = cursor_++, m = (u32)labels_[x];
+    if (x == m && csize_[x] != 1) continue;
+    u32 bx = idHash_[x] % nB;
+    if (recvMode) {
+      if (!recv_[x]) starsChanged_++;
+      else if ((i32)bx != self_) {
+        starsSkipped_++;
+        continue;
+      }
+    }
+    u32 bm = idHash_[m] % nB;
+    pushStar(bx, x, m);
+    if (bm != bx) pushStar(bm, x, m);
+    if (nFull > 0) return nFull;
+  }
+  return 0;
+}
+
+EXPORT("starsFull") u32 *starsFull(void) { return fullList; }
+EXPORT("chunkAt") u8 *chunkAt(u32 b) { return bPtr[b]; }
+EXPORT("chunkLen") u32 chunkLen(u32 b) { return bUsed[b]; }
+EXPORT("chunkReset") void chunkReset(u32 b) { bUsed[b] = 0; }
+EXPORT("starsChanged") u32 starsChanged(void) { return starsChanged_; }
+EXPORT("starsSkipped") u32 starsSkipped(void) { return starsSkipped_; }
+
+/* ---- emit's owned ids (equiv-components' emitOwned, in the kernel) ----------------------------
+ * ownedBest(buckets, self) -> n: best[x] = the smallest id (JS string order) of x's closed
+ * neighbourhood over the recorded edges, for every x with idHash[x] % buckets == self; the n owned
+ * ids sorted by their names (JS string order) at ownedList(), their best at bestOf().
+ * Comparisons go through a 16-byte key per id (its first 16 bytes, zero-padded, big-endian, lead
+ * bytes EE/EF raised to FE/FF: byte order on it is less()'s order, since EE/EF occur in UTF-8 only
+ * as lead bytes and no valid byte is above F4), and less() only when two keys are equal.
+ * ownedColumns() then lays out emit's two output columns (storage/types.ts ColumnValues): the
+ * bytes of every id that is owned or some owned id's best, once each in id order, and per owned
+ * id (in sorted order) the (start, length, id) of the id and of its best: cols()[0] = data,
+ * [1] = data bytes, [2..4] = id starts, lengths, ids, [5..7] = the best's. */
+static i32 *best_;
+static u32 *owned_;
+static unsigned long long *key_;
+
+static unsigned long long keyWord(const u8 *s, u32 len, u32 from) {
+  unsigned long long k = 0;
+  for (u32 i = from; i < from + 8; i++) {
+    u32 b = i < len ? s[i] : 0;
+    if (b == 0xee || b == 0xef) b += 0x10;
+    k = (k << 8) | b;
+  }
+  return k;
+}
+
+static inline int keyLess(u32 i, u32 j) {
+  unsigned long long a = key_[2 * i], b = key_[2 * j];
+  if (a != b) return a < b;
+  a = key_[2 * i + 1];
+  b = key_[2 * j + 1];
+  if (a != b) return a < b;
+  return less(i, j);
+}
+
+static void sortIds(u32 *a, u32 *tmp, u32 n) {
+  /* Bottom-up merge sort by keyLess(): insertion-sorted runs of 16, then merges. */
+  for (u32 s = 0; s < n; s += 16) {
+    u32 e = s + 16 < n ? s + 16 : n;
+    for (u32 i = s + 1; i < e; i++) {
+      u32 v = a[i], j = i;
+      while (j > s && keyLess(v, a[j - 1])) {
+        a[j] = a[j - 1];
+        j--;
+      }
+      a[j] = v;
+    }
+  }
+  u32 *src = a, *dst = tmp;
+  for (u32 w = 16; w < n; w *= 2) {
+    for (u32 s = 0; s < n; s += 2 * w) {
+      u32 m = s + w < n ? s + w : n, e = s + 2 * w < n ? s + 2 * w : n, i = s, j = m, k = s;
+      while (i < m && j < e) dst[k++] = keyLess(src[j], src[i]) ? src[j++] : src[i++];
+      while (i < m) dst[k++] = src[i++];
+      while (j < e) dst[k++] = src[j++];
+    }
+    u32 *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != a) __builtin_memcpy(a, src, 4 * (size_t)n);
+}
+
+static u32 nOwned;
+
+EXPORT("ownedBest") u32 ownedBest(u32 buckets, u32 self) {
+  best_ = alloc(4 * (size_t)nIds);
+  key_ = alloc(16 * (size_t)nIds);
+  u32 n = 0;
+  for (u32 i = 0; i < nIds; i++) {
+    const u8 *b = parts[idPart_[i]].pool + idOff_[i];
+    key_[2 * i] = keyWord(b, idLen_[i], 0);
+    key_[2 * i + 1] = keyWord(b, idLen_[i], 8);
+    best_[i] = idHash_[i] % buckets == self ? (i32)i : -1;
+    if (best_[i] != -1) n++;
+  }
+  for (u32 k = 0; k < nEdges; k++) {
+    u32 a = edges_[2 * k], b = edges_[2 * k + 1];
+    i32 ca = best_[a];
+    if (ca != -1 && keyLess(b, (u32)ca)) best_[a] = (i32)b;
+    i32 cb = best_[b];
+    if (cb != -1 && keyLess(a, (u32)cb)) best_[b] = (i32)a;
+  }
+  owned_ = alloc(4 * (size_t)n);
+  u32 *tmp = alloc(4 * (size_t)n);
+  for (u32 i = 0, k = 0; i < nIds; i++)
+    if (best_[i] != -1) owned_[k++] = i;
+  sortIds(owned_, tmp, n);
+  nOwned = n;
+  return n;
+}
+
+EXPORT("ownedList") u32 *ownedList(void) { return owned_; }
+EXPORT("bestOf") i32 *bestOf(void) { return best_; }
+
+static u32 cols_[8];
+
+EXPORT("ownedColumns") u32 *ownedColumns(void) {
+  u32 n = nOwned, size = 0;
+  i32 *at = alloc(4 * (size_t)nIds);
+  for (u32 i = 0; i < nIds; i++) at[i] = -1;
+  for (u32 k = 0; k < n; k++) at[owned_[k]] = at[best_[owned_[k]]] = 0;
+  for (u32 i = 0; i < nIds; i++)
+    if (at[i] == 0) size += idLen_[i];
+  u8 *data = alloc((size_t)size + 4);
+  u32 used = 0;
+  for (u32 i = 0; i < nIds; i++) {
+    if (at[i] != 0) continue;
+    at[i] = (i32)used;
+    copyWords(data + used, parts[idPart_[i]].pool + idOff_[i], idLen_[i]);
+    used += idLen_[i];
+  }
+  u32 *c = alloc(4 * 6 * (size_t)n);
+  for (u32 k = 0; k < n; k++) {
+    u32 x = owned_[k], y = (u32)best_[x];
+    c[k] = (u32)at[x];
+    c[n + k] = idLen_[x];
+    c[2 * n + k] = x;
+    c[3 * n + k] = (u32)at[y];
+    c[4 * n + k] = idLen_[y];
+    c[5 * n + k] = y;
+  }
+  cols_[0] = (u32)(size_t)data;
+  cols_[1] = size;
+  for (u32 j = 0; j < 6; j++) cols_[2 + j] = (u32)(size_t)(c + j * n);
+  return cols_;
+}

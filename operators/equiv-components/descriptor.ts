@@ -12,9 +12,9 @@ const EquivParams = z
     id1: z.string().default('id1'),
     id2: z.string().default('id2'),
     maxRounds: z.number().int().min(1).max(1000).default(64),
-    /** 'local' on Parquet pages: the WebAssembly kernel (lib/wasm-components.ts) or the JS one;
-     * propagate and emit always run the JS kernel. wasm by default since its memory fits the
-     * per-thread reuse cap (docs/operators.md: local stage ×1.25–1.35, whole operator 4–8% faster). */
+    /** The WebAssembly kernel (wasm-components.ts: 'local' on Parquet pages, propagate and emit on
+     * every bucket) or the JS one (byte-components.ts) everywhere; wasm by default
+     * (docs/operators.md). */
     kernel: z.enum(['wasm', 'js']).default('wasm'),
     buckets: BucketsParam,
   })

@@ -15,7 +15,7 @@ import type { ByteIds } from './byte-ids.js';
 export const EDGE_CHUNK_SCHEMA: Schema = [{ name: 'edges', type: 'bytes' }];
 
 /** Bytes per chunk before it is written (a shuffle block holds a handful of them). */
-const CHUNK_BYTES = 1 << 18;
+export const CHUNK_BYTES = 1 << 18;
 
 export class EdgeChunkWriter {
   private readonly bufs: Uint8Array[];

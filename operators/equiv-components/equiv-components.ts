@@ -21,10 +21,12 @@
  * (storage/parquet/string-column.ts: REQUIRED, PLAIN or dictionary; else rows) and runs union-find
  * on them in the JS kernel (lib/byte-components.ts) or, with param kernel: 'wasm', in the
  * WebAssembly one (lib/wasm-components.ts; ids that are not UTF-8 and row input stay on JS);
- * propagate and emit intern bytes
- * (lib/byte-intern.ts, ids compared in JS string order on the bytes), and the edge set travels between stages as packed
- * byte chunks (lib/edge-chunks.ts: one shuffle row per ~256 KiB of edges). A node's bucket is its
- * byte hash mod B. Only emit decodes names, once per output id. Ids are compared as UTF-8: an id
+ * propagate and emit intern the bytes of their bucket's edge chunks, any size, in the same kernel
+ * (ids compared in JS string order on the bytes); with kernel: 'wasm' the star edges are packed
+ * and emit's owned ids sorted and laid out as output columns there too. The edge set travels
+ * between stages as packed byte chunks (edge-chunks.ts: one shuffle row per ~256 KiB of edges).
+ * A node's bucket is its byte hash mod B. No id becomes a JS string on the wasm path (the JS one
+ * decodes emit's names to sort them). Ids are compared as UTF-8: an id
  * that is not well-formed (lone surrogates, invalid UTF-8 bytes) is taken as its U+FFFD-replaced
  * form, as a Parquet round trip would make it anyway.
  * Memory per instance: its partition's or bucket's edges (and, in 'local', its files' id pages).
@@ -38,7 +40,7 @@ import type { ColumnBatch, ColumnValues } from '../../storage/types.js';
 import { addPageEdges, ByteEdgeComponents } from './byte-components.js';
 import { WasmEdgeComponents } from './wasm-components.js';
 import type { ByteIds } from './byte-ids.js';
-import { EDGE_CHUNK_SCHEMA, EdgeChunkWriter, readEdgeChunk } from './edge-chunks.js';
+import { CHUNK_BYTES, EDGE_CHUNK_SCHEMA, EdgeChunkWriter, readEdgeChunk } from './edge-chunks.js';
 import { ChunkedWriter } from '../lib/rows.js';
 import { equivComponentsDescriptor, type EquivParams } from './descriptor.js';
 export type { EquivParams };
@@ -169,7 +171,7 @@ function wasmFromPages(cols: Array<[ByteArrayPage[], ByteArrayPage[]]>, hint: nu
   return { uf, edges, invalid };
 }
 
-/** What the chunk stages read of either kernel: ids, components, every edge's int pair. */
+/** What the chunk stages read of the JS kernel: ids, components, every edge's int pair. */
 interface ChunkComponents extends Components {
   readonly count: number;
   componentMins(): Int32Array;
@@ -177,21 +179,14 @@ interface ChunkComponents extends Components {
 }
 
 /**
- * Bucket inputs up to this many bytes of edge chunks go to the WebAssembly kernel (with kernel:
- * 'wasm'): its memory then stays under the per-thread reuse cap (lib/wasm-components.ts; measured:
- * 4 MiB of chunks of mostly distinct ~20-byte ids touched 50 MiB, 6 MiB 66 MiB). Larger ones take
- * the JS kernel: a fresh instance per stage, its memory grown and reported to the GC, was slower
- * than JS (docs/operators.md).
+ * A stage reading packed edge chunks (propagate, emit), every edge's int pair recorded: on the
+ * WebAssembly kernel (kernel: 'wasm', whatever the bucket's size: it interns in flushes of
+ * bounded size, lib/wasm-components.ts) or the JS one (`join` false interns only: emit; the
+ * WebAssembly kernel unions anyway, which emit does not read). The caller releases a
+ * WebAssembly result (`release`) once done with it.
  */
-const WASM_CHUNK_BYTES = 4 << 20;
-
-/**
- * A stage reading packed edge chunks (propagate, emit): every edge's int pair recorded; `join`
- * false interns only (emit; the WebAssembly kernel unions anyway, which emit does not read). The
- * caller releases a WebAssembly result (`release`) once done with it.
- */
-async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivParams['kernel']): Promise<{ uf: ChunkComponents; release: () => void; wasm: number }> {
-  if (kernel === 'wasm' && input.bytes <= WASM_CHUNK_BYTES) {
+async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivParams['kernel']): Promise<{ wasm: WasmEdgeComponents; js: null } | { wasm: null; js: ByteEdgeComponents }> {
+  if (kernel === 'wasm') {
     const uf = new WasmEdgeComponents(chunkEdgeHint(input), { record: true });
     try {
       for await (const batch of input.batches()) for (const row of batch) uf.addChunk(row.edges);
@@ -200,14 +195,14 @@ async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivP
       uf.release();
       throw e;
     }
-    return { uf, release: () => uf.release(), wasm: 1 };
+    return { wasm: uf, js: null };
   }
   const uf = new ByteEdgeComponents(chunkEdgeHint(input), join ? null : () => false, { record: true });
   for await (const batch of input.batches()) {
     for (const row of batch) readEdgeChunk(row.edges, (buf, ao, al, bo, bl) => uf.add(buf, ao, al, buf, bo, bl));
   }
   uf.finish();
-  return { uf, release: () => undefined, wasm: 0 };
+  return { wasm: null, js: uf };
 }
 
 export const equivComponents: OperatorDef<EquivParams> = {
@@ -250,34 +245,49 @@ export const equivComponents: OperatorDef<EquivParams> = {
       }
       const fromPages = cols === null ? 0 : 1, wasm = fast === null ? 0 : 1, nodes = uf.count;
       const t1 = performance.now();
-      const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
-      try {
+      const sw = ctx.shuffle.open(EDGE_CHUNK_SCHEMA);
+      if (fast !== null) {
+        try {
+          await fast.uf.emitStars(B, -1, false, CHUNK_BYTES, (b, chunk) => sw.write(b, [{ edges: chunk }]));
+        } finally {
+          fast.uf.release();
+        }
+      } else {
+        const w = new EdgeChunkWriter(sw);
         await emitStars(uf, uf.componentMins(), w, B, null);
-      } finally {
-        if (fast !== null) fast.uf.release();
+        await w.flush();
       }
-      await w.flush();
       return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes, fromPages, wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     if (ctx.stage.name === 'propagate') {
-      const { uf, release, wasm } = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true, p.kernel);
-      let edgesIn: number, t1: number, changed: number, skipped: number;
-      try {
+      const c = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true, p.kernel);
+      let edgesIn: number, t1: number, changed: number, skipped: number, wasmMiB = 0;
+      const sw = ctx.shuffle.open(EDGE_CHUNK_SCHEMA);
+      if (c.wasm !== null) {
+        try {
+          edgesIn = c.wasm.edgeCount();
+          t1 = performance.now();
+          ({ changed, skipped } = await c.wasm.emitStars(B, ctx.bucket, true, CHUNK_BYTES, (b, chunk) => sw.write(b, [{ edges: chunk }])));
+          wasmMiB = c.wasm.touchedBytes() / 2 ** 20;
+        } finally {
+          c.wasm.release();
+        }
+      } else {
+        const uf = c.js;
         const mins = uf.componentMins();
         edgesIn = uf.edgeList().length / 2;
         const received = receivedStars(uf.edgeList(), mins);
         t1 = performance.now();
-        const w = new EdgeChunkWriter(ctx.shuffle.open(EDGE_CHUNK_SCHEMA));
+        const w = new EdgeChunkWriter(sw);
         ({ changed, skipped } = await emitStars(uf, mins, w, B, received, ctx.bucket));
         await w.flush();
-      } finally {
-        release();
       }
+      const wasm = c.wasm === null ? 0 : 1;
       const state = new Uint8Array(8);
       new DataView(state.buffer).setUint32(0, ctx.round, true);
       new DataView(state.buffer).setUint32(4, changed, true);
       ctx.putBlob('state', state);
-      return { metrics: { changed, edgesIn, skipped, wasmChunks: wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
+      return { metrics: { changed, edgesIn, skipped, wasmChunks: wasm, wasmMiB, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
     }
     // emit
     let rounds = 0, changed = 0;
@@ -287,11 +297,12 @@ export const equivComponents: OperatorDef<EquivParams> = {
       changed += v.getUint32(4, true);
     }
     if (changed > 0) throw new DagctlError('TASK_FAILED', `equiv-components did not converge in ${rounds} rounds`, { rounds, changed });
-    const { uf, release, wasm } = await chunkComponents(ctx.prior!.bucket(ctx.bucket), false, p.kernel);
+    const c = await chunkComponents(ctx.prior!.bucket(ctx.bucket), false, p.kernel);
+    if (c.js !== null) return await emitOwned(ctx, c.js, B, rounds, t0);
     try {
-      return await emitOwned(ctx, uf, B, rounds, t0, wasm);
+      return await emitOwned(ctx, c.wasm, B, rounds, t0);
     } finally {
-      release();
+      c.wasm.release();
     }
   },
 };
@@ -303,10 +314,11 @@ export const equivComponents: OperatorDef<EquivParams> = {
  * flat writer writes the same file as from the rows, without a JS string per person or a UTF-8
  * encode per value.
  */
-function ownedColumns(ids: ByteIds, owned: number[], best: Int32Array): ColumnBatch {
+function ownedColumns(ids: ByteIds, owned: ArrayLike<number>, best: Int32Array): ColumnBatch {
   const n = owned.length, at = new Int32Array(best.length).fill(-1);
   let size = 0;
-  for (const id of owned) {
+  for (let k = 0; k < n; k++) {
+    const id = owned[k]!;
     at[id] = 0;
     at[best[id]!] = 0;
   }
@@ -331,38 +343,61 @@ function ownedColumns(ids: ByteIds, owned: number[], best: Int32Array): ColumnBa
   return { rows: n, columns: { id: col((k) => owned[k]!), person: col((k) => best[owned[k]!]!) } };
 }
 
-/** emit's work once its bucket's edges are interned: owned ids → min over the closed neighbourhood. */
-async function emitOwned(ctx: StageContext<EquivParams>, uf: ChunkComponents, B: number, rounds: number, t0: number, wasm: number): Promise<StageResult> {
+/** emit's work once its bucket's edges are interned: owned ids → min over the closed neighbourhood
+ * (on the WebAssembly kernel: native/components.c ownedBest; on the JS one here). */
+async function emitOwned(ctx: StageContext<EquivParams>, uf: ChunkComponents | WasmEdgeComponents, B: number, rounds: number, t0: number): Promise<StageResult> {
   const t1 = performance.now();
-  // best[x] = min over x's closed neighbourhood, for the ids this bucket owns (−1: not owned).
-  const ids = uf.ids, n = uf.count;
-  const best = new Int32Array(n).fill(-1);
-  for (let i = 0; i < n; i++) if (ownerOf(ids, i, B) === ctx.bucket) best[i] = i;
-  const e = uf.edgeList();
-  for (let k = 0; k < e.length; k += 2) {
-    const a = e[k]!, b = e[k + 1]!;
-    const ca = best[a]!;
-    if (ca !== -1 && ids.less(b, ca)) best[a] = b;
-    const cb = best[b]!;
-    if (cb !== -1 && ids.less(a, cb)) best[b] = a;
+  const ids = uf.ids;
+  let owned: ArrayLike<number>, best: Int32Array, edgesIn: number;
+  const names: string[] = [];
+  let wasmMiB = 0;
+  if (uf instanceof WasmEdgeComponents) {
+    ({ owned, best } = uf.ownedBest(B, ctx.bucket));
+    edgesIn = uf.edgeCount();
+    wasmMiB = uf.touchedBytes() / 2 ** 20;
+  } else {
+    // best[x] = min over x's closed neighbourhood, for the ids this bucket owns (−1: not owned).
+    const n = uf.count;
+    best = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) if (ownerOf(ids, i, B) === ctx.bucket) best[i] = i;
+    const e = uf.edgeList();
+    edgesIn = e.length / 2;
+    for (let k = 0; k < e.length; k += 2) {
+      const a = e[k]!, b = e[k + 1]!;
+      const ca = best[a]!;
+      if (ca !== -1 && ids.less(b, ca)) best[a] = b;
+      const cb = best[b]!;
+      if (cb !== -1 && ids.less(a, cb)) best[b] = a;
+    }
+    const list: number[] = [];
+    for (let i = 0; i < n; i++) if (best[i] !== -1) list.push(i);
+    // Sorted by the decoded names (needed for the output anyway; ids are distinct, so no ties):
+    // V8's string compare beat ids.less on the bytes by ~40% here.
+    for (const id of list) names[id] = ids.name(id);
+    list.sort((x, y) => (names[x]! < names[y]! ? -1 : 1));
+    owned = list;
   }
-  const owned: number[] = [];
-  for (let i = 0; i < n; i++) if (best[i] !== -1) owned.push(i);
-  // Sorted by the decoded names (needed for the output anyway; ids are distinct, so no ties):
-  // V8's string compare beat ids.less on the bytes by ~40% here.
-  const names: string[] = new Array<string>(n);
-  for (const id of owned) names[id] = ids.name(id);
-  owned.sort((x, y) => (names[x]! < names[y]! ? -1 : 1));
   if (owned.length > 0) {
     const out = ctx.outputs[0]!.open([{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }]);
-    if (out.writeColumns !== undefined) await out.writeColumns(ownedColumns(ids, owned, best));
+    if (out.writeColumns !== undefined) {
+      let cols: ColumnBatch;
+      if (uf instanceof WasmEdgeComponents) {
+        const c = uf.ownedColumns();
+        cols = { rows: owned.length, columns: { id: { type: 'string', data: c.data, ...c.id }, person: { type: 'string', data: c.data, ...c.person } } };
+      } else cols = ownedColumns(ids, owned, best);
+      await out.writeColumns(cols);
+    }
     else {
       const w = new ChunkedWriter(out);
-      for (const id of owned) if (w.push({ id: names[id]!, person: ids.name(best[id]!) })) await w.flush();
+      for (let k = 0; k < owned.length; k++) {
+        const id = owned[k]!;
+        if (w.push({ id: names[id] ?? ids.name(id), person: ids.name(best[id]!) })) await w.flush();
+      }
       await w.flush();
     }
   }
   let components = 0;
-  for (const id of owned) if (best[id] === id) components++;
-  return { metrics: { ids: owned.length, components, wasmChunks: wasm, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: uf.edgeList().length / 2 };
+  for (let k = 0; k < owned.length; k++) if (best[owned[k]!] === owned[k]) components++;
+  const wasm = uf instanceof WasmEdgeComponents ? 1 : 0;
+  return { metrics: { ids: owned.length, components, wasmChunks: wasm, wasmMiB, ...(ctx.bucket === 0 ? { rounds } : {}), 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
 }

@@ -36,10 +36,12 @@ interface Kernel {
   reset: Fn; init: Fn; used: Fn; scratch: Fn; stageRanges: Fn; staged: Fn; pairHalves: Fn; flushPairs: Fn; labels: Fn;
   count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
   stageChunk: Fn; recordEdges: Fn; edgeList: Fn; edgeCount: Fn;
+  starsBegin: Fn; starsRun: Fn; starsFull: Fn; chunkAt: Fn; chunkLen: Fn; chunkReset: Fn; starsChanged: Fn; starsSkipped: Fn;
+  ownedBest: Fn; ownedList: Fn; bestOf: Fn; ownedColumns: Fn;
 }
 
 const PARTS = 256;
-const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount'] as const;
+const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount', 'starsBegin', 'starsRun', 'starsFull', 'chunkAt', 'chunkLen', 'chunkReset', 'starsChanged', 'starsSkipped', 'ownedBest', 'ownedList', 'bestOf', 'ownedColumns'] as const;
 
 let compiled: WebAssembly.Module | null = null;
 /**
@@ -49,9 +51,12 @@ let compiled: WebAssembly.Module | null = null;
  * kept costs its next user far more than instantiation: a fresh memory grown to size is reported
  * to V8 as external memory, and that pressure set off a 17 ms mark-compact every few pages
  * (measured: 300k edges at 1.3M edges/s instead of 4.7M when a partition's instance went over).
+ * 128 MiB: the propagate/emit buckets of 10M pageviews at B = 8 (~340–470k edges) touch ~100 MiB;
+ * under a 64 MiB cap each of them instantiated and faulted in a fresh memory (process CPU 32 → 24 s
+ * for normalize-equivs + equiv-components at 10M, 7.7 → 3.2 s of it system time).
  */
 let idle: Kernel | null = null;
-const IDLE_MAX_BYTES = 64 << 20;
+const IDLE_MAX_BYTES = 128 << 20;
 /** Tables are presized for at most this many ids (they grow past it): a hint from file sizes can
  * be far too high, and presized memory is never given back while the instance lives. */
 const PRESIZE_MAX = 1 << 19;
@@ -141,6 +146,9 @@ class WasmIds implements ByteIds {
     return this.owner.kernel().less(i, j) !== 0;
   }
 }
+
+/** One of emit's output columns as byte ranges into a shared buffer, with the ids as dictionary ids. */
+export interface OwnedColumn { start: Int32Array; len: Int32Array; ids: Int32Array }
 
 export class WasmEdgeComponents {
   readonly ids: ByteIds;
@@ -252,6 +260,73 @@ export class WasmEdgeComponents {
   }
   private edges: Int32Array | null = null;
 
+  /** How many edges were recorded (record: true), without copying them. */
+  edgeCount(): number {
+    if (!this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.edgeCount before finish()');
+    return this.kernel().edgeCount();
+  }
+
+  /**
+   * equiv-components' star edges, packed by the kernel (native/components.c starsBegin): for every
+   * id x with m = componentMins()[x], (x, m) (x ≠ m; (x, x) for a singleton) to bucket(x) = hashOf(x)
+   * mod `buckets` and to bucket(m), as edge chunks (edge-chunks.ts) of `chunkBytes` or more, each
+   * handed to `write` (a copy) when full, then the rest in bucket order. `received` (propagate;
+   * record: true): an edge that was not among the recorded ones counts as `changed`; one that
+   * was, of an x not owned by bucket `self`, is skipped (its owner emits it). The same bytes per
+   * bucket as EdgeChunkWriter fed by the JS emitStars.
+   */
+  async emitStars(buckets: number, self: number, received: boolean, chunkBytes: number, write: (bucket: number, chunk: Uint8Array) => Promise<void>): Promise<{ changed: number; skipped: number }> {
+    this.componentMins();
+    const k = this.kernel();
+    this.wids.stale = true;
+    k.starsBegin(buckets, self, chunkBytes, received ? 1 : 0);
+    const take = async (b: number): Promise<void> => {
+      const n = k.chunkLen(b);
+      if (n === 0) return;
+      const chunk = new Uint8Array(k.memory.buffer, k.chunkAt(b), n).slice();
+      k.chunkReset(b);
+      await write(b, chunk);
+    };
+    for (let full = k.starsRun(); full > 0; full = k.starsRun()) {
+      const list = new Uint32Array(k.memory.buffer, k.starsFull(), full);
+      const bs = Array.from(list);
+      for (const b of bs) await take(b);
+    }
+    for (let b = 0; b < buckets; b++) await take(b);
+    return { changed: k.starsChanged(), skipped: k.starsSkipped() };
+  }
+
+  /**
+   * equiv-components' emit on the kernel (native/components.c ownedBest): the ids owned by bucket
+   * `self` (hashOf mod `buckets`), sorted by name (JS string order), and per id the smallest id of
+   * its closed neighbourhood over the recorded edges (record: true). JS copies.
+   */
+  ownedBest(buckets: number, self: number): { owned: Int32Array; best: Int32Array } {
+    if (!this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.ownedBest before finish()');
+    const k = this.kernel();
+    this.wids.stale = true;
+    const n = (this.ownedCount = k.ownedBest(buckets, self));
+    const owned = new Int32Array(k.memory.buffer, k.ownedList(), n).slice();
+    const best = new Int32Array(k.memory.buffer, k.bestOf(), k.count()).slice();
+    return { owned, best };
+  }
+
+  /**
+   * After ownedBest: emit's output columns laid out by the kernel (native/components.c
+   * ownedColumns): `data`, the bytes of every owned id and best once each (in id order), and per
+   * owned id in sorted order the (start, len, id) of the id and of its best in it. JS copies.
+   */
+  ownedColumns(): { data: Uint8Array; id: OwnedColumn; person: OwnedColumn } {
+    const k = this.kernel();
+    this.wids.stale = true;
+    const at = k.ownedColumns(), n = this.ownedCount;
+    const buf = k.memory.buffer, c = new Uint32Array(buf, at, 8);
+    const data = new Uint8Array(buf, c[0], c[1]).slice();
+    const arr = (j: number): Int32Array => new Int32Array(buf, c[2 + j], n).slice();
+    return { data, id: { start: arr(0), len: arr(1), ids: arr(2) }, person: { start: arr(3), len: arr(4), ids: arr(5) } };
+  }
+  private ownedCount = 0;
+
   private flushIfFull(): void {
     const k = this.kernel();
     if (k.staged() >= this.flushEvery) k.flushPairs();
@@ -293,6 +368,11 @@ export class WasmEdgeComponents {
       this.mins = new Int32Array(k.memory.buffer, at, k.count()).slice();
     }
     return this.mins;
+  }
+
+  /** The memory this use has touched so far (the kernel's allocator high-water mark), bytes. */
+  touchedBytes(): number {
+    return this.kernel().used();
   }
 
   /** Hands the instance back for reuse on this thread; this object is dead afterwards. */

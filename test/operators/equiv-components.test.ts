@@ -90,6 +90,18 @@ describe('operators/equiv-components/equiv-components', () => {
     }
   });
 
+  it('a big bucket (one bucket, 150k random edges: several kernel flushes per stage, chunks over the old 4 MiB limit) equals the oracle', async function () {
+    this.timeout(120_000);
+    let s = 11;
+    const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+    const edges: Array<[string, string]> = [];
+    for (let i = 0; i < 150_000; i++) edges.push([`cookie:${rnd(120_000).toString(16).padStart(16, '0')}`, `user:${1_000_000 + rnd(90_000)}`]);
+    const { got } = await run(edges, 4, 1, true);
+    const want = oracle(edges);
+    assert.equal(got.size, want.size);
+    for (const [id, person] of want) assert.equal(got.get(id), person, id);
+  });
+
   it('partition equals union-find for random graphs, partitionings and buckets (fast-check)', async () => {
     const chars = ['a', 'b', 'Z', '0', 'é', '\u00ff', '\u4e2d', '\uE000', '\uFFFD', '\u{1F600}', '\u{10000}'];
     const node = fc.oneof(fc.integer({ min: 0, max: 40 }).map((i) => `n${i}`), fc.array(fc.constantFrom(...chars), { minLength: 1, maxLength: 3 }).map((cs) => cs.join('')));
