@@ -226,16 +226,27 @@ function plainColumn(c: Measured, rows: Int32Array): RawShuffleColumn {
   let total = 0;
   for (let k = 0; k < m; k++) total += len[rows[k]!]!;
   const utf8 = new Uint8Array(total);
+  // Short values are copied 4 bytes at a time through DataViews (~2× a byte loop), long ones natively.
+  const out = new DataView(utf8.buffer);
+  const views = bufs.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
   let o = 0;
   for (let k = 0; k < m; k++) {
     const r = rows[k]!;
     lens[k] = units[r]!;
-    const data = bufs[buf[r]!]!;
+    const b = buf[r]!;
     const s = start[r]!, e = s + len[r]!;
     if (e - s > 32) {
-      utf8.set(data.subarray(s, e), o);
+      utf8.set(bufs[b]!.subarray(s, e), o);
       o += e - s;
-    } else for (let p = s; p < e; p++) utf8[o++] = data[p]!;
+      continue;
+    }
+    const v = views[b]!;
+    let p = s;
+    for (; p + 4 <= e; p += 4, o += 4) out.setUint32(o, v.getUint32(p, true), true);
+    if (p < e) {
+      const data = bufs[b]!;
+      for (; p < e; p++) utf8[o++] = data[p]!;
+    }
   }
   return { kind: 'plain', lens, utf8 };
 }
