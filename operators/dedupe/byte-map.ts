@@ -190,10 +190,20 @@ export class ByteMapper {
     // Rows by bucket, in input order (a counting sort).
     const bucketOf = new Int32Array(n);
     const count = new Int32Array(B + 1);
-    for (let i = 0; i < n; i++) {
-      const b = (hash[i]! >>> 0) % B;
-      bucketOf[i] = b;
-      count[b + 1]! += 1;
+    if ((B & (B - 1)) === 0) {
+      // A power of two: the unsigned remainder is the low bits (a uint32 % B is a float remainder in V8).
+      const mask = B - 1;
+      for (let i = 0; i < n; i++) {
+        const b = hash[i]! & mask;
+        bucketOf[i] = b;
+        count[b + 1]! += 1;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const b = (hash[i]! >>> 0) % B;
+        bucketOf[i] = b;
+        count[b + 1]! += 1;
+      }
     }
     for (let b = 0; b < B; b++) count[b + 1]! += count[b]!;
     const order = new Int32Array(n);

@@ -153,7 +153,7 @@ describe('operators/dedupe byte paths', () => {
 
   it('the map routes every row as the row path does (bucket = hashKey % B), as shuffle blocks (fast-check)', async () => {
     await fc.assert(fc.asyncProperty(
-      fc.array(fc.array(rowArb, { maxLength: 60 }), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 5 }), fc.constantFrom(KEY, ['person', 'url'], ['ts']),
+      fc.array(fc.array(rowArb, { maxLength: 60 }), { minLength: 1, maxLength: 3 }), fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(8, 64, 7, 100)), fc.constantFrom(KEY, ['person', 'url'], ['ts']),
       async (files, buckets, key) => {
         const { byBucket, blocks, metrics } = await mapOver(await parquetInput(files), buckets, key);
         const all = files.flat();
