@@ -142,15 +142,38 @@ export class ByteMapper {
   private entries(c: Measured, n: number, prefix: number[] | null): boolean {
     const { bufs, buf, start, len } = c.s;
     const entry = c.entry!;
-    const ids = new Map<number, number>();
+    // Byte range (buffer, start) → entry: open addressing with linear probing, slot → entry + 1 (a
+    // Map keyed by buffer × 2³² + start hashed a heap number per row, ~1/7 of the map).
+    let bits = 10, slots = new Int32Array(1 << bits);
+    const slotOf = (b: number, s: number): number => Math.imul(s ^ Math.imul(b, 0x85ebca6b), 0x9e3779b1) >>> (32 - bits);
     for (let i = 0; i < n; i++) {
       const b = buf[i]!, s = start[i]!;
-      const at = b * 4294967296 + s;
-      let e = ids.get(at);
-      if (e === undefined) {
+      const mask = (1 << bits) - 1;
+      let at = slotOf(b, s), e = -1;
+      for (let q = slots[at]!; q !== 0; q = slots[at]!) {
+        const r = c.firstRow[q - 1]!;
+        if (start[r] === s && buf[r] === b) {
+          e = q - 1;
+          break;
+        }
+        at = (at + 1) & mask;
+      }
+      if (e < 0) {
         e = c.firstRow.length;
-        ids.set(at, e);
+        slots[at] = e + 1;
         c.firstRow.push(i);
+        if (2 * (e + 1) > 1 << bits) {
+          // Over half full: double, re-placing every entry by its first row.
+          bits++;
+          slots = new Int32Array(1 << bits);
+          const m2 = (1 << bits) - 1;
+          for (let d = 0; d <= e; d++) {
+            const r = c.firstRow[d]!;
+            let t = slotOf(buf[r]!, start[r]!);
+            while (slots[t] !== 0) t = (t + 1) & m2;
+            slots[t] = d + 1;
+          }
+        }
         const data = bufs[b]!;
         let u: number;
         if (prefix !== null) {

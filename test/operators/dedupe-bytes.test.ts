@@ -166,6 +166,16 @@ describe('operators/dedupe byte paths', () => {
       }), { numRuns: 60 });
   });
 
+  it('the map finds thousands of repeated values per file (its entry table grows), routing and values intact', async () => {
+    // url: runs of 4 equal values, 3,000 distinct (a repeated column whose entries outgrow the table);
+    // person: 50 values (repeated, few entries).
+    const rows: Row[] = [];
+    for (let i = 0; i < 24_000; i++) rows.push({ url: `https://e.com/${Math.floor(i / 4) % 3000}/ü`, person: `p${(i * 7) % 50}`, ts: i % 13 });
+    const { byBucket, blocks } = await mapOver(await parquetInput([rows.slice(0, 14_000), rows.slice(14_000)]), 8);
+    assert.ok(blocks >= 8, `blocks ${blocks}`);
+    for (let b = 0; b < 8; b++) assert.deepEqual(sorted(byBucket[b]!), sorted(rows.filter((r) => hashKey(r, KEY) % 8 === b)), `bucket ${b}`);
+  });
+
   it('the map writes blocks of repeated (dictionary) and distinct columns at scale, split by blockRows', async () => {
     const rows: Row[] = [];
     for (let i = 0; i < 30_000; i++) rows.push({ url: URLS[i % URLS.length]! + (i % 37), person: `p${i % 9001}é`, ts: i % 11 });
