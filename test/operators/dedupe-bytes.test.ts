@@ -174,6 +174,11 @@ describe('operators/dedupe byte paths', () => {
     const { byBucket, blocks } = await mapOver(await parquetInput([rows.slice(0, 14_000), rows.slice(14_000)]), 8);
     assert.ok(blocks >= 8, `blocks ${blocks}`);
     for (let b = 0; b < 8; b++) assert.deepEqual(sorted(byBucket[b]!), sorted(rows.filter((r) => hashKey(r, KEY) % 8 === b)), `bucket ${b}`);
+    // Distinct (plain) values of every length from 0 to 70 bytes: copied by words, bytes and natively.
+    const plain: Row[] = [];
+    for (let i = 0; i < 5_000; i++) plain.push({ url: `u${i % 3}`, person: `${i}`.padEnd(i % 71, i % 2 === 0 ? 'x' : 'é').slice(0, i % 71), ts: i });
+    const p = await mapOver(await parquetInput([plain]), 8);
+    for (let b = 0; b < 8; b++) assert.deepEqual(sorted(p.byBucket[b]!), sorted(plain.filter((r) => hashKey(r, KEY) % 8 === b)), `plain bucket ${b}`);
   });
 
   it('the map writes blocks of repeated (dictionary) and distinct columns at scale, split by blockRows', async () => {
