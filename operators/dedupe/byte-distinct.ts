@@ -26,15 +26,20 @@ import { Utf8Pool } from '../lib/columnar/utf8-pool.js';
 import { compareKeys, sortByHash } from './distinct-merge.js';
 import { HASH_SEED, mixUtf8, mixValue } from './row-index.js';
 
+const EMPTY_I32 = new Int32Array(0), EMPTY_F64 = new Float64Array(0);
+
 /** A column of the whole input, in arrival order: strings by pool id (dictionary) or as ranges of one
  * buffer of the plain blocks' bytes appended, int64 as doubles. */
 class Column {
   kind: 'string' | 'f64' | null = null;
-  /** Per row: pool id, or -1 when the row's value is in `bytes`. */
-  pid: Int32Array = new Int32Array(1024);
-  start: Int32Array = new Int32Array(1024);
-  len: Int32Array = new Int32Array(1024);
-  values: Float64Array = new Float64Array(1024);
+  /** Per row (string columns): pool id, or -1 when the row's value is in `bytes`; its range. */
+  pid: Int32Array = EMPTY_I32;
+  start: Int32Array = EMPTY_I32;
+  len: Int32Array = EMPTY_I32;
+  /** Per row (f64 columns). */
+  values: Float64Array = EMPTY_F64;
+  /** Rows the arrays of this column's kind hold. */
+  private cap = 0;
   bytes: Uint8Array = new Uint8Array(1 << 16);
   used = 0;
   /** The distinct values of dictionary blocks, interned by their bytes. */
@@ -42,21 +47,25 @@ class Column {
   /** Whether some row's value is in `bytes` (then batches give ranges of it, else pool ranges and ids). */
   plain = false;
 
-  grow(rows: number): void {
-    if (rows <= this.pid.length) return;
-    let n = this.pid.length;
-    while (n < rows) n *= 2;
-    const g32 = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    this.pid = g32(this.pid);
-    this.start = g32(this.start);
-    this.len = g32(this.len);
-    const v = new Float64Array(n);
-    v.set(this.values);
-    this.values = v;
+  /** Room for `rows` rows (at least `hint`), in the arrays of this column's kind only (set by then). */
+  grow(rows: number, hint: number): void {
+    if (rows <= this.cap) return;
+    const n = Math.max(rows, hint, 2 * this.cap, 1024);
+    if (this.kind === 'f64') {
+      const v = new Float64Array(n);
+      v.set(this.values);
+      this.values = v;
+    } else {
+      const g32 = (a: Int32Array): Int32Array => {
+        const b = new Int32Array(n);
+        b.set(a);
+        return b;
+      };
+      this.pid = g32(this.pid);
+      this.start = g32(this.start);
+      this.len = g32(this.len);
+    }
+    this.cap = n;
   }
 
   append(src: Uint8Array): number {
@@ -78,6 +87,8 @@ export class ByteDistinct {
   private readonly key: number[];
   private readonly cols: Column[];
   private hash: Uint32Array = new Uint32Array(1024);
+  /** Rows expected in all (reserve()): arrays are sized for them at once, not doubled up to them. */
+  private hint = 0;
   /** Rows added. */
   seen = 0;
   /** Distinct rows emitted so far. */
@@ -87,6 +98,11 @@ export class ByteDistinct {
   constructor(private readonly names: readonly string[], keyCols: readonly string[]) {
     this.key = keyCols.map((k) => names.indexOf(k));
     this.cols = names.map(() => new Column());
+  }
+
+  /** Sizes the per-row arrays for `rows` rows in all (an estimate: more rows still fit, by doubling). */
+  reserve(rows: number): void {
+    this.hint = Math.max(this.hint, Math.ceil(rows));
   }
 
   /** Adds a DGSH file's rows; false (the instance must read rows instead) when it lacks a column or
@@ -102,7 +118,7 @@ export class ByteDistinct {
       if (!src.every((c, j) => this.fits(c, j, n))) return false;
       const base = this.seen;
       if (base + n > this.hash.length) {
-        let m = this.hash.length;
+        let m = Math.max(this.hash.length, this.hint);
         while (m < base + n) m *= 2;
         const g = new Uint32Array(m);
         g.set(this.hash.subarray(0, base));
@@ -132,7 +148,7 @@ export class ByteDistinct {
   }
 
   private append(c: ShuffleBytesColumn, col: Column, base: number, n: number): void {
-    col.grow(base + n);
+    col.grow(base + n, this.hint);
     if (c.kind === 'values') {
       col.values.set(c.values as Float64Array, base);
       return;
