@@ -23,18 +23,23 @@ import { DEFAULT_MAX_ROWS } from '../../storage/dataset/writer.js';
 import { decodeShuffleBlocksBytes, type ShuffleBytesColumn } from '../../storage/shuffle/format.js';
 import type { ColumnBatch, Value } from '../../storage/types.js';
 import { Utf8Pool } from '../lib/columnar/utf8-pool.js';
-import { compareKeys, hashOrder } from './distinct-merge.js';
+import { compareKeys, sortByHash } from './distinct-merge.js';
 import { HASH_SEED, mixUtf8, mixValue } from './row-index.js';
+
+const EMPTY_I32 = new Int32Array(0), EMPTY_F64 = new Float64Array(0);
 
 /** A column of the whole input, in arrival order: strings by pool id (dictionary) or as ranges of one
  * buffer of the plain blocks' bytes appended, int64 as doubles. */
 class Column {
   kind: 'string' | 'f64' | null = null;
-  /** Per row: pool id, or -1 when the row's value is in `bytes`. */
-  pid: Int32Array = new Int32Array(1024);
-  start: Int32Array = new Int32Array(1024);
-  len: Int32Array = new Int32Array(1024);
-  values: Float64Array = new Float64Array(1024);
+  /** Per row (string columns): pool id, or -1 when the row's value is in `bytes`; its range. */
+  pid: Int32Array = EMPTY_I32;
+  start: Int32Array = EMPTY_I32;
+  len: Int32Array = EMPTY_I32;
+  /** Per row (f64 columns). */
+  values: Float64Array = EMPTY_F64;
+  /** Rows the arrays of this column's kind hold. */
+  private cap = 0;
   bytes: Uint8Array = new Uint8Array(1 << 16);
   used = 0;
   /** The distinct values of dictionary blocks, interned by their bytes. */
@@ -42,21 +47,25 @@ class Column {
   /** Whether some row's value is in `bytes` (then batches give ranges of it, else pool ranges and ids). */
   plain = false;
 
-  grow(rows: number): void {
-    if (rows <= this.pid.length) return;
-    let n = this.pid.length;
-    while (n < rows) n *= 2;
-    const g32 = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    this.pid = g32(this.pid);
-    this.start = g32(this.start);
-    this.len = g32(this.len);
-    const v = new Float64Array(n);
-    v.set(this.values);
-    this.values = v;
+  /** Room for `rows` rows (at least `hint`), in the arrays of this column's kind only (set by then). */
+  grow(rows: number, hint: number): void {
+    if (rows <= this.cap) return;
+    const n = Math.max(rows, hint, 2 * this.cap, 1024);
+    if (this.kind === 'f64') {
+      const v = new Float64Array(n);
+      v.set(this.values);
+      this.values = v;
+    } else {
+      const g32 = (a: Int32Array): Int32Array => {
+        const b = new Int32Array(n);
+        b.set(a);
+        return b;
+      };
+      this.pid = g32(this.pid);
+      this.start = g32(this.start);
+      this.len = g32(this.len);
+    }
+    this.cap = n;
   }
 
   append(src: Uint8Array): number {
@@ -78,6 +87,8 @@ export class ByteDistinct {
   private readonly key: number[];
   private readonly cols: Column[];
   private hash: Uint32Array = new Uint32Array(1024);
+  /** Rows expected in all (reserve()): arrays are sized for them at once, not doubled up to them. */
+  private hint = 0;
   /** Rows added. */
   seen = 0;
   /** Distinct rows emitted so far. */
@@ -87,6 +98,11 @@ export class ByteDistinct {
   constructor(private readonly names: readonly string[], keyCols: readonly string[]) {
     this.key = keyCols.map((k) => names.indexOf(k));
     this.cols = names.map(() => new Column());
+  }
+
+  /** Sizes the per-row arrays for `rows` rows in all (an estimate: more rows still fit, by doubling). */
+  reserve(rows: number): void {
+    this.hint = Math.max(this.hint, Math.ceil(rows));
   }
 
   /** Adds a DGSH file's rows; false (the instance must read rows instead) when it lacks a column or
@@ -102,7 +118,7 @@ export class ByteDistinct {
       if (!src.every((c, j) => this.fits(c, j, n))) return false;
       const base = this.seen;
       if (base + n > this.hash.length) {
-        let m = this.hash.length;
+        let m = Math.max(this.hash.length, this.hint);
         while (m < base + n) m *= 2;
         const g = new Uint32Array(m);
         g.set(this.hash.subarray(0, base));
@@ -132,7 +148,7 @@ export class ByteDistinct {
   }
 
   private append(c: ShuffleBytesColumn, col: Column, base: number, n: number): void {
-    col.grow(base + n);
+    col.grow(base + n, this.hint);
     if (c.kind === 'values') {
       col.values.set(c.values as Float64Array, base);
       return;
@@ -227,40 +243,41 @@ export class ByteDistinct {
    * the row reduce gives), runs of equal hashes resolved by bytes.
    */
   *batches(chunk = DEFAULT_MAX_ROWS): Generator<ColumnBatch> {
-    const N = this.seen, key = this.key;
-    const hash = this.hash.subarray(0, N);
-    const order = hashOrder(hash);
-    let out = new Int32Array(Math.min(chunk, N)), k = 0;
-    for (let i = 0; i < N;) {
-      const h = hash[order[i]!]!;
-      let j = i + 1;
-      while (j < N && hash[order[j]!] === h) j++;
-      if (j - i === 1) out[k++] = order[i]!;
-      else {
-        // Duplicates or a collision: the first arrival of each distinct row, ordered by key values.
-        const kept: number[] = [];
-        for (let r = i; r < j; r++) {
-          const row = order[r]!;
-          if (!kept.some((o) => this.same(o, row))) kept.push(row);
-        }
-        const sorted = kept.length === 1 ? kept : kept.map((r) => ({ r, v: this.values(r) })).sort((x, y) => compareKeys(x.v, y.v, key)).map((x) => x.r);
-        for (const r of sorted) {
-          if (k === out.length) {
-            yield this.batch(out, k);
-            out = new Int32Array(out.length);
-            k = 0;
-          }
-          out[k++] = r;
-        }
-      }
-      i = j;
-      if (k === out.length && i < N) {
-        yield this.batch(out, k);
-        out = new Int32Array(out.length);
-        k = 0;
-      }
+    const rows = this.survivors();
+    for (let at = 0; at < rows.length; at += chunk) {
+      const part = rows.subarray(at, Math.min(rows.length, at + chunk));
+      yield this.batch(part, part.length);
     }
-    if (k > 0) yield this.batch(out, k);
+  }
+
+  /** Every distinct row in output order (a plain method: V8 optimizes its loop, not a generator's). */
+  private survivors(): Int32Array {
+    const N = this.seen;
+    const { order, sorted } = sortByHash(this.hash.subarray(0, N));
+    const out = new Int32Array(N);
+    let k = 0;
+    for (let i = 0; i < N;) {
+      const h = sorted[i]!;
+      let j = i + 1;
+      while (j < N && sorted[j] === h) j++;
+      if (j - i === 1) out[k++] = order[i]!;
+      else k = this.resolveRun(order, i, j, out, k);
+      i = j;
+    }
+    return out.subarray(0, k);
+  }
+
+  /** Duplicates or a collision, order[i, j): the first arrival of each distinct row, ordered by key
+   * values, appended to out at k; returns the new end. */
+  private resolveRun(order: Uint32Array, i: number, j: number, out: Int32Array, k: number): number {
+    const kept: number[] = [];
+    for (let r = i; r < j; r++) {
+      const row = order[r]!;
+      if (!kept.some((o) => this.same(o, row))) kept.push(row);
+    }
+    const sorted = kept.length === 1 ? kept : kept.map((r) => ({ r, v: this.values(r) })).sort((x, y) => compareKeys(x.v, y.v, this.key)).map((x) => x.r);
+    for (const r of sorted) out[k++] = r;
+    return k;
   }
 
   private batch(rows: Int32Array, n: number): ColumnBatch {
@@ -277,11 +294,13 @@ export class ByteDistinct {
       if (!c.plain) {
         // Every value from the pool: its ranges, with its ids (the writer dictionary-encodes by id).
         const ids = new Int32Array(n);
+        const pid = c.pid, ps = c.pool.start, pl = c.pool.len;
         for (let k = 0; k < n; k++) {
-          const r = rows[k]!;
-          ids[k] = c.pid[r]!;
-          start[k] = c.start[r]!;
-          len[k] = c.len[r]!;
+          // The range from the pool by id (small, cache-resident): one random read per row, not three.
+          const id = pid[rows[k]!]!;
+          ids[k] = id;
+          start[k] = ps[id]!;
+          len[k] = pl[id]!;
         }
         columns[this.names[j]!] = { type: 'string', data: c.pool.bytes.subarray(0, c.pool.used), start, len, ids };
         continue;

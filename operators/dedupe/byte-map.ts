@@ -142,15 +142,38 @@ export class ByteMapper {
   private entries(c: Measured, n: number, prefix: number[] | null): boolean {
     const { bufs, buf, start, len } = c.s;
     const entry = c.entry!;
-    const ids = new Map<number, number>();
+    // Byte range (buffer, start) → entry: open addressing with linear probing, slot → entry + 1 (a
+    // Map keyed by buffer × 2³² + start hashed a heap number per row, ~1/7 of the map).
+    let bits = 10, slots = new Int32Array(1 << bits);
+    const slotOf = (b: number, s: number): number => Math.imul(s ^ Math.imul(b, 0x85ebca6b), 0x9e3779b1) >>> (32 - bits);
     for (let i = 0; i < n; i++) {
       const b = buf[i]!, s = start[i]!;
-      const at = b * 4294967296 + s;
-      let e = ids.get(at);
-      if (e === undefined) {
+      const mask = (1 << bits) - 1;
+      let at = slotOf(b, s), e = -1;
+      for (let q = slots[at]!; q !== 0; q = slots[at]!) {
+        const r = c.firstRow[q - 1]!;
+        if (start[r] === s && buf[r] === b) {
+          e = q - 1;
+          break;
+        }
+        at = (at + 1) & mask;
+      }
+      if (e < 0) {
         e = c.firstRow.length;
-        ids.set(at, e);
+        slots[at] = e + 1;
         c.firstRow.push(i);
+        if (2 * (e + 1) > 1 << bits) {
+          // Over half full: double, re-placing every entry by its first row.
+          bits++;
+          slots = new Int32Array(1 << bits);
+          const m2 = (1 << bits) - 1;
+          for (let d = 0; d <= e; d++) {
+            const r = c.firstRow[d]!;
+            let t = slotOf(buf[r]!, start[r]!);
+            while (slots[t] !== 0) t = (t + 1) & m2;
+            slots[t] = d + 1;
+          }
+        }
         const data = bufs[b]!;
         let u: number;
         if (prefix !== null) {
@@ -184,28 +207,19 @@ export class ByteMapper {
     return true;
   }
 
+  // Hot loops live in small sync functions (routeRows, encodeBlock): V8 optimizes them on their own
+  // after a few calls, where loops inlined into this async function were compiled on stack
+  // replacement and deoptimized whenever control reached code it had not run yet (~2× cold cost).
   private async emit(g: Group, sink: BlockSink): Promise<void> {
     const { n, hash, cols } = g;
     const B = this.buckets;
-    // Rows by bucket, in input order (a counting sort).
-    const bucketOf = new Int32Array(n);
-    const count = new Int32Array(B + 1);
-    for (let i = 0; i < n; i++) {
-      const b = (hash[i]! >>> 0) % B;
-      bucketOf[i] = b;
-      count[b + 1]! += 1;
-    }
-    for (let b = 0; b < B; b++) count[b + 1]! += count[b]!;
-    const order = new Int32Array(n);
-    const fill = count.slice(0, B);
-    for (let i = 0; i < n; i++) order[fill[bucketOf[i]!]!++] = i;
+    const { order, count } = routeRows(hash, n, B);
     // Scratch: entry → block dictionary id + 1, per repeated column (reset after each block).
     const local = cols.map((c) => (c instanceof Float64Array || c.entry === null ? null : new Int32Array(c.firstRow.length)));
     for (let b = 0; b < B; b++) {
       for (let from = count[b]!, end = count[b + 1]!; from < end; from += this.blockRows) {
-        const to = Math.min(end, from + this.blockRows);
-        const rows = order.subarray(from, to);
-        const block = encodeRawBlock(this.schema, rows.length, cols.map((c, j) => (c instanceof Float64Array ? gatherF64(c, rows) : c.entry !== null ? dictColumn(c, rows, local[j]!) : plainColumn(c, rows))));
+        const rows = order.subarray(from, Math.min(end, from + this.blockRows));
+        const block = encodeBlock(this.schema, cols, rows, local);
         this.rows += rows.length;
         await sink(b, block, rows.length);
       }
@@ -213,31 +227,92 @@ export class ByteMapper {
   }
 }
 
+/** Row indexes by bucket (hash mod B), in input order within a bucket (a counting sort); bucket b's
+ * rows are order[count[b], count[b + 1]). */
+function routeRows(hash: Int32Array, n: number, B: number): { order: Int32Array; count: Int32Array } {
+  const bucketOf = new Int32Array(n);
+  const count = new Int32Array(B + 1);
+  if ((B & (B - 1)) === 0) {
+    // A power of two: the unsigned remainder is the low bits (a uint32 % B is a float remainder in V8).
+    const mask = B - 1;
+    for (let i = 0; i < n; i++) {
+      const b = hash[i]! & mask;
+      bucketOf[i] = b;
+      count[b + 1]! += 1;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const b = (hash[i]! >>> 0) % B;
+      bucketOf[i] = b;
+      count[b + 1]! += 1;
+    }
+  }
+  for (let b = 0; b < B; b++) count[b + 1]! += count[b]!;
+  const order = new Int32Array(n);
+  const fill = count.slice(0, B);
+  for (let i = 0; i < n; i++) order[fill[bucketOf[i]!]!++] = i;
+  return { order, count };
+}
+
+/** One DGSH block of `rows` (indexes into the group's columns). */
+function encodeBlock(schema: Schema, cols: ReadonlyArray<Measured | Float64Array>, rows: Int32Array, local: ReadonlyArray<Int32Array | null>): Uint8Array {
+  const raw: RawShuffleColumn[] = [];
+  for (let j = 0; j < cols.length; j++) {
+    const c = cols[j]!;
+    raw.push(c instanceof Float64Array ? gatherF64(c, rows) : c.entry !== null ? dictColumn(c, rows, local[j]!) : plainColumn(c, rows));
+  }
+  return encodeRawBlock(schema, rows.length, raw);
+}
+
+// The loops below sit in functions that build no object after them: a function first compiled on
+// stack replacement in its loop kept deoptimizing at the object literal after it (no feedback).
 function gatherF64(v: Float64Array, rows: Int32Array): RawShuffleColumn {
-  const out = new Float64Array(rows.length);
+  return { kind: 'f64', values: gather(v, rows, new Float64Array(rows.length)) };
+}
+
+function gather(v: Float64Array, rows: Int32Array, out: Float64Array): Float64Array {
   for (let k = 0; k < rows.length; k++) out[k] = v[rows[k]!]!;
-  return { kind: 'f64', values: out };
+  return out;
 }
 
 function plainColumn(c: Measured, rows: Int32Array): RawShuffleColumn {
-  const { bufs, buf, start, len } = c.s, units = c.units!;
-  const m = rows.length;
-  const lens = new Uint32Array(m);
+  const lens = new Uint32Array(rows.length);
+  const utf8 = new Uint8Array(plainBytes(c.s.len, rows));
+  copyPlain(c.s, c.units!, rows, lens, utf8);
+  return { kind: 'plain', lens, utf8 };
+}
+
+function plainBytes(len: Int32Array, rows: Int32Array): number {
   let total = 0;
-  for (let k = 0; k < m; k++) total += len[rows[k]!]!;
-  const utf8 = new Uint8Array(total);
+  for (let k = 0; k < rows.length; k++) total += len[rows[k]!]!;
+  return total;
+}
+
+/** Gathers the rows' bytes into utf8 and their UTF-16 lengths into lens. */
+function copyPlain(s: RawStrings, units: Uint32Array, rows: Int32Array, lens: Uint32Array, utf8: Uint8Array): void {
+  const { bufs, buf, start, len } = s;
+  // Short values are copied 4 bytes at a time through DataViews (~2× a byte loop), long ones natively.
+  const out = new DataView(utf8.buffer);
+  const views = bufs.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
   let o = 0;
-  for (let k = 0; k < m; k++) {
+  for (let k = 0; k < rows.length; k++) {
     const r = rows[k]!;
     lens[k] = units[r]!;
-    const data = bufs[buf[r]!]!;
+    const b = buf[r]!;
     const s = start[r]!, e = s + len[r]!;
     if (e - s > 32) {
-      utf8.set(data.subarray(s, e), o);
+      utf8.set(new Uint8Array(bufs[b]!.buffer, bufs[b]!.byteOffset + s, e - s), o);
       o += e - s;
-    } else for (let p = s; p < e; p++) utf8[o++] = data[p]!;
+      continue;
+    }
+    const v = views[b]!;
+    let p = s;
+    for (; p + 4 <= e; p += 4, o += 4) out.setUint32(o, v.getUint32(p, true), true);
+    if (p < e) {
+      const data = bufs[b]!;
+      for (; p < e; p++) utf8[o++] = data[p]!;
+    }
   }
-  return { kind: 'plain', lens, utf8 };
 }
 
 function dictColumn(c: Measured, rows: Int32Array, local: Int32Array): RawShuffleColumn {

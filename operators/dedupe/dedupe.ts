@@ -34,12 +34,16 @@ export type { DedupeParams };
  * The whole-row reduce over the input's raw DGSH files (lib/distinct-merge.ts), or null when the
  * input has no raw files or one is not a shuffle file holding every column (then rows are read).
  */
-async function distinctFromShuffle<D extends { add(bytes: Uint8Array): boolean }>(input: InputHandle, d: D): Promise<D | null> {
+async function distinctFromShuffle<D extends { add(bytes: Uint8Array): boolean; reserve?(rows: number): void; seen: number }>(input: InputHandle, d: D): Promise<D | null> {
   const files = input.rawFiles?.();
   if (files === undefined || files.length === 0) return null;
+  const total = files.reduce((n, f) => n + f.bytes, 0);
   for (const f of files) {
     const bytes = await f.read();
     if (!isShuffleFile(bytes) || !d.add(bytes)) return null;
+    // After the first file: rows in all estimated by bytes (the map's files are alike), so arrays
+    // are sized once instead of doubled up to it.
+    if (f === files[0] && bytes.byteLength > 0 && total > 0) d.reserve?.(Math.min((d.seen * total * 1.05) / bytes.byteLength, 4 * d.seen * files.length));
   }
   return d;
 }

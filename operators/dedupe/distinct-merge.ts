@@ -98,36 +98,49 @@ function blockHashes(cols: ShuffleColumn[], starts: Array<Uint32Array | null>, k
 }
 
 /**
- * Row indexes of a block in (hash, row) order: an LSD radix sort, 8 bits a pass (stable, so equal
- * hashes keep row order) — a block's few thousand rows sort in 4 linear passes over cache-resident
- * arrays instead of a comparison sort (~4× less time for 8192 rows).
+ * Row indexes in (hash, row) order: an LSD radix sort (stable, so equal hashes keep row order) of
+ * 11 bits a pass — 3 passes, every digit's counts taken in one first pass, a digit whose values are
+ * all equal skipped — that moves each row's hash along with its index, so every pass reads
+ * sequentially (no gather through the order). Linear, where a comparison sort is ~4× slower.
  */
 export function hashOrder(hash: Uint32Array): Uint32Array {
+  return sortByHash(hash).order;
+}
+
+/** hashOrder's permutation, with the hashes in that order (`sorted[i] = hash[order[i]]`). */
+export function sortByHash(hash: Uint32Array): { order: Uint32Array; sorted: Uint32Array } {
   const n = hash.length;
-  let order = new Uint32Array(n), tmp = new Uint32Array(n);
+  let order = new Uint32Array(n), keys = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  const count = new Int32Array(256);
-  for (let shift = 0; shift < 32; shift += 8) {
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[(hash[i]! >>> shift) & 255]! += 1;
-    if (count[(hash[0]! >>> shift) & 255] === n) continue; // one digit value: nothing moves
+  keys.set(hash);
+  if (n < 2) return { order, sorted: keys };
+  const counts = new Int32Array(3 * 2048);
+  for (let i = 0; i < n; i++) {
+    const h = hash[i]!;
+    counts[h & 2047]! += 1;
+    counts[2048 + ((h >>> 11) & 2047)]! += 1;
+    counts[4096 + (h >>> 22)]! += 1;
+  }
+  let tmpOrder = new Uint32Array(n), tmpKeys = new Uint32Array(n);
+  for (let pass = 0, shift = 0; pass < 3; pass++, shift += 11) {
+    const base = pass * 2048;
+    if (counts[base + ((hash[0]! >>> shift) & 2047)] === n) continue; // one digit value: nothing moves
     let sum = 0;
-    for (let d = 0; d < 256; d++) {
-      const c = count[d]!;
-      count[d] = sum;
+    for (let d = base; d < base + 2048; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
       sum += c;
     }
     for (let i = 0; i < n; i++) {
-      const r = order[i]!;
-      const d = (hash[r]! >>> shift) & 255;
-      tmp[count[d]!] = r;
-      count[d]! += 1;
+      const h = keys[i]!;
+      const at = counts[base + ((h >>> shift) & 2047)]!++;
+      tmpKeys[at] = h;
+      tmpOrder[at] = order[i]!;
     }
-    const t = order;
-    order = tmp;
-    tmp = t;
+    [order, tmpOrder] = [tmpOrder, order];
+    [keys, tmpKeys] = [tmpKeys, keys];
   }
-  return order;
+  return { order, sorted: keys };
 }
 
 function permute(c: ShuffleColumn, start: Uint32Array | null, order: Uint32Array): SortedColumn {

@@ -153,7 +153,7 @@ describe('operators/dedupe byte paths', () => {
 
   it('the map routes every row as the row path does (bucket = hashKey % B), as shuffle blocks (fast-check)', async () => {
     await fc.assert(fc.asyncProperty(
-      fc.array(fc.array(rowArb, { maxLength: 60 }), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 5 }), fc.constantFrom(KEY, ['person', 'url'], ['ts']),
+      fc.array(fc.array(rowArb, { maxLength: 60 }), { minLength: 1, maxLength: 3 }), fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(8, 64, 7, 100)), fc.constantFrom(KEY, ['person', 'url'], ['ts']),
       async (files, buckets, key) => {
         const { byBucket, blocks, metrics } = await mapOver(await parquetInput(files), buckets, key);
         const all = files.flat();
@@ -164,6 +164,21 @@ describe('operators/dedupe byte paths', () => {
           assert.deepEqual(sorted(byBucket[b]!), sorted(want), `bucket ${b}`);
         }
       }), { numRuns: 60 });
+  });
+
+  it('the map finds thousands of repeated values per file (its entry table grows), routing and values intact', async () => {
+    // url: runs of 4 equal values, 3,000 distinct (a repeated column whose entries outgrow the table);
+    // person: 50 values (repeated, few entries).
+    const rows: Row[] = [];
+    for (let i = 0; i < 24_000; i++) rows.push({ url: `https://e.com/${Math.floor(i / 4) % 3000}/ü`, person: `p${(i * 7) % 50}`, ts: i % 13 });
+    const { byBucket, blocks } = await mapOver(await parquetInput([rows.slice(0, 14_000), rows.slice(14_000)]), 8);
+    assert.ok(blocks >= 8, `blocks ${blocks}`);
+    for (let b = 0; b < 8; b++) assert.deepEqual(sorted(byBucket[b]!), sorted(rows.filter((r) => hashKey(r, KEY) % 8 === b)), `bucket ${b}`);
+    // Distinct (plain) values of every length from 0 to 70 bytes: copied by words, bytes and natively.
+    const plain: Row[] = [];
+    for (let i = 0; i < 5_000; i++) plain.push({ url: `u${i % 3}`, person: `${i}`.padEnd(i % 71, i % 2 === 0 ? 'x' : 'é').slice(0, i % 71), ts: i });
+    const p = await mapOver(await parquetInput([plain]), 8);
+    for (let b = 0; b < 8; b++) assert.deepEqual(sorted(p.byBucket[b]!), sorted(plain.filter((r) => hashKey(r, KEY) % 8 === b)), `plain bucket ${b}`);
   });
 
   it('the map writes blocks of repeated (dictionary) and distinct columns at scale, split by blockRows', async () => {

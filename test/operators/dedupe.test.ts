@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dedupe, type DedupeParams } from '../../operators/dedupe/dedupe.js';
 import { hashKey, KeyHasher } from '../../operators/dedupe/row-index.js';
+import { hashOrder, sortByHash } from '../../operators/dedupe/distinct-merge.js';
 import type { InputHandle, StageContext } from '../../operators/types.js';
 import { decodeShuffle, encodeBlock, encodeHeader } from '../../storage/shuffle/format.js';
 import { memInput, runOperator, sortRows } from './harness.js';
@@ -91,6 +92,20 @@ describe('operators/dedupe/dedupe', () => {
         const r = await runOperator(dedupe, { key, orderBy, keep }, { inputs: [{ partitions }], buckets });
         assert.deepEqual(sortRows(r.outputs[0]!.rows), sortRows(oracle(rows, key, orderBy, keep)));
       }), { numRuns: 150 });
+  });
+
+  it('sorts by hash stably (radix sortByHash/hashOrder against a stable comparison sort, fast-check)', () => {
+    // Hashes from narrow pools make long runs of equal hashes and digits that never vary (skipped passes).
+    const hashArb = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(0, 1, 2047, 2048, 0x3fffff, 0x400000, 0xffffffff), fc.integer({ min: 0, max: 7 }).map((x) => x * 0x800 + 5));
+    fc.assert(fc.property(fc.array(hashArb, { maxLength: 3000 }), (hs) => {
+      const hash = Uint32Array.from(hs);
+      const want = hs.map((h, i) => ({ h, i })).sort((x, y) => x.h - y.h || x.i - y.i);
+      const { order, sorted } = sortByHash(hash);
+      assert.deepEqual([...order], want.map((x) => x.i));
+      assert.deepEqual([...sorted], want.map((x) => x.h));
+      assert.deepEqual([...hashOrder(hash)], want.map((x) => x.i));
+      assert.deepEqual([...hash], hs, 'input untouched');
+    }), { numRuns: 200 });
   });
 
   it('routes by KeyHasher, which equals hashKey (memo hit, miss, full and dropped)', () => {
