@@ -18,6 +18,10 @@ export interface InstanceView {
   attempts: number;
   durationMs: number | null;
   predictedMs: number;
+  /** The cost model's CPU-time estimate (when fitted from samples with CPU times) and the attempt's thread CPU time and run-queue wait, ms. */
+  predictedCpuMs?: number;
+  cpuMs?: number;
+  cpuWaitMs?: number;
   error: string | null;
   errorCode: string | null;
   why: string | null;
@@ -109,7 +113,10 @@ export function buildStatus(record: RunRecord, state: RunState, now: number): St
     if (s.result !== undefined) {
       view.inputRows = s.result.inputRows;
       view.outputRows = s.result.outputRows;
+      if (s.result.cpuMs !== undefined) view.cpuMs = Math.round(s.result.cpuMs);
+      if (s.result.cpuWaitMs !== undefined) view.cpuWaitMs = Math.round(s.result.cpuWaitMs);
     }
+    if (p.predictedCpuMs !== undefined) view.predictedCpuMs = Math.round(p.predictedCpuMs);
     if (s.worker !== undefined) view.worker = s.worker;
     const { last, earlier } = splitAttempts(s);
     const log = s.result?.log ?? last?.log;

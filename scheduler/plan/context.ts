@@ -2,8 +2,13 @@
  * loadPlanningContext: the I/O half of planning — lists every source dataset the DAG reads (with
  * partition pruning by an optional date range) and loads the cost history. Everything after this
  * (expandDag, the cost model, makespan) is pure.
+ *
+ * It also measures the contention k the run will meet (core/thread-cpu.ts probeContention, ~100 ms
+ * of spinning on this thread) when the history holds samples with CPU times for the model to scale
+ * by it; DAGCTL_CONTENTION=<k ≥ 1> sets k instead (a known machine, or reproducible plans).
  */
 import { DagctlError } from '../../core/errors.js';
+import { probeContention } from '../../core/thread-cpu.js';
 import { openSource } from '../../storage/open.js';
 import { listSourceReport } from '../../storage/dataset/source.js';
 import type { FileEntry } from '../../storage/types.js';
@@ -18,6 +23,8 @@ export interface PlanningContext {
   /** Store roots of sources whose URI names a single file (access logs): its folder's URI. */
   sourceRoots: Record<string, string>;
   history: CostSample[];
+  /** The contention k measured at plan time (planContention), when the model can use it. */
+  contention?: number;
   /** Sources that resolved to no files (only when planning without requireInputs). */
   emptyInputs?: EmptyInput[];
   /** Sources with data files no commit marker names: not read, and said so (warnings). */
@@ -123,5 +130,21 @@ export async function loadPlanningContext(dag: DagSpec, home?: string, store?: R
   const { sources, sourceRoots, empty, uncommitted } = await snapshotSources(dag, undefined, opts.requireInputs ?? true);
   const s = store ?? new LocalRunStore(home ?? dagctlHome());
   const history = await s.history({ limit: 20_000 });
-  return { sources, sourceRoots, history, emptyInputs: empty, uncommitted };
+  const ctx: PlanningContext = { sources, sourceRoots, history, emptyInputs: empty, uncommitted };
+  const load = planContention(history, process.env.DAGCTL_CONTENTION);
+  if (load !== undefined) ctx.contention = load;
+  return ctx;
+}
+
+/**
+ * The contention k to plan with: DAGCTL_CONTENTION when set (COST_INVALID unless a number ≥ 1),
+ * else a probe when some sample recorded CPU times (nothing to scale otherwise), else undefined.
+ */
+export function planContention(history: readonly CostSample[], env: string | undefined, probe: () => number | undefined = () => probeContention()?.contention): number | undefined {
+  if (env !== undefined && env !== '') {
+    const k = Number(env);
+    if (!Number.isFinite(k) || k < 1) throw new DagctlError('COST_INVALID', `DAGCTL_CONTENTION must be a number ≥ 1 (wall time ÷ CPU time of CPU-bound work), got "${env}"`, { variable: 'DAGCTL_CONTENTION' });
+    return k;
+  }
+  return history.some((h) => h.cpuMs !== undefined) ? probe() : undefined;
 }

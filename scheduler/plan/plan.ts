@@ -29,10 +29,14 @@ export interface TaskCostRow {
   /** Largest RMSE (ms) and relative error of the fits used by the task's instances. */
   fitError?: number;
   relativeError?: number;
+  /** Σ predicted thread CPU time of the instances whose fit had CPU times (T = U + (k − 1)·CPU). */
+  cpuMs?: number;
 }
 
 export interface PlanReport {
   instances: number;
+  /** The contention k wall times were predicted for (measured at plan time), when the model used one. */
+  contention?: number;
   tasks: TaskCostRow[];
   totalWorkMs: number;
   generations: number;
@@ -48,6 +52,8 @@ export interface PlanReportOptions {
   cost?: CostModel;
   /** The DAG's name: fit errors are then the ones of each task's own fit (`dag/task`). */
   dag?: string;
+  /** The contention k given to the cost model, reported with the plan. */
+  contention?: number;
 }
 
 export function buildPlanReport(instances: readonly PlannedInstance[], opts: PlanReportOptions = {}): PlanReport {
@@ -63,6 +69,7 @@ export function buildPlanReport(instances: readonly PlannedInstance[], opts: Pla
     criticalPath: { lengthMs: cp.lengthMs, instanceIds: cp.ids, tasks: distinctInOrder(cp.ids.map((id) => instances[idx.indexOf.get(id) ?? -1]?.task ?? id)) },
     makespan: { workers, makespanMs: ms.makespanMs },
   };
+  if (opts.contention !== undefined && instances.some((i) => i.predictedCpuMs !== undefined)) report.contention = opts.contention;
   if (opts.deadlineMs !== undefined) {
     const search = minWorkersForDeadline(instances, opts.deadlineMs, opts.maxWorkers ?? Math.max(workers, DEFAULT_MAX_WORKERS));
     report.deadline = { deadlineMs: opts.deadlineMs, metWithWorkers: ms.makespanMs <= opts.deadlineMs, search };
@@ -83,6 +90,7 @@ function taskRows(instances: readonly PlannedInstance[], cost: CostModel | undef
     row.overheadMs += inst.overheadMs;
     row.workMs += inst.workMs;
     row.predictedMs += inst.predictedMs;
+    if (inst.predictedCpuMs !== undefined) row.cpuMs = (row.cpuMs ?? 0) + inst.predictedCpuMs;
     if (row.costSource !== inst.costSource) row.costSource = 'mixed';
     if (cost !== undefined && inst.costSource === 'fitted') {
       const key = `${inst.task}\u0000${inst.stage}`;
