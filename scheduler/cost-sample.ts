@@ -28,5 +28,6 @@ export function costSampleOf(dag: string, inst: PlannedInstance, result: Instanc
     s.cpuMs = result.cpuMs;
     s.waitMs = result.cpuWaitMs;
   }
+  if (inst.probedContention !== undefined) s.probedContention = inst.probedContention;
   return s;
 }

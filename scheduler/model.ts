@@ -61,6 +61,9 @@ export interface PlannedInstance {
    * recorded it; predictedMs is then uncontended time + (contention − 1) × this.
    */
   predictedCpuMs?: number;
+  /** The contention k predictedMs was computed for, and the plan-time probe's raw k it came from (with predictedCpuMs only). */
+  contention?: number;
+  probedContention?: number;
   /** Hash of the task's parsed operator params (scheduler/plan/cost.ts paramsKey): the cost model's params level. */
   paramsHash?: string;
   queue?: string;
@@ -163,5 +166,7 @@ export interface CostSample {
   /** The instance's worker-thread CPU time and run-queue wait (InstanceResult.cpuMs/cpuWaitMs), when recorded. */
   cpuMs?: number;
   waitMs?: number;
+  /** The plan-time probe's k for its run (PlannedInstance.probedContention): the model learns how the probe compares with what instances meet. */
+  probedContention?: number;
   at: number;
 }

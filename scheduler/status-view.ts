@@ -20,6 +20,8 @@ export interface InstanceView {
   predictedMs: number;
   /** The cost model's CPU-time estimate (when fitted from samples with CPU times) and the attempt's thread CPU time and run-queue wait, ms. */
   predictedCpuMs?: number;
+  /** The contention k predictedMs is for (with predictedCpuMs). */
+  contention?: number;
   cpuMs?: number;
   cpuWaitMs?: number;
   error: string | null;
@@ -117,6 +119,7 @@ export function buildStatus(record: RunRecord, state: RunState, now: number): St
       if (s.result.cpuWaitMs !== undefined) view.cpuWaitMs = Math.round(s.result.cpuWaitMs);
     }
     if (p.predictedCpuMs !== undefined) view.predictedCpuMs = Math.round(p.predictedCpuMs);
+    if (p.contention !== undefined) view.contention = p.contention;
     if (s.worker !== undefined) view.worker = s.worker;
     const { last, earlier } = splitAttempts(s);
     const log = s.result?.log ?? last?.log;

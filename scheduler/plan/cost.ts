@@ -20,8 +20,10 @@
  * on 2 busy cores), so samples that recorded their worker thread's CPU time and run-queue wait
  * (cpuMs/waitMs, core/thread-cpu.ts) are fitted twice, on load-independent quantities: the
  * uncontended time U = duration − wait and the CPU time C, each a line O + P×H. A wall time is
- * predicted for the contention k the run will meet (k = (cpu + wait)/cpu, measured at plan time by
- * probeContention, else the median k of the group's samples): T = U(H) + (k − 1)·C(H), which is
+ * predicted for the contention k the run will meet (k = (cpu + wait)/cpu): the plan-time probe's k
+ * (probeContention) times its bias — the median over recent samples of the k an instance met ÷ the
+ * probe's k of its run (a short probe sees less wait than a long CPU-bound instance under the same
+ * load; probeBias) — else the median k of the group's samples. T = U(H) + (k − 1)·C(H), which is
  * again O + P×H with O = O_U + (k − 1)·O_C and P = P_U + (k − 1)·P_C. A group with fewer than
  * minSamples such samples is fitted on wall time as recorded.
  *
@@ -54,8 +56,9 @@ export interface CostEstimate {
   samples: number;
   /** Predicted thread CPU time, ms, when the fit had samples with CPU times. */
   cpuMs?: number;
-  /** The contention k the wall time was predicted for (with cpuMs only). */
+  /** The contention k the wall time was predicted for, and the raw probe it came from (with cpuMs only). */
   contention?: number;
+  probedContention?: number;
 }
 
 export interface CostModel {
@@ -79,8 +82,8 @@ export interface CostModelOptions {
   maxSamplesPerKey?: number;
   operators?: (name: string) => AnyOperator | undefined;
   /**
-   * The contention k ≥ 1 the run will meet (probeContention at plan time): wall time is predicted
-   * as U + (k − 1)·C. Default: the median k of the fitted group's samples.
+   * The plan-time probe's contention k (probeContention): wall time is predicted as U + (k′ − 1)·C
+   * with k′ = max(1, k × probeBias(history)). Default: the median k of the fitted group's samples.
    */
   contention?: number;
 }
@@ -117,6 +120,17 @@ function isTimed(s: CostSample): s is CostSample & { cpuMs: number; waitMs: numb
 /** The uncontended time of a timed sample: its duration less its run-queue wait, never below its CPU time. */
 export function uncontendedMs(s: { durationMs: number; cpuMs: number; waitMs: number }): number {
   return Math.max(s.cpuMs, s.durationMs - s.waitMs);
+}
+
+/**
+ * How the plan-time probe compares with what instances then met: the median over the most recent
+ * `window` samples that carry CPU times and their run's probe of (cpu + wait)/cpu ÷ probedContention;
+ * undefined with fewer than minSamples such samples.
+ */
+export function probeBias(history: readonly CostSample[], minSamples = 3, window = 200): number | undefined {
+  const probed = history.filter((s) => isTimed(s) && s.probedContention !== undefined && s.probedContention >= 1).sort((a, b) => a.at - b.at).slice(-window);
+  if (probed.length < minSamples) return undefined;
+  return median(probed.map((s) => ((s.cpuMs ?? 0) + (s.waitMs ?? 0)) / (s.cpuMs ?? 1) / (s.probedContention ?? 1)));
 }
 
 function median(xs: readonly number[]): number {
@@ -161,6 +175,8 @@ export function createCostModel(history: readonly CostSample[], opts: CostModelO
     push(byOperator, s.operator, s);
   }
   const fits = new Map<string, Fitted | null>();
+  const bias = opts.contention === undefined ? undefined : probeBias(history, minSamples);
+  const plannedK = opts.contention === undefined ? undefined : opts.contention * (bias ?? 1);
 
   const defaultsOf = (operator: string): CostDefaults => {
     const op = lookup(operator);
@@ -218,10 +234,10 @@ export function createCostModel(history: readonly CostSample[], opts: CostModelO
         const workMs = fit.perUnitMs * units;
         return { ...base, overheadMs: fit.overheadMs, workMs, predictedMs: fit.overheadMs + workMs };
       }
-      const k = Math.max(1, opts.contention ?? fit.cpu.contention);
+      const k = Math.max(1, plannedK ?? fit.cpu.contention);
       const overheadMs = fit.overheadMs + (k - 1) * fit.cpu.overheadMs;
       const workMs = (fit.perUnitMs + (k - 1) * fit.cpu.perUnitMs) * units;
-      return { ...base, overheadMs, workMs, predictedMs: overheadMs + workMs, cpuMs: fit.cpu.overheadMs + fit.cpu.perUnitMs * units, contention: k };
+      return { ...base, overheadMs, workMs, predictedMs: overheadMs + workMs, cpuMs: fit.cpu.overheadMs + fit.cpu.perUnitMs * units, contention: k, ...(opts.contention === undefined ? {} : { probedContention: opts.contention }) };
     },
   };
 }

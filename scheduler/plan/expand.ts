@@ -26,8 +26,10 @@ export interface CostEstimateLike {
   workMs: number;
   predictedMs: number;
   source: 'default' | 'fitted';
-  /** Predicted thread CPU time, when the model fitted it. */
+  /** Predicted thread CPU time, when the model fitted it, and the contention k the wall time is for. */
   cpuMs?: number;
+  contention?: number;
+  probedContention?: number;
 }
 
 export interface CostModelLike {
@@ -187,6 +189,8 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
             paramsHash,
           };
           if (est.cpuMs !== undefined) inst.predictedCpuMs = est.cpuMs;
+          if (est.cpuMs !== undefined && est.contention !== undefined) inst.contention = est.contention;
+          if (est.cpuMs !== undefined && est.probedContention !== undefined) inst.probedContention = est.probedContention;
           if (stage.iterate !== undefined) inst.iterateMetric = stage.iterate.metric;
           if (task.queue !== undefined) inst.queue = task.queue;
           cur.push(inst);

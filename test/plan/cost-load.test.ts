@@ -14,7 +14,7 @@ import { isDagctlError } from '../../core/errors.js';
 import type { AnyOperator } from '../../operators/types.js';
 import { costSampleOf } from '../../scheduler/cost-sample.js';
 import type { CostSample, InstanceResult, PlannedInstance } from '../../scheduler/model.js';
-import { createCostModel, uncontendedMs } from '../../scheduler/plan/cost.js';
+import { createCostModel, probeBias, uncontendedMs } from '../../scheduler/plan/cost.js';
 import { planContention } from '../../scheduler/plan/context.js';
 import { mulberry32, normal } from './support/prng.js';
 
@@ -86,6 +86,25 @@ describe('plan: cost model under load', () => {
     assert.ok(Math.abs(low.predictedMs - 100) / 100 < 1e-6, `${low.predictedMs}`);
   });
 
+  it('scales the probe by its bias: what instances met ÷ what the probe of their run saw', () => {
+    const l: Lines = { cO: 100, cP: 10, uO: 100, uP: 10 };
+    // Every sample met k = 2 × its run's probe (probes 1.2, 1.5, 2).
+    const history = loaded(13, 30, l, 1).map((s, i) => {
+      const probed = [1.2, 1.5, 2][i % 3] as number;
+      const cpu = s.cpuMs ?? 0;
+      return { ...s, probedContention: probed, waitMs: (2 * probed - 1) * cpu, durationMs: cpu + (2 * probed - 1) * cpu };
+    });
+    assert.ok(Math.abs((probeBias(history) ?? NaN) - 2) < 1e-12);
+    const e = createCostModel(history, { operators, contention: 1.5 }).estimate('scan', 'main', 20 * MIB, 0, 'd/t');
+    const c = l.cO + l.cP * 20;
+    assert.ok(Math.abs((e.contention ?? NaN) - 3) < 1e-12);
+    assert.equal(e.probedContention, 1.5);
+    assert.ok(Math.abs(e.predictedMs - (c + 2 * c)) / (3 * c) < 1e-6, `${e.predictedMs} vs ${3 * c}`);
+    // Too few probed samples: no bias, the probe as measured.
+    assert.equal(probeBias(history.slice(0, 2)), undefined);
+    assert.equal(createCostModel(history.slice(0, 5).map(({ probedContention: _p, ...s }) => s), { operators, contention: 1.5 }).estimate('scan', 'main', MIB, 0, 'd/t').contention, 1.5);
+  });
+
   it('falls back to the wall-time fit when fewer than minSamples samples have CPU times', () => {
     const l: Lines = { cO: 50, cP: 5, uO: 50, uP: 5 };
     const plain = loaded(3, 20, l, 2).map(({ cpuMs: _c, waitMs: _w, ...s }) => s);
@@ -145,6 +164,7 @@ describe('costSampleOf: CPU times', () => {
     const s = costSampleOf('d', inst, { ...result, cpuMs: 40, cpuWaitMs: 30 }, 9);
     assert.equal(s.cpuMs, 40);
     assert.equal(s.waitMs, 30);
+    assert.equal(costSampleOf('d', { ...inst, probedContention: 1.4 }, result, 9).probedContention, 1.4);
     const none = costSampleOf('d', inst, { ...result, cpuMs: 40 }, 9);
     assert.equal('cpuMs' in none, false);
     assert.equal('waitMs' in none, false);
