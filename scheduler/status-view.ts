@@ -51,6 +51,9 @@ export interface TaskView {
   state: InstanceState;
   predictedMs: number;
   actualMs: number;
+  /** Σ predicted CPU of its instances that have a CPU prediction, and Σ their measured thread CPU (absent when none has both). */
+  predictedCpuMs?: number;
+  cpuMs?: number;
   /** Rows its instances sent to rejects (metrics.rejected), by reason (metrics.rejected.<reason>); absent when none. */
   rejected?: number;
   rejectReasons?: Record<string, number>;
@@ -132,6 +135,10 @@ export function buildStatus(record: RunRecord, state: RunState, now: number): St
       tv.counts[s.state] = (tv.counts[s.state] ?? 0) + 1;
       tv.predictedMs += p.predictedMs;
       tv.actualMs += view.durationMs ?? 0;
+      if (p.predictedCpuMs !== undefined && s.result?.cpuMs !== undefined) {
+        tv.predictedCpuMs = (tv.predictedCpuMs ?? 0) + p.predictedCpuMs;
+        tv.cpuMs = (tv.cpuMs ?? 0) + s.result.cpuMs;
+      }
       const m = s.result?.metrics;
       if (m !== undefined && (m.rejected ?? 0) > 0) {
         tv.rejected = (tv.rejected ?? 0) + (m.rejected ?? 0);

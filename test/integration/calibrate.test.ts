@@ -63,6 +63,20 @@ describe('dagctl calibrate', function () {
       const report = (JSON.parse(after.stdout) as { report: { contention?: number; tasks: { cpuMs?: number }[] } }).report;
       assert.ok(report.contention !== undefined && report.contention >= 1, JSON.stringify(report.contention));
       for (const t of report.tasks) assert.ok(t.cpuMs !== undefined && t.cpuMs > 0, JSON.stringify(t));
+
+      // A run then shows predicted and actual CPU per work instance, and their sums per task.
+      const run = await runCli(ws, ['run', ws.dag, '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      type View = { name: string; stage: string; state: string; skipReason?: string; predictedCpuMs?: number; cpuMs?: number };
+      const st = JSON.parse(run.stdout) as { tasks: View[]; taskSummary: { name: string; cpuMs?: number; predictedCpuMs?: number }[] };
+      const ran = st.tasks.filter((t) => t.stage !== 'publish' && t.state === 'succeeded');
+      assert.ok(ran.length > 0);
+      for (const t of ran) assert.ok(t.predictedCpuMs !== undefined && t.predictedCpuMs > 0 && t.cpuMs !== undefined, JSON.stringify(t));
+      for (const ts of st.taskSummary) {
+        const mine = ran.filter((t) => t.name === ts.name);
+        const sum = mine.reduce((a, t) => a + (t.cpuMs ?? 0), 0);
+        assert.ok(ts.cpuMs !== undefined && Math.abs(ts.cpuMs - sum) <= mine.length, `${ts.name}: ${ts.cpuMs} vs Σ ${sum}`);
+      }
     }
   });
 });
