@@ -20,10 +20,12 @@
  * on 2 busy cores), so samples that recorded their worker thread's CPU time and run-queue wait
  * (cpuMs/waitMs, core/thread-cpu.ts) are fitted twice, on load-independent quantities: the
  * uncontended time U = duration − wait and the CPU time C, each a line O + P×H. A wall time is
- * predicted for the contention k the run will meet (k = (cpu + wait)/cpu): the plan-time probe's k
- * (probeContention) times its bias — the median over recent samples of the k an instance met ÷ the
- * probe's k of its run (a short probe sees less wait than a long CPU-bound instance under the same
- * load; probeBias) — else the median k of the group's samples. T = U(H) + (k − 1)·C(H), which is
+ * predicted for the contention k the run will meet (k = (cpu + wait)/cpu): by default the median k
+ * the most recent samples met, over all operators (recentContention: the last run's, or
+ * calibration's — on a loaded 2-core machine this tracked the next run's k within ~25%, where a
+ * 100 ms probe was off 2–4×); with a plan-time value given (DAGCTL_CONTENTION, or its probe), that
+ * value, a probe's scaled by its bias (probeBias: k met ÷ k probed over recent samples); else the
+ * median k of the group's samples. T = U(H) + (k − 1)·C(H), which is
  * again O + P×H with O = O_U + (k − 1)·O_C and P = P_U + (k − 1)·P_C. A group with fewer than
  * minSamples such samples is fitted on wall time as recorded.
  *
@@ -82,10 +84,12 @@ export interface CostModelOptions {
   maxSamplesPerKey?: number;
   operators?: (name: string) => AnyOperator | undefined;
   /**
-   * The plan-time probe's contention k (probeContention): wall time is predicted as U + (k′ − 1)·C
-   * with k′ = max(1, k × probeBias(history)). Default: the median k of the fitted group's samples.
+   * A plan-time contention k: wall time is predicted as U + (k′ − 1)·C with k′ = max(1, k × bias),
+   * bias = probeBias(history) when `probed`, else 1. Default: recentContention(history).
    */
   contention?: number;
+  /** `contention` came from probeContention (scaled by its measured bias), not a given value. */
+  probed?: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -133,6 +137,13 @@ export function probeBias(history: readonly CostSample[], minSamples = 3, window
   return median(probed.map((s) => ((s.cpuMs ?? 0) + (s.waitMs ?? 0)) / (s.cpuMs ?? 1) / (s.probedContention ?? 1)));
 }
 
+/** The median k = (cpu + wait)/cpu of the most recent `window` samples with CPU times (all operators); undefined with fewer than minSamples. */
+export function recentContention(history: readonly CostSample[], minSamples = 3, window = 100): number | undefined {
+  const timed = history.filter(isTimed).sort((a, b) => a.at - b.at).slice(-window);
+  if (timed.length < minSamples) return undefined;
+  return median(timed.map((s) => (s.cpuMs + s.waitMs) / s.cpuMs));
+}
+
 function median(xs: readonly number[]): number {
   const v = [...xs].sort((a, b) => a - b);
   const m = v.length >> 1;
@@ -175,8 +186,8 @@ export function createCostModel(history: readonly CostSample[], opts: CostModelO
     push(byOperator, s.operator, s);
   }
   const fits = new Map<string, Fitted | null>();
-  const bias = opts.contention === undefined ? undefined : probeBias(history, minSamples);
-  const plannedK = opts.contention === undefined ? undefined : opts.contention * (bias ?? 1);
+  const bias = opts.contention !== undefined && opts.probed === true ? probeBias(history, minSamples) : undefined;
+  const plannedK = opts.contention === undefined ? recentContention(history, minSamples) : opts.contention * (bias ?? 1);
 
   const defaultsOf = (operator: string): CostDefaults => {
     const op = lookup(operator);
@@ -237,7 +248,7 @@ export function createCostModel(history: readonly CostSample[], opts: CostModelO
       const k = Math.max(1, plannedK ?? fit.cpu.contention);
       const overheadMs = fit.overheadMs + (k - 1) * fit.cpu.overheadMs;
       const workMs = (fit.perUnitMs + (k - 1) * fit.cpu.perUnitMs) * units;
-      return { ...base, overheadMs, workMs, predictedMs: overheadMs + workMs, cpuMs: fit.cpu.overheadMs + fit.cpu.perUnitMs * units, contention: k, ...(opts.contention === undefined ? {} : { probedContention: opts.contention }) };
+      return { ...base, overheadMs, workMs, predictedMs: overheadMs + workMs, cpuMs: fit.cpu.overheadMs + fit.cpu.perUnitMs * units, contention: k, ...(opts.contention === undefined || opts.probed !== true ? {} : { probedContention: opts.contention }) };
     },
   };
 }

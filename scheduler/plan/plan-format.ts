@@ -42,7 +42,7 @@ export function formatPlanReport(r: PlanReport, dagName?: string): string[] {
     ),
   );
   out.push('');
-  if (r.contention !== undefined) out.push(`contention:     k = ${r.contention.toFixed(2)} (wall ÷ CPU time of CPU-bound work now; T = uncontended time + (k − 1) × CPU)`);
+  if (r.contention !== undefined) out.push(`contention:     k = ${r.contention.toFixed(2)} (wall ÷ CPU time of CPU-bound work, as recent runs met it or as given; T = uncontended time + (k − 1) × CPU)`);
   out.push(`total work:     ${formatDuration(r.totalWorkMs)}`);
   out.push(`critical path:  ${formatDuration(r.criticalPath.lengthMs)}  ${r.criticalPath.tasks.join(' -> ')}`);
   out.push(`makespan:       ${formatDuration(r.makespan.makespanMs)} on ${r.makespan.workers} worker${r.makespan.workers === 1 ? '' : 's'}`);

@@ -35,7 +35,7 @@ export interface TaskCostRow {
 
 export interface PlanReport {
   instances: number;
-  /** The contention k wall times were predicted for (measured at plan time), when the model used one. */
+  /** The contention k wall times were predicted for (the instances' PlannedInstance.contention), when the model used one. */
   contention?: number;
   tasks: TaskCostRow[];
   totalWorkMs: number;
@@ -52,8 +52,6 @@ export interface PlanReportOptions {
   cost?: CostModel;
   /** The DAG's name: fit errors are then the ones of each task's own fit (`dag/task`). */
   dag?: string;
-  /** The contention k given to the cost model, reported with the plan. */
-  contention?: number;
 }
 
 export function buildPlanReport(instances: readonly PlannedInstance[], opts: PlanReportOptions = {}): PlanReport {
@@ -69,7 +67,8 @@ export function buildPlanReport(instances: readonly PlannedInstance[], opts: Pla
     criticalPath: { lengthMs: cp.lengthMs, instanceIds: cp.ids, tasks: distinctInOrder(cp.ids.map((id) => instances[idx.indexOf.get(id) ?? -1]?.task ?? id)) },
     makespan: { workers, makespanMs: ms.makespanMs },
   };
-  if (opts.contention !== undefined && instances.some((i) => i.predictedCpuMs !== undefined)) report.contention = opts.contention;
+  const k = instances.find((i) => i.contention !== undefined)?.contention;
+  if (k !== undefined) report.contention = k;
   if (opts.deadlineMs !== undefined) {
     const search = minWorkersForDeadline(instances, opts.deadlineMs, opts.maxWorkers ?? Math.max(workers, DEFAULT_MAX_WORKERS));
     report.deadline = { deadlineMs: opts.deadlineMs, metWithWorkers: ms.makespanMs <= opts.deadlineMs, search };

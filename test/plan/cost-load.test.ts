@@ -14,7 +14,7 @@ import { isDagctlError } from '../../core/errors.js';
 import type { AnyOperator } from '../../operators/types.js';
 import { costSampleOf } from '../../scheduler/cost-sample.js';
 import type { CostSample, InstanceResult, PlannedInstance } from '../../scheduler/model.js';
-import { createCostModel, probeBias, uncontendedMs } from '../../scheduler/plan/cost.js';
+import { createCostModel, probeBias, recentContention, uncontendedMs } from '../../scheduler/plan/cost.js';
 import { planContention } from '../../scheduler/plan/context.js';
 import { mulberry32, normal } from './support/prng.js';
 
@@ -75,7 +75,20 @@ describe('plan: cost model under load', () => {
     assert.ok(errWall > 0.5, `the wall fit should carry the history's load (~2.5×), off by ${errWall}`);
   });
 
-  it('without a measured contention uses the median contention of the samples', () => {
+  it('without a given contention uses what the most recent samples met, over all operators', () => {
+    const l: Lines = { cO: 50, cP: 5, uO: 50, uP: 5 };
+    // 200 old samples met k = 5, the latest 100 (another stage) k = 2: the window holds the latest.
+    const old = loaded(21, 200, l, 1).map((s) => ({ ...s, waitMs: 4 * (s.cpuMs ?? 0), durationMs: 5 * (s.cpuMs ?? 0) }));
+    const recent = loaded(22, 100, l, 1).map((s, i) => ({ ...s, stage: 'other', at: 1000 + i, waitMs: s.cpuMs ?? 0, durationMs: 2 * (s.cpuMs ?? 0) }));
+    assert.ok(Math.abs((recentContention([...old, ...recent]) ?? NaN) - 2) < 1e-12);
+    assert.ok(Math.abs((recentContention(old) ?? NaN) - 5) < 1e-12);
+    assert.equal(recentContention(old.slice(0, 2)), undefined);
+    const e = createCostModel([...old, ...recent], { operators }).estimate('scan', 'main', 10 * MIB, 0, 'd/t');
+    assert.ok(Math.abs((e.contention ?? NaN) - 2) < 1e-12, String(e.contention));
+    assert.ok(Math.abs(e.predictedMs - 2 * 100) / 200 < 1e-6, String(e.predictedMs)); // U = C = 100 at 10 MiB
+  });
+
+  it('without a given contention, a single group uses the median of its own samples', () => {
     const l: Lines = { cO: 50, cP: 5, uO: 50, uP: 5 };
     const history = loaded(11, 31, l, 3);
     const ks = history.map((s) => ((s.cpuMs ?? 0) + (s.waitMs ?? 0)) / (s.cpuMs ?? 1)).sort((a, b) => a - b);
@@ -95,14 +108,16 @@ describe('plan: cost model under load', () => {
       return { ...s, probedContention: probed, waitMs: (2 * probed - 1) * cpu, durationMs: cpu + (2 * probed - 1) * cpu };
     });
     assert.ok(Math.abs((probeBias(history) ?? NaN) - 2) < 1e-12);
-    const e = createCostModel(history, { operators, contention: 1.5 }).estimate('scan', 'main', 20 * MIB, 0, 'd/t');
+    const e = createCostModel(history, { operators, contention: 1.5, probed: true }).estimate('scan', 'main', 20 * MIB, 0, 'd/t');
     const c = l.cO + l.cP * 20;
+    // A given (not probed) k is used as it is.
+    assert.equal(createCostModel(history, { operators, contention: 1.5 }).estimate('scan', 'main', 20 * MIB, 0, 'd/t').contention, 1.5);
     assert.ok(Math.abs((e.contention ?? NaN) - 3) < 1e-12);
     assert.equal(e.probedContention, 1.5);
     assert.ok(Math.abs(e.predictedMs - (c + 2 * c)) / (3 * c) < 1e-6, `${e.predictedMs} vs ${3 * c}`);
     // Too few probed samples: no bias, the probe as measured.
     assert.equal(probeBias(history.slice(0, 2)), undefined);
-    assert.equal(createCostModel(history.slice(0, 5).map(({ probedContention: _p, ...s }) => s), { operators, contention: 1.5 }).estimate('scan', 'main', MIB, 0, 'd/t').contention, 1.5);
+    assert.equal(createCostModel(history.slice(0, 5).map(({ probedContention: _p, ...s }) => s), { operators, contention: 1.5, probed: true }).estimate('scan', 'main', MIB, 0, 'd/t').contention, 1.5);
   });
 
   it('falls back to the wall-time fit when fewer than minSamples samples have CPU times', () => {
@@ -140,16 +155,18 @@ describe('plan: contention', () => {
     assert.equal(medianContention([]), null);
   });
 
-  it('planContention: DAGCTL_CONTENTION wins, a bad value is COST_INVALID, the probe runs only for a history with CPU times', () => {
+  it('planContention: a number in DAGCTL_CONTENTION is used as given, `probe` probes only for a history with CPU times, a bad value is COST_INVALID', () => {
     let probes = 0;
     const probe = (): number => (probes++, 1.7);
     const timed: CostSample = { operator: 'scan', stage: 'main', inputBytes: 1, inputRows: 0, durationMs: 10, setupMs: 0, cpuMs: 5, waitMs: 1, at: 0 };
     const untimed: CostSample = { operator: 'scan', stage: 'main', inputBytes: 1, inputRows: 0, durationMs: 10, setupMs: 0, at: 0 };
-    assert.equal(planContention([timed], '2.25', probe), 2.25);
+    assert.deepEqual(planContention([timed], '2.25', probe), { k: 2.25, probed: false });
+    assert.equal(planContention([timed], undefined, probe), undefined);
+    assert.equal(planContention([timed], '', probe), undefined);
     assert.equal(probes, 0);
-    assert.equal(planContention([untimed], undefined, probe), undefined);
+    assert.equal(planContention([untimed], 'probe', probe), undefined);
     assert.equal(probes, 0);
-    assert.equal(planContention([untimed, timed], undefined, probe), 1.7);
+    assert.deepEqual(planContention([untimed, timed], 'probe', probe), { k: 1.7, probed: true });
     assert.equal(probes, 1);
     for (const bad of ['0.5', 'fast', 'NaN']) {
       assert.throws(() => planContention([timed], bad, probe), (e: unknown) => isDagctlError(e) && e.code === 'COST_INVALID');
