@@ -20,8 +20,8 @@
  * on 2 busy cores), so samples that recorded their worker thread's CPU time and run-queue wait
  * (cpuMs/waitMs, core/thread-cpu.ts) are fitted twice, on load-independent quantities: the
  * uncontended time U = duration − wait and the CPU time C, each a line O + P×H. A wall time is
- * predicted for the contention k the run will meet (k = (cpu + wait)/cpu): by default the median k
- * the most recent samples met, over all operators (recentContention: the last run's, or
+ * predicted for the contention k the run will meet (k = (cpu + wait)/cpu): by default the k the
+ * most recent samples met, over all operators and weighted by CPU time (recentContention: the last run's, or
  * calibration's — on a loaded 2-core machine this tracked the next run's k within ~25%, where a
  * 100 ms probe was off 2–4×); with a plan-time value given (DAGCTL_CONTENTION, or its probe), that
  * value, a probe's scaled by its bias (probeBias: k met ÷ k probed over recent samples); else the
@@ -137,11 +137,20 @@ export function probeBias(history: readonly CostSample[], minSamples = 3, window
   return median(probed.map((s) => ((s.cpuMs ?? 0) + (s.waitMs ?? 0)) / (s.cpuMs ?? 1) / (s.probedContention ?? 1)));
 }
 
-/** The median k = (cpu + wait)/cpu of the most recent `window` samples with CPU times (all operators); undefined with fewer than minSamples. */
+/**
+ * The contention the most recent `window` samples with CPU times met (all operators), weighted by
+ * CPU time — Σ(cpu + wait) / Σ cpu, as a task's wall time sums its instances (short instances meet
+ * less wait than long ones) — undefined with fewer than minSamples.
+ */
 export function recentContention(history: readonly CostSample[], minSamples = 3, window = 100): number | undefined {
   const timed = history.filter(isTimed).sort((a, b) => a.at - b.at).slice(-window);
   if (timed.length < minSamples) return undefined;
-  return median(timed.map((s) => (s.cpuMs + s.waitMs) / s.cpuMs));
+  let cpu = 0, wait = 0;
+  for (const s of timed) {
+    cpu += s.cpuMs;
+    wait += s.waitMs;
+  }
+  return (cpu + wait) / cpu;
 }
 
 function median(xs: readonly number[]): number {

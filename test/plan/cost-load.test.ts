@@ -83,6 +83,9 @@ describe('plan: cost model under load', () => {
     assert.ok(Math.abs((recentContention([...old, ...recent]) ?? NaN) - 2) < 1e-12);
     assert.ok(Math.abs((recentContention(old) ?? NaN) - 5) < 1e-12);
     assert.equal(recentContention(old.slice(0, 2)), undefined);
+    // Weighted by CPU time: 10 ms at k = 9 and 90 ms at k = 1 met (100 + 80) / 100 (a median of k would say 1).
+    const mk = (cpu: number, wait: number, at: number): CostSample => ({ operator: 'scan', stage: 'main', inputBytes: 1, inputRows: 0, durationMs: cpu + wait, setupMs: 0, cpuMs: cpu, waitMs: wait, at });
+    assert.ok(Math.abs((recentContention([mk(10, 80, 1), mk(45, 0, 2), mk(45, 0, 3)]) ?? NaN) - 1.8) < 1e-12);
     const e = createCostModel([...old, ...recent], { operators }).estimate('scan', 'main', 10 * MIB, 0, 'd/t');
     assert.ok(Math.abs((e.contention ?? NaN) - 2) < 1e-12, String(e.contention));
     assert.ok(Math.abs(e.predictedMs - 2 * 100) / 200 < 1e-6, String(e.predictedMs)); // U = C = 100 at 10 MiB
