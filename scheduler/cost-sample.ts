@@ -3,7 +3,9 @@
  * model (scheduler/plan/cost.ts) fits it. It records the task it came from (`dag/task`) and the
  * size the planner estimated for the instance (plannedBytes/plannedRows) next to the size it
  * actually read: predictions are made from planned sizes, so the model fits durations against
- * those, and the hash of the task's operator params (the model's params level). One implementation for the embedded driver and the BullMQ workers.
+ * those, the hash of the task's operator params (the model's params level), and the
+ * thread's CPU time and run-queue wait when the runner measured them (the model fits CPU and
+ * uncontended time from them). One implementation for the embedded driver and the BullMQ workers.
  */
 import type { CostSample, InstanceResult, PlannedInstance } from './model.js';
 
@@ -22,5 +24,10 @@ export function costSampleOf(dag: string, inst: PlannedInstance, result: Instanc
   };
   if (inst.paramsHash !== undefined) s.paramsHash = inst.paramsHash;
   if (inst.rounds > 1) s.round = inst.round;
+  if (result.cpuMs !== undefined && result.cpuWaitMs !== undefined) {
+    s.cpuMs = result.cpuMs;
+    s.waitMs = result.cpuWaitMs;
+  }
+  if (inst.probedContention !== undefined) s.probedContention = inst.probedContention;
   return s;
 }

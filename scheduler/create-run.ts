@@ -35,7 +35,7 @@ export function tickRunId(dag: string, tick: number): string {
 }
 
 export function createRunRecord(args: { dag: DagSpec; text: string; ctx: PlanningContext; options: RunOptions; now: number; runId: string; bundle?: CodeBundle | undefined; trigger?: RunTrigger }): { record: RunRecord; state: RunState } {
-  const cost = createCostModel(args.ctx.history, { operators: operatorLookup(args.dag) });
+  const cost = createCostModel(args.ctx.history, { operators: operatorLookup(args.dag), ...(args.ctx.contention === undefined ? {} : { contention: args.ctx.contention, probed: args.ctx.contentionProbed === true }) });
   const plan = expandDag(args.dag, args.ctx.sources, cost);
   const record: RunRecord = {
     runId: args.runId,

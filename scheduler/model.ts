@@ -56,6 +56,14 @@ export interface PlannedInstance {
   workMs: number;
   /** Where O and P came from: the operator's defaults or a fit over run history. */
   costSource: 'default' | 'fitted';
+  /**
+   * The cost model's estimate of the instance's thread CPU time (ms), when fitted from samples that
+   * recorded it; predictedMs is then uncontended time + (contention − 1) × this.
+   */
+  predictedCpuMs?: number;
+  /** The contention k predictedMs was computed for, and the plan-time probe's raw k it came from (with predictedCpuMs only). */
+  contention?: number;
+  probedContention?: number;
   /** Hash of the task's parsed operator params (scheduler/plan/cost.ts paramsKey): the cost model's params level. */
   paramsHash?: string;
   queue?: string;
@@ -85,6 +93,13 @@ export interface InstanceResult {
   durationMs: number;
   /** Time before the first row was processed (resolving inputs, opening files): the O-ish part. */
   setupMs: number;
+  /**
+   * The attempt's worker-thread scheduler times (core/thread-cpu.ts), ms: CPU time and time it was
+   * runnable but waiting for a CPU. Absent where they cannot be read (not Linux) or the attempt ran
+   * on the main thread (its figures would include the engine's own work).
+   */
+  cpuMs?: number;
+  cpuWaitMs?: number;
   /**
    * Instances of later stages of the same task that the operator found it does not need (its
    * StageResult.narrow): the run skips them (reason 'pruned') instead of dispatching them.
@@ -148,5 +163,10 @@ export interface CostSample {
   round?: number;
   durationMs: number;
   setupMs: number;
+  /** The instance's worker-thread CPU time and run-queue wait (InstanceResult.cpuMs/cpuWaitMs), when recorded. */
+  cpuMs?: number;
+  waitMs?: number;
+  /** The plan-time probe's k for its run (PlannedInstance.probedContention): the model learns how the probe compares with what instances meet. */
+  probedContention?: number;
   at: number;
 }

@@ -18,6 +18,12 @@ export interface InstanceView {
   attempts: number;
   durationMs: number | null;
   predictedMs: number;
+  /** The cost model's CPU-time estimate (when fitted from samples with CPU times) and the attempt's thread CPU time and run-queue wait, ms. */
+  predictedCpuMs?: number;
+  /** The contention k predictedMs is for (with predictedCpuMs). */
+  contention?: number;
+  cpuMs?: number;
+  cpuWaitMs?: number;
   error: string | null;
   errorCode: string | null;
   why: string | null;
@@ -45,6 +51,9 @@ export interface TaskView {
   state: InstanceState;
   predictedMs: number;
   actualMs: number;
+  /** Σ predicted CPU of its instances that have a CPU prediction, and Σ their measured thread CPU (absent when none has both). */
+  predictedCpuMs?: number;
+  cpuMs?: number;
   /** Rows its instances sent to rejects (metrics.rejected), by reason (metrics.rejected.<reason>); absent when none. */
   rejected?: number;
   rejectReasons?: Record<string, number>;
@@ -109,7 +118,11 @@ export function buildStatus(record: RunRecord, state: RunState, now: number): St
     if (s.result !== undefined) {
       view.inputRows = s.result.inputRows;
       view.outputRows = s.result.outputRows;
+      if (s.result.cpuMs !== undefined) view.cpuMs = Math.round(s.result.cpuMs);
+      if (s.result.cpuWaitMs !== undefined) view.cpuWaitMs = Math.round(s.result.cpuWaitMs);
     }
+    if (p.predictedCpuMs !== undefined) view.predictedCpuMs = Math.round(p.predictedCpuMs);
+    if (p.contention !== undefined) view.contention = p.contention;
     if (s.worker !== undefined) view.worker = s.worker;
     const { last, earlier } = splitAttempts(s);
     const log = s.result?.log ?? last?.log;
@@ -122,6 +135,10 @@ export function buildStatus(record: RunRecord, state: RunState, now: number): St
       tv.counts[s.state] = (tv.counts[s.state] ?? 0) + 1;
       tv.predictedMs += p.predictedMs;
       tv.actualMs += view.durationMs ?? 0;
+      if (p.predictedCpuMs !== undefined && s.result?.cpuMs !== undefined) {
+        tv.predictedCpuMs = (tv.predictedCpuMs ?? 0) + p.predictedCpuMs;
+        tv.cpuMs = (tv.cpuMs ?? 0) + s.result.cpuMs;
+      }
       const m = s.result?.metrics;
       if (m !== undefined && (m.rejected ?? 0) > 0) {
         tv.rejected = (tv.rejected ?? 0) + (m.rejected ?? 0);

@@ -19,8 +19,10 @@
  * (VIEW_SHRINK); both leave every output's current version unchanged and are not retried.
  */
 import { performance } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
 import { DagctlError, errorMessage, isDagctlError, isRetryableCode } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
+import { threadTimes, timesSince } from '../core/thread-cpu.js';
 import { operatorOf } from '../operators/registry.js';
 import { loadRunBundle } from '../operators/modules/bundle-store.js';
 import type { AnyOperator, InputHandle, StageContext, StageResult, StageSpec } from '../operators/types.js';
@@ -66,8 +68,13 @@ export function workUri(record: RunRecord, task: string): string {
 
 export async function runInstance(record: RunRecord, job: InstanceJob, opts: RunInstanceOptions): Promise<InstanceResult> {
   const logTail = new LogTail();
+  // Thread times only on a worker thread: one attempt at a time runs there (threads/thread.ts),
+  // so its figures are the attempt's own; the main thread's would include the engine's work.
+  const times0 = isMainThread ? null : threadTimes();
   try {
-    return await runInstanceWith(record, job, opts, logTail);
+    const result = await runInstanceWith(record, job, opts, logTail);
+    const times = timesSince(times0);
+    return times === null || result.memoized ? result : { ...result, cpuMs: times.cpuMs, cpuWaitMs: times.waitMs };
   } catch (e) {
     // A failed attempt keeps what it logged: the failure reports carry it (attemptLogOf).
     if (logTail.text() !== '' && typeof e === 'object' && e !== null) failedAttemptLogs.set(e, logTail.text());

@@ -10,7 +10,11 @@
  * time per instance) in a temporary state folder, and appends the cost samples those runs
  * recorded to this state folder's history, their task renamed `calibrate:<dag>/<task>` so they
  * inform the per-operator fits (scheduler/plan/cost.ts levels 2–3) but never stand in for a
- * user task's own history. Two sizes let the fit tell O from P. Re-running adds fresh samples;
+ * user task's own history. Two sizes let the fit tell O from P. The samples carry each instance's
+ * worker-thread CPU time and run-queue wait, so what it stores does not depend on the load during
+ * calibration: the lines it prints are the uncontended time U (wall − wait) and the CPU time C, and
+ * a plan predicts U + (k − 1)·C for the contention k it measures then (scheduler/plan/cost.ts).
+ * Re-running adds fresh samples;
  * the model fits the most recent ones. Operators the shipped DAGs do not use keep their defaults
  * (listed in the output).
  *
@@ -43,6 +47,9 @@ export interface CalibrationLine {
   overheadMs: number;
   perUnitMs: number;
   relativeError: number;
+  /** The CPU line, when the samples had CPU times. */
+  cpuOverheadMs?: number;
+  cpuPerUnitMs?: number;
 }
 
 /** Runs one shipped DAG with the CLI in a child process; CALIBRATION_FAILED when it fails. */
@@ -81,14 +88,19 @@ export async function calibrate(rows: number, home: string, signal: AbortSignal,
     const samples = (await new LocalRunStore(runHome).history({ limit: 100_000 })).map((s) => ({ ...s, task: `calibrate:${s.task ?? s.operator}` }));
     await new LocalRunStore(home).appendSamples(samples);
     // What the model now fits per (operator, stage) from these samples alone.
-    const model = createCostModel(samples);
+    const model = createCostModel(samples, { contention: 1 });
     const seen = new Map<string, { operator: string; stage: string }>();
     for (const s of samples) seen.set(`${s.operator}\u0000${s.stage}`, { operator: s.operator, stage: s.stage });
     const lines: CalibrationLine[] = [];
     for (const { operator, stage } of [...seen.values()].sort((a, b) => a.operator.localeCompare(b.operator) || a.stage.localeCompare(b.stage))) {
       const zero = model.estimate(operator, stage, 0, 0);
       const one = model.estimate(operator, stage, 1024 * 1024, 1000);
-      lines.push({ operator, stage, samples: zero.samples, overheadMs: zero.overheadMs, perUnitMs: one.predictedMs - zero.predictedMs, relativeError: zero.relativeError ?? 0 });
+      const line: CalibrationLine = { operator, stage, samples: zero.samples, overheadMs: zero.overheadMs, perUnitMs: one.predictedMs - zero.predictedMs, relativeError: zero.relativeError ?? 0 };
+      if (zero.cpuMs !== undefined && one.cpuMs !== undefined) {
+        line.cpuOverheadMs = zero.cpuMs;
+        line.cpuPerUnitMs = one.cpuMs - zero.cpuMs;
+      }
+      lines.push(line);
     }
     const calibrated = new Set(samples.map((s) => s.operator));
     const uncalibrated = operatorNames().filter((n) => !calibrated.has(n)).sort();
@@ -118,9 +130,10 @@ export const calibrateCommand: CommandDef = {
       return 0;
     }
     io.stdout.write(`calibrated in ${seconds.toFixed(1)} s: ${r.samples.length} samples stored in ${home}\n`);
-    io.stdout.write(`${'operator'.padEnd(20)} ${'stage'.padEnd(12)} ${'samples'.padStart(7)} ${'O (ms)'.padStart(9)} ${'P (ms/unit)'.padStart(12)} ${'fit err'.padStart(8)}\n`);
+    io.stdout.write('O and P of the uncontended time (wall − run-queue wait), and of the CPU time where measured:\n');
+    io.stdout.write(`${'operator'.padEnd(20)} ${'stage'.padEnd(12)} ${'samples'.padStart(7)} ${'O (ms)'.padStart(9)} ${'P (ms/unit)'.padStart(12)} ${'fit err'.padStart(8)} ${'CPU O'.padStart(9)} ${'CPU P'.padStart(9)}\n`);
     for (const l of r.lines) {
-      io.stdout.write(`${l.operator.padEnd(20)} ${l.stage.padEnd(12)} ${String(l.samples).padStart(7)} ${l.overheadMs.toFixed(1).padStart(9)} ${l.perUnitMs.toFixed(3).padStart(12)} ${`${(100 * l.relativeError).toFixed(0)}%`.padStart(8)}\n`);
+      io.stdout.write(`${l.operator.padEnd(20)} ${l.stage.padEnd(12)} ${String(l.samples).padStart(7)} ${l.overheadMs.toFixed(1).padStart(9)} ${l.perUnitMs.toFixed(3).padStart(12)} ${`${(100 * l.relativeError).toFixed(0)}%`.padStart(8)} ${(l.cpuOverheadMs?.toFixed(1) ?? '-').padStart(9)} ${(l.cpuPerUnitMs?.toFixed(3) ?? '-').padStart(9)}\n`);
     }
     if (r.uncalibrated.length > 0) io.stdout.write(`defaults kept (not used by the shipped DAGs): ${r.uncalibrated.join(', ')}\n`);
     return 0;

@@ -67,7 +67,7 @@ export const planCommand: CommandDef = {
     const ctx = await loadPlanningContext(dag, str(args, 'home'), undefined, { requireInputs: false });
     for (const e of ctx.emptyInputs ?? []) io.stderr.write(`warning: INPUT_EMPTY: ${e.message}\n`);
     for (const u of ctx.uncommitted ?? []) io.stderr.write(`warning: UNCOMMITTED_FILES: ${u.message}\n`);
-    const cost = createCostModel(ctx.history, { operators: operatorLookup(loaded.dag) });
+    const cost = createCostModel(ctx.history, { operators: operatorLookup(loaded.dag), ...(ctx.contention === undefined ? {} : { contention: ctx.contention, probed: ctx.contentionProbed === true }) });
     const instances = expandDag(dag, ctx.sources, cost);
     const report = buildPlanReport(instances, { workers, deadlineMs, maxWorkers, cost, dag: loaded.dag.name });
     if (json) writeJson(io, { dag: dag.name, sourceHash: dag.sourceHash, report: roundedMs(report) });

@@ -2,8 +2,14 @@
  * loadPlanningContext: the I/O half of planning — lists every source dataset the DAG reads (with
  * partition pruning by an optional date range) and loads the cost history. Everything after this
  * (expandDag, the cost model, makespan) is pure.
+ *
+ * The contention k the model scales CPU time by is, by default, what the latest samples met
+ * (scheduler/plan/cost.ts recentContention); DAGCTL_CONTENTION=<k ≥ 1> sets it (a known machine,
+ * or reproducible plans), DAGCTL_CONTENTION=probe measures it now (core/thread-cpu.ts
+ * probeContention, ~100 ms of spinning on this thread; noisy on a loaded machine).
  */
 import { DagctlError } from '../../core/errors.js';
+import { probeContention } from '../../core/thread-cpu.js';
 import { openSource } from '../../storage/open.js';
 import { listSourceReport } from '../../storage/dataset/source.js';
 import type { FileEntry } from '../../storage/types.js';
@@ -18,6 +24,9 @@ export interface PlanningContext {
   /** Store roots of sources whose URI names a single file (access logs): its folder's URI. */
   sourceRoots: Record<string, string>;
   history: CostSample[];
+  /** The contention k given at plan time (planContention), and whether a probe measured it. */
+  contention?: number;
+  contentionProbed?: boolean;
   /** Sources that resolved to no files (only when planning without requireInputs). */
   emptyInputs?: EmptyInput[];
   /** Sources with data files no commit marker names: not read, and said so (warnings). */
@@ -123,5 +132,27 @@ export async function loadPlanningContext(dag: DagSpec, home?: string, store?: R
   const { sources, sourceRoots, empty, uncommitted } = await snapshotSources(dag, undefined, opts.requireInputs ?? true);
   const s = store ?? new LocalRunStore(home ?? dagctlHome());
   const history = await s.history({ limit: 20_000 });
-  return { sources, sourceRoots, history, emptyInputs: empty, uncommitted };
+  const ctx: PlanningContext = { sources, sourceRoots, history, emptyInputs: empty, uncommitted };
+  const load = planContention(history, process.env.DAGCTL_CONTENTION);
+  if (load !== undefined) {
+    ctx.contention = load.k;
+    if (load.probed) ctx.contentionProbed = true;
+  }
+  return ctx;
+}
+
+/**
+ * The contention k to plan with: DAGCTL_CONTENTION when a number (COST_INVALID unless ≥ 1), a probe
+ * when it is `probe` and some sample recorded CPU times (nothing to scale otherwise), else
+ * undefined (the model then uses what recent samples met).
+ */
+export function planContention(history: readonly CostSample[], env: string | undefined, probe: () => number | undefined = () => probeContention()?.contention): { k: number; probed: boolean } | undefined {
+  if (env === undefined || env === '') return undefined;
+  if (env === 'probe') {
+    const k = history.some((h) => h.cpuMs !== undefined) ? probe() : undefined;
+    return k === undefined ? undefined : { k, probed: true };
+  }
+  const k = Number(env);
+  if (!Number.isFinite(k) || k < 1) throw new DagctlError('COST_INVALID', `DAGCTL_CONTENTION must be a number ≥ 1 (wall time ÷ CPU time of CPU-bound work) or "probe", got "${env}"`, { variable: 'DAGCTL_CONTENTION' });
+  return { k, probed: false };
 }

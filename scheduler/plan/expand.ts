@@ -26,6 +26,10 @@ export interface CostEstimateLike {
   workMs: number;
   predictedMs: number;
   source: 'default' | 'fitted';
+  /** Predicted thread CPU time, when the model fitted it, and the contention k the wall time is for. */
+  cpuMs?: number;
+  contention?: number;
+  probedContention?: number;
 }
 
 export interface CostModelLike {
@@ -162,7 +166,7 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
         const weight = stage.iterate === undefined ? 1 : Math.max(0, Math.min(1, expected - (round - 1)));
         const make = (partition: string, bucket: number, deps: string[], bytes: number, rows: number): void => {
           const full = cost.estimate(op.name, stage.name, bytes, rows, `${dag.name}/${task.name}`, paramsHash);
-          const est = weight === 1 ? full : { ...full, overheadMs: full.overheadMs * weight, workMs: full.workMs * weight, predictedMs: full.predictedMs * weight };
+          const est = weight === 1 ? full : { ...full, overheadMs: full.overheadMs * weight, workMs: full.workMs * weight, predictedMs: full.predictedMs * weight, ...(full.cpuMs === undefined ? {} : { cpuMs: full.cpuMs * weight }) };
           const inst: PlannedInstance = {
             id: instanceId(task.name, stage.name, round, rounds, partition, bucket),
             task: task.name,
@@ -184,6 +188,9 @@ export function expandDag(dag: DagSpec, sources: SourceSnapshot, cost: CostModel
             costSource: est.source,
             paramsHash,
           };
+          if (est.cpuMs !== undefined) inst.predictedCpuMs = est.cpuMs;
+          if (est.cpuMs !== undefined && est.contention !== undefined) inst.contention = est.contention;
+          if (est.cpuMs !== undefined && est.probedContention !== undefined) inst.probedContention = est.probedContention;
           if (stage.iterate !== undefined) inst.iterateMetric = stage.iterate.metric;
           if (task.queue !== undefined) inst.queue = task.queue;
           cur.push(inst);

@@ -23,9 +23,11 @@ function pct(x: number | undefined): string {
 export function formatPlanReport(r: PlanReport, dagName?: string): string[] {
   const out: string[] = [];
   if (dagName !== undefined) out.push(`plan for ${dagName}: ${r.instances} instances, ${r.tasks.length} tasks, ${r.generations} generations`, `(a generation is one level of the instance graph: its instances can all run side by side once the previous one is done)`, '');
+  // The CPU column only when some fit had CPU times (T then includes (k − 1) × CPU for the contention k).
+  const cpu = r.tasks.some((t) => t.cpuMs !== undefined);
   out.push(
     ...formatTable(
-      ['TASK', 'OPERATOR', 'INSTANCES', 'O', 'P×H', 'T', 'SOURCE', 'FIT ERR'],
+      ['TASK', 'OPERATOR', 'INSTANCES', 'O', 'P×H', 'T', 'SOURCE', 'FIT ERR', ...(cpu ? ['CPU'] : [])],
       r.tasks.map((t) => [
         t.task,
         t.operator,
@@ -35,10 +37,12 @@ export function formatPlanReport(r: PlanReport, dagName?: string): string[] {
         formatDuration(t.predictedMs),
         t.costSource,
         t.fitError === undefined ? '-' : `${formatDuration(t.fitError)} (${pct(t.relativeError)})`,
+        ...(cpu ? [t.cpuMs === undefined ? '-' : formatDuration(t.cpuMs)] : []),
       ]),
     ),
   );
   out.push('');
+  if (r.contention !== undefined) out.push(`contention:     k = ${r.contention.toFixed(2)} (wall ÷ CPU time of CPU-bound work, as recent runs met it or as given; T = uncontended time + (k − 1) × CPU)`);
   out.push(`total work:     ${formatDuration(r.totalWorkMs)}`);
   out.push(`critical path:  ${formatDuration(r.criticalPath.lengthMs)}  ${r.criticalPath.tasks.join(' -> ')}`);
   out.push(`makespan:       ${formatDuration(r.makespan.makespanMs)} on ${r.makespan.workers} worker${r.makespan.workers === 1 ? '' : 's'}`);

@@ -29,10 +29,14 @@ export interface TaskCostRow {
   /** Largest RMSE (ms) and relative error of the fits used by the task's instances. */
   fitError?: number;
   relativeError?: number;
+  /** Σ predicted thread CPU time of the instances whose fit had CPU times (T = U + (k − 1)·CPU). */
+  cpuMs?: number;
 }
 
 export interface PlanReport {
   instances: number;
+  /** The contention k wall times were predicted for (the instances' PlannedInstance.contention), when the model used one. */
+  contention?: number;
   tasks: TaskCostRow[];
   totalWorkMs: number;
   generations: number;
@@ -63,6 +67,8 @@ export function buildPlanReport(instances: readonly PlannedInstance[], opts: Pla
     criticalPath: { lengthMs: cp.lengthMs, instanceIds: cp.ids, tasks: distinctInOrder(cp.ids.map((id) => instances[idx.indexOf.get(id) ?? -1]?.task ?? id)) },
     makespan: { workers, makespanMs: ms.makespanMs },
   };
+  const k = instances.find((i) => i.contention !== undefined)?.contention;
+  if (k !== undefined) report.contention = k;
   if (opts.deadlineMs !== undefined) {
     const search = minWorkersForDeadline(instances, opts.deadlineMs, opts.maxWorkers ?? Math.max(workers, DEFAULT_MAX_WORKERS));
     report.deadline = { deadlineMs: opts.deadlineMs, metWithWorkers: ms.makespanMs <= opts.deadlineMs, search };
@@ -83,6 +89,7 @@ function taskRows(instances: readonly PlannedInstance[], cost: CostModel | undef
     row.overheadMs += inst.overheadMs;
     row.workMs += inst.workMs;
     row.predictedMs += inst.predictedMs;
+    if (inst.predictedCpuMs !== undefined) row.cpuMs = (row.cpuMs ?? 0) + inst.predictedCpuMs;
     if (row.costSource !== inst.costSource) row.costSource = 'mixed';
     if (cost !== undefined && inst.costSource === 'fitted') {
       const key = `${inst.task}\u0000${inst.stage}`;

@@ -2,9 +2,12 @@
  * `dagctl calibrate`: runs the shipped DAGs for real (child processes, generated data at two
  * sizes) and stores their cost samples in the state folder, tagged `calibrate:<dag>/<task>` with
  * the planner's sizes; afterwards a DAG that never ran is planned from fitted costs, not the
- * operators' defaults. Bad --rows is USAGE (exit 2).
+ * operators' defaults. On Linux every sample carries its worker thread's CPU time and run-queue
+ * wait (within its duration), and the plan then reports the contention it predicted for. Bad
+ * --rows is USAGE (exit 2).
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { runCli, workspace, type Workspace } from './support.js';
@@ -52,5 +55,28 @@ describe('dagctl calibrate', function () {
     const after = await runCli(ws, ['plan', ws.dag, '--json']);
     assert.equal(after.code, 0, after.stderr);
     assert.deepEqual(planned(after.stdout), { normalize: 'fitted', dedupe: 'fitted', rollup: 'fitted' });
+    if (existsSync('/proc/thread-self/schedstat')) {
+      for (const s of history) {
+        assert.ok(s.cpuMs !== undefined && s.cpuMs > 0 && s.waitMs !== undefined && s.waitMs >= 0, JSON.stringify(s));
+        assert.ok(s.cpuMs + s.waitMs <= s.durationMs + 5, `CPU + wait within the duration: ${JSON.stringify(s)}`);
+      }
+      const report = (JSON.parse(after.stdout) as { report: { contention?: number; tasks: { cpuMs?: number }[] } }).report;
+      assert.ok(report.contention !== undefined && report.contention >= 1, JSON.stringify(report.contention));
+      for (const t of report.tasks) assert.ok(t.cpuMs !== undefined && t.cpuMs > 0, JSON.stringify(t));
+
+      // A run then shows predicted and actual CPU per work instance, and their sums per task.
+      const run = await runCli(ws, ['run', ws.dag, '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      type View = { name: string; stage: string; state: string; skipReason?: string; predictedCpuMs?: number; cpuMs?: number };
+      const st = JSON.parse(run.stdout) as { tasks: View[]; taskSummary: { name: string; cpuMs?: number; predictedCpuMs?: number }[] };
+      const ran = st.tasks.filter((t) => t.stage !== 'publish' && t.state === 'succeeded');
+      assert.ok(ran.length > 0);
+      for (const t of ran) assert.ok(t.predictedCpuMs !== undefined && t.predictedCpuMs > 0 && t.cpuMs !== undefined, JSON.stringify(t));
+      for (const ts of st.taskSummary) {
+        const mine = ran.filter((t) => t.name === ts.name);
+        const sum = mine.reduce((a, t) => a + (t.cpuMs ?? 0), 0);
+        assert.ok(ts.cpuMs !== undefined && Math.abs(ts.cpuMs - sum) <= mine.length, `${ts.name}: ${ts.cpuMs} vs Σ ${sum}`);
+      }
+    }
   });
 });
