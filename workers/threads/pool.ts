@@ -23,7 +23,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { InstanceResult } from '../../scheduler/model.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import { RECORDS_KEPT, type FromThread, type ThreadData, type ToThread } from './protocol.js';
@@ -67,6 +67,23 @@ export interface ThreadPoolOptions {
    * CPU ~15% but raised peak RSS 7–8% (BENCHMARKS.md), so it is opt-in.
    */
   heapGrowingPercent?: number;
+  /**
+   * Young generation of each worker thread, MB (V8's resourceLimits.maxYoungGenerationSizeMb: two
+   * semi-spaces of a third of it each and the young large-object space; default: env
+   * DAGCTL_THREAD_YOUNG_MB, else DEFAULT_THREAD_YOUNG_MB). V8's own default (16 MB semi-spaces)
+   * commits ~32 MB of new space per thread for objects that mostly die in their first scavenge.
+   */
+  youngGenerationMb?: number;
+  /**
+   * Old-generation size below which a worker thread runs no full mark-compact, MB, as V8's
+   * `--initial-old-space-size` (with it V8 never sets the next collection's limit below it), set for
+   * the whole process before each of the pool's threads starts — threads started earlier keep theirs
+   * (default: env DAGCTL_THREAD_HEAP_FLOOR_MB, else DEFAULT_THREAD_HEAP_FLOOR_MB; 0 = V8's own
+   * limits; at most half of maxThreadHeapMb). Without it a thread with ~13 MB live collects after
+   * every ~5 MB of promoted objects (factor ~1.35 under the 384 MB limit). It only changes a small
+   * heap's schedule: a thread with more live data grows by V8's factor as before.
+   */
+  heapFloorMb?: number;
   /** Results name their worker `${workerPrefix}${threadId}` (default `thread-`). */
   workerPrefix?: string;
   /** Start threads only when attempts need them (default false: all `size` threads at once). */
@@ -94,6 +111,40 @@ interface Slot {
 const THREAD_URL = new URL('./thread.js', import.meta.url);
 /** Instances hold one partition or bucket, never a dataset: this is ample, and bounds the process. */
 export const DEFAULT_THREAD_HEAP_MB = 384;
+/** 12 MB: 4 MB semi-spaces (measured on the 1M pipeline, BENCHMARKS.md: with the floor below, process CPU ×0.8 and peak RSS lower than V8's defaults). */
+export const DEFAULT_THREAD_YOUNG_MB = 12;
+/** Full mark-compacts of a thread's small heap only past this many MB (see heapFloorMb). */
+export const DEFAULT_THREAD_HEAP_FLOOR_MB = 48;
+
+/** What a pool gives its threads' V8 heaps: per-thread resource limits and process-wide V8 flags. */
+export interface ThreadHeap {
+  resourceLimits: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number };
+  /** Set with v8.setFlagsFromString before each of the pool's threads starts. */
+  v8Flags: string[];
+}
+
+/** Starts a worker thread with a pool's heap settings: its V8 flags first (per process, read when an isolate starts), then its resource limits. */
+export function startThread(url: URL | string, heap: ThreadHeap, opts: Omit<WorkerOptions, 'resourceLimits'> = {}): Worker {
+  for (const f of heap.v8Flags) setFlagsFromString(f);
+  return new Worker(url, { ...opts, resourceLimits: heap.resourceLimits });
+}
+
+const envMb = (v: string | undefined, min: number): number | undefined => {
+  const n = Number(v);
+  return v !== undefined && v !== '' && Number.isInteger(n) && n >= min ? n : undefined;
+};
+
+/** The heap settings of a pool's threads, from its options, else the environment, else the defaults (pure). */
+export function threadHeap(opts: Pick<ThreadPoolOptions, 'maxThreadHeapMb' | 'heapGrowingPercent' | 'youngGenerationMb' | 'heapFloorMb'>, env: Record<string, string | undefined>): ThreadHeap {
+  const old = opts.maxThreadHeapMb ?? envMb(env.DAGCTL_THREAD_HEAP_MB, 1) ?? DEFAULT_THREAD_HEAP_MB;
+  const young = opts.youngGenerationMb ?? envMb(env.DAGCTL_THREAD_YOUNG_MB, 1) ?? DEFAULT_THREAD_YOUNG_MB;
+  const floor = Math.min(opts.heapFloorMb ?? envMb(env.DAGCTL_THREAD_HEAP_FLOOR_MB, 0) ?? DEFAULT_THREAD_HEAP_FLOOR_MB, Math.floor(old / 2));
+  const grow = opts.heapGrowingPercent ?? envMb(env.DAGCTL_HEAP_GROWING_PERCENT, 1) ?? 0;
+  // The floor is always set (0 included): an earlier pool's floor must not leak into this one's threads.
+  const v8Flags = [`--initial-old-space-size=${Math.max(0, floor)}`];
+  if (grow > 0) v8Flags.push(`--heap-growing-percent=${grow}`);
+  return { resourceLimits: { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: young }, v8Flags };
+}
 const isAttempt = (a: Attempt | undefined, id: string, attempt: number): a is Attempt => a !== undefined && a.job.instanceId === id && a.job.attempt === attempt;
 const cancelledBeforeStart: Outcome = { ok: false, code: 'TASK_CANCELLED', message: 'cancelled before it started', retryable: false };
 
@@ -104,6 +155,7 @@ export class ThreadPool {
   private readonly prefetch: number;
   private readonly graceMs: number;
   private readonly heapMb: number;
+  private readonly heap: ThreadHeap;
   private readonly data: ThreadData;
   /** Preloaded runs (the latest RECORDS_KEPT): run id → record JSON, for threads started later. */
   private readonly preloads = new Map<string, string>();
@@ -113,11 +165,8 @@ export class ThreadPool {
     this.size = Math.max(1, opts.size ?? availableParallelism());
     this.prefetch = Math.max(1, opts.prefetch ?? 1);
     this.graceMs = opts.graceMs ?? 2000;
-    const envHeap = Number(process.env.DAGCTL_THREAD_HEAP_MB);
-    this.heapMb = opts.maxThreadHeapMb ?? (Number.isFinite(envHeap) && envHeap > 0 ? envHeap : DEFAULT_THREAD_HEAP_MB);
-    const envGrow = Number(process.env.DAGCTL_HEAP_GROWING_PERCENT);
-    const grow = opts.heapGrowingPercent ?? (Number.isInteger(envGrow) && envGrow > 0 ? envGrow : 0);
-    if (grow > 0) setFlagsFromString(`--heap-growing-percent=${grow}`);
+    this.heap = threadHeap(opts, process.env);
+    this.heapMb = this.heap.resourceLimits.maxOldGenerationSizeMb;
     this.data = { workerPrefix: opts.workerPrefix ?? 'thread-' };
     if (opts.lazy !== true) this.grow(this.size);
   }
@@ -226,7 +275,7 @@ export class ThreadPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(THREAD_URL, { workerData: this.data, resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
+    const worker = startThread(THREAD_URL, this.heap, { workerData: this.data });
     let markReady: () => void = () => undefined;
     const slot: Slot = { worker, ready: new Promise<void>((r) => (markReady = r)), records: new Set(), loads: new Map(), attempts: [], running: false, timer: null, killTimer: null, stopping: null, dead: false };
     worker.on('message', (m: FromThread) => {
