@@ -5,7 +5,9 @@
  * object or a JS string per input row.
  *   - string columns are read as raw pages (storage/parquet/column-scan.ts byteArrayPages): a
  *     dictionary-encoded URL column is normalized once per dictionary entry (its values share the
- *     entry's bytes, memoized by offset), other URL values through the row path's urlCacheKey LRU;
+ *     entry's bytes, memoized by offset), then by the value's bytes across pages, row groups and
+ *     files (byte-memo.ts: no JS string for a value seen before), and only new values through the
+ *     row path's urlCacheKey LRU;
  *   - identifiers already in normal form (`cookie:<hex>`, `user:<digits>`, checked on the bytes,
  *     by lib/text/identifiers.ts idBytesAlreadyNormal) are copied as bytes; any other is
  *     decoded (strictly) and normalized by normalizeIdentifier;
@@ -29,6 +31,7 @@ import { Utf8Pool } from '../lib/columnar/utf8-pool.js';
 import { urlCacheKey, type UrlResult } from '../lib/text/url.js';
 import { idBytesAlreadyNormal, normalizeIdentifier, type IdOptions } from '../lib/text/identifiers.js';
 import type { LruCache } from './lru.js';
+import { ByteMemo, MISSING } from './byte-memo.js';
 
 /** What each output field is: a URL column, an identifier column, or an int64 passed through. */
 export type FieldRole = 'url' | 'id' | 'int64';
@@ -205,7 +208,7 @@ export interface ColumnarSink {
 
 /** URL memo codes: ≥ 0 a pool id; INVALID: not UTF-8; below: -(2 + index of the reject reason). */
 const INVALID = -1;
-const MEMO_BITS = 14, MEMO_SLOTS = 1 << MEMO_BITS;
+const MEMO_BITS = 16, MEMO_SLOTS = 1 << MEMO_BITS;
 /** A row group's string columns' verdicts (by field index; null for other fields). */
 interface Verdicts {
   codes: Array<Int32Array | null>;
@@ -231,6 +234,8 @@ export class ColumnarNormalizer {
    * by byte offset (slot by offset; key = offset + 1, 0 = empty; a collision only recomputes).
    */
   private readonly memo: Array<{ buf: Uint8Array | null; keys: Int32Array; codes: Int32Array }>;
+  /** Every URL column's codes by the value's bytes (emptied with the pool, as `memo`). */
+  private readonly byBytes = new ByteMemo();
   private readonly stringCols: number[];
   private readonly urlOrder: number[];
   private readonly idOrder: number[];
@@ -285,11 +290,14 @@ export class ColumnarNormalizer {
       this.hits++;
       return m.codes[slot]!;
     }
-    let code: number;
-    const v = isUtf8(b.subarray(s, s + n)) ? strictString(b, s, n) : null;
-    if (v === null) code = INVALID;
-    else code = this.urlCode(this.cache.getOrCompute(urlCacheKey(v), this.normUrl));
-    this.misses++;
+    let code = this.byBytes.find(b, s, n);
+    if (code === MISSING) {
+      const v = isUtf8(b.subarray(s, s + n)) ? strictString(b, s, n) : null;
+      if (v === null) code = INVALID;
+      else code = this.urlCode(this.cache.getOrCompute(urlCacheKey(v), this.normUrl));
+      this.byBytes.set(code);
+      this.misses++;
+    } else this.hits++;
     m.keys[slot] = s + 1;
     m.codes[slot] = code;
     return code;
@@ -465,7 +473,7 @@ export class ColumnarNormalizer {
 
   /**
    * Writes the kept rows accumulated so far; then, when the pool holds more than poolMaxBytes,
-   * empties it and the URL memos (their codes are pool ids). True when it did (ids handed out are void).
+   * empties it and the URL memos (their codes are pool ids; `byBytes` too). True when it did (ids handed out are void).
    */
   private async write(): Promise<boolean> {
     if (this.acc.rows === 0) return false;
@@ -474,6 +482,7 @@ export class ColumnarNormalizer {
     if (this.pool.used <= this.poolMaxBytes) return false;
     this.pool.clear();
     for (const m of this.memo) m.buf = null;
+    this.byBytes.clear();
     return true;
   }
 }
