@@ -3,12 +3,12 @@
  * value's verdict (a pool id or a reject code, operators/normalize/columnar.ts) by its bytes, so a
  * value seen before — in another page, row group or file of the instance — skips the UTF-8 check,
  * the decode to a JS string, urlCacheKey and the LRU.
- * Identity is exact: equal FNV-1a hash, equal length, then equal bytes (a collision costs a
+ * Identity is exact: equal hash (FNV-1a, murmur3's finalizer), equal length, then equal bytes (a collision costs a
  * comparison, never a wrong code). The keys' bytes are copied into the memo's own arena.
  * Usage: find(b, s, n) returns the code or MISSING; then set(code) stores the code of the key find
  * last missed (nothing may be found in between). Bounded: past maxEntries entries or maxBytes of keys it
- * forgets everything before the next insert; clear() forgets everything too (the caller's codes
- * went void).
+ * forgets everything before the next insert (fits() says when), and `generation` counts each
+ * time it forgot; clear() forgets everything too (the caller's codes went void).
  */
 export const MISSING = -0x80000000;
 
@@ -41,6 +41,9 @@ export class ByteMemo {
     this.arena = new Uint8Array(Math.min(maxBytes, 1 << 16));
   }
 
+  /** How many times it forgot everything (clear(), or a bound reached): codes from before are gone. */
+  generation = 0;
+
   /** How many keys it holds. */
   get size(): number {
     return this.count;
@@ -50,7 +53,12 @@ export class ByteMemo {
   find(b: Uint8Array, s: number, n: number): number {
     let h = 0x811c9dc5;
     for (let k = 0; k < n; k++) h = Math.imul(h ^ b[s + k]!, 0x01000193);
-    h ^= h >>> 15;
+    // murmur3's finalizer: FNV-1a's low bits alone cluster for keys that differ in a few bytes.
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
     const { slots, mask, arena } = this;
     let slot = h & mask;
     for (;;) {
@@ -73,14 +81,22 @@ export class ByteMemo {
     return MISSING;
   }
 
-  /** Stores `code` for the key find() last missed. */
+  /** Whether set() would store a key of n bytes without forgetting everything first (false: it forgets). */
+  fits(n: number): boolean {
+    return n <= this.maxBytes && this.count < this.maxEntries && this.used + n <= this.maxBytes;
+  }
+
+  /**
+   * Stores `code` for the key find() last missed. When the key does not fit (fits()), everything
+   * is forgotten first (generation changes); a key over maxBytes is then not stored.
+   */
   set(code: number): void {
     const b = this.lastBuf, n = this.lastLen, s = this.lastStart;
     if (b === null) return;
     this.lastBuf = null;
-    if (n > this.maxBytes) return;
-    if (this.count === this.maxEntries || this.used + n > this.maxBytes) {
+    if (!this.fits(n)) {
       this.clear();
+      if (n > this.maxBytes) return;
       this.find(b, s, n); // its slot in the emptied table
       this.lastBuf = null;
     }
@@ -101,6 +117,7 @@ export class ByteMemo {
 
   /** Forgets every key. */
   clear(): void {
+    this.generation++;
     if (this.count > 0) this.slots.fill(0);
     this.count = 0;
     this.used = 0;

@@ -1,7 +1,8 @@
 /**
  * operators/normalize/byte-memo.ts against a Map keyed by the bytes (as latin1) that forgets
- * exactly when the memo's bounds say it must: every find returns the code last set for equal
- * bytes, wherever in whichever buffer they lie, or MISSING for bytes not set since the last clear.
+ * exactly when the memo's bounds say it must (fits(), a new generation): every find returns the
+ * code last set for equal bytes, wherever in whichever buffer they lie, or MISSING for bytes not
+ * set since it last forgot.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -20,7 +21,9 @@ describe('operators/normalize/byte-memo', () => {
       let used = 0;
       for (const o of ops) {
         if (o === 'clear') {
+          const gen = memo.generation;
           memo.clear();
+          assert.equal(memo.generation, gen + 1);
           model.clear();
           used = 0;
           continue;
@@ -32,12 +35,15 @@ describe('operators/normalize/byte-memo', () => {
         const got = memo.find(buf, o.pad, o.k.length);
         assert.equal(got, model.get(name) ?? MISSING, `find ${JSON.stringify(name)}`);
         if (got !== MISSING) continue;
+        const gen = memo.generation;
+        const fits = memo.fits(o.k.length);
         memo.set(o.code);
-        if (o.k.length > maxBytes) continue;
         if (model.size === maxEntries || used + o.k.length > maxBytes) {
+          assert.ok(!fits && memo.generation === gen + 1);
           model.clear();
           used = 0;
-        }
+        } else assert.ok(fits && memo.generation === gen);
+        if (o.k.length > maxBytes) continue;
         model.set(name, o.code);
         used += o.k.length;
         assert.equal(memo.size, model.size);
