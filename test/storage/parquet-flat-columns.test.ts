@@ -124,8 +124,8 @@ describe('flat parquet writer from columns', () => {
   });
 
   it('page kernel plainStringsWasm refuses values spread thinly over a large buffer (the JS loop writes them)', () => {
-    const data = new Uint8Array(1 << 20);
-    const start = Int32Array.of(0, (1 << 20) - 2), len = Int32Array.of(2, 2);
+    const data = new Uint8Array(4 << 20);
+    const start = Int32Array.of(0, (4 << 20) - 2), len = Int32Array.of(2, 2);
     const sink = new ByteSink();
     assert.equal(plainStringsWasm(data, start, len, 0, 2, sink), null);
     assert.equal(sink.pos, 0);
