@@ -54,6 +54,8 @@ const ERRORS: Record<number, string> = {
 /** Readable / writable bytes the kernel may touch past its input and output (native/pages.c). */
 const SLACK = 16;
 const IDLE_MAX_BYTES = 64 << 20;
+/** The most bytes plainStringsWasm copies into the kernel for one chunk's values. */
+const SPAN_MAX_BYTES = 8 << 20;
 
 let compiled: WebAssembly.Module | null = null;
 let kernel: Kernel | null = null;
@@ -152,7 +154,8 @@ export function snappyCompressWasm(input: Uint8Array): Uint8Array {
  * in unsigned byte order. Null, with nothing written, when the values' bytes are spread over more
  * than 8 times their total plus 1 MiB (their span is copied into the kernel: a native copy costs
  * ~1/10 of what the JS loop pays per byte of a value, so a span of a few times the bytes — other
- * columns' bytes in between, as dedupe's batches have — still pays).
+ * columns' bytes in between, as dedupe's batches have — still pays), or over SPAN_MAX_BYTES (the
+ * kernel's memory is kept by the thread: bounded like a page's).
  */
 export function plainStringsWasm(data: Uint8Array, start: Int32Array, len: Int32Array, from: number, to: number, out: { buf: Uint8Array; pos: number; ensure(n: number): void }): { lo: number; hi: number } | null {
   const count = to - from;
@@ -164,7 +167,7 @@ export function plainStringsWasm(data: Uint8Array, start: Int32Array, len: Int32
     if (s + n > hi) hi = s + n;
   }
   const span = hi - lo;
-  if (span > 8 * bytes + (1 << 20)) return null;
+  if (span > 8 * bytes + (1 << 20) || span > SPAN_MAX_BYTES) return null;
   const page = bytes + 4 * count;
   const startsAt = 0, lensAt = startsAt + align(4 * count), dataAt = lensAt + align(4 * count), outAt = dataAt + align(span), extAt = outAt + align(page);
   const { k, base } = reserved(extAt + 8 + SLACK);

@@ -123,12 +123,19 @@ describe('flat parquet writer from columns', () => {
     }), { numRuns: 300 });
   });
 
-  it('page kernel plainStringsWasm refuses values spread thinly over a large buffer (the JS loop writes them)', () => {
+  it('page kernel plainStringsWasm refuses values spread thinly over a large buffer, or over more than 8 MiB (the JS loop writes them)', () => {
     const data = new Uint8Array(4 << 20);
     const start = Int32Array.of(0, (4 << 20) - 2), len = Int32Array.of(2, 2);
     const sink = new ByteSink();
     assert.equal(plainStringsWasm(data, start, len, 0, 2, sink), null);
     assert.equal(sink.pos, 0);
+    // Dense enough (2 MiB of values over 10 MiB) but past the kernel's 8 MiB bound on a span.
+    const big = new Uint8Array(10 << 20);
+    assert.equal(plainStringsWasm(big, Int32Array.of(0, 9 << 20), Int32Array.of(1 << 20, 1 << 20), 0, 2, sink), null);
+    assert.equal(sink.pos, 0);
+    // Under it: taken.
+    assert.notEqual(plainStringsWasm(big, Int32Array.of(0, 6 << 20), Int32Array.of(1 << 20, 1 << 20), 0, 2, sink), null);
+    assert.equal(sink.pos, 2 * (4 + (1 << 20)));
   });
 
   it('dictionary-encodes repeating strings exactly as the row writer does (fast-check)', () => {
