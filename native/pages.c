@@ -19,6 +19,9 @@
  *    test/storage/page-kernel.test.ts).
  *  - The first PLAIN BYTE_ARRAY value of a page that is not UTF-8 (partial-recompute's strict
  *    check of the master's keys where the page lies).
+ *  - A PLAIN BYTE_ARRAY page written from byte ranges, with the rows of its least and greatest
+ *    value in unsigned byte order (the flat writer's statistics, flat/columns.ts): 8-byte copies
+ *    and big-endian 8-byte comparisons, where JS pays a checked load per byte.
  *
  * Exports:
  *   reserve(bytes) -> ptr     a region of `bytes` at the heap base, memory grown to hold it (0 when
@@ -60,6 +63,12 @@
  *                             U+10FFFF — what simdutf and TextDecoder's fatal mode accept), -1 when
  *                             none is; a value running past size ends the walk (-1: the page's
  *                             probe refuses it)
+ *   plainStrings(data, bias, starts, lens, count, out, ext) -> bytes written
+ *                             value i (i < count) is data[starts[i] - bias, + lens[i]); writes
+ *                             each as PLAIN (u32 length, bytes) to out, back to back; ext[0] / ext[1]
+ *                             = the first i holding the least / greatest value (unsigned bytes, a
+ *                             prefix before its extensions); count >= 1; 8 readable bytes after
+ *                             each value's bytes, room for the page plus 8 bytes at out
  *
  * Preconditions: 16 readable bytes after in + n and 16 writable bytes after out + olen (short
  * literals move 16 bytes at once, copies 8 at a time; the extra bytes written past a value are
@@ -518,4 +527,45 @@ __attribute__((export_name("nonUtf8"))) int nonUtf8(const u8 *data, u32 size, u3
     pos = end;
   }
   return -1;
+}
+
+/* ---- PLAIN strings with statistics ------------------------------------------------------------ */
+
+/* Unsigned byte order of a[0, al) and b[0, bl): negative, 0 or positive (8 bytes at a time, big-endian). */
+static inline int compareBytes(const u8 *a, u32 al, const u8 *b, u32 bl) {
+  u32 n = al < bl ? al : bl, k = 0;
+  for (; k + 8 <= n; k += 8) {
+    u64 x = ld64(a + k), y = ld64(b + k);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+  }
+  for (; k < n; k++) {
+    if (a[k] != b[k]) return a[k] < b[k] ? -1 : 1;
+  }
+  return al < bl ? -1 : al > bl ? 1 : 0;
+}
+
+__attribute__((export_name("plainStrings"))) u32 plainStrings(const u8 *data, u32 bias, const u32 *starts, const u32 *lens, u32 count, u8 *out, u32 *ext) {
+  u8 *op = out;
+  const u8 *loP = data + (starts[0] - bias), *hiP = loP;
+  u32 loL = lens[0], hiL = loL, lo = 0, hi = 0;
+  for (u32 i = 0; i < count; i++) {
+    const u8 *p = data + (starts[i] - bias);
+    u32 n = lens[i];
+    __builtin_memcpy(op, &n, 4);
+    op += 4;
+    for (u32 k = 0; k < n; k += 8) st64(op + k, ld64(p + k));
+    op += n;
+    if (compareBytes(p, n, loP, loL) < 0) {
+      loP = p;
+      loL = n;
+      lo = i;
+    } else if (compareBytes(p, n, hiP, hiL) > 0) {
+      hiP = p;
+      hiL = n;
+      hi = i;
+    }
+  }
+  ext[0] = lo;
+  ext[1] = hi;
+  return (u32)(op - out);
 }

@@ -5,7 +5,9 @@
  * object or a JS string per input row.
  *   - string columns are read as raw pages (storage/parquet/column-scan.ts byteArrayPages): a
  *     dictionary-encoded URL column is normalized once per dictionary entry (its values share the
- *     entry's bytes, memoized by offset), other URL values through the row path's urlCacheKey LRU;
+ *     entry's bytes, memoized by offset), then by the value's bytes (RawUrls: one per thread and
+ *     URL options, kept across instances, like the LRU: no JS string for a value seen before), and
+ *     only new values through the row path's urlCacheKey LRU;
  *   - identifiers already in normal form (`cookie:<hex>`, `user:<digits>`, checked on the bytes,
  *     by lib/text/identifiers.ts idBytesAlreadyNormal) are copied as bytes; any other is
  *     decoded (strictly) and normalized by normalizeIdentifier;
@@ -29,6 +31,34 @@ import { Utf8Pool } from '../lib/columnar/utf8-pool.js';
 import { urlCacheKey, type UrlResult } from '../lib/text/url.js';
 import { idBytesAlreadyNormal, normalizeIdentifier, type IdOptions } from '../lib/text/identifiers.js';
 import type { LruCache } from './lru.js';
+import { ByteMemo, MISSING } from './byte-memo.js';
+
+/**
+ * Raw URL values' results by their bytes (byte-memo.ts), one per thread and URL options (a pure
+ * function's memo, like the LRU): code r >= 0 is results[r], INVALID: not UTF-8. Bounded by the
+ * memo's bounds; `bytes.generation` changes when it forgets (results are then renumbered).
+ */
+export class RawUrls {
+  readonly bytes: ByteMemo;
+  results: UrlResult[] = [];
+  constructor(maxEntries = 1 << 16, maxBytes = 8 << 20) {
+    this.bytes = new ByteMemo(maxEntries, maxBytes);
+  }
+  /**
+   * After bytes.find() missed a key of n bytes: stores its result (null: not UTF-8) and returns
+   * its code. When the key does not fit, the memo forgets every key, so the results start over.
+   */
+  store(res: UrlResult | null, n: number): number {
+    if (!this.bytes.fits(n)) this.results = [];
+    let code = INVALID;
+    if (res !== null) {
+      code = this.results.length;
+      this.results.push(res);
+    }
+    this.bytes.set(code);
+    return code;
+  }
+}
 
 /** What each output field is: a URL column, an identifier column, or an int64 passed through. */
 export type FieldRole = 'url' | 'id' | 'int64';
@@ -205,7 +235,7 @@ export interface ColumnarSink {
 
 /** URL memo codes: ≥ 0 a pool id; INVALID: not UTF-8; below: -(2 + index of the reject reason). */
 const INVALID = -1;
-const MEMO_BITS = 14, MEMO_SLOTS = 1 << MEMO_BITS;
+const MEMO_BITS = 16, MEMO_SLOTS = 1 << MEMO_BITS;
 /** A row group's string columns' verdicts (by field index; null for other fields). */
 interface Verdicts {
   codes: Array<Int32Array | null>;
@@ -231,6 +261,9 @@ export class ColumnarNormalizer {
    * by byte offset (slot by offset; key = offset + 1, 0 = empty; a collision only recomputes).
    */
   private readonly memo: Array<{ buf: Uint8Array | null; keys: Int32Array; codes: Int32Array }>;
+  /** Per RawUrls result index: its code in this instance (a pool id or a reject code), MISSING if not yet; of RawUrls generation `rawGen`. */
+  private rawCodes = new Int32Array(1 << 12).fill(MISSING);
+  private rawGen = -1;
   private readonly stringCols: number[];
   private readonly urlOrder: number[];
   private readonly idOrder: number[];
@@ -250,6 +283,7 @@ export class ColumnarNormalizer {
     private readonly sink: ColumnarSink,
     private readonly metrics: Record<string, number>,
     private readonly poolMaxBytes = POOL_MAX_BYTES,
+    private readonly raw = new RawUrls(),
   ) {
     this.acc = new Accumulator(schema, roles, this.pool, capacity);
     this.memo = roles.map((r) => ({ buf: null, keys: new Int32Array(r === 'url' ? MEMO_SLOTS : 0), codes: new Int32Array(r === 'url' ? MEMO_SLOTS : 0) }));
@@ -285,11 +319,27 @@ export class ColumnarNormalizer {
       this.hits++;
       return m.codes[slot]!;
     }
-    let code: number;
-    const v = isUtf8(b.subarray(s, s + n)) ? strictString(b, s, n) : null;
-    if (v === null) code = INVALID;
-    else code = this.urlCode(this.cache.getOrCompute(urlCacheKey(v), this.normUrl));
-    this.misses++;
+    const raw = this.raw;
+    let r = raw.bytes.find(b, s, n);
+    if (r === MISSING) {
+      const v = isUtf8(b.subarray(s, s + n)) ? strictString(b, s, n) : null;
+      r = raw.store(v === null ? null : this.cache.getOrCompute(urlCacheKey(v), this.normUrl), n);
+      this.misses++;
+    } else this.hits++;
+    let code = INVALID;
+    if (r !== INVALID) {
+      if (this.rawGen !== raw.bytes.generation) {
+        this.rawGen = raw.bytes.generation;
+        this.rawCodes.fill(MISSING);
+      }
+      if (r >= this.rawCodes.length) {
+        const grown = new Int32Array(Math.max(2 * this.rawCodes.length, r + 1)).fill(MISSING);
+        grown.set(this.rawCodes);
+        this.rawCodes = grown;
+      }
+      code = this.rawCodes[r]!;
+      if (code === MISSING) this.rawCodes[r] = code = this.urlCode(raw.results[r]!);
+    }
     m.keys[slot] = s + 1;
     m.codes[slot] = code;
     return code;
@@ -465,7 +515,7 @@ export class ColumnarNormalizer {
 
   /**
    * Writes the kept rows accumulated so far; then, when the pool holds more than poolMaxBytes,
-   * empties it and the URL memos (their codes are pool ids). True when it did (ids handed out are void).
+   * empties it and the URL memos (their codes are pool ids; `rawCodes` too). True when it did (ids handed out are void).
    */
   private async write(): Promise<boolean> {
     if (this.acc.rows === 0) return false;
@@ -474,6 +524,7 @@ export class ColumnarNormalizer {
     if (this.pool.used <= this.poolMaxBytes) return false;
     this.pool.clear();
     for (const m of this.memo) m.buf = null;
+    this.rawCodes.fill(MISSING);
     return true;
   }
 }

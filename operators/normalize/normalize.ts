@@ -11,7 +11,8 @@
  * column), `id_invalid_utf8` (id column) or `invalid_utf8:<column>`.
  * URL memo: an LruCache of `cacheSize` entries keyed by urlCacheKey (scheme/host case and fragment
  * folded, so a raw variant of a cached URL hits), one per thread and URL options (kept across
- * instances; cacheHits/cacheMisses are this instance's lookups).
+ * instances; cacheHits/cacheMisses are this instance's lookups); beside it, for the column path, the
+ * results by the raw value's bytes (columnar.ts RawUrls, same lifetime; per instance when cacheSize is 0).
  * Two paths, same output rows and rejects: column-at-a-time over the raw Parquet files
  * (operators/normalize/columnar.ts: REQUIRED string/int64 schemas whose strings are all URL or id
  * columns, an output writer taking column batches, no columnTypes), file by file, a file it
@@ -27,7 +28,7 @@ import { urlCacheKey, urlNormalizer, type UrlResult } from '../lib/text/url.js';
 import { normalizeIdentifier } from '../lib/text/identifiers.js';
 import { LruCache } from './lru.js';
 import { ChunkedWriter, schemaOf } from '../lib/rows.js';
-import { columnarPlan, ColumnarNormalizer, fileColumns } from './columnar.js';
+import { columnarPlan, ColumnarNormalizer, fileColumns, POOL_MAX_BYTES, RawUrls } from './columnar.js';
 import { normalizeDescriptor, type NormalizeParams } from './descriptor.js';
 export type { NormalizeParams };
 
@@ -36,13 +37,14 @@ export type { NormalizeParams };
  * of a task (and of tasks with the same URL options) running on one thread share it — each
  * partition no longer normalizes the URLs the previous one did. A few option sets at most.
  */
-const urlMemos = new Map<string, { normUrl: (raw: string) => UrlResult; cache: LruCache<string, UrlResult> }>();
-function urlMemo(p: NormalizeParams): { normUrl: (raw: string) => UrlResult; cache: LruCache<string, UrlResult> } {
+interface UrlMemo { normUrl: (raw: string) => UrlResult; cache: LruCache<string, UrlResult>; raw: RawUrls }
+const urlMemos = new Map<string, UrlMemo>();
+function urlMemo(p: NormalizeParams): UrlMemo {
   const key = JSON.stringify([p.stripParams, p.foldWww, p.trailingSlash, p.dropQuery, p.defaultScheme, p.cacheSize]);
   let m = urlMemos.get(key);
   if (m === undefined) {
     if (urlMemos.size >= 8) urlMemos.clear();
-    m = { normUrl: urlNormalizer(p), cache: new LruCache<string, UrlResult>(p.cacheSize) };
+    m = { normUrl: urlNormalizer(p), cache: new LruCache<string, UrlResult>(p.cacheSize), raw: new RawUrls() };
     urlMemos.set(key, m);
   }
   return m;
@@ -52,7 +54,7 @@ export const normalize: OperatorDef<NormalizeParams> = {
   ...normalizeDescriptor,
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
-    const { normUrl, cache } = urlMemo(p);
+    const { normUrl, cache, raw } = urlMemo(p);
     const hits0 = cache.hits, misses0 = cache.misses;
     const metrics: Record<string, number> = { rowsIn: 0, rowsOut: 0, rejected: 0 };
     let mainWriter: OutputWriter | null = null;
@@ -124,7 +126,7 @@ export const normalize: OperatorDef<NormalizeParams> = {
       const col = new ColumnarNormalizer(schema, roles, p.urlColumns, p.idColumns, normUrl, cache, p, DEFAULT_MAX_ROWS, {
         write: (batch) => writeColumns.call(mainWriter, batch),
         reject: (row, reason) => rejects === null ? Promise.resolve() : rejects.add({ ...row, reason }),
-      }, metrics);
+      }, metrics, POOL_MAX_BYTES, p.cacheSize > 0 ? raw : new RawUrls());
       const codec = defaultCodec();
       let current = '';
       try {

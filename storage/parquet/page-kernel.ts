@@ -19,6 +19,8 @@
  *    deletes (lib/key-rows.ts) run.
  *  - gatherPlainInts: PLAIN INT32/INT64 pages decompressed and read at given rows only, as
  *    doubles (column-scan.ts numbersAt: a late scan's hit rows).
+ *  - plainStringsWasm: a PLAIN BYTE_ARRAY page payload from byte ranges plus the rows of its least
+ *    and greatest value (unsigned byte order): the flat writer's PLAIN strings (flat/columns.ts).
  *  - snappyCompressWasm: Snappy block compression of a page (the flat writer's, flat/file.ts): the
  *    reference's greedy matcher on 64 KiB fragments, valid Snappy for any input.
  *
@@ -32,7 +34,7 @@ import { PAGES_WASM_BASE64 } from './wasm/pages-wasm.js';
 import type { PageBody } from './page-types.js';
 
 type Fn = (...args: number[]) => number;
-interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; compress: Fn; nonUtf8: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; view: Uint8Array; buf: Buffer }
+interface Kernel { memory: WebAssembly.Memory; reserve: Fn; decompress: Fn; compress: Fn; nonUtf8: Fn; probePlain: Fn; probeKeys: Fn; buildKeys: Fn; gatherInts: Fn; plainStrings: Fn; view: Uint8Array; buf: Buffer }
 
 /** The kernel's error codes (native/pages.c) → messages. */
 const ERRORS: Record<number, string> = {
@@ -52,6 +54,8 @@ const ERRORS: Record<number, string> = {
 /** Readable / writable bytes the kernel may touch past its input and output (native/pages.c). */
 const SLACK = 16;
 const IDLE_MAX_BYTES = 64 << 20;
+/** The most bytes plainStringsWasm copies into the kernel for one chunk's values. */
+const SPAN_MAX_BYTES = 8 << 20;
 
 let compiled: WebAssembly.Module | null = null;
 let kernel: Kernel | null = null;
@@ -64,11 +68,11 @@ let resident: { keys: KernelKeys; bloom: BloomWords; bytes: number; wordsAt: num
 function instantiate(): Kernel {
   compiled ??= new WebAssembly.Module(Buffer.from(PAGES_WASM_BASE64, 'base64'));
   const e = new WebAssembly.Instance(compiled, {}).exports;
-  const { memory, reserve, decompress, compress, nonUtf8, probePlain, probeKeys, buildKeys, gatherInts } = e;
-  if (!(memory instanceof WebAssembly.Memory) || [reserve, decompress, compress, nonUtf8, probePlain, probeKeys, buildKeys, gatherInts].some((f) => typeof f !== 'function')) throw new DagctlError('INTERNAL', 'page kernel: missing exports');
+  const { memory, reserve, decompress, compress, nonUtf8, probePlain, probeKeys, buildKeys, gatherInts, plainStrings } = e;
+  if (!(memory instanceof WebAssembly.Memory) || [reserve, decompress, compress, nonUtf8, probePlain, probeKeys, buildKeys, gatherInts, plainStrings].some((f) => typeof f !== 'function')) throw new DagctlError('INTERNAL', 'page kernel: missing exports');
   return {
     memory, reserve: reserve as Fn, decompress: decompress as Fn, compress: compress as Fn, nonUtf8: nonUtf8 as Fn, probePlain: probePlain as Fn, probeKeys: probeKeys as Fn,
-    buildKeys: buildKeys as Fn, gatherInts: gatherInts as Fn, view: new Uint8Array(memory.buffer), buf: Buffer.from(memory.buffer),
+    buildKeys: buildKeys as Fn, gatherInts: gatherInts as Fn, plainStrings: plainStrings as Fn, view: new Uint8Array(memory.buffer), buf: Buffer.from(memory.buffer),
   };
 }
 
@@ -141,6 +145,45 @@ export function snappyCompressWasm(input: Uint8Array): Uint8Array {
   const out = new Uint8Array(k.memory.buffer, base + outAt, n);
   release(k);
   return out;
+}
+
+/**
+ * The PLAIN payload of values [from, to) (value i: data[start[i], start[i] + len[i]), to > from)
+ * — each as a u32 little-endian length and its bytes — appended to `out` (grown with `ensure`,
+ * written at `out.pos`, which moves past it), and the first rows holding the least and greatest value
+ * in unsigned byte order. Null, with nothing written, when the values' bytes are spread over more
+ * than 8 times their total plus 1 MiB (their span is copied into the kernel: a native copy costs
+ * ~1/10 of what the JS loop pays per byte of a value, so a span of a few times the bytes — other
+ * columns' bytes in between, as dedupe's batches have — still pays), or over SPAN_MAX_BYTES (the
+ * kernel's memory is kept by the thread: bounded like a page's).
+ */
+export function plainStringsWasm(data: Uint8Array, start: Int32Array, len: Int32Array, from: number, to: number, out: { buf: Uint8Array; pos: number; ensure(n: number): void }): { lo: number; hi: number } | null {
+  const count = to - from;
+  let lo = Infinity, hi = 0, bytes = 0;
+  for (let i = from; i < to; i++) {
+    const s = start[i]!, n = len[i]!;
+    bytes += n;
+    if (s < lo) lo = s;
+    if (s + n > hi) hi = s + n;
+  }
+  const span = hi - lo;
+  if (span > 8 * bytes + (1 << 20) || span > SPAN_MAX_BYTES) return null;
+  const page = bytes + 4 * count;
+  const startsAt = 0, lensAt = startsAt + align(4 * count), dataAt = lensAt + align(4 * count), outAt = dataAt + align(span), extAt = outAt + align(page);
+  const { k, base } = reserved(extAt + 8 + SLACK);
+  const mem = k.memory.buffer;
+  new Int32Array(mem, base + startsAt, count).set(start.subarray(from, to));
+  new Int32Array(mem, base + lensAt, count).set(len.subarray(from, to));
+  k.view.set(data.subarray(lo, hi), base + dataAt);
+  const n = k.plainStrings(base + dataAt, lo, base + startsAt, base + lensAt, count, base + outAt, base + extAt) >>> 0;
+  if (n !== page) throw new DagctlError('INTERNAL', `page kernel: plainStrings wrote ${n} bytes, expected ${page}`);
+  out.ensure(page);
+  out.buf.set(k.view.subarray(base + outAt, base + outAt + page), out.pos);
+  out.pos += page;
+  const ext = new Uint32Array(mem, base + extAt, 2);
+  const r = { lo: from + ext[0]!, hi: from + ext[1]! };
+  release(k);
+  return r;
 }
 
 /** A split-block Bloom filter's layout: `blocks` blocks of eight words (split-bloom.ts). */

@@ -8,7 +8,7 @@ import { normalize } from '../../operators/normalize/normalize.js';
 import { runOperator, sortRows } from './harness.js';
 import { isDagctlError } from '../../core/errors.js';
 import type { ColumnBatch, Row, Schema } from '../../storage/types.js';
-import { columnarPlan, ColumnarNormalizer, fileColumns, POOL_MAX_BYTES } from '../../operators/normalize/columnar.js';
+import { columnarPlan, ColumnarNormalizer, fileColumns, POOL_MAX_BYTES, RawUrls } from '../../operators/normalize/columnar.js';
 import { LruCache } from '../../operators/normalize/lru.js';
 import { urlNormalizer, type UrlResult } from '../../operators/lib/text/url.js';
 import { getCodec } from '../../storage/parquet/registry.js';
@@ -99,30 +99,34 @@ describe('operators/normalize/normalize', () => {
       assert.ok(columnar > 100, `the column path ran (${columnar} files)`);
     });
 
-    it('splits kept rows into batches of the accumulator\'s capacity, in row order, with any URL pool bound (fast-check)', async () => {
+    it('splits kept rows into batches of the accumulator\'s capacity, in row order, with any URL pool bound and raw-URL memo bound, instances sharing the memo (fast-check)', async () => {
       const flat = getCodec('flat');
-      // poolMax: a tiny bound empties the URL pool (and the memos holding its ids) at most flushes.
-      await fc.assert(fc.asyncProperty(fc.array(row, { maxLength: 80 }), fc.integer({ min: 1, max: 9 }), fc.oneof(fc.constant(POOL_MAX_BYTES), fc.integer({ min: 0, max: 120 })), async (rs, capacity, poolMax) => {
+      // poolMax: a tiny bound empties the URL pool (and the memos holding its ids) at most flushes;
+      // a tiny RawUrls forgets its keys (a new generation) while instances hold codes of the old one.
+      await fc.assert(fc.asyncProperty(fc.array(row, { maxLength: 80 }), fc.integer({ min: 1, max: 9 }), fc.oneof(fc.constant(POOL_MAX_BYTES), fc.integer({ min: 0, max: 120 })), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 300 }), async (rs, capacity, poolMax, rawEntries, rawBytes) => {
         const params = normalize.params.parse({ trailingSlash: 'strip' });
         const roles = columnarPlan(schema, params.urlColumns, params.idColumns)!;
-        const batches: ColumnBatch[] = [];
-        const kept: Row[] = [];
-        const rejected: Row[] = [];
-        const metrics: Record<string, number> = { rowsIn: 0, rejected: 0 };
-        const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
-          write: async (b) => {
-            batches.push(b);
-            for await (const x of flat.decode(await flat.encodeColumns!(schema, b))) kept.push(...x);
-          },
-          reject: async (r, reason) => { rejected.push({ ...r, reason }); },
-        }, metrics, poolMax);
-        const bytes = await flat.encode(schema, rs);
-        await col.file((await fileColumns(bytes, schema))!);
-        await col.flush();
+        const raw = new RawUrls(rawEntries, rawBytes);
         const ref = await runOperator(normalize, params, { inputs: [{ rows: rs }], outputs: 2 });
-        assert.deepEqual(kept, ref.outputs[0]!.rows);
-        assert.deepEqual(rejected, ref.outputs[1]!.rows);
-        assert.ok(batches.every((b, i) => b.rows === (i < batches.length - 1 ? capacity : b.rows) && b.rows <= capacity && b.rows > 0));
+        const bytes = await flat.encode(schema, rs);
+        for (let instance = 0; instance < 2; instance++) {
+          const batches: ColumnBatch[] = [];
+          const kept: Row[] = [];
+          const rejected: Row[] = [];
+          const metrics: Record<string, number> = { rowsIn: 0, rejected: 0 };
+          const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
+            write: async (b) => {
+              batches.push(b);
+              for await (const x of flat.decode(await flat.encodeColumns!(schema, b))) kept.push(...x);
+            },
+            reject: async (r, reason) => { rejected.push({ ...r, reason }); },
+          }, metrics, poolMax, raw);
+          await col.file((await fileColumns(bytes, schema))!);
+          await col.flush();
+          assert.deepEqual(kept, ref.outputs[0]!.rows);
+          assert.deepEqual(rejected, ref.outputs[1]!.rows);
+          assert.ok(batches.every((b, i) => b.rows === (i < batches.length - 1 ? capacity : b.rows) && b.rows <= capacity && b.rows > 0));
+        }
       }), { numRuns: 150 });
     });
 

@@ -2,7 +2,9 @@
  * storage/parquet/flat/columns.ts (writeFlatColumns) against the row writer as its oracle: the
  * same values as columns and as rows give byte-identical files (PLAIN strings — near-unique ids,
  * for which both give the dictionary up — dictionary-encoded strings of few distinct values, and
- * int64s; several row groups, Snappy or not), also when strings come with the producer's
+ * int64s; several row groups, Snappy or not; PLAIN chunks of KERNEL_MIN_VALUES or more through the
+ * page kernel, whose payload and extremes are also checked against Buffer.concat / Buffer.compare
+ * on scattered and overlapping byte ranges), also when strings come with the producer's
  * dictionary ids (ColumnValues.ids); bad input is PARQUET_INVALID; DataFileWriter.writeColumns splits at maxRows. And lib/byte-intern.ts compareUtf8Js equals JS string order.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { writeFlatColumns, writeFlatParquet } from '../../storage/parquet/flat/file.js';
+import { KERNEL_MIN_VALUES } from '../../storage/parquet/flat/columns.js';
+import { ByteSink } from '../../storage/parquet/flat/sink.js';
+import { plainStringsWasm } from '../../storage/parquet/page-kernel.js';
 import { compareUtf8Js } from '../../operators/lib/columnar/byte-intern.js';
 import { isDagctlError } from '../../core/errors.js';
 import { DataFileWriter } from '../../storage/dataset/writer.js';
@@ -61,6 +66,76 @@ describe('flat parquet writer from columns', () => {
         assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, columnsOf(rows), opts)), want);
         assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, withIds(columnsOf(rows), rows), opts)), want);
       }), { numRuns: 150 });
+  });
+
+  it('PLAIN chunks through the page kernel: the same bytes as the row writer (fast-check)', () => {
+    // Row groups of KERNEL_MIN_VALUES or more unique ids (PLAIN, the kernel's path), values laid
+    // out in a shuffled, gapped buffer (not in row order), with chars whose UTF-8 and UTF-16 orders differ.
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.array(fc.constantFrom(...chars), { maxLength: 12 }).map((c) => c.join('')), fc.nat()), { minLength: KERNEL_MIN_VALUES, maxLength: 400 }),
+      fc.integer({ min: KERNEL_MIN_VALUES, max: 200 }), fc.boolean(), fc.integer({ min: 0, max: 40 }),
+      (vals, groupRows, snappy, gap) => {
+        const g = Math.min(groupRows, vals.length);
+        const rows = vals.slice(0, vals.length - (vals.length % g)).map(([s, a], i) => ({ id: `${s}${(i * 7919).toString(36)}`, a, b: i }));
+        const opts = { compression: snappy ? 'SNAPPY' as const : 'UNCOMPRESSED' as const, rowGroupRows: g };
+        const want = Buffer.from(writeFlatParquet(SCHEMA, rows, opts));
+        const cols = columnsOf(rows);
+        const order = rows.map((_, i) => i).sort((x, y) => ((x * 31) % 17) - ((y * 31) % 17) || x - y);
+        const parts: Buffer[] = [];
+        const start = new Int32Array(rows.length), len = new Int32Array(rows.length);
+        let at = 0;
+        for (const i of order) {
+          const b = Buffer.from(rows[i]!.id, 'utf8');
+          parts.push(Buffer.alloc(gap, 0xff), b);
+          start[i] = at + gap;
+          len[i] = b.length;
+          at += gap + b.length;
+        }
+        const scattered: ColumnBatch = { ...cols, columns: { ...cols.columns, id: { type: 'string', data: Buffer.concat(parts), start, len } } };
+        assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, cols, opts)), want);
+        assert.deepEqual(Buffer.from(writeFlatColumns(SCHEMA, scattered, opts)), want);
+      }), { numRuns: 100 });
+  });
+
+  it('page kernel plainStringsWasm: PLAIN payload and first least/greatest rows as Buffer.concat / Buffer.compare (fast-check)', () => {
+    // Arbitrary bytes (0x00 and 0xff, shared prefixes, lengths around the 8-byte steps), ranges
+    // that overlap or repeat, appended after what the sink holds.
+    const value = fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.tuple(fc.constantFrom('cookie:', 'user:', ''), fc.uint8Array({ maxLength: 20 })).map(([p, b]) => new Uint8Array(Buffer.concat([Buffer.from(p), b]))));
+    fc.assert(fc.property(fc.array(value, { minLength: 1, maxLength: 300 }), fc.array(fc.nat(), { minLength: 1, maxLength: 400 }), fc.nat(), fc.nat({ max: 50 }), (vals, picks, from0, lead) => {
+      const data = Buffer.concat(vals.map((v) => Buffer.from(v)));
+      const offs: number[] = [];
+      let at = 0;
+      for (const v of vals) { offs.push(at); at += v.length; }
+      const start = Int32Array.from(picks, (p) => offs[p % vals.length]!), len = Int32Array.from(picks, (p) => vals[p % vals.length]!.length);
+      const from = from0 % picks.length, to = picks.length;
+      const sink = new ByteSink();
+      sink.ensure(lead);
+      sink.buf.fill(7, 0, lead);
+      sink.pos = lead;
+      const got = plainStringsWasm(data, start, len, from, to, sink);
+      assert.ok(got !== null);
+      const vs = Array.from({ length: to - from }, (_, k) => data.subarray(start[from + k], start[from + k]! + len[from + k]!));
+      const page = Buffer.concat([Buffer.alloc(lead, 7), ...vs.flatMap((v) => { const l = Buffer.alloc(4); l.writeUInt32LE(v.length); return [l, v]; })]);
+      assert.deepEqual(Buffer.from(sink.buf.subarray(0, sink.pos)), page);
+      let lo = 0, hi = 0;
+      vs.forEach((v, k) => { if (Buffer.compare(v, vs[lo]!) < 0) lo = k; if (Buffer.compare(v, vs[hi]!) > 0) hi = k; });
+      assert.deepEqual(got, { lo: from + lo, hi: from + hi });
+    }), { numRuns: 300 });
+  });
+
+  it('page kernel plainStringsWasm refuses values spread thinly over a large buffer, or over more than 8 MiB (the JS loop writes them)', () => {
+    const data = new Uint8Array(4 << 20);
+    const start = Int32Array.of(0, (4 << 20) - 2), len = Int32Array.of(2, 2);
+    const sink = new ByteSink();
+    assert.equal(plainStringsWasm(data, start, len, 0, 2, sink), null);
+    assert.equal(sink.pos, 0);
+    // Dense enough (2 MiB of values over 10 MiB) but past the kernel's 8 MiB bound on a span.
+    const big = new Uint8Array(10 << 20);
+    assert.equal(plainStringsWasm(big, Int32Array.of(0, 9 << 20), Int32Array.of(1 << 20, 1 << 20), 0, 2, sink), null);
+    assert.equal(sink.pos, 0);
+    // Under it: taken.
+    assert.notEqual(plainStringsWasm(big, Int32Array.of(0, 6 << 20), Int32Array.of(1 << 20, 1 << 20), 0, 2, sink), null);
+    assert.equal(sink.pos, 2 * (4 + (1 << 20)));
   });
 
   it('dictionary-encodes repeating strings exactly as the row writer does (fast-check)', () => {

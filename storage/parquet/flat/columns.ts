@@ -9,7 +9,9 @@
  *    then a byte comparison) — no JS string, no object per value; only distinct values are copied;
  *  - strings that come with the producer's dictionary ids (ColumnValues.ids) are dictionary-encoded
  *    by id (dictIds): the same pages, no hashing;
- *  - PLAIN strings: their UTF-8 bytes copied as they are, length-prefixed; int64: PLAIN.
+ *  - PLAIN strings: their UTF-8 bytes copied as they are, length-prefixed, with their statistics
+ *    in one pass of the page kernel (page-kernel.ts plainStringsWasm) for chunks of
+ *    KERNEL_MIN_VALUES or more, else in JS (the same bytes); int64: PLAIN.
  *
  * Preconditions: a REQUIRED field (nullable fields are PARQUET_INVALID); values[start..end) of
  * the field's type (string: byte ranges inside `data`; int64: safe integers, else PARQUET_INVALID);
@@ -23,6 +25,7 @@ import type { ColumnValues, Field } from '../../types.js';
 import { ENC_PLAIN, ENC_RLE_DICTIONARY, giveUpDictionary, setInt64Stats, type EncodedColumn } from './column.js';
 import { bitWidthFor, writeBitPacked, writeRleRun } from './rle.js';
 import type { ByteSink } from './sink.js';
+import { plainStringsWasm } from '../page-kernel.js';
 
 const invalid = (f: Field, why: string): DagctlError => new DagctlError('PARQUET_INVALID', `column ${f.name}: ${why}`, { column: f.name });
 
@@ -213,7 +216,24 @@ function dictionaryPage(c: StringValues, ids: number, count: number, lo: number,
   return col;
 }
 
+/** Chunks of at least this many PLAIN strings go through the page kernel (fewer: its calls cost more than the JS loop). */
+export const KERNEL_MIN_VALUES = 64;
+
 function strings(c: StringValues, from: number, to: number, page: ByteSink, col: EncodedColumn): EncodedColumn {
+  const { data, start, len } = c;
+  if (to - from >= KERNEL_MIN_VALUES) {
+    const ext = plainStringsWasm(data, start, len, from, to, page);
+    if (ext !== null) {
+      col.min = data.slice(start[ext.lo], start[ext.lo]! + len[ext.lo]!);
+      col.max = data.slice(start[ext.hi], start[ext.hi]! + len[ext.hi]!);
+      return col;
+    }
+  }
+  return stringsJs(c, from, to, page, col);
+}
+
+/** strings() in JavaScript: small chunks, and values spread thinly over a large buffer. */
+function stringsJs(c: StringValues, from: number, to: number, page: ByteSink, col: EncodedColumn): EncodedColumn {
   const { data, start, len } = c;
   let bytes = 0;
   for (let i = from; i < to; i++) bytes += 4 + len[i]!;
