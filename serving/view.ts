@@ -187,6 +187,18 @@ export class ViewSnapshot {
     return values.join(KEY_SEP);
   }
 
+  /**
+   * The key's block when it is cached (a hit, counted), null when the view lacks the key,
+   * undefined when it must be read (block does): a query's hot path, without a promise.
+   */
+  cachedBlock(values: string[]): KeyBlock | null | undefined {
+    const key = ViewSnapshot.keyOf(values);
+    if (!this.index.has(key)) return null;
+    const hit = this.cache.get(this.id + key);
+    if (hit !== undefined) this.cache.hits++;
+    return hit;
+  }
+
   /** The key's block, from the cache or re-read from its row runs; null when the view lacks it. */
   async block(values: string[]): Promise<KeyBlock | null> {
     const key = ViewSnapshot.keyOf(values);
