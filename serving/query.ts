@@ -128,15 +128,25 @@ export function keyValues(snap: ViewSnapshot, where: Record<string, string>): st
  * and its answer's JSON up to the pageviews (`{"granularity":"h","start":"…","pageviews":`).
  */
 interface Plan { granularity: Granularity[]; slot: number[]; start: string[]; json: string[] }
-const plans = new Map<string, Plan>();
+/** Plans by granularities (a view's array, by identity), then from, then to; `planCount` of them in all. */
+const plans = new WeakMap<Granularity[], Map<number, Map<number, Plan>>>();
+let planCount = 0, planEpoch = 0;
+const planEpochs = new WeakMap<Granularity[], number>();
 /**
- * decompose(from, to, granularities) as a Plan, memoized (bounded: cleared at 50,000 ranges): it
+ * decompose(from, to, granularities) as a Plan, memoized (bounded: forgotten at 50,000 ranges): it
  * depends on the range and the granularities only, never on a key or a version, and is never
- * mutated — a repeated range costs one map lookup instead of the decomposition and its strings.
+ * mutated — a repeated range costs two number-keyed map lookups instead of the decomposition and
+ * its strings.
  */
 function planOf(from: number, to: number, granularities: Granularity[]): Plan {
-  const id = `${from}:${to}:${granularities.join('')}`;
-  let p = plans.get(id);
+  let byFrom = plans.get(granularities);
+  if (byFrom === undefined || planEpochs.get(granularities) !== planEpoch) {
+    plans.set(granularities, (byFrom = new Map()));
+    planEpochs.set(granularities, planEpoch);
+  }
+  let byTo = byFrom.get(from);
+  if (byTo === undefined) byFrom.set(from, (byTo = new Map()));
+  let p = byTo.get(to);
   if (p === undefined) {
     p = { granularity: [], slot: [], start: [], json: [] };
     for (const b of decompose(from, to, granularities)) {
@@ -146,8 +156,15 @@ function planOf(from: number, to: number, granularities: Granularity[]): Plan {
       p.start.push(start);
       p.json.push(`{"granularity":${JSON.stringify(b.granularity)},"start":${JSON.stringify(start)},"pageviews":`);
     }
-    if (plans.size >= 50_000) plans.clear();
-    plans.set(id, p);
+    if (++planCount > 50_000) {
+      // Every memoized plan forgotten (a new epoch: each view's maps are replaced on next use).
+      planCount = 1;
+      planEpoch++;
+      plans.set(granularities, (byFrom = new Map()));
+      planEpochs.set(granularities, planEpoch);
+      byFrom.set(from, (byTo = new Map()));
+    }
+    byTo.set(to, p);
   }
   return p;
 }
