@@ -237,6 +237,12 @@ export async function benchServe(): Promise<BenchResult> {
       }
       served.fill(NaN);
     };
+    // Fresh connections for the concurrency runs: on a loaded machine the DuckDB runs above can
+    // outlast the server's keep-alive timeout (72 s), which closes the ones left idle since.
+    for (let i = 1; i < conns.length; i++) {
+      conns[i]!.close();
+      conns[i] = await connectGet('127.0.0.1', port);
+    }
     for (const c of [1, 8, 64]) {
       const times: number[] = [];
       let next = 0;
