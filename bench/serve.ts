@@ -17,8 +17,13 @@
  * (a bare node start) and `dagctl --version` (the CLI's start alone), interleaved, medians of 11.
  * Then interleaved rounds at concurrency 1 — serve, DuckDB, and the HTTP floors of three server
  * stacks (bench/lib/http-floor.ts: fastify; node:http + find-my-way, what serve's /query runs on;
- * bare node:http — each a child process answering a fixed body of a serve answer's size, same
- * client) — reported as medians of the rounds' p50s with their ratios (BENCH_SERVE_ROUNDS, default 5).
+ * bare node:http — each a child process answering each query with serve's answer text for it, so
+ * responses are the same size, same client) — reported as medians of the rounds' p50s with their
+ * ratios and each server's CPU per query (BENCH_SERVE_ROUNDS, default 5). Every latency is the
+ * request to the whole response (serve's JSON.parse and DuckDB's row conversion after the clock
+ * stops, as at concurrency 1/8/64). DAGCTL_BENCH_BASE_DIST=<another build's dist/> adds that
+ * build's `dagctl serve` to the rounds (its answers checked byte-identical first): before/after in
+ * one run.
  *
  * The view: BENCH_SERVE_ROWS pageviews (default 300,000; `--10m`: 10,000,000) over 56 days generated and rolled up
  * (h/d/w/m) by `dagctl run` in a temp dir. Ranges: the 200 most visited URLs and random hour-aligned
@@ -110,52 +115,64 @@ export async function benchServe(): Promise<BenchResult> {
     metrics.view_rows = cur.manifest.rows;
 
     progress('queries: duckdb, then dagctl serve');
-    // `dagctl serve` in a child process on a free port; ready once /readyz answers 200.
-    const port = await new Promise<number>((res, rej) => {
-      const probe = net.createServer().listen(0, '127.0.0.1', () => {
-        const a = probe.address();
-        probe.close(() => (typeof a === 'object' && a !== null ? res(a.port) : rej(new Error('no free port'))));
-      });
-    });
-    const server = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--poll', '60s', '--cache-mb', '256', viewUri], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    serverProc = server;
-    let serverErr = '', exited: number | null | undefined;
-    server.stderr.on('data', (d: Buffer) => (serverErr = (serverErr + d.toString()).slice(-4000)));
-    server.once('exit', (code) => (exited = code));
-    for (let waited = 0; ; waited += 50) {
-      if (exited !== undefined) throw new Error(`dagctl serve exited (${String(exited)}): ${serverErr}`);
-      if (waited > 300_000) throw new Error(`dagctl serve not ready after 300 s: ${serverErr}`);
-      const ready = await connectGet('127.0.0.1', port).then(async (c) => {
-        try {
-          return (await c.get('/readyz')).status === 200;
-        } finally {
-          c.close();
-        }
-      }, () => false);
-      if (ready) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    progress(`dagctl serve ready on port ${port}`);
-    // The server's CPU time (user + system, µs) from /proc (null where there is none).
-    const serverCpu = (): number | null => {
+    // The CPU time (user + system, µs) of a process from /proc (null where there is none).
+    const cpuOf = (pid: number | undefined): number | null => {
       try {
-        const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        const f = readFileSync(`/proc/${String(pid)}/stat`, 'utf8').split(') ')[1]!.split(' ');
         return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // clock ticks of 10 ms (USER_HZ)
       } catch {
         return null;
       }
     };
+    const children: Array<{ kill(signal: NodeJS.Signals): boolean }> = [];
+    serverProc = { kill: (sig) => children.every((c) => c.kill(sig)) };
+    /** `dagctl serve` (of the build whose CLI is `bin`) in a child process on a free port; ready once /readyz answers 200. */
+    const startServe = async (bin: string): Promise<{ proc: ReturnType<typeof spawn>; port: number; exited: () => boolean }> => {
+      const port = await new Promise<number>((res, rej) => {
+        const probe = net.createServer().listen(0, '127.0.0.1', () => {
+          const a = probe.address();
+          probe.close(() => (typeof a === 'object' && a !== null ? res(a.port) : rej(new Error('no free port'))));
+        });
+      });
+      const proc = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--poll', '60s', '--cache-mb', '256', viewUri], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      children.push(proc);
+      let err = '', exited: number | null | undefined;
+      proc.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+      proc.once('exit', (code) => (exited = code));
+      for (let waited = 0; ; waited += 50) {
+        if (exited !== undefined) throw new Error(`dagctl serve (${bin}) exited (${String(exited)}): ${err}`);
+        if (waited > 300_000) throw new Error(`dagctl serve (${bin}) not ready after 300 s: ${err}`);
+        const ready = await connectGet('127.0.0.1', port).then(async (c) => {
+          try {
+            return (await c.get('/readyz')).status === 200;
+          } finally {
+            c.close();
+          }
+        }, () => false);
+        if (ready) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      progress(`dagctl serve (${bin}) ready on port ${port}`);
+      return { proc, port, exited: () => exited !== undefined };
+    };
+    const { proc: server, port, exited: serverExited } = await startServe(BIN);
+    const serverCpu = (): number | null => cpuOf(server.pid);
     const pathOf = (q: Q): string => `/query?view=pageviews-over-time&url=${encodeURIComponent(q.url)}&from=${iso(q.from)}&to=${iso(q.to)}`;
     const conns: GetConnection[] = [];
     for (let i = 0; i < 64; i++) conns.push(await connectGet('127.0.0.1', port));
     const served = new Array<number>(queries.length);
+    // Each query's answer text (kept by the warm-up: the floors answer with the same bodies).
+    const texts = new Array<string>(queries.length);
+    /** One query on serve: its latency (ms, to the whole response; the client's JSON.parse after the clock stops). */
     const ask = async (qi: number, c: GetConnection): Promise<number> => {
       const t = performance.now();
       const r = await c.get(pathOf(queries[qi]!));
       const ms = performance.now() - t;
-      const body = JSON.parse(r.body.toString()) as { pageviews: number };
+      const text = r.body.toString();
+      const body = JSON.parse(text) as { pageviews: number };
       if (r.status !== 200) throw new Error(`query failed: ${JSON.stringify(body)}`);
       served[qi] = body.pageviews;
+      texts[qi] = text;
       return ms;
     };
     // node:http's client (keep-alive), for the concurrency-1 comparison line.
@@ -197,6 +214,7 @@ export async function benchServe(): Promise<BenchResult> {
       await duck(qi);
     }
     for (let qi = 0; qi < queries.length; qi++) await ask(qi, conns[0]!);
+    const textOf = texts.slice();
     // DuckDB with its default threads, then with one thread (often faster for point queries on a
     // loaded 2-core machine): the serve ratios are against the better of the two medians.
     let duckP50 = Infinity;
@@ -219,6 +237,12 @@ export async function benchServe(): Promise<BenchResult> {
       }
       served.fill(NaN);
     };
+    // Fresh connections for the concurrency runs: on a loaded machine the DuckDB runs above can
+    // outlast the server's keep-alive timeout (72 s), which closes the ones left idle since.
+    for (let i = 1; i < conns.length; i++) {
+      conns[i]!.close();
+      conns[i] = await connectGet('127.0.0.1', port);
+    }
     for (const c of [1, 8, 64]) {
       const times: number[] = [];
       let next = 0;
@@ -255,45 +279,72 @@ export async function benchServe(): Promise<BenchResult> {
       // (no routing or parsing at all).
       const sample = await conns[0]!.get(pathOf(queries[0]!));
       const floors: Array<{ stack: FloorStack; proc: ReturnType<typeof fork>; conn: GetConnection }> = [];
+      // DAGCTL_BENCH_BASE_DIST=<another build's dist/>: that build's `dagctl serve` too, in the same rounds (before/after).
+      const baseDist = process.env.DAGCTL_BENCH_BASE_DIST;
+      let base: { proc: ReturnType<typeof spawn>; conn: GetConnection } | null = null;
       try {
+        if (baseDist !== undefined && baseDist !== '') {
+          const b = await startServe(resolve(baseDist, 'cli/bin.js'));
+          base = { proc: b.proc, conn: await connectGet('127.0.0.1', b.port) };
+          // Its answers: the same text as this build's, query for query (the warm-up of its blocks too).
+          for (let qi = 0; qi < queries.length; qi++) {
+            const r = await base.conn.get(pathOf(queries[qi]!));
+            if (r.status !== 200 || r.body.toString() !== textOf[qi]) throw new Error(`the base build's serve answered ${pathOf(queries[qi]!)} differently: ${r.body.toString().slice(0, 300)}`);
+          }
+        }
         for (const stack of FLOOR_STACKS) {
           const proc = fork(FLOOR_ENTRY, ['--http-floor'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
           const floorPort = await new Promise<number>((res, rej) => {
             proc.once('message', (m: unknown) => (typeof m === 'object' && m !== null && 'port' in m && typeof m.port === 'number' ? res(m.port) : rej(new Error('http floor: no port'))));
             proc.once('exit', (code) => rej(new Error(`http floor exited (${String(code)})`)));
-            proc.send({ body: sample.body.toString(), stack });
+            // Each query's body is serve's answer to it: the floor's responses are as large as serve's.
+            proc.send({ body: sample.body.toString(), bodies: queries.map((q, qi) => [pathOf(q), textOf[qi]!]), stack });
           });
           floors.push({ stack, proc, conn: await connectGet('127.0.0.1', floorPort) });
         }
         for (const f of floors) for (let qi = 0; qi < 200; qi++) await f.conn.get(pathOf(queries[qi]!));
-        const timed = async (one: (qi: number) => Promise<unknown>): Promise<number> => {
+        /** A round: the median of `one`'s latencies (each returns its own: the request to the whole response, the client's parsing of it after). */
+        const timed = async (one: (qi: number) => Promise<number>): Promise<number> => {
           const times: number[] = [];
-          for (let qi = 0; qi < queries.length; qi++) {
-            const t = performance.now();
-            await one(qi);
-            times.push(performance.now() - t);
-          }
+          for (let qi = 0; qi < queries.length; qi++) times.push(await one(qi));
           return median(times);
         };
-        const contenders: Array<[string, (qi: number) => Promise<unknown>]> = [
-          ['serve', (qi) => ask(qi, conns[0]!)],
-          ['duckdb', (qi) => duck(qi)],
-          ...floors.map((f): [string, (qi: number) => Promise<unknown>] => [`floor ${f.stack}`, (qi) => f.conn.get(pathOf(queries[qi]!))]),
+        const getMs = async (conn: GetConnection, qi: number): Promise<number> => {
+          const t = performance.now();
+          const r = await conn.get(pathOf(queries[qi]!));
+          const ms = performance.now() - t;
+          if (r.status !== 200) throw new Error(`${pathOf(queries[qi]!)}: HTTP ${r.status}`);
+          return ms;
+        };
+        const contenders: Array<[string, (qi: number) => Promise<number>, number | undefined]> = [
+          ['serve', (qi) => ask(qi, conns[0]!), server.pid],
+          ...(base === null ? [] : [['serve base', (qi: number) => getMs(base!.conn, qi), base.proc.pid] as [string, (qi: number) => Promise<number>, number | undefined]]),
+          ['duckdb', (qi) => duck(qi), undefined],
+          ...floors.map((f): [string, (qi: number) => Promise<number>, number | undefined] => [`floor ${f.stack}`, (qi) => getMs(f.conn, qi), f.proc.pid]),
         ];
         const rounds = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
+        const cpus = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
         const ROUNDS = Number(process.env.BENCH_SERVE_ROUNDS ?? '5');
         for (let r = 0; r < ROUNDS; r++) {
-          for (const [name, one] of contenders) rounds.get(name)!.push(await timed(one));
+          for (const [name, one, pid] of contenders) {
+            const c0 = pid === undefined ? null : cpuOf(pid);
+            rounds.get(name)!.push(await timed(one));
+            const c1 = pid === undefined ? null : cpuOf(pid);
+            if (c0 !== null && c1 !== null) cpus.get(name)!.push((c1 - c0) / queries.length);
+          }
           check(`round ${r + 1}`);
           progress(`interleaved round ${r + 1}/${ROUNDS} done`);
         }
         const med = (name: string): number => median(rounds.get(name)!);
         const duckMed = med('duckdb'), serveMed = med('serve');
-        lines.push(`  interleaved rounds at concurrency 1 (${ROUNDS} rounds of ${queries.length} queries each, in turn; medians of the rounds' p50s; body ${fmt(sample.body.length, 0)} bytes):`);
+        const bodyBytes = textOf.map((t) => Buffer.byteLength(t));
+        lines.push(`  interleaved rounds at concurrency 1 (${ROUNDS} rounds of ${queries.length} queries each, in turn; medians of the rounds' p50s; latency to the whole response, the client's parsing after; floors answer each query with serve's body for it, median ${fmt(median(bodyBytes), 0)} bytes):`);
         for (const [name] of contenders) {
           const m = med(name);
+          const cpu = cpus.get(name)!;
           metrics[`rounds.${name.replace(' ', '_')}.p50_ms`] = m;
-          lines.push(`    ${name.padEnd(18)} p50 ${fmt(m, 3)} ms  (rounds ${rounds.get(name)!.map((x) => fmt(x, 3)).join(' ')})${name === 'duckdb' ? '' : `  duckdb ÷ this: ${fmt(duckMed / m, 1)}×${name === 'serve' ? '' : `; serve ÷ this: ${fmt(serveMed / m, 2)}×`}`}`);
+          if (cpu.length > 0) metrics[`rounds.${name.replace(' ', '_')}.cpu_us_per_query`] = median(cpu);
+          lines.push(`    ${name.padEnd(18)} p50 ${fmt(m, 3)} ms  (rounds ${rounds.get(name)!.map((x) => fmt(x, 3)).join(' ')})${cpu.length === 0 ? '' : `  server CPU ${fmt(median(cpu), 0)} µs/query`}${name === 'duckdb' ? '' : `  duckdb ÷ this: ${fmt(duckMed / m, 1)}×${name === 'serve' ? '' : `; serve ÷ this: ${fmt(serveMed / m, 2)}×`}`}`);
         }
         metrics['rounds.duckdb_over_serve'] = duckMed / serveMed;
         metrics['http_floor.c1.p50_ms'] = med('floor fastify');
@@ -302,12 +353,14 @@ export async function benchServe(): Promise<BenchResult> {
           f.conn.close();
           f.proc.kill('SIGTERM');
         }
+        base?.conn.close();
+        base?.proc.kill('SIGTERM');
       }
     }
     agent.destroy();
     for (const c of conns) c.close();
     server.kill('SIGTERM');
-    if (exited === undefined) await new Promise((res) => server.once('exit', res));
+    if (!serverExited()) await new Promise((res) => server.once('exit', res));
     stmt.destroySync();
 
     progress('dagctl query cold starts');

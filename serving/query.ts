@@ -8,6 +8,8 @@
  *   parseWhere(["url=U", …]) → Record<column, value>
  *   parseTime("2024-03-01T03:00:00Z" | epoch seconds) → epoch seconds
  *   answer(snapshot, where, from, to) → QueryAnswer (one snapshot: one version, never a mix)
+ *   answerJson(snapshot, where, from, to) → { json, bytes }: JSON.stringify of that answer, built
+ *                                   directly (what `dagctl serve` sends)
  *
  * Refusals (DagctlError, input errors): QUERY_KEY_UNKNOWN (a --where column that is not a key
  * column of the view, or a key column left out), QUERY_RANGE_INVALID (from ≥ to, unparsable
@@ -19,8 +21,8 @@ import { DagctlError } from '../core/errors.js';
 import type { Granularity } from '../domain/granularity.js';
 import { denseEstimate, maxRegisters, sparseEstimate } from '../operators/lib/sketches/hll.js';
 import { hllKernel } from './hll-kernel.js';
-import { decompose, roundRange } from './ranges.js';
-import { slot, type ViewSnapshot } from './view.js';
+import { decompose, roundRange, type RoundedRange } from './ranges.js';
+import { slot, type KeyBlock, type ViewSnapshot } from './view.js';
 import type { SpeedHours } from './speed/state.js';
 
 export interface AnswerBucket {
@@ -121,26 +123,48 @@ export function keyValues(snap: ViewSnapshot, where: Record<string, string>): st
   });
 }
 
-/** A range's buckets (decompose) with what a query needs of each: its KeyBlock slot and ISO start. */
-interface Plan { granularity: Granularity[]; slot: number[]; start: string[] }
-const plans = new Map<string, Plan>();
 /**
- * decompose(from, to, granularities) as a Plan, memoized (bounded: cleared at 50,000 ranges): it
+ * A range's buckets (decompose) with what a query needs of each: its KeyBlock slot, ISO start,
+ * and its answer's JSON up to the pageviews (`{"granularity":"h","start":"…","pageviews":`).
+ */
+interface Plan { granularity: Granularity[]; slot: number[]; start: string[]; json: string[] }
+/** Plans by granularities (a view's array, by identity), then from, then to; `planCount` of them in all. */
+const plans = new WeakMap<Granularity[], Map<number, Map<number, Plan>>>();
+let planCount = 0, planEpoch = 0;
+const planEpochs = new WeakMap<Granularity[], number>();
+/**
+ * decompose(from, to, granularities) as a Plan, memoized (bounded: forgotten at 50,000 ranges): it
  * depends on the range and the granularities only, never on a key or a version, and is never
- * mutated — a repeated range costs one map lookup instead of the decomposition and its strings.
+ * mutated — a repeated range costs two number-keyed map lookups instead of the decomposition and
+ * its strings.
  */
 function planOf(from: number, to: number, granularities: Granularity[]): Plan {
-  const id = `${from}:${to}:${granularities.join('')}`;
-  let p = plans.get(id);
+  let byFrom = plans.get(granularities);
+  if (byFrom === undefined || planEpochs.get(granularities) !== planEpoch) {
+    plans.set(granularities, (byFrom = new Map()));
+    planEpochs.set(granularities, planEpoch);
+  }
+  let byTo = byFrom.get(from);
+  if (byTo === undefined) byFrom.set(from, (byTo = new Map()));
+  let p = byTo.get(to);
   if (p === undefined) {
-    p = { granularity: [], slot: [], start: [] };
+    p = { granularity: [], slot: [], start: [], json: [] };
     for (const b of decompose(from, to, granularities)) {
+      const start = iso(b.start);
       p.granularity.push(b.granularity);
       p.slot.push(slot(b.start, b.granularity));
-      p.start.push(iso(b.start));
+      p.start.push(start);
+      p.json.push(`{"granularity":${JSON.stringify(b.granularity)},"start":${JSON.stringify(start)},"pageviews":`);
     }
-    if (plans.size >= 50_000) plans.clear();
-    plans.set(id, p);
+    if (++planCount > 50_000) {
+      // Every memoized plan forgotten (a new epoch: each view's maps are replaced on next use).
+      planCount = 1;
+      planEpoch++;
+      plans.set(granularities, (byFrom = new Map()));
+      planEpochs.set(granularities, planEpoch);
+      byFrom.set(from, (byTo = new Map()));
+    }
+    byTo.set(to, p);
   }
   return p;
 }
@@ -153,7 +177,19 @@ export interface AnswerOptions {
   now?: number;
 }
 
-export async function answer(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: AnswerOptions = {}): Promise<QueryAnswer> {
+/** A query checked and its data read, from one snapshot: what answer and answerJson build their answers from. */
+interface Resolved {
+  values: string[];
+  r: RoundedRange;
+  /** The key's block and the batch part's plan (null: the range is wholly past the view's high-water mark). */
+  block: KeyBlock | null;
+  plan: Plan | null;
+  /** The speed layer's part: its start and realtime hours (null: none). */
+  speed: { from: number; hours: SpeedHours['hours'] } | null;
+}
+
+/** Checks a query, reads the key's block (cached: no await) and the speed layer's hours; every refusal of answer. */
+async function resolve(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: AnswerOptions): Promise<Resolved> {
   const values = keyValues(snap, where);
   if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
   const r = roundRange(from, to, snap.granularities);
@@ -164,13 +200,42 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
       view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(snap.extent.from), dataTo: iso(snap.extent.to),
     });
   }
+  let block: KeyBlock | null = null, plan: Plan | null = null;
+  const batchTo = Math.min(r.to, hwm);
+  if (r.from < batchTo) {
+    const cached = snap.cachedBlock(values);
+    block = cached !== undefined ? cached : await snap.block(values);
+    plan = planOf(r.from, batchTo, snap.granularities);
+  }
+  if (r.to <= hwm || speed === undefined) return { values, r, block, plan, speed: null };
+  const sFrom = Math.max(r.from, hwm);
+  if (snap.granularities[0] !== 'h' || snap.keyColumns.length !== 1 || snap.keyColumns[0] !== 'url') {
+    throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} is not keyed by url with hour buckets: the speed layer cannot answer [${iso(sFrom)}, ${iso(r.to)}) past its data`, { view: snap.name, dataTo: iso(hwm) });
+  }
+  const sp = await speed.read(values[0]!, sFrom, r.to);
+  const details = { view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(snap.extent.from), dataTo: iso(hwm) };
+  if (sp.meta.expiredBelow !== null && sp.meta.expiredBelow > sFrom) {
+    // The speed layer expired hours a newer batch version holds: this snapshot is behind.
+    throw new DagctlError('QUERY_VIEW_STALE', `view ${snap.name} version ${snap.version} (data to ${iso(hwm)}) is older than the batch version the speed layer expired up to (${iso(sp.meta.expiredBelow)}): re-read the view`, { ...details, expiredBelow: iso(sp.meta.expiredBelow) });
+  }
+  if (sp.meta.maxHour === null || r.to > sp.meta.maxHour + 3600) {
+    throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `[${iso(r.from)}, ${iso(r.to)}) reaches past the data: the batch view ${snap.name} ends at ${iso(hwm)} and the speed layer's latest hour ${sp.meta.maxHour === null ? 'does not exist yet' : `ends at ${iso(sp.meta.maxHour + 3600)}`}`, {
+      ...details, realtimeTo: sp.meta.maxHour === null ? null : iso(sp.meta.maxHour + 3600),
+    });
+  }
+  const now = opts.now ?? Math.floor(Date.now() / 1000);
+  if (sp.meta.ttlSeconds !== null && sFrom + 3600 + sp.meta.ttlSeconds <= now) {
+    throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `realtime hours from ${iso(sFrom)} are older than the speed layer's TTL (${sp.meta.ttlSeconds} s) and the batch view ${snap.name} has not absorbed them (data to ${iso(hwm)})`, { ...details, ttlSeconds: sp.meta.ttlSeconds });
+  }
+  return { values, r, block, plan, speed: { from: sFrom, hours: sp.hours } };
+}
+
+export async function answer(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: AnswerOptions = {}): Promise<QueryAnswer> {
+  const { values, r, block, plan, speed } = await resolve(snap, where, from, to, opts);
   let pageviews = 0;
   const sketches: Uint8Array[] = [];
   const buckets: AnswerBucket[] = [];
-  const batchTo = Math.min(r.to, hwm);
-  if (r.from < batchTo) {
-    const block = await snap.block(values);
-    const plan = planOf(r.from, batchTo, snap.granularities);
+  if (plan !== null) {
     for (let k = 0; k < plan.granularity.length; k++) {
       const i = block?.at.get(plan.slot[k]!);
       const pv = i === undefined ? 0 : block!.pageviews[i]!;
@@ -183,32 +248,13 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
     }
   }
   let realtime: QueryAnswer['realtime'];
-  if (r.to > hwm && speed !== undefined) {
-    const sFrom = Math.max(r.from, hwm);
-    if (snap.granularities[0] !== 'h' || snap.keyColumns.length !== 1 || snap.keyColumns[0] !== 'url') {
-      throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} is not keyed by url with hour buckets: the speed layer cannot answer [${iso(sFrom)}, ${iso(r.to)}) past its data`, { view: snap.name, dataTo: iso(hwm) });
-    }
-    const sp = await speed.read(values[0]!, sFrom, r.to);
-    const details = { view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(snap.extent.from), dataTo: iso(hwm) };
-    if (sp.meta.expiredBelow !== null && sp.meta.expiredBelow > sFrom) {
-      // The speed layer expired hours a newer batch version holds: this snapshot is behind.
-      throw new DagctlError('QUERY_VIEW_STALE', `view ${snap.name} version ${snap.version} (data to ${iso(hwm)}) is older than the batch version the speed layer expired up to (${iso(sp.meta.expiredBelow)}): re-read the view`, { ...details, expiredBelow: iso(sp.meta.expiredBelow) });
-    }
-    if (sp.meta.maxHour === null || r.to > sp.meta.maxHour + 3600) {
-      throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `[${iso(r.from)}, ${iso(r.to)}) reaches past the data: the batch view ${snap.name} ends at ${iso(hwm)} and the speed layer's latest hour ${sp.meta.maxHour === null ? 'does not exist yet' : `ends at ${iso(sp.meta.maxHour + 3600)}`}`, {
-        ...details, realtimeTo: sp.meta.maxHour === null ? null : iso(sp.meta.maxHour + 3600),
-      });
-    }
-    const now = opts.now ?? Math.floor(Date.now() / 1000);
-    if (sp.meta.ttlSeconds !== null && sFrom + 3600 + sp.meta.ttlSeconds <= now) {
-      throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `realtime hours from ${iso(sFrom)} are older than the speed layer's TTL (${sp.meta.ttlSeconds} s) and the batch view ${snap.name} has not absorbed them (data to ${iso(hwm)})`, { ...details, ttlSeconds: sp.meta.ttlSeconds });
-    }
-    for (const h of sp.hours) {
+  if (speed !== null) {
+    for (const h of speed.hours) {
       pageviews += h.pageviews;
       buckets.push({ granularity: 'h', start: iso(h.hour), pageviews: h.pageviews, layer: 'speed', ...(opts.sketches === true && h.sketch !== null ? { sketch: Buffer.from(h.sketch).toString('base64') } : {}) });
       if (h.sketch !== null) sketches.push(h.sketch);
     }
-    realtime = { from: iso(sFrom), to: iso(r.to) };
+    realtime = { from: iso(speed.from), to: iso(r.to) };
   }
   const merged = sketches.length === 0 ? null : mergeSketches(sketches, { bytes: opts.sketches === true });
   const uniques = !snap.hasHll ? null : merged === null ? 0 : merged.uniques;
@@ -220,6 +266,76 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
     ...(merged?.bytes !== undefined ? { sketch: Buffer.from(merged.bytes).toString('base64') } : {}),
     ...(realtime !== undefined ? { realtime } : {}),
   };
+}
+
+/** An answer's JSON text and its UTF-8 length (a response's Content-Length). */
+export interface AnswerJson {
+  json: string;
+  bytes: number;
+}
+
+/** Per snapshot: `"view":…,"version":…` and its UTF-8 bytes beyond its length; whether the key object can be written in key order. */
+const heads = new WeakMap<ViewSnapshot, { json: string; extra: number; plainKeys: boolean }>();
+const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
+/** Sketches of the answer being built by answerJson (synchronous from its first push to the merge). */
+const pending: Uint8Array[] = [];
+
+/**
+ * JSON.stringify(await answer(snap, where, from, to, opts)) — the same text, byte for byte, and its
+ * UTF-8 length — built without the answer object: each bucket's text is its plan's memoized
+ * prefix and its pageviews; only the view, version and key values can hold non-ASCII text.
+ * With `sketches` it is that JSON.stringify.
+ */
+export async function answerJson(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: AnswerOptions = {}): Promise<AnswerJson> {
+  if (opts.sketches === true) {
+    const json = JSON.stringify(await answer(snap, where, from, to, opts));
+    return { json, bytes: Buffer.byteLength(json) };
+  }
+  const { values, r, block, plan, speed } = await resolve(snap, where, from, to, opts);
+  let head = heads.get(snap);
+  if (head === undefined) {
+    const json = `"view":${JSON.stringify(snap.name)},"version":${JSON.stringify(snap.version)}`;
+    heads.set(snap, (head = { json, extra: Buffer.byteLength(json) - json.length, plainKeys: !snap.keyColumns.some((c) => ARRAY_INDEX.test(c)) }));
+  }
+  let key: string;
+  if (head.plainKeys) {
+    key = '{';
+    for (let k = 0; k < values.length; k++) key += `${k === 0 ? '' : ','}${JSON.stringify(snap.keyColumns[k])}:${JSON.stringify(values[k])}`;
+    key += '}';
+  } else key = JSON.stringify(Object.fromEntries(snap.keyColumns.map((c, k) => [c, values[k]!])));
+  let pageviews = 0, buckets = '';
+  pending.length = 0;
+  if (plan !== null) {
+    const at = block?.at, pvs = block?.pageviews, hll = block?.hll;
+    for (let k = 0; k < plan.json.length; k++) {
+      const i = at?.get(plan.slot[k]!);
+      let pv = 0;
+      if (i !== undefined) {
+        pv = pvs![i]!;
+        const sketch = hll![i]!;
+        if (sketch !== null) pending.push(sketch);
+      }
+      pageviews += pv;
+      buckets += k === 0 ? plan.json[k]! + pv + '}' : ',' + plan.json[k]! + pv + '}';
+    }
+  }
+  let realtime = '';
+  if (speed !== null) {
+    for (const h of speed.hours) {
+      pageviews += h.pageviews;
+      buckets += `${buckets === '' ? '' : ','}{"granularity":"h","start":"${iso(h.hour)}","pageviews":${h.pageviews},"layer":"speed"}`;
+      if (h.sketch !== null) pending.push(h.sketch);
+    }
+    realtime = `,"realtime":{"from":"${iso(speed.from)}","to":"${iso(r.to)}"}`;
+  }
+  let uniques: number | null = null;
+  try {
+    uniques = !snap.hasHll ? null : pending.length === 0 ? 0 : mergeSketches(pending).uniques;
+  } finally {
+    pending.length = 0;
+  }
+  const json = `{"pageviews":${pageviews},"uniques":${uniques === null ? 'null' : uniques},"buckets":[${buckets}],${head.json},"key":${key},"from":"${iso(r.from)}","to":"${iso(r.to)}","rounded":${r.rounded},"requested":{"from":"${iso(from)}","to":"${iso(to)}"}${realtime}}`;
+  return { json, bytes: json.length + head.extra + Buffer.byteLength(key) - key.length };
 }
 
 /** The union of serialized sketches: its rounded estimate, and its bytes when asked for. */
@@ -249,9 +365,10 @@ const invalidBytes = (why: string): DagctlError => new DagctlError('OPERATOR_INP
  *   - dense sketches are maxed in by the WebAssembly SIMD kernel (serving/hll-kernel.ts: staged,
  *     then max and histogram in one pass, into its scratch registers), or with `{ kernel: false }`
  *     in JS, four registers at a time (the reference the tests compare with);
- *   - the distinct sparse indexes are counted in a small hash set: while every input is sparse and the
- *     union holds at most m/32 entries it stays sparse (HyperLogLog's rule), estimated by linear
- *     counting over 2^25 registers; else the dense registers are, by Ertl's estimator.
+ *   - when every input is sparse, their distinct indexes are counted first, alone, in a small hash
+ *     set: while the union holds at most m/32 entries it stays sparse (HyperLogLog's rule) and is
+ *     estimated by linear counting over 2^25 registers, without touching a register; else (or with
+ *     a dense input) the dense registers are, by Ertl's estimator.
  */
 export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean; kernel?: boolean } = {}): MergedSketch {
   const first = list[0];
@@ -277,15 +394,45 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean; kerne
     while (1 << bits < 2 * (m >>> 5) + 2) bits++;
     scratchOf[p] = sc = { u8, u32: new Uint32Array(u8.buffer), set: new Int32Array(1 << bits), shift: 32 - bits };
   }
+  const set = sc.set, setMask = set.length - 1, shift = sc.shift, sparseMax = m >>> 5;
+  if (dense === 0) {
+    // Every input sparse: the distinct sparse indexes alone, while the union can stay sparse (at
+    // most m/32 of them); the registers only when it cannot (then a second pass below).
+    let distinct = 0;
+    try {
+      scan: for (const b of list) {
+        const n = (b.length - 8) / 5;
+        for (let j = 0, o = 8; j < n; j++, o += 5) {
+          const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r25 = b[o + 4]!;
+          if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw invalidBytes('register');
+          const key = i25 + 1;
+          for (let h = Math.imul(i25, 0x9e3779b1) >>> shift; ; h = (h + 1) & setMask) {
+            const k = set[h]!;
+            if (k === key) break;
+            if (k === 0) {
+              set[h] = key;
+              distinct++;
+              break;
+            }
+          }
+          if (distinct > sparseMax) break scan;
+        }
+      }
+    } finally {
+      set.fill(0);
+    }
+    if (distinct <= sparseMax) {
+      const uniques = Math.round(sparseEstimate(distinct));
+      return opts.bytes === true ? { uniques, bytes: sparseUnion(list, p, sparseTotal) } : { uniques };
+    }
+  }
   const kern = opts.kernel !== false && dense > 0 ? hllKernel() : null;
-  const d = kern === null ? sc.u8 : kern.regs.subarray(0, m), set = sc.set, setMask = set.length - 1, shift = sc.shift;
+  const d = kern === null ? sc.u8 : kern.regs.subarray(0, m);
   const slots = kern === null ? 0 : kern.stageSlots(m);
   let staged = 0;
-  const extra = 25 - p, lowMask = (1 << extra) - 1, maxRank = 64 - p + 1, sparseMax = m >>> 5;
+  const extra = 25 - p, lowMask = (1 << extra) - 1, maxRank = 64 - p + 1;
   hist.fill(0);
   hist[0] = m;
-  // Distinct sparse indexes, counted only while the union can stay sparse (no dense input, at most m/32 of them).
-  let distinct = dense > 0 ? sparseMax + 1 : 0;
   try {
     for (const b of list) {
       if (b[3] === 1) {
@@ -309,18 +456,6 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean; kerne
       for (let j = 0, o = 8; j < n; j++, o += 5) {
         const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r25 = b[o + 4]!;
         if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw invalidBytes('register');
-        if (distinct <= sparseMax) {
-          const key = i25 + 1;
-          for (let h = Math.imul(i25, 0x9e3779b1) >>> shift; ; h = (h + 1) & setMask) {
-            const k = set[h]!;
-            if (k === key) break;
-            if (k === 0) {
-              set[h] = key;
-              distinct++;
-              break;
-            }
-          }
-        }
         const low = i25 & lowMask;
         const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;
         const i = i25 >>> extra, old = d[i]!;
@@ -345,17 +480,15 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean; kerne
         hist[r]!++;
       }
     }
-    const sparse = distinct <= sparseMax;
-    const uniques = Math.round(sparse ? sparseEstimate(distinct) : denseEstimate(hist, p));
+    // More than m/32 distinct indexes, or a dense input: the union is dense.
+    const uniques = Math.round(denseEstimate(hist, p));
     if (opts.bytes !== true) return { uniques };
-    if (sparse) return { uniques, bytes: sparseUnion(list, p, sparseTotal) };
     const bytes = new Uint8Array(4 + m);
     bytes.set([0x48, 1, p, 1]);
     bytes.set(d, 4);
     return { uniques, bytes };
   } finally {
     d.fill(0);
-    set.fill(0);
   }
 }
 

@@ -30,12 +30,11 @@ import http from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import FindMyWay from 'find-my-way';
 import querystring from 'fast-querystring';
-import fastJson from 'fast-json-stringify';
 import { healthRoutes } from '../services/health.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../core/errors.js';
 import type { Redis } from 'ioredis';
 import type { ObjectStore } from '../storage/types.js';
-import { answer, iso, parseTime, type AnswerOptions, type QueryAnswer } from './query.js';
+import { answerJson, iso, parseTime, type AnswerJson, type AnswerOptions } from './query.js';
 import { redisSpeedSource } from './speed/state.js';
 import { BlockCache, currentVersion, loadView, type ViewSnapshot } from './view.js';
 
@@ -172,18 +171,6 @@ class ViewHandle {
   }
 }
 
-/** QueryAnswer's JSON (fast-json-stringify, fastify's serializer: the same text as JSON.stringify, compiled). */
-const BUCKET_SCHEMA: fastJson.ObjectSchema = { type: 'object', properties: { granularity: { type: 'string' }, start: { type: 'string' }, pageviews: { type: 'integer' }, sketch: { type: 'string' }, layer: { type: 'string' } }, required: ['granularity', 'start', 'pageviews'] };
-const RANGE_SCHEMA: fastJson.ObjectSchema = { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' } }, required: ['from', 'to'] };
-const serializeAnswer: (a: QueryAnswer) => string = fastJson({
-  type: 'object',
-  properties: {
-    pageviews: { type: 'integer' }, uniques: { type: 'integer', nullable: true }, buckets: { type: 'array', items: BUCKET_SCHEMA },
-    view: { type: 'string' }, version: { type: 'string' }, key: { type: 'object', additionalProperties: { type: 'string' } },
-    from: { type: 'string' }, to: { type: 'string' }, rounded: { type: 'boolean' }, requested: RANGE_SCHEMA, sketch: { type: 'string' }, realtime: RANGE_SCHEMA,
-  },
-  required: ['pageviews', 'uniques', 'buckets', 'view', 'version', 'key', 'from', 'to', 'rounded', 'requested'],
-});
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 const STATUS: Record<string, number> = { QUERY_VIEW_STALE: 503, QUERY_VIEW_UNKNOWN: 404, QUERY_INVALID: 400, QUERY_KEY_UNKNOWN: 400, QUERY_RANGE_INVALID: 400, QUERY_RANGE_OUTSIDE_DATA: 400, USAGE: 400 };
@@ -227,9 +214,8 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     const q = querystring.parse(qi < 0 ? '' : url.slice(qi + 1)) as Record<string, string | string[] | undefined>;
     query(q).then(
       (a) => {
-        const body = serializeAnswer(a);
-        res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
-        res.end(body);
+        res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': a.bytes });
+        res.end(a.json);
       },
       (e: unknown) => {
         const { status, body } = errorReply(e);
@@ -260,9 +246,11 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     void reply.code(404).send({ error: { code: 'USAGE', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, details: {} } });
   });
 
-  /** GET /query's answer to parsed query parameters (its errors are DagctlErrors: errorReply), counted in /metrics. */
-  const query = async (q: Record<string, string | string[] | undefined>): Promise<QueryAnswer> => {
-    const t0 = process.hrtime.bigint();
+  // The speed layer's port per view (no per-query state): made once.
+  const answerOpts = new Map<string, AnswerOptions>([...views.keys()].map((n) => [n, opts.speedRedis === undefined ? {} : { speed: redisSpeedSource(opts.speedRedis, n) }]));
+  /** GET /query's answer (its JSON: serving/query.ts answerJson) to parsed query parameters (its errors are DagctlErrors: errorReply), counted in /metrics. */
+  const query = async (q: Record<string, string | string[] | undefined>): Promise<AnswerJson> => {
+    const t0 = performance.now();
     let code = 'OK';
     try {
       const one = (k: string): string | undefined => {
@@ -278,9 +266,9 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
       for (const k of Object.keys(q)) if (!RESERVED.has(k)) where[k] = one(k) ?? '';
       const from = parseTime(fromText, 'from'), to = parseTime(toText, 'to');
       const snap = h.current; // one version for the whole query
-      const ao: AnswerOptions = opts.speedRedis === undefined ? {} : { speed: redisSpeedSource(opts.speedRedis, h.name) };
+      const ao = answerOpts.get(h.name)!;
       try {
-        return await answer(snap, where, from, to, ao);
+        return await answerJson(snap, where, from, to, ao);
       } catch (e) {
         // A block read found the version's key index wrong: reload by scanning, answer again.
         // The version's files were vacuumed under a block re-read, or the speed layer expired
@@ -293,7 +281,7 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
         const again = h.current;
         if (again === snap) throw h.settle(snap, e);
         try {
-          return await answer(again, where, from, to, ao);
+          return await answerJson(again, where, from, to, ao);
         } catch (e2) {
           throw h.settle(again, e2);
         }
@@ -302,14 +290,14 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
       code = errorCode(e);
       throw e;
     } finally {
-      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      const s = (performance.now() - t0) / 1000;
       latencySum += s;
       latencyCount++;
       for (let i = 0; i < buckets.length; i++) if (s <= buckets[i]!) hist[i]!++;
       counts.set(code, (counts.get(code) ?? 0) + 1);
     }
   };
-  app.get('/query', async (req, reply) => reply.type(JSON_TYPE).send(serializeAnswer(await query(req.query as Record<string, string | string[] | undefined>))));
+  app.get('/query', async (req, reply) => reply.type(JSON_TYPE).send((await query(req.query as Record<string, string | string[] | undefined>)).json));
 
   app.get('/views', async () =>
     [...views.values()].map((h) => {

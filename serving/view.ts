@@ -115,50 +115,69 @@ class BlockBuilder {
   }
 }
 
-/** An LRU of key blocks bounded by their bytes; entries are keyed by snapshot and key. */
+/** A BlockCache entry: a node of its recency list (most recent at the head). */
+interface CacheNode { id: string; block: KeyBlock; prev: CacheNode | null; next: CacheNode | null }
+
+/**
+ * An LRU of key blocks bounded by their bytes; entries are keyed by snapshot and key. A hit is one
+ * map lookup and a move to the head of a linked recency list; eviction takes from its tail.
+ */
 export class BlockCache {
-  private readonly map = new Map<string, KeyBlock>();
+  private readonly map = new Map<string, CacheNode>();
+  private head: CacheNode | null = null;
+  private tail: CacheNode | null = null;
   bytes = 0;
   hits = 0;
   misses = 0;
   evictions = 0;
   constructor(readonly maxBytes: number) {}
   get(id: string): KeyBlock | undefined {
-    const b = this.map.get(id);
-    if (b !== undefined) {
-      this.map.delete(id);
-      this.map.set(id, b);
+    const n = this.map.get(id);
+    if (n === undefined) return undefined;
+    if (n !== this.head) {
+      this.unlink(n);
+      this.push(n);
     }
-    return b;
+    return n.block;
   }
   /** Caches b (a block larger than the whole budget is not kept), evicting the least recently used. */
   set(id: string, b: KeyBlock): void {
     const old = this.map.get(id);
-    if (old !== undefined) {
-      this.bytes -= old.bytes;
-      this.map.delete(id);
-    }
+    if (old !== undefined) this.remove(old);
     if (b.bytes > this.maxBytes) return;
-    this.map.set(id, b);
+    const n: CacheNode = { id, block: b, prev: null, next: null };
+    this.map.set(id, n);
+    this.push(n);
     this.bytes += b.bytes;
-    for (const [k, v] of this.map) {
-      if (this.bytes <= this.maxBytes) break;
-      this.map.delete(k);
-      this.bytes -= v.bytes;
+    while (this.bytes > this.maxBytes && this.tail !== null) {
+      this.remove(this.tail);
       this.evictions++;
     }
   }
   /** Drops every block of a snapshot (called when a newer version replaces it). */
   drop(prefix: string): void {
-    for (const [k, v] of this.map) {
-      if (k.startsWith(prefix)) {
-        this.map.delete(k);
-        this.bytes -= v.bytes;
-      }
-    }
+    for (const [k, n] of this.map) if (k.startsWith(prefix)) this.remove(n);
   }
   get size(): number {
     return this.map.size;
+  }
+  private remove(n: CacheNode): void {
+    this.map.delete(n.id);
+    this.unlink(n);
+    this.bytes -= n.block.bytes;
+  }
+  private unlink(n: CacheNode): void {
+    if (n.prev === null) this.head = n.next;
+    else n.prev.next = n.next;
+    if (n.next === null) this.tail = n.prev;
+    else n.next.prev = n.prev;
+    n.prev = n.next = null;
+  }
+  private push(n: CacheNode): void {
+    n.next = this.head;
+    if (this.head !== null) this.head.prev = n;
+    this.head = n;
+    if (this.tail === null) this.tail = n;
   }
 }
 
@@ -185,6 +204,20 @@ export class ViewSnapshot {
   /** The key of the given key-column values (in keyColumns order). */
   static keyOf(values: string[]): string {
     return values.join(KEY_SEP);
+  }
+
+  /**
+   * The key's block when it is cached (a hit, counted), null when the view lacks the key,
+   * undefined when it must be read (block does): a query's hot path, without a promise.
+   */
+  cachedBlock(values: string[]): KeyBlock | null | undefined {
+    const key = ViewSnapshot.keyOf(values);
+    const hit = this.cache.get(this.id + key);
+    if (hit !== undefined) {
+      this.cache.hits++;
+      return hit;
+    }
+    return this.index.has(key) ? undefined : null;
   }
 
   /** The key's block, from the cache or re-read from its row runs; null when the view lacks it. */

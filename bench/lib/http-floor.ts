@@ -1,8 +1,10 @@
 /**
  * The HTTP floor for bench/serve.ts: a child process (started with `fork`) answering one GET route
- * with a fixed JSON body — no query work at all. The parent sends `{ body, stack }` (a serve answer
- * captured in the same run, so the response size matches; `stack` one of FLOOR_STACKS, default
- * `fastify`), the child answers `{ port }` once it listens on 127.0.0.1. Its latency over the same
+ * with fixed JSON bodies — no query work at all. The parent sends `{ body, bodies, stack }`: `bodies`
+ * the [request path, body] pairs of serve's answers captured in the same run, so each response is
+ * exactly as large as serve's answer to the same request (one map lookup by the request's path),
+ * `body` the answer to any other path; `stack` one of FLOOR_STACKS, default `fastify`. The child
+ * answers `{ port }` once it listens on 127.0.0.1. Its latency over the same
  * client is the least a server of that stack can answer in on the machine: what remains of serve's
  * latency above it is the query. The stacks:
  *
@@ -35,12 +37,20 @@ if (process.send !== undefined && process.argv.includes('--http-floor')) {
   process.once('message', (m: unknown) => {
     const body = typeof m === 'object' && m !== null && 'body' in m && typeof m.body === 'string' ? m.body : '{}';
     const stack = typeof m === 'object' && m !== null && 'stack' in m && typeof m.stack === 'string' ? m.stack : 'fastify';
+    const pairs = typeof m === 'object' && m !== null && 'bodies' in m && Array.isArray(m.bodies) ? (m.bodies as unknown[]) : [];
+    // Each path's body and its headers, made once (the floor's per-request work is one map lookup).
+    type Reply = { body: string; headers: Record<string, string> };
+    const reply = (b: string): Reply => ({ body: b, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(b)) } });
+    const fallback = reply(body);
+    const byPath = new Map<string, Reply>();
+    for (const pr of pairs) if (Array.isArray(pr) && typeof pr[0] === 'string' && typeof pr[1] === 'string') byPath.set(pr[0], reply(pr[1]));
+    const of = (url: string | undefined): Reply => byPath.get(url ?? '') ?? fallback;
     if (stack === 'fmw' || stack === 'node-http') {
-      const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) };
       if (stack === 'node-http') {
-        listening(http.createServer((_req, res) => {
-          res.writeHead(200, headers);
-          res.end(body);
+        listening(http.createServer((req, res) => {
+          const r = of(req.url);
+          res.writeHead(200, r.headers);
+          res.end(r.body);
         }));
         return;
       }
@@ -50,15 +60,16 @@ if (process.send !== undefined && process.argv.includes('--http-floor')) {
         const q = url.indexOf('?');
         // The parameters parsed as serve parses them (and discarded): the floor of a server that reads its query.
         querystring.parse(q < 0 ? '' : url.slice(q + 1));
-        res.writeHead(200, headers);
-        res.end(body);
+        const r = of(url);
+        res.writeHead(200, r.headers);
+        res.end(r.body);
       });
       listening(http.createServer((req, res) => router.lookup(req, res)));
       return;
     }
     const app = Fastify({ logger: false });
-    app.get('/query', (_req, reply) => {
-      void reply.type('application/json; charset=utf-8').send(body);
+    app.get('/query', (req, rep) => {
+      void rep.type('application/json; charset=utf-8').send(of(req.url).body);
     });
     void app.listen({ port: 0, host: '127.0.0.1' }).then(() => {
       const a = app.server.address();

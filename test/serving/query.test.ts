@@ -2,14 +2,15 @@
  * `dagctl query` and serving/query.ts against DuckDB: a real `dagctl run` of the rollup (h/d/w/m)
  * over 60 generated days, then random ranges mixing every granularity (hour-aligned and not) for
  * popular and rare URLs — pageviews equal SQL over rollup's input rows exactly, uniques within the
- * HLL bound — through the CLI (the real binary, --json) and in-process; bad input is a coded
+ * HLL bound — through the CLI (the real binary, --json) and in-process (serve's JSON text is
+ * JSON.stringify of the same answer); bad input is a coded
  * error with exit 2.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { openObjectStore } from '../../storage/open.js';
-import { answer, type QueryAnswer } from '../../serving/query.js';
+import { answer, answerJson, type QueryAnswer } from '../../serving/query.js';
 import { BlockCache, currentVersion, extentOf, loadView, scanBucketExtent, type ViewSnapshot } from '../../serving/view.js';
 import { duckRows } from '../storage/helpers.js';
 import { runCli } from '../integration/support.js';
@@ -67,6 +68,10 @@ describe('dagctl query against DuckDB', function () {
           assert.ok(withinHll(got.uniques!, want.uniques), `uniques of ${url} over [${got.from}, ${got.to}): ${got.uniques} vs ${want.uniques}`);
           if (want.uniques > 0) worst = Math.max(worst, Math.abs(got.uniques! - want.uniques) / want.uniques);
           assert.equal(got.pageviews, got.buckets.reduce((n, b) => n + b.pageviews, 0));
+          // What `dagctl serve` sends: JSON.stringify of the same answer, and its UTF-8 length.
+          const text = await answerJson(snap, { url }, from, to);
+          assert.equal(text.json, JSON.stringify(got));
+          assert.equal(text.bytes, Buffer.byteLength(text.json));
         },
       ),
       { numRuns: 150 },

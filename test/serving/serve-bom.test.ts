@@ -6,7 +6,9 @@
  * index is wrong and whose scan fails too (its file rewritten in place with a repeated
  * (key, granularity, bucket) row): it is scanned once; every query on it answers HTTP 500
  * VIEW_INVALID naming the view, version and file. The scan loader refuses such a view
- * (VIEW_INVALID) rather than keeping one of the two rows.
+ * (VIEW_INVALID) rather than keeping one of the two rows. A version whose rescan succeeded but
+ * whose scanned index is found wrong too (the file rewritten again) answers VIEW_INVALID without a
+ * second rescan; a repeated row in a block the rescan did not warm is refused at its first query.
  */
 import assert from 'node:assert/strict';
 import { sha256Hex } from '../../core/hash.js';
@@ -128,4 +130,65 @@ describe('serve: keys that differ only by a leading U+FEFF', () => {
       });
     });
   }
+
+  /** The server's 500 for `r`: VIEW_INVALID naming view bomview, version v1 and the rewritten file. */
+  const viewInvalid = (r: { status: number; body: unknown }): void => {
+    assert.equal(r.status, 500, JSON.stringify(r.body));
+    const err = (r.body as { error: { code: string; details: Record<string, unknown> } }).error;
+    assert.equal(err.code, 'VIEW_INVALID', JSON.stringify(err));
+    assert.deepEqual([err.details.view, err.details.version], ['bomview', 'v1'], JSON.stringify(err));
+    assert.ok(String(err.details.file).endsWith(PATH), JSON.stringify(err));
+  };
+
+  it('a rescanned version whose own block reads find its index wrong answers HTTP 500 VIEW_INVALID, never a second rescan', async () => {
+    const { store } = await published();
+    // A 1-byte cache keeps no block: every query reads its key's rows through the served index.
+    await withServer(store, 1, async (get, metric) => {
+      const url = 'http://a/';
+      const want = reference(url, T0, T0 + 4 * H);
+      assert.equal(((await get(query(url, T0, T0 + 4 * H))).body as { pageviews: number }).pageviews, want);
+      const rewrite = async (rows: Row[]): Promise<void> => {
+        const head = await store.head(PATH);
+        await store.putIfMatch(PATH, await getCodec('flat').encode(SCHEMA, rows), head!.etag);
+      };
+      // The file rewritten in place (the same rows, keys in reverse order): the index is wrong, the
+      // query rescans once and answers right from the scanned snapshot.
+      await rewrite([...KEYS].reverse().flatMap((k) => ROWS.filter((r) => r.url === k)));
+      const r1 = await get(query(url, T0, T0 + 4 * H));
+      assert.equal(r1.status, 200, JSON.stringify(r1.body));
+      assert.equal((r1.body as { pageviews: number }).pageviews, want);
+      assert.equal(await metric('dagctl_serve_view_rescans_total'), 1);
+      // Rewritten again (the first order): now the scanned snapshot's own index is wrong.
+      await rewrite(ROWS);
+      for (let i = 0; i < 3; i++) viewInvalid(await get(query(url, T0, T0 + 4 * H)));
+      assert.equal(await metric('dagctl_serve_view_rescans_total'), 1);
+      assert.equal(await metric('dagctl_serve_view_rescan_failures_total'), 0);
+    });
+  });
+
+  it('a repeated (key, granularity, bucket) row in a block the rescan did not warm is refused at its first query: HTTP 500 VIEW_INVALID', async () => {
+    const { store } = await published();
+    await withServer(store, 1, async (get, metric) => {
+      assert.equal((await get(query('http://b/', T0, T0 + 4 * H))).status, 200);
+      // Keys in reverse order, then a second row of http://a/'s first hour: the rescan warms only
+      // the first key of the file (http://b/, within its 1-byte budget), so it succeeds; the
+      // repeated row is found when http://a/'s block is first read.
+      const bad = [...KEYS].reverse().flatMap((k) => ROWS.filter((r) => r.url === k));
+      bad.push({ ...ROWS[0]!, pageviews: 77 });
+      const head = await store.head(PATH);
+      await store.putIfMatch(PATH, await getCodec('flat').encode(SCHEMA, bad), head!.etag);
+      // http://b/'s rows moved: the index is wrong, the version is rescanned, b answers right.
+      const rb = await get(query('http://b/', T0, T0 + 4 * H));
+      assert.equal(rb.status, 200, JSON.stringify(rb.body));
+      assert.equal((rb.body as { pageviews: number }).pageviews, reference('http://b/', T0, T0 + 4 * H));
+      assert.equal(await metric('dagctl_serve_view_rescans_total'), 1);
+      assert.equal(await metric('dagctl_serve_view_rescan_failures_total'), 0);
+      for (let i = 0; i < 2; i++) viewInvalid(await get(query('http://a/', T0, T0 + 4 * H)));
+      // Other keys of the scanned snapshot still answer right; nothing was scanned again.
+      const rk = await get(query(KEYS[2]!, T0, T0 + 2 * H));
+      assert.equal(rk.status, 200, JSON.stringify(rk.body));
+      assert.equal((rk.body as { pageviews: number }).pageviews, reference(KEYS[2]!, T0, T0 + 2 * H));
+      assert.equal(await metric('dagctl_serve_view_rescans_total'), 1);
+    });
+  });
 });
