@@ -139,12 +139,22 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   ...partialRecomputeDescriptor,
-  run(ctx): Promise<StageResult> {
-    if (ctx.stage.name === 'plan') return plan(ctx);
-    if (ctx.stage.name === 'fetch') return fetch(ctx);
-    return recompute(ctx);
+  async run(ctx): Promise<StageResult> {
+    const t0 = threadTimes();
+    const r = await (ctx.stage.name === 'plan' ? plan(ctx) : ctx.stage.name === 'fetch' ? fetch(ctx) : recompute(ctx));
+    return withThreadTimes(r, timesSince(t0));
   },
 };
+
+/**
+ * The instance's own thread CPU time and run-queue wait (metrics cpu.threadMs, cpu.waitMs; Linux,
+ * core/thread-cpu.ts) from its start to its result — the work the operator did on its thread,
+ * whatever the load (the runner's commit after the result is not in it). None where unknown.
+ */
+export function withThreadTimes(r: StageResult, t: { cpuMs: number; waitMs: number } | null): StageResult {
+  if (t === null) return r;
+  return { ...r, metrics: { ...r.metrics, 'cpu.threadMs': t.cpuMs, 'cpu.waitMs': t.waitMs } };
+}
 
 type Ctx = StageContext<PartialParams>;
 

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { partialRecompute, choosePartialOrFull, BIRTHDAY_SCHEMA } from '../../operators/partial-recompute/partial-recompute.js';
+import { partialRecompute, choosePartialOrFull, BIRTHDAY_SCHEMA, withThreadTimes } from '../../operators/partial-recompute/partial-recompute.js';
+import { threadTimes } from '../../core/thread-cpu.js';
 import { inferBirthday, YEAR_SECONDS, type AgeSample } from '../../operators/partial-recompute/birthday.js';
 import { SampleTable } from '../../operators/partial-recompute/sample-table.js';
 import { runOperator, type MemVersion } from './harness.js';
@@ -278,6 +279,15 @@ describe('operators/partial-recompute/partial-recompute', () => {
     // First file corrupt (the scan fails) while the read-ahead of the second rejects: the scan's error, nothing unhandled.
     const corruptFirst = await run((call, b) => { if (call === 1) return b.subarray(0, 12); if (call === 2) throw new DagctlError('STORAGE_IO', 'planted read failure'); return b; });
     assert.ok(corruptFirst instanceof DagctlError && corruptFirst.code === 'PARQUET_INVALID', String(corruptFirst));
+  });
+
+  it('reports each instance\'s thread CPU time and run-queue wait (cpu.threadMs, cpu.waitMs) where the thread\'s times are known', async () => {
+    assert.deepEqual(withThreadTimes({ metrics: { rows: 3 } }, null), { metrics: { rows: 3 } });
+    assert.deepEqual(withThreadTimes({ narrow: { fetch: [] } }, { cpuMs: 2.5, waitMs: 1 }), { narrow: { fetch: [] }, metrics: { 'cpu.threadMs': 2.5, 'cpu.waitMs': 1 } });
+    const master = Array.from({ length: 2000 }, (_, i) => ({ person: `user:${i % 300}`, age: 20 + (i % 7), ts: T + i }));
+    const r = await view('full', master, [{ person: 'user:1', age: 30, ts: T + 5 }], null, 2, 1);
+    if (threadTimes() === null) assert.equal(r.metrics['cpu.threadMs'], undefined);
+    else assert.ok(r.metrics['cpu.threadMs']! > 0 && r.metrics['cpu.waitMs']! >= 0, JSON.stringify(r.metrics));
   });
 
   it('falls back to full when there is no previous view', async () => {
