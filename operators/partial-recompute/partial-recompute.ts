@@ -60,6 +60,9 @@ import { decodeLive } from '../../storage/dataset/read.js';
 import { unionDeletes } from '../../storage/dataset/deletes.js';
 import type { InputHandle, OutputWriter, RawFile } from '../types.js';
 import { partialRecomputeDescriptor, type PartialParams } from './descriptor.js';
+import { STORE_SCHEMA, StoreEntries, StoreError, coverCheck, encodeEntries, headerText, identityOf, parseHeader, type StoreHeader } from './sample-store.js';
+import { DagctlError } from '../../core/errors.js';
+import type { OutputHandle } from '../types.js';
 export type { PartialParams };
 
 export { choosePartialOrFull } from './partial-plan.js';
@@ -164,6 +167,8 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   const persons = new Set<string>();
   const t0 = performance.now();
   const previous = p.mode === 'full' ? null : await ctx.previous(0);
+  // The sample store (second output, written by full runs): a partial run reads its persons there.
+  const storeFiles = p.mode === 'full' || !p.useSampleStore ? 0 : ((await ctx.previous(1))?.filesWithDeletes?.().length ?? 0);
   const t1 = performance.now();
   // A partial run's recompute instances read every new sample (plan.all()): with the mode known
   // before reading (mode partial and a previous view) they go to one shuffle file, not B (each
@@ -206,7 +211,10 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   if (fallbackFull === 1) mode = 'full';
   const f = SplitBlockBloom.forCapacity(persons.size, p.falsePositiveRate);
   for (const s of persons) f.add(s);
-  const routeBuckets = mode === 'partial' ? routeIfPartial : B;
+  // With a store, one instance looks the new persons up (and scans only the master files the
+  // store does not cover): fused, whatever the master's size.
+  const useStore = mode === 'partial' && storeFiles > 0 && held !== null;
+  const routeBuckets = mode === 'partial' ? (useStore ? 1 : routeIfPartial) : B;
   ctx.putBlob('plan', enc.encode(mode));
   const copy = mode === 'partial' ? copyBuckets(previous?.rows ?? 0, B, p.partialViewRowsPerBucket) : B;
   const update = mode === 'partial' ? updateIfPartial : 'rewrite';
@@ -216,14 +224,15 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   ctx.putBlob('bloom', f.serialize());
   // Dynamic fan-out: a partial run needs recompute instances b < max(R, C) only, and no fetch
   // instance when fused (the recompute instance scans the master itself).
-  const fused = mode === 'partial' && routeBuckets === 1 && masterRows <= p.fuseScanRows && p.fuseScanRows > 0 && held !== null;
+  const fused = mode === 'partial' && held !== null && (useStore || (routeBuckets === 1 && masterRows <= p.fuseScanRows && p.fuseScanRows > 0));
   ctx.putBlob('fuse', enc.encode(fused ? '1' : '0'));
+  ctx.putBlob('store', enc.encode(useStore ? '1' : '0'));
   const t3 = performance.now();
   if (!fused && held !== null) for (const h of held) if (w.push(bucket(h.person), h)) await w.drain();
   await w.flush();
   const narrow = mode === 'partial' ? { recompute: Array.from({ length: Math.max(routeBuckets, copy) }, (_, b) => b), ...(fused ? { fetch: [] } : {}) } : undefined;
   const ms = { 'ms.previous': t1 - t0, 'ms.read': t2 - t1, 'ms.bloom': t3 - t2, 'ms.flush': performance.now() - t3 };
-  return { ...(narrow === undefined ? {} : { narrow }), metrics: { ...ms, fused: fused ? 1 : 0, newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy, mergeOnRead: update === 'merge-on-read' ? 1 : 0 } };
+  return { ...(narrow === undefined ? {} : { narrow }), metrics: { ...ms, fused: fused ? 1 : 0, storeMode: useStore ? 1 : 0, newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy, mergeOnRead: update === 'merge-on-read' ? 1 : 0 } };
 }
 
 async function fetch(ctx: Ctx): Promise<StageResult> {
@@ -392,12 +401,15 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     }
   }
   // This instance's persons with new samples (samples.has): in partial mode only their master rows count.
+  // Samples from here on are the master's (full mode: what the sample store keeps).
+  const masterFrom = samples.size;
   const t1 = performance.now();
   let matched = 0, falsePositives = 0, fetchedColumnar = 0, fetchedRowFiles = 0;
   // Fused: what the fetch stage would have reported (masterRows, fetched, scan groups).
   let scan: Record<string, number> = {};
   // Fused: the join's key set (the new persons), which the merge-on-read deletes probe again.
   let fusedKeys: KernelKeys | null = null;
+  let storeFallback = 0;
   if (recomputes) {
     const partial = mode === 'partial';
     const addRows = (batch: Row[]): void => {
@@ -415,7 +427,16 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     const raw = fetched.rawFiles?.();
     const bloom = fused ? planOut.blobs('bloom')[0] : undefined;
     if (bloom !== undefined) {
-      const j = await fusedJoin(ctx.inputs[0]!, ctx.params, SplitBlockBloom.deserialize(bloom), samples);
+      const f = SplitBlockBloom.deserialize(bloom);
+      // With the sample store: the persons looked up there, only the master files it does not
+      // cover scanned; a store that cannot be used (stale, incomplete, unreadable) → the scan.
+      const storeMode = isFused(planOut?.blobs('store') ?? []);
+      const store = storeMode ? await storeJoin(ctx, samples, f) : null;
+      if (store === null && storeMode) {
+        storeFallback = 1;
+        ctx.log('partial-recompute: the sample store does not cover the master as it is now; scanning the master', {});
+      }
+      const j = store ?? await fusedJoin(ctx.inputs[0]!, ctx.params, f, samples);
       matched += j.matched;
       falsePositives += j.falsePositives;
       fusedKeys = j.keys;
@@ -469,11 +490,94 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     viewRows = out.length;
     if (out.length > 0) await writeSorted(writer, out.sort(byPerson));
   }
+  const storeOut = ctx.outputs[1];
+  const storeMetrics = storeOut === undefined ? {} : await updateStore(ctx, storeOut, mode, samples, masterFrom);
   const t5 = performance.now();
   // Phase times (ms): where a recompute instance spends its time (bench/operators.ts prints them).
   const ms = { 'ms.newSamples': t1 - t0, 'ms.fetched': t2 - t1, 'ms.infer': t3 - t2, 'ms.oldView': t4 - t3, 'ms.oldViewRead': readMs.v, 'ms.write': t5 - t4 };
   const mor: Record<string, number> = carried === null ? {} : { viewCarriedFiles: carried.files, viewDroppedFiles: carried.droppedFiles, viewDeletedRows: carried.deleted };
-  return { metrics: { recomputed, kept, matched, falsePositives, viewRows, viewCopiedColumnar: copied !== null ? 1 : 0, fetchedColumnar, fetchedRowFiles, ...scan, ...mor, ...ms } };
+  return { metrics: { recomputed, kept, matched, falsePositives, viewRows, viewCopiedColumnar: copied !== null ? 1 : 0, fetchedColumnar, fetchedRowFiles, ...scan, ...mor, ...ms, ...storeMetrics, ...(storeFallback === 1 ? { storeFallback } : {}) } };
+}
+
+/**
+ * The sample store's new version (second output). Full mode: each bucket instance writes its
+ * persons' master samples (samples from `masterFrom` on) with the master's covers — or, when the
+ * master's files have no identity, instance 0 lists the old store again (never used: its covers
+ * no longer match). Partial mode: instance 0 lists the old store's files again (a partial run
+ * adds no master file to it; the master files it does not cover are scanned by each partial run
+ * until the next full run).
+ */
+async function updateStore(ctx: Ctx, out: OutputHandle, mode: Mode, samples: SampleTable, masterFrom: number): Promise<Record<string, number>> {
+  const writer = out.open(STORE_SCHEMA);
+  const id = mode === 'full' ? identityOf(ctx.inputs[0]!) : null;
+  if (id !== null) {
+    const g = samples.groupsFrom(masterFrom);
+    const entries = encodeEntries(g.persons, g.ages, g.tss);
+    if (entries === null) return { storeWritten: 0 };
+    await writer.write([{ covers: headerText({ covers: id.covers, bucket: ctx.bucket, buckets: ctx.buckets }), entries }]);
+    return { storeWritten: 1, storeBytes: entries.length };
+  }
+  if (ctx.bucket !== 0 || writer.carry === undefined) return {};
+  const files = (await ctx.previous(1))?.filesWithDeletes?.() ?? [];
+  for (const f of files) await writer.carry(f, f.deleted ?? new Int32Array(0));
+  return { storeCarried: files.length };
+}
+
+/**
+ * A partial run's master samples for its persons (all new persons: R = 1) from the sample store,
+ * plus the Bloom join over the master files the store does not cover (fusedJoin over those only);
+ * null when the store cannot be used: not one file per bucket with the same header, a covered file
+ * missing or changed in the master, a file without identity, or an unreadable store file.
+ */
+async function storeJoin(ctx: Ctx, samples: SampleTable, f: SplitBlockBloom): Promise<Awaited<ReturnType<typeof fusedJoin>> | null> {
+  const t0 = performance.now();
+  const times0 = threadTimes();
+  const master = ctx.inputs[0]!;
+  const id = identityOf(master);
+  const files = (await ctx.previous(1))?.filesWithDeletes?.();
+  if (id === null || files === undefined || files.length === 0) return null;
+  const tables: StoreEntries[] = [];
+  let first: StoreHeader | null = null;
+  const buckets = new Set<number>();
+  try {
+    for (const file of files) {
+      if (file.deleted !== null) return null;
+      for await (const batch of decodeWithFallback(defaultCodec(), await file.read())) {
+        for (const row of batch) {
+          const h = typeof row.covers === 'string' ? parseHeader(row.covers) : null;
+          if (h === null || !(row.entries instanceof Uint8Array) || buckets.has(h.bucket)) return null;
+          if (first === null) first = h;
+          else if (h.buckets !== first.buckets || headerText({ ...h, bucket: 0 }) !== headerText({ ...first, bucket: 0 })) return null;
+          buckets.add(h.bucket);
+          tables.push(new StoreEntries(row.entries));
+        }
+      }
+    }
+  } catch (e) {
+    if (e instanceof StoreError || (e instanceof DagctlError && e.code === 'PARQUET_INVALID')) return null;
+    throw e;
+  }
+  if (first === null || buckets.size !== first.buckets) return null;
+  const extra = coverCheck(first.covers, id);
+  if (extra === null) return null;
+  const t1 = performance.now();
+  let fromStore = 0;
+  const n = samples.persons.length;
+  for (let pid = 0; pid < n; pid++) {
+    const person = samples.persons[pid]!;
+    const key = enc.encode(person);
+    for (const t of tables) {
+      const c = t.lookup(person, key, (age, ts) => samples.addAt(pid, age, ts));
+      if (c > 0) fromStore += c;
+    }
+  }
+  const t2 = performance.now();
+  const times = timesSince(times0);
+  const cpu: Record<string, number> = times === null ? {} : { 'ms.storeCpu': times.cpuMs, 'ms.storeCpuWait': times.waitMs };
+  const storeMetrics = { storeFiles: files.length, storeSamples: fromStore, storeExtraFiles: extra.length, 'ms.storeRead': t1 - t0, 'ms.storeLookup': t2 - t1, ...cpu };
+  if (extra.length === 0) return { matched: fromStore, falsePositives: 0, keys: null, metrics: { masterRows: 0, fetched: 0, ...storeMetrics } };
+  const j = await fusedJoin({ ...master, rawFiles: () => extra }, ctx.params, f, samples);
+  return { ...j, matched: j.matched + fromStore, metrics: { ...j.metrics, ...storeMetrics } };
 }
 
 /** The old view's files with their deletion vectors (handles without filesWithDeletes have none), or undefined. */
