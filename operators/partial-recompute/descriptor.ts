@@ -60,7 +60,7 @@ export type PartialParams = z.infer<typeof PartialParams>;
 
 export const partialRecomputeDescriptor: OperatorDescriptor<PartialParams> = {
   name: 'partial-recompute',
-  version: '10',
+  version: '11',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
