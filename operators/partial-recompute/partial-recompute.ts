@@ -41,7 +41,7 @@
  *               (whose old rows are dropped, whatever file holds them) are exactly the new
  *               batch's persons. Instances beyond max(R, C) return at once.
  */
-import { bucketOf } from '../../core/hash.js';
+import { bucketOf, fnv1a32 } from '../../core/hash.js';
 import type { Row, Schema } from '../../storage/types.js';
 import type { OperatorDef, StageContext, StageResult } from '../types.js';
 import { SplitBlockBloom } from './split-bloom.js';
@@ -60,8 +60,10 @@ import { decodeLive } from '../../storage/dataset/read.js';
 import { unionDeletes } from '../../storage/dataset/deletes.js';
 import type { InputHandle, OutputWriter, RawFile } from '../types.js';
 import { partialRecomputeDescriptor, type PartialParams } from './descriptor.js';
-import { STORE_SCHEMA, StoreEntries, StoreError, coverCheck, encodeEntries, headerText, identityOf, parseHeader, type StoreHeader } from './sample-store.js';
+import { STORE_SCHEMA, StoreError, coverCheck, encodeEntries, headerText, identityOf, parseStoreFile, storeRows, type StoreEntries, type StoreHeader } from './sample-store.js';
 import { DagctlError } from '../../core/errors.js';
+import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import { snappy } from '../../storage/parquet/pages.js';
 import type { OutputHandle } from '../types.js';
 export type { PartialParams };
 
@@ -514,13 +516,49 @@ async function updateStore(ctx: Ctx, out: OutputHandle, mode: Mode, samples: Sam
     const g = samples.groupsFrom(masterFrom);
     const entries = encodeEntries(g.persons, g.ages, g.tss);
     if (entries === null) return { storeWritten: 0 };
-    await writer.write([{ covers: headerText({ covers: id.covers, bucket: ctx.bucket, buckets: ctx.buckets }), entries }]);
+    await writer.write(storeRows({ covers: id.covers, bucket: ctx.bucket, buckets: ctx.buckets }, entries));
     return { storeWritten: 1, storeBytes: entries.length };
   }
   if (ctx.bucket !== 0 || writer.carry === undefined) return {};
   const files = (await ctx.previous(1))?.filesWithDeletes?.() ?? [];
   for (const f of files) await writer.carry(f, f.deleted ?? new Int32Array(0));
   return { storeCarried: files.length };
+}
+
+/**
+ * A store file's `chunk` values in row order: PLAIN pages decompressed by the page kernel
+ * (column-scan.ts plainByteArrayBodies; hyparquet's JS Snappy took most of the store's read),
+ * any other layout through the row decoder; null when a value is not bytes.
+ */
+async function storeChunks(bytes: Uint8Array): Promise<Uint8Array[] | null> {
+  const cf = openColumnFile(bytes);
+  const out: Uint8Array[] = [];
+  for (let rg = 0; rg < cf.rowGroups.length; rg++) {
+    const bodies = cf.plainByteArrayBodies(rg, 'chunk');
+    if (bodies === null) {
+      out.length = 0;
+      for await (const batch of decodeWithFallback(defaultCodec(), bytes)) {
+        for (const row of batch) {
+          if (!(row.chunk instanceof Uint8Array)) return null;
+          out.push(row.chunk);
+        }
+      }
+      return out;
+    }
+    for (const b of bodies) {
+      const data = b.compressed ? snappy(b.body, b.size) : b.body;
+      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      let at = 0;
+      for (let i = 0; i < b.count; i++) {
+        if (at + 4 > data.length) throw new StoreError('sample store page truncated');
+        const len = dv.getUint32(at, true);
+        if (at + 4 + len > data.length) throw new StoreError('sample store page truncated');
+        out.push(data.subarray(at + 4, at + 4 + len));
+        at += 4 + len;
+      }
+    }
+  }
+  return out;
 }
 
 /**
@@ -536,22 +574,20 @@ async function storeJoin(ctx: Ctx, samples: SampleTable, f: SplitBlockBloom): Pr
   const id = identityOf(master);
   const files = (await ctx.previous(1))?.filesWithDeletes?.();
   if (id === null || files === undefined || files.length === 0) return null;
-  const tables: StoreEntries[] = [];
+  const tables: Array<StoreEntries | undefined> = [];
   let first: StoreHeader | null = null;
   const buckets = new Set<number>();
   try {
     for (const file of files) {
       if (file.deleted !== null) return null;
-      for await (const batch of decodeWithFallback(defaultCodec(), await file.read())) {
-        for (const row of batch) {
-          const h = typeof row.covers === 'string' ? parseHeader(row.covers) : null;
-          if (h === null || !(row.entries instanceof Uint8Array) || buckets.has(h.bucket)) return null;
-          if (first === null) first = h;
-          else if (h.buckets !== first.buckets || headerText({ ...h, bucket: 0 }) !== headerText({ ...first, bucket: 0 })) return null;
-          buckets.add(h.bucket);
-          tables.push(new StoreEntries(row.entries));
-        }
-      }
+      const chunks = await storeChunks(await file.read());
+      if (chunks === null) return null;
+      const { header: h, entries } = parseStoreFile(chunks);
+      if (buckets.has(h.bucket)) return null;
+      if (first === null) first = h;
+      else if (h.buckets !== first.buckets || headerText({ ...h, bucket: 0 }) !== headerText({ ...first, bucket: 0 })) return null;
+      buckets.add(h.bucket);
+      tables[h.bucket] = entries;
     }
   } catch (e) {
     if (e instanceof StoreError || (e instanceof DagctlError && e.code === 'PARQUET_INVALID')) return null;
@@ -563,13 +599,13 @@ async function storeJoin(ctx: Ctx, samples: SampleTable, f: SplitBlockBloom): Pr
   const t1 = performance.now();
   let fromStore = 0;
   const n = samples.persons.length;
+  const B = first.buckets;
   for (let pid = 0; pid < n; pid++) {
     const person = samples.persons[pid]!;
-    const key = enc.encode(person);
-    for (const t of tables) {
-      const c = t.lookup(person, key, (age, ts) => samples.addAt(pid, age, ts));
-      if (c > 0) fromStore += c;
-    }
+    // The full run's bucket of the person (its file holds exactly those persons).
+    const h = fnv1a32(person);
+    const c = tables[h % B]!.lookup(person, enc.encode(person), (age, ts) => samples.addAt(pid, age, ts), h);
+    if (c > 0) fromStore += c;
   }
   const t2 = performance.now();
   const times = timesSince(times0);

@@ -2,9 +2,14 @@
  * The per-person sample store: partial-recompute's optional second output, so that a partial run
  * reads the affected persons' master samples by key instead of scanning the whole master.
  *
- * A store file is a Parquet file of STORE_SCHEMA with one row: `covers` (JSON: the master files
- * whose samples it holds, each [path, bytes, id] with id the file's sha256 or store etag) and
- * `entries`, a hash-addressed table of persons (one person in at most one file of a store version):
+ * A store file is a Parquet file of STORE_SCHEMA: its rows' `chunk` values, concatenated in row
+ * order, are u32 header length | header (JSON, StoreHeader: the master files whose samples it
+ * holds, each [path, bytes, id] with id the file's sha256 or store etag, and its bucket) | entries,
+ * a hash-addressed table of persons (one person in at most one file of a store version). Chunks of
+ * at most CHUNK bytes: a Parquet reader decodes a column's min/max statistics with its footer, so
+ * one big value would be decoded twice more (measured: most of a partial run's store read).
+ * A full run's bucket b holds exactly the persons with bucketOf(person, B) = b (its shuffle's
+ * routing), so a person is looked up in one file. Entries:
  *   "DGSS" | u32 version (1) | u32 n | u32 hash[n] ascending (fnv1a32 of the person) |
  *   u32 offset[n + 1] (into data) | data: per person varint keyLength, UTF-8 key, varint count,
  *   then count × (zigzag varint ts − previous ts, zigzag varint age), sorted by (ts, age), distinct.
@@ -23,10 +28,8 @@ import { fnv1a32 } from '../../core/hash.js';
 import type { Schema } from '../../storage/types.js';
 import type { InputHandle, VersionFile } from '../types.js';
 
-export const STORE_SCHEMA: Schema = [
-  { name: 'covers', type: 'string' },
-  { name: 'entries', type: 'bytes' },
-];
+export const STORE_SCHEMA: Schema = [{ name: 'chunk', type: 'bytes' }];
+export const CHUNK = 32 * 1024;
 
 /** A covered master file: path, bytes, sha256 (or etag). */
 export type Cover = [string, number, string];
@@ -95,6 +98,7 @@ export function parseHeader(text: string): StoreHeader | null {
 }
 
 const LIMIT = 2 ** 51;
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 const enc = new TextEncoder();
 
 class Bytes {
@@ -174,6 +178,35 @@ export function encodeEntries(persons: Array<{ person: string; from: number; n: 
   return out;
 }
 
+/** A store file's rows (STORE_SCHEMA): the header and entries cut into chunks of at most CHUNK bytes. */
+export function storeRows(header: StoreHeader, entries: Uint8Array): Array<{ chunk: Uint8Array }> {
+  // The header padded with spaces (still its JSON) so that the entries start 4-aligned: a reader
+  // then views their index in place.
+  const text = headerText(header);
+  const h = enc.encode(text + ' '.repeat((4 - (enc.encode(text).length % 4)) % 4));
+  const all = new Uint8Array(4 + h.length + entries.length);
+  new DataView(all.buffer).setUint32(0, h.length, true);
+  all.set(h, 4);
+  all.set(entries, 4 + h.length);
+  const rows: Array<{ chunk: Uint8Array }> = [];
+  for (let at = 0; at < all.length; at += CHUNK) rows.push({ chunk: all.subarray(at, Math.min(all.length, at + CHUNK)) });
+  return rows;
+}
+
+/** A store file's header and entries from its chunks in row order; StoreError when malformed. */
+export function parseStoreFile(chunks: Uint8Array[]): { header: StoreHeader; entries: StoreEntries } {
+  const n = chunks.reduce((a, c) => a + c.length, 0);
+  const all = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) { all.set(c, at); at += c.length; }
+  if (n < 4) throw new StoreError('sample store file truncated (header)');
+  const len = new DataView(all.buffer).getUint32(0, true);
+  if (4 + len > n) throw new StoreError('sample store file truncated (header)');
+  const header = parseHeader(new TextDecoder('utf-8', { fatal: true }).decode(all.subarray(4, 4 + len)));
+  if (header === null) throw new StoreError('sample store header malformed');
+  return { header, entries: new StoreEntries(all.subarray(4 + len)) };
+}
+
 /** A decoded entries blob: lookups by person. */
 export class StoreEntries {
   private readonly hashes: Uint32Array;
@@ -188,13 +221,19 @@ export class StoreEntries {
     const n = dv.getUint32(8, true);
     const head = 12 + 8 * n + 4;
     if (head > blob.length) throw new StoreError('sample store truncated (index)');
-    // Copied out (aligned), once per file.
-    this.hashes = new Uint32Array(n);
-    this.offsets = new Uint32Array(n + 1);
-    for (let k = 0; k < n; k++) this.hashes[k] = dv.getUint32(12 + 4 * k, true);
-    for (let k = 0; k <= n; k++) this.offsets[k] = dv.getUint32(12 + 4 * n + 4 * k, true);
+      // The index viewed in place when 4-aligned on a little-endian machine (storeRows aligns it),
+    // else copied out. Entries are bounds-checked when read (lookup), not here: a partial run
+    // reads a few of them.
+    if ((blob.byteOffset + 12) % 4 === 0 && LITTLE_ENDIAN) {
+      this.hashes = new Uint32Array(blob.buffer, blob.byteOffset + 12, n);
+      this.offsets = new Uint32Array(blob.buffer, blob.byteOffset + 12 + 4 * n, n + 1);
+    } else {
+      this.hashes = new Uint32Array(n);
+      this.offsets = new Uint32Array(n + 1);
+      for (let k = 0; k < n; k++) this.hashes[k] = dv.getUint32(12 + 4 * k, true);
+      for (let k = 0; k <= n; k++) this.offsets[k] = dv.getUint32(12 + 4 * n + 4 * k, true);
+    }
     this.data = blob.subarray(head);
-    for (let k = 0; k < n; k++) if (this.offsets[k]! > this.offsets[k + 1]! || (k > 0 && this.hashes[k - 1]! > this.hashes[k]!)) throw new StoreError('sample store index out of order');
     if (this.offsets[n]! !== this.data.length) throw new StoreError('sample store truncated (data)');
     this.size = n;
   }
@@ -203,8 +242,8 @@ export class StoreEntries {
    * Calls add(age, ts) for each of the person's samples (`key`: its UTF-8 bytes); returns how many,
    * or -1 when the person has no entry here.
    */
-  lookup(person: string, key: Uint8Array, add: (age: number, ts: number) => void): number {
-    const h = fnv1a32(person), hs = this.hashes;
+  lookup(person: string, key: Uint8Array, add: (age: number, ts: number) => void, h = fnv1a32(person)): number {
+    const hs = this.hashes;
     let lo = 0, hi = this.size;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
@@ -215,6 +254,7 @@ export class StoreEntries {
     for (let k = lo; k < this.size && hs[k] === h; k++) {
       let at = this.offsets[k]!;
       const end = this.offsets[k + 1]!;
+      if (at > end || end > d.length) throw new StoreError('sample store index out of order');
       const r = { at };
       const len = varintAt(d, r, end);
       at = r.at;
