@@ -530,13 +530,14 @@ async function updateStore(ctx: Ctx, out: OutputHandle, mode: Mode, samples: Sam
  * (column-scan.ts plainByteArrayBodies; hyparquet's JS Snappy took most of the store's read),
  * any other layout through the row decoder; null when a value is not bytes.
  */
-async function storeChunks(bytes: Uint8Array): Promise<Uint8Array[] | null> {
+async function storeChunks(bytes: Uint8Array, stats: { rowFiles: number }): Promise<Uint8Array[] | null> {
   const cf = openColumnFile(bytes);
   const out: Uint8Array[] = [];
   for (let rg = 0; rg < cf.rowGroups.length; rg++) {
     const bodies = cf.plainByteArrayBodies(rg, 'chunk');
     if (bodies === null) {
       out.length = 0;
+      stats.rowFiles++;
       for await (const batch of decodeWithFallback(defaultCodec(), bytes)) {
         for (const row of batch) {
           if (!(row.chunk instanceof Uint8Array)) return null;
@@ -577,10 +578,11 @@ async function storeJoin(ctx: Ctx, samples: SampleTable, f: SplitBlockBloom): Pr
   const tables: Array<StoreEntries | undefined> = [];
   let first: StoreHeader | null = null;
   const buckets = new Set<number>();
+  const read = { rowFiles: 0 };
   try {
     for (const file of files) {
       if (file.deleted !== null) return null;
-      const chunks = await storeChunks(await file.read());
+      const chunks = await storeChunks(await file.read(), read);
       if (chunks === null) return null;
       const { header: h, entries } = parseStoreFile(chunks);
       if (buckets.has(h.bucket)) return null;
@@ -610,7 +612,7 @@ async function storeJoin(ctx: Ctx, samples: SampleTable, f: SplitBlockBloom): Pr
   const t2 = performance.now();
   const times = timesSince(times0);
   const cpu: Record<string, number> = times === null ? {} : { 'ms.storeCpu': times.cpuMs, 'ms.storeCpuWait': times.waitMs };
-  const storeMetrics = { storeFiles: files.length, storeSamples: fromStore, storeExtraFiles: extra.length, 'ms.storeRead': t1 - t0, 'ms.storeLookup': t2 - t1, ...cpu };
+  const storeMetrics = { storeFiles: files.length, storeSamples: fromStore, storeExtraFiles: extra.length, storeRowFiles: read.rowFiles, 'ms.storeRead': t1 - t0, 'ms.storeLookup': t2 - t1, ...cpu };
   if (extra.length === 0) return { matched: fromStore, falsePositives: 0, keys: null, metrics: { masterRows: 0, fetched: 0, ...storeMetrics } };
   const j = await fusedJoin({ ...master, rawFiles: () => extra }, ctx.params, f, samples);
   return { ...j, matched: j.matched + fromStore, metrics: { ...j.metrics, ...storeMetrics } };

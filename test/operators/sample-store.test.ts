@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { StoreEntries, StoreError, coverCheck, encodeEntries, headerText, identityOf, parseHeader, type Cover } from '../../operators/partial-recompute/sample-store.js';
+import { CHUNK, StoreEntries, StoreError, coverCheck, encodeEntries, headerText, identityOf, parseHeader, parseStoreFile, storeRows, type Cover } from '../../operators/partial-recompute/sample-store.js';
 import type { VersionFile } from '../../operators/types.js';
 
 const enc = new TextEncoder();
@@ -43,6 +43,22 @@ describe('operators/partial-recompute/sample-store', () => {
     const bad = blob.slice();
     bad[0] = 0;
     assert.throws(() => new StoreEntries(bad), StoreError);
+  });
+
+  it('a store file\'s chunks (at most CHUNK bytes, row order) give back its header and entries; a chunk missing is a StoreError', () => {
+    const persons = Array.from({ length: 5000 }, (_, i) => ({ person: `user:${i}`, from: 2 * i, n: 2 }));
+    const ages = Array.from({ length: 10000 }, (_, i) => i % 90), tss = Array.from({ length: 10000 }, (_, i) => 1_700_000_000 + i * 977);
+    const entries = encodeEntries(persons, ages, tss)!;
+    const header = { covers: [['d=1/a.parquet', 10, 'h1']] as Cover[], bucket: 2, buckets: 3 };
+    const rows = storeRows(header, entries);
+    assert.ok(rows.length > 2 && rows.every((r) => r.chunk.length <= CHUNK));
+    const back = parseStoreFile(rows.map((r) => r.chunk));
+    assert.deepEqual(back.header, header);
+    const got: number[] = [];
+    assert.equal(back.entries.lookup('user:4321', enc.encode('user:4321'), (a, t) => got.push(a, t)), 2);
+    assert.deepEqual(got, [ages[8642], tss[8642], ages[8643], tss[8643]]);
+    assert.throws(() => parseStoreFile(rows.slice(0, -1).map((r) => r.chunk)), StoreError);
+    assert.throws(() => parseStoreFile([rows[0]!.chunk.subarray(0, 3)]), StoreError);
   });
 
   it('headers round-trip; the covers check wants every covered file unchanged and returns the others', () => {
