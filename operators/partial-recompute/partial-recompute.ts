@@ -606,8 +606,14 @@ async function storeJoin(ctx: Ctx, samples: SampleTable, f: SplitBlockBloom): Pr
     const person = samples.persons[pid]!;
     // The full run's bucket of the person (its file holds exactly those persons).
     const h = fnv1a32(person);
-    const c = tables[h % B]!.lookup(person, enc.encode(person), (age, ts) => samples.addAt(pid, age, ts), h);
-    if (c > 0) fromStore += c;
+    try {
+      const c = tables[h % B]!.lookup(person, enc.encode(person), (age, ts) => samples.addAt(pid, age, ts), h);
+      if (c > 0) fromStore += c;
+    } catch (e) {
+      // Some of the entry's samples may be in the table already: no fallback, the run fails.
+      if (e instanceof StoreError) throw new DagctlError('INTERNAL', `sample store ${ctx.outputs[1]?.name ?? ''}: the entry of ${person} is malformed (${e.message}); a run with mode full rewrites the store`, { person }, { cause: e });
+      throw e;
+    }
   }
   const t2 = performance.now();
   const times = timesSince(times0);

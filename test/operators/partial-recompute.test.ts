@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { partialRecompute, choosePartialOrFull, BIRTHDAY_SCHEMA, withThreadTimes } from '../../operators/partial-recompute/partial-recompute.js';
 import { threadTimes } from '../../core/thread-cpu.js';
+import { StoreEntries, encodeEntries, parseStoreFile, storeRows } from '../../operators/partial-recompute/sample-store.js';
 import { inferBirthday, YEAR_SECONDS, type AgeSample } from '../../operators/partial-recompute/birthday.js';
 import { SampleTable } from '../../operators/partial-recompute/sample-table.js';
 import { runOperator, type MemVersion } from './harness.js';
@@ -345,6 +346,24 @@ describe('partial-recompute with the sample store (second output)', () => {
         const partial2 = await storeRun('partial', now2, batch2, partial.version, partial.store, buckets);
         assert.deepEqual(partial2.rows, await oracle(now2, batch2));
       }), { numRuns: 60 });
+  });
+
+  it('a malformed entry read during the lookups fails the run (INTERNAL), no half-used store', async () => {
+    const master = [{ person: 'user:1', age: 30, ts: T }, { person: 'user:1', age: 31, ts: T + YEAR_SECONDS }, { person: 'user:2', age: 40, ts: T }];
+    const partitions = { d0: master };
+    const base = await storeRun('full', partitions, [], null, null, 1);
+    const { header } = parseStoreFile(base.store.files[0]!.rows.map((r) => r.chunk as Uint8Array));
+    const entries = encodeEntries([{ person: 'user:1', from: 0, n: 2 }, { person: 'user:2', from: 2, n: 1 }], [30, 31, 40], [T, T + YEAR_SECONDS, T])!;
+    // user:1's sample count (the byte after its 6-byte key and length) claims one sample more.
+    const e = new StoreEntries(entries);
+    assert.equal(e.lookup('user:1', new TextEncoder().encode('user:1'), () => undefined), 2);
+    const bad = entries.slice();
+    const at = bad.indexOf(2, 12 + 8 * 2 + 4 + 7);
+    bad[at] = 3;
+    const corrupt: MemVersion = { files: [{ rows: storeRows(header, bad) }] };
+    const ok = await storeRun('partial', partitions, [{ person: 'user:2', age: 41, ts: T + 9 }], base.version, corrupt, 1);
+    assert.equal(ok.metrics.storeFallback ?? 0, 0);
+    await assert.rejects(storeRun('partial', partitions, [{ person: 'user:1', age: 32, ts: T + 9 }], base.version, corrupt, 1), (err: unknown) => err instanceof DagctlError && err.code === 'INTERNAL');
   });
 
   it('an incomplete store (a bucket\'s file missing) is not used: its persons would read as having no master samples', async () => {
