@@ -24,6 +24,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DagctlError } from '../core/errors.js';
+import { fingerprint } from '../core/hash.js';
 import { buildBundle } from '../operators/modules/bundle.js';
 import { loadBundle } from '../operators/modules/load.js';
 import { encodeDeletes } from '../storage/dataset/deletes.js';
@@ -214,7 +215,15 @@ export async function runOperator<P>(op: OperatorDef<P>, rawParams: unknown, opt
     // As the engine's handles: with a schema, one Parquet file per partition (in batch order).
     const parts = Object.keys(inp.partitions).sort(), schema = inp.schema;
     const raw = schema === undefined ? undefined : () => parts.flatMap((k) => memRawFiles(inp.partitions[k]!, schema, Math.max(1, inp.partitions[k]!.length), undefined, inp.rawBytes));
-    return memInput(inputName(i), parts.flatMap((k) => inp.partitions[k]!), batchSize, [], schema, raw);
+    const h = memInput(inputName(i), parts.flatMap((k) => inp.partitions[k]!), batchSize, [], schema, raw);
+    if (raw === undefined) return h;
+    // As the engine's entries: each file's path in its partition and a content hash (sha256), for
+    // operators that record which files they read.
+    const versions = (): VersionFile[] => parts.flatMap((k) => memRawFiles(inp.partitions[k]!, schema!, Math.max(1, inp.partitions[k]!.length), undefined, inp.rawBytes).map((f): VersionFile => {
+      const path = `${k}/${f.path}`;
+      return { path, bytes: f.bytes, read: f.read, entry: { path, rows: inp.partitions[k]!.length, bytes: f.bytes, sha256: fingerprint(inp.partitions[k]) }, deleted: null };
+    }));
+    return { ...h, filesWithDeletes: versions };
   };
   const collected: RunResult['outputs'] = Array.from({ length: nOut }, () => ({ schema: null, rows: [], files: [] }));
   const instances: InstanceRecord[] = [];

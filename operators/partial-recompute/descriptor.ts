@@ -38,6 +38,12 @@ const PartialParams = z
      * to the shuffle as they come and the run does not fuse.
      */
     fuseHoldRows: z.number().int().min(0).default(500_000),
+    /**
+     * With a second output declared (the sample store, lib/sample-store.ts): a partial run reads
+     * the affected persons' master samples from the store (written by full runs) instead of
+     * scanning the master; false scans as without a store (the store is still carried over).
+     */
+    useSampleStore: z.boolean().default(true),
     maxViewFiles: z.number().int().positive().default(64),
     maxDeletedFraction: z.number().gt(0).max(1).default(0.5),
     cost: z
@@ -54,12 +60,12 @@ export type PartialParams = z.infer<typeof PartialParams>;
 
 export const partialRecomputeDescriptor: OperatorDescriptor<PartialParams> = {
   name: 'partial-recompute',
-  version: '10',
+  version: '11',
   summary: 'Birthday view from age samples, recomputing only the persons with new samples (Bloom join).',
   params: PartialParams,
   cost: { overheadMs: 300, perUnitMs: 4, driver: 'rows' },
   inputs: { min: 2, max: 2 },
-  outputs: { min: 1, max: 1 },
+  outputs: { min: 1, max: 2 },
   stages(): StageSpec[] {
     return [
       { name: 'plan', fanout: 'single' },

@@ -41,7 +41,7 @@
  *               (whose old rows are dropped, whatever file holds them) are exactly the new
  *               batch's persons. Instances beyond max(R, C) return at once.
  */
-import { bucketOf } from '../../core/hash.js';
+import { bucketOf, fnv1a32 } from '../../core/hash.js';
 import type { Row, Schema } from '../../storage/types.js';
 import type { OperatorDef, StageContext, StageResult } from '../types.js';
 import { SplitBlockBloom } from './split-bloom.js';
@@ -60,6 +60,11 @@ import { decodeLive } from '../../storage/dataset/read.js';
 import { unionDeletes } from '../../storage/dataset/deletes.js';
 import type { InputHandle, OutputWriter, RawFile } from '../types.js';
 import { partialRecomputeDescriptor, type PartialParams } from './descriptor.js';
+import { STORE_SCHEMA, StoreError, coverCheck, encodeEntries, headerText, identityOf, parseStoreFile, storeRows, type StoreEntries, type StoreHeader } from './sample-store.js';
+import { DagctlError } from '../../core/errors.js';
+import { openColumnFile } from '../../storage/parquet/column-scan.js';
+import { snappy } from '../../storage/parquet/pages.js';
+import type { OutputHandle } from '../types.js';
 export type { PartialParams };
 
 export { choosePartialOrFull } from './partial-plan.js';
@@ -139,12 +144,22 @@ function readPlan(blobs: Uint8Array[]): Mode {
 
 export const partialRecompute: OperatorDef<PartialParams> = {
   ...partialRecomputeDescriptor,
-  run(ctx): Promise<StageResult> {
-    if (ctx.stage.name === 'plan') return plan(ctx);
-    if (ctx.stage.name === 'fetch') return fetch(ctx);
-    return recompute(ctx);
+  async run(ctx): Promise<StageResult> {
+    const t0 = threadTimes();
+    const r = await (ctx.stage.name === 'plan' ? plan(ctx) : ctx.stage.name === 'fetch' ? fetch(ctx) : recompute(ctx));
+    return withThreadTimes(r, timesSince(t0));
   },
 };
+
+/**
+ * The instance's own thread CPU time and run-queue wait (metrics cpu.threadMs, cpu.waitMs; Linux,
+ * core/thread-cpu.ts) from its start to its result — the work the operator did on its thread,
+ * whatever the load (the runner's commit after the result is not in it). None where unknown.
+ */
+export function withThreadTimes(r: StageResult, t: { cpuMs: number; waitMs: number } | null): StageResult {
+  if (t === null) return r;
+  return { ...r, metrics: { ...r.metrics, 'cpu.threadMs': t.cpuMs, 'cpu.waitMs': t.waitMs } };
+}
 
 type Ctx = StageContext<PartialParams>;
 
@@ -154,6 +169,8 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   const persons = new Set<string>();
   const t0 = performance.now();
   const previous = p.mode === 'full' ? null : await ctx.previous(0);
+  // The sample store (second output, written by full runs): a partial run reads its persons there.
+  const storeFiles = p.mode === 'full' || !p.useSampleStore ? 0 : ((await ctx.previous(1))?.filesWithDeletes?.().length ?? 0);
   const t1 = performance.now();
   // A partial run's recompute instances read every new sample (plan.all()): with the mode known
   // before reading (mode partial and a previous view) they go to one shuffle file, not B (each
@@ -196,7 +213,10 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   if (fallbackFull === 1) mode = 'full';
   const f = SplitBlockBloom.forCapacity(persons.size, p.falsePositiveRate);
   for (const s of persons) f.add(s);
-  const routeBuckets = mode === 'partial' ? routeIfPartial : B;
+  // With a store, one instance looks the new persons up (and scans only the master files the
+  // store does not cover): fused, whatever the master's size.
+  const useStore = mode === 'partial' && storeFiles > 0 && held !== null;
+  const routeBuckets = mode === 'partial' ? (useStore ? 1 : routeIfPartial) : B;
   ctx.putBlob('plan', enc.encode(mode));
   const copy = mode === 'partial' ? copyBuckets(previous?.rows ?? 0, B, p.partialViewRowsPerBucket) : B;
   const update = mode === 'partial' ? updateIfPartial : 'rewrite';
@@ -206,14 +226,15 @@ async function plan(ctx: Ctx): Promise<StageResult> {
   ctx.putBlob('bloom', f.serialize());
   // Dynamic fan-out: a partial run needs recompute instances b < max(R, C) only, and no fetch
   // instance when fused (the recompute instance scans the master itself).
-  const fused = mode === 'partial' && routeBuckets === 1 && masterRows <= p.fuseScanRows && p.fuseScanRows > 0 && held !== null;
+  const fused = mode === 'partial' && held !== null && (useStore || (routeBuckets === 1 && masterRows <= p.fuseScanRows && p.fuseScanRows > 0));
   ctx.putBlob('fuse', enc.encode(fused ? '1' : '0'));
+  ctx.putBlob('store', enc.encode(useStore ? '1' : '0'));
   const t3 = performance.now();
   if (!fused && held !== null) for (const h of held) if (w.push(bucket(h.person), h)) await w.drain();
   await w.flush();
   const narrow = mode === 'partial' ? { recompute: Array.from({ length: Math.max(routeBuckets, copy) }, (_, b) => b), ...(fused ? { fetch: [] } : {}) } : undefined;
   const ms = { 'ms.previous': t1 - t0, 'ms.read': t2 - t1, 'ms.bloom': t3 - t2, 'ms.flush': performance.now() - t3 };
-  return { ...(narrow === undefined ? {} : { narrow }), metrics: { ...ms, fused: fused ? 1 : 0, newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy, mergeOnRead: update === 'merge-on-read' ? 1 : 0 } };
+  return { ...(narrow === undefined ? {} : { narrow }), metrics: { ...ms, fused: fused ? 1 : 0, storeMode: useStore ? 1 : 0, newRows, newPersons: persons.size, partial: mode === 'partial' ? 1 : 0, fallbackFull, routeBuckets, copyBuckets: copy, mergeOnRead: update === 'merge-on-read' ? 1 : 0 } };
 }
 
 async function fetch(ctx: Ctx): Promise<StageResult> {
@@ -382,12 +403,15 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     }
   }
   // This instance's persons with new samples (samples.has): in partial mode only their master rows count.
+  // Samples from here on are the master's (full mode: what the sample store keeps).
+  const masterFrom = samples.size;
   const t1 = performance.now();
   let matched = 0, falsePositives = 0, fetchedColumnar = 0, fetchedRowFiles = 0;
   // Fused: what the fetch stage would have reported (masterRows, fetched, scan groups).
   let scan: Record<string, number> = {};
   // Fused: the join's key set (the new persons), which the merge-on-read deletes probe again.
   let fusedKeys: KernelKeys | null = null;
+  let storeFallback = 0;
   if (recomputes) {
     const partial = mode === 'partial';
     const addRows = (batch: Row[]): void => {
@@ -405,7 +429,16 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     const raw = fetched.rawFiles?.();
     const bloom = fused ? planOut.blobs('bloom')[0] : undefined;
     if (bloom !== undefined) {
-      const j = await fusedJoin(ctx.inputs[0]!, ctx.params, SplitBlockBloom.deserialize(bloom), samples);
+      const f = SplitBlockBloom.deserialize(bloom);
+      // With the sample store: the persons looked up there, only the master files it does not
+      // cover scanned; a store that cannot be used (stale, incomplete, unreadable) → the scan.
+      const storeMode = isFused(planOut?.blobs('store') ?? []);
+      const store = storeMode ? await storeJoin(ctx, samples, f) : null;
+      if (store === null && storeMode) {
+        storeFallback = 1;
+        ctx.log('partial-recompute: the sample store does not cover the master as it is now; scanning the master', {});
+      }
+      const j = store ?? await fusedJoin(ctx.inputs[0]!, ctx.params, f, samples);
       matched += j.matched;
       falsePositives += j.falsePositives;
       fusedKeys = j.keys;
@@ -459,11 +492,136 @@ async function recompute(ctx: Ctx): Promise<StageResult> {
     viewRows = out.length;
     if (out.length > 0) await writeSorted(writer, out.sort(byPerson));
   }
+  const storeOut = ctx.outputs[1];
+  const storeMetrics = storeOut === undefined ? {} : await updateStore(ctx, storeOut, mode, samples, masterFrom);
   const t5 = performance.now();
   // Phase times (ms): where a recompute instance spends its time (bench/operators.ts prints them).
   const ms = { 'ms.newSamples': t1 - t0, 'ms.fetched': t2 - t1, 'ms.infer': t3 - t2, 'ms.oldView': t4 - t3, 'ms.oldViewRead': readMs.v, 'ms.write': t5 - t4 };
   const mor: Record<string, number> = carried === null ? {} : { viewCarriedFiles: carried.files, viewDroppedFiles: carried.droppedFiles, viewDeletedRows: carried.deleted };
-  return { metrics: { recomputed, kept, matched, falsePositives, viewRows, viewCopiedColumnar: copied !== null ? 1 : 0, fetchedColumnar, fetchedRowFiles, ...scan, ...mor, ...ms } };
+  return { metrics: { recomputed, kept, matched, falsePositives, viewRows, viewCopiedColumnar: copied !== null ? 1 : 0, fetchedColumnar, fetchedRowFiles, ...scan, ...mor, ...ms, ...storeMetrics, ...(storeFallback === 1 ? { storeFallback } : {}) } };
+}
+
+/**
+ * The sample store's new version (second output). Full mode: each bucket instance writes its
+ * persons' master samples (samples from `masterFrom` on) with the master's covers — or, when the
+ * master's files have no identity, instance 0 lists the old store again (never used: its covers
+ * no longer match). Partial mode: instance 0 lists the old store's files again (a partial run
+ * adds no master file to it; the master files it does not cover are scanned by each partial run
+ * until the next full run).
+ */
+async function updateStore(ctx: Ctx, out: OutputHandle, mode: Mode, samples: SampleTable, masterFrom: number): Promise<Record<string, number>> {
+  const writer = out.open(STORE_SCHEMA);
+  const id = mode === 'full' ? identityOf(ctx.inputs[0]!) : null;
+  if (id !== null) {
+    const g = samples.groupsFrom(masterFrom);
+    const entries = encodeEntries(g.persons, g.ages, g.tss);
+    if (entries === null) return { storeWritten: 0 };
+    await writer.write(storeRows({ covers: id.covers, bucket: ctx.bucket, buckets: ctx.buckets }, entries));
+    return { storeWritten: 1, storeBytes: entries.length };
+  }
+  if (ctx.bucket !== 0 || writer.carry === undefined) return {};
+  const files = (await ctx.previous(1))?.filesWithDeletes?.() ?? [];
+  for (const f of files) await writer.carry(f, f.deleted ?? new Int32Array(0));
+  return { storeCarried: files.length };
+}
+
+/**
+ * A store file's `chunk` values in row order: PLAIN pages decompressed by the page kernel
+ * (column-scan.ts plainByteArrayBodies; hyparquet's JS Snappy took most of the store's read),
+ * any other layout through the row decoder; null when a value is not bytes.
+ */
+async function storeChunks(bytes: Uint8Array, stats: { rowFiles: number }): Promise<Uint8Array[] | null> {
+  const cf = openColumnFile(bytes);
+  const out: Uint8Array[] = [];
+  for (let rg = 0; rg < cf.rowGroups.length; rg++) {
+    const bodies = cf.plainByteArrayBodies(rg, 'chunk');
+    if (bodies === null) {
+      out.length = 0;
+      stats.rowFiles++;
+      for await (const batch of decodeWithFallback(defaultCodec(), bytes)) {
+        for (const row of batch) {
+          if (!(row.chunk instanceof Uint8Array)) return null;
+          out.push(row.chunk);
+        }
+      }
+      return out;
+    }
+    for (const b of bodies) {
+      const data = b.compressed ? snappy(b.body, b.size) : b.body;
+      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      let at = 0;
+      for (let i = 0; i < b.count; i++) {
+        if (at + 4 > data.length) throw new StoreError('sample store page truncated');
+        const len = dv.getUint32(at, true);
+        if (at + 4 + len > data.length) throw new StoreError('sample store page truncated');
+        out.push(data.subarray(at + 4, at + 4 + len));
+        at += 4 + len;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A partial run's master samples for its persons (all new persons: R = 1) from the sample store,
+ * plus the Bloom join over the master files the store does not cover (fusedJoin over those only);
+ * null when the store cannot be used: not one file per bucket with the same header, a covered file
+ * missing or changed in the master, a file without identity, or an unreadable store file.
+ */
+async function storeJoin(ctx: Ctx, samples: SampleTable, f: SplitBlockBloom): Promise<Awaited<ReturnType<typeof fusedJoin>> | null> {
+  const t0 = performance.now();
+  const times0 = threadTimes();
+  const master = ctx.inputs[0]!;
+  const id = identityOf(master);
+  const files = (await ctx.previous(1))?.filesWithDeletes?.();
+  if (id === null || files === undefined || files.length === 0) return null;
+  const tables: Array<StoreEntries | undefined> = [];
+  let first: StoreHeader | null = null;
+  const buckets = new Set<number>();
+  const read = { rowFiles: 0 };
+  try {
+    for (const file of files) {
+      if (file.deleted !== null) return null;
+      const chunks = await storeChunks(await file.read(), read);
+      if (chunks === null) return null;
+      const { header: h, entries } = parseStoreFile(chunks);
+      if (buckets.has(h.bucket)) return null;
+      if (first === null) first = h;
+      else if (h.buckets !== first.buckets || headerText({ ...h, bucket: 0 }) !== headerText({ ...first, bucket: 0 })) return null;
+      buckets.add(h.bucket);
+      tables[h.bucket] = entries;
+    }
+  } catch (e) {
+    if (e instanceof StoreError || (e instanceof DagctlError && e.code === 'PARQUET_INVALID')) return null;
+    throw e;
+  }
+  if (first === null || buckets.size !== first.buckets) return null;
+  const extra = coverCheck(first.covers, id);
+  if (extra === null) return null;
+  const t1 = performance.now();
+  let fromStore = 0;
+  const n = samples.persons.length;
+  const B = first.buckets;
+  for (let pid = 0; pid < n; pid++) {
+    const person = samples.persons[pid]!;
+    // The full run's bucket of the person (its file holds exactly those persons).
+    const h = fnv1a32(person);
+    try {
+      const c = tables[h % B]!.lookup(person, enc.encode(person), (age, ts) => samples.addAt(pid, age, ts), h);
+      if (c > 0) fromStore += c;
+    } catch (e) {
+      // Some of the entry's samples may be in the table already: no fallback, the run fails.
+      if (e instanceof StoreError) throw new DagctlError('INTERNAL', `sample store ${ctx.outputs[1]?.name ?? ''}: the entry of ${person} is malformed (${e.message}); a run with mode full rewrites the store`, { person }, { cause: e });
+      throw e;
+    }
+  }
+  const t2 = performance.now();
+  const times = timesSince(times0);
+  const cpu: Record<string, number> = times === null ? {} : { 'ms.storeCpu': times.cpuMs, 'ms.storeCpuWait': times.waitMs };
+  const storeMetrics = { storeFiles: files.length, storeSamples: fromStore, storeExtraFiles: extra.length, storeRowFiles: read.rowFiles, 'ms.storeRead': t1 - t0, 'ms.storeLookup': t2 - t1, ...cpu };
+  if (extra.length === 0) return { matched: fromStore, falsePositives: 0, keys: null, metrics: { masterRows: 0, fetched: 0, ...storeMetrics } };
+  const j = await fusedJoin({ ...master, rawFiles: () => extra }, ctx.params, f, samples);
+  return { ...j, matched: j.matched + fromStore, metrics: { ...j.metrics, ...storeMetrics } };
 }
 
 /** The old view's files with their deletion vectors (handles without filesWithDeletes have none), or undefined. */

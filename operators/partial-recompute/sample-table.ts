@@ -56,6 +56,27 @@ export class SampleTable {
     this.count[id]!++;
   }
 
+  /**
+   * The samples added from the `from`-th on (arrival order), grouped by person: each person with
+   * such samples and its range [from, from + n) of `ages` / `tss` (for lib/sample-store.ts).
+   */
+  groupsFrom(from: number): { persons: Array<{ person: string; from: number; n: number }>; ages: Float64Array; tss: Float64Array } {
+    const n = this.persons.length, size = this.size;
+    const count = new Int32Array(n);
+    for (let k = from; k < size; k++) count[this.owner[k]!]!++;
+    const at = new Int32Array(n + 1);
+    for (let id = 0; id < n; id++) at[id + 1] = at[id]! + count[id]!;
+    const ages = new Float64Array(Math.max(0, size - from)), tss = new Float64Array(ages.length), fill = at.slice(0, n);
+    for (let k = from; k < size; k++) {
+      const j = fill[this.owner[k]!]!++;
+      ages[j] = this.age[k]!;
+      tss[j] = this.ts[k]!;
+    }
+    const persons: Array<{ person: string; from: number; n: number }> = [];
+    for (let id = 0; id < n; id++) if (count[id]! > 0) persons.push({ person: this.persons[id]!, from: at[id]!, n: count[id]! });
+    return { persons, ages, tss };
+  }
+
   /** Calls emit(person, birth_from, birth_to, samples, support) per person, in insertion order. */
   infer(emit: (person: string, from: number, to: number, samples: number, support: number) => void): void {
     // Group the samples by person first (a counting sort: one sequential pass over them), so

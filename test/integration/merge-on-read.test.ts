@@ -55,6 +55,12 @@ describe('merge-on-read view versions (birthday-inference, CLI)', function () {
       await gen(`${ws.dataUri}/master/ages`, 10 + i, `2024-02-0${1 + i}`, 150);
       const t = await run(b);
       assert.equal(metric(t, 'plan', 'mergeOnRead'), 1);
+      // The sample store (birthday-samples, written by run A's full recompute, one file per
+      // bucket): the new persons looked up there, the batches appended to the master since
+      // scanned; the view still equals the full recompute (below).
+      // (storeRowFiles 0: every store file's pages went through the page kernel, none through the row decoder.)
+      assert.deepEqual([metric(t, 'plan', 'storeMode'), metric(t, 'recompute', 'storeFallback'), metric(t, 'recompute', 'storeFiles'), metric(t, 'recompute', 'storeRowFiles')], [1, 0, 3, 0]);
+      assert.ok(metric(t, 'recompute', 'storeExtraFiles') >= i + 1 && metric(t, 'recompute', 'storeSamples') > 0);
       // Dynamic fan-out: fused (one recompute bucket, a small master), so the plan pruned every
       // fetch instance and the recompute instances past the one that works; none of them ran.
       assert.equal(metric(t, 'plan', 'fused'), 1);

