@@ -125,7 +125,7 @@ export async function benchServe(): Promise<BenchResult> {
       }
     };
     const children: Array<{ kill(signal: NodeJS.Signals): boolean }> = [];
-    serverProc = { kill: (sig) => children.every((c) => c.kill(sig)) };
+    serverProc = { kill: (sig) => { for (const c of children) c.kill(sig); return true; } };
     /** `dagctl serve` (of the build whose CLI is `bin`) in a child process on a free port; ready once /readyz answers 200. */
     const startServe = async (bin: string): Promise<{ proc: ReturnType<typeof spawn>; port: number; exited: () => boolean }> => {
       const port = await new Promise<number>((res, rej) => {

@@ -52,6 +52,7 @@ typedef unsigned int u32;
 typedef int i32;
 typedef unsigned char u8;
 typedef unsigned long size_t;
+typedef unsigned long long u64;
 
 extern unsigned char __heap_base;
 
@@ -64,31 +65,36 @@ extern unsigned char __heap_base;
  * caller's garbage-collection time). Regrown arrays leave their old copy behind until reset(). */
 static size_t top;
 
-static void *alloc(size_t n) {
-  size_t at = (top + 15) & ~(size_t)15, end = at + n, have = __builtin_wasm_memory_size(0) * 65536;
+static void *alloc(u64 n) {
+  /* Sizes in 64 bits: wasm32 addresses end at 4 GiB, and a request past that traps (the instance
+   * fails with a WebAssembly RuntimeError) instead of wrapping around onto live data. */
+  u64 at = ((u64)top + 15) & ~(u64)15, end = at + n, have = (u64)__builtin_wasm_memory_size(0) * 65536;
+  if (end > 0xFFFF0000ull) __builtin_trap();
   if (end > have) {
     /* Grow by at least a quarter of the memory (and 4 MiB): each memory.grow is a call into the
      * engine (and a report to its garbage collector), which page-sized steps made a visible cost;
      * more than a quarter raised the process's peak RSS at 10M rows past 512 MB. */
-    size_t want = end - have, step = have / 4 > (4u << 20) ? have / 4 : (4u << 20);
+    u64 want = end - have, step = have / 4 > (4u << 20) ? have / 4 : (4u << 20);
     if (want < step) want = step;
-    if (__builtin_wasm_memory_grow(0, (want + 65535) / 65536) == (size_t)-1 &&
-        __builtin_wasm_memory_grow(0, (end - have + 65535) / 65536) == (size_t)-1)
+    if (have + want > 0xFFFF0000ull) want = end - have;
+    if (__builtin_wasm_memory_grow(0, (size_t)((want + 65535) / 65536)) == (size_t)-1 &&
+        __builtin_wasm_memory_grow(0, (size_t)((end - have + 65535) / 65536)) == (size_t)-1)
       __builtin_trap();
   }
-  top = end;
-  return (void *)at;
+  top = (size_t)end;
+  return (void *)(size_t)at;
 }
 
-static void *zalloc(size_t n) {
+static void *zalloc(u64 n) {
   void *p = alloc(n);
-  __builtin_memset(p, 0, n);
+  __builtin_memset(p, 0, (size_t)n);
   return p;
 }
 
-static void *regrow(void *old, size_t used, size_t n) {
+static void *regrow(void *old, u64 used, u64 n) {
+  if (n < used) __builtin_trap(); /* a capacity that wrapped around in 32 bits */
   void *p = alloc(n);
-  __builtin_memcpy(p, old, used);
+  __builtin_memcpy(p, old, (size_t)used);
   return p;
 }
 
@@ -126,7 +132,10 @@ static u32 nPairs, pairCap;
 static u32 *edges_;
 static u32 nEdges, edgeCap, recording;
 
+static void forgetEmit(void);
+
 EXPORT("reset") void reset(void) {
+  forgetEmit();
   top = (size_t)&__heap_base;
   nIds = idCap = nStaged = stageCap = recCap = nRegions = scratchAt = scratchUsed = nPairs = pairCap = 0;
   nEdges = edgeCap = recording = 0;
@@ -137,12 +146,12 @@ EXPORT("used") u32 used(void) { return (u32)(top - (size_t)&__heap_base); }
 static void growIds(u32 need) {
   u32 n = idCap < 1024 ? 1024 : idCap;
   while (n < need) n *= 2;
-  idPart_ = regrow(idPart_, 4 * (size_t)nIds, 4 * (size_t)n);
-  idOff_ = regrow(idOff_, 4 * (size_t)nIds, 4 * (size_t)n);
-  idLen_ = regrow(idLen_, 4 * (size_t)nIds, 4 * (size_t)n);
-  idHash_ = regrow(idHash_, 4 * (size_t)nIds, 4 * (size_t)n);
-  parent = regrow(parent, 4 * (size_t)nIds, 4 * (size_t)n);
-  size_ = regrow(size_, 4 * (size_t)nIds, 4 * (size_t)n);
+  idPart_ = regrow(idPart_, 4 * (u64)nIds, 4 * (u64)n);
+  idOff_ = regrow(idOff_, 4 * (u64)nIds, 4 * (u64)n);
+  idLen_ = regrow(idLen_, 4 * (u64)nIds, 4 * (u64)n);
+  idHash_ = regrow(idHash_, 4 * (u64)nIds, 4 * (u64)n);
+  parent = regrow(parent, 4 * (u64)nIds, 4 * (u64)n);
+  size_ = regrow(size_, 4 * (u64)nIds, 4 * (u64)n);
   idCap = n;
 }
 
@@ -155,7 +164,7 @@ EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged) {
   while (n < per + per / 2) n <<= 1;
   for (u32 q = 0; q < NP; q++) {
     Part *p = &parts[q];
-    p->slots = zalloc(16 * (size_t)n);
+    p->slots = zalloc(16 * (u64)n);
     p->mask = n - 1;
     p->count = 0;
     p->cap = per * 16;
@@ -175,7 +184,7 @@ EXPORT("scratch") u8 *scratch(u32 n) {
     if (r >= nRegions) {
       if (nRegions == MAX_REGIONS) __builtin_trap();
       u32 c = n < (4u << 20) ? (4u << 20) : n;
-      region[nRegions] = alloc((size_t)c + 16); /* copyWords may read 3 bytes past a value */
+      region[nRegions] = alloc((u64)c + 16); /* copyWords may read 3 bytes past a value */
       regionCap[nRegions] = c;
       r = nRegions++;
     }
@@ -212,20 +221,20 @@ static void roomToStage(u32 count) {
   /* Presized by init(); past that, grow by half (each regrow leaves the old arrays behind). */
   u32 n = stageCap < 4096 ? 4096 : stageCap;
   while (n < nStaged + count) n += n / 2;
-  sH = regrow(sH, 4 * (size_t)nStaged, 4 * (size_t)n);
-  sP = regrow(sP, 4 * (size_t)nStaged, 4 * (size_t)n);
-  sL = regrow(sL, 4 * (size_t)nStaged, 4 * (size_t)n);
-  sOut = alloc(4 * (size_t)n);
+  sH = regrow(sH, 4 * (u64)nStaged, 4 * (u64)n);
+  sP = regrow(sP, 4 * (u64)nStaged, 4 * (u64)n);
+  sL = regrow(sL, 4 * (u64)nStaged, 4 * (u64)n);
+  sOut = alloc(4 * (u64)n);
   stageCap = n;
 }
 
 EXPORT("stageRanges") i32 stageRanges(u32 data, const i32 *starts, const i32 *lens, u32 count) {
   roomToStage(count);
-  size_t mem = __builtin_wasm_memory_size(0) * 65536;
+  u64 mem = (u64)__builtin_wasm_memory_size(0) * 65536;
   u32 s = nStaged;
   for (u32 k = 0; k < count; k++, s++) {
     i32 st = starts[k], l = lens[k];
-    if (st < 0 || l < 0 || (size_t)data + (size_t)st + (size_t)l > mem) return -1;
+    if (st < 0 || l < 0 || (u64)data + (u64)st + (u64)l > mem) return -1;
     const u8 *p = (const u8 *)(size_t)data + st;
     sH[s] = hashBytes(p, (u32)l);
     sP[s] = data + (u32)st;
@@ -261,7 +270,7 @@ static inline int same(const u8 *a, const u8 *b, u32 len) {
 
 static void growTable(Part *p) {
   u32 n = (p->mask + 1) * 2, m = n - 1;
-  u32 *slots = zalloc(16 * (size_t)n), *old = p->slots;
+  u32 *slots = zalloc(16 * (u64)n), *old = p->slots;
   for (u32 k = 0; k <= p->mask; k++) {
     if (old[4 * k + 1] == 0) continue;
     u32 i = old[4 * k] & m;
@@ -310,7 +319,7 @@ static void flush(void) {
   for (u32 q = 0; q < NP; q++) cnt[q + 1] += cnt[q];
   if (cnt[NP] > recCap) {
     recCap = cnt[NP] + cnt[NP] / 8;
-    rec = alloc(4 * (size_t)recCap);
+    rec = alloc(4 * (u64)recCap);
   }
   for (u32 s = 0; s < n; s++) {
     if (sL[s] == SKIP) continue;
@@ -361,7 +370,7 @@ static void roomToPair(u32 n) {
   if (nPairs + n <= pairCap) return;
   u32 c = pairCap < 4096 ? 4096 : pairCap;
   while (c < nPairs + n) c *= 2;
-  pairs = regrow(pairs, 8 * (size_t)nPairs, 8 * (size_t)c);
+  pairs = regrow(pairs, 8 * (u64)nPairs, 8 * (u64)c);
   pairCap = c;
 }
 
@@ -431,7 +440,7 @@ EXPORT("flushPairs") void flushPairs(void) {
   if (recording && nEdges + nPairs > edgeCap) {
     u32 c = edgeCap < 4096 ? 4096 : edgeCap;
     while (c < nEdges + nPairs) c *= 2;
-    edges_ = regrow(edges_, 8 * (size_t)nEdges, 8 * (size_t)c);
+    edges_ = regrow(edges_, 8 * (u64)nEdges, 8 * (u64)c);
     edgeCap = c;
   }
   for (u32 k = 0; k < nPairs; k++) {
@@ -469,7 +478,7 @@ EXPORT("less") i32 less(u32 i, u32 j) {
 static i32 *labels_;
 
 EXPORT("labels") i32 *labels(void) {
-  i32 *minOf = alloc(4 * (size_t)nIds), *out = alloc(4 * (size_t)nIds);
+  i32 *minOf = alloc(4 * (u64)nIds), *out = alloc(4 * (u64)nIds);
   for (u32 i = 0; i < nIds; i++) minOf[i] = -1;
   for (u32 i = 0; i < nIds; i++) {
     i32 r = find((i32)i), c = minOf[r];
@@ -510,15 +519,16 @@ static u8 *recv_;
 static u32 fullList[2];
 
 EXPORT("starsBegin") void starsBegin(u32 buckets, i32 self, u32 chunkBytes, u32 received) {
+  if (labels_ == 0) __builtin_trap();
   nB = buckets;
   self_ = self;
   chunkBytes_ = chunkBytes;
   recvMode = received;
   cursor_ = starsChanged_ = starsSkipped_ = nFull = 0;
-  bPtr = zalloc(sizeof(u8 *) * (size_t)buckets);
-  bUsed = zalloc(4 * (size_t)buckets);
-  bCap = zalloc(4 * (size_t)buckets);
-  csize_ = zalloc(4 * (size_t)nIds);
+  bPtr = zalloc(sizeof(u8 *) * (u64)buckets);
+  bUsed = zalloc(4 * (u64)buckets);
+  bCap = zalloc(4 * (u64)buckets);
+  csize_ = zalloc(4 * (u64)nIds);
   for (u32 i = 0; i < nIds; i++) csize_[labels_[i]]++;
   recv_ = 0;
   if (received) {
@@ -536,7 +546,7 @@ static void pushStar(u32 b, u32 x, u32 y) {
     u32 c = bCap[b] < 1024 ? 1024 : 2 * bCap[b];
     if (c > chunkBytes_ + 1024) c = chunkBytes_ + 1024;
     if (c < need) c = need;
-    bPtr[b] = regrow(bPtr[b], at, (size_t)c + 4); /* copyWords may write 3 bytes past the end */
+    bPtr[b] = regrow(bPtr[b], at, (u64)c + 4); /* copyWords may write 3 bytes past the end */
     bCap[b] = c;
   }
   u8 *o = bPtr[b] + at;
@@ -642,8 +652,8 @@ static void sortIds(u32 *a, u32 *tmp, u32 n) {
 static u32 nOwned;
 
 EXPORT("ownedBest") u32 ownedBest(u32 buckets, u32 self) {
-  best_ = alloc(4 * (size_t)nIds);
-  key_ = alloc(16 * (size_t)nIds);
+  best_ = alloc(4 * (u64)nIds);
+  key_ = alloc(16 * (u64)nIds);
   u32 n = 0;
   for (u32 i = 0; i < nIds; i++) {
     const u8 *b = parts[idPart_[i]].pool + idOff_[i];
@@ -659,8 +669,8 @@ EXPORT("ownedBest") u32 ownedBest(u32 buckets, u32 self) {
     i32 cb = best_[b];
     if (cb != -1 && keyLess(a, (u32)cb)) best_[b] = (i32)a;
   }
-  owned_ = alloc(4 * (size_t)n);
-  u32 *tmp = alloc(4 * (size_t)n);
+  owned_ = alloc(4 * (u64)n);
+  u32 *tmp = alloc(4 * (u64)n);
   for (u32 i = 0, k = 0; i < nIds; i++)
     if (best_[i] != -1) owned_[k++] = i;
   sortIds(owned_, tmp, n);
@@ -673,14 +683,25 @@ EXPORT("bestOf") i32 *bestOf(void) { return best_; }
 
 static u32 cols_[8];
 
+/* A reused instance must not read a previous use's arrays: reset() forgets them, and a call that
+ * needs ownedBest()'s or labels()' results first traps without them. */
+static void forgetEmit(void) {
+  labels_ = 0;
+  best_ = 0;
+  owned_ = 0;
+  key_ = 0;
+  nOwned = 0;
+}
+
 EXPORT("ownedColumns") u32 *ownedColumns(void) {
+  if (owned_ == 0 || best_ == 0) __builtin_trap();
   u32 n = nOwned, size = 0;
-  i32 *at = alloc(4 * (size_t)nIds);
+  i32 *at = alloc(4 * (u64)nIds);
   for (u32 i = 0; i < nIds; i++) at[i] = -1;
   for (u32 k = 0; k < n; k++) at[owned_[k]] = at[best_[owned_[k]]] = 0;
   for (u32 i = 0; i < nIds; i++)
     if (at[i] == 0) size += idLen_[i];
-  u8 *data = alloc((size_t)size + 4);
+  u8 *data = alloc((u64)size + 4);
   u32 used = 0;
   for (u32 i = 0; i < nIds; i++) {
     if (at[i] != 0) continue;
@@ -688,7 +709,7 @@ EXPORT("ownedColumns") u32 *ownedColumns(void) {
     copyWords(data + used, parts[idPart_[i]].pool + idOff_[i], idLen_[i]);
     used += idLen_[i];
   }
-  u32 *c = alloc(4 * 6 * (size_t)n);
+  u32 *c = alloc(4 * 6 * (u64)n);
   for (u32 k = 0; k < n; k++) {
     u32 x = owned_[k], y = (u32)best_[x];
     c[k] = (u32)at[x];

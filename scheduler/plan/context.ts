@@ -142,7 +142,7 @@ export async function loadPlanningContext(dag: DagSpec, home?: string, store?: R
 }
 
 /**
- * The contention k to plan with: DAGCTL_CONTENTION when a number (COST_INVALID unless ≥ 1), a probe
+ * The contention k to plan with: DAGCTL_CONTENTION when a number (COST_INVALID unless from 1 to 1000), a probe
  * when it is `probe` and some sample recorded CPU times (nothing to scale otherwise), else
  * undefined (the model then uses what recent samples met).
  */
@@ -153,6 +153,6 @@ export function planContention(history: readonly CostSample[], env: string | und
     return k === undefined ? undefined : { k, probed: true };
   }
   const k = Number(env);
-  if (!Number.isFinite(k) || k < 1) throw new DagctlError('COST_INVALID', `DAGCTL_CONTENTION must be a number ≥ 1 (wall time ÷ CPU time of CPU-bound work) or "probe", got "${env}"`, { variable: 'DAGCTL_CONTENTION' });
+  if (!Number.isFinite(k) || k < 1 || k > 1000) throw new DagctlError('COST_INVALID', `DAGCTL_CONTENTION must be a number from 1 to 1000 (wall time ÷ CPU time of CPU-bound work) or "probe", got "${env}"`, { variable: 'DAGCTL_CONTENTION' });
   return { k, probed: false };
 }

@@ -133,7 +133,7 @@ export function uncontendedMs(s: { durationMs: number; cpuMs: number; waitMs: nu
  */
 export function probeBias(history: readonly CostSample[], minSamples = 3, window = 200): number | undefined {
   const probed = history.filter((s) => isTimed(s) && s.probedContention !== undefined && s.probedContention >= 1).sort((a, b) => a.at - b.at).slice(-window);
-  if (probed.length < minSamples) return undefined;
+  if (probed.length === 0 || probed.length < minSamples) return undefined;
   return median(probed.map((s) => ((s.cpuMs ?? 0) + (s.waitMs ?? 0)) / (s.cpuMs ?? 1) / (s.probedContention ?? 1)));
 }
 
@@ -144,13 +144,13 @@ export function probeBias(history: readonly CostSample[], minSamples = 3, window
  */
 export function recentContention(history: readonly CostSample[], minSamples = 3, window = 100): number | undefined {
   const timed = history.filter(isTimed).sort((a, b) => a.at - b.at).slice(-window);
-  if (timed.length < minSamples) return undefined;
+  if (timed.length === 0 || timed.length < minSamples) return undefined;
   let cpu = 0, wait = 0;
   for (const s of timed) {
     cpu += s.cpuMs;
     wait += s.waitMs;
   }
-  return (cpu + wait) / cpu;
+  return cpu > 0 ? (cpu + wait) / cpu : undefined;
 }
 
 function median(xs: readonly number[]): number {
@@ -167,7 +167,7 @@ export function fitGroup(samples: readonly CostSample[], driver: CostDefaults['d
   if (samples.length < minSamples) return null;
   const recent = [...samples].sort((a, b) => a.at - b.at).slice(-maxSamples);
   const timed = recent.filter(isTimed);
-  if (timed.length >= minSamples) {
+  if (timed.length > 0 && timed.length >= minSamples) {
     const h = timed.map((s) => sampleUnits(driver, s));
     const u = fitCostLine(h, timed.map(uncontendedMs), priorPerUnit, minSamples);
     const cpuShare = median(timed.map((s) => s.cpuMs / uncontendedMs(s)));

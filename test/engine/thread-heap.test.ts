@@ -50,13 +50,14 @@ describe('thread pool heap settings', function () {
   it('options win over the environment, the environment over the defaults; the floor is at most half the limit', () => {
     assert.deepEqual(threadHeap({}, {}), {
       resourceLimits: { maxOldGenerationSizeMb: DEFAULT_THREAD_HEAP_MB, maxYoungGenerationSizeMb: DEFAULT_THREAD_YOUNG_MB },
-      v8Flags: [`--initial-old-space-size=${DEFAULT_THREAD_HEAP_FLOOR_MB}`],
+      v8Flags: [`--initial-old-space-size=${DEFAULT_THREAD_HEAP_FLOOR_MB}`, '--heap-growing-percent=0'],
     });
     const env = { DAGCTL_THREAD_HEAP_MB: '256', DAGCTL_THREAD_YOUNG_MB: '24', DAGCTL_THREAD_HEAP_FLOOR_MB: '0', DAGCTL_HEAP_GROWING_PERCENT: '200' };
     assert.deepEqual(threadHeap({}, env), { resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 24 }, v8Flags: ['--initial-old-space-size=0', '--heap-growing-percent=200'] });
     assert.deepEqual(threadHeap({ maxThreadHeapMb: 64, youngGenerationMb: 6, heapFloorMb: 48, heapGrowingPercent: 0 }, env), {
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 6 },
-      v8Flags: ['--initial-old-space-size=32'],
+      // The growing factor is set back to V8's own (0), so an earlier pool's opt-in does not carry over.
+      v8Flags: ['--initial-old-space-size=32', '--heap-growing-percent=0'],
     });
     // Values that are not whole MB counts fall back to the defaults.
     assert.deepEqual(threadHeap({}, { DAGCTL_THREAD_YOUNG_MB: 'x', DAGCTL_THREAD_HEAP_FLOOR_MB: '-1', DAGCTL_THREAD_HEAP_MB: '' }), threadHeap({}, {}));

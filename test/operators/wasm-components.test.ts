@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { ByteInterner } from '../../operators/lib/columnar/byte-intern.js';
 import { WasmEdgeComponents } from '../../operators/equiv-components/wasm-components.js';
 import { EdgeChunkWriter } from '../../operators/equiv-components/edge-chunks.js';
-import { COMPONENTS_SOURCE_SHA256 } from '../../operators/equiv-components/wasm/components-wasm.js';
+import { COMPONENTS_SOURCE_SHA256, COMPONENTS_WASM_BASE64 } from '../../operators/equiv-components/wasm/components-wasm.js';
 import { isDagctlError } from '../../core/errors.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { componentMinsOracle as oracle } from './components-oracle.js';
@@ -359,5 +359,26 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
       if ((e as { status?: number }).status === 3) this.skip(); // another clang major: its bytes differ legitimately; the hash above is the check
       throw e;
     }
+  });
+});
+
+describe('components kernel: state of a reused instance', () => {
+  it('after reset(), emit calls that need ownedBest()/labels() results trap instead of reading a previous use', () => {
+    const e = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(COMPONENTS_WASM_BASE64, 'base64')), {}).exports;
+    const call = (name: string, ...args: number[]): unknown => (e[name] as (...a: number[]) => unknown)(...args);
+    // WebAssembly.RuntimeError (a trap); TypeScript's lib does not declare it.
+    const trap = (err: unknown): boolean => err instanceof Error && err.constructor.name === 'RuntimeError';
+    call('reset');
+    call('init', 1024, -1, 4096);
+    assert.throws(() => call('ownedColumns'), trap);
+    assert.throws(() => call('starsBegin', 4, 0, 1 << 16, 0), trap);
+    // With ownedBest() called first (no ids: nothing owned), ownedColumns answers; a reset forgets it again.
+    call('reset');
+    call('init', 1024, -1, 4096);
+    assert.equal(call('ownedBest', 4, 0), 0);
+    assert.equal(typeof call('ownedColumns'), 'number');
+    call('reset');
+    call('init', 1024, -1, 4096);
+    assert.throws(() => call('ownedColumns'), trap);
   });
 });

@@ -133,6 +133,17 @@ describe('plan: cost model under load', () => {
     assert.equal(e.samples, 22);
   });
 
+  it('with minSamples 0 and only samples without CPU times, still fits wall time (finite, no contention)', () => {
+    const l: Lines = { cO: 50, cP: 5, uO: 50, uP: 5 };
+    const plain = loaded(5, 20, l, 2).map(({ cpuMs: _c, waitMs: _w, ...s }) => s);
+    const e = createCostModel(plain, { operators, minSamples: 0 }).estimate('scan', 'main', 10 * MIB, 0, 'd/t');
+    assert.ok(Number.isFinite(e.predictedMs) && e.predictedMs > 0, `predicted ${e.predictedMs}`);
+    assert.equal(e.cpuMs, undefined);
+    assert.equal(e.contention, undefined);
+    assert.equal(recentContention(plain, 0), undefined);
+    assert.equal(probeBias(plain, 0), undefined);
+  });
+
   it('rejects a sample hit by a one-off stall (per-group outlier pass)', () => {
     const l: Lines = { cO: 100, cP: 10, uO: 120, uP: 10 };
     const history = loaded(5, 30, l, 2);
@@ -171,7 +182,7 @@ describe('plan: contention', () => {
     assert.equal(probes, 0);
     assert.deepEqual(planContention([untimed, timed], 'probe', probe), { k: 1.7, probed: true });
     assert.equal(probes, 1);
-    for (const bad of ['0.5', 'fast', 'NaN']) {
+    for (const bad of ['0.5', 'fast', 'NaN', '1e300', 'Infinity']) {
       assert.throws(() => planContention([timed], bad, probe), (e: unknown) => isDagctlError(e) && e.code === 'COST_INVALID');
     }
   });

@@ -76,9 +76,11 @@ export interface ThreadPoolOptions {
   youngGenerationMb?: number;
   /**
    * Old-generation size below which a worker thread runs no full mark-compact, MB, as V8's
-   * `--initial-old-space-size` (with it V8 never sets the next collection's limit below it), set for
-   * the whole process before each of the pool's threads starts — threads started earlier keep theirs
-   * (default: env DAGCTL_THREAD_HEAP_FLOOR_MB, else DEFAULT_THREAD_HEAP_FLOOR_MB; 0 = V8's own
+   * `--initial-old-space-size` (with it V8 never sets the next collection's limit below it). V8 flags
+   * are per process and an isolate reads them when it starts on its own thread, after `new Worker`
+   * returns: every Worker started after a pool set them gets them (other pools', plain Workers such
+   * as gen's), and two pools with different heap settings must not start threads at the same time
+   * — one pool per process is the supported shape (a CLI run, a worker) (default: env DAGCTL_THREAD_HEAP_FLOOR_MB, else DEFAULT_THREAD_HEAP_FLOOR_MB; 0 = V8's own
    * limits; at most half of maxThreadHeapMb). Without it a thread with ~13 MB live collects after
    * every ~5 MB of promoted objects (factor ~1.35 under the 384 MB limit). It only changes a small
    * heap's schedule: a thread with more live data grows by V8's factor as before.
@@ -142,7 +144,8 @@ export function threadHeap(opts: Pick<ThreadPoolOptions, 'maxThreadHeapMb' | 'he
   const grow = opts.heapGrowingPercent ?? envMb(env.DAGCTL_HEAP_GROWING_PERCENT, 1) ?? 0;
   // The floor is always set (0 included): an earlier pool's floor must not leak into this one's threads.
   const v8Flags = [`--initial-old-space-size=${Math.max(0, floor)}`];
-  if (grow > 0) v8Flags.push(`--heap-growing-percent=${grow}`);
+  // Always set too (0 = V8's own factor), so an earlier pool's opt-in does not carry over.
+  v8Flags.push(`--heap-growing-percent=${Math.max(0, grow)}`);
   return { resourceLimits: { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: young }, v8Flags };
 }
 const isAttempt = (a: Attempt | undefined, id: string, attempt: number): a is Attempt => a !== undefined && a.job.instanceId === id && a.job.attempt === attempt;
