@@ -267,8 +267,8 @@ class PageCursor {
  */
 function urlIds(pg: ByteArrayPage, pw: PackedPageviewsWriter, u: Int32Array, r: number, path: string, column: string): number {
   const { data, start, len } = pg;
-  // By start offset (id + 1, 0 = not yet) while the bytes are small (a dictionary's); a larger
-  // page is plain, each value at its own offset: nothing to remember.
+  // By start offset (id + 1, 0 = not yet) while the bytes are at most 64 KiB; past that (a plain
+  // page, or a large dictionary) each value is looked up by its string (pw.urlId), without the memo.
   const memo = data.length <= 1 << 16 ? new Int32Array(data.length + 1) : null;
   for (let v = 0; v < pg.count; v++, r++) {
     const at = start[v]!;
