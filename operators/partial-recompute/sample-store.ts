@@ -202,7 +202,7 @@ export function parseStoreFile(chunks: Uint8Array[]): { header: StoreHeader; ent
   if (n < 4) throw new StoreError('sample store file truncated (header)');
   const len = new DataView(all.buffer).getUint32(0, true);
   if (4 + len > n) throw new StoreError('sample store file truncated (header)');
-  const header = parseHeader(new TextDecoder('utf-8', { fatal: true }).decode(all.subarray(4, 4 + len)));
+  const header = parseHeader(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(all.subarray(4, 4 + len)));
   if (header === null) throw new StoreError('sample store header malformed');
   return { header, entries: new StoreEntries(all.subarray(4 + len)) };
 }
