@@ -74,7 +74,12 @@ export async function runInstance(record: RunRecord, job: InstanceJob, opts: Run
   try {
     const result = await runInstanceWith(record, job, opts, logTail);
     const times = timesSince(times0);
-    return times === null || result.memoized ? result : { ...result, cpuMs: times.cpuMs, cpuWaitMs: times.waitMs };
+    if (times === null || result.memoized) return result;
+    // The thread's times span the whole attempt, its duration only the instance's own steps (not
+    // the runner's before and after, e.g. pruning): what lies outside the duration is not the
+    // instance's, so CPU + wait never exceed it (the cost model's U = duration − wait relies on it).
+    const cpuMs = Math.min(times.cpuMs, result.durationMs);
+    return { ...result, cpuMs, cpuWaitMs: Math.min(times.waitMs, Math.max(0, result.durationMs - cpuMs)) };
   } catch (e) {
     // A failed attempt keeps what it logged: the failure reports carry it (attemptLogOf).
     if (logTail.text() !== '' && typeof e === 'object' && e !== null) failedAttemptLogs.set(e, logTail.text());
