@@ -89,6 +89,16 @@ function addGroups(uf: WasmEdgeComponents, groups: Array<Array<[string, string]>
 
 const sorted = (m: Map<string, string>): Array<[string, string]> => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
+/** An edge chunk as EdgeChunkWriter lays it out: per id a little-endian u32 length, then its bytes. */
+function chunkOf(edges: Array<[string, string]>): Uint8Array {
+  const parts: number[] = [];
+  for (const e of edges) for (const s of e) {
+    const b = enc.encode(s);
+    parts.push(b.length & 255, (b.length >>> 8) & 255, (b.length >>> 16) & 255, b.length >>> 24, ...b);
+  }
+  return Uint8Array.from(parts);
+}
+
 describe('lib/wasm-components (WebAssembly kernel)', () => {
   const chars = ['a', 'b', 'Z', '0', ':', 'é', '\u00ff', '\u4e2d', '\uE000', '\uFFFD', '\u{1F600}', '\u{10000}'];
   const node = fc.oneof(
@@ -145,14 +155,6 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
   });
 
   it('edge chunks: labels and recorded edges equal the oracle across chunks and flushes; a truncated chunk is SHUFFLE_INVALID (fast-check)', () => {
-    const chunkOf = (edges: Array<[string, string]>): Uint8Array => {
-      const parts: number[] = [];
-      for (const e of edges) for (const s of e) {
-        const b = enc.encode(s);
-        parts.push(b.length & 255, (b.length >>> 8) & 255, (b.length >>> 16) & 255, b.length >>> 24, ...b);
-      }
-      return Uint8Array.from(parts);
-    };
     fc.assert(fc.property(
       fc.array(fc.tuple(fc.nat(40), fc.nat(40)), { maxLength: 300 }),
       fc.integer({ min: 1, max: 5 }),
@@ -194,14 +196,6 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
   });
 
   it('star edges and owned ids in the kernel: chunks byte-equal to EdgeChunkWriter fed by a plain star loop, small chunks, received and skipped edges; owned best equals the oracle (fast-check)', async () => {
-    const chunkOf = (edges: Array<[string, string]>): Uint8Array => {
-      const parts: number[] = [];
-      for (const e of edges) for (const s of e) {
-        const b = enc.encode(s);
-        parts.push(b.length & 255, (b.length >>> 8) & 255, (b.length >>> 16) & 255, b.length >>> 24, ...b);
-      }
-      return Uint8Array.from(parts);
-    };
     const collect = (): { got: Map<number, Uint8Array[]>; write: (b: number, chunk: Uint8Array) => Promise<void> } => {
       const got = new Map<number, Uint8Array[]>();
       return { got, write: (b, chunk) => { (got.get(b) ?? got.set(b, []).get(b)!).push(Uint8Array.from(chunk)); return Promise.resolve(); } };
