@@ -53,7 +53,7 @@ import { plainInteger } from '../../storage/parquet/schema-map.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import { decodeUtf8, InvalidUtf8, pageUtf8, withUtf8File } from '../../storage/parquet/utf8.js';
 import { BroadcastBuilder, BroadcastIndex } from './broadcast-index.js';
-import { decodePackedBlock, PACKED_SCHEMA, PackedPageviewsWriter } from './packed-pageviews.js';
+import { decodePackedBlock, PACKED_SCHEMA, PackedPageviewsWriter, type PackedBlock } from './packed-pageviews.js';
 import { rollupDescriptor, usesComponents, type RollupParams } from './descriptor.js';
 export type { RollupParams };
 
@@ -76,14 +76,24 @@ export const VIEW_SCHEMA: Schema = [
   { name: 'hll', type: 'bytes' },
 ];
 
-interface Agg { bucket: number; count: number; hll: HyperLogLog }
+/** One aggregate: its bucket's start (seconds), pageviews and sketch. */
+class Agg {
+  count = 0;
+  constructor(readonly bucket: number, readonly hll: HyperLogLog) {}
+}
+const NO_SLOTS = new Int32Array(0);
 /**
  * One URL's finest-granularity aggregates, bucket index fb (ts div g) → Agg id: a window of slots
  * (slot fb − base holds id + 1, 0 = none) while it stays dense enough (≤ 64 slots, or ≤ 8 per
  * aggregate), the rest in `more`; `ids` lists them all.
  */
-interface UrlAggs { url: string; base: number; slots: Int32Array; more: Map<number, number> | null; ids: number[] }
-const NO_SLOTS = new Int32Array(0);
+class UrlAggs {
+  base = 0;
+  slots = NO_SLOTS;
+  more: Map<number, number> | null = null;
+  readonly ids: number[] = [];
+  constructor(readonly url: string) {}
+}
 
 /** The slot-window length that covers bucket indexes lo..hi of `u`, or 0 when it would be too sparse (past 64 slots and 8 per aggregate). */
 function windowFor(u: UrlAggs, lo: number, hi: number): number {
@@ -446,6 +456,149 @@ async function broadcastTable(index: InputHandle): Promise<{ table: BroadcastInd
   return { table, reused: false };
 }
 
+/** A map instance's count of persons the broadcast table mapped to a component person. */
+class MapCounts {
+  mapped = 0;
+}
+
+/** PARQUET_INVALID for a column of `path` holding more (or fewer) values than the file's rows. */
+function countMismatch(path: string, column: string, more: boolean): DagctlError {
+  return new DagctlError('PARQUET_INVALID', `${path}: ${more ? 'more' : 'fewer'} ${column} values than rows`, { file: path, column });
+}
+
+/**
+ * Hashes every person value of `pages` (raw UTF-8: what hashString hashes) into h1/h2 (n rows),
+ * each probed into the broadcast table when there is one (counted in mc).
+ */
+function hashPersons(pages: ByteArrayPage[], table: BroadcastIndex | null, mc: MapCounts, h1: Int32Array, h2: Int32Array, path: string, column: string): void {
+  const n = h1.length;
+  let r = 0;
+  for (const pg of pages) {
+    if (r + pg.count > n) throw countMismatch(path, column, true);
+    r = hashPage(pg, table, mc, h1, h2, r);
+  }
+  if (r !== n) throw countMismatch(path, column, false);
+}
+
+/** hashPersons' loop over one page, rows from r; returns r past the page. */
+function hashPage(pg: ByteArrayPage, table: BroadcastIndex | null, mc: MapCounts, h1: Int32Array, h2: Int32Array, r: number): number {
+  const data = pg.data, start = pg.start, len = pg.len, count = pg.count;
+  let mapped = 0;
+  for (let v = 0; v < count; v++, r++) {
+    murmur3x86_128(data, len[v]!, 0, hashOut, start[v]);
+    if (table !== null && table.mapInPlace(hashOut)) mapped++;
+    h1[r] = hashOut[0]! | 0;
+    h2[r] = hashOut[1]! | 0;
+  }
+  mc.mapped += mapped;
+  return r;
+}
+
+/** The writer's URL id of every url value of `pages` into u (n rows): urlIds per page. */
+function urlColumnIds(pages: ByteArrayPage[], pw: PackedPageviewsWriter, u: Int32Array, path: string, column: string): void {
+  const n = u.length;
+  let r = 0;
+  for (const pg of pages) {
+    if (r + pg.count > n) throw countMismatch(path, column, true);
+    r = urlIds(pg, pw, u, r, path, column);
+  }
+  if (r !== n) throw countMismatch(path, column, false);
+}
+
+/**
+ * Packs rows from..ts.length of one row group (its ts; its rows at base + i of u/h1/h2) until
+ * the writer has a full block; returns the row after the last packed (ts.length when all were).
+ */
+function packGroup(pw: PackedPageviewsWriter, ts: Float64Array, from: number, base: number, u: Int32Array, h1: Int32Array, h2: Int32Array, path: string, column: string): number {
+  for (let i = from; i < ts.length; i++) {
+    const t = ts[i]!, r = base + i;
+    if (!Number.isInteger(t)) throw notInteger(path, column, t);
+    if (pw.pushId(u[r]!, t, h1[r]!, h2[r]!)) return i + 1;
+  }
+  return ts.length;
+}
+
+function notInteger(path: string, column: string, t: number): DagctlError {
+  return new DagctlError('OPERATOR_INPUT_INVALID', `${path}: column ${column} is not an integer`, { file: path, column, value: String(t) });
+}
+
+/**
+ * One file's columns (mapColumns) mapped column at a time, one column after the other (no row
+ * objects, no cursor per row): every person hashed and probed into h1/h2, every url's writer id
+ * into u (decoded and looked up once per distinct position in its page's bytes), then rows packed.
+ */
+async function mapColumnsFile(mcols: MapColumns, p: RollupParams, table: BroadcastIndex | null, mc: MapCounts, pw: PackedPageviewsWriter, path: string): Promise<void> {
+  let n = 0;
+  for (const ts of mcols.ts) n += ts.length;
+  const h1 = new Int32Array(n), h2 = new Int32Array(n), u = new Int32Array(n);
+  hashPersons(mcols.person, table, mc, h1, h2, path, p.personColumn);
+  urlColumnIds(mcols.url, pw, u, path, p.urlColumn);
+  let base = 0;
+  for (const ts of mcols.ts) {
+    for (let i = 0; i < ts.length;) {
+      i = packGroup(pw, ts, i, base, u, h1, h2, path, p.tsColumn);
+      if (i < ts.length) await pw.drain();
+    }
+    base += ts.length;
+  }
+}
+
+/** Hashed path, after hashOut holds the person's 128-bit hash: broadcast probe, then pack; true when a block is full. */
+function emitHashed(pw: PackedPageviewsWriter, table: BroadcastIndex | null, mc: MapCounts, url: string, ts: number): boolean {
+  if (table !== null && table.mapInPlace(hashOut)) mc.mapped++;
+  return pw.push(url, ts, hashOut[0]! | 0, hashOut[1]! | 0);
+}
+
+/**
+ * A file mapColumns cannot read column-wise: person from raw pages when it can (hashed as raw
+ * UTF-8), url and ts (or all three) from the row decoder.
+ */
+async function mapRowsFile(bytes: Uint8Array, p: RollupParams, table: BroadcastIndex | null, mc: MapCounts, pw: PackedPageviewsWriter, path: string): Promise<void> {
+  const codec = defaultCodec();
+  const pages = bytePages(bytes, p.personColumn);
+  if (pages === null) {
+    for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
+      for (const row of batch) {
+        hashString(str(row, p.personColumn), hashOut);
+        if (emitHashed(pw, table, mc, str(row, p.urlColumn), int(row, p.tsColumn))) await pw.drain();
+      }
+    }
+    return;
+  }
+  const pc = new PageCursor(pages, path, p.personColumn);
+  for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.tsColumn] })) {
+    for (const row of batch) {
+      if (!pc.next()) throw countMismatch(path, p.personColumn, false);
+      pc.hash(hashOut);
+      if (emitHashed(pw, table, mc, str(row, p.urlColumn), int(row, p.tsColumn))) await pw.drain();
+    }
+  }
+  if (pc.next()) throw countMismatch(path, p.personColumn, true);
+}
+
+/** An input without raw files, through its row batches: hashed and packed, or (shuffle join, pw null) (url, person, ts) by bucket(person). */
+async function mapBatches(ctx: Ctx, table: BroadcastIndex | null, mc: MapCounts, pw: PackedPageviewsWriter | null, w: BucketedWriter): Promise<void> {
+  const p = ctx.params;
+  const B = ctx.buckets;
+  // With the default column names the projected input row already is the (url, person, ts)
+  // shuffle row: it is validated and passed on instead of copied (one allocation less per row).
+  const asIs = p.urlColumn === 'url' && p.personColumn === 'person' && p.tsColumn === 'ts';
+  for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
+    for (const row of batch) {
+      const url = str(row, p.urlColumn), person = str(row, p.personColumn), ts = int(row, p.tsColumn);
+      let full: boolean;
+      if (pw === null) full = w.push(bucketOf(person, B), asIs && row.ts === ts ? row : { url, person, ts });
+      else {
+        // 128 bits of the person: the broadcast key; its first 64 bits (or its component
+        // person's, when mapped) are what the HLL takes.
+        hashString(person, hashOut);
+        full = emitHashed(pw, table, mc, url, ts);
+      }
+      if (full) await (pw ?? w).drain();
+    }
+  }
+}
+
 /** 'map': hashes each person (probing the broadcast table, if any) and packs by bucket(url); shuffle join: (url, person, ts) by bucket(person). */
 async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStage | null): Promise<StageResult> {
   const p = ctx.params;
@@ -458,103 +611,28 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
   const sh = ctx.shuffle.open(shuffleJoin ? PAGEVIEWS_SCHEMA : PACKED_SCHEMA);
   const w = new BucketedWriter(sh);
   const pw = shuffleJoin ? null : new PackedPageviewsWriter(sh, (url) => bucketOf(url, B));
-  // With the default column names the projected input row already is the (url, person, ts)
-  // shuffle row: it is validated and passed on instead of copied (one allocation less per row).
-  const asIs = p.urlColumn === 'url' && p.personColumn === 'person' && p.tsColumn === 'ts';
-  let mapped = 0;
-  // Hashed path, after hashOut holds the person's 128-bit hash: broadcast probe, then pack.
-  const emit = (url: string, ts: number): boolean => {
-    if (table !== null && table.mapInPlace(hashOut)) mapped++;
-    return pw!.push(url, ts, hashOut[0]! | 0, hashOut[1]! | 0);
-  };
+  const mc = new MapCounts();
   const files = pw !== null ? ctx.inputs[0]!.rawFiles?.() : undefined;
-  if (files !== undefined) {
+  if (files !== undefined && pw !== null) {
     // Raw Parquet files: mapColumns reads person and url as raw pages (person hashed as raw
     // UTF-8, what hashString hashes; url decoded once per distinct value) and ts as a column;
     // where it cannot, person from raw pages and url and ts from the row decoder, else rows.
-    const codec = defaultCodec();
     let current = '';
     try {
       for (const rf of files) {
         current = rf.path;
         const bytes = await rf.read();
-        const mc = await mapColumns(bytes, p, rf.path);
-        if (mc !== null) {
-          // Column at a time, one column after the other (no row objects, no cursor per row):
-          // every person hashed and probed into h1/h2, every url's writer id into u (decoded and
-          // looked up once per distinct position in its page's bytes), then rows packed from the columns.
-          let n = 0;
-          for (const ts of mc.ts) n += ts.length;
-          const h1 = new Int32Array(n), h2 = new Int32Array(n), u = new Int32Array(n);
-          let r = 0;
-          for (const pg of mc.person) {
-            const data = pg.data, start = pg.start, len = pg.len;
-            if (r + pg.count > n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
-            for (let v = 0; v < pg.count; v++, r++) {
-              murmur3x86_128(data, len[v]!, 0, hashOut, start[v]);
-              if (table !== null && table.mapInPlace(hashOut)) mapped++;
-              h1[r] = hashOut[0]! | 0;
-              h2[r] = hashOut[1]! | 0;
-            }
-          }
-          if (r !== n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
-          r = 0;
-          for (const pg of mc.url) {
-            if (r + pg.count > n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.urlColumn} values than rows`, { file: rf.path, column: p.urlColumn });
-            r = urlIds(pg, pw!, u, r, rf.path, p.urlColumn);
-          }
-          if (r !== n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.urlColumn} values than rows`, { file: rf.path, column: p.urlColumn });
-          r = 0;
-          for (const ts of mc.ts) {
-            for (let i = 0; i < ts.length; i++, r++) {
-              const t = ts[i]!;
-              if (!Number.isInteger(t)) throw new DagctlError('OPERATOR_INPUT_INVALID', `${rf.path}: column ${p.tsColumn} is not an integer`, { file: rf.path, column: p.tsColumn, value: String(t) });
-              if (pw!.pushId(u[r]!, t, h1[r]!, h2[r]!)) await pw!.drain();
-            }
-          }
-          continue;
-        }
-        const pages = bytePages(bytes, p.personColumn);
-        if (pages === null) {
-          for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
-            for (const row of batch) {
-              hashString(str(row, p.personColumn), hashOut);
-              if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
-            }
-          }
-          continue;
-        }
-        const pc = new PageCursor(pages, rf.path, p.personColumn);
-        for await (const batch of decodeWithFallback(codec, bytes, { columns: [p.urlColumn, p.tsColumn] })) {
-          for (const row of batch) {
-            if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
-            pc.hash(hashOut);
-            if (emit(str(row, p.urlColumn), int(row, p.tsColumn))) await pw!.drain();
-          }
-        }
-        if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.personColumn} values than rows`, { file: rf.path, column: p.personColumn });
+        const mcols = await mapColumns(bytes, p, rf.path);
+        if (mcols !== null) await mapColumnsFile(mcols, p, table, mc, pw, rf.path);
+        else await mapRowsFile(bytes, p, table, mc, pw, rf.path);
       }
     } catch (e) {
       throw withUtf8File(e, current);
     }
-  } else {
-    for await (const batch of ctx.inputs[0]!.batches({ columns: [p.urlColumn, p.personColumn, p.tsColumn] })) {
-      for (const row of batch) {
-        const url = str(row, p.urlColumn), person = str(row, p.personColumn), ts = int(row, p.tsColumn);
-        let full: boolean;
-        if (pw === null) full = w.push(bucketOf(person, B), asIs && row.ts === ts ? row : { url, person, ts });
-        else {
-          // 128 bits of the person: the broadcast key; its first 64 bits (or its component
-          // person's, when mapped) are what the HLL takes.
-          hashString(person, hashOut);
-          full = emit(url, ts);
-        }
-        if (full) await (pw ?? w).drain();
-      }
-    }
-  }
+  } else await mapBatches(ctx, table, mc, pw, w);
   if (pw !== null) {
     await pw.flush();
+    const mapped = mc.mapped;
     return { metrics: broadcast ? { rowsIn: pw.rows, joined: mapped, unmapped: pw.rows - mapped, tableReused: reused ? 1 : 0 } : { rowsIn: pw.rows } };
   }
   await w.flush();
@@ -610,6 +688,201 @@ async function joinStage(ctx: Ctx): Promise<StageResult> {
   return { metrics: { joined: mapped, unmapped: rows - mapped } };
 }
 
+/**
+ * One aggregate instance's state: its URLs' finest aggregates and the buffered (agg id, h1, h2)
+ * rows not yet added to their sketches. The hot loop (addBlock), its rare paths (newAggId,
+ * makeRoom) and the flush are small functions of their own over this one shape, not closures in
+ * the async stage: V8 optimizes each once per thread, and a deopt recompiles only the function it
+ * hit, not the whole stage.
+ */
+class AggState {
+  readonly byUrl = new Map<string, UrlAggs>();
+  readonly aggList: Array<Agg | null> = [];
+  /** Buffers grow ×2 up to FLUSH rows (small inputs stay small). */
+  bufId = new Int32Array(1 << 14);
+  bufH1 = new Int32Array(1 << 14);
+  bufH2 = new Int32Array(1 << 14);
+  nb = 0;
+  rows = 0;
+  flushMs = 0;
+  constructor(readonly fine: number, readonly precision: number) {}
+}
+/**
+ * Rows are not added to their sketch as they arrive: (agg id, h1, h2) are buffered and applied
+ * in agg-id order (counting sort) every FLUSH rows and at the end, so each sketch takes its
+ * updates back to back while its table is in cache. Adding in arrival order cost ~4 dependent
+ * cache misses per row (sketch → registers → keys → ranks over thousands of sketches). Order
+ * does not change a sketch (register max). Memory: 24 bytes per buffered row (with the sort
+ * scratch), ≤ FLUSH rows: 12 MiB.
+ */
+const FLUSH = 1 << 19;
+
+/** The UrlAggs of each URL of a block's dictionary (registered on first sight). */
+function urlAggsOf(st: AggState, urls: string[]): UrlAggs[] {
+  const out = new Array<UrlAggs>(urls.length);
+  for (let k = 0; k < urls.length; k++) {
+    const url = urls[k]!;
+    let u = st.byUrl.get(url);
+    if (u === undefined) st.byUrl.set(url, (u = new UrlAggs(url)));
+    out[k] = u;
+  }
+  return out;
+}
+
+/** Buffers each row of a block under its finest aggregate's id (aggs: the block's dictionary as urlAggsOf gives it). */
+function addBlock(st: AggState, blk: PackedBlock, aggs: UrlAggs[]): void {
+  const { n, ts, h1, h2, u } = blk;
+  const fine = st.fine;
+  let nb = st.nb, bufId = st.bufId, bufH1 = st.bufH1, bufH2 = st.bufH2;
+  for (let r = 0; r < n; r++) {
+    const ua = aggs[u[r]!]!;
+    const fb = Math.floor(ts[r]! / fine), k = fb - ua.base, slots = ua.slots;
+    let id = k >= 0 && k < slots.length ? slots[k]! - 1 : -1;
+    if (id < 0) id = aggIdSlow(st, ua, fb);
+    if (nb === bufId.length) {
+      st.nb = nb;
+      makeRoom(st);
+      nb = st.nb;
+      bufId = st.bufId;
+      bufH1 = st.bufH1;
+      bufH2 = st.bufH2;
+    }
+    bufId[nb] = id;
+    bufH1[nb] = h1[r]!;
+    bufH2[nb] = h2[r]!;
+    nb++;
+  }
+  st.nb = nb;
+  st.rows += n;
+}
+
+/** The Agg id of (ua, fb) outside its slot window: from `more`, else a new aggregate. */
+function aggIdSlow(st: AggState, ua: UrlAggs, fb: number): number {
+  const id = moreId(ua, fb);
+  if (id >= 0) return id;
+  const nid = st.aggList.length;
+  st.aggList.push(new Agg(fb * st.fine, new HyperLogLog(st.precision)));
+  placeId(ua, fb, nid);
+  return nid;
+}
+
+/** Room for one more buffered row: the buffers doubled, or flushed at FLUSH rows. */
+function makeRoom(st: AggState): void {
+  const nb = st.nb;
+  if (nb === FLUSH) {
+    flushAggs(st);
+    return;
+  }
+  const a = new Int32Array(nb * 2), b = new Int32Array(nb * 2), c = new Int32Array(nb * 2);
+  a.set(st.bufId);
+  b.set(st.bufH1);
+  c.set(st.bufH2);
+  st.bufId = a;
+  st.bufH1 = b;
+  st.bufH2 = c;
+}
+
+/** Adds the buffered rows to their sketches in agg-id order (counting sort), each id's run at once. */
+function flushAggs(st: AggState): void {
+  const f0 = performance.now();
+  const nb = st.nb, bufId = st.bufId, bufH1 = st.bufH1, bufH2 = st.bufH2, aggList = st.aggList;
+  const scratch = new Int32Array(nb), sortedH1 = new Int32Array(nb), sortedH2 = new Int32Array(nb);
+  const K = aggList.length;
+  const start = new Int32Array(K + 1);
+  for (let i = 0; i < nb; i++) start[bufId[i]! + 1]!++;
+  for (let k = 0; k < K; k++) start[k + 1]! += start[k]!;
+  for (let i = 0; i < nb; i++) {
+    const j = start[bufId[i]!]!++;
+    sortedH1[j] = bufH1[i]!;
+    sortedH2[j] = bufH2[i]!;
+  }
+  // After the scatter start[k] is the end of id k's rows (and start[k − 1] their start). Each
+  // run goes to its sketch at once (addHashes: sized for its distinct entries, not its rows).
+  for (let k = 0, from = 0; k < K; k++) {
+    const to = start[k]!;
+    if (to > from) {
+      const a = aggList[k]!;
+      a.count += to - from;
+      a.hll.addHashes(sortedH1, sortedH2, from, to, scratch);
+    }
+    from = to;
+  }
+  st.nb = 0;
+  st.flushMs += performance.now() - f0;
+}
+
+/** Each run of `level` (sorted by bucket) within one bucket of s seconds merged into one new aggregate. */
+function coarser(level: Agg[], s: number, precision: number): Agg[] {
+  const next: Agg[] = [];
+  for (let i = 0; i < level.length;) {
+    const start = Math.floor(level[i]!.bucket / s) * s;
+    let j = i, sparse = 0;
+    for (; j < level.length && Math.floor(level[j]!.bucket / s) * s === start; j++) sparse += level[j]!.hll.sparseSize;
+    // Sized for the sparse entries it may take, at most a sparse sketch's.
+    const agg = new Agg(start, new HyperLogLog(precision));
+    agg.hll.reserve(sparse);
+    for (; i < j; i++) {
+      agg.count += level[i]!.count;
+      agg.hll.merge(level[i]!.hll);
+    }
+    next.push(agg);
+  }
+  return next;
+}
+
+/** One URL's finest aggregates in bucket order, released from the state (aggList and byUrl) as they are taken. */
+function takeUrl(st: AggState, url: string): Agg[] {
+  const ids = st.byUrl.get(url)!.ids;
+  st.byUrl.delete(url);
+  const level = new Array<Agg>(ids.length);
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k]!;
+    level[k] = st.aggList[id]!;
+    st.aggList[id] = null;
+  }
+  return level.sort((x, y) => x.bucket - y.bucket);
+}
+
+/**
+ * Sketch bytes as views into 1 MiB arenas (never reused: the writer may hold rows until it
+ * closes), not one buffer per sketch: thousands of small external allocations were GC pressure.
+ */
+class SketchArena {
+  private arena = new Uint8Array(0);
+  private at = 0;
+  bytes(h: HyperLogLog): Uint8Array {
+    const n = h.serializedLength();
+    if (this.at + n > this.arena.length) {
+      this.arena = new Uint8Array(Math.max(1 << 20, n));
+      this.at = 0;
+    }
+    h.serializeInto(this.arena, this.at);
+    return this.arena.subarray(this.at, (this.at += n));
+  }
+}
+
+/** Writes the view (url, then granularity finest first, then bucket) from the state; returns its row count. */
+async function writeView(ctx: Ctx, st: AggState, order: Array<{ g: Granularity; s: number }>): Promise<number> {
+  if (st.byUrl.size === 0) return 0;
+  let viewRows = 0;
+  const arena = new SketchArena();
+  const w = new ChunkedWriter(ctx.outputs[0]!.open(VIEW_SCHEMA));
+  for (const url of [...st.byUrl.keys()].sort()) {
+    let level = takeUrl(st, url);
+    for (let k = 0; k < order.length; k++) {
+      const { g, s } = order[k]!;
+      if (k > 0) level = coarser(level, s, st.precision);
+      for (const a of level) {
+        const out: Row = { url, granularity: g, bucket: a.bucket, pageviews: a.count, uniques: a.hll.count(), hll: arena.bytes(a.hll) };
+        viewRows++;
+        if (w.push(out)) await w.flush();
+      }
+    }
+  }
+  await w.flush();
+  return viewRows;
+}
+
 /** 'aggregate': count + HLL per finest bucket, coarser levels merged at output; writes the view. */
 async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult> {
   const p = ctx.params;
@@ -622,148 +895,24 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
   for (let k = 1; k < order.length; k++) {
     if (order[k]!.s % order[k - 1]!.s !== 0) throw new DagctlError('INTERNAL', 'rollup: granularities do not divide each other', { granularities: p.granularities });
   }
-  const fine = order[0]!.s;
   const t0 = performance.now(), c0 = threadTimes();
-  let flushMs = 0;
-  const byUrl = new Map<string, UrlAggs>();
-  const precision = p.precision;
-  // Rows are not added to their sketch as they arrive: (agg id, h1, h2) are buffered and applied
-  // in agg-id order (counting sort) every FLUSH rows and at the end, so each sketch takes its
-  // updates back to back while its table is in cache. Adding in arrival order cost ~4 dependent
-  // cache misses per row (sketch → registers → keys → ranks over thousands of sketches). Order
-  // does not change a sketch (register max). Memory: 24 bytes per buffered row (with the sort
-  // scratch), ≤ FLUSH rows: 12 MiB.
-  const aggList: Array<Agg | null> = [];
-  const FLUSH = 1 << 19;
-  // Buffers grow ×2 up to FLUSH (small inputs stay small).
-  let bufId = new Int32Array(1 << 14), bufH1 = new Int32Array(bufId.length), bufH2 = new Int32Array(bufId.length);
-  let nb = 0;
-  const flush = (): void => {
-    const f0 = performance.now();
-    const scratch = new Int32Array(nb), sortedH1 = new Int32Array(nb), sortedH2 = new Int32Array(nb);
-    const K = aggList.length;
-    const start = new Int32Array(K + 1);
-    for (let i = 0; i < nb; i++) start[bufId[i]! + 1]!++;
-    for (let k = 0; k < K; k++) start[k + 1]! += start[k]!;
-    for (let i = 0; i < nb; i++) {
-      const j = start[bufId[i]!]!++;
-      sortedH1[j] = bufH1[i]!;
-      sortedH2[j] = bufH2[i]!;
-    }
-    // After the scatter start[k] is the end of id k's rows (and start[k − 1] their start). Each
-    // run goes to its sketch at once (addHashes: sized for its distinct entries, not its rows).
-    for (let k = 0, from = 0; k < K; k++) {
-      const to = start[k]!;
-      if (to > from) {
-        const a = aggList[k]!;
-        a.count += to - from;
-        a.hll.addHashes(sortedH1, sortedH2, from, to, scratch);
-      }
-      from = to;
-    }
-    nb = 0;
-    flushMs += performance.now() - f0;
-  };
-  let rows = 0;
+  const st = new AggState(order[0]!.s, p.precision);
   const source = broadcast ? ctx.stageOutput('map')! : ctx.prior!;
   for await (const batch of source.bucket(ctx.bucket).batches()) {
     for (const blockRow of batch) {
       const blk = decodePackedBlock(blockRow.block as Uint8Array);
-      // The block's URL dictionary, resolved once per entry.
-      const aggs = blk.urls.map((url) => {
-        let u = byUrl.get(url);
-        if (u === undefined) byUrl.set(url, (u = { url, base: 0, slots: NO_SLOTS, more: null, ids: [] }));
-        return u;
-      });
-      const { n, ts, h1, h2, u: ui } = blk;
-      rows += n;
-      for (let r = 0; r < n; r++) {
-        const ua = aggs[ui[r]!]!;
-        const fb = Math.floor(ts[r]! / fine), k = fb - ua.base;
-        let id = k >= 0 && k < ua.slots.length ? ua.slots[k]! - 1 : -1;
-        if (id < 0 && (id = moreId(ua, fb)) < 0) {
-          id = aggList.length;
-          aggList.push({ bucket: fb * fine, count: 0, hll: new HyperLogLog(precision) });
-          placeId(ua, fb, id);
-        }
-        if (nb === bufId.length) {
-          if (nb === FLUSH) flush();
-          else {
-            const a = new Int32Array(nb * 2), b = new Int32Array(nb * 2), c = new Int32Array(nb * 2);
-            a.set(bufId);
-            b.set(bufH1);
-            c.set(bufH2);
-            bufId = a;
-            bufH1 = b;
-            bufH2 = c;
-          }
-        }
-        bufId[nb] = id;
-        bufH1[nb] = h1[r]!;
-        bufH2[nb] = h2[r]!;
-        nb++;
-      }
+      addBlock(st, blk, urlAggsOf(st, blk.urls));
     }
   }
-  flush();
+  flushAggs(st);
   const t1 = performance.now(), c1 = timesSince(c0), c1At = threadTimes();
-  // Output order: url, then granularity (finest first), then bucket.
-  let viewRows = 0;
-  // Sketch bytes are views into 1 MiB arenas (never reused: the writer may hold rows until it
-  // closes), not one buffer per sketch: thousands of small external allocations were GC pressure.
-  let arena = new Uint8Array(0), arenaAt = 0;
-  const sketchBytes = (h: HyperLogLog): Uint8Array => {
-    const n = h.serializedLength();
-    if (arenaAt + n > arena.length) {
-      arena = new Uint8Array(Math.max(1 << 20, n));
-      arenaAt = 0;
-    }
-    h.serializeInto(arena, arenaAt);
-    return arena.subarray(arenaAt, (arenaAt += n));
-  };
-  if (byUrl.size > 0) {
-    const w = new ChunkedWriter(ctx.outputs[0]!.open(VIEW_SCHEMA));
-    for (const url of [...byUrl.keys()].sort()) {
-      let level = byUrl.get(url)!.ids.map((id) => {
-        const a = aggList[id]!;
-        aggList[id] = null; // released with its URL
-        return a;
-      }).sort((x, y) => x.bucket - y.bucket);
-      byUrl.delete(url); // release sketches as they are written
-      for (let k = 0; k < order.length; k++) {
-        const { g, s } = order[k]!;
-        if (k > 0) {
-          // Each run of buckets of `level` within one bucket of g merged into a new sketch (sized
-          // for the sparse entries it may take, at most a sparse sketch's).
-          const next: Agg[] = [];
-          for (let i = 0; i < level.length;) {
-            const start = Math.floor(level[i]!.bucket / s) * s;
-            let j = i, sparse = 0;
-            for (; j < level.length && Math.floor(level[j]!.bucket / s) * s === start; j++) sparse += level[j]!.hll.sparseSize;
-            const agg: Agg = { bucket: start, count: 0, hll: new HyperLogLog(precision) };
-            agg.hll.reserve(sparse);
-            for (; i < j; i++) {
-              agg.count += level[i]!.count;
-              agg.hll.merge(level[i]!.hll);
-            }
-            next.push(agg);
-          }
-          level = next;
-        }
-        for (const a of level) {
-          const out: Row = { url, granularity: g, bucket: a.bucket, pageviews: a.count, uniques: a.hll.count(), hll: sketchBytes(a.hll) };
-          viewRows++;
-          if (w.push(out)) await w.flush();
-        }
-      }
-    }
-    await w.flush();
-  }
+  const viewRows = await writeView(ctx, st, order);
   // Phase times: reading and bucketing rows (sketch updates excluded), the sketch updates, output.
   // (and this thread's CPU time before and after the output began, where it can be read)
   const c2 = timesSince(c1At);
   const cpu: Record<string, number> = c1 === null || c2 === null ? {} : { 'ms.cpu.readAdd': c1.cpuMs, 'ms.cpu.write': c2.cpuMs };
-  return { metrics: { rowsIn: rows, viewRows, 'ms.read': t1 - t0 - flushMs, 'ms.add': flushMs, 'ms.write': performance.now() - t1, ...cpu }, inputRows: rows };
+  const rows = st.rows;
+  return { metrics: { rowsIn: rows, viewRows, 'ms.read': t1 - t0 - st.flushMs, 'ms.add': st.flushMs, 'ms.write': performance.now() - t1, ...cpu }, inputRows: rows };
 }
 
 export { GRANULARITIES };
