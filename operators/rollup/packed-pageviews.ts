@@ -39,7 +39,10 @@ class OpenBlock {
   }
 }
 
-/** Buffers pageviews per bucket(url) and writes full blocks; `push` returns true when one is full. */
+/**
+ * Buffers pageviews per bucket(url) and writes full blocks; `push` returns true when it filled a
+ * block, and the caller must then `drain()` before pushing again (at most one block is full).
+ */
 export class PackedPageviewsWriter {
   rows = 0;
   private readonly blocks: OpenBlock[];
@@ -48,7 +51,6 @@ export class PackedPageviewsWriter {
   private urlBucket = new Int32Array(256);
   /** Per global URL id: its index in its bucket's open block dictionary + 1 (0 = not in it). */
   private local = new Int32Array(256);
-  private full: number[] = [];
 
   constructor(private readonly w: ShuffleWriter, private readonly bucketOf: (url: string) => number, private readonly cap = 16384) {
     this.blocks = Array.from({ length: w.buckets }, () => new OpenBlock(cap));
@@ -79,8 +81,8 @@ export class PackedPageviewsWriter {
 
   /** push() of the URL with id g (from urlId). */
   pushId(g: number, ts: number, h1: number, h2: number): boolean {
-    const bucket = this.urlBucket[g]!;
-    const blk = this.blocks[bucket]!;
+    const blk = this.blocks[this.urlBucket[g]!]!;
+    if (blk.n === this.cap) throw new DagctlError('INTERNAL', 'rollup packed writer: push into a full block (drain first)');
     let l = this.local[g]!;
     if (l === 0) {
       blk.dict.push(g);
@@ -93,19 +95,17 @@ export class PackedPageviewsWriter {
     blk.h2[i] = h2;
     blk.u[i] = l - 1;
     this.rows++;
-    if (blk.n === this.cap) this.full.push(bucket);
-    return this.full.length > 0;
+    // No list of full blocks to update here: drain finds the one that filled (a list's push
+    // ran first when a block filled, after V8 had compiled the callers' loops: a deopt each).
+    return blk.n === this.cap;
   }
 
-  /** Writes the full blocks. */
+  /** Writes the full block (push returned true). */
   async drain(): Promise<void> {
-    const full = this.full;
-    this.full = [];
-    for (const b of full) await this.write(b);
+    for (let b = 0; b < this.blocks.length; b++) if (this.blocks[b]!.n === this.cap) await this.write(b);
   }
 
   async flush(): Promise<void> {
-    this.full = [];
     for (let b = 0; b < this.blocks.length; b++) if (this.blocks[b]!.n > 0) await this.write(b);
   }
 

@@ -475,13 +475,18 @@ function hashPersons(pages: ByteArrayPage[], table: BroadcastIndex | null, mc: M
   let r = 0;
   for (const pg of pages) {
     if (r + pg.count > n) throw countMismatch(path, column, true);
-    r = hashPage(pg, table, mc, h1, h2, r);
+    mc.mapped += hashPage(pg, table, h1, h2, r);
+    r += pg.count;
   }
   if (r !== n) throw countMismatch(path, column, false);
 }
 
-/** hashPersons' loop over one page, rows from r; returns r past the page. */
-function hashPage(pg: ByteArrayPage, table: BroadcastIndex | null, mc: MapCounts, h1: Int32Array, h2: Int32Array, r: number): number {
+/**
+ * hashPersons' loop over one page, into rows r..; returns how many the table mapped. (Hot loops
+ * end in a plain return: code after a loop that V8 compiled on stack before that code ever ran
+ * has no type feedback, and deoptimizes there.)
+ */
+function hashPage(pg: ByteArrayPage, table: BroadcastIndex | null, h1: Int32Array, h2: Int32Array, r: number): number {
   const data = pg.data, start = pg.start, len = pg.len, count = pg.count;
   let mapped = 0;
   for (let v = 0; v < count; v++, r++) {
@@ -490,8 +495,7 @@ function hashPage(pg: ByteArrayPage, table: BroadcastIndex | null, mc: MapCounts
     h1[r] = hashOut[0]! | 0;
     h2[r] = hashOut[1]! | 0;
   }
-  mc.mapped += mapped;
-  return r;
+  return mapped;
 }
 
 /** The writer's URL id of every url value of `pages` into u (n rows): urlIds per page. */
@@ -729,31 +733,31 @@ function urlAggsOf(st: AggState, urls: string[]): UrlAggs[] {
   return out;
 }
 
-/** Buffers each row of a block under its finest aggregate's id (aggs: the block's dictionary as urlAggsOf gives it). */
-function addBlock(st: AggState, blk: PackedBlock, aggs: UrlAggs[]): void {
+/** Buffers a block's rows (room for them made first: makeRoom), each under its finest aggregate's id. */
+function addBlock(st: AggState, blk: PackedBlock): void {
+  makeRoom(st, blk.n);
+  st.nb = bufferRows(st, blk, urlAggsOf(st, blk.urls), st.nb);
+  st.rows += blk.n;
+}
+
+/**
+ * addBlock's loop: each row's (agg id, h1, h2) into the buffers from nb (room made; aggs: the
+ * block's dictionary as urlAggsOf gives it); returns nb past them. It ends in a plain return
+ * (see hashPage).
+ */
+function bufferRows(st: AggState, blk: PackedBlock, aggs: UrlAggs[], nb: number): number {
   const { n, ts, h1, h2, u } = blk;
-  const fine = st.fine;
-  let nb = st.nb, bufId = st.bufId, bufH1 = st.bufH1, bufH2 = st.bufH2;
-  for (let r = 0; r < n; r++) {
+  const fine = st.fine, bufId = st.bufId, bufH1 = st.bufH1, bufH2 = st.bufH2;
+  for (let r = 0; r < n; r++, nb++) {
     const ua = aggs[u[r]!]!;
     const fb = Math.floor(ts[r]! / fine), k = fb - ua.base, slots = ua.slots;
     let id = k >= 0 && k < slots.length ? slots[k]! - 1 : -1;
     if (id < 0) id = aggIdSlow(st, ua, fb);
-    if (nb === bufId.length) {
-      st.nb = nb;
-      makeRoom(st);
-      nb = st.nb;
-      bufId = st.bufId;
-      bufH1 = st.bufH1;
-      bufH2 = st.bufH2;
-    }
     bufId[nb] = id;
     bufH1[nb] = h1[r]!;
     bufH2[nb] = h2[r]!;
-    nb++;
   }
-  st.nb = nb;
-  st.rows += n;
+  return nb;
 }
 
 /** The Agg id of (ua, fb) outside its slot window: from `more`, else a new aggregate. */
@@ -766,17 +770,16 @@ function aggIdSlow(st: AggState, ua: UrlAggs, fb: number): number {
   return nid;
 }
 
-/** Room for one more buffered row: the buffers doubled, or flushed at FLUSH rows. */
-function makeRoom(st: AggState): void {
-  const nb = st.nb;
-  if (nb === FLUSH) {
-    flushAggs(st);
-    return;
-  }
-  const a = new Int32Array(nb * 2), b = new Int32Array(nb * 2), c = new Int32Array(nb * 2);
-  a.set(st.bufId);
-  b.set(st.bufH1);
-  c.set(st.bufH2);
+/** Room for n more buffered rows: flushed first if they would pass FLUSH, then the buffers doubled until they fit. */
+function makeRoom(st: AggState, n: number): void {
+  if (st.nb > 0 && st.nb + n > FLUSH) flushAggs(st);
+  let cap = st.bufId.length;
+  if (st.nb + n <= cap) return;
+  while (cap < st.nb + n) cap *= 2;
+  const a = new Int32Array(cap), b = new Int32Array(cap), c = new Int32Array(cap);
+  a.set(st.bufId.subarray(0, st.nb));
+  b.set(st.bufH1.subarray(0, st.nb));
+  c.set(st.bufH2.subarray(0, st.nb));
   st.bufId = a;
   st.bufH1 = b;
   st.bufH2 = c;
@@ -787,18 +790,33 @@ function flushAggs(st: AggState): void {
   const f0 = performance.now();
   const nb = st.nb, bufId = st.bufId, bufH1 = st.bufH1, bufH2 = st.bufH2, aggList = st.aggList;
   const scratch = new Int32Array(nb), sortedH1 = new Int32Array(nb), sortedH2 = new Int32Array(nb);
-  const K = aggList.length;
+  const start = idStarts(bufId, nb, aggList.length);
+  scatterById(bufId, bufH1, bufH2, nb, start, sortedH1, sortedH2);
+  applyRuns(aggList, start, sortedH1, sortedH2, scratch);
+  st.nb = 0;
+  st.flushMs += performance.now() - f0;
+}
+
+/** Per agg id k, where its rows start in id order (counting sort over bufId[0..nb), K ids). Each of flushAggs' loops is a function of its own (see hashPage). */
+function idStarts(bufId: Int32Array, nb: number, K: number): Int32Array {
   const start = new Int32Array(K + 1);
   for (let i = 0; i < nb; i++) start[bufId[i]! + 1]!++;
   for (let k = 0; k < K; k++) start[k + 1]! += start[k]!;
+  return start;
+}
+
+/** The buffered hashes into sorted order by id; after it start[k] is the end of id k's rows (and start[k − 1] their start). */
+function scatterById(bufId: Int32Array, bufH1: Int32Array, bufH2: Int32Array, nb: number, start: Int32Array, sortedH1: Int32Array, sortedH2: Int32Array): void {
   for (let i = 0; i < nb; i++) {
     const j = start[bufId[i]!]!++;
     sortedH1[j] = bufH1[i]!;
     sortedH2[j] = bufH2[i]!;
   }
-  // After the scatter start[k] is the end of id k's rows (and start[k − 1] their start). Each
-  // run goes to its sketch at once (addHashes: sized for its distinct entries, not its rows).
-  for (let k = 0, from = 0; k < K; k++) {
+}
+
+/** Each id's run to its sketch at once (addHashes: sized for its distinct entries, not its rows). */
+function applyRuns(aggList: Array<Agg | null>, start: Int32Array, sortedH1: Int32Array, sortedH2: Int32Array, scratch: Int32Array): void {
+  for (let k = 0, from = 0; k < aggList.length; k++) {
     const to = start[k]!;
     if (to > from) {
       const a = aggList[k]!;
@@ -807,8 +825,6 @@ function flushAggs(st: AggState): void {
     }
     from = to;
   }
-  st.nb = 0;
-  st.flushMs += performance.now() - f0;
 }
 
 /** Each run of `level` (sorted by bucket) within one bucket of s seconds merged into one new aggregate. */
@@ -900,8 +916,7 @@ async function aggregateStage(ctx: Ctx, broadcast: boolean): Promise<StageResult
   const source = broadcast ? ctx.stageOutput('map')! : ctx.prior!;
   for await (const batch of source.bucket(ctx.bucket).batches()) {
     for (const blockRow of batch) {
-      const blk = decodePackedBlock(blockRow.block as Uint8Array);
-      addBlock(st, blk, urlAggsOf(st, blk.urls));
+      addBlock(st, decodePackedBlock(blockRow.block as Uint8Array));
     }
   }
   flushAggs(st);
