@@ -702,7 +702,7 @@ async function joinStage(ctx: Ctx): Promise<StageResult> {
 class AggState {
   readonly byUrl = new Map<string, UrlAggs>();
   readonly aggList: Array<Agg | null> = [];
-  /** Buffers grow ×2 up to FLUSH rows (small inputs stay small). */
+  /** Buffers grow ×2 up to the flush threshold (small inputs stay small; one larger block is taken whole). */
   bufId = new Int32Array(1 << 14);
   bufH1 = new Int32Array(1 << 14);
   bufH2 = new Int32Array(1 << 14);
@@ -720,6 +720,8 @@ class AggState {
  * scratch), ≤ FLUSH rows: 12 MiB.
  */
 const FLUSH = 1 << 19;
+/** The aggregate's flush threshold in buffered rows (FLUSH); tests lower it to run the flush between blocks on small inputs. */
+export const aggregateTuning = { flushRows: FLUSH };
 
 /** The UrlAggs of each URL of a block's dictionary (registered on first sight). */
 function urlAggsOf(st: AggState, urls: string[]): UrlAggs[] {
@@ -772,7 +774,7 @@ function aggIdSlow(st: AggState, ua: UrlAggs, fb: number): number {
 
 /** Room for n more buffered rows: flushed first if they would pass FLUSH, then the buffers doubled until they fit. */
 function makeRoom(st: AggState, n: number): void {
-  if (st.nb > 0 && st.nb + n > FLUSH) flushAggs(st);
+  if (st.nb > 0 && st.nb + n > aggregateTuning.flushRows) flushAggs(st);
   let cap = st.bufId.length;
   if (st.nb + n <= cap) return;
   while (cap < st.nb + n) cap *= 2;

@@ -4,7 +4,8 @@
  * join (uniques by component person); mergeRange against exact counts over arbitrary ranges.
  */
 import assert from 'node:assert/strict';
-import { rollup, mergeRange, broadcastTableHeld } from '../../operators/rollup/rollup.js';
+import fc from 'fast-check';
+import { rollup, mergeRange, broadcastTableHeld, aggregateTuning } from '../../operators/rollup/rollup.js';
 import type { OperatorDef } from '../../operators/types.js';
 import type { RollupParams } from '../../operators/rollup/descriptor.js';
 import { runOperator, type MemInput } from './harness.js';
@@ -385,6 +386,45 @@ describe('operators/rollup/rollup', () => {
         assert.deepEqual(v.hll, e.hll.serialize());
         assert.equal(v.uniques, e.hll.count());
       }
+    }
+  });
+
+  it('full packed blocks, aggregate buffers grown past a block and flushed between blocks (any threshold): every sketch byte-identical to adding each row (fast-check)', async () => {
+    // > 16,384 rows per bucket fill the map's packed blocks (drain), grow the aggregate's buffers
+    // past one block and, with the flush threshold lowered, flush between blocks (and take a block
+    // larger than the threshold whole). Oracle: one sketch per (url, granularity, bucket) fed every row.
+    const saved = aggregateTuning.flushRows;
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 17_000, max: 40_000 }), fc.integer({ min: 1, max: 50_000 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 1 << 30 }), async (n, flushRows, buckets, urls, seed) => {
+          aggregateTuning.flushRows = flushRows;
+          let s = seed;
+          const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+          const rows: Row[] = Array.from({ length: n }, () => ({ url: `u${rnd(urls)}`, person: `p${rnd(3000)}`, ts: T0 + rnd(40 * 86400) }));
+          const oracle = new Map<string, { pv: number; hll: HyperLogLog }>();
+          for (const r of rows) {
+            for (const [g, sec] of Object.entries(G)) {
+              const ts = r.ts as number;
+              const k = `${String(r.url)}|${g}|${Math.floor(ts / sec) * sec}`;
+              let e = oracle.get(k);
+              if (e === undefined) oracle.set(k, (e = { pv: 0, hll: new HyperLogLog(14) }));
+              e.pv++;
+              e.hll.add(r.person as string);
+            }
+          }
+          const view = (await runOperator(rollup, {}, { inputs: [{ partitions: { a: rows } }], buckets, batchSize: 5000 })).outputs[0]!.rows;
+          assert.equal(view.length, oracle.size);
+          for (const v of view) {
+            const e = oracle.get(`${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`);
+            assert.ok(e !== undefined);
+            assert.equal(v.pageviews, e.pv);
+            assert.deepEqual(v.hll, e.hll.serialize());
+          }
+        }),
+        { numRuns: 6 },
+      );
+    } finally {
+      aggregateTuning.flushRows = saved;
     }
   });
 
