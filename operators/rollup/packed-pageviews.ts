@@ -23,6 +23,17 @@ const pad8 = (n: number): number => (n + 7) & ~7;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
+/**
+ * An empty array whose elements are objects (strings, class instances) from the start: an empty
+ * literal starts with small-integer elements, and its first push of an object changes its kind
+ * under the optimized code that pushes ('not a Smi' deopts, once per array).
+ */
+export function objectArray<T>(): T[] {
+  const a: unknown[] = [null];
+  a.length = 0;
+  return a as T[];
+}
+
 /** One bucket's open block: columns of up to `cap` rows and its URL dictionary (global ids). */
 class OpenBlock {
   n = 0;
@@ -47,7 +58,7 @@ export class PackedPageviewsWriter {
   rows = 0;
   private readonly blocks: OpenBlock[];
   private readonly ids = new Map<string, number>();
-  private readonly urls: string[] = [];
+  private readonly urls: string[] = objectArray<string>();
   private urlBucket = new Int32Array(256);
   /** Per global URL id: its index in its bucket's open block dictionary + 1 (0 = not in it). */
   private local = new Int32Array(256);

@@ -53,7 +53,7 @@ import { plainInteger } from '../../storage/parquet/schema-map.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import { decodeUtf8, InvalidUtf8, pageUtf8, withUtf8File } from '../../storage/parquet/utf8.js';
 import { BroadcastBuilder, BroadcastIndex } from './broadcast-index.js';
-import { decodePackedBlock, PACKED_SCHEMA, PackedPageviewsWriter, type PackedBlock } from './packed-pageviews.js';
+import { decodePackedBlock, objectArray, PACKED_SCHEMA, PackedPageviewsWriter, type PackedBlock } from './packed-pageviews.js';
 import { rollupDescriptor, usesComponents, type RollupParams } from './descriptor.js';
 export type { RollupParams };
 
@@ -701,7 +701,7 @@ async function joinStage(ctx: Ctx): Promise<StageResult> {
  */
 class AggState {
   readonly byUrl = new Map<string, UrlAggs>();
-  readonly aggList: Array<Agg | null> = [];
+  readonly aggList: Array<Agg | null> = objectArray<Agg | null>();
   /** Buffers grow ×2 up to the flush threshold (small inputs stay small; one larger block is taken whole). */
   bufId = new Int32Array(1 << 14);
   bufH1 = new Int32Array(1 << 14);
@@ -847,6 +847,28 @@ function coarser(level: Agg[], s: number, precision: number): Agg[] {
   }
   return next;
 }
+
+/**
+ * Shapes settled at load, before anything is optimized (as hll.ts does for sketches): a few rows
+ * through the aggregate (buffers regrown, a bucket past the slot window into `more`, a flush, a
+ * coarser level) and the packed writer (a block filled, drained and reset). Each field's first
+ * reassignment in a thread (a regrown buffer, a count, a block's reset dictionary) otherwise
+ * deoptimizes the hot functions compiled before it (V8 "code dependencies": field types and
+ * constness). Synchronous, microseconds; nothing is written.
+ */
+function settleShapes(): void {
+  const st = new AggState(3600, 4);
+  st.bufId = st.bufH1 = st.bufH2 = new Int32Array(1);
+  const blk: PackedBlock = { n: 3, urls: ['a'], ts: Float64Array.of(0, 7200, 3600 * 100_000), h1: Int32Array.of(1, 2, 3), h2: Int32Array.of(1, 2, 3), u: Int32Array.of(0, 0, 0) };
+  for (let k = 0; k < 2; k++) {
+    addBlock(st, blk);
+    flushAggs(st);
+  }
+  coarser(takeUrl(st, 'a'), 86400, 4);
+  const pw = new PackedPageviewsWriter({ buckets: 1, write: () => Promise.resolve() }, () => 0, 2);
+  for (let k = 0; k < 3; k++) if (pw.push(`u${k}`, 0, k, k)) void pw.drain();
+}
+settleShapes();
 
 /** One URL's finest aggregates in bucket order, released from the state (aggList and byUrl) as they are taken. */
 function takeUrl(st: AggState, url: string): Agg[] {

@@ -400,3 +400,17 @@ export class HyperLogLog {
     return h;
   }
 }
+
+/**
+ * Shapes settled at load: a sketch's first regrown sparse table (keys/ranks reassigned) and its
+ * turn to dense (a Uint8Array where `dense` held null, null where `sparse` held its table). The
+ * first such store in a thread generalizes the fields (type, constness), which deoptimizes every
+ * optimized function that inlined a sketch's construction or access (V8 "code dependencies");
+ * done here, before anything is optimized, it costs nothing later.
+ */
+function settleShapes(): void {
+  const h = new HyperLogLog(16);
+  for (let i = 0; i < 8; i++) h.addHash(i << 16, 1); // regrows the sparse table
+  new HyperLogLog(4).addHash(1, 1); // p = 4: dense from its first entry
+}
+settleShapes();
