@@ -802,9 +802,19 @@ function flushAggs(st: AggState): void {
 /** Per agg id k, where its rows start in id order (counting sort over bufId[0..nb), K ids). Each of flushAggs' loops is a function of its own (see hashPage). */
 function idStarts(bufId: Int32Array, nb: number, K: number): Int32Array {
   const start = new Int32Array(K + 1);
-  for (let i = 0; i < nb; i++) start[bufId[i]! + 1]!++;
-  for (let k = 0; k < K; k++) start[k + 1]! += start[k]!;
+  countIds(bufId, nb, start);
+  prefixSums(start);
   return start;
+}
+
+/** start[id + 1] += 1 for every buffered id. */
+function countIds(bufId: Int32Array, nb: number, start: Int32Array): void {
+  for (let i = 0; i < nb; i++) start[bufId[i]! + 1]!++;
+}
+
+/** Running sums in place. */
+function prefixSums(a: Int32Array): void {
+  for (let k = 1; k < a.length; k++) a[k]! += a[k - 1]!;
 }
 
 /** The buffered hashes into sorted order by id; after it start[k] is the end of id k's rows (and start[k − 1] their start). */
