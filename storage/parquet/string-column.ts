@@ -160,9 +160,9 @@ function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column
       if (width <= 24) {
         // One 32-bit little-endian window per value (offset ≤ 7 + width ≤ 24 bits fits). The first
         // `inside` values' windows lie within data (value k's starts at byte p + ⌊k·width/8⌋, and
-        // it is inside while that is ≤ data.length − 4); the last few, at the page's end, read
-        // bytes past it as 0 (masked off) in a loop of their own, so the main loop never reads
-        // out of bounds (which would deoptimize it).
+        // it is inside while that is ≤ data.length − 4); the last few, at the page's end, take the
+        // bytes past it as 0 (masked off) in a loop of their own, so the main loop needs no bounds
+        // checks.
         const mask = width === 0 ? 0 : 0xffffffff >>> (32 - width);
         const room = data.length - 4 - p;
         const inside = room < 0 ? 0 : width === 0 ? m : Math.min(m, Math.floor((8 * room + 7) / width) + 1);
@@ -173,9 +173,11 @@ function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column
           put(i + k, (w >>> (bit & 7)) & mask);
           bit += width;
         }
+        const end = data.length;
         for (; k < m; k++) {
           const at = p + (bit >> 3);
-          const w = (data[at] ?? 0) | ((data[at + 1] ?? 0) << 8) | ((data[at + 2] ?? 0) << 16) | ((data[at + 3] ?? 0) << 24);
+          // Bounds checked here, not by reading past the end (an out-of-bounds read deoptimizes).
+          const w = (at < end ? data[at]! : 0) | (at + 1 < end ? data[at + 1]! << 8 : 0) | (at + 2 < end ? data[at + 2]! << 16 : 0);
           put(i + k, (w >>> (bit & 7)) & mask);
           bit += width;
         }
