@@ -22,7 +22,8 @@ import type { RunState } from '../../scheduler/engine/state.js';
 import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
 import { buildStatus } from '../../scheduler/status-view.js';
 import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-run-store.js';
-import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
+import { EmbeddedExecutor, embeddedPool, threadedTasks, type EmbeddedOptions } from '../../workers/embedded/pool.js';
+import type { ThreadPool } from '../../workers/threads/pool.js';
 import { reclaimAndRecord, reclaimDue } from '../../workers/reclaim.js';
 import { flag, str, strs, writeJson, type CliIO, type CommandDef } from '../command.js';
 import { ProgressReporter } from '../progress.js';
@@ -85,6 +86,8 @@ dagctl run --resume RUN_ID --redis URL [--detach]
 
     let record: RunRecord;
     let store: RunStore;
+    /** Threads started ahead (a fresh embedded run), until the executor takes them over. */
+    let early: ThreadPool | null = null;
     if (resume !== undefined) {
       store = await openRunStoreFor(io, redisUrl);
       const r = await store.getRecord(resume);
@@ -109,31 +112,43 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       if (rerunFrom !== undefined && !loaded.dag.tasks.some((t) => t.name === rerunFrom)) {
         throw new DagctlError('USAGE', `--rerun-from: no task "${rerunFrom}" in ${loaded.dag.name}`);
       }
-      store = await openRunStoreFor(io, redisUrl);
-      const ctx = await loadPlanningContext(loaded.dag, undefined, redisUrl === undefined ? store : localStore(io));
-      for (const u of ctx.uncommitted ?? []) io.stderr.write(`warning: UNCOMMITTED_FILES: ${u.message}\n`);
-      const now = Date.now();
-      const options: RunOptions = { force: flag(args, 'force'), params, executor: redisUrl === undefined ? 'embedded' : 'bullmq' };
-      if (rerunFrom !== undefined) options.rerunFrom = rerunFrom;
-      if (concurrency !== undefined) options.concurrency = concurrency;
-      const takeOver = strs(args, 'take-over');
-      for (const t of takeOver) if (loaded.dag.datasets[t]?.producer === undefined) throw new DagctlError('USAGE', `--take-over: ${loaded.dag.name} produces no dataset "${t}"`);
-      if (takeOver.length > 0) options.takeOver = takeOver;
-      if (flag(args, 'allow-shrink')) options.allowShrink = true;
-      if (work !== undefined) options.work = work;
-      await checkOwnership(loaded.dag, takeOver);
-      const deadlineText = str(args, 'deadline');
-      if (deadlineText !== undefined) {
-        const ms = parseDuration(deadlineText);
-        if (ms === null || ms <= 0) throw new DagctlError('USAGE', `--deadline: "${deadlineText}" is not a positive duration (e.g. 30m, 2h)`);
-        options.deadlineAt = now + ms;
+      // An embedded run's threads start now and load their modules (~0.3 s each) while this
+      // thread lists the sources and plans; the executor takes the pool over.
+      const threaded = redisUrl === undefined ? Math.min(concurrency ?? availableParallelism(), threadedTasks(loaded.dag)) : 0;
+      if (threaded > 0) {
+        early = embeddedPool(embeddedOptions(concurrency ?? availableParallelism(), parseHeap(str(args, 'thread-heap-mb'))));
+        early.warm(threaded);
       }
-      const created = createRunRecord({ dag: loaded.dag, text: loaded.text, ctx, options, now, runId: newRunId(loaded.dag.name, now, randomBytes(8).toString('hex')), bundle: loaded.bundle });
-      record = created.record;
-      // Workers on other machines fetch the operator code by hash from the object store, if one applies.
-      const bundleStore = bundleStoreOf(loaded.dag, options.executor, io.env, io.cwd);
-      if (bundleStore !== null) record = await placeBundle(record, bundleStore);
-      await store.createRun(record, created.state);
+      try {
+        store = await openRunStoreFor(io, redisUrl);
+        const ctx = await loadPlanningContext(loaded.dag, undefined, redisUrl === undefined ? store : localStore(io));
+        for (const u of ctx.uncommitted ?? []) io.stderr.write(`warning: UNCOMMITTED_FILES: ${u.message}\n`);
+        const now = Date.now();
+        const options: RunOptions = { force: flag(args, 'force'), params, executor: redisUrl === undefined ? 'embedded' : 'bullmq' };
+        if (rerunFrom !== undefined) options.rerunFrom = rerunFrom;
+        if (concurrency !== undefined) options.concurrency = concurrency;
+        const takeOver = strs(args, 'take-over');
+        for (const t of takeOver) if (loaded.dag.datasets[t]?.producer === undefined) throw new DagctlError('USAGE', `--take-over: ${loaded.dag.name} produces no dataset "${t}"`);
+        if (takeOver.length > 0) options.takeOver = takeOver;
+        if (flag(args, 'allow-shrink')) options.allowShrink = true;
+        if (work !== undefined) options.work = work;
+        await checkOwnership(loaded.dag, takeOver);
+        const deadlineText = str(args, 'deadline');
+        if (deadlineText !== undefined) {
+          const ms = parseDuration(deadlineText);
+          if (ms === null || ms <= 0) throw new DagctlError('USAGE', `--deadline: "${deadlineText}" is not a positive duration (e.g. 30m, 2h)`);
+          options.deadlineAt = now + ms;
+        }
+        const created = createRunRecord({ dag: loaded.dag, text: loaded.text, ctx, options, now, runId: newRunId(loaded.dag.name, now, randomBytes(8).toString('hex')), bundle: loaded.bundle });
+        record = created.record;
+        // Workers on other machines fetch the operator code by hash from the object store, if one applies.
+        const bundleStore = bundleStoreOf(loaded.dag, options.executor, io.env, io.cwd);
+        if (bundleStore !== null) record = await placeBundle(record, bundleStore);
+        await store.createRun(record, created.state);
+      } catch (e) {
+        await early?.close();
+        throw e;
+      }
       if (redisUrl !== undefined) {
         return await submitDistributed(io, store, record, redisUrl, flag(args, 'detach'), json);
       }
@@ -146,6 +161,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
         unlock = await store.lockDriver(record.runId, { command: resume !== undefined ? 'run --resume' : 'run', pid: process.pid });
       } catch (e) {
         await store.close();
+        await early?.close();
         throw e;
       }
     }
@@ -162,13 +178,20 @@ dagctl run --resume RUN_ID --redis URL [--detach]
         record,
         resume: resume !== undefined,
         cancel: uiCancel?.signal ?? io.interrupted,
-        makeExecutor: (onEvent) => new EmbeddedExecutor(record, onEvent, heapMb === undefined ? { concurrency: threads } : { concurrency: threads, maxThreadHeapMb: heapMb }),
+        makeExecutor: (onEvent) => {
+          // The pool started ahead, if it has the threads this run asks for (a resumed run's may differ).
+          const pool = early !== null && early.size === threads ? early : null;
+          if (pool === null) void early?.close();
+          early = null;
+          return new EmbeddedExecutor(record, onEvent, { ...embeddedOptions(threads, heapMb), ...(pool === null ? {} : { pool }) });
+        },
         onProgress: (s) => progress?.update(s),
       });
       // A resumed embedded run takes --work as given now, else the policy it was created with.
       if (reclaimDue(work === undefined ? record : { ...record, options: { ...record.options, work } }, final.phase)) await reclaimWork(io, store, record, json);
       return report(io, record, final, progress, json);
     } finally {
+      await early?.close();
       uiCancel?.stop();
       await store.close();
       // A big finished run's page for `dagctl ui`, written while this process still holds the run
@@ -200,6 +223,11 @@ function report(io: CliIO, record: RunRecord, final: RunState, progress: Progres
   if (json) writeJson(io, view);
   else io.stdout.write('\n' + renderStatus(view));
   return final.phase === 'succeeded' ? 0 : 1;
+}
+
+/** The embedded executor's options for `threads` threads and an optional --thread-heap-mb. */
+function embeddedOptions(threads: number, heapMb: number | undefined): EmbeddedOptions {
+  return heapMb === undefined ? { concurrency: threads } : { concurrency: threads, maxThreadHeapMb: heapMb };
 }
 
 function parseHeap(v: string | undefined): number | undefined {

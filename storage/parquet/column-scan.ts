@@ -34,6 +34,98 @@ import type { ColumnFile, FileMetaData, PageBody } from './page-types.js';
 
 const invalid = (msg: string, e?: unknown, details: Record<string, unknown> = {}): DagctlError => new DagctlError('PARQUET_INVALID', msg, details, e === undefined ? undefined : { cause: e });
 
+// The helpers below are module-level functions, not closures of openColumnFile: one function
+// object per isolate, so optimized callers never meet another file's closure ("wrong call
+// target" deopts), and the per-value loops are small leaf functions (decodeInt32Page,
+// decodeInt64Page) that optimize on their own instead of inside the page-walking code.
+
+/**
+ * The stored data pages of a REQUIRED, PLAIN, un-dictionaried flat column of row group rgi (v1
+ * pages, or v2 pages without levels), or null for any other layout.
+ */
+function plainBodies(metadata: FileMetaData, u8: Uint8Array, rgi: number, column: string): PageBody[] | null {
+  const rg = metadata.row_groups[rgi];
+  const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
+  if (rg === undefined || el === undefined || el.repetition_type !== 'REQUIRED') return null;
+  const chunk = rg.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column)?.meta_data;
+  if (chunk === undefined || (chunk.codec !== 'SNAPPY' && chunk.codec !== 'UNCOMPRESSED')) return null;
+  if (chunk.dictionary_page_offset !== undefined && Number(chunk.dictionary_page_offset) > 0) return null;
+  const begin = Number(chunk.data_page_offset);
+  const end = begin + Number(chunk.total_compressed_size);
+  if (end > u8.length) throw invalid(`column ${column}: chunk past end of file`);
+  const snappyCodec = chunk.codec === 'SNAPPY';
+  const pages: PageBody[] = [];
+  let pos = begin;
+  let values = 0;
+  const total = Number(chunk.num_values);
+  while (pos < end && values < total) {
+    const h = readPageHeader(u8, pos);
+    pos = h.next;
+    const body = u8.subarray(pos, pos + h.compressed);
+    pos += h.compressed;
+    if (h.type === PAGE_DICTIONARY || h.type === PAGE_INDEX) return null;
+    if (h.type !== PAGE_DATA && h.type !== PAGE_DATA_V2) return null;
+    if (h.encoding !== ENC_PLAIN || h.levelBytes !== 0) return null;
+    pages.push({ body, compressed: snappyCodec && h.compressedValues, size: h.uncompressed, count: h.numValues });
+    values += h.numValues;
+  }
+  if (values !== total) throw invalid(`column ${column}: ${values} values in pages, ${total} in footer`);
+  return pages;
+}
+
+/** The stored PLAIN pages and value width of a REQUIRED INT32 / INT64 column without a logical
+ * type (plain signed integers) in row group rgi, or null for any other layout. */
+function integerBodies(metadata: FileMetaData, u8: Uint8Array, rgi: number, column: string): { bodies: PageBody[]; width: 4 | 8 } | null {
+  const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
+  if (el === undefined || (el.type !== 'INT32' && el.type !== 'INT64')) return null;
+  if (el.logical_type !== undefined || (el.converted_type !== undefined && el.converted_type !== 'INT_32' && el.converted_type !== 'INT_64')) return null;
+  const bodies = plainBodies(metadata, u8, rgi, column);
+  return bodies === null ? null : { bodies, width: el.type === 'INT32' ? 4 : 8 };
+}
+
+/** count little-endian int32s of data into out[at..at + count). */
+function decodeInt32Page(data: Uint8Array, count: number, out: Float64Array, at: number): void {
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let i = 0; i < count; i++) out[at + i] = dv.getInt32(i * 4, true);
+}
+
+/** count little-endian int64s of data into out[at..at + count); the index of the first that is
+ * not a safe integer (nothing written from it on), else -1. */
+function decodeInt64Page(data: Uint8Array, count: number, out: Float64Array, at: number): number {
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let i = 0; i < count; i++) {
+    const v = dv.getUint32(i * 8, true) + dv.getInt32(i * 8 + 4, true) * 4294967296;
+    if (!Number.isSafeInteger(v)) return i;
+    out[at + i] = v;
+  }
+  return -1;
+}
+
+/** A PLAIN integer column (integerBodies) of row group rgi as doubles, or null for any other
+ * layout (numbers() then asks hyparquet). */
+function plainIntegers(metadata: FileMetaData, u8: Uint8Array, rgi: number, column: string, rows: number): Float64Array | null {
+  const ib = integerBodies(metadata, u8, rgi, column);
+  if (ib === null) return null;
+  const { bodies, width } = ib;
+  const out = new Float64Array(rows);
+  let r = 0;
+  for (let p = 0; p < bodies.length; p++) {
+    const b = bodies[p]!;
+    const count = b.count;
+    if (r + count > rows) throw invalid(`column ${column}: more values than rows`);
+    const data = b.compressed ? snappy(b.body, b.size) : b.body;
+    if (data.length < count * width) throw invalid(`column ${column}: page truncated`);
+    if (width === 4) decodeInt32Page(data, count, out, r);
+    else {
+      const bad = decodeInt64Page(data, count, out, r);
+      if (bad >= 0) throw invalid(`column ${column}: not a number / unsafe integer at row ${r + bad} of row group ${rgi}`, undefined, { column, rowGroup: rgi, row: r + bad });
+    }
+    r += count;
+  }
+  if (r !== rows) throw invalid(`column ${column}: ${r} values, ${rows} rows`);
+  return out;
+}
+
 export function openColumnFile(bytes: Uint8Array): ColumnFile {
   const file = exactArrayBuffer(bytes);
   let metadata: FileMetaData;
@@ -50,83 +142,12 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     at += Number(rg.num_rows);
   }
   /**
-   * The stored data pages of a REQUIRED, PLAIN, un-dictionaried flat column of row group rgi (v1
-   * pages, or v2 pages without levels), or null for any other layout.
-   */
-  function plainBodies(rgi: number, column: string): PageBody[] | null {
-    const rg = metadata.row_groups[rgi];
-    const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
-    if (rg === undefined || el === undefined || el.repetition_type !== 'REQUIRED') return null;
-    const chunk = rg.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column)?.meta_data;
-    if (chunk === undefined || (chunk.codec !== 'SNAPPY' && chunk.codec !== 'UNCOMPRESSED')) return null;
-    if (chunk.dictionary_page_offset !== undefined && Number(chunk.dictionary_page_offset) > 0) return null;
-    const begin = Number(chunk.data_page_offset);
-    const end = begin + Number(chunk.total_compressed_size);
-    if (end > u8.length) throw invalid(`column ${column}: chunk past end of file`);
-    const pages: PageBody[] = [];
-    let pos = begin;
-    let values = 0;
-    const total = Number(chunk.num_values);
-    while (pos < end && values < total) {
-      const h = readPageHeader(u8, pos);
-      pos = h.next;
-      const body = u8.subarray(pos, pos + h.compressed);
-      pos += h.compressed;
-      if (h.type === PAGE_DICTIONARY || h.type === PAGE_INDEX) return null;
-      if (h.type !== PAGE_DATA && h.type !== PAGE_DATA_V2) return null;
-      if (h.encoding !== ENC_PLAIN || h.levelBytes !== 0) return null;
-      pages.push({ body, compressed: chunk.codec === 'SNAPPY' && h.compressedValues, size: h.uncompressed, count: h.numValues });
-      values += h.numValues;
-    }
-    if (values !== total) throw invalid(`column ${column}: ${values} values in pages, ${total} in footer`);
-    return pages;
-  }
-  /** The stored PLAIN pages and value width of a REQUIRED INT32 / INT64 column without a logical
-   * type (plain signed integers) in row group rgi, or null for any other layout. */
-  const integerBodies = (rgi: number, column: string): { bodies: PageBody[]; width: 4 | 8 } | null => {
-    const el = metadata.schema.find((e) => e.name === column && e.num_children === undefined);
-    if (el === undefined || (el.type !== 'INT32' && el.type !== 'INT64')) return null;
-    if (el.logical_type !== undefined || (el.converted_type !== undefined && el.converted_type !== 'INT_32' && el.converted_type !== 'INT_64')) return null;
-    const bodies = plainBodies(rgi, column);
-    return bodies === null ? null : { bodies, width: el.type === 'INT32' ? 4 : 8 };
-  };
-  /** The same, pages decompressed. */
-  const integerPages = (rgi: number, column: string): { pages: Array<{ data: Uint8Array; count: number }>; width: 4 | 8 } | null => {
-    const ib = integerBodies(rgi, column);
-    return ib === null ? null : { pages: ib.bodies.map((b) => ({ data: b.compressed ? snappy(b.body, b.size) : b.body, count: b.count })), width: ib.width };
-  };
-  /** Such a column of row group rgi as doubles, or null for any other layout (numbers() then asks
-   * hyparquet). */
-  const plainIntegers = (rgi: number, column: string, rows: number): Float64Array | null => {
-    const ip = integerPages(rgi, column);
-    if (ip === null) return null;
-    const { pages, width } = ip;
-    const out = new Float64Array(rows);
-    let r = 0;
-    for (const { data, count } of pages) {
-      if (r + count > rows) throw invalid(`column ${column}: more values than rows`);
-      if (data.length < count * width) throw invalid(`column ${column}: page truncated`);
-      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      if (width === 4) {
-        for (let i = 0; i < count; i++) out[r++] = dv.getInt32(i * 4, true);
-      } else {
-        for (let i = 0; i < count; i++) {
-          const v = dv.getUint32(i * 8, true) + dv.getInt32(i * 8 + 4, true) * 4294967296;
-          if (!Number.isSafeInteger(v)) throw invalid(`column ${column}: not a number / unsafe integer at row ${r}`);
-          out[r++] = v;
-        }
-      }
-    }
-    if (r !== rows) throw invalid(`column ${column}: ${r} values, ${rows} rows`);
-    return out;
-  };
-  /**
    * plainIntegers at rows[0..n) only (ascending), or null for any other layout: in the page kernel
    * (page-kernel.ts gatherPlainInts), which decompresses each page where it reads it and reads
    * only those rows (checked: an unsafe int64 elsewhere in the group is not read).
    */
   const plainIntegersAt = (rgi: number, column: string, groupRows: number, rows: Int32Array, n: number): Float64Array | null => {
-    const ib = integerBodies(rgi, column);
+    const ib = integerBodies(metadata, u8, rgi, column);
     if (ib === null) return null;
     let values = 0;
     for (const b of ib.bodies) values += b.count;
@@ -141,14 +162,14 @@ export function openColumnFile(bytes: Uint8Array): ColumnFile {
     metadata,
     rowGroups,
     byteArrayPages: (rgi, column, rows) => stringColumnPages(cf, u8, rgi, column, rows),
-    plainByteArrayBodies: (rgi, column) => (metadata.schema.find((e) => e.name === column && e.num_children === undefined)?.type === 'BYTE_ARRAY' ? plainBodies(rgi, column) : null),
+    plainByteArrayBodies: (rgi, column) => (metadata.schema.find((e) => e.name === column && e.num_children === undefined)?.type === 'BYTE_ARRAY' ? plainBodies(metadata, u8, rgi, column) : null),
     async numbers(rgi, columns) {
       const g = rowGroups[rgi];
       if (g === undefined) throw invalid(`no row group ${rgi}`);
       const out: Record<string, Float64Array> = {};
       const slow: string[] = [];
       for (const c of columns) {
-        const fast = plainIntegers(rgi, c, g.rows);
+        const fast = plainIntegers(metadata, u8, rgi, c, g.rows);
         if (fast !== null) out[c] = fast;
         else { out[c] = new Float64Array(g.rows); slow.push(c); }
       }

@@ -147,6 +147,26 @@ export function snappyCompressWasm(input: Uint8Array): Uint8Array {
   return out;
 }
 
+/** valueSpan's answer: the values' least start, greatest end and total length. */
+const SPAN = new Float64Array(3);
+/**
+ * Writes SPAN for values [from, to) (least start, greatest end, total bytes; Infinity, 0, 0 when
+ * there are none). A leaf of its own, so plainStringsWasm is not optimized in the middle of this
+ * loop (on-stack replacement) before the code after it ever ran.
+ */
+function valueSpan(start: Int32Array, len: Int32Array, from: number, to: number): void {
+  let lo = Infinity, hi = 0, bytes = 0;
+  for (let i = from; i < to; i++) {
+    const s = start[i]!, n = len[i]!;
+    bytes += n;
+    if (s < lo) lo = s;
+    if (s + n > hi) hi = s + n;
+  }
+  SPAN[0] = lo;
+  SPAN[1] = hi;
+  SPAN[2] = bytes;
+}
+
 /**
  * The PLAIN payload of values [from, to) (value i: data[start[i], start[i] + len[i]), to > from)
  * — each as a u32 little-endian length and its bytes — appended to `out` (grown with `ensure`,
@@ -159,13 +179,8 @@ export function snappyCompressWasm(input: Uint8Array): Uint8Array {
  */
 export function plainStringsWasm(data: Uint8Array, start: Int32Array, len: Int32Array, from: number, to: number, out: { buf: Uint8Array; pos: number; ensure(n: number): void }): { lo: number; hi: number } | null {
   const count = to - from;
-  let lo = Infinity, hi = 0, bytes = 0;
-  for (let i = from; i < to; i++) {
-    const s = start[i]!, n = len[i]!;
-    bytes += n;
-    if (s < lo) lo = s;
-    if (s + n > hi) hi = s + n;
-  }
+  valueSpan(start, len, from, to);
+  const lo = SPAN[0]!, hi = SPAN[1]!, bytes = SPAN[2]!;
   const span = hi - lo;
   if (span > 8 * bytes + (1 << 20) || span > SPAN_MAX_BYTES) return null;
   const page = bytes + 4 * count;

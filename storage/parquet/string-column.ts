@@ -83,9 +83,122 @@ const NONE = new Uint8Array(0), NO_ROWS = new Int32Array(0);
 /**
  * Dictionary indices (u8 bit width, then the RLE / bit-packed hybrid) → the entries' (start, len);
  * with `only`, just at rows[from, to) (page row = rows[j] - base; the others start at -1): runs holding
- * none of them are stepped over, not decoded.
+ * none of them are stepped over, not decoded (fromDictionaryAt). Every row: each run goes to a small
+ * loop of its own (fillRun, unpackRun, unpackWideRun), so a page's decoding optimizes as a few
+ * small functions, each seeing one kind of run.
  */
 function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column: string, only: { rows: Int32Array; from: number; to: number; base: number } | null): ByteArrayPage {
+  if (only !== null) return fromDictionaryAt(dict, data, n, column, only);
+  const start = new Int32Array(n), len = new Int32Array(n);
+  const bad = (why: string): DagctlError => invalid(`column ${column}: dictionary indices ${why}`);
+  if (data.length < 1 && n > 0) throw bad('truncated');
+  const width = data[0] ?? 0;
+  if (width > 32) throw bad(`bit width ${width}`);
+  const bytesPer = (width + 7) >> 3;
+  let p = 1, i = 0;
+  while (i < n) {
+    // ULEB128 run header.
+    let header = 0, mul = 1;
+    for (;;) {
+      if (p >= data.length) throw bad('truncated');
+      const b = data[p++]!;
+      header += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) break;
+      mul *= 128;
+    }
+    let badIndex: number;
+    if ((header & 1) === 0) {
+      const count = Math.floor(header / 2);
+      if (p + bytesPer > data.length) throw bad('truncated');
+      let v = 0;
+      for (let k = 0; k < bytesPer; k++) v += data[p + k]! * 2 ** (8 * k);
+      p += bytesPer;
+      const m = Math.min(count, n - i);
+      badIndex = fillRun(dict, start, len, i, m, v);
+      i += m;
+    } else {
+      const count = Math.floor(header / 2) * 8;
+      const bytes = Math.floor(header / 2) * width;
+      if (p + bytes > data.length) throw bad('truncated');
+      const m = Math.min(count, n - i);
+      badIndex = width <= 24 ? unpackRun(dict, data, p, width, start, len, i, m) : unpackWideRun(dict, data, p, width, start, len, i, m);
+      p += bytes;
+      i += m;
+    }
+    if (badIndex >= 0) throw bad(`index ${badIndex} past ${dict.count} entries`);
+  }
+  return { data: dict.data, start, len, count: n };
+}
+
+/** Rows [i, i + m) take dictionary entry v; v itself when it is past the dictionary (nothing written), else -1. */
+function fillRun(dict: ByteArrayPage, start: Int32Array, len: Int32Array, i: number, m: number, v: number): number {
+  if (m <= 0) return -1;
+  if (v >= dict.count) return v;
+  const s = dict.start[v]!, l = dict.len[v]!;
+  start.fill(s, i, i + m);
+  len.fill(l, i, i + m);
+  return -1;
+}
+
+/**
+ * Rows [i, i + m) from a bit-packed run (LSB first) of `width` ≤ 24 bits at data[p..]; the first
+ * index past the dictionary (rows from it on not written), else -1. One 32-bit little-endian
+ * window per value (offset ≤ 7 + width ≤ 24 bits fits). The first `inside` values' windows lie
+ * within data (value k's starts at byte p + ⌊k·width/8⌋, and it is inside while that is
+ * ≤ data.length − 4); the last few, at the page's end, take the bytes past it as 0 (masked off)
+ * in a loop of their own, so the main loop needs no bounds checks.
+ */
+function unpackRun(dict: ByteArrayPage, data: Uint8Array, p: number, width: number, start: Int32Array, len: Int32Array, i: number, m: number): number {
+  const mask = width === 0 ? 0 : 0xffffffff >>> (32 - width);
+  const entries = dict.count, ds = dict.start, dl = dict.len;
+  const room = data.length - 4 - p;
+  const inside = room < 0 ? 0 : width === 0 ? m : Math.min(m, Math.floor((8 * room + 7) / width) + 1);
+  let bit = 0, k = 0;
+  for (; k < inside; k++) {
+    const at = p + (bit >> 3);
+    const w = data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24);
+    const v = (w >>> (bit & 7)) & mask;
+    if (v >= entries) return v;
+    start[i + k] = ds[v]!;
+    len[i + k] = dl[v]!;
+    bit += width;
+  }
+  const end = data.length;
+  for (; k < m; k++) {
+    const at = p + (bit >> 3);
+    // Bounds checked here, not by reading past the end (an out-of-bounds read deoptimizes).
+    const w = (at < end ? data[at]! : 0) | (at + 1 < end ? data[at + 1]! << 8 : 0) | (at + 2 < end ? data[at + 2]! << 16 : 0);
+    const v = (w >>> (bit & 7)) & mask;
+    if (v >= entries) return v;
+    start[i + k] = ds[v]!;
+    len[i + k] = dl[v]!;
+    bit += width;
+  }
+  return -1;
+}
+
+/** unpackRun for widths of 25..32 bits, a byte at a time. */
+function unpackWideRun(dict: ByteArrayPage, data: Uint8Array, p: number, width: number, start: Int32Array, len: Int32Array, i: number, m: number): number {
+  let bit = 0;
+  for (let k = 0; k < m; k++) {
+    let v = 0;
+    for (let got = 0; got < width;) {
+      const byte = data[p + (bit >> 3)]!;
+      const off = bit & 7;
+      const take = Math.min(8 - off, width - got);
+      v += ((byte >> off) & ((1 << take) - 1)) * 2 ** got;
+      got += take;
+      bit += take;
+    }
+    if (v >= dict.count) return v;
+    start[i + k] = dict.start[v]!;
+    len[i + k] = dict.len[v]!;
+  }
+  return -1;
+}
+
+/** fromDictionary at rows[from, to) only (page row = rows[j] - base); the other rows start at -1. */
+function fromDictionaryAt(dict: ByteArrayPage, data: Uint8Array, n: number, column: string, only: { rows: Int32Array; from: number; to: number; base: number }): ByteArrayPage {
   const start = new Int32Array(n), len = new Int32Array(n);
   const bad = (why: string): DagctlError => invalid(`column ${column}: dictionary indices ${why}`);
   if (data.length < 1 && n > 0) throw bad('truncated');
@@ -98,8 +211,8 @@ function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column
     len[i] = dict.len[v]!;
   };
   // Rows not decoded start at -1 (serving/view-rows.ts PageRows refuses them).
-  if (only !== null) start.fill(-1);
-  let p = 1, i = 0, j = only === null ? 0 : only.from;
+  start.fill(-1);
+  let p = 1, i = 0, j = only.from;
   while (i < n) {
     // ULEB128 run header.
     let header = 0, mul = 1;
@@ -110,69 +223,21 @@ function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column
       if ((b & 0x80) === 0) break;
       mul *= 128;
     }
-    if (only !== null) {
-      // Step over a run holding no wanted row; decode only the wanted rows of one that does.
-      const rle = (header & 1) === 0;
-      const count = rle ? Math.floor(header / 2) : Math.floor(header / 2) * 8;
-      const bytes = rle ? bytesPer : Math.floor(header / 2) * width;
-      if (p + bytes > data.length) throw bad('truncated');
-      const m = Math.min(count, n - i);
-      while (j < only.to && only.rows[j]! - only.base < i) j++;
-      if (rle && j < only.to && only.rows[j]! - only.base < i + m) {
-        let v = 0;
-        for (let k = 0; k < bytesPer; k++) v += data[p + k]! * 2 ** (8 * k);
-        for (; j < only.to && only.rows[j]! - only.base < i + m; j++) put(only.rows[j]! - only.base, v);
-      } else if (!rle) {
-        for (; j < only.to && only.rows[j]! - only.base < i + m; j++) {
-          const r = only.rows[j]! - only.base;
-          let bit = (r - i) * width, v = 0;
-          for (let got = 0; got < width;) {
-            const byte = data[p + (bit >> 3)]!;
-            const off = bit & 7;
-            const take = Math.min(8 - off, width - got);
-            v += ((byte >> off) & ((1 << take) - 1)) * 2 ** got;
-            got += take;
-            bit += take;
-          }
-          put(r, v);
-        }
-      }
-      p += bytes;
-      i += m;
-      continue;
-    }
-    if ((header & 1) === 0) {
-      const count = Math.floor(header / 2);
-      if (p + bytesPer > data.length) throw bad('truncated');
+    // Step over a run holding no wanted row; decode only the wanted rows of one that does.
+    const rle = (header & 1) === 0;
+    const count = rle ? Math.floor(header / 2) : Math.floor(header / 2) * 8;
+    const bytes = rle ? bytesPer : Math.floor(header / 2) * width;
+    if (p + bytes > data.length) throw bad('truncated');
+    const m = Math.min(count, n - i);
+    while (j < only.to && only.rows[j]! - only.base < i) j++;
+    if (rle && j < only.to && only.rows[j]! - only.base < i + m) {
       let v = 0;
       for (let k = 0; k < bytesPer; k++) v += data[p + k]! * 2 ** (8 * k);
-      p += bytesPer;
-      const m = Math.min(count, n - i);
-      for (let k = 0; k < m; k++) put(i + k, v);
-      i += m;
-    } else {
-      const count = Math.floor(header / 2) * 8;
-      const bytes = Math.floor(header / 2) * width;
-      if (p + bytes > data.length) throw bad('truncated');
-      // Bit-packed, LSB first.
-      let bit = 0;
-      const m = Math.min(count, n - i);
-      if (width <= 24) {
-        // One 32-bit little-endian window per value (offset ≤ 7 + width ≤ 24 bits fits); bytes
-        // past the run's end read as 0 and are masked off.
-        const mask = width === 0 ? 0 : 0xffffffff >>> (32 - width);
-        for (let k = 0; k < m; k++) {
-          const at = p + (bit >> 3);
-          const w = (data[at] ?? 0) | ((data[at + 1] ?? 0) << 8) | ((data[at + 2] ?? 0) << 16) | ((data[at + 3] ?? 0) << 24);
-          put(i + k, (w >>> (bit & 7)) & mask);
-          bit += width;
-        }
-        p += bytes;
-        i += m;
-        continue;
-      }
-      for (let k = 0; k < m; k++) {
-        let v = 0;
+      for (; j < only.to && only.rows[j]! - only.base < i + m; j++) put(only.rows[j]! - only.base, v);
+    } else if (!rle) {
+      for (; j < only.to && only.rows[j]! - only.base < i + m; j++) {
+        const r = only.rows[j]! - only.base;
+        let bit = (r - i) * width, v = 0;
         for (let got = 0; got < width;) {
           const byte = data[p + (bit >> 3)]!;
           const off = bit & 7;
@@ -181,11 +246,11 @@ function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column
           got += take;
           bit += take;
         }
-        put(i + k, v);
+        put(r, v);
       }
-      p += bytes;
-      i += m;
     }
+    p += bytes;
+    i += m;
   }
   return { data: dict.data, start, len, count: n };
 }

@@ -9,6 +9,8 @@
  * A run with operator modules is preloaded (ThreadPool.preload): threads import its code bundle
  * as they start, and `ready()` waits for that too.
  */
+import type { DagSpec } from '../../definitions/types.js';
+import { getOperator } from '../../operators/registry.js';
 import type { RunEvent } from '../../scheduler/engine/events.js';
 import type { TaskExecutor } from '../../scheduler/executor.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
@@ -26,6 +28,41 @@ export interface EmbeddedOptions {
   /** V8 old-generation limit of each worker thread, MB (ThreadPoolOptions.maxThreadHeapMb). */
   maxThreadHeapMb?: number;
   now?: () => number;
+  /**
+   * A pool started ahead by embeddedPool (with these options' concurrency, prefetch, grace and
+   * heap), so its threads loaded their modules while the run was planned; the executor owns it
+   * from then on (close() closes it). Default: a new lazy pool.
+   */
+  pool?: ThreadPool;
+}
+
+/** The thread pool an EmbeddedExecutor runs on (lazy: threads start when attempts need them, or with ThreadPool.warm). */
+export function embeddedPool(opts: Omit<EmbeddedOptions, 'pool' | 'now'> = {}): ThreadPool {
+  return new ThreadPool({
+    ...(opts.concurrency !== undefined ? { size: opts.concurrency } : {}),
+    prefetch: opts.prefetch ?? 4,
+    ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}),
+    ...(opts.maxThreadHeapMb !== undefined ? { maxThreadHeapMb: opts.maxThreadHeapMb } : {}),
+    workerPrefix: 'embedded-',
+    lazy: true,
+  });
+}
+
+/**
+ * How many of the DAG's tasks run on threads (operator modules, and operators whose params do not
+ * make them inline): a run of none needs no thread started ahead (pure, but for the operator
+ * registry's lookups). A task whose params do not parse counts as threaded (planning reports it).
+ */
+export function threadedTasks(dag: DagSpec): number {
+  let n = 0;
+  for (const t of dag.tasks) {
+    if (dag.modules?.[t.operator] !== undefined) { n++; continue; }
+    const op = getOperator(t.operator);
+    if (op === undefined) continue;
+    const parsed = op.params.safeParse(t.params);
+    if (!parsed.success || op.inline?.(parsed.data) !== true) n++;
+  }
+  return n;
 }
 
 export class EmbeddedExecutor implements TaskExecutor {
@@ -43,14 +80,7 @@ export class EmbeddedExecutor implements TaskExecutor {
     opts: EmbeddedOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
-    this.pool = new ThreadPool({
-      ...(opts.concurrency !== undefined ? { size: opts.concurrency } : {}),
-      prefetch: opts.prefetch ?? 4,
-      ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}),
-      ...(opts.maxThreadHeapMb !== undefined ? { maxThreadHeapMb: opts.maxThreadHeapMb } : {}),
-      workerPrefix: 'embedded-',
-      lazy: true,
-    });
+    this.pool = opts.pool ?? embeddedPool(opts);
     this.concurrency = this.pool.size;
     // A run with operator modules: each thread imports the run's code bundle as it starts.
     if (Object.keys(record.dag.modules ?? {}).length > 0) this.pool.preload(record.runId, (this.recordJson = JSON.stringify(record)));

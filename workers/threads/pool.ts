@@ -215,6 +215,14 @@ export class ThreadPool {
     while (this.slots.length < Math.min(threads, this.size) && !this.closed) this.slots.push(this.spawn());
   }
 
+  /**
+   * Starts threads up to `threads` (at most `size`) now, without waiting for them: a lazy pool's
+   * threads then load their modules while the caller does other work (`dagctl run` plans meanwhile).
+   */
+  warm(threads: number): void {
+    this.grow(threads);
+  }
+
   /** Threads running an attempt now. */
   get busy(): number {
     return this.slots.filter((s) => s.running).length;
