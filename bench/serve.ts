@@ -1,39 +1,44 @@
 /**
  * Serving benchmark: `dagctl serve`'s query latency (p50/p99) and throughput at concurrency 1, 8
- * and 64 over real HTTP — the server is `dagctl serve` in a child process of its own (as users run
- * it; a server in the benchmark's process would share its event loop with the clients), the
- * clients keep-alive connections of bench/lib/http-get.ts (node:http's client costs about as much
- * CPU per request as the server's whole answer: one line reports it at concurrency 1 for
- * comparison) — against DuckDB answering the same ranges from the same view in the same run (the
- * view's rows loaded into a DuckDB table; one prepared statement per query summing the hour rows
- * of the key in the range — what SQL over the view does without the bucket decomposition; DuckDB
- * cannot merge dagctl's sketches, so its peer answers pageviews only). Every serve answer's
- * pageviews must equal DuckDB's for the same query (the run fails otherwise). Warm-up: 200 queries
- * on both, and on serve every query once (so each key's block was read once and the rounds measure
- * the cached hot path; the cache holds them all). The server's CPU
- * per query (from /proc, Linux) is reported too. Then `dagctl query`'s cold start (a fresh process:
- * read the key's rows through the version's key index, answer one range, exit) against the same
- * query without the index (a copy of the view whose index root was removed: it scans), `node -e 0`
- * (a bare node start) and `dagctl --version` (the CLI's start alone), interleaved, medians of 11.
- * Then interleaved rounds at concurrency 1 — serve, DuckDB, and the HTTP floors of three server
- * stacks (bench/lib/http-floor.ts: fastify; node:http + find-my-way, what serve's /query runs on;
- * bare node:http — each a child process answering each query with serve's answer text for it, so
- * responses are the same size, same client) — reported as medians of the rounds' p50s with their
- * ratios and each server's CPU per query (BENCH_SERVE_ROUNDS, default 5). Every latency is the
- * request to the whole response (serve's JSON.parse and DuckDB's row conversion after the clock
- * stops, as at concurrency 1/8/64). DAGCTL_BENCH_BASE_DIST=<another build's dist/> adds that
- * build's `dagctl serve` to the rounds (its answers checked byte-identical first): before/after in
- * one run.
+ * and 64 over real HTTP on loopback — the server is `dagctl serve` in a child process of its own (as
+ * users run it), the clients keep-alive connections of bench/lib/http-get.ts (node:http's client
+ * costs about as much CPU per request as the server's whole answer: one line reports it at
+ * concurrency 1 for comparison) held by a lean client process of their own (bench/lib/http-client.ts:
+ * it does nothing but time requests), against DuckDB answering the same ranges from the same view
+ * in the same run in this process (the view's rows loaded into a DuckDB table; one prepared
+ * statement per query summing the hour rows of the key in the range — what SQL over the view does
+ * without the bucket decomposition; DuckDB cannot merge dagctl's sketches, so its peer answers
+ * pageviews only). Until s16 the clients ran in this process, next to DuckDB; that method's serve
+ * and bare node:http figures are still printed (the "bench-process client" lines) for context.
+ * Every serve answer's pageviews must equal DuckDB's for the same query, and every timed answer
+ * must be byte-identical to serve's warm-up answer (the run fails otherwise). Warm-up: 200 queries on
+ * both, and on serve every query once (so each key's block was read once and the rounds measure the
+ * cached hot path; the cache holds them all). The server's CPU per query (from /proc, Linux) is
+ * reported too. Then `dagctl query`'s cold start (a fresh process: read the key's rows through the
+ * version's key index, answer one range, exit) against the same query without the index (a copy of
+ * the view whose index root was removed: it scans), `node -e 0` (a bare node start) and `dagctl
+ * --version` (the CLI's start alone), interleaved, medians of 11.
  *
- * The view: BENCH_SERVE_ROWS pageviews (default 300,000; `--10m`: 10,000,000) over 56 days generated and rolled up
- * (h/d/w/m) by `dagctl run` in a temp dir. Ranges: the 200 most visited URLs and random hour-aligned
- * ranges of 1 hour to the whole data (every granularity). Medians and ratios: the machine is shared.
+ * Then interleaved rounds at concurrency 1 — serve, DuckDB, and the HTTP floors of server stacks
+ * (bench/lib/http-floor.ts: fastify; node:http + find-my-way, what serve's /query runs on; bare
+ * node:http — each a child process answering each query with serve's answer text for it, so
+ * responses are the same size, same client; and "fixed", node:http answering a short fixed path
+ * with one ready-made Buffer, a minimal ping-pong) — reported as medians of the rounds' p50s with
+ * their ratios and each server's CPU per query (BENCH_SERVE_ROUNDS, default 5). Every latency is the
+ * request to the whole response. DAGCTL_BENCH_BASE_DIST=<another build's dist/> adds that build's
+ * `dagctl serve` to the rounds (its answers checked byte-identical first): before/after in one run.
+ *
+ * The view: BENCH_SERVE_ROWS pageviews (default 300,000; `--10m`: 10,000,000) over 56 days generated
+ * and rolled up (h/d/w/m) by `dagctl run` in a temp dir (BENCH_SERVE_DIR=<dir>: built there and
+ * kept; reused by a later run of the same size). Ranges: the 200 most visited URLs and random
+ * hour-aligned ranges of 1 hour to the whole data (every granularity). Medians and ratios: the
+ * machine is shared.
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -41,6 +46,7 @@ import { generate } from '../gen/generate.js';
 import { readCurrent } from '../storage/dataset/publish.js';
 import { openObjectStore } from '../storage/open.js';
 import { FLOOR_ENTRY, FLOOR_STACKS, type FloorStack } from './lib/http-floor.js';
+import { startHttpClient, type HttpClientProcess } from './lib/http-client.js';
 import { connectGet, type GetConnection } from './lib/http-get.js';
 import { median, percentile, type BenchResult } from './types.js';
 
@@ -74,19 +80,27 @@ interface Q { url: string; from: number; to: number }
 export async function benchServe(): Promise<BenchResult> {
   // `npm run bench -- serve --10m`: the 10M-pageview view (slow to build; default 300,000).
   const rows = process.argv.includes('--10m') ? 10_000_000 : Number(process.env.BENCH_SERVE_ROWS ?? '300000');
-  const dir = await mkdtemp(join(tmpdir(), 'dagctl-bench-serve-'));
+  // BENCH_SERVE_DIR=<dir>: build the view there and keep it; a later run with the same rows reuses it.
+  const keep = process.env.BENCH_SERVE_DIR ?? '';
+  const dir = keep === '' ? await mkdtemp(join(tmpdir(), 'dagctl-bench-serve-')) : resolve(keep);
   const metrics: Record<string, number> = {};
   const lines: string[] = [];
   let serverProc: { kill(signal: NodeJS.Signals): boolean } | undefined;
   try {
     const data = join(dir, 'data');
     const progress = (what: string): void => void process.stderr.write(`serve bench: ${what}\n`);
-    progress(`generating ${fmt(rows, 0)} pageviews`);
-    await generate('pageviews', { store: await openObjectStore(pathToFileURL(`${data}/master/pageviews`).href), rows, seed: 3, start: '2024-03-01', days: 56, persons: Math.max(1000, rows / 20) });
-    await writeFile(join(dir, 'dag.yaml'), dag(rows >= 5_000_000 ? 32 : 4));
-    progress('rolling up (dagctl run)');
-    const r = await run(['run', 'dag.yaml', '--param', `data=${data}`], dir);
-    if (r.code !== 0) throw new Error(`dagctl run failed: ${r.stderr}`);
+    const built = join(dir, 'built-rows');
+    if (keep === '' || (await readFile(built, 'utf8').catch(() => '')) !== String(rows)) {
+      await rm(data, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      progress(`generating ${fmt(rows, 0)} pageviews`);
+      await generate('pageviews', { store: await openObjectStore(pathToFileURL(`${data}/master/pageviews`).href), rows, seed: 3, start: '2024-03-01', days: 56, persons: Math.max(1000, rows / 20) });
+      await writeFile(join(dir, 'dag.yaml'), dag(rows >= 5_000_000 ? 32 : 4));
+      progress('rolling up (dagctl run)');
+      const r = await run(['run', 'dag.yaml', '--param', `data=${data}`], dir);
+      if (r.code !== 0) throw new Error(`dagctl run failed: ${r.stderr}`);
+      if (keep !== '') await writeFile(built, String(rows));
+    } else progress(`reusing the view of ${fmt(rows, 0)} pageviews in ${dir}`);
     const viewUri = pathToFileURL(`${data}/views/pageviews-over-time`).href;
     const store = await openObjectStore(viewUri);
     const cur = await readCurrent(store);
@@ -158,8 +172,9 @@ export async function benchServe(): Promise<BenchResult> {
     const { proc: server, port, exited: serverExited } = await startServe(BIN);
     const serverCpu = (): number | null => cpuOf(server.pid);
     const pathOf = (q: Q): string => `/query?view=pageviews-over-time&url=${encodeURIComponent(q.url)}&from=${iso(q.from)}&to=${iso(q.to)}`;
-    const conns: GetConnection[] = [];
-    for (let i = 0; i < 64; i++) conns.push(await connectGet('127.0.0.1', port));
+    // The bench process's own connection (warm-up, the answers' check against DuckDB, and the
+    // old-method lines); the timed runs go through the lean client process (below).
+    let conn = await connectGet('127.0.0.1', port);
     const served = new Array<number>(queries.length);
     // Each query's answer text (kept by the warm-up: the floors answer with the same bodies).
     const texts = new Array<string>(queries.length);
@@ -210,10 +225,10 @@ export async function benchServe(): Promise<BenchResult> {
     // Warm-up: the first 200 queries on both, then every query once on serve (each key's block read
     // once, the server's code compiled: the rounds measure the hot path, not first reads of a key).
     for (let qi = 0; qi < 200; qi++) {
-      await ask(qi, conns[0]!);
+      await ask(qi, conn);
       await duck(qi);
     }
-    for (let qi = 0; qi < queries.length; qi++) await ask(qi, conns[0]!);
+    for (let qi = 0; qi < queries.length; qi++) await ask(qi, conn);
     const textOf = texts.slice();
     // DuckDB with its default threads, then with one thread (often faster for point queries on a
     // loaded 2-core machine): the serve ratios are against the better of the two medians.
@@ -237,23 +252,23 @@ export async function benchServe(): Promise<BenchResult> {
       }
       served.fill(NaN);
     };
-    // Fresh connections for the concurrency runs: on a loaded machine the DuckDB runs above can
-    // outlast the server's keep-alive timeout (72 s), which closes the ones left idle since.
-    for (let i = 1; i < conns.length; i++) {
-      conns[i]!.close();
-      conns[i] = await connectGet('127.0.0.1', port);
-    }
+    // Every warm-up answer's pageviews equal DuckDB's; the timed runs below then require answers
+    // byte-identical to these texts.
+    check('warm-up');
+    // The timed HTTP runs: from a lean client process of their own (bench/lib/http-client.ts), not
+    // from this one, which hosts DuckDB (its threads and memory), the view's table and the
+    // bookkeeping of the run — a client's clock should not share a process with the peer it is
+    // compared with. Connections are opened after the DuckDB runs (they can outlast the server's
+    // keep-alive timeout, 72 s, on a loaded machine).
+    const client: HttpClientProcess = await startHttpClient();
+    children.push({ kill: () => (client.close(), true) });
+    await client.connect('serve', port, 64);
+    await client.paths('bench', queries.map(pathOf));
+    await client.expect('serve', textOf);
     for (const c of [1, 8, 64]) {
-      const times: number[] = [];
-      let next = 0;
       const cpu0 = serverCpu();
-      const t0 = performance.now();
-      await Promise.all(conns.slice(0, c).map(async (conn) => {
-        while (next < queries.length) times.push(await ask(next++, conn));
-      }));
-      const wall = performance.now() - t0;
+      const { times, wallMs: wall } = await client.round('serve', 'bench', c);
       const cpu1 = serverCpu();
-      check(`concurrency ${c}`);
       progress(`concurrency ${c} done`);
       const p50 = median(times), p99 = percentile(times, 99);
       metrics[`serve.c${c}.p50_ms`] = p50;
@@ -264,6 +279,17 @@ export async function benchServe(): Promise<BenchResult> {
       lines.push(`  serve over HTTP, concurrency ${String(c).padStart(2)}  p50 ${fmt(p50, 3)} ms  p99 ${fmt(p99, 3)} ms  ${fmt(queries.length / (wall / 1000), 0)} q/s${cpu === null ? '' : `  server CPU ${fmt(cpu, 0)} µs/query`}  (p50 ÷ best duckdb p50: ${fmt(p50 / duckP50, 3)} = ${fmt(duckP50 / p50, 1)}× lower)`);
     }
     {
+      // The method before s16, for context: the same client in the bench's own process (with DuckDB).
+      conn.close();
+      conn = await connectGet('127.0.0.1', port);
+      const times: number[] = [];
+      for (let qi = 0; qi < queries.length; qi++) times.push(await ask(qi, conn));
+      check('concurrency 1, client in the bench process');
+      const p50 = median(times);
+      metrics['serve.c1_in_bench_process.p50_ms'] = p50;
+      lines.push(`  (the same, concurrency 1, the client in the bench's own process, which hosts DuckDB — the method before s16: p50 ${fmt(p50, 3)} ms  p99 ${fmt(percentile(times, 99), 3)} ms = ${fmt(duckP50 / p50, 1)}× lower than duckdb)`);
+    }
+    {
       const times: number[] = [];
       for (let qi = 0; qi < queries.length; qi++) times.push(await askNodeHttp(qi));
       const p50 = median(times);
@@ -272,16 +298,21 @@ export async function benchServe(): Promise<BenchResult> {
     }
     {
       // Interleaved rounds at concurrency 1 (the machine is shared: one round of each in turn, medians
-      // of the rounds' p50s): serve, DuckDB (threads 1, as left above), and the HTTP floors of three
-      // stacks (bench/lib/http-floor.ts: a child process answering a fixed body of a serve answer's
-      // size, no query work) over the same client and request paths — fastify (what serve was),
-      // fmw (node:http + find-my-way + fast-querystring: what serve's /query is now), node-http
-      // (no routing or parsing at all).
-      const sample = await conns[0]!.get(pathOf(queries[0]!));
-      const floors: Array<{ stack: FloorStack; proc: ReturnType<typeof fork>; conn: GetConnection }> = [];
+      // of the rounds' p50s): serve, DuckDB (threads 1, as left above), and the HTTP floors
+      // (bench/lib/http-floor.ts: a child process answering each query with serve's answer text for
+      // it, no query work) — fastify (what serve was), fmw (node:http + find-my-way +
+      // fast-querystring: what serve's /query is now), node-http (no routing or parsing at all),
+      // fixed (node:http, one ready-made Buffer of a median answer's size for a short fixed path: a
+      // minimal ping-pong). All from the lean client process; serve and the node-http floor also
+      // from a client in this process (the method before s16), to show what hosting the clock next
+      // to DuckDB costs.
+      const byLen = textOf.map((t, qi) => [Buffer.byteLength(t), qi] as const).sort((x, y) => x[0] - y[0]);
+      const medianText = textOf[byLen[byLen.length >> 1]![1]]!;
+      const floors: Array<{ stack: FloorStack; proc: ReturnType<typeof fork>; port: number }> = [];
       // DAGCTL_BENCH_BASE_DIST=<another build's dist/>: that build's `dagctl serve` too, in the same rounds (before/after).
       const baseDist = process.env.DAGCTL_BENCH_BASE_DIST;
       let base: { proc: ReturnType<typeof spawn>; conn: GetConnection } | null = null;
+      let inBench: GetConnection | null = null;
       try {
         if (baseDist !== undefined && baseDist !== '') {
           const b = await startServe(resolve(baseDist, 'cli/bin.js'));
@@ -291,6 +322,9 @@ export async function benchServe(): Promise<BenchResult> {
             const r = await base.conn.get(pathOf(queries[qi]!));
             if (r.status !== 200 || r.body.toString() !== textOf[qi]) throw new Error(`the base build's serve answered ${pathOf(queries[qi]!)} differently: ${r.body.toString().slice(0, 300)}`);
           }
+          base.conn.close();
+          await client.connect('serve base', b.port, 1);
+          await client.expect('serve base', textOf);
         }
         for (const stack of FLOOR_STACKS) {
           const proc = fork(FLOOR_ENTRY, ['--http-floor'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -298,37 +332,54 @@ export async function benchServe(): Promise<BenchResult> {
             proc.once('message', (m: unknown) => (typeof m === 'object' && m !== null && 'port' in m && typeof m.port === 'number' ? res(m.port) : rej(new Error('http floor: no port'))));
             proc.once('exit', (code) => rej(new Error(`http floor exited (${String(code)})`)));
             // Each query's body is serve's answer to it: the floor's responses are as large as serve's.
-            proc.send({ body: sample.body.toString(), bodies: queries.map((q, qi) => [pathOf(q), textOf[qi]!]), stack });
+            proc.send({ body: medianText, bodies: stack === 'fixed' ? [] : queries.map((q, qi) => [pathOf(q), textOf[qi]!]), stack });
           });
-          floors.push({ stack, proc, conn: await connectGet('127.0.0.1', floorPort) });
+          floors.push({ stack, proc, port: floorPort });
+          await client.connect(`floor ${stack}`, floorPort, 1);
+          if (stack !== 'fixed') await client.expect(`floor ${stack}`, textOf);
         }
-        for (const f of floors) for (let qi = 0; qi < 200; qi++) await f.conn.get(pathOf(queries[qi]!));
-        /** A round: the median of `one`'s latencies (each returns its own: the request to the whole response, the client's parsing of it after). */
+        await client.paths('fixed', queries.map(() => '/query?q=1'));
+        const nodeFloor = floors.find((f) => f.stack === 'node-http')!;
+        inBench = await connectGet('127.0.0.1', nodeFloor.port);
+        conn.close();
+        conn = await connectGet('127.0.0.1', port);
+        /** A round of the in-process client: the median of `one`'s latencies (the request to the whole response). */
         const timed = async (one: (qi: number) => Promise<number>): Promise<number> => {
           const times: number[] = [];
           for (let qi = 0; qi < queries.length; qi++) times.push(await one(qi));
           return median(times);
         };
-        const getMs = async (conn: GetConnection, qi: number): Promise<number> => {
+        // The bench-process connections, reopened before a round where the server closed them while idle.
+        const reopen = async (): Promise<void> => {
+          if (!conn.open()) conn = await connectGet('127.0.0.1', port);
+          if (!inBench!.open()) inBench = await connectGet('127.0.0.1', nodeFloor.port);
+        };
+        const getMs = async (c: GetConnection, qi: number): Promise<number> => {
           const t = performance.now();
-          const r = await conn.get(pathOf(queries[qi]!));
+          const r = await c.get(pathOf(queries[qi]!));
           const ms = performance.now() - t;
           if (r.status !== 200) throw new Error(`${pathOf(queries[qi]!)}: HTTP ${r.status}`);
           return ms;
         };
-        const contenders: Array<[string, (qi: number) => Promise<number>, number | undefined]> = [
-          ['serve', (qi) => ask(qi, conns[0]!), server.pid],
-          ...(base === null ? [] : [['serve base', (qi: number) => getMs(base!.conn, qi), base.proc.pid] as [string, (qi: number) => Promise<number>, number | undefined]]),
-          ['duckdb', (qi) => duck(qi), undefined],
-          ...floors.map((f): [string, (qi: number) => Promise<number>, number | undefined] => [`floor ${f.stack}`, (qi) => getMs(f.conn, qi), f.proc.pid]),
+        /** A round of the lean client on its connection `name`: the median latency. */
+        const lean = (name: string, paths = 'bench') => async (): Promise<number> => median((await client.round(name, paths, 1)).times);
+        const contenders: Array<[string, () => Promise<number>, number | undefined]> = [
+          ['serve', lean('serve'), server.pid],
+          ...(base === null ? [] : [['serve base', lean('serve base'), base.proc.pid] as [string, () => Promise<number>, number | undefined]]),
+          ['duckdb', () => timed(duck), undefined],
+          ...floors.map((f): [string, () => Promise<number>, number | undefined] => [`floor ${f.stack}`, lean(`floor ${f.stack}`, f.stack === 'fixed' ? 'fixed' : 'bench'), f.proc.pid]),
+          ['serve, bench-process client', async () => (await reopen(), timed((qi) => ask(qi, conn))), server.pid],
+          ['floor node-http, bench-process client', async () => (await reopen(), timed((qi) => getMs(inBench!, qi))), nodeFloor.proc.pid],
         ];
+        // One unrecorded round of each HTTP contender (the floors' code and connections warm).
+        for (const [name, one] of contenders) if (name !== 'duckdb') await one();
         const rounds = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
         const cpus = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
         const ROUNDS = Number(process.env.BENCH_SERVE_ROUNDS ?? '5');
         for (let r = 0; r < ROUNDS; r++) {
           for (const [name, one, pid] of contenders) {
             const c0 = pid === undefined ? null : cpuOf(pid);
-            rounds.get(name)!.push(await timed(one));
+            rounds.get(name)!.push(await one());
             const c1 = pid === undefined ? null : cpuOf(pid);
             if (c0 !== null && c1 !== null) cpus.get(name)!.push((c1 - c0) / queries.length);
           }
@@ -338,27 +389,27 @@ export async function benchServe(): Promise<BenchResult> {
         const med = (name: string): number => median(rounds.get(name)!);
         const duckMed = med('duckdb'), serveMed = med('serve');
         const bodyBytes = textOf.map((t) => Buffer.byteLength(t));
-        lines.push(`  interleaved rounds at concurrency 1 (${ROUNDS} rounds of ${queries.length} queries each, in turn; medians of the rounds' p50s; latency to the whole response, the client's parsing after; floors answer each query with serve's body for it, median ${fmt(median(bodyBytes), 0)} bytes):`);
+        lines.push(`  interleaved rounds at concurrency 1 (${ROUNDS} rounds of ${queries.length} queries each, in turn; medians of the rounds' p50s; latency to the whole response; clients in the lean client process unless named; floors answer each query with serve's body for it, median ${fmt(median(bodyBytes), 0)} bytes; "fixed": one ${fmt(Buffer.byteLength(medianText), 0)}-byte Buffer for a short fixed path):`);
         for (const [name] of contenders) {
           const m = med(name);
           const cpu = cpus.get(name)!;
-          metrics[`rounds.${name.replace(' ', '_')}.p50_ms`] = m;
-          if (cpu.length > 0) metrics[`rounds.${name.replace(' ', '_')}.cpu_us_per_query`] = median(cpu);
-          lines.push(`    ${name.padEnd(18)} p50 ${fmt(m, 3)} ms  (rounds ${rounds.get(name)!.map((x) => fmt(x, 3)).join(' ')})${cpu.length === 0 ? '' : `  server CPU ${fmt(median(cpu), 0)} µs/query`}${name === 'duckdb' ? '' : `  duckdb ÷ this: ${fmt(duckMed / m, 1)}×${name === 'serve' ? '' : `; serve ÷ this: ${fmt(serveMed / m, 2)}×`}`}`);
+          const key = name.replace(/[^a-z0-9]+/g, '_');
+          metrics[`rounds.${key}.p50_ms`] = m;
+          if (cpu.length > 0) metrics[`rounds.${key}.cpu_us_per_query`] = median(cpu);
+          lines.push(`    ${name.padEnd(38)} p50 ${fmt(m, 3)} ms  (rounds ${rounds.get(name)!.map((x) => fmt(x, 3)).join(' ')})${cpu.length === 0 ? '' : `  server CPU ${fmt(median(cpu), 0)} µs/query`}${name === 'duckdb' ? '' : `  duckdb ÷ this: ${fmt(duckMed / m, 1)}×${name === 'serve' ? '' : `; serve ÷ this: ${fmt(serveMed / m, 2)}×`}`}`);
         }
         metrics['rounds.duckdb_over_serve'] = duckMed / serveMed;
         metrics['http_floor.c1.p50_ms'] = med('floor fastify');
       } finally {
-        for (const f of floors) {
-          f.conn.close();
-          f.proc.kill('SIGTERM');
-        }
+        for (const f of floors) f.proc.kill('SIGTERM');
+        inBench?.close();
         base?.conn.close();
         base?.proc.kill('SIGTERM');
       }
     }
+    client.close();
     agent.destroy();
-    for (const c of conns) c.close();
+    conn.close();
     server.kill('SIGTERM');
     if (!serverExited()) await new Promise((res) => server.once('exit', res));
     stmt.destroySync();
@@ -402,7 +453,8 @@ export async function benchServe(): Promise<BenchResult> {
     lines.push(`  dagctl query cold start (${q.url}, ${iso(q.from)} → ${iso(q.to)}: ${answers}): ${fmt(median(cold), 0)} ms = ${fmt(median(cold) / median(bare), 2)}× node -e 0 (${fmt(median(bare), 0)} ms), ${fmt(median(cold) - median(bare), 0)} ms over it; without the key index (scan) ${fmt(median(scan), 0)} ms; dagctl --version ${fmt(median(version), 0)} ms (medians of ${N}, interleaved; goal: query < 300 ms)`);
   } finally {
     serverProc?.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
+    if (keep === '') await rm(dir, { recursive: true, force: true });
+    else await rm(join(dir, 'scanned'), { recursive: true, force: true });
   }
   return { name: 'serve', lines, metrics };
 }

@@ -14,6 +14,8 @@
  *                (serving/server.ts: the hot route in front of fastify, which keeps the others)
  *   node-http    node:http answering every request, no routing or parsing: below any server that
  *                has to look at the request
+ *   fixed        node:http answering every request with `body` as one Buffer made once (no lookup,
+ *                no string encoding): the floor of a minimal ping-pong server, for comparison
  */
 import http from 'node:http';
 import Fastify from 'fastify';
@@ -21,7 +23,7 @@ import FindMyWay from 'find-my-way';
 import querystring from 'fast-querystring';
 
 export const FLOOR_ENTRY = new URL(import.meta.url).pathname;
-export const FLOOR_STACKS = ['fastify', 'fmw', 'node-http'] as const;
+export const FLOOR_STACKS = ['fastify', 'fmw', 'node-http', 'fixed'] as const;
 export type FloorStack = (typeof FLOOR_STACKS)[number];
 
 function listening(server: http.Server): void {
@@ -45,6 +47,15 @@ if (process.send !== undefined && process.argv.includes('--http-floor')) {
     const byPath = new Map<string, Reply>();
     for (const pr of pairs) if (Array.isArray(pr) && typeof pr[0] === 'string' && typeof pr[1] === 'string') byPath.set(pr[0], reply(pr[1]));
     const of = (url: string | undefined): Reply => byPath.get(url ?? '') ?? fallback;
+    if (stack === 'fixed') {
+      const buf = Buffer.from(body);
+      const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(buf.length) };
+      listening(http.createServer((_req, res) => {
+        res.writeHead(200, headers);
+        res.end(buf);
+      }));
+      return;
+    }
     if (stack === 'fmw' || stack === 'node-http') {
       if (stack === 'node-http') {
         listening(http.createServer((req, res) => {

@@ -7,6 +7,9 @@
  * with bench/serve.ts's query mix), while this one spends a fraction of it.
  *
  *   const c = await connectGet(host, port); const { status, body } = await c.get('/path'); c.close();
+ *
+ * `open()` says whether the connection can still be used (a server closes idle keep-alive
+ * connections after its timeout; a benchmark reconnects such a one before it starts a clock).
  */
 import net from 'node:net';
 
@@ -17,6 +20,7 @@ export interface GetResponse {
 
 export interface GetConnection {
   get(path: string): Promise<GetResponse>;
+  open(): boolean;
   close(): void;
 }
 
@@ -67,7 +71,11 @@ export async function connectGet(host: string, port: number): Promise<GetConnect
         sock.write(`GET ${path} HTTP/1.1\r\nhost: ${host}:${port}\r\n\r\n`);
       });
     },
+    open() {
+      return closed === null && !sock.destroyed;
+    },
     close() {
+      closed ??= new Error(`connection to ${host}:${port} closed by the client`);
       sock.removeAllListeners('close');
       sock.destroy();
     },
