@@ -261,6 +261,31 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
     ), { numRuns: 80 });
   });
 
+  it('order by 16-byte keys and windows: owned ids in JS string order and labels equal the oracle for ids sharing long prefixes, NULs and non-ASCII at window boundaries (fast-check)', () => {
+    // Prefixes ending just before, at and after the 16-byte windows (and past the 8 windows the
+    // radix sort keys, where less() itself decides), in ASCII or 2-byte characters (so a window
+    // starts inside a character), then a short tail that differs: NUL, U+E000/U+FFFF (lead EE/EF)
+    // against supplementary characters (lead F0) and ASCII.
+    const prefix = fc.tuple(fc.constantFrom(0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 127, 128, 129, 150), fc.constantFrom('q', 'é', 'email:john.smith'))
+      .map(([n, c]) => c.repeat(Math.ceil(n / c.length)).slice(0, n));
+    const tail = fc.array(fc.constantFrom('a', 'z', '\0', 'é', '\uE000', '\uFFFF', '\u{1F600}', '\u{10FFFF}'), { maxLength: 3 }).map((cs) => cs.join(''));
+    const name = fc.tuple(prefix, tail).map(([p, t]) => p + t);
+    fc.assert(fc.property(fc.array(fc.tuple(name, name), { minLength: 1, maxLength: 120 }), (edges) => {
+      const uf = new WasmEdgeComponents(16, { record: true, flushEvery: 32 });
+      try {
+        for (let c = 0; c < edges.length; c += 40) uf.addChunk(chunkOf(edges.slice(c, c + 40)));
+        uf.finish();
+        assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
+        // One bucket owns every id: the owned list is every id, sorted.
+        const { owned } = uf.ownedBest(1, 0);
+        const names = Array.from({ length: uf.count }, (_, i) => uf.name(i));
+        assert.deepEqual(Array.from(owned, (i) => names[i]!), [...names].sort());
+      } finally {
+        uf.release();
+      }
+    }), { numRuns: 300 });
+  });
+
   it('ids that are not UTF-8: addPages returns null and adds nothing', () => {
     const uf = new WasmEdgeComponents();
     try {
