@@ -158,8 +158,8 @@ class Accumulator {
     this.own = roles.map((r) => ({ bytes: new Uint8Array(r === 'id' ? 1 << 16 : 0), used: 0 }));
     this.ints = roles.map((r) => new Float64Array(r === 'int64' ? capacity : 0));
   }
-  /** Appends the pooled values of rows [from, to) of `codes` whose `keep` is 1 to URL column j. */
-  pooledRows(j: number, codes: Int32Array, keep: Uint8Array, from: number, to: number): void {
+  /** Appends the pooled values of rows [from, to) of `codes` whose `keep` is 1 to URL column j; returns the new row count. */
+  pooledRows(j: number, codes: Int32Array, keep: Uint8Array, from: number, to: number): number {
     const start = this.start[j]!, len = this.len[j]!, ids = this.ids[j]!;
     const ps = this.pool.start, pl = this.pool.len;
     let at = this.rows;
@@ -171,14 +171,14 @@ class Accumulator {
       ids[at] = id;
       at++;
     }
-    this.rows = at;
+    return at;
   }
-  /** Appends rows [from, to) of `vals` whose `keep` is 1 to int64 column j. */
-  intRows(j: number, vals: Float64Array, keep: Uint8Array, from: number, to: number): void {
+  /** Appends rows [from, to) of `vals` whose `keep` is 1 to int64 column j; returns the new row count. */
+  intRows(j: number, vals: Float64Array, keep: Uint8Array, from: number, to: number): number {
     const out = this.ints[j]!;
     let at = this.rows;
     for (let r = from; r < to; r++) if (keep[r] === 1) out[at++] = vals[r]!;
-    this.rows = at;
+    return at;
   }
   copy(j: number, src: Uint8Array, from: number, n: number): void {
     const o = this.own[j]!;
@@ -311,6 +311,15 @@ function markRejects(why: Int32Array, codes: Int32Array, n: number): void {
     if (c < INVALID && why[r] === 0) why[r] = c;
   }
 }
+/** The end of the segment from `from` that holds `room` kept rows (or ends at n). */
+function segmentEnd(keep: Uint8Array, from: number, n: number, room: number): number {
+  let to = from;
+  while (to < n && room > 0) {
+    if (keep[to] === 1) room--;
+    to++;
+  }
+  return to;
+}
 /** keep[r] = 1 where why[r] is 0; returns how many rows are rejected. */
 function keepOf(why: Int32Array, keep: Uint8Array, n: number): number {
   let rejected = 0;
@@ -384,8 +393,11 @@ export class ColumnarNormalizer {
     return r.ok ? this.pool.idOfString(r.url) : this.reasonCode(r.reason);
   }
 
-  /** The codes of URL column j's values [from, to) into out (only rows whose keep is 1 when `keep` is given). */
-  private urlColumn(j: number, c: RawStrings, out: Int32Array, from: number, to: number, keep: Uint8Array | null): void {
+  /**
+   * The codes of URL column j's values [from, to) into out (only rows whose keep is 1 when `keep` is
+   * given); returns the offset memo's hits (nothing after the loop but a return: see the class banner).
+   */
+  private urlColumn(j: number, c: RawStrings, out: Int32Array, from: number, to: number, keep: Uint8Array | null): number {
     const { bufs, buf, start, len } = c;
     const m = this.memo[j]!;
     const keys = m.keys, codes = m.codes;
@@ -405,7 +417,7 @@ export class ColumnarNormalizer {
         out[r] = code;
       }
     }
-    this.hits += hits;
+    return hits;
   }
 
   private newBuffer(m: OffsetMemo, b: Uint8Array): void {
@@ -507,7 +519,7 @@ export class ColumnarNormalizer {
 
   /** URL codes of the kept rows of [from, …) again, after the pool was emptied (their ids are void). */
   private recode(g: RowGroupColumns, from: number): void {
-    for (const j of this.urlOrder) this.urlColumn(j, g.cols[j] as RawStrings, this.v.codes[j]!, from, g.rows, this.v.keep);
+    for (const j of this.urlOrder) this.hits += this.urlColumn(j, g.cols[j] as RawStrings, this.v.codes[j]!, from, g.rows, this.v.keep);
   }
 
   /** Each string column's verdicts of the row group into this.v (buffers grown to its rows). */
@@ -521,7 +533,7 @@ export class ColumnarNormalizer {
     for (const j of this.stringCols) {
       if (this.roles[j] === 'url') {
         if (v.codes[j]!.length < n) v.codes[j] = new Int32Array(n);
-        this.urlColumn(j, g.cols[j] as RawStrings, v.codes[j]!, 0, n, null);
+        this.hits += this.urlColumn(j, g.cols[j] as RawStrings, v.codes[j]!, 0, n, null);
       } else {
         if (v.kinds[j]!.length < n) v.kinds[j] = new Uint8Array(n);
         this.idColumn(j, g.cols[j] as RawStrings, v.kinds[j]!, n);
@@ -555,18 +567,14 @@ export class ColumnarNormalizer {
     const { roles, acc, v } = this;
     const keep = v.keep;
     const n = g.rows, cols = g.cols, width = roles.length;
-    let room = acc.capacity - acc.rows, to = from;
-    while (to < n && room > 0) {
-      if (keep[to] === 1) room--;
-      to++;
-    }
+    const to = segmentEnd(keep, from, n, acc.capacity - acc.rows);
     const at = acc.rows;
     let count = 0;
     for (let j = 0; j < width; j++) {
       acc.rows = at;
       const role = roles[j]!;
-      if (role === 'int64') acc.intRows(j, cols[j] as Float64Array, keep, from, to);
-      else if (role === 'url') acc.pooledRows(j, v.codes[j]!, keep, from, to);
+      if (role === 'int64') acc.rows = acc.intRows(j, cols[j] as Float64Array, keep, from, to);
+      else if (role === 'url') acc.rows = acc.pooledRows(j, v.codes[j]!, keep, from, to);
       else this.appendIds(j, cols[j] as RawStrings, keep, from, to);
       count = acc.rows - at;
     }
