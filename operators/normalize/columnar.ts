@@ -320,6 +320,12 @@ function segmentEnd(keep: Uint8Array, from: number, n: number, room: number): nu
   }
   return to;
 }
+/** The `count` rows whose `why` is not 0, in order (a synchronous loop: the caller awaits per reject). */
+function rejectedRows(why: Int32Array, count: number): Int32Array {
+  const out = new Int32Array(count);
+  for (let r = 0, k = 0; k < count; r++) if (why[r] !== 0) out[k++] = r;
+  return out;
+}
 /** keep[r] = 1 where why[r] is 0; returns how many rows are rejected. */
 function keepOf(why: Int32Array, keep: Uint8Array, n: number): number {
   let rejected = 0;
@@ -506,11 +512,8 @@ export class ColumnarNormalizer {
   private async rejectRows(g: RowGroupColumns, count: number): Promise<void> {
     const { metrics } = this;
     const why = this.v.why;
-    for (let r = 0, left = count; left > 0; r++) {
-      const c = why[r]!;
-      if (c === 0) continue;
-      left--;
-      const reason = this.reasons[-2 - c]!;
+    for (const r of rejectedRows(why, count)) {
+      const reason = this.reasons[-2 - why[r]!]!;
       metrics.rejected!++;
       metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;
       await this.sink.reject(this.original(g.cols, r), reason);

@@ -157,15 +157,29 @@ export function snappyCompressWasm(input: Uint8Array): Uint8Array {
  * columns' bytes in between, as dedupe's batches have — still pays), or over SPAN_MAX_BYTES (the
  * kernel's memory is kept by the thread: bounded like a page's).
  */
-export function plainStringsWasm(data: Uint8Array, start: Int32Array, len: Int32Array, from: number, to: number, out: { buf: Uint8Array; pos: number; ensure(n: number): void }): { lo: number; hi: number } | null {
-  const count = to - from;
+/** Where stringsExtent leaves the values' first byte and end. */
+const extent = new Float64Array(2);
+/**
+ * The bytes of values [from, to) (returned) and the range of `data` they lie in (extent, stored in
+ * the loop as it changes: nothing but a return follows the loop, which is often entered on-stack).
+ */
+function stringsExtent(start: Int32Array, len: Int32Array, from: number, to: number): number {
   let lo = Infinity, hi = 0, bytes = 0;
+  extent[0] = lo;
+  extent[1] = hi;
   for (let i = from; i < to; i++) {
     const s = start[i]!, n = len[i]!;
     bytes += n;
-    if (s < lo) lo = s;
-    if (s + n > hi) hi = s + n;
+    if (s < lo) extent[0] = lo = s;
+    if (s + n > hi) extent[1] = hi = s + n;
   }
+  return bytes;
+}
+
+export function plainStringsWasm(data: Uint8Array, start: Int32Array, len: Int32Array, from: number, to: number, out: { buf: Uint8Array; pos: number; ensure(n: number): void }): { lo: number; hi: number } | null {
+  const count = to - from;
+  const bytes = stringsExtent(start, len, from, to);
+  const lo = extent[0]!, hi = extent[1]!;
   const span = hi - lo;
   if (span > 8 * bytes + (1 << 20) || span > SPAN_MAX_BYTES) return null;
   const page = bytes + 4 * count;

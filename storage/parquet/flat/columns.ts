@@ -58,6 +58,7 @@ function dictIds(f: Field, c: StringValues, pids: Int32Array, from: number, to: 
   }
   if (indices.length < count) indices = new Int32Array(count);
   const ids = scanIds(c, pids, from, to, limit);
+  clearById(pids, scan[2]!);
   if (ids === BAD_ID) throw invalid(f, `dictionary id ${pids[scan[0]!]} at row ${scan[0]} is negative or was given to a value of another length`);
   if (ids === GAVE_UP) {
     dict.reset();
@@ -68,8 +69,12 @@ function dictIds(f: Field, c: StringValues, pids: Int32Array, from: number, to: 
 
 /** scanIds' and scanBytes' results other than a dictionary size. */
 const GAVE_UP = -1, BAD_ID = -2;
-/** Where scanIds and scanBytes leave the rows of the least and greatest value (scanIds: the bad row). */
-const scan = new Int32Array(2);
+/**
+ * Where scanIds and scanBytes leave the rows of the least and greatest value (scanIds: the bad
+ * row in [0]; the dictionary size so far in [2]) — stored in their loops as they change, so that
+ * nothing but a return follows a loop (see scanIds).
+ */
+const scan = new Int32Array(3);
 
 /**
  * dictIds' loop (apart, so its optimized code — often entered on-stack in the loop — never reaches
@@ -78,7 +83,8 @@ const scan = new Int32Array(2);
  */
 function scanIds(c: StringValues, pids: Int32Array, from: number, to: number, limit: number): number {
   const { data, start, len } = c;
-  let ids = 0, lo = -1, hi = -1, bad = -1, gaveUp = false;
+  let ids = 0, lo = -1, hi = -1;
+  scan[2] = 0;
   for (let i = from; i < to; i++) {
     const p = pids[i]!;
     if (p >= byId.length) {
@@ -89,33 +95,33 @@ function scanIds(c: StringValues, pids: Int32Array, from: number, to: number, li
     const known = p >= 0 ? byId[p]! - 1 : -2;
     if (known >= 0) {
       if (len[idRow[known]!] !== len[i]) {
-        bad = i;
-        break;
+        scan[0] = i;
+        return BAD_ID;
       }
       indices[i - from] = known;
       continue;
     }
     if (known === -2) {
-      bad = i;
-      break;
+      scan[0] = i;
+      return BAD_ID;
     }
-    if (giveUpDictionary(ids, i - from, limit)) {
-      gaveUp = true;
-      break;
-    }
+    if (giveUpDictionary(ids, i - from, limit)) return GAVE_UP;
     const id = ids++;
+    scan[2] = ids;
     byId[p] = id + 1;
     idRow[id] = i;
     const s = start[i]!, n = len[i]!;
-    if (lo < 0) lo = hi = i;
-    else if (compareBytes(data, s, n, data, start[lo]!, len[lo]!) < 0) lo = i;
-    else if (compareBytes(data, s, n, data, start[hi]!, len[hi]!) > 0) hi = i;
+    if (lo < 0) scan[0] = scan[1] = lo = hi = i;
+    else if (compareBytes(data, s, n, data, start[lo]!, len[lo]!) < 0) scan[0] = lo = i;
+    else if (compareBytes(data, s, n, data, start[hi]!, len[hi]!) > 0) scan[1] = hi = i;
     indices[i - from] = id;
   }
+  return ids;
+}
+
+/** Forgets the producer ids of dictionary ids [0, ids) (byId is scratch shared by every chunk). */
+function clearById(pids: Int32Array, ids: number): void {
   for (let j = 0; j < ids; j++) byId[pids[idRow[j]!]!] = 0;
-  scan[0] = bad >= 0 ? bad : lo;
-  scan[1] = hi;
-  return bad >= 0 ? BAD_ID : gaveUp ? GAVE_UP : ids;
 }
 
 // Scratch of dictStrings, reused across chunks (the writer runs synchronously): the hash table
@@ -200,14 +206,12 @@ function scanBytes(c: StringValues, from: number, to: number, limit: number, siz
       slots[slot] = id + 1;
       idHash[id] = h;
       idRow[id] = i;
-      if (lo < 0) lo = hi = i;
-      else if (compareBytes(data, s, n, data, start[lo]!, len[lo]!) < 0) lo = i;
-      else if (compareBytes(data, s, n, data, start[hi]!, len[hi]!) > 0) hi = i;
+      if (lo < 0) scan[0] = scan[1] = lo = hi = i;
+      else if (compareBytes(data, s, n, data, start[lo]!, len[lo]!) < 0) scan[0] = lo = i;
+      else if (compareBytes(data, s, n, data, start[hi]!, len[hi]!) > 0) scan[1] = hi = i;
     }
     indices[i - from] = id;
   }
-  scan[0] = lo;
-  scan[1] = hi;
   return ids;
 }
 
@@ -330,10 +334,9 @@ function int64Words(values: Float64Array, from: number, to: number, words: Int32
     const k = 2 * (i - from);
     words[k] = x | 0;
     words[k + 1] = Math.floor(x / 4294967296);
-    if (x < min) min = x;
-    if (x > max) max = x;
+    // Stored as they change (nothing but a return after the loop: see scanIds).
+    if (x < min) minMax[0] = min = x;
+    if (x > max) minMax[1] = max = x;
   }
-  minMax[0] = min;
-  minMax[1] = max;
   return -1;
 }
