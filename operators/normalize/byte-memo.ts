@@ -11,6 +11,7 @@
  * time it forgot; clear() forgets everything too (the caller's codes went void).
  */
 export const MISSING = -0x80000000;
+const WARM_KEY = Uint8Array.of(0x77, 0x61, 0x72, 0x6d);
 
 export class ByteMemo {
   private slots: Int32Array;
@@ -39,6 +40,21 @@ export class ByteMemo {
     this.lens = new Int32Array(maxEntries);
     this.codes = new Int32Array(maxEntries);
     this.arena = new Uint8Array(Math.min(maxBytes, 1 << 16));
+    this.warm();
+  }
+
+  /**
+   * Runs find's miss, set and hit paths once on a scratch key, then forgets it (generation stays
+   * 0): a thread's first memo otherwise has find optimized on misses alone, which deoptimized at
+   * its first hit (a TurboFan recompile per thread).
+   */
+  private warm(): void {
+    if (this.maxEntries < 1 || this.maxBytes < WARM_KEY.length) return;
+    this.find(WARM_KEY, 0, WARM_KEY.length);
+    this.set(0);
+    this.find(WARM_KEY, 0, WARM_KEY.length);
+    this.clear();
+    this.generation = 0;
   }
 
   /** How many times it forgot everything (clear(), or a bound reached): codes from before are gone. */

@@ -84,14 +84,13 @@ interface RawStrings { bufs: Uint8Array[]; buf: Int32Array; start: Int32Array; l
 export interface RowGroupColumns { rows: number; cols: Array<RawStrings | Float64Array> }
 
 function flatten(pages: ByteArrayPage[], n: number): RawStrings | null {
-  const out: RawStrings = { bufs: [], buf: new Int32Array(n), start: new Int32Array(n), len: new Int32Array(n) };
-  let at = 0;
+  // One object shape for every column: bufs is filled before the object is made.
+  const bufs: Uint8Array[] = [];
+  for (const pg of pages) if (bufs.length === 0 || bufs[bufs.length - 1] !== pg.data) bufs.push(pg.data);
+  const out: RawStrings = { bufs, buf: new Int32Array(n), start: new Int32Array(n), len: new Int32Array(n) };
+  let at = 0, b = -1;
   for (const pg of pages) {
-    let b = out.bufs.length - 1;
-    if (b < 0 || out.bufs[b] !== pg.data) {
-      out.bufs.push(pg.data);
-      b++;
-    }
+    if (b < 0 || bufs[b] !== pg.data) b++;
     if (at + pg.count > n) return null;
     out.buf.fill(b, at, at + pg.count);
     out.start.set(pg.start.subarray(0, pg.count), at);
@@ -148,17 +147,38 @@ class Accumulator {
   rows = 0;
   private readonly start: Int32Array[];
   private readonly len: Int32Array[];
+  /** Per URL column: each row's pool id (the writer's dictionary ids, flat/columns.ts dictIds). */
+  private readonly ids: Int32Array[];
   private readonly own: Array<{ bytes: Uint8Array; used: number }>;
   private readonly ints: Float64Array[];
   constructor(private readonly schema: Schema, private readonly roles: FieldRole[], private readonly pool: Utf8Pool, readonly capacity: number) {
     this.start = roles.map((r) => new Int32Array(r === 'int64' ? 0 : capacity));
     this.len = roles.map((r) => new Int32Array(r === 'int64' ? 0 : capacity));
+    this.ids = roles.map((r) => new Int32Array(r === 'url' ? capacity : 0));
     this.own = roles.map((r) => ({ bytes: new Uint8Array(r === 'id' ? 1 << 16 : 0), used: 0 }));
     this.ints = roles.map((r) => new Float64Array(r === 'int64' ? capacity : 0));
   }
-  pooled(j: number, id: number): void {
-    this.start[j]![this.rows] = this.pool.start[id]!;
-    this.len[j]![this.rows] = this.pool.len[id]!;
+  /** Appends the pooled values of rows [from, to) of `codes` whose `keep` is 1 to URL column j; returns the new row count. */
+  pooledRows(j: number, codes: Int32Array, keep: Uint8Array, from: number, to: number): number {
+    const start = this.start[j]!, len = this.len[j]!, ids = this.ids[j]!;
+    const ps = this.pool.start, pl = this.pool.len;
+    let at = this.rows;
+    for (let r = from; r < to; r++) {
+      if (keep[r] !== 1) continue;
+      const id = codes[r]!;
+      start[at] = ps[id]!;
+      len[at] = pl[id]!;
+      ids[at] = id;
+      at++;
+    }
+    return at;
+  }
+  /** Appends rows [from, to) of `vals` whose `keep` is 1 to int64 column j; returns the new row count. */
+  intRows(j: number, vals: Float64Array, keep: Uint8Array, from: number, to: number): number {
+    const out = this.ints[j]!;
+    let at = this.rows;
+    for (let r = from; r < to; r++) if (keep[r] === 1) out[at++] = vals[r]!;
+    return at;
   }
   copy(j: number, src: Uint8Array, from: number, n: number): void {
     const o = this.own[j]!;
@@ -195,9 +215,6 @@ class Accumulator {
     this.len[j]![this.rows] = end - at;
     o.used = end;
   }
-  int(j: number, v: number): void {
-    this.ints[j]![this.rows] = v;
-  }
   /** The rows so far as a batch (views of the accumulator: write it before adding more). */
   batch(): ColumnBatch {
     const n = this.rows;
@@ -205,7 +222,8 @@ class Accumulator {
     for (const [j, f] of this.schema.entries()) {
       const role = this.roles[j]!;
       if (role === 'int64') columns[f.name] = { type: 'int64', values: this.ints[j]!.subarray(0, n) };
-      else columns[f.name] = { type: 'string', data: role === 'url' ? this.pool.bytes.subarray(0, this.pool.used) : this.own[j]!.bytes.subarray(0, this.own[j]!.used), start: this.start[j]!.subarray(0, n), len: this.len[j]!.subarray(0, n) };
+      else if (role === 'url') columns[f.name] = { type: 'string', data: this.pool.bytes.subarray(0, this.pool.used), start: this.start[j]!.subarray(0, n), len: this.len[j]!.subarray(0, n), ids: this.ids[j]!.subarray(0, n) };
+      else columns[f.name] = { type: 'string', data: this.own[j]!.bytes.subarray(0, this.own[j]!.used), start: this.start[j]!.subarray(0, n), len: this.len[j]!.subarray(0, n) };
     }
     return { rows: n, columns };
   }
@@ -236,37 +254,110 @@ export interface ColumnarSink {
 /** URL memo codes: ≥ 0 a pool id; INVALID: not UTF-8; below: -(2 + index of the reject reason). */
 const INVALID = -1;
 const MEMO_BITS = 16, MEMO_SLOTS = 1 << MEMO_BITS;
-/** A row group's string columns' verdicts (by field index; null for other fields). */
-interface Verdicts {
-  codes: Array<Int32Array | null>;
-  kinds: Array<Uint8Array | null>;
-  /** Normalized identifiers (ID_NEW rows) and reject reasons (ID_REJECT rows), by row. */
-  idText: Array<Array<string | undefined>>;
-  idWhy: Array<Map<number, string>>;
+/**
+ * A row group's string columns' verdicts, by field index (empty arrays for other fields), reused
+ * across row groups: one object shape and one element type per array, so the loops reading them
+ * stay monomorphic.
+ */
+class Verdicts {
+  /** URL columns: each row's code (a pool id, INVALID, or a reject code). */
+  readonly codes: Int32Array[];
+  /** Identifier columns: each row's ID_* verdict. */
+  readonly kinds: Uint8Array[];
+  /** Identifier columns: normalized identifiers of ID_NEW rows, by row. */
+  readonly idText: Array<Array<string | undefined>>;
+  /** Identifier columns: reject reasons of ID_REJECT rows, by row. */
+  readonly idWhy: Array<Map<number, string>>;
+  /** Each row's reject code (0: kept; else a reason code, -2 - index into the reasons). */
+  why = new Int32Array(0);
+  /** Each row: 1 kept, 0 rejected. */
+  keep = new Uint8Array(0);
+  constructor(width: number) {
+    this.codes = Array.from({ length: width }, () => new Int32Array(0));
+    this.kinds = Array.from({ length: width }, () => new Uint8Array(0));
+    this.idText = Array.from({ length: width }, (): Array<string | undefined> => []);
+    this.idWhy = Array.from({ length: width }, () => new Map<number, string>());
+  }
 }
 /** Identifier verdicts of a row group's column. */
 const ID_COPY = 0, ID_NEW = 1, ID_INVALID = 2, ID_REJECT = 3;
 
 /**
+ * A URL column's memo of the dictionary buffer last seen: its entries' codes by byte offset
+ * (slot by offset; key = offset + 1, 0 = empty; a collision only recomputes).
+ */
+class OffsetMemo {
+  buf: Uint8Array = EMPTY;
+  readonly keys: Int32Array;
+  readonly codes: Int32Array;
+  constructor(slots: number) {
+    this.keys = new Int32Array(slots);
+    this.codes = new Int32Array(slots);
+  }
+}
+const EMPTY = new Uint8Array(0);
+
+/** Rows of [0, n) whose `why` is 0 and whose mark equals `mark`: their `why` becomes `code`. */
+function markI32(why: Int32Array, marks: Int32Array, mark: number, code: number, n: number): void {
+  for (let r = 0; r < n; r++) if (marks[r] === mark && why[r] === 0) why[r] = code;
+}
+function markU8(why: Int32Array, marks: Uint8Array, mark: number, code: number, n: number): void {
+  for (let r = 0; r < n; r++) if (marks[r] === mark && why[r] === 0) why[r] = code;
+}
+/** Rows of [0, n) whose `why` is 0 and whose URL code is a reject code: their `why` becomes it. */
+function markRejects(why: Int32Array, codes: Int32Array, n: number): void {
+  for (let r = 0; r < n; r++) {
+    const c = codes[r]!;
+    if (c < INVALID && why[r] === 0) why[r] = c;
+  }
+}
+/** The end of the segment from `from` that holds `room` kept rows (or ends at n). */
+function segmentEnd(keep: Uint8Array, from: number, n: number, room: number): number {
+  let to = from;
+  while (to < n && room > 0) {
+    if (keep[to] === 1) room--;
+    to++;
+  }
+  return to;
+}
+/** The `count` rows whose `why` is not 0, in order (a synchronous loop: the caller awaits per reject). */
+function rejectedRows(why: Int32Array, count: number): Int32Array {
+  const out = new Int32Array(count);
+  for (let r = 0, k = 0; k < count; r++) if (why[r] !== 0) out[k++] = r;
+  return out;
+}
+/** keep[r] = 1 where why[r] is 0; returns how many rows are rejected. */
+function keepOf(why: Int32Array, keep: Uint8Array, n: number): number {
+  let rejected = 0;
+  for (let r = 0; r < n; r++) {
+    const k = why[r] === 0 ? 1 : 0;
+    keep[r] = k;
+    rejected += 1 - k;
+  }
+  return rejected;
+}
+
+/**
  * The per-instance state of the column path: the URL normalizer and its memos, the pool of
  * normalized URLs and the accumulator of kept rows.
+ * The per-row loops are small synchronous methods or functions, each over typed arrays of one
+ * type (monomorphic: optimized once per thread); rare work (a memo miss, an identifier not
+ * already normal, a reject) is in methods of its own.
  */
 export class ColumnarNormalizer {
   private readonly pool = new Utf8Pool();
   private readonly acc: Accumulator;
   private readonly reasons: string[] = [];
   private readonly reasonIds = new Map<string, number>();
-  /**
-   * Per URL column: the dictionary buffer last seen and a direct-mapped memo of its entries' codes
-   * by byte offset (slot by offset; key = offset + 1, 0 = empty; a collision only recomputes).
-   */
-  private readonly memo: Array<{ buf: Uint8Array | null; keys: Int32Array; codes: Int32Array }>;
+  /** Per field: a URL column's offset memo (an empty one for other fields). */
+  private readonly memo: OffsetMemo[];
   /** Per RawUrls result index: its code in this instance (a pool id or a reject code), MISSING if not yet; of RawUrls generation `rawGen`. */
   private rawCodes = new Int32Array(1 << 12).fill(MISSING);
   private rawGen = -1;
   private readonly stringCols: number[];
   private readonly urlOrder: number[];
   private readonly idOrder: number[];
+  private readonly v: Verdicts;
   rowsOut = 0;
   hits = 0;
   misses = 0;
@@ -286,11 +377,12 @@ export class ColumnarNormalizer {
     private readonly raw = new RawUrls(),
   ) {
     this.acc = new Accumulator(schema, roles, this.pool, capacity);
-    this.memo = roles.map((r) => ({ buf: null, keys: new Int32Array(r === 'url' ? MEMO_SLOTS : 0), codes: new Int32Array(r === 'url' ? MEMO_SLOTS : 0) }));
+    this.memo = roles.map((r) => new OffsetMemo(r === 'url' ? MEMO_SLOTS : 0));
     this.stringCols = roles.flatMap((r, j) => (r === 'int64' ? [] : [j]));
     const at = (c: string): number => schema.findIndex((f) => f.name === c);
     this.urlOrder = urlColumns.map(at);
     this.idOrder = idColumns.map(at);
+    this.v = new Verdicts(schema.length);
   }
 
   private reasonCode(reason: string): number {
@@ -307,18 +399,40 @@ export class ColumnarNormalizer {
     return r.ok ? this.pool.idOfString(r.url) : this.reasonCode(r.reason);
   }
 
-  /** The code of URL column j's value (memoized per dictionary entry). */
-  private url(j: number, b: Uint8Array, s: number, n: number): number {
+  /**
+   * The codes of URL column j's values [from, to) into out (only rows whose keep is 1 when `keep` is
+   * given); returns the offset memo's hits (nothing after the loop but a return: see the class banner).
+   */
+  private urlColumn(j: number, c: RawStrings, out: Int32Array, from: number, to: number, keep: Uint8Array | null): number {
+    const { bufs, buf, start, len } = c;
     const m = this.memo[j]!;
-    if (m.buf !== b) {
-      m.buf = b;
-      m.keys.fill(0);
+    const keys = m.keys, codes = m.codes;
+    let hits = 0;
+    for (let r = from; r < to; r++) {
+      if (keep !== null && keep[r] !== 1) continue;
+      const b = bufs[buf[r]!]!, s = start[r]!;
+      if (m.buf !== b) this.newBuffer(m, b);
+      const slot = Math.imul(s, 0x9e3779b1) >>> (32 - MEMO_BITS);
+      if (keys[slot] === s + 1) {
+        hits++;
+        out[r] = codes[slot]!;
+      } else {
+        const code = this.urlMiss(b, s, len[r]!);
+        keys[slot] = s + 1;
+        codes[slot] = code;
+        out[r] = code;
+      }
     }
-    const slot = Math.imul(s, 0x9e3779b1) >>> (32 - MEMO_BITS);
-    if (m.keys[slot] === s + 1) {
-      this.hits++;
-      return m.codes[slot]!;
-    }
+    return hits;
+  }
+
+  private newBuffer(m: OffsetMemo, b: Uint8Array): void {
+    m.buf = b;
+    m.keys.fill(0);
+  }
+
+  /** The code of the URL value b[s, s + n) that its offset memo missed: by its bytes (RawUrls), else normalized. */
+  private urlMiss(b: Uint8Array, s: number, n: number): number {
     const raw = this.raw;
     let r = raw.bytes.find(b, s, n);
     if (r === MISSING) {
@@ -326,23 +440,42 @@ export class ColumnarNormalizer {
       r = raw.store(v === null ? null : this.cache.getOrCompute(urlCacheKey(v), this.normUrl), n);
       this.misses++;
     } else this.hits++;
-    let code = INVALID;
-    if (r !== INVALID) {
-      if (this.rawGen !== raw.bytes.generation) {
-        this.rawGen = raw.bytes.generation;
-        this.rawCodes.fill(MISSING);
-      }
-      if (r >= this.rawCodes.length) {
-        const grown = new Int32Array(Math.max(2 * this.rawCodes.length, r + 1)).fill(MISSING);
-        grown.set(this.rawCodes);
-        this.rawCodes = grown;
-      }
-      code = this.rawCodes[r]!;
-      if (code === MISSING) this.rawCodes[r] = code = this.urlCode(raw.results[r]!);
+    if (r === INVALID) return INVALID;
+    if (this.rawGen !== raw.bytes.generation) {
+      this.rawGen = raw.bytes.generation;
+      this.rawCodes.fill(MISSING);
     }
-    m.keys[slot] = s + 1;
-    m.codes[slot] = code;
+    if (r >= this.rawCodes.length) {
+      const grown = new Int32Array(Math.max(2 * this.rawCodes.length, r + 1)).fill(MISSING);
+      grown.set(this.rawCodes);
+      this.rawCodes = grown;
+    }
+    let code = this.rawCodes[r]!;
+    if (code === MISSING) this.rawCodes[r] = code = this.urlCode(raw.results[r]!);
     return code;
+  }
+
+  /** Identifier column j's verdicts of rows [0, n) into k (ID_COPY rows are those already in normal form). */
+  private idColumn(j: number, c: RawStrings, k: Uint8Array, n: number): void {
+    const { bufs, buf, start, len } = c;
+    const stripZeros = this.idOpts.stripUserZeros;
+    for (let r = 0; r < n; r++) {
+      const b = bufs[buf[r]!]!, s = start[r]!, m = len[r]!;
+      k[r] = idBytesAlreadyNormal(b, s, m, stripZeros) ? ID_COPY : this.idSlow(j, r, b, s, m);
+    }
+  }
+
+  /** The verdict of an identifier not already in normal form (its text or reason kept by row). */
+  private idSlow(j: number, r: number, b: Uint8Array, s: number, m: number): number {
+    const str = strictString(b, s, m);
+    if (str === null) return ID_INVALID;
+    const res = normalizeIdentifier(str, this.idOpts);
+    if (res.ok) {
+      this.v.idText[j]![r] = res.id;
+      return ID_NEW;
+    }
+    this.v.idWhy[j]!.set(r, res.reason);
+    return ID_REJECT;
   }
 
   /** Normalizes one file's row groups: kept rows to the accumulator, rejects to the sink. */
@@ -357,141 +490,112 @@ export class ColumnarNormalizer {
    * in synchronous methods (optimized as such); only writes are awaited.
    */
   private async rowGroup(g: RowGroupColumns): Promise<void> {
-    const { metrics, acc } = this;
+    const { metrics, acc, v } = this;
     const n = g.rows;
     // rowsIn per row group: `metrics` has a key per reject reason (a slow dictionary object).
     metrics.rowsIn! += n;
-    const v = this.verdicts(g);
-    const rejects: Array<{ r: number; reason: string }> = [];
-    const keep = this.decide(n, v, rejects);
-    for (const { r, reason } of rejects) {
+    this.verdicts(g);
+    const rejected = this.decide(n);
+    if (rejected > 0) await this.rejectRows(g, rejected);
+    this.rowsOut += n - rejected;
+    for (let from = 0; from < n;) {
+      from = this.append(g, from);
+      if (acc.rows === acc.capacity && await this.write() && from < n) this.recode(g, from);
+    }
+    for (const j of this.idOrder) {
+      v.idText[j]!.length = 0;
+      v.idWhy[j]!.clear();
+    }
+  }
+
+  /** The rejected rows (`count` of them) to the sink, in row order, with their reasons. */
+  private async rejectRows(g: RowGroupColumns, count: number): Promise<void> {
+    const { metrics } = this;
+    const why = this.v.why;
+    for (const r of rejectedRows(why, count)) {
+      const reason = this.reasons[-2 - why[r]!]!;
       metrics.rejected!++;
       metrics[`rejected.${reason}`] = (metrics[`rejected.${reason}`] ?? 0) + 1;
       await this.sink.reject(this.original(g.cols, r), reason);
     }
-    this.rowsOut += n - rejects.length;
-    for (let from = 0; from < n;) {
-      from = this.append(g, v, keep, from);
-      if (acc.rows === acc.capacity && await this.write() && from < n) this.recode(g, v, keep, from);
-    }
   }
 
   /** URL codes of the kept rows of [from, …) again, after the pool was emptied (their ids are void). */
-  private recode(g: RowGroupColumns, v: Verdicts, keep: Uint8Array, from: number): void {
-    for (const j of this.stringCols) {
-      if (this.roles[j] !== 'url') continue;
-      const { bufs, buf, start, len } = g.cols[j] as RawStrings;
-      const out = v.codes[j]!;
-      for (let r = from; r < g.rows; r++) if (keep[r] === 1) out[r] = this.url(j, bufs[buf[r]!]!, start[r]!, len[r]!);
-    }
+  private recode(g: RowGroupColumns, from: number): void {
+    for (const j of this.urlOrder) this.hits += this.urlColumn(j, g.cols[j] as RawStrings, this.v.codes[j]!, from, g.rows, this.v.keep);
   }
 
-  private verdicts(g: RowGroupColumns): Verdicts {
-    const { roles, schema, stringCols } = this;
-    const n = g.rows, cols = g.cols, width = schema.length;
-    const v: Verdicts = { codes: new Array<Int32Array | null>(width).fill(null), kinds: new Array<Uint8Array | null>(width).fill(null), idText: schema.map(() => []), idWhy: schema.map(() => new Map<number, string>()) };
-    const stripZeros = this.idOpts.stripUserZeros;
-    for (const j of stringCols) {
-      const { bufs, buf, start, len } = cols[j] as RawStrings;
-      if (roles[j] === 'url') {
-        const out = new Int32Array(n);
-        for (let r = 0; r < n; r++) out[r] = this.url(j, bufs[buf[r]!]!, start[r]!, len[r]!);
-        v.codes[j] = out;
-        continue;
-      }
-      const k = new Uint8Array(n);
-      const text = v.idText[j]!, why = v.idWhy[j]!;
-      for (let r = 0; r < n; r++) {
-        const b = bufs[buf[r]!]!, s = start[r]!, m = len[r]!;
-        if (idBytesAlreadyNormal(b, s, m, stripZeros)) continue; // ID_COPY
-        const str = strictString(b, s, m);
-        if (str === null) { k[r] = ID_INVALID; continue; }
-        const res = normalizeIdentifier(str, this.idOpts);
-        if (res.ok) {
-          k[r] = ID_NEW;
-          text[r] = res.id;
-        } else {
-          k[r] = ID_REJECT;
-          why.set(r, res.reason);
-        }
-      }
-      v.kinds[j] = k;
+  /** Each string column's verdicts of the row group into this.v (buffers grown to its rows). */
+  private verdicts(g: RowGroupColumns): void {
+    const { v } = this;
+    const n = g.rows;
+    if (v.why.length < n) {
+      v.why = new Int32Array(n);
+      v.keep = new Uint8Array(n);
     }
-    return v;
+    for (const j of this.stringCols) {
+      if (this.roles[j] === 'url') {
+        if (v.codes[j]!.length < n) v.codes[j] = new Int32Array(n);
+        this.hits += this.urlColumn(j, g.cols[j] as RawStrings, v.codes[j]!, 0, n, null);
+      } else {
+        if (v.kinds[j]!.length < n) v.kinds[j] = new Uint8Array(n);
+        this.idColumn(j, g.cols[j] as RawStrings, v.kinds[j]!, n);
+      }
+    }
   }
 
   /**
-   * Which rows are kept (1), and the others' reasons, in the row path's order: the first string
-   * column (schema order) that is not UTF-8, then the URL columns, then the identifier columns.
+   * Which rows are kept (v.keep), and the others' reasons (v.why), in the row path's order: the
+   * first string column (schema order) that is not UTF-8, then the URL columns, then the
+   * identifier columns — a pass per column, each marking only rows no earlier pass marked.
+   * Returns how many rows are rejected.
    */
-  private decide(n: number, v: Verdicts, rejects: Array<{ r: number; reason: string }>): Uint8Array {
-    const { roles, stringCols, urlOrder, idOrder } = this;
-    const keep = new Uint8Array(n);
-    // Per string column (schema order): its "not UTF-8" marker array and value, and its role.
-    const marks = stringCols.map((j) => (roles[j] === 'url' ? v.codes[j]! : v.kinds[j]!));
-    const markOf = stringCols.map((j) => (roles[j] === 'url' ? INVALID : ID_INVALID));
-    const isUrl = stringCols.map((j) => roles[j] === 'url');
-    const urlCodes = urlOrder.map((j) => v.codes[j]!);
-    const idKinds = idOrder.map((j) => v.kinds[j]!);
-    for (let r = 0; r < n; r++) {
-      let reason: string | null = null;
-      for (let q = 0; q < marks.length; q++) {
-        if (marks[q]![r] === markOf[q]) { reason = isUrl[q] ? 'invalid_utf8' : 'id_invalid_utf8'; break; }
-      }
-      if (reason === null) for (let q = 0; q < urlCodes.length; q++) {
-        const code = urlCodes[q]![r]!;
-        if (code < 0) { reason = this.reasons[-2 - code]!; break; }
-      }
-      if (reason === null) for (let q = 0; q < idKinds.length; q++) {
-        if (idKinds[q]![r] === ID_REJECT) { reason = v.idWhy[idOrder[q]!]!.get(r)!; break; }
-      }
-      if (reason === null) keep[r] = 1;
-      else rejects.push({ r, reason });
+  private decide(n: number): number {
+    const { roles, v } = this;
+    const why = v.why;
+    why.fill(0, 0, n);
+    for (const j of this.stringCols) {
+      if (roles[j] === 'url') markI32(why, v.codes[j]!, INVALID, this.reasonCode('invalid_utf8'), n);
+      else markU8(why, v.kinds[j]!, ID_INVALID, this.reasonCode('id_invalid_utf8'), n);
     }
-    return keep;
+    for (const j of this.urlOrder) markRejects(why, v.codes[j]!, n);
+    for (const j of this.idOrder) {
+      for (const [r, reason] of v.idWhy[j]!) if (why[r] === 0) why[r] = this.reasonCode(reason);
+    }
+    return keepOf(why, v.keep, n);
   }
 
   /** Appends the kept rows of [from, …) a column at a time until the accumulator is full; returns where it stopped. */
-  private append(g: RowGroupColumns, v: Verdicts, keep: Uint8Array, from: number): number {
-    const { roles, acc } = this;
+  private append(g: RowGroupColumns, from: number): number {
+    const { roles, acc, v } = this;
+    const keep = v.keep;
     const n = g.rows, cols = g.cols, width = roles.length;
-    let room = acc.capacity - acc.rows, to = from;
-    while (to < n && room > 0) {
-      if (keep[to] === 1) room--;
-      to++;
-    }
+    const to = segmentEnd(keep, from, n, acc.capacity - acc.rows);
     const at = acc.rows;
     let count = 0;
     for (let j = 0; j < width; j++) {
       acc.rows = at;
       const role = roles[j]!;
-      if (role === 'int64') {
-        const vals = cols[j] as Float64Array;
-        for (let r = from; r < to; r++) {
-          if (keep[r] !== 1) continue;
-          acc.int(j, vals[r]!);
-          acc.rows++;
-        }
-      } else if (role === 'url') {
-        const cj = v.codes[j]!;
-        for (let r = from; r < to; r++) {
-          if (keep[r] !== 1) continue;
-          acc.pooled(j, cj[r]!);
-          acc.rows++;
-        }
-      } else {
-        const c = cols[j] as RawStrings, k = v.kinds[j]!, text = v.idText[j]!;
-        for (let r = from; r < to; r++) {
-          if (keep[r] !== 1) continue;
-          if (k[r] === ID_COPY) acc.copy(j, c.bufs[c.buf[r]!]!, c.start[r]!, c.len[r]!);
-          else acc.text(j, text[r]!);
-          acc.rows++;
-        }
-      }
+      if (role === 'int64') acc.rows = acc.intRows(j, cols[j] as Float64Array, keep, from, to);
+      else if (role === 'url') acc.rows = acc.pooledRows(j, v.codes[j]!, keep, from, to);
+      else this.appendIds(j, cols[j] as RawStrings, keep, from, to);
       count = acc.rows - at;
     }
     acc.rows = at + count;
     return to;
+  }
+
+  /** Appends identifier column j's kept rows of [from, to): copied as bytes, or their normalized text. */
+  private appendIds(j: number, c: RawStrings, keep: Uint8Array, from: number, to: number): void {
+    const { acc } = this;
+    const k = this.v.kinds[j]!, text = this.v.idText[j]!;
+    const { bufs, buf, start, len } = c;
+    for (let r = from; r < to; r++) {
+      if (keep[r] !== 1) continue;
+      if (k[r] === ID_COPY) acc.copy(j, bufs[buf[r]!]!, start[r]!, len[r]!);
+      else acc.text(j, text[r]!);
+      acc.rows++;
+    }
   }
 
   /** Row r's original values (text decoded lossily where it is not UTF-8), for the rejects. */
@@ -523,7 +627,7 @@ export class ColumnarNormalizer {
     this.acc.reset();
     if (this.pool.used <= this.poolMaxBytes) return false;
     this.pool.clear();
-    for (const m of this.memo) m.buf = null;
+    for (const m of this.memo) m.buf = EMPTY;
     this.rawCodes.fill(MISSING);
     return true;
   }

@@ -117,7 +117,15 @@ describe('operators/normalize/normalize', () => {
           const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
             write: async (b) => {
               batches.push(b);
-              for await (const x of flat.decode(await flat.encodeColumns!(schema, b))) kept.push(...x);
+              // URL values come with their pool ids (the writer's dictionary by id): the file is
+              // byte for byte the one the row writer makes of the same rows.
+              const url = b.columns.url!;
+              assert.ok(url.type === 'string' && url.ids !== undefined && url.ids.length === b.rows);
+              const file = await flat.encodeColumns!(schema, b);
+              const batchRows: Row[] = [];
+              for await (const x of flat.decode(file)) batchRows.push(...x);
+              assert.deepEqual(Buffer.from(file), Buffer.from(await flat.encode(schema, batchRows)));
+              kept.push(...batchRows);
             },
             reject: async (r, reason) => { rejected.push({ ...r, reason }); },
           }, metrics, poolMax, raw);

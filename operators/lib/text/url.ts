@@ -264,7 +264,13 @@ function normalizeUrlWith(raw: string, opts: UrlOptions, strip: RegExp | null): 
       params.push([key, eq >= 0 ? normalizePercent(part.slice(eq + 1)) : null]);
     }
     params.sort(compareParams);
-    qs = params.map(([k, v]) => (v === null ? k : `${k}=${v}`)).join('&');
+    // Joined by a loop (not map + join: an empty and a non-empty mapped array have different
+    // maps, and the join site deoptimized on them again and again).
+    for (let i = 0; i < params.length; i++) {
+      const [k, v] = params[i]!;
+      if (i > 0) qs += '&';
+      qs += v === null ? k : k + '=' + v;
+    }
   }
   return { ok: true, url: `${scheme}://${host}${port === '' ? '' : ':' + port}${path}${qs === '' ? '' : '?' + qs}` };
 }

@@ -49,7 +49,6 @@ let byId = new Int32Array(1 << 12);
  * id, or an id seen before with a value of another length, is PARQUET_INVALID.
  */
 function dictIds(f: Field, c: StringValues, pids: Int32Array, from: number, to: number, page: ByteSink, dict: ByteSink, col: EncodedColumn): EncodedColumn | null {
-  const { data, start, len } = c;
   const count = to - from;
   if (count === 0) return null;
   const limit = Math.max(16, count >>> 1);
@@ -58,7 +57,34 @@ function dictIds(f: Field, c: StringValues, pids: Int32Array, from: number, to: 
     idRow = new Int32Array(limit);
   }
   if (indices.length < count) indices = new Int32Array(count);
-  let ids = 0, lo = -1, hi = -1, bad = -1, gaveUp = false;
+  const ids = scanIds(c, pids, from, to, limit);
+  clearById(pids, scan[2]!);
+  if (ids === BAD_ID) throw invalid(f, `dictionary id ${pids[scan[0]!]} at row ${scan[0]} is negative or was given to a value of another length`);
+  if (ids === GAVE_UP) {
+    dict.reset();
+    return null;
+  }
+  return dictionaryPage(c, ids, count, scan[0]!, scan[1]!, page, dict, col);
+}
+
+/** scanIds' and scanBytes' results other than a dictionary size. */
+const GAVE_UP = -1, BAD_ID = -2;
+/**
+ * Where scanIds and scanBytes leave the rows of the least and greatest value (scanIds: the bad
+ * row in [0]; the dictionary size so far in [2]) — stored in their loops as they change, so that
+ * nothing but a return follows a loop (see scanIds).
+ */
+const scan = new Int32Array(3);
+
+/**
+ * dictIds' loop (apart, so its optimized code — often entered on-stack in the loop — never reaches
+ * code that has not run): the dictionary ids of values[from, to) into `indices`, idRow; returns
+ * the dictionary size, GAVE_UP, or BAD_ID (scan[0] = the row).
+ */
+function scanIds(c: StringValues, pids: Int32Array, from: number, to: number, limit: number): number {
+  const { data, start, len } = c;
+  let ids = 0, lo = -1, hi = -1;
+  scan[2] = 0;
   for (let i = from; i < to; i++) {
     const p = pids[i]!;
     if (p >= byId.length) {
@@ -69,36 +95,33 @@ function dictIds(f: Field, c: StringValues, pids: Int32Array, from: number, to: 
     const known = p >= 0 ? byId[p]! - 1 : -2;
     if (known >= 0) {
       if (len[idRow[known]!] !== len[i]) {
-        bad = i;
-        break;
+        scan[0] = i;
+        return BAD_ID;
       }
       indices[i - from] = known;
       continue;
     }
     if (known === -2) {
-      bad = i;
-      break;
+      scan[0] = i;
+      return BAD_ID;
     }
-    if (giveUpDictionary(ids, i - from, limit)) {
-      gaveUp = true;
-      break;
-    }
+    if (giveUpDictionary(ids, i - from, limit)) return GAVE_UP;
     const id = ids++;
+    scan[2] = ids;
     byId[p] = id + 1;
     idRow[id] = i;
     const s = start[i]!, n = len[i]!;
-    if (lo < 0) lo = hi = i;
-    else if (compareBytes(data, s, n, data, start[lo]!, len[lo]!) < 0) lo = i;
-    else if (compareBytes(data, s, n, data, start[hi]!, len[hi]!) > 0) hi = i;
+    if (lo < 0) scan[0] = scan[1] = lo = hi = i;
+    else if (compareBytes(data, s, n, data, start[lo]!, len[lo]!) < 0) scan[0] = lo = i;
+    else if (compareBytes(data, s, n, data, start[hi]!, len[hi]!) > 0) scan[1] = hi = i;
     indices[i - from] = id;
   }
+  return ids;
+}
+
+/** Forgets the producer ids of dictionary ids [0, ids) (byId is scratch shared by every chunk). */
+function clearById(pids: Int32Array, ids: number): void {
   for (let j = 0; j < ids; j++) byId[pids[idRow[j]!]!] = 0;
-  if (bad >= 0) throw invalid(f, `dictionary id ${pids[bad]} at row ${bad} is negative or was given to a value of another length`);
-  if (gaveUp) {
-    dict.reset();
-    return null;
-  }
-  return dictionaryPage(c, ids, count, lo, hi, page, dict, col);
 }
 
 // Scratch of dictStrings, reused across chunks (the writer runs synchronously): the hash table
@@ -117,7 +140,6 @@ let indices = new Int32Array(1 << 12);
  * when column.ts would not (column.ts giveUpDictionary).
  */
 function dictStrings(c: StringValues, from: number, to: number, page: ByteSink, dict: ByteSink, col: EncodedColumn): EncodedColumn | null {
-  const { data, start, len } = c;
   const count = to - from;
   if (count === 0) return null; // an RLE_DICTIONARY page needs a dictionary page
   const limit = Math.max(16, count >>> 1);
@@ -135,6 +157,20 @@ function dictStrings(c: StringValues, from: number, to: number, page: ByteSink, 
     idRow = new Int32Array(limit);
   }
   if (indices.length < count) indices = new Int32Array(count);
+  const ids = scanBytes(c, from, to, limit, size);
+  if (ids === GAVE_UP) {
+    dict.reset();
+    return null;
+  }
+  return dictionaryPage(c, ids, count, scan[0]!, scan[1]!, page, dict, col);
+}
+
+/**
+ * dictStrings' loop (apart, as scanIds): the dictionary ids of values[from, to) into `indices`,
+ * idRow, idHash, with a hash table of `size` slots; returns the dictionary size or GAVE_UP.
+ */
+function scanBytes(c: StringValues, from: number, to: number, limit: number, size: number): number {
+  const { data, start, len } = c;
   const mask = size - 1;
   let ids = 0, lo = -1, hi = -1;
   const shift = 32 - Math.log2(size);
@@ -166,20 +202,17 @@ function dictStrings(c: StringValues, from: number, to: number, page: ByteSink, 
     }
     if (id < 0) {
       id = ids++;
-      if (giveUpDictionary(id, i - from, limit)) {
-        dict.reset();
-        return null;
-      }
+      if (giveUpDictionary(id, i - from, limit)) return GAVE_UP;
       slots[slot] = id + 1;
       idHash[id] = h;
       idRow[id] = i;
-      if (lo < 0) lo = hi = i;
-      else if (compareBytes(data, s, n, data, start[lo]!, len[lo]!) < 0) lo = i;
-      else if (compareBytes(data, s, n, data, start[hi]!, len[hi]!) > 0) hi = i;
+      if (lo < 0) scan[0] = scan[1] = lo = hi = i;
+      else if (compareBytes(data, s, n, data, start[lo]!, len[lo]!) < 0) scan[0] = lo = i;
+      else if (compareBytes(data, s, n, data, start[hi]!, len[hi]!) > 0) scan[1] = hi = i;
     }
     indices[i - from] = id;
   }
-  return dictionaryPage(c, ids, count, lo, hi, page, dict, col);
+  return ids;
 }
 
 /**
@@ -274,18 +307,36 @@ export function compareBytes(a: Uint8Array, as: number, al: number, b: Uint8Arra
 
 function int64s(f: Field, values: Float64Array, from: number, to: number, page: ByteSink, col: EncodedColumn): EncodedColumn {
   const count = to - from;
-  const data = new BigInt64Array(count);
-  const words = new Int32Array(data.buffer);
-  let min = Infinity, max = -Infinity;
-  for (let i = 0; i < count; i++) {
-    const x = values[from + i]!;
-    if (!Number.isSafeInteger(x)) throw invalid(f, `value ${x} at row ${from + i} is not a safe integer`);
-    words[2 * i] = x | 0;
-    words[2 * i + 1] = Math.floor(x / 4294967296);
-    if (x < min) min = x;
-    if (x > max) max = x;
-  }
-  page.bytes(new Uint8Array(data.buffer));
-  if (count > 0) setInt64Stats(col, min, max);
+  page.ensure(8 * count);
+  // The PLAIN words straight into the page when its position is 4-byte aligned (it is: int64 pages hold nothing before).
+  const aligned = (page.buf.byteOffset + page.pos) % 4 === 0;
+  const words = aligned ? new Int32Array(page.buf.buffer, page.buf.byteOffset + page.pos, 2 * count) : new Int32Array(2 * count);
+  const bad = int64Words(values, from, to, words);
+  if (bad >= 0) throw invalid(f, `value ${values[bad]} at row ${bad} is not a safe integer`);
+  if (aligned) page.pos += 8 * count;
+  else page.bytes(new Uint8Array(words.buffer));
+  if (count > 0) setInt64Stats(col, minMax[0]!, minMax[1]!);
   return col;
+}
+
+/** Where int64Words leaves the least and greatest value. */
+const minMax = new Float64Array(2);
+
+/**
+ * values[from, to) as int64 two's-complement word pairs (lo, hi) into `words`, their extremes into
+ * minMax; returns -1, or the first row whose value is not a safe integer.
+ */
+function int64Words(values: Float64Array, from: number, to: number, words: Int32Array): number {
+  let min = Infinity, max = -Infinity;
+  for (let i = from; i < to; i++) {
+    const x = values[i]!;
+    if (!Number.isSafeInteger(x)) return i;
+    const k = 2 * (i - from);
+    words[k] = x | 0;
+    words[k + 1] = Math.floor(x / 4294967296);
+    // Stored as they change (nothing but a return after the loop: see scanIds).
+    if (x < min) minMax[0] = min = x;
+    if (x > max) minMax[1] = max = x;
+  }
+  return -1;
 }

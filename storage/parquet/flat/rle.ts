@@ -15,16 +15,18 @@ export function writeRleRun(out: ByteSink, count: number, value: number, bitWidt
 }
 
 /** One bit-packed run of values[0..n), LSB first. */
-export function writeBitPacked(out: ByteSink, values: ArrayLike<number>, n: number, bitWidth: number): void {
+export function writeBitPacked(out: ByteSink, values: Int32Array | Uint8Array, n: number, bitWidth: number): void {
   const groups = Math.ceil(n / 8);
   out.varint(groups * 2 + 1);
-  const bytes = groups * bitWidth;
-  out.ensure(bytes);
-  const buf = out.buf;
-  let p = out.pos;
-  let acc = 0;
-  let bits = 0;
-  for (let i = 0; i < groups * 8; i++) {
+  out.ensure(groups * bitWidth);
+  // A loop per element type (each monomorphic), returning the position: nothing after the loop
+  // that an on-stack-replaced loop would reach without type feedback.
+  out.pos = values instanceof Int32Array ? packInt32(out.buf, out.pos, values, n, groups * 8, bitWidth) : packUint8(out.buf, out.pos, values, n, groups * 8, bitWidth);
+}
+
+function packInt32(buf: Uint8Array, p: number, values: Int32Array, n: number, padded: number, bitWidth: number): number {
+  let acc = 0, bits = 0;
+  for (let i = 0; i < padded; i++) {
     const v = i < n ? values[i]! : 0;
     acc |= v << bits;
     bits += bitWidth;
@@ -34,7 +36,22 @@ export function writeBitPacked(out: ByteSink, values: ArrayLike<number>, n: numb
       bits -= 8;
     }
   }
-  out.pos = p;
+  return p;
+}
+
+function packUint8(buf: Uint8Array, p: number, values: Uint8Array, n: number, padded: number, bitWidth: number): number {
+  let acc = 0, bits = 0;
+  for (let i = 0; i < padded; i++) {
+    const v = i < n ? values[i]! : 0;
+    acc |= v << bits;
+    bits += bitWidth;
+    while (bits >= 8) {
+      buf[p++] = acc & 0xff;
+      acc >>>= 8;
+      bits -= 8;
+    }
+  }
+  return p;
 }
 
 /** Bits needed for values up to maxValue (at least 1: some readers mishandle width 0). */
