@@ -14,7 +14,7 @@
  * Opt-in (default 0 = never): on the 1M pipeline (2 threads, loaded machine, alternated runs) 8 MB
  * gave peak RSS 287/295 MB against 329/321 MB without, 16 MB 294/302 MB, but process CPU was
  * higher in every pair (+1.5–3 s of ~13 s): a forced collection is a full atomic mark-compact on
- * the thread, where V8's own are incremental and concurrent (BENCHMARKS.md, pipeline memory).
+ * the thread, where V8's own are incremental and concurrent (BENCHMARKS.md, "Pipeline memory").
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
