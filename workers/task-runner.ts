@@ -23,6 +23,7 @@ import { isMainThread } from 'node:worker_threads';
 import { DagctlError, errorMessage, isDagctlError, isRetryableCode } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
 import { threadTimes, timesSince } from '../core/thread-cpu.js';
+import { dropIdleMemoryExcept } from '../core/idle-memory.js';
 import { operatorOf } from '../operators/registry.js';
 import { loadRunBundle } from '../operators/modules/bundle-store.js';
 import type { AnyOperator, InputHandle, StageContext, StageResult, StageSpec } from '../operators/types.js';
@@ -139,6 +140,8 @@ async function runInstanceWith(record: RunRecord, job: InstanceJob, opts: RunIns
     }
   }
 
+  // Memory other operators keep idle on this thread for their next instance goes now (core/idle-memory.ts).
+  dropIdleMemoryExcept(op.name);
   const codec = defaultCodec();
   const counters = new Counters();
   const now = (): number => performance.now();

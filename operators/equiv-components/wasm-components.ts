@@ -14,6 +14,7 @@
  *   (or, with { record: true }: uf.addChunk(edge chunk) per chunk of a later stage; uf.edgeList())
  *   uf.finish(); const mins = uf.componentMins(); … uf.ids.hashOf(i) / copyBytes / name …
  *   uf.release();   // hands the instance (and its grown memory) to the next user on this thread
+ *                   // (kept until an instance of another operator runs here: core/idle-memory.ts)
  *
  * Canonical form: ids must be valid UTF-8 (the JS kernel rewrites invalid bytes as the row decoder
  * would; this one refuses them: addPages returns null having added nothing). Instances are reused
@@ -23,6 +24,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { DagctlError } from '../../core/errors.js';
+import { registerIdleMemory } from '../../core/idle-memory.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import type { ByteIds } from './byte-ids.js';
 import { COMPONENTS_WASM_BASE64 } from './wasm/components-wasm.js';
@@ -57,6 +59,9 @@ let compiled: WebAssembly.Module | null = null;
  */
 let idle: Kernel | null = null;
 const IDLE_MAX_BYTES = 128 << 20;
+// Kept only while this thread runs equiv-components: an instance of another operator lets it go
+// (core/idle-memory.ts), so the kernel's memory does not stay with the thread for the rest of the run.
+registerIdleMemory({ operator: 'equiv-components', bytes: () => idle?.memory.buffer.byteLength ?? 0, drop: () => void (idle = null) });
 /** Tables are presized for at most this many ids (they grow past it): a hint from file sizes can
  * be far too high, and presized memory is never given back while the instance lives. */
 const PRESIZE_MAX = 1 << 19;

@@ -27,6 +27,7 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { InstanceResult } from '../../scheduler/model.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import { RECORDS_KEPT, type FromThread, type ThreadData, type ToThread } from './protocol.js';
+import { collectMbOf } from './collect.js';
 
 export type Outcome =
   | { ok: true; result: InstanceResult }
@@ -86,6 +87,14 @@ export interface ThreadPoolOptions {
    * heap's schedule: a thread with more live data grows by V8's factor as before.
    */
   heapFloorMb?: number;
+  /**
+   * A thread runs a full garbage collection between two instances once its ArrayBuffer memory has
+   * grown this many MB since its last one (collect.ts; default: env DAGCTL_THREAD_COLLECT_MB, else
+   * DEFAULT_THREAD_COLLECT_MB = 0 = never): promoted buffers of ended instances are freed before
+   * the next instance allocates its own, instead of waiting in the thread's malloc arena. Lower
+   * peak RSS for more CPU (collect.ts has the figures), so opt-in.
+   */
+  collectMb?: number;
   /** Results name their worker `${workerPrefix}${threadId}` (default `thread-`). */
   workerPrefix?: string;
   /** Start threads only when attempts need them (default false: all `size` threads at once). */
@@ -170,7 +179,7 @@ export class ThreadPool {
     this.graceMs = opts.graceMs ?? 2000;
     this.heap = threadHeap(opts, process.env);
     this.heapMb = this.heap.resourceLimits.maxOldGenerationSizeMb;
-    this.data = { workerPrefix: opts.workerPrefix ?? 'thread-' };
+    this.data = { workerPrefix: opts.workerPrefix ?? 'thread-', collectMb: collectMbOf(opts.collectMb, process.env) };
     if (opts.lazy !== true) this.grow(this.size);
   }
 

@@ -26,6 +26,8 @@ export type FromThread =
 /** Worker-thread data: the name results carry is `${workerPrefix}${threadId}`. */
 export interface ThreadData {
   workerPrefix: string;
+  /** Collect between instances past this many MB of ArrayBuffer growth (collect.ts; 0: never). */
+  collectMb?: number;
 }
 
 /** Run records a thread keeps (the latest ones); the pool mirrors it to know what to resend. */

@@ -5,7 +5,8 @@
  * `abort` aborts the running attempt's signal (a CPU-bound operator that ignores it is terminated
  * by the pool after a grace period) or drops a queued one. Posts `ready` once its modules are
  * loaded. A `load` (pool.preload) delivers a run's record ahead of its jobs and imports the run's
- * operator modules from its code bundle at once, then posts `loaded`.
+ * operator modules from its code bundle at once, then posts `loaded`. Between two instances it
+ * may run a full collection (collect.ts, `collectMb` in its worker data).
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { errorCode, errorMessage } from '../../core/errors.js';
@@ -14,10 +15,12 @@ import type { RunRecord } from '../../scheduler/ports.js';
 import { loadRunBundle } from '../../operators/modules/bundle-store.js';
 import { attemptLogOf, isRetryable, runInstance } from '../task-runner.js';
 import { RECORDS_KEPT, type FromThread, type ThreadData, type ToThread } from './protocol.js';
+import { betweenInstances } from './collect.js';
 
 const port = parentPort;
 if (port === null) throw new Error('thread.ts must run in a worker thread');
 const workerName = `${(workerData as ThreadData).workerPrefix}${threadId}`;
+const collector = betweenInstances((workerData as ThreadData).collectMb ?? 0);
 const records = new Map<string, RunRecord>();
 const queue: InstanceJob[] = [];
 let current: { id: string; attempt: number; ac: AbortController } | null = null;
@@ -75,6 +78,8 @@ async function next(): Promise<void> {
       post({ type: 'error', instanceId: job.instanceId, attempt: job.attempt, code, message: errorMessage(e), retryable: isRetryable(e), ...(log === undefined ? {} : { log }) });
     }
     current = null;
+    // Nothing of the ended instance is live now: free its promoted buffers before the next one (collect.ts).
+    collector.after();
   }
 }
 
