@@ -86,28 +86,15 @@ function batchRows(b: ColumnBatch, names: string[]): Row[] {
  * dedupe's whole-row reduce over DGSH files: with `columns` the output takes column batches (the
  * byte path), else rows (ShuffleDistinct). The output rows in written order, and the metrics.
  */
-async function reduceOver(files: Uint8Array[], columns: boolean, schema: Schema = SCHEMA): Promise<{ rows: Row[]; batches: number; metrics: Record<string, number>; spread: number }> {
+async function reduceOver(files: Uint8Array[], columns: boolean, schema: Schema = SCHEMA): Promise<{ rows: Row[]; batches: number; metrics: Record<string, number> }> {
   const rows = files.flatMap((b) => [...decodeShuffle(b)].flat());
   const input = memInput('prior', rows, 7, [], schema, () => files.map((b, i) => ({ path: `f${i}.dgsh`, bytes: b.byteLength, read: async () => b })));
   const out: Row[] = [];
   let batches = 0;
-  // String columns without ids whose data is more than their values, one after the other.
-  let spread = 0;
-  const compact = (b: ColumnBatch): void => {
-    for (const c of Object.values(b.columns)) {
-      if (c.type !== 'string' || c.ids !== undefined) continue;
-      let at = 0;
-      for (let i = 0; i < b.rows; i++) {
-        if (c.start[i] !== at) break;
-        at += c.len[i]!;
-      }
-      if (at !== c.data.byteLength) spread++;
-    }
-  };
   const params: DedupeParams = { key: KEY, orderBy: null, keep: 'first', columnTypes: {}, buckets: 1 };
   const writer = {
     write: async (rs: Row[]) => { out.push(...rs.map((r) => ({ ...r }))); },
-    ...(columns ? { writeColumns: async (b: ColumnBatch) => { batches++; compact(b); out.push(...batchRows(b, KEY)); } } : {}),
+    ...(columns ? { writeColumns: async (b: ColumnBatch) => { batches++; out.push(...batchRows(b, KEY)); } } : {}),
   };
   const ctx = {
     params, stage: { name: 'reduce', fanout: 'bucket' }, bucket: 0, buckets: 1,
@@ -115,7 +102,7 @@ async function reduceOver(files: Uint8Array[], columns: boolean, schema: Schema 
     outputs: [{ open: () => writer }],
   } as unknown as StageContext<DedupeParams>;
   const r = await dedupe.run(ctx);
-  return { rows: out, batches, metrics: r.metrics ?? {}, spread };
+  return { rows: out, batches, metrics: r.metrics ?? {} };
 }
 
 /** The map's blocks of one bucket as DGSH files (header + blocks), `perFile` blocks a file. */
@@ -264,9 +251,6 @@ describe('operators/dedupe byte paths', () => {
     const shuffled = await shuffleFiles(await parquetInput([rows.slice(0, 70_000), rows.slice(70_000)]), 1, 2);
     const bytes = await reduceOver(shuffled[0]!, true), base = await reduceOver(shuffled[0]!, false);
     assert.equal(bytes.batches, 2);
-    // Plain string columns go out compact, in output order (the writer's page kernel copies a
-    // batch's span of text per page and refuses a span past 8 MiB).
-    assert.equal(bytes.spread, 0);
     assert.deepEqual(bytes.rows, base.rows);
     assert.equal(bytes.rows.length, new Set(rows.map(canon)).size);
   });
