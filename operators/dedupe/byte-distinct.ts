@@ -13,11 +13,9 @@
  *   - a run of equal hashes keeps the first arrival of each distinct row — equality by bytes (equal
  *     UTF-8 ⇔ equal strings) and ===, exact, so a 32-bit collision never merges two rows — ordered
  *     by key values (compareValues on the decoded strings, only for such runs);
- *   - survivors go out as column batches of DEFAULT_MAX_ROWS rows (the files the row path writes):
- *     a column whose values all come from the pool carries its ids and points into the pool (the
- *     writer dictionary-encodes by id, no hashing); other string columns get the batch's values
- *     copied together in output order (compact, so the writer's page kernel takes them at any
- *     input size).
+ *   - survivors go out as column batches of DEFAULT_MAX_ROWS rows (the files the row path writes)
+ *     that point into those buffers: nothing is copied per row; a column whose values all come
+ *     from the pool carries its ids (the writer dictionary-encodes by id, no hashing).
  * add() returns false (the caller reads rows instead) for a file lacking a column, holding a null
  * or a column of another kind. Memory: ~30 B per input row plus its text, once.
  */
@@ -299,13 +297,8 @@ export class ByteDistinct {
         rebase(c.pid, c.start, off, this.seen);
         c.pool.clear();
       }
-      // The batch's values copied together in output order: rows in hash order point all over the
-      // column's text (tens of MB at 10M), which the writer's page kernel refuses to copy per page
-      // (page-kernel.ts plainStringsWasm: a span past 8 MiB), so it fell back to its JS loop (~3 s
-      // a thread at 10M); a compact buffer also spares the kernel copying the span at 1M.
-      const data = new Uint8Array(gatherRanges(c.start, c.len, rows, start, len));
-      copyRanges(c.bytes, c.start, rows, start, len, data);
-      columns[this.names[j]!] = { type: 'string', data, start, len };
+      gatherRanges(c.start, c.len, rows, start, len);
+      columns[this.names[j]!] = { type: 'string', data: c.bytes.subarray(0, c.used), start, len };
     }
     this.emitted += n;
     return { rows: n, columns };
@@ -396,27 +389,11 @@ function gatherPool(pid: Int32Array, ps: readonly number[], pl: readonly number[
   }
 }
 
-/** The rows' lengths into len and their start offsets in a buffer holding them one after the
- * other into start; returns that buffer's size. */
-function gatherRanges(cs: Int32Array, cl: Int32Array, rows: Uint32Array, start: Int32Array, len: Int32Array): number {
-  let at = 0;
+function gatherRanges(cs: Int32Array, cl: Int32Array, rows: Uint32Array, start: Int32Array, len: Int32Array): void {
   for (let k = 0; k < rows.length; k++) {
-    const l = cl[rows[k]!]!;
-    start[k] = at;
-    len[k] = l;
-    at += l;
-  }
-  return at;
-}
-
-/** Copies each row's value (src from cs[row]) to out at start[k]. */
-function copyRanges(src: Uint8Array, cs: Int32Array, rows: Uint32Array, start: Int32Array, len: Int32Array, out: Uint8Array): void {
-  for (let k = 0; k < rows.length; k++) {
-    const s = cs[rows[k]!]!, n = len[k]!;
-    let o = start[k]!;
-    // Short values (ids) byte by byte: a native copy call per value costs more.
-    if (n <= 32) for (let i = s; i < s + n; i++) out[o++] = src[i]!;
-    else out.set(src.subarray(s, s + n), o);
+    const r = rows[k]!;
+    start[k] = cs[r]!;
+    len[k] = cl[r]!;
   }
 }
 
