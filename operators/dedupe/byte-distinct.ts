@@ -138,13 +138,8 @@ export class ByteDistinct {
     if (col.kind !== null && col.kind !== kind) return false;
     col.kind = kind;
     if (c.kind === 'values') return c.values instanceof Float64Array;
-    if (c.kind === 'plain') {
-      for (let i = 0; i < n; i++) if (c.len[i]! < 0) return false;
-      return true;
-    }
-    const count = c.start.length;
-    for (let i = 0; i < n; i++) if (c.idx[i]! >= count) return false;
-    return true;
+    if (c.kind === 'plain') return allAtLeast(c.len, n, 0);
+    return allBelow(c.idx, n, c.start.length);
   }
 
   private append(c: ShuffleBytesColumn, col: Column, base: number, n: number): void {
@@ -157,23 +152,14 @@ export class ByteDistinct {
     if (c.kind === 'dict') {
       const ids = new Int32Array(c.start.length);
       for (let e = 0; e < ids.length; e++) ids[e] = col.pool.idOfBytes(c.utf8, c.start[e]!, c.len[e]!);
-      const idx = c.idx;
-      for (let i = 0; i < n; i++) {
-        const id = ids[idx[i]!]!;
-        pid[base + i] = id;
-        start[base + i] = col.pool.start[id]!;
-        len[base + i] = col.pool.len[id]!;
-      }
+      appendDict(ids, c.idx, col.pool.start, col.pool.len, pid, start, len, base, n);
       return;
     }
     // Plain: the block's text appended as it is (one copy), rows as ranges of it.
     col.plain = true;
     const off = col.append(c.utf8);
-    for (let i = 0; i < n; i++) {
-      pid[base + i] = -1;
-      start[base + i] = off + c.start[i]!;
-      len[base + i] = c.len[i]!;
-    }
+    pid.fill(-1, base, base + n);
+    appendPlain(c.start, c.len, off, start, len, base, n);
   }
 
   /** hashKey of a block's rows (added at `base`), a key column at a time, from the bytes. */
@@ -182,24 +168,16 @@ export class ByteDistinct {
     for (let k = 0; k < this.key.length; k++) {
       const c = src[this.key[k]!]!;
       if (c.kind === 'values') {
-        const v = c.values;
-        for (let i = 0; i < n; i++) h[i] = mixValue(h[i]!, v[i]);
+        if (c.values instanceof Float64Array) mixF64s(h, c.values, n);
+        else mixValues(h, c.values, n);
       } else if (c.kind === 'dict') {
         const { utf8, start, len, idx } = c;
         if (k === 0) {
-          const pre = new Int32Array(start.length);
-          for (let e = 0; e < start.length; e++) pre[e] = mixUtf8(HASH_SEED, utf8, start[e]!, len[e]!);
-          for (let i = 0; i < n; i++) h[i] = pre[idx[i]!]!;
-        } else {
-          for (let i = 0; i < n; i++) {
-            const e = idx[i]!;
-            h[i] = mixUtf8(h[i]!, utf8, start[e]!, len[e]!);
-          }
-        }
-      } else {
-        const { utf8, start, len } = c;
-        for (let i = 0; i < n; i++) h[i] = mixUtf8(h[i]!, utf8, start[i]!, len[i]!);
-      }
+          const pre = new Int32Array(start.length).fill(HASH_SEED | 0);
+          mixRanges(pre, utf8, start, len, start.length);
+          gatherI32(pre, idx, h, n);
+        } else mixDictRanges(h, utf8, start, len, idx, n);
+      } else mixRanges(h, c.utf8, c.start, c.len, n);
     }
     this.hash.set(new Uint32Array(h.buffer), base);
   }
@@ -250,80 +228,181 @@ export class ByteDistinct {
     }
   }
 
-  /** Every distinct row in output order (a plain method: V8 optimizes its loop, not a generator's). */
-  private survivors(): Int32Array {
+  /** Every distinct row in output order: runs of equal hashes found by a leaf loop, the rows
+   * between them copied natively, each run resolved by resolveRun. */
+  private survivors(): Uint32Array {
     const N = this.seen;
     const { order, sorted } = sortByHash(this.hash.subarray(0, N));
-    const out = new Int32Array(N);
-    let k = 0;
-    for (let i = 0; i < N;) {
-      const h = sorted[i]!;
-      let j = i + 1;
-      while (j < N && sorted[j] === h) j++;
-      if (j - i === 1) out[k++] = order[i]!;
-      else k = this.resolveRun(order, i, j, out, k);
-      i = j;
+    const runs = new Int32Array(N); // (start, end) of each run of ≥ 2 equal hashes: at most N/2 runs
+    const nr = equalRuns(sorted, runs);
+    const out = new Uint32Array(N);
+    let k = 0, from = 0;
+    for (let r = 0; r < nr; r += 2) {
+      const i = runs[r]!, j = runs[r + 1]!;
+      out.set(order.subarray(from, i), k);
+      k += i - from;
+      k = this.resolveRun(order, i, j, out, k);
+      from = j;
     }
+    out.set(order.subarray(from, N), k);
+    k += N - from;
     return out.subarray(0, k);
   }
 
   /** Duplicates or a collision, order[i, j): the first arrival of each distinct row, ordered by key
    * values, appended to out at k; returns the new end. */
-  private resolveRun(order: Uint32Array, i: number, j: number, out: Int32Array, k: number): number {
+  private resolveRun(order: Uint32Array, i: number, j: number, out: Uint32Array, k: number): number {
+    const first = order[i]!;
+    let r = i + 1;
+    while (r < j && this.same(first, order[r]!)) r++;
+    if (r === j) {
+      // Duplicates of one row (the common case): its first arrival.
+      out[k] = first;
+      return k + 1;
+    }
+    return this.resolveCollision(order, i, j, out, k);
+  }
+
+  /** A run holding distinct rows (a 32-bit hash collision): see resolveRun. */
+  private resolveCollision(order: Uint32Array, i: number, j: number, out: Uint32Array, k: number): number {
     const kept: number[] = [];
     for (let r = i; r < j; r++) {
       const row = order[r]!;
       if (!kept.some((o) => this.same(o, row))) kept.push(row);
     }
-    const sorted = kept.length === 1 ? kept : kept.map((r) => ({ r, v: this.values(r) })).sort((x, y) => compareKeys(x.v, y.v, this.key)).map((x) => x.r);
-    for (const r of sorted) out[k++] = r;
+    const sorted = kept.map((r) => ({ r, v: this.values(r) })).sort((x, y) => compareKeys(x.v, y.v, this.key));
+    for (const x of sorted) out[k++] = x.r;
     return k;
   }
 
-  private batch(rows: Int32Array, n: number): ColumnBatch {
+  private batch(rows: Uint32Array, n: number): ColumnBatch {
     const columns: ColumnBatch['columns'] = {};
     for (let j = 0; j < this.names.length; j++) {
       const c = this.cols[j]!;
       if (c.kind === 'f64') {
-        const v = new Float64Array(n);
-        for (let k = 0; k < n; k++) v[k] = c.values[rows[k]!]!;
-        columns[this.names[j]!] = { type: 'int64', values: v };
+        columns[this.names[j]!] = { type: 'int64', values: gatherF64(c.values, rows, new Float64Array(n)) };
         continue;
       }
       const start = new Int32Array(n), len = new Int32Array(n);
       if (!c.plain) {
         // Every value from the pool: its ranges, with its ids (the writer dictionary-encodes by id).
         const ids = new Int32Array(n);
-        const pid = c.pid, ps = c.pool.start, pl = c.pool.len;
-        for (let k = 0; k < n; k++) {
-          // The range from the pool by id (small, cache-resident): one random read per row, not three.
-          const id = pid[rows[k]!]!;
-          ids[k] = id;
-          start[k] = ps[id]!;
-          len[k] = pl[id]!;
-        }
+        gatherPool(c.pid, c.pool.start, c.pool.len, rows, ids, start, len);
         columns[this.names[j]!] = { type: 'string', data: c.pool.bytes.subarray(0, c.pool.used), start, len, ids };
         continue;
       }
       if (c.pool.used > 0) {
         // Some values from the pool, some plain: the pool's bytes appended to the plain ones, once.
         const off = c.append(c.pool.bytes.subarray(0, c.pool.used));
-        for (let r = 0; r < this.seen; r++) {
-          if (c.pid[r]! >= 0) {
-            c.start[r] = c.start[r]! + off;
-            c.pid[r] = -1;
-          }
-        }
+        rebase(c.pid, c.start, off, this.seen);
         c.pool.clear();
       }
-      for (let k = 0; k < n; k++) {
-        const r = rows[k]!;
-        start[k] = c.start[r]!;
-        len[k] = c.len[r]!;
-      }
+      gatherRanges(c.start, c.len, rows, start, len);
       columns[this.names[j]!] = { type: 'string', data: c.bytes.subarray(0, c.used), start, len };
     }
     this.emitted += n;
     return { rows: n, columns };
+  }
+}
+
+// The hot loops are leaf functions over typed arrays with nothing after the loop: V8 compiles each
+// once for all its callers. Inlined into the methods above they were compiled on stack replacement
+// in the first loop reached and deoptimized at each later statement not run yet (survivors,
+// batch and sortByHash were compiled 6 to 10 times per thread at 1M).
+
+function allAtLeast(a: Int32Array, n: number, min: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i]! < min) return false;
+  return true;
+}
+
+function allBelow(a: Uint32Array, n: number, limit: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i]! >= limit) return false;
+  return true;
+}
+
+function appendDict(ids: Int32Array, idx: Uint32Array, ps: readonly number[], pl: readonly number[], pid: Int32Array, start: Int32Array, len: Int32Array, base: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const id = ids[idx[i]!]!;
+    pid[base + i] = id;
+    start[base + i] = ps[id]!;
+    len[base + i] = pl[id]!;
+  }
+}
+
+function appendPlain(srcStart: Int32Array, srcLen: Int32Array, off: number, start: Int32Array, len: Int32Array, base: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    start[base + i] = off + srcStart[i]!;
+    len[base + i] = srcLen[i]!;
+  }
+}
+
+function mixF64s(h: Int32Array, v: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) h[i] = mixValue(h[i]!, v[i]);
+}
+
+function mixValues(h: Int32Array, v: ArrayLike<Value>, n: number): void {
+  for (let i = 0; i < n; i++) h[i] = mixValue(h[i]!, v[i]);
+}
+
+/** h[i] = mixUtf8(h[i], utf8, start[i], len[i]) for i < n. */
+function mixRanges(h: Int32Array, utf8: Uint8Array, start: Int32Array, len: Int32Array, n: number): void {
+  for (let i = 0; i < n; i++) h[i] = mixUtf8(h[i]!, utf8, start[i]!, len[i]!);
+}
+
+function mixDictRanges(h: Int32Array, utf8: Uint8Array, start: Int32Array, len: Int32Array, idx: Uint32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const e = idx[i]!;
+    h[i] = mixUtf8(h[i]!, utf8, start[e]!, len[e]!);
+  }
+}
+
+function gatherI32(src: Int32Array, idx: Uint32Array, out: Int32Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = src[idx[i]!]!;
+}
+
+/** (start, end) of each run of ≥ 2 equal values of `sorted`, into runs; returns 2 × the run count. */
+function equalRuns(sorted: Uint32Array, runs: Int32Array): number {
+  const n = sorted.length;
+  let r = 0;
+  for (let i = 1; i < n; i++) {
+    if (sorted[i] !== sorted[i - 1]) continue;
+    const from = i - 1;
+    while (i + 1 < n && sorted[i + 1] === sorted[from]) i++;
+    runs[r++] = from;
+    runs[r++] = i + 1;
+  }
+  return r;
+}
+
+function gatherF64(v: Float64Array, rows: Uint32Array, out: Float64Array): Float64Array {
+  for (let k = 0; k < rows.length; k++) out[k] = v[rows[k]!]!;
+  return out;
+}
+
+/** The pool ranges and ids of the rows (the pool is small and cache-resident: one random read per row). */
+function gatherPool(pid: Int32Array, ps: readonly number[], pl: readonly number[], rows: Uint32Array, ids: Int32Array, start: Int32Array, len: Int32Array): void {
+  for (let k = 0; k < rows.length; k++) {
+    const id = pid[rows[k]!]!;
+    ids[k] = id;
+    start[k] = ps[id]!;
+    len[k] = pl[id]!;
+  }
+}
+
+function gatherRanges(cs: Int32Array, cl: Int32Array, rows: Uint32Array, start: Int32Array, len: Int32Array): void {
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k]!;
+    start[k] = cs[r]!;
+    len[k] = cl[r]!;
+  }
+}
+
+/** Pool rows (pid ≥ 0) of a column become ranges of its plain bytes, where the pool was appended at off. */
+function rebase(pid: Int32Array, start: Int32Array, off: number, n: number): void {
+  for (let r = 0; r < n; r++) {
+    if (pid[r]! >= 0) {
+      start[r] = start[r]! + off;
+      pid[r] = -1;
+    }
   }
 }

@@ -90,7 +90,7 @@ export class ByteMapper {
     for (let k = 0; k < this.key.length; k++) {
       const c = cols[this.key[k]!]!;
       if (c instanceof Float64Array) {
-        for (let i = 0; i < n; i++) hash[i] = mixValue(hash[i]!, c[i]);
+        mixF64s(hash, c, n);
         continue;
       }
       const j = this.key[k]!;
@@ -101,22 +101,15 @@ export class ByteMapper {
         if (!this.entries(c, n, k === 0 ? prefix : null)) return null;
         done[j] = true;
         if (k === 0 && c.entry !== null) {
-          const entry = c.entry;
-          for (let i = 0; i < n; i++) hash[i] = prefix[entry[i]!]!;
+          gatherPrefix(hash, prefix, c.entry, n);
           continue;
         }
       }
       if (done[j]) {
-        for (let i = 0; i < n; i++) hash[i] = mixUtf8(hash[i]!, bufs[buf[i]!]!, start[i]!, len[i]!);
+        mixStrings(hash, bufs, buf, start, len, n);
         continue;
       }
-      const units = c.units!;
-      for (let i = 0; i < n; i++) {
-        hash[i] = mixUtf8(hash[i]!, bufs[buf[i]!]!, start[i]!, len[i]!);
-        const u = utf8Value.units;
-        if (u < 0) return null;
-        units[i] = u;
-      }
+      if (!mixMeasure(hash, c.units!, bufs, buf, start, len, n)) return null;
       done[j] = true;
     }
     for (let j = 0; j < cols.length; j++) {
@@ -126,13 +119,7 @@ export class ByteMapper {
         if (!this.entries(c, n, null)) return null;
         continue;
       }
-      const { bufs, buf, start, len } = c.s, units = c.units!;
-      for (let i = 0; i < n; i++) {
-        const s = start[i]!;
-        const u = utf16Units(bufs[buf[i]!]!, s, s + len[i]!);
-        if (u < 0) return null;
-        units[i] = u;
-      }
+      if (!measureUnits(c.s, c.units!, n)) return null;
     }
     return { n, cols, hash };
   }
@@ -145,11 +132,10 @@ export class ByteMapper {
     // Byte range (buffer, start) → entry: open addressing with linear probing, slot → entry + 1 (a
     // Map keyed by buffer × 2³² + start hashed a heap number per row, ~1/7 of the map).
     let bits = 10, slots = new Int32Array(1 << bits);
-    const slotOf = (b: number, s: number): number => Math.imul(s ^ Math.imul(b, 0x85ebca6b), 0x9e3779b1) >>> (32 - bits);
     for (let i = 0; i < n; i++) {
       const b = buf[i]!, s = start[i]!;
       const mask = (1 << bits) - 1;
-      let at = slotOf(b, s), e = -1;
+      let at = slotOf(b, s, bits), e = -1;
       for (let q = slots[at]!; q !== 0; q = slots[at]!) {
         const r = c.firstRow[q - 1]!;
         if (start[r] === s && buf[r] === b) {
@@ -169,7 +155,7 @@ export class ByteMapper {
           const m2 = (1 << bits) - 1;
           for (let d = 0; d <= e; d++) {
             const r = c.firstRow[d]!;
-            let t = slotOf(buf[r]!, start[r]!);
+            let t = slotOf(buf[r]!, start[r]!, bits);
             while (slots[t] !== 0) t = (t + 1) & m2;
             slots[t] = d + 1;
           }
@@ -196,15 +182,8 @@ export class ByteMapper {
     c.entry = null;
     c.firstRow = [];
     c.entryUnits = [];
-    const { bufs, buf, start, len } = c.s;
-    const units = (c.units = new Uint32Array(n));
-    for (let i = 0; i < n; i++) {
-      const s = start[i]!;
-      const u = utf16Units(bufs[buf[i]!]!, s, s + len[i]!);
-      if (u < 0) return false;
-      units[i] = u;
-    }
-    return true;
+    c.units = new Uint32Array(n);
+    return measureUnits(c.s, c.units, n);
   }
 
   // Hot loops live in small sync functions (routeRows, encodeBlock): V8 optimizes them on their own
@@ -227,31 +206,84 @@ export class ByteMapper {
   }
 }
 
+/** The entry-table slot of byte range (buffer b, start s) in a table of 2^bits slots. */
+function slotOf(b: number, s: number, bits: number): number {
+  return Math.imul(s ^ Math.imul(b, 0x85ebca6b), 0x9e3779b1) >>> (32 - bits);
+}
+
+// measure's loops, as leaf functions over typed arrays with nothing after the loop: V8 compiles
+// each once, where inlined into measure they were compiled on stack replacement and deoptimized
+// at each later statement not run yet (measure was compiled ~7 times per thread at 1M).
+
+function mixF64s(hash: Int32Array, v: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) hash[i] = mixValue(hash[i]!, v[i]);
+}
+
+function gatherPrefix(hash: Int32Array, prefix: readonly number[], entry: Int32Array, n: number): void {
+  for (let i = 0; i < n; i++) hash[i] = prefix[entry[i]!]!;
+}
+
+function mixStrings(hash: Int32Array, bufs: readonly Uint8Array[], buf: RawStrings['buf'], start: RawStrings['start'], len: RawStrings['len'], n: number): void {
+  for (let i = 0; i < n; i++) hash[i] = mixUtf8(hash[i]!, bufs[buf[i]!]!, start[i]!, len[i]!);
+}
+
+/** mixStrings, recording each value's UTF-16 length in units; false when a value is not UTF-8. */
+function mixMeasure(hash: Int32Array, units: Uint32Array, bufs: readonly Uint8Array[], buf: RawStrings['buf'], start: RawStrings['start'], len: RawStrings['len'], n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    hash[i] = mixUtf8(hash[i]!, bufs[buf[i]!]!, start[i]!, len[i]!);
+    const u = utf8Value.units;
+    if (u < 0) return false;
+    units[i] = u;
+  }
+  return true;
+}
+
+/** Each value's UTF-16 length into units; false when a value is not UTF-8. */
+function measureUnits(s: RawStrings, units: Uint32Array, n: number): boolean {
+  const { bufs, buf, start, len } = s;
+  for (let i = 0; i < n; i++) {
+    const at = start[i]!;
+    const u = utf16Units(bufs[buf[i]!]!, at, at + len[i]!);
+    if (u < 0) return false;
+    units[i] = u;
+  }
+  return true;
+}
+
 /** Row indexes by bucket (hash mod B), in input order within a bucket (a counting sort); bucket b's
- * rows are order[count[b], count[b + 1]). */
+ * rows are order[count[b], count[b + 1]). Its loops are leaf functions (see measure's). */
 function routeRows(hash: Int32Array, n: number, B: number): { order: Int32Array; count: Int32Array } {
   const bucketOf = new Int32Array(n);
   const count = new Int32Array(B + 1);
-  if ((B & (B - 1)) === 0) {
-    // A power of two: the unsigned remainder is the low bits (a uint32 % B is a float remainder in V8).
-    const mask = B - 1;
-    for (let i = 0; i < n; i++) {
-      const b = hash[i]! & mask;
-      bucketOf[i] = b;
-      count[b + 1]! += 1;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const b = (hash[i]! >>> 0) % B;
-      bucketOf[i] = b;
-      count[b + 1]! += 1;
-    }
-  }
-  for (let b = 0; b < B; b++) count[b + 1]! += count[b]!;
+  // A power of two: the unsigned remainder is the low bits (a uint32 % B is a float remainder in V8).
+  if ((B & (B - 1)) === 0) bucketsByMask(hash, n, B - 1, bucketOf, count);
+  else bucketsByRemainder(hash, n, B, bucketOf, count);
   const order = new Int32Array(n);
+  placeRows(bucketOf, n, count, B, order);
+  return { order, count };
+}
+
+function bucketsByMask(hash: Int32Array, n: number, mask: number, bucketOf: Int32Array, count: Int32Array): void {
+  for (let i = 0; i < n; i++) {
+    const b = hash[i]! & mask;
+    bucketOf[i] = b;
+    count[b + 1]! += 1;
+  }
+}
+
+function bucketsByRemainder(hash: Int32Array, n: number, B: number, bucketOf: Int32Array, count: Int32Array): void {
+  for (let i = 0; i < n; i++) {
+    const b = (hash[i]! >>> 0) % B;
+    bucketOf[i] = b;
+    count[b + 1]! += 1;
+  }
+}
+
+/** count: per-bucket counts (shifted by one) become bucket starts; order gets each row at its place. */
+function placeRows(bucketOf: Int32Array, n: number, count: Int32Array, B: number, order: Int32Array): void {
+  for (let b = 0; b < B; b++) count[b + 1]! += count[b]!;
   const fill = count.slice(0, B);
   for (let i = 0; i < n; i++) order[fill[bucketOf[i]!]!++] = i;
-  return { order, count };
 }
 
 /** One DGSH block of `rows` (indexes into the group's columns). */
@@ -293,7 +325,9 @@ function copyPlain(s: RawStrings, units: Uint32Array, rows: Int32Array, lens: Ui
   const { bufs, buf, start, len } = s;
   // Short values are copied 4 bytes at a time through DataViews (~2× a byte loop), long ones natively.
   const out = new DataView(utf8.buffer);
-  const views = bufs.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
+  // Built by push: one array shape whatever the count (a mapped array's shape varied: a deopt loop).
+  const views: DataView[] = [];
+  for (let i = 0; i < bufs.length; i++) views.push(new DataView(bufs[i]!.buffer, bufs[i]!.byteOffset, bufs[i]!.byteLength));
   let o = 0;
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k]!;

@@ -227,6 +227,24 @@ describe('operators/dedupe byte paths', () => {
     assert.equal(bytes.metrics.removed, 3);
   });
 
+  it('the byte reduce resolves runs of equal hashes wherever they fall: duplicates and collisions in any order, first, last or adjacent (fast-check)', async () => {
+    const [p1, p2] = collidingPersons('http://é.fr/x', 7);
+    const pool = [
+      { url: 'http://é.fr/x', person: p1, ts: 7 }, { url: 'http://é.fr/x', person: p2, ts: 7 },
+      { url: 'u', person: 'q', ts: 1 }, { url: 'u', person: 'r', ts: 2 }, { url: URLS[0]!, person: 'ü', ts: 3 },
+    ];
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.array(fc.nat({ max: pool.length - 1 }), { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 3 }),
+      async (picks) => {
+        const files = picks.map((f) => f.map((i) => ({ ...pool[i]! })));
+        const shuffled = await shuffleFiles(await parquetInput(files), 1, 1);
+        const bytes = await reduceOver(shuffled[0]!, true), rows = await reduceOver(shuffled[0]!, false);
+        assert.deepEqual(bytes.rows, rows.rows);
+        assert.deepEqual(sorted(bytes.rows), [...new Set(files.flat().map(canon))].sort());
+        assert.equal(bytes.metrics.removed, files.flat().length - bytes.rows.length);
+      }), { numRuns: 40 });
+  });
+
   it('the byte reduce at scale: many blocks, dictionary and plain columns, batches of DEFAULT_MAX_ROWS', async () => {
     const rows: Row[] = [];
     for (let i = 0; i < 120_000; i++) rows.push({ url: URLS[i % URLS.length]! + (i % 53), person: `p${i % 50_001}ü`, ts: i % 3 });
