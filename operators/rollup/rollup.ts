@@ -511,13 +511,14 @@ function urlColumnIds(pages: ByteArrayPage[], pw: PackedPageviewsWriter, u: Int3
 
 /**
  * Packs rows from..ts.length of one row group (its ts; its rows at base + i of u/h1/h2) until
- * the writer has a full block; returns the row after the last packed (ts.length when all were).
+ * the writer has a full block: returns ~next (negative; next = the row after the last packed, which
+ * may be ts.length) when a block is full and must be drained before the next push, else ts.length.
  */
 function packGroup(pw: PackedPageviewsWriter, ts: Float64Array, from: number, base: number, u: Int32Array, h1: Int32Array, h2: Int32Array, path: string, column: string): number {
   for (let i = from; i < ts.length; i++) {
     const t = ts[i]!, r = base + i;
     if (!Number.isInteger(t)) throw notInteger(path, column, t);
-    if (pw.pushId(u[r]!, t, h1[r]!, h2[r]!)) return i + 1;
+    if (pw.pushId(u[r]!, t, h1[r]!, h2[r]!)) return ~(i + 1);
   }
   return ts.length;
 }
@@ -540,8 +541,12 @@ async function mapColumnsFile(mcols: MapColumns, p: RollupParams, table: Broadca
   let base = 0;
   for (const ts of mcols.ts) {
     for (let i = 0; i < ts.length;) {
-      i = packGroup(pw, ts, i, base, u, h1, h2, path, p.tsColumn);
-      if (i < ts.length) await pw.drain();
+      const next = packGroup(pw, ts, i, base, u, h1, h2, path, p.tsColumn);
+      if (next >= 0) i = next;
+      else {
+        i = ~next;
+        await pw.drain(); // a block filled, possibly on the group's last row: drained before any next push
+      }
     }
     base += ts.length;
   }

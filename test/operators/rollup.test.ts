@@ -20,6 +20,7 @@ import { parquetMetadata } from 'hyparquet';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import { int, str } from '../../operators/lib/rows.js';
 
+const PAGEVIEWS: Schema = [{ name: 'url', type: 'string' }, { name: 'person', type: 'string' }, { name: 'ts', type: 'int64' }];
 const G: Record<string, number> = { h: 3600, d: 86400, w: 604800, m: 2419200 };
 const T0 = 1_438_912_800; // the book's example hour
 
@@ -69,6 +70,23 @@ describe('operators/rollup/rollup', () => {
     const view = r.outputs[0]!.rows;
     assertMatchesReference(view, ref);
     for (const v of view) assert.equal(HyperLogLog.deserialize(v.hll as Uint8Array).count(), v.uniques);
+  });
+
+  it('one bucket, files of several row groups whose packed block fills on a row group\'s last row: drained before the next push, pageviews exact', async () => {
+    // 16,384-row packed blocks divide 65,536-row row groups: with one bucket a block fills exactly on
+    // each row group's last row, and the next row group's first push must find it drained.
+    const rows = gen(140_000, 7, 50_000, 5);
+    const r = await runOperator(rollup, { granularities: ['d', 'm'] }, { inputs: [{ partitions: { '2015-08-07': rows }, schema: PAGEVIEWS }], buckets: 1 });
+    const ref = reference(rows);
+    const view = r.outputs[0]!.rows;
+    let pv = 0;
+    for (const v of view) {
+      const e = ref.get(`${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`);
+      assert.ok(e !== undefined, `unexpected row ${String(v.url)} ${String(v.granularity)} ${String(v.bucket)}`);
+      assert.equal(v.pageviews, e.pv);
+      pv += v.pageviews;
+    }
+    assert.equal(pv, 2 * rows.length);
   });
 
   it('counts uniques by equiv component when given the components input', async () => {
