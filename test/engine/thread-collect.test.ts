@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { betweenInstances, collectMbOf, DEFAULT_THREAD_COLLECT_MB, shouldCollect } from '../../workers/threads/collect.js';
 import { ThreadPool } from '../../workers/threads/pool.js';
 
@@ -46,6 +48,19 @@ describe('thread collection between instances', () => {
     ab = 26 * MB;
     assert.equal(c.after(), true);
     assert.ok(ref.deref() === undefined, "the unreachable buffer was collected");
+  });
+
+  it('leaves --expose-gc as it found it: off stays off, on (node --expose-gc) stays on for later contexts', () => {
+    assert.equal(runInNewContext('typeof gc'), 'undefined');
+    betweenInstances(8);
+    assert.equal(runInNewContext('typeof gc'), 'undefined');
+    setFlagsFromString('--expose-gc');
+    try {
+      betweenInstances(8);
+      assert.equal(runInNewContext('typeof gc'), 'function');
+    } finally {
+      setFlagsFromString('--no-expose-gc');
+    }
   });
 
   it('at 0 the collector never collects', () => {

@@ -37,16 +37,20 @@ export function collectMbOf(opt: number | undefined, env: Record<string, string 
 /**
  * A collector for this thread: after() is called between instances and collects when shouldCollect
  * says so; returns whether it did. V8's gc() is taken from a fresh context with --expose-gc set
- * only around its creation, so no other context (operator code) sees a global gc.
+ * only around its creation (and left on when the process already had it), so this thread's other
+ * contexts (operator code) see no global gc. V8 flags are process-wide: a thread whose isolate
+ * starts inside that ~1 ms window gets a global gc too (opt-in setting; one pool per process).
  */
 export function betweenInstances(collectMb: number, arrayBuffers: () => number = () => process.memoryUsage().arrayBuffers): { after: () => boolean } {
   if (collectMb <= 0) return { after: () => false };
-  setFlagsFromString('--expose-gc');
+  // Already on (node --expose-gc, NODE_OPTIONS): a fresh context has gc, and the flag stays as it was.
+  const on = runInNewContext('typeof gc') === 'function';
+  if (!on) setFlagsFromString('--expose-gc');
   let gc: () => void;
   try {
     gc = runInNewContext('gc') as () => void;
   } finally {
-    setFlagsFromString('--no-expose-gc');
+    if (!on) setFlagsFromString('--no-expose-gc');
   }
   let baseline = arrayBuffers();
   return {
