@@ -79,6 +79,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
   async run(args, io) {
     const json = flag(args, 'json');
     const concurrency = parseConcurrency(str(args, 'concurrency'));
+    const heapMb = parseHeap(str(args, 'thread-heap-mb')); // checked before any run is created
     const redisUrl = redisUrlOf(io, str(args, 'redis'));
     const resume = str(args, 'resume');
     const work = parseWork(str(args, 'work'), flag(args, 'reclaim-work'));
@@ -116,7 +117,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
       // thread lists the sources and plans; the executor takes the pool over.
       const threaded = redisUrl === undefined ? Math.min(concurrency ?? availableParallelism(), threadedTasks(loaded.dag)) : 0;
       if (threaded > 0) {
-        early = embeddedPool(embeddedOptions(concurrency ?? availableParallelism(), parseHeap(str(args, 'thread-heap-mb'))));
+        early = embeddedPool(embeddedOptions(concurrency ?? availableParallelism(), heapMb));
         early.warm(threaded);
       }
       try {
@@ -167,7 +168,6 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     }
     if (!json) io.stdout.write(`run ${record.runId} (${record.plan.length} instances, dag ${record.dag.name} ${record.dagHash.slice(0, 12)})\n`);
     const threads = concurrency ?? record.options.concurrency ?? availableParallelism();
-    const heapMb = parseHeap(str(args, 'thread-heap-mb'));
     const progress = json ? null : new ProgressReporter(io, record, threads);
     // `dagctl ui` cancels an embedded run by leaving a cancel request in its run folder.
     const uiCancel = store instanceof LocalRunStore ? watchCancelRequest(store, record.runId, 500, io.interrupted) : null;

@@ -55,6 +55,20 @@ describe('dagctl run: threads started ahead of planning', function () {
     assert.equal(await osThreads(), before);
   });
 
+  it('a bad --thread-heap-mb is USAGE before any run is created, with or without threaded tasks', async () => {
+    for (const [name, params] of [['inl', ''], ['thr', ', params: { onThread: true }']] as const) {
+      const sub = join(dir, `heap-${name}`);
+      await mkdir(sub, { recursive: true });
+      const file = join(sub, 'dag.yaml');
+      await writeFile(file, `${head(`heap-${name}`)}tasks:\n  - { name: a, operator: noop${params} }\n`);
+      const r = await runCli(['run', file, '--thread-heap-mb', '5', '--json'], sub);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { error?: { code?: string } }).error?.code, 'USAGE');
+      const st = await runCli(['status', '--all', '--json'], sub);
+      assert.equal((JSON.parse(st.stdout) as { error?: { code?: string } }).error?.code, 'RUN_NOT_FOUND', `a run was created: ${st.stdout}`);
+    }
+  });
+
   it('a run whose planning fails (INPUT_EMPTY) closes the threads it started', async function () {
     if (!existsSync('/proc/self/task')) this.skip();
     await mkdir(join(dir, 'empty'), { recursive: true });
