@@ -26,7 +26,18 @@ export const FLOOR_ENTRY = new URL(import.meta.url).pathname;
 export const FLOOR_STACKS = ['fastify', 'fmw', 'node-http', 'fixed'] as const;
 export type FloorStack = (typeof FLOOR_STACKS)[number];
 
+/** The servers of this process (closed when the bench is gone). */
+const servers: http.Server[] = [];
+// The bench gone (its IPC channel closed, e.g. killed): the floor closes its server and connections, and ends.
+process.once('disconnect', () => {
+  for (const s of servers) {
+    s.close();
+    s.closeAllConnections();
+  }
+});
+
 function listening(server: http.Server): void {
+  servers.push(server);
   // fastify's keep-alive timeout (node's own is 5 s): a client idle between rounds keeps its connection.
   server.keepAliveTimeout = 72_000;
   server.listen(0, '127.0.0.1', () => {
@@ -82,6 +93,7 @@ if (process.send !== undefined && process.argv.includes('--http-floor')) {
     app.get('/query', (req, rep) => {
       void rep.type('application/json; charset=utf-8').send(of(req.url).body);
     });
+    servers.push(app.server);
     void app.listen({ port: 0, host: '127.0.0.1' }).then(() => {
       const a = app.server.address();
       process.send?.({ port: typeof a === 'object' && a !== null ? a.port : 0 });
