@@ -80,6 +80,50 @@ export function stringColumnPages(file: ColumnFile, bytes: Uint8Array, rgi: numb
 
 const NONE = new Uint8Array(0), NO_ROWS = new Int32Array(0);
 
+/** The error of a page's dictionary indices in `column`. */
+function indexError(column: string): (why: string) => DagctlError {
+  return (why) => invalid(`column ${column}: dictionary indices ${why}`);
+}
+
+/** The indices' bit width (data's first byte) for n values, checked. */
+function indexWidth(data: Uint8Array, n: number, bad: (why: string) => DagctlError): number {
+  if (data.length < 1 && n > 0) throw bad('truncated');
+  const width = data[0] ?? 0;
+  if (width > 32) throw bad(`bit width ${width}`);
+  return width;
+}
+
+/** Where runHeader's header ended (set by each call). */
+let headerEnd = 0;
+
+/** The ULEB128 run header at data[p..] (its end in headerEnd). */
+function runHeader(data: Uint8Array, p: number, bad: (why: string) => DagctlError): number {
+  let header = 0, mul = 1;
+  for (;;) {
+    if (p >= data.length) throw bad('truncated');
+    const b = data[p++]!;
+    header += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) break;
+    mul *= 128;
+  }
+  headerEnd = p;
+  return header;
+}
+
+/** The `width`-bit value (up to 32 bits, LSB first) at bit offset `bit` of data[p..], a byte at a time. */
+function bitsAt(data: Uint8Array, p: number, bit: number, width: number): number {
+  let v = 0;
+  for (let got = 0; got < width;) {
+    const byte = data[p + (bit >> 3)]!;
+    const off = bit & 7;
+    const take = Math.min(8 - off, width - got);
+    v += ((byte >> off) & ((1 << take) - 1)) * 2 ** got;
+    got += take;
+    bit += take;
+  }
+  return v;
+}
+
 /**
  * Dictionary indices (u8 bit width, then the RLE / bit-packed hybrid) → the entries' (start, len);
  * with `only`, just at rows[from, to) (page row = rows[j] - base; the others start at -1): runs holding
@@ -90,22 +134,13 @@ const NONE = new Uint8Array(0), NO_ROWS = new Int32Array(0);
 function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column: string, only: { rows: Int32Array; from: number; to: number; base: number } | null): ByteArrayPage {
   if (only !== null) return fromDictionaryAt(dict, data, n, column, only);
   const start = new Int32Array(n), len = new Int32Array(n);
-  const bad = (why: string): DagctlError => invalid(`column ${column}: dictionary indices ${why}`);
-  if (data.length < 1 && n > 0) throw bad('truncated');
-  const width = data[0] ?? 0;
-  if (width > 32) throw bad(`bit width ${width}`);
+  const bad = indexError(column);
+  const width = indexWidth(data, n, bad);
   const bytesPer = (width + 7) >> 3;
   let p = 1, i = 0;
   while (i < n) {
-    // ULEB128 run header.
-    let header = 0, mul = 1;
-    for (;;) {
-      if (p >= data.length) throw bad('truncated');
-      const b = data[p++]!;
-      header += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) break;
-      mul *= 128;
-    }
+    const header = runHeader(data, p, bad);
+    p = headerEnd;
     let badIndex: number;
     if ((header & 1) === 0) {
       const count = Math.floor(header / 2);
@@ -179,17 +214,8 @@ function unpackRun(dict: ByteArrayPage, data: Uint8Array, p: number, width: numb
 
 /** unpackRun for widths of 25..32 bits, a byte at a time. */
 function unpackWideRun(dict: ByteArrayPage, data: Uint8Array, p: number, width: number, start: Int32Array, len: Int32Array, i: number, m: number): number {
-  let bit = 0;
   for (let k = 0; k < m; k++) {
-    let v = 0;
-    for (let got = 0; got < width;) {
-      const byte = data[p + (bit >> 3)]!;
-      const off = bit & 7;
-      const take = Math.min(8 - off, width - got);
-      v += ((byte >> off) & ((1 << take) - 1)) * 2 ** got;
-      got += take;
-      bit += take;
-    }
+    const v = bitsAt(data, p, k * width, width);
     if (v >= dict.count) return v;
     start[i + k] = dict.start[v]!;
     len[i + k] = dict.len[v]!;
@@ -200,10 +226,8 @@ function unpackWideRun(dict: ByteArrayPage, data: Uint8Array, p: number, width: 
 /** fromDictionary at rows[from, to) only (page row = rows[j] - base); the other rows start at -1. */
 function fromDictionaryAt(dict: ByteArrayPage, data: Uint8Array, n: number, column: string, only: { rows: Int32Array; from: number; to: number; base: number }): ByteArrayPage {
   const start = new Int32Array(n), len = new Int32Array(n);
-  const bad = (why: string): DagctlError => invalid(`column ${column}: dictionary indices ${why}`);
-  if (data.length < 1 && n > 0) throw bad('truncated');
-  const width = data[0] ?? 0;
-  if (width > 32) throw bad(`bit width ${width}`);
+  const bad = indexError(column);
+  const width = indexWidth(data, n, bad);
   const bytesPer = (width + 7) >> 3;
   const put = (i: number, v: number): void => {
     if (v >= dict.count) throw bad(`index ${v} past ${dict.count} entries`);
@@ -214,15 +238,8 @@ function fromDictionaryAt(dict: ByteArrayPage, data: Uint8Array, n: number, colu
   start.fill(-1);
   let p = 1, i = 0, j = only.from;
   while (i < n) {
-    // ULEB128 run header.
-    let header = 0, mul = 1;
-    for (;;) {
-      if (p >= data.length) throw bad('truncated');
-      const b = data[p++]!;
-      header += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) break;
-      mul *= 128;
-    }
+    const header = runHeader(data, p, bad);
+    p = headerEnd;
     // Step over a run holding no wanted row; decode only the wanted rows of one that does.
     const rle = (header & 1) === 0;
     const count = rle ? Math.floor(header / 2) : Math.floor(header / 2) * 8;
@@ -237,16 +254,7 @@ function fromDictionaryAt(dict: ByteArrayPage, data: Uint8Array, n: number, colu
     } else if (!rle) {
       for (; j < only.to && only.rows[j]! - only.base < i + m; j++) {
         const r = only.rows[j]! - only.base;
-        let bit = (r - i) * width, v = 0;
-        for (let got = 0; got < width;) {
-          const byte = data[p + (bit >> 3)]!;
-          const off = bit & 7;
-          const take = Math.min(8 - off, width - got);
-          v += ((byte >> off) & ((1 << take) - 1)) * 2 ** got;
-          got += take;
-          bit += take;
-        }
-        put(r, v);
+        put(r, bitsAt(data, p, (r - i) * width, width));
       }
     }
     p += bytes;

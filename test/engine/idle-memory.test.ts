@@ -11,28 +11,10 @@ import { WasmEdgeComponents } from '../../operators/equiv-components/wasm-compon
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import type { PlannedInstance } from '../../scheduler/model.js';
 import type { RunRecord } from '../../scheduler/ports.js';
-import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { runInstance } from '../../workers/task-runner.js';
 import { noopTask } from '../helpers/dags.js';
 import { componentMinsOracle } from '../operators/components-oracle.js';
-
-const enc = new TextEncoder();
-
-/** A PLAIN page: [u32 LE length][bytes] per value. */
-function plainPage(values: string[]): ByteArrayPage {
-  const bytes = values.map((v) => enc.encode(v));
-  const data = new Uint8Array(bytes.reduce((n, v) => n + 4 + v.length, 0));
-  const start = new Int32Array(bytes.length), len = new Int32Array(bytes.length);
-  let at = 0;
-  bytes.forEach((v, i) => {
-    new DataView(data.buffer).setUint32(at, v.length, true);
-    start[i] = at + 4;
-    len[i] = v.length;
-    data.set(v, at + 4);
-    at += 4 + v.length;
-  });
-  return { data, start, len, count: bytes.length };
-}
+import { plainPage } from '../helpers/pages.js';
 
 /** The kernel's labels of `edges` (id → its component's smallest id), and the memory it ran in. */
 function label(edges: Array<[string, string]>): { labels: Map<string, string>; memory: WebAssembly.Memory } {

@@ -46,6 +46,22 @@ function reference(rows: Row[], map: Map<string, string> = new Map()): Map<strin
   return out;
 }
 
+/** Per (url, granularity, bucket): pageviews, and one sketch (precision 14) fed every row's person. */
+function sketchOracle(rows: Row[]): Map<string, { pv: number; hll: HyperLogLog }> {
+  const oracle = new Map<string, { pv: number; hll: HyperLogLog }>();
+  for (const r of rows) {
+    for (const [g, sec] of Object.entries(G)) {
+      const ts = r.ts as number;
+      const k = `${String(r.url)}|${g}|${Math.floor(ts / sec) * sec}`;
+      let e = oracle.get(k);
+      if (e === undefined) oracle.set(k, (e = { pv: 0, hll: new HyperLogLog(14) }));
+      e.pv++;
+      e.hll.add(r.person as string);
+    }
+  }
+  return oracle;
+}
+
 function within(est: number, exact: number): boolean {
   return Math.abs(est - exact) <= Math.max(0.02 * exact, 1);
 }
@@ -383,17 +399,7 @@ describe('operators/rollup/rollup', () => {
       const url = Object.keys(hours)[i % 4]!;
       rows.push({ url, person: `p${rnd(i % 3 === 0 ? 5 : 900)}`, ts: T0 + hours[url]!() * H + rnd(H) });
     }
-    const oracle = new Map<string, { pv: number; hll: HyperLogLog }>();
-    for (const r of rows) {
-      for (const [g, sec] of Object.entries(G)) {
-        const ts = r.ts as number;
-        const k = `${String(r.url)}|${g}|${Math.floor(ts / sec) * sec}`;
-        let e = oracle.get(k);
-        if (e === undefined) oracle.set(k, (e = { pv: 0, hll: new HyperLogLog(14) }));
-        e.pv++;
-        e.hll.add(r.person as string);
-      }
-    }
+    const oracle = sketchOracle(rows);
     for (const buckets of [1, 3]) {
       const view = (await runOperator(rollup, {}, { inputs: [{ partitions: { a: rows.slice(0, 2500), b: rows.slice(2500) } }], buckets, batchSize: 700 })).outputs[0]!.rows;
       assert.equal(view.length, oracle.size);
@@ -419,17 +425,7 @@ describe('operators/rollup/rollup', () => {
           let s = seed;
           const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
           const rows: Row[] = Array.from({ length: n }, () => ({ url: `u${rnd(urls)}`, person: `p${rnd(3000)}`, ts: T0 + rnd(40 * 86400) }));
-          const oracle = new Map<string, { pv: number; hll: HyperLogLog }>();
-          for (const r of rows) {
-            for (const [g, sec] of Object.entries(G)) {
-              const ts = r.ts as number;
-              const k = `${String(r.url)}|${g}|${Math.floor(ts / sec) * sec}`;
-              let e = oracle.get(k);
-              if (e === undefined) oracle.set(k, (e = { pv: 0, hll: new HyperLogLog(14) }));
-              e.pv++;
-              e.hll.add(r.person as string);
-            }
-          }
+          const oracle = sketchOracle(rows);
           const view = (await runOperator(rollup, {}, { inputs: [{ partitions: { a: rows } }], buckets, batchSize: 5000 })).outputs[0]!.rows;
           assert.equal(view.length, oracle.size);
           for (const v of view) {

@@ -19,23 +19,9 @@ import { COMPONENTS_SOURCE_SHA256, COMPONENTS_WASM_BASE64 } from '../../operator
 import { isDagctlError } from '../../core/errors.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { componentMinsOracle as oracle } from './components-oracle.js';
+import { plainPage } from '../helpers/pages.js';
 
 const enc = new TextEncoder();
-
-/** PLAIN page: [u32 LE length][bytes] per value, (start, len) after each prefix. */
-function plainPage(values: Uint8Array[]): ByteArrayPage {
-  const data = new Uint8Array(values.reduce((n, v) => n + 4 + v.length, 0));
-  const start = new Int32Array(values.length), len = new Int32Array(values.length);
-  let at = 0;
-  values.forEach((v, i) => {
-    new DataView(data.buffer).setUint32(at, v.length, true);
-    start[i] = at + 4;
-    len[i] = v.length;
-    data.set(v, at + 4);
-    at += 4 + v.length;
-  });
-  return { data, start, len, count: values.length };
-}
 
 /** Dictionary pages: one dictionary buffer of the distinct values, each page's values point into it. */
 function dictPages(values: Uint8Array[], cuts: number[]): ByteArrayPage[] {
@@ -66,7 +52,6 @@ function slices(n: number, cuts: number[]): Array<[number, number]> {
 function pages(values: Uint8Array[], cuts: number[], dict: boolean): ByteArrayPage[] {
   return dict ? dictPages(values, cuts) : slices(values.length, cuts).map(([a, b]) => plainPage(values.slice(a, b)));
 }
-
 
 function labelsOf(uf: WasmEdgeComponents): Map<string, string> {
   const mins = uf.componentMins();

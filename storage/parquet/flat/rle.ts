@@ -19,27 +19,12 @@ export function writeBitPacked(out: ByteSink, values: Int32Array | Uint8Array, n
   const groups = Math.ceil(n / 8);
   out.varint(groups * 2 + 1);
   out.ensure(groups * bitWidth);
-  // A loop per element type (each monomorphic), returning the position: nothing after the loop
-  // that an on-stack-replaced loop would reach without type feedback.
-  out.pos = values instanceof Int32Array ? packInt32(out.buf, out.pos, values, n, groups * 8, bitWidth) : packUint8(out.buf, out.pos, values, n, groups * 8, bitWidth);
+  // The loop in a function of its own, returning the position: nothing after the loop that an
+  // on-stack-replaced loop would reach without type feedback.
+  out.pos = pack(out.buf, out.pos, values, n, groups * 8, bitWidth);
 }
 
-function packInt32(buf: Uint8Array, p: number, values: Int32Array, n: number, padded: number, bitWidth: number): number {
-  let acc = 0, bits = 0;
-  for (let i = 0; i < padded; i++) {
-    const v = i < n ? values[i]! : 0;
-    acc |= v << bits;
-    bits += bitWidth;
-    while (bits >= 8) {
-      buf[p++] = acc & 0xff;
-      acc >>>= 8;
-      bits -= 8;
-    }
-  }
-  return p;
-}
-
-function packUint8(buf: Uint8Array, p: number, values: Uint8Array, n: number, padded: number, bitWidth: number): number {
+function pack(buf: Uint8Array, p: number, values: Int32Array | Uint8Array, n: number, padded: number, bitWidth: number): number {
   let acc = 0, bits = 0;
   for (let i = 0; i < padded; i++) {
     const v = i < n ? values[i]! : 0;
