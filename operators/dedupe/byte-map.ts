@@ -52,6 +52,14 @@ export function byteMapApplies(schema: Schema, keyCols: readonly string[]): bool
   return schema.every((f) => f.nullable !== true && (f.type === 'string' || f.type === 'int64')) && keyCols.every((k) => schema.some((f) => f.name === k));
 }
 
+/** The pages as plain Uint8Arrays (a reader may hand out Buffers, a subclass with another map: the
+ * loops over them, compiled for one, deoptimized on the other — "wrong map"). */
+function plainViews(bufs: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const b of bufs) out.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  return out;
+}
+
 /** Whether a column's first rows mostly share byte ranges (a dictionary): then it is measured per entry. */
 function repeats(s: RawStrings, n: number): boolean {
   const k = Math.min(n, 256);
@@ -87,7 +95,7 @@ export class ByteMapper {
     const cols: Array<Measured | Float64Array> = g.cols.map((c) => {
       if (c instanceof Float64Array) return c;
       const rep = repeats(c, n);
-      return { s: c, units: rep ? null : new Uint32Array(n), entry: rep ? new Int32Array(n) : null, firstRow: [], entryUnits: [] };
+      return { s: { bufs: plainViews(c.bufs), buf: c.buf, start: c.start, len: c.len }, units: rep ? null : new Uint32Array(n), entry: rep ? new Int32Array(n) : null, firstRow: [], entryUnits: [] };
     });
     const hash = new Int32Array(n).fill(HASH_SEED | 0);
     const done = new Array<boolean>(cols.length).fill(false);
@@ -313,13 +321,25 @@ function gatherHashes(hash: Int32Array, rows: Int32Array, out: Uint32Array): Uin
   return out;
 }
 
-/** Positions 0..n-1 of `keys` (hashes) ordered by their top ORDER_BITS bits, stably (a counting sort). */
+/** Positions 0..n-1 of `keys` (hashes) ordered by their top ORDER_BITS bits, stably (a counting
+ * sort); each loop a leaf of its own (nothing after a hot loop: see measure's). */
 function topBitsOrder(keys: Uint32Array, count: Int32Array, out: Uint32Array): Uint32Array {
-  const shift = 32 - ORDER_BITS;
-  for (let k = 0; k < keys.length; k++) count[(keys[k]! >>> shift) + 1]! += 1;
-  for (let g = 0; g < ORDER_GROUPS; g++) count[g + 1]! += count[g]!;
-  for (let k = 0; k < keys.length; k++) out[count[keys[k]! >>> shift]!++] = k;
+  countTopBits(keys, count);
+  prefixSums(count);
+  placeByTopBits(keys, count, out);
   return out;
+}
+
+function countTopBits(keys: Uint32Array, count: Int32Array): void {
+  for (let k = 0; k < keys.length; k++) count[(keys[k]! >>> (32 - ORDER_BITS)) + 1]! += 1;
+}
+
+function prefixSums(count: Int32Array): void {
+  for (let g = 1; g < count.length; g++) count[g]! += count[g - 1]!;
+}
+
+function placeByTopBits(keys: Uint32Array, count: Int32Array, out: Uint32Array): void {
+  for (let k = 0; k < keys.length; k++) out[count[keys[k]! >>> (32 - ORDER_BITS)]!++] = k;
 }
 
 function permuteRows(rows: Int32Array, perm: Uint32Array, out: Int32Array): Int32Array {
@@ -355,11 +375,10 @@ function plainColumn(c: Measured, rows: Int32Array, perm: Uint32Array): RawShuff
 /** at[k] = where row k's bytes start in the block's text (input order); at[m] = its length. */
 function startsOf(len: Int32Array, rows: Int32Array, at: Int32Array): void {
   let o = 0;
-  for (let k = 0; k < rows.length; k++) {
+  for (let k = 0; k <= rows.length; k++) {
     at[k] = o;
-    o += len[rows[k]!]!;
+    if (k < rows.length) o += len[rows[k]!]!;
   }
-  at[rows.length] = o;
 }
 
 /** Value k of the output is value perm[k] of the input (utf8 sliced by at; lens per value). Short
