@@ -13,10 +13,9 @@
  *   - a run of equal hashes keeps the first arrival of each distinct row — equality by bytes (equal
  *     UTF-8 ⇔ equal strings) and ===, exact, so a 32-bit collision never merges two rows — ordered
  *     by key values (compareValues on the decoded strings, only for such runs);
- *   - survivors go out as column batches of DEFAULT_MAX_ROWS rows (the files the row path writes):
- *     a column whose values all come from the pool as ranges of it with its ids (the writer
- *     dictionary-encodes by id, no hashing); other string columns with their values copied out
- *     in output order into one buffer per batch (the writer then reads it front to back).
+ *   - survivors go out as column batches of DEFAULT_MAX_ROWS rows (the files the row path writes)
+ *     that point into those buffers: nothing is copied per row; a column whose values all come
+ *     from the pool carries its ids (the writer dictionary-encodes by id, no hashing).
  * add() returns false (the caller reads rows instead) for a file lacking a column, holding a null
  * or a column of another kind. Memory: ~30 B per input row plus its text, once.
  */
@@ -300,12 +299,8 @@ export class ByteDistinct {
         rebase(c.pid, c.start, off, this.seen);
         c.pool.clear();
       }
-      // The rows' bytes copied out in output order (one compact buffer: the writer's page kernel
-      // then reads it front to back, where ranges spread over the whole column were written by a
-      // JS loop reading at random).
-      const data = new Uint8Array(rangeBytes(c.len, rows));
-      gatherBytes(c.bytes, c.start, c.len, rows, data, start, len);
-      columns[this.names[j]!] = { type: 'string', data, start, len };
+      gatherRanges(c.start, c.len, rows, start, len);
+      columns[this.names[j]!] = { type: 'string', data: c.bytes.subarray(0, c.used), start, len };
     }
     this.emitted += n;
     return { rows: n, columns };
@@ -396,30 +391,11 @@ function gatherPool(pid: Int32Array, ps: readonly number[], pl: readonly number[
   }
 }
 
-function rangeBytes(cl: Int32Array, rows: Uint32Array): number {
-  let total = 0;
-  for (let k = 0; k < rows.length; k++) total += cl[rows[k]!]!;
-  return total;
-}
-
-/** The rows' values (ranges cs/cl of src) copied back to back into out, their ranges of it into
- * start/len. Short values 4 bytes at a time through DataViews, long ones natively. */
-function gatherBytes(src: Uint8Array, cs: Int32Array, cl: Int32Array, rows: Uint32Array, out: Uint8Array, start: Int32Array, len: Int32Array): void {
-  const sv = new DataView(src.buffer, src.byteOffset, src.byteLength), dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  let o = 0;
+function gatherRanges(cs: Int32Array, cl: Int32Array, rows: Uint32Array, start: Int32Array, len: Int32Array): void {
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k]!;
-    let s = cs[r]!;
-    const n = cl[r]!, e = s + n;
-    start[k] = o;
-    len[k] = n;
-    if (n > 128) {
-      out.set(src.subarray(s, e), o);
-      o += n;
-      continue;
-    }
-    for (; s + 4 <= e; s += 4, o += 4) dv.setUint32(o, sv.getUint32(s, true), true);
-    for (; s < e; s++) out[o++] = src[s]!;
+    start[k] = cs[r]!;
+    len[k] = cl[r]!;
   }
 }
 

@@ -12,11 +12,7 @@
  *     value, and as the first key column its hash prefix is too;
  *   - each bucket's rows go out as DGSH blocks encoded from those bytes (storage/shuffle/format.ts
  *     encodeRawBlock): repeated columns as a block dictionary, others plain, with the UTF-16
- *     lengths the format records. A block's rows are its bucket's next rows in input order, put in
- *     order of their key hashes' top bits (one counting pass) — nearly the reduce's order, so it
- *     reads each block front to back, a merge of sequential streams, instead of gathering every
- *     column at random over its whole input. String columns are gathered in input order
- *     (sequential reads of the file's pages), then permuted within the block (cache-resident).
+ *     lengths the format records.
  * Bytes that are not UTF-8 are found while measuring, before anything of the file is emitted:
  * file() then returns false and the caller reads that file's rows (whose decoder reports it).
  * Blocks hold at most `blockRows` rows and never span files (they point into the file's pages).
@@ -210,7 +206,7 @@ export class ByteMapper {
     for (let b = 0; b < B; b++) {
       for (let from = count[b]!, end = count[b + 1]!; from < end; from += this.blockRows) {
         const rows = order.subarray(from, Math.min(end, from + this.blockRows));
-        const block = encodeBlock(this.schema, cols, rows, local, hash);
+        const block = encodeBlock(this.schema, cols, rows, local);
         this.rows += rows.length;
         await sink(b, block, rows.length);
       }
@@ -298,53 +294,14 @@ function placeRows(bucketOf: Int32Array, n: number, count: Int32Array, B: number
   for (let i = 0; i < n; i++) order[fill[bucketOf[i]!]!++] = i;
 }
 
-/** Groups of the order a block's rows are put in: by their hashes' top 11 bits (a few rows a group). */
-const ORDER_BITS = 11, ORDER_GROUPS = 1 << ORDER_BITS;
-
-/** One DGSH block of `rows` (indexes into the group's columns, in input order), its rows ordered by
- * their hashes' top ORDER_BITS bits (one counting pass; input order within a group): the reduce,
- * visiting all rows in hash order, then moves through each block front to back, a few rows at a time. */
-function encodeBlock(schema: Schema, cols: ReadonlyArray<Measured | Float64Array>, rows: Int32Array, local: ReadonlyArray<Int32Array | null>, hash: Int32Array): Uint8Array {
-  const m = rows.length;
-  const perm = topBitsOrder(gatherHashes(hash, rows, new Uint32Array(m)), new Int32Array(ORDER_GROUPS + 1), new Uint32Array(m));
-  const sorted = permuteRows(rows, perm, new Int32Array(m));
+/** One DGSH block of `rows` (indexes into the group's columns). */
+function encodeBlock(schema: Schema, cols: ReadonlyArray<Measured | Float64Array>, rows: Int32Array, local: ReadonlyArray<Int32Array | null>): Uint8Array {
   const raw: RawShuffleColumn[] = [];
   for (let j = 0; j < cols.length; j++) {
     const c = cols[j]!;
-    raw.push(c instanceof Float64Array ? gatherF64(c, sorted) : c.entry !== null ? dictColumn(c, sorted, local[j]!) : plainColumn(c, rows, perm));
+    raw.push(c instanceof Float64Array ? gatherF64(c, rows) : c.entry !== null ? dictColumn(c, rows, local[j]!) : plainColumn(c, rows));
   }
-  return encodeRawBlock(schema, m, raw);
-}
-
-function gatherHashes(hash: Int32Array, rows: Int32Array, out: Uint32Array): Uint32Array {
-  for (let k = 0; k < rows.length; k++) out[k] = hash[rows[k]!]! >>> 0;
-  return out;
-}
-
-/** Positions 0..n-1 of `keys` (hashes) ordered by their top ORDER_BITS bits, stably (a counting
- * sort); each loop a leaf of its own (nothing after a hot loop: see measure's). */
-function topBitsOrder(keys: Uint32Array, count: Int32Array, out: Uint32Array): Uint32Array {
-  countTopBits(keys, count);
-  prefixSums(count);
-  placeByTopBits(keys, count, out);
-  return out;
-}
-
-function countTopBits(keys: Uint32Array, count: Int32Array): void {
-  for (let k = 0; k < keys.length; k++) count[(keys[k]! >>> (32 - ORDER_BITS)) + 1]! += 1;
-}
-
-function prefixSums(count: Int32Array): void {
-  for (let g = 1; g < count.length; g++) count[g]! += count[g - 1]!;
-}
-
-function placeByTopBits(keys: Uint32Array, count: Int32Array, out: Uint32Array): void {
-  for (let k = 0; k < keys.length; k++) out[count[keys[k]! >>> (32 - ORDER_BITS)]!++] = k;
-}
-
-function permuteRows(rows: Int32Array, perm: Uint32Array, out: Int32Array): Int32Array {
-  for (let k = 0; k < perm.length; k++) out[k] = rows[perm[k]!]!;
-  return out;
+  return encodeRawBlock(schema, rows.length, raw);
 }
 
 // The loops below sit in functions that build no object after them: a function first compiled on
@@ -358,48 +315,11 @@ function gather(v: Float64Array, rows: Int32Array, out: Float64Array): Float64Ar
   return out;
 }
 
-/** A plain column of `rows` (input order) permuted by `perm`: gathered in input order (sequential
- * reads), then moved into perm's order within the block. */
-function plainColumn(c: Measured, rows: Int32Array, perm: Uint32Array): RawShuffleColumn {
-  const m = rows.length;
-  const lens = new Uint32Array(m);
+function plainColumn(c: Measured, rows: Int32Array): RawShuffleColumn {
+  const lens = new Uint32Array(rows.length);
   const utf8 = new Uint8Array(plainBytes(c.s.len, rows));
   copyPlain(c.s, c.units!, rows, lens, utf8);
-  const at = new Int32Array(m + 1);
-  startsOf(c.s.len, rows, at);
-  const outLens = new Uint32Array(m), out = new Uint8Array(utf8.length);
-  permutePlain(utf8, at, lens, perm, out, outLens);
-  return { kind: 'plain', lens: outLens, utf8: out };
-}
-
-/** at[k] = where row k's bytes start in the block's text (input order); at[m] = its length. */
-function startsOf(len: Int32Array, rows: Int32Array, at: Int32Array): void {
-  let o = 0;
-  for (let k = 0; k <= rows.length; k++) {
-    at[k] = o;
-    if (k < rows.length) o += len[rows[k]!]!;
-  }
-}
-
-/** Value k of the output is value perm[k] of the input (utf8 sliced by at; lens per value). Short
- * values are copied 4 bytes at a time through DataViews (no subarray object per value), long ones
- * natively. */
-function permutePlain(utf8: Uint8Array, at: Int32Array, lens: Uint32Array, perm: Uint32Array, out: Uint8Array, outLens: Uint32Array): void {
-  const src = new DataView(utf8.buffer, utf8.byteOffset, utf8.byteLength), dst = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  let o = 0;
-  for (let k = 0; k < perm.length; k++) {
-    const p = perm[k]!;
-    outLens[k] = lens[p]!;
-    let s = at[p]!;
-    const e = at[p + 1]!;
-    if (e - s > 128) {
-      out.set(utf8.subarray(s, e), o);
-      o += e - s;
-      continue;
-    }
-    for (; s + 4 <= e; s += 4, o += 4) dst.setUint32(o, src.getUint32(s, true), true);
-    for (; s < e; s++) out[o++] = utf8[s]!;
-  }
+  return { kind: 'plain', lens, utf8 };
 }
 
 function plainBytes(len: Int32Array, rows: Int32Array): number {
