@@ -108,7 +108,9 @@ export class ByteDistinct {
   /** Adds a DGSH file's rows; false (the instance must read rows instead) when it lacks a column or
    * holds a null or a column of another kind. */
   add(bytes: Uint8Array): boolean {
-    const { schema, blocks } = decodeShuffleBlocksBytes(bytes);
+    // A plain Uint8Array, not a Buffer (a subclass with another map): the loops over the blocks'
+    // bytes, shared with the map, then see one kind of array (else "wrong map" deopts).
+    const { schema, blocks } = decodeShuffleBlocksBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const at = this.names.map((nm) => schema.findIndex((f) => f.name === nm));
     if (at.includes(-1)) return false;
     for (const b of blocks) {

@@ -48,6 +48,14 @@ export function byteMapApplies(schema: Schema, keyCols: readonly string[]): bool
   return schema.every((f) => f.nullable !== true && (f.type === 'string' || f.type === 'int64')) && keyCols.every((k) => schema.some((f) => f.name === k));
 }
 
+/** The pages as plain Uint8Arrays (a reader may hand out Buffers, a subclass with another map: the
+ * loops over them, compiled for one, deoptimized on the other — "wrong map"). */
+function plainViews(bufs: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const b of bufs) out.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  return out;
+}
+
 /** Whether a column's first rows mostly share byte ranges (a dictionary): then it is measured per entry. */
 function repeats(s: RawStrings, n: number): boolean {
   const k = Math.min(n, 256);
@@ -83,7 +91,7 @@ export class ByteMapper {
     const cols: Array<Measured | Float64Array> = g.cols.map((c) => {
       if (c instanceof Float64Array) return c;
       const rep = repeats(c, n);
-      return { s: c, units: rep ? null : new Uint32Array(n), entry: rep ? new Int32Array(n) : null, firstRow: [], entryUnits: [] };
+      return { s: { bufs: plainViews(c.bufs), buf: c.buf, start: c.start, len: c.len }, units: rep ? null : new Uint32Array(n), entry: rep ? new Int32Array(n) : null, firstRow: [], entryUnits: [] };
     });
     const hash = new Int32Array(n).fill(HASH_SEED | 0);
     const done = new Array<boolean>(cols.length).fill(false);

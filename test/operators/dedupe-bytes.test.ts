@@ -254,6 +254,25 @@ describe('operators/dedupe byte paths', () => {
     assert.deepEqual(bytes.rows, base.rows);
     assert.equal(bytes.rows.length, new Set(rows.map(canon)).size);
   });
+  it('plain values of any length (word, byte and native copies) survive the map and the reduce, as the row reduce and a reference give them (fast-check)', async () => {
+    const long = fc.tuple(fc.string({ unit: 'grapheme', minLength: 0, maxLength: 40 }), fc.nat({ max: 1_000_000 }), fc.nat({ max: 120 })).map(([s, i, pad]) => `${i}:${s}${'é'.repeat(pad)}`);
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.record({ url: fc.constantFrom('u', 'v'), person: long, ts: fc.integer({ min: 0, max: 2 }) }, { noNullPrototype: true }), { minLength: 1, maxLength: 400 }),
+      fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 3 }),
+      async (base, dups, buckets) => {
+        const rows = [...base, ...base.slice(0, dups * 7)];
+        const shuffled = await shuffleFiles(await parquetInput([rows.slice(0, 250), rows.slice(250)].filter((f) => f.length > 0)), buckets, 2);
+        const all: Row[] = [];
+        for (const bucket of shuffled) {
+          if (bucket.length === 0) continue;
+          const bytes = await reduceOver(bucket, true), ref = await reduceOver(bucket, false);
+          assert.deepEqual(bytes.rows, ref.rows);
+          all.push(...bytes.rows);
+        }
+        assert.deepEqual(sorted(all), [...new Set(rows.map(canon))].sort());
+      }), { numRuns: 40 });
+  });
+
   it('null-heavy nullable columns take the row paths (map and reduce) and give the distinct rows (fast-check)', async () => {
     const NULLABLE: Schema = [{ name: 'url', type: 'string', nullable: true }, { name: 'person', type: 'string', nullable: true }, { name: 'ts', type: 'int64', nullable: true }];
     const nullRow = fc.record({ url: fc.option(fc.constantFrom(...URLS), { freq: 2 }), person: fc.option(fc.constantFrom(...PERSONS), { freq: 2 }), ts: fc.option(fc.integer({ min: 0, max: 2 }), { freq: 2 }) }, { noNullPrototype: true });
