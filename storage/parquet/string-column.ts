@@ -131,7 +131,7 @@ function bitsAt(data: Uint8Array, p: number, bit: number, width: number): number
  * loop of its own (fillRun, unpackRun, unpackWideRun), so a page's decoding optimizes as a few
  * small functions, each seeing one kind of run.
  */
-function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column: string, only: { rows: Int32Array; from: number; to: number; base: number } | null): ByteArrayPage {
+export function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column: string, only: { rows: Int32Array; from: number; to: number; base: number } | null): ByteArrayPage {
   if (only !== null) return fromDictionaryAt(dict, data, n, column, only);
   const start = new Int32Array(n), len = new Int32Array(n);
   const bad = indexError(column);
