@@ -30,6 +30,7 @@ import type { InstanceResult } from '../../scheduler/model.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import { RECORDS_KEPT, type FromThread, type ThreadData, type ToThread } from './protocol.js';
 import { collectMbOf } from './collect.js';
+import { jitFlags } from './jit.js';
 
 export type Outcome =
   | { ok: true; result: InstanceResult }
@@ -190,7 +191,9 @@ export class ThreadPool {
     this.size = Math.max(1, opts.size ?? availableParallelism());
     this.prefetch = Math.max(1, opts.prefetch ?? 1);
     this.graceMs = opts.graceMs ?? 2000;
-    this.heap = threadHeap(opts, process.env);
+    const heap = threadHeap(opts, process.env);
+    // The compiler flags (jit.ts) go out with the heap's: both are set before each thread starts.
+    this.heap = { ...heap, v8Flags: [...heap.v8Flags, ...jitFlags(process.env)] };
     this.heapMb = this.heap.resourceLimits.maxOldGenerationSizeMb;
     this.data = { workerPrefix: opts.workerPrefix ?? 'thread-', collectMb: collectMbOf(opts.collectMb, process.env) };
     if (opts.lazy !== true) this.grow(this.size);
