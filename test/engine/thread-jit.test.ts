@@ -1,7 +1,7 @@
 /**
- * The thread pool's V8 compiler settings (workers/threads/jit.ts): TurboFan inlining is off by
- * default, DAGCTL_THREAD_INLINING=1 turns it on and 0 off, anything else keeps the default, and the
- * flag is always set explicitly. That a pool really applies it: a child process with
+ * The thread pool's V8 compiler settings (workers/threads/jit.ts): TurboFan inlining is on by
+ * default (V8's own), DAGCTL_THREAD_INLINING=0 turns it off and 1 on, anything else keeps the
+ * default, and the flag is always set explicitly (an earlier pool's setting does not carry over). That a pool really applies it: a child process with
  * `--trace-turbo-inlining` starts a pool (which sets its flags, process-wide, before its threads
  * start), then optimizes a function calling a small one — V8 traces inlining decisions only when
  * inlining is on.
@@ -32,17 +32,17 @@ function inliningTraced(env: Record<string, string>): number {
 describe('thread pool: V8 compiler flags (jit.ts)', function () {
   this.timeout(60_000);
 
-  it('inlining off by default; DAGCTL_THREAD_INLINING=1 on, 0 off, other values the default', () => {
-    assert.equal(DEFAULT_THREAD_INLINING, false);
-    assert.deepEqual(jitFlags({}), ['--no-turbo-inlining']);
-    assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: '1' }), ['--turbo-inlining']);
+  it('inlining on by default; DAGCTL_THREAD_INLINING=0 off, 1 on, other values the default', () => {
+    assert.equal(DEFAULT_THREAD_INLINING, true);
+    assert.deepEqual(jitFlags({}), ['--turbo-inlining']);
     assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: '0' }), ['--no-turbo-inlining']);
-    assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: 'yes' }), ['--no-turbo-inlining']);
-    assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: '' }), ['--no-turbo-inlining']);
+    assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: '1' }), ['--turbo-inlining']);
+    assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: 'no' }), ['--turbo-inlining']);
+    assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: '' }), ['--turbo-inlining']);
   });
 
-  it('a pool sets the flag for the process: no inlining by default, inlining with DAGCTL_THREAD_INLINING=1', () => {
-    assert.equal(inliningTraced({ DAGCTL_THREAD_INLINING: '' }), 0);
-    assert.ok(inliningTraced({ DAGCTL_THREAD_INLINING: '1' }) > 0);
+  it('a pool sets the flag for the process: no inlining with DAGCTL_THREAD_INLINING=0, inlining by default', () => {
+    assert.equal(inliningTraced({ DAGCTL_THREAD_INLINING: '0' }), 0);
+    assert.ok(inliningTraced({ DAGCTL_THREAD_INLINING: '' }) > 0);
   });
 });
