@@ -131,7 +131,7 @@ function bitsAt(data: Uint8Array, p: number, bit: number, width: number): number
  * loop of its own (fillRun, unpackRun, unpackWideRun), so a page's decoding optimizes as a few
  * small functions, each seeing one kind of run.
  */
-function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column: string, only: { rows: Int32Array; from: number; to: number; base: number } | null): ByteArrayPage {
+export function fromDictionary(dict: ByteArrayPage, data: Uint8Array, n: number, column: string, only: { rows: Int32Array; from: number; to: number; base: number } | null): ByteArrayPage {
   if (only !== null) return fromDictionaryAt(dict, data, n, column, only);
   const start = new Int32Array(n), len = new Int32Array(n);
   const bad = indexError(column);
@@ -180,29 +180,34 @@ function fillRun(dict: ByteArrayPage, start: Int32Array, len: Int32Array, i: num
  * index past the dictionary (rows from it on not written), else -1. One 32-bit little-endian
  * window per value (offset ≤ 7 + width ≤ 24 bits fits). The first `inside` values' windows lie
  * within data (value k's starts at byte p + ⌊k·width/8⌋, and it is inside while that is
- * ≤ data.length − 4); the last few, at the page's end, take the bytes past it as 0 (masked off)
- * in a loop of their own, so the main loop needs no bounds checks.
+ * ≤ data.length − 4); the last few, at the page's end, are read from a zero-padded copy of the
+ * page's last bytes by the same loop (unpackWindows), so the loop needs no bounds checks and has
+ * no second path that its first, on-stack optimization never saw (that deoptimized once per page
+ * end: "insufficient type feedback").
  */
 function unpackRun(dict: ByteArrayPage, data: Uint8Array, p: number, width: number, start: Int32Array, len: Int32Array, i: number, m: number): number {
-  const mask = width === 0 ? 0 : 0xffffffff >>> (32 - width);
-  const entries = dict.count, ds = dict.start, dl = dict.len;
   const room = data.length - 4 - p;
   const inside = room < 0 ? 0 : width === 0 ? m : Math.min(m, Math.floor((8 * room + 7) / width) + 1);
-  let bit = 0, k = 0;
-  for (; k < inside; k++) {
+  const bad = unpackWindows(dict, data, p, 0, width, start, len, i, inside);
+  if (bad >= 0 || inside === m) return bad;
+  // Value `inside` starts within the page's last 3 bytes, and the run's bits end at the page's end
+  // at the latest: every remaining window starts in those bytes, so 8 padded bytes hold them all.
+  const bit = inside * width, from = p + (bit >> 3);
+  tailPad.fill(0);
+  tailPad.set(data.subarray(from, Math.min(data.length, from + 4)));
+  return unpackWindows(dict, tailPad, 0, bit & 7, width, start, len, i + inside, m - inside);
+}
+
+/** The page's last bytes, zero-padded, for unpackRun's last values (one per thread; the caller copies from it at once). */
+const tailPad = new Uint8Array(8);
+
+/** Rows [i, i + m) from `width`-bit values starting `bit` bits into data[p..], each read as a 32-bit window that must lie within data; the first index past the dictionary, else -1. */
+function unpackWindows(dict: ByteArrayPage, data: Uint8Array, p: number, bit: number, width: number, start: Int32Array, len: Int32Array, i: number, m: number): number {
+  const mask = width === 0 ? 0 : 0xffffffff >>> (32 - width);
+  const entries = dict.count, ds = dict.start, dl = dict.len;
+  for (let k = 0; k < m; k++) {
     const at = p + (bit >> 3);
     const w = data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24);
-    const v = (w >>> (bit & 7)) & mask;
-    if (v >= entries) return v;
-    start[i + k] = ds[v]!;
-    len[i + k] = dl[v]!;
-    bit += width;
-  }
-  const end = data.length;
-  for (; k < m; k++) {
-    const at = p + (bit >> 3);
-    // Bounds checked here, not by reading past the end (an out-of-bounds read deoptimizes).
-    const w = (at < end ? data[at]! : 0) | (at + 1 < end ? data[at + 1]! << 8 : 0) | (at + 2 < end ? data[at + 2]! << 16 : 0);
     const v = (w >>> (bit & 7)) & mask;
     if (v >= entries) return v;
     start[i + k] = ds[v]!;

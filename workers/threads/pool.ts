@@ -4,7 +4,9 @@
  * processor), so timeout, crash and heap-limit handling is the same everywhere.
  *
  * Each thread runs one attempt at a time but may hold up to `prefetch` jobs, so it never waits for
- * a round trip to the main thread between two short instances. Jobs go to the least loaded thread.
+ * a round trip to the main thread between two short instances — deeper than one only while enough
+ * jobs wait for every thread (mayHold), so a step's last jobs go to whichever thread frees first
+ * instead of queueing behind a long one. Jobs go to the least loaded thread.
  * A run's record travels to each thread once, as JSON text. The timeout of an attempt is armed
  * when its thread reports that it started. On expiry (or abort) the attempt's signal is aborted in
  * the thread; if the thread has not answered within `graceMs` the pool terminates it — which is
@@ -28,6 +30,7 @@ import type { InstanceResult } from '../../scheduler/model.js';
 import type { InstanceJob } from '../../scheduler/jobs.js';
 import { RECORDS_KEPT, type FromThread, type ThreadData, type ToThread } from './protocol.js';
 import { collectMbOf } from './collect.js';
+import { jitFlags } from './jit.js';
 
 export type Outcome =
   | { ok: true; result: InstanceResult }
@@ -157,6 +160,17 @@ export function threadHeap(opts: Pick<ThreadPoolOptions, 'maxThreadHeapMb' | 'he
   v8Flags.push(`--heap-growing-percent=${Math.max(0, grow)}`);
   return { resourceLimits: { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: young }, v8Flags };
 }
+/**
+ * Whether a thread may take a waiting job as its `depth`-th held one (1: the one it runs next),
+ * with `waiting` jobs queued and `threads` threads (pure). Depth 1 always. Deeper only while more
+ * than `threads × (depth − 1)` jobs wait: a wide fan-out of short jobs is prefetched (no round trip
+ * between two of them), but the last jobs of a step are not split between the threads up front,
+ * where a thread holding a long one would keep jobs queued behind it while the other thread idles
+ * at the step's barrier — each of them goes to the thread that frees first.
+ */
+export function mayHold(depth: number, waiting: number, threads: number): boolean {
+  return depth <= 1 || waiting > threads * (depth - 1);
+}
 const isAttempt = (a: Attempt | undefined, id: string, attempt: number): a is Attempt => a !== undefined && a.job.instanceId === id && a.job.attempt === attempt;
 const cancelledBeforeStart: Outcome = { ok: false, code: 'TASK_CANCELLED', message: 'cancelled before it started', retryable: false };
 
@@ -177,7 +191,9 @@ export class ThreadPool {
     this.size = Math.max(1, opts.size ?? availableParallelism());
     this.prefetch = Math.max(1, opts.prefetch ?? 1);
     this.graceMs = opts.graceMs ?? 2000;
-    this.heap = threadHeap(opts, process.env);
+    const heap = threadHeap(opts, process.env);
+    // The compiler flags (jit.ts) go out with the heap's: both are set before each thread starts.
+    this.heap = { ...heap, v8Flags: [...heap.v8Flags, ...jitFlags(process.env)] };
     this.heapMb = this.heap.resourceLimits.maxOldGenerationSizeMb;
     this.data = { workerPrefix: opts.workerPrefix ?? 'thread-', collectMb: collectMbOf(opts.collectMb, process.env) };
     if (opts.lazy !== true) this.grow(this.size);
@@ -325,7 +341,7 @@ export class ThreadPool {
     slot.loads.delete(runId);
   }
 
-  /** Fills threads up to `prefetch` jobs, least loaded first, so work spreads before it queues. */
+  /** Fills threads up to `prefetch` jobs, least loaded first, so work spreads before it queues; deeper prefetch only as mayHold allows. */
   private pump(): void {
     if (this.slots.length < this.size && this.waiting.length > 0) {
       const idle = this.slots.filter((s) => !s.dead && s.attempts.length === 0).length;
@@ -335,6 +351,7 @@ export class ThreadPool {
       for (const slot of this.slots) {
         if (this.waiting.length === 0) return;
         if (slot.dead || slot.stopping !== null || slot.attempts.length >= depth) continue;
+        if (!mayHold(depth, this.waiting.length, this.slots.length)) return;
         const a = this.waiting.shift() as Attempt;
         slot.attempts.push(a);
         const msg: ToThread = { type: 'run', job: a.job };

@@ -1,0 +1,48 @@
+/**
+ * The thread pool's V8 compiler settings (workers/threads/jit.ts): TurboFan inlining is on by
+ * default (V8's own), DAGCTL_THREAD_INLINING=0 turns it off and 1 on, anything else keeps the
+ * default, and the flag is always set explicitly (an earlier pool's setting does not carry over). That a pool really applies it: a child process with
+ * `--trace-turbo-inlining` starts a pool (which sets its flags, process-wide, before its threads
+ * start), then optimizes a function calling a small one — V8 traces inlining decisions only when
+ * inlining is on.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { DEFAULT_THREAD_INLINING, jitFlags } from '../../workers/threads/jit.js';
+
+const POOL_URL = new URL('../../workers/threads/pool.js', import.meta.url).href;
+
+/** Lines of V8's inlining trace in a child that starts a pool, then runs a hot call. */
+function inliningTraced(env: Record<string, string>): number {
+  const script = `
+    const { ThreadPool } = await import(${JSON.stringify(POOL_URL)});
+    const pool = new ThreadPool({ size: 1 });
+    await pool.ready();
+    function small(x) { return x * 3 + 1; }
+    function hot(a, i) { return (small(a) + i) | 0; }
+    let s = 0;
+    for (let i = 0; i < 3e6; i++) s = hot(s, i);
+    await pool.close();
+    console.log('sum', s);`;
+  const out = execFileSync(process.execPath, ['--trace-turbo-inlining', '--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  assert.match(out, /sum -?\d+/);
+  return out.split('\n').filter((l) => /inlin/i.test(l)).length;
+}
+
+describe('thread pool: V8 compiler flags (jit.ts)', function () {
+  this.timeout(60_000);
+
+  it('inlining on by default; DAGCTL_THREAD_INLINING=0 off, 1 on, other values the default', () => {
+    assert.equal(DEFAULT_THREAD_INLINING, true);
+    assert.deepEqual(jitFlags({}), ['--turbo-inlining']);
+    assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: '0' }), ['--no-turbo-inlining']);
+    assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: '1' }), ['--turbo-inlining']);
+    assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: 'no' }), ['--turbo-inlining']);
+    assert.deepEqual(jitFlags({ DAGCTL_THREAD_INLINING: '' }), ['--turbo-inlining']);
+  });
+
+  it('a pool sets the flag for the process: no inlining with DAGCTL_THREAD_INLINING=0, inlining by default', () => {
+    assert.equal(inliningTraced({ DAGCTL_THREAD_INLINING: '0' }), 0);
+    assert.ok(inliningTraced({ DAGCTL_THREAD_INLINING: '' }) > 0);
+  });
+});
