@@ -191,8 +191,26 @@ interface Resolved {
   speed: { from: number; hours: SpeedHours['hours'] } | null;
 }
 
+/**
+ * resolve without I/O: the query checked (every refusal of resolve's own checks) and, when the
+ * key's block is cached and no hour past the high-water mark is asked of the speed layer, its
+ * Resolved; undefined when it needs a block read or the speed layer (then resolve, which checks again).
+ */
+function resolveCached(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number): Resolved | undefined {
+  const values = keyValues(snap, where);
+  if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
+  const r = roundRange(from, to, snap.granularities);
+  const hwm = snap.extent.to;
+  if (r.from < snap.extent.from || r.to > hwm) return undefined;
+  const block = snap.cachedBlock(values);
+  if (block === undefined) return undefined;
+  return { values, r, block, plan: planOf(r.from, r.to, snap.granularities), speed: null };
+}
+
 /** Checks a query, reads the key's block (cached: no await) and the speed layer's hours; every refusal of answer. */
 async function resolve(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: AnswerOptions): Promise<Resolved> {
+  const cached = resolveCached(snap, where, from, to);
+  if (cached !== undefined) return cached;
   const values = keyValues(snap, where);
   if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
   const r = roundRange(from, to, snap.granularities);
@@ -296,7 +314,21 @@ export async function answerJson(snap: ViewSnapshot, where: Record<string, strin
     const json = JSON.stringify(await answer(snap, where, from, to, opts));
     return { json, bytes: Buffer.byteLength(json) };
   }
-  const { values, r, block, plan, speed } = await resolve(snap, where, from, to, opts);
+  return render(snap, await resolve(snap, where, from, to, opts), from, to);
+}
+
+/**
+ * answerJson without I/O: its answer when the key's block is cached and the speed layer is not
+ * asked (resolveCached), undefined when answerJson must read (or with `sketches`); refusals as answerJson's.
+ */
+export function answerJsonCached(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: AnswerOptions = {}): AnswerJson | undefined {
+  if (opts.sketches === true) return undefined;
+  const res = resolveCached(snap, where, from, to);
+  return res === undefined ? undefined : render(snap, res, from, to);
+}
+
+/** answerJson's text of a resolved query. */
+function render(snap: ViewSnapshot, { values, r, block, plan, speed }: Resolved, from: number, to: number): AnswerJson {
   let head = heads.get(snap);
   if (head === undefined) {
     const json = `"view":${JSON.stringify(snap.name)},"version":${JSON.stringify(snap.version)}`;
