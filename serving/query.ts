@@ -22,7 +22,8 @@ import type { Granularity } from '../domain/granularity.js';
 import { denseEstimate, maxRegisters, sparseEstimate } from '../operators/lib/sketches/hll.js';
 import { hllKernel } from './hll-kernel.js';
 import { decompose, roundRange, type RoundedRange } from './ranges.js';
-import { slot, type KeyBlock, type ViewSnapshot } from './view.js';
+import { rowOf, SKETCH_SPARSE, sketchOf, type KeyBlock, type ViewSnapshot } from './view.js';
+import { GRANULARITIES } from '../domain/granularity.js';
 import type { SpeedHours } from './speed/state.js';
 
 export interface AnswerBucket {
@@ -124,10 +125,11 @@ export function keyValues(snap: ViewSnapshot, where: Record<string, string>): st
 }
 
 /**
- * A range's buckets (decompose) with what a query needs of each: its KeyBlock slot, ISO start,
- * and its answer's JSON up to the pageviews (`{"granularity":"h","start":"…","pageviews":`).
+ * A range's buckets (decompose) with what a query needs of each: its granularity's index
+ * (GRANULARITIES) and start hour (a KeyBlock's rowOf), ISO start, and its answer's JSON up to the
+ * pageviews (`{"granularity":"h","start":"…","pageviews":`).
  */
-interface Plan { granularity: Granularity[]; slot: number[]; start: string[]; json: string[] }
+interface Plan { granularity: Granularity[]; g: number[]; hour: number[]; start: string[]; json: string[] }
 /** Plans by granularities (a view's array, by identity), then from, then to; `planCount` of them in all. */
 const plans = new WeakMap<Granularity[], Map<number, Map<number, Plan>>>();
 let planCount = 0, planEpoch = 0;
@@ -148,11 +150,12 @@ function planOf(from: number, to: number, granularities: Granularity[]): Plan {
   if (byTo === undefined) byFrom.set(from, (byTo = new Map()));
   let p = byTo.get(to);
   if (p === undefined) {
-    p = { granularity: [], slot: [], start: [], json: [] };
+    p = { granularity: [], g: [], hour: [], start: [], json: [] };
     for (const b of decompose(from, to, granularities)) {
       const start = iso(b.start);
       p.granularity.push(b.granularity);
-      p.slot.push(slot(b.start, b.granularity));
+      p.g.push(GRANULARITIES.indexOf(b.granularity));
+      p.hour.push(b.start / 3600);
       p.start.push(start);
       p.json.push(`{"granularity":${JSON.stringify(b.granularity)},"start":${JSON.stringify(start)},"pageviews":`);
     }
@@ -188,8 +191,26 @@ interface Resolved {
   speed: { from: number; hours: SpeedHours['hours'] } | null;
 }
 
+/**
+ * resolve without I/O: the query checked (every refusal of resolve's own checks) and, when the
+ * key's block is cached and no hour past the high-water mark is asked of the speed layer, its
+ * Resolved; undefined when it needs a block read or the speed layer (then resolve, which checks again).
+ */
+function resolveCached(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number): Resolved | undefined {
+  const values = keyValues(snap, where);
+  if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
+  const r = roundRange(from, to, snap.granularities);
+  const hwm = snap.extent.to;
+  if (r.from < snap.extent.from || r.to > hwm) return undefined;
+  const block = snap.cachedBlock(values);
+  if (block === undefined) return undefined;
+  return { values, r, block, plan: planOf(r.from, r.to, snap.granularities), speed: null };
+}
+
 /** Checks a query, reads the key's block (cached: no await) and the speed layer's hours; every refusal of answer. */
 async function resolve(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: AnswerOptions): Promise<Resolved> {
+  const cached = resolveCached(snap, where, from, to);
+  if (cached !== undefined) return cached;
   const values = keyValues(snap, where);
   if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
   const r = roundRange(from, to, snap.granularities);
@@ -237,10 +258,10 @@ export async function answer(snap: ViewSnapshot, where: Record<string, string>, 
   const buckets: AnswerBucket[] = [];
   if (plan !== null) {
     for (let k = 0; k < plan.granularity.length; k++) {
-      const i = block?.at.get(plan.slot[k]!);
-      const pv = i === undefined ? 0 : block!.pageviews[i]!;
+      const i = block === null ? -1 : rowOf(block, plan.g[k]!, plan.hour[k]!);
+      const pv = i < 0 ? 0 : block!.pageviews[i]!;
       pageviews += pv;
-      const sketch = i === undefined ? null : block!.hll[i]!;
+      const sketch = i < 0 ? null : sketchOf(block!, i);
       const bucket: AnswerBucket = { granularity: plan.granularity[k]!, start: plan.start[k]!, pageviews: pv };
       if (opts.sketches === true && sketch !== null) bucket.sketch = Buffer.from(sketch).toString('base64');
       buckets.push(bucket);
@@ -277,8 +298,10 @@ export interface AnswerJson {
 /** Per snapshot: `"view":…,"version":…` and its UTF-8 bytes beyond its length; whether the key object can be written in key order. */
 const heads = new WeakMap<ViewSnapshot, { json: string; extra: number; plainKeys: boolean }>();
 const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
-/** Sketches of the answer being built by answerJson (synchronous from its first push to the merge). */
+/** The speed layer's sketches of the answer being built by answerJson (synchronous from its first push to the merge). */
 const pending: Uint8Array[] = [];
+/** The block rows with a sketch of the answer being built by answerJson (its first nRows entries; synchronous, as pending). */
+const rows: number[] = [];
 
 /**
  * JSON.stringify(await answer(snap, where, from, to, opts)) — the same text, byte for byte, and its
@@ -291,7 +314,21 @@ export async function answerJson(snap: ViewSnapshot, where: Record<string, strin
     const json = JSON.stringify(await answer(snap, where, from, to, opts));
     return { json, bytes: Buffer.byteLength(json) };
   }
-  const { values, r, block, plan, speed } = await resolve(snap, where, from, to, opts);
+  return render(snap, await resolve(snap, where, from, to, opts), from, to);
+}
+
+/**
+ * answerJson without I/O: its answer when the key's block is cached and the speed layer is not
+ * asked (resolveCached), undefined when answerJson must read (or with `sketches`); refusals as answerJson's.
+ */
+export function answerJsonCached(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: AnswerOptions = {}): AnswerJson | undefined {
+  if (opts.sketches === true) return undefined;
+  const res = resolveCached(snap, where, from, to);
+  return res === undefined ? undefined : render(snap, res, from, to);
+}
+
+/** answerJson's text of a resolved query. */
+function render(snap: ViewSnapshot, { values, r, block, plan, speed }: Resolved, from: number, to: number): AnswerJson {
   let head = heads.get(snap);
   if (head === undefined) {
     const json = `"view":${JSON.stringify(snap.name)},"version":${JSON.stringify(snap.version)}`;
@@ -304,22 +341,30 @@ export async function answerJson(snap: ViewSnapshot, where: Record<string, strin
     key += '}';
   } else key = JSON.stringify(Object.fromEntries(snap.keyColumns.map((c, k) => [c, values[k]!])));
   let pageviews = 0, buckets = '';
-  pending.length = 0;
-  if (plan !== null) {
-    const at = block?.at, pvs = block?.pageviews, hll = block?.hll;
+  // The block's rows with a sketch, in plan order (merged in place when all are well-formed sparse sketches).
+  let nRows = 0, allSparse = true;
+  if (plan !== null && block !== null) {
+    const pvs = block.pageviews, at = block.sketchAt, kind = block.sketchKind;
     for (let k = 0; k < plan.json.length; k++) {
-      const i = at?.get(plan.slot[k]!);
+      const i = rowOf(block, plan.g[k]!, plan.hour[k]!);
       let pv = 0;
-      if (i !== undefined) {
-        pv = pvs![i]!;
-        const sketch = hll![i]!;
-        if (sketch !== null) pending.push(sketch);
+      if (i >= 0) {
+        pv = pvs[i]!;
+        if (at[i] !== at[i + 1]) {
+          if (nRows === rows.length) rows.push(i);
+          else rows[nRows] = i;
+          nRows++;
+          if (kind[i] !== SKETCH_SPARSE) allSparse = false;
+        }
       }
       pageviews += pv;
       buckets += k === 0 ? plan.json[k]! + pv + '}' : ',' + plan.json[k]! + pv + '}';
     }
+  } else if (plan !== null) {
+    for (let k = 0; k < plan.json.length; k++) buckets += k === 0 ? plan.json[k]! + '0}' : ',' + plan.json[k]! + '0}';
   }
   let realtime = '';
+  pending.length = 0;
   if (speed !== null) {
     for (const h of speed.hours) {
       pageviews += h.pageviews;
@@ -329,11 +374,19 @@ export async function answerJson(snap: ViewSnapshot, where: Record<string, strin
     realtime = `,"realtime":{"from":"${iso(speed.from)}","to":"${iso(r.to)}"}`;
   }
   let uniques: number | null = null;
-  try {
-    uniques = !snap.hasHll ? null : pending.length === 0 ? 0 : mergeSketches(pending).uniques;
-  } finally {
-    pending.length = 0;
+  if (snap.hasHll) {
+    if (nRows + pending.length === 0) uniques = 0;
+    else if (pending.length === 0 && allSparse) uniques = mergeBlockSparse(block!, rows, nRows);
+    else {
+      // Any other mix (a dense or malformed sketch, the speed layer's): mergeSketches over their bytes, checked there.
+      const list: Uint8Array[] = [];
+      for (let j = 0; j < nRows; j++) list.push(sketchOf(block!, rows[j]!)!);
+      for (const x of pending) list.push(x);
+      pending.length = 0;
+      uniques = mergeSketches(list).uniques;
+    }
   }
+  pending.length = 0;
   const json = `{"pageviews":${pageviews},"uniques":${uniques === null ? 'null' : uniques},"buckets":[${buckets}],${head.json},"key":${key},"from":"${iso(r.from)}","to":"${iso(r.to)}","rounded":${r.rounded},"requested":{"from":"${iso(from)}","to":"${iso(to)}"}${realtime}}`;
   return { json, bytes: json.length + head.extra + Buffer.byteLength(key) - key.length };
 }
@@ -387,39 +440,18 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean; kerne
       sparseTotal += n;
     }
   }
-  let sc = scratchOf[p];
-  if (sc === undefined) {
-    const u8 = new Uint8Array(m);
-    let bits = 3;
-    while (1 << bits < 2 * (m >>> 5) + 2) bits++;
-    scratchOf[p] = sc = { u8, u32: new Uint32Array(u8.buffer), set: new Int32Array(1 << bits), shift: 32 - bits };
-  }
-  const set = sc.set, setMask = set.length - 1, shift = sc.shift, sparseMax = m >>> 5;
+  const sc = scratch(p), sparseMax = m >>> 5;
   if (dense === 0) {
     // Every input sparse: the distinct sparse indexes alone, while the union can stay sparse (at
     // most m/32 of them); the registers only when it cannot (then a second pass below).
     let distinct = 0;
     try {
-      scan: for (const b of list) {
-        const n = (b.length - 8) / 5;
-        for (let j = 0, o = 8; j < n; j++, o += 5) {
-          const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r25 = b[o + 4]!;
-          if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw invalidBytes('register');
-          const key = i25 + 1;
-          for (let h = Math.imul(i25, 0x9e3779b1) >>> shift; ; h = (h + 1) & setMask) {
-            const k = set[h]!;
-            if (k === key) break;
-            if (k === 0) {
-              set[h] = key;
-              distinct++;
-              break;
-            }
-          }
-          if (distinct > sparseMax) break scan;
-        }
+      for (let s = 0; s < list.length && distinct <= sparseMax; s++) {
+        const b = list[s]!;
+        distinct = addDistinct(sc, b, 8, b.length, distinct);
       }
     } finally {
-      set.fill(0);
+      sc.set.fill(0);
     }
     if (distinct <= sparseMax) {
       const uniques = Math.round(sparseEstimate(distinct));
@@ -430,7 +462,7 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean; kerne
   const d = kern === null ? sc.u8 : kern.regs.subarray(0, m);
   const slots = kern === null ? 0 : kern.stageSlots(m);
   let staged = 0;
-  const extra = 25 - p, lowMask = (1 << extra) - 1, maxRank = 64 - p + 1;
+  const maxRank = 64 - p + 1;
   hist.fill(0);
   hist[0] = m;
   try {
@@ -452,19 +484,7 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean; kerne
         }
         continue;
       }
-      const n = (b.length - 8) / 5;
-      for (let j = 0, o = 8; j < n; j++, o += 5) {
-        const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r25 = b[o + 4]!;
-        if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw invalidBytes('register');
-        const low = i25 & lowMask;
-        const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;
-        const i = i25 >>> extra, old = d[i]!;
-        if (r > old) {
-          d[i] = r;
-          hist[old]!--;
-          hist[r]!++;
-        }
-      }
+      addRegisters(d, b, 8, b.length, p);
     }
     if (kern !== null) {
       kern.maxHist(staged, m);
@@ -487,6 +507,93 @@ export function mergeSketches(list: Uint8Array[], opts: { bytes?: boolean; kerne
     bytes.set([0x48, 1, p, 1]);
     bytes.set(d, 4);
     return { uniques, bytes };
+  } finally {
+    d.fill(0);
+  }
+}
+
+/** The scratch of mergeSketches for precision p (made on first use). */
+function scratch(p: number): Scratch {
+  let sc = scratchOf[p];
+  if (sc === undefined) {
+    const m = 1 << p, u8 = new Uint8Array(m);
+    let bits = 3;
+    while (1 << bits < 2 * (m >>> 5) + 2) bits++;
+    scratchOf[p] = sc = { u8, u32: new Uint32Array(u8.buffer), set: new Int32Array(1 << bits), shift: 32 - bits };
+  }
+  return sc;
+}
+
+/**
+ * The sparse entries b[o..end) (5 bytes each: index25 LE32, rank25) added to the distinct-index
+ * set sc.set: returns `distinct` plus the new indexes, stopping once it passes m/32 (the union is
+ * then dense). A register out of range is OPERATOR_INPUT_INVALID.
+ */
+function addDistinct(sc: Scratch, b: Uint8Array, o: number, end: number, distinct: number): number {
+  const set = sc.set, setMask = set.length - 1, shift = sc.shift, sparseMax = sc.u8.length >>> 5;
+  for (; o < end; o += 5) {
+    const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r25 = b[o + 4]!;
+    if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw invalidBytes('register');
+    const key = i25 + 1;
+    for (let h = Math.imul(i25, 0x9e3779b1) >>> shift; ; h = (h + 1) & setMask) {
+      const k = set[h]!;
+      if (k === key) break;
+      if (k === 0) {
+        set[h] = key;
+        distinct++;
+        break;
+      }
+    }
+    if (distinct > sparseMax) return distinct;
+  }
+  return distinct;
+}
+
+/** The sparse entries b[o..end) maxed into the registers d (precision p), the histogram `hist` kept as registers rise. */
+function addRegisters(d: Uint8Array, b: Uint8Array, o: number, end: number, p: number): void {
+  const extra = 25 - p, lowMask = (1 << extra) - 1;
+  for (; o < end; o += 5) {
+    const i25 = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0, r25 = b[o + 4]!;
+    if (i25 >= 1 << 25 || r25 === 0 || r25 > 40) throw invalidBytes('register');
+    const low = i25 & lowMask;
+    const r = low !== 0 ? Math.clz32(low) - (32 - extra) + 1 : extra + r25;
+    const i = i25 >>> extra, old = d[i]!;
+    if (r > old) {
+      d[i] = r;
+      hist[old]!--;
+      hist[r]!++;
+    }
+  }
+}
+
+/**
+ * mergeSketches(rows' sketches).uniques for rows[0..n) of `block` whose sketches are all
+ * well-formed sparse ones (KeyBlock.sketchKind SKETCH_SPARSE, precision block.precision) — the same
+ * passes over the same bytes, read in place from the block's one sketch buffer: no list, no
+ * per-sketch view, no header checks (done when the block was built).
+ */
+export function mergeBlockSparse(block: KeyBlock, rows: ArrayLike<number>, n: number): number {
+  const p = block.precision, m = 1 << p, sc = scratch(p), sparseMax = m >>> 5;
+  const b = block.sketches, at = block.sketchAt;
+  let distinct = 0;
+  try {
+    for (let j = 0; j < n && distinct <= sparseMax; j++) {
+      const i = rows[j]!;
+      distinct = addDistinct(sc, b, at[i]! + 8, at[i + 1]!, distinct);
+    }
+  } finally {
+    sc.set.fill(0);
+  }
+  if (distinct <= sparseMax) return Math.round(sparseEstimate(distinct));
+  const d = sc.u8;
+  hist.fill(0);
+  hist[0] = m;
+  try {
+    for (let j = 0; j < n; j++) {
+      const i = rows[j]!;
+      addRegisters(d, b, at[i]! + 8, at[i + 1]!, p);
+    }
+    return Math.round(denseEstimate(hist, p));
   } finally {
     d.fill(0);
   }

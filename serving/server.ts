@@ -34,7 +34,7 @@ import { healthRoutes } from '../services/health.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../core/errors.js';
 import type { Redis } from 'ioredis';
 import type { ObjectStore } from '../storage/types.js';
-import { answerJson, iso, parseTime, type AnswerJson, type AnswerOptions } from './query.js';
+import { answerJson, answerJsonCached, iso, parseTime, type AnswerJson, type AnswerOptions } from './query.js';
 import { redisSpeedSource } from './speed/state.js';
 import { BlockCache, currentVersion, loadView, type ViewSnapshot } from './view.js';
 
@@ -212,6 +212,16 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     const url = req.url ?? '';
     const qi = url.indexOf('?');
     const q = querystring.parse(qi < 0 ? '' : url.slice(qi + 1)) as Record<string, string | string[] | undefined>;
+    // A cached answer is written at once, without a promise; anything else (a block to read, the
+    // speed layer, any refusal) goes the async way, which answers it (and its errors) in full.
+    const t0 = performance.now();
+    const a = queryCached(q);
+    if (a !== undefined) {
+      observe(t0, 'OK');
+      res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': a.bytes });
+      res.end(a.json);
+      return;
+    }
     query(q).then(
       (a) => {
         res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': a.bytes });
@@ -248,23 +258,44 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
 
   // The speed layer's port per view (no per-query state): made once.
   const answerOpts = new Map<string, AnswerOptions>([...views.keys()].map((n) => [n, opts.speedRedis === undefined ? {} : { speed: redisSpeedSource(opts.speedRedis, n) }]));
+  /** A query's latency and outcome (OK or an error code), counted in /metrics. */
+  const observe = (t0: number, code: string): void => {
+    const s = (performance.now() - t0) / 1000;
+    latencySum += s;
+    latencyCount++;
+    for (let i = 0; i < buckets.length; i++) if (s <= buckets[i]!) hist[i]!++;
+    counts.set(code, (counts.get(code) ?? 0) + 1);
+  };
+  /** GET /query's parameters checked: the view, its key columns' values, the range (refusals are DagctlErrors). */
+  const params = (q: Record<string, string | string[] | undefined>): { h: ViewHandle; where: Record<string, string>; from: number; to: number } => {
+    const one = (k: string): string | undefined => {
+      const v = q[k];
+      if (Array.isArray(v)) throw new DagctlError('QUERY_INVALID', `query parameter ${k} given more than once`, { parameter: k });
+      return v;
+    };
+    const name = one('view'), fromText = one('from'), toText = one('to');
+    if (name === undefined || fromText === undefined || toText === undefined) throw new DagctlError('QUERY_INVALID', 'GET /query needs view, from, to and the key columns (url=…)', { needs: ['view', 'from', 'to'] });
+    const h = views.get(name);
+    if (h === undefined) throw new DagctlError('QUERY_VIEW_UNKNOWN', `no view named ${name} is served (views: ${[...views.keys()].join(', ')})`, { view: name, views: [...views.keys()] });
+    const where: Record<string, string> = {};
+    for (const k of Object.keys(q)) if (!RESERVED.has(k)) where[k] = one(k) ?? '';
+    return { h, where, from: parseTime(fromText, 'from'), to: parseTime(toText, 'to') };
+  };
+  /** GET /query's answer when it needs no I/O (serving/query.ts answerJsonCached), else undefined — also for any refusal, which `query` then gives. Not counted. */
+  const queryCached = (q: Record<string, string | string[] | undefined>): AnswerJson | undefined => {
+    try {
+      const { h, where, from, to } = params(q);
+      return answerJsonCached(h.current, where, from, to, answerOpts.get(h.name));
+    } catch {
+      return undefined;
+    }
+  };
   /** GET /query's answer (its JSON: serving/query.ts answerJson) to parsed query parameters (its errors are DagctlErrors: errorReply), counted in /metrics. */
   const query = async (q: Record<string, string | string[] | undefined>): Promise<AnswerJson> => {
     const t0 = performance.now();
     let code = 'OK';
     try {
-      const one = (k: string): string | undefined => {
-        const v = q[k];
-        if (Array.isArray(v)) throw new DagctlError('QUERY_INVALID', `query parameter ${k} given more than once`, { parameter: k });
-        return v;
-      };
-      const name = one('view'), fromText = one('from'), toText = one('to');
-      if (name === undefined || fromText === undefined || toText === undefined) throw new DagctlError('QUERY_INVALID', 'GET /query needs view, from, to and the key columns (url=…)', { needs: ['view', 'from', 'to'] });
-      const h = views.get(name);
-      if (h === undefined) throw new DagctlError('QUERY_VIEW_UNKNOWN', `no view named ${name} is served (views: ${[...views.keys()].join(', ')})`, { view: name, views: [...views.keys()] });
-      const where: Record<string, string> = {};
-      for (const k of Object.keys(q)) if (!RESERVED.has(k)) where[k] = one(k) ?? '';
-      const from = parseTime(fromText, 'from'), to = parseTime(toText, 'to');
+      const { h, where, from, to } = params(q);
       const snap = h.current; // one version for the whole query
       const ao = answerOpts.get(h.name)!;
       try {
@@ -290,11 +321,7 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
       code = errorCode(e);
       throw e;
     } finally {
-      const s = (performance.now() - t0) / 1000;
-      latencySum += s;
-      latencyCount++;
-      for (let i = 0; i < buckets.length; i++) if (s <= buckets[i]!) hist[i]!++;
-      counts.set(code, (counts.get(code) ?? 0) + 1);
+      observe(t0, code);
     }
   };
   app.get('/query', async (req, reply) => reply.type(JSON_TYPE).send((await query(req.query as Record<string, string | string[] | undefined>)).json));

@@ -62,15 +62,56 @@ export async function currentVersion(store: ObjectStore): Promise<PublishedVersi
   return { version: cur.pointer.version, dataset: m.dataset, files: m.files, rows: m.rows, ...(m.bucketExtent !== undefined ? { bucketExtent: m.bucketExtent } : {}), ...(m.keyIndex !== undefined ? { keyIndex: m.keyIndex } : {}) };
 }
 
-/** One key's rows: parallel arrays, plus a lookup (bucket start, granularity) → row. */
+/**
+ * One key's rows in one contiguous layout: sorted by granularity (GRANULARITIES order), then by
+ * bucket start, as typed arrays — a query finds a bucket by a binary search over its
+ * granularity's hours (rowOf), with no per-row object and no hashing. The rows' HLL sketches are
+ * concatenated, unchanged, in one buffer (`sketches`, row i's bytes at [sketchAt[i],
+ * sketchAt[i+1]), empty: no sketch), each classified once at build (`sketchKind`) so a merge of
+ * well-formed sparse sketches (serving/query.ts mergeBlockRows) reads them in place.
+ */
 export interface KeyBlock {
-  granularity: Granularity[];
-  bucket: number[];
-  pageviews: number[];
-  hll: Array<Uint8Array | null>;
+  /** Rows of granularity GRANULARITIES[g] are [first[g], first[g + 1]). */
+  first: Int32Array;
+  /** Bucket start / 3600 of each row (every granularity is whole hours), ascending within a granularity. */
+  hour: Int32Array;
+  pageviews: Float64Array;
+  sketches: Uint8Array;
+  sketchAt: Int32Array;
+  /** SKETCH_NONE, SKETCH_SPARSE, SKETCH_DENSE (well-formed: header and length, precision `precision`) or SKETCH_OTHER (anything else: a merge of it goes through the checks of mergeSketches). */
+  sketchKind: Uint8Array;
+  /** The precision of the block's first well-formed sketch (0: none). */
+  precision: number;
   bytes: number;
-  /** slot(bucket start, granularity) → row index. */
-  at: Map<number, number>;
+}
+
+export const SKETCH_NONE = 0, SKETCH_SPARSE = 1, SKETCH_DENSE = 2, SKETCH_OTHER = 3;
+
+/** The row of `block` holding granularity index g (GRANULARITIES) and bucket start hour · 3600, or -1. */
+export function rowOf(block: KeyBlock, g: number, hour: number): number {
+  const hours = block.hour;
+  let lo = block.first[g]!, hi = block.first[g + 1]!;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (hours[mid]! < hour) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < block.first[g + 1]! && hours[lo] === hour ? lo : -1;
+}
+
+/** Row i's sketch bytes (a view into the block), or null. */
+export function sketchOf(block: KeyBlock, i: number): Uint8Array | null {
+  const a = block.sketchAt[i]!, b = block.sketchAt[i + 1]!;
+  return a === b ? null : block.sketches.subarray(a, b);
+}
+
+/** A sketch's kind for KeyBlock.sketchKind: its header and length checked as mergeSketches checks them. */
+function sketchKind(b: Uint8Array, p: number): number {
+  if (b.length < 4 || b[0] !== 0x48 || b[1] !== 1 || b[2] !== p || p < 4 || p > 16) return SKETCH_OTHER;
+  if (b[3] === 1) return b.length === 4 + (1 << p) ? SKETCH_DENSE : SKETCH_OTHER;
+  if (b[3] !== 0 || b.length < 8) return SKETCH_OTHER;
+  const n = b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24);
+  return n >= 0 && b.length === 8 + n * 5 ? SKETCH_SPARSE : SKETCH_OTHER;
 }
 
 /**
@@ -109,9 +150,34 @@ class BlockBuilder {
     this.bytes += 48 + (own?.byteLength ?? 0);
   }
   build(): KeyBlock {
-    const at = new Map<number, number>();
-    for (let i = 0; i < this.bucket.length; i++) at.set(slot(this.bucket[i]!, this.granularity[i]!), i);
-    return { granularity: this.granularity, bucket: this.bucket, pageviews: this.pageviews, hll: this.hll, bytes: this.bytes + 40 * this.bucket.length, at };
+    const n = this.bucket.length;
+    const gi = this.granularity.map((g) => GRANULARITIES.indexOf(g));
+    const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => gi[x]! - gi[y]! || this.bucket[x]! - this.bucket[y]!);
+    const first = new Int32Array(GRANULARITIES.length + 1);
+    const hour = new Int32Array(n), pageviews = new Float64Array(n), sketchAt = new Int32Array(n + 1), sketchKind_ = new Uint8Array(n);
+    let total = 0, precision = 0;
+    for (const h of this.hll) {
+      if (h === null) continue;
+      total += h.length;
+      if (precision === 0 && sketchKind(h, h[2] ?? 0) !== SKETCH_OTHER) precision = h[2]!;
+    }
+    const sketches = new Uint8Array(total);
+    for (let k = 0, at = 0; k < n; k++) {
+      const i = order[k]!;
+      first[gi[i]! + 1] = first[gi[i]! + 1]! + 1;
+      hour[k] = this.bucket[i]! / 3600;
+      pageviews[k] = this.pageviews[i]!;
+      sketchAt[k] = at;
+      const h = this.hll[i]!;
+      if (h !== null) {
+        sketches.set(h, at);
+        at += h.length;
+        sketchKind_[k] = sketchKind(h, precision);
+      }
+      sketchAt[k + 1] = at;
+    }
+    for (let g = 0; g < GRANULARITIES.length; g++) first[g + 1] = first[g + 1]! + first[g]!;
+    return { first, hour, pageviews, sketches, sketchAt, sketchKind: sketchKind_, precision, bytes: 200 + 17 * n + total };
   }
 }
 

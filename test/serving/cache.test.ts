@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BlockCache, type KeyBlock } from '../../serving/view.js';
 
-const block = (bytes: number): KeyBlock => ({ granularity: [], bucket: [], pageviews: [], hll: [], bytes, at: new Map() });
+const block = (bytes: number): KeyBlock => ({ first: new Int32Array(5), hour: new Int32Array(0), pageviews: new Float64Array(0), sketches: new Uint8Array(0), sketchAt: new Int32Array(1), sketchKind: new Uint8Array(0), precision: 0, bytes });
 
 describe('serving BlockCache', () => {
   it('stays within its budget and evicts the least recently used', () => {
