@@ -30,8 +30,8 @@
  * Without components: 'map' hashes the person and sends (url, ts, h1, h2) straight to 'aggregate'.
  * (url, ts, h1, h2) travel as packed columnar blocks (lib/packed-pageviews.ts): no row object per
  * pageview on either side, the hash instead of the person string (smaller, no re-hashing).
- * Version 3: the intermediate stage formats changed (view unchanged), so old memoized stage
- * outputs are not mixed with new stages.
+ * Version 4: the broadcast index's entries are shipped sorted by key (view unchanged; version 3
+ * changed the packed format), so old memoized stage outputs are not mixed with new stages.
  * Memory: index and each map instance hold at most maxBroadcastBytes of table (broadcast); join
  * its bucket's id → hash map (shuffle join); aggregate its URLs' finest sketches (sparse while small)
  * and, while writing one URL, its coarser ones.

@@ -246,6 +246,7 @@ describe('operators/rollup/rollup', () => {
           b.add(Uint32Array.from(k.map((x) => x >>> 0)), v0, v1);
         }
         const t = BroadcastIndex.fromChunks(b.chunks(chunkBytes));
+        assert.equal(t.size, ref.size);
         const probes = [...entries.map((e) => e[0]), ...extra];
         const n = probes.length;
         const k0 = Int32Array.from(probes, (k) => k[0]), k1 = Int32Array.from(probes, (k) => k[1]);
@@ -265,6 +266,19 @@ describe('operators/rollup/rollup', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('BroadcastIndex.fromChunks: entries out of key order, or a partial entry, are SHUFFLE_INVALID', () => {
+    const b = new BroadcastBuilder();
+    for (const k0 of [5, 1, 9]) b.add(Uint32Array.of(k0, 0, 0, 0), 1, 2);
+    const sorted = new Uint8Array(b.chunks()[0]!);
+    assert.equal(BroadcastIndex.fromChunks([sorted]).size, 3);
+    const swapped = new Uint8Array(sorted.length);
+    swapped.set(sorted.subarray(24, 48), 0); // k0 order 5, 1, 9: 1 after 5
+    swapped.set(sorted.subarray(0, 24), 24);
+    swapped.set(sorted.subarray(48), 48);
+    assert.throws(() => BroadcastIndex.fromChunks([swapped]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+    assert.throws(() => BroadcastIndex.fromChunks([sorted.subarray(0, 30)]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
   });
 
   it('fails with OPERATOR_INPUT_INVALID when components and the input count disagree', async () => {
