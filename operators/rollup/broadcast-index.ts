@@ -125,11 +125,13 @@ function scatterEntries(from: Int32Array, to: Int32Array, n: number, shift: numb
  * is below its predecessor's (unsigned), or n when sorted.
  */
 function fillDirectory(entries: Int32Array, n: number, shift: number, dir: Int32Array): number {
-  let fill = 0, prev = 0;
+  // k0 with its sign bit flipped orders as k0 unsigned, and stays a small integer (an unsigned
+  // value past 2^31 would deoptimize the compare: "lost precision").
+  let fill = 0, prev = -0x80000000;
   for (let e = 0; e < n; e++) {
-    const k0 = entries[e * WORDS]! >>> 0;
-    if (k0 < prev) return e;
-    prev = k0;
+    const k0 = entries[e * WORDS]!, key = k0 ^ -0x80000000;
+    if (key < prev) return e;
+    prev = key;
     const b = k0 >>> shift;
     while (fill <= b) dir[fill++] = e;
   }

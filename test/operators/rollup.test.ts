@@ -279,6 +279,16 @@ describe('operators/rollup/rollup', () => {
     swapped.set(sorted.subarray(48), 48);
     assert.throws(() => BroadcastIndex.fromChunks([swapped]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
     assert.throws(() => BroadcastIndex.fromChunks([sorted.subarray(0, 30)]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+    // Keys order as unsigned: 0x90000000 sorts after 5, and before it is out of order.
+    const hi = new BroadcastBuilder();
+    for (const k0 of [0x90000000, 5]) hi.add(Uint32Array.of(k0, 0, 0, 0), 1, 2);
+    const hiSorted = new Uint8Array(hi.chunks()[0]!);
+    assert.equal(new Uint32Array(hiSorted.buffer, 0, 1)[0], 5);
+    assert.equal(BroadcastIndex.fromChunks([hiSorted]).size, 2);
+    const hiSwapped = new Uint8Array(48);
+    hiSwapped.set(hiSorted.subarray(24), 0);
+    hiSwapped.set(hiSorted.subarray(0, 24), 24);
+    assert.throws(() => BroadcastIndex.fromChunks([hiSwapped]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
   });
 
   it('fails with OPERATOR_INPUT_INVALID when components and the input count disagree', async () => {
