@@ -155,8 +155,6 @@ function distinctKeys(entries: Int32Array, n: number): number {
   return distinct;
 }
 
-/** mapAll's scratch (grown, reused): the probes' order and their keys in it. */
-let order = new Int32Array(0), s0 = order, s1 = order, s2 = order, s3 = order;
 /** Probes are grouped by this many top bits of k0 (at most; the directory's bits when fewer). */
 const GROUP_BITS = 16;
 const groupCount = new Int32Array((1 << GROUP_BITS) + 1);
@@ -226,10 +224,8 @@ export class BroadcastIndex {
    * looked up in that order: the directory and entries are read forwards.
    */
   mapAll(k0: Int32Array, k1: Int32Array, k2: Int32Array, k3: Int32Array, n: number): number {
-    if (order.length < n) {
-      const len = Math.max(n, 2 * order.length);
-      order = new Int32Array(len); s0 = new Int32Array(len); s1 = new Int32Array(len); s2 = new Int32Array(len); s3 = new Int32Array(len);
-    }
+    // The probes' rows and keys in group order (per call: nothing held between instances).
+    const order = new Int32Array(n), s0 = new Int32Array(n), s1 = new Int32Array(n), s2 = new Int32Array(n), s3 = new Int32Array(n);
     const gshift = 32 - Math.min(GROUP_BITS, 32 - this.shift);
     const count = groupCount.subarray(0, (1 << (32 - gshift)) + 1);
     count.fill(0);

@@ -466,9 +466,6 @@ function countMismatch(path: string, column: string, more: boolean): DagctlError
   return new DagctlError('PARQUET_INVALID', `${path}: ${more ? 'more' : 'fewer'} ${column} values than rows`, { file: path, column });
 }
 
-/** hashPersons' scratch for the id hash's last two words (grown, reused by a thread's map instances). */
-let k2Scratch = new Int32Array(0), k3Scratch = new Int32Array(0);
-
 /**
  * Hashes every person value of `pages` (raw UTF-8: what hashString hashes) into h1/h2 (n rows),
  * then probes them all into the broadcast table when there is one (counted in mc): two loops,
@@ -476,18 +473,15 @@ let k2Scratch = new Int32Array(0), k3Scratch = new Int32Array(0);
  */
 function hashPersons(pages: ByteArrayPage[], table: BroadcastIndex | null, mc: MapCounts, h1: Int32Array, h2: Int32Array, path: string, column: string): void {
   const n = h1.length;
-  if (k2Scratch.length < n) {
-    k2Scratch = new Int32Array(Math.max(n, 2 * k2Scratch.length));
-    k3Scratch = new Int32Array(k2Scratch.length);
-  }
+  const k2 = new Int32Array(n), k3 = new Int32Array(n); // the id hash's last two words, for the probes
   let r = 0;
   for (const pg of pages) {
     if (r + pg.count > n) throw countMismatch(path, column, true);
-    hashPage(pg, h1, h2, k2Scratch, k3Scratch, r);
+    hashPage(pg, h1, h2, k2, k3, r);
     r += pg.count;
   }
   if (r !== n) throw countMismatch(path, column, false);
-  if (table !== null) mc.mapped += table.mapAll(h1, h2, k2Scratch, k3Scratch, n);
+  if (table !== null) mc.mapped += table.mapAll(h1, h2, k2, k3, n);
 }
 
 /**
