@@ -21,7 +21,7 @@ const RollupParams = z
     buckets: BucketsParam,
     /**
      * Broadcast join cap: the index is shipped whole to the map instances while its probe-side
-     * size (BroadcastIndex: 24 bytes per id + its slot table, ≤ 40 bytes per id) stays within this;
+     * size (BroadcastIndex: 24 bytes per id + its directory, < 32 bytes per id + 72) stays within this;
      * beyond it (or at 0) the components are shuffled and joined per bucket instead.
      */
     maxBroadcastBytes: z.number().int().min(0).default(64 * 1024 * 1024),
@@ -35,7 +35,7 @@ export function usesComponents(p: RollupParams, inputs: number): boolean {
 
 export const rollupDescriptor: OperatorDescriptor<RollupParams> = {
   name: 'rollup',
-  version: '3',
+  version: '4',
   summary: 'Pageviews and HyperLogLog uniques per (url, granularity, bucket), optionally by equiv component.',
   params: RollupParams,
   cost: { overheadMs: 200, perUnitMs: 8, driver: 'rows' },

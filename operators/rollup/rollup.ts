@@ -30,8 +30,8 @@
  * Without components: 'map' hashes the person and sends (url, ts, h1, h2) straight to 'aggregate'.
  * (url, ts, h1, h2) travel as packed columnar blocks (lib/packed-pageviews.ts): no row object per
  * pageview on either side, the hash instead of the person string (smaller, no re-hashing).
- * Version 3: the intermediate stage formats changed (view unchanged), so old memoized stage
- * outputs are not mixed with new stages.
+ * Version 4: the broadcast index's entries are shipped sorted by key (view unchanged; version 3
+ * changed the packed format), so old memoized stage outputs are not mixed with new stages.
  * Memory: index and each map instance hold at most maxBroadcastBytes of table (broadcast); join
  * its bucket's id → hash map (shuffle join); aggregate its URLs' finest sketches (sparse while small)
  * and, while writing one URL, its coarser ones.
@@ -468,34 +468,37 @@ function countMismatch(path: string, column: string, more: boolean): DagctlError
 
 /**
  * Hashes every person value of `pages` (raw UTF-8: what hashString hashes) into h1/h2 (n rows),
- * each probed into the broadcast table when there is one (counted in mc).
+ * then probes them all into the broadcast table when there is one (counted in mc): two loops,
+ * not one, so the probes' cache misses overlap instead of each waiting behind a hash.
  */
 function hashPersons(pages: ByteArrayPage[], table: BroadcastIndex | null, mc: MapCounts, h1: Int32Array, h2: Int32Array, path: string, column: string): void {
   const n = h1.length;
+  const k2 = new Int32Array(n), k3 = new Int32Array(n); // the id hash's last two words, for the probes
   let r = 0;
   for (const pg of pages) {
     if (r + pg.count > n) throw countMismatch(path, column, true);
-    mc.mapped += hashPage(pg, table, h1, h2, r);
+    hashPage(pg, h1, h2, k2, k3, r);
     r += pg.count;
   }
   if (r !== n) throw countMismatch(path, column, false);
+  if (table !== null) mc.mapped += table.mapAll(h1, h2, k2, k3, n);
 }
 
 /**
- * hashPersons' loop over one page, into rows r..; returns how many the table mapped. (Hot loops
- * end in a plain return: code after a loop that V8 compiled on stack before that code ever ran
- * has no type feedback, and deoptimizes there.)
+ * hashPersons' loop over one page: the 4 hash words of each value into rows r.. of h1, h2, k2,
+ * k3. (Hot loops end in a plain return: code after a loop that V8 compiled on stack before that
+ * code ever ran has no type feedback, and deoptimizes there.)
  */
-function hashPage(pg: ByteArrayPage, table: BroadcastIndex | null, h1: Int32Array, h2: Int32Array, r: number): number {
+function hashPage(pg: ByteArrayPage, h1: Int32Array, h2: Int32Array, k2: Int32Array, k3: Int32Array, r: number): void {
   const data = pg.data, start = pg.start, len = pg.len, count = pg.count;
-  let mapped = 0;
   for (let v = 0; v < count; v++, r++) {
     murmur3x86_128(data, len[v]!, 0, hashOut, start[v]);
-    if (table !== null && table.mapInPlace(hashOut)) mapped++;
     h1[r] = hashOut[0]! | 0;
     h2[r] = hashOut[1]! | 0;
+    k2[r] = hashOut[2]! | 0;
+    k3[r] = hashOut[3]! | 0;
   }
-  return mapped;
+  return;
 }
 
 /** The writer's URL id of every url value of `pages` into u (n rows): urlIds per page. */

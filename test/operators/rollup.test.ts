@@ -233,6 +233,64 @@ describe('operators/rollup/rollup', () => {
     }
   });
 
+  it('BroadcastIndex.mapAll: maps exactly the keys a Map holds, later duplicates winning, keys sharing words included (fast-check)', () => {
+    // Keys drawn from a small word pool so that many share k0 (and the slot fingerprint's k1 bits) yet differ elsewhere.
+    const word = fc.constantFrom(0, 1, -1, 0x7fffffff, -0x80000000, 12345, 0x10000);
+    const key = fc.tuple(word, word, word, word);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, fc.integer(), fc.integer()), { maxLength: 300 }), fc.array(key, { maxLength: 300 }), fc.integer({ min: 24, max: 24 * 50 }), (entries, extra, chunkBytes) => {
+        const ref = new Map<string, [number, number]>();
+        const b = new BroadcastBuilder(1);
+        for (const [k, v0, v1] of entries) {
+          ref.set(k.join(','), [v0 | 0, v1 | 0]);
+          b.add(Uint32Array.from(k.map((x) => x >>> 0)), v0, v1);
+        }
+        const t = BroadcastIndex.fromChunks(b.chunks(chunkBytes));
+        assert.equal(t.size, ref.size);
+        const probes = [...entries.map((e) => e[0]), ...extra];
+        const n = probes.length;
+        const k0 = Int32Array.from(probes, (k) => k[0]), k1 = Int32Array.from(probes, (k) => k[1]);
+        const k2 = Int32Array.from(probes, (k) => k[2]), k3 = Int32Array.from(probes, (k) => k[3]);
+        // Trailing rows past n stay untouched.
+        const pad = (a: Int32Array): Int32Array => Int32Array.from([...a, 7, 7]);
+        const [p0, p1, p2, p3] = [pad(k0), pad(k1), pad(k2), pad(k3)];
+        const mapped = t.mapAll(p0, p1, p2, p3, n);
+        let want = 0;
+        for (let r = 0; r < n; r++) {
+          const hit = ref.get(probes[r]!.join(','));
+          if (hit !== undefined) want++;
+          assert.deepEqual([p0[r], p1[r], p2[r], p3[r]], hit === undefined ? [k0[r], k1[r], k2[r], k3[r]] : [hit[0], hit[1], k2[r], k3[r]]);
+        }
+        assert.equal(mapped, want);
+        assert.deepEqual([p0[n], p1[n], p2[n], p3[n]], [7, 7, 7, 7]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('BroadcastIndex.fromChunks: entries out of key order, or a partial entry, are SHUFFLE_INVALID', () => {
+    const b = new BroadcastBuilder();
+    for (const k0 of [5, 1, 9]) b.add(Uint32Array.of(k0, 0, 0, 0), 1, 2);
+    const sorted = new Uint8Array(b.chunks()[0]!);
+    assert.equal(BroadcastIndex.fromChunks([sorted]).size, 3);
+    const swapped = new Uint8Array(sorted.length);
+    swapped.set(sorted.subarray(24, 48), 0); // k0 order 5, 1, 9: 1 after 5
+    swapped.set(sorted.subarray(0, 24), 24);
+    swapped.set(sorted.subarray(48), 48);
+    assert.throws(() => BroadcastIndex.fromChunks([swapped]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+    assert.throws(() => BroadcastIndex.fromChunks([sorted.subarray(0, 30)]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+    // Keys order as unsigned: 0x90000000 sorts after 5, and before it is out of order.
+    const hi = new BroadcastBuilder();
+    for (const k0 of [0x90000000, 5]) hi.add(Uint32Array.of(k0, 0, 0, 0), 1, 2);
+    const hiSorted = new Uint8Array(hi.chunks()[0]!);
+    assert.equal(new Uint32Array(hiSorted.buffer, 0, 1)[0], 5);
+    assert.equal(BroadcastIndex.fromChunks([hiSorted]).size, 2);
+    const hiSwapped = new Uint8Array(48);
+    hiSwapped.set(hiSorted.subarray(24), 0);
+    hiSwapped.set(hiSorted.subarray(0, 24), 24);
+    assert.throws(() => BroadcastIndex.fromChunks([hiSwapped]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+  });
+
   it('fails with OPERATOR_INPUT_INVALID when components and the input count disagree', async () => {
     await assert.rejects(runOperator(rollup, { components: true }, { inputs: [{ rows: gen(5, 1, 1, 2) }] }), (e) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
   });
