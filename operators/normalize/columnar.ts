@@ -614,6 +614,7 @@ export class ColumnarNormalizer {
 
   /** Writes the kept rows accumulated so far. */
   async flush(): Promise<void> {
+    this.raw.bytes.releaseBuffer();
     await this.write();
   }
 
