@@ -48,11 +48,11 @@ function sameBytes(av: DataView, a: Uint8Array, as: number, bv: DataView, b: Uin
 }
 
 export class ByteMemo {
+  // Open addressing, slot i at [2i, 2i + 1]: entry + 1 (0 = empty) and the entry's hash, so a
+  // probe past another key reads one cache line; entry j at [3j, 3j + 2]: its start in the arena,
+  // its length and its code.
   private slots: Int32Array;
-  private hashes: Int32Array;
-  private starts: Int32Array;
-  private lens: Int32Array;
-  private codes: Int32Array;
+  private entries: Int32Array;
   private arena: Uint8Array;
   private arenaView: DataView;
   // The DataView of the buffer find() last read (keys come from a few page buffers at a time).
@@ -72,11 +72,8 @@ export class ByteMemo {
     let size = 16;
     while (size < 2 * maxEntries) size <<= 1;
     this.mask = size - 1;
-    this.slots = new Int32Array(size);
-    this.hashes = new Int32Array(maxEntries);
-    this.starts = new Int32Array(maxEntries);
-    this.lens = new Int32Array(maxEntries);
-    this.codes = new Int32Array(maxEntries);
+    this.slots = new Int32Array(2 * size);
+    this.entries = new Int32Array(3 * maxEntries);
     this.arena = new Uint8Array(Math.min(maxBytes, 1 << 16));
     this.arenaView = viewOf(this.arena);
     this.warm();
@@ -112,15 +109,13 @@ export class ByteMemo {
     }
     const v = this.keyView;
     const h = hashBytes(v, b, s, n);
-    const { slots, mask, arena, arenaView } = this;
+    const { slots, entries, mask, arena, arenaView } = this;
     let slot = h & mask;
     for (;;) {
-      const e = slots[slot]!;
+      const e = slots[2 * slot]!;
       if (e === 0) break;
-      const j = e - 1;
-      if (this.hashes[j] === h && this.lens[j] === n) {
-        if (sameBytes(arenaView, arena, this.starts[j]!, v, b, s, n)) return this.codes[j]!;
-      }
+      const j = 3 * (e - 1);
+      if (slots[2 * slot + 1] === h && entries[j + 1] === n && sameBytes(arenaView, arena, entries[j]!, v, b, s, n)) return entries[j + 2]!;
       slot = (slot + 1) & mask;
     }
     this.lastHash = h;
@@ -158,12 +153,12 @@ export class ByteMemo {
     }
     const j = this.count++;
     this.arena.set(b.subarray(s, s + n), this.used);
-    this.starts[j] = this.used;
-    this.lens[j] = n;
-    this.hashes[j] = this.lastHash;
-    this.codes[j] = code;
+    this.entries[3 * j] = this.used;
+    this.entries[3 * j + 1] = n;
+    this.entries[3 * j + 2] = code;
     this.used += n;
-    this.slots[this.lastSlot] = j + 1;
+    this.slots[2 * this.lastSlot] = j + 1;
+    this.slots[2 * this.lastSlot + 1] = this.lastHash;
   }
 
   /** Lets go of the last key buffer's view (the memo outlives the pages it read; keeps every key). */

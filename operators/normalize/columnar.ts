@@ -293,15 +293,14 @@ const ID_COPY = 0, ID_NEW = 1, ID_INVALID = 2, ID_REJECT = 3;
 
 /**
  * A URL column's memo of the dictionary buffer last seen: its entries' codes by byte offset
- * (slot by offset; key = offset + 1, 0 = empty; a collision only recomputes).
+ * (slot by offset; slot i's key at [2i] = offset + 1, 0 = empty, and its code at [2i + 1]: one
+ * cache line per probe; a collision only recomputes).
  */
 class OffsetMemo {
   buf: Uint8Array = EMPTY;
-  readonly keys: Int32Array;
-  readonly codes: Int32Array;
+  readonly slots: Int32Array;
   constructor(slots: number) {
-    this.keys = new Int32Array(slots);
-    this.codes = new Int32Array(slots);
+    this.slots = new Int32Array(2 * slots);
   }
 }
 const EMPTY = new Uint8Array(0);
@@ -454,20 +453,20 @@ export class ColumnarNormalizer {
   private urlColumn(j: number, c: RawStrings, out: Int32Array, from: number, to: number, keep: Uint8Array | null): number {
     const { bufs, buf, start, len } = c;
     const m = this.memo[j]!;
-    const keys = m.keys, codes = m.codes;
+    const slots = m.slots;
     let hits = 0;
     for (let r = from; r < to; r++) {
       if (keep !== null && keep[r] !== 1) continue;
       const b = bufs[buf[r]!]!, s = start[r]!;
       if (m.buf !== b) this.newBuffer(m, b);
-      const slot = Math.imul(s, 0x9e3779b1) >>> (32 - MEMO_BITS);
-      if (keys[slot] === s + 1) {
+      const slot = (Math.imul(s, 0x9e3779b1) >>> (32 - MEMO_BITS)) << 1;
+      if (slots[slot] === s + 1) {
         hits++;
-        out[r] = codes[slot]!;
+        out[r] = slots[slot + 1]!;
       } else {
         const code = this.urlMiss(b, s, len[r]!);
-        keys[slot] = s + 1;
-        codes[slot] = code;
+        slots[slot] = s + 1;
+        slots[slot + 1] = code;
         out[r] = code;
       }
     }
@@ -476,7 +475,7 @@ export class ColumnarNormalizer {
 
   private newBuffer(m: OffsetMemo, b: Uint8Array): void {
     m.buf = b;
-    m.keys.fill(0);
+    m.slots.fill(0);
   }
 
   /** The code of the URL value b[s, s + n) that its offset memo missed: by its bytes (RawUrls), else normalized. */
