@@ -9,8 +9,9 @@
  *     URL options, kept across instances, like the LRU: no JS string for a value seen before), and
  *     only new values through the row path's urlCacheKey LRU;
  *   - identifiers already in normal form (`cookie:<hex>`, `user:<digits>`, checked on the bytes,
- *     by lib/text/identifiers.ts idBytesAlreadyNormal) are copied as bytes; any other is
- *     decoded (strictly) and normalized by normalizeIdentifier;
+ *     by lib/text/identifiers.ts idBytesAlreadyNormal) are kept as bytes (ranges of one copy, per
+ *     page buffer, of the span their bytes lie in); any other is decoded (strictly) and
+ *     normalized by normalizeIdentifier;
  *   - kept rows go to a column accumulator of DEFAULT_MAX_ROWS rows (normalized URLs as ranges of
  *     one buffer of their distinct values, emptied after a flush once past POOL_MAX_BYTES), written
  *     as one batch per file the row path would write;
