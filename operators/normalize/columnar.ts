@@ -9,8 +9,9 @@
  *     URL options, kept across instances, like the LRU: no JS string for a value seen before), and
  *     only new values through the row path's urlCacheKey LRU;
  *   - identifiers already in normal form (`cookie:<hex>`, `user:<digits>`, checked on the bytes,
- *     by lib/text/identifiers.ts idBytesAlreadyNormal) are copied as bytes; any other is
- *     decoded (strictly) and normalized by normalizeIdentifier;
+ *     by lib/text/identifiers.ts idBytesAlreadyNormal) are kept as bytes (ranges of one copy, per
+ *     page buffer, of the span their bytes lie in); any other is decoded (strictly) and
+ *     normalized by normalizeIdentifier;
  *   - kept rows go to a column accumulator of DEFAULT_MAX_ROWS rows (normalized URLs as ranges of
  *     one buffer of their distinct values, emptied after a flush once past POOL_MAX_BYTES), written
  *     as one batch per file the row path would write;
@@ -180,29 +181,38 @@ class Accumulator {
     for (let r = from; r < to; r++) if (keep[r] === 1) out[at++] = vals[r]!;
     return at;
   }
-  copy(j: number, src: Uint8Array, from: number, n: number): void {
+  /** Room for `n` more bytes in column j's own buffer. */
+  private room(j: number, n: number): { bytes: Uint8Array; used: number } {
     const o = this.own[j]!;
     if (o.used + n > o.bytes.length) {
       const grown = new Uint8Array(Math.max(o.bytes.length * 2, o.used + n));
       grown.set(o.bytes.subarray(0, o.used));
       o.bytes = grown;
     }
-    const b = o.bytes, at = o.used;
-    if (n <= 32) for (let k = 0; k < n; k++) b[at + k] = src[from + k]!;
-    else b.set(src.subarray(from, from + n), at);
-    this.start[j]![this.rows] = at;
-    this.len[j]![this.rows] = n;
-    o.used = at + n;
+    return o;
   }
-  /** Appends string `v` as UTF-8 (ASCII written directly, anything else through encodeInto). */
-  text(j: number, v: string): void {
-    const o = this.own[j]!;
+  /**
+   * Copies src[lo, hi) into column j's own buffer in one piece; returns the shift from an offset in
+   * src to the same byte's offset there.
+   */
+  span(j: number, src: Uint8Array, lo: number, hi: number): number {
+    const o = this.room(j, hi - lo);
+    o.bytes.set(src.subarray(lo, hi), o.used);
+    const shift = o.used - lo;
+    o.used += hi - lo;
+    return shift;
+  }
+  /**
+   * Appends identifier column j's kept rows of [from, to) (see placeIds); the rows not ID_COPY
+   * get their text afterwards (textAt). Returns the new row count.
+   */
+  placedRows(j: number, shifts: Int32Array, c: RawStrings, kinds: Uint8Array, keep: Uint8Array, from: number, to: number): number {
+    return placeIds(this.start[j]!, this.len[j]!, this.rows, shifts, c.buf, c.start, c.len, kinds, keep, from, to);
+  }
+  /** Sets row `row` of column j to string `v` as UTF-8 (ASCII written directly, anything else through encodeInto). */
+  textAt(j: number, row: number, v: string): void {
     const n = v.length;
-    if (o.used + 3 * n > o.bytes.length) {
-      const grown = new Uint8Array(Math.max(o.bytes.length * 2, o.used + 3 * n));
-      grown.set(o.bytes.subarray(0, o.used));
-      o.bytes = grown;
-    }
+    const o = this.room(j, 3 * n);
     const b = o.bytes, at = o.used;
     let k = 0;
     for (; k < n; k++) {
@@ -211,8 +221,8 @@ class Accumulator {
       b[at + k] = c;
     }
     const end = k === n ? at + n : at + k + UTF8.encodeInto(v.slice(k), b.subarray(at + k)).written;
-    this.start[j]![this.rows] = at;
-    this.len[j]![this.rows] = end - at;
+    this.start[j]![row] = at;
+    this.len[j]![row] = end - at;
     o.used = end;
   }
   /** The rows so far as a batch (views of the accumulator: write it before adding more). */
@@ -284,18 +294,56 @@ const ID_COPY = 0, ID_NEW = 1, ID_INVALID = 2, ID_REJECT = 3;
 
 /**
  * A URL column's memo of the dictionary buffer last seen: its entries' codes by byte offset
- * (slot by offset; key = offset + 1, 0 = empty; a collision only recomputes).
+ * (slot by offset; slot i's key at [2i] = offset + 1, 0 = empty, and its code at [2i + 1]: one
+ * cache line per probe; a collision only recomputes).
  */
 class OffsetMemo {
   buf: Uint8Array = EMPTY;
-  readonly keys: Int32Array;
-  readonly codes: Int32Array;
+  readonly slots: Int32Array;
   constructor(slots: number) {
-    this.keys = new Int32Array(slots);
-    this.codes = new Int32Array(slots);
+    this.slots = new Int32Array(2 * slots);
   }
 }
 const EMPTY = new Uint8Array(0);
+
+/** Where copySpan leaves the span [lo, hi) of bytes (hi < lo: none), and placeIds the number of ID_COPY rows placed. */
+const spanOf = new Int32Array(2);
+const placed = new Int32Array(1);
+/** appendIds' scratch: per page buffer, the shift of its offsets into the accumulator's bytes. */
+let shifts = new Int32Array(4);
+
+/** The span of bytes of the kept ID_COPY rows of [from, to) that lie in page buffer `b` into spanOf. */
+function copySpan(buf: Int32Array, start: Int32Array, len: Int32Array, kinds: Uint8Array, keep: Uint8Array, b: number, from: number, to: number): void {
+  let lo = 0x7fffffff, hi = -1;
+  spanOf[0] = lo;
+  spanOf[1] = hi;
+  for (let r = from; r < to; r++) {
+    if (keep[r] !== 1 || kinds[r] !== ID_COPY || buf[r] !== b) continue;
+    const s = start[r]!, e = s + len[r]!;
+    if (s < lo) spanOf[0] = lo = s;
+    if (e > hi) spanOf[1] = hi = e;
+  }
+}
+
+/**
+ * The kept rows of [from, to) appended from row `at` of an identifier column (dstStart, dstLen):
+ * an ID_COPY row as its range shifted into the accumulator's bytes (shifts, by page buffer); any
+ * other row left for its text. Returns the new row count; placed[0] = the ID_COPY rows.
+ */
+function placeIds(dstStart: Int32Array, dstLen: Int32Array, at: number, shifts: Int32Array, buf: Int32Array, start: Int32Array, len: Int32Array, kinds: Uint8Array, keep: Uint8Array, from: number, to: number): number {
+  let copied = 0;
+  placed[0] = 0;
+  for (let r = from; r < to; r++) {
+    if (keep[r] !== 1) continue;
+    if (kinds[r] === ID_COPY) {
+      dstStart[at] = start[r]! + shifts[buf[r]!]!;
+      dstLen[at] = len[r]!;
+      placed[0] = ++copied;
+    }
+    at++;
+  }
+  return at;
+}
 
 /** Rows of [0, n) whose `why` is 0 and whose mark equals `mark`: their `why` becomes `code`. */
 function markI32(why: Int32Array, marks: Int32Array, mark: number, code: number, n: number): void {
@@ -406,20 +454,20 @@ export class ColumnarNormalizer {
   private urlColumn(j: number, c: RawStrings, out: Int32Array, from: number, to: number, keep: Uint8Array | null): number {
     const { bufs, buf, start, len } = c;
     const m = this.memo[j]!;
-    const keys = m.keys, codes = m.codes;
+    const slots = m.slots;
     let hits = 0;
     for (let r = from; r < to; r++) {
       if (keep !== null && keep[r] !== 1) continue;
       const b = bufs[buf[r]!]!, s = start[r]!;
       if (m.buf !== b) this.newBuffer(m, b);
-      const slot = Math.imul(s, 0x9e3779b1) >>> (32 - MEMO_BITS);
-      if (keys[slot] === s + 1) {
+      const slot = (Math.imul(s, 0x9e3779b1) >>> (32 - MEMO_BITS)) << 1;
+      if (slots[slot] === s + 1) {
         hits++;
-        out[r] = codes[slot]!;
+        out[r] = slots[slot + 1]!;
       } else {
         const code = this.urlMiss(b, s, len[r]!);
-        keys[slot] = s + 1;
-        codes[slot] = code;
+        slots[slot] = s + 1;
+        slots[slot + 1] = code;
         out[r] = code;
       }
     }
@@ -428,7 +476,7 @@ export class ColumnarNormalizer {
 
   private newBuffer(m: OffsetMemo, b: Uint8Array): void {
     m.buf = b;
-    m.keys.fill(0);
+    m.slots.fill(0);
   }
 
   /** The code of the URL value b[s, s + n) that its offset memo missed: by its bytes (RawUrls), else normalized. */
@@ -585,16 +633,31 @@ export class ColumnarNormalizer {
     return to;
   }
 
-  /** Appends identifier column j's kept rows of [from, to): copied as bytes, or their normalized text. */
+  /**
+   * Appends identifier column j's kept rows of [from, to): those already normal as ranges of one
+   * copy, per page buffer, of the span of their bytes (a native copy, not one per value), then the
+   * others' normalized text.
+   */
   private appendIds(j: number, c: RawStrings, keep: Uint8Array, from: number, to: number): void {
     const { acc } = this;
-    const k = this.v.kinds[j]!, text = this.v.idText[j]!;
-    const { bufs, buf, start, len } = c;
+    const k = this.v.kinds[j]!;
+    if (shifts.length < c.bufs.length) shifts = new Int32Array(c.bufs.length);
+    for (let b = 0; b < c.bufs.length; b++) {
+      copySpan(c.buf, c.start, c.len, k, keep, b, from, to);
+      if (spanOf[1]! >= spanOf[0]!) shifts[b] = acc.span(j, c.bufs[b]!, spanOf[0]!, spanOf[1]!);
+    }
+    const at = acc.rows;
+    acc.rows = acc.placedRows(j, shifts, c, k, keep, from, to);
+    if (placed[0]! < acc.rows - at) this.appendNewIds(j, k, keep, from, to, at);
+  }
+
+  /** The text of identifier column j's kept rows of [from, to) that are not ID_COPY (placed from row `at`). */
+  private appendNewIds(j: number, k: Uint8Array, keep: Uint8Array, from: number, to: number, at: number): void {
+    const text = this.v.idText[j]!;
     for (let r = from; r < to; r++) {
       if (keep[r] !== 1) continue;
-      if (k[r] === ID_COPY) acc.copy(j, bufs[buf[r]!]!, start[r]!, len[r]!);
-      else acc.text(j, text[r]!);
-      acc.rows++;
+      if (k[r] !== ID_COPY) this.acc.textAt(j, at, text[r]!);
+      at++;
     }
   }
 
@@ -614,6 +677,7 @@ export class ColumnarNormalizer {
 
   /** Writes the kept rows accumulated so far. */
   async flush(): Promise<void> {
+    this.raw.bytes.releaseBuffer();
     await this.write();
   }
 

@@ -138,6 +138,56 @@ describe('operators/normalize/normalize', () => {
       }), { numRuns: 150 });
     });
 
+    it('takes a row group whose values lie in several page buffers, shared or not, any order, at any capacity (fast-check)', async () => {
+      // The raw columns built by hand (what fileColumns makes of multi-page or dictionary chunks):
+      // each value's bytes in one of up to three buffers, between filler bytes, some rows sharing
+      // one copy; checked against the row path on the same rows, the files against the row writer.
+      const flat = getCodec('flat');
+      const placed = fc.record({ r: row, at: fc.nat({ max: 2 }), share: fc.boolean(), gap: fc.nat({ max: 5 }) });
+      await fc.assert(fc.asyncProperty(fc.array(placed, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 9 }), async (ps, capacity) => {
+        const params = normalize.params.parse({ foldWww: true, trailingSlash: 'strip' });
+        const rs = ps.map((x) => x.r);
+        const ref = await runOperator(normalize, params, { inputs: [{ rows: rs }], outputs: 2 });
+        const column = (name: 'url' | 'person'): { bufs: Uint8Array[]; buf: Int32Array; start: Int32Array; len: Int32Array } => {
+          const parts: number[][] = [[], [], []];
+          const out = { buf: new Int32Array(ps.length), start: new Int32Array(ps.length), len: new Int32Array(ps.length) };
+          const seen = new Map<string, [number, number]>();
+          ps.forEach((x, i) => {
+            const v = Buffer.from(x.r[name]);
+            const prev = seen.get(`${x.at}:${v.toString('latin1')}`);
+            if (x.share && prev !== undefined) [out.buf[i], out.start[i]] = [x.at, prev[1]];
+            else {
+              const part = parts[x.at]!;
+              for (let g = 0; g < x.gap; g++) part.push(0x7e);
+              [out.buf[i], out.start[i]] = [x.at, part.length];
+              part.push(...v);
+              seen.set(`${x.at}:${v.toString('latin1')}`, [x.at, out.start[i]]);
+            }
+            out.len[i] = v.length;
+          });
+          return { bufs: parts.map((b) => Uint8Array.from(b)), ...out };
+        };
+        const groups = [{ rows: ps.length, cols: [column('url'), column('person'), Float64Array.from(rs, (r) => r.ts)] }];
+        const kept: Row[] = [];
+        const rejected: Row[] = [];
+        const roles = columnarPlan(schema, params.urlColumns, params.idColumns)!;
+        const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
+          write: async (b) => {
+            const file = await flat.encodeColumns!(schema, b);
+            const batchRows: Row[] = [];
+            for await (const x of flat.decode(file)) batchRows.push(...x);
+            assert.deepEqual(Buffer.from(file), Buffer.from(await flat.encode(schema, batchRows)));
+            kept.push(...batchRows);
+          },
+          reject: async (r, reason) => { rejected.push({ ...r, reason }); },
+        }, { rowsIn: 0, rejected: 0 }, POOL_MAX_BYTES, new RawUrls());
+        await col.file(groups);
+        await col.flush();
+        assert.deepEqual(kept, ref.outputs[0]!.rows);
+        assert.deepEqual(rejected, ref.outputs[1]!.rows);
+      }), { numRuns: 200 });
+    });
+
     it('equivs: two identifier columns, no URL column', async () => {
       const eschema: Schema = [{ name: 'id1', type: 'string' }, { name: 'id2', type: 'string' }, { name: 'ts', type: 'int64' }];
       const rs = persons.flatMap((a, i) => persons.map((b, j) => ({ id1: a, id2: b, ts: i * 100 + j })));

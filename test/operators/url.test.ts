@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { DEFAULT_TRACKING_PARAMS, removeDotSegments, urlCacheKey, urlNormalizer, type UrlOptions } from '../../operators/lib/text/url.js';
 import { urlVariant } from '../../gen/urls.js';
 import { mulberry32 } from '../../gen/prng.js';
-import { normalizeIdentifier, normalizeIdentifierFull } from '../../operators/lib/text/identifiers.js';
+import { idBytesAlreadyNormal, normalizeIdentifier, normalizeIdentifierFull } from '../../operators/lib/text/identifiers.js';
 
 const base: UrlOptions = { stripParams: DEFAULT_TRACKING_PARAMS, foldWww: false, trailingSlash: 'keep', dropQuery: false, defaultScheme: 'http' };
 const norm = urlNormalizer(base);
@@ -184,5 +184,19 @@ describe('lib/identifiers', () => {
     for (const opts of [o, { stripUserZeros: false }]) {
       fc.assert(fc.property(id, (s) => assert.deepEqual(normalizeIdentifier(s, opts), normalizeIdentifierFull(s, opts))), { numRuns: 3000 });
     }
+  });
+
+  it('its byte rule (the column path\'s) accepts exactly the normal cookie and user ids, anywhere in a buffer (fast-check)', () => {
+    // The oracle: the documented rule as regular expressions.
+    const normal = (s: string, strip: boolean): boolean => /^cookie:[0-9a-f][0-9a-f-]*$/.test(s) || (strip ? /^user:(0|[1-9][0-9]*)$/ : /^user:[0-9]+$/).test(s);
+    const id = fc.oneof(
+      fc.tuple(fc.constantFrom('cookie:', 'user:', 'cookie:0', 'user:0', 'cookie:-', 'Cookie:', 'user', 'cookie', ''), fc.string({ unit: fc.constantFrom(...'0123456789abcdefgA-:/\u00e9\u0660'.split('')), maxLength: 24 })).map(([t, v]) => t + v),
+      fc.string({ unit: 'binary', maxLength: 12 }),
+    );
+    fc.assert(fc.property(id, fc.nat({ max: 7 }), fc.boolean(), (s, pad, strip) => {
+      const v = Buffer.from(s);
+      const buf = Buffer.concat([Buffer.alloc(pad, 0x30), v, Buffer.from('0a')]);
+      assert.equal(idBytesAlreadyNormal(buf, pad, v.length, strip), normal(s, strip), JSON.stringify(s));
+    }), { numRuns: 5000 });
   });
 });

@@ -27,7 +27,8 @@ export function normalizeIdentifier(raw: string, opts: IdOptions): IdResult {
 /*
  * Already in normal form: `cookie:` + [0-9a-f][0-9a-f-]*, or `user:` + digits (no leading zero
  * before another digit when stripping). One rule, on a string (alreadyNormal) and on UTF-8 bytes
- * (idBytesAlreadyNormal, the column path's): both read the code units through the predicates below.
+ * (idBytesAlreadyNormal, the column path's): both read the code units through the predicates below
+ * (the bytes through a table of their classes built from them).
  */
 const COOKIE = 'cookie:', USER = 'user:';
 const COOKIE_BYTES = Uint8Array.from(COOKIE, (c) => c.charCodeAt(0)), USER_BYTES = Uint8Array.from(USER, (c) => c.charCodeAt(0));
@@ -56,17 +57,23 @@ function bytesStartWith(b: Uint8Array, s: number, prefix: Uint8Array): boolean {
   return true;
 }
 
+/** Byte classes of the byte rule: what cookieUnit and digit accept, as bits (one load per byte). */
+const HEX = 1, DASH = 2, DIGIT = 4;
+const UNITS = Uint8Array.from({ length: 256 }, (_, c) => (cookieUnit(c, COOKIE.length) ? HEX : 0) | (c === 0x2d ? DASH : 0) | (digit(c) ? DIGIT : 0));
+
+/** Whether every byte of b[from, to) has a class in `mask`. */
+function allUnits(b: Uint8Array, from: number, to: number, mask: number): boolean {
+  for (let k = from; k < to; k++) if ((UNITS[b[k]!]! & mask) === 0) return false;
+  return true;
+}
+
 /** Whether the UTF-8 bytes b[s, s + n) are an identifier already in normal form (the rule above, on bytes). */
 export function idBytesAlreadyNormal(b: Uint8Array, s: number, n: number, stripZeros: boolean): boolean {
   if (n > COOKIE.length && bytesStartWith(b, s, COOKIE_BYTES)) {
-    for (let i = COOKIE.length; i < n; i++) if (!cookieUnit(b[s + i]!, i)) return false;
-    return true;
+    // The first hex unit may not be a dash (cookieUnit at index COOKIE.length); the rest may.
+    return (UNITS[b[s + COOKIE.length]!]! & HEX) !== 0 && allUnits(b, s + COOKIE.length + 1, s + n, HEX | DASH);
   }
-  if (n > USER.length && bytesStartWith(b, s, USER_BYTES)) {
-    if (zeroToStrip(b[s + USER.length]!, n, stripZeros)) return false;
-    for (let i = USER.length; i < n; i++) if (!digit(b[s + i]!)) return false;
-    return true;
-  }
+  if (n > USER.length && bytesStartWith(b, s, USER_BYTES)) return !zeroToStrip(b[s + USER.length]!, n, stripZeros) && allUnits(b, s + USER.length, s + n, DIGIT);
   return false;
 }
 
