@@ -307,29 +307,51 @@ export const equivComponents: OperatorDef<EquivParams> = {
   },
 };
 
+/** Marks an id whose bytes ownedColumns still has to place. */
+const TO_PLACE = -2;
+
+/** The owned ids' bytes into `data` from 0 in row order (at[id] = where); returns the end. */
+function placeOwned(ids: ByteIds, owned: ArrayLike<number>, at: Int32Array, data: Uint8Array): number {
+  let used = 0;
+  for (let k = 0; k < owned.length; k++) {
+    const id = owned[k]!;
+    at[id] = used;
+    used = ids.copyBytes(id, data, used);
+  }
+  return used;
+}
+
+/** Then each best not placed yet (not owned), once, in the order of first use. */
+function placeBests(ids: ByteIds, owned: ArrayLike<number>, best: Int32Array, at: Int32Array, data: Uint8Array, used: number): void {
+  for (let k = 0; k < owned.length; k++) {
+    const y = best[owned[k]!]!;
+    if (at[y] !== TO_PLACE) continue;
+    at[y] = used;
+    used = ids.copyBytes(y, data, used);
+  }
+}
+
 /**
  * emit's output rows (id, person) for the sorted owned ids as columns (storage/types.ts
- * ColumnBatch): each id's UTF-8 bytes copied once into one buffer, both columns byte ranges into
- * it, with the interned ints as the writer's dictionary ids (equal ints exactly for equal ids). The
- * flat writer writes the same file as from the rows, without a JS string per person or a UTF-8
- * encode per value.
+ * ColumnBatch): each id's UTF-8 bytes copied once into one buffer — the owned ids first, in row
+ * order, so any range of rows of the id column is a contiguous range of the buffer (the flat
+ * writer's PLAIN page kernel takes ranges of at most 8 MiB), then the bests not owned —, both
+ * columns byte ranges into it, with the interned ints as the writer's dictionary ids (equal ints
+ * exactly for equal ids). The flat writer writes the same file as from the rows, without a JS
+ * string per person or a UTF-8 encode per value. The WebAssembly kernel's ownedColumns lays out
+ * the same buffer.
  */
 function ownedColumns(ids: ByteIds, owned: ArrayLike<number>, best: Int32Array): ColumnBatch {
   const n = owned.length, at = new Int32Array(best.length).fill(-1);
   let size = 0;
   for (let k = 0; k < n; k++) {
     const id = owned[k]!;
-    at[id] = 0;
-    at[best[id]!] = 0;
+    at[id] = TO_PLACE;
+    at[best[id]!] = TO_PLACE;
   }
-  for (let i = 0; i < at.length; i++) if (at[i] === 0) size += ids.byteLength(i);
+  for (let i = 0; i < at.length; i++) if (at[i] === TO_PLACE) size += ids.byteLength(i);
   const data = new Uint8Array(size);
-  let used = 0;
-  for (let i = 0; i < at.length; i++) {
-    if (at[i] !== 0) continue;
-    at[i] = used;
-    used = ids.copyBytes(i, data, used);
-  }
+  placeBests(ids, owned, best, at, data, placeOwned(ids, owned, at, data));
   const col = (of: (k: number) => number): ColumnValues => {
     const start = new Int32Array(n), len = new Int32Array(n), dict = new Int32Array(n);
     for (let k = 0; k < n; k++) {

@@ -239,6 +239,16 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
           assert.deepEqual(Array.from(owned, (_, k) => [text(k, c.id), text(k, c.person)]), [...want.keys()].sort().map((x) => [x, want.get(x)]));
           assert.deepEqual([...c.id.ids], [...owned]);
           assert.deepEqual([...c.person.ids], Array.from(owned, (i) => best[i]));
+          // The owned ids' bytes lie in row order from 0, so any range of rows of the id column is
+          // a range of data of exactly its bytes (what the writer's PLAIN page kernel takes).
+          let end = 0;
+          for (let k = 0; k < owned.length; k++) {
+            assert.equal(c.id.start[k], end);
+            end += c.id.len[k]!;
+          }
+          // Then every best that is not owned, once: data holds each needed id exactly once.
+          const needed = new Set<number>([...owned, ...Array.from(owned, (i) => best[i]!)]);
+          assert.equal(c.data.length, [...needed].reduce((s, i) => s + Buffer.byteLength(names[i]!), 0));
         } finally {
           uf.release();
         }
