@@ -555,6 +555,11 @@ static u8 **bPtr;
 static u32 *bUsed, *bCap, *csize_;
 static u8 *recv_;
 static u32 fullList[2];
+/* Stars are emitted for ids [0, starsEnd_) only (starsUpTo: the ids of the bucket's own edges,
+ * interned before any broadcast edge); dirty_[m] = 1 when a changed star (x, m) was emitted. */
+static u32 starsEnd_;
+static u8 *dirty_;
+static u32 *dirtyPairs_;
 
 EXPORT("starsBegin") void starsBegin(u32 buckets, i32 self, u32 chunkBytes, u32 received) {
   if (labels_ == 0) __builtin_trap();
@@ -569,6 +574,8 @@ EXPORT("starsBegin") void starsBegin(u32 buckets, i32 self, u32 chunkBytes, u32 
   csize_ = zalloc(4 * (u64)nIds);
   for (u32 i = 0; i < nIds; i++) csize_[labels_[i]]++;
   recv_ = 0;
+  starsEnd_ = nIds;
+  dirty_ = zalloc(nIds);
   if (received) {
     recv_ = zalloc(nIds);
     for (u32 k = 0; k < nEdges; k++) {
@@ -599,13 +606,15 @@ static void pushStar(u32 b, u32 x, u32 y) {
 
 EXPORT("starsRun") u32 starsRun(void) {
   nFull = 0;
-  while (cursor_ < nIds) {
+  while (cursor_ < starsEnd_) {
     u32 x = cursor_++, m = (u32)labels_[x];
     if (x == m && csize_[x] != 1) continue;
     u32 bx = idHash_[x] % nB;
     if (recvMode) {
-      if (!recv_[x]) starsChanged_++;
-      else if ((i32)bx != self_) {
+      if (!recv_[x]) {
+        starsChanged_++;
+        dirty_[m] = 1;
+      } else if ((i32)bx != self_) {
         starsSkipped_++;
         continue;
       }
@@ -619,6 +628,27 @@ EXPORT("starsRun") u32 starsRun(void) {
 }
 
 EXPORT("starsFull") u32 *starsFull(void) { return fullList; }
+
+/* After starsBegin: stars only for ids below n (the ids of the bucket's own edges). */
+EXPORT("starsUpTo") void starsUpTo(u32 n) {
+  if (n < starsEnd_) starsEnd_ = n;
+}
+
+/* After the stars are run: up to max pairs (x, m) at dirtyList(), x < starsUpTo's bound, x != m,
+ * of every component whose minimum m got a changed star; returns how many. */
+EXPORT("dirtyStars") u32 dirtyStars(u32 max) {
+  dirtyPairs_ = alloc(8 * (u64)max + 8);
+  u32 n = 0;
+  for (u32 x = 0; x < starsEnd_ && n < max; x++) {
+    u32 m = (u32)labels_[x];
+    if (x == m || !dirty_[m]) continue;
+    dirtyPairs_[2 * n] = x;
+    dirtyPairs_[2 * n + 1] = m;
+    n++;
+  }
+  return n;
+}
+EXPORT("dirtyList") u32 *dirtyList(void) { return dirtyPairs_; }
 EXPORT("chunkAt") u8 *chunkAt(u32 b) { return bPtr[b]; }
 EXPORT("chunkLen") u32 chunkLen(u32 b) { return bUsed[b]; }
 EXPORT("chunkReset") void chunkReset(u32 b) { bUsed[b] = 0; }
