@@ -10,7 +10,9 @@
  *  - 'propagate' ('bucket', iterative): union-find over the bucket's edges; emit the
  *    star edge of every node seen, but a received one of a node the bucket does not own (its
  *    owner emits it: version 3). `changed` counts emitted edges the bucket did not receive; the
- *    engine repeats rounds while Σchanged > 0. At the fixpoint (no bucket emits a new edge) the
+ *    engine repeats rounds while Σchanged > 0. Version 4: a round also broadcasts (blob 'dirty')
+ *    the stars of its components that got a changed star, and the next round joins every
+ *    bucket's into its union-find without recording them (BROADCAST_MAX; docs/operators.md). At the fixpoint (no bucket emits a new edge) the
  *    global minimum g of each component is adjacent to every node of the component (proof in
  *    docs/operators.md), so min(N[x]) = g for every x.
  *  - 'emit' ('bucket'): each node owned by the bucket → min over its closed neighbourhood. Fails with
