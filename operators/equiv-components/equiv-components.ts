@@ -12,7 +12,7 @@
  *    owner emits it: version 3). `changed` counts emitted edges the bucket did not receive; the
  *    engine repeats rounds while Σchanged > 0. Version 4: a round also broadcasts (blob 'dirty')
  *    the stars of its components that got a changed star, and the next round joins every
- *    bucket's into its union-find without recording them (BROADCAST_MAX; docs/operators.md). At the fixpoint (no bucket emits a new edge) the
+ *    bucket's into its union-find without recording them (BROADCAST_TOTAL; docs/operators.md). At the fixpoint (no bucket emits a new edge) the
  *    global minimum g of each component is adjacent to every node of the component (proof in
  *    docs/operators.md), so min(N[x]) = g for every x.
  *  - 'emit' ('bucket'): each node owned by the bucket → min over its closed neighbourhood. Fails with
@@ -66,13 +66,15 @@ function chunkEdgeHint(input: InputHandle): number {
 }
 
 /**
- * The most star edges a propagate bucket broadcasts to the next round (blob 'dirty'): the stars of
- * its components that got a changed star. Every bucket of the next round joins them into its
- * union-find before labelling (never recorded, never emitted for ids only they bring), so a new
- * minimum reaches buckets a round early (at 10M pageviews: 3 rounds instead of 4). Any subset is
- * correct — each is an edge of a true component —, so a bucket with more sends the first ones.
+ * The most star edges a round's buckets broadcast to the next round together (blob 'dirty', each
+ * bucket its share, at least 256): the stars of its components that got a changed star. Every
+ * bucket of the next round reads all of them (B blobs) and joins them into its union-find before
+ * labelling (never recorded, never emitted for ids only they bring), so a new minimum reaches
+ * buckets a round early (at 10M pageviews: 3 rounds instead of 4). Any subset is correct — each is
+ * an edge of a true component —, so a bucket with more sends the first ones.
  */
-const BROADCAST_MAX = 4096;
+const BROADCAST_TOTAL = 32768;
+const broadcastMax = (buckets: number): number => Math.max(256, Math.ceil(BROADCAST_TOTAL / buckets));
 
 /** The bucket that owns id i: its byte hash (the same in every instance and round) mod B. Not
  * core/hash.ts bucketOf, which hashes a JS string: only this operator's own stages use it. */
@@ -272,7 +274,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
       return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes, fromPages, wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     if (ctx.stage.name === 'propagate') {
-      // The previous round's broadcast stars (every bucket's, see BROADCAST_MAX): joins only.
+      // The previous round's broadcast stars (every bucket's, see BROADCAST_TOTAL): joins only.
       const broadcast = ctx.prior!.blobs('dirty');
       const c = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true, p.kernel, broadcast);
       let edgesIn: number, t1: number, changed: number, skipped: number, wasmMiB = 0, broadcastOut = 0;
@@ -282,7 +284,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
           edgesIn = c.wasm.edgeCount();
           t1 = performance.now();
           ({ changed, skipped } = await c.wasm.emitStars(B, ctx.bucket, true, CHUNK_BYTES, (b, chunk) => sw.write(b, [{ edges: chunk }])));
-          const dirty = changed > 0 ? c.wasm.dirtyChunk(BROADCAST_MAX) : null;
+          const dirty = changed > 0 ? c.wasm.dirtyChunk(broadcastMax(B)) : null;
           if (dirty !== null) {
             ctx.putBlob('dirty', dirty);
             broadcastOut = dirty.length;
