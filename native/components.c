@@ -555,6 +555,11 @@ static u8 **bPtr;
 static u32 *bUsed, *bCap, *csize_;
 static u8 *recv_;
 static u32 fullList[2];
+/* Stars are emitted for ids [0, starsEnd_) only (starsUpTo: the ids of the bucket's own edges,
+ * interned before any broadcast edge); dirty_[m] = 1 when a changed star (x, m) was emitted. */
+static u32 starsEnd_;
+static u8 *dirty_;
+static u32 *dirtyPairs_;
 
 EXPORT("starsBegin") void starsBegin(u32 buckets, i32 self, u32 chunkBytes, u32 received) {
   if (labels_ == 0) __builtin_trap();
@@ -569,6 +574,8 @@ EXPORT("starsBegin") void starsBegin(u32 buckets, i32 self, u32 chunkBytes, u32 
   csize_ = zalloc(4 * (u64)nIds);
   for (u32 i = 0; i < nIds; i++) csize_[labels_[i]]++;
   recv_ = 0;
+  starsEnd_ = nIds;
+  dirty_ = zalloc(nIds);
   if (received) {
     recv_ = zalloc(nIds);
     for (u32 k = 0; k < nEdges; k++) {
@@ -599,13 +606,15 @@ static void pushStar(u32 b, u32 x, u32 y) {
 
 EXPORT("starsRun") u32 starsRun(void) {
   nFull = 0;
-  while (cursor_ < nIds) {
+  while (cursor_ < starsEnd_) {
     u32 x = cursor_++, m = (u32)labels_[x];
     if (x == m && csize_[x] != 1) continue;
     u32 bx = idHash_[x] % nB;
     if (recvMode) {
-      if (!recv_[x]) starsChanged_++;
-      else if ((i32)bx != self_) {
+      if (!recv_[x]) {
+        starsChanged_++;
+        dirty_[m] = 1;
+      } else if ((i32)bx != self_) {
         starsSkipped_++;
         continue;
       }
@@ -619,6 +628,27 @@ EXPORT("starsRun") u32 starsRun(void) {
 }
 
 EXPORT("starsFull") u32 *starsFull(void) { return fullList; }
+
+/* After starsBegin: stars only for ids below n (the ids of the bucket's own edges). */
+EXPORT("starsUpTo") void starsUpTo(u32 n) {
+  if (n < starsEnd_) starsEnd_ = n;
+}
+
+/* After the stars are run: up to max pairs (x, m) at dirtyList(), x < starsUpTo's bound, x != m,
+ * of every component whose minimum m got a changed star; returns how many. */
+EXPORT("dirtyStars") u32 dirtyStars(u32 max) {
+  dirtyPairs_ = alloc(8 * (u64)max + 8);
+  u32 n = 0;
+  for (u32 x = 0; x < starsEnd_ && n < max; x++) {
+    u32 m = (u32)labels_[x];
+    if (x == m || !dirty_[m]) continue;
+    dirtyPairs_[2 * n] = x;
+    dirtyPairs_[2 * n + 1] = m;
+    n++;
+  }
+  return n;
+}
+EXPORT("dirtyList") u32 *dirtyList(void) { return dirtyPairs_; }
 EXPORT("chunkAt") u8 *chunkAt(u32 b) { return bPtr[b]; }
 EXPORT("chunkLen") u32 chunkLen(u32 b) { return bUsed[b]; }
 EXPORT("chunkReset") void chunkReset(u32 b) { bUsed[b] = 0; }
@@ -632,7 +662,8 @@ EXPORT("starsSkipped") u32 starsSkipped(void) { return starsSkipped_; }
  * Comparisons go through keyLess() (each id's 16-byte key, set when it was interned; less() only
  * when two keys are equal).
  * ownedColumns() then lays out emit's two output columns (storage/types.ts ColumnValues): the
- * bytes of every id that is owned or some owned id's best, once each in id order, and per owned
+ * bytes of every id that is owned or some owned id's best, once each — the owned ids first, in
+ * sorted order (so the id column's ranges are contiguous), then the other bests —, and per owned
  * id (in sorted order) the (start, length, id) of the id and of its best: cols()[0] = data,
  * [1] = data bytes, [2..4] = id starts, lengths, ids, [5..7] = the best's. */
 static i32 *best_;
@@ -757,22 +788,44 @@ static void forgetEmit(void) {
   nOwned = 0;
 }
 
+#define TO_PLACE (-2)
+
+/* Copies id i's bytes to data + used and records where (at[i]); returns the new end. */
+static inline u32 place(i32 *at, u8 *data, u32 i, u32 used) {
+  at[i] = (i32)used;
+  copyWords(data + used, parts[idPart_[i]].pool + idOff_[i], idLen_[i]);
+  return used + idLen_[i];
+}
+
+/* The owned ids' bytes in their sorted (row) order from data + 0, so any range of rows is a
+ * contiguous range of data of exactly its bytes: the flat writer's PLAIN page kernel takes only
+ * ranges of at most 8 MiB (storage/parquet/page-kernel.ts plainStringsWasm), and in id order a
+ * page of a 10M bucket spread over the whole buffer. at[] = TO_PLACE marks an id still to place. */
+static u32 placeOwned(i32 *at, u8 *data, u32 n) {
+  u32 used = 0;
+  for (u32 k = 0; k < n; k++) used = place(at, data, owned_[k], used);
+  return used;
+}
+
+/* Then each best that is not itself owned, once, in the order of first use. */
+static void placeBests(i32 *at, u8 *data, u32 n, u32 used) {
+  for (u32 k = 0; k < n; k++) {
+    u32 y = (u32)best_[owned_[k]];
+    if (at[y] == TO_PLACE) used = place(at, data, y, used);
+  }
+}
+
 EXPORT("ownedColumns") u32 *ownedColumns(void) {
   if (owned_ == 0 || best_ == 0) __builtin_trap();
   u32 n = nOwned, size = 0;
   i32 *at = alloc(4 * (u64)nIds);
   for (u32 i = 0; i < nIds; i++) at[i] = -1;
-  for (u32 k = 0; k < n; k++) at[owned_[k]] = at[best_[owned_[k]]] = 0;
+  for (u32 k = 0; k < n; k++) at[owned_[k]] = at[best_[owned_[k]]] = TO_PLACE;
   for (u32 i = 0; i < nIds; i++)
-    if (at[i] == 0) size += idLen_[i];
+    if (at[i] == TO_PLACE) size += idLen_[i];
   u8 *data = alloc((u64)size + 4);
-  u32 used = 0;
-  for (u32 i = 0; i < nIds; i++) {
-    if (at[i] != 0) continue;
-    at[i] = (i32)used;
-    copyWords(data + used, parts[idPart_[i]].pool + idOff_[i], idLen_[i]);
-    used += idLen_[i];
-  }
+  u32 used = placeOwned(at, data, n);
+  placeBests(at, data, n, used);
   u32 *c = alloc(4 * 6 * (u64)n);
   for (u32 k = 0; k < n; k++) {
     u32 x = owned_[k], y = (u32)best_[x];

@@ -23,7 +23,7 @@ export type EquivParams = z.infer<typeof EquivParams>;
 
 export const equivComponentsDescriptor: OperatorDescriptor<EquivParams> = {
   name: 'equiv-components',
-  version: '3',
+  version: '4',
   summary: 'Connected components of equiv edges: every identifier → smallest identifier of its component.',
   params: EquivParams,
   cost: { overheadMs: 200, perUnitMs: 6, driver: 'rows' },

@@ -10,7 +10,9 @@
  *  - 'propagate' ('bucket', iterative): union-find over the bucket's edges; emit the
  *    star edge of every node seen, but a received one of a node the bucket does not own (its
  *    owner emits it: version 3). `changed` counts emitted edges the bucket did not receive; the
- *    engine repeats rounds while Σchanged > 0. At the fixpoint (no bucket emits a new edge) the
+ *    engine repeats rounds while Σchanged > 0. Version 4: a round also broadcasts (blob 'dirty')
+ *    the stars of its components that got a changed star, and the next round joins every
+ *    bucket's into its union-find without recording them (BROADCAST_TOTAL; docs/operators.md). At the fixpoint (no bucket emits a new edge) the
  *    global minimum g of each component is adjacent to every node of the component (proof in
  *    docs/operators.md), so min(N[x]) = g for every x.
  *  - 'emit' ('bucket'): each node owned by the bucket → min over its closed neighbourhood. Fails with
@@ -62,6 +64,17 @@ function edgeHint(input: InputHandle): number {
 function chunkEdgeHint(input: InputHandle): number {
   return Math.min(1 << 22, Math.max(1024, Math.floor(input.bytes / 24)));
 }
+
+/**
+ * The most star edges a round's buckets broadcast to the next round together (blob 'dirty', each
+ * bucket its share, at least 256): the stars of its components that got a changed star. Every
+ * bucket of the next round reads all of them (B blobs) and joins them into its union-find before
+ * labelling (never recorded, never emitted for ids only they bring), so a new minimum reaches
+ * buckets a round early (at 10M pageviews: 3 rounds instead of 4). Any subset is correct — each is
+ * an edge of a true component —, so a bucket with more sends the first ones.
+ */
+const BROADCAST_TOTAL = 32768;
+const broadcastMax = (buckets: number): number => Math.max(256, Math.ceil(BROADCAST_TOTAL / buckets));
 
 /** The bucket that owns id i: its byte hash (the same in every instance and round) mod B. Not
  * core/hash.ts bucketOf, which hashes a JS string: only this operator's own stages use it. */
@@ -185,11 +198,12 @@ interface ChunkComponents extends Components {
  * WebAssembly kernel unions anyway, which emit does not read). The caller releases a
  * WebAssembly result (`release`) once done with it.
  */
-async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivParams['kernel']): Promise<{ wasm: WasmEdgeComponents; js: null } | { wasm: null; js: ByteEdgeComponents }> {
+async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivParams['kernel'], broadcast: readonly Uint8Array[] = []): Promise<{ wasm: WasmEdgeComponents; js: null } | { wasm: null; js: ByteEdgeComponents }> {
   if (kernel === 'wasm') {
     const uf = new WasmEdgeComponents(chunkEdgeHint(input), { record: true });
     try {
       for await (const batch of input.batches()) for (const row of batch) uf.addChunk(row.edges);
+      if (broadcast.length > 0) uf.addBroadcast(broadcast);
       uf.finish();
     } catch (e) {
       uf.release();
@@ -260,14 +274,21 @@ export const equivComponents: OperatorDef<EquivParams> = {
       return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes, fromPages, wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     if (ctx.stage.name === 'propagate') {
-      const c = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true, p.kernel);
-      let edgesIn: number, t1: number, changed: number, skipped: number, wasmMiB = 0;
+      // The previous round's broadcast stars (every bucket's, see BROADCAST_TOTAL): joins only.
+      const broadcast = ctx.prior!.blobs('dirty');
+      const c = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true, p.kernel, broadcast);
+      let edgesIn: number, t1: number, changed: number, skipped: number, wasmMiB = 0, broadcastOut = 0;
       const sw = ctx.shuffle.open(EDGE_CHUNK_SCHEMA);
       if (c.wasm !== null) {
         try {
           edgesIn = c.wasm.edgeCount();
           t1 = performance.now();
           ({ changed, skipped } = await c.wasm.emitStars(B, ctx.bucket, true, CHUNK_BYTES, (b, chunk) => sw.write(b, [{ edges: chunk }])));
+          const dirty = changed > 0 ? c.wasm.dirtyChunk(broadcastMax(B)) : null;
+          if (dirty !== null) {
+            ctx.putBlob('dirty', dirty);
+            broadcastOut = dirty.length;
+          }
           wasmMiB = c.wasm.touchedBytes() / 2 ** 20;
         } finally {
           c.wasm.release();
@@ -287,7 +308,8 @@ export const equivComponents: OperatorDef<EquivParams> = {
       new DataView(state.buffer).setUint32(0, ctx.round, true);
       new DataView(state.buffer).setUint32(4, changed, true);
       ctx.putBlob('state', state);
-      return { metrics: { changed, edgesIn, skipped, wasmChunks: wasm, wasmMiB, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
+      const broadcastIn = c.wasm === null ? 0 : broadcast.reduce((n, b) => n + b.length, 0);
+      return { metrics: { changed, edgesIn, skipped, wasmChunks: wasm, wasmMiB, broadcastIn, broadcastOut, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
     }
     // emit
     let rounds = 0, changed = 0;
@@ -307,29 +329,51 @@ export const equivComponents: OperatorDef<EquivParams> = {
   },
 };
 
+/** Marks an id whose bytes ownedColumns still has to place. */
+const TO_PLACE = -2;
+
+/** The owned ids' bytes into `data` from 0 in row order (at[id] = where); returns the end. */
+function placeOwned(ids: ByteIds, owned: ArrayLike<number>, at: Int32Array, data: Uint8Array): number {
+  let used = 0;
+  for (let k = 0; k < owned.length; k++) {
+    const id = owned[k]!;
+    at[id] = used;
+    used = ids.copyBytes(id, data, used);
+  }
+  return used;
+}
+
+/** Then each best not placed yet (not owned), once, in the order of first use. */
+function placeBests(ids: ByteIds, owned: ArrayLike<number>, best: Int32Array, at: Int32Array, data: Uint8Array, used: number): void {
+  for (let k = 0; k < owned.length; k++) {
+    const y = best[owned[k]!]!;
+    if (at[y] !== TO_PLACE) continue;
+    at[y] = used;
+    used = ids.copyBytes(y, data, used);
+  }
+}
+
 /**
  * emit's output rows (id, person) for the sorted owned ids as columns (storage/types.ts
- * ColumnBatch): each id's UTF-8 bytes copied once into one buffer, both columns byte ranges into
- * it, with the interned ints as the writer's dictionary ids (equal ints exactly for equal ids). The
- * flat writer writes the same file as from the rows, without a JS string per person or a UTF-8
- * encode per value.
+ * ColumnBatch): each id's UTF-8 bytes copied once into one buffer — the owned ids first, in row
+ * order, so any range of rows of the id column is a contiguous range of the buffer (the flat
+ * writer's PLAIN page kernel takes ranges of at most 8 MiB), then the bests not owned —, both
+ * columns byte ranges into it, with the interned ints as the writer's dictionary ids (equal ints
+ * exactly for equal ids). The flat writer writes the same file as from the rows, without a JS
+ * string per person or a UTF-8 encode per value. The WebAssembly kernel's ownedColumns lays out
+ * the same buffer.
  */
 function ownedColumns(ids: ByteIds, owned: ArrayLike<number>, best: Int32Array): ColumnBatch {
   const n = owned.length, at = new Int32Array(best.length).fill(-1);
   let size = 0;
   for (let k = 0; k < n; k++) {
     const id = owned[k]!;
-    at[id] = 0;
-    at[best[id]!] = 0;
+    at[id] = TO_PLACE;
+    at[best[id]!] = TO_PLACE;
   }
-  for (let i = 0; i < at.length; i++) if (at[i] === 0) size += ids.byteLength(i);
+  for (let i = 0; i < at.length; i++) if (at[i] === TO_PLACE) size += ids.byteLength(i);
   const data = new Uint8Array(size);
-  let used = 0;
-  for (let i = 0; i < at.length; i++) {
-    if (at[i] !== 0) continue;
-    at[i] = used;
-    used = ids.copyBytes(i, data, used);
-  }
+  placeBests(ids, owned, best, at, data, placeOwned(ids, owned, at, data));
   const col = (of: (k: number) => number): ColumnValues => {
     const start = new Int32Array(n), len = new Int32Array(n), dict = new Int32Array(n);
     for (let k = 0; k < n; k++) {

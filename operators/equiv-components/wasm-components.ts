@@ -39,11 +39,11 @@ interface Kernel {
   count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
   stageChunk: Fn; recordEdges: Fn; edgeList: Fn; edgeCount: Fn;
   starsBegin: Fn; starsRun: Fn; starsFull: Fn; chunkAt: Fn; chunkLen: Fn; chunkReset: Fn; starsChanged: Fn; starsSkipped: Fn;
-  ownedBest: Fn; ownedList: Fn; bestOf: Fn; ownedColumns: Fn;
+  ownedBest: Fn; ownedList: Fn; bestOf: Fn; ownedColumns: Fn; starsUpTo: Fn; dirtyStars: Fn; dirtyList: Fn;
 }
 
 const PARTS = 256;
-const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount', 'starsBegin', 'starsRun', 'starsFull', 'chunkAt', 'chunkLen', 'chunkReset', 'starsChanged', 'starsSkipped', 'ownedBest', 'ownedList', 'bestOf', 'ownedColumns'] as const;
+const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount', 'starsBegin', 'starsRun', 'starsFull', 'chunkAt', 'chunkLen', 'chunkReset', 'starsChanged', 'starsSkipped', 'ownedBest', 'ownedList', 'bestOf', 'ownedColumns', 'starsUpTo', 'dirtyStars', 'dirtyList'] as const;
 
 let compiled: WebAssembly.Module | null = null;
 /**
@@ -254,6 +254,39 @@ export class WasmEdgeComponents {
     return n;
   }
 
+  /**
+   * After the last addChunk: adds edge chunks that only join components (equiv-components'
+   * broadcast stars of the previous round): they are not recorded (edgeList, `received` and emit
+   * never see them) and emitStars emits no star for an id first seen in them. Returns their edge
+   * count.
+   */
+  addBroadcast(chunks: readonly Uint8Array[]): number {
+    if (this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.addBroadcast after finish()');
+    const k = this.kernel();
+    k.flushPairs();
+    this.wids.stale = true;
+    this.ownIds ??= k.count();
+    k.recordEdges(0);
+    let n = 0;
+    for (const c of chunks) n += this.addChunk(c);
+    return n;
+  }
+  /** Ids below this were interned from the instance's own edges (null: no broadcast added). */
+  private ownIds: number | null = null;
+
+  /**
+   * After emitStars (received: true): up to `max` star edges (x, m), m the minimum of a component
+   * that got a changed star here, as one edge chunk (edge-chunks.ts), or null when there is none.
+   */
+  dirtyChunk(max: number): Uint8Array | null {
+    const k = this.kernel();
+    const n = k.dirtyStars(max);
+    this.wids.stale = true;
+    if (n === 0) return null;
+    const pairs = new Uint32Array(k.memory.buffer, k.dirtyList(), 2 * n).slice();
+    return packPairs(this.ids, pairs);
+  }
+
   /** The recorded edges (record: true) as int pairs (a, b, a, b, …), in the order added; a JS copy. */
   edgeList(): Int32Array {
     if (!this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.edgeList before finish()');
@@ -285,6 +318,7 @@ export class WasmEdgeComponents {
     const k = this.kernel();
     this.wids.stale = true;
     k.starsBegin(buckets, self, chunkBytes, received ? 1 : 0);
+    if (this.ownIds !== null) k.starsUpTo(this.ownIds);
     const take = async (b: number): Promise<void> => {
       const n = k.chunkLen(b);
       if (n === 0) return;
@@ -387,6 +421,20 @@ export class WasmEdgeComponents {
     if (k !== null && idle === null && k.touched <= IDLE_MAX_BYTES) idle = k;
     this.k = null;
   }
+}
+
+/** Int pairs (a, b, a, b, …) of `ids` as one edge chunk: per edge two [u32 LE length][bytes]. */
+function packPairs(ids: ByteIds, pairs: Uint32Array): Uint8Array {
+  let size = 0;
+  for (let k = 0; k < pairs.length; k++) size += 4 + ids.byteLength(pairs[k]!);
+  const out = new Uint8Array(size), view = new DataView(out.buffer);
+  let at = 0;
+  for (let k = 0; k < pairs.length; k++) {
+    const i = pairs[k]!;
+    view.setUint32(at, ids.byteLength(i), true);
+    at = ids.copyBytes(i, out, at + 4);
+  }
+  return out;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * equiv-components through the harness against a plain union-find oracle (./components-oracle.ts, not
  * lib/union-find.ts): long chains, stars, many tiny components, self-loops, duplicate edges, and
- * a fast-check property that the partition of identifiers equals the oracle's — with 'local' on
+ * fast-check properties (random graphs; long chains and stars over many rounds, with the rounds'
+ * broadcast stars) that the partition of identifiers equals the oracle's — with 'local' on
  * rows, on Parquet pages through the WebAssembly kernel, and on pages through the JS kernel.
  */
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ const EQUIV_SCHEMA: Schema = [{ name: 'id1', type: 'string' }, { name: 'id2', ty
  * Runs the operator; `pages`: give the input as Parquet files (one per partition) so that 'local'
  * reads the ids' bytes from the pages (checked through its fromPages metric), else as rows only.
  */
-async function run(edges: Array<[string, string]>, parts: number, buckets: number, pages = false, kernel: 'wasm' | 'js' = 'wasm'): Promise<{ got: Map<string, string>; rounds: number }> {
+async function run(edges: Array<[string, string]>, parts: number, buckets: number, pages = false, kernel: 'wasm' | 'js' = 'wasm'): Promise<{ got: Map<string, string>; rounds: number; metrics: Record<string, number> }> {
   const partitions: Record<string, Row[]> = {};
   edges.forEach(([a, b], i) => { (partitions[`d${String(i % parts).padStart(3, '0')}`] ??= []).push({ id1: a, id2: b, ts: i }); });
   const r = await runOperator(equivComponents, { kernel }, { inputs: [pages ? { partitions, schema: EQUIV_SCHEMA } : { partitions }], buckets, batchSize: 500 });
@@ -35,7 +36,7 @@ async function run(edges: Array<[string, string]>, parts: number, buckets: numbe
     assert.ok(!got.has(row.id as string), `duplicate id ${String(row.id)}`);
     got.set(row.id as string, row.person as string);
   }
-  return { got, rounds: r.metrics.rounds ?? -1 };
+  return { got, rounds: r.metrics.rounds ?? -1, metrics: r.metrics };
 }
 
 const pad = (i: number): string => `user:${String(i).padStart(5, '0')}`;
@@ -54,10 +55,12 @@ describe('operators/equiv-components/equiv-components', () => {
   it('a 10k-long path spread over 16 partitions and 8 buckets converges to one component', async () => {
     const edges: Array<[string, string]> = [];
     for (let i = 0; i < 10_000; i++) edges.push(i % 2 === 0 ? [pad(i), pad(i + 1)] : [pad(i + 1), pad(i)]);
-    const { got, rounds } = await run(shuffled(edges, 7), 16, 8, true);
+    const { got, rounds, metrics } = await run(shuffled(edges, 7), 16, 8, true);
     assert.equal(got.size, 10_001);
     for (const v of got.values()) assert.equal(v, pad(0));
     assert.ok(rounds >= 1 && rounds < 64, `rounds=${rounds}`);
+    // Rounds broadcast the stars around their changes (blob 'dirty'), and the next rounds join them.
+    assert.ok((metrics.broadcastOut ?? 0) > 0 && (metrics.broadcastIn ?? 0) > 0, JSON.stringify(metrics));
   });
 
   it('stars, many tiny components, self-loops and duplicate edges', async () => {
@@ -100,6 +103,29 @@ describe('operators/equiv-components/equiv-components', () => {
     const want = oracle(edges);
     assert.equal(got.size, want.size);
     for (const [id, person] of want) assert.equal(got.get(id), person, id);
+  });
+
+  it('long chains and stars over many rounds, with and without broadcast stars, equal union-find (fast-check)', async () => {
+    // Chains of up to 400 ids (several rounds), stars around a hub, and isolated pairs, in random
+    // order over partitions and buckets: the rounds' changed sets grow, shrink and empty early.
+    let broadcastRuns = 0;
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.integer({ min: 2, max: 400 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 30 }),
+      fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 1 << 30 }), fc.constantFrom('wasm' as const, 'js' as const),
+      async (chains, star, pairs, parts, buckets, seed, kernel) => {
+        const edges: Array<[string, string]> = [];
+        chains.forEach((len, c) => {
+          const ids = shuffled(Array.from({ length: len }, (_, i) => `c${c}:${i}`), seed + c);
+          for (let i = 1; i < len; i++) edges.push(i % 3 === 0 ? [ids[i]!, ids[i - 1]!] : [ids[i - 1]!, ids[i]!]);
+        });
+        for (let i = 0; i < star; i++) edges.push([`hub`, `s${(i * 7919) % 1000}`]);
+        for (let i = 0; i < pairs; i++) edges.push([`p${i}a`, `p${i}b`]);
+        const { got, metrics } = await run(shuffled(edges, seed), parts, buckets, true, kernel);
+        assert.deepEqual(new Map([...got].sort()), new Map([...oracle(edges)].sort()));
+        if (kernel === 'js') assert.equal(metrics.broadcastIn ?? 0, 0);
+        if ((metrics.broadcastIn ?? 0) > 0) broadcastRuns++;
+      }), { numRuns: 60 });
+    assert.ok(broadcastRuns > 0, 'no run joined broadcast stars');
   });
 
   it('partition equals union-find for random graphs, partitionings and buckets (fast-check)', async () => {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { ByteInterner } from '../../operators/lib/columnar/byte-intern.js';
 import { WasmEdgeComponents } from '../../operators/equiv-components/wasm-components.js';
-import { EdgeChunkWriter } from '../../operators/equiv-components/edge-chunks.js';
+import { EdgeChunkWriter, readEdgeChunk } from '../../operators/equiv-components/edge-chunks.js';
 import { COMPONENTS_SOURCE_SHA256, COMPONENTS_WASM_BASE64 } from '../../operators/equiv-components/wasm/components-wasm.js';
 import { isDagctlError } from '../../core/errors.js';
 import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
@@ -239,11 +239,78 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
           assert.deepEqual(Array.from(owned, (_, k) => [text(k, c.id), text(k, c.person)]), [...want.keys()].sort().map((x) => [x, want.get(x)]));
           assert.deepEqual([...c.id.ids], [...owned]);
           assert.deepEqual([...c.person.ids], Array.from(owned, (i) => best[i]));
+          // The owned ids' bytes lie in row order from 0, so any range of rows of the id column is
+          // a range of data of exactly its bytes (what the writer's PLAIN page kernel takes).
+          let end = 0;
+          for (let k = 0; k < owned.length; k++) {
+            assert.equal(c.id.start[k], end);
+            end += c.id.len[k]!;
+          }
+          // Then every best that is not owned, once: data holds each needed id exactly once.
+          const needed = new Set<number>([...owned, ...Array.from(owned, (i) => best[i]!)]);
+          assert.equal(c.data.length, [...needed].reduce((s, i) => s + Buffer.byteLength(names[i]!), 0));
         } finally {
           uf.release();
         }
       },
     ), { numRuns: 80 });
+  });
+
+  it('broadcast edges (addBroadcast) join components but are not recorded, and stars are emitted only for the own edges\' ids; dirtyChunk holds the stars of the components that got a changed star (fast-check)', async () => {
+    const pairsOf = (chunk: Uint8Array): string[] => {
+      const out: string[] = [];
+      readEdgeChunk(chunk, (buf, ao, al, bo, bl) => out.push(`${Buffer.from(buf.subarray(ao, ao + al)).toString('utf8')}|${Buffer.from(buf.subarray(bo, bo + bl)).toString('utf8')}`));
+      return out;
+    };
+    // Own ids n0..n29; broadcast ids are own ids or fresh (b0..b9: only the broadcast brings them).
+    const own = fc.nat(29).map((i) => `n${i}`), any = fc.oneof(own, fc.nat(9).map((i) => `b${i}`));
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.tuple(own, own), { minLength: 1, maxLength: 80 }), fc.array(fc.tuple(any, any), { maxLength: 30 }),
+      fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 200 }),
+      async (edges, extra, buckets, max) => {
+        const self = edges.length % buckets;
+        const uf = new WasmEdgeComponents(16, { record: true, flushEvery: 16 });
+        try {
+          for (let c = 0; c < edges.length; c += 20) uf.addChunk(chunkOf(edges.slice(c, c + 20)));
+          const half = Math.floor(extra.length / 2);
+          assert.equal(uf.addBroadcast([chunkOf(extra.slice(0, half)), chunkOf(extra.slice(half))]), extra.length);
+          uf.finish();
+          const ids = uf.ids, n = uf.count, names = Array.from({ length: n }, (_, i) => ids.name(i));
+          const at = new Map(names.map((s, i) => [s, i] as const));
+          // Labels: the oracle over own and broadcast edges together.
+          const want = oracle([...edges, ...extra]), mins = uf.componentMins();
+          for (let i = 0; i < n; i++) assert.equal(names[mins[i]!], want.get(names[i]!), names[i]);
+          // Only the own edges are recorded.
+          const e = uf.edgeList(), rec: string[] = [];
+          for (let k = 0; k < e.length; k += 2) rec.push(`${names[e[k]!]!}|${names[e[k + 1]!]!}`);
+          assert.deepEqual(rec.sort(), edges.map(([a, b]) => `${a}|${b}`).sort());
+          // The reference star loop over the own edges' ids, with sizes and minima over both.
+          const ownIds = new Set(edges.flat()), got = new Set(edges.map(([a, b]) => `${a}|${b}`));
+          const size = new Map<string, number>();
+          for (const s of names) size.set(want.get(s)!, (size.get(want.get(s)!) ?? 0) + 1);
+          const bucketOf = (s: string): number => (ids.hashOf(at.get(s)!) >>> 0) % buckets;
+          const ref = new Map<number, string[]>(), dirty = new Set<string>();
+          let changed = 0, skipped = 0;
+          for (const x of names) {
+            const m = want.get(x)!;
+            if (!ownIds.has(x) || (x === m && size.get(m) !== 1)) continue;
+            if (!got.has(`${x}|${m}`)) { changed++; dirty.add(m); }
+            else if (bucketOf(x) !== self) { skipped++; continue; }
+            for (const b of new Set([bucketOf(x), bucketOf(m)])) (ref.get(b) ?? ref.set(b, []).get(b)!).push(`${x}|${m}`);
+          }
+          const out = new Map<number, string[]>();
+          const r = await uf.emitStars(buckets, self, true, 64, (b, chunk) => { (out.get(b) ?? out.set(b, []).get(b)!).push(...pairsOf(chunk)); return Promise.resolve(); });
+          assert.deepEqual(r, { changed, skipped });
+          assert.deepEqual(new Map([...out].map(([b, xs]) => [b, xs.sort()] as const).sort()), new Map([...ref].map(([b, xs]) => [b, xs.sort()] as const).sort()));
+          // dirtyChunk: the own ids' stars (x ≠ m) of the components with a changed star, the first `max` in id order.
+          const wantDirty = names.filter((x) => ownIds.has(x) && want.get(x) !== x && dirty.has(want.get(x)!)).map((x) => `${x}|${want.get(x)!}`);
+          const d = uf.dirtyChunk(max);
+          assert.deepEqual(d === null ? [] : pairsOf(d), wantDirty.slice(0, max));
+        } finally {
+          uf.release();
+        }
+      },
+    ), { numRuns: 120 });
   });
 
   it('order by 16-byte keys and windows: owned ids in JS string order and labels equal the oracle for ids sharing long prefixes, NULs and non-ASCII at window boundaries (fast-check)', () => {
