@@ -3,7 +3,8 @@
  * launcher that sets glibc's malloc tunables and execs node on dist/cli/bin.js. Checked with a
  * stand-in `node` first on PATH (it prints what it was given and echoes stdin): the arguments,
  * stdin, stdout and exit status pass through byte for byte, node replaces the shell (same pid), the
- * tunable is set unless the caller set one or turned tuning off, and a symlinked launcher (npm's
+ * malloc tunable and the main thread's young generation are set unless the caller set them or turned
+ * tuning off, and a symlinked launcher (npm's
  * node_modules/.bin, the image's /usr/local/bin) finds its dist/. Then with the real node: the same
  * output and exit status as `node dist/cli/bin.js`.
  */
@@ -16,6 +17,8 @@ import { REPO } from './k8s-tools.js';
 
 const LAUNCHER = join(REPO, 'bin/dagctl');
 const BIN_JS = `${REPO}bin/../dist/cli/bin.js`;
+/** The main thread's young generation (node option before the script). */
+const HEAP = '--max-semi-space-size=4';
 
 /** A stand-in node: pid, each argument NUL-terminated, the tunables it saw, then stdin; exits $FAKE_EXIT. */
 const FAKE_NODE = `#!/bin/sh
@@ -37,10 +40,10 @@ describe('bin/dagctl launcher', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Runs `cmd args` with the stand-in node first on PATH and `env` over a copy of this process's (the MALLOC_ variables, GLIBC_TUNABLES and DAGCTL_MALLOC_TUNING cleared). */
+  /** Runs `cmd args` with the stand-in node first on PATH and `env` over a copy of this process's (the MALLOC_ variables, GLIBC_TUNABLES, NODE_OPTIONS and DAGCTL_PROCESS_TUNING cleared). */
   const viaFake = (cmd: string, args: string[], env: Record<string, string> = {}, input: Buffer = Buffer.alloc(0)): Seen => {
     const base = { ...process.env };
-    for (const k of Object.keys(base)) if (k.startsWith('MALLOC_') || k === 'GLIBC_TUNABLES' || k === 'DAGCTL_MALLOC_TUNING') delete base[k];
+    for (const k of Object.keys(base)) if (k.startsWith('MALLOC_') || k === 'GLIBC_TUNABLES' || k === 'DAGCTL_PROCESS_TUNING' || k === 'NODE_OPTIONS') delete base[k];
     const r = spawnSync(cmd, args, { input, maxBuffer: 16 << 20, env: { ...base, PATH: `${join(dir, 'fake')}:${process.env.PATH ?? ''}`, ...env } });
     assert.equal(r.error, undefined);
     const out = r.stdout;
@@ -58,7 +61,7 @@ describe('bin/dagctl launcher', () => {
     const args = ['run', 'a b', '', '  lead', '"q"', "it's", '$HOME', '*', '-x', '--', 'line\nbreak', 'é✓', '\\n'];
     const seen = viaFake(LAUNCHER, args);
     assert.equal(seen.status, 0);
-    assert.deepEqual(seen.args, [BIN_JS, ...args]);
+    assert.deepEqual(seen.args, [HEAP, BIN_JS, ...args]);
     assert.equal(seen.pid, seen.childPid, 'exec: no shell stays between the caller and node');
   });
 
@@ -73,12 +76,18 @@ describe('bin/dagctl launcher', () => {
     for (const code of [0, 1, 2, 3, 130]) assert.equal(viaFake(LAUNCHER, ['status'], { FAKE_EXIT: String(code) }).status, code);
   });
 
-  it('sets MALLOC_MMAP_THRESHOLD_ unless the caller set it, set GLIBC_TUNABLES for malloc, or DAGCTL_MALLOC_TUNING=off', () => {
-    assert.equal(viaFake(LAUNCHER, []).mmap, '131072');
+  it('sets MALLOC_MMAP_THRESHOLD_ unless the caller set it, set GLIBC_TUNABLES for malloc, or DAGCTL_PROCESS_TUNING=off', () => {
+    assert.equal(viaFake(LAUNCHER, []).mmap, '524288');
     assert.equal(viaFake(LAUNCHER, [], { MALLOC_MMAP_THRESHOLD_: '4194304' }).mmap, '4194304');
-    assert.equal(viaFake(LAUNCHER, [], { DAGCTL_MALLOC_TUNING: 'off' }).mmap, 'unset');
+    assert.equal(viaFake(LAUNCHER, [], { DAGCTL_PROCESS_TUNING: 'off' }).mmap, 'unset');
     assert.equal(viaFake(LAUNCHER, [], { GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' }).mmap, 'unset');
-    assert.equal(viaFake(LAUNCHER, [], { GLIBC_TUNABLES: 'glibc.pthread.rseq=0', DAGCTL_MALLOC_TUNING: 'on' }).mmap, '131072');
+    assert.equal(viaFake(LAUNCHER, [], { GLIBC_TUNABLES: 'glibc.pthread.rseq=0', DAGCTL_PROCESS_TUNING: 'on' }).mmap, '524288');
+  });
+
+  it('gives node --max-semi-space-size unless NODE_OPTIONS names it or DAGCTL_PROCESS_TUNING=off', () => {
+    assert.deepEqual(viaFake(LAUNCHER, ['status']).args, [HEAP, BIN_JS, 'status']);
+    assert.deepEqual(viaFake(LAUNCHER, ['status'], { NODE_OPTIONS: '--max-semi-space-size=16' }).args, [BIN_JS, 'status']);
+    assert.deepEqual(viaFake(LAUNCHER, ['status'], { DAGCTL_PROCESS_TUNING: 'off' }).args, [BIN_JS, 'status']);
   });
 
   it('finds dist/ through symlinks (absolute, relative, chained), as npm and the image link it', () => {
@@ -87,9 +96,9 @@ describe('bin/dagctl launcher', () => {
     symlinkSync(LAUNCHER, join(links, 'abs'));
     symlinkSync('abs', join(links, 'rel'));
     symlinkSync('../rel', join(links, 'sub/chained'));
-    for (const l of ['abs', 'rel', 'sub/chained']) assert.equal(viaFake(join(links, l), ['--version']).args[0], BIN_JS, l);
+    for (const l of ['abs', 'rel', 'sub/chained']) assert.equal(viaFake(join(links, l), ['--version']).args[1], BIN_JS, l);
     // Through PATH (no slash in how it was named).
-    assert.equal(viaFake('rel', ['x'], { PATH: `${join(dir, 'fake')}:${links}:${process.env.PATH ?? ''}` }).args[0], BIN_JS);
+    assert.equal(viaFake('rel', ['x'], { PATH: `${join(dir, 'fake')}:${links}:${process.env.PATH ?? ''}` }).args[1], BIN_JS);
   });
 
   it('with the real node: the same stdout, stderr and exit status as node dist/cli/bin.js', function () {
