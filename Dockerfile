@@ -55,9 +55,11 @@ COPY package.json package-lock.json ./
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY dags dags
+# The dagctl command: bin/dagctl sets glibc malloc tunables, then execs node dist/cli/bin.js.
+COPY bin bin
 # The web UI's style sheet is read from the source tree (ui/server/app.ts), next to dist/.
 COPY ui/web/style.css ui/web/style.css
-RUN chmod 0755 dist/cli/bin.js && ln -s /app/dist/cli/bin.js /usr/local/bin/dagctl
+RUN chmod 0755 bin/dagctl dist/cli/bin.js && ln -s /app/bin/dagctl /usr/local/bin/dagctl
 USER 10001:10001
 EXPOSE 9464 9465
 ENTRYPOINT ["/usr/bin/tini", "--", "dagctl"]

@@ -21,6 +21,7 @@ import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { preparePipelineData, runPipelineCli, type PipelineData } from './pipeline.js';
+import { dagctlCommand } from './lib/dagctl-command.js';
 import { median, type BenchResult } from './types.js';
 
 interface Inst { name: string; stage: string; durationMs: number | null; predictedMs?: number; predictedCpuMs?: number; cpuMs?: number; cpuWaitMs?: number; contention?: number }
@@ -66,7 +67,8 @@ export function accuracy(pairs: readonly { p: number; a: number }[]): { worst: n
 
 async function cli(pd: PipelineData, args: string[]): Promise<string> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [resolve(DIST, 'cli/bin.js'), ...args], { cwd: pd.dir, env: { ...process.env, DAGCTL_HOME: join(pd.dir, '.dagctl'), CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = dagctlCommand(DIST, args);
+    const child = spawn(c.cmd, c.args, { cwd: pd.dir, env: { ...process.env, ...c.env, DAGCTL_HOME: join(pd.dir, '.dagctl'), CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

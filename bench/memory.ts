@@ -5,14 +5,16 @@
  * time, so the process peak bounds every instance's. Goal: < 512 MB.
  *
  * The child reports `process.resourceUsage().maxRSS` (and its CPU time, for bench/peers) on exit: this module is loaded into it with
- * `node --import` and DAGCTL_RSS_PROBE=1 (the side effect below); the parent also polls
+ * `--import` (an argument to node, or NODE_OPTIONS through the launcher bin/dagctl) and
+ * DAGCTL_RSS_PROBE=1 (the side effect below; the main thread only); the parent also polls
  * /proc/<pid>/status VmHWM and keeps the larger of the two.
  */
 import { rm } from 'node:fs/promises';
+import { isMainThread } from 'node:worker_threads';
 import type { BenchResult } from './types.js';
 import { preparePipelineData, runPipelineCli } from './pipeline.js';
 
-if (process.env.DAGCTL_RSS_PROBE === '1') {
+if (process.env.DAGCTL_RSS_PROBE === '1' && isMainThread) {
   process.on('exit', () => {
     const ru = process.resourceUsage();
     process.stderr.write(`DAGCTL_MAXRSS_KB=${ru.maxRSS}\nDAGCTL_CPU_MS=${Math.round((ru.userCPUTime + ru.systemCPUTime) / 1000)}\n`);

@@ -5,6 +5,7 @@
  * same run (DuckDB time = the query over a preloaded in-memory table). Medians of RUNS runs.
  * Goals: HLL ≥ 2M/s, Bloom ≥ 3M/s, union-find ≥ 3M/s.
  */
+import { dagctlCommand } from './lib/dagctl-command.js';
 import { MultiUndirectedGraph } from 'graphology';
 import { connectedComponents } from 'graphology-components';
 import type { BenchResult } from './types.js';
@@ -448,7 +449,8 @@ export async function benchPartialRecompute(): Promise<BenchResult> {
     type Inst = { name: string; stage: string; durationMs: number | null; metrics?: Record<string, number> };
     const run = async (batch: string): Promise<Inst[]> => {
       const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
-        const child = spawn(process.execPath, [resolve('dist/cli/bin.js'), 'run', join(dir, 'birthday-inference.yaml'), '--param', `data=${dir}/data`, '--param', `batch=${batch}`, '--param', 'mode=partial', '--concurrency', '1', '--json'], { cwd: dir, env: { ...process.env, DAGCTL_HOME: join(dir, '.dagctl'), CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const c = dagctlCommand('dist', ['run', join(dir, 'birthday-inference.yaml'), '--param', `data=${dir}/data`, '--param', `batch=${batch}`, '--param', 'mode=partial', '--concurrency', '1', '--json']);
+        const child = spawn(c.cmd, c.args, { cwd: dir, env: { ...process.env, ...c.env, DAGCTL_HOME: join(dir, '.dagctl'), CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '', stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

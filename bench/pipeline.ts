@@ -23,6 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { generate } from '../gen/generate.js';
 import { openObjectStore } from '../storage/open.js';
 import type { BenchResult } from './types.js';
+import { dagctlCommand, type DagctlCommand } from './lib/dagctl-command.js';
 
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 
@@ -46,7 +47,7 @@ export async function preparePipelineData(rows: number): Promise<PipelineData> {
 }
 
 interface InstanceView { name: string; stage: string; durationMs: number | null; metrics?: Record<string, number> }
-export interface CliRun { wallMs: number; peakRssKb: number; cpuMs: number; code: number | null; tasks: InstanceView[]; stderr: string }
+export interface CliRun { wallMs: number; peakRssKb: number; cpuMs: number; code: number | null; tasks: InstanceView[]; stderr: string; via: DagctlCommand['via'] }
 
 /** Reads VmHWM (peak RSS, kB) of a live process; 0 when it is gone. */
 function vmHwm(pid: number): number {
@@ -60,17 +61,18 @@ function vmHwm(pid: number): number {
 
 /**
  * Runs dags/superwebanalytics.yaml with the CLI of build `dist` (default dist/) on `pd` (`concurrency` worker
- * threads, default 1; --json). Peak RSS: the
+ * threads, default 1; --json), as users run it: through the build's launcher bin/dagctl when its
+ * package has one (bench/lib/dagctl-command.ts; `via` says which). Peak RSS: the
  * child reports process.resourceUsage().maxRSS at exit (bench/memory.ts, loaded with --import and
  * DAGCTL_RSS_PROBE=1), cross-checked by polling
  * /proc/<pid>/status VmHWM every 100 ms.
  */
 export async function runPipelineCli(pd: PipelineData, buckets: number, extraArgs: string[] = [], concurrency = 1, dist = 'dist'): Promise<CliRun> {
-  const bin = resolve(dist, 'cli/bin.js');
   const dag = resolve('dags/superwebanalytics.yaml');
-  const args = ['--import', pathToFileURL(resolve(dist, 'bench/memory.js')).href, bin, 'run', dag, '--param', `data=${pd.data}`, '--param', `buckets=${buckets}`, '--concurrency', String(concurrency), '--json', ...extraArgs];
+  const cli = ['run', dag, '--param', `data=${pd.data}`, '--param', `buckets=${buckets}`, '--concurrency', String(concurrency), '--json', ...extraArgs];
+  const c = dagctlCommand(dist, cli, [`--import=${pathToFileURL(resolve(dist, 'bench/memory.js')).href}`]);
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: pd.dir, env: { ...process.env, DAGCTL_HOME: join(pd.dir, '.dagctl'), CI: '1', DAGCTL_RSS_PROBE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(c.cmd, c.args, { cwd: pd.dir, env: { ...process.env, ...c.env, DAGCTL_HOME: join(pd.dir, '.dagctl'), CI: '1', DAGCTL_RSS_PROBE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -90,7 +92,7 @@ export async function runPipelineCli(pd: PipelineData, buckets: number, extraArg
     /* reported through code/stderr */
   }
   const cpu = /DAGCTL_CPU_MS=(\d+)/.exec(stderr);
-  return { wallMs, peakRssKb, cpuMs: cpu === null ? NaN : Number(cpu[1]), code, tasks, stderr };
+  return { wallMs, peakRssKb, cpuMs: cpu === null ? NaN : Number(cpu[1]), code, tasks, stderr, via: c.via };
 }
 
 /** Σ duration and Σ metric over a task's instances (optionally one stage). */

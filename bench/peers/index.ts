@@ -99,7 +99,7 @@ async function spawnMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv
   return { wallMs: performance.now() - t0, peakRssKb: peak, cpuMs: [...cpu.values()].reduce((a, b) => a + b, 0), code, stdout, stderr };
 }
 
-interface EngineRun { wallMs: number; peakRssKb: number; cpuMs: number; steps: Record<string, number> }
+interface EngineRun { wallMs: number; peakRssKb: number; cpuMs: number; steps: Record<string, number>; via?: string }
 
 async function runDagctl(pd: PipelineData, threads: number, buckets: number, dist = 'dist'): Promise<EngineRun> {
   // a fresh run every time: no memoized stage outputs, no earlier version of any dataset
@@ -114,7 +114,7 @@ async function runDagctl(pd: PipelineData, threads: number, buckets: number, dis
     const k = stepOf[t.name] ?? t.name;
     steps[k] = (steps[k] ?? 0) + (t.durationMs ?? 0);
   }
-  return { wallMs: r.wallMs, peakRssKb: r.peakRssKb, cpuMs: r.cpuMs, steps };
+  return { wallMs: r.wallMs, peakRssKb: r.peakRssKb, cpuMs: r.cpuMs, steps, via: r.via };
 }
 
 async function runDuckdb(pd: PipelineData, out: string, threads: number): Promise<EngineRun> {
@@ -211,6 +211,8 @@ export async function benchPeers(): Promise<BenchResult> {
     }
     const engines: Array<{ name: string; runs: EngineRun[] }> = [{ name: 'dagctl', runs: dag }, { name: 'duckdb', runs: ddb }];
     if (base.length > 0) engines.push({ name: 'dagctl-base', runs: base });
+    // Each build runs as its users run it: through its launcher when its package has one (bench/lib/dagctl-command.ts).
+    lines.push(`  dagctl runs via ${dag[0]?.via ?? '?'}${base.length > 0 ? `, dagctl-base via ${base[0]?.via ?? '?'}` : ''}`);
     const py = argv.includes('--no-spark') ? { skip: '--no-spark' } : await pysparkPython();
     const sparkOut = join(pd.dir, 'spark');
     if ('python' in py) {

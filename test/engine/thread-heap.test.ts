@@ -7,6 +7,7 @@
  * itself with a `gc` PerformanceObserver; and its new space stays within the young-generation limit.
  */
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
 import { DEFAULT_THREAD_HEAP_FLOOR_MB, DEFAULT_THREAD_HEAP_MB, DEFAULT_THREAD_YOUNG_MB, startThread, threadHeap, type ThreadHeap } from '../../workers/threads/pool.js';
 
 /**
@@ -50,14 +51,14 @@ describe('thread pool heap settings', function () {
   it('options win over the environment, the environment over the defaults; the floor is at most half the limit', () => {
     assert.deepEqual(threadHeap({}, {}), {
       resourceLimits: { maxOldGenerationSizeMb: DEFAULT_THREAD_HEAP_MB, maxYoungGenerationSizeMb: DEFAULT_THREAD_YOUNG_MB },
-      v8Flags: [`--initial-old-space-size=${DEFAULT_THREAD_HEAP_FLOOR_MB}`, '--heap-growing-percent=0'],
+      v8Flags: [`--initial-old-space-size=${DEFAULT_THREAD_HEAP_FLOOR_MB}`, '--heap-growing-percent=0', '--max-semi-space-size=0'],
     });
     const env = { DAGCTL_THREAD_HEAP_MB: '256', DAGCTL_THREAD_YOUNG_MB: '24', DAGCTL_THREAD_HEAP_FLOOR_MB: '0', DAGCTL_HEAP_GROWING_PERCENT: '200' };
-    assert.deepEqual(threadHeap({}, env), { resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 24 }, v8Flags: ['--initial-old-space-size=0', '--heap-growing-percent=200'] });
+    assert.deepEqual(threadHeap({}, env), { resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 24 }, v8Flags: ['--initial-old-space-size=0', '--heap-growing-percent=200', '--max-semi-space-size=0'] });
     assert.deepEqual(threadHeap({ maxThreadHeapMb: 64, youngGenerationMb: 6, heapFloorMb: 48, heapGrowingPercent: 0 }, env), {
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 6 },
       // The growing factor is set back to V8's own (0), so an earlier pool's opt-in does not carry over.
-      v8Flags: ['--initial-old-space-size=32', '--heap-growing-percent=0'],
+      v8Flags: ['--initial-old-space-size=32', '--heap-growing-percent=0', '--max-semi-space-size=0'],
     });
     // Values that are not whole MB counts fall back to the defaults.
     assert.deepEqual(threadHeap({}, { DAGCTL_THREAD_YOUNG_MB: 'x', DAGCTL_THREAD_HEAP_FLOOR_MB: '-1', DAGCTL_THREAD_HEAP_MB: '' }), threadHeap({}, {}));
@@ -72,5 +73,16 @@ describe('thread pool heap settings', function () {
     assert.ok(pooled.majors * 2 <= v8Own.majors, `floor ${DEFAULT_THREAD_HEAP_FLOOR_MB} MB: ${pooled.majors} full GCs vs ${v8Own.majors}`);
     // Two semi-spaces of a third of the young generation each.
     assert.ok(pooled.newSpace <= (2 * DEFAULT_THREAD_YOUNG_MB * 1024 * 1024) / 3, `new space ${pooled.newSpace} B`);
+  });
+
+  it('a thread gets its own young generation even when the process runs with a small --max-semi-space-size (the launcher sets it for the main thread)', async () => {
+    setFlagsFromString('--max-semi-space-size=1');
+    try {
+      const r = await churn(threadHeap({}, {}), 64);
+      // With the process flag leaking in, new space would be 2 × 1 MB.
+      assert.ok(r.newSpace > 2 * 1024 * 1024, `new space ${r.newSpace} B`);
+    } finally {
+      setFlagsFromString('--max-semi-space-size=0');
+    }
   });
 });

@@ -109,6 +109,8 @@ describe('the published package (npm pack → install offline → use)', functio
     const info = (JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>)[0]!;
     const files = info.files.map((f) => f.path);
     assert.ok(files.includes('dist/sdk/index.d.ts') && files.includes('dist/sdk/testing.js') && files.includes('dist/cli/bin.js'));
+    // The dagctl command is the launcher (bin/dagctl, package.json "bin"): `npx dagctl` below runs through it.
+    assert.ok(files.includes('bin/dagctl'), 'the launcher is packed');
     assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/') || f.endsWith('.map')), 'tests, benchmarks or source maps were packed');
     proj = path.join(dir, 'project');
     await mkdir(proj);

@@ -158,6 +158,9 @@ export function threadHeap(opts: Pick<ThreadPoolOptions, 'maxThreadHeapMb' | 'he
   const v8Flags = [`--initial-old-space-size=${Math.max(0, floor)}`];
   // Always set too (0 = V8's own factor), so an earlier pool's opt-in does not carry over.
   v8Flags.push(`--heap-growing-percent=${Math.max(0, grow)}`);
+  // 0 = none: V8 lets this flag override resourceLimits' young generation, and the launcher
+  // (bin/dagctl) sets it small for the main thread's isolate only (created before any JS runs).
+  v8Flags.push('--max-semi-space-size=0');
   return { resourceLimits: { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: young }, v8Flags };
 }
 /**
