@@ -22,7 +22,7 @@ import type { Granularity } from '../domain/granularity.js';
 import { denseEstimate, maxRegisters, sparseEstimate } from '../operators/lib/sketches/hll.js';
 import { hllKernel } from './hll-kernel.js';
 import { decompose, roundRange, type RoundedRange } from './ranges.js';
-import { rowOf, SKETCH_SPARSE, sketchOf, type KeyBlock, type ViewSnapshot } from './view.js';
+import { rowOf, SKETCH_NONE, SKETCH_SPARSE, sketchOf, type KeyBlock, type ViewSnapshot } from './view.js';
 import { GRANULARITIES } from '../domain/granularity.js';
 import type { SpeedHours } from './speed/state.js';
 
@@ -344,13 +344,13 @@ function render(snap: ViewSnapshot, { values, r, block, plan, speed }: Resolved,
   // The block's rows with a sketch, in plan order (merged in place when all are well-formed sparse sketches).
   let nRows = 0, allSparse = true;
   if (plan !== null && block !== null) {
-    const pvs = block.pageviews, at = block.sketchAt, kind = block.sketchKind;
+    const pvs = block.pageviews, kind = block.sketchKind;
     for (let k = 0; k < plan.json.length; k++) {
       const i = rowOf(block, plan.g[k]!, plan.hour[k]!);
       let pv = 0;
       if (i >= 0) {
         pv = pvs[i]!;
-        if (at[i] !== at[i + 1]) {
+        if (kind[i] !== SKETCH_NONE) {
           if (nRows === rows.length) rows.push(i);
           else rows[nRows] = i;
           nRows++;

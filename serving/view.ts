@@ -67,8 +67,9 @@ export async function currentVersion(store: ObjectStore): Promise<PublishedVersi
  * bucket start, as typed arrays — a query finds a bucket by a binary search over its
  * granularity's hours (rowOf), with no per-row object and no hashing. The rows' HLL sketches are
  * concatenated, unchanged, in one buffer (`sketches`, row i's bytes at [sketchAt[i],
- * sketchAt[i+1]), empty: no sketch), each classified once at build (`sketchKind`) so a merge of
- * well-formed sparse sketches (serving/query.ts mergeBlockRows) reads them in place.
+ * sketchAt[i+1])), each classified once at build (`sketchKind`; SKETCH_NONE: the row has no
+ * sketch — a present zero-length sketch is SKETCH_OTHER, so it reaches mergeSketches' checks) so a
+ * merge of well-formed sparse sketches (serving/query.ts mergeBlockSparse) reads them in place.
  */
 export interface KeyBlock {
   /** Rows of granularity GRANULARITIES[g] are [first[g], first[g + 1]). */
@@ -99,10 +100,9 @@ export function rowOf(block: KeyBlock, g: number, hour: number): number {
   return lo < block.first[g + 1]! && hours[lo] === hour ? lo : -1;
 }
 
-/** Row i's sketch bytes (a view into the block), or null. */
+/** Row i's sketch bytes (a view into the block; empty for a present zero-length sketch), or null: no sketch (SKETCH_NONE). */
 export function sketchOf(block: KeyBlock, i: number): Uint8Array | null {
-  const a = block.sketchAt[i]!, b = block.sketchAt[i + 1]!;
-  return a === b ? null : block.sketches.subarray(a, b);
+  return block.sketchKind[i] === SKETCH_NONE ? null : block.sketches.subarray(block.sketchAt[i], block.sketchAt[i + 1]);
 }
 
 /** A sketch's kind for KeyBlock.sketchKind: its header and length checked as mergeSketches checks them. */

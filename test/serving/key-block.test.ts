@@ -5,7 +5,8 @@
  * sparse one), against independent oracles: pageviews summed over a plain list of the rows, uniques
  * as HyperLogLog.deserialize + merge + count() of the buckets decompose chose. Views are random:
  * sparse sketches of every size (unions below and above m/32, where the union turns dense), dense
- * ones, and one bad row (truncated bytes, or another precision) that must fail exactly the queries
+ * ones, and one bad row (truncated bytes, zero-length bytes — a present sketch, not a missing one — or
+ * another precision) that must fail exactly the queries
  * whose buckets hold it, with the error mergeSketches gives.
  */
 import assert from 'node:assert/strict';
@@ -26,7 +27,7 @@ import type { Granularity } from '../../domain/granularity.js';
 const H = 3600, D = 24 * H, T0 = 1_438_905_600; // a Friday, 00:00 UTC
 const P = 8; // m = 256: a union turns dense past 8 distinct sparse indexes
 
-interface Spec { pageviews: number; items: number; bad: 'none' | 'truncated' | 'precision' }
+interface Spec { pageviews: number; items: number; bad: 'none' | 'truncated' | 'precision' | 'empty' }
 const spec = (maxItems: number): fc.Arbitrary<Spec | null> =>
   fc.option(fc.record({ pageviews: fc.integer({ min: 1, max: 1000 }), items: fc.integer({ min: 0, max: maxItems }), bad: fc.constant('none' as const) }), { nil: null, freq: 4 });
 
@@ -37,7 +38,7 @@ describe('serving key blocks: rowOf and the in-place sparse merge', () => {
       fc.asyncProperty(
         fc.array(spec(12), { minLength: 72, maxLength: 72 }), // 3 days of hours
         fc.array(spec(300), { minLength: 3, maxLength: 3 }), // their days (some dense)
-        fc.option(fc.tuple(fc.nat(74), fc.constantFrom('truncated' as const, 'precision' as const)), { nil: null }),
+        fc.option(fc.tuple(fc.nat(74), fc.constantFrom('truncated' as const, 'precision' as const, 'empty' as const)), { nil: null }),
         fc.array(fc.tuple(fc.nat(71), fc.integer({ min: 1, max: 72 })), { minLength: 1, maxLength: 12 }),
         async (hours, days, bad, ranges) => {
           const rows: Array<{ g: Granularity; bucket: number; spec: Spec }> = [];
@@ -51,7 +52,7 @@ describe('serving key blocks: rowOf and the in-place sparse merge', () => {
             const sk = new HyperLogLog(r.spec.bad === 'precision' ? P + 1 : P);
             for (let i = 0; i < r.spec.items; i++) sk.add(`${r.g}${r.bucket}-${i}`);
             const b = sk.serialize();
-            return r.spec.bad === 'truncated' ? b.subarray(0, b.length - 1) : b;
+            return r.spec.bad === 'truncated' ? b.subarray(0, b.length - 1) : r.spec.bad === 'empty' ? new Uint8Array(0) : b;
           };
           const sketches = new Map(rows.map((r) => [`${r.g}${r.bucket}`, sketchOf(r)]));
           const schema: Schema = [{ name: 'url', type: 'string' }, { name: 'granularity', type: 'string' }, { name: 'bucket', type: 'int64' }, { name: 'pageviews', type: 'int64' }, { name: 'uniques', type: 'int64' }, { name: 'hll', type: 'bytes' }];
@@ -90,7 +91,7 @@ describe('serving key blocks: rowOf and the in-place sparse merge', () => {
               uniques = null;
             }
             // A sketch of another precision fails only beside one of the view's precision (mergeSketches' rule).
-            const bad = used.some((x) => x.spec.bad === 'truncated') || (used.some((x) => x.spec.bad === 'precision') && used.some((x) => x.spec.bad === 'none'));
+            const bad = used.some((x) => x.spec.bad === 'truncated' || x.spec.bad === 'empty') || (used.some((x) => x.spec.bad === 'precision') && used.some((x) => x.spec.bad === 'none'));
             assert.equal(uniques === null, bad, 'the oracle fails exactly where a bad sketch is used');
             if (bad) {
               await assert.rejects(answerJson(snap, { url: 'http://b/' }, from, to), (e: unknown) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
