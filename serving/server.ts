@@ -212,10 +212,18 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     const url = req.url ?? '';
     const qi = url.indexOf('?');
     const q = querystring.parse(qi < 0 ? '' : url.slice(qi + 1)) as Record<string, string | string[] | undefined>;
-    // A cached answer is written at once, without a promise; anything else (a block to read, the
-    // speed layer, any refusal) goes the async way, which answers it (and its errors) in full.
+    // A query that needs no I/O — a cached block, or a refusal before any read — is answered at
+    // once, without a promise, and counted once; anything else (a block to read, the speed layer)
+    // goes the async way, which answers it (and its errors) in full. Same statuses and bodies.
     const t0 = performance.now();
-    const a = queryCached(q);
+    let a: AnswerJson | undefined;
+    try {
+      a = queryCached(q);
+    } catch (e) {
+      observe(t0, errorCode(e));
+      sendError(res, e);
+      return;
+    }
     if (a !== undefined) {
       observe(t0, 'OK');
       res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': a.bytes });
@@ -227,14 +235,16 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
         res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': a.bytes });
         res.end(a.json);
       },
-      (e: unknown) => {
-        const { status, body } = errorReply(e);
-        const text = JSON.stringify(body);
-        res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
-        res.end(text);
-      },
+      (e: unknown) => sendError(res, e),
     );
   });
+  /** An error's reply on the GET /query route (errorReply's status and body). */
+  const sendError = (res: http.ServerResponse, e: unknown): void => {
+    const { status, body } = errorReply(e);
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
   const app = Fastify({
     logger: false,
     serverFactory: (handler, o) => {
@@ -281,13 +291,20 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     for (const k of Object.keys(q)) if (!RESERVED.has(k)) where[k] = one(k) ?? '';
     return { h, where, from: parseTime(fromText, 'from'), to: parseTime(toText, 'to') };
   };
-  /** GET /query's answer when it needs no I/O (serving/query.ts answerJsonCached), else undefined — also for any refusal, which `query` then gives. Not counted. */
+  /**
+   * GET /query's answer when it needs no I/O (serving/query.ts answerJsonCached), else undefined
+   * (`query` answers it). Its errors are final, as `query` would give them: a refusal of the
+   * parameters or the range, or a merge's (a bad sketch) — KEY_INDEX_INVALID, STORAGE_NOT_FOUND and
+   * QUERY_VIEW_STALE, which `query` retries, arise only on a block read or the speed layer, never
+   * here. Not counted (the caller counts it once).
+   */
   const queryCached = (q: Record<string, string | string[] | undefined>): AnswerJson | undefined => {
+    const { h, where, from, to } = params(q);
+    const snap = h.current;
     try {
-      const { h, where, from, to } = params(q);
-      return answerJsonCached(h.current, where, from, to, answerOpts.get(h.name));
-    } catch {
-      return undefined;
+      return answerJsonCached(snap, where, from, to, answerOpts.get(h.name));
+    } catch (e) {
+      throw h.settle(snap, e);
     }
   };
   /** GET /query's answer (its JSON: serving/query.ts answerJson) to parsed query parameters (its errors are DagctlErrors: errorReply), counted in /metrics. */
