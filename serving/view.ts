@@ -124,6 +124,14 @@ export function slot(start: number, g: Granularity): number {
   return (start / 3600) * 8 + GRANULARITIES.indexOf(g);
 }
 
+/**
+ * A key block's memory beyond its rows (17 bytes a row: hour, pageviews, sketchAt, sketchKind) and
+ * sketch bytes: its six typed arrays (each an object, an ArrayBuffer and a backing store) and the
+ * block object, with its cache node and map entry — measured on Node 20 (heapUsed + arrayBuffers
+ * per one-row block, ~1.45 KB with a 35-character entry id, whose string BlockCache counts apart).
+ */
+export const BLOCK_FIXED_BYTES = 1400;
+
 class BlockBuilder {
   readonly granularity: Granularity[] = [];
   readonly bucket: number[] = [];
@@ -177,12 +185,12 @@ class BlockBuilder {
       sketchAt[k + 1] = at;
     }
     for (let g = 0; g < GRANULARITIES.length; g++) first[g + 1] = first[g + 1]! + first[g]!;
-    return { first, hour, pageviews, sketches, sketchAt, sketchKind: sketchKind_, precision, bytes: 200 + 17 * n + total };
+    return { first, hour, pageviews, sketches, sketchAt, sketchKind: sketchKind_, precision, bytes: BLOCK_FIXED_BYTES + 17 * n + total };
   }
 }
 
 /** A BlockCache entry: a node of its recency list (most recent at the head). */
-interface CacheNode { id: string; block: KeyBlock; prev: CacheNode | null; next: CacheNode | null }
+interface CacheNode { id: string; block: KeyBlock; cost: number; prev: CacheNode | null; next: CacheNode | null }
 
 /**
  * An LRU of key blocks bounded by their bytes; entries are keyed by snapshot and key. A hit is one
@@ -206,15 +214,17 @@ export class BlockCache {
     }
     return n.block;
   }
-  /** Caches b (a block larger than the whole budget is not kept), evicting the least recently used. */
+  /** Caches b (an entry larger than the whole budget is not kept), evicting the least recently used. */
   set(id: string, b: KeyBlock): void {
     const old = this.map.get(id);
     if (old !== undefined) this.remove(old);
-    if (b.bytes > this.maxBytes) return;
-    const n: CacheNode = { id, block: b, prev: null, next: null };
+    // An entry costs its block's bytes and its id's string (at most two bytes a character).
+    const cost = b.bytes + 2 * id.length;
+    if (cost > this.maxBytes) return;
+    const n: CacheNode = { id, block: b, cost, prev: null, next: null };
     this.map.set(id, n);
     this.push(n);
-    this.bytes += b.bytes;
+    this.bytes += cost;
     while (this.bytes > this.maxBytes && this.tail !== null) {
       this.remove(this.tail);
       this.evictions++;
@@ -230,7 +240,7 @@ export class BlockCache {
   private remove(n: CacheNode): void {
     this.map.delete(n.id);
     this.unlink(n);
-    this.bytes -= n.block.bytes;
+    this.bytes -= n.cost;
   }
   private unlink(n: CacheNode): void {
     if (n.prev === null) this.head = n.next;
