@@ -271,11 +271,18 @@ export async function benchServe(): Promise<BenchResult> {
     await client.connect('serve', port, 64);
     await client.paths('bench', queries.map(pathOf));
     await client.expect('serve', textOf);
-    // One unrecorded round over all 64 connections first, as the interleaved rounds below do for
-    // each contender: the first round on the lean client's connections cost the server about twice
-    // the CPU per query of later ones (the cause is not pinned down; not JIT alone: three warm-up
-    // passes over the bench's own connection left it).
-    await client.round('serve', 'bench', 64);
+    // One round over all 64 connections first, as the interleaved rounds below do for each
+    // contender: the first round on the lean client's connections cost the server about twice the
+    // CPU per query of later ones (the cause is not pinned down; not JIT alone: three warm-up
+    // passes over the bench's own connection left it). Not in the concurrency metrics below, but
+    // printed on its own line: that cost is real for a client's first queries.
+    {
+      const cpu0 = serverCpu();
+      const { times, wallMs: wall } = await client.round('serve', 'bench', 64);
+      const cpu1 = serverCpu();
+      const cpu = cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / queries.length;
+      lines.push(`  (serve over HTTP, concurrency 64, the first round on fresh connections, not in the figures below: p50 ${fmt(median(times), 3)} ms  p99 ${fmt(percentile(times, 99), 3)} ms  ${fmt(queries.length / (wall / 1000), 0)} q/s${cpu === null ? '' : `  server CPU ${fmt(cpu, 0)} µs/query`})`);
+    }
     for (const c of [1, 8, 64]) {
       const cpu0 = serverCpu();
       const { times, wallMs: wall } = await client.round('serve', 'bench', c);
