@@ -83,7 +83,6 @@ export class BroadcastBuilder {
   chunks(chunkBytes = 1 << 20): Uint8Array[] {
     if (this.handedOut) this.unshare();
     this.entries = sortedByK0(this.entries, this.size);
-    sortRunsByKey(this.entries, this.size);
     this.size = lastOfEachKey(this.entries, this.size);
     this.handedOut = true;
     const per = Math.max(1, Math.floor(chunkBytes / (WORDS * 4))) * WORDS * 4;
@@ -155,42 +154,44 @@ function cmpKey(e: Int32Array, i: number, j: number, from: number): number {
 }
 
 /**
- * Within each run of equal k0 of the first n entries (sorted by k0), sorts by k1, k2, k3 as
- * unsigned, stable (equal keys keep their insertion order): O(m log m) for a run of m, so one key
- * added many times costs no more than distinct ones.
+ * The first n entries (sorted by k0) sorted by their whole key and compacted to the last entry of
+ * each key, in place; returns how many remain. Each run of equal k0 (m entries) is sorted by k1,
+ * k2, k3 as unsigned, stable (equal keys keep their insertion order), in O(m log m): a key added
+ * many times costs no more than distinct ones. One pass; single-entry runs are only moved.
  */
-function sortRunsByKey(e: Int32Array, n: number): void {
-  for (let s = 0, t = 1; s < n; s = t, t = s + 1) {
-    while (t < n && e[t * WORDS] === e[s * WORDS]) t++;
-    if (t - s < 2) continue;
-    if (t - s <= 16) {
-      // Insertion sort of whole entries (stable: moves only past strictly greater keys).
-      const tmp = new Int32Array(WORDS);
-      for (let i = s + 1; i < t; i++) {
-        let j = i;
-        while (j > s && cmpKey(e, j - 1, i, 1) > 0) j--;
-        if (j === i) continue;
-        tmp.set(e.subarray(i * WORDS, (i + 1) * WORDS));
-        e.copyWithin((j + 1) * WORDS, j * WORDS, i * WORDS);
-        e.set(tmp, j * WORDS);
-      }
-      continue;
-    }
-    const order = Array.from({ length: t - s }, (_, k) => s + k).sort((i, j) => cmpKey(e, i, j, 1) || i - j);
-    const run = e.slice(s * WORDS, t * WORDS);
-    for (let k = 0; k < order.length; k++) e.set(run.subarray((order[k]! - s) * WORDS, (order[k]! - s + 1) * WORDS), (s + k) * WORDS);
-  }
-}
-
-/** Compacts the first n entries (sorted by key, equal keys in insertion order) to the last of each key; returns how many remain. */
 function lastOfEachKey(e: Int32Array, n: number): number {
   let w = 0;
-  for (let i = 0; i < n; i++) {
-    if (i + 1 < n && e[(i + 1) * WORDS] === e[i * WORDS] && cmpKey(e, i, i + 1, 1) === 0) continue;
-    if (w !== i) e.copyWithin(w * WORDS, i * WORDS, (i + 1) * WORDS);
-    w++;
+  for (let s = 0, t = 1; s < n; s = t, t = s + 1) {
+    const k0 = e[s * WORDS]!;
+    while (t < n && e[t * WORDS] === k0) t++;
+    if (t - s > 1) sortRun(e, s, t);
+    for (let i = s; i < t; i++) {
+      if (i + 1 < t && cmpKey(e, i, i + 1, 1) === 0) continue; // a later entry has this key
+      if (w !== i) e.copyWithin(w * WORDS, i * WORDS, (i + 1) * WORDS);
+      w++;
+    }
   }
   return w;
+}
+
+/** Entries s..t-1 (equal k0) sorted by k1, k2, k3 as unsigned, stable, in place. */
+function sortRun(e: Int32Array, s: number, t: number): void {
+  if (t - s <= 16) {
+    // Insertion sort of whole entries (stable: moves only past strictly greater keys).
+    const tmp = new Int32Array(WORDS);
+    for (let i = s + 1; i < t; i++) {
+      let j = i;
+      while (j > s && cmpKey(e, j - 1, i, 1) > 0) j--;
+      if (j === i) continue;
+      tmp.set(e.subarray(i * WORDS, (i + 1) * WORDS));
+      e.copyWithin((j + 1) * WORDS, j * WORDS, i * WORDS);
+      e.set(tmp, j * WORDS);
+    }
+    return;
+  }
+  const order = Array.from({ length: t - s }, (_, k) => s + k).sort((i, j) => cmpKey(e, i, j, 1) || i - j);
+  const run = e.slice(s * WORDS, t * WORDS);
+  for (let k = 0; k < order.length; k++) e.set(run.subarray((order[k]! - s) * WORDS, (order[k]! - s + 1) * WORDS), (s + k) * WORDS);
 }
 
 /**
