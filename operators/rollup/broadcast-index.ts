@@ -4,11 +4,12 @@
  * of its component person (the two words HyperLogLog needs).
  *
  * - Built once (rollup 'index', single instance) as `entries`: 6 int32 per id (key words k0..k3,
- *   value words v0, v1), sorted by k0 as unsigned (stable: equal k0 keep their insertion order)
- *   when handed out as raw bytes in chunks (`chunks()`), and probed in the map instances through
- *   a directory built locally (`BroadcastIndex.fromChunks`: dir[b] = the first entry whose k0's
- *   top `dirBits` bits are ≥ b, dirBits = ⌈log2 n⌉, so ~1 entry per directory bucket). Chunks not
- *   in that order are SHUFFLE_INVALID.
+ *   value words v0, v1), handed out as raw bytes in chunks (`chunks()`) sorted by key (k0..k3 as
+ *   unsigned) with one entry per key, and probed in the map instances through a directory built
+ *   locally (`BroadcastIndex.fromChunks`: dir[b] = the first entry whose k0's top `dirBits` bits
+ *   are ≥ b, dirBits = ⌈log2 n⌉, so ~1 entry per directory bucket; a probe stops at its first
+ *   match). Chunks out of that order or repeating a key are SHUFFLE_INVALID (e.g. an index stage
+ *   that finished under rollup version 3, before an upgrade: the message says to re-run the task).
  * - `mapAll` probes a whole column of keys at once in k0 order (a counting sort of the probes by
  *   k0's top bits), so the directory and the entries are walked forwards, not at random: at 10M
  *   rows (1.85M ids, 44 MiB of entries) a probe cost ~40% less than in arrival order.
@@ -16,9 +17,11 @@
  *   n²/2^129 for n ids (~1e-26 at 10^6 ids): effectively exact, and no id string is kept.
  * - Byte order: the chunks are the platform's Int32Array bytes; writer and reader run the same
  *   code on the same kind of machine (little-endian in practice), within one run.
- * - Duplicate keys: the later entry wins (the same as the shuffle join's Map.set).
+ * - Duplicate keys: the later add() wins (the same as the shuffle join's Map.set); chunks() ships
+ *   only that entry, so a key added d times costs its probes nothing extra.
  * Memory: `broadcastBytes(n)` = 24·n (entries) + 4·(2^dirBits + 1) (directory, < 8·n + 8), so
- * < 32·n + 72 in all; rollup broadcasts only while that is ≤ its maxBroadcastBytes param.
+ * < 32·n + 72 in all; rollup broadcasts only while that is ≤ its maxBroadcastBytes param (checked
+ * on every add(), duplicates counted: an upper bound on what chunks() ships).
  * Transient extra: the builder's sort (a second copy of its entries), and on the probe
  * side the chunk bytes read, until fromChunks has copied them, and mapAll's 20 bytes per probe.
  */
@@ -40,6 +43,9 @@ export function broadcastBytes(n: number): number {
 /** Accumulates entries (append only); `chunks()` hands them out sorted, as byte views. */
 export class BroadcastBuilder {
   private entries: Int32Array;
+  /** Whether chunks() handed out views of `entries` (then it is copied before it changes). */
+  private handedOut = false;
+  /** Entries held: every add() until chunks(), the distinct keys after it. */
   size = 0;
 
   /** `expected`: entries to allocate up front (e.g. the input's row count, capped): no regrowth. */
@@ -49,6 +55,7 @@ export class BroadcastBuilder {
 
   /** Adds key (4 hash words of the id) → value (first 2 hash words of its person). */
   add(key: Uint32Array, v0: number, v1: number): void {
+    if (this.handedOut) this.unshare();
     let e = this.entries;
     const o = this.size * WORDS;
     if (o + WORDS > e.length) {
@@ -67,16 +74,28 @@ export class BroadcastBuilder {
   }
 
   /**
-   * The entries sorted by k0 (unsigned, stable) as byte views of at most `chunkBytes` (a multiple
-   * of 24 entries' bytes). Sorts the builder's entries in place; add() may go on after it.
+   * The entries sorted by key (k0..k3 as unsigned), one per key — the last one added (as Map.set)
+   * — as byte views of at most `chunkBytes` (a multiple of 24 entries' bytes). Sorts and
+   * compacts the builder's entries in place (`size` becomes the distinct keys, `bytes()` what the
+   * probe side will hold); the views stay valid: the next add() or chunks() first moves the
+   * entries to a fresh buffer (copy on write), so it never rewrites views handed out before.
    */
   chunks(chunkBytes = 1 << 20): Uint8Array[] {
+    if (this.handedOut) this.unshare();
     this.entries = sortedByK0(this.entries, this.size);
+    this.size = lastOfEachKey(this.entries, this.size);
+    this.handedOut = true;
     const per = Math.max(1, Math.floor(chunkBytes / (WORDS * 4))) * WORDS * 4;
     const all = new Uint8Array(this.entries.buffer, 0, this.size * WORDS * 4);
     const out: Uint8Array[] = [];
     for (let o = 0; o < all.length; o += per) out.push(all.subarray(o, Math.min(all.length, o + per)));
     return out;
+  }
+
+  /** The entries into a buffer of their own (views handed out keep the old one). */
+  private unshare(): void {
+    this.entries = this.entries.slice();
+    this.handedOut = false;
   }
 }
 
@@ -119,10 +138,67 @@ function scatterEntries(from: Int32Array, to: Int32Array, n: number, shift: numb
   }
 }
 
+/** Unsigned order of int32 words a, b: negative, 0 or positive. */
+function cmpWord(a: number, b: number): number {
+  return (a ^ -0x80000000) - (b ^ -0x80000000);
+}
+
+/** Order of the keys of entries i and j (words at `from`..3 as unsigned; from = 1 when their k0 are equal). */
+function cmpKey(e: Int32Array, i: number, j: number, from: number): number {
+  const a = i * WORDS, b = j * WORDS;
+  for (let w = from; w < 4; w++) {
+    const c = cmpWord(e[a + w]!, e[b + w]!);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/**
+ * The first n entries (sorted by k0) sorted by their whole key and compacted to the last entry of
+ * each key, in place; returns how many remain. Each run of equal k0 (m entries) is sorted by k1,
+ * k2, k3 as unsigned, stable (equal keys keep their insertion order), in O(m log m): a key added
+ * many times costs no more than distinct ones. One pass; single-entry runs are only moved.
+ */
+function lastOfEachKey(e: Int32Array, n: number): number {
+  let w = 0;
+  for (let s = 0, t = 1; s < n; s = t, t = s + 1) {
+    const k0 = e[s * WORDS]!;
+    while (t < n && e[t * WORDS] === k0) t++;
+    if (t - s > 1) sortRun(e, s, t);
+    for (let i = s; i < t; i++) {
+      if (i + 1 < t && cmpKey(e, i, i + 1, 1) === 0) continue; // a later entry has this key
+      if (w !== i) e.copyWithin(w * WORDS, i * WORDS, (i + 1) * WORDS);
+      w++;
+    }
+  }
+  return w;
+}
+
+/** Entries s..t-1 (equal k0) sorted by k1, k2, k3 as unsigned, stable, in place. */
+function sortRun(e: Int32Array, s: number, t: number): void {
+  if (t - s <= 16) {
+    // Insertion sort of whole entries (stable: moves only past strictly greater keys).
+    const tmp = new Int32Array(WORDS);
+    for (let i = s + 1; i < t; i++) {
+      let j = i;
+      while (j > s && cmpKey(e, j - 1, i, 1) > 0) j--;
+      if (j === i) continue;
+      tmp.set(e.subarray(i * WORDS, (i + 1) * WORDS));
+      e.copyWithin((j + 1) * WORDS, j * WORDS, i * WORDS);
+      e.set(tmp, j * WORDS);
+    }
+    return;
+  }
+  const order = Array.from({ length: t - s }, (_, k) => s + k).sort((i, j) => cmpKey(e, i, j, 1) || i - j);
+  const run = e.slice(s * WORDS, t * WORDS);
+  for (let k = 0; k < order.length; k++) e.set(run.subarray((order[k]! - s) * WORDS, (order[k]! - s + 1) * WORDS), (s + k) * WORDS);
+}
+
 /**
  * Sets dir[b] to the first entry whose k0 >>> shift is ≥ b, for every b up to the last entry's
- * (dir filled with n beforehand covers the rest); returns the index of the first entry whose k0
- * is below its predecessor's (unsigned), or n when sorted.
+ * (dir filled with n beforehand covers the rest); returns the index of the first entry whose key
+ * (k0..k3, unsigned) is not above its predecessor's (out of order, or a duplicate), or n when the
+ * keys strictly increase.
  */
 function fillDirectory(entries: Int32Array, n: number, shift: number, dir: Int32Array): number {
   // k0 with its sign bit flipped orders as k0 unsigned, and stays a small integer (an unsigned
@@ -130,29 +206,12 @@ function fillDirectory(entries: Int32Array, n: number, shift: number, dir: Int32
   let fill = 0, prev = -0x80000000;
   for (let e = 0; e < n; e++) {
     const k0 = entries[e * WORDS]!, key = k0 ^ -0x80000000;
-    if (key < prev) return e;
+    if (key < prev || (e > 0 && key === prev && cmpKey(entries, e - 1, e, 1) >= 0)) return e;
     prev = key;
     const b = k0 >>> shift;
     while (fill <= b) dir[fill++] = e;
   }
   return n;
-}
-
-/** Distinct keys among n entries sorted by k0: each counted at its last entry (equal keys share a run of equal k0). */
-function distinctKeys(entries: Int32Array, n: number): number {
-  let distinct = 0;
-  for (let e = 0; e < n; e++) {
-    const o = e * WORDS;
-    let last = true;
-    for (let f = o + WORDS; f < n * WORDS && entries[f] === entries[o]; f += WORDS) {
-      if (entries[f + 1] === entries[o + 1] && entries[f + 2] === entries[o + 2] && entries[f + 3] === entries[o + 3]) {
-        last = false;
-        break;
-      }
-    }
-    if (last) distinct++;
-  }
-  return distinct;
 }
 
 /** Probes are grouped by this many top bits of k0 (at most; the directory's bits when fewer). */
@@ -166,7 +225,7 @@ export class BroadcastIndex {
     private readonly entries: Int32Array,
     private readonly dir: Int32Array,
     dirBits: number,
-    /** Distinct keys held. */
+    /** Keys held (one entry each). */
     readonly size: number,
   ) {
     this.shift = 32 - dirBits;
@@ -190,19 +249,26 @@ export class BroadcastIndex {
     if (dirBits > 28) throw new DagctlError('INTERNAL', `broadcast index of ${n} entries is too large`);
     const dir = new Int32Array((1 << dirBits) + 1).fill(n);
     const bad = fillDirectory(entries, n, 32 - dirBits, dir);
-    if (bad !== n) throw new DagctlError('SHUFFLE_INVALID', `rollup broadcast index: entry ${bad} of ${n} is out of order (its chunks must come sorted by key, as BroadcastBuilder.chunks() writes them)`, { entry: bad });
-    return new BroadcastIndex(entries, dir, dirBits, distinctKeys(entries, n));
+    if (bad !== n) {
+      throw new DagctlError(
+        'SHUFFLE_INVALID',
+        `rollup broadcast index: entry ${bad} of ${n} is out of key order or repeats a key (its chunks must come sorted by key, one entry per key, as ` +
+          `rollup version 4's index stage writes them; an index stage that finished under an older rollup version, before an upgrade, wrote another ` +
+          `order): re-run the rollup task from its index stage — \`dagctl run FILE --rerun-from TASK\` (embedded) or \`dagctl retry RUN_ID --from TASK\` (distributed)`,
+        { entry: bad },
+      );
+    }
+    return new BroadcastIndex(entries, dir, dirBits, n);
   }
 
-  /** The offset in `entries` of the last entry whose key is (k0, k1, k2, k3) (int32 words), or -1. */
+  /** The offset in `entries` of the entry whose key is (k0, k1, k2, k3) (int32 words; keys are unique), or -1. */
   private find(k0: number, k1: number, k2: number, k3: number): number {
     const entries = this.entries, b = k0 >>> this.shift;
-    let found = -1;
     for (let e = this.dir[b]!, end = this.dir[b + 1]!; e < end; e++) {
       const o = e * WORDS;
-      if (entries[o] === k0 && entries[o + 1] === k1 && entries[o + 2] === k2 && entries[o + 3] === k3) found = o;
+      if (entries[o] === k0 && entries[o + 1] === k1 && entries[o + 2] === k2 && entries[o + 3] === k3) return o;
     }
-    return found;
+    return -1;
   }
 
   /**
@@ -257,7 +323,10 @@ function probeInOrder(entries: Int32Array, dir: Int32Array, shift: number, n: nu
     let found = -1;
     for (let e = dir[b]!, end = dir[b + 1]!; e < end; e++) {
       const o = e * WORDS;
-      if (entries[o] === a && entries[o + 1] === s1[i] && entries[o + 2] === s2[i] && entries[o + 3] === s3[i]) found = o;
+      if (entries[o] === a && entries[o + 1] === s1[i] && entries[o + 2] === s2[i] && entries[o + 3] === s3[i]) {
+        found = o; // keys are unique: the first match is the only one
+        break;
+      }
     }
     if (found < 0) continue;
     const r = order[i]!;

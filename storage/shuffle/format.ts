@@ -337,8 +337,9 @@ function invalid(message: string, details: Record<string, unknown> = {}): Dagctl
 function parse(bytes: Uint8Array): Parsed {
   if (!isShuffleFile(bytes)) throw invalid('bad magic (not a DGSH shuffle file)');
   if (bytes[4] !== VERSION && bytes[4] !== SHARED_VERSION) throw invalid(`unsupported version ${String(bytes[4])}`, { version: bytes[4] });
-  // Typed-array views need 8-byte alignment: copy once when the store handed back an unaligned view.
-  const buf = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  // Typed-array views need 8-byte alignment: copy once when the store handed back an unaligned view
+  // (a real copy: a Buffer's slice() is another view at the same offset).
+  const buf = bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes);
   const len = buf.byteLength;
   const u32 = (off: number): number => {
     if (off + 4 > len) throw invalid('truncated', { offset: off, bytes: len });

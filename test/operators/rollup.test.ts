@@ -12,7 +12,7 @@ import { runOperator, type MemInput } from './harness.js';
 import { HyperLogLog } from '../../operators/lib/sketches/hll.js';
 import type { Row, Schema } from '../../storage/types.js';
 import { isDagctlError } from '../../core/errors.js';
-import { BroadcastBuilder, BroadcastIndex } from '../../operators/rollup/broadcast-index.js';
+import { BroadcastBuilder, BroadcastIndex, broadcastBytes } from '../../operators/rollup/broadcast-index.js';
 import { hashString } from '../../operators/lib/sketches/murmur3.js';
 import { ByteWriter, parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
@@ -234,7 +234,7 @@ describe('operators/rollup/rollup', () => {
   });
 
   it('BroadcastIndex.mapAll: maps exactly the keys a Map holds, later duplicates winning, keys sharing words included (fast-check)', () => {
-    // Keys drawn from a small word pool so that many share k0 (and the slot fingerprint's k1 bits) yet differ elsewhere.
+    // Keys drawn from a small word pool so that many share k0 (and often k1, k2 too) yet differ elsewhere: long runs of equal k0, and duplicates.
     const word = fc.constantFrom(0, 1, -1, 0x7fffffff, -0x80000000, 12345, 0x10000);
     const key = fc.tuple(word, word, word, word);
     fc.assert(
@@ -266,6 +266,77 @@ describe('operators/rollup/rollup', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('BroadcastBuilder.chunks: a key added 10^4 times ships once, with its last value; size and bytes() count what ships', () => {
+    const d = 10_000;
+    const b = new BroadcastBuilder(1);
+    const dup = Uint32Array.of(0xdeadbeef, 1, 2, 3);
+    const ref = new Map<string, [number, number]>();
+    for (let i = 0; i < d; i++) {
+      b.add(dup, i, -i);
+      ref.set(dup.join(','), [i, -i]);
+      if (i % 100 === 0) {
+        // Distinct keys in between, some sharing the duplicate's k0 (and k1).
+        const other = Uint32Array.of(i % 200 === 0 ? 0xdeadbeef : i * 2654435761, 1, i, 7);
+        b.add(other, i + 1, i + 2);
+        ref.set(other.join(','), [i + 1, i + 2]);
+      }
+    }
+    assert.equal(b.size, d + d / 100);
+    const chunks = b.chunks(24 * 37);
+    let shipped = 0;
+    for (const c of chunks) shipped += c.length / 24;
+    assert.equal(shipped, ref.size);
+    assert.equal(b.size, ref.size);
+    assert.equal(b.bytes(), broadcastBytes(ref.size));
+    const t = BroadcastIndex.fromChunks(chunks);
+    assert.equal(t.size, ref.size);
+    const keys = [...ref.keys()].map((k) => k.split(',').map((x) => Number(x) | 0));
+    const n = keys.length;
+    const k0 = Int32Array.from(keys, (k) => k[0]!), k1 = Int32Array.from(keys, (k) => k[1]!);
+    const k2 = Int32Array.from(keys, (k) => k[2]!), k3 = Int32Array.from(keys, (k) => k[3]!);
+    assert.equal(t.mapAll(k0, k1, k2, k3, n), n);
+    [...ref.values()].forEach(([v0, v1], r) => assert.deepEqual([k0[r], k1[r]], [v0, v1]));
+    const probe = dup.slice();
+    assert.equal(t.mapInPlace(probe), true);
+    assert.deepEqual([probe[0], probe[1]], [d - 1, (-(d - 1)) >>> 0]);
+  });
+
+  it('BroadcastBuilder.chunks: a later add() or chunks() leaves the views handed out before as they were', () => {
+    const b = new BroadcastBuilder(1);
+    for (const k0 of [5, 1, 9, 1]) b.add(Uint32Array.of(k0, 0, 0, 0), k0, 2);
+    const first = b.chunks(48);
+    const before = first.map((c) => new Uint8Array(c));
+    for (const k0 of [3, 0, 1]) b.add(Uint32Array.of(k0, 0, 0, 0), k0 + 100, 2);
+    const second = b.chunks(48);
+    assert.deepEqual(first.map((c) => new Uint8Array(c)), before);
+    assert.equal(BroadcastIndex.fromChunks(first).size, 3);
+    const t = BroadcastIndex.fromChunks(second);
+    assert.equal(t.size, 5);
+    const key = Uint32Array.of(1, 0, 0, 0);
+    assert.equal(t.mapInPlace(key), true);
+    assert.equal(key[0], 101); // the add() after the first chunks() still wins
+    assert.equal(b.chunks().reduce((a, c) => a + c.length, 0), 5 * 24); // a third call ships the same
+  });
+
+  it('BroadcastIndex.fromChunks: a key repeated in the chunks is SHUFFLE_INVALID', () => {
+    const b = new BroadcastBuilder();
+    for (const k0 of [5, 1, 9]) b.add(Uint32Array.of(k0, 0, 0, 0), 1, 2);
+    const sorted = new Uint8Array(b.chunks()[0]!);
+    const repeated = new Uint8Array(sorted.length + 24);
+    repeated.set(sorted.subarray(0, 48), 0); // keys 1, 5, 5, 9
+    repeated.set(sorted.subarray(24), 48);
+    assert.throws(() => BroadcastIndex.fromChunks([repeated]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+    // Equal k0, later words out of order.
+    const c = new BroadcastBuilder();
+    for (const k3 of [1, 2]) c.add(Uint32Array.of(5, 0, 0, k3), 1, 2);
+    const cs = new Uint8Array(c.chunks()[0]!);
+    const swapped = new Uint8Array(48);
+    swapped.set(cs.subarray(24), 0);
+    swapped.set(cs.subarray(0, 24), 24);
+    assert.equal(BroadcastIndex.fromChunks([cs]).size, 2);
+    assert.throws(() => BroadcastIndex.fromChunks([swapped]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
   });
 
   it('BroadcastIndex.fromChunks: entries out of key order, or a partial entry, are SHUFFLE_INVALID', () => {

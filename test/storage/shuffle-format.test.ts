@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { decodeWithFallback, getCodec, readSchemaOf } from '../../storage/parquet/registry.js';
 import { SHUFFLE_CODEC } from '../../storage/shuffle/codec.js';
-import { decodeShuffle, encodeShuffle, isShuffleFile, SHARED_VERSION } from '../../storage/shuffle/format.js';
+import { decodeShuffle, decodeShuffleBlocksBytes, encodeShuffle, isShuffleFile, SHARED_VERSION } from '../../storage/shuffle/format.js';
 import { DagctlError } from '../../core/errors.js';
 import type { FileEntry, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
@@ -86,6 +86,18 @@ describe('shuffle format (DGSH)', () => {
     assert.deepEqual(got, rows.map((r) => ({ i64: r.i64, s: r.s })));
     assert.deepEqual(Object.keys(got[0]!), ['i64', 's']);
     assert.throws(() => [...decodeShuffle(bytes, ['nope'])], (e: unknown) => (e as { code?: string }).code === 'DATASET_SCHEMA_MISMATCH');
+  });
+
+  it('reads a file handed over as an unaligned Buffer (byteOffset 3) as it reads an aligned one, with both decoders', () => {
+    const rows = sampleRows(500, 11);
+    const bytes = encodeShuffle(SCHEMA, rows);
+    const ab = new ArrayBuffer(bytes.length + 3);
+    new Uint8Array(ab, 3).set(bytes);
+    const unaligned = Buffer.from(ab, 3, bytes.length);
+    assert.equal(unaligned.byteOffset % 4, 3);
+    assert.deepEqual([...decodeShuffle(unaligned)].flat(), [...decodeShuffle(bytes)].flat());
+    assert.deepEqual([...decodeShuffle(unaligned)].flat(), rows);
+    assert.deepEqual(decodeShuffleBlocksBytes(unaligned), decodeShuffleBlocksBytes(bytes));
   });
 
   it('repeated strings are decoded once: equal values are the same dictionary entry', () => {
