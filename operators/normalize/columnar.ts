@@ -10,8 +10,9 @@
  *     only new values through the row path's urlCacheKey LRU;
  *   - identifiers already in normal form (`cookie:<hex>`, `user:<digits>`, checked on the bytes,
  *     by lib/text/identifiers.ts idBytesAlreadyNormal) are kept as bytes (ranges of one copy, per
- *     page buffer, of the span their bytes lie in); any other is decoded (strictly) and
- *     normalized by normalizeIdentifier;
+ *     page buffer, of the span their bytes lie in, or copied row by row where that span is more
+ *     than SPAN_SLACK times their bytes: the data stays within SPAN_SLACK times the values'
+ *     bytes); any other is decoded (strictly) and normalized by normalizeIdentifier;
  *   - kept rows go to a column accumulator of DEFAULT_MAX_ROWS rows (normalized URLs as ranges of
  *     one buffer of their distinct values, emptied after a flush once past POOL_MAX_BYTES), written
  *     as one batch per file the row path would write;
@@ -206,8 +207,19 @@ class Accumulator {
    * Appends identifier column j's kept rows of [from, to) (see placeIds); the rows not ID_COPY
    * get their text afterwards (textAt). Returns the new row count.
    */
-  placedRows(j: number, shifts: Int32Array, c: RawStrings, kinds: Uint8Array, keep: Uint8Array, from: number, to: number): number {
-    return placeIds(this.start[j]!, this.len[j]!, this.rows, shifts, c.buf, c.start, c.len, kinds, keep, from, to);
+  placedRows(j: number, packAt: number, c: RawStrings, kinds: Uint8Array, keep: Uint8Array, from: number, to: number): number {
+    return placeIds(this.start[j]!, this.len[j]!, this.rows, packAt, c.buf, c.start, c.len, kinds, keep, from, to);
+  }
+  /**
+   * Copies the bytes of the kept ID_COPY rows of [from, to) in packed page buffers (`bytes` of
+   * them) one after another into column j's own buffer; returns where they start there.
+   */
+  pack(j: number, c: RawStrings, kinds: Uint8Array, keep: Uint8Array, from: number, to: number, bytes: number): number {
+    const o = this.room(j, bytes);
+    const at = o.used;
+    packRows(o.bytes, at, c.bufs, c.buf, c.start, c.len, kinds, keep, from, to);
+    o.used += bytes;
+    return at;
   }
   /** Sets row `row` of column j to string `v` as UTF-8 (ASCII written directly, anything else through encodeInto). */
   textAt(j: number, row: number, v: string): void {
@@ -306,38 +318,81 @@ class OffsetMemo {
 }
 const EMPTY = new Uint8Array(0);
 
-/** Where copySpan leaves the span [lo, hi) of bytes (hi < lo: none), and placeIds the number of ID_COPY rows placed. */
-const spanOf = new Int32Array(2);
+/**
+ * An already-normal identifier page buffer is copied as the one span of its kept ID_COPY rows'
+ * bytes only while that span is at most SPAN_SLACK times those rows' bytes; past it (most rows
+ * between them rejected or re-normalized) its rows are packed one by one instead. So an
+ * identifier column's data bytes stay within SPAN_SLACK times its values' bytes.
+ */
+export const SPAN_SLACK = 2;
+/** placeIds' count of ID_COPY rows placed. */
 const placed = new Int32Array(1);
-/** appendIds' scratch: per page buffer, the shift of its offsets into the accumulator's bytes. */
+/** bufRange's first and last page buffer of a segment (last < first: no rows). */
+const bufSpan = new Int32Array(2);
+/** appendIds' scratch, by page buffer: shift of its offsets into the accumulator's bytes, 1 if its rows are packed, its kept ID_COPY rows' span [lo, hi) and their bytes. */
 let shifts = new Int32Array(4);
+let packed = new Uint8Array(4);
+let spanLo = new Int32Array(4);
+let spanHi = new Int32Array(4);
+let keptBytes = new Float64Array(4);
 
-/** The span of bytes of the kept ID_COPY rows of [from, to) that lie in page buffer `b` into spanOf. */
-function copySpan(buf: Int32Array, start: Int32Array, len: Int32Array, kinds: Uint8Array, keep: Uint8Array, b: number, from: number, to: number): void {
+/** The lowest and highest page buffer of rows [from, to) into bufSpan. */
+function bufRange(buf: Int32Array, from: number, to: number): void {
   let lo = 0x7fffffff, hi = -1;
-  spanOf[0] = lo;
-  spanOf[1] = hi;
+  bufSpan[0] = lo;
+  bufSpan[1] = hi;
   for (let r = from; r < to; r++) {
-    if (keep[r] !== 1 || kinds[r] !== ID_COPY || buf[r] !== b) continue;
-    const s = start[r]!, e = s + len[r]!;
-    if (s < lo) spanOf[0] = lo = s;
-    if (e > hi) spanOf[1] = hi = e;
+    const b = buf[r]!;
+    if (b < lo) bufSpan[0] = lo = b;
+    if (b > hi) bufSpan[1] = hi = b;
+  }
+}
+
+/**
+ * One pass over rows [from, to): per page buffer, the span [spanLo, spanHi) and the sum of the
+ * lengths (keptBytes) of its kept ID_COPY rows (the buffers' entries reset by the caller).
+ */
+function copySpans(buf: Int32Array, start: Int32Array, len: Int32Array, kinds: Uint8Array, keep: Uint8Array, from: number, to: number): void {
+  for (let r = from; r < to; r++) {
+    if (keep[r] !== 1 || kinds[r] !== ID_COPY) continue;
+    const b = buf[r]!, s = start[r]!, n = len[r]!, e = s + n;
+    if (s < spanLo[b]!) spanLo[b] = s;
+    if (e > spanHi[b]!) spanHi[b] = e;
+    keptBytes[b]! += n;
+  }
+}
+
+/**
+ * Copies the bytes of the kept ID_COPY rows of [from, to) whose page buffer is packed, one after
+ * another in row order, into dst from offset `at` (room made by the caller).
+ */
+function packRows(dst: Uint8Array, at: number, bufs: Uint8Array[], buf: Int32Array, start: Int32Array, len: Int32Array, kinds: Uint8Array, keep: Uint8Array, from: number, to: number): void {
+  for (let r = from; r < to; r++) {
+    if (keep[r] !== 1 || kinds[r] !== ID_COPY || packed[buf[r]!] !== 1) continue;
+    const src = bufs[buf[r]!]!, s = start[r]!, n = len[r]!;
+    for (let i = 0; i < n; i++) dst[at + i] = src[s + i]!;
+    at += n;
   }
 }
 
 /**
  * The kept rows of [from, to) appended from row `at` of an identifier column (dstStart, dstLen):
- * an ID_COPY row as its range shifted into the accumulator's bytes (shifts, by page buffer); any
- * other row left for its text. Returns the new row count; placed[0] = the ID_COPY rows.
+ * an ID_COPY row as its range shifted into the accumulator's bytes (shifts, by page buffer), or,
+ * when its buffer is packed, the next range of the packed bytes from `packAt` (packRows' order);
+ * any other row left for its text. Returns the new row count; placed[0] = the ID_COPY rows.
  */
-function placeIds(dstStart: Int32Array, dstLen: Int32Array, at: number, shifts: Int32Array, buf: Int32Array, start: Int32Array, len: Int32Array, kinds: Uint8Array, keep: Uint8Array, from: number, to: number): number {
+function placeIds(dstStart: Int32Array, dstLen: Int32Array, at: number, packAt: number, buf: Int32Array, start: Int32Array, len: Int32Array, kinds: Uint8Array, keep: Uint8Array, from: number, to: number): number {
   let copied = 0;
   placed[0] = 0;
   for (let r = from; r < to; r++) {
     if (keep[r] !== 1) continue;
     if (kinds[r] === ID_COPY) {
-      dstStart[at] = start[r]! + shifts[buf[r]!]!;
-      dstLen[at] = len[r]!;
+      const b = buf[r]!, n = len[r]!;
+      if (packed[b] === 1) {
+        dstStart[at] = packAt;
+        packAt += n;
+      } else dstStart[at] = start[r]! + shifts[b]!;
+      dstLen[at] = n;
       placed[0] = ++copied;
     }
     at++;
@@ -635,19 +690,44 @@ export class ColumnarNormalizer {
 
   /**
    * Appends identifier column j's kept rows of [from, to): those already normal as ranges of one
-   * copy, per page buffer, of the span of their bytes (a native copy, not one per value), then the
-   * others' normalized text.
+   * copy, per page buffer, of the span of their bytes (a native copy, not one per value), or
+   * packed row by row where that span is more than SPAN_SLACK times their bytes; then the
+   * others' normalized text. One pass over the rows, then one step per page buffer they use.
    */
   private appendIds(j: number, c: RawStrings, keep: Uint8Array, from: number, to: number): void {
     const { acc } = this;
     const k = this.v.kinds[j]!;
-    if (shifts.length < c.bufs.length) shifts = new Int32Array(c.bufs.length);
-    for (let b = 0; b < c.bufs.length; b++) {
-      copySpan(c.buf, c.start, c.len, k, keep, b, from, to);
-      if (spanOf[1]! >= spanOf[0]!) shifts[b] = acc.span(j, c.bufs[b]!, spanOf[0]!, spanOf[1]!);
+    const nb = c.bufs.length;
+    if (shifts.length < nb) {
+      shifts = new Int32Array(nb);
+      packed = new Uint8Array(nb);
+      spanLo = new Int32Array(nb);
+      spanHi = new Int32Array(nb);
+      keptBytes = new Float64Array(nb);
+    }
+    bufRange(c.buf, from, to);
+    const b0 = bufSpan[0]!, b1 = bufSpan[1]! + 1;
+    let packAt = 0;
+    if (b0 < b1) {
+      spanLo.fill(0x7fffffff, b0, b1);
+      spanHi.fill(-1, b0, b1);
+      keptBytes.fill(0, b0, b1);
+      packed.fill(0, b0, b1);
+      copySpans(c.buf, c.start, c.len, k, keep, from, to);
+      let packBytes = 0;
+      for (let b = b0; b < b1; b++) {
+        const lo = spanLo[b]!, hi = spanHi[b]!, kept = keptBytes[b]!;
+        if (hi < lo) continue;
+        if (hi - lo <= SPAN_SLACK * kept) shifts[b] = acc.span(j, c.bufs[b]!, lo, hi);
+        else {
+          packed[b] = 1;
+          packBytes += kept;
+        }
+      }
+      if (packBytes > 0) packAt = acc.pack(j, c, k, keep, from, to, packBytes);
     }
     const at = acc.rows;
-    acc.rows = acc.placedRows(j, shifts, c, k, keep, from, to);
+    acc.rows = acc.placedRows(j, packAt, c, k, keep, from, to);
     if (placed[0]! < acc.rows - at) this.appendNewIds(j, k, keep, from, to, at);
   }
 

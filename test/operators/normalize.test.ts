@@ -8,7 +8,7 @@ import { normalize } from '../../operators/normalize/normalize.js';
 import { runOperator, sortRows } from './harness.js';
 import { isDagctlError } from '../../core/errors.js';
 import type { ColumnBatch, Row, Schema } from '../../storage/types.js';
-import { columnarPlan, ColumnarNormalizer, fileColumns, POOL_MAX_BYTES, RawUrls } from '../../operators/normalize/columnar.js';
+import { columnarPlan, ColumnarNormalizer, fileColumns, POOL_MAX_BYTES, RawUrls, SPAN_SLACK } from '../../operators/normalize/columnar.js';
 import { LruCache } from '../../operators/normalize/lru.js';
 import { urlNormalizer, type UrlResult } from '../../operators/lib/text/url.js';
 import { getCodec } from '../../storage/parquet/registry.js';
@@ -186,6 +186,75 @@ describe('operators/normalize/normalize', () => {
         assert.deepEqual(kept, ref.outputs[0]!.rows);
         assert.deepEqual(rejected, ref.outputs[1]!.rows);
       }), { numRuns: 200 });
+    });
+
+    /**
+     * Rows run through the column path over hand-built raw columns (what fileColumns makes of
+     * plain pages: page p's values one after another in buffer p, rows in page order), checked
+     * against the row path on the same rows and each batch's file against the row writer's;
+     * `onBatch` sees each batch before the accumulator is reused.
+     */
+    const viaPages = async (rs: Row[], pageOf: (i: number) => number, capacity: number, onBatch: (b: ColumnBatch) => void): Promise<void> => {
+      const flat = getCodec('flat');
+      const params = normalize.params.parse({});
+      const ref = await runOperator(normalize, params, { inputs: [{ rows: rs }], outputs: 2 });
+      const column = (name: string): { bufs: Uint8Array[]; buf: Int32Array; start: Int32Array; len: Int32Array } => {
+        const parts: number[][] = [];
+        const out = { buf: new Int32Array(rs.length), start: new Int32Array(rs.length), len: new Int32Array(rs.length) };
+        rs.forEach((r, i) => {
+          const v = Buffer.from(String(r[name]));
+          const p = pageOf(i);
+          while (parts.length <= p) parts.push([]);
+          [out.buf[i], out.start[i], out.len[i]] = [p, parts[p]!.length, v.length];
+          parts[p]!.push(...v);
+        });
+        return { bufs: parts.map((b) => Uint8Array.from(b)), ...out };
+      };
+      const groups = [{ rows: rs.length, cols: [column('url'), column('person'), Float64Array.from(rs, (r) => Number(r.ts))] }];
+      const kept: Row[] = [];
+      const rejected: Row[] = [];
+      const roles = columnarPlan(schema, params.urlColumns, params.idColumns)!;
+      const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
+        write: async (b) => {
+          onBatch(b);
+          const file = await flat.encodeColumns!(schema, b);
+          const batchRows: Row[] = [];
+          for await (const x of flat.decode(file)) batchRows.push(...x);
+          assert.deepEqual(Buffer.from(file), Buffer.from(await flat.encode(schema, batchRows)));
+          kept.push(...batchRows);
+        },
+        reject: async (r, reason) => { rejected.push({ ...r, reason }); },
+      }, { rowsIn: 0, rejected: 0 }, POOL_MAX_BYTES, new RawUrls());
+      await col.file(groups);
+      await col.flush();
+      assert.deepEqual(kept, ref.outputs[0]!.rows);
+      assert.deepEqual(rejected, ref.outputs[1]!.rows);
+    };
+
+    it('keeps an identifier column\'s data within SPAN_SLACK times its values\' bytes when most rows between the kept ones are rejected', async () => {
+      // Page 0: 1 row in 20 already normal and kept, 1 in 20 re-normalized, the rest rejected
+      // (their bytes lie between the kept ones'); page 1: every row kept (one span copy).
+      const rs: Row[] = Array.from({ length: 4000 }, (_, i) => ({
+        url: 'http://foo.com/',
+        person: i >= 3000 || i % 20 === 0 ? `user:${1000000 + i}` : i % 20 === 10 ? ` User:0${i} ` : `fax:${100000000000 + i}`,
+        ts: i,
+      }));
+      let batches = 0;
+      await viaPages(rs, (i) => (i < 3000 ? 0 : 1), 100_000, (b) => {
+        const c = b.columns.person!;
+        assert.ok(c.type === 'string');
+        let bytes = 0;
+        for (let r = 0; r < b.rows; r++) bytes += c.len[r]!;
+        assert.ok(c.data.length <= SPAN_SLACK * bytes, `${c.data.length} bytes of data for ${bytes} bytes of values`);
+        batches++;
+      });
+      assert.equal(batches, 1);
+    });
+
+    it('takes a thousand pages of a few rows each, kept, re-normalized or rejected, at any capacity', async () => {
+      const persons = ['user:1', 'cookie:ab', 'fax:1', ' User:07 ', 'user:12345', 'user:x'];
+      const rs: Row[] = Array.from({ length: 3000 }, (_, i) => ({ url: i % 7 === 3 ? 'ftp://a.com/' : 'http://a.com/', person: persons[(i * 5 + (i >> 4)) % persons.length]!, ts: i }));
+      for (const capacity of [1, 7, 100_000]) await viaPages(rs, (i) => Math.floor(i / 3), capacity, () => undefined);
     });
 
     it('equivs: two identifier columns, no URL column', async () => {
