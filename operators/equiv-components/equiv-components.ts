@@ -12,7 +12,7 @@
  *    owner emits it: version 3). `changed` counts emitted edges the bucket did not receive; the
  *    engine repeats rounds while Σchanged > 0. Version 4: a round also broadcasts (blob 'dirty')
  *    the stars of its components that got a changed star, and the next round joins every
- *    bucket's into its union-find without recording them (BROADCAST_TOTAL; docs/operators.md). At the fixpoint (no bucket emits a new edge) the
+ *    bucket's into its union-find without recording them (broadcastCaps; docs/operators.md). At the fixpoint (no bucket emits a new edge) the
  *    global minimum g of each component is adjacent to every node of the component (proof in
  *    docs/operators.md), so min(N[x]) = g for every x.
  *  - 'emit' ('bucket'): each node owned by the bucket → min over its closed neighbourhood. Fails with
@@ -66,15 +66,24 @@ function chunkEdgeHint(input: InputHandle): number {
 }
 
 /**
- * The most star edges a round's buckets broadcast to the next round together (blob 'dirty', each
- * bucket its share, at least 256): the stars of its components that got a changed star. Every
- * bucket of the next round reads all of them (B blobs) and joins them into its union-find before
+ * What a round's buckets broadcast to the next round (blob 'dirty', one edge chunk a bucket): the
+ * stars of its components that got a changed star. Every bucket of the next round reads all of
+ * them (B blobs, stored base64 in the commit markers) and joins them into its union-find before
  * labelling (never recorded, never emitted for ids only they bring), so a new minimum reaches
  * buckets a round early (at 10M pageviews: 3 rounds instead of 4). Any subset is correct — each is
- * an edge of a true component —, so a bucket with more sends the first ones.
+ * an edge of a true component —, so a bucket with more sends the first ones in id order (the same
+ * on a retry) that fit both caps: BROADCAST_BYTES / B bytes (at least BROADCAST_MIN_BYTES: 4 MiB a
+ * round in all up to B = 256, so each instance reads at most that) and BROADCAST_TOTAL / B edges
+ * (at least 256). With one bucket nothing is sent: its own edges already hold every star.
  */
 const BROADCAST_TOTAL = 32768;
-const broadcastMax = (buckets: number): number => Math.max(256, Math.ceil(BROADCAST_TOTAL / buckets));
+const BROADCAST_BYTES = 4 * 2 ** 20;
+const BROADCAST_MIN_BYTES = 16 * 2 ** 10;
+/** The broadcast caps of one bucket of B (see BROADCAST_BYTES); null when B = 1 (no broadcast). */
+export function broadcastCaps(buckets: number): { edges: number; bytes: number } | null {
+  if (buckets <= 1) return null;
+  return { edges: Math.max(256, Math.ceil(BROADCAST_TOTAL / buckets)), bytes: Math.max(BROADCAST_MIN_BYTES, Math.floor(BROADCAST_BYTES / buckets)) };
+}
 
 /** The bucket that owns id i: its byte hash (the same in every instance and round) mod B. Not
  * core/hash.ts bucketOf, which hashes a JS string: only this operator's own stages use it. */
@@ -274,7 +283,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
       return { metrics: { edges: counts.edges, invalid: counts.invalid, nodes, fromPages, wasm, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 } };
     }
     if (ctx.stage.name === 'propagate') {
-      // The previous round's broadcast stars (every bucket's, see BROADCAST_TOTAL): joins only.
+      // The previous round's broadcast stars (every bucket's, see BROADCAST_BYTES): joins only.
       const broadcast = ctx.prior!.blobs('dirty');
       const c = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true, p.kernel, broadcast);
       let edgesIn: number, t1: number, changed: number, skipped: number, wasmMiB = 0, broadcastOut = 0;
@@ -284,7 +293,8 @@ export const equivComponents: OperatorDef<EquivParams> = {
           edgesIn = c.wasm.edgeCount();
           t1 = performance.now();
           ({ changed, skipped } = await c.wasm.emitStars(B, ctx.bucket, true, CHUNK_BYTES, (b, chunk) => sw.write(b, [{ edges: chunk }])));
-          const dirty = changed > 0 ? c.wasm.dirtyChunk(broadcastMax(B)) : null;
+          const caps = broadcastCaps(B);
+          const dirty = changed > 0 && caps !== null ? c.wasm.dirtyChunk(caps.edges, caps.bytes) : null;
           if (dirty !== null) {
             ctx.putBlob('dirty', dirty);
             broadcastOut = dirty.length;

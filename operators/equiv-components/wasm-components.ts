@@ -275,16 +275,24 @@ export class WasmEdgeComponents {
   private ownIds: number | null = null;
 
   /**
-   * After emitStars (received: true): up to `max` star edges (x, m), m the minimum of a component
-   * that got a changed star here, as one edge chunk (edge-chunks.ts), or null when there is none.
+   * After emitStars (received: true): the star edges (x, m), m the minimum of a component that got
+   * a changed star here, in id order, as one edge chunk (edge-chunks.ts) of at most `max` edges and
+   * `maxBytes` bytes (the first ones that fit: a prefix, the same on every retry), or null when
+   * there is none or the first does not fit.
    */
-  dirtyChunk(max: number): Uint8Array | null {
+  dirtyChunk(max: number, maxBytes = Infinity): Uint8Array | null {
     const k = this.kernel();
     const n = k.dirtyStars(max);
     this.wids.stale = true;
     if (n === 0) return null;
-    const pairs = new Uint32Array(k.memory.buffer, k.dirtyList(), 2 * n).slice();
-    return packPairs(this.ids, pairs);
+    const all = new Uint32Array(k.memory.buffer, k.dirtyList(), 2 * n);
+    let bytes = 0, fit = 0;
+    for (; fit < n; fit++) {
+      const b = 8 + this.ids.byteLength(all[2 * fit]!) + this.ids.byteLength(all[2 * fit + 1]!);
+      if (bytes + b > maxBytes) break;
+      bytes += b;
+    }
+    return fit === 0 ? null : packPairs(this.ids, all.slice(0, 2 * fit));
   }
 
   /** The recorded edges (record: true) as int pairs (a, b, a, b, …), in the order added; a JS copy. */

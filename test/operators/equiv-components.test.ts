@@ -63,6 +63,16 @@ describe('operators/equiv-components/equiv-components', () => {
     assert.ok((metrics.broadcastOut ?? 0) > 0 && (metrics.broadcastIn ?? 0) > 0, JSON.stringify(metrics));
   });
 
+  it('one bucket sends no broadcast stars (its own edges hold them all)', async () => {
+    const edges: Array<[string, string]> = [];
+    for (let i = 0; i < 2000; i++) edges.push(i % 2 === 0 ? [pad(i), pad(i + 1)] : [pad(i + 1), pad(i)]);
+    const { got, rounds, metrics } = await run(shuffled(edges, 5), 8, 1, true);
+    assert.deepEqual(new Map([...got].sort()), new Map([...oracle(edges)].sort()));
+    assert.ok(rounds >= 1, `rounds=${rounds}`);
+    assert.equal(metrics.broadcastOut ?? 0, 0);
+    assert.equal(metrics.broadcastIn ?? 0, 0);
+  });
+
   it('stars, many tiny components, self-loops and duplicate edges', async () => {
     const edges: Array<[string, string]> = [];
     for (let i = 1; i <= 500; i++) edges.push([`email:hub`, `cookie:${i.toString(16)}`]);

@@ -3,7 +3,8 @@
  * (./components-oracle.ts), on pages built here by hand (PLAIN: length-prefixed values; dictionary: indices
  * into a shared dictionary buffer), with the two columns' pages breaking at different rows:
  * labels, hashes equal to the JS kernel's (lib/byte-intern.ts), forced hash collisions, empty ids,
- * ids that are not UTF-8, instance reuse, and that the embedded module is built from the current
+ * ids that are not UTF-8, instance reuse, broadcast stars and their byte cap, and that the embedded
+ * module is built from the current
  * C source.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { ByteInterner } from '../../operators/lib/columnar/byte-intern.js';
 import { WasmEdgeComponents } from '../../operators/equiv-components/wasm-components.js';
+import { broadcastCaps } from '../../operators/equiv-components/equiv-components.js';
 import { EdgeChunkWriter, readEdgeChunk } from '../../operators/equiv-components/edge-chunks.js';
 import { COMPONENTS_SOURCE_SHA256, COMPONENTS_WASM_BASE64 } from '../../operators/equiv-components/wasm/components-wasm.js';
 import { isDagctlError } from '../../core/errors.js';
@@ -266,8 +268,8 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
     const own = fc.nat(29).map((i) => `n${i}`), any = fc.oneof(own, fc.nat(9).map((i) => `b${i}`));
     await fc.assert(fc.asyncProperty(
       fc.array(fc.tuple(own, own), { minLength: 1, maxLength: 80 }), fc.array(fc.tuple(any, any), { maxLength: 30 }),
-      fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 200 }),
-      async (edges, extra, buckets, max) => {
+      fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 200 }), fc.integer({ min: 0, max: 400 }),
+      async (edges, extra, buckets, max, maxBytes) => {
         const self = edges.length % buckets;
         const uf = new WasmEdgeComponents(16, { record: true, flushEvery: 16 });
         try {
@@ -302,15 +304,69 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
           const r = await uf.emitStars(buckets, self, true, 64, (b, chunk) => { (out.get(b) ?? out.set(b, []).get(b)!).push(...pairsOf(chunk)); return Promise.resolve(); });
           assert.deepEqual(r, { changed, skipped });
           assert.deepEqual(new Map([...out].map(([b, xs]) => [b, xs.sort()] as const).sort()), new Map([...ref].map(([b, xs]) => [b, xs.sort()] as const).sort()));
-          // dirtyChunk: the own ids' stars (x ≠ m) of the components with a changed star, the first `max` in id order.
+          // dirtyChunk: the own ids' stars (x ≠ m) of the components with a changed star, the first `max` in id order,
+          // then the first of those that fit in `maxBytes` (8 bytes of lengths and the ids' bytes an edge).
           const wantDirty = names.filter((x) => ownIds.has(x) && want.get(x) !== x && dirty.has(want.get(x)!)).map((x) => `${x}|${want.get(x)!}`);
           const d = uf.dirtyChunk(max);
           assert.deepEqual(d === null ? [] : pairsOf(d), wantDirty.slice(0, max));
+          const fits: string[] = [];
+          let used = 0;
+          for (const e of wantDirty.slice(0, max)) {
+            used += 7 + enc.encode(e).length; // 'x|m': 8 bytes of lengths, less the '|'
+            if (used > maxBytes) break;
+            fits.push(e);
+          }
+          const db = uf.dirtyChunk(max, maxBytes);
+          assert.deepEqual(db === null ? [] : pairsOf(db), fits);
+          assert.ok((db?.length ?? 0) <= maxBytes);
         } finally {
           uf.release();
         }
       },
     ), { numRuns: 120 });
+  });
+
+  it('long ids: dirtyChunk under the operator\'s byte cap holds a prefix of the stars, is the same on a rerun, and joined into another instance gives the oracle\'s components', async () => {
+    const caps = broadcastCaps(8)!;
+    assert.equal(broadcastCaps(1), null);
+    assert.ok(broadcastCaps(256)!.bytes * 256 <= 4 * 2 ** 20);
+    // A path of 300 ids of ~6 KiB: every star is changed (no own edge is a star but the first), ~12 KiB each.
+    const long = (i: number): string => `${String(i).padStart(4, '0')}${'w'.repeat(6000 + (i % 7))}`;
+    const path: Array<[string, string]> = [];
+    for (let i = 1; i < 300; i++) path.push([long(i - 1), long(i)]);
+    const dirtyOf = async (): Promise<Uint8Array> => {
+      const uf = new WasmEdgeComponents(16, { record: true });
+      try {
+        for (let c = 0; c < path.length; c += 50) uf.addChunk(chunkOf(path.slice(c, c + 50)));
+        uf.finish();
+        await uf.emitStars(8, 0, true, 1 << 16, () => Promise.resolve());
+        const d = uf.dirtyChunk(caps.edges, caps.bytes);
+        assert.ok(d !== null);
+        return d;
+      } finally {
+        uf.release();
+      }
+    };
+    const d = await dirtyOf();
+    const stars: Array<[string, string]> = [];
+    readEdgeChunk(d, (buf, ao, al, bo, bl) => stars.push([Buffer.from(buf.subarray(ao, ao + al)).toString('utf8'), Buffer.from(buf.subarray(bo, bo + bl)).toString('utf8')]));
+    assert.ok(d.length <= caps.bytes && d.length > caps.bytes - 8 - 2 * 6100, `${d.length} of ${caps.bytes}`);
+    assert.ok(stars.length > 0 && stars.length < 299);
+    // Stars of distinct path ids to the minimum, and byte-equal on a rerun (a retry puts the same blob).
+    assert.ok(stars.every(([x, m]) => m === long(0) && x !== m && x.length >= 6004));
+    assert.equal(new Set(stars.map(([x]) => x)).size, stars.length);
+    assert.ok(Buffer.from(await dirtyOf()).equals(Buffer.from(d)));
+    // Another bucket with part of the path and the broadcast: the oracle over both.
+    const part = path.slice(150);
+    const uf = new WasmEdgeComponents(16, { record: true });
+    try {
+      uf.addChunk(chunkOf(part));
+      uf.addBroadcast([d]);
+      uf.finish();
+      assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle([...part, ...stars])));
+    } finally {
+      uf.release();
+    }
   });
 
   it('order by 16-byte keys and windows: owned ids in JS string order and labels equal the oracle for ids sharing long prefixes, NULs and non-ASCII at window boundaries (fast-check)', () => {
