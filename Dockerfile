@@ -55,7 +55,8 @@ COPY package.json package-lock.json ./
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY dags dags
-# The dagctl command: bin/dagctl sets glibc malloc tunables, then execs node dist/cli/bin.js.
+# The dagctl command: bin/dagctl sets glibc malloc tunables (and, for run/worker, a small main-thread
+# young generation), then execs node dist/cli/bin.js.
 COPY bin bin
 # The web UI's style sheet is read from the source tree (ui/server/app.ts), next to dist/.
 COPY ui/web/style.css ui/web/style.css

@@ -61,8 +61,9 @@ function vmHwm(pid: number): number {
 
 /**
  * Runs dags/superwebanalytics.yaml with the CLI of build `dist` (default dist/) on `pd` (`concurrency` worker
- * threads, default 1; --json), as users run it: through the build's launcher bin/dagctl when its
- * package has one (bench/lib/dagctl-command.ts; `via` says which). Peak RSS: the
+ * threads, default 1; --json), as users run it: through bin/dagctl when that launcher runs this
+ * build, else node with the launcher's settings, or plain node for a package without one
+ * (bench/lib/dagctl-command.ts; `via` says which). Peak RSS: the
  * child reports process.resourceUsage().maxRSS at exit (bench/memory.ts, loaded with --import and
  * DAGCTL_RSS_PROBE=1), cross-checked by polling
  * /proc/<pid>/status VmHWM every 100 ms.

@@ -3,7 +3,11 @@
  * The dagctl executable: wires process streams and signals into cli/main.ts. The only file that
  * calls process.exit.
  */
+import { clearLauncherSettings } from './launcher-env.js';
 import { main } from './main.js';
+
+// Before anything can start a program: what bin/dagctl set for this process only (cli/launcher-env.ts).
+clearLauncherSettings(process.env);
 
 // A reader that stops early (`dagctl status --all | head`) closes the pipe: stop quietly, as Unix
 // tools do, instead of crashing on EPIPE.

@@ -17,7 +17,7 @@
  * Precondition: `file` is a path, relative to the process's cwd or absolute.
  */
 import { open } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import { startThread } from '../workers/threads/pool.js';
 import { DagctlError, errorMessage } from '../core/errors.js';
 import { realpathExisting } from '../storage/local/realpath.js';
 import { severityOf } from './issues.js';
@@ -128,7 +128,7 @@ function interrupted(file: string): DagctlError {
 
 function validateInWorker(data: WorkerInput, signal: AbortSignal | undefined): Promise<ValidationResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./validate-worker.js', import.meta.url), { workerData: data });
+    const worker = startThread(new URL('./validate-worker.js', import.meta.url), null, { workerData: data });
     const onAbort = (): void => {
       reject(interrupted(data.file));
       void worker.terminate();

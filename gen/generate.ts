@@ -16,7 +16,8 @@
  * round-robin; this thread stores their files in day order and writes the markers, so the files,
  * their names and the markers are the same as a serial generation's.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../workers/threads/pool.js';
 import { DagctlError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { fingerprint } from '../core/hash.js';
 import { COMMITS_PREFIX } from '../storage/dataset/layout.js';
@@ -184,7 +185,7 @@ class DayWorkers {
   constructor(n: number, base: Omit<DayWorkerData, 'days'>, todo: { date: string; rows: number }[]) {
     for (let w = 0; w < n; w++) {
       const data: DayWorkerData = { ...base, days: todo.filter((_, j) => j % n === w).map(({ date, rows }) => ({ date, rows })) };
-      const worker = new Worker(new URL('./day-worker.js', import.meta.url), { workerData: data });
+      const worker = startThread(new URL('./day-worker.js', import.meta.url), null, { workerData: data });
       this.queues.push([]);
       this.waiters.push(null);
       this.failed.push(null);

@@ -211,7 +211,7 @@ export async function benchPeers(): Promise<BenchResult> {
     }
     const engines: Array<{ name: string; runs: EngineRun[] }> = [{ name: 'dagctl', runs: dag }, { name: 'duckdb', runs: ddb }];
     if (base.length > 0) engines.push({ name: 'dagctl-base', runs: base });
-    // Each build runs as its users run it: through its launcher when its package has one (bench/lib/dagctl-command.ts).
+    // Each build runs as its users run it: through the launcher that runs it, else node with or without the launcher's settings (bench/lib/dagctl-command.ts).
     lines.push(`  dagctl runs via ${dag[0]?.via ?? '?'}${base.length > 0 ? `, dagctl-base via ${base[0]?.via ?? '?'}` : ''}`);
     const py = argv.includes('--no-spark') ? { skip: '--no-spark' } : await pysparkPython();
     const sparkOut = join(pd.dir, 'spark');

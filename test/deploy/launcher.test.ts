@@ -25,11 +25,12 @@ const FAKE_NODE = `#!/bin/sh
 printf 'pid=%s\\n' "$$"
 for a in "$@"; do printf '%s\\0' "$a"; done
 printf '\\nmmap=%s\\n' "\${MALLOC_MMAP_THRESHOLD_-unset}"
+printf 'set=%s\\n' "\${DAGCTL_LAUNCHER_SET-unset}"
 cat
 exit "\${FAKE_EXIT:-0}"
 `;
 
-interface Seen { pid: number; args: string[]; mmap: string; stdin: Buffer; status: number | null; childPid: number }
+interface Seen { pid: number; args: string[]; mmap: string; launcherSet: string; stdin: Buffer; status: number | null; childPid: number }
 
 describe('bin/dagctl launcher', () => {
   let dir = '';
@@ -43,7 +44,7 @@ describe('bin/dagctl launcher', () => {
   /** Runs `cmd args` with the stand-in node first on PATH and `env` over a copy of this process's (the MALLOC_ variables, GLIBC_TUNABLES, NODE_OPTIONS and DAGCTL_PROCESS_TUNING cleared). */
   const viaFake = (cmd: string, args: string[], env: Record<string, string> = {}, input: Buffer = Buffer.alloc(0)): Seen => {
     const base = { ...process.env };
-    for (const k of Object.keys(base)) if (k.startsWith('MALLOC_') || k === 'GLIBC_TUNABLES' || k === 'DAGCTL_PROCESS_TUNING' || k === 'NODE_OPTIONS') delete base[k];
+    for (const k of Object.keys(base)) if (k.startsWith('MALLOC_') || k === 'GLIBC_TUNABLES' || k === 'DAGCTL_PROCESS_TUNING' || k === 'NODE_OPTIONS' || k === 'DAGCTL_LAUNCHER_SET') delete base[k];
     const r = spawnSync(cmd, args, { input, maxBuffer: 16 << 20, env: { ...base, PATH: `${join(dir, 'fake')}:${process.env.PATH ?? ''}`, ...env } });
     assert.equal(r.error, undefined);
     const out = r.stdout;
@@ -54,7 +55,8 @@ describe('bin/dagctl launcher', () => {
     const args0 = argBytes.toString('utf8').split('\0');
     assert.equal(args0.pop(), '', 'arguments end with a NUL');
     const end = out.indexOf(10, mm + 1);
-    return { pid, args: args0, mmap: out.subarray(mm + 6, end).toString(), stdin: out.subarray(end + 1), status: r.status, childPid: r.pid ?? -1 };
+    const end2 = out.indexOf(10, end + 1);
+    return { pid, args: args0, mmap: out.subarray(mm + 6, end).toString(), launcherSet: out.subarray(end + 5, end2).toString(), stdin: out.subarray(end2 + 1), status: r.status, childPid: r.pid ?? -1 };
   };
 
   it('passes every argument unchanged, after dist/cli/bin.js; node replaces the shell (same pid)', () => {
@@ -79,15 +81,29 @@ describe('bin/dagctl launcher', () => {
   it('sets MALLOC_MMAP_THRESHOLD_ unless the caller set it, set GLIBC_TUNABLES for malloc, or DAGCTL_PROCESS_TUNING=off', () => {
     assert.equal(viaFake(LAUNCHER, []).mmap, '524288');
     assert.equal(viaFake(LAUNCHER, [], { MALLOC_MMAP_THRESHOLD_: '4194304' }).mmap, '4194304');
-    assert.equal(viaFake(LAUNCHER, [], { DAGCTL_PROCESS_TUNING: 'off' }).mmap, 'unset');
+    for (const off of ['off', '0', 'false']) assert.equal(viaFake(LAUNCHER, ['run'], { DAGCTL_PROCESS_TUNING: off }).mmap, 'unset', off);
     assert.equal(viaFake(LAUNCHER, [], { GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' }).mmap, 'unset');
     assert.equal(viaFake(LAUNCHER, [], { GLIBC_TUNABLES: 'glibc.pthread.rseq=0', DAGCTL_PROCESS_TUNING: 'on' }).mmap, '524288');
   });
 
-  it('gives node --max-semi-space-size unless NODE_OPTIONS names it or DAGCTL_PROCESS_TUNING=off', () => {
-    assert.deepEqual(viaFake(LAUNCHER, ['status']).args, [HEAP, BIN_JS, 'status']);
-    assert.deepEqual(viaFake(LAUNCHER, ['status'], { NODE_OPTIONS: '--max-semi-space-size=16' }).args, [BIN_JS, 'status']);
-    assert.deepEqual(viaFake(LAUNCHER, ['status'], { DAGCTL_PROCESS_TUNING: 'off' }).args, [BIN_JS, 'status']);
+  it('names in DAGCTL_LAUNCHER_SET only what it set itself, never a caller\'s note', () => {
+    assert.equal(viaFake(LAUNCHER, ['run']).launcherSet, 'MALLOC_MMAP_THRESHOLD_');
+    assert.equal(viaFake(LAUNCHER, ['run'], { MALLOC_MMAP_THRESHOLD_: '4194304' }).launcherSet, 'unset');
+    assert.equal(viaFake(LAUNCHER, ['run'], { MALLOC_MMAP_THRESHOLD_: '4194304', DAGCTL_LAUNCHER_SET: 'MALLOC_MMAP_THRESHOLD_' }).launcherSet, 'unset');
+    assert.equal(viaFake(LAUNCHER, ['run'], { DAGCTL_PROCESS_TUNING: 'off' }).launcherSet, 'unset');
+  });
+
+  it('gives node --max-semi-space-size for run and worker only, unless NODE_OPTIONS names --max-semi-space-size or tuning is off', () => {
+    assert.deepEqual(viaFake(LAUNCHER, ['run', 'a.yaml']).args, [HEAP, BIN_JS, 'run', 'a.yaml']);
+    assert.deepEqual(viaFake(LAUNCHER, ['worker']).args, [HEAP, BIN_JS, 'worker']);
+    // Request work on the main thread (serve, ui) and everything else: V8's default young generation.
+    for (const cmd of ['serve', 'ui', 'status', 'gen', 'x-run', '--version']) assert.deepEqual(viaFake(LAUNCHER, [cmd, 'run']).args, [BIN_JS, cmd, 'run'], cmd);
+    assert.deepEqual(viaFake(LAUNCHER, []).args, [BIN_JS]);
+    assert.deepEqual(viaFake(LAUNCHER, ['run'], { NODE_OPTIONS: '--max-semi-space-size=16' }).args, [BIN_JS, 'run']);
+    // Another flag with semi-space-size in its name is not the caller's choice of this one.
+    assert.deepEqual(viaFake(LAUNCHER, ['run'], { NODE_OPTIONS: '--min-semi-space-size=1' }).args, [HEAP, BIN_JS, 'run']);
+    for (const off of ['off', '0', 'false']) assert.deepEqual(viaFake(LAUNCHER, ['run'], { DAGCTL_PROCESS_TUNING: off }).args, [BIN_JS, 'run'], off);
+    assert.deepEqual(viaFake(LAUNCHER, ['run'], { DAGCTL_PROCESS_TUNING: 'on' }).args, [HEAP, BIN_JS, 'run']);
   });
 
   it('finds dist/ through symlinks (absolute, relative, chained), as npm and the image link it', () => {
@@ -96,9 +112,9 @@ describe('bin/dagctl launcher', () => {
     symlinkSync(LAUNCHER, join(links, 'abs'));
     symlinkSync('abs', join(links, 'rel'));
     symlinkSync('../rel', join(links, 'sub/chained'));
-    for (const l of ['abs', 'rel', 'sub/chained']) assert.equal(viaFake(join(links, l), ['--version']).args[1], BIN_JS, l);
+    for (const l of ['abs', 'rel', 'sub/chained']) assert.equal(viaFake(join(links, l), ['run']).args[1], BIN_JS, l);
     // Through PATH (no slash in how it was named).
-    assert.equal(viaFake('rel', ['x'], { PATH: `${join(dir, 'fake')}:${links}:${process.env.PATH ?? ''}` }).args[1], BIN_JS);
+    assert.equal(viaFake('rel', ['run'], { PATH: `${join(dir, 'fake')}:${links}:${process.env.PATH ?? ''}` }).args[1], BIN_JS);
   });
 
   it('with the real node: the same stdout, stderr and exit status as node dist/cli/bin.js', function () {
@@ -110,5 +126,23 @@ describe('bin/dagctl launcher', () => {
       assert.equal(viaLauncher.stdout, direct.stdout, args.join(' '));
       assert.equal(viaLauncher.stderr, direct.stderr, args.join(' '));
     }
+  });
+
+  it('with the real node: a program dagctl starts does not get the launcher\'s malloc setting, but keeps the user\'s', function () {
+    this.timeout(60_000);
+    // A probe loaded by node before cli/bin.js: when dagctl exits, it starts a child and reports what the child saw.
+    const probe = join(dir, 'child-env.mjs');
+    writeFileSync(probe, "import { execFileSync } from 'node:child_process';\nprocess.on('exit', () => { process.stderr.write('child:' + execFileSync('sh', ['-c', 'echo ${MALLOC_MMAP_THRESHOLD_-unset} ${DAGCTL_LAUNCHER_SET-unset}'], { encoding: 'utf8' })); });\n");
+    const base = { ...process.env };
+    for (const k of Object.keys(base)) if (k.startsWith('MALLOC_') || k === 'GLIBC_TUNABLES' || k === 'DAGCTL_PROCESS_TUNING' || k === 'DAGCTL_LAUNCHER_SET') delete base[k];
+    const run = (extra: Record<string, string>): string => {
+      const r = spawnSync(LAUNCHER, ['--version'], { encoding: 'utf8', env: { ...base, ...extra, NODE_OPTIONS: `--import=${probe}`, PATH: `${process.execPath.replace(/\/[^/]*$/, '')}:${process.env.PATH ?? ''}` } });
+      assert.equal(r.status, 0, r.stderr);
+      return /child:(.*)/.exec(r.stderr)?.[1] ?? '';
+    };
+    assert.equal(run({}), 'unset unset');
+    assert.equal(run({ MALLOC_MMAP_THRESHOLD_: '4194304' }), '4194304 unset');
+    // A caller's DAGCTL_LAUNCHER_SET does not make dagctl drop the caller's own setting.
+    assert.equal(run({ MALLOC_MMAP_THRESHOLD_: '4194304', DAGCTL_LAUNCHER_SET: 'MALLOC_MMAP_THRESHOLD_' }), '4194304 unset');
   });
 });

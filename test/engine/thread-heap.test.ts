@@ -5,8 +5,12 @@
  * objects (the pipeline's operators: ~13 MB live, hundreds of MB promoted) runs far fewer full
  * mark-compacts under the default floor than with V8's own limits (floor 0), counted by the thread
  * itself with a `gc` PerformanceObserver; and its new space stays within the young-generation limit.
+ * Every thread dagctl starts (pool or not) gets its own young generation, not the main thread's.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { DEFAULT_THREAD_HEAP_FLOOR_MB, DEFAULT_THREAD_HEAP_MB, DEFAULT_THREAD_YOUNG_MB, startThread, threadHeap, type ThreadHeap } from '../../workers/threads/pool.js';
 
@@ -33,7 +37,7 @@ for (let i = 0; i < workerData.mb * 1024; i++) {
 setTimeout(() => { obs.disconnect(); parentPort.postMessage({ majors, newSpace, kept: fifo.length }); }, 100);
 `;
 
-async function churn(heap: ThreadHeap, mb: number): Promise<{ majors: number; newSpace: number }> {
+async function churn(heap: ThreadHeap | null, mb: number): Promise<{ majors: number; newSpace: number }> {
   const w = startThread(CHURN, heap, { eval: true, workerData: { mb } });
   try {
     return await new Promise((resolve, reject) => {
@@ -84,5 +88,31 @@ describe('thread pool heap settings', function () {
     } finally {
       setFlagsFromString('--max-semi-space-size=0');
     }
+  });
+
+  it('a thread started outside a pool (gen\'s day workers, DAG validation) gets its own young generation too', async () => {
+    setFlagsFromString('--max-semi-space-size=1');
+    try {
+      const r = await churn(null, 64);
+      assert.ok(r.newSpace > 2 * 1024 * 1024, `new space ${r.newSpace} B`);
+    } finally {
+      setFlagsFromString('--max-semi-space-size=0');
+    }
+  });
+
+  it('dagctl starts every thread through startThread (no other `new Worker(` in its sources)', () => {
+    const repo = fileURLToPath(new URL('../../../', import.meta.url));
+    const found: string[] = [];
+    const walk = (rel: string): void => {
+      for (const e of readdirSync(join(repo, rel), { withFileTypes: true })) {
+        const r = rel === '' ? e.name : `${rel}/${e.name}`;
+        if (e.isDirectory()) {
+          // Tests and benchmarks (their peers' raw threads) are not dagctl's runtime.
+          if (!['node_modules', 'dist', 'test', 'bench', '.git', '.tmp'].includes(r) && !e.name.startsWith('.')) walk(r);
+        } else if (r.endsWith('.ts') && r !== 'workers/threads/pool.ts' && /new Worker\(/.test(readFileSync(join(repo, r), 'utf8'))) found.push(r);
+      }
+    };
+    walk('');
+    assert.deepEqual(found, []);
   });
 });

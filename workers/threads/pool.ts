@@ -137,8 +137,24 @@ export interface ThreadHeap {
   v8Flags: string[];
 }
 
-/** Starts a worker thread with a pool's heap settings: its V8 flags first (per process, read when an isolate starts), then its resource limits. */
-export function startThread(url: URL | string, heap: ThreadHeap, opts: Omit<WorkerOptions, 'resourceLimits'> = {}): Worker {
+/**
+ * V8 flag that gives a thread its own young generation (0 = none: V8 lets the flag override
+ * resourceLimits and its defaults, and the launcher, bin/dagctl, sets it small for the main
+ * thread's isolate only, created before any JS runs).
+ */
+export const OWN_YOUNG_GENERATION = '--max-semi-space-size=0';
+
+/**
+ * Starts a worker thread, the only way dagctl does: with a pool's heap settings (its V8 flags first,
+ * per process and read when an isolate starts, then its resource limits), or, with `heap` null
+ * (threads outside the pool: `gen`'s day workers, DAG validation), V8's default limits and the
+ * thread's own young generation.
+ */
+export function startThread(url: URL | string, heap: ThreadHeap | null, opts: Omit<WorkerOptions, 'resourceLimits'> = {}): Worker {
+  if (heap === null) {
+    setFlagsFromString(OWN_YOUNG_GENERATION);
+    return new Worker(url, opts);
+  }
   for (const f of heap.v8Flags) setFlagsFromString(f);
   return new Worker(url, { ...opts, resourceLimits: heap.resourceLimits });
 }
@@ -158,9 +174,7 @@ export function threadHeap(opts: Pick<ThreadPoolOptions, 'maxThreadHeapMb' | 'he
   const v8Flags = [`--initial-old-space-size=${Math.max(0, floor)}`];
   // Always set too (0 = V8's own factor), so an earlier pool's opt-in does not carry over.
   v8Flags.push(`--heap-growing-percent=${Math.max(0, grow)}`);
-  // 0 = none: V8 lets this flag override resourceLimits' young generation, and the launcher
-  // (bin/dagctl) sets it small for the main thread's isolate only (created before any JS runs).
-  v8Flags.push('--max-semi-space-size=0');
+  v8Flags.push(OWN_YOUNG_GENERATION);
   return { resourceLimits: { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: young }, v8Flags };
 }
 /**
