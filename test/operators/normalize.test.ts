@@ -138,16 +138,42 @@ describe('operators/normalize/normalize', () => {
       }), { numRuns: 150 });
     });
 
+    /**
+     * Runs hand-built raw column groups through the column path at `capacity` and checks its kept
+     * rows and rejects against the row path on the same rows `rs`, and each batch's file against the
+     * row writer's; `onBatch` sees each batch before the accumulator is reused.
+     */
+    const againstRows = async (rs: Row[], params: ReturnType<typeof normalize.params.parse>, groups: Parameters<ColumnarNormalizer['file']>[0], capacity: number, onBatch: (b: ColumnBatch) => void = () => undefined): Promise<void> => {
+      const flat = getCodec('flat');
+      const ref = await runOperator(normalize, params, { inputs: [{ rows: rs }], outputs: 2 });
+      const kept: Row[] = [];
+      const rejected: Row[] = [];
+      const roles = columnarPlan(schema, params.urlColumns, params.idColumns)!;
+      const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
+        write: async (b) => {
+          onBatch(b);
+          const file = await flat.encodeColumns!(schema, b);
+          const batchRows: Row[] = [];
+          for await (const x of flat.decode(file)) batchRows.push(...x);
+          assert.deepEqual(Buffer.from(file), Buffer.from(await flat.encode(schema, batchRows)));
+          kept.push(...batchRows);
+        },
+        reject: async (r, reason) => { rejected.push({ ...r, reason }); },
+      }, { rowsIn: 0, rejected: 0 }, POOL_MAX_BYTES, new RawUrls());
+      await col.file(groups);
+      await col.flush();
+      assert.deepEqual(kept, ref.outputs[0]!.rows);
+      assert.deepEqual(rejected, ref.outputs[1]!.rows);
+    };
+
     it('takes a row group whose values lie in several page buffers, shared or not, any order, at any capacity (fast-check)', async () => {
       // The raw columns built by hand (what fileColumns makes of multi-page or dictionary chunks):
       // each value's bytes in one of up to three buffers, between filler bytes, some rows sharing
       // one copy; checked against the row path on the same rows, the files against the row writer.
-      const flat = getCodec('flat');
       const placed = fc.record({ r: row, at: fc.nat({ max: 2 }), share: fc.boolean(), gap: fc.nat({ max: 5 }) });
       await fc.assert(fc.asyncProperty(fc.array(placed, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 9 }), async (ps, capacity) => {
         const params = normalize.params.parse({ foldWww: true, trailingSlash: 'strip' });
         const rs = ps.map((x) => x.r);
-        const ref = await runOperator(normalize, params, { inputs: [{ rows: rs }], outputs: 2 });
         const column = (name: 'url' | 'person'): { bufs: Uint8Array[]; buf: Int32Array; start: Int32Array; len: Int32Array } => {
           const parts: number[][] = [[], [], []];
           const out = { buf: new Int32Array(ps.length), start: new Int32Array(ps.length), len: new Int32Array(ps.length) };
@@ -167,24 +193,7 @@ describe('operators/normalize/normalize', () => {
           });
           return { bufs: parts.map((b) => Uint8Array.from(b)), ...out };
         };
-        const groups = [{ rows: ps.length, cols: [column('url'), column('person'), Float64Array.from(rs, (r) => r.ts)] }];
-        const kept: Row[] = [];
-        const rejected: Row[] = [];
-        const roles = columnarPlan(schema, params.urlColumns, params.idColumns)!;
-        const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
-          write: async (b) => {
-            const file = await flat.encodeColumns!(schema, b);
-            const batchRows: Row[] = [];
-            for await (const x of flat.decode(file)) batchRows.push(...x);
-            assert.deepEqual(Buffer.from(file), Buffer.from(await flat.encode(schema, batchRows)));
-            kept.push(...batchRows);
-          },
-          reject: async (r, reason) => { rejected.push({ ...r, reason }); },
-        }, { rowsIn: 0, rejected: 0 }, POOL_MAX_BYTES, new RawUrls());
-        await col.file(groups);
-        await col.flush();
-        assert.deepEqual(kept, ref.outputs[0]!.rows);
-        assert.deepEqual(rejected, ref.outputs[1]!.rows);
+        await againstRows(rs, params, [{ rows: ps.length, cols: [column('url'), column('person'), Float64Array.from(rs, (r) => r.ts)] }], capacity);
       }), { numRuns: 200 });
     });
 
@@ -195,9 +204,7 @@ describe('operators/normalize/normalize', () => {
      * `onBatch` sees each batch before the accumulator is reused.
      */
     const viaPages = async (rs: Row[], pageOf: (i: number) => number, capacity: number, onBatch: (b: ColumnBatch) => void): Promise<void> => {
-      const flat = getCodec('flat');
       const params = normalize.params.parse({});
-      const ref = await runOperator(normalize, params, { inputs: [{ rows: rs }], outputs: 2 });
       const column = (name: string): { bufs: Uint8Array[]; buf: Int32Array; start: Int32Array; len: Int32Array } => {
         const parts: number[][] = [];
         const out = { buf: new Int32Array(rs.length), start: new Int32Array(rs.length), len: new Int32Array(rs.length) };
@@ -210,25 +217,7 @@ describe('operators/normalize/normalize', () => {
         });
         return { bufs: parts.map((b) => Uint8Array.from(b)), ...out };
       };
-      const groups = [{ rows: rs.length, cols: [column('url'), column('person'), Float64Array.from(rs, (r) => Number(r.ts))] }];
-      const kept: Row[] = [];
-      const rejected: Row[] = [];
-      const roles = columnarPlan(schema, params.urlColumns, params.idColumns)!;
-      const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
-        write: async (b) => {
-          onBatch(b);
-          const file = await flat.encodeColumns!(schema, b);
-          const batchRows: Row[] = [];
-          for await (const x of flat.decode(file)) batchRows.push(...x);
-          assert.deepEqual(Buffer.from(file), Buffer.from(await flat.encode(schema, batchRows)));
-          kept.push(...batchRows);
-        },
-        reject: async (r, reason) => { rejected.push({ ...r, reason }); },
-      }, { rowsIn: 0, rejected: 0 }, POOL_MAX_BYTES, new RawUrls());
-      await col.file(groups);
-      await col.flush();
-      assert.deepEqual(kept, ref.outputs[0]!.rows);
-      assert.deepEqual(rejected, ref.outputs[1]!.rows);
+      await againstRows(rs, params, [{ rows: rs.length, cols: [column('url'), column('person'), Float64Array.from(rs, (r) => Number(r.ts))] }], capacity, onBatch);
     };
 
     it('keeps an identifier column\'s data within SPAN_SLACK times its values\' bytes when most rows between the kept ones are rejected', async () => {
