@@ -191,34 +191,42 @@ interface Resolved {
   speed: { from: number; hours: SpeedHours['hours'] } | null;
 }
 
-/**
- * resolve without I/O: the query checked (every refusal of resolve's own checks) and, when the
- * key's block is cached and no hour past the high-water mark is asked of the speed layer, its
- * Resolved; undefined when it needs a block read or the speed layer (then resolve, which checks again).
- */
-function resolveCached(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number): Resolved | undefined {
+/** A query's key values and rounded range (keyValues' and roundRange's refusals; a view without rows). */
+function checked(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number): { values: string[]; r: RoundedRange; extent: NonNullable<ViewSnapshot['extent']> } {
   const values = keyValues(snap, where);
-  if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
-  const r = roundRange(from, to, snap.granularities);
-  const hwm = snap.extent.to;
-  if (r.from < snap.extent.from || r.to > hwm) return undefined;
+  const extent = snap.extent;
+  if (extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
+  return { values, r: roundRange(from, to, snap.granularities), extent };
+}
+
+/** A checked query's Resolved when the batch view alone answers it and its key's block is cached; else undefined. */
+function fromCache(snap: ViewSnapshot, values: string[], r: RoundedRange, extent: NonNullable<ViewSnapshot['extent']>): Resolved | undefined {
+  if (r.from < extent.from || r.to > extent.to) return undefined;
   const block = snap.cachedBlock(values);
   if (block === undefined) return undefined;
   return { values, r, block, plan: planOf(r.from, r.to, snap.granularities), speed: null };
 }
 
+/**
+ * resolve without I/O: the query checked (every refusal of resolve's own checks) and, when the
+ * key's block is cached and no hour past the high-water mark is asked of the speed layer, its
+ * Resolved; undefined when it needs a block read or the speed layer (then resolve).
+ */
+function resolveCached(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number): Resolved | undefined {
+  const { values, r, extent } = checked(snap, where, from, to);
+  return fromCache(snap, values, r, extent);
+}
+
 /** Checks a query, reads the key's block (cached: no await) and the speed layer's hours; every refusal of answer. */
 async function resolve(snap: ViewSnapshot, where: Record<string, string>, from: number, to: number, opts: AnswerOptions): Promise<Resolved> {
-  const cached = resolveCached(snap, where, from, to);
+  const { values, r, extent } = checked(snap, where, from, to);
+  const cached = fromCache(snap, values, r, extent);
   if (cached !== undefined) return cached;
-  const values = keyValues(snap, where);
-  if (snap.extent === null) throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} version ${snap.version} holds no rows`, { view: snap.name, version: snap.version });
-  const r = roundRange(from, to, snap.granularities);
-  const hwm = snap.extent.to;
+  const hwm = extent.to;
   const speed = opts.speed;
-  if (r.from < snap.extent.from || (r.to > hwm && speed === undefined)) {
-    throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `[${iso(r.from)}, ${iso(r.to)}) reaches outside the data of view ${snap.name} version ${snap.version}: [${iso(snap.extent.from)}, ${iso(snap.extent.to)})`, {
-      view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(snap.extent.from), dataTo: iso(snap.extent.to),
+  if (r.from < extent.from || (r.to > hwm && speed === undefined)) {
+    throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `[${iso(r.from)}, ${iso(r.to)}) reaches outside the data of view ${snap.name} version ${snap.version}: [${iso(extent.from)}, ${iso(extent.to)})`, {
+      view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(extent.from), dataTo: iso(extent.to),
     });
   }
   let block: KeyBlock | null = null, plan: Plan | null = null;
@@ -234,7 +242,7 @@ async function resolve(snap: ViewSnapshot, where: Record<string, string>, from: 
     throw new DagctlError('QUERY_RANGE_OUTSIDE_DATA', `view ${snap.name} is not keyed by url with hour buckets: the speed layer cannot answer [${iso(sFrom)}, ${iso(r.to)}) past its data`, { view: snap.name, dataTo: iso(hwm) });
   }
   const sp = await speed.read(values[0]!, sFrom, r.to);
-  const details = { view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(snap.extent.from), dataTo: iso(hwm) };
+  const details = { view: snap.name, version: snap.version, from: iso(r.from), to: iso(r.to), dataFrom: iso(extent.from), dataTo: iso(hwm) };
   if (sp.meta.expiredBelow !== null && sp.meta.expiredBelow > sFrom) {
     // The speed layer expired hours a newer batch version holds: this snapshot is behind.
     throw new DagctlError('QUERY_VIEW_STALE', `view ${snap.name} version ${snap.version} (data to ${iso(hwm)}) is older than the batch version the speed layer expired up to (${iso(sp.meta.expiredBelow)}): re-read the view`, { ...details, expiredBelow: iso(sp.meta.expiredBelow) });
