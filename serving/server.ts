@@ -29,7 +29,6 @@
 import http from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import FindMyWay from 'find-my-way';
-import querystring from 'fast-querystring';
 import { healthRoutes } from '../services/health.js';
 import { DagctlError, errorCode, errorMessage, isDagctlError } from '../core/errors.js';
 import type { Redis } from 'ioredis';
@@ -174,7 +173,9 @@ class ViewHandle {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 const STATUS: Record<string, number> = { QUERY_VIEW_STALE: 503, QUERY_VIEW_UNKNOWN: 404, QUERY_INVALID: 400, QUERY_KEY_UNKNOWN: 400, QUERY_RANGE_INVALID: 400, QUERY_RANGE_OUTSIDE_DATA: 400, USAGE: 400 };
-const RESERVED = new Set(['view', 'from', 'to']);
+/** GET /query's parameters as parsed (fast-querystring: a parameter given twice is an array). */
+type Query = Record<string, string | string[] | undefined>;
+const twice = (k: string): DagctlError => new DagctlError('QUERY_INVALID', `query parameter ${k} given more than once`, { parameter: k });
 
 export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
   const log = opts.log ?? ((): void => undefined);
@@ -208,10 +209,9 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     res.statusCode = 503;
     res.end();
   };
-  router.on('GET', '/query', (req, res) => {
-    const url = req.url ?? '';
-    const qi = url.indexOf('?');
-    const q = querystring.parse(qi < 0 ? '' : url.slice(qi + 1)) as Record<string, string | string[] | undefined>;
+  // find-my-way hands the handler the query string parsed (fast-querystring, as fastify parses
+  // it): parameters are read from it, never parsed a second time.
+  router.on('GET', '/query', (_req, res, _params, _store, q) => {
     // A query that needs no I/O — a cached block, or a refusal before any read — is answered at
     // once, without a promise, and counted once; anything else (a block to read, the speed layer)
     // goes the async way, which answers it (and its errors) in full. Same statuses and bodies.
@@ -226,23 +226,27 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     }
     if (a !== undefined) {
       observe(t0, 'OK');
-      res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': a.bytes });
-      res.end(a.json);
+      sendAnswer(res, a);
       return;
     }
     query(q).then(
-      (a) => {
-        res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': a.bytes });
-        res.end(a.json);
-      },
+      (a) => sendAnswer(res, a),
       (e: unknown) => sendError(res, e),
     );
   });
+  /**
+   * An answer's reply: its headers as one flat list of name/value pairs (node:http writes them as
+   * given, without a headers object to walk), the Content-Length its UTF-8 length.
+   */
+  const sendAnswer = (res: http.ServerResponse, a: AnswerJson): void => {
+    res.writeHead(200, ['content-type', JSON_TYPE, 'content-length', String(a.bytes)]);
+    res.end(a.json);
+  };
   /** An error's reply on the GET /query route (errorReply's status and body). */
   const sendError = (res: http.ServerResponse, e: unknown): void => {
     const { status, body } = errorReply(e);
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(text))]);
     res.end(text);
   };
   const app = Fastify({
@@ -277,18 +281,21 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     counts.set(code, (counts.get(code) ?? 0) + 1);
   };
   /** GET /query's parameters checked: the view, its key columns' values, the range (refusals are DagctlErrors). */
-  const params = (q: Record<string, string | string[] | undefined>): { h: ViewHandle; where: Record<string, string>; from: number; to: number } => {
-    const one = (k: string): string | undefined => {
-      const v = q[k];
-      if (Array.isArray(v)) throw new DagctlError('QUERY_INVALID', `query parameter ${k} given more than once`, { parameter: k });
-      return v;
-    };
-    const name = one('view'), fromText = one('from'), toText = one('to');
-    if (name === undefined || fromText === undefined || toText === undefined) throw new DagctlError('QUERY_INVALID', 'GET /query needs view, from, to and the key columns (url=…)', { needs: ['view', 'from', 'to'] });
+  const params = (q: Query): { h: ViewHandle; where: Record<string, string>; from: number; to: number } => {
+    const name = q.view, fromText = q.from, toText = q.to;
+    if (typeof name !== 'string' || typeof fromText !== 'string' || typeof toText !== 'string') {
+      for (const k of ['view', 'from', 'to']) if (Array.isArray(q[k])) throw twice(k);
+      throw new DagctlError('QUERY_INVALID', 'GET /query needs view, from, to and the key columns (url=…)', { needs: ['view', 'from', 'to'] });
+    }
     const h = views.get(name);
     if (h === undefined) throw new DagctlError('QUERY_VIEW_UNKNOWN', `no view named ${name} is served (views: ${[...views.keys()].join(', ')})`, { view: name, views: [...views.keys()] });
     const where: Record<string, string> = {};
-    for (const k of Object.keys(q)) if (!RESERVED.has(k)) where[k] = one(k) ?? '';
+    for (const k in q) {
+      if (k === 'view' || k === 'from' || k === 'to') continue;
+      const v = q[k];
+      if (Array.isArray(v)) throw twice(k);
+      where[k] = v ?? '';
+    }
     return { h, where, from: parseTime(fromText, 'from'), to: parseTime(toText, 'to') };
   };
   /**
@@ -298,7 +305,7 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
    * QUERY_VIEW_STALE, which `query` retries, arise only on a block read or the speed layer, never
    * here. Not counted (the caller counts it once).
    */
-  const queryCached = (q: Record<string, string | string[] | undefined>): AnswerJson | undefined => {
+  const queryCached = (q: Query): AnswerJson | undefined => {
     const { h, where, from, to } = params(q);
     const snap = h.current;
     try {
@@ -308,7 +315,7 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     }
   };
   /** GET /query's answer (its JSON: serving/query.ts answerJson) to parsed query parameters (its errors are DagctlErrors: errorReply), counted in /metrics. */
-  const query = async (q: Record<string, string | string[] | undefined>): Promise<AnswerJson> => {
+  const query = async (q: Query): Promise<AnswerJson> => {
     const t0 = performance.now();
     let code = 'OK';
     try {
@@ -341,7 +348,7 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
       observe(t0, code);
     }
   };
-  app.get('/query', async (req, reply) => reply.type(JSON_TYPE).send((await query(req.query as Record<string, string | string[] | undefined>)).json));
+  app.get('/query', async (req, reply) => reply.type(JSON_TYPE).send((await query(req.query as Query)).json));
 
   app.get('/views', async () =>
     [...views.values()].map((h) => {

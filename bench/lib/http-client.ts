@@ -13,9 +13,11 @@
  *   c.close();
  *
  * A round sends every path once, in order, over the first `concurrency` connections (each takes the
- * next path when its previous answer is complete); each latency is the request to the whole
- * response (the body read by its Content-Length); a connection the server closed while idle is opened
- * again before the round starts. With `expect` set, every answer's status must be
+ * next path when its previous answer is complete, from that answer's callback: no promise per
+ * request); each latency is the request to the whole response (the body read by its
+ * Content-Length); the requests' bytes are made once, before any clock starts (http-get.ts
+ * `request`/`send`: the response parsed as bytes, its status and Content-Length only); a
+ * connection the server closed while idle is opened again before the round starts. With `expect` set, every answer's status must be
  * 200 and its body byte-identical to the expected text (checked after the round, off the clock);
  * a round that fails the check, or a request that fails, rejects with what differed.
  */
@@ -94,27 +96,49 @@ function serveCommands(): void {
   const ports = new Map<string, number>();
   const pathLists = new Map<string, string[]>();
   const expected = new Map<string, string[]>();
+  /** Request bytes by connection set and path list (made on a round's first use; dropped when either is replaced). */
+  const requests = new Map<string, Buffer[]>();
   const round = async (conn: string, pathsName: string, concurrency: number): Promise<RoundResult> => {
     const cs = conns.get(conn), paths = pathLists.get(pathsName);
     if (cs === undefined || paths === undefined) throw new Error(`no connections '${conn}' or paths '${pathsName}'`);
     if (concurrency < 1 || concurrency > cs.length) throw new Error(`concurrency ${concurrency} with ${cs.length} connections`);
     // Connections the server closed while idle (its keep-alive timeout) are opened again, off the clock.
     for (let i = 0; i < concurrency; i++) if (!cs[i]!.open()) cs[i] = await connectGet('127.0.0.1', ports.get(conn)!);
+    // The requests' bytes, made once per connection set and path list, before any clock starts
+    // (every connection of a set goes to the same host and port: the same bytes).
+    const rk = `${conn}\u0000${pathsName}`;
+    let reqs = requests.get(rk);
+    if (reqs === undefined) requests.set(rk, (reqs = paths.map((p) => cs[0]!.request(p))));
     const times: number[] = [];
     const bodies = new Array<Buffer>(paths.length);
     const statuses = new Array<number>(paths.length);
     let next = 0;
     const t0 = performance.now();
-    await Promise.all(cs.slice(0, concurrency).map(async (c) => {
-      while (next < paths.length) {
+    // Each connection sends its next request from the previous answer's callback: no promise per request.
+    await new Promise<void>((resolve, reject) => {
+      let running = concurrency, failed = false;
+      const loop = (k: number): void => {
+        if (failed) return;
+        if (next >= paths.length) {
+          if (--running === 0) resolve();
+          return;
+        }
         const i = next++;
         const t = performance.now();
-        const r = await c.get(paths[i]!);
-        times.push(performance.now() - t);
-        bodies[i] = r.body;
-        statuses[i] = r.status;
-      }
-    }));
+        cs[k]!.send(reqs[i]!, (e, r) => {
+          times.push(performance.now() - t);
+          if (e !== null) {
+            failed = true;
+            reject(e);
+            return;
+          }
+          bodies[i] = r!.body;
+          statuses[i] = r!.status;
+          loop(k);
+        });
+      };
+      for (let k = 0; k < concurrency; k++) loop(k);
+    });
     const wallMs = performance.now() - t0;
     const want = expected.get(conn);
     for (let i = 0; i < paths.length; i++) {
@@ -128,6 +152,7 @@ function serveCommands(): void {
     void (async (): Promise<RoundResult | undefined> => {
       switch (c.cmd) {
         case 'connect': {
+          for (const k of requests.keys()) if (k.startsWith(`${c.name}\u0000`)) requests.delete(k);
           for (const old of conns.get(c.name) ?? []) old.close();
           const list: GetConnection[] = [];
           for (let i = 0; i < c.connections; i++) list.push(await connectGet('127.0.0.1', c.port));
@@ -136,6 +161,7 @@ function serveCommands(): void {
           return undefined;
         }
         case 'paths':
+          for (const k of requests.keys()) if (k.endsWith(`\u0000${c.name}`)) requests.delete(k);
           pathLists.set(c.name, c.paths);
           return undefined;
         case 'expect':
