@@ -38,7 +38,7 @@
 import { fork, spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -132,8 +132,19 @@ export async function benchServe(): Promise<BenchResult> {
     metrics.view_rows = cur.manifest.rows;
 
     progress('queries: duckdb, then dagctl serve');
-    // The CPU time (user + system, µs) of a process from /proc (null where there is none).
+    // The CPU time (user + system, µs) of a process from /proc (null where there is none): the sum
+    // of its threads' run time in ns (/proc/PID/task/*/schedstat) — a round of 2,000 queries at
+    // ~50 µs each is ~10 clock ticks, too coarse for /proc/PID/stat's 10 ms ones, which are the
+    // fallback where schedstat is missing. Threads that ended are not in the sum (a server's are
+    // long-lived: its event loop, the libuv pool, V8's).
     const cpuOf = (pid: number | undefined): number | null => {
+      try {
+        let ns = 0;
+        for (const t of readdirSync(`/proc/${String(pid)}/task`)) ns += Number(readFileSync(`/proc/${String(pid)}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+        if (Number.isFinite(ns)) return ns / 1000;
+      } catch {
+        // no schedstat: the clock ticks below
+      }
       try {
         const f = readFileSync(`/proc/${String(pid)}/stat`, 'utf8').split(') ')[1]!.split(' ');
         return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // clock ticks of 10 ms (USER_HZ)
@@ -271,11 +282,18 @@ export async function benchServe(): Promise<BenchResult> {
     await client.connect('serve', port, 64);
     await client.paths('bench', queries.map(pathOf));
     await client.expect('serve', textOf);
-    // One round over all 64 connections first, as the interleaved rounds below do for each
-    // contender: the first round on the lean client's connections cost the server about twice the
-    // CPU per query of later ones (the cause is not pinned down; not JIT alone: three warm-up
-    // passes over the bench's own connection left it). Not in the concurrency metrics below, but
-    // printed on its own line: that cost is real for a client's first queries.
+    // One round over all 64 connections first, kept out of the concurrency metrics but printed on
+    // its own line: it costs the server 2–3× the CPU per query of later rounds. Not the
+    // connections being fresh (a second set of 64 fresh connections costs nothing extra), and not
+    // serve's code (the bare node:http floor shows the same: 83 vs 15 µs/query, s18): it is V8
+    // re-tiering node's own http/stream code. The warm-up ran over one connection, so node's
+    // stream, events and http functions (emit, addListener, Readable/Writable paths,
+    // OutgoingMessage end/_send, setStreamTimeout, …) were optimized for that one socket's hidden
+    // classes; 64 new sockets reach them with new maps — ~40 "wrong map" deopts and ~280
+    // re-optimizations in that round (--trace-deopt/--trace-opt, s18) — and the young generation
+    // grows to 64 requests in flight (~14 scavenges in it, 1 in a later round). A second
+    // concurrent round still pays some (~2×); later ones none. Real for a server's first
+    // concurrent clients; not what the rounds below time.
     {
       const cpu0 = serverCpu();
       const { times, wallMs: wall } = await client.round('serve', 'bench', 64);
@@ -393,13 +411,20 @@ export async function benchServe(): Promise<BenchResult> {
         for (const [name, one] of contenders) if (name !== 'duckdb') await one();
         const rounds = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
         const cpus = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
+        // The other end's CPU per query: the lean client process's for a contender it times (its
+        // work is on the critical path at concurrency 1), this process's for DuckDB (DuckDB's
+        // threads and the bindings' JS: all of DuckDB's side).
+        const sidePid = (name: string): number | undefined => (name === 'duckdb' ? process.pid : name.includes('bench-process') ? undefined : client.pid);
+        const sideCpus = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
         const ROUNDS = Number(process.env.BENCH_SERVE_ROUNDS ?? '5');
         for (let r = 0; r < ROUNDS; r++) {
           for (const [name, one, pid] of contenders) {
-            const c0 = pid === undefined ? null : cpuOf(pid);
+            const side = sidePid(name);
+            const c0 = pid === undefined ? null : cpuOf(pid), s0 = side === undefined ? null : cpuOf(side);
             rounds.get(name)!.push(await one());
-            const c1 = pid === undefined ? null : cpuOf(pid);
+            const c1 = pid === undefined ? null : cpuOf(pid), s1 = side === undefined ? null : cpuOf(side);
             if (c0 !== null && c1 !== null) cpus.get(name)!.push((c1 - c0) / queries.length);
+            if (s0 !== null && s1 !== null) sideCpus.get(name)!.push((s1 - s0) / queries.length);
           }
           check(`round ${r + 1}`);
           progress(`interleaved round ${r + 1}/${ROUNDS} done`);
@@ -407,14 +432,16 @@ export async function benchServe(): Promise<BenchResult> {
         const med = (name: string): number => median(rounds.get(name)!);
         const duckMed = med('duckdb'), serveMed = med('serve');
         const bodyBytes = textOf.map((t) => Buffer.byteLength(t));
-        lines.push(`  interleaved rounds at concurrency 1 (${ROUNDS} rounds of ${queries.length} queries each, in turn; medians of the rounds' p50s; latency to the whole response; clients in the lean client process unless named; floors answer each query with serve's body for it, median ${fmt(median(bodyBytes), 0)} bytes; "fixed": one ${fmt(Buffer.byteLength(medianText), 0)}-byte Buffer for a short fixed path):`);
+        lines.push(`  interleaved rounds at concurrency 1 (${ROUNDS} rounds of ${queries.length} queries each, in turn; medians of the rounds' p50s; latency to the whole response; every HTTP contender timed by the same lean client process unless named (request bytes made once, the status and Content-Length parsed as bytes); duckdb in this process, no HTTP (bind, run, read the row; its CPU is this process's); server/client CPU from /proc schedstat, all threads; floors answer each query with serve's body for it, median ${fmt(median(bodyBytes), 0)} bytes; "fixed": one ${fmt(Buffer.byteLength(medianText), 0)}-byte Buffer for a short fixed path):`);
         for (const [name] of contenders) {
           const m = med(name);
           const cpu = cpus.get(name)!;
           const key = name.replace(/[^a-z0-9]+/g, '_');
           metrics[`rounds.${key}.p50_ms`] = m;
+          const side = sideCpus.get(name)!;
           if (cpu.length > 0) metrics[`rounds.${key}.cpu_us_per_query`] = median(cpu);
-          lines.push(`    ${name.padEnd(38)} p50 ${fmt(m, 3)} ms  (rounds ${rounds.get(name)!.map((x) => fmt(x, 3)).join(' ')})${cpu.length === 0 ? '' : `  server CPU ${fmt(median(cpu), 0)} µs/query`}${name === 'duckdb' ? '' : `  duckdb ÷ this: ${fmt(duckMed / m, 1)}×${name === 'serve' ? '' : `; serve ÷ this: ${fmt(serveMed / m, 2)}×`}`}`);
+          if (side.length > 0) metrics[`rounds.${key}.${name === 'duckdb' ? 'process' : 'client'}_cpu_us_per_query`] = median(side);
+          lines.push(`    ${name.padEnd(38)} p50 ${fmt(m, 3)} ms  (rounds ${rounds.get(name)!.map((x) => fmt(x, 3)).join(' ')})${cpu.length === 0 ? '' : `  server CPU ${fmt(median(cpu), 0)} µs/query`}${side.length === 0 ? '' : `  ${name === 'duckdb' ? 'process' : 'client'} CPU ${fmt(median(side), 0)} µs/query`}${name === 'duckdb' ? '' : `  duckdb ÷ this: ${fmt(duckMed / m, 1)}×${name === 'serve' ? '' : `; serve ÷ this: ${fmt(serveMed / m, 2)}×`}`}`);
         }
         metrics['rounds.duckdb_over_serve'] = duckMed / serveMed;
         metrics['http_floor.c1.p50_ms'] = med('floor fastify');

@@ -9,9 +9,10 @@
  * latency above it is the query. The stacks:
  *
  *   fastify      fastify (logger off), the route as a handler: what `dagctl serve` used to be
- *   fmw          node:http with find-my-way (fastify's own router) and fast-querystring (fastify's
- *                query parser), the body written with res.end: what `dagctl serve`'s /query is now
- *                (serving/server.ts: the hot route in front of fastify, which keeps the others)
+ *   fmw          node:http with find-my-way (fastify's own router, which parses the query string
+ *                with fast-querystring, fastify's parser), the body written with res.end and
+ *                headers as a flat list: what `dagctl serve`'s /query is now (serving/server.ts:
+ *                the hot route in front of fastify, which keeps the others)
  *   node-http    node:http answering every request, no routing or parsing: below any server that
  *                has to look at the request
  *   fixed        node:http answering every request with `body` as one Buffer made once (no lookup,
@@ -20,7 +21,6 @@
 import http from 'node:http';
 import Fastify from 'fastify';
 import FindMyWay from 'find-my-way';
-import querystring from 'fast-querystring';
 
 export const FLOOR_ENTRY = new URL(import.meta.url).pathname;
 export const FLOOR_STACKS = ['fastify', 'fmw', 'node-http', 'fixed'] as const;
@@ -52,8 +52,11 @@ if (process.send !== undefined && process.argv.includes('--http-floor')) {
     const stack = typeof m === 'object' && m !== null && 'stack' in m && typeof m.stack === 'string' ? m.stack : 'fastify';
     const pairs = typeof m === 'object' && m !== null && 'bodies' in m && Array.isArray(m.bodies) ? (m.bodies as unknown[]) : [];
     // Each path's body and its headers, made once (the floor's per-request work is one map lookup).
-    type Reply = { body: string; headers: Record<string, string> };
-    const reply = (b: string): Reply => ({ body: b, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(b)) } });
+    type Reply = { body: string; headers: Record<string, string>; flat: string[] };
+    const reply = (b: string): Reply => {
+      const len = String(Buffer.byteLength(b));
+      return { body: b, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': len }, flat: ['content-type', 'application/json; charset=utf-8', 'content-length', len] };
+    };
     const fallback = reply(body);
     const byPath = new Map<string, Reply>();
     for (const pr of pairs) if (Array.isArray(pr) && typeof pr[0] === 'string' && typeof pr[1] === 'string') byPath.set(pr[0], reply(pr[1]));
@@ -77,13 +80,10 @@ if (process.send !== undefined && process.argv.includes('--http-floor')) {
         return;
       }
       const router = FindMyWay({ defaultRoute: (_req, res) => { res.statusCode = 404; res.end(); } });
+      // The parameters are parsed by find-my-way as for serve (and not read): the floor of a server that reads its query.
       router.on('GET', '/query', (req, res) => {
-        const url = req.url ?? '';
-        const q = url.indexOf('?');
-        // The parameters parsed as serve parses them (and discarded): the floor of a server that reads its query.
-        querystring.parse(q < 0 ? '' : url.slice(q + 1));
-        const r = of(url);
-        res.writeHead(200, r.headers);
+        const r = of(req.url);
+        res.writeHead(200, r.flat);
         res.end(r.body);
       });
       listening(http.createServer((req, res) => router.lookup(req, res)));
