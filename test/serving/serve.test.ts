@@ -106,6 +106,19 @@ describe('dagctl serve over HTTP', function () {
       assert.equal(r.status, status, `${path}: ${r.text}`);
       assert.equal((r.body as { error: { code: string } }).error.code, code, path);
     }
+    // A parameter given twice is named (the first of view, from, to in that order, before a missing one; then a key column).
+    const twice: Array<[string, string]> = [
+      [`/query?view=pageviews-over-time&view=x&url=x&from=${iso(t)}&to=${iso(t + D)}`, 'view'],
+      [`/query?view=pageviews-over-time&url=x&from=${iso(t)}&from=${iso(t)}&to=${iso(t + D)}`, 'from'],
+      [`/query?url=x&from=${iso(t)}&to=${iso(t + D)}&to=${iso(t + D)}`, 'to'],
+      [`/query?view=a&view=b&from=${iso(t)}&from=${iso(t)}`, 'view'],
+      [`/query?view=pageviews-over-time&url=x&url=y&from=${iso(t)}&to=${iso(t + D)}`, 'url'],
+    ];
+    for (const [path, parameter] of twice) {
+      const r = await get(path);
+      assert.equal(r.status, 400, `${path}: ${r.text}`);
+      assert.deepEqual((r.body as { error: { code: string; details: unknown } }).error, { ...(r.body as { error: object }).error, code: 'QUERY_INVALID', details: { parameter } }, path);
+    }
   });
 
   it('a new published version is picked up without a restart; each answer comes from one version', async () => {
