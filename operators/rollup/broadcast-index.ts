@@ -71,6 +71,22 @@ export class BroadcastBuilder {
     this.size++;
   }
 
+  /**
+   * add() for rows 0..n-1 of columns: key (k0[r], k1[r], k2[r], k3[r]) → (v0[r], v1[r]), in row
+   * order (a later row wins a repeated key, as with add()).
+   */
+  addColumns(k0: Int32Array, k1: Int32Array, k2: Int32Array, k3: Int32Array, v0: Int32Array, v1: Int32Array, n: number): void {
+    if (this.handedOut) this.unshare();
+    let e = this.entries;
+    if ((this.size + n) * WORDS > e.length) {
+      const grown = new Int32Array(Math.max(e.length * 2, (this.size + n) * WORDS));
+      grown.set(e);
+      this.entries = e = grown;
+    }
+    appendColumns(e, this.size, k0, k1, k2, k3, v0, v1, n);
+    this.size += n;
+  }
+
   /** Probe-side bytes if the table had this many entries (see broadcastBytes). */
   bytes(): number {
     return broadcastBytes(this.size);
@@ -100,6 +116,15 @@ export class BroadcastBuilder {
     this.entries = this.entries.slice();
     this.handedOut = false;
   }
+}
+
+/** Rows 0..n-1 of the columns as entries from entry `at` of e (room checked by the caller). */
+function appendColumns(e: Int32Array, at: number, k0: Int32Array, k1: Int32Array, k2: Int32Array, k3: Int32Array, v0: Int32Array, v1: Int32Array, n: number): void {
+  for (let r = 0, o = at * WORDS; r < n; r++, o += WORDS) {
+    e[o] = k0[r]!; e[o + 1] = k1[r]!; e[o + 2] = k2[r]!; e[o + 3] = k3[r]!;
+    e[o + 4] = v0[r]!; e[o + 5] = v1[r]!;
+  }
+  return;
 }
 
 /**

@@ -391,8 +391,9 @@ async function writeRun(ctx: Ctx, b: BroadcastBuilder, bucket: number): Promise<
 
 /**
  * Adds every (id, person) mapping of the Parquet files to `b` (MurmurHash3 of the id → its
- * person's, raw UTF-8 pages hashed where the layout allows, else rows); returns how many, or -1 as
- * soon as b.bytes() passes `cap`. Identity mappings (id = person) are kept although an unmapped
+ * person's: raw UTF-8 pages hashed a column at a time where the layout allows, one bulk add per
+ * file; else rows); returns how many, or -1 as soon as the table would pass `cap` (a file's
+ * columns are checked before they are added). Identity mappings (id = person) are kept although an unmapped
  * person counts as itself anyway: they cost 24 bytes each but keep `joined` (rows whose person is a
  * known id) the same in both modes; their value is hash(person) like any other.
  */
@@ -409,16 +410,16 @@ async function hashComponents(files: RawFile[], p: RollupParams, b: BroadcastBui
       const ida = bytePages(bytes, p.componentIdColumn);
       const pa = ida === null ? null : bytePages(bytes, p.componentPersonColumn);
       if (ida !== null && pa !== null) {
-        const ic = new PageCursor(ida, rf.path, p.componentIdColumn), pc = new PageCursor(pa, rf.path, p.componentPersonColumn);
-        while (ic.next()) {
-          if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
-          ic.hash(key);
-          pc.hash(hashOut);
-          ids++;
-          b.add(key, hashOut[0]!, hashOut[1]!);
-          if (b.bytes() > cap) return -1;
-        }
-        if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
+        // Column at a time (hashPage, the map's loop): every id's 4 hash words, every person's, then one bulk add.
+        const n = valueCount(ida), np = valueCount(pa);
+        if (np !== n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: ${np < n ? 'fewer' : 'more'} ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
+        const k0 = new Int32Array(n), k1 = new Int32Array(n), k2 = new Int32Array(n), k3 = new Int32Array(n);
+        const v0 = new Int32Array(n), v1 = new Int32Array(n), w2 = new Int32Array(n), w3 = new Int32Array(n);
+        for (let r = 0, i = 0; i < ida.length; r += ida[i]!.count, i++) hashPage(ida[i]!, k0, k1, k2, k3, r);
+        for (let r = 0, i = 0; i < pa.length; r += pa[i]!.count, i++) hashPage(pa[i]!, v0, v1, w2, w3, r);
+        if (broadcastBytes(b.size + n) > cap) return -1; // before adding: the builder never holds more than the cap admits
+        ids += n;
+        b.addColumns(k0, k1, k2, k3, v0, v1, n);
         continue;
       }
       const ic = ida === null ? null : new PageCursor(ida, rf.path, p.componentIdColumn);
@@ -441,6 +442,13 @@ async function hashComponents(files: RawFile[], p: RollupParams, b: BroadcastBui
     throw withUtf8File(e, current); // the row decoder names column and row, not the file
   }
   return ids;
+}
+
+/** Values in the pages. */
+function valueCount(pages: ByteArrayPage[]): number {
+  let n = 0;
+  for (const pg of pages) n += pg.count;
+  return n;
 }
 
 /** hashComponents over the handle's rows (components without raw files), the cap p.maxBroadcastBytes. */

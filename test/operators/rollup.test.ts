@@ -347,6 +347,32 @@ describe('operators/rollup/rollup', () => {
     for (let i = 1; i < sorted.length; i++) assert.deepEqual(sorted[i], sorted[0], `case ${i}`);
   });
 
+  it('components whose row count is unknown (a source dataset\'s entries): instance 0 indexes them all, counting against the cap as it goes (broadcast, or past the cap the shuffle join)', async () => {
+    const rows = gen(5000, 3, 900, 13);
+    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+    const files: Record<string, Row[]> = {};
+    const map = new Map<string, string>();
+    for (let f = 0; f < 3; f++) {
+      const part: Row[] = [];
+      for (let i = f * 250; i < f * 250 + 400; i++) {
+        const id = `cookie:${(i % 900).toString(16)}`, person = f === 2 ? 'user:last' : `user:${f}-${i}`;
+        part.push({ id, person });
+        map.set(id, person);
+      }
+      files[`2015-08-0${f + 1}`] = part;
+    }
+    // The task runner's handles report rows 0 for files whose entries do not know their rows.
+    const unknownRows: OperatorDef<RollupParams> = { ...rollup, run: (ctx) => rollup.run({ ...ctx, inputs: [ctx.inputs[0]!, { ...ctx.inputs[1]!, rows: 0 }] }) };
+    const pv = { partitions: { '2015-08-07': rows.slice(0, 2500), '2015-08-08': rows.slice(2500) }, schema: PAGEVIEWS };
+    for (const [cap, broadcast] of [[undefined, true], [5000, false]] as const) {
+      const r = await runOperator(unknownRows, cap === undefined ? {} : { maxBroadcastBytes: cap }, { inputs: [pv, { partitions: files, schema }], buckets: 3 });
+      const index = r.instances.filter((i) => i.stage === 'index');
+      assert.deepEqual(index.map((i) => i.metrics.componentIds ?? 0), [1200, 0, 0], `cap ${String(cap)}`);
+      assert.equal(r.metrics.broadcastIds !== undefined, broadcast, `cap ${String(cap)}`);
+      assertMatchesReference(r.outputs[0]!.rows, reference(rows, map));
+    }
+  });
+
   it('BroadcastBuilder.chunks: a key added 10^4 times ships once, with its last value; size and bytes() count what ships', () => {
     const d = 10_000;
     const b = new BroadcastBuilder(1);
