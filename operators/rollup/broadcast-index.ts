@@ -337,20 +337,25 @@ export class BroadcastIndex {
    * Builds the probe table from runs: each run the chunks one `BroadcastBuilder.chunks()` wrote, in
    * order (sorted by key, one entry per key). The runs are merged; a key in several runs keeps the
    * entry of the last of them (as Map.set over the runs' ids in run order). A run out of key order
-   * or repeating a key, or not a whole number of entries, is SHUFFLE_INVALID.
+   * or repeating a key, or not a whole number of entries, is SHUFFLE_INVALID. Consumes the runs
+   * (each array is emptied once copied), so the probe side holds at most two copies of the entries
+   * at a time — the chunks and the entries, or the entries and the merge's scratch — as with one run.
    */
   static fromRuns(runs: Uint8Array[][]): BroadcastIndex {
     // Every run copied into one array (through a byte view: the chunks may sit at any offset of
     // their file's buffer), each checked, then merged pairwise (adjacent runs, so "last" holds).
     const bounds: number[] = [0];
+    /** The index in `runs` of each non-empty run (bounds[k]..bounds[k+1]). */
+    const which: number[] = [];
     let bytes = 0;
-    for (const run of runs) {
+    for (let r = 0; r < runs.length; r++) {
       let rb = 0;
-      for (const c of run) rb += c.length;
-      if (rb % (WORDS * 4) !== 0) throw new DagctlError('SHUFFLE_INVALID', `rollup broadcast index: a run of ${rb} bytes is not a whole number of ${WORDS * 4}-byte entries`);
+      for (const c of runs[r]!) rb += c.length;
+      if (rb % (WORDS * 4) !== 0) throw new DagctlError('SHUFFLE_INVALID', `rollup broadcast index: run ${r} of ${rb} bytes is not a whole number of ${WORDS * 4}-byte entries`, { run: r });
       if (rb === 0) continue;
       bytes += rb;
       bounds.push(bytes / (WORDS * 4));
+      which.push(r);
     }
     const n = bytes / (WORDS * 4);
     let entries: Int32Array = new Int32Array(n * WORDS);
@@ -361,10 +366,11 @@ export class BroadcastIndex {
         view.set(c, o);
         o += c.length;
       }
+      run.length = 0; // consumed: the chunk bytes (and the files they view) can go before the merge's second copy is made
     }
     for (let r = 0; r + 1 < bounds.length; r++) {
       const bad = firstDisorder(entries, bounds[r]!, bounds[r + 1]!);
-      if (bad !== bounds[r + 1]!) throw disorder(bad - bounds[r]!, bounds[r + 1]! - bounds[r]!, r);
+      if (bad !== bounds[r + 1]!) throw disorder(bad - bounds[r]!, bounds[r + 1]! - bounds[r]!, which[r]!);
     }
     let size = n;
     if (bounds.length > 2) ({ entries, size } = mergeRuns(entries, bounds));

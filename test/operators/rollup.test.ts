@@ -301,11 +301,15 @@ describe('operators/rollup/rollup', () => {
       for (const id of ids) { hashString(id, k); b.add(k, 1, 2); }
       return b.chunks();
     };
-    const good = run(['a', 'b', 'c']), bad = run(['d', 'e', 'f'])[0]!.slice();
+    const bad = run(['d', 'e', 'f'])[0]!.slice();
     const swapped = new Uint8Array(bad.length);
     swapped.set(bad.subarray(24, 48), 0); swapped.set(bad.subarray(0, 24), 24); swapped.set(bad.subarray(48), 48);
-    assert.equal(BroadcastIndex.fromRuns([good, [], [bad]]).size, 6);
-    assert.throws(() => BroadcastIndex.fromRuns([good, [], [swapped]]), (e) => isDagctlError(e, 'SHUFFLE_INVALID') && e.details?.run === 1);
+    // fromRuns consumes its runs: fresh ones each call. The run named is its index among all runs (its bucket).
+    const runs = [run(['a', 'b', 'c']), [], [bad]];
+    assert.equal(BroadcastIndex.fromRuns(runs).size, 6);
+    assert.deepEqual(runs.map((r) => r.length), [0, 0, 0], 'the chunks are released once copied');
+    assert.throws(() => BroadcastIndex.fromRuns([run(['a', 'b', 'c']), [], [swapped]]), (e) => isDagctlError(e, 'SHUFFLE_INVALID') && e.details?.run === 2);
+    assert.throws(() => BroadcastIndex.fromRuns([[swapped], [], run(['a', 'b', 'c'])]), (e) => isDagctlError(e, 'SHUFFLE_INVALID') && e.details?.run === 0);
   });
 
   it('index as B instances over several component files: each its own run, a repeated id keeping the last file\'s mapping; the same view as the shuffle join and a single index instance', async () => {
