@@ -3,13 +3,15 @@
  * (no per-entry objects): the 128-bit MurmurHash3 x86_128 of an id → the first 64 bits of the hash
  * of its component person (the two words HyperLogLog needs).
  *
- * - Built once (rollup 'index', single instance) as `entries`: 6 int32 per id (key words k0..k3,
- *   value words v0, v1), handed out as raw bytes in chunks (`chunks()`) sorted by key (k0..k3 as
- *   unsigned) with one entry per key, and probed in the map instances through a directory built
- *   locally (`BroadcastIndex.fromChunks`: dir[b] = the first entry whose k0's top `dirBits` bits
- *   are ≥ b, dirBits = ⌈log2 n⌉, so ~1 entry per directory bucket; a probe stops at its first
- *   match). Chunks out of that order or repeating a key are SHUFFLE_INVALID (e.g. an index stage
- *   that finished under rollup version 3, before an upgrade: the message says to re-run the task).
+ * - Built by rollup's 'index' stage, B instances in parallel, each over its share of the
+ *   components' files, as `entries`: 6 int32 per id (key words k0..k3, value words v0, v1), handed
+ *   out as raw bytes in chunks (`chunks()`) sorted by key (k0..k3 as unsigned) with one entry per
+ *   key: one run per instance. The map instances merge the runs (`BroadcastIndex.fromRuns`: a key
+ *   in several runs keeps the last run's entry) and probe through a directory built locally (dir[b]
+ *   = the first entry whose k0's top `dirBits` bits are ≥ b, dirBits = ⌈log2 n⌉, so ~1 entry per
+ *   directory bucket; a probe stops at its first match). A run out of that order or repeating a key
+ *   is SHUFFLE_INVALID (e.g. an index stage that finished under rollup version 3, before an
+ *   upgrade: the message says to re-run the task).
  * - `mapAll` probes a whole column of keys at once in k0 order (a counting sort of the probes by
  *   k0's top bits), so the directory and the entries are walked forwards, not at random: at 10M
  *   rows (1.85M ids, 44 MiB of entries) a probe cost ~40% less than in arrival order.
@@ -20,10 +22,11 @@
  * - Duplicate keys: the later add() wins (the same as the shuffle join's Map.set); chunks() ships
  *   only that entry, so a key added d times costs its probes nothing extra.
  * Memory: `broadcastBytes(n)` = 24·n (entries) + 4·(2^dirBits + 1) (directory, < 8·n + 8), so
- * < 32·n + 72 in all; rollup broadcasts only while that is ≤ its maxBroadcastBytes param (checked
- * on every add(), duplicates counted: an upper bound on what chunks() ships).
+ * < 32·n + 72 in all; rollup broadcasts only while that is ≤ its maxBroadcastBytes param for n =
+ * the components' rows (duplicates counted: an upper bound on what the runs ship; see rollup.ts).
  * Transient extra: the builder's sort (a second copy of its entries), and on the probe
- * side the chunk bytes read, until fromChunks has copied them, and mapAll's 20 bytes per probe.
+ * side the chunk bytes read, until fromRuns has copied them, a second copy of the entries while
+ * fromRuns merges several runs, and mapAll's 20 bytes per probe.
  */
 
 import { DagctlError } from '../../core/errors.js';
@@ -68,6 +71,22 @@ export class BroadcastBuilder {
     this.size++;
   }
 
+  /**
+   * add() for rows 0..n-1 of columns: key (k0[r], k1[r], k2[r], k3[r]) → (v0[r], v1[r]), in row
+   * order (a later row wins a repeated key, as with add()).
+   */
+  addColumns(k0: Int32Array, k1: Int32Array, k2: Int32Array, k3: Int32Array, v0: Int32Array, v1: Int32Array, n: number): void {
+    if (this.handedOut) this.unshare();
+    let e = this.entries;
+    if ((this.size + n) * WORDS > e.length) {
+      const grown = new Int32Array(Math.max(e.length * 2, (this.size + n) * WORDS));
+      grown.set(e);
+      this.entries = e = grown;
+    }
+    appendColumns(e, this.size, k0, k1, k2, k3, v0, v1, n);
+    this.size += n;
+  }
+
   /** Probe-side bytes if the table had this many entries (see broadcastBytes). */
   bytes(): number {
     return broadcastBytes(this.size);
@@ -97,6 +116,15 @@ export class BroadcastBuilder {
     this.entries = this.entries.slice();
     this.handedOut = false;
   }
+}
+
+/** Rows 0..n-1 of the columns as entries from entry `at` of e (room checked by the caller). */
+function appendColumns(e: Int32Array, at: number, k0: Int32Array, k1: Int32Array, k2: Int32Array, k3: Int32Array, v0: Int32Array, v1: Int32Array, n: number): void {
+  for (let r = 0, o = at * WORDS; r < n; r++, o += WORDS) {
+    e[o] = k0[r]!; e[o + 1] = k1[r]!; e[o + 2] = k2[r]!; e[o + 3] = k3[r]!;
+    e[o + 4] = v0[r]!; e[o + 5] = v1[r]!;
+  }
+  return;
 }
 
 /**
@@ -195,23 +223,97 @@ function sortRun(e: Int32Array, s: number, t: number): void {
 }
 
 /**
- * Sets dir[b] to the first entry whose k0 >>> shift is ≥ b, for every b up to the last entry's
- * (dir filled with n beforehand covers the rest); returns the index of the first entry whose key
- * (k0..k3, unsigned) is not above its predecessor's (out of order, or a duplicate), or n when the
- * keys strictly increase.
+ * The index of the first of entries from..to-1 whose key (k0..k3, unsigned) is not above its
+ * predecessor's (out of order, or a duplicate), or `to` when the keys strictly increase.
  */
-function fillDirectory(entries: Int32Array, n: number, shift: number, dir: Int32Array): number {
+function firstDisorder(entries: Int32Array, from: number, to: number): number {
   // k0 with its sign bit flipped orders as k0 unsigned, and stays a small integer (an unsigned
   // value past 2^31 would deoptimize the compare: "lost precision").
-  let fill = 0, prev = -0x80000000;
-  for (let e = 0; e < n; e++) {
-    const k0 = entries[e * WORDS]!, key = k0 ^ -0x80000000;
-    if (key < prev || (e > 0 && key === prev && cmpKey(entries, e - 1, e, 1) >= 0)) return e;
+  let prev = -0x80000000;
+  for (let e = from; e < to; e++) {
+    const key = entries[e * WORDS]! ^ -0x80000000;
+    if (key < prev || (e > from && key === prev && cmpKey(entries, e - 1, e, 1) >= 0)) return e;
     prev = key;
-    const b = k0 >>> shift;
+  }
+  return to;
+}
+
+/** SHUFFLE_INVALID for entry `bad` of a run of n (run r) out of key order or repeating a key. */
+function disorder(bad: number, n: number, run: number): DagctlError {
+  return new DagctlError(
+    'SHUFFLE_INVALID',
+    `rollup broadcast index: entry ${bad} of ${n} in run ${run} is out of key order or repeats a key (each run must come sorted by key, one entry per key, as ` +
+      `rollup's index stage writes it since version 4; an index stage that finished under an older rollup version, before an upgrade, wrote another ` +
+      `order): re-run the rollup task from its index stage — \`dagctl run FILE --rerun-from TASK\` (embedded) or \`dagctl retry RUN_ID --from TASK\` (distributed)`,
+    { entry: bad, run },
+  );
+}
+
+/**
+ * Merges the sorted runs of `entries` (run r = entries bounds[r]..bounds[r+1]-1, each strictly
+ * increasing) into one strictly increasing array: adjacent runs pairwise, log2(runs) passes, a
+ * key in both of two runs keeping the later run's entry (so over all passes, the last run's).
+ */
+function mergeRuns(entries: Int32Array, bounds: number[]): { entries: Int32Array; size: number } {
+  let a: Int32Array = entries, b: Int32Array = new Int32Array(entries.length);
+  let bs = bounds;
+  while (bs.length > 2) {
+    const next: number[] = [0];
+    let o = 0;
+    for (let r = 0; r + 1 < bs.length; r += 2) {
+      const lo = bs[r]!, mid = bs[r + 1]!, hi = r + 2 < bs.length ? bs[r + 2]! : mid;
+      o = mergeTwo(a, lo, mid, mid, hi, b, o);
+      next.push(o);
+    }
+    const t = a;
+    a = b;
+    b = t;
+    bs = next;
+  }
+  return { entries: a, size: bs[1] ?? 0 };
+}
+
+/**
+ * Entries i..iEnd-1 and j..jEnd-1 of `from` (each strictly increasing; the second run the later)
+ * merged into `to` at entry o; a key in both keeps the second run's entry. Returns o past them.
+ */
+function mergeTwo(from: Int32Array, i: number, iEnd: number, j: number, jEnd: number, to: Int32Array, o: number): number {
+  while (i < iEnd && j < jEnd) {
+    const c = cmpEntries(from, i, j);
+    if (c < 0) copyEntry(from, i++, to, o++);
+    else {
+      if (c === 0) i++; // the later run's entry wins
+      copyEntry(from, j++, to, o++);
+    }
+  }
+  while (i < iEnd) copyEntry(from, i++, to, o++);
+  while (j < jEnd) copyEntry(from, j++, to, o++);
+  return o;
+}
+
+/** Order of the keys of entries i and j (k0..k3 as unsigned). */
+function cmpEntries(e: Int32Array, i: number, j: number): number {
+  const c = cmpWord(e[i * WORDS]!, e[j * WORDS]!);
+  return c !== 0 ? c : cmpKey(e, i, j, 1);
+}
+
+function copyEntry(from: Int32Array, i: number, to: Int32Array, o: number): void {
+  const s = i * WORDS, d = o * WORDS;
+  to[d] = from[s]!; to[d + 1] = from[s + 1]!; to[d + 2] = from[s + 2]!;
+  to[d + 3] = from[s + 3]!; to[d + 4] = from[s + 4]!; to[d + 5] = from[s + 5]!;
+}
+
+/**
+ * Sets dir[b] to the first entry whose k0 >>> shift is ≥ b, for every b up to the last entry's
+ * (dir filled with n beforehand covers the rest). The entries are sorted (firstDisorder, mergeRuns).
+ */
+function fillDirectory(entries: Int32Array, n: number, shift: number, dir: Int32Array): void {
+  let fill = 0;
+  for (let e = 0; e < n; e++) {
+    const b = entries[e * WORDS]! >>> shift;
     while (fill <= b) dir[fill++] = e;
   }
-  return n;
+  return;
 }
 
 /** Probes are grouped by this many top bits of k0 (at most; the directory's bits when fewer). */
@@ -231,34 +333,52 @@ export class BroadcastIndex {
     this.shift = 32 - dirBits;
   }
 
-  /** Builds the probe table from the chunks `BroadcastBuilder.chunks()` wrote, in order. */
-  static fromChunks(chunks: Uint8Array[]): BroadcastIndex {
+  /**
+   * Builds the probe table from runs: each run the chunks one `BroadcastBuilder.chunks()` wrote, in
+   * order (sorted by key, one entry per key). The runs are merged; a key in several runs keeps the
+   * entry of the last of them (as Map.set over the runs' ids in run order). A run out of key order
+   * or repeating a key, or not a whole number of entries, is SHUFFLE_INVALID. Consumes the runs
+   * (each array is emptied once copied), so the probe side holds at most two copies of the entries
+   * at a time — the chunks and the entries, or the entries and the merge's scratch — as with one run.
+   */
+  static fromRuns(runs: Uint8Array[][]): BroadcastIndex {
+    // Every run copied into one array (through a byte view: the chunks may sit at any offset of
+    // their file's buffer), each checked, then merged pairwise (adjacent runs, so "last" holds).
+    const bounds: number[] = [0];
+    /** The index in `runs` of each non-empty run (bounds[k]..bounds[k+1]). */
+    const which: number[] = [];
     let bytes = 0;
-    for (const c of chunks) bytes += c.length;
-    if (bytes % (WORDS * 4) !== 0) throw new DagctlError('SHUFFLE_INVALID', `rollup broadcast index: ${bytes} bytes is not a whole number of ${WORDS * 4}-byte entries`);
+    for (let r = 0; r < runs.length; r++) {
+      let rb = 0;
+      for (const c of runs[r]!) rb += c.length;
+      if (rb % (WORDS * 4) !== 0) throw new DagctlError('SHUFFLE_INVALID', `rollup broadcast index: run ${r} of ${rb} bytes is not a whole number of ${WORDS * 4}-byte entries`, { run: r });
+      if (rb === 0) continue;
+      bytes += rb;
+      bounds.push(bytes / (WORDS * 4));
+      which.push(r);
+    }
     const n = bytes / (WORDS * 4);
-    const entries = new Int32Array(n * WORDS);
-    // Copy through a byte view: the chunks may sit at any offset of their file's buffer.
+    let entries: Int32Array = new Int32Array(n * WORDS);
     const view = new Uint8Array(entries.buffer);
     let o = 0;
-    for (const c of chunks) {
-      view.set(c, o);
-      o += c.length;
+    for (const run of runs) {
+      for (const c of run) {
+        view.set(c, o);
+        o += c.length;
+      }
+      run.length = 0; // consumed: the chunk bytes (and the files they view) can go before the merge's second copy is made
     }
-    const dirBits = dirBitsFor(n);
-    if (dirBits > 28) throw new DagctlError('INTERNAL', `broadcast index of ${n} entries is too large`);
-    const dir = new Int32Array((1 << dirBits) + 1).fill(n);
-    const bad = fillDirectory(entries, n, 32 - dirBits, dir);
-    if (bad !== n) {
-      throw new DagctlError(
-        'SHUFFLE_INVALID',
-        `rollup broadcast index: entry ${bad} of ${n} is out of key order or repeats a key (its chunks must come sorted by key, one entry per key, as ` +
-          `rollup version 4's index stage writes them; an index stage that finished under an older rollup version, before an upgrade, wrote another ` +
-          `order): re-run the rollup task from its index stage — \`dagctl run FILE --rerun-from TASK\` (embedded) or \`dagctl retry RUN_ID --from TASK\` (distributed)`,
-        { entry: bad },
-      );
+    for (let r = 0; r + 1 < bounds.length; r++) {
+      const bad = firstDisorder(entries, bounds[r]!, bounds[r + 1]!);
+      if (bad !== bounds[r + 1]!) throw disorder(bad - bounds[r]!, bounds[r + 1]! - bounds[r]!, which[r]!);
     }
-    return new BroadcastIndex(entries, dir, dirBits, n);
+    let size = n;
+    if (bounds.length > 2) ({ entries, size } = mergeRuns(entries, bounds));
+    const dirBits = dirBitsFor(size);
+    if (dirBits > 28) throw new DagctlError('INTERNAL', `broadcast index of ${size} entries is too large`);
+    const dir = new Int32Array((1 << dirBits) + 1).fill(size);
+    fillDirectory(entries, size, 32 - dirBits, dir);
+    return new BroadcastIndex(entries, dir, dirBits, size);
   }
 
   /** The offset in `entries` of the entry whose key is (k0, k1, k2, k3) (int32 words; keys are unique), or -1. */

@@ -35,7 +35,7 @@ export function usesComponents(p: RollupParams, inputs: number): boolean {
 
 export const rollupDescriptor: OperatorDescriptor<RollupParams> = {
   name: 'rollup',
-  version: '4',
+  version: '5',
   summary: 'Pageviews and HyperLogLog uniques per (url, granularity, bucket), optionally by equiv component.',
   params: RollupParams,
   cost: { overheadMs: 200, perUnitMs: 8, driver: 'rows' },
@@ -44,7 +44,7 @@ export const rollupDescriptor: OperatorDescriptor<RollupParams> = {
   stages(p, info): StageSpec[] {
     return usesComponents(p, info.inputs)
       ? [
-          { name: 'index', fanout: 'single' },
+          { name: 'index', fanout: 'bucket' },
           { name: 'map', fanout: 'partition' },
           { name: 'join', fanout: 'bucket' },
           { name: 'aggregate', fanout: 'bucket', writesOutputs: true },

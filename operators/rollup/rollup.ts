@@ -9,12 +9,14 @@
  * accepted, and must then agree with it). The join is a broadcast join while the index fits
  * `maxBroadcastBytes` (default 64 MiB), else a shuffle join; the index stage decides and says so
  * with blob 'broadcast':
- *   'index'     ('single')  streams the components once. Broadcast: MurmurHash3-128 of each id →
- *               first 64 bits of its person's hash, as a BroadcastIndex (lib/broadcast-index.ts:
- *               flat typed arrays, 24 bytes per id, hash keys: collision odds ~n²/2^129) written
- *               as byte chunks to bucket 0. Past the cap (or cap 0): re-streams them shuffled by bucket(id).
+ *   'index'     ('bucket')  B instances over the components. Broadcast: each hashes its share of
+ *               the files — MurmurHash3-128 of each id → first 64 bits of its person's hash — into a
+ *               BroadcastBuilder (broadcast-index.ts: flat typed arrays, 24 bytes per id, hash keys:
+ *               collision odds ~n²/2^129), written as one sorted run of byte chunks to its bucket.
+ *               Past the cap (or cap 0): instance 0 re-streams them shuffled by bucket(id).
  *   'map'       ('partition' over pageviews). Broadcast: loads the index (or reuses the table the
- *               thread built for the previous map instance from the same files), hashes each person once
+ *               thread built for the previous map instance from the same files; the runs merged once
+ *               per thread), hashes each person once
  *               (from the raw UTF-8 of its Parquet pages, plain or dictionary, when it can: no person string; the
  *               same bytes hashString hashes, for valid UTF-8; url from its raw pages too, one string per
  *               dictionary entry, and ts as a column: no row objects), probes, and sends (url, ts, h1, h2)
@@ -30,8 +32,9 @@
  * Without components: 'map' hashes the person and sends (url, ts, h1, h2) straight to 'aggregate'.
  * (url, ts, h1, h2) travel as packed columnar blocks (lib/packed-pageviews.ts): no row object per
  * pageview on either side, the hash instead of the person string (smaller, no re-hashing).
- * Version 4: the broadcast index's entries are shipped sorted by key (view unchanged; version 3
- * changed the packed format), so old memoized stage outputs are not mixed with new stages.
+ * Version 5: the index stage runs as B instances, one sorted run each (view unchanged; version 4
+ * shipped one sorted run from a single instance, version 3 changed the packed format), so old
+ * memoized stage outputs are not mixed with new stages.
  * Memory: index and each map instance hold at most maxBroadcastBytes of table (broadcast); join
  * its bucket's id → hash map (shuffle join); aggregate its URLs' finest sketches (sparse while small)
  * and, while writing one URL, its coarser ones.
@@ -41,7 +44,7 @@ import { threadTimes, timesSince } from '../../core/thread-cpu.js';
 import type { SchemaElement } from 'hyparquet';
 import { bucketOf } from '../../core/hash.js';
 import type { Row, Schema } from '../../storage/types.js';
-import type { InputHandle, OperatorDef, PriorStage, StageContext, StageResult } from '../types.js';
+import type { InputHandle, OperatorDef, PriorStage, RawFile, StageContext, StageResult } from '../types.js';
 import { PAGEVIEWS_SCHEMA } from '../../domain/superwebanalytics.js';
 import { BucketedWriter, ChunkedWriter, int, str } from '../lib/rows.js';
 import { GRANULARITIES, GRANULARITY_SECONDS, type Granularity } from '../../domain/granularity.js';
@@ -52,7 +55,7 @@ import type { ByteArrayPage } from '../../storage/parquet/page-types.js';
 import { plainInteger } from '../../storage/parquet/schema-map.js';
 import { decodeWithFallback, defaultCodec } from '../../storage/parquet/registry.js';
 import { decodeUtf8, InvalidUtf8, pageUtf8, withUtf8File } from '../../storage/parquet/utf8.js';
-import { BroadcastBuilder, BroadcastIndex } from './broadcast-index.js';
+import { BroadcastBuilder, BroadcastIndex, broadcastBytes } from './broadcast-index.js';
 import { decodePackedBlock, objectArray, PACKED_SCHEMA, PackedPageviewsWriter, type PackedBlock } from './packed-pageviews.js';
 import { rollupDescriptor, usesComponents, type RollupParams } from './descriptor.js';
 export type { RollupParams };
@@ -331,93 +334,45 @@ async function runStage(ctx: Ctx): Promise<StageResult> {
 
 type Ctx = StageContext<RollupParams>;
 
-/** 'index': the components as a broadcast table (while it fits maxBroadcastBytes), else shuffled by bucket(id). */
+/**
+ * 'index' (B instances): the components as a broadcast table while it fits maxBroadcastBytes, else
+ * shuffled by bucket(id). The mode is decided from the components' row count (the files' entries:
+ * every instance sees the same count, so all decide alike), duplicates counted — the bound the
+ * single index stage of version 4 checked row by row. Broadcast: instance b hashes its share of the
+ * files (a contiguous range, in rawFiles order) into one sorted run, written to its shuffle bucket
+ * b; the map instances merge the runs (BroadcastIndex.fromRuns, the last run winning a repeated
+ * id: the last file's mapping, as a single pass over the files in order keeps). Instance 0 alone
+ * does the rest: components without raw files or without a row count (a source dataset), where
+ * it counts as it goes (broadcast while it fits, its run in bucket 0), and the shuffle join's
+ * bucketing; the others return at once.
+ */
 async function indexStage(ctx: Ctx): Promise<StageResult> {
   const p = ctx.params;
-  const B = ctx.buckets;
-  const cols = [p.componentIdColumn, p.componentPersonColumn];
-  if (p.maxBroadcastBytes > 0) {
-    // Broadcast attempt: hash every mapping while the table fits the cap; past it, fall back
-    // below. Identity mappings (id = person) are kept although an unmapped person counts as
-    // itself anyway: they cost 24 bytes each but keep `joined` (rows whose person is a known
-    // id) the same in both modes; their value is hash(person) like any other (no comparison).
-    // Sized from the row count (the footers'), capped just past what the cap admits: no regrowth.
-    const b = new BroadcastBuilder(Math.min(ctx.inputs[1]!.rows, Math.floor(p.maxBroadcastBytes / 24) + 1));
-    const key = new Uint32Array(4);
-    let ids = 0, fits = true;
-    /** Adds key → hashOut[0..1]; false once the table outgrows the cap. */
-    const add = (): boolean => {
-      ids++;
-      b.add(key, hashOut[0]!, hashOut[1]!);
-      return b.bytes() <= p.maxBroadcastBytes;
-    };
-    const files = ctx.inputs[1]!.rawFiles?.();
-    if (files !== undefined) {
-      // Raw Parquet: id / person pages are hashed as raw UTF-8, no strings built.
-      const codec = defaultCodec();
-      let current = '';
-      try {
-        scanFiles: for (const rf of files) {
-          current = rf.path;
-          const bytes = await rf.read();
-          const ida = bytePages(bytes, p.componentIdColumn);
-          const pa = ida === null ? null : bytePages(bytes, p.componentPersonColumn);
-          if (ida !== null && pa !== null) {
-            const ic = new PageCursor(ida, rf.path, p.componentIdColumn), pc = new PageCursor(pa, rf.path, p.componentPersonColumn);
-            while (ic.next()) {
-              if (!pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
-              ic.hash(key);
-              pc.hash(hashOut);
-              if (!add()) {
-                fits = false;
-                break scanFiles;
-              }
-            }
-            if (pc.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
-            continue;
-          }
-          const ic = ida === null ? null : new PageCursor(ida, rf.path, p.componentIdColumn);
-          for await (const batch of decodeWithFallback(codec, bytes, { columns: ic === null ? cols : [p.componentPersonColumn] })) {
-            for (const row of batch) {
-              if (ic === null) hashString(str(row, p.componentIdColumn), key);
-              else {
-                if (!ic.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentIdColumn} values than rows`, { file: rf.path, column: p.componentIdColumn });
-                ic.hash(key);
-              }
-              hashString(str(row, p.componentPersonColumn), hashOut);
-              if (!add()) {
-                fits = false;
-                break scanFiles;
-              }
-            }
-          }
-          if (ic?.next() === true) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentIdColumn} values than rows`, { file: rf.path, column: p.componentIdColumn });
-        }
-      } catch (e) {
-        throw withUtf8File(e, current); // the row decoder names column and row, not the file
-      }
-    } else {
-      scan: for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
-        for (const row of batch) {
-          hashString(str(row, p.componentIdColumn), key);
-          hashString(str(row, p.componentPersonColumn), hashOut);
-          if (!add()) {
-            fits = false;
-            break scan;
-          }
-        }
-      }
-    }
-    if (fits) {
-      const w = ctx.shuffle.open(BROADCAST_SCHEMA);
-      const chunks = b.chunks();
-      for (const chunk of chunks) await w.write(0, [{ chunk }]);
-      ctx.putBlob(BROADCAST_BLOB, Uint8Array.of(1));
+  const comps = ctx.inputs[1]!;
+  const files = comps.rawFiles?.();
+  const share = ctx.bucket < 0 ? 0 : ctx.bucket, shares = ctx.bucket < 0 ? 1 : ctx.buckets;
+  const counted = files !== undefined && comps.rows > 0;
+  if (p.maxBroadcastBytes > 0 && counted && broadcastBytes(comps.rows) <= p.maxBroadcastBytes) {
+    const lo = Math.floor((share * files.length) / shares), hi = Math.floor(((share + 1) * files.length) / shares);
+    const b = new BroadcastBuilder(Math.ceil((comps.rows * (hi - lo)) / files.length));
+    const ids = await hashComponents(files.slice(lo, hi), p, b, Infinity);
+    await writeRun(ctx, b, share);
+    return { metrics: { componentIds: ids, broadcastIds: b.size, broadcastBytes: b.bytes() } };
+  }
+  if (share !== 0) return { metrics: {} };
+  if (p.maxBroadcastBytes > 0 && !counted) {
+    // Broadcast attempt, counting: hash every mapping while the table fits the cap; past it, fall
+    // back below. Sized from the row count, capped just past what the cap admits.
+    const b = new BroadcastBuilder(Math.min(comps.rows, Math.floor(p.maxBroadcastBytes / 24) + 1));
+    const ids = files !== undefined ? await hashComponents(files, p, b, p.maxBroadcastBytes) : await hashComponentRows(comps, p, b);
+    if (ids >= 0) {
+      await writeRun(ctx, b, 0);
       return { metrics: { componentIds: ids, broadcastIds: b.size, broadcastBytes: b.bytes() } };
     }
   }
+  const B = ctx.buckets;
   const w = new BucketedWriter(ctx.shuffle.open(INDEX_SCHEMA));
-  for await (const batch of ctx.inputs[1]!.batches({ columns: cols })) {
+  for await (const batch of comps.batches({ columns: [p.componentIdColumn, p.componentPersonColumn] })) {
     for (const row of batch) {
       const id = str(row, p.componentIdColumn);
       if (w.push(bucketOf(id, B), { id, person: str(row, p.componentPersonColumn) })) await w.drain();
@@ -425,6 +380,91 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
   }
   await w.flush();
   return { metrics: { componentIds: w.rows } };
+}
+
+/** The builder's entries as one sorted run in shuffle bucket `bucket`, and the broadcast blob. */
+async function writeRun(ctx: Ctx, b: BroadcastBuilder, bucket: number): Promise<void> {
+  const w = ctx.shuffle.open(BROADCAST_SCHEMA);
+  for (const chunk of b.chunks()) await w.write(bucket, [{ chunk }]);
+  ctx.putBlob(BROADCAST_BLOB, Uint8Array.of(1));
+}
+
+/**
+ * Adds every (id, person) mapping of the Parquet files to `b` (MurmurHash3 of the id → its
+ * person's: raw UTF-8 pages hashed a column at a time where the layout allows, one bulk add per
+ * file; else rows); returns how many, or -1 as soon as the table would pass `cap` (a file's
+ * columns are checked before they are added). Identity mappings (id = person) are kept although an unmapped
+ * person counts as itself anyway: they cost 24 bytes each but keep `joined` (rows whose person is a
+ * known id) the same in both modes; their value is hash(person) like any other.
+ */
+async function hashComponents(files: RawFile[], p: RollupParams, b: BroadcastBuilder, cap: number): Promise<number> {
+  const cols = [p.componentIdColumn, p.componentPersonColumn];
+  const key = new Uint32Array(4);
+  let ids = 0;
+  const codec = defaultCodec();
+  let current = '';
+  try {
+    for (const rf of files) {
+      current = rf.path;
+      const bytes = await rf.read();
+      const ida = bytePages(bytes, p.componentIdColumn);
+      const pa = ida === null ? null : bytePages(bytes, p.componentPersonColumn);
+      if (ida !== null && pa !== null) {
+        // Column at a time (hashPage, the map's loop): every id's 4 hash words, every person's, then one bulk add.
+        const n = valueCount(ida), np = valueCount(pa);
+        if (np !== n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: ${np < n ? 'fewer' : 'more'} ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
+        const k0 = new Int32Array(n), k1 = new Int32Array(n), k2 = new Int32Array(n), k3 = new Int32Array(n);
+        const v0 = new Int32Array(n), v1 = new Int32Array(n), w2 = new Int32Array(n), w3 = new Int32Array(n);
+        for (let r = 0, i = 0; i < ida.length; r += ida[i]!.count, i++) hashPage(ida[i]!, k0, k1, k2, k3, r);
+        for (let r = 0, i = 0; i < pa.length; r += pa[i]!.count, i++) hashPage(pa[i]!, v0, v1, w2, w3, r);
+        if (broadcastBytes(b.size + n) > cap) return -1; // before adding: the builder never holds more than the cap admits
+        ids += n;
+        b.addColumns(k0, k1, k2, k3, v0, v1, n);
+        continue;
+      }
+      const ic = ida === null ? null : new PageCursor(ida, rf.path, p.componentIdColumn);
+      for await (const batch of decodeWithFallback(codec, bytes, { columns: ic === null ? cols : [p.componentPersonColumn] })) {
+        for (const row of batch) {
+          if (ic === null) hashString(str(row, p.componentIdColumn), key);
+          else {
+            if (!ic.next()) throw new DagctlError('PARQUET_INVALID', `${rf.path}: fewer ${p.componentIdColumn} values than rows`, { file: rf.path, column: p.componentIdColumn });
+            ic.hash(key);
+          }
+          hashString(str(row, p.componentPersonColumn), hashOut);
+          ids++;
+          b.add(key, hashOut[0]!, hashOut[1]!);
+          if (b.bytes() > cap) return -1;
+        }
+      }
+      if (ic?.next() === true) throw new DagctlError('PARQUET_INVALID', `${rf.path}: more ${p.componentIdColumn} values than rows`, { file: rf.path, column: p.componentIdColumn });
+    }
+  } catch (e) {
+    throw withUtf8File(e, current); // the row decoder names column and row, not the file
+  }
+  return ids;
+}
+
+/** Values in the pages. */
+function valueCount(pages: ByteArrayPage[]): number {
+  let n = 0;
+  for (const pg of pages) n += pg.count;
+  return n;
+}
+
+/** hashComponents over the handle's rows (components without raw files), the cap p.maxBroadcastBytes. */
+async function hashComponentRows(comps: InputHandle, p: RollupParams, b: BroadcastBuilder): Promise<number> {
+  const key = new Uint32Array(4);
+  let ids = 0;
+  for await (const batch of comps.batches({ columns: [p.componentIdColumn, p.componentPersonColumn] })) {
+    for (const row of batch) {
+      hashString(str(row, p.componentIdColumn), key);
+      hashString(str(row, p.componentPersonColumn), hashOut);
+      ids++;
+      b.add(key, hashOut[0]!, hashOut[1]!);
+      if (b.bytes() > p.maxBroadcastBytes) return -1;
+    }
+  }
+  return ids;
 }
 
 /**
@@ -443,15 +483,27 @@ export function broadcastTableHeld(): boolean {
   return lastTable !== null;
 }
 
-/** The broadcast table of the index stage's output (bucket 0), reused from lastTable when its files are the same. */
-async function broadcastTable(index: InputHandle): Promise<{ table: BroadcastIndex; reused: boolean }> {
-  const files = index.rawFiles?.();
-  const key = files === undefined ? null : files.map((f) => `${f.path} ${f.bytes}`).join('\n');
+/**
+ * The broadcast table of the index stage's output (one run per bucket: BroadcastIndex.fromRuns),
+ * reused from lastTable when its files are the same.
+ */
+async function broadcastTable(index: PriorStage, B: number): Promise<{ table: BroadcastIndex; reused: boolean }> {
+  const buckets = Array.from({ length: B }, (_, k) => index.bucket(k));
+  let key: string | null = '';
+  for (const h of buckets) {
+    const files = h.rawFiles?.();
+    if (files === undefined) key = null;
+    else if (key !== null) key += files.map((f) => `${f.path} ${f.bytes}\n`).join('') + '|';
+  }
   if (key !== null && lastTable?.key === key) return { table: lastTable.table, reused: true };
   lastTable = null; // not held while the next one is built
-  const chunks: Uint8Array[] = [];
-  for await (const batch of index.batches()) for (const row of batch) chunks.push(row.chunk as Uint8Array);
-  const table = BroadcastIndex.fromChunks(chunks);
+  const runs: Uint8Array[][] = [];
+  for (const h of buckets) {
+    const chunks: Uint8Array[] = [];
+    for await (const batch of h.batches()) for (const row of batch) chunks.push(row.chunk as Uint8Array);
+    runs.push(chunks);
+  }
+  const table = BroadcastIndex.fromRuns(runs);
   if (key !== null) lastTable = { key, table };
   return { table, reused: false };
 }
@@ -619,7 +671,7 @@ async function mapStage(ctx: Ctx, components: boolean, broadcastIndex: PriorStag
   const shuffleJoin = components && !broadcast;
   let table: BroadcastIndex | null = null;
   let reused = false;
-  if (broadcast) ({ table, reused } = await broadcastTable(broadcastIndex.bucket(0)));
+  if (broadcast) ({ table, reused } = await broadcastTable(broadcastIndex, B));
   const sh = ctx.shuffle.open(shuffleJoin ? PAGEVIEWS_SCHEMA : PACKED_SCHEMA);
   const w = new BucketedWriter(sh);
   const pw = shuffleJoin ? null : new PackedPageviewsWriter(sh, (url) => bucketOf(url, B));

@@ -216,7 +216,7 @@ describe('operators/rollup/rollup', () => {
       hashString(person, v);
       b.add(key, v[0]!, v[1]!);
     }
-    const t = BroadcastIndex.fromChunks(b.chunks(24 * 333));
+    const t = BroadcastIndex.fromRuns([b.chunks(24 * 333)]);
     assert.equal(t.size, 4000);
     for (let i = 0; i < 6000; i++) {
       const id = `id:${i}`;
@@ -245,7 +245,7 @@ describe('operators/rollup/rollup', () => {
           ref.set(k.join(','), [v0 | 0, v1 | 0]);
           b.add(Uint32Array.from(k.map((x) => x >>> 0)), v0, v1);
         }
-        const t = BroadcastIndex.fromChunks(b.chunks(chunkBytes));
+        const t = BroadcastIndex.fromRuns([b.chunks(chunkBytes)]);
         assert.equal(t.size, ref.size);
         const probes = [...entries.map((e) => e[0]), ...extra];
         const n = probes.length;
@@ -266,6 +266,115 @@ describe('operators/rollup/rollup', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('BroadcastIndex.fromRuns: several runs (some empty) merge to what a Map over them in run order holds, a later run winning a shared key (fast-check)', () => {
+    const word = fc.constantFrom(0, 1, -1, 0x7fffffff, -0x80000000, 12345, 0x10000);
+    const key = fc.tuple(word, word, word, word);
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.tuple(key, fc.integer(), fc.integer()), { maxLength: 60 }), { maxLength: 9 }), fc.integer({ min: 24, max: 24 * 20 }), (runs, chunkBytes) => {
+        const ref = new Map<string, [number, number]>();
+        const shipped = runs.map((entries) => {
+          const b = new BroadcastBuilder(1);
+          for (const [k, v0, v1] of entries) {
+            ref.set(k.join(','), [v0 | 0, v1 | 0]);
+            b.add(Uint32Array.from(k.map((x) => x >>> 0)), v0, v1);
+          }
+          return b.chunks(chunkBytes);
+        });
+        const t = BroadcastIndex.fromRuns(shipped);
+        assert.equal(t.size, ref.size);
+        for (const [k, [v0, v1]] of ref) {
+          const probe = Uint32Array.from(k.split(',').map((x) => Number(x) >>> 0));
+          assert.ok(t.mapInPlace(probe));
+          assert.deepEqual([probe[0]! | 0, probe[1]! | 0], [v0, v1]);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('BroadcastIndex.fromRuns: one run out of key order among sorted ones is SHUFFLE_INVALID naming the run', () => {
+    const run = (ids: string[]): Uint8Array[] => {
+      const b = new BroadcastBuilder();
+      const k = new Uint32Array(4);
+      for (const id of ids) { hashString(id, k); b.add(k, 1, 2); }
+      return b.chunks();
+    };
+    const bad = run(['d', 'e', 'f'])[0]!.slice();
+    const swapped = new Uint8Array(bad.length);
+    swapped.set(bad.subarray(24, 48), 0); swapped.set(bad.subarray(0, 24), 24); swapped.set(bad.subarray(48), 48);
+    // fromRuns consumes its runs: fresh ones each call. The run named is its index among all runs (its bucket).
+    const runs = [run(['a', 'b', 'c']), [], [bad]];
+    assert.equal(BroadcastIndex.fromRuns(runs).size, 6);
+    assert.deepEqual(runs.map((r) => r.length), [0, 0, 0], 'the chunks are released once copied');
+    assert.throws(() => BroadcastIndex.fromRuns([run(['a', 'b', 'c']), [], [swapped]]), (e) => isDagctlError(e, 'SHUFFLE_INVALID') && e.details?.run === 2);
+    assert.throws(() => BroadcastIndex.fromRuns([[swapped], [], run(['a', 'b', 'c'])]), (e) => isDagctlError(e, 'SHUFFLE_INVALID') && e.details?.run === 0);
+  });
+
+  it('index as B instances over several component files: each its own run, a repeated id keeping the last file\'s mapping; the same view as the shuffle join and a single index instance', async () => {
+    const rows = gen(8000, 4, 1500, 9);
+    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+    // Five component files (more than some buckets, fewer than others); ids repeat across files
+    // with different persons: the last file's mapping counts (a Map over the files in order).
+    const files: Record<string, Row[]> = {};
+    const map = new Map<string, string>();
+    for (let f = 0; f < 5; f++) {
+      const part: Row[] = [];
+      for (let i = f * 200; i < f * 200 + 500; i++) {
+        // The last file maps all its ids to one person: a run order that let an earlier file win would change uniques.
+        const id = `cookie:${(i % 1500).toString(16)}`, person = f === 4 ? 'user:last' : `user:${f}-${i}`;
+        part.push({ id, person });
+        map.set(id, person);
+      }
+      files[`2015-08-0${f + 1}`] = part;
+    }
+    const ref = reference(rows, map);
+    const pv = { partitions: { '2015-08-07': rows.slice(0, 4000), '2015-08-08': rows.slice(4000) }, schema: PAGEVIEWS };
+    const views: Row[][] = [];
+    for (const [buckets, cap] of [[3, undefined], [8, undefined], [1, undefined], [3, 0]] as const) {
+      const r = await runOperator(rollup, cap === undefined ? {} : { maxBroadcastBytes: cap }, { inputs: [pv, { partitions: files, schema }], buckets, priorRawFiles: true });
+      const index = r.instances.filter((i) => i.stage === 'index');
+      assert.equal(index.length, buckets);
+      if (cap === undefined) {
+        // Every instance hashed its share (a contiguous range of the 5 files): all 2500 rows once.
+        assert.equal(index.reduce((n, i) => n + (i.metrics.componentIds ?? 0), 0), 2500, `B ${buckets}`);
+        assert.equal(r.metrics.broadcastIds !== undefined, true);
+      }
+      assert.equal(r.metrics.joined, rows.filter((x) => map.has(x.person as string)).length, `B ${buckets}`);
+      assertMatchesReference(r.outputs[0]!.rows, ref);
+      views.push(r.outputs[0]!.rows);
+    }
+    // Buckets change which aggregate writes a URL, not its row: compare sorted.
+    const key = (v: Row): string => `${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`;
+    const sorted = views.map((v) => [...v].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)));
+    for (let i = 1; i < sorted.length; i++) assert.deepEqual(sorted[i], sorted[0], `case ${i}`);
+  });
+
+  it('components whose row count is unknown (a source dataset\'s entries): instance 0 indexes them all, counting against the cap as it goes (broadcast, or past the cap the shuffle join)', async () => {
+    const rows = gen(5000, 3, 900, 13);
+    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+    const files: Record<string, Row[]> = {};
+    const map = new Map<string, string>();
+    for (let f = 0; f < 3; f++) {
+      const part: Row[] = [];
+      for (let i = f * 250; i < f * 250 + 400; i++) {
+        const id = `cookie:${(i % 900).toString(16)}`, person = f === 2 ? 'user:last' : `user:${f}-${i}`;
+        part.push({ id, person });
+        map.set(id, person);
+      }
+      files[`2015-08-0${f + 1}`] = part;
+    }
+    // The task runner's handles report rows 0 for files whose entries do not know their rows.
+    const unknownRows: OperatorDef<RollupParams> = { ...rollup, run: (ctx) => rollup.run({ ...ctx, inputs: [ctx.inputs[0]!, { ...ctx.inputs[1]!, rows: 0 }] }) };
+    const pv = { partitions: { '2015-08-07': rows.slice(0, 2500), '2015-08-08': rows.slice(2500) }, schema: PAGEVIEWS };
+    for (const [cap, broadcast] of [[undefined, true], [5000, false]] as const) {
+      const r = await runOperator(unknownRows, cap === undefined ? {} : { maxBroadcastBytes: cap }, { inputs: [pv, { partitions: files, schema }], buckets: 3 });
+      const index = r.instances.filter((i) => i.stage === 'index');
+      assert.deepEqual(index.map((i) => i.metrics.componentIds ?? 0), [1200, 0, 0], `cap ${String(cap)}`);
+      assert.equal(r.metrics.broadcastIds !== undefined, broadcast, `cap ${String(cap)}`);
+      assertMatchesReference(r.outputs[0]!.rows, reference(rows, map));
+    }
   });
 
   it('BroadcastBuilder.chunks: a key added 10^4 times ships once, with its last value; size and bytes() count what ships', () => {
@@ -290,7 +399,7 @@ describe('operators/rollup/rollup', () => {
     assert.equal(shipped, ref.size);
     assert.equal(b.size, ref.size);
     assert.equal(b.bytes(), broadcastBytes(ref.size));
-    const t = BroadcastIndex.fromChunks(chunks);
+    const t = BroadcastIndex.fromRuns([chunks]);
     assert.equal(t.size, ref.size);
     const keys = [...ref.keys()].map((k) => k.split(',').map((x) => Number(x) | 0));
     const n = keys.length;
@@ -311,8 +420,8 @@ describe('operators/rollup/rollup', () => {
     for (const k0 of [3, 0, 1]) b.add(Uint32Array.of(k0, 0, 0, 0), k0 + 100, 2);
     const second = b.chunks(48);
     assert.deepEqual(first.map((c) => new Uint8Array(c)), before);
-    assert.equal(BroadcastIndex.fromChunks(first).size, 3);
-    const t = BroadcastIndex.fromChunks(second);
+    assert.equal(BroadcastIndex.fromRuns([first]).size, 3);
+    const t = BroadcastIndex.fromRuns([second]);
     assert.equal(t.size, 5);
     const key = Uint32Array.of(1, 0, 0, 0);
     assert.equal(t.mapInPlace(key), true);
@@ -320,14 +429,14 @@ describe('operators/rollup/rollup', () => {
     assert.equal(b.chunks().reduce((a, c) => a + c.length, 0), 5 * 24); // a third call ships the same
   });
 
-  it('BroadcastIndex.fromChunks: a key repeated in the chunks is SHUFFLE_INVALID', () => {
+  it('BroadcastIndex.fromRuns: a key repeated in the chunks is SHUFFLE_INVALID', () => {
     const b = new BroadcastBuilder();
     for (const k0 of [5, 1, 9]) b.add(Uint32Array.of(k0, 0, 0, 0), 1, 2);
     const sorted = new Uint8Array(b.chunks()[0]!);
     const repeated = new Uint8Array(sorted.length + 24);
     repeated.set(sorted.subarray(0, 48), 0); // keys 1, 5, 5, 9
     repeated.set(sorted.subarray(24), 48);
-    assert.throws(() => BroadcastIndex.fromChunks([repeated]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+    assert.throws(() => BroadcastIndex.fromRuns([[repeated]]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
     // Equal k0, later words out of order.
     const c = new BroadcastBuilder();
     for (const k3 of [1, 2]) c.add(Uint32Array.of(5, 0, 0, k3), 1, 2);
@@ -335,31 +444,31 @@ describe('operators/rollup/rollup', () => {
     const swapped = new Uint8Array(48);
     swapped.set(cs.subarray(24), 0);
     swapped.set(cs.subarray(0, 24), 24);
-    assert.equal(BroadcastIndex.fromChunks([cs]).size, 2);
-    assert.throws(() => BroadcastIndex.fromChunks([swapped]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+    assert.equal(BroadcastIndex.fromRuns([[cs]]).size, 2);
+    assert.throws(() => BroadcastIndex.fromRuns([[swapped]]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
   });
 
-  it('BroadcastIndex.fromChunks: entries out of key order, or a partial entry, are SHUFFLE_INVALID', () => {
+  it('BroadcastIndex.fromRuns: entries out of key order, or a partial entry, are SHUFFLE_INVALID', () => {
     const b = new BroadcastBuilder();
     for (const k0 of [5, 1, 9]) b.add(Uint32Array.of(k0, 0, 0, 0), 1, 2);
     const sorted = new Uint8Array(b.chunks()[0]!);
-    assert.equal(BroadcastIndex.fromChunks([sorted]).size, 3);
+    assert.equal(BroadcastIndex.fromRuns([[sorted]]).size, 3);
     const swapped = new Uint8Array(sorted.length);
     swapped.set(sorted.subarray(24, 48), 0); // k0 order 5, 1, 9: 1 after 5
     swapped.set(sorted.subarray(0, 24), 24);
     swapped.set(sorted.subarray(48), 48);
-    assert.throws(() => BroadcastIndex.fromChunks([swapped]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
-    assert.throws(() => BroadcastIndex.fromChunks([sorted.subarray(0, 30)]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+    assert.throws(() => BroadcastIndex.fromRuns([[swapped]]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+    assert.throws(() => BroadcastIndex.fromRuns([[sorted.subarray(0, 30)]]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
     // Keys order as unsigned: 0x90000000 sorts after 5, and before it is out of order.
     const hi = new BroadcastBuilder();
     for (const k0 of [0x90000000, 5]) hi.add(Uint32Array.of(k0, 0, 0, 0), 1, 2);
     const hiSorted = new Uint8Array(hi.chunks()[0]!);
     assert.equal(new Uint32Array(hiSorted.buffer, 0, 1)[0], 5);
-    assert.equal(BroadcastIndex.fromChunks([hiSorted]).size, 2);
+    assert.equal(BroadcastIndex.fromRuns([[hiSorted]]).size, 2);
     const hiSwapped = new Uint8Array(48);
     hiSwapped.set(hiSorted.subarray(24), 0);
     hiSwapped.set(hiSorted.subarray(0, 24), 24);
-    assert.throws(() => BroadcastIndex.fromChunks([hiSwapped]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
+    assert.throws(() => BroadcastIndex.fromRuns([[hiSwapped]]), (e) => isDagctlError(e, 'SHUFFLE_INVALID'));
   });
 
   it('fails with OPERATOR_INPUT_INVALID when components and the input count disagree', async () => {
