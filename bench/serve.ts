@@ -140,7 +140,16 @@ export async function benchServe(): Promise<BenchResult> {
     const cpuOf = (pid: number | undefined): number | null => {
       try {
         let ns = 0;
-        for (const t of readdirSync(`/proc/${String(pid)}/task`)) ns += Number(readFileSync(`/proc/${String(pid)}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+        for (const t of readdirSync(`/proc/${String(pid)}/task`)) {
+          let line: string;
+          try {
+            line = readFileSync(`/proc/${String(pid)}/task/${t}/schedstat`, 'utf8');
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // the thread ended after the listing: not in the sum, like any ended thread
+            throw e;
+          }
+          ns += Number(line.split(' ')[0]);
+        }
         if (Number.isFinite(ns)) return ns / 1000;
       } catch {
         // no schedstat: the clock ticks below

@@ -253,7 +253,13 @@ export async function startServer(opts: ServeOptions): Promise<ServerHandle> {
     logger: false,
     serverFactory: (handler, o) => {
       fastifyHandler = handler;
-      const server = http.createServer((req, res) => router.lookup(req, res));
+      // A request target never holds a fragment (RFC 9112): one with '#' is refused, on every
+      // route alike, rather than read one way by find-my-way (the '#' ends the path) and another
+      // by fastify.
+      const server = http.createServer((req, res) => {
+        if (req.url?.includes('#') === true) sendError(res, new DagctlError('QUERY_INVALID', `request target ${req.url} holds a fragment ('#'): send the path and query only`, { target: req.url }));
+        else router.lookup(req, res);
+      });
       // What fastify sets on a server it creates itself (lib/server.js), from its validated options.
       const n = (v: unknown, d: number): number => (typeof v === 'number' ? v : d);
       server.keepAliveTimeout = n(o.keepAliveTimeout, 72_000);

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { duckRows } from '../storage/helpers.js';
 import { startRun } from '../integration/support.js';
 import { appendDays, oracle, parquetList, runDag, servingWorkspace, withinHll, type ServingWorkspace } from './support.js';
@@ -118,6 +119,30 @@ describe('dagctl serve over HTTP', function () {
       const r = await get(path);
       assert.equal(r.status, 400, `${path}: ${r.text}`);
       assert.deepEqual((r.body as { error: { code: string; details: unknown } }).error, { ...(r.body as { error: object }).error, code: 'QUERY_INVALID', details: { parameter } }, path);
+    }
+  });
+
+  it("a request target with a fragment ('#') is refused with 400 QUERY_INVALID, on every route and method", async () => {
+    // fetch strips fragments: the request goes out as raw bytes.
+    const raw = (line: string): Promise<{ status: number; body: unknown }> =>
+      new Promise((resolve, reject) => {
+        const s = connect(Number(new URL(base).port), '127.0.0.1');
+        let text = '';
+        s.on('data', (d: Buffer) => (text += d.toString()));
+        s.on('end', () => {
+          const [head = '', body = ''] = text.split('\r\n\r\n');
+          resolve({ status: Number(head.split(' ')[1]), body: line.startsWith('HEAD') ? null : JSON.parse(body) });
+        });
+        s.on('error', reject);
+        s.end(`${line} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+      });
+    const t = Date.UTC(2024, 2, 5) / 1000;
+    for (const target of [`/query#view=pageviews-over-time&url=a&from=${iso(t)}&to=${iso(t + D)}`, `/query#?view=pageviews-over-time&url=a&from=${iso(t)}&to=${iso(t + D)}`, `/query?view=pageviews-over-time&url=a&from=${iso(t)}&to=${iso(t + D)}#x`, '/healthz#x']) {
+      for (const method of ['GET', 'HEAD']) {
+        const r = await raw(`${method} ${target}`);
+        assert.equal(r.status, 400, `${method} ${target}`);
+        if (method === 'GET') assert.equal((r.body as { error: { code: string } }).error.code, 'QUERY_INVALID', target);
+      }
     }
   });
 
