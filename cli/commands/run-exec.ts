@@ -118,6 +118,12 @@ export async function executeRun(args: ParsedArgs, io: CliIO, flags: RunFlags, s
     // `dagctl ui` cancels an embedded run by leaving a cancel request in its run folder.
     const uiCancel = store instanceof LocalRunStore ? watchCancelRequest(store, record.runId, 500, io.interrupted) : null;
     let final: RunState | null = null;
+    /**
+     * The executor's close, awaited last: its threads' exit (tearing down their heaps, tens of ms
+     * after a big run) overlaps the report and the store's close. driveRun awaits close() before it
+     * returns, and the executor reports nothing once close() was called, so only the wait moves.
+     */
+    let closing: Promise<void> = Promise.resolve();
     try {
       final = await driveRun({
         store,
@@ -129,7 +135,15 @@ export async function executeRun(args: ParsedArgs, io: CliIO, flags: RunFlags, s
           const pool = early !== null && early.size === threads ? early : null;
           if (pool === null) void early?.close();
           early = null;
-          return new EmbeddedExecutor(record, onEvent, { ...embeddedOptions(threads, heapMb), ...(pool === null ? {} : { pool }) });
+          const executor = new EmbeddedExecutor(record, onEvent, { ...embeddedOptions(threads, heapMb), ...(pool === null ? {} : { pool }) });
+          return {
+            dispatch: (jobs) => executor.dispatch(jobs),
+            abort: (ids) => executor.abort(ids),
+            close: () => {
+              closing = executor.close();
+              return Promise.resolve();
+            },
+          };
         },
         onProgress: (s) => progress?.update(s),
       });
@@ -144,6 +158,7 @@ export async function executeRun(args: ParsedArgs, io: CliIO, flags: RunFlags, s
       // A big finished run's page for `dagctl ui`, written while this process still holds the run
       // (only a cache: a failure to write it does not fail the run).
       if (final !== null && store instanceof LocalRunStore) await keepRunPage(store.home, record, final, availableParallelism()).catch(() => undefined);
+      await closing;
       await unlock();
     }
   } finally {
