@@ -21,8 +21,8 @@ import type { RunState } from '../../scheduler/engine/state.js';
 import type { RunOptions, RunRecord, RunStore } from '../../scheduler/ports.js';
 import { buildStatus } from '../../scheduler/status-view.js';
 import { LocalRunStore, watchCancelRequest } from '../../scheduler/stores/local-run-store.js';
-import { EmbeddedExecutor, threadedTasks, type EmbeddedOptions } from '../../workers/embedded/pool.js';
-import { embeddedPool } from '../../workers/embedded/threads.js';
+import { EmbeddedExecutor, threadedTasks } from '../../workers/embedded/pool.js';
+import { embeddedPool, embeddedPoolOptions } from '../../workers/embedded/threads.js';
 import type { ThreadPool } from '../../workers/threads/pool.js';
 import { reclaimAndRecord, reclaimDue } from '../../workers/reclaim.js';
 import { flag, str, strs, writeJson, type CliIO, type ParsedArgs } from '../command.js';
@@ -69,7 +69,7 @@ export async function executeRun(args: ParsedArgs, io: CliIO, flags: RunFlags, s
       if (redisUrl === undefined) {
         const threaded = Math.min(concurrency ?? availableParallelism(), threadedTasks(loaded.dag));
         if (early !== null) await early.shrink(threaded);
-        else if (threaded > 0) early = embeddedPool(embeddedOptions(concurrency ?? availableParallelism(), heapMb));
+        else if (threaded > 0) early = embeddedPool(embeddedPoolOptions(concurrency ?? availableParallelism(), heapMb));
         early?.warm(threaded);
       }
       store = await openRunStoreFor(io, redisUrl);
@@ -135,7 +135,7 @@ export async function executeRun(args: ParsedArgs, io: CliIO, flags: RunFlags, s
           const pool = early !== null && early.size === threads ? early : null;
           if (pool === null) void early?.close();
           early = null;
-          const executor = new EmbeddedExecutor(record, onEvent, { ...embeddedOptions(threads, heapMb), ...(pool === null ? {} : { pool }) });
+          const executor = new EmbeddedExecutor(record, onEvent, { ...embeddedPoolOptions(threads, heapMb), ...(pool === null ? {} : { pool }) });
           return {
             dispatch: (jobs) => executor.dispatch(jobs),
             abort: (ids) => executor.abort(ids),
@@ -181,11 +181,6 @@ function report(io: CliIO, record: RunRecord, final: RunState, progress: Progres
   if (json) writeJson(io, view);
   else io.stdout.write('\n' + renderStatus(view));
   return final.phase === 'succeeded' ? 0 : 1;
-}
-
-/** The embedded executor's options for `threads` threads and an optional --thread-heap-mb. */
-function embeddedOptions(threads: number, heapMb: number | undefined): EmbeddedOptions {
-  return heapMb === undefined ? { concurrency: threads } : { concurrency: threads, maxThreadHeapMb: heapMb };
 }
 
 interface DistributedModule {

@@ -15,7 +15,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { DagctlError } from '../../core/errors.js';
-import { embeddedPool, mayUseThreads } from '../../workers/embedded/threads.js';
+import { embeddedPool, embeddedPoolOptions, mayUseThreads } from '../../workers/embedded/threads.js';
 import type { ThreadPool } from '../../workers/threads/pool.js';
 import { flag, redisUrlOf, str, type CommandDef } from '../command.js';
 
@@ -92,8 +92,7 @@ dagctl run --resume RUN_ID --redis URL [--detach]
     let early: ThreadPool | null = null;
     const file = args.positionals.length === 1 ? args.positionals[0] : undefined;
     if (file !== undefined && flags.resume === undefined && flags.redisUrl === undefined && availableParallelism() > 1 && (await dagMayUseThreads(file))) {
-      const threads = flags.concurrency ?? availableParallelism();
-      early = embeddedPool(flags.heapMb === undefined ? { concurrency: threads } : { concurrency: threads, maxThreadHeapMb: flags.heapMb });
+      early = embeddedPool(embeddedPoolOptions(flags.concurrency ?? availableParallelism(), flags.heapMb));
       early.warm(1);
     }
     let exec: typeof import('./run-exec.js');

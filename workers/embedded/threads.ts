@@ -19,6 +19,11 @@ export interface EmbeddedPoolOptions {
   maxThreadHeapMb?: number;
 }
 
+/** The embedded pool's options for `threads` threads and an optional --thread-heap-mb (MB). */
+export function embeddedPoolOptions(threads: number, heapMb: number | undefined): EmbeddedPoolOptions {
+  return heapMb === undefined ? { concurrency: threads } : { concurrency: threads, maxThreadHeapMb: heapMb };
+}
+
 /** The thread pool an EmbeddedExecutor runs on (lazy: threads start when attempts need them, or with ThreadPool.warm). */
 export function embeddedPool(opts: EmbeddedPoolOptions = {}): ThreadPool {
   return new ThreadPool({
