@@ -46,6 +46,12 @@ export function strs(args: ParsedArgs, name: string): string[] {
   return typeof v === 'string' ? [v] : [];
 }
 
+/** The Redis URL of `--redis`, else DAGCTL_REDIS_URL; undefined (embedded) when neither is set or empty. */
+export function redisUrlOf(io: CliIO, flagValue: string | undefined): string | undefined {
+  const v = flagValue ?? io.env.DAGCTL_REDIS_URL;
+  return v === undefined || v === '' ? undefined : v;
+}
+
 export function writeJson(io: CliIO, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

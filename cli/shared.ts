@@ -26,11 +26,6 @@ export function localStore(io: CliIO): LocalRunStore {
   return new LocalRunStore(dagctlHome(io.env, io.cwd));
 }
 
-export function redisUrlOf(io: CliIO, flagValue: string | undefined): string | undefined {
-  const v = flagValue ?? io.env.DAGCTL_REDIS_URL;
-  return v === undefined || v === '' ? undefined : v;
-}
-
 /** Where a command looked for runs, for messages such as "no runs yet": the Redis or the local folder. */
 export function runStoreLocation(io: CliIO, redisUrl: string | undefined): string {
   if (redisUrl !== undefined) return `on Redis ${redisUrl.replace(/\/\/([^@/]*)@/, '//***@')}`;

@@ -6,8 +6,7 @@
  * SIGTERM/SIGINT. Stateless: any number of replicas may run.
  */
 import { DagctlError } from '../../core/errors.js';
-import { str, type CommandDef } from '../command.js';
-import { redisUrlOf } from '../shared.js';
+import { redisUrlOf, str, type CommandDef } from '../command.js';
 
 export const autoscaleMetricsCommand: CommandDef = {
   name: 'autoscale-metrics',

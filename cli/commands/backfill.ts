@@ -16,8 +16,8 @@ import { formatIssue } from '../../definitions/format-issues.js';
 import { loadDag } from '../../definitions/load.js';
 import { EmbeddedExecutor } from '../../workers/embedded/pool.js';
 import { reclaimAndRecord, reclaimDue } from '../../workers/reclaim.js';
-import { flag, str, strs, writeJson, type CommandDef } from '../command.js';
-import { localStore, openRunStoreFor, parseParamFlags, redisUrlOf } from '../shared.js';
+import { flag, redisUrlOf, str, strs, writeJson, type CommandDef } from '../command.js';
+import { localStore, openRunStoreFor, parseParamFlags } from '../shared.js';
 
 export const backfillCommand: CommandDef = {
   name: 'backfill',

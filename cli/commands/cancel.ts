@@ -5,8 +5,7 @@
  * attempt has stopped. Embedded runs are cancelled with Ctrl-C in their `dagctl run`.
  */
 import { DagctlError } from '../../core/errors.js';
-import { flag, str, writeJson, type CommandDef } from '../command.js';
-import { redisUrlOf } from '../shared.js';
+import { flag, redisUrlOf, str, writeJson, type CommandDef } from '../command.js';
 
 export const cancelCommand: CommandDef = {
   name: 'cancel',

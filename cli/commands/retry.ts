@@ -6,8 +6,7 @@
  * `dagctl run` unless --detach.
  */
 import { DagctlError } from '../../core/errors.js';
-import { flag, str, writeJson, type CommandDef } from '../command.js';
-import { redisUrlOf } from '../shared.js';
+import { flag, redisUrlOf, str, writeJson, type CommandDef } from '../command.js';
 
 export const retryCommand: CommandDef = {
   name: 'retry',

@@ -4,8 +4,8 @@
  */
 import { formatDuration } from '../../core/duration.js';
 import type { RunTrigger } from '../../scheduler/ports.js';
-import { flag, str, writeJson, type CommandDef } from '../command.js';
-import { openRunStoreFor, redisUrlOf } from '../shared.js';
+import { flag, redisUrlOf, str, writeJson, type CommandDef } from '../command.js';
+import { openRunStoreFor } from '../shared.js';
 
 export const runsCommand: CommandDef = {
   name: 'runs',

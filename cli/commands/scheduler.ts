@@ -11,8 +11,7 @@ import { parseDuration } from '../../core/duration.js';
 import { DagctlError } from '../../core/errors.js';
 import { dagctlHome } from '../../scheduler/plan/context.js';
 import { startScheduler } from '../../scheduler/schedule/process.js';
-import { str, type CommandDef } from '../command.js';
-import { redisUrlOf } from '../shared.js';
+import { redisUrlOf, str, type CommandDef } from '../command.js';
 
 export const schedulerCommand: CommandDef = {
   name: 'scheduler',

@@ -16,8 +16,8 @@ import { acceptLateCommits, checkTriggerReset, commitKey, seenCount, seenTest, t
 import type { SourceCommit } from '../../storage/dataset/source.js';
 import type { DagSpec } from '../../definitions/types.js';
 import { LocalScheduleState, type ScheduleState } from '../../scheduler/schedule/state.js';
-import { flag, str, writeJson, type CliIO, type CommandDef } from '../command.js';
-import { openRunStoreFor, redisUrlOf } from '../shared.js';
+import { flag, redisUrlOf, str, writeJson, type CliIO, type CommandDef } from '../command.js';
+import { openRunStoreFor } from '../shared.js';
 
 async function openState(io: CliIO, redisUrl: string | undefined): Promise<ScheduleState> {
   if (redisUrl === undefined) return new LocalScheduleState(dagctlHome(io.env, io.cwd));

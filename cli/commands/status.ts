@@ -8,8 +8,8 @@
 import { DagctlError } from '../../core/errors.js';
 import { LocalRunStore } from '../../scheduler/stores/local-run-store.js';
 import { buildStatus } from '../../scheduler/status-view.js';
-import { flag, str, writeJson, type CommandDef } from '../command.js';
-import { openRunStoreFor, redisUrlOf, renderStatus, runStoreLocation } from '../shared.js';
+import { flag, redisUrlOf, str, writeJson, type CommandDef } from '../command.js';
+import { openRunStoreFor, renderStatus, runStoreLocation } from '../shared.js';
 
 export const statusCommand: CommandDef = {
   name: 'status',

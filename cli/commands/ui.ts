@@ -11,8 +11,7 @@ import { createUiServer } from '../../ui/server/app.js';
 import { checkBind } from '../../ui/server/security.js';
 import { localSource, redisSource, type RunSource } from '../../ui/server/sources.js';
 import { maskUrl } from '../../ui/server/views.js';
-import { flag, str, type CommandDef } from '../command.js';
-import { redisUrlOf } from '../shared.js';
+import { flag, redisUrlOf, str, type CommandDef } from '../command.js';
 
 export const uiCommand: CommandDef = {
   name: 'ui',

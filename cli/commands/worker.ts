@@ -5,8 +5,7 @@
  */
 import { parseDuration } from '../../core/duration.js';
 import { DagctlError } from '../../core/errors.js';
-import { str, type CommandDef } from '../command.js';
-import { redisUrlOf } from '../shared.js';
+import { redisUrlOf, str, type CommandDef } from '../command.js';
 
 export const workerCommand: CommandDef = {
   name: 'worker',

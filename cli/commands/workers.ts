@@ -4,8 +4,7 @@
  * it dies (workers/bullmq/heartbeat.ts); its attempts are redelivered by their short job lock.
  */
 import { DagctlError } from '../../core/errors.js';
-import { flag, str, writeJson, type CommandDef } from '../command.js';
-import { redisUrlOf } from '../shared.js';
+import { flag, redisUrlOf, str, writeJson, type CommandDef } from '../command.js';
 
 export const workersCommand: CommandDef = {
   name: 'workers',

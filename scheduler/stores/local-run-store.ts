@@ -345,14 +345,13 @@ export class LocalRunStore implements RunStore {
     this.live.delete(runId);
   }
 
-  /** Snapshots and closes live runs. */
+  /**
+   * Releases every live run (release: each snapshotted only when batches came since its last
+   * snapshot — a finished run's last batch wrote one, which a second write with its fsync would
+   * only repeat at the end of every `dagctl run`).
+   */
   async close(): Promise<void> {
-    for (const live of this.live.values()) {
-      while (live.flushing || live.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
-      await this.snapshot(live);
-      await live.journal.close();
-    }
-    this.live.clear();
+    for (const runId of [...this.live.keys()]) await this.release(runId);
   }
 }
 

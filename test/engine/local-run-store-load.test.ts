@@ -17,11 +17,12 @@ describe('LocalRunStore.getState from another process', () => {
   beforeEach(async () => (home = await mkdtemp(join(tmpdir(), 'dagctl-lrs-load-'))));
   afterEach(async () => rm(home, { recursive: true, force: true }));
 
-  async function run(finish: boolean): Promise<string> {
+  async function run(finish: boolean, onStore?: (store: LocalRunStore) => void): Promise<string> {
     const dag = dagOf('load', [noopTask('fan', { params: { buckets: 3 } })]);
     const t0 = Date.now();
     const record = recordOf(dag, `load-${t0}`, t0);
     const store = new LocalRunStore(home);
+    onStore?.(store);
     await store.createRun(record, initialState(record.runId, dag.name, record.plan, t0));
     await store.apply(record.runId, [{ type: 'start', at: t0 }]);
     const ids = record.plan.map((p) => p.id).slice(0, finish ? undefined : 2);
@@ -54,5 +55,28 @@ describe('LocalRunStore.getState from another process', () => {
     await writeFile(join(home, 'runs', 'half', 'state.json'), JSON.stringify({ seq: 0 }));
     assert.equal(await new LocalRunStore(home).getState('half'), null);
     assert.equal(await new LocalRunStore(home).getState('nothing-here'), null);
+  });
+
+  it('close() writes no second snapshot of a finished run, and snapshots a running one', async () => {
+    // The seq of every snapshot the store writes (its private snapshot method, observed).
+    type Snapshotting = { snapshot(live: { state: { seq: number } }): Promise<void> };
+    const seqsOf = (store: LocalRunStore): number[] => {
+      const seqs: number[] = [];
+      const own = store as unknown as Snapshotting;
+      const write = own.snapshot.bind(store);
+      own.snapshot = async (live) => {
+        seqs.push(live.state.seq);
+        await write(live);
+      };
+      return seqs;
+    };
+    for (const finish of [true, false]) {
+      let seqs: number[] = [];
+      const id = await run(finish, (store) => (seqs = seqsOf(store)));
+      const state = await new LocalRunStore(home).getState(id);
+      assert.equal(state?.phase, finish ? 'succeeded' : 'running');
+      assert.equal(new Set(seqs).size, seqs.length, `a state snapshotted twice: seqs ${seqs.join(',')}`);
+      assert.equal(seqs.at(-1), state?.seq, 'the last batches were not snapshotted');
+    }
   });
 });

@@ -17,35 +17,17 @@ import type { InstanceJob } from '../../scheduler/jobs.js';
 import type { RunRecord } from '../../scheduler/ports.js';
 import { runsInline } from '../task-runner.js';
 import { runInlineWith } from '../threads/inline.js';
-import { ThreadPool, type Attempt, type Outcome } from '../threads/pool.js';
+import type { Attempt, Outcome, ThreadPool } from '../threads/pool.js';
+import { embeddedPool, type EmbeddedPoolOptions } from './threads.js';
 
-export interface EmbeddedOptions {
-  concurrency?: number;
-  /** Jobs a thread holds at once (default 4; 1 disables prefetch). */
-  prefetch?: number;
-  /** How long an aborted attempt may take to stop before its thread is terminated. */
-  graceMs?: number;
-  /** V8 old-generation limit of each worker thread, MB (ThreadPoolOptions.maxThreadHeapMb). */
-  maxThreadHeapMb?: number;
+export interface EmbeddedOptions extends EmbeddedPoolOptions {
   now?: () => number;
   /**
-   * A pool started ahead by embeddedPool (with these options' concurrency, prefetch, grace and
-   * heap), so its threads loaded their modules while the run was planned; the executor owns it
-   * from then on (close() closes it). Default: a new lazy pool.
+   * A pool started ahead by embeddedPool (threads.ts; with these options' concurrency, prefetch,
+   * grace and heap), so its threads loaded their modules while the run was planned; the executor
+   * owns it from then on (close() closes it). Default: a new lazy pool.
    */
   pool?: ThreadPool;
-}
-
-/** The thread pool an EmbeddedExecutor runs on (lazy: threads start when attempts need them, or with ThreadPool.warm). */
-export function embeddedPool(opts: Omit<EmbeddedOptions, 'pool' | 'now'> = {}): ThreadPool {
-  return new ThreadPool({
-    ...(opts.concurrency !== undefined ? { size: opts.concurrency } : {}),
-    prefetch: opts.prefetch ?? 4,
-    ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}),
-    ...(opts.maxThreadHeapMb !== undefined ? { maxThreadHeapMb: opts.maxThreadHeapMb } : {}),
-    workerPrefix: 'embedded-',
-    lazy: true,
-  });
 }
 
 /**

@@ -16,8 +16,9 @@
  * WORKER_CRASHED (retryable), or WORKER_OUT_OF_MEMORY (not retried: it fails the same way again)
  * when it outgrew its heap limit. Threads start in the constructor, or with `lazy` only when
  * attempts wait and no thread is idle (a one-instance run starts one thread, a run of inline
- * instances none); `ready()` starts any missing thread and resolves once every thread has loaded
- * its modules (and the runs preloaded so far).
+ * instances none), or ahead of need with `warm(n)`; `shrink(n)` terminates idle threads beyond n.
+ * `ready()` starts any missing thread and resolves once every thread has loaded its modules (and
+ * the runs preloaded so far).
  *
  * `preload(runId, recordJson)` sends a run's record to every thread ahead of its jobs (and to
  * threads started later), and each imports the run's operator modules at once, so a module's first
@@ -263,6 +264,25 @@ export class ThreadPool {
    */
   warm(threads: number): void {
     this.grow(threads);
+  }
+
+  /**
+   * Terminates threads beyond `threads` that hold no attempt, newest first — `dagctl run` warms a
+   * pool before it has read the DAG and keeps only the threads the DAG can use — and resolves once
+   * they are gone. A lazy pool starts threads again when attempts wait for them.
+   */
+  async shrink(threads: number): Promise<void> {
+    const gone: Worker[] = [];
+    for (let i = this.slots.length - 1; i >= 0 && this.slots.length > Math.max(0, threads); i--) {
+      const slot = this.slots[i] as Slot;
+      if (slot.attempts.length > 0) continue;
+      // Dead first: its exit is then no crash (spawn's exit handler).
+      slot.dead = true;
+      this.clearTimers(slot);
+      this.slots.splice(i, 1);
+      gone.push(slot.worker);
+    }
+    await Promise.all(gone.map((w) => w.terminate()));
   }
 
   /** Threads running an attempt now. */
