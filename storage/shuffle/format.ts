@@ -81,6 +81,19 @@ class Sections {
   typed(a: ArrayBufferView): void {
     this.add(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   }
+  /**
+   * One section made of `parts` back to back (no padding between them, padded at the end): the
+   * parts are copied once, by the final concatenation, not first into a section of their own.
+   */
+  run(parts: readonly Uint8Array[], bytes: number): void {
+    for (const p of parts) this.parts.push(p);
+    this.size += bytes;
+    const pad = pad8(bytes) - bytes;
+    if (pad > 0) {
+      this.parts.push(new Uint8Array(pad));
+      this.size += pad;
+    }
+  }
 }
 
 /** Rows per block when a whole row list is encoded at once (encodeShuffle). */
@@ -294,20 +307,21 @@ function encodeColumn(f: Field, rows: Row[], n: number, body: Sections): number 
       break;
     }
     case 'bytes': {
+      // The values go into the block as they are (Sections.run): the block's concatenation is
+      // their only copy (a bytes value is often a whole chunk: rollup's, equiv-components' edges).
       const offsets = new Uint32Array(n + 1);
+      const values: Uint8Array[] = [];
       let total = 0;
       for (let i = 0; i < n; i++) {
         const v = rows[i]![name];
-        if (v instanceof Uint8Array) total += v.byteLength;
+        if (v instanceof Uint8Array && v.byteLength > 0) {
+          total += v.byteLength;
+          values.push(v);
+        }
         offsets[i + 1] = total;
       }
-      const raw = new Uint8Array(total);
-      for (let i = 0; i < n; i++) {
-        const v = rows[i]![name];
-        if (v instanceof Uint8Array) raw.set(v, offsets[i]);
-      }
       body.typed(offsets);
-      body.add(raw);
+      body.run(values, total);
       break;
     }
   }

@@ -147,6 +147,33 @@ describe('flat parquet writer (properties)', function () {
     assert.deepEqual(sample, rows.slice(70_000, 75_000));
   });
 
+  it('consecutive writes of different sizes on one thread: each file is what a first write gives, and stays so after later writes', async () => {
+    // The writer sizes a file's buffer from the previous file and reuses its page scratch: a small
+    // file after a large one (and the reverse) must be the same bytes, and a returned file must not
+    // share memory with the next write.
+    const schema: Schema = [{ name: 's', type: 'string' }, { name: 'n', type: 'int64' }, { name: 'h', type: 'bytes' }];
+    const rowsOf = (n: number, seed: number): Row[] => Array.from({ length: n }, (_, i) => ({ s: `u/${(i * seed) % 997}/${'y'.repeat(i % 13)}`, n: i * seed, h: new Uint8Array([i & 0xff, seed & 0xff]) }));
+    const opts = { compression: 'SNAPPY' as const, rowGroupRows: 50_000 };
+    const small = rowsOf(40, 3), large = rowsOf(120_000, 7), mid = rowsOf(3_000, 5);
+    const first = writeFlatParquet(schema, small, opts);
+    const firstCopy = new Uint8Array(first);
+    const big = writeFlatParquet(schema, large, opts);
+    const bigCopy = new Uint8Array(big);
+    const again = writeFlatParquet(schema, small, opts);
+    const middle = writeFlatParquet(schema, mid, opts);
+    assert.deepEqual(again, firstCopy);
+    assert.deepEqual(first, firstCopy);
+    assert.deepEqual(big, bigCopy);
+    assert.deepEqual(writeFlatParquet(schema, large, opts), bigCopy);
+    assert.deepEqual(writeFlatParquet(schema, mid, opts), new Uint8Array(middle));
+    const codec = getCodec('flat');
+    for (const [bytes, rows] of [[again, small], [big, large], [middle, mid]] as const) {
+      const got: Row[] = [];
+      for await (const b of codec.decode(bytes)) got.push(...b);
+      assert.deepEqual(got, rows);
+    }
+  });
+
   it('plain (non-dictionary) string statistics are in UTF-8 byte order when UTF-16 order differs', async () => {
     // 40 distinct values: too many for a dictionary. JS order puts U+FF61 above 😀 (a surrogate
     // pair, 0xD83D…); UTF-8 order puts 😀 (F0…) above U+FF61 (EF…). Min 'x0' is not the first value.

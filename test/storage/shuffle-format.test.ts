@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { decodeWithFallback, getCodec, readSchemaOf } from '../../storage/parquet/registry.js';
 import { SHUFFLE_CODEC } from '../../storage/shuffle/codec.js';
-import { decodeShuffle, decodeShuffleBlocksBytes, encodeShuffle, isShuffleFile, SHARED_VERSION } from '../../storage/shuffle/format.js';
+import { decodeShuffle, decodeShuffleBlocksBytes, encodeBlock, encodeShuffle, isShuffleFile, SHARED_VERSION } from '../../storage/shuffle/format.js';
 import { DagctlError } from '../../core/errors.js';
 import type { FileEntry, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
@@ -76,6 +76,51 @@ describe('shuffle format (DGSH)', () => {
       assert.deepEqual(await SHUFFLE_CODEC.readSchema(bytes), SCHEMA.map((f) => ({ ...f, nullable: f.nullable === true })));
     });
   }
+
+  it('a bytes column\'s block is the layout byte for byte (offsets, values back to back, padding) and copies its values', () => {
+    // Values as views into one shared buffer at odd offsets, empty values and nulls among them:
+    // the reference below lays the section out by hand, as the format's banner says.
+    const rnd = mulberry32(7);
+    const shared = new Uint8Array(4096).map(() => Math.floor(rnd() * 256));
+    const schema: Schema = [{ name: 'v', type: 'bytes', nullable: true }, { name: 'w', type: 'bytes' }];
+    for (const n of [1, 2, 7, 300]) {
+      const rows: Row[] = Array.from({ length: n }, (_, i) => {
+        const at = Math.floor(rnd() * 4000), len = i % 5 === 0 ? 0 : Math.floor(rnd() * 37);
+        return { v: i % 4 === 1 ? null : shared.subarray(at, at + len), w: new Uint8Array(Array.from({ length: i % 9 }, (_, j) => (i * 31 + j) & 0xff)) };
+      });
+      const expected = rows.map((r) => ({ v: r.v === null ? null : new Uint8Array(r.v as Uint8Array), w: new Uint8Array(r.w as Uint8Array) }));
+      const block = encodeBlock(schema, rows);
+      const pad8 = (x: number): number => (x + 7) & ~7;
+      const section = (name: 'v' | 'w'): number[] => {
+        const vals = expected.map((r) => r[name]);
+        const nullable = vals.includes(null); // the null mask is there when some value is null
+        const body: number[] = [];
+        const padTo8 = (): void => { while (body.length % 8 !== 0) body.push(0); };
+        if (nullable) {
+          for (const x of vals) body.push(x === null ? 1 : 0);
+          padTo8();
+        }
+        const offsets = new Uint32Array(n + 1);
+        for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + (vals[i]?.length ?? 0);
+        body.push(...new Uint8Array(offsets.buffer));
+        padTo8();
+        for (const x of vals) if (x !== null) body.push(...x);
+        padTo8();
+        return [...new Uint8Array(Uint32Array.of(body.length, nullable ? 1 : 0).buffer), ...body];
+      };
+      const cols = [...section('v'), ...section('w')];
+      const want = new Uint8Array([...new Uint8Array(Uint32Array.of(n, cols.length).buffer), ...cols]);
+      assert.equal(block.byteLength, pad8(block.byteLength));
+      assert.deepEqual(new Uint8Array(block), want);
+      // The block is a copy: what the writer does with its buffers afterwards does not change it.
+      shared.fill(0xee);
+      for (const r of rows) (r.w as Uint8Array).fill(0xee);
+      assert.deepEqual(new Uint8Array(block), want);
+      const file = Buffer.concat([encodeShuffle(schema, []), block]);
+      assert.deepEqual([...decodeShuffle(file)].flat(), expected);
+      shared.set(new Uint8Array(4096).map(() => Math.floor(rnd() * 256)));
+    }
+  });
 
   it('projects columns in the requested order and batches as asked', async () => {
     const rows = sampleRows(2500, 3);

@@ -53,6 +53,11 @@ interface GroupMeta { columns: ChunkMeta[]; rows: number; offset: number }
 // (and collected) by the next. They keep the largest page seen (a few MB at most).
 const page = new ByteSink(1 << 16);
 const dict = new ByteSink(1 << 12);
+// The file itself is a sink of its own per write (the caller keeps and stores it), sized from the
+// previous file this thread wrote (an operator's files are alike): one allocation for most files,
+// where a sink grown from 64 KiB doubled through every size up to it (~3x the file in dead buffers
+// waiting for a mark-compact). Capacity past the file is never touched: not resident.
+let lastFileBytes = 1 << 16;
 
 export function writeFlatParquet(schema: Schema, rows: Row[], opts: { compression: Compression; rowGroupRows: number }): Uint8Array {
   return writeFlat(schema, rows.length, (f, start, end) => encodeColumn(f, rows, start, end, page, dict), opts);
@@ -73,7 +78,7 @@ export function writeFlatColumns(schema: Schema, batch: ColumnBatch, opts: { com
 function writeFlat(schema: Schema, rowCount: number, encode: (f: Field, start: number, end: number, index: number) => EncodedColumn, opts: { compression: Compression; rowGroupRows: number }): Uint8Array {
   if (endianness() !== 'LE') throw new DagctlError('PARQUET_INVALID', 'the flat parquet writer needs a little-endian host');
   const snappy = opts.compression === 'SNAPPY';
-  const out = new ByteSink(1 << 16);
+  const out = new ByteSink(Math.max(1 << 16, lastFileBytes + (lastFileBytes >>> 4)));
   out.bytes(MAGIC);
   const groups: GroupMeta[] = [];
   for (let start = 0; start < rowCount; start += opts.rowGroupRows) {
@@ -107,6 +112,7 @@ function writeFlat(schema: Schema, rowCount: number, encode: (f: Field, start: n
   writeFooter(new CompactWriter(out), schema, rowCount, groups, snappy ? CODEC_SNAPPY : CODEC_UNCOMPRESSED);
   out.u32le(out.pos - footerStart);
   out.bytes(MAGIC);
+  lastFileBytes = out.pos;
   return new Uint8Array(out.buf.buffer, out.buf.byteOffset, out.pos);
 }
 
