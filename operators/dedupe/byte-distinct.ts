@@ -7,8 +7,8 @@
  *     decodeShuffleBlocksBytes) and appended to whole-input columns: dictionary strings as ids of
  *     one pool of their distinct values, plain strings as ranges of one buffer (the blocks' text
  *     appended, one copy each), int64 as doubles;
- *   - key hashes are hashKey's, computed from the bytes (lib/row-index.ts mixUtf8), a dictionary
- *     first key column once per entry; all rows are ordered by hash with one stable radix sort
+ *   - key hashes are hashKey's as the map computed them, read from the shuffle's hash column
+ *     (row-index.ts HASH_FIELD): no row is hashed again; all rows are ordered by hash with one stable radix sort
  *     (equal hashes in arrival order: files, blocks, rows — the row reduce's merge order);
  *   - a run of equal hashes keeps the first arrival of each distinct row — equality by bytes (equal
  *     UTF-8 ⇔ equal strings) and ===, exact, so a 32-bit collision never merges two rows — ordered
@@ -16,15 +16,15 @@
  *   - survivors go out as column batches of DEFAULT_MAX_ROWS rows (the files the row path writes)
  *     that point into those buffers: nothing is copied per row; a column whose values all come
  *     from the pool carries its ids (the writer dictionary-encodes by id, no hashing).
- * add() returns false (the caller reads rows instead) for a file lacking a column, holding a null
- * or a column of another kind. Memory: ~30 B per input row plus its text, once.
+ * add() returns false (the caller reads rows instead) for a file lacking a column or the hash
+ * column, holding a null or a column of another kind. Memory: ~30 B per input row plus its text, once.
  */
 import { DEFAULT_MAX_ROWS } from '../../storage/dataset/writer.js';
 import { decodeShuffleBlocksBytes, type ShuffleBytesColumn } from '../../storage/shuffle/format.js';
 import type { ColumnBatch, Value } from '../../storage/types.js';
 import { Utf8Pool } from '../lib/columnar/utf8-pool.js';
 import { compareKeys, sortByHash } from './distinct-merge.js';
-import { HASH_SEED, mixUtf8, mixValue } from './row-index.js';
+import { HASH_FIELD } from './row-index.js';
 
 const EMPTY_I32 = new Int32Array(0), EMPTY_F64 = new Float64Array(0);
 
@@ -112,12 +112,14 @@ export class ByteDistinct {
     // bytes, shared with the map, then see one kind of array (else "wrong map" deopts).
     const { schema, blocks } = decodeShuffleBlocksBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const at = this.names.map((nm) => schema.findIndex((f) => f.name === nm));
-    if (at.includes(-1)) return false;
+    const hc = schema.findIndex((f) => f.name === HASH_FIELD);
+    if (at.includes(-1) || hc < 0) return false;
     for (const b of blocks) {
       const n = b.rows;
       if (n === 0) continue;
       const src = at.map((c) => b.columns[c]!);
-      if (!src.every((c, j) => this.fits(c, j, n))) return false;
+      const h = b.columns[hc]!;
+      if (!src.every((c, j) => this.fits(c, j, n)) || h.kind !== 'values' || !(h.values instanceof Int32Array)) return false;
       const base = this.seen;
       if (base + n > this.hash.length) {
         let m = Math.max(this.hash.length, this.hint);
@@ -127,7 +129,7 @@ export class ByteDistinct {
         this.hash = g;
       }
       for (let j = 0; j < src.length; j++) this.append(src[j]!, this.cols[j]!, base, n);
-      this.hashes(src, base, n);
+      this.hash.set(new Uint32Array(h.values.buffer, h.values.byteOffset, n), base);
       this.seen += n;
     }
     return true;
@@ -162,26 +164,6 @@ export class ByteDistinct {
     const off = col.append(c.utf8);
     pid.fill(-1, base, base + n);
     appendPlain(c.start, c.len, off, start, len, base, n);
-  }
-
-  /** hashKey of a block's rows (added at `base`), a key column at a time, from the bytes. */
-  private hashes(src: ShuffleBytesColumn[], base: number, n: number): void {
-    const h = new Int32Array(n).fill(HASH_SEED | 0);
-    for (let k = 0; k < this.key.length; k++) {
-      const c = src[this.key[k]!]!;
-      if (c.kind === 'values') {
-        if (c.values instanceof Float64Array) mixF64s(h, c.values, n);
-        else mixValues(h, c.values, n);
-      } else if (c.kind === 'dict') {
-        const { utf8, start, len, idx } = c;
-        if (k === 0) {
-          const pre = new Int32Array(start.length).fill(HASH_SEED | 0);
-          mixRanges(pre, utf8, start, len, start.length);
-          gatherI32(pre, idx, h, n);
-        } else mixDictRanges(h, utf8, start, len, idx, n);
-      } else mixRanges(h, c.utf8, c.start, c.len, n);
-    }
-    this.hash.set(new Uint32Array(h.buffer), base);
   }
 
   /** The bytes of column j's value in row r. */
@@ -336,30 +318,6 @@ function appendPlain(srcStart: Int32Array, srcLen: Int32Array, off: number, star
     start[base + i] = off + srcStart[i]!;
     len[base + i] = srcLen[i]!;
   }
-}
-
-function mixF64s(h: Int32Array, v: Float64Array, n: number): void {
-  for (let i = 0; i < n; i++) h[i] = mixValue(h[i]!, v[i]);
-}
-
-function mixValues(h: Int32Array, v: ArrayLike<Value>, n: number): void {
-  for (let i = 0; i < n; i++) h[i] = mixValue(h[i]!, v[i]);
-}
-
-/** h[i] = mixUtf8(h[i], utf8, start[i], len[i]) for i < n. */
-function mixRanges(h: Int32Array, utf8: Uint8Array, start: Int32Array, len: Int32Array, n: number): void {
-  for (let i = 0; i < n; i++) h[i] = mixUtf8(h[i]!, utf8, start[i]!, len[i]!);
-}
-
-function mixDictRanges(h: Int32Array, utf8: Uint8Array, start: Int32Array, len: Int32Array, idx: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const e = idx[i]!;
-    h[i] = mixUtf8(h[i]!, utf8, start[e]!, len[e]!);
-  }
-}
-
-function gatherI32(src: Int32Array, idx: Uint32Array, out: Int32Array, n: number): void {
-  for (let i = 0; i < n; i++) out[i] = src[idx[i]!]!;
 }
 
 /** (start, end) of each run of ≥ 2 equal values of `sorted`, into runs; returns 2 × the run count. */
