@@ -8,7 +8,9 @@
  *     one pool of their distinct values, plain strings as ranges of one buffer (the blocks' text
  *     appended, one copy each), int64 as doubles;
  *   - key hashes are hashKey's as the map computed them, read from the shuffle's hash column
- *     (row-index.ts HASH_FIELD): no row is hashed again; all rows are ordered by hash with one stable radix sort
+ *     (row-index.ts HASH_FIELD): no row is hashed again; each block's rows are appended in order of
+ *     their hashes' top bits (topBitsOrder: the hash-ordered passes then read each block front to
+ *     back), and all rows are ordered by hash with one stable radix sort
  *     (equal hashes in arrival order: files, blocks, rows — the row reduce's merge order);
  *   - a run of equal hashes keeps the first arrival of each distinct row — equality by bytes (equal
  *     UTF-8 ⇔ equal strings) and ===, exact, so a 32-bit collision never merges two rows — ordered

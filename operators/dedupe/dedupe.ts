@@ -5,7 +5,8 @@
  * (`keep: last`) `orderBy` value, ties (and the no-orderBy case) broken by the smallest canonical
  * row (lib/rows.ts canonicalRow) — so the result never depends on arrival order. Output rows are
  * ordered by key hash, then key values (RowIndex.sortedRows) within a bucket. Rows are routed and
- * indexed by a numeric hash of the key columns (lib/row-index.ts: no per-row key string). Memory:
+ * indexed by a numeric hash of the key columns (lib/row-index.ts: no per-row key string), which the
+ * map writes into the shuffle as one more column (HASH_FIELD; the reduce's output leaves it out). Memory:
  * a reduce instance holds its bucket's survivors (the columnar path: its whole input, decoded, ~40 B per
  * pageview row).
  * Schemas come from the input's Parquet schema (InputHandle.schema(); `columnTypes` overrides).
