@@ -162,6 +162,11 @@ describe('operators/dedupe byte paths', () => {
     }
   });
 
+  it('the shuffle schema is the input\'s fields then the int32 hash column; an input column of that name is OPERATOR_INPUT_INVALID', () => {
+    assert.deepEqual(shuffleSchema(SCHEMA), [...SCHEMA, { name: HASH_FIELD, type: 'int32' }]);
+    assert.throws(() => shuffleSchema([...SCHEMA, { name: HASH_FIELD, type: 'int32' }]), (e: unknown) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
+  });
+
   it('the map routes every row as the row path does (bucket = hashKey % B), as shuffle blocks (fast-check)', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(fc.array(rowArb, { maxLength: 60 }), { minLength: 1, maxLength: 3 }), fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(8, 64, 7, 100)), fc.constantFrom(KEY, ['person', 'url'], ['ts']),
