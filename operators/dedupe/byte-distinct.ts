@@ -79,6 +79,14 @@ class Column {
     return at;
   }
 
+  /** Grows `bytes` to hold at least `total` bytes (one copy of what it holds). */
+  reserveBytes(total: number): void {
+    if (total <= this.bytes.length) return;
+    const g = new Uint8Array(total);
+    g.set(this.bytes.subarray(0, this.used));
+    this.bytes = g;
+  }
+
   /** Takes `k` more bytes of `bytes` (grown as needed); returns where they start. */
   room(k: number): number {
     const at = this.used;
@@ -113,9 +121,12 @@ export class ByteDistinct {
     this.cols = names.map(() => new Column());
   }
 
-  /** Sizes the per-row arrays for `rows` rows in all (an estimate: more rows still fit, by doubling). */
+  /** Sizes the per-row arrays for `rows` rows in all, and each plain column's text for as many
+   * bytes a row as so far (estimates: more still fits, by doubling). */
   reserve(rows: number): void {
     this.hint = Math.max(this.hint, Math.ceil(rows));
+    if (this.seen === 0) return;
+    for (const c of this.cols) if (c.plain) c.reserveBytes(Math.ceil((c.used / this.seen) * this.hint));
   }
 
   /** Adds a DGSH file's rows; false (the instance must read rows instead) when it lacks a column or
@@ -355,17 +366,24 @@ function appendDict(ids: Int32Array, idx: Uint32Array, perm: Int32Array, ps: rea
 }
 
 /** The block's values (text `src`, ranges srcStart/srcLen) copied into `dst` from `off` in perm's
- * order, as rows base.. of start/len. Short values byte by byte, long ones natively. */
+ * order, as rows base.. of start/len. Short values 4 bytes at a time through DataViews (~2× a byte
+ * loop; no subarray object per value), long ones natively. */
 function appendPlain(src: Uint8Array, srcStart: Int32Array, srcLen: Int32Array, perm: Int32Array, dst: Uint8Array, off: number, start: Int32Array, len: Int32Array, base: number, n: number): void {
+  const sv = new DataView(src.buffer, src.byteOffset, src.byteLength), dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   let o = off;
   for (let i = 0; i < n; i++) {
     const r = perm[i]!;
-    const s = srcStart[r]!, l = srcLen[r]!;
+    let s = srcStart[r]!;
+    const l = srcLen[r]!, e = s + l;
     start[base + i] = o;
     len[base + i] = l;
-    if (l > 32) dst.set(src.subarray(s, s + l), o);
-    else for (let k = 0; k < l; k++) dst[o + k] = src[s + k]!;
-    o += l;
+    if (l > 32) {
+      dst.set(src.subarray(s, e), o);
+      o += l;
+      continue;
+    }
+    for (; s + 4 <= e; s += 4, o += 4) dv.setUint32(o, sv.getUint32(s, true), true);
+    for (; s < e; s++) dst[o++] = src[s]!;
   }
 }
 
