@@ -12,7 +12,8 @@
  *     value, and as the first key column its hash prefix is too;
  *   - each bucket's rows go out as DGSH blocks encoded from those bytes (storage/shuffle/format.ts
  *     encodeRawBlock): repeated columns as a block dictionary, others plain, with the UTF-16
- *     lengths the format records.
+ *     lengths the format records, and the rows' hashes as the last column (HASH_FIELD: the
+ *     reduce reads them instead of hashing again).
  * Bytes that are not UTF-8 are found while measuring, before anything of the file is emitted:
  * file() then returns false and the caller reads that file's rows (whose decoder reports it).
  * Blocks hold at most `blockRows` rows and never span files (they point into the file's pages).
@@ -20,7 +21,7 @@
 import type { RowGroupColumns } from '../normalize/columnar.js';
 import { encodeRawBlock, type RawShuffleColumn } from '../../storage/shuffle/format.js';
 import type { Schema } from '../../storage/types.js';
-import { HASH_SEED, mixUtf8, mixValue, utf16Units, utf8Value } from './row-index.js';
+import { HASH_SEED, mixUtf8, mixValue, shuffleSchema, utf16Units, utf8Value } from './row-index.js';
 
 type RawStrings = Exclude<RowGroupColumns['cols'][number], Float64Array>;
 
@@ -68,9 +69,13 @@ export class ByteMapper {
   /** Rows emitted. */
   rows = 0;
   private readonly key: number[];
+  /** The blocks' schema: the input's fields, then the hash (shuffleSchema). */
+  private readonly out: Schema;
 
-  constructor(private readonly schema: Schema, keyCols: readonly string[], private readonly buckets: number, private readonly blockRows = 8192) {
+  /** `schema`: the input's. */
+  constructor(schema: Schema, keyCols: readonly string[], private readonly buckets: number, private readonly blockRows = 8192) {
     this.key = keyCols.map((k) => schema.findIndex((f) => f.name === k));
+    this.out = shuffleSchema(schema);
   }
 
   /** Routes a file's rows to `sink` as blocks; false (nothing emitted) when a string is not UTF-8. */
@@ -206,7 +211,7 @@ export class ByteMapper {
     for (let b = 0; b < B; b++) {
       for (let from = count[b]!, end = count[b + 1]!; from < end; from += this.blockRows) {
         const rows = order.subarray(from, Math.min(end, from + this.blockRows));
-        const block = encodeBlock(this.schema, cols, rows, local);
+        const block = encodeBlock(this.out, cols, rows, local, hash);
         this.rows += rows.length;
         await sink(b, block, rows.length);
       }
@@ -294,13 +299,14 @@ function placeRows(bucketOf: Int32Array, n: number, count: Int32Array, B: number
   for (let i = 0; i < n; i++) order[fill[bucketOf[i]!]!++] = i;
 }
 
-/** One DGSH block of `rows` (indexes into the group's columns). */
-function encodeBlock(schema: Schema, cols: ReadonlyArray<Measured | Float64Array>, rows: Int32Array, local: ReadonlyArray<Int32Array | null>): Uint8Array {
+/** One DGSH block of `rows` (indexes into the group's columns), their hashes last. */
+function encodeBlock(schema: Schema, cols: ReadonlyArray<Measured | Float64Array>, rows: Int32Array, local: ReadonlyArray<Int32Array | null>, hash: Int32Array): Uint8Array {
   const raw: RawShuffleColumn[] = [];
   for (let j = 0; j < cols.length; j++) {
     const c = cols[j]!;
     raw.push(c instanceof Float64Array ? gatherF64(c, rows) : c.entry !== null ? dictColumn(c, rows, local[j]!) : plainColumn(c, rows));
   }
+  raw.push(gatherHashes(hash, rows));
   return encodeRawBlock(schema, rows.length, raw);
 }
 
@@ -308,6 +314,15 @@ function encodeBlock(schema: Schema, cols: ReadonlyArray<Measured | Float64Array
 // stack replacement in its loop kept deoptimizing at the object literal after it (no feedback).
 function gatherF64(v: Float64Array, rows: Int32Array): RawShuffleColumn {
   return { kind: 'f64', values: gather(v, rows, new Float64Array(rows.length)) };
+}
+
+function gatherHashes(hash: Int32Array, rows: Int32Array): RawShuffleColumn {
+  return { kind: 'i32', values: gatherI32(hash, rows, new Int32Array(rows.length)) };
+}
+
+function gatherI32(v: Int32Array, rows: Int32Array, out: Int32Array): Int32Array {
+  for (let k = 0; k < rows.length; k++) out[k] = v[rows[k]!]!;
+  return out;
 }
 
 function gather(v: Float64Array, rows: Int32Array, out: Float64Array): Float64Array {

@@ -5,7 +5,8 @@
  * (`keep: last`) `orderBy` value, ties (and the no-orderBy case) broken by the smallest canonical
  * row (lib/rows.ts canonicalRow) — so the result never depends on arrival order. Output rows are
  * ordered by key hash, then key values (RowIndex.sortedRows) within a bucket. Rows are routed and
- * indexed by a numeric hash of the key columns (lib/row-index.ts: no per-row key string). Memory:
+ * indexed by a numeric hash of the key columns (lib/row-index.ts: no per-row key string), which the
+ * map writes into the shuffle as one more column (HASH_FIELD; the reduce's output leaves it out). Memory:
  * a reduce instance holds its bucket's survivors (the columnar path: its whole input, decoded, ~40 B per
  * pageview row).
  * Schemas come from the input's Parquet schema (InputHandle.schema(); `columnTypes` overrides).
@@ -18,9 +19,10 @@
  */
 import type { OperatorDef, StageResult } from '../types.js';
 import { BucketedWriter, canonicalRow, ChunkedWriter, compareValues, schemaOf } from '../lib/rows.js';
-import { KeyHasher, RowIndex } from './row-index.js';
+import { HASH_FIELD, KeyHasher, RowIndex, shuffleSchema } from './row-index.js';
 import { ShuffleDistinct } from './distinct-merge.js';
 import type { InputHandle, OutputWriter } from '../types.js';
+import type { Row } from '../../storage/types.js';
 import { ByteDistinct } from './byte-distinct.js';
 import { isShuffleFile } from '../../storage/shuffle/format.js';
 import { dedupeDescriptor, type DedupeParams } from './descriptor.js';
@@ -53,12 +55,14 @@ export const dedupe: OperatorDef<DedupeParams> = {
   async run(ctx): Promise<StageResult> {
     const p = ctx.params;
     const input = ctx.stage.name === 'map' ? ctx.inputs[0]! : ctx.prior!.bucket(ctx.bucket);
-    const schema = await schemaOf(input, p.columnTypes);
-    if (schema === null) return { metrics: ctx.stage.name === 'map' ? { rowsIn: 0 } : { rowsOut: 0, removed: 0 } };
+    // The reduce's input is the shuffle: the input's fields, then the rows' hashes (HASH_FIELD).
+    const read = await schemaOf(input, p.columnTypes);
+    if (read === null) return { metrics: ctx.stage.name === 'map' ? { rowsIn: 0 } : { rowsOut: 0, removed: 0 } };
+    const schema = ctx.stage.name === 'map' ? read : read.filter((f) => f.name !== HASH_FIELD);
     const cols = schema.map((f) => f.name);
     const keyCols = p.key ?? [...cols].sort();
     if (ctx.stage.name === 'map') {
-      const sw = ctx.shuffle.open(schema);
+      const sw = ctx.shuffle.open(shuffleSchema(schema));
       const w = new BucketedWriter(sw);
       const B = ctx.buckets;
       const hasher = new KeyHasher(keyCols);
@@ -75,7 +79,7 @@ export const dedupe: OperatorDef<DedupeParams> = {
           if (groups !== null && (await m.file(groups, sink))) continue;
           try {
             for await (const batch of decodeWithFallback(codec, bytes)) {
-              for (const row of batch) if (w.push(hasher.hash(row) % B, row)) await w.drain();
+              for (const row of batch) if (w.push(route(hasher, row, B), row)) await w.drain();
             }
           } catch (e) {
             throw withUtf8File(e, f.path);
@@ -85,7 +89,7 @@ export const dedupe: OperatorDef<DedupeParams> = {
         return { metrics: { rowsIn: w.rows + m.rows } };
       }
       for await (const batch of input.batches()) {
-        for (const row of batch) if (w.push(hasher.hash(row) % B, row)) await w.drain();
+        for (const row of batch) if (w.push(route(hasher, row, B), row)) await w.drain();
       }
       await w.flush();
       return { metrics: { rowsIn: w.rows } };
@@ -108,19 +112,27 @@ export const dedupe: OperatorDef<DedupeParams> = {
         for (const rows of fast.rows()) await w.write(rows);
         return { metrics: { rowsOut: fast.emitted, removed: fast.seen - fast.emitted } };
       }
-      return rowReduce(ctx.params, input, keyCols, wholeRow, w);
+      return rowReduce(ctx.params, input, cols, keyCols, wholeRow, w);
     }
-    return rowReduce(ctx.params, input, keyCols, wholeRow, ctx.outputs[0]!.open(schema));
+    return rowReduce(ctx.params, input, cols, keyCols, wholeRow, ctx.outputs[0]!.open(schema));
   },
 };
 
+/** The row's bucket; records its hash in the row (HASH_FIELD) for the shuffle. */
+function route(hasher: KeyHasher, row: Row, B: number): number {
+  const h = hasher.hash(row);
+  row[HASH_FIELD] = h | 0;
+  return h % B;
+}
+
 /** The reduce over decoded rows (any key, orderBy, keep): see the banner. */
-async function rowReduce(p: DedupeParams, input: InputHandle, keyCols: readonly string[], wholeRow: boolean, out: OutputWriter): Promise<StageResult> {
+async function rowReduce(p: DedupeParams, input: InputHandle, cols: readonly string[], keyCols: readonly string[], wholeRow: boolean, out: OutputWriter): Promise<StageResult> {
   const index = new RowIndex(keyCols, input.rows);
   // Tie-break state, parallel to index.rows: canonical strings, computed only on ties.
   const canon: Array<string | null> = [];
   let seen = 0;
-  for await (const batch of input.batches()) {
+  // The input's fields only: not the shuffle's hash column.
+  for await (const batch of input.batches({ columns: [...cols] })) {
     for (const row of batch) {
       seen++;
       const at = index.findOrAdd(row);

@@ -21,7 +21,7 @@ export type DedupeParams = z.infer<typeof DedupeParams>;
 
 export const dedupeDescriptor: OperatorDescriptor<DedupeParams> = {
   name: 'dedupe',
-  version: '2',
+  version: '3',
   summary: 'Removes duplicate rows on a key across partitions, with a deterministic survivor.',
   params: DedupeParams,
   cost: { overheadMs: 100, perUnitMs: 4, driver: 'rows' },

@@ -8,8 +8,21 @@
  *   RowIndex: open addressing (linear probing, load ≤ 1/2) of row slots by that hash, equality by
  *     comparing the key columns' values (sameValue), so a lookup allocates nothing.
  * Values that compare equal hash equally (a number and the bigint of the same integer included).
+ * dedupe's map carries each row's hashKey to the reduce in one more shuffle column (HASH_FIELD,
+ * int32; shuffleSchema), so the reduce never hashes a row again.
  */
-import type { Row, Value } from '../../storage/types.js';
+import { DagctlError } from '../../core/errors.js';
+import type { Row, Schema, Value } from '../../storage/types.js';
+
+/** The shuffle column holding each row's hashKey of the key columns (int32: the hash's bits). */
+export const HASH_FIELD = '\u0000hash';
+
+/** dedupe's shuffle schema: the input's fields, then HASH_FIELD. An input column of that name is
+ * OPERATOR_INPUT_INVALID. */
+export function shuffleSchema(schema: Schema): Schema {
+  if (schema.some((f) => f.name === HASH_FIELD)) throw new DagctlError('OPERATOR_INPUT_INVALID', `dedupe: the input has a column named ${JSON.stringify(HASH_FIELD)}, the name of the shuffle's hash column`, { column: HASH_FIELD });
+  return [...schema, { name: HASH_FIELD, type: 'int32' }];
+}
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;

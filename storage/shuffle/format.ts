@@ -133,16 +133,18 @@ export function encodeBlock(schema: Schema, rows: Row[]): Uint8Array {
  * A column of encodeRawBlock, already in the format's terms (for writers that hold UTF-8 bytes,
  * not JS strings): a string column as a dictionary (`lens`: UTF-16 length per entry, `utf8`: the
  * entries' UTF-8 concatenated, `idx`: entry per row) or plain (`lens`: UTF-16 length per row,
- * `utf8`: the rows' UTF-8 concatenated), or an int64/double column as doubles. No nulls.
+ * `utf8`: the rows' UTF-8 concatenated), an int64/double column as doubles, or an int32 column.
+ * No nulls.
  */
 export type RawShuffleColumn =
   | { kind: 'dict'; lens: Uint32Array; utf8: Uint8Array; idx: Uint32Array }
   | { kind: 'plain'; lens: Uint32Array; utf8: Uint8Array }
-  | { kind: 'f64'; values: Float64Array };
+  | { kind: 'f64'; values: Float64Array }
+  | { kind: 'i32'; values: Int32Array };
 
 /**
  * The block encodeBlock writes for the same rows, from columns given as bytes (schema order;
- * REQUIRED string, int64 or double fields). The caller vouches that each string's bytes are UTF-8
+ * REQUIRED string, int64, double or int32 fields). The caller vouches that each string's bytes are UTF-8
  * of its stated UTF-16 length (decoders check the totals). One allocation, no JS string.
  */
 export function encodeRawBlock(schema: Schema, n: number, cols: readonly RawShuffleColumn[]): Uint8Array {
@@ -151,7 +153,7 @@ export function encodeRawBlock(schema: Schema, n: number, cols: readonly RawShuf
   let size = 8;
   for (let c = 0; c < cols.length; c++) {
     const col = cols[c]!, f = schema[c]!;
-    const ok = col.kind === 'f64' ? f.type === 'int64' || f.type === 'double' : f.type === 'string';
+    const ok = col.kind === 'f64' ? f.type === 'int64' || f.type === 'double' : col.kind === 'i32' ? f.type === 'int32' : f.type === 'string';
     if (!ok || f.nullable === true) throw new DagctlError('INTERNAL', `encodeRawBlock: a ${col.kind} column for field ${f.name} (${f.type})`);
     let body: number;
     if (col.kind === 'dict') {
@@ -162,7 +164,7 @@ export function encodeRawBlock(schema: Schema, n: number, cols: readonly RawShuf
       body = 8 + pad8(n * 4) + pad8(col.utf8.byteLength);
     } else {
       if (col.values.length !== n) throw new DagctlError('INTERNAL', 'encodeRawBlock: values length');
-      body = n * 8;
+      body = pad8(col.values.byteLength);
     }
     bodies.push(body);
     size += 8 + body;

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dedupe, type DedupeParams } from '../../operators/dedupe/dedupe.js';
-import { hashKey, mixUtf8, mixValue, utf8Value } from '../../operators/dedupe/row-index.js';
+import { HASH_FIELD, hashKey, mixUtf8, mixValue, shuffleSchema, utf8Value } from '../../operators/dedupe/row-index.js';
 import type { InputHandle, StageContext } from '../../operators/types.js';
 import { decodeShuffle, encodeBlock, encodeHeader } from '../../storage/shuffle/format.js';
 import { defaultCodec } from '../../storage/parquet/registry.js';
@@ -41,26 +41,36 @@ async function parquetInput(files: Row[][], schema: Schema = SCHEMA): Promise<In
   return memInput('in', files.flat(), 1000, [], schema, () => bytes.map((b, i) => ({ path: `date=d/f${i}.parquet`, bytes: b.byteLength, read: async () => b })));
 }
 
-/** dedupe's map over `input`: per bucket, the rows it received (blocks decoded, then row writes). */
+/** dedupe's map over `input`: per bucket, the rows it received (blocks decoded, then row writes),
+ * each carrying its hashKey over `key` in HASH_FIELD (checked), which the rows here no longer hold. */
 async function mapOver(input: InputHandle, buckets: number, key: string[] = KEY): Promise<{ byBucket: Row[][]; blocks: number; metrics: Record<string, number> }> {
   const byBucket: Row[][] = Array.from({ length: buckets }, () => []);
   let blocks = 0;
-  const header = encodeHeader(SCHEMA);
+  const schema = await input.schema();
+  const header = encodeHeader(shuffleSchema(schema!));
+  const carried = (r: Row): Row => {
+    const { [HASH_FIELD]: h, ...row } = r;
+    assert.equal(h, hashKey(row, key) | 0, 'the row carries its hash');
+    return row;
+  };
   const params: DedupeParams = { key, orderBy: null, keep: 'first', columnTypes: {}, buckets };
   const ctx = {
     params, stage: { name: 'map', fanout: 'partition' }, buckets, inputs: [input],
     shuffle: {
       buckets,
-      open: () => ({
-        buckets,
-        write: async (b: number, rows: Row[]) => { byBucket[b]!.push(...rows.map((r) => ({ ...r }))); },
-        writeBlock: async (b: number, block: Uint8Array, rows: number) => {
-          blocks++;
-          const got = [...decodeShuffle(Buffer.concat([header, block]))].flat();
-          assert.equal(got.length, rows);
-          byBucket[b]!.push(...got.map((r) => ({ ...r })));
-        },
-      }),
+      open: (s: Schema) => {
+        assert.deepEqual(s, shuffleSchema(schema!));
+        return {
+          buckets,
+          write: async (b: number, rows: Row[]) => { byBucket[b]!.push(...rows.map(carried)); },
+          writeBlock: async (b: number, block: Uint8Array, rows: number) => {
+            blocks++;
+            const got = [...decodeShuffle(Buffer.concat([header, block]))].flat();
+            assert.equal(got.length, rows);
+            byBucket[b]!.push(...got.map(carried));
+          },
+        };
+      },
     },
   } as unknown as StageContext<DedupeParams>;
   const r = await dedupe.run(ctx);
@@ -88,7 +98,7 @@ function batchRows(b: ColumnBatch, names: string[]): Row[] {
  */
 async function reduceOver(files: Uint8Array[], columns: boolean, schema: Schema = SCHEMA): Promise<{ rows: Row[]; batches: number; metrics: Record<string, number> }> {
   const rows = files.flatMap((b) => [...decodeShuffle(b)].flat());
-  const input = memInput('prior', rows, 7, [], schema, () => files.map((b, i) => ({ path: `f${i}.dgsh`, bytes: b.byteLength, read: async () => b })));
+  const input = memInput('prior', rows, 7, [], shuffleSchema(schema), () => files.map((b, i) => ({ path: `f${i}.dgsh`, bytes: b.byteLength, read: async () => b })));
   const out: Row[] = [];
   let batches = 0;
   const params: DedupeParams = { key: KEY, orderBy: null, keep: 'first', columnTypes: {}, buckets: 1 };
@@ -99,7 +109,8 @@ async function reduceOver(files: Uint8Array[], columns: boolean, schema: Schema 
   const ctx = {
     params, stage: { name: 'reduce', fanout: 'bucket' }, bucket: 0, buckets: 1,
     prior: { bucket: () => input },
-    outputs: [{ open: () => writer }],
+    // The output's schema is the input's: the shuffle's hash column stays behind.
+    outputs: [{ open: (s: Schema) => { assert.deepEqual(s, schema); return writer; } }],
   } as unknown as StageContext<DedupeParams>;
   const r = await dedupe.run(ctx);
   return { rows: out, batches, metrics: r.metrics ?? {} };
@@ -114,7 +125,7 @@ async function shuffleFiles(input: InputHandle, buckets: number, perFile: number
     shuffle: { buckets, open: () => ({ buckets, write: async () => { throw new Error('row path'); }, writeBlock: async (b: number, block: Uint8Array) => { blocks[b]!.push(block); } }) },
   } as unknown as StageContext<DedupeParams>;
   await dedupe.run(ctx);
-  const header = encodeHeader(SCHEMA);
+  const header = encodeHeader(shuffleSchema(SCHEMA));
   return blocks.map((bs) => {
     const files: Uint8Array[] = [];
     for (let i = 0; i < bs.length; i += perFile) files.push(Buffer.concat([header, ...bs.slice(i, i + perFile)]));
@@ -149,6 +160,11 @@ describe('operators/dedupe byte paths', () => {
       mixUtf8(1, Uint8Array.from(bad), 0, bad.length);
       assert.equal(utf8Value.units, -1, JSON.stringify(bad));
     }
+  });
+
+  it('the shuffle schema is the input\'s fields then the int32 hash column; an input column of that name is OPERATOR_INPUT_INVALID', () => {
+    assert.deepEqual(shuffleSchema(SCHEMA), [...SCHEMA, { name: HASH_FIELD, type: 'int32' }]);
+    assert.throws(() => shuffleSchema([...SCHEMA, { name: HASH_FIELD, type: 'int32' }]), (e: unknown) => isDagctlError(e, 'OPERATOR_INPUT_INVALID'));
   });
 
   it('the map routes every row as the row path does (bucket = hashKey % B), as shuffle blocks (fast-check)', async () => {
@@ -284,7 +300,8 @@ describe('operators/dedupe byte paths', () => {
         const rows = byBucket[b]!;
         assert.deepEqual(sorted(rows), sorted(files.flat().filter((r) => hashKey(r, KEY) % buckets === b)));
         if (rows.length === 0) continue;
-        const r = await reduceOver([Buffer.concat([encodeHeader(NULLABLE), encodeBlock(NULLABLE, rows)])], true, NULLABLE);
+        const withHash = rows.map((row) => ({ ...row, [HASH_FIELD]: hashKey(row, KEY) | 0 }));
+        const r = await reduceOver([Buffer.concat([encodeHeader(shuffleSchema(NULLABLE)), encodeBlock(shuffleSchema(NULLABLE), withHash)])], true, NULLABLE);
         assert.equal(r.batches, 0);
         all.push(...r.rows);
       }

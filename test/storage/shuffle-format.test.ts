@@ -10,12 +10,13 @@
  * content-derived names (a retry rewrites the same files); shared objects capped in size (many big
  * buckets → several objects, every section read back exactly); sections carry SHARED_VERSION, which
  * a reader predating shared objects (409c2ad's version check) refuses with its version error, while
- * today's readers read both versions.
+ * today's readers read both versions. encodeRawBlock (columns given as bytes and typed arrays, int32
+ * included) writes the block encodeBlock writes for the same rows.
  */
 import assert from 'node:assert/strict';
 import { decodeWithFallback, getCodec, readSchemaOf } from '../../storage/parquet/registry.js';
 import { SHUFFLE_CODEC } from '../../storage/shuffle/codec.js';
-import { decodeShuffle, decodeShuffleBlocksBytes, encodeBlock, encodeShuffle, isShuffleFile, SHARED_VERSION } from '../../storage/shuffle/format.js';
+import { decodeShuffle, decodeShuffleBlocksBytes, encodeBlock, encodeHeader, encodeRawBlock, encodeShuffle, isShuffleFile, SHARED_VERSION } from '../../storage/shuffle/format.js';
 import { DagctlError } from '../../core/errors.js';
 import type { FileEntry, ParquetCodec, Row, Schema } from '../../storage/types.js';
 import { ShuffleFileWriter } from '../../storage/shuffle/writer.js';
@@ -120,6 +121,25 @@ describe('shuffle format (DGSH)', () => {
       assert.deepEqual([...decodeShuffle(file)].flat(), expected);
       shared.set(new Uint8Array(4096).map(() => Math.floor(rnd() * 256)));
     }
+  });
+
+  it('encodeRawBlock writes the block encodeBlock writes: dictionary and plain strings, int64 and int32 (odd row count, padding)', () => {
+    const schema: Schema = [{ name: 'u', type: 'string' }, { name: 'p', type: 'string' }, { name: 't', type: 'int64' }, { name: 'h', type: 'int32' }];
+    const rows: Row[] = [
+      { u: 'a', p: 'zoë', t: 1, h: -1 },
+      { u: 'b', p: 'x', t: -(2 ** 40), h: 2 ** 31 - 1 },
+      { u: 'a', p: '😀', t: 0, h: -(2 ** 31) },
+    ];
+    const raw = encodeRawBlock(schema, 3, [
+      { kind: 'dict', lens: Uint32Array.of(1, 1), utf8: Buffer.from('ab'), idx: Uint32Array.of(0, 1, 0) },
+      { kind: 'plain', lens: Uint32Array.of(3, 1, 2), utf8: Buffer.from('zoëx😀') },
+      { kind: 'f64', values: Float64Array.of(1, -(2 ** 40), 0) },
+      { kind: 'i32', values: Int32Array.of(-1, 2 ** 31 - 1, -(2 ** 31)) },
+    ]);
+    const file = Buffer.concat([encodeHeader(schema), raw]);
+    assert.deepEqual([...decodeShuffle(file)].flat(), rows);
+    assert.deepEqual([...decodeShuffle(file)].flat(), [...decodeShuffle(Buffer.concat([encodeHeader(schema), encodeBlock(schema, rows)]))].flat());
+    assert.throws(() => encodeRawBlock([{ name: 'h', type: 'int64' }], 1, [{ kind: 'i32', values: Int32Array.of(1) }]), (e: unknown) => e instanceof DagctlError && e.code === 'INTERNAL');
   });
 
   it('projects columns in the requested order and batches as asked', async () => {
