@@ -163,6 +163,7 @@ static void growIds(u32 need) {
 }
 
 static void roomToStage(u32 count);
+static void roomToPair(u32 n);
 
 EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged) {
   mask_ = hashMask;
@@ -180,6 +181,7 @@ EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged) {
   }
   growIds(capIds);
   roomToStage(capStaged);
+  roomToPair(capStaged / 2);
 }
 
 EXPORT("scratch") u8 *scratch(u32 n) {
@@ -547,12 +549,13 @@ EXPORT("poolOf") u8 *poolOf(u32 q) { return parts[q].pool; }
  *   while ((n = starsRun()) > 0) for k < n: b = starsFull()[k]: write chunkAt(b), chunkLen(b) bytes; chunkReset(b)
  *   then every b with chunkLen(b) > 0 likewise; starsChanged(), starsSkipped()
  * A chunk is full once it holds chunkBytes or more; starsRun returns after the id that filled one
- * (at most two per id). Per-bucket buffers grow by doubling up to chunkBytes + 1 KiB (more only
- * for an edge longer than that), so memory follows what is emitted, not the bucket count. */
+ * (at most two per id). Per-bucket buffers start at the bucket's expected share and grow by
+ * doubling up to chunkBytes + 1 KiB (more only for an edge longer than that), so memory follows
+ * what is emitted, not the bucket count. */
 static u32 nB, chunkBytes_, cursor_, recvMode, starsChanged_, starsSkipped_, nFull;
 static i32 self_;
 static u8 **bPtr;
-static u32 *bUsed, *bCap, *csize_;
+static u32 *bUsed, *bCap, *csize_, firstCap_;
 static u8 *recv_;
 static u32 fullList[2];
 /* Stars are emitted for ids [0, starsEnd_) only (starsUpTo: the ids of the bucket's own edges,
@@ -572,7 +575,17 @@ EXPORT("starsBegin") void starsBegin(u32 buckets, i32 self, u32 chunkBytes, u32 
   bUsed = zalloc(4 * (u64)buckets);
   bCap = zalloc(4 * (u64)buckets);
   csize_ = zalloc(4 * (u64)nIds);
-  for (u32 i = 0; i < nIds; i++) csize_[labels_[i]]++;
+  u64 bytes = 0;
+  for (u32 i = 0; i < nIds; i++) {
+    csize_[labels_[i]]++;
+    bytes += 8 + 2 * (u64)idLen_[i];
+  }
+  /* A bucket's buffer starts at its expected share of the stars (at most two buckets per star,
+   * each of ~8 + 2 * the mean id length bytes), capped at a chunk: doubling from 1 KiB left every
+   * smaller buffer behind (a full chunk's worth again per bucket: 6 MiB of 8 buckets' 2). */
+  u64 est = 2 * bytes / buckets;
+  est += est / 8;
+  firstCap_ = est < 1024 ? 1024 : est > (u64)chunkBytes + 1024 ? chunkBytes + 1024 : (u32)est;
   recv_ = 0;
   starsEnd_ = nIds;
   dirty_ = zalloc(nIds);
@@ -588,7 +601,7 @@ EXPORT("starsBegin") void starsBegin(u32 buckets, i32 self, u32 chunkBytes, u32 
 static void pushStar(u32 b, u32 x, u32 y) {
   u32 lx = idLen_[x], ly = idLen_[y], at = bUsed[b], need = at + 8 + lx + ly;
   if (need > bCap[b]) {
-    u32 c = bCap[b] < 1024 ? 1024 : 2 * bCap[b];
+    u32 c = bCap[b] == 0 ? firstCap_ : 2 * bCap[b];
     if (c > chunkBytes_ + 1024) c = chunkBytes_ + 1024;
     if (c < need) c = need;
     bPtr[b] = regrow(bPtr[b], at, (u64)c + 4); /* copyWords may write 3 bytes past the end */

@@ -165,18 +165,23 @@ export class WasmEdgeComponents {
   private readonly flushEvery: number;
 
   /**
-   * `edges`: expected edge count (presizes the tables; they grow past it). `hashMask` (tests) ANDs
+   * `edges`: expected edge count (presizes the tables and staging; they grow past it). `perAdd`:
+   * the most edges one addPages/addChunk brings (default 64k, a row group). `hashMask` (tests) ANDs
    * the hash the tables use, to force collisions; hashOf still reports the full hash.
    * `flushEvery` (tests): staged ids before they are interned.
    */
-  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean } = {}) {
+  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean; perAdd?: number } = {}) {
     this.flushEvery = opts.flushEvery ?? FLUSH_EVERY;
     const k = idle ?? instantiate();
     idle = null;
     k.reset();
     const capIds = Math.max(1024, Math.min(edges, PRESIZE_MAX));
-    // Staged ids peak just under flushEvery plus one row group's two columns (≤ 2 × 64k ids).
-    k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capIds, this.flushEvery) + (1 << 17));
+    // Staged ids: at most two per expected edge, and they peak just under flushEvery plus one
+    // add's two columns (perAdd: a row group's rows, ≤ 64k; an edge chunk's edges). Presized to
+    // that, not more: presized memory is touched (resident) for the instance's life, and a
+    // regrowth leaves the old arrays behind until reset() (docs/operators.md, kernel memory).
+    const perAdd = Math.max(1024, opts.perAdd ?? 1 << 16);
+    k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capIds, this.flushEvery + 2 * perAdd));
     k.recordEdges(opts.record === true ? 1 : 0);
     this.k = k;
     this.ids = this.wids = new WasmIds(this);
