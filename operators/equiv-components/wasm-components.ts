@@ -35,7 +35,7 @@ interface Kernel {
   memory: WebAssembly.Memory;
   /** The most memory any use has touched (the kernel's used() high-water mark): its resident size. */
   touched: number;
-  reset: Fn; init: Fn; used: Fn; scratch: Fn; stageRanges: Fn; staged: Fn; pairHalves: Fn; flushPairs: Fn; labels: Fn;
+  reset: Fn; init: Fn; finish: Fn; used: Fn; scratch: Fn; stageRanges: Fn; staged: Fn; pairHalves: Fn; flushPairs: Fn; labels: Fn;
   count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
   stageChunk: Fn; recordEdges: Fn; edgeList: Fn; edgeCount: Fn;
   starsBegin: Fn; starsRun: Fn; starsFull: Fn; chunkAt: Fn; chunkLen: Fn; chunkReset: Fn; starsChanged: Fn; starsSkipped: Fn;
@@ -43,7 +43,7 @@ interface Kernel {
 }
 
 const PARTS = 256;
-const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount', 'starsBegin', 'starsRun', 'starsFull', 'chunkAt', 'chunkLen', 'chunkReset', 'starsChanged', 'starsSkipped', 'ownedBest', 'ownedList', 'bestOf', 'ownedColumns', 'starsUpTo', 'dirtyStars', 'dirtyList'] as const;
+const FUNCS = ['reset', 'init', 'finish', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount', 'starsBegin', 'starsRun', 'starsFull', 'chunkAt', 'chunkLen', 'chunkReset', 'starsChanged', 'starsSkipped', 'ownedBest', 'ownedList', 'bestOf', 'ownedColumns', 'starsUpTo', 'dirtyStars', 'dirtyList'] as const;
 
 let compiled: WebAssembly.Module | null = null;
 /**
@@ -166,11 +166,12 @@ export class WasmEdgeComponents {
 
   /**
    * `edges`: expected edge count (presizes the tables and staging; they grow past it). `perAdd`:
-   * the most edges one addPages/addChunk brings (default 64k, a row group). `hashMask` (tests) ANDs
+   * the most edges one addPages/addChunk brings (default 64k, a row group); `inputBytes`: the
+   * chunks' bytes in all (sizes the kernel's scratch; absent: 4 MiB regions). `hashMask` (tests) ANDs
    * the hash the tables use, to force collisions; hashOf still reports the full hash.
    * `flushEvery` (tests): staged ids before they are interned.
    */
-  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean; perAdd?: number } = {}) {
+  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean; perAdd?: number; inputBytes?: number } = {}) {
     this.flushEvery = opts.flushEvery ?? FLUSH_EVERY;
     const k = idle ?? instantiate();
     idle = null;
@@ -181,7 +182,8 @@ export class WasmEdgeComponents {
     // that, not more: presized memory is touched (resident) for the instance's life, and a
     // regrowth leaves the old arrays behind until reset() (docs/operators.md, kernel memory).
     const perAdd = Math.max(1024, opts.perAdd ?? 1 << 16);
-    k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capIds, this.flushEvery + 2 * perAdd));
+    // Scratch holds the input's bytes until a flush: no more than them (0: the kernel's 4 MiB).
+    k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capIds, this.flushEvery + 2 * perAdd), Math.min(opts.inputBytes ?? 0, 4 << 20));
     k.recordEdges(opts.record === true ? 1 : 0);
     this.k = k;
     this.ids = this.wids = new WasmIds(this);
@@ -385,7 +387,8 @@ export class WasmEdgeComponents {
   }
 
   finish(): void {
-    if (!this.finished) this.kernel().flushPairs();
+    // The kernel's finish: nothing is staged after it, and interning's memory is reused.
+    if (!this.finished) this.kernel().finish();
     this.wids.stale = true;
     this.finished = true;
   }
