@@ -154,7 +154,7 @@ static u32 cnt[NP + 1];
 static u8 *region[MAX_REGIONS];
 static u32 regionCap[MAX_REGIONS];
 static u32 nRegions, scratchAt, scratchUsed;
-/* The smallest region: 4 MiB, or less when init() was told the input is smaller (capScratch). */
+/* The first region's size: 4 MiB, or less when init() was told the input is smaller (capScratch). */
 static u32 regionMin = 4u << 20;
 /* Paired edges: 2 staged seqs per edge. */
 static u32 *pairs;
@@ -221,7 +221,9 @@ EXPORT("scratch") u8 *scratch(u32 n) {
     while (r < nRegions && regionCap[r] < n) r++;
     if (r >= nRegions) {
       if (nRegions == MAX_REGIONS) __builtin_trap();
-      u32 c = n < regionMin ? regionMin : n;
+      /* The first region: regionMin; later ones (the input was larger than init() was told) the
+       * full 4 MiB, so MAX_REGIONS holds as much as ever. */
+      u32 min = nRegions == 0 ? regionMin : 4u << 20, c = n < min ? min : n;
       region[nRegions] = alloc((u64)c + 16); /* copyWords may read 3 bytes past a value */
       regionCap[nRegions] = c;
       r = nRegions++;

@@ -213,7 +213,7 @@ async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivP
     try {
       for await (const batch of input.batches()) {
         for (const row of batch) {
-          uf ??= new WasmEdgeComponents(...sampledEdgeHint(input, row.edges));
+          uf ??= new WasmEdgeComponents(...sampledEdgeHint(input, row.edges, broadcast));
           uf.addChunk(row.edges);
         }
       }
@@ -243,7 +243,7 @@ async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivP
  * regions hold the bucket's bytes, not 4 MiB. A chunk that is not
  * bytes or is truncated is left to addChunk to report.
  */
-function sampledEdgeHint(input: InputHandle, first: unknown): [number, { record: true; perAdd?: number; inputBytes?: number }] {
+function sampledEdgeHint(input: InputHandle, first: unknown, broadcast: readonly Uint8Array[]): [number, { record: true; perAdd?: number; inputBytes?: number }] {
   if (!(first instanceof Uint8Array) || first.length === 0) return [chunkEdgeHint(input), { record: true }];
   let n: number;
   try {
@@ -252,7 +252,9 @@ function sampledEdgeHint(input: InputHandle, first: unknown): [number, { record:
     return [chunkEdgeHint(input), { record: true }];
   }
   const bytes = Math.max(input.bytes, first.length);
-  return [Math.min(1 << 22, Math.max(1024, Math.ceil((n * bytes) / first.length))), { record: true, perAdd: 2 * n, inputBytes: bytes }];
+  // Scratch holds the chunks, the broadcast's and 16-byte alignment per chunk (4 KiB of slack).
+  const scratch = bytes + broadcast.reduce((k, b) => k + b.length, 0) + 4096;
+  return [Math.min(1 << 22, Math.max(1024, Math.ceil((n * bytes) / first.length))), { record: true, perAdd: 2 * n, inputBytes: scratch }];
 }
 
 export const equivComponents: OperatorDef<EquivParams> = {
