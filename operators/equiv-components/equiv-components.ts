@@ -236,12 +236,11 @@ async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivP
 
 /**
  * The WebAssembly kernel's presize for a bucket of edge chunks, from its first chunk: its edges per
- * byte times the bucket's bytes (chunks are alike: each holds ~CHUNK_BYTES of star edges), and
- * per add at most twice the first chunk's edges. chunkEdgeHint (bytes / 24) presized for 8-byte
- * ids: ~2× the edges of the pipeline's ids, and the kernel's presized tables and staging stay
- * resident with the thread (1M pageviews: 28.6 → 20 MiB per propagate instance); the scratch
- * regions hold the bucket's bytes, not 4 MiB. A chunk that is not
- * bytes or is truncated is left to addChunk to report.
+ * byte times the bucket's bytes (every chunk holds star edges of the same ids), per add the edges
+ * of a full chunk (CHUNK_BYTES and one edge) at that density with a quarter to spare, and scratch
+ * for the bucket's and the broadcast's bytes. chunkEdgeHint (bytes / 24) presized for 8-byte ids:
+ * ~2× the pipeline's edges, and presized memory stays resident with the thread's kernel
+ * (docs/operators.md). A chunk that is not bytes or is truncated is left to addChunk to report.
  */
 function sampledEdgeHint(input: InputHandle, first: unknown, broadcast: readonly Uint8Array[]): [number, { record: true; perAdd?: number; inputBytes?: number }] {
   if (!(first instanceof Uint8Array) || first.length === 0) return [chunkEdgeHint(input), { record: true }];
@@ -251,10 +250,11 @@ function sampledEdgeHint(input: InputHandle, first: unknown, broadcast: readonly
   } catch {
     return [chunkEdgeHint(input), { record: true }];
   }
-  const bytes = Math.max(input.bytes, first.length);
+  const bytes = Math.max(input.bytes, first.length), perByte = n / first.length;
   // Scratch holds the chunks, the broadcast's and 16-byte alignment per chunk (4 KiB of slack).
   const scratch = bytes + broadcast.reduce((k, b) => k + b.length, 0) + 4096;
-  return [Math.min(1 << 22, Math.max(1024, Math.ceil((n * bytes) / first.length))), { record: true, perAdd: 2 * n, inputBytes: scratch }];
+  const perAdd = Math.ceil(1.25 * perByte * Math.max(first.length, CHUNK_BYTES + 1024));
+  return [Math.min(1 << 22, Math.max(1024, Math.ceil(perByte * bytes))), { record: true, perAdd, inputBytes: scratch }];
 }
 
 export const equivComponents: OperatorDef<EquivParams> = {
