@@ -177,7 +177,8 @@ EXPORT("reset") void reset(void) {
 EXPORT("used") u32 used(void) { return (u32)(top - (size_t)&__heap_base); }
 
 static void growIds(u32 need) {
-  u32 n = idCap < 1024 ? 1024 : idCap;
+  /* The first size is init()'s estimate as it is (a power of two above it could be ~2x), then doubling. */
+  u32 n = idCap == 0 ? (need < 1024 ? 1024 : need) : idCap;
   while (n < need) n *= 2;
   idPart_ = regrow(idPart_, 4 * (u64)nIds, 4 * (u64)n);
   idOff_ = regrow(idOff_, 4 * (u64)nIds, 4 * (u64)n);

@@ -173,7 +173,8 @@ async function edgePages(input: InputHandle, id1: string, id2: string): Promise<
  * UTF-8: the JS kernel then takes the pages (it canonicalizes such ids as the row decoder would).
  */
 function wasmFromPages(cols: Array<[ByteArrayPage[], ByteArrayPage[]]>, hint: number): { uf: WasmEdgeComponents; edges: number; invalid: number } | null {
-  const uf = new WasmEdgeComponents(hint);
+  // Ids: ~1.28 per equiv edge at 1M pageviews (the kernel's id arrays are presized to the estimate).
+  const uf = new WasmEdgeComponents(hint, { ids: Math.ceil(1.5 * hint) });
   let edges = 0, invalid = 0;
   try {
     for (const [pa, pb] of cols) {
@@ -237,12 +238,13 @@ async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivP
 /**
  * The WebAssembly kernel's presize for a bucket of edge chunks, from its first chunk: its edges per
  * byte times the bucket's bytes (every chunk holds star edges of the same ids), per add the edges
- * of a full chunk (CHUNK_BYTES and one edge) at that density with a quarter to spare, and scratch
+ * of a full chunk (CHUNK_BYTES and one edge) at that density with a quarter to spare, ids for the
+ * tables 1.5 × the edges, and scratch
  * for the bucket's and the broadcast's bytes. chunkEdgeHint (bytes / 24) presized for 8-byte ids:
  * ~2× the pipeline's edges, and presized memory stays resident with the thread's kernel
  * (docs/operators.md). A chunk that is not bytes or is truncated is left to addChunk to report.
  */
-function sampledEdgeHint(input: InputHandle, first: unknown, broadcast: readonly Uint8Array[]): [number, { record: true; perAdd?: number; inputBytes?: number }] {
+function sampledEdgeHint(input: InputHandle, first: unknown, broadcast: readonly Uint8Array[]): [number, { record: true; perAdd?: number; inputBytes?: number; ids?: number }] {
   if (!(first instanceof Uint8Array) || first.length === 0) return [chunkEdgeHint(input), { record: true }];
   let n: number;
   try {
@@ -254,7 +256,11 @@ function sampledEdgeHint(input: InputHandle, first: unknown, broadcast: readonly
   // Scratch holds the chunks, the broadcast's and 16-byte alignment per chunk (4 KiB of slack).
   const scratch = bytes + broadcast.reduce((k, b) => k + b.length, 0) + 4096;
   const perAdd = Math.ceil(1.25 * perByte * Math.max(first.length, CHUNK_BYTES + 1024));
-  return [Math.min(1 << 22, Math.max(1024, Math.ceil(perByte * bytes))), { record: true, perAdd, inputBytes: scratch }];
+  const edges = Math.min(1 << 22, Math.max(1024, Math.ceil(perByte * bytes)));
+  // Ids per star edge: ~1.05 in the first round, ~1.45 later (the minima are ids too), so the
+  // tables are presized for 1.5 × edges: presized for the edges, a 10M bucket's tables all
+  // doubled past 3/4 full (the old tables left behind: +8 MiB of its ~108).
+  return [edges, { record: true, perAdd, inputBytes: scratch, ids: Math.ceil(1.5 * edges) }];
 }
 
 export const equivComponents: OperatorDef<EquivParams> = {

@@ -165,25 +165,26 @@ export class WasmEdgeComponents {
   private readonly flushEvery: number;
 
   /**
-   * `edges`: expected edge count (presizes the tables and staging; they grow past it). `perAdd`:
+   * `edges`: expected edge count (presizes staging, and the tables unless `ids`, the expected
+   * distinct ids, is given; all grow past it: a regrowth leaves the old copy behind). `perAdd`:
    * the most edges one addPages/addChunk brings (default 64k, a row group); `inputBytes`: the
    * chunks' bytes in all (sizes the kernel's scratch; absent: 4 MiB regions). `hashMask` (tests) ANDs
    * the hash the tables use, to force collisions; hashOf still reports the full hash.
    * `flushEvery` (tests): staged ids before they are interned.
    */
-  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean; perAdd?: number; inputBytes?: number } = {}) {
+  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean; perAdd?: number; inputBytes?: number; ids?: number } = {}) {
     this.flushEvery = opts.flushEvery ?? FLUSH_EVERY;
     const k = idle ?? instantiate();
     idle = null;
     k.reset();
-    const capIds = Math.max(1024, Math.min(edges, PRESIZE_MAX));
+    const capEdges = Math.max(1024, Math.min(edges, PRESIZE_MAX)), capIds = Math.max(1024, Math.min(opts.ids ?? edges, PRESIZE_MAX));
     // Staged ids: at most two per expected edge, and they peak just under flushEvery plus one
     // add's two columns (perAdd: a row group's rows, ≤ 64k; an edge chunk's edges). Presized to
     // that, not more: presized memory is touched (resident) for the instance's life, and a
     // regrowth leaves the old arrays behind until reset() (docs/operators.md, kernel memory).
     const perAdd = Math.max(1024, opts.perAdd ?? 1 << 16);
     // Scratch holds the input's bytes until a flush: no more than them (0: the kernel's 4 MiB).
-    k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capIds, this.flushEvery + 2 * perAdd), Math.min(opts.inputBytes ?? 0, 4 << 20));
+    k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capEdges, this.flushEvery + 2 * perAdd), Math.min(opts.inputBytes ?? 0, 4 << 20));
     k.recordEdges(opts.record === true ? 1 : 0);
     this.k = k;
     this.ids = this.wids = new WasmIds(this);
