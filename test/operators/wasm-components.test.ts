@@ -475,6 +475,24 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
     }
   });
 
+  it('ids presized to an exact count: at it nothing grows, one more id grows the id arrays and the labels still equal the oracle', () => {
+    for (const extra of [0, 1, 2]) {
+      // A chain over 2000 + extra distinct ids (1999 + extra edges).
+      const edges: Array<[string, string]> = [];
+      for (let i = 1; i < 2000 + extra; i++) edges.push([`c:${i}`, `c:${i - 1}`]);
+      const uf = new WasmEdgeComponents(edges.length, { ids: 2000, record: true });
+      try {
+        uf.addChunk(chunkOf(edges));
+        uf.finish();
+        assert.equal(uf.count, 2000 + extra);
+        assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
+        assert.equal(uf.edgeCount(), edges.length);
+      } finally {
+        uf.release();
+      }
+    }
+  });
+
   it('after finish() the readers allocate in what interning no longer needs, and nothing more can be staged', () => {
     const edges: Array<[string, string]> = [];
     for (let i = 0; i < 20_000; i++) edges.push([`user:${i}`, `user:${i - (i % 5)}`]);
