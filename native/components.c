@@ -14,11 +14,13 @@
  *
  * Exports (all sizes in bytes unless named otherwise; pointers are offsets into linear memory):
  *   reset()                                  forget everything (the memory is kept for reuse)
- *   init(capIds, hashMask, capStaged, capScratch)
- *                                            size the tables for capIds ids and the staging arrays
+ *   init(capIds, hashMask, capStaged, capScratch, capEdges, idBytes)
+ *                                            size the tables for capIds ids (their byte pools for
+ *                                            idBytes a id; 0: 16) and the staging arrays
  *                                            for capStaged ids, scratch regions for capScratch
  *                                            bytes (0: 4 MiB; at most 4 MiB, regions hold more
- *                                            when one scratch() needs it); hashMask ANDs the hash used for
+ *                                            when one scratch() needs it), the recorded edges for
+ *                                            capEdges (0: none yet); hashMask ANDs the hash used for
  *                                            partitions and slots (tests force collisions with it;
  *                                            hashOf still reports the full hash)
  *   scratch(n) -> ptr                        n bytes for the caller's input (page bytes and ranges),
@@ -193,7 +195,7 @@ static void growIds(u32 need) {
 static void roomToStage(u32 count);
 static void roomToPair(u32 n);
 
-EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged, u32 capScratch) {
+EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged, u32 capScratch, u32 capEdges, u32 idBytes) {
   mask_ = hashMask;
   if (capScratch != 0) regionMin = capScratch < (64u << 10) ? 64u << 10 : capScratch > (4u << 20) ? 4u << 20 : (capScratch + 15) & ~15u;
   /* Tables two-thirds full at the expected ids (they double past 3/4): smaller tables stay in cache. */
@@ -204,13 +206,17 @@ EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged, u32 capScratch
     p->slots = zalloc(16 * (u64)n);
     p->mask = n - 1;
     p->count = 0;
-    p->cap = per * 16;
+    p->cap = per * (idBytes == 0 ? 16 : idBytes < 4 ? 4 : idBytes > 4096 ? 4096 : idBytes);
     p->pool = alloc(p->cap);
     p->used = 0;
   }
   growIds(capIds);
   roomToStage(capStaged);
   roomToPair(capStaged / 2);
+  if (capEdges != 0) {
+    edges_ = alloc(8 * (u64)capEdges);
+    edgeCap = capEdges;
+  }
 }
 
 EXPORT("scratch") u8 *scratch(u32 n) {

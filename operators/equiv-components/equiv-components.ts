@@ -239,12 +239,12 @@ async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivP
  * The WebAssembly kernel's presize for a bucket of edge chunks, from its first chunk: its edges per
  * byte times the bucket's bytes (every chunk holds star edges of the same ids), per add the edges
  * of a full chunk (CHUNK_BYTES and one edge) at that density with a quarter to spare, ids for the
- * tables 1.5 × the edges, and scratch
+ * tables 1.5 × the edges, byte pools for the chunk's mean id length, and scratch
  * for the bucket's and the broadcast's bytes. chunkEdgeHint (bytes / 24) presized for 8-byte ids:
  * ~2× the pipeline's edges, and presized memory stays resident with the thread's kernel
  * (docs/operators.md). A chunk that is not bytes or is truncated is left to addChunk to report.
  */
-function sampledEdgeHint(input: InputHandle, first: unknown, broadcast: readonly Uint8Array[]): [number, { record: true; perAdd?: number; inputBytes?: number; ids?: number }] {
+function sampledEdgeHint(input: InputHandle, first: unknown, broadcast: readonly Uint8Array[]): [number, { record: true; perAdd?: number; inputBytes?: number; ids?: number; idBytes?: number }] {
   if (!(first instanceof Uint8Array) || first.length === 0) return [chunkEdgeHint(input), { record: true }];
   let n: number;
   try {
@@ -260,7 +260,10 @@ function sampledEdgeHint(input: InputHandle, first: unknown, broadcast: readonly
   // Ids per star edge: ~1.05 in the first round, ~1.45 later (the minima are ids too), so the
   // tables are presized for 1.5 × edges: presized for the edges, a 10M bucket's tables all
   // doubled past 3/4 full (the old tables left behind: +8 MiB of its ~108).
-  return [edges, { record: true, perAdd, inputBytes: scratch, ids: Math.ceil(1.5 * edges) }];
+  // An edge is two [u32 length][bytes] records: the ids' mean length sizes the kernel's byte pools
+  // (at 16 bytes a 10M bucket's pools all regrew: ~12 MiB of old pools left behind).
+  const idBytes = (first.length / n - 8) / 2;
+  return [edges, { record: true, perAdd, inputBytes: scratch, ids: Math.ceil(1.5 * edges), idBytes }];
 }
 
 export const equivComponents: OperatorDef<EquivParams> = {

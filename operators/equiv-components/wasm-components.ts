@@ -167,12 +167,13 @@ export class WasmEdgeComponents {
   /**
    * `edges`: expected edge count (presizes staging, and the tables unless `ids`, the expected
    * distinct ids, is given; all grow past it: a regrowth leaves the old copy behind). `perAdd`:
-   * the most edges one addPages/addChunk brings (default 64k, a row group); `inputBytes`: the
+   * the most edges one addPages/addChunk brings (default 64k, a row group); `idBytes`: the ids'
+   * expected mean length (sizes the byte pools; absent: 16); `inputBytes`: the
    * chunks' bytes in all (sizes the kernel's scratch; absent: 4 MiB regions). `hashMask` (tests) ANDs
    * the hash the tables use, to force collisions; hashOf still reports the full hash.
    * `flushEvery` (tests): staged ids before they are interned.
    */
-  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean; perAdd?: number; inputBytes?: number; ids?: number } = {}) {
+  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean; perAdd?: number; inputBytes?: number; ids?: number; idBytes?: number } = {}) {
     this.flushEvery = opts.flushEvery ?? FLUSH_EVERY;
     const k = idle ?? instantiate();
     idle = null;
@@ -184,7 +185,9 @@ export class WasmEdgeComponents {
     // regrowth leaves the old arrays behind until reset() (docs/operators.md, kernel memory).
     const perAdd = Math.max(1024, opts.perAdd ?? 1 << 16);
     // Scratch holds the input's bytes until a flush: no more than them (0: the kernel's 4 MiB).
-    k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capEdges, this.flushEvery + 2 * perAdd), Math.min(opts.inputBytes ?? 0, 4 << 20));
+    // Recorded edges presized for the expected ones; the ids' byte pools for `idBytes` a id.
+    const idBytes = Math.max(0, Math.min(4096, Math.ceil(opts.idBytes ?? 0)));
+    k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capEdges, this.flushEvery + 2 * perAdd), Math.min(opts.inputBytes ?? 0, 4 << 20), opts.record === true ? capEdges : 0, idBytes);
     k.recordEdges(opts.record === true ? 1 : 0);
     this.k = k;
     this.ids = this.wids = new WasmIds(this);
