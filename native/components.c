@@ -14,8 +14,13 @@
  *
  * Exports (all sizes in bytes unless named otherwise; pointers are offsets into linear memory):
  *   reset()                                  forget everything (the memory is kept for reuse)
- *   init(capIds, hashMask, capStaged)        size the tables for capIds ids and the staging arrays
- *                                            for capStaged ids; hashMask ANDs the hash used for
+ *   init(capIds, hashMask, capStaged, capScratch, capEdges, idBytes)
+ *                                            size the tables for capIds ids (their byte pools for
+ *                                            idBytes a id; 0: 16) and the staging arrays
+ *                                            for capStaged ids, scratch regions for capScratch
+ *                                            bytes (0: 4 MiB; at most 4 MiB, regions hold more
+ *                                            when one scratch() needs it), the recorded edges for
+ *                                            capEdges (0: none yet); hashMask ANDs the hash used for
  *                                            partitions and slots (tests force collisions with it;
  *                                            hashOf still reports the full hash)
  *   scratch(n) -> ptr                        n bytes for the caller's input (page bytes and ranges),
@@ -31,6 +36,9 @@
  *   flushPairs()                             intern the ids of every paired edge (ids of dropped
  *                                            edges are not interned; ints are dense) and union
  *                                            them; then forget the staged ids and the scratch
+ *   finish()                                 flushPairs() for the last time: nothing is staged
+ *                                            after it (scratch/stage* trap), and what interning
+ *                                            used is reused by the readers' allocations
  *   stageChunk(data, len) -> edges           stage and pair the edges of a packed edge chunk
  *                                            (edge-chunks.ts) at data; -1 when it is truncated
  *   recordEdges(on)                          record every paired edge's two ints at flushPairs()
@@ -66,7 +74,24 @@ extern unsigned char __heap_base;
  * caller's garbage-collection time). Regrown arrays leave their old copy behind until reset(). */
 static size_t top;
 
+/* After finish(): the memory of interning that no call needs any more (the scratch regions, the
+ * flush records, the staging and pair arrays), as blocks that alloc() carves first, so labels,
+ * star buffers and emit's arrays reuse it instead of raising the high-water mark (1M pageviews:
+ * ~3 MiB less per propagate or emit instance). Nothing is staged or flushed after finish(). */
+#define MAX_FREE 80
+static u8 *freeAt[MAX_FREE];
+static u64 freeLeft[MAX_FREE];
+static u32 nFree, settled;
+
 static void *alloc(u64 n) {
+  for (u32 f = 0; f < nFree; f++) {
+    u8 *at = (u8 *)(((size_t)freeAt[f] + 15) & ~(size_t)15);
+    u64 skip = (u64)(at - freeAt[f]);
+    if (skip + n > freeLeft[f]) continue;
+    freeAt[f] = at + n;
+    freeLeft[f] -= skip + n;
+    return at;
+  }
   /* Sizes in 64 bits: wasm32 addresses end at 4 GiB, and a request past that traps (the instance
    * fails with a WebAssembly RuntimeError) instead of wrapping around onto live data. */
   u64 at = ((u64)top + 15) & ~(u64)15, end = at + n, have = (u64)__builtin_wasm_memory_size(0) * 65536;
@@ -131,6 +156,8 @@ static u32 cnt[NP + 1];
 static u8 *region[MAX_REGIONS];
 static u32 regionCap[MAX_REGIONS];
 static u32 nRegions, scratchAt, scratchUsed;
+/* The first region's size: 4 MiB, or less when init() was told the input is smaller (capScratch). */
+static u32 regionMin = 4u << 20;
 /* Paired edges: 2 staged seqs per edge. */
 static u32 *pairs;
 static u32 nPairs, pairCap;
@@ -145,12 +172,15 @@ EXPORT("reset") void reset(void) {
   top = (size_t)&__heap_base;
   nIds = idCap = nStaged = stageCap = recCap = nRegions = scratchAt = scratchUsed = nPairs = pairCap = 0;
   nEdges = edgeCap = recording = 0;
+  nFree = settled = 0;
+  regionMin = 4u << 20;
 }
 
 EXPORT("used") u32 used(void) { return (u32)(top - (size_t)&__heap_base); }
 
 static void growIds(u32 need) {
-  u32 n = idCap < 1024 ? 1024 : idCap;
+  /* The first size is init()'s estimate as it is (a power of two above it could be ~2x), then doubling. */
+  u32 n = idCap == 0 ? (need < 1024 ? 1024 : need) : idCap;
   while (n < need) n *= 2;
   idPart_ = regrow(idPart_, 4 * (u64)nIds, 4 * (u64)n);
   idOff_ = regrow(idOff_, 4 * (u64)nIds, 4 * (u64)n);
@@ -163,9 +193,11 @@ static void growIds(u32 need) {
 }
 
 static void roomToStage(u32 count);
+static void roomToPair(u32 n);
 
-EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged) {
+EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged, u32 capScratch, u32 capEdges, u32 idBytes) {
   mask_ = hashMask;
+  if (capScratch != 0) regionMin = capScratch < (64u << 10) ? 64u << 10 : capScratch > (4u << 20) ? 4u << 20 : (capScratch + 15) & ~15u;
   /* Tables two-thirds full at the expected ids (they double past 3/4): smaller tables stay in cache. */
   u32 per = capIds / NP + 16, n = 16;
   while (n < per + per / 2) n <<= 1;
@@ -174,15 +206,21 @@ EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged) {
     p->slots = zalloc(16 * (u64)n);
     p->mask = n - 1;
     p->count = 0;
-    p->cap = per * 16;
+    p->cap = per * (idBytes == 0 ? 16 : idBytes < 4 ? 4 : idBytes > 4096 ? 4096 : idBytes);
     p->pool = alloc(p->cap);
     p->used = 0;
   }
   growIds(capIds);
   roomToStage(capStaged);
+  roomToPair(capStaged / 2);
+  if (capEdges != 0) {
+    edges_ = alloc(8 * (u64)capEdges);
+    edgeCap = capEdges;
+  }
 }
 
 EXPORT("scratch") u8 *scratch(u32 n) {
+  if (settled) __builtin_trap(); /* finish() handed the regions to alloc() */
   n = (n + 15) & ~15u;
   if (nRegions == 0 || scratchUsed + n > regionCap[scratchAt]) {
     /* The next region that holds n (a too-small one is skipped: it stays for later rewinds). */
@@ -190,7 +228,9 @@ EXPORT("scratch") u8 *scratch(u32 n) {
     while (r < nRegions && regionCap[r] < n) r++;
     if (r >= nRegions) {
       if (nRegions == MAX_REGIONS) __builtin_trap();
-      u32 c = n < (4u << 20) ? (4u << 20) : n;
+      /* The first region: regionMin; later ones (the input was larger than init() was told) the
+       * full 4 MiB, so MAX_REGIONS holds as much as ever. */
+      u32 min = nRegions == 0 ? regionMin : 4u << 20, c = n < min ? min : n;
       region[nRegions] = alloc((u64)c + 16); /* copyWords may read 3 bytes past a value */
       regionCap[nRegions] = c;
       r = nRegions++;
@@ -236,6 +276,7 @@ static void roomToStage(u32 count) {
 }
 
 EXPORT("stageRanges") i32 stageRanges(u32 data, const i32 *starts, const i32 *lens, u32 count) {
+  if (settled) __builtin_trap();
   roomToStage(count);
   u64 mem = (u64)__builtin_wasm_memory_size(0) * 65536;
   u32 s = nStaged;
@@ -430,6 +471,7 @@ EXPORT("edgeCount") u32 edgeCount(void) { return nEdges; }
  * edge's two ids paired. Returns the edge count, or -1 (nothing staged) when the chunk is
  * truncated. Unlike pairHalves, an empty id is an id (as in the JS kernel's add()). */
 EXPORT("stageChunk") i32 stageChunk(u32 data, u32 len) {
+  if (settled) __builtin_trap();
   const u8 *b = (const u8 *)(size_t)data;
   u32 n = 0;
   for (u32 p = 0; p < len; n++) {
@@ -490,6 +532,28 @@ EXPORT("flushPairs") void flushPairs(void) {
   nStaged = nPairs = scratchAt = scratchUsed = 0;
 }
 
+static void freeBlock(void *at, u64 n) {
+  if (at == 0 || n == 0 || nFree == MAX_FREE) return;
+  freeAt[nFree] = at;
+  freeLeft[nFree++] = n;
+}
+
+/* flushPairs(), then nothing more is staged: the interning's transient memory becomes free blocks
+ * for alloc() (see freeAt). The regions keep 16 bytes of slack (copyWords' overread) out. */
+EXPORT("finish") void finish(void) {
+  flushPairs();
+  if (settled) return;
+  settled = 1;
+  for (u32 r = 0; r < nRegions; r++) freeBlock(region[r], regionCap[r]);
+  freeBlock(rec, 4 * (u64)recCap);
+  freeBlock(sH, 4 * (u64)stageCap);
+  freeBlock(sP, 4 * (u64)stageCap);
+  freeBlock(sL, 4 * (u64)stageCap);
+  freeBlock(sOut, 4 * (u64)stageCap);
+  freeBlock(pairs, 8 * (u64)pairCap);
+  nRegions = recCap = stageCap = pairCap = 0;
+}
+
 EXPORT("less") i32 less(u32 i, u32 j) {
   const u8 *a = parts[idPart_[i]].pool + idOff_[i], *b = parts[idPart_[j]].pool + idOff_[j];
   u32 al = idLen_[i], bl = idLen_[j], n = al < bl ? al : bl, k = 0;
@@ -547,12 +611,13 @@ EXPORT("poolOf") u8 *poolOf(u32 q) { return parts[q].pool; }
  *   while ((n = starsRun()) > 0) for k < n: b = starsFull()[k]: write chunkAt(b), chunkLen(b) bytes; chunkReset(b)
  *   then every b with chunkLen(b) > 0 likewise; starsChanged(), starsSkipped()
  * A chunk is full once it holds chunkBytes or more; starsRun returns after the id that filled one
- * (at most two per id). Per-bucket buffers grow by doubling up to chunkBytes + 1 KiB (more only
- * for an edge longer than that), so memory follows what is emitted, not the bucket count. */
+ * (at most two per id). Per-bucket buffers start at the bucket's expected share and grow by
+ * doubling up to chunkBytes + 1 KiB (more only for an edge longer than that), so memory follows
+ * what is emitted, not the bucket count. */
 static u32 nB, chunkBytes_, cursor_, recvMode, starsChanged_, starsSkipped_, nFull;
 static i32 self_;
 static u8 **bPtr;
-static u32 *bUsed, *bCap, *csize_;
+static u32 *bUsed, *bCap, *csize_, firstCap_;
 static u8 *recv_;
 static u32 fullList[2];
 /* Stars are emitted for ids [0, starsEnd_) only (starsUpTo: the ids of the bucket's own edges,
@@ -572,7 +637,17 @@ EXPORT("starsBegin") void starsBegin(u32 buckets, i32 self, u32 chunkBytes, u32 
   bUsed = zalloc(4 * (u64)buckets);
   bCap = zalloc(4 * (u64)buckets);
   csize_ = zalloc(4 * (u64)nIds);
-  for (u32 i = 0; i < nIds; i++) csize_[labels_[i]]++;
+  u64 bytes = 0;
+  for (u32 i = 0; i < nIds; i++) {
+    csize_[labels_[i]]++;
+    bytes += 8 + 2 * (u64)idLen_[i];
+  }
+  /* A bucket's buffer starts at its expected share of the stars (at most two buckets per star,
+   * each of ~8 + 2 * the mean id length bytes), capped at a chunk: doubling from 1 KiB left every
+   * smaller buffer behind (a full chunk's worth again per bucket: 6 MiB of 8 buckets' 2). */
+  u64 est = 2 * bytes / buckets;
+  est += est / 8;
+  firstCap_ = est < 1024 ? 1024 : est > (u64)chunkBytes + 1024 ? chunkBytes + 1024 : (u32)est;
   recv_ = 0;
   starsEnd_ = nIds;
   dirty_ = zalloc(nIds);
@@ -588,7 +663,7 @@ EXPORT("starsBegin") void starsBegin(u32 buckets, i32 self, u32 chunkBytes, u32 
 static void pushStar(u32 b, u32 x, u32 y) {
   u32 lx = idLen_[x], ly = idLen_[y], at = bUsed[b], need = at + 8 + lx + ly;
   if (need > bCap[b]) {
-    u32 c = bCap[b] < 1024 ? 1024 : 2 * bCap[b];
+    u32 c = bCap[b] == 0 ? firstCap_ : 2 * bCap[b];
     if (c > chunkBytes_ + 1024) c = chunkBytes_ + 1024;
     if (c < need) c = need;
     bPtr[b] = regrow(bPtr[b], at, (u64)c + 4); /* copyWords may write 3 bytes past the end */

@@ -173,7 +173,8 @@ async function edgePages(input: InputHandle, id1: string, id2: string): Promise<
  * UTF-8: the JS kernel then takes the pages (it canonicalizes such ids as the row decoder would).
  */
 function wasmFromPages(cols: Array<[ByteArrayPage[], ByteArrayPage[]]>, hint: number): { uf: WasmEdgeComponents; edges: number; invalid: number } | null {
-  const uf = new WasmEdgeComponents(hint);
+  // Ids: ~1.28 per equiv edge at 1M pageviews (the kernel's id arrays are presized to the estimate).
+  const uf = new WasmEdgeComponents(hint, { ids: Math.ceil(1.5 * hint) });
   let edges = 0, invalid = 0;
   try {
     for (const [pa, pb] of cols) {
@@ -209,13 +210,19 @@ interface ChunkComponents extends Components {
  */
 async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivParams['kernel'], broadcast: readonly Uint8Array[] = []): Promise<{ wasm: WasmEdgeComponents; js: null } | { wasm: null; js: ByteEdgeComponents }> {
   if (kernel === 'wasm') {
-    const uf = new WasmEdgeComponents(chunkEdgeHint(input), { record: true });
+    let uf: WasmEdgeComponents | null = null;
     try {
-      for await (const batch of input.batches()) for (const row of batch) uf.addChunk(row.edges);
+      for await (const batch of input.batches()) {
+        for (const row of batch) {
+          uf ??= new WasmEdgeComponents(...sampledEdgeHint(input, row.edges, broadcast));
+          uf.addChunk(row.edges);
+        }
+      }
+      uf ??= new WasmEdgeComponents(1024, { record: true });
       if (broadcast.length > 0) uf.addBroadcast(broadcast);
       uf.finish();
     } catch (e) {
-      uf.release();
+      uf?.release();
       throw e;
     }
     return { wasm: uf, js: null };
@@ -226,6 +233,37 @@ async function chunkComponents(input: InputHandle, join: boolean, kernel: EquivP
   }
   uf.finish();
   return { wasm: null, js: uf };
+}
+
+/**
+ * The WebAssembly kernel's presize for a bucket of edge chunks, from its first chunk: its edges per
+ * byte times the bucket's bytes (every chunk holds star edges of the same ids), per add the edges
+ * of a full chunk (CHUNK_BYTES and one edge) at that density with a quarter to spare, ids for the
+ * tables 1.5 × the edges, byte pools for the chunk's mean id length, and scratch
+ * for the bucket's and the broadcast's bytes. chunkEdgeHint (bytes / 24) presized for 8-byte ids:
+ * ~2× the pipeline's edges, and presized memory stays resident with the thread's kernel
+ * (docs/operators.md). A chunk that is not bytes or is truncated is left to addChunk to report.
+ */
+function sampledEdgeHint(input: InputHandle, first: unknown, broadcast: readonly Uint8Array[]): [number, { record: true; perAdd?: number; inputBytes?: number; ids?: number; idBytes?: number }] {
+  if (!(first instanceof Uint8Array) || first.length === 0) return [chunkEdgeHint(input), { record: true }];
+  let n: number;
+  try {
+    n = readEdgeChunk(first, () => undefined);
+  } catch {
+    return [chunkEdgeHint(input), { record: true }];
+  }
+  const bytes = Math.max(input.bytes, first.length), perByte = n / first.length;
+  // Scratch holds the chunks, the broadcast's and 16-byte alignment per chunk (4 KiB of slack).
+  const scratch = bytes + broadcast.reduce((k, b) => k + b.length, 0) + 4096;
+  const perAdd = Math.ceil(1.25 * perByte * Math.max(first.length, CHUNK_BYTES + 1024));
+  const edges = Math.min(1 << 22, Math.max(1024, Math.ceil(perByte * bytes)));
+  // Ids per star edge: ~1.05 in the first round, ~1.45 later (the minima are ids too), so the
+  // tables are presized for 1.5 × edges: presized for the edges, a 10M bucket's tables all
+  // doubled past 3/4 full (the old tables left behind: +8 MiB of its ~108).
+  // An edge is two [u32 length][bytes] records: the ids' mean length sizes the kernel's byte pools
+  // (at 16 bytes a 10M bucket's pools all regrew: ~12 MiB of old pools left behind).
+  const idBytes = (first.length / n - 8) / 2;
+  return [edges, { record: true, perAdd, inputBytes: scratch, ids: Math.ceil(1.5 * edges), idBytes }];
 }
 
 export const equivComponents: OperatorDef<EquivParams> = {
@@ -286,11 +324,12 @@ export const equivComponents: OperatorDef<EquivParams> = {
       // The previous round's broadcast stars (every bucket's, see BROADCAST_BYTES): joins only.
       const broadcast = ctx.prior!.blobs('dirty');
       const c = await chunkComponents(ctx.prior!.bucket(ctx.bucket), true, p.kernel, broadcast);
-      let edgesIn: number, t1: number, changed: number, skipped: number, wasmMiB = 0, broadcastOut = 0;
+      let edgesIn: number, t1: number, changed: number, skipped: number, wasmMiB = 0, broadcastOut = 0, nodes: number;
       const sw = ctx.shuffle.open(EDGE_CHUNK_SCHEMA);
       if (c.wasm !== null) {
         try {
           edgesIn = c.wasm.edgeCount();
+          nodes = c.wasm.count;
           t1 = performance.now();
           ({ changed, skipped } = await c.wasm.emitStars(B, ctx.bucket, true, CHUNK_BYTES, (b, chunk) => sw.write(b, [{ edges: chunk }])));
           const caps = broadcastCaps(B);
@@ -307,6 +346,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
         const uf = c.js;
         const mins = uf.componentMins();
         edgesIn = uf.edgeList().length / 2;
+        nodes = uf.count;
         const received = receivedStars(uf.edgeList(), mins);
         t1 = performance.now();
         const w = new EdgeChunkWriter(sw);
@@ -319,7 +359,7 @@ export const equivComponents: OperatorDef<EquivParams> = {
       new DataView(state.buffer).setUint32(4, changed, true);
       ctx.putBlob('state', state);
       const broadcastIn = c.wasm === null ? 0 : broadcast.reduce((n, b) => n + b.length, 0);
-      return { metrics: { changed, edgesIn, skipped, wasmChunks: wasm, wasmMiB, broadcastIn, broadcastOut, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
+      return { metrics: { changed, edgesIn, nodes, skipped, wasmChunks: wasm, wasmMiB, broadcastIn, broadcastOut, 'ms.read': t1 - t0, 'ms.write': performance.now() - t1 }, inputRows: edgesIn };
     }
     // emit
     let rounds = 0, changed = 0;

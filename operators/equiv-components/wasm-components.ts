@@ -35,7 +35,7 @@ interface Kernel {
   memory: WebAssembly.Memory;
   /** The most memory any use has touched (the kernel's used() high-water mark): its resident size. */
   touched: number;
-  reset: Fn; init: Fn; used: Fn; scratch: Fn; stageRanges: Fn; staged: Fn; pairHalves: Fn; flushPairs: Fn; labels: Fn;
+  reset: Fn; init: Fn; finish: Fn; used: Fn; scratch: Fn; stageRanges: Fn; staged: Fn; pairHalves: Fn; flushPairs: Fn; labels: Fn;
   count: Fn; componentSize: Fn; less: Fn; idHash: Fn; idLen: Fn; idOff: Fn; idPart: Fn; poolOf: Fn;
   stageChunk: Fn; recordEdges: Fn; edgeList: Fn; edgeCount: Fn;
   starsBegin: Fn; starsRun: Fn; starsFull: Fn; chunkAt: Fn; chunkLen: Fn; chunkReset: Fn; starsChanged: Fn; starsSkipped: Fn;
@@ -43,7 +43,7 @@ interface Kernel {
 }
 
 const PARTS = 256;
-const FUNCS = ['reset', 'init', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount', 'starsBegin', 'starsRun', 'starsFull', 'chunkAt', 'chunkLen', 'chunkReset', 'starsChanged', 'starsSkipped', 'ownedBest', 'ownedList', 'bestOf', 'ownedColumns', 'starsUpTo', 'dirtyStars', 'dirtyList'] as const;
+const FUNCS = ['reset', 'init', 'finish', 'used', 'scratch', 'stageRanges', 'staged', 'pairHalves', 'flushPairs', 'labels', 'count', 'componentSize', 'less', 'idHash', 'idLen', 'idOff', 'idPart', 'poolOf', 'stageChunk', 'recordEdges', 'edgeList', 'edgeCount', 'starsBegin', 'starsRun', 'starsFull', 'chunkAt', 'chunkLen', 'chunkReset', 'starsChanged', 'starsSkipped', 'ownedBest', 'ownedList', 'bestOf', 'ownedColumns', 'starsUpTo', 'dirtyStars', 'dirtyList'] as const;
 
 let compiled: WebAssembly.Module | null = null;
 /**
@@ -165,18 +165,29 @@ export class WasmEdgeComponents {
   private readonly flushEvery: number;
 
   /**
-   * `edges`: expected edge count (presizes the tables; they grow past it). `hashMask` (tests) ANDs
+   * `edges`: expected edge count (presizes staging, and the tables unless `ids`, the expected
+   * distinct ids, is given; all grow past it: a regrowth leaves the old copy behind). `perAdd`:
+   * the most edges one addPages/addChunk brings (default 64k, a row group); `idBytes`: the ids'
+   * expected mean length (sizes the byte pools; absent: 16); `inputBytes`: the
+   * chunks' bytes in all (sizes the kernel's scratch; absent: 4 MiB regions). `hashMask` (tests) ANDs
    * the hash the tables use, to force collisions; hashOf still reports the full hash.
    * `flushEvery` (tests): staged ids before they are interned.
    */
-  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean } = {}) {
+  constructor(edges = 1024, opts: { hashMask?: number; flushEvery?: number; record?: boolean; perAdd?: number; inputBytes?: number; ids?: number; idBytes?: number } = {}) {
     this.flushEvery = opts.flushEvery ?? FLUSH_EVERY;
     const k = idle ?? instantiate();
     idle = null;
     k.reset();
-    const capIds = Math.max(1024, Math.min(edges, PRESIZE_MAX));
-    // Staged ids peak just under flushEvery plus one row group's two columns (≤ 2 × 64k ids).
-    k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capIds, this.flushEvery) + (1 << 17));
+    const capEdges = Math.max(1024, Math.min(edges, PRESIZE_MAX)), capIds = Math.max(1024, Math.min(opts.ids ?? edges, PRESIZE_MAX));
+    // Staged ids: at most two per expected edge, and they peak just under flushEvery plus one
+    // add's two columns (perAdd: a row group's rows, ≤ 64k; an edge chunk's edges). Presized to
+    // that, not more: presized memory is touched (resident) for the instance's life, and a
+    // regrowth leaves the old arrays behind until reset() (docs/operators.md, kernel memory).
+    const perAdd = Math.max(1024, opts.perAdd ?? 1 << 16);
+    // Scratch holds the input's bytes until a flush: no more than them (0: the kernel's 4 MiB).
+    // Recorded edges presized for the expected ones; the ids' byte pools for `idBytes` a id.
+    const idBytes = Math.max(0, Math.min(4096, Math.ceil(opts.idBytes ?? 0)));
+    k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capEdges, this.flushEvery + 2 * perAdd), Math.min(opts.inputBytes ?? 0, 4 << 20), opts.record === true ? capEdges : 0, idBytes);
     k.recordEdges(opts.record === true ? 1 : 0);
     this.k = k;
     this.ids = this.wids = new WasmIds(this);
@@ -380,7 +391,8 @@ export class WasmEdgeComponents {
   }
 
   finish(): void {
-    if (!this.finished) this.kernel().flushPairs();
+    // The kernel's finish: nothing is staged after it, and interning's memory is reused.
+    if (!this.finished) this.kernel().finish();
     this.wids.stale = true;
     this.finished = true;
   }

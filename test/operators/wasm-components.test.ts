@@ -441,6 +441,77 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
     }
   });
 
+  it('an instance presized far too small grows every table and array past it (ids, staging, pairs, scratch regions, star buffers): labels equal the oracle, stars and emit columns equal a presized instance', async () => {
+    let s = 11;
+    const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
+    // Short ids and a few 300-byte ones (chunks over one scratch region), one long chain, many small components.
+    const name = (i: number): string => (i % 97 === 0 ? `${'q'.repeat(300)}${i}` : `n:${i}`);
+    const edges: Array<[string, string]> = [];
+    for (let i = 0; i < 40_000; i++) edges.push([name(rnd(30_000)), name(rnd(30_000))]);
+    for (let i = 0; i < 5_000; i++) edges.push([name(30_000 + i), name(30_001 + i)]);
+    const chunks: Uint8Array[] = [];
+    for (let c = 0; c < edges.length; c += 6_000) chunks.push(chunkOf(edges.slice(c, c + 6_000)));
+    const bytes = chunks.reduce((n, c) => n + c.length, 0);
+    const run = async (uf: WasmEdgeComponents): Promise<{ labels: Map<string, string>; stars: Uint8Array[][]; cols: unknown }> => {
+      for (const c of chunks) uf.addChunk(c);
+      uf.finish();
+      const labels = labelsOf(uf);
+      const stars: Uint8Array[][] = [[], [], []];
+      await uf.emitStars(3, -1, false, 1 << 18, (b, chunk) => { stars[b]!.push(Uint8Array.from(chunk)); return Promise.resolve(); });
+      uf.ownedBest(3, 1);
+      return { labels, stars, cols: uf.ownedColumns() };
+    };
+    const small = new WasmEdgeComponents(16, { record: true, perAdd: 1, inputBytes: 1 });
+    const big = new WasmEdgeComponents(edges.length, { record: true, perAdd: 6_000, inputBytes: bytes + 4096 });
+    try {
+      const a = await run(small), b = await run(big);
+      assert.deepEqual(sorted(a.labels), sorted(oracle(edges)));
+      assert.deepEqual(a.stars, b.stars);
+      assert.deepEqual(a.cols, b.cols);
+      assert.ok(small.touchedBytes() > big.touchedBytes(), 'the small presize grew (and left its old arrays behind)');
+    } finally {
+      small.release();
+      big.release();
+    }
+  });
+
+  it('ids presized to an exact count: at it nothing grows, one more id grows the id arrays and the labels still equal the oracle', () => {
+    for (const extra of [0, 1, 2]) {
+      // A chain over 2000 + extra distinct ids (1999 + extra edges).
+      const edges: Array<[string, string]> = [];
+      for (let i = 1; i < 2000 + extra; i++) edges.push([`c:${i}`, `c:${i - 1}`]);
+      const uf = new WasmEdgeComponents(edges.length, { ids: 2000, record: true });
+      try {
+        uf.addChunk(chunkOf(edges));
+        uf.finish();
+        assert.equal(uf.count, 2000 + extra);
+        assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
+        assert.equal(uf.edgeCount(), edges.length);
+      } finally {
+        uf.release();
+      }
+    }
+  });
+
+  it('after finish() the readers allocate in what interning no longer needs, and nothing more can be staged', () => {
+    const edges: Array<[string, string]> = [];
+    for (let i = 0; i < 20_000; i++) edges.push([`user:${i}`, `user:${i - (i % 5)}`]);
+    const chunk = chunkOf(edges);
+    const uf = new WasmEdgeComponents(edges.length, { record: true, perAdd: edges.length, inputBytes: chunk.length + 4096 });
+    try {
+      uf.addChunk(chunk);
+      uf.finish();
+      const at = uf.touchedBytes();
+      // labels: 8 bytes per id, in the scratch region that held the chunk (≥ 16 bytes per id).
+      assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
+      assert.equal(uf.touchedBytes(), at);
+      assert.throws(() => uf.kernel().scratch(16), (e: unknown) => e instanceof Error && e.constructor.name === 'RuntimeError'); // a trap
+      assert.throws(() => uf.addChunk(chunk), (e: unknown) => isDagctlError(e, 'INTERNAL'));
+    } finally {
+      uf.release();
+    }
+  });
+
   it('a 300k-edge partition stays under the per-thread reuse cap, so the next instance reuses its memory', () => {
     // Over the cap (128 MiB touched; this partition must stay under 64 MiB) the instance is dropped and the next one regrows a fresh memory,
     // which V8's external-memory accounting answered with mark-compacts: ~3× slower (BENCHMARKS.md).
