@@ -222,6 +222,23 @@ function sortRun(e: Int32Array, s: number, t: number): void {
   for (let k = 0; k < order.length; k++) e.set(run.subarray((order[k]! - s) * WORDS, (order[k]! - s + 1) * WORDS), (s + k) * WORDS);
 }
 
+/**
+ * The index of the first of entries from..to-1 whose key (k0..k3, unsigned) is not above its
+ * predecessor's (out of order, or a duplicate), or `to` when the keys strictly increase (entry
+ * `from` is not compared with the one before it).
+ */
+function firstDisorder(entries: Int32Array, from: number, to: number): number {
+  // k0 with its sign bit flipped orders as k0 unsigned, and stays a small integer (an unsigned
+  // value past 2^31 would deoptimize the compare: "lost precision").
+  let prev = -0x80000000;
+  for (let e = from; e < to; e++) {
+    const key = entries[e * WORDS]! ^ -0x80000000;
+    if (key < prev || (e > from && key === prev && cmpKey(entries, e - 1, e, 1) >= 0)) return e;
+    prev = key;
+  }
+  return to;
+}
+
 /** SHUFFLE_INVALID for entry `bad` of a run of n (run r) out of key order or repeating a key. */
 function disorder(bad: number, n: number, run: number): DagctlError {
   return new DagctlError(
@@ -261,7 +278,7 @@ function mergeRuns(runs: Uint8Array[][], which: number[], lens: number[], n: num
     siftUp(heap, live++, key);
   }
   let o = 0;
-  while (live > 0) {
+  while (live > 1) {
     let r = heap[0]!;
     const b = r * 4, k0 = key[b]!, k1 = key[b + 1]!, k2 = key[b + 2]!, k3 = key[b + 3]!;
     for (;;) {
@@ -278,7 +295,29 @@ function mergeRuns(runs: Uint8Array[][], which: number[], lens: number[], n: num
     }
     o += WORDS;
   }
+  // One run left (or only one given): its entries in order, no heap.
+  if (live === 1) o = drain(heap[0]!, o);
   return { entries: out, size: o / WORDS };
+
+  /**
+   * Run r's entries from its cursor on into out at word offset o, a chunk's rest at a time (checked
+   * by firstDisorder, its head already by advance); returns o past them.
+   */
+  function drain(r: number, o: number): number {
+    do {
+      const c = cur[r]!, p = pos[r]!, end = c.length / WORDS;
+      const bad = firstDisorder(c, p / WORDS, end);
+      if (bad !== end) throw disorder(idx[r]! + bad - p / WORDS, lens[r]!, which[r]!);
+      out.set(c.subarray(p), o);
+      o += c.length - p;
+      idx[r]! += end - 1 - p / WORDS;
+      const last = c.length - WORDS, b = r * 4;
+      pos[r] = last;
+      key[b] = c[last]! ^ -0x80000000; key[b + 1] = c[last + 1]! ^ -0x80000000;
+      key[b + 2] = c[last + 2]! ^ -0x80000000; key[b + 3] = c[last + 3]! ^ -0x80000000;
+    } while (advance(r, false));
+    return o;
+  }
 
   /** Moves run r's cursor to its next entry (checked against the one it leaves unless `first`); false when the run is done. */
   function advance(r: number, first: boolean): boolean {
