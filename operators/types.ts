@@ -69,6 +69,8 @@ export interface InputHandle {
   readonly bytes: number;
   /** Live rows: deleted rows (merge-on-read view versions) not counted. */
   readonly rows: number;
+  /** True when some file's row count is unknown (a source dataset's entries): `rows` then counts only the known ones. */
+  readonly rowsUnknown?: boolean;
   readonly files: number;
   /** Rows of its files that the version has deleted (merge-on-read view versions); 0 or absent otherwise. */
   readonly deletedRows?: number;

@@ -25,8 +25,8 @@
  * < 32·n + 72 in all; rollup broadcasts only while that is ≤ its maxBroadcastBytes param for n =
  * the components' rows (duplicates counted: an upper bound on what the runs ship; see rollup.ts).
  * Transient extra: the builder's sort (a second copy of its entries), and on the probe
- * side the chunk bytes read, until fromRuns has copied them, a second copy of the entries while
- * fromRuns merges several runs, and mapAll's 20 bytes per probe.
+ * side the chunk bytes read, until fromRuns has merged them (a k-way merge straight into the final
+ * array: no scratch copy), and mapAll's 20 bytes per probe.
  */
 
 import { DagctlError } from '../../core/errors.js';
@@ -224,7 +224,8 @@ function sortRun(e: Int32Array, s: number, t: number): void {
 
 /**
  * The index of the first of entries from..to-1 whose key (k0..k3, unsigned) is not above its
- * predecessor's (out of order, or a duplicate), or `to` when the keys strictly increase.
+ * predecessor's (out of order, or a duplicate), or `to` when the keys strictly increase (entry
+ * `from` is not compared with the one before it).
  */
 function firstDisorder(entries: Int32Array, from: number, to: number): number {
   // k0 with its sign bit flipped orders as k0 unsigned, and stays a small integer (an unsigned
@@ -250,62 +251,151 @@ function disorder(bad: number, n: number, run: number): DagctlError {
 }
 
 /**
- * Merges the sorted runs of `entries` (run r = entries bounds[r]..bounds[r+1]-1, each strictly
- * increasing) into one strictly increasing array: adjacent runs pairwise, log2(runs) passes, a
- * key in both of two runs keeping the later run's entry (so over all passes, the last run's).
+ * The runs merged into one strictly increasing array with room for all `n` of their entries (fewer
+ * are used when runs share keys): a k-way merge over one cursor per run — a binary heap of run
+ * numbers ordered by (head key, run) — straight from the chunks, in one pass, no scratch copy.
+ * Equal keys pop in run order, each overwriting the entry written for that key: the last run's
+ * stays. Each run is checked as its cursor advances (a head not above the one before it is
+ * SHUFFLE_INVALID). runs[r]: run r's chunks (non-empty, each a whole number of entries); which[r]
+ * its number among all runs and lens[r] its entries (for the error). Each chunk's slot is emptied
+ * once merged (chunkInts), so a chunk no other shares can go during the merge.
  */
-function mergeRuns(entries: Int32Array, bounds: number[]): { entries: Int32Array; size: number } {
-  let a: Int32Array = entries, b: Int32Array = new Int32Array(entries.length);
-  let bs = bounds;
-  while (bs.length > 2) {
-    const next: number[] = [0];
-    let o = 0;
-    for (let r = 0; r + 1 < bs.length; r += 2) {
-      const lo = bs[r]!, mid = bs[r + 1]!, hi = r + 2 < bs.length ? bs[r + 2]! : mid;
-      o = mergeTwo(a, lo, mid, mid, hi, b, o);
-      next.push(o);
-    }
-    const t = a;
-    a = b;
-    b = t;
-    bs = next;
+function mergeRuns(runs: Uint8Array[][], which: number[], lens: number[], n: number): { entries: Int32Array; size: number } {
+  const k = runs.length;
+  const out = new Int32Array(n * WORDS);
+  // Per run: its current chunk as int32, that chunk's index, the head's offset in it and index in
+  // the run; the heads' keys, sign-flipped (so signed order is unsigned order), in `key`.
+  const cur: Int32Array[] = [], chunkAt = new Int32Array(k), pos = new Int32Array(k), idx = new Int32Array(k);
+  const key = new Int32Array(k * 4);
+  const heap = new Int32Array(k);
+  let live = 0;
+  for (let r = 0; r < k; r++) {
+    cur.push(NO_INTS);
+    chunkAt[r] = -1;
+    pos[r] = -WORDS;
+    if (!advance(r, true)) continue; // (callers pass non-empty runs)
+    heap[live] = r;
+    siftUp(heap, live++, key);
   }
-  return { entries: a, size: bs[1] ?? 0 };
-}
-
-/**
- * Entries i..iEnd-1 and j..jEnd-1 of `from` (each strictly increasing; the second run the later)
- * merged into `to` at entry o; a key in both keeps the second run's entry. Returns o past them.
- */
-function mergeTwo(from: Int32Array, i: number, iEnd: number, j: number, jEnd: number, to: Int32Array, o: number): number {
-  while (i < iEnd && j < jEnd) {
-    const c = cmpEntries(from, i, j);
-    if (c < 0) copyEntry(from, i++, to, o++);
-    else {
-      if (c === 0) i++; // the later run's entry wins
-      copyEntry(from, j++, to, o++);
+  let o = 0;
+  while (live > 1) {
+    let r = heap[0]!;
+    const b = r * 4, k0 = key[b]!, k1 = key[b + 1]!, k2 = key[b + 2]!, k3 = key[b + 3]!;
+    for (;;) {
+      copyEntryAt(cur[r]!, pos[r]!, out, o);
+      if (advance(r, false)) siftDown(heap, live, key);
+      else if (--live > 0) {
+        heap[0] = heap[live]!;
+        siftDown(heap, live, key);
+      }
+      if (live === 0) break;
+      r = heap[0]!;
+      const s = r * 4;
+      if (key[s] !== k0 || key[s + 1] !== k1 || key[s + 2] !== k2 || key[s + 3] !== k3) break;
     }
+    o += WORDS;
   }
-  while (i < iEnd) copyEntry(from, i++, to, o++);
-  while (j < jEnd) copyEntry(from, j++, to, o++);
-  return o;
+  // One run left (or only one given): its entries in order, no heap.
+  if (live === 1) o = drain(heap[0]!, o);
+  return { entries: out, size: o / WORDS };
+
+  /**
+   * Run r's entries from its cursor on into out at word offset o, a chunk's rest at a time (checked
+   * by firstDisorder, its head already by advance); returns o past them.
+   */
+  function drain(r: number, o: number): number {
+    do {
+      const c = cur[r]!, p = pos[r]!, end = c.length / WORDS;
+      const bad = firstDisorder(c, p / WORDS, end);
+      if (bad !== end) throw disorder(idx[r]! + bad - p / WORDS, lens[r]!, which[r]!);
+      out.set(c.subarray(p), o);
+      o += c.length - p;
+      idx[r]! += end - 1 - p / WORDS;
+      const last = c.length - WORDS, b = r * 4;
+      pos[r] = last;
+      key[b] = c[last]! ^ -0x80000000; key[b + 1] = c[last + 1]! ^ -0x80000000;
+      key[b + 2] = c[last + 2]! ^ -0x80000000; key[b + 3] = c[last + 3]! ^ -0x80000000;
+    } while (advance(r, false));
+    return o;
+  }
+
+  /** Moves run r's cursor to its next entry (checked against the one it leaves unless `first`); false when the run is done. */
+  function advance(r: number, first: boolean): boolean {
+    let c = cur[r]!, p = pos[r]! + WORDS;
+    while (p >= c.length) {
+      const run = runs[r]!, at = chunkAt[r]!;
+      if (at >= 0) run[at] = EMPTY; // merged
+      if (at + 1 >= run.length) return false;
+      chunkAt[r] = at + 1;
+      cur[r] = c = chunkInts(run, at + 1, which[r]!);
+      p = 0;
+    }
+    pos[r] = p;
+    const b = r * 4;
+    const k0 = c[p]! ^ -0x80000000, k1 = c[p + 1]! ^ -0x80000000, k2 = c[p + 2]! ^ -0x80000000, k3 = c[p + 3]! ^ -0x80000000;
+    const p0 = key[b]!, p1 = key[b + 1]!, p2 = key[b + 2]!;
+    const i = first ? 0 : ++idx[r]!;
+    if (!first && (k0 < p0 || (k0 === p0 && (k1 < p1 || (k1 === p1 && (k2 < p2 || (k2 === p2 && k3 <= key[b + 3]!))))))) throw disorder(i, lens[r]!, which[r]!);
+    key[b] = k0; key[b + 1] = k1; key[b + 2] = k2; key[b + 3] = k3;
+    return true;
+  }
 }
 
-/** Order of the keys of entries i and j (k0..k3 as unsigned). */
-function cmpEntries(e: Int32Array, i: number, j: number): number {
-  const c = cmpWord(e[i * WORDS]!, e[j * WORDS]!);
-  return c !== 0 ? c : cmpKey(e, i, j, 1);
+const EMPTY = new Uint8Array(0);
+const NO_INTS = new Int32Array(0);
+
+/** Chunk c of a run as int32 words: a view where the bytes are 4-aligned, else a copy (a chunk not a whole number of entries is SHUFFLE_INVALID). */
+function chunkInts(run: Uint8Array[], c: number, which: number): Int32Array {
+  const ch = run[c]!;
+  if (ch.length % (WORDS * 4) !== 0) throw new DagctlError('SHUFFLE_INVALID', `rollup broadcast index: chunk ${c} of run ${which} (${ch.length} bytes) is not a whole number of ${WORDS * 4}-byte entries`, { run: which });
+  return ch.byteOffset % 4 === 0 ? new Int32Array(ch.buffer, ch.byteOffset, ch.length / 4) : new Int32Array(ch.slice().buffer);
 }
 
-function copyEntry(from: Int32Array, i: number, to: Int32Array, o: number): void {
-  const s = i * WORDS, d = o * WORDS;
+/** Whether heap slot run a orders before run b: head key (sign-flipped words), then run number. */
+function before(key: Int32Array, a: number, b: number): boolean {
+  const x = a * 4, y = b * 4;
+  for (let w = 0; w < 4; w++) {
+    const p = key[x + w]!, q = key[y + w]!;
+    if (p !== q) return p < q;
+  }
+  return a < b;
+}
+
+function siftUp(heap: Int32Array, i: number, key: Int32Array): void {
+  const r = heap[i]!;
+  while (i > 0) {
+    const parent = (i - 1) >> 1, p = heap[parent]!;
+    if (!before(key, r, p)) break;
+    heap[i] = p;
+    i = parent;
+  }
+  heap[i] = r;
+}
+
+/** Restores the heap order of heap[0..live-1] after heap[0] changed. */
+function siftDown(heap: Int32Array, live: number, key: Int32Array): void {
+  const r = heap[0]!;
+  let i = 0;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= live) break;
+    if (c + 1 < live && before(key, heap[c + 1]!, heap[c]!)) c++;
+    if (!before(key, heap[c]!, r)) break;
+    heap[i] = heap[c]!;
+    i = c;
+  }
+  heap[i] = r;
+}
+
+/** The entry at word offset s of `from` into `to` at word offset d. */
+function copyEntryAt(from: Int32Array, s: number, to: Int32Array, d: number): void {
   to[d] = from[s]!; to[d + 1] = from[s + 1]!; to[d + 2] = from[s + 2]!;
   to[d + 3] = from[s + 3]!; to[d + 4] = from[s + 4]!; to[d + 5] = from[s + 5]!;
 }
 
 /**
  * Sets dir[b] to the first entry whose k0 >>> shift is ≥ b, for every b up to the last entry's
- * (dir filled with n beforehand covers the rest). The entries are sorted (firstDisorder, mergeRuns).
+ * (dir filled with n beforehand covers the rest). The entries are sorted (mergeRuns).
  */
 function fillDirectory(entries: Int32Array, n: number, shift: number, dir: Int32Array): void {
   let fill = 0;
@@ -337,43 +427,29 @@ export class BroadcastIndex {
    * Builds the probe table from runs: each run the chunks one `BroadcastBuilder.chunks()` wrote, in
    * order (sorted by key, one entry per key). The runs are merged; a key in several runs keeps the
    * entry of the last of them (as Map.set over the runs' ids in run order). A run out of key order
-   * or repeating a key, or not a whole number of entries, is SHUFFLE_INVALID. Consumes the runs
-   * (each array is emptied once copied), so the probe side holds at most two copies of the entries
-   * at a time — the chunks and the entries, or the entries and the merge's scratch — as with one run.
+   * or repeating a key, or a chunk not a whole number of entries, is SHUFFLE_INVALID. Consumes the
+   * runs (each chunk's slot is emptied once merged, each array at the end). Memory: the merge
+   * writes the final entries array (room for every run's entries, duplicates included: at most
+   * the 24·n bytes broadcastBytes counts) straight from the chunks, so the probe side holds the
+   * chunks (less those already merged, where nothing else keeps their bytes) and that one array —
+   * two copies of the entries at its peak, as with one run — plus the directory.
    */
   static fromRuns(runs: Uint8Array[][]): BroadcastIndex {
-    // Every run copied into one array (through a byte view: the chunks may sit at any offset of
-    // their file's buffer), each checked, then merged pairwise (adjacent runs, so "last" holds).
-    const bounds: number[] = [0];
-    /** The index in `runs` of each non-empty run (bounds[k]..bounds[k+1]). */
-    const which: number[] = [];
-    let bytes = 0;
+    // The non-empty runs, each checked to be whole entries, then merged k-way from their chunks.
+    const live: Uint8Array[][] = [], which: number[] = [], lens: number[] = [];
+    let n = 0;
     for (let r = 0; r < runs.length; r++) {
       let rb = 0;
       for (const c of runs[r]!) rb += c.length;
       if (rb % (WORDS * 4) !== 0) throw new DagctlError('SHUFFLE_INVALID', `rollup broadcast index: run ${r} of ${rb} bytes is not a whole number of ${WORDS * 4}-byte entries`, { run: r });
       if (rb === 0) continue;
-      bytes += rb;
-      bounds.push(bytes / (WORDS * 4));
+      live.push(runs[r]!);
       which.push(r);
+      lens.push(rb / (WORDS * 4));
+      n += rb / (WORDS * 4);
     }
-    const n = bytes / (WORDS * 4);
-    let entries: Int32Array = new Int32Array(n * WORDS);
-    const view = new Uint8Array(entries.buffer);
-    let o = 0;
-    for (const run of runs) {
-      for (const c of run) {
-        view.set(c, o);
-        o += c.length;
-      }
-      run.length = 0; // consumed: the chunk bytes (and the files they view) can go before the merge's second copy is made
-    }
-    for (let r = 0; r + 1 < bounds.length; r++) {
-      const bad = firstDisorder(entries, bounds[r]!, bounds[r + 1]!);
-      if (bad !== bounds[r + 1]!) throw disorder(bad - bounds[r]!, bounds[r + 1]! - bounds[r]!, which[r]!);
-    }
-    let size = n;
-    if (bounds.length > 2) ({ entries, size } = mergeRuns(entries, bounds));
+    const { entries, size } = mergeRuns(live, which, lens, n);
+    for (const run of runs) run.length = 0; // consumed
     const dirBits = dirBitsFor(size);
     if (dirBits > 28) throw new DagctlError('INTERNAL', `broadcast index of ${size} entries is too large`);
     const dir = new Int32Array((1 << dirBits) + 1).fill(size);

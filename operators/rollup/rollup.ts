@@ -344,20 +344,24 @@ type Ctx = StageContext<RollupParams>;
  * id: the last file's mapping, as a single pass over the files in order keeps). Instance 0 alone
  * does the rest: components without raw files or without a row count (a source dataset), where
  * it counts as it goes (broadcast while it fits, its run in bucket 0), and the shuffle join's
- * bucketing; the others return at once.
+ * bucketing; the others return at once. A handle with any file's row count unknown (rowsUnknown)
+ * goes the counting way too: its `rows` counts only the known files, too few for the cap.
+ * Metrics: broadcastRunIds / broadcastRunBytes are this instance's run (its distinct ids, and
+ * broadcastBytes of them); summed over instances they count an id in several shares once per share,
+ * an upper bound on the merged table each map instance holds, not its size.
  */
 async function indexStage(ctx: Ctx): Promise<StageResult> {
   const p = ctx.params;
   const comps = ctx.inputs[1]!;
   const files = comps.rawFiles?.();
   const share = ctx.bucket < 0 ? 0 : ctx.bucket, shares = ctx.bucket < 0 ? 1 : ctx.buckets;
-  const counted = files !== undefined && comps.rows > 0;
+  const counted = files !== undefined && comps.rows > 0 && comps.rowsUnknown !== true; // every file's row count known
   if (p.maxBroadcastBytes > 0 && counted && broadcastBytes(comps.rows) <= p.maxBroadcastBytes) {
     const lo = Math.floor((share * files.length) / shares), hi = Math.floor(((share + 1) * files.length) / shares);
     const b = new BroadcastBuilder(Math.ceil((comps.rows * (hi - lo)) / files.length));
     const ids = await hashComponents(files.slice(lo, hi), p, b, Infinity);
     await writeRun(ctx, b, share);
-    return { metrics: { componentIds: ids, broadcastIds: b.size, broadcastBytes: b.bytes() } };
+    return { metrics: { componentIds: ids, broadcastRunIds: b.size, broadcastRunBytes: b.bytes() } };
   }
   if (share !== 0) return { metrics: {} };
   if (p.maxBroadcastBytes > 0 && !counted) {
@@ -367,7 +371,7 @@ async function indexStage(ctx: Ctx): Promise<StageResult> {
     const ids = files !== undefined ? await hashComponents(files, p, b, p.maxBroadcastBytes) : await hashComponentRows(comps, p, b);
     if (ids >= 0) {
       await writeRun(ctx, b, 0);
-      return { metrics: { componentIds: ids, broadcastIds: b.size, broadcastBytes: b.bytes() } };
+      return { metrics: { componentIds: ids, broadcastRunIds: b.size, broadcastRunBytes: b.bytes() } };
     }
   }
   const B = ctx.buckets;
@@ -413,11 +417,14 @@ async function hashComponents(files: RawFile[], p: RollupParams, b: BroadcastBui
         // Column at a time (hashPage, the map's loop): every id's 4 hash words, every person's, then one bulk add.
         const n = valueCount(ida), np = valueCount(pa);
         if (np !== n) throw new DagctlError('PARQUET_INVALID', `${rf.path}: ${np < n ? 'fewer' : 'more'} ${p.componentPersonColumn} values than ${p.componentIdColumn}`, { file: rf.path, column: p.componentPersonColumn });
+        // The cap before allocating or hashing (as the row path stops at it): the builder never holds more than the cap admits.
+        if (broadcastBytes(b.size + n) > cap) return -1;
         const k0 = new Int32Array(n), k1 = new Int32Array(n), k2 = new Int32Array(n), k3 = new Int32Array(n);
-        const v0 = new Int32Array(n), v1 = new Int32Array(n), w2 = new Int32Array(n), w3 = new Int32Array(n);
+        const v0 = new Int32Array(n), v1 = new Int32Array(n);
+        // Persons first, their last two hash words into k2/k3 as scratch, which the ids' hashes then fill.
+        for (let r = 0, i = 0; i < pa.length; r += pa[i]!.count, i++) hashPage(pa[i]!, v0, v1, k2, k3, r);
         for (let r = 0, i = 0; i < ida.length; r += ida[i]!.count, i++) hashPage(ida[i]!, k0, k1, k2, k3, r);
-        for (let r = 0, i = 0; i < pa.length; r += pa[i]!.count, i++) hashPage(pa[i]!, v0, v1, w2, w3, r);
-        if (broadcastBytes(b.size + n) > cap) return -1; // before adding: the builder never holds more than the cap admits
+        hashedComponentValues += n;
         ids += n;
         b.addColumns(k0, k1, k2, k3, v0, v1, n);
         continue;
@@ -442,6 +449,12 @@ async function hashComponents(files: RawFile[], p: RollupParams, b: BroadcastBui
     throw withUtf8File(e, current); // the row decoder names column and row, not the file
   }
   return ids;
+}
+
+/** Component values hashed column at a time by hashComponents, over this thread's life: for tests (the cap stops it before hashing). */
+let hashedComponentValues = 0;
+export function componentValuesHashed(): number {
+  return hashedComponentValues;
 }
 
 /** Values in the pages. */

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { rollup, mergeRange, broadcastTableHeld, aggregateTuning } from '../../operators/rollup/rollup.js';
+import { rollup, mergeRange, broadcastTableHeld, aggregateTuning, componentValuesHashed } from '../../operators/rollup/rollup.js';
+import { inputHandle, Counters } from '../../workers/runner/handles.js';
 import type { OperatorDef } from '../../operators/types.js';
 import type { RollupParams } from '../../operators/rollup/descriptor.js';
 import { runOperator, type MemInput } from './harness.js';
@@ -151,7 +152,7 @@ describe('operators/rollup/rollup', () => {
       const parts = { '2015-08-07': rows.slice(0, 5000), '2015-08-08': rows.slice(5000) };
       const pv = raw ? { partitions: parts, schema } : { partitions: parts };
       const r = await runOperator(rollup, params, { inputs: [pv, { rows: components }], buckets: 3, batchSize: 700 });
-      assert.equal(r.metrics.broadcastIds !== undefined, broadcast, `cap ${String(cap)}`);
+      assert.equal(r.metrics.broadcastRunIds !== undefined, broadcast, `cap ${String(cap)}`);
       assert.equal(r.metrics.joined, rows.filter((x) => components.some((c) => c.id === x.person)).length);
       const view = r.outputs[0]!.rows;
       assertMatchesReference(view, ref);
@@ -339,7 +340,7 @@ describe('operators/rollup/rollup', () => {
       if (cap === undefined) {
         // Every instance hashed its share (a contiguous range of the 5 files): all 2500 rows once.
         assert.equal(index.reduce((n, i) => n + (i.metrics.componentIds ?? 0), 0), 2500, `B ${buckets}`);
-        assert.equal(r.metrics.broadcastIds !== undefined, true);
+        assert.equal(r.metrics.broadcastRunIds !== undefined, true);
       }
       assert.equal(r.metrics.joined, rows.filter((x) => map.has(x.person as string)).length, `B ${buckets}`);
       assertMatchesReference(r.outputs[0]!.rows, ref);
@@ -372,9 +373,112 @@ describe('operators/rollup/rollup', () => {
       const r = await runOperator(unknownRows, cap === undefined ? {} : { maxBroadcastBytes: cap }, { inputs: [pv, { partitions: files, schema }], buckets: 3 });
       const index = r.instances.filter((i) => i.stage === 'index');
       assert.deepEqual(index.map((i) => i.metrics.componentIds ?? 0), [1200, 0, 0], `cap ${String(cap)}`);
-      assert.equal(r.metrics.broadcastIds !== undefined, broadcast, `cap ${String(cap)}`);
+      assert.equal(r.metrics.broadcastRunIds !== undefined, broadcast, `cap ${String(cap)}`);
       assertMatchesReference(r.outputs[0]!.rows, reference(rows, map));
     }
+  });
+
+  it('a plan from version 4 (index stage fanout single, bucket -1): one index instance hashes every file; the view matches the reference and the shuffle join', async () => {
+    const rows = gen(6000, 4, 1500, 9);
+    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+    const files: Record<string, Row[]> = {};
+    const map = new Map<string, string>();
+    for (let f = 0; f < 5; f++) {
+      const part: Row[] = [];
+      for (let i = f * 200; i < f * 200 + 500; i++) {
+        const id = `cookie:${(i % 1500).toString(16)}`, person = f === 4 ? 'user:last' : `user:${f}-${i}`;
+        part.push({ id, person });
+        map.set(id, person);
+      }
+      files[`2015-08-0${f + 1}`] = part;
+    }
+    const single: OperatorDef<RollupParams> = { ...rollup, stages: (p, info) => rollup.stages(p, info).map((s) => (s.name === 'index' ? { ...s, fanout: 'single' as const } : s)) };
+    const pv = { partitions: { '2015-08-07': rows.slice(0, 3000), '2015-08-08': rows.slice(3000) }, schema: PAGEVIEWS };
+    const r = await runOperator(single, {}, { inputs: [pv, { partitions: files, schema }], buckets: 3, priorRawFiles: true });
+    const index = r.instances.filter((i) => i.stage === 'index');
+    assert.deepEqual(index.map((i) => [i.bucket, i.metrics.componentIds]), [[-1, 2500]]);
+    assert.equal(r.metrics.broadcastRunIds !== undefined, true);
+    assert.equal(r.metrics.joined, rows.filter((x) => map.has(x.person as string)).length);
+    assertMatchesReference(r.outputs[0]!.rows, reference(rows, map));
+    const key = (v: Row): string => `${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`;
+    const sorted = (v: Row[]): Row[] => [...v].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    const shuffle = await runOperator(rollup, { maxBroadcastBytes: 0 }, { inputs: [pv, { partitions: files, schema }], buckets: 3, priorRawFiles: true });
+    assert.deepEqual(sorted(r.outputs[0]!.rows), sorted(shuffle.outputs[0]!.rows));
+  });
+
+  it('components with a raw file past the cap and an unknown row count: the cap stops it before a value is hashed', async () => {
+    const rows = gen(2000, 3, 900, 17);
+    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+    const part: Row[] = [];
+    const map = new Map<string, string>();
+    for (let i = 0; i < 400; i++) {
+      part.push({ id: `cookie:${i.toString(16)}`, person: `user:${i % 7}` });
+      map.set(`cookie:${i.toString(16)}`, `user:${i % 7}`);
+    }
+    const unknownRows: OperatorDef<RollupParams> = { ...rollup, run: (ctx) => rollup.run({ ...ctx, inputs: [ctx.inputs[0]!, { ...ctx.inputs[1]!, rows: 0, rowsUnknown: true }] }) };
+    const pv = { partitions: { '2015-08-07': rows }, schema: PAGEVIEWS };
+    for (const [cap, hashed] of [[5000, 0], [undefined, 400]] as const) {
+      const before = componentValuesHashed();
+      const r = await runOperator(unknownRows, cap === undefined ? {} : { maxBroadcastBytes: cap }, { inputs: [pv, { partitions: { '2015-08-01': part }, schema }], buckets: 2 });
+      assert.equal(componentValuesHashed() - before, hashed, `cap ${String(cap)}`);
+      assert.equal(r.metrics.broadcastRunIds !== undefined, cap === undefined);
+      assertMatchesReference(r.outputs[0]!.rows, reference(rows, map));
+    }
+  });
+
+  it('components whose files mix known and unknown row counts: the handle says so, and the index counts against the cap (shuffle join past it), not the too-small known count', async () => {
+    const h = inputHandle('comps', 'file:///nonexistent', [
+      { path: 'a.parquet', rows: 10, bytes: 100, sha256: 'x' },
+      { path: 'b.parquet', rows: -1, bytes: 1e9, sha256: '' },
+    ], defaultCodec(), new Counters(), () => 0);
+    assert.equal(h.rows, 10);
+    assert.equal(h.rowsUnknown, true);
+    assert.equal(inputHandle('comps', 'file:///nonexistent', [{ path: 'a.parquet', rows: 10, bytes: 100, sha256: 'x' }], defaultCodec(), new Counters(), () => 0).rowsUnknown, undefined);
+    const rows = gen(3000, 3, 900, 21);
+    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+    const files: Record<string, Row[]> = {};
+    const map = new Map<string, string>();
+    for (let f = 0; f < 3; f++) {
+      const part: Row[] = [];
+      for (let i = f * 300; i < f * 300 + 300; i++) {
+        part.push({ id: `cookie:${i.toString(16)}`, person: `user:${f}` });
+        map.set(`cookie:${i.toString(16)}`, `user:${f}`);
+      }
+      files[`2015-08-0${f + 1}`] = part;
+    }
+    // As the task runner's handle over the mix: rows counts the known file only (10: far under the cap).
+    const mixed: OperatorDef<RollupParams> = { ...rollup, run: (ctx) => rollup.run({ ...ctx, inputs: [ctx.inputs[0]!, { ...ctx.inputs[1]!, rows: 10, rowsUnknown: true }] }) };
+    const pv = { partitions: { '2015-08-07': rows }, schema: PAGEVIEWS };
+    const r = await runOperator(mixed, { maxBroadcastBytes: 5000 }, { inputs: [pv, { partitions: files, schema }], buckets: 3 });
+    assert.equal(r.metrics.broadcastRunIds, undefined); // 900 ids are past 5000 bytes: no instance broadcast
+    assert.deepEqual(r.instances.filter((i) => i.stage === 'index').map((i) => i.metrics.componentIds ?? 0), [900, 0, 0]);
+    assertMatchesReference(r.outputs[0]!.rows, reference(rows, map));
+  });
+
+  it('BroadcastIndex.fromRuns: many runs, chunks at unaligned byte offsets, a key in several runs at once: the last run wins; a disorder past a chunk boundary names its entry', () => {
+    const ref = new Map<string, [number, number]>();
+    const runs: Uint8Array[][] = [];
+    for (let r = 0; r < 11; r++) {
+      const b = new BroadcastBuilder(1);
+      for (let i = 0; i < 40; i++) {
+        const k = [i % 13, (i * 7) % 5, r % 2, 0]; // keys shared by up to 6 runs at once
+        ref.set(k.join(','), [r, i]);
+        b.add(Uint32Array.from(k), r, i);
+      }
+      // Each chunk copied to byte offset 1 of its own buffer: not 4-aligned.
+      runs.push(b.chunks(24 * 3).map((c) => { const u = new Uint8Array(c.length + 1); u.set(c, 1); return u.subarray(1); }));
+    }
+    const t = BroadcastIndex.fromRuns(runs);
+    assert.equal(t.size, ref.size);
+    for (const [k, [v0, v1]] of ref) {
+      const probe = Uint32Array.from(k.split(',').map(Number));
+      assert.ok(t.mapInPlace(probe));
+      assert.deepEqual([probe[0], probe[1]], [v0, v1], k);
+    }
+    const b = new BroadcastBuilder(1);
+    for (let i = 0; i < 6; i++) b.add(Uint32Array.of(i, 0, 0, 0), i, i);
+    const [c0, c1] = b.chunks(24 * 3);
+    assert.throws(() => BroadcastIndex.fromRuns([[], [c1!, c0!]]), (e) => isDagctlError(e, 'SHUFFLE_INVALID') && e.details?.run === 1 && e.details.entry === 3);
   });
 
   it('BroadcastBuilder.chunks: a key added 10^4 times ships once, with its last value; size and bytes() count what ships', () => {
@@ -521,7 +625,7 @@ describe('operators/rollup/rollup', () => {
           { partitions: { all: comps }, schema: cSchema, ...(rawBytes === undefined ? {} : { rawBytes }) },
         ];
         // Control: the same rows without the planted bytes run.
-        assert.ok((await runOperator(rollup, params, { inputs: inputs(), buckets: 2 })).metrics.broadcastIds !== undefined, what);
+        assert.ok((await runOperator(rollup, params, { inputs: inputs(), buckets: 2 })).metrics.broadcastRunIds !== undefined, what);
         planted = 0;
         await assert.rejects(runOperator(rollup, params, { inputs: inputs(plant), buckets: 2 }), (e) => {
           assert.ok(planted > 0, `${what}: the marker was planted`);

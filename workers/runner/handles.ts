@@ -34,9 +34,11 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
   let bytes = 0;
   let rows = 0;
   let deletedRows = 0;
+  let rowsUnknown = false;
   for (const f of files) {
     bytes += f.bytes;
     rows += liveRows(f);
+    if (f.rows < 0) rowsUnknown = true;
     deletedRows += f.deletes?.count ?? 0;
   }
   const mark = (n: number): void => {
@@ -69,6 +71,7 @@ export function inputHandle(name: string, uri: string, files: FileEntry[], codec
     name,
     bytes,
     rows,
+    ...(rowsUnknown ? { rowsUnknown } : {}),
     deletedRows,
     files: files.length,
     ...(contract !== null && contract.notNull.length > 0 ? { notNull: contract.notNull } : {}),
