@@ -79,7 +79,7 @@ export const dedupe: OperatorDef<DedupeParams> = {
           if (groups !== null && (await m.file(groups, sink))) continue;
           try {
             for await (const batch of decodeWithFallback(codec, bytes)) {
-              for (const row of batch) if (w.push(route(hasher, row, B), row)) await w.drain();
+              for (const row of batch) if (w.push(route(hasher, keyCols, row, B), row)) await w.drain();
             }
           } catch (e) {
             throw withUtf8File(e, f.path);
@@ -89,7 +89,7 @@ export const dedupe: OperatorDef<DedupeParams> = {
         return { metrics: { rowsIn: w.rows + m.rows } };
       }
       for await (const batch of input.batches()) {
-        for (const row of batch) if (w.push(route(hasher, row, B), row)) await w.drain();
+        for (const row of batch) if (w.push(route(hasher, keyCols, row, B), row)) await w.drain();
       }
       await w.flush();
       return { metrics: { rowsIn: w.rows } };
@@ -118,8 +118,19 @@ export const dedupe: OperatorDef<DedupeParams> = {
   },
 };
 
-/** The row's bucket; records its hash in the row (HASH_FIELD) for the shuffle. */
-function route(hasher: KeyHasher, row: Row, B: number): number {
+/** String methods of ES2024 that Node 20 has (tsconfig's lib is ES2023). */
+type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): string };
+
+/**
+ * The row's bucket; records its hash in the row (HASH_FIELD) for the shuffle. A key value with a
+ * lone surrogate is replaced by its well-formed form first (U+FFFD, as the shuffle and Parquet
+ * writers store it), so rows equal as stored carry one hash and one bucket.
+ */
+function route(hasher: KeyHasher, keyCols: readonly string[], row: Row, B: number): number {
+  for (let i = 0; i < keyCols.length; i++) {
+    const v = row[keyCols[i]!];
+    if (typeof v === 'string' && !(v as WellFormed).isWellFormed()) row[keyCols[i]!] = (v as WellFormed).toWellFormed();
+  }
   const h = hasher.hash(row);
   row[HASH_FIELD] = h | 0;
   return h % B;
