@@ -6,7 +6,12 @@
  * operators). A run's instances run on those threads; a run whose DAG does not
  * load or validate, or whose planning fails (INPUT_EMPTY), exits 2 as before, creates nothing and
  * leaves no thread behind, nor does a run that succeeds (the OS threads of this process,
- * /proc/self/task, counted before and after: Linux only).
+ * /proc/self/task, counted before and after: Linux only). The runs that start a thread ahead take
+ * a DAG over the hint's cap (a padding comment), and a spy on ThreadPool shows that thread handed to
+ * the executor (or shrunk to none); with one core none starts, and those tests say so as they skip.
+ * The hint reads only a regular file, at most its cap: a DAG on /dev/stdin, through a FIFO or a
+ * process substitution runs; /dev/zero is FILE_TOO_LARGE with the process small. A store whose
+ * close fails still awaits the threads and unlocks the run.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';

@@ -4,7 +4,8 @@
  * default, and the flag is always set explicitly (an earlier pool's setting does not carry over). That a pool really applies it: a child process with
  * `--trace-turbo-inlining` starts a pool (which sets its flags, process-wide, before its threads
  * start), then optimizes a function calling a small one — V8 traces inlining decisions only when
- * inlining is on.
+ * inlining is on. A thread outside the pool (startThread with no heap) started after a pool's
+ * thread gets V8's defaults back (DEFAULT_V8_FLAGS): inlining again under DAGCTL_THREAD_INLINING=0.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
