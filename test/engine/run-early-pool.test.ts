@@ -14,7 +14,7 @@
  * close fails still awaits the threads and unlocks the run.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -33,6 +33,9 @@ import { runCli } from '../definitions/support/cli-io.js';
 const BIN = new URL('../../cli/bin.js', import.meta.url).pathname;
 const MAIN_URL = new URL('../../cli/main.js', import.meta.url).href;
 
+/** Children not yet ended (a run that hangs on its FIFO is killed after the tests). */
+const children = new Set<ChildProcess>();
+
 /** Runs a command to its end: its exit code and output. */
 function child(cmd: string, args: string[], cwd: string, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -42,7 +45,11 @@ function child(cmd: string, args: string[], cwd: string, stdin?: string): Promis
     p.stdout.on('data', (d: Buffer) => (stdout += String(d)));
     p.stderr.on('data', (d: Buffer) => (stderr += String(d)));
     p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    children.add(p);
+    p.on('close', (code) => {
+      children.delete(p);
+      resolve({ code, stdout, stderr });
+    });
     p.stdin.end(stdin ?? '');
   });
 }
@@ -102,6 +109,7 @@ describe('dagctl run: threads started ahead of planning', function () {
     dir = await mkdtemp(join(tmpdir(), 'dagctl-early-pool-'));
   });
   after(async () => {
+    for (const p of children) p.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
 
