@@ -137,7 +137,9 @@ function validateInWorker(data: WorkerInput, signal: AbortSignal | undefined): P
     const done = (): void => signal?.removeEventListener('abort', onAbort);
     worker.once('message', (r: ValidationResult) => {
       done();
-      resolve(r);
+      // Resolved once the thread is gone: no validation thread outlives loadDag.
+      worker.removeAllListeners('exit');
+      worker.once('exit', () => resolve(r));
       void worker.terminate();
     });
     worker.once('error', (e) => {

@@ -140,7 +140,10 @@ export async function executeRun(args: ParsedArgs, io: CliIO, flags: RunFlags, s
             dispatch: (jobs) => executor.dispatch(jobs),
             abort: (ids) => executor.abort(ids),
             close: () => {
+              // Handled now (awaited in the finally below, which rethrows): a rejection while the
+              // store closes is never unhandled.
               closing = executor.close();
+              closing.catch(() => undefined);
               return Promise.resolve();
             },
           };
@@ -151,15 +154,23 @@ export async function executeRun(args: ParsedArgs, io: CliIO, flags: RunFlags, s
       if (reclaimDue(work === undefined ? record : { ...record, options: { ...record.options, work } }, final.phase)) await reclaimWork(io, store, record, json);
       return report(io, record, final, progress, json);
     } finally {
-      await early?.close();
-      early = null;
-      uiCancel?.stop();
-      await store.close();
-      // A big finished run's page for `dagctl ui`, written while this process still holds the run
-      // (only a cache: a failure to write it does not fail the run).
-      if (final !== null && store instanceof LocalRunStore) await keepRunPage(store.home, record, final, availableParallelism()).catch(() => undefined);
-      await closing;
-      await unlock();
+      // The threads' exit and the unlock come last whatever fails before them (a store that does
+      // not close included).
+      try {
+        await early?.close();
+        early = null;
+        uiCancel?.stop();
+        await store.close();
+        // A big finished run's page for `dagctl ui`, written while this process still holds the run
+        // (only a cache: a failure to write it does not fail the run).
+        if (final !== null && store instanceof LocalRunStore) await keepRunPage(store.home, record, final, availableParallelism()).catch(() => undefined);
+      } finally {
+        try {
+          await closing;
+        } finally {
+          await unlock();
+        }
+      }
     }
   } finally {
     // Whatever way this returns or throws, no thread it was given outlives it.

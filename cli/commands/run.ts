@@ -12,7 +12,7 @@
  * anything else loads (it imports no operator, storage or scheduler code): it loads its modules
  * while this thread loads run-exec.ts (which does the rest), reads the DAG and plans.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { DagctlError } from '../../core/errors.js';
 import { embeddedPool, embeddedPoolOptions, mayUseThreads } from '../../workers/embedded/threads.js';
@@ -107,15 +107,37 @@ dagctl run --resume RUN_ID --redis URL [--detach]
 };
 
 /** Files larger than this are not read twice for the hint: such a DAG is taken to use threads. */
-const HINT_MAX_BYTES = 256 * 1024;
+export const HINT_MAX_BYTES = 256 * 1024;
 
-/** mayUseThreads of the DAG file's text; false when it cannot be read (loading the DAG reports that). */
-async function dagMayUseThreads(file: string): Promise<boolean> {
+/**
+ * mayUseThreads of the DAG file's text; false when it cannot be read (loading the DAG reports that).
+ * Only a regular file is read, and at most HINT_MAX_BYTES of it from the handle it opened: a pipe,
+ * /dev/stdin, a process substitution or a device (/dev/zero) is left whole for loadDag to read (and
+ * to hold to --max-dag-bytes), and the run starts its threads once the DAG says how many. The path
+ * is stat'ed before it is opened: opening a FIFO and closing it unread would cost its writer the
+ * reader it waited for.
+ */
+export async function dagMayUseThreads(file: string): Promise<boolean> {
+  let h: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    const s = await stat(file);
-    return s.size > HINT_MAX_BYTES || mayUseThreads(await readFile(file, 'utf8'));
+    if (!(await stat(file)).isFile()) return false;
+    h = await open(file, 'r');
+    const s = await h.stat();
+    if (!s.isFile()) return false;
+    if (s.size > HINT_MAX_BYTES) return true;
+    const buf = Buffer.alloc(HINT_MAX_BYTES);
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await h.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    // Grown to the cap since its stat: taken to use threads, as a larger file is.
+    return n >= HINT_MAX_BYTES || mayUseThreads(buf.toString('utf8', 0, n));
   } catch {
     return false;
+  } finally {
+    await h?.close().catch(() => undefined);
   }
 }
 

@@ -146,14 +146,21 @@ export interface ThreadHeap {
 export const OWN_YOUNG_GENERATION = '--max-semi-space-size=0';
 
 /**
+ * V8's defaults of every process-wide flag a pool sets (threadHeap's v8Flags and jit.ts jitFlags),
+ * set before a thread outside the pool starts, so it gets V8's defaults even after a pool's thread
+ * started (`dagctl run` starts one before the DAG loads; DAG validation may start after it).
+ */
+export const DEFAULT_V8_FLAGS: readonly string[] = ['--initial-old-space-size=0', '--heap-growing-percent=0', OWN_YOUNG_GENERATION, '--turbo-inlining'];
+
+/**
  * Starts a worker thread, the only way dagctl does: with a pool's heap settings (its V8 flags first,
  * per process and read when an isolate starts, then its resource limits), or, with `heap` null
- * (threads outside the pool: `gen`'s day workers, DAG validation), V8's default limits and the
- * thread's own young generation.
+ * (threads outside the pool: `gen`'s day workers, DAG validation), V8's default limits and flags
+ * (DEFAULT_V8_FLAGS) and the thread's own young generation.
  */
 export function startThread(url: URL | string, heap: ThreadHeap | null, opts: Omit<WorkerOptions, 'resourceLimits'> = {}): Worker {
   if (heap === null) {
-    setFlagsFromString(OWN_YOUNG_GENERATION);
+    for (const f of DEFAULT_V8_FLAGS) setFlagsFromString(f);
     return new Worker(url, opts);
   }
   for (const f of heap.v8Flags) setFlagsFromString(f);
@@ -283,6 +290,11 @@ export class ThreadPool {
       gone.push(slot.worker);
     }
     await Promise.all(gone.map((w) => w.terminate()));
+  }
+
+  /** Threads started and not ended (shrink, close or a crash ends one). */
+  get threads(): number {
+    return this.slots.filter((s) => !s.dead).length;
   }
 
   /** Threads running an attempt now. */
