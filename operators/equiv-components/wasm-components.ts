@@ -71,6 +71,12 @@ const PRESIZE_MAX = 1 << 19;
  * 300k-edge partition touched 73 MiB (over IDLE_MAX_BYTES: no reuse) against 52 MiB, for 6% more
  * speed (measured 5.0 vs 4.7M edges/s). */
 const FLUSH_EVERY = 1 << 18;
+/** Scratch bytes (input) staged before a flush regardless of the id count: the kernel's scratch is
+ * at most 64 regions (4 MiB each past the first; one add takes one region, or its own when larger),
+ * so with long ids (~1 KB) FLUSH_EVERY ids would exhaust them and trap. Under this bound the regions
+ * in use are at most 2 + 2 * (64 MiB + 4 MiB) / 4 MiB = 36 (a region left behind plus the add that
+ * did not fit hold more than 4 MiB). Ids of ≤ 256 bytes reach FLUSH_EVERY first, as before. */
+const FLUSH_BYTES = 64 << 20;
 
 function instantiate(): Kernel {
   compiled ??= new WebAssembly.Module(Buffer.from(COMPONENTS_WASM_BASE64, 'base64'));
@@ -163,6 +169,8 @@ export class WasmEdgeComponents {
   private mins: Int32Array | null = null;
   private sizes: Int32Array | null = null;
   private readonly flushEvery: number;
+  /** Scratch bytes taken since the last flush (see FLUSH_BYTES). */
+  private scratchBytes = 0;
 
   /**
    * `edges`: expected edge count (presizes staging, and the tables unless `ids`, the expected
@@ -226,6 +234,7 @@ export class WasmEdgeComponents {
       bufs.set(p.data, bytes);
       bytes += (p.data.length + 3) & ~3;
     }
+    this.scratchBytes += bytes + 16 * rows;
     const base = k.scratch(bytes + 16 * rows);
     const mem = new Uint8Array(k.memory.buffer);
     for (const [data, at] of bufs) mem.set(data, base + at);
@@ -257,6 +266,7 @@ export class WasmEdgeComponents {
     if (!(chunk instanceof Uint8Array)) throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: not bytes');
     const k = this.kernel();
     this.wids.stale = true;
+    this.scratchBytes += chunk.length;
     const at = k.scratch(chunk.length);
     new Uint8Array(k.memory.buffer, at, chunk.length).set(chunk);
     const n = k.stageChunk(at, chunk.length);
@@ -275,6 +285,7 @@ export class WasmEdgeComponents {
     if (this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.addBroadcast after finish()');
     const k = this.kernel();
     k.flushPairs();
+    this.scratchBytes = 0;
     this.wids.stale = true;
     this.ownIds ??= k.count();
     k.recordEdges(0);
@@ -387,7 +398,9 @@ export class WasmEdgeComponents {
 
   private flushIfFull(): void {
     const k = this.kernel();
-    if (k.staged() >= this.flushEvery) k.flushPairs();
+    if (k.staged() < this.flushEvery && this.scratchBytes < FLUSH_BYTES) return;
+    k.flushPairs();
+    this.scratchBytes = 0;
   }
 
   finish(): void {

@@ -512,6 +512,23 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
     }
   });
 
+  it('long ids (4000 bytes): a flush comes before the scratch regions run out (1100 chunks, ~280 MiB staged), labels equal the oracle', () => {
+    // 32 edges a chunk, 8 KB an edge: FLUSH_EVERY ids would be ~1 GiB of scratch (the kernel holds
+    // 64 regions of 4 MiB; this trapped after ~1024 chunks before the byte bound on flushes).
+    const kinds = 40, x = 'x'.repeat(4000), y = 'y'.repeat(4000);
+    const edgesOf = (c: number): Array<[string, string]> =>
+      Array.from({ length: 32 }, (_, k): [string, string] => [`${c}:${k}:${x}`, `${(c * 7) % kinds}:${k % 3}:${y}`]);
+    const chunks = Array.from({ length: kinds }, (_, c) => chunkOf(edgesOf(c)));
+    const uf = new WasmEdgeComponents(1024, { record: true });
+    try {
+      for (let c = 0; c < 1100; c++) assert.equal(uf.addChunk(chunks[c % kinds]), 32);
+      uf.finish();
+      assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(Array.from({ length: kinds }, (_, c) => edgesOf(c)).flat())));
+    } finally {
+      uf.release();
+    }
+  });
+
   it('a 300k-edge partition stays under the per-thread reuse cap, so the next instance reuses its memory', () => {
     // Over the cap (128 MiB touched; this partition must stay under 64 MiB) the instance is dropped and the next one regrows a fresh memory,
     // which V8's external-memory accounting answered with mark-compacts: ~3× slower (BENCHMARKS.md).
