@@ -37,7 +37,8 @@
  *                                            edges are not interned; ints are dense) and union
  *                                            them; then forget the staged ids and the scratch
  *   finish()                                 flushPairs() for the last time: nothing is staged
- *                                            after it (scratch/stage* trap), and what interning
+ *                                            after it (scratch, stage*, pairHalves and
+ *                                            flushPairs trap), and what interning
  *                                            used is reused by the readers' allocations
  *   stageChunk(data, len) -> edges           stage and pair the edges of a packed edge chunk
  *                                            (edge-chunks.ts) at data; -1 when it is truncated
@@ -446,6 +447,7 @@ static void roomToPair(u32 n) {
 EXPORT("staged") u32 staged(void) { return nStaged; }
 
 EXPORT("pairHalves") u32 pairHalves(u32 first, u32 rows) {
+  if (settled) __builtin_trap(); /* the staging arrays are alloc()'s free blocks after finish() */
   u32 invalid = 0;
   roomToPair(rows);
   for (u32 k = 0; k < rows; k++) {
@@ -505,7 +507,8 @@ EXPORT("stageChunk") i32 stageChunk(u32 data, u32 len) {
   return (i32)n;
 }
 
-EXPORT("flushPairs") void flushPairs(void) {
+/* flushPairs(), also finish()'s last flush (which runs before `settled` is set). */
+static void flushStaged(void) {
   flush();
   if (recording && nEdges + nPairs > edgeCap) {
     u32 c = edgeCap < 4096 ? 4096 : edgeCap;
@@ -532,6 +535,11 @@ EXPORT("flushPairs") void flushPairs(void) {
   nStaged = nPairs = scratchAt = scratchUsed = 0;
 }
 
+EXPORT("flushPairs") void flushPairs(void) {
+  if (settled) __builtin_trap(); /* finish() handed the staging and pair arrays to alloc() */
+  flushStaged();
+}
+
 static void freeBlock(void *at, u64 n) {
   if (at == 0 || n == 0 || nFree == MAX_FREE) return;
   freeAt[nFree] = at;
@@ -541,8 +549,8 @@ static void freeBlock(void *at, u64 n) {
 /* flushPairs(), then nothing more is staged: the interning's transient memory becomes free blocks
  * for alloc() (see freeAt). The regions keep 16 bytes of slack (copyWords' overread) out. */
 EXPORT("finish") void finish(void) {
-  flushPairs();
   if (settled) return;
+  flushStaged();
   settled = 1;
   for (u32 r = 0; r < nRegions; r++) freeBlock(region[r], regionCap[r]);
   freeBlock(rec, 4 * (u64)recCap);

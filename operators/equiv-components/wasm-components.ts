@@ -78,6 +78,30 @@ const FLUSH_EVERY = 1 << 18;
  * did not fit hold more than 4 MiB). Ids of ≤ 256 bytes reach FLUSH_EVERY first, as before. */
 const FLUSH_BYTES = 64 << 20;
 
+/** Exports returning i32 values that may be negative; every other export returns u32 (pointers,
+ * counts, sizes), read `>>> 0` here: past 2 GiB of memory a pointer is not negative. */
+const SIGNED: ReadonlySet<string> = new Set(['stageRanges', 'stageChunk', 'less', 'componentSize']);
+/** Called per id or edge, reading only (they cannot trap): called as they are, unwrapped. */
+const UNWRAPPED: ReadonlySet<string> = new Set(['less', 'componentSize']);
+
+/** An export as JS calls it: a trap (WebAssembly.RuntimeError: a broken precondition or memory
+ * that cannot grow past 4 GiB) becomes DagctlError INTERNAL, u32 results unsigned. */
+function wrap(name: string, f: Fn): Fn {
+  const signed = SIGNED.has(name);
+  return (...args: number[]): number => {
+    try {
+      const r = f(...args);
+      return signed ? r : r >>> 0;
+    } catch (e) {
+      // WebAssembly.RuntimeError (a trap); TypeScript's lib does not declare it.
+      if (e instanceof Error && e.constructor.name === 'RuntimeError') {
+        throw new DagctlError('INTERNAL', `components kernel: ${name} trapped (${e.message})`, {}, { cause: e });
+      }
+      throw e;
+    }
+  };
+}
+
 function instantiate(): Kernel {
   compiled ??= new WebAssembly.Module(Buffer.from(COMPONENTS_WASM_BASE64, 'base64'));
   const e = new WebAssembly.Instance(compiled, {}).exports;
@@ -87,7 +111,7 @@ function instantiate(): Kernel {
   for (const name of FUNCS) {
     const f = e[name];
     if (typeof f !== 'function') throw new DagctlError('INTERNAL', `components kernel: no export ${name}`);
-    k[name] = f as Fn;
+    k[name] = UNWRAPPED.has(name) ? (f as Fn) : wrap(name, f as Fn);
   }
   return { memory, touched: 0, ...(k as Record<(typeof FUNCS)[number], Fn>) };
 }

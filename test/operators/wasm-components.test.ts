@@ -505,7 +505,7 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
       // labels: 8 bytes per id, in the scratch region that held the chunk (≥ 16 bytes per id).
       assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
       assert.equal(uf.touchedBytes(), at);
-      assert.throws(() => uf.kernel().scratch(16), (e: unknown) => e instanceof Error && e.constructor.name === 'RuntimeError'); // a trap
+      assert.throws(() => uf.kernel().scratch(16), (e: unknown) => isDagctlError(e, 'INTERNAL')); // a trap
       assert.throws(() => uf.addChunk(chunk), (e: unknown) => isDagctlError(e, 'INTERNAL'));
     } finally {
       uf.release();
@@ -524,6 +524,26 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
       for (let c = 0; c < 1100; c++) assert.equal(uf.addChunk(chunks[c % kinds]), 32);
       uf.finish();
       assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(Array.from({ length: kinds }, (_, c) => edgesOf(c)).flat())));
+    } finally {
+      uf.release();
+    }
+  });
+
+  it('after finish() pairHalves and flushPairs trap (INTERNAL) and the labels stay as they were', () => {
+    const edges: Array<[string, string]> = [];
+    for (let i = 0; i < 5000; i++) edges.push([`n:${i}`, `n:${i - (i % 10)}`]);
+    const chunk = chunkOf(edges);
+    const uf = new WasmEdgeComponents(edges.length, { record: true, perAdd: edges.length, inputBytes: chunk.length + 4096 });
+    try {
+      uf.addChunk(chunk);
+      uf.finish();
+      const before = Array.from(uf.componentMins());
+      const k = uf.kernel();
+      // The labels lie in what were the staging arrays: pairing or flushing them again wrote over them.
+      assert.throws(() => k.pairHalves(0, 2000), (e: unknown) => isDagctlError(e, 'INTERNAL'));
+      assert.throws(() => k.flushPairs(), (e: unknown) => isDagctlError(e, 'INTERNAL'));
+      assert.deepEqual(Array.from(new Int32Array(k.memory.buffer, k.labels(), k.count())), before);
+      assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
     } finally {
       uf.release();
     }
