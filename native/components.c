@@ -16,7 +16,7 @@
  *   reset()                                  forget everything (the memory is kept for reuse)
  *   init(capIds, hashMask, capStaged, capScratch, capEdges, idBytes)
  *                                            size the tables for capIds ids (their byte pools for
- *                                            idBytes a id; 0: 16) and the staging arrays
+ *                                            idBytes a id, 4 to 256; 0: 16) and the staging arrays
  *                                            for capStaged ids, scratch regions for capScratch
  *                                            bytes (0: 4 MiB; at most 4 MiB, regions hold more
  *                                            when one scratch() needs it), the recorded edges for
@@ -207,7 +207,9 @@ EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged, u32 capScratch
     p->slots = zalloc(16 * (u64)n);
     p->mask = n - 1;
     p->count = 0;
-    p->cap = per * (idBytes == 0 ? 16 : idBytes < 4 ? 4 : idBytes > 4096 ? 4096 : idBytes);
+    /* At most 256 bytes an id presized (per ≤ 2064: 135 MB in all; pools grow past it): longer ids
+     * are rare, and presized memory stays resident; at 4096, 2.16 GB (pointers past 2^31). */
+    p->cap = per * (idBytes == 0 ? 16 : idBytes < 4 ? 4 : idBytes > 256 ? 256 : idBytes);
     p->pool = alloc(p->cap);
     p->used = 0;
   }

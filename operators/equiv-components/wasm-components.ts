@@ -218,7 +218,8 @@ export class WasmEdgeComponents {
     const perAdd = Math.max(1024, opts.perAdd ?? 1 << 16);
     // Scratch holds the input's bytes until a flush: no more than them (0: the kernel's 4 MiB).
     // Recorded edges presized for the expected ones; the ids' byte pools for `idBytes` a id.
-    const idBytes = Math.max(0, Math.min(4096, Math.ceil(opts.idBytes ?? 0)));
+    // At most 256 a id presized (the kernel clamps it too; longer ids grow the pools).
+    const idBytes = Math.max(0, Math.min(256, Math.ceil(opts.idBytes ?? 0)));
     k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capEdges, this.flushEvery + 2 * perAdd), Math.min(opts.inputBytes ?? 0, 4 << 20), opts.record === true ? capEdges : 0, idBytes);
     k.recordEdges(opts.record === true ? 1 : 0);
     this.k = k;

@@ -549,6 +549,22 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
     }
   });
 
+  it('a hint of long ids and a huge input presizes less than 256 MiB (not 2.16 GB), and touchedBytes is a positive size', () => {
+    // As equiv-components' sampledEdgeHint from a first chunk of one edge of two 8200-byte ids and 6e9 input bytes.
+    const edges: Array<[string, string]> = [['a'.repeat(8200), 'b'.repeat(8200)]];
+    const chunk = chunkOf(edges);
+    const uf = new WasmEdgeComponents(1 << 22, { record: true, perAdd: 1 << 16, inputBytes: 6e9, ids: 1.5 * (1 << 22), idBytes: (chunk.length - 8) / 2 });
+    try {
+      const at = uf.touchedBytes();
+      assert.ok(at > 0 && at < 256 * 2 ** 20, `touched ${at}`);
+      assert.equal(uf.addChunk(chunk), 1);
+      uf.finish();
+      assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
+    } finally {
+      uf.release();
+    }
+  });
+
   it('a 300k-edge partition stays under the per-thread reuse cap, so the next instance reuses its memory', () => {
     // Over the cap (128 MiB touched; this partition must stay under 64 MiB) the instance is dropped and the next one regrows a fresh memory,
     // which V8's external-memory accounting answered with mark-compacts: ~3× slower (BENCHMARKS.md).
