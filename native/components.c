@@ -16,7 +16,7 @@
  *   reset()                                  forget everything (the memory is kept for reuse)
  *   init(capIds, hashMask, capStaged, capScratch, capEdges, idBytes)
  *                                            size the tables for capIds ids (their byte pools for
- *                                            idBytes a id; 0: 16) and the staging arrays
+ *                                            idBytes a id, 4 to 256; 0: 16) and the staging arrays
  *                                            for capStaged ids, scratch regions for capScratch
  *                                            bytes (0: 4 MiB; at most 4 MiB, regions hold more
  *                                            when one scratch() needs it), the recorded edges for
@@ -37,7 +37,8 @@
  *                                            edges are not interned; ints are dense) and union
  *                                            them; then forget the staged ids and the scratch
  *   finish()                                 flushPairs() for the last time: nothing is staged
- *                                            after it (scratch/stage* trap), and what interning
+ *                                            after it (scratch, stage*, pairHalves and
+ *                                            flushPairs trap), and what interning
  *                                            used is reused by the readers' allocations
  *   stageChunk(data, len) -> edges           stage and pair the edges of a packed edge chunk
  *                                            (edge-chunks.ts) at data; -1 when it is truncated
@@ -206,7 +207,9 @@ EXPORT("init") void init(u32 capIds, u32 hashMask, u32 capStaged, u32 capScratch
     p->slots = zalloc(16 * (u64)n);
     p->mask = n - 1;
     p->count = 0;
-    p->cap = per * (idBytes == 0 ? 16 : idBytes < 4 ? 4 : idBytes > 4096 ? 4096 : idBytes);
+    /* At most 256 bytes an id presized (per ≤ 2064: 135 MB in all; pools grow past it): longer ids
+     * are rare, and presized memory stays resident; at 4096, 2.16 GB (pointers past 2^31). */
+    p->cap = per * (idBytes == 0 ? 16 : idBytes < 4 ? 4 : idBytes > 256 ? 256 : idBytes);
     p->pool = alloc(p->cap);
     p->used = 0;
   }
@@ -446,6 +449,7 @@ static void roomToPair(u32 n) {
 EXPORT("staged") u32 staged(void) { return nStaged; }
 
 EXPORT("pairHalves") u32 pairHalves(u32 first, u32 rows) {
+  if (settled) __builtin_trap(); /* the staging arrays are alloc()'s free blocks after finish() */
   u32 invalid = 0;
   roomToPair(rows);
   for (u32 k = 0; k < rows; k++) {
@@ -505,7 +509,8 @@ EXPORT("stageChunk") i32 stageChunk(u32 data, u32 len) {
   return (i32)n;
 }
 
-EXPORT("flushPairs") void flushPairs(void) {
+/* flushPairs(), also finish()'s last flush (which runs before `settled` is set). */
+static void flushStaged(void) {
   flush();
   if (recording && nEdges + nPairs > edgeCap) {
     u32 c = edgeCap < 4096 ? 4096 : edgeCap;
@@ -532,6 +537,11 @@ EXPORT("flushPairs") void flushPairs(void) {
   nStaged = nPairs = scratchAt = scratchUsed = 0;
 }
 
+EXPORT("flushPairs") void flushPairs(void) {
+  if (settled) __builtin_trap(); /* finish() handed the staging and pair arrays to alloc() */
+  flushStaged();
+}
+
 static void freeBlock(void *at, u64 n) {
   if (at == 0 || n == 0 || nFree == MAX_FREE) return;
   freeAt[nFree] = at;
@@ -541,8 +551,8 @@ static void freeBlock(void *at, u64 n) {
 /* flushPairs(), then nothing more is staged: the interning's transient memory becomes free blocks
  * for alloc() (see freeAt). The regions keep 16 bytes of slack (copyWords' overread) out. */
 EXPORT("finish") void finish(void) {
-  flushPairs();
   if (settled) return;
+  flushStaged();
   settled = 1;
   for (u32 r = 0; r < nRegions; r++) freeBlock(region[r], regionCap[r]);
   freeBlock(rec, 4 * (u64)recCap);

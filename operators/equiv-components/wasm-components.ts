@@ -71,6 +71,36 @@ const PRESIZE_MAX = 1 << 19;
  * 300k-edge partition touched 73 MiB (over IDLE_MAX_BYTES: no reuse) against 52 MiB, for 6% more
  * speed (measured 5.0 vs 4.7M edges/s). */
 const FLUSH_EVERY = 1 << 18;
+/** Scratch bytes (input) staged before a flush regardless of the id count: the kernel's scratch is
+ * at most 64 regions (4 MiB each past the first; one add takes one region, or its own when larger),
+ * so with long ids (~1 KB) FLUSH_EVERY ids would exhaust them and trap. Under this bound the regions
+ * in use are at most 2 + 2 * (64 MiB + 4 MiB) / 4 MiB = 36 (a region left behind plus the add that
+ * did not fit hold more than 4 MiB). Ids of ≤ 256 bytes reach FLUSH_EVERY first, as before. */
+const FLUSH_BYTES = 64 << 20;
+
+/** Exports returning i32 values that may be negative; every other export returns u32 (pointers,
+ * counts, sizes), read `>>> 0` here: past 2 GiB of memory a pointer is not negative. */
+const SIGNED: ReadonlySet<string> = new Set(['stageRanges', 'stageChunk', 'less', 'componentSize']);
+/** Called per id or edge, reading only (they cannot trap): called as they are, unwrapped. */
+const UNWRAPPED: ReadonlySet<string> = new Set(['less', 'componentSize']);
+
+/** An export as JS calls it: a trap (WebAssembly.RuntimeError: a broken precondition or memory
+ * that cannot grow past 4 GiB) becomes DagctlError INTERNAL, u32 results unsigned. */
+function wrap(name: string, f: Fn): Fn {
+  const signed = SIGNED.has(name);
+  return (...args: number[]): number => {
+    try {
+      const r = f(...args);
+      return signed ? r : r >>> 0;
+    } catch (e) {
+      // WebAssembly.RuntimeError (a trap); TypeScript's lib does not declare it.
+      if (e instanceof Error && e.constructor.name === 'RuntimeError') {
+        throw new DagctlError('INTERNAL', `components kernel: ${name} trapped (${e.message})`, {}, { cause: e });
+      }
+      throw e;
+    }
+  };
+}
 
 function instantiate(): Kernel {
   compiled ??= new WebAssembly.Module(Buffer.from(COMPONENTS_WASM_BASE64, 'base64'));
@@ -81,7 +111,7 @@ function instantiate(): Kernel {
   for (const name of FUNCS) {
     const f = e[name];
     if (typeof f !== 'function') throw new DagctlError('INTERNAL', `components kernel: no export ${name}`);
-    k[name] = f as Fn;
+    k[name] = UNWRAPPED.has(name) ? (f as Fn) : wrap(name, f as Fn);
   }
   return { memory, touched: 0, ...(k as Record<(typeof FUNCS)[number], Fn>) };
 }
@@ -163,6 +193,8 @@ export class WasmEdgeComponents {
   private mins: Int32Array | null = null;
   private sizes: Int32Array | null = null;
   private readonly flushEvery: number;
+  /** Scratch bytes taken since the last flush (see FLUSH_BYTES). */
+  private scratchBytes = 0;
 
   /**
    * `edges`: expected edge count (presizes staging, and the tables unless `ids`, the expected
@@ -186,7 +218,8 @@ export class WasmEdgeComponents {
     const perAdd = Math.max(1024, opts.perAdd ?? 1 << 16);
     // Scratch holds the input's bytes until a flush: no more than them (0: the kernel's 4 MiB).
     // Recorded edges presized for the expected ones; the ids' byte pools for `idBytes` a id.
-    const idBytes = Math.max(0, Math.min(4096, Math.ceil(opts.idBytes ?? 0)));
+    // At most 256 a id presized (the kernel clamps it too; longer ids grow the pools).
+    const idBytes = Math.max(0, Math.min(256, Math.ceil(opts.idBytes ?? 0)));
     k.init(capIds, opts.hashMask ?? -1, Math.min(2 * capEdges, this.flushEvery + 2 * perAdd), Math.min(opts.inputBytes ?? 0, 4 << 20), opts.record === true ? capEdges : 0, idBytes);
     k.recordEdges(opts.record === true ? 1 : 0);
     this.k = k;
@@ -226,6 +259,7 @@ export class WasmEdgeComponents {
       bufs.set(p.data, bytes);
       bytes += (p.data.length + 3) & ~3;
     }
+    this.scratchBytes += bytes + 16 * rows;
     const base = k.scratch(bytes + 16 * rows);
     const mem = new Uint8Array(k.memory.buffer);
     for (const [data, at] of bufs) mem.set(data, base + at);
@@ -257,6 +291,7 @@ export class WasmEdgeComponents {
     if (!(chunk instanceof Uint8Array)) throw new DagctlError('SHUFFLE_INVALID', 'equiv-components edge chunk: not bytes');
     const k = this.kernel();
     this.wids.stale = true;
+    this.scratchBytes += chunk.length;
     const at = k.scratch(chunk.length);
     new Uint8Array(k.memory.buffer, at, chunk.length).set(chunk);
     const n = k.stageChunk(at, chunk.length);
@@ -275,6 +310,7 @@ export class WasmEdgeComponents {
     if (this.finished) throw new DagctlError('INTERNAL', 'WasmEdgeComponents.addBroadcast after finish()');
     const k = this.kernel();
     k.flushPairs();
+    this.scratchBytes = 0;
     this.wids.stale = true;
     this.ownIds ??= k.count();
     k.recordEdges(0);
@@ -387,7 +423,9 @@ export class WasmEdgeComponents {
 
   private flushIfFull(): void {
     const k = this.kernel();
-    if (k.staged() >= this.flushEvery) k.flushPairs();
+    if (k.staged() < this.flushEvery && this.scratchBytes < FLUSH_BYTES) return;
+    k.flushPairs();
+    this.scratchBytes = 0;
   }
 
   finish(): void {

@@ -505,8 +505,61 @@ describe('lib/wasm-components (WebAssembly kernel)', () => {
       // labels: 8 bytes per id, in the scratch region that held the chunk (≥ 16 bytes per id).
       assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
       assert.equal(uf.touchedBytes(), at);
-      assert.throws(() => uf.kernel().scratch(16), (e: unknown) => e instanceof Error && e.constructor.name === 'RuntimeError'); // a trap
+      assert.throws(() => uf.kernel().scratch(16), (e: unknown) => isDagctlError(e, 'INTERNAL')); // a trap
       assert.throws(() => uf.addChunk(chunk), (e: unknown) => isDagctlError(e, 'INTERNAL'));
+    } finally {
+      uf.release();
+    }
+  });
+
+  it('long ids (4000 bytes): a flush comes before the scratch regions run out (1100 chunks, ~280 MiB staged), labels equal the oracle', () => {
+    // 32 edges a chunk, 8 KB an edge: FLUSH_EVERY ids would be ~1 GiB of scratch (the kernel holds
+    // 64 regions of 4 MiB; this trapped after ~1024 chunks before the byte bound on flushes).
+    const kinds = 40, x = 'x'.repeat(4000), y = 'y'.repeat(4000);
+    const edgesOf = (c: number): Array<[string, string]> =>
+      Array.from({ length: 32 }, (_, k): [string, string] => [`${c}:${k}:${x}`, `${(c * 7) % kinds}:${k % 3}:${y}`]);
+    const chunks = Array.from({ length: kinds }, (_, c) => chunkOf(edgesOf(c)));
+    const uf = new WasmEdgeComponents(1024, { record: true });
+    try {
+      for (let c = 0; c < 1100; c++) assert.equal(uf.addChunk(chunks[c % kinds]), 32);
+      uf.finish();
+      assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(Array.from({ length: kinds }, (_, c) => edgesOf(c)).flat())));
+    } finally {
+      uf.release();
+    }
+  });
+
+  it('after finish() pairHalves and flushPairs trap (INTERNAL) and the labels stay as they were', () => {
+    const edges: Array<[string, string]> = [];
+    for (let i = 0; i < 5000; i++) edges.push([`n:${i}`, `n:${i - (i % 10)}`]);
+    const chunk = chunkOf(edges);
+    const uf = new WasmEdgeComponents(edges.length, { record: true, perAdd: edges.length, inputBytes: chunk.length + 4096 });
+    try {
+      uf.addChunk(chunk);
+      uf.finish();
+      const before = Array.from(uf.componentMins());
+      const k = uf.kernel();
+      // The labels lie in what were the staging arrays: pairing or flushing them again wrote over them.
+      assert.throws(() => k.pairHalves(0, 2000), (e: unknown) => isDagctlError(e, 'INTERNAL'));
+      assert.throws(() => k.flushPairs(), (e: unknown) => isDagctlError(e, 'INTERNAL'));
+      assert.deepEqual(Array.from(new Int32Array(k.memory.buffer, k.labels(), k.count())), before);
+      assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
+    } finally {
+      uf.release();
+    }
+  });
+
+  it('a hint of long ids and a huge input presizes less than 256 MiB (not 2.16 GB), and touchedBytes is a positive size', () => {
+    // As equiv-components' sampledEdgeHint from a first chunk of one edge of two 8200-byte ids and 6e9 input bytes.
+    const edges: Array<[string, string]> = [['a'.repeat(8200), 'b'.repeat(8200)]];
+    const chunk = chunkOf(edges);
+    const uf = new WasmEdgeComponents(1 << 22, { record: true, perAdd: 1 << 16, inputBytes: 6e9, ids: 1.5 * (1 << 22), idBytes: (chunk.length - 8) / 2 });
+    try {
+      const at = uf.touchedBytes();
+      assert.ok(at > 0 && at < 256 * 2 ** 20, `touched ${at}`);
+      assert.equal(uf.addChunk(chunk), 1);
+      uf.finish();
+      assert.deepEqual(sorted(labelsOf(uf)), sorted(oracle(edges)));
     } finally {
       uf.release();
     }
