@@ -4,7 +4,9 @@
  * default, and the flag is always set explicitly (an earlier pool's setting does not carry over). That a pool really applies it: a child process with
  * `--trace-turbo-inlining` starts a pool (which sets its flags, process-wide, before its threads
  * start), then optimizes a function calling a small one — V8 traces inlining decisions only when
- * inlining is on. A thread outside the pool (startThread with no heap) started after a pool's
+ * inlining is on. The function is optimized synchronously (%OptimizeFunctionOnNextCall), so the trace
+ * is written before the code goes on, however loaded the machine: a concurrent optimization could
+ * still be queued when the thread ends. A thread outside the pool (startThread with no heap) started after a pool's
  * thread gets V8's defaults back (DEFAULT_V8_FLAGS): inlining again under DAGCTL_THREAD_INLINING=0.
  */
 import assert from 'node:assert/strict';
@@ -23,10 +25,13 @@ function inliningTraced(env: Record<string, string>): number {
     function small(x) { return x * 3 + 1; }
     function hot(a, i) { return (small(a) + i) | 0; }
     let s = 0;
-    for (let i = 0; i < 3e6; i++) s = hot(s, i);
+    %PrepareFunctionForOptimization(hot);
+    for (let i = 0; i < 100; i++) s = hot(s, i);
+    %OptimizeFunctionOnNextCall(hot);
+    s = hot(s, 1);
     await pool.close();
     console.log('sum', s);`;
-  const out = execFileSync(process.execPath, ['--trace-turbo-inlining', '--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--trace-turbo-inlining', '--allow-natives-syntax', '--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
   assert.match(out, /sum -?\d+/);
   return out.split('\n').filter((l) => /inlin/i.test(l)).length;
 }
@@ -41,13 +46,13 @@ function inliningTracedOutsidePool(): number {
     const { ThreadPool, startThread } = await import(${JSON.stringify(POOL_URL)});
     const pool = new ThreadPool({ size: 1 });
     await pool.ready();
-    const code = 'function small(x) { return x * 3 + 1; } function hot(a, i) { return (small(a) + i) | 0; } let s = 0; for (let i = 0; i < 3e6; i++) s = hot(s, i); import("node:worker_threads").then((m) => m.parentPort.postMessage(s));';
+    const code = 'function small(x) { return x * 3 + 1; } function hot(a, i) { return (small(a) + i) | 0; } let s = 0; %PrepareFunctionForOptimization(hot); for (let i = 0; i < 100; i++) s = hot(s, i); %OptimizeFunctionOnNextCall(hot); s = hot(s, 1); import("node:worker_threads").then((m) => m.parentPort.postMessage(s));';
     const w = startThread(code, null, { eval: true });
     const s = await new Promise((resolve) => w.once('message', resolve));
     await w.terminate();
     await pool.close();
     console.log('sum', s);`;
-  const out = execFileSync(process.execPath, ['--trace-turbo-inlining', '--input-type=module', '-e', script], { env: { ...process.env, DAGCTL_THREAD_INLINING: '0' }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--trace-turbo-inlining', '--allow-natives-syntax', '--input-type=module', '-e', script], { env: { ...process.env, DAGCTL_THREAD_INLINING: '0' }, encoding: 'utf8' });
   assert.match(out, /sum -?\d+/);
   return out.split('\n').filter((l) => /inlin/i.test(l)).length;
 }
