@@ -75,8 +75,8 @@ function needsEarlyThread(ctx: Mocha.Context): void {
 
 type PoolCall = [pool: ThreadPool, call: 'warm' | 'shrink' | 'submit' | 'close', n: number];
 
-/** Records what the run does with its ThreadPools (warm, shrink with the threads left after it, submits, close); restore() undoes it. */
-function spyPools(): { calls: PoolCall[]; restore: () => void } {
+/** Runs `f` while recording what is done with ThreadPools (warm, shrink with the threads left after it, submits, close); the spies are gone afterwards. */
+async function withPoolSpy<T>(f: () => Promise<T>): Promise<{ result: T; calls: PoolCall[] }> {
   const calls: PoolCall[] = [];
   const proto = ThreadPool.prototype;
   const { warm, shrink, submitAll, close } = proto;
@@ -96,10 +96,23 @@ function spyPools(): { calls: PoolCall[]; restore: () => void } {
     calls.push([this, 'close', 0]);
     await close.call(this);
   };
-  return {
-    calls,
-    restore: () => Object.assign(proto, { warm, shrink, submitAll, close }),
-  };
+  try {
+    return { result: await f(), calls };
+  } finally {
+    Object.assign(proto, { warm, shrink, submitAll, close });
+  }
+}
+
+type TaskView = { name: string; state: string; worker?: string };
+
+/** `file` run once, then again with --force while ThreadPools are spied: the forced run's tasks, the pool calls, and the process's OS threads before it. */
+async function forcedRunSpied(file: string, cwd: string): Promise<{ tasks: TaskView[]; calls: PoolCall[]; threadsBefore: number }> {
+  const first = await runCli(['run', file, '--concurrency', '2', '--json'], cwd);
+  assert.equal(first.code, 0, first.stderr);
+  const threadsBefore = await osThreads();
+  const { result: r, calls } = await withPoolSpy(() => runCli(['run', file, '--concurrency', '2', '--force', '--json'], cwd));
+  assert.equal(r.code, 0, r.stderr);
+  return { tasks: (JSON.parse(r.stdout) as { tasks: TaskView[] }).tasks, calls, threadsBefore };
 }
 
 describe('dagctl run: threads started ahead of planning', function () {
@@ -142,26 +155,15 @@ describe('dagctl run: threads started ahead of planning', function () {
     needsEarlyThread(this);
     const file = join(dir, 'threaded.yaml');
     await writeFile(file, `${head('threaded')}${pad}tasks:\n  - { name: a, operator: noop, params: { onThread: true } }\n  - { name: b, operator: noop, dependsOn: [a], params: { onThread: true } }\n`);
-    const first = await runCli(['run', file, '--concurrency', '2', '--json'], dir);
-    assert.equal(first.code, 0, first.stderr);
-    const before = await osThreads();
-    const spy = spyPools();
-    let r;
-    try {
-      r = await runCli(['run', file, '--concurrency', '2', '--force', '--json'], dir);
-    } finally {
-      spy.restore();
-    }
-    assert.equal(r.code, 0, r.stderr);
-    const tasks = (JSON.parse(r.stdout) as { tasks: Array<{ name: string; state: string; worker?: string }> }).tasks;
+    const { tasks, calls, threadsBefore: before } = await forcedRunSpied(file, dir);
     assert.deepEqual(tasks.map((t) => [t.name, t.state]), [['a', 'succeeded'], ['b', 'succeeded']]);
     for (const t of tasks) assert.match(t.worker ?? '', /^embedded-\d+$/);
     // One pool: its first thread started ahead (warm(1) before the DAG loaded), kept (shrink(2), for
     // the DAG's two threaded tasks, leaves it running), warmed to two, and handed to the executor,
     // which ran both tasks on it.
-    const pools = new Set(spy.calls.map(([p]) => p));
+    const pools = new Set(calls.map(([p]) => p));
     assert.equal(pools.size, 1, 'the executor did not take over the pool started ahead');
-    assert.deepEqual(spy.calls.map(([, c, n]) => [c, n]), [['warm', 1], ['shrink', 1], ['warm', 2], ['submit', 1], ['submit', 1], ['close', 0]]);
+    assert.deepEqual(calls.map(([, c, n]) => [c, n]), [['warm', 1], ['shrink', 1], ['warm', 2], ['submit', 1], ['submit', 1], ['close', 0]]);
     assert.equal(await osThreads(), before);
   });
 
@@ -192,15 +194,12 @@ describe('dagctl run: threads started ahead of planning', function () {
     };
     await fail();
     const before = await osThreads();
-    const spy = spyPools();
-    try {
+    const { calls } = await withPoolSpy(async () => {
       for (let i = 0; i < 3; i++) await fail();
-    } finally {
-      spy.restore();
-    }
+    });
     // Each run started its thread ahead, kept it for the DAG's one threaded task, and closed it.
-    assert.deepEqual(spy.calls.map(([, c, n]) => [c, n]), Array.from({ length: 3 }, () => [['warm', 1], ['shrink', 1], ['warm', 1], ['close', 0]]).flat());
-    assert.equal(new Set(spy.calls.map(([p]) => p)).size, 3);
+    assert.deepEqual(calls.map(([, c, n]) => [c, n]), Array.from({ length: 3 }, () => [['warm', 1], ['shrink', 1], ['warm', 1], ['close', 0]]).flat());
+    assert.equal(new Set(calls.map(([p]) => p)).size, 3);
     assert.equal(await osThreads(), before);
   });
 
@@ -240,20 +239,9 @@ describe('dagctl run: threads started ahead of planning', function () {
     const file = join(dir, 'inline.yaml');
     // Over the hint's cap: the hint says threads, the DAG needs none.
     await writeFile(file, `${head('inline')}${pad}tasks:\n  - { name: a, operator: noop }\n  - { name: b, operator: noop, dependsOn: [a] }\n`);
-    const first = await runCli(['run', file, '--concurrency', '2', '--json'], dir);
-    assert.equal(first.code, 0, first.stderr);
-    const before = await osThreads();
-    const spy = spyPools();
-    let r;
-    try {
-      r = await runCli(['run', file, '--concurrency', '2', '--force', '--json'], dir);
-    } finally {
-      spy.restore();
-    }
-    assert.equal(r.code, 0, r.stderr);
+    const { tasks, calls, threadsBefore: before } = await forcedRunSpied(file, dir);
     // The thread started ahead, then shrink(0): no thread left in the pool, nothing submitted to it.
-    assert.deepEqual(spy.calls.map(([, c, n]) => [c, n]), [['warm', 1], ['shrink', 0], ['warm', 0], ['close', 0]]);
-    const tasks = (JSON.parse(r.stdout) as { tasks: Array<{ name: string; state: string; worker?: string }> }).tasks;
+    assert.deepEqual(calls.map(([, c, n]) => [c, n]), [['warm', 1], ['shrink', 0], ['warm', 0], ['close', 0]]);
     assert.deepEqual(tasks.map((t) => [t.name, t.state]), [['a', 'succeeded'], ['b', 'succeeded']]);
     for (const t of tasks) assert.doesNotMatch(t.worker ?? '', /^embedded-\d+$/);
     assert.equal(await osThreads(), before);

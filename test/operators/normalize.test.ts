@@ -105,34 +105,17 @@ describe('operators/normalize/normalize', () => {
       // a tiny RawUrls forgets its keys (a new generation) while instances hold codes of the old one.
       await fc.assert(fc.asyncProperty(fc.array(row, { maxLength: 80 }), fc.integer({ min: 1, max: 9 }), fc.oneof(fc.constant(POOL_MAX_BYTES), fc.integer({ min: 0, max: 120 })), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 300 }), async (rs, capacity, poolMax, rawEntries, rawBytes) => {
         const params = normalize.params.parse({ trailingSlash: 'strip' });
-        const roles = columnarPlan(schema, params.urlColumns, params.idColumns)!;
         const raw = new RawUrls(rawEntries, rawBytes);
-        const ref = await runOperator(normalize, params, { inputs: [{ rows: rs }], outputs: 2 });
         const bytes = await flat.encode(schema, rs);
         for (let instance = 0; instance < 2; instance++) {
           const batches: ColumnBatch[] = [];
-          const kept: Row[] = [];
-          const rejected: Row[] = [];
-          const metrics: Record<string, number> = { rowsIn: 0, rejected: 0 };
-          const col = new ColumnarNormalizer(schema, roles, params.urlColumns, params.idColumns, urlNormalizer(params), new LruCache<string, UrlResult>(10), params, capacity, {
-            write: async (b) => {
-              batches.push(b);
-              // URL values come with their pool ids (the writer's dictionary by id): the file is
-              // byte for byte the one the row writer makes of the same rows.
-              const url = b.columns.url!;
-              assert.ok(url.type === 'string' && url.ids !== undefined && url.ids.length === b.rows);
-              const file = await flat.encodeColumns!(schema, b);
-              const batchRows: Row[] = [];
-              for await (const x of flat.decode(file)) batchRows.push(...x);
-              assert.deepEqual(Buffer.from(file), Buffer.from(await flat.encode(schema, batchRows)));
-              kept.push(...batchRows);
-            },
-            reject: async (r, reason) => { rejected.push({ ...r, reason }); },
-          }, metrics, poolMax, raw);
-          await col.file((await fileColumns(bytes, schema))!);
-          await col.flush();
-          assert.deepEqual(kept, ref.outputs[0]!.rows);
-          assert.deepEqual(rejected, ref.outputs[1]!.rows);
+          await againstRows(rs, params, (await fileColumns(bytes, schema))!, capacity, (b) => {
+            batches.push(b);
+            // URL values come with their pool ids (the writer's dictionary by id): the file is
+            // byte for byte the one the row writer makes of the same rows.
+            const url = b.columns.url!;
+            assert.ok(url.type === 'string' && url.ids !== undefined && url.ids.length === b.rows);
+          }, { poolMax, raw });
           assert.ok(batches.every((b, i) => b.rows === (i < batches.length - 1 ? capacity : b.rows) && b.rows <= capacity && b.rows > 0));
         }
       }), { numRuns: 150 });
@@ -141,9 +124,10 @@ describe('operators/normalize/normalize', () => {
     /**
      * Runs hand-built raw column groups through the column path at `capacity` and checks its kept
      * rows and rejects against the row path on the same rows `rs`, and each batch's file against the
-     * row writer's; `onBatch` sees each batch before the accumulator is reused.
+     * row writer's; `onBatch` sees each batch before the accumulator is reused. `poolMax` bounds the
+     * URL pool and `raw` is the raw-URL memo (instances may share one).
      */
-    const againstRows = async (rs: Row[], params: ReturnType<typeof normalize.params.parse>, groups: Parameters<ColumnarNormalizer['file']>[0], capacity: number, onBatch: (b: ColumnBatch) => void = () => undefined): Promise<void> => {
+    const againstRows = async (rs: Row[], params: ReturnType<typeof normalize.params.parse>, groups: Parameters<ColumnarNormalizer['file']>[0], capacity: number, onBatch: (b: ColumnBatch) => void = () => undefined, { poolMax = POOL_MAX_BYTES, raw = new RawUrls() }: { poolMax?: number; raw?: RawUrls } = {}): Promise<void> => {
       const flat = getCodec('flat');
       const ref = await runOperator(normalize, params, { inputs: [{ rows: rs }], outputs: 2 });
       const kept: Row[] = [];
@@ -159,7 +143,7 @@ describe('operators/normalize/normalize', () => {
           kept.push(...batchRows);
         },
         reject: async (r, reason) => { rejected.push({ ...r, reason }); },
-      }, { rowsIn: 0, rejected: 0 }, POOL_MAX_BYTES, new RawUrls());
+      }, { rowsIn: 0, rejected: 0 }, poolMax, raw);
       await col.file(groups);
       await col.flush();
       assert.deepEqual(kept, ref.outputs[0]!.rows);

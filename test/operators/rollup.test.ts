@@ -25,6 +25,35 @@ const PAGEVIEWS: Schema = [{ name: 'url', type: 'string' }, { name: 'person', ty
 const G: Record<string, number> = { h: 3600, d: 86400, w: 604800, m: 2419200 };
 const T0 = 1_438_912_800; // the book's example hour
 
+/** The components' schema (id → person). */
+const COMPONENTS: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+
+/**
+ * `n` component files, partitions 2015-08-01 on: file f holds ids of i in [f·stride, f·stride +
+ * width) (`cookie:` + (i mod ids) in hex) with person(f, i); and the mapping the files give read in
+ * order (an id repeated in a later file takes its person there).
+ */
+function componentFiles(n: number, stride: number, width: number, ids: number, person: (f: number, i: number) => string): { files: Record<string, Row[]>; map: Map<string, string> } {
+  const files: Record<string, Row[]> = {};
+  const map = new Map<string, string>();
+  for (let f = 0; f < n; f++) {
+    const part: Row[] = [];
+    for (let i = f * stride; i < f * stride + width; i++) {
+      const id = `cookie:${(i % ids).toString(16)}`, p = person(f, i);
+      part.push({ id, person: p });
+      map.set(id, p);
+    }
+    files[`2015-08-0${f + 1}`] = part;
+  }
+  return { files, map };
+}
+
+/** A view's rows sorted by (url, granularity, bucket): buckets change which aggregate writes a row, not the row. */
+function sortedView(view: Row[]): Row[] {
+  const key = (v: Row): string => `${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`;
+  return [...view].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
 function gen(n: number, urls: number, persons: number, seed: number): Row[] {
   let s = seed;
   const rnd = (k: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % k; };
@@ -315,21 +344,11 @@ describe('operators/rollup/rollup', () => {
 
   it('index as B instances over several component files: each its own run, a repeated id keeping the last file\'s mapping; the same view as the shuffle join and a single index instance', async () => {
     const rows = gen(8000, 4, 1500, 9);
-    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
+    const schema = COMPONENTS;
     // Five component files (more than some buckets, fewer than others); ids repeat across files
-    // with different persons: the last file's mapping counts (a Map over the files in order).
-    const files: Record<string, Row[]> = {};
-    const map = new Map<string, string>();
-    for (let f = 0; f < 5; f++) {
-      const part: Row[] = [];
-      for (let i = f * 200; i < f * 200 + 500; i++) {
-        // The last file maps all its ids to one person: a run order that let an earlier file win would change uniques.
-        const id = `cookie:${(i % 1500).toString(16)}`, person = f === 4 ? 'user:last' : `user:${f}-${i}`;
-        part.push({ id, person });
-        map.set(id, person);
-      }
-      files[`2015-08-0${f + 1}`] = part;
-    }
+    // with different persons: the last file's mapping counts (a Map over the files in order). The
+    // last file maps all its ids to one person: a run order that let an earlier file win would change uniques.
+    const { files, map } = componentFiles(5, 200, 500, 1500, (f, i) => (f === 4 ? 'user:last' : `user:${f}-${i}`));
     const ref = reference(rows, map);
     const pv = { partitions: { '2015-08-07': rows.slice(0, 4000), '2015-08-08': rows.slice(4000) }, schema: PAGEVIEWS };
     const views: Row[][] = [];
@@ -346,26 +365,14 @@ describe('operators/rollup/rollup', () => {
       assertMatchesReference(r.outputs[0]!.rows, ref);
       views.push(r.outputs[0]!.rows);
     }
-    // Buckets change which aggregate writes a URL, not its row: compare sorted.
-    const key = (v: Row): string => `${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`;
-    const sorted = views.map((v) => [...v].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)));
+    const sorted = views.map(sortedView);
     for (let i = 1; i < sorted.length; i++) assert.deepEqual(sorted[i], sorted[0], `case ${i}`);
   });
 
   it('components whose row count is unknown (a source dataset\'s entries): instance 0 indexes them all, counting against the cap as it goes (broadcast, or past the cap the shuffle join)', async () => {
     const rows = gen(5000, 3, 900, 13);
-    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
-    const files: Record<string, Row[]> = {};
-    const map = new Map<string, string>();
-    for (let f = 0; f < 3; f++) {
-      const part: Row[] = [];
-      for (let i = f * 250; i < f * 250 + 400; i++) {
-        const id = `cookie:${(i % 900).toString(16)}`, person = f === 2 ? 'user:last' : `user:${f}-${i}`;
-        part.push({ id, person });
-        map.set(id, person);
-      }
-      files[`2015-08-0${f + 1}`] = part;
-    }
+    const schema = COMPONENTS;
+    const { files, map } = componentFiles(3, 250, 400, 900, (f, i) => (f === 2 ? 'user:last' : `user:${f}-${i}`));
     // The task runner's handles report rows 0 for files whose entries do not know their rows.
     const unknownRows: OperatorDef<RollupParams> = { ...rollup, run: (ctx) => rollup.run({ ...ctx, inputs: [ctx.inputs[0]!, { ...ctx.inputs[1]!, rows: 0 }] }) };
     const pv = { partitions: { '2015-08-07': rows.slice(0, 2500), '2015-08-08': rows.slice(2500) }, schema: PAGEVIEWS };
@@ -380,18 +387,8 @@ describe('operators/rollup/rollup', () => {
 
   it('a plan from version 4 (index stage fanout single, bucket -1): one index instance hashes every file; the view matches the reference and the shuffle join', async () => {
     const rows = gen(6000, 4, 1500, 9);
-    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
-    const files: Record<string, Row[]> = {};
-    const map = new Map<string, string>();
-    for (let f = 0; f < 5; f++) {
-      const part: Row[] = [];
-      for (let i = f * 200; i < f * 200 + 500; i++) {
-        const id = `cookie:${(i % 1500).toString(16)}`, person = f === 4 ? 'user:last' : `user:${f}-${i}`;
-        part.push({ id, person });
-        map.set(id, person);
-      }
-      files[`2015-08-0${f + 1}`] = part;
-    }
+    const schema = COMPONENTS;
+    const { files, map } = componentFiles(5, 200, 500, 1500, (f, i) => (f === 4 ? 'user:last' : `user:${f}-${i}`));
     const single: OperatorDef<RollupParams> = { ...rollup, stages: (p, info) => rollup.stages(p, info).map((s) => (s.name === 'index' ? { ...s, fanout: 'single' as const } : s)) };
     const pv = { partitions: { '2015-08-07': rows.slice(0, 3000), '2015-08-08': rows.slice(3000) }, schema: PAGEVIEWS };
     const r = await runOperator(single, {}, { inputs: [pv, { partitions: files, schema }], buckets: 3, priorRawFiles: true });
@@ -400,26 +397,19 @@ describe('operators/rollup/rollup', () => {
     assert.equal(r.metrics.broadcastRunIds !== undefined, true);
     assert.equal(r.metrics.joined, rows.filter((x) => map.has(x.person as string)).length);
     assertMatchesReference(r.outputs[0]!.rows, reference(rows, map));
-    const key = (v: Row): string => `${String(v.url)}|${String(v.granularity)}|${String(v.bucket)}`;
-    const sorted = (v: Row[]): Row[] => [...v].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     const shuffle = await runOperator(rollup, { maxBroadcastBytes: 0 }, { inputs: [pv, { partitions: files, schema }], buckets: 3, priorRawFiles: true });
-    assert.deepEqual(sorted(r.outputs[0]!.rows), sorted(shuffle.outputs[0]!.rows));
+    assert.deepEqual(sortedView(r.outputs[0]!.rows), sortedView(shuffle.outputs[0]!.rows));
   });
 
   it('components with a raw file past the cap and an unknown row count: the cap stops it before a value is hashed', async () => {
     const rows = gen(2000, 3, 900, 17);
-    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
-    const part: Row[] = [];
-    const map = new Map<string, string>();
-    for (let i = 0; i < 400; i++) {
-      part.push({ id: `cookie:${i.toString(16)}`, person: `user:${i % 7}` });
-      map.set(`cookie:${i.toString(16)}`, `user:${i % 7}`);
-    }
+    const schema = COMPONENTS;
+    const { files, map } = componentFiles(1, 0, 400, 400, (_f, i) => `user:${i % 7}`);
     const unknownRows: OperatorDef<RollupParams> = { ...rollup, run: (ctx) => rollup.run({ ...ctx, inputs: [ctx.inputs[0]!, { ...ctx.inputs[1]!, rows: 0, rowsUnknown: true }] }) };
     const pv = { partitions: { '2015-08-07': rows }, schema: PAGEVIEWS };
     for (const [cap, hashed] of [[5000, 0], [undefined, 400]] as const) {
       const before = componentValuesHashed();
-      const r = await runOperator(unknownRows, cap === undefined ? {} : { maxBroadcastBytes: cap }, { inputs: [pv, { partitions: { '2015-08-01': part }, schema }], buckets: 2 });
+      const r = await runOperator(unknownRows, cap === undefined ? {} : { maxBroadcastBytes: cap }, { inputs: [pv, { partitions: files, schema }], buckets: 2 });
       assert.equal(componentValuesHashed() - before, hashed, `cap ${String(cap)}`);
       assert.equal(r.metrics.broadcastRunIds !== undefined, cap === undefined);
       assertMatchesReference(r.outputs[0]!.rows, reference(rows, map));
@@ -435,17 +425,8 @@ describe('operators/rollup/rollup', () => {
     assert.equal(h.rowsUnknown, true);
     assert.equal(inputHandle('comps', 'file:///nonexistent', [{ path: 'a.parquet', rows: 10, bytes: 100, sha256: 'x' }], defaultCodec(), new Counters(), () => 0).rowsUnknown, undefined);
     const rows = gen(3000, 3, 900, 21);
-    const schema: Schema = [{ name: 'id', type: 'string' }, { name: 'person', type: 'string' }];
-    const files: Record<string, Row[]> = {};
-    const map = new Map<string, string>();
-    for (let f = 0; f < 3; f++) {
-      const part: Row[] = [];
-      for (let i = f * 300; i < f * 300 + 300; i++) {
-        part.push({ id: `cookie:${i.toString(16)}`, person: `user:${f}` });
-        map.set(`cookie:${i.toString(16)}`, `user:${f}`);
-      }
-      files[`2015-08-0${f + 1}`] = part;
-    }
+    const schema = COMPONENTS;
+    const { files, map } = componentFiles(3, 300, 300, 900, (f) => `user:${f}`);
     // As the task runner's handle over the mix: rows counts the known file only (10: far under the cap).
     const mixed: OperatorDef<RollupParams> = { ...rollup, run: (ctx) => rollup.run({ ...ctx, inputs: [ctx.inputs[0]!, { ...ctx.inputs[1]!, rows: 10, rowsUnknown: true }] }) };
     const pv = { partitions: { '2015-08-07': rows }, schema: PAGEVIEWS };
