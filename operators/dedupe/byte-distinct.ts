@@ -332,18 +332,20 @@ function allBelow(a: Uint32Array, n: number, limit: number): boolean {
 }
 
 /**
- * Rows 0..n-1 of a block ordered by their hashes' top ORDER_BITS bits, stably (one counting pass;
- * `count` is scratch of ORDER_GROUPS + 1). The whole input is then sorted by hash, equal hashes in
+ * Rows 0..n-1 of a block ordered by their hashes' top bits, stably (one counting pass; `count` is
+ * scratch of ORDER_GROUPS + 1): ORDER_BITS of them, fewer for a block of fewer rows than groups
+ * (about log2 n), so a small block (many buckets) pays for its rows, not for 2,048 counters. The whole input is then sorted by hash, equal hashes in
  * arrival order — the same order as without this, since equal hashes share their top bits — but
  * the sorted order visits each block front to back, a few rows at a time: the gathers of survivors
  * (ranges, pool ids, doubles) and the Parquet writer's copy of their text read ~one sequential
  * stream per block instead of the whole input at random (cache misses were most of the reduce).
  */
 function topBitsOrder(hash: Uint32Array, count: Int32Array, out: Int32Array): Int32Array {
-  const shift = 32 - ORDER_BITS;
-  count.fill(0);
+  const bits = Math.max(1, Math.min(ORDER_BITS, 32 - Math.clz32(hash.length))), groups = 1 << bits;
+  const shift = 32 - bits;
+  count.fill(0, 0, groups + 1);
   for (let k = 0; k < hash.length; k++) count[(hash[k]! >>> shift) + 1]! += 1;
-  for (let g = 0; g < ORDER_GROUPS; g++) count[g + 1]! += count[g]!;
+  for (let g = 0; g < groups; g++) count[g + 1]! += count[g]!;
   for (let k = 0; k < hash.length; k++) out[count[hash[k]! >>> shift]!++] = k;
   return out;
 }
