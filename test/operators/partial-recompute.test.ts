@@ -285,7 +285,9 @@ describe('operators/partial-recompute/partial-recompute', () => {
   it('reports each instance\'s thread CPU time and run-queue wait (cpu.threadMs, cpu.waitMs) where the thread\'s times are known', async () => {
     assert.deepEqual(withThreadTimes({ metrics: { rows: 3 } }, null), { metrics: { rows: 3 } });
     assert.deepEqual(withThreadTimes({ narrow: { fetch: [] } }, { cpuMs: 2.5, waitMs: 1 }), { narrow: { fetch: [] }, metrics: { 'cpu.threadMs': 2.5, 'cpu.waitMs': 1 } });
-    const master = Array.from({ length: 2000 }, (_, i) => ({ person: `user:${i % 300}`, age: 20 + (i % 7), ts: T + i }));
+    // Big enough to run for several scheduler ticks: schedstat's run time moves at ticks and
+    // context switches, so an instance of well under a tick (2,000 rows took ~1 ms) could read 0; 50,000 take ~50 ms.
+    const master = Array.from({ length: 50_000 }, (_, i) => ({ person: `user:${i % 3000}`, age: 20 + (i % 7), ts: T + i }));
     const r = await view('full', master, [{ person: 'user:1', age: 30, ts: T + 5 }], null, 2, 1);
     if (threadTimes() === null) assert.equal(r.metrics['cpu.threadMs'], undefined);
     else assert.ok(r.metrics['cpu.threadMs']! > 0 && r.metrics['cpu.waitMs']! >= 0, JSON.stringify(r.metrics));
